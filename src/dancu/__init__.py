@@ -1,0 +1,1 @@
+"""dancu: national population registry and e-identity platform."""

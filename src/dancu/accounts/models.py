@@ -1,0 +1,102 @@
+"""Officers, their police units and the jurisdiction that follows from the unit.
+
+A police unit (đơn vị công an) mirrors an administrative unit: the ministry (Bộ Công an, C06) over the
+whole country, a province police (Công an tỉnh, PC06), a legacy district police (Công an huyện, before
+the 2025 reform) and a commune police (Công an xã/phường). An officer belongs to exactly one unit and
+sees only the citizens who live in that unit's area.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class PoliceUnit(models.Model):
+    class Level(models.TextChoices):
+        MINISTRY = "ministry", _("Bộ Công an")
+        PROVINCE = "province", _("Công an tỉnh/thành phố")
+        DISTRICT = "district", _("Công an huyện (cũ)")
+        COMMUNE = "commune", _("Công an xã/phường")
+
+    code = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    level = models.CharField(max_length=16, choices=Level.choices)
+    # The area the unit answers for; null only for the ministry, whose area is the whole country.
+    admin_unit = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="police_units"
+    )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="police_unit_area_unless_ministry",
+                condition=models.Q(level="ministry") | models.Q(admin_unit__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """An account: an officer of a police unit (citizens get accounts with the e-ID work)."""
+
+    class Role(models.TextChoices):
+        COLLECTOR = "collector", _("Cán bộ thu thập (công an xã)")
+        COMMUNE_REVIEWER = "commune_reviewer", _("Cán bộ kiểm tra cấp xã")
+        SUPERVISOR = "supervisor", _("Cán bộ phúc tra cấp huyện/tỉnh")
+        MINISTRY_ADMIN = "ministry_admin", _("Quản trị cấp Bộ")
+        AUDITOR = "auditor", _("Kiểm toán truy cập")
+
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    police_unit = models.ForeignKey(
+        PoliceUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
+    )
+
+    class Meta:
+        constraints = [
+            # An officer without a unit would have an undefined jurisdiction; only accounts without a
+            # role (the Django superuser used for emergencies) may lack one.
+            models.CheckConstraint(
+                name="officer_has_police_unit",
+                condition=models.Q(role="") | models.Q(police_unit__isnull=False),
+            ),
+        ]
+
+    @property
+    def is_officer(self) -> bool:
+        return bool(self.role) and self.police_unit_id is not None
+
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class ApiToken(models.Model):
+    """A bearer token for the officer API. Only a SHA-256 digest is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=8, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @staticmethod
+    def new_secret() -> str:
+        return "dcu_" + secrets.token_urlsafe(32)

@@ -1,0 +1,87 @@
+"""Jurisdiction: what part of the country an officer's police unit answers for.
+
+Every selector that reads personal data filters with these Q objects, so the rule "an officer of one
+commune never sees a citizen of another" lives in one place.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.geo.models import AdminUnit
+
+# Roles that work with citizens' records. The auditor reads the access log, not the records.
+RECORD_READER_ROLES = frozenset(
+    {
+        User.Role.COLLECTOR,
+        User.Role.COMMUNE_REVIEWER,
+        User.Role.SUPERVISOR,
+        User.Role.MINISTRY_ADMIN,
+    }
+)
+
+_NOTHING = Q(pk__in=[])
+
+
+def _area_q(unit: PoliceUnit, *, commune: str, province: str, legacy_commune: str) -> Q:
+    if unit.level == PoliceUnit.Level.MINISTRY:
+        return Q()
+    area = unit.admin_unit
+    if area is None:
+        return _NOTHING
+    if area.structure == "2025":
+        if area.level == "province":
+            return Q(**{province: area.pk})
+        if area.level == "commune":
+            return Q(**{commune: area.pk})
+        return _NOTHING
+    # Legacy units (district police before the 2025 reform, or a legacy commune or province): the
+    # records whose address was declared in that legacy unit.
+    if area.level == "commune":
+        return Q(**{legacy_commune: area.pk})
+    if area.level == "district":
+        return Q(**{f"{legacy_commune}__parent_id": area.pk})
+    return Q(**{f"{legacy_commune}__province_code": area.code, f"{legacy_commune}__structure": "legacy"})
+
+
+def citizen_scope(user: User) -> Q:
+    """The citizens `user` may see, as a filter on Citizen."""
+    if not user.is_active or user.role not in RECORD_READER_ROLES or user.police_unit is None:
+        return _NOTHING
+    return _area_q(
+        user.police_unit,
+        commune="area_commune_id",
+        province="area_province_id",
+        legacy_commune="area_legacy_commune",
+    )
+
+
+def household_scope(user: User) -> Q:
+    """The households `user` may see, as a filter on Household (by the household's own address)."""
+    if not user.is_active or user.role not in RECORD_READER_ROLES or user.police_unit is None:
+        return _NOTHING
+    return _area_q(
+        user.police_unit,
+        commune="commune_id",
+        province="commune__parent_id",
+        legacy_commune="legacy_commune",
+    )
+
+
+def officer_can_read_records(user: User) -> bool:
+    return user.is_active and user.role in RECORD_READER_ROLES and user.police_unit is not None
+
+
+def unit_in_area(user: User, unit: AdminUnit) -> bool:
+    """Whether a (2025 or legacy) commune lies in the area of the user's police unit."""
+    if not officer_can_read_records(user):
+        return False
+    police_unit = user.police_unit
+    assert police_unit is not None
+    if police_unit.level == PoliceUnit.Level.MINISTRY:
+        return True
+    area = police_unit.admin_unit
+    if area is None:
+        return False
+    return unit.path == area.path or unit.path.startswith(area.path + "/")

@@ -1,0 +1,157 @@
+"""Writes about officers and units: accounts, second factors, API tokens, police units."""
+
+from __future__ import annotations
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.accounts.models import ApiToken, PoliceUnit, User
+from dancu.audit.models import EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError, FieldError
+
+
+def _error(field: str, code: str, vi: str, en: str) -> FieldError:
+    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
+
+
+def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = None) -> PoliceUnit:
+    """The police unit answering for an administrative unit (or the ministry), created once."""
+    if area is None:
+        unit, _ = PoliceUnit.objects.get_or_create(
+            code="C06", defaults={"name": "Bộ Công an (C06)", "level": PoliceUnit.Level.MINISTRY}
+        )
+        return unit
+    level = {"province": PoliceUnit.Level.PROVINCE, "district": PoliceUnit.Level.DISTRICT}.get(
+        area.level, PoliceUnit.Level.COMMUNE
+    )
+    prefix = "CA" if area.structure == "2025" else "CA-cu"
+    unit, _ = PoliceUnit.objects.get_or_create(
+        code=f"{prefix}-{area.level}-{area.code}",
+        defaults={"name": f"Công an {area.name}", "level": level, "admin_unit": area, "parent": parent},
+    )
+    return unit
+
+
+def officer_create(
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: User.Role | str,
+    police_unit: PoliceUnit,
+    full_name: str = "",
+    otp_secret_hex: str | None = None,
+) -> tuple[User, TOTPDevice]:
+    """Create an officer account with its TOTP device (confirmed when a secret is provisioned)."""
+    errors = []
+    if role not in User.Role.values:
+        errors.append(_error("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
+    if User.objects.filter(username=username).exists():
+        errors.append(
+            _error("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
+        )
+    try:
+        validate_password(password)
+    except ValidationError as exc:
+        errors.append(_error("password", "password.weak", "Mật khẩu quá yếu", "; ".join(exc.messages)))
+    if errors:
+        raise DomainError(errors)
+    first, _, last = full_name.rpartition(" ")
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username,
+            password=password,
+            role=role,
+            police_unit=police_unit,
+            first_name=first[:150],
+            last_name=last[:150],
+        )
+        device_kwargs = {"user": user, "name": "default", "confirmed": otp_secret_hex is not None}
+        if otp_secret_hex is not None:
+            device_kwargs["key"] = otp_secret_hex
+        device = TOTPDevice.objects.create(**device_kwargs)
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.OFFICER_CREATED,
+            subject_type="user",
+            subject_id=user.pk,
+            data={"username": username, "role": role, "police_unit": police_unit.code},
+        )
+    return user, device
+
+
+def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        audit_event_record(
+            actor=Actor(user),
+            event_type=EventType.OTP_DEVICE_CONFIRMED,
+            subject_type="user",
+            subject_id=user.pk,
+        )
+
+
+def sign_in_record(*, user: User, succeeded: bool, channel: str) -> None:
+    with transaction.atomic():
+        audit_event_record(
+            actor=Actor(user),
+            event_type=EventType.OFFICER_SIGNED_IN if succeeded else EventType.OFFICER_SIGN_IN_FAILED,
+            subject_type="user",
+            subject_id=user.pk,
+            data={"channel": channel},
+        )
+
+
+def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new API token; the secret is returned once and only its digest is kept."""
+    if not name.strip() or len(name) > 100:
+        raise DomainError(
+            _error("name", "token.name", "Tên mã truy cập 1–100 ký tự", "Token name: 1–100 characters")
+        )
+    secret = ApiToken.new_secret()
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=user, name=name.strip(), prefix=secret[4:12], digest=ApiToken.digest_of(secret)
+        )
+        audit_event_record(
+            actor=Actor(user),
+            event_type=EventType.API_TOKEN_CREATED,
+            subject_type="api_token",
+            subject_id=token.pk,
+            data={"name": token.name, "prefix": token.prefix},
+        )
+    return token, secret
+
+
+def api_token_revoke(*, user: User, token: ApiToken) -> ApiToken:
+    with transaction.atomic():
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_event_record(
+            actor=Actor(user),
+            event_type=EventType.API_TOKEN_REVOKED,
+            subject_type="api_token",
+            subject_id=token.pk,
+        )
+    return token
+
+
+def api_token_authenticate(secret: str) -> User | None:
+    """The active officer a bearer token belongs to, or None."""
+    if not secret.startswith("dcu_") or len(secret) > 100:
+        return None
+    token = (
+        ApiToken.objects.select_related("user", "user__police_unit", "user__police_unit__admin_unit")
+        .filter(digest=ApiToken.digest_of(secret), revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+    return token.user

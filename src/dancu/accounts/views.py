@@ -1,0 +1,198 @@
+"""Sign-in for officers: password, then a TOTP second factor; repeated failures lock the account."""
+
+from __future__ import annotations
+
+import base64
+from io import BytesIO
+from typing import Any
+
+import qrcode
+import qrcode.image.svg
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, user_login_failed
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.accounts.models import ApiToken, User
+from dancu.accounts.services import api_token_create, api_token_revoke, otp_device_confirm, sign_in_record
+from dancu.lib.errors import DomainError
+
+_PENDING = "dancu_pending_user"
+_NEXT = "dancu_next"
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=gettext_lazy("Tên đăng nhập"), max_length=150)
+    password = forms.CharField(label=gettext_lazy("Mật khẩu"), widget=forms.PasswordInput, max_length=200)
+
+
+class OtpForm(forms.Form):
+    token = forms.RegexField(
+        label=gettext_lazy("Mã xác thực 6 số"),
+        regex=r"^\s*[0-9]{6}\s*$",
+        max_length=12,
+        error_messages={"invalid": gettext_lazy("Mã xác thực gồm 6 chữ số")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
+
+
+def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
+    """What django-axes answers once an account has failed too often."""
+    return render(
+        request, "accounts/locked_out.html", {"minutes": int(settings.AXES_COOLOFF_TIME * 60)}, status=429
+    )
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str:
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()}):
+        return candidate
+    return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = authenticate(
+            request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+        )
+        if getattr(request, "axes_locked_out", False):
+            return locked_out(request)
+        if user is None or not isinstance(user, User):
+            form.add_error(None, _("Tên đăng nhập hoặc mật khẩu không đúng"))
+        else:
+            request.session[_NEXT] = _safe_next(request, request.GET.get("next"))
+            if not settings.DANCU_REQUIRE_OTP:
+                return _complete_login(request, user, device=None)
+            request.session[_PENDING] = user.pk
+            if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+                return redirect("accounts:otp")
+            return redirect("accounts:otp_setup")
+    return render(request, "accounts/login.html", {"form": form})
+
+
+def _pending_user(request: HttpRequest) -> User | None:
+    pk = request.session.get(_PENDING)
+    return User.objects.filter(pk=pk, is_active=True).first() if pk else None
+
+
+def _complete_login(request: HttpRequest, user: User, device: TOTPDevice | None) -> HttpResponse:
+    next_url = request.session.pop(_NEXT, reverse(settings.LOGIN_REDIRECT_URL))
+    request.session.pop(_PENDING, None)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if device is not None:
+        otp_login(request, device)
+    sign_in_record(user=user, succeeded=True, channel="web")
+    return HttpResponseRedirect(next_url)
+
+
+def _otp_failed(request: HttpRequest, user: User) -> None:
+    # A wrong second factor counts towards the same lockout as a wrong password, so the six digits
+    # cannot be guessed once the password is known.
+    user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
+    sign_in_record(user=user, succeeded=False, channel="web-otp")
+
+
+@require_http_methods(["GET", "POST"])
+def otp_view(request: HttpRequest) -> HttpResponse:
+    user = _pending_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        token = form.cleaned_data["token"].strip()
+        device = next(
+            (d for d in TOTPDevice.objects.filter(user=user, confirmed=True) if d.verify_token(token)), None
+        )
+        if device is not None:
+            return _complete_login(request, user, device)
+        _otp_failed(request, user)
+        if getattr(request, "axes_locked_out", False):
+            request.session.pop(_PENDING, None)
+            return locked_out(request)
+        form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
+    return render(request, "accounts/otp.html", {"form": form, "officer": user})
+
+
+def _qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    buffer = BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@require_http_methods(["GET", "POST"])
+def otp_setup_view(request: HttpRequest) -> HttpResponse:
+    """First sign-in: show the TOTP secret as a QR code and confirm it with a first code."""
+    user = _pending_user(request)
+    if user is None:
+        return redirect("accounts:login")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"].strip()):
+            otp_device_confirm(user=user, device=device)
+            return _complete_login(request, user, device)
+        _otp_failed(request, user)
+        if getattr(request, "axes_locked_out", False):
+            request.session.pop(_PENDING, None)
+            return locked_out(request)
+        form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/otp_setup.html",
+        {"form": form, "officer": user, "secret": secret, "qr": _qr_svg(device.config_url)},
+    )
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("accounts:login")
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Tên mã (ví dụ: máy tính bảng tổ công tác)"), max_length=100)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    # django-otp's middleware adds is_verified() to the user of every request.
+    if settings.DANCU_REQUIRE_OTP and not user.is_verified():  # type: ignore[attr-defined]
+        return redirect("accounts:login")
+    form = TokenForm(request.POST or None)
+    new_secret = None
+    if request.method == "POST" and "revoke" in request.POST:
+        revoke_id = str(request.POST.get("revoke", ""))
+        token = (
+            ApiToken.objects.filter(user=user, pk=int(revoke_id), revoked_at__isnull=True).first()
+            if revoke_id.isdigit()
+            else None
+        )
+        if token is not None:
+            api_token_revoke(user=user, token=token)
+            messages.success(request, _("Đã thu hồi mã truy cập"))
+        return redirect("accounts:tokens")
+    if request.method == "POST" and form.is_valid():
+        try:
+            _token, new_secret = api_token_create(user=user, name=form.cleaned_data["name"])
+        except DomainError as exc:
+            form.add_error("name", exc.errors[0].message(request.LANGUAGE_CODE))
+    tokens = ApiToken.objects.filter(user=user).order_by("-created_at")
+    return render(request, "accounts/tokens.html", {"form": form, "tokens": tokens, "new_secret": new_secret})

@@ -1,0 +1,88 @@
+"""The trail every officer leaves: change events for writes, access-log entries for reads.
+
+Both tables are append-only. Rows are written in the same transaction as the change they describe
+(never from a signal), so a change without its event, or an event for a change that rolled back,
+cannot exist.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class EventType(models.TextChoices):
+    """One enum of event types for the whole platform, named `<app>.<entity>.<action>`."""
+
+    CITIZEN_CREATED = "registry.citizen.created", _("Tạo công dân")
+    CITIZEN_UPDATED = "registry.citizen.updated", _("Cập nhật công dân")
+    CITIZEN_DECEASED = "registry.citizen.deceased", _("Ghi nhận công dân đã mất")
+    PIN_REISSUED = "registry.pin.reissued", _("Cấp lại số định danh")
+    HOUSEHOLD_CREATED = "registry.household.created", _("Lập hộ")
+    HOUSEHOLD_MEMBER_ADDED = "registry.household.member_added", _("Thêm thành viên hộ")
+    HOUSEHOLD_MEMBER_REMOVED = "registry.household.member_removed", _("Xoá thành viên hộ")
+    HOUSEHOLD_HEAD_CHANGED = "registry.household.head_changed", _("Thay đổi chủ hộ")
+    FAMILY_LINKED = "registry.family.linked", _("Thêm quan hệ gia đình")
+    RESIDENCE_REGISTERED = "registry.residence.registered", _("Đăng ký cư trú")
+    RESIDENCE_ENDED = "registry.residence.ended", _("Chấm dứt cư trú")
+    POPULATION_GENERATED = "registry.population.generated", _("Sinh dân cư tổng hợp")
+    OFFICER_CREATED = "accounts.officer.created", _("Tạo tài khoản cán bộ")
+    OFFICER_SIGNED_IN = "accounts.officer.signed_in", _("Cán bộ đăng nhập")
+    OFFICER_SIGN_IN_FAILED = "accounts.officer.sign_in_failed", _("Đăng nhập thất bại")
+    OFFICER_LOCKED_OUT = "accounts.officer.locked_out", _("Khoá tài khoản do đăng nhập sai")
+    OTP_DEVICE_CONFIRMED = "accounts.otp.confirmed", _("Xác nhận mã OTP")
+    API_TOKEN_CREATED = "accounts.api_token.created", _("Tạo mã truy cập API")
+    API_TOKEN_REVOKED = "accounts.api_token.revoked", _("Thu hồi mã truy cập API")
+    UNITS_LOADED = "geo.units.loaded", _("Nạp đơn vị hành chính")
+
+
+class AuditEvent(models.Model):
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Kept as text as well so the trail stays readable if an account is renamed; system jobs have no
+    # account and name themselves here ("system:generate").
+    actor_label = models.CharField(max_length=150)
+    event_type = models.CharField(max_length=64, choices=EventType.choices, db_index=True)
+    subject_type = models.CharField(max_length=32)
+    subject_id = models.CharField(max_length=64)
+    reason = models.TextField(blank=True)
+    source_document = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["subject_type", "subject_id", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.event_type} {self.subject_id}"
+
+
+class AccessLog(models.Model):
+    """Who read whose personal data, when, what and why (NĐ 13/2023: the citizen may see this)."""
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("Xem hồ sơ")
+        SEARCH = "search", _("Tìm kiếm")
+        EXPORT = "export", _("Xuất dữ liệu")
+        HISTORY = "history", _("Xem lịch sử")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Trang web")
+        API = "api", _("API")
+        CLI = "cli", _("Dòng lệnh")
+
+    accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    citizen = models.ForeignKey("registry.Citizen", on_delete=models.PROTECT, related_name="access_logs")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    purpose = models.CharField(max_length=200)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["citizen", "accessed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.accessed_at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.citizen_id}"

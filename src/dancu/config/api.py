@@ -1,0 +1,80 @@
+"""The JSON API under /api/v1/ (OpenAPI at /api/v1/docs): routers of each app mounted here."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from dancu.accounts.api import OfficerToken
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="dancu API",
+    version="1",
+    description=(
+        "Cơ sở dữ liệu quốc gia về dân cư — officer API. "
+        "Authenticate with `Authorization: Bearer <token>` (create one under Account → API tokens)."
+    ),
+    auth=OfficerToken(),
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, {"errors": [e.as_dict() for e in exc.errors]}, status=422)
+
+
+@api.exception_handler(NotFoundError)
+def not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
+    # The same answer whether the record is missing or outside the caller's jurisdiction.
+    return api.create_response(
+        request,
+        {
+            "errors": [
+                {"field": "", "code": "not_found", "message_vi": "Không tìm thấy", "message_en": "Not found"}
+            ]
+        },
+        status=404,
+    )
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = []
+    for item in exc.errors:
+        location = [
+            str(part) for part in item.get("loc", ()) if part not in ("body", "payload", "query", "path")
+        ]
+        errors.append(
+            {
+                "field": ".".join(location),
+                "code": f"schema.{item.get('type', 'invalid')}",
+                "message_vi": f"Giá trị không hợp lệ: {item.get('msg', '')}",
+                "message_en": f"Invalid value: {item.get('msg', '')}",
+            }
+        )
+    return api.create_response(request, {"errors": errors}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {
+            "errors": [
+                {
+                    "field": "Authorization",
+                    "code": "auth.required",
+                    "message_vi": "Cần mã truy cập hợp lệ của cán bộ",
+                    "message_en": "A valid officer API token is required",
+                }
+            ]
+        },
+        status=401,
+    )
+
+
+api.add_router("/", registry_router)

@@ -1,0 +1,197 @@
+"""The one settings module of dancu; every value that differs between machines comes from the environment."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from dancu.config.env import env_bool, env_int, env_list, env_str
+
+# Lets admin classes and querysets be written with their generic parameters (TabularInline[Model]).
+django_stubs_ext.monkeypatch()
+
+SRC_DIR = Path(__file__).resolve().parent.parent
+# The project checkout (src/dancu/config -> repository root); var/ holds the embedded database and
+# the demo secret key so that a fresh clone runs with nothing configured by hand.
+BASE_DIR = SRC_DIR.parent.parent
+VAR_DIR = Path(env_str("DANCU_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DANCU_DEBUG", default=False)
+
+
+def _secret_key() -> str:
+    configured = env_str("DANCU_SECRET_KEY", "")
+    if configured:
+        if len(configured) < 32:
+            raise ImproperlyConfigured("DANCU_SECRET_KEY must be at least 32 characters long")
+        return configured
+    # Development and demo only: a key generated once and kept under var/, so sessions survive a
+    # restart without anyone having to invent a secret.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("DANCU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("DANCU_CSRF_TRUSTED_ORIGINS", [])
+
+
+def _database() -> dict[str, Any]:
+    url = env_str("DANCU_DATABASE_URL", f"sqlite:///{VAR_DIR / 'dancu.sqlite3'}")
+    try:
+        parsed = dj_database_url.parse(url, conn_max_age=env_int("DANCU_DB_CONN_MAX_AGE", default=60))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"DANCU_DATABASE_URL is not a database URL: {exc}") from None
+    config: dict[str, Any] = dict(parsed)
+    engine = config.get("ENGINE", "")
+    if engine not in {"django.db.backends.sqlite3", "django.db.backends.postgresql"}:
+        raise ImproperlyConfigured(
+            f"DANCU_DATABASE_URL names engine {engine!r}; dancu runs on SQLite or PostgreSQL only"
+        )
+    if engine == "django.db.backends.sqlite3":
+        name = str(config["NAME"])
+        if name != ":memory:":
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets the web server read while an import writes; the busy timeout turns brief lock
+        # contention into a wait instead of "database is locked".
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        }
+        config["CONN_MAX_AGE"] = 0
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_htmx",
+    "axes",
+    "ninja",
+    "dancu.lib",
+    "dancu.geo",
+    "dancu.accounts",
+    "dancu.audit",
+    "dancu.registry",
+    "dancu.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # AxesMiddleware must be last: it turns a lockout raised during authentication into a response.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "dancu.config.urls"
+WSGI_APPLICATION = "dancu.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    # Axes first, so that a locked-out account is refused before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout after repeated failures (django-axes): counted per account, so that an attacker rotating
+# addresses cannot keep guessing one officer's password.
+AXES_FAILURE_LIMIT = env_int("DANCU_LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = env_int("DANCU_LOGIN_COOLOFF_MINUTES", default=30, minimum=1) / 60
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "dancu.accounts.views.locked_out"
+AXES_VERBOSE = False
+
+OTP_TOTP_ISSUER = "dancu"
+# Demo and tests may turn the second factor off; production never does (the default).
+DANCU_REQUIRE_OTP = env_bool("DANCU_REQUIRE_OTP", default=True)
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("DANCU_SESSION_MINUTES", default=480, minimum=5) * 60
+SESSION_COOKIE_SECURE = env_bool("DANCU_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
+LOCALE_PATHS = [SRC_DIR / "locale"]
+TIME_ZONE = "Asia/Ho_Chi_Minh"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# WhiteNoise serves from the finders in development and warns when the collected directory is absent.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+NINJA_PAGINATION_PER_PAGE = 20
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("DANCU_LOG_LEVEL", "WARNING")},
+}
+
+# Lockout is per account on purpose (see AXES_LOCKOUT_PARAMETERS): officers share station networks, so
+# an address-based lockout would lock a whole commune police station out after one person's typos.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from dancu.config.api import api
+
+admin.site.site_header = "dancu"
+
+urlpatterns = [
+    path("", include("dancu.web.urls")),
+    path("", include("dancu.accounts.urls")),
+    path("", include("dancu.registry.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,54 @@
+"""Domain errors that name the field and the rule, in Vietnamese and English.
+
+Every refusal of bad input in dancu (a form, a CSV row, an API body) is a `FieldError`: the field it is
+about, a stable rule code that tests, imports and reports can count, and the message in both languages.
+Services raise `DomainError` with one or more of them; views and API handlers turn it into a form error
+or a 422 body, never a 500.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message_vi: str
+    message_en: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def message(self, language: str = "vi") -> str:
+        return self.message_en if language.startswith("en") else self.message_vi
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "code": self.code,
+            "message_vi": self.message_vi,
+            "message_en": self.message_en,
+        }
+
+
+class DomainError(Exception):
+    """One or more rules refused a write; nothing was written."""
+
+    def __init__(self, errors: FieldError | Iterable[FieldError]):
+        self.errors: list[FieldError] = [errors] if isinstance(errors, FieldError) else list(errors)
+        if not self.errors:
+            raise ValueError("DomainError needs at least one FieldError")
+        super().__init__("; ".join(f"{e.field}: {e.code}: {e.message_en}" for e in self.errors))
+
+    def by_field(self) -> dict[str, list[FieldError]]:
+        grouped: dict[str, list[FieldError]] = {}
+        for error in self.errors:
+            grouped.setdefault(error.field, []).append(error)
+        return grouped
+
+
+class NotFoundError(Exception):
+    """The record does not exist or the actor may not see it: callers cannot tell which, on purpose."""

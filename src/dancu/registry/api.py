@@ -1,0 +1,342 @@
+"""Registry endpoints: thin handlers over the same selectors and services as the pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from dancu.accounts.models import User
+from dancu.audit.models import AccessLog
+from dancu.audit.services import Actor
+from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import unit_get
+from dancu.lib.errors import DomainError, FieldError
+from dancu.registry import selectors, services
+from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
+from dancu.registry.schemas import (
+    CitizenDetail,
+    CitizenIn,
+    CitizenPageOut,
+    CitizenPatch,
+    HouseholdIn,
+    HouseholdOut,
+    MemberIn,
+    ResidenceIn,
+    ResidenceOut,
+    SearchParams,
+    VersionOut,
+)
+
+router = Router(tags=["registry"])
+API = AccessLog.Channel.API
+PURPOSE = "API: tra cứu nghiệp vụ"
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+def _commune(code: str, *, field: str = "commune_code") -> AdminUnit:
+    try:
+        return unit_get(structure="2025", level="commune", code=code.strip())
+    except AdminUnit.DoesNotExist:
+        raise DomainError(
+            FieldError(
+                field=field,
+                code="unit.unknown",
+                message_vi="Không có xã/phường/đặc khu với mã này",
+                message_en="No current commune, ward or special zone has this code",
+            )
+        ) from None
+
+
+def _residence_out(r: Residence) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "kind": r.kind,
+        "commune_code": r.commune.code,
+        "commune_name": r.commune.name,
+        "province_name": r.commune.parent.name if r.commune.parent else "",
+        "legacy_commune_name": r.legacy_commune.full_name() if r.legacy_commune else None,
+        "address_detail": r.address_detail,
+        "address_original": r.address_original,
+        "household_id": r.household_id,
+        "registered_on": r.registered_on,
+        "expires_on": r.expires_on,
+        "ended_on": r.ended_on,
+    }
+
+
+def _summary(c: Citizen) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "pin": c.pin,
+        "full_name": c.full_name,
+        "birth_date": c.birth_date.to_storage() if c.birth_date else "",
+        "sex": c.sex,
+        "commune_name": str(c.area_commune) if c.area_commune else None,
+        "deceased": c.is_deceased,
+    }
+
+
+def _detail(c: Citizen) -> dict[str, Any]:
+    membership: HouseholdMember | None = next(
+        (m for m in c.household_memberships.all() if m.left_on is None), None
+    )
+    return _summary(c) | {
+        "other_names": c.other_names,
+        "birth_place": c.birth_place,
+        "birth_registration_place": c.birth_registration_place,
+        "native_place": c.native_place,
+        "ethnicity": c.ethnicity,
+        "religion": c.religion,
+        "nationality": c.nationality,
+        "blood_type": c.blood_type,
+        "old_id_number": c.old_id_number,
+        "marital_status": c.marital_status,
+        "date_of_death": c.date_of_death.to_storage() if c.date_of_death else None,
+        "phone": c.phone,
+        "email": c.email,
+        "version": c.version,
+        "residences": [_residence_out(r) for r in c.residences.all()],
+        "household": (
+            {
+                "id": membership.household_id,
+                "number": membership.household.number,
+                "relation_to_head": membership.relation_to_head,
+            }
+            if membership
+            else None
+        ),
+        "family": [
+            {
+                "kind": f.kind,
+                "relative_name": f.relative_name,
+                "relative_pin": f.relative_pin,
+                "relative_id": f.relative_id,
+            }
+            for f in c.family_links.all()
+        ],
+        "cards": [
+            {
+                "kind": k.kind,
+                "number": k.number,
+                "issued_on": k.issued_on,
+                "issued_by": k.issued_by,
+                "expires_on": k.expires_on,
+            }
+            for k in c.card_records.all()
+        ],
+        "pin_history": [p.pin for p in c.pin_records.all()],
+    }
+
+
+def _get(request: HttpRequest, pin: str) -> Citizen:
+    return selectors.citizen_get(actor=_actor(request), pin=pin, purpose=PURPOSE, channel=API)
+
+
+@router.get("/citizens", response=CitizenPageOut, summary="Search citizens in your jurisdiction")
+def search_citizens(request: HttpRequest, filters: Query[SearchParams]) -> dict[str, Any]:
+    result = selectors.citizen_search(
+        actor=_actor(request),
+        query=selectors.CitizenQuery(
+            text=filters.q, birth=filters.birth, commune_code=filters.commune, address=filters.address
+        ),
+        page=filters.page,
+        page_size=filters.page_size,
+        purpose=PURPOSE,
+        channel=API,
+    )
+    return {
+        "results": [_summary(c) for c in result.results],
+        "page": result.page,
+        "page_size": result.page_size,
+        "has_next": result.has_next,
+    }
+
+
+@router.get("/citizens/{pin}", response=CitizenDetail, summary="One citizen's record")
+def get_citizen(request: HttpRequest, pin: str) -> dict[str, Any]:
+    return _detail(_get(request, pin))
+
+
+@router.get("/citizens/{pin}/history", response=list[VersionOut], summary="Every version of the record")
+def citizen_history(request: HttpRequest, pin: str) -> list[dict[str, Any]]:
+    citizen = _get(request, pin)
+    versions = selectors.citizen_history(
+        actor=_actor(request), citizen_id=citizen.pk, purpose=PURPOSE, channel=API
+    )
+    return [
+        {
+            "version": v.version,
+            "recorded_at": v.recorded_at,
+            "actor": v.actor_label,
+            "event_type": v.event.event_type if v.event else None,
+            "reason": v.reason,
+            "source_document": v.source_document,
+            "snapshot": v.snapshot,
+        }
+        for v in versions
+    ]
+
+
+@router.get(
+    "/citizens/{pin}/state", response={200: VersionOut, 404: dict}, summary="The record on a past date"
+)
+def citizen_state(request: HttpRequest, pin: str, on: date) -> Any:
+    citizen = _get(request, pin)
+    version = selectors.citizen_state_on(
+        actor=_actor(request), citizen_id=citizen.pk, when=on, purpose=PURPOSE, channel=API
+    )
+    if version is None:
+        return 404, {
+            "errors": [
+                {
+                    "field": "on",
+                    "code": "history.before_record",
+                    "message_vi": "Hồ sơ chưa tồn tại vào ngày này",
+                    "message_en": "The record did not exist on that date",
+                }
+            ]
+        }
+    return {
+        "version": version.version,
+        "recorded_at": version.recorded_at,
+        "actor": version.actor_label,
+        "event_type": version.event.event_type if version.event else None,
+        "reason": version.reason,
+        "source_document": version.source_document,
+        "snapshot": version.snapshot,
+    }
+
+
+@router.post("/citizens", response={201: CitizenDetail}, summary="Register a person at the address collected")
+def create_citizen(request: HttpRequest, body: CitizenIn) -> tuple[int, dict[str, Any]]:
+    personal = body.dict(exclude={"residence", "reason", "source_document"})
+    citizen = services.citizen_create(
+        actor=Actor(_actor(request)),
+        data=services.NewCitizen(**personal),
+        residence=services.NewResidence(
+            kind=body.residence.kind,
+            commune=_commune(body.residence.commune_code, field="residence.commune_code"),
+            address_detail=body.residence.address_detail,
+            registered_on=body.residence.registered_on,
+        ),
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return 201, _detail(_get(request, citizen.pin))
+
+
+@router.patch("/citizens/{pin}", response=CitizenDetail, summary="Correct or update a record")
+def update_citizen(request: HttpRequest, pin: str, body: CitizenPatch) -> dict[str, Any]:
+    citizen = _get(request, pin)
+    services.citizen_update(
+        actor=Actor(_actor(request)),
+        citizen=citizen,
+        changes=body.changes,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _detail(_get(request, pin))
+
+
+@router.post("/citizens/{pin}/residences", response={201: ResidenceOut}, summary="Register a residence")
+def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> tuple[int, dict[str, Any]]:
+    citizen = _get(request, pin)
+    residence = services.residence_register(
+        actor=Actor(_actor(request)),
+        citizen=citizen,
+        kind=_residence_kind(body.kind),
+        commune=_commune(body.commune_code),
+        address_detail=body.address_detail,
+        registered_on=body.registered_on,
+        expires_on=body.expires_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return 201, _residence_out(
+        Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
+    )
+
+
+def _residence_kind(kind: str) -> Residence.Kind:
+    if kind not in Residence.Kind.values:
+        raise DomainError(
+            FieldError(
+                field="kind",
+                code="residence.kind_invalid",
+                message_vi="Loại cư trú phải là permanent, temporary hoặc current",
+                message_en="Residence kind must be permanent, temporary or current",
+            )
+        )
+    return Residence.Kind(kind)
+
+
+def _household_out(household: Household, members: list[HouseholdMember]) -> dict[str, Any]:
+    return {
+        "id": household.pk,
+        "number": household.number,
+        "commune_code": household.commune.code,
+        "commune_name": str(household.commune),
+        "legacy_commune_name": household.legacy_commune.full_name() if household.legacy_commune else None,
+        "address_detail": household.address_detail,
+        "address_original": household.address_original,
+        "members": [
+            {
+                "citizen_id": m.citizen_id,
+                "pin": m.citizen.pin,
+                "full_name": m.citizen.full_name,
+                "relation_to_head": m.relation_to_head,
+                "joined_on": m.joined_on,
+            }
+            for m in members
+        ],
+    }
+
+
+@router.get("/households/{household_id}", response=HouseholdOut, summary="A household and its members")
+def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
+    household, members = selectors.household_get(
+        actor=_actor(request), pk=household_id, purpose=PURPOSE, channel=API
+    )
+    return _household_out(household, members)
+
+
+@router.post("/households", response={201: HouseholdOut}, summary="Open a household with its head")
+def create_household(request: HttpRequest, body: HouseholdIn) -> tuple[int, dict[str, Any]]:
+    actor = _actor(request)
+    head = _get(request, body.head_pin)
+    household = services.household_create(
+        actor=Actor(actor),
+        head=head,
+        commune=_commune(body.commune_code),
+        address_detail=body.address_detail,
+        registered_on=body.registered_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    household, members = selectors.household_get(actor=actor, pk=household.pk, purpose=PURPOSE, channel=API)
+    return 201, _household_out(household, members)
+
+
+@router.post("/households/{household_id}/members", response={201: HouseholdOut}, summary="Add a member")
+def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> tuple[int, dict[str, Any]]:
+    actor = _actor(request)
+    household, _members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    services.household_add_member(
+        actor=Actor(actor),
+        household=household,
+        citizen=_get(request, body.pin),
+        relation_to_head=body.relation_to_head,
+        joined_on=body.joined_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    return 201, _household_out(household, members)

@@ -1,0 +1,85 @@
+"""Forms of the registry pages. They only parse input; the rules live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dancu.registry.models import MaritalStatus, Relation, Residence, Sex
+from dancu.registry.reference import ETHNICITIES, RELIGIONS
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Số định danh, CMND hoặc họ tên"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={"placeholder": _("vd. 001090012345 hoặc nguyen van hung"), "autofocus": True}
+        ),
+    )
+    birth = forms.CharField(
+        label=_("Ngày/năm sinh"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "1990"}),
+    )
+    commune = forms.CharField(label=_("Mã xã/phường"), required=False, max_length=10)
+    address = forms.CharField(label=_("Địa chỉ"), required=False, max_length=200)
+
+
+class CitizenForm(forms.Form):
+    full_name = forms.CharField(label=_("Họ, chữ đệm và tên khai sinh"), max_length=200)
+    birth_date = forms.CharField(
+        label=_("Ngày sinh"),
+        max_length=20,
+        help_text=_("DD/MM/YYYY; nếu sổ cũ chỉ ghi năm hoặc tháng: YYYY hoặc MM/YYYY"),
+    )
+    sex = forms.ChoiceField(label=_("Giới tính"), choices=Sex.choices)
+    birth_registration_place = forms.CharField(
+        label=_("Nơi đăng ký khai sinh (mã tỉnh, vd. 001)"), max_length=3, min_length=3
+    )
+    pin = forms.CharField(
+        label=_("Số định danh cá nhân (bỏ trống để cấp mới)"), required=False, max_length=20
+    )
+    other_names = forms.CharField(label=_("Tên gọi khác"), required=False, max_length=300)
+    birth_place = forms.CharField(label=_("Nơi sinh"), required=False, max_length=400)
+    native_place = forms.CharField(label=_("Quê quán"), required=False, max_length=400)
+    ethnicity = forms.ChoiceField(label=_("Dân tộc"), choices=list(ETHNICITIES.items()), initial="01")
+    religion = forms.ChoiceField(label=_("Tôn giáo"), choices=list(RELIGIONS.items()), initial="00")
+    old_id_number = forms.CharField(label=_("Số CMND cũ (9 số)"), required=False, max_length=20)
+    marital_status = forms.ChoiceField(
+        label=_("Tình trạng hôn nhân"), choices=MaritalStatus.choices, required=False
+    )
+    phone = forms.CharField(label=_("Số điện thoại"), required=False, max_length=30)
+    email = forms.CharField(label=_("Email"), required=False, max_length=250)
+    residence_kind = forms.ChoiceField(label=_("Nơi cư trú khai báo"), choices=Residence.Kind.choices)
+    commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
+    address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
+    registered_on = forms.DateField(label=_("Ngày đăng ký"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial=_("Thu thập thông tin dân cư"))
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class ResidenceForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Loại cư trú"), choices=Residence.Kind.choices)
+    commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
+    address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
+    registered_on = forms.DateField(label=_("Ngày đăng ký"), widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        label=_("Thời hạn tạm trú đến"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class MemberForm(forms.Form):
+    pin = forms.CharField(label=_("Số định danh của người được thêm"), max_length=20)
+    relation_to_head = forms.ChoiceField(label=_("Quan hệ với chủ hộ"), choices=Relation.choices)
+    joined_on = forms.DateField(label=_("Ngày nhập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class StateOnForm(forms.Form):
+    on = forms.DateField(label=_("Xem hồ sơ tại ngày"), widget=forms.DateInput(attrs={"type": "date"}))

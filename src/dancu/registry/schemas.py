@@ -1,0 +1,187 @@
+"""API shapes of the registry. Inputs are loose strings: the services apply the rules and name them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+# Generous limits that only stop abuse (a megabyte in a name field); the real rules are the services'.
+_SHORT = 1000
+
+
+class ResidenceOut(Schema):
+    id: int
+    kind: str
+    commune_code: str
+    commune_name: str
+    province_name: str
+    legacy_commune_name: str | None
+    address_detail: str
+    address_original: str
+    household_id: int | None
+    registered_on: date
+    expires_on: date | None
+    ended_on: date | None
+
+
+class FamilyLinkOut(Schema):
+    kind: str
+    relative_name: str
+    relative_pin: str
+    relative_id: int | None
+
+
+class CardOut(Schema):
+    kind: str
+    number: str
+    issued_on: date
+    issued_by: str
+    expires_on: date | None
+
+
+class HouseholdRef(Schema):
+    id: int
+    number: str
+    relation_to_head: str
+
+
+class CitizenSummary(Schema):
+    id: int
+    pin: str
+    full_name: str
+    birth_date: str
+    sex: str
+    commune_name: str | None
+    deceased: bool
+
+
+class CitizenDetail(CitizenSummary):
+    other_names: str
+    birth_place: str
+    birth_registration_place: str
+    native_place: str
+    ethnicity: str
+    religion: str
+    nationality: str
+    blood_type: str
+    old_id_number: str | None
+    marital_status: str
+    date_of_death: str | None
+    phone: str
+    email: str
+    version: int
+    residences: list[ResidenceOut]
+    household: HouseholdRef | None
+    family: list[FamilyLinkOut]
+    cards: list[CardOut]
+    pin_history: list[str]
+
+
+class SearchParams(Schema):
+    q: str = Field("", max_length=200, description="PIN, old CMND, or name with or without tone marks")
+    birth: str = Field("", max_length=20, description="date, month or year of birth")
+    commune: str = Field("", max_length=10, description="commune code (2025 or legacy)")
+    address: str = Field("", max_length=200)
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class CitizenPageOut(Schema):
+    results: list[CitizenSummary]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class VersionOut(Schema):
+    version: int
+    recorded_at: datetime
+    actor: str
+    event_type: str | None
+    reason: str
+    source_document: str
+    snapshot: dict[str, Any]
+
+
+class ResidenceIn(Schema):
+    kind: str = Field(max_length=20)
+    commune_code: str = Field(max_length=10)
+    address_detail: str = Field(max_length=_SHORT)
+    registered_on: date
+    expires_on: date | None = None
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class NewResidenceIn(Schema):
+    kind: str = Field("permanent", max_length=20)
+    commune_code: str = Field(max_length=10)
+    address_detail: str = Field(max_length=_SHORT)
+    registered_on: date
+
+
+class CitizenIn(Schema):
+    full_name: str = Field(max_length=_SHORT)
+    birth_date: str = Field(max_length=20, description="YYYY-MM-DD, DD/MM/YYYY, MM/YYYY or YYYY")
+    sex: str = Field(max_length=1, description="M or F")
+    birth_registration_place: str = Field(max_length=3, description="province code, e.g. 001")
+    pin: str = Field("", max_length=20, description="blank to allocate a new PIN")
+    other_names: str = Field("", max_length=_SHORT)
+    birth_place: str = Field("", max_length=_SHORT)
+    native_place: str = Field("", max_length=_SHORT)
+    ethnicity: str = Field("01", max_length=2)
+    religion: str = Field("00", max_length=2)
+    nationality: str = Field("VN", max_length=2)
+    blood_type: str = Field("", max_length=3)
+    blood_type_source: str = Field("", max_length=_SHORT)
+    old_id_number: str = Field("", max_length=20)
+    marital_status: str = Field("", max_length=16)
+    phone: str = Field("", max_length=30)
+    email: str = Field("", max_length=_SHORT)
+    residence: NewResidenceIn
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class CitizenPatch(Schema):
+    changes: dict[str, str | None]
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class HouseholdMemberOut(Schema):
+    citizen_id: int
+    pin: str
+    full_name: str
+    relation_to_head: str
+    joined_on: date
+
+
+class HouseholdOut(Schema):
+    id: int
+    number: str
+    commune_code: str
+    commune_name: str
+    legacy_commune_name: str | None
+    address_detail: str
+    address_original: str
+    members: list[HouseholdMemberOut]
+
+
+class HouseholdIn(Schema):
+    head_pin: str = Field(max_length=20)
+    commune_code: str = Field(max_length=10)
+    address_detail: str = Field(max_length=_SHORT)
+    registered_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class MemberIn(Schema):
+    pin: str = Field(max_length=20)
+    relation_to_head: str = Field(max_length=20)
+    joined_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)

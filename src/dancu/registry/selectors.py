@@ -1,0 +1,333 @@
+"""Every read of the registry: scoped to the actor's jurisdiction and written to the access log.
+
+A record outside the actor's area and a record that does not exist give the same NotFoundError, so a
+guessed id or PIN tells an officer nothing about other communes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from dancu.accounts.models import User
+from dancu.accounts.selectors import citizen_scope, household_scope
+from dancu.audit.models import AccessLog
+from dancu.audit.services import access_log_record
+from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.lib.partial_date import PartialDate
+from dancu.lib.vntext import fold
+from dancu.registry.models import Citizen, FamilyLink, Household, HouseholdMember, RecordVersion, Residence
+from dancu.registry.validation import error
+
+PIN_RE = re.compile(r"^[0-9]{12}$")
+OLD_ID_RE = re.compile(r"^[0-9]{9}$")
+MAX_PAGE_SIZE = 100
+MAX_QUERY_LENGTH = 100
+
+
+def _visible_citizens(actor: User) -> QuerySet[Citizen]:
+    return Citizen.objects.filter(citizen_scope(actor))
+
+
+def citizen_get(
+    *,
+    actor: User,
+    pk: int | None = None,
+    pin: str | None = None,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> Citizen:
+    """One citizen the actor may see, with household, residences and family loaded; the read is logged."""
+    if (pk is None) == (pin is None):
+        raise ValueError("give exactly one of pk and pin")
+    lookup = {"pk": pk} if pk is not None else {"pin": pin}
+    citizen = (
+        _visible_citizens(actor)
+        .filter(**lookup)
+        .select_related("area_commune", "area_province", "area_legacy_commune", "birth_place_unit")
+        .prefetch_related(
+            Prefetch(
+                "residences",
+                queryset=Residence.objects.select_related(
+                    "commune", "commune__parent", "legacy_commune"
+                ).order_by("ended_on", "kind", "-registered_on"),
+            ),
+            Prefetch(
+                "household_memberships",
+                queryset=HouseholdMember.objects.select_related("household").order_by(
+                    "left_on", "-joined_on"
+                ),
+            ),
+            Prefetch("family_links", queryset=FamilyLink.objects.order_by("kind", "pk")),
+            "card_records",
+            "pin_records",
+        )
+        .first()
+    )
+    if citizen is None:
+        raise NotFoundError("citizen")
+    access_log_record(
+        actor=actor, citizen_ids=[citizen.pk], action=AccessLog.Action.VIEW, channel=channel, purpose=purpose
+    )
+    return citizen
+
+
+@dataclass(frozen=True)
+class CitizenQuery:
+    """What an officer searches by. `text` is a PIN, an old CMND or a name, with or without tone marks."""
+
+    text: str = ""
+    birth: str = ""  # a date, a month or a year, in any accepted format
+    commune_code: str = ""
+    address: str = ""
+    include_deceased: bool = True
+
+    def is_empty(self) -> bool:
+        return not (
+            self.text.strip() or self.birth.strip() or self.commune_code.strip() or self.address.strip()
+        )
+
+
+@dataclass
+class CitizenPage:
+    results: list[Citizen]
+    page: int
+    page_size: int
+    has_next: bool
+    query: CitizenQuery = field(default_factory=CitizenQuery)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def _search_filter(query: CitizenQuery) -> Q:
+    errors = []
+    condition = Q()
+    text = query.text.strip()
+    if len(text) > MAX_QUERY_LENGTH or len(query.address) > MAX_QUERY_LENGTH:
+        errors.append(
+            error("q", "search.too_long", "Từ khoá tìm kiếm quá dài", "The search text is too long")
+        )
+    elif PIN_RE.match(text):
+        condition &= Q(pin=text)
+    elif OLD_ID_RE.match(text):
+        condition &= Q(old_id_number=text)
+    elif text:
+        key = fold(text)
+        if not key or any(ch.isdigit() for ch in key):
+            errors.append(
+                error(
+                    "q",
+                    "search.text",
+                    "Nhập số định danh (12 số), số CMND (9 số) hoặc họ tên",
+                    "Enter a PIN (12 digits), an old CMND (9 digits) or a name",
+                )
+            )
+        else:
+            # The folded name starts with the text typed: "nguyen van h" finds Nguyễn Văn Hùng and the
+            # index on name_key serves it. A single word also matches a given name ("hung").
+            name_q = Q(name_key__startswith=key)
+            if " " not in key:
+                name_q |= Q(name_key__endswith=f" {key}")
+            condition &= name_q
+    birth = query.birth.strip()
+    if birth:
+        try:
+            partial = PartialDate.parse(birth)
+        except ValueError:
+            errors.append(
+                error(
+                    "birth",
+                    "date.format",
+                    "Ngày sinh: dùng dạng DD/MM/YYYY, MM/YYYY hoặc YYYY",
+                    "Date of birth: use DD/MM/YYYY, MM/YYYY or YYYY",
+                )
+            )
+        else:
+            # A record known only to the year matches a search for a full date in that year, and
+            # vice versa: partial dates never claim more precision than they have.
+            storage = partial.to_storage()
+            condition &= (
+                Q(birth_date__startswith=storage)
+                | Q(birth_date=str(partial.year))
+                | Q(birth_date=storage[:7] if partial.month else str(partial.year))
+            )
+    commune_code = query.commune_code.strip()
+    if commune_code:
+        condition &= Q(area_commune__code=commune_code) | Q(area_legacy_commune__code=commune_code)
+    address = fold(query.address)
+    if address:
+        condition &= Q(
+            pk__in=Residence.objects.filter(ended_on__isnull=True, address_key__contains=address).values(
+                "citizen_id"
+            )
+        )
+    if not query.include_deceased:
+        condition &= Q(date_of_death__isnull=True)
+    if errors:
+        raise DomainError(errors)
+    return condition
+
+
+def citizen_search(
+    *,
+    actor: User,
+    query: CitizenQuery,
+    page: int = 1,
+    page_size: int = 20,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> CitizenPage:
+    """Search within the actor's area; every citizen shown on the page is logged as read."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    if query.is_empty():
+        return CitizenPage(results=[], page=page, page_size=page_size, has_next=False, query=query)
+    condition = _search_filter(query)
+    offset = (page - 1) * page_size
+    rows = list(
+        _visible_citizens(actor)
+        .filter(condition)
+        .select_related("area_commune", "area_province")
+        .order_by("name_key", "pk")[offset : offset + page_size + 1]
+    )
+    has_next = len(rows) > page_size
+    rows = rows[:page_size]
+    access_log_record(
+        actor=actor,
+        citizen_ids=[c.pk for c in rows],
+        action=AccessLog.Action.SEARCH,
+        channel=channel,
+        purpose=purpose,
+        detail=f"q={query.text[:60]} birth={query.birth[:10]} unit={query.commune_code[:10]}",
+    )
+    return CitizenPage(results=rows, page=page, page_size=page_size, has_next=has_next, query=query)
+
+
+def citizen_history(
+    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> list[RecordVersion]:
+    """Every version of the record, newest first."""
+    if not _visible_citizens(actor).filter(pk=citizen_id).exists():
+        raise NotFoundError("citizen")
+    access_log_record(
+        actor=actor,
+        citizen_ids=[citizen_id],
+        action=AccessLog.Action.HISTORY,
+        channel=channel,
+        purpose=purpose,
+    )
+    return list(
+        RecordVersion.objects.filter(entity=RecordVersion.Entity.CITIZEN, entity_id=citizen_id)
+        .select_related("event")
+        .order_by("-version")
+    )
+
+
+def citizen_state_on(
+    *,
+    actor: User,
+    citizen_id: int,
+    when: date | datetime,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> RecordVersion | None:
+    """The record as it stood at the end of `when` (a day) or at that instant; None before it existed."""
+    if not _visible_citizens(actor).filter(pk=citizen_id).exists():
+        raise NotFoundError("citizen")
+    if isinstance(when, datetime):
+        moment = when
+    else:
+        moment = timezone.make_aware(datetime.combine(when, datetime.max.time()))
+    access_log_record(
+        actor=actor,
+        citizen_ids=[citizen_id],
+        action=AccessLog.Action.HISTORY,
+        channel=channel,
+        purpose=purpose,
+        detail=f"state on {moment.isoformat()}",
+    )
+    return (
+        RecordVersion.objects.filter(
+            entity=RecordVersion.Entity.CITIZEN, entity_id=citizen_id, recorded_at__lte=moment
+        )
+        .order_by("-version")
+        .first()
+    )
+
+
+def household_get(
+    *, actor: User, pk: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> tuple[Household, list[HouseholdMember]]:
+    """A household in the actor's area with its current members; each member shown is logged."""
+    household = (
+        Household.objects.filter(household_scope(actor))
+        .filter(pk=pk)
+        .select_related("commune", "commune__parent", "legacy_commune")
+        .first()
+    )
+    if household is None:
+        raise NotFoundError("household")
+    members = list(
+        household.memberships.filter(left_on__isnull=True)
+        .select_related("citizen")
+        .order_by("joined_on", "pk")
+    )
+    # Head first, then the others in the order they joined.
+    members.sort(key=lambda m: m.relation_to_head != "head")
+    access_log_record(
+        actor=actor,
+        citizen_ids=[m.citizen_id for m in members],
+        action=AccessLog.Action.VIEW,
+        channel=channel,
+        purpose=purpose,
+        detail=f"household {household.number}",
+    )
+    return household, members
+
+
+def household_history(*, actor: User, pk: int) -> list[RecordVersion]:
+    if not Household.objects.filter(household_scope(actor)).filter(pk=pk).exists():
+        raise NotFoundError("household")
+    return list(
+        RecordVersion.objects.filter(entity=RecordVersion.Entity.HOUSEHOLD, entity_id=pk).order_by("-version")
+    )
+
+
+def units_by_id(ids: set[int]) -> dict[int, AdminUnit]:
+    """Names for the unit ids that appear in history snapshots."""
+    return {u.pk: u for u in AdminUnit.objects.filter(pk__in=ids).select_related("parent")}
+
+
+def snapshot_unit_ids(snapshot: dict[str, Any]) -> set[int]:
+    ids: set[int] = set()
+    for residence in snapshot.get("residences", []):
+        for key in ("commune_id", "legacy_commune_id"):
+            if residence.get(key):
+                ids.add(residence[key])
+    return ids
+
+
+@dataclass(frozen=True)
+class AreaSummary:
+    """Counts for the officer's home page; aggregate figures, not personal data, so not logged."""
+
+    citizens: int
+    deceased: int
+    households: int
+
+
+def area_summary(*, actor: User) -> AreaSummary:
+    citizens = _visible_citizens(actor)
+    return AreaSummary(
+        citizens=citizens.count(),
+        deceased=citizens.filter(date_of_death__isnull=False).count(),
+        households=Household.objects.filter(household_scope(actor)).count(),
+    )

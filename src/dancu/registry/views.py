@@ -1,0 +1,232 @@
+"""Registry pages: search, citizen record, history, household, and the writes an officer makes."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from dancu.audit.models import AccessLog
+from dancu.audit.services import Actor
+from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import unit_get
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry import selectors, services
+from dancu.registry.forms import CitizenForm, MemberForm, ResidenceForm, SearchForm, StateOnForm
+from dancu.registry.models import Citizen
+from dancu.web.access import current_user, officer_required, purpose_of
+from dancu.web.forms import add_domain_errors
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+@officer_required
+def search_view(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    page = None
+    if form.is_valid():
+        query = selectors.CitizenQuery(
+            text=form.cleaned_data["q"],
+            birth=form.cleaned_data["birth"],
+            commune_code=form.cleaned_data["commune"],
+            address=form.cleaned_data["address"],
+        )
+        try:
+            page = selectors.citizen_search(
+                actor=current_user(request),
+                query=query,
+                page=_page_number(request),
+                purpose=purpose_of(request),
+            )
+        except DomainError as exc:
+            add_domain_errors(
+                form, exc, language=request.LANGUAGE_CODE, field_map={"commune_code": "commune"}
+            )
+    # An HTMX request from the search box replaces only the results, keeping what the officer typed.
+    template = "registry/_results.html" if getattr(request, "htmx", False) else "registry/search.html"
+    return render(request, template, {"form": form, "page": page, "querystring": request.GET.urlencode()})
+
+
+def _citizen_or_404(request: HttpRequest, pk: int) -> Citizen:
+    try:
+        return selectors.citizen_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+
+
+@officer_required
+def citizen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    citizen = _citizen_or_404(request, pk)
+    return render(request, "registry/citizen.html", {"citizen": citizen, "state_form": StateOnForm()})
+
+
+@officer_required
+def citizen_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = current_user(request)
+    try:
+        versions = selectors.citizen_history(actor=actor, citizen_id=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    state_form = StateOnForm(request.GET or None)
+    state = None
+    asked = False
+    if state_form.is_valid():
+        asked = True
+        state = selectors.citizen_state_on(
+            actor=actor, citizen_id=pk, when=state_form.cleaned_data["on"], purpose=purpose_of(request)
+        )
+    unit_ids: set[int] = set()
+    for version in versions:
+        unit_ids |= selectors.snapshot_unit_ids(version.snapshot)
+    return render(
+        request,
+        "registry/history.html",
+        {
+            "citizen_id": pk,
+            "current": versions[0].snapshot if versions else {},
+            "versions": versions,
+            "state_form": state_form,
+            "state": state,
+            "asked": asked,
+            "units": selectors.units_by_id(unit_ids),
+        },
+    )
+
+
+def _commune_or_error(form: forms.Form, field: str, code: str) -> AdminUnit | None:
+    try:
+        return unit_get(structure="2025", level="commune", code=code.strip())
+    except ObjectDoesNotExist:
+        form.add_error(field, _("Không có xã/phường/đặc khu với mã này [unit.unknown]"))
+        return None
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def citizen_new_view(request: HttpRequest) -> HttpResponse:
+    form = CitizenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        commune = _commune_or_error(form, "commune_code", data["commune_code"])
+        if commune is not None:
+            personal = {k: v for k, v in data.items() if k in services.NewCitizen.__dataclass_fields__}
+            try:
+                citizen = services.citizen_create(
+                    actor=Actor(current_user(request)),
+                    data=services.NewCitizen(**personal),
+                    residence=services.NewResidence(
+                        kind=data["residence_kind"],
+                        commune=commune,
+                        address_detail=data["address_detail"],
+                        registered_on=data["registered_on"],
+                    ),
+                    reason=data["reason"],
+                    source_document=data["source_document"],
+                )
+            except DomainError as exc:
+                add_domain_errors(
+                    form,
+                    exc,
+                    language=request.LANGUAGE_CODE,
+                    field_map={"commune": "commune_code", "kind": "residence_kind"},
+                )
+            else:
+                messages.success(request, _("Đã tạo hồ sơ công dân %(pin)s") % {"pin": citizen.pin})
+                return redirect("registry:citizen", pk=citizen.pk)
+    return render(request, "registry/citizen_form.html", {"form": form})
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def residence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = current_user(request)
+    try:
+        citizen = selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    form = ResidenceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        commune = _commune_or_error(form, "commune_code", data["commune_code"])
+        if commune is not None:
+            try:
+                services.residence_register(
+                    actor=Actor(actor),
+                    citizen=citizen,
+                    kind=data["kind"],
+                    commune=commune,
+                    address_detail=data["address_detail"],
+                    registered_on=data["registered_on"],
+                    expires_on=data["expires_on"],
+                    reason=data["reason"],
+                    source_document=data["source_document"],
+                )
+            except DomainError as exc:
+                add_domain_errors(
+                    form, exc, language=request.LANGUAGE_CODE, field_map={"commune": "commune_code"}
+                )
+            else:
+                messages.success(request, _("Đã đăng ký cư trú"))
+                return redirect("registry:citizen", pk=citizen.pk)
+    return render(request, "registry/residence_form.html", {"form": form, "citizen": citizen})
+
+
+@officer_required
+def household_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = current_user(request)
+    try:
+        household, members = selectors.household_get(actor=actor, pk=pk, purpose=purpose_of(request))
+        versions = selectors.household_history(actor=actor, pk=pk)
+    except NotFoundError:
+        raise Http404 from None
+    return render(
+        request, "registry/household.html", {"household": household, "members": members, "versions": versions}
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = current_user(request)
+    try:
+        household, _members = selectors.household_get(actor=actor, pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            citizen = selectors.citizen_get(
+                actor=actor,
+                pin=data["pin"].strip(),
+                purpose=purpose_of(request),
+                channel=AccessLog.Channel.WEB,
+            )
+        except NotFoundError:
+            form.add_error("pin", _("Không tìm thấy công dân trong địa bàn [citizen.not_found]"))
+        else:
+            try:
+                services.household_add_member(
+                    actor=Actor(actor),
+                    household=household,
+                    citizen=citizen,
+                    relation_to_head=data["relation_to_head"],
+                    joined_on=data["joined_on"],
+                    reason=data["reason"],
+                    source_document=data["source_document"],
+                )
+            except DomainError as exc:
+                add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"citizen": "pin"})
+            else:
+                messages.success(request, _("Đã thêm thành viên vào hộ"))
+                return redirect("registry:household", pk=household.pk)
+    return render(request, "registry/member_form.html", {"form": form, "household": household})

@@ -1,0 +1,21 @@
+"""Turning a refused write into errors on the form the officer filled in."""
+
+from __future__ import annotations
+
+from django import forms
+
+from dancu.lib.errors import DomainError
+
+
+def add_domain_errors(
+    form: forms.Form, exc: DomainError, *, language: str, field_map: dict[str, str] | None = None
+) -> None:
+    """Put each rule's message next to its field (or on top of the form), with the rule code."""
+    field_map = field_map or {}
+    for error in exc.errors:
+        name = field_map.get(error.field, error.field)
+        message = f"{error.message(language)} [{error.code}]"
+        if name in form.fields:
+            form.add_error(name, message)
+        else:
+            form.add_error(None, f"{error.field}: {message}")

@@ -1,0 +1,37 @@
+"""The officer's home page and the settings every page shares (purpose of access, language)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from dancu.registry.selectors import area_summary
+from dancu.web.access import PURPOSE_LABELS, PURPOSES, current_user, officer_required
+
+
+@officer_required
+def home_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    return render(
+        request,
+        "web/home.html",
+        {
+            "summary": area_summary(actor=user),
+            "purposes": PURPOSES,
+            "purpose": request.session.get("purpose", "collection"),
+        },
+    )
+
+
+@require_POST
+@officer_required
+def purpose_view(request: HttpRequest) -> HttpResponse:
+    purpose = request.POST.get("purpose", "")
+    if purpose in PURPOSE_LABELS:
+        request.session["purpose"] = purpose
+    next_url = request.POST.get("next", "/")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/"
+    return redirect(next_url)

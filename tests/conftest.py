@@ -1,0 +1,175 @@
+"""Shared fixtures: the real administrative units, police units and named personas.
+
+Personas follow healthchecks' Alice/Bob: each test reads like "Lan, a collector of Phường Hoàn Kiếm,
+searches for a citizen of Phường Hồng Hà and finds nothing".
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django import DjangoDbBlocker
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.services import officer_create, police_unit_for_area
+from dancu.audit.services import Actor
+from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import unit_get
+from dancu.registry import services
+from dancu.registry.models import Citizen
+
+PASSWORD = "Mật-khẩu-thử-nghiệm-2025"
+SYSTEM = Actor(system="test")
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> None:
+    """Every test database holds the real 2025 and legacy units: they are reference data, never mocked."""
+    with django_db_blocker.unblock():
+        call_command("load_units", stdout=io.StringIO())
+
+
+def commune(code: str) -> AdminUnit:
+    return unit_get(structure="2025", level="commune", code=code)
+
+
+def legacy_commune(code: str) -> AdminUnit:
+    return unit_get(structure="legacy", level="commune", code=code)
+
+
+HOAN_KIEM = "00070"  # Phường Hoàn Kiếm, Hà Nội
+HONG_HA = "00097"  # Phường Hồng Hà, Hà Nội
+SAI_GON = "26740"  # Phường Sài Gòn, TP Hồ Chí Minh
+DUONG_LIEU_LEGACY = "09841"  # Xã Dương Liễu, Huyện Hoài Đức (before 2025)
+
+
+@dataclass
+class Personas:
+    lan: User  # collector, Công an phường Hoàn Kiếm
+    binh: User  # collector, Công an phường Hồng Hà
+    cuong: User  # supervisor, Công an thành phố Hà Nội
+    dung: User  # supervisor, Công an TP Hồ Chí Minh
+    hoa: User  # collector, Công an huyện Hoài Đức (legacy district)
+    minh: User  # ministry administrator (C06)
+    an: User  # auditor of the ministry
+
+
+def _officer(username: str, role: str, unit: PoliceUnit, full_name: str) -> User:
+    user, device = officer_create(
+        actor=SYSTEM,
+        username=username,
+        password=PASSWORD,
+        role=role,
+        police_unit=unit,
+        full_name=full_name,
+        otp_secret_hex="3132333435363738393031323334353637383930",
+    )
+    return user
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    ministry = police_unit_for_area(area=None)
+    hanoi = police_unit_for_area(area=unit_get(structure="2025", level="province", code="01"), parent=ministry)
+    hcm = police_unit_for_area(area=unit_get(structure="2025", level="province", code="79"), parent=ministry)
+    hoai_duc = police_unit_for_area(
+        area=legacy_commune(DUONG_LIEU_LEGACY).parent, parent=hanoi
+    )
+    return Personas(
+        lan=_officer("lan", User.Role.COLLECTOR, police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi), "Trần Thị Lan"),
+        binh=_officer("binh", User.Role.COLLECTOR, police_unit_for_area(area=commune(HONG_HA), parent=hanoi), "Lê Văn Bình"),
+        cuong=_officer("cuong", User.Role.SUPERVISOR, hanoi, "Phạm Quốc Cường"),
+        dung=_officer("dung", User.Role.SUPERVISOR, hcm, "Võ Minh Dũng"),
+        hoa=_officer("hoa", User.Role.COLLECTOR, hoai_duc, "Đỗ Thị Hoa"),
+        minh=_officer("minh", User.Role.MINISTRY_ADMIN, ministry, "Nguyễn Văn Minh"),
+        an=_officer("an", User.Role.AUDITOR, ministry, "Hoàng Thị An"),
+    )
+
+
+def make_citizen(
+    *,
+    full_name: str,
+    birth_date: str = "1990-05-17",
+    sex: str = "M",
+    commune_code: str = HOAN_KIEM,
+    legacy_code: str | None = None,
+    place: str = "001",
+    address: str = "Số 1 phố Hàng Trống",
+    **extra: str,
+) -> Citizen:
+    legacy = legacy_commune(legacy_code) if legacy_code else None
+    target = commune(commune_code)
+    return services.citizen_create(
+        actor=SYSTEM,
+        data=services.NewCitizen(full_name=full_name, birth_date=birth_date, sex=sex, birth_registration_place=place, **extra),
+        residence=services.NewResidence(
+            kind="permanent",
+            commune=target,
+            address_detail=address,
+            registered_on=date(2015, 1, 1),
+            legacy_commune=legacy,
+            address_original=f"{address}, {legacy.full_name()}" if legacy else "",
+        ),
+        reason="Thu thập dữ liệu thử nghiệm",
+        source_document="DC01 thử nghiệm",
+    )
+
+
+@dataclass
+class People:
+    hung: Citizen  # Phường Hoàn Kiếm
+    mai: Citizen  # Phường Hồng Hà
+    tuan: Citizen  # Phường Sài Gòn (TP HCM)
+    nga: Citizen  # legacy address in Xã Dương Liễu, mapped to its 2025 successor
+
+
+@pytest.fixture
+def people(db: None) -> People:
+    return People(
+        hung=make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678"),
+        mai=make_citizen(full_name="Lê Thị Mai", sex="F", birth_date="1985", commune_code=HONG_HA, address="Số 5 ngõ Gạch"),
+        tuan=make_citizen(full_name="Trần Minh Tuấn", commune_code=SAI_GON, place="079", address="12 Lê Lợi"),
+        nga=_legacy_citizen(),
+    )
+
+
+def _legacy_citizen() -> Citizen:
+    from dancu.geo.selectors import successor_of
+
+    successor = successor_of(legacy_commune(DUONG_LIEU_LEGACY))
+    return make_citizen(
+        full_name="Phạm Thị Nga",
+        sex="F",
+        birth_date="03/1970",
+        commune_code=successor.code,
+        legacy_code=DUONG_LIEU_LEGACY,
+        address="Thôn Thượng",
+    )
+
+
+def otp_now(user: User) -> str:
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():06d}"
+
+
+@pytest.fixture
+def sign_in() -> Callable[[Client, User], Client]:
+    """Sign an officer in through the real pages: password, then the TOTP code."""
+
+    def _sign_in(client: Client, user: User) -> Client:
+        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, response.content[:500]
+        response = client.post("/login/otp/", {"token": otp_now(user)})
+        assert response.status_code == 302, response.content[:500]
+        return client
+
+    return _sign_in

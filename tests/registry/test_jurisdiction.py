@@ -1,0 +1,168 @@
+"""An officer never sees a citizen outside their unit's area: pages, search, history, households, API.
+
+"Forbidden" and "missing" give the same answer, so a guessed id or PIN reveals nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from dancu.accounts.services import api_token_create
+from dancu.audit.models import AccessLog
+from dancu.registry.models import Citizen
+from tests.conftest import People, Personas
+
+pytestmark = pytest.mark.django_db
+
+
+def visible_ids(client: Client, query: str) -> set[str]:
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    return {c.pin for c in response.context["page"].results} if response.context["page"] else set()
+
+
+def test_commune_collector_sees_only_own_commune_in_search(personas: Personas, people: People, sign_in) -> None:
+    client = sign_in(Client(), personas.lan)
+    assert visible_ids(client, "nguyen van hung") == {people.hung.pin}
+    assert visible_ids(client, "le thi mai") == set()
+    assert visible_ids(client, people.mai.pin) == set()
+    assert visible_ids(client, people.tuan.pin) == set()
+
+
+def test_province_supervisor_sees_every_commune_of_the_province(personas: Personas, people: People, sign_in) -> None:
+    client = sign_in(Client(), personas.cuong)
+    assert visible_ids(client, people.hung.pin) == {people.hung.pin}
+    assert visible_ids(client, people.mai.pin) == {people.mai.pin}
+    assert visible_ids(client, people.nga.pin) == {people.nga.pin}
+    assert visible_ids(client, people.tuan.pin) == set()
+
+
+def test_legacy_district_police_sees_records_declared_in_its_old_communes(
+    personas: Personas, people: People, sign_in
+) -> None:
+    client = sign_in(Client(), personas.hoa)
+    assert visible_ids(client, people.nga.pin) == {people.nga.pin}
+    assert visible_ids(client, people.hung.pin) == set()
+
+
+def test_ministry_sees_the_whole_country(personas: Personas, people: People, sign_in) -> None:
+    client = sign_in(Client(), personas.minh)
+    for citizen in (people.hung, people.mai, people.tuan, people.nga):
+        assert visible_ids(client, citizen.pin) == {citizen.pin}
+
+
+def test_auditor_reads_no_records(personas: Personas, people: People, sign_in) -> None:
+    client = sign_in(Client(), personas.an)
+    assert client.get("/search/", {"q": people.hung.pin}).status_code == 403
+    assert client.get(f"/citizens/{people.hung.pk}/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/citizens/{pk}/",
+        "/citizens/{pk}/history/",
+        "/citizens/{pk}/history/?on=2030-01-01",
+        "/citizens/{pk}/residences/new/",
+    ],
+)
+def test_record_pages_of_another_commune_look_missing(
+    personas: Personas, people: People, sign_in, path: str
+) -> None:
+    client = sign_in(Client(), personas.lan)
+    other = client.get(path.format(pk=people.mai.pk))
+    missing = client.get(path.format(pk=Citizen.objects.order_by("-pk").first().pk + 1000))
+    assert other.status_code == missing.status_code == 404
+    assert other.content == missing.content
+    own = client.get(path.format(pk=people.hung.pk))
+    assert own.status_code == 200
+
+
+def test_household_pages_of_another_commune_look_missing(personas: Personas, people: People, sign_in) -> None:
+    from dancu.registry import services
+    from tests.conftest import SYSTEM, commune
+
+    household = services.household_create(
+        actor=SYSTEM,
+        head=people.mai,
+        commune=commune("00097"),
+        address_detail="Số 5 ngõ Gạch",
+        registered_on=people.mai.residences.get().registered_on,
+        reason="Lập hộ",
+        source_document="Hồ sơ cư trú",
+    )
+    client = sign_in(Client(), personas.lan)
+    assert client.get(f"/households/{household.pk}/").status_code == 404
+    assert client.get(f"/households/{household.pk}/members/new/").status_code == 404
+    assert client.get(f"/households/{household.pk + 999}/").status_code == 404
+    binh = sign_in(Client(), personas.binh)
+    assert binh.get(f"/households/{household.pk}/").status_code == 200
+
+
+def test_every_record_read_is_logged_with_purpose(personas: Personas, people: People, sign_in) -> None:
+    client = sign_in(Client(), personas.lan)
+    client.get(f"/citizens/{people.hung.pk}/")
+    client.get("/search/", {"q": "nguyen"})
+    entries = AccessLog.objects.filter(actor=personas.lan, citizen=people.hung).order_by("pk")
+    assert [e.action for e in entries] == [AccessLog.Action.VIEW, AccessLog.Action.SEARCH]
+    assert all(e.purpose for e in entries)
+    # Nothing was shown of the other communes, so nothing is logged about them.
+    assert not AccessLog.objects.filter(actor=personas.lan, citizen=people.mai).exists()
+
+
+def _api(user, name="test") -> Client:
+    _token, secret = api_token_create(user=user, name=name)
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def test_api_scoping_for_every_endpoint(personas: Personas, people: People) -> None:
+    lan = _api(personas.lan)
+    # Search.
+    body = lan.get("/api/v1/citizens", {"q": "le thi mai"}).json()
+    assert body["results"] == []
+    body = lan.get("/api/v1/citizens", {"q": "nguyen van hung"}).json()
+    assert [r["pin"] for r in body["results"]] == [people.hung.pin]
+    # Detail, history, state: another commune's PIN and an unknown PIN answer alike.
+    for suffix in ("", "/history", "/state?on=2030-01-01"):
+        other = lan.get(f"/api/v1/citizens/{people.mai.pin}{suffix}")
+        unknown = lan.get(f"/api/v1/citizens/001090999999{suffix}")
+        assert other.status_code == unknown.status_code == 404
+        assert other.json() == unknown.json()
+        assert lan.get(f"/api/v1/citizens/{people.hung.pin}{suffix}").status_code == 200
+    # Writes to another commune's citizen look missing too.
+    patch = lan.patch(
+        f"/api/v1/citizens/{people.mai.pin}",
+        {"changes": {"phone": "0912345678"}, "reason": "Cập nhật"},
+        content_type="application/json",
+    )
+    assert patch.status_code == 404
+
+
+def test_api_refuses_without_a_valid_token(people: People) -> None:
+    assert Client().get("/api/v1/citizens", {"q": "nguyen"}).status_code == 401
+    bad = Client(headers={"Authorization": "Bearer dcu_not-a-token"}).get("/api/v1/citizens")
+    assert bad.status_code == 401
+    assert bad.json()["errors"][0]["code"] == "auth.required"
+
+
+def test_auditor_token_reads_no_records(personas: Personas, people: People) -> None:
+    assert _api(personas.an).get(f"/api/v1/citizens/{people.hung.pin}").status_code == 401
+
+
+def test_officer_cannot_register_residence_outside_area(personas: Personas, people: People) -> None:
+    lan = _api(personas.lan)
+    response = lan.post(
+        f"/api/v1/citizens/{people.hung.pin}/residences",
+        {
+            "kind": "temporary",
+            "commune_code": "26740",
+            "address_detail": "12 Lê Lợi",
+            "registered_on": "2024-01-01",
+            "expires_on": "2025-01-01",
+            "reason": "Tạm trú",
+        },
+        content_type="application/json",
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "unit.outside_jurisdiction"
