@@ -63,7 +63,7 @@ class Personas:
 
 
 def _officer(username: str, role: str, unit: PoliceUnit, full_name: str) -> User:
-    user, device = officer_create(
+    user, _device = officer_create(
         actor=SYSTEM,
         username=username,
         password=PASSWORD,
@@ -78,14 +78,24 @@ def _officer(username: str, role: str, unit: PoliceUnit, full_name: str) -> User
 @pytest.fixture
 def personas(db: None) -> Personas:
     ministry = police_unit_for_area(area=None)
-    hanoi = police_unit_for_area(area=unit_get(structure="2025", level="province", code="01"), parent=ministry)
-    hcm = police_unit_for_area(area=unit_get(structure="2025", level="province", code="79"), parent=ministry)
-    hoai_duc = police_unit_for_area(
-        area=legacy_commune(DUONG_LIEU_LEGACY).parent, parent=hanoi
+    hanoi = police_unit_for_area(
+        area=unit_get(structure="2025", level="province", code="01"), parent=ministry
     )
+    hcm = police_unit_for_area(area=unit_get(structure="2025", level="province", code="79"), parent=ministry)
+    hoai_duc = police_unit_for_area(area=legacy_commune(DUONG_LIEU_LEGACY).parent, parent=hanoi)
     return Personas(
-        lan=_officer("lan", User.Role.COLLECTOR, police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi), "Trần Thị Lan"),
-        binh=_officer("binh", User.Role.COLLECTOR, police_unit_for_area(area=commune(HONG_HA), parent=hanoi), "Lê Văn Bình"),
+        lan=_officer(
+            "lan",
+            User.Role.COLLECTOR,
+            police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi),
+            "Trần Thị Lan",
+        ),
+        binh=_officer(
+            "binh",
+            User.Role.COLLECTOR,
+            police_unit_for_area(area=commune(HONG_HA), parent=hanoi),
+            "Lê Văn Bình",
+        ),
         cuong=_officer("cuong", User.Role.SUPERVISOR, hanoi, "Phạm Quốc Cường"),
         dung=_officer("dung", User.Role.SUPERVISOR, hcm, "Võ Minh Dũng"),
         hoa=_officer("hoa", User.Role.COLLECTOR, hoai_duc, "Đỗ Thị Hoa"),
@@ -109,7 +119,9 @@ def make_citizen(
     target = commune(commune_code)
     return services.citizen_create(
         actor=SYSTEM,
-        data=services.NewCitizen(full_name=full_name, birth_date=birth_date, sex=sex, birth_registration_place=place, **extra),
+        data=services.NewCitizen(
+            full_name=full_name, birth_date=birth_date, sex=sex, birth_registration_place=place, **extra
+        ),
         residence=services.NewResidence(
             kind="permanent",
             commune=target,
@@ -135,7 +147,9 @@ class People:
 def people(db: None) -> People:
     return People(
         hung=make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678"),
-        mai=make_citizen(full_name="Lê Thị Mai", sex="F", birth_date="1985", commune_code=HONG_HA, address="Số 5 ngõ Gạch"),
+        mai=make_citizen(
+            full_name="Lê Thị Mai", sex="F", birth_date="1985", commune_code=HONG_HA, address="Số 5 ngõ Gạch"
+        ),
         tuan=make_citizen(full_name="Trần Minh Tuấn", commune_code=SAI_GON, place="079", address="12 Lê Lợi"),
         nga=_legacy_citizen(),
     )

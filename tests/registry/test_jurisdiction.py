@@ -22,7 +22,9 @@ def visible_ids(client: Client, query: str) -> set[str]:
     return {c.pin for c in response.context["page"].results} if response.context["page"] else set()
 
 
-def test_commune_collector_sees_only_own_commune_in_search(personas: Personas, people: People, sign_in) -> None:
+def test_commune_collector_sees_only_own_commune_in_search(
+    personas: Personas, people: People, sign_in
+) -> None:
     client = sign_in(Client(), personas.lan)
     assert visible_ids(client, "nguyen van hung") == {people.hung.pin}
     assert visible_ids(client, "le thi mai") == set()
@@ -30,7 +32,9 @@ def test_commune_collector_sees_only_own_commune_in_search(personas: Personas, p
     assert visible_ids(client, people.tuan.pin) == set()
 
 
-def test_province_supervisor_sees_every_commune_of_the_province(personas: Personas, people: People, sign_in) -> None:
+def test_province_supervisor_sees_every_commune_of_the_province(
+    personas: Personas, people: People, sign_in
+) -> None:
     client = sign_in(Client(), personas.cuong)
     assert visible_ids(client, people.hung.pin) == {people.hung.pin}
     assert visible_ids(client, people.mai.pin) == {people.mai.pin}
