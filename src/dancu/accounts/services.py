@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -29,9 +29,8 @@ def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = 
     level = {"province": PoliceUnit.Level.PROVINCE, "district": PoliceUnit.Level.DISTRICT}.get(
         area.level, PoliceUnit.Level.COMMUNE
     )
-    prefix = "CA" if area.structure == "2025" else "CA-cu"
     unit, _ = PoliceUnit.objects.get_or_create(
-        code=f"{prefix}-{area.level}-{area.code}",
+        code=_police_code(area),
         defaults={"name": f"Công an {area.name}", "level": level, "admin_unit": area, "parent": parent},
     )
     return unit
@@ -46,6 +45,7 @@ def officer_create(
     police_unit: PoliceUnit,
     full_name: str = "",
     otp_secret_hex: str | None = None,
+    otp_device_name: str = "default",
 ) -> tuple[User, TOTPDevice]:
     """Create an officer account with its TOTP device (confirmed when a secret is provisioned)."""
     errors = []
@@ -71,7 +71,7 @@ def officer_create(
             first_name=first[:150],
             last_name=last[:150],
         )
-        device_kwargs = {"user": user, "name": "default", "confirmed": otp_secret_hex is not None}
+        device_kwargs = {"user": user, "name": otp_device_name, "confirmed": otp_secret_hex is not None}
         if otp_secret_hex is not None:
             device_kwargs["key"] = otp_secret_hex
         device = TOTPDevice.objects.create(**device_kwargs)
@@ -155,3 +155,50 @@ def api_token_authenticate(secret: str) -> User | None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
     return token.user
+
+
+def police_units_sync() -> int:
+    """One police unit per administrative unit that has one: the ministry, every 2025 province and
+    commune, and the legacy district police that answer for records still declared in the old units.
+    Idempotent; returns how many units were created."""
+    with transaction.atomic():
+        ministry = police_unit_for_area(area=None)
+        existing = set(PoliceUnit.objects.values_list("code", flat=True))
+        areas = AdminUnit.objects.filter(
+            models.Q(structure="2025") | models.Q(structure="legacy", level="district")
+        ).select_related("parent")
+        provinces: dict[tuple[str, str], PoliceUnit] = {}
+        created = 0
+        # Provinces first, so that communes and districts can point at their province police.
+        for area in sorted(areas, key=lambda a: a.level != "province"):
+            code = _police_code(area)
+            if area.level == "province":
+                if code not in existing:
+                    created += 1
+                provinces[(area.structure, area.code)] = police_unit_for_area(area=area, parent=ministry)
+                continue
+            if code in existing:
+                continue
+            parent = provinces.get(("2025", area.province_code)) if area.structure == "2025" else None
+            PoliceUnit.objects.create(
+                code=code,
+                name=f"Công an {area.name}",
+                level=PoliceUnit.Level.COMMUNE if area.level == "commune" else PoliceUnit.Level.DISTRICT,
+                admin_unit=area,
+                parent=parent or ministry,
+            )
+            created += 1
+        if created:
+            audit_event_record(
+                actor=Actor(system="setup"),
+                event_type=EventType.POLICE_UNITS_SYNCED,
+                subject_type="police_units",
+                subject_id="all",
+                data={"created": created},
+            )
+    return created
+
+
+def _police_code(area: AdminUnit) -> str:
+    prefix = "CA" if area.structure == "2025" else "CA-cu"
+    return f"{prefix}-{area.level}-{area.code}"

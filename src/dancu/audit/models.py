@@ -35,6 +35,7 @@ class EventType(models.TextChoices):
     API_TOKEN_CREATED = "accounts.api_token.created", _("Tạo mã truy cập API")
     API_TOKEN_REVOKED = "accounts.api_token.revoked", _("Thu hồi mã truy cập API")
     UNITS_LOADED = "geo.units.loaded", _("Nạp đơn vị hành chính")
+    POLICE_UNITS_SYNCED = "accounts.police_units.synced", _("Đồng bộ đơn vị công an")
 
 
 class AuditEvent(models.Model):
@@ -45,7 +46,9 @@ class AuditEvent(models.Model):
     # Kept as text as well so the trail stays readable if an account is renamed; system jobs have no
     # account and name themselves here ("system:generate").
     actor_label = models.CharField(max_length=150)
-    event_type = models.CharField(max_length=64, choices=EventType.choices, db_index=True)
+    # Not a choices field: each domain adds event types as it grows, and a list of choices in the schema
+    # would need a migration for every one. EventType is the single source of the names.
+    event_type = models.CharField(max_length=64, db_index=True)
     subject_type = models.CharField(max_length=32)
     subject_id = models.CharField(max_length=64)
     reason = models.TextField(blank=True)
@@ -57,6 +60,13 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.event_type} {self.subject_id}"
+
+    @property
+    def event_label(self) -> str:
+        try:
+            return str(EventType(self.event_type).label)
+        except ValueError:
+            return self.event_type
 
 
 class AccessLog(models.Model):

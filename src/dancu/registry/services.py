@@ -32,6 +32,7 @@ from dancu.registry.models import (
 from dancu.registry.validation import (
     citizen_field_errors,
     date_not_in_future,
+    death_before_birth_errors,
     error,
     parse_partial_date,
     pin_errors,
@@ -378,17 +379,13 @@ def citizen_update(
             ]
         )
     parsed, errors = _parse_citizen_data(changes)
-    # Check the record as it will be, so that e.g. a new date of death is compared with the birth.
-    merged = {name: getattr(citizen, name) for name in UPDATABLE_FIELDS} | parsed
-    merged["sex"] = citizen.sex
-    errors += citizen_field_errors(
-        {k: v for k, v in merged.items() if k in parsed or k in ("birth_date",)}, today=today
-    )
-    if "date_of_death" in parsed and "birth_date" not in parsed:
-        errors += citizen_field_errors(
-            {"birth_date": citizen.birth_date, "date_of_death": parsed["date_of_death"]}, today=today
+    errors += citizen_field_errors(parsed, today=today)
+    if ("birth_date" in parsed) != ("date_of_death" in parsed):
+        # One of the two dates changes: compare it with the other as the record holds it.
+        errors += death_before_birth_errors(
+            parsed.get("birth_date", citizen.birth_date), parsed.get("date_of_death", citizen.date_of_death)
         )
-    if "birth_date" in parsed and parsed["birth_date"] is not None:
+    if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
     errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
     if errors:

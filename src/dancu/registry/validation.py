@@ -58,6 +58,19 @@ def date_not_in_future(value: PartialDate | date | None, *, field: str, today: d
     return []
 
 
+def death_before_birth_errors(birth: PartialDate | None, death: PartialDate | None) -> list[FieldError]:
+    if birth is not None and death is not None and death.latest() < birth.earliest():
+        return [
+            error(
+                "date_of_death",
+                "date.death_before_birth",
+                "Ngày mất không được trước ngày sinh",
+                "The date of death must not be before the date of birth",
+            )
+        ]
+    return []
+
+
 def citizen_field_errors(data: dict[str, Any], *, today: date) -> list[FieldError]:
     """Check the personal fields of a citizen record; `data` holds already-parsed values."""
     errors: list[FieldError] = []
@@ -76,15 +89,7 @@ def citizen_field_errors(data: dict[str, Any], *, today: date) -> list[FieldErro
     errors += date_not_in_future(birth, field="birth_date", today=today)
     death = data.get("date_of_death")
     errors += date_not_in_future(death, field="date_of_death", today=today)
-    if birth is not None and death is not None and death.latest() < birth.earliest():
-        errors.append(
-            error(
-                "date_of_death",
-                "date.death_before_birth",
-                "Ngày mất không được trước ngày sinh",
-                "The date of death must not be before the date of birth",
-            )
-        )
+    errors += death_before_birth_errors(birth, death)
     if "ethnicity" in data and data["ethnicity"] not in ETHNICITIES:
         errors.append(
             error("ethnicity", "ethnicity.unknown", "Dân tộc không có trong danh mục", "Unknown ethnic group")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import officer_can_read_records
@@ -17,12 +18,13 @@ from dancu.accounts.selectors import officer_can_read_records
 View = Callable[..., HttpResponse]
 
 # Why an officer is reading records (NĐ 13/2023 asks for the purpose of every processing). The choice is
-# kept in the session and written with every access-log entry.
+# kept in the session and written with every access-log entry in Vietnamese, the language of the record;
+# pages show it translated (gettext_noop marks the labels for extraction without translating them here).
 PURPOSES = (
-    ("collection", "Thu thập, cập nhật dữ liệu dân cư"),
-    ("review", "Kiểm tra, phúc tra dữ liệu"),
-    ("procedure", "Giải quyết thủ tục hành chính"),
-    ("verification", "Xác minh theo yêu cầu nghiệp vụ"),
+    ("collection", gettext_noop("Thu thập, cập nhật dữ liệu dân cư")),
+    ("review", gettext_noop("Kiểm tra, phúc tra dữ liệu")),
+    ("procedure", gettext_noop("Giải quyết thủ tục hành chính")),
+    ("verification", gettext_noop("Xác minh theo yêu cầu nghiệp vụ")),
 )
 PURPOSE_LABELS = dict(PURPOSES)
 

@@ -1,0 +1,29 @@
+"""`dancu setup`: prepare the database named by DANCU_DATABASE_URL; safe to run again at any time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from dancu.accounts.models import PoliceUnit
+from dancu.accounts.services import police_units_sync
+
+
+class Command(BaseCommand):
+    help = (
+        "Chuẩn bị cơ sở dữ liệu: tạo bảng và nạp đơn vị hành chính. "
+        "Prepare the database: apply migrations and load the administrative units (idempotent)."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        database = settings.DATABASES["default"]
+        self.stdout.write(f"Database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}")
+        call_command("migrate", interactive=False, verbosity=0, stdout=self.stdout)
+        self.stdout.write("Migrations applied.")
+        call_command("load_units", stdout=self.stdout, stderr=self.stderr)
+        created = police_units_sync()
+        self.stdout.write(f"Police units: {created} created, {PoliceUnit.objects.count()} in all.")
+        self.stdout.write(self.style.SUCCESS("Database ready."))
