@@ -23,6 +23,7 @@ from dancu.accounts.services import officer_create, police_unit_for_area
 from dancu.audit.services import Actor
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
+from dancu.lib.partial_date import PartialDate
 from dancu.registry import services
 from dancu.registry.models import Citizen
 
@@ -117,6 +118,8 @@ def make_citizen(
 ) -> Citizen:
     legacy = legacy_commune(legacy_code) if legacy_code else None
     target = commune(commune_code)
+    # Registered at the address in 2015, or at birth for a child born later.
+    registered_on = max(date(2015, 1, 1), PartialDate.parse(birth_date).earliest())
     return services.citizen_create(
         actor=SYSTEM,
         data=services.NewCitizen(
@@ -126,7 +129,7 @@ def make_citizen(
             kind="permanent",
             commune=target,
             address_detail=address,
-            registered_on=date(2015, 1, 1),
+            registered_on=registered_on,
             legacy_commune=legacy,
             address_original=f"{address}, {legacy.full_name()}" if legacy else "",
         ),

@@ -234,7 +234,7 @@ def test_text_refuses_line_breaks_tabs_and_invisible_characters(text):
 
 def test_text_length_is_counted_after_nfc():
     assert text_errors(nfd("Hà Nội"), field="address", max_length=6) == []
-    errors = text_errors("Hà Nội!", field="address", max_length=6)
+    errors = text_errors("Hà Nội.", field="address", max_length=6)
     assert codes(errors) == ["text.too_long"]
     assert errors[0].params == {"max_length": 6, "length": 7}
 
@@ -244,3 +244,36 @@ def test_text_reports_both_rules():
         "text.too_long",
         "text.control_chars",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Robert'); DROP TABLE citizens;--",
+        "<script>alert(1)</script>",
+        "Москва",
+        "北京市",
+        "شارع",
+        "phố 😀",
+        "a\\b",
+    ],
+)
+def test_text_refuses_characters_foreign_to_vietnamese_text(text):
+    errors = text_errors(text, field="address", max_length=300)
+    assert codes(errors) == ["text.characters"]
+    assert "address" in errors[0].message_vi
+    assert "address" in errors[0].message_en
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Số 12/3, ngõ 4, tổ 5 (cũ)", "QĐ số 123/QĐ-UBND", "Km 7+500", 'Số 1 & 3 "Ea Tam"', "Thôn Đông #2"],
+)
+def test_text_accepts_the_punctuation_of_vietnamese_addresses(text):
+    assert text_errors(text, field="address", max_length=300) == []
+
+
+def test_prose_allows_the_punctuation_of_a_sentence():
+    reason = "Cập nhật theo đơn ngày 12/5; đúng 100%? Có!"
+    assert codes(text_errors(reason, field="reason", max_length=300)) == ["text.characters"]
+    assert text_errors(reason, field="reason", max_length=300, prose=True) == []

@@ -108,6 +108,21 @@ def sign_in_record(*, user: User, succeeded: bool, channel: str) -> None:
         )
 
 
+def sign_in_failed_record(*, username: str, channel: str, locked_out: bool) -> None:
+    """A refused sign-in for an existing account (unknown names leave no trace: there is no subject)."""
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        return
+    with transaction.atomic():
+        audit_event_record(
+            actor=Actor(user),
+            event_type=EventType.OFFICER_LOCKED_OUT if locked_out else EventType.OFFICER_SIGN_IN_FAILED,
+            subject_type="user",
+            subject_id=user.pk,
+            data={"channel": channel},
+        )
+
+
 def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new API token; the secret is returned once and only its digest is kept."""
     if not name.strip() or len(name) > 100:

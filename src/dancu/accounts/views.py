@@ -24,7 +24,13 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import ApiToken, User
-from dancu.accounts.services import api_token_create, api_token_revoke, otp_device_confirm, sign_in_record
+from dancu.accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    otp_device_confirm,
+    sign_in_failed_record,
+    sign_in_record,
+)
 from dancu.lib.errors import DomainError
 
 _PENDING = "dancu_pending_user"
@@ -46,11 +52,24 @@ class OtpForm(forms.Form):
     )
 
 
-def locked_out(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any) -> HttpResponse:
-    """What django-axes answers once an account has failed too often."""
+def _lockout_page(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/locked_out.html", {"minutes": int(settings.AXES_COOLOFF_TIME * 60)}, status=429
     )
+
+
+def locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """What django-axes answers once an account has failed too often (its AXES_LOCKOUT_CALLABLE).
+
+    Axes' middleware calls it for every request it finds locked out, whatever our views returned, so the
+    lockout is recorded here, once per refused attempt.
+    """
+    username = credentials.get("username") if isinstance(credentials, dict) else None
+    if username:
+        sign_in_failed_record(username=str(username), channel="web", locked_out=True)
+    return _lockout_page(request)
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
@@ -67,8 +86,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
         )
         if getattr(request, "axes_locked_out", False):
-            return locked_out(request)
+            return _lockout_page(request)
         if user is None or not isinstance(user, User):
+            sign_in_failed_record(username=form.cleaned_data["username"], channel="web", locked_out=False)
             form.add_error(None, _("Tên đăng nhập hoặc mật khẩu không đúng"))
         else:
             request.session[_NEXT] = _safe_next(request, request.GET.get("next"))
@@ -119,7 +139,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         _otp_failed(request, user)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
-            return locked_out(request)
+            return _lockout_page(request)
         form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
     return render(request, "accounts/otp.html", {"form": form, "officer": user})
 
@@ -148,7 +168,7 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
         _otp_failed(request, user)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
-            return locked_out(request)
+            return _lockout_page(request)
         form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
     secret = base64.b32encode(device.bin_key).decode()
     return render(

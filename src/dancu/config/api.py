@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from dancu.accounts.api import OfficerToken
 from dancu.lib.errors import DomainError, NotFoundError
@@ -57,6 +57,26 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
             }
         )
     return api.create_response(request, {"errors": errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # Ninja raises HttpError itself, e.g. 400 for a body that is not JSON; answer in the same shape as
+    # every other refusal instead of its default {"detail": ...}.
+    return api.create_response(
+        request,
+        {
+            "errors": [
+                {
+                    "field": "body" if exc.status_code == 400 else "",
+                    "code": f"request.http_{exc.status_code}",
+                    "message_vi": "Không đọc được yêu cầu (nội dung phải là JSON hợp lệ)",
+                    "message_en": f"The request cannot be processed: {exc}",
+                }
+            ]
+        },
+        status=exc.status_code,
+    )
 
 
 @api.exception_handler(AuthenticationError)

@@ -236,12 +236,23 @@ def name_errors(value: str, *, field: str, max_length: int = 100) -> list[FieldE
     return errors
 
 
-def text_errors(value: str, *, field: str, max_length: int) -> list[FieldError]:
+# Punctuation that Vietnamese addresses, places and document references actually use ("Số 12/3, ngõ 4,
+# tổ 5 (cũ)", "QĐ số 123/QĐ-UBND", "Km 7+500", "Số 1 & 3"). Anything else (angle brackets, braces,
+# semicolons, backslashes, emoji, letters of other scripts) has no place in a registry field and is
+# refused with `text.characters`, so markup or injected code never reaches the database.
+_TEXT_PUNCTUATION = frozenset(" ,./-()'\"&#:+°№")
+# A reason for a change is a sentence: it may also ask, exclaim, list and give percentages.
+_PROSE_PUNCTUATION = _TEXT_PUNCTUATION | frozenset(";!?%_*=@")
+_DIGITS = frozenset("0123456789")
+
+
+def text_errors(value: str, *, field: str, max_length: int, prose: bool = False) -> list[FieldError]:
     """Check free text such as an address; return one FieldError per broken rule, or an empty list.
 
-    Rules: `text.too_long` (counted in NFC, as stored) and `text.control_chars`. Line breaks and tabs are
-    refused too: every free-text field in the registry is a single line, and an embedded newline breaks
-    CSV exports, QR payloads and log lines downstream.
+    Rules: `text.too_long` (counted in NFC, as stored), `text.control_chars`, and `text.characters`
+    (only Latin-script letters, digits and the punctuation of `_TEXT_PUNCTUATION`). Line breaks and tabs
+    are refused too: every free-text field in the registry is a single line, and an embedded newline
+    breaks CSV exports, QR payloads and log lines downstream.
     """
     text = nfc(value)
     errors: list[FieldError] = []
@@ -267,4 +278,20 @@ def text_errors(value: str, *, field: str, max_length: int) -> list[FieldError]:
                 {"characters": described},
             )
         )
+    else:
+        allowed = _PROSE_PUNCTUATION if prose else _TEXT_PUNCTUATION
+        unexpected = sorted(
+            {ch for ch in text if ch not in _LATIN_LETTERS and ch not in _DIGITS and ch not in allowed}
+        )
+        if unexpected:
+            shown = " ".join(unexpected[:10])
+            errors.append(
+                FieldError(
+                    field,
+                    "text.characters",
+                    f"Trường «{field}»: có ký tự không dùng trong địa chỉ, giấy tờ tiếng Việt ({shown}).",
+                    f"Field '{field}': contains characters not used in Vietnamese text ({shown}).",
+                    {"characters": shown},
+                )
+            )
     return errors

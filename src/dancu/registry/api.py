@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router
+from ninja.responses import Status
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
@@ -24,6 +25,7 @@ from dancu.registry.schemas import (
     HouseholdIn,
     HouseholdOut,
     MemberIn,
+    PinReissueIn,
     ResidenceIn,
     ResidenceOut,
     SearchParams,
@@ -42,8 +44,13 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _commune(code: str, *, field: str = "commune_code") -> AdminUnit:
+    code = code.strip()
     try:
-        return unit_get(structure="2025", level="commune", code=code.strip())
+        # Unit codes are ASCII digits; anything else names no unit (and a NUL would make PostgreSQL
+        # refuse the look-up itself).
+        if not (code.isascii() and code.isdigit()):
+            raise AdminUnit.DoesNotExist
+        return unit_get(structure="2025", level="commune", code=code)
     except AdminUnit.DoesNotExist:
         raise DomainError(
             FieldError(
@@ -194,16 +201,19 @@ def citizen_state(request: HttpRequest, pin: str, on: date) -> Any:
         actor=_actor(request), citizen_id=citizen.pk, when=on, purpose=PURPOSE, channel=API
     )
     if version is None:
-        return 404, {
-            "errors": [
-                {
-                    "field": "on",
-                    "code": "history.before_record",
-                    "message_vi": "Hồ sơ chưa tồn tại vào ngày này",
-                    "message_en": "The record did not exist on that date",
-                }
-            ]
-        }
+        return Status(
+            404,
+            {
+                "errors": [
+                    {
+                        "field": "on",
+                        "code": "history.before_record",
+                        "message_vi": "Hồ sơ chưa tồn tại vào ngày này",
+                        "message_en": "The record did not exist on that date",
+                    }
+                ]
+            },
+        )
     return {
         "version": version.version,
         "recorded_at": version.recorded_at,
@@ -216,7 +226,7 @@ def citizen_state(request: HttpRequest, pin: str, on: date) -> Any:
 
 
 @router.post("/citizens", response={201: CitizenDetail}, summary="Register a person at the address collected")
-def create_citizen(request: HttpRequest, body: CitizenIn) -> tuple[int, dict[str, Any]]:
+def create_citizen(request: HttpRequest, body: CitizenIn) -> Status[dict[str, Any]]:
     personal = body.dict(exclude={"residence", "reason", "source_document"})
     citizen = services.citizen_create(
         actor=Actor(_actor(request)),
@@ -230,7 +240,7 @@ def create_citizen(request: HttpRequest, body: CitizenIn) -> tuple[int, dict[str
         reason=body.reason,
         source_document=body.source_document,
     )
-    return 201, _detail(_get(request, citizen.pin))
+    return Status(201, _detail(_get(request, citizen.pin)))
 
 
 @router.patch("/citizens/{pin}", response=CitizenDetail, summary="Correct or update a record")
@@ -246,8 +256,24 @@ def update_citizen(request: HttpRequest, pin: str, body: CitizenPatch) -> dict[s
     return _detail(_get(request, pin))
 
 
+@router.post(
+    "/citizens/{pin}/pin-reissue",
+    response=CitizenDetail,
+    summary="Re-issue the PIN after a legal change of sex",
+)
+def reissue_pin(request: HttpRequest, pin: str, body: PinReissueIn) -> dict[str, Any]:
+    citizen = services.pin_reissue(
+        actor=Actor(_actor(request)),
+        citizen=_get(request, pin),
+        new_sex=body.new_sex,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _detail(_get(request, citizen.pin))
+
+
 @router.post("/citizens/{pin}/residences", response={201: ResidenceOut}, summary="Register a residence")
-def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> tuple[int, dict[str, Any]]:
+def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> Status[dict[str, Any]]:
     citizen = _get(request, pin)
     residence = services.residence_register(
         actor=Actor(_actor(request)),
@@ -260,8 +286,11 @@ def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> tup
         reason=body.reason,
         source_document=body.source_document,
     )
-    return 201, _residence_out(
-        Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
+    return Status(
+        201,
+        _residence_out(
+            Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
+        ),
     )
 
 
@@ -309,7 +338,7 @@ def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
 
 
 @router.post("/households", response={201: HouseholdOut}, summary="Open a household with its head")
-def create_household(request: HttpRequest, body: HouseholdIn) -> tuple[int, dict[str, Any]]:
+def create_household(request: HttpRequest, body: HouseholdIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     head = _get(request, body.head_pin)
     household = services.household_create(
@@ -322,11 +351,11 @@ def create_household(request: HttpRequest, body: HouseholdIn) -> tuple[int, dict
         source_document=body.source_document,
     )
     household, members = selectors.household_get(actor=actor, pk=household.pk, purpose=PURPOSE, channel=API)
-    return 201, _household_out(household, members)
+    return Status(201, _household_out(household, members))
 
 
 @router.post("/households/{household_id}/members", response={201: HouseholdOut}, summary="Add a member")
-def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> tuple[int, dict[str, Any]]:
+def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     household, _members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
     services.household_add_member(
@@ -339,4 +368,4 @@ def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> tuple
         source_document=body.source_document,
     )
     household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
-    return 201, _household_out(household, members)
+    return Status(201, _household_out(household, members))

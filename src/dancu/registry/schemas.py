@@ -185,3 +185,9 @@ class MemberIn(Schema):
     joined_on: date
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
+
+
+class PinReissueIn(Schema):
+    new_sex: str = Field(max_length=1, description="M or F: the sex recorded by the legal decision")
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field(max_length=_SHORT, description="the decision on the change of sex")

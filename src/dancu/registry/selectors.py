@@ -21,7 +21,7 @@ from dancu.audit.services import access_log_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold
+from dancu.lib.vntext import fold, text_errors
 from dancu.registry.models import Citizen, FamilyLink, Household, HouseholdMember, RecordVersion, Residence
 from dancu.registry.validation import error
 
@@ -46,6 +46,9 @@ def citizen_get(
     """One citizen the actor may see, with household, residences and family loaded; the read is logged."""
     if (pk is None) == (pin is None):
         raise ValueError("give exactly one of pk and pin")
+    if pin is not None and not PIN_RE.match(pin):
+        # No record has such a PIN; asking the database could only fail (PostgreSQL refuses a NUL).
+        raise NotFoundError("citizen")
     lookup = {"pk": pk} if pk is not None else {"pin": pin}
     citizen = (
         _visible_citizens(actor)
@@ -110,6 +113,21 @@ class CitizenPage:
 def _search_filter(query: CitizenQuery) -> Q:
     errors = []
     condition = Q()
+    # Control and invisible characters belong to no name, address or code; PostgreSQL would moreover
+    # refuse a NUL in a query parameter, turning a typo into a server error.
+    if any(
+        error.code == "text.control_chars"
+        for value in (query.text, query.birth, query.commune_code, query.address)
+        for error in text_errors(value, field="q", max_length=len(value))
+    ):
+        raise DomainError(
+            error(
+                "q",
+                "search.control_chars",
+                "Từ khoá tìm kiếm chứa ký tự điều khiển hoặc ký tự ẩn",
+                "The search text contains control or invisible characters",
+            )
+        )
     text = query.text.strip()
     if len(text) > MAX_QUERY_LENGTH or len(query.address) > MAX_QUERY_LENGTH:
         errors.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -10,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dancu.accounts.models import User
 from dancu.accounts.selectors import unit_in_area
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
@@ -41,6 +43,7 @@ from dancu.registry.validation import (
 # Temporary residence is registered for at most two years at a time (Luật Cư trú 2020, art. 27).
 TEMPORARY_RESIDENCE_MAX_DAYS = 2 * 366
 _PIN_ATTEMPTS = 50
+_OLD_ID_RE = re.compile(r"^[0-9]{9}$")
 _rng = secrets.SystemRandom()
 
 # Fields an officer may change through citizen_update. The PIN, sex and birth data that the PIN
@@ -75,8 +78,8 @@ def _require_source(*, reason: str, source_document: str) -> None:
                 "reason", "reason.required", "Cần ghi lý do thay đổi", "A reason for the change is required"
             )
         )
-    errors += text_errors(reason, field="reason", max_length=1000)
-    errors += text_errors(source_document, field="source_document", max_length=200)
+    errors += text_errors(reason, field="reason", max_length=1000, prose=True)
+    errors += text_errors(source_document, field="source_document", max_length=200, prose=True)
     if errors:
         raise DomainError(errors)
 
@@ -122,9 +125,16 @@ def _snapshot_citizen(citizen: Citizen) -> dict[str, Any]:
 def _bump_citizen(
     citizen: Citizen, *, actor: Actor, event: AuditEvent, reason: str, source_document: str
 ) -> None:
-    """Write the citizen's next version after a change made in the current transaction."""
-    citizen.version += 1
-    Citizen.objects.filter(pk=citizen.pk).update(version=citizen.version, updated_at=timezone.now())
+    """Write the citizen's next version after a change made in the current transaction.
+
+    The version is read again under a row lock: two officers changing the same record at once get
+    versions n+1 and n+2 in the order they commit, never the same number twice.
+    """
+    rows = Citizen.objects.select_for_update().filter(pk=citizen.pk)
+    citizen.version = rows.values_list("version", flat=True).get() + 1
+    rows.update(version=citizen.version, updated_at=timezone.now())
+    # The snapshot is of the record as stored, which may hold changes committed since the caller read it.
+    citizen.refresh_from_db()
     _record_version(
         entity=RecordVersion.Entity.CITIZEN,
         entity_id=citizen.pk,
@@ -140,8 +150,9 @@ def _bump_citizen(
 def _bump_household(
     household: Household, *, actor: Actor, event: AuditEvent, reason: str, source_document: str
 ) -> None:
-    household.version += 1
-    Household.objects.filter(pk=household.pk).update(version=household.version)
+    rows = Household.objects.select_for_update().filter(pk=household.pk)
+    household.version = rows.values_list("version", flat=True).get() + 1
+    rows.update(version=household.version)
     _record_version(
         entity=RecordVersion.Entity.HOUSEHOLD,
         entity_id=household.pk,
@@ -160,12 +171,17 @@ def _parse_citizen_data(data: dict[str, Any]) -> tuple[dict[str, Any], list[Fiel
     errors: list[FieldError] = []
     for key, value in data.items():
         if key in ("birth_date", "date_of_death"):
-            parsed[key], problems = parse_partial_date(value, field=key)
+            partial, problems = parse_partial_date(value, field=key)
             errors += problems
+            # An unreadable date is reported once, as unreadable, not again as missing.
+            if not problems:
+                parsed[key] = partial
         elif key == "missing_declared_on":
-            parsed[key] = value or None
+            parsed[key], problems = _parse_full_date(value, field=key)
+            errors += problems
         elif key == "full_name":
-            parsed[key] = normalize_name(str(value or "")) if isinstance(value, str) else value
+            # A missing name (None from a JSON null) is checked as a blank one: name.required.
+            parsed[key] = normalize_name(value) if isinstance(value, str) else ""
         elif key == "old_id_number":
             parsed[key] = _clean_text(value) or None
         elif key in ("nationality",):
@@ -175,8 +191,33 @@ def _parse_citizen_data(data: dict[str, Any]) -> tuple[dict[str, Any], list[Fiel
     return parsed, errors
 
 
+def _parse_full_date(value: Any, *, field: str) -> tuple[date | None, list[FieldError]]:
+    """A date known to the day (ISO or DD/MM/YYYY), for fields that are real dates, not partial ones."""
+    if value is None or value == "":
+        return None, []
+    if isinstance(value, date):
+        return value, []
+    partial, errors = parse_partial_date(value, field=field)
+    if errors:
+        return None, errors
+    assert partial is not None
+    full = partial.as_date()
+    if full is None:
+        return None, [
+            error(
+                field,
+                "date.format",
+                "Cần ngày đầy đủ: YYYY-MM-DD hoặc DD/MM/YYYY",
+                "A full date is required: YYYY-MM-DD or DD/MM/YYYY",
+            )
+        ]
+    return full, []
+
+
 def _check_unique_old_id(old_id: str | None, *, exclude_pk: int | None = None) -> list[FieldError]:
-    if not old_id:
+    # A malformed number is reported by cmnd.format; looking it up could only fail (PostgreSQL refuses a
+    # NUL character in a query parameter).
+    if not old_id or not _OLD_ID_RE.match(old_id):
         return []
     clash = Citizen.objects.filter(old_id_number=old_id)
     if exclude_pk is not None:
@@ -275,9 +316,9 @@ def citizen_create(
     raw = {k: v for k, v in data.__dict__.items() if k not in ("pin", "birth_registration_place")}
     parsed, errors = _parse_citizen_data(raw)
     place = _clean_text(data.birth_registration_place)
-    if place not in pin_codec.PROVINCE_CODES and not (
-        len(place) == 3 and place.isdigit() and place[0] != "0"
-    ):
+    # pin_codec.place_name accepts 001-096 provinces and 100-999 countries; isascii() keeps out
+    # Arabic-Indic and full-width digits, which str.isdigit() would let through to the PIN codec.
+    if not (len(place) == 3 and place.isascii() and place.isdigit() and pin_codec.place_name(place)):
         errors.append(
             error(
                 "birth_registration_place",
@@ -288,9 +329,21 @@ def citizen_create(
         )
     errors += citizen_field_errors(parsed, today=today)
     pin = _clean_text(data.pin)
+    birth_year = parsed["birth_date"].year if parsed.get("birth_date") is not None else None
+    if not pin and not errors and birth_year is not None and not 1900 <= birth_year <= 2399:
+        # The PIN's century digit encodes the 1900s to the 2300s only.
+        errors.append(
+            error(
+                "birth_date",
+                "pin.birth_year_range",
+                "Không cấp được số định danh cho năm sinh ngoài khoảng 1900–2399",
+                "No personal identification number can be allocated for a birth year outside 1900-2399",
+            )
+        )
     if pin and not errors:
-        errors += pin_errors(pin, sex=parsed["sex"], birth=parsed["birth_date"], place_code=place)
-        if PinRecord.objects.filter(pin=pin).exists():
+        pin_problems = pin_errors(pin, sex=parsed["sex"], birth=parsed["birth_date"], place_code=place)
+        errors += pin_problems
+        if not pin_problems and PinRecord.objects.filter(pin=pin).exists():
             errors.append(
                 error(
                     "pin",
@@ -389,7 +442,11 @@ def citizen_update(
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
     errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
     if errors:
-        raise DomainError(list(dict.fromkeys(errors)))
+        unique: list[FieldError] = []
+        for problem in errors:
+            if problem not in unique:
+                unique.append(problem)
+        raise DomainError(unique)
 
     diff: dict[str, dict[str, Any]] = {}
     for name, value in parsed.items():
@@ -400,9 +457,13 @@ def citizen_update(
     if not diff:
         return citizen
     with transaction.atomic():
+        changed = list(diff)
         if "full_name" in diff:
             citizen.name_key = fold(citizen.full_name)
-        citizen.save()
+            changed.append("name_key")
+        # Only the fields this update changes: a concurrent update of other fields is not overwritten
+        # with the values this request happened to read.
+        citizen.save(update_fields=[*changed, "updated_at"])
         event = audit_event_record(
             actor=actor,
             event_type=EventType.CITIZEN_DECEASED if "date_of_death" in diff else EventType.CITIZEN_UPDATED,
@@ -424,6 +485,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Re-issuing a PIN changes the identity every other system links to: a province or ministry decision.
+PIN_REISSUE_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.MINISTRY_ADMIN})
+
+
 def pin_reissue(
     *, actor: Actor, citizen: Citizen, new_sex: str, reason: str, source_document: str
 ) -> Citizen:
@@ -433,6 +498,15 @@ def pin_reissue(
     mergers never do. The old PIN stays in the ledger, cancelled, and is never given to anyone again.
     """
     _require_source(reason=reason, source_document=source_document)
+    if actor.user is not None and actor.user.role not in PIN_REISSUE_ROLES:
+        raise DomainError(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ cấp tỉnh hoặc cấp Bộ được cấp lại số định danh",
+                "Only province or ministry officers may re-issue a personal identification number",
+            )
+        )
     if not source_document.strip():
         raise DomainError(
             error(
@@ -442,7 +516,9 @@ def pin_reissue(
                 "The legal document of the change of sex is required",
             )
         )
-    if new_sex == citizen.sex or new_sex not in ("M", "F"):
+    if new_sex not in ("M", "F"):
+        raise DomainError(error("sex", "sex.invalid", "Giới tính phải là Nam hoặc Nữ", "Sex must be M or F"))
+    if new_sex == citizen.sex:
         raise DomainError(
             error(
                 "sex",
@@ -548,6 +624,15 @@ def residence_register(
     residence may not overlap a current one and lasts at most two years."""
     today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
+    if kind not in Residence.Kind.values:
+        raise DomainError(
+            error(
+                "kind",
+                "residence.kind_invalid",
+                "Loại cư trú phải là thường trú, tạm trú hoặc nơi ở hiện tại",
+                "Residence kind must be permanent, temporary or current",
+            )
+        )
     kind = Residence.Kind(kind)
     address_detail = _clean_text(address_detail)
     errors = _check_commune(commune, legacy_commune, actor=actor)
@@ -606,6 +691,34 @@ def residence_register(
                     "The registration date is before that of the current residence",
                 )
             )
+    birth = citizen.birth_date
+    if birth is not None and registered_on < birth.earliest():
+        errors.append(
+            error(
+                "registered_on",
+                "residence.before_birth",
+                "Ngày đăng ký cư trú trước ngày sinh của công dân",
+                "The registration date is before the citizen's date of birth",
+            )
+        )
+    # A new permanent residence outside the citizen's household is a move out of that household.
+    leaving = None
+    if kind == Residence.Kind.PERMANENT:
+        membership = (
+            citizen.household_memberships.filter(left_on__isnull=True).select_related("household").first()
+        )
+        if membership is not None and membership.household_id != (household.pk if household else None):
+            leaving = membership
+            others = membership.household.memberships.filter(left_on__isnull=True).exclude(pk=membership.pk)
+            if membership.relation_to_head == Relation.HEAD and others.exists():
+                errors.append(
+                    error(
+                        "household",
+                        "household.head_leaving",
+                        "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước",
+                        "The head of household is moving away: change the head first",
+                    )
+                )
     if errors:
         raise DomainError(errors)
 
@@ -614,6 +727,9 @@ def residence_register(
             current.ended_on = registered_on
             current.end_reason = reason[:200]
             current.save(update_fields=["ended_on", "end_reason"])
+        if leaving is not None:
+            leaving.left_on = registered_on
+            leaving.save(update_fields=["left_on"])
         residence = Residence.objects.create(
             citizen=citizen,
             kind=kind,
@@ -637,11 +753,16 @@ def residence_register(
                 "kind": kind,
                 "commune": commune.code,
                 "ended_residence_id": current.pk if current else None,
+                "left_household_id": leaving.household_id if leaving else None,
             },
             reason=reason,
             source_document=source_document,
         )
         _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+        if leaving is not None:
+            _bump_household(
+                leaving.household, actor=actor, event=event, reason=reason, source_document=source_document
+            )
     return residence
 
 
@@ -724,6 +845,9 @@ def household_create(
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
+        # Numbers are allocated per commune: locking the commune's row makes two households opened at the
+        # same moment take consecutive numbers instead of colliding on the same one.
+        AdminUnit.objects.select_for_update().filter(pk=commune.pk).first()
         household = Household.objects.create(
             number=_next_household_number(commune),
             commune=commune,
@@ -961,6 +1085,33 @@ def family_link_add(
                     "The parent's sex does not match",
                 )
             )
+    reciprocal = _RECIPROCAL.get(kind, FamilyLink.Kind.CHILD)
+    if kind == FamilyLink.Kind.CHILD and relative is not None:
+        # The child's side of the link names this citizen as their father or mother, by sex; the same
+        # rules apply as when the link is added from the child's record.
+        reciprocal = FamilyLink.Kind.FATHER if citizen.sex == "M" else FamilyLink.Kind.MOTHER
+        if relative.family_links.filter(kind=reciprocal).exclude(relative=citizen).exists():
+            errors.append(
+                error(
+                    "relative",
+                    "family.parent_exists",
+                    "Người con đã có thông tin cha/mẹ này",
+                    "This parent of the child is already recorded",
+                )
+            )
+        if (
+            relative.birth_date
+            and citizen.birth_date
+            and relative.birth_date.year - citizen.birth_date.year < MIN_PARENT_AGE_GAP_YEARS
+        ):
+            errors.append(
+                error(
+                    "relative",
+                    "family.parent_too_young",
+                    "Cha/mẹ phải lớn hơn con ít nhất 12 tuổi",
+                    "A parent must be at least 12 years older than the child",
+                )
+            )
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
@@ -974,7 +1125,7 @@ def family_link_add(
         if relative is not None:
             FamilyLink.objects.get_or_create(
                 citizen=relative,
-                kind=_RECIPROCAL.get(kind, FamilyLink.Kind.CHILD),
+                kind=reciprocal,
                 relative=citizen,
                 defaults={"relative_name": citizen.full_name, "relative_pin": citizen.pin},
             )

@@ -10,6 +10,9 @@ import re
 from datetime import date
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import FieldError
 from dancu.lib.partial_date import PartialDate
@@ -21,6 +24,21 @@ PHONE_RE = re.compile(r"^(\+84|0)[1-9][0-9]{8,9}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 OLD_ID_RE = re.compile(r"^[0-9]{9}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+# The model's column is 200 characters; a longer address would pass the pattern and fail in the database.
+EMAIL_MAX_LENGTH = 200
+
+
+def _is_email(value: str) -> bool:
+    """A plain address (Django's validator: no spaces, quotes, angle brackets or control characters)."""
+    if len(value) > EMAIL_MAX_LENGTH or not EMAIL_RE.match(value):
+        return False
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def error(field: str, code: str, vi: str, en: str) -> FieldError:
@@ -89,6 +107,7 @@ def citizen_field_errors(data: dict[str, Any], *, today: date) -> list[FieldErro
     errors += date_not_in_future(birth, field="birth_date", today=today)
     death = data.get("date_of_death")
     errors += date_not_in_future(death, field="date_of_death", today=today)
+    errors += date_not_in_future(data.get("missing_declared_on"), field="missing_declared_on", today=today)
     errors += death_before_birth_errors(birth, death)
     if "ethnicity" in data and data["ethnicity"] not in ETHNICITIES:
         errors.append(
@@ -150,7 +169,7 @@ def citizen_field_errors(data: dict[str, Any], *, today: date) -> list[FieldErro
                 "Invalid phone number (for example 0912345678)",
             )
         )
-    if data.get("email") and not EMAIL_RE.match(data["email"]):
+    if data.get("email") and not _is_email(data["email"]):
         errors.append(error("email", "email.format", "Địa chỉ email không hợp lệ", "Invalid e-mail address"))
     return errors
 

@@ -1,0 +1,181 @@
+"""Registry benchmark (issue: foundation): load, PIN lookup and tone-insensitive name search at scale.
+
+Run against the database named by DANCU_DATABASE_URL (SQLite by default, or PostgreSQL through
+scripts/with-postgres), on a fresh database:
+
+    .venv/bin/python bench/registry.py --people 1000000 --record
+    scripts/with-postgres .venv/bin/python bench/registry.py --people 1000000 --record
+
+It prepares the database (`dancu setup`), generates and loads the population across every commune of
+the country (`dancu generate`), then times reads the way an officer makes them: through the
+jurisdiction-scoped selectors, which also write the access log. Targets: load >= 20,000 citizens/s on
+PostgreSQL; PIN lookup p99 < 5 ms; name search p95 < 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dancu.config.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command
+from django.db import connection
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.lib.vntext import fold
+from dancu.registry.models import Citizen
+from dancu.registry.selectors import CitizenQuery, citizen_get, citizen_search
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = next(
+            int(line.split()[1])
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        )
+    except (OSError, StopIteration):
+        mem_kb = 0
+    memory = f"{mem_kb / 1024 / 1024:.0f} GiB RAM"
+    return f"{os.cpu_count()} cores, {cpu}, {memory}, Python {platform.python_version()}"
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))
+    return ordered[index]
+
+
+def timed(calls: list[Callable[[], object]]) -> list[float]:
+    """Milliseconds per call."""
+    samples = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def officer(username: str, role: str, unit: PoliceUnit) -> User:
+    user, _ = User.objects.get_or_create(username=username, defaults={"role": role, "police_unit": unit})
+    return user
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--lookups", type=int, default=2000)
+    parser.add_argument("--searches", type=int, default=500)
+    parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
+    args = parser.parse_args()
+    vendor = connection.vendor
+
+    call_command("setup", stdout=io.StringIO())
+    existing = Citizen.objects.count()
+    load_line = f"reused {existing:,} citizens already in the database (load not measured)"
+    rate = None
+    if existing < args.people:
+        started = time.perf_counter()
+        out = io.StringIO()
+        call_command("generate", people=args.people - existing, seed=args.seed, stdout=out)
+        seconds = time.perf_counter() - started
+        rate = (args.people - existing) / seconds
+        loaded = args.people - existing
+        load_line = f"generated and loaded {loaded:,} citizens in {seconds:.1f} s = {rate:,.0f} citizens/s"
+    print(load_line, flush=True)
+
+    rng = random.Random(args.seed)
+    max_id = Citizen.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    sample_ids = [rng.randint(1, max_id) for _ in range(args.lookups + args.searches)]
+    rows = dict(Citizen.objects.filter(pk__in=sample_ids).values_list("pk", "pin"))
+    pins = [rows[i] for i in sample_ids if i in rows][: args.lookups]
+    people = list(
+        Citizen.objects.filter(pk__in=sample_ids[args.lookups :]).values_list(
+            "full_name", "area_commune__code"
+        )
+    )
+
+    ministry = officer("bench.c06", User.Role.MINISTRY_ADMIN, PoliceUnit.objects.get(code="C06"))
+    purpose = "benchmark"
+
+    # Warm-up, so the first figures do not measure connection set-up and cold caches.
+    for pin in pins[:50]:
+        citizen_get(actor=ministry, pin=pin, purpose=purpose)
+
+    lookup = timed([lambda pin=pin: citizen_get(actor=ministry, pin=pin, purpose=purpose) for pin in pins])
+
+    def search_as(user: User, text: str) -> Callable[[], object]:
+        return lambda: citizen_search(actor=user, query=CitizenQuery(text=text), purpose=purpose)
+
+    # What officers type: the full name without tone marks, nationwide (ministry) ...
+    full_names = timed([search_as(ministry, fold(name)) for name, _ in people])
+    # ... a surname and middle name prefix, nationwide (a broad query: first page only) ...
+    prefixes = timed([search_as(ministry, " ".join(fold(name).split()[:2])) for name, _ in people[:100]])
+    # ... and a given name alone, by a commune officer in their own commune.
+    commune_searches = []
+    for name, code in people[:200]:
+        unit = PoliceUnit.objects.filter(code=f"CA-commune-{code}").first()
+        if unit is None:
+            continue
+        user = officer(f"bench.{code}", User.Role.COLLECTOR, unit)
+        commune_searches.append(search_as(user, fold(name).split()[-1]))
+    given_names = timed(commune_searches)
+    all_searches = full_names + prefixes + given_names
+
+    def line(label: str, samples: list[float], q: int) -> str:
+        return (
+            f"| {label} | {len(samples)} | {statistics.median(samples):.2f} | "
+            f"{percentile(samples, q):.2f} (p{q}) | {max(samples):.2f} |"
+        )
+
+    report = "\n".join(
+        [
+            f"### registry — {vendor}, {Citizen.objects.count():,} citizens — {datetime.now(UTC):%Y-%m-%d}",
+            "",
+            f"- command: `{' '.join(['python', *sys.argv])}`"
+            + (" (under scripts/with-postgres)" if vendor == "postgresql" else ""),
+            f"- machine: {machine()}",
+            f"- load: {load_line}",
+            "",
+            "| measure | n | p50 ms | tail ms | max ms |",
+            "|---|---|---|---|---|",
+            line("PIN lookup (citizen_get, ministry, with access log)", lookup, 99),
+            line("name search, full name without tones (nationwide)", full_names, 95),
+            line("name search, surname + middle prefix (nationwide)", prefixes, 95),
+            line("name search, given name only (commune officer)", given_names, 95),
+            line("name search, all of the above", all_searches, 95),
+            "",
+        ]
+    )
+    print(report)
+    if args.record:
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write("\n" + report)
+
+
+if __name__ == "__main__":
+    main()

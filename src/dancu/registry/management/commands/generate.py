@@ -1,0 +1,192 @@
+"""`dancu generate`: a synthetic population, loaded into the registry or written as a person-records CSV."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from dancu.audit.services import Actor
+from dancu.lib.errors import DomainError
+from dancu.registry.bulk import (
+    DEFAULT_BATCH_SIZE,
+    LoadStats,
+    load_population,
+    placement_choices,
+    units_loaded,
+)
+from dancu.registry.generator import (
+    DEFAULT_PARTIAL_BIRTH_SHARE,
+    HouseholdRecord,
+    generate_population,
+    write_person_records_csv,
+)
+
+
+def _codes(value: str) -> list[str]:
+    """A comma-separated list of unit codes, as typed: "01,79" or "01, 79"."""
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+def _error(vi: str, en: str) -> CommandError:
+    # Command-line errors, like every refusal in dancu, in Vietnamese then English.
+    return CommandError(f"{vi} / {en}")
+
+
+class Command(BaseCommand):
+    help = (
+        "Sinh một dân cư tổng hợp (không có người thật) và nạp vào cơ sở dữ liệu, hoặc ghi ra tệp CSV. "
+        "Generate a synthetic population (no real person in it) into the database, or into a "
+        "person-records CSV with --out. The same --seed and --today always give the same people."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--people", type=int, required=True, help="number of people to generate")
+        parser.add_argument("--seed", type=int, required=True, help="seed of the generator")
+        parser.add_argument("--provinces", default="", help="2025 province codes, comma-separated (01,79)")
+        parser.add_argument("--communes", default="", help="2025 commune codes, comma-separated")
+        parser.add_argument(
+            "--legacy-province",
+            default="",
+            help="pre-2025 province code: households there are placed with legacy-only addresses",
+        )
+        parser.add_argument(
+            "--legacy-share",
+            type=float,
+            default=None,
+            help="with --legacy-province and other places: the share of households placed legacy-only "
+            "(default: in proportion to the number of communes)",
+        )
+        parser.add_argument("--today", default="", help="the date the population is as of (YYYY-MM-DD)")
+        parser.add_argument(
+            "--out", default="", help="write a person-records CSV here instead of the database"
+        )
+        parser.add_argument(
+            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="people per transaction"
+        )
+        parser.add_argument(
+            "--partial-birth-share",
+            type=float,
+            default=DEFAULT_PARTIAL_BIRTH_SHARE,
+            help="share of people born before 1975 whose birth date is known only to the year or month",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        people: int = options["people"]
+        if people <= 0:
+            raise _error(
+                f"--people phải là số dương, không phải {people}", f"--people must be positive, not {people}"
+            )
+        if options["batch_size"] <= 0:
+            raise _error("--batch-size phải là số dương", "--batch-size must be positive")
+        if not 0.0 <= options["partial_birth_share"] <= 1.0:
+            raise _error(
+                "--partial-birth-share phải nằm trong khoảng 0 đến 1",
+                "--partial-birth-share must be between 0 and 1",
+            )
+        legacy_share = options["legacy_share"]
+        if legacy_share is not None and not 0.0 <= legacy_share <= 1.0:
+            raise _error(
+                "--legacy-share phải nằm trong khoảng 0 đến 1", "--legacy-share must be between 0 and 1"
+            )
+        today = self._today(options["today"])
+        if not units_loaded():
+            raise _error(
+                "Chưa nạp đơn vị hành chính: hãy chạy dancu setup trước",
+                "administrative units are not loaded: run dancu setup first",
+            )
+        try:
+            communes = placement_choices(
+                provinces=_codes(options["provinces"]),
+                communes=_codes(options["communes"]),
+                legacy_province=options["legacy_province"].strip(),
+            )
+        except DomainError as exc:
+            raise CommandError(
+                "; ".join(
+                    f"--{e.field.replace('_', '-')}: {e.message_vi} / {e.message_en}" for e in exc.errors
+                )
+            ) from None
+        households = generate_population(
+            people=people,
+            seed=options["seed"],
+            communes=communes,
+            today=today,
+            partial_birth_share=options["partial_birth_share"],
+            legacy_share=legacy_share,
+        )
+        from tqdm import tqdm
+
+        # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
+        with tqdm(total=people, unit=" người", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+            if options["out"]:
+                stats = self._write_csv(households, Path(options["out"]), seed=options["seed"], bar=bar)
+            else:
+                stats = self._load(households, options=options, today=today, bar=bar)
+        where = options["out"] or "cơ sở dữ liệu / database"
+        self.stdout.write(
+            f"{stats.people} người, {stats.households} hộ → {where}: {stats.seconds:.1f} s, "
+            f"{stats.people_per_second:,.0f} người/s "
+            f"({stats.people} people, {stats.households} households, {stats.people_per_second:,.0f} people/s)"
+        )
+        if stats.pins_redrawn or stats.cmnd_redrawn:
+            self.stdout.write(
+                f"Số đã có trong cơ sở dữ liệu, đã sinh lại / numbers already in the database, drawn again: "
+                f"{stats.pins_redrawn} PIN, {stats.cmnd_redrawn} CMND"
+            )
+
+    @staticmethod
+    def _today(text: str) -> date:
+        if not text:
+            return timezone.localdate()
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise _error(
+                f"--today {text!r} không phải ngày dạng YYYY-MM-DD",
+                f"--today {text!r} is not a YYYY-MM-DD date",
+            ) from None
+
+    def _load(
+        self, households: Iterable[HouseholdRecord], *, options: dict[str, Any], today: date, bar: Any
+    ) -> LoadStats:
+        def progress(stats: LoadStats) -> None:
+            bar.update(stats.people - bar.n)
+
+        return load_population(
+            households,
+            actor=Actor(system="generate"),
+            batch_size=options["batch_size"],
+            event_data={
+                "seed": options["seed"],
+                "today": today.isoformat(),
+                "provinces": options["provinces"],
+                "communes": options["communes"],
+                "legacy_province": options["legacy_province"],
+            },
+            on_batch=progress,
+        )
+
+    @staticmethod
+    def _write_csv(households: Iterable[HouseholdRecord], path: Path, *, seed: int, bar: Any) -> LoadStats:
+        stats = LoadStats()
+
+        def counted() -> Iterator[HouseholdRecord]:
+            for household in households:
+                yield household
+                stats.households += 1
+                bar.update(len(household.members))
+
+        started = time.perf_counter()
+        try:
+            stats.people = write_person_records_csv(counted(), path, source=f"dancu-generate:seed={seed}")
+        except OSError as exc:
+            raise _error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
+        stats.seconds = time.perf_counter() - started
+        return stats

@@ -1,0 +1,145 @@
+"""`dancu demo`: the platform with a demo population and one account per role and unit, then serve.
+
+Run by `make demo`. A second run reuses the database, the population and the accounts it finds.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.db.models import Count
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.accounts.management.commands.otp_code import DEMO_DEVICE_NAME
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.services import officer_create
+from dancu.audit.services import Actor
+from dancu.geo.models import AdminUnit
+from dancu.registry.models import Citizen
+
+# Four wards of central Hà Nội placed with 2025 addresses, and the old province of Hải Dương (merged
+# into Hải Phòng on 1 July 2025) placed with legacy-only addresses, to show the mapping.
+HANOI_COMMUNES = ("00070", "00097", "00004", "00008")
+LEGACY_PROVINCE = "30"
+# The demo is a public sandbox with synthetic people: its password is printed on purpose.
+DEMO_PASSWORD = "dancu-demo-2025"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    full_name: str
+    unit_code: str  # PoliceUnit.code
+
+
+class Command(BaseCommand):
+    help = (
+        "Chạy thử: chuẩn bị cơ sở dữ liệu, sinh dân cư mẫu, tạo tài khoản mẫu và phục vụ tại 127.0.0.1:8000. "
+        "Demo: prepare the database, generate a demo population, create demo accounts and serve."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--people", type=int, default=22_000, help="size of the demo population")
+        parser.add_argument("--seed", type=int, default=2025)
+        parser.add_argument("--no-serve", action="store_true", help="prepare everything but do not serve")
+        parser.add_argument("--addrport", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("setup", stdout=self.stdout, stderr=self.stderr)
+        if Citizen.objects.exists():
+            self.stdout.write(f"Population already there: {Citizen.objects.count():,} citizens (reused).")
+        else:
+            call_command(
+                "generate",
+                people=options["people"],
+                seed=options["seed"],
+                communes=",".join(HANOI_COMMUNES),
+                legacy_province=LEGACY_PROVINCE,
+                stdout=self.stdout,
+                stderr=self.stderr,
+            )
+        accounts = self._accounts()
+        self._print_logins(accounts)
+        if not options["no_serve"]:
+            call_command("serve", options["addrport"])
+
+    def _accounts(self) -> list[DemoAccount]:
+        hanoi = [f"CA-commune-{code}" for code in HANOI_COMMUNES[:2]]
+        # The 2025 commune and the legacy district holding most of the legacy-only demo records.
+        busiest_commune = (
+            Citizen.objects.filter(area_legacy_commune__isnull=False)
+            .values("area_commune__code")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+            .first()
+        )
+        busiest_district = (
+            Citizen.objects.filter(area_legacy_commune__isnull=False)
+            .values("area_legacy_commune__parent__code")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+            .first()
+        )
+        accounts = [
+            DemoAccount("canbo.hoankiem", User.Role.COLLECTOR, "Trần Thị Lan", hanoi[0]),
+            DemoAccount("kiemtra.hoankiem", User.Role.COMMUNE_REVIEWER, "Lê Văn Khánh", hanoi[0]),
+            DemoAccount("canbo.hongha", User.Role.COLLECTOR, "Lê Văn Bình", hanoi[1]),
+            DemoAccount("phuctra.hanoi", User.Role.SUPERVISOR, "Phạm Quốc Cường", "CA-province-01"),
+            DemoAccount("phuctra.haiphong", User.Role.SUPERVISOR, "Vũ Thị Hạnh", "CA-province-31"),
+            DemoAccount("quantri.c06", User.Role.MINISTRY_ADMIN, "Nguyễn Văn Minh", "C06"),
+            DemoAccount("kiemtoan.c06", User.Role.AUDITOR, "Hoàng Thị An", "C06"),
+        ]
+        if busiest_commune:
+            code = busiest_commune["area_commune__code"]
+            accounts.append(
+                DemoAccount("canbo.haiphong", User.Role.COLLECTOR, "Đỗ Văn Hải", f"CA-commune-{code}")
+            )
+        if busiest_district:
+            code = busiest_district["area_legacy_commune__parent__code"]
+            accounts.append(
+                DemoAccount("canbo.huyencu", User.Role.COLLECTOR, "Bùi Thị Hoa", f"CA-cu-district-{code}")
+            )
+        for account in accounts:
+            if User.objects.filter(username=account.username).exists():
+                continue
+            # A fixed, per-account secret lets `dancu otp_code` answer for the demo without a phone.
+            secret = (account.username.encode() * 3)[:20].hex()
+            officer_create(
+                actor=Actor(system="demo"),
+                username=account.username,
+                password=DEMO_PASSWORD,
+                role=account.role,
+                police_unit=PoliceUnit.objects.get(code=account.unit_code),
+                full_name=account.full_name,
+                otp_secret_hex=secret,
+                otp_device_name=DEMO_DEVICE_NAME,
+            )
+        return accounts
+
+    def _print_logins(self, accounts: list[DemoAccount]) -> None:
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("Demo accounts / Tài khoản chạy thử"))
+        self.stdout.write(f"  password / mật khẩu: {DEMO_PASSWORD}")
+        self.stdout.write(
+            "  second factor / mã xác thực: `.venv/bin/dancu otp_code USERNAME`, "
+            "or add the secret below to an authenticator app"
+        )
+        for account in accounts:
+            user = User.objects.select_related("police_unit").get(username=account.username)
+            device = TOTPDevice.objects.get(user=user, name=DEMO_DEVICE_NAME)
+            secret = base64.b32encode(device.bin_key).decode()
+            unit = user.police_unit
+            area = unit.admin_unit if unit and unit.admin_unit else None
+            where = str(area) if isinstance(area, AdminUnit) else "toàn quốc / whole country"
+            self.stdout.write(
+                f"  {account.username:<18} {user.get_role_display():<36} {where}  (TOTP secret {secret})"
+            )
+        self.stdout.write("")
+        self.stdout.write(
+            "Open http://127.0.0.1:8000/ and sign in. API docs: http://127.0.0.1:8000/api/v1/docs"
+        )

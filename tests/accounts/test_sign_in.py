@@ -1,0 +1,344 @@
+"""Officer sign-in: a password, then a TOTP code; repeated failures at either step lock the account.
+
+Lan signs in as every morning; Bình mistypes; someone who knows Lan's password guesses her six digits.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.accounts.models import User
+from dancu.accounts.services import officer_create, police_unit_for_area
+from dancu.audit.models import AuditEvent, EventType
+from tests.conftest import HOAN_KIEM, PASSWORD, SYSTEM, Personas, commune, otp_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Lockout tests sign in many times; PBKDF2 would dominate the run time without changing behaviour.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def totp_of(device: TOTPDevice, offset: int = 0) -> str:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = totp.time + offset * device.step
+    return f"{totp.token():06d}"
+
+
+def wrong_otp(user: User) -> str:
+    """Six digits that are not the current code, nor one of the neighbouring codes the device tolerates."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    valid = {totp_of(device, offset) for offset in range(-2, 3)}
+    return next(
+        code for code in ("000000", "111111", "222222", "333333", "444444", "555555") if code not in valid
+    )
+
+
+def wait_out_the_throttle(user: User) -> None:
+    """As if the officer waited a minute: django-otp refuses any code for 2^(n-1) s after n failures."""
+    TOTPDevice.objects.filter(user=user).update(
+        throttling_failure_timestamp=timezone.now() - timedelta(minutes=1)
+    )
+
+
+def password_step(client: Client, user: User, password: str = PASSWORD) -> Any:
+    return client.post("/login/", {"username": user.username, "password": password})
+
+
+def events(user: User, event_type: str) -> list[AuditEvent]:
+    return list(
+        AuditEvent.objects.filter(subject_type="user", subject_id=str(user.pk), event_type=event_type)
+    )
+
+
+def is_signed_in(client: Client) -> bool:
+    response = client.get("/search/")
+    return response.status_code == 200
+
+
+# The happy path -------------------------------------------------------------------------------------
+
+
+def test_password_then_totp_signs_the_officer_in(personas: Personas) -> None:
+    client = Client()
+    assert client.get("/login/").status_code == 200
+
+    after_password = password_step(client, personas.lan)
+    otp_page = client.get("/login/otp/")
+    after_code = client.post("/login/otp/", {"token": f" {otp_now(personas.lan)} "})
+
+    assert (after_password.status_code, after_password["Location"]) == (302, "/login/otp/")
+    assert "lan" in otp_page.content.decode()
+    assert (after_code.status_code, after_code["Location"]) == (302, "/")
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "Công an Phường Hoàn Kiếm" in home.content.decode()
+    [signed_in] = events(personas.lan, EventType.OFFICER_SIGNED_IN)
+    assert (signed_in.actor, signed_in.data) == (personas.lan, {"channel": "web"})
+
+
+def test_the_page_asked_for_is_opened_after_sign_in(personas: Personas) -> None:
+    client = Client()
+    redirected = client.get("/search/?q=hung")
+    assert (redirected.status_code, redirected["Location"]) == (302, "/login/?next=/search/%3Fq%3Dhung")
+
+    client.post(redirected["Location"], {"username": "lan", "password": PASSWORD})
+    response = client.post("/login/otp/", {"token": otp_now(personas.lan)})
+
+    assert response["Location"] == "/search/?q=hung"
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
+def test_a_foreign_next_address_is_ignored(personas: Personas, next_url: str) -> None:
+    client = Client()
+    client.post(f"/login/?next={next_url}", {"username": "lan", "password": PASSWORD})
+
+    response = client.post("/login/otp/", {"token": otp_now(personas.lan)})
+
+    assert response["Location"] == "/"
+
+
+# Failures -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("lan", "wrong password"), ("nobody", PASSWORD), ("LAN", PASSWORD)]
+)
+def test_a_wrong_username_or_password_is_refused_without_saying_which(
+    personas: Personas, username: str, password: str
+) -> None:
+    client = Client()
+
+    response = client.post("/login/", {"username": username, "password": password})
+
+    assert response.status_code == 200
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in response.content.decode()
+    assert client.get("/login/otp/")["Location"] == "/login/"  # no half-signed-in session
+    assert not is_signed_in(client)
+
+
+def test_a_wrong_totp_code_is_refused_and_recorded(personas: Personas) -> None:
+    client = Client()
+    password_step(client, personas.lan)
+
+    response = client.post("/login/otp/", {"token": wrong_otp(personas.lan)})
+    malformed = client.post("/login/otp/", {"token": "12ab56"})
+
+    assert response.status_code == 200
+    assert "Mã xác thực không đúng hoặc đã hết hạn" in response.content.decode()
+    assert malformed.status_code == 200
+    assert "Mã xác thực gồm 6 chữ số" in malformed.content.decode()
+    assert not is_signed_in(client)
+    [failed] = events(personas.lan, EventType.OFFICER_SIGN_IN_FAILED)
+    assert failed.data == {"channel": "web-otp"}
+    # Right after a failure even the right code is refused (django-otp's throttle)...
+    assert client.post("/login/otp/", {"token": otp_now(personas.lan)}).status_code == 200
+    assert not is_signed_in(client)
+    # ...but the password step still holds: once the throttle has passed, the right code signs in.
+    wait_out_the_throttle(personas.lan)
+    assert client.post("/login/otp/", {"token": otp_now(personas.lan)}).status_code == 302
+    assert is_signed_in(client)
+
+
+def test_an_inactive_officer_cannot_sign_in(personas: Personas) -> None:
+    User.objects.filter(pk=personas.lan.pk).update(is_active=False)
+
+    response = password_step(Client(), personas.lan)
+
+    assert response.status_code == 200
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in response.content.decode()
+
+
+# Lockout --------------------------------------------------------------------------------------------
+
+
+def locked(response: Any) -> bool:
+    return response.status_code == 429 and "Tài khoản tạm khoá" in response.content.decode()
+
+
+def test_the_failure_limit_is_five_by_default() -> None:
+    assert settings.AXES_FAILURE_LIMIT == 5
+
+
+def test_the_account_locks_after_the_limit_of_wrong_passwords(personas: Personas) -> None:
+    client = Client()
+    answers = [
+        password_step(client, personas.lan, "sai mật khẩu") for _ in range(settings.AXES_FAILURE_LIMIT)
+    ]
+
+    assert [r.status_code for r in answers[:-1]] == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+    assert locked(answers[-1])
+    # Locked: even the right password, from a fresh browser, is refused.
+    fresh = Client()
+    assert locked(password_step(fresh, personas.lan))
+    assert fresh.get("/login/otp/")["Location"] == "/login/"
+    assert not is_signed_in(fresh)
+    # The trail holds each refused password and each attempt refused by the lockout.
+    assert len(events(personas.lan, EventType.OFFICER_SIGN_IN_FAILED)) == settings.AXES_FAILURE_LIMIT - 1
+    assert len(events(personas.lan, EventType.OFFICER_LOCKED_OUT)) == 2
+
+
+def test_wrong_totp_codes_count_towards_the_lockout(personas: Personas) -> None:
+    client = Client()
+    assert password_step(client, personas.lan).status_code == 302
+
+    answers = [
+        client.post("/login/otp/", {"token": wrong_otp(personas.lan)})
+        for _ in range(settings.AXES_FAILURE_LIMIT)
+    ]
+
+    assert [r.status_code for r in answers[:-1]] == [200] * (settings.AXES_FAILURE_LIMIT - 1)
+    assert locked(answers[-1])
+    # The pending sign-in is dropped: the right code is no longer accepted...
+    assert client.post("/login/otp/", {"token": otp_now(personas.lan)})["Location"] == "/login/"
+    # ...and the right password is refused.
+    assert locked(password_step(Client(), personas.lan))
+    assert len(events(personas.lan, EventType.OFFICER_SIGN_IN_FAILED)) == settings.AXES_FAILURE_LIMIT
+
+
+def test_failures_at_both_steps_add_up(personas: Personas) -> None:
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 2):
+        password_step(client, personas.lan, "sai mật khẩu")
+    assert password_step(client, personas.lan).status_code == 302
+    assert client.post("/login/otp/", {"token": wrong_otp(personas.lan)}).status_code == 200
+
+    response = client.post("/login/otp/", {"token": wrong_otp(personas.lan)})
+
+    assert locked(response)
+    assert not is_signed_in(client)
+
+
+def test_the_lockout_is_per_account(personas: Personas, sign_in: Any) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        password_step(Client(), personas.lan, "sai mật khẩu")
+
+    binh = sign_in(Client(), personas.binh)  # same address, another officer
+
+    assert is_signed_in(binh)
+    assert locked(password_step(Client(), personas.lan))
+
+
+def test_a_successful_sign_in_clears_earlier_failures(personas: Personas, sign_in: Any) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        password_step(Client(), personas.lan, "sai mật khẩu")
+    sign_in(Client(), personas.lan)
+
+    answers = [
+        password_step(Client(), personas.lan, "sai mật khẩu") for _ in range(settings.AXES_FAILURE_LIMIT - 1)
+    ]
+
+    assert all(r.status_code == 200 for r in answers)
+    assert password_step(Client(), personas.lan).status_code == 302
+
+
+# First sign-in: setting up the second factor --------------------------------------------------------
+
+
+@pytest.fixture
+def newcomer(personas: Personas) -> User:
+    unit = police_unit_for_area(area=commune(HOAN_KIEM))
+    user, device = officer_create(
+        actor=SYSTEM,
+        username="tam",
+        password=PASSWORD,
+        role="collector",
+        police_unit=unit,
+        full_name="Đỗ Văn Tâm",
+    )
+    assert not device.confirmed
+    return user
+
+
+def test_a_first_sign_in_sets_up_the_authenticator_with_a_qr_code(newcomer: User) -> None:
+    client = Client()
+
+    response = password_step(client, newcomer)
+    setup = client.get("/login/otp/setup/")
+    device = TOTPDevice.objects.get(user=newcomer)
+    wrong = client.post("/login/otp/setup/", {"token": "000000" if totp_of(device) != "000000" else "111111"})
+    wait_out_the_throttle(newcomer)
+    confirmed = client.post("/login/otp/setup/", {"token": totp_of(device)})
+
+    assert (response.status_code, response["Location"]) == (302, "/login/otp/setup/")
+    page = setup.content.decode()
+    assert 'src="data:image/svg+xml;base64,' in page
+    assert f'<code class="secret">{base64.b32encode(device.bin_key).decode()}</code>' in page
+    assert "Mã xác thực không đúng" in wrong.content.decode()
+    assert (confirmed.status_code, confirmed["Location"]) == (302, "/")
+    device.refresh_from_db()
+    assert device.confirmed
+    assert TOTPDevice.objects.filter(user=newcomer).count() == 1
+    assert len(events(newcomer, EventType.OTP_DEVICE_CONFIRMED)) == 1
+    assert is_signed_in(client)
+
+
+def test_a_confirmed_officer_never_sees_the_setup_page(personas: Personas) -> None:
+    client = Client()
+
+    assert password_step(client, personas.lan)["Location"] == "/login/otp/"
+
+
+def test_the_second_factor_pages_need_the_password_step_first(newcomer: User) -> None:
+    client = Client()
+
+    assert client.get("/login/otp/")["Location"] == "/login/"
+    assert client.get("/login/otp/setup/")["Location"] == "/login/"
+    assert client.post("/login/otp/", {"token": "123456"})["Location"] == "/login/"
+    assert not TOTPDevice.objects.filter(user=newcomer, confirmed=True).exists()
+
+
+# Pages behind the sign-in ---------------------------------------------------------------------------
+
+
+PROTECTED = [
+    "/",
+    "/search/?q=hung",
+    "/citizens/new/",
+    "/citizens/1/",
+    "/citizens/1/history/",
+    "/households/1/",
+]
+
+
+@pytest.mark.parametrize("path", PROTECTED)
+def test_pages_redirect_to_sign_in_when_not_signed_in(path: str) -> None:
+    response = Client().get(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=")
+
+
+@pytest.mark.parametrize("path", [*PROTECTED, "/account/tokens/"])
+def test_pages_redirect_to_sign_in_until_the_second_factor_is_verified(personas: Personas, path: str) -> None:
+    half = Client()
+    password_step(half, personas.lan)  # the password alone
+    session_only = Client()
+    session_only.force_login(personas.lan)  # a session that never passed the TOTP step
+
+    for client in (half, session_only):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/login/")
+
+
+def test_logout_is_post_only(personas: Personas, sign_in: Any) -> None:
+    client = sign_in(Client(), personas.lan)
+
+    assert client.get("/logout/").status_code == 405
+    assert is_signed_in(client)
+    response = client.post("/logout/")
+
+    assert (response.status_code, response["Location"]) == (302, "/login/")
+    assert not is_signed_in(client)

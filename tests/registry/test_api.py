@@ -1,0 +1,759 @@
+"""The officer API under /api/v1/: every endpoint, its happy path and the ways input goes wrong.
+
+Whatever a client sends, the answer is JSON: 2xx with the resource, or 4xx with
+`{"errors": [{"field", "code", "message_vi", "message_en"}]}`; never a 500, never a half-written record.
+Lan (collector of Phường Hoàn Kiếm) calls the API with her bearer token.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from dancu.accounts.services import api_token_create
+from dancu.audit.models import AccessLog, AuditEvent
+from dancu.lib import pin as pin_codec
+from dancu.registry import services
+from dancu.registry.models import (
+    Citizen,
+    FamilyLink,
+    Household,
+    HouseholdMember,
+    PinRecord,
+    RecordVersion,
+    Residence,
+)
+from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, People, Personas, commune, make_citizen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def api(personas: Personas) -> Client:
+    _token, secret = api_token_create(user=personas.lan, name="máy tính bảng tổ 3")
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def send(client: Client, method: str, path: str, body: Any) -> Any:
+    if method == "get":
+        return client.get(path)
+    payload = body if isinstance(body, str | bytes) else json.dumps(body)
+    return getattr(client, method)(path, payload, content_type="application/json")
+
+
+def errors_of(response: Any, status: int) -> list[dict[str, str]]:
+    """The refusal body; checks its shape: 4xx, JSON, each error complete in both languages."""
+    assert response.status_code == status, response.content[:800]
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"errors"}
+    assert body["errors"]
+    for error in body["errors"]:
+        assert set(error) == {"field", "code", "message_vi", "message_en"}, error
+        assert all(isinstance(value, str) for value in error.values()), error
+        assert error["code"], error
+        assert error["message_vi"], error
+        assert error["message_en"], error
+    return body["errors"]
+
+
+def rules(response: Any, status: int = 422) -> set[tuple[str, str]]:
+    return {(e["field"], e["code"]) for e in errors_of(response, status)}
+
+
+def counts() -> dict[str, int]:
+    models = (
+        Citizen,
+        PinRecord,
+        Residence,
+        AuditEvent,
+        RecordVersion,
+        Household,
+        HouseholdMember,
+        FamilyLink,
+    )
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def new_person(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "full_name": "hoàng thị thu",
+        "birth_date": "12/08/1995",
+        "sex": "F",
+        "birth_registration_place": "001",
+        "phone": "0987654321",
+        "residence": {
+            "kind": "permanent",
+            "commune_code": HOAN_KIEM,
+            "address_detail": "Số 20 phố Hàng Bạc",
+            "registered_on": "2020-02-01",
+        },
+        "reason": "Thu thập thông tin dân cư",
+        "source_document": "Phiếu DC01",
+    }
+    for key, value in overrides.items():
+        if key.startswith("residence."):
+            body["residence"][key.removeprefix("residence.")] = value
+        else:
+            body[key] = value
+    return body
+
+
+# Authentication and the contract ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/citizens?q=nguyen"),
+        ("get", "/api/v1/citizens/001090123456"),
+        ("get", "/api/v1/citizens/001090123456/history"),
+        ("get", "/api/v1/citizens/001090123456/state?on=2024-01-01"),
+        ("post", "/api/v1/citizens"),
+        ("patch", "/api/v1/citizens/001090123456"),
+        ("post", "/api/v1/citizens/001090123456/residences"),
+        ("get", "/api/v1/households/1"),
+        ("post", "/api/v1/households"),
+        ("post", "/api/v1/households/1/members"),
+    ],
+)
+@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer dcu_forged", "Basic bGFuOng=", "Token x"])
+def test_every_endpoint_needs_an_officer_token(method: str, path: str, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = send(Client(headers=headers), method, path, {})
+
+    assert rules(response, 401) == {("Authorization", "auth.required")}
+
+
+def test_the_openapi_schema_lists_every_endpoint() -> None:
+    response = Client().get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert set(paths) >= {
+        "/api/v1/citizens",
+        "/api/v1/citizens/{pin}",
+        "/api/v1/citizens/{pin}/history",
+        "/api/v1/citizens/{pin}/state",
+        "/api/v1/citizens/{pin}/residences",
+        "/api/v1/households",
+        "/api/v1/households/{household_id}",
+        "/api/v1/households/{household_id}/members",
+    }
+    assert set(paths["/api/v1/citizens"]) == {"get", "post"}
+    assert set(paths["/api/v1/citizens/{pin}"]) == {"get", "patch"}
+    assert "bearer" in json.dumps(response.json()["components"]["securitySchemes"]).lower()
+
+
+def test_the_api_documentation_page_renders() -> None:
+    response = Client().get("/api/v1/docs")
+
+    assert response.status_code == 200
+    assert b"openapi.json" in response.content
+
+
+@pytest.mark.parametrize(
+    "body", ["{not json", "{'full_name': 'x'}", b"\xff\xfe\x00", '{"full_name": "A"'], ids=str
+)
+def test_a_body_that_is_not_json_is_a_json_refusal(api: Client, people: People, body: Any) -> None:
+    before = counts()
+
+    response = send(api, "post", "/api/v1/citizens", body)
+
+    assert rules(response, 400) == {("body", "request.http_400")}
+    assert counts() == before
+
+
+# GET /citizens --------------------------------------------------------------------------------------
+
+
+def test_search_returns_summaries_in_the_area(api: Client, people: People) -> None:
+    response = api.get("/api/v1/citizens", {"q": "NGUYỄN VĂN HÙNG"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "results": [
+            {
+                "id": people.hung.pk,
+                "pin": people.hung.pin,
+                "full_name": "Nguyễn Văn Hùng",
+                "birth_date": "1990-05-17",
+                "sex": "M",
+                "commune_name": str(commune(HOAN_KIEM)),
+                "deceased": False,
+            }
+        ],
+        "page": 1,
+        "page_size": 20,
+        "has_next": False,
+    }
+    assert AccessLog.objects.filter(citizen=people.hung, channel="api", action="search").count() == 1
+
+
+def test_search_filters_and_pages(api: Client, people: People) -> None:
+    for given in ("An", "Bình", "Chi"):
+        make_citizen(full_name=f"Vũ Thị {given}", sex="F", birth_date="2001")
+
+    first = api.get("/api/v1/citizens", {"birth": "2001", "page_size": 2}).json()
+    second = api.get("/api/v1/citizens", {"birth": "2001", "page_size": 2, "page": 2}).json()
+    by_address = api.get("/api/v1/citizens", {"address": "hang trong", "commune": HOAN_KIEM}).json()
+
+    assert [r["full_name"] for r in first["results"]] == ["Vũ Thị An", "Vũ Thị Bình"]
+    assert first["has_next"] is True
+    assert [r["full_name"] for r in second["results"]] == ["Vũ Thị Chi"]
+    assert second["has_next"] is False
+    assert len(by_address["results"]) == 4
+
+
+def test_an_empty_search_finds_nothing(api: Client, people: People) -> None:
+    response = api.get("/api/v1/citizens")
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    ("params", "rule"),
+    [
+        ({"q": "n" * 101}, ("q", "search.too_long")),
+        ({"q": "n" * 201}, ("q", "schema.string_too_long")),
+        ({"q": "nguyen 3"}, ("q", "search.text")),
+        ({"q": "nguyen\x00"}, ("q", "search.control_chars")),
+        ({"address": "pho\u202ehue"}, ("q", "search.control_chars")),
+        ({"commune": "\x00"}, ("q", "search.control_chars")),
+        ({"birth": "31/13/1990"}, ("birth", "date.format")),
+        ({"birth": "2023-02-30"}, ("birth", "date.format")),
+        ({"page": "0"}, ("page", "schema.greater_than_equal")),
+        ({"page": "abc"}, ("page", "schema.int_parsing")),
+        ({"page_size": "101"}, ("page_size", "schema.less_than_equal")),
+    ],
+)
+def test_search_refuses_bad_parameters(
+    api: Client, people: People, params: dict[str, str], rule: tuple[str, str]
+) -> None:
+    assert rule in rules(api.get("/api/v1/citizens", params))
+
+
+# GET /citizens/{pin}, /history, /state --------------------------------------------------------------
+
+
+def test_a_record_shows_data_household_family_and_residences(api: Client, people: People) -> None:
+    wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
+    household = services.household_create(
+        actor=SYSTEM,
+        head=people.hung,
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 1 phố Hàng Trống",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="spouse",
+        relative=wife,
+        reason="Kết hôn",
+        source_document="GCN",
+    )
+
+    response = api.get(f"/api/v1/citizens/{people.hung.pin}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["pin"], body["full_name"], body["old_id_number"]) == (
+        people.hung.pin,
+        "Nguyễn Văn Hùng",
+        "012345678",
+    )
+    assert body["household"] == {"id": household.pk, "number": household.number, "relation_to_head": "head"}
+    assert body["family"] == [
+        {"kind": "spouse", "relative_name": "Đỗ Thị Hạnh", "relative_pin": wife.pin, "relative_id": wife.pk}
+    ]
+    current = [r for r in body["residences"] if r["ended_on"] is None]
+    assert [(r["kind"], r["commune_code"], r["household_id"]) for r in current] == [
+        ("permanent", HOAN_KIEM, household.pk)
+    ]
+    assert len(body["residences"]) == 2
+    assert body["pin_history"] == [people.hung.pin]
+    assert body["version"] == Citizen.objects.get(pk=people.hung.pk).version
+    assert AccessLog.objects.filter(citizen=people.hung, channel="api", action="view").exists()
+
+
+@pytest.mark.parametrize(
+    "pin", ["abc", "00109012345", "0010901234567", "001090999999", "%00", "%27%20OR%201"]
+)
+def test_an_unknown_or_malformed_pin_is_a_json_404(api: Client, people: People, pin: str) -> None:
+    for suffix in ("", "/history", "/state?on=2024-01-01"):
+        assert rules(api.get(f"/api/v1/citizens/{pin}{suffix}"), 404) == {("", "not_found")}
+
+
+def test_the_history_lists_every_version_newest_first(api: Client, people: People) -> None:
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.hung,
+        changes={"phone": "0912345678"},
+        reason="Bổ sung",
+        source_document="DC02",
+    )
+
+    response = api.get(f"/api/v1/citizens/{people.hung.pin}/history")
+
+    assert response.status_code == 200
+    versions = response.json()
+    assert [(v["version"], v["event_type"]) for v in versions] == [
+        (3, "registry.citizen.updated"),
+        (2, "registry.residence.registered"),
+        (1, "registry.citizen.created"),
+    ]
+    assert versions[0]["snapshot"]["phone"] == "0912345678"
+    assert versions[1]["snapshot"]["phone"] == ""
+    assert versions[0]["reason"] == "Bổ sung"
+
+
+def test_the_state_on_a_date(api: Client, people: People) -> None:
+    RecordVersion.objects.filter(entity="citizen", entity_id=people.hung.pk).update(
+        recorded_at="2020-01-10T03:00:00Z"
+    )
+
+    on = api.get(f"/api/v1/citizens/{people.hung.pin}/state", {"on": "2020-01-10"})
+    before = api.get(f"/api/v1/citizens/{people.hung.pin}/state", {"on": "2020-01-09"})
+
+    assert on.status_code == 200
+    assert (on.json()["version"], on.json()["snapshot"]["full_name"]) == (2, "Nguyễn Văn Hùng")
+    assert rules(before, 404) == {("on", "history.before_record")}
+
+
+@pytest.mark.parametrize(
+    ("on", "code"),
+    [
+        ("2023-02-30", "schema.date_from_datetime_parsing"),
+        ("31/13/1990", "schema.date_from_datetime_parsing"),
+        ("tomorrow", "schema.date_from_datetime_parsing"),
+        (None, "schema.missing"),
+    ],
+)
+def test_the_state_needs_a_real_date(api: Client, people: People, on: str | None, code: str) -> None:
+    params = {"on": on} if on is not None else {}
+
+    assert rules(api.get(f"/api/v1/citizens/{people.hung.pin}/state", params)) == {("on", code)}
+
+
+# POST /citizens -------------------------------------------------------------------------------------
+
+
+def test_a_citizen_is_created_with_an_allocated_pin(api: Client, personas: Personas) -> None:
+    response = send(api, "post", "/api/v1/citizens", new_person())
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    info = pin_codec.decode(body["pin"])
+    assert (info.sex, info.birth_year, info.place_code) == ("F", 1995, "001")
+    assert (body["full_name"], body["birth_date"], body["phone"]) == (
+        "Hoàng Thị Thu",
+        "1995-08-12",
+        "0987654321",
+    )
+    assert [(r["kind"], r["commune_code"]) for r in body["residences"]] == [("permanent", HOAN_KIEM)]
+    created = Citizen.objects.get(pin=body["pin"])
+    assert created.area_commune == commune(HOAN_KIEM)
+    event = AuditEvent.objects.get(event_type="registry.citizen.created", subject_id=str(created.pk))
+    assert (event.actor, event.reason, event.source_document) == (
+        personas.lan,
+        "Thu thập thông tin dân cư",
+        "Phiếu DC01",
+    )
+
+
+def test_a_citizen_is_created_with_the_pin_of_the_source_and_a_partial_date(api: Client) -> None:
+    pin = pin_codec.compose(place_code="046", sex="M", birth_year=1954, serial="000777")
+
+    response = send(
+        api,
+        "post",
+        "/api/v1/citizens",
+        new_person(
+            full_name="Lê Văn Tám", sex="M", birth_date="1954", birth_registration_place="046", pin=pin
+        ),
+    )
+
+    assert response.status_code == 201, response.content
+    assert (response.json()["pin"], response.json()["birth_date"]) == (pin, "1954")
+
+
+def test_unknown_fields_are_ignored_everywhere(api: Client, people: People) -> None:
+    created = send(api, "post", "/api/v1/citizens", new_person(is_admin=True, version=99, area_commune=1))
+    patched = send(
+        api,
+        "patch",
+        f"/api/v1/citizens/{people.hung.pin}",
+        {"changes": {"phone": "0911111111"}, "reason": "Cập nhật", "version": 1, "pin": "x"},
+    )
+
+    moved = send(
+        api,
+        "post",
+        f"/api/v1/citizens/{people.hung.pin}/residences",
+        {
+            "kind": "current",
+            "commune_code": HOAN_KIEM,
+            "address_detail": "Số 3 phố Hàng Gai",
+            "registered_on": "2024-01-01",
+            "reason": "Khai báo nơi ở hiện tại",
+            "ended_on": "2024-02-01",
+            "citizen_id": people.mai.pk,
+        },
+    )
+    opened = send(
+        api, "post", "/api/v1/households", household_body(people.hung.pin, number="X-1", members=[1])
+    )
+
+    assert created.status_code == 201, created.content
+    assert created.json()["version"] == 2
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["pin"] == people.hung.pin
+    assert patched.json()["phone"] == "0911111111"
+    assert moved.status_code == 201, moved.content
+    assert moved.json()["ended_on"] is None
+    assert Residence.objects.get(pk=moved.json()["id"]).citizen == people.hung
+    assert opened.status_code == 201, opened.content
+    assert opened.json()["number"] == f"{HOAN_KIEM}-00000001"
+    assert [m["pin"] for m in opened.json()["members"]] == [people.hung.pin]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"pin": "12345"}, ("pin", "pin.format")),
+        ({"pin": "001095123456"}, ("pin", "pin.sex_mismatch")),
+        ({"pin": "001196123456"}, ("pin", "pin.year_mismatch")),
+        ({"pin": "079195123456"}, ("pin", "pin.place_mismatch")),
+        ({"birth_date": "2023-02-30"}, ("birth_date", "date.format")),
+        ({"birth_date": "31/13/1990"}, ("birth_date", "date.format")),
+        ({"birth_date": "2300"}, ("birth_date", "date.future")),
+        ({"birth_date": "1850"}, ("birth_date", "pin.birth_year_range")),
+        ({"sex": "X"}, ("sex", "sex.invalid")),
+        ({"birth_registration_place": "003"}, ("birth_registration_place", "place.unknown")),
+        ({"old_id_number": "12345"}, ("old_id_number", "cmnd.format")),
+        ({"old_id_number": "012345678"}, ("old_id_number", "cmnd.duplicate")),
+        ({"email": "thu@"}, ("email", "email.format")),
+        ({"ethnicity": "99"}, ("ethnicity", "ethnicity.unknown")),
+        ({"reason": ""}, ("reason", "reason.required")),
+        ({"residence.commune_code": "99999"}, ("residence.commune_code", "unit.unknown")),
+        ({"residence.commune_code": "01"}, ("residence.commune_code", "unit.unknown")),
+        ({"residence.commune_code": HONG_HA}, ("commune", "unit.outside_jurisdiction")),
+        ({"residence.kind": "holiday"}, ("kind", "residence.kind_invalid")),
+        ({"residence.kind": "temporary"}, ("expires_on", "residence.expiry_required")),
+        (
+            {"residence.registered_on": "2023-02-30"},
+            ("residence.registered_on", "schema.date_from_datetime_parsing"),
+        ),
+        ({"residence.registered_on": "2999-01-01"}, ("registered_on", "date.future")),
+        ({"residence.address_detail": ""}, ("address_detail", "address.required")),
+        ({"full_name": 5}, ("full_name", "schema.string_type")),
+        ({"full_name": None}, ("full_name", "schema.string_type")),
+        ({"sex": "MF"}, ("sex", "schema.string_too_long")),
+        ({"residence": "Hà Nội"}, ("residence.commune_code", "schema.missing")),
+        ({"phone": 987654321}, ("phone", "schema.string_type")),
+    ],
+)
+def test_bad_citizens_are_refused_and_nothing_is_written(
+    api: Client, people: People, overrides: dict[str, Any], rule: tuple[str, str]
+) -> None:
+    before = counts()
+
+    response = send(api, "post", "/api/v1/citizens", new_person(**overrides))
+
+    assert rule in rules(response)
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    "missing", ["full_name", "birth_date", "sex", "birth_registration_place", "residence", "reason"]
+)
+def test_missing_required_fields_are_named(api: Client, missing: str) -> None:
+    body = new_person()
+    del body[missing]
+
+    assert rules(send(api, "post", "/api/v1/citizens", body)) == {(missing, "schema.missing")}
+
+
+@pytest.mark.parametrize("body", [[], None, "null", 5, '"text"'])
+def test_a_body_that_is_not_an_object_is_refused(api: Client, body: Any) -> None:
+    response = send(api, "post", "/api/v1/citizens", body)
+
+    assert response.status_code in (400, 422)
+    errors_of(response, response.status_code)
+
+
+# PATCH /citizens/{pin} ------------------------------------------------------------------------------
+
+
+def test_a_record_is_updated_and_the_diff_kept(api: Client, people: People) -> None:
+    response = send(
+        api,
+        "patch",
+        f"/api/v1/citizens/{people.hung.pin}",
+        {"changes": {"marital_status": "married", "date_of_death": None}, "reason": "Kết hôn"},
+    )
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["marital_status"], response.json()["version"]) == ("married", 3)
+    event = AuditEvent.objects.filter(subject_id=str(people.hung.pk)).latest("pk")
+    assert event.data == {"changes": {"marital_status": {"old": "", "new": "married"}}}
+
+
+@pytest.mark.parametrize(
+    ("body", "rule"),
+    [
+        ({"changes": {"pin": "001090123456"}, "reason": "x"}, ("pin", "field.not_updatable")),
+        ({"changes": {"sex": "F"}, "reason": "x"}, ("sex", "field.not_updatable")),
+        ({"changes": {"nonsense": "x"}, "reason": "x"}, ("nonsense", "field.not_updatable")),
+        ({"changes": {"date_of_death": "2023-02-30"}, "reason": "x"}, ("date_of_death", "date.format")),
+        ({"changes": {"date_of_death": "1980"}, "reason": "x"}, ("date_of_death", "date.death_before_birth")),
+        ({"changes": {"birth_date": "31/13/1990"}, "reason": "x"}, ("birth_date", "date.format")),
+        ({"changes": {"birth_date": "1991"}, "reason": "x"}, ("pin", "pin.year_mismatch")),
+        ({"changes": {"full_name": None}, "reason": "x"}, ("full_name", "name.required")),
+        ({"changes": {"full_name": "Hùng 2"}, "reason": "x"}, ("full_name", "name.digits")),
+        ({"changes": {"missing_declared_on": "soon"}, "reason": "x"}, ("missing_declared_on", "date.format")),
+        ({"changes": {"phone": "0912"}, "reason": "x"}, ("phone", "phone.format")),
+        ({"changes": {"phone": 912345678}, "reason": "x"}, ("changes.phone", "schema.string_type")),
+        ({"changes": ["phone"], "reason": "x"}, ("changes", "schema.dict_type")),
+        ({"changes": {"phone": "0912345678"}}, ("reason", "schema.missing")),
+        ({"changes": {"phone": "0912345678"}, "reason": " "}, ("reason", "reason.required")),
+        ({"reason": "x"}, ("changes", "schema.missing")),
+    ],
+)
+def test_bad_updates_are_refused_and_nothing_is_written(
+    api: Client, people: People, body: dict[str, Any], rule: tuple[str, str]
+) -> None:
+    before = counts()
+
+    response = send(api, "patch", f"/api/v1/citizens/{people.hung.pin}", body)
+
+    assert rule in rules(response)
+    assert counts() == before
+
+
+# POST /citizens/{pin}/residences --------------------------------------------------------------------
+
+
+def residence(**overrides: Any) -> dict[str, Any]:
+    return {
+        "kind": "temporary",
+        "commune_code": HOAN_KIEM,
+        "address_detail": "Phòng 3, số 8 phố Hàng Bè",
+        "registered_on": "2024-01-01",
+        "expires_on": "2025-12-31",
+        "reason": "Đăng ký tạm trú",
+        "source_document": "CT01",
+    } | overrides
+
+
+def test_a_residence_is_registered(api: Client, people: People) -> None:
+    response = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence())
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["kind"], body["commune_code"], body["expires_on"], body["ended_on"]) == (
+        "temporary",
+        HOAN_KIEM,
+        "2025-12-31",
+        None,
+    )
+    assert body["province_name"] == commune(HOAN_KIEM).parent.name
+    assert Residence.objects.get(pk=body["id"]).citizen == people.hung
+
+
+def test_a_move_within_the_area_ends_the_previous_permanent_residence(api: Client, people: People) -> None:
+    response = send(
+        api,
+        "post",
+        f"/api/v1/citizens/{people.hung.pin}/residences",
+        residence(kind="permanent", expires_on=None, registered_on="2024-05-01"),
+    )
+
+    assert response.status_code == 201, response.content
+    assert people.hung.residences.get(ended_on__isnull=False).ended_on == date(2024, 5, 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"kind": "holiday"}, ("kind", "residence.kind_invalid")),
+        ({"commune_code": "00000"}, ("commune_code", "unit.unknown")),
+        ({"commune_code": "\x00"}, ("commune_code", "unit.unknown")),
+        ({"commune_code": "٠٠٠٧٠"}, ("commune_code", "unit.unknown")),
+        ({"expires_on": "2027-01-01"}, ("expires_on", "residence.expiry_range")),
+        ({"expires_on": None}, ("expires_on", "residence.expiry_required")),
+        ({"expires_on": "2023-02-30"}, ("expires_on", "schema.date_from_datetime_parsing")),
+        ({"registered_on": "31/13/1990"}, ("registered_on", "schema.date_from_datetime_parsing")),
+        ({"registered_on": 20240101}, ("registered_on", "schema.date_from_datetime_inexact")),
+        (
+            {"kind": "permanent", "expires_on": None, "registered_on": "2014-01-01"},
+            ("registered_on", "residence.overlap"),
+        ),
+        ({"address_detail": "x" * 301}, ("address_detail", "text.too_long")),
+        ({"reason": None}, ("reason", "schema.string_type")),
+    ],
+)
+def test_bad_residences_are_refused_and_nothing_is_written(
+    api: Client, people: People, overrides: dict[str, Any], rule: tuple[str, str]
+) -> None:
+    before = counts()
+
+    response = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence(**overrides))
+
+    assert rule in rules(response)
+    assert counts() == before
+
+
+def test_an_overlapping_temporary_residence_is_refused(api: Client, people: People) -> None:
+    path = f"/api/v1/citizens/{people.hung.pin}/residences"
+    assert send(api, "post", path, residence()).status_code == 201
+    before = counts()
+
+    response = send(api, "post", path, residence(registered_on="2024-06-01", expires_on="2025-06-01"))
+
+    assert rules(response) == {("kind", "residence.overlap")}
+    assert counts() == before
+
+
+# Households -----------------------------------------------------------------------------------------
+
+
+def household_body(pin: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "head_pin": pin,
+        "commune_code": HOAN_KIEM,
+        "address_detail": "Số 1 phố Hàng Trống",
+        "registered_on": "2016-01-01",
+        "reason": "Lập hộ",
+        "source_document": "CT01",
+    } | overrides
+
+
+def member_body(pin: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "pin": pin,
+        "relation_to_head": "spouse",
+        "joined_on": "2017-03-01",
+        "reason": "Nhập hộ",
+        "source_document": "CT01",
+    } | overrides
+
+
+@pytest.fixture
+def wife(people: People) -> Citizen:
+    return make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
+
+
+def test_a_household_is_opened_read_and_joined(api: Client, people: People, wife: Citizen) -> None:
+    opened = send(api, "post", "/api/v1/households", household_body(people.hung.pin))
+    assert opened.status_code == 201, opened.content
+    household_id = opened.json()["id"]
+
+    joined = send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    read = api.get(f"/api/v1/households/{household_id}")
+
+    assert joined.status_code == 201, joined.content
+    assert read.status_code == 200
+    body = read.json()
+    assert body["number"] == f"{HOAN_KIEM}-00000001"
+    assert [(m["pin"], m["relation_to_head"], m["joined_on"]) for m in body["members"]] == [
+        (people.hung.pin, "head", "2016-01-01"),
+        (wife.pin, "spouse", "2017-03-01"),
+    ]
+    assert joined.json() == body
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "rule"),
+    [
+        ({"head_pin": "001090999999"}, 404, ("", "not_found")),
+        ({"head_pin": "abc"}, 404, ("", "not_found")),
+        ({"commune_code": "99999"}, 422, ("commune_code", "unit.unknown")),
+        ({"registered_on": "2023-02-30"}, 422, ("registered_on", "schema.date_from_datetime_parsing")),
+        ({"registered_on": "2010-01-01"}, 422, ("registered_on", "residence.overlap")),
+        ({"address_detail": "Số 1\nphố Huế"}, 422, ("address_detail", "text.control_chars")),
+        ({"reason": ""}, 422, ("reason", "reason.required")),
+    ],
+)
+def test_bad_households_are_refused_and_nothing_is_written(
+    api: Client, people: People, overrides: dict[str, Any], status: int, rule: tuple[str, str]
+) -> None:
+    before = counts()
+
+    response = send(api, "post", "/api/v1/households", household_body(people.hung.pin, **overrides))
+
+    assert rule in rules(response, status)
+    assert counts() == before
+
+
+def test_a_head_of_a_household_cannot_open_another(api: Client, people: People) -> None:
+    assert send(api, "post", "/api/v1/households", household_body(people.hung.pin)).status_code == 201
+
+    response = send(api, "post", "/api/v1/households", household_body(people.hung.pin))
+
+    assert rules(response) == {("head", "household.already_member")}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "rule"),
+    [
+        ({"relation_to_head": "head"}, 422, ("relation_to_head", "household.second_head")),
+        ({"relation_to_head": "lodger"}, 422, ("relation_to_head", "relation.invalid")),
+        ({"relation_to_head": None}, 422, ("relation_to_head", "schema.string_type")),
+        ({"pin": "001090999999"}, 404, ("", "not_found")),
+        ({"joined_on": "2010-01-01"}, 422, ("registered_on", "residence.overlap")),
+        ({"joined_on": "2017-02-29"}, 422, ("joined_on", "schema.date_from_datetime_parsing")),
+    ],
+)
+def test_bad_members_are_refused_and_nothing_is_written(
+    api: Client,
+    people: People,
+    wife: Citizen,
+    *,
+    overrides: dict[str, Any],
+    status: int,
+    rule: tuple[str, str],
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    before = counts()
+
+    response = send(
+        api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin) | overrides
+    )
+
+    assert rule in rules(response, status)
+    assert counts() == before
+
+
+def test_a_member_of_another_household_is_refused(api: Client, people: People, wife: Citizen) -> None:
+    first = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    second = send(api, "post", "/api/v1/households", household_body(wife.pin)).json()["id"]
+
+    response = send(api, "post", f"/api/v1/households/{first}/members", member_body(wife.pin))
+
+    assert rules(response) == {("citizen", "household.already_member")}
+    assert [m["pin"] for m in api.get(f"/api/v1/households/{second}").json()["members"]] == [wife.pin]
+
+
+@pytest.mark.parametrize(("household_id", "status"), [("999999", 404), ("abc", 422), ("-1", 404)])
+def test_an_unknown_household_is_a_json_refusal(api: Client, household_id: str, status: int) -> None:
+    for response in (
+        api.get(f"/api/v1/households/{household_id}"),
+        send(api, "post", f"/api/v1/households/{household_id}/members", member_body("001090123456")),
+    ):
+        errors_of(response, status)

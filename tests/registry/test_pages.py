@@ -1,0 +1,394 @@
+"""The pages an officer uses, driven through the real sign-in (password, then the TOTP code).
+
+Lan, collector of Phường Hoàn Kiếm, searches, opens records, looks at a record's past, registers a
+newcomer, a temporary residence and a household member; a refused form says which field broke which
+rule and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from dancu.audit.models import AuditEvent
+from dancu.lib import pin as pin_codec
+from dancu.registry import services
+from dancu.registry.models import Citizen, Household, HouseholdMember, PinRecord, RecordVersion, Residence
+from tests.conftest import HOAN_KIEM, SAI_GON, SYSTEM, People, Personas, commune, make_citizen
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def lan(personas: Personas, sign_in: Any) -> Client:
+    return sign_in(Client(), personas.lan)
+
+
+def html(response: Any) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def field_errors(page: str, name: str) -> str:
+    """The text of the error list shown under one form field ("" when there is none)."""
+    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
+    return match.group(1) if match else ""
+
+
+def counts() -> dict[str, int]:
+    models = (Citizen, PinRecord, Residence, AuditEvent, RecordVersion, Household, HouseholdMember)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+@pytest.fixture
+def household(people: People) -> Household:
+    wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
+    opened = services.household_create(
+        actor=SYSTEM,
+        head=people.hung,
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 1 phố Hàng Trống",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    services.household_add_member(
+        actor=SYSTEM,
+        household=opened,
+        citizen=wife,
+        relation_to_head="spouse",
+        joined_on=date(2017, 1, 1),
+        reason="Nhập hộ",
+        source_document="CT01",
+    )
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="spouse",
+        relative=wife,
+        reason="Kết hôn",
+        source_document="GCN",
+    )
+    return opened
+
+
+# Search ---------------------------------------------------------------------------------------------
+
+
+def test_the_search_page_finds_and_links_the_record(lan: Client, people: People) -> None:
+    page = html(lan.get("/search/", {"q": "NGUYEN VAN HUNG"}))
+
+    assert page.startswith("<!doctype html>")
+    assert 'id="results-table"' in page
+    assert f'href="/citizens/{people.hung.pk}/"' in page
+    assert people.hung.pin in page
+    assert 'value="NGUYEN VAN HUNG"' in page  # what was typed stays in the box
+
+
+def test_an_htmx_search_returns_only_the_results(lan: Client, people: People) -> None:
+    response = lan.get("/search/", {"q": "hung"}, headers={"HX-Request": "true"})
+
+    partial = html(response)
+    assert response.templates[0].name == "registry/_results.html"
+    assert "<html" not in partial
+    assert "<form" not in partial
+    assert 'id="results-table"' in partial
+    assert people.hung.pin in partial
+
+
+def test_an_htmx_search_that_breaks_a_rule_shows_the_rule(lan: Client, people: People) -> None:
+    partial = html(lan.get("/search/", {"q": "nguyen van 3"}, headers={"HX-Request": "true"}))
+
+    assert "<html" not in partial
+    assert "[search.text]" in partial
+    assert "results-table" not in partial
+
+
+def test_a_search_without_results_says_so(lan: Client, people: People) -> None:
+    page = html(lan.get("/search/", {"q": "le thi mai"}))  # Mai lives in another commune
+
+    assert 'id="no-results"' in page
+    assert people.mai.pin not in page
+
+
+def test_search_errors_are_shown_next_to_their_field(lan: Client, people: People) -> None:
+    page = html(lan.get("/search/", {"q": "hung", "birth": "31/13/1990"}))
+
+    assert "[date.format]" in field_errors(page, "birth")
+    assert "results-table" not in page
+
+
+def test_the_search_pages_through_results(lan: Client, people: People) -> None:
+    for letter in "ABCDEGHIKLMNOPQRSTUVX":  # 21 people
+        make_citizen(full_name=f"Đặng Văn {letter}", birth_date="1980")
+
+    first = html(lan.get("/search/", {"q": "dang van"}))
+    second = html(lan.get("/search/", {"q": "dang van", "page": "2"}))
+
+    assert 'rel="next"' in first
+    assert 'rel="prev"' not in first
+    assert first.count("<tr>") == 20 + 1  # the header row and twenty results
+    assert 'rel="prev"' in second
+    assert 'rel="next"' not in second
+    assert "Đặng Văn X" in second
+    assert "Đặng Văn X" not in first
+
+
+# The record, its history and its state on a date ----------------------------------------------------
+
+
+def test_the_record_page_shows_data_household_family_and_residences(
+    lan: Client, people: People, household: Household
+) -> None:
+    page = html(lan.get(f"/citizens/{people.hung.pk}/"))
+
+    assert "<h1>Nguyễn Văn Hùng" in page
+    assert f'<code id="pin">{people.hung.pin}</code>' in page
+    assert "012345678" in page  # the old CMND
+    assert "17/05/1990" in page
+    assert f'href="/households/{household.pk}/"' in page
+    assert household.number in page
+    assert "Đỗ Thị Hạnh" in page  # the spouse, in the family section
+    residences = page.split('id="residences"')[1].split("</table>")[0]
+    assert residences.count("Số 1 phố Hàng Trống") == 2  # the household address and the first one
+    assert "đã chấm dứt" in residences
+
+
+def test_a_partial_birth_date_is_shown_with_its_precision(
+    personas: Personas, people: People, sign_in: Any
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+
+    mai = html(client.get(f"/citizens/{people.mai.pk}/"))
+    nga = html(client.get(f"/citizens/{people.nga.pk}/"))
+
+    assert "<dd>1985 <span" in mai
+    assert "chỉ rõ năm" in mai
+    assert "<dd>03/1970 <span" in nga
+    assert "chỉ rõ tháng, năm" in nga
+    assert "Địa chỉ cũ" in nga  # the legacy address is kept next to the 2025 unit
+
+
+def test_the_history_page_shows_each_change(lan: Client, people: People) -> None:
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.hung,
+        changes={"phone": "0912345678"},
+        reason="Bổ sung số điện thoại",
+        source_document="DC02",
+    )
+
+    page = html(lan.get(f"/citizens/{people.hung.pk}/history/"))
+
+    assert page.count('class="version card"') == 3
+    assert '<span class="diff-old">—</span> → <span class="diff-new">0912345678</span>' in page
+    assert "Bổ sung số điện thoại" in page
+    assert 'id="state-on"' not in page
+
+
+def test_the_state_on_a_date_form(lan: Client, people: People) -> None:
+    RecordVersion.objects.filter(entity="citizen", entity_id=people.hung.pk).update(
+        recorded_at="2020-01-10T03:00:00Z"
+    )
+
+    on = html(lan.get(f"/citizens/{people.hung.pk}/history/", {"on": "2020-01-10"}))
+    before = html(lan.get(f"/citizens/{people.hung.pk}/history/", {"on": "2020-01-09"}))
+    invalid = html(lan.get(f"/citizens/{people.hung.pk}/history/", {"on": "2023-02-30"}))
+
+    state = on.split('id="state-on"')[1]
+    assert "10/01/2020" in state
+    assert '<dd data-field="full_name">Nguyễn Văn Hùng</dd>' in state
+    assert "Số 1 phố Hàng Trống" in state
+    assert "Hồ sơ chưa tồn tại vào ngày này." in before
+    assert 'id="state-on"' not in invalid
+    assert 'role="alert"' in invalid
+
+
+# Writes ---------------------------------------------------------------------------------------------
+
+
+def newcomer(**overrides: str) -> dict[str, str]:
+    return {
+        "full_name": "hoàng thị thu",
+        "birth_date": "12/08/1995",
+        "sex": "F",
+        "birth_registration_place": "001",
+        "pin": "",
+        "ethnicity": "01",
+        "religion": "00",
+        "marital_status": "",
+        "residence_kind": "permanent",
+        "commune_code": HOAN_KIEM,
+        "address_detail": "Số 20 phố Hàng Bạc",
+        "registered_on": "2020-02-01",
+        "reason": "Thu thập thông tin dân cư",
+        "source_document": "Phiếu DC01",
+    } | overrides
+
+
+def test_the_new_citizen_form_registers_and_opens_the_record(lan: Client, personas: Personas) -> None:
+    assert 'name="full_name"' in html(lan.get("/citizens/new/"))
+
+    response = lan.post("/citizens/new/", newcomer(), follow=True)
+
+    created = Citizen.objects.get(name_key="hoang thi thu")
+    assert response.redirect_chain == [(f"/citizens/{created.pk}/", 302)]
+    page = html(response)
+    assert created.pin in page
+    assert (pin_codec.decode(created.pin).sex, created.area_commune) == ("F", commune(HOAN_KIEM))
+    assert AuditEvent.objects.get(
+        event_type="registry.citizen.created", subject_id=str(created.pk)
+    ).actor == (personas.lan)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"birth_date": "31/13/1990"}, "birth_date", "date.format"),
+        ({"birth_date": "2023-02-30"}, "birth_date", "date.format"),
+        ({"birth_date": "2999"}, "birth_date", "date.format"),
+        ({"pin": "001095123456"}, "pin", "pin.sex_mismatch"),
+        ({"pin": "00109512345"}, "pin", "pin.format"),
+        ({"full_name": "Thu 2"}, "full_name", "name.digits"),
+        ({"full_name": "Тху"}, "full_name", "name.letters"),
+        ({"birth_registration_place": "003"}, "birth_registration_place", "place.unknown"),
+        ({"old_id_number": "1234"}, "old_id_number", "cmnd.format"),
+        ({"phone": "12345"}, "phone", "phone.format"),
+        ({"email": "thu@"}, "email", "email.format"),
+        ({"commune_code": "99999"}, "commune_code", "unit.unknown"),
+        ({"commune_code": SAI_GON}, "commune_code", "unit.outside_jurisdiction"),
+        ({"residence_kind": "temporary"}, "", "residence.expiry_required"),
+        ({"registered_on": "2999-01-01"}, "registered_on", "date.future"),
+        ({"address_detail": "Số 20\u202e phố"}, "address_detail", "text.control_chars"),
+    ],
+)
+def test_a_bad_new_citizen_form_names_the_field_and_rule_and_writes_nothing(
+    lan: Client, people: People, overrides: dict[str, str], field: str, code: str
+) -> None:
+    before = counts()
+
+    page = html(lan.post("/citizens/new/", newcomer(**overrides)))
+
+    if field:
+        assert f"[{code}]" in field_errors(page, field)
+    else:
+        assert f"[{code}]" in page  # a rule about a field the form does not have is shown on top
+    assert counts() == before
+
+
+def test_form_level_refusals_keep_what_was_typed(lan: Client, people: People) -> None:
+    page = html(lan.post("/citizens/new/", newcomer(birth_date="")))
+
+    assert field_errors(page, "birth_date")
+    assert 'value="hoàng thị thu"' in page
+    assert 'value="Số 20 phố Hàng Bạc"' in page
+
+
+def test_the_residence_form_registers_a_temporary_residence(lan: Client, people: People) -> None:
+    assert "Nguyễn Văn Hùng" in html(lan.get(f"/citizens/{people.hung.pk}/residences/new/"))
+    body = {
+        "kind": "temporary",
+        "commune_code": HOAN_KIEM,
+        "address_detail": "Phòng 3, số 8 phố Hàng Bè",
+        "registered_on": "2024-01-01",
+        "expires_on": "2025-12-31",
+        "reason": "Đăng ký tạm trú",
+        "source_document": "CT01",
+    }
+
+    response = lan.post(f"/citizens/{people.hung.pk}/residences/new/", body)
+    again = html(lan.post(f"/citizens/{people.hung.pk}/residences/new/", body))
+    too_long = html(
+        lan.post(f"/citizens/{people.hung.pk}/residences/new/", body | {"expires_on": "2027-01-01"})
+    )
+
+    assert (response.status_code, response["Location"]) == (302, f"/citizens/{people.hung.pk}/")
+    assert people.hung.residences.filter(kind="temporary", ended_on__isnull=True).count() == 1
+    assert "[residence.overlap]" in field_errors(again, "kind")
+    assert "[residence.expiry_range]" in field_errors(too_long, "expires_on")
+
+
+def test_the_household_page_lists_members_and_versions(
+    lan: Client, people: People, household: Household
+) -> None:
+    page = html(lan.get(f"/households/{household.pk}/"))
+
+    members = page.split('id="members"')[1].split("</table>")[0]
+    assert members.index("Nguyễn Văn Hùng") < members.index("Đỗ Thị Hạnh")
+    assert "Chủ hộ" in members
+    assert "Vợ/Chồng" in members
+    assert page.count('class="version"') == 2
+    assert f'href="/households/{household.pk}/members/new/"' in page
+
+
+def test_the_member_form_adds_a_member(lan: Client, people: People, household: Household) -> None:
+    child = make_citizen(full_name="Nguyễn Minh Khang", birth_date="2018-04-02")
+
+    response = lan.post(
+        f"/households/{household.pk}/members/new/",
+        {
+            "pin": child.pin,
+            "relation_to_head": "child",
+            "joined_on": "2019-01-01",
+            "reason": "Nhập hộ",
+            "source_document": "CT01",
+        },
+    )
+
+    assert (response.status_code, response["Location"]) == (302, f"/households/{household.pk}/")
+    assert household.memberships.get(citizen=child).relation_to_head == "child"
+    assert "Nguyễn Minh Khang" in html(lan.get(f"/households/{household.pk}/"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"relation_to_head": "head"}, "relation_to_head", "household.second_head"),
+        ({"pin": "001090999999"}, "pin", "citizen.not_found"),
+        ({"joined_on": "2000-01-01"}, "", "residence.overlap"),
+    ],
+)
+def test_a_bad_member_form_names_the_rule_and_writes_nothing(
+    lan: Client, people: People, household: Household, *, overrides: dict[str, str], field: str, code: str
+) -> None:
+    child = make_citizen(full_name="Nguyễn Minh Khang", birth_date="2018-04-02")
+    body = {
+        "pin": child.pin,
+        "relation_to_head": "child",
+        "joined_on": "2019-01-01",
+        "reason": "Nhập hộ",
+        "source_document": "CT01",
+    } | overrides
+    before = counts()
+
+    page = html(lan.post(f"/households/{household.pk}/members/new/", body))
+
+    assert f"[{code}]" in (field_errors(page, field) if field else page)
+    assert counts() == before
+
+
+# Language -------------------------------------------------------------------------------------------
+
+
+def test_the_language_switches_to_english_and_back(lan: Client, people: People) -> None:
+    assert '<html lang="vi">' in html(lan.get("/search/"))
+
+    response = lan.post("/i18n/setlang/", {"language": "en", "next": "/search/?q=hung"})
+    english = html(lan.get("/search/", {"q": "hung"}))
+    lan.post("/i18n/setlang/", {"language": "vi", "next": "/search/"})
+    vietnamese = html(lan.get(f"/citizens/{people.hung.pk}/"))
+
+    assert (response.status_code, response["Location"]) == (302, "/search/?q=hung")
+    assert '<html lang="en">' in english
+    assert people.hung.pin in english
+    assert '<html lang="vi">' in vietnamese
