@@ -30,31 +30,32 @@ class MaritalStatus(models.TextChoices):
 
 class Citizen(models.Model):
     # Số định danh cá nhân: 12 digits, given once and never reused (see PinRecord for the ledger).
-    pin = models.CharField(max_length=12, unique=True)
+    pin = models.CharField(max_length=12)
     # Stored exactly as declared, in Unicode NFC; `name_key` is the folded search key kept in sync by
     # the services (no tone marks, đ->d, lower case).
     full_name = models.CharField(max_length=100)
-    name_key = models.CharField(max_length=100, db_index=True)
+    name_key = models.CharField(max_length=100)
     other_names = models.CharField(max_length=200, blank=True)
     # Legacy records may know only the year, or the year and month; never invent the rest.
-    birth_date = PartialDateField(db_index=True)
+    birth_date = PartialDateField()
     sex = models.CharField(max_length=1, choices=Sex.choices)
     birth_place = models.CharField(max_length=300, blank=True)
     birth_place_unit = models.ForeignKey(
-        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     # Nơi đăng ký khai sinh: the province (or country) code that is the PIN's prefix.
     birth_registration_place = models.CharField(max_length=3)
     native_place = models.CharField(max_length=300, blank=True)  # quê quán
     native_place_unit = models.ForeignKey(
-        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     ethnicity = models.CharField(max_length=2, default="01")
     religion = models.CharField(max_length=2, default="00")
     nationality = models.CharField(max_length=2, default="VN")
     blood_type = models.CharField(max_length=3, blank=True)
     blood_type_source = models.CharField(max_length=200, blank=True)
-    old_id_number = models.CharField(max_length=9, null=True, blank=True, unique=True)  # CMND
+    # CMND. NULL, not "", for "none": the unique constraint must allow many citizens without one.
+    old_id_number = models.CharField(max_length=9, null=True, blank=True)  # noqa: DJ001
     marital_status = models.CharField(max_length=16, choices=MaritalStatus.choices, blank=True)
     date_of_death = PartialDateField(null=True, blank=True)
     missing_declared_on = models.DateField(null=True, blank=True)
@@ -66,10 +67,10 @@ class Citizen(models.Model):
     # address was declared in the old units. Kept in sync by the residence services; denormalized so
     # that jurisdiction filters are plain indexed equality tests on 100 million rows.
     area_commune = models.ForeignKey(
-        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     area_province = models.ForeignKey(
-        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     area_legacy_commune = models.ForeignKey(
         "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -80,12 +81,25 @@ class Citizen(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Every index costs on each of the 100 million inserts of a national load, so there is one per
+        # way the registry is read and no more: Django's implicit indexes (foreign keys, and the extra
+        # LIKE index it adds for each unique or indexed text column on PostgreSQL) are switched off
+        # where an index below already serves, and unique PINs and CMNDs are plain unique constraints.
         indexes = [
+            # Scoped searches: a commune's or a province's citizens by name.
             models.Index(fields=["area_commune", "name_key"], name="citizen_commune_name"),
             models.Index(fields=["area_province", "name_key"], name="citizen_province_name"),
-            models.Index(fields=["area_legacy_commune"], name="citizen_legacy_commune"),
+            # Nationwide searches by the start of the folded name or of the date of birth ("1990-05").
+            # The pattern operator class lets PostgreSQL serve LIKE 'x%' whatever the database collation;
+            # other databases ignore it.
+            models.Index(fields=["name_key"], name="citizen_name_prefix", opclasses=["varchar_pattern_ops"]),
+            models.Index(
+                fields=["birth_date"], name="citizen_birth_prefix", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["pin"], name="citizen_pin_unique"),
+            models.UniqueConstraint(fields=["old_id_number"], name="citizen_old_id_unique"),
             models.CheckConstraint(name="citizen_pin_12_digits", condition=Q(pin__regex=r"^[0-9]{12}$")),
             models.CheckConstraint(
                 name="citizen_old_id_9_digits",
@@ -109,7 +123,7 @@ class Citizen(models.Model):
 class PinRecord(models.Model):
     """Ledger of every PIN ever given: a PIN is never reused, even after it is cancelled."""
 
-    pin = models.CharField(max_length=12, unique=True)
+    pin = models.CharField(max_length=12)
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="pin_records")
     issued_at = models.DateTimeField(auto_now_add=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +131,9 @@ class PinRecord(models.Model):
     replaced_by = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
     )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pin"], name="pin_record_pin_unique")]
 
     def __str__(self) -> str:
         return self.pin
@@ -263,9 +280,10 @@ class Residence(models.Model):
 
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="residences")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    commune = models.ForeignKey("geo.AdminUnit", on_delete=models.PROTECT, related_name="+")
+    # Served by the (commune, kind) index below.
+    commune = models.ForeignKey("geo.AdminUnit", on_delete=models.PROTECT, related_name="+", db_index=False)
     legacy_commune = models.ForeignKey(
-        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     address_detail = models.CharField(max_length=300)
     address_original = models.CharField(max_length=500, blank=True)
@@ -347,21 +365,29 @@ class RecordVersion(models.Model):
     entity = models.CharField(max_length=16, choices=Entity.choices)
     entity_id = models.BigIntegerField()
     version = models.PositiveIntegerField()
-    recorded_at = models.DateTimeField(db_index=True)
+    recorded_at = models.DateTimeField()
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     actor_label = models.CharField(max_length=150)
-    event = models.ForeignKey("audit.AuditEvent", null=True, on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey(
+        "audit.AuditEvent", null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reason = models.TextField(blank=True)
     source_document = models.CharField(max_length=200, blank=True)
     snapshot = models.JSONField()
 
     class Meta:
+        # The unique index also serves "the latest version recorded before a date": it is read backwards
+        # from the newest version of the one record.
         constraints = [
             models.UniqueConstraint(fields=["entity", "entity_id", "version"], name="record_version_unique"),
         ]
-        indexes = [models.Index(fields=["entity", "entity_id", "recorded_at"], name="record_version_at")]
 
     def __str__(self) -> str:
         return f"{self.entity}:{self.entity_id} v{self.version}"
