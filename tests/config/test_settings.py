@@ -1,0 +1,90 @@
+"""Settings come from the environment and fail loudly on bad values, naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from dancu.config.env import env_bool, env_int, env_list, env_str
+
+
+def test_booleans_accept_the_usual_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for raw, expected in [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("off", False),
+    ]:
+        monkeypatch.setenv("DANCU_X", raw)
+        assert env_bool("DANCU_X", default=not expected) is expected
+    monkeypatch.delenv("DANCU_X")
+    assert env_bool("DANCU_X", default=True) is True
+
+
+def test_a_bad_boolean_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DANCU_X", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="DANCU_X='maybe' is not a boolean"):
+        env_bool("DANCU_X", default=False)
+
+
+def test_integers_are_checked_for_form_and_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DANCU_N", "12")
+    assert env_int("DANCU_N", default=1) == 12
+    monkeypatch.setenv("DANCU_N", "twelve")
+    with pytest.raises(ImproperlyConfigured, match="DANCU_N='twelve' is not a whole number"):
+        env_int("DANCU_N", default=1)
+    monkeypatch.setenv("DANCU_N", "0")
+    with pytest.raises(ImproperlyConfigured, match="must be at least 1"):
+        env_int("DANCU_N", default=1, minimum=1)
+
+
+def test_lists_and_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DANCU_HOSTS", " a.vn, ,b.vn ")
+    assert env_list("DANCU_HOSTS", []) == ["a.vn", "b.vn"]
+    assert env_str("DANCU_UNSET_FOR_TEST", "fallback") == "fallback"
+
+
+def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Import the settings in a fresh interpreter, as a server start would."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")}
+    return subprocess.run(
+        [sys.executable, "-c", "import dancu.config.settings"],
+        env=clean | {"DANCU_VAR_DIR": str(tmp_path)} | env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DANCU_DATABASE_URL": "mysql://u@h/db"}, "dancu runs on SQLite or PostgreSQL only"),
+        ({"DANCU_DATABASE_URL": "not a url"}, "DANCU_DATABASE_URL"),
+        ({"DANCU_SECRET_KEY": "short"}, "DANCU_SECRET_KEY must be at least 32 characters"),
+        ({"DANCU_DEBUG": "perhaps"}, "DANCU_DEBUG='perhaps' is not a boolean"),
+        ({"DANCU_LOGIN_FAILURE_LIMIT": "0"}, "DANCU_LOGIN_FAILURE_LIMIT='0' must be at least 1"),
+    ],
+)
+def test_a_bad_setting_stops_the_start_naming_the_variable(
+    env: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    result = _start(env, tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_defaults_start_on_an_embedded_database_with_a_kept_secret(tmp_path: Path) -> None:
+    assert _start({}, tmp_path).returncode == 0
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50
+    assert _start({}, tmp_path).returncode == 0
+    assert (tmp_path / "secret_key").read_text() == key
