@@ -684,8 +684,28 @@ def load_population(
         stats.seconds = time.perf_counter() - started
         if on_batch is not None:
             on_batch(stats)
+    _analyze(loader.tables)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _analyze(tables: dict[str, _Table]) -> None:
+    """Refresh the planner's statistics of the tables just filled.
+
+    After a bulk load the statistics still describe the tables as they were (often empty), and the
+    planner then picks sequential scans for lookups that an index answers in microseconds: a PIN lookup
+    measured 12 ms instead of under 1 ms before this. Autovacuum would get there eventually; a national
+    load should not leave the first officers waiting for it.
+    """
+    if connection.in_atomic_block:
+        # Inside a caller's transaction (tests), the rows are not committed yet; leave it to the caller.
+        return
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if _is_postgresql():
+            cursor.execute("ANALYZE " + ", ".join(quote(tables[key].name) for key in _WRITE_ORDER))
+        else:
+            cursor.execute("ANALYZE")
 
 
 # Placement ----------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ class Citizen(models.Model):
             models.Index(fields=["area_province", "name_key"], name="citizen_province_name"),
             # Nationwide searches by the start of the folded name or of the date of birth ("1990-05").
             # The pattern operator class lets PostgreSQL serve LIKE 'x%' whatever the database collation;
-            # other databases ignore it.
+            # other databases ignore it. On PostgreSQL, migration 0003 then puts name_key in collation
+            # "C" and makes its index a plain one, which also serves ORDER BY name_key (see there).
             models.Index(fields=["name_key"], name="citizen_name_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(
                 fields=["birth_date"], name="citizen_birth_prefix", opclasses=["varchar_pattern_ops"]

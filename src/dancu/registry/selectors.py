@@ -53,12 +53,13 @@ def citizen_get(
     citizen = (
         _visible_citizens(actor)
         .filter(**lookup)
-        .select_related("area_commune", "area_province", "area_legacy_commune", "birth_place_unit")
+        # What the record shows, in one query: the commune with its province for the heading.
+        .select_related("area_commune__parent")
         .prefetch_related(
             Prefetch(
                 "residences",
                 queryset=Residence.objects.select_related(
-                    "commune", "commune__parent", "legacy_commune"
+                    "commune__parent", "legacy_commune__parent__parent"
                 ).order_by("ended_on", "kind", "-registered_on"),
             ),
             Prefetch(
@@ -213,7 +214,8 @@ def citizen_search(
     rows = list(
         _visible_citizens(actor)
         .filter(condition)
-        .select_related("area_commune", "area_province")
+        # The commune's name is shown with its province: both come with the row, not one query each.
+        .select_related("area_commune__parent")
         .order_by("name_key", "pk")[offset : offset + page_size + 1]
     )
     has_next = len(rows) > page_size
@@ -288,7 +290,7 @@ def household_get(
     household = (
         Household.objects.filter(household_scope(actor))
         .filter(pk=pk)
-        .select_related("commune", "commune__parent", "legacy_commune")
+        .select_related("commune__parent", "legacy_commune__parent__parent")
         .first()
     )
     if household is None:
