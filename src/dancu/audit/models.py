@@ -35,6 +35,9 @@ class EventType(models.TextChoices):
     API_TOKEN_CREATED = "accounts.api_token.created", _("Tạo mã truy cập API")
     API_TOKEN_REVOKED = "accounts.api_token.revoked", _("Thu hồi mã truy cập API")
     UNITS_LOADED = "geo.units.loaded", _("Nạp đơn vị hành chính")
+    IMPORT_STARTED = "collection.import.started", _("Bắt đầu nhập tệp dữ liệu")
+    IMPORT_FINISHED = "collection.import.finished", _("Hoàn tất nhập tệp dữ liệu")
+    IMPORT_FAILED = "collection.import.failed", _("Nhập tệp dữ liệu thất bại")
     POLICE_UNITS_SYNCED = "accounts.police_units.synced", _("Đồng bộ đơn vị công an")
 
 

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "dancu.accounts",
     "dancu.audit",
     "dancu.registry",
+    "dancu.collection",
     "dancu.web",
 ]
 

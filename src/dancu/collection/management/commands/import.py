@@ -1,0 +1,91 @@
+"""`dancu import FILE --source NAME`: a legacy person-records file (CSV or XLSX) into staging records.
+
+Run it again after a crash or Ctrl-C and it continues after the last committed row.
+"""
+
+# The command is named after what it does, `dancu import`; Django takes the name from the module.
+# ruff: noqa: N999
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from dancu.audit.services import Actor
+from dancu.collection.checks import check_rows
+from dancu.collection.models import ImportRun
+from dancu.collection.readers import FileRejectedError
+from dancu.collection.reports import rejected_rows_xlsx, summary_lines
+from dancu.collection.services import DEFAULT_BATCH_SIZE, ImportPolicy, import_fail, import_rows, import_start
+
+
+class Command(BaseCommand):
+    help = (
+        "Nhập tệp dữ liệu dân cư cũ (CSV/XLSX) vào vùng chờ duyệt; chạy lại để tiếp tục sau khi bị ngắt. "
+        "Import a legacy person-records file (CSV or XLSX) into staging; run again to resume."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--source", required=True, help="name of the legacy source (e.g. 'So ho khau Hoai Duc')"
+        )
+        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+        parser.add_argument(
+            "--review-everything",
+            action="store_true",
+            help="send clean rows to the review queue too, instead of approving them",
+        )
+        parser.add_argument(
+            "--rejected-xlsx", type=Path, help="where to write the rejected rows (default FILE.rejected.xlsx)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path: Path = options["file"]
+        if options["batch_size"] <= 0:
+            raise CommandError("--batch-size phải là số dương / --batch-size must be positive")
+        actor = Actor(system="import")
+        try:
+            run, source = import_start(path=path, source_name=options["source"], actor=actor)
+        except FileRejectedError as exc:
+            raise CommandError(f"{path}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
+        if run.rows_read:
+            self.stderr.write(f"Tiếp tục sau dòng {run.rows_read:,} / resuming after row {run.rows_read:,}")
+        from tqdm import tqdm
+
+        bar = tqdm(initial=run.rows_read, unit=" dòng", file=sys.stderr, disable=None, dynamic_ncols=True)
+
+        def progress(current: ImportRun) -> None:
+            bar.update(current.rows_read - bar.n)
+
+        try:
+            run = import_rows(
+                run=run,
+                source=source,
+                checker=check_rows,
+                actor=actor,
+                policy=ImportPolicy(auto_approve_clean=not options["review_everything"]),
+                batch_size=options["batch_size"],
+                on_batch=progress,
+            )
+        except KeyboardInterrupt:
+            bar.close()
+            run.refresh_from_db()
+            self.stderr.write(
+                f"Đã dừng sau {run.rows_read:,} dòng đã lưu; chạy lại lệnh để tiếp tục. "
+                f"Stopped after {run.rows_read:,} committed rows; run the same command to resume."
+            )
+            sys.exit(130)
+        except FileRejectedError as exc:
+            import_fail(run=run, error=exc, actor=actor)
+            raise CommandError(f"{path}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
+        bar.close()
+        for line in summary_lines(run):
+            self.stdout.write(line)
+        if run.rows_rejected:
+            target = options["rejected_xlsx"] or path.with_name(path.name + ".rejected.xlsx")
+            written = rejected_rows_xlsx(run, target)
+            self.stdout.write(f"Dòng bị từ chối / rejected rows ({written:,}): {target}")

@@ -1,0 +1,327 @@
+"""Reading person-records files (DESIGN.md) as a stream of rows, whatever state the file is in.
+
+Legacy files arrive with the wrong delimiter, without a header, with ragged rows, in Excel, sometimes
+as a binary dump or a single enormous line. The reader never loads a file into memory and never stops on
+a bad row: file-level faults raise `FileRejectedError` (nothing can be read), row-level faults come back as
+rows carrying their problems, so the import records them as rejected rows and goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dancu.lib.errors import FieldError
+
+COLUMNS = (
+    "record_id",
+    "source",
+    "full_name",
+    "gender",
+    "birth_date",
+    "birth_place",
+    "id_number",
+    "old_id_number",
+    "father_name",
+    "mother_name",
+    "address",
+)
+# Without these a row cannot describe a person; the others may be absent from a legacy file.
+REQUIRED_COLUMNS = ("full_name", "birth_date")
+# No real row of person data comes near this: a longer line is a damaged file, read past in chunks.
+MAX_LINE_BYTES = 64 * 1024
+_SNIFF_BYTES = 64 * 1024
+_DELIMITERS = ",;\t|"
+
+
+class FileRejectedError(Exception):
+    """Nothing in the file can be read as person records."""
+
+    def __init__(self, code: str, message_vi: str, message_en: str):
+        super().__init__(f"{code}: {message_en}")
+        self.code = code
+        self.message_vi = message_vi
+        self.message_en = message_en
+
+
+@dataclass
+class Row:
+    number: int  # 1 = the first data row after the header
+    values: dict[str, str]
+    problems: list[FieldError] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    path: Path
+    file_format: str
+    columns: list[str]
+    sha256: str
+    size: int
+    delimiter: str = ","
+
+
+def file_digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def _row_problem(column: str, code: str, vi: str, en: str) -> FieldError:
+    return FieldError(field=column, code=code, message_vi=vi, message_en=en)
+
+
+def open_source(path: Path) -> Source:
+    """Identify the file and its columns; raise FileRejectedError when it cannot be read at all."""
+    if not path.is_file():
+        raise FileRejectedError("file.missing", f"Không có tệp {path}", f"No such file: {path}")
+    sha, size = file_digest(path)
+    if size == 0:
+        raise FileRejectedError("file.empty", "Tệp rỗng", "The file is empty")
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if head.startswith(b"PK\x03\x04"):
+        return Source(path=path, file_format="xlsx", columns=_xlsx_columns(path), sha256=sha, size=size)
+    if b"\x00" in head:
+        raise FileRejectedError(
+            "file.binary",
+            "Tệp không phải văn bản CSV hay bảng tính XLSX (có byte nhị phân)",
+            "The file is neither CSV text nor an XLSX workbook (it contains binary bytes)",
+        )
+    first_line_end = head.find(b"\n")
+    if first_line_end < 0 and len(head) == _SNIFF_BYTES:
+        raise FileRejectedError(
+            "file.no_header",
+            "Dòng đầu tiên quá dài: tệp không có dòng tiêu đề đọc được",
+            "The first line is too long: the file has no readable header line",
+        )
+    header_line = head[: first_line_end if first_line_end >= 0 else len(head)]
+    try:
+        header_text = header_line.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise FileRejectedError(
+            "file.encoding",
+            "Dòng tiêu đề không phải UTF-8: hãy lưu tệp dưới dạng CSV UTF-8",
+            "The header line is not UTF-8: save the file as CSV UTF-8",
+        ) from None
+    delimiter = _delimiter(header_text)
+    columns = [name.strip().lower() for name in next(csv.reader([header_text], delimiter=delimiter))]
+    _check_columns(columns)
+    return Source(path=path, file_format="csv", columns=columns, sha256=sha, size=size, delimiter=delimiter)
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter that splits the header into known column names (a header is what tells)."""
+    best, best_known = ",", -1
+    for candidate in _DELIMITERS:
+        names = {name.strip().lower() for name in header.split(candidate)}
+        known = len(names & set(COLUMNS))
+        if known > best_known:
+            best, best_known = candidate, known
+    return best
+
+
+def _check_columns(columns: list[str]) -> None:
+    if not set(columns) & set(COLUMNS):
+        raise FileRejectedError(
+            "file.no_header",
+            "Không có dòng tiêu đề: dòng đầu phải nêu tên cột (full_name, birth_date, ...)",
+            "No header line: the first line must name the columns (full_name, birth_date, ...)",
+        )
+    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+    if missing:
+        raise FileRejectedError(
+            "file.missing_columns",
+            f"Thiếu cột bắt buộc: {', '.join(missing)}",
+            f"Required columns are missing: {', '.join(missing)}",
+        )
+    duplicates = sorted({name for name in columns if name and columns.count(name) > 1})
+    if duplicates:
+        raise FileRejectedError(
+            "file.duplicate_columns",
+            f"Cột bị lặp: {', '.join(duplicates)}",
+            f"Columns appear twice: {', '.join(duplicates)}",
+        )
+
+
+def read_rows(source: Source, *, skip: int = 0) -> Iterator[Row]:
+    """The data rows after the header, numbered from 1, starting after the first `skip` rows."""
+    if source.file_format == "xlsx":
+        yield from _xlsx_rows(source, skip=skip)
+    else:
+        yield from _csv_rows(source, skip=skip)
+
+
+def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
+    """Physical lines as bytes, each cut at MAX_LINE_BYTES; the flag says the line was too long."""
+    with path.open("rb") as handle:
+        handle.readline(MAX_LINE_BYTES)  # the header
+        while True:
+            line = handle.readline(MAX_LINE_BYTES)
+            if not line:
+                return
+            if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
+                # Read past the rest of the line in chunks: a 2 GB line never sits in memory.
+                while True:
+                    rest = handle.readline(MAX_LINE_BYTES)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                yield b"", True
+                continue
+            yield line, False
+
+
+def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
+    columns = source.columns
+    number = 0
+    pending = b""
+    for line, too_long in _lines(source.path):
+        if too_long:
+            number += 1
+            pending = b""
+            if number > skip:
+                yield Row(
+                    number,
+                    {},
+                    [
+                        _row_problem(
+                            "",
+                            "row.too_long",
+                            f"Dòng dài quá {MAX_LINE_BYTES // 1024} KB, bỏ qua",
+                            f"Line longer than {MAX_LINE_BYTES // 1024} KB, skipped",
+                        )
+                    ],
+                )
+            continue
+        pending += line
+        # A quoted field may hold a line break: keep reading until the quotes balance.
+        if pending.count(b'"') % 2 == 1 and len(pending) < MAX_LINE_BYTES:
+            continue
+        raw, pending = pending, b""
+        if not raw.strip():
+            continue
+        number += 1
+        if number <= skip:
+            continue
+        yield _parse_line(raw, number, columns, source.delimiter)
+    if pending.strip():
+        number += 1
+        if number > skip:
+            yield _parse_line(pending, number, columns, source.delimiter)
+
+
+def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> Row:
+    problems: list[FieldError] = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        problems.append(
+            _row_problem(
+                "",
+                "row.encoding",
+                "Dòng có byte không phải UTF-8",
+                "The line contains bytes that are not UTF-8",
+            )
+        )
+    try:
+        cells = next(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
+    except (csv.Error, StopIteration) as exc:
+        return Row(
+            number,
+            {"_line": text[:500]},
+            [
+                *problems,
+                _row_problem("", "row.malformed", f"Dòng CSV hỏng: {exc}", f"Malformed CSV line: {exc}"),
+            ],
+        )
+    if len(cells) != len(columns):
+        problems.append(
+            _row_problem(
+                "",
+                "row.ragged",
+                f"Dòng có {len(cells)} ô, tiêu đề có {len(columns)} cột",
+                f"The line has {len(cells)} cells; the header has {len(columns)} columns",
+            )
+        )
+    values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(columns)}
+    return Row(number, values, problems)
+
+
+def _xlsx_columns(path: Path) -> list[str]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    # openpyxl judges a workbook by its file name; read it through a handle so that a workbook saved
+    # under any name (legacy exports are often "*.xls" or have no extension) is recognised by content.
+    with path.open("rb") as handle:
+        try:
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise FileRejectedError(
+                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
+            ) from None
+        try:
+            sheet = workbook.worksheets[0]
+            header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+        finally:
+            workbook.close()
+    columns = [str(value).strip().lower() if value is not None else "" for value in header]
+    _check_columns(columns)
+    return columns
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "date") and hasattr(value, "year"):
+        # Excel dates arrive as datetimes: keep only the day, in ISO form.
+        return value.strftime("%Y-%m-%d")  # type: ignore[attr-defined]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
+    from openpyxl import load_workbook
+
+    with source.path.open("rb") as handle:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+        yield from _xlsx_sheet_rows(workbook, source, skip=skip)
+
+
+def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Row]:
+    try:
+        sheet = workbook.worksheets[0]
+        columns = source.columns
+        number = 0
+        for cells in sheet.iter_rows(min_row=2, values_only=True):
+            if all(value is None or str(value).strip() == "" for value in cells):
+                continue
+            number += 1
+            if number <= skip:
+                continue
+            problems = []
+            if len(cells) > len(columns) and any(value not in (None, "") for value in cells[len(columns) :]):
+                problems.append(
+                    _row_problem(
+                        "",
+                        "row.ragged",
+                        f"Dòng có ô ngoài {len(columns)} cột của tiêu đề",
+                        f"The row has cells beyond the header's {len(columns)} columns",
+                    )
+                )
+            values = {name: _cell(cells[i]) if i < len(cells) else "" for i, name in enumerate(columns)}
+            yield Row(number, values, problems)
+    finally:
+        workbook.close()

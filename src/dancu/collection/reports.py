@@ -1,0 +1,68 @@
+"""What an import produced, for the officer who ran it: counts by rule, and the rejected rows as XLSX."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from dancu.collection.models import ImportRun, StagingRecord
+
+# Excel refuses cells longer than this; a longer value is cut, with a mark, rather than lost silently.
+_EXCEL_CELL_LIMIT = 32_000
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    # Strip control characters Excel cannot store, and defuse formulas: a cell starting with "=" in a
+    # rejected legacy row must be shown as text, not run when a reviewer opens the file.
+    text = "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)
+    if text.startswith(("=", "+", "-", "@")):
+        text = "'" + text
+    return text if len(text) <= _EXCEL_CELL_LIMIT else text[:_EXCEL_CELL_LIMIT] + "…"
+
+
+def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:
+    """Write the rejected rows, each with its reasons beside it; returns how many were written."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("rejected")
+    columns = list(run.columns)
+    sheet.append(["row", "reasons", "rule codes", *columns])
+    written = 0
+    rejected = StagingRecord.objects.filter(run=run, status=StagingRecord.Status.REJECTED).order_by(
+        "row_number"
+    )
+    for record in rejected.iterator(chunk_size=2000):
+        errors = [issue for issue in record.issues if issue.get("severity") == "error"]
+        reasons = "; ".join(
+            f"{issue['field'] or 'row'}: {issue['message_en' if language == 'en' else 'message_vi']}"
+            for issue in errors
+        )
+        codes = ", ".join(issue["code"] for issue in errors)
+        sheet.append(
+            [record.row_number, _cell(reasons), codes, *(_cell(record.raw.get(name, "")) for name in columns)]
+        )
+        written += 1
+    workbook.save(path)
+    return written
+
+
+def summary_lines(run: ImportRun) -> list[str]:
+    lines = [
+        f"Nguồn / source: {run.source}  ·  tệp / file: {run.file_name}",
+        f"Số dòng đã đọc / rows read: {run.rows_read:,}",
+        f"  tự động duyệt / approved: {run.rows_accepted:,}",
+        f"  chờ xem xét / waiting for review: {run.rows_review:,}",
+        f"  bị từ chối / rejected: {run.rows_rejected:,}",
+        f"  có cảnh báo / with warnings: {run.rows_with_warnings:,}",
+        f"  đã sửa tự động / repaired: {run.rows_repaired:,}",
+    ]
+    if run.issue_counts:
+        lines.append("Theo quy tắc / by rule:")
+        for code, count in sorted(run.issue_counts.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"  {code:<28} {count:,}")
+    if run.repair_counts:
+        lines.append("Sửa tự động / repairs:")
+        for code, count in sorted(run.repair_counts.items(), key=lambda item: (-item[1], item[0])):
+            lines.append(f"  {code:<28} {count:,}")
+    return lines
