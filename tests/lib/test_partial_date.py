@@ -6,16 +6,18 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.test.utils import isolate_apps
 from django.utils import translation
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dancu.lib.partial_date import (
+    LEGACY_ACCEPTED_FORMATS,
     MAX_YEAR,
     MIN_YEAR,
     PartialDate,
     PartialDateError,
     PartialDateField,
     PartialDateFormField,
+    parse_legacy,
 )
 
 PRECISION_RANK = {"year": 0, "month": 1, "day": 2}
@@ -394,3 +396,102 @@ def test_form_field_shows_values_the_vietnamese_way():
     assert form_field.prepare_value("typed text") == "typed text"
     assert "placeholder" in form_field.widget.attrs
     assert "maxlength" not in form_field.widget.attrs
+
+
+# parse_legacy ------------------------------------------------------------------------------------------
+
+TODAY = date(2025, 3, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1990", PartialDate(1990)),
+        ("05/1990", PartialDate(1990, 5)),
+        ("17/05/1990", PartialDate(1990, 5, 17)),
+        ("1990-05-17", PartialDate(1990, 5, 17)),
+        ("17-05-1990", PartialDate(1990, 5, 17)),
+        ("17.05.1990", PartialDate(1990, 5, 17)),
+        ("7.5.1990", PartialDate(1990, 5, 7)),
+        ("17-05-90", PartialDate(1990, 5, 17)),
+        ("17/05/54", PartialDate(1954, 5, 17)),
+        ("17.05.54", PartialDate(1954, 5, 17)),
+        ("01-01-25", PartialDate(2025, 1, 1)),  # not after today: this year
+        ("01/03/25", PartialDate(2025, 3, 1)),  # today itself
+        ("02/03/25", PartialDate(1925, 3, 2)),  # tomorrow would be in the future: a century back
+        ("29/02/00", PartialDate(2000, 2, 29)),
+        ("29/02/24", PartialDate(2024, 2, 29)),
+        ("05-1990", PartialDate(1990, 5)),
+        ("5.1990", PartialDate(1990, 5)),
+        ("1990-05-17 00:00:00", PartialDate(1990, 5, 17)),
+        ("1990-05-17T00:00", PartialDate(1990, 5, 17)),
+        ("1990-05-17 08:30:00.000", PartialDate(1990, 5, 17)),
+        ("17/05/1990 00:00:00", PartialDate(1990, 5, 17)),
+        ("  17-05-90 ", PartialDate(1990, 5, 17)),
+    ],
+)
+def test_parse_legacy_reads_the_formats_of_old_sources(text, expected):
+    parsed = parse_legacy(text, today=TODAY)
+    assert parsed == expected
+    assert parsed.precision == expected.precision
+
+
+@pytest.mark.parametrize(
+    "text", ["17/05-1990", "1990/05/17", "17 05 1990", "tháng 5", "", "17/05/1990 lúc 8h"]
+)
+def test_parse_legacy_lists_the_accepted_formats_when_it_cannot_read(text):
+    with pytest.raises(PartialDateError) as caught:
+        parse_legacy(text, today=TODAY)
+    assert caught.value.code == "date.format"
+    for form in ("DD-MM-YY", "DD.MM.YYYY", "MM-YYYY", "YYYY-MM-DD HH:MM:SS", "DD/MM/YYYY"):
+        assert form in caught.value.message_en
+        assert form in caught.value.message_vi
+    assert LEGACY_ACCEPTED_FORMATS in caught.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "year"),
+    [
+        ("31/02/90", "date.day_range", "1990"),
+        ("29/02/25", "date.day_range", "2025"),
+        ("17-13-90", "date.month_range", ""),
+    ],
+)
+def test_parse_legacy_reports_impossible_dates_in_a_year_the_reader_recognises(text, code, year):
+    with pytest.raises(PartialDateError) as caught:
+        parse_legacy(text, today=TODAY)
+    assert caught.value.code == code
+    assert year in caught.value.message_en
+
+
+@given(partial_dates())
+def test_parse_legacy_reads_everything_parse_reads(partial):
+    assert parse_legacy(str(partial), today=TODAY) == partial
+    assert parse_legacy(partial.to_storage(), today=TODAY) == partial
+
+
+@given(st.dates(min_value=date(1926, 3, 2), max_value=TODAY), st.sampled_from("-/."))
+def test_a_two_digit_year_within_a_century_of_today_is_read_back(day, separator):
+    text = f"{day.day:02d}{separator}{day.month:02d}{separator}{day.year % 100:02d}"
+    assert parse_legacy(text, today=TODAY) == PartialDate.from_date(day)
+
+
+@given(
+    st.dates(min_value=date(1900, 1, 1), max_value=date(2300, 12, 31)),
+    st.dates(min_value=date(1900, 1, 1), max_value=date(MAX_YEAR, 12, 31)),
+)
+def test_a_two_digit_year_is_never_after_today(day, today):
+    # A 29 February can fail in a year ending so with no leap day in the century before today (the
+    # examples above show its error).
+    assume((day.month, day.day) != (2, 29))
+    parsed = parse_legacy(f"{day.day:02d}-{day.month:02d}-{day.year % 100:02d}", today=today).as_date()
+    assert parsed is not None
+    assert parsed <= today
+    assert parsed.year % 100 == day.year % 100
+    assert (today - parsed).days < 100 * 366
+
+
+@given(st.dates(min_value=date(1800, 1, 1), max_value=date(2399, 12, 31)))
+def test_excel_timestamps_keep_the_day(day):
+    assert parse_legacy(f"{day.isoformat()} 00:00:00", today=TODAY) == PartialDate.from_date(day)
+    assert parse_legacy(f"{day.month:02d}-{day.year}", today=TODAY) == PartialDate(day.year, day.month)

@@ -4,7 +4,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dancu.lib.vntext import _fold_slow, fold, name_errors, nfc, normalize_name, text_errors
+from dancu.lib.vntext import (
+    TONED_VOWELS,
+    VOWEL_TONES,
+    _fold_slow,
+    canonical_tone_placement,
+    fold,
+    is_syllable,
+    name_errors,
+    nfc,
+    normalize_name,
+    text_errors,
+)
 
 VIETNAMESE_LETTERS = (
     "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệghiìíỉĩịklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvxyỳýỷỹỵ"
@@ -277,3 +288,137 @@ def test_prose_allows_the_punctuation_of_a_sentence():
     reason = "Cập nhật theo đơn ngày 12/5; đúng 100%? Có!"
     assert codes(text_errors(reason, field="reason", max_length=300)) == ["text.characters"]
     assert text_errors(reason, field="reason", max_length=300, prose=True) == []
+
+
+@pytest.mark.parametrize("name", ["H'Krông Ayun", "Siu H'Đoan", "Y-Moan Ênuôl", "Rơ Mah H'Dũng"])
+def test_a_name_in_deliberate_mixed_case_keeps_its_capitals(name):
+    assert normalize_name(name) == name
+    assert normalize_name(f"  {name}  ") == name
+
+
+def test_only_the_first_letter_of_a_mixed_case_word_is_raised():
+    assert normalize_name("h'Krông") == "H'Krông"
+
+
+# Tone placement and syllables -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("hoà", "hòa"),
+        ("hòa", "hòa"),
+        ("Hoà", "Hòa"),
+        ("HOÀ", "HÒA"),
+        ("hOÀ", "hÒA"),
+        ("thuý", "thúy"),
+        ("Thuỳ Dương", "Thùy Dương"),
+        ("khoẻ", "khỏe"),
+        ("KHOẺ", "KHỎE"),
+        ("xoè", "xòe"),
+        ("Nguỵ", "Ngụy"),
+        ("Oà", "Òa"),
+        ("Uỷ ban", "Ủy ban"),
+        ("Thanh Hoá", "Thanh Hóa"),
+        ("Phường Hoà Bình, tỉnh Khánh Hoà", "Phường Hòa Bình, tỉnh Khánh Hòa"),
+        ("hoa\u0300", "hòa"),  # decomposed input comes back composed
+    ],
+)
+def test_the_tone_of_oa_oe_uy_goes_on_the_first_vowel(text, canonical):
+    assert canonical_tone_placement(text) == canonical
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "quý", "Quý", "QUÝ", "quỳ", "gìn", "già", "giữ", "thuở", "khuỷu", "người", "tuyển", "Nguyễn", "hoàn",
+        "Toàn", "Huỳnh", "Quỳnh", "ngoài", "khoáy", "khuya", "thuế", "của", "mùa", "quà", "Hoàng", "hòa",
+        "Thúy", "Khỏe", "Trường", "Nghĩa", "H'hen Niê", "Nguyen Van Hung", "",
+    ],
+)  # fmt: skip
+def test_words_with_one_possible_placement_are_left_alone(word):
+    assert canonical_tone_placement(word) == word
+
+
+def new_style(text: str) -> str:
+    """`text` written in the other convention: the tone of open oa, oe, uy on the second vowel."""
+    out = list(text)
+    for i in range(len(out) - 1):
+        first, second = out[i], out[i + 1]
+        base, tone = VOWEL_TONES.get(first, ("", 0))
+        pair = base.lower() + second.lower()
+        at_end = i + 2 == len(out) or not out[i + 2].isalpha()
+        after_q = i > 0 and out[i - 1] in "qQ"
+        if tone and pair in ("oa", "oe", "uy") and at_end and not after_q:
+            out[i] = TONED_VOWELS[base, 0]
+            out[i + 1] = TONED_VOWELS[VOWEL_TONES[second][0], tone]
+    return "".join(out)
+
+
+onsets = st.sampled_from(["", "h", "th", "kh", "ng", "t", "x", "l", "qu", "gi", "tr", "nh"])
+rhymes = st.sampled_from(
+    ["oa", "oe", "uy", "a", "uyên", "oan", "uynh", "ươi", "uơ", "uyu", "ia", "ua", "oai"]
+)
+
+
+@st.composite
+def syllables(draw):
+    onset, rhyme = draw(onsets), draw(rhymes)
+    if onset in ("qu", "gi") and rhyme[0] in "ou":
+        # After qu the u belongs to the onset: "quoa" is no syllable.
+        onset = "h"
+    vowels = [i for i, c in enumerate(rhyme) if VOWEL_TONES.get(c)]
+    tone = draw(st.integers(0, 5))
+    position = draw(st.sampled_from(vowels))
+    letters = list(rhyme)
+    letters[position] = TONED_VOWELS[VOWEL_TONES[letters[position]][0], tone]
+    word = onset + "".join(letters)
+    return draw(st.sampled_from([word, word.upper(), word.capitalize()]))
+
+
+syllable_text = st.lists(syllables(), min_size=1, max_size=4).map(" ".join)
+
+
+@given(st.one_of(syllable_text, vietnamese_text, st.text()))
+def test_tone_placement_is_idempotent_and_keeps_key_case_and_length(text):
+    once = canonical_tone_placement(text)
+    assert canonical_tone_placement(once) == once
+    composed = nfc(text)
+    assert fold(once) == fold(composed)
+    assert len(once) == len(composed)
+    assert [c.isupper() for c in once] == [c.isupper() for c in composed]
+
+
+@given(syllable_text)
+def test_both_conventions_have_one_canonical_form(text):
+    canonical = canonical_tone_placement(text)
+    assert canonical_tone_placement(new_style(canonical)) == canonical
+
+
+@given(syllable_text)
+def test_canonical_placement_moves_tones_only_within_oa_oe_uy(text):
+    canonical = canonical_tone_placement(text)
+    for before, after in zip(text.split(), canonical.split(), strict=True):
+        if before != after:
+            assert fold(before)[-2:] in ("oa", "oe", "uy")
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["Nguyễn", "Văn", "hùng", "HÙNG", "giữ", "gìn", "quý", "Quỳnh", "khuya", "khuỷu", "người", "thuở",
+     "hòa", "hoà", "xoong", "Niê", "ý", "yến", "Trường", "ngoằn", "oách", "quýt"],
+)  # fmt: skip
+def test_vietnamese_syllables_are_recognized(word):
+    assert is_syllable(word)
+
+
+@pytest.mark.parametrize(
+    "word", ["NguyÔn", "Nguyeãn", "V¨n", "Hïng", "Ksor", "đ", "hòan", "muà", "ngòai", "Vuơ", "hoàà", "xyz"]
+)
+def test_other_words_are_not_syllables(word):
+    assert not is_syllable(word)
+
+
+def test_tone_tables_cover_every_vowel_in_both_cases():
+    assert len(VOWEL_TONES) == len(TONED_VOWELS) == 12 * 6 * 2
+    assert all(TONED_VOWELS[VOWEL_TONES[letter]] == letter for letter in VOWEL_TONES)

@@ -39,6 +39,14 @@ class EventType(models.TextChoices):
     IMPORT_FINISHED = "collection.import.finished", _("Hoàn tất nhập tệp dữ liệu")
     IMPORT_FAILED = "collection.import.failed", _("Nhập tệp dữ liệu thất bại")
     POLICE_UNITS_SYNCED = "accounts.police_units.synced", _("Đồng bộ đơn vị công an")
+    FORM_CREATED = "collection.form.created", _("Lập phiếu thu thập")
+    FORM_UPDATED = "collection.form.updated", _("Sửa phiếu thu thập")
+    FORM_SUBMITTED = "collection.form.submitted", _("Gửi phiếu để kiểm tra")
+    FORM_CHECKED = "collection.form.checked", _("Kiểm tra phiếu")
+    FORM_RECHECKED = "collection.form.rechecked", _("Phúc tra phiếu")
+    FORM_RETURNED = "collection.form.returned", _("Phiếu bị trả lại")
+    FORM_APPLIED = "collection.form.applied", _("Cập nhật phiếu vào CSDL")
+    FORM_APPLY_FAILED = "collection.form.apply_failed", _("Cập nhật phiếu bị từ chối")
 
 
 class AuditEvent(models.Model):

@@ -84,3 +84,116 @@ class StagingRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.row_number} {self.status}"
+
+
+class CollectionForm(models.Model):
+    """Phiếu thu thập: a DC01 (a new person) or a DC02 (an update or correction of a record), filled in
+    by a collector door to door and carried through the review before it reaches the registry.
+
+    The lifecycle is draft -> submitted -> checked (kiểm tra, a commune reviewer) -> rechecked (phúc tra,
+    a district or province supervisor) -> applied; at any step before applied a reviewer may return it
+    to its author with a reason, and the author edits and submits again. `data` holds the values as the
+    officer typed them; the registry's rules judge them on every save and again when the form is applied.
+    """
+
+    class Kind(models.TextChoices):
+        DC01 = "DC01", _("DC01 — thu thập thông tin dân cư")
+        DC02 = "DC02", _("DC02 — cập nhật, chỉnh sửa thông tin dân cư")
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Bản nháp")
+        SUBMITTED = "submitted", _("Chờ kiểm tra")
+        CHECKED = "checked", _("Đã kiểm tra, chờ phúc tra")
+        RECHECKED = "rechecked", _("Đã phúc tra, chờ cập nhật")
+        APPLIED = "applied", _("Đã cập nhật vào CSDL")
+        RETURNED = "returned", _("Trả lại để bổ sung")
+
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    # When the form entered its current status: queues are ordered by it, oldest first, and show its age.
+    status_since = models.DateTimeField()
+    # The 2025 commune the form belongs to (where the person was collected; for a DC02, where the record
+    # lives) and, for a record declared in the old units, the legacy commune: they decide which reviewers
+    # see the form, exactly as a citizen's area decides who sees the record.
+    commune = models.ForeignKey("geo.AdminUnit", on_delete=models.PROTECT, related_name="+")
+    legacy_commune = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A DC02's record from the start; a DC01's record once the form is applied.
+    citizen = models.ForeignKey(
+        "registry.Citizen", null=True, blank=True, on_delete=models.PROTECT, related_name="collection_forms"
+    )
+    data = models.JSONField(default=dict)
+    # Giấy tờ làm căn cứ: the supporting document (mandatory for a DC02) and the reason of the change.
+    document = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    # What the rules said at the last save or step: [{"field", "code", "message_vi", "message_en"}].
+    errors = models.JSONField(default=list)
+    warnings = models.JSONField(default=list)
+    # Codes of the warnings a reviewer looked at and accepted.
+    acknowledged_warnings = models.JSONField(default=list)
+    # Why the registry refused the last attempt to apply the form (the form then stays rechecked).
+    apply_errors = models.JSONField(default=list)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    checked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    rechecked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rechecked_at = models.DateTimeField(null=True, blank=True)
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    applied_at = models.DateTimeField(null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_from = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    return_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            # Nobody checks or re-checks their own form, and the check and the re-check are two people.
+            models.CheckConstraint(
+                name="form_checker_not_author",
+                condition=models.Q(checked_by__isnull=True) | ~models.Q(checked_by=models.F("created_by")),
+            ),
+            models.CheckConstraint(
+                name="form_rechecker_not_author_or_checker",
+                condition=models.Q(rechecked_by__isnull=True)
+                | (
+                    ~models.Q(rechecked_by=models.F("created_by"))
+                    & ~models.Q(rechecked_by=models.F("checked_by"))
+                ),
+            ),
+            models.CheckConstraint(
+                name="form_dc02_names_a_citizen",
+                condition=~models.Q(kind="DC02") | models.Q(citizen__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="form_applied_names_a_citizen",
+                condition=~models.Q(status="applied")
+                | models.Q(citizen__isnull=False, applied_at__isnull=False),
+            ),
+        ]
+        indexes = [
+            # The reviewers' queues: one status in a commune (or under a province), oldest first.
+            models.Index(fields=["status", "commune", "status_since"], name="form_queue"),
+            # The collector's queue: their own drafts and returned forms.
+            models.Index(fields=["created_by", "status", "status_since"], name="form_author_queue"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """How the registry's history cites the form: "DC01 #123"."""
+        return f"{self.kind} #{self.pk}"

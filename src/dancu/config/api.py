@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from dancu.accounts.api import OfficerToken
+from dancu.collection.api import router as collection_router
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry.api import router as registry_router
 
@@ -98,3 +99,4 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 
 api.add_router("/", registry_router)
+api.add_router("/", collection_router)

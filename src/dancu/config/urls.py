@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("dancu.web.urls")),
     path("", include("dancu.accounts.urls")),
     path("", include("dancu.registry.urls")),
+    path("", include("dancu.collection.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -356,3 +356,77 @@ class PartialDateField(models.CharField[PartialDate | str | date | None, Partial
     def formfield(self, **kwargs: Any) -> Any:
         # Skip CharField.formfield: it would pass max_length, which PartialDateFormField does not use.
         return models.Field.formfield(self, **{"form_class": PartialDateFormField, **kwargs})
+
+
+# Legacy sources ------------------------------------------------------------------------------------------
+
+LEGACY_ACCEPTED_FORMATS = (
+    f"{ACCEPTED_FORMATS}, DD-MM-YYYY, DD.MM.YYYY, DD/MM/YY, DD-MM-YY, DD.MM.YY, MM-YYYY, YYYY-MM-DD HH:MM:SS"
+)
+
+# Day-first forms with any of the three separators people and spreadsheets use; the separators must
+# agree ("17/05-1990" is a typing error, not a date).
+_LEGACY_DAY = re.compile(r"([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})")
+_LEGACY_MONTH = re.compile(r"([0-9]{1,2})[-.]([0-9]{4})")
+# Spreadsheets export a date cell as a timestamp at midnight ("1990-05-17 00:00:00", sometimes with a "T"
+# or fractions of a second, sometimes day first); the time says nothing about a birth date and is dropped.
+_TIME = r"[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+_ISO_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})" + _TIME)
+_DAY_FIRST_TIMESTAMP = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})" + _TIME)
+
+
+def _resolve_two_digit_year(two_digits: int, month: int, day: int, *, today: date) -> int:
+    """The latest year ending in `two_digits` that puts `day`/`month` on or before `today`.
+
+    Legacy forms wrote birth dates as "17/05/54"; a birth cannot be in the future, so "54" read on
+    2025-03-01 is 1954, "24" is 2024 and "25-06-25" is 1925. A 29 February skips the centuries without
+    one. When no century makes a real date of the parts (31 February), the year returned is the latest
+    one not after today's month, so that PartialDate's error names a year the reader recognises.
+    """
+    latest = today.year - (today.year - two_digits) % 100
+    centuries = range(latest, MIN_YEAR - 1, -100)
+    for year in centuries:
+        if (
+            1 <= month <= 12
+            and 1 <= day <= calendar.monthrange(year, month)[1]
+            and date(year, month, day) <= today
+        ):
+            return year
+    return next((year for year in centuries if (year, month) <= (today.year, today.month)), latest)
+
+
+def parse_legacy(text: str, *, today: date) -> PartialDate:
+    """Read a date from a legacy source: everything `PartialDate.parse` reads, plus DD-MM-YYYY,
+    DD.MM.YYYY, DD/MM/YY, DD-MM-YY, DD.MM.YY, MM-YYYY and spreadsheet timestamps ("1990-05-17 00:00:00").
+
+    Precision is kept: "05-1990" is known to the month, "1990" to the year. A two-digit year is the latest
+    year that puts the date on or before `today` (see `_resolve_two_digit_year`). Raises PartialDateError
+    with rule `date.format` listing the accepted formats, or the rule of the part that is out of range.
+    """
+    stripped = text.strip()
+    try:
+        return PartialDate.parse(stripped)
+    except PartialDateError as exc:
+        if exc.code != "date.format":
+            raise
+    if match := _LEGACY_DAY.fullmatch(stripped):
+        day, month, year_text = int(match.group(1)), int(match.group(3)), match.group(4)
+        year = (
+            int(year_text)
+            if len(year_text) == 4
+            else _resolve_two_digit_year(int(year_text), month, day, today=today)
+        )
+        return PartialDate(year, month, day)
+    if match := _LEGACY_MONTH.fullmatch(stripped):
+        return PartialDate._from_parts(match.group(2), match.group(1), None)
+    if match := _ISO_TIMESTAMP.fullmatch(stripped):
+        return PartialDate._from_parts(match.group(1), match.group(2), match.group(3))
+    if match := _DAY_FIRST_TIMESTAMP.fullmatch(stripped):
+        return PartialDate._from_parts(match.group(3), match.group(2), match.group(1))
+    raise PartialDateError(
+        "date.format",
+        f"Không đọc được ngày {text!r}; các dạng được chấp nhận: {LEGACY_ACCEPTED_FORMATS} "
+        "(ví dụ 17/05/1990, 17-05-90, 05/1990, 1990).",
+        f"Cannot read {text!r} as a date; accepted formats: {LEGACY_ACCEPTED_FORMATS} "
+        "(e.g. 17/05/1990, 17-05-90, 05/1990, 1990).",
+    )

@@ -8,6 +8,7 @@ that is not a name before it reaches a record.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 
@@ -106,15 +107,30 @@ def fold(text: str) -> str:
     return _fold_slow(text)
 
 
+_PART_SEPARATORS = frozenset("'’ʼ-")
+
+
 def _capitalize_word(word: str) -> str:
-    first, rest = word[:1], word[1:].lower()
+    # Ethnic-minority names join parts with an apostrophe or a hyphen, and their owners capitalize the
+    # parts their own way ("H'Krông", "Y-Moan", "H'hen"). The initial of each inner part is kept as typed
+    # unless the word was typed in capitals (a letter other than a part initial is upper case), which
+    # says nothing about how the parts capitalize. Every other letter is lower case, the first upper.
+    initials = {0} | {i + 1 for i, ch in enumerate(word) if ch in _PART_SEPARATORS}
+    typed_in_caps = any(ch.isupper() for i, ch in enumerate(word) if i not in initials)
+    chars = []
+    for i, ch in enumerate(word):
+        if i == 0 or (i in initials and not typed_in_caps):
+            chars.append(ch)
+        else:
+            chars.append(ch.lower())
+    first = chars[0] if chars else ""
     titled = first.title()
     # A few letters title-case into two characters ("ß" -> "Ss", "ŉ" -> "ʼN"); applying the rule again to
     # such a result would change it once more, so those letters keep their lower-case form and
     # normalize_name stays idempotent.
     if len(titled) != 1:
         titled = first.lower() if len(first.lower()) == 1 else first
-    return titled + rest
+    return titled + "".join(chars[1:])
 
 
 def normalize_name(text: str) -> str:
@@ -123,8 +139,9 @@ def normalize_name(text: str) -> str:
     NFC, surrounding whitespace removed, inner whitespace collapsed to one space, and each space-separated
     word capitalized the Vietnamese way: the first letter upper case, the rest lower case, so
     "NGUYỄN VĂN HÙNG" and "nguyễn văn hùng" both become "Nguyễn Văn Hùng". Apostrophes and hyphens stay
-    inside their word ("H'HEN NIÊ" -> "H'hen Niê"): the registry cannot know how each ethnic-minority name
-    capitalizes its parts, and an officer can correct such a name by hand.
+    inside their word. A word already in mixed case keeps its inner capitals ("H'Krông Ayun" stays as
+    it is); one typed all in capitals cannot tell how its parts capitalize ("H'HEN NIÊ" -> "H'hen Niê"),
+    and an officer can correct such a name by hand.
     """
     return nfc(" ".join(_capitalize_word(word) for word in nfc(text).split()))
 
@@ -295,3 +312,171 @@ def text_errors(value: str, *, field: str, max_length: int, prose: bool = False)
                 )
             )
     return errors
+
+
+# Vowels, tones and syllables ------------------------------------------------------------------------------
+#
+# A Vietnamese vowel letter is a base vowel (a ă â e ê i o ô ơ u ư y: the circumflex, breve and horn make
+# different vowels, not tones) plus at most one of five tone marks. The tables below split every
+# precomposed vowel into the two, so that code can move a tone from one letter to another or check a
+# syllable's shape without caring how the tone was typed.
+
+BASE_VOWELS = "aăâeêioôơuưy"
+# Tone numbers: 0 ngang (no mark), 1 huyền (grave), 2 sắc (acute), 3 hỏi (hook above), 4 ngã (tilde),
+# 5 nặng (dot below). The combining marks are those Unicode decomposes the precomposed letters into.
+TONE_MARKS = ("", "\u0300", "\u0301", "\u0309", "\u0303", "\u0323")
+
+
+def _tone_tables() -> tuple[dict[str, tuple[str, int]], dict[tuple[str, int], str]]:
+    split: dict[str, tuple[str, int]] = {}
+    compose: dict[tuple[str, int], str] = {}
+    for base in BASE_VOWELS + BASE_VOWELS.upper():
+        for tone, mark in enumerate(TONE_MARKS):
+            letter = unicodedata.normalize("NFC", base + mark)
+            split[letter] = (base, tone)
+            compose[base, tone] = letter
+    return split, compose
+
+
+# "ệ" -> ("ê", 5) and back; upper-case letters keep their case in both directions.
+VOWEL_TONES, TONED_VOWELS = _tone_tables()
+
+# Onsets (phụ âm đầu) and rhymes (vần) of standard Vietnamese, written without tones. The rhyme list is
+# the one of school spelling tables plus the open "iê" of Ê-đê names ("Niê"), so that a legal name is
+# never taken for damaged text. "qu" and "gi" are onsets of their own: in "quý" and "già" the u and the i
+# belong to the onset, which is why the tone sits on the next vowel.
+_ONSETS = ("ngh", "ng", "nh", "ch", "gh", "gi", "kh", "ph", "th", "tr", "qu", *"bcdđghklmnprstvx")
+# One row per main vowel.
+_RHYME_ROWS = (
+    "a ac ach ai am an ang anh ao ap at au ay",
+    "ăc ăm ăn ăng ăp ăt",
+    "âc âm ân âng âp ât âu ây",
+    "e ec em en eng eo ep et",
+    "ê êch êm ên ênh êp êt êu",
+    "i ia ich im in inh ip it iu iê iêc iêm iên iêng iêp iêt iêu",
+    "o oc oi om on ong op ot oong ooc",
+    "ô ôc ôi ôm ôn ông ôp ôt",
+    "ơ ơi ơm ơn ơp ơt",
+    "u ua uc ui um un ung up ut uôc uôi uôm uôn uông uôp uôt",
+    "ư ưa ưc ưi ưm ưn ưng ưt ưu ươ ươc ươi ươm ươn ương ươp ươt ươu",
+    "y ych ynh yt yêm yên yêng yêt yêu",
+    "oa oac oach oai oam oan oang oanh oao oap oat oay",
+    "oăc oăm oăn oăng oăt",
+    "oe oen oeo oet",
+    "uân uâng uât uây",
+    "uê uêch uênh",
+    "uy uych uyn uynh uyp uyt uya uyu uyên uyêt",
+    "uơ",
+)
+_RHYMES = [rhyme for row in _RHYME_ROWS for rhyme in row.split(" ")]
+_ONSET_SET = frozenset(_ONSETS)
+_MARKED_VOWELS = "ăâêôơư"
+
+
+def _tone_positions(rhyme: str) -> frozenset[int]:
+    """Where a tone may sit in `rhyme` (indexes into it), under either placement convention.
+
+    A vowel with a circumflex, breve or horn takes it (the last one in ươ, uô, iê); otherwise the last
+    vowel before a final consonant ("hoàn"), the middle of three vowels ("ngoài", "khuỷu"), the first of
+    two ("mùa", "gửi") except oa, oe and uy, where the two conventions differ ("hòa", "hoà").
+    """
+    vowels = [index for index, char in enumerate(rhyme) if char in BASE_VOWELS]
+    marked = [index for index in vowels if rhyme[index] in _MARKED_VOWELS]
+    if marked:
+        return frozenset({marked[-1]})
+    if vowels[-1] < len(rhyme) - 1:
+        return frozenset({vowels[-1]})
+    if len(vowels) == 3:
+        return frozenset({vowels[1]})
+    if rhyme in ("oa", "oe", "uy"):
+        return frozenset({0, 1})
+    return frozenset({vowels[0]})
+
+
+_RHYME_TONE_POSITIONS = {rhyme: _tone_positions(rhyme) for rhyme in _RHYMES}
+# "uơ" is a rhyme of three words only (thuở, huơ, khuơ); accepting it after any onset would make "Vuơ" and
+# "Tuỡ" look like Vietnamese, which is what text damaged by a legacy encoding often reads as.
+_RHYME_ONSETS = {"uơ": frozenset({"th", "h", "kh"})}
+
+
+def is_syllable(word: str) -> bool:
+    """True when `word` (NFC, any case) has the shape of one Vietnamese syllable.
+
+    The check is structural: an onset, a rhyme of the spelling tables, and at most one tone, on a vowel
+    that may carry it under one of the two placement conventions ("hòa" and "hoà", not "hoàn" written
+    "hòan"). It is a little lenient (no c/k/q spelling rules, no check of which tones a rhyme ending in
+    c, ch, p, t may take): it exists to tell Vietnamese from text damaged by a legacy encoding
+    ("Nguyễn" against "NguyÔn" or "Nguyeãn"), not to judge spelling.
+    """
+    bare = []
+    tone = tone_at = 0
+    for index, char in enumerate(word.lower()):
+        base, mark = VOWEL_TONES.get(char, (char, 0))
+        if mark:
+            if tone:
+                return False
+            tone, tone_at = mark, index
+        bare.append(base)
+    text = "".join(bare)
+    # The onset is the longest one the word starts with that leaves a rhyme ("gìn" is g + in, "giữ" is
+    # gi + ư); at most three lengths to try.
+    for length in (3, 2, 1, 0):
+        if length and text[:length] not in _ONSET_SET:
+            continue
+        rhyme = text[length:]
+        positions = _RHYME_TONE_POSITIONS.get(rhyme)
+        if positions is None or (tone and tone_at - length not in positions):
+            continue
+        if rhyme not in _RHYME_ONSETS or text[:length] in _RHYME_ONSETS[rhyme]:
+            return True
+    return False
+
+
+# Tone placement -------------------------------------------------------------------------------------------
+#
+# Two conventions place the tone of the open rhymes oa, oe and uy differently: the older one on the first
+# vowel ("hòa", "khỏe", "thúy"), the newer one of the 1980s spelling reforms and of school books since
+# QĐ 1989/QĐ-BGDĐT (2018) on the second ("hoà", "khoẻ", "thuý"). Everywhere else both agree: a vowel
+# with a circumflex, breve or horn takes the tone ("thuở", "người", "tuyển"), a closed rhyme takes it on
+# its second vowel ("hoàn", "huỳnh"), and after the onsets qu and gi the u or i is not a vowel at all
+# ("quý", "già").
+#
+# The registry stores the first convention, "Hòa", "Thúy", "Khỏe": it is the spelling of the official
+# list of administrative units (about 96% of the oa/oe/uy names in the GSO tables use it, e.g. Hòa Bình,
+# Thanh Hóa, Khánh Hòa), of civil-status and identity documents issued to date, and of the registry's own
+# reference data. One canonical form matters more than which one: "Thúy" and "Thuý" must be one name for
+# search, matching and duplicate detection.
+
+_TONED_SECOND = {"o": "ae", "u": "y"}
+_VOWEL_LETTERS = frozenset(VOWEL_TONES)
+_NEW_STYLE_CANDIDATE = re.compile(
+    "([oOuU])(["
+    + "".join(letter for letter, (base, tone) in VOWEL_TONES.items() if tone and base.lower() in "aey")
+    + r"])(?!\w)"
+)
+
+
+def _old_style(match: re.Match[str]) -> str:
+    first, second = match.group(1), match.group(2)
+    base, tone = VOWEL_TONES[second]
+    if base.lower() not in _TONED_SECOND[first.lower()]:
+        return match.group(0)
+    start = match.start()
+    before = match.string[start - 1] if start else ""
+    # The o or u must open the rhyme: after another vowel it is part of a longer rhyme, and after q the u
+    # belongs to the onset ("quý" keeps its tone where it is).
+    if before in _VOWEL_LETTERS or (first in "uU" and before in ("q", "Q")):
+        return match.group(0)
+    return TONED_VOWELS[first, tone] + TONED_VOWELS[base, 0]
+
+
+def canonical_tone_placement(text: str) -> str:
+    """Return `text` (in NFC) with the tone of the open rhymes oa, oe, uy on the first vowel.
+
+    "hoà" -> "hòa", "Thuý" -> "Thúy", "KHOẺ" -> "KHỎE", "Nguỵ" -> "Ngụy"; every other word is left as it
+    is ("quý", "gìn", "thuở", "khuỷu", "người", "tuyển", "hoàn", "Huỳnh"), and so is the case of each
+    letter. Idempotent; see the comment above for why this convention is the canonical one.
+    """
+    if text.isascii():
+        return text
+    return _NEW_STYLE_CANDIDATE.sub(_old_style, nfc(text))

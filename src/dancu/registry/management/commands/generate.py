@@ -21,10 +21,13 @@ from dancu.registry.bulk import (
     placement_choices,
     units_loaded,
 )
+from dancu.registry.dirty import DirtyWriteStats, faults_path_for, write_dirty_csv
 from dancu.registry.generator import (
+    CSV_COLUMNS,
     DEFAULT_PARTIAL_BIRTH_SHARE,
     HouseholdRecord,
     generate_population,
+    person_csv_rows,
     write_person_records_csv,
 )
 
@@ -71,6 +74,18 @@ class Command(BaseCommand):
             "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="people per transaction"
         )
         parser.add_argument(
+            "--dirty",
+            action="store_true",
+            help="with --out: inject realistic faults (registry/dirty.py) and write what was injected to "
+            "FILE.faults.csv beside the CSV",
+        )
+        parser.add_argument(
+            "--dirty-seed",
+            type=int,
+            default=None,
+            help="seed of the fault injection (default: --seed)",
+        )
+        parser.add_argument(
             "--partial-birth-share",
             type=float,
             default=DEFAULT_PARTIAL_BIRTH_SHARE,
@@ -94,6 +109,12 @@ class Command(BaseCommand):
         if legacy_share is not None and not 0.0 <= legacy_share <= 1.0:
             raise _error(
                 "--legacy-share phải nằm trong khoảng 0 đến 1", "--legacy-share must be between 0 and 1"
+            )
+        self._dirty_stats = None
+        if options["dirty"] and not options["out"]:
+            raise _error(
+                "--dirty chỉ dùng cùng --out (ghi ra tệp CSV)",
+                "--dirty needs --out: faults are injected into a CSV, never into the database",
             )
         today = self._today(options["today"])
         if not units_loaded():
@@ -125,7 +146,11 @@ class Command(BaseCommand):
 
         # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
         with tqdm(total=people, unit=" người", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
-            if options["out"]:
+            if options["out"] and options["dirty"]:
+                stats = self._write_dirty_csv(
+                    households, Path(options["out"]), options=options, today=today, bar=bar
+                )
+            elif options["out"]:
                 stats = self._write_csv(households, Path(options["out"]), seed=options["seed"], bar=bar)
             else:
                 stats = self._load(households, options=options, today=today, bar=bar)
@@ -135,11 +160,20 @@ class Command(BaseCommand):
             f"{stats.people_per_second:,.0f} người/s "
             f"({stats.people} people, {stats.households} households, {stats.people_per_second:,.0f} people/s)"
         )
+        if self._dirty_stats is not None:
+            written, faults_path = self._dirty_stats
+            self.stdout.write(
+                f"Dữ liệu bẩn / dirty: {written.rows} dòng / rows, {written.faults} lỗi đã chèn / faults "
+                f"injected → {faults_path}"
+            )
         if stats.pins_redrawn or stats.cmnd_redrawn:
             self.stdout.write(
                 f"Số đã có trong cơ sở dữ liệu, đã sinh lại / numbers already in the database, drawn again: "
                 f"{stats.pins_redrawn} PIN, {stats.cmnd_redrawn} CMND"
             )
+
+    # What the last --dirty run wrote: rows and faults, and where the faults went.
+    _dirty_stats: tuple[DirtyWriteStats, Path] | None = None
 
     @staticmethod
     def _today(text: str) -> date:
@@ -189,4 +223,41 @@ class Command(BaseCommand):
         except OSError as exc:
             raise _error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
         stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _write_dirty_csv(
+        self,
+        households: Iterable[HouseholdRecord],
+        path: Path,
+        *,
+        options: dict[str, Any],
+        today: date,
+        bar: Any,
+    ) -> LoadStats:
+        stats = LoadStats()
+        seed = options["seed"]
+        dirty_seed = seed if options["dirty_seed"] is None else options["dirty_seed"]
+
+        def counted() -> Iterator[HouseholdRecord]:
+            for household in households:
+                yield household
+                stats.households += 1
+                stats.people += len(household.members)
+                bar.update(len(household.members))
+
+        faults_path = faults_path_for(path)
+        started = time.perf_counter()
+        try:
+            written = write_dirty_csv(
+                person_csv_rows(counted(), source=f"dancu-generate:seed={seed}"),
+                path,
+                columns=CSV_COLUMNS,
+                seed=dirty_seed,
+                today=today,
+                faults_path=faults_path,
+            )
+        except OSError as exc:
+            raise _error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
+        stats.seconds = time.perf_counter() - started
+        self._dirty_stats = (written, faults_path)
         return stats

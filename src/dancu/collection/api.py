@@ -1,0 +1,169 @@
+"""DC01/DC02 form endpoints: thin handlers over the same selectors and workflow as the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+from ninja.responses import Status
+
+from dancu.accounts.models import User
+from dancu.audit.models import AccessLog
+from dancu.audit.services import Actor
+from dancu.collection import selectors, workflow
+from dancu.collection.models import CollectionForm
+from dancu.collection.schemas import FormIn, FormOut, FormUpdateIn, QueueOut, QueueParams, ReturnIn, ReviewIn
+from dancu.registry import selectors as registry_selectors
+
+router = Router(tags=["collection"])
+API = AccessLog.Channel.API
+PURPOSE = "API: thu thập, kiểm tra phiếu dân cư"
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]
+    assert isinstance(user, User)
+    return user
+
+
+def _name(user: User | None) -> str | None:
+    return user.username if user is not None else None
+
+
+def _out(form: CollectionForm, user: User) -> dict[str, Any]:
+    return {
+        "id": form.pk,
+        "label": form.label,
+        "kind": form.kind,
+        "status": form.status,
+        "status_since": form.status_since,
+        "commune_code": form.commune.code,
+        "commune_name": str(form.commune),
+        "legacy_commune_code": form.legacy_commune.code if form.legacy_commune else None,
+        "citizen_pin": form.citizen.pin if form.citizen else None,
+        "data": form.data,
+        "document": form.document,
+        "reason": form.reason,
+        "errors": form.errors,
+        "warnings": form.warnings,
+        "acknowledged_warnings": form.acknowledged_warnings,
+        "apply_errors": form.apply_errors,
+        "created_by": form.created_by.username,
+        "created_at": form.created_at,
+        "submitted_at": form.submitted_at,
+        "checked_by": _name(form.checked_by),
+        "checked_at": form.checked_at,
+        "rechecked_by": _name(form.rechecked_by),
+        "rechecked_at": form.rechecked_at,
+        "applied_by": _name(form.applied_by),
+        "applied_at": form.applied_at,
+        "returned_by": _name(form.returned_by),
+        "returned_at": form.returned_at,
+        "returned_from": form.returned_from,
+        "return_reason": form.return_reason,
+        "allowed_actions": sorted(workflow.form_allowed_actions(user=user, form=form)),
+    }
+
+
+def _get(request: HttpRequest, form_id: int) -> CollectionForm:
+    return selectors.form_get(actor=_actor(request), pk=form_id, purpose=PURPOSE, channel=API)
+
+
+@router.get("/forms", response=QueueOut, summary="The forms waiting for you, oldest first")
+def list_queue(request: HttpRequest, params: Query[QueueParams]) -> dict[str, Any]:
+    queue = selectors.form_queue(actor=_actor(request), purpose=PURPOSE, channel=API, limit=params.limit)
+    return {
+        "statuses": list(queue.statuses),
+        "counts": queue.counts,
+        "total": queue.total,
+        "results": [
+            {
+                "id": form.pk,
+                "label": form.label,
+                "kind": form.kind,
+                "status": form.status,
+                "status_since": form.status_since,
+                "waiting_seconds": int(queue.age_of(form).total_seconds()),
+                "commune_code": form.commune.code,
+                "full_name": form.citizen.full_name if form.citizen else form.data.get("full_name", ""),
+                "created_by": form.created_by.username,
+            }
+            for form in queue.forms
+        ],
+    }
+
+
+@router.get("/forms/{form_id}", response=FormOut, summary="One form in your jurisdiction")
+def get_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
+    return _out(_get(request, form_id), _actor(request))
+
+
+@router.post("/forms", response={201: FormOut}, summary="Save a new DC01 or DC02 form as a draft")
+def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
+    user = _actor(request)
+    citizen = None
+    if body.kind == CollectionForm.Kind.DC02:
+        citizen = registry_selectors.citizen_get(
+            actor=user, pin=body.citizen_pin.strip(), purpose=PURPOSE, channel=API
+        )
+    form = workflow.form_create_draft(
+        actor=Actor(user),
+        kind=body.kind,
+        data=body.data,
+        citizen=citizen,
+        document=body.document,
+        reason=body.reason,
+    )
+    return Status(201, _out(form, user))
+
+
+@router.put("/forms/{form_id}", response=FormOut, summary="Replace the data of your draft or returned form")
+def update_form(request: HttpRequest, form_id: int, body: FormUpdateIn) -> dict[str, Any]:
+    user = _actor(request)
+    form = workflow.form_update_draft(
+        actor=Actor(user),
+        form=_get(request, form_id),
+        data=body.data,
+        document=body.document,
+        reason=body.reason,
+    )
+    return _out(form, user)
+
+
+@router.post("/forms/{form_id}/submit", response=FormOut, summary="Send your form to the commune reviewer")
+def submit_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
+    user = _actor(request)
+    return _out(workflow.form_submit(actor=Actor(user), form=_get(request, form_id)), user)
+
+
+@router.post("/forms/{form_id}/check", response=FormOut, summary="Kiểm tra: confirm a submitted form")
+def check_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
+    user = _actor(request)
+    form = workflow.form_check(
+        actor=Actor(user), form=_get(request, form_id), acknowledged=body.acknowledged_warnings
+    )
+    return _out(form, user)
+
+
+@router.post("/forms/{form_id}/recheck", response=FormOut, summary="Phúc tra: confirm a checked form")
+def recheck_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
+    user = _actor(request)
+    form = workflow.form_recheck(
+        actor=Actor(user), form=_get(request, form_id), acknowledged=body.acknowledged_warnings
+    )
+    return _out(form, user)
+
+
+@router.post("/forms/{form_id}/return", response=FormOut, summary="Return a form to its author with a reason")
+def return_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
+    user = _actor(request)
+    return _out(
+        workflow.form_return(actor=Actor(user), form=_get(request, form_id), reason=body.reason), user
+    )
+
+
+@router.post("/forms/{form_id}/apply", response=FormOut, summary="Write a re-checked form into the registry")
+def apply_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
+    user = _actor(request)
+    return _out(workflow.form_apply(actor=Actor(user), form=_get(request, form_id)), user)

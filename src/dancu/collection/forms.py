@@ -1,0 +1,288 @@
+"""Forms of the DC01/DC02 pages. They only read the input (every field optional, as a draft may be
+incomplete) and arrange it for display; the rules live in `collection.workflow`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from dancu.collection import workflow
+from dancu.collection.models import CollectionForm
+from dancu.lib.errors import FieldError
+from dancu.lib.partial_date import PartialDate
+from dancu.registry.models import Citizen, MaritalStatus, Relation, Residence, Sex
+from dancu.registry.reference import BLOOD_TYPES, ETHNICITIES, RELIGIONS
+
+# Longer than any registry field; the rules report the real limits with their codes.
+_MAX = workflow.MAX_VALUE_LENGTH
+_BLANK = [("", "—")]
+_UNCHANGED = [("", _("— không đổi —"))]
+_DATE_HELP = _("DD/MM/YYYY; nếu giấy tờ chỉ ghi năm hoặc tháng: YYYY hoặc MM/YYYY")
+
+
+def _text(label: StrOrPromise, **attrs: Any) -> forms.CharField:
+    return forms.CharField(label=label, required=False, max_length=_MAX, widget=forms.TextInput(attrs=attrs))
+
+
+def _date(label: StrOrPromise) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=False, max_length=_MAX, widget=forms.TextInput(attrs={"type": "date"})
+    )
+
+
+def _choice(label: StrOrPromise, choices: list[tuple[str, Any]], initial: str = "") -> forms.ChoiceField:
+    return forms.ChoiceField(label=label, required=False, choices=choices, initial=initial)
+
+
+class DC01Form(forms.Form):
+    """Phiếu DC01: a person not yet in the registry, where they live, the household they join."""
+
+    full_name = _text(_("Họ, chữ đệm và tên khai sinh"), autocomplete="off")
+    birth_date = _text(_("Ngày sinh"), inputmode="numeric", placeholder="17/05/1990")
+    sex = _choice(_("Giới tính"), _BLANK + Sex.choices)
+    birth_registration_place = _text(_("Nơi đăng ký khai sinh (mã tỉnh, vd. 001)"), inputmode="numeric")
+    pin = _text(_("Số định danh cá nhân (bỏ trống để cấp mới)"), inputmode="numeric")
+    other_names = _text(_("Tên gọi khác"))
+    birth_place = _text(_("Nơi sinh"))
+    native_place = _text(_("Quê quán"))
+    ethnicity = _choice(_("Dân tộc"), list(ETHNICITIES.items()), initial="01")
+    religion = _choice(_("Tôn giáo"), list(RELIGIONS.items()), initial="00")
+    nationality = _text(_("Quốc tịch (mã 2 chữ cái)"))
+    old_id_number = _text(_("Số CMND cũ (9 số)"), inputmode="numeric")
+    marital_status = _choice(_("Tình trạng hôn nhân"), MaritalStatus.choices)
+    blood_type = _choice(_("Nhóm máu"), _BLANK + [(b, b) for b in BLOOD_TYPES])
+    blood_type_source = _text(_("Kết quả xét nghiệm nhóm máu"))
+    phone = _text(_("Số điện thoại"), inputmode="tel")
+    email = _text(_("Email"), inputmode="email")
+    residence_kind = _choice(_("Loại cư trú"), Residence.Kind.choices, initial=Residence.Kind.PERMANENT)
+    commune_code = _text(_("Mã xã/phường (2025)"), inputmode="numeric")
+    address_detail = _text(_("Số nhà, đường, thôn/tổ"))
+    registered_on = _date(_("Ngày đăng ký cư trú"))
+    expires_on = _date(_("Thời hạn tạm trú đến"))
+    household_number = _text(_("Số hồ sơ cư trú của hộ (nếu nhập hộ có sẵn)"))
+    relation_to_head = _choice(
+        _("Quan hệ với chủ hộ"), _BLANK + [c for c in Relation.choices if c[0] != Relation.HEAD]
+    )
+    document = _text(_("Giấy tờ làm căn cứ"))
+    reason = _text(_("Lý do"))
+
+    groups = (
+        (
+            _("Thông tin cá nhân"),
+            (
+                "full_name",
+                "birth_date",
+                "sex",
+                "birth_registration_place",
+                "pin",
+                "other_names",
+                "birth_place",
+                "native_place",
+                "ethnicity",
+                "religion",
+                "nationality",
+                "old_id_number",
+                "marital_status",
+                "blood_type",
+                "blood_type_source",
+                "phone",
+                "email",
+            ),
+        ),
+        (_("Nơi cư trú"), workflow.RESIDENCE_FIELDS),
+        (_("Nhập hộ (nếu có)"), workflow.HOUSEHOLD_FIELDS),
+        (_("Căn cứ"), ("document", "reason")),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["birth_date"].help_text = _DATE_HELP
+
+    def data_of(self) -> dict[str, str]:
+        """The form's data as the workflow stores it (document and reason apart)."""
+        return {
+            name: value for name, value in self.cleaned_data.items() if name not in ("document", "reason")
+        }
+
+    @staticmethod
+    def initial_of(form: CollectionForm) -> dict[str, Any]:
+        return {**form.data, "document": form.document, "reason": form.reason}
+
+
+class DC02Form(forms.Form):
+    """Phiếu DC02: the new value of each field to change; a field left blank keeps its value."""
+
+    full_name = _text(_("Họ, chữ đệm và tên khai sinh"), autocomplete="off")
+    other_names = _text(_("Tên gọi khác"))
+    birth_date = _text(_("Ngày sinh"), inputmode="numeric")
+    birth_place = _text(_("Nơi sinh"))
+    native_place = _text(_("Quê quán"))
+    ethnicity = _choice(_("Dân tộc"), _UNCHANGED + list(ETHNICITIES.items()))
+    religion = _choice(_("Tôn giáo"), _UNCHANGED + list(RELIGIONS.items()))
+    nationality = _text(_("Quốc tịch (mã 2 chữ cái)"))
+    old_id_number = _text(_("Số CMND cũ (9 số)"), inputmode="numeric")
+    marital_status = _choice(
+        _("Tình trạng hôn nhân"), _UNCHANGED + [c for c in MaritalStatus.choices if c[0]]
+    )
+    blood_type = _choice(_("Nhóm máu"), _UNCHANGED + [(b, b) for b in BLOOD_TYPES])
+    blood_type_source = _text(_("Kết quả xét nghiệm nhóm máu"))
+    date_of_death = _text(_("Ngày mất"), inputmode="numeric")
+    missing_declared_on = _date(_("Ngày tuyên bố mất tích"))
+    phone = _text(_("Số điện thoại"), inputmode="tel")
+    email = _text(_("Email"), inputmode="email")
+    document = _text(_("Giấy tờ làm căn cứ (bắt buộc)"))
+    reason = _text(_("Lý do thay đổi"))
+
+    groups = (
+        (
+            _("Thông tin cần thay đổi (để trống nếu giữ nguyên)"),
+            (
+                "full_name",
+                "other_names",
+                "birth_date",
+                "birth_place",
+                "native_place",
+                "ethnicity",
+                "religion",
+                "nationality",
+                "old_id_number",
+                "marital_status",
+                "blood_type",
+                "blood_type_source",
+                "date_of_death",
+                "missing_declared_on",
+                "phone",
+                "email",
+            ),
+        ),
+        (_("Căn cứ"), ("document", "reason")),
+    )
+
+    def data_of(self) -> dict[str, Any]:
+        changes = {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("document", "reason") and value
+        }
+        return {"changes": changes}
+
+    @staticmethod
+    def initial_of(form: CollectionForm) -> dict[str, Any]:
+        return {**form.data.get("changes", {}), "document": form.document, "reason": form.reason}
+
+
+def form_class(kind: str) -> type[DC01Form] | type[DC02Form]:
+    return DC02Form if kind == CollectionForm.Kind.DC02 else DC01Form
+
+
+@dataclass
+class FieldRow:
+    bound: forms.BoundField
+    errors: list[str] = field(default_factory=list)
+    current: str = ""
+
+
+@dataclass
+class FieldGroup:
+    title: StrOrPromise
+    rows: list[FieldRow]
+
+
+def _message(problem: FieldError | dict[str, Any], language: str) -> str:
+    if isinstance(problem, FieldError):
+        return f"{problem.message(language)} [{problem.code}]"
+    text = problem["message_en"] if language.startswith("en") else problem["message_vi"]
+    return f"{text} [{problem['code']}]"
+
+
+def messages_of(problems: list[FieldError] | list[dict[str, Any]], *, language: str) -> list[str]:
+    return [_message(problem, language) for problem in problems]
+
+
+def errors_by_field(
+    problems: list[FieldError] | list[dict[str, Any]], *, names: set[str], language: str
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Messages next to their field, and those about no field of the page (shown on top)."""
+    by_field: dict[str, list[str]] = {}
+    general: list[str] = []
+    for problem in problems:
+        name = problem.field if isinstance(problem, FieldError) else problem["field"]
+        message = _message(problem, language)
+        if name in names:
+            by_field.setdefault(name, []).append(message)
+        else:
+            general.append(f"{name}: {message}" if name else message)
+    return by_field, general
+
+
+def grouped(
+    form: DC01Form | DC02Form, errors: dict[str, list[str]], current: dict[str, str] | None = None
+) -> list[FieldGroup]:
+    current = current or {}
+    return [
+        FieldGroup(
+            title=title,
+            rows=[FieldRow(form[name], errors.get(name, []), current.get(name, "")) for name in names],
+        )
+        for title, names in form.groups
+    ]
+
+
+def _display(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, PartialDate):
+        return str(value)
+    choices: dict[str, Any] = {
+        "sex": dict(Sex.choices),
+        "ethnicity": ETHNICITIES,
+        "religion": RELIGIONS,
+        "marital_status": dict(MaritalStatus.choices),
+        "residence_kind": dict(Residence.Kind.choices),
+        "relation_to_head": dict(Relation.choices),
+    }
+    if name in choices:
+        return str(choices[name].get(value, value))
+    if hasattr(value, "strftime"):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def current_values(citizen: Citizen) -> dict[str, str]:
+    """What the record holds now, for each field a DC02 can change."""
+    return {name: _display(name, getattr(citizen, name)) for name in workflow.DC02_FIELDS}
+
+
+@dataclass
+class DataRow:
+    name: str
+    label: str
+    value: str
+    current: str = ""
+
+
+def data_rows(form: CollectionForm) -> list[DataRow]:
+    """The form's data for reading: label and value, and for a DC02 the value it replaces."""
+    page_form = form_class(form.kind)()
+    if form.kind == CollectionForm.Kind.DC02:
+        changes = form.data.get("changes", {})
+        current = current_values(form.citizen) if form.citizen is not None else {}
+        return [
+            DataRow(
+                name,
+                str(page_form.fields[name].label) if name in page_form.fields else name,
+                _display(name, value) or "∅",
+                current.get(name, ""),
+            )
+            for name, value in changes.items()
+        ]
+    return [
+        DataRow(name, str(page_form.fields[name].label), _display(name, form.data[name]))
+        for _title, names in page_form.groups
+        for name in names
+        if form.data.get(name)
+    ]

@@ -1,0 +1,101 @@
+"""API shapes of the DC01/DC02 forms. Inputs are loose: the workflow applies the rules and names them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+# Generous limits that only stop abuse; the real rules are the workflow's.
+_SHORT = 1000
+
+
+class Problem(Schema):
+    field: str
+    code: str
+    message_vi: str
+    message_en: str
+
+
+class FormOut(Schema):
+    id: int
+    label: str = Field(description='how the registry\'s history cites the form, e.g. "DC01 #123"')
+    kind: str = Field(description="DC01 (new person) or DC02 (update or correction)")
+    status: str = Field(description="draft, submitted, checked, rechecked, applied or returned")
+    status_since: datetime
+    commune_code: str
+    commune_name: str
+    legacy_commune_code: str | None
+    citizen_pin: str | None = Field(description="the DC02's record, or the DC01's once applied")
+    data: dict[str, Any]
+    document: str
+    reason: str
+    errors: list[Problem] = Field(description="what still blocks submitting, as of the last save")
+    warnings: list[Problem] = Field(description="what a reviewer must acknowledge when checking")
+    acknowledged_warnings: list[str]
+    apply_errors: list[Problem] = Field(description="why the registry refused the last attempt to apply")
+    created_by: str
+    created_at: datetime
+    submitted_at: datetime | None
+    checked_by: str | None
+    checked_at: datetime | None
+    rechecked_by: str | None
+    rechecked_at: datetime | None
+    applied_by: str | None
+    applied_at: datetime | None
+    returned_by: str | None
+    returned_at: datetime | None
+    returned_from: str
+    return_reason: str
+    allowed_actions: list[str] = Field(description="what the caller may do with the form now")
+
+
+class FormSummary(Schema):
+    id: int
+    label: str
+    kind: str
+    status: str
+    status_since: datetime
+    waiting_seconds: int
+    commune_code: str
+    full_name: str
+    created_by: str
+
+
+class QueueOut(Schema):
+    statuses: list[str] = Field(description="the statuses that wait for the caller's role")
+    counts: dict[str, int]
+    total: int
+    results: list[FormSummary] = Field(description="oldest first")
+
+
+class QueueParams(Schema):
+    limit: int = Field(100, ge=1, le=500)
+
+
+class FormIn(Schema):
+    kind: str = Field(max_length=4, description="DC01 or DC02")
+    citizen_pin: str = Field("", max_length=20, description="the record a DC02 changes")
+    data: dict[str, Any] = Field(
+        description='DC01: {"full_name": ..., "commune_code": ..., ...}; '
+        'DC02: {"changes": {field: new value}}'
+    )
+    document: str = Field("", max_length=_SHORT, description="the supporting document (mandatory for DC02)")
+    reason: str = Field("", max_length=_SHORT)
+
+
+class FormUpdateIn(Schema):
+    data: dict[str, Any]
+    document: str = Field("", max_length=_SHORT)
+    reason: str = Field("", max_length=_SHORT)
+
+
+class ReviewIn(Schema):
+    acknowledged_warnings: list[str] = Field(
+        default_factory=list, max_length=50, description="codes of the warnings looked at and accepted"
+    )
+
+
+class ReturnIn(Schema):
+    reason: str = Field(max_length=_SHORT, description="what the author has to correct")

@@ -1,0 +1,181 @@
+"""Reads of the DC01/DC02 forms: the queues of each role and one form, scoped to the reader's area.
+
+A form belongs to the commune where it was collected (and, for a record declared in the old units, to
+that legacy commune as well); an officer sees the forms of the communes in their police unit's area, by
+the same rule `accounts.selectors.unit_in_area` applies to writes. A form outside the area and a form
+that does not exist give the same NotFoundError. Reading a form that names a citizen of the registry (a
+DC02, or a DC01 once applied) shows that citizen's data, so it is written to the access log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.selectors import officer_can_read_records
+from dancu.audit.models import AccessLog, AuditEvent
+from dancu.audit.services import access_log_record
+from dancu.collection.models import CollectionForm
+from dancu.lib.errors import NotFoundError
+
+Status = CollectionForm.Status
+_NOTHING = Q(pk__in=[])
+QUEUE_LIMIT = 100
+
+# Who waits for what. A collector's queue is their own work (drafts, forms returned to them); a commune
+# reviewer's is what was submitted in the commune; a supervisor's is what was checked in the area, then
+# what they re-checked and still have to apply.
+AUTHOR_STATUSES = (Status.DRAFT, Status.RETURNED)
+REVIEWER_STATUSES = (Status.SUBMITTED,)
+SUPERVISOR_STATUSES = (Status.CHECKED, Status.RECHECKED)
+
+
+def form_scope(user: User) -> Q:
+    """The forms `user` may see, as a filter on CollectionForm."""
+    if not officer_can_read_records(user):
+        return _NOTHING
+    unit = user.police_unit
+    assert unit is not None
+    if unit.level == PoliceUnit.Level.MINISTRY:
+        return Q()
+    area = unit.admin_unit
+    assert area is not None  # a database constraint: only the ministry has no area
+    below = area.path + "/"
+    return (
+        Q(commune_id=area.pk)
+        | Q(commune__path__startswith=below)
+        | Q(legacy_commune_id=area.pk)
+        | Q(legacy_commune__path__startswith=below)
+    )
+
+
+def _forms() -> QuerySet[CollectionForm]:
+    return CollectionForm.objects.select_related(
+        "commune__parent",
+        "legacy_commune__parent__parent",
+        "citizen",
+        "created_by",
+        "checked_by",
+        "rechecked_by",
+        "applied_by",
+        "returned_by",
+    )
+
+
+def _log_citizens(
+    *,
+    actor: User,
+    forms: list[CollectionForm],
+    action: AccessLog.Action,
+    purpose: str,
+    channel: AccessLog.Channel,
+    detail: str,
+) -> None:
+    citizen_ids = sorted({f.citizen_id for f in forms if f.citizen_id is not None})
+    access_log_record(
+        actor=actor,
+        citizen_ids=citizen_ids,
+        action=action,
+        channel=channel,
+        purpose=purpose,
+        detail=detail,
+    )
+
+
+def form_get(
+    *, actor: User, pk: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> CollectionForm:
+    """One form the actor may see; when it names a citizen, the read is logged against that citizen."""
+    form = _forms().filter(form_scope(actor)).filter(pk=pk).first()
+    if form is None:
+        raise NotFoundError("form")
+    _log_citizens(
+        actor=actor,
+        forms=[form],
+        action=AccessLog.Action.VIEW,
+        purpose=purpose,
+        channel=channel,
+        detail=f"phiếu {form.label}",
+    )
+    return form
+
+
+def form_events(*, actor: User, form: CollectionForm) -> list[AuditEvent]:
+    """The steps the form went through, oldest first (the caller has already read the form itself)."""
+    if not CollectionForm.objects.filter(form_scope(actor)).filter(pk=form.pk).exists():
+        raise NotFoundError("form")
+    return list(
+        AuditEvent.objects.filter(subject_type="collection_form", subject_id=str(form.pk))
+        .select_related("actor")
+        .order_by("occurred_at", "pk")
+    )
+
+
+@dataclass
+class FormQueue:
+    """What waits for one officer, oldest first, with how many of each status and the oldest's age."""
+
+    statuses: tuple[str, ...]
+    forms: list[CollectionForm]
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+    now: datetime = field(default_factory=timezone.now)
+
+    @property
+    def oldest_age(self) -> timedelta | None:
+        return self.now - self.forms[0].status_since if self.forms else None
+
+    def age_of(self, form: CollectionForm) -> timedelta:
+        return self.now - form.status_since
+
+
+def queue_statuses(user: User) -> tuple[str, ...]:
+    role = user.role
+    if role == User.Role.COLLECTOR:
+        return AUTHOR_STATUSES
+    if role == User.Role.COMMUNE_REVIEWER:
+        # Commune police review and also collect: their own drafts come back to them like a collector's.
+        return REVIEWER_STATUSES + AUTHOR_STATUSES
+    if role == User.Role.SUPERVISOR:
+        return SUPERVISOR_STATUSES
+    return ()
+
+
+def _queue_filter(user: User) -> Q:
+    role = user.role
+    mine = Q(created_by=user, status__in=AUTHOR_STATUSES)
+    if role == User.Role.COLLECTOR:
+        return mine
+    if role == User.Role.COMMUNE_REVIEWER:
+        # Nobody checks their own form: a reviewer's own submitted forms wait for a colleague.
+        return (Q(status__in=REVIEWER_STATUSES) & ~Q(created_by=user)) | mine
+    if role == User.Role.SUPERVISOR:
+        return Q(status__in=SUPERVISOR_STATUSES) & ~Q(created_by=user)
+    return _NOTHING
+
+
+def form_queue(
+    *,
+    actor: User,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    limit: int = QUEUE_LIMIT,
+) -> FormQueue:
+    """The forms waiting for the actor's role in the actor's area, oldest first."""
+    statuses = queue_statuses(actor)
+    rows = CollectionForm.objects.filter(form_scope(actor)).filter(_queue_filter(actor))
+    counts = {row["status"]: row["n"] for row in rows.values("status").annotate(n=Count("pk"))}
+    forms = list(_forms().filter(pk__in=rows.values("pk")).order_by("status_since", "pk")[:limit])
+    _log_citizens(
+        actor=actor,
+        forms=forms,
+        action=AccessLog.Action.SEARCH,
+        purpose=purpose,
+        channel=channel,
+        detail="hàng chờ phiếu",
+    )
+    return FormQueue(statuses=statuses, forms=forms, total=sum(counts.values()), counts=counts)

@@ -1,0 +1,358 @@
+"""DC01/DC02 pages: the queues, a form being filled in (checked as the officer types), a form's steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dancu.accounts.models import User
+from dancu.accounts.selectors import citizen_scope
+from dancu.audit.services import Actor
+from dancu.collection import selectors, workflow
+from dancu.collection.forms import (
+    DC01Form,
+    DC02Form,
+    current_values,
+    data_rows,
+    errors_by_field,
+    form_class,
+    messages_of,
+)
+from dancu.collection.forms import grouped as grouped_fields
+from dancu.collection.models import CollectionForm
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.registry import selectors as registry_selectors
+from dancu.registry.models import Citizen
+from dancu.web.access import current_user, officer_required, purpose_of
+
+Kind = CollectionForm.Kind
+
+
+def _form_or_404(request: HttpRequest, pk: int) -> CollectionForm:
+    try:
+        return selectors.form_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+
+
+def _flash_errors(request: HttpRequest, exc: DomainError) -> None:
+    for problem in exc.errors:
+        messages.error(request, f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]")
+
+
+@officer_required
+def queue_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    queue = selectors.form_queue(actor=user, purpose=purpose_of(request))
+    statuses = [
+        (status, CollectionForm.Status(status).label, queue.counts.get(status, 0))
+        for status in queue.statuses
+    ]
+    rows = [(form, queue.age_of(form)) for form in queue.forms]
+    return render(
+        request,
+        "collection/queue.html",
+        {
+            "queue": queue,
+            "rows": rows,
+            "statuses": statuses,
+            "can_author": user.role in workflow.AUTHOR_ROLES,
+        },
+    )
+
+
+def _edit_page(
+    request: HttpRequest,
+    *,
+    kind: str,
+    page_form: DC01Form | DC02Form,
+    problems: list[FieldError] | list[dict[str, Any]],
+    warnings: list[FieldError] | list[dict[str, Any]],
+    citizen: Citizen | None = None,
+    form: CollectionForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    names = set(page_form.fields)
+    errors, general = errors_by_field(problems, names=names, language=request.LANGUAGE_CODE)
+    if page_form.is_bound:
+        # What the page form itself refused (a choice not offered, a NUL character, a megabyte of text).
+        for name, messages_ in page_form.errors.items():
+            errors.setdefault(name, []).extend(str(message) for message in messages_)
+    return render(
+        request,
+        "collection/form_edit.html",
+        {
+            "kind": kind,
+            "citizen": citizen,
+            "form_obj": form,
+            "groups": grouped_fields(page_form, errors, current_values(citizen) if citizen else None),
+            "general_errors": general,
+            "error_count": len(problems),
+            "warnings": messages_of(warnings, language=request.LANGUAGE_CODE),
+        },
+        status=status,
+    )
+
+
+def _save(
+    request: HttpRequest,
+    *,
+    kind: str,
+    page_form: DC01Form | DC02Form,
+    citizen: Citizen | None,
+    form: CollectionForm | None,
+) -> HttpResponse:
+    """Save the draft (new or existing), then submit it when the officer asked to."""
+    actor = Actor(current_user(request))
+    data = page_form.data_of()
+    document, reason = page_form.cleaned_data["document"], page_form.cleaned_data["reason"]
+    try:
+        if form is None:
+            form = workflow.form_create_draft(
+                actor=actor, kind=kind, data=data, citizen=citizen, document=document, reason=reason
+            )
+        else:
+            form = workflow.form_update_draft(
+                actor=actor, form=form, data=data, document=document, reason=reason
+            )
+    except DomainError as exc:
+        # Nothing was saved (no commune of the officer's area): the page comes back as it was typed.
+        return _edit_page(
+            request,
+            kind=kind,
+            page_form=page_form,
+            problems=exc.errors,
+            warnings=[],
+            citizen=citizen,
+            form=form,
+            status=422,
+        )
+    if request.POST.get("action") != "submit":
+        messages.success(request, _("Đã lưu nháp phiếu %(label)s") % {"label": form.label})
+        return redirect("collection:form_edit", pk=form.pk)
+    try:
+        form = workflow.form_submit(actor=actor, form=form)
+    except DomainError:
+        messages.error(
+            request,
+            _("Đã lưu nháp phiếu %(label)s nhưng chưa gửi được: hãy sửa các lỗi") % {"label": form.label},
+        )
+        return redirect("collection:form_edit", pk=form.pk)
+    messages.success(request, _("Đã gửi phiếu %(label)s để kiểm tra") % {"label": form.label})
+    return redirect("collection:form", pk=form.pk)
+
+
+def _require_author(request: HttpRequest) -> None:
+    if current_user(request).role not in workflow.AUTHOR_ROLES:
+        raise PermissionDenied
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def dc01_new_view(request: HttpRequest) -> HttpResponse:
+    _require_author(request)
+    user = current_user(request)
+    if request.method == "POST":
+        page_form = DC01Form(request.POST)
+        if page_form.is_valid():
+            return _save(request, kind=Kind.DC01, page_form=page_form, citizen=None, form=None)
+        return _edit_page(request, kind=Kind.DC01, page_form=page_form, problems=[], warnings=[], status=422)
+    area = user.police_unit.admin_unit if user.police_unit else None
+    initial = (
+        {"commune_code": area.code}
+        if area is not None and area.level == "commune" and not area.is_legacy
+        else {}
+    )
+    return _edit_page(request, kind=Kind.DC01, page_form=DC01Form(initial=initial), problems=[], warnings=[])
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def dc02_new_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
+    _require_author(request)
+    try:
+        citizen = registry_selectors.citizen_get(
+            actor=current_user(request), pk=citizen_pk, purpose=purpose_of(request)
+        )
+    except NotFoundError:
+        raise Http404 from None
+    if request.method == "POST":
+        page_form = DC02Form(request.POST)
+        if page_form.is_valid():
+            return _save(request, kind=Kind.DC02, page_form=page_form, citizen=citizen, form=None)
+        return _edit_page(
+            request,
+            kind=Kind.DC02,
+            page_form=page_form,
+            problems=[],
+            warnings=[],
+            citizen=citizen,
+            status=422,
+        )
+    return _edit_page(
+        request, kind=Kind.DC02, page_form=DC02Form(), problems=[], warnings=[], citizen=citizen
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def form_edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    form = _form_or_404(request, pk)
+    if "edit" not in workflow.form_allowed_actions(user=current_user(request), form=form):
+        messages.error(request, _("Phiếu này không sửa được ở bước hiện tại"))
+        return redirect("collection:form", pk=form.pk)
+    page_class = form_class(form.kind)
+    if request.method == "POST":
+        page_form = page_class(request.POST)
+        if page_form.is_valid():
+            return _save(request, kind=form.kind, page_form=page_form, citizen=form.citizen, form=form)
+        return _edit_page(
+            request,
+            kind=form.kind,
+            page_form=page_form,
+            problems=[],
+            warnings=[],
+            citizen=form.citizen,
+            form=form,
+            status=422,
+        )
+    page_form = page_class(initial=page_class.initial_of(form))
+    return _edit_page(
+        request,
+        kind=form.kind,
+        page_form=page_form,
+        problems=form.errors,
+        warnings=form.warnings,
+        citizen=form.citizen,
+        form=form,
+    )
+
+
+@officer_required
+@require_POST
+def validate_view(request: HttpRequest) -> HttpResponse:
+    """The errors of what was typed so far, for the page to show beside each field (HTMX, as one types)."""
+    user = current_user(request)
+    kind = request.POST.get("kind", Kind.DC01)
+    if kind not in Kind.values:
+        raise Http404
+    citizen = None
+    if kind == Kind.DC02:
+        # The record was read (and logged) when the page was opened; this only needs its values to compare.
+        citizen = _citizen_in_area(user, request.POST.get("citizen", ""))
+    page_form = form_class(kind)(request.POST)
+    names = set(page_form.fields)
+    if not page_form.is_valid():
+        errors = {name: [str(e) for e in errs] for name, errs in page_form.errors.items()}
+        general: list[str] = []
+        warnings: list[str] = []
+        count = sum(len(v) for v in errors.values())
+    else:
+        try:
+            check = workflow.form_validate(
+                user=user,
+                kind=kind,
+                data=page_form.data_of(),
+                citizen=citizen,
+                document=page_form.cleaned_data["document"],
+                reason=page_form.cleaned_data["reason"],
+                complete=False,
+            )
+            problems, warning_list = check.errors, check.warnings
+        except DomainError as exc:
+            problems, warning_list = exc.errors, []
+        errors, general = errors_by_field(problems, names=names, language=request.LANGUAGE_CODE)
+        warnings = messages_of(warning_list, language=request.LANGUAGE_CODE)
+        count = len(problems)
+    return render(
+        request,
+        "collection/_live_check.html",
+        {
+            "error_count": count,
+            "general_errors": general,
+            "warnings": warnings,
+            "fields": [(name, errors.get(name, [])) for name in page_form.fields],
+        },
+    )
+
+
+def _citizen_in_area(user: User, value: str) -> Citizen:
+    if not (value.isascii() and value.isdigit()):
+        raise Http404
+    citizen = Citizen.objects.filter(citizen_scope(user)).filter(pk=int(value)).first()
+    if citizen is None:
+        raise Http404
+    return citizen
+
+
+@officer_required
+def form_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = current_user(request)
+    form = _form_or_404(request, pk)
+    actions = workflow.form_allowed_actions(user=user, form=form)
+    acknowledged = set(form.acknowledged_warnings)
+    language = request.LANGUAGE_CODE
+    return render(
+        request,
+        "collection/form_detail.html",
+        {
+            "form": form,
+            "rows": data_rows(form),
+            "actions": actions,
+            "events": selectors.form_events(actor=user, form=form),
+            "errors": [_line(e, language) for e in form.errors],
+            "apply_errors": [_line(e, language) for e in form.apply_errors],
+            "warnings": [
+                {"code": w["code"], "text": _line(w, language), "acknowledged": w["code"] in acknowledged}
+                for w in form.warnings
+            ],
+        },
+    )
+
+
+def _line(problem: dict[str, Any], language: str) -> str:
+    text = problem["message_en"] if language.startswith("en") else problem["message_vi"]
+    return f"{text} [{problem['code']}]"
+
+
+@officer_required
+@require_POST
+def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    form = _form_or_404(request, pk)
+    actor = Actor(current_user(request))
+    done = {
+        "submit": _("Đã gửi phiếu %(label)s để kiểm tra"),
+        "check": _("Đã kiểm tra phiếu %(label)s"),
+        "recheck": _("Đã phúc tra phiếu %(label)s"),
+        "return": _("Đã trả lại phiếu %(label)s cho người lập"),
+        "apply": _("Đã cập nhật phiếu %(label)s vào CSDL"),
+    }
+    acknowledged = request.POST.getlist("acknowledged")
+    try:
+        if action == "submit":
+            form = workflow.form_submit(actor=actor, form=form)
+        elif action == "check":
+            form = workflow.form_check(actor=actor, form=form, acknowledged=acknowledged)
+        elif action == "recheck":
+            form = workflow.form_recheck(actor=actor, form=form, acknowledged=acknowledged)
+        elif action == "return":
+            form = workflow.form_return(actor=actor, form=form, reason=request.POST.get("reason", ""))
+        elif action == "apply":
+            form = workflow.form_apply(actor=actor, form=form)
+        else:
+            raise Http404
+    except NotFoundError:
+        raise Http404 from None
+    except DomainError as exc:
+        _flash_errors(request, exc)
+        return redirect("collection:form", pk=form.pk)
+    messages.success(request, done[action] % {"label": form.label})
+    if action == "apply" and form.citizen_id is not None:
+        return redirect("registry:citizen", pk=form.citizen_id)
+    return redirect("collection:form", pk=form.pk)

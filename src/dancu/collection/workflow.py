@@ -1,0 +1,1155 @@
+"""The DC01/DC02 form workflow: every write to a collection form, and the form's way into the registry.
+
+A collector fills in a form door to door: DC01 (phiếu thu thập thông tin dân cư) for a person the registry
+does not hold yet, DC02 (phiếu cập nhật, chỉnh sửa thông tin dân cư) to change fields of an existing
+record with the supporting document. The form then goes
+
+    draft -> submitted -> checked (kiểm tra) -> rechecked (phúc tra) -> applied
+
+checked by a commune reviewer of the form's commune, re-checked by a district or province supervisor whose
+area holds the commune, and applied to the registry in one transaction; a reviewer may return it with a
+reason at any step before it is applied, and its author edits it and submits it again. Nobody checks or
+re-checks a form they wrote, and the check and the re-check are two different people.
+
+The data are judged by the registry's own rules (`registry.validation` and the services' parsing) on every
+save, so the form shows the same codes and messages the registry would answer with. A draft may be saved
+incomplete; errors block submitting, checking and applying; warnings need a reviewer to acknowledge them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
+from dancu.audit.models import EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.collection.models import CollectionForm
+from dancu.collection.selectors import form_scope
+from dancu.geo.models import AdminUnit
+from dancu.lib import pin as pin_codec
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate
+from dancu.lib.vntext import fold, nfc, text_errors
+from dancu.registry import services as registry
+from dancu.registry.models import Citizen, Household, PinRecord, Relation, Residence
+
+# The registry's own parsing, so that a form is judged exactly as the write it leads to will be. They are
+# module-private in registry.services because no other code should parse citizen input differently.
+from dancu.registry.services import (
+    _check_unique_old_id,
+    _parse_citizen_data,
+    _parse_full_date,
+)
+from dancu.registry.validation import citizen_field_errors, death_before_birth_errors, pin_errors
+
+Kind = CollectionForm.Kind
+Status = CollectionForm.Status
+
+# Commune police fill in forms: the collectors, and the commune reviewers, who also go door to door.
+AUTHOR_ROLES = frozenset({User.Role.COLLECTOR, User.Role.COMMUNE_REVIEWER})
+
+# The personal fields of a DC01 are those of registry.services.NewCitizen; then the residence where the
+# person was collected and, optionally, the household they join.
+PERSONAL_FIELDS: tuple[str, ...] = tuple(registry.NewCitizen.__dataclass_fields__)
+RESIDENCE_FIELDS = ("residence_kind", "commune_code", "address_detail", "registered_on", "expires_on")
+HOUSEHOLD_FIELDS = ("household_number", "relation_to_head")
+DC01_FIELDS = frozenset(PERSONAL_FIELDS + RESIDENCE_FIELDS + HOUSEHOLD_FIELDS)
+DC01_REQUIRED = (
+    "full_name",
+    "birth_date",
+    "sex",
+    "birth_registration_place",
+    "residence_kind",
+    "commune_code",
+    "address_detail",
+    "registered_on",
+)
+# The fields a DC02 may change: those an officer may change through registry.services.citizen_update.
+DC02_FIELDS = registry.UPDATABLE_FIELDS
+# No field of a form is longer than this; more is abuse, refused before any rule looks at it.
+MAX_VALUE_LENGTH = 1000
+DOCUMENT_MAX_LENGTH = 200
+REASON_MAX_LENGTH = 500
+
+LABELS: dict[str, tuple[str, str]] = {
+    "full_name": ("Họ, chữ đệm và tên khai sinh", "Full birth name"),
+    "birth_date": ("Ngày sinh", "Date of birth"),
+    "sex": ("Giới tính", "Sex"),
+    "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
+    "residence_kind": ("Loại cư trú", "Kind of residence"),
+    "commune_code": ("Mã xã/phường", "Commune code"),
+    "address_detail": ("Số nhà, đường, thôn/tổ", "Street address"),
+    "registered_on": ("Ngày đăng ký cư trú", "Date of registration"),
+    "expires_on": ("Thời hạn tạm trú", "End of the temporary residence"),
+    "relation_to_head": ("Quan hệ với chủ hộ", "Relation to the household head"),
+    "document": ("Giấy tờ làm căn cứ", "Supporting document"),
+    "reason": ("Lý do", "Reason"),
+}
+
+_STATUS_NAMES = {
+    Status.DRAFT: ("bản nháp", "a draft"),
+    Status.SUBMITTED: ("chờ kiểm tra", "submitted"),
+    Status.CHECKED: ("đã kiểm tra", "checked"),
+    Status.RECHECKED: ("đã phúc tra", "re-checked"),
+    Status.APPLIED: ("đã cập nhật vào CSDL", "applied"),
+    Status.RETURNED: ("bị trả lại", "returned"),
+}
+_ACTION_NAMES = {
+    "edit": ("sửa", "edited"),
+    "submit": ("gửi", "submitted"),
+    "check": ("kiểm tra", "checked"),
+    "recheck": ("phúc tra", "re-checked"),
+    "return": ("trả lại", "returned"),
+    "apply": ("cập nhật vào CSDL", "applied"),
+}
+ACTIONS = tuple(_ACTION_NAMES)
+
+
+def _error(field: str, code: str, vi: str, en: str) -> FieldError:
+    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
+
+
+def _required(name: str) -> FieldError:
+    vi, en = LABELS.get(name, (name, name))
+    return _error(name, "field.required", f"Chưa điền «{vi}»", f"{en} is required")
+
+
+@dataclass
+class FormCheck:
+    """What the rules say about a form's data, and the units and household it names."""
+
+    errors: list[FieldError] = field(default_factory=list)
+    warnings: list[FieldError] = field(default_factory=list)
+    commune: AdminUnit | None = None
+    legacy_commune: AdminUnit | None = None
+    household: Household | None = None
+
+
+# Reading the input ------------------------------------------------------------------------------------------
+
+
+def _text(value: Any, *, name: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise DomainError(
+            _error(name, "form.value_type", "Giá trị phải là chuỗi ký tự", "The value must be a string")
+        )
+    text = nfc(str(value)).strip()
+    if "\x00" in text:
+        # Nothing could store it (PostgreSQL refuses NUL in text and in JSON); other control characters are
+        # kept and reported by the rules, so the officer sees where they are.
+        raise DomainError(
+            _error(
+                name,
+                "text.control_chars",
+                "Có ký tự NUL (U+0000) không hợp lệ",
+                "Contains an invalid NUL character (U+0000)",
+            )
+        )
+    if len(text) > MAX_VALUE_LENGTH:
+        raise DomainError(
+            _error(
+                name,
+                "text.too_long",
+                f"Dài tối đa {MAX_VALUE_LENGTH} ký tự",
+                f"At most {MAX_VALUE_LENGTH} characters",
+            )
+        )
+    return text
+
+
+def form_data_clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The form's data as stored: known fields only, text in NFC without surrounding spaces, blanks left
+    out. A DC01 is flat (`{"full_name": ..., "commune_code": ...}`); a DC02 is `{"changes": {field: new
+    value}}`, where a blank new value clears the field."""
+    if not isinstance(data, Mapping):
+        raise DomainError(_error("data", "form.data_type", "Dữ liệu phiếu không hợp lệ", "Invalid form data"))
+    if kind == Kind.DC02:
+        unknown = sorted(set(data) - {"changes"})
+        changes = data.get("changes") or {}
+        if not isinstance(changes, Mapping):
+            raise DomainError(
+                _error("changes", "form.data_type", "Danh sách thay đổi không hợp lệ", "Invalid changes")
+            )
+        clean_changes = {str(name): _text(value, name=str(name)) for name, value in changes.items()}
+        if unknown:
+            raise DomainError([_unknown_field(name) for name in unknown])
+        return {"changes": clean_changes}
+    unknown = sorted(set(data) - DC01_FIELDS)
+    if unknown:
+        raise DomainError([_unknown_field(name) for name in unknown])
+    clean = {name: _text(value, name=name) for name, value in data.items()}
+    return {name: value for name, value in clean.items() if value}
+
+
+def _unknown_field(name: str) -> FieldError:
+    return _error(
+        str(name)[:100],
+        "form.unknown_field",
+        "Phiếu không có trường này",
+        "The form has no such field",
+    )
+
+
+# The rules --------------------------------------------------------------------------------------------------
+
+
+def _commune(code: str) -> AdminUnit | None:
+    # Unit codes are ASCII digits; anything else names no unit (and a NUL would make PostgreSQL refuse the
+    # look-up itself).
+    if not (code.isascii() and code.isdigit()):
+        return None
+    return (
+        AdminUnit.objects.select_related("parent")
+        .filter(structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code=code)
+        .first()
+    )
+
+
+def _check_document_and_reason(document: str, reason: str, *, complete: bool, kind: str) -> list[FieldError]:
+    errors = text_errors(document, field="document", max_length=DOCUMENT_MAX_LENGTH, prose=True)
+    errors += text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    if complete and kind == Kind.DC02:
+        # A correction of the registry stands on a document (giấy tờ làm căn cứ) and says why.
+        if not document:
+            errors.append(
+                _error(
+                    "document",
+                    "document.required",
+                    "Phiếu DC02 phải ghi giấy tờ làm căn cứ",
+                    "A DC02 form must name its supporting document",
+                )
+            )
+        if not reason:
+            errors.append(_required("reason"))
+    return errors
+
+
+def _partial_birth_warning(birth: PartialDate | None) -> list[FieldError]:
+    if birth is None or birth.precision == "day":
+        return []
+    return [
+        _error(
+            "birth_date",
+            "date.partial",
+            "Ngày sinh chỉ rõ năm hoặc tháng: đối chiếu với giấy tờ gốc",
+            "The date of birth is known only to the year or month: compare with the source document",
+        )
+    ]
+
+
+def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
+    check = FormCheck()
+    errors, warnings = check.errors, check.warnings
+    if complete:
+        errors += [_required(name) for name in DC01_REQUIRED if not data.get(name)]
+
+    personal = {
+        name: data[name]
+        for name in PERSONAL_FIELDS
+        if name not in ("pin", "birth_registration_place") and data.get(name)
+    }
+    parsed, problems = _parse_citizen_data(personal)
+    errors += problems
+    errors += citizen_field_errors(parsed, today=today)
+    birth: PartialDate | None = parsed.get("birth_date")
+    sex = parsed.get("sex") if parsed.get("sex") in ("M", "F") else None
+
+    place = data.get("birth_registration_place", "")
+    place_ok = len(place) == 3 and place.isascii() and place.isdigit() and bool(pin_codec.place_name(place))
+    if place and not place_ok:
+        errors.append(
+            _error(
+                "birth_registration_place",
+                "place.unknown",
+                "Nơi đăng ký khai sinh phải là mã tỉnh (001–096) hoặc mã quốc gia",
+                "The place of birth registration must be a province code (001–096) or a country code",
+            )
+        )
+    pin = data.get("pin", "")
+    if pin:
+        pin_problems = pin_errors(pin, sex=sex, birth=birth, place_code=place if place_ok else None)
+        errors += pin_problems
+        if not pin_problems and PinRecord.objects.filter(pin=pin).exists():
+            errors.append(
+                _error(
+                    "pin",
+                    "pin.duplicate",
+                    "Số định danh này đã được cấp, không cấp lại cho người khác",
+                    "This personal identification number was already issued and is never reused",
+                )
+            )
+    errors += _check_unique_old_id(parsed.get("old_id_number"))
+
+    warnings += _partial_birth_warning(birth)
+    name_ok = bool(parsed.get("full_name")) and not any(e.field == "full_name" for e in errors)
+    # The same name and date of birth in the registry is most often the same person collected twice: a
+    # reviewer looks before a second record (and a second PIN) is made.
+    if (
+        name_ok
+        and birth is not None
+        and not pin
+        and Citizen.objects.filter(name_key=fold(parsed["full_name"]), birth_date=birth).exists()
+    ):
+        warnings.append(
+            _error(
+                "full_name",
+                "citizen.possible_duplicate",
+                "CSDL đã có người cùng họ tên và ngày sinh: kiểm tra có phải cùng một người không",
+                "The registry already holds a person with this name and date of birth: "
+                "check it is not the same person",
+            )
+        )
+
+    _check_residence(user, data, check, birth=birth, complete=complete, today=today)
+    _check_household(user, data, check, complete=complete)
+    return check
+
+
+def _check_residence(
+    user: User,
+    data: dict[str, Any],
+    check: FormCheck,
+    *,
+    birth: PartialDate | None,
+    complete: bool,
+    today: date,
+) -> None:
+    errors = check.errors
+    kind = data.get("residence_kind", "")
+    if kind and kind not in Residence.Kind.values:
+        errors.append(
+            _error(
+                "residence_kind",
+                "residence.kind_invalid",
+                "Loại cư trú phải là thường trú, tạm trú hoặc nơi ở hiện tại",
+                "Residence kind must be permanent, temporary or current",
+            )
+        )
+    code = data.get("commune_code", "")
+    if code:
+        commune = _commune(code)
+        if commune is None:
+            errors.append(
+                _error(
+                    "commune_code",
+                    "unit.unknown",
+                    "Không có xã/phường/đặc khu với mã này",
+                    "No current commune, ward or special zone has this code",
+                )
+            )
+        elif not unit_in_area(user, commune):
+            errors.append(
+                _error(
+                    "commune_code",
+                    "unit.outside_jurisdiction",
+                    "Đơn vị này nằm ngoài địa bàn quản lý của bạn",
+                    "This unit is outside your jurisdiction",
+                )
+            )
+        else:
+            check.commune = commune
+    address = data.get("address_detail", "")
+    if address:
+        errors += text_errors(address, field="address_detail", max_length=300)
+    registered_on, problems = _parse_full_date(data.get("registered_on"), field="registered_on")
+    errors += problems
+    expires_on, expiry_problems = _parse_full_date(data.get("expires_on"), field="expires_on")
+    errors += expiry_problems
+    if registered_on is not None:
+        if registered_on > today:
+            errors.append(
+                _error(
+                    "registered_on",
+                    "date.future",
+                    "Ngày không được ở tương lai",
+                    "The date must not be in the future",
+                )
+            )
+        if birth is not None and registered_on < birth.earliest():
+            errors.append(
+                _error(
+                    "registered_on",
+                    "residence.before_birth",
+                    "Ngày đăng ký cư trú trước ngày sinh của công dân",
+                    "The registration date is before the citizen's date of birth",
+                )
+            )
+    if kind == Residence.Kind.TEMPORARY:
+        if expires_on is None and complete and not expiry_problems:
+            errors.append(
+                _error(
+                    "expires_on",
+                    "residence.expiry_required",
+                    "Tạm trú phải có thời hạn",
+                    "A temporary residence needs an end date",
+                )
+            )
+        elif (
+            expires_on is not None
+            and registered_on is not None
+            and (
+                expires_on <= registered_on
+                or (expires_on - registered_on).days > registry.TEMPORARY_RESIDENCE_MAX_DAYS
+            )
+        ):
+            errors.append(
+                _error(
+                    "expires_on",
+                    "residence.expiry_range",
+                    "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm",
+                    "A temporary residence ends after it starts and lasts at most 2 years",
+                )
+            )
+    elif kind and expires_on is not None:
+        errors.append(
+            _error(
+                "expires_on",
+                "residence.expiry_not_allowed",
+                "Chỉ tạm trú mới có thời hạn",
+                "Only a temporary residence has an end date",
+            )
+        )
+
+
+def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, complete: bool) -> None:
+    errors = check.errors
+    number = data.get("household_number", "")
+    relation = data.get("relation_to_head", "")
+    if not number:
+        if relation:
+            errors.append(
+                _error(
+                    "household_number",
+                    "household.number_required",
+                    "Ghi số hồ sơ cư trú của hộ khi khai quan hệ với chủ hộ",
+                    "Give the household's residence file number with the relation to its head",
+                )
+            )
+        return
+    number_problems = text_errors(number, field="household_number", max_length=20)
+    errors += number_problems
+    household = (
+        None
+        if number_problems
+        else Household.objects.filter(household_scope(user))
+        .filter(number=number)
+        .select_related("commune")
+        .first()
+    )
+    if household is None:
+        if not number_problems:
+            errors.append(
+                _error(
+                    "household_number",
+                    "household.unknown",
+                    "Không có hộ với số hồ sơ này trong địa bàn",
+                    "No household with this file number in your jurisdiction",
+                )
+            )
+    else:
+        check.household = household
+        if check.commune is not None and household.commune_id != check.commune.pk:
+            errors.append(
+                _error(
+                    "household_number",
+                    "household.other_commune",
+                    "Hộ này ở xã/phường khác với nơi cư trú khai trong phiếu",
+                    "This household is in another commune than the residence on the form",
+                )
+            )
+        kind = data.get("residence_kind", "")
+        if kind and kind != Residence.Kind.PERMANENT:
+            # Joining a household is registering a permanent residence at its address (Luật Cư trú 2020).
+            errors.append(
+                _error(
+                    "residence_kind",
+                    "household.needs_permanent",
+                    "Nhập hộ là đăng ký thường trú: chọn loại cư trú «Thường trú»",
+                    "Joining a household registers a permanent residence: choose «Permanent residence»",
+                )
+            )
+    if not relation:
+        if complete:
+            errors.append(_required("relation_to_head"))
+    elif relation not in Relation.values:
+        errors.append(
+            _error(
+                "relation_to_head", "relation.invalid", "Quan hệ với chủ hộ không hợp lệ", "Invalid relation"
+            )
+        )
+    elif relation == Relation.HEAD:
+        errors.append(
+            _error(
+                "relation_to_head",
+                "household.second_head",
+                "Hộ đã có chủ hộ; người mới nhập hộ không thể là chủ hộ",
+                "The household already has a head; a new member cannot be its head",
+            )
+        )
+
+
+def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
+    check = FormCheck(commune=citizen.area_commune, legacy_commune=citizen.area_legacy_commune)
+    errors, warnings = check.errors, check.warnings
+    changes: dict[str, str] = data.get("changes", {})
+    errors += [
+        _error(
+            name,
+            "field.not_updatable",
+            "Trường này không sửa được bằng phiếu DC02",
+            "This field cannot be changed with a DC02 form",
+        )
+        for name in sorted(set(changes) - DC02_FIELDS)
+    ]
+    valid = {name: value for name, value in changes.items() if name in DC02_FIELDS}
+    if complete and not valid:
+        errors.append(
+            _error(
+                "changes",
+                "form.no_changes",
+                "Phiếu DC02 chưa ghi thông tin nào cần thay đổi",
+                "The DC02 form names no field to change",
+            )
+        )
+    if citizen.area_commune is None:
+        errors.append(
+            _error(
+                "citizen",
+                "citizen.no_area",
+                "Hồ sơ chưa có nơi cư trú nên chưa thuộc xã/phường nào",
+                "The record has no residence and so belongs to no commune",
+            )
+        )
+    parsed, problems = _parse_citizen_data(valid)
+    errors += problems
+    errors += citizen_field_errors(parsed, today=today)
+    if ("birth_date" in parsed) != ("date_of_death" in parsed):
+        # One of the two dates changes: compare it with the other as the record holds it.
+        errors += death_before_birth_errors(
+            parsed.get("birth_date", citizen.birth_date), parsed.get("date_of_death", citizen.date_of_death)
+        )
+    if parsed.get("birth_date") is not None:
+        errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
+    errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    unique: list[FieldError] = []
+    for problem in errors:
+        if problem not in unique:
+            unique.append(problem)
+    check.errors = unique
+
+    if "birth_date" in parsed:
+        warnings += _partial_birth_warning(parsed["birth_date"])
+    for name in ("full_name", "birth_date"):
+        if name in parsed and parsed[name] != getattr(citizen, name):
+            warnings.append(
+                _error(
+                    name,
+                    "change.identity",
+                    "Thay đổi họ tên hoặc ngày sinh: đối chiếu kỹ với giấy tờ làm căn cứ",
+                    "A change of name or date of birth: compare it closely with the supporting document",
+                )
+            )
+    if parsed.get("date_of_death") is not None and citizen.date_of_death is None:
+        warnings.append(
+            _error(
+                "date_of_death",
+                "change.death",
+                "Ghi nhận công dân đã mất: cần giấy báo tử hoặc trích lục khai tử",
+                "Recording a death: a death certificate or extract is needed",
+            )
+        )
+    for name, value in parsed.items():
+        if getattr(citizen, name) == value:
+            warnings.append(
+                _error(
+                    name,
+                    "change.same_value",
+                    "Giá trị mới giống giá trị đang có trong CSDL",
+                    "The new value is the same as the one in the registry",
+                )
+            )
+    return check
+
+
+def form_validate(
+    *,
+    user: User,
+    kind: str,
+    data: Mapping[str, Any],
+    citizen: Citizen | None = None,
+    document: str = "",
+    reason: str = "",
+    complete: bool = True,
+    today: date | None = None,
+) -> FormCheck:
+    """Judge a form's data without writing anything; the page calls it as the officer types.
+
+    With `complete`, missing mandatory fields are errors too (what submitting needs); without, only the
+    values already typed are judged (what a half-filled draft can be told).
+    """
+    today = today or timezone.localdate()
+    if kind not in Kind.values:
+        raise DomainError(
+            _error(
+                "kind",
+                "form.kind_invalid",
+                "Loại phiếu phải là DC01 hoặc DC02",
+                "The form kind must be DC01 or DC02",
+            )
+        )
+    clean = form_data_clean(kind, data)
+    document, reason = _text(document, name="document"), _text(reason, name="reason")
+    if kind == Kind.DC02:
+        if citizen is None:
+            raise DomainError(
+                _error(
+                    "citizen",
+                    "citizen.required",
+                    "Phiếu DC02 phải chỉ rõ công dân",
+                    "A DC02 form names a citizen",
+                )
+            )
+        check = _check_dc02(citizen, clean, complete=complete, today=today)
+    else:
+        check = _check_dc01(user, clean, complete=complete, today=today)
+    check.errors += _check_document_and_reason(document, reason, complete=complete, kind=kind)
+    return check
+
+
+# Who may do what --------------------------------------------------------------------------------------------
+
+
+def _is_commune_reviewer(user: User) -> bool:
+    unit = user.police_unit
+    return (
+        user.role == User.Role.COMMUNE_REVIEWER
+        and unit is not None
+        and unit.level == PoliceUnit.Level.COMMUNE
+    )
+
+
+def _is_supervisor(user: User) -> bool:
+    unit = user.police_unit
+    return (
+        user.role == User.Role.SUPERVISOR
+        and unit is not None
+        and unit.level in (PoliceUnit.Level.PROVINCE, PoliceUnit.Level.DISTRICT)
+    )
+
+
+def _role_refusal(action: str) -> FieldError:
+    who_vi, who_en = (
+        ("cán bộ kiểm tra cấp xã", "a commune reviewer")
+        if action == "check"
+        else ("cán bộ phúc tra cấp huyện/tỉnh", "a district or province supervisor")
+    )
+    action_vi, action_en = _ACTION_NAMES[action]
+    return _error(
+        "actor",
+        "role.not_allowed",
+        f"Chỉ {who_vi} được {action_vi} phiếu ở bước này",
+        f"Only {who_en} may have the form {action_en} at this step",
+    )
+
+
+def _status_refusal(form: CollectionForm, action: str) -> FieldError:
+    if form.status == Status.APPLIED:
+        return _error(
+            "status",
+            "form.applied",
+            "Phiếu đã được cập nhật vào CSDL, không thay đổi được nữa",
+            "The form has been applied to the registry and can no longer change",
+        )
+    status_vi, status_en = _STATUS_NAMES[Status(form.status)]
+    action_vi, action_en = _ACTION_NAMES[action]
+    return _error(
+        "status",
+        "form.status",
+        f"Phiếu đang ở trạng thái «{status_vi}»: không thể {action_vi}",
+        f"The form is {status_en}: it cannot be {action_en}",
+    )
+
+
+def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None:
+    """Why `user` may not take `action` on `form` (in their area), or None when they may."""
+    status = form.status
+    if action in ("edit", "submit"):
+        if form.created_by_id != user.pk or user.role not in AUTHOR_ROLES:
+            return _error(
+                "actor",
+                "form.not_author",
+                "Chỉ người lập phiếu được sửa và gửi phiếu",
+                "Only the author of the form may edit and submit it",
+            )
+        if status not in (Status.DRAFT, Status.RETURNED):
+            return _status_refusal(form, action)
+        return None
+    if action == "return":
+        if status not in (Status.SUBMITTED, Status.CHECKED, Status.RECHECKED):
+            return _status_refusal(form, action)
+        # A form is returned by whoever it waits for: the commune reviewer, then the supervisor.
+        allowed = _is_commune_reviewer(user) if status == Status.SUBMITTED else _is_supervisor(user)
+        if not allowed:
+            return _role_refusal("check" if status == Status.SUBMITTED else "return")
+    else:
+        needed = {"check": Status.SUBMITTED, "recheck": Status.CHECKED, "apply": Status.RECHECKED}[action]
+        allowed = _is_commune_reviewer(user) if action == "check" else _is_supervisor(user)
+        if not allowed:
+            return _role_refusal(action)
+        if status != needed:
+            return _status_refusal(form, action)
+    if form.created_by_id == user.pk:
+        return _error(
+            "actor",
+            "form.own",
+            "Không ai được kiểm tra, phúc tra hay cập nhật phiếu do chính mình lập",
+            "Nobody may check, re-check or apply a form they wrote themselves",
+        )
+    if action == "recheck" and form.checked_by_id == user.pk:
+        return _error(
+            "actor",
+            "form.same_reviewer",
+            "Người đã kiểm tra phiếu không được phúc tra chính phiếu đó",
+            "The officer who checked the form may not also re-check it",
+        )
+    return None
+
+
+def form_allowed_actions(*, user: User, form: CollectionForm) -> set[str]:
+    """The actions the pages offer `user` on a form they can see: the same rules the services apply."""
+    if not officer_can_read_records(user):
+        return set()
+    return {action for action in ACTIONS if _refusal(user, form, action) is None}
+
+
+# Writes -----------------------------------------------------------------------------------------------------
+
+
+def _user_of(actor: Actor) -> User:
+    if actor.user is None or not officer_can_read_records(actor.user):
+        # Forms are an officer's work: system jobs (imports, the generator) write through their own services.
+        raise DomainError(
+            _error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ mới làm việc với phiếu",
+                "Only officers work with forms",
+            )
+        )
+    return actor.user
+
+
+def _locked(form: CollectionForm, user: User) -> CollectionForm:
+    """The form's row, locked for this transaction, if the user may see it; else it is "not found"."""
+    locked = CollectionForm.objects.select_for_update().filter(pk=form.pk).first()
+    if locked is None or not CollectionForm.objects.filter(form_scope(user)).filter(pk=form.pk).exists():
+        raise NotFoundError("form")
+    return locked
+
+
+def _require(user: User, form: CollectionForm, action: str) -> None:
+    refusal = _refusal(user, form, action)
+    if refusal is not None:
+        raise DomainError(refusal)
+
+
+def _as_json(problems: list[FieldError]) -> list[dict[str, Any]]:
+    return [problem.as_dict() for problem in problems]
+
+
+def _codes(problems: list[FieldError]) -> list[str]:
+    return sorted({problem.code for problem in problems})
+
+
+def _record(
+    *, actor: Actor, event_type: EventType, form: CollectionForm, reason: str = "", **data: Any
+) -> None:
+    audit_event_record(
+        actor=actor,
+        event_type=event_type,
+        subject_type="collection_form",
+        subject_id=form.pk,
+        data={"kind": form.kind, "status": form.status, **data},
+        reason=reason,
+        source_document=form.label,
+    )
+
+
+def _check_stored(form: CollectionForm, user: User, *, complete: bool = True) -> FormCheck:
+    return form_validate(
+        user=user,
+        kind=form.kind,
+        data=form.data,
+        citizen=form.citizen,
+        document=form.document,
+        reason=form.reason,
+        complete=complete,
+    )
+
+
+def _filed_commune(check: FormCheck) -> AdminUnit:
+    """A form is filed under its commune from the first save: without one nobody could review it."""
+    if check.commune is None:
+        problems = [e for e in check.errors if e.field in ("commune_code", "citizen")]
+        raise DomainError(problems or [_required("commune_code")])
+    return check.commune
+
+
+def form_create_draft(
+    *,
+    actor: Actor,
+    kind: str,
+    data: Mapping[str, Any],
+    citizen: Citizen | None = None,
+    document: str = "",
+    reason: str = "",
+) -> CollectionForm:
+    """Save a new form as a draft, complete or not; it needs only a commune of the author's area."""
+    user = _user_of(actor)
+    if user.role not in AUTHOR_ROLES:
+        raise DomainError(
+            _error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ công an xã thu thập thông tin được lập phiếu",
+                "Only commune police collecting data may fill in forms",
+            )
+        )
+    if kind == Kind.DC02:
+        # The record must be one the author may see: one outside the area looks missing.
+        if citizen is None or not Citizen.objects.filter(citizen_scope(user)).filter(pk=citizen.pk).exists():
+            raise NotFoundError("citizen")
+    elif citizen is not None:
+        raise DomainError(
+            _error(
+                "citizen",
+                "form.citizen_not_allowed",
+                "Phiếu DC01 dành cho người chưa có trong CSDL",
+                "A DC01 form is for a person not yet in the registry",
+            )
+        )
+    clean = form_data_clean(kind, data) if kind in Kind.values else dict(data)
+    document, reason = _text(document, name="document"), _text(reason, name="reason")
+    check = form_validate(
+        user=user, kind=kind, data=clean, citizen=citizen, document=document, reason=reason, complete=True
+    )
+    commune = _filed_commune(check)
+    with transaction.atomic():
+        form = CollectionForm.objects.create(
+            kind=kind,
+            status=Status.DRAFT,
+            status_since=timezone.now(),
+            commune=commune,
+            legacy_commune=check.legacy_commune,
+            citizen=citizen,
+            data=clean,
+            document=document,
+            reason=reason,
+            errors=_as_json(check.errors),
+            warnings=_as_json(check.warnings),
+            created_by=user,
+        )
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_CREATED,
+            form=form,
+            commune=commune.code,
+            errors=_codes(check.errors),
+            warnings=_codes(check.warnings),
+        )
+    return form
+
+
+def form_update_draft(
+    *, actor: Actor, form: CollectionForm, data: Mapping[str, Any], document: str = "", reason: str = ""
+) -> CollectionForm:
+    """Replace the data of a draft or of a returned form; only its author may."""
+    user = _user_of(actor)
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, "edit")
+        clean = form_data_clean(locked.kind, data)
+        document, reason = _text(document, name="document"), _text(reason, name="reason")
+        check = form_validate(
+            user=user,
+            kind=locked.kind,
+            data=clean,
+            citizen=locked.citizen,
+            document=document,
+            reason=reason,
+            complete=True,
+        )
+        locked.commune = _filed_commune(check)
+        locked.legacy_commune = check.legacy_commune
+        locked.data = clean
+        locked.document = document
+        locked.reason = reason
+        locked.errors = _as_json(check.errors)
+        locked.warnings = _as_json(check.warnings)
+        locked.save()
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_UPDATED,
+            form=locked,
+            errors=_codes(check.errors),
+            warnings=_codes(check.warnings),
+        )
+    return locked
+
+
+def form_submit(*, actor: Actor, form: CollectionForm) -> CollectionForm:
+    """Send a complete form to the commune reviewer; any error of the rules blocks it."""
+    user = _user_of(actor)
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, "submit")
+        check = _check_stored(locked, user)
+        if check.errors:
+            raise DomainError(check.errors)
+        previous = locked.status
+        now = timezone.now()
+        locked.status = Status.SUBMITTED
+        locked.status_since = locked.submitted_at = now
+        locked.errors = []
+        locked.warnings = _as_json(check.warnings)
+        # A form submitted again is checked and re-checked again, warnings included.
+        locked.acknowledged_warnings = []
+        locked.checked_by = locked.rechecked_by = None
+        locked.checked_at = locked.rechecked_at = None
+        locked.apply_errors = []
+        locked.save()
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_SUBMITTED,
+            form=locked,
+            previous=previous,
+            warnings=_codes(check.warnings),
+        )
+    return locked
+
+
+def _acknowledge(
+    warnings: list[FieldError], *, previous: Collection[str], given: Collection[str]
+) -> list[str]:
+    codes = {warning.code for warning in warnings}
+    accepted = (set(previous) | {str(code) for code in given}) & codes
+    missing = [warning for warning in warnings if warning.code not in accepted]
+    if missing:
+        raise DomainError(
+            [
+                _error(
+                    warning.field,
+                    "warning.unacknowledged",
+                    f"Cần xác nhận đã xem cảnh báo [{warning.code}]: {warning.message_vi}",
+                    f"Acknowledge the warning [{warning.code}] first: {warning.message_en}",
+                )
+                for warning in missing
+            ]
+        )
+    return sorted(accepted)
+
+
+def _review(
+    *, actor: Actor, form: CollectionForm, action: str, acknowledged: Collection[str]
+) -> CollectionForm:
+    user = _user_of(actor)
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, action)
+        # The registry may have changed since the form was written (a CMND taken meanwhile): judge it again.
+        check = _check_stored(locked, user)
+        if check.errors:
+            raise DomainError(check.errors)
+        previous = locked.acknowledged_warnings if action == "recheck" else []
+        accepted = _acknowledge(check.warnings, previous=previous, given=acknowledged)
+        now = timezone.now()
+        if action == "check":
+            locked.status, locked.checked_by, locked.checked_at = Status.CHECKED, user, now
+        else:
+            locked.status, locked.rechecked_by, locked.rechecked_at = Status.RECHECKED, user, now
+        locked.status_since = now
+        locked.warnings = _as_json(check.warnings)
+        locked.acknowledged_warnings = accepted
+        locked.save()
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_CHECKED if action == "check" else EventType.FORM_RECHECKED,
+            form=locked,
+            acknowledged_warnings=accepted,
+        )
+    return locked
+
+
+def form_check(*, actor: Actor, form: CollectionForm, acknowledged: Collection[str] = ()) -> CollectionForm:
+    """Kiểm tra: a commune reviewer of the form's commune confirms it, acknowledging its warnings."""
+    return _review(actor=actor, form=form, action="check", acknowledged=acknowledged)
+
+
+def form_recheck(*, actor: Actor, form: CollectionForm, acknowledged: Collection[str] = ()) -> CollectionForm:
+    """Phúc tra: a district or province supervisor confirms the checked form; not the one who checked it."""
+    return _review(actor=actor, form=form, action="recheck", acknowledged=acknowledged)
+
+
+def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
+    """Send the form back to its author with the reason, from any step before it is applied."""
+    user = _user_of(actor)
+    reason = _text(reason, name="reason")
+    problems = text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    if not reason:
+        problems.insert(
+            0,
+            _error(
+                "reason",
+                "reason.required",
+                "Ghi lý do trả lại phiếu để người lập phiếu biết cần sửa gì",
+                "Say why the form is returned, so that its author knows what to correct",
+            ),
+        )
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, "return")
+        if problems:
+            raise DomainError(problems)
+        previous = locked.status
+        now = timezone.now()
+        locked.status = Status.RETURNED
+        locked.status_since = locked.returned_at = now
+        locked.returned_by = user
+        locked.returned_from = previous
+        locked.return_reason = reason
+        locked.save()
+        _record(
+            actor=actor, event_type=EventType.FORM_RETURNED, form=locked, reason=reason, previous=previous
+        )
+    return locked
+
+
+def _registry_reason(form: CollectionForm) -> str:
+    default = (
+        "Thu thập thông tin dân cư" if form.kind == Kind.DC01 else "Cập nhật, chỉnh sửa thông tin dân cư"
+    )
+    reason = f"{form.reason or default} (phiếu {form.label})"
+    return f"{reason}; căn cứ: {form.document}" if form.document else reason
+
+
+def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:
+    data = form.data
+    registered_on, _problems = _parse_full_date(data["registered_on"], field="registered_on")
+    expires_on, _problems = _parse_full_date(data.get("expires_on"), field="expires_on")
+    assert registered_on is not None  # the form passed its checks
+    reason, source = _registry_reason(form), form.label
+    household = check.household
+    citizen = registry.citizen_create(
+        actor=actor,
+        data=registry.NewCitizen(**{name: data[name] for name in PERSONAL_FIELDS if data.get(name)}),
+        residence=registry.NewResidence(
+            # Joining a household registers the permanent residence at the household's address; the address
+            # where the person was collected is kept as their current place of living.
+            kind=Residence.Kind.CURRENT if household is not None else data["residence_kind"],
+            commune=form.commune,
+            address_detail=data["address_detail"],
+            registered_on=registered_on,
+            expires_on=expires_on,
+        ),
+        reason=reason,
+        source_document=source,
+    )
+    if household is not None:
+        registry.household_add_member(
+            actor=actor,
+            household=household,
+            citizen=citizen,
+            relation_to_head=data["relation_to_head"],
+            joined_on=registered_on,
+            reason=reason,
+            source_document=source,
+        )
+    return citizen
+
+
+def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
+    assert form.citizen_id is not None  # a database constraint: every DC02 names its citizen
+    # Read again: the record may have changed since the form was loaded.
+    citizen = Citizen.objects.get(pk=form.citizen_id)
+    return registry.citizen_update(
+        actor=actor,
+        citizen=citizen,
+        changes=form.data.get("changes", {}),
+        reason=_registry_reason(form),
+        source_document=form.label,
+    )
+
+
+def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
+    """Write a re-checked form into the registry: citizen, residence and household together or not at all.
+
+    A DC01 creates the citizen (a PIN is allocated when the form carries none) with the residence
+    collected and, when the form names one, the household membership; a DC02 updates the record. The
+    registry's history points to the form ("DC01 #123"). If the registry refuses (a PIN or CMND taken
+    meanwhile), nothing of it is written: the form stays re-checked with the refusal recorded on it, and
+    the DomainError is raised after that record is committed.
+    """
+    user = _user_of(actor)
+    failure: DomainError | None = None
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, "apply")
+        try:
+            check = _check_stored(locked, user)
+            if check.errors:
+                raise DomainError(check.errors)
+            with transaction.atomic():
+                if locked.kind == Kind.DC01:
+                    citizen = _apply_dc01(actor=actor, form=locked, check=check)
+                else:
+                    citizen = _apply_dc02(actor=actor, form=locked)
+                now = timezone.now()
+                locked.status = Status.APPLIED
+                locked.citizen = citizen
+                locked.applied_by = user
+                locked.applied_at = locked.status_since = now
+                locked.apply_errors = []
+                locked.save()
+                _record(
+                    actor=actor,
+                    event_type=EventType.FORM_APPLIED,
+                    form=locked,
+                    citizen_id=citizen.pk,
+                    pin=citizen.pin,
+                )
+        except (DomainError, IntegrityError) as exc:
+            failure = (
+                exc
+                if isinstance(exc, DomainError)
+                else DomainError(
+                    _error(
+                        "registry",
+                        "registry.conflict",
+                        "CSDL vừa thay đổi và từ chối bản ghi này (trùng số định danh hoặc CMND?): "
+                        "kiểm tra lại",
+                        "The registry changed meanwhile and refused the record (a duplicate PIN or CMND?): "
+                        "check again",
+                    )
+                )
+            )
+            locked.refresh_from_db()
+            locked.apply_errors = _as_json(failure.errors)
+            locked.save(update_fields=["apply_errors", "updated_at"])
+            _record(
+                actor=actor,
+                event_type=EventType.FORM_APPLY_FAILED,
+                form=locked,
+                errors=_codes(failure.errors),
+            )
+    if failure is not None:
+        raise failure
+    return locked

@@ -1,0 +1,633 @@
+"""Free-text addresses (địa chỉ) as people write them, parsed and mapped to the registry's units.
+
+Legacy books, forms and spreadsheets write addresses in two shapes: the old three levels ("Số 5, thôn
+Thượng, xã Dương Liễu, huyện Hoài Đức, Hà Nội", often abbreviated: "P. Phúc Xá, Q. Ba Đình, TP. Hà Nội",
+in lower case, without tone marks) and, since 1-7-2025, two levels ("Số 12 phố Hàng Bạc, Phường Hoàn
+Kiếm, Thành phố Hà Nội"). `parse_address` recognizes either and returns the registry's own `AdminUnit`
+rows: for an old address the legacy commune it names and that commune's default 2025 successor (plus the
+other successors of a commune that was split), for a new address the 2025 commune. The original text is
+kept exactly as given, as DESIGN.md asks.
+
+Recognition is done by the MIT-licensed `vietnamadminunits` parser (its keyword tables know abbreviations,
+old names and accent-less spellings); only its offline `parse_address` is called, never its converter or
+anything that geocodes. What this module adds is what the registry needs on top:
+
+- the choice between the two structures. The library parses a text in whichever mode it is told and
+  will find *something* in either ("Phường Hoàn Kiếm, Thành phố Hà Nội" read as an old address gives
+  Quận Hoàn Kiếm), so each reading is checked against the text: the unit names must appear in it, in
+  order, and the kind word written before a name ("phường", "Q.", "huyện") must not belong to another
+  level. The reading the text supports best wins.
+- the street part (`detail`), cut from the text itself before the commune's name, with its spelling
+  kept (the library returns it title-cased and sometimes truncated).
+- the mapping to `AdminUnit` rows and successions, from an in-memory index loaded once per process.
+- text damaged by a legacy encoding is repaired first (`lib.vnencoding.repair`), since an old address
+  typed in TCVN3 or VNI names no unit until it is.
+
+Bulk imports parse millions of addresses, so both the unit index and the results are cached: the index
+is reloaded when the units change (checked at most every few seconds, or at once through
+`address_units_reset`), and results are kept in an LRU cache keyed by the cleaned text (members of a
+household share an address, so most look-ups of an import hit it).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db.models import Count, Max
+
+from dancu.audit.models import AuditEvent, EventType
+from dancu.geo.models import AdminUnit, UnitSuccession
+from dancu.lib import vnencoding
+from dancu.lib.vntext import fold
+
+Structure = AdminUnit.Structure
+Level = AdminUnit.Level
+
+# No real address is longer than the 500 characters the registry stores for one (address_original);
+# anything longer is not parsed at all, which also bounds the work a hostile input can cause.
+MAX_ADDRESS_LENGTH = 500
+
+# How sure the parser is of the commune it returns. The values order the cases; they are not
+# probabilities.
+CONFIDENCE_CERTAIN = 1.0  # every unit found in the text, each with its own kind word ("Xã", "H.")
+CONFIDENCE_BARE_NAMES = 0.9  # every unit found, written without kind words ("phuc xa, ba dinh, ha noi")
+CONFIDENCE_NO_DISTRICT = 0.8  # an old commune found by its name within its province, district omitted
+# The library recognized an old commune whose name is not in the text (an old name of it), or a 2025
+# commune followed by words that look like a district.
+CONFIDENCE_LIBRARY_ONLY = 0.6
+CONFIDENCE_PROVINCE_ONLY = 0.3  # only the province was recognized; `commune` is None
+
+# Results kept per process. An entry is a few hundred bytes; 32,768 of them stay far below the memory
+# budget of an import while covering the repetition an import sees (households, villages).
+_CACHE_SIZE = 32_768
+# How often the unit index asks the database whether the units changed. Between checks a reload of the
+# units goes unnoticed, unless the code that reloaded them calls `address_units_reset`.
+_RECHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAddress:
+    """What an address names, in the registry's units.
+
+    `structure` says which shape the text was read in ("legacy" or "2025", the values of
+    `AdminUnit.Structure`). For a legacy address `legacy_commune` is the old commune it names (for an
+    island district that had no communes, the district itself), `commune` its default 2025 successor and
+    `alternatives` the other 2025 communes that took over part of it, for an officer to choose from when
+    the commune was split. For a 2025 address `legacy_commune` is None and `alternatives` empty.
+    `province` is the 2025 province, also when nothing below it was recognized. `detail` is the part
+    of the text below the commune (house, lane, street, village) as written, and `original` the text
+    exactly as given.
+
+    The `AdminUnit` objects come from a process-wide cache and are shared between results: read them,
+    use them as foreign keys, but do not modify them.
+    """
+
+    original: str
+    detail: str
+    structure: str
+    commune: AdminUnit | None
+    legacy_commune: AdminUnit | None
+    alternatives: tuple[AdminUnit, ...]
+    province: AdminUnit | None
+    confidence: float
+
+    @property
+    def province_only(self) -> bool:
+        """True when the province was recognized but no commune: the address needs an officer."""
+        return self.commune is None and self.legacy_commune is None
+
+
+# Text -------------------------------------------------------------------------------------------------
+
+
+def _key_table() -> dict[int, str]:
+    # Each letter maps to exactly one ASCII character, so that the key has the length of the text and a
+    # position found in the key is the same position in the text. vntext.fold defines the folding; the
+    # few letters it turns into two characters (ligatures) are left out and become separators.
+    table = {code: chr(code).lower() for code in range(ord("A"), ord("Z") + 1)}
+    # Semicolons and vertical bars separate the parts of an address as commas do.
+    table.update({ord(";"): ",", ord("|"): ","})
+    for start, end in ((0x00C0, 0x024F), (0x1E00, 0x1EFF)):
+        for code in range(start, end + 1):
+            folded = fold(chr(code))
+            if len(folded) == 1 and folded.isascii() and folded.isalnum():
+                table[code] = folded
+    return table
+
+
+_KEY_TABLE = _key_table()
+_NOT_KEY = re.compile(r"[^a-z0-9,]")
+# Line breaks, tabs, zero-width and bidirectional characters and the like: never part of an address,
+# and read as a separator so that "Xã\nDương Liễu" still parses.
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_SPACES = re.compile(r"\s+")
+_DETAIL_EDGES = " ,.;:-–—/\\|"
+
+
+def _clean(text: str) -> str:
+    """NFC, invisible characters and odd spaces turned into one plain space, trimmed."""
+    text = unicodedata.normalize("NFC", text)
+    if not text.isprintable():
+        text = "".join(" " if unicodedata.category(char) in _INVISIBLE else char for char in text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def _key(cleaned: str) -> str:
+    """The text folded to lower-case ASCII letters and digits, commas kept (a kind word and a name on
+    either side of a comma do not belong together), everything else a space; same length as the text."""
+    return _NOT_KEY.sub(" ", cleaned.translate(_KEY_TABLE))
+
+
+# Kind words as they are written before a unit name, in the key's alphabet (no marks, lower case),
+# abbreviated or not: "Phường"/"P."/"F." (southern spelling), "Thị trấn"/"TT.", "Quận"/"Q.",
+# "Thị xã"/"TX.", "Thành phố"/"TP.", "Tỉnh"/"T.".
+_KIND_WORDS: dict[str, str] = {
+    "phuong": "Phường",
+    "p": "Phường",
+    "f": "Phường",
+    "xa": "Xã",
+    "x": "Xã",
+    "thitran": "Thị trấn",
+    "tt": "Thị trấn",
+    "dackhu": "Đặc khu",
+    "quan": "Quận",
+    "q": "Quận",
+    "huyen": "Huyện",
+    "h": "Huyện",
+    "thixa": "Thị xã",
+    "tx": "Thị xã",
+    "thanhpho": "Thành phố",
+    "tp": "Thành phố",
+    "tinh": "Tỉnh",
+    "t": "Tỉnh",
+}
+# The same, per kind, as alternatives of a pattern: a numbered unit ("Phường 5") needs one of them.
+_KIND_ALTERNATIVES: dict[str, str] = {
+    "Phường": r"phuong|p|f",
+    "Xã": r"xa|x",
+    "Thị trấn": r"thi\s*tran|tt",
+    "Đặc khu": r"dac\s*khu",
+    "Quận": r"quan|q",
+    "Huyện": r"huyen|h",
+    "Thị xã": r"thi\s*xa|tx",
+    "Thành phố": r"thanh\s*pho|tp",
+    "Tỉnh": r"tinh|t",
+}
+# The kind word right before a position; two-word kinds first, so that "thi xa" is not read as "xa".
+_KIND_BEFORE = re.compile(
+    r"(?:^|[\s,])(thi\s*xa|thi\s*tran|thanh\s*pho|dac\s*khu|phuong|huyen|quan|tinh|xa|tx|tt|tp|p|f|x|q|h|t)\s*$"
+)
+_COMMUNE_KINDS = frozenset({"Phường", "Xã", "Thị trấn", "Đặc khu"})
+_DISTRICT_KINDS = frozenset({"Quận", "Huyện", "Thị xã", "Thành phố"})
+_PROVINCE_KINDS = frozenset({"Tỉnh", "Thành phố"})
+_LEVEL_KINDS: dict[str, frozenset[str]] = {
+    Level.COMMUNE: _COMMUNE_KINDS,
+    Level.DISTRICT: _DISTRICT_KINDS,
+    Level.PROVINCE: _PROVINCE_KINDS,
+}
+# A district named in the text ("huyện", "Q.", "TX.") makes an old address likely: it is read as one
+# first. So do two "thành phố" ("TP. Thủ Đức, TP.HCM") or a "thành phố" in a "tỉnh" (a provincial city).
+_DISTRICT_MARK = re.compile(r"\b(?:quan|huyen|thi\s*xa|tx|q|h)\b\s*[a-z0-9]")
+_CITY_MARK = re.compile(r"\b(?:thanh\s*pho|tp)\b")
+_PROVINCE_MARK = re.compile(r"\btinh\b")
+_NAME_WORD = re.compile(r"[a-z0-9]")
+# Other names of provinces, in the key's alphabet.
+_PROVINCE_ALIASES: dict[str, tuple[str, ...]] = {
+    "Hồ Chí Minh": ("hcm", "tp hcm", "tphcm", "sai gon", "sg"),
+    "Hà Nội": ("hn",),
+    "Huế": ("thua thien hue", "tt hue"),
+    "Bà Rịa - Vũng Tàu": ("brvt", "ba ria vung tau", "vung tau"),
+    "Đắk Lắk": ("dac lac", "dak lak"),
+    "Đắk Nông": ("dac nong", "dak nong"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """Where the text names a unit: from its kind word when one is written, to the end of its name."""
+
+    start: int
+    end: int
+    kind_written: bool
+
+
+def _words(name: str) -> list[str]:
+    return _key(_clean(name)).split()
+
+
+@functools.lru_cache(maxsize=16_384)
+def _name_pattern(short_name: str, kind: str) -> tuple[re.Pattern[str], bool]:
+    """The pattern of a unit's name in a key, and whether it is a numbered unit.
+
+    A name matches with or without the spaces between its words ("phuc xa", "phucxa"). A numbered unit
+    ("Phường 5", "Quận 3") must have its kind word before the number, in full or abbreviated, joined or
+    not ("p5", "q.3", "phuong 05"): a bare number is a house number as often as a ward.
+    """
+    words = _words(short_name)
+    if len(words) >= 2 and words[-1].isdigit() and fold(short_name) == f"{fold(kind)} {words[-1]}":
+        number = words[-1].lstrip("0") or "0"
+        return re.compile(rf"\b(?:{_KIND_ALTERNATIVES[kind]})\s*0*{number}\b"), True
+    if not words:
+        return re.compile(r"(?!)"), False
+    return re.compile(r"\b" + r"\s*".join(re.escape(word) for word in words) + r"\b"), False
+
+
+@functools.lru_cache(maxsize=256)
+def _province_pattern(short_name: str) -> re.Pattern[str]:
+    spellings = [r"\s*".join(re.escape(word) for word in _words(short_name))]
+    spellings += [r"\s*".join(alias.split()) for alias in _PROVINCE_ALIASES.get(short_name, ())]
+    return re.compile(rf"\b(?:{'|'.join(spellings)})\b")
+
+
+def _kind_before(key: str, position: int) -> tuple[str, int] | None:
+    """The unit kind whose word is written right before `position`, and where that word starts."""
+    # A short window that starts at a word boundary: kind words are at most two short words.
+    window_start = max(key.rfind(" ", 0, max(0, position - 12)), 0)
+    match = _KIND_BEFORE.search(key[window_start:position])
+    if match is None:
+        return None
+    return _KIND_WORDS[match.group(1).replace(" ", "")], window_start + match.start(1)
+
+
+def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
+    """The rightmost place before `end` where the text names `unit`, or None.
+
+    A name right after the kind word of another level ("Quận Ba Đình" when looking for a commune named
+    Ba Đình) does not name this unit, and the search goes on to the left; a kind of the same level but
+    another type ("Xã" written for a Phường, as people do when a commune changes type) is accepted as a
+    name written without its own kind.
+    """
+    if unit.level == Level.PROVINCE:
+        pattern, numbered = _province_pattern(unit.short_name), False
+    else:
+        pattern, numbered = _name_pattern(unit.short_name, unit.kind)
+    matches = list(pattern.finditer(key, 0, end))
+    own_level = _LEVEL_KINDS[unit.level]
+    for match in reversed(matches):
+        if numbered:
+            return _Found(match.start(), match.end(), kind_written=True)
+        before = _kind_before(key, match.start())
+        if before is None:
+            return _Found(match.start(), match.end(), kind_written=False)
+        kind, kind_start = before
+        if kind == unit.kind or (unit.level == Level.PROVINCE and kind in _PROVINCE_KINDS):
+            return _Found(kind_start, match.end(), kind_written=True)
+        if kind in own_level:
+            return _Found(kind_start, match.end(), kind_written=False)
+    return None
+
+
+def _detail_before_segment(cleaned: str, position: int) -> str:
+    """The detail of an address whose commune could not be located: everything before the comma-separated
+    part that precedes `position` (the district's), where the commune is written in the usual order."""
+    comma = cleaned.rfind(",", 0, position)
+    return _detail(cleaned, max(cleaned.rfind(",", 0, comma), 0)) if comma >= 0 else ""
+
+
+# The unit index ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """One reading of a text, in one structure."""
+
+    structure: str
+    confidence: float
+    commune: AdminUnit | None
+    legacy: AdminUnit | None
+    province: AdminUnit | None
+    detail: str
+
+
+_Version = tuple[Any, ...]
+
+
+def _units_version() -> _Version:
+    """What changes whenever the units or their successions are reloaded: row counts and highest keys,
+    and the last load recorded on the audit trail (a load that only renamed units changes nothing else)."""
+    units = AdminUnit.objects.aggregate(n=Count("pk"), top=Max("pk"))
+    successions = UnitSuccession.objects.aggregate(n=Count("pk"), top=Max("pk"))
+    loads = AuditEvent.objects.filter(event_type=EventType.UNITS_LOADED).aggregate(top=Max("pk"))
+    return (units["n"], units["top"], successions["n"], successions["top"], loads["top"])
+
+
+class _RememberedPatterns:
+    """Stands in for the `re` module inside the library's parser modules, remembering every pattern.
+
+    The library builds its keyword patterns on each call (one per province, three per district) and
+    relies on `re`'s own cache, which holds 512 patterns; a nationwide import needs a few thousand, so
+    that cache thrashes and compiling takes four fifths of the parse time. The patterns come from the
+    library's fixed keyword tables, so remembering all of them is bounded (about 2,300).
+    """
+
+    def __init__(self) -> None:
+        self._compiled: dict[tuple[str, int], re.Pattern[str]] = {}
+        # Called once per keyword on every parse: bound here rather than found through __getattr__.
+        self.escape = re.escape
+
+    def compile(self, pattern: str, flags: int = 0) -> re.Pattern[str]:
+        compiled = self._compiled.get((pattern, flags))
+        if compiled is None:
+            compiled = self._compiled[(pattern, flags)] = re.compile(pattern, flags)
+        return compiled
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(re, name)
+
+
+@functools.cache
+def _library() -> tuple[Callable[..., Any], Any]:
+    # Imported on first use: the package loads its keyword tables (and geometry libraries) at import,
+    # which management commands and web requests that never parse an address should not pay for.
+    from vietnamadminunits.parser import ParseMode, parser_from_2025, parser_legacy
+    from vietnamadminunits.parser import parse_address as library_parse
+
+    patterns = _RememberedPatterns()
+    for module in (parser_legacy, parser_from_2025):
+        if getattr(module, "re", None) is re:
+            module.re = patterns
+    return library_parse, ParseMode
+
+
+class _UnitIndex:
+    """Every unit and succession in memory, and the results parsed against them."""
+
+    def __init__(self, version: _Version) -> None:
+        self.version = version
+        self.checked_at = time.monotonic()
+        units = {unit.pk: unit for unit in AdminUnit.objects.order_by("path")}
+        for unit in units.values():
+            if unit.parent_id is not None:
+                # Linking the parents here lets str(unit) and unit.full_name() run without a query.
+                unit.parent = units[unit.parent_id]
+        self.by_code = {(unit.structure, unit.level, unit.code): unit for unit in units.values()}
+        self.default_successor: dict[int, AdminUnit] = {}
+        others: dict[int, list[AdminUnit]] = {}
+        successions = UnitSuccession.objects.order_by("legacy_id", "-is_default").values_list(
+            "legacy_id", "successor_id", "is_default"
+        )
+        for legacy_id, successor_id, is_default in successions:
+            if is_default:
+                self.default_successor[legacy_id] = units[successor_id]
+            else:
+                others.setdefault(legacy_id, []).append(units[successor_id])
+        self.other_successors = {
+            legacy_id: tuple(sorted(found, key=lambda unit: unit.path)) for legacy_id, found in others.items()
+        }
+        # Legacy communes by province and name, for old addresses that leave out the district.
+        self.legacy_by_name: dict[tuple[str, str], list[AdminUnit]] = {}
+        for unit in units.values():
+            if unit.structure == Structure.LEGACY and unit.level == Level.COMMUNE:
+                name = " ".join(_words(unit.short_name))
+                self.legacy_by_name.setdefault((unit.province_code, name), []).append(unit)
+        self.parse: Callable[[str], ParsedAddress | None] = functools.lru_cache(maxsize=_CACHE_SIZE)(
+            self._parse
+        )
+
+    # Readings ------------------------------------------------------------------------------------------
+
+    def _library_unit(self, cleaned: str, structure: str) -> Any:
+        library_parse, parse_mode = _library()
+        try:
+            if structure == Structure.LEGACY:
+                return library_parse(cleaned, mode=parse_mode.LEGACY, level=3, keep_street=False)
+            return library_parse(cleaned, mode=parse_mode.FROM_2025, level=2, keep_street=False)
+        except Exception:
+            # Whatever the third-party parser trips over, the text is simply not recognized: a bad
+            # address must never stop an import.
+            return None
+
+    def _unit(self, structure: str, level: str, code: Any) -> AdminUnit | None:
+        return self.by_code.get((structure, level, code)) if isinstance(code, str) and code else None
+
+    def read_current(self, cleaned: str, key: str) -> _Reading | None:
+        parsed = self._library_unit(cleaned, Structure.CURRENT)
+        province = self._unit(Structure.CURRENT, Level.PROVINCE, getattr(parsed, "province_code", None))
+        if province is None:
+            return None
+        province_found = _find(key, province, len(key))
+        end = province_found.start if province_found else len(key)
+        commune = self._unit(Structure.CURRENT, Level.COMMUNE, getattr(parsed, "ward_code", None))
+        if commune is None or commune.province_code != province.code:
+            return _Reading(
+                Structure.CURRENT, CONFIDENCE_PROVINCE_ONLY, None, None, province, _detail(cleaned, end)
+            )
+        found = _find(key, commune, end)
+        if found is None:
+            # The library matches its keywords inside longer words ("huyenhoaiduc" holds "yenhoa"); a
+            # 2025 commune whose name is not in the text is one of those false matches.
+            return _Reading(
+                Structure.CURRENT, CONFIDENCE_PROVINCE_ONLY, None, None, province, _detail(cleaned, end)
+            )
+        confidence = CONFIDENCE_CERTAIN if found.kind_written else CONFIDENCE_BARE_NAMES
+        if _NAME_WORD.search(key, found.end, end):
+            # Words between the commune and the province ("Phường Tô Hiệu, Thành phố Sơn La, Tỉnh Sơn
+            # La") are a district: the text is more likely an old address, which is then read too, and
+            # this reading is kept only when that one fails, flagged as uncertain.
+            confidence = CONFIDENCE_LIBRARY_ONLY
+        return _Reading(Structure.CURRENT, confidence, commune, None, province, _detail(cleaned, found.start))
+
+    def read_legacy(self, cleaned: str, key: str) -> _Reading | None:
+        parsed = self._library_unit(cleaned, Structure.LEGACY)
+        old_province = self._unit(Structure.LEGACY, Level.PROVINCE, getattr(parsed, "province_code", None))
+        if old_province is None:
+            return None
+        province = self.default_successor.get(old_province.pk)
+        province_found = _find(key, old_province, len(key))
+        end = province_found.start if province_found else len(key)
+        district = self._unit(Structure.LEGACY, Level.DISTRICT, getattr(parsed, "district_code", None))
+        commune = self._unit(Structure.LEGACY, Level.COMMUNE, getattr(parsed, "ward_code", None))
+        if commune is not None and (district is None or commune.parent_id != district.pk):
+            commune = None
+        # An island district without communes is named by the address itself and maps as a whole.
+        named = commune or (
+            district if district is not None and district.pk in self.default_successor else None
+        )
+        if named is None:
+            return self._legacy_without_district(cleaned, key, old_province, province, end)
+        assert district is not None  # named is the commune of this district, or the district itself
+        district_found = _find(key, district, end)
+        if district_found is None:
+            # As for 2025 communes: a district whose name is not in the text is a false keyword match.
+            return self._legacy_without_district(cleaned, key, old_province, province, end)
+        found = district_found if commune is None else _find(key, commune, district_found.start)
+        if found is None:
+            # The district is there but the commune's name is not: the library knows old names and
+            # spellings of communes ("Nguyễn Trung Trực" for Trúc Bạch) that the units table does not.
+            return _Reading(
+                Structure.LEGACY,
+                CONFIDENCE_LIBRARY_ONLY,
+                self.default_successor.get(named.pk),
+                named,
+                province,
+                _detail_before_segment(cleaned, district_found.start),
+            )
+        confidence = CONFIDENCE_CERTAIN if found.kind_written else CONFIDENCE_BARE_NAMES
+        return _Reading(
+            Structure.LEGACY,
+            confidence,
+            self.default_successor.get(named.pk),
+            named,
+            province,
+            _detail(cleaned, found.start),
+        )
+
+    def _legacy_without_district(
+        self, cleaned: str, key: str, old_province: AdminUnit, province: AdminUnit | None, end: int
+    ) -> _Reading:
+        """An old address that names the commune and the province but not the district ("Xã Dương Liễu,
+        Hà Nội"): the commune is taken when its name is unique in the province."""
+        province_only = _Reading(
+            Structure.LEGACY, CONFIDENCE_PROVINCE_ONLY, None, None, province, _detail(cleaned, end)
+        )
+        # The commune is the last comma-separated part before the province.
+        segment_end = end
+        while segment_end > 0 and key[segment_end - 1] in " ,":
+            segment_end -= 1
+        segment_start = key.rfind(",", 0, segment_end) + 1
+        words = key[segment_start:segment_end].split()
+        kind = None
+        for size in (2, 1):
+            if len(words) > size and "".join(words[:size]) in _KIND_WORDS:
+                kind = _KIND_WORDS["".join(words[:size])]
+                words = words[size:]
+                break
+        if kind is not None and kind not in _COMMUNE_KINDS:
+            return province_only
+        matches = [
+            unit
+            for unit in self.legacy_by_name.get((old_province.code, " ".join(words)), [])
+            if kind is None or unit.kind == kind
+        ]
+        if len(matches) != 1:
+            return province_only
+        commune = matches[0]
+        return _Reading(
+            Structure.LEGACY,
+            CONFIDENCE_NO_DISTRICT,
+            self.default_successor.get(commune.pk),
+            commune,
+            province,
+            _detail(cleaned, segment_start),
+        )
+
+    # Parsing -------------------------------------------------------------------------------------------
+
+    def _parse(self, cleaned: str) -> ParsedAddress | None:
+        key = _key(cleaned)
+        cities = len(_CITY_MARK.findall(key))
+        legacy_first = (
+            _DISTRICT_MARK.search(key) is not None
+            or cities >= 2
+            or (cities == 1 and _PROVINCE_MARK.search(key) is not None)
+        )
+        readers = (
+            (self.read_legacy, self.read_current) if legacy_first else (self.read_current, self.read_legacy)
+        )
+        readings: list[_Reading] = []
+        for reader in readers:
+            reading = reader(cleaned, key)
+            if reading is None:
+                continue
+            readings.append(reading)
+            if reading.confidence >= CONFIDENCE_CERTAIN:
+                break  # the text supports this reading fully; the other one cannot do better
+
+        def rank(reading: _Reading) -> tuple[float, int]:
+            # Between two readings that the text supports equally, the old one explains one more level
+            # ("phuc xa, ba dinh, ha noi" names a ward and its district, not the 2025 Phường Ba Đình);
+            # otherwise the reading tried first, chosen by the district words in the text, wins.
+            if reading.confidence >= CONFIDENCE_BARE_NAMES:
+                return reading.confidence, int(reading.structure == Structure.LEGACY)
+            return reading.confidence, int(reading is readings[0])
+
+        if not readings:
+            return None
+        best = max(readings, key=rank)
+        alternatives: tuple[AdminUnit, ...] = ()
+        if best.legacy is not None:
+            alternatives = self.other_successors.get(best.legacy.pk, ())
+        return ParsedAddress(
+            original="",
+            detail=best.detail,
+            structure=best.structure,
+            commune=best.commune,
+            legacy_commune=best.legacy,
+            alternatives=alternatives,
+            province=best.province,
+            confidence=best.confidence,
+        )
+
+
+def _detail(cleaned: str, end: int) -> str:
+    return cleaned[:end].strip(_DETAIL_EDGES)
+
+
+class _IndexHolder:
+    """The process's unit index, rebuilt when the units change."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.index: _UnitIndex | None = None
+
+    def get(self) -> _UnitIndex:
+        index = self.index
+        if index is not None and time.monotonic() - index.checked_at < _RECHECK_SECONDS:
+            return index
+        with self.lock:
+            version = _units_version()
+            index = self.index
+            if index is None or index.version != version:
+                index = _UnitIndex(version)
+                self.index = index
+            index.checked_at = time.monotonic()
+            return index
+
+    def reset(self) -> None:
+        with self.lock:
+            self.index = None
+
+
+_holder = _IndexHolder()
+
+
+def address_units_reset() -> None:
+    """Forget the cached units and parsed addresses; the next parse reads the units again.
+
+    Call it after reloading the units in a long-running process that cannot wait for the periodic check.
+    """
+    _holder.reset()
+
+
+def _repaired(text: str) -> str:
+    """`text` with legacy-encoding damage undone ("X· D­¬ng LiÔu" is TCVN3 for "Xã Dương Liễu"), before
+    cleaning: the damage can hold C1 control characters that cleaning would drop."""
+    try:
+        return vnencoding.repair(text).text
+    except Exception:
+        # A failure of the repair must not cost the address: it is then parsed as written.
+        return text
+
+
+def parse_address(text: str) -> ParsedAddress | None:
+    """Parse a free-text address, old three-level or 2025 two-level, into the registry's units.
+
+    Text damaged by a legacy encoding (TCVN3, VNI, UTF-8 or Windows-1258 read as Windows-1252) is repaired
+    first. Returns None when the text names no unit at all (not even a province), and a result with
+    `commune` None (`province_only`) when only the province was recognized. Never raises on bad input:
+    text of any length, control characters, other scripts and non-strings all give None or a result.
+    """
+    if not isinstance(text, str) or len(text) > 4 * MAX_ADDRESS_LENGTH:
+        return None
+    cleaned = _clean(_repaired(text))
+    if not cleaned or len(cleaned) > MAX_ADDRESS_LENGTH or not any(char.isalpha() for char in cleaned):
+        return None
+    result = _holder.get().parse(cleaned)
+    return None if result is None else replace(result, original=text)

@@ -1,0 +1,437 @@
+"""Normalization of person-records rows ("sạch"): one canonical form for every value, and a record of
+every change made to get there.
+
+`normalize_row` takes a row of the person-records CSV (DESIGN.md) as text and returns the values the
+registry stores, the repairs it made (each with the field, the rule code and the value before and after,
+so that nothing changes silently and a reviewer can undo a wrong guess) and the issues for what could not
+be normalized at all (an unreadable date, a sex that is neither Nam nor Nữ). `validate_row` adds the rules
+of `registry.rules` on top: it is what an import runs on each row.
+
+Names go through these steps, each one a repair when it changes something: text damaged by a legacy
+encoding (`repair.encoding`), invisible characters (`repair.invisible`), Unicode NFC (`repair.nfc`),
+white space (`repair.whitespace`), stray punctuation (`repair.punctuation`), the canonical tone placement
+(`repair.tone_placement`) and title case (`repair.case`). The encoding repair comes first and sees the
+value exactly as read: the damaged forms may end in a byte that looks like white space (UTF-8 "à" read as
+Windows-1252 ends in a no-break space), so callers must not strip values before passing them in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from dancu.geo.address import parse_address
+from dancu.lib import pin as pin_codec
+from dancu.lib.partial_date import LEGACY_ACCEPTED_FORMATS, PartialDate, PartialDateError, parse_legacy
+from dancu.lib.vnencoding import repair as repair_encoding
+from dancu.lib.vntext import VOWEL_TONES, canonical_tone_placement, fold, nfc, normalize_name
+from dancu.registry.rules import Issue, PersonInput, RuleContext, check_person
+
+# The columns of the person-records CSV (DESIGN.md); any other column is kept as it is in `extra`.
+COLUMNS = (
+    "record_id",
+    "source",
+    "full_name",
+    "gender",
+    "birth_date",
+    "birth_place",
+    "id_number",
+    "old_id_number",
+    "father_name",
+    "mother_name",
+    "address",
+)
+
+
+class ParsedAddress(Protocol):
+    """What an address parser returns: the original text, the detail below the commune (house, street,
+    hamlet), and the commune in the 2025 structure and in the legacy one as written. The default parser,
+    `dancu.geo.address.parse_address`, returns AdminUnit rows; another parser may return bare GSO codes,
+    since only a unit's code is used here."""
+
+    @property
+    def original(self) -> str: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def commune(self) -> Any: ...
+
+    @property
+    def legacy_commune(self) -> Any: ...
+
+
+AddressParser = Callable[[str], ParsedAddress | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRepair:
+    """One change normalization made to one field: the rule code (`repair.*`), before and after."""
+
+    field: str
+    code: str
+    before: str
+    after: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def as_issue(self) -> Issue:
+        """The repair as an Issue of severity REPAIR, for reports that list everything by rule."""
+        return Issue(self.field, self.code, {**self.params, "before": self.before, "after": self.after})
+
+
+@dataclass(slots=True)
+class NormalizedRow:
+    """A person-records row in canonical form, with what was repaired and what could not be read."""
+
+    record_id: str
+    source: str
+    full_name: str
+    sex: str | None
+    birth_date: PartialDate | None
+    # The 3-digit province code (pre-2025 list, as in the PIN) when the text names one, else None; the
+    # text itself is kept in birth_place_text.
+    birth_place: str | None
+    birth_place_text: str
+    id_number: str | None
+    old_id_number: str | None
+    father_name: str
+    mother_name: str
+    address: str
+    address_parsed: ParsedAddress | None
+    commune_code: str | None
+    legacy_commune_code: str | None
+    extra: dict[str, str]
+    repairs: list[FieldRepair]
+    issues: list[Issue]
+
+    def person(self) -> PersonInput:
+        """The row as input to the rules."""
+        return PersonInput(
+            full_name=self.full_name,
+            sex=self.sex,
+            birth_date=self.birth_date,
+            birth_place=self.birth_place,
+            id_number=self.id_number,
+            old_id_number=self.old_id_number,
+            father_name=self.father_name,
+            mother_name=self.mother_name,
+            address=self.address,
+            commune_code=self.commune_code,
+            legacy_commune_code=self.legacy_commune_code,
+            record_id=self.record_id,
+        )
+
+
+# Text steps -------------------------------------------------------------------------------------------------
+
+# Characters that are invisible and carry no meaning in a name or an address: zero-width space, joiner and
+# non-joiner, left-to-right and right-to-left marks, word joiner, byte order mark, soft hyphen. They arrive
+# from copy and paste and word processors. Bidirectional overrides and embeddings are not removed: they
+# change what a reader sees, and the name rules refuse them as control characters.
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+# Typographic apostrophes in names ("H’Hen") become the ASCII one the registry stores.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "\u2010": "-"})
+# Punctuation that can end or start a name only by accident ("Nguyễn Văn A.", "- Lê Thị B"), and runs of
+# hyphens or apostrophes.
+_EDGE_PUNCTUATION = " .,;:-'\"_*"
+_REPEATED = re.compile(r"([-'])\1+")
+_SPACED_HYPHEN = re.compile(r"\s*-\s*")
+
+
+# Each pass of the steps either finds nothing more to repair or makes the text shorter or more Vietnamese;
+# random text settles within a few, real names and addresses within one.
+_MAX_PASSES = 5
+
+
+class _Steps:
+    """Applies the text steps to one field and records a FieldRepair for each that changes the value."""
+
+    __slots__ = ("field", "repairs", "value")
+
+    def __init__(self, value: str, field: str, repairs: list[FieldRepair]) -> None:
+        self.value = value
+        self.field = field
+        self.repairs = repairs
+
+    def apply(self, code: str, after: str, **params: Any) -> None:
+        if after != self.value:
+            self.repairs.append(FieldRepair(self.field, code, self.value, after, params))
+            self.value = after
+
+    def text(self) -> str:
+        """Encoding, invisible characters, NFC and white space: the steps every text field takes."""
+        for _ in range(_MAX_PASSES):
+            if self.value.isascii():
+                self.apply("repair.whitespace", " ".join(self.value.split()))
+                break
+            repaired = repair_encoding(self.value)
+            if repaired.encoding is not None:
+                self.apply("repair.encoding", repaired.text, encoding=repaired.encoding)
+            if _INVISIBLE.search(self.value):
+                self.apply("repair.invisible", _INVISIBLE.sub("", self.value))
+            self.apply("repair.nfc", nfc(self.value))
+            self.apply("repair.whitespace", " ".join(self.value.split()))
+            # Removing a character can join the bytes of damaged text into something readable: look again.
+            if repaired.text == self.value or repair_encoding(self.value).encoding is None:
+                break
+        return self.value
+
+    def name(self) -> str:
+        """The text steps, then punctuation, tone placement and title case."""
+        # Legacy encodings are case-sensitive: a damaged name that no encoding could read may become
+        # readable once its case changed ("KË" is nothing, "Kë" is TCVN3 for "Kở"). The steps run again
+        # until nothing more is found (a few passes at most, and one for every real name), so that
+        # normalizing a normalized name changes nothing.
+        for _ in range(_MAX_PASSES):
+            changed = self._name_pass()
+            if not changed or self.value.isascii() or repair_encoding(self.value).encoding is None:
+                break
+        return self.value
+
+    def _name_pass(self) -> bool:
+        """One pass of the name steps; whether the steps after the text steps changed the value."""
+        checked = self.text()
+        if not checked:
+            return False
+        punctuated = checked.translate(_APOSTROPHES)
+        if "-" in punctuated or "'" in punctuated:
+            punctuated = _SPACED_HYPHEN.sub("-", _REPEATED.sub(r"\1", punctuated))
+        self.apply("repair.punctuation", punctuated.strip(_EDGE_PUNCTUATION))
+        self.apply("repair.tone_placement", canonical_tone_placement(self.value))
+        if not _is_title_case(self.value):
+            self.apply("repair.case", normalize_name(self.value))
+        return self.value != checked
+
+
+# A name already in title case made only of these characters is what normalize_name returns for it; the
+# test saves the call on the common case (most sources write names properly), and the tests hold it to
+# normalize_name on random text.
+_TITLE_CASE_CHARS = frozenset(
+    "".join(VOWEL_TONES) + "bcdđfghjklmnpqrstvwxz" + "BCDĐFGHJKLMNPQRSTVWXZ" + " '-"
+)
+
+
+def _is_title_case(name: str) -> bool:
+    return name.istitle() and _TITLE_CASE_CHARS.issuperset(name)
+
+
+def normalize_name_value(value: str, *, field: str) -> tuple[str, list[FieldRepair]]:
+    """The canonical spelling of a personal name and the repairs made to reach it (forms use this too)."""
+    repairs: list[FieldRepair] = []
+    return _Steps(value, field, repairs).name(), repairs
+
+
+def normalize_text_value(value: str, *, field: str) -> tuple[str, list[FieldRepair]]:
+    """Free text (an address, a place): encoding, invisible characters, NFC and white space."""
+    repairs: list[FieldRepair] = []
+    return _Steps(value, field, repairs).text(), repairs
+
+
+# Fields -----------------------------------------------------------------------------------------------------
+
+# Folded spellings of the sexes; DESIGN.md allows Nam/Nữ, M/F, nam/nu and blank.
+_SEXES = {
+    "nam": pin_codec.SEX_MALE,
+    "m": pin_codec.SEX_MALE,
+    "male": pin_codec.SEX_MALE,
+    "nu": pin_codec.SEX_FEMALE,
+    "f": pin_codec.SEX_FEMALE,
+    "female": pin_codec.SEX_FEMALE,
+}
+_DATE_SPACING = re.compile(r"\s*([/.\-])\s*")
+_SEPARATORS = re.compile(r"[\s.\-]")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+
+
+def _normalize_sex(raw: str, repairs: list[FieldRepair], issues: list[Issue]) -> str | None:
+    text = _Steps(raw, "gender", repairs).text()
+    if not text:
+        return None
+    sex = _SEXES.get(fold(text))
+    if sex is None:
+        issues.append(Issue("gender", "sex.invalid", {"value": text}))
+    return sex
+
+
+def _normalize_date(
+    raw: str, field: str, *, today: date, repairs: list[FieldRepair], issues: list[Issue]
+) -> PartialDate | None:
+    text = raw.strip()
+    if not text:
+        return None
+    try:
+        return PartialDate.parse(text)
+    except PartialDateError:
+        pass
+    try:
+        parsed = parse_legacy(_DATE_SPACING.sub(r"\1", text), today=today)
+    except PartialDateError as exc:
+        issues.append(Issue(field, exc.code, {"value": text, "formats": LEGACY_ACCEPTED_FORMATS}))
+        return None
+    repairs.append(FieldRepair(field, "repair.date_format", text, parsed.to_storage()))
+    return parsed
+
+
+def _normalize_number(
+    raw: str, field: str, *, length: int, repairs: list[FieldRepair], restore_zeros: Callable[[str], bool]
+) -> str | None:
+    """An identifier of `length` ASCII digits: separators removed, leading zeros a spreadsheet dropped
+    restored when `restore_zeros` accepts the padded value. Anything else is returned as it is, for the
+    rules to refuse with their own code."""
+    steps = _Steps(raw, field, repairs)
+    steps.apply("repair.whitespace", raw.strip())
+    if not steps.value:
+        return None
+    if not _ASCII_DIGITS.fullmatch(steps.value):
+        steps.apply("repair.separators", _SEPARATORS.sub("", steps.value))
+    value = steps.value
+    if _ASCII_DIGITS.fullmatch(value) and length - 2 <= len(value) < length:
+        padded = value.zfill(length)
+        if restore_zeros(padded):
+            steps.apply("repair.leading_zeros", padded)
+    return steps.value
+
+
+def _pin_with_zeros(padded: str) -> bool:
+    # A PIN whose province code starts with 0 loses the zero in a spreadsheet column of numbers; the
+    # padded value must decode to a province, which the rules then compare with the sex and birth year.
+    return padded.startswith("0") and pin_codec.is_valid(padded)
+
+
+def _cmnd_with_zeros(padded: str) -> bool:
+    # CMND numbers of the first provinces (01 Hà Nội ... 09) start with 0; only one zero can be missing.
+    return padded[0] == "0" and padded[1] != "0"
+
+
+class _ProvinceCodes(dict[str, str | None]):
+    # Birth places repeat from row to row ("Hà Nội", "TP.HCM"); each distinct text is looked up once.
+    def __missing__(self, text: str) -> str | None:
+        code = pin_codec.province_code_for_name(text)
+        if len(self) < 10_000:
+            self[text] = code
+        return code
+
+
+_PROVINCE_CODES = _ProvinceCodes()
+
+
+def _unit_code(unit: Any) -> str | None:
+    if unit is None:
+        return None
+    code = getattr(unit, "code", unit)
+    return str(code) if code is not None else None
+
+
+def normalize_row(
+    raw: Mapping[str, str | None],
+    *,
+    today: date,
+    address_parser: AddressParser | None = parse_address,
+) -> NormalizedRow:
+    """Normalize one person-records row (column name -> text); never raises on bad values.
+
+    `address_parser` resolves the free-text address to administrative units; by default the geo app's
+    `parse_address`, None to leave addresses unresolved (a faster first pass, or tests).
+    """
+
+    def column(name: str) -> str:
+        return raw.get(name) or ""
+
+    repairs: list[FieldRepair] = []
+    issues: list[Issue] = []
+    full_name = _Steps(column("full_name"), "full_name", repairs).name()
+    father_name = _Steps(column("father_name"), "father_name", repairs).name()
+    mother_name = _Steps(column("mother_name"), "mother_name", repairs).name()
+    sex = _normalize_sex(column("gender"), repairs, issues)
+    birth_date = _normalize_date(
+        column("birth_date"), "birth_date", today=today, repairs=repairs, issues=issues
+    )
+    birth_place_text = _Steps(column("birth_place"), "birth_place", repairs).text()
+    birth_place = _PROVINCE_CODES[birth_place_text] if birth_place_text else None
+    if birth_place_text and birth_place is None:
+        issues.append(Issue("birth_place", "birth_place.unknown", {"value": birth_place_text}))
+    id_number = _normalize_number(
+        column("id_number"),
+        "id_number",
+        length=pin_codec.PIN_LENGTH,
+        repairs=repairs,
+        restore_zeros=_pin_with_zeros,
+    )
+    old_id_number = _normalize_number(
+        column("old_id_number"), "old_id_number", length=9, repairs=repairs, restore_zeros=_cmnd_with_zeros
+    )
+    address = _Steps(column("address"), "address", repairs).text()
+    parsed = commune_code = legacy_commune_code = None
+    if address and address_parser is not None:
+        parsed = address_parser(address)
+        if parsed is None:
+            issues.append(Issue("address", "address.unresolved"))
+        else:
+            commune_code = _unit_code(parsed.commune)
+            legacy_commune_code = _unit_code(parsed.legacy_commune)
+            if commune_code is None and legacy_commune_code is None:
+                issues.append(Issue("address", "address.unresolved"))
+            elif legacy_commune_code is not None and commune_code is not None:
+                repairs.append(
+                    FieldRepair(
+                        "address",
+                        "repair.address_units",
+                        address,
+                        str(parsed.commune),
+                        {"legacy_commune": legacy_commune_code, "commune": commune_code},
+                    )
+                )
+    return NormalizedRow(
+        record_id=column("record_id").strip(),
+        source=column("source").strip(),
+        full_name=full_name,
+        sex=sex,
+        birth_date=birth_date,
+        birth_place=birth_place,
+        birth_place_text=birth_place_text,
+        id_number=id_number,
+        old_id_number=old_id_number,
+        father_name=father_name,
+        mother_name=mother_name,
+        address=address,
+        address_parsed=parsed,
+        commune_code=commune_code,
+        legacy_commune_code=legacy_commune_code,
+        extra={name: value or "" for name, value in raw.items() if name not in _COLUMN_SET},
+        repairs=repairs,
+        issues=issues,
+    )
+
+
+_COLUMN_SET = frozenset(COLUMNS)
+
+
+def validate_row(
+    raw: Mapping[str, str | None],
+    *,
+    context: RuleContext,
+    address_parser: AddressParser | None = parse_address,
+) -> NormalizedRow:
+    """Normalize a row and check it against every rule of `registry.rules`; the row's `issues` then hold
+    both. A field that could not be normalized is reported once, by normalization: the rules do not add
+    that it is missing ("date.required" after "date.format")."""
+    row = normalize_row(raw, today=context.today, address_parser=address_parser)
+    unreadable = {issue.field for issue in row.issues}
+    for found in check_person(row.person(), context=context):
+        # The rules name fields as the registry does; reports name the CSV's columns.
+        issue = (
+            Issue(_CSV_COLUMN_OF[found.field], found.rule_code, found.params)
+            if found.field in _CSV_COLUMN_OF
+            else found
+        )
+        if issue.field not in unreadable:
+            row.issues.append(issue)
+    return row
+
+
+_CSV_COLUMN_OF = {"sex": "gender"}

@@ -1,0 +1,1090 @@
+"""The rules a person record must satisfy ("đúng, đủ, sạch"), in one catalogue shared by forms, the API,
+services and imports.
+
+Each rule has a stable code that reports count by, a severity and a message in Vietnamese and English:
+
+- ERROR blocks: the record cannot reach the registry until it is corrected.
+- WARNING needs a reviewer's acknowledgement: the record is plausible but unusual (a mother aged 14, a
+  birth registered outside the province of birth) and a person must look at it.
+- REPAIR is not a problem: normalization changed the value to its canonical form (NFC, title case, the
+  canonical tone placement, text damaged by a legacy encoding) and says so, so that nothing changes
+  silently. Repairs are made by `registry.normalize`.
+
+A check returns `Issue`s: the field, the rule code and the values the message needs. `check_person` runs
+every rule on one record; `check_household` the rules about a group of records. Nothing here queries the
+database per record: what needs the database (identifiers already issued, administrative units) comes in
+through `RuleContext`, loaded once per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dancu.lib import pin as pin_codec
+from dancu.lib.errors import FieldError
+from dancu.lib.partial_date import PartialDate
+from dancu.lib.vntext import name_errors
+from dancu.registry.reference import BLOOD_TYPES
+
+# The day the two-level structure of administrative units took effect (NQ 202/2025/QH15): 2025 communes
+# exist from this day on, the legacy communes, districts and provinces until the day before.
+UNITS_REFORM_DATE = date(2025, 7, 1)
+
+# Plausible ages of a parent at the birth of a child: under 12 is taken as impossible (a data error); under
+# 15 and over 60 happen so rarely that a reviewer should confirm them against the source document.
+PARENT_MIN_AGE = 12
+PARENT_YOUNG_AGE = 15
+PARENT_OLD_AGE = 60
+# No one alive has been documented older than this; an older living person is a wrong birth year or a
+# death that never reached the registry ("sống").
+MAX_PLAUSIBLE_AGE = 120
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    REPAIR = "repair"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule. The messages are templates: `{label}` is the field's name in the message's language,
+    other `{names}` are the issue's params."""
+
+    code: str
+    severity: Severity
+    message_vi: str
+    message_en: str
+
+
+# Field names as people read them, for `{label}` in messages.
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "full_name": ("Họ, chữ đệm và tên", "Full name"),
+    "other_names": ("Tên gọi khác", "Other names"),
+    "father_name": ("Họ tên cha", "Father's name"),
+    "mother_name": ("Họ tên mẹ", "Mother's name"),
+    "relative_name": ("Họ tên người thân", "Relative's name"),
+    "sex": ("Giới tính", "Sex"),
+    "gender": ("Giới tính", "Sex"),
+    "birth_date": ("Ngày sinh", "Date of birth"),
+    "father_birth_date": ("Ngày sinh của cha", "Father's date of birth"),
+    "mother_birth_date": ("Ngày sinh của mẹ", "Mother's date of birth"),
+    "date_of_death": ("Ngày mất", "Date of death"),
+    "missing_declared_on": ("Ngày tuyên bố mất tích", "Date declared missing"),
+    "registered_on": ("Ngày đăng ký", "Registration date"),
+    "birth_place": ("Nơi sinh", "Place of birth"),
+    "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
+    "native_place": ("Quê quán", "Native place"),
+    "id_number": ("Số định danh cá nhân", "Personal identification number"),
+    "pin": ("Số định danh cá nhân", "Personal identification number"),
+    "old_id_number": ("Số CMND", "Old ID card (CMND) number"),
+    "address": ("Địa chỉ", "Address"),
+    "address_detail": ("Địa chỉ chi tiết", "Address detail"),
+    "commune": ("Xã/phường", "Commune"),
+    "legacy_commune": ("Xã/phường cũ", "Legacy commune"),
+    "blood_type": ("Nhóm máu", "Blood type"),
+    "blood_type_source": ("Nguồn xác định nhóm máu", "Source of the blood type"),
+    "relation_to_head": ("Quan hệ với chủ hộ", "Relation to the household head"),
+    "household": ("Hộ", "Household"),
+    "ethnicity": ("Dân tộc", "Ethnic group"),
+    "religion": ("Tôn giáo", "Religion"),
+    "nationality": ("Quốc tịch", "Nationality"),
+    "marital_status": ("Tình trạng hôn nhân", "Marital status"),
+    "phone": ("Số điện thoại", "Phone number"),
+    "email": ("Thư điện tử", "E-mail"),
+    "reason": ("Lý do", "Reason"),
+    "source_document": ("Văn bản làm căn cứ", "Source document"),
+}
+
+E, W, R = Severity.ERROR, Severity.WARNING, Severity.REPAIR
+
+_CATALOGUE: tuple[Rule, ...] = (
+    # Personal identification number (số định danh cá nhân) ------------------------------------------------
+    Rule("pin.format", E, "{label} phải gồm đúng 12 chữ số.", "{label} must be exactly 12 digits."),
+    Rule(
+        "pin.place",
+        E,
+        "Mã nơi đăng ký khai sinh {place_code} trong số định danh cá nhân không phải mã tỉnh (001–096) hay "
+        "mã quốc gia (100–999).",
+        "The birth registration code {place_code} in the personal identification number is neither a "
+        "province code (001-096) nor a country code (100-999).",
+    ),
+    Rule(
+        "pin.serial",
+        E,
+        "Sáu chữ số cuối của số định danh cá nhân không được là 000000.",
+        "The last six digits of the personal identification number must not be 000000.",
+    ),
+    Rule(
+        "pin.sex_mismatch",
+        E,
+        "Chữ số thứ 4 của số định danh cá nhân (thế kỷ sinh và giới tính) không khớp giới tính trong hồ sơ.",
+        "The fourth digit of the personal identification number (century and sex) does not match the sex "
+        "on the record.",
+    ),
+    Rule(
+        "pin.year_mismatch",
+        E,
+        "Số định danh cá nhân ứng với năm sinh {pin_birth_year}, khác năm sinh {record_birth_year} trong "
+        "hồ sơ.",
+        "The personal identification number encodes the birth year {pin_birth_year}, not the birth year "
+        "{record_birth_year} on the record.",
+    ),
+    Rule(
+        "pin.place_mismatch",
+        E,
+        "Số định danh cá nhân ghi nơi đăng ký khai sinh {pin_place_code}, khác nơi đăng ký khai sinh "
+        "{record_place_code} trong hồ sơ.",
+        "The personal identification number gives the birth registration place {pin_place_code}, not "
+        "{record_place_code} as on the record.",
+    ),
+    Rule(
+        "pin.birth_place_mismatch",
+        W,
+        "Số định danh cá nhân ghi nơi đăng ký khai sinh {pin_place_code}, khác tỉnh nơi sinh "
+        "{birth_place_code}; hãy đối chiếu giấy khai sinh.",
+        "The personal identification number gives the birth registration place {pin_place_code}, not the "
+        "province of birth {birth_place_code}; check the birth certificate.",
+    ),
+    Rule(
+        "pin.birth_year_range",
+        E,
+        "Không cấp được số định danh cá nhân cho năm sinh ngoài khoảng 1900–2399.",
+        "No personal identification number can be allocated for a birth year outside 1900-2399.",
+    ),
+    Rule(
+        "pin.duplicate",
+        E,
+        "Số định danh cá nhân này đã được cấp cho người khác.",
+        "This personal identification number was already issued to someone else.",
+    ),
+    Rule(
+        "pin.duplicate_in_batch",
+        E,
+        "Số định danh cá nhân này đã có ở bản ghi {first_record} của cùng đợt nhập.",
+        "This personal identification number already appears in record {first_record} of the same batch.",
+    ),
+    Rule(
+        "pin.exhausted",
+        E,
+        "Không cấp được số định danh cá nhân mới, hãy thử lại.",
+        "Could not allocate a new personal identification number; try again.",
+    ),
+    # Old ID card (chứng minh nhân dân, CMND) ---------------------------------------------------------------
+    Rule("cmnd.format", E, "Số CMND phải gồm đúng 9 chữ số.", "The CMND number must be exactly 9 digits."),
+    Rule(
+        "cmnd.duplicate",
+        E,
+        "Số CMND này đã thuộc về một công dân khác.",
+        "This CMND number already belongs to another citizen.",
+    ),
+    Rule(
+        "cmnd.duplicate_in_batch",
+        E,
+        "Số CMND này đã có ở bản ghi {first_record} của cùng đợt nhập.",
+        "This CMND number already appears in record {first_record} of the same batch.",
+    ),
+    # Dates --------------------------------------------------------------------------------------------------
+    Rule(
+        "date.format",
+        E,
+        "{label}: không đọc được ngày; các dạng được chấp nhận: {formats}.",
+        "{label}: cannot read the date; accepted formats: {formats}.",
+    ),
+    Rule("date.invalid", E, "{label}: ngày không hợp lệ.", "{label}: the date is not valid."),
+    Rule(
+        "date.year_range",
+        E,
+        "{label}: năm nằm ngoài khoảng cho phép 1800–2399.",
+        "{label}: the year is outside the accepted range 1800-2399.",
+    ),
+    Rule("date.month_range", E, "{label}: tháng phải từ 1 đến 12.", "{label}: months run from 1 to 12."),
+    Rule(
+        "date.day_range",
+        E,
+        "{label}: ngày không có trong tháng đó.",
+        "{label}: the day does not exist in that month.",
+    ),
+    Rule(
+        "date.day_without_month",
+        E,
+        "{label}: không thể ghi ngày khi chưa biết tháng.",
+        "{label}: a day cannot be given without a month.",
+    ),
+    Rule(
+        "date.storage_format",
+        E,
+        "{label}: giá trị lưu trữ không phải YYYY, YYYY-MM hay YYYY-MM-DD.",
+        "{label}: the stored value is not YYYY, YYYY-MM or YYYY-MM-DD.",
+    ),
+    Rule("date.required", E, "Thiếu {label_lower}.", "{label} is required."),
+    Rule("date.future", E, "{label} không được ở tương lai.", "{label} must not be in the future."),
+    Rule(
+        "date.death_before_birth",
+        E,
+        "Ngày mất không được trước ngày sinh.",
+        "The date of death must not be before the date of birth.",
+    ),
+    Rule(
+        "date.age_implausible",
+        W,
+        "Người sinh năm {birth_year} sẽ hơn {max_age} tuổi: kiểm tra năm sinh, hoặc người này đã mất.",
+        "Someone born in {birth_year} would be over {max_age}: check the birth year, or whether the person "
+        "has died.",
+    ),
+    # Parents and family -------------------------------------------------------------------------------------
+    Rule(
+        "family.parent_too_young",
+        E,
+        "{label}: cha/mẹ phải lớn hơn con ít nhất {min_age} tuổi.",
+        "{label}: a parent must be at least {min_age} years older than the child.",
+    ),
+    Rule(
+        "family.parent_young",
+        W,
+        "{label}: cha/mẹ chưa đủ {age} tuổi khi sinh con; hãy đối chiếu giấy tờ.",
+        "{label}: the parent was under {age} at the child's birth; check the documents.",
+    ),
+    Rule(
+        "family.parent_old",
+        W,
+        "{label}: cha/mẹ đã quá {age} tuổi khi sinh con; hãy đối chiếu giấy tờ.",
+        "{label}: the parent was over {age} at the child's birth; check the documents.",
+    ),
+    Rule("family.parent_exists", E, "Đã có thông tin cha/mẹ này.", "This parent is already recorded."),
+    Rule("family.parent_sex", E, "Giới tính của cha/mẹ không khớp.", "The parent's sex does not match."),
+    Rule("family.self", E, "Không thể là quan hệ với chính mình.", "A person cannot be their own relative."),
+    Rule("family.kind_invalid", E, "Quan hệ gia đình không hợp lệ.", "Invalid family relation."),
+    # Names --------------------------------------------------------------------------------------------------
+    Rule("name.required", E, "{label} không được để trống.", "{label} must not be blank."),
+    Rule(
+        "name.too_long",
+        E,
+        "{label} dài tối đa {max_length} ký tự (hiện có {length}).",
+        "{label} may be at most {max_length} characters long (it has {length}).",
+    ),
+    Rule(
+        "name.control_chars",
+        E,
+        "{label} chứa ký tự điều khiển hoặc ký tự ẩn ({characters}).",
+        "{label} contains control or invisible characters ({characters}).",
+    ),
+    Rule("name.digits", E, "{label} không được chứa chữ số.", "{label} must not contain digits."),
+    Rule(
+        "name.letters",
+        E,
+        "{label} chỉ được gồm chữ cái tiếng Việt, khoảng trắng, dấu nháy (') và gạch nối (-); không chấp "
+        "nhận: {characters}",
+        "{label} may contain only Vietnamese letters, spaces, apostrophes (') and hyphens (-); not "
+        "allowed: {characters}",
+    ),
+    Rule(
+        "name.single_word",
+        W,
+        "{label} chỉ có một từ; họ tên đầy đủ thường gồm họ và tên.",
+        "{label} is a single word; a full name usually has a family name and a given name.",
+    ),
+    # Sex and places -----------------------------------------------------------------------------------------
+    Rule("sex.required", E, "Thiếu giới tính.", "The sex is required."),
+    Rule(
+        "sex.invalid",
+        E,
+        "Giới tính phải là Nam hoặc Nữ (không đọc được {value!r}).",
+        "Sex must be Nam or Nữ (male or female); cannot read {value!r}.",
+    ),
+    Rule("sex.unchanged", E, "Giới tính mới phải khác giới tính hiện tại.", "The new sex must differ."),
+    Rule(
+        "place.unknown",
+        E,
+        "Nơi đăng ký khai sinh phải là mã tỉnh (001–096) hoặc mã quốc gia.",
+        "The place of birth registration must be a province code (001-096) or a country code.",
+    ),
+    Rule(
+        "birth_place.unknown",
+        W,
+        "Không nhận ra tỉnh nơi sinh {value!r}; hãy chọn tỉnh (theo danh mục trước 2025).",
+        "Cannot tell which province the place of birth {value!r} is; choose one (pre-2025 list).",
+    ),
+    # Administrative units and addresses ---------------------------------------------------------------------
+    Rule(
+        "unit.unknown",
+        E,
+        "{label}: không có đơn vị hành chính mã {code}.",
+        "{label}: no administrative unit has the code {code}.",
+    ),
+    Rule(
+        "unit.not_valid_at_date",
+        E,
+        "{label}: đơn vị mã {code} không tồn tại vào ngày {on}; đơn vị theo cơ cấu từ 1-7-2025 chỉ dùng từ "
+        "ngày đó, đơn vị cũ chỉ dùng cho thời gian trước đó (kèm đơn vị mới tương ứng).",
+        "{label}: the unit with code {code} did not exist on {on}; units of the structure of 1 July 2025 "
+        "apply from that day, legacy units only before it (with the new unit they became).",
+    ),
+    Rule(
+        "unit.succession_mismatch",
+        W,
+        "Xã/phường cũ {legacy_code} không được sáp nhập vào xã/phường mới {code}; hãy kiểm tra địa chỉ.",
+        "The legacy commune {legacy_code} did not become part of the 2025 commune {code}; check the address.",
+    ),
+    Rule(
+        "unit.outside_jurisdiction",
+        E,
+        "Đơn vị này nằm ngoài địa bàn quản lý của bạn.",
+        "This unit is outside your jurisdiction.",
+    ),
+    Rule(
+        "unit.not_commune",
+        E,
+        "Đơn vị phải là xã/phường/đặc khu theo đơn vị hành chính hiện hành.",
+        "The unit must be a current (2025) commune, ward or special zone.",
+    ),
+    Rule(
+        "unit.not_legacy_commune",
+        E,
+        "Đơn vị cũ phải là xã/phường trước năm 2025.",
+        "The legacy unit must be a pre-2025 commune.",
+    ),
+    Rule("address.required", E, "Thiếu {label_lower}.", "{label} is required."),
+    Rule(
+        "address.unresolved",
+        W,
+        "Không xác định được xã/phường của địa chỉ; hãy chọn đơn vị hành chính.",
+        "Cannot tell which commune the address is in; choose the administrative unit.",
+    ),
+    # Households and residence -------------------------------------------------------------------------------
+    Rule("household.no_head", E, "Hộ {household} chưa có chủ hộ.", "The household {household} has no head."),
+    Rule(
+        "household.second_head",
+        E,
+        "Hộ chỉ có một chủ hộ; hộ {household} đã có chủ hộ {first_head}.",
+        "A household has one head; the household {household} already has the head {first_head}.",
+    ),
+    Rule(
+        "household.already_member",
+        E,
+        "Người này đang là thành viên của một hộ khác.",
+        "This person is already a member of another household.",
+    ),
+    Rule(
+        "household.head_leaving",
+        E,
+        "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước.",
+        "The head of household is moving away: change the head first.",
+    ),
+    Rule(
+        "household.not_member",
+        E,
+        "Chủ hộ mới phải là thành viên của hộ.",
+        "The new head must be a member of the household.",
+    ),
+    Rule(
+        "relation.invalid", E, "Quan hệ với chủ hộ không hợp lệ.", "Invalid relation to the household head."
+    ),
+    Rule(
+        "residence.required",
+        E,
+        "Cần khai báo nơi cư trú của công dân.",
+        "The citizen's place of residence is required.",
+    ),
+    Rule(
+        "residence.kind_invalid",
+        E,
+        "Loại cư trú phải là thường trú, tạm trú hoặc nơi ở hiện tại.",
+        "Residence kind must be permanent, temporary or current.",
+    ),
+    Rule(
+        "residence.expiry_required",
+        E,
+        "Tạm trú phải có thời hạn.",
+        "A temporary residence needs an end date.",
+    ),
+    Rule(
+        "residence.expiry_range",
+        E,
+        "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm.",
+        "A temporary residence ends after it starts and lasts at most 2 years.",
+    ),
+    Rule(
+        "residence.expiry_not_allowed",
+        E,
+        "Chỉ tạm trú mới có thời hạn.",
+        "Only a temporary residence has an end date.",
+    ),
+    Rule(
+        "residence.overlap",
+        E,
+        "Nơi cư trú mới trùng thời gian với nơi cư trú hiện tại.",
+        "The new residence overlaps the current one.",
+    ),
+    Rule(
+        "residence.before_birth",
+        E,
+        "Ngày đăng ký cư trú trước ngày sinh của công dân.",
+        "The registration date is before the citizen's date of birth.",
+    ),
+    Rule("residence.already_ended", E, "Nơi cư trú đã chấm dứt.", "The residence has already ended."),
+    Rule(
+        "residence.end_before_start",
+        E,
+        "Ngày chấm dứt trước ngày đăng ký.",
+        "The end date is before the registration date.",
+    ),
+    Rule("citizen.deceased", E, "Công dân đã mất.", "The citizen is deceased."),
+    # Other personal fields ----------------------------------------------------------------------------------
+    Rule("blood_type.unknown", E, "Nhóm máu không hợp lệ.", "Unknown blood type."),
+    Rule(
+        "blood_type.no_source",
+        E,
+        "Chỉ ghi nhóm máu khi có kết quả xét nghiệm.",
+        "A blood type is recorded only with a medical test result.",
+    ),
+    Rule("ethnicity.unknown", E, "Dân tộc không có trong danh mục.", "Unknown ethnic group."),
+    Rule("religion.unknown", E, "Tôn giáo không có trong danh mục.", "Unknown religion."),
+    Rule(
+        "nationality.format",
+        E,
+        "Quốc tịch phải là mã quốc gia 2 chữ cái (VN).",
+        "Nationality must be a 2-letter country code (VN).",
+    ),
+    Rule("marital_status.invalid", E, "Tình trạng hôn nhân không hợp lệ.", "Invalid marital status."),
+    Rule(
+        "phone.format",
+        E,
+        "Số điện thoại không hợp lệ (ví dụ 0912345678).",
+        "Invalid phone number (for example 0912345678).",
+    ),
+    Rule("email.format", E, "Địa chỉ email không hợp lệ.", "Invalid e-mail address."),
+    Rule(
+        "text.too_long",
+        E,
+        "{label}: dài tối đa {max_length} ký tự (hiện có {length}).",
+        "{label}: at most {max_length} characters allowed (it has {length}).",
+    ),
+    Rule(
+        "text.control_chars",
+        E,
+        "{label}: chứa ký tự điều khiển, xuống dòng hoặc ký tự ẩn ({characters}).",
+        "{label}: contains control, line-break or invisible characters ({characters}).",
+    ),
+    Rule(
+        "text.characters",
+        E,
+        "{label}: có ký tự không dùng trong văn bản tiếng Việt ({characters}).",
+        "{label}: contains characters not used in Vietnamese text ({characters}).",
+    ),
+    # Changes and who may make them --------------------------------------------------------------------------
+    Rule("reason.required", E, "Cần ghi lý do thay đổi.", "A reason for the change is required."),
+    Rule("document.required", E, "Cần văn bản làm căn cứ.", "The supporting document is required."),
+    Rule(
+        "field.not_updatable",
+        E,
+        "Trường này không sửa được bằng cập nhật thông thường.",
+        "This field cannot be changed by an ordinary update.",
+    ),
+    Rule("role.not_allowed", E, "Vai trò của bạn không được làm việc này.", "Your role may not do this."),
+    Rule(
+        "history.before_record",
+        E,
+        "Hồ sơ chưa tồn tại vào ngày này.",
+        "The record did not exist on that date.",
+    ),
+    Rule(
+        "search.control_chars",
+        E,
+        "Từ khoá tìm kiếm chứa ký tự điều khiển hoặc ký tự ẩn.",
+        "The search text contains control or invisible characters.",
+    ),
+    Rule("search.too_long", E, "Từ khoá tìm kiếm quá dài.", "The search text is too long."),
+    Rule(
+        "search.text",
+        E,
+        "Nhập số định danh (12 số), số CMND (9 số) hoặc họ tên.",
+        "Enter a PIN (12 digits), an old CMND (9 digits) or a name.",
+    ),
+    # Placement of generated households (the synthetic population loader) ----------------------------------
+    Rule(
+        "placement.unknown_province", E, "Không có tỉnh, thành phố mã này.", "No 2025 province has this code."
+    ),
+    Rule("placement.unknown_commune", E, "Không có xã, phường mã này.", "No 2025 commune has this code."),
+    Rule(
+        "placement.unknown_legacy_province",
+        E,
+        "Không có tỉnh, thành phố (trước 1-7-2025) mã này.",
+        "No pre-2025 province has this code.",
+    ),
+    Rule(
+        "placement.empty",
+        E,
+        "Không có xã, phường nào để đặt hộ.",
+        "There is no commune to place households in.",
+    ),
+    # Repairs made by normalization --------------------------------------------------------------------------
+    Rule(
+        "repair.encoding",
+        R,
+        "{label}: đã sửa chữ bị lỗi bảng mã ({encoding}).",
+        "{label}: repaired text damaged by a legacy encoding ({encoding}).",
+    ),
+    Rule("repair.nfc", R, "{label}: đã chuẩn hoá Unicode (NFC).", "{label}: normalized to Unicode NFC."),
+    Rule(
+        "repair.invisible",
+        R,
+        "{label}: đã bỏ ký tự ẩn (khoảng trắng độ rộng 0, BOM, gạch nối mềm).",
+        "{label}: removed invisible characters (zero-width spaces, byte order marks, soft hyphens).",
+    ),
+    Rule(
+        "repair.whitespace",
+        R,
+        "{label}: đã bỏ khoảng trắng thừa.",
+        "{label}: removed stray white space.",
+    ),
+    Rule(
+        "repair.punctuation",
+        R,
+        "{label}: đã bỏ hoặc chuẩn hoá dấu câu thừa.",
+        "{label}: removed or normalized stray punctuation.",
+    ),
+    Rule(
+        "repair.tone_placement",
+        R,
+        "{label}: đã đặt dấu thanh theo một quy ước (Hòa, Thúy, Khỏe).",
+        "{label}: placed tone marks by the registry's convention (Hòa, Thúy, Khỏe).",
+    ),
+    Rule(
+        "repair.case",
+        R,
+        "{label}: đã viết hoa chữ cái đầu mỗi tiếng.",
+        "{label}: capitalized the first letter of each word.",
+    ),
+    Rule(
+        "repair.date_format",
+        R,
+        "{label}: đã đọc ngày theo dạng cũ và ghi lại theo dạng chuẩn.",
+        "{label}: read the date in a legacy format and wrote it in the standard one.",
+    ),
+    Rule(
+        "repair.separators",
+        R,
+        "{label}: đã bỏ dấu cách, dấu chấm hoặc gạch nối giữa các chữ số.",
+        "{label}: removed spaces, dots or hyphens between the digits.",
+    ),
+    Rule(
+        "repair.leading_zeros",
+        R,
+        "{label}: đã khôi phục các chữ số 0 ở đầu (bị bảng tính làm mất).",
+        "{label}: restored the leading zeros a spreadsheet had dropped.",
+    ),
+    Rule(
+        "repair.address_units",
+        R,
+        "{label}: đã chuyển đơn vị hành chính cũ sang đơn vị từ 1-7-2025, giữ nguyên văn bản gốc.",
+        "{label}: mapped the legacy administrative units to those of 1 July 2025, keeping the original text.",
+    ),
+)
+
+RULES: dict[str, Rule] = {rule.code: rule for rule in _CATALOGUE}
+
+
+class _Params(dict[str, Any]):
+    # A template naming a param the issue lacks shows the placeholder instead of failing: a message with a
+    # gap is better than an error report that crashes.
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One broken rule (or one repair) on one field of a record."""
+
+    field: str
+    rule_code: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def rule(self) -> Rule:
+        return RULES[self.rule_code]
+
+    @property
+    def severity(self) -> Severity:
+        return RULES[self.rule_code].severity
+
+    def message(self, language: str = "vi") -> str:
+        english = language.startswith("en")
+        rule = RULES[self.rule_code]
+        label_vi, label_en = FIELD_LABELS.get(self.field, (self.field, self.field))
+        label = label_en if english else label_vi
+        values = _Params(self.params)
+        values.setdefault("label", label)
+        values.setdefault("label_lower", label[:1].lower() + label[1:])
+        return (rule.message_en if english else rule.message_vi).format_map(values)
+
+    def as_field_error(self) -> FieldError:
+        return FieldError(
+            self.field, self.rule_code, self.message("vi"), self.message("en"), dict(self.params)
+        )
+
+    @classmethod
+    def from_field_error(cls, error: FieldError, *, field: str | None = None) -> Issue:
+        """The issue of a FieldError raised by a lib check (PIN codec, names), optionally moved to another
+        field (the PIN codec reports against "pin"; a CSV calls it "id_number")."""
+        return cls(field or error.field, error.code, error.params)
+
+
+def field_errors(issues: Iterable[Issue]) -> list[FieldError]:
+    return [issue.as_field_error() for issue in issues]
+
+
+# Context: what the rules need from outside the record -------------------------------------------------------
+
+
+class IdentifierIndex:
+    """PINs or CMND numbers already taken: in the registry, and earlier in the batch being checked.
+
+    `registered` says what the registry holds: a set (an import fetches the identifiers of a chunk of rows
+    in one query, see `registered_identifiers`), a callable (a form asks the database about one value), or
+    None to skip the registry. Identifiers seen in the batch are remembered with the record that carried
+    them first; records are told apart by their record_id, and records without one are all distinct.
+    """
+
+    __slots__ = ("_anonymous", "_registered", "_seen")
+
+    def __init__(self, registered: Callable[[str], bool] | Collection[str] | None = None) -> None:
+        if registered is None:
+            self._registered: Callable[[str], bool] | None = None
+        elif callable(registered):
+            self._registered = registered
+        else:
+            self._registered = registered.__contains__
+        self._seen: dict[str, str] = {}
+        self._anonymous = 0
+
+    def claim(self, value: str, *, record_id: str = "") -> tuple[bool, str | None]:
+        """Record that `record_id` carries `value`; return (taken in the registry, the record that
+        carried it earlier in the batch or None)."""
+        if not record_id:
+            self._anonymous += 1
+            record_id = f"#{self._anonymous}"
+        earlier = self._seen.setdefault(value, record_id)
+        in_registry = self._registered is not None and self._registered(value)
+        return in_registry, (None if earlier == record_id else earlier)
+
+
+@dataclass(frozen=True)
+class UnitIndex:
+    """The commune codes of both structures and how legacy communes became 2025 ones, held in memory so
+    that checking a unit costs a set look-up instead of a query.
+
+    `legacy_communes` also holds the five legacy island districts that had no communes (an address there
+    names the district), since they map to a 2025 special zone the way a commune maps to a commune.
+    """
+
+    communes: frozenset[str]
+    legacy_communes: frozenset[str]
+    successors: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def load(cls) -> UnitIndex:
+        """Read the units from the database: two queries, about 14,000 and 11,000 rows."""
+        from dancu.geo.models import AdminUnit, UnitSuccession
+
+        communes: set[str] = set()
+        legacy: set[str] = set()
+        for structure, code in AdminUnit.objects.filter(level=AdminUnit.Level.COMMUNE).values_list(
+            "structure", "code"
+        ):
+            (communes if structure == AdminUnit.Structure.CURRENT else legacy).add(code)
+        successors: dict[str, set[str]] = {}
+        for legacy_code, legacy_level, successor_code in UnitSuccession.objects.filter(
+            successor__level=AdminUnit.Level.COMMUNE
+        ).values_list("legacy__code", "legacy__level", "successor__code"):
+            successors.setdefault(legacy_code, set()).add(successor_code)
+            if legacy_level == AdminUnit.Level.DISTRICT:
+                legacy.add(legacy_code)
+        return cls(
+            communes=frozenset(communes),
+            legacy_communes=frozenset(legacy),
+            successors={code: frozenset(codes) for code, codes in successors.items()},
+        )
+
+
+def registered_identifiers(*, pins: Iterable[str], cmnds: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Which of these PINs were ever issued and which CMND numbers belong to a citizen: one query each.
+
+    An import calls this once per chunk of rows and passes the sets to `IdentifierIndex`. PINs are looked
+    up in the ledger of every PIN ever issued, because a cancelled PIN is never given to anyone again. Only
+    whether a number is taken is read, nothing about the person who holds it.
+    """
+    from dancu.registry.models import Citizen, PinRecord
+
+    pin_values = {value for value in pins if value}
+    cmnd_values = {value for value in cmnds if value}
+    taken_pins = (
+        set(PinRecord.objects.filter(pin__in=pin_values).values_list("pin", flat=True))
+        if pin_values
+        else set()
+    )
+    taken_cmnds: set[str] = (
+        {
+            value
+            for value in Citizen.objects.filter(old_id_number__in=cmnd_values).values_list(
+                "old_id_number", flat=True
+            )
+            if value is not None
+        }
+        if cmnd_values
+        else set()
+    )
+    return taken_pins, taken_cmnds
+
+
+@dataclass
+class RuleContext:
+    """What the rules need besides the record: the date, and (optional) what is already taken and which
+    units exist. Use one context per batch: `pins` and `cmnds` remember the identifiers of the records
+    checked so far, which is how duplicates within a batch are found."""
+
+    today: date
+    pins: IdentifierIndex | None = None
+    cmnds: IdentifierIndex | None = None
+    units: UnitIndex | None = None
+
+
+# The record ------------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PersonInput:
+    """The fields of a person-records row (DESIGN.md), already normalized (see `registry.normalize`).
+
+    `sex` is "M", "F" or None; `birth_place` and `birth_registration_place` are 3-digit province or
+    country codes; `commune_code` is the 2025 commune of the address and `legacy_commune_code` the
+    pre-2025 one it was written in, as resolved from `address`; `address_date` is the date the address is
+    declared for (None: today). The rest is optional information a source may carry.
+    """
+
+    full_name: str
+    sex: str | None = None
+    birth_date: PartialDate | None = None
+    birth_place: str | None = None
+    id_number: str | None = None
+    old_id_number: str | None = None
+    father_name: str = ""
+    mother_name: str = ""
+    address: str = ""
+    commune_code: str | None = None
+    legacy_commune_code: str | None = None
+    address_date: date | None = None
+    father_birth_date: PartialDate | None = None
+    mother_birth_date: PartialDate | None = None
+    date_of_death: PartialDate | None = None
+    blood_type: str = ""
+    blood_type_source: str = ""
+    birth_registration_place: str | None = None
+    record_id: str = ""
+
+
+# Checks -----------------------------------------------------------------------------------------------------
+
+
+def check_name(value: str, *, field: str, required: bool = True, max_length: int = 100) -> list[Issue]:
+    """Letters only (Vietnamese and other Latin-script letters, spaces, apostrophes, hyphens), no digits,
+    no control characters; `name.required` when `required` and blank."""
+    if not required and not value.strip():
+        return []
+    return [
+        Issue(field, error.code, error.params)
+        for error in name_errors(value, field=field, max_length=max_length)
+    ]
+
+
+def check_full_name(value: str, *, field: str = "full_name") -> list[Issue]:
+    issues = check_name(value, field=field)
+    if not issues and " " not in value.strip():
+        issues.append(Issue(field, "name.single_word"))
+    return issues
+
+
+def check_sex(value: str | None, *, field: str = "sex") -> list[Issue]:
+    if value is None or value == "":
+        return [Issue(field, "sex.required")]
+    if value not in (pin_codec.SEX_MALE, pin_codec.SEX_FEMALE):
+        return [Issue(field, "sex.invalid", {"value": value})]
+    return []
+
+
+def check_not_in_future(value: PartialDate | date | None, *, field: str, today: date) -> list[Issue]:
+    """A date that may be partial: in the future only if every day it can mean is after today."""
+    if value is None:
+        return []
+    earliest = value.earliest() if isinstance(value, PartialDate) else value
+    return [Issue(field, "date.future")] if earliest > today else []
+
+
+def check_death_after_birth(birth: PartialDate | None, death: PartialDate | None) -> list[Issue]:
+    """Death before birth only when every day the death can mean precedes every day the birth can."""
+    if birth is not None and death is not None and death.latest() < birth.earliest():
+        return [Issue("date_of_death", "date.death_before_birth")]
+    return []
+
+
+def check_age_plausible(
+    birth: PartialDate | None, death: PartialDate | None, *, today: date, field: str = "birth_date"
+) -> list[Issue]:
+    if birth is None or death is not None:
+        return []
+    if _full_years(birth.latest(), today) > MAX_PLAUSIBLE_AGE:
+        return [
+            Issue(field, "date.age_implausible", {"birth_year": birth.year, "max_age": MAX_PLAUSIBLE_AGE})
+        ]
+    return []
+
+
+def _full_years(start: date, end: date) -> int:
+    """Completed years from `start` to `end` (negative when `end` is earlier)."""
+    return end.year - start.year - ((end.month, end.day) < (start.month, start.day))
+
+
+def check_parent_age(
+    parent_birth: PartialDate | None, child_birth: PartialDate | None, *, field: str
+) -> list[Issue]:
+    """The parent must be at least 12 years older than the child (error); under 15 or over 60 at the birth
+    is a warning. With partial dates the parent gets the benefit of the doubt: the error needs the
+    parent to be too young on every day both dates can mean, the warnings likewise."""
+    if parent_birth is None or child_birth is None:
+        return []
+    oldest_possible = _full_years(parent_birth.earliest(), child_birth.latest())
+    if oldest_possible < PARENT_MIN_AGE:
+        return [Issue(field, "family.parent_too_young", {"min_age": PARENT_MIN_AGE})]
+    if oldest_possible < PARENT_YOUNG_AGE:
+        return [Issue(field, "family.parent_young", {"age": PARENT_YOUNG_AGE})]
+    if _full_years(parent_birth.latest(), child_birth.earliest()) > PARENT_OLD_AGE:
+        return [Issue(field, "family.parent_old", {"age": PARENT_OLD_AGE})]
+    return []
+
+
+def check_pin(
+    pin: str,
+    *,
+    sex: str | None,
+    birth: PartialDate | None,
+    registration_place: str | None = None,
+    birth_place: str | None = None,
+    field: str = "pin",
+) -> list[Issue]:
+    """The PIN's structure, and its agreement with the record's sex, birth year and place of birth
+    registration (an error when they differ). Without a registration place the province of birth is
+    compared instead, as a warning: births are usually, not always, registered where they happen."""
+    errors = pin_codec.consistency_errors(
+        pin, sex=sex, birth_year=birth.year if birth is not None else None, place_code=registration_place
+    )
+    issues = [Issue(field, error.code, error.params) for error in errors]
+    if registration_place is None and birth_place is not None and not issues:
+        pin_place = pin.strip()[:3]
+        if pin_place != birth_place and pin_codec.place_name(birth_place) is not None:
+            issues.append(
+                Issue(
+                    field,
+                    "pin.birth_place_mismatch",
+                    {"pin_place_code": pin_place, "birth_place_code": birth_place},
+                )
+            )
+    return issues
+
+
+def _is_digits(value: str, length: int) -> bool:
+    return len(value) == length and value.isascii() and value.isdigit()
+
+
+def check_cmnd(value: str | None, *, field: str = "old_id_number") -> list[Issue]:
+    if value and not _is_digits(value, 9):
+        return [Issue(field, "cmnd.format")]
+    return []
+
+
+def check_blood_type(blood_type: str, source: str) -> list[Issue]:
+    if not blood_type:
+        return []
+    issues = []
+    if blood_type not in BLOOD_TYPES:
+        issues.append(Issue("blood_type", "blood_type.unknown"))
+    if not source.strip():
+        issues.append(Issue("blood_type_source", "blood_type.no_source"))
+    return issues
+
+
+def check_units(
+    *, commune_code: str | None, legacy_commune_code: str | None, on: date, units: UnitIndex
+) -> list[Issue]:
+    """Unit codes must exist and be valid on the date the address is declared for: a 2025 commune from
+    1 July 2025, a legacy commune before it. A legacy address comes with the 2025 commune it became, and
+    the two must agree with the official succession table (a warning: a split commune may have gone
+    either way at the street level)."""
+    issues = []
+    commune_known = commune_code is not None and commune_code in units.communes
+    legacy_known = legacy_commune_code is not None and legacy_commune_code in units.legacy_communes
+    if commune_code is not None and not commune_known:
+        issues.append(Issue("commune", "unit.unknown", {"code": commune_code}))
+    if legacy_commune_code is not None and not legacy_known:
+        issues.append(Issue("legacy_commune", "unit.unknown", {"code": legacy_commune_code}))
+    if on >= UNITS_REFORM_DATE:
+        if legacy_known and commune_code is None:
+            issues.append(
+                Issue(
+                    "legacy_commune",
+                    "unit.not_valid_at_date",
+                    {"code": legacy_commune_code, "on": on.isoformat()},
+                )
+            )
+    elif commune_known and legacy_commune_code is None:
+        issues.append(
+            Issue("commune", "unit.not_valid_at_date", {"code": commune_code, "on": on.isoformat()})
+        )
+    if commune_known and legacy_known:
+        assert legacy_commune_code is not None
+        successors = units.successors.get(legacy_commune_code)
+        if successors and commune_code not in successors:
+            issues.append(
+                Issue(
+                    "commune",
+                    "unit.succession_mismatch",
+                    {"code": commune_code, "legacy_code": legacy_commune_code},
+                )
+            )
+    return issues
+
+
+def _check_duplicate(
+    value: str | None, index: IdentifierIndex | None, *, field: str, kind: str, record_id: str
+) -> list[Issue]:
+    if not value or index is None:
+        return []
+    in_registry, earlier = index.claim(value, record_id=record_id)
+    issues = []
+    if in_registry:
+        issues.append(Issue(field, f"{kind}.duplicate"))
+    if earlier is not None:
+        issues.append(Issue(field, f"{kind}.duplicate_in_batch", {"first_record": earlier}))
+    return issues
+
+
+def check_person(record: PersonInput, *, context: RuleContext) -> list[Issue]:
+    """Every rule about one person record; an empty list when it is clean.
+
+    Costs no database query: duplicates and units are checked against what `context` holds.
+    """
+    today = context.today
+    birth = record.birth_date
+    issues = check_full_name(record.full_name)
+    issues += check_name(record.father_name, field="father_name", required=False)
+    issues += check_name(record.mother_name, field="mother_name", required=False)
+    issues += check_sex(record.sex)
+    if birth is None:
+        issues.append(Issue("birth_date", "date.required"))
+    else:
+        issues += check_not_in_future(birth, field="birth_date", today=today)
+        issues += check_age_plausible(birth, record.date_of_death, today=today)
+    if record.date_of_death is not None:
+        issues += check_not_in_future(record.date_of_death, field="date_of_death", today=today)
+        issues += check_death_after_birth(birth, record.date_of_death)
+    for parent_field, parent_birth in (
+        ("father_birth_date", record.father_birth_date),
+        ("mother_birth_date", record.mother_birth_date),
+    ):
+        if parent_birth is not None:
+            issues += check_not_in_future(parent_birth, field=parent_field, today=today)
+            issues += check_parent_age(parent_birth, birth, field=parent_field)
+    if record.birth_place is not None and pin_codec.place_name(record.birth_place) is None:
+        issues.append(Issue("birth_place", "birth_place.unknown", {"value": record.birth_place}))
+    if record.id_number:
+        pin_issues = check_pin(
+            record.id_number,
+            sex=record.sex if record.sex in (pin_codec.SEX_MALE, pin_codec.SEX_FEMALE) else None,
+            birth=birth,
+            registration_place=record.birth_registration_place,
+            birth_place=record.birth_place,
+            field="id_number",
+        )
+        issues += pin_issues
+        if not any(issue.rule_code in _PIN_STRUCTURE_CODES for issue in pin_issues):
+            issues += _check_duplicate(
+                record.id_number, context.pins, field="id_number", kind="pin", record_id=record.record_id
+            )
+    if record.old_id_number:
+        cmnd_issues = check_cmnd(record.old_id_number)
+        issues += cmnd_issues
+        if not cmnd_issues:
+            issues += _check_duplicate(
+                record.old_id_number,
+                context.cmnds,
+                field="old_id_number",
+                kind="cmnd",
+                record_id=record.record_id,
+            )
+    issues += check_blood_type(record.blood_type, record.blood_type_source)
+    if not record.address.strip() and record.commune_code is None and record.legacy_commune_code is None:
+        issues.append(Issue("address", "address.required"))
+    elif context.units is not None:
+        issues += check_units(
+            commune_code=record.commune_code,
+            legacy_commune_code=record.legacy_commune_code,
+            on=record.address_date or today,
+            units=context.units,
+        )
+    return issues
+
+
+_PIN_STRUCTURE_CODES = frozenset({"pin.format", "pin.place", "pin.serial"})
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInput:
+    """One record of a household group: its id and its relation to the head (registry Relation values)."""
+
+    record_id: str
+    relation_to_head: str
+
+
+def check_household(members: Sequence[MemberInput], *, household: str = "") -> list[Issue]:
+    """A household has exactly one head (chủ hộ) and every member a known relation to the head."""
+    from dancu.registry.models import Relation
+
+    issues = []
+    heads = []
+    for member in members:
+        if member.relation_to_head not in Relation.values:
+            issues.append(
+                Issue(
+                    "relation_to_head",
+                    "relation.invalid",
+                    {"record_id": member.record_id, "value": member.relation_to_head},
+                )
+            )
+        elif member.relation_to_head == Relation.HEAD:
+            heads.append(member.record_id)
+    if not heads:
+        issues.append(Issue("household", "household.no_head", {"household": household}))
+    issues.extend(
+        Issue(
+            "relation_to_head",
+            "household.second_head",
+            {"household": household, "first_head": heads[0], "record_id": record_id},
+        )
+        for record_id in heads[1:]
+    )
+    return issues
+
+
+# Severity helpers for callers that decide what happens to a record ----------------------------------------
+
+
+def errors_of(issues: Iterable[Issue]) -> list[Issue]:
+    return [issue for issue in issues if issue.severity is Severity.ERROR]
+
+
+def warnings_of(issues: Iterable[Issue]) -> list[Issue]:
+    return [issue for issue in issues if issue.severity is Severity.WARNING]

@@ -1,0 +1,426 @@
+"""Free-text addresses parsed into the registry's units, against the real reference data.
+
+The addresses are written the ways legacy books and forms write them: the old three levels in full, in
+abbreviations, in capitals, without tone marks, with stray punctuation, without the district; the 2025
+two levels; split communes; names that exist in both structures; and input that is no address at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pytest_django import DjangoAssertNumQueries
+
+from dancu.geo.address import (
+    CONFIDENCE_BARE_NAMES,
+    CONFIDENCE_CERTAIN,
+    CONFIDENCE_NO_DISTRICT,
+    CONFIDENCE_PROVINCE_ONLY,
+    MAX_ADDRESS_LENGTH,
+    ParsedAddress,
+    address_units_reset,
+    parse_address,
+)
+from dancu.geo.models import AdminUnit, UnitSuccession
+from dancu.geo.selectors import successor_of, successors_of, unit_get
+from dancu.lib import vnencoding
+from dancu.lib.vntext import fold
+
+Structure = AdminUnit.Structure
+Level = AdminUnit.Level
+
+DUONG_LIEU = "09841"  # Xã Dương Liễu, Huyện Hoài Đức, Hà Nội (legacy) -> Xã Dương Hòa
+PHUC_XA = "00001"  # Phường Phúc Xá, Quận Ba Đình, Hà Nội (legacy) -> Phường Hồng Hà
+YEN_DINH = "14215"  # Thị trấn Yên Định, Huyện Hải Hậu, Nam Định (legacy) -> Xã Hải Hậu, Ninh Bình
+PHUONG_5_QUAN_3 = "27151"  # Phường 5, Quận 3, TP Hồ Chí Minh (legacy) -> Phường Bàn Cờ
+BEN_NGHE = "26740"  # Phường Bến Nghé, Quận 1 (legacy) -> Phường Sài Gòn
+LINH_TRUNG = "26800"  # Phường Linh Trung, Thành phố Thủ Đức (legacy) -> Phường Linh Xuân
+SON_DONG = "09613"  # Xã Sơn Đông, Thị xã Sơn Tây (legacy) -> Xã Đoài Phương
+NGOC_HA_LEGACY = "00016"  # Phường Ngọc Hà, Quận Ba Đình (legacy), split; a 2025 Phường Ngọc Hà exists too
+HOAN_KIEM = "00070"
+NGOC_HA = "00008"
+CON_DAO = "26732"  # Đặc khu Côn Đảo (2025), once Huyện Côn Đảo of Bà Rịa - Vũng Tàu
+
+
+@pytest.fixture(autouse=True)
+def fresh_units(db: None) -> Iterator[None]:
+    # Other modules reload the units (new primary keys); the process-wide index must not outlive them.
+    address_units_reset()
+    yield
+    address_units_reset()
+
+
+def _legacy(code: str) -> AdminUnit:
+    return unit_get(structure=Structure.LEGACY, level=Level.COMMUNE, code=code)
+
+
+def _current(code: str) -> AdminUnit:
+    return unit_get(structure=Structure.CURRENT, level=Level.COMMUNE, code=code)
+
+
+def _parsed(text: str) -> ParsedAddress:
+    result = parse_address(text)
+    assert result is not None, text
+    return result
+
+
+def _assert_legacy(result: ParsedAddress, code: str) -> None:
+    legacy = _legacy(code)
+    assert result.structure == Structure.LEGACY, result
+    assert result.legacy_commune == legacy, result
+    assert result.commune == successor_of(legacy)
+    assert result.province == successor_of(legacy).parent
+
+
+# Old three-level addresses ------------------------------------------------------------------------------
+
+
+def test_old_address_in_full_maps_to_the_default_successor_and_keeps_the_text() -> None:
+    text = "Số 5, thôn Thượng, xã Dương Liễu, huyện Hoài Đức, Hà Nội"
+    result = _parsed(text)
+    _assert_legacy(result, DUONG_LIEU)
+    assert result.original == text
+    assert result.detail == "Số 5, thôn Thượng"
+    assert result.alternatives == ()
+    assert result.confidence == CONFIDENCE_CERTAIN
+    assert not result.province_only
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "detail"),
+    [
+        ("P. Phúc Xá, Q. Ba Đình, TP. Hà Nội", PHUC_XA, ""),
+        ("12 ngo 4, p. phuc xa, q. ba dinh, tp ha noi", PHUC_XA, "12 ngo 4"),
+        ("Số 7 ngõ 2, P.Phúc Xá, Q.Ba Đình, HN", PHUC_XA, "Số 7 ngõ 2"),
+        ("X. Dương Liễu, H. Hoài Đức, Hà Nội", DUONG_LIEU, ""),
+        ("xa duong lieu, huyen hoai duc, thanh pho ha noi", DUONG_LIEU, ""),
+        ("XÃ DƯƠNG LIỄU HUYỆN HOÀI ĐỨC HÀ NỘI", DUONG_LIEU, ""),
+        ("  Số 5 ,, xã   Dương Liễu ;  huyện Hoài Đức - Hà Nội . ", DUONG_LIEU, "Số 5"),
+        ("so 5,xa duong lieu,huyen hoai duc,ha noi", DUONG_LIEU, "so 5"),
+        ("Xóm 2, TT. Yên Định, H. Hải Hậu, T. Nam Định", YEN_DINH, "Xóm 2"),
+        ("thi tran yen dinh huyen hai hau nam dinh", YEN_DINH, ""),
+        ("P.5, Q.3, TP Hồ Chí Minh", PHUONG_5_QUAN_3, ""),
+        ("45 Võ Văn Tần, Phường 05, Quận 3, TP.HCM", PHUONG_5_QUAN_3, "45 Võ Văn Tần"),
+        ("12 Lê Lợi, P.Bến Nghé, Q.1, TP.HCM", BEN_NGHE, "12 Lê Lợi"),
+        ("Số 5, P. Linh Trung, TP. Thủ Đức, TP.HCM", LINH_TRUNG, "Số 5"),
+        ("Thôn 3, X. Sơn Đông, TX. Sơn Tây, TP. Hà Nội", SON_DONG, "Thôn 3"),
+        ("Thon 3 - Xa Son Dong - TX Son Tay - Ha Noi", SON_DONG, "Thon 3"),
+    ],
+)
+def test_old_addresses_as_people_write_them(text: str, code: str, detail: str) -> None:
+    result = _parsed(text)
+    _assert_legacy(result, code)
+    assert result.detail == detail
+    assert result.confidence >= CONFIDENCE_BARE_NAMES
+
+
+def test_old_address_with_the_tone_marks_of_the_other_convention() -> None:
+    # "Hoà" for "Hòa": both conventions are in use, the units table spells "Hòa".
+    legacy = (
+        AdminUnit.objects.filter(structure=Structure.LEGACY, level=Level.COMMUNE, short_name__endswith="Hòa")
+        .select_related("parent__parent")
+        .order_by("path")
+        .first()
+    )
+    assert legacy is not None
+    result = _parsed("Số 1, " + legacy.full_name().replace("Hòa", "Hoà"))
+    assert result.legacy_commune == legacy
+
+
+@pytest.mark.parametrize("encoding", [vnencoding.TCVN3, vnencoding.VNI, vnencoding.UTF8_AS_CP1252])
+def test_old_address_damaged_by_a_legacy_encoding_is_repaired_first(encoding: str) -> None:
+    text = vnencoding.mojibake("Thôn Thượng, Xã Dương Liễu, Huyện Hoài Đức, Thành phố Hà Nội", encoding)
+    result = _parsed(text)
+    _assert_legacy(result, DUONG_LIEU)
+    assert result.detail == "Thôn Thượng"
+    assert result.original == text
+
+
+def test_bare_names_without_kind_words() -> None:
+    result = _parsed("phuc xa, ba dinh, ha noi")
+    _assert_legacy(result, PHUC_XA)
+    assert result.confidence == CONFIDENCE_BARE_NAMES
+
+
+def test_old_address_without_its_district_is_found_by_the_commune_name() -> None:
+    result = _parsed("Thôn Thượng, Xã Dương Liễu, Hà Nội")
+    _assert_legacy(result, DUONG_LIEU)
+    assert result.detail == "Thôn Thượng"
+    assert result.confidence == CONFIDENCE_NO_DISTRICT
+
+
+def test_island_district_without_communes_maps_to_its_special_zone() -> None:
+    result = _parsed("Khu 3, Huyện Côn Đảo, Tỉnh Bà Rịa - Vũng Tàu")
+    assert result.structure == Structure.LEGACY
+    assert result.legacy_commune is not None
+    assert result.legacy_commune.level == Level.DISTRICT
+    assert result.legacy_commune.name == "Huyện Côn Đảo"
+    assert result.commune == _current(CON_DAO)
+    assert result.detail == "Khu 3"
+
+
+def test_split_commune_offers_the_other_successors() -> None:
+    legacy = _legacy(NGOC_HA_LEGACY)
+    result = _parsed(f"Số 9, {legacy.full_name()}")
+    successors = successors_of(legacy)
+    assert len(successors) > 1
+    assert result.legacy_commune == legacy
+    assert result.commune == successors[0][0]
+    assert successors[0][1] is True
+    assert set(result.alternatives) == {unit for unit, is_default in successors if not is_default}
+    assert result.commune not in result.alternatives
+
+
+def test_every_split_commune_of_a_province_keeps_its_alternatives() -> None:
+    split = [
+        unit
+        for unit in AdminUnit.objects.filter(
+            structure=Structure.LEGACY, level=Level.COMMUNE, province_code="01"
+        )
+        .select_related("parent__parent")
+        .order_by("path")
+        if UnitSuccession.objects.filter(legacy=unit).count() > 1
+    ]
+    assert len(split) >= 20
+    right = 0
+    for legacy in split:
+        result = parse_address(f"Số 1, {legacy.full_name()}")
+        alternatives = {unit for unit, is_default in successors_of(legacy) if not is_default}
+        if (
+            result is not None
+            and result.legacy_commune == legacy
+            and set(result.alternatives) == alternatives
+        ):
+            right += 1
+    assert right / len(split) >= 0.95
+
+
+# 2025 two-level addresses --------------------------------------------------------------------------------
+
+
+def test_2025_address() -> None:
+    text = "Số 12 phố Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
+    result = _parsed(text)
+    assert result.structure == Structure.CURRENT
+    assert result.commune == _current(HOAN_KIEM)
+    assert result.legacy_commune is None
+    assert result.alternatives == ()
+    assert result.province == _current(HOAN_KIEM).parent
+    assert result.detail == "Số 12 phố Hàng Bạc"
+    assert result.confidence == CONFIDENCE_CERTAIN
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Đặc khu Côn Đảo, Thành phố Hồ Chí Minh", CON_DAO),
+        ("12 Lê Lợi, P. Sài Gòn, TP.HCM", "26740"),
+        ("so 3 ngo 5, phuong hoan kiem, ha noi", HOAN_KIEM),
+        ("Số 5, Xã Dương Hòa, Thành phố Hà Nội", "09856"),
+        ("Số 5, Xã Dương Hoà, Thành phố Hà Nội", "09856"),
+    ],
+)
+def test_2025_addresses_as_people_write_them(text: str, code: str) -> None:
+    result = _parsed(text)
+    assert result.structure == Structure.CURRENT
+    assert result.commune == _current(code)
+    assert result.legacy_commune is None
+
+
+def test_a_name_in_both_structures_is_read_in_the_structure_the_text_uses() -> None:
+    # Phường Ngọc Hà existed before 2025 (Quận Ba Đình) and exists since, with other borders.
+    old = _parsed("Số 2, Phường Ngọc Hà, Quận Ba Đình, Thành phố Hà Nội")
+    new = _parsed("Số 2, Phường Ngọc Hà, Thành phố Hà Nội")
+    assert old.legacy_commune == _legacy(NGOC_HA_LEGACY)
+    assert new.structure == Structure.CURRENT
+    assert new.commune == _current(NGOC_HA)
+    # A 2025 address whose street carries an old ward's name is still a 2025 address.
+    street = _parsed("Số 12 phố Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội")
+    assert street.legacy_commune is None
+
+
+def test_an_old_provincial_city_is_not_taken_for_a_2025_address() -> None:
+    # "Phường Tô Hiệu" exists in both structures; the city between it and the province says "old".
+    result = _parsed("Số 165, Thôn 3, Phường Tô Hiệu, Thành phố Sơn La, Tỉnh Sơn La")
+    assert result.structure == Structure.LEGACY
+    assert result.legacy_commune is not None
+    assert result.legacy_commune.parent is not None
+    assert result.legacy_commune.parent.name == "Thành phố Sơn La"
+
+
+# Many addresses ------------------------------------------------------------------------------------------
+
+
+def _sample(structure: str, every: int) -> list[AdminUnit]:
+    units = AdminUnit.objects.filter(structure=structure, level=Level.COMMUNE).select_related(
+        "parent__parent"
+    )
+    return list(units.order_by("path"))[::every]
+
+
+def _abbreviated(unit: AdminUnit) -> str:
+    short = {"Phường": "P.", "Xã": "X.", "Thị trấn": "TT.", "Quận": "Q.", "Huyện": "H.", "Thị xã": "TX."}
+    short |= {"Thành phố": "TP.", "Tỉnh": "T."}
+    parts = []
+    for level in unit.ancestors():
+        numbered = level.short_name.startswith(level.kind)
+        name = level.short_name[len(level.kind) + 1 :] if numbered else level.short_name
+        # Nobody abbreviates "Đặc khu" (there are thirteen of them).
+        parts.append(f"{short.get(level.kind, level.kind)}{'' if numbered else ' '}{name}")
+    return ", ".join(parts)
+
+
+STYLES: dict[str, Callable[[AdminUnit], str]] = {
+    "full": lambda unit: f"Số 12, Thôn Đông, {unit.full_name()}",
+    "abbreviated": lambda unit: f"Số 12, Thôn Đông, {_abbreviated(unit)}",
+    "capitals": lambda unit: f"SỐ 12, THÔN ĐÔNG, {unit.full_name().upper()}",
+    "unmarked": lambda unit: fold(f"Số 12, Thôn Đông, {unit.full_name()}"),
+}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_legacy_communes_across_the_country(style: str) -> None:
+    sample = _sample(Structure.LEGACY, 25)
+    assert len(sample) > 350
+    right = sum(
+        1
+        for unit in sample
+        if (result := parse_address(STYLES[style](unit))) is not None
+        and result.legacy_commune == unit
+        and result.detail.lower() in {"số 12, thôn đông", "so 12, thon dong"}
+    )
+    # Without tone marks a few names cannot be told apart ("Hương Vân" and "Hương Văn" in one town).
+    assert right / len(sample) >= (0.95 if style == "unmarked" else 0.99)
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_2025_communes_across_the_country(style: str) -> None:
+    sample = _sample(Structure.CURRENT, 8)
+    assert len(sample) > 400
+    right = sum(
+        1
+        for unit in sample
+        if (result := parse_address(STYLES[style](unit))) is not None
+        and result.commune == unit
+        and result.legacy_commune is None
+    )
+    assert right / len(sample) >= (0.95 if style == "unmarked" else 0.99)
+
+
+# Partial and unknown addresses ---------------------------------------------------------------------------
+
+
+def test_only_the_province() -> None:
+    result = _parsed("Hà Nội")
+    assert result.commune is None
+    assert result.legacy_commune is None
+    assert result.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code="01")
+    assert result.province_only
+    assert result.confidence == CONFIDENCE_PROVINCE_ONLY
+
+
+def test_an_abolished_province_gives_its_2025_province() -> None:
+    result = _parsed("Tỉnh Hà Giang")
+    assert result.province_only
+    assert result.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code="08")
+
+
+def test_a_district_alone_is_not_a_commune() -> None:
+    # The library finds "yenhoa" inside "huyenhoaiduc"; the name is not in the text, so no commune.
+    result = _parsed("Huyện Hoài Đức, Hà Nội")
+    assert result.province_only
+    assert result.detail == "Huyện Hoài Đức"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "xyz garbage",
+        "12345",
+        "Số 5",
+        "!!!???",
+        "a" * 10_000,
+        "Hà Nội " * 300,
+        "\x00\x01\x02\x1b[31m",
+        "'; DROP TABLE geo_adminunit; --",
+        "<script>alert(1)</script>",
+        "\u202eiộN àH",
+        "北京市朝阳区",
+        "🏠🏠🏠",
+        "\ud800\udfff",
+    ],
+)
+def test_garbage_is_no_address(text: str) -> None:
+    result = parse_address(text)
+    assert result is None or result.commune is None
+
+
+def test_hostile_characters_around_a_real_address_are_ignored_and_kept_in_original() -> None:
+    text = "\x00 Xã\nDương Liễu,\tHuyện Hoài Đức, Hà Nội\u200b\x7f"
+    result = _parsed(text)
+    _assert_legacy(result, DUONG_LIEU)
+    assert result.original == text
+
+
+def test_text_longer_than_any_address_is_not_parsed() -> None:
+    address = "Xã Dương Liễu, Huyện Hoài Đức, Hà Nội"
+    assert parse_address(" " * (MAX_ADDRESS_LENGTH - len(address)) + address) is not None
+    assert parse_address("x" * MAX_ADDRESS_LENGTH + address) is None
+
+
+@pytest.mark.parametrize("value", [None, 12, b"Ha Noi", ["Hà Nội"]])
+def test_non_strings_are_no_address(value: object) -> None:
+    assert parse_address(value) is None  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+def test_any_text_parses_without_raising(text: str) -> None:
+    result = parse_address(text)
+    if result is not None:
+        assert result.original == text
+        assert result.province is not None or result.commune is not None
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from("xãphườngquậnhuyệntỉnhTP.,- 0123456789HàNội"), max_size=120))
+def test_address_like_noise_parses_without_raising(text: str) -> None:
+    result = parse_address(text)
+    assert result is None or isinstance(result, ParsedAddress)
+
+
+# Caching ------------------------------------------------------------------------------------------------
+
+
+def test_results_are_cached_per_text_but_keep_each_original() -> None:
+    first = _parsed("Xã Dương Liễu, Huyện Hoài Đức, Hà Nội")
+    second = _parsed("  Xã Dương Liễu,  Huyện Hoài Đức, Hà Nội")
+    assert first.legacy_commune is second.legacy_commune
+    assert first.original != second.original
+    assert second.original == "  Xã Dương Liễu,  Huyện Hoài Đức, Hà Nội"
+
+
+def test_reset_reads_changed_units() -> None:
+    before = _parsed("Số 2, Phường Hoàn Kiếm, Hà Nội")
+    assert before.commune is not None
+    AdminUnit.objects.filter(pk=before.commune.pk).update(name="Phường Hoàn Kiếm Mới")
+    address_units_reset()
+    after = _parsed("Số 2, Phường Hoàn Kiếm, Hà Nội")
+    assert after.commune is not None
+    assert after.commune.name == "Phường Hoàn Kiếm Mới"
+    assert after.commune is not before.commune
+
+
+def test_units_reached_through_a_result_need_no_query(
+    django_assert_num_queries: DjangoAssertNumQueries,
+) -> None:
+    result = _parsed("Số 5, P. Phúc Xá, Q. Ba Đình, TP. Hà Nội")
+    assert result.legacy_commune is not None
+    with django_assert_num_queries(0):
+        assert result.legacy_commune.full_name() == "Phường Phúc Xá, Quận Ba Đình, Thành phố Hà Nội"
+        assert str(result.commune) == "Phường Hồng Hà, Thành phố Hà Nội"
