@@ -50,6 +50,9 @@ def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> Non
     # Both kinds of placement: 2025 addresses in Hà Nội, legacy-only addresses in old Hải Dương.
     assert Citizen.objects.filter(area_province__code="01", area_legacy_commune__isnull=True).exists()
     assert Citizen.objects.filter(area_legacy_commune__province_code="30").exists()
+    # Most people live in the four Hà Nội wards, so each demo officer there has a real commune to work.
+    hanoi = Citizen.objects.filter(area_province__code="01").count()
+    assert 0.5 * 600 < hanoi < 0.8 * 600
     roles = set(User.objects.filter(username__contains=".").values_list("role", flat=True))
     assert roles == set(User.Role.values)
     for username in ("canbo.hoankiem", "phuctra.hanoi", "quantri.c06", "kiemtoan.c06"):

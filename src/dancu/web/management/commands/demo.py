@@ -25,6 +25,7 @@ from dancu.registry.models import Citizen
 # into Hải Phòng on 1 July 2025) placed with legacy-only addresses, to show the mapping.
 HANOI_COMMUNES = ("00070", "00097", "00004", "00008")
 LEGACY_PROVINCE = "30"
+LEGACY_SHARE = 0.35
 # The demo is a public sandbox with synthetic people: its password is printed on purpose.
 DEMO_PASSWORD = "dancu-demo-2025"  # noqa: S105
 
@@ -60,6 +61,9 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 communes=",".join(HANOI_COMMUNES),
                 legacy_province=LEGACY_PROVINCE,
+                # Without a share, households spread evenly over the communes and the four Hà Nội wards
+                # would hold barely 2% of the people next to Hải Dương's 260 communes.
+                legacy_share=LEGACY_SHARE,
                 stdout=self.stdout,
                 stderr=self.stderr,
             )
