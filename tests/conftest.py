@@ -25,7 +25,7 @@ from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
 from dancu.lib.partial_date import PartialDate
 from dancu.registry import services
-from dancu.registry.models import Citizen
+from dancu.registry.models import Citizen, Household
 
 PASSWORD = "Mật-khẩu-thử-nghiệm-2025"
 SYSTEM = Actor(system="test")
@@ -190,3 +190,27 @@ def sign_in() -> Callable[[Client, User], Client]:
         return client
 
     return _sign_in
+
+
+def household_of(head: Citizen, *, spouse: Citizen | None = None) -> Household:
+    """The household of `head` at Số 1 phố Hàng Trống (opened 2016), with `spouse` joining in 2017."""
+    household = services.household_create(
+        actor=SYSTEM,
+        head=head,
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 1 phố Hàng Trống",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    if spouse is not None:
+        services.household_add_member(
+            actor=SYSTEM,
+            household=household,
+            citizen=spouse,
+            relation_to_head="spouse",
+            joined_on=date(2017, 1, 1),
+            reason="Nhập hộ",
+            source_document="CT01",
+        )
+    return household

@@ -21,7 +21,17 @@ from dancu.audit.services import Actor, audit_event_record
 from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import Citizen, Household, HouseholdMember, RecordVersion, Residence
-from tests.conftest import HOAN_KIEM, HONG_HA, PASSWORD, SYSTEM, People, Personas, commune, make_citizen
+from tests.conftest import (
+    HOAN_KIEM,
+    HONG_HA,
+    PASSWORD,
+    SYSTEM,
+    People,
+    Personas,
+    commune,
+    household_of,
+    make_citizen,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -346,24 +356,7 @@ def test_one_row_per_citizen_shown_on_each_page(lan: Client, personas: Personas,
 @pytest.mark.django_db
 def test_a_household_page_logs_each_member(lan: Client, personas: Personas, people: People) -> None:
     wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.hung,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
-    services.household_add_member(
-        actor=SYSTEM,
-        household=household,
-        citizen=wife,
-        relation_to_head="spouse",
-        joined_on=date(2017, 1, 1),
-        reason="Nhập hộ",
-        source_document="CT01",
-    )
+    household = household_of(people.hung, spouse=wife)
 
     lan.get(f"/households/{household.pk}/")
 

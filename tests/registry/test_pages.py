@@ -8,7 +8,6 @@ rule and writes nothing.
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from dancu.audit.models import AuditEvent
 from dancu.lib import pin as pin_codec
 from dancu.registry import services
 from dancu.registry.models import Citizen, Household, HouseholdMember, PinRecord, RecordVersion, Residence
-from tests.conftest import HOAN_KIEM, SAI_GON, SYSTEM, People, Personas, commune, make_citizen
+from tests.conftest import HOAN_KIEM, SAI_GON, SYSTEM, People, Personas, commune, household_of, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -53,24 +52,7 @@ def counts() -> dict[str, int]:
 @pytest.fixture
 def household(people: People) -> Household:
     wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
-    opened = services.household_create(
-        actor=SYSTEM,
-        head=people.hung,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
-    services.household_add_member(
-        actor=SYSTEM,
-        household=opened,
-        citizen=wife,
-        relation_to_head="spouse",
-        joined_on=date(2017, 1, 1),
-        reason="Nhập hộ",
-        source_document="CT01",
-    )
+    opened = household_of(people.hung, spouse=wife)
     services.family_link_add(
         actor=SYSTEM,
         citizen=people.hung,
