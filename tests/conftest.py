@@ -10,6 +10,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -29,6 +30,12 @@ from dancu.registry.models import Citizen, Household
 
 PASSWORD = "Mật-khẩu-thử-nghiệm-2025"
 SYSTEM = Actor(system="test")
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline(settings: Any) -> None:
+    """Background tasks run in the test's own process and transaction (see dancu.lib.tasks)."""
+    settings.DANCU_TASKS_INLINE = True
 
 
 @pytest.fixture(scope="session")

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "ninja",
+    "django_q",
     "dancu.lib",
     "dancu.geo",
     "dancu.accounts",
@@ -185,6 +186,27 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 NINJA_PAGINATION_PER_PAGE = 20
+
+# Background work (imports started from a page, scheduled reports) runs in `dancu qcluster` workers
+# that take tasks from the database itself: no message broker to install or to keep alive. A task may
+# run for hours (a national import), so the timeout is generous; retry must exceed it or a running task
+# would be handed to a second worker. Our long tasks resume where they stopped, so a retry is safe.
+_TASK_TIMEOUT = env_int("DANCU_TASK_TIMEOUT_SECONDS", default=4 * 3600, minimum=60)
+Q_CLUSTER = {
+    "name": "dancu",
+    "orm": "default",
+    "workers": env_int("DANCU_WORKERS", default=2, minimum=1),
+    "timeout": _TASK_TIMEOUT,
+    "retry": _TASK_TIMEOUT + 300,
+    "max_attempts": 3,
+    "save_limit": 1000,
+    # A daily report missed while the workers were down is made once when they return, not once per
+    # missed day.
+    "catch_up": False,
+    "poll": 1,
+}
+# Tests (and a machine without workers) run tasks inline, in the caller's process: see dancu.lib.tasks.
+DANCU_TASKS_INLINE = env_bool("DANCU_TASKS_INLINE", default=False)
 
 LOGGING = {
     "version": 1,

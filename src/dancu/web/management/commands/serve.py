@@ -1,11 +1,16 @@
-"""`dancu serve`: serve the platform over HTTP for the demo and for development.
+"""`dancu serve`: serve the platform over HTTP for the demo and for development, with its workers.
 
-Production runs the WSGI application (dancu.config.wsgi) behind a real server; this command is the
-convenience the quick start needs, with static files served by WhiteNoise.
+Production runs the WSGI application (dancu.config.wsgi) behind a real server and `dancu qcluster` as
+a service of its own; this command is the convenience the quick start needs: static files served by
+WhiteNoise and one background worker process started beside the server and stopped with it.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from typing import Any
 
 from django.core.management import call_command
@@ -17,6 +22,36 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--no-worker", action="store_true", help="do not start the background worker (dancu qcluster)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        call_command("runserver", options["addrport"], use_reloader=False, insecure_serving=True)
+        worker = None
+        if not options["no_worker"]:
+            # The worker runs as its own process, exactly as in production, so that a long import keeps
+            # going while the server answers pages; it is the same entry point with another command.
+            worker = subprocess.Popen(
+                [sys.executable, "-c", "from dancu.cli import main; main()", "qcluster"],
+                # Its own process group, so that stopping it reaches the worker processes it forks.
+                start_new_session=True,
+            )
+        # A service manager stops the server with SIGTERM; turning it into SystemExit runs the finally
+        # block below, so the worker is stopped with the server instead of being left behind.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            call_command("runserver", options["addrport"], use_reloader=False, insecure_serving=True)
+        finally:
+            if worker is not None:
+                _stop_group(worker)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Ask the worker's whole process group to stop; kill it if it has not stopped within 30 s."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
