@@ -7,8 +7,11 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from dancu.accounts.api import OfficerToken
+from dancu.campaigns.api import router as campaigns_router
+from dancu.cards.api import router as cards_router
 from dancu.collection.api import router as collection_router
 from dancu.lib.errors import DomainError, NotFoundError
+from dancu.matching.api import router as matching_router
 from dancu.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -100,3 +103,6 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 api.add_router("/", registry_router)
 api.add_router("/", collection_router)
+api.add_router("/", matching_router)
+api.add_router("/", cards_router)
+api.add_router("/", campaigns_router)

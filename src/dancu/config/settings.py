@@ -96,6 +96,9 @@ INSTALLED_APPS = [
     "dancu.audit",
     "dancu.registry",
     "dancu.collection",
+    "dancu.matching",
+    "dancu.cards",
+    "dancu.campaigns",
     "dancu.web",
 ]
 

@@ -1,0 +1,1 @@
+"""Campaigns: targets, progress from the records themselves, rankings and reports for leaders."""

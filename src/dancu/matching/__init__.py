@@ -1,0 +1,1 @@
+"""Finding the same person across sources: record linkage, deduplication and merge review."""
