@@ -47,6 +47,16 @@ class EventType(models.TextChoices):
     FORM_RETURNED = "collection.form.returned", _("Phiếu bị trả lại")
     FORM_APPLIED = "collection.form.applied", _("Cập nhật phiếu vào CSDL")
     FORM_APPLY_FAILED = "collection.form.apply_failed", _("Cập nhật phiếu bị từ chối")
+    # --- registry (more) ---
+
+    # --- collection (more) ---
+
+    # --- matching ---
+
+    # --- campaigns ---
+
+    # --- cards ---
+
     # The card workflow's milestones; campaign metrics count them, so their names are a contract.
     CARD_APPLICATION_TAKEN = "cards.application.taken", _("Thu nhận hồ sơ cấp thẻ")
     CARD_APPLICATION_APPROVED = "cards.application.approved", _("Duyệt hồ sơ cấp thẻ")
