@@ -301,6 +301,26 @@ def test_an_event_rolls_back_with_the_transaction_it_was_written_in() -> None:
     assert AuditEvent.objects.count() == before
 
 
+@pytest.mark.django_db
+def test_an_event_keeps_the_unit_its_work_counts_toward() -> None:
+    with transaction.atomic():
+        counted = audit_event_record(
+            actor=SYSTEM,
+            event_type=EventType.FORM_APPLIED,
+            subject_type="form",
+            subject_id=1,
+            unit=commune(HOAN_KIEM),
+        )
+        arealess = audit_event_record(
+            actor=SYSTEM, event_type=EventType.UNITS_LOADED, subject_type="geo", subject_id="all"
+        )
+
+    counted.refresh_from_db()
+    arealess.refresh_from_db()
+    assert counted.unit == commune(HOAN_KIEM)
+    assert arealess.unit is None
+
+
 def test_an_event_cannot_be_written_outside_a_transaction() -> None:
     # No database access is granted to this test: the check refuses before any query is made.
     with pytest.raises(RuntimeError, match="inside the transaction"):

@@ -50,6 +50,8 @@ class EventType(models.TextChoices):
     # --- registry (more) ---
 
     # --- collection (more) ---
+    # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
+    RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")
 
     # --- matching ---
 
@@ -81,6 +83,13 @@ class AuditEvent(models.Model):
     reason = models.TextField(blank=True)
     source_document = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # The administrative unit the work counts toward (the commune of a form, the commune of an intake
+    # point), so campaign figures can be tallied and rolled up the unit tree from the trail alone. Null
+    # for events that belong to no area (sign-ins, unit loads). A legacy unit is kept as it was recorded;
+    # figures map it to its 2025 successor when they are counted.
+    unit = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         indexes = [models.Index(fields=["subject_type", "subject_id", "occurred_at"])]

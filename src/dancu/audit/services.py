@@ -9,6 +9,7 @@ from django.db import transaction
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.geo.models import AdminUnit
 
 
 class Actor:
@@ -33,6 +34,7 @@ def audit_event_record(
     data: dict[str, Any] | None = None,
     reason: str = "",
     source_document: str = "",
+    unit: AdminUnit | None = None,
 ) -> AuditEvent:
     if not transaction.get_connection().in_atomic_block:
         # The event must commit or roll back with the change it describes; a caller outside a
@@ -47,6 +49,7 @@ def audit_event_record(
         data=data or {},
         reason=reason,
         source_document=source_document,
+        unit=unit,
     )
 
 
