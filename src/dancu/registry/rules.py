@@ -349,6 +349,16 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Đơn vị cũ phải là xã/phường trước năm 2025.",
         "The legacy unit must be a pre-2025 commune.",
     ),
+    # Rows of an imported file that cannot be read as a record (the reader's own messages say more) ----------
+    Rule("row.too_long", E, "Dòng quá dài, không đọc được.", "The line is too long to be read."),
+    Rule("row.encoding", E, "Dòng có byte không phải UTF-8.", "The line contains bytes that are not UTF-8."),
+    Rule("row.malformed", E, "Dòng CSV hỏng.", "Malformed CSV line."),
+    Rule(
+        "row.ragged",
+        E,
+        "Số ô của dòng khác số cột của tiêu đề.",
+        "The line has a different number of cells than the header has columns.",
+    ),
     Rule("address.required", E, "Thiếu {label_lower}.", "{label} is required."),
     Rule(
         "address.unresolved",
@@ -662,6 +672,11 @@ class IdentifierIndex:
             self._registered = registered.__contains__
         self._seen: dict[str, str] = {}
         self._anonymous = 0
+
+    def remember(self, value: str, *, record_id: str) -> None:
+        """Note that `record_id` carried `value` before this batch (an import resumed, or split in
+        chunks): a later record with the same value is then a duplicate within the batch."""
+        self._seen.setdefault(value, record_id)
 
     def claim(self, value: str, *, record_id: str = "") -> tuple[bool, str | None]:
         """Record that `record_id` carries `value`; return (taken in the registry, the record that
