@@ -344,6 +344,7 @@ RAISING_MODULES = [
     "lib/pin.py",
     "lib/vntext.py",
     "lib/partial_date.py",
+    "collection/quality/checks.py",
 ]
 ERROR_CONSTRUCTORS = {"error", "_error", "FieldError", "PartialDateError", "_placement_error", "Issue"}
 
@@ -441,6 +442,11 @@ EXAMPLE_PARAMS = {
     "household": "H1",
     "first_head": "a",
     "encoding": "vni",
+    "canonical": "Nguyễn Văn A",
+    "steps": "repair.case",
+    "pair": 12,
+    "expires_on": "2024-01-01",
+    "registered_on": "2015-01-01",
 }
 
 
