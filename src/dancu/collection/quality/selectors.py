@@ -224,14 +224,15 @@ def records_needing_work(
     *,
     actor: User,
     unit: AdminUnit | None,
-    page: int,
+    page: int | str,
     purpose: str,
     indicator: str | None = None,
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
     per_page: int = RECORDS_PER_PAGE,
 ) -> Page[QualityAssessment]:
     """The records of the unit that fail an indicator (or the one given), worst first: lowest score, then
-    most failures, then oldest record. Out-of-range pages give the last page. Logged as a search."""
+    most failures, then oldest record. A page number that is not one gives the first page, one past the
+    end the last page. The records listed are logged as a search."""
     rows = (
         _assessments(actor, unit)
         .filter(passed_all=False)
