@@ -143,9 +143,10 @@ class ResidenceFact:
 class RecordFacts:
     citizen: Citizen
     residences: list[ResidenceFact] = field(default_factory=list)
-    # The current household: its number, this member's relation, and every current member's relation.
+    # The current household's number, and what the household rules say of its current members (shared
+    # by every member, so checked once per household).
     household_number: str | None = None
-    household_members: list[MemberInput] = field(default_factory=list)
+    household_issues: list[Issue] = field(default_factory=list)
     # Birth dates of the parents (father/mother links) and of the children (child links) in the registry.
     parent_births: list[tuple[str, PartialDate]] = field(default_factory=list)
     child_births: list[PartialDate] = field(default_factory=list)
@@ -182,7 +183,7 @@ CITIZEN_FIELDS = (
 
 def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
     """The facts of a batch of citizens in six queries, whatever the batch size (keep it to a few
-    thousand: the ids go into IN lists)."""
+    thousand: the ids go into IN lists). The household rules are run here, once per household."""
     from dancu.matching.models import CandidatePair
 
     citizens = Citizen.objects.filter(pk__in=citizen_ids).only(*CITIZEN_FIELDS).order_by("pk")
@@ -220,8 +221,15 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
         household_id__in=set(household_of.values()), left_on__isnull=True
     ).values_list("household_id", "citizen_id", "relation_to_head"):
         members[household_id].append(MemberInput(str(member_id), relation))
+    numbers = {
+        household_id: facts[citizen_id].household_number for citizen_id, household_id in household_of.items()
+    }
+    household_issues = {
+        household_id: rules.check_household(members[household_id], household=number or "")
+        for household_id, number in numbers.items()
+    }
     for citizen_id, household_id in household_of.items():
-        facts[citizen_id].household_members = members[household_id]
+        facts[citizen_id].household_issues = household_issues[household_id]
     for citizen_id, kind, relative_birth in FamilyLink.objects.filter(
         citizen_id__in=ids,
         kind__in=(FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER, FamilyLink.Kind.CHILD),
@@ -329,7 +337,7 @@ def _du(facts: RecordFacts) -> list[Issue]:
         if has_permanent and not citizen.is_deceased:
             issues.append(Issue("household", "household.none"))
     else:
-        issues += rules.check_household(facts.household_members, household=facts.household_number)
+        issues += facts.household_issues
     return issues
 
 
