@@ -346,6 +346,7 @@ RAISING_MODULES = [
     "lib/partial_date.py",
     # The import's reader: its row codes are rules too, so a ragged row weighs the same everywhere.
     "collection/readers.py",
+    "collection/quality/checks.py",
 ]
 ERROR_CONSTRUCTORS = {
     "error",
@@ -463,6 +464,11 @@ EXAMPLE_PARAMS = {
     "household": "H1",
     "first_head": "a",
     "encoding": "vni",
+    "canonical": "Nguyễn Văn A",
+    "steps": "repair.case",
+    "pair": 12,
+    "expires_on": "2024-01-01",
+    "registered_on": "2015-01-01",
 }
 
 

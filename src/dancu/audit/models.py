@@ -52,6 +52,8 @@ class EventType(models.TextChoices):
     # --- collection (more) ---
     # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
     RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")
+    # A pass of the quality assessment (all records, those changed since the last pass, or one unit's).
+    QUALITY_ASSESSED = "collection.quality.assessed", _("Đánh giá chất lượng hồ sơ")
 
     # --- matching ---
 

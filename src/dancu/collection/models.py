@@ -211,3 +211,8 @@ class CollectionForm(models.Model):
     def label(self) -> str:
         """How the registry's history cites the form: "DC01 #123"."""
         return f"{self.kind} #{self.pk}"
+
+
+# The quality scorecard's tables live with the code that computes them (collection/quality/); importing
+# them here is what registers them with the collection app.
+from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot  # noqa: E402, F401

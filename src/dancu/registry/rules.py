@@ -524,6 +524,7 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Nhập số định danh (12 số), số CMND (9 số) hoặc họ tên.",
         "Enter a PIN (12 digits), an old CMND (9 digits) or a name.",
     ),
+<<<<<<< HEAD
     # Collection forms (DC01 new person, DC02 update) -------------------------------------------------------
     Rule("field.required", E, "Chưa điền «{label}».", "{label} is required."),
     Rule(
@@ -592,6 +593,46 @@ _CATALOGUE: tuple[Rule, ...] = (
         W,
         "{label}: giá trị mới giống giá trị đang có trong CSDL.",
         "{label}: the new value is the same as the one in the registry.",
+=======
+    # Stored records judged by the quality scorecard ("đúng, đủ, sạch, sống", collection.quality) ----------
+    Rule("field.required", E, "Thiếu {label_lower}.", "{label} is required."),
+    Rule(
+        "household.none",
+        E,
+        "Công dân có nơi thường trú nhưng chưa thuộc hộ nào (thiếu quan hệ với chủ hộ).",
+        "The citizen has a permanent residence but belongs to no household (no relation to a head).",
+    ),
+    Rule(
+        "name.not_canonical",
+        E,
+        "{label} chưa ở dạng chuẩn; dạng chuẩn là {canonical!r} ({steps}).",
+        "{label} is not in canonical form; the canonical form is {canonical!r} ({steps}).",
+    ),
+    Rule(
+        "record.duplicate_pending",
+        E,
+        "Hồ sơ có thể trùng với một hồ sơ khác (cặp nghi trùng #{pair}); cần xem xét và hợp nhất.",
+        "The record may be the same person as another record (candidate pair #{pair}); review and merge.",
+    ),
+    Rule(
+        "record.duplicate_confirmed",
+        E,
+        "Hồ sơ đã được xác định trùng với một hồ sơ khác (cặp #{pair}) nhưng chưa hợp nhất.",
+        "The record was confirmed to be the same person as another record (pair #{pair}) but is not "
+        "merged yet.",
+    ),
+    Rule(
+        "residence.expired",
+        E,
+        "Tạm trú đã hết hạn ngày {expires_on} nhưng chưa được gia hạn hay chấm dứt.",
+        "The temporary residence expired on {expires_on} and was neither renewed nor ended.",
+    ),
+    Rule(
+        "residence.after_death",
+        E,
+        "Công dân đã mất nhưng vẫn còn nơi cư trú chưa được xoá đăng ký (từ ngày {registered_on}).",
+        "The citizen has died but a residence registered on {registered_on} was never ended.",
+>>>>>>> quality
     ),
     # Placement of generated households (the synthetic population loader) ----------------------------------
     Rule(
