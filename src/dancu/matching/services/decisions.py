@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dancu.accounts.selectors import unit_in_area
+from dancu.accounts.selectors import citizen_scope, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection.models import StagingRecord
@@ -118,7 +118,11 @@ def _check_actor(actor: Actor, pair: CandidatePair) -> None:
     if user is None:
         return
     # Officers of another commune never see the pair: the same answer as a pair that does not exist.
+    # Every citizen in the pair must be one the officer may see, too (see matching.selectors).
     if not unit_in_area(user, pair.unit):
+        raise NotFoundError("pair")
+    citizen_ids = {pk for pk in (pair.left_citizen_id, pair.right_citizen_id) if pk is not None}
+    if Citizen.objects.filter(citizen_scope(user), pk__in=citizen_ids).count() != len(citizen_ids):
         raise NotFoundError("pair")
     if user.role not in DECIDER_ROLES:
         raise DomainError(
