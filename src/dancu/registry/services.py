@@ -1348,25 +1348,31 @@ def _merge_household_plan(keep: Citizen, absorb: Citizen, *, permanent_choice: s
     kept_m = keep.household_memberships.filter(left_on__isnull=True).select_related("household").first()
     absorbed_m = absorb.household_memberships.filter(left_on__isnull=True).select_related("household").first()
 
-    def refuse(code: str, vi: str, en: str) -> _HouseholdPlan:
-        return _HouseholdPlan(winner=None, loser=None, errors=[error("household", code, vi, en)])
+    def refuse(problem: FieldError) -> _HouseholdPlan:
+        return _HouseholdPlan(winner=None, loser=None, errors=[problem])
 
     if kept_m is not None and absorbed_m is not None:
         if kept_m.household_id == absorbed_m.household_id:
             if absorbed_m.relation_to_head == Relation.HEAD:
                 return refuse(
-                    "merge.absorbed_is_head",
-                    "Hồ sơ bị hợp nhất là chủ hộ của hộ có hồ sơ được giữ: hãy đổi chủ hộ sang hồ sơ được "
-                    "giữ trước",
-                    "The absorbed record heads the household of the kept record: make the kept record the "
-                    "head first",
+                    error(
+                        "household",
+                        "merge.absorbed_is_head",
+                        "Hồ sơ bị hợp nhất là chủ hộ của hộ có hồ sơ được giữ: hãy đổi chủ hộ sang "
+                        "hồ sơ được giữ trước",
+                        "The absorbed record heads the household of the kept record: make the kept record "
+                        "the head first",
+                    )
                 )
             return _HouseholdPlan(winner=kept_m, loser=absorbed_m, errors=[])
         if kept_m.relation_to_head == Relation.HEAD and absorbed_m.relation_to_head == Relation.HEAD:
             return refuse(
-                "merge.both_heads",
-                "Cả hai hồ sơ là chủ hộ của hai hộ khác nhau: hãy đổi chủ hộ của một hộ trước",
-                "Both records head different households: change the head of one household first",
+                error(
+                    "household",
+                    "merge.both_heads",
+                    "Cả hai hồ sơ là chủ hộ của hai hộ khác nhau: hãy đổi chủ hộ của một hộ trước",
+                    "Both records head different households: change the head of one household first",
+                )
             )
     follow_absorbed = permanent_choice == "absorb"
     if kept_m is None and absorbed_m is not None and not follow_absorbed:
@@ -1379,11 +1385,14 @@ def _merge_household_plan(keep: Citizen, absorb: Citizen, *, permanent_choice: s
         others = loser.household.memberships.filter(left_on__isnull=True).exclude(pk=loser.pk)
         if others.exists():
             return refuse(
-                "household.head_leaving",
-                "Chủ hộ sẽ rời hộ khi hợp nhất: hãy thay đổi chủ hộ trước hoặc chọn giữ nơi thường trú "
-                "của hộ",
-                "The head would leave the household in the merge: change the head first or keep the "
-                "household's permanent residence",
+                error(
+                    "household",
+                    "household.head_leaving",
+                    "Chủ hộ sẽ rời hộ khi hợp nhất: hãy thay đổi chủ hộ trước hoặc chọn giữ nơi thường trú "
+                    "của hộ",
+                    "The head would leave the household in the merge: change the head first or keep the "
+                    "household's permanent residence",
+                )
             )
     return _HouseholdPlan(winner=winner, loser=loser, errors=[])
 
