@@ -48,6 +48,8 @@ class EventType(models.TextChoices):
     FORM_APPLIED = "collection.form.applied", _("Cập nhật phiếu vào CSDL")
     FORM_APPLY_FAILED = "collection.form.apply_failed", _("Cập nhật phiếu bị từ chối")
     # --- registry (more) ---
+    CITIZEN_MERGED = "registry.citizen.merged", _("Hợp nhất hồ sơ trùng")
+    CITIZEN_MERGE_UNDONE = "registry.citizen.merge_undone", _("Huỷ hợp nhất hồ sơ")
 
     # --- collection (more) ---
     # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
@@ -56,6 +58,8 @@ class EventType(models.TextChoices):
     QUALITY_ASSESSED = "collection.quality.assessed", _("Đánh giá chất lượng hồ sơ")
 
     # --- matching ---
+    PAIR_DECIDED = "matching.pair.decided", _("Quyết định về cặp hồ sơ nghi trùng")
+    PAIR_DECISION_UNDONE = "matching.pair.decision_undone", _("Huỷ quyết định về cặp hồ sơ")
 
     # --- campaigns ---
 

@@ -11,7 +11,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dancu.config.env import env_bool, env_int, env_list, env_str
+from dancu.config.env import env_bool, env_int, env_list, env_probability_or_off, env_str
 
 # Lets admin classes and querysets be written with their generic parameters (TabularInline[Model]).
 django_stubs_ext.monkeypatch()
@@ -227,3 +227,8 @@ LOGGING = {
 # Lockout is per account on purpose (see AXES_LOCKOUT_PARAMETERS): officers share station networks, so
 # an address-based lockout would lock a whole commune police station out after one person's typos.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Candidate pairs of a match run at or above this probability are merged without waiting for an officer
+# (docs/merging.md). Off unless set: a wrong merge joins two people's records. When set it must be at
+# least 0.999, since at a lower certainty a national run would merge thousands of different people.
+DANCU_MATCH_AUTO_MERGE = env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimum=0.999)
