@@ -275,6 +275,15 @@ def _settings(blocking: Sequence[BlockingRule]) -> Any:
     )
 
 
+def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """The prepared columns as a table; the parts of a date as nullable integers, because a plain
+    integer column would turn an unknown month into NaN, which SQL does not treat as NULL."""
+    frame = pd.DataFrame(columns, columns=list(PREPARED_COLUMNS))
+    for name in ("dob_y", "dob_m", "dob_d"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
+
+
 # Blocking keys ---------------------------------------------------------------------------------------------
 
 
@@ -415,10 +424,8 @@ def run_matcher(
             progress(message)
 
     started = time.monotonic()
-    frame = pd.DataFrame(prepared.columns, columns=list(PREPARED_COLUMNS))
+    frame = _frame(prepared.columns)
     rule_counts, capped = _block_keys(frame, BLOCKING_RULES, block_cap)
-    for block in capped:
-        say(f"block capped: rule {block.rule}, key {block.key!r}, {block.records} records")
     records = len(frame)
     notes: list[str] = []
     db_api = _database_api(backend)
@@ -470,3 +477,18 @@ def run_matcher(
         "seconds": round(time.monotonic() - started, 2),
     }
     return MatchResult(clusters=clusters, pairs=pairs, summary=summary, level_labels=labels)
+
+
+def explain_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, str]:
+    """The comparison level each field of two prepared records (`prepare.prepare_row`) lands in, under
+    the prior model: what the pair's row of the pairs file would say, for one pair chosen by hand."""
+    from splink import DuckDBAPI, Linker
+
+    frame = _frame({name: [left[name], right[name]] for name in PREPARED_COLUMNS})
+    for rule in BLOCKING_RULES:
+        frame[rule.key_column] = None
+    linker = Linker(DuckDBAPI().register(frame), _settings(BLOCKING_RULES), log_level=None)
+    records = frame.to_dict("records")
+    scored = linker.inference.score_pair(records[0], records[1]).as_pandas_dataframe()
+    labels, _parameters = _level_labels(linker.misc.save_model_to_json())
+    return {name: labels[name][int(scored[f"gamma_{name}"].iloc[0])] for name in labels}
