@@ -54,6 +54,9 @@ class EventType(models.TextChoices):
     RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")
 
     # --- matching ---
+    # A run of the matcher over the registry and the staged rows (`dancu match --registry`).
+    MATCH_RUN_FINISHED = "matching.run.finished", _("Hoàn tất lần chạy tìm bản ghi trùng")
+    MATCH_RUN_FAILED = "matching.run.failed", _("Lần chạy tìm bản ghi trùng thất bại")
 
     # --- campaigns ---
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -109,7 +110,7 @@ class MatchResult:
 # Comparisons -----------------------------------------------------------------------------------------------
 
 
-def _comparisons() -> list[Any]:
+def _comparisons(*, term_frequencies: bool) -> list[Any]:
     """The comparisons and their levels, most specific first; each level has prior m and u values.
 
     Only Splink's portable level classes and plain SQL (=, AND, OR, IS NULL) are used, so the same
@@ -124,7 +125,10 @@ def _comparisons() -> list[Any]:
     def custom(sql: str, label: str, m: float, u: float) -> Any:
         return level(cll.CustomLevel(sql, base_dialect_str="duckdb"), label, m, u)
 
-    name_tf = {"tf_adjustment_column": "name_folded", "tf_adjustment_weight": 1.0}
+    # A common name ("Nguyễn Văn Hùng") agreeing says less than a rare one: the weight of the name levels
+    # is adjusted by how often the folded name occurs. On a small file the frequencies are noise (a name
+    # seen twice, in the two records of one person, looks common), so they are used only with training.
+    name_tf = {"tf_adjustment_column": "name_folded", "tf_adjustment_weight": 1.0} if term_frequencies else {}
     full_name = cl.CustomComparison(
         output_column_name="full_name",
         comparison_description="họ tên / full name",
@@ -258,13 +262,13 @@ def _comparisons() -> list[Any]:
     ]
 
 
-def _settings(blocking: Sequence[BlockingRule]) -> Any:
+def _settings(blocking: Sequence[BlockingRule], *, trained: bool) -> Any:
     from splink import SettingsCreator, block_on
 
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=_comparisons(),
+        comparisons=_comparisons(term_frequencies=trained),
         blocking_rules_to_generate_predictions=[block_on(rule.key_column) for rule in blocking],
         # The prior of the untrained model: about one pair in a hundred thousand is the same person in
         # files of a few thousand records with a few percent duplicates.
@@ -433,8 +437,8 @@ def run_matcher(
     # small files: a level that no pair reaches keeps its prior); the command's own lines say enough.
     logging.getLogger("splink").setLevel(logging.ERROR)
     table = db_api.register(frame, dataset_display_name="records")
-    linker = Linker(table, _settings(BLOCKING_RULES), log_level=None)
     should_train = records >= MIN_RECORDS_TO_TRAIN if train is None else train
+    linker = Linker(table, _settings(BLOCKING_RULES, trained=should_train), log_level=None)
     if should_train:
         say(f"training on {records:,} records")
         _train(linker, records, notes)
@@ -456,6 +460,7 @@ def run_matcher(
         zip(cluster_frame["unique_id"].astype(str), cluster_frame["cluster_id"].astype(str), strict=True)
     )
     model = linker.misc.save_model_to_json()
+    prior = float(linker._settings_obj._probability_two_random_records_match)
     labels, parameters = _level_labels(model)
     pairs = _weights(predictions.as_pandas_dataframe(), list(labels))
     if backend == "spark":
@@ -471,7 +476,9 @@ def run_matcher(
         "block_cap": block_cap,
         "capped_blocks": [{"rule": b.rule, "key": b.key, "records": b.records} for b in capped],
         "trained": should_train,
-        "probability_two_random_records_match": linker._settings_obj._probability_two_random_records_match,
+        "probability_two_random_records_match": prior,
+        # The log2 prior odds: a pair's match weight is this plus the weight of each field.
+        "prior_weight": math.log2(prior / (1 - prior)),
         "parameters": parameters,
         "notes": notes,
         "seconds": round(time.monotonic() - started, 2),
@@ -487,7 +494,7 @@ def explain_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, str]:
     frame = _frame({name: [left[name], right[name]] for name in PREPARED_COLUMNS})
     for rule in BLOCKING_RULES:
         frame[rule.key_column] = None
-    linker = Linker(DuckDBAPI().register(frame), _settings(BLOCKING_RULES), log_level=None)
+    linker = Linker(DuckDBAPI().register(frame), _settings(BLOCKING_RULES, trained=False), log_level=None)
     records = frame.to_dict("records")
     scored = linker.inference.score_pair(records[0], records[1]).as_pandas_dataframe()
     labels, _parameters = _level_labels(linker.misc.save_model_to_json())
