@@ -60,6 +60,9 @@ class EventType(models.TextChoices):
     # --- matching ---
     PAIR_DECIDED = "matching.pair.decided", _("Quyết định về cặp hồ sơ nghi trùng")
     PAIR_DECISION_UNDONE = "matching.pair.decision_undone", _("Huỷ quyết định về cặp hồ sơ")
+    # A run of the matcher over the registry and the staged rows (`dancu match --registry`).
+    MATCH_RUN_FINISHED = "matching.run.finished", _("Hoàn tất lần chạy tìm bản ghi trùng")
+    MATCH_RUN_FAILED = "matching.run.failed", _("Lần chạy tìm bản ghi trùng thất bại")
 
     # --- campaigns ---
 
