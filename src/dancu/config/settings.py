@@ -211,6 +211,10 @@ Q_CLUSTER = {
 # Tests (and a machine without workers) run tasks inline, in the caller's process: see dancu.lib.tasks.
 DANCU_TASKS_INLINE = env_bool("DANCU_TASKS_INLINE", default=False)
 
+# The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
+# in the database, so cards verify anywhere without access to this directory.
+DANCU_ISSUER_KEY_DIR = Path(env_str("DANCU_ISSUER_KEY_DIR", str(VAR_DIR / "issuer_keys")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

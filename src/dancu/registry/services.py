@@ -26,6 +26,7 @@ from dancu.registry.models import (
     FamilyLink,
     Household,
     HouseholdMember,
+    IdentityCardRecord,
     PinRecord,
     RecordVersion,
     Relation,
@@ -1146,3 +1147,35 @@ def family_link_add(
         if relative is not None:
             _bump_citizen(relative, actor=actor, event=event, reason=reason, source_document=source_document)
     return link
+
+
+def identity_card_record_add(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    event: AuditEvent,
+    kind: str,
+    number: str,
+    issued_on: date,
+    issued_by: str,
+    expires_on: date | None,
+    reason: str,
+    source_document: str,
+) -> IdentityCardRecord:
+    """Record a card handed to the citizen (art. 9: date, place, expiry) as part of the caller's change.
+
+    Called by the cards app inside the transaction of the delivery, whose audit event `event` is; the
+    citizen's next version cites it, so the record's history says when and by whom the card was given.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a card is recorded inside the transaction of its delivery")
+    record = IdentityCardRecord.objects.create(
+        citizen=citizen,
+        kind=kind,
+        number=number,
+        issued_on=issued_on,
+        issued_by=issued_by,
+        expires_on=expires_on,
+    )
+    _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return record
