@@ -99,7 +99,7 @@ def test_under_14_needs_a_representative_and_under_6_no_biometrics(
         (b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024), "image.too_large"),
     ],
 )
-def test_bad_face_photos_are_refused_clearly(
+def test_bad_face_photos_are_refused_clearly(  # noqa: PLR0917 (fixtures and parameters)
     personas: Personas, people: People, station: IntakePoint, device: IntakeDevice, image: bytes, code: str
 ) -> None:
     images = capture() | {"face": image}

@@ -87,8 +87,11 @@ def _malformed(detail_vi: str, detail_en: str) -> FieldError:
     )
 
 
-def verify(text: str, *, public_keys: Mapping[str, str]) -> tuple[ChipDocument | None, list[FieldError]]:
-    """Check a chip document against the issuers' public keys (key id -> base64url raw Ed25519 key)."""
+def verify(
+    text: str, *, public_keys: Mapping[str, str], required: tuple[str, ...] = PAYLOAD_FIELDS
+) -> tuple[ChipDocument | None, list[FieldError]]:
+    """Check a chip document (or another signed document, such as a batch manifest, with its own
+    `required` payload members) against the issuers' public keys (key id -> base64url raw Ed25519 key)."""
     if len(text) > MAX_DOCUMENT:
         return None, [_malformed("quá dài", "too long")]
     try:
@@ -107,7 +110,7 @@ def verify(text: str, *, public_keys: Mapping[str, str]) -> tuple[ChipDocument |
     key_id, payload, signature = document["kid"], document["payload"], document["signature"]
     if not isinstance(payload, dict) or not isinstance(key_id, str) or not isinstance(signature, str):
         return None, [_malformed("kiểu dữ liệu sai", "wrong member types")]
-    missing = [name for name in PAYLOAD_FIELDS if name not in payload]
+    missing = [name for name in required if name not in payload]
     if missing:
         return None, [_malformed(f"thiếu {', '.join(missing)}", f"missing {', '.join(missing)}")]
     key_text = public_keys.get(key_id)
