@@ -15,13 +15,19 @@ from PIL import Image
 
 from dancu.audit.services import Actor
 from dancu.cards import biometrics, services
-from dancu.cards.models import Application, IntakeDevice, IntakePoint
+from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
 from dancu.registry.models import Citizen
 from tests.conftest import HOAN_KIEM, HONG_HA, Personas, commune
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 # A Tuesday morning, inside shift 1, with no holiday in the following two weeks.
 TUESDAY_MORNING = datetime(2026, 3, 10, 9, 30, tzinfo=HANOI)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -103,3 +109,20 @@ def take(
         images=capture() if images is None else images,
         taken_at=TUESDAY_MORNING,
     )
+
+
+@pytest.fixture
+def delivered(personas: Personas, people: Any, station: IntakePoint, device: IntakeDevice) -> Card:
+    """Hùng's card, taken at the Hoàn Kiếm station, approved, produced and handed to him."""
+    application = take(personas.lan, people.hung, station, device)
+    services.application_approve(actor=Actor(personas.cuong), application=application)
+    batch = services.batch_create(actor=Actor(personas.cuong))
+    services.batch_import_result(
+        actor=Actor(personas.cuong),
+        batch=batch,
+        text=f"application,serial,error\n{application.number},VN00000001,\n",
+    )
+    services.application_deliver(
+        actor=Actor(personas.lan), application=application, received_by="Nguyễn Văn Hùng"
+    )
+    return Card.objects.get(application=application)
