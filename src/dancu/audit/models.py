@@ -67,6 +67,14 @@ class EventType(models.TextChoices):
     # --- campaigns ---
 
     # --- cards ---
+    INTAKE_POINT_CREATED = "cards.intake_point.created", _("Lập điểm thu nhận hồ sơ thẻ")
+    INTAKE_DEVICE_REGISTERED = "cards.intake_device.registered", _("Đăng ký bộ thiết bị thu nhận")
+    CARD_APPLICATION_RESUMED = "cards.application.resumed", _("Hồ sơ cấp thẻ tiếp tục sau điều chỉnh")
+    CARD_BATCH_EXPORTED = "cards.batch.exported", _("Gửi lô sản xuất thẻ")
+    CARD_BATCH_IMPORTED = "cards.batch.imported", _("Nhận kết quả sản xuất thẻ")
+    CARD_PRODUCTION_FAILED = "cards.card.production_failed", _("Trung tâm sản xuất từ chối thẻ")
+    CARD_STATE_CHANGED = "cards.card.state_changed", _("Thay đổi trạng thái thẻ")
+    CARD_ISSUER_KEY_CREATED = "cards.issuer_key.created", _("Tạo khoá ký dữ liệu chip")
 
     # The card workflow's milestones; campaign metrics count them, so their names are a contract.
     CARD_APPLICATION_TAKEN = "cards.application.taken", _("Thu nhận hồ sơ cấp thẻ")

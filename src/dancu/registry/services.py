@@ -1716,3 +1716,33 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document="")
         _bump_households(households, actor=actor, event=event, reason=reason, source_document="")
     return merge
+def identity_card_record_add(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    event: AuditEvent,
+    kind: str,
+    number: str,
+    issued_on: date,
+    issued_by: str,
+    expires_on: date | None,
+    reason: str,
+    source_document: str,
+) -> IdentityCardRecord:
+    """Record a card handed to the citizen (art. 9: date, place, expiry) as part of the caller's change.
+
+    Called by the cards app inside the transaction of the delivery, whose audit event `event` is; the
+    citizen's next version cites it, so the record's history says when and by whom the card was given.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a card is recorded inside the transaction of its delivery")
+    record = IdentityCardRecord.objects.create(
+        citizen=citizen,
+        kind=kind,
+        number=number,
+        issued_on=issued_on,
+        issued_by=issued_by,
+        expires_on=expires_on,
+    )
+    _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return record
