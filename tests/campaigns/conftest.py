@@ -92,6 +92,12 @@ class Country:
 TAKEN = EventType.CARD_APPLICATION_TAKEN
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def country(personas: Personas, people: People) -> Country:
     p = personas

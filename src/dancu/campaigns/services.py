@@ -327,6 +327,20 @@ def may_set_target(user: User, unit: AdminUnit | None) -> bool:
     )
 
 
+def may_set_targets_below(user: User, unit: AdminUnit | None) -> bool:
+    """Whether the user hands the targets of `unit` (None: the country) down to the units below it."""
+    if unit is None:
+        return _is_ministry_admin(user)
+    police_unit = user.police_unit
+    return (
+        unit.level == AdminUnit.Level.PROVINCE
+        and user.is_active
+        and user.role == User.Role.SUPERVISOR
+        and police_unit is not None
+        and police_unit.admin_unit_id == unit.pk
+    )
+
+
 def _figure(value: int | None, field: str) -> list[FieldError]:
     if value is not None and not 0 <= value <= MAX_TARGET:
         return [
