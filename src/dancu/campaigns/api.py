@@ -187,4 +187,3 @@ def target_history(request: HttpRequest, campaign_id: int, scope: str) -> list[d
         _revision_out(r, r.target.campaign_metric.metric.code)
         for r in selectors.target_history(actor=user, campaign=campaign, scope=scope)
     ]
-
