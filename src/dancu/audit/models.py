@@ -65,6 +65,11 @@ class EventType(models.TextChoices):
     MATCH_RUN_FAILED = "matching.run.failed", _("Lần chạy tìm bản ghi trùng thất bại")
 
     # --- campaigns ---
+    METRIC_CREATED = "campaigns.metric.created", _("Tạo chỉ số chiến dịch")
+    CAMPAIGN_CREATED = "campaigns.campaign.created", _("Tạo chiến dịch")
+    TARGET_SET = "campaigns.target.set", _("Giao, điều chỉnh chỉ tiêu")
+    POPULATION_COUNTED = "campaigns.population.counted", _("Đếm dân số thuộc diện")
+    DAILY_REPORT_MADE = "campaigns.report.made", _("Lập báo cáo ngày của chiến dịch")
 
     # --- cards ---
     INTAKE_POINT_CREATED = "cards.intake_point.created", _("Lập điểm thu nhận hồ sơ thẻ")
