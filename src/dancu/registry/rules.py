@@ -524,7 +524,6 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Nhập số định danh (12 số), số CMND (9 số) hoặc họ tên.",
         "Enter a PIN (12 digits), an old CMND (9 digits) or a name.",
     ),
-<<<<<<< HEAD
     # Collection forms (DC01 new person, DC02 update) -------------------------------------------------------
     Rule("field.required", E, "Chưa điền «{label}».", "{label} is required."),
     Rule(
@@ -593,9 +592,8 @@ _CATALOGUE: tuple[Rule, ...] = (
         W,
         "{label}: giá trị mới giống giá trị đang có trong CSDL.",
         "{label}: the new value is the same as the one in the registry.",
-=======
+    ),
     # Stored records judged by the quality scorecard ("đúng, đủ, sạch, sống", collection.quality) ----------
-    Rule("field.required", E, "Thiếu {label_lower}.", "{label} is required."),
     Rule(
         "household.none",
         E,
@@ -632,7 +630,6 @@ _CATALOGUE: tuple[Rule, ...] = (
         E,
         "Công dân đã mất nhưng vẫn còn nơi cư trú chưa được xoá đăng ký (từ ngày {registered_on}).",
         "The citizen has died but a residence registered on {registered_on} was never ended.",
->>>>>>> quality
     ),
     # Placement of generated households (the synthetic population loader) ----------------------------------
     Rule(

@@ -1716,6 +1716,8 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document="")
         _bump_households(households, actor=actor, event=event, reason=reason, source_document="")
     return merge
+
+
 def identity_card_record_add(
     *,
     actor: Actor,
