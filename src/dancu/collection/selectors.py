@@ -63,6 +63,8 @@ def _forms() -> QuerySet[CollectionForm]:
         "rechecked_by",
         "applied_by",
         "returned_by",
+        "rejected_by",
+        "staging_record__run",
     )
 
 

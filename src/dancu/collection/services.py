@@ -19,14 +19,21 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from dancu.accounts.selectors import unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection import workflow
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
 from dancu.geo.address import parse_address
+from dancu.geo.models import AdminUnit
+from dancu.lib import pin as pin_codec
+from dancu.lib.errors import DomainError, FieldError
+from dancu.registry.models import Residence
 from dancu.registry.normalize import AddressParser, NormalizedRow, check_row, normalize_row
 from dancu.registry.rules import (
     RULES,
@@ -358,3 +365,224 @@ def import_fail(*, run: ImportRun, error: FileRejectedError, actor: Actor) -> No
             subject_id=run.pk,
             data={"code": error.code},
         )
+
+
+# Promotion: staged rows into the registry and the review queues -------------------------------------------
+
+PROMOTE_BATCH_SIZE = 200
+
+
+def _run_actor(run: ImportRun) -> Actor:
+    # The officer who started an import from the web page writes its rows; an import run on the server
+    # (`dancu import`) is a system job.
+    return Actor(run.started_by) if run.started_by is not None else Actor(system="import")
+
+
+class _Units:
+    """The communes the rows name, looked up once per code for the whole promotion."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, AdminUnit | None] = {}
+        self.legacy: dict[str, AdminUnit | None] = {}
+
+    def commune(self, code: str) -> AdminUnit | None:
+        if code not in self.current:
+            self.current[code] = (
+                AdminUnit.objects.select_related("parent")
+                .filter(structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code=code)
+                .first()
+                if code
+                else None
+            )
+        return self.current[code]
+
+    def legacy_commune(self, code: str) -> AdminUnit | None:
+        if code not in self.legacy:
+            # An island district that had no communes stands for its commune in a legacy address.
+            self.legacy[code] = (
+                AdminUnit.objects.filter(
+                    structure=AdminUnit.Structure.LEGACY,
+                    level__in=(AdminUnit.Level.COMMUNE, AdminUnit.Level.DISTRICT),
+                    code=code,
+                )
+                .order_by("level")
+                .first()
+                if code
+                else None
+            )
+        return self.legacy[code]
+
+
+def _dc01_data(normalized: dict[str, Any], *, commune: AdminUnit, today: date) -> dict[str, str]:
+    """The DC01 fields of a normalized row. A legacy book gives the permanent residence (thường trú) but
+    rarely the day it was registered: the day of the import is recorded, and the original address text
+    is kept on the residence."""
+    pin = normalized.get("id_number", "")
+    # The PIN names the province where the birth was registered; without one, the province of birth is
+    # the best evidence of it (births are registered where they happen, as a rule).
+    place = pin[:3] if pin and pin_codec.is_valid(pin) else normalized.get("birth_place", "")
+    data = {
+        "full_name": normalized.get("full_name", ""),
+        "birth_date": normalized.get("birth_date", ""),
+        "sex": normalized.get("sex", ""),
+        "birth_registration_place": place,
+        "pin": pin,
+        "old_id_number": normalized.get("old_id_number", ""),
+        "birth_place": normalized.get("birth_place_text", ""),
+        "residence_kind": Residence.Kind.PERMANENT,
+        "commune_code": commune.code,
+        "address_detail": (normalized.get("address_detail") or normalized.get("address", ""))[:300],
+        "registered_on": today.isoformat(),
+    }
+    return {name: value for name, value in data.items() if value}
+
+
+def _reject_on_the_way(*, actor: Actor, record: StagingRecord, issue: Issue, unit: AdminUnit | None) -> None:
+    workflow.staging_reject(record=record, issue=issue.as_field_error())
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.STAGING_REJECTED,
+        subject_type="staging_record",
+        subject_id=record.pk,
+        data={"run": record.run_id, "row": record.row_number, "code": issue.rule_code},
+        unit=unit,
+    )
+
+
+def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date) -> None:
+    with transaction.atomic():
+        locked = (
+            StagingRecord.objects.select_for_update()
+            .select_related("run")
+            .filter(pk=record.pk, promoted_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            return  # another process promoted it meanwhile
+        normalized = locked.normalized
+        commune = units.commune(normalized.get("commune_code", ""))
+        if commune is None:
+            _reject_on_the_way(
+                actor=actor, record=locked, issue=Issue("address", "import.no_commune"), unit=None
+            )
+            return
+        legacy = units.legacy_commune(normalized.get("legacy_commune_code", ""))
+        starter = locked.run.started_by
+        # A record belongs to its 2025 commune and, written in the old units, to its legacy commune too:
+        # the same two ways a form is in an officer's area.
+        if starter is not None and not (
+            unit_in_area(starter, commune) or (legacy is not None and unit_in_area(starter, legacy))
+        ):
+            # An officer's import reaches only the communes of their own area.
+            _reject_on_the_way(
+                actor=actor, record=locked, issue=Issue("address", "unit.outside_jurisdiction"), unit=commune
+            )
+            return
+        data = _dc01_data(normalized, commune=commune, today=today)
+        refused: list[FieldError] = []
+        # The row is judged again as the DC01 it becomes (a PIN needs a place of birth registration, a year
+        # alone for a birth date is a warning, the same name and birth in the registry too): only a row that
+        # passes that as well reaches the registry without an officer.
+        check = workflow.form_validate(user=None, kind=CollectionForm.Kind.DC01, data=data, today=today)
+        if locked.status == StagingRecord.Status.APPROVED and not check.errors and not check.warnings:
+            try:
+                with transaction.atomic():
+                    _apply_approved(actor=actor, record=locked, data=data, commune=commune, legacy=legacy)
+                return
+            except DomainError as exc:
+                # The registry refused what the rules let through (no province of birth registration to
+                # allocate a PIN from): an officer looks at the row instead, with the refusal beside it.
+                refused = exc.errors
+            except IntegrityError:
+                refused = [Issue("id_number", "pin.duplicate").as_field_error()]
+        try:
+            with transaction.atomic():
+                workflow.form_from_staging(
+                    actor=actor,
+                    record=locked,
+                    data=data,
+                    commune=commune,
+                    legacy_commune=legacy,
+                    apply_errors=refused,
+                )
+                locked.promoted_at = timezone.now()
+                locked.save(update_fields=["promoted_at"])
+                ImportRun.objects.filter(pk=locked.run_id).update(rows_queued=F("rows_queued") + 1)
+        except DomainError as exc:
+            _reject_on_the_way(
+                actor=actor,
+                record=locked,
+                issue=Issue(exc.errors[0].field, exc.errors[0].code, exc.errors[0].params),
+                unit=commune,
+            )
+
+
+def _apply_approved(
+    *, actor: Actor, record: StagingRecord, data: dict[str, str], commune: AdminUnit, legacy: AdminUnit | None
+) -> None:
+    # The source's name is the importer's free text; the run's number leads to it (and to the file).
+    source = f"Tệp {record.label}"
+    citizen = workflow.dc01_write(
+        actor=actor,
+        data=data,
+        commune=commune,
+        legacy_commune=legacy,
+        address_original=record.normalized.get("address", ""),
+        reason=f"Nhập dữ liệu dân cư cũ, tự động duyệt ({record.label})",
+        source_document=source,
+    )
+    record.citizen = citizen
+    record.promoted_at = timezone.now()
+    record.save(update_fields=["citizen", "promoted_at"])
+    ImportRun.objects.filter(pk=record.run_id).update(rows_applied=F("rows_applied") + 1)
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.STAGING_APPLIED,
+        subject_type="staging_record",
+        subject_id=record.pk,
+        data={"run": record.run_id, "row": record.row_number, "citizen_id": citizen.pk, "pin": citizen.pin},
+        source_document=source,
+        unit=commune,
+    )
+
+
+def import_promote(
+    *,
+    run: ImportRun,
+    actor: Actor | None = None,
+    batch_size: int = PROMOTE_BATCH_SIZE,
+    on_batch: Progress | None = None,
+    today: date | None = None,
+) -> ImportRun:
+    """Move the staged rows of a finished run on, one transaction per row: approved rows into the registry
+    (as an applied DC01 would be written), rows for an officer into their commune's review queue as DC01
+    forms. Rows whose address maps to no commune, or (for an officer's import) to a commune outside the
+    officer's area, are rejected on the way. Resumable: a row is promoted once, in the transaction that
+    marks it."""
+    actor = actor or _run_actor(run)
+    today = today or timezone.localdate()
+    units = _Units()
+    pending = (
+        StagingRecord.objects.filter(run=run, promoted_at__isnull=True)
+        .exclude(status=StagingRecord.Status.REJECTED)
+        .order_by("row_number")
+    )
+    after = 0
+    while chunk := list(pending.filter(row_number__gt=after)[:batch_size]):
+        for record in chunk:
+            _promote(record=record, actor=actor, units=units, today=today)
+        after = chunk[-1].row_number
+        if on_batch is not None:
+            run.refresh_from_db()
+            on_batch(run)
+    with transaction.atomic():
+        ImportRun.objects.filter(pk=run.pk).update(promoted_at=timezone.now(), updated_at=timezone.now())
+        run.refresh_from_db()
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.IMPORT_PROMOTED,
+            subject_type="import_run",
+            subject_id=run.pk,
+            data={"applied": run.rows_applied, "queued": run.rows_queued, "rejected": run.rows_rejected},
+        )
+    return run

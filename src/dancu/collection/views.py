@@ -23,6 +23,7 @@ from dancu.collection.forms import (
     errors_by_field,
     form_class,
     messages_of,
+    staging_rows,
 )
 from dancu.collection.forms import grouped as grouped_fields
 from dancu.collection.models import CollectionForm
@@ -133,6 +134,10 @@ def _save(
             form=form,
             status=422,
         )
+    if form.from_import:
+        # A reviewer's correction of an imported row: the form keeps waiting to be checked.
+        messages.success(request, _("Đã lưu bản sửa phiếu %(label)s") % {"label": form.label})
+        return redirect("collection:form", pk=form.pk)
     if request.POST.get("action") != "submit":
         messages.success(request, _("Đã lưu nháp phiếu %(label)s") % {"label": form.label})
         return redirect("collection:form_edit", pk=form.pk)
@@ -304,6 +309,7 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "rows": data_rows(form),
+            "staging": staging_rows(form.staging_record, language=language),
             "actions": actions,
             "events": selectors.form_events(actor=user, form=form),
             "errors": [_line(e, language) for e in form.errors],
@@ -331,6 +337,7 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
         "check": _("Đã kiểm tra phiếu %(label)s"),
         "recheck": _("Đã phúc tra phiếu %(label)s"),
         "return": _("Đã trả lại phiếu %(label)s cho người lập"),
+        "reject": _("Đã từ chối phiếu %(label)s"),
         "apply": _("Đã cập nhật phiếu %(label)s vào CSDL"),
     }
     acknowledged = request.POST.getlist("acknowledged")
@@ -343,6 +350,8 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
             form = workflow.form_recheck(actor=actor, form=form, acknowledged=acknowledged)
         elif action == "return":
             form = workflow.form_return(actor=actor, form=form, reason=request.POST.get("reason", ""))
+        elif action == "reject":
+            form = workflow.form_reject(actor=actor, form=form, reason=request.POST.get("reason", ""))
         elif action == "apply":
             form = workflow.form_apply(actor=actor, form=form)
         else:
