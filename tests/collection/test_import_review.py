@@ -149,6 +149,8 @@ def test_the_reviewer_corrects_checks_and_the_supervisor_applies(
         "031",
     )
     assert row(2).citizen_id == citizen.pk
+    applied = AuditEvent.objects.get(event_type=EventType.FORM_APPLIED)
+    assert applied.unit == form.commune
 
 
 def test_nobody_submits_or_returns_an_imported_form_it_is_rejected_with_a_reason(
@@ -210,3 +212,23 @@ def test_an_officers_import_reaches_only_the_communes_of_their_area(
     assert not Citizen.objects.exists()
     assert not CollectionForm.objects.exists()
     assert (run.rows_applied, run.rows_queued, run.rows_rejected) == (0, 0, 4)
+
+
+def test_an_officers_import_counts_toward_their_area_and_each_row_toward_its_commune(
+    tmp_path: Path, personas: Personas
+) -> None:
+    run = stage_and_promote(tmp_path, actor=Actor(personas.cuong))
+    hanoi = personas.cuong.police_unit.admin_unit  # type: ignore[union-attr]
+    run_events = AuditEvent.objects.filter(subject_type="import_run", subject_id=str(run.pk))
+    assert set(run_events.values_list("event_type", flat=True)) == {
+        EventType.IMPORT_STARTED,
+        EventType.IMPORT_FINISHED,
+        EventType.IMPORT_PROMOTED,
+    }
+    assert {event.unit for event in run_events} == {hanoi}
+    applied = AuditEvent.objects.get(event_type=EventType.STAGING_APPLIED)
+    assert applied.unit is not None
+    assert applied.unit.code == row(1).normalized["commune_code"]
+    queued = AuditEvent.objects.get(event_type=EventType.STAGING_QUEUED)
+    assert queued.unit is not None
+    assert queued.unit.code == HOAN_KIEM

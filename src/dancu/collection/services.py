@@ -227,6 +227,14 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
+def _run_unit(run: ImportRun) -> AdminUnit | None:
+    """The unit an import's work counts toward: the area of the officer who started it (None for an
+    import run on the server). Each row's own events count toward the row's commune."""
+    user = run.started_by
+    police_unit = user.police_unit if user is not None else None
+    return police_unit.admin_unit if police_unit is not None else None
+
+
 def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportRun, Source]:
     """The run for this file and source: a new one, or the unfinished one to resume."""
     source_name = source_name.strip()
@@ -254,6 +262,7 @@ def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportR
                 event_type=EventType.IMPORT_STARTED,
                 subject_type="import_run",
                 subject_id=run.pk,
+                unit=_run_unit(run),
                 data={"source": source_name, "file": run.file_name, "sha256": source.sha256},
             )
     return run, source
@@ -289,6 +298,7 @@ def import_rows(
             event_type=EventType.IMPORT_FINISHED,
             subject_type="import_run",
             subject_id=run.pk,
+            unit=_run_unit(run),
             data={
                 "rows_read": run.rows_read,
                 "accepted": run.rows_accepted,
@@ -363,6 +373,7 @@ def import_fail(*, run: ImportRun, error: FileRejectedError, actor: Actor) -> No
             event_type=EventType.IMPORT_FAILED,
             subject_type="import_run",
             subject_id=run.pk,
+            unit=_run_unit(run),
             data={"code": error.code},
         )
 
@@ -583,6 +594,7 @@ def import_promote(
             event_type=EventType.IMPORT_PROMOTED,
             subject_type="import_run",
             subject_id=run.pk,
+            unit=_run_unit(run),
             data={"applied": run.rows_applied, "queued": run.rows_queued, "rejected": run.rows_rejected},
         )
     return run

@@ -700,9 +700,9 @@ def _record(
     event_type: EventType,
     form: CollectionForm,
     reason: str = "",
-    unit: AdminUnit | None = None,
     **data: Any,
 ) -> None:
+    # The work on a form counts toward its commune: campaigns tally submitted and applied forms by it.
     audit_event_record(
         actor=actor,
         event_type=event_type,
@@ -711,7 +711,7 @@ def _record(
         data={"kind": form.kind, "status": form.status, **data},
         reason=reason,
         source_document=form.label,
-        unit=unit,
+        unit=form.commune,
     )
 
 
@@ -1000,7 +1000,6 @@ def form_reject(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
             event_type=EventType.FORM_REJECTED,
             form=locked,
             reason=reason,
-            unit=locked.commune,
             previous=previous,
         )
     return locked
