@@ -154,7 +154,7 @@ def test_the_reviewer_corrects_checks_and_the_supervisor_applies(
 
 
 def test_nobody_submits_or_returns_an_imported_form_it_is_rejected_with_a_reason(
-    tmp_path: Path, staff: Reviewers
+    tmp_path: Path, staff: Reviewers, sign_in: Any
 ) -> None:
     run = stage_and_promote(tmp_path)
     form = CollectionForm.objects.get()
@@ -176,6 +176,11 @@ def test_nobody_submits_or_returns_an_imported_form_it_is_rejected_with_a_reason
     assert (run.rows_review, run.rows_rejected) == (before[0] - 1, before[1] + 1)
     assert run.issue_counts["import.rejected_by_officer"] == 1
     assert AuditEvent.objects.get(event_type=EventType.FORM_REJECTED).unit == form.commune
+    # A rejected form waits for nobody; its page says why.
+    assert workflow.form_allowed_actions(user=staff.hang, form=form) == set()
+    page = sign_in(Client(), staff.hang).get(reverse("collection:form", args=[form.pk])).content.decode()
+    assert 'id="reject-note"' in page
+    assert "chuyển đi từ 2010" in page
 
 
 def test_a_row_whose_address_names_no_commune_is_rejected_on_the_way(tmp_path: Path) -> None:

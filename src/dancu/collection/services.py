@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dancu.accounts.selectors import unit_in_area
+from dancu.accounts.models import User
+from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection import workflow
@@ -33,6 +36,7 @@ from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.tasks import enqueue
 from dancu.registry.models import Residence
 from dancu.registry.normalize import AddressParser, NormalizedRow, check_row, normalize_row
 from dancu.registry.rules import (
@@ -235,8 +239,11 @@ def _run_unit(run: ImportRun) -> AdminUnit | None:
     return police_unit.admin_unit if police_unit is not None else None
 
 
-def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportRun, Source]:
-    """The run for this file and source: a new one, or the unfinished one to resume."""
+def import_start(
+    *, path: Path, source_name: str, actor: Actor, file_name: str = ""
+) -> tuple[ImportRun, Source]:
+    """The run for this file and source: a new one, or the unfinished one to resume. `file_name` is the
+    name the file was uploaded under, when it is stored under another."""
     source_name = source_name.strip()
     if not source_name or len(source_name) > 100:
         raise FileRejectedError(
@@ -248,7 +255,7 @@ def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportR
             source=source_name,
             file_sha256=source.sha256,
             defaults={
-                "file_name": path.name[:500],
+                "file_name": (file_name or path.name)[:500],
                 "file_size": source.size,
                 "file_format": source.file_format,
                 "started_by": actor.user,
@@ -598,3 +605,81 @@ def import_promote(
             data={"applied": run.rows_applied, "queued": run.rows_queued, "rejected": run.rows_rejected},
         )
     return run
+
+
+# Imports started from the web page --------------------------------------------------------------------------
+
+# Who may start an import from the page: the district and province supervisors (phúc tra), whose area
+# covers the communes of a legacy book, and the ministry. An import reaches only the communes of the
+# importer's area (rows elsewhere are rejected); commune police work record by record with the forms.
+IMPORT_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.MINISTRY_ADMIN})
+UPLOAD_SUFFIXES = (".csv", ".xlsx")
+
+
+def _upload_refusal(code: str, vi: str, en: str) -> FileRejectedError:
+    return FileRejectedError(code, vi, en)
+
+
+def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> ImportRun:
+    """Keep an uploaded person-records file and start importing it in the background worker.
+
+    Refused before anything is kept: an officer whose role may not import, a file that is not .csv or
+    .xlsx, one over the size limit (`DANCU_IMPORT_UPLOAD_MAX_MB`), and every fault that makes the file
+    unreadable as a whole (empty, binary, no header...), each with its rule code. The same file uploaded
+    again under the same source resumes (or shows) its earlier run instead of importing it twice.
+    """
+    user = actor.user
+    if user is None or user.role not in IMPORT_ROLES or not officer_can_read_records(user):
+        raise _upload_refusal(
+            "role.not_allowed",
+            "Chỉ cán bộ phúc tra cấp huyện/tỉnh và quản trị cấp Bộ được nhập tệp",
+            "Only district or province supervisors and ministry administrators may import files",
+        )
+    name = Path(upload.name or "").name
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise _upload_refusal(
+            "file.type",
+            "Chỉ nhận tệp .csv hoặc .xlsx",
+            "Only .csv and .xlsx files are accepted",
+        )
+    limit = settings.DANCU_IMPORT_UPLOAD_MAX_MB * 1024 * 1024
+    if upload.size is not None and upload.size > limit:
+        raise _upload_refusal(
+            "file.too_large",
+            f"Tệp lớn hơn giới hạn {settings.DANCU_IMPORT_UPLOAD_MAX_MB} MB; tệp lớn hơn được nhập bằng lệnh "
+            "dancu import trên máy chủ",
+            f"The file is over the {settings.DANCU_IMPORT_UPLOAD_MAX_MB} MB limit; larger files are imported "
+            "with dancu import on the server",
+        )
+    folder = Path(settings.VAR_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    # The stored name is ours (the uploaded one is kept on the run): nothing of it reaches the file system.
+    path = folder / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    try:
+        run, _source = import_start(path=path, source_name=source_name, actor=actor, file_name=name)
+    except FileRejectedError:
+        path.unlink(missing_ok=True)
+        raise
+    if run.status == ImportRun.Status.DONE and run.promoted_at is not None:
+        path.unlink(missing_ok=True)
+        return run
+    enqueue("dancu.collection.services.import_in_background", run.pk, str(path), name=f"import #{run.pk}")
+    run.refresh_from_db()
+    return run
+
+
+def import_in_background(run_id: int, path: str) -> dict[str, int]:
+    """The worker's task: stage the rows, then promote them, as `dancu import` does on the terminal."""
+    run = ImportRun.objects.select_related("started_by__police_unit__admin_unit").get(pk=run_id)
+    actor = _run_actor(run)
+    try:
+        source = open_source(Path(path))
+        run = import_rows(run=run, source=source, actor=actor)
+    except FileRejectedError as exc:
+        import_fail(run=run, error=exc, actor=actor)
+        return {"run": run.pk, "rows_read": run.rows_read}
+    run = import_promote(run=run, actor=actor)
+    return {"run": run.pk, "rows_read": run.rows_read}

@@ -89,6 +89,7 @@ _STATUS_NAMES = {
     Status.RECHECKED: ("đã phúc tra", "re-checked"),
     Status.APPLIED: ("đã cập nhật vào CSDL", "applied"),
     Status.RETURNED: ("bị trả lại", "returned"),
+    Status.REJECTED: ("bị từ chối", "rejected"),
 }
 _ACTION_NAMES = {
     "edit": ("sửa", "edited"),
