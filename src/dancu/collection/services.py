@@ -38,7 +38,7 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.tasks import enqueue
 from dancu.registry.models import Residence
-from dancu.registry.normalize import AddressParser, NormalizedRow, check_row, normalize_row
+from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress, check_row, normalize_row
 from dancu.registry.rules import (
     RULES,
     IdentifierIndex,
@@ -164,7 +164,7 @@ class RowChecker:
     ) -> None:
         self.run = run
         self.today = today or timezone.localdate()
-        self.address_parser = address_parser
+        self.address_parser = _CachedParser(address_parser) if address_parser is not None else None
         self.units = _unit_index()
 
     def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
@@ -217,6 +217,29 @@ class RowChecker:
                 )
             )
         return checked
+
+
+class _CachedParser:
+    """The address parser, remembered by the exact text of the address for the whole import.
+
+    A legacy book lists a household's members one after the other and a village's households together,
+    so the same address text comes back row after row; repairing, cleaning and parsing it once is most of
+    the address work saved. The memory is bounded: past `limit` texts, new ones are parsed and not kept.
+    """
+
+    def __init__(self, parser: AddressParser, *, limit: int = 100_000) -> None:
+        self.parser = parser
+        self.limit = limit
+        self.seen: dict[str, ParsedAddress | None] = {}
+
+    def __call__(self, text: str) -> ParsedAddress | None:
+        try:
+            return self.seen[text]
+        except KeyError:
+            parsed = self.parser(text)
+            if len(self.seen) < self.limit:
+                self.seen[text] = parsed
+            return parsed
 
 
 @functools.cache
