@@ -52,6 +52,12 @@ class EventType(models.TextChoices):
     CITIZEN_MERGE_UNDONE = "registry.citizen.merge_undone", _("Huỷ hợp nhất hồ sơ")
 
     # --- collection (more) ---
+    # Imported rows leaving staging: into the registry, into a commune's review queue, or refused there.
+    STAGING_APPLIED = "collection.staging.applied", _("Bản ghi nhập được tự động duyệt vào CSDL")
+    STAGING_QUEUED = "collection.staging.queued", _("Bản ghi nhập chờ cán bộ xem xét")
+    STAGING_REJECTED = "collection.staging.rejected", _("Bản ghi nhập bị từ chối")
+    IMPORT_PROMOTED = "collection.import.promoted", _("Đã chuyển các bản ghi nhập vào CSDL và hàng chờ")
+    FORM_REJECTED = "collection.form.rejected", _("Từ chối phiếu từ tệp nhập")
     # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
     RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")
     # A pass of the quality assessment (all records, those changed since the last pass, or one unit's).

@@ -18,19 +18,21 @@ incomplete; errors block submitting, checking and applying; warnings need a revi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
@@ -39,7 +41,7 @@ from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, nfc, text_errors
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, Household, PinRecord, Relation, Residence
-from dancu.registry.rules import Issue
+from dancu.registry.rules import Issue, Severity
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
 from dancu.registry.validation import (
@@ -87,6 +89,7 @@ _STATUS_NAMES = {
     Status.RECHECKED: ("đã phúc tra", "re-checked"),
     Status.APPLIED: ("đã cập nhật vào CSDL", "applied"),
     Status.RETURNED: ("bị trả lại", "returned"),
+    Status.REJECTED: ("bị từ chối", "rejected"),
 }
 _ACTION_NAMES = {
     "edit": ("sửa", "edited"),
@@ -94,6 +97,7 @@ _ACTION_NAMES = {
     "check": ("kiểm tra", "checked"),
     "recheck": ("phúc tra", "re-checked"),
     "return": ("trả lại", "returned"),
+    "reject": ("từ chối", "rejected"),
     "apply": ("cập nhật vào CSDL", "applied"),
 }
 ACTIONS = tuple(_ACTION_NAMES)
@@ -223,7 +227,7 @@ def _partial_birth_warning(birth: PartialDate | None) -> list[FieldError]:
     return [_rule("birth_date", "date.partial")]
 
 
-def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
+def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
     check = FormCheck()
     errors, warnings = check.errors, check.warnings
     if complete:
@@ -270,7 +274,7 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
 
 
 def _check_residence(
-    user: User,
+    user: User | None,
     data: dict[str, Any],
     check: FormCheck,
     *,
@@ -287,7 +291,7 @@ def _check_residence(
         commune = _commune(code)
         if commune is None:
             errors.append(_rule("commune_code", "unit.unknown", code=code))
-        elif not unit_in_area(user, commune):
+        elif user is not None and not unit_in_area(user, commune):
             errors.append(_rule("commune_code", "unit.outside_jurisdiction"))
         else:
             check.commune = commune
@@ -319,7 +323,7 @@ def _check_residence(
         errors.append(_rule("expires_on", "residence.expiry_not_allowed"))
 
 
-def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, complete: bool) -> None:
+def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, *, complete: bool) -> None:
     errors = check.errors
     number = data.get("household_number", "")
     relation = data.get("relation_to_head", "")
@@ -331,7 +335,7 @@ def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, comp
     errors += number_problems
     household = (
         None
-        if number_problems
+        if number_problems or user is None
         else Household.objects.filter(household_scope(user))
         .filter(number=number)
         .select_related("commune")
@@ -414,7 +418,7 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
 
 def form_validate(
     *,
-    user: User,
+    user: User | None,
     kind: str,
     data: Mapping[str, Any],
     citizen: Citizen | None = None,
@@ -455,6 +459,49 @@ def form_validate(
         check = _check_dc01(user, clean, complete=complete, today=today)
     check.errors += _check_document_and_reason(document, reason, complete=complete, kind=kind)
     return check
+
+
+def form_from_staging(
+    *,
+    actor: Actor,
+    record: StagingRecord,
+    data: Mapping[str, Any],
+    commune: AdminUnit,
+    legacy_commune: AdminUnit | None,
+    apply_errors: Sequence[FieldError] = (),
+) -> CollectionForm:
+    """File an imported row that needs an officer as a DC01 waiting to be checked in its commune: its
+    author is the import (the row), so every officer of the commune's reviewers may take it, and it goes
+    through the check, re-check and apply of any DC01. The caller holds the transaction."""
+    run = record.run
+    form = CollectionForm(
+        kind=Kind.DC01,
+        status=Status.SUBMITTED,
+        status_since=timezone.now(),
+        submitted_at=timezone.now(),
+        commune=commune,
+        legacy_commune=legacy_commune,
+        data=form_data_clean(Kind.DC01, data),
+        # The registry's history cites the form, and the form the file and the row it came from.
+        document=f"Tệp {record.label}",
+        reason="Nhập dữ liệu dân cư cũ",
+        staging_record=record,
+        apply_errors=_as_json(list(apply_errors)),
+    )
+    check = _check_stored(form, None)
+    form.errors = _as_json(check.errors)
+    form.warnings = _as_json(check.warnings)
+    form.save()
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.STAGING_QUEUED,
+        subject_type="collection_form",
+        subject_id=form.pk,
+        data={"run": run.pk, "row": record.row_number, "errors": _codes(check.errors)},
+        source_document=form.label,
+        unit=commune,
+    )
+    return form
 
 
 # Who may do what --------------------------------------------------------------------------------------------
@@ -514,6 +561,15 @@ def _status_refusal(form: CollectionForm, action: str) -> FieldError:
 def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None:
     """Why `user` may not take `action` on `form` (in their area), or None when they may."""
     status = form.status
+    if form.from_import:
+        return _import_form_refusal(user, form, action)
+    if action == "reject":
+        return _error(
+            "actor",
+            "form.not_from_import",
+            "Chỉ phiếu từ tệp nhập mới bị từ chối; phiếu của cán bộ được trả lại cho người lập",
+            "Only a form made by an import is rejected; an officer's form is returned to its author",
+        )
     if action in ("edit", "submit"):
         if form.created_by_id != user.pk or user.role not in AUTHOR_ROLES:
             return _error(
@@ -546,6 +602,43 @@ def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None
             "Không ai được kiểm tra, phúc tra hay cập nhật phiếu do chính mình lập",
             "Nobody may check, re-check or apply a form they wrote themselves",
         )
+    if action == "recheck" and form.checked_by_id == user.pk:
+        return _error(
+            "actor",
+            "form.same_reviewer",
+            "Người đã kiểm tra phiếu không được phúc tra chính phiếu đó",
+            "The officer who checked the form may not also re-check it",
+        )
+    return None
+
+
+def _import_form_refusal(user: User, form: CollectionForm, action: str) -> FieldError | None:
+    """A form made from an imported row has no author to edit, submit or take it back: the commune
+    reviewer corrects it in place (edit) before checking it, and a reviewer who finds the row wrong
+    rejects it with a reason instead of returning it. Check, re-check and apply are a DC01's."""
+    status = form.status
+    if action in ("submit", "return"):
+        return _error(
+            "actor",
+            "form.from_import",
+            "Phiếu từ tệp nhập không có người lập để gửi hay trả lại: sửa trực tiếp hoặc từ chối",
+            "A form made by an import has no author to submit or return it to: correct it, or reject it",
+        )
+    if action == "edit":
+        if status != Status.SUBMITTED:
+            return _status_refusal(form, action)
+        return None if _is_commune_reviewer(user) else _role_refusal("check")
+    if action == "reject":
+        if status not in (Status.SUBMITTED, Status.CHECKED, Status.RECHECKED):
+            return _status_refusal(form, action)
+        allowed = _is_commune_reviewer(user) if status == Status.SUBMITTED else _is_supervisor(user)
+        return None if allowed else _role_refusal("check" if status == Status.SUBMITTED else "return")
+    needed = {"check": Status.SUBMITTED, "recheck": Status.CHECKED, "apply": Status.RECHECKED}[action]
+    allowed = _is_commune_reviewer(user) if action == "check" else _is_supervisor(user)
+    if not allowed:
+        return _role_refusal(action)
+    if status != needed:
+        return _status_refusal(form, action)
     if action == "recheck" and form.checked_by_id == user.pk:
         return _error(
             "actor",
@@ -603,8 +696,14 @@ def _codes(problems: list[FieldError]) -> list[str]:
 
 
 def _record(
-    *, actor: Actor, event_type: EventType, form: CollectionForm, reason: str = "", **data: Any
+    *,
+    actor: Actor,
+    event_type: EventType,
+    form: CollectionForm,
+    reason: str = "",
+    **data: Any,
 ) -> None:
+    # The work on a form counts toward its commune: campaigns tally submitted and applied forms by it.
     audit_event_record(
         actor=actor,
         event_type=event_type,
@@ -613,11 +712,12 @@ def _record(
         data={"kind": form.kind, "status": form.status, **data},
         reason=reason,
         source_document=form.label,
+        unit=form.commune,
     )
 
 
-def _check_stored(form: CollectionForm, user: User, *, complete: bool = True) -> FormCheck:
-    return form_validate(
+def _check_stored(form: CollectionForm, user: User | None, *, complete: bool = True) -> FormCheck:
+    check = form_validate(
         user=user,
         kind=form.kind,
         data=form.data,
@@ -626,6 +726,16 @@ def _check_stored(form: CollectionForm, user: User, *, complete: bool = True) ->
         reason=form.reason,
         complete=complete,
     )
+    if form.staging_record is not None:
+        # What the import's rules warned about the row as read (an unknown birth province, an address
+        # that maps to no commune's succession) needs the reviewer's acknowledgement like the form's own.
+        codes = {warning.code for warning in check.warnings}
+        check.warnings += [
+            FieldError(issue["field"], issue["code"], issue["message_vi"], issue["message_en"])
+            for issue in form.staging_record.issues
+            if issue["severity"] == Severity.WARNING and issue["code"] not in codes
+        ]
+    return check
 
 
 def _filed_commune(check: FormCheck) -> AdminUnit:
@@ -704,27 +814,21 @@ def form_create_draft(
 def form_update_draft(
     *, actor: Actor, form: CollectionForm, data: Mapping[str, Any], document: str = "", reason: str = ""
 ) -> CollectionForm:
-    """Replace the data of a draft or of a returned form; only its author may."""
+    """Replace the data of a draft or of a returned form; only its author may. A form made from an
+    imported row is corrected the same way by a commune reviewer while it waits to be checked."""
     user = _user_of(actor)
     with transaction.atomic():
         locked = _locked(form, user)
         _require(user, locked, "edit")
-        clean = form_data_clean(locked.kind, data)
-        document, reason = _text(document, name="document"), _text(reason, name="reason")
-        check = form_validate(
-            user=user,
-            kind=locked.kind,
-            data=clean,
-            citizen=locked.citizen,
-            document=document,
-            reason=reason,
-            complete=True,
-        )
-        locked.commune = _filed_commune(check)
-        locked.legacy_commune = check.legacy_commune
-        locked.data = clean
-        locked.document = document
-        locked.reason = reason
+        locked.data = form_data_clean(locked.kind, data)
+        locked.document = _text(document, name="document")
+        locked.reason = _text(reason, name="reason")
+        check = _check_stored(locked, user)
+        commune = _filed_commune(check)
+        if not (locked.from_import and commune.pk == locked.commune_id):
+            # The legacy commune an imported address named holds only while the commune stays the same.
+            locked.legacy_commune = check.legacy_commune
+        locked.commune = commune
         locked.errors = _as_json(check.errors)
         locked.warnings = _as_json(check.warnings)
         locked.save()
@@ -734,6 +838,7 @@ def form_update_draft(
             form=locked,
             errors=_codes(check.errors),
             warnings=_codes(check.warnings),
+            corrected_import=locked.from_import,
         )
     return locked
 
@@ -865,6 +970,77 @@ def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
     return locked
 
 
+def form_reject(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
+    """Refuse a form made from an imported row, with the reason: the row is then rejected in its import's
+    report like a row that broke a rule. Whoever the form waits for may: the commune reviewer, then the
+    supervisor."""
+    user = _user_of(actor)
+    reason = _text(reason, name="reason")
+    problems = text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    if not reason:
+        problems.insert(0, _rule("reason", "reason.required"))
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, "reject")
+        if problems:
+            raise DomainError(problems)
+        previous = locked.status
+        now = timezone.now()
+        locked.status = Status.REJECTED
+        locked.status_since = locked.rejected_at = now
+        locked.rejected_by = user
+        locked.reject_reason = reason
+        locked.save()
+        assert locked.staging_record is not None  # only import forms may be rejected (_refusal)
+        staging_reject(
+            record=locked.staging_record,
+            issue=_rule("", "import.rejected_by_officer", reason=reason),
+        )
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_REJECTED,
+            form=locked,
+            reason=reason,
+            previous=previous,
+        )
+    return locked
+
+
+def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
+    """Mark an imported row rejected after it was staged, with the reason beside its other issues, and move
+    it between its run's counters; the caller holds the transaction and records the event."""
+    counters = {
+        StagingRecord.Status.APPROVED: "rows_accepted",
+        StagingRecord.Status.REVIEW: "rows_review",
+        StagingRecord.Status.REJECTED: "rows_rejected",
+    }
+    previous = record.status
+    record.status = StagingRecord.Status.REJECTED
+    record.promoted_at = record.promoted_at or timezone.now()
+    record.issues = [
+        *record.issues,
+        {
+            "field": issue.field,
+            "code": issue.code,
+            "severity": str(Severity.ERROR),
+            "message_vi": issue.message_vi,
+            "message_en": issue.message_en,
+        },
+    ]
+    record.save(update_fields=["status", "promoted_at", "issues"])
+    codes = Counter(
+        ImportRun.objects.select_for_update()
+        .filter(pk=record.run_id)
+        .values_list("issue_counts", flat=True)
+        .get()
+    ) + Counter({issue.code: 1})
+    changes: dict[str, Any] = {"issue_counts": dict(codes)}
+    if previous != StagingRecord.Status.REJECTED:
+        changes[counters[StagingRecord.Status(previous)]] = F(counters[StagingRecord.Status(previous)]) - 1
+        changes["rows_rejected"] = F("rows_rejected") + 1
+    ImportRun.objects.filter(pk=record.run_id).update(**changes)
+
+
 def _registry_reason(form: CollectionForm) -> str:
     default = (
         "Thu thập thông tin dân cư" if form.kind == Kind.DC01 else "Cập nhật, chỉnh sửa thông tin dân cư"
@@ -873,13 +1049,23 @@ def _registry_reason(form: CollectionForm) -> str:
     return f"{reason}; căn cứ: {form.document}" if form.document else reason
 
 
-def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:
-    data = form.data
+def dc01_write(
+    *,
+    actor: Actor,
+    data: Mapping[str, Any],
+    commune: AdminUnit,
+    legacy_commune: AdminUnit | None = None,
+    household: Household | None = None,
+    address_original: str = "",
+    reason: str,
+    source_document: str,
+) -> Citizen:
+    """What applying a DC01 writes, through the registry's services: the citizen (with a new PIN when the
+    data carry none), the residence and, when the data name one, the household membership. The caller
+    holds the transaction; an import writes its approved rows through here too."""
     registered_on, _problems = parse_full_date(data["registered_on"], field="registered_on")
     expires_on, _problems = parse_full_date(data.get("expires_on"), field="expires_on")
-    assert registered_on is not None  # the form passed its checks
-    reason, source = _registry_reason(form), form.label
-    household = check.household
+    assert registered_on is not None  # the data passed their checks
     citizen = registry.citizen_create(
         actor=actor,
         data=registry.NewCitizen(**{name: data[name] for name in PERSONAL_FIELDS if data.get(name)}),
@@ -887,13 +1073,15 @@ def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citi
             # Joining a household registers the permanent residence at the household's address; the address
             # where the person was collected is kept as their current place of living.
             kind=Residence.Kind.CURRENT if household is not None else data["residence_kind"],
-            commune=form.commune,
+            commune=commune,
             address_detail=data["address_detail"],
             registered_on=registered_on,
             expires_on=expires_on,
+            legacy_commune=legacy_commune,
+            address_original=address_original,
         ),
         reason=reason,
-        source_document=source,
+        source_document=source_document,
     )
     if household is not None:
         registry.household_add_member(
@@ -903,9 +1091,23 @@ def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citi
             relation_to_head=data["relation_to_head"],
             joined_on=registered_on,
             reason=reason,
-            source_document=source,
+            source_document=source_document,
         )
     return citizen
+
+
+def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:
+    record = form.staging_record
+    return dc01_write(
+        actor=actor,
+        data=form.data,
+        commune=form.commune,
+        legacy_commune=form.legacy_commune,
+        household=check.household,
+        address_original=record.normalized.get("address", "") if record is not None else "",
+        reason=_registry_reason(form),
+        source_document=form.label,
+    )
 
 
 def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
@@ -951,6 +1153,8 @@ def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
                 locked.applied_at = locked.status_since = now
                 locked.apply_errors = []
                 locked.save()
+                if locked.staging_record_id is not None:
+                    StagingRecord.objects.filter(pk=locked.staging_record_id).update(citizen=citizen)
                 _record(
                     actor=actor,
                     event_type=EventType.FORM_APPLIED,

@@ -367,6 +367,20 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Số ô của dòng khác số cột của tiêu đề.",
         "The line has a different number of cells than the header has columns.",
     ),
+    Rule(
+        "import.no_commune",
+        E,
+        "Không xác định được xã/phường của địa chỉ nên không có cán bộ nào xem xét được bản ghi; sửa địa "
+        "chỉ trong tệp rồi nhập lại.",
+        "The address maps to no commune, so no officer can review the record; correct the address in the "
+        "file and import it again.",
+    ),
+    Rule(
+        "import.rejected_by_officer",
+        E,
+        "Cán bộ đã từ chối bản ghi: {reason}",
+        "An officer rejected the record: {reason}",
+    ),
     Rule("address.required", E, "Thiếu {label_lower}.", "{label} is required."),
     Rule(
         "address.unresolved",
