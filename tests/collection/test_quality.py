@@ -26,7 +26,7 @@ from dancu.collection.quality.services import (
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry import services
 from dancu.registry.models import Citizen, HouseholdMember, Residence
-from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, force
+from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, force, join
 from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, commune, legacy_commune
 
 pytestmark = pytest.mark.django_db
@@ -151,15 +151,7 @@ def test_a_household_without_a_head_fails_du_for_every_member():
     hung = complete_citizen("Nguyễn Văn Hùng")
     lan = complete_citizen("Trần Thị Lan", sex="F", household=False, address="Số 1 phố Hàng Trống")
     household = hung.household_memberships.get().household
-    services.household_add_member(
-        actor=SYSTEM,
-        household=household,
-        citizen=lan,
-        relation_to_head="spouse",
-        joined_on=date(2017, 1, 1),
-        reason="Nhập hộ",
-        source_document="CT01",
-    )
+    join(household, lan, "spouse")
     force(HouseholdMember.objects.get(citizen=hung), relation_to_head="other")
     assess(hung, lan)
     expected = [("du", "household", "household.no_head")]
@@ -415,15 +407,7 @@ def test_the_changed_pass_picks_the_records_the_registry_changed_and_their_house
     assert changed_citizen_ids(since=last.started_at) == []
     newcomer = complete_citizen("Đỗ Văn Mới", household=False, address="Số 8 phố Hàng Trống")
     household = people["clean"].household_memberships.get().household
-    services.household_add_member(
-        actor=SYSTEM,
-        household=household,
-        citizen=newcomer,
-        relation_to_head="child",
-        joined_on=date(2020, 1, 1),
-        reason="Nhập hộ",
-        source_document="CT01",
-    )
+    join(household, newcomer, "child")
     changed = changed_citizen_ids(since=last.started_at)
     assert changed == sorted([people["clean"].pk, newcomer.pk])
 

@@ -63,6 +63,7 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import nfc
 from dancu.registry import rules, validation
+from dancu.registry.history import CITIZEN_FIELDS as SNAPSHOT_FIELDS
 from dancu.registry.models import Citizen, FamilyLink, HouseholdMember, Residence
 from dancu.registry.normalize import normalize_name_value, normalize_text_value
 from dancu.registry.rules import Issue, MemberInput, UnitIndex
@@ -154,31 +155,9 @@ class RecordFacts:
     pairs: list[tuple[int, str]] = field(default_factory=list)
 
 
-# The fields `load_facts` reads of a citizen: the personal fields the rules look at, the version and area.
-CITIZEN_FIELDS = (
-    "pin",
-    "full_name",
-    "other_names",
-    "birth_date",
-    "sex",
-    "birth_place",
-    "birth_registration_place",
-    "native_place",
-    "ethnicity",
-    "religion",
-    "nationality",
-    "blood_type",
-    "blood_type_source",
-    "old_id_number",
-    "marital_status",
-    "date_of_death",
-    "missing_declared_on",
-    "phone",
-    "email",
-    "version",
-    "area_commune",
-    "area_province",
-)
+# The fields `load_facts` reads of a citizen: the personal fields (those a version snapshot keeps), the
+# version and the area.
+CITIZEN_FIELDS = (*SNAPSHOT_FIELDS, "version", "area_commune", "area_province")
 
 
 def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
