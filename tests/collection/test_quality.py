@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import timezone
 
 from dancu.audit.models import AuditEvent, EventType
@@ -22,6 +23,7 @@ from dancu.collection.quality.services import (
     changed_citizen_ids,
     quality_pass_run,
     quality_records_assess,
+    quality_snapshot_take,
 )
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry import services
@@ -346,6 +348,51 @@ def test_the_snapshots_of_each_day_keep_that_days_figures():
         (day1, 4, 3, 1),
         (day2, 4, 4, 2),
     ]
+    # Day 2 was moved from day 1 by what changed, for the units where something changed (the others keep
+    # their last figures); a recount from the stored assessments agrees.
+    assert snapshot_rows(day2, latest=True) == recounted(day2)
+
+
+def snapshot_rows(day: date, *, latest: bool = False) -> dict[int | None, tuple[int, ...]]:
+    """The figures of each unit on the day, or (latest) as of the day: its last snapshot up to then."""
+    rows = QualitySnapshot.objects.filter(day__lte=day) if latest else QualitySnapshot.objects.filter(day=day)
+    return {
+        row.unit_id: (row.records, row.dung, row.du, row.sach, row.song, row.passed_all)
+        for row in rows.order_by("day")
+    }
+
+
+def recounted(day: date) -> dict[int | None, tuple[int, ...]]:
+    with transaction.atomic():
+        quality_snapshot_take(day=day)
+    return snapshot_rows(day)
+
+
+def test_a_record_that_moves_is_counted_in_its_new_commune_and_no_longer_in_the_old():
+    people = population()
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
+    before = snapshot_rows(TODAY)
+    hoan_kiem, hong_ha = commune(HOAN_KIEM), commune(HONG_HA)
+    assert (before[hoan_kiem.pk][0], before[hong_ha.pk][0]) == (4, 1)
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=people["du_sach"],
+        kind="permanent",
+        commune=hong_ha,
+        address_detail="Số 9 ngõ Gạch",
+        registered_on=TODAY,
+        reason="Chuyển hộ khẩu",
+        source_document="CT01",
+    )
+    run = quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
+    assert run.assessed == 1
+    after = snapshot_rows(TODAY)
+    # Đủ moved with his two failing indicators: Hoàn Kiếm keeps three records, one passing all four.
+    assert before[hoan_kiem.pk] == (4, 3, 3, 3, 3, 1)
+    assert after[hoan_kiem.pk] == (3, 2, 3, 3, 2, 1)
+    assert after[hong_ha.pk][0] == 2
+    assert after[None] == before[None]
+    assert after == recounted(TODAY)
 
 
 def test_a_unit_pass_assesses_only_that_units_records():
