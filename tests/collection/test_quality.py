@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.collection.quality.checks import Indicator, failure_message
@@ -25,6 +26,7 @@ from dancu.collection.quality.services import (
     quality_records_assess,
     quality_snapshot_take,
 )
+from dancu.lib.tasks import enqueue
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry import services
 from dancu.registry.models import Citizen, HouseholdMember, Residence
@@ -141,6 +143,14 @@ def test_missing_mandatory_fields_fail_du():
         ("du", "native_place", "field.required"),
         ("du", "nationality", "field.required"),
     ]
+
+
+def test_a_blank_name_or_sex_fails_du_only():
+    hung = complete_citizen("Nguyễn Văn Hùng")
+    force(hung, full_name="", sex="")
+    assess(hung)
+    # The PIN cannot be compared with a sex the record does not give: nothing for đúng.
+    assert failures_of(hung) == [("du", "full_name", "name.required"), ("du", "sex", "sex.required")]
 
 
 def test_a_permanent_resident_in_no_household_fails_du():
@@ -393,6 +403,32 @@ def test_a_record_that_moves_is_counted_in_its_new_commune_and_no_longer_in_the_
     assert after[hong_ha.pk][0] == 2
     assert after[None] == before[None]
     assert after == recounted(TODAY)
+
+
+def test_records_are_assessed_in_chunks_of_one_transaction_each():
+    people = population()
+    outcome = quality_records_assess(
+        actor=QUALITY, citizen_ids=sorted(c.pk for c in people.values()), chunk_size=2
+    )
+    assert (outcome.assessed, outcome.cleaned) == (5, 0)
+    assert QualityAssessment.objects.count() == 5
+    # The day's snapshots were moved chunk by chunk to what a recount finds.
+    assert snapshot_rows(TODAY) == recounted(TODAY)
+    assert str(QualitySnapshot.objects.get(unit__isnull=True, day=TODAY)).endswith(": 2/5")
+    assert str(verdict(people["clean"])) == f"{people['clean'].pk}: 100"
+
+
+def test_the_scheduled_tasks_run_a_pass_each():
+    population()
+    # The migration schedules them; the workers would import them by these names.
+    schedules = dict(Schedule.objects.values_list("name", "func"))
+    assert schedules["quality: changed records"] == "dancu.collection.quality.tasks.assess_changed"
+    assert schedules["quality: all records"] == "dancu.collection.quality.tasks.assess_all"
+    enqueue("dancu.collection.quality.tasks.assess_all")
+    enqueue("dancu.collection.quality.tasks.assess_changed")
+    passes = list(QualityPass.objects.order_by("pk").values_list("scope", "assessed", "actor_label"))
+    assert passes == [("all", 5, "system:quality"), ("changed", 0, "system:quality")]
+    assert str(QualityPass.objects.first()).startswith("all ")
 
 
 def test_a_unit_pass_assesses_only_that_units_records():

@@ -214,8 +214,6 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
         kind__in=(FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER, FamilyLink.Kind.CHILD),
         relative__isnull=False,
     ).values_list("citizen_id", "kind", "relative__birth_date"):
-        if relative_birth is None:
-            continue
         if kind == FamilyLink.Kind.CHILD:
             facts[citizen_id].child_births.append(relative_birth)
         else:
@@ -238,6 +236,9 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
 _REQUIRED_TEXT = ("birth_place", "birth_registration_place", "native_place")
 
 
+_BLANK_CODES = frozenset({"name.required", "date.required"})
+
+
 def _dung(facts: RecordFacts, *, today: date, units: UnitIndex) -> list[Issue]:
     citizen = facts.citizen
     # Validity is judged on the NFC form: whether the text is stored in that form is a question for sạch.
@@ -246,7 +247,6 @@ def _dung(facts: RecordFacts, *, today: date, units: UnitIndex) -> list[Issue]:
         "other_names": nfc(citizen.other_names),
         "birth_place": nfc(citizen.birth_place),
         "native_place": nfc(citizen.native_place),
-        "sex": citizen.sex,
         "birth_date": citizen.birth_date,
         "date_of_death": citizen.date_of_death,
         "missing_declared_on": citizen.missing_declared_on,
@@ -260,11 +260,13 @@ def _dung(facts: RecordFacts, *, today: date, units: UnitIndex) -> list[Issue]:
         "phone": citizen.phone,
         "email": citizen.email,
     }
+    if citizen.sex:
+        data["sex"] = citizen.sex
     issues = [
         Issue(error.field, error.code, error.params)
         for error in validation.citizen_field_errors(data, today=today)
         # Blank required fields are đủ's concern, not đúng's.
-        if error.code != "date.required"
+        if error.code not in _BLANK_CODES
     ]
     place = citizen.birth_registration_place
     if place and pin_codec.place_name(place) is None:
