@@ -214,6 +214,8 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
         kind__in=(FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER, FamilyLink.Kind.CHILD),
         relative__isnull=False,
     ).values_list("citizen_id", "kind", "relative__birth_date"):
+        # Null only through the nullable join, which the filter excludes: every citizen has a birth date.
+        assert relative_birth is not None
         if kind == FamilyLink.Kind.CHILD:
             facts[citizen_id].child_births.append(relative_birth)
         else:
