@@ -8,8 +8,8 @@ conditional UPDATE, and only the pass whose UPDATE changed the row writes the ev
 running at once cannot both count it.
 
 Each chunk also moves the day's snapshots of the units it touched by what it changed (`_snapshot_apply`),
-so the snapshots are current after every pass without counting the whole registry again; the pass over
-every record recounts them (`quality_snapshot_take`).
+so the snapshots are current after every pass without counting the whole registry again; a pass over
+every record instead recounts them once at its end (`quality_snapshot_take`).
 
 `quality_pass_run` is what the command and the scheduled tasks start: it picks the records (all of them,
 one unit's, or those changed since the last pass), assesses them and records the pass with one audit
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from dancu.audit.models import AuditEvent, EventType
@@ -95,7 +95,9 @@ def _add(
             totals[index] += sign * flag
 
 
-def _assess_chunk(*, actor: Actor, ids: Sequence[int], today: date, units: UnitIndex) -> AssessOutcome:
+def _assess_chunk(
+    *, actor: Actor, ids: Sequence[int], today: date, units: UnitIndex, track_snapshots: bool
+) -> AssessOutcome:
     now = timezone.now()
     outcome = AssessOutcome()
     with transaction.atomic():
@@ -119,15 +121,16 @@ def _assess_chunk(*, actor: Actor, ids: Sequence[int], today: date, units: UnitI
             values["commune_id"] = citizen.area_commune_id
             values["province_id"] = citizen.area_province_id
             before = previous.get(citizen.pk)
-            if before is not None:
-                _add(deltas, commune=before[0], province=before[1], flags=before[2:], sign=-1)
-            _add(
-                deltas,
-                commune=citizen.area_commune_id,
-                province=citizen.area_province_id,
-                flags=[bool(values[flag]) for flag in _FLAGS],
-                sign=1,
-            )
+            if track_snapshots:
+                if before is not None:
+                    _add(deltas, commune=before[0], province=before[1], flags=before[2:], sign=-1)
+                _add(
+                    deltas,
+                    commune=citizen.area_commune_id,
+                    province=citizen.area_province_id,
+                    flags=[bool(values[flag]) for flag in _FLAGS],
+                    sign=1,
+                )
             if verdict.passed_all and before is not None and not before[-1]:
                 cleaned.append((citizen, values))
             else:
@@ -152,38 +155,48 @@ def _assess_chunk(*, actor: Actor, ids: Sequence[int], today: date, units: UnitI
     return outcome
 
 
+def _units_q(unit_ids: Iterable[int | None]) -> Q:
+    """Snapshots of these units, None being the country."""
+    ids = set(unit_ids)
+    where = Q(unit_id__in=[unit_id for unit_id in ids if unit_id is not None])
+    return where | Q(unit__isnull=True) if None in ids else where
+
+
 def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
-    """Move the day's snapshots by the change in the stored verdicts. A unit without a snapshot for the
-    day starts from its latest earlier one (its figures did not change in between, or a pass would have
-    written them), or from nothing."""
+    """Move the day's snapshots by the change in the stored verdicts, in a few queries whatever the number
+    of units. A unit without a snapshot for the day starts from its latest earlier one (its figures did
+    not change in between, or a pass would have written them), or from nothing."""
     changed = {unit_id: totals for unit_id, totals in deltas.items() if any(totals)}
     if not changed:
         return
-    units = [unit_id for unit_id in changed if unit_id is not None]
-    today_rows = {
+    rows = {
         row.unit_id: row
-        for row in QualitySnapshot.objects.select_for_update().filter(
-            Q(unit_id__in=units) | Q(unit__isnull=True) if None in changed else Q(unit_id__in=units), day=day
-        )
+        for row in QualitySnapshot.objects.select_for_update().filter(_units_q(changed), day=day)
     }
-    for unit_id, totals in changed.items():
-        row = today_rows.get(unit_id)
-        if row is None:
-            base = (
-                (
-                    QualitySnapshot.objects.filter(unit_id=unit_id, day__lt=day)
-                    if unit_id is not None
-                    else QualitySnapshot.objects.filter(unit__isnull=True, day__lt=day)
-                )
-                .order_by("-day")
-                .first()
-            )
-            row = QualitySnapshot(
+    missing = [unit_id for unit_id in changed if unit_id not in rows]
+    if missing:
+        latest: dict[int | None, date] = dict(
+            QualitySnapshot.objects.filter(_units_q(missing), day__lt=day)
+            .values("unit_id")
+            .annotate(last=Max("day"))
+            .values_list("unit_id", "last")
+        )
+        bases = {
+            row.unit_id: row
+            for row in QualitySnapshot.objects.filter(_units_q(latest), day__in=set(latest.values()))
+            if row.day == latest[row.unit_id]
+        }
+        for unit_id in missing:
+            base = bases.get(unit_id)
+            rows[unit_id] = QualitySnapshot(
                 unit_id=unit_id, day=day, **{name: getattr(base, name) if base else 0 for name in _COUNTS}
             )
+    for unit_id, totals in changed.items():
+        row = rows[unit_id]
         for name, delta in zip(_COUNTS, totals, strict=True):
             setattr(row, name, getattr(row, name) + delta)
-        row.save()
+    QualitySnapshot.objects.bulk_update([rows[u] for u in changed if rows[u].pk is not None], _COUNTS)
+    QualitySnapshot.objects.bulk_create([rows[u] for u in changed if rows[u].pk is None])
 
 
 def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -204,14 +217,18 @@ def quality_records_assess(
     today: date | None = None,
     units: UnitIndex | None = None,
     chunk_size: int = CHUNK_SIZE,
+    track_snapshots: bool = True,
 ) -> AssessOutcome:
     """Assess these citizens and store the verdicts, one transaction per chunk; ids of citizens that do
-    not exist are skipped."""
+    not exist are skipped. Each chunk moves the day's snapshots by what it changed, unless the caller
+    recounts them afterwards (`track_snapshots=False`, the pass over every record)."""
     today = today or timezone.localdate()
     units = units or UnitIndex.load()
     total = AssessOutcome()
     for chunk in _chunks(citizen_ids, chunk_size):
-        outcome = _assess_chunk(actor=actor, ids=chunk, today=today, units=units)
+        outcome = _assess_chunk(
+            actor=actor, ids=chunk, today=today, units=units, track_snapshots=track_snapshots
+        )
         total.assessed += outcome.assessed
         total.cleaned += outcome.cleaned
     return total
@@ -340,10 +357,13 @@ def quality_pass_run(
         ids = changed_citizen_ids(since=since)
     else:
         ids = _keyset(Q(), chunk_size)
-    outcome = quality_records_assess(actor=actor, citizen_ids=ids, today=today, chunk_size=chunk_size)
+    everything = scope == QualityPass.Scope.ALL or (scope == QualityPass.Scope.CHANGED and since is None)
+    outcome = quality_records_assess(
+        actor=actor, citizen_ids=ids, today=today, chunk_size=chunk_size, track_snapshots=not everything
+    )
     with transaction.atomic():
-        # Each chunk moved the day's snapshots by what it changed; the pass over every record recounts them.
-        snapshots = quality_snapshot_take(day=today) if scope == QualityPass.Scope.ALL else 0
+        # The chunks of a pass over every record left the snapshots alone: they are recounted here.
+        snapshots = quality_snapshot_take(day=today) if everything else 0
         run = QualityPass.objects.create(
             scope=scope,
             unit=unit,
