@@ -16,7 +16,7 @@ from django.db.models import Model
 from dancu.audit.services import Actor
 from dancu.collection.quality.models import QualityAssessment
 from dancu.registry import services
-from dancu.registry.models import Citizen
+from dancu.registry.models import Citizen, Household
 from tests.conftest import HOAN_KIEM, SYSTEM, commune, make_citizen
 
 QUALITY = Actor(system="quality-test")
@@ -45,6 +45,18 @@ def complete_citizen(
             source_document="CT01",
         )
     return Citizen.objects.get(pk=citizen.pk)
+
+
+def join(household: Household, citizen: Citizen, relation: str) -> None:
+    services.household_add_member(
+        actor=SYSTEM,
+        household=household,
+        citizen=citizen,
+        relation_to_head=relation,
+        joined_on=date(2020, 1, 1),
+        reason="Nhập hộ",
+        source_document="CT01",
+    )
 
 
 def force(record: Model, **values: Any) -> None:

@@ -13,7 +13,9 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.collection.quality.checks import Indicator, failure_message
@@ -22,11 +24,13 @@ from dancu.collection.quality.services import (
     changed_citizen_ids,
     quality_pass_run,
     quality_records_assess,
+    quality_snapshot_take,
 )
+from dancu.lib.tasks import enqueue
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry import services
 from dancu.registry.models import Citizen, HouseholdMember, Residence
-from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, force
+from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, force, join
 from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, commune, legacy_commune
 
 pytestmark = pytest.mark.django_db
@@ -141,6 +145,14 @@ def test_missing_mandatory_fields_fail_du():
     ]
 
 
+def test_a_blank_name_or_sex_fails_du_only():
+    hung = complete_citizen("Nguyễn Văn Hùng")
+    force(hung, full_name="", sex="")
+    assess(hung)
+    # The PIN cannot be compared with a sex the record does not give: nothing for đúng.
+    assert failures_of(hung) == [("du", "full_name", "name.required"), ("du", "sex", "sex.required")]
+
+
 def test_a_permanent_resident_in_no_household_fails_du():
     hung = complete_citizen("Nguyễn Văn Hùng", household=False)
     assess(hung)
@@ -151,15 +163,7 @@ def test_a_household_without_a_head_fails_du_for_every_member():
     hung = complete_citizen("Nguyễn Văn Hùng")
     lan = complete_citizen("Trần Thị Lan", sex="F", household=False, address="Số 1 phố Hàng Trống")
     household = hung.household_memberships.get().household
-    services.household_add_member(
-        actor=SYSTEM,
-        household=household,
-        citizen=lan,
-        relation_to_head="spouse",
-        joined_on=date(2017, 1, 1),
-        reason="Nhập hộ",
-        source_document="CT01",
-    )
+    join(household, lan, "spouse")
     force(HouseholdMember.objects.get(citizen=hung), relation_to_head="other")
     assess(hung, lan)
     expected = [("du", "household", "household.no_head")]
@@ -354,6 +358,77 @@ def test_the_snapshots_of_each_day_keep_that_days_figures():
         (day1, 4, 3, 1),
         (day2, 4, 4, 2),
     ]
+    # Day 2 was moved from day 1 by what changed, for the units where something changed (the others keep
+    # their last figures); a recount from the stored assessments agrees.
+    assert snapshot_rows(day2, latest=True) == recounted(day2)
+
+
+def snapshot_rows(day: date, *, latest: bool = False) -> dict[int | None, tuple[int, ...]]:
+    """The figures of each unit on the day, or (latest) as of the day: its last snapshot up to then."""
+    rows = QualitySnapshot.objects.filter(day__lte=day) if latest else QualitySnapshot.objects.filter(day=day)
+    return {
+        row.unit_id: (row.records, row.dung, row.du, row.sach, row.song, row.passed_all)
+        for row in rows.order_by("day")
+    }
+
+
+def recounted(day: date) -> dict[int | None, tuple[int, ...]]:
+    with transaction.atomic():
+        quality_snapshot_take(day=day)
+    return snapshot_rows(day)
+
+
+def test_a_record_that_moves_is_counted_in_its_new_commune_and_no_longer_in_the_old():
+    people = population()
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
+    before = snapshot_rows(TODAY)
+    hoan_kiem, hong_ha = commune(HOAN_KIEM), commune(HONG_HA)
+    assert (before[hoan_kiem.pk][0], before[hong_ha.pk][0]) == (4, 1)
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=people["du_sach"],
+        kind="permanent",
+        commune=hong_ha,
+        address_detail="Số 9 ngõ Gạch",
+        registered_on=TODAY,
+        reason="Chuyển hộ khẩu",
+        source_document="CT01",
+    )
+    run = quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
+    assert run.assessed == 1
+    after = snapshot_rows(TODAY)
+    # Đủ moved with his two failing indicators: Hoàn Kiếm keeps three records, one passing all four.
+    assert before[hoan_kiem.pk] == (4, 3, 3, 3, 3, 1)
+    assert after[hoan_kiem.pk] == (3, 2, 3, 3, 2, 1)
+    assert after[hong_ha.pk][0] == 2
+    assert after[None] == before[None]
+    assert after == recounted(TODAY)
+
+
+def test_records_are_assessed_in_chunks_of_one_transaction_each():
+    people = population()
+    outcome = quality_records_assess(
+        actor=QUALITY, citizen_ids=sorted(c.pk for c in people.values()), chunk_size=2
+    )
+    assert (outcome.assessed, outcome.cleaned) == (5, 0)
+    assert QualityAssessment.objects.count() == 5
+    # The day's snapshots were moved chunk by chunk to what a recount finds.
+    assert snapshot_rows(TODAY) == recounted(TODAY)
+    assert str(QualitySnapshot.objects.get(unit__isnull=True, day=TODAY)).endswith(": 2/5")
+    assert str(verdict(people["clean"])) == f"{people['clean'].pk}: 100"
+
+
+def test_the_scheduled_tasks_run_a_pass_each():
+    population()
+    # The migration schedules them; the workers would import them by these names.
+    schedules = dict(Schedule.objects.values_list("name", "func"))
+    assert schedules["quality: changed records"] == "dancu.collection.quality.tasks.assess_changed"
+    assert schedules["quality: all records"] == "dancu.collection.quality.tasks.assess_all"
+    enqueue("dancu.collection.quality.tasks.assess_all")
+    enqueue("dancu.collection.quality.tasks.assess_changed")
+    passes = list(QualityPass.objects.order_by("pk").values_list("scope", "assessed", "actor_label"))
+    assert passes == [("all", 5, "system:quality"), ("changed", 0, "system:quality")]
+    assert str(QualityPass.objects.first()).startswith("all ")
 
 
 def test_a_unit_pass_assesses_only_that_units_records():
@@ -415,15 +490,7 @@ def test_the_changed_pass_picks_the_records_the_registry_changed_and_their_house
     assert changed_citizen_ids(since=last.started_at) == []
     newcomer = complete_citizen("Đỗ Văn Mới", household=False, address="Số 8 phố Hàng Trống")
     household = people["clean"].household_memberships.get().household
-    services.household_add_member(
-        actor=SYSTEM,
-        household=household,
-        citizen=newcomer,
-        relation_to_head="child",
-        joined_on=date(2020, 1, 1),
-        reason="Nhập hộ",
-        source_document="CT01",
-    )
+    join(household, newcomer, "child")
     changed = changed_citizen_ids(since=last.started_at)
     assert changed == sorted([people["clean"].pk, newcomer.pk])
 

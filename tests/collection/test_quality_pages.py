@@ -107,6 +107,18 @@ def test_a_commune_officer_sees_her_communes_scorecard_by_default(
     assert response.context["chart"]["lines"][0].points.count(",") == 2
 
 
+def test_before_any_pass_the_scorecard_says_so(client: Client, personas: Personas, sign_in: SignIn) -> None:
+    complete_citizen("Nguyễn Văn Hùng")
+    sign_in(client, personas.lan)
+    response = page_of(client)
+    html = response.content.decode()
+    assert "Chưa đánh giá lần nào" in html
+    assert 'data-stat="passed_all">—' in html
+    assert 'data-stat="dung">—' in html
+    assert 'id="trend-empty"' in html
+    assert 'id="records-empty"' in html
+
+
 def test_the_page_speaks_english_on_request(
     client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
 ) -> None:

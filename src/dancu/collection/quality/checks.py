@@ -63,6 +63,7 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import nfc
 from dancu.registry import rules, validation
+from dancu.registry.history import CITIZEN_FIELDS as SNAPSHOT_FIELDS
 from dancu.registry.models import Citizen, FamilyLink, HouseholdMember, Residence
 from dancu.registry.normalize import normalize_name_value, normalize_text_value
 from dancu.registry.rules import Issue, MemberInput, UnitIndex
@@ -154,31 +155,9 @@ class RecordFacts:
     pairs: list[tuple[int, str]] = field(default_factory=list)
 
 
-# The fields `load_facts` reads of a citizen: the personal fields the rules look at, the version and area.
-CITIZEN_FIELDS = (
-    "pin",
-    "full_name",
-    "other_names",
-    "birth_date",
-    "sex",
-    "birth_place",
-    "birth_registration_place",
-    "native_place",
-    "ethnicity",
-    "religion",
-    "nationality",
-    "blood_type",
-    "blood_type_source",
-    "old_id_number",
-    "marital_status",
-    "date_of_death",
-    "missing_declared_on",
-    "phone",
-    "email",
-    "version",
-    "area_commune",
-    "area_province",
-)
+# The fields `load_facts` reads of a citizen: the personal fields (those a version snapshot keeps), the
+# version and the area.
+CITIZEN_FIELDS = (*SNAPSHOT_FIELDS, "version", "area_commune", "area_province")
 
 
 def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
@@ -235,8 +214,8 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
         kind__in=(FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER, FamilyLink.Kind.CHILD),
         relative__isnull=False,
     ).values_list("citizen_id", "kind", "relative__birth_date"):
-        if relative_birth is None:
-            continue
+        # Null only through the nullable join, which the filter excludes: every citizen has a birth date.
+        assert relative_birth is not None
         if kind == FamilyLink.Kind.CHILD:
             facts[citizen_id].child_births.append(relative_birth)
         else:
@@ -259,6 +238,9 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
 _REQUIRED_TEXT = ("birth_place", "birth_registration_place", "native_place")
 
 
+_BLANK_CODES = frozenset({"name.required", "date.required"})
+
+
 def _dung(facts: RecordFacts, *, today: date, units: UnitIndex) -> list[Issue]:
     citizen = facts.citizen
     # Validity is judged on the NFC form: whether the text is stored in that form is a question for sạch.
@@ -267,7 +249,6 @@ def _dung(facts: RecordFacts, *, today: date, units: UnitIndex) -> list[Issue]:
         "other_names": nfc(citizen.other_names),
         "birth_place": nfc(citizen.birth_place),
         "native_place": nfc(citizen.native_place),
-        "sex": citizen.sex,
         "birth_date": citizen.birth_date,
         "date_of_death": citizen.date_of_death,
         "missing_declared_on": citizen.missing_declared_on,
@@ -281,11 +262,13 @@ def _dung(facts: RecordFacts, *, today: date, units: UnitIndex) -> list[Issue]:
         "phone": citizen.phone,
         "email": citizen.email,
     }
+    if citizen.sex:
+        data["sex"] = citizen.sex
     issues = [
         Issue(error.field, error.code, error.params)
         for error in validation.citizen_field_errors(data, today=today)
         # Blank required fields are đủ's concern, not đúng's.
-        if error.code != "date.required"
+        if error.code not in _BLANK_CODES
     ]
     place = citizen.birth_registration_place
     if place and pin_codec.place_name(place) is None:

@@ -32,6 +32,15 @@ class QualityAssessment(models.Model):
     failures = models.JSONField(default=list)
     citizen_version = models.PositiveIntegerField()
     assessed_at = models.DateTimeField()
+    # The record's 2025 commune and province when it was assessed: the units whose snapshots count it, so
+    # that a pass can move the snapshots by what it changed (a record that moved away is uncounted where
+    # it was counted). Pages filter by the citizen's current area instead, as every registry read does.
+    commune = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    province = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     class Meta:
         indexes = [

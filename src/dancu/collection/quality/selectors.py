@@ -151,10 +151,6 @@ class TrendPoint:
     passed_all: int
     counts: dict[str, int]
 
-    @property
-    def percent(self) -> float:
-        return round(100 * self.passed_all / self.records, 1) if self.records else 0.0
-
 
 @dataclass
 class Scorecard:

@@ -7,9 +7,13 @@ transaction as its new assessment and exactly once per such transition: the asse
 conditional UPDATE, and only the pass whose UPDATE changed the row writes the event, so two passes
 running at once cannot both count it.
 
-`quality_pass_run` is what the command, the scheduled tasks and the pages start: it picks the records
-(all of them, one unit's, or those changed since the last pass), assesses them, rewrites today's
-snapshots and records the pass with one audit event. "Changed since the last pass" is read from the trail
+Each chunk also moves the day's snapshots of the units it touched by what it changed (`_snapshot_apply`),
+so the snapshots are current after every pass without counting the whole registry again; a pass over
+every record instead recounts them once at its end (`quality_snapshot_take`).
+
+`quality_pass_run` is what the command and the scheduled tasks start: it picks the records (all of them,
+one unit's, or those changed since the last pass), assesses them and records the pass with one audit
+event. "Changed since the last pass" is read from the trail
 the registry already writes in every transaction (events on citizens and households since the last
 pass), plus the candidate pairs created or decided since, the parents and children of changed records,
 and records never assessed; rules that depend on the date alone (an expired temporary residence, an age
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from dancu.audit.models import AuditEvent, EventType
@@ -48,6 +52,8 @@ _VERDICT_FIELDS = (
     "failures",
     "citizen_version",
     "assessed_at",
+    "commune",
+    "province",
 )
 
 
@@ -72,23 +78,60 @@ def _values(verdict: Verdict, *, version: int, now: datetime) -> dict[str, objec
     }
 
 
-def _assess_chunk(*, actor: Actor, ids: Sequence[int], today: date, units: UnitIndex) -> AssessOutcome:
+# The counts a snapshot keeps, in this order, and the assessment flags that make them.
+_COUNTS = ("records", "dung", "du", "sach", "song", "passed_all")
+_FLAGS = ("dung", "du", "sach", "song", "passed_all")
+Deltas = dict[int | None, list[int]]
+
+
+def _add(
+    deltas: Deltas, *, commune: int | None, province: int | None, flags: Sequence[bool], sign: int
+) -> None:
+    """Count (sign 1) or uncount (sign -1) one record in its commune, its province and the country."""
+    for unit_id in {commune, province, None}:
+        totals = deltas.setdefault(unit_id, [0] * len(_COUNTS))
+        totals[0] += sign
+        for index, flag in enumerate(flags, start=1):
+            totals[index] += sign * flag
+
+
+def _assess_chunk(
+    *, actor: Actor, ids: Sequence[int], today: date, units: UnitIndex, track_snapshots: bool
+) -> AssessOutcome:
     now = timezone.now()
     outcome = AssessOutcome()
     with transaction.atomic():
         facts = load_facts(ids)
-        failed_before = set(
-            QualityAssessment.objects.filter(citizen_id__in=ids, passed_all=False).values_list(
-                "citizen_id", flat=True
-            )
-        )
+        # The stored verdicts, locked (on PostgreSQL) so that two passes over the same records take turns:
+        # what they subtract from the snapshots is then what is really stored.
+        previous = {
+            row[0]: row[1:]
+            for row in QualityAssessment.objects.select_for_update()
+            .filter(citizen_id__in=ids)
+            .order_by("citizen_id")
+            .values_list("citizen_id", "commune_id", "province_id", *_FLAGS)
+        }
+        deltas: Deltas = {}
         rows = []
         cleaned = []
         for record in facts:
             citizen = record.citizen
             verdict = assess(record, today=today, units=units)
             values = _values(verdict, version=citizen.version, now=now)
-            if verdict.passed_all and citizen.pk in failed_before:
+            values["commune_id"] = citizen.area_commune_id
+            values["province_id"] = citizen.area_province_id
+            before = previous.get(citizen.pk)
+            if track_snapshots:
+                if before is not None:
+                    _add(deltas, commune=before[0], province=before[1], flags=before[2:], sign=-1)
+                _add(
+                    deltas,
+                    commune=citizen.area_commune_id,
+                    province=citizen.area_province_id,
+                    flags=[bool(values[flag]) for flag in _FLAGS],
+                    sign=1,
+                )
+            if verdict.passed_all and before is not None and not before[-1]:
                 cleaned.append((citizen, values))
             else:
                 rows.append(QualityAssessment(citizen_id=citizen.pk, **values))
@@ -107,8 +150,53 @@ def _assess_chunk(*, actor: Actor, ids: Sequence[int], today: date, units: UnitI
                     unit=citizen.area_commune,
                 )
                 outcome.cleaned += 1
+        _snapshot_apply(day=today, deltas=deltas)
         outcome.assessed = len(facts)
     return outcome
+
+
+def _units_q(unit_ids: Iterable[int | None]) -> Q:
+    """Snapshots of these units, None being the country."""
+    ids = set(unit_ids)
+    where = Q(unit_id__in=[unit_id for unit_id in ids if unit_id is not None])
+    return where | Q(unit__isnull=True) if None in ids else where
+
+
+def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
+    """Move the day's snapshots by the change in the stored verdicts, in a few queries whatever the number
+    of units. A unit without a snapshot for the day starts from its latest earlier one (its figures did
+    not change in between, or a pass would have written them), or from nothing."""
+    changed = {unit_id: totals for unit_id, totals in deltas.items() if any(totals)}
+    if not changed:
+        return
+    rows = {
+        row.unit_id: row
+        for row in QualitySnapshot.objects.select_for_update().filter(_units_q(changed), day=day)
+    }
+    missing = [unit_id for unit_id in changed if unit_id not in rows]
+    if missing:
+        latest: dict[int | None, date] = dict(
+            QualitySnapshot.objects.filter(_units_q(missing), day__lt=day)
+            .values("unit_id")
+            .annotate(last=Max("day"))
+            .values_list("unit_id", "last")
+        )
+        bases = {
+            row.unit_id: row
+            for row in QualitySnapshot.objects.filter(_units_q(latest), day__in=set(latest.values()))
+            if row.day == latest[row.unit_id]
+        }
+        for unit_id in missing:
+            base = bases.get(unit_id)
+            rows[unit_id] = QualitySnapshot(
+                unit_id=unit_id, day=day, **{name: getattr(base, name) if base else 0 for name in _COUNTS}
+            )
+    for unit_id, totals in changed.items():
+        row = rows[unit_id]
+        for name, delta in zip(_COUNTS, totals, strict=True):
+            setattr(row, name, getattr(row, name) + delta)
+    QualitySnapshot.objects.bulk_update([rows[u] for u in changed if rows[u].pk is not None], _COUNTS)
+    QualitySnapshot.objects.bulk_create([rows[u] for u in changed if rows[u].pk is None])
 
 
 def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
@@ -129,14 +217,18 @@ def quality_records_assess(
     today: date | None = None,
     units: UnitIndex | None = None,
     chunk_size: int = CHUNK_SIZE,
+    track_snapshots: bool = True,
 ) -> AssessOutcome:
     """Assess these citizens and store the verdicts, one transaction per chunk; ids of citizens that do
-    not exist are skipped."""
+    not exist are skipped. Each chunk moves the day's snapshots by what it changed, unless the caller
+    recounts them afterwards (`track_snapshots=False`, the pass over every record)."""
     today = today or timezone.localdate()
     units = units or UnitIndex.load()
     total = AssessOutcome()
     for chunk in _chunks(citizen_ids, chunk_size):
-        outcome = _assess_chunk(actor=actor, ids=chunk, today=today, units=units)
+        outcome = _assess_chunk(
+            actor=actor, ids=chunk, today=today, units=units, track_snapshots=track_snapshots
+        )
         total.assessed += outcome.assessed
         total.cleaned += outcome.cleaned
     return total
@@ -211,14 +303,12 @@ def changed_citizen_ids(*, since: datetime) -> list[int]:
 # Snapshots --------------------------------------------------------------------------------------------------
 
 
-_COUNTS = ("records", "dung", "du", "sach", "song", "passed_all")
-
-
 def quality_snapshot_take(*, day: date) -> int:
-    """Rewrite the day's snapshots of every 2025 commune and province with records, and of the country,
-    from the stored assessments; returns how many rows were written. Called inside a pass's transaction."""
+    """Recount the day's snapshots of every 2025 commune and province with records, and of the country,
+    from the stored assessments; returns how many rows were written. The pass over every record ends with
+    it, so whatever the day's running snapshots missed (see `_snapshot_apply`) is set right nightly."""
     per_unit: dict[int | None, list[int]] = defaultdict(lambda: [0] * len(_COUNTS))
-    rows = QualityAssessment.objects.values("citizen__area_commune", "citizen__area_province").annotate(
+    rows = QualityAssessment.objects.values("commune", "province").annotate(
         records=Count("pk"),
         n_dung=Count("pk", filter=Q(dung=True)),
         n_du=Count("pk", filter=Q(du=True)),
@@ -228,8 +318,7 @@ def quality_snapshot_take(*, day: date) -> int:
     )
     for row in rows:
         counts = (row["records"], row["n_dung"], row["n_du"], row["n_sach"], row["n_song"], row["n_all"])
-        # The commune, its province and the country (None) each count the row once.
-        for unit_id in {row["citizen__area_commune"], row["citizen__area_province"], None}:
+        for unit_id in {row["commune"], row["province"], None}:
             totals = per_unit[unit_id]
             for index, value in enumerate(counts):
                 totals[index] += value
@@ -268,9 +357,13 @@ def quality_pass_run(
         ids = changed_citizen_ids(since=since)
     else:
         ids = _keyset(Q(), chunk_size)
-    outcome = quality_records_assess(actor=actor, citizen_ids=ids, today=today, chunk_size=chunk_size)
+    everything = scope == QualityPass.Scope.ALL or (scope == QualityPass.Scope.CHANGED and since is None)
+    outcome = quality_records_assess(
+        actor=actor, citizen_ids=ids, today=today, chunk_size=chunk_size, track_snapshots=not everything
+    )
     with transaction.atomic():
-        snapshots = quality_snapshot_take(day=today)
+        # The chunks of a pass over every record left the snapshots alone: they are recounted here.
+        snapshots = quality_snapshot_take(day=today) if everything else 0
         run = QualityPass.objects.create(
             scope=scope,
             unit=unit,
