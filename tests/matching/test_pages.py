@@ -63,6 +63,12 @@ def test_deciding_with_the_choice_then_undoing(sign_in: SignIn, thu: User, hung:
     assert 'data-event="matching.pair.decided"' in page
     pair.refresh_from_db()
     assert pair.status == CandidatePair.Status.MERGED
+    # The kept record's history shows the record merged into it, with that record's own versions.
+    history = client.get(f"/citizens/{hung.pk}/history/").content.decode()
+    assert 'id="merged-records"' in history
+    assert elsewhere.pin in history
+    # The cancelled PIN's record leads to the kept one.
+    assert client.get(f"/citizens/{elsewhere.pk}/").content.decode().count(hung.pin) >= 1
 
     undone = client.post(f"/duplicates/{pair.pk}/undo/", {"reason": "Xác minh lại"}, follow=True)
     assert 'data-status="pending"' in undone.content.decode()
