@@ -211,6 +211,15 @@ Q_CLUSTER = {
 # Tests (and a machine without workers) run tasks inline, in the caller's process: see dancu.lib.tasks.
 DANCU_TASKS_INLINE = env_bool("DANCU_TASKS_INLINE", default=False)
 
+# Imports: a row of a legacy file that breaks no rule reaches the registry without an officer unless this
+# is off (then every row waits in the review queue of its commune); rows with warnings always wait.
+DANCU_IMPORT_AUTO_APPROVE = env_bool("DANCU_IMPORT_AUTO_APPROVE", default=True)
+# The largest file the import page accepts; bigger files are imported with `dancu import` on the server.
+DANCU_IMPORT_UPLOAD_MAX_MB = env_int("DANCU_IMPORT_UPLOAD_MAX_MB", default=200, minimum=1)
+# The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
+# in the database, so cards verify anywhere without access to this directory.
+DANCU_ISSUER_KEY_DIR = Path(env_str("DANCU_ISSUER_KEY_DIR", str(VAR_DIR / "issuer_keys")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -40,14 +39,14 @@ from dancu.registry.validation import (
     date_not_in_future,
     death_before_birth_errors,
     error,
-    parse_partial_date,
+    old_id_unique_errors,
+    parse_citizen_input,
     pin_errors,
 )
 
 # Temporary residence is registered for at most two years at a time (Luật Cư trú 2020, art. 27).
 TEMPORARY_RESIDENCE_MAX_DAYS = 2 * 366
 _PIN_ATTEMPTS = 50
-_OLD_ID_RE = re.compile(r"^[0-9]{9}$")
 _rng = secrets.SystemRandom()
 
 # Fields an officer may change through citizen_update. The PIN, sex and birth data that the PIN
@@ -169,75 +168,6 @@ def _bump_household(
     )
 
 
-def _parse_citizen_data(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """Normalize raw input (form, API) into model values; collect format errors instead of raising."""
-    parsed: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    for key, value in data.items():
-        if key in ("birth_date", "date_of_death"):
-            partial, problems = parse_partial_date(value, field=key)
-            errors += problems
-            # An unreadable date is reported once, as unreadable, not again as missing.
-            if not problems:
-                parsed[key] = partial
-        elif key == "missing_declared_on":
-            parsed[key], problems = _parse_full_date(value, field=key)
-            errors += problems
-        elif key == "full_name":
-            # A missing name (None from a JSON null) is checked as a blank one: name.required.
-            parsed[key] = normalize_name(value) if isinstance(value, str) else ""
-        elif key == "old_id_number":
-            parsed[key] = _clean_text(value) or None
-        elif key in ("nationality",):
-            parsed[key] = _clean_text(value).upper()
-        else:
-            parsed[key] = _clean_text(value)
-    return parsed, errors
-
-
-def _parse_full_date(value: Any, *, field: str) -> tuple[date | None, list[FieldError]]:
-    """A date known to the day (ISO or DD/MM/YYYY), for fields that are real dates, not partial ones."""
-    if value is None or value == "":
-        return None, []
-    if isinstance(value, date):
-        return value, []
-    partial, errors = parse_partial_date(value, field=field)
-    if errors:
-        return None, errors
-    assert partial is not None
-    full = partial.as_date()
-    if full is None:
-        return None, [
-            error(
-                field,
-                "date.format",
-                "Cần ngày đầy đủ: YYYY-MM-DD hoặc DD/MM/YYYY",
-                "A full date is required: YYYY-MM-DD or DD/MM/YYYY",
-            )
-        ]
-    return full, []
-
-
-def _check_unique_old_id(old_id: str | None, *, exclude_pk: int | None = None) -> list[FieldError]:
-    # A malformed number is reported by cmnd.format; looking it up could only fail (PostgreSQL refuses a
-    # NUL character in a query parameter).
-    if not old_id or not _OLD_ID_RE.match(old_id):
-        return []
-    clash = Citizen.objects.filter(old_id_number=old_id)
-    if exclude_pk is not None:
-        clash = clash.exclude(pk=exclude_pk)
-    if clash.exists():
-        return [
-            error(
-                "old_id_number",
-                "cmnd.duplicate",
-                "Số CMND này đã thuộc về một công dân khác",
-                "This old ID card (CMND) number already belongs to another citizen",
-            )
-        ]
-    return []
-
-
 def _insert_with_new_pin(citizen: Citizen, *, sex: str, birth_year: int) -> None:
     """Give the citizen a PIN that was never issued before; the unique index settles races."""
     prefix = pin_codec.prefix(place_code=citizen.birth_registration_place, sex=sex, birth_year=birth_year)
@@ -318,7 +248,7 @@ def citizen_create(
             )
         )
     raw = {k: v for k, v in data.__dict__.items() if k not in ("pin", "birth_registration_place")}
-    parsed, errors = _parse_citizen_data(raw)
+    parsed, errors = parse_citizen_input(raw)
     place = _clean_text(data.birth_registration_place)
     # pin_codec.place_name accepts 001-096 provinces and 100-999 countries; isascii() keeps out
     # Arabic-Indic and full-width digits, which str.isdigit() would let through to the PIN codec.
@@ -356,7 +286,7 @@ def citizen_create(
                     "This personal identification number was already issued and is never reused",
                 )
             )
-    errors += _check_unique_old_id(parsed.get("old_id_number"))
+    errors += old_id_unique_errors(parsed.get("old_id_number"))
     if errors:
         raise DomainError(errors)
 
@@ -435,7 +365,7 @@ def citizen_update(
                 for name in unknown
             ]
         )
-    parsed, errors = _parse_citizen_data(changes)
+    parsed, errors = parse_citizen_input(changes)
     errors += citizen_field_errors(parsed, today=today)
     if ("birth_date" in parsed) != ("date_of_death" in parsed):
         # One of the two dates changes: compare it with the other as the record holds it.
@@ -444,7 +374,7 @@ def citizen_update(
         )
     if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
     if errors:
         unique: list[FieldError] = []
         for problem in errors:
@@ -1786,3 +1716,35 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document="")
         _bump_households(households, actor=actor, event=event, reason=reason, source_document="")
     return merge
+
+
+def identity_card_record_add(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    event: AuditEvent,
+    kind: str,
+    number: str,
+    issued_on: date,
+    issued_by: str,
+    expires_on: date | None,
+    reason: str,
+    source_document: str,
+) -> IdentityCardRecord:
+    """Record a card handed to the citizen (art. 9: date, place, expiry) as part of the caller's change.
+
+    Called by the cards app inside the transaction of the delivery, whose audit event `event` is; the
+    citizen's next version cites it, so the record's history says when and by whom the card was given.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a card is recorded inside the transaction of its delivery")
+    record = IdentityCardRecord.objects.create(
+        citizen=citizen,
+        kind=kind,
+        number=number,
+        issued_on=issued_on,
+        issued_by=issued_by,
+        expires_on=expires_on,
+    )
+    _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return record
