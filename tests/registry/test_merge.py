@@ -378,3 +378,85 @@ def test_merge_conflicts_lists_what_needs_a_choice(hung: Citizen, duplicate: Cit
     assert [(e.field, e.code) for e in found] == [("choices.permanent", "merge.choice_required")]
     assert services.merge_conflicts(keep=duplicate, absorb=hung)[0].code == "merge.pin_rule"
     assert FamilyLink.objects.filter(relative=duplicate).count() == 1
+
+
+def test_temporary_residences_and_shared_relatives_round_trip(thu: User, hung: Citizen) -> None:
+    """Both records declare a temporary stay elsewhere and both are recorded as Hạnh's spouse: the
+    absorbed stay is chosen, Hạnh's duplicate link stays with the absorbed record; undo restores all."""
+    dup = make_citizen(full_name="Nguyen Van Hung", address="Số 1 phố Hàng Trống")
+    hanh = Citizen.objects.get(full_name="Lê Thị Hạnh")
+    for citizen, address in ((hung, "Số 2 Lê Lợi"), (dup, "Số 8 Trần Phú")):
+        services.residence_register(
+            actor=SYSTEM,
+            citizen=citizen,
+            kind="temporary",
+            commune=commune(HONG_HA),
+            address_detail=address,
+            registered_on=date(2025, 1, 1),
+            expires_on=date(2026, 1, 1),
+            reason="Đăng ký tạm trú",
+            source_document="CT01",
+            today=TODAY,
+        )
+    for citizen in (hung, dup):
+        services.family_link_add(
+            actor=SYSTEM,
+            citizen=hanh,
+            kind="spouse",
+            relative=citizen,
+            reason="Kết hôn",
+            source_document="ĐKKH",
+        )
+    before = full_snapshot(hung, dup, hanh)
+
+    result = merge(thu, hung, dup, choices={"temporary": "absorb"}, today=TODAY)
+
+    assert hung.residences.get(kind="temporary", ended_on__isnull=True).address_detail == "Số 8 Trần Phú"
+    assert result.summary["left_on_absorbed"]["links_to_record"] == 1
+    assert FamilyLink.objects.filter(citizen=hanh, kind="spouse", relative=dup).exists()
+    services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert full_snapshot(hung, dup, hanh) == before
+
+
+def test_a_chain_of_merges_is_undone_from_the_last(thu: User, hung: Citizen) -> None:
+    second = make_citizen(full_name="Nguyen Van Hung", address="Số 1 phố Hàng Trống", email="hung@example.vn")
+    third = make_citizen(full_name="NGUYEN VAN HUNG", address="Số 1 phố Hàng Trống", phone="0900000000")
+    before = full_snapshot(hung, second, third)
+    first_merge = merge(thu, second, third)
+    with pytest.raises(DomainError) as exc:
+        merge(thu, hung, third)
+    assert codes(exc) == {"merge.already_merged"}
+    second_merge = merge(thu, hung, Citizen.objects.get(pk=second.pk))
+    # The first absorbed PIN now leads through both merges to Hùng.
+    assert selectors.citizen_get(actor=thu, pin=third.pin, purpose="Kiểm tra").pk == hung.pk
+    # What only the first duplicate knew came through the second to the record that stayed.
+    kept = Citizen.objects.get(pk=hung.pk)
+    assert (kept.phone, kept.email) == ("0900000000", "hung@example.vn")
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=first_merge, reason="Nhầm")
+    assert codes(exc) == {"merge.kept_merged_since"}
+    services.citizen_merge_undo(actor=Actor(thu), merge=second_merge, reason="Nhầm")
+    services.citizen_merge_undo(actor=Actor(thu), merge=first_merge, reason="Nhầm")
+    assert full_snapshot(hung, second, third) == before
+
+
+def test_undo_refused_when_restoring_would_break_a_rule(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+    # Something registers a new permanent residence on the merged record since (a late import).
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=Citizen.objects.get(pk=duplicate.pk),
+        kind="permanent",
+        commune=commune("00070"),
+        address_detail="Số 4 phố Hàng Bè",
+        registered_on=TODAY,
+        reason="Nhập muộn",
+        source_document="Tệp cũ",
+        today=TODAY,
+    )
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert codes(exc) == {"merge.undo_conflict"}
+    result.refresh_from_db()
+    assert not result.is_undone
+    assert Citizen.objects.get(pk=duplicate.pk).merged_into_id == hung.pk

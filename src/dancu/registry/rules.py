@@ -756,6 +756,18 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Hai hồ sơ khác nhau ở điểm cần cán bộ chọn giữ bên nào.",
         "The records differ on a point where an officer must choose which to keep.",
     ),
+    Rule(
+        "merge.card_application_open",
+        E,
+        "Hồ sơ bị hợp nhất đang có hồ sơ cấp thẻ chưa xong.",
+        "The absorbed record has a card application in progress.",
+    ),
+    Rule(
+        "merge.active_card",
+        E,
+        "Hồ sơ bị hợp nhất có thẻ căn cước đang sử dụng.",
+        "The absorbed record has an identity card in use.",
+    ),
     Rule("merge.choice_invalid", E, "Lựa chọn hợp nhất không hợp lệ.", "Invalid merge choice."),
     Rule("merge.already_undone", E, "Hợp nhất này đã được huỷ.", "This merge was already undone."),
     Rule(

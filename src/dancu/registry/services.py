@@ -1241,6 +1241,29 @@ def _merge_refusals(keep: Citizen, absorb: Citizen) -> list[FieldError]:
                 "The records are recorded as each other's relatives: they cannot be one person",
             )
         )
+    # The cards app keeps its applications and cards on the record they were taken for. A card in the
+    # making, or in use, on the absorbed record would carry the PIN the merge cancels: the cards
+    # workflow settles it first (finish or reject the application, revoke or replace the card).
+    from dancu.cards.models import Application, Card  # the cards app builds on the registry
+
+    if Application.objects.filter(citizen=absorb, status__in=Application.OPEN_STATUSES).exists():
+        errors.append(
+            error(
+                "absorb",
+                "merge.card_application_open",
+                "Hồ sơ bị hợp nhất đang có hồ sơ cấp thẻ chưa xong: hãy hoàn tất hoặc từ chối trước",
+                "The absorbed record has a card application in progress: finish or reject it first",
+            )
+        )
+    if Card.objects.filter(citizen=absorb, state=Card.State.ACTIVE).exists():
+        errors.append(
+            error(
+                "absorb",
+                "merge.active_card",
+                "Hồ sơ bị hợp nhất có thẻ căn cước đang sử dụng: hãy thu hồi hoặc thay thẻ trước",
+                "The absorbed record has an identity card in use: revoke or replace it first",
+            )
+        )
     if not errors:
         winner, _, rule = merge_pin_rule(keep, absorb)
         if winner.pk != keep.pk:
