@@ -242,3 +242,26 @@ def test_card_verify_command(
     with pytest.raises(SystemExit):
         call_command("card", "verify", str(mrz_file), stdout=io.StringIO(), stderr=err)
     assert "birth_date: mrz.check_digit" in err.getvalue()
+
+
+def test_cards_past_expiry_expire_and_card_images_render(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    from dancu.cards import render
+
+    card = produced(personas, take(personas.lan, people.hung, station, device))
+    services.application_deliver(actor=Actor(personas.lan), application=card.application, received_by="Hùng")
+    front, back = render.card_front_png(card), render.card_back_png(card)
+    assert front.startswith(b"\x89PNG")
+    assert back.startswith(b"\x89PNG")
+    assert render.receipt_pdf(card.application).startswith(b"%PDF")
+    out = io.StringIO()
+    call_command("card", "expire", stdout=out)
+    assert out.getvalue().startswith("0 ")
+    Card.objects.filter(pk=card.pk).update(expires_on=date(2026, 1, 1), issued_on=date(2020, 1, 1))
+    call_command("card", "expire", stdout=out)
+    card.refresh_from_db()
+    assert card.state == Card.State.EXPIRED
+    assert AuditEvent.objects.filter(
+        event_type=EventType.CARD_STATE_CHANGED, subject_id=str(card.pk)
+    ).exists()
