@@ -54,6 +54,7 @@ from dancu.cards.workdays import DELIVERY_WORKING_DAYS, add_working_days
 from dancu.collection.models import CollectionForm
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import nfc, text_errors
 from dancu.registry import rules
 from dancu.registry.models import Citizen, IdentityCardRecord, Residence
@@ -1118,8 +1119,7 @@ def batch_import_result(
             a.number: a
             for a in Application.objects.select_for_update()
             .filter(batch=batch, status=Status.IN_PRODUCTION)
-            .select_related("citizen", "point__commune")
-            .prefetch_related("citizen__residences__commune__parent")
+            .select_related("point__commune")
         }
         errors: list[FieldError] = []
         seen_applications: set[str] = set()
@@ -1161,6 +1161,10 @@ def batch_import_result(
         ]
         if errors:
             raise DomainError(errors[:50])
+        printed = {
+            line["application"]: line["printed"]
+            for line in map(json.loads, bytes(batch.export).decode("utf-8").splitlines())
+        }
         faces = dict(
             Biometric.objects.filter(application__batch=batch, kind=Biometric.Kind.FACE).values_list(
                 "application_id", "sha256"
@@ -1189,16 +1193,20 @@ def batch_import_result(
                     )
                 )
                 continue
-            citizen = application.citizen
+            # The card shows what the centre printed: the data of the export file, even if the record
+            # changed since the batch was sent.
+            card_data = printed[application.number]
             card = Card(
-                citizen=citizen,
+                citizen_id=application.citizen_id,
                 application=application,
-                number=citizen.pin,
+                number=card_data["pin"],
                 serial=row.serial,
                 issued_on=issued_on,
-                expires_on=policy.card_expiry(_birth(citizen), issued_on),
+                expires_on=policy.card_expiry(
+                    policy.birth_day(PartialDate.from_storage(card_data["birth_date"])), issued_on
+                ),
                 issued_by=ISSUER,
-                printed=card_printed_data(citizen),
+                printed=card_data,
                 state=Card.State.PRODUCED,
                 state_since=now,
             )
@@ -1220,11 +1228,17 @@ def batch_import_result(
                 )
             )
         Card.objects.bulk_create(cards, batch_size=1000)
-        Application.objects.bulk_update(
-            [waiting[r.application] for r in rows],
-            ["status", "status_since", "production_error"],
-            batch_size=1000,
-        )
+        # One UPDATE per chunk for the produced applications (all get the same values); the refused ones,
+        # few, each keep their own reason. bulk_update would build a CASE over every row instead.
+        for start in range(0, len(produced_ids), 900):
+            Application.objects.filter(pk__in=produced_ids[start : start + 900]).update(
+                status=Status.PRODUCED, status_since=now
+            )
+        for row in rows:
+            if row.error:
+                Application.objects.filter(pk=waiting[row.application].pk).update(
+                    status=Status.PRODUCTION_FAILED, status_since=now, production_error=row.error
+                )
         AuditEvent.objects.bulk_create(events, batch_size=1000)
         remaining = Application.objects.filter(batch=batch, status=Status.IN_PRODUCTION).exists()
         if not remaining:
