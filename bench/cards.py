@@ -207,7 +207,8 @@ def main() -> None:
             + (" (under scripts/with-postgres)" if vendor == "postgresql" else ""),
             f"- machine: {machine()}; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (shared with"
             " other work)",
-            f"- batch: export (batch_create, {batch.size:,} applications, {len(batch.export) / 1e6:.1f} MB file,"
+            f"- batch: export (batch_create, {batch.size:,} applications,"
+            f" {len(batch.export) / 1e6:.1f} MB file,"
             f" signed manifest) {export_seconds:.2f} s; import of the result ({produced:,} cards signed,"
             f" {batch.size - produced} refused) {import_seconds:.2f} s; together"
             f" {export_seconds + import_seconds:.2f} s (target < 30 s)",
