@@ -583,15 +583,6 @@ def _check_correction(citizen: Citizen, form: CollectionForm | None, *, today: d
             )
         if form.status == CollectionForm.Status.APPLIED:
             form = None
-        elif form.status == CollectionForm.Status.RETURNED and not form.submitted_at:
-            raise DomainError(
-                _error(
-                    "correction_form",
-                    "correction.returned",
-                    "Phiếu DC02 đã bị trả lại",
-                    "The DC02 form was returned",
-                )
-            )
     if form is not None:
         return True
     problems = record_errors(citizen, today=today)
