@@ -9,7 +9,7 @@ import json
 from datetime import date
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -254,3 +254,31 @@ def test_cards_past_expiry_expire_and_card_images_render(
     assert AuditEvent.objects.filter(
         event_type=EventType.CARD_STATE_CHANGED, subject_id=str(card.pk)
     ).exists()
+
+
+def test_a_held_card_is_released_and_bad_input_to_verify_is_named(
+    personas: Personas, delivered: Card, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    services.card_change_state(actor=Actor(personas.cuong), card=delivered, state="held", grounds="detained")
+    with pytest.raises(DomainError) as exc:
+        services.card_change_state(
+            actor=Actor(personas.cuong), card=delivered, state="held", grounds="detained"
+        )
+    assert exc.value.errors[0].code == "card.transition"
+    services.card_change_state(
+        actor=Actor(personas.cuong), card=delivered, state="active", note="Hết tạm giữ"
+    )
+    delivered.refresh_from_db()
+    assert delivered.state == Card.State.ACTIVE
+    binary = Path(str(tmp_path)) / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0garbage")
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("card", "verify", str(binary))
+    hostile = Path(str(tmp_path)) / "qr.txt"
+    hostile.write_text("001090012345||Nguyễn\x00Văn Hùng|17051990|Nam|Hà Nội|20032026", encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("card", "verify", str(hostile), stdout=io.StringIO(), stderr=err)
+    assert "full_name: name.control_chars" in err.getvalue()
