@@ -184,3 +184,16 @@ def test_cuong_opens_a_mobile_team_and_registers_its_device(
     )
     assert IntakePoint.objects.count() == 1
     assert "Không tìm thấy" in response.content.decode()
+
+
+def test_the_check_sheet_shows_why_a_record_needs_a_dc02_first(
+    personas: Personas, people: People, station: IntakePoint, client: Client, sign_in: SignIn
+) -> None:
+    Citizen.objects.filter(pk=people.hung.pk).update(sex="F")  # the PIN says male
+    sign_in(client, personas.lan)
+    page = client.get(f"/cards/new/?pin={people.hung.pin}").content.decode()
+    assert 'id="record-problems"' in page
+    assert "[pin.sex_mismatch]" in page
+    # Another commune's citizen is not found, and nothing of him is shown.
+    page = client.get(f"/cards/new/?pin={people.mai.pin}").content.decode()
+    assert "Lê Thị Mai" not in page

@@ -98,10 +98,20 @@ def intake_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Đã thu nhận hồ sơ %(number)s") % {"number": application.number})
             return redirect("cards:application", pk=application.pk)
+    # What the registry's "đúng" rules say of the record, shown on the check sheet before any typing: a
+    # record that fails them needs a DC02 first.
+    problems = (
+        [
+            p.message(request.LANGUAGE_CODE) + f" [{p.code}]"
+            for p in services.record_errors(citizen, today=timezone.localdate())
+        ]
+        if citizen is not None
+        else []
+    )
     return render(
         request,
         "cards/intake.html",
-        {"citizen": citizen, "pin": pin, "form": form, "points": points, "today": timezone.localdate()},
+        {"citizen": citizen, "pin": pin, "form": form, "points": points, "problems": problems},
     )
 
 
