@@ -147,6 +147,10 @@ def prepare(count: int) -> tuple[User, IntakePoint]:
             ],
             batch_size=2000,
         )
+    if connection.vendor == "postgresql":
+        # A production database has planner statistics; a freshly bulk-loaded one has none until this.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return supervisor, point
 
 

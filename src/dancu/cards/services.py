@@ -922,8 +922,9 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
     limit = max(1, min(limit, 10_000))
     key, private_key = _signing_key(actor)
     with transaction.atomic():
+        # Only the applications' rows are locked: the joined points and units are shared by every batch.
         applications = list(
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .filter(application_scope(user), status=Status.APPROVED, point__commune__parent=province)
             .order_by("reviewed_at", "pk")
             .values_list("pk", flat=True)[:limit]
@@ -1108,7 +1109,7 @@ def batch_import_result(
     with transaction.atomic():
         waiting = {
             a.number: a
-            for a in Application.objects.select_for_update()
+            for a in Application.objects.select_for_update(of=("self",))
             .filter(batch=batch, status=Status.IN_PRODUCTION)
             .select_related("point__commune")
         }
