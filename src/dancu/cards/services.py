@@ -1109,10 +1109,15 @@ def batch_import_result(
     with transaction.atomic():
         waiting = {
             a.number: a
-            for a in Application.objects.select_for_update(of=("self",))
+            for a in Application.objects.select_for_update()
             .filter(batch=batch, status=Status.IN_PRODUCTION)
-            .select_related("point__commune")
+            .only("pk", "citizen_id", "point_id", "kind", "shift", "status")
         }
+        # A batch comes from a handful of points: each is read once and shared by its applications,
+        # instead of joined (and built again) for each of thousands of rows.
+        points = IntakePoint.objects.select_related("commune").in_bulk({a.point_id for a in waiting.values()})
+        for application in waiting.values():
+            application.point = points[application.point_id]
         errors: list[FieldError] = []
         seen_applications: set[str] = set()
         seen_serials: set[str] = set()
