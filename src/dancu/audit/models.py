@@ -48,14 +48,28 @@ class EventType(models.TextChoices):
     FORM_APPLIED = "collection.form.applied", _("Cập nhật phiếu vào CSDL")
     FORM_APPLY_FAILED = "collection.form.apply_failed", _("Cập nhật phiếu bị từ chối")
     # --- registry (more) ---
+    CITIZEN_MERGED = "registry.citizen.merged", _("Hợp nhất hồ sơ trùng")
+    CITIZEN_MERGE_UNDONE = "registry.citizen.merge_undone", _("Huỷ hợp nhất hồ sơ")
 
     # --- collection (more) ---
     # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
     RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")
+    # A pass of the quality assessment (all records, those changed since the last pass, or one unit's).
+    QUALITY_ASSESSED = "collection.quality.assessed", _("Đánh giá chất lượng hồ sơ")
 
     # --- matching ---
+    PAIR_DECIDED = "matching.pair.decided", _("Quyết định về cặp hồ sơ nghi trùng")
+    PAIR_DECISION_UNDONE = "matching.pair.decision_undone", _("Huỷ quyết định về cặp hồ sơ")
+    # A run of the matcher over the registry and the staged rows (`dancu match --registry`).
+    MATCH_RUN_FINISHED = "matching.run.finished", _("Hoàn tất lần chạy tìm bản ghi trùng")
+    MATCH_RUN_FAILED = "matching.run.failed", _("Lần chạy tìm bản ghi trùng thất bại")
 
     # --- campaigns ---
+    METRIC_CREATED = "campaigns.metric.created", _("Tạo chỉ số chiến dịch")
+    CAMPAIGN_CREATED = "campaigns.campaign.created", _("Tạo chiến dịch")
+    TARGET_SET = "campaigns.target.set", _("Giao, điều chỉnh chỉ tiêu")
+    POPULATION_COUNTED = "campaigns.population.counted", _("Đếm dân số thuộc diện")
+    DAILY_REPORT_MADE = "campaigns.report.made", _("Lập báo cáo ngày của chiến dịch")
 
     # --- cards ---
     INTAKE_POINT_CREATED = "cards.intake_point.created", _("Lập điểm thu nhận hồ sơ thẻ")

@@ -74,13 +74,27 @@ class StagingRecord(models.Model):
     normalized = models.JSONField(default=dict)
     issues = models.JSONField(default=list)  # [{"field", "code", "severity", "message_vi", "message_en"}]
     repairs = models.JSONField(default=list)  # [{"field", "code", "before", "after"}]
+    # The normalized identifiers again, as columns: a later batch of the same run looks them up to find a
+    # number repeated anywhere in the file, also after a crash split the file between two sessions.
+    id_number = models.CharField(max_length=12, blank=True)
+    old_id_number = models.CharField(max_length=9, blank=True)
 
     class Meta:
         constraints = [
             # A resumed import can never write a row twice.
             models.UniqueConstraint(fields=["run", "row_number"], name="staging_row_once_per_run")
         ]
-        indexes = [models.Index(fields=["run", "status"], name="staging_run_status")]
+        indexes = [
+            models.Index(fields=["run", "status"], name="staging_run_status"),
+            models.Index(
+                fields=["run", "id_number"], name="staging_run_pin", condition=~models.Q(id_number="")
+            ),
+            models.Index(
+                fields=["run", "old_id_number"],
+                name="staging_run_cmnd",
+                condition=~models.Q(old_id_number=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.row_number} {self.status}"
@@ -197,3 +211,8 @@ class CollectionForm(models.Model):
     def label(self) -> str:
         """How the registry's history cites the form: "DC01 #123"."""
         return f"{self.kind} #{self.pk}"
+
+
+# The quality scorecard's tables live with the code that computes them (collection/quality/); importing
+# them here is what registers them with the collection app.
+from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot  # noqa: E402, F401

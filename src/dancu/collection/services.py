@@ -8,14 +8,17 @@ doubling impossible even if two processes raced on the same file.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +26,17 @@ from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
+from dancu.geo.address import parse_address
+from dancu.registry.normalize import AddressParser, NormalizedRow, check_row, normalize_row
+from dancu.registry.rules import (
+    RULES,
+    IdentifierIndex,
+    Issue,
+    RuleContext,
+    Severity,
+    UnitIndex,
+    registered_identifiers,
+)
 
 DEFAULT_BATCH_SIZE = 2_000
 UNREADABLE = frozenset({"row.too_long", "row.malformed"})
@@ -30,7 +44,7 @@ UNREADABLE = frozenset({"row.too_long", "row.malformed"})
 
 @dataclass
 class CheckedRow:
-    """What the rules made of one row: the normalized values, the issues and the repairs."""
+    """What the rules made of one row: the normalized values, the issues and the repairs, as stored."""
 
     normalized: dict[str, Any]
     issues: list[dict[str, str]] = field(
@@ -40,23 +54,27 @@ class CheckedRow:
 
     @property
     def has_errors(self) -> bool:
-        return any(issue["severity"] == "error" for issue in self.issues)
+        return any(issue["severity"] == Severity.ERROR for issue in self.issues)
 
     @property
     def has_warnings(self) -> bool:
-        return any(issue["severity"] == "warning" for issue in self.issues)
+        return any(issue["severity"] == Severity.WARNING for issue in self.issues)
 
 
-# Checks a batch of rows at once, so that duplicates within the batch and in the database are found with
-# one query per batch, not one per row.
-RowChecker = Callable[[Sequence[dict[str, str]]], list[CheckedRow]]
 Progress = Callable[[ImportRun], None]
 
 
 @dataclass(frozen=True)
 class ImportPolicy:
-    # Rows with no issue at all may skip the officers' queue; everything else always waits for one.
+    """What happens to a row that broke no rule. By default (`settings.DANCU_IMPORT_AUTO_APPROVE`) it is
+    approved without an officer; a row with a warning always waits for one, a row with an error is
+    rejected."""
+
     auto_approve_clean: bool = True
+
+    @classmethod
+    def from_settings(cls) -> ImportPolicy:
+        return cls(auto_approve_clean=settings.DANCU_IMPORT_AUTO_APPROVE)
 
 
 def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
@@ -67,17 +85,133 @@ def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
     return StagingRecord.Status.APPROVED
 
 
+def _issue_json(issue: Issue) -> dict[str, str]:
+    return {
+        "field": issue.field,
+        "code": issue.rule_code,
+        "severity": str(issue.severity),
+        "message_vi": issue.message("vi"),
+        "message_en": issue.message("en"),
+    }
+
+
 def _row_issues(row: Row) -> list[dict[str, str]]:
+    # The reader's messages say more than the catalogue's (how many cells, which bytes); the severity is
+    # the catalogue's, like every other rule's.
     return [
         {
             "field": problem.field,
             "code": problem.code,
-            "severity": "error",
+            "severity": str(RULES[problem.code].severity),
             "message_vi": problem.message_vi,
             "message_en": problem.message_en,
         }
         for problem in row.problems
     ]
+
+
+def _normalized_json(row: NormalizedRow) -> dict[str, Any]:
+    parsed = row.address_parsed
+    return {
+        "record_id": row.record_id,
+        "full_name": row.full_name,
+        "sex": row.sex or "",
+        "birth_date": row.birth_date.to_storage() if row.birth_date is not None else "",
+        "birth_place": row.birth_place or "",
+        "birth_place_text": row.birth_place_text,
+        "id_number": row.id_number or "",
+        "old_id_number": row.old_id_number or "",
+        "father_name": row.father_name,
+        "mother_name": row.mother_name,
+        "address": row.address,
+        "address_detail": parsed.detail if parsed is not None else "",
+        "commune_code": row.commune_code or "",
+        "legacy_commune_code": row.legacy_commune_code or "",
+    }
+
+
+def _label(row: NormalizedRow, number: int) -> str:
+    """How a duplicate names the record that carried the number first: its id, else its row."""
+    return row.record_id or f"#{number}"
+
+
+class RowChecker:
+    """The registry's rules (`registry.normalize`, `registry.rules`) applied to the rows of one import.
+
+    Rows are normalized first, then the identifiers of the whole batch are looked up at once: in the
+    registry (one query for PINs, one for CMNDs) and among the rows this run staged earlier (one query
+    each, on the staging record's indexed columns), so that a number repeated anywhere in the file is a
+    duplicate whether or not a crash split the file between two sessions.
+    """
+
+    def __init__(
+        self,
+        *,
+        run: ImportRun,
+        today: date | None = None,
+        address_parser: AddressParser | None = parse_address,
+    ) -> None:
+        self.run = run
+        self.today = today or timezone.localdate()
+        self.address_parser = address_parser
+        self.units = _unit_index()
+
+    def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
+        if not values:
+            return {}
+        found = (
+            StagingRecord.objects.filter(run=self.run, **{f"{field_name}__in": values})
+            .order_by("row_number")
+            .values_list(field_name, "normalized__record_id", "row_number")
+        )
+        first: dict[str, str] = {}
+        for value, record_id, number in found:
+            first.setdefault(value, record_id or f"#{number}")
+        return first
+
+    def check(self, rows: Sequence[Row]) -> list[CheckedRow]:
+        normalized = [
+            normalize_row(row.values, today=self.today, address_parser=self.address_parser) for row in rows
+        ]
+        pins = {row.id_number for row in normalized if row.id_number}
+        cmnds = {row.old_id_number for row in normalized if row.old_id_number}
+        taken_pins, taken_cmnds = registered_identifiers(pins=pins, cmnds=cmnds)
+        context = RuleContext(
+            today=self.today,
+            pins=IdentifierIndex(taken_pins),
+            cmnds=IdentifierIndex(taken_cmnds),
+            units=self.units,
+        )
+        for value, label in self._staged("id_number", pins).items():
+            context.pins.remember(value, record_id=label)  # type: ignore[union-attr]
+        for value, label in self._staged("old_id_number", cmnds).items():
+            context.cmnds.remember(value, record_id=label)  # type: ignore[union-attr]
+        checked = []
+        for row, result in zip(rows, normalized, strict=True):
+            if not result.record_id:
+                # Rows without an id are told apart by their row number in duplicate messages.
+                result.record_id = _label(result, row.number)
+                check_row(result, context=context)
+                result.record_id = ""
+            else:
+                check_row(result, context=context)
+            checked.append(
+                CheckedRow(
+                    normalized=_normalized_json(result),
+                    issues=[_issue_json(issue) for issue in result.issues],
+                    repairs=[
+                        {"field": r.field, "code": r.code, "before": r.before, "after": r.after}
+                        for r in result.repairs
+                    ],
+                )
+            )
+        return checked
+
+
+@functools.cache
+def _unit_index() -> UnitIndex:
+    # 25,000 unit codes that change only when the units are reloaded (a deployment), read once per process.
+    return UnitIndex.load()
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -122,15 +256,17 @@ def import_rows(
     *,
     run: ImportRun,
     source: Source,
-    checker: RowChecker,
     actor: Actor,
-    policy: ImportPolicy = ImportPolicy(),
+    policy: ImportPolicy | None = None,
+    checker: RowChecker | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Progress | None = None,
 ) -> ImportRun:
     """Read the rows not yet committed, check them and commit them batch by batch."""
     if run.status == ImportRun.Status.DONE:
         return run
+    policy = policy or ImportPolicy.from_settings()
+    checker = checker or RowChecker(run=run)
     started = time.perf_counter()
     for batch in _batches(read_rows(source, skip=run.rows_read), batch_size):
         _commit_batch(run=run, batch=batch, checker=checker, policy=policy)
@@ -160,7 +296,7 @@ def import_rows(
 def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, policy: ImportPolicy) -> None:
     # A line that could not be split into cells has nothing for the rules to look at.
     readable = [row for row in batch if not any(p.code in UNREADABLE for p in row.problems)]
-    checked = checker([row.values for row in readable])
+    checked = checker.check(readable)
     checked_by_number = dict(zip((row.number for row in readable), checked, strict=True))
     records = []
     statuses: Counter[str] = Counter()
@@ -186,6 +322,8 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
                 normalized=result.normalized,
                 issues=issues,
                 repairs=result.repairs,
+                id_number=result.normalized.get("id_number", ""),
+                old_id_number=result.normalized.get("old_id_number", ""),
             )
         )
     with transaction.atomic():

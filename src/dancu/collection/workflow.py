@@ -39,15 +39,17 @@ from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, nfc, text_errors
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, Household, PinRecord, Relation, Residence
+from dancu.registry.rules import Issue
 
-# The registry's own parsing, so that a form is judged exactly as the write it leads to will be. They are
-# module-private in registry.services because no other code should parse citizen input differently.
-from dancu.registry.services import (
-    _check_unique_old_id,
-    _parse_citizen_data,
-    _parse_full_date,
+# The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
+from dancu.registry.validation import (
+    citizen_field_errors,
+    death_before_birth_errors,
+    old_id_unique_errors,
+    parse_citizen_input,
+    parse_full_date,
+    pin_errors,
 )
-from dancu.registry.validation import citizen_field_errors, death_before_birth_errors, pin_errors
 
 Kind = CollectionForm.Kind
 Status = CollectionForm.Status
@@ -78,21 +80,6 @@ MAX_VALUE_LENGTH = 1000
 DOCUMENT_MAX_LENGTH = 200
 REASON_MAX_LENGTH = 500
 
-LABELS: dict[str, tuple[str, str]] = {
-    "full_name": ("Họ, chữ đệm và tên khai sinh", "Full birth name"),
-    "birth_date": ("Ngày sinh", "Date of birth"),
-    "sex": ("Giới tính", "Sex"),
-    "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
-    "residence_kind": ("Loại cư trú", "Kind of residence"),
-    "commune_code": ("Mã xã/phường", "Commune code"),
-    "address_detail": ("Số nhà, đường, thôn/tổ", "Street address"),
-    "registered_on": ("Ngày đăng ký cư trú", "Date of registration"),
-    "expires_on": ("Thời hạn tạm trú", "End of the temporary residence"),
-    "relation_to_head": ("Quan hệ với chủ hộ", "Relation to the household head"),
-    "document": ("Giấy tờ làm căn cứ", "Supporting document"),
-    "reason": ("Lý do", "Reason"),
-}
-
 _STATUS_NAMES = {
     Status.DRAFT: ("bản nháp", "a draft"),
     Status.SUBMITTED: ("chờ kiểm tra", "submitted"),
@@ -116,9 +103,13 @@ def _error(field: str, code: str, vi: str, en: str) -> FieldError:
     return FieldError(field=field, code=code, message_vi=vi, message_en=en)
 
 
+def _rule(field: str, rule_code: str, **params: Any) -> FieldError:
+    """A broken rule of the catalogue (`registry.rules`), with its messages."""
+    return Issue(field, rule_code, params).as_field_error()
+
+
 def _required(name: str) -> FieldError:
-    vi, en = LABELS.get(name, (name, name))
-    return _error(name, "field.required", f"Chưa điền «{vi}»", f"{en} is required")
+    return _rule(name, "field.required")
 
 
 @dataclass
@@ -220,14 +211,7 @@ def _check_document_and_reason(document: str, reason: str, *, complete: bool, ki
     if complete and kind == Kind.DC02:
         # A correction of the registry stands on a document (giấy tờ làm căn cứ) and says why.
         if not document:
-            errors.append(
-                _error(
-                    "document",
-                    "document.required",
-                    "Phiếu DC02 phải ghi giấy tờ làm căn cứ",
-                    "A DC02 form must name its supporting document",
-                )
-            )
+            errors.append(_rule("document", "document.required"))
         if not reason:
             errors.append(_required("reason"))
     return errors
@@ -236,14 +220,7 @@ def _check_document_and_reason(document: str, reason: str, *, complete: bool, ki
 def _partial_birth_warning(birth: PartialDate | None) -> list[FieldError]:
     if birth is None or birth.precision == "day":
         return []
-    return [
-        _error(
-            "birth_date",
-            "date.partial",
-            "Ngày sinh chỉ rõ năm hoặc tháng: đối chiếu với giấy tờ gốc",
-            "The date of birth is known only to the year or month: compare with the source document",
-        )
-    ]
+    return [_rule("birth_date", "date.partial")]
 
 
 def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
@@ -257,7 +234,7 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
         for name in PERSONAL_FIELDS
         if name not in ("pin", "birth_registration_place") and data.get(name)
     }
-    parsed, problems = _parse_citizen_data(personal)
+    parsed, problems = parse_citizen_input(personal)
     errors += problems
     errors += citizen_field_errors(parsed, today=today)
     birth: PartialDate | None = parsed.get("birth_date")
@@ -266,28 +243,14 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
     place = data.get("birth_registration_place", "")
     place_ok = len(place) == 3 and place.isascii() and place.isdigit() and bool(pin_codec.place_name(place))
     if place and not place_ok:
-        errors.append(
-            _error(
-                "birth_registration_place",
-                "place.unknown",
-                "Nơi đăng ký khai sinh phải là mã tỉnh (001–096) hoặc mã quốc gia",
-                "The place of birth registration must be a province code (001–096) or a country code",
-            )
-        )
+        errors.append(_rule("birth_registration_place", "place.unknown"))
     pin = data.get("pin", "")
     if pin:
         pin_problems = pin_errors(pin, sex=sex, birth=birth, place_code=place if place_ok else None)
         errors += pin_problems
         if not pin_problems and PinRecord.objects.filter(pin=pin).exists():
-            errors.append(
-                _error(
-                    "pin",
-                    "pin.duplicate",
-                    "Số định danh này đã được cấp, không cấp lại cho người khác",
-                    "This personal identification number was already issued and is never reused",
-                )
-            )
-    errors += _check_unique_old_id(parsed.get("old_id_number"))
+            errors.append(_rule("pin", "pin.duplicate"))
+    errors += old_id_unique_errors(parsed.get("old_id_number"))
 
     warnings += _partial_birth_warning(birth)
     name_ok = bool(parsed.get("full_name")) and not any(e.field == "full_name" for e in errors)
@@ -299,15 +262,7 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
         and not pin
         and Citizen.objects.filter(name_key=fold(parsed["full_name"]), birth_date=birth).exists()
     ):
-        warnings.append(
-            _error(
-                "full_name",
-                "citizen.possible_duplicate",
-                "CSDL đã có người cùng họ tên và ngày sinh: kiểm tra có phải cùng một người không",
-                "The registry already holds a person with this name and date of birth: "
-                "check it is not the same person",
-            )
-        )
+        warnings.append(_rule("full_name", "citizen.possible_duplicate"))
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
@@ -326,73 +281,31 @@ def _check_residence(
     errors = check.errors
     kind = data.get("residence_kind", "")
     if kind and kind not in Residence.Kind.values:
-        errors.append(
-            _error(
-                "residence_kind",
-                "residence.kind_invalid",
-                "Loại cư trú phải là thường trú, tạm trú hoặc nơi ở hiện tại",
-                "Residence kind must be permanent, temporary or current",
-            )
-        )
+        errors.append(_rule("residence_kind", "residence.kind_invalid"))
     code = data.get("commune_code", "")
     if code:
         commune = _commune(code)
         if commune is None:
-            errors.append(
-                _error(
-                    "commune_code",
-                    "unit.unknown",
-                    "Không có xã/phường/đặc khu với mã này",
-                    "No current commune, ward or special zone has this code",
-                )
-            )
+            errors.append(_rule("commune_code", "unit.unknown", code=code))
         elif not unit_in_area(user, commune):
-            errors.append(
-                _error(
-                    "commune_code",
-                    "unit.outside_jurisdiction",
-                    "Đơn vị này nằm ngoài địa bàn quản lý của bạn",
-                    "This unit is outside your jurisdiction",
-                )
-            )
+            errors.append(_rule("commune_code", "unit.outside_jurisdiction"))
         else:
             check.commune = commune
     address = data.get("address_detail", "")
     if address:
         errors += text_errors(address, field="address_detail", max_length=300)
-    registered_on, problems = _parse_full_date(data.get("registered_on"), field="registered_on")
+    registered_on, problems = parse_full_date(data.get("registered_on"), field="registered_on")
     errors += problems
-    expires_on, expiry_problems = _parse_full_date(data.get("expires_on"), field="expires_on")
+    expires_on, expiry_problems = parse_full_date(data.get("expires_on"), field="expires_on")
     errors += expiry_problems
     if registered_on is not None:
         if registered_on > today:
-            errors.append(
-                _error(
-                    "registered_on",
-                    "date.future",
-                    "Ngày không được ở tương lai",
-                    "The date must not be in the future",
-                )
-            )
+            errors.append(_rule("registered_on", "date.future"))
         if birth is not None and registered_on < birth.earliest():
-            errors.append(
-                _error(
-                    "registered_on",
-                    "residence.before_birth",
-                    "Ngày đăng ký cư trú trước ngày sinh của công dân",
-                    "The registration date is before the citizen's date of birth",
-                )
-            )
+            errors.append(_rule("registered_on", "residence.before_birth"))
     if kind == Residence.Kind.TEMPORARY:
         if expires_on is None and complete and not expiry_problems:
-            errors.append(
-                _error(
-                    "expires_on",
-                    "residence.expiry_required",
-                    "Tạm trú phải có thời hạn",
-                    "A temporary residence needs an end date",
-                )
-            )
+            errors.append(_rule("expires_on", "residence.expiry_required"))
         elif (
             expires_on is not None
             and registered_on is not None
@@ -401,23 +314,9 @@ def _check_residence(
                 or (expires_on - registered_on).days > registry.TEMPORARY_RESIDENCE_MAX_DAYS
             )
         ):
-            errors.append(
-                _error(
-                    "expires_on",
-                    "residence.expiry_range",
-                    "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm",
-                    "A temporary residence ends after it starts and lasts at most 2 years",
-                )
-            )
+            errors.append(_rule("expires_on", "residence.expiry_range"))
     elif kind and expires_on is not None:
-        errors.append(
-            _error(
-                "expires_on",
-                "residence.expiry_not_allowed",
-                "Chỉ tạm trú mới có thời hạn",
-                "Only a temporary residence has an end date",
-            )
-        )
+        errors.append(_rule("expires_on", "residence.expiry_not_allowed"))
 
 
 def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, complete: bool) -> None:
@@ -426,14 +325,7 @@ def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, comp
     relation = data.get("relation_to_head", "")
     if not number:
         if relation:
-            errors.append(
-                _error(
-                    "household_number",
-                    "household.number_required",
-                    "Ghi số hồ sơ cư trú của hộ khi khai quan hệ với chủ hộ",
-                    "Give the household's residence file number with the relation to its head",
-                )
-            )
+            errors.append(_rule("household_number", "household.number_required"))
         return
     number_problems = text_errors(number, field="household_number", max_length=20)
     errors += number_problems
@@ -447,45 +339,20 @@ def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, comp
     )
     if household is None:
         if not number_problems:
-            errors.append(
-                _error(
-                    "household_number",
-                    "household.unknown",
-                    "Không có hộ với số hồ sơ này trong địa bàn",
-                    "No household with this file number in your jurisdiction",
-                )
-            )
+            errors.append(_rule("household_number", "household.unknown"))
     else:
         check.household = household
         if check.commune is not None and household.commune_id != check.commune.pk:
-            errors.append(
-                _error(
-                    "household_number",
-                    "household.other_commune",
-                    "Hộ này ở xã/phường khác với nơi cư trú khai trong phiếu",
-                    "This household is in another commune than the residence on the form",
-                )
-            )
+            errors.append(_rule("household_number", "household.other_commune"))
         kind = data.get("residence_kind", "")
         if kind and kind != Residence.Kind.PERMANENT:
             # Joining a household is registering a permanent residence at its address (Luật Cư trú 2020).
-            errors.append(
-                _error(
-                    "residence_kind",
-                    "household.needs_permanent",
-                    "Nhập hộ là đăng ký thường trú: chọn loại cư trú «Thường trú»",
-                    "Joining a household registers a permanent residence: choose «Permanent residence»",
-                )
-            )
+            errors.append(_rule("residence_kind", "household.needs_permanent"))
     if not relation:
         if complete:
             errors.append(_required("relation_to_head"))
     elif relation not in Relation.values:
-        errors.append(
-            _error(
-                "relation_to_head", "relation.invalid", "Quan hệ với chủ hộ không hợp lệ", "Invalid relation"
-            )
-        )
+        errors.append(_rule("relation_to_head", "relation.invalid"))
     elif relation == Relation.HEAD:
         errors.append(
             _error(
@@ -512,24 +379,10 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
     ]
     valid = {name: value for name, value in changes.items() if name in DC02_FIELDS}
     if complete and not valid:
-        errors.append(
-            _error(
-                "changes",
-                "form.no_changes",
-                "Phiếu DC02 chưa ghi thông tin nào cần thay đổi",
-                "The DC02 form names no field to change",
-            )
-        )
+        errors.append(_rule("changes", "form.no_changes"))
     if citizen.area_commune is None:
-        errors.append(
-            _error(
-                "citizen",
-                "citizen.no_area",
-                "Hồ sơ chưa có nơi cư trú nên chưa thuộc xã/phường nào",
-                "The record has no residence and so belongs to no commune",
-            )
-        )
-    parsed, problems = _parse_citizen_data(valid)
+        errors.append(_rule("citizen", "citizen.no_area"))
+    parsed, problems = parse_citizen_input(valid)
     errors += problems
     errors += citizen_field_errors(parsed, today=today)
     if ("birth_date" in parsed) != ("date_of_death" in parsed):
@@ -539,7 +392,7 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         )
     if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
     unique: list[FieldError] = []
     for problem in errors:
         if problem not in unique:
@@ -550,33 +403,12 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         warnings += _partial_birth_warning(parsed["birth_date"])
     for name in ("full_name", "birth_date"):
         if name in parsed and parsed[name] != getattr(citizen, name):
-            warnings.append(
-                _error(
-                    name,
-                    "change.identity",
-                    "Thay đổi họ tên hoặc ngày sinh: đối chiếu kỹ với giấy tờ làm căn cứ",
-                    "A change of name or date of birth: compare it closely with the supporting document",
-                )
-            )
+            warnings.append(_rule(name, "change.identity"))
     if parsed.get("date_of_death") is not None and citizen.date_of_death is None:
-        warnings.append(
-            _error(
-                "date_of_death",
-                "change.death",
-                "Ghi nhận công dân đã mất: cần giấy báo tử hoặc trích lục khai tử",
-                "Recording a death: a death certificate or extract is needed",
-            )
-        )
+        warnings.append(_rule("date_of_death", "change.death"))
     for name, value in parsed.items():
         if getattr(citizen, name) == value:
-            warnings.append(
-                _error(
-                    name,
-                    "change.same_value",
-                    "Giá trị mới giống giá trị đang có trong CSDL",
-                    "The new value is the same as the one in the registry",
-                )
-            )
+            warnings.append(_rule(name, "change.same_value"))
     return check
 
 
@@ -1043,8 +875,8 @@ def _registry_reason(form: CollectionForm) -> str:
 
 def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:
     data = form.data
-    registered_on, _problems = _parse_full_date(data["registered_on"], field="registered_on")
-    expires_on, _problems = _parse_full_date(data.get("expires_on"), field="expires_on")
+    registered_on, _problems = parse_full_date(data["registered_on"], field="registered_on")
+    expires_on, _problems = parse_full_date(data.get("expires_on"), field="expires_on")
     assert registered_on is not None  # the form passed its checks
     reason, source = _registry_reason(form), form.label
     household = check.household

@@ -15,7 +15,6 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dancu.audit.services import Actor
-from dancu.collection.checks import check_rows
 from dancu.collection.models import ImportRun
 from dancu.collection.readers import FileRejectedError
 from dancu.collection.reports import rejected_rows_xlsx, summary_lines
@@ -37,7 +36,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--review-everything",
             action="store_true",
-            help="send clean rows to the review queue too, instead of approving them",
+            help="send clean rows to the review queue too, instead of approving them "
+            "(the default follows DANCU_IMPORT_AUTO_APPROVE)",
         )
         parser.add_argument(
             "--rejected-xlsx", type=Path, help="where to write the rejected rows (default FILE.rejected.xlsx)"
@@ -65,9 +65,10 @@ class Command(BaseCommand):
             run = import_rows(
                 run=run,
                 source=source,
-                checker=check_rows,
                 actor=actor,
-                policy=ImportPolicy(auto_approve_clean=not options["review_everything"]),
+                policy=ImportPolicy(auto_approve_clean=False)
+                if options["review_everything"]
+                else ImportPolicy.from_settings(),
                 batch_size=options["batch_size"],
                 on_batch=progress,
             )
