@@ -111,18 +111,24 @@ def take(
     )
 
 
-@pytest.fixture
-def delivered(personas: Personas, people: Any, station: IntakePoint, device: IntakeDevice) -> Card:
-    """Hùng's card, taken at the Hoàn Kiếm station, approved, produced and handed to him."""
-    application = take(personas.lan, people.hung, station, device)
+def produce(personas: Personas, application: Application, serial: str = "VN00000001") -> Card:
+    """Cường approves the application, batches it, and the centre answers with `serial`."""
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
     services.batch_import_result(
         actor=Actor(personas.cuong),
         batch=batch,
-        text=f"application,serial,error\n{application.number},VN00000001,\n",
-    )
-    services.application_deliver(
-        actor=Actor(personas.lan), application=application, received_by="Nguyễn Văn Hùng"
+        text=f"application,serial,error\n{application.number},{serial},\n",
     )
     return Card.objects.get(application=application)
+
+
+@pytest.fixture
+def delivered(personas: Personas, people: Any, station: IntakePoint, device: IntakeDevice) -> Card:
+    """Hùng's card, taken at the Hoàn Kiếm station, approved, produced and handed to him."""
+    card = produce(personas, take(personas.lan, people.hung, station, device))
+    services.application_deliver(
+        actor=Actor(personas.lan), application=card.application, received_by="Nguyễn Văn Hùng"
+    )
+    card.refresh_from_db()
+    return card

@@ -101,3 +101,17 @@ def test_the_province_supervisor_sees_the_batch_and_its_export_is_logged(
         actor=personas.cuong, citizen=delivered.citizen, action=AccessLog.Action.EXPORT
     ).exists()
     assert client.get(f"/cards/batches/{batch.pk}/print.pdf").content.startswith(b"%PDF")
+
+
+def test_other_officers_cannot_act_on_the_application_or_card(personas: Personas, delivered: Card) -> None:
+    _token, secret = api_token_create(user=personas.binh, name="thử")
+    api = Client(headers={"Authorization": f"Bearer {secret}"})
+    application = delivered.application
+    for path, body in [
+        (f"/api/v1/cards/applications/{application.pk}/approve", "{}"),
+        (f"/api/v1/cards/applications/{application.pk}/deliver", '{"received_by": "x"}'),
+        (f"/api/v1/cards/cards/{delivered.pk}/state", '{"state": "lost"}'),
+    ]:
+        assert api.post(path, body, content_type="application/json").status_code == 404, path
+    delivered.refresh_from_db()
+    assert delivered.state == Card.State.ACTIVE

@@ -154,3 +154,46 @@ def test_the_report_counts_milestones_per_point_shift_and_officer(
     page = client.get("/cards/report/")
     assert page.status_code == 200
     assert 'id="total-taken">1<' in page.content.decode()
+
+
+def test_cuong_opens_a_mobile_team_and_registers_its_device(
+    personas: Personas, client: Client, sign_in: SignIn
+) -> None:
+    sign_in(client, personas.cuong)
+    form = {
+        "action": "point",
+        "code": "HK-LD-1",
+        "name": "Tổ lưu động Hoàn Kiếm",
+        "kind": "mobile",
+        "commune": "00070",
+        "shifts": ["1", "3"],
+    }
+    response = client.post("/cards/points/", form | {"team": ""}, follow=True)
+    assert "point.team_required" in response.content.decode()
+    response = client.post("/cards/points/", form | {"team": "Tổ 3 - KCN"}, follow=True)
+    assert "Đã lưu" in response.content.decode(), response.content.decode()[-3000:]
+    point = IntakePoint.objects.get()
+    assert (point.kind, point.team, point.shifts) == ("mobile", "Tổ 3 - KCN", "13")
+    client.post(
+        "/cards/points/", {"action": "device", "point": point.pk, "serial": "IRIS-1", "has_iris": "on"}
+    )
+    assert point.devices.get().has_iris
+    # Sài Gòn is not Cường's: the same answer as a commune that does not exist.
+    response = client.post(
+        "/cards/points/", form | {"code": "SG", "commune": "26740", "kind": "station"}, follow=True
+    )
+    assert IntakePoint.objects.count() == 1
+    assert "Không tìm thấy" in response.content.decode()
+
+
+def test_the_check_sheet_shows_why_a_record_needs_a_dc02_first(
+    personas: Personas, people: People, station: IntakePoint, client: Client, sign_in: SignIn
+) -> None:
+    Citizen.objects.filter(pk=people.hung.pk).update(sex="F")  # the PIN says male
+    sign_in(client, personas.lan)
+    page = client.get(f"/cards/new/?pin={people.hung.pin}").content.decode()
+    assert 'id="record-problems"' in page
+    assert "[pin.sex_mismatch]" in page
+    # Another commune's citizen is not found, and nothing of him is shown.
+    page = client.get(f"/cards/new/?pin={people.mai.pin}").content.decode()
+    assert "Lê Thị Mai" not in page

@@ -9,7 +9,7 @@ import json
 from datetime import date
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,19 +21,8 @@ from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.cards.verify import verify_text
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry.models import IdentityCardRecord
-from tests.cards.conftest import take
+from tests.cards.conftest import produce, take
 from tests.conftest import People, Personas
-
-
-def produced(personas: Personas, application: Application, serial: str = "VN00000001") -> Card:
-    services.application_approve(actor=Actor(personas.cuong), application=application)
-    batch = services.batch_create(actor=Actor(personas.cuong))
-    services.batch_import_result(
-        actor=Actor(personas.cuong),
-        batch=batch,
-        text=f"application,serial,error\n{application.number},{serial},\n",
-    )
-    return Card.objects.get(application=application)
 
 
 def test_the_whole_path_of_a_card(
@@ -158,14 +147,14 @@ def test_a_rejected_card_closes_the_application(
 def test_a_new_card_replaces_the_old_one_and_one_active_card_is_a_database_rule(
     personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
 ) -> None:
-    first = produced(personas, take(personas.lan, people.hung, station, device))
+    first = produce(personas, take(personas.lan, people.hung, station, device))
     services.application_deliver(actor=Actor(personas.lan), application=first.application, received_by="Hùng")
     services.card_change_state(actor=Actor(personas.lan), card=first, state="lost", note="Công dân báo mất")
     second_application = take(
         personas.lan, people.hung, station, device, kind="lost_or_damaged", reason="Mất ví"
     )
     assert second_application.fee_amount == 70_000
-    second = produced(personas, second_application, serial="VN00000002")
+    second = produce(personas, second_application, serial="VN00000002")
     services.application_deliver(
         actor=Actor(personas.lan), application=second_application, received_by="Hùng"
     )
@@ -179,7 +168,7 @@ def test_a_new_card_replaces_the_old_one_and_one_active_card_is_a_database_rule(
 def test_revocation_needs_legal_grounds_and_officers_of_the_area(
     personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
 ) -> None:
-    card = produced(personas, take(personas.lan, people.hung, station, device))
+    card = produce(personas, take(personas.lan, people.hung, station, device))
     services.application_deliver(actor=Actor(personas.lan), application=card.application, received_by="Hùng")
     with pytest.raises(DomainError) as exc:
         services.card_change_state(actor=Actor(personas.cuong), card=card, state="revoked", grounds="whim")
@@ -199,7 +188,7 @@ def test_revocation_needs_legal_grounds_and_officers_of_the_area(
 def test_key_rotation_keeps_old_cards_verifying(
     personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
 ) -> None:
-    card = produced(personas, take(personas.lan, people.hung, station, device))
+    card = produce(personas, take(personas.lan, people.hung, station, device))
     services.issuer_key_create(actor=Actor(personas.minh))
     assert IssuerKey.objects.filter(retired_at__isnull=True).count() == 1
     assert IssuerKey.objects.count() == 2
@@ -213,7 +202,7 @@ def test_card_verify_command(
 ) -> None:
     from pathlib import Path
 
-    card = produced(personas, take(personas.lan, people.hung, station, device))
+    card = produce(personas, take(personas.lan, people.hung, station, device))
     folder = Path(str(tmp_path))
     good = folder / "chip.json"
     good.write_text(card.chip_document, encoding="utf-8")
@@ -242,3 +231,54 @@ def test_card_verify_command(
     with pytest.raises(SystemExit):
         call_command("card", "verify", str(mrz_file), stdout=io.StringIO(), stderr=err)
     assert "birth_date: mrz.check_digit" in err.getvalue()
+
+
+def test_cards_past_expiry_expire_and_card_images_render(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    from dancu.cards import render
+
+    card = produce(personas, take(personas.lan, people.hung, station, device))
+    services.application_deliver(actor=Actor(personas.lan), application=card.application, received_by="Hùng")
+    front, back = render.card_front_png(card), render.card_back_png(card)
+    assert front.startswith(b"\x89PNG")
+    assert back.startswith(b"\x89PNG")
+    assert render.receipt_pdf(card.application).startswith(b"%PDF")
+    out = io.StringIO()
+    call_command("card", "expire", stdout=out)
+    assert out.getvalue().startswith("0 ")
+    Card.objects.filter(pk=card.pk).update(expires_on=date(2026, 1, 1), issued_on=date(2020, 1, 1))
+    call_command("card", "expire", stdout=out)
+    card.refresh_from_db()
+    assert card.state == Card.State.EXPIRED
+    assert AuditEvent.objects.filter(
+        event_type=EventType.CARD_STATE_CHANGED, subject_id=str(card.pk)
+    ).exists()
+
+
+def test_a_held_card_is_released_and_bad_input_to_verify_is_named(
+    personas: Personas, delivered: Card, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    services.card_change_state(actor=Actor(personas.cuong), card=delivered, state="held", grounds="detained")
+    with pytest.raises(DomainError) as exc:
+        services.card_change_state(
+            actor=Actor(personas.cuong), card=delivered, state="held", grounds="detained"
+        )
+    assert exc.value.errors[0].code == "card.transition"
+    services.card_change_state(
+        actor=Actor(personas.cuong), card=delivered, state="active", note="Hết tạm giữ"
+    )
+    delivered.refresh_from_db()
+    assert delivered.state == Card.State.ACTIVE
+    binary = Path(str(tmp_path)) / "photo.jpg"
+    binary.write_bytes(b"\xff\xd8\xff\xe0garbage")
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("card", "verify", str(binary))
+    hostile = Path(str(tmp_path)) / "qr.txt"
+    hostile.write_text("001090012345||Nguyễn\x00Văn Hùng|17051990|Nam|Hà Nội|20032026", encoding="utf-8")
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("card", "verify", str(hostile), stdout=io.StringIO(), stderr=err)
+    assert "full_name: name.control_chars" in err.getvalue()

@@ -17,12 +17,16 @@ from dancu.registry.models import Citizen
 _NOTHING = Q(pk__in=[])
 
 
+def _unit(user: User) -> PoliceUnit | None:
+    """The unit whose area bounds what `user` sees; None when they see nothing."""
+    return user.police_unit if officer_can_read_records(user) else None
+
+
 def application_scope(user: User) -> Q:
     """A filter on Application (and, with the same field name, on Card)."""
-    if not officer_can_read_records(user):
+    unit = _unit(user)
+    if unit is None:
         return _NOTHING
-    unit = user.police_unit
-    assert unit is not None
     if unit.level == PoliceUnit.Level.MINISTRY:
         return Q()
     return Q(citizen__in=Citizen.objects.filter(citizen_scope(user)).values("pk"))
@@ -33,10 +37,9 @@ card_scope = application_scope
 
 def point_scope(user: User) -> Q:
     """A filter on IntakePoint: points whose commune lies in the user's area."""
-    if not officer_can_read_records(user):
+    unit = _unit(user)
+    if unit is None:
         return _NOTHING
-    unit = user.police_unit
-    assert unit is not None
     if unit.level == PoliceUnit.Level.MINISTRY:
         return Q()
     area = unit.admin_unit
@@ -47,10 +50,9 @@ def point_scope(user: User) -> Q:
 
 def batch_scope(user: User) -> Q:
     """A filter on ProductionBatch: the province's officers above commune level, and the ministry."""
-    if not officer_can_read_records(user):
+    unit = _unit(user)
+    if unit is None:
         return _NOTHING
-    unit = user.police_unit
-    assert unit is not None
     if unit.level == PoliceUnit.Level.MINISTRY:
         return Q()
     if unit.level != PoliceUnit.Level.PROVINCE or unit.admin_unit_id is None:

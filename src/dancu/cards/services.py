@@ -54,6 +54,7 @@ from dancu.cards.workdays import DELIVERY_WORKING_DAYS, add_working_days
 from dancu.collection.models import CollectionForm
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import nfc, text_errors
 from dancu.registry import rules
 from dancu.registry.models import Citizen, IdentityCardRecord, Residence
@@ -582,15 +583,6 @@ def _check_correction(citizen: Citizen, form: CollectionForm | None, *, today: d
             )
         if form.status == CollectionForm.Status.APPLIED:
             form = None
-        elif form.status == CollectionForm.Status.RETURNED and not form.submitted_at:
-            raise DomainError(
-                _error(
-                    "correction_form",
-                    "correction.returned",
-                    "Phiếu DC02 đã bị trả lại",
-                    "The DC02 form was returned",
-                )
-            )
     if form is not None:
         return True
     problems = record_errors(citizen, today=today)
@@ -930,8 +922,9 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
     limit = max(1, min(limit, 10_000))
     key, private_key = _signing_key(actor)
     with transaction.atomic():
+        # Only the applications' rows are locked: the joined points and units are shared by every batch.
         applications = list(
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .filter(application_scope(user), status=Status.APPROVED, point__commune__parent=province)
             .order_by("reviewed_at", "pk")
             .values_list("pk", flat=True)[:limit]
@@ -1118,9 +1111,13 @@ def batch_import_result(
             a.number: a
             for a in Application.objects.select_for_update()
             .filter(batch=batch, status=Status.IN_PRODUCTION)
-            .select_related("citizen", "point__commune")
-            .prefetch_related("citizen__residences__commune__parent")
+            .only("pk", "citizen_id", "point_id", "kind", "shift", "status")
         }
+        # A batch comes from a handful of points: each is read once and shared by its applications,
+        # instead of joined (and built again) for each of thousands of rows.
+        points = IntakePoint.objects.select_related("commune").in_bulk({a.point_id for a in waiting.values()})
+        for application in waiting.values():
+            application.point = points[application.point_id]
         errors: list[FieldError] = []
         seen_applications: set[str] = set()
         seen_serials: set[str] = set()
@@ -1161,6 +1158,10 @@ def batch_import_result(
         ]
         if errors:
             raise DomainError(errors[:50])
+        printed = {
+            line["application"]: line["printed"]
+            for line in map(json.loads, bytes(batch.export).decode("utf-8").splitlines())
+        }
         faces = dict(
             Biometric.objects.filter(application__batch=batch, kind=Biometric.Kind.FACE).values_list(
                 "application_id", "sha256"
@@ -1189,16 +1190,20 @@ def batch_import_result(
                     )
                 )
                 continue
-            citizen = application.citizen
+            # The card shows what the centre printed: the data of the export file, even if the record
+            # changed since the batch was sent.
+            card_data = printed[application.number]
             card = Card(
-                citizen=citizen,
+                citizen_id=application.citizen_id,
                 application=application,
-                number=citizen.pin,
+                number=card_data["pin"],
                 serial=row.serial,
                 issued_on=issued_on,
-                expires_on=policy.card_expiry(_birth(citizen), issued_on),
+                expires_on=policy.card_expiry(
+                    policy.birth_day(PartialDate.from_storage(card_data["birth_date"])), issued_on
+                ),
                 issued_by=ISSUER,
-                printed=card_printed_data(citizen),
+                printed=card_data,
                 state=Card.State.PRODUCED,
                 state_since=now,
             )
@@ -1220,11 +1225,17 @@ def batch_import_result(
                 )
             )
         Card.objects.bulk_create(cards, batch_size=1000)
-        Application.objects.bulk_update(
-            [waiting[r.application] for r in rows],
-            ["status", "status_since", "production_error"],
-            batch_size=1000,
-        )
+        # One UPDATE per chunk for the produced applications (all get the same values); the refused ones,
+        # few, each keep their own reason. bulk_update would build a CASE over every row instead.
+        for start in range(0, len(produced_ids), 900):
+            Application.objects.filter(pk__in=produced_ids[start : start + 900]).update(
+                status=Status.PRODUCED, status_since=now
+            )
+        for row in rows:
+            if row.error:
+                Application.objects.filter(pk=waiting[row.application].pk).update(
+                    status=Status.PRODUCTION_FAILED, status_since=now, production_error=row.error
+                )
         AuditEvent.objects.bulk_create(events, batch_size=1000)
         remaining = Application.objects.filter(batch=batch, status=Status.IN_PRODUCTION).exists()
         if not remaining:

@@ -23,4 +23,5 @@ urlpatterns = [
     path("cards/citizens/<int:citizen_pk>/", views.history_view, name="history"),
     path("cards/verify/", views.verify_view, name="verify"),
     path("cards/report/", views.report_view, name="report"),
+    path("cards/points/", views.points_view, name="points"),
 ]

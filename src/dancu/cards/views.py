@@ -21,6 +21,8 @@ from dancu.cards.models import Application, Biometric, Card, IntakeDevice, Intak
 from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.cards.verify import verify_text
 from dancu.collection.selectors import form_get
+from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.web.access import current_user, officer_required, purpose_of
@@ -96,10 +98,20 @@ def intake_view(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Đã thu nhận hồ sơ %(number)s") % {"number": application.number})
             return redirect("cards:application", pk=application.pk)
+    # What the registry's "đúng" rules say of the record, shown on the check sheet before any typing: a
+    # record that fails them needs a DC02 first.
+    problems = (
+        [
+            p.message(request.LANGUAGE_CODE) + f" [{p.code}]"
+            for p in services.record_errors(citizen, today=timezone.localdate())
+        ]
+        if citizen is not None
+        else []
+    )
     return render(
         request,
         "cards/intake.html",
-        {"citizen": citizen, "pin": pin, "form": form, "points": points, "today": timezone.localdate()},
+        {"citizen": citizen, "pin": pin, "form": form, "points": points, "problems": problems},
     )
 
 
@@ -363,4 +375,50 @@ def report_view(request: HttpRequest) -> HttpResponse:
         request,
         "cards/report.html",
         {"rows": rows, "totals": selectors.report_totals(rows), "start": start, "end": end},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def points_view(request: HttpRequest) -> HttpResponse:
+    """The intake points and devices of the area; province officers and commune reviewers open them."""
+    user = current_user(request)
+    if request.method == "POST":
+        post = request.POST
+        try:
+            if post.get("action") == "device":
+                point = _point(selectors.point_list(actor=user), int(post.get("point") or 0))
+                services.intake_device_register(
+                    actor=Actor(user),
+                    point=point,
+                    serial=post.get("serial", ""),
+                    has_iris=post.get("has_iris") == "on",
+                )
+            else:
+                try:
+                    commune = unit_get(
+                        structure="2025", level="commune", code=post.get("commune", "").strip()[:5]
+                    )
+                except AdminUnit.DoesNotExist:
+                    raise NotFoundError("commune") from None
+                services.intake_point_create(
+                    actor=Actor(user),
+                    code=post.get("code", ""),
+                    name=post.get("name", ""),
+                    kind=post.get("kind", ""),
+                    commune=commune,
+                    team=post.get("team", ""),
+                    shifts="".join(sorted(set(post.getlist("shifts")) & {"1", "2", "3"})),
+                )
+        except (NotFoundError, ValueError):
+            messages.error(request, _("Không tìm thấy (ngoài địa bàn hoặc không tồn tại)"))
+        except DomainError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(request, _("Đã lưu"))
+        return redirect("cards:points")
+    return render(
+        request,
+        "cards/points.html",
+        {"points": selectors.point_list(actor=user), "kinds": IntakePoint.Kind.choices},
     )

@@ -15,7 +15,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from dancu.cards.services import public_key_set
+from dancu.audit.services import Actor
+from dancu.cards.services import cards_expire_due, issuer_key_create, public_key_set
 from dancu.cards.verify import verify_text
 
 MAX_INPUT = 100_000
@@ -34,8 +35,20 @@ class Command(BaseCommand):
         verify.add_argument("--keys", type=Path, help="JSON key set {key id: public key}, for offline use")
         keys = sub.add_parser("keys", help="print the issuers' public key set (JSON) for offline verifiers")
         keys.add_argument("--output", type=Path)
+        sub.add_parser("expire", help="mark active cards past their expiry as expired (run daily)")
+        sub.add_parser(
+            "rotate-key", help="start signing chips with a new issuer key; old keys keep verifying"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "expire":
+            count = cards_expire_due(actor=Actor(system="cards-expire"))
+            self.stdout.write(f"{count} thẻ hết hạn / cards expired")
+            return
+        if options["action"] == "rotate-key":
+            key = issuer_key_create(actor=Actor(system="cards-rotate-key"))
+            self.stdout.write(f"{key.key_id} {key.public_key}")
+            return
         if options["action"] == "keys":
             text = json.dumps(public_key_set(), indent=2, sort_keys=True)
             if options["output"]:
