@@ -44,12 +44,12 @@ BREAKDOWN_KEYS = ("officer", "point", "team", "shift")
 
 
 @dataclass
-class UnitRow:
-    unit: AdminUnit
+class Progress:
+    """What was achieved against a target and against what is due by the day (a unit's or a row's)."""
+
     achieved: int
     target: int | None
     expected: int | None
-    rank: int = 0
 
     @property
     def pct(self) -> float | None:
@@ -62,6 +62,12 @@ class UnitRow:
     @property
     def behind(self) -> bool:
         return self.expected is not None and not self.met and self.achieved < self.expected
+
+
+@dataclass
+class UnitRow(Progress):
+    unit: AdminUnit
+    rank: int = 0
 
 
 @dataclass
@@ -80,11 +86,8 @@ class BreakdownRow:
 
 
 @dataclass
-class MetricFigures:
+class MetricFigures(Progress):
     campaign_metric: CampaignMetric
-    achieved: int
-    target: int | None
-    expected: int | None
     allocated: int | None  # the sum of the sub-units' own targets: how much of the target is handed down
     days: list[DayFigure]
     rows: list[UnitRow]
@@ -93,18 +96,6 @@ class MetricFigures:
     @property
     def metric(self) -> Metric:
         return self.campaign_metric.metric
-
-    @property
-    def pct(self) -> float | None:
-        return percent(self.achieved, self.target)
-
-    @property
-    def met(self) -> bool:
-        return self.target is not None and self.achieved >= self.target
-
-    @property
-    def behind(self) -> bool:
-        return self.expected is not None and not self.met and self.achieved < self.expected
 
     @property
     def pace(self) -> float:
