@@ -40,6 +40,7 @@ from dancu.campaigns.tally import tally_catch_up
 from dancu.geo.models import AdminUnit
 
 PACE_DAYS = 7
+FORECAST_HORIZON_DAYS = 10 * 366
 BREAKDOWN_KEYS = ("officer", "point", "team", "shift")
 
 
@@ -112,7 +113,18 @@ class MetricFigures(Progress):
                 return day.day
         if self.pace <= 0:
             return None
-        return self.days[-1].day + timedelta(days=math.ceil((self.target - self.achieved) / self.pace))
+        needed = math.ceil((self.target - self.achieved) / self.pace)
+        if needed > FORECAST_HORIZON_DAYS:
+            return None  # not at this pace: a date centuries away says nothing (and may not exist)
+        return self.days[-1].day + timedelta(days=needed)
+
+    @property
+    def days_ahead(self) -> int | None:
+        """Days between the forecast and the campaign's last day: ahead of schedule when positive."""
+        forecast = self.forecast
+        if forecast is None:
+            return None
+        return (self.campaign_metric.campaign.ends_on - forecast).days
 
     @property
     def units_with_target(self) -> list[UnitRow]:
@@ -429,6 +441,7 @@ def figures_as_dict(data: Figures, language: str = "vi") -> dict[str, Any]:
                 "behind": m.behind,
                 "pace_per_day": m.pace,
                 "forecast": m.forecast,
+                "days_ahead": m.days_ahead,
                 "units_met": m.units_met,
                 "units_total": len(m.rows),
                 "units_with_target": len(m.units_with_target),

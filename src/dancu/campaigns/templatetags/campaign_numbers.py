@@ -27,3 +27,8 @@ def vn_pct(value: float | None) -> str:
 def bar_width(value: float | None) -> str:
     """A progress bar's width: the percentage, capped at 100 (a target exceeded fills the bar)."""
     return f"{min(100.0, max(0.0, value or 0.0)):.1f}"
+
+
+@register.filter
+def absolute(value: int) -> int:
+    return abs(value)
