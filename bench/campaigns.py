@@ -261,13 +261,12 @@ def main() -> None:
     cards = campaign.campaign_metrics.get(metric__code="cards_taken")
     provinces = list(AdminUnit.objects.filter(structure="2025", level="province").order_by("code"))
     for province in provinces:
+        its_communes = set(province.children.values_list("pk", flat=True))
         services.target_set(
             actor=minh,
             campaign_metric=cards,
             unit=province,
-            total=round(
-                sum(n for pk, n in people.items() if pk in {u.pk for u in province.children.all()}) * 0.6
-            ),
+            total=round(sum(n for pk, n in people.items() if pk in its_communes) * 0.6),
             per_day=None,
             reason="Chỉ tiêu benchmark",
         )
