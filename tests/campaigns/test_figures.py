@@ -38,6 +38,7 @@ def test_the_country_counts_every_commune_and_the_legacy_one_within_the_period(c
     # 13 in 3 days: 4.33 a day, 7 to go: two more days.
     assert cards.pace == pytest.approx(13 / 3)
     assert cards.forecast == date(2025, 7, 5)
+    assert cards.days_ahead == 5  # the campaign ends on 10-7
     assert cards.allocated == 30  # Hà Nội 10 + TP HCM 2/day * 10 days
 
 

@@ -26,6 +26,11 @@ def page(client: Client, country: Country, scope: str, query: str = "day=2025-07
     return response.content.decode()
 
 
+def cards_section(html: str) -> str:
+    """The card applications' part of a dashboard (before the forms' part)."""
+    return html.split('id="metric-cards_taken"', 1)[1].split('id="metric-forms_collected"', 1)[0]
+
+
 def test_the_ministry_sees_the_country_in_vietnamese_figures(
     country: Country, personas: Personas, sign_in: SignIn
 ) -> None:
@@ -47,6 +52,8 @@ def test_the_ministry_sees_the_country_in_vietnamese_figures(
     assert "80,0%" in html
     assert "25,0%" in html
     assert f'href="/campaigns/{country.campaign.pk}/01/?day=2025-07-03"' in html
+    # At 4,3 a day a target of 1.234.567 is out of reach: no forecast date rather than one in 2806.
+    assert 'data-stat="forecast">—<' in cards_section(html)
     assert "chart-4.6.1.umd.min.js" in html
     assert "cdn" not in html.lower()
 
@@ -65,6 +72,9 @@ def test_a_province_officer_sees_their_province_and_below_only(
     client = sign_in(Client(), personas.cuong)
     html = page(client, country, "01")
     assert 'data-stat="met">2/3<' in html
+    # 8 of 10 at 8/3 a day: reached on 4-7, six days before the end.
+    assert 'data-days-ahead="6"' in cards_section(html)
+    assert "sớm 6 ngày so với kế hoạch" in html
     assert "200,0%" in html  # Dương Liễu: 2 of an eligible population of 1
     assert 'id="targets-link"' in html
     assert "Phường Hoàn Kiếm" in page(client, country, country.hoan_kiem.code)

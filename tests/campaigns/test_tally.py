@@ -91,6 +91,10 @@ def test_an_event_committed_late_under_the_mark_is_still_counted(
     record(TAKEN, country.sai_gon, personas.dung, at(DAY3))
     tally_catch_up()
     assert list(TallyGap.objects.values_list("event_id", flat=True)) == [late.pk]
+    # While the gap waits, a read with nothing new takes no lock and writes nothing.
+    waited = TallyMark.objects.get().caught_up_at
+    assert tally_catch_up() == 0
+    assert TallyMark.objects.get().caught_up_at == waited
 
     AuditEvent.objects.create(**kept)  # the open transaction commits
     AuditEvent.objects.filter(pk=late.pk).update(occurred_at=kept["occurred_at"])  # not "now"

@@ -40,16 +40,17 @@ from dancu.campaigns.tally import tally_catch_up
 from dancu.geo.models import AdminUnit
 
 PACE_DAYS = 7
+FORECAST_HORIZON_DAYS = 10 * 366
 BREAKDOWN_KEYS = ("officer", "point", "team", "shift")
 
 
 @dataclass
-class UnitRow:
-    unit: AdminUnit
+class Progress:
+    """What was achieved against a target and against what is due by the day (a unit's or a row's)."""
+
     achieved: int
     target: int | None
     expected: int | None
-    rank: int = 0
 
     @property
     def pct(self) -> float | None:
@@ -62,6 +63,12 @@ class UnitRow:
     @property
     def behind(self) -> bool:
         return self.expected is not None and not self.met and self.achieved < self.expected
+
+
+@dataclass
+class UnitRow(Progress):
+    unit: AdminUnit
+    rank: int = 0
 
 
 @dataclass
@@ -80,11 +87,8 @@ class BreakdownRow:
 
 
 @dataclass
-class MetricFigures:
+class MetricFigures(Progress):
     campaign_metric: CampaignMetric
-    achieved: int
-    target: int | None
-    expected: int | None
     allocated: int | None  # the sum of the sub-units' own targets: how much of the target is handed down
     days: list[DayFigure]
     rows: list[UnitRow]
@@ -93,18 +97,6 @@ class MetricFigures:
     @property
     def metric(self) -> Metric:
         return self.campaign_metric.metric
-
-    @property
-    def pct(self) -> float | None:
-        return percent(self.achieved, self.target)
-
-    @property
-    def met(self) -> bool:
-        return self.target is not None and self.achieved >= self.target
-
-    @property
-    def behind(self) -> bool:
-        return self.expected is not None and not self.met and self.achieved < self.expected
 
     @property
     def pace(self) -> float:
@@ -121,7 +113,18 @@ class MetricFigures:
                 return day.day
         if self.pace <= 0:
             return None
-        return self.days[-1].day + timedelta(days=math.ceil((self.target - self.achieved) / self.pace))
+        needed = math.ceil((self.target - self.achieved) / self.pace)
+        if needed > FORECAST_HORIZON_DAYS:
+            return None  # not at this pace: a date centuries away says nothing (and may not exist)
+        return self.days[-1].day + timedelta(days=needed)
+
+    @property
+    def days_ahead(self) -> int | None:
+        """Days between the forecast and the campaign's last day: ahead of schedule when positive."""
+        forecast = self.forecast
+        if forecast is None:
+            return None
+        return (self.campaign_metric.campaign.ends_on - forecast).days
 
     @property
     def units_with_target(self) -> list[UnitRow]:
@@ -438,6 +441,7 @@ def figures_as_dict(data: Figures, language: str = "vi") -> dict[str, Any]:
                 "behind": m.behind,
                 "pace_per_day": m.pace,
                 "forecast": m.forecast,
+                "days_ahead": m.days_ahead,
                 "units_met": m.units_met,
                 "units_total": len(m.rows),
                 "units_with_target": len(m.units_with_target),

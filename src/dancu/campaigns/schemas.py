@@ -117,6 +117,7 @@ class MetricFiguresOut(Schema):
     behind: bool
     pace_per_day: float
     forecast: date | None = Field(description="the day the target was or will be reached at the current pace")
+    days_ahead: int | None = Field(description="days from the forecast to the campaign's end; < 0: late")
     units_met: int
     units_total: int
     units_with_target: int

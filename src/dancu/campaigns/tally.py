@@ -195,18 +195,29 @@ def _event_metrics() -> list[Metric]:
     return list(Metric.objects.filter(kind=Metric.Kind.EVENTS))
 
 
-def tally_is_behind() -> bool:
-    """Whether there is anything to catch up on: two indexed look-ups, no lock."""
+def tally_is_behind(*, now: datetime | None = None) -> bool:
+    """Whether a catch-up has anything to do: events past the mark, or a gap that landed or expired.
+
+    A few indexed look-ups and no lock, so that a read with nothing new takes no write lock.
+    """
     mark = TallyMark.objects.filter(pk=1).values_list("last_event_id", flat=True).first() or 0
-    return AuditEvent.objects.filter(pk__gt=mark).exists() or TallyGap.objects.exists()
+    if AuditEvent.objects.filter(pk__gt=mark).exists():
+        return True
+    gaps = dict(TallyGap.objects.values_list("event_id", "noticed_at"))
+    if not gaps:
+        return False
+    oldest = min(gaps.values())
+    if oldest < (now or timezone.now()) - GAP_PATIENCE:
+        return True
+    return AuditEvent.objects.filter(pk__in=list(gaps)).exists()
 
 
 def tally_catch_up(*, now: datetime | None = None) -> int:
     """Add the events past the mark (and the late ones in earlier gaps) to the tallies; the number of
     metric counts added. Cheap when nothing is new: the usual case for a read."""
-    if not tally_is_behind():
-        return 0
     now = now or timezone.now()
+    if not tally_is_behind(now=now):
+        return 0
     metrics = _event_metrics()
     counts = Counts()
     with transaction.atomic():
@@ -231,6 +242,10 @@ def tally_catch_up(*, now: datetime | None = None) -> int:
                 previous = row["pk"]
             counts.add(rows, metrics)
         counts.write()
+        if mark.last_event_id == 0:
+            # The first catch-up ever takes the history as settled: the ids missing from it belong to
+            # transactions rolled back long ago, and noting them all would only make work for 10 minutes.
+            new_gaps = []
         TallyGap.objects.bulk_create(
             [TallyGap(event_id=pk, noticed_at=now) for pk in new_gaps], ignore_conflicts=True
         )
