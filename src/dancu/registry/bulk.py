@@ -296,9 +296,11 @@ def _check_references(tables: dict[str, _Table], bases: dict[str, int], counts: 
             joins, orphans = [], []
             for n, field in enumerate(keys):
                 target, column = field.target_field, f"t.{quote(field.column)}"
-                referenced = f"{quote(target.model._meta.db_table)} r{n}"
-                joins.append(f"LEFT JOIN {referenced} ON r{n}.{quote(target.column)} = {column}")
-                orphans.append(f"({column} IS NOT NULL AND r{n}.{quote(target.column)} IS NULL)")
+                target_column = f"r{n}.{quote(str(target.column))}"
+                joins.append(
+                    f"LEFT JOIN {quote(target.model._meta.db_table)} r{n} ON {target_column} = {column}"
+                )
+                orphans.append(f"({column} IS NOT NULL AND {target_column} IS NULL)")
             cursor.execute(
                 f"SELECT t.id FROM {quote(table.name)} t {' '.join(joins)} "  # noqa: S608 - names from the models
                 f"WHERE t.id BETWEEN %s AND %s AND ({' OR '.join(orphans)}) LIMIT 1",
