@@ -344,8 +344,10 @@ RAISING_MODULES = [
     "lib/pin.py",
     "lib/vntext.py",
     "lib/partial_date.py",
-    # The import's reader: its row codes are rules too, so a ragged row weighs the same everywhere.
+    # The import's reader and services: their row codes are rules too, so a ragged row weighs the same
+    # everywhere.
     "collection/readers.py",
+    "collection/services.py",
 ]
 ERROR_CONSTRUCTORS = {
     "error",
@@ -463,6 +465,7 @@ EXAMPLE_PARAMS = {
     "household": "H1",
     "first_head": "a",
     "encoding": "vni",
+    "reason": "người này đã chuyển đi",
 }
 
 
