@@ -495,6 +495,17 @@ def test_the_changed_pass_picks_the_records_the_registry_changed_and_their_house
     assert changed == sorted([people["clean"].pk, newcomer.pk])
 
 
+def test_the_changed_pass_assesses_a_bulk_loaded_population():
+    population()
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
+    assert quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED).assessed == 0
+    call_command("generate", people=30, seed=3, stdout=io.StringIO())
+    loaded = Citizen.objects.count() - 5
+    assert loaded >= 30
+    assert quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED).assessed == loaded
+    assert QualityAssessment.objects.count() == loaded + 5
+
+
 def test_the_changed_pass_picks_both_sides_of_a_new_candidate_pair():
     people = population()
     quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
