@@ -223,9 +223,10 @@ def quality_records_assess(
     not exist are skipped. Each chunk moves the day's snapshots by what it changed, unless the caller
     recounts them afterwards (`track_snapshots=False`, the pass over every record)."""
     today = today or timezone.localdate()
-    units = units or UnitIndex.load()
     total = AssessOutcome()
     for chunk in _chunks(citizen_ids, chunk_size):
+        # Loaded with the first chunk: a pass with nothing to assess reads no units.
+        units = units or UnitIndex.load()
         outcome = _assess_chunk(
             actor=actor, ids=chunk, today=today, units=units, track_snapshots=track_snapshots
         )
