@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('collection', '0002_dc01_dc02_forms'),
+        ('collection', '0003_staging_identifiers'),
         ('geo', '0001_administrative_units'),
         ('registry', '0003_name_key_c_collation'),
     ]
