@@ -70,6 +70,12 @@ def _citizen_with_links(actor: User, lookup: dict[str, Any]) -> Citizen | None:
         # One round trip instead of six queries (see registry/record.py); SQLite, in-process, has no
         # round trips to save and reads through the ORM.
         return citizen_record(scope=citizen_scope(actor) & Q(merged_into__isnull=True), **lookup)
+    return _citizen_with_record(actor, **lookup)
+
+
+def _citizen_with_record(actor: User, *, pk: int | None = None, pin: str | None = None) -> Citizen | None:
+    """The record through the ORM: what registry/record.py reads in one query on PostgreSQL."""
+    lookup = {"pk": pk} if pk is not None else {"pin": pin}
     return (
         _visible_citizens(actor)
         .filter(**lookup)
