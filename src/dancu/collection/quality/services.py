@@ -135,6 +135,15 @@ def _assess_chunk(
                 cleaned.append((citizen, values))
             else:
                 rows.append(QualityAssessment(citizen_id=citizen.pk, **values))
+        # Records merged into another since their last assessment no longer count anywhere.
+        assessed = {record.citizen.pk for record in facts}
+        gone = [citizen_id for citizen_id in previous if citizen_id not in assessed]
+        if gone:
+            if track_snapshots:
+                for citizen_id in gone:
+                    before = previous[citizen_id]
+                    _add(deltas, commune=before[0], province=before[1], flags=before[2:], sign=-1)
+            QualityAssessment.objects.filter(citizen_id__in=gone).delete()
         QualityAssessment.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["citizen"], update_fields=list(_VERDICT_FIELDS)
         )
