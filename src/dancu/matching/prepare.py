@@ -92,14 +92,21 @@ class AddressUnits:
         parts = [part.strip() for part in text.split(",") if part.strip()]
         if not parts:
             return Units(None, None, "")
-        head, tail = parts[:-_UNIT_PARTS], ", ".join(parts[-_UNIT_PARTS:])
-        known = self._tails.get(tail)
-        if known is None:
-            known = self._parse(tail)
-            self._tails[tail] = known
-        commune, province, tail_detail = known
-        detail = fold(" ".join([*head, tail_detail])) if commune else fold(text)
-        return Units(commune, province, detail)
+        # A 2025 address names its units in its last two parts ("Xã Thái Hòa, Tỉnh Tuyên Quang"), an old
+        # one in its last three; the two-part tail is tried first because there are far fewer distinct
+        # ones (a village or street in the third part from the end would make every tail different).
+        for size in (_UNIT_PARTS - 1, _UNIT_PARTS):
+            head, tail = parts[:-size], ", ".join(parts[-size:])
+            known = self._tails.get(tail)
+            if known is None:
+                known = self._parse(tail)
+                self._tails[tail] = known
+            commune, province, tail_detail = known
+            if commune is not None:
+                return Units(commune, province, fold(" ".join([*head, tail_detail])))
+            if len(parts) <= size:
+                break
+        return Units(None, province, fold(text))
 
     def _parse(self, tail: str) -> tuple[str | None, str | None, str]:
         parsed = self._parser(tail) if self._parser is not None else None

@@ -161,7 +161,7 @@ class Command(BaseCommand):
         written = write_csv(
             Path(options["out"]),
             ["record_id", "cluster_id", "deceased"],
-            cluster_rows(result, prepared.deceased),
+            cluster_rows(result, prepared.columns["unique_id"], prepared.deceased),
         )
         clusters = len(set(result.clusters.values()))
         if options["pairs"]:
