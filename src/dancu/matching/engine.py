@@ -55,6 +55,8 @@ MIN_RECORDS_TO_TRAIN = 1_000
 U_SAMPLE_PAIRS = 2_000_000
 # Pairs used by each expectation-maximisation session at most.
 EM_MAX_PAIRS = 1_000_000
+# Inputs above this many records have their EM pairs sampled down to EM_MAX_PAIRS.
+EM_SAMPLE_ABOVE = 200_000
 SEED = 20250701
 # The least share of the true matches any comparison level is given after training (see
 # `_floor_m_probabilities`).
@@ -390,8 +392,9 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
         )
     except (SplinkException, ValueError) as exc:
         notes.append(f"prior not estimated, default kept: {exc}")
+    # A hundred random pairs per record see every level often enough on small files, and cost little.
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(U_SAMPLE_PAIRS, records * (records - 1) // 2), seed=SEED
+        max_pairs=min(U_SAMPLE_PAIRS, 100 * records, records * (records - 1) // 2), seed=SEED
     )
     # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
     # share the given name and birth year (not the whole date: where records differ in exactly one field,
@@ -409,7 +412,8 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule,
                 estimate_without_term_frequencies=True,
-                max_pairs=EM_MAX_PAIRS,
+                # Sampling the blocked pairs costs a preliminary pass; worth it only on large inputs.
+                max_pairs=EM_MAX_PAIRS if records > EM_SAMPLE_ABOVE else None,
             )
         except (SplinkException, ValueError, ZeroDivisionError) as exc:
             linker._settings_obj = before

@@ -37,7 +37,7 @@ from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.vntext import fold
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, MatchResult, run_matcher
 from dancu.matching.models import CandidatePair, MatchRun
-from dancu.matching.prepare import AddressUnits, PreparedRecords, prepare_records
+from dancu.matching.prepare import AddressUnits, PreparedRecords, prepare_records, province_pattern
 from dancu.registry.models import Citizen, FamilyLink, Residence
 
 # Pairs written per transaction.
@@ -154,7 +154,9 @@ def _staged_rows(population: _Population) -> None:
 
 
 def _prepare(population: _Population, today: date) -> PreparedRecords:
-    prepared = prepare_records(population.rows.values(), today=today, units=AddressUnits(parse_address))
+    prepared = prepare_records(
+        population.rows.values(), today=today, units=AddressUnits(parse_address, provinces=province_pattern())
+    )
     columns = prepared.columns
     # A citizen's area is kept in sync by the residence services: better than reading it back from text.
     for index, side in enumerate(columns["unique_id"]):
