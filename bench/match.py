@@ -236,20 +236,9 @@ def _plain_columns(dataset: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         ]
         blocking = [["fname_c1", "lname_c1"], ["fname_c1", "by"], ["lname_c1", "by"], ["by", "bm", "bd"]]
     else:
-        table = frame[
-            [
-                "record_id",
-                "full_name",
-                "gender",
-                "birth_date",
-                "birth_place",
-                "id_number",
-                "old_id_number",
-                "father_name",
-                "mother_name",
-                "address",
-            ]
-        ].copy()
+        from dancu.registry.normalize import COLUMNS
+
+        table = frame[[column for column in COLUMNS if column != "source"]].copy()
         # A careful user lowers the case and trims; knowing nothing of Vietnamese, no more than that.
         for column in ("full_name", "father_name", "mother_name", "address", "birth_place"):
             table[column] = table[column].str.strip().str.lower()

@@ -233,24 +233,19 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             ],
         )
 
-    sex = cl.CustomComparison(
-        output_column_name="sex",
-        comparison_description="giới tính / sex",
-        comparison_levels=[
-            cll.NullLevel("sex"),
-            level(cll.ExactMatchLevel("sex"), "exact", 0.98, 0.5),
-            level(cll.ElseLevel(), "different", 0.02, 0.5),
-        ],
-    )
-    birth_place = cl.CustomComparison(
-        output_column_name="birth_place",
-        comparison_description="nơi sinh / place of birth",
-        comparison_levels=[
-            cll.NullLevel("birth_place"),
-            level(cll.ExactMatchLevel("birth_place"), "same province", 0.9, 0.03),
-            level(cll.ElseLevel(), "different", 0.1, 0.97),
-        ],
-    )
+    def agrees(column: str, description: str, same: str, m: float, u: float) -> Any:
+        return cl.CustomComparison(
+            output_column_name=column,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(column),
+                level(cll.ExactMatchLevel(column), same, m, u),
+                level(cll.ElseLevel(), "different", 1 - m, 1 - u),
+            ],
+        )
+
+    sex = agrees("sex", "giới tính / sex", "exact", 0.98, 0.5)
+    birth_place = agrees("birth_place", "nơi sinh / place of birth", "same province", 0.9, 0.03)
     address = cl.CustomComparison(
         output_column_name="address",
         comparison_description="địa chỉ (đơn vị 2025) / address (2025 units)",
