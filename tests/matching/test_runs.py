@@ -138,3 +138,26 @@ def test_command_runs_over_the_registry() -> None:
 def test_an_empty_registry_is_a_finished_run_with_nothing_proposed() -> None:
     run = match_run_registry(actor=SYSTEM, today=TODAY)
     assert (run.status, run.records, run.proposed_pairs) == (MatchRun.Status.FINISHED, 0, 0)
+
+
+def test_the_command_merges_the_most_certain_pairs_when_configured(settings: object) -> None:
+    settings.DANCU_MATCH_AUTO_MERGE = 0.999  # type: ignore[attr-defined]
+    citizens = _population()
+    _stage(citizens[:3])
+    out = io.StringIO()
+    call_command("match", "--registry", "--today", "2025-07-01", stdout=out, stderr=io.StringIO())
+    run = MatchRun.objects.get()
+    assert run.auto_merge_threshold == 0.999
+    pairs = CandidatePair.objects.filter(run=run)
+    # A staged copy the matcher is certain of is linked to its citizen without an officer.
+    certain_links = pairs.filter(
+        match_probability__gte=0.999, left_citizen__isnull=False, right_staging__isnull=False
+    )
+    assert certain_links.exists()
+    assert set(certain_links.values_list("status", flat=True)) == {CandidatePair.Status.SAME}
+    decided = AuditEvent.objects.filter(event_type=EventType.PAIR_DECIDED)
+    assert decided.count() == pairs.exclude(status=CandidatePair.Status.PENDING).count()
+    assert all(event.data["automatic"] for event in decided)
+    # Everything below the threshold waits for an officer.
+    assert not pairs.filter(match_probability__lt=0.999).exclude(status=CandidatePair.Status.PENDING).exists()
+    assert "pairs decided" in out.getvalue()

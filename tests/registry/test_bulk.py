@@ -7,8 +7,10 @@ these tests check what is written, not how fast (that is bench/'s job).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
 from dancu.audit.models import AuditEvent, EventType
@@ -295,6 +298,44 @@ def test_a_failing_batch_leaves_no_half_written_household(monkeypatch: pytest.Mo
     assert 300 <= Citizen.objects.count() < 600
     assert not Household.objects.annotate(n=Count("memberships")).filter(n=0).exists()
     assert AuditEvent.objects.filter(event_type=EventType.POPULATION_GENERATED).count() == 1
+
+
+@pytest.mark.parametrize("set_based", [True, False], ids=["checked-per-batch", "checked-per-row"])
+def test_rows_pointing_at_a_missing_unit_never_commit(
+    monkeypatch: pytest.MonkeyPatch, set_based: bool
+) -> None:
+    # Per batch: the loader's own check (PostgreSQL, privileged role). Per row: the database's foreign
+    # keys, which Django declares deferred, so they are checked at commit: check_constraints() is that
+    # check inside the test's transaction.
+    monkeypatch.setattr(
+        bulk, "_may_switch_off_row_triggers", lambda: set_based and connection.vendor == "postgresql"
+    )
+    missing = AdminUnit.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    choices = [dataclasses.replace(c, commune_id=missing) for c in placement_choices(communes=["00097"])]
+    households = generate_population(people=20, seed=3, communes=choices, today=TODAY)
+    with pytest.raises(IntegrityError):
+        _commit(lambda: load_population(households, actor=GENERATOR))
+    assert not Citizen.objects.exists()
+
+
+def test_row_triggers_are_on_again_after_a_load() -> None:
+    _load(30, seed=5, communes=["00097"])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone()[0] == "origin"
+    residence = Residence.objects.order_by("pk").first()
+    assert residence is not None
+    with pytest.raises(IntegrityError):
+        _commit(lambda: Residence.objects.filter(pk=residence.pk).update(commune_id=10**9))
+
+
+def _commit(write: Callable[[], object]) -> None:
+    """Run `write` in a savepoint and check the deferred constraints as a commit would, rolling back on
+    failure so that the test's own transaction stays clean."""
+    with transaction.atomic():
+        write()
+        connection.check_constraints()
 
 
 # The command --------------------------------------------------------------------------------------------

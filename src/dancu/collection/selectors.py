@@ -19,7 +19,7 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import officer_can_read_records
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, ImportRun
 from dancu.lib.errors import NotFoundError
 
 Status = CollectionForm.Status
@@ -63,6 +63,8 @@ def _forms() -> QuerySet[CollectionForm]:
         "rechecked_by",
         "applied_by",
         "returned_by",
+        "rejected_by",
+        "staging_record__run",
     )
 
 
@@ -179,3 +181,40 @@ def form_queue(
         detail="hàng chờ phiếu",
     )
     return FormQueue(statuses=statuses, forms=forms, total=sum(counts.values()), counts=counts)
+
+
+# Imports ----------------------------------------------------------------------------------------------------
+
+
+def import_scope(user: User) -> Q:
+    """The import runs `user` may see: those started by an officer of a unit in the user's area (their
+    own included); the ministry sees every run, including those run on the server."""
+    if not officer_can_read_records(user):
+        return _NOTHING
+    unit = user.police_unit
+    assert unit is not None
+    if unit.level == PoliceUnit.Level.MINISTRY:
+        return Q()
+    area = unit.admin_unit
+    assert area is not None
+    return (
+        Q(started_by=user)
+        | Q(started_by__police_unit__admin_unit_id=area.pk)
+        | Q(started_by__police_unit__admin_unit__path__startswith=area.path + "/")
+    )
+
+
+def import_runs(*, actor: User, limit: int = 50) -> list[ImportRun]:
+    """The runs the actor may see, newest first. Counts only: no personal data is shown."""
+    return list(
+        ImportRun.objects.filter(import_scope(actor))
+        .select_related("started_by")
+        .order_by("-started_at")[:limit]
+    )
+
+
+def import_run_get(*, actor: User, pk: int) -> ImportRun:
+    run = ImportRun.objects.filter(import_scope(actor)).select_related("started_by").filter(pk=pk).first()
+    if run is None:
+        raise NotFoundError("import_run")
+    return run

@@ -10,6 +10,7 @@ from dancu.accounts.api import OfficerToken
 from dancu.campaigns.api import router as campaigns_router
 from dancu.cards.api import router as cards_router
 from dancu.collection.api import router as collection_router
+from dancu.collection.quality.api import router as quality_router
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.matching.api import router as matching_router
 from dancu.registry.api import router as registry_router
@@ -103,6 +104,7 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 api.add_router("/", registry_router)
 api.add_router("/", collection_router)
+api.add_router("/", quality_router)
 api.add_router("/", matching_router)
 api.add_router("/", cards_router)
 api.add_router("/", campaigns_router)

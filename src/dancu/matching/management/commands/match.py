@@ -176,11 +176,14 @@ class Command(BaseCommand):
 
     def _registry(self, options: dict[str, Any], today: date) -> None:
         from dancu.audit.services import Actor
+        from dancu.matching.models import MatchRun
+        from dancu.matching.services.decisions import candidate_pairs_auto_merge
         from dancu.matching.services.runs import match_run_registry
 
+        actor = Actor(system="dancu match --registry")
         try:
             run = match_run_registry(
-                actor=Actor(system="dancu match --registry"),
+                actor=actor,
                 backend=options["backend"],
                 threshold=options["threshold"],
                 block_cap=options["block_cap"],
@@ -193,3 +196,10 @@ class Command(BaseCommand):
             f"lần chạy / run {run.pk}: {run.records:,} bản ghi / records, {run.candidate_pairs:,} cặp ứng "
             f"viên / candidate pairs, {run.proposed_pairs:,} cặp đề xuất / pairs proposed for review"
         )
+        if run.status == MatchRun.Status.FINISHED and run.auto_merge_threshold is not None:
+            # DANCU_MATCH_AUTO_MERGE is set (docs/merging.md): the most certain pairs are decided now.
+            result = candidate_pairs_auto_merge(actor=actor, run=run)
+            self.stdout.write(
+                f"tự động / automatic (≥ {result.threshold}): {len(result.decided):,} cặp đã quyết định / "
+                f"pairs decided, {len(result.waiting):,} cặp chờ cán bộ / pairs waiting for an officer"
+            )

@@ -1,0 +1,184 @@
+"""The dashboard's figures as a workbook (XLSX) and a printable report (PDF), in the reader's language.
+
+Both are made from the same `Figures` the pages show, so a printed report and the screen never disagree.
+The workbook keeps numbers as numbers (formatted by the spreadsheet), so leaders can sum and chart them.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from dancu.campaigns.figures import Figures, MetricFigures
+from dancu.lib.numbers import format_int, format_percent
+from dancu.lib.pdf import pdf_document
+
+
+def unit_name(figures: Figures) -> str:
+    return figures.unit.name if figures.unit is not None else _("Toàn quốc")
+
+
+def _day(value: date | None) -> str:
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def _summary_header() -> list[str]:
+    return [
+        _("Chỉ số"),
+        _("Đạt được"),
+        _("Chỉ tiêu"),
+        _("Tỷ lệ (%)"),
+        _("Cần đạt đến nay"),
+        _("Bình quân/ngày"),
+        _("Dự kiến hoàn thành"),
+        _("Đơn vị đạt"),
+    ]
+
+
+def _met_of(metric: MetricFigures) -> str:
+    return f"{metric.units_met}/{len(metric.units_with_target)}" if metric.rows else "—"
+
+
+def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
+    with translation.override(language):
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.title = _("Tổng hợp")[:31]
+        sheet.append([figures.campaign.name])
+        sheet.append([_("Đơn vị"), unit_name(figures)])
+        sheet.append([_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of])
+        sheet.append([])
+        sheet.append(_summary_header())
+        for metric in figures.metrics:
+            sheet.append(
+                [
+                    metric.metric.label(language),
+                    metric.achieved,
+                    metric.target,
+                    round(metric.pct, 1) if metric.pct is not None else None,
+                    metric.expected,
+                    round(metric.pace, 1),
+                    metric.forecast,
+                    _met_of(metric),
+                ]
+            )
+        _bold_row(sheet, 5)
+        trend = book.create_sheet(_("Theo ngày")[:31])
+        trend.append([_("Ngày"), *(m.metric.label(language) for m in figures.metrics)])
+        for i, day in enumerate(figures.metrics[0].days if figures.metrics else []):
+            trend.append([day.day, *(m.days[i].count for m in figures.metrics)])
+        _bold_row(trend, 1)
+        for metric in figures.metrics:
+            if metric.rows:
+                ranking = book.create_sheet(f"{metric.metric.code}"[:31])
+                ranking.append(
+                    [_("Hạng"), _("Mã"), _("Đơn vị"), _("Đạt được"), _("Chỉ tiêu"), _("Tỷ lệ (%)")]
+                )
+                for row in metric.rows:
+                    ranking.append(
+                        [
+                            row.rank,
+                            row.unit.code,
+                            row.unit.name,
+                            row.achieved,
+                            row.target,
+                            round(row.pct, 1) if row.pct is not None else None,
+                        ]
+                    )
+                _bold_row(ranking, 1)
+            for key, rows in metric.breakdowns.items():
+                sheet_name = f"{metric.metric.code}-{key}"[:31]
+                detail = book.create_sheet(sheet_name)
+                detail.append([_breakdown_title(key), _("Đạt được")])
+                for item in rows:
+                    detail.append([item.label or _("(không ghi)"), item.achieved])
+                _bold_row(detail, 1)
+        for each in book.worksheets:
+            for column in range(1, each.max_column + 1):
+                each.column_dimensions[get_column_letter(column)].width = 18 if column > 1 else 34
+        buffer = io.BytesIO()
+        book.save(buffer)
+        return buffer.getvalue()
+
+
+def _bold_row(sheet: object, row: int) -> None:
+    for cell in sheet[row]:  # type: ignore[index]
+        cell.font = Font(bold=True)
+
+
+def _breakdown_title(key: str) -> str:
+    titles = {"officer": _("Cán bộ"), "point": _("Điểm thu nhận"), "team": _("Tổ công tác"), "shift": _("Ca")}
+    return titles[key]
+
+
+def figures_pdf(figures: Figures, *, language: str = "vi") -> bytes:
+    with translation.override(language):
+        title = f"{figures.campaign.name} — {unit_name(figures)}"
+        pdf = pdf_document(title, orientation="landscape")
+        pdf.add_page()
+        pdf.set_font(size=14, style="B")
+        pdf.multi_cell(0, 8, title)
+        pdf.set_font(size=10)
+        pdf.cell(0, 6, f"{_('Số liệu từ ngày')} {_day(figures.since)} {_('đến ngày')} {_day(figures.as_of)}")
+        pdf.ln(9)
+        rows = [_summary_header()]
+        for metric in figures.metrics:
+            rows.append(
+                [
+                    metric.metric.label(language),
+                    format_int(metric.achieved, language),
+                    format_int(metric.target, language),
+                    format_percent(metric.pct, language),
+                    format_int(metric.expected, language),
+                    format_int(metric.pace, language),
+                    _day(metric.forecast),
+                    _met_of(metric),
+                ]
+            )
+        _table(pdf, rows, widths=(70, 26, 26, 24, 30, 28, 34, 24))
+        for metric in figures.metrics:
+            if metric.rows:
+                pdf.ln(4)
+                pdf.set_font(style="B")
+                pdf.cell(0, 7, f"{_('Xếp hạng')}: {metric.metric.label(language)}")
+                pdf.ln(8)
+                pdf.set_font(style="")
+                ranking = [[_("Hạng"), _("Đơn vị"), _("Đạt được"), _("Chỉ tiêu"), _("Tỷ lệ (%)")]]
+                ranking += [
+                    [
+                        str(row.rank),
+                        row.unit.name,
+                        format_int(row.achieved, language),
+                        format_int(row.target, language),
+                        format_percent(row.pct, language),
+                    ]
+                    for row in metric.rows
+                ]
+                _table(pdf, ranking, widths=(16, 110, 40, 40, 34))
+            for key, items in metric.breakdowns.items():
+                pdf.ln(4)
+                pdf.set_font(style="B")
+                pdf.cell(0, 7, f"{metric.metric.label(language)}: {_breakdown_title(key)}")
+                pdf.ln(8)
+                pdf.set_font(style="")
+                table = [[_breakdown_title(key), _("Đạt được")]]
+                table += [
+                    [item.label or _("(không ghi)"), format_int(item.achieved, language)] for item in items
+                ]
+                _table(pdf, table, widths=(120, 40))
+        return bytes(pdf.output())
+
+
+def _table(pdf: object, rows: list[list[str]], *, widths: tuple[int, ...]) -> None:
+    with pdf.table(col_widths=widths, width=sum(widths), align="LEFT", text_align="LEFT") as table:  # type: ignore[attr-defined]
+        for values in rows:
+            row = table.row()
+            for value in values:
+                row.cell(value)

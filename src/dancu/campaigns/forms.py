@@ -1,0 +1,65 @@
+"""Page forms of the campaigns app: the day (or range) a dashboard shows, a target, a new campaign."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dancu.campaigns.models import Metric
+from dancu.campaigns.services import MAX_TARGET
+
+
+class DayForm(forms.Form):
+    day = forms.DateField(
+        label=_("Số liệu đến ngày"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    since = forms.DateField(
+        label=_("Từ ngày"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        day, since = cleaned.get("day"), cleaned.get("since")
+        if day and since and since > day:
+            self.add_error("since", _("Ngày bắt đầu phải trước ngày xem số liệu"))
+        return cleaned
+
+
+class TargetForm(forms.Form):
+    metric = forms.ChoiceField(label=_("Chỉ số"))
+    unit = forms.ChoiceField(label=_("Đơn vị"))
+    total = forms.IntegerField(label=_("Chỉ tiêu cả đợt"), required=False, min_value=0, max_value=MAX_TARGET)
+    per_day = forms.IntegerField(
+        label=_("Chỉ tiêu mỗi ngày"), required=False, min_value=0, max_value=MAX_TARGET
+    )
+    reason = forms.CharField(
+        label=_("Lý do giao, điều chỉnh"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(
+        self, *args: Any, metrics: list[tuple[str, str]], units: list[tuple[str, str]], **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        metric_field, unit_field = self.fields["metric"], self.fields["unit"]
+        assert isinstance(metric_field, forms.ChoiceField)
+        assert isinstance(unit_field, forms.ChoiceField)
+        metric_field.choices = metrics
+        unit_field.choices = units
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(label=_("Tên chiến dịch"), max_length=200)
+    starts_on = forms.DateField(label=_("Từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    metrics = forms.ModelMultipleChoiceField(
+        label=_("Chỉ số theo dõi"),
+        queryset=Metric.objects.filter(kind=Metric.Kind.EVENTS),
+        widget=forms.CheckboxSelectMultiple,
+    )
+    denominator = forms.ModelChoiceField(
+        label=_("Mẫu số (đơn vị chưa được giao chỉ tiêu)"),
+        queryset=Metric.objects.filter(kind=Metric.Kind.POPULATION),
+        required=False,
+    )

@@ -1,0 +1,67 @@
+"""Eligible populations counted from the registry: the denominators of campaign figures.
+
+Each rule is a filter on living citizens; a population metric names one (`Metric.population_rule`) and
+`services.population_count` stores its count per 2025 commune. The age test reads the partial birth date
+strictly: a citizen counts as 14 or older only when every date their record allows is at least 14 years
+back (born "2011" is not yet certainly 14 on 2-12-2025).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from dancu.registry.models import Citizen, IdentityCardRecord
+
+FULL_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+YEAR_MONTH = r"^[0-9]{4}-[0-9]{2}$"
+CARD_AGE = 14
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def born_on_or_before(cutoff: date) -> Q:
+    """Citizens whose birth date, at whatever precision it is known, lies entirely on or before `cutoff`."""
+    year = f"{cutoff.year:04d}"
+    return (
+        Q(birth_date__lt=year)
+        | Q(birth_date__regex=FULL_DATE, birth_date__gte=f"{year}-01-01", birth_date__lte=cutoff.isoformat())
+        | Q(
+            birth_date__regex=YEAR_MONTH,
+            birth_date__gte=f"{year}-01",
+            birth_date__lt=f"{year}-{cutoff.month:02d}",
+        )
+    )
+
+
+def _living() -> QuerySet[Citizen]:
+    return Citizen.objects.filter(date_of_death__isnull=True, area_commune__isnull=False)
+
+
+def residents(as_of: date) -> QuerySet[Citizen]:
+    return _living()
+
+
+def due_for_card(as_of: date) -> QuerySet[Citizen]:
+    """Citizens aged 14 or more with no chip card valid on `as_of` (an old CMND does not count)."""
+    valid_card = IdentityCardRecord.objects.filter(
+        citizen=OuterRef("pk"),
+        kind__in=(IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC),
+        issued_on__lte=as_of,
+    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=as_of))
+    return _living().filter(born_on_or_before(_years_before(as_of, CARD_AGE))).filter(~Exists(valid_card))
+
+
+RULES: dict[str, tuple[Callable[[date], QuerySet[Citizen]], Promise]] = {
+    "residents": (residents, _("Dân số đang sinh sống")),
+    "due_for_card": (due_for_card, _("Công dân từ 14 tuổi chưa có thẻ căn cước còn hạn")),
+}

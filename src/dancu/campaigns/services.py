@@ -1,0 +1,498 @@
+"""Writes of the campaigns app: metrics, campaigns, targets (with their history), populations, reports.
+
+Who may do what follows the chain of command of Project 06: the ministry (C06) defines metrics and
+campaigns and gives each province its target; a province police (PC06) divides its target among its
+communes. A unit outside the officer's area is refused exactly like a unit that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.selectors import unit_in_area
+from dancu.audit.models import EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.campaigns import population, tally
+from dancu.campaigns.models import (
+    Campaign,
+    CampaignMetric,
+    DailyReport,
+    Metric,
+    PopulationTally,
+    Target,
+    TargetRevision,
+)
+from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+
+EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){2}$")
+CODE = re.compile(r"^[a-z0-9_-]{2,40}$")
+MAX_TARGET = 10**12
+MAX_DAYS = 3 * 366
+
+
+def _error(field: str, code: str, vi: str, en: str) -> FieldError:
+    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
+
+
+def _user(actor: Actor) -> User:
+    if actor.user is None:
+        raise DomainError(
+            _error("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
+        )
+    return actor.user
+
+
+def _is_ministry_admin(user: User) -> bool:
+    unit = user.police_unit
+    return (
+        user.is_active
+        and user.role == User.Role.MINISTRY_ADMIN
+        and unit is not None
+        and unit.level == PoliceUnit.Level.MINISTRY
+    )
+
+
+def _require_ministry(user: User) -> None:
+    if not _is_ministry_admin(user):
+        raise DomainError(
+            _error(
+                "actor",
+                "campaigns.ministry_only",
+                "Chỉ cán bộ quản trị cấp Bộ được thực hiện",
+                "Only a ministry administrator may do this",
+            )
+        )
+
+
+def _normalized_filter(data_filter: Any) -> dict[str, list[str]]:
+    if data_filter in (None, ""):
+        return {}
+    problem = _error(
+        "data_filter",
+        "metric.data_filter_invalid",
+        "Bộ lọc phải là các cặp khoá: giá trị (hoặc danh sách giá trị) dạng chữ",
+        "The filter must map keys to a text value or a list of text values",
+    )
+    if not isinstance(data_filter, dict):
+        raise DomainError(problem)
+    normalized: dict[str, list[str]] = {}
+    for key, value in data_filter.items():
+        values = value if isinstance(value, list) else [value]
+        if not isinstance(key, str) or not key or not values:
+            raise DomainError(problem)
+        if any(not isinstance(v, str | int) or isinstance(v, bool) for v in values):
+            raise DomainError(problem)
+        normalized[key] = [str(v) for v in values]
+    return normalized
+
+
+def metric_create(
+    *,
+    actor: Actor,
+    code: str,
+    name: str,
+    name_en: str,
+    event_types: Sequence[str] = (),
+    data_filter: dict[str, Any] | None = None,
+    population_rule: str = "",
+    as_of: date | None = None,
+) -> Metric:
+    """A new metric: a count over audit events, or a population rule. Its figures are counted at once
+    (the trail so far, or the registry today), so that it can be followed from the moment it exists."""
+    user = _user(actor)
+    _require_ministry(user)
+    errors = []
+    code, name, name_en = code.strip(), name.strip(), name_en.strip()
+    if not CODE.match(code):
+        errors.append(
+            _error(
+                "code",
+                "metric.code_invalid",
+                "Mã gồm 2-40 chữ thường, số, - hoặc _",
+                "Code: 2-40 of a-z, 0-9, - or _",
+            )
+        )
+    elif Metric.objects.filter(code=code).exists():
+        errors.append(
+            _error("code", "metric.code_taken", "Mã chỉ số đã tồn tại", "This metric code is taken")
+        )
+    if not name or len(name) > 120:
+        errors.append(
+            _error(
+                "name",
+                "metric.name_required",
+                "Cần tên (tối đa 120 ký tự)",
+                "A name of at most 120 characters",
+            )
+        )
+    if not name_en or len(name_en) > 120:
+        errors.append(
+            _error(
+                "name_en",
+                "metric.name_required",
+                "Cần tên tiếng Anh (tối đa 120 ký tự)",
+                "An English name of at most 120 characters",
+            )
+        )
+    types = [t.strip() for t in event_types if t.strip()]
+    if population_rule:
+        kind = Metric.Kind.POPULATION
+        if population_rule not in population.RULES:
+            errors.append(
+                _error(
+                    "population_rule",
+                    "metric.rule_unknown",
+                    "Không có quy tắc dân số này",
+                    "No such population rule",
+                )
+            )
+        if types:
+            errors.append(
+                _error(
+                    "event_types",
+                    "metric.kind_mixed",
+                    "Chỉ số dân số không đếm sự kiện",
+                    "A population metric counts no events",
+                )
+            )
+    else:
+        kind = Metric.Kind.EVENTS
+        if not types:
+            errors.append(
+                _error(
+                    "event_types",
+                    "metric.event_types_required",
+                    "Cần ít nhất một loại sự kiện",
+                    "Name at least one event type",
+                )
+            )
+        bad = [t for t in types if not EVENT_TYPE.match(t) or len(t) > 64]
+        if bad:
+            errors.append(
+                _error(
+                    "event_types",
+                    "metric.event_type_invalid",
+                    f"Loại sự kiện phải có dạng ung_dung.doi_tuong.hanh_dong: {', '.join(bad)[:200]}",
+                    f"Event types look like app.entity.action: {', '.join(bad)[:200]}",
+                )
+            )
+    try:
+        normalized = _normalized_filter(data_filter)
+    except DomainError as exc:
+        errors.extend(exc.errors)
+        normalized = {}
+    if errors:
+        raise DomainError(errors)
+    with transaction.atomic():
+        metric = Metric.objects.create(
+            code=code,
+            name=name,
+            name_en=name_en,
+            kind=kind,
+            event_types=sorted(set(types)),
+            data_filter=normalized,
+            population_rule=population_rule,
+        )
+        counted = tally.tally_backfill(metric) if kind == Metric.Kind.EVENTS else 0
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.METRIC_CREATED,
+            subject_type="metric",
+            subject_id=metric.pk,
+            data={
+                "code": code,
+                "event_types": metric.event_types,
+                "data_filter": normalized,
+                "population_rule": population_rule,
+                "events_counted": counted,
+            },
+        )
+    if kind == Metric.Kind.POPULATION:
+        population_count(actor=actor, metric=metric, as_of=as_of or timezone.localdate())
+    return metric
+
+
+@dataclass(frozen=True)
+class MetricChoice:
+    metric: Metric
+    denominator: Metric | None = None
+
+
+def campaign_create(
+    *, actor: Actor, name: str, starts_on: date, ends_on: date, metrics: Sequence[MetricChoice]
+) -> Campaign:
+    user = _user(actor)
+    _require_ministry(user)
+    errors = []
+    name = name.strip()
+    if not name or len(name) > 200:
+        errors.append(
+            _error(
+                "name",
+                "campaign.name_required",
+                "Cần tên chiến dịch (tối đa 200 ký tự)",
+                "A name of at most 200 characters",
+            )
+        )
+    if ends_on < starts_on:
+        errors.append(
+            _error(
+                "ends_on",
+                "campaign.ends_before_start",
+                "Ngày kết thúc trước ngày bắt đầu",
+                "The end is before the start",
+            )
+        )
+    elif (ends_on - starts_on).days >= MAX_DAYS:
+        errors.append(
+            _error(
+                "ends_on", "campaign.too_long", "Một đợt dài tối đa 3 năm", "A campaign lasts at most 3 years"
+            )
+        )
+    if not metrics:
+        errors.append(
+            _error(
+                "metrics",
+                "campaign.metrics_required",
+                "Chọn ít nhất một chỉ số",
+                "Choose at least one metric",
+            )
+        )
+    seen = set()
+    for choice in metrics:
+        if choice.metric.kind != Metric.Kind.EVENTS or choice.metric.pk in seen:
+            errors.append(
+                _error(
+                    "metrics",
+                    "campaign.metric_invalid",
+                    "Chỉ số theo dõi phải là chỉ số đếm sự kiện, mỗi chỉ số một lần",
+                    "Followed metrics count events, each at most once",
+                )
+            )
+        seen.add(choice.metric.pk)
+        if choice.denominator is not None and choice.denominator.kind != Metric.Kind.POPULATION:
+            errors.append(
+                _error(
+                    "metrics",
+                    "campaign.denominator_invalid",
+                    "Mẫu số phải là chỉ số dân số",
+                    "A denominator is a population metric",
+                )
+            )
+    if errors:
+        raise DomainError(errors)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(name=name, starts_on=starts_on, ends_on=ends_on, created_by=user)
+        CampaignMetric.objects.bulk_create(
+            CampaignMetric(campaign=campaign, metric=c.metric, denominator=c.denominator, position=i)
+            for i, c in enumerate(metrics)
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CAMPAIGN_CREATED,
+            subject_type="campaign",
+            subject_id=campaign.pk,
+            data={
+                "name": name,
+                "starts_on": starts_on.isoformat(),
+                "ends_on": ends_on.isoformat(),
+                "metrics": [c.metric.code for c in metrics],
+                "denominators": [c.denominator.code if c.denominator else None for c in metrics],
+            },
+        )
+    return campaign
+
+
+def may_set_target(user: User, unit: AdminUnit | None) -> bool:
+    """The ministry sets the country's and each province's targets; a province police its communes'."""
+    if unit is None or unit.level == AdminUnit.Level.PROVINCE:
+        return _is_ministry_admin(user)
+    police_unit = user.police_unit
+    return (
+        user.is_active
+        and user.role == User.Role.SUPERVISOR
+        and police_unit is not None
+        and police_unit.level == PoliceUnit.Level.PROVINCE
+        and police_unit.admin_unit_id == unit.parent_id
+    )
+
+
+def may_set_targets_below(user: User, unit: AdminUnit | None) -> bool:
+    """Whether the user hands the targets of `unit` (None: the country) down to the units below it."""
+    if unit is None:
+        return _is_ministry_admin(user)
+    police_unit = user.police_unit
+    return (
+        unit.level == AdminUnit.Level.PROVINCE
+        and user.is_active
+        and user.role == User.Role.SUPERVISOR
+        and police_unit is not None
+        and police_unit.admin_unit_id == unit.pk
+    )
+
+
+def _figure(value: int | None, field: str) -> list[FieldError]:
+    if value is not None and not 0 <= value <= MAX_TARGET:
+        return [
+            _error(
+                field,
+                "target.out_of_range",
+                "Chỉ tiêu phải từ 0 đến 10^12",
+                "A target lies between 0 and 10^12",
+            )
+        ]
+    return []
+
+
+def target_set(
+    *,
+    actor: Actor,
+    campaign_metric: CampaignMetric,
+    unit: AdminUnit | None,
+    total: int | None,
+    per_day: int | None,
+    reason: str,
+) -> Target:
+    """Set or revise a unit's target; the revision keeps the old figures, who changed them, when and why."""
+    user = _user(actor)
+    if unit is not None and (
+        unit.structure != AdminUnit.Structure.CURRENT or unit.level == AdminUnit.Level.DISTRICT
+    ):
+        raise NotFoundError
+    if unit is not None and not unit_in_area(user, unit) and not _is_ministry_admin(user):
+        raise NotFoundError
+    if not may_set_target(user, unit):
+        raise DomainError(
+            _error(
+                "unit",
+                "target.not_your_level",
+                "Chỉ tiêu do cấp trên trực tiếp giao: Bộ giao cho cả nước và tỉnh, tỉnh giao cho xã",
+                "Targets are set by the level above: the ministry for the country and provinces,"
+                " a province for its communes",
+            )
+        )
+    errors = _figure(total, "total") + _figure(per_day, "per_day")
+    if total is None and per_day is None:
+        errors.append(
+            _error(
+                "total",
+                "target.figure_required",
+                "Cần chỉ tiêu cả đợt hoặc mỗi ngày",
+                "Give a target for the period or per day",
+            )
+        )
+    reason = reason.strip()
+    if not reason:
+        errors.append(
+            _error(
+                "reason",
+                "target.reason_required",
+                "Cần ghi lý do giao, điều chỉnh",
+                "Say why the target is set",
+            )
+        )
+    elif len(reason) > 1000:
+        errors.append(
+            _error("reason", "target.reason_too_long", "Lý do tối đa 1000 ký tự", "At most 1000 characters")
+        )
+    if errors:
+        raise DomainError(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        target = Target.objects.select_for_update().filter(campaign_metric=campaign_metric, unit=unit).first()
+        old_total, old_per_day = (target.total, target.per_day) if target else (None, None)
+        if target is None:
+            target = Target(campaign_metric=campaign_metric, unit=unit)
+        target.total, target.per_day, target.set_by, target.set_at = total, per_day, user, now
+        target.save()
+        TargetRevision.objects.create(
+            target=target,
+            old_total=old_total,
+            old_per_day=old_per_day,
+            new_total=total,
+            new_per_day=per_day,
+            revised_by=user,
+            revised_at=now,
+            reason=reason,
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.TARGET_SET,
+            subject_type="campaign",
+            subject_id=campaign_metric.campaign_id,
+            reason=reason,
+            unit=unit,
+            data={
+                "metric": campaign_metric.metric.code,
+                "unit": unit.code if unit else None,
+                "old": {"total": old_total, "per_day": old_per_day},
+                "new": {"total": total, "per_day": per_day},
+            },
+        )
+    return target
+
+
+def population_count(*, actor: Actor, metric: Metric, as_of: date) -> int:
+    """Count a population metric per 2025 commune from the registry, replacing the previous count."""
+    if metric.kind != Metric.Kind.POPULATION:
+        raise ValueError(f"{metric.code} is not a population metric")
+    rule, _label = population.RULES[metric.population_rule]
+    now = timezone.now()
+    rows = rule(as_of).values("area_commune_id", "area_province_id").annotate(n=Count("pk")).order_by()
+    with transaction.atomic():
+        PopulationTally.objects.filter(metric=metric).delete()
+        tallies = [
+            PopulationTally(
+                metric=metric,
+                commune_id=row["area_commune_id"],
+                province_id=row["area_province_id"],
+                count=row["n"],
+                counted_at=now,
+            )
+            for row in rows
+            if row["area_province_id"] is not None
+        ]
+        PopulationTally.objects.bulk_create(tallies, batch_size=5000)
+        total = sum(t.count for t in tallies)
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.POPULATION_COUNTED,
+            subject_type="metric",
+            subject_id=metric.pk,
+            data={"code": metric.code, "as_of": as_of.isoformat(), "total": total, "communes": len(tallies)},
+        )
+    return total
+
+
+def daily_report_make(*, actor: Actor, campaign: Campaign, unit: AdminUnit | None, day: date) -> DailyReport:
+    """Make (or make again) the day's report of a unit: the same figures as the pages, as PDF and XLSX."""
+    from dancu.campaigns import exports, figures
+
+    data = figures.figures_compute(campaign=campaign, unit=unit, as_of=day)
+    pdf, xlsx = exports.figures_pdf(data, language="vi"), exports.figures_xlsx(data, language="vi")
+    with transaction.atomic():
+        report, _created = DailyReport.objects.update_or_create(
+            campaign=campaign,
+            unit=unit,
+            day=day,
+            defaults={"pdf": pdf, "xlsx": xlsx, "made_at": timezone.now()},
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.DAILY_REPORT_MADE,
+            subject_type="campaign",
+            subject_id=campaign.pk,
+            unit=unit,
+            data={"unit": unit.code if unit else None, "day": day.isoformat()},
+        )
+    return report

@@ -1,0 +1,209 @@
+"""Leaders' pages through the real stack: sign-in, scoping, Vietnamese figures, exports, targets."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+from openpyxl import load_workbook
+
+from dancu.accounts.models import User
+from dancu.audit.services import Actor
+from dancu.campaigns import services
+from dancu.campaigns.models import Target
+from tests.campaigns.conftest import Country
+from tests.conftest import Personas
+
+pytestmark = pytest.mark.django_db
+SignIn = Callable[[Client, User], Client]
+
+
+def page(client: Client, country: Country, scope: str, query: str = "day=2025-07-03") -> str:
+    response = client.get(f"/campaigns/{country.campaign.pk}/{scope}/?{query}")
+    assert response.status_code == 200, response.content[:300]
+    return response.content.decode()
+
+
+def cards_section(html: str) -> str:
+    """The card applications' part of a dashboard (before the forms' part)."""
+    return html.split('id="metric-cards_taken"', 1)[1].split('id="metric-forms_collected"', 1)[0]
+
+
+def test_the_ministry_sees_the_country_in_vietnamese_figures(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    services.target_set(
+        actor=Actor(personas.minh),
+        campaign_metric=country.cards,
+        unit=None,
+        total=1_234_567,
+        per_day=None,
+        reason="Kế hoạch năm",
+    )
+    client = sign_in(Client(), personas.minh)
+    html = page(client, country, "vn")
+    assert "Toàn quốc" in html
+    assert 'data-stat="target">1.234.567<' in html
+    assert 'data-stat="achieved">13<' in html
+    assert 'data-stat="met">0/2<' in html
+    # Hà Nội 8 of 10, first; TP HCM 5 of 20, behind; both link to their own dashboards.
+    assert "80,0%" in html
+    assert "25,0%" in html
+    assert f'href="/campaigns/{country.campaign.pk}/01/?day=2025-07-03"' in html
+    # At 4,3 a day a target of 1.234.567 is out of reach: no forecast date rather than one in 2806.
+    assert 'data-stat="forecast">—<' in cards_section(html)
+    assert "chart-4.6.1.umd.min.js" in html
+    assert "cdn" not in html.lower()
+
+
+def test_english_pages_use_english_notation(country: Country, personas: Personas, sign_in: SignIn) -> None:
+    client = sign_in(Client(), personas.minh)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    html = page(client, country, "79")
+    assert "Card applications taken" in html
+    assert "25.0%" in html
+
+
+def test_a_province_officer_sees_their_province_and_below_only(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+    html = page(client, country, "01")
+    assert 'data-stat="met">2/3<' in html
+    # 8 of 10 at 8/3 a day: reached on 4-7, six days before the end.
+    assert 'data-days-ahead="6"' in cards_section(html)
+    assert "sớm 6 ngày so với kế hoạch" in html
+    assert "200,0%" in html  # Dương Liễu: 2 of an eligible population of 1
+    assert 'id="targets-link"' in html
+    assert "Phường Hoàn Kiếm" in page(client, country, country.hoan_kiem.code)
+    for scope in ("vn", "79", country.sai_gon.code, "99", "abcde", country.duong_lieu_legacy.code):
+        assert client.get(f"/campaigns/{country.campaign.pk}/{scope}/").status_code == 404, scope
+        assert client.get(f"/campaigns/{country.campaign.pk}/{scope}/export.xlsx").status_code == 404, scope
+        assert client.get(f"/campaigns/{country.campaign.pk}/{scope}/targets/").status_code == 404, scope
+    assert client.get("/campaigns/999999/01/").status_code == 404
+
+
+def test_a_commune_officer_sees_their_commune_down_to_the_shift(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    client = sign_in(Client(), personas.lan)
+    html = page(client, country, country.hoan_kiem.code)
+    assert 'data-breakdown="shift"' in html
+    assert "Trần Thị Lan" in html
+    assert "Điểm UBND phường" in html
+    assert 'id="targets-link"' not in html
+    for scope in ("vn", "01", country.hong_ha.code):
+        assert client.get(f"/campaigns/{country.campaign.pk}/{scope}/").status_code == 404
+    # The list opens each campaign on the officer's own commune.
+    listing = client.get("/campaigns/").content.decode()
+    assert f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/" in listing
+
+
+def test_an_auditor_reads_no_figures(country: Country, personas: Personas, sign_in: SignIn) -> None:
+    client = sign_in(Client(), personas.an)
+    assert client.get(f"/campaigns/{country.campaign.pk}/vn/").status_code == 403
+
+
+def test_a_bad_day_is_named_and_the_page_still_answers(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    client = sign_in(Client(), personas.minh)
+    html = page(client, country, "vn", "day=2025-13-45&since=x")
+    assert 'data-field="day"' in html
+    assert 'data-field="since"' in html
+
+
+def test_the_workbook_holds_the_same_figures_as_the_page(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+    response = client.get(f"/campaigns/{country.campaign.pk}/01/export.xlsx?day=2025-07-03")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    summary = book["Tổng hợp"]
+    rows = [[cell.value for cell in row] for row in summary.iter_rows(min_row=6, max_row=7)]
+    assert rows[0][:4] == ["Hồ sơ cấp thẻ căn cước đã thu nhận", 8, 10, 80.0]
+    assert rows[0][7] == "2/3"
+    ranking = [[c.value for c in row] for row in book["cards_taken"].iter_rows(min_row=2, max_row=4)]
+    assert [(r[0], r[2], r[3], r[4]) for r in ranking] == [
+        (1, country.duong_lieu.name, 2, 1),
+        (2, "Phường Hoàn Kiếm", 4, 4),
+        (3, "Phường Hồng Hà", 2, 3),
+    ]
+    trend = [[c.value for c in row] for row in book["Theo ngày"].iter_rows(min_row=2)]
+    assert [r[1] for r in trend] == [4, 4, 0]
+
+
+def test_the_printable_report_is_a_pdf(country: Country, personas: Personas, sign_in: SignIn) -> None:
+    client = sign_in(Client(), personas.lan)
+    response = client.get(
+        f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/export.pdf?day=2025-07-03"
+    )
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert b"DejaVu" in response.content
+
+
+def test_a_province_hands_down_a_target_and_the_history_shows_it(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+    url = f"/campaigns/{country.campaign.pk}/01/targets/"
+    assert "Phường ít dân hơn dự kiến" in client.get(url).content.decode()
+    response = client.post(
+        url,
+        {
+            "metric": country.cards.pk,
+            "unit": country.duong_lieu.code,
+            "total": "",
+            "per_day": "1",
+            "reason": "Xã mới sáp nhập",
+        },
+    )
+    assert response.status_code == 302
+    target = Target.objects.get(campaign_metric=country.cards, unit=country.duong_lieu)
+    assert (target.total, target.per_day, target.set_by) == (None, 1, personas.cuong)
+    # A commune of another province is not among the choices; bad figures are named.
+    refused = client.post(
+        url, {"metric": country.cards.pk, "unit": country.sai_gon.code, "total": "5", "reason": "x"}
+    )
+    assert refused.status_code == 400
+    assert 'data-field="unit"' in refused.content.decode()
+    refused = client.post(
+        url, {"metric": country.cards.pk, "unit": country.hong_ha.code, "total": "", "reason": "x"}
+    )
+    assert refused.status_code == 400
+    assert "Cần chỉ tiêu cả đợt hoặc mỗi ngày" in refused.content.decode()
+
+
+def test_a_commune_officer_sets_no_target(country: Country, personas: Personas, sign_in: SignIn) -> None:
+    client = sign_in(Client(), personas.lan)
+    url = f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/targets/"
+    assert 'id="target-form"' not in client.get(url).content.decode()
+    response = client.post(
+        url, {"metric": country.cards.pk, "unit": country.hoan_kiem.code, "total": "1", "reason": "x"}
+    )
+    assert response.status_code == 403
+
+
+def test_the_ministry_creates_a_campaign_from_the_page(personas: Personas, sign_in: SignIn) -> None:
+    from dancu.campaigns.models import Campaign, Metric
+
+    client = sign_in(Client(), personas.minh)
+    taken = Metric.objects.get(code="cards_taken")
+    response = client.post(
+        "/campaigns/new/",
+        {"name": "Đợt 2", "starts_on": "2025-08-01", "ends_on": "2025-07-01", "metrics": [taken.pk]},
+    )
+    assert response.status_code == 400
+    assert "Ngày kết thúc trước ngày bắt đầu" in response.content.decode()
+    response = client.post(
+        "/campaigns/new/",
+        {"name": "Đợt 2", "starts_on": "2025-08-01", "ends_on": "2025-08-31", "metrics": [taken.pk]},
+    )
+    assert response.status_code == 302
+    assert Campaign.objects.get().name == "Đợt 2"
+    assert sign_in(Client(), personas.cuong).get("/campaigns/new/").status_code == 403

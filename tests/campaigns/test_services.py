@@ -1,0 +1,187 @@
+"""Targets set top-down and revised with their history; who may set what; bad input refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor
+from dancu.campaigns import services
+from dancu.campaigns.models import Campaign, Metric, PopulationTally, Target, TargetRevision
+from dancu.campaigns.population import born_on_or_before
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry.models import Citizen
+from tests.campaigns.conftest import Country
+from tests.conftest import Personas, make_citizen
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_revision_keeps_the_old_figures_who_when_and_why(country: Country, personas: Personas) -> None:
+    target = Target.objects.get(campaign_metric=country.cards, unit=country.hong_ha)
+    assert (target.total, target.set_by) == (3, personas.cuong)
+    history = list(target.revisions.values_list("old_total", "new_total", "revised_by__username", "reason"))
+    assert history == [
+        (None, 5, "cuong", "Giao xã"),
+        (5, 3, "cuong", "Phường ít dân hơn dự kiến"),
+    ]
+    event = AuditEvent.objects.filter(event_type=EventType.TARGET_SET, unit=country.hong_ha).latest("pk")
+    assert event.data["old"] == {"total": 5, "per_day": None}
+    assert event.data["new"] == {"total": 3, "per_day": None}
+    assert event.reason == "Phường ít dân hơn dự kiến"
+
+
+def test_targets_go_down_the_chain_of_command(country: Country, personas: Personas) -> None:
+    def set_by(user, unit):  # type: ignore[no-untyped-def]
+        return services.target_set(
+            actor=Actor(user), campaign_metric=country.cards, unit=unit, total=1, per_day=None, reason="thử"
+        )
+
+    # A province police divides its own target, not its province's, and never another province's communes.
+    with pytest.raises(DomainError) as refused:
+        set_by(personas.cuong, country.hanoi)
+    assert refused.value.errors[0].code == "target.not_your_level"
+    with pytest.raises(NotFoundError):
+        set_by(personas.cuong, country.sai_gon)
+    # A commune police sets no target, not even its own.
+    with pytest.raises(DomainError):
+        set_by(personas.lan, country.hoan_kiem)
+    with pytest.raises(NotFoundError):
+        set_by(personas.lan, country.hong_ha)
+    # The ministry sets the country and the provinces, not the communes (that is the province's work).
+    with pytest.raises(DomainError):
+        set_by(personas.minh, country.hoan_kiem)
+    assert set_by(personas.minh, country.hcm).total == 1
+    # A legacy unit takes no target: targets are given to 2025 units.
+    with pytest.raises(NotFoundError):
+        set_by(personas.minh, country.duong_lieu_legacy)
+    assert TargetRevision.objects.filter(target__unit=country.hcm).count() == 2
+
+
+def test_bad_target_figures_name_the_field(country: Country, personas: Personas) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.target_set(
+            actor=Actor(personas.minh),
+            campaign_metric=country.cards,
+            unit=country.hcm,
+            total=-1,
+            per_day=None,
+            reason=" ",
+        )
+    assert {(e.field, e.code) for e in refused.value.errors} == {
+        ("total", "target.out_of_range"),
+        ("reason", "target.reason_required"),
+    }
+    with pytest.raises(DomainError) as refused:
+        services.target_set(
+            actor=Actor(personas.minh),
+            campaign_metric=country.cards,
+            unit=country.hcm,
+            total=None,
+            per_day=None,
+            reason="x",
+        )
+    assert refused.value.errors[0].code == "target.figure_required"
+    assert Target.objects.get(campaign_metric=country.cards, unit=country.hcm).per_day == 2
+
+
+def test_only_the_ministry_defines_metrics_and_campaigns(personas: Personas) -> None:
+    taken = Metric.objects.get(code="cards_taken")
+    with pytest.raises(DomainError) as refused:
+        services.campaign_create(
+            actor=Actor(personas.cuong),
+            name="Đợt của tỉnh",
+            starts_on=date(2025, 7, 1),
+            ends_on=date(2025, 7, 2),
+            metrics=[services.MetricChoice(taken)],
+        )
+    assert refused.value.errors[0].code == "campaigns.ministry_only"
+    with pytest.raises(DomainError):
+        services.metric_create(
+            actor=Actor(personas.cuong), code="x1", name="x", name_en="x", event_types=["a.b.c"]
+        )
+    assert not Campaign.objects.exists()
+
+
+def test_bad_campaigns_and_metrics_are_refused_field_by_field(personas: Personas) -> None:
+    minh = Actor(personas.minh)
+    residents = Metric.objects.get(code="residents")
+    with pytest.raises(DomainError) as refused:
+        services.campaign_create(
+            actor=minh,
+            name="",
+            starts_on=date(2025, 7, 2),
+            ends_on=date(2025, 7, 1),
+            metrics=[services.MetricChoice(residents)],
+        )
+    assert {e.code for e in refused.value.errors} == {
+        "campaign.name_required",
+        "campaign.ends_before_start",
+        "campaign.metric_invalid",
+    }
+    with pytest.raises(DomainError) as refused:
+        services.metric_create(
+            actor=minh,
+            code="Cards Taken!",
+            name="",
+            name_en="x",
+            event_types=["DROP TABLE;"],
+            data_filter={"shift": [{"$gt": ""}]},
+        )
+    assert {e.code for e in refused.value.errors} == {
+        "metric.code_invalid",
+        "metric.name_required",
+        "metric.event_type_invalid",
+        "metric.data_filter_invalid",
+    }
+    with pytest.raises(DomainError) as refused:
+        services.metric_create(actor=minh, code="cards_taken", name="x", name_en="x", event_types=[])
+    assert {e.code for e in refused.value.errors} == {"metric.code_taken", "metric.event_types_required"}
+    assert Metric.objects.count() == 7
+
+
+def test_eligible_population_is_14_or_older_without_a_valid_chip_card(personas: Personas) -> None:
+    as_of = date(2025, 7, 1)
+    make_citizen(full_name="Người Đủ Tuổi", birth_date="2011-07-01")  # 14 today
+    make_citizen(full_name="Người Chưa Đủ", birth_date="2011-07-02")
+    make_citizen(full_name="Năm Sinh Mơ Hồ", birth_date="2011")  # may not be 14 yet
+    make_citizen(full_name="Tháng Sinh Sớm", birth_date="2011-06")  # surely 14
+    make_citizen(full_name="Tháng Sinh Này", birth_date="2011-07")  # may not be 14 yet
+    carded = make_citizen(full_name="Đã Có Thẻ", birth_date="1980-01-01")
+    carded.card_records.create(
+        kind="cccd",
+        number=carded.pin,
+        issued_on=date(2021, 1, 1),
+        issued_by="C06",
+        expires_on=date(2045, 1, 1),
+    )
+    expired = make_citizen(full_name="Thẻ Hết Hạn", birth_date="1980-01-02")
+    expired.card_records.create(
+        kind="cccd",
+        number=expired.pin,
+        issued_on=date(2000, 1, 1),
+        issued_by="C06",
+        expires_on=date(2020, 1, 1),
+    )
+    old_id = make_citizen(full_name="Chỉ Có CMND", birth_date="1980-01-03")
+    old_id.card_records.create(
+        kind="cmnd",
+        number="123456789",
+        issued_on=date(2000, 1, 1),
+        issued_by="CA",
+        expires_on=date(2030, 1, 1),
+    )
+
+    aged = set(
+        Citizen.objects.filter(born_on_or_before(date(2011, 7, 1))).values_list("full_name", flat=True)
+    )
+    assert {"Người Đủ Tuổi", "Tháng Sinh Sớm"} <= aged
+    assert not aged & {"Người Chưa Đủ", "Năm Sinh Mơ Hồ", "Tháng Sinh Này"}
+
+    due = Metric.objects.get(code="due_for_card")
+    total = services.population_count(actor=Actor(personas.minh), metric=due, as_of=as_of)
+    # Người Đủ Tuổi, Tháng Sinh Sớm, Thẻ Hết Hạn, Chỉ Có CMND: all in Hoàn Kiếm.
+    assert total == 4
+    assert PopulationTally.objects.get(metric=due).count == 4
