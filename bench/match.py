@@ -236,7 +236,7 @@ def _plain_columns(dataset: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         ]
         blocking = [["fname_c1", "lname_c1"], ["fname_c1", "by"], ["lname_c1", "by"], ["by", "bm", "bd"]]
     else:
-        from dancu.registry.normalize import COLUMNS
+        from dancu.collection.readers import COLUMNS
 
         table = frame[[column for column in COLUMNS if column != "source"]].copy()
         # A careful user lowers the case and trims; knowing nothing of Vietnamese, no more than that.
