@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -123,6 +124,30 @@ def test_a_decided_pair_is_never_proposed_again_and_a_pending_one_is_refreshed()
     assert (waiting.run, waiting.status) == (second, CandidatePair.Status.PENDING)
     assert second.summary["already_decided"] >= 1
     assert second.summary["refreshed"] == second.proposed_pairs
+
+
+def test_pairs_above_the_configured_certainty_are_merged_at_the_end_of_the_run(settings: Any) -> None:
+    settings.DANCU_MATCH_AUTO_MERGE = 0.999
+    citizens = _population()
+    staged = _stage(citizens[:2])
+
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert run.auto_merge_threshold == 0.999
+    pairs = CandidatePair.objects.filter(right_staging__in=staged)
+    certain = [pair for pair in pairs if pair.match_probability >= 0.999]
+    assert certain
+    assert all(pair.status != CandidatePair.Status.PENDING for pair in certain)
+    assert run.summary["auto_merged"] == len(certain)
+
+
+def test_without_a_configured_certainty_every_pair_waits_for_an_officer() -> None:
+    citizens = _population()
+    _stage(citizens[:1])
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+    assert run.auto_merge_threshold is None
+    assert run.summary["auto_merged"] == 0
+    assert not CandidatePair.objects.exclude(status=CandidatePair.Status.PENDING).exists()
 
 
 def test_command_runs_over_the_registry() -> None:

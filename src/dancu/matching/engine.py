@@ -55,7 +55,12 @@ MIN_RECORDS_TO_TRAIN = 1_000
 U_SAMPLE_PAIRS = 2_000_000
 # Pairs used by each expectation-maximisation session at most.
 EM_MAX_PAIRS = 1_000_000
+# Inputs above this many records have their EM pairs sampled down to EM_MAX_PAIRS.
+EM_SAMPLE_ABOVE = 200_000
 SEED = 20250701
+# The least share of the true matches any comparison level is given after training (see
+# `_floor_m_probabilities`).
+M_FLOOR = 0.00001
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +80,9 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("pin", ("pin",), "same PIN (số định danh cá nhân)"),
     BlockingRule("cmnd", ("cmnd",), "same old ID card number (CMND)"),
     BlockingRule("name_year", ("name_sorted", "dob_y"), "same name words, same birth year"),
+    BlockingRule(
+        "name_day", ("name_sorted", "dob_m", "dob_d"), "same name words, same day and month of birth"
+    ),
     BlockingRule("given_dob", ("given_folded", "dob"), "same given name, same date of birth"),
     BlockingRule("family_dob", ("family_folded", "dob"), "same family name, same date of birth"),
     BlockingRule("dob_commune", ("dob", "commune"), "same date of birth, same 2025 commune"),
@@ -101,6 +109,9 @@ class MatchResult:
     summary: dict[str, Any]
     # comparison name -> gamma value -> level label, to explain a pair's row of gammas.
     level_labels: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Each record's blocking keys after capping (`unique_id`, `bk_<rule>`...): which pairs were compared,
+    # for measuring pairs completeness against known duplicates.
+    block_keys: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def fields(self) -> list[str]:
@@ -134,7 +145,14 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
         comparison_description="họ tên / full name",
         comparison_levels=[
             cll.NullLevel("name_folded"),
-            level(cll.ExactMatchLevel("name"), "exact (NFC, canonical spelling)", 0.80, 0.0005, **name_tf),
+            level(
+                cll.ExactMatchLevel("name"),
+                "exact (NFC, canonical spelling)",
+                0.80,
+                0.0005,
+                fix_m_probability=True,
+                **name_tf,
+            ),
             level(
                 cll.ExactMatchLevel("name_folded"),
                 "same letters without tone marks and đ",
@@ -176,7 +194,13 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
         comparison_description="ngày sinh / date of birth",
         comparison_levels=[
             cll.NullLevel("dob_y"),
-            custom("dob_l = dob_r", "exact", 0.85, 0.00004),
+            level(
+                cll.CustomLevel("dob_l = dob_r", base_dialect_str="duckdb"),
+                "exact",
+                0.85,
+                0.00004,
+                fix_m_probability=True,
+            ),
             custom(
                 "dob_y_l = dob_y_r AND (dob_m_l IS NULL OR dob_m_r IS NULL "
                 "OR (dob_m_l = dob_m_r AND (dob_d_l IS NULL OR dob_d_r IS NULL)))",
@@ -209,24 +233,19 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             ],
         )
 
-    sex = cl.CustomComparison(
-        output_column_name="sex",
-        comparison_description="giới tính / sex",
-        comparison_levels=[
-            cll.NullLevel("sex"),
-            level(cll.ExactMatchLevel("sex"), "exact", 0.98, 0.5),
-            level(cll.ElseLevel(), "different", 0.02, 0.5),
-        ],
-    )
-    birth_place = cl.CustomComparison(
-        output_column_name="birth_place",
-        comparison_description="nơi sinh / place of birth",
-        comparison_levels=[
-            cll.NullLevel("birth_place"),
-            level(cll.ExactMatchLevel("birth_place"), "same province", 0.9, 0.03),
-            level(cll.ElseLevel(), "different", 0.1, 0.97),
-        ],
-    )
+    def agrees(column: str, description: str, same: str, m: float, u: float) -> Any:
+        return cl.CustomComparison(
+            output_column_name=column,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(column),
+                level(cll.ExactMatchLevel(column), same, m, u),
+                level(cll.ElseLevel(), "different", 1 - m, 1 - u),
+            ],
+        )
+
+    sex = agrees("sex", "giới tính / sex", "exact", 0.98, 0.5)
+    birth_place = agrees("birth_place", "nơi sinh / place of birth", "same province", 0.9, 0.03)
     address = cl.CustomComparison(
         output_column_name="address",
         comparison_description="địa chỉ (đơn vị 2025) / address (2025 units)",
@@ -322,16 +341,19 @@ def _spark_session() -> Any:
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
-    return (
+    session = (
         SparkSession.builder.master("local[2]")
         .appName("dancu-match")
         .config("spark.jars", similarity_jar_location())
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.default.parallelism", "4")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "2g")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
 
 
 def _database_api(backend: str) -> Any:
@@ -355,24 +377,59 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
 
     try:
         linker.training.estimate_probability_two_random_records_match(
-            [block_on("pin"), block_on("name_folded", "dob")], recall=0.8
+            [
+                block_on("pin"),
+                block_on("cmnd"),
+                block_on("given_folded", "dob"),
+                block_on("family_folded", "dob"),
+            ],
+            recall=0.8,
         )
     except (SplinkException, ValueError) as exc:
         notes.append(f"prior not estimated, default kept: {exc}")
+    # A hundred random pairs per record see every level often enough on small files, and cost little.
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(U_SAMPLE_PAIRS, records * (records - 1) // 2), seed=SEED
+        max_pairs=min(U_SAMPLE_PAIRS, 100 * records, records * (records - 1) // 2), seed=SEED
     )
-    for rule in (block_on("name_folded", "dob_y"), block_on("dob")):
+    # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
+    # share the given name and birth year (not the whole date: where records differ in exactly one field,
+    # pairs blocked on the date would teach that a true match never spells the name the same), and the
+    # date among pairs that share the first and last word of the name.
+    for rule in (
+        block_on("name_folded", "dob_y"),
+        block_on("given_folded", "dob_y"),
+        block_on("given_folded", "family_folded"),
+    ):
         # A session that fails part-way (an m value estimated at zero on a small file) leaves the
         # comparisons it had switched off missing from the model; the model before it is put back.
         before = copy.deepcopy(linker._settings_obj)
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, estimate_without_term_frequencies=True, max_pairs=EM_MAX_PAIRS
+                rule,
+                estimate_without_term_frequencies=True,
+                # Sampling the blocked pairs costs a preliminary pass; worth it only on large inputs.
+                max_pairs=EM_MAX_PAIRS if records > EM_SAMPLE_ABOVE else None,
             )
         except (SplinkException, ValueError, ZeroDivisionError) as exc:
             linker._settings_obj = before
             notes.append(f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}")
+    _floor_m_probabilities(linker)
+
+
+def _floor_m_probabilities(linker: Any) -> None:
+    """Give every level at least `M_FLOOR` of the matches after training.
+
+    Expectation maximisation drives the m probability of a level that no match reached in its sample
+    to zero, and a zero makes that level's weight minus infinity: one date typed 2093 for 1993 would
+    then outweigh a shared PIN, name, parents and address. No level is impossible for a true match.
+    """
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            m = level.m_probability
+            if m is None or m < M_FLOOR:
+                level.m_probability = M_FLOOR
 
 
 def _level_labels(model: dict[str, Any]) -> tuple[dict[str, dict[int, str]], dict[str, Any]]:
@@ -483,7 +540,13 @@ def run_matcher(
         "notes": notes,
         "seconds": round(time.monotonic() - started, 2),
     }
-    return MatchResult(clusters=clusters, pairs=pairs, summary=summary, level_labels=labels)
+    return MatchResult(
+        clusters=clusters,
+        pairs=pairs,
+        summary=summary,
+        level_labels=labels,
+        block_keys=frame[["unique_id", *(rule.key_column for rule in BLOCKING_RULES)]],
+    )
 
 
 def explain_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, str]:

@@ -124,11 +124,13 @@ def all_blank_error(count: int) -> DomainError:
     )
 
 
-def cluster_rows(result: MatchResult, deceased: set[str]) -> Iterator[dict[str, str]]:
-    """`record_id, cluster_id, deceased` for every record; a cluster is deceased when any of its records
-    carries a date of death (the person died, whichever source says so: "sống" holds)."""
+def cluster_rows(result: MatchResult, order: list[str], deceased: set[str]) -> Iterator[dict[str, str]]:
+    """`record_id, cluster_id, deceased` for every record, in the order of the input; a cluster is
+    deceased when any of its records carries a date of death (the person died, whichever source says
+    so: "sống" holds)."""
     dead_clusters = {result.clusters[record_id] for record_id in deceased if record_id in result.clusters}
-    for record_id, cluster_id in result.clusters.items():
+    for record_id in order:
+        cluster_id = result.clusters[record_id]
         yield {
             "record_id": record_id,
             "cluster_id": cluster_id,

@@ -23,6 +23,7 @@ is parsed, once per distinct tail, and the house-and-street part is compared as 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -84,25 +85,39 @@ class AddressUnits:
     distinct tails, which is what makes a national run affordable.
     """
 
-    def __init__(self, parser: Callable[[str], Any] | None) -> None:
+    def __init__(
+        self, parser: Callable[[str], Any] | None, *, provinces: re.Pattern[str] | None = None
+    ) -> None:
         self._parser = parser
+        self._provinces = provinces
         self._tails: dict[str, tuple[str | None, str | None, str]] = {}
 
     def __call__(self, text: str) -> Units:
         parts = [part.strip() for part in text.split(",") if part.strip()]
         if not parts:
             return Units(None, None, "")
-        head, tail = parts[:-_UNIT_PARTS], ", ".join(parts[-_UNIT_PARTS:])
-        known = self._tails.get(tail)
-        if known is None:
-            known = self._parse(tail)
-            self._tails[tail] = known
-        commune, province, tail_detail = known
-        detail = fold(" ".join([*head, tail_detail])) if commune else fold(text)
-        return Units(commune, province, detail)
+        # A 2025 address names its units in its last two parts ("Xã Thái Hòa, Tỉnh Tuyên Quang"), an old
+        # one in its last three; the two-part tail is tried first because there are far fewer distinct
+        # ones (a village or street in the third part from the end would make every tail different).
+        for size in (_UNIT_PARTS - 1, _UNIT_PARTS):
+            head, tail = parts[:-size], ", ".join(parts[-size:])
+            known = self._tails.get(tail)
+            if known is None:
+                known = self._parse(tail)
+                self._tails[tail] = known
+            commune, province, tail_detail = known
+            if commune is not None:
+                return Units(commune, province, fold(" ".join([*head, tail_detail])))
+            if len(parts) <= size:
+                break
+        return Units(None, province, fold(text))
 
     def _parse(self, tail: str) -> tuple[str | None, str | None, str]:
-        parsed = self._parser(tail) if self._parser is not None else None
+        if self._parser is None or (self._provinces is not None and not self._provinces.search(fold(tail))):
+            # No province named: the parser would find nothing either, only slower (an address
+            # abroad, or a file from another country's register).
+            return None, None, ""
+        parsed = self._parser(tail)
         if parsed is None or parsed.commune is None:
             province = getattr(getattr(parsed, "province", None), "code", None)
             return None, province, ""
@@ -112,6 +127,23 @@ class AddressUnits:
     @property
     def distinct_tails(self) -> int:
         return len(self._tails)
+
+
+def province_pattern() -> re.Pattern[str]:
+    """A pattern that finds the name of any province, 2025 or older, in folded text (with the geo app's
+    aliases: "tp hcm", "hn"...). An address that names no province cannot be mapped to a unit, so the
+    matcher does not ask the parser about it."""
+    from dancu.geo.address import _PROVINCE_ALIASES
+    from dancu.geo.models import AdminUnit
+
+    names = set(AdminUnit.objects.filter(level=AdminUnit.Level.PROVINCE).values_list("short_name", flat=True))
+    spellings = {fold(name) for name in names} | {
+        alias for aliases in _PROVINCE_ALIASES.values() for alias in aliases
+    }
+    alternatives = sorted(
+        (re.escape(spelling).replace(r"\ ", r"\s*") for spelling in spellings if spelling), key=len
+    )
+    return re.compile(r"\b(?:" + "|".join(reversed(alternatives)) + r")\b")
 
 
 @dataclass

@@ -13,8 +13,10 @@ to the review queue as a `CandidatePair`:
 
 Pairs are written in chunks, one transaction each, so a run over a large registry never holds one huge
 transaction; the run's row says how far it got, and the run's audit event is written with its final
-status. Citizens are read by this system job as a whole population, not shown to anyone: what reaches
-an officer is a pair in the queue of their own area, read through the review's scoped selectors.
+status. When `DANCU_MATCH_AUTO_MERGE` is set, the pairs at or above it are then merged by the review's
+`candidate_pairs_auto_merge` before the run is closed. Citizens are read by this system job as a whole
+population, not shown to anyone: what reaches an officer is a pair in the queue of their own area, read
+through the review's scoped selectors.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.vntext import fold
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, MatchResult, run_matcher
 from dancu.matching.models import CandidatePair, MatchRun
-from dancu.matching.prepare import AddressUnits, PreparedRecords, prepare_records
+from dancu.matching.prepare import AddressUnits, PreparedRecords, prepare_records, province_pattern
+from dancu.matching.services.decisions import candidate_pairs_auto_merge
 from dancu.registry.models import Citizen, FamilyLink, Residence
 
 # Pairs written per transaction.
@@ -154,7 +157,9 @@ def _staged_rows(population: _Population) -> None:
 
 
 def _prepare(population: _Population, today: date) -> PreparedRecords:
-    prepared = prepare_records(population.rows.values(), today=today, units=AddressUnits(parse_address))
+    prepared = prepare_records(
+        population.rows.values(), today=today, units=AddressUnits(parse_address, provinces=province_pattern())
+    )
     columns = prepared.columns
     # A citizen's area is kept in sync by the residence services: better than reading it back from text.
     for index, side in enumerate(columns["unique_id"]):
@@ -288,7 +293,7 @@ def _commune_ids(codes: set[str]) -> dict[str, int]:
 
 
 def _auto_merge_threshold() -> float | None:
-    value = getattr(settings, "DANCU_MATCH_AUTO_MERGE", None)
+    value = settings.DANCU_MATCH_AUTO_MERGE
     return float(value) if value is not None else None
 
 
@@ -315,7 +320,7 @@ def _finish(run: MatchRun, *, actor: Actor, status: str, summary: dict[str, Any]
                 "proposed_pairs": run.proposed_pairs,
                 **{
                     key: summary[key]
-                    for key in ("created", "refreshed", "already_decided", "error")
+                    for key in ("created", "refreshed", "already_decided", "auto_merged", "error")
                     if key in summary
                 },
             },
@@ -373,12 +378,18 @@ def match_run_registry(
             created, refreshed, decided = created + counts[0], refreshed + counts[1], decided + counts[2]
         run.candidate_pairs = result.summary["candidate_pairs"]
         run.proposed_pairs = created + refreshed
+        # Pairs at or above the configured certainty are merged by the review's own policy, one
+        # transaction each; the others wait for an officer.
+        merged = candidate_pairs_auto_merge(actor=actor, run=run)
         summary = {
             **result.summary,
             "created": created,
             "refreshed": refreshed,
             "already_decided": decided,
             "unrouted": unrouted,
+            "auto_merge_threshold": run.auto_merge_threshold,
+            "auto_merged": len(merged.decided),
+            "auto_merge_waiting": len(merged.waiting),
         }
     except Exception as exc:
         _finish(

@@ -25,7 +25,7 @@ from dancu.matching.files import (
     read_records,
     write_csv,
 )
-from dancu.matching.prepare import AddressUnits, prepare_records
+from dancu.matching.prepare import AddressUnits, prepare_records, province_pattern
 
 
 def _error(vi: str, en: str) -> CommandError:
@@ -129,7 +129,7 @@ class Command(BaseCommand):
                 "cảnh báo: chưa nạp đơn vị hành chính (dancu load_units), địa chỉ chỉ so như văn bản / "
                 "warning: administrative units not loaded (dancu load_units), addresses compared as text only"
             )
-        units = AddressUnits(parser)
+        units = AddressUnits(parser, provinces=province_pattern() if parser else None)
         prepared = prepare_records(
             rows, today=today, units=units, progress=lambda n: self._say(f"chuẩn hóa / prepared {n:,}")
         )
@@ -161,7 +161,7 @@ class Command(BaseCommand):
         written = write_csv(
             Path(options["out"]),
             ["record_id", "cluster_id", "deceased"],
-            cluster_rows(result, prepared.deceased),
+            cluster_rows(result, prepared.columns["unique_id"], prepared.deceased),
         )
         clusters = len(set(result.clusters.values()))
         if options["pairs"]:
