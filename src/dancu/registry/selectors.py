@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from dancu.accounts.models import User
@@ -85,13 +85,15 @@ def _citizen_with_record(actor: User, *, pk: int | None, pin: str | None) -> Cit
             Prefetch(
                 "residences",
                 queryset=Residence.objects.select_related(
-                    "commune__parent", "legacy_commune__parent__parent"
-                ).order_by("ended_on", "kind", "-registered_on"),
+                    "commune__parent",
+                    "legacy_commune__parent__parent",
+                    # Current ones first on every database (SQLite sorts NULL first, PostgreSQL last).
+                ).order_by(F("ended_on").asc(nulls_first=True), "kind", "-registered_on"),
             ),
             Prefetch(
                 "household_memberships",
                 queryset=HouseholdMember.objects.select_related("household").order_by(
-                    "left_on", "-joined_on"
+                    F("left_on").asc(nulls_first=True), "-joined_on"
                 ),
             ),
             Prefetch("family_links", queryset=FamilyLink.objects.order_by("kind", "pk")),
