@@ -328,6 +328,17 @@ def test_rows_pointing_at_a_missing_unit_never_commit(
     assert not Citizen.objects.exists()
 
 
+def test_the_per_batch_check_needs_the_right_to_skip_row_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "postgresql":
+        assert not bulk._may_switch_off_row_triggers()
+        return
+    # The test server's role is a superuser: it has the right, asked one way from PostgreSQL 15 on and
+    # another before.
+    assert bulk._may_switch_off_row_triggers()
+    monkeypatch.setattr(connection, "pg_version", 140000)
+    assert bulk._may_switch_off_row_triggers()
+
+
 def test_row_triggers_are_on_again_after_a_load() -> None:
     _load(30, seed=5, communes=["00097"])
     if connection.vendor == "postgresql":

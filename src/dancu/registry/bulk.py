@@ -266,8 +266,13 @@ def _may_switch_off_row_triggers() -> bool:
     if not _is_postgresql():
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-        return bool(cursor.fetchone()[0])
+        if connection.pg_version >= 150000:  # type: ignore[attr-defined]
+            cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+        else:
+            # Before PostgreSQL 15 only a superuser may set it (and the function above does not exist).
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+        return bool(row and row[0])
 
 
 @contextmanager
