@@ -3,6 +3,7 @@ pass the quality checks, and the issuer's key directory in the test's own tempor
 
 from __future__ import annotations
 
+import importlib
 import io
 import random
 from datetime import datetime
@@ -11,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.apps import apps as django_apps
 from PIL import Image
 
 from dancu.audit.services import Actor
@@ -28,6 +30,18 @@ TUESDAY_MORNING = datetime(2026, 3, 10, 9, 30, tzinfo=HANOI)
 def _fast_password_hashing(settings: Any) -> None:
     # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load_fee_table() -> None:
+    """The fee table is reference data loaded by a migration; a test on `transactional_db` run earlier
+    empties every table when it ends (see tests/web/conftest.py), so it is loaded again the same way."""
+    fee_table = importlib.import_module("dancu.cards.migrations.0002_fee_table_2024")
+    fee_table.add_rates(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _fee_table(db: None) -> None:
+    load_fee_table()
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,15 @@ from playwright.sync_api import Page, expect
 from dancu.audit.services import Actor
 from dancu.cards import services
 from dancu.cards.models import Application
-from tests.cards.conftest import capture
+from tests.cards.conftest import capture, load_fee_table
 from tests.conftest import HOAN_KIEM, People, Personas, commune
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
+
+
+@pytest.fixture(autouse=True)
+def _fee_table() -> None:
+    load_fee_table()
 
 
 def test_lan_takes_a_card_application_on_her_phone(
