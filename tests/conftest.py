@@ -6,6 +6,7 @@ searches for a citizen of Phường Hồng Hà and finds nothing".
 
 from __future__ import annotations
 
+import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.test import Client
 from django_otp.oath import TOTP
@@ -45,6 +47,24 @@ SYSTEM = Actor(system="test")
 def _tasks_run_inline(settings: Any) -> None:
     """Background tasks run in the test's own process and transaction (see dancu.lib.tasks)."""
     settings.DANCU_TASKS_INLINE = True
+
+
+# The reference rows that data migrations write (the dated fee table, the built-in campaign metrics, the
+# worker's schedules): a transactional test's flush empties their tables with every other, so they are
+# written again after it, by the migrations' own (idempotent) functions.
+SEEDING_MIGRATIONS = (
+    ("dancu.cards.migrations.0002_fee_table_2024", "add_rates"),
+    ("dancu.campaigns.migrations.0002_builtin_metrics", "create"),
+    ("dancu.campaigns.migrations.0003_worker_schedules", "create"),
+    ("dancu.collection.migrations.0005_quality_schedule", "schedule"),
+)
+
+
+def reference_data_load() -> None:
+    """What a migrated database holds before any test writes: the units, then the migrations' rows."""
+    call_command("load_units", stdout=io.StringIO())
+    for module, function in SEEDING_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture(scope="session")

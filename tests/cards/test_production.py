@@ -282,3 +282,20 @@ def test_a_held_card_is_released_and_bad_input_to_verify_is_named(
     with pytest.raises(SystemExit):
         call_command("card", "verify", str(hostile), stdout=io.StringIO(), stderr=err)
     assert "full_name: name.control_chars" in err.getvalue()
+
+
+def test_the_campaign_tallies_count_the_card_milestones_by_point_team_and_shift(
+    personas: Personas, delivered: Card
+) -> None:
+    from dancu.campaigns.models import Metric
+    from dancu.campaigns.tally import count_from_scratch
+
+    point = delivered.application.point
+    for code in ("cards_taken", "cards_delivered"):
+        counts = count_from_scratch(Metric.objects.get(code=code))
+        assert counts.events == 1
+        [(key, count)] = counts.detail.items()
+        assert count == 1
+        # (metric, commune, day, officer, point, team, shift)
+        assert key[1] == point.commune_id
+        assert key[3:] == (personas.lan.pk, point.name, "", "1")

@@ -162,6 +162,32 @@ def test_numbers_already_in_the_registry_or_earlier_in_the_file_are_refused_nami
     ]
 
 
+def test_identifiers_of_any_length_are_refused_by_their_rule_and_the_import_goes_on(tmp_path: Path) -> None:
+    rows = [
+        f"R1,Lê Văn Tư,Nam,1960,,{'1' * 40},{'2' * 30},{HOAN_KIEM}",
+        f"R2,Lê Văn Năm,Nam,1961,,,,{HOAN_KIEM}",
+    ]
+    run_import(csv_file(tmp_path, rows))
+    first = StagingRecord.objects.get(row_number=1)
+    assert {issue["code"] for issue in first.issues} == {"pin.format", "cmnd.format"}
+    assert (first.id_number, first.old_id_number) == ("", "")
+    assert StagingRecord.objects.get(row_number=2).status == "approved"
+
+
+def test_a_nul_character_past_the_files_start_rejects_its_row_only(tmp_path: Path) -> None:
+    # The first 64 KB decide whether the file is text; a NUL further on damages one row, not the import.
+    rows = [f"R{i},Lê Văn Tư,Nam,1960,,,,{HOAN_KIEM}" for i in range(1, 1201)]
+    rows.append(f"R9999,Lê Văn\x00 Tư,Nam,1960,,,,{HOAN_KIEM}")
+    path = csv_file(tmp_path, rows)
+    assert path.stat().st_size > 64 * 1024
+    run_import(path)
+    last = StagingRecord.objects.get(row_number=1201)
+    assert last.status == "rejected"
+    assert "row.nul" in {issue["code"] for issue in last.issues}
+    assert "\x00" not in last.raw["full_name"]
+    assert ImportRun.objects.get().rows_read == 1201
+
+
 def test_an_unreadable_file_stops_the_command_naming_the_rule(tmp_path: Path) -> None:
     path = tmp_path / "dump.bin"
     path.write_bytes(b"\x00\x01binary")

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import audit_event_record
 from dancu.collection.quality.checks import Indicator, failure_message
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.collection.quality.services import (
@@ -431,6 +432,39 @@ def test_the_scheduled_tasks_run_a_pass_each():
     assert str(QualityPass.objects.first()).startswith("all ")
 
 
+def test_a_record_merged_into_another_is_no_longer_assessed_or_counted():
+    people = population()
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=TODAY - timedelta(days=1))
+    # As a merge leaves it: the duplicate points at the record that stayed, its events name it.
+    force(people["du_sach"], merged_into=people["clean"])
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=Citizen.objects.get(pk=people["clean"].pk),
+        changes={"phone": "0912345678"},
+        reason="Hợp nhất hồ sơ trùng",
+        source_document="QĐ hợp nhất",
+    )
+    audit_event_record_for(people["du_sach"])
+    run = quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
+    assert run.assessed == 1
+    assert not QualityAssessment.objects.filter(citizen=people["du_sach"]).exists()
+    today = snapshot_rows(TODAY, latest=True)
+    assert today[commune(HOAN_KIEM).pk] == (3, 2, 3, 3, 2, 1)
+    assert today == recounted(TODAY)
+
+
+def audit_event_record_for(citizen: Citizen) -> None:
+    """The event a merge writes on the record it absorbs."""
+    with transaction.atomic():
+        audit_event_record(
+            actor=SYSTEM,
+            event_type=EventType.CITIZEN_UPDATED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={"merged_into": "x"},
+        )
+
+
 def test_a_unit_pass_assesses_only_that_units_records():
     people = population()
     run = quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.UNIT, unit=commune(HONG_HA))
@@ -493,6 +527,17 @@ def test_the_changed_pass_picks_the_records_the_registry_changed_and_their_house
     join(household, newcomer, "child")
     changed = changed_citizen_ids(since=last.started_at)
     assert changed == sorted([people["clean"].pk, newcomer.pk])
+
+
+def test_the_changed_pass_assesses_a_bulk_loaded_population():
+    population()
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
+    assert quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED).assessed == 0
+    call_command("generate", people=30, seed=3, stdout=io.StringIO())
+    loaded = Citizen.objects.count() - 5
+    assert loaded >= 30
+    assert quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED).assessed == loaded
+    assert QualityAssessment.objects.count() == loaded + 5
 
 
 def test_the_changed_pass_picks_both_sides_of_a_new_candidate_pair():

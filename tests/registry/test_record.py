@@ -114,6 +114,8 @@ def test_the_record_holds_what_the_orm_reads(personas: Personas, full_record: Ci
     # Residences: the legacy address ended by the move into Hùng's household, that one, the stay.
     sizes = [len(everything[k]) for k in ("residences", "memberships", "family", "cards", "pins")]
     assert sizes == [3, 1, 2, 1, 2]
+    # Current residences first, then the ended one, on either database.
+    assert [r["ended_on"] is None for r, _, _, _ in everything["residences"]] == [True, True, False]
     legacy_chains = [legacy for _, _, legacy, _ in everything["residences"] if legacy]
     assert [[u["level"] for u in chain] for chain in legacy_chains] == [["commune", "district", "province"]]
 

@@ -6,24 +6,23 @@ be fetched here; `scripts/ensure-chromium` installs it) against pytest-django's 
 The live server answers from its own thread, so a browser test must use `transactional_db`: the data
 the test creates has to be committed for the server to see it. Django empties every table when such a
 test ends, including the administrative units that tests/conftest.py loads once per session; the
-`pytest_runtest_teardown` wrapper below loads them again, so the tests that follow still find them.
+`pytest_runtest_teardown` wrapper below loads them again, with the rows the data migrations wrote (the
+fee table, the built-in metrics, the schedules), so the tests that follow still find them.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from pytest_django import DjangoDbBlocker
 from pytest_django.live_server_helper import LiveServer
 
 from dancu.accounts.models import User
-from tests.conftest import PASSWORD, otp_now
+from tests.conftest import PASSWORD, otp_now, reference_data_load
 
 CHROMIUM = Path(os.environ.get("DANCU_CHROMIUM", "/usr/bin/chromium"))
 # Headless, and nothing that reaches the network: no updates, no sync, no background fetches.
@@ -68,14 +67,14 @@ def _flushes_database(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After a transactional test has been torn down (its tables flushed), load the units again."""
+    """After a transactional test has been torn down (its tables flushed), load the reference data again."""
     try:
         return (yield)
     finally:
         # The last test of the session needs no reload: the test database is destroyed next.
         if nextitem is not None and _flushes_database(item) and _BLOCKER in item.config.stash:
             with item.config.stash[_BLOCKER].unblock():
-                call_command("load_units", stdout=io.StringIO())
+                reference_data_load()
 
 
 @pytest.fixture(scope="package")

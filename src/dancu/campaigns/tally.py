@@ -165,15 +165,21 @@ def _upsert(
     quoted = [connection.ops.quote_name(column) for column in columns]
     conflict = [connection.ops.quote_name(column) for column in key or columns]
     count = connection.ops.quote_name("count")
-    sql = (
-        f"INSERT INTO {table} ({', '.join(quoted)}, {count}) "  # noqa: S608 (names from the model, values bound)
-        f"VALUES ({', '.join(['%s'] * (len(columns) + 1))}) "
-        f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}"
-    )
     rows = [(*key_values, n) for key_values, n in counts.items()]
+    # Many rows per statement: one round trip per chunk rather than per row. SQLite caps the number of
+    # parameters of a statement (999 in older builds), PostgreSQL does not in practice.
+    per_statement = 1000 if connection.vendor == "postgresql" else max(1, 999 // (len(columns) + 1))
+    one_row = f"({', '.join(['%s'] * (len(columns) + 1))})"
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), BATCH):
-            cursor.executemany(sql, rows[start : start + BATCH])
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            add = f"{count} = {table}.{count} + EXCLUDED.{count}"
+            sql = (
+                f"INSERT INTO {table} ({', '.join(quoted)}, {count}) "  # noqa: S608 (names from the model, values bound)
+                f"VALUES {', '.join([one_row] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {add}"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row])
 
 
 def _events(**filters: Any) -> models.QuerySet[AuditEvent]:

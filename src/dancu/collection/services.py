@@ -369,8 +369,8 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
                 normalized=result.normalized,
                 issues=issues,
                 repairs=result.repairs,
-                id_number=result.normalized.get("id_number", ""),
-                old_id_number=result.normalized.get("old_id_number", ""),
+                id_number=_identifier(result.normalized.get("id_number", ""), 12),
+                old_id_number=_identifier(result.normalized.get("old_id_number", ""), 9),
             )
         )
     with transaction.atomic():
@@ -389,6 +389,12 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
         locked.repair_counts = dict(Counter(locked.repair_counts) + repair_counts)
         locked.save()
     run.refresh_from_db()
+
+
+def _identifier(value: str, length: int) -> str:
+    """The identifier for the duplicate look-up columns, when it has the shape the rules accept; anything
+    else is already refused by pin.format or cmnd.format, and would not fit the column."""
+    return value if len(value) == length and value.isascii() and value.isdigit() else ""
 
 
 class ImportConflictError(Exception):

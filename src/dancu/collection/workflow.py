@@ -936,21 +936,25 @@ def form_recheck(*, actor: Actor, form: CollectionForm, acknowledged: Collection
     return _review(actor=actor, form=form, action="recheck", acknowledged=acknowledged)
 
 
+def _given_reason(reason: Any, *, missing: FieldError) -> tuple[str, list[FieldError]]:
+    """The reason a reviewer gave for sending a form back or rejecting it, and what is wrong with it."""
+    text = _text(reason, name="reason")
+    problems = text_errors(text, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    return text, [missing, *problems] if not text else problems
+
+
 def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
     """Send the form back to its author with the reason, from any step before it is applied."""
     user = _user_of(actor)
-    reason = _text(reason, name="reason")
-    problems = text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
-    if not reason:
-        problems.insert(
-            0,
-            _error(
-                "reason",
-                "reason.required",
-                "Ghi lý do trả lại phiếu để người lập phiếu biết cần sửa gì",
-                "Say why the form is returned, so that its author knows what to correct",
-            ),
-        )
+    reason, problems = _given_reason(
+        reason,
+        missing=_error(
+            "reason",
+            "reason.required",
+            "Ghi lý do trả lại phiếu để người lập phiếu biết cần sửa gì",
+            "Say why the form is returned, so that its author knows what to correct",
+        ),
+    )
     with transaction.atomic():
         locked = _locked(form, user)
         _require(user, locked, "return")
@@ -975,10 +979,7 @@ def form_reject(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
     report like a row that broke a rule. Whoever the form waits for may: the commune reviewer, then the
     supervisor."""
     user = _user_of(actor)
-    reason = _text(reason, name="reason")
-    problems = text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
-    if not reason:
-        problems.insert(0, _rule("reason", "reason.required"))
+    reason, problems = _given_reason(reason, missing=_rule("reason", "reason.required"))
     with transaction.atomic():
         locked = _locked(form, user)
         _require(user, locked, "reject")

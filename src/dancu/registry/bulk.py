@@ -68,6 +68,8 @@ _TEMPORARY: str = Residence.Kind.TEMPORARY.value
 _CMND: str = IdentityCardRecord.Kind.CMND.value
 _CITIZEN: str = RecordVersion.Entity.CITIZEN.value
 _HOUSEHOLD: str = RecordVersion.Entity.HOUSEHOLD.value
+# Rows per piece of COPY text sent at once (a few hundred kilobytes).
+_COPY_CHUNK_ROWS = 2_000
 # Query parameters per statement when looking numbers up; below SQLite's historic limit of 999.
 _LOOKUP_CHUNK = 900
 
@@ -214,11 +216,14 @@ def _write(table: _Table) -> None:
     with connection.cursor() as cursor:
         if _is_postgresql():
             # COPY streams the rows in one statement: several times faster than any INSERT. The text is
-            # built here in one piece rather than row by row through psycopg's adapters, which cost more
-            # than the rest of the loader's Python (see _copy_text).
+            # built here rather than row by row through psycopg's adapters, which cost more than the rest
+            # of the loader's Python, and sent in chunks: the server ingests one chunk (its CPU) while
+            # this process formats the next (this one's).
             raw = cursor.cursor
+            rows = table.rows
             with raw.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
-                copy.write(_copy_text(table.rows))
+                for start in range(0, len(rows), _COPY_CHUNK_ROWS):
+                    copy.write(_copy_text(rows[start : start + _COPY_CHUNK_ROWS]))
         else:
             placeholders = ", ".join(["%s"] * len(table.columns))
             cursor.executemany(
@@ -261,8 +266,13 @@ def _may_switch_off_row_triggers() -> bool:
     if not _is_postgresql():
         return False
     with connection.cursor() as cursor:
-        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-        return bool(cursor.fetchone()[0])
+        if connection.pg_version >= 150000:  # type: ignore[attr-defined]
+            cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+        else:
+            # Before PostgreSQL 15 only a superuser may set it (and the function above does not exist).
+            cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cursor.fetchone()
+        return bool(row and row[0])
 
 
 @contextmanager

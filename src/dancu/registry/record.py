@@ -38,8 +38,8 @@ from dancu.registry.models import (
 # Each related set: the cache name prefetch_related uses, its model, and the order the ORM reads in
 # (the selector's Prefetch orderings; cards and PINs in the order they were written).
 _SETS: tuple[tuple[str, type[models.Model], str], ...] = (
-    ("residences", Residence, "ended_on, kind, registered_on DESC"),
-    ("household_memberships", HouseholdMember, "left_on, joined_on DESC"),
+    ("residences", Residence, "ended_on NULLS FIRST, kind, registered_on DESC"),
+    ("household_memberships", HouseholdMember, "left_on NULLS FIRST, joined_on DESC"),
     ("family_links", FamilyLink, "kind, id"),
     ("card_records", IdentityCardRecord, "id"),
     ("pin_records", PinRecord, "id"),

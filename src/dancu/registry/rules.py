@@ -361,6 +361,7 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule("row.too_long", E, "Dòng quá dài, không đọc được.", "The line is too long to be read."),
     Rule("row.encoding", E, "Dòng có byte không phải UTF-8.", "The line contains bytes that are not UTF-8."),
     Rule("row.malformed", E, "Dòng CSV hỏng.", "Malformed CSV line."),
+    Rule("row.nul", E, "Dòng có ký tự NUL (U+0000).", "The line contains NUL characters (U+0000)."),
     Rule(
         "row.ragged",
         E,

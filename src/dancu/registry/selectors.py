@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from dancu.accounts.models import User
@@ -85,13 +85,15 @@ def _citizen_with_record(actor: User, *, pk: int | None = None, pin: str | None 
             Prefetch(
                 "residences",
                 queryset=Residence.objects.select_related(
-                    "commune__parent", "legacy_commune__parent__parent"
-                ).order_by("ended_on", "kind", "-registered_on"),
+                    "commune__parent",
+                    "legacy_commune__parent__parent",
+                    # Current ones first on every database (SQLite sorts NULL first, PostgreSQL last).
+                ).order_by(F("ended_on").asc(nulls_first=True), "kind", "-registered_on"),
             ),
             Prefetch(
                 "household_memberships",
                 queryset=HouseholdMember.objects.select_related("household").order_by(
-                    "left_on", "-joined_on"
+                    F("left_on").asc(nulls_first=True), "-joined_on"
                 ),
             ),
             Prefetch("family_links", queryset=FamilyLink.objects.order_by("kind", "pk")),
@@ -282,10 +284,10 @@ def citizen_search(
     return CitizenPage(results=rows, page=page, page_size=page_size, has_next=has_next, query=query)
 
 
-def citizen_history(
-    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
-) -> list[RecordVersion]:
-    """Every version of the record, newest first."""
+def _log_history_read(
+    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel, detail: str = ""
+) -> None:
+    """A read of a record's history: only of a citizen the actor may see, and logged."""
     if not _visible_citizens(actor).filter(pk=citizen_id).exists():
         raise NotFoundError("citizen")
     access_log_record(
@@ -294,7 +296,15 @@ def citizen_history(
         action=AccessLog.Action.HISTORY,
         channel=channel,
         purpose=purpose,
+        detail=detail,
     )
+
+
+def citizen_history(
+    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> list[RecordVersion]:
+    """Every version of the record, newest first."""
+    _log_history_read(actor=actor, citizen_id=citizen_id, purpose=purpose, channel=channel)
     return list(
         RecordVersion.objects.filter(entity=RecordVersion.Entity.CITIZEN, entity_id=citizen_id)
         .select_related("event")
@@ -311,18 +321,15 @@ def citizen_state_on(
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
 ) -> RecordVersion | None:
     """The record as it stood at the end of `when` (a day) or at that instant; None before it existed."""
-    if not _visible_citizens(actor).filter(pk=citizen_id).exists():
-        raise NotFoundError("citizen")
     if isinstance(when, datetime):
         moment = when
     else:
         moment = timezone.make_aware(datetime.combine(when, datetime.max.time()))
-    access_log_record(
+    _log_history_read(
         actor=actor,
-        citizen_ids=[citizen_id],
-        action=AccessLog.Action.HISTORY,
-        channel=channel,
+        citizen_id=citizen_id,
         purpose=purpose,
+        channel=channel,
         detail=f"state on {moment.isoformat()}",
     )
     return (

@@ -749,6 +749,79 @@ def _next_household_number(commune: AdminUnit) -> str:
     return f"{prefix}{sequence:08d}"
 
 
+def _already_member(field_name: str) -> FieldError:
+    return error(
+        field_name,
+        "household.already_member",
+        "Người này đang là thành viên của một hộ khác",
+        "This person is already a member of another household",
+    )
+
+
+def _join_household(
+    *,
+    actor: Actor,
+    household: Household,
+    citizen: Citizen,
+    relation_to_head: Relation | str,
+    joined_on: date,
+    address_detail: str,
+    address_original: str,
+    reason: str,
+    source_document: str,
+) -> HouseholdMember:
+    """The membership, and the member's permanent residence moved to the household's address."""
+    membership = HouseholdMember.objects.create(
+        household=household, citizen=citizen, relation_to_head=relation_to_head, joined_on=joined_on
+    )
+    residence_register(
+        actor=actor,
+        citizen=citizen,
+        kind=Residence.Kind.PERMANENT,
+        commune=household.commune,
+        legacy_commune=household.legacy_commune,
+        address_detail=address_detail,
+        address_original=address_original,
+        household=household,
+        registered_on=joined_on,
+        reason=reason,
+        source_document=source_document,
+    )
+    return membership
+
+
+def _household_changed(
+    *,
+    actor: Actor,
+    household: Household,
+    event_type: EventType,
+    data: dict[str, Any],
+    reason: str,
+    source_document: str,
+    citizen_ids: tuple[int, ...] = (),
+) -> None:
+    """How every household service ends: its audit event, the household's next version, and the next
+    version of each citizen (`citizen_ids`) whose own record shows the change."""
+    event = audit_event_record(
+        actor=actor,
+        event_type=event_type,
+        subject_type="household",
+        subject_id=household.pk,
+        data=data,
+        reason=reason,
+        source_document=source_document,
+    )
+    _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
+    for citizen_id in citizen_ids:
+        _bump_citizen(
+            Citizen.objects.get(pk=citizen_id),
+            actor=actor,
+            event=event,
+            reason=reason,
+            source_document=source_document,
+        )
+
+
 def household_create(
     *,
     actor: Actor,
@@ -766,14 +839,7 @@ def household_create(
     errors = _check_commune(commune, legacy_commune, actor=actor)
     errors += text_errors(address_detail, field="address_detail", max_length=300)
     if head.household_memberships.filter(left_on__isnull=True).exists():
-        errors.append(
-            error(
-                "head",
-                "household.already_member",
-                "Người này đang là thành viên của một hộ khác",
-                "This person is already a member of another household",
-            )
-        )
+        errors.append(_already_member("head"))
     if head.is_deceased:
         errors.append(error("head", "citizen.deceased", "Công dân đã mất", "The citizen is deceased"))
     if errors:
@@ -790,32 +856,26 @@ def household_create(
             address_original=_clean_text(address_original),
             version=0,
         )
-        HouseholdMember.objects.create(
-            household=household, citizen=head, relation_to_head=Relation.HEAD, joined_on=registered_on
-        )
-        residence_register(
+        _join_household(
             actor=actor,
+            household=household,
             citizen=head,
-            kind=Residence.Kind.PERMANENT,
-            commune=commune,
-            legacy_commune=legacy_commune,
+            relation_to_head=Relation.HEAD,
+            joined_on=registered_on,
+            # As declared: the residence service checks and cleans them as it does for any address.
             address_detail=address_detail,
             address_original=address_original,
-            household=household,
-            registered_on=registered_on,
             reason=reason,
             source_document=source_document,
         )
-        event = audit_event_record(
+        _household_changed(
             actor=actor,
+            household=household,
             event_type=EventType.HOUSEHOLD_CREATED,
-            subject_type="household",
-            subject_id=household.pk,
             data={"number": household.number, "head_id": head.pk},
             reason=reason,
             source_document=source_document,
         )
-        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
     return household
 
 
@@ -848,43 +908,29 @@ def household_add_member(
             )
         )
     if citizen.household_memberships.filter(left_on__isnull=True).exists():
-        errors.append(
-            error(
-                "citizen",
-                "household.already_member",
-                "Người này đang là thành viên của một hộ khác",
-                "This person is already a member of another household",
-            )
-        )
+        errors.append(_already_member("citizen"))
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
-        membership = HouseholdMember.objects.create(
-            household=household, citizen=citizen, relation_to_head=relation_to_head, joined_on=joined_on
-        )
-        residence_register(
+        membership = _join_household(
             actor=actor,
+            household=household,
             citizen=citizen,
-            kind=Residence.Kind.PERMANENT,
-            commune=household.commune,
-            legacy_commune=household.legacy_commune,
+            relation_to_head=relation_to_head,
+            joined_on=joined_on,
             address_detail=household.address_detail,
             address_original=household.address_original,
-            household=household,
-            registered_on=joined_on,
             reason=reason,
             source_document=source_document,
         )
-        event = audit_event_record(
+        _household_changed(
             actor=actor,
+            household=household,
             event_type=EventType.HOUSEHOLD_MEMBER_ADDED,
-            subject_type="household",
-            subject_id=household.pk,
             data={"citizen_id": citizen.pk, "relation_to_head": relation_to_head},
             reason=reason,
             source_document=source_document,
         )
-        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
     return membership
 
 
@@ -925,11 +971,10 @@ def household_change_head(
         old_head.save(update_fields=["relation_to_head"])
         target.relation_to_head = Relation.HEAD
         target.save(update_fields=["relation_to_head"])
-        event = audit_event_record(
+        _household_changed(
             actor=actor,
+            household=household,
             event_type=EventType.HOUSEHOLD_HEAD_CHANGED,
-            subject_type="household",
-            subject_id=household.pk,
             data={
                 "old_head_id": old_head.citizen_id,
                 "new_head_id": new_head.pk,
@@ -937,16 +982,9 @@ def household_change_head(
             },
             reason=reason,
             source_document=source_document,
+            # Both records show their relation to the head.
+            citizen_ids=(old_head.citizen_id, new_head.pk),
         )
-        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
-        for member_id in (old_head.citizen_id, new_head.pk):
-            _bump_citizen(
-                Citizen.objects.get(pk=member_id),
-                actor=actor,
-                event=event,
-                reason=reason,
-                source_document=source_document,
-            )
     return household
 
 

@@ -165,7 +165,12 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
     thousand: the ids go into IN lists). The household rules are run here, once per household."""
     from dancu.matching.models import CandidatePair
 
-    citizens = Citizen.objects.filter(pk__in=citizen_ids).only(*CITIZEN_FIELDS).order_by("pk")
+    # A record merged into another is no longer anyone's record: it is not assessed (see services).
+    citizens = (
+        Citizen.objects.filter(pk__in=citizen_ids, merged_into__isnull=True)
+        .only(*CITIZEN_FIELDS)
+        .order_by("pk")
+    )
     facts = {citizen.pk: RecordFacts(citizen) for citizen in citizens}
     ids = list(facts)
     for row in Residence.objects.filter(citizen_id__in=ids, ended_on__isnull=True).values(

@@ -94,7 +94,7 @@ def scorecard_unit(*, actor: User, code: str | None) -> AdminUnit | None:
 
 
 def _assessments(actor: User, unit: AdminUnit | None) -> QuerySet[QualityAssessment]:
-    citizens = Citizen.objects.filter(citizen_scope(actor))
+    citizens = Citizen.objects.filter(citizen_scope(actor), merged_into__isnull=True)
     if unit is not None:
         citizens = citizens.filter(unit_citizens_q(unit))
     return QualityAssessment.objects.filter(citizen__in=citizens.values("pk"))

@@ -13,11 +13,11 @@ every record instead recounts them once at its end (`quality_snapshot_take`).
 
 `quality_pass_run` is what the command and the scheduled tasks start: it picks the records (all of them,
 one unit's, or those changed since the last pass), assesses them and records the pass with one audit
-event. "Changed since the last pass" is read from the trail
-the registry already writes in every transaction (events on citizens and households since the last
-pass), plus the candidate pairs created or decided since, the parents and children of changed records,
-and records never assessed; rules that depend on the date alone (an expired temporary residence, an age
-over 120) are caught by the nightly pass over every record.
+event. "Changed since the last pass" is read from the trail the registry already writes in every
+transaction (events on citizens and households since the last pass), plus the candidate pairs created or
+decided since, the parents and children of changed records, and, after a bulk load, the records never
+assessed; rules that depend on the date alone (an expired temporary residence, an age over 120) are caught
+by the nightly pass over every record.
 """
 
 from __future__ import annotations
@@ -135,6 +135,15 @@ def _assess_chunk(
                 cleaned.append((citizen, values))
             else:
                 rows.append(QualityAssessment(citizen_id=citizen.pk, **values))
+        # Records merged into another since their last assessment no longer count anywhere.
+        assessed = {record.citizen.pk for record in facts}
+        gone = [citizen_id for citizen_id in previous if citizen_id not in assessed]
+        if gone:
+            if track_snapshots:
+                for citizen_id in gone:
+                    before = previous[citizen_id]
+                    _add(deltas, commune=before[0], province=before[1], flags=before[2:], sign=-1)
+            QualityAssessment.objects.filter(citizen_id__in=gone).delete()
         QualityAssessment.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["citizen"], update_fields=list(_VERDICT_FIELDS)
         )
@@ -223,9 +232,10 @@ def quality_records_assess(
     not exist are skipped. Each chunk moves the day's snapshots by what it changed, unless the caller
     recounts them afterwards (`track_snapshots=False`, the pass over every record)."""
     today = today or timezone.localdate()
-    units = units or UnitIndex.load()
     total = AssessOutcome()
     for chunk in _chunks(citizen_ids, chunk_size):
+        # Loaded with the first chunk: a pass with nothing to assess reads no units.
+        units = units or UnitIndex.load()
         outcome = _assess_chunk(
             actor=actor, ids=chunk, today=today, units=units, track_snapshots=track_snapshots
         )
@@ -237,12 +247,12 @@ def quality_records_assess(
 # Which records a pass looks at ------------------------------------------------------------------------------
 
 
-def _keyset(queryset: Q, size: int) -> Iterator[int]:
-    """Citizen ids matching `queryset`, in pages by id: constant memory on a registry of any size."""
+def _keyset(where: Q, size: int) -> Iterator[int]:
+    """Citizen ids matching `where`, in pages by id: constant memory on a registry of any size."""
     last = 0
     while True:
         page = list(
-            Citizen.objects.filter(queryset, pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
+            Citizen.objects.filter(where, pk__gt=last).order_by("pk").values_list("pk", flat=True)[:size]
         )
         if not page:
             return
@@ -296,7 +306,10 @@ def changed_citizen_ids(*, since: datetime) -> list[int]:
     if ids:
         # A parent's date of birth decides whether the child's record is consistent, and the other way.
         ids.update(FamilyLink.objects.filter(relative_id__in=ids).values_list("citizen_id", flat=True))
-    ids.update(Citizen.objects.filter(quality_assessment__isnull=True).values_list("pk", flat=True))
+    # A bulk load (`dancu generate`) writes one event for all the citizens it creates: then, and only then,
+    # look for the records never assessed, which costs a scan of the registry.
+    if events.filter(event_type=EventType.POPULATION_GENERATED).exists():
+        ids.update(Citizen.objects.filter(quality_assessment__isnull=True).values_list("pk", flat=True))
     return sorted(ids)
 
 
