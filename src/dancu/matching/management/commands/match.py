@@ -177,7 +177,6 @@ class Command(BaseCommand):
     def _registry(self, options: dict[str, Any], today: date) -> None:
         from dancu.audit.services import Actor
         from dancu.matching.models import MatchRun
-        from dancu.matching.services.decisions import candidate_pairs_auto_merge
         from dancu.matching.services.runs import match_run_registry
 
         actor = Actor(system="dancu match --registry")
@@ -197,9 +196,10 @@ class Command(BaseCommand):
             f"viên / candidate pairs, {run.proposed_pairs:,} cặp đề xuất / pairs proposed for review"
         )
         if run.status == MatchRun.Status.FINISHED and run.auto_merge_threshold is not None:
-            # DANCU_MATCH_AUTO_MERGE is set (docs/merging.md): the most certain pairs are decided now.
-            result = candidate_pairs_auto_merge(actor=actor, run=run)
+            # DANCU_MATCH_AUTO_MERGE is set (docs/merging.md): the run decided its most certain pairs
+            # through the review's automatic merge before it closed.
+            decided, waiting = run.summary.get("auto_merged", 0), run.summary.get("auto_merge_waiting", 0)
             self.stdout.write(
-                f"tự động / automatic (≥ {result.threshold}): {len(result.decided):,} cặp đã quyết định / "
-                f"pairs decided, {len(result.waiting):,} cặp chờ cán bộ / pairs waiting for an officer"
+                f"tự động / automatic (≥ {run.auto_merge_threshold}): {decided:,} cặp đã quyết định / "
+                f"pairs decided, {waiting:,} cặp chờ cán bộ / pairs waiting for an officer"
             )
