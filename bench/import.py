@@ -50,9 +50,6 @@ from dancu.registry.dirty import FaultCode, faults_path_for
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SOURCE = "bench:import"
-# A fault is caught when the staged row carries an issue or a repair on the field the fault damaged.
-# The two fault kinds that damage a whole row are judged by what the rules can see of them.
-_WHOLE_ROW = {FaultCode.DUPLICATE.value, FaultCode.BLANK_ROW.value}
 
 
 def machine() -> str:
@@ -143,23 +140,27 @@ def stage(path: Path, *, batch_size: int, profile_rows: int) -> tuple[ImportRun,
 
 
 def fault_shares(run: ImportRun, faults_path: Path) -> dict[str, tuple[int, int]]:
-    """For each fault kind: (faults injected, faults caught or repaired)."""
+    """For each fault kind: (faults injected, faults caught or repaired). A fault is caught when the
+    staged row carries an issue or a repair on the field the fault damaged; a blank row when it was
+    rejected; a duplicate when the rules saw its PIN or CMND earlier in the file."""
     by_record: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    blank_rows = 0
+    # A blank row's fault names the record it follows; it counts once that record was staged (a run
+    # measured part way counts only the part).
+    blank_after: Counter[str] = Counter()
     with faults_path.open(encoding="utf-8", newline="") as handle:
         for fault in csv.DictReader(handle):
             if fault["fault"] == FaultCode.BLANK_ROW:
-                blank_rows += 1
+                blank_after[fault["original"]] += 1
             else:
                 by_record[fault["record_id"]].append((fault["fault"], fault["field"]))
     injected: Counter[str] = Counter()
     caught: Counter[str] = Counter()
-    injected[FaultCode.BLANK_ROW.value] = blank_rows
     rows = StagingRecord.objects.filter(run=run).values_list("normalized", "issues", "repairs", "status")
     for normalized, issues, repairs, status in rows.iterator(chunk_size=5000):
         record_id = normalized.get("record_id", "")
+        injected[FaultCode.BLANK_ROW] += blank_after.get(record_id, 0) if record_id else 0
         if not record_id and not normalized.get("full_name") and status == StagingRecord.Status.REJECTED:
-            caught[FaultCode.BLANK_ROW.value] += 1
+            caught[FaultCode.BLANK_ROW] += 1
         faults = by_record.get(record_id)
         if not faults:
             continue
