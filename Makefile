@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# One test process per core (pytest-xdist); each has its own test database, on SQLite and PostgreSQL.
+PYTEST := $(BIN)/pytest -p no:cacheprovider -n auto
+
 .PHONY: demo test install lint typecheck migrations-check test-sqlite test-postgres serve clean
 
 $(STAMP): requirements.lock pyproject.toml
@@ -30,10 +33,10 @@ migrations-check: $(STAMP)
 
 test-sqlite: $(STAMP)
 	scripts/ensure-chromium
-	$(BIN)/pytest -p no:cacheprovider
+	$(PYTEST)
 
 test-postgres: $(STAMP)
-	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider
+	scripts/with-postgres $(PYTEST)
 
 test: lint typecheck migrations-check test-sqlite test-postgres
 

@@ -9,7 +9,10 @@ scripts/with-postgres), on a fresh database:
 It prepares the database (`dancu setup`), generates and loads the population across every commune of
 the country (`dancu generate`), then times reads the way an officer makes them: through the
 jurisdiction-scoped selectors, which also write the access log. Targets: load >= 20,000 citizens/s on
-PostgreSQL; PIN lookup p99 < 5 ms; name search p95 < 100 ms.
+PostgreSQL; PIN lookup p99 < 5 ms; name search p95 < 100 ms. Address search is measured too (no target).
+
+The CPU is often shared: the report records the load average (`uptime`) at the end of the run, and the
+CPU time this process spent per citizen while loading (the server's share is not in it).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from django.db import connection
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.lib.vntext import fold
-from dancu.registry.models import Citizen
+from dancu.registry.models import Citizen, Residence
 from dancu.registry.selectors import CitizenQuery, citizen_get, citizen_search
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -59,6 +62,21 @@ def machine() -> str:
         mem_kb = 0
     memory = f"{mem_kb / 1024 / 1024:.0f} GiB RAM"
     return f"{os.cpu_count()} cores, {cpu}, {memory}, Python {platform.python_version()}"
+
+
+def backend_cpu_seconds() -> float | None:
+    """CPU time used so far by this connection's PostgreSQL server process, when it runs on this
+    machine (as under scripts/with-postgres); None otherwise."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -90,6 +108,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lookups", type=int, default=2000)
     parser.add_argument("--searches", type=int, default=500)
+    parser.add_argument("--addresses", type=int, default=200, help="address searches of each kind")
     parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
     args = parser.parse_args()
     vendor = connection.vendor
@@ -99,13 +118,22 @@ def main() -> None:
     load_line = f"reused {existing:,} citizens already in the database (load not measured)"
     rate = None
     if existing < args.people:
-        started = time.perf_counter()
+        server_cpu = backend_cpu_seconds()
+        started, cpu_started = time.perf_counter(), time.process_time()
         out = io.StringIO()
         call_command("generate", people=args.people - existing, seed=args.seed, stdout=out)
         seconds = time.perf_counter() - started
-        rate = (args.people - existing) / seconds
         loaded = args.people - existing
-        load_line = f"generated and loaded {loaded:,} citizens in {seconds:.1f} s = {rate:,.0f} citizens/s"
+        rate = loaded / seconds
+        client_us = (time.process_time() - cpu_started) / loaded * 1e6
+        load_line = (
+            f"generated and loaded {loaded:,} citizens in {seconds:.1f} s = {rate:,.0f} citizens/s; "
+            f"CPU per citizen: {client_us:.0f} µs in this process"
+        )
+        server_after = backend_cpu_seconds()
+        if server_cpu is not None and server_after is not None:
+            load_line += f", {(server_after - server_cpu) / loaded * 1e6:.0f} µs in the database server"
+        load_line += f"; load average at the end {os.getloadavg()[0]:.1f}"
     print(load_line, flush=True)
 
     rng = random.Random(args.seed)
@@ -126,10 +154,22 @@ def main() -> None:
     for pin in pins[:50]:
         citizen_get(actor=ministry, pin=pin, purpose=purpose)
 
+    # CPU time as well as latency: on a shared machine the latency measures the queue for the CPU; the
+    # CPU time per lookup (here and in the server) is what the lookup itself costs.
+    server_before, client_before = backend_cpu_seconds(), time.process_time()
     lookup = timed([lambda pin=pin: citizen_get(actor=ministry, pin=pin, purpose=purpose) for pin in pins])
+    client_ms = (time.process_time() - client_before) / len(pins) * 1000
+    server_after = backend_cpu_seconds()
+    lookup_cpu = f"CPU per PIN lookup: {client_ms:.2f} ms in this process"
+    if server_before is not None and server_after is not None:
+        lookup_cpu += f", {(server_after - server_before) / len(pins) * 1000:.2f} ms in the database server"
 
     def search_as(user: User, text: str) -> Callable[[], object]:
         return lambda: citizen_search(actor=user, query=CitizenQuery(text=text), purpose=purpose)
+
+    def search_address(user: User, address: str, commune_code: str) -> Callable[[], object]:
+        query = CitizenQuery(address=address, commune_code=commune_code)
+        return lambda: citizen_search(actor=user, query=query, purpose=purpose)
 
     # What officers type: the full name without tone marks, nationwide (ministry) ...
     full_names = timed([search_as(ministry, fold(name)) for name, _ in people])
@@ -146,6 +186,23 @@ def main() -> None:
     given_names = timed(commune_searches)
     all_searches = full_names + prefixes + given_names
 
+    # Address search (`address=`: a fragment anywhere in a current address; a trigram index on
+    # PostgreSQL). Nationwide, the whole address line of a sample person, as typed to find who lives
+    # there; within a commune, its officer typing only the street or village ("pho hang bac", "thon 3").
+    addresses = list(
+        Residence.objects.filter(citizen_id__in=sample_ids[: args.addresses], ended_on__isnull=True)
+        .values_list("address_detail", "commune__code")
+        .order_by("pk")
+    )
+    address_lines = timed([search_address(ministry, fold(detail), "") for detail, _ in addresses])
+    local_addresses = []
+    for detail, code in addresses:
+        unit = PoliceUnit.objects.filter(code=f"CA-commune-{code}").first()
+        if unit is not None:
+            user = officer(f"bench.{code}", User.Role.COLLECTOR, unit)
+            local_addresses.append(search_address(user, fold(detail.split(",")[-1]), code))
+    street_in_commune = timed(local_addresses)
+
     def line(label: str, samples: list[float], q: int) -> str:
         return (
             f"| {label} | {len(samples)} | {statistics.median(samples):.2f} | "
@@ -158,8 +215,9 @@ def main() -> None:
             "",
             f"- command: `{' '.join(['python', *sys.argv])}`"
             + (" (under scripts/with-postgres)" if vendor == "postgresql" else ""),
-            f"- machine: {machine()}",
+            f"- machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (shared CPU)",
             f"- load: {load_line}",
+            f"- {lookup_cpu}",
             "",
             "| measure | n | p50 ms | tail ms | max ms |",
             "|---|---|---|---|---|",
@@ -168,6 +226,8 @@ def main() -> None:
             line("name search, surname + middle prefix (nationwide)", prefixes, 95),
             line("name search, given name only (commune officer)", given_names, 95),
             line("name search, all of the above", all_searches, 95),
+            line("address search, whole address line (nationwide)", address_lines, 95),
+            line("address search, street or village (commune officer)", street_in_commune, 95),
             "",
         ]
     )

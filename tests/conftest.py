@@ -21,12 +21,21 @@ from pytest_django import DjangoDbBlocker
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.services import officer_create, police_unit_for_area
+from dancu.audit.models import AuditEvent
 from dancu.audit.services import Actor
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
 from dancu.lib.partial_date import PartialDate
 from dancu.registry import services
-from dancu.registry.models import Citizen, Household
+from dancu.registry.models import (
+    Citizen,
+    FamilyLink,
+    Household,
+    HouseholdMember,
+    PinRecord,
+    RecordVersion,
+    Residence,
+)
 
 PASSWORD = "Mật-khẩu-thử-nghiệm-2025"
 SYSTEM = Actor(system="test")
@@ -221,3 +230,18 @@ def household_of(head: Citizen, *, spouse: Citizen | None = None) -> Household:
             source_document="CT01",
         )
     return household
+
+
+def counts() -> dict[str, int]:
+    """Rows in the registry's tables and the audit trail: equal before and after a refused write."""
+    models = (
+        Citizen,
+        PinRecord,
+        Residence,
+        AuditEvent,
+        RecordVersion,
+        Household,
+        HouseholdMember,
+        FamilyLink,
+    )
+    return {model.__name__: model.objects.count() for model in models}

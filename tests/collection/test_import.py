@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,23 +18,25 @@ from openpyxl import load_workbook
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
-from dancu.collection.checks import check_rows
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.services import ImportPolicy, import_rows, import_start
+from tests import conftest
 from tests.conftest import make_citizen
 
 pytestmark = pytest.mark.django_db
 
 HEADER = "record_id,full_name,gender,birth_date,birth_place,id_number,old_id_number,address"
+HOAN_KIEM = '"Số 1 phố Hàng Trống, Phường Hoàn Kiếm, Thành phố Hà Nội"'
+DUONG_LIEU = '"Thôn 3, Xã Dương Liễu, Huyện Hoài Đức, Thành phố Hà Nội"'
 ROWS = [
-    "R1,nguyễn văn hùng,Nam,17/05/1990,Hà Nội,,,Số 1 phố Hàng Trống",  # clean after repairing the case
-    "R2,Lê Thị Mai,nu,1985,Hà Nội,,,",  # year-only birth date: fine
-    "R3,Trần Văn 3,Nam,1990,,,,",  # digit in a name: rejected
-    "R4,Phạm Văn Nam,Nam,31/02/1990,,,,",  # impossible date: rejected
-    "R5,Đỗ Thị Hoa,,1970,,,,",  # no sex: warning, waits for review
-    "R6,Vũ Văn Long,Nam,1990,Hà Nội,001190123456,,",  # PIN says female: rejected
-    "R7,Hoàng Văn An,Nam,1980,,,12345678,",  # CMND with 8 digits: rejected
-    "R8,Bùi Thị Lan,Nữ,=cmd|' /C calc'!A0,,,,",  # a formula-looking value: rejected, defused in the report
+    f"R1,nguyễn văn hùng,Nam,17/05/1990,Hà Nội,,,{HOAN_KIEM}",  # clean after repairing the case
+    f"R2,Lê Thị Mai,nu,1985,Hà Nội,,,{DUONG_LIEU}",  # year-only birth date, legacy address: fine
+    f"R3,Trần Văn 3,Nam,1990,,,,{HOAN_KIEM}",  # digit in a name: rejected
+    f"R4,Phạm Văn Nam,Nam,31/02/1990,,,,{HOAN_KIEM}",  # impossible date: rejected
+    f"R5,Đỗ Thị Hoa,Nữ,1970,Sao Hỏa,,,{HOAN_KIEM}",  # unknown birth province: warning, waits for review
+    f"R6,Vũ Văn Long,Nam,1990,Hà Nội,001190123456,,{HOAN_KIEM}",  # PIN says female: rejected
+    f"R7,Hoàng Văn An,Nam,1980,,,1234567,{HOAN_KIEM}",  # CMND of 7 digits: rejected
+    f"R8,Bùi Thị Lan,Nữ,=cmd|' /C calc'!A0,,,,{HOAN_KIEM}",  # a formula-looking value: rejected, defused
 ]
 
 
@@ -70,13 +73,23 @@ def test_every_row_is_staged_with_its_verdict_and_the_report_counts_by_rule(tmp_
     first = StagingRecord.objects.get(row_number=1)
     assert first.normalized["full_name"] == "Nguyễn Văn Hùng"
     assert first.normalized["birth_date"] == "1990-05-17"
-    assert first.repairs[0]["code"] == "repair.name_case"
-    assert StagingRecord.objects.get(row_number=2).normalized["birth_date"] == "1985"
-    assert run.issue_counts["name.digits"] == 1
-    assert run.issue_counts["date.format"] == 2
-    assert run.issue_counts["pin.sex_mismatch"] == 1
-    assert run.issue_counts["cmnd.format"] == 1
-    assert run.issue_counts["sex.missing"] == 1
+    assert first.normalized["commune_code"] == conftest.HOAN_KIEM
+    assert first.normalized["address"] == HOAN_KIEM.strip('"')
+    assert [repair["code"] for repair in first.repairs] == ["repair.case"]
+    second = StagingRecord.objects.get(row_number=2)
+    assert second.normalized["birth_date"] == "1985"
+    assert second.normalized["legacy_commune_code"] == conftest.DUONG_LIEU_LEGACY
+    assert "repair.address_units" in {repair["code"] for repair in second.repairs}
+    # One catalogue of rules and severities: the codes are registry.rules' own.
+    assert run.issue_counts == {
+        "name.digits": 1,
+        "date.day_range": 1,
+        "date.format": 1,
+        "birth_place.unknown": 1,
+        "pin.sex_mismatch": 1,
+        "cmnd.format": 1,
+    }
+    assert run.repair_counts["repair.case"] == 1
     assert "rejected: 5" in out
     assert "name.digits" in out
 
@@ -112,23 +125,67 @@ def test_clean_rows_wait_for_review_when_the_policy_says_so(tmp_path: Path) -> N
     assert StagingRecord.objects.filter(status="review").count() == 3
 
 
-def test_numbers_already_in_the_registry_or_twice_in_the_file_wait_for_review(tmp_path: Path) -> None:
+def test_the_setting_turns_auto_approval_off(tmp_path: Path, settings: Any) -> None:
+    settings.DANCU_IMPORT_AUTO_APPROVE = False
+    run_import(csv_file(tmp_path))
+    assert not StagingRecord.objects.filter(status="approved").exists()
+    assert StagingRecord.objects.filter(status="review").count() == 3
+
+
+def test_numbers_already_in_the_registry_or_earlier_in_the_file_are_refused_naming_the_first(
+    tmp_path: Path,
+) -> None:
     known = make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678")
     rows = [
-        f"R1,Nguyễn Văn Hùng,Nam,1990-05-17,,{known.pin},,",
-        "R2,Nguyễn Văn Hùng,Nam,1990-05-17,,,012345678,",
-        "R3,Lê Văn Tư,Nam,1960,,,987654321,",
-        "R4,Lê Văn Tư,Nam,1960,,,987654321,",
+        f"R1,Nguyễn Văn Hùng,Nam,1990-05-17,,{known.pin},,{HOAN_KIEM}",
+        f"R2,Nguyễn Văn Hùng,Nam,1990-05-17,,,012345678,{HOAN_KIEM}",
+        f"R3,Lê Văn Tư,Nam,1960,,,987654321,{HOAN_KIEM}",
+        f"R4,Lê Văn Tư,Nam,1960,,,987654321,{HOAN_KIEM}",
+        f",Lê Văn Tư,Nam,1960,,,987654321,{HOAN_KIEM}",
+    ]
+    # One row per batch: the file's earlier rows are found among the run's staged rows, not in memory,
+    # which is also how a resumed import finds the rows of the session that crashed.
+    run_import(csv_file(tmp_path, rows), batch_size=1)
+    records = {r.row_number: r for r in StagingRecord.objects.all()}
+    assert "pin.duplicate" in {i["code"] for i in records[1].issues}
+    assert {i["code"] for i in records[2].issues} == {"cmnd.duplicate"}
+    assert records[3].issues == []
+    assert [i["code"] for i in records[4].issues] == ["cmnd.duplicate_in_batch"]
+    assert "R3" in records[4].issues[0]["message_en"]
+    assert "R3" in records[5].issues[0]["message_vi"]
+    assert [records[n].status for n in range(1, 6)] == [
+        "rejected",
+        "rejected",
+        "approved",
+        "rejected",
+        "rejected",
+    ]
+
+
+def test_identifiers_of_any_length_are_refused_by_their_rule_and_the_import_goes_on(tmp_path: Path) -> None:
+    rows = [
+        f"R1,Lê Văn Tư,Nam,1960,,{'1' * 40},{'2' * 30},{HOAN_KIEM}",
+        f"R2,Lê Văn Năm,Nam,1961,,,,{HOAN_KIEM}",
     ]
     run_import(csv_file(tmp_path, rows))
-    issues = {r.row_number: {i["code"] for i in r.issues} for r in StagingRecord.objects.all()}
-    assert issues == {
-        1: {"pin.duplicate"},
-        2: {"cmnd.duplicate"},
-        3: {"cmnd.duplicate"},
-        4: {"cmnd.duplicate"},
-    }
-    assert set(StagingRecord.objects.values_list("status", flat=True)) == {"review"}
+    first = StagingRecord.objects.get(row_number=1)
+    assert {issue["code"] for issue in first.issues} == {"pin.format", "cmnd.format"}
+    assert (first.id_number, first.old_id_number) == ("", "")
+    assert StagingRecord.objects.get(row_number=2).status == "approved"
+
+
+def test_a_nul_character_past_the_files_start_rejects_its_row_only(tmp_path: Path) -> None:
+    # The first 64 KB decide whether the file is text; a NUL further on damages one row, not the import.
+    rows = [f"R{i},Lê Văn Tư,Nam,1960,,,,{HOAN_KIEM}" for i in range(1, 1201)]
+    rows.append(f"R9999,Lê Văn\x00 Tư,Nam,1960,,,,{HOAN_KIEM}")
+    path = csv_file(tmp_path, rows)
+    assert path.stat().st_size > 64 * 1024
+    run_import(path)
+    last = StagingRecord.objects.get(row_number=1201)
+    assert last.status == "rejected"
+    assert "row.nul" in {issue["code"] for issue in last.issues}
+    assert "\x00" not in last.raw["full_name"]
+    assert ImportRun.objects.get().rows_read == 1201
 
 
 def test_an_unreadable_file_stops_the_command_naming_the_rule(tmp_path: Path) -> None:
@@ -140,7 +197,7 @@ def test_an_unreadable_file_stops_the_command_naming_the_rule(tmp_path: Path) ->
 
 
 def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: Path) -> None:
-    rows = [f"R{i},Người Thứ {chr(65 + i % 26)},Nam,19{50 + i % 50},,,," for i in range(1, 51)]
+    rows = [f"R{i},Người Thứ {chr(65 + i % 26)},Nam,19{50 + i % 50},,,,{HOAN_KIEM}" for i in range(1, 51)]
     path = csv_file(tmp_path, rows)
     actor = Actor(system="test")
     run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
@@ -156,7 +213,6 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
         import_rows(
             run=run,
             source=source,
-            checker=check_rows,
             actor=actor,
             batch_size=10,
             on_batch=stop_after_two_batches,
@@ -165,7 +221,7 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
 
     run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
     assert run.rows_read == 20
-    import_rows(run=run, source=source, checker=check_rows, actor=actor, policy=ImportPolicy(), batch_size=10)
+    import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=10)
     numbers = sorted(StagingRecord.objects.values_list("row_number", flat=True))
     assert numbers == list(range(1, 51))
 

@@ -181,6 +181,9 @@ def test_a_dc01_goes_through_check_and_recheck_into_the_registry(
     assert applied.actor == personas.cuong
     assert applied.data["pin"] == citizen.pin
     assert applied.source_document == f"DC01 #{form.pk}"
+    # Every step counts toward the form's commune, which is how campaigns tally the work.
+    form_events = AuditEvent.objects.filter(subject_type="collection_form", subject_id=str(form.pk))
+    assert {event.unit_id for event in form_events} == {form.commune_id}
 
 
 def test_a_dc01_naming_a_household_joins_it(personas: Personas, people: People, staff: Reviewers) -> None:
@@ -444,6 +447,7 @@ def test_a_form_is_returned_with_a_reason_and_submitted_again(
     assert form.return_reason == "Số nhà ghi chưa đúng"
     returned = AuditEvent.objects.get(subject_id=str(form.pk), event_type="collection.form.returned")
     assert (returned.reason, returned.data["previous"]) == ("Số nhà ghi chưa đúng", status)
+    assert returned.unit == form.commune
 
     # Back with Lan: she corrects the address and submits again; the checks start over.
     form = workflow.form_update_draft(

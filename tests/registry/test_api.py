@@ -20,14 +20,10 @@ from dancu.lib import pin as pin_codec
 from dancu.registry import services
 from dancu.registry.models import (
     Citizen,
-    FamilyLink,
-    Household,
-    HouseholdMember,
-    PinRecord,
     RecordVersion,
     Residence,
 )
-from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, People, Personas, commune, make_citizen
+from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, People, Personas, commune, counts, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -69,20 +65,6 @@ def errors_of(response: Any, status: int) -> list[dict[str, str]]:
 
 def rules(response: Any, status: int = 422) -> set[tuple[str, str]]:
     return {(e["field"], e["code"]) for e in errors_of(response, status)}
-
-
-def counts() -> dict[str, int]:
-    models = (
-        Citizen,
-        PinRecord,
-        Residence,
-        AuditEvent,
-        RecordVersion,
-        Household,
-        HouseholdMember,
-        FamilyLink,
-    )
-    return {model.__name__: model.objects.count() for model in models}
 
 
 def new_person(**overrides: Any) -> dict[str, Any]:

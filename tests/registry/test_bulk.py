@@ -7,8 +7,10 @@ these tests check what is written, not how fast (that is bench/'s job).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 
 from dancu.audit.models import AuditEvent, EventType
@@ -99,7 +102,9 @@ def test_unknown_codes_are_named(placement: dict[str, Any], field: str, code: st
 # Loading ------------------------------------------------------------------------------------------------
 
 
-def test_counts_match_what_was_generated() -> None:
+def test_counts_match_what_was_generated(monkeypatch: pytest.MonkeyPatch) -> None:
+    # COPY text goes in pieces of a few rows, so that rows split across pieces are read whole.
+    monkeypatch.setattr(bulk, "_COPY_CHUNK_ROWS", 7)
     stats = _load(700, seed=1, provinces=["01"])
     households = list(
         generate_population(people=700, seed=1, communes=placement_choices(provinces=["01"]), today=TODAY)
@@ -114,6 +119,14 @@ def test_counts_match_what_was_generated() -> None:
     assert Residence.objects.count() == 700 + sum(p.temporary is not None for p in people)
     assert IdentityCardRecord.objects.count() == sum(len(p.cards) for p in people)
     assert set(Citizen.objects.values_list("pin", flat=True)) == {p.pin for p in people}
+
+
+def test_copy_text_escapes_what_copy_would_misread() -> None:
+    rows = [(1, "a\\b\tc\nd\re", None, True, "Nguyễn Văn Hùng"), (2, "", "\\N", False, "x")]
+
+    assert bulk._copy_text(rows) == (
+        "1\ta\\\\b\\tc\\nd\\re\t\\N\tTrue\tNguyễn Văn Hùng\n2\t\t\\\\N\tFalse\tx\n"
+    )
 
 
 def test_registry_invariants_hold_after_loading() -> None:
@@ -295,6 +308,55 @@ def test_a_failing_batch_leaves_no_half_written_household(monkeypatch: pytest.Mo
     assert 300 <= Citizen.objects.count() < 600
     assert not Household.objects.annotate(n=Count("memberships")).filter(n=0).exists()
     assert AuditEvent.objects.filter(event_type=EventType.POPULATION_GENERATED).count() == 1
+
+
+@pytest.mark.parametrize("set_based", [True, False], ids=["checked-per-batch", "checked-per-row"])
+def test_rows_pointing_at_a_missing_unit_never_commit(
+    monkeypatch: pytest.MonkeyPatch, set_based: bool
+) -> None:
+    # Per batch: the loader's own check (PostgreSQL, privileged role). Per row: the database's foreign
+    # keys, which Django declares deferred, so they are checked at commit: check_constraints() is that
+    # check inside the test's transaction.
+    monkeypatch.setattr(
+        bulk, "_may_switch_off_row_triggers", lambda: set_based and connection.vendor == "postgresql"
+    )
+    missing = AdminUnit.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    choices = [dataclasses.replace(c, commune_id=missing) for c in placement_choices(communes=["00097"])]
+    households = generate_population(people=20, seed=3, communes=choices, today=TODAY)
+    with pytest.raises(IntegrityError):
+        _commit(lambda: load_population(households, actor=GENERATOR))
+    assert not Citizen.objects.exists()
+
+
+def test_the_per_batch_check_needs_the_right_to_skip_row_triggers(monkeypatch: pytest.MonkeyPatch) -> None:
+    if connection.vendor != "postgresql":
+        assert not bulk._may_switch_off_row_triggers()
+        return
+    # The test server's role is a superuser: it has the right, asked one way from PostgreSQL 15 on and
+    # another before.
+    assert bulk._may_switch_off_row_triggers()
+    monkeypatch.setattr(connection, "pg_version", 140000)
+    assert bulk._may_switch_off_row_triggers()
+
+
+def test_row_triggers_are_on_again_after_a_load() -> None:
+    _load(30, seed=5, communes=["00097"])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone()[0] == "origin"
+    residence = Residence.objects.order_by("pk").first()
+    assert residence is not None
+    with pytest.raises(IntegrityError):
+        _commit(lambda: Residence.objects.filter(pk=residence.pk).update(commune_id=10**9))
+
+
+def _commit(write: Callable[[], object]) -> None:
+    """Run `write` in a savepoint and check the deferred constraints as a commit would, rolling back on
+    failure so that the test's own transaction stays clean."""
+    with transaction.atomic():
+        write()
+        connection.check_constraints()
 
 
 # The command --------------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ from django.test import Client
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
-from dancu.registry.models import Citizen, PinRecord, RecordVersion, Residence
-from tests.conftest import HOAN_KIEM, People, Personas, make_citizen
+from dancu.registry.models import Citizen
+from tests.conftest import HOAN_KIEM, People, Personas, counts, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -89,10 +89,6 @@ FOREIGN_TO_VIETNAMESE_TEXT = ("script", "img", "cyrillic", "chinese", "arabic", 
 def _fast_password_hashing(settings: Any) -> None:
     # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def counts() -> tuple[int, ...]:
-    return tuple(m.objects.count() for m in (Citizen, PinRecord, Residence, AuditEvent, RecordVersion))
 
 
 def newcomer(**overrides: str) -> dict[str, str]:

@@ -16,8 +16,18 @@ from django.test import Client
 from dancu.audit.models import AuditEvent
 from dancu.lib import pin as pin_codec
 from dancu.registry import services
-from dancu.registry.models import Citizen, Household, HouseholdMember, PinRecord, RecordVersion, Residence
-from tests.conftest import HOAN_KIEM, SAI_GON, SYSTEM, People, Personas, commune, household_of, make_citizen
+from dancu.registry.models import Citizen, Household, RecordVersion
+from tests.conftest import (
+    HOAN_KIEM,
+    SAI_GON,
+    SYSTEM,
+    People,
+    Personas,
+    commune,
+    counts,
+    household_of,
+    make_citizen,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +52,6 @@ def field_errors(page: str, name: str) -> str:
     """The text of the error list shown under one form field ("" when there is none)."""
     match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
     return match.group(1) if match else ""
-
-
-def counts() -> dict[str, int]:
-    models = (Citizen, PinRecord, Residence, AuditEvent, RecordVersion, Household, HouseholdMember)
-    return {model.__name__: model.objects.count() for model in models}
 
 
 @pytest.fixture

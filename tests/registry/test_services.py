@@ -32,7 +32,7 @@ from dancu.registry.models import (
     Residence,
 )
 from dancu.registry.services import NewCitizen, NewResidence
-from tests.conftest import HOAN_KIEM, HONG_HA, SAI_GON, SYSTEM, Personas, commune, legacy_commune
+from tests.conftest import HOAN_KIEM, HONG_HA, SAI_GON, SYSTEM, Personas, commune, counts, legacy_commune
 
 pytestmark = pytest.mark.django_db
 
@@ -79,20 +79,6 @@ def create(data: NewCitizen | None = None, residence: NewResidence | None = None
         source_document=kwargs.pop("source_document", DOCUMENT),
         today=kwargs.pop("today", TODAY),
     )
-
-
-def counts() -> dict[str, int]:
-    models = (
-        Citizen,
-        PinRecord,
-        Residence,
-        AuditEvent,
-        RecordVersion,
-        Household,
-        HouseholdMember,
-        FamilyLink,
-    )
-    return {model.__name__: model.objects.count() for model in models}
 
 
 def refused(call: Callable[[], Any]) -> list[FieldError]:

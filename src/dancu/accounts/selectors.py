@@ -47,7 +47,7 @@ def _area_q(unit: PoliceUnit, *, commune: str, province: str, legacy_commune: st
 
 def citizen_scope(user: User) -> Q:
     """The citizens `user` may see, as a filter on Citizen."""
-    if not user.is_active or user.role not in RECORD_READER_ROLES or user.police_unit is None:
+    if not officer_can_read_records(user) or user.police_unit is None:
         return _NOTHING
     return _area_q(
         user.police_unit,
@@ -59,7 +59,7 @@ def citizen_scope(user: User) -> Q:
 
 def household_scope(user: User) -> Q:
     """The households `user` may see, as a filter on Household (by the household's own address)."""
-    if not user.is_active or user.role not in RECORD_READER_ROLES or user.police_unit is None:
+    if not officer_can_read_records(user) or user.police_unit is None:
         return _NOTHING
     return _area_q(
         user.police_unit,

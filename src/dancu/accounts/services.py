@@ -97,29 +97,29 @@ def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
         )
 
 
-def sign_in_record(*, user: User, succeeded: bool, channel: str) -> None:
+def _sign_in_event(user: User, event_type: EventType, channel: str) -> None:
     with transaction.atomic():
         audit_event_record(
             actor=Actor(user),
-            event_type=EventType.OFFICER_SIGNED_IN if succeeded else EventType.OFFICER_SIGN_IN_FAILED,
+            event_type=event_type,
             subject_type="user",
             subject_id=user.pk,
             data={"channel": channel},
         )
 
 
+def sign_in_record(*, user: User, succeeded: bool, channel: str) -> None:
+    _sign_in_event(
+        user, EventType.OFFICER_SIGNED_IN if succeeded else EventType.OFFICER_SIGN_IN_FAILED, channel
+    )
+
+
 def sign_in_failed_record(*, username: str, channel: str, locked_out: bool) -> None:
     """A refused sign-in for an existing account (unknown names leave no trace: there is no subject)."""
     user = User.objects.filter(username=username).first()
-    if user is None:
-        return
-    with transaction.atomic():
-        audit_event_record(
-            actor=Actor(user),
-            event_type=EventType.OFFICER_LOCKED_OUT if locked_out else EventType.OFFICER_SIGN_IN_FAILED,
-            subject_type="user",
-            subject_id=user.pk,
-            data={"channel": channel},
+    if user is not None:
+        _sign_in_event(
+            user, EventType.OFFICER_LOCKED_OUT if locked_out else EventType.OFFICER_SIGN_IN_FAILED, channel
         )
 
 

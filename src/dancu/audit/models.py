@@ -48,12 +48,27 @@ class EventType(models.TextChoices):
     FORM_APPLIED = "collection.form.applied", _("Cập nhật phiếu vào CSDL")
     FORM_APPLY_FAILED = "collection.form.apply_failed", _("Cập nhật phiếu bị từ chối")
     # --- registry (more) ---
+    CITIZEN_MERGED = "registry.citizen.merged", _("Hợp nhất hồ sơ trùng")
+    CITIZEN_MERGE_UNDONE = "registry.citizen.merge_undone", _("Huỷ hợp nhất hồ sơ")
 
     # --- collection (more) ---
+    # Imported rows leaving staging: into the registry, into a commune's review queue, or refused there.
+    STAGING_APPLIED = "collection.staging.applied", _("Bản ghi nhập được tự động duyệt vào CSDL")
+    STAGING_QUEUED = "collection.staging.queued", _("Bản ghi nhập chờ cán bộ xem xét")
+    STAGING_REJECTED = "collection.staging.rejected", _("Bản ghi nhập bị từ chối")
+    IMPORT_PROMOTED = "collection.import.promoted", _("Đã chuyển các bản ghi nhập vào CSDL và hàng chờ")
+    FORM_REJECTED = "collection.form.rejected", _("Từ chối phiếu từ tệp nhập")
     # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
     RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")
+    # A pass of the quality assessment (all records, those changed since the last pass, or one unit's).
+    QUALITY_ASSESSED = "collection.quality.assessed", _("Đánh giá chất lượng hồ sơ")
 
     # --- matching ---
+    PAIR_DECIDED = "matching.pair.decided", _("Quyết định về cặp hồ sơ nghi trùng")
+    PAIR_DECISION_UNDONE = "matching.pair.decision_undone", _("Huỷ quyết định về cặp hồ sơ")
+    # A run of the matcher over the registry and the staged rows (`dancu match --registry`).
+    MATCH_RUN_FINISHED = "matching.run.finished", _("Hoàn tất lần chạy tìm bản ghi trùng")
+    MATCH_RUN_FAILED = "matching.run.failed", _("Lần chạy tìm bản ghi trùng thất bại")
 
     # --- campaigns ---
     METRIC_CREATED = "campaigns.metric.created", _("Tạo chỉ số chiến dịch")
@@ -63,6 +78,14 @@ class EventType(models.TextChoices):
     DAILY_REPORT_MADE = "campaigns.report.made", _("Lập báo cáo ngày của chiến dịch")
 
     # --- cards ---
+    INTAKE_POINT_CREATED = "cards.intake_point.created", _("Lập điểm thu nhận hồ sơ thẻ")
+    INTAKE_DEVICE_REGISTERED = "cards.intake_device.registered", _("Đăng ký bộ thiết bị thu nhận")
+    CARD_APPLICATION_RESUMED = "cards.application.resumed", _("Hồ sơ cấp thẻ tiếp tục sau điều chỉnh")
+    CARD_BATCH_EXPORTED = "cards.batch.exported", _("Gửi lô sản xuất thẻ")
+    CARD_BATCH_IMPORTED = "cards.batch.imported", _("Nhận kết quả sản xuất thẻ")
+    CARD_PRODUCTION_FAILED = "cards.card.production_failed", _("Trung tâm sản xuất từ chối thẻ")
+    CARD_STATE_CHANGED = "cards.card.state_changed", _("Thay đổi trạng thái thẻ")
+    CARD_ISSUER_KEY_CREATED = "cards.issuer_key.created", _("Tạo khoá ký dữ liệu chip")
 
     # The card workflow's milestones; campaign metrics count them, so their names are a contract.
     CARD_APPLICATION_TAKEN = "cards.application.taken", _("Thu nhận hồ sơ cấp thẻ")

@@ -74,5 +74,9 @@ def access_log_record(
         )
         for citizen_id in citizen_ids
     ]
-    if rows:
+    if len(rows) == 1:
+        # One row is one INSERT, atomic by itself; bulk_create would wrap it in a transaction of its
+        # own, two more round trips on every record read.
+        rows[0].save(force_insert=True)
+    elif rows:
         AccessLog.objects.bulk_create(rows)

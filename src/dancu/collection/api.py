@@ -12,7 +12,7 @@ from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.collection import selectors, workflow
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.collection.schemas import FormIn, FormOut, FormUpdateIn, QueueOut, QueueParams, ReturnIn, ReviewIn
 from dancu.registry import selectors as registry_selectors
 
@@ -49,7 +49,7 @@ def _out(form: CollectionForm, user: User) -> dict[str, Any]:
         "warnings": form.warnings,
         "acknowledged_warnings": form.acknowledged_warnings,
         "apply_errors": form.apply_errors,
-        "created_by": form.created_by.username,
+        "created_by": form.author_label,
         "created_at": form.created_at,
         "submitted_at": form.submitted_at,
         "checked_by": _name(form.checked_by),
@@ -62,7 +62,25 @@ def _out(form: CollectionForm, user: User) -> dict[str, Any]:
         "returned_at": form.returned_at,
         "returned_from": form.returned_from,
         "return_reason": form.return_reason,
+        "rejected_by": _name(form.rejected_by),
+        "rejected_at": form.rejected_at,
+        "reject_reason": form.reject_reason,
+        "staging": _staging_out(form.staging_record),
         "allowed_actions": sorted(workflow.form_allowed_actions(user=user, form=form)),
+    }
+
+
+def _staging_out(record: StagingRecord | None) -> dict[str, Any] | None:
+    """For a form made by an import: the row as read beside what the rules made of it."""
+    if record is None:
+        return None
+    return {
+        "run": record.run_id,
+        "row_number": record.row_number,
+        "raw": record.raw,
+        "normalized": record.normalized,
+        "issues": record.issues,
+        "repairs": record.repairs,
     }
 
 
@@ -87,7 +105,7 @@ def list_queue(request: HttpRequest, params: Query[QueueParams]) -> dict[str, An
                 "waiting_seconds": int(queue.age_of(form).total_seconds()),
                 "commune_code": form.commune.code,
                 "full_name": form.citizen.full_name if form.citizen else form.data.get("full_name", ""),
-                "created_by": form.created_by.username,
+                "created_by": form.author_label,
             }
             for form in queue.forms
         ],
@@ -167,3 +185,13 @@ def return_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str,
 def apply_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
     user = _actor(request)
     return _out(workflow.form_apply(actor=Actor(user), form=_get(request, form_id)), user)
+
+
+@router.post(
+    "/forms/{form_id}/reject", response=FormOut, summary="Reject a form made by an import, with a reason"
+)
+def reject_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
+    user = _actor(request)
+    return _out(
+        workflow.form_reject(actor=Actor(user), form=_get(request, form_id), reason=body.reason), user
+    )

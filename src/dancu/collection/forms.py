@@ -11,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from dancu.collection import workflow
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.lib.errors import FieldError
 from dancu.lib.partial_date import PartialDate
 from dancu.registry.models import Citizen, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import BLOOD_TYPES, ETHNICITIES, RELIGIONS
+from dancu.registry.rules import FIELD_LABELS
 
 # Longer than any registry field; the rules report the real limits with their codes.
 _MAX = workflow.MAX_VALUE_LENGTH
@@ -286,3 +287,66 @@ def data_rows(form: CollectionForm) -> list[DataRow]:
         for name in names
         if form.data.get(name)
     ]
+
+
+@dataclass
+class StagingRow:
+    """One column of an imported row: the text as read, the value the rules made of it, what they said."""
+
+    column: str
+    label: str
+    original: str
+    normalized: str
+    messages: list[str]
+
+
+# The person-records columns (DESIGN.md) and the normalized value each one became.
+_STAGING_COLUMNS = (
+    ("record_id", "record_id"),
+    ("full_name", "full_name"),
+    ("gender", "sex"),
+    ("birth_date", "birth_date"),
+    ("birth_place", "birth_place_text"),
+    ("id_number", "id_number"),
+    ("old_id_number", "old_id_number"),
+    ("father_name", "father_name"),
+    ("mother_name", "mother_name"),
+    ("address", "address"),
+)
+
+
+def staging_rows(record: StagingRecord | None, *, language: str) -> list[StagingRow]:
+    """For a form made by an import, each column as read beside its normalized value, with the rule
+    messages (problems and repairs) that name it, for the reviewer to compare."""
+    if record is None:
+        return []
+    english = language.startswith("en")
+    by_field: dict[str, list[str]] = {}
+    for issue in record.issues:
+        text = issue["message_en"] if english else issue["message_vi"]
+        by_field.setdefault(issue["field"], []).append(f"{text} [{issue['code']}]")
+    for repair in record.repairs:
+        by_field.setdefault(repair["field"], []).append(
+            f"{repair['before']} → {repair['after']} [{repair['code']}]"
+        )
+    rows = []
+    for column, key in _STAGING_COLUMNS:
+        label_vi, label_en = FIELD_LABELS.get(column, (column, column))
+        value = str(record.normalized.get(key, ""))
+        if key == "sex":
+            value = {"M": "Nam", "F": "Nữ"}.get(value, value)
+        if key == "address" and record.normalized.get("commune_code"):
+            value = f"{value} (xã/phường {record.normalized['commune_code']})"
+        rows.append(
+            StagingRow(
+                column=column,
+                label=label_en if english else label_vi,
+                original=str(record.raw.get(column, "")),
+                normalized=value,
+                messages=by_field.get(column, []),
+            )
+        )
+    general = by_field.get("", [])
+    if general:
+        rows.append(StagingRow("", "—", "", "", general))
+    return rows

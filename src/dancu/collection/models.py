@@ -44,6 +44,11 @@ class ImportRun(models.Model):
     rows_rejected = models.PositiveIntegerField(default=0)
     rows_with_warnings = models.PositiveIntegerField(default=0)
     rows_repaired = models.PositiveIntegerField(default=0)
+    # After the rows are staged they are promoted one by one: approved rows written to the registry,
+    # rows for an officer filed as DC01 forms in their commune's review queue.
+    rows_applied = models.PositiveIntegerField(default=0)
+    rows_queued = models.PositiveIntegerField(default=0)
+    promoted_at = models.DateTimeField(null=True, blank=True)
     # {"rule.code": count} of issues, and {"repair.code": count} of repairs, over committed rows.
     issue_counts = models.JSONField(default=dict)
     repair_counts = models.JSONField(default=dict)
@@ -74,16 +79,41 @@ class StagingRecord(models.Model):
     normalized = models.JSONField(default=dict)
     issues = models.JSONField(default=list)  # [{"field", "code", "severity", "message_vi", "message_en"}]
     repairs = models.JSONField(default=list)  # [{"field", "code", "before", "after"}]
+    # The normalized identifiers again, as columns: a later batch of the same run looks them up to find a
+    # number repeated anywhere in the file, also after a crash split the file between two sessions.
+    id_number = models.CharField(max_length=12, blank=True)
+    old_id_number = models.CharField(max_length=9, blank=True)
+    # When the row left staging: written to the registry (`citizen`), or filed as a form for review (the
+    # form's `staging_record`), or refused on the way (status rejected). None: not promoted yet.
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    citizen = models.ForeignKey(
+        "registry.Citizen", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [
             # A resumed import can never write a row twice.
             models.UniqueConstraint(fields=["run", "row_number"], name="staging_row_once_per_run")
         ]
-        indexes = [models.Index(fields=["run", "status"], name="staging_run_status")]
+        indexes = [
+            models.Index(fields=["run", "status"], name="staging_run_status"),
+            models.Index(
+                fields=["run", "id_number"], name="staging_run_pin", condition=~models.Q(id_number="")
+            ),
+            models.Index(
+                fields=["run", "old_id_number"],
+                name="staging_run_cmnd",
+                condition=~models.Q(old_id_number=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_id}#{self.row_number} {self.status}"
+
+    @property
+    def label(self) -> str:
+        """How the registry's history and the forms cite the row: "nhập #12, dòng 345"."""
+        return f"nhập #{self.run_id}, dòng {self.row_number}"
 
 
 class CollectionForm(models.Model):
@@ -107,6 +137,8 @@ class CollectionForm(models.Model):
         RECHECKED = "rechecked", _("Đã phúc tra, chờ cập nhật")
         APPLIED = "applied", _("Đã cập nhật vào CSDL")
         RETURNED = "returned", _("Trả lại để bổ sung")
+        # Only a form made from an imported row can be rejected: it has no author to return it to.
+        REJECTED = "rejected", _("Bị từ chối")
 
     kind = models.CharField(max_length=4, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -135,7 +167,14 @@ class CollectionForm(models.Model):
     # Why the registry refused the last attempt to apply the form (the form then stays rechecked).
     apply_errors = models.JSONField(default=list)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The collector who wrote the form; None for a form made by an import from a row of a legacy file,
+    # whose author is the import (`staging_record`).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    staging_record = models.OneToOneField(
+        StagingRecord, null=True, blank=True, on_delete=models.PROTECT, related_name="form"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
@@ -157,6 +196,11 @@ class CollectionForm(models.Model):
     returned_at = models.DateTimeField(null=True, blank=True)
     returned_from = models.CharField(max_length=16, choices=Status.choices, blank=True)
     return_reason = models.CharField(max_length=500, blank=True)
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    reject_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [
@@ -172,6 +216,10 @@ class CollectionForm(models.Model):
                     ~models.Q(rechecked_by=models.F("created_by"))
                     & ~models.Q(rechecked_by=models.F("checked_by"))
                 ),
+            ),
+            models.CheckConstraint(
+                name="form_has_an_author",
+                condition=models.Q(created_by__isnull=False) | models.Q(staging_record__isnull=False),
             ),
             models.CheckConstraint(
                 name="form_dc02_names_a_citizen",
@@ -197,3 +245,20 @@ class CollectionForm(models.Model):
     def label(self) -> str:
         """How the registry's history cites the form: "DC01 #123"."""
         return f"{self.kind} #{self.pk}"
+
+    @property
+    def from_import(self) -> bool:
+        return self.staging_record_id is not None
+
+    @property
+    def author_label(self) -> str:
+        """Who wrote the form: the collector's account, or the import and row it came from."""
+        if self.created_by is not None:
+            return self.created_by.username
+        assert self.staging_record is not None  # a database constraint: a form has an author
+        return self.staging_record.label
+
+
+# The quality scorecard's tables live with the code that computes them (collection/quality/); importing
+# them here is what registers them with the collection app.
+from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot  # noqa: E402, F401

@@ -234,6 +234,18 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> 
                 "The line contains bytes that are not UTF-8",
             )
         )
+    if "\x00" in text:
+        # A NUL beyond the first 64 KB (the file passed as text): nothing can store it (PostgreSQL refuses
+        # it in text and JSON), so the row keeps a visible replacement and is rejected for it.
+        text = text.replace("\x00", "\ufffd")
+        problems.append(
+            _row_problem(
+                "",
+                "row.nul",
+                "Dòng có ký tự NUL (U+0000), thường do tệp nhị phân hoặc bị hỏng",
+                "The line contains NUL characters (U+0000), usually from a binary or damaged file",
+            )
+        )
     try:
         cells = next(csv.reader(io.StringIO(text), delimiter=delimiter, strict=True))
     except (csv.Error, StopIteration) as exc:

@@ -56,6 +56,8 @@ def summary_lines(run: ImportRun) -> list[str]:
         f"  bị từ chối / rejected: {run.rows_rejected:,}",
         f"  có cảnh báo / with warnings: {run.rows_with_warnings:,}",
         f"  đã sửa tự động / repaired: {run.rows_repaired:,}",
+        f"Đã ghi vào CSDL / written to the registry: {run.rows_applied:,}",
+        f"Đã đưa vào hàng chờ xem xét / queued for review: {run.rows_queued:,}",
     ]
     if run.issue_counts:
         lines.append("Theo quy tắc / by rule:")

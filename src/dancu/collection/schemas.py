@@ -18,6 +18,15 @@ class Problem(Schema):
     message_en: str
 
 
+class StagingOut(Schema):
+    run: int
+    row_number: int
+    raw: dict[str, Any]
+    normalized: dict[str, Any]
+    issues: list[dict[str, Any]]
+    repairs: list[dict[str, Any]]
+
+
 class FormOut(Schema):
     id: int
     label: str = Field(description='how the registry\'s history cites the form, e.g. "DC01 #123"')
@@ -48,6 +57,12 @@ class FormOut(Schema):
     returned_at: datetime | None
     returned_from: str
     return_reason: str
+    rejected_by: str | None
+    rejected_at: datetime | None
+    reject_reason: str
+    staging: StagingOut | None = Field(
+        description="for a form made by an import: the row as read beside what the rules made of it"
+    )
     allowed_actions: list[str] = Field(description="what the caller may do with the form now")
 
 

@@ -9,6 +9,7 @@ DC02, or a DC01 once applied) shows that citizen's data, so it is written to the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,7 +20,8 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import officer_can_read_records
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, ImportRun
+from dancu.geo.models import AdminUnit
 from dancu.lib.errors import NotFoundError
 
 Status = CollectionForm.Status
@@ -34,8 +36,9 @@ REVIEWER_STATUSES = (Status.SUBMITTED,)
 SUPERVISOR_STATUSES = (Status.CHECKED, Status.RECHECKED)
 
 
-def form_scope(user: User) -> Q:
-    """The forms `user` may see, as a filter on CollectionForm."""
+def _scope(user: User, in_area: Callable[[AdminUnit], Q]) -> Q:
+    """Nothing for someone who may not read records, everything for the ministry, else what `in_area`
+    says of the area of the user's police unit."""
     if not officer_can_read_records(user):
         return _NOTHING
     unit = user.police_unit
@@ -44,12 +47,19 @@ def form_scope(user: User) -> Q:
         return Q()
     area = unit.admin_unit
     assert area is not None  # a database constraint: only the ministry has no area
-    below = area.path + "/"
-    return (
-        Q(commune_id=area.pk)
-        | Q(commune__path__startswith=below)
-        | Q(legacy_commune_id=area.pk)
-        | Q(legacy_commune__path__startswith=below)
+    return in_area(area)
+
+
+def form_scope(user: User) -> Q:
+    """The forms `user` may see, as a filter on CollectionForm."""
+    return _scope(
+        user,
+        lambda area: (
+            Q(commune_id=area.pk)
+            | Q(commune__path__startswith=area.path + "/")
+            | Q(legacy_commune_id=area.pk)
+            | Q(legacy_commune__path__startswith=area.path + "/")
+        ),
     )
 
 
@@ -63,6 +73,8 @@ def _forms() -> QuerySet[CollectionForm]:
         "rechecked_by",
         "applied_by",
         "returned_by",
+        "rejected_by",
+        "staging_record__run",
     )
 
 
@@ -179,3 +191,35 @@ def form_queue(
         detail="hàng chờ phiếu",
     )
     return FormQueue(statuses=statuses, forms=forms, total=sum(counts.values()), counts=counts)
+
+
+# Imports ----------------------------------------------------------------------------------------------------
+
+
+def import_scope(user: User) -> Q:
+    """The import runs `user` may see: those started by an officer of a unit in the user's area (their
+    own included); the ministry sees every run, including those run on the server."""
+    return _scope(
+        user,
+        lambda area: (
+            Q(started_by=user)
+            | Q(started_by__police_unit__admin_unit_id=area.pk)
+            | Q(started_by__police_unit__admin_unit__path__startswith=area.path + "/")
+        ),
+    )
+
+
+def import_runs(*, actor: User, limit: int = 50) -> list[ImportRun]:
+    """The runs the actor may see, newest first. Counts only: no personal data is shown."""
+    return list(
+        ImportRun.objects.filter(import_scope(actor))
+        .select_related("started_by")
+        .order_by("-started_at")[:limit]
+    )
+
+
+def import_run_get(*, actor: User, pk: int) -> ImportRun:
+    run = ImportRun.objects.filter(import_scope(actor)).select_related("started_by").filter(pk=pk).first()
+    if run is None:
+        raise NotFoundError("import_run")
+    return run

@@ -8,21 +8,46 @@ doubling impossible even if two processes raced on the same file.
 
 from __future__ import annotations
 
+import functools
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from dancu.accounts.models import User
+from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection import workflow
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
+from dancu.geo.address import parse_address
+from dancu.geo.models import AdminUnit
+from dancu.lib import pin as pin_codec
+from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.tasks import enqueue
+from dancu.registry.models import Residence
+from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress, check_row, normalize_row
+from dancu.registry.rules import (
+    RULES,
+    IdentifierIndex,
+    Issue,
+    RuleContext,
+    Severity,
+    UnitIndex,
+    registered_identifiers,
+)
 
 DEFAULT_BATCH_SIZE = 2_000
 UNREADABLE = frozenset({"row.too_long", "row.malformed"})
@@ -30,7 +55,7 @@ UNREADABLE = frozenset({"row.too_long", "row.malformed"})
 
 @dataclass
 class CheckedRow:
-    """What the rules made of one row: the normalized values, the issues and the repairs."""
+    """What the rules made of one row: the normalized values, the issues and the repairs, as stored."""
 
     normalized: dict[str, Any]
     issues: list[dict[str, str]] = field(
@@ -40,23 +65,27 @@ class CheckedRow:
 
     @property
     def has_errors(self) -> bool:
-        return any(issue["severity"] == "error" for issue in self.issues)
+        return any(issue["severity"] == Severity.ERROR for issue in self.issues)
 
     @property
     def has_warnings(self) -> bool:
-        return any(issue["severity"] == "warning" for issue in self.issues)
+        return any(issue["severity"] == Severity.WARNING for issue in self.issues)
 
 
-# Checks a batch of rows at once, so that duplicates within the batch and in the database are found with
-# one query per batch, not one per row.
-RowChecker = Callable[[Sequence[dict[str, str]]], list[CheckedRow]]
 Progress = Callable[[ImportRun], None]
 
 
 @dataclass(frozen=True)
 class ImportPolicy:
-    # Rows with no issue at all may skip the officers' queue; everything else always waits for one.
+    """What happens to a row that broke no rule. By default (`settings.DANCU_IMPORT_AUTO_APPROVE`) it is
+    approved without an officer; a row with a warning always waits for one, a row with an error is
+    rejected."""
+
     auto_approve_clean: bool = True
+
+    @classmethod
+    def from_settings(cls) -> ImportPolicy:
+        return cls(auto_approve_clean=settings.DANCU_IMPORT_AUTO_APPROVE)
 
 
 def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
@@ -67,17 +96,156 @@ def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
     return StagingRecord.Status.APPROVED
 
 
+def _issue_json(issue: Issue) -> dict[str, str]:
+    return {
+        "field": issue.field,
+        "code": issue.rule_code,
+        "severity": str(issue.severity),
+        "message_vi": issue.message("vi"),
+        "message_en": issue.message("en"),
+    }
+
+
 def _row_issues(row: Row) -> list[dict[str, str]]:
+    # The reader's messages say more than the catalogue's (how many cells, which bytes); the severity is
+    # the catalogue's, like every other rule's.
     return [
         {
             "field": problem.field,
             "code": problem.code,
-            "severity": "error",
+            "severity": str(RULES[problem.code].severity),
             "message_vi": problem.message_vi,
             "message_en": problem.message_en,
         }
         for problem in row.problems
     ]
+
+
+def _normalized_json(row: NormalizedRow) -> dict[str, Any]:
+    parsed = row.address_parsed
+    return {
+        "record_id": row.record_id,
+        "full_name": row.full_name,
+        "sex": row.sex or "",
+        "birth_date": row.birth_date.to_storage() if row.birth_date is not None else "",
+        "birth_place": row.birth_place or "",
+        "birth_place_text": row.birth_place_text,
+        "id_number": row.id_number or "",
+        "old_id_number": row.old_id_number or "",
+        "father_name": row.father_name,
+        "mother_name": row.mother_name,
+        "address": row.address,
+        "address_detail": parsed.detail if parsed is not None else "",
+        "commune_code": row.commune_code or "",
+        "legacy_commune_code": row.legacy_commune_code or "",
+    }
+
+
+def _label(row: NormalizedRow, number: int) -> str:
+    """How a duplicate names the record that carried the number first: its id, else its row."""
+    return row.record_id or f"#{number}"
+
+
+class RowChecker:
+    """The registry's rules (`registry.normalize`, `registry.rules`) applied to the rows of one import.
+
+    Rows are normalized first, then the identifiers of the whole batch are looked up at once: in the
+    registry (one query for PINs, one for CMNDs) and among the rows this run staged earlier (one query
+    each, on the staging record's indexed columns), so that a number repeated anywhere in the file is a
+    duplicate whether or not a crash split the file between two sessions.
+    """
+
+    def __init__(
+        self,
+        *,
+        run: ImportRun,
+        today: date | None = None,
+        address_parser: AddressParser | None = parse_address,
+    ) -> None:
+        self.run = run
+        self.today = today or timezone.localdate()
+        self.address_parser = _CachedParser(address_parser) if address_parser is not None else None
+        self.units = _unit_index()
+
+    def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
+        if not values:
+            return {}
+        found = (
+            StagingRecord.objects.filter(run=self.run, **{f"{field_name}__in": values})
+            .order_by("row_number")
+            .values_list(field_name, "normalized__record_id", "row_number")
+        )
+        first: dict[str, str] = {}
+        for value, record_id, number in found:
+            first.setdefault(value, record_id or f"#{number}")
+        return first
+
+    def check(self, rows: Sequence[Row]) -> list[CheckedRow]:
+        normalized = [
+            normalize_row(row.values, today=self.today, address_parser=self.address_parser) for row in rows
+        ]
+        pins = {row.id_number for row in normalized if row.id_number}
+        cmnds = {row.old_id_number for row in normalized if row.old_id_number}
+        taken_pins, taken_cmnds = registered_identifiers(pins=pins, cmnds=cmnds)
+        context = RuleContext(
+            today=self.today,
+            pins=IdentifierIndex(taken_pins),
+            cmnds=IdentifierIndex(taken_cmnds),
+            units=self.units,
+        )
+        for value, label in self._staged("id_number", pins).items():
+            context.pins.remember(value, record_id=label)  # type: ignore[union-attr]
+        for value, label in self._staged("old_id_number", cmnds).items():
+            context.cmnds.remember(value, record_id=label)  # type: ignore[union-attr]
+        checked = []
+        for row, result in zip(rows, normalized, strict=True):
+            if not result.record_id:
+                # Rows without an id are told apart by their row number in duplicate messages.
+                result.record_id = _label(result, row.number)
+                check_row(result, context=context)
+                result.record_id = ""
+            else:
+                check_row(result, context=context)
+            checked.append(
+                CheckedRow(
+                    normalized=_normalized_json(result),
+                    issues=[_issue_json(issue) for issue in result.issues],
+                    repairs=[
+                        {"field": r.field, "code": r.code, "before": r.before, "after": r.after}
+                        for r in result.repairs
+                    ],
+                )
+            )
+        return checked
+
+
+class _CachedParser:
+    """The address parser, remembered by the exact text of the address for the whole import.
+
+    A legacy book lists a household's members one after the other and a village's households together,
+    so the same address text comes back row after row; repairing, cleaning and parsing it once is most of
+    the address work saved. The memory is bounded: past `limit` texts, new ones are parsed and not kept.
+    """
+
+    def __init__(self, parser: AddressParser, *, limit: int = 100_000) -> None:
+        self.parser = parser
+        self.limit = limit
+        self.seen: dict[str, ParsedAddress | None] = {}
+
+    def __call__(self, text: str) -> ParsedAddress | None:
+        try:
+            return self.seen[text]
+        except KeyError:
+            parsed = self.parser(text)
+            if len(self.seen) < self.limit:
+                self.seen[text] = parsed
+            return parsed
+
+
+@functools.cache
+def _unit_index() -> UnitIndex:
+    # 25,000 unit codes that change only when the units are reloaded (a deployment), read once per process.
+    return UnitIndex.load()
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -86,8 +254,19 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield batch
 
 
-def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportRun, Source]:
-    """The run for this file and source: a new one, or the unfinished one to resume."""
+def _run_unit(run: ImportRun) -> AdminUnit | None:
+    """The unit an import's work counts toward: the area of the officer who started it (None for an
+    import run on the server). Each row's own events count toward the row's commune."""
+    user = run.started_by
+    police_unit = user.police_unit if user is not None else None
+    return police_unit.admin_unit if police_unit is not None else None
+
+
+def import_start(
+    *, path: Path, source_name: str, actor: Actor, file_name: str = ""
+) -> tuple[ImportRun, Source]:
+    """The run for this file and source: a new one, or the unfinished one to resume. `file_name` is the
+    name the file was uploaded under, when it is stored under another."""
     source_name = source_name.strip()
     if not source_name or len(source_name) > 100:
         raise FileRejectedError(
@@ -99,7 +278,7 @@ def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportR
             source=source_name,
             file_sha256=source.sha256,
             defaults={
-                "file_name": path.name[:500],
+                "file_name": (file_name or path.name)[:500],
                 "file_size": source.size,
                 "file_format": source.file_format,
                 "started_by": actor.user,
@@ -113,6 +292,7 @@ def import_start(*, path: Path, source_name: str, actor: Actor) -> tuple[ImportR
                 event_type=EventType.IMPORT_STARTED,
                 subject_type="import_run",
                 subject_id=run.pk,
+                unit=_run_unit(run),
                 data={"source": source_name, "file": run.file_name, "sha256": source.sha256},
             )
     return run, source
@@ -122,15 +302,17 @@ def import_rows(
     *,
     run: ImportRun,
     source: Source,
-    checker: RowChecker,
     actor: Actor,
-    policy: ImportPolicy = ImportPolicy(),
+    policy: ImportPolicy | None = None,
+    checker: RowChecker | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Progress | None = None,
 ) -> ImportRun:
     """Read the rows not yet committed, check them and commit them batch by batch."""
     if run.status == ImportRun.Status.DONE:
         return run
+    policy = policy or ImportPolicy.from_settings()
+    checker = checker or RowChecker(run=run)
     started = time.perf_counter()
     for batch in _batches(read_rows(source, skip=run.rows_read), batch_size):
         _commit_batch(run=run, batch=batch, checker=checker, policy=policy)
@@ -146,6 +328,7 @@ def import_rows(
             event_type=EventType.IMPORT_FINISHED,
             subject_type="import_run",
             subject_id=run.pk,
+            unit=_run_unit(run),
             data={
                 "rows_read": run.rows_read,
                 "accepted": run.rows_accepted,
@@ -160,7 +343,7 @@ def import_rows(
 def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, policy: ImportPolicy) -> None:
     # A line that could not be split into cells has nothing for the rules to look at.
     readable = [row for row in batch if not any(p.code in UNREADABLE for p in row.problems)]
-    checked = checker([row.values for row in readable])
+    checked = checker.check(readable)
     checked_by_number = dict(zip((row.number for row in readable), checked, strict=True))
     records = []
     statuses: Counter[str] = Counter()
@@ -186,6 +369,8 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
                 normalized=result.normalized,
                 issues=issues,
                 repairs=result.repairs,
+                id_number=_identifier(result.normalized.get("id_number", ""), 12),
+                old_id_number=_identifier(result.normalized.get("old_id_number", ""), 9),
             )
         )
     with transaction.atomic():
@@ -206,6 +391,12 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
     run.refresh_from_db()
 
 
+def _identifier(value: str, length: int) -> str:
+    """The identifier for the duplicate look-up columns, when it has the shape the rules accept; anything
+    else is already refused by pin.format or cmnd.format, and would not fit the column."""
+    return value if len(value) == length and value.isascii() and value.isdigit() else ""
+
+
 class ImportConflictError(Exception):
     """Two imports of the same file ran at once; the other one owns the rows."""
 
@@ -218,5 +409,306 @@ def import_fail(*, run: ImportRun, error: FileRejectedError, actor: Actor) -> No
             event_type=EventType.IMPORT_FAILED,
             subject_type="import_run",
             subject_id=run.pk,
+            unit=_run_unit(run),
             data={"code": error.code},
         )
+
+
+# Promotion: staged rows into the registry and the review queues -------------------------------------------
+
+PROMOTE_BATCH_SIZE = 200
+
+
+def _run_actor(run: ImportRun) -> Actor:
+    # The officer who started an import from the web page writes its rows; an import run on the server
+    # (`dancu import`) is a system job.
+    return Actor(run.started_by) if run.started_by is not None else Actor(system="import")
+
+
+class _Units:
+    """The communes the rows name, looked up once per code for the whole promotion."""
+
+    def __init__(self) -> None:
+        self.current: dict[str, AdminUnit | None] = {}
+        self.legacy: dict[str, AdminUnit | None] = {}
+
+    def commune(self, code: str) -> AdminUnit | None:
+        if code not in self.current:
+            self.current[code] = (
+                AdminUnit.objects.select_related("parent")
+                .filter(structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code=code)
+                .first()
+                if code
+                else None
+            )
+        return self.current[code]
+
+    def legacy_commune(self, code: str) -> AdminUnit | None:
+        if code not in self.legacy:
+            # An island district that had no communes stands for its commune in a legacy address.
+            self.legacy[code] = (
+                AdminUnit.objects.filter(
+                    structure=AdminUnit.Structure.LEGACY,
+                    level__in=(AdminUnit.Level.COMMUNE, AdminUnit.Level.DISTRICT),
+                    code=code,
+                )
+                .order_by("level")
+                .first()
+                if code
+                else None
+            )
+        return self.legacy[code]
+
+
+def _dc01_data(normalized: dict[str, Any], *, commune: AdminUnit, today: date) -> dict[str, str]:
+    """The DC01 fields of a normalized row. A legacy book gives the permanent residence (thường trú) but
+    rarely the day it was registered: the day of the import is recorded, and the original address text
+    is kept on the residence."""
+    pin = normalized.get("id_number", "")
+    # The PIN names the province where the birth was registered; without one, the province of birth is
+    # the best evidence of it (births are registered where they happen, as a rule).
+    place = pin[:3] if pin and pin_codec.is_valid(pin) else normalized.get("birth_place", "")
+    data = {
+        "full_name": normalized.get("full_name", ""),
+        "birth_date": normalized.get("birth_date", ""),
+        "sex": normalized.get("sex", ""),
+        "birth_registration_place": place,
+        "pin": pin,
+        "old_id_number": normalized.get("old_id_number", ""),
+        "birth_place": normalized.get("birth_place_text", ""),
+        "residence_kind": Residence.Kind.PERMANENT,
+        "commune_code": commune.code,
+        "address_detail": (normalized.get("address_detail") or normalized.get("address", ""))[:300],
+        "registered_on": today.isoformat(),
+    }
+    return {name: value for name, value in data.items() if value}
+
+
+def _reject_on_the_way(*, actor: Actor, record: StagingRecord, issue: Issue, unit: AdminUnit | None) -> None:
+    workflow.staging_reject(record=record, issue=issue.as_field_error())
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.STAGING_REJECTED,
+        subject_type="staging_record",
+        subject_id=record.pk,
+        data={"run": record.run_id, "row": record.row_number, "code": issue.rule_code},
+        unit=unit,
+    )
+
+
+def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date) -> None:
+    with transaction.atomic():
+        locked = (
+            StagingRecord.objects.select_for_update()
+            .select_related("run")
+            .filter(pk=record.pk, promoted_at__isnull=True)
+            .first()
+        )
+        if locked is None:
+            return  # another process promoted it meanwhile
+        normalized = locked.normalized
+        commune = units.commune(normalized.get("commune_code", ""))
+        if commune is None:
+            _reject_on_the_way(
+                actor=actor, record=locked, issue=Issue("address", "import.no_commune"), unit=None
+            )
+            return
+        legacy = units.legacy_commune(normalized.get("legacy_commune_code", ""))
+        starter = locked.run.started_by
+        # A record belongs to its 2025 commune and, written in the old units, to its legacy commune too:
+        # the same two ways a form is in an officer's area.
+        if starter is not None and not (
+            unit_in_area(starter, commune) or (legacy is not None and unit_in_area(starter, legacy))
+        ):
+            # An officer's import reaches only the communes of their own area.
+            _reject_on_the_way(
+                actor=actor, record=locked, issue=Issue("address", "unit.outside_jurisdiction"), unit=commune
+            )
+            return
+        data = _dc01_data(normalized, commune=commune, today=today)
+        refused: list[FieldError] = []
+        # The row is judged again as the DC01 it becomes (a PIN needs a place of birth registration, a year
+        # alone for a birth date is a warning, the same name and birth in the registry too): only a row that
+        # passes that as well reaches the registry without an officer.
+        check = workflow.form_validate(user=None, kind=CollectionForm.Kind.DC01, data=data, today=today)
+        if locked.status == StagingRecord.Status.APPROVED and not check.errors and not check.warnings:
+            try:
+                with transaction.atomic():
+                    _apply_approved(actor=actor, record=locked, data=data, commune=commune, legacy=legacy)
+                return
+            except DomainError as exc:
+                # The registry refused what the rules let through (no province of birth registration to
+                # allocate a PIN from): an officer looks at the row instead, with the refusal beside it.
+                refused = exc.errors
+            except IntegrityError:
+                refused = [Issue("id_number", "pin.duplicate").as_field_error()]
+        try:
+            with transaction.atomic():
+                workflow.form_from_staging(
+                    actor=actor,
+                    record=locked,
+                    data=data,
+                    commune=commune,
+                    legacy_commune=legacy,
+                    apply_errors=refused,
+                )
+                locked.promoted_at = timezone.now()
+                locked.save(update_fields=["promoted_at"])
+                ImportRun.objects.filter(pk=locked.run_id).update(rows_queued=F("rows_queued") + 1)
+        except DomainError as exc:
+            _reject_on_the_way(
+                actor=actor,
+                record=locked,
+                issue=Issue(exc.errors[0].field, exc.errors[0].code, exc.errors[0].params),
+                unit=commune,
+            )
+
+
+def _apply_approved(
+    *, actor: Actor, record: StagingRecord, data: dict[str, str], commune: AdminUnit, legacy: AdminUnit | None
+) -> None:
+    # The source's name is the importer's free text; the run's number leads to it (and to the file).
+    source = f"Tệp {record.label}"
+    citizen = workflow.dc01_write(
+        actor=actor,
+        data=data,
+        commune=commune,
+        legacy_commune=legacy,
+        address_original=record.normalized.get("address", ""),
+        reason=f"Nhập dữ liệu dân cư cũ, tự động duyệt ({record.label})",
+        source_document=source,
+    )
+    record.citizen = citizen
+    record.promoted_at = timezone.now()
+    record.save(update_fields=["citizen", "promoted_at"])
+    ImportRun.objects.filter(pk=record.run_id).update(rows_applied=F("rows_applied") + 1)
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.STAGING_APPLIED,
+        subject_type="staging_record",
+        subject_id=record.pk,
+        data={"run": record.run_id, "row": record.row_number, "citizen_id": citizen.pk, "pin": citizen.pin},
+        source_document=source,
+        unit=commune,
+    )
+
+
+def import_promote(
+    *,
+    run: ImportRun,
+    actor: Actor | None = None,
+    batch_size: int = PROMOTE_BATCH_SIZE,
+    on_batch: Progress | None = None,
+    today: date | None = None,
+) -> ImportRun:
+    """Move the staged rows of a finished run on, one transaction per row: approved rows into the registry
+    (as an applied DC01 would be written), rows for an officer into their commune's review queue as DC01
+    forms. Rows whose address maps to no commune, or (for an officer's import) to a commune outside the
+    officer's area, are rejected on the way. Resumable: a row is promoted once, in the transaction that
+    marks it."""
+    actor = actor or _run_actor(run)
+    today = today or timezone.localdate()
+    units = _Units()
+    pending = (
+        StagingRecord.objects.filter(run=run, promoted_at__isnull=True)
+        .exclude(status=StagingRecord.Status.REJECTED)
+        .order_by("row_number")
+    )
+    after = 0
+    while chunk := list(pending.filter(row_number__gt=after)[:batch_size]):
+        for record in chunk:
+            _promote(record=record, actor=actor, units=units, today=today)
+        after = chunk[-1].row_number
+        if on_batch is not None:
+            run.refresh_from_db()
+            on_batch(run)
+    with transaction.atomic():
+        ImportRun.objects.filter(pk=run.pk).update(promoted_at=timezone.now(), updated_at=timezone.now())
+        run.refresh_from_db()
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.IMPORT_PROMOTED,
+            subject_type="import_run",
+            subject_id=run.pk,
+            unit=_run_unit(run),
+            data={"applied": run.rows_applied, "queued": run.rows_queued, "rejected": run.rows_rejected},
+        )
+    return run
+
+
+# Imports started from the web page --------------------------------------------------------------------------
+
+# Who may start an import from the page: the district and province supervisors (phúc tra), whose area
+# covers the communes of a legacy book, and the ministry. An import reaches only the communes of the
+# importer's area (rows elsewhere are rejected); commune police work record by record with the forms.
+IMPORT_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.MINISTRY_ADMIN})
+UPLOAD_SUFFIXES = (".csv", ".xlsx")
+
+
+def _upload_refusal(code: str, vi: str, en: str) -> FileRejectedError:
+    return FileRejectedError(code, vi, en)
+
+
+def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> ImportRun:
+    """Keep an uploaded person-records file and start importing it in the background worker.
+
+    Refused before anything is kept: an officer whose role may not import, a file that is not .csv or
+    .xlsx, one over the size limit (`DANCU_IMPORT_UPLOAD_MAX_MB`), and every fault that makes the file
+    unreadable as a whole (empty, binary, no header...), each with its rule code. The same file uploaded
+    again under the same source resumes (or shows) its earlier run instead of importing it twice.
+    """
+    user = actor.user
+    if user is None or user.role not in IMPORT_ROLES or not officer_can_read_records(user):
+        raise _upload_refusal(
+            "role.not_allowed",
+            "Chỉ cán bộ phúc tra cấp huyện/tỉnh và quản trị cấp Bộ được nhập tệp",
+            "Only district or province supervisors and ministry administrators may import files",
+        )
+    name = Path(upload.name or "").name
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise _upload_refusal(
+            "file.type",
+            "Chỉ nhận tệp .csv hoặc .xlsx",
+            "Only .csv and .xlsx files are accepted",
+        )
+    limit = settings.DANCU_IMPORT_UPLOAD_MAX_MB * 1024 * 1024
+    if upload.size is not None and upload.size > limit:
+        raise _upload_refusal(
+            "file.too_large",
+            f"Tệp lớn hơn giới hạn {settings.DANCU_IMPORT_UPLOAD_MAX_MB} MB; tệp lớn hơn được nhập bằng lệnh "
+            "dancu import trên máy chủ",
+            f"The file is over the {settings.DANCU_IMPORT_UPLOAD_MAX_MB} MB limit; larger files are imported "
+            "with dancu import on the server",
+        )
+    folder = Path(settings.VAR_DIR) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    # The stored name is ours (the uploaded one is kept on the run): nothing of it reaches the file system.
+    path = folder / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
+    with path.open("wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    try:
+        run, _source = import_start(path=path, source_name=source_name, actor=actor, file_name=name)
+    except FileRejectedError:
+        path.unlink(missing_ok=True)
+        raise
+    if run.status == ImportRun.Status.DONE and run.promoted_at is not None:
+        path.unlink(missing_ok=True)
+        return run
+    enqueue("dancu.collection.services.import_in_background", run.pk, str(path), name=f"import #{run.pk}")
+    run.refresh_from_db()
+    return run
+
+
+def import_in_background(run_id: int, path: str) -> dict[str, int]:
+    """The worker's task: stage the rows, then promote them, as `dancu import` does on the terminal."""
+    run = ImportRun.objects.select_related("started_by__police_unit__admin_unit").get(pk=run_id)
+    actor = _run_actor(run)
+    try:
+        source = open_source(Path(path))
+        run = import_rows(run=run, source=source, actor=actor)
+    except FileRejectedError as exc:
+        import_fail(run=run, error=exc, actor=actor)
+        return {"run": run.pk, "rows_read": run.rows_read}
+    run = import_promote(run=run, actor=actor)
+    return {"run": run.pk, "rows_read": run.rows_read}

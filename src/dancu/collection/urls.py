@@ -12,4 +12,8 @@ urlpatterns = [
     path("forms/<int:pk>/edit/", views.form_edit_view, name="form_edit"),
     # submit, check, recheck, return or apply; anything else is a 404.
     path("forms/<int:pk>/<slug:action>/", views.form_action_view, name="form_action"),
+    path("imports/", views.imports_view, name="imports"),
+    path("imports/<int:pk>/", views.import_run_view, name="import_run"),
+    path("imports/<int:pk>/progress/", views.import_progress_view, name="import_progress"),
+    path("imports/<int:pk>/rejected.xlsx", views.import_rejected_view, name="import_rejected"),
 ]

@@ -1,12 +1,16 @@
-"""DC01/DC02 pages: the queues, a form being filled in (checked as the officer types), a form's steps."""
+"""DC01/DC02 pages: the queues, a form being filled in (checked as the officer types), a form's steps; and
+the import page: a legacy file uploaded, imported by the background worker, its progress and report."""
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from pathlib import Path
+from typing import Any, cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -14,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope
 from dancu.audit.services import Actor
-from dancu.collection import selectors, workflow
+from dancu.collection import selectors, services, workflow
 from dancu.collection.forms import (
     DC01Form,
     DC02Form,
@@ -23,9 +27,12 @@ from dancu.collection.forms import (
     errors_by_field,
     form_class,
     messages_of,
+    staging_rows,
 )
 from dancu.collection.forms import grouped as grouped_fields
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, ImportRun
+from dancu.collection.readers import FileRejectedError
+from dancu.collection.reports import rejected_rows_xlsx
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.models import Citizen
@@ -133,6 +140,10 @@ def _save(
             form=form,
             status=422,
         )
+    if form.from_import:
+        # A reviewer's correction of an imported row: the form keeps waiting to be checked.
+        messages.success(request, _("Đã lưu bản sửa phiếu %(label)s") % {"label": form.label})
+        return redirect("collection:form", pk=form.pk)
     if request.POST.get("action") != "submit":
         messages.success(request, _("Đã lưu nháp phiếu %(label)s") % {"label": form.label})
         return redirect("collection:form_edit", pk=form.pk)
@@ -304,6 +315,7 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "rows": data_rows(form),
+            "staging": staging_rows(form.staging_record, language=language),
             "actions": actions,
             "events": selectors.form_events(actor=user, form=form),
             "errors": [_line(e, language) for e in form.errors],
@@ -331,6 +343,7 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
         "check": _("Đã kiểm tra phiếu %(label)s"),
         "recheck": _("Đã phúc tra phiếu %(label)s"),
         "return": _("Đã trả lại phiếu %(label)s cho người lập"),
+        "reject": _("Đã từ chối phiếu %(label)s"),
         "apply": _("Đã cập nhật phiếu %(label)s vào CSDL"),
     }
     acknowledged = request.POST.getlist("acknowledged")
@@ -343,6 +356,8 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
             form = workflow.form_recheck(actor=actor, form=form, acknowledged=acknowledged)
         elif action == "return":
             form = workflow.form_return(actor=actor, form=form, reason=request.POST.get("reason", ""))
+        elif action == "reject":
+            form = workflow.form_reject(actor=actor, form=form, reason=request.POST.get("reason", ""))
         elif action == "apply":
             form = workflow.form_apply(actor=actor, form=form)
         else:
@@ -356,3 +371,96 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
     if action == "apply" and form.citizen_id is not None:
         return redirect("registry:citizen", pk=form.citizen_id)
     return redirect("collection:form", pk=form.pk)
+
+
+# Imports -----------------------------------------------------------------------------------------------
+
+
+def _run_or_404(request: HttpRequest, pk: int) -> ImportRun:
+    try:
+        return selectors.import_run_get(actor=current_user(request), pk=pk)
+    except NotFoundError:
+        raise Http404 from None
+
+
+def _by_rule(counts: dict[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def imports_view(request: HttpRequest) -> HttpResponse:
+    """The runs the officer may see, and (for the roles that may import) the upload form."""
+    user = current_user(request)
+    can_import = user.role in services.IMPORT_ROLES
+    refusal = ""
+    status = 200
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        source_name = request.POST.get("source", "")
+        if upload is None:
+            refusal = _("Chọn tệp CSV hoặc XLSX để nhập [file.missing]")
+        else:
+            try:
+                run = services.import_upload(actor=Actor(user), upload=upload, source_name=source_name)
+            except FileRejectedError as exc:
+                message = exc.message_en if request.LANGUAGE_CODE.startswith("en") else exc.message_vi
+                refusal = f"{upload.name}: {message} [{exc.code}]"
+            else:
+                return redirect("collection:import_run", pk=run.pk)
+        status = 403 if not can_import else 422
+    return render(
+        request,
+        "collection/imports.html",
+        {
+            "runs": selectors.import_runs(actor=user),
+            "can_import": can_import,
+            "refusal": refusal,
+            "max_mb": settings.DANCU_IMPORT_UPLOAD_MAX_MB,
+        },
+        status=status,
+    )
+
+
+@officer_required
+def import_run_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "collection/import_run.html", {"run": _run_or_404(request, pk)})
+
+
+@officer_required
+def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run's counters, polled by the page (HTMX) until the run is finished, then its report."""
+    run = _run_or_404(request, pk)
+    finished = run.status == ImportRun.Status.FAILED or run.promoted_at is not None
+    waiting = run.rows_accepted + run.rows_review
+    return render(
+        request,
+        "collection/_import_progress.html",
+        {
+            "run": run,
+            "finished": finished,
+            "promoting": run.status == ImportRun.Status.DONE and not finished,
+            "promoted": run.rows_applied + run.rows_queued,
+            "waiting": waiting,
+            "issues": _by_rule(run.issue_counts),
+            "repairs": _by_rule(run.repair_counts),
+        },
+    )
+
+
+@officer_required
+def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The rejected rows with their reasons, as an XLSX workbook written for this download."""
+    run = _run_or_404(request, pk)
+    # The workbook is written to a temporary file that is gone once the response is sent.
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
+    rejected_rows_xlsx(run, Path(handle.name), language=request.LANGUAGE_CODE)
+    handle.seek(0)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"import-{run.pk}-rejected.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    # A streamed file is not an HttpResponse to the type checker, though the decorators treat it as one.
+    return cast(HttpResponse, response)

@@ -18,19 +18,21 @@ incomplete; errors block submitting, checking and applying; warnings need a revi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.models import CollectionForm
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
@@ -39,15 +41,17 @@ from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, nfc, text_errors
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, Household, PinRecord, Relation, Residence
+from dancu.registry.rules import Issue, Severity
 
-# The registry's own parsing, so that a form is judged exactly as the write it leads to will be. They are
-# module-private in registry.services because no other code should parse citizen input differently.
-from dancu.registry.services import (
-    _check_unique_old_id,
-    _parse_citizen_data,
-    _parse_full_date,
+# The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
+from dancu.registry.validation import (
+    citizen_field_errors,
+    death_before_birth_errors,
+    old_id_unique_errors,
+    parse_citizen_input,
+    parse_full_date,
+    pin_errors,
 )
-from dancu.registry.validation import citizen_field_errors, death_before_birth_errors, pin_errors
 
 Kind = CollectionForm.Kind
 Status = CollectionForm.Status
@@ -78,21 +82,6 @@ MAX_VALUE_LENGTH = 1000
 DOCUMENT_MAX_LENGTH = 200
 REASON_MAX_LENGTH = 500
 
-LABELS: dict[str, tuple[str, str]] = {
-    "full_name": ("Họ, chữ đệm và tên khai sinh", "Full birth name"),
-    "birth_date": ("Ngày sinh", "Date of birth"),
-    "sex": ("Giới tính", "Sex"),
-    "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
-    "residence_kind": ("Loại cư trú", "Kind of residence"),
-    "commune_code": ("Mã xã/phường", "Commune code"),
-    "address_detail": ("Số nhà, đường, thôn/tổ", "Street address"),
-    "registered_on": ("Ngày đăng ký cư trú", "Date of registration"),
-    "expires_on": ("Thời hạn tạm trú", "End of the temporary residence"),
-    "relation_to_head": ("Quan hệ với chủ hộ", "Relation to the household head"),
-    "document": ("Giấy tờ làm căn cứ", "Supporting document"),
-    "reason": ("Lý do", "Reason"),
-}
-
 _STATUS_NAMES = {
     Status.DRAFT: ("bản nháp", "a draft"),
     Status.SUBMITTED: ("chờ kiểm tra", "submitted"),
@@ -100,6 +89,7 @@ _STATUS_NAMES = {
     Status.RECHECKED: ("đã phúc tra", "re-checked"),
     Status.APPLIED: ("đã cập nhật vào CSDL", "applied"),
     Status.RETURNED: ("bị trả lại", "returned"),
+    Status.REJECTED: ("bị từ chối", "rejected"),
 }
 _ACTION_NAMES = {
     "edit": ("sửa", "edited"),
@@ -107,6 +97,7 @@ _ACTION_NAMES = {
     "check": ("kiểm tra", "checked"),
     "recheck": ("phúc tra", "re-checked"),
     "return": ("trả lại", "returned"),
+    "reject": ("từ chối", "rejected"),
     "apply": ("cập nhật vào CSDL", "applied"),
 }
 ACTIONS = tuple(_ACTION_NAMES)
@@ -116,9 +107,13 @@ def _error(field: str, code: str, vi: str, en: str) -> FieldError:
     return FieldError(field=field, code=code, message_vi=vi, message_en=en)
 
 
+def _rule(field: str, rule_code: str, **params: Any) -> FieldError:
+    """A broken rule of the catalogue (`registry.rules`), with its messages."""
+    return Issue(field, rule_code, params).as_field_error()
+
+
 def _required(name: str) -> FieldError:
-    vi, en = LABELS.get(name, (name, name))
-    return _error(name, "field.required", f"Chưa điền «{vi}»", f"{en} is required")
+    return _rule(name, "field.required")
 
 
 @dataclass
@@ -220,14 +215,7 @@ def _check_document_and_reason(document: str, reason: str, *, complete: bool, ki
     if complete and kind == Kind.DC02:
         # A correction of the registry stands on a document (giấy tờ làm căn cứ) and says why.
         if not document:
-            errors.append(
-                _error(
-                    "document",
-                    "document.required",
-                    "Phiếu DC02 phải ghi giấy tờ làm căn cứ",
-                    "A DC02 form must name its supporting document",
-                )
-            )
+            errors.append(_rule("document", "document.required"))
         if not reason:
             errors.append(_required("reason"))
     return errors
@@ -236,17 +224,10 @@ def _check_document_and_reason(document: str, reason: str, *, complete: bool, ki
 def _partial_birth_warning(birth: PartialDate | None) -> list[FieldError]:
     if birth is None or birth.precision == "day":
         return []
-    return [
-        _error(
-            "birth_date",
-            "date.partial",
-            "Ngày sinh chỉ rõ năm hoặc tháng: đối chiếu với giấy tờ gốc",
-            "The date of birth is known only to the year or month: compare with the source document",
-        )
-    ]
+    return [_rule("birth_date", "date.partial")]
 
 
-def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
+def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
     check = FormCheck()
     errors, warnings = check.errors, check.warnings
     if complete:
@@ -257,7 +238,7 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
         for name in PERSONAL_FIELDS
         if name not in ("pin", "birth_registration_place") and data.get(name)
     }
-    parsed, problems = _parse_citizen_data(personal)
+    parsed, problems = parse_citizen_input(personal)
     errors += problems
     errors += citizen_field_errors(parsed, today=today)
     birth: PartialDate | None = parsed.get("birth_date")
@@ -266,28 +247,14 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
     place = data.get("birth_registration_place", "")
     place_ok = len(place) == 3 and place.isascii() and place.isdigit() and bool(pin_codec.place_name(place))
     if place and not place_ok:
-        errors.append(
-            _error(
-                "birth_registration_place",
-                "place.unknown",
-                "Nơi đăng ký khai sinh phải là mã tỉnh (001–096) hoặc mã quốc gia",
-                "The place of birth registration must be a province code (001–096) or a country code",
-            )
-        )
+        errors.append(_rule("birth_registration_place", "place.unknown"))
     pin = data.get("pin", "")
     if pin:
         pin_problems = pin_errors(pin, sex=sex, birth=birth, place_code=place if place_ok else None)
         errors += pin_problems
         if not pin_problems and PinRecord.objects.filter(pin=pin).exists():
-            errors.append(
-                _error(
-                    "pin",
-                    "pin.duplicate",
-                    "Số định danh này đã được cấp, không cấp lại cho người khác",
-                    "This personal identification number was already issued and is never reused",
-                )
-            )
-    errors += _check_unique_old_id(parsed.get("old_id_number"))
+            errors.append(_rule("pin", "pin.duplicate"))
+    errors += old_id_unique_errors(parsed.get("old_id_number"))
 
     warnings += _partial_birth_warning(birth)
     name_ok = bool(parsed.get("full_name")) and not any(e.field == "full_name" for e in errors)
@@ -299,15 +266,7 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
         and not pin
         and Citizen.objects.filter(name_key=fold(parsed["full_name"]), birth_date=birth).exists()
     ):
-        warnings.append(
-            _error(
-                "full_name",
-                "citizen.possible_duplicate",
-                "CSDL đã có người cùng họ tên và ngày sinh: kiểm tra có phải cùng một người không",
-                "The registry already holds a person with this name and date of birth: "
-                "check it is not the same person",
-            )
-        )
+        warnings.append(_rule("full_name", "citizen.possible_duplicate"))
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
@@ -315,7 +274,7 @@ def _check_dc01(user: User, data: dict[str, Any], *, complete: bool, today: date
 
 
 def _check_residence(
-    user: User,
+    user: User | None,
     data: dict[str, Any],
     check: FormCheck,
     *,
@@ -326,73 +285,31 @@ def _check_residence(
     errors = check.errors
     kind = data.get("residence_kind", "")
     if kind and kind not in Residence.Kind.values:
-        errors.append(
-            _error(
-                "residence_kind",
-                "residence.kind_invalid",
-                "Loại cư trú phải là thường trú, tạm trú hoặc nơi ở hiện tại",
-                "Residence kind must be permanent, temporary or current",
-            )
-        )
+        errors.append(_rule("residence_kind", "residence.kind_invalid"))
     code = data.get("commune_code", "")
     if code:
         commune = _commune(code)
         if commune is None:
-            errors.append(
-                _error(
-                    "commune_code",
-                    "unit.unknown",
-                    "Không có xã/phường/đặc khu với mã này",
-                    "No current commune, ward or special zone has this code",
-                )
-            )
-        elif not unit_in_area(user, commune):
-            errors.append(
-                _error(
-                    "commune_code",
-                    "unit.outside_jurisdiction",
-                    "Đơn vị này nằm ngoài địa bàn quản lý của bạn",
-                    "This unit is outside your jurisdiction",
-                )
-            )
+            errors.append(_rule("commune_code", "unit.unknown", code=code))
+        elif user is not None and not unit_in_area(user, commune):
+            errors.append(_rule("commune_code", "unit.outside_jurisdiction"))
         else:
             check.commune = commune
     address = data.get("address_detail", "")
     if address:
         errors += text_errors(address, field="address_detail", max_length=300)
-    registered_on, problems = _parse_full_date(data.get("registered_on"), field="registered_on")
+    registered_on, problems = parse_full_date(data.get("registered_on"), field="registered_on")
     errors += problems
-    expires_on, expiry_problems = _parse_full_date(data.get("expires_on"), field="expires_on")
+    expires_on, expiry_problems = parse_full_date(data.get("expires_on"), field="expires_on")
     errors += expiry_problems
     if registered_on is not None:
         if registered_on > today:
-            errors.append(
-                _error(
-                    "registered_on",
-                    "date.future",
-                    "Ngày không được ở tương lai",
-                    "The date must not be in the future",
-                )
-            )
+            errors.append(_rule("registered_on", "date.future"))
         if birth is not None and registered_on < birth.earliest():
-            errors.append(
-                _error(
-                    "registered_on",
-                    "residence.before_birth",
-                    "Ngày đăng ký cư trú trước ngày sinh của công dân",
-                    "The registration date is before the citizen's date of birth",
-                )
-            )
+            errors.append(_rule("registered_on", "residence.before_birth"))
     if kind == Residence.Kind.TEMPORARY:
         if expires_on is None and complete and not expiry_problems:
-            errors.append(
-                _error(
-                    "expires_on",
-                    "residence.expiry_required",
-                    "Tạm trú phải có thời hạn",
-                    "A temporary residence needs an end date",
-                )
-            )
+            errors.append(_rule("expires_on", "residence.expiry_required"))
         elif (
             expires_on is not None
             and registered_on is not None
@@ -401,45 +318,24 @@ def _check_residence(
                 or (expires_on - registered_on).days > registry.TEMPORARY_RESIDENCE_MAX_DAYS
             )
         ):
-            errors.append(
-                _error(
-                    "expires_on",
-                    "residence.expiry_range",
-                    "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm",
-                    "A temporary residence ends after it starts and lasts at most 2 years",
-                )
-            )
+            errors.append(_rule("expires_on", "residence.expiry_range"))
     elif kind and expires_on is not None:
-        errors.append(
-            _error(
-                "expires_on",
-                "residence.expiry_not_allowed",
-                "Chỉ tạm trú mới có thời hạn",
-                "Only a temporary residence has an end date",
-            )
-        )
+        errors.append(_rule("expires_on", "residence.expiry_not_allowed"))
 
 
-def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, complete: bool) -> None:
+def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, *, complete: bool) -> None:
     errors = check.errors
     number = data.get("household_number", "")
     relation = data.get("relation_to_head", "")
     if not number:
         if relation:
-            errors.append(
-                _error(
-                    "household_number",
-                    "household.number_required",
-                    "Ghi số hồ sơ cư trú của hộ khi khai quan hệ với chủ hộ",
-                    "Give the household's residence file number with the relation to its head",
-                )
-            )
+            errors.append(_rule("household_number", "household.number_required"))
         return
     number_problems = text_errors(number, field="household_number", max_length=20)
     errors += number_problems
     household = (
         None
-        if number_problems
+        if number_problems or user is None
         else Household.objects.filter(household_scope(user))
         .filter(number=number)
         .select_related("commune")
@@ -447,45 +343,20 @@ def _check_household(user: User, data: dict[str, Any], check: FormCheck, *, comp
     )
     if household is None:
         if not number_problems:
-            errors.append(
-                _error(
-                    "household_number",
-                    "household.unknown",
-                    "Không có hộ với số hồ sơ này trong địa bàn",
-                    "No household with this file number in your jurisdiction",
-                )
-            )
+            errors.append(_rule("household_number", "household.unknown"))
     else:
         check.household = household
         if check.commune is not None and household.commune_id != check.commune.pk:
-            errors.append(
-                _error(
-                    "household_number",
-                    "household.other_commune",
-                    "Hộ này ở xã/phường khác với nơi cư trú khai trong phiếu",
-                    "This household is in another commune than the residence on the form",
-                )
-            )
+            errors.append(_rule("household_number", "household.other_commune"))
         kind = data.get("residence_kind", "")
         if kind and kind != Residence.Kind.PERMANENT:
             # Joining a household is registering a permanent residence at its address (Luật Cư trú 2020).
-            errors.append(
-                _error(
-                    "residence_kind",
-                    "household.needs_permanent",
-                    "Nhập hộ là đăng ký thường trú: chọn loại cư trú «Thường trú»",
-                    "Joining a household registers a permanent residence: choose «Permanent residence»",
-                )
-            )
+            errors.append(_rule("residence_kind", "household.needs_permanent"))
     if not relation:
         if complete:
             errors.append(_required("relation_to_head"))
     elif relation not in Relation.values:
-        errors.append(
-            _error(
-                "relation_to_head", "relation.invalid", "Quan hệ với chủ hộ không hợp lệ", "Invalid relation"
-            )
-        )
+        errors.append(_rule("relation_to_head", "relation.invalid"))
     elif relation == Relation.HEAD:
         errors.append(
             _error(
@@ -512,24 +383,10 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
     ]
     valid = {name: value for name, value in changes.items() if name in DC02_FIELDS}
     if complete and not valid:
-        errors.append(
-            _error(
-                "changes",
-                "form.no_changes",
-                "Phiếu DC02 chưa ghi thông tin nào cần thay đổi",
-                "The DC02 form names no field to change",
-            )
-        )
+        errors.append(_rule("changes", "form.no_changes"))
     if citizen.area_commune is None:
-        errors.append(
-            _error(
-                "citizen",
-                "citizen.no_area",
-                "Hồ sơ chưa có nơi cư trú nên chưa thuộc xã/phường nào",
-                "The record has no residence and so belongs to no commune",
-            )
-        )
-    parsed, problems = _parse_citizen_data(valid)
+        errors.append(_rule("citizen", "citizen.no_area"))
+    parsed, problems = parse_citizen_input(valid)
     errors += problems
     errors += citizen_field_errors(parsed, today=today)
     if ("birth_date" in parsed) != ("date_of_death" in parsed):
@@ -539,7 +396,7 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         )
     if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
     unique: list[FieldError] = []
     for problem in errors:
         if problem not in unique:
@@ -550,39 +407,18 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         warnings += _partial_birth_warning(parsed["birth_date"])
     for name in ("full_name", "birth_date"):
         if name in parsed and parsed[name] != getattr(citizen, name):
-            warnings.append(
-                _error(
-                    name,
-                    "change.identity",
-                    "Thay đổi họ tên hoặc ngày sinh: đối chiếu kỹ với giấy tờ làm căn cứ",
-                    "A change of name or date of birth: compare it closely with the supporting document",
-                )
-            )
+            warnings.append(_rule(name, "change.identity"))
     if parsed.get("date_of_death") is not None and citizen.date_of_death is None:
-        warnings.append(
-            _error(
-                "date_of_death",
-                "change.death",
-                "Ghi nhận công dân đã mất: cần giấy báo tử hoặc trích lục khai tử",
-                "Recording a death: a death certificate or extract is needed",
-            )
-        )
+        warnings.append(_rule("date_of_death", "change.death"))
     for name, value in parsed.items():
         if getattr(citizen, name) == value:
-            warnings.append(
-                _error(
-                    name,
-                    "change.same_value",
-                    "Giá trị mới giống giá trị đang có trong CSDL",
-                    "The new value is the same as the one in the registry",
-                )
-            )
+            warnings.append(_rule(name, "change.same_value"))
     return check
 
 
 def form_validate(
     *,
-    user: User,
+    user: User | None,
     kind: str,
     data: Mapping[str, Any],
     citizen: Citizen | None = None,
@@ -623,6 +459,49 @@ def form_validate(
         check = _check_dc01(user, clean, complete=complete, today=today)
     check.errors += _check_document_and_reason(document, reason, complete=complete, kind=kind)
     return check
+
+
+def form_from_staging(
+    *,
+    actor: Actor,
+    record: StagingRecord,
+    data: Mapping[str, Any],
+    commune: AdminUnit,
+    legacy_commune: AdminUnit | None,
+    apply_errors: Sequence[FieldError] = (),
+) -> CollectionForm:
+    """File an imported row that needs an officer as a DC01 waiting to be checked in its commune: its
+    author is the import (the row), so every officer of the commune's reviewers may take it, and it goes
+    through the check, re-check and apply of any DC01. The caller holds the transaction."""
+    run = record.run
+    form = CollectionForm(
+        kind=Kind.DC01,
+        status=Status.SUBMITTED,
+        status_since=timezone.now(),
+        submitted_at=timezone.now(),
+        commune=commune,
+        legacy_commune=legacy_commune,
+        data=form_data_clean(Kind.DC01, data),
+        # The registry's history cites the form, and the form the file and the row it came from.
+        document=f"Tệp {record.label}",
+        reason="Nhập dữ liệu dân cư cũ",
+        staging_record=record,
+        apply_errors=_as_json(list(apply_errors)),
+    )
+    check = _check_stored(form, None)
+    form.errors = _as_json(check.errors)
+    form.warnings = _as_json(check.warnings)
+    form.save()
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.STAGING_QUEUED,
+        subject_type="collection_form",
+        subject_id=form.pk,
+        data={"run": run.pk, "row": record.row_number, "errors": _codes(check.errors)},
+        source_document=form.label,
+        unit=commune,
+    )
+    return form
 
 
 # Who may do what --------------------------------------------------------------------------------------------
@@ -682,6 +561,15 @@ def _status_refusal(form: CollectionForm, action: str) -> FieldError:
 def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None:
     """Why `user` may not take `action` on `form` (in their area), or None when they may."""
     status = form.status
+    if form.from_import:
+        return _import_form_refusal(user, form, action)
+    if action == "reject":
+        return _error(
+            "actor",
+            "form.not_from_import",
+            "Chỉ phiếu từ tệp nhập mới bị từ chối; phiếu của cán bộ được trả lại cho người lập",
+            "Only a form made by an import is rejected; an officer's form is returned to its author",
+        )
     if action in ("edit", "submit"):
         if form.created_by_id != user.pk or user.role not in AUTHOR_ROLES:
             return _error(
@@ -714,6 +602,43 @@ def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None
             "Không ai được kiểm tra, phúc tra hay cập nhật phiếu do chính mình lập",
             "Nobody may check, re-check or apply a form they wrote themselves",
         )
+    if action == "recheck" and form.checked_by_id == user.pk:
+        return _error(
+            "actor",
+            "form.same_reviewer",
+            "Người đã kiểm tra phiếu không được phúc tra chính phiếu đó",
+            "The officer who checked the form may not also re-check it",
+        )
+    return None
+
+
+def _import_form_refusal(user: User, form: CollectionForm, action: str) -> FieldError | None:
+    """A form made from an imported row has no author to edit, submit or take it back: the commune
+    reviewer corrects it in place (edit) before checking it, and a reviewer who finds the row wrong
+    rejects it with a reason instead of returning it. Check, re-check and apply are a DC01's."""
+    status = form.status
+    if action in ("submit", "return"):
+        return _error(
+            "actor",
+            "form.from_import",
+            "Phiếu từ tệp nhập không có người lập để gửi hay trả lại: sửa trực tiếp hoặc từ chối",
+            "A form made by an import has no author to submit or return it to: correct it, or reject it",
+        )
+    if action == "edit":
+        if status != Status.SUBMITTED:
+            return _status_refusal(form, action)
+        return None if _is_commune_reviewer(user) else _role_refusal("check")
+    if action == "reject":
+        if status not in (Status.SUBMITTED, Status.CHECKED, Status.RECHECKED):
+            return _status_refusal(form, action)
+        allowed = _is_commune_reviewer(user) if status == Status.SUBMITTED else _is_supervisor(user)
+        return None if allowed else _role_refusal("check" if status == Status.SUBMITTED else "return")
+    needed = {"check": Status.SUBMITTED, "recheck": Status.CHECKED, "apply": Status.RECHECKED}[action]
+    allowed = _is_commune_reviewer(user) if action == "check" else _is_supervisor(user)
+    if not allowed:
+        return _role_refusal(action)
+    if status != needed:
+        return _status_refusal(form, action)
     if action == "recheck" and form.checked_by_id == user.pk:
         return _error(
             "actor",
@@ -771,8 +696,14 @@ def _codes(problems: list[FieldError]) -> list[str]:
 
 
 def _record(
-    *, actor: Actor, event_type: EventType, form: CollectionForm, reason: str = "", **data: Any
+    *,
+    actor: Actor,
+    event_type: EventType,
+    form: CollectionForm,
+    reason: str = "",
+    **data: Any,
 ) -> None:
+    # The work on a form counts toward its commune: campaigns tally submitted and applied forms by it.
     audit_event_record(
         actor=actor,
         event_type=event_type,
@@ -781,11 +712,12 @@ def _record(
         data={"kind": form.kind, "status": form.status, **data},
         reason=reason,
         source_document=form.label,
+        unit=form.commune,
     )
 
 
-def _check_stored(form: CollectionForm, user: User, *, complete: bool = True) -> FormCheck:
-    return form_validate(
+def _check_stored(form: CollectionForm, user: User | None, *, complete: bool = True) -> FormCheck:
+    check = form_validate(
         user=user,
         kind=form.kind,
         data=form.data,
@@ -794,6 +726,16 @@ def _check_stored(form: CollectionForm, user: User, *, complete: bool = True) ->
         reason=form.reason,
         complete=complete,
     )
+    if form.staging_record is not None:
+        # What the import's rules warned about the row as read (an unknown birth province, an address
+        # that maps to no commune's succession) needs the reviewer's acknowledgement like the form's own.
+        codes = {warning.code for warning in check.warnings}
+        check.warnings += [
+            FieldError(issue["field"], issue["code"], issue["message_vi"], issue["message_en"])
+            for issue in form.staging_record.issues
+            if issue["severity"] == Severity.WARNING and issue["code"] not in codes
+        ]
+    return check
 
 
 def _filed_commune(check: FormCheck) -> AdminUnit:
@@ -872,27 +814,21 @@ def form_create_draft(
 def form_update_draft(
     *, actor: Actor, form: CollectionForm, data: Mapping[str, Any], document: str = "", reason: str = ""
 ) -> CollectionForm:
-    """Replace the data of a draft or of a returned form; only its author may."""
+    """Replace the data of a draft or of a returned form; only its author may. A form made from an
+    imported row is corrected the same way by a commune reviewer while it waits to be checked."""
     user = _user_of(actor)
     with transaction.atomic():
         locked = _locked(form, user)
         _require(user, locked, "edit")
-        clean = form_data_clean(locked.kind, data)
-        document, reason = _text(document, name="document"), _text(reason, name="reason")
-        check = form_validate(
-            user=user,
-            kind=locked.kind,
-            data=clean,
-            citizen=locked.citizen,
-            document=document,
-            reason=reason,
-            complete=True,
-        )
-        locked.commune = _filed_commune(check)
-        locked.legacy_commune = check.legacy_commune
-        locked.data = clean
-        locked.document = document
-        locked.reason = reason
+        locked.data = form_data_clean(locked.kind, data)
+        locked.document = _text(document, name="document")
+        locked.reason = _text(reason, name="reason")
+        check = _check_stored(locked, user)
+        commune = _filed_commune(check)
+        if not (locked.from_import and commune.pk == locked.commune_id):
+            # The legacy commune an imported address named holds only while the commune stays the same.
+            locked.legacy_commune = check.legacy_commune
+        locked.commune = commune
         locked.errors = _as_json(check.errors)
         locked.warnings = _as_json(check.warnings)
         locked.save()
@@ -902,6 +838,7 @@ def form_update_draft(
             form=locked,
             errors=_codes(check.errors),
             warnings=_codes(check.warnings),
+            corrected_import=locked.from_import,
         )
     return locked
 
@@ -999,21 +936,25 @@ def form_recheck(*, actor: Actor, form: CollectionForm, acknowledged: Collection
     return _review(actor=actor, form=form, action="recheck", acknowledged=acknowledged)
 
 
+def _given_reason(reason: Any, *, missing: FieldError) -> tuple[str, list[FieldError]]:
+    """The reason a reviewer gave for sending a form back or rejecting it, and what is wrong with it."""
+    text = _text(reason, name="reason")
+    problems = text_errors(text, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    return text, [missing, *problems] if not text else problems
+
+
 def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
     """Send the form back to its author with the reason, from any step before it is applied."""
     user = _user_of(actor)
-    reason = _text(reason, name="reason")
-    problems = text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
-    if not reason:
-        problems.insert(
-            0,
-            _error(
-                "reason",
-                "reason.required",
-                "Ghi lý do trả lại phiếu để người lập phiếu biết cần sửa gì",
-                "Say why the form is returned, so that its author knows what to correct",
-            ),
-        )
+    reason, problems = _given_reason(
+        reason,
+        missing=_error(
+            "reason",
+            "reason.required",
+            "Ghi lý do trả lại phiếu để người lập phiếu biết cần sửa gì",
+            "Say why the form is returned, so that its author knows what to correct",
+        ),
+    )
     with transaction.atomic():
         locked = _locked(form, user)
         _require(user, locked, "return")
@@ -1033,6 +974,74 @@ def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
     return locked
 
 
+def form_reject(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
+    """Refuse a form made from an imported row, with the reason: the row is then rejected in its import's
+    report like a row that broke a rule. Whoever the form waits for may: the commune reviewer, then the
+    supervisor."""
+    user = _user_of(actor)
+    reason, problems = _given_reason(reason, missing=_rule("reason", "reason.required"))
+    with transaction.atomic():
+        locked = _locked(form, user)
+        _require(user, locked, "reject")
+        if problems:
+            raise DomainError(problems)
+        previous = locked.status
+        now = timezone.now()
+        locked.status = Status.REJECTED
+        locked.status_since = locked.rejected_at = now
+        locked.rejected_by = user
+        locked.reject_reason = reason
+        locked.save()
+        assert locked.staging_record is not None  # only import forms may be rejected (_refusal)
+        staging_reject(
+            record=locked.staging_record,
+            issue=_rule("", "import.rejected_by_officer", reason=reason),
+        )
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_REJECTED,
+            form=locked,
+            reason=reason,
+            previous=previous,
+        )
+    return locked
+
+
+def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
+    """Mark an imported row rejected after it was staged, with the reason beside its other issues, and move
+    it between its run's counters; the caller holds the transaction and records the event."""
+    counters = {
+        StagingRecord.Status.APPROVED: "rows_accepted",
+        StagingRecord.Status.REVIEW: "rows_review",
+        StagingRecord.Status.REJECTED: "rows_rejected",
+    }
+    previous = record.status
+    record.status = StagingRecord.Status.REJECTED
+    record.promoted_at = record.promoted_at or timezone.now()
+    record.issues = [
+        *record.issues,
+        {
+            "field": issue.field,
+            "code": issue.code,
+            "severity": str(Severity.ERROR),
+            "message_vi": issue.message_vi,
+            "message_en": issue.message_en,
+        },
+    ]
+    record.save(update_fields=["status", "promoted_at", "issues"])
+    codes = Counter(
+        ImportRun.objects.select_for_update()
+        .filter(pk=record.run_id)
+        .values_list("issue_counts", flat=True)
+        .get()
+    ) + Counter({issue.code: 1})
+    changes: dict[str, Any] = {"issue_counts": dict(codes)}
+    if previous != StagingRecord.Status.REJECTED:
+        changes[counters[StagingRecord.Status(previous)]] = F(counters[StagingRecord.Status(previous)]) - 1
+        changes["rows_rejected"] = F("rows_rejected") + 1
+    ImportRun.objects.filter(pk=record.run_id).update(**changes)
+
+
 def _registry_reason(form: CollectionForm) -> str:
     default = (
         "Thu thập thông tin dân cư" if form.kind == Kind.DC01 else "Cập nhật, chỉnh sửa thông tin dân cư"
@@ -1041,13 +1050,23 @@ def _registry_reason(form: CollectionForm) -> str:
     return f"{reason}; căn cứ: {form.document}" if form.document else reason
 
 
-def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:
-    data = form.data
-    registered_on, _problems = _parse_full_date(data["registered_on"], field="registered_on")
-    expires_on, _problems = _parse_full_date(data.get("expires_on"), field="expires_on")
-    assert registered_on is not None  # the form passed its checks
-    reason, source = _registry_reason(form), form.label
-    household = check.household
+def dc01_write(
+    *,
+    actor: Actor,
+    data: Mapping[str, Any],
+    commune: AdminUnit,
+    legacy_commune: AdminUnit | None = None,
+    household: Household | None = None,
+    address_original: str = "",
+    reason: str,
+    source_document: str,
+) -> Citizen:
+    """What applying a DC01 writes, through the registry's services: the citizen (with a new PIN when the
+    data carry none), the residence and, when the data name one, the household membership. The caller
+    holds the transaction; an import writes its approved rows through here too."""
+    registered_on, _problems = parse_full_date(data["registered_on"], field="registered_on")
+    expires_on, _problems = parse_full_date(data.get("expires_on"), field="expires_on")
+    assert registered_on is not None  # the data passed their checks
     citizen = registry.citizen_create(
         actor=actor,
         data=registry.NewCitizen(**{name: data[name] for name in PERSONAL_FIELDS if data.get(name)}),
@@ -1055,13 +1074,15 @@ def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citi
             # Joining a household registers the permanent residence at the household's address; the address
             # where the person was collected is kept as their current place of living.
             kind=Residence.Kind.CURRENT if household is not None else data["residence_kind"],
-            commune=form.commune,
+            commune=commune,
             address_detail=data["address_detail"],
             registered_on=registered_on,
             expires_on=expires_on,
+            legacy_commune=legacy_commune,
+            address_original=address_original,
         ),
         reason=reason,
-        source_document=source,
+        source_document=source_document,
     )
     if household is not None:
         registry.household_add_member(
@@ -1071,9 +1092,23 @@ def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citi
             relation_to_head=data["relation_to_head"],
             joined_on=registered_on,
             reason=reason,
-            source_document=source,
+            source_document=source_document,
         )
     return citizen
+
+
+def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:
+    record = form.staging_record
+    return dc01_write(
+        actor=actor,
+        data=form.data,
+        commune=form.commune,
+        legacy_commune=form.legacy_commune,
+        household=check.household,
+        address_original=record.normalized.get("address", "") if record is not None else "",
+        reason=_registry_reason(form),
+        source_document=form.label,
+    )
 
 
 def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
@@ -1119,6 +1154,8 @@ def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
                 locked.applied_at = locked.status_since = now
                 locked.apply_errors = []
                 locked.save()
+                if locked.staging_record_id is not None:
+                    StagingRecord.objects.filter(pk=locked.staging_record_id).update(citizen=citizen)
                 _record(
                     actor=actor,
                     event_type=EventType.FORM_APPLIED,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -10,6 +12,7 @@ from dancu.accounts.api import OfficerToken
 from dancu.campaigns.api import router as campaigns_router
 from dancu.cards.api import router as cards_router
 from dancu.collection.api import router as collection_router
+from dancu.collection.quality.api import router as quality_router
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.matching.api import router as matching_router
 from dancu.registry.api import router as registry_router
@@ -103,6 +106,51 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
 
 api.add_router("/", registry_router)
 api.add_router("/", collection_router)
+api.add_router("/", quality_router)
 api.add_router("/", matching_router)
 api.add_router("/", cards_router)
 api.add_router("/", campaigns_router)
+
+
+API_PREFIX = "/api/v1/"
+
+
+class ApiErrorShapeMiddleware:
+    """Answers under /api/v1/ that no handler above writes, in the API's error shape.
+
+    An unknown path is answered by Django's URL resolver (an HTML 404) and a method the path does not
+    take by ninja (a plain-text 405), before any operation runs. A client should not have to parse
+    three kinds of refusal: both become `{"errors": [...]}` like every other one, and the 405 keeps
+    its Allow header. JSON answers (a record not found, for instance) pass unchanged.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            not request.path.startswith(API_PREFIX)
+            or response.status_code not in (404, 405)
+            or response.get("Content-Type", "").startswith("application/json")
+        ):
+            return response
+        if response.status_code == 404:
+            error = {
+                "field": "",
+                "code": "request.unknown_path",
+                "message_vi": "Không có chức năng API nào ở địa chỉ này",
+                "message_en": "There is no API endpoint at this path",
+            }
+        else:
+            allowed = response.get("Allow", "")
+            error = {
+                "field": "",
+                "code": "request.method_not_allowed",
+                "message_vi": f"Địa chỉ này không nhận phương thức {request.method} (chỉ nhận: {allowed})",
+                "message_en": f"This path does not take {request.method} (it takes: {allowed})",
+            }
+        shaped = JsonResponse({"errors": [error]}, status=response.status_code)
+        if "Allow" in response:
+            shaped["Allow"] = response["Allow"]
+        return shaped

@@ -48,3 +48,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_probability_or_off(name: str, *, minimum: float) -> float | None:
+    """A probability in [minimum, 1], or None when unset or "off": for thresholds that act on their own."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip().lower() in _FALSE:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a probability (a number such as 0.9999) or off"
+        ) from None
+    if not minimum <= value <= 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be off or between {minimum} and 1")
+    return value

@@ -11,7 +11,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dancu.config.env import env_bool, env_int, env_list, env_str
+from dancu.config.env import env_bool, env_int, env_list, env_probability_or_off, env_str
 
 # Lets admin classes and querysets be written with their generic parameters (TabularInline[Model]).
 django_stubs_ext.monkeypatch()
@@ -108,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "dancu.config.api.ApiErrorShapeMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -211,6 +212,15 @@ Q_CLUSTER = {
 # Tests (and a machine without workers) run tasks inline, in the caller's process: see dancu.lib.tasks.
 DANCU_TASKS_INLINE = env_bool("DANCU_TASKS_INLINE", default=False)
 
+# Imports: a row of a legacy file that breaks no rule reaches the registry without an officer unless this
+# is off (then every row waits in the review queue of its commune); rows with warnings always wait.
+DANCU_IMPORT_AUTO_APPROVE = env_bool("DANCU_IMPORT_AUTO_APPROVE", default=True)
+# The largest file the import page accepts; bigger files are imported with `dancu import` on the server.
+DANCU_IMPORT_UPLOAD_MAX_MB = env_int("DANCU_IMPORT_UPLOAD_MAX_MB", default=200, minimum=1)
+# The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
+# in the database, so cards verify anywhere without access to this directory.
+DANCU_ISSUER_KEY_DIR = Path(env_str("DANCU_ISSUER_KEY_DIR", str(VAR_DIR / "issuer_keys")))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -221,3 +231,8 @@ LOGGING = {
 # Lockout is per account on purpose (see AXES_LOCKOUT_PARAMETERS): officers share station networks, so
 # an address-based lockout would lock a whole commune police station out after one person's typos.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Candidate pairs of a match run at or above this probability are merged without waiting for an officer
+# (docs/merging.md). Off unless set: a wrong merge joins two people's records. When set it must be at
+# least 0.999, since at a lower certainty a national run would merge thousands of different people.
+DANCU_MATCH_AUTO_MERGE = env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimum=0.999)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("dancu.accounts.urls")),
     path("", include("dancu.registry.urls")),
     path("", include("dancu.collection.urls")),
+    path("", include("dancu.collection.quality.urls")),
     path("", include("dancu.matching.urls")),
     path("", include("dancu.cards.urls")),
     path("", include("dancu.campaigns.urls")),

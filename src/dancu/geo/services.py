@@ -140,19 +140,19 @@ def split_unit_name(raw: str) -> tuple[str, str, str]:
     raise UnitDataError(f"unit name {raw!r} does not start with a known kind ({', '.join(UNIT_KINDS)})")
 
 
-def _add_unit(units: dict[UnitKey, _SourceUnit], unit: _SourceUnit) -> None:
-    """Record a unit; the legacy table repeats each province and district on every commune row, and all
-    repetitions must agree."""
-    known = units.setdefault(unit.key, unit)
-    if known != unit:
-        raise UnitDataError(f"conflicting data for unit {unit.key}: {known} and {unit}")
-
-
-def _make_unit(
-    *, structure: str, level: str, code: str, raw_name: str, parent: _SourceUnit | None, province_code: str
+def _add_unit(
+    units: dict[UnitKey, _SourceUnit],
+    *,
+    structure: str,
+    level: str,
+    code: str,
+    raw_name: str,
+    parent: _SourceUnit | None,
 ) -> _SourceUnit:
+    """Record a unit and return it; the legacy table repeats each province and district on every
+    commune row, and all repetitions must agree. A unit below a province carries its province's code."""
     name, short_name, kind = split_unit_name(raw_name)
-    return _SourceUnit(
+    unit = _SourceUnit(
         structure=structure,
         level=level,
         code=code,
@@ -160,9 +160,13 @@ def _make_unit(
         short_name=short_name,
         kind=kind,
         parent=parent.key if parent else None,
-        province_code=province_code,
+        province_code=parent.province_code if parent else code,
         path=f"{parent.path}/{code}" if parent else f"{structure}/{code}",
     )
+    known = units.setdefault(unit.key, unit)
+    if known != unit:
+        raise UnitDataError(f"conflicting data for unit {unit.key}: {known} and {unit}")
+    return unit
 
 
 def _read_units(db: sqlite3.Connection) -> tuple[dict[UnitKey, _SourceUnit], _KeyIndex, list[str]]:
@@ -174,24 +178,22 @@ def _read_units(db: sqlite3.Connection) -> tuple[dict[UnitKey, _SourceUnit], _Ke
         " FROM admin_units ORDER BY wardCode"
     )
     for province_code, province, province_key, ward_code, ward, ward_key in current:
-        province_unit = _make_unit(
+        province_unit = _add_unit(
+            units,
             structure=Structure.CURRENT,
             level=Level.PROVINCE,
             code=province_code,
             raw_name=province,
             parent=None,
-            province_code=province_code,
         )
-        _add_unit(units, province_unit)
-        commune = _make_unit(
+        commune = _add_unit(
+            units,
             structure=Structure.CURRENT,
             level=Level.COMMUNE,
             code=ward_code,
             raw_name=ward,
             parent=province_unit,
-            province_code=province_code,
         )
-        _add_unit(units, commune)
         keys.current_provinces[nfc(province_key)] = province_unit.key
         keys.current_communes[(nfc(province_key), nfc(ward_key))] = commune.key
 
@@ -203,24 +205,22 @@ def _read_units(db: sqlite3.Connection) -> tuple[dict[UnitKey, _SourceUnit], _Ke
     for row in legacy:
         province_code, province, province_key, district_code, district, district_key = row[:6]
         ward_code, ward, ward_key = row[6:]
-        province_unit = _make_unit(
+        province_unit = _add_unit(
+            units,
             structure=Structure.LEGACY,
             level=Level.PROVINCE,
             code=province_code,
             raw_name=province,
             parent=None,
-            province_code=province_code,
         )
-        _add_unit(units, province_unit)
-        district_unit = _make_unit(
+        district_unit = _add_unit(
+            units,
             structure=Structure.LEGACY,
             level=Level.DISTRICT,
             code=district_code,
             raw_name=district,
             parent=province_unit,
-            province_code=province_code,
         )
-        _add_unit(units, district_unit)
         keys.legacy_provinces[nfc(province_key)] = province_unit.key
         keys.legacy_districts[(nfc(province_key), nfc(district_key))] = district_unit.key
         if not ward_code:
@@ -229,15 +229,14 @@ def _read_units(db: sqlite3.Connection) -> tuple[dict[UnitKey, _SourceUnit], _Ke
             # as one row without a commune; the district is still a unit an address can name.
             island_districts.append(district_unit.name)
             continue
-        commune = _make_unit(
+        commune = _add_unit(
+            units,
             structure=Structure.LEGACY,
             level=Level.COMMUNE,
             code=ward_code,
             raw_name=ward,
             parent=district_unit,
-            province_code=province_code,
         )
-        _add_unit(units, commune)
         keys.legacy_communes[(nfc(province_key), nfc(district_key), nfc(ward_key))] = commune.key
     return units, keys, island_districts
 

@@ -76,6 +76,13 @@ class Citizen(models.Model):
         "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    # Set when a merge found this record to be a duplicate of another (see CitizenMerge): the record is
+    # kept, readable with its history, but every lookup leads to the record it was merged into. No index
+    # of its own: merges are found through CitizenMerge, and each index costs on a national load.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -111,6 +118,9 @@ class Citizen(models.Model):
                 name="citizen_blood_type_has_source",
                 condition=Q(blood_type="") | ~Q(blood_type_source=""),
             ),
+            models.CheckConstraint(
+                name="citizen_not_merged_into_self", condition=~Q(merged_into=models.F("pk"))
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,6 +141,12 @@ class PinRecord(models.Model):
     cancel_reason = models.CharField(max_length=200, blank=True)
     replaced_by = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
+    )
+    # A PIN cancelled because its record was merged into another: the PIN that stayed. Not replaced_by,
+    # which is one-to-one (one PIN re-issued for one cancelled after a change of sex), while one kept PIN
+    # may absorb the PINs of several duplicate records.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="absorbed", db_index=False
     )
 
     class Meta:
@@ -392,3 +408,54 @@ class RecordVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity}:{self.entity_id} v{self.version}"
+
+
+class CitizenMerge(models.Model):
+    """Two records found to be the same person: one is kept, the other absorbed into it.
+
+    The merge is a list of row changes (`changes`), written in order and undone in reverse order, each
+    with its old and new values: undo restores exactly what was there, and refuses when a later change
+    touched one of the same values (see registry.services.citizen_merge_undo).
+    """
+
+    kept = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="merges_kept")
+    absorbed = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="merges_absorbed")
+    # The rule that chose the PIN that stayed, and the explicit choices the officer gave for conflicts.
+    pin_rule = models.CharField(max_length=32)
+    choices = models.JSONField(default=dict, blank=True)
+    # [{"model", "pk", "old": {field: value}, "new": {field: value}}] in the order written.
+    changes = models.JSONField(default=list)
+    # What moved, for people reading the merge ("3 residences, 1 card, CMND ...").
+    summary = models.JSONField(default=dict, blank=True)
+    # Who asked for it beyond the actor, as text so the registry does not depend on the matching app
+    # ("matching.pair:12"); blank for a merge made directly.
+    origin = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    source_document = models.CharField(max_length=200, blank=True)
+    merged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    merged_label = models.CharField(max_length=150)
+    merged_at = models.DateTimeField()
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    undone_label = models.CharField(max_length=150, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undo_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(name="merge_two_records", condition=~Q(kept=models.F("absorbed"))),
+            # A record is absorbed at most once at a time; an undone merge no longer counts.
+            models.UniqueConstraint(
+                fields=["absorbed"], condition=Q(undone_at__isnull=True), name="merge_absorbed_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"merge {self.absorbed_id} -> {self.kept_id}"
+
+    @property
+    def is_undone(self) -> bool:
+        return self.undone_at is not None

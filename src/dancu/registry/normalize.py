@@ -420,7 +420,12 @@ def validate_row(
     """Normalize a row and check it against every rule of `registry.rules`; the row's `issues` then hold
     both. A field that could not be normalized is reported once, by normalization: the rules do not add
     that it is missing ("date.required" after "date.format")."""
-    row = normalize_row(raw, today=context.today, address_parser=address_parser)
+    return check_row(normalize_row(raw, today=context.today, address_parser=address_parser), context=context)
+
+
+def check_row(row: NormalizedRow, *, context: RuleContext) -> NormalizedRow:
+    """The second half of `validate_row`, for callers that normalize a batch first: an import normalizes
+    its rows, then looks up the identifiers of the whole batch in one query to build the context."""
     unreadable = {issue.field for issue in row.issues}
     for found in check_person(row.person(), context=context):
         # The rules name fields as the registry does; reports name the CSV's columns.

@@ -99,6 +99,14 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "email": ("Thư điện tử", "E-mail"),
     "reason": ("Lý do", "Reason"),
     "source_document": ("Văn bản làm căn cứ", "Source document"),
+    # The fields of the DC01/DC02 forms (collection) that the registry's records name differently.
+    "residence_kind": ("Loại cư trú", "Kind of residence"),
+    "commune_code": ("Mã xã/phường", "Commune code"),
+    "expires_on": ("Thời hạn tạm trú", "End of the temporary residence"),
+    "household_number": ("Số hồ sơ cư trú của hộ", "Household residence file number"),
+    "document": ("Giấy tờ làm căn cứ", "Supporting document"),
+    "changes": ("Thông tin cần thay đổi", "Fields to change"),
+    "citizen": ("Công dân", "Citizen"),
 }
 
 E, W, R = Severity.ERROR, Severity.WARNING, Severity.REPAIR
@@ -349,6 +357,31 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Đơn vị cũ phải là xã/phường trước năm 2025.",
         "The legacy unit must be a pre-2025 commune.",
     ),
+    # Rows of an imported file that cannot be read as a record (the reader's own messages say more) ----------
+    Rule("row.too_long", E, "Dòng quá dài, không đọc được.", "The line is too long to be read."),
+    Rule("row.encoding", E, "Dòng có byte không phải UTF-8.", "The line contains bytes that are not UTF-8."),
+    Rule("row.malformed", E, "Dòng CSV hỏng.", "Malformed CSV line."),
+    Rule("row.nul", E, "Dòng có ký tự NUL (U+0000).", "The line contains NUL characters (U+0000)."),
+    Rule(
+        "row.ragged",
+        E,
+        "Số ô của dòng khác số cột của tiêu đề.",
+        "The line has a different number of cells than the header has columns.",
+    ),
+    Rule(
+        "import.no_commune",
+        E,
+        "Không xác định được xã/phường của địa chỉ nên không có cán bộ nào xem xét được bản ghi; sửa địa "
+        "chỉ trong tệp rồi nhập lại.",
+        "The address maps to no commune, so no officer can review the record; correct the address in the "
+        "file and import it again.",
+    ),
+    Rule(
+        "import.rejected_by_officer",
+        E,
+        "Cán bộ đã từ chối bản ghi: {reason}",
+        "An officer rejected the record: {reason}",
+    ),
     Rule("address.required", E, "Thiếu {label_lower}.", "{label} is required."),
     Rule(
         "address.unresolved",
@@ -506,6 +539,113 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Nhập số định danh (12 số), số CMND (9 số) hoặc họ tên.",
         "Enter a PIN (12 digits), an old CMND (9 digits) or a name.",
     ),
+    # Collection forms (DC01 new person, DC02 update) -------------------------------------------------------
+    Rule("field.required", E, "Chưa điền «{label}».", "{label} is required."),
+    Rule(
+        "household.number_required",
+        E,
+        "Ghi số hồ sơ cư trú của hộ khi khai quan hệ với chủ hộ.",
+        "Give the household's residence file number with the relation to its head.",
+    ),
+    Rule(
+        "household.unknown",
+        E,
+        "Không có hộ với số hồ sơ này trong địa bàn.",
+        "No household with this file number in your jurisdiction.",
+    ),
+    Rule(
+        "household.other_commune",
+        E,
+        "Hộ này ở xã/phường khác với nơi cư trú khai trong phiếu.",
+        "This household is in another commune than the residence on the form.",
+    ),
+    Rule(
+        "household.needs_permanent",
+        E,
+        "Nhập hộ là đăng ký thường trú: chọn loại cư trú «Thường trú».",
+        "Joining a household registers a permanent residence: choose «Permanent residence».",
+    ),
+    Rule(
+        "form.no_changes",
+        E,
+        "Phiếu DC02 chưa ghi thông tin nào cần thay đổi.",
+        "The DC02 form names no field to change.",
+    ),
+    Rule(
+        "citizen.no_area",
+        E,
+        "Hồ sơ chưa có nơi cư trú nên chưa thuộc xã/phường nào.",
+        "The record has no residence and so belongs to no commune.",
+    ),
+    Rule(
+        "date.partial",
+        W,
+        "{label} chỉ rõ năm hoặc tháng: đối chiếu với giấy tờ gốc.",
+        "{label} is known only to the year or month: compare with the source document.",
+    ),
+    Rule(
+        "citizen.possible_duplicate",
+        W,
+        "CSDL đã có người cùng họ tên và ngày sinh: kiểm tra có phải cùng một người không.",
+        "The registry already holds a person with this name and date of birth: check it is not the same "
+        "person.",
+    ),
+    Rule(
+        "change.identity",
+        W,
+        "Thay đổi {label_lower}: đối chiếu kỹ với giấy tờ làm căn cứ.",
+        "A change of {label_lower}: compare it closely with the supporting document.",
+    ),
+    Rule(
+        "change.death",
+        W,
+        "Ghi nhận công dân đã mất: cần giấy báo tử hoặc trích lục khai tử.",
+        "Recording a death: a death certificate or extract is needed.",
+    ),
+    Rule(
+        "change.same_value",
+        W,
+        "{label}: giá trị mới giống giá trị đang có trong CSDL.",
+        "{label}: the new value is the same as the one in the registry.",
+    ),
+    # Stored records judged by the quality scorecard ("đúng, đủ, sạch, sống", collection.quality) ----------
+    Rule(
+        "household.none",
+        E,
+        "Công dân có nơi thường trú nhưng chưa thuộc hộ nào (thiếu quan hệ với chủ hộ).",
+        "The citizen has a permanent residence but belongs to no household (no relation to a head).",
+    ),
+    Rule(
+        "name.not_canonical",
+        E,
+        "{label} chưa ở dạng chuẩn; dạng chuẩn là {canonical!r} ({steps}).",
+        "{label} is not in canonical form; the canonical form is {canonical!r} ({steps}).",
+    ),
+    Rule(
+        "record.duplicate_pending",
+        E,
+        "Hồ sơ có thể trùng với một hồ sơ khác (cặp nghi trùng #{pair}); cần xem xét và hợp nhất.",
+        "The record may be the same person as another record (candidate pair #{pair}); review and merge.",
+    ),
+    Rule(
+        "record.duplicate_confirmed",
+        E,
+        "Hồ sơ đã được xác định trùng với một hồ sơ khác (cặp #{pair}) nhưng chưa hợp nhất.",
+        "The record was confirmed to be the same person as another record (pair #{pair}) but is not "
+        "merged yet.",
+    ),
+    Rule(
+        "residence.expired",
+        E,
+        "Tạm trú đã hết hạn ngày {expires_on} nhưng chưa được gia hạn hay chấm dứt.",
+        "The temporary residence expired on {expires_on} and was neither renewed nor ended.",
+    ),
+    Rule(
+        "residence.after_death",
+        E,
+        "Công dân đã mất nhưng vẫn còn nơi cư trú chưa được xoá đăng ký (từ ngày {registered_on}).",
+        "The citizen has died but a residence registered on {registered_on} was never ended.",
+    ),
     # Placement of generated households (the synthetic population loader) ----------------------------------
     Rule(
         "placement.unknown_province", E, "Không có tỉnh, thành phố mã này.", "No 2025 province has this code."
@@ -572,6 +712,82 @@ _CATALOGUE: tuple[Rule, ...] = (
         R,
         "{label}: đã bỏ dấu cách, dấu chấm hoặc gạch nối giữa các chữ số.",
         "{label}: removed spaces, dots or hyphens between the digits.",
+    ),
+    # Merging duplicate records (docs/merging.md) ----------------------------------------------------------
+    Rule("merge.same_record", E, "Hai hồ sơ là một.", "The two records are the same record."),
+    Rule(
+        "merge.already_merged",
+        E,
+        "Một trong hai hồ sơ đã được hợp nhất vào hồ sơ khác.",
+        "One of the records is already merged into another.",
+    ),
+    Rule(
+        "merge.sex_differs",
+        E,
+        "Hai hồ sơ khác giới tính: không thể là một người.",
+        "The records differ in sex: they cannot be one person.",
+    ),
+    Rule(
+        "merge.relatives",
+        E,
+        "Hai hồ sơ được ghi là người thân của nhau: không thể là một người.",
+        "The records are recorded as each other's relatives: they cannot be one person.",
+    ),
+    Rule(
+        "merge.pin_rule",
+        E,
+        "Phải giữ hồ sơ có số định danh theo quy tắc giữ số định danh.",
+        "The record whose PIN the PIN rule keeps must be the kept record.",
+    ),
+    Rule(
+        "merge.both_heads",
+        E,
+        "Cả hai hồ sơ là chủ hộ của hai hộ khác nhau.",
+        "Both records head different households.",
+    ),
+    Rule(
+        "merge.absorbed_is_head",
+        E,
+        "Hồ sơ bị hợp nhất là chủ hộ của hộ có hồ sơ được giữ.",
+        "The absorbed record heads the household of the kept record.",
+    ),
+    Rule(
+        "merge.choice_required",
+        E,
+        "Hai hồ sơ khác nhau ở điểm cần cán bộ chọn giữ bên nào.",
+        "The records differ on a point where an officer must choose which to keep.",
+    ),
+    Rule(
+        "merge.card_application_open",
+        E,
+        "Hồ sơ bị hợp nhất đang có hồ sơ cấp thẻ chưa xong.",
+        "The absorbed record has a card application in progress.",
+    ),
+    Rule(
+        "merge.active_card",
+        E,
+        "Hồ sơ bị hợp nhất có thẻ căn cước đang sử dụng.",
+        "The absorbed record has an identity card in use.",
+    ),
+    Rule("merge.choice_invalid", E, "Lựa chọn hợp nhất không hợp lệ.", "Invalid merge choice."),
+    Rule("merge.already_undone", E, "Hợp nhất này đã được huỷ.", "This merge was already undone."),
+    Rule(
+        "merge.kept_merged_since",
+        E,
+        "Hồ sơ được giữ đã được hợp nhất vào hồ sơ khác.",
+        "The kept record was merged into another since.",
+    ),
+    Rule(
+        "merge.changed_since",
+        E,
+        "Dữ liệu đã thay đổi sau khi hợp nhất: không thể huỷ.",
+        "Data changed after the merge: it cannot be undone.",
+    ),
+    Rule(
+        "merge.undo_conflict",
+        E,
+        "Dữ liệu mới của hồ sơ được giữ trùng với dữ liệu cần khôi phục.",
+        "New data of the kept record clashes with what would be restored.",
     ),
     Rule(
         "repair.leading_zeros",
@@ -662,6 +878,11 @@ class IdentifierIndex:
             self._registered = registered.__contains__
         self._seen: dict[str, str] = {}
         self._anonymous = 0
+
+    def remember(self, value: str, *, record_id: str) -> None:
+        """Note that `record_id` carried `value` before this batch (an import resumed, or split in
+        chunks): a later record with the same value is then a duplicate within the batch."""
+        self._seen.setdefault(value, record_id)
 
     def claim(self, value: str, *, record_id: str = "") -> tuple[bool, str | None]:
         """Record that `record_id` carries `value`; return (taken in the registry, the record that

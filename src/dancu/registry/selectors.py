@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from dancu.accounts.models import User
@@ -22,7 +23,18 @@ from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, text_errors
-from dancu.registry.models import Citizen, FamilyLink, Household, HouseholdMember, RecordVersion, Residence
+from dancu.registry.models import (
+    Citizen,
+    CitizenMerge,
+    FamilyLink,
+    Household,
+    HouseholdMember,
+    IdentityCardRecord,
+    PinRecord,
+    RecordVersion,
+    Residence,
+)
+from dancu.registry.record import citizen_record
 from dancu.registry.validation import error
 
 PIN_RE = re.compile(r"^[0-9]{12}$")
@@ -32,7 +44,65 @@ MAX_QUERY_LENGTH = 100
 
 
 def _visible_citizens(actor: User) -> QuerySet[Citizen]:
-    return Citizen.objects.filter(citizen_scope(actor))
+    # A record merged into another is read through the record it was merged into (see citizen_get).
+    return Citizen.objects.filter(citizen_scope(actor), merged_into__isnull=True)
+
+
+# A chain of merges (A into B, then B into C) is followed this far; merges are rare, chains rarer.
+_MERGE_CHAIN_LIMIT = 10
+
+
+def _merged_into(lookup: dict[str, Any]) -> int | None:
+    """The record that a merged record (by pk or PIN) now lives in, following later merges too."""
+    target = Citizen.objects.filter(**lookup).values_list("merged_into_id", flat=True).first()
+    for _ in range(_MERGE_CHAIN_LIMIT):
+        if target is None:
+            return None
+        further = Citizen.objects.filter(pk=target).values_list("merged_into_id", flat=True).first()
+        if further is None:
+            return target
+        target = further
+    return target
+
+
+def _citizen_with_links(actor: User, lookup: dict[str, Any]) -> Citizen | None:
+    if connection.vendor == "postgresql":
+        # One round trip instead of six queries (see registry/record.py); SQLite, in-process, has no
+        # round trips to save and reads through the ORM.
+        return citizen_record(scope=citizen_scope(actor) & Q(merged_into__isnull=True), **lookup)
+    return _citizen_with_record(actor, **lookup)
+
+
+def _citizen_with_record(actor: User, *, pk: int | None = None, pin: str | None = None) -> Citizen | None:
+    """The record through the ORM: what registry/record.py reads in one query on PostgreSQL."""
+    lookup = {"pk": pk} if pk is not None else {"pin": pin}
+    return (
+        _visible_citizens(actor)
+        .filter(**lookup)
+        # What the record shows, in one query: the commune with its province for the heading.
+        .select_related("area_commune__parent")
+        .prefetch_related(
+            Prefetch(
+                "residences",
+                queryset=Residence.objects.select_related(
+                    "commune__parent",
+                    "legacy_commune__parent__parent",
+                    # Current ones first on every database (SQLite sorts NULL first, PostgreSQL last).
+                ).order_by(F("ended_on").asc(nulls_first=True), "kind", "-registered_on"),
+            ),
+            Prefetch(
+                "household_memberships",
+                queryset=HouseholdMember.objects.select_related("household").order_by(
+                    F("left_on").asc(nulls_first=True), "-joined_on"
+                ),
+            ),
+            Prefetch("family_links", queryset=FamilyLink.objects.order_by("kind", "pk")),
+            # In the order they were written, as registry/record.py reads them on PostgreSQL.
+            Prefetch("card_records", queryset=IdentityCardRecord.objects.order_by("pk")),
+            Prefetch("pin_records", queryset=PinRecord.objects.order_by("pk")),
+        )
+        .first()
+    )
 
 
 def citizen_get(
@@ -49,31 +119,14 @@ def citizen_get(
     if pin is not None and not PIN_RE.match(pin):
         # No record has such a PIN; asking the database could only fail (PostgreSQL refuses a NUL).
         raise NotFoundError("citizen")
-    lookup = {"pk": pk} if pk is not None else {"pin": pin}
-    citizen = (
-        _visible_citizens(actor)
-        .filter(**lookup)
-        # What the record shows, in one query: the commune with its province for the heading.
-        .select_related("area_commune__parent")
-        .prefetch_related(
-            Prefetch(
-                "residences",
-                queryset=Residence.objects.select_related(
-                    "commune__parent", "legacy_commune__parent__parent"
-                ).order_by("ended_on", "kind", "-registered_on"),
-            ),
-            Prefetch(
-                "household_memberships",
-                queryset=HouseholdMember.objects.select_related("household").order_by(
-                    "left_on", "-joined_on"
-                ),
-            ),
-            Prefetch("family_links", queryset=FamilyLink.objects.order_by("kind", "pk")),
-            "card_records",
-            "pin_records",
-        )
-        .first()
-    )
+    lookup: dict[str, Any] = {"pk": pk} if pk is not None else {"pin": pin}
+    citizen = _citizen_with_links(actor, lookup)
+    if citizen is None:
+        # The PIN of a merged record was cancelled but still names the person: it leads to the record
+        # that was kept, if the actor may see that one.
+        kept = _merged_into(lookup)
+        if kept is not None:
+            citizen = _citizen_with_links(actor, {"pk": kept})
     if citizen is None:
         raise NotFoundError("citizen")
     access_log_record(
@@ -231,10 +284,10 @@ def citizen_search(
     return CitizenPage(results=rows, page=page, page_size=page_size, has_next=has_next, query=query)
 
 
-def citizen_history(
-    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
-) -> list[RecordVersion]:
-    """Every version of the record, newest first."""
+def _log_history_read(
+    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel, detail: str = ""
+) -> None:
+    """A read of a record's history: only of a citizen the actor may see, and logged."""
     if not _visible_citizens(actor).filter(pk=citizen_id).exists():
         raise NotFoundError("citizen")
     access_log_record(
@@ -243,7 +296,15 @@ def citizen_history(
         action=AccessLog.Action.HISTORY,
         channel=channel,
         purpose=purpose,
+        detail=detail,
     )
+
+
+def citizen_history(
+    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> list[RecordVersion]:
+    """Every version of the record, newest first."""
+    _log_history_read(actor=actor, citizen_id=citizen_id, purpose=purpose, channel=channel)
     return list(
         RecordVersion.objects.filter(entity=RecordVersion.Entity.CITIZEN, entity_id=citizen_id)
         .select_related("event")
@@ -260,18 +321,15 @@ def citizen_state_on(
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
 ) -> RecordVersion | None:
     """The record as it stood at the end of `when` (a day) or at that instant; None before it existed."""
-    if not _visible_citizens(actor).filter(pk=citizen_id).exists():
-        raise NotFoundError("citizen")
     if isinstance(when, datetime):
         moment = when
     else:
         moment = timezone.make_aware(datetime.combine(when, datetime.max.time()))
-    access_log_record(
+    _log_history_read(
         actor=actor,
-        citizen_ids=[citizen_id],
-        action=AccessLog.Action.HISTORY,
-        channel=channel,
+        citizen_id=citizen_id,
         purpose=purpose,
+        channel=channel,
         detail=f"state on {moment.isoformat()}",
     )
     return (
@@ -351,3 +409,31 @@ def area_summary(*, actor: User) -> AreaSummary:
         deceased=citizens.filter(date_of_death__isnull=False).count(),
         households=Household.objects.filter(household_scope(actor)).count(),
     )
+
+
+def citizen_merged_history(
+    *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> list[tuple[CitizenMerge, list[RecordVersion]]]:
+    """The merges into a record the actor may see, each with the absorbed record's own history, newest
+    first: the history of every record that became this one stays readable from it."""
+    if not _visible_citizens(actor).filter(pk=citizen_id).exists():
+        raise NotFoundError("citizen")
+    merges = list(
+        CitizenMerge.objects.filter(kept_id=citizen_id).select_related("absorbed").order_by("-merged_at")
+    )
+    if not merges:
+        return []
+    access_log_record(
+        actor=actor,
+        citizen_ids=[citizen_id, *{m.absorbed_id for m in merges}],
+        action=AccessLog.Action.HISTORY,
+        channel=channel,
+        purpose=purpose,
+        detail="merged records",
+    )
+    versions: dict[int, list[RecordVersion]] = {}
+    for version in RecordVersion.objects.filter(
+        entity=RecordVersion.Entity.CITIZEN, entity_id__in=[m.absorbed_id for m in merges]
+    ).order_by("-version"):
+        versions.setdefault(version.entity_id, []).append(version)
+    return [(m, versions.get(m.absorbed_id, [])) for m in merges]

@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from dancu.accounts.models import User
-from dancu.accounts.selectors import unit_in_area
+from dancu.accounts.selectors import citizen_scope, unit_in_area
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
-from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, name_errors, nfc, normalize_name, text_errors
 from dancu.registry.history import citizen_snapshot, household_snapshot
 from dancu.registry.models import (
+    AbsenceDeclaration,
     Citizen,
+    CitizenMerge,
     FamilyLink,
     Household,
     HouseholdMember,
+    IdentityCardRecord,
     PinRecord,
     RecordVersion,
     Relation,
@@ -36,14 +39,14 @@ from dancu.registry.validation import (
     date_not_in_future,
     death_before_birth_errors,
     error,
-    parse_partial_date,
+    old_id_unique_errors,
+    parse_citizen_input,
     pin_errors,
 )
 
 # Temporary residence is registered for at most two years at a time (Luật Cư trú 2020, art. 27).
 TEMPORARY_RESIDENCE_MAX_DAYS = 2 * 366
 _PIN_ATTEMPTS = 50
-_OLD_ID_RE = re.compile(r"^[0-9]{9}$")
 _rng = secrets.SystemRandom()
 
 # Fields an officer may change through citizen_update. The PIN, sex and birth data that the PIN
@@ -165,75 +168,6 @@ def _bump_household(
     )
 
 
-def _parse_citizen_data(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
-    """Normalize raw input (form, API) into model values; collect format errors instead of raising."""
-    parsed: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    for key, value in data.items():
-        if key in ("birth_date", "date_of_death"):
-            partial, problems = parse_partial_date(value, field=key)
-            errors += problems
-            # An unreadable date is reported once, as unreadable, not again as missing.
-            if not problems:
-                parsed[key] = partial
-        elif key == "missing_declared_on":
-            parsed[key], problems = _parse_full_date(value, field=key)
-            errors += problems
-        elif key == "full_name":
-            # A missing name (None from a JSON null) is checked as a blank one: name.required.
-            parsed[key] = normalize_name(value) if isinstance(value, str) else ""
-        elif key == "old_id_number":
-            parsed[key] = _clean_text(value) or None
-        elif key in ("nationality",):
-            parsed[key] = _clean_text(value).upper()
-        else:
-            parsed[key] = _clean_text(value)
-    return parsed, errors
-
-
-def _parse_full_date(value: Any, *, field: str) -> tuple[date | None, list[FieldError]]:
-    """A date known to the day (ISO or DD/MM/YYYY), for fields that are real dates, not partial ones."""
-    if value is None or value == "":
-        return None, []
-    if isinstance(value, date):
-        return value, []
-    partial, errors = parse_partial_date(value, field=field)
-    if errors:
-        return None, errors
-    assert partial is not None
-    full = partial.as_date()
-    if full is None:
-        return None, [
-            error(
-                field,
-                "date.format",
-                "Cần ngày đầy đủ: YYYY-MM-DD hoặc DD/MM/YYYY",
-                "A full date is required: YYYY-MM-DD or DD/MM/YYYY",
-            )
-        ]
-    return full, []
-
-
-def _check_unique_old_id(old_id: str | None, *, exclude_pk: int | None = None) -> list[FieldError]:
-    # A malformed number is reported by cmnd.format; looking it up could only fail (PostgreSQL refuses a
-    # NUL character in a query parameter).
-    if not old_id or not _OLD_ID_RE.match(old_id):
-        return []
-    clash = Citizen.objects.filter(old_id_number=old_id)
-    if exclude_pk is not None:
-        clash = clash.exclude(pk=exclude_pk)
-    if clash.exists():
-        return [
-            error(
-                "old_id_number",
-                "cmnd.duplicate",
-                "Số CMND này đã thuộc về một công dân khác",
-                "This old ID card (CMND) number already belongs to another citizen",
-            )
-        ]
-    return []
-
-
 def _insert_with_new_pin(citizen: Citizen, *, sex: str, birth_year: int) -> None:
     """Give the citizen a PIN that was never issued before; the unique index settles races."""
     prefix = pin_codec.prefix(place_code=citizen.birth_registration_place, sex=sex, birth_year=birth_year)
@@ -314,7 +248,7 @@ def citizen_create(
             )
         )
     raw = {k: v for k, v in data.__dict__.items() if k not in ("pin", "birth_registration_place")}
-    parsed, errors = _parse_citizen_data(raw)
+    parsed, errors = parse_citizen_input(raw)
     place = _clean_text(data.birth_registration_place)
     # pin_codec.place_name accepts 001-096 provinces and 100-999 countries; isascii() keeps out
     # Arabic-Indic and full-width digits, which str.isdigit() would let through to the PIN codec.
@@ -352,7 +286,7 @@ def citizen_create(
                     "This personal identification number was already issued and is never reused",
                 )
             )
-    errors += _check_unique_old_id(parsed.get("old_id_number"))
+    errors += old_id_unique_errors(parsed.get("old_id_number"))
     if errors:
         raise DomainError(errors)
 
@@ -431,7 +365,7 @@ def citizen_update(
                 for name in unknown
             ]
         )
-    parsed, errors = _parse_citizen_data(changes)
+    parsed, errors = parse_citizen_input(changes)
     errors += citizen_field_errors(parsed, today=today)
     if ("birth_date" in parsed) != ("date_of_death" in parsed):
         # One of the two dates changes: compare it with the other as the record holds it.
@@ -440,7 +374,7 @@ def citizen_update(
         )
     if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    errors += _check_unique_old_id(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
     if errors:
         unique: list[FieldError] = []
         for problem in errors:
@@ -815,6 +749,79 @@ def _next_household_number(commune: AdminUnit) -> str:
     return f"{prefix}{sequence:08d}"
 
 
+def _already_member(field_name: str) -> FieldError:
+    return error(
+        field_name,
+        "household.already_member",
+        "Người này đang là thành viên của một hộ khác",
+        "This person is already a member of another household",
+    )
+
+
+def _join_household(
+    *,
+    actor: Actor,
+    household: Household,
+    citizen: Citizen,
+    relation_to_head: Relation | str,
+    joined_on: date,
+    address_detail: str,
+    address_original: str,
+    reason: str,
+    source_document: str,
+) -> HouseholdMember:
+    """The membership, and the member's permanent residence moved to the household's address."""
+    membership = HouseholdMember.objects.create(
+        household=household, citizen=citizen, relation_to_head=relation_to_head, joined_on=joined_on
+    )
+    residence_register(
+        actor=actor,
+        citizen=citizen,
+        kind=Residence.Kind.PERMANENT,
+        commune=household.commune,
+        legacy_commune=household.legacy_commune,
+        address_detail=address_detail,
+        address_original=address_original,
+        household=household,
+        registered_on=joined_on,
+        reason=reason,
+        source_document=source_document,
+    )
+    return membership
+
+
+def _household_changed(
+    *,
+    actor: Actor,
+    household: Household,
+    event_type: EventType,
+    data: dict[str, Any],
+    reason: str,
+    source_document: str,
+    citizen_ids: tuple[int, ...] = (),
+) -> None:
+    """How every household service ends: its audit event, the household's next version, and the next
+    version of each citizen (`citizen_ids`) whose own record shows the change."""
+    event = audit_event_record(
+        actor=actor,
+        event_type=event_type,
+        subject_type="household",
+        subject_id=household.pk,
+        data=data,
+        reason=reason,
+        source_document=source_document,
+    )
+    _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
+    for citizen_id in citizen_ids:
+        _bump_citizen(
+            Citizen.objects.get(pk=citizen_id),
+            actor=actor,
+            event=event,
+            reason=reason,
+            source_document=source_document,
+        )
+
+
 def household_create(
     *,
     actor: Actor,
@@ -832,14 +839,7 @@ def household_create(
     errors = _check_commune(commune, legacy_commune, actor=actor)
     errors += text_errors(address_detail, field="address_detail", max_length=300)
     if head.household_memberships.filter(left_on__isnull=True).exists():
-        errors.append(
-            error(
-                "head",
-                "household.already_member",
-                "Người này đang là thành viên của một hộ khác",
-                "This person is already a member of another household",
-            )
-        )
+        errors.append(_already_member("head"))
     if head.is_deceased:
         errors.append(error("head", "citizen.deceased", "Công dân đã mất", "The citizen is deceased"))
     if errors:
@@ -856,32 +856,26 @@ def household_create(
             address_original=_clean_text(address_original),
             version=0,
         )
-        HouseholdMember.objects.create(
-            household=household, citizen=head, relation_to_head=Relation.HEAD, joined_on=registered_on
-        )
-        residence_register(
+        _join_household(
             actor=actor,
+            household=household,
             citizen=head,
-            kind=Residence.Kind.PERMANENT,
-            commune=commune,
-            legacy_commune=legacy_commune,
+            relation_to_head=Relation.HEAD,
+            joined_on=registered_on,
+            # As declared: the residence service checks and cleans them as it does for any address.
             address_detail=address_detail,
             address_original=address_original,
-            household=household,
-            registered_on=registered_on,
             reason=reason,
             source_document=source_document,
         )
-        event = audit_event_record(
+        _household_changed(
             actor=actor,
+            household=household,
             event_type=EventType.HOUSEHOLD_CREATED,
-            subject_type="household",
-            subject_id=household.pk,
             data={"number": household.number, "head_id": head.pk},
             reason=reason,
             source_document=source_document,
         )
-        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
     return household
 
 
@@ -914,43 +908,29 @@ def household_add_member(
             )
         )
     if citizen.household_memberships.filter(left_on__isnull=True).exists():
-        errors.append(
-            error(
-                "citizen",
-                "household.already_member",
-                "Người này đang là thành viên của một hộ khác",
-                "This person is already a member of another household",
-            )
-        )
+        errors.append(_already_member("citizen"))
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
-        membership = HouseholdMember.objects.create(
-            household=household, citizen=citizen, relation_to_head=relation_to_head, joined_on=joined_on
-        )
-        residence_register(
+        membership = _join_household(
             actor=actor,
+            household=household,
             citizen=citizen,
-            kind=Residence.Kind.PERMANENT,
-            commune=household.commune,
-            legacy_commune=household.legacy_commune,
+            relation_to_head=relation_to_head,
+            joined_on=joined_on,
             address_detail=household.address_detail,
             address_original=household.address_original,
-            household=household,
-            registered_on=joined_on,
             reason=reason,
             source_document=source_document,
         )
-        event = audit_event_record(
+        _household_changed(
             actor=actor,
+            household=household,
             event_type=EventType.HOUSEHOLD_MEMBER_ADDED,
-            subject_type="household",
-            subject_id=household.pk,
             data={"citizen_id": citizen.pk, "relation_to_head": relation_to_head},
             reason=reason,
             source_document=source_document,
         )
-        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
     return membership
 
 
@@ -991,11 +971,10 @@ def household_change_head(
         old_head.save(update_fields=["relation_to_head"])
         target.relation_to_head = Relation.HEAD
         target.save(update_fields=["relation_to_head"])
-        event = audit_event_record(
+        _household_changed(
             actor=actor,
+            household=household,
             event_type=EventType.HOUSEHOLD_HEAD_CHANGED,
-            subject_type="household",
-            subject_id=household.pk,
             data={
                 "old_head_id": old_head.citizen_id,
                 "new_head_id": new_head.pk,
@@ -1003,16 +982,9 @@ def household_change_head(
             },
             reason=reason,
             source_document=source_document,
+            # Both records show their relation to the head.
+            citizen_ids=(old_head.citizen_id, new_head.pk),
         )
-        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
-        for member_id in (old_head.citizen_id, new_head.pk):
-            _bump_citizen(
-                Citizen.objects.get(pk=member_id),
-                actor=actor,
-                event=event,
-                reason=reason,
-                source_document=source_document,
-            )
     return household
 
 
@@ -1146,3 +1118,694 @@ def family_link_add(
         if relative is not None:
             _bump_citizen(relative, actor=actor, event=event, reason=reason, source_document=source_document)
     return link
+
+
+# --- Merging duplicate records ---------------------------------------------------------------------
+#
+# Two records of the same person ("sạch": one record per person) become one. The kept record stays with
+# its PIN, the other is absorbed: its links move to the kept record, its PIN is cancelled in the ledger,
+# and it stays in the database, marked merged, so its history remains readable and its PIN still leads
+# to the person. Every row change is logged with its old and new values, so the merge can be undone
+# exactly (docs/merging.md).
+
+# Merging is a reviewer's decision: commune reviewers and supervisors; collectors propose, auditors read.
+MERGE_ROLES = frozenset({User.Role.COMMUNE_REVIEWER, User.Role.SUPERVISOR, User.Role.MINISTRY_ADMIN})
+
+# Conflicts that only an officer can settle, and what each choice says: "keep" the kept record's value,
+# or take the "absorb"ed record's. A parent named differently on the two records can only be kept: the
+# absorbed record's parent stays on it, and a wrong parent on the kept record is corrected by a form.
+MERGE_CHOICES: dict[str, tuple[str, ...]] = {
+    "permanent": ("keep", "absorb"),
+    "temporary": ("keep", "absorb"),
+    "current": ("keep", "absorb"),
+    "old_id_number": ("keep", "absorb"),
+    "father": ("keep",),
+    "mother": ("keep",),
+}
+
+# Blank fields of the kept record filled from the absorbed one: what one source knew and the other did
+# not (a phone number, a native place, a date of death). Filled values are logged and undone like moves.
+_MERGE_FILL_FIELDS = (
+    "other_names",
+    "birth_place",
+    "birth_place_unit_id",
+    "native_place",
+    "native_place_unit_id",
+    "marital_status",
+    "date_of_death",
+    "missing_declared_on",
+    "phone",
+    "email",
+)
+_MERGE_MODELS: dict[str, type[Any]] = {
+    "citizen": Citizen,
+    "pin_record": PinRecord,
+    "residence": Residence,
+    "membership": HouseholdMember,
+    "family_link": FamilyLink,
+    "card": IdentityCardRecord,
+    "absence": AbsenceDeclaration,
+}
+_CHIP_CARDS = (IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC)
+
+
+class _RowChanges:
+    """Row updates written one at a time and logged with their old and new values, in order."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def write(self, obj: Any, **new: Any) -> None:
+        label = next(name for name, model in _MERGE_MODELS.items() if isinstance(obj, model))
+        old = {name: _plain(getattr(obj, name)) for name in new}
+        type(obj).objects.filter(pk=obj.pk).update(**new)
+        for name, value in new.items():
+            setattr(obj, name, value)
+        self.entries.append(
+            {"model": label, "pk": obj.pk, "old": old, "new": {k: _plain(v) for k, v in new.items()}}
+        )
+
+
+def merge_pin_rule(first: Citizen, second: Citizen) -> tuple[Citizen, Citizen, str]:
+    """Which of two records of one person keeps its PIN, and so is kept: (kept, absorbed, rule).
+
+    1. "pin.on_card": a PIN printed on a chip card (CCCD or thẻ căn cước, whose number is the PIN) wins
+       over one that is not: the citizen carries it, and the e-ID and partner systems know it.
+    2. "pin.earliest": otherwise (both or neither on a card) the PIN issued first wins: it is the one
+       other agencies have held longest. Equal times fall back to the record registered first.
+    """
+
+    def on_card(citizen: Citizen) -> bool:
+        return citizen.card_records.filter(kind__in=_CHIP_CARDS, number=citizen.pin).exists()
+
+    first_card, second_card = on_card(first), on_card(second)
+    if first_card != second_card:
+        return (first, second, "pin.on_card") if first_card else (second, first, "pin.on_card")
+    issued = dict(PinRecord.objects.filter(pin__in=[first.pin, second.pin]).values_list("pin", "issued_at"))
+
+    def seniority(citizen: Citizen) -> tuple[Any, ...]:
+        return (issued.get(citizen.pin) or citizen.created_at, citizen.created_at, citizen.pk)
+
+    ordered = sorted([first, second], key=seniority)
+    return ordered[0], ordered[1], "pin.earliest"
+
+
+def _same_place(a: Residence, b: Residence) -> bool:
+    return a.commune_id == b.commune_id and fold(a.address_detail) == fold(b.address_detail)
+
+
+def _merge_choice_errors(choices: dict[str, str]) -> list[FieldError]:
+    errors = []
+    for key, value in choices.items():
+        allowed = MERGE_CHOICES.get(key)
+        if allowed is None or value not in allowed:
+            errors.append(
+                error(
+                    f"choices.{key}",
+                    "merge.choice_invalid",
+                    f"Lựa chọn không hợp lệ; chỉ được: {', '.join(allowed or ())}",
+                    f"Invalid choice; allowed: {', '.join(allowed or ())}",
+                )
+            )
+    return errors
+
+
+def _choice_needed(key: str, vi: str, en: str) -> FieldError:
+    return error(f"choices.{key}", "merge.choice_required", vi, en)
+
+
+def _bump_households(
+    household_ids: set[int], *, actor: Actor, event: AuditEvent, reason: str, source_document: str
+) -> None:
+    for household in Household.objects.filter(pk__in=household_ids).order_by("pk"):
+        _bump_household(household, actor=actor, event=event, reason=reason, source_document=source_document)
+
+
+def _same_relative(a: FamilyLink, b: FamilyLink) -> bool:
+    if a.relative_id is not None or b.relative_id is not None:
+        return a.relative_id == b.relative_id
+    return fold(a.relative_name) == fold(b.relative_name)
+
+
+def _merge_refusals(keep: Citizen, absorb: Citizen) -> list[FieldError]:
+    """What makes two records impossible to merge, whatever the officer chooses."""
+    errors = []
+    if keep.merged_into_id is not None or absorb.merged_into_id is not None:
+        errors.append(
+            error(
+                "absorb",
+                "merge.already_merged",
+                "Một trong hai hồ sơ đã được hợp nhất vào hồ sơ khác",
+                "One of the records is already merged into another",
+            )
+        )
+    if keep.sex != absorb.sex:
+        errors.append(
+            error(
+                "absorb",
+                "merge.sex_differs",
+                "Hai hồ sơ khác giới tính: không thể là một người",
+                "The records differ in sex: they cannot be one person",
+            )
+        )
+    if FamilyLink.objects.filter(
+        Q(citizen=keep, relative=absorb) | Q(citizen=absorb, relative=keep)
+    ).exists():
+        errors.append(
+            error(
+                "absorb",
+                "merge.relatives",
+                "Hai hồ sơ được ghi là người thân của nhau: không thể là một người",
+                "The records are recorded as each other's relatives: they cannot be one person",
+            )
+        )
+    # The cards app keeps its applications and cards on the record they were taken for. A card in the
+    # making, or in use, on the absorbed record would carry the PIN the merge cancels: the cards
+    # workflow settles it first (finish or reject the application, revoke or replace the card).
+    from dancu.cards.models import Application, Card  # the cards app builds on the registry
+
+    if Application.objects.filter(citizen=absorb, status__in=Application.OPEN_STATUSES).exists():
+        errors.append(
+            error(
+                "absorb",
+                "merge.card_application_open",
+                "Hồ sơ bị hợp nhất đang có hồ sơ cấp thẻ chưa xong: hãy hoàn tất hoặc từ chối trước",
+                "The absorbed record has a card application in progress: finish or reject it first",
+            )
+        )
+    if Card.objects.filter(citizen=absorb, state=Card.State.ACTIVE).exists():
+        errors.append(
+            error(
+                "absorb",
+                "merge.active_card",
+                "Hồ sơ bị hợp nhất có thẻ căn cước đang sử dụng: hãy thu hồi hoặc thay thẻ trước",
+                "The absorbed record has an identity card in use: revoke or replace it first",
+            )
+        )
+    if not errors:
+        winner, _, rule = merge_pin_rule(keep, absorb)
+        if winner.pk != keep.pk:
+            errors.append(
+                error(
+                    "keep",
+                    "merge.pin_rule",
+                    f"Phải giữ hồ sơ có số định danh {winner.pin} ({_PIN_RULE_VI[rule]})",
+                    f"The record with PIN {winner.pin} must be kept ({_PIN_RULE_EN[rule]})",
+                )
+            )
+    return errors
+
+
+_PIN_RULE_VI = {
+    "pin.on_card": "số định danh đã in trên thẻ căn cước",
+    "pin.earliest": "số định danh được cấp sớm nhất",
+}
+_PIN_RULE_EN = {
+    "pin.on_card": "the PIN printed on an identity card",
+    "pin.earliest": "the PIN issued first",
+}
+
+
+@dataclass
+class _HouseholdPlan:
+    winner: HouseholdMember | None
+    loser: HouseholdMember | None
+    errors: list[FieldError]
+
+
+def _merge_household_plan(keep: Citizen, absorb: Citizen, *, permanent_choice: str) -> _HouseholdPlan:
+    """Which current household membership stays: the one of the side whose permanent residence stays
+    (a household is registered at a permanent residence); the other one ends."""
+    kept_m = keep.household_memberships.filter(left_on__isnull=True).select_related("household").first()
+    absorbed_m = absorb.household_memberships.filter(left_on__isnull=True).select_related("household").first()
+
+    def refuse(problem: FieldError) -> _HouseholdPlan:
+        return _HouseholdPlan(winner=None, loser=None, errors=[problem])
+
+    if kept_m is not None and absorbed_m is not None:
+        if kept_m.household_id == absorbed_m.household_id:
+            if absorbed_m.relation_to_head == Relation.HEAD:
+                return refuse(
+                    error(
+                        "household",
+                        "merge.absorbed_is_head",
+                        "Hồ sơ bị hợp nhất là chủ hộ của hộ có hồ sơ được giữ: hãy đổi chủ hộ sang "
+                        "hồ sơ được giữ trước",
+                        "The absorbed record heads the household of the kept record: make the kept record "
+                        "the head first",
+                    )
+                )
+            return _HouseholdPlan(winner=kept_m, loser=absorbed_m, errors=[])
+        if kept_m.relation_to_head == Relation.HEAD and absorbed_m.relation_to_head == Relation.HEAD:
+            return refuse(
+                error(
+                    "household",
+                    "merge.both_heads",
+                    "Cả hai hồ sơ là chủ hộ của hai hộ khác nhau: hãy đổi chủ hộ của một hộ trước",
+                    "Both records head different households: change the head of one household first",
+                )
+            )
+    follow_absorbed = permanent_choice == "absorb"
+    if kept_m is None and absorbed_m is not None and not follow_absorbed:
+        # Both records registered at the same address: the household registered there comes along.
+        ours = keep.residences.filter(kind="permanent", ended_on__isnull=True).first()
+        theirs = absorb.residences.filter(kind="permanent", ended_on__isnull=True).first()
+        follow_absorbed = ours is not None and theirs is not None and _same_place(ours, theirs)
+    winner, loser = (absorbed_m, kept_m) if follow_absorbed else (kept_m, absorbed_m)
+    if loser is not None and loser.relation_to_head == Relation.HEAD:
+        others = loser.household.memberships.filter(left_on__isnull=True).exclude(pk=loser.pk)
+        if others.exists():
+            return refuse(
+                error(
+                    "household",
+                    "household.head_leaving",
+                    "Chủ hộ sẽ rời hộ khi hợp nhất: hãy thay đổi chủ hộ trước hoặc chọn giữ nơi thường trú "
+                    "của hộ",
+                    "The head would leave the household in the merge: change the head first or keep the "
+                    "household's permanent residence",
+                )
+            )
+    return _HouseholdPlan(winner=winner, loser=loser, errors=[])
+
+
+_RESIDENCE_KINDS = (
+    ("permanent", "thường trú", "permanent"),
+    ("temporary", "tạm trú", "temporary"),
+    ("current", "nơi ở hiện tại", "current"),
+)
+
+
+def _merge_choice_needs(keep: Citizen, absorb: Citizen, *, choices: dict[str, str]) -> list[FieldError]:
+    """The conflicts an officer must settle before the merge, each naming its choice."""
+    errors = []
+    kept_current = {r.kind: r for r in keep.residences.filter(ended_on__isnull=True)}
+    absorbed_current = {r.kind: r for r in absorb.residences.filter(ended_on__isnull=True)}
+    for kind, label_vi, label_en in _RESIDENCE_KINDS:
+        ours, theirs = kept_current.get(kind), absorbed_current.get(kind)
+        if ours and theirs and not _same_place(ours, theirs) and kind not in choices:
+            errors.append(
+                _choice_needed(
+                    kind,
+                    f"Hai hồ sơ có nơi {label_vi} khác nhau: chọn nơi giữ lại",
+                    f"The records have different {label_en} residences: choose the one to keep",
+                )
+            )
+    cmnd_differs = keep.old_id_number and absorb.old_id_number and keep.old_id_number != absorb.old_id_number
+    if cmnd_differs and "old_id_number" not in choices:
+        errors.append(
+            _choice_needed(
+                "old_id_number",
+                "Hai hồ sơ có số CMND khác nhau: chọn số giữ lại",
+                "The records have different old ID (CMND) numbers: choose the one to keep",
+            )
+        )
+    for kind in (FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER):
+        ours_link = keep.family_links.filter(kind=kind).first()
+        theirs_link = absorb.family_links.filter(kind=kind).first()
+        if ours_link and theirs_link and not _same_relative(ours_link, theirs_link) and kind not in choices:
+            errors.append(
+                _choice_needed(
+                    kind,
+                    "Hai hồ sơ ghi cha/mẹ khác nhau: xác nhận giữ cha/mẹ của hồ sơ được giữ",
+                    "The records name different parents: confirm keeping the kept record's parent",
+                )
+            )
+    return errors
+
+
+def merge_conflicts(*, keep: Citizen, absorb: Citizen) -> list[FieldError]:
+    """Everything that stands in the way of merging the two records without choices (read-only): what a
+    review page shows before the officer decides."""
+    errors = _merge_refusals(keep, absorb)
+    if errors:
+        return errors
+    errors = _merge_choice_needs(keep, absorb, choices={})
+    plan = _merge_household_plan(keep, absorb, permanent_choice="keep")
+    return errors + plan.errors
+
+
+def citizen_merge(
+    *,
+    actor: Actor,
+    keep: Citizen,
+    absorb: Citizen,
+    reason: str,
+    source_document: str,
+    choices: dict[str, str] | None = None,
+    origin: str = "",
+    today: date | None = None,
+) -> CitizenMerge:
+    """Make two records of one person one: `keep` stays with its PIN, `absorb` is merged into it.
+
+    Refused (nothing written) when the two cannot be one person (different sex, recorded as each other's
+    relatives), when `keep` is not the record whose PIN must stay (merge_pin_rule), when either is
+    already merged, when the merge would leave a household without its head, and when a conflict needs
+    an officer's choice that was not given (`choices`, see MERGE_CHOICES).
+    """
+    today = today or timezone.localdate()
+    choices = dict(choices or {})
+    _require_source(reason=reason, source_document=source_document)
+    errors = _merge_choice_errors(choices)
+    if actor.user is not None and actor.user.role not in MERGE_ROLES:
+        errors.append(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ kiểm tra cấp xã hoặc cán bộ phúc tra được hợp nhất hồ sơ",
+                "Only commune reviewers and supervisors may merge records",
+            )
+        )
+    if keep.pk == absorb.pk:
+        errors.append(
+            error("absorb", "merge.same_record", "Hai hồ sơ là một", "The two records are the same record")
+        )
+    if errors:
+        raise DomainError(errors)
+    with transaction.atomic():
+        # Lock both rows in a fixed order: two merges of overlapping records wait instead of deadlocking.
+        rows = Citizen.objects.select_for_update().filter(pk__in=[keep.pk, absorb.pk]).order_by("pk")
+        locked = {c.pk: c for c in rows}
+        if actor.user is not None:
+            visible = Citizen.objects.filter(citizen_scope(actor.user), pk__in=[keep.pk, absorb.pk])
+            if visible.count() != 2:
+                raise NotFoundError("citizen")
+        keep, absorb = locked[keep.pk], locked[absorb.pk]
+        errors = _merge_refusals(keep, absorb)
+        if errors:
+            raise DomainError(errors)
+        errors = _merge_choice_needs(keep, absorb, choices=choices)
+        if errors:
+            # The household rules depend on these choices: they are checked once the choices are made.
+            raise DomainError(errors)
+        kept_current = {r.kind: r for r in keep.residences.filter(ended_on__isnull=True)}
+        absorbed_current = {r.kind: r for r in absorb.residences.filter(ended_on__isnull=True)}
+        # Without a permanent residence of its own, the kept record takes the absorbed one's (and its
+        # household): nothing to choose.
+        permanent_choice = choices.get("permanent", "keep" if "permanent" in kept_current else "absorb")
+        plan = _merge_household_plan(keep, absorb, permanent_choice=permanent_choice)
+        if plan.errors:
+            raise DomainError(plan.errors)
+        _, _, pin_rule = merge_pin_rule(keep, absorb)
+        changes = _RowChanges()
+        summary: dict[str, dict[str, int]] = {"moved": {}, "left_on_absorbed": {}}
+
+        def count(bucket: str, key: str) -> None:
+            summary[bucket][key] = summary[bucket].get(key, 0) + 1
+
+        end_reason = f"Hợp nhất vào hồ sơ {keep.pin} (merged into {keep.pin})"[:200]
+
+        # Residences: all move to the kept record. Of two current ones of a kind, the kept record's stays
+        # current unless the officer chose the absorbed one (the same place twice needs no choice); the
+        # other is ended, so no list counts the person twice, and stays in the history.
+        for kind, theirs in absorbed_current.items():
+            ours = kept_current.get(kind)
+            take_theirs = ours is None or (not _same_place(ours, theirs) and choices.get(kind) == "absorb")
+            if take_theirs:
+                if ours is not None:
+                    changes.write(ours, ended_on=max(today, ours.registered_on), end_reason=end_reason)
+                    count("moved", "residences_ended")
+                changes.write(theirs, citizen_id=keep.pk)
+                count("moved", "residences")
+            else:
+                changes.write(
+                    theirs,
+                    ended_on=max(today, theirs.registered_on),
+                    end_reason=end_reason,
+                    citizen_id=keep.pk,
+                )
+                count("moved", "residences_ended")
+        moved_current = {r.pk for r in absorbed_current.values()}
+        for past in absorb.residences.filter(ended_on__isnull=False).exclude(pk__in=moved_current):
+            changes.write(past, citizen_id=keep.pk)
+            count("moved", "residences")
+
+        # Household: the membership that stays follows the permanent residence that stays; the other ends.
+        households: set[int] = set()
+        if plan.loser is not None:
+            changes.write(plan.loser, left_on=max(today, plan.loser.joined_on))
+            households.add(plan.loser.household_id)
+        if plan.winner is not None and plan.winner.citizen_id != keep.pk:
+            changes.write(plan.winner, citizen_id=keep.pk)
+            households.add(plan.winner.household_id)
+            count("moved", "households")
+        for former in absorb.household_memberships.filter(left_on__isnull=False).order_by("pk"):
+            if plan.loser is None or former.pk != plan.loser.pk:
+                changes.write(former, citizen_id=keep.pk)
+                count("moved", "past_households")
+
+        # Family links of the absorbed record move unless the kept record has the same one already, or
+        # names another parent (the officer confirmed the kept record's); those stay on the absorbed one.
+        for link in absorb.family_links.order_by("pk"):
+            same_kind = list(keep.family_links.filter(kind=link.kind))
+            if any(_same_relative(link, other) for other in same_kind) or (
+                link.kind in ("father", "mother") and same_kind
+            ):
+                count("left_on_absorbed", "family_links")
+                continue
+            changes.write(link, citizen_id=keep.pk)
+            count("moved", "family_links")
+        # Other people's links to the absorbed record now point at the kept one.
+        for link in FamilyLink.objects.filter(relative=absorb).order_by("pk"):
+            if FamilyLink.objects.filter(citizen_id=link.citizen_id, kind=link.kind, relative=keep).exists():
+                count("left_on_absorbed", "links_to_record")
+                continue
+            changes.write(link, relative_id=keep.pk, relative_pin=keep.pin)
+            count("moved", "links_to_record")
+
+        for card in absorb.card_records.order_by("pk"):
+            changes.write(card, citizen_id=keep.pk)
+            count("moved", "cards")
+        for absence in absorb.absences.order_by("pk"):
+            changes.write(absence, citizen_id=keep.pk)
+            count("moved", "absences")
+
+        # The old CMND: unique across the registry, so it leaves one record before it reaches the other.
+        # A CMND the officer did not keep stays on the absorbed record.
+        if absorb.old_id_number and (not keep.old_id_number or choices.get("old_id_number") == "absorb"):
+            number, previous = absorb.old_id_number, keep.old_id_number
+            changes.write(absorb, old_id_number=None)
+            if previous:
+                changes.write(keep, old_id_number=None)
+                changes.write(absorb, old_id_number=previous)
+            changes.write(keep, old_id_number=number)
+            count("moved", "old_id_number")
+
+        filled = {
+            name: getattr(absorb, name)
+            for name in _MERGE_FILL_FIELDS
+            if getattr(keep, name) in (None, "") and getattr(absorb, name) not in (None, "")
+        }
+        if not keep.blood_type and absorb.blood_type:
+            filled.update(blood_type=absorb.blood_type, blood_type_source=absorb.blood_type_source)
+        if filled:
+            changes.write(keep, **filled)
+            summary["filled"] = {name.removesuffix("_id"): 1 for name in filled}
+
+        # The absorbed PIN is cancelled, never reused, and points at the PIN that stayed.
+        kept_pin = PinRecord.objects.get(pin=keep.pin)
+        absorbed_pin = PinRecord.objects.select_for_update().get(pin=absorb.pin)
+        changes.write(
+            absorbed_pin, cancelled_at=timezone.now(), cancel_reason=end_reason, merged_into_id=kept_pin.pk
+        )
+        changes.write(absorb, merged_into_id=keep.pk)
+
+        # The absorbed record keeps the area of its last residence (as the deceased do): officers of that
+        # area can still reach it, and its merge, by its PIN.
+        _refresh_area(keep)
+        merge = CitizenMerge.objects.create(
+            kept=keep,
+            absorbed=absorb,
+            pin_rule=pin_rule,
+            choices=choices,
+            changes=changes.entries,
+            summary=summary,
+            origin=origin,
+            reason=reason,
+            source_document=source_document,
+            merged_by=actor.user,
+            merged_label=actor.label,
+            merged_at=timezone.now(),
+        )
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.CITIZEN_MERGED,
+            subject_type="citizen",
+            subject_id=keep.pk,
+            data={
+                "merge_id": merge.pk,
+                "kept_id": keep.pk,
+                "kept_pin": keep.pin,
+                "absorbed_id": absorb.pk,
+                "absorbed_pin": absorb.pin,
+                "pin_rule": pin_rule,
+                "choices": choices,
+                "summary": summary,
+                "origin": origin,
+            },
+            reason=reason,
+            source_document=source_document,
+            unit=keep.area_commune,
+        )
+        for citizen in (keep, absorb):
+            _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+        _bump_households(households, actor=actor, event=event, reason=reason, source_document=source_document)
+    return merge
+
+
+def _current_values(entry: dict[str, Any]) -> dict[str, Any] | None:
+    model = _MERGE_MODELS[entry["model"]]
+    row = model.objects.filter(pk=entry["pk"]).first()
+    if row is None:
+        return None
+    return {name: _plain(getattr(row, name)) for name in entry["new"]}
+
+
+def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> CitizenMerge:
+    """Put back exactly what the merge changed, in reverse order.
+
+    Refused when the kept record was itself merged since, or when a value the merge wrote has changed
+    since (a moved residence ended, a moved card replaced, a filled phone corrected...): undoing would
+    overwrite that later change. The error names each such value. A later change the undo would
+    contradict elsewhere (a new current residence where the merge ended one) is refused by the
+    database's own rules and reported the same way.
+    """
+    _require_source(reason=reason, source_document="")
+    if actor.user is not None and actor.user.role not in MERGE_ROLES:
+        raise DomainError(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ kiểm tra cấp xã hoặc cán bộ phúc tra được huỷ hợp nhất",
+                "Only commune reviewers and supervisors may undo a merge",
+            )
+        )
+    with transaction.atomic():
+        merge = CitizenMerge.objects.select_for_update().get(pk=merge.pk)
+        rows = (
+            Citizen.objects.select_for_update()
+            .filter(pk__in=[merge.kept_id, merge.absorbed_id])
+            .order_by("pk")
+        )
+        locked = {c.pk: c for c in rows}
+        keep, absorb = locked[merge.kept_id], locked[merge.absorbed_id]
+        if (
+            actor.user is not None
+            and not Citizen.objects.filter(citizen_scope(actor.user), pk=keep.pk).exists()
+        ):
+            raise NotFoundError("citizen")
+        if merge.undone_at is not None:
+            raise DomainError(
+                error(
+                    "merge",
+                    "merge.already_undone",
+                    "Hợp nhất này đã được huỷ",
+                    "This merge was already undone",
+                )
+            )
+        if keep.merged_into_id is not None:
+            raise DomainError(
+                error(
+                    "merge",
+                    "merge.kept_merged_since",
+                    "Hồ sơ được giữ đã được hợp nhất vào hồ sơ khác: hãy huỷ lần hợp nhất đó trước",
+                    "The kept record was merged into another since: undo that merge first",
+                )
+            )
+        # The last value the merge wrote to each (row, field) must still be there.
+        final: dict[tuple[str, int, str], Any] = {}
+        for entry in merge.changes:
+            for name, value in entry["new"].items():
+                final[(entry["model"], entry["pk"], name)] = value
+        changed_since = []
+        for (model, pk, name), value in final.items():
+            current = _current_values({"model": model, "pk": pk, "new": {name: value}})
+            if current is None or current[name] != value:
+                changed_since.append(f"{model} #{pk}: {name}")
+        if changed_since:
+            listed = ", ".join(changed_since[:10])
+            raise DomainError(
+                error(
+                    "merge",
+                    "merge.changed_since",
+                    f"Không thể huỷ: dữ liệu đã thay đổi sau khi hợp nhất ({listed})",
+                    f"Cannot undo: data changed after the merge ({listed})",
+                )
+            )
+        households: set[int] = set()
+        try:
+            with transaction.atomic():
+                for entry in reversed(merge.changes):
+                    rows_of = _MERGE_MODELS[entry["model"]].objects
+                    rows_of.filter(pk=entry["pk"]).update(**entry["old"])
+                    if entry["model"] == "membership":
+                        households.add(rows_of.values_list("household_id", flat=True).get(pk=entry["pk"]))
+        except IntegrityError:
+            raise DomainError(
+                error(
+                    "merge",
+                    "merge.undo_conflict",
+                    "Không thể huỷ: hồ sơ được giữ đã có nơi cư trú, hộ hoặc số CMND mới trùng với dữ liệu "
+                    "cần khôi phục",
+                    "Cannot undo: the kept record has since got a residence, household or CMND that clashes "
+                    "with what would be restored",
+                )
+            ) from None
+        keep.refresh_from_db()
+        absorb.refresh_from_db()
+        _refresh_area(keep)
+        _refresh_area(absorb)
+        merge.undone_at = timezone.now()
+        merge.undone_by = actor.user
+        merge.undone_label = actor.label
+        merge.undo_reason = reason
+        merge.save(update_fields=["undone_at", "undone_by", "undone_label", "undo_reason"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.CITIZEN_MERGE_UNDONE,
+            subject_type="citizen",
+            subject_id=keep.pk,
+            data={
+                "merge_id": merge.pk,
+                "kept_id": keep.pk,
+                "absorbed_id": absorb.pk,
+                "restored": len(merge.changes),
+            },
+            reason=reason,
+            unit=keep.area_commune,
+        )
+        for citizen in (keep, absorb):
+            _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document="")
+        _bump_households(households, actor=actor, event=event, reason=reason, source_document="")
+    return merge
+
+
+def identity_card_record_add(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    event: AuditEvent,
+    kind: str,
+    number: str,
+    issued_on: date,
+    issued_by: str,
+    expires_on: date | None,
+    reason: str,
+    source_document: str,
+) -> IdentityCardRecord:
+    """Record a card handed to the citizen (art. 9: date, place, expiry) as part of the caller's change.
+
+    Called by the cards app inside the transaction of the delivery, whose audit event `event` is; the
+    citizen's next version cites it, so the record's history says when and by whom the card was given.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a card is recorded inside the transaction of its delivery")
+    record = IdentityCardRecord.objects.create(
+        citizen=citizen,
+        kind=kind,
+        number=number,
+        issued_on=issued_on,
+        issued_by=issued_by,
+        expires_on=expires_on,
+    )
+    _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return record

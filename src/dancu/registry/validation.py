@@ -17,9 +17,9 @@ from django.core.validators import validate_email
 
 from dancu.lib.errors import FieldError
 from dancu.lib.partial_date import ACCEPTED_FORMATS, PartialDate
-from dancu.lib.vntext import text_errors
+from dancu.lib.vntext import nfc, normalize_name, text_errors
 from dancu.registry import rules
-from dancu.registry.models import MaritalStatus, Sex
+from dancu.registry.models import Citizen, MaritalStatus, Sex
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
 from dancu.registry.rules import Issue, field_errors
 
@@ -123,3 +123,66 @@ def pin_errors(
 ) -> list[FieldError]:
     """The PIN must decode and agree with the record's sex, birth year and place of birth registration."""
     return field_errors(rules.check_pin(pin, sex=sex, birth=birth, registration_place=place_code))
+
+
+# Parsing citizen input: the registry's services and the DC01/DC02 forms read input with the same functions,
+# so that a form is judged exactly as the write it leads to will be.
+
+
+def _clean_text(value: Any) -> str:
+    return nfc(str(value)).strip() if value is not None else ""
+
+
+def parse_citizen_input(data: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Raw input (form, API) as model values; format errors are collected instead of raised."""
+    parsed: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for key, value in data.items():
+        if key in ("birth_date", "date_of_death"):
+            partial, problems = parse_partial_date(value, field=key)
+            errors += problems
+            # An unreadable date is reported once, as unreadable, not again as missing.
+            if not problems:
+                parsed[key] = partial
+        elif key == "missing_declared_on":
+            parsed[key], problems = parse_full_date(value, field=key)
+            errors += problems
+        elif key == "full_name":
+            # A missing name (None from a JSON null) is checked as a blank one: name.required.
+            parsed[key] = normalize_name(value) if isinstance(value, str) else ""
+        elif key == "old_id_number":
+            parsed[key] = _clean_text(value) or None
+        elif key in ("nationality",):
+            parsed[key] = _clean_text(value).upper()
+        else:
+            parsed[key] = _clean_text(value)
+    return parsed, errors
+
+
+def parse_full_date(value: Any, *, field: str) -> tuple[date | None, list[FieldError]]:
+    """A date known to the day (ISO or DD/MM/YYYY), for fields that are real dates, not partial ones."""
+    if value is None or value == "":
+        return None, []
+    if isinstance(value, date):
+        return value, []
+    partial, errors = parse_partial_date(value, field=field)
+    if errors:
+        return None, errors
+    assert partial is not None
+    full = partial.as_date()
+    if full is None:
+        # A year or a month is not enough for a registration or a declaration: the day is on the document.
+        return None, [Issue(field, "date.format", {"formats": "YYYY-MM-DD, DD/MM/YYYY"}).as_field_error()]
+    return full, []
+
+
+def old_id_unique_errors(old_id: str | None, *, exclude_pk: int | None = None) -> list[FieldError]:
+    """`cmnd.duplicate` when another citizen holds this CMND number (one query)."""
+    # A malformed number is reported by cmnd.format; looking it up could only fail (PostgreSQL refuses a
+    # NUL character in a query parameter).
+    if not old_id or not OLD_ID_RE.match(old_id):
+        return []
+    clash = Citizen.objects.filter(old_id_number=old_id)
+    if exclude_pk is not None:
+        clash = clash.exclude(pk=exclude_pk)
+    return [Issue("old_id_number", "cmnd.duplicate").as_field_error()] if clash.exists() else []

@@ -84,6 +84,8 @@ def citizen_history_view(request: HttpRequest, pk: int) -> HttpResponse:
         state = selectors.citizen_state_on(
             actor=actor, citizen_id=pk, when=state_form.cleaned_data["on"], purpose=purpose_of(request)
         )
+    # The records merged into this one keep their own history, readable here.
+    merged = selectors.citizen_merged_history(actor=actor, citizen_id=pk, purpose=purpose_of(request))
     unit_ids: set[int] = set()
     for version in versions:
         unit_ids |= selectors.snapshot_unit_ids(version.snapshot)
@@ -92,6 +94,7 @@ def citizen_history_view(request: HttpRequest, pk: int) -> HttpResponse:
         "registry/history.html",
         {
             "citizen_id": pk,
+            "merged": merged,
             "current": versions[0].snapshot if versions else {},
             "versions": versions,
             "state_form": state_form,

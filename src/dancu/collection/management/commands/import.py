@@ -15,11 +15,17 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dancu.audit.services import Actor
-from dancu.collection.checks import check_rows
 from dancu.collection.models import ImportRun
 from dancu.collection.readers import FileRejectedError
 from dancu.collection.reports import rejected_rows_xlsx, summary_lines
-from dancu.collection.services import DEFAULT_BATCH_SIZE, ImportPolicy, import_fail, import_rows, import_start
+from dancu.collection.services import (
+    DEFAULT_BATCH_SIZE,
+    ImportPolicy,
+    import_fail,
+    import_promote,
+    import_rows,
+    import_start,
+)
 
 
 class Command(BaseCommand):
@@ -37,7 +43,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--review-everything",
             action="store_true",
-            help="send clean rows to the review queue too, instead of approving them",
+            help="send clean rows to the review queue too, instead of approving them "
+            "(the default follows DANCU_IMPORT_AUTO_APPROVE)",
+        )
+        parser.add_argument(
+            "--stage-only",
+            action="store_true",
+            help="stop after staging: approved rows are not written to the registry nor other rows queued "
+            "for review (run the command again without it to do so)",
         )
         parser.add_argument(
             "--rejected-xlsx", type=Path, help="where to write the rejected rows (default FILE.rejected.xlsx)"
@@ -65,9 +78,10 @@ class Command(BaseCommand):
             run = import_rows(
                 run=run,
                 source=source,
-                checker=check_rows,
                 actor=actor,
-                policy=ImportPolicy(auto_approve_clean=not options["review_everything"]),
+                policy=ImportPolicy(auto_approve_clean=False)
+                if options["review_everything"]
+                else ImportPolicy.from_settings(),
                 batch_size=options["batch_size"],
                 on_batch=progress,
             )
@@ -83,9 +97,35 @@ class Command(BaseCommand):
             import_fail(run=run, error=exc, actor=actor)
             raise CommandError(f"{path}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
         bar.close()
+        if not options["stage_only"] and run.promoted_at is None:
+            run = self._promote(run)
         for line in summary_lines(run):
             self.stdout.write(line)
         if run.rows_rejected:
             target = options["rejected_xlsx"] or path.with_name(path.name + ".rejected.xlsx")
             written = rejected_rows_xlsx(run, target)
             self.stdout.write(f"Dòng bị từ chối / rejected rows ({written:,}): {target}")
+
+    def _promote(self, run: ImportRun) -> ImportRun:
+        """Approved rows into the registry, the others into their communes' review queues, with a bar."""
+        from tqdm import tqdm
+
+        waiting = run.rows_accepted + run.rows_review
+        bar = tqdm(total=waiting, unit=" bản ghi", file=sys.stderr, disable=None, dynamic_ncols=True)
+        bar.set_description("CSDL / hàng chờ")
+        done = run.rows_applied + run.rows_queued
+        bar.update(done)
+
+        def progress(current: ImportRun) -> None:
+            bar.update(current.rows_applied + current.rows_queued - bar.n)
+
+        try:
+            run = import_promote(run=run, on_batch=progress)
+        except KeyboardInterrupt:
+            bar.close()
+            self.stderr.write(
+                "Đã dừng; chạy lại lệnh để tiếp tục chuyển bản ghi. Stopped; run the same command to resume."
+            )
+            sys.exit(130)
+        bar.close()
+        return run

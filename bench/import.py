@@ -1,0 +1,273 @@
+"""Import benchmark (issue 4): a million dirty legacy person-records through the import's full rules.
+
+Run against the database named by DANCU_DATABASE_URL (SQLite by default, or PostgreSQL through
+scripts/with-postgres), on a fresh database:
+
+    scripts/with-postgres .venv/bin/python bench/import.py --people 1000000 --record
+    scripts/with-postgres .venv/bin/python bench/import.py --csv /tmp/people.csv --record
+
+It prepares the database (`dancu setup`), writes the dirty file with `dancu generate --dirty` in a child
+process (unless --csv names one, with its FILE.faults.csv beside it), then imports it the way
+`dancu import --stage-only` does: every row read, normalized (NFC, tone placement, legacy encodings,
+dates, addresses parsed and mapped to today's units), checked against every rule of registry.rules,
+and written to staging with its verdict. It prints rows/s (target 20,000), the import's peak memory
+(resident set of this process, target < 500 MB) and, from the faults file, the share of the injected
+faults of each kind that the rules caught (an issue on the damaged field) or repaired (a repair on it).
+With --promote N it also times promoting N staged rows (registry writes and review queues), which is
+per-row work done after staging.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import csv
+import io
+import os
+import pstats
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dancu.config.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command
+from django.db import connection
+
+from dancu.audit.services import Actor
+from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection.services import ImportPolicy, import_promote, import_rows, import_start
+from dancu.registry.dirty import FaultCode, faults_path_for
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+SOURCE = "bench:import"
+# A fault is caught when the staged row carries an issue or a repair on the field the fault damaged.
+# The two fault kinds that damage a whole row are judged by what the rules can see of them.
+_WHOLE_ROW = {FaultCode.DUPLICATE.value, FaultCode.BLANK_ROW.value}
+
+
+def machine() -> str:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from registry import machine as registry_machine  # the registry benchmark's description
+
+    return registry_machine()
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """Peak resident memory of this process and of its finished children, in MB (Linux reports KB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def generate(people: int, seed: int, out: Path) -> float:
+    started = time.perf_counter()
+    command = [
+        sys.executable,
+        "-m",
+        "dancu.cli",
+        "generate",
+        "--people",
+        str(people),
+        "--seed",
+        str(seed),
+        "--today",
+        "2025-07-01",
+        "--out",
+        str(out),
+        "--dirty",
+    ]
+    subprocess.run(command, check=True)  # noqa: S603 - our own CLI
+    return time.perf_counter() - started
+
+
+def stage(path: Path, *, batch_size: int, profile_rows: int) -> tuple[ImportRun, float, float]:
+    """Import the file into staging; returns the run, rows/s of wall time and rows per CPU-second of this
+    process (the second says what the code costs when other work shares the cores)."""
+    actor = Actor(system="bench")
+    run, source = import_start(path=path, source_name=SOURCE, actor=actor)
+    started = time.perf_counter()
+    last = [started, run.rows_read]
+
+    def progress(current: ImportRun) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= 10:
+            rate = (current.rows_read - last[1]) / (now - last[0])
+            print(f"  {current.rows_read:>9,} rows  {rate:>8,.0f} rows/s", file=sys.stderr, flush=True)
+            last[:] = [now, current.rows_read]
+
+    if profile_rows:
+        # Profile a first slice, stop, and let the timed run resume after it (the run is resumable).
+        profiler = cProfile.Profile()
+
+        class StopError(Exception):
+            pass
+
+        def stop_after(current: ImportRun) -> None:
+            if current.rows_read >= profile_rows:
+                raise StopError
+
+        profiler.enable()
+        with contextlib.suppress(StopError):
+            import_rows(
+                run=run,
+                source=source,
+                actor=actor,
+                policy=ImportPolicy(),
+                batch_size=batch_size,
+                on_batch=stop_after,
+            )
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
+        print(text.getvalue(), file=sys.stderr)
+        run.refresh_from_db()
+        started = time.perf_counter()
+    cpu_started = time.process_time()
+    first_row = run.rows_read
+    run = import_rows(
+        run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=batch_size, on_batch=progress
+    )
+    elapsed = time.perf_counter() - started
+    rows = run.rows_read - first_row
+    return run, rows / elapsed, rows / (time.process_time() - cpu_started)
+
+
+def fault_shares(run: ImportRun, faults_path: Path) -> dict[str, tuple[int, int]]:
+    """For each fault kind: (faults injected, faults caught or repaired)."""
+    by_record: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    blank_rows = 0
+    with faults_path.open(encoding="utf-8", newline="") as handle:
+        for fault in csv.DictReader(handle):
+            if fault["fault"] == FaultCode.BLANK_ROW:
+                blank_rows += 1
+            else:
+                by_record[fault["record_id"]].append((fault["fault"], fault["field"]))
+    injected: Counter[str] = Counter()
+    caught: Counter[str] = Counter()
+    injected[FaultCode.BLANK_ROW.value] = blank_rows
+    rows = StagingRecord.objects.filter(run=run).values_list("normalized", "issues", "repairs", "status")
+    for normalized, issues, repairs, status in rows.iterator(chunk_size=5000):
+        record_id = normalized.get("record_id", "")
+        if not record_id and not normalized.get("full_name") and status == StagingRecord.Status.REJECTED:
+            caught[FaultCode.BLANK_ROW.value] += 1
+        faults = by_record.get(record_id)
+        if not faults:
+            continue
+        fields = {item["field"] for item in issues} | {item["field"] for item in repairs}
+        codes = {item["code"] for item in issues}
+        seen_duplicate = False
+        for code, field in faults:
+            if code == FaultCode.DUPLICATE:
+                if seen_duplicate:
+                    continue  # one duplicate is recorded as two faults (record_id and source)
+                seen_duplicate = True
+                injected[code] += 1
+                # A duplicate the rules can see carries a PIN or CMND the file had already.
+                caught[code] += bool(codes & {"pin.duplicate_in_batch", "cmnd.duplicate_in_batch"})
+                continue
+            injected[code] += 1
+            caught[code] += field in fields
+    return {code: (injected[code], caught[code]) for code in sorted(injected)}
+
+
+def promote(run: ImportRun, rows: int) -> float:
+    """Promote `rows` staged rows (from the start of the file) and return rows/s."""
+    limit_run = ImportRun.objects.get(pk=run.pk)
+    started = time.perf_counter()
+    done = [0]
+
+    class EnoughError(Exception):
+        pass
+
+    def stop(current: ImportRun) -> None:
+        done[0] = current.rows_applied + current.rows_queued + current.rows_rejected
+        if current.rows_applied + current.rows_queued >= rows:
+            raise EnoughError
+
+    with contextlib.suppress(EnoughError):
+        import_promote(run=limit_run, batch_size=100, on_batch=stop)
+    limit_run.refresh_from_db()
+    moved = limit_run.rows_applied + limit_run.rows_queued
+    return moved / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--csv", type=Path, help="a dirty CSV written by dancu generate --dirty")
+    parser.add_argument("--batch-size", type=int, default=2_000)
+    parser.add_argument("--profile", type=int, default=0, help="cProfile the first N rows first")
+    parser.add_argument("--promote", type=int, default=0, help="then time promoting N staged rows")
+    parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
+    args = parser.parse_args()
+
+    vendor = connection.vendor
+    print(f"database: {vendor}; machine: {machine()}", flush=True)
+    call_command("setup", stdout=io.StringIO())
+    generated = 0.0
+    path = args.csv
+    if path is None:
+        path = Path(os.environ.get("DANCU_VAR_DIR", "var")) / f"bench-import-{args.people}.csv"
+        generated = generate(args.people, args.seed, path)
+        print(f"generated {path} in {generated:.0f} s", flush=True)
+    load_before = os.getloadavg()
+    run, rate, cpu_rate = stage(path, batch_size=args.batch_size, profile_rows=args.profile)
+    own_mb, children_mb = peak_rss_mb()
+    load_after = os.getloadavg()
+    print(f"rows: {run.rows_read:,}  rate: {rate:,.0f} rows/s (target 20,000)")
+    print(f"rows per CPU-second of the import process: {cpu_rate:,.0f} (the database server's CPU is extra)")
+    print(f"peak memory of the import process: {own_mb:,.0f} MB (target < 500 MB)")
+    print(f"peak memory of the generator (child process): {children_mb:,.0f} MB")
+    print(
+        f"accepted {run.rows_accepted:,}  review {run.rows_review:,}  rejected {run.rows_rejected:,}  "
+        f"repaired {run.rows_repaired:,}"
+    )
+    print(f"load average before {load_before[0]:.1f}, after {load_after[0]:.1f} (2 cores shared)")
+    shares = fault_shares(run, faults_path_for(path))
+    lines = []
+    total_injected = total_caught = 0
+    for code, (injected, caught) in shares.items():
+        total_injected += injected
+        total_caught += caught
+        lines.append(f"| `{code}` | {injected:,} | {caught:,} | {caught / injected:.1%} |")
+        print(f"  {code:<26} {injected:>8,} injected  {caught:>8,} caught/repaired  {caught / injected:6.1%}")
+    print(f"  all faults: {total_caught:,} / {total_injected:,} = {total_caught / total_injected:.1%}")
+    promoted = promote(run, args.promote) if args.promote else 0.0
+    if promoted:
+        print(f"promotion of {args.promote:,} staged rows: {promoted:,.0f} rows/s")
+    if args.record:
+        with RESULTS.open("a", encoding="utf-8") as handle:
+            handle.write(
+                f"\n### Import of {run.rows_read:,} dirty person-records ({vendor}), "
+                f"{datetime.now(UTC):%Y-%m-%d}\n\n"
+                f"Command: `{' '.join(sys.argv)}`; machine: {machine()}; load average "
+                f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n\n"
+                f"- staging with full normalization and rules: **{rate:,.0f} rows/s** (target 20,000); "
+                f"{cpu_rate:,.0f} rows per CPU-second of the import process\n"
+                f"- peak memory of the import process: **{own_mb:,.0f} MB** (target < 500 MB)\n"
+                f"- verdicts: accepted {run.rows_accepted:,}, review {run.rows_review:,}, "
+                f"rejected {run.rows_rejected:,}; rows repaired {run.rows_repaired:,}\n"
+                + (
+                    f"- promotion (registry writes, review queues): {promoted:,.0f} rows/s\n"
+                    if promoted
+                    else ""
+                )
+                + "\n| fault | injected | caught or repaired | share |\n|---|---|---|---|\n"
+                + "\n".join(lines)
+                + f"\n| all | {total_injected:,} | {total_caught:,} | {total_caught / total_injected:.1%} |\n"
+            )
+
+
+if __name__ == "__main__":
+    main()

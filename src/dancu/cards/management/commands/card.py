@@ -1,0 +1,94 @@
+"""`dancu card verify [FILE]`: check a card's QR payload, 3-line MRZ or chip document.
+
+Reads FILE, or standard input when FILE is absent or "-", recognizes which of the three it is, exits 0 when
+it is valid and 1 otherwise, saying exactly what fails. Chip documents are checked against the issuers'
+public keys in the database, or, offline, against a key set file (`--keys`, JSON {key id: public key}).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from dancu.audit.services import Actor
+from dancu.cards.services import cards_expire_due, issuer_key_create, public_key_set
+from dancu.cards.verify import verify_text
+
+MAX_INPUT = 100_000
+
+
+class Command(BaseCommand):
+    help = (
+        "Kiểm tra thẻ căn cước: nội dung QR, MRZ 3 dòng hoặc dữ liệu chip. "
+        "Verify an identity card's QR payload, 3-line MRZ or chip document."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        verify = sub.add_parser("verify", help="verify a QR payload, an MRZ or a chip document")
+        verify.add_argument("file", nargs="?", default="-")
+        verify.add_argument("--keys", type=Path, help="JSON key set {key id: public key}, for offline use")
+        keys = sub.add_parser("keys", help="print the issuers' public key set (JSON) for offline verifiers")
+        keys.add_argument("--output", type=Path)
+        sub.add_parser("expire", help="mark active cards past their expiry as expired (run daily)")
+        sub.add_parser(
+            "rotate-key", help="start signing chips with a new issuer key; old keys keep verifying"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "expire":
+            count = cards_expire_due(actor=Actor(system="cards-expire"))
+            self.stdout.write(f"{count} thẻ hết hạn / cards expired")
+            return
+        if options["action"] == "rotate-key":
+            key = issuer_key_create(actor=Actor(system="cards-rotate-key"))
+            self.stdout.write(f"{key.key_id} {key.public_key}")
+            return
+        if options["action"] == "keys":
+            text = json.dumps(public_key_set(), indent=2, sort_keys=True)
+            if options["output"]:
+                options["output"].write_text(text + "\n", encoding="utf-8")
+            else:
+                self.stdout.write(text)
+            return
+        text = self._read(options["file"])
+        if options["keys"]:
+            try:
+                keys = json.loads(options["keys"].read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"--keys: cannot read the key set: {exc}") from None
+            if not isinstance(keys, dict):
+                raise CommandError("--keys: the key set must be a JSON object {key id: public key}")
+        else:
+            keys = public_key_set()
+        verdict = verify_text(text, public_keys=keys, today=timezone.localdate())
+        if verdict.valid:
+            self.stdout.write(
+                f"OK {verdict.kind}: " + json.dumps(verdict.summary, ensure_ascii=False, default=str)
+            )
+            return
+        self.stderr.write(f"INVALID {verdict.kind}:")
+        for error in verdict.errors:
+            self.stderr.write(f"  {error.field}: {error.code}: {error.message_en} / {error.message_vi}")
+        sys.exit(1)
+
+    def _read(self, name: str) -> str:
+        try:
+            if name == "-":
+                raw = sys.stdin.buffer.read(MAX_INPUT + 1)
+            else:
+                with Path(name).open("rb") as handle:
+                    raw = handle.read(MAX_INPUT + 1)
+        except OSError as exc:
+            raise CommandError(f"{name}: {exc.strerror}") from None
+        if len(raw) > MAX_INPUT:
+            raise CommandError(f"{name}: larger than {MAX_INPUT} bytes: not a card's data")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CommandError(f"{name}: not UTF-8 text") from None

@@ -1,0 +1,293 @@
+"""Every read of the cards app: scoped to the actor's jurisdiction and, for personal data, logged.
+
+An application, a card or a batch outside the actor's area and one that does not exist give the same
+NotFoundError.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from dancu.accounts.models import User
+from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.audit.services import access_log_record
+from dancu.cards.models import Application, Biometric, Card, IntakePoint, ProductionBatch
+from dancu.cards.scope import application_scope, batch_scope, card_scope, point_scope
+from dancu.cards.workdays import working_days_between
+from dancu.lib.errors import NotFoundError
+from dancu.registry.models import Citizen, IdentityCardRecord
+from dancu.registry.selectors import citizen_get
+
+Channel = AccessLog.Channel
+MAX_PAGE = 200
+
+
+def _log(  # noqa: PLR0917 (a private shorthand for access_log_record)
+    actor: User,
+    citizen_ids: list[int],
+    action: AccessLog.Action,
+    channel: Channel,
+    purpose: str,
+    detail: str = "",
+) -> None:
+    access_log_record(
+        actor=actor, citizen_ids=citizen_ids, action=action, channel=channel, purpose=purpose, detail=detail
+    )
+
+
+def _applications(actor: User) -> QuerySet[Application]:
+    return Application.objects.filter(application_scope(actor)).select_related(
+        "citizen", "point__commune", "officer", "device", "batch"
+    )
+
+
+def application_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB) -> Application:
+    application = _applications(actor).filter(pk=pk).first()
+    if application is None:
+        raise NotFoundError("application")
+    _log(
+        actor,
+        [application.citizen_id],
+        AccessLog.Action.VIEW,
+        channel,
+        purpose,
+        f"card application {application.number}",
+    )
+    return application
+
+
+def application_biometric(
+    *, actor: User, pk: int, kind: str, purpose: str, channel: Channel = Channel.WEB
+) -> Biometric:
+    """One captured image of an application in the actor's area (the face for the officer's screen)."""
+    image = (
+        Biometric.objects.filter(application__in=Application.objects.filter(application_scope(actor)))
+        .filter(application_id=pk, kind=kind)
+        .select_related("application")
+        .first()
+    )
+    if image is None:
+        raise NotFoundError("biometric")
+    _log(actor, [image.application.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"biometric {kind}")
+    return image
+
+
+@dataclass
+class QueueRow:
+    application: Application
+    days_left: int  # working days to the due date; negative when overdue
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0
+
+
+@dataclass
+class ApplicationQueue:
+    rows: list[QueueRow]
+    counts: dict[str, int]
+    overdue: int
+    total: int
+    today: date = field(default_factory=timezone.localdate)
+
+
+def application_queue(
+    *,
+    actor: User,
+    purpose: str,
+    status: str = "",
+    overdue_only: bool = False,
+    limit: int = 50,
+    channel: Channel = Channel.WEB,
+) -> ApplicationQueue:
+    """The applications of the actor's area, the most urgent first, with working days left and overdue."""
+    today = timezone.localdate()
+    limit = max(1, min(limit, MAX_PAGE))
+    scoped = Application.objects.filter(application_scope(actor))
+    counts = {row["status"]: row["n"] for row in scoped.order_by().values("status").annotate(n=Count("pk"))}
+    open_apps = scoped.filter(status__in=Application.OPEN_STATUSES)
+    overdue = open_apps.filter(due_on__lt=today).count()
+    rows_qs = _applications(actor)
+    if status:
+        rows_qs = rows_qs.filter(status=status)
+    else:
+        rows_qs = rows_qs.filter(status__in=Application.OPEN_STATUSES)
+    if overdue_only:
+        rows_qs = rows_qs.filter(due_on__lt=today, status__in=Application.OPEN_STATUSES)
+    total = rows_qs.count()
+    applications = list(rows_qs.order_by("due_on", "pk")[:limit])
+    _log(
+        actor,
+        [a.citizen_id for a in applications],
+        AccessLog.Action.SEARCH,
+        channel,
+        purpose,
+        f"card queue {status}",
+    )
+    return ApplicationQueue(
+        rows=[QueueRow(a, working_days_between(today, a.due_on)) for a in applications],
+        counts=counts,
+        overdue=overdue,
+        total=total,
+        today=today,
+    )
+
+
+def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB) -> Card:
+    card = (
+        Card.objects.filter(card_scope(actor))
+        .filter(pk=pk)
+        .select_related("citizen", "application__point__commune", "replaced_by")
+        .first()
+    )
+    if card is None:
+        raise NotFoundError("card")
+    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"card {card.serial}")
+    return card
+
+
+@dataclass
+class CardHistory:
+    citizen: Citizen
+    cards: list[Card]
+    records: list[IdentityCardRecord]
+    applications: list[Application]
+
+
+def card_history(
+    *, actor: User, citizen_pk: int, purpose: str, channel: Channel = Channel.WEB
+) -> CardHistory:
+    """Every card of a citizen (ours and the older ones the registry knows), newest first."""
+    citizen = citizen_get(actor=actor, pk=citizen_pk, purpose=purpose, channel=channel)
+    return CardHistory(
+        citizen=citizen,
+        cards=list(citizen.cards.select_related("replaced_by").order_by("-issued_on", "-pk")),
+        records=sorted(citizen.card_records.all(), key=lambda r: r.issued_on, reverse=True),
+        applications=list(citizen.card_applications.select_related("point").order_by("-taken_at")),
+    )
+
+
+def batch_list(*, actor: User, limit: int = 50) -> list[ProductionBatch]:
+    """Batches are numbers and counts, not personal data: not logged."""
+    return list(
+        ProductionBatch.objects.filter(batch_scope(actor))
+        .select_related("province")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def batch_get(*, actor: User, pk: int) -> ProductionBatch:
+    batch = (
+        ProductionBatch.objects.filter(batch_scope(actor)).filter(pk=pk).select_related("province").first()
+    )
+    if batch is None:
+        raise NotFoundError("batch")
+    return batch
+
+
+def batch_applications(
+    *, actor: User, batch: ProductionBatch, purpose: str, channel: Channel = Channel.WEB, export: bool = False
+) -> list[Application]:
+    """The applications of a batch (for its page, its export or its printable PDF); each citizen logged."""
+    if not ProductionBatch.objects.filter(batch_scope(actor)).filter(pk=batch.pk).exists():
+        raise NotFoundError("batch")
+    applications = list(
+        Application.objects.filter(batch=batch)
+        .select_related("citizen", "point")
+        .prefetch_related("citizen__residences__commune__parent")
+        .order_by("reviewed_at", "pk")
+    )
+    _log(
+        actor,
+        [a.citizen_id for a in applications],
+        AccessLog.Action.EXPORT if export else AccessLog.Action.VIEW,
+        channel,
+        purpose,
+        f"batch {batch.number}",
+    )
+    return applications
+
+
+def point_list(*, actor: User) -> list[IntakePoint]:
+    return list(
+        IntakePoint.objects.filter(point_scope(actor))
+        .filter(active=True)
+        .select_related("commune")
+        .prefetch_related("devices")
+        .order_by("commune__name", "name")
+    )
+
+
+def approved_waiting(*, actor: User) -> int:
+    return Application.objects.filter(application_scope(actor), status=Application.Status.APPROVED).count()
+
+
+# Reporting for the campaign ---------------------------------------------------------------------------------
+
+MILESTONES: dict[str, str] = {
+    EventType.CARD_APPLICATION_TAKEN: "taken",
+    EventType.CARD_APPLICATION_APPROVED: "approved",
+    EventType.CARD_PRODUCED: "produced",
+    EventType.CARD_DELIVERED: "delivered",
+}
+
+
+@dataclass
+class ReportRow:
+    day: date
+    intake_point: str
+    team: str
+    shift: str
+    officer: str
+    counts: dict[str, int]
+
+
+def milestone_report(*, actor: User, start: date, end: date) -> list[ReportRow]:
+    """Per day, intake point, team, shift and officer: applications taken, approved, produced, delivered.
+
+    Counted from the trail (the milestone events), over the intake points of the actor's area. These are
+    aggregate figures, not personal data, so the read is not logged. The officer of a row is whoever took
+    the step (the intake officer for "taken", the reviewer for "approved").
+    """
+    points = {p.pk: p for p in IntakePoint.objects.filter(point_scope(actor))}
+    zone = timezone.get_current_timezone()
+    since = datetime.combine(start, time.min, tzinfo=zone)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
+    events = AuditEvent.objects.filter(
+        event_type__in=list(MILESTONES),
+        occurred_at__gte=since,
+        occurred_at__lt=until,
+        unit_id__in={p.commune_id for p in points.values()},
+    ).values_list("event_type", "occurred_at", "actor_label", "data")
+    tally: dict[tuple[date, str, str, str, str], Counter[str]] = {}
+    for event_type, occurred_at, actor_label, data in events.iterator():
+        point = points.get(int(data.get("intake_point_id") or 0)) if isinstance(data, dict) else None
+        if point is None:
+            continue
+        key = (
+            timezone.localtime(occurred_at).date(),
+            point.name,
+            data.get("team", ""),
+            data.get("shift", ""),
+            actor_label,
+        )
+        tally.setdefault(key, Counter())[MILESTONES[event_type]] += 1
+    return [
+        ReportRow(
+            day, point, team, shift, officer, {name: counts.get(name, 0) for name in MILESTONES.values()}
+        )
+        for (day, point, team, shift, officer), counts in sorted(tally.items())
+    ]
+
+
+def report_totals(rows: list[ReportRow]) -> dict[str, Any]:
+    totals: Counter[str] = Counter()
+    for row in rows:
+        totals.update(row.counts)
+    return {name: totals.get(name, 0) for name in MILESTONES.values()}

@@ -1,0 +1,1452 @@
+"""Every write of the cards app: one transaction and one audit event each (a batch: one per card).
+
+The card milestones (`cards.application.taken`, `.approved`, `.rejected`, `cards.card.produced`,
+`.delivered`) carry `unit=` the 2025 commune of the intake point and, in `data`, the point, its team and
+the shift, so that campaign figures can be drilled down to a point, a team, a shift and an officer (the
+event's actor) from the trail alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.selectors import citizen_scope, officer_can_read_records, unit_in_area
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.cards import biometrics, chip, policy
+from dancu.cards.models import (
+    SHIFTS,
+    Application,
+    ApplicationKind,
+    Biometric,
+    Card,
+    FeeCategory,
+    FeeRate,
+    IntakeDevice,
+    IntakePoint,
+    IssuerKey,
+    ProductionBatch,
+)
+from dancu.cards.printing import card_printed_data
+from dancu.cards.scope import application_scope, batch_scope, card_scope
+from dancu.cards.workdays import DELIVERY_WORKING_DAYS, add_working_days
+from dancu.collection.models import CollectionForm
+from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate
+from dancu.lib.vntext import nfc, text_errors
+from dancu.registry import rules
+from dancu.registry.models import Citizen, IdentityCardRecord, Residence
+from dancu.registry.services import identity_card_record_add
+
+Status = Application.Status
+Kind = ApplicationKind
+# The authority that issues every card (Cục Cảnh sát QLHC về TTXH, C06) and signs its chip.
+ISSUER = "Cục Cảnh sát quản lý hành chính về trật tự xã hội"
+ISSUER_CODE = "C06"
+INTAKE_ROLES = frozenset({User.Role.COLLECTOR, User.Role.COMMUNE_REVIEWER})
+SERIAL_RE = re.compile(r"^[A-Z0-9]{6,20}$")
+# Grounds on which a card is revoked (thu hồi, Luật Căn cước 2023 art. 29) or held (tạm giữ, art. 29).
+REVOCATION_GROUNDS = {
+    "nationality_lost": ("Bị tước, thôi hoặc huỷ quốc tịch Việt Nam", "Vietnamese nationality lost"),
+    "issued_wrongly": ("Cấp sai quy định", "Issued against the rules"),
+    "deceased": ("Công dân đã chết", "The citizen died"),
+}
+HOLD_GROUNDS = {
+    "detained": ("Bị tạm giữ, tạm giam, chấp hành án phạt tù", "Detained or serving a prison sentence"),
+    "administrative": ("Chấp hành quyết định đưa vào cơ sở giáo dục bắt buộc", "Administrative detention"),
+}
+
+
+def _error(field: str, code: str, vi: str, en: str) -> FieldError:
+    return FieldError(field, code, vi, en)
+
+
+def _officer(actor: Actor) -> User:
+    if actor.user is None or not officer_can_read_records(actor.user):
+        raise DomainError(
+            _error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ mới làm việc với hồ sơ thẻ",
+                "Only officers work with card applications",
+            )
+        )
+    return actor.user
+
+
+def _role_refusal(who_vi: str, who_en: str) -> DomainError:
+    return DomainError(
+        _error("actor", "role.not_allowed", f"Chỉ {who_vi} được làm việc này", f"Only {who_en} may do this")
+    )
+
+
+def _is_province_reviewer(user: User) -> bool:
+    unit = user.police_unit
+    return unit is not None and (
+        (user.role == User.Role.SUPERVISOR and unit.level == PoliceUnit.Level.PROVINCE)
+        or user.role == User.Role.MINISTRY_ADMIN
+    )
+
+
+def _text(
+    value: str, *, field: str, max_length: int, required: bool = False, vi: str = "", en: str = ""
+) -> str:
+    clean = nfc(value or "").strip()
+    errors = text_errors(clean, field=field, max_length=max_length, prose=True)
+    if required and not clean:
+        errors.append(_error(field, f"{field}.required", f"Cần ghi {vi}", f"{en} is required"))
+    if errors:
+        raise DomainError(errors)
+    return clean
+
+
+def milestone_data(application: Application) -> dict[str, Any]:
+    """What every card milestone event carries so campaigns can drill to point, team and shift."""
+    point = application.point
+    return {
+        "application_id": application.pk,
+        "intake_point_id": point.pk,
+        "intake_point": point.name,
+        "team": point.team if point.kind == IntakePoint.Kind.MOBILE else "",
+        "shift": application.shift,
+        "kind": application.kind,
+    }
+
+
+# Intake points and devices ----------------------------------------------------------------------------------
+
+
+def intake_point_create(
+    *, actor: Actor, code: str, name: str, kind: str, commune: AdminUnit, team: str = "", shifts: str = "123"
+) -> IntakePoint:
+    """Open a station or a mobile team for a commune of the actor's area (province police or ministry)."""
+    user = _officer(actor)
+    if not (_is_province_reviewer(user) or user.role == User.Role.COMMUNE_REVIEWER):
+        raise _role_refusal(
+            "cán bộ cấp tỉnh, cấp Bộ hoặc cán bộ kiểm tra cấp xã",
+            "province, ministry or commune reviewing officers",
+        )
+    if commune.structure != "2025" or commune.level != "commune" or not unit_in_area(user, commune):
+        raise NotFoundError("commune")
+    errors: list[FieldError] = []
+    code = _text(code, field="code", max_length=32, required=True, vi="mã điểm", en="The point code")
+    name = _text(name, field="name", max_length=200, required=True, vi="tên điểm", en="The point name")
+    team = _text(team, field="team", max_length=100)
+    if kind not in IntakePoint.Kind.values:
+        errors.append(
+            _error(
+                "kind",
+                "point.kind",
+                "Loại điểm phải là điểm cố định hoặc tổ lưu động",
+                "The kind must be a station or a mobile team",
+            )
+        )
+    if kind == IntakePoint.Kind.MOBILE and not team:
+        errors.append(
+            _error(
+                "team", "point.team_required", "Tổ lưu động cần có tên tổ", "A mobile team needs a team name"
+            )
+        )
+    if not re.fullmatch(r"1?2?3?", shifts) or not shifts:
+        errors.append(
+            _error(
+                "shifts",
+                "point.shifts",
+                "Ca làm việc phải là một hoặc nhiều ca 1, 2, 3 theo thứ tự",
+                "Shifts must be one or more of 1, 2, 3 in order",
+            )
+        )
+    if IntakePoint.objects.filter(code=code).exists():
+        errors.append(
+            _error("code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used")
+        )
+    if errors:
+        raise DomainError(errors)
+    with transaction.atomic():
+        point = IntakePoint.objects.create(
+            code=code,
+            name=name,
+            kind=kind,
+            commune=commune,
+            team=team if kind == IntakePoint.Kind.MOBILE else "",
+            shifts=shifts,
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.INTAKE_POINT_CREATED,
+            subject_type="intake_point",
+            subject_id=point.pk,
+            data={"code": code, "kind": kind, "team": point.team, "shifts": shifts},
+            unit=commune,
+        )
+    return point
+
+
+def intake_device_register(*, actor: Actor, point: IntakePoint, serial: str, has_iris: bool) -> IntakeDevice:
+    user = _officer(actor)
+    if not unit_in_area(user, point.commune):
+        raise NotFoundError("intake_point")
+    serial = _text(
+        serial, field="serial", max_length=64, required=True, vi="số sê-ri thiết bị", en="The device serial"
+    )
+    if IntakeDevice.objects.filter(serial=serial).exists():
+        raise DomainError(
+            _error(
+                "serial",
+                "device.serial_taken",
+                "Số sê-ri thiết bị đã được đăng ký",
+                "The device serial is already registered",
+            )
+        )
+    with transaction.atomic():
+        device = IntakeDevice.objects.create(point=point, serial=serial, has_iris=has_iris)
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.INTAKE_DEVICE_REGISTERED,
+            subject_type="intake_device",
+            subject_id=device.pk,
+            data={"serial": serial, "has_iris": has_iris, "intake_point_id": point.pk},
+            unit=point.commune,
+        )
+    return device
+
+
+# Eligibility and fees ---------------------------------------------------------------------------------------
+
+
+def record_errors(citizen: Citizen, *, today: date) -> list[FieldError]:
+    """The registry's "đúng" rules on the record as it stands: a card prints what the record says."""
+    residence = next(
+        (r for r in citizen.residences.all() if r.ended_on is None and r.kind == Residence.Kind.PERMANENT),
+        None,
+    )
+    record = rules.PersonInput(
+        full_name=citizen.full_name,
+        sex=citizen.sex,
+        birth_date=citizen.birth_date,
+        id_number=citizen.pin,
+        old_id_number=citizen.old_id_number,
+        date_of_death=citizen.date_of_death,
+        blood_type=citizen.blood_type,
+        blood_type_source=citizen.blood_type_source,
+        birth_registration_place=citizen.birth_registration_place,
+        address=residence.address_detail if residence else "",
+        commune_code=residence.commune.code if residence else None,
+    )
+    issues = rules.errors_of(rules.check_person(record, context=rules.RuleContext(today=today)))
+    return rules.field_errors(issues)
+
+
+def _birth(citizen: Citizen) -> date:
+    if citizen.birth_date is None:
+        raise DomainError(
+            _error("birth_date", "date.required", "Hồ sơ thiếu ngày sinh", "The record has no date of birth")
+        )
+    return policy.birth_day(citizen.birth_date)
+
+
+def _current_card(citizen: Citizen) -> Card | None:
+    return citizen.cards.filter(state=Card.State.ACTIVE).first()
+
+
+def _latest_card(citizen: Citizen) -> Card | None:
+    return citizen.cards.exclude(state=Card.State.PRODUCED).order_by("-issued_on", "-pk").first()
+
+
+def _has_chip_card_record(citizen: Citizen) -> bool:
+    return IdentityCardRecord.objects.filter(
+        citizen=citizen, kind__in=[IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC]
+    ).exists()
+
+
+def eligibility_errors(
+    *, citizen: Citizen, kind: str, today: date, representative: str = "", reason: str = ""
+) -> list[FieldError]:
+    """Why `citizen` may not apply for a card of `kind` today; empty when they may."""
+    if citizen.is_deceased:
+        return [
+            _error(
+                "citizen",
+                "citizen.deceased",
+                "Công dân đã chết: không cấp thẻ",
+                "The citizen is deceased: no card is issued",
+            )
+        ]
+    if citizen.missing_declared_on is not None:
+        return [
+            _error(
+                "citizen",
+                "citizen.missing",
+                "Công dân đã bị tuyên bố mất tích",
+                "The citizen has been declared missing",
+            )
+        ]
+    if kind not in Kind.values:
+        return [_error("kind", "application.kind", "Loại thủ tục không hợp lệ", "Unknown application kind")]
+    errors: list[FieldError] = []
+    if Application.objects.filter(citizen=citizen, status__in=Application.OPEN_STATUSES).exists():
+        errors.append(
+            _error(
+                "citizen",
+                "application.pending",
+                "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
+                "The citizen already has a card application in progress",
+            )
+        )
+    birth = _birth(citizen)
+    age = policy.age_on(birth, today)
+    if age < policy.MANDATORY_AGE and not representative:
+        errors.append(
+            _error(
+                "representative",
+                "application.representative_required",
+                "Dưới 14 tuổi: thẻ được cấp theo đề nghị của người đại diện hợp pháp, "
+                "cần ghi họ tên người đại diện",
+                "Under 14 a card is issued on request of the legal representative, whose name is required",
+            )
+        )
+    current = _current_card(citizen)
+    latest = _latest_card(citizen)
+    has_chip_card = current is not None or latest is not None or _has_chip_card_record(citizen)
+    if kind == Kind.FIRST_ISSUE and has_chip_card:
+        errors.append(
+            _error(
+                "kind",
+                "application.not_first",
+                "Công dân đã được cấp thẻ: không cấp lần đầu",
+                "The citizen already had a card: this is not a first issue",
+            )
+        )
+    elif kind == Kind.CONVERSION:
+        if has_chip_card:
+            errors.append(
+                _error(
+                    "kind",
+                    "application.already_converted",
+                    "Công dân đã có thẻ căn cước gắn chip",
+                    "The citizen already has a chip card",
+                )
+            )
+        elif (
+            not citizen.old_id_number
+            and not citizen.card_records.filter(kind=IdentityCardRecord.Kind.CMND).exists()
+        ):
+            errors.append(
+                _error(
+                    "kind",
+                    "application.no_old_card",
+                    "Không có CMND hoặc thẻ cũ để chuyển đổi",
+                    "There is no old ID card to convert",
+                )
+            )
+    elif kind in (Kind.RENEWAL, Kind.CHANGE_OF_DATA, Kind.PIN_REISSUED) and current is None:
+        errors.append(
+            _error(
+                "kind",
+                "application.no_current_card",
+                "Công dân không có thẻ đang sử dụng để cấp đổi",
+                "The citizen has no card in use to change",
+            )
+        )
+    elif kind == Kind.RENEWAL and current is not None and not policy.renewal_due(current.expires_on, today):
+        errors.append(
+            _error(
+                "kind",
+                "application.renewal_not_due",
+                "Chưa đến tuổi đổi thẻ: chỉ đổi khi thẻ hết hạn hoặc trong 2 năm trước tuổi 14, 25, 40, 60",
+                "Not yet due: a card is changed when it expires or within 2 years before 14, 25, 40 or 60",
+            )
+        )
+    elif kind == Kind.PIN_REISSUED and current is not None and current.number == citizen.pin:
+        errors.append(
+            _error(
+                "kind",
+                "application.pin_unchanged",
+                "Số định danh không thay đổi so với thẻ",
+                "The PIN has not changed since the card was issued",
+            )
+        )
+    elif kind == Kind.LOST_OR_DAMAGED:
+        if latest is None:
+            errors.append(
+                _error(
+                    "kind",
+                    "application.no_card",
+                    "Công dân chưa có thẻ để cấp lại",
+                    "The citizen has no card to re-issue",
+                )
+            )
+        if not reason:
+            errors.append(
+                _error(
+                    "reason",
+                    "reason.required",
+                    "Cần ghi lý do cấp lại (mất, hư hỏng)",
+                    "The reason for re-issue (lost, damaged) is required",
+                )
+            )
+    if kind == Kind.CHANGE_OF_DATA and not reason:
+        errors.append(
+            _error(
+                "reason",
+                "reason.required",
+                "Cần ghi thông tin thay đổi",
+                "The changed information is required",
+            )
+        )
+    return errors
+
+
+def fee_for(*, kind: str, on: date, category: str) -> int:
+    """The fee in the dated table for `kind` on `on`; exempt categories pay nothing."""
+    if category not in FeeCategory.values:
+        raise DomainError(
+            _error(
+                "fee_category",
+                "fee.category",
+                "Diện miễn lệ phí không hợp lệ",
+                "Unknown fee exemption category",
+            )
+        )
+    rate = FeeRate.objects.filter(kind=kind, valid_from__lte=on).order_by("-valid_from").first()
+    if rate is None:
+        raise DomainError(
+            _error(
+                "kind",
+                "fee.no_rate",
+                "Chưa có biểu lệ phí cho thủ tục này vào ngày này",
+                "No fee rate for this procedure on this day",
+            )
+        )
+    return 0 if category else rate.amount
+
+
+# Intake -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What the officer fills in at the intake point, besides the citizen and the images."""
+
+    kind: str
+    point: IntakePoint
+    shift: str
+    device: IntakeDevice | None = None
+    fee_category: str = ""
+    representative: str = ""
+    reason: str = ""
+    delivery: str = Application.Delivery.STATION
+    postal_address: str = ""
+    correction_form: CollectionForm | None = None
+
+
+def _checked_images(
+    *, citizen: Citizen, device: IntakeDevice | None, images: Mapping[str, bytes], today: date
+) -> list[biometrics.CheckedImage]:
+    age = policy.age_on(_birth(citizen), today)
+    if age < biometrics.BIOMETRICS_FROM_AGE:
+        if images:
+            raise DomainError(
+                _error(
+                    "biometrics",
+                    "biometrics.under_6",
+                    "Không thu sinh trắc học của trẻ dưới 6 tuổi",
+                    "No biometrics are taken under 6",
+                )
+            )
+        return []
+    if device is None:
+        raise DomainError(
+            _error("device", "device.required", "Cần chọn bộ thiết bị thu nhận", "Choose the capture device")
+        )
+    required = biometrics.required_kinds(age=age, device_has_iris=device.has_iris)
+    errors: list[FieldError] = []
+    for kind in images:
+        if kind not in required:
+            if kind in biometrics.IRISES:
+                errors.append(
+                    _error(
+                        kind,
+                        "biometrics.no_iris_device",
+                        "Thiết bị này không thu mống mắt",
+                        "This device does not capture irises",
+                    )
+                )
+            else:
+                errors.append(
+                    _error(
+                        kind, "biometrics.kind", "Loại sinh trắc học không hợp lệ", "Unknown biometric kind"
+                    )
+                )
+    checked: list[biometrics.CheckedImage] = []
+    for kind in required:
+        data = images.get(kind, b"")
+        problems = biometrics.image_errors(kind, data)
+        errors += problems
+        if not problems:
+            checked.append(biometrics.check_image(kind, data))
+    if errors:
+        raise DomainError(errors)
+    return checked
+
+
+def _visible_citizen(user: User, citizen: Citizen) -> Citizen:
+    found = (
+        Citizen.objects.filter(citizen_scope(user))
+        .filter(pk=citizen.pk)
+        .prefetch_related("residences__commune")
+        .first()
+    )
+    if found is None:
+        raise NotFoundError("citizen")
+    return found
+
+
+def _check_intake(user: User, citizen: Citizen, intake: Intake, *, today: date) -> tuple[str, str, str]:
+    """Refuse what cannot be taken; return the clean representative, reason and postal address."""
+    point = intake.point
+    if not point.active or not unit_in_area(user, point.commune):
+        raise NotFoundError("intake_point")
+    errors: list[FieldError] = []
+    if intake.shift not in SHIFTS or intake.shift not in point.shifts:
+        errors.append(
+            _error(
+                "shift",
+                "intake.shift",
+                f"Điểm thu nhận này làm các ca {', '.join(point.shifts)}",
+                f"This intake point works shifts {', '.join(point.shifts)}",
+            )
+        )
+    if intake.device is not None and (intake.device.point_id != point.pk or not intake.device.active):
+        errors.append(
+            _error(
+                "device",
+                "device.other_point",
+                "Thiết bị không thuộc điểm thu nhận này",
+                "The device does not belong to this intake point",
+            )
+        )
+    representative = _text(intake.representative, field="representative", max_length=100)
+    reason = _text(intake.reason, field="reason", max_length=300)
+    postal = _text(intake.postal_address, field="postal_address", max_length=300)
+    if intake.delivery not in Application.Delivery.values:
+        errors.append(
+            _error("delivery", "delivery.kind", "Hình thức nhận thẻ không hợp lệ", "Unknown delivery method")
+        )
+    elif intake.delivery == Application.Delivery.POST and not postal:
+        errors.append(
+            _error(
+                "postal_address",
+                "delivery.address_required",
+                "Nhận qua bưu chính cần địa chỉ nhận",
+                "Delivery by post needs a postal address",
+            )
+        )
+    if errors:
+        raise DomainError(errors)
+    return representative, reason, postal
+
+
+def _check_correction(citizen: Citizen, form: CollectionForm | None, *, today: date) -> bool:
+    """Whether the application waits for a DC02; refuses a record failing "đúng" with no DC02 to fix it."""
+    if form is not None:
+        if form.kind != CollectionForm.Kind.DC02 or form.citizen_id != citizen.pk:
+            raise DomainError(
+                _error(
+                    "correction_form",
+                    "correction.other",
+                    "Phiếu điều chỉnh phải là phiếu DC02 của chính công dân này",
+                    "The correction must be a DC02 form of this citizen",
+                )
+            )
+        if form.status == CollectionForm.Status.APPLIED:
+            form = None
+    if form is not None:
+        return True
+    problems = record_errors(citizen, today=today)
+    if problems:
+        codes = ", ".join(sorted({p.code for p in problems}))
+        raise DomainError(
+            [
+                _error(
+                    "citizen",
+                    "record.not_correct",
+                    f"Hồ sơ công dân chưa đạt chuẩn «đúng» ({codes}): lập phiếu DC02 để điều chỉnh trước",
+                    f"The citizen's record fails the «đúng» rules ({codes}): file a DC02 correction first",
+                ),
+                *problems,
+            ]
+        )
+    return False
+
+
+def application_take(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    intake: Intake,
+    images: Mapping[str, bytes],
+    taken_at: datetime | None = None,
+) -> Application:
+    """Take an application at an intake point: the record's checks, eligibility, fee, images, due date."""
+    user = _officer(actor)
+    if user.role not in INTAKE_ROLES:
+        raise _role_refusal("cán bộ công an xã", "commune police officers")
+    taken_at = taken_at or timezone.now()
+    today = timezone.localdate(taken_at)
+    citizen = _visible_citizen(user, citizen)
+    representative, reason, postal = _check_intake(user, citizen, intake, today=today)
+    errors = eligibility_errors(
+        citizen=citizen, kind=intake.kind, today=today, representative=representative, reason=reason
+    )
+    if errors:
+        raise DomainError(errors)
+    waiting = _check_correction(citizen, intake.correction_form, today=today)
+    fee = fee_for(kind=intake.kind, on=today, category=intake.fee_category)
+    checked = _checked_images(citizen=citizen, device=intake.device, images=images, today=today)
+    try:
+        with transaction.atomic():
+            application = Application.objects.create(
+                citizen=citizen,
+                kind=intake.kind,
+                status=Status.WAITING_CORRECTION if waiting else Status.TAKEN,
+                status_since=taken_at,
+                point=intake.point,
+                device=intake.device,
+                shift=intake.shift,
+                officer=user,
+                taken_at=taken_at,
+                due_on=add_working_days(today, DELIVERY_WORKING_DAYS),
+                fee_amount=fee,
+                fee_category=intake.fee_category,
+                representative=representative,
+                reason=reason,
+                correction_form=intake.correction_form if waiting else None,
+                delivery=intake.delivery,
+                postal_address=postal,
+            )
+            Biometric.objects.bulk_create(
+                Biometric(
+                    application=application,
+                    kind=image.kind,
+                    image=image.data,
+                    image_format=image.image_format,
+                    width=image.width,
+                    height=image.height,
+                    sha256=image.sha256,
+                    captured_at=taken_at,
+                )
+                for image in checked
+            )
+            audit_event_record(
+                actor=actor,
+                event_type=EventType.CARD_APPLICATION_TAKEN,
+                subject_type="card_application",
+                subject_id=application.pk,
+                data={**milestone_data(application), "fee": fee, "waiting_correction": waiting},
+                unit=intake.point.commune,
+            )
+    except IntegrityError:
+        # Another officer took an application for the same citizen at the same moment.
+        raise DomainError(
+            _error(
+                "citizen",
+                "application.pending",
+                "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
+                "The citizen already has a card application in progress",
+            )
+        ) from None
+    return application
+
+
+def _locked_application(user: User, application: Application) -> Application:
+    locked = (
+        Application.objects.select_for_update()
+        .filter(application_scope(user))
+        .filter(pk=application.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFoundError("application")
+    # Reload the relations the events and checks read (select_for_update cannot join nullable ones on
+    # PostgreSQL).
+    return Application.objects.select_related("point__commune", "citizen").get(pk=locked.pk)
+
+
+def _status_refusal(application: Application, *, expected: str) -> DomainError:
+    return DomainError(
+        _error(
+            "status",
+            "application.status",
+            f"Hồ sơ đang ở trạng thái «{application.get_status_display()}», không thể làm việc này",
+            f"The application is «{application.status}», which does not allow this",
+        )
+    )
+
+
+def application_resume(*, actor: Actor, application: Application, today: date | None = None) -> Application:
+    """Go on with an application once its DC02 reached the registry; the 7 days count from now."""
+    user = _officer(actor)
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        application = _locked_application(user, application)
+        if application.status != Status.WAITING_CORRECTION:
+            raise _status_refusal(application, expected=Status.WAITING_CORRECTION)
+        form = application.correction_form
+        if form is None or form.status != CollectionForm.Status.APPLIED:
+            raise DomainError(
+                _error(
+                    "correction_form",
+                    "correction.not_applied",
+                    "Phiếu DC02 chưa được cập nhật vào CSDL",
+                    "The DC02 form has not reached the registry yet",
+                )
+            )
+        problems = record_errors(application.citizen, today=today)
+        if problems:
+            raise DomainError(problems)
+        application.status = Status.TAKEN
+        application.status_since = timezone.now()
+        application.due_on = add_working_days(today, DELIVERY_WORKING_DAYS)
+        application.save(update_fields=["status", "status_since", "due_on"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_APPLICATION_RESUMED,
+            subject_type="card_application",
+            subject_id=application.pk,
+            data={**milestone_data(application), "correction_form": form.pk},
+            unit=application.point.commune,
+        )
+    return application
+
+
+# Approval ---------------------------------------------------------------------------------------------------
+
+
+def application_approve(*, actor: Actor, application: Application) -> Application:
+    """Province-level approval: the record still qualifies and every required image is there."""
+    user = _officer(actor)
+    if not _is_province_reviewer(user):
+        raise _role_refusal("cán bộ duyệt cấp tỉnh", "province-level reviewers")
+    today = timezone.localdate()
+    with transaction.atomic():
+        application = _locked_application(user, application)
+        if application.status != Status.TAKEN:
+            raise _status_refusal(application, expected=Status.TAKEN)
+        citizen = application.citizen
+        if citizen.is_deceased:
+            raise DomainError(
+                _error(
+                    "citizen",
+                    "citizen.deceased",
+                    "Công dân đã chết: không cấp thẻ",
+                    "The citizen is deceased: no card is issued",
+                )
+            )
+        age = policy.age_on(_birth(citizen), application.taken_at.date())
+        device_iris = application.device.has_iris if application.device else False
+        required = set(biometrics.required_kinds(age=age, device_has_iris=device_iris))
+        missing = required - set(application.biometrics.values_list("kind", flat=True))
+        if missing:
+            raise DomainError(
+                _error(
+                    "biometrics",
+                    "biometrics.missing",
+                    f"Thiếu dữ liệu sinh trắc: {', '.join(sorted(missing))}",
+                    f"Missing biometrics: {', '.join(sorted(missing))}",
+                )
+            )
+        problems = record_errors(citizen, today=today)
+        if problems:
+            raise DomainError(problems)
+        application.status = Status.APPROVED
+        application.status_since = timezone.now()
+        application.reviewed_by = user
+        application.reviewed_at = application.status_since
+        application.save(update_fields=["status", "status_since", "reviewed_by", "reviewed_at"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_APPLICATION_APPROVED,
+            subject_type="card_application",
+            subject_id=application.pk,
+            data=milestone_data(application),
+            unit=application.point.commune,
+        )
+    return application
+
+
+def application_reject(*, actor: Actor, application: Application, reason: str) -> Application:
+    user = _officer(actor)
+    if not _is_province_reviewer(user):
+        raise _role_refusal("cán bộ duyệt cấp tỉnh", "province-level reviewers")
+    reason = _text(
+        reason,
+        field="rejection_reason",
+        max_length=500,
+        required=True,
+        vi="lý do từ chối",
+        en="The reason for rejection",
+    )
+    with transaction.atomic():
+        application = _locked_application(user, application)
+        if application.status not in (Status.TAKEN, Status.WAITING_CORRECTION):
+            raise _status_refusal(application, expected=Status.TAKEN)
+        application.status = Status.REJECTED
+        application.status_since = timezone.now()
+        application.reviewed_by = user
+        application.reviewed_at = application.status_since
+        application.rejection_reason = reason
+        application.save(
+            update_fields=["status", "status_since", "reviewed_by", "reviewed_at", "rejection_reason"]
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_APPLICATION_REJECTED,
+            subject_type="card_application",
+            subject_id=application.pk,
+            data=milestone_data(application),
+            reason=reason,
+            unit=application.point.commune,
+        )
+    return application
+
+
+# Issuer keys ------------------------------------------------------------------------------------------------
+
+
+def _key_path(key_id: str) -> Any:
+    return settings.DANCU_ISSUER_KEY_DIR / f"{key_id}.pem"
+
+
+def issuer_key_create(*, actor: Actor, authority: str = ISSUER_CODE) -> IssuerKey:
+    """A new signing key for `authority`; its previous key is retired but kept, so its cards verify."""
+    private_key = Ed25519PrivateKey.generate()
+    now = timezone.now()
+    with transaction.atomic():
+        IssuerKey.objects.filter(authority=authority, retired_at__isnull=True).update(retired_at=now)
+        key_id = f"{authority}-{now:%Y%m%d%H%M%S}-{IssuerKey.objects.filter(authority=authority).count() + 1}"
+        key = IssuerKey.objects.create(
+            key_id=key_id, authority=authority, public_key=chip.public_key_text(private_key), created_at=now
+        )
+        directory = settings.DANCU_ISSUER_KEY_DIR
+        directory.mkdir(parents=True, exist_ok=True)
+        path = _key_path(key_id)
+        path.write_bytes(private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+        path.chmod(0o600)
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_ISSUER_KEY_CREATED,
+            subject_type="issuer_key",
+            subject_id=key.key_id,
+            data={"authority": authority, "public_key": key.public_key},
+        )
+    return key
+
+
+def _signing_key(actor: Actor) -> tuple[IssuerKey, Ed25519PrivateKey]:
+    key = IssuerKey.objects.filter(authority=ISSUER_CODE, retired_at__isnull=True).first()
+    if key is None or not _key_path(key.key_id).exists():
+        key = issuer_key_create(actor=actor)
+    private_key = load_pem_private_key(_key_path(key.key_id).read_bytes(), password=None)
+    assert isinstance(private_key, Ed25519PrivateKey)
+    return key, private_key
+
+
+def public_key_set() -> dict[str, str]:
+    """Every issuer key ever used, current and retired: the set a verifier needs."""
+    return dict(IssuerKey.objects.values_list("key_id", "public_key"))
+
+
+# Production -------------------------------------------------------------------------------------------------
+
+
+def _export_line(application: Application, face: bytes | None, signature: bytes | None) -> dict[str, Any]:
+    return {
+        "application": application.number,
+        "kind": application.kind,
+        "printed": card_printed_data(application.citizen),
+        "face_png": base64.b64encode(face).decode("ascii") if face else None,
+        "signature_png": base64.b64encode(signature).decode("ascii") if signature else None,
+        "delivery": application.delivery,
+        "postal_address": application.postal_address,
+        "intake_point": application.point.code,
+    }
+
+
+def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int = 10_000) -> ProductionBatch:
+    """Group the approved applications of the actor's province into a batch, oldest first, with the export
+    file for the card production centre and a manifest signed by the issuer."""
+    user = _officer(actor)
+    if not _is_province_reviewer(user):
+        raise _role_refusal("cán bộ duyệt cấp tỉnh", "province-level reviewers")
+    unit = user.police_unit
+    assert unit is not None
+    if province is None:
+        province = unit.admin_unit
+    if (
+        province is None
+        or province.level != "province"
+        or province.structure != "2025"
+        or not unit_in_area(user, province)
+    ):
+        raise DomainError(
+            _error(
+                "province",
+                "batch.province",
+                "Chọn tỉnh/thành phố của lô sản xuất",
+                "Choose the province of the batch",
+            )
+        )
+    limit = max(1, min(limit, 10_000))
+    key, private_key = _signing_key(actor)
+    with transaction.atomic():
+        # Only the applications' rows are locked: the joined points and units are shared by every batch.
+        applications = list(
+            Application.objects.select_for_update(of=("self",))
+            .filter(application_scope(user), status=Status.APPROVED, point__commune__parent=province)
+            .order_by("reviewed_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if not applications:
+            raise DomainError(
+                _error(
+                    "applications",
+                    "batch.empty",
+                    "Không có hồ sơ đã duyệt chờ sản xuất",
+                    "No approved application is waiting for production",
+                )
+            )
+        rows = list(
+            Application.objects.filter(pk__in=applications)
+            .select_related("citizen", "point")
+            .prefetch_related("citizen__residences__commune__parent")
+            .order_by("reviewed_at", "pk")
+        )
+        images: dict[tuple[int, str], bytes] = {
+            (application_id, kind): bytes(image)
+            for application_id, kind, image in Biometric.objects.filter(
+                application_id__in=applications, kind__in=[Biometric.Kind.FACE, Biometric.Kind.SIGNATURE]
+            ).values_list("application_id", "kind", "image")
+        }
+        now = timezone.now()
+        count = ProductionBatch.objects.filter(province=province).count() + 1
+        number = f"LO-{province.code}-{now:%Y%m%d}-{count:04d}"
+        lines = [
+            json.dumps(
+                _export_line(
+                    a, images.get((a.pk, Biometric.Kind.FACE)), images.get((a.pk, Biometric.Kind.SIGNATURE))
+                ),
+                ensure_ascii=False,
+                sort_keys=True,
+            )
+            for a in rows
+        ]
+        export = ("\n".join(lines) + "\n").encode("utf-8")
+        digest = hashlib.sha256(export).hexdigest()
+        manifest_body = {
+            "batch": number,
+            "province": province.code,
+            "created_at": now.isoformat(),
+            "count": len(rows),
+            "export_sha256": digest,
+            "applications": [a.number for a in rows],
+        }
+        manifest = json.loads(chip.sign(manifest_body, key_id=key.key_id, private_key=private_key))
+        batch = ProductionBatch.objects.create(
+            number=number,
+            province=province,
+            created_by=user,
+            created_at=now,
+            size=len(rows),
+            export_sha256=digest,
+            manifest=manifest,
+            export=export,
+        )
+        Application.objects.filter(pk__in=applications).update(
+            status=Status.IN_PRODUCTION, status_since=now, batch=batch
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_BATCH_EXPORTED,
+            subject_type="card_batch",
+            subject_id=batch.pk,
+            data={"number": number, "count": len(rows), "export_sha256": batch.export_sha256},
+            unit=province,
+        )
+    return batch
+
+
+def batch_export_file(batch: ProductionBatch) -> bytes:
+    return bytes(batch.export)
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    line: int
+    application: str
+    serial: str
+    error: str
+
+
+def _parse_result(text: str) -> list[ResultRow]:
+    """The production centre's answer: CSV `application,serial,error`, one of serial or error per row."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != [
+        "application",
+        "serial",
+        "error",
+    ]:
+        raise DomainError(
+            _error(
+                "file",
+                "result.columns",
+                "Tệp kết quả phải có đúng các cột application,serial,error",
+                "The result file must have exactly the columns application,serial,error",
+            )
+        )
+    rows: list[ResultRow] = []
+    errors: list[FieldError] = []
+    for line, raw in enumerate(reader, start=2):
+        values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            errors.append(
+                _error(
+                    f"line {line}",
+                    "result.extra_columns",
+                    f"Dòng {line}: thừa cột",
+                    f"Line {line}: too many columns",
+                )
+            )
+            continue
+        row = ResultRow(line, values["application"], values["serial"], nfc(values["error"]))
+        if bool(row.serial) == bool(row.error):
+            errors.append(
+                _error(
+                    f"line {line}",
+                    "result.serial_or_error",
+                    f"Dòng {line}: cần đúng một trong số sê-ri hoặc lý do từ chối",
+                    f"Line {line}: give exactly one of a serial or a rejection reason",
+                )
+            )
+        elif row.serial and not SERIAL_RE.match(row.serial):
+            errors.append(
+                _error(
+                    f"line {line}",
+                    "result.serial",
+                    f"Dòng {line}: số sê-ri phải gồm 6-20 chữ hoa hoặc số",
+                    f"Line {line}: the serial must be 6-20 capital letters or digits",
+                )
+            )
+        elif row.error:
+            problems = text_errors(row.error, field=f"line {line}", max_length=300, prose=True)
+            errors += problems
+        rows.append(row)
+    if errors:
+        raise DomainError(errors[:50])
+    if not rows:
+        raise DomainError(
+            _error("file", "result.empty", "Tệp kết quả không có dòng nào", "The result file has no rows")
+        )
+    return rows
+
+
+def _chip_payload(card: Card, face_sha256: str) -> dict[str, Any]:
+    printed = card.printed
+    return {
+        "pin": card.number,
+        "full_name": printed["full_name"],
+        "birth_date": printed["birth_date"],
+        "sex": printed["sex"],
+        "nationality": printed["nationality"],
+        "native_place": printed["native_place"],
+        "residence": printed["residence"],
+        "issued_on": card.issued_on.isoformat(),
+        "expires_on": card.expires_on.isoformat() if card.expires_on else None,
+        "serial": card.serial,
+        "issuer": ISSUER_CODE,
+        "face_sha256": face_sha256,
+    }
+
+
+def batch_import_result(
+    *, actor: Actor, batch: ProductionBatch, text: str, issued_on: date | None = None
+) -> ProductionBatch:
+    """Record the production centre's result: a card per serial, a failed application per reason.
+
+    Every row is checked before anything is written: an application that is not in the batch (unknown, of
+    another batch, already answered), a serial given twice or already used, refuses the whole file.
+    """
+    user = _officer(actor)
+    if not _is_province_reviewer(user):
+        raise _role_refusal("cán bộ duyệt cấp tỉnh", "province-level reviewers")
+    if not ProductionBatch.objects.filter(batch_scope(user)).filter(pk=batch.pk).exists():
+        raise NotFoundError("batch")
+    rows = _parse_result(text)
+    issued_on = issued_on or timezone.localdate()
+    key, private_key = _signing_key(actor)
+    with transaction.atomic():
+        waiting = {
+            a.number: a
+            for a in Application.objects.select_for_update()
+            .filter(batch=batch, status=Status.IN_PRODUCTION)
+            .only("pk", "citizen_id", "point_id", "kind", "shift", "status")
+        }
+        # A batch comes from a handful of points: each is read once and shared by its applications,
+        # instead of joined (and built again) for each of thousands of rows.
+        points = IntakePoint.objects.select_related("commune").in_bulk({a.point_id for a in waiting.values()})
+        for application in waiting.values():
+            application.point = points[application.point_id]
+        errors: list[FieldError] = []
+        seen_applications: set[str] = set()
+        seen_serials: set[str] = set()
+        for row in rows:
+            if row.application not in waiting or row.application in seen_applications:
+                errors.append(
+                    _error(
+                        f"line {row.line}",
+                        "result.unknown_application",
+                        f"Dòng {row.line}: hồ sơ «{row.application[:20]}» không có trong lô "
+                        "hoặc đã có kết quả",
+                        f"Line {row.line}: application «{row.application[:20]}» is not in this batch "
+                        "or already has a result",
+                    )
+                )
+            seen_applications.add(row.application)
+            if row.serial:
+                if row.serial in seen_serials:
+                    errors.append(
+                        _error(
+                            f"line {row.line}",
+                            "result.serial_repeated",
+                            f"Dòng {row.line}: số sê-ri lặp lại",
+                            f"Line {row.line}: the serial is repeated",
+                        )
+                    )
+                seen_serials.add(row.serial)
+        taken = set(Card.objects.filter(serial__in=seen_serials).values_list("serial", flat=True))
+        errors += [
+            _error(
+                f"line {row.line}",
+                "result.serial_taken",
+                f"Dòng {row.line}: số sê-ri đã được dùng cho thẻ khác",
+                f"Line {row.line}: the serial is already used by another card",
+            )
+            for row in rows
+            if row.serial in taken
+        ]
+        if errors:
+            raise DomainError(errors[:50])
+        printed = {
+            line["application"]: line["printed"]
+            for line in map(json.loads, bytes(batch.export).decode("utf-8").splitlines())
+        }
+        faces = dict(
+            Biometric.objects.filter(application__batch=batch, kind=Biometric.Kind.FACE).values_list(
+                "application_id", "sha256"
+            )
+        )
+        now = timezone.now()
+        cards: list[Card] = []
+        events: list[AuditEvent] = []
+        produced_ids: list[int] = []
+        for row in rows:
+            application = waiting[row.application]
+            data = milestone_data(application)
+            if row.error:
+                application.status = Status.PRODUCTION_FAILED
+                application.production_error = row.error
+                application.status_since = now
+                events.append(
+                    _event(
+                        actor,
+                        EventType.CARD_PRODUCTION_FAILED,
+                        "card_application",
+                        application.pk,
+                        data,
+                        application,
+                        reason=row.error,
+                    )
+                )
+                continue
+            # The card shows what the centre printed: the data of the export file, even if the record
+            # changed since the batch was sent.
+            card_data = printed[application.number]
+            card = Card(
+                citizen_id=application.citizen_id,
+                application=application,
+                number=card_data["pin"],
+                serial=row.serial,
+                issued_on=issued_on,
+                expires_on=policy.card_expiry(
+                    policy.birth_day(PartialDate.from_storage(card_data["birth_date"])), issued_on
+                ),
+                issued_by=ISSUER,
+                printed=card_data,
+                state=Card.State.PRODUCED,
+                state_since=now,
+            )
+            card.chip_document = chip.sign(
+                _chip_payload(card, faces.get(application.pk, "")), key_id=key.key_id, private_key=private_key
+            )
+            cards.append(card)
+            application.status = Status.PRODUCED
+            application.status_since = now
+            produced_ids.append(application.pk)
+            events.append(
+                _event(
+                    actor,
+                    EventType.CARD_PRODUCED,
+                    "card_application",
+                    application.pk,
+                    {**data, "serial": row.serial},
+                    application,
+                )
+            )
+        Card.objects.bulk_create(cards, batch_size=1000)
+        # One UPDATE per chunk for the produced applications (all get the same values); the refused ones,
+        # few, each keep their own reason. bulk_update would build a CASE over every row instead.
+        for start in range(0, len(produced_ids), 900):
+            Application.objects.filter(pk__in=produced_ids[start : start + 900]).update(
+                status=Status.PRODUCED, status_since=now
+            )
+        for row in rows:
+            if row.error:
+                Application.objects.filter(pk=waiting[row.application].pk).update(
+                    status=Status.PRODUCTION_FAILED, status_since=now, production_error=row.error
+                )
+        AuditEvent.objects.bulk_create(events, batch_size=1000)
+        remaining = Application.objects.filter(batch=batch, status=Status.IN_PRODUCTION).exists()
+        if not remaining:
+            batch.status = ProductionBatch.Status.IMPORTED
+            batch.imported_at = now
+            batch.save(update_fields=["status", "imported_at"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_BATCH_IMPORTED,
+            subject_type="card_batch",
+            subject_id=batch.pk,
+            data={"number": batch.number, "produced": len(cards), "failed": len(rows) - len(cards)},
+            unit=batch.province,
+        )
+    return batch
+
+
+def _event(  # noqa: PLR0917 (a private constructor called the same way in two places)
+    actor: Actor,
+    event_type: EventType,
+    subject_type: str,
+    subject_id: int,
+    data: dict[str, Any],
+    application: Application,
+    *,
+    reason: str = "",
+) -> AuditEvent:
+    """An event built for a bulk insert: the same fields `audit_event_record` writes, thousands at once
+    inside the import's transaction."""
+    return AuditEvent(
+        actor=actor.user,
+        actor_label=actor.label,
+        event_type=event_type,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        data=data,
+        reason=reason,
+        unit=application.point.commune,
+    )
+
+
+# Delivery and the life of a card ----------------------------------------------------------------------------
+
+
+def application_deliver(*, actor: Actor, application: Application, received_by: str) -> Card:
+    """Hand the card over (at the station, or confirmed by the post): it becomes the active card, the
+    previous card is replaced, and the registry records the card."""
+    user = _officer(actor)
+    if user.role not in INTAKE_ROLES:
+        raise _role_refusal("cán bộ công an xã", "commune police officers")
+    received_by = _text(
+        received_by,
+        field="received_by",
+        max_length=200,
+        required=True,
+        vi="người nhận thẻ (công dân ký nhận hoặc phiếu báo phát)",
+        en="Who received the card (the citizen's signature or the postal proof)",
+    )
+    with transaction.atomic():
+        application = _locked_application(user, application)
+        if application.status != Status.PRODUCED:
+            raise _status_refusal(application, expected=Status.PRODUCED)
+        card = Card.objects.select_for_update().get(application=application)
+        citizen = application.citizen
+        now = timezone.now()
+        previous = Card.objects.select_for_update().filter(citizen=citizen, state=Card.State.ACTIVE).first()
+        if previous is not None:
+            previous.state = Card.State.REPLACED
+            previous.state_since = now
+            previous.state_reason = f"Thay bằng thẻ {card.serial}"
+            previous.save(update_fields=["state", "state_since", "state_reason"])
+        card.state = Card.State.ACTIVE
+        card.state_since = now
+        card.save(update_fields=["state", "state_since"])
+        if previous is not None:
+            Card.objects.filter(pk=previous.pk).update(replaced_by=card)
+        application.status = Status.DELIVERED
+        application.status_since = now
+        application.delivered_at = now
+        application.delivered_by = user
+        application.received_by = received_by
+        application.save(
+            update_fields=["status", "status_since", "delivered_at", "delivered_by", "received_by"]
+        )
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_DELIVERED,
+            subject_type="card_application",
+            subject_id=application.pk,
+            data={
+                **milestone_data(application),
+                "serial": card.serial,
+                "delivery": application.delivery,
+                "replaced": previous.serial if previous else "",
+            },
+            unit=application.point.commune,
+        )
+        identity_card_record_add(
+            actor=actor,
+            citizen=citizen,
+            event=event,
+            kind=IdentityCardRecord.Kind.CAN_CUOC,
+            number=card.number,
+            issued_on=card.issued_on,
+            issued_by=card.issued_by,
+            expires_on=card.expires_on,
+            reason="Trả thẻ căn cước cho công dân",
+            source_document=f"Hồ sơ {application.number}",
+        )
+    return card
+
+
+# Which states a card may move to, and from where.
+_TRANSITIONS: dict[str, frozenset[str]] = {
+    Card.State.LOST: frozenset({Card.State.ACTIVE, Card.State.HELD}),
+    Card.State.REVOKED: frozenset({Card.State.ACTIVE, Card.State.HELD, Card.State.LOST, Card.State.PRODUCED}),
+    Card.State.HELD: frozenset({Card.State.ACTIVE}),
+    Card.State.ACTIVE: frozenset({Card.State.HELD}),
+    Card.State.EXPIRED: frozenset({Card.State.ACTIVE}),
+}
+
+
+def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = "", note: str = "") -> Card:
+    """Report a card lost, revoke it (legal grounds), hold or release it, or mark it expired."""
+    user = _officer(actor)
+    note = _text(note, field="note", max_length=300)
+    if state not in _TRANSITIONS:
+        raise DomainError(_error("state", "card.state", "Trạng thái thẻ không hợp lệ", "Unknown card state"))
+    if state == Card.State.REVOKED and grounds not in REVOCATION_GROUNDS:
+        raise DomainError(
+            _error(
+                "grounds",
+                "card.revocation_grounds",
+                "Thu hồi thẻ cần căn cứ pháp lý trong danh mục",
+                "A revocation needs legal grounds from the list",
+            )
+        )
+    if state == Card.State.HELD and grounds not in HOLD_GROUNDS:
+        raise DomainError(
+            _error(
+                "grounds",
+                "card.hold_grounds",
+                "Tạm giữ thẻ cần căn cứ pháp lý trong danh mục",
+                "Holding a card needs legal grounds from the list",
+            )
+        )
+    if (
+        state in (Card.State.REVOKED, Card.State.HELD, Card.State.ACTIVE)
+        and not _is_province_reviewer(user)
+        and user.role != User.Role.COMMUNE_REVIEWER
+    ):
+        raise _role_refusal(
+            "cán bộ kiểm tra cấp xã hoặc cán bộ cấp tỉnh", "commune reviewers or province officers"
+        )
+    with transaction.atomic():
+        locked = Card.objects.select_for_update().filter(card_scope(user)).filter(pk=card.pk).first()
+        if locked is None:
+            raise NotFoundError("card")
+        card = Card.objects.select_related("application__point__commune").get(pk=locked.pk)
+        if card.state not in _TRANSITIONS[state]:
+            raise DomainError(
+                _error(
+                    "state",
+                    "card.transition",
+                    f"Không thể chuyển thẻ từ «{card.get_state_display()}» sang «{Card.State(state).label}»",
+                    f"A card cannot go from «{card.state}» to «{state}»",
+                )
+            )
+        if state == Card.State.EXPIRED and (
+            card.expires_on is None or card.expires_on > timezone.localdate()
+        ):
+            raise DomainError(
+                _error("state", "card.not_expired", "Thẻ chưa hết hạn", "The card has not expired")
+            )
+        old_state = card.state
+        grounds_text = (REVOCATION_GROUNDS | HOLD_GROUNDS).get(grounds, ("", ""))[0]
+        card.state = state
+        card.state_since = timezone.now()
+        card.state_reason = "; ".join(part for part in (grounds_text, note) if part)
+        card.save(update_fields=["state", "state_since", "state_reason"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_STATE_CHANGED,
+            subject_type="card",
+            subject_id=card.pk,
+            data={"from": old_state, "to": state, "grounds": grounds, "serial": card.serial},
+            reason=card.state_reason,
+            unit=card.application.point.commune,
+        )
+    return card
+
+
+def cards_expire_due(*, actor: Actor, today: date | None = None) -> int:
+    """The daily job: active cards past their expiry become expired (one event per card)."""
+    today = today or timezone.localdate()
+    count = 0
+    for card in Card.objects.filter(state=Card.State.ACTIVE, expires_on__lte=today).select_related(
+        "application__point__commune"
+    ):
+        with transaction.atomic():
+            updated = Card.objects.filter(pk=card.pk, state=Card.State.ACTIVE).update(
+                state=Card.State.EXPIRED, state_since=timezone.now(), state_reason="Hết thời hạn sử dụng"
+            )
+            if updated:
+                count += 1
+                audit_event_record(
+                    actor=actor,
+                    event_type=EventType.CARD_STATE_CHANGED,
+                    subject_type="card",
+                    subject_id=card.pk,
+                    data={"from": Card.State.ACTIVE, "to": Card.State.EXPIRED, "serial": card.serial},
+                    unit=card.application.point.commune,
+                )
+    return count

@@ -1,0 +1,424 @@
+"""Card pages: intake, the queue, approval, batches, delivery, a card and its history, verification and the
+campaign report. Thin: every rule is in services, every read in selectors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from dancu.audit.services import Actor
+from dancu.cards import render as drawing
+from dancu.cards import selectors, services
+from dancu.cards.forms import IntakeForm, VerifyForm
+from dancu.cards.models import Application, Biometric, Card, IntakeDevice, IntakePoint
+from dancu.cards.printing import mrz_lines, qr_payload
+from dancu.cards.verify import verify_text
+from dancu.collection.selectors import form_get
+from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import unit_get
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry import selectors as registry_selectors
+from dancu.web.access import current_user, officer_required, purpose_of
+
+
+def _flash(request: HttpRequest, exc: DomainError) -> None:
+    for problem in exc.errors:
+        messages.error(request, f"{problem.message(request.LANGUAGE_CODE)} [{problem.field}: {problem.code}]")
+
+
+def _application_or_404(request: HttpRequest, pk: int) -> Application:
+    try:
+        return selectors.application_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+
+
+@officer_required
+def queue_view(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    if status not in Application.Status.values:
+        status = ""
+    queue = selectors.application_queue(
+        actor=current_user(request),
+        purpose=purpose_of(request),
+        status=status,
+        overdue_only=request.GET.get("overdue") == "1",
+    )
+    statuses = [(s, label, queue.counts.get(s, 0)) for s, label in Application.Status.choices]
+    return render(request, "cards/queue.html", {"queue": queue, "statuses": statuses, "status": status})
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def intake_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    pin = (request.GET.get("pin") or request.POST.get("pin") or "").strip()
+    citizen = None
+    if pin:
+        try:
+            citizen = registry_selectors.citizen_get(actor=user, pin=pin, purpose=purpose_of(request))
+        except NotFoundError:
+            messages.error(request, _("Không tìm thấy công dân có số định danh này trong địa bàn"))
+    points = selectors.point_list(actor=user)
+    form = IntakeForm(request.POST or None, request.FILES or None, points=points)
+    if request.method == "POST" and citizen is not None and form.is_valid():
+        data = form.cleaned_data
+        try:
+            correction = None
+            if data["correction_form"]:
+                correction = form_get(actor=user, pk=data["correction_form"], purpose=purpose_of(request))
+            application = services.application_take(
+                actor=Actor(user),
+                citizen=citizen,
+                intake=services.Intake(
+                    kind=data["kind"],
+                    point=_point(points, data["point"]),
+                    shift=data["shift"],
+                    device=_device(points, data["device"]),
+                    fee_category=data["fee_category"] or "",
+                    representative=data["representative"],
+                    reason=data["reason"],
+                    delivery=data["delivery"],
+                    postal_address=data["postal_address"],
+                    correction_form=correction,
+                ),
+                images=form.images(),
+            )
+        except NotFoundError:
+            messages.error(request, _("Không tìm thấy (ngoài địa bàn hoặc không tồn tại)"))
+        except DomainError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(request, _("Đã thu nhận hồ sơ %(number)s") % {"number": application.number})
+            return redirect("cards:application", pk=application.pk)
+    # What the registry's "đúng" rules say of the record, shown on the check sheet before any typing: a
+    # record that fails them needs a DC02 first.
+    problems = (
+        [
+            p.message(request.LANGUAGE_CODE) + f" [{p.code}]"
+            for p in services.record_errors(citizen, today=timezone.localdate())
+        ]
+        if citizen is not None
+        else []
+    )
+    return render(
+        request,
+        "cards/intake.html",
+        {"citizen": citizen, "pin": pin, "form": form, "points": points, "problems": problems},
+    )
+
+
+def _point(points: list[IntakePoint], pk: int) -> IntakePoint:
+    for point in points:
+        if point.pk == pk:
+            return point
+    raise NotFoundError("intake_point")
+
+
+def _device(points: list[IntakePoint], pk: int | None) -> IntakeDevice | None:
+    if pk is None:
+        return None
+    for point in points:
+        for device in point.devices.all():
+            if device.pk == pk:
+                return device
+    raise NotFoundError("device")
+
+
+@officer_required
+def application_view(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _application_or_404(request, pk)
+    card = Card.objects.filter(application=application).first()
+    return render(
+        request,
+        "cards/application.html",
+        {
+            "application": application,
+            "card": card,
+            "images": list(application.biometrics.values_list("kind", flat=True)),
+            "image_labels": dict(Biometric.Kind.choices),
+            "user_role": current_user(request).role,
+        },
+    )
+
+
+@officer_required
+@require_POST
+def application_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    application = _application_or_404(request, pk)
+    actor = Actor(current_user(request))
+    done = {
+        "approve": _("Đã duyệt hồ sơ %(number)s"),
+        "reject": _("Đã từ chối hồ sơ %(number)s"),
+        "resume": _("Hồ sơ %(number)s tiếp tục sau điều chỉnh"),
+        "deliver": _("Đã trả thẻ của hồ sơ %(number)s"),
+    }
+    try:
+        if action == "approve":
+            services.application_approve(actor=actor, application=application)
+        elif action == "reject":
+            services.application_reject(
+                actor=actor, application=application, reason=request.POST.get("reason", "")
+            )
+        elif action == "resume":
+            services.application_resume(actor=actor, application=application)
+        elif action == "deliver":
+            services.application_deliver(
+                actor=actor, application=application, received_by=request.POST.get("received_by", "")
+            )
+        else:
+            raise Http404
+    except NotFoundError:
+        raise Http404 from None
+    except DomainError as exc:
+        _flash(request, exc)
+    else:
+        messages.success(request, done[action] % {"number": application.number})
+    return redirect("cards:application", pk=application.pk)
+
+
+@officer_required
+def receipt_view(request: HttpRequest, pk: int) -> HttpResponse:
+    application = _application_or_404(request, pk)
+    response = HttpResponse(drawing.receipt_pdf(application), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{application.number}.pdf"'
+    return response
+
+
+@officer_required
+def face_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        image = selectors.application_biometric(
+            actor=current_user(request), pk=pk, kind=Biometric.Kind.FACE, purpose=purpose_of(request)
+        )
+    except NotFoundError:
+        raise Http404 from None
+    return HttpResponse(bytes(image.image), content_type=f"image/{image.image_format.lower()}")
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def batches_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    if request.method == "POST":
+        try:
+            batch = services.batch_create(actor=Actor(user))
+        except DomainError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(request, _("Đã lập lô %(number)s") % {"number": batch.number})
+            return redirect("cards:batch", pk=batch.pk)
+    return render(
+        request,
+        "cards/batches.html",
+        {"batches": selectors.batch_list(actor=user), "waiting": selectors.approved_waiting(actor=user)},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def batch_view(request: HttpRequest, pk: int) -> HttpResponse:
+    user = current_user(request)
+    try:
+        batch = selectors.batch_get(actor=user, pk=pk)
+    except NotFoundError:
+        raise Http404 from None
+    if request.method == "POST":
+        upload = request.FILES.get("result")
+        raw = upload.read(20 * 1024 * 1024) if upload else b""
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            messages.error(request, _("Tệp kết quả phải là văn bản UTF-8 [file: result.encoding]"))
+        else:
+            try:
+                services.batch_import_result(actor=Actor(user), batch=batch, text=text)
+            except DomainError as exc:
+                _flash(request, exc)
+            else:
+                messages.success(
+                    request, _("Đã nhận kết quả sản xuất của lô %(number)s") % {"number": batch.number}
+                )
+        return redirect("cards:batch", pk=batch.pk)
+    applications = selectors.batch_applications(actor=user, batch=batch, purpose=purpose_of(request))
+    return render(request, "cards/batch.html", {"batch": batch, "applications": applications})
+
+
+@officer_required
+def batch_file_view(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    user = current_user(request)
+    try:
+        batch = selectors.batch_get(actor=user, pk=pk)
+    except NotFoundError:
+        raise Http404 from None
+    if name == "manifest.json":
+        response = HttpResponse(
+            json.dumps(batch.manifest, ensure_ascii=False, indent=2), content_type="application/json"
+        )
+    elif name == "export.jsonl":
+        selectors.batch_applications(actor=user, batch=batch, purpose=purpose_of(request), export=True)
+        response = HttpResponse(services.batch_export_file(batch), content_type="application/x-ndjson")
+    elif name == "print.pdf":
+        applications = selectors.batch_applications(
+            actor=user, batch=batch, purpose=purpose_of(request), export=True
+        )
+        response = HttpResponse(drawing.batch_pdf(batch.number, applications), content_type="application/pdf")
+    else:
+        raise Http404
+    response["Content-Disposition"] = f'attachment; filename="{batch.number}-{name}"'
+    return response
+
+
+def _card_or_404(request: HttpRequest, pk: int) -> Card:
+    try:
+        return selectors.card_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def card_view(request: HttpRequest, pk: int) -> HttpResponse:
+    card = _card_or_404(request, pk)
+    if request.method == "POST":
+        try:
+            services.card_change_state(
+                actor=Actor(current_user(request)),
+                card=card,
+                state=request.POST.get("state", ""),
+                grounds=request.POST.get("grounds", ""),
+                note=request.POST.get("note", ""),
+            )
+        except NotFoundError:
+            raise Http404 from None
+        except DomainError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(request, _("Đã cập nhật trạng thái thẻ"))
+        return redirect("cards:card", pk=card.pk)
+    return render(
+        request,
+        "cards/card.html",
+        {
+            "card": card,
+            "qr": qr_payload(card.printed, card.issued_on),
+            "mrz": mrz_lines(card.printed, card.expires_on),
+            "revocation_grounds": services.REVOCATION_GROUNDS,
+            "hold_grounds": services.HOLD_GROUNDS,
+        },
+    )
+
+
+@officer_required
+def card_image_view(request: HttpRequest, pk: int, side: str) -> HttpResponse:
+    card = _card_or_404(request, pk)
+    if side == "front":
+        face = (
+            card.application.biometrics.filter(kind=Biometric.Kind.FACE)
+            .values_list("image", flat=True)
+            .first()
+        )
+        data = drawing.card_front_png(card, bytes(face) if face else None)
+    elif side == "back":
+        data = drawing.card_back_png(card)
+    else:
+        raise Http404
+    return HttpResponse(data, content_type="image/png")
+
+
+@officer_required
+def history_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
+    try:
+        history = selectors.card_history(
+            actor=current_user(request), citizen_pk=citizen_pk, purpose=purpose_of(request)
+        )
+    except NotFoundError:
+        raise Http404 from None
+    return render(request, "cards/history.html", {"history": history})
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def verify_view(request: HttpRequest) -> HttpResponse:
+    form = VerifyForm(request.POST or None)
+    verdict = None
+    if request.method == "POST" and form.is_valid():
+        verdict = verify_text(
+            form.cleaned_data["text"], public_keys=services.public_key_set(), today=timezone.localdate()
+        )
+    return render(request, "cards/verify.html", {"form": form, "verdict": verdict})
+
+
+def _day(text: str | None, default: date) -> date:
+    try:
+        return date.fromisoformat(text) if text else default
+    except ValueError:
+        return default
+
+
+@officer_required
+def report_view(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    end = _day(request.GET.get("end"), today)
+    start = _day(request.GET.get("start"), end - timedelta(days=6))
+    if start > end or (end - start).days > 92:
+        start = end - timedelta(days=6)
+    rows = selectors.milestone_report(actor=current_user(request), start=start, end=end)
+    return render(
+        request,
+        "cards/report.html",
+        {"rows": rows, "totals": selectors.report_totals(rows), "start": start, "end": end},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def points_view(request: HttpRequest) -> HttpResponse:
+    """The intake points and devices of the area; province officers and commune reviewers open them."""
+    user = current_user(request)
+    if request.method == "POST":
+        post = request.POST
+        try:
+            if post.get("action") == "device":
+                point = _point(selectors.point_list(actor=user), int(post.get("point") or 0))
+                services.intake_device_register(
+                    actor=Actor(user),
+                    point=point,
+                    serial=post.get("serial", ""),
+                    has_iris=post.get("has_iris") == "on",
+                )
+            else:
+                try:
+                    commune = unit_get(
+                        structure="2025", level="commune", code=post.get("commune", "").strip()[:5]
+                    )
+                except AdminUnit.DoesNotExist:
+                    raise NotFoundError("commune") from None
+                services.intake_point_create(
+                    actor=Actor(user),
+                    code=post.get("code", ""),
+                    name=post.get("name", ""),
+                    kind=post.get("kind", ""),
+                    commune=commune,
+                    team=post.get("team", ""),
+                    shifts="".join(sorted(set(post.getlist("shifts")) & {"1", "2", "3"})),
+                )
+        except (NotFoundError, ValueError):
+            messages.error(request, _("Không tìm thấy (ngoài địa bàn hoặc không tồn tại)"))
+        except DomainError as exc:
+            _flash(request, exc)
+        else:
+            messages.success(request, _("Đã lưu"))
+        return redirect("cards:points")
+    return render(
+        request,
+        "cards/points.html",
+        {"points": selectors.point_list(actor=user), "kinds": IntakePoint.Kind.choices},
+    )

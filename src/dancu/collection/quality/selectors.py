@@ -1,0 +1,249 @@
+"""Reading the scorecard, always within the reader's jurisdiction.
+
+A scorecard is about a 2025 province or commune, or about the whole country (for the ministry). An
+officer may open the scorecard of their own area and of the units inside it; any other unit gives the
+same NotFoundError as a unit that does not exist. The figures count only the records the officer may
+see (`accounts.selectors.citizen_scope`), so even a unit straddling the edge of an area never reveals
+what lies outside it. Listing the records that need work shows personal data (names, PINs), so the
+records listed are written to the access log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.selectors import citizen_scope, officer_can_read_records, unit_in_area
+from dancu.audit.models import AccessLog
+from dancu.audit.services import access_log_record
+from dancu.collection.quality.checks import Indicator
+from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
+from dancu.collection.quality.services import unit_citizens_q
+from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.registry.models import Citizen
+
+# A 2025 province has a 2-digit GSO code, a 2025 commune a 5-digit one.
+UNIT_CODE_RE = re.compile(r"^(?:[0-9]{2}|[0-9]{5})$")
+RECORDS_PER_PAGE = 20
+TREND_DAYS = 90
+
+
+def unit_code_error(value: str) -> FieldError:
+    shown = value[:20]
+    return FieldError(
+        field="unit",
+        code="unit.unknown",
+        message_vi=(
+            f"Mã đơn vị {shown!r} không hợp lệ: nhập mã tỉnh (2 chữ số) hoặc mã xã/phường (5 chữ số) "
+            "theo đơn vị hành chính từ 1-7-2025."
+        ),
+        message_en=(
+            f"The unit code {shown!r} is not valid: give a 2025 province code (2 digits) or commune code "
+            "(5 digits)."
+        ),
+    )
+
+
+def unit_for_code(code: str) -> AdminUnit:
+    """The 2025 province or commune with this code, whoever asks (the command line): NotFoundError when
+    there is none, DomainError (`unit.unknown`) when the code cannot be one."""
+    if not UNIT_CODE_RE.match(code):
+        raise DomainError(unit_code_error(code))
+    level = AdminUnit.Level.PROVINCE if len(code) == 2 else AdminUnit.Level.COMMUNE
+    unit = (
+        AdminUnit.objects.select_related("parent")
+        .filter(structure=AdminUnit.Structure.CURRENT, level=level, code=code)
+        .first()
+    )
+    if unit is None:
+        raise NotFoundError("unit")
+    return unit
+
+
+def home_unit(user: User) -> AdminUnit | None:
+    """The unit a scorecard opens on: the officer's own area (None: the country, for the ministry, or an
+    area in the legacy units, whose scorecard is the officer's whole jurisdiction)."""
+    police_unit = user.police_unit
+    if police_unit is None or police_unit.level == PoliceUnit.Level.MINISTRY:
+        return None
+    area = police_unit.admin_unit
+    if area is None or area.structure != AdminUnit.Structure.CURRENT:
+        return None
+    return area
+
+
+def scorecard_unit(*, actor: User, code: str | None) -> AdminUnit | None:
+    """The unit of the scorecard the actor asked for: their own area without a code; NotFoundError for an
+    unknown unit and for a unit outside the actor's area alike; DomainError for a malformed code."""
+    if not officer_can_read_records(actor):
+        raise NotFoundError("unit")
+    if code is None or code == "":
+        return home_unit(actor)
+    unit = unit_for_code(code)
+    if not unit_in_area(actor, unit):
+        raise NotFoundError("unit")
+    return unit
+
+
+def _assessments(actor: User, unit: AdminUnit | None) -> QuerySet[QualityAssessment]:
+    citizens = Citizen.objects.filter(citizen_scope(actor), merged_into__isnull=True)
+    if unit is not None:
+        citizens = citizens.filter(unit_citizens_q(unit))
+    return QualityAssessment.objects.filter(citizen__in=citizens.values("pk"))
+
+
+@dataclass
+class Figures:
+    records: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    passed_all: int = 0
+
+    def percent(self, indicator: str) -> float | None:
+        if not self.records:
+            return None
+        return round(100 * self.counts.get(indicator, 0) / self.records, 1)
+
+    @property
+    def passed_all_percent(self) -> float | None:
+        return round(100 * self.passed_all / self.records, 1) if self.records else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "passed_all": self.passed_all,
+            "passed_all_percent": self.passed_all_percent,
+            "indicators": {
+                str(i): {"passed": self.counts.get(i, 0), "percent": self.percent(i)} for i in Indicator
+            },
+        }
+
+
+_AGGREGATES = {
+    "records": Count("pk"),
+    "n_dung": Count("pk", filter=Q(dung=True)),
+    "n_du": Count("pk", filter=Q(du=True)),
+    "n_sach": Count("pk", filter=Q(sach=True)),
+    "n_song": Count("pk", filter=Q(song=True)),
+    "n_all": Count("pk", filter=Q(passed_all=True)),
+}
+
+
+def _figures(row: dict[str, Any]) -> Figures:
+    return Figures(
+        records=row["records"] or 0,
+        counts={str(i): row[f"n_{i}"] or 0 for i in Indicator},
+        passed_all=row["n_all"] or 0,
+    )
+
+
+@dataclass
+class TrendPoint:
+    day: date
+    records: int
+    passed_all: int
+    counts: dict[str, int]
+
+
+@dataclass
+class Scorecard:
+    unit: AdminUnit | None
+    figures: Figures
+    sub_units: list[tuple[AdminUnit, Figures]]
+    trend: list[TrendPoint]
+    last_pass: QualityPass | None
+
+
+def _sub_units(actor: User, unit: AdminUnit | None) -> list[tuple[AdminUnit, Figures]]:
+    """The provinces of the country, or the communes of a province, that have assessed records the actor
+    may see; a commune has none."""
+    if unit is not None and unit.level != AdminUnit.Level.PROVINCE:
+        return []
+    key = "citizen__area_province" if unit is None else "citizen__area_commune"
+    rows = {
+        row[key]: _figures(row)
+        for row in _assessments(actor, unit).values(key).annotate(**_AGGREGATES).order_by()
+        if row[key] is not None
+    }
+    units = AdminUnit.objects.filter(pk__in=rows).order_by("code")
+    return [(sub, rows[sub.pk]) for sub in units]
+
+
+def _trend(actor: User, unit: AdminUnit | None, *, today: date) -> list[TrendPoint]:
+    # Snapshots count every record of a unit; an officer sees the trend of a unit only when the whole unit
+    # lies in their area, which `scorecard_unit` has checked, or of the country for the ministry.
+    if unit is None and not (
+        actor.police_unit is not None and actor.police_unit.level == PoliceUnit.Level.MINISTRY
+    ):
+        return []
+    rows = QualitySnapshot.objects.filter(
+        unit=unit, day__gt=today - timedelta(days=TREND_DAYS), day__lte=today
+    ).order_by("day")
+    if unit is None:
+        rows = rows.filter(unit__isnull=True)
+    return [
+        TrendPoint(
+            day=row.day,
+            records=row.records,
+            passed_all=row.passed_all,
+            counts={str(i): getattr(row, str(i)) for i in Indicator},
+        )
+        for row in rows
+    ]
+
+
+def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = None) -> Scorecard:
+    """The figures of a unit (as found by `scorecard_unit`), its sub-units and its trend. Counts only,
+    no personal data: nothing is written to the access log."""
+    today = today or timezone.localdate()
+    figures = _figures(_assessments(actor, unit).aggregate(**_AGGREGATES))
+    return Scorecard(
+        unit=unit,
+        figures=figures,
+        sub_units=_sub_units(actor, unit),
+        trend=_trend(actor, unit, today=today),
+        last_pass=QualityPass.objects.filter(finished_at__isnull=False).order_by("-finished_at").first(),
+    )
+
+
+INDICATOR_FILTERS = {str(i): Q(**{str(i): False}) for i in Indicator}
+
+
+def records_needing_work(
+    *,
+    actor: User,
+    unit: AdminUnit | None,
+    page: int | str,
+    purpose: str,
+    indicator: str | None = None,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    per_page: int = RECORDS_PER_PAGE,
+) -> Page[QualityAssessment]:
+    """The records of the unit that fail an indicator (or the one given), worst first: lowest score, then
+    most failures, then oldest record. A page number that is not one gives the first page, one past the
+    end the last page. The records listed are logged as a search."""
+    rows = (
+        _assessments(actor, unit)
+        .filter(passed_all=False)
+        .select_related("citizen__area_commune")
+        .order_by("score", "-failure_count", "citizen_id")
+    )
+    if indicator is not None:
+        rows = rows.filter(INDICATOR_FILTERS[indicator])
+    result = Paginator(rows, per_page).get_page(page)
+    access_log_record(
+        actor=actor,
+        citizen_ids=[row.citizen_id for row in result.object_list],
+        action=AccessLog.Action.SEARCH,
+        channel=channel,
+        purpose=purpose,
+        detail=f"hồ sơ cần làm sạch {unit.code if unit else 'VN'}",
+    )
+    return result

@@ -1,0 +1,109 @@
+"""The scorecard page: a unit's four indicators, its sub-units, its trend and the records that need work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from dancu.collection.quality import selectors
+from dancu.collection.quality.charts import trend_chart
+from dancu.collection.quality.checks import INDICATOR_LABELS, Indicator, failure_message
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.web.access import current_user, officer_required, purpose_of
+
+# Longer than any unit code or page number: what is longer is refused before it reaches a selector.
+MAX_PARAM_LENGTH = 20
+
+
+def _indicator_error(value: str) -> FieldError:
+    return FieldError(
+        field="indicator",
+        code="quality.indicator_unknown",
+        message_vi=f"Tiêu chí {value[:MAX_PARAM_LENGTH]!r} không có; chọn dung, du, sach hoặc song.",
+        message_en=f"There is no indicator {value[:MAX_PARAM_LENGTH]!r}; choose dung, du, sach or song.",
+    )
+
+
+def _bad_request(request: HttpRequest, error: FieldError) -> HttpResponse:
+    return render(
+        request,
+        "collection/quality/bad_request.html",
+        {"message": error.message(request.LANGUAGE_CODE), "code": error.code},
+        status=400,
+    )
+
+
+@officer_required
+def scorecard_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    language = request.LANGUAGE_CODE
+    english = language.startswith("en")
+    code = request.GET.get("unit", "").strip()
+    indicator = request.GET.get("indicator", "").strip() or None
+    if indicator is not None and indicator not in selectors.INDICATOR_FILTERS:
+        return _bad_request(request, _indicator_error(indicator))
+    try:
+        unit = selectors.scorecard_unit(actor=user, code=code[: MAX_PARAM_LENGTH + 1] or None)
+    except DomainError as exc:
+        return _bad_request(request, exc.errors[0])
+    except NotFoundError:
+        raise Http404 from None
+    card = selectors.scorecard_get(actor=user, unit=unit)
+    page = selectors.records_needing_work(
+        actor=user,
+        unit=unit,
+        page=request.GET.get("page", "1")[:MAX_PARAM_LENGTH],
+        indicator=indicator,
+        purpose=purpose_of(request),
+    )
+    labels = {str(i): INDICATOR_LABELS[i][1 if english else 0] for i in Indicator}
+    records: list[dict[str, Any]] = [
+        {
+            "assessment": assessment,
+            "citizen": assessment.citizen,
+            "failed": [labels[i] for i in labels if not getattr(assessment, i)],
+            "reasons": [
+                {
+                    "indicator": labels[failure["indicator"]],
+                    "code": failure["code"],
+                    "text": failure_message(failure, language),
+                }
+                for failure in assessment.failures
+            ],
+        }
+        for assessment in page.object_list
+    ]
+    return render(
+        request,
+        "collection/quality/scorecard.html",
+        {
+            "card": card,
+            "unit": unit,
+            "unit_code": unit.code if unit is not None else "",
+            "indicators": [
+                {
+                    "key": key,
+                    "label": label,
+                    "passed": card.figures.counts.get(key, 0),
+                    "percent": card.figures.percent(key),
+                }
+                for key, label in labels.items()
+            ],
+            "indicator_labels": labels,
+            "indicator": indicator,
+            "sub_units": [
+                {
+                    "unit": sub,
+                    "figures": figures,
+                    "percent": figures.passed_all_percent,
+                    "cells": [(label, figures.counts.get(key, 0)) for key, label in labels.items()],
+                }
+                for sub, figures in card.sub_units
+            ],
+            "chart": trend_chart(card.trend),
+            "page": page,
+            "records": records,
+        },
+    )

@@ -1,0 +1,564 @@
+"""The matcher: a Fellegi-Sunter model on Splink 5 over the prepared records of `matching.prepare`.
+
+Steps, each reported in the run's summary so that a reader can trust (or distrust) the result:
+
+1. Blocking. Only pairs that agree exactly on one of the keys of `BLOCKING_RULES` are compared, which
+   keeps the work close to linear in the number of records: PIN, CMND, the name's words with the birth
+   year, the given name with the full date of birth, the family name with the full date, the date with
+   the commune, the parents' names with the birth year, the address detail with the given name. Each
+   key is computed here as one column (`bk_<rule>`), so that a key shared by too many records (everyone
+   "Nguyễn Văn A" born 1990) can be capped: a block larger than `block_cap` records is left out of its
+   rule, with a warning naming it, instead of producing millions of pairs. The records of a capped block
+   are still compared through the other rules.
+2. Training without labels. The probability that two random records match is estimated from
+   near-certain rules (same PIN; same name and date); the u probabilities (how often each level occurs
+   among non-matching pairs) by comparing random pairs; the m probabilities (how often among matches)
+   by expectation maximisation on blocked pairs, once blocking on the name and year (to learn every
+   other field) and once on the date of birth (to learn the names). Inputs under `MIN_RECORDS_TO_TRAIN`
+   records are too small to learn from; they are scored with the prior m and u values written on each
+   level below, which were set from the model trained on the generated dirty population.
+3. Prediction: every blocked pair gets a match weight (the sum of each field's log2 Bayes factor) and a
+   match probability; pairs at or above `keep_above` are kept, with each field's level and weight.
+4. Clustering: connected components of the pairs at or above the threshold.
+
+`DEFAULT_THRESHOLD` is the match probability at which a pair counts as the same person (see the docs in
+`docs/matching.md` for how it was chosen and what it costs on the evaluation sets).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from dancu.matching.prepare import PREPARED_COLUMNS, PreparedRecords
+
+# A pair at or above this match probability is taken to be the same person. Chosen on the evaluation
+# sets (bench/match.py): on the generated Vietnamese population and on FEBRL the F1 curve is flat
+# between 0.5 and 0.99, and 0.9 keeps one wrong merge in ten at worst among the pairs it accepts.
+DEFAULT_THRESHOLD = 0.9
+# Pairs below this probability are not worth showing anyone; above it they are scored and kept.
+DEFAULT_KEEP_ABOVE = 0.05
+# The largest block a key may form. A block of n records yields n(n-1)/2 pairs: 1,000 records give half
+# a million, which DuckDB scores in seconds; a larger block is a key that says little (a very common
+# name in a very common year) and is left to the other rules.
+DEFAULT_BLOCK_CAP = 1_000
+# Below this many records the unsupervised estimates are noise; the priors below are used instead.
+MIN_RECORDS_TO_TRAIN = 1_000
+# Random pairs compared to estimate the u probabilities.
+U_SAMPLE_PAIRS = 2_000_000
+# Pairs used by each expectation-maximisation session at most.
+EM_MAX_PAIRS = 1_000_000
+# Inputs above this many records have their EM pairs sampled down to EM_MAX_PAIRS.
+EM_SAMPLE_ABOVE = 200_000
+SEED = 20250701
+# The least share of the true matches any comparison level is given after training (see
+# `_floor_m_probabilities`).
+M_FLOOR = 0.00001
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingRule:
+    name: str
+    columns: tuple[str, ...]
+    description: str
+
+    @property
+    def key_column(self) -> str:
+        return f"bk_{self.name}"
+
+
+BLOCKING_RULES: tuple[BlockingRule, ...] = (
+    BlockingRule("pin", ("pin",), "same PIN (số định danh cá nhân)"),
+    BlockingRule("cmnd", ("cmnd",), "same old ID card number (CMND)"),
+    BlockingRule("name_year", ("name_sorted", "dob_y"), "same name words, same birth year"),
+    BlockingRule(
+        "name_day", ("name_sorted", "dob_m", "dob_d"), "same name words, same day and month of birth"
+    ),
+    BlockingRule("given_dob", ("given_folded", "dob"), "same given name, same date of birth"),
+    BlockingRule("family_dob", ("family_folded", "dob"), "same family name, same date of birth"),
+    BlockingRule("dob_commune", ("dob", "commune"), "same date of birth, same 2025 commune"),
+    BlockingRule(
+        "parents_year", ("father_folded", "mother_folded", "dob_y"), "same parents' names, same birth year"
+    ),
+    BlockingRule("address_given", ("address_detail", "given_folded"), "same address detail, same given name"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CappedBlock:
+    rule: str
+    key: str
+    records: int
+
+
+@dataclass
+class MatchResult:
+    """Clusters of every record, the kept pairs with each field's level and weight, and the summary."""
+
+    clusters: dict[str, str]
+    pairs: pd.DataFrame
+    summary: dict[str, Any]
+    # comparison name -> gamma value -> level label, to explain a pair's row of gammas.
+    level_labels: dict[str, dict[int, str]] = field(default_factory=dict)
+    # Each record's blocking keys after capping (`unique_id`, `bk_<rule>`...): which pairs were compared,
+    # for measuring pairs completeness against known duplicates.
+    block_keys: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.level_labels)
+
+
+# Comparisons -----------------------------------------------------------------------------------------------
+
+
+def _comparisons(*, term_frequencies: bool) -> list[Any]:
+    """The comparisons and their levels, most specific first; each level has prior m and u values.
+
+    Only Splink's portable level classes and plain SQL (=, AND, OR, IS NULL) are used, so the same
+    settings run on DuckDB and on Spark.
+    """
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def level(creator: Any, label: str, m: float, u: float, **options: Any) -> Any:
+        return creator.configure(label_for_charts=label, m_probability=m, u_probability=u, **options)
+
+    def custom(sql: str, label: str, m: float, u: float) -> Any:
+        return level(cll.CustomLevel(sql, base_dialect_str="duckdb"), label, m, u)
+
+    # A common name ("Nguyễn Văn Hùng") agreeing says less than a rare one: the weight of the name levels
+    # is adjusted by how often the folded name occurs. On a small file the frequencies are noise (a name
+    # seen twice, in the two records of one person, looks common), so they are used only with training.
+    name_tf = {"tf_adjustment_column": "name_folded", "tf_adjustment_weight": 1.0} if term_frequencies else {}
+    full_name = cl.CustomComparison(
+        output_column_name="full_name",
+        comparison_description="họ tên / full name",
+        comparison_levels=[
+            cll.NullLevel("name_folded"),
+            level(
+                cll.ExactMatchLevel("name"),
+                "exact (NFC, canonical spelling)",
+                0.80,
+                0.0005,
+                fix_m_probability=True,
+                **name_tf,
+            ),
+            level(
+                cll.ExactMatchLevel("name_folded"),
+                "same letters without tone marks and đ",
+                0.12,
+                0.0003,
+                **name_tf,
+            ),
+            level(cll.ExactMatchLevel("name_sorted"), "same words in another order", 0.02, 0.00001),
+            level(
+                cll.JaroWinklerLevel("name_folded", 0.92), "Jaro-Winkler ≥ 0.92 without marks", 0.04, 0.002
+            ),
+            level(cll.JaroWinklerLevel("name_folded", 0.80), "Jaro-Winkler ≥ 0.80 without marks", 0.01, 0.05),
+            level(cll.ElseLevel(), "different", 0.01, 0.95),
+        ],
+    )
+
+    def parent(column: str, description: str) -> Any:
+        return cl.CustomComparison(
+            output_column_name=column,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(f"{column}_folded"),
+                level(cll.ExactMatchLevel(column), "exact (NFC, canonical spelling)", 0.80, 0.0005),
+                level(
+                    cll.ExactMatchLevel(f"{column}_folded"), "same letters without tone marks", 0.1, 0.0003
+                ),
+                level(
+                    cll.JaroWinklerLevel(f"{column}_folded", 0.90),
+                    "Jaro-Winkler ≥ 0.90 without marks",
+                    0.07,
+                    0.01,
+                ),
+                level(cll.ElseLevel(), "different", 0.03, 0.99),
+            ],
+        )
+
+    birth_date = cl.CustomComparison(
+        output_column_name="birth_date",
+        comparison_description="ngày sinh / date of birth",
+        comparison_levels=[
+            cll.NullLevel("dob_y"),
+            level(
+                cll.CustomLevel("dob_l = dob_r", base_dialect_str="duckdb"),
+                "exact",
+                0.85,
+                0.00004,
+                fix_m_probability=True,
+            ),
+            custom(
+                "dob_y_l = dob_y_r AND (dob_m_l IS NULL OR dob_m_r IS NULL "
+                "OR (dob_m_l = dob_m_r AND (dob_d_l IS NULL OR dob_d_r IS NULL)))",
+                "agrees as far as the less precise date is known",
+                0.08,
+                0.002,
+            ),
+            custom(
+                "dob_y_l = dob_y_r AND dob_m_l = dob_d_r AND dob_d_l = dob_m_r",
+                "day and month swapped",
+                0.01,
+                0.0001,
+            ),
+            custom("dob_y_l = dob_y_r AND dob_m_l = dob_m_r", "same year and month", 0.02, 0.001),
+            custom("dob_y_l = dob_y_r", "same year only", 0.02, 0.012),
+            custom("dob_m_l = dob_m_r AND dob_d_l = dob_d_r", "same day and month, other year", 0.01, 0.003),
+            level(cll.ElseLevel(), "different", 0.01, 0.98),
+        ],
+    )
+
+    def identifier(column: str, description: str) -> Any:
+        return cl.CustomComparison(
+            output_column_name=column,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(column),
+                level(cll.ExactMatchLevel(column), "exact", 0.95, 0.000001),
+                level(cll.LevenshteinLevel(column, 1), "one digit different", 0.03, 0.0001),
+                level(cll.ElseLevel(), "different", 0.02, 0.9999),
+            ],
+        )
+
+    def agrees(column: str, description: str, same: str, m: float, u: float) -> Any:
+        return cl.CustomComparison(
+            output_column_name=column,
+            comparison_description=description,
+            comparison_levels=[
+                cll.NullLevel(column),
+                level(cll.ExactMatchLevel(column), same, m, u),
+                level(cll.ElseLevel(), "different", 1 - m, 1 - u),
+            ],
+        )
+
+    sex = agrees("sex", "giới tính / sex", "exact", 0.98, 0.5)
+    birth_place = agrees("birth_place", "nơi sinh / place of birth", "same province", 0.9, 0.03)
+    address = cl.CustomComparison(
+        output_column_name="address",
+        comparison_description="địa chỉ (đơn vị 2025) / address (2025 units)",
+        comparison_levels=[
+            cll.NullLevel("address_folded"),
+            custom(
+                "address_detail_l = address_detail_r AND coalesce(commune_l, '') = coalesce(commune_r, '')",
+                "same place: same 2025 commune and same detail",
+                0.7,
+                0.0005,
+            ),
+            custom("commune_l = commune_r", "same 2025 commune", 0.15, 0.002),
+            level(
+                cll.JaroWinklerLevel("address_folded", 0.90),
+                "Jaro-Winkler ≥ 0.90 on the text without marks",
+                0.05,
+                0.001,
+            ),
+            custom("province_l = province_r", "same 2025 province", 0.05, 0.05),
+            level(cll.ElseLevel(), "different", 0.05, 0.95),
+        ],
+    )
+    return [
+        full_name,
+        birth_date,
+        sex,
+        identifier("pin", "số định danh cá nhân / PIN"),
+        identifier("cmnd", "CMND / old ID card number"),
+        parent("father", "họ tên cha / father's name"),
+        parent("mother", "họ tên mẹ / mother's name"),
+        birth_place,
+        address,
+    ]
+
+
+def _settings(blocking: Sequence[BlockingRule], *, trained: bool) -> Any:
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=_comparisons(term_frequencies=trained),
+        blocking_rules_to_generate_predictions=[block_on(rule.key_column) for rule in blocking],
+        # The prior of the untrained model: about one pair in a hundred thousand is the same person in
+        # files of a few thousand records with a few percent duplicates.
+        probability_two_random_records_match=0.00002,
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+        max_iterations=20,
+    )
+
+
+def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
+    """The prepared columns as a table; the parts of a date as nullable integers, because a plain
+    integer column would turn an unknown month into NaN, which SQL does not treat as NULL."""
+    frame = pd.DataFrame(columns, columns=list(PREPARED_COLUMNS))
+    for name in ("dob_y", "dob_m", "dob_d"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+# Blocking keys ---------------------------------------------------------------------------------------------
+
+
+def _block_keys(
+    frame: pd.DataFrame, rules: Sequence[BlockingRule], cap: int
+) -> tuple[list[dict[str, Any]], list[CappedBlock]]:
+    """Add one key column per rule (None where a column is blank or the block is capped); return each
+    rule's pair count after capping and the capped blocks."""
+    counts: list[dict[str, Any]] = []
+    capped: list[CappedBlock] = []
+    for rule in rules:
+        key: pd.Series = frame[rule.columns[0]].astype("string")
+        for column in rule.columns[1:]:
+            key = key + "|" + frame[column].astype("string")
+        sizes = key.value_counts(dropna=True)
+        too_big = sizes[sizes > cap]
+        for value, size in too_big.items():
+            capped.append(CappedBlock(rule.name, str(value), int(size)))
+        if len(too_big):
+            key = key.mask(key.isin(too_big.index))
+        kept = sizes[sizes <= cap]
+        pairs = int((kept * (kept - 1) // 2).sum())
+        frame[rule.key_column] = key.astype(object).where(key.notna(), None)
+        counts.append({"rule": rule.name, "description": rule.description, "pairs": pairs})
+    return counts, capped
+
+
+# Backends --------------------------------------------------------------------------------------------------
+
+
+def _spark_session() -> Any:
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("dancu-match")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.default.parallelism", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _database_api(backend: str) -> Any:
+    if backend == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI()
+    if backend == "spark":
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=_spark_session(), break_lineage_method="persist")
+    raise ValueError(f"unknown backend {backend!r}")
+
+
+# The run ---------------------------------------------------------------------------------------------------
+
+
+def _train(linker: Any, records: int, notes: list[str]) -> None:
+    from splink import block_on
+    from splink.internals.exceptions import SplinkException
+
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            [
+                block_on("pin"),
+                block_on("cmnd"),
+                block_on("given_folded", "dob"),
+                block_on("family_folded", "dob"),
+            ],
+            recall=0.8,
+        )
+    except (SplinkException, ValueError) as exc:
+        notes.append(f"prior not estimated, default kept: {exc}")
+    # A hundred random pairs per record see every level often enough on small files, and cost little.
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=min(U_SAMPLE_PAIRS, 100 * records, records * (records - 1) // 2), seed=SEED
+    )
+    # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
+    # share the given name and birth year (not the whole date: where records differ in exactly one field,
+    # pairs blocked on the date would teach that a true match never spells the name the same), and the
+    # date among pairs that share the first and last word of the name.
+    for rule in (
+        block_on("name_folded", "dob_y"),
+        block_on("given_folded", "dob_y"),
+        block_on("given_folded", "family_folded"),
+    ):
+        # A session that fails part-way (an m value estimated at zero on a small file) leaves the
+        # comparisons it had switched off missing from the model; the model before it is put back.
+        before = copy.deepcopy(linker._settings_obj)
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule,
+                estimate_without_term_frequencies=True,
+                # Sampling the blocked pairs costs a preliminary pass; worth it only on large inputs.
+                max_pairs=EM_MAX_PAIRS if records > EM_SAMPLE_ABOVE else None,
+            )
+        except (SplinkException, ValueError, ZeroDivisionError) as exc:
+            linker._settings_obj = before
+            notes.append(f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}")
+    _floor_m_probabilities(linker)
+
+
+def _floor_m_probabilities(linker: Any) -> None:
+    """Give every level at least `M_FLOOR` of the matches after training.
+
+    Expectation maximisation drives the m probability of a level that no match reached in its sample
+    to zero, and a zero makes that level's weight minus infinity: one date typed 2093 for 1993 would
+    then outweigh a shared PIN, name, parents and address. No level is impossible for a true match.
+    """
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            m = level.m_probability
+            if m is None or m < M_FLOOR:
+                level.m_probability = M_FLOOR
+
+
+def _level_labels(model: dict[str, Any]) -> tuple[dict[str, dict[int, str]], dict[str, Any]]:
+    """gamma value -> label per comparison, and the trained m and u of each level, from the model."""
+    labels: dict[str, dict[int, str]] = {}
+    parameters: dict[str, Any] = {}
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = comparison["comparison_levels"]
+        real = [level for level in levels if not level.get("is_null_level")]
+        labels[name] = {-1: "null"}
+        parameters[name] = []
+        for index, level in enumerate(real):
+            gamma = len(real) - 1 - index
+            labels[name][gamma] = level.get("label_for_charts", "")
+            parameters[name].append(
+                {
+                    "level": labels[name][gamma],
+                    "m": level.get("m_probability"),
+                    "u": level.get("u_probability"),
+                }
+            )
+    return labels, parameters
+
+
+def _weights(pairs: pd.DataFrame, fields: Sequence[str]) -> pd.DataFrame:
+    """Each field's match weight (log2 of its Bayes factor, plus the term-frequency adjustment when the
+    level has one) as `w_<field>`: the numbers that add up to the pair's match weight."""
+    for name in fields:
+        weight = pairs[f"mw_{name}"].astype(float)
+        adjustment = f"mw_tf_adj_{name}"
+        if adjustment in pairs.columns:
+            weight = weight + pairs[adjustment].astype(float)
+        pairs[f"w_{name}"] = weight
+    return pairs
+
+
+def run_matcher(
+    prepared: PreparedRecords,
+    *,
+    backend: str = "duckdb",
+    threshold: float = DEFAULT_THRESHOLD,
+    keep_above: float = DEFAULT_KEEP_ABOVE,
+    block_cap: int = DEFAULT_BLOCK_CAP,
+    train: bool | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> MatchResult:
+    """Block, train, score and cluster the prepared records; see the module docstring."""
+    from splink import Linker
+
+    def say(message: str) -> None:
+        if progress is not None:
+            progress(message)
+
+    started = time.monotonic()
+    frame = _frame(prepared.columns)
+    rule_counts, capped = _block_keys(frame, BLOCKING_RULES, block_cap)
+    records = len(frame)
+    notes: list[str] = []
+    db_api = _database_api(backend)
+    # Splink reports every SQL step at INFO and each level it could not train at WARNING (expected on
+    # small files: a level that no pair reaches keeps its prior); the command's own lines say enough.
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    table = db_api.register(frame, dataset_display_name="records")
+    should_train = records >= MIN_RECORDS_TO_TRAIN if train is None else train
+    linker = Linker(table, _settings(BLOCKING_RULES, trained=should_train), log_level=None)
+    if should_train:
+        say(f"training on {records:,} records")
+        _train(linker, records, notes)
+    else:
+        notes.append(f"{records} records: too few to train, prior parameters used")
+    say("scoring candidate pairs")
+    blocked = linker.inference.compute_blocked_pairs_for_predict()
+    # The table name is Splink's own, not input: nothing outside reaches this SQL.
+    count_sql = f"select count(*) as n from {blocked.physical_name}"  # noqa: S608
+    counted = linker.misc.query_sql(count_sql, output_type="pandas")
+    candidate_pairs = int(counted["n"].iloc[0])
+    predictions = linker.inference.predict(threshold_match_probability=keep_above, warning_mode="never")
+    say("clustering")
+    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=threshold
+    )
+    cluster_frame = clustered.as_pandas_dataframe()[["unique_id", "cluster_id"]]
+    clusters = dict(
+        zip(cluster_frame["unique_id"].astype(str), cluster_frame["cluster_id"].astype(str), strict=True)
+    )
+    model = linker.misc.save_model_to_json()
+    prior = float(linker._settings_obj._probability_two_random_records_match)
+    labels, parameters = _level_labels(model)
+    pairs = _weights(predictions.as_pandas_dataframe(), list(labels))
+    if backend == "spark":
+        db_api.spark.catalog.clearCache()
+    summary = {
+        "records": records,
+        "backend": backend,
+        "threshold": threshold,
+        "candidate_pairs": candidate_pairs,
+        "kept_pairs": len(pairs),
+        "pairs_at_threshold": int((pairs["match_probability"] >= threshold).sum()),
+        "blocking_rules": rule_counts,
+        "block_cap": block_cap,
+        "capped_blocks": [{"rule": b.rule, "key": b.key, "records": b.records} for b in capped],
+        "trained": should_train,
+        "probability_two_random_records_match": prior,
+        # The log2 prior odds: a pair's match weight is this plus the weight of each field.
+        "prior_weight": math.log2(prior / (1 - prior)),
+        "parameters": parameters,
+        "notes": notes,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    return MatchResult(
+        clusters=clusters,
+        pairs=pairs,
+        summary=summary,
+        level_labels=labels,
+        block_keys=frame[["unique_id", *(rule.key_column for rule in BLOCKING_RULES)]],
+    )
+
+
+def explain_pair(left: dict[str, Any], right: dict[str, Any]) -> dict[str, str]:
+    """The comparison level each field of two prepared records (`prepare.prepare_row`) lands in, under
+    the prior model: what the pair's row of the pairs file would say, for one pair chosen by hand."""
+    from splink import DuckDBAPI, Linker
+
+    frame = _frame({name: [left[name], right[name]] for name in PREPARED_COLUMNS})
+    for rule in BLOCKING_RULES:
+        frame[rule.key_column] = None
+    linker = Linker(DuckDBAPI().register(frame), _settings(BLOCKING_RULES, trained=False), log_level=None)
+    records = frame.to_dict("records")
+    scored = linker.inference.score_pair(records[0], records[1]).as_pandas_dataframe()
+    labels, _parameters = _level_labels(linker.misc.save_model_to_json())
+    return {name: labels[name][int(scored[f"gamma_{name}"].iloc[0])] for name in labels}

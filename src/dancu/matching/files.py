@@ -1,0 +1,175 @@
+"""The matcher's files: person-records CSV in (DESIGN.md), clusters and scored pairs out.
+
+Input is read with the collection app's reader (`dancu.collection.readers`), which already refuses empty
+files, files without a header or without the required columns, and reports damaged rows. Matching asks
+more of a file than an import does, because every record must come back in the output under its id:
+`record_id` is required, never blank and never repeated, and a damaged row stops the run rather than
+being skipped. Every refusal is a `DomainError` whose `FieldError`s name the rule, in Vietnamese and
+English.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dancu.collection.readers import FileRejectedError, open_source, read_rows
+from dancu.lib.errors import DomainError, FieldError
+from dancu.matching.engine import MatchResult
+
+# Errors listed per rule before the rest are counted: enough to find the pattern, short enough to read.
+_SHOWN = 5
+
+
+def _error(field: str, code: str, vi: str, en: str, **params: Any) -> FieldError:
+    return FieldError(field, code, vi, en, params)
+
+
+def _rows_text(numbers: list[int]) -> str:
+    shown = ", ".join(str(number) for number in numbers[:_SHOWN])
+    return shown + (f" (+{len(numbers) - _SHOWN})" if len(numbers) > _SHOWN else "")
+
+
+def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
+    """Every row of a person-records file and the number of empty rows skipped, or a DomainError naming
+    each broken rule. A row whose every cell is blank (a spreadsheet's left-over line) is no record and
+    is skipped; a row with values but no record_id is an error."""
+    try:
+        source = open_source(path)
+    except FileRejectedError as exc:
+        raise DomainError(_error("file", exc.code, exc.message_vi, exc.message_en)) from None
+    if "record_id" not in source.columns:
+        raise DomainError(
+            _error(
+                "record_id",
+                "file.missing_columns",
+                "Thiếu cột bắt buộc: record_id (mỗi bản ghi cần mã để ghi ra cụm của nó)",
+                "Required columns are missing: record_id (each record needs an id to write its cluster)",
+            )
+        )
+    rows: list[dict[str, str]] = []
+    damaged: dict[str, list[int]] = {}
+    blank_ids: list[int] = []
+    seen: dict[str, int] = {}
+    empty = 0
+    repeated: dict[str, list[int]] = {}
+    for row in read_rows(source):
+        if row.problems:
+            for problem in row.problems:
+                damaged.setdefault(problem.code, []).append(row.number)
+            continue
+        record_id = (row.values.get("record_id") or "").strip()
+        if not any((value or "").strip() for value in row.values.values()):
+            empty += 1
+            continue
+        if not record_id:
+            blank_ids.append(row.number)
+            continue
+        if record_id in seen:
+            repeated.setdefault(record_id, [seen[record_id]]).append(row.number)
+            continue
+        seen[record_id] = row.number
+        row.values["record_id"] = record_id
+        rows.append(row.values)
+    errors = [
+        _error(
+            "",
+            code,
+            f"Dòng hỏng ({code}) ở các dòng {_rows_text(numbers)}: hãy sửa tệp trước khi so khớp",
+            f"Damaged rows ({code}) at rows {_rows_text(numbers)}: fix the file before matching",
+            rows=numbers,
+        )
+        for code, numbers in damaged.items()
+    ]
+    if blank_ids:
+        errors.append(
+            _error(
+                "record_id",
+                "record_id.required",
+                f"Mã bản ghi (record_id) để trống ở các dòng {_rows_text(blank_ids)}",
+                f"record_id is blank at rows {_rows_text(blank_ids)}",
+                rows=blank_ids,
+            )
+        )
+    for record_id, numbers in list(repeated.items())[:_SHOWN]:
+        errors.append(
+            _error(
+                "record_id",
+                "record_id.duplicate",
+                f"Mã bản ghi {record_id!r} lặp lại ở các dòng {_rows_text(numbers)}: mỗi mã chỉ dùng một lần",
+                f"record_id {record_id!r} is repeated at rows {_rows_text(numbers)}: each id is used once",
+                record_id=record_id,
+                rows=numbers,
+            )
+        )
+    if errors:
+        raise DomainError(errors)
+    if not rows:
+        raise DomainError(
+            _error("file", "file.no_rows", "Tệp không có dòng dữ liệu nào", "The file has no data rows")
+        )
+    return rows, empty
+
+
+def all_blank_error(count: int) -> DomainError:
+    return DomainError(
+        _error(
+            "",
+            "records.all_blank",
+            f"Cả {count} bản ghi đều trống họ tên, ngày sinh, số định danh và CMND: không có gì để so khớp",
+            f"All {count} records have a blank name, birth date, PIN and CMND: there is nothing to match on",
+        )
+    )
+
+
+def cluster_rows(result: MatchResult, order: list[str], deceased: set[str]) -> Iterator[dict[str, str]]:
+    """`record_id, cluster_id, deceased` for every record, in the order of the input; a cluster is
+    deceased when any of its records carries a date of death (the person died, whichever source says
+    so: "sống" holds)."""
+    dead_clusters = {result.clusters[record_id] for record_id in deceased if record_id in result.clusters}
+    for record_id in order:
+        cluster_id = result.clusters[record_id]
+        yield {
+            "record_id": record_id,
+            "cluster_id": cluster_id,
+            "deceased": "1" if cluster_id in dead_clusters else "0",
+        }
+
+
+def pair_rows(result: MatchResult) -> Iterator[dict[str, Any]]:
+    """One row per kept pair: both ids, the probability and weight, and for each field the comparison
+    level that applied and its match weight (log2 Bayes factor), so a person can see why."""
+    fields = result.fields
+    for record in result.pairs.to_dict("records"):
+        row: dict[str, Any] = {
+            "record_id_l": record["unique_id_l"],
+            "record_id_r": record["unique_id_r"],
+            "match_probability": f"{record['match_probability']:.6f}",
+            "match_weight": f"{record['match_weight']:.3f}",
+        }
+        for name in fields:
+            gamma = int(record[f"gamma_{name}"])
+            row[f"{name}_level"] = result.level_labels[name].get(gamma, str(gamma))
+            row[f"{name}_weight"] = f"{record[f'w_{name}']:.3f}"
+        yield row
+
+
+def pair_columns(result: MatchResult) -> list[str]:
+    columns = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
+    for name in result.fields:
+        columns += [f"{name}_level", f"{name}_weight"]
+    return columns
+
+
+def write_csv(path: Path, columns: list[str], rows: Iterator[Mapping[str, Any]]) -> int:
+    """Write rows to a UTF-8 CSV with a header; return how many were written."""
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            written += 1
+    return written

@@ -1,0 +1,205 @@
+"""`dancu match`: find the records that are the same person, in a file or in the registry.
+
+dancu match FILE.csv --out CLUSTERS.csv [--pairs PAIRS.csv] [--backend duckdb|spark] [--threshold P]
+dancu match --registry [--backend duckdb|spark] [--threshold P]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from dancu.lib.errors import DomainError
+from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, run_matcher
+from dancu.matching.files import (
+    all_blank_error,
+    cluster_rows,
+    pair_columns,
+    pair_rows,
+    read_records,
+    write_csv,
+)
+from dancu.matching.prepare import AddressUnits, prepare_records, province_pattern
+
+
+def _error(vi: str, en: str) -> CommandError:
+    return CommandError(f"{vi} / {en}")
+
+
+def _domain_error(exc: DomainError) -> CommandError:
+    lines = [f"[{error.code}] {error.message_vi} / {error.message_en}" for error in exc.errors]
+    return CommandError("\n".join(lines))
+
+
+def _probability(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError("threshold.range: a match probability strictly between 0 and 1")
+    return value
+
+
+def _address_parser() -> Any:
+    """The geo app's parser when the administrative units are loaded, else None (addresses are then
+    compared as text only, and the command says so)."""
+    from django.db import DatabaseError
+
+    from dancu.geo.address import parse_address
+    from dancu.registry.bulk import units_loaded
+
+    try:
+        return parse_address if units_loaded() else None
+    except DatabaseError:
+        return None
+
+
+class Command(BaseCommand):
+    help = (
+        "Tìm các bản ghi cùng một người trong tệp CSV hồ sơ nhân khẩu hoặc trong cơ sở dữ liệu. "
+        "Find the records that are the same person in a person-records CSV (writes record_id,cluster_id,"
+        "deceased for every record) or, with --registry, in the registry and the staged rows (fills the "
+        "review queue)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", nargs="?", help="person-records CSV (or XLSX) to deduplicate")
+        parser.add_argument("--out", default="", help="clusters CSV to write: record_id,cluster_id,deceased")
+        parser.add_argument("--pairs", default="", help="also write the scored pairs, field by field")
+        parser.add_argument("--backend", choices=("duckdb", "spark"), default="duckdb")
+        parser.add_argument(
+            "--threshold",
+            type=_probability,
+            default=DEFAULT_THRESHOLD,
+            help=f"match probability at which two records are the same person (default {DEFAULT_THRESHOLD})",
+        )
+        parser.add_argument(
+            "--block-cap",
+            type=int,
+            default=DEFAULT_BLOCK_CAP,
+            help="largest block a blocking key may form; larger ones are left out with a warning",
+        )
+        parser.add_argument("--registry", action="store_true", help="match the registry and staged rows")
+        parser.add_argument("--today", default="", help="the date the data is as of (YYYY-MM-DD)")
+
+    def _say(self, message: str) -> None:
+        # Progress goes to stderr, so that stdout holds the result lines only.
+        sys.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}\n")
+        sys.stderr.flush()
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["block_cap"] < 2:
+            raise _error("--block-cap phải từ 2 trở lên", "--block-cap must be at least 2")
+        today = date.fromisoformat(options["today"]) if options["today"] else timezone.localdate()
+        if options["registry"]:
+            if options["file"] or options["out"] or options["pairs"]:
+                raise _error(
+                    "--registry không đi cùng tệp, --out hay --pairs",
+                    "--registry takes no file, --out or --pairs",
+                )
+            self._registry(options, today)
+            return
+        if not options["file"] or not options["out"]:
+            raise _error(
+                "Cần tệp vào và --out (hoặc --registry)", "A FILE and --out are required (or --registry)"
+            )
+        self._file(options, today)
+
+    def _file(self, options: dict[str, Any], today: date) -> None:
+        started = time.monotonic()
+        try:
+            rows, empty = read_records(Path(options["file"]))
+        except DomainError as exc:
+            raise _domain_error(exc) from None
+        self._say(
+            f"đọc / read {len(rows):,} bản ghi / records ({empty} dòng trống bỏ qua / empty rows skipped)"
+        )
+        parser = _address_parser()
+        if parser is None:
+            self._say(
+                "cảnh báo: chưa nạp đơn vị hành chính (dancu load_units), địa chỉ chỉ so như văn bản / "
+                "warning: administrative units not loaded (dancu load_units), addresses compared as text only"
+            )
+        units = AddressUnits(parser, provinces=province_pattern() if parser else None)
+        prepared = prepare_records(
+            rows, today=today, units=units, progress=lambda n: self._say(f"chuẩn hóa / prepared {n:,}")
+        )
+        if len(prepared.blank) == len(prepared):
+            raise _domain_error(all_blank_error(len(prepared)))
+        if prepared.blank:
+            self._say(
+                f"cảnh báo: {len(prepared.blank)} bản ghi trống mọi trường nhận dạng, mỗi bản ghi một cụm "
+                f"(vd. {prepared.blank[0]}) / warning: {len(prepared.blank)} records blank in every "
+                f"identifying field, each its own cluster (e.g. {prepared.blank[0]})"
+            )
+        for record_id in prepared.unreadable_death_dates[:5]:
+            self._say(
+                f"cảnh báo: không đọc được death_date của {record_id} / warning: unreadable death_date of "
+                f"{record_id} (rule date.format), ignored"
+            )
+        result = run_matcher(
+            prepared,
+            backend=options["backend"],
+            threshold=options["threshold"],
+            block_cap=options["block_cap"],
+            progress=self._say,
+        )
+        for block in result.summary["capped_blocks"]:
+            self._say(
+                f"cảnh báo: khối quá lớn bị bỏ qua / warning: block capped (rule blocking.block_cap): "
+                f"{block['rule']} = {block['key']!r}, {block['records']:,} records > {options['block_cap']:,}"
+            )
+        written = write_csv(
+            Path(options["out"]),
+            ["record_id", "cluster_id", "deceased"],
+            cluster_rows(result, prepared.columns["unique_id"], prepared.deceased),
+        )
+        clusters = len(set(result.clusters.values()))
+        if options["pairs"]:
+            write_csv(Path(options["pairs"]), pair_columns(result), pair_rows(result))
+        summary = result.summary
+        self.stdout.write(
+            f"{written:,} bản ghi → {clusters:,} cụm / {written:,} records → {clusters:,} clusters; "
+            f"{summary['candidate_pairs']:,} cặp ứng viên / candidate pairs, "
+            f"{summary['pairs_at_threshold']:,} ≥ {options['threshold']}; "
+            f"{time.monotonic() - started:.1f} s → {options['out']}"
+        )
+
+    def _registry(self, options: dict[str, Any], today: date) -> None:
+        from dancu.audit.services import Actor
+        from dancu.matching.models import MatchRun
+        from dancu.matching.services.decisions import candidate_pairs_auto_merge
+        from dancu.matching.services.runs import match_run_registry
+
+        actor = Actor(system="dancu match --registry")
+        try:
+            run = match_run_registry(
+                actor=actor,
+                backend=options["backend"],
+                threshold=options["threshold"],
+                block_cap=options["block_cap"],
+                today=today,
+                progress=self._say,
+            )
+        except DomainError as exc:
+            raise _domain_error(exc) from None
+        self.stdout.write(
+            f"lần chạy / run {run.pk}: {run.records:,} bản ghi / records, {run.candidate_pairs:,} cặp ứng "
+            f"viên / candidate pairs, {run.proposed_pairs:,} cặp đề xuất / pairs proposed for review"
+        )
+        if run.status == MatchRun.Status.FINISHED and run.auto_merge_threshold is not None:
+            # DANCU_MATCH_AUTO_MERGE is set (docs/merging.md): the most certain pairs are decided now.
+            result = candidate_pairs_auto_merge(actor=actor, run=run)
+            self.stdout.write(
+                f"tự động / automatic (≥ {result.threshold}): {len(result.decided):,} cặp đã quyết định / "
+                f"pairs decided, {len(result.waiting):,} cặp chờ cán bộ / pairs waiting for an officer"
+            )

@@ -1,0 +1,231 @@
+"""Vietnamese-aware inputs of the matcher: one flat row per record, in the columns the comparisons read.
+
+The matcher compares values that the registry's normalization (`dancu.registry.normalize`) has already
+put in canonical form, plus keys of our own that Splink's SQL functions cannot compute: DuckDB's
+`strip_accents` keeps Đ/đ and knows nothing of the two tone-placement conventions, so every folded key
+is made here, in Python, with `dancu.lib.vntext.fold`. For a name the columns are
+
+- `name`: the canonical spelling in lower case (NFC, tone on the first vowel of oa/oe/uy, title case
+  lowered). Decomposed Unicode, the other tone convention, lower or mixed case give the same value.
+- `name_folded`: no tone or vowel marks, đ as d ("nguyen van hung"). Huyền/sắc and hỏi/ngã confusions,
+  dropped marks and names typed in capitals without marks agree here.
+- `name_sorted`: the folded words in alphabetical order, so "Hùng Nguyễn Văn" (given name first, as
+  some foreign-made forms ask) agrees with "Nguyễn Văn Hùng".
+- `given_folded`: the last word of the name as written (tên, the given name), the word that tells
+  people of one family name apart.
+
+Dates of birth keep their precision: a legacy record may know only the year, or year and month, so the
+year, month and day are separate columns and the full ISO date is set only when all three are known.
+Addresses are mapped to today's communes by `dancu.geo.address.parse_address`; parsing is the slow part
+of preparation, so only the administrative tail of an address (its last three comma-separated parts)
+is parsed, once per distinct tail, and the house-and-street part is compared as folded text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from dancu.lib.partial_date import PartialDateError, parse_legacy
+from dancu.lib.vntext import fold
+from dancu.registry.normalize import normalize_row
+
+# The columns of the prepared table, in order. `unique_id` is the record id of the input.
+PREPARED_COLUMNS = (
+    "unique_id",
+    "name",
+    "name_folded",
+    "name_sorted",
+    "given_folded",
+    "family_folded",
+    "sex",
+    "dob",
+    "dob_y",
+    "dob_m",
+    "dob_d",
+    "pin",
+    "cmnd",
+    "father",
+    "father_folded",
+    "mother",
+    "mother_folded",
+    "birth_place",
+    "commune",
+    "province",
+    "address_detail",
+    "address_folded",
+)
+
+# The fields whose presence makes a record matchable at all; a record with none of them can only be
+# a cluster of its own.
+IDENTIFYING_FIELDS = ("name_folded", "dob_y", "pin", "cmnd")
+
+# How many comma-separated parts at the end of an address name its units: "xã, huyện, tỉnh" in the old
+# structure, "thôn/tổ, xã, tỉnh" in the 2025 one (the village or street part then comes back as detail).
+_UNIT_PARTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Units:
+    """The 2025 commune and province an address names (GSO codes), and its detail below the commune."""
+
+    commune: str | None
+    province: str | None
+    detail: str
+
+
+class AddressUnits:
+    """Maps address text to 2025 units, parsing each distinct administrative tail once.
+
+    `parser` is `dancu.geo.address.parse_address` (which reads the unit index from the database) or
+    None to leave addresses unresolved; a file of a million records holds a few tens of thousands of
+    distinct tails, which is what makes a national run affordable.
+    """
+
+    def __init__(
+        self, parser: Callable[[str], Any] | None, *, provinces: re.Pattern[str] | None = None
+    ) -> None:
+        self._parser = parser
+        self._provinces = provinces
+        self._tails: dict[str, tuple[str | None, str | None, str]] = {}
+
+    def __call__(self, text: str) -> Units:
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if not parts:
+            return Units(None, None, "")
+        # A 2025 address names its units in its last two parts ("Xã Thái Hòa, Tỉnh Tuyên Quang"), an old
+        # one in its last three; the two-part tail is tried first because there are far fewer distinct
+        # ones (a village or street in the third part from the end would make every tail different).
+        for size in (_UNIT_PARTS - 1, _UNIT_PARTS):
+            head, tail = parts[:-size], ", ".join(parts[-size:])
+            known = self._tails.get(tail)
+            if known is None:
+                known = self._parse(tail)
+                self._tails[tail] = known
+            commune, province, tail_detail = known
+            if commune is not None:
+                return Units(commune, province, fold(" ".join([*head, tail_detail])))
+            if len(parts) <= size:
+                break
+        return Units(None, province, fold(text))
+
+    def _parse(self, tail: str) -> tuple[str | None, str | None, str]:
+        if self._parser is None or (self._provinces is not None and not self._provinces.search(fold(tail))):
+            # No province named: the parser would find nothing either, only slower (an address
+            # abroad, or a file from another country's register).
+            return None, None, ""
+        parsed = self._parser(tail)
+        if parsed is None or parsed.commune is None:
+            province = getattr(getattr(parsed, "province", None), "code", None)
+            return None, province, ""
+        province_unit = parsed.province
+        return parsed.commune.code, province_unit.code if province_unit else None, parsed.detail
+
+    @property
+    def distinct_tails(self) -> int:
+        return len(self._tails)
+
+
+def province_pattern() -> re.Pattern[str]:
+    """A pattern that finds the name of any province, 2025 or older, in folded text (with the geo app's
+    aliases: "tp hcm", "hn"...). An address that names no province cannot be mapped to a unit, so the
+    matcher does not ask the parser about it."""
+    from dancu.geo.address import _PROVINCE_ALIASES
+    from dancu.geo.models import AdminUnit
+
+    names = set(AdminUnit.objects.filter(level=AdminUnit.Level.PROVINCE).values_list("short_name", flat=True))
+    spellings = {fold(name) for name in names} | {
+        alias for aliases in _PROVINCE_ALIASES.values() for alias in aliases
+    }
+    alternatives = sorted(
+        (re.escape(spelling).replace(r"\ ", r"\s*") for spelling in spellings if spelling), key=len
+    )
+    return re.compile(r"\b(?:" + "|".join(reversed(alternatives)) + r")\b")
+
+
+@dataclass
+class PreparedRecords:
+    """The prepared table as columns (lists of equal length), plus what preparation found."""
+
+    columns: dict[str, list[Any]] = field(default_factory=lambda: {name: [] for name in PREPARED_COLUMNS})
+    deceased: set[str] = field(default_factory=set)
+    blank: list[str] = field(default_factory=list)
+    unreadable_death_dates: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.columns["unique_id"])
+
+
+def _words(folded: str) -> list[str]:
+    return folded.split() if folded else []
+
+
+def _or_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUnits) -> dict[str, Any]:
+    """One person-records row as the matcher's columns (see the module docstring)."""
+    row = normalize_row(raw, today=today, address_parser=None)
+    name_folded = fold(row.full_name)
+    words = _words(name_folded)
+    birth = row.birth_date
+    full_date = birth is not None and birth.month is not None and birth.day is not None
+    address = units(row.address) if row.address else Units(None, None, "")
+    return {
+        "unique_id": row.record_id,
+        "name": _or_none(row.full_name.lower()),
+        "name_folded": _or_none(name_folded),
+        "name_sorted": _or_none(" ".join(sorted(words))),
+        "given_folded": words[-1] if words else None,
+        "family_folded": words[0] if words else None,
+        "sex": row.sex,
+        "dob": f"{birth.year:04d}-{birth.month:02d}-{birth.day:02d}" if full_date and birth else None,
+        "dob_y": birth.year if birth else None,
+        "dob_m": birth.month if birth else None,
+        "dob_d": birth.day if birth else None,
+        "pin": row.id_number,
+        "cmnd": row.old_id_number,
+        "father": _or_none(row.father_name.lower()),
+        "father_folded": _or_none(fold(row.father_name)),
+        "mother": _or_none(row.mother_name.lower()),
+        "mother_folded": _or_none(fold(row.mother_name)),
+        "birth_place": row.birth_place or _or_none(fold(row.birth_place_text)),
+        "commune": address.commune,
+        "province": address.province,
+        "address_detail": _or_none(address.detail),
+        "address_folded": _or_none(fold(row.address)),
+    }
+
+
+def prepare_records(
+    rows: Iterable[Mapping[str, str | None]],
+    *,
+    today: date,
+    units: AddressUnits,
+    progress: Callable[[int], None] | None = None,
+) -> PreparedRecords:
+    """Prepare every row; record which ones are blank in every identifying field and which carry a date
+    of death (the optional `death_date` column), whose clusters the output marks as deceased."""
+    prepared = PreparedRecords()
+    columns = prepared.columns
+    for count, raw in enumerate(rows, start=1):
+        values = prepare_row(raw, today=today, units=units)
+        for name in PREPARED_COLUMNS:
+            columns[name].append(values[name])
+        if all(values[name] is None for name in IDENTIFYING_FIELDS):
+            prepared.blank.append(values["unique_id"])
+        death = (raw.get("death_date") or "").strip()
+        if death:
+            try:
+                parse_legacy(death, today=today)
+            except PartialDateError:
+                prepared.unreadable_death_dates.append(values["unique_id"])
+            else:
+                prepared.deceased.add(values["unique_id"])
+        if progress is not None and count % 10_000 == 0:
+            progress(count)
+    return prepared

@@ -1,0 +1,97 @@
+"""API shapes of the review queue. Inputs are loose; the decision service applies the rules and names them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+
+class QueueParams(Schema):
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class SideOut(Schema):
+    kind: str = Field(description='"citizen" (a registry record) or "staging" (a staged legacy row)')
+    id: int
+    full_name: str
+    pin: str | None = Field(description="the citizen's PIN; null for a staged row")
+    source: str | None = Field(description="the staged row's import source and row number")
+
+
+class PairSummaryOut(Schema):
+    id: int
+    match_probability: float
+    match_weight: float
+    status: str
+    commune_code: str
+    left: SideOut
+    right: SideOut
+    deceased: bool = Field(description="a side carries a date of death; confirming flags the citizen")
+
+
+class QueueOut(Schema):
+    page: int
+    page_size: int
+    has_next: bool
+    total: int
+    results: list[PairSummaryOut]
+
+
+class FieldRowOut(Schema):
+    field: str
+    left: str
+    right: str
+    differs: bool
+
+
+class EvidenceOut(Schema):
+    field: str
+    level: str
+    weight: float = Field(description="match weight (log2 Bayes factor); positive counts for a match")
+    left: str
+    right: str
+
+
+class Problem(Schema):
+    field: str
+    code: str
+    message_vi: str
+    message_en: str
+
+
+class HistoryOut(Schema):
+    at: datetime
+    actor: str
+    event_type: str
+    reason: str
+    data: dict[str, Any]
+
+
+class PairOut(PairSummaryOut):
+    rows: list[FieldRowOut]
+    evidence: list[EvidenceOut]
+    kept_pin: str | None = Field(description="for two citizens: the PIN that stays if they are merged")
+    pin_rule: str
+    conflicts: list[Problem] = Field(description="what a merge needs chosen (choices.*) or refuses")
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str
+    merge_id: int | None
+    history: list[HistoryOut]
+
+
+class DecisionIn(Schema):
+    same: bool = Field(description="true: the same person; false: not the same person (remembered)")
+    reason: str = Field(max_length=2000)
+    choices: dict[str, str] = Field(
+        default_factory=dict,
+        description='choices for merging two citizens, e.g. {"permanent": "absorb"} (docs/merging.md)',
+    )
+    source_document: str = Field("", max_length=400)
+
+
+class UndoIn(Schema):
+    reason: str = Field(max_length=2000)

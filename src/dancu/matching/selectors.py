@@ -1,0 +1,291 @@
+"""Reads of the review queue: every pair, and every citizen in it, scoped to the officer's area and logged.
+
+A pair is visible to an officer when its commune lies in the officer's area and every citizen in it is
+one the officer may see: a pair across two provinces goes to the ministry, not to either commune. A pair
+outside that answers exactly like a pair that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from dancu.accounts.models import PoliceUnit, User
+from dancu.accounts.selectors import citizen_scope, officer_can_read_records
+from dancu.audit.models import AccessLog, AuditEvent
+from dancu.audit.services import access_log_record
+from dancu.collection.models import StagingRecord
+from dancu.lib.errors import FieldError, NotFoundError
+from dancu.matching.models import CandidatePair
+from dancu.matching.services.decisions import (
+    DECIDER_ROLES,
+    pair_origin,
+    pair_sides,
+    staging_death_date,
+    staging_value,
+)
+from dancu.registry.models import Citizen, CitizenMerge
+from dancu.registry.services import merge_conflicts, merge_pin_rule
+
+MAX_PAGE_SIZE = 100
+_NOTHING = Q(pk__in=[])
+
+
+def _unit_q(actor: User) -> Q:
+    """Pairs whose commune lies in the actor's area (pairs carry 2025 communes)."""
+    police_unit = actor.police_unit
+    if police_unit is None:
+        return _NOTHING
+    if police_unit.level == PoliceUnit.Level.MINISTRY:
+        return Q()
+    area = police_unit.admin_unit
+    if area is None:
+        return _NOTHING
+    return Q(unit__path=area.path) | Q(unit__path__startswith=area.path + "/")
+
+
+def visible_pairs(actor: User) -> QuerySet[CandidatePair]:
+    if not officer_can_read_records(actor):
+        return CandidatePair.objects.none()
+    assert actor.police_unit is not None  # officer_can_read_records
+    if actor.police_unit.level == PoliceUnit.Level.MINISTRY:
+        # The whole country: no need to ask, for 100 million citizens, whether each is in it.
+        return CandidatePair.objects.all()
+    citizens = Citizen.objects.filter(citizen_scope(actor)).values("pk")
+    return CandidatePair.objects.filter(
+        _unit_q(actor),
+        Q(left_citizen__isnull=True) | Q(left_citizen__in=citizens),
+        Q(right_citizen__isnull=True) | Q(right_citizen__in=citizens),
+    )
+
+
+def _with_sides(pairs: QuerySet[CandidatePair]) -> QuerySet[CandidatePair]:
+    return pairs.select_related(
+        "unit", "left_citizen", "right_citizen", "left_staging__run", "right_staging__run", "decided_by"
+    )
+
+
+def _citizen_ids(pairs: list[CandidatePair]) -> list[int]:
+    ids = []
+    for pair in pairs:
+        ids += [pk for pk in (pair.left_citizen_id, pair.right_citizen_id) if pk is not None]
+    return list(dict.fromkeys(ids))
+
+
+def pair_deceased(pair: CandidatePair) -> bool:
+    """Whether a side carries a date of death: confirming the pair marks the person deceased."""
+    return any(
+        (isinstance(side, Citizen) and side.is_deceased)
+        or (isinstance(side, StagingRecord) and bool(staging_death_date(side)))
+        for side in pair_sides(pair)
+    )
+
+
+@dataclass
+class QueuePage:
+    pairs: list[CandidatePair]
+    page: int
+    page_size: int
+    has_next: bool
+    total: int
+    deceased: set[int] = field(default_factory=set)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def pair_queue(
+    *,
+    actor: User,
+    page: int = 1,
+    page_size: int = 20,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> QueuePage:
+    """The pending pairs of the actor's area, most certain first; the citizens shown are logged."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
+    offset = (page - 1) * page_size
+    rows = list(_with_sides(pending).order_by("-match_probability", "pk")[offset : offset + page_size + 1])
+    has_next = len(rows) > page_size
+    rows = rows[:page_size]
+    access_log_record(
+        actor=actor,
+        citizen_ids=_citizen_ids(rows),
+        action=AccessLog.Action.SEARCH,
+        channel=channel,
+        purpose=purpose,
+        detail="hàng đợi hồ sơ nghi trùng (duplicate review queue)",
+    )
+    return QueuePage(
+        pairs=rows,
+        page=page,
+        page_size=page_size,
+        has_next=has_next,
+        total=pending.count(),
+        deceased={p.pk for p in rows if pair_deceased(p)},
+    )
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    """One line of the side-by-side view."""
+
+    name: str
+    left: str
+    right: str
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.left and self.right and self.left.casefold() != self.right.casefold())
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One comparison the matcher made, with the share of the bar its weight fills."""
+
+    field: str
+    level: str
+    weight: float
+    left: str
+    right: str
+    share: int  # 0-100: |weight| relative to the largest |weight| of the pair
+
+    @property
+    def agreed(self) -> bool:
+        return self.weight > 0
+
+
+@dataclass
+class PairDetail:
+    pair: CandidatePair
+    rows: list[FieldRow]
+    evidence: list[Evidence]
+    history: list[AuditEvent]
+    merge: CitizenMerge | None
+    deceased: bool
+    # For two citizens: which one stays (the PIN rule), and what needs the officer's choice.
+    kept: Citizen | None = None
+    pin_rule: str = ""
+    conflicts: list[FieldError] = field(default_factory=list)
+    can_decide: bool = False
+
+
+_FIELDS = (
+    "full_name",
+    "birth_date",
+    "sex",
+    "pin",
+    "old_id_number",
+    "birth_place",
+    "native_place",
+    "address",
+    "father_name",
+    "mother_name",
+    "phone",
+    "death_date",
+)
+
+
+def _citizen_values(citizen: Citizen) -> dict[str, str]:
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        return str(value.to_storage() if hasattr(value, "to_storage") else value)
+
+    values = {name: text(getattr(citizen, name, "")) for name in _FIELDS if hasattr(citizen, name)}
+    values["death_date"] = text(citizen.date_of_death)
+    permanent = (
+        citizen.residences.filter(ended_on__isnull=True)
+        .select_related("commune")
+        .order_by("kind")  # "current" < "permanent" < "temporary": the permanent one wins below
+    )
+    by_kind = {r.kind: r for r in permanent}
+    chosen = by_kind.get("permanent") or by_kind.get("temporary") or by_kind.get("current")
+    values["address"] = f"{chosen.address_detail}, {chosen.commune.name}" if chosen else ""
+    for link in citizen.family_links.filter(kind__in=["father", "mother"]):
+        values[f"{link.kind}_name"] = link.relative_name
+    return values
+
+
+def _staging_values(row: StagingRecord) -> dict[str, str]:
+    values = {name: staging_value(row, name) for name in _FIELDS}
+    values["pin"] = staging_value(row, "pin") or staging_value(row, "id_number")
+    values["death_date"] = staging_death_date(row)
+    return values
+
+
+def _values(side: Citizen | StagingRecord) -> dict[str, str]:
+    return _citizen_values(side) if isinstance(side, Citizen) else _staging_values(side)
+
+
+def _evidence(comparisons: Any) -> list[Evidence]:
+    items = [c for c in comparisons if isinstance(c, dict)] if isinstance(comparisons, list) else []
+    largest = max((abs(float(c.get("weight") or 0)) for c in items), default=0.0) or 1.0
+    return [
+        Evidence(
+            field=str(c.get("field", "")),
+            level=str(c.get("level", "")),
+            weight=float(c.get("weight") or 0),
+            left=str(c.get("left") if c.get("left") is not None else ""),
+            right=str(c.get("right") if c.get("right") is not None else ""),
+            share=round(abs(float(c.get("weight") or 0)) / largest * 100),
+        )
+        for c in items
+    ]
+
+
+def pair_get(
+    *, actor: User, pk: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
+) -> PairDetail:
+    """A pair side by side with the evidence, its decisions and the merge it led to; both citizens logged."""
+    pair = _with_sides(visible_pairs(actor)).filter(pk=pk).first()
+    if pair is None:
+        raise NotFoundError("pair")
+    access_log_record(
+        actor=actor,
+        citizen_ids=_citizen_ids([pair]),
+        action=AccessLog.Action.VIEW,
+        channel=channel,
+        purpose=purpose,
+        detail=f"cặp hồ sơ nghi trùng {pair.pk} (candidate pair)",
+    )
+    left, right = pair_sides(pair)
+    left_values, right_values = _values(left), _values(right)
+    rows = [
+        FieldRow(name=name, left=left_values.get(name, ""), right=right_values.get(name, ""))
+        for name in _FIELDS
+        if left_values.get(name) or right_values.get(name)
+    ]
+    history = list(
+        AuditEvent.objects.filter(subject_type="candidate_pair", subject_id=str(pair.pk))
+        .select_related("actor")
+        .order_by("occurred_at", "pk")
+    )
+    detail = PairDetail(
+        pair=pair,
+        rows=rows,
+        evidence=_evidence(pair.comparisons),
+        history=history,
+        merge=CitizenMerge.objects.filter(origin=pair_origin(pair)).order_by("-merged_at").first(),
+        deceased=pair_deceased(pair),
+        can_decide=actor.role in DECIDER_ROLES,
+    )
+    if isinstance(left, Citizen) and isinstance(right, Citizen):
+        detail.kept, absorbed, detail.pin_rule = merge_pin_rule(left, right)
+        if pair.status == CandidatePair.Status.PENDING:
+            detail.conflicts = merge_conflicts(keep=detail.kept, absorb=absorbed)
+    return detail
+
+
+def staging_rows_settled_as_duplicates() -> QuerySet[CandidatePair]:
+    """Pairs that took a staged row out of the import review: confirmed the same as a registry citizen.
+    The import review leaves out the staged rows of these pairs (they are duplicates, not new people)."""
+    return CandidatePair.objects.filter(status=CandidatePair.Status.SAME).filter(
+        Q(left_citizen__isnull=False, right_staging__isnull=False)
+        | Q(left_staging__isnull=False, right_citizen__isnull=False)
+    )

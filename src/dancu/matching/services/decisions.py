@@ -1,0 +1,360 @@
+"""An officer's or the policy's verdict on a candidate pair, and what it leads to.
+
+"Same person" on two citizens merges them (registry.services.citizen_merge, which keeps the record whose
+PIN must stay); on a citizen and a staged legacy row it links the row to the citizen, records what the
+row says differently and takes the row out of the import review as a duplicate; on two staged rows it
+marks them as one person. "Not the same person" is kept under the pair's key, so the matcher never
+proposes the pair again. A staged row that carries a date of death flags the citizen deceased through
+the registry's own update service ("sống": deaths reach the record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dancu.accounts.selectors import citizen_scope, unit_in_area
+from dancu.audit.models import EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.collection.models import StagingRecord
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate
+from dancu.lib.vntext import fold, text_errors
+from dancu.matching.models import CandidatePair, MatchRun
+from dancu.registry import services as registry
+from dancu.registry.models import Citizen, CitizenMerge
+from dancu.registry.validation import error
+
+# Deciding is a reviewer's work: the commune reviewer and the supervisors above; collectors find the
+# records and auditors read the trail, neither settles who is who. The same roles as a merge, since
+# "same person" on two citizens is a merge.
+DECIDER_ROLES = registry.MERGE_ROLES
+
+Side = Citizen | StagingRecord
+
+
+def pair_sides(pair: CandidatePair) -> tuple[Side, Side]:
+    left = pair.left_citizen or pair.left_staging
+    right = pair.right_citizen or pair.right_staging
+    # The pair's check constraints set exactly one reference on each side.
+    assert left is not None
+    assert right is not None
+    return left, right
+
+
+def pair_origin(pair: CandidatePair) -> str:
+    """How a merge names the pair that asked for it (registry.CitizenMerge.origin)."""
+    return f"matching.pair:{pair.pk}"
+
+
+def staging_death_date(row: StagingRecord) -> str:
+    """The date of death a staged row carries (normalized first, else as read), or ""."""
+    for source in (row.normalized, row.raw):
+        value = source.get("death_date") if isinstance(source, dict) else None
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def staging_value(row: StagingRecord, name: str) -> str:
+    value = row.normalized.get(name) if isinstance(row.normalized, dict) else None
+    if value in (None, "") and isinstance(row.raw, dict):
+        value = row.raw.get(name)
+    return "" if value is None else str(value)
+
+
+# What a staged row says, next to the registry field it corresponds to.
+_ROW_FIELDS = (
+    ("full_name", "full_name"),
+    ("birth_date", "birth_date"),
+    ("sex", "sex"),
+    ("pin", "pin"),
+    ("old_id_number", "old_id_number"),
+    ("address", None),
+    ("father_name", None),
+    ("mother_name", None),
+    ("death_date", "date_of_death"),
+)
+
+
+def _row_differences(row: StagingRecord, citizen: Citizen) -> dict[str, dict[str, str]]:
+    """What the staged row says that the registry does not: recorded with the link, never written over
+    the registry (the registry's values come from checked documents; the row is a legacy copy)."""
+    differences = {}
+    for row_name, citizen_name in _ROW_FIELDS:
+        ours = staging_value(row, row_name)
+        if row_name == "death_date":
+            ours = staging_death_date(row)
+        if not ours:
+            continue
+        theirs_value = getattr(citizen, citizen_name) if citizen_name else None
+        if isinstance(theirs_value, PartialDate):
+            theirs_value = theirs_value.to_storage()
+        theirs = "" if theirs_value is None else str(theirs_value)
+        if citizen_name is None or fold(ours) != fold(theirs):
+            differences[row_name] = {"row": ours, "registry": theirs}
+    return differences
+
+
+def _check_reason(reason: str) -> list[FieldError]:
+    errors = []
+    if not reason.strip():
+        errors.append(
+            error(
+                "reason",
+                "reason.required",
+                "Cần ghi lý do quyết định",
+                "A reason for the decision is required",
+            )
+        )
+    return errors + text_errors(reason, field="reason", max_length=1000, prose=True)
+
+
+def _check_actor(actor: Actor, pair: CandidatePair) -> None:
+    user = actor.user
+    if user is None:
+        return
+    # Officers of another commune never see the pair: the same answer as a pair that does not exist.
+    # Every citizen in the pair must be one the officer may see, too (see matching.selectors).
+    if not unit_in_area(user, pair.unit):
+        raise NotFoundError("pair")
+    citizen_ids = {pk for pk in (pair.left_citizen_id, pair.right_citizen_id) if pk is not None}
+    if Citizen.objects.filter(citizen_scope(user), pk__in=citizen_ids).count() != len(citizen_ids):
+        raise NotFoundError("pair")
+    if user.role not in DECIDER_ROLES:
+        raise DomainError(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ kiểm tra cấp xã hoặc cán bộ phúc tra được quyết định về hồ sơ trùng",
+                "Only commune reviewers and supervisors may decide on duplicate records",
+            )
+        )
+
+
+def _flag_deceased(
+    *, actor: Actor, citizen: Citizen, rows: list[StagingRecord], reason: str
+) -> dict[str, str] | None:
+    """Record the date of death a confirmed staged row carries on a citizen not yet marked deceased."""
+    if citizen.date_of_death is not None:
+        return None
+    for row in rows:
+        death = staging_death_date(row)
+        if not death:
+            continue
+        source = f"{row.run.source} #{row.row_number} ({row.run.file_name})"[:200]
+        registry.citizen_update(
+            actor=actor,
+            citizen=citizen,
+            changes={"date_of_death": death},
+            reason=f"Nguồn dữ liệu cũ ghi ngày mất (date of death in a legacy source): {reason}"[:1000],
+            source_document=source,
+        )
+        return {"date_of_death": death, "source": source}
+    return None
+
+
+def _decide(
+    *,
+    actor: Actor,
+    pair: CandidatePair,
+    same: bool,
+    reason: str,
+    choices: dict[str, str],
+    source_document: str,
+    automatic: bool,
+) -> CandidatePair:
+    with transaction.atomic():
+        pair = CandidatePair.objects.select_for_update().select_related("run", "unit").get(pk=pair.pk)
+        _check_actor(actor, pair)
+        if pair.status != CandidatePair.Status.PENDING:
+            raise DomainError(
+                error(
+                    "pair",
+                    "pair.already_decided",
+                    "Cặp hồ sơ này đã được quyết định",
+                    "This pair has already been decided",
+                )
+            )
+        left, right = pair_sides(pair)
+        data: dict[str, Any] = {"same": same, "automatic": automatic, "pair_key": pair.pair_key}
+        if not same:
+            pair.status = CandidatePair.Status.DIFFERENT
+        elif isinstance(left, Citizen) and isinstance(right, Citizen):
+            keep, absorb, rule = registry.merge_pin_rule(left, right)
+            merge = registry.citizen_merge(
+                actor=actor,
+                keep=keep,
+                absorb=absorb,
+                reason=reason,
+                source_document=source_document,
+                choices=choices,
+                origin=pair_origin(pair),
+            )
+            pair.status = CandidatePair.Status.MERGED
+            data |= {"merge_id": merge.pk, "kept_id": keep.pk, "absorbed_id": absorb.pk, "pin_rule": rule}
+        elif isinstance(left, Citizen) or isinstance(right, Citizen):
+            citizen = left if isinstance(left, Citizen) else right
+            row = right if isinstance(left, Citizen) else left
+            assert isinstance(citizen, Citizen)
+            assert isinstance(row, StagingRecord)
+            if citizen.merged_into_id is not None:
+                raise DomainError(
+                    error(
+                        "pair",
+                        "merge.already_merged",
+                        "Hồ sơ công dân đã được hợp nhất vào hồ sơ khác",
+                        "The citizen's record was merged into another",
+                    )
+                )
+            pair.status = CandidatePair.Status.SAME
+            data |= {
+                "citizen_id": citizen.pk,
+                "staging_id": row.pk,
+                "row_says": _row_differences(row, citizen),
+            }
+            deceased = _flag_deceased(actor=actor, citizen=citizen, rows=[row], reason=reason)
+            if deceased:
+                data["deceased"] = deceased
+        else:
+            pair.status = CandidatePair.Status.SAME
+            data |= {"staging_ids": sorted(side.pk for side in (left, right))}
+        pair.decided_by = actor.user
+        pair.decided_at = timezone.now()
+        pair.decision_reason = reason
+        pair.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.PAIR_DECIDED,
+            subject_type="candidate_pair",
+            subject_id=pair.pk,
+            data=data,
+            reason=reason,
+            source_document=source_document,
+            unit=pair.unit,
+        )
+    return pair
+
+
+def candidate_pair_decide(
+    *,
+    actor: Actor,
+    pair: CandidatePair,
+    same: bool,
+    reason: str,
+    choices: dict[str, str] | None = None,
+    source_document: str = "",
+) -> CandidatePair:
+    """Settle a pending pair: "same person" (`same=True`) or "not the same person". `choices` settle the
+    conflicts a merge of two citizens cannot settle alone (registry.services.MERGE_CHOICES)."""
+    errors = _check_reason(reason) + text_errors(source_document, field="source_document", max_length=200)
+    if actor.user is None:
+        errors.append(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Quyết định tự động chỉ qua hợp nhất tự động",
+                "Automatic decisions go through the auto-merge",
+            )
+        )
+    if errors:
+        _check_actor(actor, pair)  # a pair outside the area answers "not found" before any other error
+        raise DomainError(errors)
+    return _decide(
+        actor=actor,
+        pair=pair,
+        same=same,
+        reason=reason.strip(),
+        choices=dict(choices or {}),
+        source_document=source_document.strip(),
+        automatic=False,
+    )
+
+
+def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> CandidatePair:
+    """Take a decision back: the pair waits again. A merge it led to is undone (which is refused when the
+    kept record changed since in a way the undo would overwrite); a date of death recorded from a staged
+    row stays, being a fact of its source, and is corrected like any other field."""
+    errors = _check_reason(reason)
+    if errors:
+        _check_actor(actor, pair)
+        raise DomainError(errors)
+    with transaction.atomic():
+        pair = CandidatePair.objects.select_for_update().select_related("unit").get(pk=pair.pk)
+        _check_actor(actor, pair)
+        if pair.status == CandidatePair.Status.PENDING:
+            raise DomainError(
+                error(
+                    "pair", "pair.not_decided", "Cặp hồ sơ chưa được quyết định", "This pair is not decided"
+                )
+            )
+        previous = pair.status
+        data: dict[str, Any] = {"previous_status": previous, "pair_key": pair.pair_key}
+        if previous == CandidatePair.Status.MERGED:
+            merge = CitizenMerge.objects.filter(origin=pair_origin(pair), undone_at__isnull=True).first()
+            if merge is not None:
+                registry.citizen_merge_undo(actor=actor, merge=merge, reason=reason)
+                data["merge_id"] = merge.pk
+        pair.status = CandidatePair.Status.PENDING
+        pair.decided_by = None
+        pair.decided_at = None
+        pair.decision_reason = ""
+        pair.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.PAIR_DECISION_UNDONE,
+            subject_type="candidate_pair",
+            subject_id=pair.pk,
+            data=data,
+            reason=reason,
+            unit=pair.unit,
+        )
+    return pair
+
+
+@dataclass
+class AutoMergeResult:
+    threshold: float | None
+    decided: list[int] = field(default_factory=list)
+    # Pairs above the threshold that still wait for an officer, with the rules that stopped them.
+    waiting: dict[int, list[str]] = field(default_factory=dict)
+
+
+def candidate_pairs_auto_merge(*, actor: Actor, run: MatchRun) -> AutoMergeResult:
+    """Merge the run's pending pairs at or above its auto-merge threshold, most certain first.
+
+    Off when the run has no threshold (settings.DANCU_MATCH_AUTO_MERGE unset, the default). A pair whose
+    merge needs an officer's choice, or is refused, waits in the queue like the others; each pair is
+    decided in its own transaction, so one refusal does not undo the others.
+    """
+    result = AutoMergeResult(threshold=run.auto_merge_threshold)
+    if run.auto_merge_threshold is None:
+        return result
+    pending = CandidatePair.objects.filter(
+        run=run, status=CandidatePair.Status.PENDING, match_probability__gte=run.auto_merge_threshold
+    ).order_by("-match_probability", "pk")
+    threshold = run.auto_merge_threshold
+    reason = (
+        f"Tự động: xác suất trùng từ {threshold} trở lên (automatic: match probability {threshold} or more)"
+    )
+    for pair in pending:
+        try:
+            _decide(
+                actor=actor,
+                pair=pair,
+                same=True,
+                reason=reason,
+                choices={},
+                source_document=f"match run {run.pk}",
+                automatic=True,
+            )
+        except DomainError as exc:
+            result.waiting[pair.pk] = [e.code for e in exc.errors]
+        except NotFoundError:
+            result.waiting[pair.pk] = ["not_found"]
+        else:
+            result.decided.append(pair.pk)
+    return result

@@ -1,0 +1,399 @@
+"""A run of the matcher over the registry and the staged legacy rows, and the pairs it proposes.
+
+`match_run_registry` reads every citizen and every staged row that an import did not reject, runs the
+matcher (`matching.engine`) over them as one population, and writes each pair at or above the threshold
+to the review queue as a `CandidatePair`:
+
+- a side is "c:<citizen id>" or "s:<staging id>"; the pair's key is the two sides in string order, the
+  first being the pair's left side, so the same two records always make the same key;
+- a pair whose key already has a decision (same, different, merged) is never proposed again; a pending
+  one is refreshed with this run's scores and evidence; a new one is created;
+- the pair waits in the queue of the 2025 commune of its left side (the right side's when the left
+  one has none; a pair where neither side has a commune cannot be routed and is counted in the summary).
+
+Pairs are written in chunks, one transaction each, so a run over a large registry never holds one huge
+transaction; the run's row says how far it got, and the run's audit event is written with its final
+status. When `DANCU_MATCH_AUTO_MERGE` is set, the pairs at or above it are then merged by the review's
+`candidate_pairs_auto_merge` before the run is closed. Citizens are read by this system job as a whole
+population, not shown to anyone: what reaches an officer is a pair in the queue of their own area, read
+through the review's scoped selectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from dancu.audit.models import EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.collection.models import StagingRecord
+from dancu.geo.address import parse_address
+from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.vntext import fold
+from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, MatchResult, run_matcher
+from dancu.matching.models import CandidatePair, MatchRun
+from dancu.matching.prepare import AddressUnits, PreparedRecords, prepare_records, province_pattern
+from dancu.matching.services.decisions import candidate_pairs_auto_merge
+from dancu.registry.models import Citizen, FamilyLink, Residence
+
+# Pairs written per transaction.
+CHUNK_SIZE = 1_000
+
+# The person-records column each comparison shows the values of.
+_SHOWN_COLUMN = {
+    "full_name": "full_name",
+    "birth_date": "birth_date",
+    "sex": "gender",
+    "pin": "id_number",
+    "cmnd": "old_id_number",
+    "father": "father_name",
+    "mother": "mother_name",
+    "birth_place": "birth_place",
+    "address": "address",
+}
+
+
+def pair_key(first: str, second: str) -> str:
+    """The key of the pair of two sides ("c:12", "s:40"), whichever order they come in."""
+    return "|".join(sorted((first, second)))
+
+
+@dataclass
+class _Population:
+    """The records of a run as person-records rows, keyed by side, with what the registry already knows
+    better than an address parser: each citizen's 2025 commune and province."""
+
+    rows: dict[str, dict[str, str]]
+    communes: dict[str, str | None]
+    provinces: dict[str, str | None]
+    details: dict[str, str]
+
+
+def _citizen_rows(population: _Population) -> None:
+    parents: dict[int, dict[str, str]] = {}
+    links = FamilyLink.objects.filter(
+        kind__in=(FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER), until__isnull=True
+    ).values_list("citizen_id", "kind", "relative_name")
+    for citizen_id, kind, name in links.iterator(chunk_size=5_000):
+        parents.setdefault(citizen_id, {})[kind] = name
+    details: dict[int, tuple[str, str]] = {}
+    residences = Residence.objects.filter(kind=Residence.Kind.PERMANENT, ended_on__isnull=True).values_list(
+        "citizen_id", "address_detail", "address_original"
+    )
+    for citizen_id, detail, original in residences.iterator(chunk_size=5_000):
+        details[citizen_id] = (detail, original)
+    citizens = Citizen.objects.values_list(
+        "pk",
+        "full_name",
+        "sex",
+        "birth_date",
+        "pin",
+        "old_id_number",
+        "birth_place",
+        "date_of_death",
+        "area_commune__code",
+        "area_province__code",
+    )
+    for pk, name, sex, birth, pin, cmnd, place, death, commune, province in citizens.iterator(
+        chunk_size=5_000
+    ):
+        side = f"c:{pk}"
+        detail, original = details.get(pk, ("", ""))
+        family = parents.get(pk, {})
+        population.rows[side] = {
+            "record_id": side,
+            "full_name": name,
+            "gender": sex,
+            "birth_date": birth.to_storage() if birth else "",
+            "id_number": pin,
+            "old_id_number": cmnd or "",
+            "birth_place": place,
+            "father_name": family.get(FamilyLink.Kind.FATHER, ""),
+            "mother_name": family.get(FamilyLink.Kind.MOTHER, ""),
+            "address": original or detail,
+            "death_date": death.to_storage() if death else "",
+        }
+        population.communes[side] = commune
+        population.provinces[side] = province
+        population.details[side] = fold(detail)
+
+
+def _staged_value(row: StagingRecord, *names: str) -> str:
+    for source in (row.normalized, row.raw):
+        if isinstance(source, dict):
+            for name in names:
+                value = source.get(name)
+                if isinstance(value, str) and value.strip():
+                    return value
+    return ""
+
+
+def _staged_rows(population: _Population) -> None:
+    staged = StagingRecord.objects.exclude(status=StagingRecord.Status.REJECTED).only(
+        "pk", "raw", "normalized"
+    )
+    for row in staged.iterator(chunk_size=2_000):
+        side = f"s:{row.pk}"
+        population.rows[side] = {
+            "record_id": side,
+            "full_name": _staged_value(row, "full_name"),
+            "gender": _staged_value(row, "sex", "gender"),
+            "birth_date": _staged_value(row, "birth_date"),
+            "id_number": _staged_value(row, "pin", "id_number"),
+            "old_id_number": _staged_value(row, "old_id_number"),
+            "birth_place": _staged_value(row, "birth_place"),
+            "father_name": _staged_value(row, "father_name"),
+            "mother_name": _staged_value(row, "mother_name"),
+            "address": _staged_value(row, "address"),
+            "death_date": _staged_value(row, "death_date"),
+        }
+
+
+def _prepare(population: _Population, today: date) -> PreparedRecords:
+    prepared = prepare_records(
+        population.rows.values(), today=today, units=AddressUnits(parse_address, provinces=province_pattern())
+    )
+    columns = prepared.columns
+    # A citizen's area is kept in sync by the residence services: better than reading it back from text.
+    for index, side in enumerate(columns["unique_id"]):
+        if side in population.communes:
+            columns["commune"][index] = population.communes[side]
+            columns["province"][index] = population.provinces[side]
+            columns["address_detail"][index] = population.details[side] or None
+    return prepared
+
+
+def _comparisons(pair: dict[str, Any], result: MatchResult, rows: dict[str, dict[str, str]]) -> list[Any]:
+    left, right = rows[pair["unique_id_l"]], rows[pair["unique_id_r"]]
+    evidence = []
+    for name in result.fields:
+        column = _SHOWN_COLUMN[name]
+        evidence.append(
+            {
+                "field": name,
+                "level": result.level_labels[name].get(int(pair[f"gamma_{name}"]), ""),
+                "weight": round(float(pair[f"w_{name}"]), 3),
+                "left": left.get(column, ""),
+                "right": right.get(column, ""),
+            }
+        )
+    return evidence
+
+
+@dataclass
+class _Proposed:
+    key: str
+    left: str
+    right: str
+    unit_code: str
+    weight: float
+    probability: float
+    comparisons: list[Any]
+
+
+def _proposals(
+    result: MatchResult, population: _Population, prepared: PreparedRecords, threshold: float
+) -> tuple[list[_Proposed], int]:
+    communes = dict(zip(prepared.columns["unique_id"], prepared.columns["commune"], strict=True))
+    proposed: list[_Proposed] = []
+    unrouted = 0
+    accepted = result.pairs[result.pairs["match_probability"] >= threshold]
+    for scored in accepted.to_dict("records"):
+        left, right = sorted((str(scored["unique_id_l"]), str(scored["unique_id_r"])))
+        unit_code = communes.get(left) or communes.get(right)
+        if not unit_code:
+            unrouted += 1
+            continue
+        pair = scored if scored["unique_id_l"] == left else _swapped(scored)
+        proposed.append(
+            _Proposed(
+                key=pair_key(left, right),
+                left=left,
+                right=right,
+                unit_code=unit_code,
+                weight=float(pair["match_weight"]),
+                probability=float(pair["match_probability"]),
+                comparisons=_comparisons(pair, result, population.rows),
+            )
+        )
+    return proposed, unrouted
+
+
+def _swapped(pair: dict[str, Any]) -> dict[str, Any]:
+    return {**pair, "unique_id_l": pair["unique_id_r"], "unique_id_r": pair["unique_id_l"]}
+
+
+def _side_fields(prefix: str, side: str) -> dict[str, int | None]:
+    kind, pk = side.split(":")
+    return {
+        f"{prefix}_citizen_id": int(pk) if kind == "c" else None,
+        f"{prefix}_staging_id": int(pk) if kind == "s" else None,
+    }
+
+
+def _chunks(items: list[_Proposed], size: int) -> Iterator[list[_Proposed]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -> tuple[int, int, int]:
+    """Create the new pairs and refresh the pending ones of one chunk; return (created, refreshed,
+    already decided). One transaction: a chunk is written whole or not at all."""
+    created = refreshed = decided = 0
+    with transaction.atomic():
+        existing = {
+            pair.pair_key: pair
+            for pair in CandidatePair.objects.select_for_update().filter(pair_key__in=[p.key for p in chunk])
+        }
+        new_pairs = []
+        for item in chunk:
+            known = existing.get(item.key)
+            if known is not None and known.status != CandidatePair.Status.PENDING:
+                decided += 1
+                continue
+            if known is not None:
+                known.run = run
+                known.unit_id = units[item.unit_code]
+                known.match_weight = item.weight
+                known.match_probability = item.probability
+                known.comparisons = item.comparisons
+                known.save(update_fields=["run", "unit", "match_weight", "match_probability", "comparisons"])
+                refreshed += 1
+                continue
+            new_pairs.append(
+                CandidatePair(
+                    run=run,
+                    pair_key=item.key,
+                    unit_id=units[item.unit_code],
+                    match_weight=item.weight,
+                    match_probability=item.probability,
+                    comparisons=item.comparisons,
+                    **_side_fields("left", item.left),
+                    **_side_fields("right", item.right),
+                )
+            )
+        CandidatePair.objects.bulk_create(new_pairs)
+        created = len(new_pairs)
+    return created, refreshed, decided
+
+
+def _commune_ids(codes: set[str]) -> dict[str, int]:
+    return dict(
+        AdminUnit.objects.filter(
+            structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code__in=codes
+        ).values_list("code", "pk")
+    )
+
+
+def _auto_merge_threshold() -> float | None:
+    value = settings.DANCU_MATCH_AUTO_MERGE
+    return float(value) if value is not None else None
+
+
+def _finish(run: MatchRun, *, actor: Actor, status: str, summary: dict[str, Any]) -> MatchRun:
+    with transaction.atomic():
+        run.status = status
+        run.finished_at = timezone.now()
+        run.summary = summary
+        run.save(
+            update_fields=["status", "finished_at", "summary", "records", "candidate_pairs", "proposed_pairs"]
+        )
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.MATCH_RUN_FINISHED
+            if status == MatchRun.Status.FINISHED
+            else EventType.MATCH_RUN_FAILED,
+            subject_type="matching.run",
+            subject_id=run.pk,
+            data={
+                "backend": run.backend,
+                "threshold": run.threshold,
+                "records": run.records,
+                "candidate_pairs": run.candidate_pairs,
+                "proposed_pairs": run.proposed_pairs,
+                **{
+                    key: summary[key]
+                    for key in ("created", "refreshed", "already_decided", "auto_merged", "error")
+                    if key in summary
+                },
+            },
+        )
+    return run
+
+
+def match_run_registry(
+    *,
+    actor: Actor,
+    backend: str = "duckdb",
+    threshold: float = DEFAULT_THRESHOLD,
+    block_cap: int = DEFAULT_BLOCK_CAP,
+    today: date,
+    progress: Callable[[str], None] | None = None,
+) -> MatchRun:
+    """Match the registry's citizens and the staged rows and fill the review queue; see the module
+    docstring. Returns the finished run; a run that fails is recorded as failed and the error raised."""
+    if not 0.0 < threshold < 1.0:
+        raise DomainError(
+            FieldError(
+                "threshold",
+                "threshold.range",
+                "Ngưỡng phải là xác suất lớn hơn 0 và nhỏ hơn 1",
+                "The threshold must be a probability above 0 and below 1",
+            )
+        )
+    with transaction.atomic():
+        run = MatchRun.objects.create(
+            backend=backend, threshold=threshold, auto_merge_threshold=_auto_merge_threshold()
+        )
+    try:
+        population = _Population(rows={}, communes={}, provinces={}, details={})
+        _citizen_rows(population)
+        _staged_rows(population)
+        run.records = len(population.rows)
+        if progress is not None:
+            progress(f"{run.records:,} records (citizens and staged rows)")
+        if run.records < 2:
+            return _finish(
+                run,
+                actor=actor,
+                status=MatchRun.Status.FINISHED,
+                summary={"notes": ["fewer than two records"]},
+            )
+        prepared = _prepare(population, today)
+        result = run_matcher(
+            prepared, backend=backend, threshold=threshold, block_cap=block_cap, progress=progress
+        )
+        proposed, unrouted = _proposals(result, population, prepared, threshold)
+        units = _commune_ids({item.unit_code for item in proposed})
+        created = refreshed = decided = 0
+        for chunk in _chunks(proposed, CHUNK_SIZE):
+            counts = _write_chunk(run, chunk, units)
+            created, refreshed, decided = created + counts[0], refreshed + counts[1], decided + counts[2]
+        run.candidate_pairs = result.summary["candidate_pairs"]
+        run.proposed_pairs = created + refreshed
+        # Pairs at or above the configured certainty are merged by the review's own policy, one
+        # transaction each; the others wait for an officer.
+        merged = candidate_pairs_auto_merge(actor=actor, run=run)
+        summary = {
+            **result.summary,
+            "created": created,
+            "refreshed": refreshed,
+            "already_decided": decided,
+            "unrouted": unrouted,
+            "auto_merge_threshold": run.auto_merge_threshold,
+            "auto_merged": len(merged.decided),
+            "auto_merge_waiting": len(merged.waiting),
+        }
+    except Exception as exc:
+        _finish(
+            run, actor=actor, status=MatchRun.Status.FAILED, summary={"error": f"{type(exc).__name__}: {exc}"}
+        )
+        raise
+    return _finish(run, actor=actor, status=MatchRun.Status.FINISHED, summary=summary)

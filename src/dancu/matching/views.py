@@ -1,0 +1,168 @@
+"""Pages of the review queue: the queue of a unit, a pair side by side, the decision and its undo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from dancu.audit.services import Actor
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.matching import selectors
+from dancu.matching.models import CandidatePair
+from dancu.matching.services import decisions
+from dancu.registry.services import MERGE_CHOICES
+from dancu.web.access import current_user, officer_required, purpose_of
+
+FIELD_LABELS = {
+    "full_name": gettext_lazy("Họ, chữ đệm và tên"),
+    "birth_date": gettext_lazy("Ngày sinh"),
+    "sex": gettext_lazy("Giới tính"),
+    "pin": gettext_lazy("Số định danh cá nhân"),
+    "old_id_number": gettext_lazy("Số CMND cũ"),
+    "birth_place": gettext_lazy("Nơi sinh"),
+    "native_place": gettext_lazy("Quê quán"),
+    "address": gettext_lazy("Nơi cư trú"),
+    "father_name": gettext_lazy("Họ tên cha"),
+    "mother_name": gettext_lazy("Họ tên mẹ"),
+    "phone": gettext_lazy("Số điện thoại"),
+    "death_date": gettext_lazy("Ngày mất"),
+    "parents": gettext_lazy("Cha mẹ"),
+}
+PIN_RULES = {
+    "pin.on_card": gettext_lazy("số định danh đã in trên thẻ căn cước được giữ"),
+    "pin.earliest": gettext_lazy("số định danh được cấp sớm nhất được giữ"),
+}
+CHOICE_LABELS = {
+    "permanent": gettext_lazy("Nơi thường trú giữ lại"),
+    "temporary": gettext_lazy("Nơi tạm trú giữ lại"),
+    "current": gettext_lazy("Nơi ở hiện tại giữ lại"),
+    "old_id_number": gettext_lazy("Số CMND giữ lại"),
+    "father": gettext_lazy("Cha"),
+    "mother": gettext_lazy("Mẹ"),
+}
+CHOICE_VALUES = {
+    "keep": gettext_lazy("của hồ sơ được giữ"),
+    "absorb": gettext_lazy("của hồ sơ được hợp nhất vào"),
+}
+
+
+@officer_required
+def queue_view(request: HttpRequest) -> HttpResponse:
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    queue = selectors.pair_queue(actor=current_user(request), page=page, purpose=purpose_of(request))
+    return render(request, "matching/queue.html", {"queue": queue})
+
+
+def _choice_fields(conflicts: list[FieldError], *, language: str) -> list[dict[str, Any]]:
+    fields = []
+    for conflict in conflicts:
+        key = conflict.field.removeprefix("choices.")
+        if conflict.code == "merge.choice_required" and key in MERGE_CHOICES:
+            fields.append(
+                {
+                    "key": key,
+                    "label": CHOICE_LABELS[key],
+                    "options": [(value, CHOICE_VALUES[value]) for value in MERGE_CHOICES[key]],
+                    "message": conflict.message(language),
+                }
+            )
+    return fields
+
+
+def _pair_page(
+    request: HttpRequest, pk: int, *, errors: list[FieldError] | None = None, status: int = 200
+) -> HttpResponse:
+    try:
+        detail = selectors.pair_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    language = request.LANGUAGE_CODE
+    blocking = [c for c in detail.conflicts if c.code != "merge.choice_required"]
+    return render(
+        request,
+        "matching/pair.html",
+        {
+            "detail": detail,
+            "pair": detail.pair,
+            "rows": [(FIELD_LABELS.get(row.name, row.name), row) for row in detail.rows],
+            "evidence": [(FIELD_LABELS.get(e.field, e.field), e) for e in detail.evidence],
+            "pin_rule": PIN_RULES.get(detail.pin_rule, ""),
+            "choice_fields": _choice_fields(detail.conflicts, language=language),
+            "blocking": [c.message(language) for c in blocking],
+            "errors": [f"{e.message(language)} [{e.code}]" for e in errors or []],
+            "posted": request.POST if errors else {},
+            "pending": detail.pair.status == CandidatePair.Status.PENDING,
+        },
+        status=status,
+    )
+
+
+@officer_required
+def pair_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _pair_page(request, pk)
+
+
+def _pair_or_404(request: HttpRequest, pk: int) -> CandidatePair:
+    try:
+        return selectors.pair_get(actor=current_user(request), pk=pk, purpose=purpose_of(request)).pair
+    except NotFoundError:
+        raise Http404 from None
+
+
+@officer_required
+@require_POST
+def decide_view(request: HttpRequest, pk: int) -> HttpResponse:
+    pair = _pair_or_404(request, pk)
+    decision = request.POST.get("decision", "")
+    choices = {
+        key: request.POST[f"choice_{key}"] for key in MERGE_CHOICES if request.POST.get(f"choice_{key}")
+    }
+    try:
+        if decision not in ("same", "different"):
+            raise DomainError(
+                FieldError(
+                    "decision",
+                    "decision.required",
+                    "Chọn “cùng một người” hoặc “không phải cùng một người”",
+                    "Choose “same person” or “not the same person”",
+                )
+            )
+        pair = decisions.candidate_pair_decide(
+            actor=Actor(current_user(request)),
+            pair=pair,
+            same=decision == "same",
+            reason=request.POST.get("reason", ""),
+            choices=choices,
+            source_document=request.POST.get("source_document", ""),
+        )
+    except NotFoundError:
+        raise Http404 from None
+    except DomainError as exc:
+        return _pair_page(request, pk, errors=exc.errors, status=422)
+    messages.success(request, _("Đã ghi quyết định: %(status)s") % {"status": pair.get_status_display()})
+    return redirect("matching:pair", pk=pair.pk)
+
+
+@officer_required
+@require_POST
+def undo_view(request: HttpRequest, pk: int) -> HttpResponse:
+    pair = _pair_or_404(request, pk)
+    try:
+        decisions.candidate_pair_undo(
+            actor=Actor(current_user(request)), pair=pair, reason=request.POST.get("reason", "")
+        )
+    except NotFoundError:
+        raise Http404 from None
+    except DomainError as exc:
+        return _pair_page(request, pk, errors=exc.errors, status=422)
+    messages.success(request, _("Đã huỷ quyết định; cặp hồ sơ chờ xem xét lại"))
+    return redirect("matching:pair", pk=pair.pk)

@@ -1,0 +1,65 @@
+"""Merging duplicate records that the cards workflow knows: a card in the making, or in use, on the
+record to be absorbed would carry a PIN the merge cancels, so the merge waits for the cards workflow."""
+
+from __future__ import annotations
+
+import pytest
+
+from dancu.audit.services import Actor
+from dancu.cards import services
+from dancu.cards.models import Card, IntakeDevice, IntakePoint
+from dancu.lib.errors import DomainError
+from dancu.registry import services as registry
+from dancu.registry.models import Citizen
+from tests.cards.conftest import take
+from tests.conftest import People, Personas, make_citizen
+from tests.registry.merge_support import card, reviewer
+
+pytestmark = pytest.mark.django_db
+REASON = "Hai hồ sơ cùng một người"
+
+
+def merge(keep: Citizen, absorb: Citizen) -> None:
+    registry.citizen_merge(
+        actor=Actor(reviewer()), keep=keep, absorb=absorb, reason=REASON, source_document="Biên bản 1"
+    )
+
+
+def test_the_record_with_the_delivered_card_is_kept(delivered: Card, people: People) -> None:
+    duplicate = make_citizen(full_name="Nguyen Van Hung")
+    assert registry.merge_pin_rule(duplicate, people.hung) == (people.hung, duplicate, "pin.on_card")
+    merge(people.hung, duplicate)
+    assert Citizen.objects.get(pk=duplicate.pk).merged_into_id == people.hung.pk
+
+
+def test_an_application_in_progress_on_the_absorbed_record_is_settled_first(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    duplicate = make_citizen(full_name="Nguyen Van Hung")
+    take(personas.lan, duplicate, station, device)
+    with pytest.raises(DomainError) as exc:
+        merge(people.hung, duplicate)
+    assert {e.code for e in exc.value.errors} == {"merge.card_application_open"}
+    assert Citizen.objects.get(pk=duplicate.pk).merged_into_id is None
+
+
+def test_a_card_in_use_on_the_absorbed_record_is_revoked_or_replaced_first(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    card(people.hung)  # an older chip card on the register, with the PIN issued first
+    duplicate = make_citizen(full_name="Nguyen Van Hung")
+    application = take(personas.lan, duplicate, station, device)
+    services.application_approve(actor=Actor(personas.cuong), application=application)
+    batch = services.batch_create(actor=Actor(personas.cuong))
+    services.batch_import_result(
+        actor=Actor(personas.cuong),
+        batch=batch,
+        text=f"application,serial,error\n{application.number},VN00000009,\n",
+    )
+    services.application_deliver(
+        actor=Actor(personas.lan), application=application, received_by="Nguyễn Văn Hùng"
+    )
+    assert registry.merge_pin_rule(duplicate, people.hung)[0] == people.hung
+    with pytest.raises(DomainError) as exc:
+        merge(people.hung, duplicate)
+    assert {e.code for e in exc.value.errors} == {"merge.active_card"}

@@ -1,0 +1,199 @@
+"""The card pages and endpoints in use: Lan takes Hùng's application on the intake page and through the
+API, Cường approves it and batches it, anyone checks a card on the verification page, and the report
+counts the milestones per point, shift and officer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from dancu.accounts.models import User
+from dancu.accounts.services import api_token_create
+from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
+from dancu.cards.printing import mrz_lines
+from dancu.registry.models import Citizen
+from tests.cards.conftest import capture
+from tests.conftest import People, Personas
+
+SignIn = Callable[[Client, User], Client]
+
+
+def api_client(user: User) -> Client:
+    _token, secret = api_token_create(user=user, name="thử")
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def test_lan_takes_an_application_on_the_intake_page(  # noqa: PLR0917 (fixtures)
+    personas: Personas,
+    people: People,
+    station: IntakePoint,
+    device: IntakeDevice,
+    client: Client,
+    sign_in: SignIn,
+) -> None:
+    sign_in(client, personas.lan)
+    page = client.get(f"/cards/new/?pin={people.hung.pin}")
+    assert page.status_code == 200
+    assert "Nguyễn Văn Hùng" in page.content.decode()
+    form = {
+        "pin": people.hung.pin,
+        "kind": "first_issue",
+        "point": station.pk,
+        "shift": "2",
+        "device": device.pk,
+        "delivery": "station",
+    }
+    files = {f"image_{kind}": SimpleUploadedFile(f"{kind}.png", data) for kind, data in capture().items()}
+    # A photo that is not one: refused, named, nothing written.
+    bad = files | {"image_face": SimpleUploadedFile("face.png", b"not an image")}
+    response = client.post("/cards/new/", form | bad, follow=True)
+    assert "image.not_image" in response.content.decode()
+    assert not Application.objects.exists()
+    files = {f"image_{kind}": SimpleUploadedFile(f"{kind}.png", data) for kind, data in capture().items()}
+    response = client.post("/cards/new/", form | files)
+    application = Application.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/cards/applications/{application.pk}/"
+    assert application.shift == "2"
+    assert application.biometrics.count() == 12
+    assert client.get(f"/cards/applications/{application.pk}/receipt.pdf").content.startswith(b"%PDF")
+
+
+def test_the_api_takes_and_refuses_applications(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    api = api_client(personas.lan)
+    body = {
+        "citizen_pin": people.hung.pin,
+        "kind": "first_issue",
+        "intake_point_id": station.pk,
+        "shift": "1",
+        "device_id": device.pk,
+        "images": {kind: base64.b64encode(data).decode() for kind, data in capture().items()},
+    }
+    bad = api.post(
+        "/api/v1/cards/applications",
+        json.dumps(body | {"images": {"face": "%%%"}}),
+        content_type="application/json",
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["code"] == "image.base64"
+    elsewhere = api.post(
+        "/api/v1/cards/applications",
+        json.dumps(body | {"citizen_pin": people.mai.pin}),
+        content_type="application/json",
+    )
+    assert elsewhere.status_code == 404
+    created = api.post("/api/v1/cards/applications", json.dumps(body), content_type="application/json")
+    assert created.status_code == 201, created.content
+    assert created.json()["days_left"] >= 0
+    again = api.post("/api/v1/cards/applications", json.dumps(body), content_type="application/json")
+    assert again.status_code == 422
+    assert "application.pending" in {e["code"] for e in again.json()["errors"]}
+    Citizen.objects.filter(pk=people.hung.pk).update(date_of_death="2026-01-01")
+    Application.objects.all().update(status="rejected")
+    dead = api.post("/api/v1/cards/applications", json.dumps(body), content_type="application/json")
+    assert dead.status_code == 422
+    assert dead.json()["errors"][0]["code"] == "citizen.deceased"
+    assert dead.json()["errors"][0]["message_en"]
+
+
+def test_cuong_approves_and_batches_through_the_api(personas: Personas, delivered: Card) -> None:
+    api = api_client(personas.cuong)
+    batches = api.get("/api/v1/cards/batches").json()
+    assert [b["size"] for b in batches] == [1]
+    assert api.post("/api/v1/cards/batches").status_code == 422  # nothing approved is waiting
+    result = api.post(
+        f"/api/v1/cards/batches/{batches[0]['id']}/result",
+        json.dumps({"csv": "application,serial,error\nHS0000000999,ABC123,\n"}),
+        content_type="application/json",
+    )
+    assert result.status_code == 422
+    assert result.json()["errors"][0]["code"] == "result.unknown_application"
+
+
+def test_verification_page_and_endpoint(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    sign_in(client, personas.binh)  # anyone may check a card they hold in their hand
+    response = client.post("/cards/verify/", {"text": delivered.chip_document})
+    assert 'data-valid="1"' in response.content.decode()
+    lines = mrz_lines(delivered.printed, delivered.expires_on)
+    broken = "\n".join(
+        [lines[0][:-1] + "9" if lines[0][-1] != "9" else lines[0][:-1] + "8", lines[1], lines[2]]
+    )
+    response = client.post("/cards/verify/", {"text": broken})
+    assert 'data-valid="0"' in response.content.decode()
+    api = api_client(personas.binh)
+    answer = api.post(
+        "/api/v1/cards/verify", json.dumps({"text": "\n".join(lines)}), content_type="application/json"
+    )
+    assert answer.json()["valid"] is True
+    assert answer.json()["kind"] == "mrz"
+
+
+def test_the_report_counts_milestones_per_point_shift_and_officer(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    api = api_client(personas.cuong)
+    rows = api.get("/api/v1/cards/report").json()
+    taken = [r for r in rows if r["taken"]]
+    assert [(r["officer"], r["shift"], r["intake_point"]) for r in taken] == [
+        ("lan", "1", delivered.application.point.name)
+    ]
+    assert sum(r["approved"] for r in rows) == 1
+    assert sum(r["produced"] for r in rows) == 1
+    assert sum(r["delivered"] for r in rows) == 1
+    # Hồ Chí Minh's supervisor counts nothing of Hà Nội.
+    assert api_client(personas.dung).get("/api/v1/cards/report").json() == []
+    sign_in(client, personas.cuong)
+    page = client.get("/cards/report/")
+    assert page.status_code == 200
+    assert 'id="total-taken">1<' in page.content.decode()
+
+
+def test_cuong_opens_a_mobile_team_and_registers_its_device(
+    personas: Personas, client: Client, sign_in: SignIn
+) -> None:
+    sign_in(client, personas.cuong)
+    form = {
+        "action": "point",
+        "code": "HK-LD-1",
+        "name": "Tổ lưu động Hoàn Kiếm",
+        "kind": "mobile",
+        "commune": "00070",
+        "shifts": ["1", "3"],
+    }
+    response = client.post("/cards/points/", form | {"team": ""}, follow=True)
+    assert "point.team_required" in response.content.decode()
+    response = client.post("/cards/points/", form | {"team": "Tổ 3 - KCN"}, follow=True)
+    assert "Đã lưu" in response.content.decode(), response.content.decode()[-3000:]
+    point = IntakePoint.objects.get()
+    assert (point.kind, point.team, point.shifts) == ("mobile", "Tổ 3 - KCN", "13")
+    client.post(
+        "/cards/points/", {"action": "device", "point": point.pk, "serial": "IRIS-1", "has_iris": "on"}
+    )
+    assert point.devices.get().has_iris
+    # Sài Gòn is not Cường's: the same answer as a commune that does not exist.
+    response = client.post(
+        "/cards/points/", form | {"code": "SG", "commune": "26740", "kind": "station"}, follow=True
+    )
+    assert IntakePoint.objects.count() == 1
+    assert "Không tìm thấy" in response.content.decode()
+
+
+def test_the_check_sheet_shows_why_a_record_needs_a_dc02_first(
+    personas: Personas, people: People, station: IntakePoint, client: Client, sign_in: SignIn
+) -> None:
+    Citizen.objects.filter(pk=people.hung.pk).update(sex="F")  # the PIN says male
+    sign_in(client, personas.lan)
+    page = client.get(f"/cards/new/?pin={people.hung.pin}").content.decode()
+    assert 'id="record-problems"' in page
+    assert "[pin.sex_mismatch]" in page
+    # Another commune's citizen is not found, and nothing of him is shown.
+    page = client.get(f"/cards/new/?pin={people.mai.pin}").content.decode()
+    assert "Lê Thị Mai" not in page

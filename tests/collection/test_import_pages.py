@@ -1,0 +1,156 @@
+"""The import page: a legacy file uploaded, imported by the background worker, its progress and report."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from openpyxl import Workbook, load_workbook
+
+from dancu.collection.models import CollectionForm, ImportRun
+from dancu.registry.models import Citizen
+from tests.conftest import Personas
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "record_id,full_name,gender,birth_date,birth_place,id_number,old_id_number,address"
+HANOI = '"Số 1 phố Hàng Trống, Phường Hoàn Kiếm, Thành phố Hà Nội"'
+CSV = "\n".join(
+    [
+        HEADER,
+        f"R1,nguyễn văn hùng,Nam,17/05/1990,Hà Nội,,,{HANOI}",
+        f"R2,Đỗ Thị Hoa,Nữ,02/03/1970,Sao Hỏa,,,{HANOI}",
+        f"R3,Trần Văn 3,Nam,1990,,,,{HANOI}",
+    ]
+)
+
+
+def upload(client: Client, content: bytes, name: str = "so_ho_khau.csv", source: str = "Sổ hộ khẩu") -> Any:
+    return client.post(
+        reverse("collection:imports"),
+        {"source": source, "file": SimpleUploadedFile(name, content)},
+    )
+
+
+def test_a_supervisor_uploads_a_file_and_reads_its_report(personas: Personas, sign_in: Any) -> None:
+    client = sign_in(Client(), personas.cuong)
+    response = upload(client, CSV.encode())
+    run = ImportRun.objects.get()
+    assert response.status_code == 302
+    assert response.url == reverse("collection:import_run", args=[run.pk])
+    # The worker ran (inline in tests): staged, then promoted.
+    assert (run.status, run.rows_read, run.file_name) == ("done", 3, "so_ho_khau.csv")
+    assert run.started_by == personas.cuong
+    assert (run.rows_applied, run.rows_queued, run.rows_rejected) == (1, 1, 1)
+    assert Citizen.objects.count() == 1
+    assert CollectionForm.objects.count() == 1
+
+    page = client.get(response.url).content.decode()
+    assert reverse("collection:import_progress", args=[run.pk]) in page
+    progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
+    assert 'data-finished="true"' in progress
+    assert 'hx-trigger="every' not in progress  # finished: the page stops polling
+    assert 'data-rule="name.digits"' in progress
+    assert 'data-rule="birth_place.unknown"' in progress
+
+    download = client.get(reverse("collection:import_rejected", args=[run.pk]))
+    assert download.status_code == 200
+    assert "attachment" in download["Content-Disposition"]
+    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True)
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert [row[0] for row in rows[1:]] == [3]
+    assert rows[1][2] == "name.digits"
+
+
+def test_a_running_import_asks_to_be_polled(personas: Personas, sign_in: Any, settings: Any) -> None:
+    settings.DANCU_TASKS_INLINE = False  # no worker: the run waits, as it would between two polls
+    client = sign_in(Client(), personas.cuong)
+    upload(client, CSV.encode())
+    run = ImportRun.objects.get()
+    progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
+    assert 'hx-trigger="every 1s"' in progress
+    assert 'data-finished="false"' in progress
+
+
+def test_an_xlsx_workbook_is_imported_too(personas: Personas, sign_in: Any) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER.split(","))
+    sheet.append(["R1", "Lê Thị Mai", "Nữ", "1985-04-03", "Hà Nội", "", "", HANOI.strip('"')])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = upload(sign_in(Client(), personas.cuong), buffer.getvalue(), name="so.xlsx")
+    assert response.status_code == 302
+    run = ImportRun.objects.get()
+    assert (run.file_format, run.rows_read, run.rows_applied) == ("xlsx", 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "code"),
+    [
+        ("so.txt", CSV.encode(), "file.type"),
+        ("so.csv", b"", "file.empty"),
+        ("so.csv", b"\x00\x01\x02binary", "file.binary"),
+        ("so.csv", b"a,b,c\n1,2,3\n", "file.no_header"),
+        ("so.csv", b"record_id,full_name\nR1,Mai\n", "file.missing_columns"),
+        ("so.xlsx", b"PK\x03\x04 not really a workbook", "file.xlsx_damaged"),
+        ("so.csv", "full_name,birth_date\n".encode("utf-16"), "file.binary"),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_refused_naming_the_file_and_the_rule(
+    personas: Personas, sign_in: Any, name: str, content: bytes, code: str
+) -> None:
+    response = upload(sign_in(Client(), personas.cuong), content, name=name)
+    assert response.status_code == 422
+    refusal = response.content.decode()
+    assert f"[{code}]" in refusal
+    assert name in refusal
+    assert not ImportRun.objects.exists()
+
+
+def test_a_file_over_the_limit_and_a_missing_file_are_refused(
+    personas: Personas, sign_in: Any, settings: Any
+) -> None:
+    settings.DANCU_IMPORT_UPLOAD_MAX_MB = 1
+    client = sign_in(Client(), personas.cuong)
+    big = (CSV + "\n" + "\n".join(f"R{i},Lê Văn Tư,Nam,1960,,,,{HANOI}" for i in range(20_000))).encode()
+    assert len(big) > 1024 * 1024
+    response = upload(client, big)
+    assert response.status_code == 422
+    assert "[file.too_large]" in response.content.decode()
+    response = client.post(reverse("collection:imports"), {"source": "Sổ"})
+    assert response.status_code == 422
+    assert "[file.missing]" in response.content.decode()
+    response = upload(client, CSV.encode(), source="  ")
+    assert "[source.name]" in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
+def test_commune_police_may_not_import(personas: Personas, sign_in: Any) -> None:
+    client = sign_in(Client(), personas.lan)
+    page = client.get(reverse("collection:imports")).content.decode()
+    assert 'id="cannot-import"' in page
+    assert 'id="upload-form"' not in page
+    response = upload(client, CSV.encode())
+    assert response.status_code == 403
+    assert "[role.not_allowed]" in response.content.decode()
+    assert not ImportRun.objects.exists()
+
+
+def test_an_officer_of_another_area_finds_no_such_import(personas: Personas, sign_in: Any) -> None:
+    importer = sign_in(Client(), personas.cuong)
+    upload(importer, CSV.encode())
+    run = ImportRun.objects.get()
+    outsider = sign_in(Client(), personas.dung)
+    for name in ("collection:import_run", "collection:import_progress", "collection:import_rejected"):
+        assert outsider.get(reverse(name, args=[run.pk])).status_code == 404
+    assert f'data-run="{run.pk}"' not in outsider.get(reverse("collection:imports")).content.decode()
+    # The ministry sees every run; the officer who started it sees it in the list.
+    ministry = sign_in(Client(), personas.minh)
+    assert ministry.get(reverse("collection:import_run", args=[run.pk])).status_code == 200
+    mine = importer.get(reverse("collection:imports")).content.decode()
+    assert f'data-run="{run.pk}"' in mine

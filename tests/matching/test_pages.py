@@ -1,0 +1,132 @@
+"""The review pages: the queue, a pair side by side, the decision with its choices, and the undo."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from dancu.accounts.models import User
+from dancu.matching.models import CandidatePair
+from dancu.registry.models import Citizen
+from tests.conftest import HONG_HA, Personas, make_citizen
+from tests.matching.factories import candidate_pair, staged_row
+from tests.registry.merge_support import reviewer
+
+pytestmark = pytest.mark.django_db
+SignIn = Callable[[Client, User], Client]
+
+
+def test_queue_and_pair_side_by_side(sign_in: SignIn, thu: User, hung: Citizen) -> None:
+    elsewhere = make_citizen(full_name="Nguyen Van Hung", address="Số 9 phố Hàng Bông")
+    pair = candidate_pair(elsewhere, hung, probability=0.973)
+    dead = candidate_pair(hung, staged_row(death_date="2024-11-02"), probability=0.9)
+    client = sign_in(Client(), thu)
+
+    queue = client.get("/duplicates/").content.decode()
+    assert f'data-pair="{pair.pk}"' in queue
+    assert "97%" in queue
+    assert queue.index(f'data-pair="{pair.pk}"') < queue.index(f'data-pair="{dead.pk}"')
+    assert queue.count("data-deceased") == 1
+    assert 'href="/duplicates/"' in queue  # the navigation link
+
+    page = client.get(f"/duplicates/{pair.pk}/").content.decode()
+    assert "Nguyen Van Hung" in page
+    assert "Nguyễn Văn Hùng" in page
+    assert 'class="differs"' in page
+    assert 'style="width: 100%"' in page  # the strongest evidence fills its bar
+    assert 'name="choice_permanent"' in page
+    assert hung.pin in page  # the record whose PIN stays
+
+
+def test_deciding_with_the_choice_then_undoing(sign_in: SignIn, thu: User, hung: Citizen) -> None:
+    elsewhere = make_citizen(full_name="Nguyen Van Hung", address="Số 9 phố Hàng Bông")
+    pair = candidate_pair(elsewhere, hung)
+    client = sign_in(Client(), thu)
+
+    missing = client.post(f"/duplicates/{pair.pk}/decide/", {"reason": "Trùng"})
+    assert missing.status_code == 422
+    assert "decision.required" in missing.content.decode()
+    no_choice = client.post(f"/duplicates/{pair.pk}/decide/", {"decision": "same", "reason": "Trùng"})
+    assert no_choice.status_code == 422
+    assert "merge.choice_required" in no_choice.content.decode()
+
+    response = client.post(
+        f"/duplicates/{pair.pk}/decide/",
+        {"decision": "same", "reason": "Trùng", "choice_permanent": "keep", "source_document": "BB 3"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert 'data-status="merged"' in page
+    assert 'id="merge"' in page
+    assert 'data-event="matching.pair.decided"' in page
+    pair.refresh_from_db()
+    assert pair.status == CandidatePair.Status.MERGED
+    # The kept record's history shows the record merged into it, with that record's own versions.
+    history = client.get(f"/citizens/{hung.pk}/history/").content.decode()
+    assert 'id="merged-records"' in history
+    assert elsewhere.pin in history
+    # The cancelled PIN's record leads to the kept one.
+    assert client.get(f"/citizens/{elsewhere.pk}/").content.decode().count(hung.pin) >= 1
+
+    undone = client.post(f"/duplicates/{pair.pk}/undo/", {"reason": "Xác minh lại"}, follow=True)
+    assert 'data-status="pending"' in undone.content.decode()
+    assert 'data-event="matching.pair.decision_undone"' in undone.content.decode()
+    assert Citizen.objects.get(pk=elsewhere.pk).merged_into_id is None
+
+
+def test_hostile_reason_comes_back_escaped(
+    sign_in: SignIn, thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    pair = candidate_pair(hung, duplicate)
+    client = sign_in(Client(), thu)
+    response = client.post(
+        f"/duplicates/{pair.pk}/decide/", {"decision": "different", "reason": "<script>alert(1)</script>"}
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "text.characters" in page
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_english(sign_in: SignIn, thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    pair = candidate_pair(hung, duplicate)
+    client = sign_in(Client(), thu)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert "Duplicate records" in client.get("/duplicates/").content.decode()
+    page = client.get(f"/duplicates/{pair.pk}/").content.decode()
+    assert "Same person" in page
+    assert "Not the same person" in page
+
+
+def test_jurisdiction_of_every_page(
+    sign_in: SignIn, personas: Personas, thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    pair = candidate_pair(hung, duplicate)
+    for outsider in (
+        personas.binh,
+        personas.dung,
+        personas.hoa,
+        reviewer(username="rv", commune_code=HONG_HA),
+    ):
+        client = sign_in(Client(), outsider)
+        assert f'data-pair="{pair.pk}"' not in client.get("/duplicates/").content.decode()
+        for pk in (pair.pk, pair.pk + 999):
+            assert client.get(f"/duplicates/{pk}/").status_code == 404
+            assert (
+                client.post(f"/duplicates/{pk}/decide/", {"decision": "same", "reason": "x"}).status_code
+                == 404
+            )
+            assert client.post(f"/duplicates/{pk}/undo/", {"reason": "x"}).status_code == 404
+    auditor = sign_in(Client(), personas.an)
+    assert auditor.get("/duplicates/").status_code == 403
+    assert auditor.get(f"/duplicates/{pair.pk}/").status_code == 403
+    # A collector of the ward sees the pair without the decision form, and cannot post one.
+    collector = sign_in(Client(), personas.lan)
+    assert 'id="decide-form"' not in collector.get(f"/duplicates/{pair.pk}/").content.decode()
+    refused = collector.post(f"/duplicates/{pair.pk}/decide/", {"decision": "same", "reason": "Trùng"})
+    assert refused.status_code == 422
+    assert "role.not_allowed" in refused.content.decode()
+    assert Client().get("/duplicates/").status_code == 302  # signed out: to the login page

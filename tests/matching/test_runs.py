@@ -1,0 +1,188 @@
+"""`dancu match --registry`: the registry's citizens and the staged legacy rows matched as one population,
+the pairs written to the review queue of the left side's commune, and a settled pair never proposed
+again."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor
+from dancu.collection.models import ImportRun, StagingRecord
+from dancu.lib.vntext import fold
+from dancu.matching.models import CandidatePair, MatchRun
+from dancu.matching.services.runs import match_run_registry, pair_key
+from dancu.registry.bulk import load_population, placement_choices
+from dancu.registry.generator import generate_population
+from dancu.registry.models import Citizen
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2025, 7, 1)
+SYSTEM = Actor(system="test")
+
+
+def _population() -> list[Citizen]:
+    households = generate_population(
+        people=120, seed=7, communes=placement_choices(communes=["00070", "00097"]), today=TODAY
+    )
+    load_population(households, actor=Actor(system="generate"))
+    return list(Citizen.objects.order_by("pk"))
+
+
+def _stage(citizens: list[Citizen]) -> list[StagingRecord]:
+    """The same people again as rows of an old household register: names in capitals without marks,
+    dates written DD/MM/YYYY, no PIN (the old books predate it)."""
+    run = ImportRun.objects.create(
+        source="Sổ hộ khẩu 2015",
+        file_name="hk2015.csv",
+        file_sha256="0" * 64,
+        file_size=1,
+        file_format=ImportRun.Format.CSV,
+        started_label="system:test",
+        status=ImportRun.Status.DONE,
+    )
+    rows = []
+    for number, citizen in enumerate(citizens, start=1):
+        birth = citizen.birth_date
+        raw = {
+            "record_id": f"HK-{number}",
+            "full_name": fold(citizen.full_name).upper(),
+            "gender": "Nam" if citizen.sex == "M" else "Nữ",
+            "birth_date": f"{birth.day:02d}/{birth.month:02d}/{birth.year}" if birth.day else str(birth.year),
+            "old_id_number": citizen.old_id_number or "",
+        }
+        normalized = {
+            "full_name": raw["full_name"],
+            "sex": citizen.sex,
+            "birth_date": birth.to_storage(),
+            "old_id_number": raw["old_id_number"],
+            "address": "",
+        }
+        rows.append(
+            StagingRecord.objects.create(
+                run=run, row_number=number, status=StagingRecord.Status.REVIEW, raw=raw, normalized=normalized
+            )
+        )
+    return rows
+
+
+def test_registry_run_proposes_each_staged_copy_in_its_citizens_commune() -> None:
+    citizens = _population()
+    twins = citizens[:3]
+    staged = _stage(twins)
+
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert run.status == MatchRun.Status.FINISHED
+    assert run.records == len(citizens) + len(staged)
+    assert run.candidate_pairs >= run.proposed_pairs >= len(staged)
+    for citizen, row in zip(twins, staged, strict=True):
+        pair = CandidatePair.objects.get(pair_key=pair_key(f"s:{row.pk}", f"c:{citizen.pk}"))
+        assert pair.left_citizen == citizen
+        assert pair.right_staging == row
+        assert pair.unit == citizen.area_commune
+        assert pair.status == CandidatePair.Status.PENDING
+        assert pair.match_probability >= run.threshold
+        evidence = {entry["field"]: entry for entry in pair.comparisons}
+        assert evidence["full_name"]["level"] == "same letters without tone marks and đ"
+        assert evidence["full_name"]["left"] == citizen.full_name
+        assert evidence["full_name"]["weight"] > 0
+        assert sum(entry["weight"] for entry in pair.comparisons) == pytest.approx(
+            pair.match_weight - run.summary["prior_weight"], abs=0.01
+        )
+    event = AuditEvent.objects.get(event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(run.pk))
+    assert event.data["proposed_pairs"] == run.proposed_pairs
+
+
+def test_a_decided_pair_is_never_proposed_again_and_a_pending_one_is_refreshed() -> None:
+    citizens = _population()
+    staged = _stage(citizens[:2])
+    first = match_run_registry(actor=SYSTEM, today=TODAY)
+    settled = CandidatePair.objects.get(pair_key=pair_key(f"c:{citizens[0].pk}", f"s:{staged[0].pk}"))
+    waiting = CandidatePair.objects.get(pair_key=pair_key(f"c:{citizens[1].pk}", f"s:{staged[1].pk}"))
+    # An officer said "not the same person" (the review's service records it the same way).
+    CandidatePair.objects.filter(pk=settled.pk).update(
+        status=CandidatePair.Status.DIFFERENT,
+        decided_at=timezone.now(),
+        decision_reason="hai người khác nhau",
+    )
+    pairs_before = CandidatePair.objects.count()
+
+    second = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert CandidatePair.objects.count() == pairs_before
+    settled.refresh_from_db()
+    assert (settled.run, settled.status) == (first, CandidatePair.Status.DIFFERENT)
+    waiting.refresh_from_db()
+    assert (waiting.run, waiting.status) == (second, CandidatePair.Status.PENDING)
+    assert second.summary["already_decided"] >= 1
+    assert second.summary["refreshed"] == second.proposed_pairs
+
+
+def test_pairs_above_the_configured_certainty_are_merged_at_the_end_of_the_run(settings: Any) -> None:
+    settings.DANCU_MATCH_AUTO_MERGE = 0.999
+    citizens = _population()
+    staged = _stage(citizens[:2])
+
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert run.auto_merge_threshold == 0.999
+    pairs = CandidatePair.objects.filter(right_staging__in=staged)
+    certain = [pair for pair in pairs if pair.match_probability >= 0.999]
+    assert certain
+    assert all(pair.status != CandidatePair.Status.PENDING for pair in certain)
+    assert run.summary["auto_merged"] == len(certain)
+
+
+def test_without_a_configured_certainty_every_pair_waits_for_an_officer() -> None:
+    citizens = _population()
+    _stage(citizens[:1])
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+    assert run.auto_merge_threshold is None
+    assert run.summary["auto_merged"] == 0
+    assert not CandidatePair.objects.exclude(status=CandidatePair.Status.PENDING).exists()
+
+
+def test_command_runs_over_the_registry() -> None:
+    citizens = _population()
+    _stage(citizens[:1])
+    out = io.StringIO()
+    call_command("match", "--registry", "--today", "2025-07-01", stdout=out, stderr=io.StringIO())
+    run = MatchRun.objects.get()
+    assert f"run {run.pk}" in out.getvalue()
+    assert run.proposed_pairs >= 1
+
+
+def test_an_empty_registry_is_a_finished_run_with_nothing_proposed() -> None:
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+    assert (run.status, run.records, run.proposed_pairs) == (MatchRun.Status.FINISHED, 0, 0)
+
+
+def test_the_command_merges_the_most_certain_pairs_when_configured(settings: object) -> None:
+    settings.DANCU_MATCH_AUTO_MERGE = 0.999  # type: ignore[attr-defined]
+    citizens = _population()
+    _stage(citizens[:3])
+    out = io.StringIO()
+    call_command("match", "--registry", "--today", "2025-07-01", stdout=out, stderr=io.StringIO())
+    run = MatchRun.objects.get()
+    assert run.auto_merge_threshold == 0.999
+    pairs = CandidatePair.objects.filter(run=run)
+    # A staged copy the matcher is certain of is linked to its citizen without an officer.
+    certain_links = pairs.filter(
+        match_probability__gte=0.999, left_citizen__isnull=False, right_staging__isnull=False
+    )
+    assert certain_links.exists()
+    assert set(certain_links.values_list("status", flat=True)) == {CandidatePair.Status.SAME}
+    decided = AuditEvent.objects.filter(event_type=EventType.PAIR_DECIDED)
+    assert decided.count() == pairs.exclude(status=CandidatePair.Status.PENDING).count()
+    assert all(event.data["automatic"] for event in decided)
+    # Everything below the threshold waits for an officer.
+    assert not pairs.filter(match_probability__lt=0.999).exclude(status=CandidatePair.Status.PENDING).exists()
+    assert "pairs decided" in out.getvalue()

@@ -1,0 +1,462 @@
+"""Merging two records of one person, and undoing the merge.
+
+The case at the desk of Phường Hoàn Kiếm: Nguyễn Văn Hùng was collected twice, once from the household
+register (with his household, CMND and card) and once from a legacy file, spelled without tone marks,
+with a phone number, his father's name, a child and an earlier address. One record must remain, with
+everything either source knew, and an officer who got it wrong must be able to take it back exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from dancu.accounts.models import User
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry import selectors, services
+from dancu.registry.models import (
+    AbsenceDeclaration,
+    Citizen,
+    CitizenMerge,
+    FamilyLink,
+    IdentityCardRecord,
+    PinRecord,
+    Residence,
+)
+from tests.conftest import HONG_HA, SYSTEM, Personas, commune, household_of, make_citizen
+from tests.registry.merge_support import card, full_snapshot, reviewer
+
+pytestmark = pytest.mark.django_db
+REASON = "Hai hồ sơ cùng một người: trùng họ tên, ngày sinh, cha"
+TODAY = date(2025, 9, 1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def codes(exc: pytest.ExceptionInfo[DomainError]) -> set[str]:
+    return {e.code for e in exc.value.errors}
+
+
+@pytest.fixture
+def thu(db: None) -> User:
+    return reviewer()
+
+
+@pytest.fixture
+def hung() -> Citizen:
+    """Hùng from the household register: head of his household, CMND, chip card."""
+    hung = make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678")
+    wife = make_citizen(full_name="Lê Thị Hạnh", sex="F", birth_date="1992-02-03")
+    household_of(hung, spouse=wife)
+    card(hung)
+    return Citizen.objects.get(pk=hung.pk)
+
+
+@pytest.fixture
+def duplicate() -> Citizen:
+    """The same Hùng from a legacy file, registered later: another address before the current one, a
+    phone, his father by name, a child in the registry, an old paper card and a declared absence."""
+    dup = make_citizen(
+        full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai", phone="0912345678", native_place="Nam Định"
+    )
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=dup,
+        kind="permanent",
+        commune=commune("00070"),
+        address_detail="Số 9 phố Hàng Bông",
+        registered_on=date(2020, 3, 1),
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=dup,
+        kind="father",
+        relative_name="Nguyễn Văn Tâm",
+        reason="Khai báo cha",
+        source_document="Giấy khai sinh",
+    )
+    child = make_citizen(full_name="Nguyễn Văn An", birth_date="2015-08-09", address="Số 9 phố Hàng Bông")
+    services.family_link_add(
+        actor=SYSTEM, citizen=child, kind="father", relative=dup, reason="Khai sinh", source_document="KS 9"
+    )
+    IdentityCardRecord.objects.create(
+        citizen=dup, kind="cmnd", number="012345678", issued_on=date(2008, 1, 1), issued_by="CA Hà Nội"
+    )
+    AbsenceDeclaration.objects.create(
+        citizen=dup,
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2024, 6, 30),
+        destination="Đà Nẵng",
+        reason="Công tác",
+    )
+    return Citizen.objects.get(pk=dup.pk)
+
+
+def merge(actor: User, keep: Citizen, absorb: Citizen, **kwargs: Any) -> CitizenMerge:
+    return services.citizen_merge(
+        actor=Actor(actor),
+        keep=keep,
+        absorb=absorb,
+        reason=REASON,
+        source_document="Biên bản xác minh 7",
+        **kwargs,
+    )
+
+
+def test_the_earliest_pin_stays_unless_the_other_is_on_a_card(hung: Citizen, duplicate: Citizen) -> None:
+    assert services.merge_pin_rule(duplicate, hung) == (hung, duplicate, "pin.on_card")
+    IdentityCardRecord.objects.filter(citizen=hung, kind="cccd").delete()
+    assert services.merge_pin_rule(duplicate, hung) == (hung, duplicate, "pin.earliest")
+    card(duplicate)
+    assert services.merge_pin_rule(hung, duplicate) == (duplicate, hung, "pin.on_card")
+
+
+def test_keeping_the_record_whose_pin_must_go_is_refused(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    with pytest.raises(DomainError) as exc:
+        merge(thu, duplicate, hung, choices={"permanent": "keep"})
+    assert codes(exc) == {"merge.pin_rule"}
+    assert hung.pin in exc.value.errors[0].message_en
+
+
+def test_merge_moves_everything_and_undo_restores_everything(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    child = Citizen.objects.get(full_name="Nguyễn Văn An")
+    before = full_snapshot(hung, duplicate, child)
+    dup_residences = set(duplicate.residences.values_list("pk", flat=True))
+
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+
+    duplicate.refresh_from_db()
+    hung.refresh_from_db()
+    assert duplicate.merged_into_id == hung.pk
+    assert result.pin_rule == "pin.on_card"
+    # The absorbed PIN is cancelled in the ledger, linked to the PIN that stayed, and never reused.
+    cancelled = PinRecord.objects.get(pin=duplicate.pin)
+    assert cancelled.cancelled_at is not None
+    assert cancelled.merged_into == PinRecord.objects.get(pin=hung.pin)
+    assert PinRecord.objects.get(pin=hung.pin).cancelled_at is None
+    # Residences: the duplicate's history moved; its current one (another address) was ended.
+    assert set(hung.residences.values_list("pk", flat=True)) >= dup_residences
+    current = hung.residences.get(kind="permanent", ended_on__isnull=True)
+    assert current.address_detail == "Số 1 phố Hàng Trống"
+    assert Residence.objects.get(address_detail="Số 9 phố Hàng Bông", citizen=hung).ended_on == TODAY
+    # Family: the father by name moved; the child's father is now the kept record, both ways.
+    assert hung.family_links.get(kind="father").relative_name == "Nguyễn Văn Tâm"
+    assert child.family_links.get(kind="father").relative == hung
+    assert child.family_links.get(kind="father").relative_pin == hung.pin
+    assert hung.family_links.filter(kind="child", relative=child).exists()
+    # Cards, absences, and what only the duplicate knew.
+    assert hung.card_records.count() == 2
+    assert hung.absences.count() == 1
+    assert (hung.phone, hung.native_place) == ("0912345678", "Nam Định")
+    assert hung.old_id_number == "012345678"
+    assert hung.household_memberships.get(left_on__isnull=True).relation_to_head == "head"
+    # One event, counted toward the commune.
+    event = AuditEvent.objects.get(event_type=EventType.CITIZEN_MERGED)
+    assert event.unit == commune("00070")
+    assert event.data["absorbed_pin"] == duplicate.pin
+    # Reads: the absorbed PIN leads to the kept record; searches show the person once.
+    assert selectors.citizen_get(actor=thu, pin=duplicate.pin, purpose="Kiểm tra").pk == hung.pk
+    assert selectors.citizen_get(actor=thu, pk=duplicate.pk, purpose="Kiểm tra").pk == hung.pk
+    page = selectors.citizen_search(
+        actor=thu, query=selectors.CitizenQuery(text="nguyen van hung"), purpose="Kiểm tra"
+    )
+    assert [c.pk for c in page.results] == [hung.pk]
+    # The duplicate's own history stays readable from the kept record.
+    [(found, versions)] = selectors.citizen_merged_history(actor=thu, citizen_id=hung.pk, purpose="Kiểm tra")
+    assert found == result
+    assert versions[0].snapshot["full_name"] == "Nguyen Van Hung"
+    # The cancelled PIN is never given again.
+    with pytest.raises(DomainError) as exc:
+        make_citizen(
+            full_name="Trần Văn Mới", place=duplicate.pin[:3], pin=duplicate.pin, birth_date="1990-01-01"
+        )
+    assert "pin.duplicate" in codes(exc)
+
+    services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Xác minh lại: hai người khác nhau")
+
+    assert full_snapshot(hung, duplicate, child) == before
+    result.refresh_from_db()
+    assert result.is_undone
+    assert (
+        AuditEvent.objects.filter(event_type=EventType.CITIZEN_MERGE_UNDONE, unit=commune("00070")).count()
+        == 1
+    )
+    assert selectors.citizen_get(actor=thu, pin=duplicate.pin, purpose="Kiểm tra").pk == duplicate.pk
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Lần nữa")
+    assert codes(exc) == {"merge.already_undone"}
+
+
+def test_choosing_the_absorbed_address_moves_household_and_cmnd(thu: User, hung: Citizen) -> None:
+    """The kept record is a legacy one without a household; the registered household comes with the
+    other record's residence, and its CMND is chosen over the kept record's."""
+    legacy = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 5 phố Hàng Mã", old_id_number="087654321")
+    card(legacy)
+    IdentityCardRecord.objects.filter(citizen=hung, kind="cccd").delete()
+    before = full_snapshot(hung, legacy)
+    with pytest.raises(DomainError) as exc:
+        merge(thu, legacy, hung)
+    assert codes(exc) == {"merge.choice_required"}
+    assert {e.field for e in exc.value.errors} == {"choices.permanent", "choices.old_id_number"}
+    with pytest.raises(DomainError) as exc:
+        merge(thu, legacy, hung, choices={"permanent": "keep", "old_id_number": "absorb"})
+    # Hùng heads a household with his wife: he cannot leave it in a merge.
+    assert codes(exc) == {"household.head_leaving"}
+    assert full_snapshot(hung, legacy) == before
+
+    result = merge(thu, legacy, hung, choices={"permanent": "absorb", "old_id_number": "absorb"}, today=TODAY)
+
+    legacy.refresh_from_db()
+    hung.refresh_from_db()
+    assert legacy.old_id_number == "012345678"
+    assert hung.old_id_number == "087654321"  # the CMND not kept stays on the absorbed record
+    assert (
+        legacy.residences.get(kind="permanent", ended_on__isnull=True).address_detail == "Số 1 phố Hàng Trống"
+    )
+    assert legacy.household_memberships.get(left_on__isnull=True).relation_to_head == "head"
+    _household, members = selectors.household_get(
+        actor=thu, pk=legacy.household_memberships.get().household_id, purpose="Kiểm tra"
+    )
+    assert legacy.pk in {m.citizen_id for m in members}
+    assert hung.pk not in {m.citizen_id for m in members}
+    services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert full_snapshot(hung, legacy) == before
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [
+        ("sex", "merge.sex_differs"),
+        ("relatives", "merge.relatives"),
+        ("both_heads", "merge.both_heads"),
+        ("already_merged", "merge.already_merged"),
+        ("same", "merge.same_record"),
+    ],
+)
+def test_impossible_merges_are_refused_and_leave_nothing(
+    thu: User, hung: Citizen, setup: str, code: str
+) -> None:
+    other = make_citizen(
+        full_name="Nguyễn Văn Hùng", sex="F" if setup == "sex" else "M", address="Số 9 phố Hàng Bông"
+    )
+    if setup == "relatives":
+        services.family_link_add(
+            actor=SYSTEM,
+            citizen=other,
+            kind="spouse",
+            relative=hung,
+            reason="Kết hôn",
+            source_document="ĐKKH",
+        )
+    if setup == "both_heads":
+        services.household_create(
+            actor=SYSTEM,
+            head=other,
+            commune=commune("00070"),
+            address_detail="Số 9 phố Hàng Bông",
+            registered_on=date(2018, 1, 1),
+            reason="Lập hộ",
+            source_document="CT01",
+        )
+    if setup == "already_merged":
+        newer = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 9 phố Hàng Bông")
+        merge(thu, other, newer)
+        other = newer  # merged into the record above already
+    absorb = hung if setup == "same" else other
+    before = full_snapshot(hung, other)
+    events = AuditEvent.objects.count()
+    with pytest.raises(DomainError) as exc:
+        merge(thu, hung, absorb, choices={"permanent": "keep"})
+    assert code in codes(exc)
+    assert full_snapshot(hung, other) == before
+    assert AuditEvent.objects.count() == events
+    assert not CitizenMerge.objects.filter(kept=hung).exists()
+
+
+def test_only_reviewers_of_the_area_merge(
+    personas: Personas, thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    for officer in (personas.lan, personas.an):  # a collector, an auditor
+        with pytest.raises(DomainError) as exc:
+            merge(officer, hung, duplicate, choices={"permanent": "keep"})
+        assert codes(exc) == {"role.not_allowed"}
+    other_commune = reviewer(username="hong_ha_reviewer", commune_code=HONG_HA)
+    with pytest.raises(NotFoundError):
+        merge(other_commune, hung, duplicate, choices={"permanent": "keep"})
+    with pytest.raises(NotFoundError):
+        merge(personas.dung, hung, duplicate, choices={"permanent": "keep"})  # supervisor of TP HCM
+    assert merge(personas.cuong, hung, duplicate, choices={"permanent": "keep"}).kept == hung
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "lý do\x00", "\u202egnol", "x" * 1001])
+def test_hostile_reasons_are_refused(thu: User, hung: Citizen, duplicate: Citizen, reason: str) -> None:
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge(
+            actor=Actor(thu),
+            keep=hung,
+            absorb=duplicate,
+            reason=reason,
+            source_document="",
+            choices={"permanent": "keep"},
+        )
+    assert {e.field for e in exc.value.errors} == {"reason"}
+    assert not CitizenMerge.objects.exists()
+
+
+def test_bad_choices_name_the_choice(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    with pytest.raises(DomainError) as exc:
+        merge(thu, hung, duplicate, choices={"permanent": "both", "father": "absorb", "<script>": "keep"})
+    assert {e.field for e in exc.value.errors} == {"choices.permanent", "choices.father", "choices.<script>"}
+    assert codes(exc) == {"merge.choice_invalid"}
+
+
+def test_undo_is_refused_when_a_merged_value_changed_since(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+    hung.refresh_from_db()
+    services.citizen_update(
+        actor=Actor(thu),
+        citizen=hung,
+        changes={"phone": "0987654321"},
+        reason="Công dân báo số điện thoại mới",
+        source_document="DC02",
+    )
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert codes(exc) == {"merge.changed_since"}
+    assert "citizen" in exc.value.errors[0].message_en
+    assert "phone" in exc.value.errors[0].message_en
+    result.refresh_from_db()
+    assert not result.is_undone
+
+
+def test_undo_is_refused_when_the_kept_record_was_merged_again(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"})
+    IdentityCardRecord.objects.filter(citizen=hung, kind="cccd").delete()
+    older = Citizen.objects.get(pk=hung.pk)
+    newer = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 1 phố Hàng Trống")
+    merge(thu, older, newer)
+    # Undo in the wrong order: the first merge's kept record is fine, so undo the second first.
+    third = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 1 phố Hàng Trống")
+    card(third)
+    merge(thu, third, Citizen.objects.get(pk=hung.pk))
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert codes(exc) == {"merge.kept_merged_since"}
+
+
+def test_undo_is_for_reviewers(personas: Personas, thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"})
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(personas.lan), merge=result, reason="Nhầm")
+    assert codes(exc) == {"role.not_allowed"}
+    with pytest.raises(NotFoundError):
+        services.citizen_merge_undo(actor=Actor(personas.dung), merge=result, reason="Nhầm")
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="\x00")
+    assert {e.field for e in exc.value.errors} == {"reason"}
+
+
+def test_merge_conflicts_lists_what_needs_a_choice(hung: Citizen, duplicate: Citizen) -> None:
+    found = services.merge_conflicts(keep=hung, absorb=duplicate)
+    assert [(e.field, e.code) for e in found] == [("choices.permanent", "merge.choice_required")]
+    assert services.merge_conflicts(keep=duplicate, absorb=hung)[0].code == "merge.pin_rule"
+    assert FamilyLink.objects.filter(relative=duplicate).count() == 1
+
+
+def test_temporary_residences_and_shared_relatives_round_trip(thu: User, hung: Citizen) -> None:
+    """Both records declare a temporary stay elsewhere and both are recorded as Hạnh's spouse: the
+    absorbed stay is chosen, Hạnh's duplicate link stays with the absorbed record; undo restores all."""
+    dup = make_citizen(full_name="Nguyen Van Hung", address="Số 1 phố Hàng Trống")
+    hanh = Citizen.objects.get(full_name="Lê Thị Hạnh")
+    for citizen, address in ((hung, "Số 2 Lê Lợi"), (dup, "Số 8 Trần Phú")):
+        services.residence_register(
+            actor=SYSTEM,
+            citizen=citizen,
+            kind="temporary",
+            commune=commune(HONG_HA),
+            address_detail=address,
+            registered_on=date(2025, 1, 1),
+            expires_on=date(2026, 1, 1),
+            reason="Đăng ký tạm trú",
+            source_document="CT01",
+            today=TODAY,
+        )
+    for citizen in (hung, dup):
+        services.family_link_add(
+            actor=SYSTEM,
+            citizen=hanh,
+            kind="spouse",
+            relative=citizen,
+            reason="Kết hôn",
+            source_document="ĐKKH",
+        )
+    before = full_snapshot(hung, dup, hanh)
+
+    result = merge(thu, hung, dup, choices={"temporary": "absorb"}, today=TODAY)
+
+    assert hung.residences.get(kind="temporary", ended_on__isnull=True).address_detail == "Số 8 Trần Phú"
+    assert result.summary["left_on_absorbed"]["links_to_record"] == 1
+    assert FamilyLink.objects.filter(citizen=hanh, kind="spouse", relative=dup).exists()
+    services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert full_snapshot(hung, dup, hanh) == before
+
+
+def test_a_chain_of_merges_is_undone_from_the_last(thu: User, hung: Citizen) -> None:
+    second = make_citizen(full_name="Nguyen Van Hung", address="Số 1 phố Hàng Trống", email="hung@example.vn")
+    third = make_citizen(full_name="NGUYEN VAN HUNG", address="Số 1 phố Hàng Trống", phone="0900000000")
+    before = full_snapshot(hung, second, third)
+    first_merge = merge(thu, second, third)
+    with pytest.raises(DomainError) as exc:
+        merge(thu, hung, third)
+    assert codes(exc) == {"merge.already_merged"}
+    second_merge = merge(thu, hung, Citizen.objects.get(pk=second.pk))
+    # The first absorbed PIN now leads through both merges to Hùng.
+    assert selectors.citizen_get(actor=thu, pin=third.pin, purpose="Kiểm tra").pk == hung.pk
+    # What only the first duplicate knew came through the second to the record that stayed.
+    kept = Citizen.objects.get(pk=hung.pk)
+    assert (kept.phone, kept.email) == ("0900000000", "hung@example.vn")
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=first_merge, reason="Nhầm")
+    assert codes(exc) == {"merge.kept_merged_since"}
+    services.citizen_merge_undo(actor=Actor(thu), merge=second_merge, reason="Nhầm")
+    services.citizen_merge_undo(actor=Actor(thu), merge=first_merge, reason="Nhầm")
+    assert full_snapshot(hung, second, third) == before
+
+
+def test_undo_refused_when_restoring_would_break_a_rule(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+    # Something registers a new permanent residence on the merged record since (a late import).
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=Citizen.objects.get(pk=duplicate.pk),
+        kind="permanent",
+        commune=commune("00070"),
+        address_detail="Số 4 phố Hàng Bè",
+        registered_on=TODAY,
+        reason="Nhập muộn",
+        source_document="Tệp cũ",
+        today=TODAY,
+    )
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert codes(exc) == {"merge.undo_conflict"}
+    result.refresh_from_db()
+    assert not result.is_undone
+    assert Citizen.objects.get(pk=duplicate.pk).merged_into_id == hung.pk
