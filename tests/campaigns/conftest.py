@@ -20,6 +20,7 @@ Hoàn Kiếm 4, Hồng Hà 5 revised to 3; Dương Liễu's successor has none, 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.apps import apps as django_apps
 from django.db import transaction
+from django.utils import translation
 
 from dancu.accounts.models import User
 from dancu.audit.models import AuditEvent, EventType
@@ -92,6 +94,15 @@ class Country:
 
 
 TAKEN = EventType.CARD_APPLICATION_TAKEN
+
+
+@pytest.fixture(autouse=True)
+def _language_restored() -> Iterator[None]:
+    """A page read in English leaves English active in the thread (LocaleMiddleware activates it and
+    nothing deactivates it); put back the language the next test expects."""
+    language = translation.get_language()
+    yield
+    translation.activate(language)
 
 
 @pytest.fixture(autouse=True)
