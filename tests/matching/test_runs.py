@@ -101,6 +101,20 @@ def test_registry_run_proposes_each_staged_copy_in_its_citizens_commune() -> Non
     assert event.data["proposed_pairs"] == run.proposed_pairs
 
 
+def test_a_staged_row_already_written_to_the_registry_is_not_matched_again() -> None:
+    citizens = _population()
+    staged = _stage(citizens[:3])
+    # The first row reached the registry as the first citizen (an approved row, or its applied form).
+    StagingRecord.objects.filter(pk=staged[0].pk).update(citizen=citizens[0])
+
+    match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert not CandidatePair.objects.filter(left_staging=staged[0]).exists()
+    assert not CandidatePair.objects.filter(right_staging=staged[0]).exists()
+    for citizen, row in zip(citizens[1:3], staged[1:3], strict=True):
+        assert CandidatePair.objects.filter(pair_key=pair_key(f"c:{citizen.pk}", f"s:{row.pk}")).exists()
+
+
 def test_a_decided_pair_is_never_proposed_again_and_a_pending_one_is_refreshed() -> None:
     citizens = _population()
     staged = _stage(citizens[:2])

@@ -136,8 +136,12 @@ def _staged_value(row: StagingRecord, *names: str) -> str:
 
 
 def _staged_rows(population: _Population) -> None:
-    staged = StagingRecord.objects.exclude(status=StagingRecord.Status.REJECTED).only(
-        "pk", "raw", "normalized"
+    # A row already written to the registry (directly, or through the form it was filed as) is that
+    # citizen now: matching it would only propose the citizen as a duplicate of itself.
+    staged = (
+        StagingRecord.objects.exclude(status=StagingRecord.Status.REJECTED)
+        .filter(citizen__isnull=True)
+        .only("pk", "raw", "normalized")
     )
     for row in staged.iterator(chunk_size=2_000):
         side = f"s:{row.pk}"
