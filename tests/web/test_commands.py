@@ -10,7 +10,13 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from dancu.accounts.models import PoliceUnit, User
+from dancu.audit.models import AuditEvent
+from dancu.campaigns.models import Campaign, CampaignMetric, Target
+from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint, ProductionBatch
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
+from dancu.collection.quality.models import QualityAssessment, QualityPass
 from dancu.geo.models import AdminUnit
+from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry.models import Citizen
 
 pytestmark = pytest.mark.django_db
@@ -43,25 +49,102 @@ def test_setup_creates_a_police_unit_for_every_unit_and_is_idempotent() -> None:
     assert PoliceUnit.objects.count() == 1 + provinces + communes + districts
 
 
+def demo_content() -> dict[str, Any]:
+    """What the demo made in every domain, kind by kind, to compare one run with the next."""
+    forms = CollectionForm.objects.filter(created_by__username="canbo.hoankiem", staging_record__isnull=True)
+    return {
+        "citizens": Citizen.objects.count(),
+        "events": AuditEvent.objects.count(),
+        "imports": ImportRun.objects.count(),
+        "staged": StagingRecord.objects.count(),
+        "import_forms": CollectionForm.objects.filter(staging_record__isnull=False).count(),
+        "forms": sorted(forms.values_list("kind", "status")),
+        "quality_passes": QualityPass.objects.count(),
+        "assessed": QualityAssessment.objects.count(),
+        "match_runs": MatchRun.objects.count(),
+        "pairs": CandidatePair.objects.count(),
+        "points": sorted(IntakePoint.objects.values_list("code", "kind")),
+        "devices": IntakeDevice.objects.count(),
+        "applications": sorted(Application.objects.values_list("status", flat=True)),
+        "batches": ProductionBatch.objects.count(),
+        "cards": Card.objects.count(),
+        "campaigns": sorted(Campaign.objects.values_list("name", flat=True)),
+        "campaign_metrics": CampaignMetric.objects.count(),
+        "targets": sorted(Target.objects.values_list("set_by__username", flat=True)),
+    }
+
+
 def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> None:
     out = run("demo", people=600, seed=7, no_serve=True)
 
-    assert Citizen.objects.count() == 600
     # Both kinds of placement: 2025 addresses in Hà Nội, legacy-only addresses in old Hải Dương.
     assert Citizen.objects.filter(area_province__code="01", area_legacy_commune__isnull=True).exists()
     assert Citizen.objects.filter(area_legacy_commune__province_code="30").exists()
-    # Most people live in the four Hà Nội wards, so each demo officer there has a real commune to work.
-    hanoi = Citizen.objects.filter(area_province__code="01").count()
-    assert 0.5 * 600 < hanoi < 0.8 * 600
     roles = set(User.objects.filter(username__contains=".").values_list("role", flat=True))
     assert roles == set(User.Role.values)
     for username in ("canbo.hoankiem", "phuctra.hanoi", "quantri.c06", "kiemtoan.c06"):
         assert username in out
     assert "dancu-demo-2025" in out
 
+    made = demo_content()
+    # A legacy import of a few hundred dirty rows: clean ones in the registry, the others in the wards'
+    # review queues, the unreadable ones rejected in the report.
+    run_ = ImportRun.objects.get()
+    assert run_.promoted_at is not None
+    assert run_.rows_read >= 300
+    assert run_.rows_applied > 0
+    assert run_.rows_queued > 0
+    assert run_.rows_rejected > 0
+    # The population, the clean imported rows and the DC01 form applied.
+    assert made["citizens"] == 600 + run_.rows_applied + 1
+    # Most generated people live in the four Hà Nội wards (as do the imported ones), so each demo officer
+    # there has a real commune to work.
+    hanoi = Citizen.objects.filter(area_province__code="01").count() - run_.rows_applied
+    assert 0.5 * 600 < hanoi < 0.8 * 600
+    assert made["staged"] == run_.rows_read
+    assert made["import_forms"] == run_.rows_queued
+    # Forms of Phường Hoàn Kiếm at every step of the workflow, written by the demo collector.
+    assert made["forms"] == [
+        ("DC01", "applied"),
+        ("DC01", "checked"),
+        ("DC01", "draft"),
+        ("DC01", "draft"),
+        ("DC01", "rechecked"),
+        ("DC01", "submitted"),
+        ("DC02", "submitted"),
+    ]
+    assert CollectionForm.objects.filter(commune__code="00070", staging_record__isnull=True).count() == 7
+    # A quality pass over every record and a match run with pairs to review.
+    assert made["quality_passes"] == 1
+    assert made["assessed"] == made["citizens"]
+    assert MatchRun.objects.get().status == MatchRun.Status.FINISHED
+    assert made["pairs"] > 0
+    # The matcher saw the staged rows before they reached the registry: no row is paired with the citizen
+    # it became.
+    for pair in CandidatePair.objects.exclude(left_staging=None).exclude(right_citizen=None):
+        assert pair.left_staging.citizen_id != pair.right_citizen_id
+    # A station and a mobile team with their devices, and a dozen applications at every stage.
+    assert made["points"] == [("HH-LD-01", "mobile"), ("HK-01", "station")]
+    assert made["devices"] == 2
+    assert made["applications"] == sorted(
+        ["taken"] * 3 + ["approved"] * 2 + ["in_production"] * 2 + ["produced"] * 2 + ["delivered"] * 3
+    )
+    assert made["batches"] == 2
+    assert made["cards"] == 5
+    # The campaign, its targets handed down: the ministry for the country and the provinces, each province
+    # supervisor for its communes (four Hà Nội wards, the Hải Phòng commune of the demo).
+    assert made["campaigns"] == ["Cấp căn cước 2025"]
+    assert made["campaign_metrics"] == 4
+    assert made["targets"].count("quantri.c06") == 4 * 3
+    assert made["targets"].count("phuctra.hanoi") == 4 * 4
+    assert made["targets"].count("phuctra.haiphong") == 4 * 1
+    # The new pages are printed next to the logins.
+    for path in ("/forms/", "/quality/", "/duplicates/", "/cards/", f"/imports/{run_.pk}/", "/campaigns/"):
+        assert f"http://127.0.0.1:8000{path}" in out
+
     again = run("demo", people=600, seed=7, no_serve=True)
     assert "reused" in again
-    assert Citizen.objects.count() == 600
+    assert demo_content() == made
 
 
 def test_a_demo_account_signs_in_with_the_printed_password_and_its_code() -> None:

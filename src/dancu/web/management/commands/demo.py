@@ -1,25 +1,32 @@
-"""`dancu demo`: the platform with a demo population and one account per role and unit, then serve.
+"""`dancu demo`: the platform with a demo population, one account per role and unit, and a little work in
+every domain (a legacy import, forms, a quality pass, a match run, card applications, a campaign), then
+serve.
 
-Run by `make demo`. A second run reuses the database, the population and the accounts it finds.
+Run by `make demo`. A second run reuses the database, the population, the accounts and the work it finds.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Count
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.management.commands.otp_code import DEMO_DEVICE_NAME
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.services import officer_create
 from dancu.audit.services import Actor
+from dancu.campaigns.models import Campaign
+from dancu.collection.models import ImportRun
 from dancu.geo.models import AdminUnit
 from dancu.registry.models import Citizen
+from dancu.web import demo_content
 
 # Four wards of central Hà Nội placed with 2025 addresses, and the old province of Hải Dương (merged
 # into Hải Phòng on 1 July 2025) placed with legacy-only addresses, to show the mapping.
@@ -68,7 +75,9 @@ class Command(BaseCommand):
                 stderr=self.stderr,
             )
         accounts = self._accounts()
+        self._content(seed=options["seed"], accounts=accounts)
         self._print_logins(accounts)
+        self._print_pages(options["addrport"])
         if not options["no_serve"]:
             call_command("serve", options["addrport"])
 
@@ -124,6 +133,61 @@ class Command(BaseCommand):
                 otp_device_name=DEMO_DEVICE_NAME,
             )
         return accounts
+
+    def _content(self, *, seed: int, accounts: list[DemoAccount]) -> None:
+        """The work of every domain, each step through the domain's services (see `web.demo_content`)."""
+        started = time.monotonic()
+
+        def say(text: str) -> None:
+            self.stdout.write(f"[{time.monotonic() - started:5.1f} s] {text}")
+            self.stdout.flush()
+
+        run = demo_content.legacy_import(seed=seed, say=say)
+        # The matcher looks at the staged rows before they move on: once a row is in the registry it would
+        # be proposed as a duplicate of the very citizen it became.
+        demo_content.match_run(say=say)
+        demo_content.legacy_import_promote(run=run, say=say)
+        demo_content.collection_forms(say=say)
+        demo_content.card_applications(say=say)
+        # After everything else, so that the scorecard counts the imported people and the forms too.
+        demo_content.quality_pass(say=say)
+        communes = [*HANOI_COMMUNES, *self._busiest_communes(accounts)]
+        demo_content.campaign(communes=communes, say=say)
+
+    @staticmethod
+    def _busiest_communes(accounts: list[DemoAccount]) -> list[str]:
+        """The 2025 commune of the Hải Phòng demo collector, when the population placed one."""
+        prefix = "CA-commune-"
+        return [
+            account.unit_code.removeprefix(prefix)
+            for account in accounts
+            if account.username == "canbo.haiphong" and account.unit_code.startswith(prefix)
+        ]
+
+    def _print_pages(self, addrport: str) -> None:
+        base = f"http://{addrport}"
+        run = ImportRun.objects.filter(source=demo_content.IMPORT_SOURCE).order_by("pk").first()
+        found = Campaign.objects.filter(name=demo_content.CAMPAIGN_NAME).order_by("pk").first()
+        pages = [
+            ("Hồ sơ dân cư / registry (canbo.hoankiem)", "/"),
+            ("Phiếu DC01/DC02 / forms (canbo.hoankiem, kiemtra.hoankiem)", reverse("collection:queue")),
+            (
+                "Báo cáo nhập tệp / import report (phuctra.hanoi)",
+                reverse("collection:import_run", args=[run.pk]) if run else reverse("collection:imports"),
+            ),
+            ("Chất lượng / quality scorecard", reverse("quality:scorecard")),
+            ("Trùng lặp / duplicates queue (kiemtra.hoankiem)", reverse("matching:queue")),
+            ("Thẻ căn cước / card applications (canbo.hoankiem, phuctra.hanoi)", reverse("cards:queue")),
+            ("Lô sản xuất / production batches (phuctra.hanoi)", reverse("cards:batches")),
+            (
+                "Chiến dịch / campaign dashboard (quantri.c06)",
+                reverse("campaigns:dashboard", args=[found.pk, "vn"]) if found else reverse("campaigns:list"),
+            ),
+        ]
+        self.stdout.write(self.style.SUCCESS("Demo pages / Trang chạy thử"))
+        for label, path in pages:
+            self.stdout.write(f"  {base}{path:<28} {label}")
+        self.stdout.write("")
 
     def _print_logins(self, accounts: list[DemoAccount]) -> None:
         self.stdout.write("")
