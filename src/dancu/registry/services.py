@@ -19,7 +19,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold, name_errors, nfc, normalize_name, text_errors
+from dancu.lib.vntext import fold, name_errors, normalize_name, text_errors
 from dancu.registry.history import citizen_snapshot, household_snapshot
 from dancu.registry.models import (
     AbsenceDeclaration,
@@ -36,6 +36,7 @@ from dancu.registry.models import (
 )
 from dancu.registry.validation import (
     citizen_field_errors,
+    clean_text,
     date_not_in_future,
     death_before_birth_errors,
     error,
@@ -85,10 +86,6 @@ def _require_source(*, reason: str, source_document: str) -> None:
     errors += text_errors(source_document, field="source_document", max_length=200, prose=True)
     if errors:
         raise DomainError(errors)
-
-
-def _clean_text(value: Any) -> str:
-    return nfc(str(value)).strip() if value is not None else ""
 
 
 def _record_version(
@@ -249,7 +246,7 @@ def citizen_create(
         )
     raw = {k: v for k, v in data.__dict__.items() if k not in ("pin", "birth_registration_place")}
     parsed, errors = parse_citizen_input(raw)
-    place = _clean_text(data.birth_registration_place)
+    place = clean_text(data.birth_registration_place)
     # pin_codec.place_name accepts 001-096 provinces and 100-999 countries; isascii() keeps out
     # Arabic-Indic and full-width digits, which str.isdigit() would let through to the PIN codec.
     if not (len(place) == 3 and place.isascii() and place.isdigit() and pin_codec.place_name(place)):
@@ -262,7 +259,7 @@ def citizen_create(
             )
         )
     errors += citizen_field_errors(parsed, today=today)
-    pin = _clean_text(data.pin)
+    pin = clean_text(data.pin)
     birth_year = parsed["birth_date"].year if parsed.get("birth_date") is not None else None
     if not pin and not errors and birth_year is not None and not 1900 <= birth_year <= 2399:
         # The PIN's century digit encodes the 1900s to the 2300s only.
@@ -568,7 +565,7 @@ def residence_register(
             )
         )
     kind = Residence.Kind(kind)
-    address_detail = _clean_text(address_detail)
+    address_detail = clean_text(address_detail)
     errors = _check_commune(commune, legacy_commune, actor=actor)
     if not address_detail:
         errors.append(
@@ -671,7 +668,7 @@ def residence_register(
             legacy_commune=legacy_commune,
             address_detail=address_detail,
             address_key=fold(address_detail),
-            address_original=_clean_text(address_original),
+            address_original=clean_text(address_original),
             household=household,
             registered_on=registered_on,
             expires_on=expires_on,
@@ -852,8 +849,8 @@ def household_create(
             number=_next_household_number(commune),
             commune=commune,
             legacy_commune=legacy_commune,
-            address_detail=_clean_text(address_detail),
-            address_original=_clean_text(address_original),
+            address_detail=clean_text(address_detail),
+            address_original=clean_text(address_original),
             version=0,
         )
         _join_household(

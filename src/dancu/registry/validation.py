@@ -129,7 +129,8 @@ def pin_errors(
 # so that a form is judged exactly as the write it leads to will be.
 
 
-def _clean_text(value: Any) -> str:
+def clean_text(value: Any) -> str:
+    """Text as the registry stores it: NFC, without surrounding whitespace; None becomes empty."""
     return nfc(str(value)).strip() if value is not None else ""
 
 
@@ -151,11 +152,11 @@ def parse_citizen_input(data: dict[str, Any]) -> tuple[dict[str, Any], list[Fiel
             # A missing name (None from a JSON null) is checked as a blank one: name.required.
             parsed[key] = normalize_name(value) if isinstance(value, str) else ""
         elif key == "old_id_number":
-            parsed[key] = _clean_text(value) or None
+            parsed[key] = clean_text(value) or None
         elif key in ("nationality",):
-            parsed[key] = _clean_text(value).upper()
+            parsed[key] = clean_text(value).upper()
         else:
-            parsed[key] = _clean_text(value)
+            parsed[key] = clean_text(value)
     return parsed, errors
 
 
