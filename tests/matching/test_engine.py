@@ -115,11 +115,66 @@ def test_identifiers_exact_one_digit_or_different() -> None:
     assert level_of("cmnd", "old_id_number", "012345678", "12345678") == "exact"
 
 
-def test_parents_names_are_compared_like_names() -> None:
-    assert level_of("father", "father_name", "Nguyễn Văn Bình", "NGUYEN VAN BINH") == (
-        "same letters without tone marks"
+def test_parents_are_one_comparison() -> None:
+    def parents(left: dict[str, str], right: dict[str, str]) -> str:
+        return levels(left, right)["parents"]
+
+    same = {"father_name": "Nguyễn Văn Bình", "mother_name": "Trần Thị Hòa"}
+    assert parents(same, same) == "both the same (NFC, canonical spelling)"
+    assert parents(same, {"father_name": "NGUYEN VAN BINH", "mother_name": "Tran Thi Hoa"}) == (
+        "both the same without tone marks"
     )
-    assert level_of("mother", "mother_name", "Trần Thị Hòa", "Trần Thị Hoà") == EXACT
+    assert parents(same, {"mother_name": ""}) == "one the same, the other unknown on one side"
+    assert parents(same, {"mother_name": "Lê Thị Thu"}) == "one the same, the other different"
+    assert parents(same, {"father_name": "Nguyễn Văn Bìnn", "mother_name": "Trần Thị Hoàa"}) == (
+        "both alike (Jaro-Winkler ≥ 0.90 without marks)"
+    )
+    assert parents(same, {"father_name": "Lê Văn Tám", "mother_name": "Phạm Thị Mai"}) == "different"
+    assert parents(same, {"father_name": "", "mother_name": ""}) == "null"
+
+
+def test_siblings_are_not_one_person() -> None:
+    """Two children of one family share their parents, address, birth place and family name: evidence
+    that must not add up to one person when the given name, the date and the PIN all differ."""
+    from dancu.matching.engine import run_matcher
+    from dancu.matching.prepare import prepare_records
+
+    # Each child has a PIN of their own and no old ID card.
+    family = {
+        key: value
+        for key, value in BASE.items()
+        if key not in ("record_id", "full_name", "birth_date", "old_id_number")
+    }
+    rows = [
+        {
+            **family,
+            "record_id": "a",
+            "full_name": "Nguyễn Gia Giang",
+            "birth_date": "2016-02-13",
+            "id_number": "001316012345",
+            "gender": "Nữ",
+        },
+        {
+            **family,
+            "record_id": "b",
+            "full_name": "Nguyễn Gia Hân",
+            "birth_date": "2018-07-21",
+            "id_number": "001318054321",
+            "gender": "Nữ",
+        },
+        {
+            **family,
+            "record_id": "c",
+            "full_name": "Nguyễn Gia Giang",
+            "birth_date": "13/02/2016",
+            "id_number": "001316012345",
+            "gender": "Nữ",
+        },
+    ]
+    prepared = prepare_records(rows, today=TODAY, units=AddressUnits(parse_address))
+    result = run_matcher(prepared, keep_above=0.0)
+    assert result.clusters["a"] == result.clusters["c"]
+    assert result.clusters["b"] != result.clusters["a"]
 
 
 def test_addresses_are_compared_in_2025_units() -> None:
@@ -143,8 +198,7 @@ def test_every_field_is_explained() -> None:
         "sex",
         "pin",
         "cmnd",
-        "father",
-        "mother",
+        "parents",
         "birth_place",
         "address",
     }

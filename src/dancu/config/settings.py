@@ -236,3 +236,5 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # (docs/merging.md). Off unless set: a wrong merge joins two people's records. When set it must be at
 # least 0.999, since at a lower certainty a national run would merge thousands of different people.
 DANCU_MATCH_AUTO_MERGE = env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimum=0.999)
+# The memory the matcher's DuckDB may hold before it spills pairs to a temporary directory on disk.
+DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "3GB")

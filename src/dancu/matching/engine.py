@@ -30,6 +30,8 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,8 +53,12 @@ DEFAULT_KEEP_ABOVE = 0.05
 DEFAULT_BLOCK_CAP = 1_000
 # Below this many records the unsupervised estimates are noise; the priors below are used instead.
 MIN_RECORDS_TO_TRAIN = 1_000
-# Random pairs compared to estimate the u probabilities.
+# Random pairs compared to estimate the u probabilities: at most this many, and this many per record on
+# smaller inputs. Forty per record see every level often enough on files of a few thousand (a level as
+# rare among strangers as a shared date of birth, 1 in 30,000, is still seen a dozen times in 10,000
+# records), at a third of the time of a hundred.
 U_SAMPLE_PAIRS = 2_000_000
+U_PAIRS_PER_RECORD = 40
 # Pairs used by each expectation-maximisation session at most.
 EM_MAX_PAIRS = 1_000_000
 # Inputs above this many records have their EM pairs sampled down to EM_MAX_PAIRS.
@@ -70,18 +76,24 @@ class BlockingRule:
     name: str
     columns: tuple[str, ...]
     description: str
+    # A key that says little on its own (the name without a date) gets a smaller cap than the run's:
+    # a name shared by a handful of records is worth comparing in full, "Nguyễn Thị Lan" is not.
+    cap: int | None = None
 
     @property
     def key_column(self) -> str:
         return f"bk_{self.name}"
 
 
+# The largest block of a rule whose key is a name alone.
+NAME_ONLY_CAP = 30
+
 BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule("pin", ("pin",), "same PIN (số định danh cá nhân)"),
-    BlockingRule("pin_digits", ("pin_sorted",), "same PIN digits in another order (two digits swapped)"),
+    BlockingRule("pin_digits", ("pin_sorted",), "same PIN, two digits of its second half swapped"),
     BlockingRule("cmnd", ("cmnd",), "same old ID card number (CMND)"),
-    BlockingRule("cmnd_digits", ("cmnd_sorted",), "same CMND digits in another order"),
-    BlockingRule("name", ("name_sorted",), "same name words"),
+    BlockingRule("cmnd_digits", ("cmnd_sorted",), "same CMND, two digits of its second half swapped"),
+    BlockingRule("name", ("name_sorted",), "same name words (rare names only)", cap=NAME_ONLY_CAP),
     BlockingRule("name_year", ("name_sorted", "dob_y"), "same name words, same birth year"),
     BlockingRule(
         "name_day", ("name_sorted", "dob_m", "dob_d"), "same name words, same day and month of birth"
@@ -101,11 +113,8 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
     BlockingRule(
         "parents_year", ("father_folded", "mother_folded", "dob_y"), "same parents' names, same birth year"
     ),
-    BlockingRule("address_given", ("address_detail", "given_folded"), "same address detail, same given name"),
-    BlockingRule(
-        "address_family", ("address_detail", "family_folded"), "same address detail, same family name"
-    ),
-    BlockingRule("address_year", ("address_detail", "dob_y"), "same address detail, same birth year"),
+    BlockingRule("place_given", ("place", "given_folded"), "same address, same given name"),
+    BlockingRule("place_year", ("place", "dob_y"), "same address, same birth year"),
 )
 
 
@@ -212,31 +221,75 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             # all in Vietnam (Nguyễn is one person in three; siblings share it along with their parents
             # and address), so its prior weighs as much against as a different name; the data decides.
             custom("given_folded_l = given_folded_r", "same given name, rest different", 0.002, 0.01),
-            custom("family_folded_l = family_folded_r", "same family name, rest different", 0.001, 0.15),
+            custom("family_folded_l = family_folded_r", "same family name, rest different", 0.0005, 0.15),
+            # Given name written first and a typing error besides ("campblel joshua", "joshua campbell"):
+            # the words in alphabetical order are still alike. After the levels above, so that siblings
+            # ("Nguyễn Thị Lan", "Nguyễn Thị Lâm") have already landed in "same family name".
+            level(
+                cll.JaroWinklerLevel("name_sorted", 0.92),
+                "words in another order, Jaro-Winkler ≥ 0.92 without marks",
+                0.01,
+                0.0002,
+            ),
             level(cll.JaroWinklerLevel("name_folded", 0.80), "Jaro-Winkler ≥ 0.80 without marks", 0.01, 0.05),
             level(cll.ElseLevel(), "different", 0.01, 0.78),
         ],
     )
 
-    def parent(column: str, description: str) -> Any:
-        return cl.CustomComparison(
-            output_column_name=column,
-            comparison_description=description,
-            comparison_levels=[
-                cll.NullLevel(f"{column}_folded"),
-                level(cll.ExactMatchLevel(column), "exact (NFC, canonical spelling)", 0.80, 0.0005),
-                level(
-                    cll.ExactMatchLevel(f"{column}_folded"), "same letters without tone marks", 0.1, 0.0003
-                ),
-                level(
-                    cll.JaroWinklerLevel(f"{column}_folded", 0.90),
-                    "Jaro-Winkler ≥ 0.90 without marks",
-                    0.07,
-                    0.01,
-                ),
-                level(cll.ElseLevel(), "different", 0.03, 0.99),
-            ],
+    # Father and mother are one comparison, not two: among people who are not the same person, those
+    # who share one parent mostly share the other (siblings), so two separate weights would count the
+    # same evidence twice and call brothers and sisters one person.
+    def parents_null(side: str) -> str:
+        return f"(father_folded_{side} IS NULL AND mother_folded_{side} IS NULL)"
+
+    def one_known_same(column: str, other: str) -> str:
+        return (
+            f"({column}_folded_l = {column}_folded_r "
+            f"AND ({other}_folded_l IS NULL OR {other}_folded_r IS NULL))"
         )
+
+    parents = cl.CustomComparison(
+        output_column_name="parents",
+        comparison_description="họ tên cha mẹ / parents' names",
+        comparison_levels=[
+            cll.CustomLevel(
+                f"{parents_null('l')} OR {parents_null('r')}", base_dialect_str="duckdb"
+            ).configure(is_null_level=True),
+            custom(
+                "father_l = father_r AND mother_l = mother_r",
+                "both the same (NFC, canonical spelling)",
+                0.8,
+                0.00002,
+            ),
+            custom(
+                "father_folded_l = father_folded_r AND mother_folded_l = mother_folded_r",
+                "both the same without tone marks",
+                0.08,
+                0.00001,
+            ),
+            custom(
+                f"{one_known_same('father', 'mother')} OR {one_known_same('mother', 'father')}",
+                "one the same, the other unknown on one side",
+                0.06,
+                0.0005,
+            ),
+            level(
+                cll.And(
+                    cll.JaroWinklerLevel("father_folded", 0.9), cll.JaroWinklerLevel("mother_folded", 0.9)
+                ),
+                "both alike (Jaro-Winkler ≥ 0.90 without marks)",
+                0.03,
+                0.0001,
+            ),
+            custom(
+                "father_folded_l = father_folded_r OR mother_folded_l = mother_folded_r",
+                "one the same, the other different",
+                0.01,
+                0.002,
+            ),
+            level(cll.ElseLevel(), "different", 0.02, 0.99),
+        ],
+    )
 
     birth_date = cl.CustomComparison(
         output_column_name="birth_date",
@@ -269,7 +322,7 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             custom("dob_y_l = dob_y_r AND dob_m_l = dob_m_r", "same year and month", 0.02, 0.001),
             custom("dob_y_l = dob_y_r", "same year only", 0.02, 0.012),
             custom("dob_m_l = dob_m_r AND dob_d_l = dob_d_r", "same day and month, other year", 0.01, 0.003),
-            level(cll.ElseLevel(), "different", 0.01, 0.98),
+            level(cll.ElseLevel(), "different", 0.005, 0.98),
         ],
     )
 
@@ -281,8 +334,16 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
                 cll.NullLevel(column),
                 level(cll.ExactMatchLevel(column), "exact", 0.95, 0.000001),
                 level(cll.LevenshteinLevel(column, 1), "one digit different", 0.03, 0.0001),
-                custom(f"{column}_sorted_l = {column}_sorted_r", "two digits swapped", 0.01, 0.00001),
-                level(cll.ElseLevel(), "different", 0.01, 0.9999),
+                level(
+                    cll.CustomLevel(f"{column}_sorted_l = {column}_sorted_r", base_dialect_str="duckdb"),
+                    "two digits swapped",
+                    0.01,
+                    0.00001,
+                    fix_m_probability=True,
+                ),
+                # Two records of one person with wholly different numbers are rare: a number is copied
+                # from a document, and its slips are the levels above.
+                level(cll.ElseLevel(), "different", 0.002, 0.9999),
             ],
         )
 
@@ -317,6 +378,17 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
                 0.05,
                 0.001,
             ),
+            # Word overlap is for addresses that did not resolve to a commune (abroad, or too damaged):
+            # between two Vietnamese communes, "số", "phố", "thôn" and "hàng" say nothing.
+            level(
+                cll.And(
+                    cll.ArrayIntersectLevel("address_words", min_intersection=3),
+                    cll.CustomLevel("commune_l IS NULL OR commune_r IS NULL", base_dialect_str="duckdb"),
+                ),
+                "three or more words of the detail in common",
+                0.05,
+                0.005,
+            ),
             custom("province_l = province_r", "same 2025 province", 0.05, 0.05),
             level(cll.ElseLevel(), "different", 0.05, 0.95),
         ],
@@ -327,8 +399,7 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
         sex,
         identifier("pin", "số định danh cá nhân / PIN"),
         identifier("cmnd", "CMND / old ID card number"),
-        parent("father", "họ tên cha / father's name"),
-        parent("mother", "họ tên mẹ / mother's name"),
+        parents,
         birth_place,
         address,
     ]
@@ -371,16 +442,20 @@ def _block_keys(
     counts: list[dict[str, Any]] = []
     capped: list[CappedBlock] = []
     for rule in rules:
+        rule_cap = min(cap, rule.cap) if rule.cap is not None else cap
         key: pd.Series = frame[rule.columns[0]].astype("string")
         for column in rule.columns[1:]:
             key = key + "|" + frame[column].astype("string")
         sizes = key.value_counts(dropna=True)
-        too_big = sizes[sizes > cap]
-        for value, size in too_big.items():
-            capped.append(CappedBlock(rule.name, str(value), int(size)))
+        too_big = sizes[sizes > rule_cap]
+        # A rule with a cap of its own leaves out its common keys by design; only the run's cap, which
+        # no ordinary key reaches, is worth a warning naming the key.
+        if rule.cap is None:
+            for value, size in too_big.items():
+                capped.append(CappedBlock(rule.name, str(value), int(size)))
         if len(too_big):
             key = key.mask(key.isin(too_big.index))
-        kept = sizes[sizes <= cap]
+        kept = sizes[sizes <= rule_cap]
         pairs = int((kept * (kept - 1) // 2).sum())
         frame[rule.key_column] = key.astype(object).where(key.notna(), None)
         counts.append({"rule": rule.name, "description": rule.description, "pairs": pairs})
@@ -409,11 +484,11 @@ def _spark_session() -> Any:
     return session
 
 
-def _database_api(backend: str) -> Any:
+def _database_api(backend: str, connection: Any) -> Any:
     if backend == "duckdb":
         from splink import DuckDBAPI
 
-        return DuckDBAPI()
+        return DuckDBAPI(connection)
     if backend == "spark":
         from splink import SparkAPI
 
@@ -440,9 +515,8 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
         )
     except (SplinkException, ValueError) as exc:
         notes.append(f"prior not estimated, default kept: {exc}")
-    # A hundred random pairs per record see every level often enough on small files, and cost little.
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(U_SAMPLE_PAIRS, 100 * records, records * (records - 1) // 2), seed=SEED
+        max_pairs=min(U_SAMPLE_PAIRS, U_PAIRS_PER_RECORD * records, records * (records - 1) // 2), seed=SEED
     )
     # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
     # share the given name and birth year (not the whole date: where records differ in exactly one field,
@@ -451,7 +525,7 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
     for rule in (
         block_on("name_folded", "dob_y"),
         block_on("dob"),
-        block_on("given_folded", "family_folded"),
+        block_on("name_folded"),
     ):
         # A session that fails part-way (an m value estimated at zero on a small file) leaves the
         # comparisons it had switched off missing from the model; the model before it is put back.
@@ -531,7 +605,6 @@ def run_matcher(
     progress: Callable[[str], None] | None = None,
 ) -> MatchResult:
     """Block, train, score and cluster the prepared records; see the module docstring."""
-    from splink import Linker
 
     def say(message: str) -> None:
         if progress is not None:
@@ -540,9 +613,55 @@ def run_matcher(
     started = time.monotonic()
     frame = _frame(prepared.columns)
     rule_counts, capped = _block_keys(frame, BLOCKING_RULES, block_cap)
+    workdir = tempfile.mkdtemp(prefix="dancu-match-")
+    connection = None
+    if backend == "duckdb":
+        import duckdb
+        from django.conf import settings
+
+        # DuckDB would otherwise take most of the machine's memory for its tables of pairs; with a limit
+        # it spills to `workdir` instead, which keeps a national run inside a worker's memory.
+        connection = duckdb.connect(
+            config={"memory_limit": settings.DANCU_MATCH_MEMORY, "temp_directory": workdir}
+        )
+    try:
+        return _run(
+            frame,
+            rule_counts,
+            capped,
+            _database_api(backend, connection),
+            backend=backend,
+            threshold=threshold,
+            keep_above=keep_above,
+            block_cap=block_cap,
+            train=train,
+            say=say,
+            started=started,
+        )
+    finally:
+        if connection is not None:
+            connection.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(
+    frame: pd.DataFrame,
+    rule_counts: list[dict[str, Any]],
+    capped: list[CappedBlock],
+    db_api: Any,
+    *,
+    backend: str,
+    threshold: float,
+    keep_above: float,
+    block_cap: int,
+    train: bool | None,
+    say: Callable[[str], None],
+    started: float,
+) -> MatchResult:
+    from splink import Linker
+
     records = len(frame)
     notes: list[str] = []
-    db_api = _database_api(backend)
     # Splink reports every SQL step at INFO and each level it could not train at WARNING (expected on
     # small files: a level that no pair reaches keeps its prior); the command's own lines say enough.
     logging.getLogger("splink").setLevel(logging.ERROR)

@@ -63,6 +63,8 @@ PREPARED_COLUMNS = (
     "commune",
     "province",
     "address_detail",
+    "place",
+    "address_words",
     "address_folded",
 )
 
@@ -170,15 +172,39 @@ def _words(folded: str) -> list[str]:
     return folded.split() if folded else []
 
 
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def address_words(detail: str) -> list[str] | None:
+    """The distinct words of an address's detail (below its commune), in order: two spellings of one
+    address that Jaro-Winkler calls different ("10 wellslroad, rosehill" and "68 wells road, rosehill")
+    still share most of their words."""
+    words = sorted(set(_WORD.findall(detail)))
+    return words or None
+
+
 def _or_none(value: str | None) -> str | None:
     return value if value else None
 
 
 def _digits_sorted(number: str | None) -> str | None:
-    """The digits of an identity number in ascending order: two numbers typed with two digits swapped
-    (the most common keying error after a wrong digit) share this key, which no edit distance of one
-    catches and no block on the number itself brings together."""
-    return "".join(sorted(number)) if number else None
+    """An identity number with the digits of its second half in ascending order.
+
+    Two numbers typed with two neighbouring digits swapped (the most common keying error after a wrong
+    digit) share this key where no edit distance of one and no block on the number brings them together.
+    Only the second half is sorted: sorting all twelve digits of a PIN would make keys that thousands of
+    people share, while its first half (province, century and sex, year) keeps the key almost unique.
+    """
+    if not number:
+        return None
+    half = len(number) // 2
+    return number[:half] + "".join(sorted(number[half:]))
+
+
+def place_key(commune: str | None, detail: str) -> str | None:
+    """An address as one blocking key: the detail with its commune, because the detail alone ("thôn 6",
+    "tổ 3") names a place in thousands of communes."""
+    return f"{commune or ''}|{detail}" if detail else None
 
 
 # Three groups of digits: a date in either order, year first (ISO) or last (Vietnamese day first).
@@ -228,7 +254,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "family_folded": words[0] if words else None,
         "initials": "".join(word[0] for word in words) or None,
         "sex": row.sex,
-        "dob": f"{year:04d}-{month:02d}-{day:02d}" if year and month and day else None,
+        "dob": None if year is None or month is None or day is None else f"{year:04d}-{month:02d}-{day:02d}",
         "dob_y": year,
         "dob_m": month,
         "dob_d": day,
@@ -244,6 +270,8 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "commune": address.commune,
         "province": address.province,
         "address_detail": _or_none(address.detail),
+        "place": place_key(address.commune, address.detail),
+        "address_words": address_words(address.detail),
         "address_folded": _or_none(fold(row.address)),
     }
 

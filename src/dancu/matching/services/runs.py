@@ -39,7 +39,14 @@ from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.vntext import fold
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, MatchResult, run_matcher
 from dancu.matching.models import CandidatePair, MatchRun
-from dancu.matching.prepare import AddressUnits, PreparedRecords, prepare_records, province_pattern
+from dancu.matching.prepare import (
+    AddressUnits,
+    PreparedRecords,
+    address_words,
+    place_key,
+    prepare_records,
+    province_pattern,
+)
 from dancu.matching.services.decisions import candidate_pairs_auto_merge
 from dancu.registry.models import Citizen, FamilyLink, Residence
 
@@ -47,17 +54,21 @@ from dancu.registry.models import Citizen, FamilyLink, Residence
 CHUNK_SIZE = 1_000
 
 # The person-records column each comparison shows the values of.
-_SHOWN_COLUMN = {
-    "full_name": "full_name",
-    "birth_date": "birth_date",
-    "sex": "gender",
-    "pin": "id_number",
-    "cmnd": "old_id_number",
-    "father": "father_name",
-    "mother": "mother_name",
-    "birth_place": "birth_place",
-    "address": "address",
+# The columns of a person-records row each field of the evidence shows side by side.
+_SHOWN_COLUMNS = {
+    "full_name": ("full_name",),
+    "birth_date": ("birth_date",),
+    "sex": ("gender",),
+    "pin": ("id_number",),
+    "cmnd": ("old_id_number",),
+    "parents": ("father_name", "mother_name"),
+    "birth_place": ("birth_place",),
+    "address": ("address",),
 }
+
+
+def _shown(row: dict[str, str], field: str) -> str:
+    return " / ".join(row.get(column) or "—" for column in _SHOWN_COLUMNS[field])
 
 
 def pair_key(first: str, second: str) -> str:
@@ -170,7 +181,10 @@ def _prepare(population: _Population, today: date) -> PreparedRecords:
         if side in population.communes:
             columns["commune"][index] = population.communes[side]
             columns["province"][index] = population.provinces[side]
-            columns["address_detail"][index] = population.details[side] or None
+            detail = population.details[side] or ""
+            columns["address_detail"][index] = detail or None
+            columns["place"][index] = place_key(population.communes[side], detail)
+            columns["address_words"][index] = address_words(detail)
     return prepared
 
 
@@ -178,14 +192,13 @@ def _comparisons(pair: dict[str, Any], result: MatchResult, rows: dict[str, dict
     left, right = rows[pair["unique_id_l"]], rows[pair["unique_id_r"]]
     evidence = []
     for name in result.fields:
-        column = _SHOWN_COLUMN[name]
         evidence.append(
             {
                 "field": name,
                 "level": result.level_labels[name].get(int(pair[f"gamma_{name}"]), ""),
                 "weight": round(float(pair[f"w_{name}"]), 3),
-                "left": left.get(column, ""),
-                "right": right.get(column, ""),
+                "left": _shown(left, name),
+                "right": _shown(right, name),
             }
         )
     return evidence
