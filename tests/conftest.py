@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -72,6 +72,37 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
     """Every test database holds the real 2025 and legacy units: they are reference data, never mocked."""
     with django_db_blocker.unblock():
         call_command("load_units", stdout=io.StringIO())
+
+
+# A transactional test (the browser tests' live server, the concurrency tests' second connection) commits
+# its data, and Django empties every table when it ends, the units and the migrations' rows with them.
+_BLOCKER = pytest.StashKey[DjangoDbBlocker]()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remember_db_blocker(request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker) -> None:
+    """Keep the blocker where the teardown hook below can reach it (hooks cannot ask for fixtures)."""
+    request.config.stash[_BLOCKER] = django_db_blocker
+
+
+def _flushes_database(item: pytest.Item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    if "transactional_db" in names or "live_server" in names:
+        return True
+    marker = item.get_closest_marker("django_db")
+    return bool(marker and marker.kwargs.get("transaction"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a transactional test has been torn down (its tables flushed), load the reference data again."""
+    try:
+        return (yield)
+    finally:
+        # The last test of the session needs no reload: the test database is destroyed next.
+        if nextitem is not None and _flushes_database(item) and _BLOCKER in item.config.stash:
+            with item.config.stash[_BLOCKER].unblock():
+                reference_data_load()
 
 
 def commune(code: str) -> AdminUnit:

@@ -12,12 +12,14 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create, api_token_revoke, officer_create, otp_device_confirm
+from dancu.audit import services as audit_services
 from dancu.audit.models import AccessLog, AuditEvent, EventType
-from dancu.audit.services import Actor, audit_event_record
+from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import Citizen, Household, HouseholdMember, RecordVersion, Residence
@@ -371,6 +373,38 @@ def test_one_row_per_citizen_shown_on_each_page(lan: Client, personas: Personas,
         (people.hung.pk, "history", "web"),
         (people.hung.pk, "history", "web"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_read_names_its_reader_an_officer_or_a_system_job(
+    personas: Personas, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [people.hung.pk, people.mai.pk, people.tuan.pk]
+    common = {"action": AccessLog.Action.PROCESS, "channel": AccessLog.Channel.CLI, "purpose": "Kiểm thử"}
+    before = timezone.now()
+    assert access_log_record(actor=Actor(system="quality"), citizen_ids=iter(ids), **common) == 3
+    # Several rows go in as one statement, outside the model: the time reads back as the model's does.
+    for row in AccessLog.objects.all():
+        assert before <= row.accessed_at <= timezone.now()
+        assert (row.action, row.channel, row.purpose, row.detail) == ("process", "cli", "Kiểm thử", "")
+    assert access_log_record(actor=personas.lan, citizen_ids=[people.hung.pk], **common) == 1
+    assert access_log_record(actor=Actor(personas.cuong), citizen_ids=[], **common) == 0
+    rows = AccessLog.objects.order_by("pk").values_list("citizen_id", "actor_id", "actor_label")
+    assert list(rows) == [
+        (people.hung.pk, None, "system:quality"),
+        (people.mai.pk, None, "system:quality"),
+        (people.tuan.pk, None, "system:quality"),
+        (people.hung.pk, personas.lan.pk, "lan"),
+    ]
+    # Batches of two: five rows in three statements, none lost between them; one row alone too.
+    monkeypatch.setattr(audit_services, "ACCESS_LOG_BATCH", 2)
+    AccessLog.objects.all().delete()
+    assert access_log_record(actor=Actor(system="quality"), citizen_ids=iter(ids + ids[:2]), **common) == 5
+    assert access_log_record(actor=Actor(system="quality"), citizen_ids=iter(ids[:1]), **common) == 1
+    assert sorted(AccessLog.objects.values_list("citizen_id", flat=True)) == sorted(ids + ids[:2] + ids[:1])
+    # The database refuses a read that names no one.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AccessLog.objects.create(citizen=people.hung, **common)
 
 
 @pytest.mark.django_db

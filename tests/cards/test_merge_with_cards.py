@@ -63,3 +63,17 @@ def test_a_card_in_use_on_the_absorbed_record_is_revoked_or_replaced_first(
     with pytest.raises(DomainError) as exc:
         merge(people.hung, duplicate)
     assert {e.code for e in exc.value.errors} == {"merge.active_card"}
+
+
+def test_no_application_is_taken_for_a_record_merged_away(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    duplicate = make_citizen(full_name="Nguyen Van Hung")
+    loaded = Citizen.objects.get(pk=duplicate.pk)  # the intake screen opened before the merge
+    merge(people.hung, duplicate)
+    with pytest.raises(DomainError) as exc:
+        take(personas.lan, loaded, station, device)
+    [problem] = exc.value.errors
+    assert problem.code == "citizen.merged"
+    assert people.hung.pin in problem.message_vi
+    assert not duplicate.card_applications.exists()

@@ -14,8 +14,10 @@ from dancu.accounts.services import officer_create, police_unit_for_area
 from dancu.audit.services import Actor
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm
+from dancu.registry import services
 from dancu.registry.models import Citizen
-from tests.conftest import HOAN_KIEM, HONG_HA, PASSWORD, SYSTEM, Personas, commune
+from tests.conftest import HOAN_KIEM, HONG_HA, PASSWORD, SYSTEM, Personas, commune, make_citizen
+from tests.registry.merge_support import card
 
 
 @dataclass
@@ -108,3 +110,18 @@ def advance(
         if reached == status:
             return form
     raise AssertionError(f"cannot advance a {form.status} form to {status}")
+
+
+def merge_into_duplicate(citizen: Citizen) -> Citizen:
+    """Merge `citizen` into a second record of the same person, which carries the chip card and so keeps
+    its PIN (the merge's rule); return the kept record."""
+    kept = make_citizen(full_name=citizen.full_name, birth_date=citizen.birth_date.to_storage())
+    card(kept)
+    services.citizen_merge(
+        actor=SYSTEM,
+        keep=kept,
+        absorb=Citizen.objects.get(pk=citizen.pk),
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+    )
+    return Citizen.objects.get(pk=kept.pk)

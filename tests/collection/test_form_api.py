@@ -17,7 +17,7 @@ from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
 from dancu.collection.models import CollectionForm
 from dancu.registry.models import Citizen, RecordVersion
-from tests.collection.forms_support import Reviewers, dc01_data, make_reviewers
+from tests.collection.forms_support import Reviewers, dc01_data, make_reviewers, merge_into_duplicate
 from tests.conftest import HONG_HA, People, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
@@ -233,3 +233,28 @@ def test_an_apply_refused_by_the_registry_is_reported_and_kept(personas: Persona
 def test_the_api_needs_an_officer_token(personas: Personas) -> None:
     assert errors_of(Client().get("/api/v1/forms"), 401) == ["auth.required"]
     assert errors_of(call(api(personas.an), "get", "/api/v1/forms"), 401) == ["auth.required"]
+
+
+def test_a_dc02_of_a_record_merged_since_is_refused_with_the_record_to_use(
+    personas: Personas, people: People, staff: Reviewers
+) -> None:
+    lan, cuong = api(personas.lan), api(personas.cuong)
+    body = {
+        "kind": "DC02",
+        "citizen_pin": people.hung.pin,
+        "data": {"changes": {"phone": "0987654321"}},
+        "document": "Đơn đề nghị ngày 01/09/2025",
+        "reason": "Đổi số điện thoại",
+    }
+    path = f"/api/v1/forms/{ok(call(lan, 'post', '/api/v1/forms', body), 201)['id']}"
+    ok(call(lan, "post", f"{path}/submit"))
+    ok(call(api(staff.hang), "post", f"{path}/check", {}))
+    ok(call(cuong, "post", f"{path}/recheck", {}))
+    kept = merge_into_duplicate(people.hung)
+
+    response = call(cuong, "post", f"{path}/apply")
+    assert errors_of(response, 422) == ["citizen.merged"]
+    assert kept.pin in response.json()["errors"][0]["message_en"]
+    form = ok(call(cuong, "get", path))
+    assert (form["status"], [e["code"] for e in form["apply_errors"]]) == ("rechecked", ["citizen.merged"])
+    assert Citizen.objects.get(pk=kept.pk).phone == ""

@@ -15,7 +15,15 @@ from dancu.audit.services import Actor
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm
 from dancu.registry.models import RecordVersion
-from tests.collection.forms_support import Reviewers, advance, dc01, dc01_data, dc02, make_reviewers
+from tests.collection.forms_support import (
+    Reviewers,
+    advance,
+    dc01,
+    dc01_data,
+    dc02,
+    make_reviewers,
+    merge_into_duplicate,
+)
 from tests.conftest import HONG_HA, People, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
@@ -258,6 +266,25 @@ def test_the_apply_refused_by_the_registry_is_shown_on_the_form(
     page = html(follow(cuong, cuong.post(f"/forms/{form.pk}/apply/")))
     assert 'id="apply-errors"' in page
     assert "[cmnd.duplicate]" in page
+    assert 'data-status="rechecked"' in page
+
+
+def test_a_dc02_of_a_record_merged_since_says_which_record_to_use(
+    personas: Personas, people: People, staff: Reviewers, as_user: Any
+) -> None:
+    form = advance(
+        dc02(personas.lan, people.hung, {"phone": "0987654321"}),
+        "rechecked",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    kept = merge_into_duplicate(people.hung)
+    cuong = as_user(personas.cuong)
+    response = cuong.post(f"/forms/{form.pk}/apply/")
+    page = html(follow(cuong, response))
+    assert 'id="apply-errors"' in page
+    assert "[citizen.merged]" in page
+    assert f"đã được hợp nhất vào hồ sơ {kept.pin}" in page
     assert 'data-status="rechecked"' in page
 
 

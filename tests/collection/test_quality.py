@@ -17,11 +17,12 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import audit_event_record
 from dancu.collection.quality.checks import Indicator, failure_message
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.collection.quality.services import (
+    QUALITY_READ_PURPOSE,
     changed_citizen_ids,
     quality_pass_run,
     quality_records_assess,
@@ -430,6 +431,14 @@ def test_the_scheduled_tasks_run_a_pass_each():
     passes = list(QualityPass.objects.order_by("pk").values_list("scope", "assessed", "actor_label"))
     assert passes == [("all", 5, "system:quality"), ("changed", 0, "system:quality")]
     assert str(QualityPass.objects.first()).startswith("all ")
+    # The pass read each record's personal data: each citizen has one access-log row naming the job.
+    logged = AccessLog.objects.values_list(
+        "citizen_id", "actor_id", "actor_label", "action", "channel", "purpose"
+    )
+    assert sorted(logged) == sorted(
+        (pk, None, "system:quality", "process", "job", QUALITY_READ_PURPOSE)
+        for pk in Citizen.objects.values_list("pk", flat=True)
+    )
 
 
 def test_a_record_merged_into_another_is_no_longer_assessed_or_counted():

@@ -15,8 +15,9 @@ from django.test import Client
 from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
 from dancu.matching.models import CandidatePair
+from dancu.registry import services
 from dancu.registry.models import Citizen, CitizenMerge
-from tests.conftest import HONG_HA, Personas, make_citizen
+from tests.conftest import HONG_HA, SYSTEM, Personas, make_citizen
 from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.merge_support import reviewer
 
@@ -184,3 +185,17 @@ def test_without_a_token(hung: Citizen, duplicate: Citizen) -> None:
 @pytest.mark.parametrize("query", ["page=0", "page_size=1000", "page=abc"])
 def test_bad_paging(thu: User, query: str) -> None:
     assert refusal(api(thu).get(f"/api/v1/matching/pairs?{query}"), 422)[0][1].startswith("schema.")
+
+
+def test_a_row_settled_against_a_record_merged_since_is_refused_naming_the_kept_record(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    pair = candidate_pair(duplicate, staged_row(full_name="Nguyen Van Hung"))
+    services.citizen_merge(
+        actor=SYSTEM, keep=hung, absorb=duplicate, reason="Cùng một người", source_document="Biên bản 7"
+    )
+    response = post(api(thu), f"/api/v1/matching/pairs/{pair.pk}/decision", {"same": True, "reason": REASON})
+    assert refusal(response, 422) == [("citizen", "citizen.merged")]
+    assert hung.pin in response.json()["errors"][0]["message_vi"]
+    pair.refresh_from_db()
+    assert pair.status == CandidatePair.Status.PENDING

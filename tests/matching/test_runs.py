@@ -12,12 +12,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit import services as audit_services
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.lib.vntext import fold
 from dancu.matching.models import CandidatePair, MatchRun
-from dancu.matching.services.runs import match_run_registry, pair_key
+from dancu.matching.services.runs import MATCH_READ_PURPOSE, match_run_registry, pair_key
 from dancu.registry.bulk import load_population, placement_choices
 from dancu.registry.generator import generate_population
 from dancu.registry.models import Citizen
@@ -99,6 +100,28 @@ def test_registry_run_proposes_each_staged_copy_in_its_citizens_commune() -> Non
         )
     event = AuditEvent.objects.get(event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(run.pk))
     assert event.data["proposed_pairs"] == run.proposed_pairs
+
+
+def test_every_citizen_the_run_reads_is_in_the_access_log_under_the_jobs_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    citizens = _population()
+    # More citizens than one batch of rows, so the log is written in several.
+    monkeypatch.setattr(audit_services, "ACCESS_LOG_BATCH", 50)
+    run = match_run_registry(actor=Actor(system="dancu match --registry"), today=TODAY)
+
+    rows = AccessLog.objects.filter(detail=f"matching.run #{run.pk}")
+    assert sorted(rows.values_list("citizen_id", flat=True)) == [c.pk for c in citizens]
+    assert set(rows.values_list("actor_id", "actor_label", "action", "channel", "purpose")) == {
+        (None, "system:dancu match --registry", "process", "job", MATCH_READ_PURPOSE)
+    }
+    assert run.summary["citizens_logged"] == len(citizens)
+    event = AuditEvent.objects.get(event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(run.pk))
+    assert event.data["citizens_logged"] == len(citizens)
+    # A citizen reads the job's read in their own log, named.
+    log = AccessLog.objects.get(citizen=citizens[0], detail=f"matching.run #{run.pk}")
+    assert log.get_action_display() == "Xử lý tự động"
+    assert "system:dancu match --registry" in str(log)
 
 
 def test_a_staged_row_already_written_to_the_registry_is_not_matched_again() -> None:

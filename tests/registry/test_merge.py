@@ -242,7 +242,7 @@ def test_choosing_the_absorbed_address_moves_household_and_cmnd(thu: User, hung:
         ("sex", "merge.sex_differs"),
         ("relatives", "merge.relatives"),
         ("both_heads", "merge.both_heads"),
-        ("already_merged", "merge.already_merged"),
+        ("already_merged", "citizen.merged"),
         ("same", "merge.same_record"),
     ],
 )
@@ -425,7 +425,7 @@ def test_a_chain_of_merges_is_undone_from_the_last(thu: User, hung: Citizen) -> 
     first_merge = merge(thu, second, third)
     with pytest.raises(DomainError) as exc:
         merge(thu, hung, third)
-    assert codes(exc) == {"merge.already_merged"}
+    assert codes(exc) == {"citizen.merged"}
     second_merge = merge(thu, hung, Citizen.objects.get(pk=second.pk))
     # The first absorbed PIN now leads through both merges to Hùng.
     assert selectors.citizen_get(actor=thu, pin=third.pin, purpose="Kiểm tra").pk == hung.pk
@@ -440,23 +440,37 @@ def test_a_chain_of_merges_is_undone_from_the_last(thu: User, hung: Citizen) -> 
     assert full_snapshot(hung, second, third) == before
 
 
-def test_undo_refused_when_restoring_would_break_a_rule(thu: User, hung: Citizen, duplicate: Citizen) -> None:
-    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
-    # Something registers a new permanent residence on the merged record since (a late import).
-    services.residence_register(
+def _current_residence(citizen: Citizen, address: str) -> Residence:
+    return services.residence_register(
         actor=SYSTEM,
-        citizen=Citizen.objects.get(pk=duplicate.pk),
-        kind="permanent",
+        citizen=citizen,
+        kind="current",
         commune=commune("00070"),
-        address_detail="Số 4 phố Hàng Bè",
+        address_detail=address,
         registered_on=TODAY,
-        reason="Nhập muộn",
-        source_document="Tệp cũ",
+        reason="Khai báo nơi ở hiện tại",
+        source_document="CT01",
         today=TODAY,
     )
+
+
+def test_undo_refused_when_restoring_would_break_a_rule(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    ours = _current_residence(hung, "Số 1 phố Hàng Bè")
+    _current_residence(duplicate, "Số 2 phố Hàng Bè")
+    # The absorbed record's place of living stays current; the kept record's own is ended by the merge.
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep", "current": "absorb"}, today=TODAY)
+    # Since, the person moved again: the place of living the merge kept ends and a new one is declared.
+    # Undoing would make the one the merge ended current again, next to the new one.
+    moved = Residence.objects.get(citizen=hung, kind="current", ended_on__isnull=True)
+    services.residence_end(
+        actor=SYSTEM, residence=moved, ended_on=TODAY, reason="Chuyển đi", source_document="CT01"
+    )
+    _current_residence(Citizen.objects.get(pk=hung.pk), "Số 3 phố Hàng Bè")
     with pytest.raises(DomainError) as exc:
         services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
     assert codes(exc) == {"merge.undo_conflict"}
     result.refresh_from_db()
     assert not result.is_undone
     assert Citizen.objects.get(pk=duplicate.pk).merged_into_id == hung.pk
+    ours.refresh_from_db()
+    assert ours.ended_on == TODAY

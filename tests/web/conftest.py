@@ -6,8 +6,9 @@ be fetched here; `scripts/ensure-chromium` installs it) against pytest-django's 
 The live server answers from its own thread, so a browser test must use `transactional_db`: the data
 the test creates has to be committed for the server to see it. Django empties every table when such a
 test ends, including the administrative units that tests/conftest.py loads once per session; the
-`pytest_runtest_teardown` wrapper below loads them again, with the rows the data migrations wrote (the
-fee table, the built-in metrics, the schedules), so the tests that follow still find them.
+`pytest_runtest_teardown` wrapper of tests/conftest.py loads them again, with the rows the data
+migrations wrote (the fee table, the built-in metrics, the schedules), so the tests that follow still
+find them.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
-from pytest_django import DjangoDbBlocker
 from pytest_django.live_server_helper import LiveServer
 
 from dancu.accounts.models import User
-from tests.conftest import PASSWORD, otp_now, reference_data_load
+from tests.conftest import PASSWORD, otp_now
 
 CHROMIUM = Path(os.environ.get("DANCU_CHROMIUM", "/usr/bin/chromium"))
 # Headless, and nothing that reaches the network: no updates, no sync, no background fetches.
@@ -47,34 +47,6 @@ PHONE = {
 # Generous for a loaded machine (a screenshot of a chart page took over 10 s with both cores busy), short
 # enough that a missing element still fails the test within a minute.
 TIMEOUT_MS = 30_000
-
-_BLOCKER = pytest.StashKey[DjangoDbBlocker]()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remember_db_blocker(request: pytest.FixtureRequest, django_db_blocker: DjangoDbBlocker) -> None:
-    """Keep the blocker where the teardown hook below can reach it (hooks cannot ask for fixtures)."""
-    request.config.stash[_BLOCKER] = django_db_blocker
-
-
-def _flushes_database(item: pytest.Item) -> bool:
-    names = getattr(item, "fixturenames", ())
-    if "transactional_db" in names or "live_server" in names:
-        return True
-    marker = item.get_closest_marker("django_db")
-    return bool(marker and marker.kwargs.get("transaction"))
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    """After a transactional test has been torn down (its tables flushed), load the reference data again."""
-    try:
-        return (yield)
-    finally:
-        # The last test of the session needs no reload: the test database is destroyed next.
-        if nextitem is not None and _flushes_database(item) and _BLOCKER in item.config.stash:
-            with item.config.stash[_BLOCKER].unblock():
-                reference_data_load()
 
 
 @pytest.fixture(scope="package")

@@ -134,21 +134,37 @@ class AuditEvent(models.Model):
 
 
 class AccessLog(models.Model):
-    """Who read whose personal data, when, what and why (NĐ 13/2023: the citizen may see this)."""
+    """Who read whose personal data, when, what and why (NĐ 13/2023: the citizen may see this).
+
+    An officer's read names the account; a system job's read (the matcher reading the whole registry)
+    has no account and names the job in `actor_label` ("system:dancu match --registry"), as audit events
+    do. Either way the row says who read.
+    """
 
     class Action(models.TextChoices):
         VIEW = "view", _("Xem hồ sơ")
         SEARCH = "search", _("Tìm kiếm")
         EXPORT = "export", _("Xuất dữ liệu")
         HISTORY = "history", _("Xem lịch sử")
+        # Read by a system job that shows the data to no one (matching, quality checks); what it finds
+        # reaches officers through scoped selectors, which log their own reads.
+        PROCESS = "process", _("Xử lý tự động")
 
     class Channel(models.TextChoices):
         WEB = "web", _("Trang web")
         API = "api", _("API")
         CLI = "cli", _("Dòng lệnh")
+        # A system job (the matcher's run, the quality pass), whether a command or the scheduler started
+        # it: the data went to no screen. `actor_label` names the job.
+        JOB = "job", _("Tác vụ hệ thống")
 
     accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The account's name at the time, or the system job's ("system:<job>"): readable whatever happens
+    # to the account later.
+    actor_label = models.CharField(max_length=150, blank=True)
     citizen = models.ForeignKey("registry.Citizen", on_delete=models.PROTECT, related_name="access_logs")
     action = models.CharField(max_length=16, choices=Action.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -157,6 +173,14 @@ class AccessLog(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["citizen", "accessed_at"])]
+        constraints = [
+            # No anonymous read: a row without an account names the system job that read.
+            models.CheckConstraint(
+                name="accesslog_names_its_reader",
+                condition=models.Q(actor__isnull=False) | ~models.Q(actor_label=""),
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.accessed_at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.citizen_id}"
+        reader = self.actor_label or self.actor_id
+        return f"{self.accessed_at:%Y-%m-%d %H:%M} {reader} {self.action} {self.citizen_id}"

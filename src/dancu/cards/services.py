@@ -58,7 +58,7 @@ from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import nfc, text_errors
 from dancu.registry import rules
 from dancu.registry.models import Citizen, IdentityCardRecord, Residence
-from dancu.registry.services import identity_card_record_add
+from dancu.registry.services import citizen_lock, identity_card_record_add
 
 Status = Application.Status
 Kind = ApplicationKind
@@ -617,67 +617,73 @@ def application_take(
     taken_at = taken_at or timezone.now()
     today = timezone.localdate(taken_at)
     citizen = _visible_citizen(user, citizen)
-    representative, reason, postal = _check_intake(user, citizen, intake, today=today)
-    errors = eligibility_errors(
-        citizen=citizen, kind=intake.kind, today=today, representative=representative, reason=reason
-    )
-    if errors:
-        raise DomainError(errors)
-    waiting = _check_correction(citizen, intake.correction_form, today=today)
-    fee = fee_for(kind=intake.kind, on=today, category=intake.fee_category)
-    checked = _checked_images(citizen=citizen, device=intake.device, images=images, today=today)
-    try:
-        with transaction.atomic():
-            application = Application.objects.create(
-                citizen=citizen,
-                kind=intake.kind,
-                status=Status.WAITING_CORRECTION if waiting else Status.TAKEN,
-                status_since=taken_at,
-                point=intake.point,
-                device=intake.device,
-                shift=intake.shift,
-                officer=user,
-                taken_at=taken_at,
-                due_on=add_working_days(today, DELIVERY_WORKING_DAYS),
-                fee_amount=fee,
-                fee_category=intake.fee_category,
-                representative=representative,
-                reason=reason,
-                correction_form=intake.correction_form if waiting else None,
-                delivery=intake.delivery,
-                postal_address=postal,
-            )
-            Biometric.objects.bulk_create(
-                Biometric(
-                    application=application,
-                    kind=image.kind,
-                    image=image.data,
-                    image_format=image.image_format,
-                    width=image.width,
-                    height=image.height,
-                    sha256=image.sha256,
-                    captured_at=taken_at,
+    with transaction.atomic():
+        # The application is a write about the citizen: it takes the record's lock first, like the
+        # registry's own writes, so a merge of the record either sees this application (and is refused
+        # while it is open) or has happened, and then a record merged away is refused here, naming the
+        # record it went into, before any other rule speaks.
+        citizen_lock(citizen)
+        representative, reason, postal = _check_intake(user, citizen, intake, today=today)
+        errors = eligibility_errors(
+            citizen=citizen, kind=intake.kind, today=today, representative=representative, reason=reason
+        )
+        if errors:
+            raise DomainError(errors)
+        waiting = _check_correction(citizen, intake.correction_form, today=today)
+        fee = fee_for(kind=intake.kind, on=today, category=intake.fee_category)
+        checked = _checked_images(citizen=citizen, device=intake.device, images=images, today=today)
+        try:
+            with transaction.atomic():
+                application = Application.objects.create(
+                    citizen=citizen,
+                    kind=intake.kind,
+                    status=Status.WAITING_CORRECTION if waiting else Status.TAKEN,
+                    status_since=taken_at,
+                    point=intake.point,
+                    device=intake.device,
+                    shift=intake.shift,
+                    officer=user,
+                    taken_at=taken_at,
+                    due_on=add_working_days(today, DELIVERY_WORKING_DAYS),
+                    fee_amount=fee,
+                    fee_category=intake.fee_category,
+                    representative=representative,
+                    reason=reason,
+                    correction_form=intake.correction_form if waiting else None,
+                    delivery=intake.delivery,
+                    postal_address=postal,
                 )
-                for image in checked
-            )
-            audit_event_record(
-                actor=actor,
-                event_type=EventType.CARD_APPLICATION_TAKEN,
-                subject_type="card_application",
-                subject_id=application.pk,
-                data={**milestone_data(application), "fee": fee, "waiting_correction": waiting},
-                unit=intake.point.commune,
-            )
-    except IntegrityError:
-        # Another officer took an application for the same citizen at the same moment.
-        raise DomainError(
-            _error(
-                "citizen",
-                "application.pending",
-                "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
-                "The citizen already has a card application in progress",
-            )
-        ) from None
+                Biometric.objects.bulk_create(
+                    Biometric(
+                        application=application,
+                        kind=image.kind,
+                        image=image.data,
+                        image_format=image.image_format,
+                        width=image.width,
+                        height=image.height,
+                        sha256=image.sha256,
+                        captured_at=taken_at,
+                    )
+                    for image in checked
+                )
+                audit_event_record(
+                    actor=actor,
+                    event_type=EventType.CARD_APPLICATION_TAKEN,
+                    subject_type="card_application",
+                    subject_id=application.pk,
+                    data={**milestone_data(application), "fee": fee, "waiting_correction": waiting},
+                    unit=intake.point.commune,
+                )
+        except IntegrityError:
+            # Another officer took an application for the same citizen at the same moment.
+            raise DomainError(
+                _error(
+                    "citizen",
+                    "application.pending",
+                    "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
+                    "The citizen already has a card application in progress",
+                )
+            ) from None
     return application
 
 

@@ -468,6 +468,13 @@ _CATALOGUE: tuple[Rule, ...] = (
         "The end date is before the registration date.",
     ),
     Rule("citizen.deceased", E, "Công dân đã mất.", "The citizen is deceased."),
+    # A record merged into another takes no more writes: its data live in the kept record.
+    Rule(
+        "citizen.merged",
+        E,
+        "Hồ sơ đã được hợp nhất vào hồ sơ khác: hãy cập nhật hồ sơ được giữ.",
+        "The record was merged into another: update the kept record instead.",
+    ),
     # Other personal fields ----------------------------------------------------------------------------------
     Rule("blood_type.unknown", E, "Nhóm máu không hợp lệ.", "Unknown blood type."),
     Rule(
@@ -715,12 +722,6 @@ _CATALOGUE: tuple[Rule, ...] = (
     ),
     # Merging duplicate records (docs/merging.md) ----------------------------------------------------------
     Rule("merge.same_record", E, "Hai hồ sơ là một.", "The two records are the same record."),
-    Rule(
-        "merge.already_merged",
-        E,
-        "Một trong hai hồ sơ đã được hợp nhất vào hồ sơ khác.",
-        "One of the records is already merged into another.",
-    ),
     Rule(
         "merge.sex_differs",
         E,

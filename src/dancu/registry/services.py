@@ -88,6 +88,56 @@ def _require_source(*, reason: str, source_document: str) -> None:
         raise DomainError(errors)
 
 
+# --- Locking a citizen for a write -----------------------------------------------------------------
+#
+# The lock order. Every write that changes a citizen's record, or a row hanging off it (residences,
+# household memberships, family links, the PIN ledger, card records), first takes the row lock of each
+# citizen it changes through `citizen_lock`, before it reads what its rules check and before it touches
+# any other row; two citizens are locked in ascending id order. A merge locks its two records the same
+# way. So a write and a merge of the same record queue on one row lock, and whichever comes second reads
+# the record as the first one committed it:
+# - a write that waited for a merge finds the record merged away and is refused (`citizen.merged`, naming
+#   the record it went into);
+# - a merge that waited for a write merges the record as written: what the write added moves to, or
+#   fills, the kept record by the merge's own rules.
+# Taking the citizens' locks before any other row also keeps two writes from holding each other's rows in
+# opposite orders, a deadlock that PostgreSQL would end by failing one of them with an error. Services
+# called inside another app's transaction (a card delivery locks its application first) lock no citizen
+# row before the registry's, and a merge locks none of their rows, so no cycle can form there either.
+
+
+def _merged_away(citizen: Citizen) -> FieldError:
+    """The refusal of a write to a record merged into another, naming the record to work on instead."""
+    assert citizen.merged_into_id is not None
+    kept_pin = Citizen.objects.filter(pk=citizen.merged_into_id).values_list("pin", flat=True).first()
+    return error(
+        "citizen",
+        "citizen.merged",
+        f"Hồ sơ {citizen.pin} đã được hợp nhất vào hồ sơ {kept_pin}: không ghi thêm vào hồ sơ đã hợp nhất, "
+        f"hãy cập nhật hồ sơ {kept_pin}",
+        f"Record {citizen.pin} was merged into record {kept_pin}: a merged record takes no more changes; "
+        f"update record {kept_pin} instead",
+    )
+
+
+def citizen_lock(*citizens: Citizen, allow_merged: bool = False) -> None:
+    """Lock the citizens' rows for the current transaction and reload each instance from its locked row.
+
+    Every write to a citizen goes through here (see the lock order above). A record merged into another
+    is refused with `citizen.merged`: it stays readable with its history, but its data now live in the
+    kept record. `allow_merged` is for the merge's undo, which writes to the absorbed record by design.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        # A lock outside a transaction ends with the statement that took it: a caller's mistake.
+        raise RuntimeError("a citizen is locked inside the transaction of the write")
+    rows = Citizen.objects.select_for_update()
+    for citizen in sorted(citizens, key=lambda c: c.pk):
+        citizen.refresh_from_db(from_queryset=rows)
+    for citizen in citizens:
+        if citizen.merged_into_id is not None and not allow_merged:
+            raise DomainError(_merged_away(citizen))
+
+
 def _record_version(
     *,
     entity: RecordVersion.Entity,
@@ -362,38 +412,41 @@ def citizen_update(
                 for name in unknown
             ]
         )
-    parsed, errors = parse_citizen_input(changes)
-    errors += citizen_field_errors(parsed, today=today)
-    if ("birth_date" in parsed) != ("date_of_death" in parsed):
-        # One of the two dates changes: compare it with the other as the record holds it.
-        errors += death_before_birth_errors(
-            parsed.get("birth_date", citizen.birth_date), parsed.get("date_of_death", citizen.date_of_death)
-        )
-    if parsed.get("birth_date") is not None:
-        errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
-    if errors:
-        unique: list[FieldError] = []
-        for problem in errors:
-            if problem not in unique:
-                unique.append(problem)
-        raise DomainError(unique)
-
-    diff: dict[str, dict[str, Any]] = {}
-    for name, value in parsed.items():
-        old = getattr(citizen, name)
-        if old != value:
-            diff[name] = {"old": _plain(old), "new": _plain(value)}
-            setattr(citizen, name, value)
-    if not diff:
-        return citizen
+    parsed, input_errors = parse_citizen_input(changes)
+    input_errors += citizen_field_errors(parsed, today=today)
     with transaction.atomic():
+        # The record's own values below (dates, PIN, CMND) are read as the lock leaves them.
+        citizen_lock(citizen)
+        errors = list(input_errors)
+        if ("birth_date" in parsed) != ("date_of_death" in parsed):
+            # One of the two dates changes: compare it with the other as the record holds it.
+            errors += death_before_birth_errors(
+                parsed.get("birth_date", citizen.birth_date),
+                parsed.get("date_of_death", citizen.date_of_death),
+            )
+        if parsed.get("birth_date") is not None:
+            errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
+        errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+        if errors:
+            unique: list[FieldError] = []
+            for problem in errors:
+                if problem not in unique:
+                    unique.append(problem)
+            raise DomainError(unique)
+
+        diff: dict[str, dict[str, Any]] = {}
+        for name, value in parsed.items():
+            old = getattr(citizen, name)
+            if old != value:
+                diff[name] = {"old": _plain(old), "new": _plain(value)}
+                setattr(citizen, name, value)
+        if not diff:
+            return citizen
         changed = list(diff)
         if "full_name" in diff:
             citizen.name_key = fold(citizen.full_name)
             changed.append("name_key")
-        # Only the fields this update changes: a concurrent update of other fields is not overwritten
-        # with the values this request happened to read.
+        # Only the fields this update changes, on the row as locked: nothing else of it is written back.
         citizen.save(update_fields=[*changed, "updated_at"])
         event = audit_event_record(
             actor=actor,
@@ -449,17 +502,18 @@ def pin_reissue(
         )
     if new_sex not in ("M", "F"):
         raise DomainError(error("sex", "sex.invalid", "Giới tính phải là Nam hoặc Nữ", "Sex must be M or F"))
-    if new_sex == citizen.sex:
-        raise DomainError(
-            error(
-                "sex",
-                "sex.unchanged",
-                "Giới tính mới phải khác giới tính hiện tại",
-                "The new sex must differ",
-            )
-        )
-    old_pin = citizen.pin
     with transaction.atomic():
+        citizen_lock(citizen)
+        if new_sex == citizen.sex:
+            raise DomainError(
+                error(
+                    "sex",
+                    "sex.unchanged",
+                    "Giới tính mới phải khác giới tính hiện tại",
+                    "The new sex must differ",
+                )
+            )
+        old_pin = citizen.pin
         old_record = PinRecord.objects.select_for_update().get(pin=old_pin)
         citizen.sex = new_sex
         birth = citizen.birth_date
@@ -565,95 +619,104 @@ def residence_register(
             )
         )
     kind = Residence.Kind(kind)
-    address_detail = clean_text(address_detail)
-    errors = _check_commune(commune, legacy_commune, actor=actor)
-    if not address_detail:
-        errors.append(
-            error("address_detail", "address.required", "Thiếu địa chỉ chi tiết", "The address is required")
-        )
-    errors += text_errors(address_detail, field="address_detail", max_length=300)
-    errors += text_errors(address_original, field="address_original", max_length=500)
-    errors += date_not_in_future(registered_on, field="registered_on", today=today)
-    if kind == Residence.Kind.TEMPORARY:
-        if expires_on is None:
+    with transaction.atomic():
+        # The rules below read the record's current residences and household as the lock leaves them.
+        citizen_lock(citizen)
+        address_detail = clean_text(address_detail)
+        errors = _check_commune(commune, legacy_commune, actor=actor)
+        if not address_detail:
             errors.append(
                 error(
-                    "expires_on",
-                    "residence.expiry_required",
-                    "Tạm trú phải có thời hạn",
-                    "A temporary residence needs an end date",
+                    "address_detail", "address.required", "Thiếu địa chỉ chi tiết", "The address is required"
                 )
             )
-        elif expires_on <= registered_on or (expires_on - registered_on).days > TEMPORARY_RESIDENCE_MAX_DAYS:
-            errors.append(
-                error(
-                    "expires_on",
-                    "residence.expiry_range",
-                    "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm",
-                    "A temporary residence ends after it starts and lasts at most 2 years",
-                )
-            )
-    elif expires_on is not None:
-        errors.append(
-            error(
-                "expires_on",
-                "residence.expiry_not_allowed",
-                "Chỉ tạm trú mới có thời hạn",
-                "Only a temporary residence has an end date",
-            )
-        )
-    current = citizen.residences.filter(kind=kind, ended_on__isnull=True).first()
-    if current is not None:
+        errors += text_errors(address_detail, field="address_detail", max_length=300)
+        errors += text_errors(address_original, field="address_original", max_length=500)
+        errors += date_not_in_future(registered_on, field="registered_on", today=today)
         if kind == Residence.Kind.TEMPORARY:
+            if expires_on is None:
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.expiry_required",
+                        "Tạm trú phải có thời hạn",
+                        "A temporary residence needs an end date",
+                    )
+                )
+            elif (
+                expires_on <= registered_on
+                or (expires_on - registered_on).days > TEMPORARY_RESIDENCE_MAX_DAYS
+            ):
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.expiry_range",
+                        "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm",
+                        "A temporary residence ends after it starts and lasts at most 2 years",
+                    )
+                )
+        elif expires_on is not None:
             errors.append(
                 error(
-                    "kind",
-                    "residence.overlap",
-                    "Công dân đang có nơi tạm trú khác; hãy xoá đăng ký tạm trú cũ trước",
-                    "The citizen already has a current temporary residence; end it first",
+                    "expires_on",
+                    "residence.expiry_not_allowed",
+                    "Chỉ tạm trú mới có thời hạn",
+                    "Only a temporary residence has an end date",
                 )
             )
-        elif registered_on < current.registered_on:
+        current = citizen.residences.filter(kind=kind, ended_on__isnull=True).first()
+        if current is not None:
+            if kind == Residence.Kind.TEMPORARY:
+                errors.append(
+                    error(
+                        "kind",
+                        "residence.overlap",
+                        "Công dân đang có nơi tạm trú khác; hãy xoá đăng ký tạm trú cũ trước",
+                        "The citizen already has a current temporary residence; end it first",
+                    )
+                )
+            elif registered_on < current.registered_on:
+                errors.append(
+                    error(
+                        "registered_on",
+                        "residence.overlap",
+                        "Ngày đăng ký trước ngày đăng ký của nơi cư trú hiện tại",
+                        "The registration date is before that of the current residence",
+                    )
+                )
+        birth = citizen.birth_date
+        if birth is not None and registered_on < birth.earliest():
             errors.append(
                 error(
                     "registered_on",
-                    "residence.overlap",
-                    "Ngày đăng ký trước ngày đăng ký của nơi cư trú hiện tại",
-                    "The registration date is before that of the current residence",
+                    "residence.before_birth",
+                    "Ngày đăng ký cư trú trước ngày sinh của công dân",
+                    "The registration date is before the citizen's date of birth",
                 )
             )
-    birth = citizen.birth_date
-    if birth is not None and registered_on < birth.earliest():
-        errors.append(
-            error(
-                "registered_on",
-                "residence.before_birth",
-                "Ngày đăng ký cư trú trước ngày sinh của công dân",
-                "The registration date is before the citizen's date of birth",
+        # A new permanent residence outside the citizen's household is a move out of that household.
+        leaving = None
+        if kind == Residence.Kind.PERMANENT:
+            membership = (
+                citizen.household_memberships.filter(left_on__isnull=True).select_related("household").first()
             )
-        )
-    # A new permanent residence outside the citizen's household is a move out of that household.
-    leaving = None
-    if kind == Residence.Kind.PERMANENT:
-        membership = (
-            citizen.household_memberships.filter(left_on__isnull=True).select_related("household").first()
-        )
-        if membership is not None and membership.household_id != (household.pk if household else None):
-            leaving = membership
-            others = membership.household.memberships.filter(left_on__isnull=True).exclude(pk=membership.pk)
-            if membership.relation_to_head == Relation.HEAD and others.exists():
-                errors.append(
-                    error(
-                        "household",
-                        "household.head_leaving",
-                        "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước",
-                        "The head of household is moving away: change the head first",
+            if membership is not None and membership.household_id != (household.pk if household else None):
+                leaving = membership
+                others = membership.household.memberships.filter(left_on__isnull=True).exclude(
+                    pk=membership.pk
+                )
+                if membership.relation_to_head == Relation.HEAD and others.exists():
+                    errors.append(
+                        error(
+                            "household",
+                            "household.head_leaving",
+                            "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước",
+                            "The head of household is moving away: change the head first",
+                        )
                     )
-                )
-    if errors:
-        raise DomainError(errors)
+        if errors:
+            raise DomainError(errors)
 
-    with transaction.atomic():
         if current is not None:
             current.ended_on = registered_on
             current.end_reason = reason[:200]
@@ -701,24 +764,31 @@ def residence_end(
     *, actor: Actor, residence: Residence, ended_on: date, reason: str, source_document: str
 ) -> Residence:
     _require_source(reason=reason, source_document=source_document)
-    if residence.ended_on is not None:
-        raise DomainError(
-            error("residence", "residence.already_ended", "Nơi cư trú đã chấm dứt", "Already ended")
-        )
-    if ended_on < residence.registered_on:
-        raise DomainError(
-            error(
-                "ended_on",
-                "residence.end_before_start",
-                "Ngày chấm dứt trước ngày đăng ký",
-                "The end date is before the registration date",
-            )
-        )
     with transaction.atomic():
+        # The residence's citizen as stored: a merge moves residences to the kept record. A merge that
+        # commits between this read and the lock leaves the record it read merged away, and the lock
+        # refuses it; once the citizen is locked, no merge can move the residence any more.
+        citizen = Citizen.objects.get(
+            pk=Residence.objects.values_list("citizen_id", flat=True).get(pk=residence.pk)
+        )
+        citizen_lock(citizen)
+        residence.refresh_from_db()
+        if residence.ended_on is not None:
+            raise DomainError(
+                error("residence", "residence.already_ended", "Nơi cư trú đã chấm dứt", "Already ended")
+            )
+        if ended_on < residence.registered_on:
+            raise DomainError(
+                error(
+                    "ended_on",
+                    "residence.end_before_start",
+                    "Ngày chấm dứt trước ngày đăng ký",
+                    "The end date is before the registration date",
+                )
+            )
         residence.ended_on = ended_on
         residence.end_reason = reason[:200]
         residence.save(update_fields=["ended_on", "end_reason"])
-        citizen = residence.citizen
         _refresh_area(citizen)
         event = audit_event_record(
             actor=actor,
@@ -833,15 +903,16 @@ def household_create(
 ) -> Household:
     """Open a household with its head, registering the head's permanent residence at its address."""
     _require_source(reason=reason, source_document=source_document)
-    errors = _check_commune(commune, legacy_commune, actor=actor)
-    errors += text_errors(address_detail, field="address_detail", max_length=300)
-    if head.household_memberships.filter(left_on__isnull=True).exists():
-        errors.append(_already_member("head"))
-    if head.is_deceased:
-        errors.append(error("head", "citizen.deceased", "Công dân đã mất", "The citizen is deceased"))
-    if errors:
-        raise DomainError(errors)
     with transaction.atomic():
+        citizen_lock(head)
+        errors = _check_commune(commune, legacy_commune, actor=actor)
+        errors += text_errors(address_detail, field="address_detail", max_length=300)
+        if head.household_memberships.filter(left_on__isnull=True).exists():
+            errors.append(_already_member("head"))
+        if head.is_deceased:
+            errors.append(error("head", "citizen.deceased", "Công dân đã mất", "The citizen is deceased"))
+        if errors:
+            raise DomainError(errors)
         # Numbers are allocated per commune: locking the commune's row makes two households opened at the
         # same moment take consecutive numbers instead of colliding on the same one.
         AdminUnit.objects.select_for_update().filter(pk=commune.pk).first()
@@ -888,27 +959,31 @@ def household_add_member(
 ) -> HouseholdMember:
     """Add a member; their permanent residence moves to the household's address."""
     _require_source(reason=reason, source_document=source_document)
-    errors = []
-    if relation_to_head not in Relation.values:
-        errors.append(
-            error(
-                "relation_to_head", "relation.invalid", "Quan hệ với chủ hộ không hợp lệ", "Invalid relation"
-            )
-        )
-    elif relation_to_head == Relation.HEAD:
-        errors.append(
-            error(
-                "relation_to_head",
-                "household.second_head",
-                "Hộ đã có chủ hộ; dùng chức năng thay đổi chủ hộ",
-                "The household already has a head; use the change-of-head action",
-            )
-        )
-    if citizen.household_memberships.filter(left_on__isnull=True).exists():
-        errors.append(_already_member("citizen"))
-    if errors:
-        raise DomainError(errors)
     with transaction.atomic():
+        citizen_lock(citizen)
+        errors = []
+        if relation_to_head not in Relation.values:
+            errors.append(
+                error(
+                    "relation_to_head",
+                    "relation.invalid",
+                    "Quan hệ với chủ hộ không hợp lệ",
+                    "Invalid relation",
+                )
+            )
+        elif relation_to_head == Relation.HEAD:
+            errors.append(
+                error(
+                    "relation_to_head",
+                    "household.second_head",
+                    "Hộ đã có chủ hộ; dùng chức năng thay đổi chủ hộ",
+                    "The household already has a head; use the change-of-head action",
+                )
+            )
+        if citizen.household_memberships.filter(left_on__isnull=True).exists():
+            errors.append(_already_member("citizen"))
+        if errors:
+            raise DomainError(errors)
         membership = _join_household(
             actor=actor,
             household=household,
@@ -943,26 +1018,37 @@ def household_change_head(
 ) -> Household:
     """Make another member the head; the previous head stays a member with the relation given."""
     _require_source(reason=reason, source_document=source_document)
-    memberships = {m.citizen_id: m for m in household.memberships.filter(left_on__isnull=True)}
-    target = memberships.get(new_head.pk)
-    errors = []
-    if target is None:
-        errors.append(
-            error("new_head", "household.not_member", "Chủ hộ mới phải là thành viên của hộ", "Not a member")
-        )
-    if previous_head_relation not in Relation.values or previous_head_relation == Relation.HEAD:
-        errors.append(
-            error(
-                "previous_head_relation",
-                "household.second_head",
-                "Hộ chỉ có một chủ hộ: chọn quan hệ khác cho chủ hộ cũ",
-                "A household has one head: choose another relation for the previous head",
-            )
-        )
-    if errors:
-        raise DomainError(errors)
-    assert target is not None
     with transaction.atomic():
+        # Both records show their relation to the head, so both are locked together, in id order. The
+        # head is read just before: should another officer change it in that instant, the record of the
+        # head read below is locked when its version is written, as every record's is.
+        head = Citizen.objects.filter(
+            household_memberships__household=household,
+            household_memberships__left_on__isnull=True,
+            household_memberships__relation_to_head=Relation.HEAD,
+        ).first()
+        citizen_lock(new_head, *([head] if head is not None else []))
+        memberships = {m.citizen_id: m for m in household.memberships.filter(left_on__isnull=True)}
+        target = memberships.get(new_head.pk)
+        errors = []
+        if target is None:
+            errors.append(
+                error(
+                    "new_head", "household.not_member", "Chủ hộ mới phải là thành viên của hộ", "Not a member"
+                )
+            )
+        if previous_head_relation not in Relation.values or previous_head_relation == Relation.HEAD:
+            errors.append(
+                error(
+                    "previous_head_relation",
+                    "household.second_head",
+                    "Hộ chỉ có một chủ hộ: chọn quan hệ khác cho chủ hộ cũ",
+                    "A household has one head: choose another relation for the previous head",
+                )
+            )
+        if errors:
+            raise DomainError(errors)
+        assert target is not None
         old_head = next(m for m in memberships.values() if m.relation_to_head == Relation.HEAD)
         old_head.relation_to_head = previous_head_relation
         old_head.save(update_fields=["relation_to_head"])
@@ -1010,33 +1096,77 @@ def family_link_add(
 ) -> FamilyLink:
     """Link a relative; when the relative is in the registry, the reciprocal link is added too."""
     _require_source(reason=reason, source_document=source_document)
-    errors: list[FieldError] = []
     if kind not in FamilyLink.Kind.values:
         raise DomainError(error("kind", "family.kind_invalid", "Quan hệ không hợp lệ", "Invalid relation"))
     kind = FamilyLink.Kind(kind)
-    if relative is not None:
-        relative_name = relative.full_name
-        relative_pin = relative.pin
-        if relative.pk == citizen.pk:
-            errors.append(
-                error("relative", "family.self", "Không thể là quan hệ với chính mình", "Cannot link to self")
-            )
-    else:
-        relative_name = normalize_name(relative_name)
-        errors += name_errors(relative_name, field="relative_name")
-    if kind in (FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER):
-        if citizen.family_links.filter(kind=kind).exists():
-            errors.append(
-                error(
-                    "kind",
-                    "family.parent_exists",
-                    "Đã có thông tin cha/mẹ",
-                    "This parent is already recorded",
+    with transaction.atomic():
+        # Both records get a link (the relative's is the reciprocal one): both are locked, in id order.
+        citizen_lock(citizen, *([relative] if relative is not None else []))
+        errors: list[FieldError] = []
+        if relative is not None:
+            relative_name = relative.full_name
+            relative_pin = relative.pin
+            if relative.pk == citizen.pk:
+                errors.append(
+                    error(
+                        "relative",
+                        "family.self",
+                        "Không thể là quan hệ với chính mình",
+                        "Cannot link to self",
+                    )
                 )
-            )
-        if relative is not None and relative.birth_date and citizen.birth_date:
-            gap = citizen.birth_date.year - relative.birth_date.year
-            if gap < MIN_PARENT_AGE_GAP_YEARS:
+        else:
+            relative_name = normalize_name(relative_name)
+            errors += name_errors(relative_name, field="relative_name")
+        if kind in (FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER):
+            if citizen.family_links.filter(kind=kind).exists():
+                errors.append(
+                    error(
+                        "kind",
+                        "family.parent_exists",
+                        "Đã có thông tin cha/mẹ",
+                        "This parent is already recorded",
+                    )
+                )
+            if relative is not None and relative.birth_date and citizen.birth_date:
+                gap = citizen.birth_date.year - relative.birth_date.year
+                if gap < MIN_PARENT_AGE_GAP_YEARS:
+                    errors.append(
+                        error(
+                            "relative",
+                            "family.parent_too_young",
+                            "Cha/mẹ phải lớn hơn con ít nhất 12 tuổi",
+                            "A parent must be at least 12 years older than the child",
+                        )
+                    )
+            if relative is not None and relative.sex != ("M" if kind == FamilyLink.Kind.FATHER else "F"):
+                errors.append(
+                    error(
+                        "relative",
+                        "family.parent_sex",
+                        "Giới tính của cha/mẹ không khớp",
+                        "The parent's sex does not match",
+                    )
+                )
+        reciprocal = _RECIPROCAL.get(kind, FamilyLink.Kind.CHILD)
+        if kind == FamilyLink.Kind.CHILD and relative is not None:
+            # The child's side of the link names this citizen as their father or mother, by sex; the same
+            # rules apply as when the link is added from the child's record.
+            reciprocal = FamilyLink.Kind.FATHER if citizen.sex == "M" else FamilyLink.Kind.MOTHER
+            if relative.family_links.filter(kind=reciprocal).exclude(relative=citizen).exists():
+                errors.append(
+                    error(
+                        "relative",
+                        "family.parent_exists",
+                        "Người con đã có thông tin cha/mẹ này",
+                        "This parent of the child is already recorded",
+                    )
+                )
+            if (
+                relative.birth_date
+                and citizen.birth_date
+                and relative.birth_date.year - citizen.birth_date.year < MIN_PARENT_AGE_GAP_YEARS
+            ):
                 errors.append(
                     error(
                         "relative",
@@ -1045,45 +1175,8 @@ def family_link_add(
                         "A parent must be at least 12 years older than the child",
                     )
                 )
-        if relative is not None and relative.sex != ("M" if kind == FamilyLink.Kind.FATHER else "F"):
-            errors.append(
-                error(
-                    "relative",
-                    "family.parent_sex",
-                    "Giới tính của cha/mẹ không khớp",
-                    "The parent's sex does not match",
-                )
-            )
-    reciprocal = _RECIPROCAL.get(kind, FamilyLink.Kind.CHILD)
-    if kind == FamilyLink.Kind.CHILD and relative is not None:
-        # The child's side of the link names this citizen as their father or mother, by sex; the same
-        # rules apply as when the link is added from the child's record.
-        reciprocal = FamilyLink.Kind.FATHER if citizen.sex == "M" else FamilyLink.Kind.MOTHER
-        if relative.family_links.filter(kind=reciprocal).exclude(relative=citizen).exists():
-            errors.append(
-                error(
-                    "relative",
-                    "family.parent_exists",
-                    "Người con đã có thông tin cha/mẹ này",
-                    "This parent of the child is already recorded",
-                )
-            )
-        if (
-            relative.birth_date
-            and citizen.birth_date
-            and relative.birth_date.year - citizen.birth_date.year < MIN_PARENT_AGE_GAP_YEARS
-        ):
-            errors.append(
-                error(
-                    "relative",
-                    "family.parent_too_young",
-                    "Cha/mẹ phải lớn hơn con ít nhất 12 tuổi",
-                    "A parent must be at least 12 years older than the child",
-                )
-            )
-    if errors:
-        raise DomainError(errors)
-    with transaction.atomic():
+        if errors:
+            raise DomainError(errors)
         link = FamilyLink.objects.create(
             citizen=citizen,
             kind=kind,
@@ -1246,16 +1339,8 @@ def _same_relative(a: FamilyLink, b: FamilyLink) -> bool:
 
 def _merge_refusals(keep: Citizen, absorb: Citizen) -> list[FieldError]:
     """What makes two records impossible to merge, whatever the officer chooses."""
-    errors = []
-    if keep.merged_into_id is not None or absorb.merged_into_id is not None:
-        errors.append(
-            error(
-                "absorb",
-                "merge.already_merged",
-                "Một trong hai hồ sơ đã được hợp nhất vào hồ sơ khác",
-                "One of the records is already merged into another",
-            )
-        )
+    # A merge itself is refused by citizen_lock; the review page lists the refusal with the others.
+    errors = [_merged_away(citizen) for citizen in (keep, absorb) if citizen.merged_into_id is not None]
     if keep.sex != absorb.sex:
         errors.append(
             error(
@@ -1479,14 +1564,14 @@ def citizen_merge(
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
-        # Lock both rows in a fixed order: two merges of overlapping records wait instead of deadlocking.
-        rows = Citizen.objects.select_for_update().filter(pk__in=[keep.pk, absorb.pk]).order_by("pk")
-        locked = {c.pk: c for c in rows}
         if actor.user is not None:
+            # Before the lock, whose refusal of a merged record names the record it went into.
             visible = Citizen.objects.filter(citizen_scope(actor.user), pk__in=[keep.pk, absorb.pk])
             if visible.count() != 2:
                 raise NotFoundError("citizen")
-        keep, absorb = locked[keep.pk], locked[absorb.pk]
+        # Both rows, in id order (see the lock order at citizen_lock): two merges of overlapping records
+        # wait for each other instead of deadlocking, and so do a merge and a write to either record.
+        citizen_lock(keep, absorb)
         errors = _merge_refusals(keep, absorb)
         if errors:
             raise DomainError(errors)
@@ -1678,13 +1763,9 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
         )
     with transaction.atomic():
         merge = CitizenMerge.objects.select_for_update().get(pk=merge.pk)
-        rows = (
-            Citizen.objects.select_for_update()
-            .filter(pk__in=[merge.kept_id, merge.absorbed_id])
-            .order_by("pk")
-        )
-        locked = {c.pk: c for c in rows}
-        keep, absorb = locked[merge.kept_id], locked[merge.absorbed_id]
+        keep, absorb = merge.kept, merge.absorbed
+        # The absorbed record is merged away by definition: the undo is the one write it takes.
+        citizen_lock(keep, absorb, allow_merged=True)
         if (
             actor.user is not None
             and not Citizen.objects.filter(citizen_scope(actor.user), pk=keep.pk).exists()
@@ -1796,6 +1877,7 @@ def identity_card_record_add(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("a card is recorded inside the transaction of its delivery")
+    citizen_lock(citizen)
     record = IdentityCardRecord.objects.create(
         citizen=citizen,
         kind=kind,

@@ -31,8 +31,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from dancu.audit.models import AuditEvent, EventType
-from dancu.audit.services import Actor, audit_event_record
+from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.collection.quality.checks import Indicator, Verdict, assess, load_facts
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.geo.models import AdminUnit
@@ -95,6 +95,10 @@ def _add(
             totals[index] += sign * flag
 
 
+# What a citizen sees in the access log of their record for a quality pass's read.
+QUALITY_READ_PURPOSE = "Đánh giá chất lượng hồ sơ (đúng, đủ, sạch, sống)"
+
+
 def _assess_chunk(
     *, actor: Actor, ids: Sequence[int], today: date, units: UnitIndex, track_snapshots: bool
 ) -> AssessOutcome:
@@ -102,6 +106,15 @@ def _assess_chunk(
     outcome = AssessOutcome()
     with transaction.atomic():
         facts = load_facts(ids)
+        # The assessment reads each record's personal data: a read the citizen sees in the access log,
+        # under the pass's name, even though no one is shown the data.
+        access_log_record(
+            actor=actor,
+            citizen_ids=[record.citizen.pk for record in facts],
+            action=AccessLog.Action.PROCESS,
+            channel=AccessLog.Channel.JOB,
+            purpose=QUALITY_READ_PURPOSE,
+        )
         # The stored verdicts, locked (on PostgreSQL) so that two passes over the same records take turns:
         # what they subtract from the snapshots is then what is really stored.
         previous = {

@@ -201,15 +201,9 @@ def _decide(
             row = right if isinstance(left, Citizen) else left
             assert isinstance(citizen, Citizen)
             assert isinstance(row, StagingRecord)
-            if citizen.merged_into_id is not None:
-                raise DomainError(
-                    error(
-                        "pair",
-                        "merge.already_merged",
-                        "Hồ sơ công dân đã được hợp nhất vào hồ sơ khác",
-                        "The citizen's record was merged into another",
-                    )
-                )
+            # The row is settled as this citizen's: like any write about a citizen, it takes the record's
+            # lock, and a record merged away meanwhile is refused with the record it went into.
+            registry.citizen_lock(citizen)
             pair.status = CandidatePair.Status.SAME
             data |= {
                 "citizen_id": citizen.pk,

@@ -16,7 +16,8 @@ transaction; the run's row says how far it got, and the run's audit event is wri
 status. When `DANCU_MATCH_AUTO_MERGE` is set, the pairs at or above it are then merged by the review's
 `candidate_pairs_auto_merge` before the run is closed. Citizens are read by this system job as a whole
 population, not shown to anyone: what reaches an officer is a pair in the queue of their own area, read
-through the review's scoped selectors.
+through the review's scoped selectors. The job's own read is still a read of personal data: each
+citizen read gets an access-log row naming the job (action "process"), so the citizen sees it.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dancu.audit.models import EventType
-from dancu.audit.services import Actor, audit_event_record
+from dancu.audit.models import AccessLog, EventType
+from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.collection.models import StagingRecord
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
@@ -134,6 +135,23 @@ def _citizen_rows(population: _Population) -> None:
         population.communes[side] = commune
         population.provinces[side] = province
         population.details[side] = fold(detail)
+
+
+# What a citizen sees in the access log of their record for a run's read.
+MATCH_READ_PURPOSE = "Đối chiếu tìm hồ sơ trùng (tìm bản ghi của cùng một người)"
+
+
+def _log_citizens_read(run: MatchRun, actor: Actor, population: _Population) -> int:
+    """One access-log row per citizen the run read (NĐ 13/2023: every read of personal data is logged,
+    a system job's too), written in batches as the run goes on; returns the number of rows."""
+    return access_log_record(
+        actor=actor,
+        citizen_ids=(int(side[2:]) for side in population.rows if side.startswith("c:")),
+        action=AccessLog.Action.PROCESS,
+        channel=AccessLog.Channel.JOB,
+        purpose=MATCH_READ_PURPOSE,
+        detail=f"matching.run #{run.pk}",
+    )
 
 
 def _staged_value(row: StagingRecord, *names: str) -> str:
@@ -337,7 +355,14 @@ def _finish(run: MatchRun, *, actor: Actor, status: str, summary: dict[str, Any]
                 "proposed_pairs": run.proposed_pairs,
                 **{
                     key: summary[key]
-                    for key in ("created", "refreshed", "already_decided", "auto_merged", "error")
+                    for key in (
+                        "created",
+                        "refreshed",
+                        "already_decided",
+                        "auto_merged",
+                        "citizens_logged",
+                        "error",
+                    )
                     if key in summary
                 },
             },
@@ -372,6 +397,7 @@ def match_run_registry(
     try:
         population = _Population(rows={}, communes={}, provinces={}, details={})
         _citizen_rows(population)
+        citizens_logged = _log_citizens_read(run, actor, population)
         _staged_rows(population)
         run.records = len(population.rows)
         if progress is not None:
@@ -381,7 +407,7 @@ def match_run_registry(
                 run,
                 actor=actor,
                 status=MatchRun.Status.FINISHED,
-                summary={"notes": ["fewer than two records"]},
+                summary={"notes": ["fewer than two records"], "citizens_logged": citizens_logged},
             )
         prepared = _prepare(population, today)
         result = run_matcher(
@@ -407,6 +433,7 @@ def match_run_registry(
             "auto_merge_threshold": run.auto_merge_threshold,
             "auto_merged": len(merged.decided),
             "auto_merge_waiting": len(merged.waiting),
+            "citizens_logged": citizens_logged,
         }
     except Exception as exc:
         _finish(
