@@ -9,6 +9,7 @@ doubling impossible even if two processes raced on the same file.
 from __future__ import annotations
 
 import functools
+import json
 import time
 import uuid
 from collections import Counter
@@ -21,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -387,16 +388,16 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
         warned += result.has_warnings
         repaired += bool(result.repairs)
         records.append(
-            StagingRecord(
-                run=run,
-                row_number=row.number,
-                status=status,
-                raw=row.values,
-                normalized=result.normalized,
-                issues=issues,
-                repairs=result.repairs,
-                id_number=_identifier(result.normalized.get("id_number", ""), 12),
-                old_id_number=_identifier(result.normalized.get("old_id_number", ""), 9),
+            (
+                run.pk,
+                row.number,
+                status,
+                _json(row.values),
+                _json(result.normalized),
+                _json(issues),
+                _json(result.repairs),
+                _identifier(result.normalized.get("id_number", ""), 12),
+                _identifier(result.normalized.get("old_id_number", ""), 9),
             )
         )
     with transaction.atomic():
@@ -408,7 +409,7 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
             # Marked interrupted while this process was only slow: it is alive, the run goes on.
             locked.status = ImportRun.Status.RUNNING
             locked.error = ""
-        StagingRecord.objects.bulk_create(records)
+        _insert_staging(records)
         locked.rows_read = batch[-1].number
         locked.rows_accepted += statuses[StagingRecord.Status.APPROVED]
         locked.rows_review += statuses[StagingRecord.Status.REVIEW]
@@ -419,6 +420,42 @@ def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, poli
         locked.repair_counts = dict(Counter(locked.repair_counts) + repair_counts)
         locked.save()
     run.refresh_from_db()
+
+
+# The columns of a staged row as `_commit_batch` writes them, in this order.
+_STAGING_COLUMNS = (
+    "run_id",
+    "row_number",
+    "status",
+    "raw",
+    "normalized",
+    "issues",
+    "repairs",
+    "id_number",
+    "old_id_number",
+)
+
+
+def _json(value: Any) -> str:
+    # What JSONField stores, written directly; the Vietnamese stays readable (and shorter) unescaped.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _insert_staging(records: list[tuple[Any, ...]]) -> None:
+    """Write a batch of staged rows in one statement: COPY on PostgreSQL, one prepared INSERT run over the
+    rows elsewhere. A batch is the hottest write of an import; bulk_create spent more time compiling the
+    2,000 rows' SQL through the ORM (one expression per cell) than the database spent storing them. The
+    unique (run, row_number) constraint still refuses a row written twice."""
+    table = connection.ops.quote_name(StagingRecord._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in _STAGING_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+        else:
+            placeholders = ", ".join(["%s"] * len(_STAGING_COLUMNS))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", records)  # noqa: S608 - our own table and columns
 
 
 def _identifier(value: str, length: int) -> str:
