@@ -9,10 +9,8 @@ nothing.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -37,7 +35,7 @@ from dancu.collection.services import (
     imports_mark_interrupted,
 )
 from dancu.lib.errors import DomainError
-from tests.collection.test_import import HEADER, HOAN_KIEM, _query
+from tests.collection.test_import import HEADER, HOAN_KIEM, _query, migrated_cli
 from tests.conftest import Personas
 
 pytestmark = pytest.mark.django_db
@@ -233,13 +231,7 @@ def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_a
 ) -> None:
     # The worker's task runs in a real process on the run's database (a SQLite file, or the PostgreSQL
     # database of scripts/with-postgres) and is killed with SIGKILL, as a worker killed by the system is.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
-        "DANCU_VAR_DIR": str(tmp_path)
-    }
-    if os.environ.get("DANCU_DATABASE_URL", "").startswith("postgres"):
-        env["DANCU_DATABASE_URL"] = os.environ["DANCU_DATABASE_URL"]
-    dancu = [sys.executable, "-m", "dancu.cli"]
-    subprocess.run([*dancu, "migrate", "-v0"], env=env, check=True, timeout=300)  # noqa: S603 - our own CLI
+    env, dancu = migrated_cli(tmp_path)
     (tmp_path / "imports").mkdir()
     # Rows with an impossible birth date: rejected when staged, so that nothing waits to be promoted and the
     # test is about the staging the worker was killed in.
