@@ -305,3 +305,47 @@ def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_a
         "done",
         20_000,
     )
+
+
+def test_a_run_interrupted_while_writing_continues_without_its_file(
+    personas: Personas, settings: Any, tmp_path: Path
+) -> None:
+    settings.VAR_DIR = tmp_path
+    settings.DANCU_TASKS_INLINE = False
+    cuong = Actor(personas.cuong)
+    run = _upload(tmp_path, cuong, people(30))
+    stored = tmp_path / "imports" / run.stored_file
+    import_rows(run=run, source=open_source(stored), actor=cuong)
+
+    def die_after_one_batch(current: ImportRun) -> None:
+        raise StopError
+
+    with pytest.raises(StopError):
+        import_promote(run=run, actor=cuong, batch_size=10, on_batch=die_after_one_batch)
+    run.refresh_from_db()
+    assert (import_progress(run).step, import_progress(run).done) == ("writing", 10)
+    later = timezone.now() + timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES + 1)
+    assert [r.pk for r in imports_mark_interrupted(actor=SYSTEM, now=later)] == [run.pk]
+    run.refresh_from_db()
+    assert "writing to the registry" in run.error
+    assert import_progress(run).step == "interrupted"
+    # The staged rows are all it needs now: the uploaded copy may be gone.
+    stored.unlink()
+    settings.DANCU_TASKS_INLINE = True
+    run = import_resume(actor=cuong, run=run)
+    assert run.status == ImportRun.Status.DONE
+    assert run.promoted_at is not None
+    assert run.rows_applied + run.rows_queued == run.rows_accepted + run.rows_review == 30
+    assert not StagingRecord.objects.filter(run=run, promoted_at__isnull=True).exists()
+
+
+def test_a_failed_run_started_again_is_under_way_again(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "so.csv", people(5))
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.FAILED, error="file.missing: …")
+    run.refresh_from_db()
+    seen: list[str] = []
+    import_rows(run=run, source=source, actor=SYSTEM, batch_size=2, on_batch=lambda r: seen.append(r.status))
+    assert seen == [ImportRun.Status.RUNNING] * 3
+    run.refresh_from_db()
+    assert (run.status, run.error, run.rows_read) == (ImportRun.Status.DONE, "", 5)

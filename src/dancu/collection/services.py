@@ -364,7 +364,8 @@ def _session_begin(run: ImportRun, *, done: int) -> None:
     staging had finished)."""
     now = timezone.now()
     changes: dict[str, Any] = {"session_started_at": now, "session_start_count": done, "updated_at": now}
-    if run.status == ImportRun.Status.INTERRUPTED:
+    if run.status in (ImportRun.Status.INTERRUPTED, ImportRun.Status.FAILED):
+        # Started again (the same file uploaded again, or the same command run again): under way again.
         changes["status"] = ImportRun.Status.DONE if run.finished_at else ImportRun.Status.RUNNING
         changes["error"] = ""
     ImportRun.objects.filter(pk=run.pk).update(**changes)
@@ -807,10 +808,13 @@ def import_in_background(run_id: int) -> dict[str, int]:
     if run.promoted_at is not None:
         return {"run": run.pk, "rows_read": run.rows_read}  # a task queued twice: the first did it all
     try:
-        if not run.stored_file:
-            raise _missing_file_error(run)
-        source = open_source(_upload_folder() / run.stored_file)
-        run = import_rows(run=run, source=source, actor=actor)
+        if run.finished_at is None:
+            # Still staging: the file is read from the row after the last committed one. A run whose
+            # staging is done only has its staged rows to promote, and needs the file no more.
+            if not run.stored_file:
+                raise _missing_file_error(run)
+            source = open_source(_upload_folder() / run.stored_file)
+            run = import_rows(run=run, source=source, actor=actor)
         run = import_promote(run=run, actor=actor)
     except FileRejectedError as exc:
         import_fail(run=run, error=exc, actor=actor)
@@ -897,7 +901,8 @@ def import_resume(*, actor: Actor, run: ImportRun) -> ImportRun:
                 message_en="This import was not interrupted: there is nothing to continue",
             )
         )
-    if not run.stored_file or not (_upload_folder() / run.stored_file).is_file():
+    file_gone = not run.stored_file or not (_upload_folder() / run.stored_file).is_file()
+    if run.finished_at is None and file_gone:
         import_fail(run=run, error=_missing_file_error(run), actor=actor)
         run.refresh_from_db()
         return run
