@@ -114,6 +114,16 @@ def test_a_large_import_shows_determinate_progress_and_the_time_left_on_a_phone(
         "document.body.addEventListener('htmx:xhr:progress', () => { const bar ="
         " document.getElementById('upload-progress'); console.log('upload ' + bar.value + ' ' + bar.max); })"
     )
+    # A file of the wrong kind first: the refusal replaces the form, naming the file and the rule.
+    wrong = tmp_path / "so_ho_khau.txt"
+    wrong.write_text("không phải CSV", encoding="utf-8")
+    page.get_by_label("Tên nguồn dữ liệu").fill("Sổ hộ khẩu lớn")
+    page.get_by_label("Tệp", exact=True).set_input_files(wrong)
+    page.get_by_role("button", name="Nhập tệp").tap()
+    expect(page.locator("#upload-refusal")).to_contain_text("so_ho_khau.txt")
+    expect(page.locator("#upload-refusal")).to_contain_text("[file.type]")
+    uploaded.clear()
+
     page.get_by_label("Tên nguồn dữ liệu").fill("Sổ hộ khẩu lớn")
     page.get_by_label("Tệp", exact=True).set_input_files(source)
     page.get_by_role("button", name="Nhập tệp").tap()
