@@ -349,3 +349,21 @@ def test_a_failed_run_started_again_is_under_way_again(tmp_path: Path) -> None:
     assert seen == [ImportRun.Status.RUNNING] * 3
     run.refresh_from_db()
     assert (run.status, run.error, run.rows_read) == (ImportRun.Status.DONE, "", 5)
+
+
+def test_the_same_file_uploaded_again_keeps_one_copy_and_replaces_a_lost_one(
+    personas: Personas, settings: Any, tmp_path: Path
+) -> None:
+    settings.VAR_DIR = tmp_path
+    settings.DANCU_TASKS_INLINE = False
+    cuong = Actor(personas.cuong)
+    run = _upload(tmp_path, cuong, people(5))
+    kept = run.stored_file
+    again = _upload(tmp_path, cuong, people(5))
+    assert (again.pk, again.stored_file) == (run.pk, kept)
+    assert [p.name for p in (tmp_path / "imports").iterdir()] == [kept]
+    # The copy lost (a disk cleaned by hand): the next upload of the file gives the run its copy again.
+    (tmp_path / "imports" / kept).unlink()
+    again = _upload(tmp_path, cuong, people(5))
+    assert again.stored_file not in ("", kept)
+    assert [p.name for p in (tmp_path / "imports").iterdir()] == [again.stored_file]

@@ -294,10 +294,15 @@ def import_start(
                 "stored_file": stored_file,
             },
         )
-        if not created and run.finished_at is None and (run.rows_total is None or stored_file):
-            # A run made before its file's rows were counted, or an upload of the same file kept again.
+        # The same file uploaded again for a run whose own copy is gone: the new copy takes its place (a run
+        # that still has its copy keeps it, and the caller deletes the new one).
+        replace_copy = bool(stored_file) and not (
+            run.stored_file and (_upload_folder() / run.stored_file).is_file()
+        )
+        if not created and run.finished_at is None and (run.rows_total is None or replace_copy):
+            # A run made before its file's rows were counted, or a copy replaced.
             run.rows_total = source.rows_estimate
-            run.stored_file = stored_file or run.stored_file
+            run.stored_file = stored_file if replace_copy else run.stored_file
             run.save(update_fields=["rows_total", "stored_file", "updated_at"])
         if created:
             audit_event_record(
@@ -778,7 +783,7 @@ def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> Im
         path.unlink(missing_ok=True)
         raise
     if run.stored_file != path.name:
-        # The same file again, for a run that is finished: the copy just kept is not needed.
+        # The same file again, for a run that is finished or still has its copy: this one is not needed.
         path.unlink(missing_ok=True)
     queued = run.status == ImportRun.Status.RUNNING and run.session_started_at is None
     if queued or run.status in (ImportRun.Status.INTERRUPTED, ImportRun.Status.FAILED):
