@@ -225,7 +225,6 @@ def test_a_run_staged_on_the_server_for_its_operator_is_not_silent(tmp_path: Pat
     assert imports_mark_interrupted(actor=SYSTEM, now=later) == []
 
 
-@pytest.mark.django_db(transaction=True)
 def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_and_continues(
     tmp_path: Path,
 ) -> None:
