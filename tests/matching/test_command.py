@@ -65,17 +65,24 @@ def test_generated_dirty_file_is_clustered_by_person(tmp_path: Path) -> None:
     assert float(explained["match_probability"]) >= 0.9
     assert explained["full_name_level"]
     assert explained["birth_date_level"]
-    weights = sum(float(value) for key, value in explained.items() if key.endswith("_weight"))
-    assert weights == pytest.approx(float(explained["match_weight"]) - _prior_weight(pairs), abs=0.01)
+    assert _field_weights(explained) == pytest.approx(
+        float(explained["match_weight"]) - _prior_weight(pairs), abs=0.01
+    )
     assert f"{len(rows):,} records" in output
     assert "prepared" in progress or "read" in progress
 
 
+def _field_weights(row: dict[str, str]) -> float:
+    return sum(
+        float(value) for key, value in row.items() if key.endswith("_weight") and key != "match_weight"
+    )
+
+
 def _prior_weight(pairs: list[dict[str, str]]) -> float:
-    # The match weight is the prior's log2 odds plus every field's weight: the same offset for all pairs.
-    row = pairs[0]
-    fields = sum(float(value) for key, value in row.items() if key.endswith("_weight"))
-    return float(row["match_weight"]) - fields
+    # The match weight is the prior's log2 odds plus every field's weight: the same offset for all pairs,
+    # so it is read from a pair other than the one checked.
+    row = pairs[-1]
+    return float(row["match_weight"]) - _field_weights(row)
 
 
 def test_a_death_date_marks_the_whole_cluster_deceased(tmp_path: Path) -> None:

@@ -65,7 +65,15 @@ FOLDED = "same letters without tone marks and đ"
         # Given name first, as some forms made abroad ask.
         ("Nguyễn Văn Hùng", "Hùng Nguyễn Văn", "same words in another order"),
         # A typing slip in one letter.
-        ("Nguyễn Văn Hùng", "Nguyễn Văn Hùnh", "Jaro-Winkler ≥ 0.92 without marks"),
+        ("Nguyễn Văn Hùng", "Nguyễn Văn Hùnh", "Jaro-Winkler ≥ 0.92 without marks, given name alike"),
+        # Siblings share the beginning of the name, which Jaro-Winkler rewards; their given names differ.
+        ("Nguyễn Gia Giang", "Nguyễn Gia Tuấn", "same family name, rest different"),
+        ("Huỳnh Thị Hà", "Huỳnh Minh Hạnh", "same family name, rest different"),
+        ("Phạm Thị Thư", "Phạm Thị Tú", "same family name, rest different"),
+        # A slip in the family name and another in the given name.
+        ("Nguyễn Văn Hùng", "Nguyến Thanh Hùnh", "family and given name each alike"),
+        # The given name kept, the rest of the name replaced (a married name, a form filled by others).
+        ("Nguyễn Thị Lan", "Trần Lan", "same given name, rest different"),
         ("Nguyễn Văn Hùng", "Trần Thị Mai", "different"),
         ("Nguyễn Văn Hùng", "", "null"),
     ],
@@ -83,7 +91,13 @@ def test_name_confusions_land_in_their_level(left: str, right: str, expected: st
         ("1990-05-07", "1990-07-05", "day and month swapped"),
         ("1990-05-17", "1990-05-20", "same year and month"),
         ("1990-05-17", "1990-11-02", "same year only"),
-        ("1990-05-17", "1991-05-17", "same day and month, other year"),
+        # One digit mistyped anywhere in the date.
+        ("1990-05-17", "1991-05-17", "one digit different"),
+        ("1990-05-17", "1990-05-11", "one digit different"),
+        ("1990-05-17", "1985-05-17", "same day and month, other year"),
+        # An impossible date, as typed, is still one digit from the real one.
+        ("1990-05-17", "1990-15-17", "one digit different"),
+        ("1990-05-17", "31/02/1975", "different"),
         ("1990-05-17", "1975-01-02", "different"),
         ("1990-05-17", "", "null"),
     ],
@@ -95,6 +109,7 @@ def test_birth_date_levels_keep_the_precision(left: str, right: str, expected: s
 def test_identifiers_exact_one_digit_or_different() -> None:
     assert level_of("pin", "id_number", "001090012345", "001090012345") == "exact"
     assert level_of("pin", "id_number", "001090012345", "001190012345") == "one digit different"
+    assert level_of("pin", "id_number", "001090012345", "001090012354") == "two digits swapped"
     assert level_of("pin", "id_number", "001090012345", "079185000111") == "different"
     # A CMND whose leading zero a spreadsheet dropped is the same number.
     assert level_of("cmnd", "old_id_number", "012345678", "12345678") == "exact"

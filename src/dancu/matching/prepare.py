@@ -12,10 +12,14 @@ is made here, in Python, with `dancu.lib.vntext.fold`. For a name the columns ar
 - `name_sorted`: the folded words in alphabetical order, so "Hùng Nguyễn Văn" (given name first, as
   some foreign-made forms ask) agrees with "Nguyễn Văn Hùng".
 - `given_folded`: the last word of the name as written (tên, the given name), the word that tells
-  people of one family name apart.
+  people of one family name apart; `family_folded`, the first word (họ).
+- `initials`: the first letter of each folded word ("nvh"), a blocking key that survives a typing
+  error inside every word of the name.
 
 Dates of birth keep their precision: a legacy record may know only the year, or year and month, so the
-year, month and day are separate columns and the full ISO date is set only when all three are known.
+year, month and day are separate columns and the full ISO date is set only when all three are known. A
+date the normalization refuses as impossible (month 13, 31 February) is kept as typed, because it is a
+typing error one digit away from the person's real date.
 Addresses are mapped to today's communes by `dancu.geo.address.parse_address`; parsing is the slow part
 of preparation, so only the administrative tail of an address (its last three comma-separated parts)
 is parsed, once per distinct tail, and the house-and-street part is compared as folded text.
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from dancu.lib.partial_date import PartialDateError, parse_legacy
+from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
 from dancu.lib.vntext import fold
 from dancu.registry.normalize import normalize_row
 
@@ -41,13 +45,16 @@ PREPARED_COLUMNS = (
     "name_sorted",
     "given_folded",
     "family_folded",
+    "initials",
     "sex",
     "dob",
     "dob_y",
     "dob_m",
     "dob_d",
     "pin",
+    "pin_sorted",
     "cmnd",
+    "cmnd_sorted",
     "father",
     "father_folded",
     "mother",
@@ -167,13 +174,50 @@ def _or_none(value: str | None) -> str | None:
     return value if value else None
 
 
+def _digits_sorted(number: str | None) -> str | None:
+    """The digits of an identity number in ascending order: two numbers typed with two digits swapped
+    (the most common keying error after a wrong digit) share this key, which no edit distance of one
+    catches and no block on the number itself brings together."""
+    return "".join(sorted(number)) if number else None
+
+
+# Three groups of digits: a date in either order, year first (ISO) or last (Vietnamese day first).
+_TYPED_DATE = re.compile(r"(\d{1,4})\D{1,3}(\d{1,2})\D{1,3}(\d{1,4})")
+
+
+def _typed_date(text: str | None) -> tuple[int, int, int] | None:
+    """The year, month and day of a date the normalization refused as impossible ("1949-00-13",
+    "31/02/1975", "1962-13-05"), as they were typed.
+
+    The registry cannot store such a date, but for finding the same person it is a typing error like
+    any other: "1949-00-13" is one digit away from "1949-10-13", and its year alone still tells two
+    people apart. Dropping it would leave the record with no date at all.
+    """
+    match = _TYPED_DATE.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    first, month, last = match.groups()
+    if len(first) == 4:
+        year, day = first, last
+    elif len(last) == 4:
+        year, day = last, first
+    else:
+        return None
+    return int(year), int(month), int(day)
+
+
+def _birth_parts(birth: PartialDate | None, typed: str | None) -> tuple[int | None, int | None, int | None]:
+    if birth is not None:
+        return birth.year, birth.month, birth.day
+    return _typed_date(typed) or (None, None, None)
+
+
 def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUnits) -> dict[str, Any]:
     """One person-records row as the matcher's columns (see the module docstring)."""
     row = normalize_row(raw, today=today, address_parser=None)
     name_folded = fold(row.full_name)
     words = _words(name_folded)
-    birth = row.birth_date
-    full_date = birth is not None and birth.month is not None and birth.day is not None
+    year, month, day = _birth_parts(row.birth_date, raw.get("birth_date"))
     address = units(row.address) if row.address else Units(None, None, "")
     return {
         "unique_id": row.record_id,
@@ -182,13 +226,16 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "name_sorted": _or_none(" ".join(sorted(words))),
         "given_folded": words[-1] if words else None,
         "family_folded": words[0] if words else None,
+        "initials": "".join(word[0] for word in words) or None,
         "sex": row.sex,
-        "dob": f"{birth.year:04d}-{birth.month:02d}-{birth.day:02d}" if full_date and birth else None,
-        "dob_y": birth.year if birth else None,
-        "dob_m": birth.month if birth else None,
-        "dob_d": birth.day if birth else None,
+        "dob": f"{year:04d}-{month:02d}-{day:02d}" if year and month and day else None,
+        "dob_y": year,
+        "dob_m": month,
+        "dob_d": day,
         "pin": row.id_number,
+        "pin_sorted": _digits_sorted(row.id_number),
         "cmnd": row.old_id_number,
+        "cmnd_sorted": _digits_sorted(row.old_id_number),
         "father": _or_none(row.father_name.lower()),
         "father_folded": _or_none(fold(row.father_name)),
         "mother": _or_none(row.mother_name.lower()),
