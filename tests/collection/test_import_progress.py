@@ -133,16 +133,23 @@ def test_the_time_left_follows_the_rate_of_the_current_session() -> None:
     )
 
 
+@pytest.fixture
+def no_worker(settings: Any, tmp_path: Path) -> Any:
+    """Uploads kept under tmp_path, and no background worker: the test plays the worker."""
+    settings.VAR_DIR = tmp_path
+    settings.DANCU_TASKS_INLINE = False
+    return settings
+
+
 def _upload(tmp_path: Path, actor: Actor, rows: list[str]) -> ImportRun:
     content = (HEADER + "\n" + "\n".join(rows) + "\n").encode()
     return import_upload(actor=actor, upload=SimpleUploadedFile("so.csv", content), source_name="Sổ cũ")
 
 
 def test_a_run_whose_worker_went_silent_is_marked_interrupted_and_continues(
-    personas: Personas, settings: Any, tmp_path: Path
+    personas: Personas, no_worker: Any, tmp_path: Path
 ) -> None:
-    settings.VAR_DIR = tmp_path
-    settings.DANCU_TASKS_INLINE = False  # no worker: the test plays the worker
+    settings = no_worker
     cuong = Actor(personas.cuong)
     run = _upload(tmp_path, cuong, people(50))
     stored = tmp_path / "imports" / run.stored_file
@@ -199,10 +206,8 @@ def test_a_run_whose_worker_went_silent_is_marked_interrupted_and_continues(
 
 
 def test_an_interrupted_run_whose_file_is_gone_fails_saying_so(
-    personas: Personas, settings: Any, tmp_path: Path
+    personas: Personas, no_worker: Any, tmp_path: Path
 ) -> None:
-    settings.VAR_DIR = tmp_path
-    settings.DANCU_TASKS_INLINE = False
     cuong = Actor(personas.cuong)
     run = _upload(tmp_path, cuong, people(5))
     ImportRun.objects.filter(pk=run.pk).update(
@@ -307,10 +312,9 @@ def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_a
 
 
 def test_a_run_interrupted_while_writing_continues_without_its_file(
-    personas: Personas, settings: Any, tmp_path: Path
+    personas: Personas, no_worker: Any, tmp_path: Path
 ) -> None:
-    settings.VAR_DIR = tmp_path
-    settings.DANCU_TASKS_INLINE = False
+    settings = no_worker
     cuong = Actor(personas.cuong)
     run = _upload(tmp_path, cuong, people(30))
     stored = tmp_path / "imports" / run.stored_file
@@ -351,10 +355,8 @@ def test_a_failed_run_started_again_is_under_way_again(tmp_path: Path) -> None:
 
 
 def test_the_same_file_uploaded_again_keeps_one_copy_and_replaces_a_lost_one(
-    personas: Personas, settings: Any, tmp_path: Path
+    personas: Personas, no_worker: Any, tmp_path: Path
 ) -> None:
-    settings.VAR_DIR = tmp_path
-    settings.DANCU_TASKS_INLINE = False
     cuong = Actor(personas.cuong)
     run = _upload(tmp_path, cuong, people(5))
     kept = run.stored_file
