@@ -898,14 +898,7 @@ def import_resume(*, actor: Actor, run: ImportRun) -> ImportRun:
         code, vi, en = _ROLE_NOT_ALLOWED
         raise DomainError(FieldError(field="", code=code, message_vi=vi, message_en=en))
     if run.status != ImportRun.Status.INTERRUPTED:
-        raise DomainError(
-            FieldError(
-                field="",
-                code="import.not_interrupted",
-                message_vi="Lần nhập này không bị ngắt: không có gì để tiếp tục",
-                message_en="This import was not interrupted: there is nothing to continue",
-            )
-        )
+        raise DomainError(Issue("", "import.not_interrupted").as_field_error())
     file_gone = not run.stored_file or not (_upload_folder() / run.stored_file).is_file()
     if run.finished_at is None and file_gone:
         import_fail(run=run, error=_missing_file_error(run), actor=actor)
