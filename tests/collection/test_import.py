@@ -227,13 +227,20 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
 
 
 def migrated_cli(var_dir: Path) -> tuple[dict[str, str], list[str]]:
-    """The environment and command line of `dancu` in a process of its own, on a migrated database: a
-    SQLite file under `var_dir`, or the PostgreSQL database the test run is configured with."""
+    """The environment and command line of `dancu` in a process of its own, on a migrated database of its
+    own: a SQLite file under `var_dir`, or a new database on the PostgreSQL server the test run uses (tests
+    running side by side, -n auto, must not migrate, count or read each other's rows)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
         "DANCU_VAR_DIR": str(var_dir)
     }
-    if os.environ.get("DANCU_DATABASE_URL", "").startswith("postgres"):
-        env["DANCU_DATABASE_URL"] = os.environ["DANCU_DATABASE_URL"]
+    url = os.environ.get("DANCU_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        name = f"dancu_cli_{time.time_ns()}"
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        env["DANCU_DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
     dancu = [sys.executable, "-m", "dancu.cli"]
     subprocess.run([*dancu, "migrate", "-v0"], env=env, check=True, timeout=300)  # noqa: S603 - our own CLI
     return env, dancu
