@@ -226,6 +226,26 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
     assert numbers == list(range(1, 51))
 
 
+def migrated_cli(var_dir: Path) -> tuple[dict[str, str], list[str]]:
+    """The environment and command line of `dancu` in a process of its own, on a migrated database of its
+    own: a SQLite file under `var_dir`, or a new database on the PostgreSQL server the test run uses (tests
+    running side by side, -n auto, must not migrate, count or read each other's rows)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
+        "DANCU_VAR_DIR": str(var_dir)
+    }
+    url = os.environ.get("DANCU_DATABASE_URL", "")
+    if url.startswith("postgres"):
+        import psycopg
+
+        name = f"dancu_cli_{time.time_ns()}"
+        with psycopg.connect(url, autocommit=True, connect_timeout=5) as db:
+            db.execute(f'CREATE DATABASE "{name}"')
+        env["DANCU_DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
+    dancu = [sys.executable, "-m", "dancu.cli"]
+    subprocess.run([*dancu, "migrate", "-v0"], env=env, check=True, timeout=300)  # noqa: S603 - our own CLI
+    return env, dancu
+
+
 def _query(env: dict[str, str], sql: str) -> tuple:
     """Read the subprocess's database directly: SQLite file or PostgreSQL, as the run is configured."""
     url = env.get("DANCU_DATABASE_URL", "")
@@ -252,13 +272,7 @@ def test_killing_the_process_mid_import_then_running_it_again_loses_and_doubles_
 ) -> None:
     # The import runs in a real process on the run's database server (a SQLite file, or the PostgreSQL
     # database that scripts/with-postgres created next to the test database), and is killed with SIGKILL.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
-        "DANCU_VAR_DIR": str(tmp_path)
-    }
-    if os.environ.get("DANCU_DATABASE_URL", "").startswith("postgres"):
-        env["DANCU_DATABASE_URL"] = os.environ["DANCU_DATABASE_URL"]
-    dancu = [sys.executable, "-m", "dancu.cli"]
-    subprocess.run([*dancu, "migrate", "-v0"], env=env, check=True, timeout=300)  # noqa: S603 - our own CLI
+    env, dancu = migrated_cli(tmp_path)
     rows = [f"R{i},Người Thứ {chr(65 + i % 26)},Nam,19{50 + i % 50},,,," for i in range(1, 20_001)]
     path = csv_file(tmp_path, rows)
     # A source name of its own: the database outlives this test on PostgreSQL.

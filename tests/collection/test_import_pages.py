@@ -154,3 +154,59 @@ def test_an_officer_of_another_area_finds_no_such_import(personas: Personas, sig
     assert ministry.get(reverse("collection:import_run", args=[run.pk])).status_code == 200
     mine = importer.get(reverse("collection:imports")).content.decode()
     assert f'data-run="{run.pk}"' in mine
+
+
+def test_an_upload_sent_by_htmx_is_told_where_to_go(personas: Personas, sign_in: Any) -> None:
+    client = sign_in(Client(), personas.cuong)
+    response = client.post(
+        reverse("collection:imports"),
+        {"source": "Sổ", "file": SimpleUploadedFile("so.csv", CSV.encode())},
+        headers={"HX-Request": "true"},
+    )
+    run = ImportRun.objects.get()
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("collection:import_run", args=[run.pk])
+
+
+def test_the_progress_has_its_end_before_a_worker_takes_the_run(
+    personas: Personas, sign_in: Any, settings: Any
+) -> None:
+    settings.DANCU_TASKS_INLINE = False
+    client = sign_in(Client(), personas.cuong)
+    upload(client, CSV.encode())
+    run = ImportRun.objects.get()
+    progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
+    assert 'data-step="queued"' in progress
+    assert '<progress id="step-progress" max="3" value="0">' in progress
+    assert 'aria-current="step"' in progress
+
+
+def test_only_an_officer_who_sees_an_interrupted_run_may_continue_it(
+    personas: Personas, sign_in: Any, settings: Any
+) -> None:
+    settings.DANCU_TASKS_INLINE = False
+    importer = sign_in(Client(), personas.cuong)
+    upload(importer, CSV.encode())
+    run = ImportRun.objects.get()
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.INTERRUPTED)
+    resume = reverse("collection:import_resume", args=[run.pk])
+
+    # Another province's supervisor: no such import, whether it exists or not.
+    outsider = sign_in(Client(), personas.dung)
+    assert outsider.post(resume).status_code == 404
+    assert outsider.post(reverse("collection:import_resume", args=[run.pk + 1000])).status_code == 404
+    # The auditor reads the access log; the officers' pages are closed to the role.
+    assert sign_in(Client(), personas.an).post(resume).status_code == 403
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.INTERRUPTED
+
+    page = importer.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
+    assert 'id="run-interrupted"' in page
+    assert 'id="resume"' in page
+    settings.DANCU_TASKS_INLINE = True
+    response = importer.post(resume)
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert (run.status, run.rows_read) == (ImportRun.Status.DONE, 3)
+    assert run.promoted_at is not None
+    assert importer.get(resume).status_code == 405

@@ -1,6 +1,6 @@
 """The scorecard page and API, seen by each persona: own unit by default, drill-down inside the area,
-nothing of another commune (figures, records, trend), every listed record in the access log, and bad
-input answered with a clear error.
+nothing of another commune (figures, records, trend, files), every listed or exported record in the
+access log, and bad input answered with a clear error.
 
 The population: in Phường Hoàn Kiếm Hùng (clean), Đúng (PIN disagrees with his birth year) and Đủ
 (no household, name in lower case); in Phường Hồng Hà Mai (no household); in Phường Sài Gòn Tuấn
@@ -9,6 +9,8 @@ The population: in Phường Hoàn Kiếm Hùng (clean), Đúng (PIN disagrees w
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,11 +18,14 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone
+from openpyxl import load_workbook
 
 from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog
+from dancu.collection.quality.exports import RECORD_HEADERS, SCORECARD_HEADERS, TREND_HEADERS
 from dancu.collection.quality.models import QualityPass
+from dancu.collection.quality.selectors import records_needing_work_export
 from dancu.collection.quality.services import quality_pass_run
 from dancu.geo.selectors import successor_of
 from dancu.registry.models import Citizen
@@ -339,3 +344,140 @@ def test_the_api_refuses_bad_parameters_naming_the_field_and_rule(
 
 def test_the_api_needs_a_token(town: dict[str, Citizen]) -> None:
     assert Client().get("/api/v1/quality/scorecard").status_code == 401
+
+
+# Exports: the scorecard and the records behind it as CSV and XLSX files, within the officer's area only.
+
+
+def csv_rows(response: Any) -> list[list[str]]:
+    assert response.streaming, "a CSV export is streamed, not built in memory"
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads the file as UTF-8
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def xlsx_sheets(response: Any) -> dict[str, list[tuple]]:
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in workbook.worksheets}
+
+
+def exported(user: Any) -> set[int]:
+    return set(
+        AccessLog.objects.filter(actor=user, action=AccessLog.Action.EXPORT).values_list(
+            "citizen_id", flat=True
+        )
+    )
+
+
+def test_an_officer_exports_the_records_of_her_commune_and_each_is_logged(
+    lan: Client, personas: Personas, town: dict[str, Citizen]
+) -> None:
+    response = lan.get("/quality/export/records.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = csv_rows(response)
+    assert rows[0] == RECORD_HEADERS
+    assert {row[0] for row in rows[1:]} == {town["dung"].pin, town["du"].pin}
+    by_pin = {row[0]: row for row in rows[1:]}
+    assert "Đủ" in by_pin[town["du"].pin][7]
+    assert "household" not in by_pin[town["du"].pin][9]  # the reasons in the reader's language: Vietnamese
+    # One access-log row per citizen written to the file, as an export; none for the others.
+    assert exported(personas.lan) == {town["dung"].pk, town["du"].pk}
+    log = AccessLog.objects.filter(actor=personas.lan, action=AccessLog.Action.EXPORT)
+    assert log.count() == 2
+    assert all(entry.channel == AccessLog.Channel.WEB for entry in log)
+
+
+def test_the_xlsx_export_follows_the_indicator_asked_for(
+    lan: Client, personas: Personas, town: dict[str, Citizen]
+) -> None:
+    response = lan.get("/quality/export/records.xlsx?indicator=dung")
+    assert response.status_code == 200
+    sheets = xlsx_sheets(response)
+    rows = sheets["Hồ sơ cần làm sạch"]
+    assert list(rows[0]) == RECORD_HEADERS
+    assert [row[0] for row in rows[1:]] == [town["dung"].pin]
+    assert rows[1][5] == 75  # the score stays a number
+    assert exported(personas.lan) == {town["dung"].pk}
+
+
+@pytest.mark.parametrize("path", ["/quality/export/records.csv", "/quality/export/scorecard.xlsx"])
+def test_another_communes_unit_and_a_unit_that_does_not_exist_get_the_same_answer(
+    lan: Client, personas: Personas, path: str
+) -> None:
+    forbidden = lan.get(f"{path}?unit={HONG_HA}")
+    missing = lan.get(f"{path}?unit=99999")
+    assert forbidden.status_code == missing.status_code == 404
+    assert forbidden.content == missing.content
+    assert exported(personas.lan) == set()
+
+
+def test_officers_outside_the_commune_export_nothing_of_it(
+    client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
+) -> None:
+    # Bình of Phường Hồng Hà: his own commune only.
+    binh = sign_in(Client(), personas.binh)
+    rows = csv_rows(binh.get("/quality/export/records.csv"))
+    assert {row[0] for row in rows[1:]} == {town["mai"].pin}
+    assert exported(personas.binh) == {town["mai"].pk}
+    # Dũng, supervisor of Hồ Chí Minh City: Hoàn Kiếm is missing to him; his city has Tuấn only.
+    dung = sign_in(Client(), personas.dung)
+    assert dung.get(f"/quality/export/records.xlsx?unit={HOAN_KIEM}").status_code == 404
+    rows = csv_rows(dung.get(f"/quality/export/records.csv?unit={SAI_GON}"))
+    assert {row[0] for row in rows[1:]} == {town["tuan"].pin}
+    assert exported(personas.dung) == {town["tuan"].pk}
+    # The auditor has no scorecard, nor its files.
+    auditor = sign_in(Client(), personas.an)
+    assert auditor.get("/quality/export/records.csv").status_code == 403
+    assert auditor.get("/quality/export/scorecard.csv").status_code == 403
+    assert exported(personas.an) == set()
+
+
+def test_the_scorecard_export_gives_the_unit_its_sub_units_and_the_trend(
+    client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
+) -> None:
+    lan = sign_in(Client(), personas.lan)
+    rows = csv_rows(lan.get("/quality/export/scorecard.csv"))
+    assert rows[0] == SCORECARD_HEADERS
+    assert len(rows) == 2  # a commune has no sub-units
+    code, name, records = rows[1][:3]
+    assert (code, records, rows[1][-2]) == (HOAN_KIEM, "3", "1")
+    assert "Hoàn Kiếm" in name
+    # Counts only: a scorecard names nobody, so nothing is written to the access log.
+    assert not AccessLog.objects.filter(actor=personas.lan).exclude(action=AccessLog.Action.VIEW).exists()
+
+    ministry = sign_in(Client(), personas.minh)
+    sheets = xlsx_sheets(ministry.get("/quality/export/scorecard.xlsx"))
+    summary = sheets["Tổng hợp"]
+    assert summary[1][:3] == ("VN", "Cả nước", 6)
+    assert len(summary) > 2  # the provinces follow the country
+    assert sum(row[2] for row in summary[2:]) == 6
+    trend = sheets["Theo ngày"]
+    assert list(trend[0]) == TREND_HEADERS
+    assert len(trend) == 3  # yesterday's and today's passes
+
+
+def test_bad_parameters_and_formats_are_refused(lan: Client) -> None:
+    assert lan.get("/quality/export/records.pdf").status_code == 404
+    response = lan.get("/quality/export/records.csv?indicator=dep")
+    assert response.status_code == 400
+    assert "quality.indicator_unknown" in response.content.decode()
+    assert lan.get("/quality/export/scorecard.csv?unit=abc").status_code == 400
+
+
+def test_a_value_that_looks_like_a_formula_is_written_as_text(lan: Client, town: dict[str, Citizen]) -> None:
+    force(town["dung"], full_name='=HYPERLINK("http://example.invalid")')
+    rows = csv_rows(lan.get("/quality/export/records.csv?indicator=dung"))
+    assert rows[1][1].startswith("'=")
+
+
+def test_the_records_are_read_and_logged_chunk_by_chunk(personas: Personas, town: dict[str, Citizen]) -> None:
+    records = records_needing_work_export(actor=personas.minh, unit=None, purpose="kiểm tra", chunk_size=2)
+    first = next(records)
+    # Only the first chunk has been read, and logged, so far: a million records never sit in memory.
+    assert len(exported(personas.minh)) == 2
+    rest = list(records)
+    assert len(rest) == 4  # Đúng, Đủ, Mai, Tuấn, Nga
+    assert exported(personas.minh) == {first.citizen_id, *(r.citizen_id for r in rest)}
+    assert town["hung"].pk not in exported(personas.minh)

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
-from dancu.collection.models import ImportRun
+from dancu.audit.services import Actor
+from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection.readers import open_source
+from dancu.collection.services import import_rows, imports_mark_interrupted
 from tests.collection.forms_support import make_reviewers
 from tests.conftest import Personas
 
@@ -50,6 +56,8 @@ def test_an_import_from_the_page_shows_its_progress_report_and_rejected_rows(
     page.get_by_label("Tệp", exact=True).set_input_files(source)
     page.get_by_role("button", name="Nhập tệp").click()
 
+    # The form is sent by HTMX (for the upload's bar): the click returns before the server has answered.
+    expect(page).to_have_url(re.compile(r"/imports/\d+/$"))
     run = ImportRun.objects.get()
     expect(page).to_have_url(re.compile(rf"/imports/{run.pk}/$"))
     # The counters arrive from the progress endpoint, swapped in by HTMX, and stop once the run is done.
@@ -81,3 +89,98 @@ def test_an_import_from_the_page_shows_its_progress_report_and_rejected_rows(
     expect(page.locator("#form-status")).to_have_text("Bị từ chối")
     run.refresh_from_db()
     assert run.rows_rejected == 2
+
+
+def test_a_large_import_shows_determinate_progress_and_the_time_left_on_a_phone(
+    personas: Personas, signed_in_page: SignIn, phone: Page, tmp_path: Path, settings: Any
+) -> None:
+    """Cường uploads a 120-row book from his phone; no worker has taken it yet, then one works through it
+    (the test plays the worker, batch by batch): the bar has its end from the start and moves with every
+    batch, with the time left, then the second step, then the report."""
+    settings.DANCU_TASKS_INLINE = False
+    rows = [f"R{i},Người Thứ {chr(65 + i % 26)},Nam,19{50 + i % 50},,,,{HANOI}" for i in range(1, 121)]
+    source = tmp_path / "so_ho_khau_lon.csv"
+    source.write_text(CSV.splitlines()[0] + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+
+    page = signed_in_page(personas.cuong, page=phone)
+    page.goto("/imports/")
+    # The upload is the first step on a phone: its bar follows the bytes sent (HTMX's progress events).
+    uploaded: list[str] = []
+    page.on(
+        "console",
+        lambda message: uploaded.append(message.text) if message.text.startswith("upload") else None,
+    )
+    page.evaluate(
+        "document.body.addEventListener('htmx:xhr:progress', () => { const bar ="
+        " document.getElementById('upload-progress'); console.log('upload ' + bar.value + ' ' + bar.max); })"
+    )
+    # A file of the wrong kind first: the refusal replaces the form, naming the file and the rule.
+    wrong = tmp_path / "so_ho_khau.txt"
+    wrong.write_text("không phải CSV", encoding="utf-8")
+    page.get_by_label("Tên nguồn dữ liệu").fill("Sổ hộ khẩu lớn")
+    page.get_by_label("Tệp", exact=True).set_input_files(wrong)
+    page.get_by_role("button", name="Nhập tệp").tap()
+    expect(page.locator("#upload-refusal")).to_contain_text("so_ho_khau.txt")
+    expect(page.locator("#upload-refusal")).to_contain_text("[file.type]")
+    uploaded.clear()
+
+    page.get_by_label("Tên nguồn dữ liệu").fill("Sổ hộ khẩu lớn")
+    page.get_by_label("Tệp", exact=True).set_input_files(source)
+    page.get_by_role("button", name="Nhập tệp").tap()
+
+    expect(page).to_have_url(re.compile(r"/imports/\d+/$"))
+    run = ImportRun.objects.get()
+    expect(page).to_have_url(re.compile(rf"/imports/{run.pk}/$"))
+    assert uploaded, "the upload's bar never moved"
+    value, maximum = (float(n) for n in uploaded[-1].split()[1:])
+    assert value == maximum > source.stat().st_size
+
+    progress = page.locator("#import-progress")
+    bar = page.locator("#step-progress")
+    # Waiting for a worker, the bar already knows its end: 120 rows.
+    expect(progress).to_have_attribute("data-step", "queued")
+    expect(bar).to_have_attribute("max", "120")
+    expect(bar).to_have_attribute("value", "0")
+    expect(page.locator("#import-steps [data-step=reading]")).to_have_attribute("aria-current", "step")
+    box = bar.bounding_box()
+    assert box is not None
+    assert box["width"] <= 390, "the bar must fit a phone's screen"
+
+    class WorkerStoppedError(Exception):
+        pass
+
+    def stop_after(count: int) -> Callable[[ImportRun], None]:
+        def check(current: ImportRun) -> None:
+            if current.rows_read >= count:
+                raise WorkerStoppedError
+
+        return check
+
+    stored = Path(settings.VAR_DIR) / "imports" / run.stored_file
+    actor = Actor(personas.cuong)
+    with pytest.raises(WorkerStoppedError):
+        import_rows(run=run, source=open_source(stored), actor=actor, batch_size=30, on_batch=stop_after(30))
+    # The page, polling, follows: a quarter read, the time left estimated from this session's rate.
+    expect(progress).to_have_attribute("data-step", "reading")
+    expect(bar).to_have_attribute("value", "30")
+    expect(page.locator("#step-percent")).to_have_text("25%")
+    expect(page.locator("#time-left")).to_contain_text(re.compile(r"Còn|Đang ước tính"))
+    with pytest.raises(WorkerStoppedError):
+        import_rows(run=run, source=open_source(stored), actor=actor, batch_size=30, on_batch=stop_after(90))
+    expect(bar).to_have_attribute("value", "90")
+    expect(page.locator("#step-percent")).to_have_text("75%")
+
+    # The worker dies there; minutes later the workers' check marks the run interrupted, and Cường
+    # continues it from his phone. The worker (inline now) finishes it.
+    imports_mark_interrupted(
+        actor=Actor(system="import"),
+        now=timezone.now() + timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES + 1),
+    )
+    expect(progress).to_have_attribute("data-step", "interrupted")
+    expect(page.locator("#run-interrupted")).to_contain_text("90 dòng đã lưu được giữ nguyên")
+    settings.DANCU_TASKS_INLINE = True
+    page.locator("#resume").tap()
+    expect(progress).to_have_attribute("data-finished", "true")
+    expect(progress.locator("[data-stat=read]")).to_have_text("120")
+    expect(page.locator("#step-progress")).to_have_count(0)
+    assert StagingRecord.objects.filter(run=run).count() == 120

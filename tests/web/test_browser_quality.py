@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
+from dancu.audit.models import AccessLog
 from dancu.collection.quality.models import QualityPass
 from dancu.collection.quality.services import quality_pass_run
 from dancu.registry.models import Citizen
@@ -94,3 +96,28 @@ def test_a_collector_reads_her_communes_scorecard_on_her_phone(
     assert response is not None
     assert response.status == 400
     expect(page.locator("#bad-request")).to_contain_text("[unit.unknown]")
+
+
+def test_an_officer_downloads_her_communes_records_that_need_work_on_her_phone(
+    personas: Personas, assessed: dict[str, Citizen], signed_in_page: SignIn, phone: Page, tmp_path: Path
+) -> None:
+    page = signed_in_page(personas.lan, page=phone)
+    page.goto("/quality/")
+    with page.expect_download() as download_info:
+        page.locator("#export-records").get_by_role("link", name="XLSX").tap()
+    saved = tmp_path / "records.xlsx"
+    download_info.value.save_as(saved)
+    rows = list(load_workbook(saved, read_only=True).active.iter_rows(values_only=True))
+    assert rows[0][:2] == ("Số định danh", "Họ và tên")
+    # Đủ of Hoàn Kiếm only: Mai of Hồng Hà needs work too, outside Lan's commune.
+    assert [row[0] for row in rows[1:]] == [assessed["du"].pin]
+    assert AccessLog.objects.filter(
+        actor=personas.lan, action=AccessLog.Action.EXPORT, citizen=assessed["du"]
+    ).exists()
+    assert not AccessLog.objects.filter(actor=personas.lan, citizen=assessed["mai"]).exists()
+
+    with page.expect_download() as download_info:
+        page.locator("#export-scorecard").get_by_role("link", name="CSV").tap()
+    text = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Mã đơn vị,Tên đơn vị,Số hồ sơ")
+    assert text.splitlines()[1].startswith(f"{HOAN_KIEM},")

@@ -17,6 +17,9 @@ class ImportRun(models.Model):
         RUNNING = "running", _("Đang nhập")
         DONE = "done", _("Hoàn tất")
         FAILED = "failed", _("Lỗi tệp")
+        # The process doing the work stopped without a word (killed, machine restarted): nothing committed
+        # is lost, and the run resumes from its last committed row when it is started again.
+        INTERRUPTED = "interrupted", _("Bị ngắt, chờ tiếp tục")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -34,11 +37,21 @@ class ImportRun(models.Model):
     )
     started_label = models.CharField(max_length=150)
     started_at = models.DateTimeField(auto_now_add=True)
+    # The heartbeat: it moves with every committed batch of staging and every promoted row, so a run whose
+    # process died is told from a slow one (`services.imports_mark_interrupted`).
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Counters of committed rows only: they move in the transaction that writes the rows, so after a
     # crash they say exactly where to resume.
     rows_read = models.PositiveIntegerField(default=0)
+    # The data rows the file holds, counted from its line breaks (CSV) or its sheet's dimension (XLSX)
+    # when the file is identified, so the progress is a fraction from the first row on; an upper bound
+    # (blank lines, line breaks inside quotes) made exact when the staging ends. None: not known.
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    # Where the current session of work (staging, then promotion) started, in time and in rows done:
+    # the rate since then gives the estimate of the time left.
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    session_start_count = models.PositiveIntegerField(default=0)
     rows_accepted = models.PositiveIntegerField(default=0)
     rows_review = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
@@ -54,6 +67,10 @@ class ImportRun(models.Model):
     repair_counts = models.JSONField(default=dict)
     columns = models.JSONField(default=list)
     error = models.TextField(blank=True)
+    # Where an uploaded file is kept (its name under VAR_DIR/imports) until its run is finished: what an
+    # interrupted run is resumed from. Blank for a file imported on the server with `dancu import`, whose
+    # operator resumes it by running the command again.
+    stored_file = models.CharField(max_length=100, blank=True)
 
     class Meta:
         constraints = [

@@ -12,7 +12,7 @@ from dancu.collection.models import ImportRun, StagingRecord
 _EXCEL_CELL_LIMIT = 32_000
 
 
-def _cell(value: object) -> str:
+def spreadsheet_text(value: object) -> str:
     text = "" if value is None else str(value)
     # Strip control characters Excel cannot store, and defuse formulas: a cell starting with "=" in a
     # rejected legacy row must be shown as text, not run when a reviewer opens the file.
@@ -40,7 +40,12 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
         )
         codes = ", ".join(issue["code"] for issue in errors)
         sheet.append(
-            [record.row_number, _cell(reasons), codes, *(_cell(record.raw.get(name, "")) for name in columns)]
+            [
+                record.row_number,
+                spreadsheet_text(reasons),
+                codes,
+                *(spreadsheet_text(record.raw.get(name, "")) for name in columns),
+            ]
         )
         written += 1
     workbook.save(path)

@@ -9,6 +9,7 @@ DC02, or a DC01 once applied) shows that citizen's data, so it is written to the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -223,3 +224,70 @@ def import_run_get(*, actor: User, pk: int) -> ImportRun:
     if run is None:
         raise NotFoundError("import_run")
     return run
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """Where a run stands, for its page and the terminal: the step it is at, how much of that step is done
+    out of how much, and an estimate of the time the step still needs.
+
+    The steps: `queued` (waiting for a worker), `reading` (each row read, normalized, checked and staged),
+    `writing` (staged rows written to the registry or filed in the review queues), then `done`, `failed`
+    or `interrupted`.
+    """
+
+    step: str
+    done: int
+    total: int | None
+    remaining_seconds: int | None = None
+
+    @property
+    def percent(self) -> int | None:
+        if self.total is None:
+            return None
+        if self.total == 0:
+            return 100
+        return min(100, self.done * 100 // self.total)
+
+    @property
+    def determinate(self) -> bool:
+        return self.total is not None
+
+
+# Under this many seconds of work in the session, a rate says little: no estimate yet.
+_ESTIMATE_AFTER_SECONDS = 2
+
+
+def import_progress(run: ImportRun, *, now: datetime | None = None) -> ImportProgress:
+    """The progress of a run the caller has already read (counts only, no personal data)."""
+    now = now or timezone.now()
+    if run.status == ImportRun.Status.FAILED:
+        return ImportProgress("failed", run.rows_read, run.rows_total)
+    if run.promoted_at is not None:
+        return ImportProgress("done", run.rows_read, run.rows_read)
+    writing = run.finished_at is not None
+    if writing:
+        # Rows rejected on the way leave both sides: the total shrinks as the rows do.
+        done = run.rows_applied + run.rows_queued
+        total: int | None = run.rows_accepted + run.rows_review
+    else:
+        done, total = run.rows_read, run.rows_total
+        if total is not None:
+            total = max(total, done)  # the estimate is an upper bound; never show more than all
+    if run.status == ImportRun.Status.INTERRUPTED:
+        return ImportProgress("interrupted", done, total)
+    if run.session_started_at is None:
+        return ImportProgress("queued", done, total)
+    return ImportProgress(
+        "writing" if writing else "reading", done, total, _remaining(run, done=done, total=total, now=now)
+    )
+
+
+def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -> int | None:
+    """Seconds left at the rate of the current session; None until the session has a rate."""
+    assert run.session_started_at is not None
+    elapsed = (now - run.session_started_at).total_seconds()
+    moved = done - run.session_start_count
+    if total is None or moved <= 0 or elapsed < _ESTIMATE_AFTER_SECONDS:
+        return None
+    return math.ceil((total - done) * elapsed / moved)

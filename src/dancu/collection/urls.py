@@ -15,5 +15,6 @@ urlpatterns = [
     path("imports/", views.imports_view, name="imports"),
     path("imports/<int:pk>/", views.import_run_view, name="import_run"),
     path("imports/<int:pk>/progress/", views.import_progress_view, name="import_progress"),
+    path("imports/<int:pk>/resume/", views.import_resume_view, name="import_resume"),
     path("imports/<int:pk>/rejected.xlsx", views.import_rejected_view, name="import_rejected"),
 ]

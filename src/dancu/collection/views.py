@@ -3,6 +3,7 @@ the import page: a legacy file uploaded, imported by the background worker, its 
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any, cast
@@ -12,8 +13,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope
@@ -407,6 +411,9 @@ def imports_view(request: HttpRequest) -> HttpResponse:
                 message = exc.message_en if request.LANGUAGE_CODE.startswith("en") else exc.message_vi
                 refusal = f"{upload.name}: {message} [{exc.code}]"
             else:
+                if getattr(request, "htmx", False):
+                    # The form was sent by HTMX, which showed the upload's progress: the browser goes on.
+                    return HttpResponseClientRedirect(reverse("collection:import_run", args=[run.pk]))
                 return redirect("collection:import_run", pk=run.pk)
         status = 403 if not can_import else 422
     return render(
@@ -427,25 +434,64 @@ def import_run_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "collection/import_run.html", {"run": _run_or_404(request, pk)})
 
 
+# The steps of an import as the page lists them; the upload is done by the time the run exists.
+IMPORT_STEPS = ("reading", "writing")
+
+
+def _time_left(seconds: int | None) -> str:
+    if seconds is None:
+        return _("Đang ước tính thời gian còn lại…")
+    if seconds < 60:
+        return _("Còn dưới 1 phút")
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return ngettext("Còn khoảng %(n)d phút", "Còn khoảng %(n)d phút", minutes) % {"n": minutes}
+    return _("Còn khoảng %(h)d giờ %(m)d phút") % {"h": minutes // 60, "m": minutes % 60}
+
+
 @officer_required
 def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The run's counters, polled by the page (HTMX) until the run is finished, then its report."""
+    """The run's step and counters, polled by the page (HTMX) until the run is finished, then its report."""
+    user = current_user(request)
     run = _run_or_404(request, pk)
-    finished = run.status == ImportRun.Status.FAILED or run.promoted_at is not None
-    waiting = run.rows_accepted + run.rows_review
+    progress = selectors.import_progress(run)
+    finished = progress.step in ("done", "failed")
+    # Which of the two steps the run is at (or was at, when it stopped).
+    current = "writing" if run.finished_at is not None else "reading"
+    position = IMPORT_STEPS.index(current)
+    steps = [
+        {
+            "key": key,
+            "state": "done" if finished or index < position else "current" if index == position else "todo",
+        }
+        for index, key in enumerate(IMPORT_STEPS)
+    ]
     return render(
         request,
         "collection/_import_progress.html",
         {
             "run": run,
+            "progress": progress,
             "finished": finished,
-            "promoting": run.status == ImportRun.Status.DONE and not finished,
-            "promoted": run.rows_applied + run.rows_queued,
-            "waiting": waiting,
+            "current": current,
+            "steps": steps,
+            "time_left": _time_left(progress.remaining_seconds),
+            "can_resume": progress.step == "interrupted" and user.role in services.IMPORT_ROLES,
             "issues": _by_rule(run.issue_counts),
             "repairs": _by_rule(run.repair_counts),
         },
     )
+
+
+@officer_required
+@require_POST
+def import_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_or_404(request, pk)
+    try:
+        services.import_resume(actor=Actor(current_user(request)), run=run)
+    except DomainError as exc:
+        _flash_errors(request, exc)
+    return redirect("collection:import_run", pk=run.pk)
 
 
 @officer_required

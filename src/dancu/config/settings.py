@@ -217,6 +217,9 @@ DANCU_TASKS_INLINE = env_bool("DANCU_TASKS_INLINE", default=False)
 DANCU_IMPORT_AUTO_APPROVE = env_bool("DANCU_IMPORT_AUTO_APPROVE", default=True)
 # The largest file the import page accepts; bigger files are imported with `dancu import` on the server.
 DANCU_IMPORT_UPLOAD_MAX_MB = env_int("DANCU_IMPORT_UPLOAD_MAX_MB", default=200, minimum=1)
+# An import whose worker has not committed anything for this long is marked interrupted (its process died)
+# and can be continued from the page. A batch takes seconds, so minutes of silence are not slowness.
+DANCU_IMPORT_STALL_MINUTES = env_int("DANCU_IMPORT_STALL_MINUTES", default=10, minimum=1)
 # The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
 # in the database, so cards verify anywhere without access to this directory.
 DANCU_ISSUER_KEY_DIR = Path(env_str("DANCU_ISSUER_KEY_DIR", str(VAR_DIR / "issuer_keys")))

@@ -220,6 +220,36 @@ def _is_title_case(name: str) -> bool:
     return name.istitle() and _TITLE_CASE_CHARS.issuperset(name)
 
 
+class _Memo:
+    """The text or name steps, remembered by value for the process: they are pure functions of the text,
+    and a legacy file repeats its texts row after row (places of birth, a village's addresses, common
+    names). The repairs are kept without their field and given the field of each row that asks. Bounded:
+    past `limit` distinct texts, new ones are worked out and not kept."""
+
+    def __init__(self, steps: Callable[[_Steps], str], *, limit: int = 100_000) -> None:
+        self.steps = steps
+        self.limit = limit
+        self.seen: dict[str, tuple[str, tuple[tuple[str, str, str, Mapping[str, Any]], ...]]] = {}
+
+    def __call__(self, value: str, field: str, repairs: list[FieldRepair]) -> str:
+        hit = self.seen.get(value)
+        if hit is None:
+            found: list[FieldRepair] = []
+            result = self.steps(_Steps(value, field, found))
+            hit = (result, tuple((r.code, r.before, r.after, r.params) for r in found))
+            if len(self.seen) < self.limit:
+                self.seen[value] = hit
+        result, done = hit
+        repairs.extend(
+            FieldRepair(field, code, before, after, params) for code, before, after, params in done
+        )
+        return result
+
+
+_name_steps = _Memo(_Steps.name)
+_text_steps = _Memo(_Steps.text)
+
+
 def normalize_name_value(value: str, *, field: str) -> tuple[str, list[FieldRepair]]:
     """The canonical spelling of a personal name and the repairs made to reach it (forms use this too)."""
     repairs: list[FieldRepair] = []
@@ -249,7 +279,7 @@ _ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 def _normalize_sex(raw: str, repairs: list[FieldRepair], issues: list[Issue]) -> str | None:
-    text = _Steps(raw, "gender", repairs).text()
+    text = _text_steps(raw, "gender", repairs)
     if not text:
         return None
     sex = _SEXES.get(fold(text))
@@ -344,14 +374,14 @@ def normalize_row(
 
     repairs: list[FieldRepair] = []
     issues: list[Issue] = []
-    full_name = _Steps(column("full_name"), "full_name", repairs).name()
-    father_name = _Steps(column("father_name"), "father_name", repairs).name()
-    mother_name = _Steps(column("mother_name"), "mother_name", repairs).name()
+    full_name = _name_steps(column("full_name"), "full_name", repairs)
+    father_name = _name_steps(column("father_name"), "father_name", repairs)
+    mother_name = _name_steps(column("mother_name"), "mother_name", repairs)
     sex = _normalize_sex(column("gender"), repairs, issues)
     birth_date = _normalize_date(
         column("birth_date"), "birth_date", today=today, repairs=repairs, issues=issues
     )
-    birth_place_text = _Steps(column("birth_place"), "birth_place", repairs).text()
+    birth_place_text = _text_steps(column("birth_place"), "birth_place", repairs)
     birth_place = _PROVINCE_CODES[birth_place_text] if birth_place_text else None
     if birth_place_text and birth_place is None:
         issues.append(Issue("birth_place", "birth_place.unknown", {"value": birth_place_text}))
@@ -365,7 +395,7 @@ def normalize_row(
     old_id_number = _normalize_number(
         column("old_id_number"), "old_id_number", length=9, repairs=repairs, restore_zeros=_cmnd_with_zeros
     )
-    address = _Steps(column("address"), "address", repairs).text()
+    address = _text_steps(column("address"), "address", repairs)
     parsed = commune_code = legacy_commune_code = None
     if address and address_parser is not None:
         parsed = address_parser(address)

@@ -377,6 +377,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         "file and import it again.",
     ),
     Rule(
+        "import.not_interrupted",
+        E,
+        "Lần nhập này không bị ngắt: không có gì để tiếp tục.",
+        "This import was not interrupted: there is nothing to continue.",
+    ),
+    Rule(
         "import.rejected_by_officer",
         E,
         "Cán bộ đã từ chối bản ghi: {reason}",

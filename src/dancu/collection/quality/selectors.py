@@ -11,6 +11,7 @@ records listed are written to the access log.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -216,6 +217,24 @@ def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = N
 INDICATOR_FILTERS = {str(i): Q(**{str(i): False}) for i in Indicator}
 
 
+def _needing_work(actor: User, unit: AdminUnit | None, indicator: str | None) -> QuerySet[QualityAssessment]:
+    """The assessments of the unit's records that fail an indicator (or the one given), worst first:
+    lowest score, then most failures, then oldest record."""
+    rows = (
+        _assessments(actor, unit)
+        .filter(passed_all=False)
+        .select_related("citizen__area_commune")
+        .order_by("score", "-failure_count", "citizen_id")
+    )
+    if indicator is not None:
+        rows = rows.filter(INDICATOR_FILTERS[indicator])
+    return rows
+
+
+def _records_detail(unit: AdminUnit | None, indicator: str | None) -> str:
+    return f"hồ sơ cần làm sạch {unit.code if unit else 'VN'}" + (f" ({indicator})" if indicator else "")
+
+
 def records_needing_work(
     *,
     actor: User,
@@ -226,18 +245,10 @@ def records_needing_work(
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
     per_page: int = RECORDS_PER_PAGE,
 ) -> Page[QualityAssessment]:
-    """The records of the unit that fail an indicator (or the one given), worst first: lowest score, then
-    most failures, then oldest record. A page number that is not one gives the first page, one past the
-    end the last page. The records listed are logged as a search."""
-    rows = (
-        _assessments(actor, unit)
-        .filter(passed_all=False)
-        .select_related("citizen__area_commune")
-        .order_by("score", "-failure_count", "citizen_id")
-    )
-    if indicator is not None:
-        rows = rows.filter(INDICATOR_FILTERS[indicator])
-    result = Paginator(rows, per_page).get_page(page)
+    """The records of the unit that fail an indicator (or the one given), worst first. A page number that
+    is not one gives the first page, one past the end the last page. The records listed are logged as a
+    search."""
+    result = Paginator(_needing_work(actor, unit, indicator), per_page).get_page(page)
     access_log_record(
         actor=actor,
         citizen_ids=[row.citizen_id for row in result.object_list],
@@ -247,3 +258,45 @@ def records_needing_work(
         detail=f"hồ sơ cần làm sạch {unit.code if unit else 'VN'}",
     )
     return result
+
+
+EXPORT_CHUNK = 2_000
+
+
+def records_needing_work_export(
+    *,
+    actor: User,
+    unit: AdminUnit | None,
+    purpose: str,
+    indicator: str | None = None,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    chunk_size: int = EXPORT_CHUNK,
+) -> Iterator[QualityAssessment]:
+    """Every record of the unit that fails an indicator (or the one given), worst first, for a file.
+
+    Read from the database in chunks (a server-side cursor on PostgreSQL), so that a million records never
+    sit in memory; each chunk is written to the access log, one row per citizen with the action "export",
+    before its records are handed on: nothing reaches the file unlogged.
+    """
+    detail = "xuất " + _records_detail(unit, indicator)
+    chunk: list[QualityAssessment] = []
+    for assessment in _needing_work(actor, unit, indicator).iterator(chunk_size=chunk_size):
+        chunk.append(assessment)
+        if len(chunk) == chunk_size:
+            yield from _logged(chunk, actor=actor, purpose=purpose, channel=channel, detail=detail)
+            chunk = []
+    yield from _logged(chunk, actor=actor, purpose=purpose, channel=channel, detail=detail)
+
+
+def _logged(
+    chunk: list[QualityAssessment], *, actor: User, purpose: str, channel: AccessLog.Channel, detail: str
+) -> list[QualityAssessment]:
+    access_log_record(
+        actor=actor,
+        citizen_ids=[row.citizen_id for row in chunk],
+        action=AccessLog.Action.EXPORT,
+        channel=channel,
+        purpose=purpose,
+        detail=detail,
+    )
+    return chunk

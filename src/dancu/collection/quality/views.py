@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, cast
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
-from dancu.collection.quality import selectors
+from dancu.collection.quality import exports, selectors
 from dancu.collection.quality.charts import trend_chart
 from dancu.collection.quality.checks import INDICATOR_LABELS, Indicator, failure_message
+from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.web.access import current_user, officer_required, purpose_of
 
@@ -35,21 +40,33 @@ def _bad_request(request: HttpRequest, error: FieldError) -> HttpResponse:
     )
 
 
-@officer_required
-def scorecard_view(request: HttpRequest) -> HttpResponse:
-    user = current_user(request)
-    language = request.LANGUAGE_CODE
-    english = language.startswith("en")
+def _unit_and_indicator(request: HttpRequest) -> tuple[AdminUnit | None, str | None] | HttpResponse:
+    """The unit (?unit=) and indicator (?indicator=) asked for, or the page that refuses them: 400 for a
+    malformed one, 404 alike for a unit that does not exist and one outside the officer's area."""
     code = request.GET.get("unit", "").strip()
     indicator = request.GET.get("indicator", "").strip() or None
     if indicator is not None and indicator not in selectors.INDICATOR_FILTERS:
         return _bad_request(request, _indicator_error(indicator))
     try:
-        unit = selectors.scorecard_unit(actor=user, code=code[: MAX_PARAM_LENGTH + 1] or None)
+        unit = selectors.scorecard_unit(
+            actor=current_user(request), code=code[: MAX_PARAM_LENGTH + 1] or None
+        )
     except DomainError as exc:
         return _bad_request(request, exc.errors[0])
     except NotFoundError:
         raise Http404 from None
+    return unit, indicator
+
+
+@officer_required
+def scorecard_view(request: HttpRequest) -> HttpResponse:
+    user = current_user(request)
+    language = request.LANGUAGE_CODE
+    english = language.startswith("en")
+    asked = _unit_and_indicator(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    unit, indicator = asked
     card = selectors.scorecard_get(actor=user, unit=unit)
     page = selectors.records_needing_work(
         actor=user,
@@ -106,4 +123,74 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
             "page": page,
             "records": records,
         },
+    )
+
+
+def _file_name(kind: str, unit: AdminUnit | None, indicator: str | None, file_format: str) -> str:
+    today = timezone.localdate().isoformat()
+    return f"{kind}-{unit.code if unit else 'VN'}{'-' + indicator if indicator else ''}-{today}.{file_format}"
+
+
+Sheet = tuple[str, list[str], Iterable[list[Any]]]  # title, column headers, rows
+
+
+def _download(file_format: str, name: str, sheets: list[Sheet]) -> HttpResponse:
+    """A CSV streamed line by line (of the first sheet), or an XLSX written row by row to a temporary file
+    that is gone once sent."""
+    if file_format == "csv":
+        _title, headers, rows = sheets[0]
+        streamed = StreamingHttpResponse(
+            exports.csv_lines(headers, rows), content_type=exports.CONTENT_TYPES["csv"]
+        )
+        streamed["Content-Disposition"] = f'attachment; filename="{name}"'
+        return cast(HttpResponse, streamed)
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
+    exports.write_xlsx(Path(handle.name), sheets)
+    handle.seek(0)
+    response = FileResponse(
+        handle, as_attachment=True, filename=name, content_type=exports.CONTENT_TYPES["xlsx"]
+    )
+    # A streamed file is not an HttpResponse to the type checker, though the decorators treat it as one.
+    return cast(HttpResponse, response)
+
+
+@officer_required
+def scorecard_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
+    """The scorecard of a unit and its sub-units (counts only: nothing in the access log); the XLSX adds
+    the trend."""
+    if file_format not in exports.FORMATS:
+        raise Http404
+    asked = _unit_and_indicator(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    unit, _indicator = asked
+    card = selectors.scorecard_get(actor=current_user(request), unit=unit)
+    return _download(
+        file_format,
+        _file_name("chat-luong", unit, None, file_format),
+        [
+            ("Tổng hợp", exports.SCORECARD_HEADERS, exports.scorecard_rows(card)),
+            ("Theo ngày", exports.TREND_HEADERS, exports.trend_rows(card)),
+        ],
+    )
+
+
+@officer_required
+def records_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
+    """Every record of the unit that needs work (or that fails the indicator asked for), worst first; each
+    citizen written to the file is written to the access log."""
+    if file_format not in exports.FORMATS:
+        raise Http404
+    asked = _unit_and_indicator(request)
+    if isinstance(asked, HttpResponse):
+        return asked
+    unit, indicator = asked
+    records = selectors.records_needing_work_export(
+        actor=current_user(request), unit=unit, indicator=indicator, purpose=purpose_of(request)
+    )
+    rows = exports.record_rows(records, language=request.LANGUAGE_CODE)
+    return _download(
+        file_format,
+        _file_name("ho-so-can-lam-sach", unit, indicator, file_format),
+        [("Hồ sơ cần làm sạch", exports.RECORD_HEADERS, rows)],
     )

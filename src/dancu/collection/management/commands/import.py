@@ -69,7 +69,16 @@ class Command(BaseCommand):
             self.stderr.write(f"Tiếp tục sau dòng {run.rows_read:,} / resuming after row {run.rows_read:,}")
         from tqdm import tqdm
 
-        bar = tqdm(initial=run.rows_read, unit=" dòng", file=sys.stderr, disable=None, dynamic_ncols=True)
+        # The file's rows were counted when it was identified: the bar has its end, and an estimate, at once.
+        bar = tqdm(
+            initial=run.rows_read,
+            total=run.rows_total,
+            unit=" dòng",
+            file=sys.stderr,
+            disable=None,
+            dynamic_ncols=True,
+        )
+        bar.set_description("Đọc, kiểm tra / reading, checking")
 
         def progress(current: ImportRun) -> None:
             bar.update(current.rows_read - bar.n)
