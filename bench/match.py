@@ -160,15 +160,11 @@ def _run_dancu(rows: list[dict[str, str]], threshold: float | None) -> dict[str,
     import django
 
     django.setup()
-    from dancu.geo.address import parse_address
     from dancu.matching.engine import BLOCKING_RULES, DEFAULT_THRESHOLD, run_matcher
-    from dancu.matching.prepare import AddressUnits, prepare_records, province_pattern
-    from dancu.registry.bulk import units_loaded
+    from dancu.matching.prepare import AddressUnits, prepare_records
 
     started = time.perf_counter()
-    loaded = units_loaded()
-    units = AddressUnits(parse_address if loaded else None, provinces=province_pattern() if loaded else None)
-    prepared = prepare_records(rows, today=TODAY, units=units)
+    prepared = prepare_records(rows, today=TODAY, units=AddressUnits.from_database())
     used = DEFAULT_THRESHOLD if threshold is None else threshold
     result = run_matcher(prepared, threshold=used, keep_above=0.01)
     seconds = time.perf_counter() - started

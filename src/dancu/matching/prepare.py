@@ -133,6 +133,27 @@ class AddressUnits:
         province_unit = parsed.province
         return parsed.commune.code, province_unit.code if province_unit else None, parsed.detail
 
+    @classmethod
+    def from_database(cls) -> AddressUnits:
+        """The geo app's parser when the administrative units are loaded; otherwise none, and addresses
+        are compared as text only (`resolves` says which, for the caller to warn)."""
+        from django.db import DatabaseError
+
+        from dancu.geo.address import parse_address
+        from dancu.registry.bulk import units_loaded
+
+        try:
+            loaded = units_loaded()
+        except DatabaseError:
+            loaded = False
+        if not loaded:
+            return cls(None)
+        return cls(parse_address, provinces=province_pattern())
+
+    @property
+    def resolves(self) -> bool:
+        return self._parser is not None
+
     @property
     def distinct_tails(self) -> int:
         return len(self._tails)
@@ -163,6 +184,12 @@ class PreparedRecords:
     deceased: set[str] = field(default_factory=set)
     blank: list[str] = field(default_factory=list)
     unreadable_death_dates: list[str] = field(default_factory=list)
+
+    def set_address(self, index: int, *, commune: str | None, province: str | None, detail: str) -> None:
+        """Replace the address of record `index` with units known better than its text says (the
+        registry's own residence areas), keeping every column derived from it in step."""
+        for name, value in address_columns(commune, province, detail).items():
+            self.columns[name][index] = value
 
     def __len__(self) -> int:
         return len(self.columns["unique_id"])
@@ -205,6 +232,17 @@ def place_key(commune: str | None, detail: str) -> str | None:
     """An address as one blocking key: the detail with its commune, because the detail alone ("thôn 6",
     "tổ 3") names a place in thousands of communes."""
     return f"{commune or ''}|{detail}" if detail else None
+
+
+def address_columns(commune: str | None, province: str | None, detail: str) -> dict[str, Any]:
+    """The prepared columns of an address, all derived from its units and detail in this one place."""
+    return {
+        "commune": commune,
+        "province": province,
+        "address_detail": _or_none(detail),
+        "place": place_key(commune, detail),
+        "address_words": address_words(detail),
+    }
 
 
 # Three groups of digits: a date in either order, year first (ISO) or last (Vietnamese day first).
@@ -267,11 +305,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "mother": _or_none(row.mother_name.lower()),
         "mother_folded": _or_none(fold(row.mother_name)),
         "birth_place": row.birth_place or _or_none(fold(row.birth_place_text)),
-        "commune": address.commune,
-        "province": address.province,
-        "address_detail": _or_none(address.detail),
-        "place": place_key(address.commune, address.detail),
-        "address_words": address_words(address.detail),
+        **address_columns(address.commune, address.province, address.detail),
         "address_folded": _or_none(fold(row.address)),
     }
 

@@ -34,7 +34,6 @@ from django.utils import timezone
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.collection.models import StagingRecord
-from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.vntext import fold
@@ -43,10 +42,7 @@ from dancu.matching.models import CandidatePair, MatchRun
 from dancu.matching.prepare import (
     AddressUnits,
     PreparedRecords,
-    address_words,
-    place_key,
     prepare_records,
-    province_pattern,
 )
 from dancu.matching.services.decisions import candidate_pairs_auto_merge
 from dancu.registry.models import Citizen, FamilyLink, Residence
@@ -190,19 +186,16 @@ def _staged_rows(population: _Population) -> None:
 
 
 def _prepare(population: _Population, today: date) -> PreparedRecords:
-    prepared = prepare_records(
-        population.rows.values(), today=today, units=AddressUnits(parse_address, provinces=province_pattern())
-    )
-    columns = prepared.columns
+    prepared = prepare_records(population.rows.values(), today=today, units=AddressUnits.from_database())
     # A citizen's area is kept in sync by the residence services: better than reading it back from text.
-    for index, side in enumerate(columns["unique_id"]):
+    for index, side in enumerate(prepared.columns["unique_id"]):
         if side in population.communes:
-            columns["commune"][index] = population.communes[side]
-            columns["province"][index] = population.provinces[side]
-            detail = population.details[side] or ""
-            columns["address_detail"][index] = detail or None
-            columns["place"][index] = place_key(population.communes[side], detail)
-            columns["address_words"][index] = address_words(detail)
+            prepared.set_address(
+                index,
+                commune=population.communes[side],
+                province=population.provinces[side],
+                detail=population.details[side] or "",
+            )
     return prepared
 
 

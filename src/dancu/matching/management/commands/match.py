@@ -25,7 +25,7 @@ from dancu.matching.files import (
     read_records,
     write_csv,
 )
-from dancu.matching.prepare import AddressUnits, prepare_records, province_pattern
+from dancu.matching.prepare import AddressUnits, prepare_records
 
 
 def _error(vi: str, en: str) -> CommandError:
@@ -47,20 +47,6 @@ def _probability(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError("threshold.range: a match probability strictly between 0 and 1")
     return value
-
-
-def _address_parser() -> Any:
-    """The geo app's parser when the administrative units are loaded, else None (addresses are then
-    compared as text only, and the command says so)."""
-    from django.db import DatabaseError
-
-    from dancu.geo.address import parse_address
-    from dancu.registry.bulk import units_loaded
-
-    try:
-        return parse_address if units_loaded() else None
-    except DatabaseError:
-        return None
 
 
 class Command(BaseCommand):
@@ -123,13 +109,12 @@ class Command(BaseCommand):
         self._say(
             f"đọc / read {len(rows):,} bản ghi / records ({empty} dòng trống bỏ qua / empty rows skipped)"
         )
-        parser = _address_parser()
-        if parser is None:
+        units = AddressUnits.from_database()
+        if not units.resolves:
             self._say(
                 "cảnh báo: chưa nạp đơn vị hành chính (dancu load_units), địa chỉ chỉ so như văn bản / "
                 "warning: administrative units not loaded (dancu load_units), addresses compared as text only"
             )
-        units = AddressUnits(parser, provinces=province_pattern() if parser else None)
         prepared = prepare_records(
             rows, today=today, units=units, progress=lambda n: self._say(f"chuẩn hóa / prepared {n:,}")
         )
