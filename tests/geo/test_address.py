@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pytest_django import DjangoAssertNumQueries
 
+from dancu.geo import address
 from dancu.geo.address import (
     CONFIDENCE_BARE_NAMES,
     CONFIDENCE_CERTAIN,
@@ -403,6 +404,36 @@ def test_results_are_cached_per_text_but_keep_each_original() -> None:
     assert first.legacy_commune is second.legacy_commune
     assert first.original != second.original
     assert second.original == "  Xã Dương Liễu,  Huyện Hoài Đức, Hà Nội"
+
+
+def test_the_units_of_a_commune_are_parsed_once_for_all_its_houses() -> None:
+    parse = address._holder.get().parse
+    first = _parsed("Số 5, thôn Thượng, xã Dương Liễu, huyện Hoài Đức, Hà Nội")
+    misses = parse.cache_info().misses
+    second = _parsed("Số 17 ngõ 4, thôn Hạ, xã Dương Liễu, huyện Hoài Đức, Hà Nội")
+    third = _parsed("xã Dương Liễu, huyện Hoài Đức, Hà Nội")
+    assert parse.cache_info().misses == misses
+    for result in (first, second, third):
+        _assert_legacy(result, DUONG_LIEU)
+        assert result.confidence == CONFIDENCE_CERTAIN
+    # Each keeps the street part of its own text, spelled as written.
+    assert (first.detail, second.detail, third.detail) == ("Số 5, thôn Thượng", "Số 17 ngõ 4, thôn Hạ", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        # "P." is also how a flat number (phòng) is written: the street part ends at the ward, not before.
+        ("P. 302, Tòa A, Phường Phúc Xá, Quận Ba Đình, Hà Nội", "P. 302, Tòa A"),
+        ("P302, Tòa A, P. Phúc Xá, Q. Ba Đình, Hà Nội", "P302, Tòa A"),
+        # The ward written without its kind word: the whole text is read, as before.
+        ("Số 9, Phúc Xá, Q. Ba Đình, Hà Nội", "Số 9"),
+    ],
+)
+def test_the_street_part_before_the_commune_is_kept_whatever_it_looks_like(text: str, detail: str) -> None:
+    result = _parsed(text)
+    _assert_legacy(result, PHUC_XA)
+    assert result.detail == detail
 
 
 def test_reset_reads_changed_units() -> None:

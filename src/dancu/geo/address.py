@@ -25,8 +25,9 @@ anything that geocodes. What this module adds is what the registry needs on top:
 
 Bulk imports parse millions of addresses, so both the unit index and the results are cached: the index
 is reloaded when the units change (checked at most every few seconds, or at once through
-`address_units_reset`), and results are kept in an LRU cache keyed by the cleaned text (members of a
-household share an address, so most look-ups of an import hit it).
+`address_units_reset`), and results are kept in an LRU cache keyed by the cleaned text from the commune's
+kind word on ("Xã Dương Liễu, Huyện Hoài Đức, Hà Nội" for every house of that commune), so that most
+look-ups of an import hit it whatever the house numbers before it.
 """
 
 from __future__ import annotations
@@ -387,9 +388,9 @@ class _UnitIndex:
             if unit.structure == Structure.LEGACY and unit.level == Level.COMMUNE:
                 name = " ".join(_words(unit.short_name))
                 self.legacy_by_name.setdefault((unit.province_code, name), []).append(unit)
-        self.parse: Callable[[str], ParsedAddress | None] = functools.lru_cache(maxsize=_CACHE_SIZE)(
-            self._parse
-        )
+        self.parse: functools._lru_cache_wrapper[ParsedAddress | None] = functools.lru_cache(
+            maxsize=_CACHE_SIZE
+        )(self._parse)
 
     # Readings ------------------------------------------------------------------------------------------
 
@@ -570,6 +571,21 @@ def _detail(cleaned: str, end: int) -> str:
     return cleaned[:end].strip(_DETAIL_EDGES)
 
 
+# A comma-separated part that opens with the kind word of a commune ("Xã", "Phường", "P.", "P5", "TT."):
+# in the written order of an address, where its units begin and its street part ends.
+_COMMUNE_PART = re.compile(r"(?:^|,)\s*((?:phuong|xa|thi\s*tran|dac\s*khu|tt|p|f|x)(?:\b|(?=\d)))")
+
+
+def _units_start(cleaned: str) -> int:
+    """Where the first part that opens with a commune's kind word starts in `cleaned`; 0 when none does.
+
+    Everything before it is the street part (house, lane, street, village), which names no unit that the
+    parts after it do not name better.
+    """
+    match = _COMMUNE_PART.search(_key(cleaned))
+    return match.start(1) if match is not None else 0
+
+
 class _IndexHolder:
     """The process's unit index, rebuilt when the units change."""
 
@@ -629,5 +645,16 @@ def parse_address(text: str) -> ParsedAddress | None:
     cleaned = _clean(_repaired(text))
     if not cleaned or len(cleaned) > MAX_ADDRESS_LENGTH or not any(char.isalpha() for char in cleaned):
         return None
-    result = _holder.get().parse(cleaned)
+    index = _holder.get()
+    start = _units_start(cleaned)
+    if start:
+        # Parsed from the commune on, the units of a household's or a village's addresses are one text
+        # however the house numbers and lanes before them differ: the cache holds the units once, and
+        # the street part is put back from this text. A reading that does not find every unit in that
+        # part of the text is not trusted over the reading of the whole.
+        result = index.parse(cleaned[start:])
+        if result is not None and result.confidence >= CONFIDENCE_NO_DISTRICT:
+            detail = _detail(cleaned, start + len(result.detail))
+            return replace(result, original=text, detail=detail)
+    result = index.parse(cleaned)
     return None if result is None else replace(result, original=text)
