@@ -267,6 +267,20 @@ def _rows_read(env: dict[str, str]) -> int:
     return row[0] if row else 0
 
 
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name in parentheses may hold spaces: the fields after it are split from its end.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # a process that ended while the list was read
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def test_killing_the_process_mid_import_then_running_it_again_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:
@@ -279,14 +293,23 @@ def test_killing_the_process_mid_import_then_running_it_again_loses_and_doubles_
     source = f"Sổ cũ {time.time_ns()}"
 
     command = [*dancu, "import", str(path), "--source", source, "--batch-size", "500"]
+    # With a worker normalizing rows beside the importing process, whatever the machine's cores.
+    env["DANCU_IMPORT_WORKERS"] = "1"
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
     deadline = time.monotonic() + 120
     while _rows_read(env) < 2000 and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)
+    workers = _children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     interrupted_at = _rows_read(env)
     assert 0 < interrupted_at < 20_000, "the import was not caught in the middle"
+    assert len(workers) == 1
+    # The worker leaves with the process it worked for, instead of waiting for batches for ever.
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "a worker outlived the import"
 
     finished = subprocess.run(  # noqa: S603 - our own CLI
         command, env=env, capture_output=True, text=True, timeout=300, check=False

@@ -8,6 +8,7 @@ doubling impossible even if two processes raced on the same file.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
@@ -33,13 +34,20 @@ from dancu.audit.services import Actor, audit_event_record
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
+from dancu.collection.workers import (
+    WORKERS_FROM_ROWS,
+    CachedParser,
+    can_fork_workers,
+    normalize_batch,
+    normalized_batches,
+)
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.tasks import enqueue
 from dancu.registry.models import Residence
-from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress, check_row, normalize_row
+from dancu.registry.normalize import AddressParser, NormalizedRow, check_row
 from dancu.registry.rules import (
     RULES,
     IdentifierIndex,
@@ -51,7 +59,6 @@ from dancu.registry.rules import (
 )
 
 DEFAULT_BATCH_SIZE = 2_000
-UNREADABLE = frozenset({"row.too_long", "row.malformed"})
 
 
 @dataclass
@@ -123,7 +130,6 @@ def _row_issues(row: Row) -> list[dict[str, str]]:
 
 
 def _normalized_json(row: NormalizedRow) -> dict[str, Any]:
-    parsed = row.address_parsed
     return {
         "record_id": row.record_id,
         "full_name": row.full_name,
@@ -136,7 +142,7 @@ def _normalized_json(row: NormalizedRow) -> dict[str, Any]:
         "father_name": row.father_name,
         "mother_name": row.mother_name,
         "address": row.address,
-        "address_detail": parsed.detail if parsed is not None else "",
+        "address_detail": row.address_detail,
         "commune_code": row.commune_code or "",
         "legacy_commune_code": row.legacy_commune_code or "",
     }
@@ -165,7 +171,7 @@ class RowChecker:
     ) -> None:
         self.run = run
         self.today = today or timezone.localdate()
-        self.address_parser = _CachedParser(address_parser) if address_parser is not None else None
+        self.address_parser = CachedParser(address_parser) if address_parser is not None else None
         self.units = _unit_index()
 
     def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
@@ -185,10 +191,13 @@ class RowChecker:
             first.setdefault(value, record_id or f"#{number}")
         return first
 
-    def check(self, rows: Sequence[Row]) -> list[CheckedRow]:
-        normalized = [
-            normalize_row(row.values, today=self.today, address_parser=self.address_parser) for row in rows
-        ]
+    def check(
+        self, rows: Sequence[Row], normalized: Sequence[NormalizedRow] | None = None
+    ) -> list[CheckedRow]:
+        """The rules applied to `rows`, normalized here unless their `normalized` values are given (by the
+        import's workers, in the same order)."""
+        if normalized is None:
+            normalized = normalize_batch(rows, today=self.today, address_parser=self.address_parser)
         pins = {row.id_number for row in normalized if row.id_number}
         cmnds = {row.old_id_number for row in normalized if row.old_id_number}
         taken_pins, taken_cmnds = registered_identifiers(pins=pins, cmnds=cmnds)
@@ -222,29 +231,6 @@ class RowChecker:
                 )
             )
         return checked
-
-
-class _CachedParser:
-    """The address parser, remembered by the exact text of the address for the whole import.
-
-    A legacy book lists a household's members one after the other and a village's households together,
-    so the same address text comes back row after row; repairing, cleaning and parsing it once is most of
-    the address work saved. The memory is bounded: past `limit` texts, new ones are parsed and not kept.
-    """
-
-    def __init__(self, parser: AddressParser, *, limit: int = 100_000) -> None:
-        self.parser = parser
-        self.limit = limit
-        self.seen: dict[str, ParsedAddress | None] = {}
-
-    def __call__(self, text: str) -> ParsedAddress | None:
-        try:
-            return self.seen[text]
-        except KeyError:
-            parsed = self.parser(text)
-            if len(self.seen) < self.limit:
-                self.seen[text] = parsed
-            return parsed
 
 
 @functools.cache
@@ -325,18 +311,43 @@ def import_rows(
     checker: RowChecker | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_batch: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportRun:
-    """Read the rows not yet committed, check them and commit them batch by batch."""
+    """Read the rows not yet committed, check them and commit them batch by batch.
+
+    `workers` processes normalize the rows ahead of the checks (see `collection.workers`); by default
+    `settings.DANCU_IMPORT_WORKERS` for a file with many rows left, none for a small one. A process that
+    may not fork (a task worker of the queue) works alone."""
     if run.status == ImportRun.Status.DONE:
         return run
     policy = policy or ImportPolicy.from_settings()
     checker = checker or RowChecker(run=run)
     _session_begin(run, done=run.rows_read)
+    if workers is None:
+        rows_left = (run.rows_total or 0) - run.rows_read
+        workers = settings.DANCU_IMPORT_WORKERS if rows_left >= WORKERS_FROM_ROWS else 0
+    if not can_fork_workers():
+        workers = 0
     started = time.perf_counter()
-    for batch in _batches(read_rows(source, skip=run.rows_read), batch_size):
-        _commit_batch(run=run, batch=batch, checker=checker, policy=policy)
-        if on_batch is not None:
-            on_batch(run)
+    batches = normalized_batches(
+        _batches(read_rows(source, skip=run.rows_read), batch_size),
+        today=checker.today,
+        address_parser=checker.address_parser,
+        workers=workers,
+    )
+    # Closed on the way out, whatever the way: an error or Ctrl-C stops the workers at once.
+    with contextlib.closing(batches):
+        for batch, readable_rows, normalized in batches:
+            _commit_batch(
+                run=run,
+                batch=batch,
+                readable=readable_rows,
+                normalized=normalized,
+                checker=checker,
+                policy=policy,
+            )
+            if on_batch is not None:
+                on_batch(run)
     with transaction.atomic():
         ImportRun.objects.filter(pk=run.pk).update(
             status=ImportRun.Status.DONE,
@@ -377,10 +388,18 @@ def _session_begin(run: ImportRun, *, done: int) -> None:
     run.refresh_from_db()
 
 
-def _commit_batch(*, run: ImportRun, batch: list[Row], checker: RowChecker, policy: ImportPolicy) -> None:
-    # A line that could not be split into cells has nothing for the rules to look at.
-    readable = [row for row in batch if not any(p.code in UNREADABLE for p in row.problems)]
-    checked = checker.check(readable)
+def _commit_batch(
+    *,
+    run: ImportRun,
+    batch: list[Row],
+    readable: list[Row],
+    normalized: list[NormalizedRow],
+    checker: RowChecker,
+    policy: ImportPolicy,
+) -> None:
+    # A line that could not be split into cells has nothing for the rules to look at: only the readable
+    # rows were normalized.
+    checked = checker.check(readable, normalized)
     checked_by_number = dict(zip((row.number for row in readable), checked, strict=True))
     records = []
     statuses: Counter[str] = Counter()
@@ -819,7 +838,9 @@ def import_in_background(run_id: int) -> dict[str, int]:
             if not run.stored_file:
                 raise _missing_file_error(run)
             source = open_source(_upload_folder() / run.stored_file)
-            run = import_rows(run=run, source=source, actor=actor)
+            # Alone: forking workers from a task worker (or from the web server, when tasks run inline)
+            # would copy a process whose other threads may hold locks.
+            run = import_rows(run=run, source=source, actor=actor, workers=0)
         run = import_promote(run=run, actor=actor)
     except FileRejectedError as exc:
         import_fail(run=run, error=exc, actor=actor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,13 @@ DANCU_IMPORT_UPLOAD_MAX_MB = env_int("DANCU_IMPORT_UPLOAD_MAX_MB", default=200, 
 # An import whose worker has not committed anything for this long is marked interrupted (its process died)
 # and can be continued from the page. A batch takes seconds, so minutes of silence are not slowness.
 DANCU_IMPORT_STALL_MINUTES = env_int("DANCU_IMPORT_STALL_MINUTES", default=10, minimum=1)
+# Worker processes that normalize an import's rows while the importing process checks and writes them
+# (collection/workers.py); 0 normalizes in the importing process. By default one per core beyond the two
+# that the importing process and the database server keep busy, at most four: on two cores a worker only
+# competes with them (bench/RESULTS.md). Small files and imports run by the task queue always work alone.
+DANCU_IMPORT_WORKERS = env_int(
+    "DANCU_IMPORT_WORKERS", default=max(0, min(4, (os.cpu_count() or 1) - 2)), minimum=0
+)
 # The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
 # in the database, so cards verify anywhere without access to this directory.
 DANCU_ISSUER_KEY_DIR = Path(env_str("DANCU_ISSUER_KEY_DIR", str(VAR_DIR / "issuer_keys")))

@@ -592,10 +592,11 @@ class _IndexHolder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.index: _UnitIndex | None = None
+        self.held = False
 
     def get(self) -> _UnitIndex:
         index = self.index
-        if index is not None and time.monotonic() - index.checked_at < _RECHECK_SECONDS:
+        if index is not None and (self.held or time.monotonic() - index.checked_at < _RECHECK_SECONDS):
             return index
         with self.lock:
             version = _units_version()
@@ -612,6 +613,18 @@ class _IndexHolder:
 
 
 _holder = _IndexHolder()
+
+
+def address_units_load() -> None:
+    """Load the units now if this process has not loaded them yet: before forking workers that share them."""
+    _holder.get()
+
+
+def address_units_hold() -> None:
+    """Keep the units this process has for the rest of its life, without asking the database again
+    whether they changed. For worker processes forked from one that loaded them (`address_units_load`):
+    they parse with their parent's units and must not use the database connection they inherited."""
+    _holder.held = True
 
 
 def address_units_reset() -> None:

@@ -102,7 +102,10 @@ class NormalizedRow:
     father_name: str
     mother_name: str
     address: str
+    # The parsed address with its units; None when the row was normalized in another process (an import's
+    # workers send back only the codes and the street part, below).
     address_parsed: ParsedAddress | None
+    address_detail: str
     commune_code: str | None
     legacy_commune_code: str | None
     extra: dict[str, str]
@@ -430,6 +433,7 @@ def normalize_row(
         mother_name=mother_name,
         address=address,
         address_parsed=parsed,
+        address_detail=parsed.detail if parsed is not None else "",
         commune_code=commune_code,
         legacy_commune_code=legacy_commune_code,
         extra={name: value or "" for name, value in raw.items() if name not in _COLUMN_SET},

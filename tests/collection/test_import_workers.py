@@ -1,0 +1,109 @@
+"""Rows normalized by worker processes: the import stages exactly what the importing process alone stages.
+
+The workers are real processes forked from the test's process (collection/workers.py); they parse with
+the units the test's own transaction holds, which they could not read from the database themselves.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from dancu.audit.services import Actor
+from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection.readers import MAX_LINE_BYTES
+from dancu.collection.services import ImportPolicy, import_rows, import_start
+
+pytestmark = pytest.mark.django_db
+
+
+def _dirty_file(tmp_path: Path) -> Path:
+    """A generated dirty file, plus a row too long to read and a copy of an early row at the end (its PIN
+    is a duplicate that only checks made in file order across batches can see)."""
+    path = tmp_path / "people.csv"
+    call_command(
+        "generate",
+        "--people",
+        "300",
+        "--seed",
+        "11",
+        "--today",
+        "2025-07-01",
+        "--out",
+        str(path),
+        "--dirty",
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+    )
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    with_pin = next(row for row in body if row[header.index("id_number")].strip())
+    # Under another record id: the same record repeated is not a duplicate of itself.
+    with_pin[header.index("record_id")] = "COPY-1"
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        handle.write("X" * (MAX_LINE_BYTES + 10) + "\n")
+        csv.writer(handle).writerow(with_pin)
+    return path
+
+
+def _staged(source_name: str) -> list[tuple[Any, ...]]:
+    return list(
+        StagingRecord.objects.filter(run__source=source_name)
+        .order_by("row_number")
+        .values_list("row_number", "status", "raw", "normalized", "issues", "repairs", "id_number")
+    )
+
+
+def _import(path: Path, source_name: str, workers: int) -> None:
+    actor = Actor(system="test")
+    run, source = import_start(path=path, source_name=source_name, actor=actor)
+    import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=40, workers=workers)
+
+
+def test_workers_stage_exactly_what_the_importing_process_alone_stages(tmp_path: Path) -> None:
+    path = _dirty_file(tmp_path)
+    _import(path, "alone", workers=0)
+    _import(path, "with workers", workers=2)
+    alone, with_workers = _staged("alone"), _staged("with workers")
+    assert len(alone) > 300
+    assert with_workers == alone
+    # The file's faults reached the comparison: repairs, units from addresses, and the rows at the end.
+    assert sum(bool(row[5]) for row in alone) > 50
+    assert sum(bool(row[3].get("commune_code")) for row in alone) > 250
+    assert sum(bool(row[3].get("address_detail")) for row in alone) > 100
+    too_long, duplicate = alone[-2], alone[-1]
+    assert [issue["code"] for issue in too_long[4]] == ["row.too_long"]
+    assert "pin.duplicate_in_batch" in {issue["code"] for issue in duplicate[4]}
+
+
+def test_an_import_stopped_with_workers_stops_them_and_resumes_after_its_last_batch(tmp_path: Path) -> None:
+    path = _dirty_file(tmp_path)
+    actor = Actor(system="test")
+    run, source = import_start(path=path, source_name="stopped", actor=actor)
+
+    class StopError(Exception):
+        pass
+
+    def stop_after_two_batches(current: ImportRun) -> None:
+        if current.rows_read >= 80:
+            raise StopError
+
+    with pytest.raises(StopError):
+        import_rows(
+            run=run, source=source, actor=actor, batch_size=40, on_batch=stop_after_two_batches, workers=2
+        )
+    # The workers had batches beyond the second in hand; none was written, and none of them is left.
+    assert StagingRecord.objects.filter(run=run).count() == 80
+    assert multiprocessing.active_children() == []
+
+    run, source = import_start(path=path, source_name="stopped", actor=actor)
+    import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=40, workers=2)
+    _import(path, "alone", workers=0)
+    assert _staged("stopped") == _staged("alone")
