@@ -87,6 +87,12 @@ def test_a_clean_row_needs_no_repair():
         ("mother_name", "Trần Thị Hoà", "Trần Thị Hòa", "repair.tone_placement"),
         ("address", "Sá»‘ 1 phá»‘ HÃ\xa0ng Trá»‘ng", "Số 1 phố Hàng Trống", "repair.encoding"),
         ("address", "Số 1  phố Hàng Trống ", "Số 1 phố Hàng Trống", "repair.whitespace"),
+        (
+            "address",
+            "Thôn 2, Xã Hoà Bình, Tỉnh Thái Nguyên",
+            "Thôn 2, Xã Hòa Bình, Tỉnh Thái Nguyên",
+            "repair.tone_placement",
+        ),
         ("birth_place", "Haø Noäi", "Hà Nội", "repair.encoding"),
     ],
 )

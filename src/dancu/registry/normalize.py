@@ -184,6 +184,13 @@ class _Steps:
                 break
         return self.value
 
+    def address(self) -> str:
+        """The text steps, then tone placement: "Xã Hoà Bình" and "Xã Hòa Bình" are one place, spelled one
+        way in the registry (the file's own spelling stays in the staged row's raw values)."""
+        self.text()
+        self.apply("repair.tone_placement", canonical_tone_placement(self.value))
+        return self.value
+
     def name(self) -> str:
         """The text steps, then punctuation, tone placement and title case."""
         # Legacy encodings are case-sensitive: a damaged name that no encoding could read may become
@@ -251,6 +258,7 @@ class _Memo:
 
 _name_steps = _Memo(_Steps.name)
 _text_steps = _Memo(_Steps.text)
+_address_steps = _Memo(_Steps.address)
 
 
 def normalize_name_value(value: str, *, field: str) -> tuple[str, list[FieldRepair]]:
@@ -398,7 +406,7 @@ def normalize_row(
     old_id_number = _normalize_number(
         column("old_id_number"), "old_id_number", length=9, repairs=repairs, restore_zeros=_cmnd_with_zeros
     )
-    address = _text_steps(column("address"), "address", repairs)
+    address = _address_steps(column("address"), "address", repairs)
     parsed = commune_code = legacy_commune_code = None
     if address and address_parser is not None:
         parsed = address_parser(address)
