@@ -11,7 +11,10 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from dancu.audit.services import Actor
 from dancu.collection.models import CollectionForm, ImportRun
+from dancu.collection.readers import open_source
+from dancu.collection.services import import_rows
 from dancu.registry.models import Citizen
 from tests.conftest import Personas
 
@@ -74,6 +77,24 @@ def test_a_running_import_asks_to_be_polled(personas: Personas, sign_in: Any, se
     progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in progress
     assert 'data-finished="false"' in progress
+
+
+def test_a_run_staged_for_its_operator_says_its_rows_wait(
+    personas: Personas, sign_in: Any, settings: Any
+) -> None:
+    settings.DANCU_TASKS_INLINE = False
+    client = sign_in(Client(), personas.cuong)
+    upload(client, CSV.encode())
+    run = ImportRun.objects.get()
+    # What `dancu import --stage-only` does on the server: every row staged, none written.
+    source = open_source(settings.VAR_DIR / "imports" / run.stored_file)
+    import_rows(run=run, source=source, actor=Actor(system="test"))
+    progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
+    assert 'data-step="staged"' in progress
+    assert 'id="run-staged"' in progress
+    assert "--stage-only" in progress
+    assert 'id="time-left"' not in progress  # nothing is moving: no time to estimate
+    assert 'hx-trigger="every 1s"' in progress  # the writing may begin at any time
 
 
 def test_an_xlsx_workbook_is_imported_too(personas: Personas, sign_in: Any) -> None:

@@ -120,8 +120,9 @@ def test_the_time_left_follows_the_rate_of_the_current_session() -> None:
     assert import_progress(run, now=started + timedelta(seconds=1)).remaining_seconds is None
     run.rows_read = 100
     assert import_progress(run, now=started + timedelta(seconds=20)).remaining_seconds is None
-    # Writing: the staged rows that wait, whatever the file held.
-    run.finished_at = started
+    # Writing: the staged rows that wait, whatever the file held. The staging finished before this
+    # session began writing.
+    run.finished_at = started - timedelta(minutes=1)
     run.rows_accepted, run.rows_review, run.rows_applied, run.rows_queued = 900, 100, 500, 0
     run.session_start_count = 0
     writing = import_progress(run, now=started + timedelta(seconds=50))
@@ -228,6 +229,12 @@ def test_a_run_staged_on_the_server_for_its_operator_is_not_silent(tmp_path: Pat
     import_rows(run=run, source=source, actor=SYSTEM)  # `dancu import --stage-only`: promotion waits
     later = timezone.now() + timedelta(days=1)
     assert imports_mark_interrupted(actor=SYSTEM, now=later) == []
+    # The page says the rows wait for their operator, not that they are being written.
+    run.refresh_from_db()
+    assert import_progress(run, now=later) == ImportProgress("staged", 0, 5)
+    import_promote(run=run, actor=SYSTEM)
+    run.refresh_from_db()
+    assert import_progress(run).step == "done"
 
 
 def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_and_continues(

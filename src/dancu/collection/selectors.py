@@ -232,8 +232,9 @@ class ImportProgress:
     out of how much, and an estimate of the time the step still needs.
 
     The steps: `queued` (waiting for a worker), `reading` (each row read, normalized, checked and staged),
-    `writing` (staged rows written to the registry or filed in the review queues), then `done`, `failed`
-    or `interrupted`.
+    `staged` (every row staged, and nothing writing them yet: `dancu import --stage-only` leaves a run
+    there for its operator), `writing` (staged rows written to the registry or filed in the review
+    queues), then `done`, `failed` or `interrupted`.
     """
 
     step: str
@@ -278,6 +279,9 @@ def import_progress(run: ImportRun, *, now: datetime | None = None) -> ImportPro
         return ImportProgress("interrupted", done, total)
     if run.session_started_at is None:
         return ImportProgress("queued", done, total)
+    if run.finished_at is not None and run.session_started_at <= run.finished_at:
+        # The last session was the staging one: no process has begun writing the staged rows.
+        return ImportProgress("staged", done, total)
     return ImportProgress(
         "writing" if writing else "reading", done, total, _remaining(run, done=done, total=total, now=now)
     )
