@@ -188,6 +188,17 @@ def test_a_nul_character_past_the_files_start_rejects_its_row_only(tmp_path: Pat
     assert ImportRun.objects.get().rows_read == 1201
 
 
+def test_backslashes_tabs_and_line_breaks_in_cells_are_staged_as_they_were(tmp_path: Path) -> None:
+    # On PostgreSQL the staged rows go in through COPY's text format, which gives these characters a
+    # meaning of their own.
+    rows = ['R1,"Lê Văn\\N Tư",Nam,1960,,,,"Số 1\tngõ 2\nThôn 3\\4, Xã Dương Liễu, Huyện Hoài Đức, Hà Nội"']
+    run_import(csv_file(tmp_path, rows))
+    staged = StagingRecord.objects.get()
+    assert staged.raw["full_name"] == "Lê Văn\\N Tư"
+    assert staged.raw["address"] == "Số 1\tngõ 2\nThôn 3\\4, Xã Dương Liễu, Huyện Hoài Đức, Hà Nội"
+    assert staged.normalized["commune_code"]
+
+
 def test_an_unreadable_file_stops_the_command_naming_the_rule(tmp_path: Path) -> None:
     path = tmp_path / "dump.bin"
     path.write_bytes(b"\x00\x01binary")

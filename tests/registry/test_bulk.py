@@ -24,6 +24,7 @@ from django.db.models import Count
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.geo.models import AdminUnit, UnitSuccession
+from dancu.lib import pgcopy
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError
 from dancu.lib.vntext import fold
@@ -104,7 +105,7 @@ def test_unknown_codes_are_named(placement: dict[str, Any], field: str, code: st
 
 def test_counts_match_what_was_generated(monkeypatch: pytest.MonkeyPatch) -> None:
     # COPY text goes in pieces of a few rows, so that rows split across pieces are read whole.
-    monkeypatch.setattr(bulk, "_COPY_CHUNK_ROWS", 7)
+    monkeypatch.setattr(pgcopy, "CHUNK_ROWS", 7)
     stats = _load(700, seed=1, provinces=["01"])
     households = list(
         generate_population(people=700, seed=1, communes=placement_choices(provinces=["01"]), today=TODAY)
@@ -119,14 +120,6 @@ def test_counts_match_what_was_generated(monkeypatch: pytest.MonkeyPatch) -> Non
     assert Residence.objects.count() == 700 + sum(p.temporary is not None for p in people)
     assert IdentityCardRecord.objects.count() == sum(len(p.cards) for p in people)
     assert set(Citizen.objects.values_list("pin", flat=True)) == {p.pin for p in people}
-
-
-def test_copy_text_escapes_what_copy_would_misread() -> None:
-    rows = [(1, "a\\b\tc\nd\re", None, True, "Nguyễn Văn Hùng"), (2, "", "\\N", False, "x")]
-
-    assert bulk._copy_text(rows) == (
-        "1\ta\\\\b\\tc\\nd\\re\t\\N\tTrue\tNguyễn Văn Hùng\n2\t\t\\\\N\tFalse\tx\n"
-    )
 
 
 def test_registry_invariants_hold_after_loading() -> None:

@@ -39,6 +39,7 @@ from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit, UnitSuccession
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.pgcopy import copy_rows
 from dancu.lib.vntext import fold
 from dancu.registry.generator import (
     MERGER_DATE,
@@ -68,8 +69,6 @@ _TEMPORARY: str = Residence.Kind.TEMPORARY.value
 _CMND: str = IdentityCardRecord.Kind.CMND.value
 _CITIZEN: str = RecordVersion.Entity.CITIZEN.value
 _HOUSEHOLD: str = RecordVersion.Entity.HOUSEHOLD.value
-# Rows per piece of COPY text sent at once (a few hundred kilobytes).
-_COPY_CHUNK_ROWS = 2_000
 # Query parameters per statement when looking numbers up; below SQLite's historic limit of 999.
 _LOOKUP_CHUNK = 900
 
@@ -219,11 +218,7 @@ def _write(table: _Table) -> None:
             # built here rather than row by row through psycopg's adapters, which cost more than the rest
             # of the loader's Python, and sent in chunks: the server ingests one chunk (its CPU) while
             # this process formats the next (this one's).
-            raw = cursor.cursor
-            rows = table.rows
-            with raw.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
-                for start in range(0, len(rows), _COPY_CHUNK_ROWS):
-                    copy.write(_copy_text(rows[start : start + _COPY_CHUNK_ROWS]))
+            copy_rows(cursor.cursor, quote(table.name), columns, table.rows)
         else:
             placeholders = ", ".join(["%s"] * len(table.columns))
             cursor.executemany(
@@ -231,27 +226,6 @@ def _write(table: _Table) -> None:
                 table.rows,
             )
     table.rows.clear()
-
-
-# COPY's text format: a tab between columns, \\N for NULL, and these four characters escaped in values.
-_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
-
-
-def _copy_value(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    # Numbers, booleans ("True" is valid boolean input) and datetimes: their str() is what PostgreSQL reads.
-    text = value if type(value) is str else str(value)
-    # Four substring tests run at C speed; the escaping itself is rare (no generated value needs it).
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
-        for char in _COPY_SPECIAL:
-            text = text.replace(char, char.encode("unicode_escape").decode())
-    return text
-
-
-def _copy_text(rows: Iterable[tuple[Any, ...]]) -> str:
-    """Rows in COPY's text format. The loader's values are str, int, bool, None and aware datetimes."""
-    return "".join("\t".join(map(_copy_value, row)) + "\n" for row in rows)
 
 
 def _may_switch_off_row_triggers() -> bool:
