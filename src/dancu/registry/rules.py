@@ -952,14 +952,14 @@ def registered_identifiers(*, pins: Iterable[str], cmnds: Iterable[str]) -> tupl
     pin_values = {value for value in pins if value}
     cmnd_values = {value for value in cmnds if value}
     taken_pins = (
-        set(PinRecord.objects.filter(pin__in=pin_values).values_list("pin", flat=True))
+        set(PinRecord.objects.filter(pin__one_of=pin_values).values_list("pin", flat=True))
         if pin_values
         else set()
     )
     taken_cmnds: set[str] = (
         {
             value
-            for value in Citizen.objects.filter(old_id_number__in=cmnd_values).values_list(
+            for value in Citizen.objects.filter(old_id_number__one_of=cmnd_values).values_list(
                 "old_id_number", flat=True
             )
             if value is not None
