@@ -250,9 +250,10 @@ class _Memo:
             if len(self.seen) < self.limit:
                 self.seen[value] = hit
         result, done = hit
-        repairs.extend(
-            FieldRepair(field, code, before, after, params) for code, before, after, params in done
-        )
+        if done:  # most values need no repair: no generator for them
+            repairs.extend(
+                FieldRepair(field, code, before, after, params) for code, before, after, params in done
+            )
         return result
 
 
