@@ -14,7 +14,8 @@ and written to staging with its verdict. It prints rows/s (target 20,000), the i
 (resident set of this process, target < 500 MB) and, from the faults file, the share of the injected
 faults of each kind that the rules caught (an issue on the damaged field) or repaired (a repair on it).
 With --promote N it also times promoting N staged rows (registry writes and review queues), which is
-per-row work done after staging.
+per-row work done after staging. --workers N normalizes in N worker processes (collection/workers.py;
+default DANCU_IMPORT_WORKERS); the CPU per row then counts the workers' too.
 """
 
 from __future__ import annotations

@@ -39,6 +39,13 @@ def upload(client: Client, content: bytes, name: str = "so_ho_khau.csv", source:
     )
 
 
+def uploaded_waiting(client: Client, settings: Any) -> ImportRun:
+    """A file uploaded with no worker to take it: the run waits, as it does between two polls."""
+    settings.DANCU_TASKS_INLINE = False
+    upload(client, CSV.encode())
+    return ImportRun.objects.get()
+
+
 def test_a_supervisor_uploads_a_file_and_reads_its_report(personas: Personas, sign_in: Any) -> None:
     client = sign_in(Client(), personas.cuong)
     response = upload(client, CSV.encode())
@@ -70,10 +77,8 @@ def test_a_supervisor_uploads_a_file_and_reads_its_report(personas: Personas, si
 
 
 def test_a_running_import_asks_to_be_polled(personas: Personas, sign_in: Any, settings: Any) -> None:
-    settings.DANCU_TASKS_INLINE = False  # no worker: the run waits, as it would between two polls
     client = sign_in(Client(), personas.cuong)
-    upload(client, CSV.encode())
-    run = ImportRun.objects.get()
+    run = uploaded_waiting(client, settings)
     progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in progress
     assert 'data-finished="false"' in progress
@@ -82,10 +87,8 @@ def test_a_running_import_asks_to_be_polled(personas: Personas, sign_in: Any, se
 def test_a_run_staged_for_its_operator_says_its_rows_wait(
     personas: Personas, sign_in: Any, settings: Any
 ) -> None:
-    settings.DANCU_TASKS_INLINE = False
     client = sign_in(Client(), personas.cuong)
-    upload(client, CSV.encode())
-    run = ImportRun.objects.get()
+    run = uploaded_waiting(client, settings)
     # What `dancu import --stage-only` does on the server: every row staged, none written.
     source = open_source(settings.VAR_DIR / "imports" / run.stored_file)
     import_rows(run=run, source=source, actor=Actor(system="test"))
@@ -192,10 +195,8 @@ def test_an_upload_sent_by_htmx_is_told_where_to_go(personas: Personas, sign_in:
 def test_the_progress_has_its_end_before_a_worker_takes_the_run(
     personas: Personas, sign_in: Any, settings: Any
 ) -> None:
-    settings.DANCU_TASKS_INLINE = False
     client = sign_in(Client(), personas.cuong)
-    upload(client, CSV.encode())
-    run = ImportRun.objects.get()
+    run = uploaded_waiting(client, settings)
     progress = client.get(reverse("collection:import_progress", args=[run.pk])).content.decode()
     assert 'data-step="queued"' in progress
     assert '<progress id="step-progress" max="3" value="0">' in progress
@@ -205,10 +206,8 @@ def test_the_progress_has_its_end_before_a_worker_takes_the_run(
 def test_only_an_officer_who_sees_an_interrupted_run_may_continue_it(
     personas: Personas, sign_in: Any, settings: Any
 ) -> None:
-    settings.DANCU_TASKS_INLINE = False
     importer = sign_in(Client(), personas.cuong)
-    upload(importer, CSV.encode())
-    run = ImportRun.objects.get()
+    run = uploaded_waiting(importer, settings)
     ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.INTERRUPTED)
     resume = reverse("collection:import_resume", args=[run.pk])
 
