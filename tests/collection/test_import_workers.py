@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
@@ -107,3 +107,12 @@ def test_an_import_stopped_with_workers_stops_them_and_resumes_after_its_last_ba
     import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=40, workers=2)
     _import(path, "alone", workers=0)
     assert _staged("stopped") == _staged("alone")
+
+
+def test_the_command_takes_a_number_of_workers_and_refuses_a_negative_one(tmp_path: Path) -> None:
+    path = _dirty_file(tmp_path)
+    call_command("import", str(path), source="Sổ cũ", workers=2, stage_only=True, stdout=io.StringIO())
+    _import(path, "alone", workers=0)
+    assert _staged("Sổ cũ") == _staged("alone")
+    with pytest.raises(CommandError, match="--workers must be 0 or more"):
+        call_command("import", str(path), source="Sổ khác", workers=-1, stdout=io.StringIO())

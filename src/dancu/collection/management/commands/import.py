@@ -55,11 +55,19 @@ class Command(BaseCommand):
         parser.add_argument(
             "--rejected-xlsx", type=Path, help="where to write the rejected rows (default FILE.rejected.xlsx)"
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="processes that normalize rows beside this one (default DANCU_IMPORT_WORKERS for files "
+            "of 10,000 rows or more; 0 works alone)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         if options["batch_size"] <= 0:
             raise CommandError("--batch-size phải là số dương / --batch-size must be positive")
+        if options["workers"] is not None and options["workers"] < 0:
+            raise CommandError("--workers phải là 0 hoặc số dương / --workers must be 0 or more")
         actor = Actor(system="import")
         try:
             run, source = import_start(path=path, source_name=options["source"], actor=actor)
@@ -93,6 +101,7 @@ class Command(BaseCommand):
                 else ImportPolicy.from_settings(),
                 batch_size=options["batch_size"],
                 on_batch=progress,
+                workers=options["workers"],
             )
         except KeyboardInterrupt:
             bar.close()
