@@ -68,3 +68,34 @@ def test_an_address_detail_is_a_place_only_with_its_commune() -> None:
     assert row["place"] == "|" + str(row["address_detail"])
     assert row["address_words"] == ["10", "5068", "auburn", "road", "rosehill", "sa", "wellsl"]
     assert prepared()["place"] is None
+
+
+def test_locality_is_the_commune_or_the_last_part_of_an_unresolved_address() -> None:
+    # Nothing resolves without units: the last part, folded, names the town or postcode.
+    row = prepared(address="10 Wellsl Road, Rosehill, Auburn, 5068 SA")
+    assert row["locality"] == "5068 sa"
+    assert prepared(address="Xóm 6, Xã Tân Thành, Tỉnh Lâm Đồng")["locality"] == "tinh lam dong"
+    assert prepared()["locality"] is None
+
+
+def test_locality_of_a_resolved_address_is_its_2025_commune() -> None:
+    from dancu.matching.prepare import address_columns
+
+    columns = address_columns("00070", "01", "so 12 pho hang bac", text="Số 12 phố Hàng Bạc, Hà Nội")
+    assert columns["locality"] == "00070"
+    assert columns["house_number"] == "12"
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("Số 20, Ấp 7, Xã Phụng Hiệp, Thành phố Cần Thơ", "20"),
+        ("25/35 đường Hàng Bạc, khu phố 5", "25"),
+        ("45 Legge Street, Lashbrooke, Mount Low, 3163 QLD", "45"),
+        # A village number is still the first number; the rule blocking on it alone caps its blocks.
+        ("Thôn 2, Xã Đồng Phúc", "2"),
+        ("Bản Nà Lừa, Xã Trần Phú", None),
+    ],
+)
+def test_house_number_is_the_first_number_of_the_detail(address: str, expected: str | None) -> None:
+    assert prepared(address=address)["house_number"] == expected

@@ -64,6 +64,8 @@ PREPARED_COLUMNS = (
     "province",
     "address_detail",
     "place",
+    "locality",
+    "house_number",
     "address_words",
     "address_folded",
 )
@@ -234,13 +236,41 @@ def place_key(commune: str | None, detail: str) -> str | None:
     return f"{commune or ''}|{detail}" if detail else None
 
 
-def address_columns(commune: str | None, province: str | None, detail: str) -> dict[str, Any]:
-    """The prepared columns of an address, all derived from its units and detail in this one place."""
+_NUMBER = re.compile(r"\d+")
+
+
+def house_number(detail: str) -> str | None:
+    """The first number of an address's detail: the house number of "số 20, ấp 7" or "45 legge street".
+
+    Blocked on with the date of birth, it brings together two records of one person whose name, PIN and
+    the rest of the address were all mistyped; alone it says little ("thôn 2" numbers a village).
+    """
+    match = _NUMBER.search(detail)
+    return match.group() if match else None
+
+
+def locality(commune: str | None, text: str) -> str | None:
+    """The place an address is in, as one key: its 2025 commune, or, for an address that resolves to no
+    commune (abroad, damaged, another country's register), its last comma-separated part folded, which
+    names the town, province or postcode where addresses are written from the house up."""
+    if commune:
+        return commune
+    parts = [part for part in text.split(",") if part.strip()]
+    return _or_none(fold(parts[-1])) if parts else None
+
+
+def address_columns(
+    commune: str | None, province: str | None, detail: str, *, text: str = ""
+) -> dict[str, Any]:
+    """The prepared columns of an address, all derived from its units, detail and text in this one
+    place."""
     return {
         "commune": commune,
         "province": province,
         "address_detail": _or_none(detail),
         "place": place_key(commune, detail),
+        "locality": locality(commune, text),
+        "house_number": house_number(detail),
         "address_words": address_words(detail),
     }
 
@@ -305,7 +335,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "mother": _or_none(row.mother_name.lower()),
         "mother_folded": _or_none(fold(row.mother_name)),
         "birth_place": row.birth_place or _or_none(fold(row.birth_place_text)),
-        **address_columns(address.commune, address.province, address.detail),
+        **address_columns(address.commune, address.province, address.detail, text=row.address),
         "address_folded": _or_none(fold(row.address)),
     }
 
