@@ -3,7 +3,10 @@ is meant for."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +102,46 @@ def test_locality_of_a_resolved_address_is_its_2025_commune() -> None:
 )
 def test_house_number_is_the_first_number_of_the_detail(address: str, expected: str | None) -> None:
     assert prepared(address=address)["house_number"] == expected
+
+
+@pytest.mark.django_db
+def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -> None:
+    """Large inputs are prepared in forked workers, chunk by chunk, dealt by the end of their address;
+    the prepared table, the blank records and the deceased must come back exactly as one process makes
+    them, in input order."""
+    from django.core.management import call_command
+
+    from dancu.geo.address import parse_address
+    from dancu.matching.prepare import prepare_records
+
+    source = tmp_path / "people.csv"
+    call_command(
+        "generate", "--out", str(source), "--dirty", "--people", "300", "--seed", "5", stdout=io.StringIO()
+    )
+    with source.open(encoding="utf-8") as handle:
+        rows: list[dict[str, str | None]] = [row for row in csv.DictReader(handle) if row["record_id"]]
+    rows[3] = {"record_id": "blank-1", "full_name": "", "birth_date": ""}
+    rows[7] = {**rows[7], "death_date": "2024-11-02"}
+    rows[9] = {**rows[9], "death_date": "not a date"}
+    rows[250] = {"record_id": "blank-2", "full_name": "", "birth_date": ""}
+
+    serial = prepare_records(rows, today=TODAY, units=AddressUnits(parse_address))
+    seen: list[int] = []
+    parallel = prepare_records(
+        rows,
+        today=TODAY,
+        units=AddressUnits(parse_address),
+        workers=2,
+        parallel_above=100,
+        chunk_rows=40,
+        progress=seen.append,
+    )
+    assert serial.columns["commune"].count(None) < len(rows) // 2, "addresses must resolve to mean anything"
+    assert parallel.columns == serial.columns
+    assert parallel.blank == serial.blank == ["blank-1", "blank-2"]
+    assert parallel.deceased == serial.deceased == {rows[7]["record_id"]}
+    assert parallel.unreadable_death_dates == serial.unreadable_death_dates == [rows[9]["record_id"]]
+    assert seen[-1] == len(rows)
+    # Below the size that pays for the workers, one process prepares.
+    small = prepare_records(rows[:50], today=TODAY, units=AddressUnits(parse_address), workers=2)
+    assert small.columns == {name: values[:50] for name, values in serial.columns.items()}

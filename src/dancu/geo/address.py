@@ -624,10 +624,25 @@ def parse_address(text: str) -> ParsedAddress | None:
     `commune` None (`province_only`) when only the province was recognized. Never raises on bad input:
     text of any length, control characters, other scripts and non-strings all give None or a result.
     """
+    return _parse_against(text, _holder.get)
+
+
+def _parse_against(text: str, index: Callable[[], _UnitIndex]) -> ParsedAddress | None:
     if not isinstance(text, str) or len(text) > 4 * MAX_ADDRESS_LENGTH:
         return None
     cleaned = _clean(_repaired(text))
     if not cleaned or len(cleaned) > MAX_ADDRESS_LENGTH or not any(char.isalpha() for char in cleaned):
         return None
-    result = _holder.get().parse(cleaned)
+    result = index().parse(cleaned)
     return None if result is None else replace(result, original=text)
+
+
+def frozen_address_parser() -> Callable[[str], ParsedAddress | None]:
+    """`parse_address` against the units as they are now, which never asks the database again.
+
+    For worker processes forked from this one (the matcher prepares large files in two): a forked process
+    must not use its parent's database connection, and `parse_address` checks every few seconds whether
+    the units were reloaded. The units are read here, before the fork; a reload after it goes unnoticed.
+    """
+    index = _holder.get()
+    return functools.partial(_parse_against, index=lambda: index)
