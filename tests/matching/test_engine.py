@@ -224,7 +224,7 @@ def _blocked_pairs(rows: list[dict[str, str]]) -> tuple[set[tuple[str, str]], di
 def test_records_with_name_and_pin_all_mistyped_are_still_compared() -> None:
     """A duplicate whose name, PIN and part of its address were all retyped wrongly shares no name or
     identifier key with its original; its date with its locality or its house number, or its house
-    number with its locality, still bring the two together."""
+    number with its town (an address that resolves to no commune), still bring the two together."""
     original = {
         "record_id": "org",
         "full_name": "Rhiannon Bishop",
@@ -253,7 +253,7 @@ def test_records_with_name_and_pin_all_mistyped_are_still_compared() -> None:
         # Same house number and postcode, date retyped.
         {
             **original,
-            "record_id": "house-locality",
+            "record_id": "house-town",
             "full_name": "Jessica Hanna",
             "birth_date": "1980-01-01",
             "id_number": "9277788",
@@ -271,15 +271,15 @@ def test_records_with_name_and_pin_all_mistyped_are_still_compared() -> None:
     pairs, counts = _blocked_pairs(rows)
     assert ("dob-locality", "org") in pairs
     assert ("dob-house", "org") in pairs
-    assert ("house-locality", "org") in pairs
+    assert ("house-town", "org") in pairs
     assert ("org", "stranger") not in pairs
     assert counts["dob_locality"] >= 1
     assert counts["dob_house"] >= 1
-    assert counts["house_locality"] >= 1
+    assert counts["house_town"] >= 1
 
 
 def test_a_house_number_shared_by_a_whole_village_is_no_key() -> None:
-    """ "Thôn 2" of a commune numbers a village, not a house: a house number shared by more records than
+    """ "Thôn 2" numbers a village, not a house: a house number shared by more records of one town than
     `HOUSE_CAP` is left out of its rule, so its villagers are not all compared with each other."""
     from dancu.matching.engine import HOUSE_CAP
 
@@ -288,11 +288,11 @@ def test_a_house_number_shared_by_a_whole_village_is_no_key() -> None:
             "record_id": f"r{index}",
             "full_name": f"Person {chr(ord('a') + index)}{chr(ord('a') + index)}",
             "birth_date": f"19{50 + index}-01-{10 + index}",
-            "address": "Thôn 2, Xã Đồng Phúc, Tỉnh Thái Nguyên",
+            "address": "Thôn 2, Somewhere, 5068 SA",
         }
         for index in range(HOUSE_CAP + 1)
     ]
     _pairs, counts = _blocked_pairs(rows)
-    assert counts["house_locality"] == 0
+    assert counts["house_town"] == 0
     _pairs, counts = _blocked_pairs(rows[:HOUSE_CAP])
-    assert counts["house_locality"] == HOUSE_CAP * (HOUSE_CAP - 1) // 2
+    assert counts["house_town"] == HOUSE_CAP * (HOUSE_CAP - 1) // 2

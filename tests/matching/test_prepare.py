@@ -73,19 +73,22 @@ def test_an_address_detail_is_a_place_only_with_its_commune() -> None:
     assert prepared()["place"] is None
 
 
-def test_locality_is_the_commune_or_the_last_part_of_an_unresolved_address() -> None:
+def test_town_and_locality_of_an_unresolved_address_are_its_last_part() -> None:
     # Nothing resolves without units: the last part, folded, names the town or postcode.
     row = prepared(address="10 Wellsl Road, Rosehill, Auburn, 5068 SA")
-    assert row["locality"] == "5068 sa"
-    assert prepared(address="Xóm 6, Xã Tân Thành, Tỉnh Lâm Đồng")["locality"] == "tinh lam dong"
+    assert row["town"] == row["locality"] == "5068 sa"
+    assert prepared(address="Xóm 6, Xã Tân Thành, Tỉnh Lâm Đồng")["town"] == "tinh lam dong"
     assert prepared()["locality"] is None
+    assert prepared()["town"] is None
 
 
-def test_locality_of_a_resolved_address_is_its_2025_commune() -> None:
+def test_locality_of_a_resolved_address_is_its_2025_commune_and_it_has_no_town() -> None:
     from dancu.matching.prepare import address_columns
 
     columns = address_columns("00070", "01", "so 12 pho hang bac", text="Số 12 phố Hàng Bạc, Hà Nội")
     assert columns["locality"] == "00070"
+    # The house number with the commune would group households (brothers and sisters): no town key.
+    assert columns["town"] is None
     assert columns["house_number"] == "12"
 
 

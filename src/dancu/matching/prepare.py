@@ -69,6 +69,7 @@ PREPARED_COLUMNS = (
     "address_detail",
     "place",
     "locality",
+    "town",
     "house_number",
     "address_words",
     "address_folded",
@@ -265,12 +266,12 @@ def house_number(detail: str) -> str | None:
     return match.group() if match else None
 
 
-def locality(commune: str | None, text: str) -> str | None:
-    """The place an address is in, as one key: its 2025 commune, or, for an address that resolves to no
-    commune (abroad, damaged, another country's register), its last comma-separated part folded, which
-    names the town, province or postcode where addresses are written from the house up."""
+def town(commune: str | None, text: str) -> str | None:
+    """For an address that resolves to no commune (abroad, damaged, another country's register), its
+    last comma-separated part folded, which names the town, province or postcode where addresses are
+    written from the house up; None for an address that resolves."""
     if commune:
-        return commune
+        return None
     parts = [part for part in text.split(",") if part.strip()]
     return _or_none(fold(parts[-1])) if parts else None
 
@@ -285,7 +286,9 @@ def address_columns(
         "province": province,
         "address_detail": _or_none(detail),
         "place": place_key(commune, detail),
-        "locality": locality(commune, text),
+        # The place an address is in, as one key: its 2025 commune, or else its town.
+        "locality": commune or town(commune, text),
+        "town": town(commune, text),
         "house_number": house_number(detail),
         "address_words": address_words(detail),
     }
