@@ -5,7 +5,8 @@ Steps, each reported in the run's summary so that a reader can trust (or distrus
 1. Blocking. Only pairs that agree exactly on one of the keys of `BLOCKING_RULES` are compared, which
    keeps the work close to linear in the number of records: PIN, CMND, the name's words with the birth
    year, the given name with the full date of birth, the family name with the full date, the date with
-   the commune, the parents' names with the birth year, the address detail with the given name. Each
+   the commune (or the town of an unresolved address), the date with the house number, the parents'
+   names with the birth year, the address detail with the given name. Each
    key is computed here as one column (`bk_<rule>`), so that a key shared by too many records (everyone
    "Nguyễn Văn A" born 1990) can be capped: a block larger than `block_cap` records is left out of its
    rule, with a warning naming it, instead of producing millions of pairs. The records of a capped block
@@ -44,9 +45,9 @@ from dancu.matching.prepare import PREPARED_COLUMNS, PreparedRecords
 # A pair at or above this match probability is taken to be the same person. Chosen on the evaluation
 # sets (bench/match.py, docs/matching.md): the unsupervised model is under-confident on FEBRL and
 # RLdata, whose duplicates have two or three fields corrupted at once, and their F1 rises from 0.9 down
-# to about 0.5; on the Vietnamese population it is flat from 0.7 up, and below 0.7 brothers and sisters
-# (same parents and address, different name and date, about 0.55) come in. 0.7 is the lowest threshold
-# above them.
+# to about 0.5; on the Vietnamese population it is flat from 0.5 up, and below it brothers and sisters
+# come in (same parents and address, another name and date: 0.54 with another sample of random pairs
+# for the u probabilities). 0.7 keeps a margin above them.
 DEFAULT_THRESHOLD = 0.7
 # Pairs below this probability are not worth showing anyone; above it they are scored and kept.
 DEFAULT_KEEP_ABOVE = 0.05
