@@ -164,7 +164,11 @@ def _run_dancu(rows: list[dict[str, str]], threshold: float | None) -> dict[str,
     from dancu.matching.prepare import AddressUnits, prepare_records
 
     started = time.perf_counter()
-    prepared = prepare_records(rows, today=TODAY, units=AddressUnits.from_database())
+    from django.conf import settings
+
+    prepared = prepare_records(
+        rows, today=TODAY, units=AddressUnits.from_database(), workers=settings.DANCU_MATCH_WORKERS
+    )
     used = DEFAULT_THRESHOLD if threshold is None else threshold
     result = run_matcher(prepared, threshold=used, keep_above=0.01)
     seconds = time.perf_counter() - started

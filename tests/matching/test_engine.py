@@ -72,6 +72,10 @@ FOLDED = "same letters without tone marks and đ"
         ("Phạm Thị Thư", "Phạm Thị Tú", "same family name, rest different"),
         # A slip in the family name and another in the given name.
         ("Nguyễn Văn Hùng", "Nguyến Thanh Hùnh", "family and given name each alike"),
+        # Given names one letter apart are alike only when they begin alike: "Uyên" and "Huyền", "Trí"
+        # and "Triết" are different names of sisters and brothers.
+        ("Nguyễn Phương Uyên", "Nguyễn Bảo Huyền", "same family name, rest different"),
+        ("Vũ Thiên Trí", "Vũ Anh Triết", "same family name, rest different"),
         # The given name kept, the rest of the name replaced (a married name, a form filled by others).
         ("Nguyễn Thị Lan", "Trần Lan", "same given name, rest different"),
         ("Nguyễn Văn Hùng", "Trần Thị Mai", "different"),
@@ -202,3 +206,93 @@ def test_every_field_is_explained() -> None:
         "birth_place",
         "address",
     }
+
+
+def _blocked_pairs(rows: list[dict[str, str]]) -> tuple[set[tuple[str, str]], dict[str, int]]:
+    from dancu.matching.engine import run_matcher
+    from dancu.matching.prepare import prepare_records
+
+    prepared = prepare_records(rows, today=TODAY, units=AddressUnits(None))
+    result = run_matcher(prepared, keep_above=0.0)
+    pairs: set[tuple[str, str]] = set()
+    for left, right in zip(result.pairs["unique_id_l"], result.pairs["unique_id_r"], strict=True):
+        pairs.add((min(str(left), str(right)), max(str(left), str(right))))
+    counts = {rule["rule"]: rule["pairs"] for rule in result.summary["blocking_rules"]}
+    return pairs, counts
+
+
+def test_records_with_name_and_pin_all_mistyped_are_still_compared() -> None:
+    """A duplicate whose name, PIN and part of its address were all retyped wrongly shares no name or
+    identifier key with its original; its date with its locality or its house number, or its house
+    number with its town (an address that resolves to no commune), still bring the two together."""
+    original = {
+        "record_id": "org",
+        "full_name": "Rhiannon Bishop",
+        "birth_date": "1908-05-13",
+        "id_number": "6284110",
+        "address": "39 Rossarden Street, Oakdale, Clayton, 2037 QLD",
+    }
+    rows = [
+        original,
+        # Same date and last part of the address (postcode and state), the rest retyped.
+        {
+            **original,
+            "record_id": "dob-locality",
+            "full_name": "Nichoqlas Hope",
+            "id_number": "1209261",
+            "address": "93 Rossardne Street, Oakdale, Clayt Ln, 2037 QLD",
+        },
+        # Same date and house number, postcode mistyped.
+        {
+            **original,
+            "record_id": "dob-house",
+            "full_name": "Zara Hope",
+            "id_number": "3122448",
+            "address": "39 Rossarden Street, Oakdale, Clayton, 2073 QLD",
+        },
+        # Same house number and postcode, date retyped.
+        {
+            **original,
+            "record_id": "house-town",
+            "full_name": "Jessica Hanna",
+            "birth_date": "1980-01-01",
+            "id_number": "9277788",
+            "address": "39 Rosarden Stret, Oakdle, Clayton, 2037 QLD",
+        },
+        # Nothing in common but the date: never compared.
+        {
+            **original,
+            "record_id": "stranger",
+            "full_name": "Amber Lodge",
+            "id_number": "5555555",
+            "address": "7 Smiths Road, Kinglake, 4560 NSW",
+        },
+    ]
+    pairs, counts = _blocked_pairs(rows)
+    assert ("dob-locality", "org") in pairs
+    assert ("dob-house", "org") in pairs
+    assert ("house-town", "org") in pairs
+    assert ("org", "stranger") not in pairs
+    assert counts["dob_locality"] >= 1
+    assert counts["dob_house"] >= 1
+    assert counts["house_town"] >= 1
+
+
+def test_a_house_number_shared_by_a_whole_village_is_no_key() -> None:
+    """ "Thôn 2" numbers a village, not a house: a house number shared by more records of one town than
+    `HOUSE_CAP` is left out of its rule, so its villagers are not all compared with each other."""
+    from dancu.matching.engine import HOUSE_CAP
+
+    rows = [
+        {
+            "record_id": f"r{index}",
+            "full_name": f"Person {chr(ord('a') + index)}{chr(ord('a') + index)}",
+            "birth_date": f"19{50 + index}-01-{10 + index}",
+            "address": "Thôn 2, Somewhere, 5068 SA",
+        }
+        for index in range(HOUSE_CAP + 1)
+    ]
+    _pairs, counts = _blocked_pairs(rows)
+    assert counts["house_town"] == 0
+    _pairs, counts = _blocked_pairs(rows[:HOUSE_CAP])
+    assert counts["house_town"] == HOUSE_CAP * (HOUSE_CAP - 1) // 2

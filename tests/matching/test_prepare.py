@@ -3,7 +3,10 @@ is meant for."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +71,80 @@ def test_an_address_detail_is_a_place_only_with_its_commune() -> None:
     assert row["place"] == "|" + str(row["address_detail"])
     assert row["address_words"] == ["10", "5068", "auburn", "road", "rosehill", "sa", "wellsl"]
     assert prepared()["place"] is None
+
+
+def test_town_and_locality_of_an_unresolved_address_are_its_last_part() -> None:
+    # Nothing resolves without units: the last part, folded, names the town or postcode.
+    row = prepared(address="10 Wellsl Road, Rosehill, Auburn, 5068 SA")
+    assert row["town"] == row["locality"] == "5068 sa"
+    assert prepared(address="Xóm 6, Xã Tân Thành, Tỉnh Lâm Đồng")["town"] == "tinh lam dong"
+    assert prepared()["locality"] is None
+    assert prepared()["town"] is None
+
+
+def test_locality_of_a_resolved_address_is_its_2025_commune_and_it_has_no_town() -> None:
+    from dancu.matching.prepare import address_columns
+
+    columns = address_columns("00070", "01", "so 12 pho hang bac", text="Số 12 phố Hàng Bạc, Hà Nội")
+    assert columns["locality"] == "00070"
+    # The house number with the commune would group households (brothers and sisters): no town key.
+    assert columns["town"] is None
+    assert columns["house_number"] == "12"
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("Số 20, Ấp 7, Xã Phụng Hiệp, Thành phố Cần Thơ", "20"),
+        ("25/35 đường Hàng Bạc, khu phố 5", "25"),
+        ("45 Legge Street, Lashbrooke, Mount Low, 3163 QLD", "45"),
+        # A village number is still the first number; the rule blocking on it alone caps its blocks.
+        ("Thôn 2, Xã Đồng Phúc", "2"),
+        ("Bản Nà Lừa, Xã Trần Phú", None),
+    ],
+)
+def test_house_number_is_the_first_number_of_the_detail(address: str, expected: str | None) -> None:
+    assert prepared(address=address)["house_number"] == expected
+
+
+@pytest.mark.django_db
+def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -> None:
+    """Large inputs are prepared in forked workers, chunk by chunk, dealt by the end of their address;
+    the prepared table, the blank records and the deceased must come back exactly as one process makes
+    them, in input order."""
+    from django.core.management import call_command
+
+    from dancu.geo.address import parse_address
+    from dancu.matching.prepare import prepare_records
+
+    source = tmp_path / "people.csv"
+    call_command(
+        "generate", "--out", str(source), "--dirty", "--people", "300", "--seed", "5", stdout=io.StringIO()
+    )
+    with source.open(encoding="utf-8") as handle:
+        rows: list[dict[str, str | None]] = [row for row in csv.DictReader(handle) if row["record_id"]]
+    rows[3] = {"record_id": "blank-1", "full_name": "", "birth_date": ""}
+    rows[7] = {**rows[7], "death_date": "2024-11-02"}
+    rows[9] = {**rows[9], "death_date": "not a date"}
+    rows[250] = {"record_id": "blank-2", "full_name": "", "birth_date": ""}
+
+    serial = prepare_records(rows, today=TODAY, units=AddressUnits(parse_address))
+    seen: list[int] = []
+    parallel = prepare_records(
+        rows,
+        today=TODAY,
+        units=AddressUnits(parse_address),
+        workers=2,
+        parallel_above=100,
+        chunk_rows=40,
+        progress=seen.append,
+    )
+    assert serial.columns["commune"].count(None) < len(rows) // 2, "addresses must resolve to mean anything"
+    assert parallel.columns == serial.columns
+    assert parallel.blank == serial.blank == ["blank-1", "blank-2"]
+    assert parallel.deceased == serial.deceased == {rows[7]["record_id"]}
+    assert parallel.unreadable_death_dates == serial.unreadable_death_dates == [rows[9]["record_id"]]
+    assert seen[-1] == len(rows)
+    # Below the size that pays for the workers, one process prepares.
+    small = prepare_records(rows[:50], today=TODAY, units=AddressUnits(parse_address), workers=2)
+    assert small.columns == {name: values[:50] for name, values in serial.columns.items()}

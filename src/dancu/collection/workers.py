@@ -29,7 +29,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 
 from dancu.collection.readers import Row
-from dancu.geo.address import address_units_hold, address_units_load, parse_address
+from dancu.geo.address import frozen_address_parser
 from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress, normalize_row
 
 # Rows whose cells could not be split: there is nothing in them to normalize.
@@ -74,11 +74,19 @@ class CachedParser:
             return parsed
 
 
-def _worker_start() -> None:
+class _Worker:
+    """What a worker process keeps for the whole import: its address parser, against the units of the
+    importing process (`frozen_address_parser` never asks the database again), with its own memory of the
+    addresses it parsed, as the importing process has when it works alone."""
+
+    parser: CachedParser | None = None
+
+
+def _worker_start(address_parser: AddressParser) -> None:
     # Ctrl-C on the terminal reaches every process of the group: the importing process stops the import
     # and says where it stopped; its workers have nothing to say and leave with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    address_units_hold()
+    _Worker.parser = CachedParser(address_parser)
     threading.Thread(target=_leave_with_parent, args=(os.getppid(),), daemon=True).start()
 
 
@@ -91,16 +99,11 @@ def _leave_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-# Each worker keeps its own memory of the addresses it parsed, for the whole import, as the importing
-# process does when it works alone.
-_worker_parser = CachedParser(parse_address)
-
-
 def _worker_normalize(
     values: list[dict[str, str]], today: date, parse_addresses: bool
 ) -> list[NormalizedRow]:
     # The rows travel as their cells only: unpickling a dictionary costs a fraction of a Row object.
-    parser = _worker_parser if parse_addresses else None
+    parser = _Worker.parser if parse_addresses else None
     normalized = [normalize_row(cells, today=today, address_parser=parser) for cells in values]
     # The parsed address holds the registry's unit objects, with their ancestors: the codes and the
     # street part that the import keeps travel back, the objects stay here.
@@ -138,9 +141,14 @@ def normalized_batches(
             rows = readable(batch)
             yield batch, rows, normalize_batch(rows, today=today, address_parser=address_parser)
         return
-    address_units_load()
+    # Forked, the workers receive the parser as it is (units and all) without pickling it.
     context = multiprocessing.get_context("fork")
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_start)
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_start,
+        initargs=(frozen_address_parser(),),
+    )
     pending: deque[tuple[list[Row], list[Row], Future[list[NormalizedRow]]]] = deque()
     parse_addresses = address_parser is not None
     try:

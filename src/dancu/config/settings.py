@@ -249,3 +249,6 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 DANCU_MATCH_AUTO_MERGE = env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimum=0.999)
 # The memory the matcher's DuckDB may hold before it spills pairs to a temporary directory on disk.
 DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "3GB")
+# Processes that prepare the records of a large `dancu match` file (50,000 records and more); 1 prepares
+# them in the command's own process.
+DANCU_MATCH_WORKERS = env_int("DANCU_MATCH_WORKERS", default=2, minimum=1)

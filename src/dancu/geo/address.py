@@ -592,11 +592,10 @@ class _IndexHolder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.index: _UnitIndex | None = None
-        self.held = False
 
     def get(self) -> _UnitIndex:
         index = self.index
-        if index is not None and (self.held or time.monotonic() - index.checked_at < _RECHECK_SECONDS):
+        if index is not None and time.monotonic() - index.checked_at < _RECHECK_SECONDS:
             return index
         with self.lock:
             version = _units_version()
@@ -613,18 +612,6 @@ class _IndexHolder:
 
 
 _holder = _IndexHolder()
-
-
-def address_units_load() -> None:
-    """Load the units now if this process has not loaded them yet: before forking workers that share them."""
-    _holder.get()
-
-
-def address_units_hold() -> None:
-    """Keep the units this process has for the rest of its life, without asking the database again
-    whether they changed. For worker processes forked from one that loaded them (`address_units_load`):
-    they parse with their parent's units and must not use the database connection they inherited."""
-    _holder.held = True
 
 
 def address_units_reset() -> None:
@@ -653,21 +640,36 @@ def parse_address(text: str) -> ParsedAddress | None:
     `commune` None (`province_only`) when only the province was recognized. Never raises on bad input:
     text of any length, control characters, other scripts and non-strings all give None or a result.
     """
+    return _parse_against(text, _holder.get)
+
+
+def _parse_against(text: str, index: Callable[[], _UnitIndex]) -> ParsedAddress | None:
     if not isinstance(text, str) or len(text) > 4 * MAX_ADDRESS_LENGTH:
         return None
     cleaned = _clean(_repaired(text))
     if not cleaned or len(cleaned) > MAX_ADDRESS_LENGTH or not any(char.isalpha() for char in cleaned):
         return None
-    index = _holder.get()
+    units = index()
     start = _units_start(cleaned)
     if start:
         # Parsed from the commune on, the units of a household's or a village's addresses are one text
         # however the house numbers and lanes before them differ: the cache holds the units once, and
         # the street part is put back from this text. A reading that does not find every unit in that
         # part of the text is not trusted over the reading of the whole.
-        result = index.parse(cleaned[start:])
+        result = units.parse(cleaned[start:])
         if result is not None and result.confidence >= CONFIDENCE_NO_DISTRICT:
             detail = _detail(cleaned, start + len(result.detail))
             return replace(result, original=text, detail=detail)
-    result = index.parse(cleaned)
+    result = units.parse(cleaned)
     return None if result is None else replace(result, original=text)
+
+
+def frozen_address_parser() -> Callable[[str], ParsedAddress | None]:
+    """`parse_address` against the units as they are now, which never asks the database again.
+
+    For worker processes forked from this one (the matcher prepares large files in two): a forked process
+    must not use its parent's database connection, and `parse_address` checks every few seconds whether
+    the units were reloaded. The units are read here, before the fork; a reload after it goes unnoticed.
+    """
+    index = _holder.get()
+    return functools.partial(_parse_against, index=lambda: index)

@@ -28,9 +28,13 @@ is parsed, once per distinct tail, and the house-and-street part is compared as 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from multiprocessing import get_context
 from typing import Any
 
 from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
@@ -64,6 +68,9 @@ PREPARED_COLUMNS = (
     "province",
     "address_detail",
     "place",
+    "locality",
+    "town",
+    "house_number",
     "address_words",
     "address_folded",
 )
@@ -150,6 +157,18 @@ class AddressUnits:
             return cls(None)
         return cls(parse_address, provinces=province_pattern())
 
+    def for_workers(self) -> AddressUnits:
+        """The same mapping for worker processes forked from this one: the geo app's parser with the
+        units read now (`geo.address.frozen_address_parser`), which never asks the database again, since
+        a forked worker must not use its parent's database connection."""
+        from dancu.geo.address import frozen_address_parser, parse_address
+
+        if self._parser is not parse_address:
+            return self
+        units = AddressUnits(frozen_address_parser(), provinces=self._provinces)
+        units._tails = dict(self._tails)
+        return units
+
     @property
     def resolves(self) -> bool:
         return self._parser is not None
@@ -234,13 +253,43 @@ def place_key(commune: str | None, detail: str) -> str | None:
     return f"{commune or ''}|{detail}" if detail else None
 
 
-def address_columns(commune: str | None, province: str | None, detail: str) -> dict[str, Any]:
-    """The prepared columns of an address, all derived from its units and detail in this one place."""
+_NUMBER = re.compile(r"\d+")
+
+
+def house_number(detail: str) -> str | None:
+    """The first number of an address's detail: the house number of "số 20, ấp 7" or "45 legge street".
+
+    Blocked on with the date of birth, it brings together two records of one person whose name, PIN and
+    the rest of the address were all mistyped; alone it says little ("thôn 2" numbers a village).
+    """
+    match = _NUMBER.search(detail)
+    return match.group() if match else None
+
+
+def town(commune: str | None, text: str) -> str | None:
+    """For an address that resolves to no commune (abroad, damaged, another country's register), its
+    last comma-separated part folded, which names the town, province or postcode where addresses are
+    written from the house up; None for an address that resolves."""
+    if commune:
+        return None
+    parts = [part for part in text.split(",") if part.strip()]
+    return _or_none(fold(parts[-1])) if parts else None
+
+
+def address_columns(
+    commune: str | None, province: str | None, detail: str, *, text: str = ""
+) -> dict[str, Any]:
+    """The prepared columns of an address, all derived from its units, detail and text in this one
+    place."""
     return {
         "commune": commune,
         "province": province,
         "address_detail": _or_none(detail),
         "place": place_key(commune, detail),
+        # The place an address is in, as one key: its 2025 commune, or else its town.
+        "locality": commune or town(commune, text),
+        "town": town(commune, text),
+        "house_number": house_number(detail),
         "address_words": address_words(detail),
     }
 
@@ -305,20 +354,36 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "mother": _or_none(row.mother_name.lower()),
         "mother_folded": _or_none(fold(row.mother_name)),
         "birth_place": row.birth_place or _or_none(fold(row.birth_place_text)),
-        **address_columns(address.commune, address.province, address.detail),
+        **address_columns(address.commune, address.province, address.detail, text=row.address),
         "address_folded": _or_none(fold(row.address)),
     }
 
 
-def prepare_records(
+# Inputs of at least this many records are prepared in worker processes, when more than one is allowed
+# (`DANCU_MATCH_WORKERS`): below it, starting the workers costs more than it saves.
+PARALLEL_ABOVE = 50_000
+# Records per task given to a worker: large enough that sending the rows and their prepared columns
+# between processes costs little beside preparing them, small enough to keep both workers busy.
+CHUNK_ROWS = 25_000
+
+# The address units a worker process uses. Workers are forked from the process that prepares, so they
+# start with its units (the parser and the unit index it has read) instead of reading the database again.
+_worker_units: AddressUnits | None = None
+
+
+def _prepare_chunk(rows: list[Mapping[str, str | None]], today: date) -> PreparedRecords:
+    # Set by prepare_records before the workers start.
+    assert _worker_units is not None
+    return _prepare_serial(rows, today=today, units=_worker_units)
+
+
+def _prepare_serial(
     rows: Iterable[Mapping[str, str | None]],
     *,
     today: date,
     units: AddressUnits,
     progress: Callable[[int], None] | None = None,
 ) -> PreparedRecords:
-    """Prepare every row; record which ones are blank in every identifying field and which carry a date
-    of death (the optional `death_date` column), whose clusters the output marks as deceased."""
     prepared = PreparedRecords()
     columns = prepared.columns
     for count, raw in enumerate(rows, start=1):
@@ -338,3 +403,100 @@ def prepare_records(
         if progress is not None and count % 10_000 == 0:
             progress(count)
     return prepared
+
+
+def _tail_bucket(raw: Mapping[str, str | None], buckets: int) -> int:
+    """The worker a row goes to: the same for every row whose address ends in the same two parts, so that
+    each distinct administrative tail is parsed by one worker only (parsing is most of preparation's
+    time, and two workers that each met every tail would parse them all twice)."""
+    tail = ",".join((raw.get("address") or "").rsplit(",", 2)[-2:])
+    return zlib.crc32(tail.encode()) % buckets
+
+
+def _prepare_parallel(
+    rows: Sequence[Mapping[str, str | None]],
+    *,
+    today: date,
+    units: AddressUnits,
+    workers: int,
+    chunk_rows: int,
+    progress: Callable[[int], None] | None,
+) -> PreparedRecords:
+    """The rows prepared in `workers` forked processes, `chunk_rows` at a time, put back in input order.
+
+    Rows are dealt to the workers by the end of their address (`_tail_bucket`); at most two chunks per
+    worker are in flight, so that a million rows are never all copied into the pipes at once. The result
+    is the serial one, record for record (tested).
+    """
+    global _worker_units  # noqa: PLW0603 - handed to the forked workers, see _worker_units
+    buckets: list[list[int]] = [[] for _ in range(workers)]
+    for index, raw in enumerate(rows):
+        buckets[_tail_bucket(raw, workers)].append(index)
+    # Chunks of the buckets in turn, so that the workers start on different tails at once.
+    chunks = [
+        bucket[start : start + chunk_rows]
+        for start in range(0, max(len(bucket) for bucket in buckets), chunk_rows)
+        for bucket in buckets
+        if bucket[start : start + chunk_rows]
+    ]
+    columns: dict[str, list[Any]] = {name: [None] * len(rows) for name in PREPARED_COLUMNS}
+    prepared = PreparedRecords(columns=columns)
+    done = 0
+
+    def collect(indices: list[int], future: Future[PreparedRecords]) -> None:
+        nonlocal done
+        part = future.result()
+        for name in PREPARED_COLUMNS:
+            column = columns[name]
+            for index, value in zip(indices, part.columns[name], strict=True):
+                column[index] = value
+        prepared.blank.extend(part.blank)
+        prepared.deceased.update(part.deceased)
+        prepared.unreadable_death_dates.extend(part.unreadable_death_dates)
+        done += len(indices)
+        if progress is not None:
+            progress(done)
+
+    _worker_units = units.for_workers()
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
+            pending: deque[tuple[list[int], Future[PreparedRecords]]] = deque()
+            for indices in chunks:
+                pending.append((indices, pool.submit(_prepare_chunk, [rows[i] for i in indices], today)))
+                while len(pending) >= 2 * workers:
+                    collect(*pending.popleft())
+            while pending:
+                collect(*pending.popleft())
+    finally:
+        _worker_units = None
+    # The lists of blank and unreadable records in input order, as the serial preparation gives them.
+    order = {record_id: index for index, record_id in enumerate(columns["unique_id"])}
+    prepared.blank.sort(key=order.__getitem__)
+    prepared.unreadable_death_dates.sort(key=order.__getitem__)
+    return prepared
+
+
+def prepare_records(
+    rows: Iterable[Mapping[str, str | None]],
+    *,
+    today: date,
+    units: AddressUnits,
+    progress: Callable[[int], None] | None = None,
+    workers: int = 1,
+    parallel_above: int = PARALLEL_ABOVE,
+    chunk_rows: int = CHUNK_ROWS,
+) -> PreparedRecords:
+    """Prepare every row; record which ones are blank in every identifying field and which carry a date
+    of death (the optional `death_date` column), whose clusters the output marks as deceased.
+
+    With `workers` above one and at least `parallel_above` rows, the rows are prepared in that many
+    worker processes (about half the time on two cores); the result is the same either way.
+    """
+    if workers > 1:
+        listed = rows if isinstance(rows, Sequence) else list(rows)
+        if len(listed) >= parallel_above:
+            return _prepare_parallel(
+                listed, today=today, units=units, workers=workers, chunk_rows=chunk_rows, progress=progress
+            )
+        rows = listed
+    return _prepare_serial(rows, today=today, units=units, progress=progress)

@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
@@ -116,7 +117,11 @@ class Command(BaseCommand):
                 "warning: administrative units not loaded (dancu load_units), addresses compared as text only"
             )
         prepared = prepare_records(
-            rows, today=today, units=units, progress=lambda n: self._say(f"chuẩn hóa / prepared {n:,}")
+            rows,
+            today=today,
+            units=units,
+            progress=lambda n: self._say(f"chuẩn hóa / prepared {n:,}"),
+            workers=settings.DANCU_MATCH_WORKERS,
         )
         # The raw rows are a gigabyte at a million records, and nothing reads them after preparation.
         del rows
