@@ -559,7 +559,13 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
     except (SplinkException, ValueError) as exc:
         notes.append(f"prior not estimated, default kept: {exc}")
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(U_SAMPLE_PAIRS, U_PAIRS_PER_RECORD * records, records * (records - 1) // 2), seed=SEED
+        max_pairs=min(U_SAMPLE_PAIRS, U_PAIRS_PER_RECORD * records, records * (records - 1) // 2),
+        seed=SEED,
+        # In one pass: Splink's default probes the sample in ten chunks, one query per comparison each,
+        # to stop early once every level has been seen a hundred times. Our sample is at most a million
+        # pairs, which one query per comparison covers: FEBRL3's u estimation went from 2.2 to 1.0 s with
+        # the same probabilities (every figure of the evaluation unchanged).
+        num_chunks=1,
     )
     # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
     # share the given name and birth year (not the whole date: where records differ in exactly one field,
