@@ -148,3 +148,28 @@ def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -
     # Below the size that pays for the workers, one process prepares.
     small = prepare_records(rows[:50], today=TODAY, units=AddressUnits(parse_address), workers=2)
     assert small.columns == {name: values[:50] for name, values in serial.columns.items()}
+
+
+@pytest.mark.django_db
+def test_an_old_address_is_parsed_once_from_its_commune_and_a_new_one_from_its_last_two_parts() -> None:
+    from dancu.geo.address import parse_address
+
+    asked: list[str] = []
+
+    def counting(text: str) -> object:
+        asked.append(text)
+        return parse_address(text)
+
+    units = AddressUnits(counting)
+    old = units("Số 5, thôn Thượng, Xã Dương Liễu, Huyện Hoài Đức, Hà Nội")
+    # "Huyện Hoài Đức, Hà Nội" names no commune: not asked.
+    assert asked == ["Xã Dương Liễu, Huyện Hoài Đức, Hà Nội"]
+    new = units("Số 1 phố Hàng Trống, Phường Hoàn Kiếm, Thành phố Hà Nội")
+    assert asked[1:] == ["Phường Hoàn Kiếm, Thành phố Hà Nội"]
+    assert old.commune is not None
+    assert new.commune is not None
+    assert (old.detail, new.detail) == ("so 5 thon thuong", "so 1 pho hang trong")
+    # An address of two parts is read as it is, whatever its first part.
+    island = units("Huyện Côn Đảo, Bà Rịa - Vũng Tàu")
+    assert asked[-1] == "Huyện Côn Đảo, Bà Rịa - Vũng Tàu"
+    assert island.commune is not None

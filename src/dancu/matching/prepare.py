@@ -82,6 +82,9 @@ IDENTIFYING_FIELDS = ("name_folded", "dob_y", "pin", "cmnd")
 # How many comma-separated parts at the end of an address name its units: "xã, huyện, tỉnh" in the old
 # structure, "thôn/tổ, xã, tỉnh" in the 2025 one (the village or street part then comes back as detail).
 _UNIT_PARTS = 3
+# A part that opens with the kind word of an old district ("Huyện", "Quận", "Thị xã", "H.", "Q.", "TX."),
+# folded. "Thành phố" is left out: it names a province as often as a district.
+_DISTRICT_PART = re.compile(r"(?:huyen|quan|thi xa|h|q|tx)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,10 @@ class AddressUnits:
         # one in its last three; the two-part tail is tried first because there are far fewer distinct
         # ones (a village or street in the third part from the end would make every tail different).
         for size in (_UNIT_PARTS - 1, _UNIT_PARTS):
+            if size < len(parts) and size == _UNIT_PARTS - 1 and _DISTRICT_PART.match(fold(parts[-size])):
+                # "Huyện Hoài Đức, Hà Nội" names no commune: the old address's commune is the part
+                # before it, and only the three-part tail can find it (a parse saved per old tail).
+                continue
             head, tail = parts[:-size], ", ".join(parts[-size:])
             known = self._tails.get(tail)
             if known is None:
