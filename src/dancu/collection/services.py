@@ -34,17 +34,12 @@ from dancu.audit.services import Actor, audit_event_record
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
-from dancu.collection.workers import (
-    WORKERS_FROM_ROWS,
-    CachedParser,
-    can_fork_workers,
-    normalize_batch,
-    normalized_batches,
-)
+from dancu.collection.workers import WORKERS_FROM_ROWS, CachedParser, normalize_batch, normalized_batches
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.forked import can_fork_workers
 from dancu.lib.pgcopy import copy_rows
 from dancu.lib.tasks import enqueue
 from dancu.registry.models import Residence

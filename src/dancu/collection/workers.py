@@ -9,33 +9,23 @@ current one, in order, exactly as it does alone. A machine with more cores impor
 workers (`DANCU_IMPORT_WORKERS`); on two cores the importing process and the database server keep both
 busy and a worker only adds the cost of sending rows between processes.
 
-The workers are forked from the importing process after it has loaded the administrative units, so
-they parse addresses with its units and never touch the database: a forked child must not use the
-connection it inherited (its traffic would mix with its parent's), and a test's units may sit in a
-transaction that only the parent's connection sees.
+The workers are forked (`lib.forked`) with an address parser bound to the units the importing process
+has loaded, so they never touch the database.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import os
-import signal
-import threading
-import time
-from collections import deque
 from collections.abc import Generator, Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import date
 
 from dancu.collection.readers import Row
 from dancu.geo.address import frozen_address_parser
+from dancu.lib.forked import forked_map
 from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress, normalize_row
 
 # Rows whose cells could not be split: there is nothing in them to normalize.
 UNREADABLE = frozenset({"row.too_long", "row.malformed"})
-# How often a worker looks whether the importing process is still there.
-_PARENT_CHECK_SECONDS = 1.0
 # Below this many rows left to read, starting workers (and warming their caches) costs more than it saves.
 WORKERS_FROM_ROWS = 10_000
 
@@ -83,20 +73,7 @@ class _Worker:
 
 
 def _worker_start(address_parser: AddressParser) -> None:
-    # Ctrl-C on the terminal reaches every process of the group: the importing process stops the import
-    # and says where it stopped; its workers have nothing to say and leave with it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _Worker.parser = CachedParser(address_parser)
-    threading.Thread(target=_leave_with_parent, args=(os.getppid(),), daemon=True).start()
-
-
-def _leave_with_parent(parent: int) -> None:
-    # A worker waits for batches on a pipe that it holds both ends of (forked), so it would not notice
-    # the importing process being killed (SIGKILL, out of memory) and would wait for ever. It leaves once
-    # it has been handed to another parent.
-    while os.getppid() == parent:
-        time.sleep(_PARENT_CHECK_SECONDS)
-    os._exit(1)
 
 
 def _worker_normalize(
@@ -108,19 +85,6 @@ def _worker_normalize(
     # The parsed address holds the registry's unit objects, with their ancestors: the codes and the
     # street part that the import keeps travel back, the objects stay here.
     return [dataclasses.replace(row, address_parsed=None) for row in normalized]
-
-
-def can_fork_workers() -> bool:
-    """Whether this process may start worker processes: a daemonic one (a task worker of the queue) may
-    not, and only `fork` gives the workers the units already loaded here."""
-    return not multiprocessing.current_process().daemon and "fork" in multiprocessing.get_all_start_methods()
-
-
-def _done(
-    submitted: tuple[list[Row], list[Row], Future[list[NormalizedRow]]],
-) -> tuple[list[Row], list[Row], list[NormalizedRow]]:
-    batch, rows, future = submitted
-    return batch, rows, future.result()
 
 
 def normalized_batches(
@@ -141,31 +105,18 @@ def normalized_batches(
             rows = readable(batch)
             yield batch, rows, normalize_batch(rows, today=today, address_parser=address_parser)
         return
-    # Forked, the workers receive the parser as it is (units and all) without pickling it.
-    context = multiprocessing.get_context("fork")
-    executor = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_worker_start,
-        initargs=(frozen_address_parser(),),
-    )
-    pending: deque[tuple[list[Row], list[Row], Future[list[NormalizedRow]]]] = deque()
     parse_addresses = address_parser is not None
+    work = (
+        ((batch, rows), ([row.values for row in rows], today, parse_addresses))
+        for batch in batches
+        for rows in (readable(batch),)
+    )
+    # The workers receive the parser, units and all, through the fork.
+    normalized = forked_map(
+        _worker_normalize, work, workers=workers, setup=_worker_start, setup_args=(frozen_address_parser(),)
+    )
     try:
-        for batch in batches:
-            rows = readable(batch)
-            pending.append(
-                (
-                    batch,
-                    rows,
-                    executor.submit(_worker_normalize, [row.values for row in rows], today, parse_addresses),
-                )
-            )
-            # Two batches in hand per worker: one being normalized, one waiting, so that no worker idles
-            # while the importing process writes.
-            if len(pending) >= 2 * workers:
-                yield _done(pending.popleft())
-        while pending:
-            yield _done(pending.popleft())
+        for (batch, rows), result in normalized:
+            yield batch, rows, result
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        normalized.close()

@@ -27,16 +27,15 @@ is parsed, once per distinct tail, and the house-and-street part is compared as 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zlib
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from multiprocessing import get_context
 from typing import Any
 
+from dancu.lib.forked import forked_map
 from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
 from dancu.lib.vntext import fold
 from dancu.registry.normalize import normalize_row
@@ -373,15 +372,21 @@ PARALLEL_ABOVE = 50_000
 # between processes costs little beside preparing them, small enough to keep both workers busy.
 CHUNK_ROWS = 25_000
 
-# The address units a worker process uses. Workers are forked from the process that prepares, so they
-# start with its units (the parser and the unit index it has read) instead of reading the database again.
-_worker_units: AddressUnits | None = None
+
+class _Worker:
+    """The address units a worker process uses: those of the process that prepares, handed over by the
+    fork (`AddressUnits.for_workers`), so that workers never read the database."""
+
+    units: AddressUnits | None = None
+
+
+def _worker_start(units: AddressUnits) -> None:
+    _Worker.units = units
 
 
 def _prepare_chunk(rows: list[Mapping[str, str | None]], today: date) -> PreparedRecords:
-    # Set by prepare_records before the workers start.
-    assert _worker_units is not None
-    return _prepare_serial(rows, today=today, units=_worker_units)
+    assert _Worker.units is not None  # set as the worker starts
+    return _prepare_serial(rows, today=today, units=_Worker.units)
 
 
 def _prepare_serial(
@@ -435,7 +440,6 @@ def _prepare_parallel(
     worker are in flight, so that a million rows are never all copied into the pipes at once. The result
     is the serial one, record for record (tested).
     """
-    global _worker_units  # noqa: PLW0603 - handed to the forked workers, see _worker_units
     buckets: list[list[int]] = [[] for _ in range(workers)]
     for index, raw in enumerate(rows):
         buckets[_tail_bucket(raw, workers)].append(index)
@@ -450,32 +454,22 @@ def _prepare_parallel(
     prepared = PreparedRecords(columns=columns)
     done = 0
 
-    def collect(indices: list[int], future: Future[PreparedRecords]) -> None:
-        nonlocal done
-        part = future.result()
-        for name in PREPARED_COLUMNS:
-            column = columns[name]
-            for index, value in zip(indices, part.columns[name], strict=True):
-                column[index] = value
-        prepared.blank.extend(part.blank)
-        prepared.deceased.update(part.deceased)
-        prepared.unreadable_death_dates.extend(part.unreadable_death_dates)
-        done += len(indices)
-        if progress is not None:
-            progress(done)
-
-    _worker_units = units.for_workers()
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("fork")) as pool:
-            pending: deque[tuple[list[int], Future[PreparedRecords]]] = deque()
-            for indices in chunks:
-                pending.append((indices, pool.submit(_prepare_chunk, [rows[i] for i in indices], today)))
-                while len(pending) >= 2 * workers:
-                    collect(*pending.popleft())
-            while pending:
-                collect(*pending.popleft())
-    finally:
-        _worker_units = None
+    work = ((indices, ([rows[i] for i in indices], today)) for indices in chunks)
+    parts = forked_map(
+        _prepare_chunk, work, workers=workers, setup=_worker_start, setup_args=(units.for_workers(),)
+    )
+    with contextlib.closing(parts):  # an error here stops the workers at once
+        for indices, part in parts:
+            for name in PREPARED_COLUMNS:
+                column = columns[name]
+                for index, value in zip(indices, part.columns[name], strict=True):
+                    column[index] = value
+            prepared.blank.extend(part.blank)
+            prepared.deceased.update(part.deceased)
+            prepared.unreadable_death_dates.extend(part.unreadable_death_dates)
+            done += len(indices)
+            if progress is not None:
+                progress(done)
     # The lists of blank and unreadable records in input order, as the serial preparation gives them.
     order = {record_id: index for index, record_id in enumerate(columns["unique_id"])}
     prepared.blank.sort(key=order.__getitem__)

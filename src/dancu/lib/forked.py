@@ -1,0 +1,91 @@
+"""Work handed to forked worker processes, results taken back in the order it was given.
+
+An import's normalization and the matcher's preparation both split a long run of independent work
+between worker processes and need the same things from them:
+
+- `fork`: the workers start with what the parent has loaded (the administrative units, an address
+  parser bound to them), so they never open the database; a forked child must not use the connection
+  it inherited, and a test's units may sit in a transaction only the parent's connection sees;
+- results in the order the work was given, with at most two pieces per worker in hand, so that no worker
+  idles and a million rows are never all copied into the pipes at once;
+- Ctrl-C handled by the parent only (it says where it stopped), and no worker left waiting for ever when
+  the parent is killed;
+- stopping the iteration stops the workers at once and drops the pieces they had not finished.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+Key = TypeVar("Key")
+Result = TypeVar("Result")
+
+# How often a worker looks whether the process that started it is still there.
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def can_fork_workers() -> bool:
+    """Whether this process may start worker processes: a daemonic one (a task worker of the queue) may
+    not, and only `fork` gives the workers what this process has loaded."""
+    return not multiprocessing.current_process().daemon and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _start(setup: Callable[..., None] | None, setup_args: tuple[Any, ...]) -> None:
+    # Ctrl-C on the terminal reaches every process of the group: the parent stops the run and says
+    # where it stopped; its workers have nothing to say and leave with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_leave_with_parent, args=(os.getppid(),), daemon=True).start()
+    if setup is not None:
+        setup(*setup_args)
+
+
+def _leave_with_parent(parent: int) -> None:
+    # A worker waits for work on a pipe that it holds both ends of (forked), so it would not notice its
+    # parent being killed (SIGKILL, out of memory) and would wait for ever. It leaves once it has been
+    # handed to another parent.
+    while os.getppid() == parent:
+        time.sleep(_PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+def _result(submitted: tuple[Key, Future[Result]]) -> tuple[Key, Result]:
+    key, future = submitted
+    return key, future.result()
+
+
+def forked_map(
+    function: Callable[..., Result],
+    work: Iterable[tuple[Key, tuple[Any, ...]]],
+    *,
+    workers: int,
+    setup: Callable[..., None] | None = None,
+    setup_args: tuple[Any, ...] = (),
+) -> Generator[tuple[Key, Result], None, None]:
+    """`function(*args)` for each `(key, args)` of `work` in `workers` forked processes; yields each key
+    with its result, in the order of `work`. `setup(*setup_args)` runs once in each worker as it starts
+    (the arguments are handed over by the fork, not pickled)."""
+    executor = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start,
+        initargs=(setup, setup_args),
+    )
+    pending: deque[tuple[Key, Future[Result]]] = deque()
+    try:
+        for key, args in work:
+            pending.append((key, executor.submit(function, *args)))
+            # Two pieces in hand per worker: one being worked on, one waiting.
+            if len(pending) >= 2 * workers:
+                yield _result(pending.popleft())
+        while pending:
+            yield _result(pending.popleft())
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
