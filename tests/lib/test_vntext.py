@@ -10,6 +10,7 @@ from dancu.lib.vntext import (
     _fold_slow,
     canonical_tone_placement,
     fold,
+    folded_onset,
     is_syllable,
     name_errors,
     nfc,
@@ -422,3 +423,27 @@ def test_other_words_are_not_syllables(word):
 def test_tone_tables_cover_every_vowel_in_both_cases():
     assert len(VOWEL_TONES) == len(TONED_VOWELS) == 12 * 6 * 2
     assert all(TONED_VOWELS[VOWEL_TONES[letter]] == letter for letter in VOWEL_TONES)
+
+
+@pytest.mark.parametrize(
+    ("word", "onset"),
+    [
+        ("thien", "th"),
+        ("tien", "t"),
+        ("nguyen", "ng"),
+        ("nghia", "ng"),  # ngh is how ng is spelt before i, e and ê
+        ("ghi", "g"),
+        ("giang", "gi"),
+        ("gin", "g"),  # gì-n: the i belongs to the rhyme
+        ("quang", "qu"),
+        ("trang", "tr"),
+        ("nhung", "nh"),
+        ("anh", ""),
+        ("uyen", ""),
+        ("joshua", None),
+        ("campbell", None),
+        ("", None),
+    ],
+)
+def test_the_onset_of_a_folded_syllable(word: str, onset: str | None) -> None:
+    assert folded_onset(word) == onset

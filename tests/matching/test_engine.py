@@ -76,6 +76,15 @@ FOLDED = "same letters without tone marks and đ"
         # and "Triết" are different names of sisters and brothers.
         ("Nguyễn Phương Uyên", "Nguyễn Bảo Huyền", "same family name, rest different"),
         ("Vũ Thiên Trí", "Vũ Anh Triết", "same family name, rest different"),
+        # The initial consonant is one to three letters: "Tiến" and "Thiện" begin alike to the eye and are
+        # a Jaro-Winkler of 0.95 apart, and are two names.
+        ("Nguyễn Văn Tiến", "Nguyễn Quốc Thiện", "same family name, rest different"),
+        ("Trần Thị Nhung", "Trần Thị Nung", "same family name, rest different"),
+        # A name that is no Vietnamese syllable keeps the first-letter rule, slips in its onset included.
+        ("Campbell Thomas", "Campbell Tomas", "Jaro-Winkler ≥ 0.92 without marks, given name alike"),
+        # Brothers and sisters named with the same words in turn are not a name written in another order.
+        ("Nguyễn Quang Minh", "Nguyễn Minh Quang", "same family name, rest different"),
+        ("Nguyễn Ngọc Thảo", "Nguyễn Thảo Ngọc", "same family name, rest different"),
         # The given name kept, the rest of the name replaced (a married name, a form filled by others).
         ("Nguyễn Thị Lan", "Trần Lan", "same given name, rest different"),
         ("Nguyễn Văn Hùng", "Trần Thị Mai", "different"),

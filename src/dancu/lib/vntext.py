@@ -432,6 +432,33 @@ def is_syllable(word: str) -> bool:
     return False
 
 
+# The same tables without marks, for words already folded ("thien", "nguyen"): a search key or a name typed
+# in capitals without marks still shows its onset.
+_FOLDED_ONSETS = frozenset(fold(onset) for onset in _ONSETS)
+_FOLDED_RHYMES = frozenset(fold(rhyme) for rhyme in _RHYMES)
+
+
+def folded_onset(word: str) -> str | None:
+    """The onset (initial consonant) of a folded word that has the shape of a Vietnamese syllable: "th"
+    for "thien", "t" for "tien", "ng" for "nguyen", "gi" for "giang", "" for "anh"; None for a word that
+    is no Vietnamese syllable ("joshua", "campbell").
+
+    Vietnamese writes one consonant with up to three letters, and names that differ only there are other
+    names, not slips: Tiến and Thiện, Nhung and Nung, Trang and Tang. "ngh" and "gh" are the spellings of
+    "ng" and "g" before e, ê and i, and are given as those.
+    """
+    for length in (3, 2, 1, 0):
+        head = word[:length]
+        if length and head not in _FOLDED_ONSETS:
+            continue
+        if word[length:] in _FOLDED_RHYMES:
+            return _SAME_ONSET.get(head, head)
+    return None
+
+
+_SAME_ONSET = {"ngh": "ng", "gh": "g"}
+
+
 # Tone placement -------------------------------------------------------------------------------------------
 #
 # Two conventions place the tone of the open rhymes oa, oe and uy differently: the older one on the first

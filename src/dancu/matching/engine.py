@@ -193,13 +193,13 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
     # The given name is a short syllable: one letter wrong at its end ("hùnh" for "hùng") drags its
     # Jaro-Winkler under any useful threshold, so one edit also counts as alike, but only from four
     # letters on: without marks, the three-letter names of siblings are often one letter apart
-    # ("thư" and "tú" are "thu" and "tu", "lan" and "lâm" are "lan" and "lam"). Either way the first
-    # letter must agree: "Uyên" and "Huyền", "Trí" and "Triết" are one letter or a Jaro-Winkler of 0.93
-    # and 0.91 apart, and are the names of sisters and brothers, not slips.
+    # ("thư" and "tú" are "thu" and "tu", "lan" and "lâm" are "lan" and "lam"). Either way the initial
+    # consonant must agree (`given_onset`, the first letter of a name that is no Vietnamese syllable):
+    # "Uyên" and "Huyền", "Trí" and "Triết" are one letter or a Jaro-Winkler of 0.93 and 0.91 apart, and
+    # "Tiến" and "Thiện" 0.95, and are the names of sisters and brothers, or of strangers born the same
+    # day, not slips.
     given_alike = cll.And(
-        cll.CustomLevel(
-            "substr(given_folded_l, 1, 1) = substr(given_folded_r, 1, 1)", base_dialect_str="duckdb"
-        ),
+        cll.CustomLevel("given_onset_l = given_onset_r", base_dialect_str="duckdb"),
         cll.Or(
             cll.JaroWinklerLevel("given_folded", 0.92),
             cll.And(
@@ -210,6 +210,7 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             ),
         ),
     )
+    family_moved = cll.CustomLevel("family_folded_l <> family_folded_r", base_dialect_str="duckdb")
     full_name = cl.CustomComparison(
         output_column_name="full_name",
         comparison_description="họ tên / full name",
@@ -230,7 +231,15 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
                 0.0003,
                 **name_tf,
             ),
-            level(cll.ExactMatchLevel("name_sorted"), "same words in another order", 0.02, 0.00001),
+            # A name written in another order moves the family name ("Hùng Nguyễn Văn", as forms made
+            # abroad ask); the same family name with the other words swapped is how parents name brothers
+            # and sisters ("Nguyễn Quang Minh", "Nguyễn Minh Quang"), not a slip.
+            level(
+                cll.And(cll.ExactMatchLevel("name_sorted"), family_moved),
+                "same words in another order",
+                0.02,
+                0.00001,
+            ),
             # Jaro-Winkler rewards a shared beginning, and Vietnamese siblings share the beginning of
             # their names (family and middle name: "Nguyễn Gia Giang", "Nguyễn Gia Tuấn"). A misspelt
             # name counts as alike only when its last word, the given name that tells siblings apart,
@@ -258,7 +267,7 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             # the words in alphabetical order are still alike. After the levels above, so that siblings
             # ("Nguyễn Thị Lan", "Nguyễn Thị Lâm") have already landed in "same family name".
             level(
-                cll.JaroWinklerLevel("name_sorted", 0.92),
+                cll.And(cll.JaroWinklerLevel("name_sorted", 0.92), family_moved),
                 "words in another order, Jaro-Winkler ≥ 0.92 without marks",
                 0.01,
                 0.0002,

@@ -13,6 +13,8 @@ is made here, in Python, with `dancu.lib.vntext.fold`. For a name the columns ar
   some foreign-made forms ask) agrees with "Nguyễn Văn Hùng".
 - `given_folded`: the last word of the name as written (tên, the given name), the word that tells
   people of one family name apart; `family_folded`, the first word (họ).
+- `given_onset`: the given name's initial consonant when it is a Vietnamese syllable ("th" for Thiện,
+  "t" for Tiến), otherwise its first letter: given names count as alike only when it agrees.
 - `initials`: the first letter of each folded word ("nvh"), a blocking key that survives a typing
   error inside every word of the name.
 
@@ -37,7 +39,7 @@ from typing import Any
 
 from dancu.lib.forked import forked_map
 from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
-from dancu.lib.vntext import fold
+from dancu.lib.vntext import fold, folded_onset
 from dancu.registry.normalize import normalize_row
 
 # The columns of the prepared table, in order. `unique_id` is the record id of the input.
@@ -47,6 +49,7 @@ PREPARED_COLUMNS = (
     "name_folded",
     "name_sorted",
     "given_folded",
+    "given_onset",
     "family_folded",
     "initials",
     "sex",
@@ -331,6 +334,12 @@ def _birth_parts(birth: PartialDate | None, typed: str | None) -> tuple[int | No
     return _typed_date(typed) or (None, None, None)
 
 
+def _onset(given: str) -> str:
+    """See `given_onset` in the module docstring; a vowel-initial name ("anh", "uyen") gives its first
+    letter, so that Uyên and Huyền, Anh and Oanh stay apart."""
+    return folded_onset(given) or given[0]
+
+
 def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUnits) -> dict[str, Any]:
     """One person-records row as the matcher's columns (see the module docstring)."""
     row = normalize_row(raw, today=today, address_parser=None)
@@ -344,6 +353,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "name_folded": _or_none(name_folded),
         "name_sorted": _or_none(" ".join(sorted(words))),
         "given_folded": words[-1] if words else None,
+        "given_onset": _onset(words[-1]) if words else None,
         "family_folded": words[0] if words else None,
         "initials": "".join(word[0] for word in words) or None,
         "sex": row.sex,
