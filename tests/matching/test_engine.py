@@ -305,3 +305,52 @@ def test_a_house_number_shared_by_a_whole_village_is_no_key() -> None:
     assert counts["house_town"] == 0
     _pairs, counts = _blocked_pairs(rows[:HOUSE_CAP])
     assert counts["house_town"] == HOUSE_CAP * (HOUSE_CAP - 1) // 2
+
+
+def _linker() -> Any:
+    import copy
+
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching.engine import BLOCKING_RULES, PREPARED_COLUMNS, _frame, _settings
+
+    units = AddressUnits(parse_address)
+    rows = [prepare_row({**BASE, "record_id": str(n)}, today=TODAY, units=units) for n in range(2)]
+    frame = _frame({name: [row[name] for row in rows] for name in PREPARED_COLUMNS})
+    for rule in BLOCKING_RULES:
+        frame[rule.key_column] = None
+    linker = Linker(DuckDBAPI().register(frame), _settings(BLOCKING_RULES, trained=True), log_level=None)
+    return linker, copy.deepcopy(linker._settings_obj)
+
+
+def _levels_of(linker: Any, name: str) -> list[Any]:
+    comparison = next(c for c in linker._settings_obj.comparisons if c.output_column_name == name)
+    return [level for level in comparison.comparison_levels if not level.is_null_level]
+
+
+def test_a_describing_comparison_trained_to_call_a_different_value_a_match_keeps_its_priors() -> None:
+    """Training on a registry with few duplicates learns "born the same day" or "named alike" instead of
+    "the same person": then most of its matches have wholly different parents or birth dates."""
+    from dancu.matching.engine import _priors_where_training_went_astray
+
+    linker, priors = _linker()
+    prior_dates = [level.m_probability for level in _levels_of(linker, "birth_date")]
+    prior_names = [level.m_probability for level in _levels_of(linker, "full_name")]
+    # As the demo registry's training left them: dates "different" for 97 % of the matches...
+    for level in _levels_of(linker, "birth_date"):
+        level.m_probability = 0.9728 if level._is_else_level else 0.003
+    # ...a name trained sensibly, with a few matches at "different"...
+    for level in _levels_of(linker, "full_name"):
+        level.m_probability = 0.3 if level._is_else_level else 0.07
+    # ...and PINs "different" for nearly every match, which is right in a registry: a person's second
+    # record has a PIN of its own.
+    for level in _levels_of(linker, "pin"):
+        level.m_probability = 0.9986 if level._is_else_level else 0.0005
+    notes: list[str] = []
+    _priors_where_training_went_astray(linker, priors, notes)
+    assert [level.m_probability for level in _levels_of(linker, "birth_date")] == prior_dates
+    assert notes == ["birth_date: training gave 'different' to 97% of the matches; priors kept"]
+    names = [level.m_probability for level in _levels_of(linker, "full_name")]
+    assert names != prior_names
+    assert names[-1] == 0.3
+    assert _levels_of(linker, "pin")[-1].m_probability == 0.9986

@@ -71,6 +71,10 @@ EM_SAMPLE_ABOVE = 200_000
 SEED = 20250701
 # The share of true matches the near-certain rules of `_train` are taken to find (see there).
 PRIOR_RULES_RECALL = 0.5
+# The comparisons that describe a person (see `_priors_where_training_went_astray`), and the share of the
+# trained matches above which a wholly different value says training learnt another class than the person.
+DESCRIBING_COMPARISONS = ("full_name", "birth_date", "parents", "address")
+ASTRAY_DIFFERENT_M = 0.5
 # The least share of the true matches any comparison level is given after training (see
 # `_floor_m_probabilities`).
 M_FLOOR = 0.00001
@@ -576,6 +580,7 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
         # the same probabilities (every figure of the evaluation unchanged).
         num_chunks=1,
     )
+    priors = copy.deepcopy(linker._settings_obj)
     # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
     # share the given name and birth year (not the whole date: where records differ in exactly one field,
     # pairs blocked on the date would teach that a true match never spells the name the same), and the
@@ -598,7 +603,36 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
         except (SplinkException, ValueError, ZeroDivisionError) as exc:
             linker._settings_obj = before
             notes.append(f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}")
+    _priors_where_training_went_astray(linker, priors, notes)
     _floor_m_probabilities(linker)
+
+
+def _priors_where_training_went_astray(linker: Any, priors: Any, notes: list[str]) -> None:
+    """Put back the prior m values of a describing comparison that training taught to count a wholly
+    different value for a match.
+
+    Expectation maximisation finds the class of pairs that agree most, whatever it is. With few
+    duplicates among many people (a registry: a few hundred among a commune's tens of thousands) that
+    class is not "the same person" but "born the same day" or "named alike": trained on the demo's
+    registry, more than 90 % of its "matches" had wholly different birth dates and parents, and siblings
+    and strangers born the same day were proposed as one person. The records of one person agree at least
+    in part on their name, birth date, parents and address; a comparison whose "different" level trained
+    to more than half of the matches learnt another class, and its priors are the better model. Identifiers
+    are not judged so: the second record of a person in a registry has a PIN of its own.
+    """
+    before = {comparison.output_column_name: comparison for comparison in priors.comparisons}
+    for comparison in linker._settings_obj.comparisons:
+        name = comparison.output_column_name
+        if name not in DESCRIBING_COMPARISONS:
+            continue
+        different = next(level for level in comparison.comparison_levels if level._is_else_level)
+        trained = different.m_probability
+        if trained is None or trained <= ASTRAY_DIFFERENT_M:
+            continue
+        for level, prior in zip(comparison.comparison_levels, before[name].comparison_levels, strict=True):
+            if not level.is_null_level:
+                level.m_probability = prior.m_probability
+        notes.append(f"{name}: training gave 'different' to {trained:.0%} of the matches; priors kept")
 
 
 def _floor_m_probabilities(linker: Any) -> None:
