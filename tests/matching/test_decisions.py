@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.audit.models import AuditEvent, EventType
@@ -65,6 +66,24 @@ def test_not_the_same_person_is_remembered(thu: User, hung: Citizen, duplicate: 
     with pytest.raises(IntegrityError), transaction.atomic():
         candidate_pair(duplicate, hung)
     assert CandidatePair.objects.get(pair_key=pair.pair_key).status == CandidatePair.Status.DIFFERENT
+
+
+def test_a_withdrawn_pair_is_neither_decided_nor_undone(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    pair = candidate_pair(hung, duplicate)
+    # As a later run leaves it (services.runs): withdrawn at the run's end, by no officer.
+    CandidatePair.objects.filter(pk=pair.pk).update(
+        status=CandidatePair.Status.WITHDRAWN, decided_at=timezone.now()
+    )
+    pair.refresh_from_db()
+    with pytest.raises(DomainError) as exc:
+        decide(thu, pair, same=True)
+    assert codes(exc) == {"pair.withdrawn"}
+    assert "no longer proposed" in exc.value.errors[0].message_en
+    with pytest.raises(DomainError) as exc:
+        decisions.candidate_pair_undo(actor=Actor(thu), pair=pair, reason="Xác minh lại: hai người")
+    assert codes(exc) == {"pair.not_decided"}
+    assert not CitizenMerge.objects.exists()
+    assert CandidatePair.objects.get(pk=pair.pk).status == CandidatePair.Status.WITHDRAWN
 
 
 def test_a_merge_that_needs_a_choice_waits_for_it(thu: User, hung: Citizen) -> None:

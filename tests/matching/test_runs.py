@@ -223,3 +223,41 @@ def test_the_command_merges_the_most_certain_pairs_when_configured(settings: obj
     # Everything below the threshold waits for an officer.
     assert not pairs.filter(match_probability__lt=0.999).exclude(status=CandidatePair.Status.PENDING).exists()
     assert "pairs decided" in out.getvalue()
+
+
+def test_a_pending_pair_the_next_run_no_longer_proposes_leaves_the_queue_and_a_decided_one_stays() -> None:
+    citizens = _population()
+    staged = _stage(citizens[:3])
+    match_run_registry(actor=SYSTEM, today=TODAY)
+    keys = [
+        pair_key(f"c:{citizen.pk}", f"s:{row.pk}") for citizen, row in zip(citizens, staged, strict=False)
+    ]
+    pairs = [CandidatePair.objects.get(pair_key=key) for key in keys]
+    assert {pair.status for pair in pairs} == {CandidatePair.Status.PENDING}
+    # An officer decided the first pair; then the second staged row is corrected to another person, and
+    # the third's citizen is re-proposed as before.
+    CandidatePair.objects.filter(pk=pairs[0].pk).update(
+        status=CandidatePair.Status.DIFFERENT,
+        decided_at=timezone.now(),
+        decision_reason="hai người khác nhau",
+    )
+    corrected = staged[1]
+    other = {"full_name": "HOANG THI MY LE", "birth_date": "1931-12-30", "old_id_number": ""}
+    corrected.normalized = {**corrected.normalized, **other}
+    corrected.raw = {**corrected.raw, **other, "birth_date": "30/12/1931"}
+    corrected.save(update_fields=["normalized", "raw"])
+
+    second = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    for pair in pairs:
+        pair.refresh_from_db()
+    assert pairs[0].status == CandidatePair.Status.DIFFERENT  # an officer's decision stands
+    assert pairs[1].status == CandidatePair.Status.WITHDRAWN
+    assert pairs[1].decided_by is None
+    assert pairs[2].status == CandidatePair.Status.PENDING
+    assert pairs[2].run == second
+    assert second.summary["withdrawn"] == 1
+    event = AuditEvent.objects.filter(
+        event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(second.pk)
+    ).get()
+    assert event.data["withdrawn"] == 1

@@ -45,6 +45,9 @@ class CandidatePair(models.Model):
         SAME = "same", _("Cùng một người")
         DIFFERENT = "different", _("Không phải cùng một người")
         MERGED = "merged", _("Đã hợp nhất")
+        # A later run over the whole registry no longer proposes the pair (its records changed, were
+        # merged, or the matcher learnt better): it leaves the queue without an officer's decision.
+        WITHDRAWN = "withdrawn", _("Không còn được đề xuất")
 
     run = models.ForeignKey(MatchRun, on_delete=models.PROTECT, related_name="pairs")
     # Exactly one of the two references is set on each side.

@@ -170,6 +170,15 @@ def _decide(
     with transaction.atomic():
         pair = CandidatePair.objects.select_for_update().select_related("run", "unit").get(pk=pair.pk)
         _check_actor(actor, pair)
+        if pair.status == CandidatePair.Status.WITHDRAWN:
+            raise DomainError(
+                error(
+                    "pair",
+                    "pair.withdrawn",
+                    "Cặp hồ sơ này không còn được đề xuất: lần chạy sau không còn thấy hai hồ sơ nghi trùng",
+                    "This pair is no longer proposed: a later run no longer found the two records alike",
+                )
+            )
         if pair.status != CandidatePair.Status.PENDING:
             raise DomainError(
                 error(
@@ -279,7 +288,9 @@ def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> Ca
     with transaction.atomic():
         pair = CandidatePair.objects.select_for_update().select_related("unit").get(pk=pair.pk)
         _check_actor(actor, pair)
-        if pair.status == CandidatePair.Status.PENDING:
+        # A withdrawn pair was taken out of the queue by a run, not decided by anyone: there is no
+        # decision to take back.
+        if pair.status in (CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN):
             raise DomainError(
                 error(
                     "pair", "pair.not_decided", "Cặp hồ sơ chưa được quyết định", "This pair is not decided"

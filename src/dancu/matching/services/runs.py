@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -325,10 +325,25 @@ def _auto_merge_threshold() -> float | None:
     return float(value) if value is not None else None
 
 
+def _withdraw_stale_pairs(run: MatchRun, now: datetime) -> int:
+    """Take out of the queue the pending pairs of earlier runs that this finished run did not propose.
+
+    A run reads the whole registry and every staged row, so a pending pair it did not propose again is one
+    it no longer believes: its records changed or were merged since, or the matcher learnt better. Left
+    pending, such a pair would wait forever beside the current ones with the scores of a model that is
+    gone. Decided pairs are never touched: an officer's decision stands.
+    """
+    stale = CandidatePair.objects.filter(status=CandidatePair.Status.PENDING).exclude(run=run)
+    return stale.update(status=CandidatePair.Status.WITHDRAWN, decided_at=now)
+
+
 def _finish(run: MatchRun, *, actor: Actor, status: str, summary: dict[str, Any]) -> MatchRun:
     with transaction.atomic():
         run.status = status
         run.finished_at = timezone.now()
+        if status == MatchRun.Status.FINISHED:
+            # In the transaction of the run's audit event, which records how many were withdrawn.
+            summary = {**summary, "withdrawn": _withdraw_stale_pairs(run, run.finished_at)}
         run.summary = summary
         run.save(
             update_fields=["status", "finished_at", "summary", "records", "candidate_pairs", "proposed_pairs"]
@@ -353,6 +368,7 @@ def _finish(run: MatchRun, *, actor: Actor, status: str, summary: dict[str, Any]
                         "refreshed",
                         "already_decided",
                         "auto_merged",
+                        "withdrawn",
                         "citizens_logged",
                         "error",
                     )

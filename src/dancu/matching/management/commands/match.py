@@ -187,6 +187,12 @@ class Command(BaseCommand):
             f"lần chạy / run {run.pk}: {run.records:,} bản ghi / records, {run.candidate_pairs:,} cặp ứng "
             f"viên / candidate pairs, {run.proposed_pairs:,} cặp đề xuất / pairs proposed for review"
         )
+        withdrawn = run.summary.get("withdrawn", 0)
+        if withdrawn:
+            self.stdout.write(
+                f"{withdrawn:,} cặp của lần chạy trước không còn được đề xuất, đã rút khỏi hàng chờ / "
+                "pairs of earlier runs no longer proposed, withdrawn from the queue"
+            )
         if run.status == MatchRun.Status.FINISHED and run.auto_merge_threshold is not None:
             # DANCU_MATCH_AUTO_MERGE is set (docs/merging.md): the run decided its most certain pairs
             # through the review's automatic merge before it closed.
