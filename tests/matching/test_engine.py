@@ -144,6 +144,16 @@ def test_parents_are_one_comparison() -> None:
     )
     assert parents(same, {"father_name": "Lê Văn Tám", "mother_name": "Phạm Thị Mai"}) == "different"
     assert parents(same, {"father_name": "", "mother_name": ""}) == "null"
+    # Parents of one village share family and middle names, which Jaro-Winkler rewards (0.91 here): their
+    # given names must be alike too.
+    other_village = {"father_name": "Trần Văn Tường", "mother_name": "Hoàng Thị Tâm"}
+    assert (
+        parents(other_village, {"father_name": "Trần Văn Lộc", "mother_name": "Hoàng Thị Thắm"})
+        == "different"
+    )
+    assert parents(other_village, {"father_name": "Tran Van Tuonq", "mother_name": "Hoang Thi Tam"}) == (
+        "both alike (Jaro-Winkler ≥ 0.90 without marks)"
+    )
 
 
 def test_siblings_are_not_one_person() -> None:

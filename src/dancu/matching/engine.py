@@ -194,6 +194,7 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
     # is adjusted by how often the folded name occurs. On a small file the frequencies are noise (a name
     # seen twice, in the two records of one person, looks common), so they are used only with training.
     name_tf = {"tf_adjustment_column": "name_folded", "tf_adjustment_weight": 1.0} if term_frequencies else {}
+
     # The given name is a short syllable: one letter wrong at its end ("hùnh" for "hùng") drags its
     # Jaro-Winkler under any useful threshold, so one edit also counts as alike, but only from four
     # letters on: without marks, the three-letter names of siblings are often one letter apart
@@ -202,18 +203,21 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
     # "Uyên" and "Huyền", "Trí" and "Triết" are one letter or a Jaro-Winkler of 0.93 and 0.91 apart, and
     # "Tiến" and "Thiện" 0.95, and are the names of sisters and brothers, or of strangers born the same
     # day, not slips.
-    given_alike = cll.And(
-        cll.CustomLevel("given_onset_l = given_onset_r", base_dialect_str="duckdb"),
-        cll.Or(
-            cll.JaroWinklerLevel("given_folded", 0.92),
-            cll.And(
-                cll.LevenshteinLevel("given_folded", 1),
-                cll.CustomLevel(
-                    "length(given_folded_l) >= 4 AND length(given_folded_r) >= 4", base_dialect_str="duckdb"
+    def word_alike(word: str, onset: str) -> Any:
+        return cll.And(
+            cll.CustomLevel(f"{onset}_l = {onset}_r", base_dialect_str="duckdb"),
+            cll.Or(
+                cll.JaroWinklerLevel(word, 0.92),
+                cll.And(
+                    cll.LevenshteinLevel(word, 1),
+                    cll.CustomLevel(
+                        f"length({word}_l) >= 4 AND length({word}_r) >= 4", base_dialect_str="duckdb"
+                    ),
                 ),
             ),
-        ),
-    )
+        )
+
+    given_alike = word_alike("given_folded", "given_onset")
     family_moved = cll.CustomLevel("family_folded_l <> family_folded_r", base_dialect_str="duckdb")
     full_name = cl.CustomComparison(
         output_column_name="full_name",
@@ -318,9 +322,15 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
                 0.06,
                 0.0005,
             ),
+            # Vietnamese parents' names share the family name and the middle name (Văn, Thị) with half the
+            # village, which Jaro-Winkler rewards: "Trần Văn Tường" and "Trần Văn Lộc" are 0.91 alike. Each
+            # parent's given name must be alike too, as the person's own must.
             level(
                 cll.And(
-                    cll.JaroWinklerLevel("father_folded", 0.9), cll.JaroWinklerLevel("mother_folded", 0.9)
+                    cll.JaroWinklerLevel("father_folded", 0.9),
+                    cll.JaroWinklerLevel("mother_folded", 0.9),
+                    word_alike("father_given", "father_onset"),
+                    word_alike("mother_given", "mother_onset"),
                 ),
                 "both alike (Jaro-Winkler ≥ 0.90 without marks)",
                 0.03,

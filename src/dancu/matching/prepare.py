@@ -14,7 +14,8 @@ is made here, in Python, with `dancu.lib.vntext.fold`. For a name the columns ar
 - `given_folded`: the last word of the name as written (tên, the given name), the word that tells
   people of one family name apart; `family_folded`, the first word (họ).
 - `given_onset`: the given name's initial consonant when it is a Vietnamese syllable ("th" for Thiện,
-  "t" for Tiến), otherwise its first letter: given names count as alike only when it agrees.
+  "t" for Tiến), otherwise its first letter: given names count as alike only when it agrees. The parents'
+  names have the same two keys (`father_given`, `father_onset`, `mother_given`, `mother_onset`).
 - `initials`: the first letter of each folded word ("nvh"), a blocking key that survives a typing
   error inside every word of the name.
 
@@ -63,8 +64,12 @@ PREPARED_COLUMNS = (
     "cmnd_sorted",
     "father",
     "father_folded",
+    "father_given",
+    "father_onset",
     "mother",
     "mother_folded",
+    "mother_given",
+    "mother_onset",
     "birth_place",
     "commune",
     "province",
@@ -340,6 +345,15 @@ def _onset(given: str) -> str:
     return folded_onset(given) or given[0]
 
 
+def _given_columns(parent: str, folded: str) -> dict[str, str | None]:
+    """A parent's given name and its initial consonant, compared as the person's own are."""
+    words = _words(folded)
+    return {
+        f"{parent}_given": words[-1] if words else None,
+        f"{parent}_onset": _onset(words[-1]) if words else None,
+    }
+
+
 def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUnits) -> dict[str, Any]:
     """One person-records row as the matcher's columns (see the module docstring)."""
     row = normalize_row(raw, today=today, address_parser=None)
@@ -347,6 +361,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
     words = _words(name_folded)
     year, month, day = _birth_parts(row.birth_date, raw.get("birth_date"))
     address = units(row.address) if row.address else Units(None, None, "")
+    father, mother = fold(row.father_name), fold(row.mother_name)
     return {
         "unique_id": row.record_id,
         "name": _or_none(row.full_name.lower()),
@@ -366,9 +381,11 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "cmnd": row.old_id_number,
         "cmnd_sorted": _digits_sorted(row.old_id_number),
         "father": _or_none(row.father_name.lower()),
-        "father_folded": _or_none(fold(row.father_name)),
+        "father_folded": _or_none(father),
+        **_given_columns("father", father),
         "mother": _or_none(row.mother_name.lower()),
-        "mother_folded": _or_none(fold(row.mother_name)),
+        "mother_folded": _or_none(mother),
+        **_given_columns("mother", mother),
         "birth_place": row.birth_place or _or_none(fold(row.birth_place_text)),
         **address_columns(address.commune, address.province, address.detail, text=row.address),
         "address_folded": _or_none(fold(row.address)),
