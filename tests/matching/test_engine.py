@@ -82,6 +82,11 @@ FOLDED = "same letters without tone marks and đ"
         ("Trần Thị Nhung", "Trần Thị Nung", "same family name, rest different"),
         # A name that is no Vietnamese syllable keeps the first-letter rule, slips in its onset included.
         ("Campbell Thomas", "Campbell Tomas", "Jaro-Winkler ≥ 0.92 without marks, given name alike"),
+        # Brothers named apart by the middle name alone: not a slip in each of family and given name.
+        ("Ngô Tuấn Hùng", "Ngô Hữu Hưng", "same given name, rest different"),
+        ("Lê Bảo Quyên", "Lê Phương Quyên", "same given name, rest different"),
+        # Thị and Văn, which old registers leave out and add, do not count as a middle name that differs.
+        ("Nguyễn Hồng Lan", "Nguyễm Thị Hồng Lann", "family and given name each alike"),
         # Brothers and sisters named with the same words in turn are not a name written in another order.
         ("Nguyễn Quang Minh", "Nguyễn Minh Quang", "same family name, rest different"),
         ("Nguyễn Ngọc Thảo", "Nguyễn Thảo Ngọc", "same family name, rest different"),

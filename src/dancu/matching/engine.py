@@ -260,8 +260,14 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             ),
             # A typing error in each of the family and the given name drags the whole name below 0.92,
             # though each word alone is still plainly the same.
+            # The middle name must not say otherwise: a slip leaves it alone, a register may leave it out,
+            # but brothers and sisters are often named apart by it alone ("Ngô Tuấn Hùng", "Ngô Hữu Hưng").
             level(
-                cll.And(cll.JaroWinklerLevel("family_folded", 0.85), given_alike),
+                cll.And(
+                    cll.JaroWinklerLevel("family_folded", 0.85),
+                    given_alike,
+                    cll.Or(cll.NullLevel("middle_key"), cll.JaroWinklerLevel("middle_key", 0.88)),
+                ),
                 "family and given name each alike",
                 0.01,
                 0.0005,

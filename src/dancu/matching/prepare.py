@@ -13,6 +13,7 @@ is made here, in Python, with `dancu.lib.vntext.fold`. For a name the columns ar
   some foreign-made forms ask) agrees with "Nguyễn Văn Hùng".
 - `given_folded`: the last word of the name as written (tên, the given name), the word that tells
   people of one family name apart; `family_folded`, the first word (họ).
+- `middle_key`: the middle name without Thị and Văn (which old registers add and leave out), or None.
 - `given_onset`: the given name's initial consonant when it is a Vietnamese syllable ("th" for Thiện,
   "t" for Tiến), otherwise its first letter: given names count as alike only when it agrees. The parents'
   names have the same two keys (`father_given`, `father_onset`, `mother_given`, `mother_onset`).
@@ -52,6 +53,7 @@ PREPARED_COLUMNS = (
     "given_folded",
     "given_onset",
     "family_folded",
+    "middle_key",
     "initials",
     "sex",
     "dob",
@@ -345,6 +347,17 @@ def _onset(given: str) -> str:
     return folded_onset(given) or given[0]
 
 
+# Middle names that mark sex more than they name anyone, and that old registers often leave out or add:
+# "Nguyễn Thị Hồng Lan" is "Nguyễn Hồng Lan" in many a household book.
+_SEX_MIDDLES = frozenset({"thi", "van"})
+
+
+def _middle_key(words: list[str]) -> str | None:
+    """The words between the family and the given name, without Thị and Văn; None when none is left."""
+    middle = [word for word in words[1:-1] if word not in _SEX_MIDDLES]
+    return " ".join(middle) or None
+
+
 def _given_columns(parent: str, folded: str) -> dict[str, str | None]:
     """A parent's given name and its initial consonant, compared as the person's own are."""
     words = _words(folded)
@@ -370,6 +383,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "given_folded": words[-1] if words else None,
         "given_onset": _onset(words[-1]) if words else None,
         "family_folded": words[0] if words else None,
+        "middle_key": _middle_key(words),
         "initials": "".join(word[0] for word in words) or None,
         "sex": row.sex,
         "dob": None if year is None or month is None or day is None else f"{year:04d}-{month:02d}-{day:02d}",
