@@ -135,6 +135,15 @@ def sign_in_failed_record(*, username: str, channel: str, locked_out: bool) -> N
 
 def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new API token; the secret is returned once and only its digest is kept."""
+    if not user.is_officer:
+        raise DomainError(
+            _error(
+                "user",
+                "token.officers_only",
+                "Chỉ cán bộ được cấp mã truy cập API",
+                "API tokens are for officers",
+            )
+        )
     if not name.strip() or len(name) > 100:
         raise DomainError(
             _error("name", "token.name", "Tên mã truy cập 1–100 ký tự", "Token name: 1–100 characters")

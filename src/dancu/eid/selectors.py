@@ -51,6 +51,11 @@ def account_of(user: User) -> EidAccount | None:
     return EidAccount.objects.select_related("citizen").filter(user=user).first()
 
 
+def citizen_account(citizen: Citizen) -> EidAccount | None:
+    """The account of a citizen an officer has already opened (through a scoped, logged selector)."""
+    return EidAccount.objects.filter(citizen=citizen).first()
+
+
 def sign_in_refusal(account: EidAccount | None) -> FieldError | None:
     """Why an account may not sign in or use the portal now, or None.
 
