@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+
 def _pin_field() -> forms.RegexField:
     return forms.RegexField(
         label=_("Số định danh cá nhân"),
