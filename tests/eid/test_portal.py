@@ -9,15 +9,17 @@ import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dancu.audit.models import AccessLog
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.cards import services as cards
 from dancu.cards.models import Card, IntakeDevice, IntakePoint
+from dancu.eid import services as eid_services
 from dancu.eid.models import EidAccount
 from dancu.eid.selectors import SELF_PURPOSE
+from dancu.lib.errors import DomainError, NotFoundError
 from tests.cards.conftest import produce, take
 from tests.conftest import Personas, make_citizen
-from tests.eid.conftest import Holder, citizen_sign_in
+from tests.eid.conftest import CITIZEN_PASSWORD, Holder, citizen_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -171,3 +173,47 @@ def test_a_province_supervisor_sees_the_page_but_cannot_register(
     refused = client.post(url, {"identity_checked": "on"}).content.decode()
     assert "role.not_allowed" in refused
     assert not EidAccount.objects.exists()
+
+
+# Locking on request -----------------------------------------------------------------------------------------
+
+
+def test_hung_locks_his_own_account_from_the_portal(hung: Client, hung_account: Holder) -> None:
+    unconfirmed = hung.post("/me/lock/", {}, follow=True)
+    assert "Hãy đánh dấu xác nhận" in unconfirmed.content.decode()
+    assert EidAccount.objects.get().status == "active"
+
+    locked = hung.post("/me/lock/", {"confirm": "on"}, follow=True)
+
+    assert locked.redirect_chain[-1][0] == "/me/login/"
+    assert "Đã khoá tài khoản" in locked.content.decode()
+    account = EidAccount.objects.get()
+    assert (account.status, account.lock_reason) == ("locked", "request")
+    assert hung.get("/me/").status_code == 302
+    refused = Client().post("/me/login/", {"pin": hung_account.user.username, "password": CITIZEN_PASSWORD})
+    assert "Theo yêu cầu của công dân" in refused.content.decode()
+
+
+def test_lan_locks_hungs_account_at_his_request(
+    personas: Personas, sign_in: Any, hung_account: Holder
+) -> None:
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{hung_account.card.citizen_id}/register/"
+
+    page = client.post(url, {"action": "lock"}, follow=True).content.decode()
+
+    assert 'data-status="locked"' in page
+    event = AuditEvent.objects.get(event_type=EventType.EID_ACCOUNT_LOCKED)
+    assert (event.actor, event.reason) == (personas.lan, "Công dân yêu cầu tại trụ sở công an")
+
+
+def test_only_the_holder_or_an_officer_of_the_area_locks(personas: Personas, hung_account: Holder) -> None:
+    account = hung_account.account
+    with pytest.raises(DomainError) as exc:
+        eid_services.eid_account_lock(actor=Actor(personas.cuong), account=account, reason="request")
+    assert exc.value.errors[0].code == "role.not_allowed"
+    with pytest.raises(NotFoundError):
+        eid_services.eid_account_lock(actor=Actor(personas.binh), account=account, reason="request")
+    account.refresh_from_db()
+    assert account.status == "active"
+    assert not AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_LOCKED).exists()

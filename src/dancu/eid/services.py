@@ -224,15 +224,34 @@ def eid_account_activate(
     return account
 
 
+def _lock_refusal(actor: Actor, account: EidAccount) -> None:
+    """The holder, a commune officer of the citizen's area or a system job may lock an account."""
+    user = actor.user
+    if user is None or user.pk == account.user_id:
+        return
+    if user.role not in REGISTERING_ROLES or user.police_unit is None:
+        raise DomainError(
+            _error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ công dân hoặc cán bộ công an xã, phường được khoá tài khoản định danh điện tử",
+                "Only the citizen or a commune police officer may lock an e-ID account",
+            )
+        )
+    if not Citizen.objects.filter(citizen_scope(user)).filter(pk=account.citizen_id).exists():
+        raise NotFoundError("eid_account")
+
+
 def eid_account_lock(*, actor: Actor, account: EidAccount, reason: str, note: str = "") -> EidAccount:
     """Lock an account (on the citizen's request, on death, when the card stops being valid). A locked
-    account cannot sign in; unlocking is a new registration in person (not built yet)."""
+    account cannot sign in; unlocking it is not built yet (docs/eid.md)."""
     if reason not in EidAccount.LockReason.values:
         raise DomainError(
             _error("reason", "eid.lock_reason", "Lý do khoá tài khoản không hợp lệ", "Unknown reason to lock")
         )
+    _lock_refusal(actor, account)
     with transaction.atomic():
-        account = EidAccount.objects.select_for_update().get(pk=account.pk)
+        account = EidAccount.objects.select_for_update().select_related("citizen").get(pk=account.pk)
         if account.status == EidAccount.Status.LOCKED:
             raise DomainError(
                 _error(
@@ -250,5 +269,6 @@ def eid_account_lock(*, actor: Actor, account: EidAccount, reason: str, note: st
             subject_id=account.pk,
             data={"reason": reason},
             reason=note[:500],
+            unit=account.citizen.area_commune,
         )
     return account

@@ -14,5 +14,6 @@ urlpatterns = [
     path("me/login/otp/setup/", views.otp_setup_view, name="otp_setup"),
     path("me/activate/", views.activate_view, name="activate"),
     path("me/logout/", views.logout_view, name="logout"),
+    path("me/lock/", views.lock_view, name="lock"),
     path("eid/citizens/<int:citizen_pk>/register/", views.register_view, name="register"),
 ]

@@ -38,6 +38,7 @@ from dancu.eid.forms import ActivationForm, CitizenLoginForm, RegisterForm
 from dancu.eid.models import EidAccount
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors as registry_selectors
+from dancu.registry.models import Citizen
 from dancu.web.access import current_user, officer_required, purpose_of
 
 CITIZEN_FLOW = SignInFlow(
@@ -172,6 +173,21 @@ def record_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
     return render(request, "eid/record.html", {"citizen": selectors.own_record(account=account)})
 
 
+@require_POST
+@citizen_required
+def lock_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
+    """The citizen locks their own account (a lost phone, a password others know)."""
+    if request.POST.get("confirm") != "on":
+        messages.error(request, _("Hãy đánh dấu xác nhận trước khi khoá tài khoản"))
+        return redirect("eid:home")
+    services.eid_account_lock(
+        actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST
+    )
+    logout(request)
+    messages.success(request, _("Đã khoá tài khoản. Để mở lại, hãy đến công an xã, phường nơi cư trú."))
+    return redirect("eid:login")
+
+
 @citizen_required
 def card_image_view(request: HttpRequest, account: EidAccount, pk: int, side: str) -> HttpResponse:
     if side not in ("front", "back"):
@@ -189,6 +205,27 @@ def card_image_view(request: HttpRequest, account: EidAccount, pk: int, side: st
 # The officer's side ---------------------------------------------------------------------------------------
 
 
+def _lock_on_request(request: HttpRequest, citizen: Citizen) -> HttpResponse:
+    account = selectors.citizen_account(citizen)
+    if account is None:
+        raise Http404
+    try:
+        services.eid_account_lock(
+            actor=Actor(current_user(request)),
+            account=account,
+            reason=EidAccount.LockReason.REQUEST,
+            note="Công dân yêu cầu tại trụ sở công an",
+        )
+    except NotFoundError:
+        raise Http404 from None
+    except DomainError as exc:
+        for problem in exc.errors:
+            messages.error(request, f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]")
+    else:
+        messages.success(request, _("Đã khoá tài khoản định danh điện tử theo yêu cầu của công dân"))
+    return redirect("eid:register", citizen_pk=citizen.pk)
+
+
 @never_cache
 @officer_required
 @require_http_methods(["GET", "POST"])
@@ -199,6 +236,8 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
         citizen = registry_selectors.citizen_get(actor=user, pk=citizen_pk, purpose=purpose_of(request))
     except NotFoundError:
         raise Http404 from None
+    if request.method == "POST" and request.POST.get("action") == "lock":
+        return _lock_on_request(request, citizen)
     form = RegisterForm(request.POST or None)
     code = None
     if request.method == "POST" and form.is_valid():
