@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 
 import pytest
 from django_otp.oath import TOTP
@@ -73,3 +74,29 @@ def test_hung_activates_his_account_and_sees_his_card_on_his_phone(
     page.get_by_role("link", name="Thông tin của tôi").click()
     expect(page.locator("#pin")).to_have_text(hung.pin)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_lan_registers_hungs_account_on_her_phone(
+    personas: Personas,
+    delivered: Card,  # noqa: F811 (the fixture imported above)
+    signed_in_page: Callable[..., Page],
+    phone: Page,
+) -> None:
+    hung = delivered.citizen
+    page = signed_in_page(personas.lan, page=phone)
+
+    page.goto(f"/cards/citizens/{hung.pk}/")
+    page.get_by_role("link", name="Định danh điện tử mức độ 2").click()
+    page.get_by_role("button", name="Đăng ký và cấp mã kích hoạt").click()
+    expect(page.get_by_role("alert")).to_contain_text("đối chiếu khuôn mặt")
+    page.get_by_label("Tôi đã đối chiếu khuôn mặt công dân với ảnh trên thẻ căn cước đang sử dụng").check()
+    page.get_by_role("button", name="Đăng ký và cấp mã kích hoạt").click()
+
+    code = page.locator("#activation-code").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    # The code on Lan's screen is the one that activates Hùng's account.
+    account = services.eid_account_activate(pin=hung.pin, code=code, password=CITIZEN_PASSWORD)
+    assert account.status == "active"
+    page.goto(page.url)
+    expect(page.locator("#account-status")).to_have_attribute("data-status", "active")
+    expect(page.locator("#activation-code")).to_have_count(0)
