@@ -206,3 +206,31 @@ def test_the_portal_is_vietnamese_by_default_and_english_on_request(hung_account
     assert "Thẻ căn cước của tôi" in vietnamese
     assert "My identity cards" in english
     assert otp_now(hung_account.user)
+
+
+HOSTILE = ["\x00", "x" * 10_000, "' OR 1=1 --", "<script>alert(1)</script>", "١٢٣٤٥٦٧٨٩٠١٢", "𝟎𝟎𝟏𝟎𝟗𝟎𝟎𝟎𝟎𝟎𝟎𝟏"]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_input_is_refused_with_a_form_error(personas: Personas, delivered: Card, value: str) -> None:
+    _account, _code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=delivered.citizen, identity_checked=True
+    )
+    pin = delivered.citizen.pin
+    client = Client()
+    answers = [
+        client.post("/me/login/", {"pin": value, "password": value}),
+        client.post("/me/login/", {"pin": pin, "password": value}),
+        client.post(
+            "/me/activate/", {"pin": value, "code": value, "password": value, "password_again": value}
+        ),
+        client.post(
+            "/me/activate/",
+            {"pin": pin, "code": value, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD},
+        ),
+    ]
+
+    assert [a.status_code for a in answers] == [200] * 4
+    for answer in answers:
+        assert 'class="errorlist"' in answer.content.decode()
+    assert not in_portal(client)
