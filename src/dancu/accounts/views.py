@@ -1,4 +1,8 @@
-"""Sign-in for officers: password, then a TOTP second factor; repeated failures lock the account."""
+"""Sign-in: a password, then a TOTP second factor; repeated failures lock the account.
+
+Officers sign in here; citizens' e-ID accounts take the same steps on the portal's pages (dancu.eid),
+which call `password_step_passed`, `otp_step` and `otp_setup_step` with their own `SignInFlow`.
+"""
 
 from __future__ import annotations
 
