@@ -481,3 +481,86 @@ def test_the_records_are_read_and_logged_chunk_by_chunk(personas: Personas, town
     assert len(rest) == 4  # Đúng, Đủ, Mai, Tuấn, Nga
     assert exported(personas.minh) == {first.citizen_id, *(r.citizen_id for r in rest)}
     assert town["hung"].pk not in exported(personas.minh)
+
+
+# The same files through the API, for the tools of a province or the ministry.
+
+
+def test_the_api_exports_the_records_of_the_officers_commune_and_logs_each_as_an_api_export(
+    personas: Personas, town: dict[str, Citizen]
+) -> None:
+    response = api_for(personas.lan).get("/api/v1/quality/export/records.csv", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    rows = csv_rows(response)
+    assert rows[0] == RECORD_HEADERS
+    by_pin = {row[0]: row for row in rows[1:]}
+    assert set(by_pin) == {town["dung"].pin, town["du"].pin}
+    # The reasons follow the caller's language, as on the page.
+    assert "Full name is not in canonical form" in by_pin[town["du"].pin][9]
+    log = AccessLog.objects.filter(actor=personas.lan, action=AccessLog.Action.EXPORT)
+    assert {entry.citizen_id for entry in log} == {town["dung"].pk, town["du"].pk}
+    assert {entry.channel for entry in log} == {AccessLog.Channel.API}
+
+
+def test_the_api_exports_the_scorecard_and_the_records_of_one_indicator_as_xlsx(
+    personas: Personas, town: dict[str, Citizen]
+) -> None:
+    client = api_for(personas.lan)
+    sheets = xlsx_sheets(client.get("/api/v1/quality/export/scorecard.xlsx"))
+    assert sheets["Tổng hợp"][1][:3] == (HOAN_KIEM, "Phường Hoàn Kiếm", 3)
+    assert list(sheets["Theo ngày"][0]) == TREND_HEADERS
+    # Counts only: nothing is written to the access log for a scorecard.
+    assert not exported(personas.lan)
+    rows = xlsx_sheets(client.get("/api/v1/quality/export/records.xlsx?indicator=dung"))["Hồ sơ cần làm sạch"]
+    assert [row[0] for row in rows[1:]] == [town["dung"].pin]
+    assert exported(personas.lan) == {town["dung"].pk}
+
+
+@pytest.mark.parametrize("path", ["records.csv", "scorecard.xlsx"])
+def test_the_api_export_of_another_communes_unit_is_the_same_404_as_a_missing_unit(
+    personas: Personas, town: dict[str, Citizen], path: str
+) -> None:
+    client = api_for(personas.binh)
+    forbidden = client.get(f"/api/v1/quality/export/{path}?unit={HOAN_KIEM}")
+    missing = client.get(f"/api/v1/quality/export/{path}?unit=99999")
+    assert forbidden.status_code == missing.status_code == 404
+    assert forbidden.json() == missing.json()
+    assert exported(personas.binh) == set()
+    # His own export holds his commune's record only.
+    rows = csv_rows(client.get("/api/v1/quality/export/records.csv"))
+    assert {row[0] for row in rows[1:]} == {town["mai"].pin}
+    assert exported(personas.binh) == {town["mai"].pk}
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "code"),
+    [
+        ("records.pdf", "file_format", "schema.literal_error"),
+        ("records.csv?indicator=dep", "indicator", "schema.literal_error"),
+        ("scorecard.csv?unit=abc", "unit", "unit.unknown"),
+        ("records.xlsx?unit=" + "9" * 50, "unit", "schema.string_too_long"),
+    ],
+)
+def test_the_api_export_refuses_bad_formats_and_parameters_naming_the_field_and_rule(
+    personas: Personas, town: dict[str, Citizen], path: str, field: str, code: str
+) -> None:
+    response = api_for(personas.lan).get(f"/api/v1/quality/export/{path}")
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+    assert exported(personas.lan) == set()
+
+
+def test_the_api_exports_need_a_token_and_an_officer_who_reads_records(
+    personas: Personas, town: dict[str, Citizen]
+) -> None:
+    assert Client().get("/api/v1/quality/export/records.csv").status_code == 401
+    assert api_for(personas.an).get("/api/v1/quality/export/scorecard.csv").status_code == 401
+
+
+def test_the_api_exports_are_in_the_openapi_schema() -> None:
+    paths = Client().get("/api/v1/openapi.json").json()["paths"]
+    for kind in ("scorecard", "records"):
+        path = paths[f"/api/v1/quality/export/{kind}.{{file_format}}"]
+        formats = next(p for p in path["get"]["parameters"] if p["name"] == "file_format")
+        assert formats["schema"]["enum"] == ["csv", "xlsx"]

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
-from ninja import Query, Router
+from django.http import HttpRequest, HttpResponse
+from ninja import Path, Query, Router
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
-from dancu.collection.quality import selectors
+from dancu.collection.quality import exports, selectors
 from dancu.collection.quality.checks import Indicator, failure_message
-from dancu.collection.quality.schemas import RecordsOut, RecordsParams, ScorecardOut, ScorecardParams
+from dancu.collection.quality.schemas import (
+    ExportFormat,
+    RecordsExportParams,
+    RecordsOut,
+    RecordsParams,
+    ScorecardOut,
+    ScorecardParams,
+)
 from dancu.collection.quality.selectors import Figures
 from dancu.geo.models import AdminUnit
 
@@ -90,3 +97,48 @@ def records(request: HttpRequest, params: Query[RecordsParams]) -> dict[str, Any
             for a in page.object_list
         ],
     }
+
+
+# The files of the scorecard page, for a province's or the ministry's own tools: the same selectors, the
+# same files, the same access-log rows as the page's buttons (each exported citizen is logged as an export).
+_FILE_RESPONSES = {
+    200: None,
+    404: None,
+    422: None,
+}
+
+
+@router.get(
+    "/quality/export/scorecard.{file_format}",
+    summary="The scorecard of a unit and its sub-units as CSV or XLSX (the XLSX adds the trend)",
+    response=_FILE_RESPONSES,
+)
+def export_scorecard(
+    request: HttpRequest, file_format: Path[ExportFormat], params: Query[ScorecardParams]
+) -> HttpResponse:
+    user = _actor(request)
+    unit = selectors.scorecard_unit(actor=user, code=params.unit.strip() or None)
+    card = selectors.scorecard_get(actor=user, unit=unit)
+    return exports.download(
+        file_format, exports.file_name("chat-luong", unit, None, file_format), exports.scorecard_sheets(card)
+    )
+
+
+@router.get(
+    "/quality/export/records.{file_format}",
+    summary="Every record of a unit that needs work (or fails the indicator asked for), worst first",
+    response=_FILE_RESPONSES,
+)
+def export_records(
+    request: HttpRequest, file_format: Path[ExportFormat], params: Query[RecordsExportParams]
+) -> HttpResponse:
+    user = _actor(request)
+    unit = selectors.scorecard_unit(actor=user, code=params.unit.strip() or None)
+    records = selectors.records_needing_work_export(
+        actor=user, unit=unit, indicator=params.indicator, purpose=PURPOSE, channel=AccessLog.Channel.API
+    )
+    return exports.download(
+        file_format,
+        exports.file_name("ho-so-can-lam-sach", unit, params.indicator, file_format),
+        exports.record_sheets(records, language=request.LANGUAGE_CODE),
+    )

@@ -9,10 +9,13 @@ so that Excel reads its Vietnamese as UTF-8.
 from __future__ import annotations
 
 import csv
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.utils import timezone
 from openpyxl import Workbook
 
 from dancu.collection.quality.checks import INDICATOR_LABELS, Indicator, failure_message
@@ -128,3 +131,39 @@ def write_xlsx(path: Path, sheets: Sequence[tuple[str, list[str], Iterable[list[
         for row in rows:
             sheet.append(_text_safe(row))
     workbook.save(path)
+
+
+Sheet = tuple[str, list[str], Iterable[list[Any]]]  # title, column headers, rows
+
+
+def scorecard_sheets(card: Scorecard) -> list[Sheet]:
+    """The scorecard file: the unit and its sub-units, then the trend (an XLSX has both, a CSV the first)."""
+    return [
+        ("Tổng hợp", SCORECARD_HEADERS, scorecard_rows(card)),
+        ("Theo ngày", TREND_HEADERS, trend_rows(card)),
+    ]
+
+
+def record_sheets(assessments: Iterable[QualityAssessment], *, language: str) -> list[Sheet]:
+    return [("Hồ sơ cần làm sạch", RECORD_HEADERS, record_rows(assessments, language=language))]
+
+
+def file_name(kind: str, unit: AdminUnit | None, indicator: str | None, file_format: str) -> str:
+    today = timezone.localdate().isoformat()
+    return f"{kind}-{unit.code if unit else 'VN'}{'-' + indicator if indicator else ''}-{today}.{file_format}"
+
+
+def download(file_format: str, name: str, sheets: list[Sheet]) -> HttpResponse:
+    """A CSV streamed line by line (of the first sheet), or an XLSX written row by row to a temporary file
+    that is gone once sent. The page and the API answer with the same files."""
+    if file_format == "csv":
+        _title, headers, rows = sheets[0]
+        streamed = StreamingHttpResponse(csv_lines(headers, rows), content_type=CONTENT_TYPES["csv"])
+        streamed["Content-Disposition"] = f'attachment; filename="{name}"'
+        return cast(HttpResponse, streamed)
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
+    write_xlsx(Path(handle.name), sheets)
+    handle.seek(0)
+    response = FileResponse(handle, as_attachment=True, filename=name, content_type=CONTENT_TYPES["xlsx"])
+    # A streamed file is not an HttpResponse to the type checker, though the decorators treat it as one.
+    return cast(HttpResponse, response)

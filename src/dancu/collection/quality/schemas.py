@@ -8,6 +8,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 IndicatorKey = Literal["dung", "du", "sach", "song"]
+ExportFormat = Literal["csv", "xlsx"]
 
 
 class ScorecardParams(Schema):
@@ -18,9 +19,12 @@ class ScorecardParams(Schema):
     )
 
 
-class RecordsParams(ScorecardParams):
-    page: int = Field(1, ge=1, le=1_000_000)
+class RecordsExportParams(ScorecardParams):
     indicator: IndicatorKey | None = Field(None, description="only the records failing this indicator")
+
+
+class RecordsParams(RecordsExportParams):
+    page: int = Field(1, ge=1, le=1_000_000)
 
 
 class IndicatorOut(Schema):

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterable
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from dancu.collection.quality import exports, selectors
 from dancu.collection.quality.charts import trend_chart
@@ -126,34 +122,6 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _file_name(kind: str, unit: AdminUnit | None, indicator: str | None, file_format: str) -> str:
-    today = timezone.localdate().isoformat()
-    return f"{kind}-{unit.code if unit else 'VN'}{'-' + indicator if indicator else ''}-{today}.{file_format}"
-
-
-Sheet = tuple[str, list[str], Iterable[list[Any]]]  # title, column headers, rows
-
-
-def _download(file_format: str, name: str, sheets: list[Sheet]) -> HttpResponse:
-    """A CSV streamed line by line (of the first sheet), or an XLSX written row by row to a temporary file
-    that is gone once sent."""
-    if file_format == "csv":
-        _title, headers, rows = sheets[0]
-        streamed = StreamingHttpResponse(
-            exports.csv_lines(headers, rows), content_type=exports.CONTENT_TYPES["csv"]
-        )
-        streamed["Content-Disposition"] = f'attachment; filename="{name}"'
-        return cast(HttpResponse, streamed)
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
-    exports.write_xlsx(Path(handle.name), sheets)
-    handle.seek(0)
-    response = FileResponse(
-        handle, as_attachment=True, filename=name, content_type=exports.CONTENT_TYPES["xlsx"]
-    )
-    # A streamed file is not an HttpResponse to the type checker, though the decorators treat it as one.
-    return cast(HttpResponse, response)
-
-
 @officer_required
 def scorecard_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
     """The scorecard of a unit and its sub-units (counts only: nothing in the access log); the XLSX adds
@@ -165,13 +133,8 @@ def scorecard_export_view(request: HttpRequest, file_format: str) -> HttpRespons
         return asked
     unit, _indicator = asked
     card = selectors.scorecard_get(actor=current_user(request), unit=unit)
-    return _download(
-        file_format,
-        _file_name("chat-luong", unit, None, file_format),
-        [
-            ("Tổng hợp", exports.SCORECARD_HEADERS, exports.scorecard_rows(card)),
-            ("Theo ngày", exports.TREND_HEADERS, exports.trend_rows(card)),
-        ],
+    return exports.download(
+        file_format, exports.file_name("chat-luong", unit, None, file_format), exports.scorecard_sheets(card)
     )
 
 
@@ -188,9 +151,8 @@ def records_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
     records = selectors.records_needing_work_export(
         actor=current_user(request), unit=unit, indicator=indicator, purpose=purpose_of(request)
     )
-    rows = exports.record_rows(records, language=request.LANGUAGE_CODE)
-    return _download(
+    return exports.download(
         file_format,
-        _file_name("ho-so-can-lam-sach", unit, indicator, file_format),
-        [("Hồ sơ cần làm sạch", exports.RECORD_HEADERS, rows)],
+        exports.file_name("ho-so-can-lam-sach", unit, indicator, file_format),
+        exports.record_sheets(records, language=request.LANGUAGE_CODE),
     )
