@@ -15,6 +15,7 @@ from dancu.campaigns.models import Campaign, CampaignMetric, Target
 from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint, ProductionBatch
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.quality.models import QualityAssessment, QualityPass
+from dancu.eid.models import EidAccount
 from dancu.geo.models import AdminUnit
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry.models import Citizen
@@ -71,6 +72,7 @@ def demo_content() -> dict[str, Any]:
         "campaigns": sorted(Campaign.objects.values_list("name", flat=True)),
         "campaign_metrics": CampaignMetric.objects.count(),
         "targets": sorted(Target.objects.values_list("set_by__username", flat=True)),
+        "eid_accounts": sorted(EidAccount.objects.values_list("user__username", "status")),
     }
 
 
@@ -81,7 +83,7 @@ def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> Non
     assert Citizen.objects.filter(area_province__code="01", area_legacy_commune__isnull=True).exists()
     assert Citizen.objects.filter(area_legacy_commune__province_code="30").exists()
     roles = set(User.objects.filter(username__contains=".").values_list("role", flat=True))
-    assert roles == set(User.Role.values)
+    assert roles == set(User.Role.values) - {User.Role.CITIZEN}
     for username in ("canbo.hoankiem", "phuctra.hanoi", "quantri.c06", "kiemtoan.c06"):
         assert username in out
     assert "dancu-demo-2025" in out
@@ -138,6 +140,10 @@ def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> Non
     assert made["targets"].count("quantri.c06") == 4 * 3
     assert made["targets"].count("phuctra.hanoi") == 4 * 4
     assert made["targets"].count("phuctra.haiphong") == 4 * 1
+    # One citizen's e-ID account, active, whose PIN is printed with the logins.
+    [(pin, status)] = made["eid_accounts"]
+    assert status == "active"
+    assert pin in out
     # The new pages are printed next to the logins.
     for path in ("/forms/", "/quality/", "/duplicates/", "/cards/", f"/imports/{run_.pk}/", "/campaigns/"):
         assert f"http://127.0.0.1:8000{path}" in out
@@ -159,6 +165,19 @@ def test_a_demo_account_signs_in_with_the_printed_password_and_its_code() -> Non
     home = client.get("/")
     assert home.status_code == 200
     assert "Phường Hoàn Kiếm" in home.content.decode()
+
+
+def test_the_demo_citizen_signs_in_to_the_portal_with_the_printed_password_and_its_code() -> None:
+    run("demo", people=300, seed=3, no_serve=True)
+    citizen = EidAccount.objects.select_related("user", "citizen").get()
+    client = Client()
+    response = client.post("/me/login/", {"pin": citizen.user.username, "password": "dancu-demo-2025"})
+    assert response["Location"] == "/me/login/otp/"
+    code = run("otp_code", citizen.user.username).strip()
+    assert client.post("/me/login/otp/", {"token": code}).status_code == 302
+    page = client.get("/me/")
+    assert page.status_code == 200
+    assert citizen.citizen.full_name in page.content.decode()
 
 
 def test_otp_code_answers_only_for_demo_accounts(personas: Any) -> None:

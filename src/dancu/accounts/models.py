@@ -47,7 +47,11 @@ class PoliceUnit(models.Model):
 
 
 class User(AbstractUser):
-    """An account: an officer of a police unit (citizens get accounts with the e-ID work)."""
+    """An account: an officer of a police unit, or a citizen's e-ID account (dancu.eid).
+
+    A citizen's account has the role `citizen`, no police unit, and its PIN as the user name; it never
+    reads anyone's record but its holder's own, and only through the portal's self-scoped selectors.
+    """
 
     class Role(models.TextChoices):
         COLLECTOR = "collector", _("Cán bộ thu thập (công an xã)")
@@ -55,6 +59,7 @@ class User(AbstractUser):
         SUPERVISOR = "supervisor", _("Cán bộ phúc tra cấp huyện/tỉnh")
         MINISTRY_ADMIN = "ministry_admin", _("Quản trị cấp Bộ")
         AUDITOR = "auditor", _("Kiểm toán truy cập")
+        CITIZEN = "citizen", _("Công dân (tài khoản định danh điện tử)")
 
     role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     police_unit = models.ForeignKey(
@@ -64,16 +69,22 @@ class User(AbstractUser):
     class Meta:
         constraints = [
             # An officer without a unit would have an undefined jurisdiction; only accounts without a
-            # role (the Django superuser used for emergencies) may lack one.
+            # role (the Django superuser used for emergencies) may lack one. A citizen's account must
+            # lack one: a unit would give it an officer's jurisdiction.
             models.CheckConstraint(
                 name="officer_has_police_unit",
-                condition=models.Q(role="") | models.Q(police_unit__isnull=False),
+                condition=(models.Q(role="citizen") & models.Q(police_unit__isnull=True))
+                | (~models.Q(role="citizen") & (models.Q(role="") | models.Q(police_unit__isnull=False))),
             ),
         ]
 
     @property
     def is_officer(self) -> bool:
-        return bool(self.role) and self.police_unit_id is not None
+        return bool(self.role) and self.role != self.Role.CITIZEN and self.police_unit_id is not None
+
+    @property
+    def is_citizen(self) -> bool:
+        return self.role == self.Role.CITIZEN
 
     def display_name(self) -> str:
         return self.get_full_name() or self.username

@@ -97,7 +97,17 @@ def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
         )
 
 
+# A citizen's e-ID account signs in through the same steps as an officer; its trail says "citizen".
+_CITIZEN_SIGN_IN_EVENTS = {
+    EventType.OFFICER_SIGNED_IN: EventType.EID_SIGNED_IN,
+    EventType.OFFICER_SIGN_IN_FAILED: EventType.EID_SIGN_IN_FAILED,
+    EventType.OFFICER_LOCKED_OUT: EventType.EID_LOCKED_OUT,
+}
+
+
 def _sign_in_event(user: User, event_type: EventType, channel: str) -> None:
+    if user.role == User.Role.CITIZEN:
+        event_type = _CITIZEN_SIGN_IN_EVENTS[event_type]
     with transaction.atomic():
         audit_event_record(
             actor=Actor(user),
@@ -125,6 +135,15 @@ def sign_in_failed_record(*, username: str, channel: str, locked_out: bool) -> N
 
 def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new API token; the secret is returned once and only its digest is kept."""
+    if not user.is_officer:
+        raise DomainError(
+            _error(
+                "user",
+                "token.officers_only",
+                "Chỉ cán bộ được cấp mã truy cập API",
+                "API tokens are for officers",
+            )
+        )
     if not name.strip() or len(name) > 100:
         raise DomainError(
             _error("name", "token.name", "Tên mã truy cập 1–100 ký tự", "Token name: 1–100 characters")

@@ -1,8 +1,14 @@
-"""Sign-in for officers: password, then a TOTP second factor; repeated failures lock the account."""
+"""Sign-in: a password, then a TOTP second factor; repeated failures lock the account.
+
+Officers sign in here; citizens' e-ID accounts take the same steps on the portal's pages (dancu.eid),
+which call `password_step_passed`, `otp_step` and `otp_setup_step` with their own `SignInFlow`.
+"""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
@@ -13,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, user_login_failed
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -52,7 +59,7 @@ class OtpForm(forms.Form):
     )
 
 
-def _lockout_page(request: HttpRequest) -> HttpResponse:
+def lockout_page(request: HttpRequest) -> HttpResponse:
     return render(
         request, "accounts/locked_out.html", {"minutes": int(settings.AXES_COOLOFF_TIME * 60)}, status=429
     )
@@ -69,7 +76,7 @@ def locked_out(
     username = credentials.get("username") if isinstance(credentials, dict) else None
     if username:
         sign_in_failed_record(username=str(username), channel="web", locked_out=True)
-    return _lockout_page(request)
+    return lockout_page(request)
 
 
 def _safe_next(request: HttpRequest, candidate: str | None) -> str:
@@ -86,24 +93,57 @@ def login_view(request: HttpRequest) -> HttpResponse:
             request, username=form.cleaned_data["username"], password=form.cleaned_data["password"]
         )
         if getattr(request, "axes_locked_out", False):
-            return _lockout_page(request)
+            return lockout_page(request)
         if user is None or not isinstance(user, User):
             sign_in_failed_record(username=form.cleaned_data["username"], channel="web", locked_out=False)
             form.add_error(None, _("Tên đăng nhập hoặc mật khẩu không đúng"))
+        elif user.role == User.Role.CITIZEN:
+            # A citizen's e-ID account signs in to the citizen's portal, never to the officers' pages.
+            sign_in_record(user=user, succeeded=False, channel="web-officer-page")
+            form.add_error(None, _("Tài khoản công dân đăng nhập tại Cổng công dân (/me/login/)"))
         else:
-            request.session[_NEXT] = _safe_next(request, request.GET.get("next"))
-            if not settings.DANCU_REQUIRE_OTP:
-                return _complete_login(request, user, device=None)
-            request.session[_PENDING] = user.pk
-            if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-                return redirect("accounts:otp")
-            return redirect("accounts:otp_setup")
+            return password_step_passed(
+                request, user, next_url=_safe_next(request, request.GET.get("next")), flow=OFFICER_FLOW
+            )
     return render(request, "accounts/login.html", {"form": form})
 
 
-def _pending_user(request: HttpRequest) -> User | None:
+@dataclass(frozen=True)
+class SignInFlow:
+    """The pages of one kind of sign-in: officers at /login/, citizens at /me/login/ (dancu.eid). Both
+    take the same steps (password, then TOTP) under the same lockout; each accepts only its own accounts."""
+
+    restart: str  # URL name of the password step
+    otp: str
+    otp_setup: str
+    accepts: Callable[[User], bool]
+
+
+OFFICER_FLOW = SignInFlow(
+    restart="accounts:login",
+    otp="accounts:otp",
+    otp_setup="accounts:otp_setup",
+    accepts=lambda user: user.role != User.Role.CITIZEN,
+)
+
+
+def password_step_passed(
+    request: HttpRequest, user: User, *, next_url: str, flow: SignInFlow
+) -> HttpResponse:
+    """The password (or the activation code) was right: on to the second factor, or set one up."""
+    request.session[_NEXT] = next_url
+    if not settings.DANCU_REQUIRE_OTP:
+        return _complete_login(request, user, device=None)
+    request.session[_PENDING] = user.pk
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        return redirect(flow.otp)
+    return redirect(flow.otp_setup)
+
+
+def _pending_user(request: HttpRequest, flow: SignInFlow) -> User | None:
     pk = request.session.get(_PENDING)
-    return User.objects.filter(pk=pk, is_active=True).first() if pk else None
+    user = User.objects.filter(pk=pk, is_active=True).first() if pk else None
+    return user if user is not None and flow.accepts(user) else None
 
 
 def _complete_login(request: HttpRequest, user: User, device: TOTPDevice | None) -> HttpResponse:
@@ -123,11 +163,10 @@ def _otp_failed(request: HttpRequest, user: User) -> None:
     sign_in_record(user=user, succeeded=False, channel="web-otp")
 
 
-@require_http_methods(["GET", "POST"])
-def otp_view(request: HttpRequest) -> HttpResponse:
-    user = _pending_user(request)
+def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
+    user = _pending_user(request, flow)
     if user is None:
-        return redirect("accounts:login")
+        return redirect(flow.restart)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip()
@@ -139,9 +178,14 @@ def otp_view(request: HttpRequest) -> HttpResponse:
         _otp_failed(request, user)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
-            return _lockout_page(request)
+            return lockout_page(request)
         form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
     return render(request, "accounts/otp.html", {"form": form, "officer": user})
+
+
+@require_http_methods(["GET", "POST"])
+def otp_view(request: HttpRequest) -> HttpResponse:
+    return otp_step(request, OFFICER_FLOW)
 
 
 def _qr_svg(data: str) -> str:
@@ -151,12 +195,11 @@ def _qr_svg(data: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-@require_http_methods(["GET", "POST"])
-def otp_setup_view(request: HttpRequest) -> HttpResponse:
+def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     """First sign-in: show the TOTP secret as a QR code and confirm it with a first code."""
-    user = _pending_user(request)
+    user = _pending_user(request, flow)
     if user is None:
-        return redirect("accounts:login")
+        return redirect(flow.restart)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
@@ -168,7 +211,7 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
         _otp_failed(request, user)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
-            return _lockout_page(request)
+            return lockout_page(request)
         form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
     secret = base64.b32encode(device.bin_key).decode()
     return render(
@@ -176,6 +219,11 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
         "accounts/otp_setup.html",
         {"form": form, "officer": user, "secret": secret, "qr": _qr_svg(device.config_url)},
     )
+
+
+@require_http_methods(["GET", "POST"])
+def otp_setup_view(request: HttpRequest) -> HttpResponse:
+    return otp_setup_step(request, OFFICER_FLOW)
 
 
 @require_POST
@@ -196,6 +244,9 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
     # django-otp's middleware adds is_verified() to the user of every request.
     if settings.DANCU_REQUIRE_OTP and not user.is_verified():  # type: ignore[attr-defined]
         return redirect("accounts:login")
+    if not user.is_officer:
+        # API tokens are for officers; a citizen's account (or one without a unit) gets none.
+        raise PermissionDenied
     form = TokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and "revoke" in request.POST:

@@ -97,6 +97,15 @@ class EventType(models.TextChoices):
     CARD_PRODUCED = "cards.card.produced", _("Sản xuất thẻ")
     CARD_DELIVERED = "cards.card.delivered", _("Trả thẻ cho công dân")
 
+    # --- eid ---
+    # Level-2 registration in person; campaigns may count it by the citizen's commune.
+    EID_ACCOUNT_REGISTERED = "eid.account.registered", _("Đăng ký tài khoản định danh điện tử mức độ 2")
+    EID_ACCOUNT_ACTIVATED = "eid.account.activated", _("Kích hoạt tài khoản định danh điện tử")
+    EID_ACCOUNT_LOCKED = "eid.account.locked", _("Khoá tài khoản định danh điện tử")
+    EID_SIGNED_IN = "eid.account.signed_in", _("Công dân đăng nhập")
+    EID_SIGN_IN_FAILED = "eid.account.sign_in_failed", _("Công dân đăng nhập thất bại")
+    EID_LOCKED_OUT = "eid.account.locked_out", _("Tạm khoá tài khoản công dân do đăng nhập sai")
+
 
 class AuditEvent(models.Model):
     occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)

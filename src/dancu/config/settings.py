@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "dancu.matching",
     "dancu.cards",
     "dancu.campaigns",
+    "dancu.eid",
     "dancu.web",
 ]
 

@@ -27,12 +27,14 @@ from dancu.campaigns.models import Campaign, Metric
 from dancu.campaigns.services import MetricChoice, campaign_create, target_set
 from dancu.cards import biometrics
 from dancu.cards import services as cards
-from dancu.cards.models import Application, ApplicationKind, IntakeDevice, IntakePoint
+from dancu.cards.models import Application, ApplicationKind, Card, IntakeDevice, IntakePoint
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.collection.quality.models import QualityPass
 from dancu.collection.quality.services import quality_pass_run
 from dancu.collection.services import ImportPolicy, import_promote, import_rows, import_start
+from dancu.eid import services as eid
+from dancu.eid.models import EidAccount
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
 from dancu.matching.models import MatchRun
@@ -491,3 +493,45 @@ def campaign(*, communes: list[str], say: Say) -> Campaign:
             set_count += 1
     say(f"Campaign «{CAMPAIGN_NAME}»: {created.campaign_metrics.count()} metrics, {set_count} targets set.")
     return created
+
+
+# e-ID: one citizen's account for the portal ---------------------------------------------------------------
+
+# The demo collectors who register e-ID accounts at their station, by the commune they serve.
+_EID_REGISTRARS = {"00070": "canbo.hoankiem", "00097": "canbo.hongha"}
+
+
+def citizen_account(*, password: str, otp_secret_hex: str, otp_device_name: str, say: Say) -> User | None:
+    """The level-2 e-ID account of the first citizen whose card the demo delivered, registered by the
+    commune's collector and activated at once with the demo password and a known TOTP secret (so that
+    `dancu otp_code PIN` answers for it, as for the officers' demo accounts). None when no card was
+    delivered in a commune with a demo collector."""
+    existing = (
+        EidAccount.objects.select_related("user").filter(user__totpdevice__name=otp_device_name).first()
+    )
+    if existing is not None:
+        say(f"Citizen e-ID account already there: {existing.user.username} (reused).")
+        return existing.user
+    card = (
+        Card.objects.filter(state=Card.State.ACTIVE, citizen__area_commune__code__in=list(_EID_REGISTRARS))
+        .filter(citizen__eid_account__isnull=True)
+        .select_related("citizen__area_commune")
+        .order_by("pk")
+        .first()
+    )
+    if card is None:
+        say("No delivered card in a demo commune: no citizen e-ID account.")
+        return None
+    citizen = card.citizen
+    assert citizen.area_commune is not None
+    officer = _user(_EID_REGISTRARS[citizen.area_commune.code])
+    _account, code = eid.eid_account_register(actor=Actor(officer), citizen=citizen, identity_checked=True)
+    account = eid.eid_account_activate(
+        pin=citizen.pin,
+        code=code,
+        password=password,
+        otp_secret_hex=otp_secret_hex,
+        otp_device_name=otp_device_name,
+    )
+    say(f"Citizen e-ID account: {citizen.pin} ({citizen.full_name}), registered by {officer.username}.")
+    return account.user

@@ -35,6 +35,8 @@ LEGACY_PROVINCE = "30"
 LEGACY_SHARE = 0.35
 # The demo is a public sandbox with synthetic people: its password is printed on purpose.
 DEMO_PASSWORD = "dancu-demo-2025"  # noqa: S105
+# The demo citizen's TOTP secret, known for the same reason (`dancu otp_code PIN` prints the code).
+CITIZEN_OTP_SECRET = (b"dancu-demo-citizen" * 2)[:20].hex()
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,13 @@ class Command(BaseCommand):
             )
         accounts = self._accounts()
         self._content(seed=options["seed"], accounts=accounts)
-        self._print_logins(accounts)
+        citizen = demo_content.citizen_account(
+            password=DEMO_PASSWORD,
+            otp_secret_hex=CITIZEN_OTP_SECRET,
+            otp_device_name=DEMO_DEVICE_NAME,
+            say=self.stdout.write,
+        )
+        self._print_logins(accounts, citizen)
         self._print_pages(options["addrport"])
         if not options["no_serve"]:
             call_command("serve", options["addrport"])
@@ -179,6 +187,7 @@ class Command(BaseCommand):
             ("Trùng lặp / duplicates queue (kiemtra.hoankiem)", reverse("matching:queue")),
             ("Thẻ căn cước / card applications (canbo.hoankiem, phuctra.hanoi)", reverse("cards:queue")),
             ("Lô sản xuất / production batches (phuctra.hanoi)", reverse("cards:batches")),
+            ("Cổng công dân / citizen's portal (the citizen's PIN)", reverse("eid:home")),
             (
                 "Chiến dịch / campaign dashboard (quantri.c06)",
                 reverse("campaigns:dashboard", args=[found.pk, "vn"]) if found else reverse("campaigns:list"),
@@ -189,7 +198,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {base}{path:<28} {label}")
         self.stdout.write("")
 
-    def _print_logins(self, accounts: list[DemoAccount]) -> None:
+    def _print_logins(self, accounts: list[DemoAccount], citizen: User | None) -> None:
         self.stdout.write("")
         self.stdout.write(self.style.SUCCESS("Demo accounts / Tài khoản chạy thử"))
         self.stdout.write(f"  password / mật khẩu: {DEMO_PASSWORD}")
@@ -206,6 +215,13 @@ class Command(BaseCommand):
             where = str(area) if isinstance(area, AdminUnit) else "toàn quốc / whole country"
             self.stdout.write(
                 f"  {account.username:<18} {user.get_role_display():<36} {where}  (TOTP secret {secret})"
+            )
+        if citizen is not None:
+            device = TOTPDevice.objects.get(user=citizen, name=DEMO_DEVICE_NAME)
+            secret = base64.b32encode(device.bin_key).decode()
+            self.stdout.write(
+                f"  {citizen.username:<18} {citizen.get_role_display():<36} "
+                f"http://127.0.0.1:8000/me/login/  (TOTP secret {secret})"
             )
         self.stdout.write("")
         self.stdout.write(

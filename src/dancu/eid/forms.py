@@ -1,0 +1,59 @@
+"""Forms of the citizen's sign-in and activation and of the officer's registration page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+def _pin_field() -> forms.RegexField:
+    return forms.RegexField(
+        label=_("Số định danh cá nhân"),
+        regex=r"^\s*[0-9]{12}\s*$",
+        max_length=20,
+        error_messages={"invalid": _("Số định danh cá nhân gồm 12 chữ số")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "username"}),
+    )
+
+
+class CitizenLoginForm(forms.Form):
+    pin = _pin_field()
+    password = forms.CharField(
+        label=_("Mật khẩu"),
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class ActivationForm(forms.Form):
+    pin = _pin_field()
+    code = forms.CharField(
+        label=_("Mã kích hoạt"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}),
+    )
+    password = forms.CharField(
+        label=_("Mật khẩu mới"),
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label=_("Nhập lại mật khẩu mới"),
+        max_length=200,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", _("Hai mật khẩu không khớp"))
+        return data
+
+
+class RegisterForm(forms.Form):
+    identity_checked = forms.BooleanField(
+        label=_("Tôi đã đối chiếu khuôn mặt công dân với ảnh trên thẻ căn cước đang sử dụng"),
+        required=False,
+    )

@@ -1,0 +1,274 @@
+"""Writes about e-ID accounts: level-2 registration in person, activation by the citizen, locking."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.accounts.models import User
+from dancu.accounts.selectors import citizen_scope
+from dancu.audit.models import EventType
+from dancu.audit.services import Actor, audit_event_record
+from dancu.eid.models import EidAccount
+from dancu.eid.selectors import has_valid_card
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.registry.models import Citizen
+
+# The officers who register e-ID accounts in person: those who meet citizens at the commune police
+# station (the same roles that take card applications).
+REGISTERING_ROLES = frozenset({User.Role.COLLECTOR, User.Role.COMMUNE_REVIEWER})
+# An activation code not used within this time is void; the officer registers the account again.
+ACTIVATION_VALID_FOR = timedelta(days=7)
+# No 0/O, 1/I/L: the code is read off a slip and typed on a phone.
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_CODE_LENGTH = 12
+
+
+def _error(field: str, code: str, vi: str, en: str) -> FieldError:
+    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
+
+
+def activation_code_digest(code: str) -> str:
+    """The digest of a code as typed: spaces, dashes and case do not matter."""
+    clean = "".join(ch for ch in code.upper() if ch.isalnum())
+    return hashlib.sha256(clean.encode()).hexdigest()
+
+
+def _new_activation_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
+
+
+def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bool) -> list[FieldError]:
+    """Why `user` may not register an account for `citizen`, in the order an officer would check."""
+    if user.role not in REGISTERING_ROLES or user.police_unit is None:
+        return [
+            _error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ cán bộ công an xã, phường đăng ký tài khoản định danh điện tử mức độ 2",
+                "Only commune police officers register level-2 e-ID accounts",
+            )
+        ]
+    if not Citizen.objects.filter(citizen_scope(user)).filter(pk=citizen.pk).exists():
+        # Outside the officer's area is the same answer as a record that does not exist.
+        raise NotFoundError("citizen")
+    errors = []
+    if citizen.merged_into_id is not None:
+        errors.append(
+            _error(
+                "citizen",
+                "citizen.merged",
+                "Hồ sơ đã được hợp nhất vào hồ sơ khác: hãy đăng ký trên hồ sơ được giữ lại",
+                "The record was merged into another: register the account on the record that was kept",
+            )
+        )
+    if citizen.is_deceased:
+        errors.append(
+            _error("citizen", "citizen.deceased", "Công dân đã mất", "The citizen is recorded as deceased")
+        )
+    if not has_valid_card(citizen):
+        errors.append(
+            _error(
+                "citizen",
+                "card.none_active",
+                "Công dân chưa có thẻ căn cước đang sử dụng (đăng ký mức độ 2 cần thẻ còn giá trị)",
+                "The citizen holds no active identity card (level 2 needs a valid card)",
+            )
+        )
+    if (
+        EidAccount.objects.filter(citizen=citizen).exists()
+        or User.objects.filter(username=citizen.pin).exists()
+    ):
+        errors.append(
+            _error(
+                "citizen",
+                "eid.account_exists",
+                "Công dân đã có tài khoản định danh điện tử",
+                "The citizen already has an e-ID account",
+            )
+        )
+    if not identity_checked:
+        errors.append(
+            _error(
+                "identity_checked",
+                "eid.identity_not_checked",
+                "Cán bộ phải đối chiếu khuôn mặt của công dân với ảnh trên thẻ trước khi đăng ký",
+                "The officer must compare the citizen's face with the card photo before registering",
+            )
+        )
+    return errors
+
+
+def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bool) -> tuple[EidAccount, str]:
+    """Register a level-2 account for a citizen standing at the station; returns the account and its
+    one-time activation code, to be handed to the citizen (it is never shown again)."""
+    user = actor.user
+    if user is None:
+        raise DomainError(
+            _error("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
+        )
+    with transaction.atomic():
+        citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
+        errors = _registration_refusals(user, citizen, identity_checked=identity_checked)
+        if errors:
+            raise DomainError(errors)
+        code = _new_activation_code()
+        first, _, last = citizen.full_name.rpartition(" ")
+        try:
+            # A concurrent registration of the same citizen fails on the unique user name or citizen.
+            with transaction.atomic():
+                account_user = User.objects.create_user(
+                    username=citizen.pin,
+                    password=None,
+                    role=User.Role.CITIZEN,
+                    first_name=first[:150],
+                    last_name=last[:150],
+                )
+                account = EidAccount.objects.create(
+                    user=account_user,
+                    citizen=citizen,
+                    status=EidAccount.Status.PENDING,
+                    activation_digest=activation_code_digest(code),
+                    activation_expires_at=timezone.now() + ACTIVATION_VALID_FOR,
+                    created_by=user,
+                )
+        except IntegrityError:
+            raise DomainError(
+                _error(
+                    "citizen",
+                    "eid.account_exists",
+                    "Công dân đã có tài khoản định danh điện tử",
+                    "The citizen already has an e-ID account",
+                )
+            ) from None
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.EID_ACCOUNT_REGISTERED,
+            subject_type="eid_account",
+            subject_id=account.pk,
+            data={"citizen": citizen.pk, "level": account.level},
+            unit=citizen.area_commune,
+        )
+    return account, code
+
+
+_ACTIVATION_REFUSED = _error(
+    "code",
+    "eid.activation_refused",
+    "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn",
+    "Wrong PIN or activation code, or the code has expired",
+)
+
+
+def eid_account_activate(
+    *,
+    pin: str,
+    code: str,
+    password: str,
+    otp_secret_hex: str | None = None,
+    otp_device_name: str = "default",
+) -> EidAccount:
+    """The citizen's first visit: the activation code proves it is them; they choose a password. A wrong
+    PIN, a wrong code and an expired code get the same answer. The TOTP device is set up at the next step
+    (confirmed at once only when a secret is provisioned, as for the demo account)."""
+    with transaction.atomic():
+        account = (
+            EidAccount.objects.select_for_update()
+            .select_related("user", "citizen")
+            .filter(user__username=pin, status=EidAccount.Status.PENDING)
+            .first()
+        )
+        if (
+            account is None
+            or not hmac.compare_digest(account.activation_digest, activation_code_digest(code))
+            or account.activation_expires_at is None
+            or account.activation_expires_at < timezone.now()
+        ):
+            raise DomainError(_ACTIVATION_REFUSED)
+        user = account.user
+        try:
+            validate_password(password, user=user)
+        except ValidationError as exc:
+            raise DomainError(
+                _error(
+                    "password",
+                    "password.weak",
+                    "Mật khẩu chưa đủ mạnh: " + "; ".join(exc.messages),
+                    "The password is too weak: " + "; ".join(exc.messages),
+                )
+            ) from None
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        account.status = EidAccount.Status.ACTIVE
+        account.activation_digest = ""
+        account.activation_expires_at = None
+        account.activated_at = timezone.now()
+        account.save(update_fields=["status", "activation_digest", "activation_expires_at", "activated_at"])
+        if otp_secret_hex is not None:
+            TOTPDevice.objects.create(user=user, name=otp_device_name, key=otp_secret_hex, confirmed=True)
+        audit_event_record(
+            actor=Actor(user),
+            event_type=EventType.EID_ACCOUNT_ACTIVATED,
+            subject_type="eid_account",
+            subject_id=account.pk,
+        )
+    return account
+
+
+def _lock_refusal(actor: Actor, account: EidAccount) -> None:
+    """The holder, a commune officer of the citizen's area or a system job may lock an account."""
+    user = actor.user
+    if user is None or user.pk == account.user_id:
+        return
+    if user.role not in REGISTERING_ROLES or user.police_unit is None:
+        raise DomainError(
+            _error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ công dân hoặc cán bộ công an xã, phường được khoá tài khoản định danh điện tử",
+                "Only the citizen or a commune police officer may lock an e-ID account",
+            )
+        )
+    if not Citizen.objects.filter(citizen_scope(user)).filter(pk=account.citizen_id).exists():
+        raise NotFoundError("eid_account")
+
+
+def eid_account_lock(*, actor: Actor, account: EidAccount, reason: str, note: str = "") -> EidAccount:
+    """Lock an account (on the citizen's request, on death, when the card stops being valid). A locked
+    account cannot sign in; unlocking it is not built yet (docs/eid.md)."""
+    if reason not in EidAccount.LockReason.values:
+        raise DomainError(
+            _error("reason", "eid.lock_reason", "Lý do khoá tài khoản không hợp lệ", "Unknown reason to lock")
+        )
+    _lock_refusal(actor, account)
+    with transaction.atomic():
+        account = EidAccount.objects.select_for_update().select_related("citizen").get(pk=account.pk)
+        if account.status == EidAccount.Status.LOCKED:
+            raise DomainError(
+                _error(
+                    "status", "eid.already_locked", "Tài khoản đã bị khoá", "The account is already locked"
+                )
+            )
+        account.status = EidAccount.Status.LOCKED
+        account.lock_reason = reason
+        account.locked_at = timezone.now()
+        account.save(update_fields=["status", "lock_reason", "locked_at"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.EID_ACCOUNT_LOCKED,
+            subject_type="eid_account",
+            subject_id=account.pk,
+            data={"reason": reason},
+            reason=note[:500],
+            unit=account.citizen.area_commune,
+        )
+    return account

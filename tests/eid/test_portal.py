@@ -1,0 +1,219 @@
+"""Hùng's portal: his cards with their history and pictures, his record, and nothing of anyone else's;
+every read is in the access log under his own name. And Lan's page that registers his account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.audit.services import Actor
+from dancu.cards import services as cards
+from dancu.cards.models import Card, IntakeDevice, IntakePoint
+from dancu.eid import services as eid_services
+from dancu.eid.models import EidAccount
+from dancu.eid.selectors import SELF_PURPOSE
+from dancu.lib.errors import DomainError, NotFoundError
+from tests.cards.conftest import produce, take
+from tests.conftest import Personas, make_citizen
+from tests.eid.conftest import CITIZEN_PASSWORD, Holder, citizen_sign_in
+
+pytestmark = pytest.mark.django_db
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def hung(hung_account: Holder) -> Client:
+    return citizen_sign_in(Client(), hung_account.user)
+
+
+def own_reads(holder: Holder) -> list[AccessLog]:
+    return list(AccessLog.objects.filter(actor=holder.user).order_by("pk"))
+
+
+def test_hung_sees_his_card_its_state_and_its_history(hung: Client, hung_account: Holder) -> None:
+    card = hung_account.card
+
+    page = hung.get("/me/").content.decode()
+
+    assert f'id="card-{card.pk}" data-state="active"' in page
+    assert card.serial in page
+    assert "Đang sử dụng" in page
+    for milestone in (
+        "Thu nhận hồ sơ cấp thẻ",
+        "Duyệt hồ sơ cấp thẻ",
+        "Sản xuất thẻ",
+        "Trả thẻ cho công dân",
+    ):
+        assert milestone in page
+    assert f"/me/cards/{card.pk}/front.png" in page
+    assert f"/me/cards/{card.pk}/back.png" in page
+    [read] = own_reads(hung_account)
+    assert (read.citizen_id, read.action, read.purpose) == (card.citizen_id, "history", SELF_PURPOSE)
+
+
+def test_a_lost_card_shows_as_lost_with_the_date_and_note(
+    personas: Personas, hung: Client, hung_account: Holder
+) -> None:
+    cards.card_change_state(
+        actor=Actor(personas.lan), card=hung_account.card, state="lost", note="Công dân báo mất tại chợ"
+    )
+    # Signed in before the loss: the portal closes with the card (it locks the account)...
+    assert hung.get("/me/")["Location"] == "/me/login/"
+    # ...and the history is there when a valid card opens it again.
+    Card.objects.filter(pk=hung_account.card.pk).update(state="active")
+    # A TOTP code is accepted once: the next sign-in uses the next code, as if 30 seconds had passed.
+    TOTPDevice.objects.filter(user=hung_account.user).update(last_t=-1)
+    client = citizen_sign_in(Client(), hung_account.user)
+    page = client.get("/me/").content.decode()
+    assert "Bị mất" in page
+    assert "Công dân báo mất tại chợ" in page
+
+
+def test_hung_sees_both_sides_of_his_card(hung: Client, hung_account: Holder) -> None:
+    for side in ("front", "back"):
+        response = hung.get(f"/me/cards/{hung_account.card.pk}/{side}.png")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "image/png"
+        assert response.content.startswith(PNG)
+        assert "no-store" in response["Cache-Control"]
+    details = [read.detail for read in own_reads(hung_account)]
+    assert details == [f"portal: card image {hung_account.card.serial}"] * 2
+
+
+def test_another_citizens_card_is_not_found(
+    personas: Personas, hung: Client, hung_account: Holder, station: IntakePoint, device: IntakeDevice
+) -> None:
+    thu = make_citizen(full_name="Đỗ Thị Thu", sex="F", birth_date="1992-02-02", address="Số 9 phố Hàng Bạc")
+    other = produce(personas, take(personas.lan, thu, station, device), serial="VN00000002")
+    missing = Card.objects.order_by("-pk").first().pk + 100  # type: ignore[union-attr]
+
+    answers = [hung.get(f"/me/cards/{pk}/front.png").status_code for pk in (other.pk, missing)]
+    wrong_side = hung.get(f"/me/cards/{hung_account.card.pk}/inside.png").status_code
+
+    assert answers == [404, 404]
+    assert wrong_side == 404
+    assert not AccessLog.objects.filter(citizen=thu).exists()
+    assert other.serial not in hung.get("/me/").content.decode()
+
+
+def test_hung_sees_his_record_and_the_read_is_logged(hung: Client, hung_account: Holder) -> None:
+    citizen = hung_account.card.citizen
+
+    page = hung.get("/me/record/").content.decode()
+
+    assert citizen.full_name in page
+    assert citizen.pin in page
+    assert "Số 1 phố Hàng Trống" in page
+    [read] = own_reads(hung_account)
+    assert (read.citizen_id, read.action, read.channel, read.purpose) == (
+        citizen.pk,
+        "view",
+        "web",
+        SELF_PURPOSE,
+    )
+
+
+def test_the_portal_asks_for_sign_in(hung_account: Holder) -> None:
+    client = Client()
+    for path in ("/me/", "/me/record/", f"/me/cards/{hung_account.card.pk}/front.png"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"].startswith("/me/login/?next=")
+
+
+# Lan's registration page ---------------------------------------------------------------------------------
+
+
+def test_lan_registers_hung_and_the_code_is_shown_once(
+    personas: Personas, sign_in: Any, delivered: Card
+) -> None:
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+    history = client.get(f"/cards/citizens/{delivered.citizen_id}/").content.decode()
+    assert url in history
+
+    unchecked = client.post(url, {})
+    assert "đối chiếu khuôn mặt" in unchecked.content.decode()
+    assert not EidAccount.objects.exists()
+
+    done = client.post(url, {"identity_checked": "on"})
+    body = done.content.decode()
+    assert 'id="activation-code"' in body
+    assert "no-cache" in done["Cache-Control"] or "max-age=0" in done["Cache-Control"]
+    account = EidAccount.objects.get()
+    assert account.created_by == personas.lan
+
+    later = client.get(url).content.decode()
+    assert 'id="activation-code"' not in later
+    assert 'data-status="pending"' in later
+
+
+def test_an_officer_of_another_commune_gets_404(personas: Personas, sign_in: Any, delivered: Card) -> None:
+    client = sign_in(Client(), personas.binh)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"identity_checked": "on"}).status_code == 404
+    assert client.get("/eid/citizens/999999/register/").status_code == 404
+    assert not EidAccount.objects.exists()
+
+
+def test_a_province_supervisor_sees_the_page_but_cannot_register(
+    personas: Personas, sign_in: Any, delivered: Card
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+
+    assert "Chỉ cán bộ công an xã, phường" in client.get(url).content.decode()
+    refused = client.post(url, {"identity_checked": "on"}).content.decode()
+    assert "role.not_allowed" in refused
+    assert not EidAccount.objects.exists()
+
+
+# Locking on request -----------------------------------------------------------------------------------------
+
+
+def test_hung_locks_his_own_account_from_the_portal(hung: Client, hung_account: Holder) -> None:
+    unconfirmed = hung.post("/me/lock/", {}, follow=True)
+    assert "Hãy đánh dấu xác nhận" in unconfirmed.content.decode()
+    assert EidAccount.objects.get().status == "active"
+
+    locked = hung.post("/me/lock/", {"confirm": "on"}, follow=True)
+
+    assert locked.redirect_chain[-1][0] == "/me/login/"
+    assert "Đã khoá tài khoản" in locked.content.decode()
+    account = EidAccount.objects.get()
+    assert (account.status, account.lock_reason) == ("locked", "request")
+    assert hung.get("/me/").status_code == 302
+    refused = Client().post("/me/login/", {"pin": hung_account.user.username, "password": CITIZEN_PASSWORD})
+    assert "Theo yêu cầu của công dân" in refused.content.decode()
+
+
+def test_lan_locks_hungs_account_at_his_request(
+    personas: Personas, sign_in: Any, hung_account: Holder
+) -> None:
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{hung_account.card.citizen_id}/register/"
+
+    page = client.post(url, {"action": "lock"}, follow=True).content.decode()
+
+    assert 'data-status="locked"' in page
+    event = AuditEvent.objects.get(event_type=EventType.EID_ACCOUNT_LOCKED)
+    assert (event.actor, event.reason) == (personas.lan, "Công dân yêu cầu tại trụ sở công an")
+
+
+def test_only_the_holder_or_an_officer_of_the_area_locks(personas: Personas, hung_account: Holder) -> None:
+    account = hung_account.account
+    with pytest.raises(DomainError) as exc:
+        eid_services.eid_account_lock(actor=Actor(personas.cuong), account=account, reason="request")
+    assert exc.value.errors[0].code == "role.not_allowed"
+    with pytest.raises(NotFoundError):
+        eid_services.eid_account_lock(actor=Actor(personas.binh), account=account, reason="request")
+    account.refresh_from_db()
+    assert account.status == "active"
+    assert not AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_LOCKED).exists()

@@ -1,0 +1,246 @@
+"""Level-2 registration in person and activation: Lan registers Hùng's e-ID account at the Hoàn Kiếm
+station after checking his card and face; Hùng activates it at home with the code on his slip."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.hashers import is_password_usable
+from django.utils import timezone
+
+from dancu.accounts.models import User
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor
+from dancu.cards import services as cards
+from dancu.cards.models import Card
+from dancu.eid import services
+from dancu.eid.models import EidAccount
+from dancu.eid.selectors import sign_in_refusal
+from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry import services as registry
+from dancu.registry.models import Citizen
+from tests.conftest import SYSTEM, People, Personas, make_citizen
+from tests.eid.conftest import CITIZEN_PASSWORD, Holder
+
+pytestmark = pytest.mark.django_db
+
+
+def trail() -> dict[str, int]:
+    return {
+        "users": User.objects.count(),
+        "accounts": EidAccount.objects.count(),
+        "events": AuditEvent.objects.count(),
+    }
+
+
+def refusal(exc: pytest.ExceptionInfo[DomainError]) -> list[str]:
+    return [e.code for e in exc.value.errors]
+
+
+def test_lan_registers_hungs_level_2_account(personas: Personas, delivered: Card) -> None:
+    hung = delivered.citizen
+
+    account, code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+
+    user = account.user
+    assert (user.username, user.role, user.police_unit, user.is_officer) == (hung.pin, "citizen", None, False)
+    assert not is_password_usable(user.password)
+    assert (account.level, account.status, account.created_by, account.citizen) == (
+        2,
+        "pending",
+        personas.lan,
+        hung,
+    )
+    # Only the digest is kept, and the code as typed (lower case, no dashes) matches it.
+    assert len(code) == 14
+    assert code not in account.activation_digest
+    assert account.activation_digest == services.activation_code_digest(code.replace("-", "").lower())
+    [event] = AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_REGISTERED)
+    assert (event.actor, event.subject_id, event.unit) == (personas.lan, str(account.pk), hung.area_commune)
+
+
+def _refused(actor: User, citizen: Citizen, *, identity_checked: bool = True) -> list[str]:
+    before = trail()
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_register(actor=Actor(actor), citizen=citizen, identity_checked=identity_checked)
+    assert trail() == before
+    for error in exc.value.errors:
+        assert error.message_vi
+        assert error.message_en
+        assert error.message_vi != error.message_en
+    return refusal(exc)
+
+
+def test_only_commune_officers_register(personas: Personas, delivered: Card) -> None:
+    assert _refused(personas.cuong, delivered.citizen) == ["role.not_allowed"]
+    assert _refused(personas.an, delivered.citizen) == ["role.not_allowed"]
+
+
+def test_a_citizen_outside_the_officers_area_is_not_found(personas: Personas, delivered: Card) -> None:
+    before = trail()
+    with pytest.raises(NotFoundError):
+        services.eid_account_register(
+            actor=Actor(personas.binh), citizen=delivered.citizen, identity_checked=True
+        )
+    assert trail() == before
+
+
+def test_the_officer_must_check_the_face_against_the_card(personas: Personas, delivered: Card) -> None:
+    assert _refused(personas.lan, delivered.citizen, identity_checked=False) == ["eid.identity_not_checked"]
+
+
+def test_a_citizen_without_an_active_card_is_refused(personas: Personas, people: People) -> None:
+    assert _refused(personas.lan, people.hung) == ["card.none_active"]
+
+
+def test_a_lost_card_is_not_an_active_card(personas: Personas, delivered: Card) -> None:
+    cards.card_change_state(actor=Actor(personas.lan), card=delivered, state="lost", note="Công dân báo mất")
+
+    assert _refused(personas.lan, delivered.citizen) == ["card.none_active"]
+
+
+def test_a_deceased_citizen_is_refused(personas: Personas, delivered: Card) -> None:
+    registry.citizen_update(
+        actor=SYSTEM,
+        citizen=delivered.citizen,
+        changes={"date_of_death": "2026-01-02"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử 1/2026",
+    )
+
+    assert _refused(personas.lan, delivered.citizen) == ["citizen.deceased"]
+
+
+def test_a_record_merged_away_is_refused(personas: Personas, delivered: Card) -> None:
+    twin = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-18")
+    Citizen.objects.filter(pk=delivered.citizen.pk).update(merged_into=twin)
+    delivered.citizen.refresh_from_db()
+
+    assert _refused(personas.lan, delivered.citizen) == ["citizen.merged"]
+
+
+def test_a_second_account_is_refused(personas: Personas, hung_account: Holder) -> None:
+    assert _refused(personas.lan, hung_account.card.citizen) == ["eid.account_exists"]
+
+
+def _register(personas: Personas, card: Card) -> tuple[EidAccount, str]:
+    return services.eid_account_register(
+        actor=Actor(personas.lan), citizen=card.citizen, identity_checked=True
+    )
+
+
+def test_hung_activates_with_the_code_and_a_password(personas: Personas, delivered: Card) -> None:
+    account, code = _register(personas, delivered)
+
+    services.eid_account_activate(
+        pin=delivered.citizen.pin, code=f" {code.lower()} ", password=CITIZEN_PASSWORD
+    )
+
+    account.refresh_from_db()
+    assert (account.status, account.activation_digest, account.activation_expires_at) == ("active", "", None)
+    assert account.user.check_password(CITIZEN_PASSWORD)
+    assert sign_in_refusal(account) is None
+    [event] = AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_ACTIVATED)
+    assert event.actor == account.user
+    # The code works once.
+    with pytest.raises(DomainError):
+        services.eid_account_activate(pin=delivered.citizen.pin, code=code, password=CITIZEN_PASSWORD)
+
+
+@pytest.mark.parametrize("what", ["pin", "code", "expired"])
+def test_a_wrong_pin_a_wrong_code_and_an_old_code_get_the_same_answer(
+    personas: Personas, delivered: Card, what: str
+) -> None:
+    account, code = _register(personas, delivered)
+    pin = delivered.citizen.pin
+    if what == "pin":
+        pin = pin[:-1] + str((int(pin[-1]) + 1) % 10)
+    elif what == "code":
+        code = "AAAA-BBBB-CCCC"
+    else:
+        EidAccount.objects.filter(pk=account.pk).update(
+            activation_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+    before = trail()
+
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_activate(pin=pin, code=code, password=CITIZEN_PASSWORD)
+
+    assert refusal(exc) == ["eid.activation_refused"]
+    assert trail() == before
+    account.refresh_from_db()
+    assert account.status == "pending"
+
+
+@pytest.mark.parametrize("password", ["short1", "1234567890123", "password123"])
+def test_a_weak_password_is_refused_by_the_validators(
+    personas: Personas, delivered: Card, password: str
+) -> None:
+    account, code = _register(personas, delivered)
+
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_activate(pin=delivered.citizen.pin, code=code, password=password)
+
+    assert refusal(exc) == ["password.weak"]
+    account.refresh_from_db()
+    assert account.status == "pending"
+    assert "Mật khẩu" in exc.value.errors[0].message_vi
+
+
+def test_a_locked_account_is_refused_with_its_reason(personas: Personas, hung_account: Holder) -> None:
+    services.eid_account_lock(actor=Actor(hung_account.user), account=hung_account.account, reason="request")
+
+    hung_account.account.refresh_from_db()
+    refused = sign_in_refusal(hung_account.account)
+    assert refused is not None
+    assert refused.code == "eid.locked"
+    assert "Theo yêu cầu của công dân" in refused.message_vi
+    [event] = AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_LOCKED)
+    assert event.data == {"reason": "request"}
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_lock(actor=Actor(personas.lan), account=hung_account.account, reason="request")
+    assert refusal(exc) == ["eid.already_locked"]
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_lock(actor=Actor(personas.lan), account=hung_account.account, reason="bored")
+    assert refusal(exc) == ["eid.lock_reason"]
+
+
+def test_the_account_locks_with_the_card_and_on_death(personas: Personas, hung_account: Holder) -> None:
+    account = hung_account.account
+    assert sign_in_refusal(account) is None
+
+    cards.card_change_state(
+        actor=Actor(personas.cuong), card=hung_account.card, state="revoked", grounds="issued_wrongly"
+    )
+    refused = sign_in_refusal(account)
+    assert refused is not None
+    assert refused.code == "eid.locked_card"
+
+    Card.objects.filter(pk=hung_account.card.pk).update(state="active", state_reason="")
+    assert sign_in_refusal(account) is None
+    registry.citizen_update(
+        actor=SYSTEM,
+        citizen=account.citizen,
+        changes={"date_of_death": "2026-01-02"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử 1/2026",
+    )
+    account.citizen.refresh_from_db()
+    refused = sign_in_refusal(account)
+    assert refused is not None
+    assert refused.code == "eid.locked_death"
+
+
+def test_an_expired_card_locks_the_account_before_the_daily_job_runs(hung_account: Holder) -> None:
+    today = timezone.localdate()
+    Card.objects.filter(pk=hung_account.card.pk).update(
+        issued_on=today - timedelta(days=3650), expires_on=today - timedelta(days=1)
+    )
+
+    refused = sign_in_refusal(hung_account.account)
+
+    assert refused is not None
+    assert refused.code == "eid.locked_card"
