@@ -119,3 +119,10 @@ def signed_in_page(
         return sign_in_through_pages(page if page is not None else request.getfixturevalue("desktop"), user)
 
     return _sign_in
+
+
+def open_menu(page: Page) -> None:
+    """Unfold the officer's menu where it is folded (a phone); on a wider screen it is always open."""
+    if page.locator("#menu").get_attribute("open") is None:
+        page.locator("#menu > summary").click()
+    expect(page.locator("#menu .menu-links")).to_be_visible()

@@ -15,6 +15,7 @@ from dancu.cards import services
 from dancu.cards.models import Application
 from tests.cards.conftest import capture, load_fee_table
 from tests.conftest import HOAN_KIEM, People, Personas, commune
+from tests.web.conftest import open_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -39,6 +40,7 @@ def test_lan_takes_a_card_application_on_her_phone(
     )
     page = signed_in_page(personas.lan, page=phone)
 
+    open_menu(page)
     page.get_by_role("link", name="Hồ sơ cấp thẻ").click()
     page.get_by_role("link", name="Thu nhận hồ sơ").click()
     page.get_by_label("Số định danh cá nhân").fill(people.hung.pin)

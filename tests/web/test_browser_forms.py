@@ -18,6 +18,7 @@ from dancu.collection.models import CollectionForm
 from dancu.registry.models import Citizen, RecordVersion
 from tests.collection.forms_support import make_reviewers
 from tests.conftest import Personas
+from tests.web.conftest import open_menu
 from tests.web.test_browser import MIN_TAP_PX, _phone_layout_problems
 
 # The live server answers from another thread: what a test writes must be committed to be seen there.
@@ -38,6 +39,7 @@ def test_a_dc01_filled_in_on_a_phone_is_checked_rechecked_and_applied(
 
     # Lan, at the door, on her phone.
     page = signed_in_page(personas.lan, page=phone)
+    open_menu(page)
     page.get_by_role("navigation").get_by_role("link", name="Lập phiếu DC01").tap()
     expect(page.get_by_role("heading", level=1)).to_have_text("Phiếu DC01: thu thập thông tin dân cư")
     expect(page.get_by_label("Mã xã/phường (2025)")).to_have_value("00070")

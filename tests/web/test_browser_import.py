@@ -25,6 +25,7 @@ from dancu.collection.readers import open_source
 from dancu.collection.services import import_rows, imports_mark_interrupted
 from tests.collection.forms_support import make_reviewers
 from tests.conftest import Personas
+from tests.web.conftest import open_menu
 
 # The live server answers from another thread: what a test writes must be committed to be seen there.
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
@@ -78,6 +79,7 @@ def test_an_import_from_the_page_shows_its_progress_report_and_rejected_rows(
 
     # Hằng, on her phone: the row that needs an officer waits in her queue.
     page = signed_in_page(staff.hang, page=phone)
+    open_menu(page)
     page.get_by_role("navigation").get_by_role("link", name="Phiếu chờ xử lý").tap()
     page.locator("#queue").get_by_role("link").first.tap()
     staging = page.locator("#staging")

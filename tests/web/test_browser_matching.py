@@ -18,6 +18,7 @@ from dancu.registry.models import Citizen
 from tests.conftest import household_of, make_citizen
 from tests.matching.factories import candidate_pair
 from tests.registry.merge_support import card, reviewer
+from tests.web.conftest import open_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -34,6 +35,7 @@ def test_a_reviewer_decides_a_pair_on_her_phone(signed_in_page: SignIn, phone: P
 
     page = signed_in_page(thu, page=phone)
     page.goto("/")
+    open_menu(page)
     page.get_by_role("navigation").get_by_role("link", name="Hồ sơ nghi trùng").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hồ sơ nghi trùng")
     row = page.locator(f"tr[data-pair='{pair.pk}']")
