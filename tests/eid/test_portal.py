@@ -3,6 +3,7 @@ every read is in the access log under his own name. And Lan's page that register
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -217,3 +218,64 @@ def test_only_the_holder_or_an_officer_of_the_area_locks(personas: Personas, hun
     account.refresh_from_db()
     assert account.status == "active"
     assert not AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_LOCKED).exists()
+
+
+def test_hung_sees_who_read_his_data_by_unit_and_purpose(
+    personas: Personas, hung: Client, hung_account: Holder
+) -> None:
+    from dancu.audit.services import access_log_record
+    from dancu.registry.selectors import citizen_get
+
+    citizen = hung_account.card.citizen
+    # Lan opens his record at the station; the duplicate search reads him as a system job; and Thu,
+    # another citizen, is read too, which is none of Hùng's business.
+    citizen_get(actor=personas.lan, pk=citizen.pk, purpose="Thu thập, cập nhật dữ liệu dân cư")
+    access_log_record(
+        actor=Actor(system="dancu match --registry"),
+        citizen_ids=[citizen.pk],
+        action=AccessLog.Action.PROCESS,
+        channel=AccessLog.Channel.JOB,
+        purpose="Đối chiếu bản ghi trùng",
+    )
+    thu = make_citizen(full_name="Đỗ Thị Thu", sex="F", birth_date="1992-02-02", address="Số 9 phố Hàng Bạc")
+    citizen_get(actor=personas.lan, pk=thu.pk, purpose="Kiểm tra nội dung đặc biệt")
+    hung.get("/me/record/")  # his own read: not a read by someone else
+
+    page = hung.get("/me/reads/").content.decode()
+
+    rows = page.split('id="reads"')[1].split("</table>")[0].split("<tr>")[2:]
+    assert len(rows) == 2
+    # Newest first: the system job, then Lan, shown by her police unit, not by her name.
+    assert "Hệ thống (tác vụ tự động)" in rows[0]
+    assert "Đối chiếu bản ghi trùng" in rows[0]
+    assert str(personas.lan.police_unit) in rows[1]
+    assert "Thu thập, cập nhật dữ liệu dân cư" in rows[1]
+    cells = [cell.strip() for row in rows for cell in re.findall(r">([^<]*)<", row)]
+    assert personas.lan.get_full_name() not in " ".join(cells)
+    assert personas.lan.username not in cells
+    assert "Kiểm tra nội dung đặc biệt" not in page
+    # Reading the list is itself logged, as his own read.
+    assert own_reads(hung_account)[-1].detail == "portal: who read my data"
+
+
+def test_who_read_my_data_pages_fifty_at_a_time_and_needs_sign_in(
+    personas: Personas, hung: Client, hung_account: Holder
+) -> None:
+    from dancu.audit.services import access_log_record
+
+    citizen = hung_account.card.citizen
+    for _ in range(51):
+        access_log_record(
+            actor=personas.lan,
+            citizen_ids=[citizen.pk],
+            action=AccessLog.Action.VIEW,
+            channel=AccessLog.Channel.WEB,
+            purpose="Xác minh",
+        )
+    first = hung.get("/me/reads/").content.decode()
+    second = hung.get("/me/reads/?page=2").content.decode()
+    assert first.count("<td data-label=") == 50 * 5
+    assert second.count("<td data-label=") == 1 * 5
+    assert "Trang 2/2" in second
+    assert hung.get("/me/reads/?page=abc").status_code == 200  # any page number gives a page
+    assert Client().get("/me/reads/").status_code == 302  # to the portal's sign-in

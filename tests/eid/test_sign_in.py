@@ -194,6 +194,7 @@ def test_an_officer_session_gets_403_on_the_portal(personas: Personas, sign_in: 
 
     assert client.get("/me/").status_code == 403
     assert client.get("/me/record/").status_code == 403
+    assert client.get("/me/reads/").status_code == 403
 
 
 def test_the_portal_is_vietnamese_by_default_and_english_on_request(hung_account: Holder) -> None:

@@ -8,6 +8,7 @@ app_name = "eid"
 urlpatterns = [
     path("me/", views.home_view, name="home"),
     path("me/record/", views.record_view, name="record"),
+    path("me/reads/", views.reads_view, name="reads"),
     path("me/cards/<int:pk>/<slug:side>.png", views.card_image_view, name="card_image"),
     path("me/login/", views.login_view, name="login"),
     path("me/login/otp/", views.otp_view, name="otp"),

@@ -173,6 +173,13 @@ def record_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
     return render(request, "eid/record.html", {"citizen": selectors.own_record(account=account)})
 
 
+@citizen_required
+def reads_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
+    """Who read the citizen's data: every access-log row about them but their own, newest first."""
+    page, reads = selectors.reads_of_own_data(account=account, page_number=request.GET.get("page"))
+    return render(request, "eid/reads.html", {"page": page, "reads": reads})
+
+
 @require_POST
 @citizen_required
 def lock_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
