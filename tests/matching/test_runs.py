@@ -261,3 +261,34 @@ def test_a_pending_pair_the_next_run_no_longer_proposes_leaves_the_queue_and_a_d
         event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(second.pk)
     ).get()
     assert event.data["withdrawn"] == 1
+
+
+def test_the_registry_run_prepares_in_worker_processes_with_the_same_result(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dancu.matching import prepare
+    from dancu.matching.services.runs import _citizen_rows, _Population, _prepare, _staged_rows
+
+    forks: list[int] = []
+    parallel = prepare._prepare_parallel
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        forks.append(kwargs["workers"])
+        return parallel(*args, **kwargs)
+
+    monkeypatch.setattr(prepare, "_prepare_parallel", counted)
+
+    citizens = _population()
+    _stage(citizens[:5])
+    population = _Population(rows={}, communes={}, provinces={}, details={})
+    _citizen_rows(population)
+    _staged_rows(population)
+
+    settings.DANCU_MATCH_WORKERS = 1
+    serial = _prepare(population, TODAY, parallel_above=10)
+    settings.DANCU_MATCH_WORKERS = 2
+    forked = _prepare(population, TODAY, parallel_above=10)
+
+    assert forks == [2]  # the serial run started no worker, the other two
+    assert len(serial.columns["unique_id"]) == len(citizens) + 5
+    assert forked.columns == serial.columns

@@ -36,10 +36,12 @@ from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.collection.models import StagingRecord
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.forked import can_fork_workers
 from dancu.lib.vntext import fold
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, MatchResult, run_matcher
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.matching.prepare import (
+    PARALLEL_ABOVE,
     AddressUnits,
     PreparedRecords,
     prepare_records,
@@ -185,8 +187,19 @@ def _staged_rows(population: _Population) -> None:
         }
 
 
-def _prepare(population: _Population, today: date) -> PreparedRecords:
-    prepared = prepare_records(population.rows.values(), today=today, units=AddressUnits.from_database())
+def _prepare(
+    population: _Population, today: date, *, parallel_above: int = PARALLEL_ABOVE
+) -> PreparedRecords:
+    # In forked worker processes when this process may start them (the command, not a queue's task
+    # worker, which is daemonic): a national registry's preparation is the longest step of the run.
+    workers = settings.DANCU_MATCH_WORKERS if can_fork_workers() else 1
+    prepared = prepare_records(
+        list(population.rows.values()),
+        today=today,
+        units=AddressUnits.from_database(),
+        workers=workers,
+        parallel_above=parallel_above,
+    )
     # A citizen's area is kept in sync by the residence services: better than reading it back from text.
     for index, side in enumerate(prepared.columns["unique_id"]):
         if side in population.communes:
