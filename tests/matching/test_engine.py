@@ -207,8 +207,16 @@ def test_siblings_are_not_one_person() -> None:
 
 def test_addresses_are_compared_in_2025_units() -> None:
     here = "Số 12 phố Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
+    # The same place and the same father and mother: one household, which the parents already count.
     assert level_of("address", "address", here, "so 12 pho hang bac, phuong hoan kiem, tp ha noi") == (
-        "same place: same 2025 commune and same detail"
+        "same place, and the same parents: one household"
+    )
+    other_parents = {"father_name": "Lê Văn Tám", "mother_name": "Phạm Thị Mai"}
+    assert (
+        levels(
+            {"address": here}, {"address": "so 12 pho hang bac, phuong hoan kiem, tp ha noi", **other_parents}
+        )["address"]
+        == "same place: same 2025 commune and same detail"
     )
     assert level_of("address", "address", here, "Số 40 phố Hàng Gai, Phường Hoàn Kiếm, Hà Nội") == (
         "same 2025 commune"

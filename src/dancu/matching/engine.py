@@ -426,6 +426,24 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
         comparison_description="địa chỉ (đơn vị 2025) / address (2025 units)",
         comparison_levels=[
             cll.NullLevel("address_folded"),
+            # One household: the same place and the same father and mother. The parents' comparison has
+            # already counted that household; brothers and sisters live in it too, so among people who
+            # are not one person the place then agrees most of the time, not once in thousands. Its u is
+            # fixed at that share (random pairs cannot show it), and the place adds almost nothing to the
+            # parents: a national registry's run proposed brothers and sisters born years apart by the
+            # hundred when both counted in full.
+            level(
+                cll.CustomLevel(
+                    "address_detail_l = address_detail_r "
+                    "AND coalesce(commune_l, '') = coalesce(commune_r, '') "
+                    "AND father_folded_l = father_folded_r AND mother_folded_l = mother_folded_r",
+                    base_dialect_str="duckdb",
+                ),
+                "same place, and the same parents: one household",
+                0.9,
+                0.8,
+                fix_u_probability=True,
+            ),
             custom(
                 "address_detail_l = address_detail_r AND coalesce(commune_l, '') = coalesce(commune_r, '')",
                 "same place: same 2025 commune and same detail",
