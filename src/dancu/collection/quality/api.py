@@ -119,9 +119,7 @@ def export_scorecard(
     user = _actor(request)
     unit = selectors.scorecard_unit(actor=user, code=params.unit.strip() or None)
     card = selectors.scorecard_get(actor=user, unit=unit)
-    return exports.download(
-        file_format, exports.file_name("chat-luong", unit, None, file_format), exports.scorecard_sheets(card)
-    )
+    return exports.scorecard_file(card, unit=unit, file_format=file_format)
 
 
 @router.get(
@@ -137,8 +135,10 @@ def export_records(
     records = selectors.records_needing_work_export(
         actor=user, unit=unit, indicator=params.indicator, purpose=PURPOSE, channel=AccessLog.Channel.API
     )
-    return exports.download(
-        file_format,
-        exports.file_name("ho-so-can-lam-sach", unit, params.indicator, file_format),
-        exports.record_sheets(records, language=request.LANGUAGE_CODE),
+    return exports.records_file(
+        records,
+        unit=unit,
+        indicator=params.indicator,
+        file_format=file_format,
+        language=request.LANGUAGE_CODE,
     )

@@ -136,19 +136,7 @@ def write_xlsx(path: Path, sheets: Sequence[tuple[str, list[str], Iterable[list[
 Sheet = tuple[str, list[str], Iterable[list[Any]]]  # title, column headers, rows
 
 
-def scorecard_sheets(card: Scorecard) -> list[Sheet]:
-    """The scorecard file: the unit and its sub-units, then the trend (an XLSX has both, a CSV the first)."""
-    return [
-        ("Tổng hợp", SCORECARD_HEADERS, scorecard_rows(card)),
-        ("Theo ngày", TREND_HEADERS, trend_rows(card)),
-    ]
-
-
-def record_sheets(assessments: Iterable[QualityAssessment], *, language: str) -> list[Sheet]:
-    return [("Hồ sơ cần làm sạch", RECORD_HEADERS, record_rows(assessments, language=language))]
-
-
-def file_name(kind: str, unit: AdminUnit | None, indicator: str | None, file_format: str) -> str:
+def _file_name(kind: str, unit: AdminUnit | None, indicator: str | None, file_format: str) -> str:
     today = timezone.localdate().isoformat()
     return f"{kind}-{unit.code if unit else 'VN'}{'-' + indicator if indicator else ''}-{today}.{file_format}"
 
@@ -167,3 +155,32 @@ def download(file_format: str, name: str, sheets: list[Sheet]) -> HttpResponse:
     response = FileResponse(handle, as_attachment=True, filename=name, content_type=CONTENT_TYPES["xlsx"])
     # A streamed file is not an HttpResponse to the type checker, though the decorators treat it as one.
     return cast(HttpResponse, response)
+
+
+def scorecard_file(card: Scorecard, *, unit: AdminUnit | None, file_format: str) -> HttpResponse:
+    """The scorecard of a unit and its sub-units as a download; the XLSX adds the trend. The page's button
+    and the API answer with this same file."""
+    return download(
+        file_format,
+        _file_name("chat-luong", unit, None, file_format),
+        [
+            ("Tổng hợp", SCORECARD_HEADERS, scorecard_rows(card)),
+            ("Theo ngày", TREND_HEADERS, trend_rows(card)),
+        ],
+    )
+
+
+def records_file(
+    assessments: Iterable[QualityAssessment],
+    *,
+    unit: AdminUnit | None,
+    indicator: str | None,
+    file_format: str,
+    language: str,
+) -> HttpResponse:
+    """The records of a unit that need work as a download, the reasons in the reader's language."""
+    return download(
+        file_format,
+        _file_name("ho-so-can-lam-sach", unit, indicator, file_format),
+        [("Hồ sơ cần làm sạch", RECORD_HEADERS, record_rows(assessments, language=language))],
+    )

@@ -133,9 +133,7 @@ def scorecard_export_view(request: HttpRequest, file_format: str) -> HttpRespons
         return asked
     unit, _indicator = asked
     card = selectors.scorecard_get(actor=current_user(request), unit=unit)
-    return exports.download(
-        file_format, exports.file_name("chat-luong", unit, None, file_format), exports.scorecard_sheets(card)
-    )
+    return exports.scorecard_file(card, unit=unit, file_format=file_format)
 
 
 @officer_required
@@ -151,8 +149,6 @@ def records_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
     records = selectors.records_needing_work_export(
         actor=current_user(request), unit=unit, indicator=indicator, purpose=purpose_of(request)
     )
-    return exports.download(
-        file_format,
-        exports.file_name("ho-so-can-lam-sach", unit, indicator, file_format),
-        exports.record_sheets(records, language=request.LANGUAGE_CODE),
+    return exports.records_file(
+        records, unit=unit, indicator=indicator, file_format=file_format, language=request.LANGUAGE_CODE
     )
