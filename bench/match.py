@@ -192,6 +192,7 @@ def _run_dancu(rows: list[dict[str, str]], threshold: float | None) -> dict[str,
         "keys": keys.to_dict("list"),
         "seconds": seconds,
         "capped_blocks": len(result.summary["capped_blocks"]),
+        "notes": result.summary["notes"],
     }
 
 
@@ -511,6 +512,7 @@ def main() -> None:
     )
     print("| " + " | ".join(header.split(", ")) + " |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    notes: list[str] = []
     for dataset in args.datasets:
         frame, _rows = load_dataset(dataset, vn_people=args.vn_people, workdir=workdir)
         label = f"{dataset} {args.vn_people:,}" if dataset.startswith("vn") else dataset
@@ -534,7 +536,12 @@ def main() -> None:
                 f"{peak:,.0f}",
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
+            notes.extend(f"{label}, {tool}: {note}" for note in result.get("notes", []))
     load = os.getloadavg()
+    print()
+    # What training did on each set (a session skipped, priors put back), for the reader of the figures.
+    for note in notes:
+        print(f"- {note}")
     print()
     print(f"load average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 

@@ -30,10 +30,11 @@ import django
 
 django.setup()
 
+from django.conf import settings
 from django.utils import timezone
 
 from dancu.collection.models import StagingRecord
-from dancu.matching.engine import DEFAULT_THRESHOLD, run_matcher
+from dancu.matching.engine import DEFAULT_KEEP_ABOVE, DEFAULT_THRESHOLD, run_matcher
 from dancu.matching.services import runs
 
 # A row recorded twice by the demo's book: its record id with one of these endings.
@@ -64,7 +65,9 @@ def main() -> None:
     runs._citizen_rows(population)
     runs._staged_rows(population)
     prepared = runs._prepare(population, timezone.localdate())
-    result = run_matcher(prepared, threshold=args.threshold)
+    result = run_matcher(
+        prepared, threshold=args.threshold, duplicate_share=settings.DANCU_MATCH_DUPLICATE_SHARE
+    )
     seconds = time.perf_counter() - started
 
     sources = _source_ids()
@@ -96,6 +99,35 @@ def main() -> None:
     precision = right / len(proposed) if proposed else 1.0
     recall = right / len(truth) if truth else 1.0
     print(f"| {len(proposed)} | {right} | {len(proposed) - right} | {precision:.3f} | {recall:.3f} |")
+    # What a reader of the figures asks next: which pairs were wrong, and why the model scored them so.
+    scored = {
+        (a, b) if a < b else (b, a): row
+        for a, b, row in zip(
+            result.pairs["unique_id_l"].astype(str),
+            result.pairs["unique_id_r"].astype(str),
+            result.pairs.itertuples(index=False),
+            strict=True,
+        )
+    }
+    for title, chosen in (
+        ("two people, proposed", proposed - truth),
+        ("one person, not proposed", truth - proposed),
+    ):
+        if not chosen:
+            continue
+        print()
+        print(f"{title}:")
+        for pair in sorted(chosen):
+            row = scored.get(pair)
+            if row is None:
+                print(f"- {pair[0]} {pair[1]}: not compared, or scored under {DEFAULT_KEEP_ABOVE}")
+                continue
+            levels = "; ".join(
+                f"{name} {result.level_labels[name][int(getattr(row, f'gamma_{name}'))]} "
+                f"({getattr(row, f'w_{name}'):+.1f})"
+                for name in result.fields
+            )
+            print(f"- {pair[0]} {pair[1]}: {row.match_probability:.3f}: {levels}")
 
 
 if __name__ == "__main__":

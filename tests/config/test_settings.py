@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from dancu.config.env import env_bool, env_int, env_list, env_str
+from dancu.config.env import env_bool, env_int, env_list, env_share, env_str
 
 
 def test_booleans_accept_the_usual_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,6 +43,16 @@ def test_integers_are_checked_for_form_and_minimum(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DANCU_N", "0")
     with pytest.raises(ImproperlyConfigured, match="must be at least 1"):
         env_int("DANCU_N", default=1, minimum=1)
+
+
+def test_shares_are_numbers_above_zero_up_to_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert env_share("DANCU_UNSET_FOR_TEST", default=0.01) == 0.01
+    monkeypatch.setenv("DANCU_SHARE", "0.005")
+    assert env_share("DANCU_SHARE", default=0.01) == 0.005
+    for bad, message in (("1%", "is not a number such as 0.01"), ("0", "above 0"), ("1.5", "at most 1")):
+        monkeypatch.setenv("DANCU_SHARE", bad)
+        with pytest.raises(ImproperlyConfigured, match=f"DANCU_SHARE={bad!r}.*{message}"):
+            env_share("DANCU_SHARE", default=0.01)
 
 
 def test_lists_and_strings(monkeypatch: pytest.MonkeyPatch) -> None:

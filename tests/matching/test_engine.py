@@ -129,6 +129,11 @@ def test_identifiers_exact_one_digit_or_different() -> None:
     assert level_of("pin", "id_number", "001090012345", "001190012345") == "one digit different"
     assert level_of("pin", "id_number", "001090012345", "001090012354") == "two digits swapped"
     assert level_of("pin", "id_number", "001090012345", "079185000111") == "different"
+    # Two strangers of one province, sex and year whose random digits happen to be the same digits in
+    # another order (one pair in a few thousand): no slip of the keyboard makes one from the other.
+    assert level_of("pin", "id_number", "012198441327", "012198714432") == "different"
+    # Two digits far apart exchanged is still a slip.
+    assert level_of("pin", "id_number", "001090012345", "001090052341") == "two digits swapped"
     # A CMND whose leading zero a spreadsheet dropped is the same number.
     assert level_of("cmnd", "old_id_number", "012345678", "12345678") == "exact"
 
@@ -362,9 +367,9 @@ def test_a_describing_comparison_trained_to_call_a_different_value_a_match_keeps
     # As the demo registry's training left them: dates "different" for 97 % of the matches...
     for level in _levels_of(linker, "birth_date"):
         level.m_probability = 0.9728 if level._is_else_level else 0.003
-    # ...a name trained sensibly, with a few matches at "different"...
+    # ...a name trained sensibly: most matches spelt alike, a few wholly different...
     for level in _levels_of(linker, "full_name"):
-        level.m_probability = 0.3 if level._is_else_level else 0.07
+        level.m_probability = 0.1
     # ...and PINs "different" for nearly every match, which is right in a registry: a person's second
     # record has a PIN of its own.
     for level in _levels_of(linker, "pin"):
@@ -372,8 +377,67 @@ def test_a_describing_comparison_trained_to_call_a_different_value_a_match_keeps
     notes: list[str] = []
     _priors_where_training_went_astray(linker, priors, notes)
     assert [level.m_probability for level in _levels_of(linker, "birth_date")] == prior_dates
-    assert notes == ["birth_date: training gave 'different' to 97% of the matches; priors kept"]
+    assert len(notes) == 1
+    assert notes[0].startswith("birth_date: training gave 98% of the matches to levels that are no evidence")
+    assert "'different'" in notes[0]
+    assert "'same year only'" in notes[0]
     names = [level.m_probability for level in _levels_of(linker, "full_name")]
     assert names != prior_names
-    assert names[-1] == 0.3
+    assert names[-1] == 0.1
     assert _levels_of(linker, "pin")[-1].m_probability == 0.9986
+
+
+def test_training_that_learnt_the_province_keeps_the_address_priors() -> None:
+    """Trained on a registry of 100,000 people with nobody twice, 94 % of the "matches" lived in another
+    commune of the same province: a class of namesakes, which then counted +4.9 for any two people of
+    one province and -16 for one person who moved away."""
+    from dancu.matching.engine import _priors_where_training_went_astray
+
+    linker, priors = _linker()
+    prior_address = [level.m_probability for level in _levels_of(linker, "address")]
+    trained = {"same 2025 province": 0.936, "same 2025 commune": 0.013, "different": 0.00001}
+    for level in _levels_of(linker, "address"):
+        level.m_probability = trained.get(level.label_for_charts, 0.01)
+    notes: list[str] = []
+    _priors_where_training_went_astray(linker, priors, notes)
+    assert [level.m_probability for level in _levels_of(linker, "address")] == prior_address
+    assert len(notes) == 1
+    assert notes[0].startswith("address: training gave 94% of the matches")
+    # The household level weighs what the parents have counted, not the person: it is no part of the share.
+    assert "one household" not in notes[0]
+
+
+def test_training_that_learnt_the_person_is_kept() -> None:
+    from dancu.matching.engine import _priors_where_training_went_astray
+
+    linker, priors = _linker()
+    trained = {"same place: same 2025 commune and same detail": 0.6, "same 2025 commune": 0.2}
+    for level in _levels_of(linker, "address"):
+        level.m_probability = trained.get(level.label_for_charts, 0.04)
+    kept = [level.m_probability for level in _levels_of(linker, "address")]
+    notes: list[str] = []
+    _priors_where_training_went_astray(linker, priors, notes)
+    assert [level.m_probability for level in _levels_of(linker, "address")] == kept
+    assert notes == []
+
+
+def test_the_prior_is_capped_by_the_share_of_records_that_may_be_a_second_record() -> None:
+    """A registry of a million people with nobody twice kept the prior its near-certain rules gave (about
+    one pair in a million: namesakes born the same day) and proposed 13,228 pairs, every one two people."""
+    from dancu.matching.engine import _cap_prior
+
+    linker, _priors = _linker()
+    linker._settings_obj._probability_two_random_records_match = 1e-6
+    notes: list[str] = []
+    _cap_prior(linker, 1_000_000, 0.01, notes)
+    # At most 10,000 pairs of one person among 499,999,500,000.
+    assert linker._settings_obj._probability_two_random_records_match == pytest.approx(2e-8, rel=1e-5)
+    assert notes == [
+        "prior lowered from 1e-06 to 2e-08: at most 1.00% of the records a second record of someone"
+    ]
+    # An estimate under the ceiling (a file of a few thousand records) is left as it is.
+    linker._settings_obj._probability_two_random_records_match = 1e-6
+    notes = []
+    _cap_prior(linker, 5_000, 0.01, notes)
+    assert linker._settings_obj._probability_two_random_records_match == 1e-6
+    assert notes == []

@@ -73,6 +73,19 @@ def test_an_address_detail_is_a_place_only_with_its_commune() -> None:
     assert prepared()["place"] is None
 
 
+def test_one_house_written_with_and_without_commas_is_one_place() -> None:
+    """The registry keeps a residence's detail as the officer typed it; the address parser gives a legacy
+    book's line without its commas. A demo person recorded in both was missed for it."""
+    from dancu.matching.prepare import address_columns
+
+    typed = address_columns("00097", "01", "Số 201, đường Phong, tổ dân phố 23")
+    parsed = address_columns("00097", "01", "so 201 duong phong to dan pho 23")
+    assert typed["address_detail"] == parsed["address_detail"] == "so 201 duong phong to dan pho 23"
+    assert typed["place"] == parsed["place"] == "00097|so 201 duong phong to dan pho 23"
+    # A house number written with a slash keeps both of its numbers.
+    assert address_columns("00097", "01", "306/6 đường Láng")["address_detail"] == "306 6 duong lang"
+
+
 def test_town_and_locality_of_an_unresolved_address_are_its_last_part() -> None:
     # Nothing resolves without units: the last part, folded, names the town or postcode.
     row = prepared(address="10 Wellsl Road, Rosehill, Auburn, 5068 SA")

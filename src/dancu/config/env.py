@@ -64,3 +64,17 @@ def env_probability_or_off(name: str, *, minimum: float) -> float | None:
     if not minimum <= value <= 1:
         raise ImproperlyConfigured(f"{name}={raw!r} must be off or between {minimum} and 1")
     return value
+
+
+def env_share(name: str, *, default: float) -> float:
+    """A share of a whole: a number above 0 and at most 1 (0.01 is one in a hundred)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number such as 0.01") from None
+    if not 0 < value <= 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be above 0 and at most 1")
+    return value

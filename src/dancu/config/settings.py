@@ -12,7 +12,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dancu.config.env import env_bool, env_int, env_list, env_probability_or_off, env_str
+from dancu.config.env import env_bool, env_int, env_list, env_probability_or_off, env_share, env_str
 
 # Lets admin classes and querysets be written with their generic parameters (TabularInline[Model]).
 django_stubs_ext.monkeypatch()
@@ -248,6 +248,11 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # (docs/merging.md). Off unless set: a wrong merge joins two people's records. When set it must be at
 # least 0.999, since at a lower certainty a national run would merge thousands of different people.
 DANCU_MATCH_AUTO_MERGE = env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimum=0.999)
+# The registry run's ceiling on the share of its records that are a second record of someone
+# (docs/matching.md, "The prior of a registry run"): a national registry holds each person once but for
+# slips, so a few pairs per hundred records is already far more than it can hold, and without the ceiling
+# namesakes born the same day are taken for duplicates in proportion to the registry's size.
+DANCU_MATCH_DUPLICATE_SHARE = env_share("DANCU_MATCH_DUPLICATE_SHARE", default=0.01)
 # The memory the matcher's DuckDB may hold before it spills pairs to a temporary directory on disk.
 DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "3GB")
 # Processes that prepare the records of a large `dancu match` file (50,000 records and more); 1 prepares

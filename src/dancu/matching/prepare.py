@@ -292,11 +292,25 @@ def town(commune: str | None, text: str) -> str | None:
     return _or_none(fold(parts[-1])) if parts else None
 
 
+_DETAIL_WORD = re.compile(r"\w+")
+
+
+def canonical_detail(detail: str) -> str:
+    """An address's detail as its folded words, one space apart.
+
+    The registry keeps "số 201, đường Phong, tổ dân phố 23" as the officer typed it and the address parser
+    gives a legacy book's "Số 201 đường Phong tổ dân phố 23" without the commas: one house, which the
+    comparison of places and the blocks on them must see as one.
+    """
+    return " ".join(_DETAIL_WORD.findall(fold(detail)))
+
+
 def address_columns(
     commune: str | None, province: str | None, detail: str, *, text: str = ""
 ) -> dict[str, Any]:
     """The prepared columns of an address, all derived from its units, detail and text in this one
     place."""
+    detail = canonical_detail(detail)
     return {
         "commune": commune,
         "province": province,

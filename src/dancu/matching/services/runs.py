@@ -433,7 +433,12 @@ def match_run_registry(
             )
         prepared = _prepare(population, today)
         result = run_matcher(
-            prepared, backend=backend, threshold=threshold, block_cap=block_cap, progress=progress
+            prepared,
+            backend=backend,
+            threshold=threshold,
+            block_cap=block_cap,
+            duplicate_share=settings.DANCU_MATCH_DUPLICATE_SHARE,
+            progress=progress,
         )
         proposed, unrouted = _proposals(result, population, prepared, threshold)
         units = _commune_ids({item.unit_code for item in proposed})
