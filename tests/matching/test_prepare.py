@@ -64,6 +64,34 @@ def test_name_keys() -> None:
     assert row["name_sorted"] == "hung nguyen van"
 
 
+@pytest.mark.parametrize(
+    ("full_name", "family", "given", "onset"),
+    [
+        ("Nguyễn Văn Hùng", "nguyen", "hung", "h"),
+        # The Ê-đê put the person first and the clan last, with Y for men and H' for women.
+        ("Y Ngơn Byă", "bya", "ngon", "ng"),
+        ("Y Ngông Niê Kdăm", "kdam", "ngong", "ng"),
+        ("H'Biêr Hwing", "hwing", "h'bier", "b"),
+        ("H' Biêr Hwing", "hwing", "h'bier", "b"),
+        # The Jrai write the family name first, as the Kinh do.
+        ("Siu H'Hnil", "siu", "h'hnil", "h"),
+        ("Rơ Mah H'Kim", "ro", "h'kim", "k"),
+    ],
+)
+def test_the_family_and_given_name_follow_the_order_of_the_people(
+    full_name: str, family: str, given: str, onset: str
+) -> None:
+    row = prepared(full_name=full_name)
+    assert (row["family_folded"], row["given_folded"], row["given_onset"]) == (family, given, onset)
+
+
+def test_brothers_of_one_ede_clan_do_not_share_a_given_name() -> None:
+    """Read the Kinh way, "Y Ngơn Byă" and "Y Thu Byă" had the same given name (the clan) and a registry
+    run proposed them as one person."""
+    assert prepared(full_name="Y Ngơn Byă")["given_folded"] != prepared(full_name="Y Thu Byă")["given_folded"]
+    assert prepared(father_name="Y Ngơn Byă")["father_given"] == "ngon"
+
+
 def test_an_address_detail_is_a_place_only_with_its_commune() -> None:
     # Without units loaded nothing resolves: the place is the detail alone, marked as having no commune.
     row = prepared(address="10 Wellsl Road, Rosehill, Auburn, 5068 SA")

@@ -12,7 +12,9 @@ is made here, in Python, with `dancu.lib.vntext.fold`. For a name the columns ar
 - `name_sorted`: the folded words in alphabetical order, so "Hùng Nguyễn Văn" (given name first, as
   some foreign-made forms ask) agrees with "Nguyễn Văn Hùng".
 - `given_folded`: the last word of the name as written (tên, the given name), the word that tells
-  people of one family name apart; `family_folded`, the first word (họ).
+  people of one family name apart; `family_folded`, the first word (họ). Names in the Ê-đê order put the
+  person first and the clan last, with Y for men and H' for women ("Y Moan Ênuôl", "H'Hen Niê"): their
+  given name is the word after Y, or the H' word, and their family name the last word (`name_parts`).
 - `middle_key`: the middle name without Thị and Văn (which old registers add and leave out), or None.
 - `given_onset`: the given name's initial consonant when it is a Vietnamese syllable ("th" for Thiện,
   "t" for Tiến), otherwise its first letter: given names count as alike only when it agrees. The parents'
@@ -366,19 +368,55 @@ def _onset(given: str) -> str:
 _SEX_MIDDLES = frozenset({"thi", "van"})
 
 
-def _middle_key(words: list[str]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class NameParts:
+    family: str | None
+    middle: tuple[str, ...]
+    given: str | None
+
+
+_FEMALE_MARK = "h'"
+
+
+def name_parts(words: list[str]) -> NameParts:
+    """The family name, middle words and given name of a folded name's words.
+
+    Most names in Vietnam are written family name first and given name last ("Nguyễn Văn Hùng"; the
+    Jrai too: "Siu H'Hnil"). The Ê-đê and their neighbours of the Central Highlands put the person first
+    and the clan last, marking men with Y and women with H': "Y Moan Ênuôl", "H'Hen Niê", sometimes
+    written "H' Hen Niê". Read the Kinh way, the clan became the given name, and brothers of one clan
+    ("Y Ngơn Byă", "Y Thu Byă") had "the same given name".
+    """
+    if len(words) >= 3 and words[0] in ("y", _FEMALE_MARK):
+        # "H' Hen" is the same name as "H'Hen".
+        given = words[1] if words[0] == "y" else _FEMALE_MARK + words[1]
+        return NameParts(family=words[-1], middle=tuple(words[2:-1]), given=given)
+    if len(words) >= 2 and words[0].startswith(_FEMALE_MARK):
+        return NameParts(family=words[-1], middle=tuple(words[1:-1]), given=words[0])
+    if not words:
+        return NameParts(family=None, middle=(), given=None)
+    return NameParts(family=words[0], middle=tuple(words[1:-1]), given=words[-1])
+
+
+def _given_onset(given: str | None) -> str | None:
+    """The onset of a given name, read after the H' that marks a woman of the Central Highlands: every
+    such name would otherwise begin with h."""
+    if not given:
+        return None
+    bare = given.removeprefix(_FEMALE_MARK)
+    return _onset(bare or given)
+
+
+def _middle_key(parts: NameParts) -> str | None:
     """The words between the family and the given name, without Thị and Văn; None when none is left."""
-    middle = [word for word in words[1:-1] if word not in _SEX_MIDDLES]
+    middle = [word for word in parts.middle if word not in _SEX_MIDDLES]
     return " ".join(middle) or None
 
 
 def _given_columns(parent: str, folded: str) -> dict[str, str | None]:
     """A parent's given name and its initial consonant, compared as the person's own are."""
-    words = _words(folded)
-    return {
-        f"{parent}_given": words[-1] if words else None,
-        f"{parent}_onset": _onset(words[-1]) if words else None,
-    }
+    given = name_parts(_words(folded)).given
+    return {f"{parent}_given": given, f"{parent}_onset": _given_onset(given)}
 
 
 def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUnits) -> dict[str, Any]:
@@ -386,6 +424,7 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
     row = normalize_row(raw, today=today, address_parser=None)
     name_folded = fold(row.full_name)
     words = _words(name_folded)
+    parts = name_parts(words)
     year, month, day = _birth_parts(row.birth_date, raw.get("birth_date"))
     address = units(row.address) if row.address else Units(None, None, "")
     father, mother = fold(row.father_name), fold(row.mother_name)
@@ -394,10 +433,10 @@ def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUni
         "name": _or_none(row.full_name.lower()),
         "name_folded": _or_none(name_folded),
         "name_sorted": _or_none(" ".join(sorted(words))),
-        "given_folded": words[-1] if words else None,
-        "given_onset": _onset(words[-1]) if words else None,
-        "family_folded": words[0] if words else None,
-        "middle_key": _middle_key(words),
+        "given_folded": parts.given,
+        "given_onset": _given_onset(parts.given),
+        "family_folded": parts.family,
+        "middle_key": _middle_key(parts),
         "initials": "".join(word[0] for word in words) or None,
         "sex": row.sex,
         "dob": None if year is None or month is None or day is None else f"{year:04d}-{month:02d}-{day:02d}",
