@@ -397,7 +397,7 @@ def test_every_code_the_registry_raises_is_in_the_catalogue(module):
 
 
 def form_rule_codes() -> set[str]:
-    # The forms' workflow names catalogue rules through `_rule`; its own `_error`s are refusals of the
+    # The forms' workflow names catalogue rules through `_rule`; its own `FieldError`s are refusals of the
     # workflow (a form in the wrong status, the wrong role), not rules about the data.
     return raised_codes(SRC / "collection/workflow.py", {"_rule", "Issue"})
 

@@ -15,10 +15,6 @@ from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
-
-
 def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = None) -> PoliceUnit:
     """The police unit answering for an administrative unit (or the ministry), created once."""
     if area is None:
@@ -50,15 +46,15 @@ def officer_create(
     """Create an officer account with its TOTP device (confirmed when a secret is provisioned)."""
     errors = []
     if role not in User.Role.values:
-        errors.append(_error("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
+        errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
     if User.objects.filter(username=username).exists():
         errors.append(
-            _error("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
+            FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
         )
     try:
         validate_password(password)
     except ValidationError as exc:
-        errors.append(_error("password", "password.weak", "Mật khẩu quá yếu", "; ".join(exc.messages)))
+        errors.append(FieldError("password", "password.weak", "Mật khẩu quá yếu", "; ".join(exc.messages)))
     if errors:
         raise DomainError(errors)
     first, _, last = full_name.rpartition(" ")
@@ -137,7 +133,7 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     """A new API token; the secret is returned once and only its digest is kept."""
     if not user.is_officer:
         raise DomainError(
-            _error(
+            FieldError(
                 "user",
                 "token.officers_only",
                 "Chỉ cán bộ được cấp mã truy cập API",
@@ -146,7 +142,7 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
         )
     if not name.strip() or len(name) > 100:
         raise DomainError(
-            _error("name", "token.name", "Tên mã truy cập 1–100 ký tự", "Token name: 1–100 characters")
+            FieldError("name", "token.name", "Tên mã truy cập 1–100 ký tự", "Token name: 1–100 characters")
         )
     secret = ApiToken.new_secret()
     with transaction.atomic():

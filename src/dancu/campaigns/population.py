@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from dancu.cards.models import unexpired_on
 from dancu.registry.models import Citizen, IdentityCardRecord
 
 FULL_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -57,7 +58,7 @@ def due_for_card(as_of: date) -> QuerySet[Citizen]:
         citizen=OuterRef("pk"),
         kind__in=(IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC),
         issued_on__lte=as_of,
-    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=as_of))
+    ).filter(unexpired_on(as_of))
     return _living().filter(born_on_or_before(_years_before(as_of, CARD_AGE))).filter(~Exists(valid_card))
 
 

@@ -40,14 +40,10 @@ MAX_TARGET = 10**12
 MAX_DAYS = 3 * 366
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
-
-
 def _user(actor: Actor) -> User:
     if actor.user is None:
         raise DomainError(
-            _error("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
+            FieldError("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
         )
     return actor.user
 
@@ -65,7 +61,7 @@ def _is_ministry_admin(user: User) -> bool:
 def _require_ministry(user: User) -> None:
     if not _is_ministry_admin(user):
         raise DomainError(
-            _error(
+            FieldError(
                 "actor",
                 "campaigns.ministry_only",
                 "Chỉ cán bộ quản trị cấp Bộ được thực hiện",
@@ -77,7 +73,7 @@ def _require_ministry(user: User) -> None:
 def _normalized_filter(data_filter: Any) -> dict[str, list[str]]:
     if data_filter in (None, ""):
         return {}
-    problem = _error(
+    problem = FieldError(
         "data_filter",
         "metric.data_filter_invalid",
         "Bộ lọc phải là các cặp khoá: giá trị (hoặc danh sách giá trị) dạng chữ",
@@ -115,7 +111,7 @@ def metric_create(
     code, name, name_en = code.strip(), name.strip(), name_en.strip()
     if not CODE.match(code):
         errors.append(
-            _error(
+            FieldError(
                 "code",
                 "metric.code_invalid",
                 "Mã gồm 2-40 chữ thường, số, - hoặc _",
@@ -124,11 +120,11 @@ def metric_create(
         )
     elif Metric.objects.filter(code=code).exists():
         errors.append(
-            _error("code", "metric.code_taken", "Mã chỉ số đã tồn tại", "This metric code is taken")
+            FieldError("code", "metric.code_taken", "Mã chỉ số đã tồn tại", "This metric code is taken")
         )
     if not name or len(name) > 120:
         errors.append(
-            _error(
+            FieldError(
                 "name",
                 "metric.name_required",
                 "Cần tên (tối đa 120 ký tự)",
@@ -137,7 +133,7 @@ def metric_create(
         )
     if not name_en or len(name_en) > 120:
         errors.append(
-            _error(
+            FieldError(
                 "name_en",
                 "metric.name_required",
                 "Cần tên tiếng Anh (tối đa 120 ký tự)",
@@ -149,7 +145,7 @@ def metric_create(
         kind = Metric.Kind.POPULATION
         if population_rule not in population.RULES:
             errors.append(
-                _error(
+                FieldError(
                     "population_rule",
                     "metric.rule_unknown",
                     "Không có quy tắc dân số này",
@@ -158,7 +154,7 @@ def metric_create(
             )
         if types:
             errors.append(
-                _error(
+                FieldError(
                     "event_types",
                     "metric.kind_mixed",
                     "Chỉ số dân số không đếm sự kiện",
@@ -169,7 +165,7 @@ def metric_create(
         kind = Metric.Kind.EVENTS
         if not types:
             errors.append(
-                _error(
+                FieldError(
                     "event_types",
                     "metric.event_types_required",
                     "Cần ít nhất một loại sự kiện",
@@ -179,7 +175,7 @@ def metric_create(
         bad = [t for t in types if not EVENT_TYPE.match(t) or len(t) > 64]
         if bad:
             errors.append(
-                _error(
+                FieldError(
                     "event_types",
                     "metric.event_type_invalid",
                     f"Loại sự kiện phải có dạng ung_dung.doi_tuong.hanh_dong: {', '.join(bad)[:200]}",
@@ -237,7 +233,7 @@ def campaign_create(
     name = name.strip()
     if not name or len(name) > 200:
         errors.append(
-            _error(
+            FieldError(
                 "name",
                 "campaign.name_required",
                 "Cần tên chiến dịch (tối đa 200 ký tự)",
@@ -246,7 +242,7 @@ def campaign_create(
         )
     if ends_on < starts_on:
         errors.append(
-            _error(
+            FieldError(
                 "ends_on",
                 "campaign.ends_before_start",
                 "Ngày kết thúc trước ngày bắt đầu",
@@ -255,13 +251,13 @@ def campaign_create(
         )
     elif (ends_on - starts_on).days >= MAX_DAYS:
         errors.append(
-            _error(
+            FieldError(
                 "ends_on", "campaign.too_long", "Một đợt dài tối đa 3 năm", "A campaign lasts at most 3 years"
             )
         )
     if not metrics:
         errors.append(
-            _error(
+            FieldError(
                 "metrics",
                 "campaign.metrics_required",
                 "Chọn ít nhất một chỉ số",
@@ -272,7 +268,7 @@ def campaign_create(
     for choice in metrics:
         if choice.metric.kind != Metric.Kind.EVENTS or choice.metric.pk in seen:
             errors.append(
-                _error(
+                FieldError(
                     "metrics",
                     "campaign.metric_invalid",
                     "Chỉ số theo dõi phải là chỉ số đếm sự kiện, mỗi chỉ số một lần",
@@ -282,7 +278,7 @@ def campaign_create(
         seen.add(choice.metric.pk)
         if choice.denominator is not None and choice.denominator.kind != Metric.Kind.POPULATION:
             errors.append(
-                _error(
+                FieldError(
                     "metrics",
                     "campaign.denominator_invalid",
                     "Mẫu số phải là chỉ số dân số",
@@ -344,7 +340,7 @@ def may_set_targets_below(user: User, unit: AdminUnit | None) -> bool:
 def _figure(value: int | None, field: str) -> list[FieldError]:
     if value is not None and not 0 <= value <= MAX_TARGET:
         return [
-            _error(
+            FieldError(
                 field,
                 "target.out_of_range",
                 "Chỉ tiêu phải từ 0 đến 10^12",
@@ -373,7 +369,7 @@ def target_set(
         raise NotFoundError
     if not may_set_target(user, unit):
         raise DomainError(
-            _error(
+            FieldError(
                 "unit",
                 "target.not_your_level",
                 "Chỉ tiêu do cấp trên trực tiếp giao: Bộ giao cho cả nước và tỉnh, tỉnh giao cho xã",
@@ -384,7 +380,7 @@ def target_set(
     errors = _figure(total, "total") + _figure(per_day, "per_day")
     if total is None and per_day is None:
         errors.append(
-            _error(
+            FieldError(
                 "total",
                 "target.figure_required",
                 "Cần chỉ tiêu cả đợt hoặc mỗi ngày",
@@ -394,7 +390,7 @@ def target_set(
     reason = reason.strip()
     if not reason:
         errors.append(
-            _error(
+            FieldError(
                 "reason",
                 "target.reason_required",
                 "Cần ghi lý do giao, điều chỉnh",
@@ -403,7 +399,9 @@ def target_set(
         )
     elif len(reason) > 1000:
         errors.append(
-            _error("reason", "target.reason_too_long", "Lý do tối đa 1000 ký tự", "At most 1000 characters")
+            FieldError(
+                "reason", "target.reason_too_long", "Lý do tối đa 1000 ký tự", "At most 1000 characters"
+            )
         )
     if errors:
         raise DomainError(errors)

@@ -60,6 +60,7 @@ def _label(kind: str) -> tuple[str, str]:
     return vi, en
 
 
+# Every image rule names the image it is about, so the wrapper fixes the field and prefixes the label.
 def _error(kind: str, code: str, vi: str, en: str) -> FieldError:
     label_vi, label_en = _label(kind)
     return FieldError(kind, code, f"{label_vi}: {vi}", f"{label_en}: {en}")

@@ -74,12 +74,8 @@ class ChipDocument:
     payload: dict[str, Any]
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field, code, vi, en)
-
-
 def _malformed(detail_vi: str, detail_en: str) -> FieldError:
-    return _error(
+    return FieldError(
         "chip",
         "chip.format",
         f"Dữ liệu chip không đúng định dạng: {detail_vi}",
@@ -116,7 +112,7 @@ def verify(
     key_text = public_keys.get(key_id)
     if key_text is None:
         return None, [
-            _error(
+            FieldError(
                 "kid",
                 "chip.unknown_key",
                 f"Không biết khoá công khai «{key_id[:64]}» của cơ quan cấp",
@@ -130,7 +126,7 @@ def verify(
         )
     except (InvalidSignature, binascii.Error, ValueError):
         return None, [
-            _error(
+            FieldError(
                 "signature",
                 "chip.signature",
                 "Chữ ký của cơ quan cấp không khớp: dữ liệu chip đã bị sửa hoặc không do cơ quan này ký",

@@ -9,6 +9,8 @@ active card per citizen, one image of each kind per application) are database co
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -278,6 +280,20 @@ class IssuerKey(models.Model):
         return self.key_id
 
 
+def unexpired_on(day: date) -> Q:
+    """Cards not past their expiry date on `day`: a card is valid through the date printed on it, and a
+    card issued at 60 or later has none. A filter on `Card` and on the registry's `IdentityCardRecord`
+    alike, so that the chip cards a campaign counts follow the same rule as the cards this app issues."""
+    return Q(expires_on__isnull=True) | Q(expires_on__gte=day)
+
+
+class CardQuerySet(models.QuerySet["Card"]):
+    def valid_on(self, day: date) -> CardQuerySet:
+        """The cards in use on `day`: active and not past their expiry date. The date is read as well as
+        the state because the daily job that marks expired cards may not have run yet."""
+        return self.filter(unexpired_on(day), state=Card.State.ACTIVE)
+
+
 class Card(models.Model):
     """A card that was produced: its number is the PIN, its serial the production centre's."""
 
@@ -307,6 +323,8 @@ class Card(models.Model):
     replaced_by = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaces"
     )
+
+    objects = CardQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -50,10 +50,6 @@ def compose(data: QrData) -> str:
     )
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field, code, vi, en)
-
-
 def _parse_birth(text: str) -> PartialDate | None:
     if len(text) != 8 or not text.isascii() or not text.isdigit():
         return None
@@ -81,11 +77,11 @@ def parse(payload: str, *, today: date) -> tuple[QrData | None, list[FieldError]
     """Read and check a QR payload; the errors name each field and the rule it breaks."""
     text = nfc(payload.strip())
     if len(text) > MAX_PAYLOAD:
-        return None, [_error("qr", "qr.too_long", "Nội dung QR quá dài", "The QR payload is too long")]
+        return None, [FieldError("qr", "qr.too_long", "Nội dung QR quá dài", "The QR payload is too long")]
     parts = text.split(SEPARATOR)
     if len(parts) != 7:
         return None, [
-            _error(
+            FieldError(
                 "qr",
                 "qr.fields",
                 f"Nội dung QR phải có 7 trường cách nhau bởi |, có {len(parts)}",
@@ -101,7 +97,7 @@ def parse(payload: str, *, today: date) -> tuple[QrData | None, list[FieldError]
         errors.append(exc.error)
     if cmnd and not (len(cmnd) == 9 and cmnd.isascii() and cmnd.isdigit()):
         errors.append(
-            _error(
+            FieldError(
                 "cmnd", "cmnd.format", "Số CMND phải gồm đúng 9 chữ số", "The CMND must be exactly 9 digits"
             )
         )
@@ -109,7 +105,7 @@ def parse(payload: str, *, today: date) -> tuple[QrData | None, list[FieldError]
     birth = _parse_birth(birth_text)
     if birth is None:
         errors.append(
-            _error(
+            FieldError(
                 "birth_date",
                 "qr.birth_date",
                 "Ngày sinh phải có dạng ddmmyyyy (00 cho ngày, tháng không rõ)",
@@ -118,14 +114,16 @@ def parse(payload: str, *, today: date) -> tuple[QrData | None, list[FieldError]
         )
     sex = {"Nam": "M", "Nữ": "F"}.get(sex_label)
     if sex is None:
-        errors.append(_error("sex", "qr.sex", "Giới tính phải là Nam hoặc Nữ", "The sex must be Nam or Nữ"))
+        errors.append(
+            FieldError("sex", "qr.sex", "Giới tính phải là Nam hoặc Nữ", "The sex must be Nam or Nữ")
+        )
     if not address.strip():
-        errors.append(_error("address", "qr.address", "Thiếu nơi thường trú", "The address is missing"))
+        errors.append(FieldError("address", "qr.address", "Thiếu nơi thường trú", "The address is missing"))
     errors += text_errors(address, field="address", max_length=500, prose=True)
     issued = _parse_day(issued_text)
     if issued is None:
         errors.append(
-            _error(
+            FieldError(
                 "issued_on",
                 "qr.issued_on",
                 "Ngày cấp phải là một ngày có thật dạng ddmmyyyy",
@@ -134,13 +132,13 @@ def parse(payload: str, *, today: date) -> tuple[QrData | None, list[FieldError]
         )
     elif issued > today:
         errors.append(
-            _error(
+            FieldError(
                 "issued_on", "qr.issued_future", "Ngày cấp ở tương lai", "The date of issue is in the future"
             )
         )
     elif birth is not None and issued < birth.earliest():
         errors.append(
-            _error(
+            FieldError(
                 "issued_on",
                 "qr.issued_before_birth",
                 "Ngày cấp trước ngày sinh",

@@ -79,14 +79,10 @@ HOLD_GROUNDS = {
 }
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field, code, vi, en)
-
-
 def _officer(actor: Actor) -> User:
     if actor.user is None or not officer_can_read_records(actor.user):
         raise DomainError(
-            _error(
+            FieldError(
                 "actor",
                 "role.not_allowed",
                 "Chỉ cán bộ mới làm việc với hồ sơ thẻ",
@@ -98,7 +94,9 @@ def _officer(actor: Actor) -> User:
 
 def _role_refusal(who_vi: str, who_en: str) -> DomainError:
     return DomainError(
-        _error("actor", "role.not_allowed", f"Chỉ {who_vi} được làm việc này", f"Only {who_en} may do this")
+        FieldError(
+            "actor", "role.not_allowed", f"Chỉ {who_vi} được làm việc này", f"Only {who_en} may do this"
+        )
     )
 
 
@@ -116,7 +114,7 @@ def _text(
     clean = nfc(value or "").strip()
     errors = text_errors(clean, field=field, max_length=max_length, prose=True)
     if required and not clean:
-        errors.append(_error(field, f"{field}.required", f"Cần ghi {vi}", f"{en} is required"))
+        errors.append(FieldError(field, f"{field}.required", f"Cần ghi {vi}", f"{en} is required"))
     if errors:
         raise DomainError(errors)
     return clean
@@ -156,7 +154,7 @@ def intake_point_create(
     team = _text(team, field="team", max_length=100)
     if kind not in IntakePoint.Kind.values:
         errors.append(
-            _error(
+            FieldError(
                 "kind",
                 "point.kind",
                 "Loại điểm phải là điểm cố định hoặc tổ lưu động",
@@ -165,13 +163,13 @@ def intake_point_create(
         )
     if kind == IntakePoint.Kind.MOBILE and not team:
         errors.append(
-            _error(
+            FieldError(
                 "team", "point.team_required", "Tổ lưu động cần có tên tổ", "A mobile team needs a team name"
             )
         )
     if not re.fullmatch(r"1?2?3?", shifts) or not shifts:
         errors.append(
-            _error(
+            FieldError(
                 "shifts",
                 "point.shifts",
                 "Ca làm việc phải là một hoặc nhiều ca 1, 2, 3 theo thứ tự",
@@ -180,7 +178,7 @@ def intake_point_create(
         )
     if IntakePoint.objects.filter(code=code).exists():
         errors.append(
-            _error("code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used")
+            FieldError("code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used")
         )
     if errors:
         raise DomainError(errors)
@@ -213,7 +211,7 @@ def intake_device_register(*, actor: Actor, point: IntakePoint, serial: str, has
     )
     if IntakeDevice.objects.filter(serial=serial).exists():
         raise DomainError(
-            _error(
+            FieldError(
                 "serial",
                 "device.serial_taken",
                 "Số sê-ri thiết bị đã được đăng ký",
@@ -262,7 +260,9 @@ def record_errors(citizen: Citizen, *, today: date) -> list[FieldError]:
 def _birth(citizen: Citizen) -> date:
     if citizen.birth_date is None:
         raise DomainError(
-            _error("birth_date", "date.required", "Hồ sơ thiếu ngày sinh", "The record has no date of birth")
+            FieldError(
+                "birth_date", "date.required", "Hồ sơ thiếu ngày sinh", "The record has no date of birth"
+            )
         )
     return policy.birth_day(citizen.birth_date)
 
@@ -287,7 +287,7 @@ def eligibility_errors(
     """Why `citizen` may not apply for a card of `kind` today; empty when they may."""
     if citizen.is_deceased:
         return [
-            _error(
+            FieldError(
                 "citizen",
                 "citizen.deceased",
                 "Công dân đã chết: không cấp thẻ",
@@ -296,7 +296,7 @@ def eligibility_errors(
         ]
     if citizen.missing_declared_on is not None:
         return [
-            _error(
+            FieldError(
                 "citizen",
                 "citizen.missing",
                 "Công dân đã bị tuyên bố mất tích",
@@ -304,11 +304,13 @@ def eligibility_errors(
             )
         ]
     if kind not in Kind.values:
-        return [_error("kind", "application.kind", "Loại thủ tục không hợp lệ", "Unknown application kind")]
+        return [
+            FieldError("kind", "application.kind", "Loại thủ tục không hợp lệ", "Unknown application kind")
+        ]
     errors: list[FieldError] = []
     if Application.objects.filter(citizen=citizen, status__in=Application.OPEN_STATUSES).exists():
         errors.append(
-            _error(
+            FieldError(
                 "citizen",
                 "application.pending",
                 "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
@@ -319,7 +321,7 @@ def eligibility_errors(
     age = policy.age_on(birth, today)
     if age < policy.MANDATORY_AGE and not representative:
         errors.append(
-            _error(
+            FieldError(
                 "representative",
                 "application.representative_required",
                 "Dưới 14 tuổi: thẻ được cấp theo đề nghị của người đại diện hợp pháp, "
@@ -332,7 +334,7 @@ def eligibility_errors(
     has_chip_card = current is not None or latest is not None or _has_chip_card_record(citizen)
     if kind == Kind.FIRST_ISSUE and has_chip_card:
         errors.append(
-            _error(
+            FieldError(
                 "kind",
                 "application.not_first",
                 "Công dân đã được cấp thẻ: không cấp lần đầu",
@@ -342,7 +344,7 @@ def eligibility_errors(
     elif kind == Kind.CONVERSION:
         if has_chip_card:
             errors.append(
-                _error(
+                FieldError(
                     "kind",
                     "application.already_converted",
                     "Công dân đã có thẻ căn cước gắn chip",
@@ -354,7 +356,7 @@ def eligibility_errors(
             and not citizen.card_records.filter(kind=IdentityCardRecord.Kind.CMND).exists()
         ):
             errors.append(
-                _error(
+                FieldError(
                     "kind",
                     "application.no_old_card",
                     "Không có CMND hoặc thẻ cũ để chuyển đổi",
@@ -363,7 +365,7 @@ def eligibility_errors(
             )
     elif kind in (Kind.RENEWAL, Kind.CHANGE_OF_DATA, Kind.PIN_REISSUED) and current is None:
         errors.append(
-            _error(
+            FieldError(
                 "kind",
                 "application.no_current_card",
                 "Công dân không có thẻ đang sử dụng để cấp đổi",
@@ -372,7 +374,7 @@ def eligibility_errors(
         )
     elif kind == Kind.RENEWAL and current is not None and not policy.renewal_due(current.expires_on, today):
         errors.append(
-            _error(
+            FieldError(
                 "kind",
                 "application.renewal_not_due",
                 "Chưa đến tuổi đổi thẻ: chỉ đổi khi thẻ hết hạn hoặc trong 2 năm trước tuổi 14, 25, 40, 60",
@@ -381,7 +383,7 @@ def eligibility_errors(
         )
     elif kind == Kind.PIN_REISSUED and current is not None and current.number == citizen.pin:
         errors.append(
-            _error(
+            FieldError(
                 "kind",
                 "application.pin_unchanged",
                 "Số định danh không thay đổi so với thẻ",
@@ -391,7 +393,7 @@ def eligibility_errors(
     elif kind == Kind.LOST_OR_DAMAGED:
         if latest is None:
             errors.append(
-                _error(
+                FieldError(
                     "kind",
                     "application.no_card",
                     "Công dân chưa có thẻ để cấp lại",
@@ -400,7 +402,7 @@ def eligibility_errors(
             )
         if not reason:
             errors.append(
-                _error(
+                FieldError(
                     "reason",
                     "reason.required",
                     "Cần ghi lý do cấp lại (mất, hư hỏng)",
@@ -409,7 +411,7 @@ def eligibility_errors(
             )
     if kind == Kind.CHANGE_OF_DATA and not reason:
         errors.append(
-            _error(
+            FieldError(
                 "reason",
                 "reason.required",
                 "Cần ghi thông tin thay đổi",
@@ -423,7 +425,7 @@ def fee_for(*, kind: str, on: date, category: str) -> int:
     """The fee in the dated table for `kind` on `on`; exempt categories pay nothing."""
     if category not in FeeCategory.values:
         raise DomainError(
-            _error(
+            FieldError(
                 "fee_category",
                 "fee.category",
                 "Diện miễn lệ phí không hợp lệ",
@@ -433,7 +435,7 @@ def fee_for(*, kind: str, on: date, category: str) -> int:
     rate = FeeRate.objects.filter(kind=kind, valid_from__lte=on).order_by("-valid_from").first()
     if rate is None:
         raise DomainError(
-            _error(
+            FieldError(
                 "kind",
                 "fee.no_rate",
                 "Chưa có biểu lệ phí cho thủ tục này vào ngày này",
@@ -469,7 +471,7 @@ def _checked_images(
     if age < biometrics.BIOMETRICS_FROM_AGE:
         if images:
             raise DomainError(
-                _error(
+                FieldError(
                     "biometrics",
                     "biometrics.under_6",
                     "Không thu sinh trắc học của trẻ dưới 6 tuổi",
@@ -479,7 +481,9 @@ def _checked_images(
         return []
     if device is None:
         raise DomainError(
-            _error("device", "device.required", "Cần chọn bộ thiết bị thu nhận", "Choose the capture device")
+            FieldError(
+                "device", "device.required", "Cần chọn bộ thiết bị thu nhận", "Choose the capture device"
+            )
         )
     required = biometrics.required_kinds(age=age, device_has_iris=device.has_iris)
     errors: list[FieldError] = []
@@ -487,7 +491,7 @@ def _checked_images(
         if kind not in required:
             if kind in biometrics.IRISES:
                 errors.append(
-                    _error(
+                    FieldError(
                         kind,
                         "biometrics.no_iris_device",
                         "Thiết bị này không thu mống mắt",
@@ -496,7 +500,7 @@ def _checked_images(
                 )
             else:
                 errors.append(
-                    _error(
+                    FieldError(
                         kind, "biometrics.kind", "Loại sinh trắc học không hợp lệ", "Unknown biometric kind"
                     )
                 )
@@ -532,7 +536,7 @@ def _check_intake(user: User, citizen: Citizen, intake: Intake, *, today: date) 
     errors: list[FieldError] = []
     if intake.shift not in SHIFTS or intake.shift not in point.shifts:
         errors.append(
-            _error(
+            FieldError(
                 "shift",
                 "intake.shift",
                 f"Điểm thu nhận này làm các ca {', '.join(point.shifts)}",
@@ -541,7 +545,7 @@ def _check_intake(user: User, citizen: Citizen, intake: Intake, *, today: date) 
         )
     if intake.device is not None and (intake.device.point_id != point.pk or not intake.device.active):
         errors.append(
-            _error(
+            FieldError(
                 "device",
                 "device.other_point",
                 "Thiết bị không thuộc điểm thu nhận này",
@@ -553,11 +557,13 @@ def _check_intake(user: User, citizen: Citizen, intake: Intake, *, today: date) 
     postal = _text(intake.postal_address, field="postal_address", max_length=300)
     if intake.delivery not in Application.Delivery.values:
         errors.append(
-            _error("delivery", "delivery.kind", "Hình thức nhận thẻ không hợp lệ", "Unknown delivery method")
+            FieldError(
+                "delivery", "delivery.kind", "Hình thức nhận thẻ không hợp lệ", "Unknown delivery method"
+            )
         )
     elif intake.delivery == Application.Delivery.POST and not postal:
         errors.append(
-            _error(
+            FieldError(
                 "postal_address",
                 "delivery.address_required",
                 "Nhận qua bưu chính cần địa chỉ nhận",
@@ -574,7 +580,7 @@ def _check_correction(citizen: Citizen, form: CollectionForm | None, *, today: d
     if form is not None:
         if form.kind != CollectionForm.Kind.DC02 or form.citizen_id != citizen.pk:
             raise DomainError(
-                _error(
+                FieldError(
                     "correction_form",
                     "correction.other",
                     "Phiếu điều chỉnh phải là phiếu DC02 của chính công dân này",
@@ -590,7 +596,7 @@ def _check_correction(citizen: Citizen, form: CollectionForm | None, *, today: d
         codes = ", ".join(sorted({p.code for p in problems}))
         raise DomainError(
             [
-                _error(
+                FieldError(
                     "citizen",
                     "record.not_correct",
                     f"Hồ sơ công dân chưa đạt chuẩn «đúng» ({codes}): lập phiếu DC02 để điều chỉnh trước",
@@ -677,7 +683,7 @@ def application_take(
         except IntegrityError:
             # Another officer took an application for the same citizen at the same moment.
             raise DomainError(
-                _error(
+                FieldError(
                     "citizen",
                     "application.pending",
                     "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
@@ -703,7 +709,7 @@ def _locked_application(user: User, application: Application) -> Application:
 
 def _status_refusal(application: Application, *, expected: str) -> DomainError:
     return DomainError(
-        _error(
+        FieldError(
             "status",
             "application.status",
             f"Hồ sơ đang ở trạng thái «{application.get_status_display()}», không thể làm việc này",
@@ -723,7 +729,7 @@ def application_resume(*, actor: Actor, application: Application, today: date | 
         form = application.correction_form
         if form is None or form.status != CollectionForm.Status.APPLIED:
             raise DomainError(
-                _error(
+                FieldError(
                     "correction_form",
                     "correction.not_applied",
                     "Phiếu DC02 chưa được cập nhật vào CSDL",
@@ -764,7 +770,7 @@ def application_approve(*, actor: Actor, application: Application) -> Applicatio
         citizen = application.citizen
         if citizen.is_deceased:
             raise DomainError(
-                _error(
+                FieldError(
                     "citizen",
                     "citizen.deceased",
                     "Công dân đã chết: không cấp thẻ",
@@ -777,7 +783,7 @@ def application_approve(*, actor: Actor, application: Application) -> Applicatio
         missing = required - set(application.biometrics.values_list("kind", flat=True))
         if missing:
             raise DomainError(
-                _error(
+                FieldError(
                     "biometrics",
                     "biometrics.missing",
                     f"Thiếu dữ liệu sinh trắc: {', '.join(sorted(missing))}",
@@ -918,7 +924,7 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
         or not unit_in_area(user, province)
     ):
         raise DomainError(
-            _error(
+            FieldError(
                 "province",
                 "batch.province",
                 "Chọn tỉnh/thành phố của lô sản xuất",
@@ -937,7 +943,7 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
         )
         if not applications:
             raise DomainError(
-                _error(
+                FieldError(
                     "applications",
                     "batch.empty",
                     "Không có hồ sơ đã duyệt chờ sản xuất",
@@ -1025,7 +1031,7 @@ def _parse_result(text: str) -> list[ResultRow]:
         "error",
     ]:
         raise DomainError(
-            _error(
+            FieldError(
                 "file",
                 "result.columns",
                 "Tệp kết quả phải có đúng các cột application,serial,error",
@@ -1038,7 +1044,7 @@ def _parse_result(text: str) -> list[ResultRow]:
         values = {k.strip(): (v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
             errors.append(
-                _error(
+                FieldError(
                     f"line {line}",
                     "result.extra_columns",
                     f"Dòng {line}: thừa cột",
@@ -1049,7 +1055,7 @@ def _parse_result(text: str) -> list[ResultRow]:
         row = ResultRow(line, values["application"], values["serial"], nfc(values["error"]))
         if bool(row.serial) == bool(row.error):
             errors.append(
-                _error(
+                FieldError(
                     f"line {line}",
                     "result.serial_or_error",
                     f"Dòng {line}: cần đúng một trong số sê-ri hoặc lý do từ chối",
@@ -1058,7 +1064,7 @@ def _parse_result(text: str) -> list[ResultRow]:
             )
         elif row.serial and not SERIAL_RE.match(row.serial):
             errors.append(
-                _error(
+                FieldError(
                     f"line {line}",
                     "result.serial",
                     f"Dòng {line}: số sê-ri phải gồm 6-20 chữ hoa hoặc số",
@@ -1073,7 +1079,7 @@ def _parse_result(text: str) -> list[ResultRow]:
         raise DomainError(errors[:50])
     if not rows:
         raise DomainError(
-            _error("file", "result.empty", "Tệp kết quả không có dòng nào", "The result file has no rows")
+            FieldError("file", "result.empty", "Tệp kết quả không có dòng nào", "The result file has no rows")
         )
     return rows
 
@@ -1130,7 +1136,7 @@ def batch_import_result(
         for row in rows:
             if row.application not in waiting or row.application in seen_applications:
                 errors.append(
-                    _error(
+                    FieldError(
                         f"line {row.line}",
                         "result.unknown_application",
                         f"Dòng {row.line}: hồ sơ «{row.application[:20]}» không có trong lô "
@@ -1143,7 +1149,7 @@ def batch_import_result(
             if row.serial:
                 if row.serial in seen_serials:
                     errors.append(
-                        _error(
+                        FieldError(
                             f"line {row.line}",
                             "result.serial_repeated",
                             f"Dòng {row.line}: số sê-ri lặp lại",
@@ -1153,7 +1159,7 @@ def batch_import_result(
                 seen_serials.add(row.serial)
         taken = set(Card.objects.filter(serial__in=seen_serials).values_list("serial", flat=True))
         errors += [
-            _error(
+            FieldError(
                 f"line {row.line}",
                 "result.serial_taken",
                 f"Dòng {row.line}: số sê-ri đã được dùng cho thẻ khác",
@@ -1369,10 +1375,12 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
     user = _officer(actor)
     note = _text(note, field="note", max_length=300)
     if state not in _TRANSITIONS:
-        raise DomainError(_error("state", "card.state", "Trạng thái thẻ không hợp lệ", "Unknown card state"))
+        raise DomainError(
+            FieldError("state", "card.state", "Trạng thái thẻ không hợp lệ", "Unknown card state")
+        )
     if state == Card.State.REVOKED and grounds not in REVOCATION_GROUNDS:
         raise DomainError(
-            _error(
+            FieldError(
                 "grounds",
                 "card.revocation_grounds",
                 "Thu hồi thẻ cần căn cứ pháp lý trong danh mục",
@@ -1381,7 +1389,7 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
         )
     if state == Card.State.HELD and grounds not in HOLD_GROUNDS:
         raise DomainError(
-            _error(
+            FieldError(
                 "grounds",
                 "card.hold_grounds",
                 "Tạm giữ thẻ cần căn cứ pháp lý trong danh mục",
@@ -1403,7 +1411,7 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
         card = Card.objects.select_related("application__point__commune").get(pk=locked.pk)
         if card.state not in _TRANSITIONS[state]:
             raise DomainError(
-                _error(
+                FieldError(
                     "state",
                     "card.transition",
                     f"Không thể chuyển thẻ từ «{card.get_state_display()}» sang «{Card.State(state).label}»",
@@ -1414,7 +1422,7 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
             card.expires_on is None or card.expires_on > timezone.localdate()
         ):
             raise DomainError(
-                _error("state", "card.not_expired", "Thẻ chưa hết hạn", "The card has not expired")
+                FieldError("state", "card.not_expired", "Thẻ chưa hết hạn", "The card has not expired")
             )
         old_state = card.state
         grounds_text = (REVOCATION_GROUNDS | HOLD_GROUNDS).get(grounds, ("", ""))[0]

@@ -103,10 +103,6 @@ _ACTION_NAMES = {
 ACTIONS = tuple(_ACTION_NAMES)
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
-
-
 def _rule(field: str, rule_code: str, **params: Any) -> FieldError:
     """A broken rule of the catalogue (`registry.rules`), with its messages."""
     return Issue(field, rule_code, params).as_field_error()
@@ -135,14 +131,14 @@ def _text(value: Any, *, name: str) -> str:
         return ""
     if not isinstance(value, str | int):
         raise DomainError(
-            _error(name, "form.value_type", "Giá trị phải là chuỗi ký tự", "The value must be a string")
+            FieldError(name, "form.value_type", "Giá trị phải là chuỗi ký tự", "The value must be a string")
         )
     text = nfc(str(value)).strip()
     if "\x00" in text:
         # Nothing could store it (PostgreSQL refuses NUL in text and in JSON); other control characters are
         # kept and reported by the rules, so the officer sees where they are.
         raise DomainError(
-            _error(
+            FieldError(
                 name,
                 "text.control_chars",
                 "Có ký tự NUL (U+0000) không hợp lệ",
@@ -151,7 +147,7 @@ def _text(value: Any, *, name: str) -> str:
         )
     if len(text) > MAX_VALUE_LENGTH:
         raise DomainError(
-            _error(
+            FieldError(
                 name,
                 "text.too_long",
                 f"Dài tối đa {MAX_VALUE_LENGTH} ký tự",
@@ -166,13 +162,15 @@ def form_data_clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     out. A DC01 is flat (`{"full_name": ..., "commune_code": ...}`); a DC02 is `{"changes": {field: new
     value}}`, where a blank new value clears the field."""
     if not isinstance(data, Mapping):
-        raise DomainError(_error("data", "form.data_type", "Dữ liệu phiếu không hợp lệ", "Invalid form data"))
+        raise DomainError(
+            FieldError("data", "form.data_type", "Dữ liệu phiếu không hợp lệ", "Invalid form data")
+        )
     if kind == Kind.DC02:
         unknown = sorted(set(data) - {"changes"})
         changes = data.get("changes") or {}
         if not isinstance(changes, Mapping):
             raise DomainError(
-                _error("changes", "form.data_type", "Danh sách thay đổi không hợp lệ", "Invalid changes")
+                FieldError("changes", "form.data_type", "Danh sách thay đổi không hợp lệ", "Invalid changes")
             )
         clean_changes = {str(name): _text(value, name=str(name)) for name, value in changes.items()}
         if unknown:
@@ -186,7 +184,7 @@ def form_data_clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unknown_field(name: str) -> FieldError:
-    return _error(
+    return FieldError(
         str(name)[:100],
         "form.unknown_field",
         "Phiếu không có trường này",
@@ -359,7 +357,7 @@ def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, 
         errors.append(_rule("relation_to_head", "relation.invalid"))
     elif relation == Relation.HEAD:
         errors.append(
-            _error(
+            FieldError(
                 "relation_to_head",
                 "household.second_head",
                 "Hộ đã có chủ hộ; người mới nhập hộ không thể là chủ hộ",
@@ -373,7 +371,7 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
     errors, warnings = check.errors, check.warnings
     changes: dict[str, str] = data.get("changes", {})
     errors += [
-        _error(
+        FieldError(
             name,
             "field.not_updatable",
             "Trường này không sửa được bằng phiếu DC02",
@@ -435,7 +433,7 @@ def form_validate(
     today = today or timezone.localdate()
     if kind not in Kind.values:
         raise DomainError(
-            _error(
+            FieldError(
                 "kind",
                 "form.kind_invalid",
                 "Loại phiếu phải là DC01 hoặc DC02",
@@ -447,7 +445,7 @@ def form_validate(
     if kind == Kind.DC02:
         if citizen is None:
             raise DomainError(
-                _error(
+                FieldError(
                     "citizen",
                     "citizen.required",
                     "Phiếu DC02 phải chỉ rõ công dân",
@@ -532,7 +530,7 @@ def _role_refusal(action: str) -> FieldError:
         else ("cán bộ phúc tra cấp huyện/tỉnh", "a district or province supervisor")
     )
     action_vi, action_en = _ACTION_NAMES[action]
-    return _error(
+    return FieldError(
         "actor",
         "role.not_allowed",
         f"Chỉ {who_vi} được {action_vi} phiếu ở bước này",
@@ -542,7 +540,7 @@ def _role_refusal(action: str) -> FieldError:
 
 def _status_refusal(form: CollectionForm, action: str) -> FieldError:
     if form.status == Status.APPLIED:
-        return _error(
+        return FieldError(
             "status",
             "form.applied",
             "Phiếu đã được cập nhật vào CSDL, không thay đổi được nữa",
@@ -550,7 +548,7 @@ def _status_refusal(form: CollectionForm, action: str) -> FieldError:
         )
     status_vi, status_en = _STATUS_NAMES[Status(form.status)]
     action_vi, action_en = _ACTION_NAMES[action]
-    return _error(
+    return FieldError(
         "status",
         "form.status",
         f"Phiếu đang ở trạng thái «{status_vi}»: không thể {action_vi}",
@@ -564,7 +562,7 @@ def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None
     if form.from_import:
         return _import_form_refusal(user, form, action)
     if action == "reject":
-        return _error(
+        return FieldError(
             "actor",
             "form.not_from_import",
             "Chỉ phiếu từ tệp nhập mới bị từ chối; phiếu của cán bộ được trả lại cho người lập",
@@ -572,7 +570,7 @@ def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None
         )
     if action in ("edit", "submit"):
         if form.created_by_id != user.pk or user.role not in AUTHOR_ROLES:
-            return _error(
+            return FieldError(
                 "actor",
                 "form.not_author",
                 "Chỉ người lập phiếu được sửa và gửi phiếu",
@@ -596,14 +594,14 @@ def _refusal(user: User, form: CollectionForm, action: str) -> FieldError | None
         if status != needed:
             return _status_refusal(form, action)
     if form.created_by_id == user.pk:
-        return _error(
+        return FieldError(
             "actor",
             "form.own",
             "Không ai được kiểm tra, phúc tra hay cập nhật phiếu do chính mình lập",
             "Nobody may check, re-check or apply a form they wrote themselves",
         )
     if action == "recheck" and form.checked_by_id == user.pk:
-        return _error(
+        return FieldError(
             "actor",
             "form.same_reviewer",
             "Người đã kiểm tra phiếu không được phúc tra chính phiếu đó",
@@ -618,7 +616,7 @@ def _import_form_refusal(user: User, form: CollectionForm, action: str) -> Field
     rejects it with a reason instead of returning it. Check, re-check and apply are a DC01's."""
     status = form.status
     if action in ("submit", "return"):
-        return _error(
+        return FieldError(
             "actor",
             "form.from_import",
             "Phiếu từ tệp nhập không có người lập để gửi hay trả lại: sửa trực tiếp hoặc từ chối",
@@ -640,7 +638,7 @@ def _import_form_refusal(user: User, form: CollectionForm, action: str) -> Field
     if status != needed:
         return _status_refusal(form, action)
     if action == "recheck" and form.checked_by_id == user.pk:
-        return _error(
+        return FieldError(
             "actor",
             "form.same_reviewer",
             "Người đã kiểm tra phiếu không được phúc tra chính phiếu đó",
@@ -663,7 +661,7 @@ def _user_of(actor: Actor) -> User:
     if actor.user is None or not officer_can_read_records(actor.user):
         # Forms are an officer's work: system jobs (imports, the generator) write through their own services.
         raise DomainError(
-            _error(
+            FieldError(
                 "actor",
                 "role.not_allowed",
                 "Chỉ cán bộ mới làm việc với phiếu",
@@ -759,7 +757,7 @@ def form_create_draft(
     user = _user_of(actor)
     if user.role not in AUTHOR_ROLES:
         raise DomainError(
-            _error(
+            FieldError(
                 "actor",
                 "role.not_allowed",
                 "Chỉ cán bộ công an xã thu thập thông tin được lập phiếu",
@@ -772,7 +770,7 @@ def form_create_draft(
             raise NotFoundError("citizen")
     elif citizen is not None:
         raise DomainError(
-            _error(
+            FieldError(
                 "citizen",
                 "form.citizen_not_allowed",
                 "Phiếu DC01 dành cho người chưa có trong CSDL",
@@ -883,7 +881,7 @@ def _acknowledge(
     if missing:
         raise DomainError(
             [
-                _error(
+                FieldError(
                     warning.field,
                     "warning.unacknowledged",
                     f"Cần xác nhận đã xem cảnh báo [{warning.code}]: {warning.message_vi}",
@@ -948,7 +946,7 @@ def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
     user = _user_of(actor)
     reason, problems = _given_reason(
         reason,
-        missing=_error(
+        missing=FieldError(
             "reason",
             "reason.required",
             "Ghi lý do trả lại phiếu để người lập phiếu biết cần sửa gì",
@@ -1168,7 +1166,7 @@ def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
                 exc
                 if isinstance(exc, DomainError)
                 else DomainError(
-                    _error(
+                    FieldError(
                         "registry",
                         "registry.conflict",
                         "CSDL vừa thay đổi và từ chối bản ghi này (trùng số định danh hoặc CMND?): "

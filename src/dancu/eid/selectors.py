@@ -37,12 +37,7 @@ _LOCK_REASONS_EN = {
 def has_valid_card(citizen: Citizen) -> bool:
     """Whether the citizen holds an active card that has not passed its expiry date (the daily job that
     marks expired cards may not have run yet today)."""
-    today = timezone.localdate()
-    return (
-        Card.objects.filter(citizen=citizen, state=Card.State.ACTIVE)
-        .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
-        .exists()
-    )
+    return Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen).exists()
 
 
 def account_of(user: User) -> EidAccount | None:

@@ -32,10 +32,6 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 12
 
 
-def _error(field: str, code: str, vi: str, en: str) -> FieldError:
-    return FieldError(field=field, code=code, message_vi=vi, message_en=en)
-
-
 def activation_code_digest(code: str) -> str:
     """The digest of a code as typed: spaces, dashes and case do not matter."""
     clean = "".join(ch for ch in code.upper() if ch.isalnum())
@@ -51,7 +47,7 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
     """Why `user` may not register an account for `citizen`, in the order an officer would check."""
     if user.role not in REGISTERING_ROLES or user.police_unit is None:
         return [
-            _error(
+            FieldError(
                 "actor",
                 "role.not_allowed",
                 "Chỉ cán bộ công an xã, phường đăng ký tài khoản định danh điện tử mức độ 2",
@@ -64,7 +60,7 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
     errors = []
     if citizen.merged_into_id is not None:
         errors.append(
-            _error(
+            FieldError(
                 "citizen",
                 "citizen.merged",
                 "Hồ sơ đã được hợp nhất vào hồ sơ khác: hãy đăng ký trên hồ sơ được giữ lại",
@@ -73,11 +69,13 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
         )
     if citizen.is_deceased:
         errors.append(
-            _error("citizen", "citizen.deceased", "Công dân đã mất", "The citizen is recorded as deceased")
+            FieldError(
+                "citizen", "citizen.deceased", "Công dân đã mất", "The citizen is recorded as deceased"
+            )
         )
     if not has_valid_card(citizen):
         errors.append(
-            _error(
+            FieldError(
                 "citizen",
                 "card.none_active",
                 "Công dân chưa có thẻ căn cước đang sử dụng (đăng ký mức độ 2 cần thẻ còn giá trị)",
@@ -89,7 +87,7 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
         or User.objects.filter(username=citizen.pin).exists()
     ):
         errors.append(
-            _error(
+            FieldError(
                 "citizen",
                 "eid.account_exists",
                 "Công dân đã có tài khoản định danh điện tử",
@@ -98,7 +96,7 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
         )
     if not identity_checked:
         errors.append(
-            _error(
+            FieldError(
                 "identity_checked",
                 "eid.identity_not_checked",
                 "Cán bộ phải đối chiếu khuôn mặt của công dân với ảnh trên thẻ trước khi đăng ký",
@@ -114,7 +112,7 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
     user = actor.user
     if user is None:
         raise DomainError(
-            _error("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
+            FieldError("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
         )
     with transaction.atomic():
         citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
@@ -143,7 +141,7 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
                 )
         except IntegrityError:
             raise DomainError(
-                _error(
+                FieldError(
                     "citizen",
                     "eid.account_exists",
                     "Công dân đã có tài khoản định danh điện tử",
@@ -161,7 +159,7 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
     return account, code
 
 
-_ACTIVATION_REFUSED = _error(
+_ACTIVATION_REFUSED = FieldError(
     "code",
     "eid.activation_refused",
     "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn",
@@ -199,7 +197,7 @@ def eid_account_activate(
             validate_password(password, user=user)
         except ValidationError as exc:
             raise DomainError(
-                _error(
+                FieldError(
                     "password",
                     "password.weak",
                     "Mật khẩu chưa đủ mạnh: " + "; ".join(exc.messages),
@@ -231,7 +229,7 @@ def _lock_refusal(actor: Actor, account: EidAccount) -> None:
         return
     if user.role not in REGISTERING_ROLES or user.police_unit is None:
         raise DomainError(
-            _error(
+            FieldError(
                 "actor",
                 "role.not_allowed",
                 "Chỉ công dân hoặc cán bộ công an xã, phường được khoá tài khoản định danh điện tử",
@@ -247,14 +245,16 @@ def eid_account_lock(*, actor: Actor, account: EidAccount, reason: str, note: st
     account cannot sign in; unlocking it is not built yet (docs/eid.md)."""
     if reason not in EidAccount.LockReason.values:
         raise DomainError(
-            _error("reason", "eid.lock_reason", "Lý do khoá tài khoản không hợp lệ", "Unknown reason to lock")
+            FieldError(
+                "reason", "eid.lock_reason", "Lý do khoá tài khoản không hợp lệ", "Unknown reason to lock"
+            )
         )
     _lock_refusal(actor, account)
     with transaction.atomic():
         account = EidAccount.objects.select_for_update().select_related("citizen").get(pk=account.pk)
         if account.status == EidAccount.Status.LOCKED:
             raise DomainError(
-                _error(
+                FieldError(
                     "status", "eid.already_locked", "Tài khoản đã bị khoá", "The account is already locked"
                 )
             )

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.management.base import CommandError
+
 
 @dataclass(frozen=True)
 class FieldError:
@@ -52,3 +54,8 @@ class DomainError(Exception):
 
 class NotFoundError(Exception):
     """The record does not exist or the actor may not see it: callers cannot tell which, on purpose."""
+
+
+def command_error(vi: str, en: str) -> CommandError:
+    """A management command's refusal, like every refusal in dancu, in Vietnamese then English."""
+    return CommandError(f"{vi} / {en}")

@@ -151,6 +151,7 @@ class PinInfo:
     serial: str
 
 
+# Every PIN rule reports against the same field, so the wrapper fixes it once for the six errors below.
 def _error(code: str, message_vi: str, message_en: str, **params: object) -> FieldError:
     return FieldError(FIELD, code, message_vi, message_en, dict(params))
 

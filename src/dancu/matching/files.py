@@ -23,10 +23,6 @@ from dancu.matching.engine import MatchResult
 _SHOWN = 5
 
 
-def _error(field: str, code: str, vi: str, en: str, **params: Any) -> FieldError:
-    return FieldError(field, code, vi, en, params)
-
-
 def _rows_text(numbers: list[int]) -> str:
     shown = ", ".join(str(number) for number in numbers[:_SHOWN])
     return shown + (f" (+{len(numbers) - _SHOWN})" if len(numbers) > _SHOWN else "")
@@ -39,10 +35,10 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
     try:
         source = open_source(path)
     except FileRejectedError as exc:
-        raise DomainError(_error("file", exc.code, exc.message_vi, exc.message_en)) from None
+        raise DomainError(FieldError("file", exc.code, exc.message_vi, exc.message_en)) from None
     if "record_id" not in source.columns:
         raise DomainError(
-            _error(
+            FieldError(
                 "record_id",
                 "file.missing_columns",
                 "Thiếu cột bắt buộc: record_id (mỗi bản ghi cần mã để ghi ra cụm của nó)",
@@ -74,48 +70,47 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
         row.values["record_id"] = record_id
         rows.append(row.values)
     errors = [
-        _error(
+        FieldError(
             "",
             code,
             f"Dòng hỏng ({code}) ở các dòng {_rows_text(numbers)}: hãy sửa tệp trước khi so khớp",
             f"Damaged rows ({code}) at rows {_rows_text(numbers)}: fix the file before matching",
-            rows=numbers,
+            params={"rows": numbers},
         )
         for code, numbers in damaged.items()
     ]
     if blank_ids:
         errors.append(
-            _error(
+            FieldError(
                 "record_id",
                 "record_id.required",
                 f"Mã bản ghi (record_id) để trống ở các dòng {_rows_text(blank_ids)}",
                 f"record_id is blank at rows {_rows_text(blank_ids)}",
-                rows=blank_ids,
+                params={"rows": blank_ids},
             )
         )
     for record_id, numbers in list(repeated.items())[:_SHOWN]:
         errors.append(
-            _error(
+            FieldError(
                 "record_id",
                 "record_id.duplicate",
                 f"Mã bản ghi {record_id!r} lặp lại ở các dòng {_rows_text(numbers)}: mỗi mã chỉ dùng một lần",
                 f"record_id {record_id!r} is repeated at rows {_rows_text(numbers)}: each id is used once",
-                record_id=record_id,
-                rows=numbers,
+                params={"record_id": record_id, "rows": numbers},
             )
         )
     if errors:
         raise DomainError(errors)
     if not rows:
         raise DomainError(
-            _error("file", "file.no_rows", "Tệp không có dòng dữ liệu nào", "The file has no data rows")
+            FieldError("file", "file.no_rows", "Tệp không có dòng dữ liệu nào", "The file has no data rows")
         )
     return rows, empty
 
 
 def all_blank_error(count: int) -> DomainError:
     return DomainError(
-        _error(
+        FieldError(
             "",
             "records.all_blank",
             f"Cả {count} bản ghi đều trống họ tên, ngày sinh, số định danh và CMND: không có gì để so khớp",

@@ -26,6 +26,7 @@ from dancu.collection.services import (
     import_rows,
     import_start,
 )
+from dancu.lib.errors import command_error
 
 
 class Command(BaseCommand):
@@ -65,9 +66,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
         if options["batch_size"] <= 0:
-            raise CommandError("--batch-size phải là số dương / --batch-size must be positive")
+            raise command_error("--batch-size phải là số dương", "--batch-size must be positive")
         if options["workers"] is not None and options["workers"] < 0:
-            raise CommandError("--workers phải là 0 hoặc số dương / --workers must be 0 or more")
+            raise command_error("--workers phải là 0 hoặc số dương", "--workers must be 0 or more")
         actor = Actor(system="import")
         try:
             run, source = import_start(path=path, source_name=options["source"], actor=actor)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.db.models import Count, Q
 
 from dancu.audit.services import Actor
@@ -19,7 +19,7 @@ from dancu.collection.quality.models import QualityAssessment, QualityPass
 from dancu.collection.quality.selectors import unit_for_code
 from dancu.collection.quality.services import quality_pass_run, unit_citizens_q
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, NotFoundError
+from dancu.lib.errors import DomainError, NotFoundError, command_error
 from dancu.registry.models import Citizen
 
 
@@ -44,11 +44,11 @@ class Command(BaseCommand):
             try:
                 unit = unit_for_code(options["unit"].strip())
             except DomainError as exc:
-                raise CommandError(f"{exc.errors[0].message_vi} / {exc.errors[0].message_en}") from None
+                raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
             except NotFoundError:
-                raise CommandError(
-                    f"Không có tỉnh hay xã/phường mã {options['unit']!r} (từ 1-7-2025) / "
-                    f"No 2025 province or commune has the code {options['unit']!r}."
+                raise command_error(
+                    f"Không có tỉnh hay xã/phường mã {options['unit']!r} (từ 1-7-2025)",
+                    f"No 2025 province or commune has the code {options['unit']!r}.",
                 ) from None
             scope = QualityPass.Scope.UNIT
         elif options["changed"]:

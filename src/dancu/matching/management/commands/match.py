@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from dancu.lib.errors import DomainError
+from dancu.lib.errors import DomainError, command_error
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, run_matcher
 from dancu.matching.files import (
     all_blank_error,
@@ -27,10 +27,6 @@ from dancu.matching.files import (
     write_csv,
 )
 from dancu.matching.prepare import AddressUnits, prepare_records
-
-
-def _error(vi: str, en: str) -> CommandError:
-    return CommandError(f"{vi} / {en}")
 
 
 def _domain_error(exc: DomainError) -> CommandError:
@@ -85,18 +81,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["block_cap"] < 2:
-            raise _error("--block-cap phải từ 2 trở lên", "--block-cap must be at least 2")
+            raise command_error("--block-cap phải từ 2 trở lên", "--block-cap must be at least 2")
         today = date.fromisoformat(options["today"]) if options["today"] else timezone.localdate()
         if options["registry"]:
             if options["file"] or options["out"] or options["pairs"]:
-                raise _error(
+                raise command_error(
                     "--registry không đi cùng tệp, --out hay --pairs",
                     "--registry takes no file, --out or --pairs",
                 )
             self._registry(options, today)
             return
         if not options["file"] or not options["out"]:
-            raise _error(
+            raise command_error(
                 "Cần tệp vào và --out (hoặc --registry)", "A FILE and --out are required (or --registry)"
             )
         self._file(options, today)

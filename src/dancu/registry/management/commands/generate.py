@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from dancu.audit.services import Actor
-from dancu.lib.errors import DomainError
+from dancu.lib.errors import DomainError, command_error
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
     LoadStats,
@@ -35,11 +35,6 @@ from dancu.registry.generator import (
 def _codes(value: str) -> list[str]:
     """A comma-separated list of unit codes, as typed: "01,79" or "01, 79"."""
     return [code.strip() for code in value.split(",") if code.strip()]
-
-
-def _error(vi: str, en: str) -> CommandError:
-    # Command-line errors, like every refusal in dancu, in Vietnamese then English.
-    return CommandError(f"{vi} / {en}")
 
 
 class Command(BaseCommand):
@@ -95,30 +90,30 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         people: int = options["people"]
         if people <= 0:
-            raise _error(
+            raise command_error(
                 f"--people phải là số dương, không phải {people}", f"--people must be positive, not {people}"
             )
         if options["batch_size"] <= 0:
-            raise _error("--batch-size phải là số dương", "--batch-size must be positive")
+            raise command_error("--batch-size phải là số dương", "--batch-size must be positive")
         if not 0.0 <= options["partial_birth_share"] <= 1.0:
-            raise _error(
+            raise command_error(
                 "--partial-birth-share phải nằm trong khoảng 0 đến 1",
                 "--partial-birth-share must be between 0 and 1",
             )
         legacy_share = options["legacy_share"]
         if legacy_share is not None and not 0.0 <= legacy_share <= 1.0:
-            raise _error(
+            raise command_error(
                 "--legacy-share phải nằm trong khoảng 0 đến 1", "--legacy-share must be between 0 and 1"
             )
         self._dirty_stats = None
         if options["dirty"] and not options["out"]:
-            raise _error(
+            raise command_error(
                 "--dirty chỉ dùng cùng --out (ghi ra tệp CSV)",
                 "--dirty needs --out: faults are injected into a CSV, never into the database",
             )
         today = self._today(options["today"])
         if not units_loaded():
-            raise _error(
+            raise command_error(
                 "Chưa nạp đơn vị hành chính: hãy chạy dancu setup trước",
                 "administrative units are not loaded: run dancu setup first",
             )
@@ -182,7 +177,7 @@ class Command(BaseCommand):
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise _error(
+            raise command_error(
                 f"--today {text!r} không phải ngày dạng YYYY-MM-DD",
                 f"--today {text!r} is not a YYYY-MM-DD date",
             ) from None
@@ -221,7 +216,7 @@ class Command(BaseCommand):
         try:
             stats.people = write_person_records_csv(counted(), path, source=f"dancu-generate:seed={seed}")
         except OSError as exc:
-            raise _error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
+            raise command_error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -257,7 +252,7 @@ class Command(BaseCommand):
                 faults_path=faults_path,
             )
         except OSError as exc:
-            raise _error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
+            raise command_error(f"Không ghi được tệp {path}: {exc}", f"cannot write {path}: {exc}") from None
         stats.seconds = time.perf_counter() - started
         self._dirty_stats = (written, faults_path)
         return stats
