@@ -166,6 +166,28 @@ def test_parents_are_one_comparison() -> None:
     )
 
 
+SIBLINGS = "both the same, born in other years: brothers and sisters"
+
+
+def test_the_same_parents_with_dates_of_other_years_are_brothers_and_sisters() -> None:
+    """A registry run proposed "H'Biêr Hwing" of 2014 and of 2016, daughters of one father and mother:
+    the parents counted +17 bits for what only makes them sisters."""
+
+    def parents(left_date: str, right_date: str) -> str:
+        return levels({"birth_date": left_date}, {"birth_date": right_date})["parents"]
+
+    assert parents("2014-06-20", "2016-07-13") == SIBLINGS
+    assert parents("2014-06-20", "2019-03-02") == SIBLINGS
+    # A slip of one digit in the year is one person's date typed wrong, not a second child (and a
+    # child born on the same day four years later cannot be told from it).
+    assert parents("1973-05-17", "1933-05-17") == "both the same (NFC, canonical spelling)"
+    assert parents("2014-06-20", "2018-06-20") == "both the same (NFC, canonical spelling)"
+    # Twins share the date; day and month swapped keep the year; a year alone cannot tell.
+    assert parents("1990-05-17", "1990-05-17") == "both the same (NFC, canonical spelling)"
+    assert parents("1990-05-07", "1990-07-05") == "both the same (NFC, canonical spelling)"
+    assert parents("1990", "1994-05-17") == "both the same (NFC, canonical spelling)"
+
+
 def test_siblings_are_not_one_person() -> None:
     """Two children of one family share their parents, address, birth place and family name: evidence
     that must not add up to one person when the given name, the date and the PIN all differ."""
