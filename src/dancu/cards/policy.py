@@ -37,7 +37,8 @@ def birth_day(birth: PartialDate) -> date:
 
 
 def card_expiry(birth: date, issued_on: date) -> date | None:
-    """The day a card issued on `issued_on` stops being valid, or None when it never expires."""
+    """The expiry date printed on a card issued on `issued_on` ("có giá trị đến": the last day it is
+    valid, the birthday of the next renewal age), or None when it never expires."""
     for age in RENEWAL_AGES:
         milestone = birthday(birth, age)
         window_start = birthday(milestone, -RENEWAL_WINDOW_YEARS)

@@ -47,6 +47,7 @@ from dancu.cards.models import (
     IntakePoint,
     IssuerKey,
     ProductionBatch,
+    unexpired_on,
 )
 from dancu.cards.printing import card_printed_data
 from dancu.cards.scope import application_scope, batch_scope, card_scope
@@ -1419,7 +1420,7 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
                 )
             )
         if state == Card.State.EXPIRED and (
-            card.expires_on is None or card.expires_on > timezone.localdate()
+            card.expires_on is None or card.expires_on >= timezone.localdate()
         ):
             raise DomainError(
                 FieldError("state", "card.not_expired", "Thẻ chưa hết hạn", "The card has not expired")
@@ -1443,12 +1444,12 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
 
 
 def cards_expire_due(*, actor: Actor, today: date | None = None) -> int:
-    """The daily job: active cards past their expiry become expired (one event per card)."""
+    """The daily job: active cards past their expiry become expired (one event per card). A card is
+    valid through the date printed on it (`unexpired_on`), so it expires the day after."""
     today = today or timezone.localdate()
     count = 0
-    for card in Card.objects.filter(state=Card.State.ACTIVE, expires_on__lte=today).select_related(
-        "application__point__commune"
-    ):
+    due = Card.objects.filter(state=Card.State.ACTIVE).exclude(unexpired_on(today))
+    for card in due.select_related("application__point__commune"):
         with transaction.atomic():
             updated = Card.objects.filter(pk=card.pk, state=Card.State.ACTIVE).update(
                 state=Card.State.EXPIRED, state_since=timezone.now(), state_reason="Hết thời hạn sử dụng"
