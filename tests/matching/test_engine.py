@@ -166,7 +166,7 @@ def test_parents_are_one_comparison() -> None:
     )
 
 
-SIBLINGS = "both the same, born in other years: brothers and sisters"
+SIBLINGS = "the same known parents, born in other years: brothers and sisters"
 
 
 def test_the_same_parents_with_dates_of_other_years_are_brothers_and_sisters() -> None:
@@ -186,6 +186,26 @@ def test_the_same_parents_with_dates_of_other_years_are_brothers_and_sisters() -
     assert parents("1990-05-17", "1990-05-17") == "both the same (NFC, canonical spelling)"
     assert parents("1990-05-07", "1990-07-05") == "both the same (NFC, canonical spelling)"
     assert parents("1990", "1994-05-17") == "both the same (NFC, canonical spelling)"
+
+
+def test_a_parent_left_out_on_one_side_still_names_the_family() -> None:
+    """At a million people half of the brothers proposed as one person had one parent recorded on one side
+    only ("Y Wơn Mlô" of 2010 and of 2013: the mother the same, the father unknown on one side)."""
+    no_father = {"father_name": "", "birth_date": "2013-12-16"}
+    assert levels({"birth_date": "2010-01-21"}, no_father)["parents"] == SIBLINGS
+    assert levels({"birth_date": "2010-01-21"}, {**no_father, "birth_date": "2010-01-21"})["parents"] == (
+        "one the same, the other unknown on one side"
+    )
+    here = "Số 12 phố Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
+    assert levels({"address": here}, {"address": here, "father_name": ""})["address"] == (
+        "same place, and the same known parents: one household"
+    )
+    # A parent who differs is not a family the records share.
+    other_father = {"address": here, "father_name": "Lê Văn Tám", "birth_date": "2013-12-16"}
+    assert (
+        levels({"address": here}, other_father)["address"] == "same place: same 2025 commune and same detail"
+    )
+    assert levels({"address": here}, other_father)["parents"] == "one the same, the other different"
 
 
 def test_siblings_are_not_one_person() -> None:
@@ -236,7 +256,7 @@ def test_addresses_are_compared_in_2025_units() -> None:
     here = "Số 12 phố Hàng Bạc, Phường Hoàn Kiếm, Thành phố Hà Nội"
     # The same place and the same father and mother: one household, which the parents already count.
     assert level_of("address", "address", here, "so 12 pho hang bac, phuong hoan kiem, tp ha noi") == (
-        "same place, and the same parents: one household"
+        "same place, and the same known parents: one household"
     )
     other_parents = {"father_name": "Lê Văn Tám", "mother_name": "Phạm Thị Mai"}
     assert (

@@ -305,6 +305,14 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             f"AND ({other}_folded_l IS NULL OR {other}_folded_r IS NULL))"
         )
 
+    # The parents both records know are the same: both of them, or one with the other unknown on a side.
+    # A record that leaves out the father (a household book, a mother's declaration) still names the
+    # family, and at a million people half-brothers so recorded were proposed as one person.
+    same_family = (
+        "((father_folded_l = father_folded_r AND mother_folded_l = mother_folded_r) "
+        f"OR {one_known_same('father', 'mother')} OR {one_known_same('mother', 'father')})"
+    )
+
     parents = cl.CustomComparison(
         output_column_name="parents",
         comparison_description="họ tên cha mẹ / parents' names",
@@ -312,19 +320,18 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             cll.CustomLevel(
                 f"{parents_null('l')} OR {parents_null('r')}", base_dialect_str="duckdb"
             ).configure(is_null_level=True),
-            # The same father and mother, and born in other years on dates no slip of one digit turns into
+            # The same known parents, and born in other years on dates no slip of one digit turns into
             # each other: brothers and sisters. Among them the parents agree by definition, so here they
-            # are no evidence either way (m = u, both fixed); counted in full (+17 bits) they outweighed
-            # the dates, and a registry run proposed siblings the generator, like some families, named
-            # alike ("H'Biêr Hwing" of 2014 and of 2016). Twins share the date and are told apart by the
-            # name.
+            # are no evidence either way (m = u, both fixed); counted in full (+12 to +17 bits) they
+            # outweighed the dates, and a registry run proposed siblings the generator, like some
+            # families, named alike ("H'Biêr Hwing" of 2014 and of 2016). Twins share the date and are
+            # told apart by the name.
             level(
                 cll.CustomLevel(
-                    "father_folded_l = father_folded_r AND mother_folded_l = mother_folded_r "
-                    "AND dob_y_l <> dob_y_r AND levenshtein(dob_l, dob_r) >= 2",
+                    f"{same_family} AND dob_y_l <> dob_y_r AND levenshtein(dob_l, dob_r) >= 2",
                     base_dialect_str="duckdb",
                 ),
-                "both the same, born in other years: brothers and sisters",
+                "the same known parents, born in other years: brothers and sisters",
                 0.01,
                 0.01,
                 fix_m_probability=True,
@@ -453,7 +460,7 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
         comparison_description="địa chỉ (đơn vị 2025) / address (2025 units)",
         comparison_levels=[
             cll.NullLevel("address_folded"),
-            # One household: the same place and the same father and mother. The parents' comparison has
+            # One household: the same place and the same known parents. The parents' comparison has
             # already counted that household; brothers and sisters live in it too, so among people who
             # are not one person the place then agrees most of the time, not once in thousands. Its u is
             # fixed at that share (random pairs cannot show it), and the place adds almost nothing to the
@@ -462,11 +469,10 @@ def _comparisons(*, term_frequencies: bool) -> list[Any]:
             level(
                 cll.CustomLevel(
                     "address_detail_l = address_detail_r "
-                    "AND coalesce(commune_l, '') = coalesce(commune_r, '') "
-                    "AND father_folded_l = father_folded_r AND mother_folded_l = mother_folded_r",
+                    f"AND coalesce(commune_l, '') = coalesce(commune_r, '') AND {same_family}",
                     base_dialect_str="duckdb",
                 ),
-                "same place, and the same parents: one household",
+                "same place, and the same known parents: one household",
                 0.9,
                 0.8,
                 fix_u_probability=True,
