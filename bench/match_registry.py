@@ -13,7 +13,10 @@ book row and a citizen) is two different people. This is the case the evaluation
 do not show: few duplicates among many people, where unsupervised training has little to learn from.
 
 The run is the registry run's own population and preparation (`matching.services.runs`) and the matcher
-(`matching.engine.run_matcher`), without writing the review queue: the database is left as it was.
+(`matching.engine.run_matcher`, with the registry run's `DANCU_MATCH_DUPLICATE_SHARE`), without writing
+the review queue: the database is left as it was. After the figures it lists each pair of two people it
+proposed and each pair of one person it did not, with every field's level and weight: what a reader of
+the figures asks next.
 """
 
 from __future__ import annotations
