@@ -253,8 +253,10 @@ DANCU_MATCH_AUTO_MERGE = env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimu
 # slips, so a few pairs per hundred records is already far more than it can hold, and without the ceiling
 # namesakes born the same day are taken for duplicates in proportion to the registry's size.
 DANCU_MATCH_DUPLICATE_SHARE = env_share("DANCU_MATCH_DUPLICATE_SHARE", default=0.01)
-# The memory the matcher's DuckDB may hold before it spills pairs to a temporary directory on disk.
-DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "3GB")
+# The memory the matcher's DuckDB may hold before it spills pairs to a temporary directory on disk. At
+# 3GB a registry run of a million people peaked at 7.58 GiB (8.14 x 10^9 bytes), over the 8 GB it must
+# stay under; at 2GB it peaked at 6.65 GiB and took no longer (bench/RESULTS.md).
+DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "2GB")
 # Processes that prepare the records of a large `dancu match` file (50,000 records and more); 1 prepares
 # them in the command's own process.
 DANCU_MATCH_WORKERS = env_int("DANCU_MATCH_WORKERS", default=2, minimum=1)
