@@ -102,15 +102,10 @@ def main() -> None:
     precision = right / len(proposed) if proposed else 1.0
     recall = right / len(truth) if truth else 1.0
     print(f"| {len(proposed)} | {right} | {len(proposed) - right} | {precision:.3f} | {recall:.3f} |")
-    # What a reader of the figures asks next: which pairs were wrong, and why the model scored them so.
+    # What a reader of the figures asks next: which pairs were wrong, and why the model scored them so,
+    # in the evidence a reviewer of the queue is shown (`runs._comparisons`).
     scored = {
-        (a, b) if a < b else (b, a): row
-        for a, b, row in zip(
-            result.pairs["unique_id_l"].astype(str),
-            result.pairs["unique_id_r"].astype(str),
-            result.pairs.itertuples(index=False),
-            strict=True,
-        )
+        (str(row["unique_id_l"]), str(row["unique_id_r"])): row for row in result.pairs.to_dict("records")
     }
     for title, chosen in (
         ("two people, proposed", proposed - truth),
@@ -120,17 +115,16 @@ def main() -> None:
             continue
         print()
         print(f"{title}:")
-        for pair in sorted(chosen):
-            row = scored.get(pair)
+        for left, right in sorted(chosen):
+            row = scored.get((left, right)) or scored.get((right, left))
             if row is None:
-                print(f"- {pair[0]} {pair[1]}: not compared, or scored under {DEFAULT_KEEP_ABOVE}")
+                print(f"- {left} {right}: not compared, or scored under {DEFAULT_KEEP_ABOVE}")
                 continue
-            levels = "; ".join(
-                f"{name} {result.level_labels[name][int(getattr(row, f'gamma_{name}'))]} "
-                f"({getattr(row, f'w_{name}'):+.1f})"
-                for name in result.fields
+            evidence = "; ".join(
+                f"{item['field']} {item['level']} ({item['weight']:+.1f}): {item['left']} | {item['right']}"
+                for item in runs._comparisons(row, result, population.rows)
             )
-            print(f"- {pair[0]} {pair[1]}: {row.match_probability:.3f}: {levels}")
+            print(f"- {row['unique_id_l']} {row['unique_id_r']}: {row['match_probability']:.3f}: {evidence}")
 
 
 if __name__ == "__main__":

@@ -339,3 +339,7 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.serial})"
+
+    def is_expired_on(self, day: date) -> bool:
+        """The rule of `unexpired_on` for a card already read: past the date printed on it."""
+        return self.expires_on is not None and self.expires_on < day

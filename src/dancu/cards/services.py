@@ -1419,9 +1419,7 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
                     f"A card cannot go from «{card.state}» to «{state}»",
                 )
             )
-        if state == Card.State.EXPIRED and (
-            card.expires_on is None or card.expires_on >= timezone.localdate()
-        ):
+        if state == Card.State.EXPIRED and not card.is_expired_on(timezone.localdate()):
             raise DomainError(
                 FieldError("state", "card.not_expired", "Thẻ chưa hết hạn", "The card has not expired")
             )

@@ -50,17 +50,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def _float(name: str, raw: str, expected: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {expected}") from None
+
+
 def env_probability_or_off(name: str, *, minimum: float) -> float | None:
     """A probability in [minimum, 1], or None when unset or "off": for thresholds that act on their own."""
     raw = os.environ.get(name)
     if raw is None or raw.strip().lower() in _FALSE:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(
-            f"{name}={raw!r} is not a probability (a number such as 0.9999) or off"
-        ) from None
+    value = _float(name, raw, "a probability (a number such as 0.9999) or off")
     if not minimum <= value <= 1:
         raise ImproperlyConfigured(f"{name}={raw!r} must be off or between {minimum} and 1")
     return value
@@ -71,10 +73,7 @@ def env_share(name: str, *, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number such as 0.01") from None
+    value = _float(name, raw, "a number such as 0.01")
     if not 0 < value <= 1:
         raise ImproperlyConfigured(f"{name}={raw!r} must be above 0 and at most 1")
     return value

@@ -676,10 +676,10 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
             notes.append(f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}")
         # A level that no match of this session reached leaves it near zero (5.8e-205 for "CMND one
         # digit different" where the duplicates have no CMND), and the next session, starting from there,
-        # underflows and is lost whole. Each session starts from the floor instead.
+        # underflows and is lost whole. Each session starts from the floor instead, and training ends on
+        # it (the priors put back below all lie above it).
         _floor_m_probabilities(linker)
     _priors_where_training_went_astray(linker, priors, notes)
-    _floor_m_probabilities(linker)
 
 
 def _cap_prior(linker: Any, records: int, duplicate_share: float, notes: list[str]) -> None:
@@ -695,7 +695,8 @@ def _cap_prior(linker: Any, records: int, duplicate_share: float, notes: list[st
     """
     if records < 2:
         return
-    ceiling = duplicate_share * records / (records * (records - 1) / 2)
+    # duplicate_share * n pairs of one person among n(n-1)/2.
+    ceiling = 2 * duplicate_share / (records - 1)
     estimated = float(linker._settings_obj._probability_two_random_records_match)
     if estimated <= ceiling:
         return
