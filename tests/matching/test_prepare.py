@@ -214,3 +214,18 @@ def test_an_old_address_is_parsed_once_from_its_commune_and_a_new_one_from_its_l
     island = units("Huyện Côn Đảo, Bà Rịa - Vũng Tàu")
     assert asked[-1] == "Huyện Côn Đảo, Bà Rịa - Vũng Tàu"
     assert island.commune is not None
+
+
+@pytest.mark.django_db
+def test_a_province_is_named_only_by_a_whole_word() -> None:
+    """The parser is asked only about tails that name a province; a short alias inside a misspelt
+    word ("sg", Sài Gòn, in "gunn'sg ully") is no province, and asking costs the parser's start-up."""
+    from dancu.matching.prepare import province_pattern
+
+    provinces = province_pattern()
+
+    assert provinces.search("gunn'sg ully, san r emo, 2011 nsw") is None
+    assert provinces.search("o’hn street, 2000 nsw") is None
+    assert provinces.search("so 5, quan 1, sg") is not None
+    assert provinces.search("phuong hoan kiem, thanh pho ha noi") is not None
+    assert provinces.search("xa duong lieu,huyen hoai duc,ha noi") is not None
