@@ -45,7 +45,8 @@ from dancu.registry.dirty import (
     other_tone_placement,
     person_key,
 )
-from dancu.registry.generator import CSV_COLUMNS, generate_population, person_csv_rows
+from dancu.registry.generator import generate_population, person_csv_rows
+from dancu.registry.normalize import COLUMNS
 
 TODAY = date(2025, 7, 1)
 PEOPLE = 20_000
@@ -118,7 +119,7 @@ def test_every_change_is_recorded_with_its_before_and_after(damaged: Damaged) ->
 
 
 def test_rows_keep_every_column(damaged: Damaged) -> None:
-    assert all(list(row) == list(CSV_COLUMNS) for row, _ in damaged.dirty)
+    assert all(list(row) == list(COLUMNS) for row, _ in damaged.dirty)
 
 
 def test_the_input_rows_are_not_modified() -> None:
@@ -601,9 +602,9 @@ def test_command_writes_a_dirty_csv_and_its_faults(tmp_path: Path) -> None:
     header, dirty = _read(dirty_path)
     fault_header, fault_rows = _read(faults_path)
     _, clean = _read(clean_path)
-    assert header == list(CSV_COLUMNS)
+    assert header == list(COLUMNS)
     assert fault_header == list(FAULT_COLUMNS)
-    assert all(None not in row and len(row) == len(CSV_COLUMNS) for row in dirty)
+    assert all(None not in row and len(row) == len(COLUMNS) for row in dirty)
 
     # The clean CSV and the faults file together give the dirty CSV back, row for row.
     by_record: dict[str, list[Row]] = {}

@@ -19,7 +19,6 @@ import pytest
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate
 from dancu.registry.generator import (
-    CSV_COLUMNS,
     CommuneChoice,
     HouseholdRecord,
     PersonRecord,
@@ -27,6 +26,7 @@ from dancu.registry.generator import (
     generate_population,
     write_person_records_csv,
 )
+from dancu.registry.normalize import COLUMNS
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
 
 TODAY = date(2025, 7, 1)
@@ -415,7 +415,7 @@ def test_csv_has_the_interchange_columns_and_formats(tmp_path: Path) -> None:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert count == len(rows) == 400
-    assert tuple(rows[0]) == CSV_COLUMNS
+    assert tuple(rows[0]) == COLUMNS
     assert len({row["record_id"] for row in rows}) == 400
     for row, person in zip(rows, _people(households), strict=True):
         assert row["source"] == "test"

@@ -18,20 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from dancu.lib.errors import FieldError
+from dancu.registry.normalize import COLUMNS
 
-COLUMNS = (
-    "record_id",
-    "source",
-    "full_name",
-    "gender",
-    "birth_date",
-    "birth_place",
-    "id_number",
-    "old_id_number",
-    "father_name",
-    "mother_name",
-    "address",
-)
 # Without these a row cannot describe a person; the others may be absent from a legacy file.
 REQUIRED_COLUMNS = ("full_name", "birth_date")
 # No real row of person data comes near this: a longer line is a damaged file, read past in chunks.

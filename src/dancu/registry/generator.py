@@ -32,6 +32,7 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold
 from dancu.registry.models import FamilyLink, IdentityCardRecord, MaritalStatus, Relation, Sex
+from dancu.registry.normalize import COLUMNS
 
 # The date the population is "as of" when the caller names none: fixed, so that library users and tests
 # get reproducible output. The `generate` command passes the real date unless told otherwise.
@@ -64,20 +65,6 @@ _SPOUSE: str = FamilyLink.Kind.SPOUSE.value
 
 CCCD_ISSUER = "Cục Cảnh sát quản lý hành chính về trật tự xã hội"
 CAN_CUOC_ISSUER = "Bộ Công an"
-
-CSV_COLUMNS = (
-    "record_id",
-    "source",
-    "full_name",
-    "gender",
-    "birth_date",
-    "birth_place",
-    "id_number",
-    "old_id_number",
-    "father_name",
-    "mother_name",
-    "address",
-)
 
 
 # Records ----------------------------------------------------------------------------------------------
@@ -1369,7 +1356,7 @@ def write_person_records_csv(
     """Write the population as a person-records CSV (UTF-8, header first); returns the number of rows."""
     count = 0
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in person_csv_rows(households, source=source):
             writer.writerow(row)

@@ -41,8 +41,9 @@ from dancu.matching.models import MatchRun
 from dancu.matching.services.runs import match_run_registry
 from dancu.registry.bulk import placement_choices
 from dancu.registry.dirty import write_dirty_csv
-from dancu.registry.generator import CSV_COLUMNS, generate_population, person_csv_rows
+from dancu.registry.generator import generate_population, person_csv_rows
 from dancu.registry.models import Citizen
+from dancu.registry.normalize import COLUMNS
 
 Say = Callable[[str], None]
 
@@ -107,7 +108,7 @@ def legacy_import(*, seed: int, say: Say) -> ImportRun:
         written = write_dirty_csv(
             _recorded_twice(person_csv_rows(households, source="so-ho-khau-giay"), seed=seed),
             path,
-            columns=CSV_COLUMNS,
+            columns=COLUMNS,
             seed=seed + 1,
             faults_path=Path(folder) / "faults.csv",
         )

@@ -23,13 +23,13 @@ from dancu.registry.bulk import (
 )
 from dancu.registry.dirty import DirtyWriteStats, faults_path_for, write_dirty_csv
 from dancu.registry.generator import (
-    CSV_COLUMNS,
     DEFAULT_PARTIAL_BIRTH_SHARE,
     HouseholdRecord,
     generate_population,
     person_csv_rows,
     write_person_records_csv,
 )
+from dancu.registry.normalize import COLUMNS
 
 
 def _codes(value: str) -> list[str]:
@@ -246,7 +246,7 @@ class Command(BaseCommand):
             written = write_dirty_csv(
                 person_csv_rows(counted(), source=f"dancu-generate:seed={seed}"),
                 path,
-                columns=CSV_COLUMNS,
+                columns=COLUMNS,
                 seed=dirty_seed,
                 today=today,
                 faults_path=faults_path,
