@@ -8,6 +8,7 @@ import base64
 import json
 from collections.abc import Callable
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
@@ -154,6 +155,28 @@ def test_the_report_counts_milestones_per_point_shift_and_officer(
     page = client.get("/cards/report/")
     assert page.status_code == 200
     assert 'id="total-taken">1<' in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ("end=0001-01-03", "end", "date.year_range"),  # the week before it starts before year 1
+        ("start=9999-12-25&end=9999-12-31", "start", "date.year_range"),  # the day after it is past 9999
+        ("start=2026-03-10&end=2026-03-01", "start", "report.range"),
+        ("start=2026-01-01&end=2026-12-31", "start", "report.range"),
+    ],
+)
+def test_a_report_range_out_of_the_calendar_is_refused_by_name(  # noqa: PLR0917 (fixtures)
+    personas: Personas, client: Client, sign_in: SignIn, query: str, field: str, code: str
+) -> None:
+    # Found by the API fuzz: the first two were a 500 (OverflowError) on the API and on the page.
+    response = api_client(personas.cuong).get(f"/api/v1/cards/report?{query}")
+
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+    assert all(e["message_vi"] and e["message_en"] for e in response.json()["errors"])
+    sign_in(client, personas.cuong)
+    assert client.get(f"/cards/report/?{query}").status_code == 200
 
 
 def test_cuong_opens_a_mobile_team_and_registers_its_device(

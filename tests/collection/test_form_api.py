@@ -216,6 +216,27 @@ def test_bad_input_is_refused_by_name(personas: Personas) -> None:
     assert CollectionForm.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "DC01", "data": {**dc01_data(), "": "x"}}, "data"),
+        ({"kind": "DC01", "data": {**dc01_data(), "  ": "x"}}, "data"),
+        ({"kind": "DC02", "citizen_pin": "", "data": {"changes": {"": "x"}}}, "changes"),
+    ],
+)
+def test_a_blank_field_name_is_refused_naming_where_it_is(
+    personas: Personas, people: People, body: dict[str, Any], field: str
+) -> None:
+    # Found by the API fuzz: the refusal named the blank key itself, an empty field.
+    if body["kind"] == "DC02":
+        body["citizen_pin"] = people.hung.pin
+    response = call(api(personas.lan), "post", "/api/v1/forms", body)
+
+    assert errors_of(response, 422) == ["form.unknown_field"]
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert CollectionForm.objects.count() == 0
+
+
 def test_an_apply_refused_by_the_registry_is_reported_and_kept(personas: Personas, staff: Reviewers) -> None:
     lan, hang, cuong = api(personas.lan), api(staff.hang), api(personas.cuong)
     form = new_dc01(lan, old_id_number="111222333")

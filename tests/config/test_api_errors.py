@@ -67,3 +67,18 @@ def test_pages_outside_the_api_keep_django_s_answers() -> None:
 
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_an_empty_body_names_the_body(api: Client, method: str) -> None:
+    # Found by the API fuzz: ninja locates this error at ("body", "body"), which named no field at all.
+    response = getattr(api, method)(
+        "/api/v1/forms" + ("/1" if method == "put" else ""), b"", content_type="application/json"
+    )
+
+    assert response.status_code == 422
+    error = _only_error(response)
+    assert error["field"] == "body"
+    assert error["code"] == "schema.missing"
+    assert error["message_vi"]
+    assert error["message_en"]

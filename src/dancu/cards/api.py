@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -313,14 +313,7 @@ def verify(request: HttpRequest, body: VerifyIn) -> dict[str, Any]:
     "/cards/report", response=list[ReportRowOut], summary="Milestones per day, point, team, shift, officer"
 )
 def report(request: HttpRequest, start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
-    end = end or timezone.localdate()
-    start = start or end - timedelta(days=6)
-    if start > end or (end - start).days > 92:
-        raise DomainError(
-            FieldError(
-                "start", "report.range", "Khoảng ngày phải từ 1 đến 93 ngày", "The range must be 1 to 93 days"
-            )
-        )
+    start, end = selectors.report_period(start=start, end=end, today=timezone.localdate())
     rows = selectors.milestone_report(actor=_actor(request), start=start, end=end)
     return [
         {

@@ -20,7 +20,8 @@ from dancu.audit.services import access_log_record
 from dancu.cards.models import Application, Biometric, Card, IntakePoint, ProductionBatch
 from dancu.cards.scope import application_scope, batch_scope, card_scope, point_scope
 from dancu.cards.workdays import working_days_between
-from dancu.lib.errors import NotFoundError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import MAX_YEAR, MIN_YEAR
 from dancu.registry.models import Citizen, IdentityCardRecord
 from dancu.registry.selectors import citizen_get
 
@@ -246,6 +247,37 @@ class ReportRow:
     shift: str
     officer: str
     counts: dict[str, int]
+
+
+# A milestone report covers one day to about a quarter (93 days).
+REPORT_MAX_DAYS = 93
+
+
+def report_period(*, start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """The days a milestone report covers: the week up to `end` (today by default) unless `start` is given.
+
+    Refused with the field named: a day outside the years dates in dancu take (the calendar ends at year
+    9999, and the report reads a day past its end), or a range that is empty or longer than 93 days.
+    """
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise DomainError(
+                FieldError(
+                    name,
+                    "date.year_range",
+                    f"Năm {day.year} nằm ngoài khoảng cho phép {MIN_YEAR}–{MAX_YEAR}",
+                    f"The year {day.year} is outside the accepted range {MIN_YEAR}-{MAX_YEAR}",
+                )
+            )
+    end = end or today
+    start = start or end - timedelta(days=6)
+    if start > end or (end - start).days >= REPORT_MAX_DAYS:
+        raise DomainError(
+            FieldError(
+                "start", "report.range", "Khoảng ngày phải từ 1 đến 93 ngày", "The range must be 1 to 93 days"
+            )
+        )
+    return start, end
 
 
 def milestone_report(*, actor: User, start: date, end: date) -> list[ReportRow]:

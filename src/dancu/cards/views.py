@@ -4,7 +4,7 @@ campaign report. Thin: every rule is in services, every read in selectors."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -356,20 +356,26 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     return render(request, "cards/verify.html", {"form": form, "verdict": verdict})
 
 
-def _day(text: str | None, default: date) -> date:
+def _day(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else default
+        return date.fromisoformat(text) if text else None
     except ValueError:
-        return default
+        return None
 
 
 @officer_required
 def report_view(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    end = _day(request.GET.get("end"), today)
-    start = _day(request.GET.get("start"), end - timedelta(days=6))
-    if start > end or (end - start).days > 92:
-        start = end - timedelta(days=6)
+    asked_start, asked_end = _day(request.GET.get("start")), _day(request.GET.get("end"))
+    # The page has no error area for its two date boxes: a range it cannot show falls back to the week up
+    # to the end asked for, or to this week when that end is itself out of range.
+    try:
+        start, end = selectors.report_period(start=asked_start, end=asked_end, today=today)
+    except DomainError:
+        try:
+            start, end = selectors.report_period(start=None, end=asked_end, today=today)
+        except DomainError:
+            start, end = selectors.report_period(start=None, end=None, today=today)
     rows = selectors.milestone_report(actor=current_user(request), start=start, end=end)
     return render(
         request,

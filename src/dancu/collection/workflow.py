@@ -172,20 +172,23 @@ def form_data_clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
             raise DomainError(
                 FieldError("changes", "form.data_type", "Danh sách thay đổi không hợp lệ", "Invalid changes")
             )
+        if any(not str(name).strip() for name in changes):
+            raise DomainError(_unknown_field("", container="changes"))
         clean_changes = {str(name): _text(value, name=str(name)) for name, value in changes.items()}
         if unknown:
-            raise DomainError([_unknown_field(name) for name in unknown])
+            raise DomainError([_unknown_field(name, container="data") for name in unknown])
         return {"changes": clean_changes}
     unknown = sorted(set(data) - DC01_FIELDS)
     if unknown:
-        raise DomainError([_unknown_field(name) for name in unknown])
+        raise DomainError([_unknown_field(name, container="data") for name in unknown])
     clean = {name: _text(value, name=name) for name, value in data.items()}
     return {name: value for name, value in clean.items() if value}
 
 
-def _unknown_field(name: str) -> FieldError:
+def _unknown_field(name: str, *, container: str) -> FieldError:
+    # A blank name would give an error that names no field: it names the part of the form holding it.
     return FieldError(
-        str(name)[:100],
+        str(name)[:100].strip() or container,
         "form.unknown_field",
         "Phiếu không có trường này",
         "The form has no such field",

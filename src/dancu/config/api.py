@@ -52,12 +52,13 @@ def not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for item in exc.errors:
-        location = [
-            str(part) for part in item.get("loc", ()) if part not in ("body", "payload", "query", "path")
-        ]
+        where = [str(part) for part in item.get("loc", ())]
+        location = [part for part in where if part not in ("body", "payload", "query", "path")]
         errors.append(
             {
-                "field": ".".join(location),
+                # A body that is missing or not an object as a whole has no field of its own: the error
+                # names where it is ("body"), never an empty field.
+                "field": ".".join(location) or (where[0] if where else "body"),
                 "code": f"schema.{item.get('type', 'invalid')}",
                 "message_vi": f"Giá trị không hợp lệ: {item.get('msg', '')}",
                 "message_en": f"Invalid value: {item.get('msg', '')}",
