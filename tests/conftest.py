@@ -145,6 +145,11 @@ def _officer(username: str, role: str, unit: PoliceUnit, full_name: str) -> User
 
 @pytest.fixture
 def personas(db: None) -> Personas:
+    return personas_create()
+
+
+def personas_create() -> Personas:
+    """The personas and their police units; a plain function for fixtures of a wider scope than a test."""
     ministry = police_unit_for_area(area=None)
     hanoi = police_unit_for_area(
         area=unit_get(structure="2025", level="province", code="01"), parent=ministry
@@ -215,6 +220,10 @@ class People:
 
 @pytest.fixture
 def people(db: None) -> People:
+    return people_create()
+
+
+def people_create() -> People:
     return People(
         hung=make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678"),
         mai=make_citizen(

@@ -7,6 +7,9 @@ Codes are what the database stores; names are shown to people.
 
 from __future__ import annotations
 
+from django.utils.translation import pgettext_lazy
+from django_stubs_ext import StrOrPromise
+
 ETHNICITIES: dict[str, str] = {
     "01": "Kinh", "02": "Tày", "03": "Thái", "04": "Hoa", "05": "Khơ-me", "06": "Mường", "07": "Nùng",
     "08": "Hmông", "09": "Dao", "10": "Gia-rai", "11": "Ngái", "12": "Ê-đê", "13": "Ba-na",
@@ -19,8 +22,9 @@ ETHNICITIES: dict[str, str] = {
     "50": "Si La", "51": "Pu Péo", "52": "Brâu", "53": "Ơ-đu", "54": "Rơ-măm",
 }  # fmt: skip
 
-RELIGIONS: dict[str, str] = {
-    "00": "Không",
+# The names of religions are proper names, the same in every language; "none" is a word, and is translated.
+RELIGIONS: dict[str, StrOrPromise] = {
+    "00": pgettext_lazy("tôn giáo", "Không"),
     "01": "Phật giáo",
     "02": "Công giáo",
     "03": "Tin lành",
