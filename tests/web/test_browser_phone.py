@@ -45,6 +45,7 @@ from dancu.collection.models import CollectionForm, ImportRun
 from dancu.eid import services as eid_services
 from dancu.matching.models import CandidatePair
 from dancu.registry.models import Citizen, Household
+from dancu.registry.reference import ETHNICITIES
 from tests.cards.conftest import capture, load_fee_table, produce, take
 from tests.collection.forms_support import Reviewers, dc01, dc02, make_reviewers
 from tests.conftest import (
@@ -226,6 +227,7 @@ def _world_create() -> World:
         "Lập hộ",
         "Nhập hộ",
         "Giao xã",
+        "Máy trạm tổ 1",
         "Đỗ Minh Khang",
         "Đỗ Minh Quân",
         # The card's issuer, as printed on the card, and what the card app writes in the record's history.
@@ -390,11 +392,15 @@ def sessions(browser: Browser, server: LiveServer, world: World) -> Iterator[Ses
 # --- The pages -------------------------------------------------------------------------------------------
 
 
-def _open_locked_out(page: Page, world: World) -> Response | None:
+# How a page is reached when it is the answer to a form rather than an address to open.
+Reach = Callable[[Page, str, World], Response | None]
+
+
+def _open_locked_out(page: Page, path: str, world: World) -> Response | None:
     """Wrong passwords until the account locks; once locked, every attempt answers with the same page."""
     answer = None
     for attempt in range(6):
-        page.goto("/login/")
+        page.goto(path)
         page.locator("input[name=username]").fill(world.locked.username)
         page.locator("input[name=password]").fill(f"sai-mat-khau-{attempt}")
         with page.expect_response(lambda r: r.request.method == "POST") as posted:
@@ -403,6 +409,22 @@ def _open_locked_out(page: Page, world: World) -> Response | None:
         if answer.status == 429:
             break
     page.wait_for_load_state()
+    return answer
+
+
+def _post_form(fill: dict[str, str]) -> Reach:
+    """The page a form answers with: its fields filled with `fill` (a bad value, to see the errors beside
+    their fields on a phone), then sent."""
+
+    def answer(page: Page, path: str, _world: World) -> Response | None:
+        page.goto(path)
+        for name, value in fill.items():
+            page.locator(f"form.stack [name={name}]").fill(value)
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            page.locator("form.stack button[type=submit]").first.click()
+        page.wait_for_load_state()
+        return posted.value
+
     return answer
 
 
@@ -415,12 +437,11 @@ class Screen:
     who: str
     path: Callable[[World], str]
     status: int = 200
-    # How the page is reached when it is the answer to a form rather than an address to open.
-    reach: Callable[[Page, World], Response | None] | None = None
+    reach: Reach | None = None
 
     def visit(self, page: Page, world: World) -> Response | None:
         if self.reach is not None:
-            return self.reach(page, world)
+            return self.reach(page, self.path(world), world)
         return page.goto(self.path(world))
 
 
@@ -441,6 +462,12 @@ SCREENS = [
     Screen("home", "lan", lambda w: "/"),
     Screen("search", "lan", lambda w: "/search/?q=nguyen+van+hung"),
     Screen("citizen-new", "lan", lambda w: "/citizens/new/"),
+    Screen(
+        "citizen-new-refused",
+        "lan",
+        lambda w: "/citizens/new/",
+        reach=_post_form({"full_name": "Nguyễn Thị Thu Hà 2", "birth_date": "31/02/1990"}),
+    ),
     Screen("citizen", "lan", lambda w: f"/citizens/{w.people.hung.pk}/"),
     Screen("citizen-history", "lan", lambda w: f"/citizens/{w.people.hung.pk}/history/?on={_today()}"),
     Screen("residence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/new/"),
@@ -464,6 +491,8 @@ SCREENS = [
     Screen("campaigns", "lan", lambda w: "/campaigns/"),
     Screen("campaign-commune", "lan", lambda w: f"/campaigns/{w.campaign.pk}/{HOAN_KIEM}/?day=2025-07-03"),
     Screen("tokens", "lan", lambda w: "/account/tokens/"),
+    # A new API token is shown once, a long string with no space to break it at.
+    Screen("token-created", "lan", lambda w: "/account/tokens/", reach=_post_form({"name": "Máy trạm tổ 1"})),
     Screen("not-found", "lan", lambda w: "/citizens/99999999/", status=404),
     Screen("forbidden", "lan", lambda w: "/campaigns/new/", status=403),
     # The commune reviewer: forms to check, duplicates to settle.
@@ -560,6 +589,11 @@ _MEASURE = """(minTap) => {
         if (marked && marked !== document.documentElement) continue;
         texts.push(text);
     }
+    // The choices of a list are read when it opens: they are the page's words too.
+    for (const select of document.querySelectorAll('select')) {
+        if (!shown(select) || select.closest('[lang]:not(html)')) continue;
+        for (const option of select.options) texts.push(option.text.trim());
+    }
     for (const el of document.querySelectorAll('input[placeholder], [aria-label], [title]')) {
         for (const attr of ['placeholder', 'aria-label', 'title']) {
             const value = el.getAttribute(attr);
@@ -578,6 +612,15 @@ _MEASURE = """(minTap) => {
 }"""
 
 
+# The 54 ethnic groups are proper names, written the same on English pages. Some are words of place names
+# too ("Lào", "Thái"), so they are taken out whole, after the names of units.
+ETHNIC_NAME = re.compile(
+    "|".join(
+        rf"(?<!\w){re.escape(name)}(?!\w)" for name in sorted(ETHNICITIES.values(), key=len, reverse=True)
+    )
+)
+
+
 def _untranslated(texts: list[str], data: list[str]) -> list[str]:
     """Texts of an English page that still hold Vietnamese words once the data is taken out."""
     found = []
@@ -585,7 +628,7 @@ def _untranslated(texts: list[str], data: list[str]) -> list[str]:
         rest = text
         for value in data:
             rest = rest.replace(value, " ")
-        rest = UNIT_NAME.sub(" ", rest)
+        rest = ETHNIC_NAME.sub(" ", UNIT_NAME.sub(" ", rest))
         if VIETNAMESE.search(rest):
             found.append(text)
     return sorted(set(found))

@@ -22,25 +22,26 @@ ETHNICITIES: dict[str, str] = {
     "50": "Si La", "51": "Pu Péo", "52": "Brâu", "53": "Ơ-đu", "54": "Rơ-măm",
 }  # fmt: skip
 
-# The names of religions are proper names, the same in every language; "none" is a word, and is translated.
+# Religions as the Government Committee for Religious Affairs names them; English pages show the names
+# English writes for them (the Vietnamese name stays the msgid, under the context "tôn giáo").
 RELIGIONS: dict[str, StrOrPromise] = {
     "00": pgettext_lazy("tôn giáo", "Không"),
-    "01": "Phật giáo",
-    "02": "Công giáo",
-    "03": "Tin lành",
-    "04": "Cao Đài",
-    "05": "Phật giáo Hòa Hảo",
-    "06": "Hồi giáo",
-    "07": "Tôn giáo Baha'i",
-    "08": "Tịnh độ Cư sỹ Phật hội Việt Nam",
-    "09": "Đạo Tứ Ân Hiếu Nghĩa",
-    "10": "Bửu Sơn Kỳ Hương",
-    "11": "Minh Sư đạo",
-    "12": "Minh Lý đạo - Tam Tông Miếu",
-    "13": "Bà-la-môn giáo",
-    "14": "Mặc môn",
-    "15": "Phật giáo Hiếu Nghĩa Tà Lơn",
-    "16": "Cơ đốc Phục lâm",
+    "01": pgettext_lazy("tôn giáo", "Phật giáo"),
+    "02": pgettext_lazy("tôn giáo", "Công giáo"),
+    "03": pgettext_lazy("tôn giáo", "Tin lành"),
+    "04": pgettext_lazy("tôn giáo", "Cao Đài"),
+    "05": pgettext_lazy("tôn giáo", "Phật giáo Hòa Hảo"),
+    "06": pgettext_lazy("tôn giáo", "Hồi giáo"),
+    "07": pgettext_lazy("tôn giáo", "Tôn giáo Baha'i"),
+    "08": pgettext_lazy("tôn giáo", "Tịnh độ Cư sỹ Phật hội Việt Nam"),
+    "09": pgettext_lazy("tôn giáo", "Đạo Tứ Ân Hiếu Nghĩa"),
+    "10": pgettext_lazy("tôn giáo", "Bửu Sơn Kỳ Hương"),
+    "11": pgettext_lazy("tôn giáo", "Minh Sư đạo"),
+    "12": pgettext_lazy("tôn giáo", "Minh Lý đạo - Tam Tông Miếu"),
+    "13": pgettext_lazy("tôn giáo", "Bà-la-môn giáo"),
+    "14": pgettext_lazy("tôn giáo", "Mặc môn"),
+    "15": pgettext_lazy("tôn giáo", "Phật giáo Hiếu Nghĩa Tà Lơn"),
+    "16": pgettext_lazy("tôn giáo", "Cơ đốc Phục lâm"),
 }
 
 BLOOD_TYPES = ("A", "B", "AB", "O", "A-", "B-", "AB-", "O-")
