@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 
@@ -45,7 +46,8 @@ class Metric(models.Model):
         ordering = ("pk",)
 
     def __str__(self) -> str:
-        return self.name
+        # Printed whole in forms' choices and tables: in the language of the page being drawn.
+        return self.label(translation.get_language() or "vi")
 
     def label(self, language: str = "vi") -> str:
         return self.name_en if language.startswith("en") else self.name

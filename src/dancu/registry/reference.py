@@ -7,6 +7,9 @@ Codes are what the database stores; names are shown to people.
 
 from __future__ import annotations
 
+from django.utils.translation import pgettext_lazy
+from django_stubs_ext import StrOrPromise
+
 ETHNICITIES: dict[str, str] = {
     "01": "Kinh", "02": "Tày", "03": "Thái", "04": "Hoa", "05": "Khơ-me", "06": "Mường", "07": "Nùng",
     "08": "Hmông", "09": "Dao", "10": "Gia-rai", "11": "Ngái", "12": "Ê-đê", "13": "Ba-na",
@@ -19,24 +22,26 @@ ETHNICITIES: dict[str, str] = {
     "50": "Si La", "51": "Pu Péo", "52": "Brâu", "53": "Ơ-đu", "54": "Rơ-măm",
 }  # fmt: skip
 
-RELIGIONS: dict[str, str] = {
-    "00": "Không",
-    "01": "Phật giáo",
-    "02": "Công giáo",
-    "03": "Tin lành",
-    "04": "Cao Đài",
-    "05": "Phật giáo Hòa Hảo",
-    "06": "Hồi giáo",
-    "07": "Tôn giáo Baha'i",
-    "08": "Tịnh độ Cư sỹ Phật hội Việt Nam",
-    "09": "Đạo Tứ Ân Hiếu Nghĩa",
-    "10": "Bửu Sơn Kỳ Hương",
-    "11": "Minh Sư đạo",
-    "12": "Minh Lý đạo - Tam Tông Miếu",
-    "13": "Bà-la-môn giáo",
-    "14": "Mặc môn",
-    "15": "Phật giáo Hiếu Nghĩa Tà Lơn",
-    "16": "Cơ đốc Phục lâm",
+# Religions as the Government Committee for Religious Affairs names them; English pages show the names
+# English writes for them (the Vietnamese name stays the msgid, under the context "tôn giáo").
+RELIGIONS: dict[str, StrOrPromise] = {
+    "00": pgettext_lazy("tôn giáo", "Không"),
+    "01": pgettext_lazy("tôn giáo", "Phật giáo"),
+    "02": pgettext_lazy("tôn giáo", "Công giáo"),
+    "03": pgettext_lazy("tôn giáo", "Tin lành"),
+    "04": pgettext_lazy("tôn giáo", "Cao Đài"),
+    "05": pgettext_lazy("tôn giáo", "Phật giáo Hòa Hảo"),
+    "06": pgettext_lazy("tôn giáo", "Hồi giáo"),
+    "07": pgettext_lazy("tôn giáo", "Tôn giáo Baha'i"),
+    "08": pgettext_lazy("tôn giáo", "Tịnh độ Cư sỹ Phật hội Việt Nam"),
+    "09": pgettext_lazy("tôn giáo", "Đạo Tứ Ân Hiếu Nghĩa"),
+    "10": pgettext_lazy("tôn giáo", "Bửu Sơn Kỳ Hương"),
+    "11": pgettext_lazy("tôn giáo", "Minh Sư đạo"),
+    "12": pgettext_lazy("tôn giáo", "Minh Lý đạo - Tam Tông Miếu"),
+    "13": pgettext_lazy("tôn giáo", "Bà-la-môn giáo"),
+    "14": pgettext_lazy("tôn giáo", "Mặc môn"),
+    "15": pgettext_lazy("tôn giáo", "Phật giáo Hiếu Nghĩa Tà Lơn"),
+    "16": pgettext_lazy("tôn giáo", "Cơ đốc Phục lâm"),
 }
 
 BLOOD_TYPES = ("A", "B", "AB", "O", "A-", "B-", "AB-", "O-")

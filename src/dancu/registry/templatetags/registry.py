@@ -19,7 +19,7 @@ def ethnicity_name(code: str) -> str:
 
 @register.filter
 def religion_name(code: str) -> str:
-    return RELIGIONS.get(code, code)
+    return str(RELIGIONS.get(code, code))
 
 
 @register.filter
