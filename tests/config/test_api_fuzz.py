@@ -34,7 +34,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import schemathesis
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -65,7 +65,7 @@ from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.test_api import errors_of, new_person
 
 SCHEMA_URL = "/api/v1/openapi.json"
-EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "24"))
+EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "16"))
 
 
 def _live_schema() -> dict[str, Any]:
@@ -90,14 +90,21 @@ WATCHED = [
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every watched table: equal before and after a refused request."""
-    return {
-        model._meta.label: [
-            tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
-            for row in model._base_manager.order_by("pk").values_list()
-        ]
-        for model in WATCHED
-    }
+    """Every row of every watched table, as the database holds it: equal before and after a refused write.
+
+    Read with plain SQL rather than the ORM, which would decode every JSON column and copy every image
+    for a comparison that only needs the stored values (fifteen times slower, most of the fuzz's time).
+    """
+    quote_name = connection.ops.quote_name
+    rows = {}
+    with connection.cursor() as cursor:
+        for model in WATCHED:
+            table, key = quote_name(model._meta.db_table), quote_name(model._meta.pk.column)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {key}")  # noqa: S608 (names from the models)
+            rows[model._meta.label] = [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()
+            ]
+    return rows
 
 
 # Hostile values ------------------------------------------------------------------------------------
@@ -122,6 +129,10 @@ HOSTILE_TEXT = (
     "Ελληνικά",
     "ភាសាខ្មែរ",
     "👨‍👩‍👧‍👦🇻🇳",
+    "0001-01-01",  # the first and last days Python's calendar has: a day before or after them overflows
+    "9999-12-31",
+    "2025-02-29",
+    "0000-00-00",
     "../../../etc/passwd",
     "%00%2e%2e%2f",
     "{{7*7}}${7*7}",
@@ -516,10 +527,10 @@ def _requests(label: str, world: World) -> st.SearchStrategy[Request]:
             has_body=seed.has_body,
         )
 
-    return st.one_of(
-        st.one_of(generated).map(_from_case),
-        st.sampled_from(fixed).map(copy_of_seed),
-    )
+    # Two in three examples start from the known-good request: a hostile value in one of its fields
+    # reaches the services' rules, where a made-up request mostly stops at the first look-up.
+    seeds = st.sampled_from(fixed).map(copy_of_seed)
+    return st.one_of(st.one_of(generated).map(_from_case), seeds, seeds)
 
 
 # The property -------------------------------------------------------------------------------------
