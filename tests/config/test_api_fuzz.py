@@ -65,7 +65,7 @@ from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.test_api import errors_of, new_person
 
 SCHEMA_URL = "/api/v1/openapi.json"
-EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "8"))
 
 
 def _live_schema() -> dict[str, Any]:
@@ -583,10 +583,10 @@ def test_the_fuzz_walks_every_operation_of_the_schema() -> None:
 
 # Every field of the known-good requests, with the values that break storage -------------------------------
 
-# A random walk reaches a given field with a given value rarely; these three break a write that lets them
-# through (PostgreSQL refuses NUL in text and JSON, no column holds 10^30, a 10,000-character value is
-# past every length the services accept), so each field of each known-good request gets each of them.
-WORST = ("\x00", "A" * 10_000, 10**30)
+# A random walk reaches a given field with a given value rarely; these two break a write that lets them
+# through (PostgreSQL refuses NUL in text and JSON, no column holds 10^30), so each field of each
+# known-good request gets each of them. Length is the schema's first check, and the random part's.
+WORST = ("\x00", 10**30)
 # The officer whose known-good request is accepted: Lan collects and takes applications, Minh does the rest.
 SENDER = {
     "POST /api/v1/forms": "lan",
