@@ -140,3 +140,72 @@ def test_the_ministry_defines_a_metric_and_a_campaign(country: Country, personas
         ).status_code
         == 422
     )
+
+
+METRIC = {"code": "cards_evening", "name": "Thẻ ca tối", "name_en": "Evening cards"}
+CAMPAIGN = {"name": "Đợt tháng 8", "starts_on": "2025-08-01", "ends_on": "2025-08-10"}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "metrics",
+            {**METRIC, "event_types": ["cards.application.taken"], "data_filter": {"shift": "\x00"}},
+            "data_filter",
+        ),
+        (
+            "metrics",
+            {**METRIC, "event_types": ["cards.application.taken"], "data_filter": {"a\x00": "1"}},
+            "data_filter",
+        ),
+        ("metrics", {**METRIC, "name": "Thẻ\x00", "event_types": ["cards.application.taken"]}, "name"),
+        ("metrics", {**METRIC, "name_en": "<script>", "event_types": ["cards.application.taken"]}, "name_en"),
+        ("", {**CAMPAIGN, "name": "Đợt\x00", "metrics": [{"metric": "cards_taken"}]}, "name"),
+        ("targets", {"metric": "cards_taken", "unit": "01", "total": 5, "reason": "Giao\x00"}, "reason"),
+    ],
+)
+def test_nul_and_control_characters_are_refused_by_name(
+    country: Country, personas: Personas, path: str, body: dict[str, Any], field: str
+) -> None:
+    # Found by the API fuzz: a NUL reached PostgreSQL, which refuses it in text and JSON (a 500 there).
+    url = (
+        f"/api/v1/campaigns/{country.campaign.pk}/targets"
+        if path == "targets"
+        else f"/api/v1/campaigns/{path}"
+    )
+    response = post(api(personas.minh), url.rstrip("/"), body)
+
+    assert response.status_code == 422, response.content[:300]
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == [field]
+    assert errors[0]["code"] in {"text.control_chars", "text.characters"}
+    assert errors[0]["message_vi"]
+    assert errors[0]["message_en"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "rule"),
+    [
+        ("", {**CAMPAIGN, "metrics": [{"metric": "cards\x00"}]}, ("metrics.0.metric", "metric.unknown")),
+        (
+            "",
+            {**CAMPAIGN, "metrics": [{"metric": "cards_taken", "denominator": "\x00"}]},
+            ("metrics.0.denominator", "metric.unknown"),
+        ),
+        (
+            "targets",
+            {"metric": "\x00", "unit": "01", "total": 5, "reason": "Giao"},
+            ("metric", "target.metric_not_in_campaign"),
+        ),
+    ],
+)
+def test_a_metric_code_with_a_nul_names_no_metric(
+    country: Country, personas: Personas, path: str, body: dict[str, Any], rule: tuple[str, str]
+) -> None:
+    # Found by the API fuzz: the look-up itself sent the NUL to PostgreSQL, which refused it (a 500).
+    url = f"/api/v1/campaigns/{country.campaign.pk}/targets" if path == "targets" else "/api/v1/campaigns"
+    response = post(api(personas.minh), url, body)
+
+    assert response.status_code == 422, response.content[:300]
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [rule]

@@ -34,7 +34,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import schemathesis
 from django.apps import apps
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client, override_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -65,7 +65,7 @@ from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.test_api import errors_of, new_person
 
 SCHEMA_URL = "/api/v1/openapi.json"
-EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "24"))
+EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "8"))
 
 
 def _live_schema() -> dict[str, Any]:
@@ -90,14 +90,21 @@ WATCHED = [
 
 
 def snapshot() -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every watched table: equal before and after a refused request."""
-    return {
-        model._meta.label: [
-            tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
-            for row in model._base_manager.order_by("pk").values_list()
-        ]
-        for model in WATCHED
-    }
+    """Every row of every watched table, as the database holds it: equal before and after a refused write.
+
+    Read with plain SQL rather than the ORM, which would decode every JSON column and copy every image
+    for a comparison that only needs the stored values (fifteen times slower, most of the fuzz's time).
+    """
+    quote_name = connection.ops.quote_name
+    rows = {}
+    with connection.cursor() as cursor:
+        for model in WATCHED:
+            table, key = quote_name(model._meta.db_table), quote_name(model._meta.pk.column)
+            cursor.execute(f"SELECT * FROM {table} ORDER BY {key}")  # noqa: S608 (names from the models)
+            rows[model._meta.label] = [
+                tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in cursor.fetchall()
+            ]
+    return rows
 
 
 # Hostile values ------------------------------------------------------------------------------------
@@ -122,6 +129,10 @@ HOSTILE_TEXT = (
     "Ελληνικά",
     "ភាសាខ្មែរ",
     "👨‍👩‍👧‍👦🇻🇳",
+    "0001-01-01",  # the first and last days Python's calendar has: a day before or after them overflows
+    "9999-12-31",
+    "2025-02-29",
+    "0000-00-00",
     "../../../etc/passwd",
     "%00%2e%2e%2f",
     "{{7*7}}${7*7}",
@@ -516,10 +527,10 @@ def _requests(label: str, world: World) -> st.SearchStrategy[Request]:
             has_body=seed.has_body,
         )
 
-    return st.one_of(
-        st.one_of(generated).map(_from_case),
-        st.sampled_from(fixed).map(copy_of_seed),
-    )
+    # Two in three examples start from the known-good request: a hostile value in one of its fields
+    # reaches the services' rules, where a made-up request mostly stops at the first look-up.
+    seeds = st.sampled_from(fixed).map(copy_of_seed)
+    return st.one_of(st.one_of(generated).map(_from_case), seeds, seeds)
 
 
 # The property -------------------------------------------------------------------------------------
@@ -530,6 +541,18 @@ def _check_refusal(response: Any) -> None:
     errors = errors_of(response, response.status_code)
     if response.status_code == 422:
         assert all(error["field"] for error in errors), errors
+
+
+def _send_and_check(request: Request, client: Client, before: dict[str, Any], note: str) -> None:
+    """Send the request in a savepoint rolled back after it: no 5xx, and a refusal in the API's shape
+    that left every watched table as it was."""
+    with transaction.atomic():
+        response = request.send(client)
+        assert response.status_code < 500, note
+        if response.status_code >= 400:
+            _check_refusal(response)
+            assert snapshot() == before, f"a refused request changed the records: {note}"
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
@@ -550,14 +573,8 @@ def test_no_input_breaks_an_operation(label: str, world: World) -> None:
     @given(request=strategy, data=st.data(), who=st.sampled_from(officers))
     def send_one(request: Request, data: st.DataObject, who: str) -> None:
         request = _hostile(data, request, label)
-        with transaction.atomic():
-            response = request.send(world.officers[who])
-            note = f"{who}: {request.method} {request.url()[:300]} body={str(request.body)[:300]}"
-            assert response.status_code < 500, note
-            if response.status_code >= 400:
-                _check_refusal(response)
-                assert snapshot() == before, f"a refused request changed the records: {note}"
-            transaction.set_rollback(True)
+        note = f"{who}: {request.method} {request.url()[:300]} body={str(request.body)[:300]}"
+        _send_and_check(request, world.officers[who], before, note)
 
     send_one()
 
@@ -568,3 +585,42 @@ def test_the_fuzz_walks_every_operation_of_the_schema() -> None:
     assert len(OPERATIONS) == sum(len(ops) for ops in SCHEMA_DOCUMENT["paths"].values())
     assert len(OPERATIONS) >= 50
     assert {p["in"] for label in OPERATIONS for p in _parameters(label)} >= {"path", "query"}
+
+
+# Every field of the known-good requests, with the values that break storage -------------------------------
+
+# A random walk reaches a given field with a given value rarely; these two break a write that lets them
+# through (PostgreSQL refuses NUL in text and JSON, no column holds 10^30), so each field of each
+# known-good request gets each of them. Length is the schema's first check, and the random part's.
+WORST = ("\x00", 10**30)
+# The officer whose known-good request is accepted: Lan collects and takes applications, Minh does the rest.
+SENDER = {
+    "POST /api/v1/forms": "lan",
+    "PUT /api/v1/forms/{form_id}": "lan",
+    "POST /api/v1/cards/applications": "lan",
+    "POST /api/v1/cards/applications/{application_id}/deliver": "lan",
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "label", sorted(label for label, op in OPERATIONS.items() if op.method.upper() != "GET")
+)
+def test_every_field_of_a_write_survives_the_worst_values(label: str, world: World) -> None:
+    before = snapshot()
+    seed = world.seeds[label]
+    client = world.officers[SENDER.get(label, "minh")]
+    for slot in _slots(seed, label):
+        if slot[0] == "path":
+            continue
+        for value in WORST:
+            request = Request(
+                method=seed.method,
+                template=seed.template,
+                path=dict(seed.path),
+                query=dict(seed.query),
+                body=json.loads(json.dumps(seed.body)),
+                has_body=seed.has_body,
+            )
+            _replace(request, slot, value)
+            _send_and_check(request, client, before, f"{label} {'.'.join(slot)} = {str(value)[:20]!r}")

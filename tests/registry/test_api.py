@@ -502,6 +502,10 @@ def test_a_record_is_updated_and_the_diff_kept(api: Client, people: People) -> N
         ({"changes": {"pin": "001090123456"}, "reason": "x"}, ("pin", "field.not_updatable")),
         ({"changes": {"sex": "F"}, "reason": "x"}, ("sex", "field.not_updatable")),
         ({"changes": {"nonsense": "x"}, "reason": "x"}, ("nonsense", "field.not_updatable")),
+        # Found by the API fuzz: a blank name was refused naming no field at all.
+        ({"changes": {"": "x"}, "reason": "x"}, ("changes", "field.not_updatable")),
+        ({"changes": {" ": "x"}, "reason": "x"}, ("changes", "field.not_updatable")),
+        ({"changes": {"x" * 10_000: "x"}, "reason": "x"}, ("x" * 100, "field.not_updatable")),
         ({"changes": {"date_of_death": "2023-02-30"}, "reason": "x"}, ("date_of_death", "date.format")),
         ({"changes": {"date_of_death": "1980"}, "reason": "x"}, ("date_of_death", "date.death_before_birth")),
         ({"changes": {"birth_date": "31/13/1990"}, "reason": "x"}, ("birth_date", "date.format")),

@@ -46,8 +46,14 @@ def _campaign_out(campaign: Campaign) -> dict[str, Any]:
     }
 
 
+def _known_code(code: str) -> bool:
+    # Only a well-formed code can name a metric; anything else is not looked up (a NUL would make
+    # PostgreSQL refuse the look-up itself).
+    return bool(services.CODE.fullmatch(code))
+
+
 def _metric(code: str, field: str) -> Metric:
-    metric = Metric.objects.filter(code=code).first()
+    metric = Metric.objects.filter(code=code).first() if _known_code(code) else None
     if metric is None:
         raise DomainError(
             FieldError(
@@ -133,6 +139,8 @@ def set_target(request: HttpRequest, campaign_id: int, body: TargetIn) -> Status
     campaign = selectors.campaign_get(actor=user, pk=campaign_id)
     campaign_metric = (
         campaign.campaign_metrics.select_related("metric").filter(metric__code=body.metric).first()
+        if _known_code(body.metric)
+        else None
     )
     if campaign_metric is None:
         raise DomainError(

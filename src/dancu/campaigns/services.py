@@ -33,6 +33,7 @@ from dancu.campaigns.models import (
 )
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.vntext import text_errors
 
 EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){2}$")
 CODE = re.compile(r"^[a-z0-9_-]{2,40}$")
@@ -88,6 +89,15 @@ def _normalized_filter(data_filter: Any) -> dict[str, list[str]]:
             raise DomainError(problem)
         if any(not isinstance(v, str | int) or isinstance(v, bool) for v in values):
             raise DomainError(problem)
+        # Keys and values are stored as JSON and compared with the events' data: text a registry field
+        # could hold (no NUL, which PostgreSQL refuses in JSON, no control characters, no markup).
+        text_problems = [
+            error
+            for text in (key, *(str(v) for v in values))
+            for error in text_errors(text, field="data_filter", max_length=200, prose=True)
+        ]
+        if text_problems:
+            raise DomainError(text_problems[0])
         normalized[key] = [str(v) for v in values]
     return normalized
 
@@ -131,6 +141,8 @@ def metric_create(
                 "A name of at most 120 characters",
             )
         )
+    else:
+        errors += text_errors(name, field="name", max_length=120, prose=True)
     if not name_en or len(name_en) > 120:
         errors.append(
             FieldError(
@@ -140,6 +152,8 @@ def metric_create(
                 "An English name of at most 120 characters",
             )
         )
+    else:
+        errors += text_errors(name_en, field="name_en", max_length=120, prose=True)
     types = [t.strip() for t in event_types if t.strip()]
     if population_rule:
         kind = Metric.Kind.POPULATION
@@ -240,6 +254,8 @@ def campaign_create(
                 "A name of at most 200 characters",
             )
         )
+    else:
+        errors += text_errors(name, field="name", max_length=200, prose=True)
     if ends_on < starts_on:
         errors.append(
             FieldError(
@@ -403,6 +419,8 @@ def target_set(
                 "reason", "target.reason_too_long", "Lý do tối đa 1000 ký tự", "At most 1000 characters"
             )
         )
+    else:
+        errors += text_errors(reason, field="reason", max_length=1000, prose=True)
     if errors:
         raise DomainError(errors)
     now = timezone.now()

@@ -404,7 +404,9 @@ def citizen_update(
         raise DomainError(
             [
                 error(
-                    name,
+                    # The unknown name as sent, cut to a length an error can show; a blank one would name
+                    # no field, so the error names the changes it sits in.
+                    str(name)[:100].strip() or "changes",
                     "field.not_updatable",
                     "Trường này không sửa được bằng cập nhật thông thường",
                     "This field cannot be changed by an ordinary update",
