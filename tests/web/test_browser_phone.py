@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.test import override_settings
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
@@ -277,6 +278,9 @@ def database(
         # pytest-django's `transactional_db` and tests/conftest.py do after a transactional test.
         call_command("flush", interactive=False, verbosity=0)
         reference_data_load()
+        # Playwright's sync API runs this code beside its own event loop, so the teardown may hold a
+        # connection of its own: closed here, it cannot keep PostgreSQL from dropping the test database.
+        connections.close_all()
 
 
 @pytest.fixture(scope="module")
