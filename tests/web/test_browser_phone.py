@@ -35,7 +35,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 from pytest_django import DjangoDbBlocker
 from pytest_django.live_server_helper import LiveServer
 
-from dancu.accounts.models import User
+from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.services import officer_create, police_unit_for_area
 from dancu.audit.services import Actor
 from dancu.campaigns import services as campaign_services
@@ -111,6 +111,20 @@ class World:
     data_texts: list[str] = field(default_factory=list)
 
 
+def _collector(username: str, full_name: str, *, unit: PoliceUnit, otp_secret_hex: str | None = None) -> User:
+    """One more collector of Phường Hoàn Kiếm, under `unit` (the Hà Nội police)."""
+    user, _device = officer_create(
+        actor=SYSTEM,
+        username=username,
+        password=PASSWORD,
+        role=User.Role.COLLECTOR,
+        police_unit=police_unit_for_area(area=commune(HOAN_KIEM), parent=unit),
+        full_name=full_name,
+        otp_secret_hex=otp_secret_hex,
+    )
+    return user
+
+
 def _world_create() -> World:
     personas = personas_create()
     people = people_create()
@@ -118,23 +132,8 @@ def _world_create() -> World:
     lan, cuong, minh = personas.lan, personas.cuong, personas.minh
     hanoi_unit = cuong.police_unit
     assert hanoi_unit is not None
-    newcomer, _device = officer_create(
-        actor=SYSTEM,
-        username="moi",
-        password=PASSWORD,
-        role=User.Role.COLLECTOR,
-        police_unit=police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi_unit),
-        full_name="Ngô Văn Mới",
-    )
-    locked, _device = officer_create(
-        actor=SYSTEM,
-        username="khoa-tk",
-        password=PASSWORD,
-        role=User.Role.COLLECTOR,
-        police_unit=police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi_unit),
-        full_name="Lý Thị Khoá",
-        otp_secret_hex=OTP_SECRET,
-    )
+    newcomer = _collector("moi", "Ngô Văn Mới", unit=hanoi_unit)
+    locked = _collector("khoa-tk", "Lý Thị Khoá", unit=hanoi_unit, otp_secret_hex=OTP_SECRET)
     # A wife with a long address, the kind that must wrap on a phone.
     lien = make_citizen(
         full_name="Trần Thị Bích Liên",
