@@ -27,13 +27,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from django.test import override_settings
+from django.urls import URLResolver, get_resolver, resolve
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext, Page, Response, expect
 from pytest_django import DjangoDbBlocker
 from pytest_django.live_server_helper import LiveServer
 
-from dancu.accounts.models import User
+from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.services import officer_create, police_unit_for_area
 from dancu.audit.services import Actor
 from dancu.campaigns import services as campaign_services
@@ -109,6 +111,20 @@ class World:
     data_texts: list[str] = field(default_factory=list)
 
 
+def _collector(username: str, full_name: str, *, unit: PoliceUnit, otp_secret_hex: str | None = None) -> User:
+    """One more collector of Phường Hoàn Kiếm, under `unit` (the Hà Nội police)."""
+    user, _device = officer_create(
+        actor=SYSTEM,
+        username=username,
+        password=PASSWORD,
+        role=User.Role.COLLECTOR,
+        police_unit=police_unit_for_area(area=commune(HOAN_KIEM), parent=unit),
+        full_name=full_name,
+        otp_secret_hex=otp_secret_hex,
+    )
+    return user
+
+
 def _world_create() -> World:
     personas = personas_create()
     people = people_create()
@@ -116,23 +132,8 @@ def _world_create() -> World:
     lan, cuong, minh = personas.lan, personas.cuong, personas.minh
     hanoi_unit = cuong.police_unit
     assert hanoi_unit is not None
-    newcomer, _device = officer_create(
-        actor=SYSTEM,
-        username="moi",
-        password=PASSWORD,
-        role=User.Role.COLLECTOR,
-        police_unit=police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi_unit),
-        full_name="Ngô Văn Mới",
-    )
-    locked, _device = officer_create(
-        actor=SYSTEM,
-        username="khoa-tk",
-        password=PASSWORD,
-        role=User.Role.COLLECTOR,
-        police_unit=police_unit_for_area(area=commune(HOAN_KIEM), parent=hanoi_unit),
-        full_name="Lý Thị Khoá",
-        otp_secret_hex=OTP_SECRET,
-    )
+    newcomer = _collector("moi", "Ngô Văn Mới", unit=hanoi_unit)
+    locked = _collector("khoa-tk", "Lý Thị Khoá", unit=hanoi_unit, otp_secret_hex=OTP_SECRET)
     # A wife with a long address, the kind that must wrap on a phone.
     lien = make_citizen(
         full_name="Trần Thị Bích Liên",
@@ -277,6 +278,9 @@ def database(
         # pytest-django's `transactional_db` and tests/conftest.py do after a transactional test.
         call_command("flush", interactive=False, verbosity=0)
         reference_data_load()
+        # Playwright's sync API runs this code beside its own event loop, so the teardown may hold a
+        # connection of its own: closed here, it cannot keep PostgreSQL from dropping the test database.
+        connections.close_all()
 
 
 @pytest.fixture(scope="module")
@@ -458,6 +462,8 @@ SCREENS = [
     Screen("portal-login", "nobody", lambda w: "/me/login/"),
     Screen("portal-activate", "nobody", lambda w: "/me/activate/"),
     Screen("portal-login-otp", "citizen-pending", lambda w: "/me/login/otp/"),
+    # The page a citizen sets the authenticator app up on (after activation; here beside the code step).
+    Screen("portal-otp-setup", "citizen-pending", lambda w: "/me/login/otp/setup/"),
     # The commune officer's day.
     Screen("home", "lan", lambda w: "/"),
     Screen("search", "lan", lambda w: "/search/?q=nguyen+van+hung"),
@@ -479,6 +485,7 @@ SCREENS = [
     Screen("form", "lan", lambda w: f"/forms/{w.dc02.pk}/"),
     Screen("form-edit", "lan", lambda w: f"/forms/{w.draft.pk}/edit/"),
     Screen("quality", "lan", lambda w: "/quality/"),
+    Screen("quality-refused", "lan", lambda w: "/quality/?indicator=khong-co", status=400),
     Screen("cards", "lan", lambda w: "/cards/"),
     Screen("card-intake", "lan", lambda w: f"/cards/new/?pin={w.people.hung.pin}"),
     Screen("card-application", "lan", lambda w: f"/cards/applications/{w.waiting.pk}/"),
@@ -723,3 +730,54 @@ def test_the_language_switch_keeps_a_search_made_on_the_page(sessions: Sessions)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     assert parse_qs(urlsplit(page.url).query).get("q") == ["nguyen van hung"]
     expect(page.locator("#results-table")).to_contain_text(sessions.world.people.hung.pin)
+
+
+# What the URL configuration answers that is not a page to look at: files, images, the answers to a form
+# sent by POST (each redirects to a page above), and HTMX fragments drawn inside a page above.
+NOT_PAGES = {
+    "accounts:logout": "POST, then the sign-in page",
+    "campaigns:export": "an XLSX or PDF file",
+    "campaigns:report": "an XLSX or PDF file",
+    "cards:receipt": "a PDF file",
+    "cards:face": "an image",
+    "cards:application_action": "POST, then the application's page",
+    "cards:batch_file": "a file of the batch",
+    "cards:card_image": "an image",
+    "collection:validate": "an HTMX fragment of the form pages",
+    "collection:form_action": "POST, then the form's page",
+    "collection:import_progress": "an HTMX fragment of the import's page",
+    "collection:import_resume": "POST, then the import's page",
+    "collection:import_rejected": "an XLSX file",
+    "quality:export_scorecard": "a CSV or XLSX file",
+    "quality:export_records": "a CSV or XLSX file",
+    "matching:decide": "POST, then the pair's page",
+    "matching:undo": "POST, then the pair's page",
+    "eid:card_image": "an image",
+    "eid:logout": "POST, then the portal's sign-in page",
+    "eid:lock": "POST, then the portal's sign-in page",
+    "web:purpose": "POST, then the page it was sent from",
+    "set_language": "POST, then the page it was sent from",
+}
+
+
+def _url_names(resolver: URLResolver, namespace: str = "") -> set[str]:
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if str(entry.pattern).startswith(("admin/", "api/")):
+                continue  # Django's admin and the JSON API (tests/*/test_api.py) are not pages
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            names |= _url_names(entry, inner)
+        elif entry.name:
+            names.add(f"{namespace}{entry.name}")
+    return names
+
+
+def test_every_page_of_the_url_configuration_is_a_screen(sessions: Sessions) -> None:
+    """A page added later without a screen here fails this test: the inventory cannot silently fall
+    behind the URL configuration."""
+    world = sessions.world
+    covered = {resolve(urlsplit(screen.path(world)).path).view_name for screen in SCREENS}
+    assert covered.isdisjoint(NOT_PAGES)
+    assert _url_names(get_resolver()) - covered - set(NOT_PAGES) == set()
+    assert set(NOT_PAGES) <= _url_names(get_resolver())
