@@ -21,7 +21,7 @@ from dancu.cards.models import Application, Biometric, Card, IntakePoint, Produc
 from dancu.cards.scope import application_scope, batch_scope, card_scope, point_scope
 from dancu.cards.workdays import working_days_between
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
-from dancu.lib.partial_date import MAX_YEAR, MIN_YEAR
+from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.registry.models import Citizen, IdentityCardRecord
 from dancu.registry.selectors import citizen_get
 
@@ -260,15 +260,11 @@ def report_period(*, start: date | None, end: date | None, today: date) -> tuple
     9999, and the report reads a day past its end), or a range that is empty or longer than 93 days.
     """
     for name, day in (("start", start), ("end", end)):
-        if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR:
-            raise DomainError(
-                FieldError(
-                    name,
-                    "date.year_range",
-                    f"Năm {day.year} nằm ngoài khoảng cho phép {MIN_YEAR}–{MAX_YEAR}",
-                    f"The year {day.year} is outside the accepted range {MIN_YEAR}-{MAX_YEAR}",
-                )
-            )
+        if day is not None:
+            try:
+                PartialDate.from_date(day)  # the years a date in dancu may take, and the rule's message
+            except PartialDateError as exc:
+                raise DomainError(exc.field_error(name)) from None
     end = end or today
     start = start or end - timedelta(days=6)
     if start > end or (end - start).days >= REPORT_MAX_DAYS:
