@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import operator
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -163,7 +164,17 @@ def _tables() -> dict[str, _Table]:
 
 
 # The order rows are written in: referenced tables first, so that even non-deferred foreign keys hold.
-_WRITE_ORDER = ("citizen", "pin", "household", "member", "link", "residence", "card", "version")
+WRITE_ORDER = ("citizen", "pin", "household", "member", "link", "residence", "card", "version")
+
+# Columns that say when, by whom and under which audit event a row was written, rather than anything
+# about the person: a population package (registry/package.py) leaves them out, and the load that
+# writes its rows fills them in with its own time, actor and event.
+STAMP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "citizen": ("created_at", "updated_at"),
+    "pin": ("issued_at",),
+    "household": ("created_at",),
+    "version": ("recorded_at", "actor_id", "actor_label", "event_id", "reason"),
+}
 
 
 # Database specifics ---------------------------------------------------------------------------------------
@@ -185,9 +196,9 @@ def _reserve_ids(tables: dict[str, _Table], counts: dict[str, int]) -> dict[str,
     bases: dict[str, int] = {}
     with connection.cursor() as cursor:
         if _is_postgresql():
-            names = ", ".join(connection.ops.quote_name(tables[key].name) for key in _WRITE_ORDER)
+            names = ", ".join(connection.ops.quote_name(tables[key].name) for key in WRITE_ORDER)
             cursor.execute(f"LOCK TABLE {names} IN SHARE ROW EXCLUSIVE MODE")
-        for key in _WRITE_ORDER:
+        for key in WRITE_ORDER:
             table = connection.ops.quote_name(tables[key].name)
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 - names from the models
             base = int(cursor.fetchone()[0])
@@ -271,7 +282,7 @@ def _check_references(tables: dict[str, _Table], bases: dict[str, int], counts: 
     """
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for key in _WRITE_ORDER:
+        for key in WRITE_ORDER:
             table = tables[key]
             keys = [f for f in table.model._meta.concrete_fields if isinstance(f, models.ForeignKey)]
             if not counts[key] or not keys:
@@ -369,7 +380,9 @@ class _HouseholdNumbers:
     folded in, so the cache never hands out a number someone else took meanwhile.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, fresh: bool = False) -> None:
+        # Fresh: numbering for an empty registry (a population package), which reads nothing.
+        self.fresh = fresh
         self.last: dict[int, int] = {}
         self.codes: dict[int, str] = {}
         self.seen_up_to: int | None = None
@@ -385,6 +398,10 @@ class _HouseholdNumbers:
     def prepare(self, communes: dict[int, str], *, base_id: int) -> None:
         """Catch up with the database for these communes (id -> code); runs under the batch's lock."""
         self.codes.update(communes)
+        if self.fresh:
+            for commune_id in communes:
+                self.last.setdefault(commune_id, 0)
+            return
         if self.seen_up_to is not None and base_id > self.seen_up_to:
             foreign = Household.objects.filter(pk__gt=self.seen_up_to, pk__lte=base_id).values_list(
                 "commune_id", "number"
@@ -464,11 +481,11 @@ class _Loader:
             self._rows(households, links, bases, event_id=event.pk, recorded_at=event.occurred_at)
             if self.set_based_checks:
                 with _row_triggers_off():
-                    for key in _WRITE_ORDER:
+                    for key in WRITE_ORDER:
                         _write(self.tables[key])
                 _check_references(self.tables, bases, counts)
             else:
-                for key in _WRITE_ORDER:
+                for key in WRITE_ORDER:
                     _write(self.tables[key])
             self.numbers.seen_up_to = bases["household"] + len(households)
         stats.people += len(people)
@@ -498,7 +515,7 @@ class _Loader:
         links_by_household: Sequence[Sequence[FamilyLinkRecord]],
         bases: dict[str, int],
         *,
-        event_id: int,
+        event_id: int | None,
         recorded_at: datetime,
     ) -> None:
         tables = self.tables
@@ -717,11 +734,62 @@ class _Loader:
         }
 
 
+class PackageRows(_Loader):
+    """The registry rows of generated households for a population package, read nowhere but the units.
+
+    The rows are those `load_population` writes, numbered from 1 in every table for the empty registry
+    a package is loaded into, without the stamp columns (`STAMP_COLUMNS`), which the load fills in.
+    Household numbers start at 1 in each commune; PINs and CMND numbers are the generator's, unique
+    within the run (the load's unique indexes check them again).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(actor=Actor(system="generate"), reason=REASON, event_data={})
+        self.numbers = _HouseholdNumbers(fresh=True)
+        self.written = dict.fromkeys(WRITE_ORDER, 0)
+        self.kept: dict[str, list[int]] = {}
+        for key in WRITE_ORDER:
+            stamps = STAMP_COLUMNS.get(key, ())
+            self.kept[key] = [i for i, column in enumerate(self.tables[key].columns) if column not in stamps]
+
+    def columns(self, key: str) -> list[str]:
+        """The columns of table `key` that a package holds, in the order of its rows."""
+        return [self.tables[key].columns[i] for i in self.kept[key]]
+
+    @staticmethod
+    def expected_columns() -> dict[str, list[str]]:
+        """The columns a package of this version of the software holds, by table key."""
+        tables = _tables()
+        return {
+            key: [column for column in tables[key].columns if column not in STAMP_COLUMNS.get(key, ())]
+            for key in WRITE_ORDER
+        }
+
+    def batch(self, households: list[HouseholdRecord]) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows of these households by table key, numbered after the rows of earlier batches."""
+        links = [household.family_links() for household in households]
+        people = [person for household in households for person in household.members]
+        counts = self._counts(households, people, links)
+        self.numbers.prepare({h.commune.commune_id: h.commune.code for h in households}, base_id=0)
+        self._rows(households, links, dict(self.written), event_id=None, recorded_at=timezone.now())
+        rows: dict[str, list[tuple[Any, ...]]] = {}
+        for key in WRITE_ORDER:
+            table, kept = self.tables[key], self.kept[key]
+            if len(kept) == len(table.columns):
+                rows[key] = table.rows
+            else:
+                project = operator.itemgetter(*kept)
+                rows[key] = [project(row) for row in table.rows]
+            table.rows = []
+            self.written[key] += counts[key]
+        return rows
+
+
 def _iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
 
 
-def _batches(households: Iterable[HouseholdRecord], size: int) -> Iterator[list[HouseholdRecord]]:
+def household_batches(households: Iterable[HouseholdRecord], size: int) -> Iterator[list[HouseholdRecord]]:
     """Whole households, about `size` people per batch."""
     batch: list[HouseholdRecord] = []
     people = 0
@@ -755,7 +823,7 @@ def load_population(
     loader = _Loader(actor=actor, reason=reason, event_data=dict(event_data or {}))
     stats = LoadStats()
     started = time.perf_counter()
-    for batch in _batches(households, batch_size):
+    for batch in household_batches(households, batch_size):
         loader.load_batch(batch, stats)
         stats.seconds = time.perf_counter() - started
         if on_batch is not None:
@@ -779,7 +847,7 @@ def _analyze(tables: dict[str, _Table]) -> None:
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if _is_postgresql():
-            cursor.execute("ANALYZE " + ", ".join(quote(tables[key].name) for key in _WRITE_ORDER))
+            cursor.execute("ANALYZE " + ", ".join(quote(tables[key].name) for key in WRITE_ORDER))
         else:
             cursor.execute("ANALYZE")
 

@@ -30,6 +30,7 @@ from dancu.registry.generator import (
     write_person_records_csv,
 )
 from dancu.registry.normalize import COLUMNS
+from dancu.registry.package import write_package
 
 
 def _codes(value: str) -> list[str]:
@@ -64,6 +65,12 @@ class Command(BaseCommand):
         parser.add_argument("--today", default="", help="the date the population is as of (YYYY-MM-DD)")
         parser.add_argument(
             "--out", default="", help="write a person-records CSV here instead of the database"
+        )
+        parser.add_argument(
+            "--package",
+            default="",
+            help="write a population package (one file per registry table) into this new directory instead "
+            "of the database, for `dancu load_package` to load into an empty registry",
         )
         parser.add_argument(
             "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="people per transaction"
@@ -111,6 +118,10 @@ class Command(BaseCommand):
                 "--dirty chỉ dùng cùng --out (ghi ra tệp CSV)",
                 "--dirty needs --out: faults are injected into a CSV, never into the database",
             )
+        if options["package"] and options["out"]:
+            raise command_error(
+                "Chọn --out hoặc --package, không chọn cả hai", "--out and --package exclude each other"
+            )
         today = self._today(options["today"])
         if not units_loaded():
             raise command_error(
@@ -147,9 +158,11 @@ class Command(BaseCommand):
                 )
             elif options["out"]:
                 stats = self._write_csv(households, Path(options["out"]), seed=options["seed"], bar=bar)
+            elif options["package"]:
+                stats = self._write_package(households, options=options, today=today, bar=bar)
             else:
                 stats = self._load(households, options=options, today=today, bar=bar)
-        where = options["out"] or "cơ sở dữ liệu / database"
+        where = options["out"] or options["package"] or "cơ sở dữ liệu / database"
         self.stdout.write(
             f"{stats.people} người, {stats.households} hộ → {where}: {stats.seconds:.1f} s, "
             f"{stats.people_per_second:,.0f} người/s "
@@ -182,6 +195,37 @@ class Command(BaseCommand):
                 f"--today {text!r} is not a YYYY-MM-DD date",
             ) from None
 
+    def _write_package(
+        self, households: Iterable[HouseholdRecord], *, options: dict[str, Any], today: date, bar: Any
+    ) -> LoadStats:
+        def progress(stats: LoadStats) -> None:
+            bar.update(stats.people - bar.n)
+
+        try:
+            return write_package(
+                households,
+                Path(options["package"]),
+                description=self._description(options, today),
+                batch_size=options["batch_size"],
+                on_batch=progress,
+            )
+        except DomainError as exc:
+            raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
+        except OSError as exc:
+            path = options["package"]
+            raise command_error(f"Không ghi được {path}: {exc}", f"cannot write {path}: {exc}") from None
+
+    @staticmethod
+    def _description(options: dict[str, Any], today: date) -> dict[str, Any]:
+        """What the generation was asked for, kept in the audit events of what it writes."""
+        return {
+            "seed": options["seed"],
+            "today": today.isoformat(),
+            "provinces": options["provinces"],
+            "communes": options["communes"],
+            "legacy_province": options["legacy_province"],
+        }
+
     def _load(
         self, households: Iterable[HouseholdRecord], *, options: dict[str, Any], today: date, bar: Any
     ) -> LoadStats:
@@ -192,13 +236,7 @@ class Command(BaseCommand):
             households,
             actor=Actor(system="generate"),
             batch_size=options["batch_size"],
-            event_data={
-                "seed": options["seed"],
-                "today": today.isoformat(),
-                "provinces": options["provinces"],
-                "communes": options["communes"],
-                "legacy_province": options["legacy_province"],
-            },
+            event_data=self._description(options, today),
             on_batch=progress,
         )
 
