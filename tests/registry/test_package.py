@@ -270,13 +270,14 @@ def test_a_package_without_its_manifest_is_refused(tmp_path: Path) -> None:
         (lambda m: m.update(format="something else"), "package.bad_manifest"),
         (lambda m: m["tables"]["citizen"]["columns"].remove("email"), "package.columns"),
         (lambda m: m["tables"]["citizen"].update(file="../../etc/passwd"), "package.bad_manifest"),
+        (lambda m: m["tables"]["citizen"].update(table="accounts_user"), "package.bad_manifest"),
         (lambda m: m["tables"].pop("card"), "package.bad_manifest"),
         (
             lambda m: m["tables"]["household"].update(rows=m["tables"]["household"]["rows"] + 1),
             "package.rows_count",
         ),
     ],
-    ids=["units", "version", "format", "columns", "file", "table", "rows"],
+    ids=["units", "version", "format", "columns", "file", "table-name", "table", "rows"],
 )
 def test_a_manifest_that_does_not_fit_is_refused(tmp_path: Path, change: Any, code: str) -> None:
     _write(tmp_path / "p", 30, seed=28, communes=["00097"])

@@ -757,6 +757,12 @@ class PackageRows(_Loader):
         return [self.tables[key].columns[i] for i in self.kept[key]]
 
     @staticmethod
+    def table_names() -> dict[str, str]:
+        """The database table of each table key."""
+        tables = _tables()
+        return {key: tables[key].name for key in WRITE_ORDER}
+
+    @staticmethod
     def expected_columns() -> dict[str, list[str]]:
         """The columns a package of this version of the software holds, by table key."""
         tables = _tables()

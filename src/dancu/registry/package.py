@@ -25,7 +25,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -33,7 +33,7 @@ from typing import IO, Any
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from dancu.audit.models import EventType
+from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
@@ -66,7 +66,9 @@ class PackageLoadStats:
     households: int = 0
     rows: int = 0
     bytes: int = 0
-    # Seconds per step: "copy" (the rows in) and "indexes" (indexes built, foreign keys checked).
+    # Seconds per phase: "copy" (the rows in) and "indexes" (indexes built, foreign keys checked); and
+    # per table and statement.
+    phases: dict[str, float] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -197,6 +199,7 @@ def read_manifest(directory: Path) -> dict[str, Any]:
         )
     tables = manifest.get("tables")
     expected = PackageRows.expected_columns()
+    table_names = PackageRows.table_names()
     if not isinstance(tables, dict) or set(tables) != set(WRITE_ORDER):
         raise _error(
             "package.bad_manifest",
@@ -212,11 +215,11 @@ def read_manifest(directory: Path) -> dict[str, Any]:
                 f"The package's columns of table {key} differ from this database's "
                 "(an older or newer package).",
             )
-        if not re.fullmatch(r"[a-z_]+\.copy", str(entry.get("file", ""))):
+        if entry.get("table") != table_names[key] or entry.get("file") != f"{table_names[key]}.copy":
             raise _error(
                 "package.bad_manifest",
-                f"Tên tệp của bảng {key} trong bản kê không hợp lệ.",
-                f"The manifest's file name for table {key} is not valid.",
+                f"Tên bảng hoặc tên tệp của bảng {key} trong bản kê không đúng.",
+                f"The manifest's table or file name for table {key} is not the expected one.",
             )
         if not isinstance(entry.get("rows"), int) or not isinstance(entry.get("sha256"), str):
             raise _error(
@@ -234,9 +237,10 @@ def load_package(
     on_progress: Callable[[int], None] | None = None,
 ) -> PackageLoadStats:
     """Load the population package in `directory` into the empty registry, in one transaction with one
-    audit event; returns what was loaded. Raises DomainError naming what is wrong (the manifest, a file,
-    a row, the registry not being empty) and then nothing is written. `on_progress` gets the bytes read
-    since its last call."""
+    audit event;
+    returns what was loaded. Raises DomainError naming what is wrong (the manifest, a file, a row, the
+    registry not being empty) and then nothing is written. `on_progress` gets the bytes read since its
+    last call."""
     manifest = read_manifest(directory)
     if manifest.get("units") != units_fingerprint():
         raise _error(
@@ -248,60 +252,75 @@ def load_package(
         )
     stats = PackageLoadStats(people=int(manifest["people"]), households=int(manifest["households"]))
     started = time.perf_counter()
-    names = {key: manifest["tables"][key]["table"] for key in WRITE_ORDER}
+    names = [manifest["tables"][key]["table"] for key in WRITE_ORDER]
     with transaction.atomic():
-        _lock_empty_tables(names)
-        event = audit_event_record(
-            actor=actor,
-            event_type=EventType.POPULATION_GENERATED,
-            subject_type="population",
-            subject_id=f"citizens 1-{stats.people}",
-            data={
-                "package": manifest.get("description", {}),
-                "written_at": manifest.get("written_at", ""),
-                "people": stats.people,
-                "households": stats.households,
-            },
-            reason=REASON,
-        )
-        now = connection.ops.adapt_datetimefield_value(event.occurred_at)
-        stamps = {
-            "created_at": now,
-            "updated_at": now,
-            "issued_at": now,
-            "recorded_at": now,
-            "actor_id": actor.user.pk if actor.user is not None else None,
-            "actor_label": actor.label,
-            "event_id": event.pk,
-            "reason": REASON,
-        }
-        if connection.vendor == "postgresql":
-            _load_postgresql(directory, manifest, stamps, stats, on_progress)
-        else:
-            _load_sqlite(directory, manifest, stamps, stats, on_progress)
+        stamps = _stamps(_load_event(manifest, actor, stats), actor)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                _load_tables(
+                    cursor.cursor,
+                    directory,
+                    manifest,
+                    keys=WRITE_ORDER,
+                    stamps=stamps,
+                    stats=stats,
+                    on_progress=on_progress,
+                )
+            else:
+                _lock_empty_tables(cursor, names, lock=False)
+                _load_sqlite(directory, manifest, stamps, stats, on_progress)
     if not connection.in_atomic_block:
         with connection.cursor() as cursor:
-            quote = connection.ops.quote_name
-            cursor.execute("ANALYZE " + ", ".join(quote(names[key]) for key in WRITE_ORDER))
+            cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, names)))
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _lock_empty_tables(names: dict[str, str]) -> None:
+def _load_event(manifest: dict[str, Any], actor: Actor, stats: PackageLoadStats) -> AuditEvent:
+    return audit_event_record(
+        actor=actor,
+        event_type=EventType.POPULATION_GENERATED,
+        subject_type="population",
+        subject_id=f"citizens 1-{stats.people}",
+        data={
+            "package": manifest.get("description", {}),
+            "written_at": manifest.get("written_at", ""),
+            "people": stats.people,
+            "households": stats.households,
+        },
+        reason=REASON,
+    )
+
+
+def _stamps(event: AuditEvent, actor: Actor) -> dict[str, Any]:
+    """The values of the stamp columns (`STAMP_COLUMNS`): the load's time, actor and event."""
+    now = connection.ops.adapt_datetimefield_value(event.occurred_at)
+    return {
+        "created_at": now,
+        "updated_at": now,
+        "issued_at": now,
+        "recorded_at": now,
+        "actor_id": actor.user.pk if actor.user is not None else None,
+        "actor_label": actor.label,
+        "event_id": event.pk,
+        "reason": REASON,
+    }
+
+
+def _lock_empty_tables(cursor: Any, names: Sequence[str], *, lock: bool) -> None:
+    """Lock the tables `names` against everyone else (PostgreSQL) and check that they are empty."""
     quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Nobody reads or writes the tables while their indexes are set aside.
-            listed = ", ".join(quote(names[key]) for key in WRITE_ORDER)
-            cursor.execute(f"LOCK TABLE {listed} IN ACCESS EXCLUSIVE MODE")
-        for key in WRITE_ORDER:
-            cursor.execute(f"SELECT 1 FROM {quote(names[key])} LIMIT 1")  # noqa: S608 - names from the models
-            if cursor.fetchone() is not None:
-                raise _error(
-                    "package.registry_not_empty",
-                    f"Bảng {names[key]} đã có dữ liệu: gói chỉ nạp vào một cơ sở dữ liệu dân cư còn trống.",
-                    f"Table {names[key]} already holds rows: a package loads only into an empty registry.",
-                )
+    if lock:
+        # Nobody reads or writes the tables while their indexes are set aside.
+        cursor.execute(f"LOCK TABLE {', '.join(map(quote, names))} IN ACCESS EXCLUSIVE MODE")
+    for name in names:
+        cursor.execute(f"SELECT 1 FROM {quote(name)} LIMIT 1")  # noqa: S608 - names from the models
+        if cursor.fetchone() is not None:
+            raise _error(
+                "package.registry_not_empty",
+                f"Bảng {name} đã có dữ liệu: gói chỉ nạp vào một cơ sở dữ liệu dân cư còn trống.",
+                f"Table {name} already holds rows: a package loads only into an empty registry.",
+            )
 
 
 def _chunks(
@@ -363,80 +382,80 @@ def _omitted(key: str, stamps: dict[str, Any]) -> dict[str, Any]:
     return {column: stamps[column] for column in STAMP_COLUMNS.get(key, ())}
 
 
-def _load_postgresql(
+def _load_tables(
+    cursor: Any,
     directory: Path,
     manifest: dict[str, Any],
+    *,
+    keys: Sequence[str],
     stamps: dict[str, Any],
     stats: PackageLoadStats,
     on_progress: Callable[[int], None] | None,
 ) -> None:
+    """Lock, check empty, set the indexes aside, copy in and rebuild the tables `keys` on PostgreSQL,
+    through `cursor` (a psycopg cursor), inside its connection's transaction."""
     from psycopg import Error as PostgresError
     from psycopg import sql
 
     tables = manifest["tables"]
-    names = [tables[key]["table"] for key in WRITE_ORDER]
-    with connection.cursor() as django_cursor:
-        cursor = django_cursor.cursor
-        # The audit event's own foreign keys are checked at commit; PostgreSQL refuses to alter the
-        # constraints of a table (the versions point at the events) while such checks are pending, so
-        # they are run now.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-        rebuild = _set_indexes_aside(cursor, names)
-        step = time.perf_counter()
-        for key in WRITE_ORDER:
-            table_step = time.perf_counter()
-            entry = tables[key]
-            table = sql.Identifier(entry["table"])
-            omitted = _omitted(key, stamps)
-            # COPY fills a column it is not given with the column's default: the stamps become the
-            # defaults for the length of the load (and of this transaction only).
-            for column, value in omitted.items():
-                cursor.execute(
-                    sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
-                        table, sql.Identifier(column), sql.Literal(value)
-                    )
-                )
-            columns = sql.SQL(", ").join(map(sql.Identifier, entry["columns"]))
-            try:
-                with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)) as copy:
-                    for chunk in _chunks(directory, key, entry, on_progress):
-                        copy.write(chunk)
-                        stats.bytes += len(chunk)
-            except PostgresError as exc:
-                raise _row_error(entry["table"], exc) from None
-            if cursor.rowcount != entry["rows"]:
-                raise _count_error(entry, cursor.rowcount)
-            stats.rows += entry["rows"]
-            stats.steps[f"copy {key}"] = time.perf_counter() - table_step
-            for column in omitted:
-                cursor.execute(
-                    sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(
-                        table, sql.Identifier(column)
-                    )
-                )
-        stats.steps["copy"] = time.perf_counter() - step
-        step = time.perf_counter()
-        cursor.execute(
-            sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(_INDEX_BUILD_MEMORY))
-        )
-        for table_name, statement in rebuild:
-            statement_step = time.perf_counter()
-            try:
-                cursor.execute(statement)
-            except PostgresError as exc:
-                raise _row_error(table_name, exc) from None
-            text = statement if isinstance(statement, str) else statement.as_string(cursor)
-            stats.steps[text[:90]] = time.perf_counter() - statement_step
-        # The rows came with their ids: the sequences go on after the last of them.
-        for name in names:
+    names = [tables[key]["table"] for key in keys]
+    _lock_empty_tables(cursor, names, lock=True)
+    # Foreign keys are checked at commit (Django makes them deferred), and PostgreSQL refuses to alter
+    # the constraints of a table while such checks are pending: the audit event written before (the
+    # versions point at the events) has some. They are run now.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    rebuild = _set_indexes_aside(cursor, names)
+    step = time.perf_counter()
+    for key in keys:
+        table_step = time.perf_counter()
+        entry = tables[key]
+        table = sql.Identifier(entry["table"])
+        omitted = _omitted(key, stamps)
+        # COPY fills a column it is not given with the column's default: the stamps become the
+        # defaults for the length of the load (and of this transaction only).
+        for column, value in omitted.items():
             cursor.execute(
-                sql.SQL(
-                    "SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {}"
-                ).format(sql.Identifier(name)),
-                [name],
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {}").format(
+                    table, sql.Identifier(column), sql.Literal(value)
+                )
             )
-        stats.steps["indexes"] = time.perf_counter() - step
+        columns = sql.SQL(", ").join(map(sql.Identifier, entry["columns"]))
+        try:
+            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)) as copy:
+                for chunk in _chunks(directory, key, entry, on_progress):
+                    copy.write(chunk)
+                    stats.bytes += len(chunk)
+        except PostgresError as exc:
+            raise _row_error(entry["table"], exc) from None
+        if cursor.rowcount != entry["rows"]:
+            raise _count_error(entry, cursor.rowcount)
+        stats.rows += entry["rows"]
+        stats.steps[f"copy {key}"] = time.perf_counter() - table_step
+        for column in omitted:
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT").format(table, sql.Identifier(column))
+            )
+    stats.phases["copy"] = time.perf_counter() - step
+    step = time.perf_counter()
+    cursor.execute(sql.SQL("SET LOCAL maintenance_work_mem = {}").format(sql.Literal(_INDEX_BUILD_MEMORY)))
+    for table_name, statement in rebuild:
+        statement_step = time.perf_counter()
+        try:
+            cursor.execute(statement)
+        except PostgresError as exc:
+            raise _row_error(table_name, exc) from None
+        text = statement if isinstance(statement, str) else statement.as_string(cursor)
+        stats.steps[text[:90]] = time.perf_counter() - statement_step
+    # The rows came with their ids: the sequences go on after the last of them.
+    for name in names:
+        cursor.execute(
+            sql.SQL(
+                "SELECT setval(pg_get_serial_sequence(%s, 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {}"
+            ).format(sql.Identifier(name)),
+            [name],
+        )
+    stats.phases["indexes"] = time.perf_counter() - step
 
 
 def _set_indexes_aside(cursor: Any, names: list[str]) -> list[tuple[str, Any]]:
@@ -573,4 +592,4 @@ def _load_sqlite(
             if count != entry["rows"]:
                 raise _count_error(entry, count)
             stats.rows += count
-    stats.steps["copy"] = time.perf_counter() - step
+    stats.phases["copy"] = time.perf_counter() - step

@@ -45,17 +45,19 @@ class Command(BaseCommand):
             total=size, unit="B", unit_scale=True, file=sys.stderr, disable=None, dynamic_ncols=True
         ) as bar:
             try:
-                stats = load_package(directory, actor=Actor(system="load_package"), on_progress=bar.update)
+                stats = load_package(
+                    directory,
+                    actor=Actor(system="load_package"),
+                    on_progress=bar.update,
+                )
             except DomainError as exc:
                 raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
         if options["verbosity"] >= 2:
             for name, seconds in stats.steps.items():
                 self.stdout.write(f"  {seconds:7.2f} s  {name}")
-        steps = ", ".join(
-            f"{name} {stats.steps[name]:.1f} s" for name in ("copy", "indexes") if name in stats.steps
-        )
+        phases = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in stats.phases.items())
         self.stdout.write(
             f"{stats.people} người, {stats.households} hộ, {stats.rows} dòng → cơ sở dữ liệu / database: "
-            f"{stats.seconds:.1f} s ({steps}), {stats.people_per_second:,.0f} người/s "
+            f"{stats.seconds:.1f} s ({phases}), {stats.people_per_second:,.0f} người/s "
             f"({stats.people} people, {stats.households} households, {stats.people_per_second:,.0f} people/s)"
         )
