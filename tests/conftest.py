@@ -63,6 +63,7 @@ SEEDING_MIGRATIONS = (
     ("dancu.campaigns.migrations.0002_builtin_metrics", "create"),
     ("dancu.campaigns.migrations.0003_worker_schedules", "create"),
     ("dancu.collection.migrations.0005_quality_schedule", "schedule"),
+    ("dancu.audit.migrations.0007_seal_schedule", "schedule"),
 )
 
 

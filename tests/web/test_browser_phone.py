@@ -517,7 +517,9 @@ SCREENS = [
     # The ministry and its auditor.
     Screen("campaign-new", "minh", lambda w: "/campaigns/new/"),
     Screen("campaign-country", "minh", lambda w: f"/campaigns/{w.campaign.pk}/vn/?day=2025-07-03"),
-    Screen("auditor-home", "an", lambda w: "/", status=403),
+    Screen("auditor-home", "an", lambda w: "/"),  # the access log
+    Screen("auditor-log-filtered", "an", lambda w: f"/audit/access/?reader=lan&since={_today()}"),
+    Screen("auditor-log-refused", "an", lambda w: "/audit/access/?pin=12ab&reader=lan"),
     # The citizen's portal.
     Screen("portal-home", "hung", lambda w: "/me/"),
     Screen("portal-record", "hung", lambda w: "/me/record/"),

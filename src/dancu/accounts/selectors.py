@@ -69,6 +69,25 @@ def household_scope(user: User) -> Q:
     )
 
 
+def auditor_can_read_log(user: User) -> bool:
+    return user.is_active and user.role == User.Role.AUDITOR and user.police_unit is not None
+
+
+def access_log_scope(user: User) -> Q:
+    """The access-log rows an auditor may read, as a filter on AccessLog: the reads of citizens of the
+    auditor's unit's area. A row names the citizen read, so it is personal data of that citizen, and
+    the rule of jurisdiction is the records' own."""
+    if not auditor_can_read_log(user):
+        return _NOTHING
+    assert user.police_unit is not None
+    return _area_q(
+        user.police_unit,
+        commune="citizen__area_commune_id",
+        province="citizen__area_province_id",
+        legacy_commune="citizen__area_legacy_commune",
+    )
+
+
 def officer_can_read_records(user: User) -> bool:
     return user.is_active and user.role in RECORD_READER_ROLES and user.police_unit is not None
 

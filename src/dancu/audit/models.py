@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 
@@ -96,6 +97,10 @@ class EventType(models.TextChoices):
     CARD_APPLICATION_REJECTED = "cards.application.rejected", _("Từ chối hồ sơ cấp thẻ")
     CARD_PRODUCED = "cards.card.produced", _("Sản xuất thẻ")
     CARD_DELIVERED = "cards.card.delivered", _("Trả thẻ cho công dân")
+
+    # --- audit ---
+    # A run of access-log rows sealed into the chain of digests (audit/seals.py).
+    ACCESS_LOG_SEALED = "audit.access_log.sealed", _("Niêm phong nhật ký truy cập")
 
     # --- eid ---
     # Level-2 registration in person; campaigns may count it by the citizen's commune.
@@ -196,3 +201,30 @@ class AccessLog(models.Model):
     def __str__(self) -> str:
         reader = self.actor_label or self.actor_id
         return f"{self.accessed_at:%Y-%m-%d %H:%M} {reader} {self.action} {self.citizen_id}"
+
+
+class AccessLogSeal(models.Model):
+    """A link of the chain that makes the access log tamper-evident (audit/seals.py).
+
+    It covers every access-log row after the previous seal's `last_id` up to its own `last_id`: `digest`
+    is the SHA-256 of the previous seal's digest followed by those rows, each written out in a fixed
+    form. Changing, removing or slipping in a row of a sealed range changes the digest that recomputing
+    gives; changing a seal breaks the link to the next one.
+    """
+
+    sealed_at = models.DateTimeField(auto_now_add=True)
+    first_id = models.BigIntegerField(unique=True)
+    last_id = models.BigIntegerField(unique=True)
+    rows = models.PositiveIntegerField()
+    previous_digest = models.CharField(max_length=64, blank=True)
+    digest = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="seal_covers_its_rows", condition=models.Q(first_id__lte=F("last_id"))
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"seal {self.first_id}-{self.last_id} {self.digest[:12]}"

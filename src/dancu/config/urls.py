@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("dancu.cards.urls")),
     path("", include("dancu.campaigns.urls")),
     path("", include("dancu.eid.urls")),
+    path("", include("dancu.audit.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

@@ -1,4 +1,5 @@
-"""The gate in front of every officer page: signed in, second factor verified, a records role."""
+"""The gate in front of every officer page: signed in, second factor verified, a records role (or, for
+the access log, the auditor's)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
-from dancu.accounts.selectors import officer_can_read_records
+from dancu.accounts.selectors import auditor_can_read_log, officer_can_read_records
 
 View = Callable[..., HttpResponse]
 
@@ -39,17 +40,27 @@ def purpose_of(request: HttpRequest) -> str:
     return PURPOSE_LABELS.get(request.session.get("purpose", "collection"), PURPOSES[0][1])
 
 
-def officer_required(view: View) -> View:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        # django-otp's middleware adds is_verified() to the user of every request.
-        if settings.DANCU_REQUIRE_OTP and not user.is_verified():  # type: ignore[attr-defined]
-            return redirect_to_login(request.get_full_path())
-        if not isinstance(user, User) or not officer_can_read_records(user):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
+def _signed_in_as(allowed: Callable[[User], bool]) -> Callable[[View], View]:
+    """Signed in, second factor verified, and an account `allowed` lets in (403 otherwise)."""
 
-    return wrapper
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            # django-otp's middleware adds is_verified() to the user of every request.
+            if settings.DANCU_REQUIRE_OTP and not user.is_verified():  # type: ignore[attr-defined]
+                return redirect_to_login(request.get_full_path())
+            if not isinstance(user, User) or not allowed(user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# The pages of officers who work with records, and the auditor's pages (the access log).
+officer_required = _signed_in_as(officer_can_read_records)
+auditor_required = _signed_in_as(auditor_can_read_log)

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from functools import wraps
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from dancu.accounts.models import User
 from dancu.registry.selectors import area_summary
-from dancu.web.access import PURPOSE_LABELS, PURPOSES, current_user, officer_required
+from dancu.web.access import PURPOSE_LABELS, PURPOSES, View, current_user, officer_required
 
 
+def _auditors_to_the_log(view: View) -> View:
+    """An auditor's home is the access log: the auditor reads no records, so the officers' home (a
+    summary of the area's records) would only refuse them."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if isinstance(user, User) and user.is_authenticated and user.role == User.Role.AUDITOR:
+            return redirect("audit:access_log")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@_auditors_to_the_log
 @officer_required
 def home_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)

@@ -1,0 +1,31 @@
+"""The auditor's filter of the access log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dancu.audit.models import AccessLog
+
+_ANY = [("", _("Tất cả"))]
+
+
+class AccessLogForm(forms.Form):
+    reader = forms.CharField(
+        label=_("Người đọc (tài khoản hoặc tác vụ)"),
+        required=False,
+        # The selector names the rule (at most 150 characters); the form only stops absurd input.
+        max_length=1000,
+        widget=forms.TextInput(attrs={"placeholder": _("vd. can.bo.hoan.kiem")}),
+    )
+    pin = forms.CharField(label=_("Số định danh của công dân"), required=False, max_length=100)
+    since = forms.DateField(
+        label=_("Từ ngày"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("Đến ngày"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    action = forms.ChoiceField(label=_("Việc"), required=False, choices=_ANY + list(AccessLog.Action.choices))
+    channel = forms.ChoiceField(
+        label=_("Kênh"), required=False, choices=_ANY + list(AccessLog.Channel.choices)
+    )

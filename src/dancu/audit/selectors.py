@@ -1,0 +1,144 @@
+"""The auditor's reading of the access log: scoped to the auditor's area, and itself logged.
+
+Who read a citizen's data is personal data of that citizen: the rows shown are those of citizens in the
+area of the auditor's police unit (`accounts.selectors.access_log_scope`), and every page shown writes an
+access-log row per citizen on it, so that the auditors' own reading is in the trail they audit.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+
+from dancu.accounts.models import User
+from dancu.accounts.selectors import access_log_scope
+from dancu.audit.models import AccessLog, AccessLogSeal
+from dancu.audit.services import access_log_record
+from dancu.lib.errors import DomainError, FieldError
+
+PAGE_SIZE = 50
+MAX_READER_LENGTH = 150
+# The purpose written with the auditor's own reads (in Vietnamese, the language of the record).
+AUDIT_PURPOSE = gettext_noop("Kiểm toán nhật ký truy cập")
+_PIN = re.compile(r"[0-9]{12}")
+
+
+@dataclass(frozen=True)
+class AccessLogQuery:
+    reader: str = ""  # a part of the account name or of the system job's label
+    pin: str = ""  # the citizen read
+    since: date | None = None  # first day, inclusive, in Vietnam's time
+    until: date | None = None  # last day, inclusive
+    action: str = ""
+    channel: str = ""
+
+
+@dataclass
+class AccessLogPage:
+    rows: list[AccessLog]
+    # The id to read on from for the next (older) page; None on the last page.
+    next_before: int | None
+
+
+def _validate(query: AccessLogQuery) -> None:
+    errors: list[FieldError] = []
+    # Account names and job labels ("system:dancu match --registry") are free text: only their length
+    # and control characters are refused.
+    if len(query.reader) > MAX_READER_LENGTH:
+        errors.append(
+            FieldError(
+                "reader",
+                "text.too_long",
+                f"Người đọc: tối đa {MAX_READER_LENGTH} ký tự.",
+                f"Reader: at most {MAX_READER_LENGTH} characters.",
+            )
+        )
+    if any(unicodedata.category(char) == "Cc" for char in query.reader):
+        errors.append(
+            FieldError(
+                "reader",
+                "text.control_chars",
+                "Người đọc: có ký tự điều khiển.",
+                "Reader: contains control characters.",
+            )
+        )
+    if query.pin and not _PIN.fullmatch(query.pin):
+        errors.append(
+            FieldError(
+                "pin",
+                "pin.format",
+                "Số định danh cá nhân gồm đúng 12 chữ số.",
+                "A personal identification number is exactly 12 digits.",
+            )
+        )
+    if query.since and query.until and query.since > query.until:
+        errors.append(
+            FieldError(
+                "until",
+                "date.range",
+                "Ngày cuối phải từ ngày đầu trở đi.",
+                "The last day must not be before the first day.",
+            )
+        )
+    if query.action and query.action not in AccessLog.Action.values:
+        errors.append(FieldError("action", "choice.unknown", "Việc không hợp lệ.", "Unknown action."))
+    if query.channel and query.channel not in AccessLog.Channel.values:
+        errors.append(FieldError("channel", "choice.unknown", "Kênh không hợp lệ.", "Unknown channel."))
+    if errors:
+        raise DomainError(errors)
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def access_log_search(*, actor: User, query: AccessLogQuery, before: int | None = None) -> AccessLogPage:
+    """Access-log rows in the auditor's area matching `query`, newest first, a page of PAGE_SIZE read on
+    from `before` (an id; the first page when None). Raises DomainError naming each field that breaks a
+    rule. A user who is not an auditor sees nothing."""
+    _validate(query)
+    filters = access_log_scope(actor)
+    if query.reader:
+        filters &= Q(actor_label__icontains=query.reader)
+    if query.pin:
+        filters &= Q(citizen__pin=query.pin)
+    if query.since:
+        filters &= Q(accessed_at__gte=_day_start(query.since))
+    if query.until:
+        filters &= Q(accessed_at__lt=_day_start(query.until + timedelta(days=1)))
+    if query.action:
+        filters &= Q(action=query.action)
+    if query.channel:
+        filters &= Q(channel=query.channel)
+    if before is not None:
+        filters &= Q(pk__lt=before)
+    # Newest first by id, which follows the time of writing and has an index of its own (the primary
+    # key), so a page is read from the end of the table without sorting it.
+    rows = list(
+        AccessLog.objects.filter(filters)
+        .select_related("citizen", "actor__police_unit")
+        .order_by("-pk")[: PAGE_SIZE + 1]
+    )
+    next_before = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
+    rows = rows[:PAGE_SIZE]
+    if rows:
+        access_log_record(
+            actor=actor,
+            citizen_ids=sorted({row.citizen_id for row in rows}),
+            action=AccessLog.Action.SEARCH,
+            channel=AccessLog.Channel.WEB,
+            purpose=AUDIT_PURPOSE,
+            detail="access log",
+        )
+    return AccessLogPage(rows=rows, next_before=next_before)
+
+
+def access_log_newest_seal() -> AccessLogSeal | None:
+    """How far the chain of seals reaches (audit/seals.py): its newest seal, None before the first."""
+    return AccessLogSeal.objects.order_by("-last_id").first()

@@ -1,0 +1,185 @@
+"""The auditor's access log: the reads of citizens of the auditor's area, filtered, paged, and logged.
+
+An auditor reads no record; what they read is who read which citizen. Who was read is personal data of
+that citizen, so the rule of jurisdiction is the records' own: an auditor of a commune sees the reads of
+that commune's citizens and no other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dancu.accounts.models import User
+from dancu.accounts.services import officer_create
+from dancu.audit.models import AccessLog
+from dancu.audit.selectors import AUDIT_PURPOSE, PAGE_SIZE, AccessLogQuery, access_log_search
+from dancu.lib.errors import DomainError
+from dancu.registry.selectors import citizen_get
+from tests.conftest import PASSWORD, SYSTEM, People, Personas
+
+pytestmark = pytest.mark.django_db
+PURPOSE = "Kiểm tra, phúc tra dữ liệu"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def reads(personas: Personas, people: People) -> None:
+    """Lan (Hoàn Kiếm) reads Hùng, her commune's citizen; Minh (ministry) reads Mai and Tuấn."""
+    AccessLog.objects.all().delete()
+    citizen_get(actor=personas.lan, pk=people.hung.pk, purpose=PURPOSE)
+    citizen_get(actor=personas.minh, pk=people.mai.pk, purpose=PURPOSE)
+    citizen_get(actor=personas.minh, pk=people.tuan.pk, purpose=PURPOSE)
+
+
+def _commune_auditor(personas: Personas) -> User:
+    """An auditor of Lan's unit (Công an phường Hoàn Kiếm)."""
+    assert personas.lan.police_unit is not None
+    user, _device = officer_create(
+        actor=SYSTEM,
+        username="kiem.toan.hk",
+        password=PASSWORD,
+        role=User.Role.AUDITOR,
+        police_unit=personas.lan.police_unit,
+        full_name="Đinh Văn Khoa",
+        otp_secret_hex="3132333435363738393031323334353637383930",
+    )
+    return user
+
+
+def _citizens(actor: User, query: AccessLogQuery | None = None) -> set[str]:
+    page = access_log_search(actor=actor, query=query or AccessLogQuery())
+    return {row.citizen.full_name for row in page.rows if row.actor_id != actor.pk}
+
+
+def test_an_auditor_sees_the_reads_of_citizens_of_their_area_only(
+    personas: Personas, people: People, reads: None
+) -> None:
+    assert _citizens(personas.an) == {"Nguyễn Văn Hùng", "Lê Thị Mai", "Trần Minh Tuấn"}
+    khoa = _commune_auditor(personas)
+    assert _citizens(khoa) == {"Nguyễn Văn Hùng"}
+    # A PIN of another commune's citizen finds nothing, as one that does not exist.
+    assert _citizens(khoa, AccessLogQuery(pin=people.tuan.pin)) == set()
+    assert _citizens(khoa, AccessLogQuery(pin="001090999999")) == set()
+
+
+@pytest.mark.parametrize("role", ["collector", "supervisor", "ministry_admin"])
+def test_officers_who_are_not_auditors_read_no_log(personas: Personas, reads: None, role: str) -> None:
+    officer = {"collector": personas.lan, "supervisor": personas.cuong, "ministry_admin": personas.minh}[role]
+    assert access_log_search(actor=officer, query=AccessLogQuery()).rows == []
+
+
+def test_filters(personas: Personas, people: People, reads: None) -> None:
+    an = personas.an
+    assert _citizens(an, AccessLogQuery(reader="LAN")) == {"Nguyễn Văn Hùng"}
+    assert _citizens(an, AccessLogQuery(pin=people.tuan.pin)) == {"Trần Minh Tuấn"}
+    assert _citizens(an, AccessLogQuery(action="view", channel="web")) == {
+        "Nguyễn Văn Hùng",
+        "Lê Thị Mai",
+        "Trần Minh Tuấn",
+    }
+    assert _citizens(an, AccessLogQuery(action="export")) == set()
+    today = timezone.localdate()
+    assert len(_citizens(an, AccessLogQuery(since=today, until=today))) == 3
+    assert _citizens(an, AccessLogQuery(until=today - timedelta(days=1))) == set()
+    assert _citizens(an, AccessLogQuery(since=today + timedelta(days=1))) == set()
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        (AccessLogQuery(pin="0010900123"), "pin", "pin.format"),
+        (AccessLogQuery(pin="00109001234x"), "pin", "pin.format"),
+        (AccessLogQuery(reader="lan\x00"), "reader", "text.control_chars"),
+        (AccessLogQuery(reader="x" * 151), "reader", "text.too_long"),
+        (
+            AccessLogQuery(since=timezone.localdate(), until=timezone.localdate() - timedelta(days=1)),
+            "until",
+            "date.range",
+        ),
+        (AccessLogQuery(action="delete"), "action", "choice.unknown"),
+        (AccessLogQuery(channel="fax"), "channel", "choice.unknown"),
+    ],
+)
+def test_a_filter_that_breaks_a_rule_is_named(
+    personas: Personas, query: AccessLogQuery, field: str, code: str
+) -> None:
+    with pytest.raises(DomainError) as caught:
+        access_log_search(actor=personas.an, query=query)
+    assert [(error.field, error.code) for error in caught.value.errors] == [(field, code)]
+
+
+def test_every_broken_rule_is_named_at_once(personas: Personas) -> None:
+    with pytest.raises(DomainError) as caught:
+        access_log_search(actor=personas.an, query=AccessLogQuery(pin="1", action="delete", reader="\x07"))
+    assert sorted(error.field for error in caught.value.errors) == ["action", "pin", "reader"]
+
+
+def test_the_auditors_own_reading_is_in_the_log(personas: Personas, people: People, reads: None) -> None:
+    page = access_log_search(actor=personas.an, query=AccessLogQuery())
+    own = AccessLog.objects.filter(actor=personas.an)
+    assert sorted(own.values_list("citizen_id", flat=True)) == sorted({row.citizen_id for row in page.rows})
+    assert set(own.values_list("purpose", "action", "channel")) == {(AUDIT_PURPOSE, "search", "web")}
+
+
+def test_pages_follow_each_other_without_gaps(personas: Personas, people: People, reads: None) -> None:
+    for _ in range(PAGE_SIZE):
+        citizen_get(actor=personas.lan, pk=people.hung.pk, purpose=PURPOSE)
+    ids = set(AccessLog.objects.values_list("pk", flat=True))
+    first = access_log_search(actor=personas.an, query=AccessLogQuery())
+    assert len(first.rows) == PAGE_SIZE
+    assert first.next_before is not None
+    second = access_log_search(actor=personas.an, query=AccessLogQuery(), before=first.next_before)
+    # The auditor's reading of page one came after: page two goes on with what was there before.
+    assert {row.pk for row in first.rows} | {row.pk for row in second.rows} == ids
+    assert second.next_before is None
+
+
+# The page ---------------------------------------------------------------------------------------------------
+
+
+def test_an_auditor_lands_on_the_access_log(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
+) -> None:
+    sign_in(client, personas.an)
+    home = client.get("/")
+    assert home.status_code == 302
+    assert home["Location"] == "/audit/access/"
+    page = client.get("/audit/access/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('data-label="Công dân"') == 3
+    assert "Nguyễn Văn Hùng" in html
+    assert "Chưa có dấu niêm phong" in html
+    # The auditor's menu holds their page only: the officers' pages would refuse them.
+    assert "/audit/access/" in html
+    assert 'href="/search/"' not in html
+
+
+def test_the_page_names_a_bad_filter(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
+) -> None:
+    sign_in(client, personas.an)
+    html = client.get("/audit/access/", {"pin": "12ab", "since": "2026-02-30"}).content.decode()
+    assert 'data-field="since"' in html
+    html = client.get("/audit/access/", {"pin": "12ab"}).content.decode()
+    assert 'data-field="pin"' in html
+    assert "12 chữ số" in html
+    assert 'id="access-log"' not in html
+
+
+def test_the_page_is_the_auditors_alone(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas
+) -> None:
+    assert client.get("/audit/access/").status_code == 302  # to the sign-in page
+    sign_in(client, personas.lan)
+    assert client.get("/audit/access/").status_code == 403
