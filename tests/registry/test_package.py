@@ -268,6 +268,8 @@ def test_a_package_without_its_manifest_is_refused(tmp_path: Path) -> None:
         (lambda m: m.update(units="0" * 64), "package.units"),
         (lambda m: m.update(version=2), "package.version"),
         (lambda m: m.update(format="something else"), "package.bad_manifest"),
+        (lambda m: m.update(people="a million"), "package.bad_manifest"),
+        (lambda m: m.update(households=-1), "package.bad_manifest"),
         (lambda m: m["tables"]["citizen"]["columns"].remove("email"), "package.columns"),
         (lambda m: m["tables"]["citizen"].update(file="../../etc/passwd"), "package.bad_manifest"),
         (lambda m: m["tables"]["citizen"].update(table="accounts_user"), "package.bad_manifest"),
@@ -277,7 +279,18 @@ def test_a_package_without_its_manifest_is_refused(tmp_path: Path) -> None:
             "package.rows_count",
         ),
     ],
-    ids=["units", "version", "format", "columns", "file", "table-name", "table", "rows"],
+    ids=[
+        "units",
+        "version",
+        "format",
+        "people",
+        "households",
+        "columns",
+        "file",
+        "table-name",
+        "table",
+        "rows",
+    ],
 )
 def test_a_manifest_that_does_not_fit_is_refused(tmp_path: Path, change: Any, code: str) -> None:
     _write(tmp_path / "p", 30, seed=28, communes=["00097"])

@@ -197,6 +197,13 @@ def read_manifest(directory: Path) -> dict[str, Any]:
             f"The package is version {manifest.get('version')!r}; this software reads version "
             f"{FORMAT_VERSION}.",
         )
+    for count in ("people", "households"):
+        if type(manifest.get(count)) is not int or manifest[count] < 0:
+            raise _error(
+                "package.bad_manifest",
+                f"Bản kê thiếu số {'người' if count == 'people' else 'hộ'} (một số nguyên không âm).",
+                f"The manifest lacks the number of {count} (a whole number, not negative).",
+            )
     tables = manifest.get("tables")
     expected = PackageRows.expected_columns()
     table_names = PackageRows.table_names()
@@ -237,10 +244,9 @@ def load_package(
     on_progress: Callable[[int], None] | None = None,
 ) -> PackageLoadStats:
     """Load the population package in `directory` into the empty registry, in one transaction with one
-    audit event;
-    returns what was loaded. Raises DomainError naming what is wrong (the manifest, a file, a row, the
-    registry not being empty) and then nothing is written. `on_progress` gets the bytes read since its
-    last call."""
+    audit event; returns what was loaded. Raises DomainError naming what is wrong (the manifest, a file,
+    a row, the registry not being empty) and then nothing is written. `on_progress` gets the bytes read
+    since its last call."""
     manifest = read_manifest(directory)
     if manifest.get("units") != units_fingerprint():
         raise _error(
