@@ -26,8 +26,7 @@ from hypothesis import strategies as st
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError
-from dancu.lib.pgcopy import copy_text
-from dancu.registry import package
+from dancu.lib.pgcopy import copy_text, read_copy_rows
 from dancu.registry.bulk import STAMP_COLUMNS, LoadStats, load_population, placement_choices
 from dancu.registry.generator import generate_population
 from dancu.registry.models import (
@@ -321,7 +320,7 @@ def test_copy_text_is_read_back_whatever_the_pieces(rows: list[list[str | None]]
     rows = [row + [""] * (width - len(row)) for row in rows]
     data = copy_text(rows).encode()
     pieces = [data[start : start + cut] for start in range(0, len(data), cut)]
-    assert list(package._copy_rows(pieces)) == rows
+    assert list(read_copy_rows(pieces)) == rows
 
 
 # Commands ---------------------------------------------------------------------------------------------------
@@ -355,3 +354,16 @@ def test_commands_refuse_what_cannot_be_done(tmp_path: Path) -> None:
         _command("generate", "--people", "5", "--seed", "1", "--out", "x.csv", "--package", str(tmp_path))
     with pytest.raises(CommandError, match="this is not a population package"):
         _command("load_package", str(tmp_path / "nothing"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_load_commits_and_refreshes_the_statistics_outside_a_transaction(tmp_path: Path) -> None:
+    # As an operator runs it: no test transaction around it, so the load commits and ends with ANALYZE
+    # (which each database spells its own way).
+    _command(
+        "generate", "--people", "40", "--seed", "31", "--communes", "00097", "--package", str(tmp_path / "p")
+    )
+    loaded = _command("load_package", str(tmp_path / "p"))
+    assert "40 people" in loaded
+    assert Citizen.objects.count() == 40
+    assert RecordVersion.objects.filter(entity="citizen").count() == 40

@@ -7,7 +7,6 @@ access-log row per citizen on it, so that the auditors' own reading is in the tr
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -20,13 +19,13 @@ from dancu.accounts.models import User
 from dancu.accounts.selectors import access_log_scope
 from dancu.audit.models import AccessLog, AccessLogSeal
 from dancu.audit.services import access_log_record
+from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 
 PAGE_SIZE = 50
 MAX_READER_LENGTH = 150
 # The purpose written with the auditor's own reads (in Vietnamese, the language of the record).
 AUDIT_PURPOSE = gettext_noop("Kiểm toán nhật ký truy cập")
-_PIN = re.compile(r"[0-9]{12}")
 
 
 @dataclass(frozen=True)
@@ -68,15 +67,11 @@ def _validate(query: AccessLogQuery) -> None:
                 "Reader: contains control characters.",
             )
         )
-    if query.pin and not _PIN.fullmatch(query.pin):
-        errors.append(
-            FieldError(
-                "pin",
-                "pin.format",
-                "Số định danh cá nhân gồm đúng 12 chữ số.",
-                "A personal identification number is exactly 12 digits.",
-            )
-        )
+    if query.pin:
+        try:
+            pin_codec.decode(query.pin)
+        except pin_codec.PinError as exc:
+            errors.append(exc.error)
     if query.since and query.until and query.since > query.until:
         errors.append(
             FieldError(

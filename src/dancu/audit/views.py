@@ -28,7 +28,7 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data if form.is_bound else {}
         query = AccessLogQuery(
             reader=data.get("reader", ""),
-            pin=data.get("pin", "").strip(),
+            pin=data.get("pin", ""),
             since=data.get("since"),
             until=data.get("until"),
             action=data.get("action", ""),

@@ -59,3 +59,11 @@ class NotFoundError(Exception):
 def command_error(vi: str, en: str) -> CommandError:
     """A management command's refusal, like every refusal in dancu, in Vietnamese then English."""
     return CommandError(f"{vi} / {en}")
+
+
+def command_error_from(exc: DomainError) -> CommandError:
+    """A service's refusal as a management command's: every rule broken, in Vietnamese then English."""
+    return command_error(
+        "; ".join(error.message_vi for error in exc.errors),
+        "; ".join(error.message_en for error in exc.errors),
+    )

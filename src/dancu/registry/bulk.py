@@ -747,10 +747,11 @@ class PackageRows(_Loader):
         super().__init__(actor=Actor(system="generate"), reason=REASON, event_data={})
         self.numbers = _HouseholdNumbers(fresh=True)
         self.written = dict.fromkeys(WRITE_ORDER, 0)
-        self.kept: dict[str, list[int]] = {}
-        for key in WRITE_ORDER:
-            stamps = STAMP_COLUMNS.get(key, ())
-            self.kept[key] = [i for i, column in enumerate(self.tables[key].columns) if column not in stamps]
+        # Where each column a package holds sits in the loader's rows.
+        self.kept = {
+            key: [self.tables[key].columns.index(column) for column in columns]
+            for key, columns in self.expected_columns().items()
+        }
 
     def columns(self, key: str) -> list[str]:
         """The columns of table `key` that a package holds, in the order of its rows."""
@@ -764,7 +765,8 @@ class PackageRows(_Loader):
 
     @staticmethod
     def expected_columns() -> dict[str, list[str]]:
-        """The columns a package of this version of the software holds, by table key."""
+        """The columns a package of this version of the software holds, by table key: the loader's
+        columns but the stamps."""
         tables = _tables()
         return {
             key: [column for column in tables[key].columns if column not in STAMP_COLUMNS.get(key, ())]
@@ -834,13 +836,13 @@ def load_population(
         stats.seconds = time.perf_counter() - started
         if on_batch is not None:
             on_batch(stats)
-    _analyze(loader.tables)
+    analyze_tables([loader.tables[key].name for key in WRITE_ORDER])
     stats.seconds = time.perf_counter() - started
     return stats
 
 
-def _analyze(tables: dict[str, _Table]) -> None:
-    """Refresh the planner's statistics of the tables just filled.
+def analyze_tables(names: Sequence[str]) -> None:
+    """Refresh the planner's statistics of the tables just filled (`names`).
 
     After a bulk load the statistics still describe the tables as they were (often empty), and the
     planner then picks sequential scans for lookups that an index answers in microseconds: a PIN lookup
@@ -850,11 +852,11 @@ def _analyze(tables: dict[str, _Table]) -> None:
     if connection.in_atomic_block:
         # Inside a caller's transaction (tests), the rows are not committed yet; leave it to the caller.
         return
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         if _is_postgresql():
-            cursor.execute("ANALYZE " + ", ".join(quote(tables[key].name) for key in WRITE_ORDER))
+            cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, names)))
         else:
+            # SQLite's ANALYZE takes one name or none; none is the whole (small) database.
             cursor.execute("ANALYZE")
 
 

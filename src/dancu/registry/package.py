@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
-from dancu.lib.pgcopy import copy_text
+from dancu.lib.pgcopy import copy_text, read_copy_rows
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
     REASON,
@@ -45,6 +44,7 @@ from dancu.registry.bulk import (
     WRITE_ORDER,
     LoadStats,
     PackageRows,
+    analyze_tables,
     household_batches,
 )
 from dancu.registry.generator import HouseholdRecord
@@ -275,9 +275,7 @@ def load_package(
             else:
                 _lock_empty_tables(cursor, names, lock=False)
                 _load_sqlite(directory, manifest, stamps, stats, on_progress)
-    if not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, names)))
+    analyze_tables(names)
     stats.seconds = time.perf_counter() - started
     return stats
 
@@ -524,30 +522,6 @@ def _set_indexes_aside(cursor: Any, names: list[str]) -> list[tuple[str, Any]]:
     return rebuild
 
 
-_ESCAPED = re.compile(r"\\([\\tnr])")
-_UNESCAPE = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
-
-
-def _copy_field(text: str) -> str | None:
-    if text == "\\N":
-        return None
-    if "\\" in text:
-        return _ESCAPED.sub(lambda match: _UNESCAPE[match.group(1)], text)
-    return text
-
-
-def _copy_rows(chunks: Iterable[bytes]) -> Iterator[list[str | None]]:
-    """Rows of COPY text (as `lib.pgcopy` writes it) from pieces of a file cut anywhere."""
-    rest = b""
-    for chunk in chunks:
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            yield [_copy_field(text) for text in line.decode("utf-8").split("\t")]
-    if rest:
-        yield [_copy_field(text) for text in rest.decode("utf-8").split("\t")]
-
-
 def _load_sqlite(
     directory: Path,
     manifest: dict[str, Any],
@@ -577,7 +551,7 @@ def _load_sqlite(
                     on_progress(size)
 
             try:
-                for row in _copy_rows(_chunks(directory, key, entry, counted)):
+                for row in read_copy_rows(_chunks(directory, key, entry, counted)):
                     if len(row) != len(entry["columns"]):
                         width = len(entry["columns"])
                         raise _error(

@@ -19,7 +19,7 @@ from dancu.collection.quality.models import QualityAssessment, QualityPass
 from dancu.collection.quality.selectors import unit_for_code
 from dancu.collection.quality.services import quality_pass_run, unit_citizens_q
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, NotFoundError, command_error
+from dancu.lib.errors import DomainError, NotFoundError, command_error, command_error_from
 from dancu.registry.models import Citizen
 
 
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             try:
                 unit = unit_for_code(options["unit"].strip())
             except DomainError as exc:
-                raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
+                raise command_error_from(exc) from None
             except NotFoundError:
                 raise command_error(
                     f"Không có tỉnh hay xã/phường mã {options['unit']!r} (từ 1-7-2025)",

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from dancu.audit.services import Actor
-from dancu.lib.errors import DomainError, command_error
+from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
     LoadStats,
@@ -210,7 +210,7 @@ class Command(BaseCommand):
                 on_batch=progress,
             )
         except DomainError as exc:
-            raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
+            raise command_error_from(exc) from None
         except OSError as exc:
             path = options["package"]
             raise command_error(f"Không ghi được {path}: {exc}", f"cannot write {path}: {exc}") from None

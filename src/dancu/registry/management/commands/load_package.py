@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from dancu.audit.services import Actor
-from dancu.lib.errors import DomainError, command_error
+from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.registry.bulk import units_loaded
 from dancu.registry.package import load_package, read_manifest
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             manifest = read_manifest(directory)
             size = sum((directory / entry["file"]).stat().st_size for entry in manifest["tables"].values())
         except DomainError as exc:
-            raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
+            raise command_error_from(exc) from None
         except OSError as exc:
             raise command_error(f"Không đọc được gói: {exc}", f"cannot read the package: {exc}") from None
         # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                     on_progress=bar.update,
                 )
             except DomainError as exc:
-                raise command_error(exc.errors[0].message_vi, exc.errors[0].message_en) from None
+                raise command_error_from(exc) from None
         if options["verbosity"] >= 2:
             for name, seconds in stats.steps.items():
                 self.stdout.write(f"  {seconds:7.2f} s  {name}")
