@@ -252,6 +252,31 @@ def test_an_old_provincial_city_is_not_taken_for_a_2025_address() -> None:
     assert result.legacy_commune.parent.name == "Thành phố Sơn La"
 
 
+@pytest.mark.parametrize(
+    ("text", "province"),
+    [
+        # Bà Rịa - Vũng Tàu is part of Thành phố Hồ Chí Minh since 2025, which has a Phường Vũng Tàu.
+        ("Thành phố Vũng Tàu, Tỉnh Bà Rịa - Vũng Tàu", "79"),
+        ("thanh pho vung tau, tinh ba ria - vung tau", "79"),
+        # Yên Bái is part of Lào Cai; "thành phố Yên Bái" holds the words of Phường Phổ Yên (Thái Nguyên).
+        ("Thành phố Yên Bái, Tỉnh Yên Bái", "15"),
+        ("TP. Yên Bái, T. Yên Bái", "15"),
+    ],
+)
+def test_an_old_city_named_like_its_old_province_is_no_2025_commune(text: str, province: str) -> None:
+    # The old city had a dozen wards, now in several 2025 communes: the text names none of them.
+    result = _parsed(text)
+    assert result.province_only, result
+    assert result.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code=province)
+
+
+def test_a_2025_commune_written_with_its_old_province_is_found() -> None:
+    result = _parsed("Phường Vũng Tàu, Tỉnh Bà Rịa - Vũng Tàu")
+    assert result.structure == Structure.CURRENT
+    assert result.commune == _current("26506")
+    assert result.confidence == CONFIDENCE_CERTAIN
+
+
 # Many addresses ------------------------------------------------------------------------------------------
 
 

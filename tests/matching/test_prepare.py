@@ -229,3 +229,32 @@ def test_a_province_is_named_only_by_a_whole_word() -> None:
     assert provinces.search("so 5, quan 1, sg") is not None
     assert provinces.search("phuong hoan kiem, thanh pho ha noi") is not None
     assert provinces.search("xa duong lieu,huyen hoai duc,ha noi") is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "city", ["Thành phố Vũng Tàu", "Thành phố Bà Rịa", "Thành phố Phú Mỹ", "Thành phố Yên Bái"]
+)
+def test_every_commune_of_an_old_city_named_like_its_province_maps_to_its_own_successor(city: str) -> None:
+    # The two-part tail of these addresses ("Thành phố Vũng Tàu, Tỉnh Bà Rịa - Vũng Tàu") once read as
+    # the 2025 Phường Vũng Tàu (or Phường Phổ Yên of Thái Nguyên), and every old ward of the city with
+    # it: one 2025 commune for a dozen, and the address of each record compared against the wrong place.
+    from dancu.geo.address import parse_address
+    from dancu.geo.models import AdminUnit, UnitSuccession
+    from dancu.lib.vntext import fold
+
+    communes = AdminUnit.objects.filter(
+        structure=AdminUnit.Structure.LEGACY, level=AdminUnit.Level.COMMUNE, parent__name=city
+    ).select_related("parent__parent")
+    assert len(communes) >= 9
+    units = AddressUnits(parse_address)
+    for commune in communes:
+        successors = set(
+            UnitSuccession.objects.filter(legacy=commune).values_list("successor__code", flat=True)
+        )
+        district = commune.parent
+        assert district is not None
+        assert district.parent is not None
+        written = f"Số 1, {commune.name}, {district.name}, {district.parent.name}"
+        for text in (written, fold(written)):
+            assert units(text).commune in successors, text

@@ -257,6 +257,20 @@ def _kind_before(key: str, position: int) -> tuple[str, int] | None:
     return _KIND_WORDS[match.group(1).replace(" ", "")], window_start + match.start(1)
 
 
+# The kind words of two words, joined: a name found right after the first word of one begins inside it.
+_TWO_WORD_KINDS = frozenset({"thanhpho", "thixa", "thitran", "dackhu"})
+
+
+def _inside_kind_word(key: str, position: int) -> bool:
+    """Whether the word at `position` is the second word of a two-word kind ("phố" of "thành phố").
+
+    "Thành phố Yên Bái" holds the words of Phường Phổ Yên ("pho yen"); a name cannot begin there.
+    """
+    before = key[:position].replace(",", " ").split()
+    after = key[position:].replace(",", " ").split(None, 1)
+    return bool(before) and bool(after) and before[-1] + after[0] in _TWO_WORD_KINDS
+
+
 def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
     """The rightmost place before `end` where the text names `unit`, or None.
 
@@ -272,6 +286,8 @@ def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
     matches = list(pattern.finditer(key, 0, end))
     own_level = _LEVEL_KINDS[unit.level]
     for match in reversed(matches):
+        if _inside_kind_word(key, match.start()):
+            continue
         if numbered:
             return _Found(match.start(), match.end(), kind_written=True)
         before = _kind_before(key, match.start())
@@ -382,6 +398,12 @@ class _UnitIndex:
         self.other_successors = {
             legacy_id: tuple(sorted(found, key=lambda unit: unit.path)) for legacy_id, found in others.items()
         }
+        # The old provinces each 2025 province took in, to find it in a text that names it the old way.
+        self.former_provinces: dict[int, list[AdminUnit]] = {}
+        for legacy_id, successor in self.default_successor.items():
+            unit = units[legacy_id]
+            if unit.level == Level.PROVINCE:
+                self.former_provinces.setdefault(successor.pk, []).append(unit)
         # Legacy communes by province and name, for old addresses that leave out the district.
         self.legacy_by_name: dict[tuple[str, str], list[AdminUnit]] = {}
         for unit in units.values():
@@ -408,12 +430,27 @@ class _UnitIndex:
     def _unit(self, structure: str, level: str, code: Any) -> AdminUnit | None:
         return self.by_code.get((structure, level, code)) if isinstance(code, str) and code else None
 
+    def _province_found(self, key: str, province: AdminUnit) -> _Found | None:
+        """Where the text names a 2025 province: by its own name, or else by the name of an old province
+        it took in ("Tỉnh Yên Bái" for Lào Cai, "Tỉnh Bà Rịa - Vũng Tàu" for Thành phố Hồ Chí Minh).
+
+        Without the second, the commune would be looked for in the whole text, province included, and a
+        2025 commune named like the old province ("Phường Yên Bái", "Phường Vũng Tàu") found there.
+        """
+        found = _find(key, province, len(key))
+        if found is not None:
+            return found
+        former = (_find(key, unit, len(key)) for unit in self.former_provinces.get(province.pk, ()))
+        return max(
+            (place for place in former if place is not None), key=lambda place: place.start, default=None
+        )
+
     def read_current(self, cleaned: str, key: str) -> _Reading | None:
         parsed = self._library_unit(cleaned, Structure.CURRENT)
         province = self._unit(Structure.CURRENT, Level.PROVINCE, getattr(parsed, "province_code", None))
         if province is None:
             return None
-        province_found = _find(key, province, len(key))
+        province_found = self._province_found(key, province)
         end = province_found.start if province_found else len(key)
         commune = self._unit(Structure.CURRENT, Level.COMMUNE, getattr(parsed, "ward_code", None))
         if commune is None or commune.province_code != province.code:
