@@ -16,44 +16,19 @@ from django.test import Client
 from django.utils import timezone
 
 from dancu.accounts.models import User
-from dancu.accounts.services import officer_create
 from dancu.audit.models import AccessLog
 from dancu.audit.selectors import AUDIT_PURPOSE, PAGE_SIZE, AccessLogQuery, access_log_search
 from dancu.lib.errors import DomainError
 from dancu.registry.selectors import citizen_get
-from tests.conftest import PASSWORD, SYSTEM, People, Personas
+from tests.audit.conftest import PURPOSE
+from tests.conftest import People, Personas
 
 pytestmark = pytest.mark.django_db
-PURPOSE = "Kiểm tra, phúc tra dữ liệu"
 
 
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def reads(personas: Personas, people: People) -> None:
-    """Lan (Hoàn Kiếm) reads Hùng, her commune's citizen; Minh (ministry) reads Mai and Tuấn."""
-    AccessLog.objects.all().delete()
-    citizen_get(actor=personas.lan, pk=people.hung.pk, purpose=PURPOSE)
-    citizen_get(actor=personas.minh, pk=people.mai.pk, purpose=PURPOSE)
-    citizen_get(actor=personas.minh, pk=people.tuan.pk, purpose=PURPOSE)
-
-
-def _commune_auditor(personas: Personas) -> User:
-    """An auditor of Lan's unit (Công an phường Hoàn Kiếm)."""
-    assert personas.lan.police_unit is not None
-    user, _device = officer_create(
-        actor=SYSTEM,
-        username="kiem.toan.hk",
-        password=PASSWORD,
-        role=User.Role.AUDITOR,
-        police_unit=personas.lan.police_unit,
-        full_name="Đinh Văn Khoa",
-        otp_secret_hex="3132333435363738393031323334353637383930",
-    )
-    return user
 
 
 def _citizens(actor: User, query: AccessLogQuery | None = None) -> set[str]:
@@ -62,14 +37,13 @@ def _citizens(actor: User, query: AccessLogQuery | None = None) -> set[str]:
 
 
 def test_an_auditor_sees_the_reads_of_citizens_of_their_area_only(
-    personas: Personas, people: People, reads: None
+    personas: Personas, people: People, reads: None, commune_auditor: User
 ) -> None:
     assert _citizens(personas.an) == {"Nguyễn Văn Hùng", "Lê Thị Mai", "Trần Minh Tuấn"}
-    khoa = _commune_auditor(personas)
-    assert _citizens(khoa) == {"Nguyễn Văn Hùng"}
+    assert _citizens(commune_auditor) == {"Nguyễn Văn Hùng"}
     # A PIN of another commune's citizen finds nothing, as one that does not exist.
-    assert _citizens(khoa, AccessLogQuery(pin=people.tuan.pin)) == set()
-    assert _citizens(khoa, AccessLogQuery(pin="001090999999")) == set()
+    assert _citizens(commune_auditor, AccessLogQuery(pin=people.tuan.pin)) == set()
+    assert _citizens(commune_auditor, AccessLogQuery(pin="001090999999")) == set()
 
 
 @pytest.mark.parametrize("role", ["collector", "supervisor", "ministry_admin"])

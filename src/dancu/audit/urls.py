@@ -7,4 +7,5 @@ from dancu.audit import views
 app_name = "audit"
 urlpatterns = [
     path("audit/access/", views.access_log_view, name="access_log"),
+    path("audit/access/export.<slug:file_format>", views.access_log_export_view, name="access_log_export"),
 ]

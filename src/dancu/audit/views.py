@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from dancu.audit.exports import access_log_file
 from dancu.audit.forms import AccessLogForm
-from dancu.audit.selectors import AccessLogQuery, access_log_newest_seal, access_log_search
+from dancu.audit.selectors import (
+    AccessLogQuery,
+    access_log_export,
+    access_log_newest_seal,
+    access_log_search,
+)
+from dancu.lib import downloads
 from dancu.lib.errors import DomainError
 from dancu.web.access import auditor_required, current_user
 from dancu.web.forms import add_domain_errors
@@ -18,6 +27,17 @@ def _before(request: HttpRequest) -> int | None:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
+def _query(data: dict[str, Any]) -> AccessLogQuery:
+    return AccessLogQuery(
+        reader=data.get("reader", ""),
+        pin=data.get("pin", ""),
+        since=data.get("since"),
+        until=data.get("until"),
+        action=data.get("action", ""),
+        channel=data.get("channel", ""),
+    )
+
+
 @auditor_required
 def access_log_view(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
@@ -26,16 +46,8 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
     page = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        query = AccessLogQuery(
-            reader=data.get("reader", ""),
-            pin=data.get("pin", ""),
-            since=data.get("since"),
-            until=data.get("until"),
-            action=data.get("action", ""),
-            channel=data.get("channel", ""),
-        )
         try:
-            page = access_log_search(actor=current_user(request), query=query, before=_before(request))
+            page = access_log_search(actor=current_user(request), query=_query(data), before=_before(request))
         except DomainError as exc:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
     context = {
@@ -45,3 +57,20 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
         "seal": access_log_newest_seal(),
     }
     return render(request, "audit/access_log.html", context)
+
+
+@auditor_required
+def access_log_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
+    """Every row the page's filter finds, as a file; each citizen in it is written to the log as an
+    export. A filter that breaks a rule is answered by the page, with the rule named beside its field."""
+    if file_format not in downloads.FORMATS:
+        raise Http404
+    form = AccessLogForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return access_log_view(request)
+    data = form.cleaned_data if form.is_bound else {}
+    try:
+        rows = access_log_export(actor=current_user(request), query=_query(data))
+    except DomainError:
+        return access_log_view(request)
+    return access_log_file(rows, file_format=file_format)

@@ -7,19 +7,7 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
-
-# Excel refuses cells longer than this; a longer value is cut, with a mark, rather than lost silently.
-_EXCEL_CELL_LIMIT = 32_000
-
-
-def spreadsheet_text(value: object) -> str:
-    text = "" if value is None else str(value)
-    # Strip control characters Excel cannot store, and defuse formulas: a cell starting with "=" in a
-    # rejected legacy row must be shown as text, not run when a reviewer opens the file.
-    text = "".join(ch for ch in text if ch in "\t\n" or ord(ch) >= 32)
-    if text.startswith(("=", "+", "-", "@")):
-        text = "'" + text
-    return text if len(text) <= _EXCEL_CELL_LIMIT else text[:_EXCEL_CELL_LIMIT] + "…"
+from dancu.lib.downloads import spreadsheet_text
 
 
 def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:

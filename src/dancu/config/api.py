@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from dancu.accounts.api import OfficerToken
+from dancu.audit.api import router as audit_router
 from dancu.campaigns.api import router as campaigns_router
 from dancu.cards.api import router as cards_router
 from dancu.collection.api import router as collection_router
@@ -111,6 +112,7 @@ api.add_router("/", quality_router)
 api.add_router("/", matching_router)
 api.add_router("/", cards_router)
 api.add_router("/", campaigns_router)
+api.add_router("/", audit_router)
 
 
 API_PREFIX = "/api/v1/"

@@ -12,7 +12,6 @@ from dancu.audit.models import AccessLog
 from dancu.collection.quality import exports, selectors
 from dancu.collection.quality.checks import Indicator, failure_message
 from dancu.collection.quality.schemas import (
-    ExportFormat,
     RecordsExportParams,
     RecordsOut,
     RecordsParams,
@@ -21,6 +20,7 @@ from dancu.collection.quality.schemas import (
 )
 from dancu.collection.quality.selectors import Figures
 from dancu.geo.models import AdminUnit
+from dancu.lib.downloads import ExportFormat
 
 router = Router(tags=["quality"])
 PURPOSE = "API: đánh giá chất lượng dữ liệu dân cư"

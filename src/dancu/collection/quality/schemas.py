@@ -8,7 +8,6 @@ from typing import Literal
 from ninja import Field, Schema
 
 IndicatorKey = Literal["dung", "du", "sach", "song"]
-ExportFormat = Literal["csv", "xlsx"]
 
 
 class ScorecardParams(Schema):

@@ -11,6 +11,7 @@ from dancu.collection.quality import exports, selectors
 from dancu.collection.quality.charts import trend_chart
 from dancu.collection.quality.checks import INDICATOR_LABELS, Indicator, failure_message
 from dancu.geo.models import AdminUnit
+from dancu.lib import downloads
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.web.access import current_user, officer_required, purpose_of
 
@@ -126,7 +127,7 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
 def scorecard_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
     """The scorecard of a unit and its sub-units (counts only: nothing in the access log); the XLSX adds
     the trend."""
-    if file_format not in exports.FORMATS:
+    if file_format not in downloads.FORMATS:
         raise Http404
     asked = _unit_and_indicator(request)
     if isinstance(asked, HttpResponse):
@@ -140,7 +141,7 @@ def scorecard_export_view(request: HttpRequest, file_format: str) -> HttpRespons
 def records_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
     """Every record of the unit that needs work (or that fails the indicator asked for), worst first; each
     citizen written to the file is written to the access log."""
-    if file_format not in exports.FORMATS:
+    if file_format not in downloads.FORMATS:
         raise Http404
     asked = _unit_and_indicator(request)
     if isinstance(asked, HttpResponse):

@@ -1,0 +1,43 @@
+"""API shapes of the auditor's access log. The filters are loose; the selector applies the rules and names
+them, as for the page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ninja import Field, Schema
+
+
+class AccessLogParams(Schema):
+    reader: str = Field("", description="a part of the reading account's name or of the system job's label")
+    pin: str = Field("", description="the PIN of the citizen read")
+    since: date | None = Field(None, description="first day, inclusive, in Vietnam's time")
+    until: date | None = Field(None, description="last day, inclusive, in Vietnam's time")
+    action: str = Field("", description="view, search, export, history or process")
+    channel: str = Field("", description="web, api, cli or job")
+
+
+class AccessLogPageParams(AccessLogParams):
+    before: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="the next_before of the previous page; omit for the newest"
+    )
+
+
+class AccessRowOut(Schema):
+    id: int
+    accessed_at: datetime
+    reader: str = Field(description="the account's name at the time, or the system job's label")
+    reader_unit: str | None = Field(description="the reading account's police unit; null for a system job")
+    citizen_pin: str
+    citizen_name: str
+    action: str
+    channel: str
+    purpose: str
+    detail: str
+
+
+class AccessLogOut(Schema):
+    rows: list[AccessRowOut] = Field(description="newest first, at most 50")
+    next_before: int | None = Field(
+        description="pass as `before` for the next (older) page; null on the last"
+    )
