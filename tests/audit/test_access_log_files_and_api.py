@@ -197,11 +197,23 @@ def test_the_api_names_a_bad_filter(
 
 def test_the_api_is_the_auditors_alone(personas: Personas, reads: None) -> None:
     for officer in (personas.lan, personas.minh):
-        assert _api(officer).get("/api/v1/audit/access").status_code == 401
+        refused = _api(officer).get("/api/v1/audit/access")
+        assert refused.status_code == 401
+        # The refusal says which token the path takes.
+        assert refused.json()["errors"] == [
+            {
+                "field": "Authorization",
+                "code": "auth.required",
+                "message_vi": "Cần mã truy cập hợp lệ của kiểm toán viên",
+                "message_en": "A valid auditor API token is required",
+            }
+        ]
         assert _api(officer).get("/api/v1/audit/access/export.csv").status_code == 401
     assert Client().get("/api/v1/audit/access").status_code == 401
     # And an auditor's token opens no officer endpoint.
-    assert _api(personas.an).get("/api/v1/matching/pairs").status_code == 401
+    refused = _api(personas.an).get("/api/v1/matching/pairs")
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["message_en"] == "A valid officer API token is required"
 
 
 def test_the_api_gives_the_same_file_as_the_page(personas: Personas, people: People, reads: None) -> None:

@@ -88,20 +88,20 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     )
 
 
+# The access log's endpoints take an auditor's token, every other endpoint an officer's who reads records:
+# the refusal says which one the path needs.
+AUDIT_PREFIX = "/api/v1/audit/"
+
+
 @api.exception_handler(AuthenticationError)
 def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    if request.path.startswith(AUDIT_PREFIX):
+        vi, en = "Cần mã truy cập hợp lệ của kiểm toán viên", "A valid auditor API token is required"
+    else:
+        vi, en = "Cần mã truy cập hợp lệ của cán bộ", "A valid officer API token is required"
     return api.create_response(
         request,
-        {
-            "errors": [
-                {
-                    "field": "Authorization",
-                    "code": "auth.required",
-                    "message_vi": "Cần mã truy cập hợp lệ của cán bộ",
-                    "message_en": "A valid officer API token is required",
-                }
-            ]
-        },
+        {"errors": [{"field": "Authorization", "code": "auth.required", "message_vi": vi, "message_en": en}]},
         status=401,
     )
 
