@@ -227,3 +227,16 @@ def test_the_api_gives_the_same_file_as_the_page(personas: Personas, people: Peo
     refused = _api(personas.an).get("/api/v1/audit/access/export.csv", {"channel": "fax"})
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["field"] == "channel"
+
+
+def test_an_auditor_makes_their_own_token_on_the_tokens_page(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
+) -> None:
+    sign_in(client, personas.an)
+    page = client.post("/account/tokens/", {"name": "công cụ kiểm toán"})
+    assert page.status_code == 200
+    secret = page.context["new_secret"]
+    assert secret.startswith("dcu_")
+    answer = Client(headers={"Authorization": f"Bearer {secret}"}).get("/api/v1/audit/access")
+    assert answer.status_code == 200
+    assert len(answer.json()["rows"]) == 3

@@ -134,8 +134,9 @@ def test_an_auditor_lands_on_the_access_log(
     assert html.count('data-label="Công dân"') == 3
     assert "Nguyễn Văn Hùng" in html
     assert "Chưa có dấu niêm phong" in html
-    # The auditor's menu holds their page only: the officers' pages would refuse them.
+    # The auditor's menu holds their page and their API tokens only: the officers' pages would refuse them.
     assert "/audit/access/" in html
+    assert 'href="/account/tokens/"' in html
     assert 'href="/search/"' not in html
 
 
