@@ -28,21 +28,7 @@ from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit, UnitSuccession
 from dancu.lib.vntext import fold
 from dancu.matching.prepare import AddressUnits
-
-SHORT = {
-    "Phường": "P.",
-    "Xã": "X.",
-    "Thị trấn": "TT.",
-    "Quận": "Q.",
-    "Huyện": "H.",
-    "Thị xã": "TX.",
-    "Thành phố": "TP.",
-    "Tỉnh": "T.",
-}
-
-
-def _abbreviated(unit: AdminUnit) -> str:
-    return f"{SHORT.get(unit.kind, unit.kind)} {unit.short_name}"
+from dancu.registry.dirty import unit_text
 
 
 def main() -> None:
@@ -57,7 +43,10 @@ def main() -> None:
     ]
     styles: dict[str, Callable[[AdminUnit, AdminUnit, AdminUnit], str]] = {
         "full": lambda c, d, p: f"Số 1, {c.name}, {d.name}, {p.name}",
-        "abbreviated": lambda c, d, p: f"Số 1, {_abbreviated(c)}, {_abbreviated(d)}, {_abbreviated(p)}",
+        # Written as the generator of dirty records abbreviates them ("P.7", "X. Dương Liễu", "TP. Hà Nội").
+        "abbreviated": lambda c, d, p: (
+            "Số 1, " + ", ".join(unit_text(u.kind, u.short_name, abbreviated=True) for u in (c, d, p))
+        ),
         "unmarked": lambda c, d, p: fold(f"so 1, {c.name}, {d.name}, {p.name}"),
     }
     print(f"{len(communes):,} old communes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any
 
 from django.http import HttpRequest
@@ -15,8 +16,8 @@ from dancu.accounts.services import api_token_authenticate
 class _RoleToken(HttpBearer):
     """The token of an active account whose role the endpoint serves; any other answers 401."""
 
-    def allowed(self, user: User) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def allowed(self, user: User) -> bool: ...
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         user = api_token_authenticate(token)

@@ -346,7 +346,7 @@ _KIND_ABBREVIATIONS = {
 }
 
 
-def _unit_text(kind: str, short_name: str, *, abbreviated: bool) -> str:
+def unit_text(kind: str, short_name: str, *, abbreviated: bool) -> str:
     numbered = short_name.startswith(f"{kind} ")  # "Phường 5", "Quận 3": the kind is part of the name
     if abbreviated and kind in _KIND_ABBREVIATIONS:
         bare = short_name[len(kind) + 1 :] if numbered else short_name
@@ -363,7 +363,7 @@ def old_address_text(detail: str, place: OldPlace, style: str) -> str:
     """
     units = list(place.units)
     parts = [
-        _unit_text(kind, name, abbreviated=style == "abbreviated")
+        unit_text(kind, name, abbreviated=style == "abbreviated")
         for kind, name in (units[:-1] if style == "short_province" else units)
     ]
     if style == "short_province":
