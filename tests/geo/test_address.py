@@ -336,6 +336,70 @@ def test_2025_communes_across_the_country(style: str) -> None:
     assert right / len(sample) >= (0.95 if style == "unmarked" else 0.99)
 
 
+# Names looked up ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("style", ["full", "abbreviated", "capitals", "unmarked"])
+@pytest.mark.parametrize("structure", [Structure.LEGACY, Structure.CURRENT])
+def test_a_unit_per_part_with_its_kind_word_is_looked_up_as_the_library_reads_it(
+    structure: str, style: str
+) -> None:
+    # The look-up is a shortcut past the library for the texts it reads with certainty: on those texts
+    # both must give the same units, or the shortcut changes what an address means.
+    index = address._holder.get()
+    sample = _sample(structure, 25 if structure == Structure.LEGACY else 8)
+    for unit in sample:
+        cleaned = address._clean(STYLES[style](unit))
+        key = address._key(cleaned)
+        exact = index.read_exact(cleaned, key)
+        if exact is None:
+            # Only names that fold alike within one parent (Hương Văn and Hương Vân of one town) are
+            # left to the library, which knows tone marks.
+            assert _folds_like_a_sibling(unit), cleaned
+            continue
+        library = max(index._library_readings(cleaned, key), key=lambda reading: reading.confidence)
+        assert (exact.structure, exact.legacy, exact.commune) == (structure, *_expected(unit)), cleaned
+        assert (library.structure, library.legacy, library.commune) == (structure, *_expected(unit)), cleaned
+        assert exact.detail == library.detail
+
+
+def _folds_like_a_sibling(unit: AdminUnit) -> bool:
+    siblings = AdminUnit.objects.filter(parent=unit.parent, kind=unit.kind).exclude(pk=unit.pk)
+    return any(fold(sibling.short_name) == fold(unit.short_name) for sibling in siblings)
+
+
+def _expected(unit: AdminUnit) -> tuple[AdminUnit | None, AdminUnit]:
+    if unit.structure == Structure.LEGACY:
+        return unit, successor_of(unit)
+    return None, unit
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # The library reads "H. Tứ Kỳ" as no district and finds only the province.
+        ("X. Quang Trung, H. Tứ Kỳ, T. Hải Dương", "11134"),
+        # The library returns Phường Hưng Lộc, into which Xã Mỹ Lộc was later merged.
+        ("X. Mỹ Lộc, TP. Nam Định, T. Nam Định", "13735"),
+        # The library takes the town and the district of one name for a 2025 commune.
+        ("TT. Thạch Hà, H. Thạch Hà, T. Hà Tĩnh", "18562"),
+    ],
+)
+def test_an_address_the_library_misreads_is_read_by_its_names(text: str, code: str) -> None:
+    result = _parsed(f"Số 1, {text}")
+    _assert_legacy(result, code)
+    assert result.confidence == CONFIDENCE_CERTAIN
+    assert result.detail == "Số 1"
+
+
+def test_names_that_fold_alike_in_one_district_are_told_apart_by_their_tone_marks() -> None:
+    # Xã Minh Quán and Xã Minh Quân of Huyện Trấn Yên: the look-up, which folds the marks, cannot tell
+    # them apart and leaves both to the library.
+    _assert_legacy(_parsed("Xã Minh Quán, Huyện Trấn Yên, Tỉnh Yên Bái"), "04516")
+    _assert_legacy(_parsed("Xã Minh Quân, Huyện Trấn Yên, Tỉnh Yên Bái"), "04567")
+    assert _parsed("xa minh quan, huyen tran yen, tinh yen bai").province_only
+
+
 # Partial and unknown addresses ---------------------------------------------------------------------------
 
 
