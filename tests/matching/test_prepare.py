@@ -210,6 +210,15 @@ def test_an_old_address_is_parsed_once_from_its_commune_and_a_new_one_from_its_l
     assert old.commune is not None
     assert new.commune is not None
     assert (old.detail, new.detail) == ("so 5 thon thuong", "so 1 pho hang trong")
+    # Nor does an old city before its province ("TP." abbreviated or not).
+    city = units("Số 2, Phường Tân Dân, Thành phố Việt Trì, Tỉnh Phú Thọ")
+    abbreviated = units("Số 3, P. Tân Dân, TP. Việt Trì, T. Phú Thọ")
+    assert asked[2:] == [
+        "Phường Tân Dân, Thành phố Việt Trì, Tỉnh Phú Thọ",
+        "P. Tân Dân, TP. Việt Trì, T. Phú Thọ",
+    ]
+    assert city.commune is not None
+    assert city.commune == abbreviated.commune
     # An address of two parts is read as it is, whatever its first part.
     island = units("Huyện Côn Đảo, Bà Rịa - Vũng Tàu")
     assert asked[-1] == "Huyện Côn Đảo, Bà Rịa - Vũng Tàu"
