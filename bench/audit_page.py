@@ -9,7 +9,8 @@ only their ids and areas matter here) spread over the communes of Hà Nội, of 
 written as a system job writes them. Then `audit.selectors.access_log_search`, the page's and the API's
 selector, is timed for the ministry's auditor and for an auditor of each of the two communes: the first
 page, the next page, a citizen's PIN, and a reader's name. The page is read newest first by id within the
-auditor's area (a join to the citizen's area): the quiet commune is the case that walks furthest.
+auditor's area: until session 10 a join to each row's citizen, in which the quiet commune was the case that
+walked furthest; since then the area on the row itself, with an index on (area, id).
 Each figure is the median and the slowest of `--repeat` runs, in milliseconds.
 """
 

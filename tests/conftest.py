@@ -217,6 +217,20 @@ def make_citizen(
     )
 
 
+def move(citizen: Citizen, commune_code: str, address: str = "Số 9 phố Huế") -> Residence:
+    """`citizen` registers a new permanent residence in the commune: a move, which ends the old one."""
+    return services.residence_register(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="permanent",
+        commune=commune(commune_code),
+        address_detail=address,
+        registered_on=date(2024, 1, 1),
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+
+
 @dataclass
 class People:
     hung: Citizen  # Phường Hoàn Kiếm

@@ -22,17 +22,22 @@ def reads(personas: Personas, people: People) -> None:
     citizen_get(actor=personas.minh, pk=people.tuan.pk, purpose=PURPOSE)
 
 
-@pytest.fixture
-def commune_auditor(personas: Personas) -> User:
-    """An auditor of Lan's unit (Công an phường Hoàn Kiếm)."""
-    assert personas.lan.police_unit is not None
+def auditor_of(officer: User, *, username: str, full_name: str) -> User:
+    """An auditor of the officer's police unit."""
+    assert officer.police_unit is not None
     user, _device = officer_create(
         actor=SYSTEM,
-        username="kiem.toan.hk",
+        username=username,
         password=PASSWORD,
         role=User.Role.AUDITOR,
-        police_unit=personas.lan.police_unit,
-        full_name="Đinh Văn Khoa",
+        police_unit=officer.police_unit,
+        full_name=full_name,
         otp_secret_hex="3132333435363738393031323334353637383930",
     )
     return user
+
+
+@pytest.fixture
+def commune_auditor(personas: Personas) -> User:
+    """An auditor of Lan's unit (Công an phường Hoàn Kiếm)."""
+    return auditor_of(personas.lan, username="kiem.toan.hk", full_name="Đinh Văn Khoa")

@@ -7,21 +7,26 @@ that commune's citizens and no other.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.test import Client
 from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
+from dancu.audit.seals import SETTLE, access_log_seal, access_log_verify
 from dancu.audit.selectors import AUDIT_PURPOSE, PAGE_SIZE, AccessLogQuery, access_log_search
+from dancu.audit.services import access_log_record
 from dancu.lib.errors import DomainError
+from dancu.registry.models import Citizen
 from dancu.registry.selectors import citizen_get
-from tests.audit.conftest import PURPOSE
-from tests.conftest import People, Personas
+from tests.audit.conftest import PURPOSE, auditor_of
+from tests.conftest import HONG_HA, People, Personas, move
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +121,63 @@ def test_pages_follow_each_other_without_gaps(personas: Personas, people: People
     # The auditor's reading of page one came after: page two goes on with what was there before.
     assert {row.pk for row in first.rows} | {row.pk for row in second.rows} == ids
     assert second.next_before is None
+
+
+# The area of a row: its citizen's, now ----------------------------------------------------------------------
+
+
+def _area(citizen: Citizen) -> tuple[int | None, int | None, int | None]:
+    citizen.refresh_from_db()
+    return citizen.area_commune_id, citizen.area_province_id, citizen.area_legacy_commune_id
+
+
+def _row_areas(citizen: Citizen) -> set[tuple[int | None, int | None, int | None]]:
+    rows = AccessLog.objects.filter(citizen=citizen)
+    return set(rows.values_list("area_commune_id", "area_province_id", "area_legacy_commune_id"))
+
+
+def test_every_row_carries_its_citizens_area(personas: Personas, people: People) -> None:
+    # One citizen read (a statement of its own) and several (a batch), a 2025 area and a legacy one.
+    citizen_get(actor=personas.minh, pk=people.hung.pk, purpose=PURPOSE)
+    access_log_record(
+        actor=personas.minh,
+        citizen_ids=[people.mai.pk, people.tuan.pk, people.nga.pk],
+        action=AccessLog.Action.SEARCH,
+        channel=AccessLog.Channel.WEB,
+        purpose=PURPOSE,
+    )
+    for citizen in (people.hung, people.mai, people.tuan, people.nga):
+        assert _row_areas(citizen) == {_area(citizen)}, citizen.full_name
+    assert people.nga.area_legacy_commune_id is not None
+
+
+def test_the_reads_of_a_citizen_who_moves_go_to_the_auditor_of_the_new_area(
+    personas: Personas, people: People, reads: None, commune_auditor: User
+) -> None:
+    hong_ha_auditor = auditor_of(personas.binh, username="kiem.toan.hh", full_name="Phan Thị Hạnh")
+    access_log_seal(now=timezone.now() + SETTLE + timedelta(minutes=1))
+    assert _citizens(commune_auditor) == {"Nguyễn Văn Hùng"}
+    assert _citizens(hong_ha_auditor) == {"Lê Thị Mai"}
+
+    move(people.hung, HONG_HA)
+
+    # Who read Hùng is personal data of Hùng: it follows him to the auditor of his new ward, and the
+    # auditor of the old one no longer sees it, as no officer of Hoàn Kiếm sees his record now.
+    assert _citizens(commune_auditor) == set()
+    assert _citizens(hong_ha_auditor) == {"Nguyễn Văn Hùng", "Lê Thị Mai"}
+    assert _row_areas(people.hung) == {_area(people.hung)}
+    # The rows' area is no part of what the seals cover: the chain still holds.
+    assert access_log_verify() == []
+
+
+def test_the_migration_gives_the_rows_written_before_it_their_citizens_area(
+    personas: Personas, people: People, reads: None
+) -> None:
+    AccessLog.objects.update(area_commune=None, area_province=None, area_legacy_commune=None)
+    migration = importlib.import_module("dancu.audit.migrations.0008_access_log_area")
+    migration.backfill(django_apps, None)
+    for citizen in (people.hung, people.mai, people.tuan):
+        assert _row_areas(citizen) == {_area(citizen)}
 
 
 # The page ---------------------------------------------------------------------------------------------------

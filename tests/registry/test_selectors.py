@@ -27,7 +27,7 @@ from dancu.registry.selectors import (
     citizen_state_on,
     household_get,
 )
-from tests.conftest import DUONG_LIEU_LEGACY, HONG_HA, SYSTEM, People, Personas, commune, make_citizen
+from tests.conftest import DUONG_LIEU_LEGACY, HONG_HA, SYSTEM, People, Personas, commune, make_citizen, move
 
 pytestmark = pytest.mark.django_db
 
@@ -178,16 +178,7 @@ def test_addresses_are_found_with_or_without_tone_marks(
 
 
 def test_an_ended_residence_no_longer_finds_its_citizen(personas: Personas, people: People) -> None:
-    services.residence_register(
-        actor=SYSTEM,
-        citizen=people.hung,
-        kind="permanent",
-        commune=commune(HONG_HA),
-        address_detail="Số 9 phố Huế",
-        registered_on=date(2024, 1, 1),
-        reason="Chuyển nơi thường trú",
-        source_document="CT01",
-    )
+    move(people.hung, HONG_HA)
 
     assert found(personas.minh, address="hang trong") == []
     assert found(personas.minh, address="pho hue") == ["Nguyễn Văn Hùng"]

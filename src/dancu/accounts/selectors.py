@@ -76,15 +76,16 @@ def auditor_can_read_log(user: User) -> bool:
 def access_log_scope(user: User) -> Q:
     """The access-log rows an auditor may read, as a filter on AccessLog: the reads of citizens of the
     auditor's unit's area. A row names the citizen read, so it is personal data of that citizen, and
-    the rule of jurisdiction is the records' own."""
+    the rule of jurisdiction is the records' own: the row's area is its citizen's area now (kept equal
+    when the citizen moves), read from the row itself so that no page joins every row to its citizen."""
     if not auditor_can_read_log(user):
         return _NOTHING
     assert user.police_unit is not None
     return _area_q(
         user.police_unit,
-        commune="citizen__area_commune_id",
-        province="citizen__area_province_id",
-        legacy_commune="citizen__area_legacy_commune",
+        commune="area_commune_id",
+        province="area_province_id",
+        legacy_commune="area_legacy_commune",
     )
 
 

@@ -187,9 +187,29 @@ class AccessLog(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     purpose = models.CharField(max_length=200)
     detail = models.CharField(max_length=200, blank=True)
+    # The area of the citizen read, as on the citizen's record (registry.Citizen.area_*): copied when the
+    # row is written and kept equal to the record's when the citizen moves (registry.services
+    # ._refresh_area). An auditor reads the log of their area newest first; with the area here, that is
+    # one index range read from its end, where a join to every row's citizen walked the whole log back
+    # for an area that is read seldom (bench/RESULTS.md, session 9). The seals (audit/seals.py) do not
+    # cover these columns: they say where the citizen lives now, not who read what.
+    area_commune = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    area_province = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    area_legacy_commune = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
 
     class Meta:
-        indexes = [models.Index(fields=["citizen", "accessed_at"])]
+        indexes = [
+            models.Index(fields=["citizen", "accessed_at"]),
+            models.Index(fields=["area_commune", "id"], name="accesslog_commune_id"),
+            models.Index(fields=["area_province", "id"], name="accesslog_province_id"),
+            models.Index(fields=["area_legacy_commune", "id"], name="accesslog_legacy_commune_id"),
+        ]
         constraints = [
             # No anonymous read: a row without an account names the system job that read.
             models.CheckConstraint(

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any
 
+from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -67,30 +68,40 @@ _ACCESS_LOG_COLUMNS = (
     "channel",
     "purpose",
     "detail",
-    "citizen_id",
 )
+# Copied from the citizen's record by the INSERT itself (AccessLog, "The area of the citizen read").
+_AREA_COLUMNS = ("area_commune_id", "area_province_id", "area_legacy_commune_id")
 
 
 def _access_log_insert(values: tuple[Any, ...], citizen_ids: list[int]) -> None:
-    """Rows that differ only by citizen, in one statement: the ids as one array on PostgreSQL, one
-    prepared statement run over the ids elsewhere. Model instances through bulk_create cost far more per
-    row (26 times on SQLite, which takes ~120 rows per bulk INSERT: 3,900 against 100,000 rows/s in
-    bench/access_log.py), minutes for a million rows; these rows have no defaults, signals or relations
-    that the ORM would resolve."""
-    table = connection.ops.quote_name(AccessLog._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(name) for name in _ACCESS_LOG_COLUMNS)
+    """Rows that differ only by citizen, each with its citizen's area read from the citizen's record by
+    the same statement: the ids as one array on PostgreSQL, one prepared statement run over the ids
+    elsewhere. Model instances through bulk_create cost far more per row (26 times on SQLite, which takes
+    ~120 rows per bulk INSERT: 3,900 against 100,000 rows/s in bench/access_log.py), minutes for a million
+    rows, and would need the areas read first; these rows have no defaults, signals or relations that the
+    ORM would resolve. The citizen is joined from the ids (LEFT JOIN), so that an id with no citizen still
+    reaches the foreign key, which refuses it, rather than being dropped without a word."""
+    quote = connection.ops.quote_name
+    # The registry's model, looked up rather than imported: the registry's services import this module.
+    citizen_model = apps.get_model("registry", "Citizen")
+    table = quote(AccessLog._meta.db_table)
+    citizens = quote(citizen_model._meta.db_table)
+    columns = ", ".join(quote(name) for name in (*_ACCESS_LOG_COLUMNS, "citizen_id", *_AREA_COLUMNS))
+    area = ", ".join(f"c.{quote(name)}" for name in _AREA_COLUMNS)
+    shared = ", ".join(["%s"] * len(values))
+    # Table and column names come from the models; every value is a parameter.
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Table and column names come from the model; every value is a parameter.
-            shared = ", ".join(["%s"] * len(values))
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {shared}, unnest(%s::bigint[])",
+                f"INSERT INTO {table} ({columns}) SELECT {shared}, u.id, {area} "  # noqa: S608
+                f"FROM unnest(%s::bigint[]) WITH ORDINALITY AS u(id, n) "
+                f"LEFT JOIN {citizens} c ON c.id = u.id ORDER BY u.n",
                 [*values, citizen_ids],
             )
         else:
-            placeholders = ", ".join(["%s"] * len(_ACCESS_LOG_COLUMNS))
             cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})",  # noqa: S608 - as above
+                f"INSERT INTO {table} ({columns}) SELECT {shared}, u.id, {area} "  # noqa: S608
+                f"FROM (SELECT %s AS id) u LEFT JOIN {citizens} c ON c.id = u.id",
                 [(*values, citizen_id) for citizen_id in citizen_ids],
             )
 
@@ -105,29 +116,20 @@ def access_log_record(
     detail: str = "",
 ) -> int:
     """One row per citizen whose personal data was shown to the actor, or read by a system job (an
-    `Actor` without an account, named by its label); returns the number of rows written."""
+    `Actor` without an account, named by its label); returns the number of rows written. Each row
+    carries the citizen's area as the record has it now."""
     user = actor.user if isinstance(actor, Actor) else actor
     label = actor.label if isinstance(actor, Actor) else actor.username
     purpose, detail = purpose[:200], detail[:200]
-    ids = iter(citizen_ids)
-    first = list(islice(ids, ACCESS_LOG_BATCH))
-    if len(first) == 1 < ACCESS_LOG_BATCH:
-        # One record shown (a batch not filled means there is no more), the most common read: one plain
-        # INSERT through the model.
-        AccessLog(
-            actor=user,
-            actor_label=label,
-            citizen_id=first[0],
-            action=action,
-            channel=channel,
-            purpose=purpose,
-            detail=detail,
-        ).save(force_insert=True)
-        return 1
     accessed_at = connection.ops.adapt_datetimefield_value(timezone.now())
     values = (accessed_at, user.pk if user is not None else None, label, action, channel, purpose, detail)
+    ids = iter(citizen_ids)
+    batch = list(islice(ids, ACCESS_LOG_BATCH))
+    if len(batch) == 1:
+        # One record shown, the most common read: one statement, atomic by itself.
+        _access_log_insert(values, batch)
+        return 1
     written = 0
-    batch = first
     while batch:
         # Each batch is atomic by itself; a caller's transaction, when there is one, holds them all, and
         # a savepoint inside it would cost two more statements on every page read.

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope, unit_in_area
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
@@ -540,7 +540,8 @@ def pin_reissue(
 
 
 def _refresh_area(citizen: Citizen) -> None:
-    """Recompute the denormalized area from the current residences (permanent first)."""
+    """Recompute the denormalized area from the current residences (permanent first), on the record and
+    on the access-log rows of the citizen's reads, which the auditors of the new area now see."""
     current = {r.kind: r for r in citizen.residences.filter(ended_on__isnull=True).select_related("commune")}
     chosen = current.get("permanent") or current.get("temporary") or current.get("current")
     if chosen is None:
@@ -549,11 +550,14 @@ def _refresh_area(citizen: Citizen) -> None:
         citizen.area_commune = chosen.commune
         citizen.area_province_id = chosen.commune.parent_id
         citizen.area_legacy_commune_id = chosen.legacy_commune_id
-    Citizen.objects.filter(pk=citizen.pk).update(
-        area_commune=citizen.area_commune_id,
-        area_province=citizen.area_province_id,
-        area_legacy_commune=citizen.area_legacy_commune_id,
-    )
+    area = {
+        "area_commune": citizen.area_commune_id,
+        "area_province": citizen.area_province_id,
+        "area_legacy_commune": citizen.area_legacy_commune_id,
+    }
+    Citizen.objects.filter(pk=citizen.pk).update(**area)
+    # Only the rows that differ are written: most residence changes leave the area as it was.
+    AccessLog.objects.filter(citizen_id=citizen.pk).exclude(**area).update(**area)
 
 
 def _check_commune(commune: AdminUnit, legacy_commune: AdminUnit | None, *, actor: Actor) -> list[FieldError]:
