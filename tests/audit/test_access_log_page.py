@@ -136,16 +136,19 @@ def _row_areas(citizen: Citizen) -> set[tuple[int | None, int | None, int | None
     return set(rows.values_list("area_commune_id", "area_province_id", "area_legacy_commune_id"))
 
 
-def test_every_row_carries_its_citizens_area(personas: Personas, people: People) -> None:
-    # One citizen read (a statement of its own) and several (a batch), a 2025 area and a legacy one.
+@pytest.mark.parametrize("copies", [1, 70], ids=["a page", "a system job's thousands"])
+def test_every_row_carries_its_citizens_area(personas: Personas, people: People, copies: int) -> None:
+    # One citizen read (a statement of its own) and several (a page's batch, or one large enough that
+    # SQLite reads the areas before writing), a 2025 area and a legacy one.
     citizen_get(actor=personas.minh, pk=people.hung.pk, purpose=PURPOSE)
-    access_log_record(
+    written = access_log_record(
         actor=personas.minh,
-        citizen_ids=[people.mai.pk, people.tuan.pk, people.nga.pk],
+        citizen_ids=[people.mai.pk, people.tuan.pk, people.nga.pk] * copies,
         action=AccessLog.Action.SEARCH,
         channel=AccessLog.Channel.WEB,
         purpose=PURPOSE,
     )
+    assert written == 3 * copies
     for citizen in (people.hung, people.mai, people.tuan, people.nga):
         assert _row_areas(citizen) == {_area(citizen)}, citizen.full_name
     assert people.nga.area_legacy_commune_id is not None
