@@ -326,3 +326,19 @@ def counts() -> dict[str, int]:
         FamilyLink,
     )
     return {model.__name__: model.objects.count() for model in models}
+
+
+# Fixtures through which a test reaches the database; a test whose fixtures include none of them (the
+# closure pytest computes, so a fixture that needs the database counts) runs no query.
+_DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that touch no database are marked `one_database`: PostgreSQL could change nothing they
+    prove, so the PostgreSQL pass of `make test` leaves them to the SQLite pass (Makefile)."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.get_closest_marker("django_db") is None and not fixtures & _DATABASE_FIXTURES:
+            item.add_marker(pytest.mark.one_database)
