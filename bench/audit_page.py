@@ -40,10 +40,10 @@ from dancu.audit.models import AccessLog
 from dancu.audit.selectors import AccessLogQuery, access_log_search
 from dancu.audit.services import Actor, access_log_record
 from dancu.geo.models import AdminUnit
-from dancu.lib.partial_date import PartialDate
 from dancu.registry.models import Citizen
 
 sys.path.insert(0, str(Path(__file__).parent))
+from access_log import bare_citizen  # bench/access_log.py: the same bare citizens
 from registry import machine  # bench/registry.py: the same machine line
 
 SEED = 2026
@@ -58,18 +58,7 @@ def _citizens(count: int, communes: list[AdminUnit], busy: AdminUnit, quiet: Adm
     rows = []
     for n in range(count):
         commune = quiet if n < in_quiet else busy if n < in_quiet + in_busy else generator.choice(others)
-        rows.append(
-            Citizen(
-                pin=f"001090{n + 1:06d}",
-                full_name=f"Người Thử {n}",
-                name_key=f"nguoi thu {n}",
-                birth_date=PartialDate.parse("1990-05-17"),
-                sex="M",
-                birth_registration_place="001",
-                area_commune_id=commune.pk,
-                area_province_id=commune.parent_id,
-            )
-        )
+        rows.append(bare_citizen(n + 1, commune))
     Citizen.objects.bulk_create(rows, batch_size=5_000)
     return list(Citizen.objects.order_by("pk").values_list("pk", flat=True))
 

@@ -153,6 +153,23 @@ def test_old_address_without_its_district_is_found_by_the_commune_name() -> None
     assert result.confidence == CONFIDENCE_NO_DISTRICT
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        # "X." and "A", "P." and "Hương": two words that join into a kind word ("xa", "phuong") but
+        # are a kind abbreviation and the first word of a name.
+        ("X. A Ngo, T. Quảng Trị", "19594"),
+        ("P. Hương Sơn, T. Thái Nguyên", "05473"),
+    ],
+)
+def test_an_abbreviated_kind_before_a_name_whose_first_word_completes_a_kind_word(
+    text: str, code: str
+) -> None:
+    result = _parsed(text)
+    _assert_legacy(result, code)
+    assert result.confidence == CONFIDENCE_NO_DISTRICT
+
+
 def test_island_district_without_communes_maps_to_its_special_zone() -> None:
     result = _parsed("Khu 3, Huyện Côn Đảo, Tỉnh Bà Rịa - Vũng Tàu")
     assert result.structure == Structure.LEGACY

@@ -89,39 +89,33 @@ def _access_log_insert(values: tuple[Any, ...], citizen_ids: list[int]) -> None:
     # The registry's model, looked up rather than imported: the registry's services import this module.
     citizen_model = apps.get_model("registry", "Citizen")
     table = quote(AccessLog._meta.db_table)
-    citizens = quote(citizen_model._meta.db_table)
     columns = ", ".join(quote(name) for name in (*_ACCESS_LOG_COLUMNS, "citizen_id", *_AREA_COLUMNS))
-    area = ", ".join(f"c.{quote(name)}" for name in _AREA_COLUMNS)
     shared = ", ".join(["%s"] * len(values))
-    # Table and column names come from the models; every value is a parameter.
+    area = ", ".join(f"c.{quote(name)}" for name in _AREA_COLUMNS)
+
+    def joined(ids: str) -> str:
+        # Table and column names come from the models; every value is a parameter.
+        return (
+            f"INSERT INTO {table} ({columns}) SELECT {shared}, u.id, {area} "  # noqa: S608
+            f"FROM {ids} LEFT JOIN {quote(citizen_model._meta.db_table)} c ON c.id = u.id"
+        )
+
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {shared}, u.id, {area} "  # noqa: S608
-                f"FROM unnest(%s::bigint[]) WITH ORDINALITY AS u(id, n) "
-                f"LEFT JOIN {citizens} c ON c.id = u.id ORDER BY u.n",
-                [*values, citizen_ids],
-            )
+            ids = "unnest(%s::bigint[]) WITH ORDINALITY AS u(id, n)"
+            cursor.execute(f"{joined(ids)} ORDER BY u.n", [*values, citizen_ids])
         elif len(citizen_ids) <= _SQLITE_JOINED:
             # A page's rows, the common read: one prepared statement run over them, each row's area joined
             # in it, so that a page costs the same statements whether it shows one record or fifty.
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) SELECT {shared}, u.id, {area} "  # noqa: S608
-                f"FROM (SELECT %s AS id) u LEFT JOIN {citizens} c ON c.id = u.id",
-                [(*values, citizen_id) for citizen_id in citizen_ids],
-            )
+            rows = [(*values, citizen_id) for citizen_id in citizen_ids]
+            cursor.executemany(joined("(SELECT %s AS id) u"), rows)
         else:
-            # A system job's read of thousands: the areas are read first, in a few statements, rather than
-            # by a join in each row's statement (half the time per row; SQLite runs one per row).
+            # A system job's read of thousands: the areas are read first, a chunk of ids at a time, rather
+            # than by a join in each row's statement (half the time per row; SQLite runs one per row).
             areas: dict[int, tuple[Any, ...]] = {}
             for start in range(0, len(citizen_ids), _SQLITE_IDS):
-                chunk = citizen_ids[start : start + _SQLITE_IDS]
-                cursor.execute(
-                    f"SELECT id, {area} FROM {citizens} c "  # noqa: S608
-                    f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
-                    chunk,
-                )
-                areas.update((row[0], row[1:]) for row in cursor.fetchall())
+                found = citizen_model.objects.filter(pk__in=citizen_ids[start : start + _SQLITE_IDS])
+                areas.update((pk, rest) for pk, *rest in found.values_list("pk", *_AREA_COLUMNS))
             nobody = (None,) * len(_AREA_COLUMNS)
             placeholders = ", ".join(["%s"] * (len(values) + 1 + len(_AREA_COLUMNS)))
             cursor.executemany(
@@ -162,3 +156,12 @@ def access_log_record(
         written += len(batch)
         batch = list(islice(ids, ACCESS_LOG_BATCH))
     return written
+
+
+def access_log_area_follow(*, citizen_id: int, area: dict[str, int | None]) -> int:
+    """Give the access-log rows of a citizen who moved their new area (`area` names the citizen's
+    area_commune, area_province and area_legacy_commune), so that the reads of them go to the auditors
+    of the area they live in now. Only the rows that differ are written: most residence changes leave
+    the area as it was. Called inside the transaction of the residence change, whose audit event records
+    the move; returns the number of rows changed."""
+    return AccessLog.objects.filter(citizen_id=citizen_id).exclude(**area).update(**area)

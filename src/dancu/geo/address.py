@@ -226,6 +226,25 @@ def _words(name: str) -> list[str]:
     return _key(_clean(name)).split()
 
 
+def _unit_number(short_name: str, kind: str) -> str | None:
+    """The number of a numbered unit ("5" for Phường 5, "Phường 05"), None for a unit with a name."""
+    words = _words(short_name)
+    if len(words) >= 2 and words[-1].isdigit() and fold(short_name) == f"{fold(kind)} {words[-1]}":
+        return words[-1].lstrip("0") or "0"
+    return None
+
+
+def _kind_prefix(words: list[str]) -> tuple[str | None, list[str]]:
+    """The unit kind that the first word or two of a part name, and the words after them; (None, words)
+    when they name none or nothing follows them. Two words join only into a two-word kind ("thanh pho"):
+    "X. A Ngo" is Xã A Ngo, not "xa" followed by Ngo."""
+    if len(words) > 2 and words[0] + words[1] in _TWO_WORD_KINDS:
+        return _KIND_WORDS[words[0] + words[1]], words[2:]
+    if len(words) > 1 and words[0] in _KIND_WORDS:
+        return _KIND_WORDS[words[0]], words[1:]
+    return None, words
+
+
 @functools.lru_cache(maxsize=16_384)
 def _name_pattern(short_name: str, kind: str) -> tuple[re.Pattern[str], bool]:
     """The pattern of a unit's name in a key, and whether it is a numbered unit.
@@ -234,10 +253,10 @@ def _name_pattern(short_name: str, kind: str) -> tuple[re.Pattern[str], bool]:
     ("Phường 5", "Quận 3") must have its kind word before the number, in full or abbreviated, joined or
     not ("p5", "q.3", "phuong 05"): a bare number is a house number as often as a ward.
     """
-    words = _words(short_name)
-    if len(words) >= 2 and words[-1].isdigit() and fold(short_name) == f"{fold(kind)} {words[-1]}":
-        number = words[-1].lstrip("0") or "0"
+    number = _unit_number(short_name, kind)
+    if number is not None:
         return re.compile(rf"\b(?:{_KIND_ALTERNATIVES[kind]})\s*0*{number}\b"), True
+    words = _words(short_name)
     if not words:
         return re.compile(r"(?!)"), False
     return re.compile(r"\b" + r"\s*".join(re.escape(word) for word in words) + r"\b"), False
@@ -307,10 +326,8 @@ def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
 def _name_key(unit: AdminUnit) -> str:
     """A unit's name as `_parts` reads it from a text: its words in the key's alphabet, or the bare number
     of a numbered unit ("5" for Phường 5)."""
-    words = _words(unit.short_name)
-    if len(words) >= 2 and words[-1].isdigit() and fold(unit.short_name) == f"{fold(unit.kind)} {words[-1]}":
-        return words[-1].lstrip("0") or "0"
-    return " ".join(words)
+    number = _unit_number(unit.short_name, unit.kind)
+    return number if number is not None else " ".join(_words(unit.short_name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,11 +347,7 @@ def _parts(key: str) -> list[_Part]:
         words = text.split()
         if words:
             start = offset + len(text) - len(text.lstrip())
-            kind = None
-            if len(words) > 2 and words[0] + words[1] in _TWO_WORD_KINDS:
-                kind, words = _KIND_WORDS[words[0] + words[1]], words[2:]
-            elif len(words) > 1 and words[0] in _KIND_WORDS:
-                kind, words = _KIND_WORDS[words[0]], words[1:]
+            kind, words = _kind_prefix(words)
             if len(words) == 1 and words[0].isdigit():
                 words = [words[0].lstrip("0") or "0"]
             parts.append(_Part(start, kind, " ".join(words)))
@@ -494,35 +507,21 @@ class _UnitIndex:
         which knows tone marks.
         """
         parts = _parts(key)
-        if len(parts) >= 3:
-            commune_part, district_part, province_part = parts[-3:]
-            old_province = self._province_named(Structure.LEGACY, province_part)
-            district = old_province and self._named(old_province, district_part)
-            commune = district and self._named(district, commune_part)
-            if commune is not None and commune.level == Level.COMMUNE:
-                assert old_province is not None
-                return _Reading(
-                    Structure.LEGACY,
-                    CONFIDENCE_CERTAIN,
-                    self.default_successor.get(commune.pk),
-                    commune,
-                    self.default_successor.get(old_province.pk),
-                    _detail(cleaned, commune_part.start),
-                )
-        if len(parts) >= 2:
-            commune_part, province_part = parts[-2:]
-            province = self._province_named(Structure.CURRENT, province_part)
-            commune = province and self._named(province, commune_part)
-            if commune is not None:
-                assert province is not None
-                return _Reading(
-                    Structure.CURRENT,
-                    CONFIDENCE_CERTAIN,
-                    commune,
-                    None,
-                    province,
-                    _detail(cleaned, commune_part.start),
-                )
+        # An old address in its last three parts (commune, district, province), a 2025 one in two.
+        for structure, size in ((Structure.LEGACY, 3), (Structure.CURRENT, 2)):
+            if len(parts) < size:
+                continue
+            province = self._province_named(structure, parts[-1])
+            unit = province
+            for part in reversed(parts[-size:-1]):
+                unit = self._named(unit, part) if unit is not None else None
+            if unit is None or province is None:
+                continue
+            detail = _detail(cleaned, parts[-size].start)
+            if structure == Structure.LEGACY:
+                successor, successor_province = (self.default_successor.get(u.pk) for u in (unit, province))
+                return _Reading(structure, CONFIDENCE_CERTAIN, successor, unit, successor_province, detail)
+            return _Reading(structure, CONFIDENCE_CERTAIN, unit, None, province, detail)
         return None
 
     def _library_unit(self, cleaned: str, structure: str) -> Any:
@@ -639,13 +638,7 @@ class _UnitIndex:
         while segment_end > 0 and key[segment_end - 1] in " ,":
             segment_end -= 1
         segment_start = key.rfind(",", 0, segment_end) + 1
-        words = key[segment_start:segment_end].split()
-        kind = None
-        for size in (2, 1):
-            if len(words) > size and "".join(words[:size]) in _KIND_WORDS:
-                kind = _KIND_WORDS["".join(words[:size])]
-                words = words[size:]
-                break
+        kind, words = _kind_prefix(key[segment_start:segment_end].split())
         if kind is not None and kind not in _COMMUNE_KINDS:
             return province_only
         matches = [

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope, unit_in_area
-from dancu.audit.models import AccessLog, AuditEvent, EventType
-from dancu.audit.services import Actor, audit_event_record
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor, access_log_area_follow, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
@@ -556,8 +556,7 @@ def _refresh_area(citizen: Citizen) -> None:
         "area_legacy_commune": citizen.area_legacy_commune_id,
     }
     Citizen.objects.filter(pk=citizen.pk).update(**area)
-    # Only the rows that differ are written: most residence changes leave the area as it was.
-    AccessLog.objects.filter(citizen_id=citizen.pk).exclude(**area).update(**area)
+    access_log_area_follow(citizen_id=citizen.pk, area=area)
 
 
 def _check_commune(commune: AdminUnit, legacy_commune: AdminUnit | None, *, actor: Actor) -> list[FieldError]:
