@@ -14,14 +14,17 @@ from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dancu.accounts.models import User
+from dancu.audit import selectors as audit_selectors
 from dancu.audit.models import AccessLog
 from dancu.audit.seals import SETTLE, access_log_seal, access_log_verify
 from dancu.audit.selectors import AUDIT_PURPOSE, PAGE_SIZE, AccessLogQuery, access_log_search
-from dancu.audit.services import access_log_record
+from dancu.audit.services import Actor, access_log_record
 from dancu.lib.errors import DomainError
 from dancu.registry.models import Citizen
 from dancu.registry.selectors import citizen_get
@@ -71,6 +74,100 @@ def test_filters(personas: Personas, people: People, reads: None) -> None:
     assert len(_citizens(an, AccessLogQuery(since=today, until=today))) == 3
     assert _citizens(an, AccessLogQuery(until=today - timedelta(days=1))) == set()
     assert _citizens(an, AccessLogQuery(since=today + timedelta(days=1))) == set()
+
+
+# A reader's name: the accounts and system jobs it stands for ---------------------------------------------
+
+
+@pytest.fixture(params=["few", "many"])
+def readers_merged(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of reading a reader's rows: each reader's newest rows merged (the readers a name stands
+    for are few), and one query for all of them (more than `MERGED_READERS`, here any)."""
+    if request.param == "many":
+        monkeypatch.setattr(audit_selectors, "MERGED_READERS", 0)
+    return str(request.param)
+
+
+def _job_read(people: People, job: str, *citizens: Citizen) -> None:
+    access_log_record(
+        actor=Actor(system=job),
+        citizen_ids=[citizen.pk for citizen in citizens],
+        action=AccessLog.Action.PROCESS,
+        channel=AccessLog.Channel.JOB,
+        purpose=PURPOSE,
+    )
+
+
+def test_a_readers_name_finds_accounts_and_system_jobs_whatever_the_case(
+    personas: Personas, people: People, reads: None, commune_auditor: User, readers_merged: str
+) -> None:
+    an = personas.an
+    _job_read(people, "dancu match --registry", people.hung, people.mai)
+    _job_read(people, "quality", people.tuan)
+    assert _citizens(an, AccessLogQuery(reader="MINH")) == {"Lê Thị Mai", "Trần Minh Tuấn"}
+    assert _citizens(an, AccessLogQuery(reader="Match")) == {"Nguyễn Văn Hùng", "Lê Thị Mai"}
+    # "system" is in every job's label; "n" in Lan's, Minh's and An's names and in two jobs'.
+    assert _citizens(an, AccessLogQuery(reader="system")) == {
+        "Nguyễn Văn Hùng",
+        "Lê Thị Mai",
+        "Trần Minh Tuấn",
+    }
+    page = access_log_search(actor=an, query=AccessLogQuery(reader="n"))
+    assert {(row.actor_label, row.citizen.full_name) for row in page.rows if row.actor_id != an.pk} == {
+        ("lan", "Nguyễn Văn Hùng"),
+        ("minh", "Lê Thị Mai"),
+        ("minh", "Trần Minh Tuấn"),
+        ("system:dancu match --registry", "Nguyễn Văn Hùng"),
+        ("system:dancu match --registry", "Lê Thị Mai"),
+    }
+    assert _citizens(an, AccessLogQuery(reader="nobody")) == set()
+    # The auditor of Hoàn Kiếm finds, for the same names, only the reads of Hoàn Kiếm's citizen.
+    assert _citizens(commune_auditor, AccessLogQuery(reader="n")) == {"Nguyễn Văn Hùng"}
+    assert _citizens(commune_auditor, AccessLogQuery(reader="minh")) == set()
+    assert _citizens(commune_auditor, AccessLogQuery(reader="match")) == {"Nguyễn Văn Hùng"}
+
+
+def test_a_readers_rows_page_newest_first_without_gaps(
+    personas: Personas, people: People, readers_merged: str
+) -> None:
+    AccessLog.objects.all().delete()
+    for _ in range(PAGE_SIZE):
+        citizen_get(actor=personas.lan, pk=people.hung.pk, purpose=PURPOSE)
+        _job_read(people, "quality", people.mai)
+    citizen_get(actor=personas.minh, pk=people.tuan.pk, purpose=PURPOSE)
+    wanted = list(AccessLog.objects.exclude(actor=personas.minh).order_by("-pk").values_list("pk", flat=True))
+    pages = []
+    before = None
+    while True:
+        page = access_log_search(actor=personas.an, query=AccessLogQuery(reader="a"), before=before)
+        pages.append([row.pk for row in page.rows])
+        if page.next_before is None:
+            break
+        before = page.next_before
+    # Lan's and the quality job's rows, interleaved as they were written, in pages of PAGE_SIZE; Minh's
+    # ("a" is not in his name) and the auditor's own reading of each page (after it) are not among them.
+    assert [len(rows) for rows in pages] == [PAGE_SIZE, PAGE_SIZE]
+    assert [pk for rows in pages for pk in rows] == wanted
+
+
+def test_an_account_is_found_by_its_name_now(personas: Personas, people: People, reads: None) -> None:
+    User.objects.filter(pk=personas.lan.pk).update(username="tran.thi.lan")
+    page = access_log_search(actor=personas.an, query=AccessLogQuery(reader="tran.thi"))
+    # The row keeps the name the account had when it read.
+    assert [(row.actor_label, row.citizen.full_name) for row in page.rows] == [("lan", "Nguyễn Văn Hùng")]
+
+
+def test_a_name_that_stands_for_no_reader_reads_no_row_of_the_log(
+    personas: Personas, people: People, reads: None
+) -> None:
+    _job_read(people, "quality", people.hung)
+    with CaptureQueriesContext(connection) as queries:
+        assert access_log_search(actor=personas.an, query=AccessLogQuery(reader="nobody")).rows == []
+    # The accounts are asked, then the jobs' index once per job and once past the last: nothing else.
+    log = AccessLog._meta.db_table
+    on_log = [query["sql"] for query in queries.captured_queries if log in query["sql"]]
+    assert len(on_log) == 2
+    assert all("actor_label" in sql and "IS NULL" in sql for sql in on_log)
 
 
 @pytest.mark.parametrize(

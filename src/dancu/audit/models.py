@@ -176,8 +176,14 @@ class AccessLog(models.Model):
         JOB = "job", _("Tác vụ hệ thống")
 
     accessed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Indexed with the id below, not alone: an auditor asks for a reader's rows newest first.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     # The account's name at the time, or the system job's ("system:<job>"): readable whatever happens
     # to the account later.
@@ -209,6 +215,16 @@ class AccessLog(models.Model):
             models.Index(fields=["area_commune", "id"], name="accesslog_commune_id"),
             models.Index(fields=["area_province", "id"], name="accesslog_province_id"),
             models.Index(fields=["area_legacy_commune", "id"], name="accesslog_legacy_commune_id"),
+            # A reader's rows newest first (audit/selectors.py, `_Readers`): an account's by its id over
+            # the accounts' rows, a system job's by its label over the jobs' rows, which also give the
+            # list of the jobs that have read, one probe each. Each row is in one of the two, and a
+            # query for the jobs' rows cannot take the accounts' index (SQLite did, for `actor IS NULL`).
+            models.Index(
+                fields=["actor", "id"], name="accesslog_actor_id", condition=models.Q(actor__isnull=False)
+            ),
+            models.Index(
+                fields=["actor_label", "id"], name="accesslog_job_id", condition=models.Q(actor__isnull=True)
+            ),
         ]
         constraints = [
             # No anonymous read: a row without an account names the system job that read.

@@ -7,6 +7,7 @@ access-log row per citizen on it, so that the auditors' own reading is in the tr
 
 from __future__ import annotations
 
+import heapq
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ PAGE_SIZE = 50
 # Rows read from the database at a time for a file, and logged together.
 EXPORT_CHUNK = 2_000
 MAX_READER_LENGTH = 150
+# Up to this many readers named by a search, a page is read from the end of each reader's own index and
+# the pages merged; past it, in one query where the database chooses its way.
+MERGED_READERS = 20
+# The system jobs that have read are listed one index probe each; past this many labels the list stops.
+MAX_JOB_LABELS = 1_000
 # The purpose written with the auditor's own reads (in Vietnamese, the language of the record).
 AUDIT_PURPOSE = gettext_noop("Kiểm toán nhật ký truy cập")
 
@@ -96,12 +102,11 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _filters(actor: User, query: AccessLogQuery) -> Q:
-    """The rows of the auditor's area that `query` asks for; raises DomainError naming each broken rule."""
+def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
+    """The rows of the auditor's area that `query` asks for but for its reader, and the readers its
+    reader's name stands for (None when it names none); raises DomainError naming each broken rule."""
     _validate(query)
     filters = access_log_scope(actor)
-    if query.reader:
-        filters &= Q(actor_label__icontains=query.reader)
     if query.pin:
         filters &= Q(citizen__pin=query.pin)
     if query.since:
@@ -112,7 +117,57 @@ def _filters(actor: User, query: AccessLogQuery) -> Q:
         filters &= Q(action=query.action)
     if query.channel:
         filters &= Q(channel=query.channel)
-    return filters
+    return filters, _Readers.named(query.reader) if query.reader else None
+
+
+@dataclass(frozen=True)
+class _Readers:
+    """Whom a reader's name stands for: the accounts whose name holds it, and the system jobs whose label
+    holds it ("match" for "system:dancu match --registry"), whatever the case.
+
+    They are found where readers are few (the accounts; the jobs' own index of the log, one probe per
+    job), not by reading the label of every row: the national log holds billions of rows, and a name
+    that matched nothing read all of them (bench/RESULTS.md, session 11). An account is found by its
+    name now: the rows it wrote under a name it had before are found by the new one.
+    """
+
+    text: str
+    accounts: tuple[int, ...]  # the first MERGED_READERS + 1 only: enough to tell whether they are few
+    jobs: tuple[str, ...]
+
+    @classmethod
+    def named(cls, text: str) -> _Readers:
+        accounts = User.objects.filter(username__icontains=text).order_by("pk").values_list("pk", flat=True)
+        folded = text.casefold()
+        jobs = tuple(label for label in _job_labels() if folded in label.casefold())
+        return cls(text, tuple(accounts[: MERGED_READERS + 1]), jobs)
+
+    @property
+    def few(self) -> bool:
+        return len(self.accounts) + len(self.jobs) <= MERGED_READERS
+
+    def each(self) -> list[Q]:
+        """One filter per reader (only when they are `few`)."""
+        return [Q(actor_id=pk) for pk in self.accounts] + [
+            Q(actor__isnull=True, actor_label=label) for label in self.jobs
+        ]
+
+    def all(self) -> Q:
+        """One filter for them all."""
+        accounts = User.objects.filter(username__icontains=self.text).values("pk")
+        return Q(actor__in=accounts) | Q(actor__isnull=True, actor_label__in=self.jobs)
+
+
+def _job_labels() -> list[str]:
+    """The labels of the system jobs that have read, in order: each the first label of the jobs' index
+    after the one before, so that a log of billions of rows costs as many probes as there are jobs."""
+    jobs = AccessLog.objects.filter(actor__isnull=True).order_by("actor_label")
+    labels: list[str] = []
+    label = jobs.values_list("actor_label", flat=True).first()
+    while label is not None and len(labels) < MAX_JOB_LABELS:
+        labels.append(label)
+        label = jobs.filter(actor_label__gt=label).values_list("actor_label", flat=True).first()
+    return labels
 
 
 def access_log_search(
@@ -126,16 +181,10 @@ def access_log_search(
     from `before` (an id; the first page when None). Raises DomainError naming each field that breaks a
     rule. A user who is not an auditor sees nothing. `channel` is how the auditor reads (the page or the
     API), written with their own reads."""
-    filters = _filters(actor, query)
+    filters, readers = _filters(actor, query)
     if before is not None:
         filters &= Q(pk__lt=before)
-    # Newest first by id, which follows the time of writing and has an index of its own (the primary
-    # key), so a page is read from the end of the table without sorting it.
-    rows = list(
-        AccessLog.objects.filter(filters)
-        .select_related("citizen", "actor__police_unit")
-        .order_by("-pk")[: PAGE_SIZE + 1]
-    )
+    rows = _newest(filters, readers, PAGE_SIZE + 1)
     next_before = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     rows = rows[:PAGE_SIZE]
     _log_own_reading(rows, actor=actor, action=AccessLog.Action.SEARCH, channel=channel)
@@ -157,7 +206,9 @@ def access_log_export(
     reads, logged as it goes, are not exported with it. Each chunk's citizens are written to the log,
     with the action "export", before its rows are handed on.
     """
-    filters = _filters(actor, query)
+    filters, readers = _filters(actor, query)
+    if readers is not None:
+        filters &= readers.all()
     newest = AccessLog.objects.aggregate(newest=Max("pk"))["newest"] or 0
     rows = (
         AccessLog.objects.filter(filters, pk__lte=newest)
@@ -165,6 +216,32 @@ def access_log_export(
         .order_by("-pk")
     )
     return _export_chunks(rows, actor=actor, channel=channel, chunk_size=chunk_size)
+
+
+def _newest(filters: Q, readers: _Readers | None, count: int) -> list[AccessLog]:
+    """The newest `count` rows that `filters` and `readers` ask for, newest first.
+
+    Newest first by id, which follows the time of writing: the primary key, an area's index (area, id) or
+    a reader's (reader, id) gives the rows in that order from its end, without sorting. A few readers are
+    read each from the end of their own index and merged, where one query would have to choose one
+    index for them all.
+    """
+    rows = AccessLog.objects.select_related("citizen", "actor__police_unit").order_by("-pk")
+    if readers is None:
+        return list(rows.filter(filters)[:count])
+    if not readers.few:
+        return list(rows.filter(filters, readers.all())[:count])
+    ids = heapq.nlargest(
+        count,
+        (
+            pk
+            for reader in readers.each()
+            for pk in AccessLog.objects.filter(filters, reader)
+            .order_by("-pk")
+            .values_list("pk", flat=True)[:count]
+        ),
+    )
+    return list(rows.filter(pk__in=ids)) if ids else []
 
 
 def _export_chunks(

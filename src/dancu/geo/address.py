@@ -196,6 +196,12 @@ _LEVEL_KINDS: dict[str, frozenset[str]] = {
     Level.DISTRICT: _DISTRICT_KINDS,
     Level.PROVINCE: _PROVINCE_KINDS,
 }
+# A comma-separated part that opens with a district's kind word, in full or abbreviated, in folded text
+# ("huyen hoai duc", "tp. viet tri"): what the matcher takes for the district of an old address
+# (matching/prepare.py, `AddressUnits`).
+DISTRICT_PART = re.compile(
+    "(?:" + "|".join(_KIND_ALTERNATIVES[kind] for kind in sorted(_DISTRICT_KINDS)) + r")\b"
+)
 # A district named in the text ("huyện", "Q.", "TX.") makes an old address likely: it is read as one
 # first. So do two "thành phố" ("TP. Thủ Đức, TP.HCM") or a "thành phố" in a "tỉnh" (a provincial city).
 _DISTRICT_MARK = re.compile(r"\b(?:quan|huyen|thi\s*xa|tx|q|h)\b\s*[a-z0-9]")

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from dancu.geo.address import DISTRICT_PART
 from dancu.lib.forked import forked_map
 from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
 from dancu.lib.vntext import fold, folded_onset
@@ -93,10 +94,6 @@ IDENTIFYING_FIELDS = ("name_folded", "dob_y", "pin", "cmnd")
 # How many comma-separated parts at the end of an address name its units: "xã, huyện, tỉnh" in the old
 # structure, "thôn/tổ, xã, tỉnh" in the 2025 one (the village or street part then comes back as detail).
 _UNIT_PARTS = 3
-# A part that opens with the kind word of an old district ("Huyện", "Quận", "Thị xã", "Thành phố", "H.",
-# "Q.", "TX.", "TP."), folded. "Thành phố" also names a province, but not in the part before the last: a
-# 2025 address names its commune there, and a 2025 commune is a "Phường", a "Xã" or a "Đặc khu".
-_DISTRICT_PART = re.compile(r"(?:huyen|quan|thi xa|thanh pho|h|q|tx|tp)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +128,12 @@ class AddressUnits:
         # one in its last three; the two-part tail is tried first because there are far fewer distinct
         # ones (a village or street in the third part from the end would make every tail different).
         for size in (_UNIT_PARTS - 1, _UNIT_PARTS):
-            if size < len(parts) and size == _UNIT_PARTS - 1 and _DISTRICT_PART.match(fold(parts[-size])):
+            if size < len(parts) and size == _UNIT_PARTS - 1 and DISTRICT_PART.match(fold(parts[-size])):
                 # "Huyện Hoài Đức, Hà Nội" or "Thành phố Việt Trì, Tỉnh Phú Thọ" names no commune: the
                 # old address's commune is the part before it, and only the three-part tail can find it
-                # (a parse saved per old tail, and one the unit look-up cannot answer).
+                # (a parse saved per old tail, and one the unit look-up cannot answer). "Thành phố" also
+                # names a province, but not in the part before the last: a 2025 address names its
+                # commune there, and a 2025 commune is a "Phường", a "Xã" or a "Đặc khu".
                 continue
             head, tail = parts[:-size], ", ".join(parts[-size:])
             known = self._tails.get(tail)
