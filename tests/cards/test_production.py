@@ -120,6 +120,8 @@ def test_a_result_naming_an_unknown_card_changes_nothing(
         ("serial,application\n", "result.columns"),
         (f"application,serial,error\n{application.number},,\n", "result.serial_or_error"),
         (f"application,serial,error\n{application.number},vn-1,\n", "result.serial"),
+        # A field past the csv module's limit: refused by name, not a server error.
+        (f"application,serial,error\n{application.number},,{'x' * 200_000}\n", "result.unreadable"),
     ]:
         with pytest.raises(DomainError) as exc:
             services.batch_import_result(actor=Actor(personas.cuong), batch=batch, text=bad)

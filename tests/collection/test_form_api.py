@@ -18,7 +18,7 @@ from dancu.accounts.services import api_token_create
 from dancu.collection.models import CollectionForm
 from dancu.registry.models import Citizen, RecordVersion
 from tests.collection.forms_support import Reviewers, dc01_data, make_reviewers, merge_into_duplicate
-from tests.conftest import HONG_HA, People, Personas, make_citizen
+from tests.conftest import HOAN_KIEM, HONG_HA, People, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +213,9 @@ def test_bad_input_is_refused_by_name(personas: Personas) -> None:
     created = ok(call(lan, "post", "/api/v1/forms", control), 201)
     assert "text.control_chars" in [e["code"] for e in created["errors"]]
     assert errors_of(call(lan, "get", "/api/v1/forms?limit=0"), 422) == ["schema.greater_than_equal"]
+    # A lone surrogate, which JSON can escape: stored, it broke every page that showed the draft.
+    surrogate = '{"kind": "DC01", "data": {"full_name": "L\\ud800", "commune_code": "' + HOAN_KIEM + '"}}'
+    assert errors_of(call(lan, "post", "/api/v1/forms", surrogate), 422) == ["text.invalid_chars"]
     assert CollectionForm.objects.count() == 1
 
 

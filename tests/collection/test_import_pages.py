@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from openpyxl import Workbook, load_workbook
 from dancu.audit.services import Actor
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.collection.readers import open_source
-from dancu.collection.services import import_rows
+from dancu.collection.services import import_rows, upload_folder
 from dancu.registry.models import Citizen
 from tests.conftest import Personas
 
@@ -113,6 +114,21 @@ def test_an_xlsx_workbook_is_imported_too(personas: Personas, sign_in: Any) -> N
     assert (run.file_format, run.rows_read, run.rows_applied) == ("xlsx", 1, 1)
 
 
+def _damaged_workbook() -> bytes:
+    """A workbook of the import's columns whose sheet's XML breaks off."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADER.split(","))
+    whole, damaged = io.BytesIO(), io.BytesIO()
+    workbook.save(whole)
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            broken = item.filename == "xl/worksheets/sheet1.xml"
+            target.writestr(item, b"<worksheet><sheetData><row" if broken else source.read(item))
+    return damaged.getvalue()
+
+
 @pytest.mark.parametrize(
     ("name", "content", "code"),
     [
@@ -123,17 +139,22 @@ def test_an_xlsx_workbook_is_imported_too(personas: Personas, sign_in: Any) -> N
         ("so.csv", b"record_id,full_name\nR1,Mai\n", "file.missing_columns"),
         ("so.xlsx", b"PK\x03\x04 not really a workbook", "file.xlsx_damaged"),
         ("so.csv", "full_name,birth_date\n".encode("utf-16"), "file.binary"),
+        ("so.csv", CSV.replace("\n", "\r").encode(), "file.line_ends"),
+        ("so.xlsx", _damaged_workbook(), "file.xlsx_damaged"),
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_naming_the_file_and_the_rule(
     personas: Personas, sign_in: Any, name: str, content: bytes, code: str
 ) -> None:
+    kept_before = set(upload_folder().glob("*"))
     response = upload(sign_in(Client(), personas.cuong), content, name=name)
     assert response.status_code == 422
     refusal = response.content.decode()
     assert f"[{code}]" in refusal
     assert name in refusal
     assert not ImportRun.objects.exists()
+    # The uploaded copy went with the refusal: no run holds it.
+    assert set(upload_folder().glob("*")) == kept_before
 
 
 def test_a_file_over_the_limit_and_a_missing_file_are_refused(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,9 @@ def test_a_quoted_field_may_hold_the_delimiter_and_a_line_break(tmp_path: Path) 
         (b"full_na\xffme,birth_date\n", "file.encoding"),
         (b"x" * (MAX_LINE_BYTES + 10), "file.no_header"),
         (b"PK\x03\x04not really a workbook", "file.xlsx_damaged"),
+        # Lines ended by CR alone, and a CR inside the header line.
+        (b"record_id,full_name,birth_date\rR1,A,1990\r", "file.line_ends"),
+        (b'record_id,"full\rname",birth_date\nR1,A,1990\n', "file.line_ends"),
     ],
 )
 def test_an_unreadable_file_is_refused_naming_the_rule(tmp_path: Path, content: bytes, code: str) -> None:
@@ -147,3 +151,40 @@ def test_an_xlsx_workbook_reads_like_a_csv(tmp_path: Path) -> None:
         {"full_name": "Lê Thị Mai", "birth_date": "1985", "old_id_number": ""},
     ]
     assert [r.number for r in list(read_rows(source, skip=1))] == [2]
+
+
+def _workbook_with(tmp_path: Path, damage: dict[str, bytes | None]) -> Path:
+    """A workbook of the right columns, with some of its parts replaced (or removed, for None)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["record_id", "full_name", "birth_date"])
+    sheet.append(["R1", "Lê Văn A", "1990"])
+    whole = tmp_path / "whole.xlsx"
+    workbook.save(whole)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.infolist():
+            if item.filename not in damage:
+                target.writestr(item, source.read(item))
+            elif damage[item.filename] is not None:
+                target.writestr(item, damage[item.filename])
+    return damaged
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"xl/workbook.xml": b"<workbook><sheets><sheet"},
+        {"xl/styles.xml": b"<styleSheet"},
+        {"xl/worksheets/sheet1.xml": b"<worksheet><sheetData><row"},
+        {"xl/worksheets/sheet1.xml": None},
+    ],
+    ids=["workbook", "styles", "sheet", "sheet removed"],
+)
+def test_a_damaged_workbook_is_refused_naming_the_rule(
+    tmp_path: Path, damage: dict[str, bytes | None]
+) -> None:
+    with pytest.raises(FileRejectedError) as refused:
+        open_source(_workbook_with(tmp_path, damage))
+    assert refused.value.code == "file.xlsx_damaged"

@@ -769,6 +769,13 @@ def test_the_shape_of_the_data_is_checked_first(personas: Personas, people: Peop
         ("DC02", {"changes": ["phone"]}, "form.data_type"),
         ("DC02", {"changes": {}, "extra": 1}, "form.unknown_field"),
         ("DC01", {"full_name": "Lê\x00"}, "text.control_chars"),
+        # Half of a UTF-16 pair (a JSON body can spell it): no page could show it.
+        ("DC01", {"full_name": "Lê\ud800"}, "text.invalid_chars"),
+        ("DC02", {"changes": {"phone": "\udfff"}}, "text.invalid_chars"),
+        # A change's name must look like a field's: not 5,000 characters, not a surrogate.
+        ("DC02", {"changes": {"x" * 5_000: "1"}}, "form.unknown_field"),
+        ("DC02", {"changes": {"\ud800": "1"}}, "form.unknown_field"),
+        ("DC02", {"changes": {"Phone Number": "1"}}, "form.unknown_field"),
     ]
     for kind, data, code in cases:
         with pytest.raises(DomainError) as refused:

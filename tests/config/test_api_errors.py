@@ -54,6 +54,17 @@ def test_a_method_the_path_does_not_take_is_a_json_405_naming_the_allowed_ones(a
     assert all(m in error["message_en"] for m in allowed)
 
 
+def test_a_body_over_the_size_limit_is_a_json_400_naming_the_limit(api: Client, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    body = '{"kind": "DC01", "data": {"full_name": "' + "A" * (1024 * 1024) + '"}}'
+    response = api.post("/api/v1/forms", body, content_type="application/json")
+
+    assert response.status_code == 400
+    error = _only_error(response)
+    assert error["code"] == "request.too_large"
+    assert "1.0 MB" in error["message_en"]
+
+
 def test_a_missing_record_keeps_its_own_answer(api: Client, people: People) -> None:
     # Outside Lan's commune: the selector's NotFoundError, the same as for a record that does not exist.
     response = api.get(f"/api/v1/citizens/{people.tuan.pin}")

@@ -39,6 +39,7 @@ from dancu.accounts.services import (
     sign_in_record,
 )
 from dancu.lib.errors import DomainError
+from dancu.web.converters import id_param
 
 _PENDING = "dancu_pending_user"
 _NEXT = "dancu_next"
@@ -250,10 +251,10 @@ def tokens_view(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     new_secret = None
     if request.method == "POST" and "revoke" in request.POST:
-        revoke_id = str(request.POST.get("revoke", ""))
+        revoke_id = id_param(request.POST.get("revoke"))
         token = (
-            ApiToken.objects.filter(user=user, pk=int(revoke_id), revoked_at__isnull=True).first()
-            if revoke_id.isdigit()
+            ApiToken.objects.filter(user=user, pk=revoke_id, revoked_at__isnull=True).first()
+            if revoke_id is not None
             else None
         )
         if token is not None:

@@ -22,7 +22,9 @@ from dancu.accounts.selectors import access_log_scope
 from dancu.audit.models import AccessLog, AccessLogSeal
 from dancu.audit.services import access_log_record
 from dancu.lib import pin as pin_codec
+from dancu.lib.chunks import in_chunks
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.partial_date import PartialDate, PartialDateError
 
 PAGE_SIZE = 50
 # Rows read from the database at a time for a file, and logged together.
@@ -81,6 +83,14 @@ def _validate(query: AccessLogQuery) -> None:
             pin_codec.decode(query.pin)
         except pin_codec.PinError as exc:
             errors.append(exc.error)
+    for name, day in (("since", query.since), ("until", query.until)):
+        if day is not None:
+            try:
+                # The years a date in dancu may take: the log's times are compared with the start of the
+                # day after `until`, and year 9999 has none.
+                PartialDate.from_date(day)
+            except PartialDateError as exc:
+                errors.append(exc.field_error(name))
     if query.since and query.until and query.since > query.until:
         errors.append(
             FieldError(
@@ -201,9 +211,9 @@ def access_log_export(
     """Every access-log row in the auditor's area matching `query`, newest first, for a file.
 
     The query is checked before the first row is read (DomainError, as for a page), so that a bad filter
-    is answered on the page rather than in a broken download. The rows are read in chunks (a server-side
-    cursor on PostgreSQL) and stop at the newest row that existed when the export began: the export's own
-    reads, logged as it goes, are not exported with it. Each chunk's citizens are written to the log,
+    is answered on the page rather than in a broken download. The rows are read in chunks
+    (`lib.chunks.in_chunks`) and stop at the newest row that existed when the export began: the export's
+    own reads, logged as it goes, are not exported with it. Each chunk's citizens are written to the log,
     with the action "export", before its rows are handed on.
     """
     filters, readers = _filters(actor, query)
@@ -247,15 +257,9 @@ def _newest(filters: Q, readers: _Readers | None, count: int) -> list[AccessLog]
 def _export_chunks(
     rows: QuerySet[AccessLog], *, actor: User, channel: AccessLog.Channel, chunk_size: int
 ) -> Iterator[AccessLog]:
-    chunk: list[AccessLog] = []
-    for row in rows.iterator(chunk_size=chunk_size):
-        chunk.append(row)
-        if len(chunk) == chunk_size:
-            _log_own_reading(chunk, actor=actor, action=AccessLog.Action.EXPORT, channel=channel)
-            yield from chunk
-            chunk = []
-    _log_own_reading(chunk, actor=actor, action=AccessLog.Action.EXPORT, channel=channel)
-    yield from chunk
+    for chunk in in_chunks(rows, chunk_size):
+        _log_own_reading(chunk, actor=actor, action=AccessLog.Action.EXPORT, channel=channel)
+        yield from chunk
 
 
 def _log_own_reading(

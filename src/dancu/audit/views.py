@@ -18,13 +18,13 @@ from dancu.audit.selectors import (
 from dancu.lib import downloads
 from dancu.lib.errors import DomainError
 from dancu.web.access import auditor_required, current_user
+from dancu.web.converters import id_param
 from dancu.web.forms import add_domain_errors
 
 
 def _before(request: HttpRequest) -> int | None:
     """The page's starting point (an id from the "older" link); a value that is not one starts over."""
-    text = request.GET.get("before", "")
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    return id_param(request.GET.get("before", ""))
 
 
 def _query(data: dict[str, Any]) -> AccessLogQuery:

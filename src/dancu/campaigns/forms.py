@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from dancu.campaigns.models import Metric
 from dancu.campaigns.services import MAX_TARGET
+from dancu.web.converters import id_param
 
 
 class DayForm(forms.Form):
@@ -49,11 +51,23 @@ class TargetForm(forms.Form):
         unit_field.choices = units
 
 
+class _MetricChoices(forms.ModelMultipleChoiceField):
+    def clean(self, value: Any) -> Any:
+        # A value that is no id (a number past the database's integers) is a choice we do not offer,
+        # answered as one before the query that would fail on it.
+        for pk in value or ():
+            if id_param(str(pk)) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice", params={"value": pk}
+                )
+        return super().clean(value)
+
+
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Tên chiến dịch"), max_length=200)
     starts_on = forms.DateField(label=_("Từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
     ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
-    metrics = forms.ModelMultipleChoiceField(
+    metrics = _MetricChoices(
         label=_("Chỉ số theo dõi"),
         queryset=Metric.objects.filter(kind=Metric.Kind.EVENTS),
         widget=forms.CheckboxSelectMultiple,

@@ -8,8 +8,8 @@ app_name = "campaigns"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("campaigns/", views.campaign_list_view, name="list"),
     path("campaigns/new/", views.campaign_new_view, name="new"),
-    path("campaigns/<int:pk>/<slug:scope>/", views.dashboard_view, name="dashboard"),
-    path("campaigns/<int:pk>/<slug:scope>/targets/", views.targets_view, name="targets"),
+    path("campaigns/<id:pk>/<slug:scope>/", views.dashboard_view, name="dashboard"),
+    path("campaigns/<id:pk>/<slug:scope>/targets/", views.targets_view, name="targets"),
     re_path(
         r"^campaigns/(?P<pk>[0-9]+)/(?P<scope>[-a-zA-Z0-9_]+)/export\.(?P<fmt>xlsx|pdf)$",
         views.export_view,

@@ -92,7 +92,7 @@ def verify(
         return None, [_malformed("quá dài", "too long")]
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None, [_malformed("không phải JSON", "not JSON")]
     if not isinstance(document, dict) or set(document) != {"format", "kid", "payload", "signature"}:
         return None, [

@@ -1025,7 +1025,22 @@ class ResultRow:
 
 def _parse_result(text: str) -> list[ResultRow]:
     """The production centre's answer: CSV `application,serial,error`, one of serial or error per row."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _result_rows(text)
+    except csv.Error as exc:  # a field past the csv module's limit, a quote left open
+        raise DomainError(
+            FieldError(
+                "file",
+                "result.unreadable",
+                f"Tệp kết quả không đọc được như CSV: {exc}",
+                f"The result file cannot be read as CSV: {exc}",
+            )
+        ) from exc
+
+
+def _result_rows(text: str) -> list[ResultRow]:
+    # newline="": the csv module reads the line ends itself, so a file with Mac (CR) line ends is read too.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None or [f.strip() for f in reader.fieldnames] != [
         "application",
         "serial",

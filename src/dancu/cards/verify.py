@@ -37,7 +37,7 @@ def recognize(text: str) -> str:
 
 
 def _mrz_date(value: str) -> date | None:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return None
     year, month, day = int(value[:2]), int(value[2:4]), int(value[4:])
     try:

@@ -113,8 +113,21 @@ def open_source(path: Path) -> Source:
             "Dòng tiêu đề không phải UTF-8: hãy lưu tệp dưới dạng CSV UTF-8",
             "The header line is not UTF-8: save the file as CSV UTF-8",
         ) from None
+    if "\r" in header_text.rstrip("\r"):
+        # Lines are read up to each line feed, so that an interrupted import resumes at a line number.
+        raise FileRejectedError(
+            "file.line_ends",
+            "Tệp xuống dòng chỉ bằng ký tự CR (kiểu Mac cũ): hãy lưu lại tệp dưới dạng CSV UTF-8",
+            "The file ends its lines with CR alone (old Mac style): save it again as CSV UTF-8",
+        )
     delimiter = _delimiter(header_text)
-    columns = [name.strip().lower() for name in next(csv.reader([header_text], delimiter=delimiter))]
+    try:
+        header = next(csv.reader([header_text], delimiter=delimiter))
+    except csv.Error as exc:
+        raise FileRejectedError(
+            "file.no_header", f"Dòng tiêu đề không đọc được: {exc}", f"The header line cannot be read: {exc}"
+        ) from None
+    columns = [name.strip().lower() for name in header]
     _check_columns(columns)
     return Source(
         path=path,
@@ -277,6 +290,12 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> 
     return Row(number, values, problems)
 
 
+# What openpyxl raises for a damaged workbook. SyntaxError: the XML parsers' errors (ElementTree's
+# ParseError, lxml's) derive from it; IndexError: a workbook without a sheet, or a cell naming a shared
+# string the workbook lacks; KeyError: a part the workbook lists and lacks.
+_DAMAGED = (SyntaxError, IndexError, KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile)
+
+
 def _xlsx_columns(path: Path) -> tuple[list[str], int | None]:
     """The header's column names, and the data rows the sheet's dimension says it holds (Excel and
     openpyxl write the dimension; a workbook without one gives None)."""
@@ -288,7 +307,7 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None]:
     with path.open("rb") as handle:
         try:
             workbook = load_workbook(handle, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        except (*_DAMAGED, InvalidFileException) as exc:
             raise FileRejectedError(
                 "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
             ) from None
@@ -297,6 +316,10 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None]:
             header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
             # The dimension is read from the sheet's first bytes, not by walking its rows.
             max_row = sheet.max_row
+        except _DAMAGED as exc:
+            raise FileRejectedError(
+                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
+            ) from None
         finally:
             workbook.close()
     columns = [str(value).strip().lower() if value is not None else "" for value in header]

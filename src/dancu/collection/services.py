@@ -287,7 +287,7 @@ def import_start(
         # The same file uploaded again for a run whose own copy is gone: the new copy takes its place (a run
         # that still has its copy keeps it, and the caller deletes the new one).
         replace_copy = bool(stored_file) and not (
-            run.stored_file and (_upload_folder() / run.stored_file).is_file()
+            run.stored_file and (upload_folder() / run.stored_file).is_file()
         )
         if not created and run.finished_at is None and (run.rows_total is None or replace_copy):
             # A run made before its file's rows were counted, or a copy replaced.
@@ -811,7 +811,7 @@ def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> Im
             f"The file is over the {settings.DANCU_IMPORT_UPLOAD_MAX_MB} MB limit; larger files are imported "
             "with dancu import on the server",
         )
-    folder = _upload_folder()
+    folder = upload_folder()
     folder.mkdir(parents=True, exist_ok=True)
     # The stored name is ours (the uploaded one is kept on the run): nothing of it reaches the file system.
     path = folder / f"{uuid.uuid4().hex}{Path(name).suffix.lower()}"
@@ -822,7 +822,9 @@ def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> Im
         run, _source = import_start(
             path=path, source_name=source_name, actor=actor, file_name=name, stored_file=path.name
         )
-    except FileRejectedError:
+    except BaseException:
+        # Refused, or anything else that stopped the start: no run holds the copy, so nothing would ever
+        # read or remove it.
         path.unlink(missing_ok=True)
         raise
     if run.stored_file != path.name:
@@ -837,14 +839,14 @@ def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> Im
     return run
 
 
-def _upload_folder() -> Path:
+def upload_folder() -> Path:
     return Path(settings.VAR_DIR) / "imports"
 
 
 def _forget_stored_file(run: ImportRun) -> None:
     """The uploaded copy of a finished run is personal data kept for nothing: delete it."""
     if run.stored_file:
-        (_upload_folder() / run.stored_file).unlink(missing_ok=True)
+        (upload_folder() / run.stored_file).unlink(missing_ok=True)
         ImportRun.objects.filter(pk=run.pk).update(stored_file="")
         run.stored_file = ""
 
@@ -861,7 +863,7 @@ def import_in_background(run_id: int) -> dict[str, int]:
             # staging is done only has its staged rows to promote, and needs the file no more.
             if not run.stored_file:
                 raise _missing_file_error(run)
-            source = open_source(_upload_folder() / run.stored_file)
+            source = open_source(upload_folder() / run.stored_file)
             # Alone: forking workers from a task worker (or from the web server, when tasks run inline)
             # would copy a process whose other threads may hold locks.
             run = import_rows(run=run, source=source, actor=actor, workers=0)
@@ -944,7 +946,7 @@ def import_resume(*, actor: Actor, run: ImportRun) -> ImportRun:
         raise DomainError(FieldError(field="", code=code, message_vi=vi, message_en=en))
     if run.status != ImportRun.Status.INTERRUPTED:
         raise DomainError(Issue("", "import.not_interrupted").as_field_error())
-    file_gone = not run.stored_file or not (_upload_folder() / run.stored_file).is_file()
+    file_gone = not run.stored_file or not (upload_folder() / run.stored_file).is_file()
     if run.finished_at is None and file_gone:
         import_fail(run=run, error=_missing_file_error(run), actor=actor)
         run.refresh_from_db()

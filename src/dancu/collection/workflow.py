@@ -18,6 +18,7 @@ incomplete; errors block submitting, checking and applying; warnings need a revi
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +127,12 @@ class FormCheck:
 # Reading the input ------------------------------------------------------------------------------------------
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# What a field's name looks like: a DC02 names the fields it changes, and a name that is none of ours is
+# refused as unknown here, where a known one the form may not change is named by the rules.
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
 def _text(value: Any, *, name: str) -> str:
     if value is None:
         return ""
@@ -143,6 +150,17 @@ def _text(value: Any, *, name: str) -> str:
                 "text.control_chars",
                 "Có ký tự NUL (U+0000) không hợp lệ",
                 "Contains an invalid NUL character (U+0000)",
+            )
+        )
+    if _SURROGATE.search(text):
+        # Half of a UTF-16 pair, which a JSON body may spell ("\\ud800"): no page could be encoded with
+        # it, and PostgreSQL's JSON refuses it.
+        raise DomainError(
+            FieldError(
+                name,
+                "text.invalid_chars",
+                "Có ký tự không hợp lệ (nửa cặp UTF-16)",
+                "Contains an invalid character (half of a UTF-16 pair)",
             )
         )
     if len(text) > MAX_VALUE_LENGTH:
@@ -174,6 +192,9 @@ def form_data_clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
             )
         if any(not str(name).strip() for name in changes):
             raise DomainError(_unknown_field("", container="changes"))
+        malformed = [name for name in changes if not _FIELD_NAME.fullmatch(str(name))]
+        if malformed:
+            raise DomainError([_unknown_field(name, container="changes") for name in malformed])
         clean_changes = {str(name): _text(value, name=str(name)) for name, value in changes.items()}
         if unknown:
             raise DomainError([_unknown_field(name, container="data") for name in unknown])
@@ -188,7 +209,7 @@ def form_data_clean(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
 def _unknown_field(name: str, *, container: str) -> FieldError:
     # A blank name would give an error that names no field: it names the part of the form holding it.
     return FieldError(
-        str(name)[:100].strip() or container,
+        _SURROGATE.sub("\ufffd", str(name)[:100]).strip() or container,
         "form.unknown_field",
         "Phiếu không có trường này",
         "The form has no such field",

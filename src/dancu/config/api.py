@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -121,8 +122,9 @@ API_PREFIX = "/api/v1/"
 class ApiErrorShapeMiddleware:
     """Answers under /api/v1/ that no handler above writes, in the API's error shape.
 
-    An unknown path is answered by Django's URL resolver (an HTML 404) and a method the path does not
-    take by ninja (a plain-text 405), before any operation runs. A client should not have to parse
+    An unknown path is answered by Django's URL resolver (an HTML 404), a method the path does not take
+    by ninja (a plain-text 405), and a body over Django's size limit by Django (an HTML 400), before any
+    operation runs. A client should not have to parse
     three kinds of refusal: both become `{"errors": [...]}` like every other one, and the 405 keeps
     its Allow header. JSON answers (a record not found, for instance) pass unchanged.
     """
@@ -134,11 +136,13 @@ class ApiErrorShapeMiddleware:
         response = self.get_response(request)
         if (
             not request.path.startswith(API_PREFIX)
-            or response.status_code not in (404, 405)
+            or response.status_code not in (400, 404, 405)
             or response.get("Content-Type", "").startswith("application/json")
         ):
             return response
-        if response.status_code == 404:
+        if response.status_code == 400:
+            error = _bad_request(request)
+        elif response.status_code == 404:
             error = {
                 "field": "",
                 "code": "request.unknown_path",
@@ -157,3 +161,26 @@ class ApiErrorShapeMiddleware:
         if "Allow" in response:
             shaped["Allow"] = response["Allow"]
         return shaped
+
+
+def _bad_request(request: HttpRequest) -> dict[str, str]:
+    """What an HTML 400 under the API was: most often a body over `DATA_UPLOAD_MAX_MEMORY_SIZE`."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if limit is not None and length > limit:
+        megabytes = f"{limit / 1024 / 1024:.1f}"
+        return {
+            "field": "",
+            "code": "request.too_large",
+            "message_vi": f"Nội dung yêu cầu lớn hơn giới hạn {megabytes} MB",
+            "message_en": f"The request body is over the {megabytes} MB limit",
+        }
+    return {
+        "field": "",
+        "code": "request.bad",
+        "message_vi": "Yêu cầu không hợp lệ",
+        "message_en": "The request is not valid",
+    }

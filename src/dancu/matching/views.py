@@ -18,6 +18,7 @@ from dancu.matching.models import CandidatePair
 from dancu.matching.services import decisions
 from dancu.registry.services import MERGE_CHOICES
 from dancu.web.access import current_user, officer_required, purpose_of
+from dancu.web.converters import page_param
 
 FIELD_LABELS = {
     "full_name": gettext_lazy("Họ, chữ đệm và tên"),
@@ -54,10 +55,7 @@ CHOICE_VALUES = {
 
 @officer_required
 def queue_view(request: HttpRequest) -> HttpResponse:
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_param(request.GET.get("page"))
     queue = selectors.pair_queue(actor=current_user(request), page=page, purpose=purpose_of(request))
     return render(request, "matching/queue.html", {"queue": queue})
 

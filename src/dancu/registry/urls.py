@@ -6,9 +6,9 @@ app_name = "registry"
 urlpatterns = [
     path("search/", views.search_view, name="search"),
     path("citizens/new/", views.citizen_new_view, name="citizen_new"),
-    path("citizens/<int:pk>/", views.citizen_view, name="citizen"),
-    path("citizens/<int:pk>/history/", views.citizen_history_view, name="citizen_history"),
-    path("citizens/<int:pk>/residences/new/", views.residence_new_view, name="residence_new"),
-    path("households/<int:pk>/", views.household_view, name="household"),
-    path("households/<int:pk>/members/new/", views.household_member_new_view, name="member_new"),
+    path("citizens/<id:pk>/", views.citizen_view, name="citizen"),
+    path("citizens/<id:pk>/history/", views.citizen_history_view, name="citizen_history"),
+    path("citizens/<id:pk>/residences/new/", views.residence_new_view, name="residence_new"),
+    path("households/<id:pk>/", views.household_view, name="household"),
+    path("households/<id:pk>/members/new/", views.household_member_new_view, name="member_new"),
 ]

@@ -19,14 +19,8 @@ from dancu.registry import selectors, services
 from dancu.registry.forms import CitizenForm, MemberForm, ResidenceForm, SearchForm, StateOnForm
 from dancu.registry.models import Citizen
 from dancu.web.access import current_user, officer_required, purpose_of
+from dancu.web.converters import page_param
 from dancu.web.forms import add_domain_errors
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 10_000))
-    except ValueError:
-        return 1
 
 
 @officer_required
@@ -44,7 +38,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
             page = selectors.citizen_search(
                 actor=current_user(request),
                 query=query,
-                page=_page_number(request),
+                page=page_param(request.GET.get("page")),
                 purpose=purpose_of(request),
             )
         except DomainError as exc:

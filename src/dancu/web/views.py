@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -51,6 +51,9 @@ def purpose_view(request: HttpRequest) -> HttpResponse:
     if purpose in PURPOSE_LABELS:
         request.session["purpose"] = purpose
     next_url = request.POST.get("next", "/")
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    # A path of this site only; not `redirect()`, which would take "abc" for the name of a view.
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}
+    ):
         next_url = "/"
-    return redirect(next_url)
+    return HttpResponseRedirect(next_url)

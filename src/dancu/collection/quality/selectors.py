@@ -28,6 +28,7 @@ from dancu.collection.quality.checks import Indicator
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.collection.quality.services import unit_citizens_q
 from dancu.geo.models import AdminUnit
+from dancu.lib.chunks import in_chunks
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry.models import Citizen
 
@@ -274,18 +275,13 @@ def records_needing_work_export(
 ) -> Iterator[QualityAssessment]:
     """Every record of the unit that fails an indicator (or the one given), worst first, for a file.
 
-    Read from the database in chunks (a server-side cursor on PostgreSQL), so that a million records never
+    Read from the database in chunks (`lib.chunks.in_chunks`), so that a million records never
     sit in memory; each chunk is written to the access log, one row per citizen with the action "export",
     before its records are handed on: nothing reaches the file unlogged.
     """
     detail = "xuất " + _records_detail(unit, indicator)
-    chunk: list[QualityAssessment] = []
-    for assessment in _needing_work(actor, unit, indicator).iterator(chunk_size=chunk_size):
-        chunk.append(assessment)
-        if len(chunk) == chunk_size:
-            yield from _logged(chunk, actor=actor, purpose=purpose, channel=channel, detail=detail)
-            chunk = []
-    yield from _logged(chunk, actor=actor, purpose=purpose, channel=channel, detail=detail)
+    for chunk in in_chunks(_needing_work(actor, unit, indicator), chunk_size):
+        yield from _logged(chunk, actor=actor, purpose=purpose, channel=channel, detail=detail)
 
 
 def _logged(
