@@ -87,6 +87,7 @@ def test_the_page_offers_the_filtered_rows_as_csv(
     sign_in(client, personas.an)
     page = client.get("/audit/access/", {"reader": "minh"}).content.decode()
     assert 'href="/audit/access/export.csv?reader=minh"' in page
+    assert '<p class="muted" id="readers">Người đọc ứng với tên đã nhập: minh</p>' in page
     response = client.get("/audit/access/export.csv", {"reader": "minh"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")

@@ -121,6 +121,24 @@ def test_a_readers_name_finds_accounts_and_system_jobs_whatever_the_case(
         ("system:dancu match --registry", "Lê Thị Mai"),
     }
     assert _citizens(an, AccessLogQuery(reader="nobody")) == set()
+    # The page says whom the name stood for, accounts by name then jobs, up to MERGED_READERS of them.
+    stood_for = [
+        "an",
+        "binh",
+        "cuong",
+        "dung",
+        "kiem.toan.hk",
+        "lan",
+        "minh",
+        "system:dancu match --registry",
+    ]
+    if readers_merged == "few":
+        assert (page.readers, page.more_readers) == (stood_for, False)
+    else:
+        assert (page.readers, page.more_readers) == ([], True)
+    nobody = access_log_search(actor=an, query=AccessLogQuery(reader="nobody"))
+    assert (nobody.readers, nobody.more_readers) == ([], False)
+    assert access_log_search(actor=an, query=AccessLogQuery()).readers is None
     # The auditor of Hoàn Kiếm finds, for the same names, only the reads of Hoàn Kiếm's citizen.
     assert _citizens(commune_auditor, AccessLogQuery(reader="n")) == {"Nguyễn Văn Hùng"}
     assert _citizens(commune_auditor, AccessLogQuery(reader="minh")) == set()

@@ -54,6 +54,10 @@ class AccessLogPage:
     rows: list[AccessLog]
     # The id to read on from for the next (older) page; None on the last page.
     next_before: int | None
+    # Whom the reader's name stood for, account names then job labels, at most MERGED_READERS of them
+    # (`more_readers` when it stood for more); None without a reader's name.
+    readers: list[str] | None = None
+    more_readers: bool = False
 
 
 def _validate(query: AccessLogQuery) -> None:
@@ -142,23 +146,28 @@ class _Readers:
     """
 
     text: str
-    accounts: tuple[int, ...]  # the first MERGED_READERS + 1 only: enough to tell whether they are few
+    # The first MERGED_READERS + 1 accounts only (id, name): enough to tell whether they are few.
+    accounts: tuple[tuple[int, str], ...]
     jobs: tuple[str, ...]
 
     @classmethod
     def named(cls, text: str) -> _Readers:
-        accounts = User.objects.filter(username__icontains=text).order_by("pk").values_list("pk", flat=True)
+        accounts = User.objects.filter(username__icontains=text).order_by("username")
         folded = text.casefold()
         jobs = tuple(label for label in _job_labels() if folded in label.casefold())
-        return cls(text, tuple(accounts[: MERGED_READERS + 1]), jobs)
+        return cls(text, tuple(accounts.values_list("pk", "username")[: MERGED_READERS + 1]), jobs)
 
     @property
     def few(self) -> bool:
         return len(self.accounts) + len(self.jobs) <= MERGED_READERS
 
+    @property
+    def names(self) -> list[str]:
+        return [name for _pk, name in self.accounts] + list(self.jobs)
+
     def each(self) -> list[Q]:
         """One filter per reader (only when they are `few`)."""
-        return [Q(actor_id=pk) for pk in self.accounts] + [
+        return [Q(actor_id=pk) for pk, _name in self.accounts] + [
             Q(actor__isnull=True, actor_label=label) for label in self.jobs
         ]
 
@@ -198,7 +207,13 @@ def access_log_search(
     next_before = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     rows = rows[:PAGE_SIZE]
     _log_own_reading(rows, actor=actor, action=AccessLog.Action.SEARCH, channel=channel)
-    return AccessLogPage(rows=rows, next_before=next_before)
+    names = readers.names if readers else None
+    return AccessLogPage(
+        rows=rows,
+        next_before=next_before,
+        readers=names[:MERGED_READERS] if names is not None else None,
+        more_readers=names is not None and len(names) > MERGED_READERS,
+    )
 
 
 def access_log_export(
