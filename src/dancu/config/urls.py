@@ -3,8 +3,6 @@ from django.urls import include, path
 
 from dancu.config.api import api
 
-admin.site.site_header = "dancu"
-
 urlpatterns = [
     path("", include("dancu.web.urls")),
     path("", include("dancu.accounts.urls")),

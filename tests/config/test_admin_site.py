@@ -1,0 +1,70 @@
+"""The admin asks for the second factor, as every officer's page does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from dancu.config.admin import DancuAdminSite
+from tests.conftest import PASSWORD, Personas, otp_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff(personas: Personas) -> Any:
+    personas.minh.is_staff = personas.minh.is_superuser = True
+    personas.minh.save(update_fields=["is_staff", "is_superuser"])
+    return personas.minh
+
+
+def test_every_apps_models_are_on_the_site_that_asks_for_the_code() -> None:
+    assert isinstance(admin.site, DancuAdminSite)
+    assert admin.site.name == "admin"
+    assert len(admin.site._registry) > 5
+
+
+def _with_code(user: Any, code: str) -> dict[str, str]:
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    return {
+        "username": user.username,
+        "password": PASSWORD,
+        "otp_device": device.persistent_id,
+        "otp_token": code,
+    }
+
+
+def test_a_password_alone_does_not_open_the_admin(staff: Any) -> None:
+    client = Client()
+    response = client.post("/admin/login/", {"username": staff.username, "password": PASSWORD})
+    assert response.status_code == 200  # the sign-in page again, asking for the code
+    assert client.get("/admin/").status_code == 302
+    response = client.post("/admin/login/", _with_code(staff, "000000"))
+    assert client.get("/admin/").status_code == 302
+
+
+def test_the_password_and_the_code_open_it(staff: Any) -> None:
+    client = Client()
+    response = client.post("/admin/login/", _with_code(staff, otp_now(staff)))
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_an_officer_signed_in_with_the_code_reaches_it(staff: Any, sign_in: Any) -> None:
+    assert sign_in(Client(), staff).get("/admin/").status_code == 200
+
+
+def test_without_the_second_factor_required_a_password_is_enough(staff: Any, settings: Any) -> None:
+    settings.DANCU_REQUIRE_OTP = False
+    client = Client()
+    client.post("/admin/login/", {"username": staff.username, "password": PASSWORD})
+    assert client.get("/admin/").status_code == 200
