@@ -168,6 +168,28 @@ def test_a_readers_rows_page_newest_first_without_gaps(
     assert [pk for rows in pages for pk in rows] == wanted
 
 
+def test_a_citizens_own_reads_are_found_but_no_pin_is_listed(
+    personas: Personas, people: People, reads: None, commune_auditor: User
+) -> None:
+    # A citizen's portal account is named by its PIN, and reading their own record is logged under it.
+    own = User.objects.create_user(username=people.hung.pin, role=User.Role.CITIZEN)
+    access_log_record(
+        actor=own,
+        citizen_ids=[people.hung.pk],
+        action=AccessLog.Action.VIEW,
+        channel=AccessLog.Channel.WEB,
+        purpose="Công dân xem dữ liệu của mình",
+    )
+    other = User.objects.create_user(username=people.tuan.pin, role=User.Role.CITIZEN)
+    digits = people.hung.pin[3:6]  # the birth year's digits, "090": both were born in 1990
+    assert digits in people.tuan.pin
+    page = access_log_search(actor=commune_auditor, query=AccessLogQuery(reader=digits))
+    assert [(row.actor_id, row.citizen_id) for row in page.rows] == [(own.pk, people.hung.pk)]
+    # The PINs that hold the digits across the country are not listed, not even the one on the page.
+    assert page.readers == []
+    assert other.pk not in {row.actor_id for row in page.rows}
+
+
 def test_an_account_is_found_by_its_name_now(personas: Personas, people: People, reads: None) -> None:
     User.objects.filter(pk=personas.lan.pk).update(username="tran.thi.lan")
     page = access_log_search(actor=personas.an, query=AccessLogQuery(reader="tran.thi"))

@@ -146,8 +146,8 @@ class _Readers:
     """
 
     text: str
-    # The first MERGED_READERS + 1 accounts only (id, name): enough to tell whether they are few.
-    accounts: tuple[tuple[int, str], ...]
+    # The first MERGED_READERS + 1 accounts only (id, name, role): enough to tell whether they are few.
+    accounts: tuple[tuple[int, str, str], ...]
     jobs: tuple[str, ...]
 
     @classmethod
@@ -155,7 +155,7 @@ class _Readers:
         accounts = User.objects.filter(username__icontains=text).order_by("username")
         folded = text.casefold()
         jobs = tuple(label for label in _job_labels() if folded in label.casefold())
-        return cls(text, tuple(accounts.values_list("pk", "username")[: MERGED_READERS + 1]), jobs)
+        return cls(text, tuple(accounts.values_list("pk", "username", "role")[: MERGED_READERS + 1]), jobs)
 
     @property
     def few(self) -> bool:
@@ -163,11 +163,16 @@ class _Readers:
 
     @property
     def names(self) -> list[str]:
-        return [name for _pk, name in self.accounts] + list(self.jobs)
+        """The officers and jobs, by name, for the page to say whom the text stood for. A citizen's account
+        (one reads their own record in the portal) is named by its PIN: its rows are found like any
+        reader's, within the auditor's area, but the PINs that hold the text across the country are not
+        listed."""
+        officers = [name for _pk, name, role in self.accounts if role != User.Role.CITIZEN]
+        return officers + list(self.jobs)
 
     def each(self) -> list[Q]:
         """One filter per reader (only when they are `few`)."""
-        return [Q(actor_id=pk) for pk, _name in self.accounts] + [
+        return [Q(actor_id=pk) for pk, _name, _role in self.accounts] + [
             Q(actor__isnull=True, actor_label=label) for label in self.jobs
         ]
 
