@@ -190,6 +190,17 @@ def test_a_citizens_own_reads_are_found_but_no_pin_is_listed(
     assert other.pk not in {row.actor_id for row in page.rows}
 
 
+def test_officers_are_listed_however_many_citizens_names_hold_the_text(
+    personas: Personas, people: People, reads: None
+) -> None:
+    # More citizens' accounts than the page lists, all sorting before the one officer the digits name.
+    for n in range(audit_selectors.MERGED_READERS + 5):
+        User.objects.create_user(username=f"0010900000{n:02}", role=User.Role.CITIZEN)
+    User.objects.filter(pk=personas.binh.pk).update(username="x.0900.binh")
+    page = access_log_search(actor=personas.an, query=AccessLogQuery(reader="0900"))
+    assert (page.readers, page.more_readers) == (["x.0900.binh"], False)
+
+
 def test_an_account_is_found_by_its_name_now(personas: Personas, people: People, reads: None) -> None:
     User.objects.filter(pk=personas.lan.pk).update(username="tran.thi.lan")
     page = access_log_search(actor=personas.an, query=AccessLogQuery(reader="tran.thi"))

@@ -146,40 +146,49 @@ class _Readers:
     """
 
     text: str
-    # The first MERGED_READERS + 1 accounts only (id, name, role): enough to tell whether they are few.
-    accounts: tuple[tuple[int, str, str], ...]
+    # The first MERGED_READERS + 1 of each only: enough to tell whether they are few.
+    accounts: tuple[int, ...]
+    officers: tuple[str, ...]  # the accounts' names, but for citizens' (see `listed`)
     jobs: tuple[str, ...]
 
     @classmethod
     def named(cls, text: str) -> _Readers:
-        accounts = User.objects.filter(username__icontains=text).order_by("username")
+        accounts = _accounts_named(text)
+        officers = accounts.exclude(role=User.Role.CITIZEN).order_by("username")
         folded = text.casefold()
-        jobs = tuple(label for label in _job_labels() if folded in label.casefold())
-        return cls(text, tuple(accounts.values_list("pk", "username", "role")[: MERGED_READERS + 1]), jobs)
+        return cls(
+            text,
+            tuple(accounts.order_by("pk").values_list("pk", flat=True)[: MERGED_READERS + 1]),
+            tuple(officers.values_list("username", flat=True)[: MERGED_READERS + 1]),
+            tuple(label for label in _job_labels() if folded in label.casefold()),
+        )
 
     @property
     def few(self) -> bool:
         return len(self.accounts) + len(self.jobs) <= MERGED_READERS
 
-    @property
-    def names(self) -> list[str]:
-        """The officers and jobs, by name, for the page to say whom the text stood for. A citizen's account
-        (one reads their own record in the portal) is named by its PIN: its rows are found like any
-        reader's, within the auditor's area, but the PINs that hold the text across the country are not
-        listed."""
-        officers = [name for _pk, name, role in self.accounts if role != User.Role.CITIZEN]
-        return officers + list(self.jobs)
+    def listed(self) -> tuple[list[str], bool]:
+        """The officers and jobs, by name, for the page to say whom the text stood for (MERGED_READERS
+        at most), and whether it stood for more. A citizen's account (one reads their own record in the
+        portal) is named by its PIN: its rows are found like any reader's, within the auditor's area,
+        but the PINs that hold the text across the country are not listed."""
+        names = [*self.officers, *self.jobs]
+        return names[:MERGED_READERS], len(names) > MERGED_READERS
 
     def each(self) -> list[Q]:
         """One filter per reader (only when they are `few`)."""
-        return [Q(actor_id=pk) for pk, _name, _role in self.accounts] + [
+        return [Q(actor_id=pk) for pk in self.accounts] + [
             Q(actor__isnull=True, actor_label=label) for label in self.jobs
         ]
 
     def all(self) -> Q:
         """One filter for them all."""
-        accounts = User.objects.filter(username__icontains=self.text).values("pk")
+        accounts = _accounts_named(self.text).values("pk")
         return Q(actor__in=accounts) | Q(actor__isnull=True, actor_label__in=self.jobs)
+
+
+def _accounts_named(text: str) -> QuerySet[User]:
+    return User.objects.filter(username__icontains=text)
 
 
 def _job_labels() -> list[str]:
@@ -212,13 +221,8 @@ def access_log_search(
     next_before = rows[PAGE_SIZE - 1].pk if len(rows) > PAGE_SIZE else None
     rows = rows[:PAGE_SIZE]
     _log_own_reading(rows, actor=actor, action=AccessLog.Action.SEARCH, channel=channel)
-    names = readers.names if readers else None
-    return AccessLogPage(
-        rows=rows,
-        next_before=next_before,
-        readers=names[:MERGED_READERS] if names is not None else None,
-        more_readers=names is not None and len(names) > MERGED_READERS,
-    )
+    listed, more = readers.listed() if readers else (None, False)
+    return AccessLogPage(rows=rows, next_before=next_before, readers=listed, more_readers=more)
 
 
 def access_log_export(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.geo.models import AdminUnit
+from dancu.lib.chunks import batched
 
 
 class Actor:
@@ -113,8 +114,8 @@ def _access_log_insert(values: tuple[Any, ...], citizen_ids: list[int]) -> None:
             # A system job's read of thousands: the areas are read first, a chunk of ids at a time, rather
             # than by a join in each row's statement (half the time per row; SQLite runs one per row).
             areas: dict[int, tuple[Any, ...]] = {}
-            for start in range(0, len(citizen_ids), _SQLITE_IDS):
-                found = citizen_model.objects.filter(pk__in=citizen_ids[start : start + _SQLITE_IDS])
+            for chunk in batched(citizen_ids, _SQLITE_IDS):
+                found = citizen_model.objects.filter(pk__in=chunk)
                 areas.update((pk, rest) for pk, *rest in found.values_list("pk", *_AREA_COLUMNS))
             nobody = (None,) * len(_AREA_COLUMNS)
             placeholders = ", ".join(["%s"] * (len(values) + 1 + len(_AREA_COLUMNS)))

@@ -13,7 +13,7 @@ import importlib.util
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from django.db.models import Count
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import UNIT_KINDS, AdminUnit, UnitSuccession
+from dancu.lib.chunks import batched
 from dancu.lib.vntext import fold, nfc
 
 Structure = AdminUnit.Structure
@@ -302,11 +303,6 @@ def _plan_successions(
     return planned, unresolved
 
 
-def _chunks(items: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(items), _BATCH_SIZE):
-        yield items[start : start + _BATCH_SIZE]
-
-
 def _sync_units(units: dict[UnitKey, _SourceUnit], report: UnitsLoadReport) -> dict[UnitKey, int]:
     """Create missing units and update changed ones, level by level so parents exist before children;
     return the primary key of every unit by natural key."""
@@ -368,11 +364,11 @@ def _sync_successions(
     promote = [pk for pair, (pk, is_default) in existing.items() if not is_default and wanted.get(pair)]
     # The order keeps the "one default per legacy unit" constraint true after every statement: old
     # defaults disappear or step down before new ones are set or inserted.
-    for chunk in _chunks(obsolete):
+    for chunk in batched(obsolete, _BATCH_SIZE):
         UnitSuccession.objects.filter(pk__in=chunk).delete()
-    for chunk in _chunks(demote):
+    for chunk in batched(demote, _BATCH_SIZE):
         UnitSuccession.objects.filter(pk__in=chunk).update(is_default=False)
-    for chunk in _chunks(promote):
+    for chunk in batched(promote, _BATCH_SIZE):
         UnitSuccession.objects.filter(pk__in=chunk).update(is_default=True)
     UnitSuccession.objects.bulk_create(
         (

@@ -1,14 +1,24 @@
-"""A query's rows a chunk at a time, for exports that write to the access log between chunks."""
+"""Work a chunk at a time: any items in lists of a given size, and a query's rows for exports that write
+to the access log between chunks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from typing import TypeVar
 
 from django.db import connections
 from django.db.models import Model, QuerySet
 
 M = TypeVar("M", bound=Model)
+T = TypeVar("T")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size`, the last one shorter; Python 3.12's `itertools.batched` for 3.11."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
 
 
 def in_chunks(rows: QuerySet[M], size: int) -> Iterator[list[M]]:
@@ -21,18 +31,9 @@ def in_chunks(rows: QuerySet[M], size: int) -> Iterator[list[M]]:
     to its end, and then each chunk by its ids.
     """
     if connections[rows.db].vendor != "sqlite":
-        chunk: list[M] = []
-        for row in rows.iterator(chunk_size=size):
-            chunk.append(row)
-            if len(chunk) == size:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+        yield from batched(rows.iterator(chunk_size=size), size)
         return
-    ids = list(rows.values_list("pk", flat=True))
-    for start in range(0, len(ids), size):
-        wanted = ids[start : start + size]
+    for wanted in batched(list(rows.values_list("pk", flat=True)), size):
         found = {row.pk: row for row in rows.filter(pk__in=wanted)}
         # A row removed since its id was read is left out, as the cursor would not have seen it either.
         yield [found[pk] for pk in wanted if pk in found]

@@ -36,6 +36,7 @@ from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.collection.quality.checks import Indicator, Verdict, assess, load_facts
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.geo.models import AdminUnit
+from dancu.lib.chunks import batched
 from dancu.registry.models import Citizen, FamilyLink, HouseholdMember
 from dancu.registry.rules import UnitIndex
 
@@ -221,17 +222,6 @@ def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
     QualitySnapshot.objects.bulk_create([rows[u] for u in changed if rows[u].pk is None])
 
 
-def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
-    chunk: list[int] = []
-    for citizen_id in ids:
-        chunk.append(citizen_id)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def quality_records_assess(
     *,
     actor: Actor,
@@ -246,7 +236,7 @@ def quality_records_assess(
     recounts them afterwards (`track_snapshots=False`, the pass over every record)."""
     today = today or timezone.localdate()
     total = AssessOutcome()
-    for chunk in _chunks(citizen_ids, chunk_size):
+    for chunk in batched(citizen_ids, chunk_size):
         # Loaded with the first chunk: a pass with nothing to assess reads no units.
         units = units or UnitIndex.load()
         outcome = _assess_chunk(

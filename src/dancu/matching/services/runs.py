@@ -22,7 +22,7 @@ citizen read gets an access-log row naming the job (action "process"), so the ci
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -35,6 +35,7 @@ from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, access_log_record, audit_event_record
 from dancu.collection.models import StagingRecord
 from dancu.geo.models import AdminUnit
+from dancu.lib.chunks import batched
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.forked import can_fork_workers
 from dancu.lib.vntext import fold
@@ -279,11 +280,6 @@ def _side_fields(prefix: str, side: str) -> dict[str, int | None]:
     }
 
 
-def _chunks(items: list[_Proposed], size: int) -> Iterator[list[_Proposed]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -> tuple[int, int, int]:
     """Create the new pairs and refresh the pending ones of one chunk; return (created, refreshed,
     already decided). One transaction: a chunk is written whole or not at all."""
@@ -443,7 +439,7 @@ def match_run_registry(
         proposed, unrouted = _proposals(result, population, prepared, threshold)
         units = _commune_ids({item.unit_code for item in proposed})
         created = refreshed = decided = 0
-        for chunk in _chunks(proposed, CHUNK_SIZE):
+        for chunk in batched(proposed, CHUNK_SIZE):
             counts = _write_chunk(run, chunk, units)
             created, refreshed, decided = created + counts[0], refreshed + counts[1], decided + counts[2]
         run.candidate_pairs = result.summary["candidate_pairs"]
