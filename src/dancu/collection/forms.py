@@ -68,6 +68,14 @@ class DC01Form(forms.Form):
     relation_to_head = _choice(
         _("Quan hệ với chủ hộ"), _BLANK + [c for c in Relation.choices if c[0] != Relation.HEAD]
     )
+    father_name = _text(_("Họ, chữ đệm và tên của cha"), autocomplete="off")
+    father_pin = _text(_("Số định danh cá nhân của cha"), inputmode="numeric")
+    mother_name = _text(_("Họ, chữ đệm và tên của mẹ"), autocomplete="off")
+    mother_pin = _text(_("Số định danh cá nhân của mẹ"), inputmode="numeric")
+    spouse_name = _text(_("Họ, chữ đệm và tên của vợ/chồng"), autocomplete="off")
+    spouse_pin = _text(_("Số định danh cá nhân của vợ/chồng"), inputmode="numeric")
+    representative_name = _text(_("Họ, chữ đệm và tên của người đại diện hợp pháp"), autocomplete="off")
+    representative_pin = _text(_("Số định danh cá nhân của người đại diện hợp pháp"), inputmode="numeric")
     document = _text(_("Giấy tờ làm căn cứ"))
     reason = _text(_("Lý do"))
 
@@ -96,6 +104,7 @@ class DC01Form(forms.Form):
         ),
         (_("Nơi cư trú"), workflow.RESIDENCE_FIELDS),
         (_("Nhập hộ (nếu có)"), workflow.HOUSEHOLD_FIELDS),
+        (_("Cha, mẹ, vợ/chồng, người đại diện (nếu có)"), workflow.FAMILY_FIELDS),
         (_("Căn cứ"), ("document", "reason")),
     )
 

@@ -93,8 +93,8 @@ class FormIn(Schema):
     kind: str = Field(max_length=4, description="DC01 or DC02")
     citizen_pin: str = Field("", max_length=20, description="the record a DC02 changes")
     data: dict[str, Any] = Field(
-        description='DC01: {"full_name": ..., "commune_code": ..., ...}; '
-        'DC02: {"changes": {field: new value}}'
+        description='DC01: {"full_name": ..., "commune_code": ..., "father_name": ..., "father_pin": ..., '
+        '...}; DC02: {"changes": {field: new value}}'
     )
     document: str = Field("", max_length=_SHORT, description="the supporting document (mandatory for DC02)")
     reason: str = Field("", max_length=_SHORT)

@@ -600,6 +600,9 @@ def _dc01_data(normalized: dict[str, Any], *, commune: AdminUnit, today: date) -
         "pin": pin,
         "old_id_number": normalized.get("old_id_number", ""),
         "birth_place": normalized.get("birth_place_text", ""),
+        # The books name parents without their numbers: the links are to the names.
+        "father_name": normalized.get("father_name", ""),
+        "mother_name": normalized.get("mother_name", ""),
         "residence_kind": Residence.Kind.PERMANENT,
         "commune_code": commune.code,
         "address_detail": (normalized.get("address_detail") or normalized.get("address", ""))[:300],

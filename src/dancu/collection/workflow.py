@@ -39,10 +39,10 @@ from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold, nfc, text_errors
+from dancu.lib.vntext import fold, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
-from dancu.registry.models import Citizen, Household, PinRecord, Relation, Residence
-from dancu.registry.rules import Issue, Severity
+from dancu.registry.models import Citizen, FamilyLink, Household, PinRecord, Relation, Residence
+from dancu.registry.rules import Issue, Severity, check_name, check_parent_age, check_pin
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
 from dancu.registry.validation import (
@@ -65,7 +65,18 @@ AUTHOR_ROLES = frozenset({User.Role.COLLECTOR, User.Role.COMMUNE_REVIEWER})
 PERSONAL_FIELDS: tuple[str, ...] = tuple(registry.NewCitizen.__dataclass_fields__)
 RESIDENCE_FIELDS = ("residence_kind", "commune_code", "address_detail", "registered_on", "expires_on")
 HOUSEHOLD_FIELDS = ("household_number", "relation_to_head")
-DC01_FIELDS = frozenset(PERSONAL_FIELDS + RESIDENCE_FIELDS + HOUSEHOLD_FIELDS)
+# The relatives a DC01 records (Luật Căn cước 2023 art. 9: father, mother, spouse, legal representative),
+# each by name and personal identification number, either of which may be all the person knows.
+RELATIVES: dict[str, FamilyLink.Kind] = {
+    "father": FamilyLink.Kind.FATHER,
+    "mother": FamilyLink.Kind.MOTHER,
+    "spouse": FamilyLink.Kind.SPOUSE,
+    "representative": FamilyLink.Kind.LEGAL_REPRESENTATIVE,
+}
+FAMILY_FIELDS = tuple(f"{who}_{part}" for who in RELATIVES for part in ("name", "pin"))
+# A father's PIN carries a man's sex digit and a mother's a woman's.
+_PARENT_SEX = {"father": pin_codec.SEX_MALE, "mother": pin_codec.SEX_FEMALE}
+DC01_FIELDS = frozenset(PERSONAL_FIELDS + RESIDENCE_FIELDS + HOUSEHOLD_FIELDS + FAMILY_FIELDS)
 DC01_REQUIRED = (
     "full_name",
     "birth_date",
@@ -292,6 +303,7 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
+    _check_family(data, check, birth=birth, complete=complete)
     return check
 
 
@@ -388,6 +400,80 @@ def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, 
                 "The household already has a head; a new member cannot be its head",
             )
         )
+
+
+@dataclass(frozen=True)
+class NewRelative:
+    """A relative named on a DC01, as the link to them will be written."""
+
+    kind: FamilyLink.Kind
+    name: str
+    pin: str
+    # The relative's own record, when the PIN given is one the registry holds.
+    citizen: Citizen | None
+
+
+def relatives_of(data: Mapping[str, Any]) -> list[NewRelative]:
+    """The relatives a DC01's data name, each with their record where their PIN leads to one.
+
+    The record is looked up across the country, whatever the officer's area: parents and spouses live
+    anywhere. Only the rules' verdicts (`_check_family`) reach the officer, never the record itself."""
+    relatives = []
+    for who, kind in RELATIVES.items():
+        name = normalize_name(data.get(f"{who}_name", ""))
+        pin = data.get(f"{who}_pin", "")
+        if not name and not pin:
+            continue
+        citizen = None
+        if pin and pin_codec.is_valid(pin):
+            citizen = (
+                Citizen.objects.filter(pin=pin, merged_into__isnull=True)
+                .only("pin", "full_name", "name_key", "sex", "birth_date")
+                .first()
+            )
+        relatives.append(NewRelative(kind, name, pin, citizen))
+    return relatives
+
+
+def _check_family(
+    data: dict[str, Any], check: FormCheck, *, birth: PartialDate | None, complete: bool
+) -> None:
+    """Each relative's name and PIN, and what the registry's record of the relative says of them: a
+    parent older than the child by the rules' margin, a PIN that leads to someone, the name it leads to."""
+    found = {relative.kind: relative for relative in relatives_of(data)}
+    issues: list[Issue] = []
+    for who, kind in RELATIVES.items():
+        relative = found.get(kind)
+        if relative is None:
+            continue
+        name_field, pin_field = f"{who}_name", f"{who}_pin"
+        issues += check_name(relative.name, field=name_field, required=False)
+        if complete and relative.citizen is None and not relative.name:
+            # Without a record to take it from, the link has nothing but the name to show.
+            issues.append(Issue(name_field, "name.required"))
+        if not relative.pin:
+            continue
+        pin_issues = [
+            # On a relative's number the sex digit is checked against the parent named, not the record.
+            Issue(pin_field, "family.parent_sex") if issue.rule_code == "pin.sex_mismatch" else issue
+            for issue in check_pin(relative.pin, sex=_PARENT_SEX.get(who), birth=None, field=pin_field)
+        ]
+        if relative.pin == data.get("pin"):
+            pin_issues.append(Issue(pin_field, "family.self"))
+        issues += pin_issues
+        if pin_issues:
+            continue
+        if relative.citizen is None:
+            # A typing error most often; a relative never registered is the reviewer's to confirm.
+            issues.append(Issue(pin_field, "family.relative_unknown"))
+            continue
+        if relative.name and fold(relative.name) != relative.citizen.name_key:
+            issues.append(Issue(name_field, "family.name_differs"))
+        if who in _PARENT_SEX:
+            issues += check_parent_age(relative.citizen.birth_date, birth, field=pin_field)
+    for issue in issues:
+        problem = issue.as_field_error()
+        (check.errors if issue.severity is Severity.ERROR else check.warnings).append(problem)
 
 
 def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
@@ -1084,8 +1170,9 @@ def dc01_write(
     source_document: str,
 ) -> Citizen:
     """What applying a DC01 writes, through the registry's services: the citizen (with a new PIN when the
-    data carry none), the residence and, when the data name one, the household membership. The caller
-    holds the transaction; an import writes its approved rows through here too."""
+    data carry none), the residence, when the data name one, the household membership, and the links to
+    the relatives named (with the reciprocal link on the record of each relative the registry holds).
+    The caller holds the transaction; an import writes its approved rows through here too."""
     registered_on, _problems = parse_full_date(data["registered_on"], field="registered_on")
     expires_on, _problems = parse_full_date(data.get("expires_on"), field="expires_on")
     assert registered_on is not None  # the data passed their checks
@@ -1113,6 +1200,17 @@ def dc01_write(
             citizen=citizen,
             relation_to_head=data["relation_to_head"],
             joined_on=registered_on,
+            reason=reason,
+            source_document=source_document,
+        )
+    for relative in relatives_of(data):
+        registry.family_link_add(
+            actor=actor,
+            citizen=citizen,
+            kind=relative.kind,
+            relative=relative.citizen,
+            relative_name=relative.name,
+            relative_pin=relative.pin,
             reason=reason,
             source_document=source_document,
         )
@@ -1147,10 +1245,12 @@ def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
 
 
 def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
-    """Write a re-checked form into the registry: citizen, residence and household together or not at all.
+    """Write a re-checked form into the registry: citizen, residence, household and family links together or
+    not at all.
 
     A DC01 creates the citizen (a PIN is allocated when the form carries none) with the residence
-    collected and, when the form names one, the household membership; a DC02 updates the record. The
+    collected, the household membership when the form names one, and the links to the relatives it
+    names; a DC02 updates the record. The
     registry's history points to the form ("DC01 #123"). If the registry refuses (a PIN or CMND taken
     meanwhile), nothing of it is written: the form stays re-checked with the refusal recorded on it, and
     the DomainError is raised after that record is committed.

@@ -68,6 +68,15 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "other_names": ("Tên gọi khác", "Other names"),
     "father_name": ("Họ tên cha", "Father's name"),
     "mother_name": ("Họ tên mẹ", "Mother's name"),
+    "father_pin": ("Số định danh của cha", "Father's identification number"),
+    "mother_pin": ("Số định danh của mẹ", "Mother's identification number"),
+    "spouse_name": ("Họ tên vợ/chồng", "Spouse's name"),
+    "spouse_pin": ("Số định danh của vợ/chồng", "Spouse's identification number"),
+    "representative_name": ("Họ tên người đại diện hợp pháp", "Legal representative's name"),
+    "representative_pin": (
+        "Số định danh của người đại diện hợp pháp",
+        "Legal representative's identification number",
+    ),
     "relative_name": ("Họ tên người thân", "Relative's name"),
     "sex": ("Giới tính", "Sex"),
     "gender": ("Giới tính", "Sex"),
@@ -265,9 +274,26 @@ _CATALOGUE: tuple[Rule, ...] = (
         "{label}: the parent was over {age} at the child's birth; check the documents.",
     ),
     Rule("family.parent_exists", E, "Đã có thông tin cha/mẹ này.", "This parent is already recorded."),
-    Rule("family.parent_sex", E, "Giới tính của cha/mẹ không khớp.", "The parent's sex does not match."),
+    Rule(
+        "family.parent_sex",
+        E,
+        "{label}: giới tính (chữ số thứ 4) không khớp với cha/mẹ.",
+        "{label}: the sex it carries (its fourth digit) is not the parent's.",
+    ),
     Rule("family.self", E, "Không thể là quan hệ với chính mình.", "A person cannot be their own relative."),
     Rule("family.kind_invalid", E, "Quan hệ gia đình không hợp lệ.", "Invalid family relation."),
+    Rule(
+        "family.relative_unknown",
+        W,
+        "{label}: không có công dân nào mang số này trong CSDL; hãy đối chiếu giấy tờ.",
+        "{label}: no citizen of the registry holds this number; check the documents.",
+    ),
+    Rule(
+        "family.name_differs",
+        W,
+        "{label} khác họ tên của công dân mang số định danh đã ghi; hãy đối chiếu giấy tờ.",
+        "{label} differs from the name of the citizen holding the number given; check the documents.",
+    ),
     # Names --------------------------------------------------------------------------------------------------
     Rule("name.required", E, "{label} không được để trống.", "{label} must not be blank."),
     Rule(

@@ -1,0 +1,286 @@
+"""A DC01's relatives: the father, mother, spouse and legal representative the collector writes down,
+checked against the registry wherever the relative lives, and linked when the form is applied.
+
+Lan collects in Phường Hoàn Kiếm the record of Đỗ Minh Khang (born 12/03/1992). His father, Đỗ Văn Thành,
+is registered in Phường Sài Gòn, outside her area; his mother is known by name only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from dancu.accounts.services import api_token_create
+from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.services import Actor
+from dancu.collection import workflow
+from dancu.collection.models import CollectionForm
+from dancu.collection.services import ImportPolicy, import_promote, import_rows, import_start
+from dancu.lib import pin as pin_codec
+from dancu.lib.errors import DomainError
+from dancu.registry.models import Citizen, FamilyLink, RecordVersion
+from tests.collection.forms_support import Reviewers, advance, dc01, dc01_data, make_reviewers
+from tests.conftest import SAI_GON, People, Personas, make_citizen
+
+pytestmark = pytest.mark.django_db
+
+# A PIN of the right shape for a man born in 1960 in Hà Nội that nobody in the tests holds.
+UNKNOWN_MANS_PIN = pin_codec.compose(place_code="001", sex="M", birth_year=1960, serial="777777")
+UNKNOWN_WOMANS_PIN = pin_codec.compose(place_code="001", sex="F", birth_year=1962, serial="777777")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff(personas: Personas) -> Reviewers:
+    return make_reviewers(personas)
+
+
+@pytest.fixture
+def father(db: None) -> Citizen:
+    return make_citizen(
+        full_name="Đỗ Văn Thành",
+        birth_date="1960-02-01",
+        commune_code=SAI_GON,
+        place="079",
+        address="12 Lê Lợi",
+    )
+
+
+def problems(personas: Personas, **changes: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    check = workflow.form_validate(user=personas.lan, kind="DC01", data=dc01_data(**changes))
+    return {(e.field, e.code) for e in check.errors}, {(w.field, w.code) for w in check.warnings}
+
+
+def test_applying_a_dc01_links_the_relatives_it_names(
+    personas: Personas, staff: Reviewers, father: Citizen
+) -> None:
+    form = dc01(
+        personas.lan, father_pin=father.pin, mother_name="trần thị  hoa", spouse_name="Phạm Thu Trang"
+    )
+    assert (form.errors, form.warnings) == ([], [])
+    form = advance(form, "applied", reviewer=staff.hang, supervisor=personas.cuong)
+
+    links = {link.kind: link for link in FamilyLink.objects.filter(citizen_id=form.citizen_id)}
+    assert set(links) == {"father", "mother", "spouse"}
+    # The father's number led to his record: the link is to it, with the name the registry holds.
+    assert (links["father"].relative, links["father"].relative_name, links["father"].relative_pin) == (
+        father,
+        "Đỗ Văn Thành",
+        father.pin,
+    )
+    # The others are known by name, stored as the registry stores names.
+    assert (links["mother"].relative, links["mother"].relative_name) == (None, "Trần Thị Hoa")
+    assert (links["spouse"].relative, links["spouse"].relative_name) == (None, "Phạm Thu Trang")
+    # His record gets the link back, though he lives outside the collector's area.
+    child = FamilyLink.objects.get(citizen=father)
+    assert (child.kind, child.relative_id, child.relative_name) == ("child", form.citizen_id, "Đỗ Minh Khang")
+
+    # Each link is an audit event and a version of both records, citing the form.
+    linked = AuditEvent.objects.filter(event_type=EventType.FAMILY_LINKED, subject_id=str(form.citizen_id))
+    assert sorted(event.data["kind"] for event in linked) == ["father", "mother", "spouse"]
+    assert {event.source_document for event in linked} == {f"DC01 #{form.pk}"}
+    newest = RecordVersion.objects.filter(entity="citizen", entity_id=form.citizen_id).latest("version")
+    assert sorted(link["kind"] for link in newest.snapshot["family"]) == ["father", "mother", "spouse"]
+    fathers = RecordVersion.objects.filter(entity="citizen", entity_id=father.pk).latest("version")
+    assert fathers.source_document == f"DC01 #{form.pk}"
+
+
+def test_a_relative_written_without_tone_marks_is_the_same_name(personas: Personas, father: Citizen) -> None:
+    assert problems(personas, father_pin=father.pin, father_name="do van thanh") == (set(), set())
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors", "warnings"),
+    [
+        # A number nobody holds: most often a typing error, for the reviewer to confirm.
+        (
+            {"father_pin": UNKNOWN_MANS_PIN, "father_name": "Đỗ Văn Thành"},
+            set(),
+            {("father_pin", "family.relative_unknown")},
+        ),
+        # ... and without a record, a name is all the link could show.
+        (
+            {"father_pin": UNKNOWN_MANS_PIN},
+            {("father_name", "name.required")},
+            {("father_pin", "family.relative_unknown")},
+        ),
+        (
+            {"mother_pin": UNKNOWN_MANS_PIN, "mother_name": "Trần Thị Hoa"},
+            {("mother_pin", "family.parent_sex")},
+            set(),
+        ),
+        (
+            {"father_pin": UNKNOWN_WOMANS_PIN, "father_name": "Đỗ Văn Thành"},
+            {("father_pin", "family.parent_sex")},
+            set(),
+        ),
+        ({"spouse_pin": "12345", "spouse_name": "Phạm Thu Trang"}, {("spouse_pin", "pin.format")}, set()),
+        ({"mother_name": "Hoa 2"}, {("mother_name", "name.digits")}, set()),
+        ({"representative_name": "<script>"}, {("representative_name", "name.letters")}, set()),
+        # The spouse's and the representative's numbers carry either sex digit.
+        (
+            {"spouse_pin": UNKNOWN_WOMANS_PIN, "spouse_name": "Phạm Thu Trang"},
+            set(),
+            {("spouse_pin", "family.relative_unknown")},
+        ),
+        # One's own number is nobody's relative.
+        (
+            {"pin": pin_codec.compose(place_code="001", sex="M", birth_year=1992, serial="777777")}
+            | {"spouse_pin": pin_codec.compose(place_code="001", sex="M", birth_year=1992, serial="777777")}
+            | {"spouse_name": "Phạm Thu Trang"},
+            {("spouse_pin", "family.self")},
+            set(),
+        ),
+    ],
+)
+def test_the_rules_of_a_relative(
+    personas: Personas, changes: dict[str, str], errors: set[tuple[str, str]], warnings: set[tuple[str, str]]
+) -> None:
+    assert problems(personas, **changes) == (errors, warnings)
+
+
+def test_as_the_officer_types_only_what_was_typed_is_judged(personas: Personas) -> None:
+    check = workflow.form_validate(
+        user=personas.lan, kind="DC01", data={"father_pin": UNKNOWN_MANS_PIN}, complete=False
+    )
+    assert [(e.field, e.code) for e in check.errors] == []
+    assert [(w.field, w.code) for w in check.warnings] == [("father_pin", "family.relative_unknown")]
+
+
+def test_a_relatives_record_is_compared_but_never_shown(personas: Personas, father: Citizen) -> None:
+    # Another name than his record's: a warning that says so without telling the record's name.
+    check = workflow.form_validate(
+        user=personas.lan, kind="DC01", data=dc01_data(father_pin=father.pin, father_name="Đỗ Văn Hải")
+    )
+    assert [(w.field, w.code) for w in check.warnings] == [("father_name", "family.name_differs")]
+    said = " ".join(f"{p.message_vi} {p.message_en} {p.params}" for p in check.errors + check.warnings)
+    assert "Thành" not in said
+    assert "Thanh" not in said
+
+
+def test_a_parent_must_be_older_than_the_child_by_the_rules_margin(
+    personas: Personas, people: People
+) -> None:
+    # Hùng was born on 17/05/1990: two years before the person collected.
+    errors, warnings = problems(personas, father_pin=people.hung.pin)
+    assert (errors, warnings) == ({("father_pin", "family.parent_too_young")}, set())
+    older = make_citizen(full_name="Đỗ Văn Lộc", birth_date="1978-08-01")
+    errors, warnings = problems(personas, father_pin=older.pin)
+    assert (errors, warnings) == (set(), {("father_pin", "family.parent_young")})
+
+
+def test_a_form_with_a_wrong_relative_cannot_be_submitted(personas: Personas, people: People) -> None:
+    form = dc01(personas.lan, father_pin=people.hung.pin)
+    assert [(e["field"], e["code"]) for e in form.errors] == [("father_pin", "family.parent_too_young")]
+    with pytest.raises(DomainError):
+        workflow.form_submit(actor=Actor(personas.lan), form=form)
+    assert not FamilyLink.objects.exists()
+
+
+def test_an_unknown_relative_waits_for_the_reviewers_acknowledgement(
+    personas: Personas, staff: Reviewers
+) -> None:
+    form = dc01(personas.lan, father_pin=UNKNOWN_MANS_PIN, father_name="Đỗ Văn Thành")
+    form = workflow.form_submit(actor=Actor(personas.lan), form=form)
+    with pytest.raises(DomainError) as refused:
+        workflow.form_check(actor=Actor(staff.hang), form=form)
+    assert [(e.field, e.code) for e in refused.value.errors] == [("father_pin", "warning.unacknowledged")]
+    assert "[family.relative_unknown]" in refused.value.errors[0].message_vi
+    form = advance(
+        form,
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+        acknowledged=("family.relative_unknown",),
+    )
+    link = FamilyLink.objects.get(citizen_id=form.citizen_id)
+    assert (link.kind, link.relative, link.relative_name, link.relative_pin) == (
+        "father",
+        None,
+        "Đỗ Văn Thành",
+        UNKNOWN_MANS_PIN,
+    )
+
+
+def test_the_dc01_page_asks_for_the_relatives_and_checks_them_as_typed(
+    personas: Personas, sign_in: Any, father: Citizen
+) -> None:
+    client = sign_in(Client(), personas.lan)
+    page = client.get("/forms/new/").content.decode()
+    assert "Cha, mẹ, vợ/chồng, người đại diện (nếu có)" in page
+    for name in workflow.FAMILY_FIELDS:
+        assert f'name="{name}"' in page
+    checked = client.post(
+        "/forms/validate/",
+        {"kind": "DC01", "father_pin": UNKNOWN_WOMANS_PIN, "mother_name": "Hoa 2"},
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert '<div class="field-errors" id="err-father_pin" hx-swap-oob="true">' in checked
+    assert "[family.parent_sex]" in checked
+    assert "Số định danh của cha" in checked
+    assert "[name.digits]" in checked
+
+    response = client.post(
+        "/forms/new/", {**dc01_data(father_pin=father.pin, mother_name="Trần Thị Hoa"), "action": "save"}
+    )
+    assert response.status_code == 302
+    form = CollectionForm.objects.get()
+    assert (form.data["father_pin"], form.data["mother_name"]) == (father.pin, "Trần Thị Hoa")
+    shown = client.get(f"/forms/{form.pk}/").content.decode()
+    assert "Số định danh cá nhân của cha" in shown
+    assert father.pin in shown
+
+
+def test_the_api_takes_the_relatives_of_a_dc01(personas: Personas, father: Citizen) -> None:
+    _token, secret = api_token_create(user=personas.lan, name="máy tính bảng")
+    api = Client(headers={"Authorization": f"Bearer {secret}"})
+    data = dc01_data(father_pin=father.pin, mother_name="Trần Thị Hoa")
+    created = api.post(
+        "/api/v1/forms", json.dumps({"kind": "DC01", "data": data}), content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["errors"] == []
+    data["grandfather_name"] = "Đỗ Văn Tư"
+    refused = api.post(
+        "/api/v1/forms", json.dumps({"kind": "DC01", "data": data}), content_type="application/json"
+    )
+    assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("grandfather_name", "form.unknown_field")
+    ]
+
+
+HEADER = (
+    "record_id,full_name,gender,birth_date,birth_place,id_number,old_id_number,father_name,mother_name,"
+    "address"
+)
+ADDRESS = '"Số 1 phố Hàng Trống, Phường Hoàn Kiếm, Thành phố Hà Nội"'
+
+
+def test_an_imported_rows_parents_become_the_records_parents(tmp_path: Path, personas: Personas) -> None:
+    path = tmp_path / "so_ho_khau.csv"
+    rows = [
+        f"R1,nguyễn văn hùng,Nam,17/05/1990,Hà Nội,,,nguyễn văn an,lê thị bình,{ADDRESS}",
+        # A warning (an unknown province of birth): the row waits for an officer, its parents on the form.
+        f"R2,Đỗ Thị Hoa,Nữ,02/03/1970,Sao Hỏa,,,Đỗ Văn Cường,,{ADDRESS}",
+    ]
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    actor = Actor(system="import")
+    run, source = import_start(path=path, source_name="Sổ hộ khẩu Hoàn Kiếm", actor=actor)
+    run = import_promote(run=import_rows(run=run, source=source, actor=actor, policy=ImportPolicy()))
+    assert (run.rows_applied, run.rows_queued) == (1, 1)
+
+    applied = Citizen.objects.get(full_name="Nguyễn Văn Hùng")
+    links = {link.kind: (link.relative, link.relative_name) for link in applied.family_links.all()}
+    assert links == {"father": (None, "Nguyễn Văn An"), "mother": (None, "Lê Thị Bình")}
+    form = CollectionForm.objects.get()
+    assert form.data["father_name"] == "Đỗ Văn Cường"
+    assert "mother_name" not in form.data
