@@ -6,19 +6,22 @@ Lan signs in as every morning; Bình mistypes; someone who knows Lan's password 
 from __future__ import annotations
 
 import base64
+import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import User
-from dancu.accounts.services import officer_create, police_unit_for_area
+from dancu.accounts.services import officer_create, otp_device_confirm, police_unit_for_area
 from dancu.audit.models import AuditEvent, EventType
+from dancu.lib.errors import DomainError
 from tests.conftest import HOAN_KIEM, PASSWORD, SYSTEM, Personas, commune, otp_now
 
 pytestmark = pytest.mark.django_db
@@ -288,6 +291,75 @@ def test_a_confirmed_officer_never_sees_the_setup_page(personas: Personas) -> No
     client = Client()
 
     assert password_step(client, personas.lan)["Location"] == "/login/otp/"
+
+
+def test_the_password_alone_cannot_set_up_a_second_authenticator(personas: Personas) -> None:
+    # Someone who has Lan's password, not her phone, goes to the set-up page instead of the code.
+    client = Client()
+    assert password_step(client, personas.lan)["Location"] == "/login/otp/"
+
+    setup = client.get("/login/otp/setup/")
+    posted = client.post("/login/otp/setup/", {"token": "123456"})
+
+    assert (setup.status_code, setup["Location"]) == (302, "/login/otp/")
+    assert (posted.status_code, posted["Location"]) == (302, "/login/otp/")
+    assert list(TOTPDevice.objects.filter(user=personas.lan).values_list("confirmed", flat=True)) == [True]
+    assert not is_signed_in(client)
+    # Her own code still signs her in from there.
+    device = TOTPDevice.objects.get(user=personas.lan)
+    assert client.post("/login/otp/", {"token": totp_of(device)})["Location"] == "/"
+    assert is_signed_in(client)
+
+
+def test_the_service_confirms_no_second_authenticator(personas: Personas) -> None:
+    second = TOTPDevice.objects.create(user=personas.lan, name="default", confirmed=False)
+
+    with pytest.raises(DomainError) as refused:
+        otp_device_confirm(user=personas.lan, device=second)
+
+    assert [e.code for e in refused.value.errors] == ["otp.already_set_up"]
+    second.refresh_from_db()
+    assert not second.confirmed
+    assert not events(personas.lan, EventType.OTP_DEVICE_CONFIRMED)
+
+
+def test_an_operator_resets_a_lost_authenticator_and_the_next_sign_in_sets_up_a_new_one(
+    personas: Personas,
+) -> None:
+    out = io.StringIO()
+    call_command("otp_reset", "lan", reason="Mất điện thoại, đơn số 12", stdout=out)
+
+    assert "Removed 1 authenticator(s) of lan" in out.getvalue()
+    assert not TOTPDevice.objects.filter(user=personas.lan).exists()
+    [event] = events(personas.lan, EventType.OTP_DEVICES_RESET)
+    assert (event.actor_label, event.reason, event.data) == (
+        "system:otp-reset",
+        "Mất điện thoại, đơn số 12",
+        {"devices": 1},
+    )
+    client = Client()
+    assert password_step(client, personas.lan)["Location"] == "/login/otp/setup/"
+    assert client.get("/login/otp/setup/").status_code == 200  # the QR code of a new one
+    device = TOTPDevice.objects.get(user=personas.lan, confirmed=False)
+    assert client.post("/login/otp/setup/", {"token": totp_of(device)})["Location"] == "/"
+    assert is_signed_in(client)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["nobody", "--reason", "x"], "No account 'nobody'"),
+        (["lan", "--reason", "  "], "A reason is required"),
+        (["lan", "--reason", "x" * 201], "at most 200 characters"),
+    ],
+)
+def test_the_reset_is_refused_without_an_account_or_a_reason(
+    personas: Personas, arguments: list[str], message: str
+) -> None:
+    with pytest.raises(CommandError, match=message):
+        call_command("otp_reset", *arguments)
+    assert TOTPDevice.objects.filter(user=personas.lan, confirmed=True).exists()
+    assert not events(personas.lan, EventType.OTP_DEVICES_RESET)
 
 
 def test_the_second_factor_pages_need_the_password_step_first(newcomer: User) -> None:

@@ -102,6 +102,21 @@ def test_pin_password_and_totp_sign_hung_in(hung_account: Holder) -> None:
     assert in_portal(client)
 
 
+def test_the_password_alone_cannot_set_up_a_second_authenticator(hung_account: Holder) -> None:
+    client = Client()
+    password = client.post("/me/login/", {"pin": hung_account.user.username, "password": CITIZEN_PASSWORD})
+    assert password["Location"] == "/me/login/otp/"
+
+    setup = client.get("/me/login/otp/setup/")
+    posted = client.post("/me/login/otp/setup/", {"token": "123456"})
+
+    assert (setup.status_code, setup["Location"]) == (302, "/me/login/otp/")
+    assert (posted.status_code, posted["Location"]) == (302, "/me/login/otp/")
+    devices = TOTPDevice.objects.filter(user=hung_account.user)
+    assert list(devices.values_list("confirmed", flat=True)) == [True]
+    assert not in_portal(client)
+
+
 def test_a_wrong_password_is_refused_without_saying_why(hung_account: Holder) -> None:
     client = Client()
 

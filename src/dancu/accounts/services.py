@@ -82,7 +82,20 @@ def officer_create(
 
 
 def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
+    """Confirm the account's authenticator, its first and only one: a second could be set up by anyone
+    who has the password without the code, and would open the account to them from then on."""
     with transaction.atomic():
+        # Two confirmations racing for one account are taken one after the other.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        if TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).exists():
+            raise DomainError(
+                FieldError(
+                    "token",
+                    "otp.already_set_up",
+                    "Tài khoản đã có ứng dụng xác thực; nhập mã của ứng dụng đó",
+                    "The account already has an authenticator; enter its code",
+                )
+            )
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         audit_event_record(
@@ -91,6 +104,41 @@ def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
             subject_type="user",
             subject_id=user.pk,
         )
+
+
+OTP_RESET_REASON_MAX_LENGTH = 200
+
+
+def otp_devices_reset(*, actor: Actor, user: User, reason: str) -> int:
+    """Remove the account's authenticators (a lost or replaced phone), so that its next sign-in sets up
+    a new one from the QR code; returns how many were removed.
+
+    The sign-in pages never let a password alone replace a confirmed authenticator, so this is the only
+    way to a new one: an operator's act at the holder's request, with its reason in the trail.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(FieldError("reason", "reason.required", "Cần ghi lý do", "A reason is required"))
+    if len(reason) > OTP_RESET_REASON_MAX_LENGTH:
+        raise DomainError(
+            FieldError(
+                "reason",
+                "reason.too_long",
+                f"Lý do dài tối đa {OTP_RESET_REASON_MAX_LENGTH} ký tự",
+                f"The reason may be at most {OTP_RESET_REASON_MAX_LENGTH} characters long",
+            )
+        )
+    with transaction.atomic():
+        removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.OTP_DEVICES_RESET,
+            subject_type="user",
+            subject_id=user.pk,
+            data={"devices": removed},
+            reason=reason,
+        )
+    return removed
 
 
 # A citizen's e-ID account signs in through the same steps as an officer; its trail says "citizen".

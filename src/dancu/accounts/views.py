@@ -201,13 +201,21 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     user = _pending_user(request, flow)
     if user is None:
         return redirect(flow.restart)
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        # The password alone must never lead past the second factor: an account that has its
+        # authenticator is asked for its code, and a lost phone is re-enrolled by an administrator.
+        return redirect(flow.otp)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):
-            otp_device_confirm(user=user, device=device)
+            try:
+                otp_device_confirm(user=user, device=device)
+            except DomainError:
+                # Another device was confirmed meanwhile (two set-up pages racing): its code is asked.
+                return redirect(flow.otp)
             return _complete_login(request, user, device)
         _otp_failed(request, user)
         if getattr(request, "axes_locked_out", False):

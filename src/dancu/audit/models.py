@@ -33,6 +33,7 @@ class EventType(models.TextChoices):
     OFFICER_SIGN_IN_FAILED = "accounts.officer.sign_in_failed", _("Đăng nhập thất bại")
     OFFICER_LOCKED_OUT = "accounts.officer.locked_out", _("Khoá tài khoản do đăng nhập sai")
     OTP_DEVICE_CONFIRMED = "accounts.otp.confirmed", _("Xác nhận mã OTP")
+    OTP_DEVICES_RESET = "accounts.otp.reset", _("Đặt lại ứng dụng xác thực")
     API_TOKEN_CREATED = "accounts.api_token.created", _("Tạo mã truy cập API")
     API_TOKEN_REVOKED = "accounts.api_token.revoked", _("Thu hồi mã truy cập API")
     UNITS_LOADED = "geo.units.loaded", _("Nạp đơn vị hành chính")
