@@ -192,7 +192,7 @@ def test_forms_of_another_area_look_missing(personas: Personas, staff: Reviewers
     assert errors_of(call(api(personas.lan), "get", "/api/v1/forms/999999"), 404) == ["not_found"]
 
 
-def test_bad_input_is_refused_by_name(personas: Personas) -> None:
+def test_bad_input_is_refused_by_name(personas: Personas, people: People) -> None:
     lan = api(personas.lan)
     assert errors_of(call(lan, "post", "/api/v1/forms", {"kind": "DC03", "data": {}}), 422) == [
         "form.kind_invalid"
@@ -203,8 +203,15 @@ def test_bad_input_is_refused_by_name(personas: Personas) -> None:
     assert errors_of(
         call(lan, "post", "/api/v1/forms", {"kind": "DC01", "data": dc01_data(commune_code=HONG_HA)}), 422
     ) == ["unit.outside_jurisdiction"]
-    bad_value = {"kind": "DC01", "data": {**dc01_data(), "full_name": {"a": 1}}}
-    assert errors_of(call(lan, "post", "/api/v1/forms", bad_value), 422) == ["form.value_type"]
+    for value in ({"a": 1}, True, 1e30, 70):
+        bad_value = {"kind": "DC01", "data": {**dc01_data(), "full_name": value}}
+        assert errors_of(call(lan, "post", "/api/v1/forms", bad_value), 422) == ["form.value_type"]
+    numeric_change = {
+        "kind": "DC02",
+        "citizen_pin": people.hung.pin,
+        "data": {"changes": {"phone": 912345678}},
+    }
+    assert errors_of(call(lan, "post", "/api/v1/forms", numeric_change), 422) == ["form.value_type"]
     assert errors_of(call(lan, "post", "/api/v1/forms", {"data": {}}), 422) == ["schema.missing"]
     assert errors_of(call(lan, "post", "/api/v1/forms", "{not json"), 400) == ["request.http_400"]
     nul = {"kind": "DC01", "data": dc01_data(household_number="00070-\x00", relation_to_head="child")}

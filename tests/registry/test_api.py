@@ -434,15 +434,15 @@ def test_unknown_fields_are_ignored_everywhere(api: Client, people: People) -> N
         ({"reason": ""}, ("reason", "reason.required")),
         ({"residence.commune_code": "99999"}, ("residence.commune_code", "unit.unknown")),
         ({"residence.commune_code": "01"}, ("residence.commune_code", "unit.unknown")),
-        ({"residence.commune_code": HONG_HA}, ("commune", "unit.outside_jurisdiction")),
-        ({"residence.kind": "holiday"}, ("kind", "residence.kind_invalid")),
-        ({"residence.kind": "temporary"}, ("expires_on", "residence.expiry_required")),
+        ({"residence.commune_code": HONG_HA}, ("residence.commune_code", "unit.outside_jurisdiction")),
+        ({"residence.kind": "holiday"}, ("residence.kind", "residence.kind_invalid")),
+        ({"residence.kind": "temporary"}, ("residence.expires_on", "residence.expiry_required")),
         (
             {"residence.registered_on": "2023-02-30"},
             ("residence.registered_on", "schema.date_from_datetime_parsing"),
         ),
-        ({"residence.registered_on": "2999-01-01"}, ("registered_on", "date.future")),
-        ({"residence.address_detail": ""}, ("address_detail", "address.required")),
+        ({"residence.registered_on": "2999-01-01"}, ("residence.registered_on", "date.future")),
+        ({"residence.address_detail": ""}, ("residence.address_detail", "address.required")),
         ({"full_name": 5}, ("full_name", "schema.string_type")),
         ({"full_name": None}, ("full_name", "schema.string_type")),
         ({"sex": "MF"}, ("sex", "schema.string_too_long")),
@@ -458,6 +458,25 @@ def test_bad_citizens_are_refused_and_nothing_is_written(
     response = send(api, "post", "/api/v1/citizens", new_person(**overrides))
 
     assert rule in rules(response)
+    assert counts() == before
+
+
+def test_a_commune_outside_the_area_is_refused_naming_the_field_sent(api: Client, people: People) -> None:
+    before = counts()
+    residence = {
+        "kind": "current",
+        "commune_code": HONG_HA,
+        "address_detail": "Số 3 ngõ Gạch",
+        "registered_on": "2024-01-01",
+        "reason": "Khai báo nơi ở hiện tại",
+        "source_document": "CT01",
+    }
+
+    moved = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence)
+    opened = send(api, "post", "/api/v1/households", household_body(people.hung.pin, commune_code=HONG_HA))
+
+    assert rules(moved) == {("commune_code", "unit.outside_jurisdiction")}
+    assert rules(opened) == {("commune_code", "unit.outside_jurisdiction")}
     assert counts() == before
 
 

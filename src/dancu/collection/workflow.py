@@ -147,7 +147,9 @@ _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 def _text(value: Any, *, name: str) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str | int):
+    # A number or a boolean is refused too: read as text it would lose its leading zeros (a commune
+    # code, a phone number) or name a person "True".
+    if not isinstance(value, str):
         raise DomainError(
             FieldError(name, "form.value_type", "Giá trị phải là chuỗi ký tự", "The value must be a string")
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -60,6 +63,32 @@ def _commune(code: str, *, field: str = "commune_code") -> AdminUnit:
                 message_en="No current commune, ward or special zone has this code",
             )
         ) from None
+
+
+@contextmanager
+def _fields_as_sent(names: dict[str, str]) -> Iterator[None]:
+    """A service's refusal names its own parameters ("commune"); the answer names the field of the body
+    that carried the value ("commune_code"), so that a client can show it beside the right input."""
+    try:
+        yield
+    except DomainError as exc:
+        raise DomainError(
+            [dataclasses.replace(error, field=names.get(error.field, error.field)) for error in exc.errors]
+        ) from exc
+
+
+# What the residence services call the parts of a residence, and where a body carries them.
+_RESIDENCE_FIELDS = {"commune": "commune_code", "legacy_commune": "commune_code"}
+_NESTED_RESIDENCE_FIELDS = {
+    name: f"residence.{sent}"
+    for name, sent in {
+        **_RESIDENCE_FIELDS,
+        "kind": "kind",
+        "address_detail": "address_detail",
+        "registered_on": "registered_on",
+        "expires_on": "expires_on",
+    }.items()
+}
 
 
 def _residence_out(r: Residence) -> dict[str, Any]:
@@ -228,18 +257,19 @@ def citizen_state(request: HttpRequest, pin: str, on: date) -> Any:
 @router.post("/citizens", response={201: CitizenDetail}, summary="Register a person at the address collected")
 def create_citizen(request: HttpRequest, body: CitizenIn) -> Status[dict[str, Any]]:
     personal = body.dict(exclude={"residence", "reason", "source_document"})
-    citizen = services.citizen_create(
-        actor=Actor(_actor(request)),
-        data=services.NewCitizen(**personal),
-        residence=services.NewResidence(
-            kind=body.residence.kind,
-            commune=_commune(body.residence.commune_code, field="residence.commune_code"),
-            address_detail=body.residence.address_detail,
-            registered_on=body.residence.registered_on,
-        ),
-        reason=body.reason,
-        source_document=body.source_document,
-    )
+    with _fields_as_sent(_NESTED_RESIDENCE_FIELDS):
+        citizen = services.citizen_create(
+            actor=Actor(_actor(request)),
+            data=services.NewCitizen(**personal),
+            residence=services.NewResidence(
+                kind=body.residence.kind,
+                commune=_commune(body.residence.commune_code, field="residence.commune_code"),
+                address_detail=body.residence.address_detail,
+                registered_on=body.residence.registered_on,
+            ),
+            reason=body.reason,
+            source_document=body.source_document,
+        )
     return Status(201, _detail(_get(request, citizen.pin)))
 
 
@@ -275,17 +305,18 @@ def reissue_pin(request: HttpRequest, pin: str, body: PinReissueIn) -> dict[str,
 @router.post("/citizens/{pin}/residences", response={201: ResidenceOut}, summary="Register a residence")
 def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> Status[dict[str, Any]]:
     citizen = _get(request, pin)
-    residence = services.residence_register(
-        actor=Actor(_actor(request)),
-        citizen=citizen,
-        kind=_residence_kind(body.kind),
-        commune=_commune(body.commune_code),
-        address_detail=body.address_detail,
-        registered_on=body.registered_on,
-        expires_on=body.expires_on,
-        reason=body.reason,
-        source_document=body.source_document,
-    )
+    with _fields_as_sent(_RESIDENCE_FIELDS):
+        residence = services.residence_register(
+            actor=Actor(_actor(request)),
+            citizen=citizen,
+            kind=_residence_kind(body.kind),
+            commune=_commune(body.commune_code),
+            address_detail=body.address_detail,
+            registered_on=body.registered_on,
+            expires_on=body.expires_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
     return Status(
         201,
         _residence_out(
@@ -341,15 +372,16 @@ def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
 def create_household(request: HttpRequest, body: HouseholdIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     head = _get(request, body.head_pin)
-    household = services.household_create(
-        actor=Actor(actor),
-        head=head,
-        commune=_commune(body.commune_code),
-        address_detail=body.address_detail,
-        registered_on=body.registered_on,
-        reason=body.reason,
-        source_document=body.source_document,
-    )
+    with _fields_as_sent(_RESIDENCE_FIELDS):
+        household = services.household_create(
+            actor=Actor(actor),
+            head=head,
+            commune=_commune(body.commune_code),
+            address_detail=body.address_detail,
+            registered_on=body.registered_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
     household, members = selectors.household_get(actor=actor, pk=household.pk, purpose=PURPOSE, channel=API)
     return Status(201, _household_out(household, members))
 
