@@ -247,6 +247,53 @@ def test_a_changed_file_loads_nothing(tmp_path: Path) -> None:
     assert _refusal(tmp_path / "p") == "package.checksum"
 
 
+def _set_citizen_value(directory: Path, column: str, value: bytes) -> None:
+    """Give the first citizen of the package another value in `column`, checksum and all."""
+    manifest = json.loads((directory / "manifest.json").read_text())
+    position = manifest["tables"]["citizen"]["columns"].index(column)
+
+    def change(data: bytes) -> bytes:
+        first, rest = data.split(b"\n", 1)
+        values = first.split(b"\t")
+        values[position] = value
+        return b"\t".join(values) + b"\n" + rest
+
+    _rewrite(directory, "citizen", change)
+
+
+def test_a_file_damaged_into_other_bytes_than_utf8_is_named_changed(tmp_path: Path) -> None:
+    _write(tmp_path / "p", 40, seed=31, communes=["00097"])
+    path = tmp_path / "p" / "registry_citizen.copy"
+    path.write_bytes(path.read_bytes().replace("ễ".encode(), b"\xff\xfe", 1))
+    assert _refusal(tmp_path / "p") == "package.checksum"
+
+
+def test_rows_that_are_not_utf8_load_nothing(tmp_path: Path) -> None:
+    _write(tmp_path / "p", 40, seed=32, communes=["00097"])
+    _set_citizen_value(tmp_path / "p", "full_name", b"Nguy\xff\xfen")
+    # PostgreSQL's COPY names the byte sequence as a broken rule of its own.
+    assert _refusal(tmp_path / "p") == (
+        "package.rows" if connection.vendor == "postgresql" else "package.encoding"
+    )
+
+
+def test_a_row_naming_a_unit_that_does_not_exist_loads_nothing(tmp_path: Path) -> None:
+    _write(tmp_path / "p", 40, seed=33, communes=["00097"])
+    _set_citizen_value(tmp_path / "p", "area_commune_id", b"99999999")
+    assert _refusal(tmp_path / "p") == "package.rows"
+
+
+@pytest.mark.parametrize("value", [b"2025-02-30", b"1990-13", b"199O", b"9999999"])
+def test_a_birth_date_that_is_no_date_loads_nothing(tmp_path: Path, value: bytes) -> None:
+    _write(tmp_path / "p", 40, seed=34, communes=["00097"])
+    _set_citizen_value(tmp_path / "p", "birth_date", value)
+    with pytest.raises(DomainError) as caught:
+        load_package(tmp_path / "p", actor=LOADER)
+    assert caught.value.errors[0].code == "package.rows"
+    assert "birth_date" in caught.value.errors[0].message_en
+    assert not Citizen.objects.exists()
+
+
 def test_two_citizens_with_one_pin_load_nothing(tmp_path: Path) -> None:
     _write(tmp_path / "p", 60, seed=26, communes=["00097"])
     lines = (tmp_path / "p" / "registry_citizen.copy").read_bytes().split(b"\n")

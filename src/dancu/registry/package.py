@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.partial_date import PartialDate, PartialDateError, PartialDateField
 from dancu.lib.pgcopy import copy_text, read_copy_rows
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
@@ -275,6 +276,7 @@ def load_package(
             else:
                 _lock_empty_tables(cursor, names, lock=False)
                 _load_sqlite(directory, manifest, stamps, stats, on_progress)
+        _check_partial_dates()
     analyze_tables(names)
     stats.seconds = time.perf_counter() - started
     return stats
@@ -351,6 +353,36 @@ def _chunks(
             f"Tệp {path} đã bị thay đổi hoặc hỏng (mã kiểm tra khác bản kê).",
             f"{path} was changed or damaged since it was written (its checksum differs from the manifest's).",
         )
+
+
+def _check_partial_dates() -> None:
+    """Refuse a load whose citizens hold a partial date that is no date ("2025-02-30", "1990-13").
+
+    The database keeps partial dates as text, so neither COPY nor an insert can tell, and every page and
+    answer reading such a record would then fail. Each distinct value is read once, as the raw text (the
+    field would fail on the very value to be named): a few tens of thousands for a country.
+    """
+    from dancu.registry.models import Citizen
+
+    quote = connection.ops.quote_name
+    table = Citizen._meta.db_table
+    with connection.cursor() as cursor:
+        for field_ in Citizen._meta.concrete_fields:
+            if not isinstance(field_, PartialDateField):
+                continue
+            column = quote(field_.column)
+            cursor.execute(
+                f"SELECT DISTINCT {column} FROM {quote(table)} WHERE {column} IS NOT NULL"  # noqa: S608 - names from the model
+            )
+            for (text,) in cursor.fetchall():
+                try:
+                    PartialDate.from_storage(text)
+                except PartialDateError as exc:
+                    raise _error(
+                        "package.rows",
+                        f"Bảng {table}, cột {field_.column}: {exc.message_vi}",
+                        f"Table {table}, column {field_.column}: {exc.message_en}",
+                    ) from None
 
 
 def _row_error(table: str, exc: Exception) -> DomainError:
@@ -550,8 +582,9 @@ def _load_sqlite(
                 if on_progress is not None:
                     on_progress(size)
 
+            chunks = _chunks(directory, key, entry, counted)
             try:
-                for row in read_copy_rows(_chunks(directory, key, entry, counted)):
+                for row in read_copy_rows(chunks):
                     if len(row) != len(entry["columns"]):
                         width = len(entry["columns"])
                         raise _error(
@@ -569,7 +602,29 @@ def _load_sqlite(
                     cursor.executemany(statement, batch)
             except DatabaseError as exc:
                 raise _row_error(entry["table"], exc) from None
+            except UnicodeDecodeError:
+                # Text that is not UTF-8 is most often a file damaged since it was written: read it to
+                # its end, where a checksum other than the manifest's says so (package.checksum).
+                for _rest in chunks:
+                    pass
+                raise _error(
+                    "package.encoding",
+                    f"Bảng {entry['table']}, dòng {count + 1}: không phải văn bản UTF-8.",
+                    f"Table {entry['table']}, line {count + 1}: not UTF-8 text.",
+                ) from None
             if count != entry["rows"]:
                 raise _count_error(entry, count)
             stats.rows += count
+        try:
+            # SQLite checks foreign keys when the transaction commits, where a failure names nothing;
+            # checked here, the refusal names the table, the row and the key that leads nowhere.
+            connection.check_constraints(
+                table_names=[manifest["tables"][key]["table"] for key in WRITE_ORDER]
+            )
+        except IntegrityError as exc:
+            raise _error(
+                "package.rows",
+                f"Dữ liệu vi phạm ràng buộc khoá ngoại của cơ sở dữ liệu: {exc}",
+                f"The rows break a foreign key of the database: {exc}",
+            ) from None
     stats.phases["copy"] = time.perf_counter() - step
