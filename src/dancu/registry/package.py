@@ -366,11 +366,12 @@ def _check_partial_dates() -> None:
 
     quote = connection.ops.quote_name
     table = Citizen._meta.db_table
+    columns = [
+        field_.attname for field_ in Citizen._meta.concrete_fields if isinstance(field_, PartialDateField)
+    ]
     with connection.cursor() as cursor:
-        for field_ in Citizen._meta.concrete_fields:
-            if not isinstance(field_, PartialDateField):
-                continue
-            column = quote(field_.column)
+        for name in columns:
+            column = quote(name)
             cursor.execute(
                 f"SELECT DISTINCT {column} FROM {quote(table)} WHERE {column} IS NOT NULL"  # noqa: S608 - names from the model
             )
@@ -380,8 +381,8 @@ def _check_partial_dates() -> None:
                 except PartialDateError as exc:
                     raise _error(
                         "package.rows",
-                        f"Bảng {table}, cột {field_.column}: {exc.message_vi}",
-                        f"Table {table}, column {field_.column}: {exc.message_en}",
+                        f"Bảng {table}, cột {name}: {exc.message_vi}",
+                        f"Table {table}, column {name}: {exc.message_en}",
                     ) from None
 
 
