@@ -22,9 +22,10 @@ from dancu.collection.models import CollectionForm
 from dancu.collection.services import ImportPolicy, import_promote, import_rows, import_start
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError
+from dancu.registry import services
 from dancu.registry.models import Citizen, FamilyLink, RecordVersion
-from tests.collection.forms_support import Reviewers, advance, dc01, dc01_data, make_reviewers
-from tests.conftest import SAI_GON, People, Personas, make_citizen
+from tests.collection.forms_support import Reviewers, advance, dc01, dc01_data, dc02, make_reviewers
+from tests.conftest import SAI_GON, SYSTEM, People, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +285,121 @@ def test_an_imported_rows_parents_become_the_records_parents(tmp_path: Path, per
     form = CollectionForm.objects.get()
     assert form.data["father_name"] == "Đỗ Văn Cường"
     assert "mother_name" not in form.data
+
+
+# DC02: the relatives as they are to be --------------------------------------------------------------------
+
+
+def _named_father(citizen: Citizen, name: str) -> None:
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="father",
+        relative_name=name,
+        reason="Thu thập dữ liệu thử nghiệm",
+        source_document="DC01 thử nghiệm",
+    )
+
+
+def test_a_dc02_corrects_the_fathers_name_and_the_history_keeps_the_old_one(
+    personas: Personas, people: People, staff: Reviewers
+) -> None:
+    _named_father(people.hung, "Nguyễn Văn Tý")
+    before = RecordVersion.objects.filter(entity="citizen", entity_id=people.hung.pk).latest("version")
+
+    form = dc02(personas.lan, people.hung, {"father_name": "nguyễn văn tí"})
+    assert (form.errors, form.warnings) == ([], [])
+    form = advance(form, "applied", reviewer=staff.hang, supervisor=personas.cuong)
+
+    [link] = FamilyLink.objects.filter(citizen=people.hung)
+    assert (link.kind, link.relative_name, link.relative) == ("father", "Nguyễn Văn Tí", None)
+    events = AuditEvent.objects.filter(
+        subject_type="citizen", subject_id=str(people.hung.pk), source_document=f"DC02 #{form.pk}"
+    )
+    assert sorted(events.values_list("event_type", flat=True)) == [
+        EventType.FAMILY_LINKED,
+        EventType.FAMILY_UNLINKED,
+    ]
+    assert [f["relative_name"] for f in before.snapshot["family"]] == ["Nguyễn Văn Tý"]
+    newest = RecordVersion.objects.filter(entity="citizen", entity_id=people.hung.pk).latest("version")
+    assert [f["relative_name"] for f in newest.snapshot["family"]] == ["Nguyễn Văn Tí"]
+
+
+def test_a_dc02_links_a_spouse_by_number_and_another_clears_it_from_both_records(
+    personas: Personas, people: People, staff: Reviewers
+) -> None:
+    # Mai lives in Phường Hồng Hà, outside Lan's area: her record is linked all the same, never shown.
+    form = advance(
+        dc02(personas.lan, people.hung, {"spouse_pin": people.mai.pin}),
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    spouse = FamilyLink.objects.get(citizen=people.hung)
+    assert (spouse.kind, spouse.relative, spouse.relative_name) == ("spouse", people.mai, "Lê Thị Mai")
+    assert FamilyLink.objects.get(citizen=people.mai).relative == people.hung
+
+    # Through the API a blank value clears the field: the record then names no spouse.
+    cleared = advance(
+        dc02(personas.lan, people.hung, {"spouse_pin": "", "spouse_name": ""}, reason="Ly hôn"),
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    assert not FamilyLink.objects.filter(citizen__in=[people.hung, people.mai]).exists()
+    unlinked = AuditEvent.objects.get(event_type=EventType.FAMILY_UNLINKED)
+    assert (unlinked.source_document, unlinked.data["relatives"]) == (
+        f"DC02 #{cleared.pk}",
+        [{"relative_id": people.mai.pk, "relative_name": "Lê Thị Mai"}],
+    )
+    mais = RecordVersion.objects.filter(entity="citizen", entity_id=people.mai.pk).latest("version")
+    assert (mais.source_document, mais.snapshot["family"]) == (f"DC02 #{cleared.pk}", [])
+    assert form.pk != cleared.pk
+
+
+def test_the_rules_of_a_relative_on_a_dc02(personas: Personas, people: People) -> None:
+    _named_father(people.hung, "Nguyễn Văn Tý")
+
+    def problems_of(changes: dict[str, str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        check = workflow.form_validate(
+            user=personas.lan,
+            kind="DC02",
+            citizen=people.hung,
+            data={"changes": changes},
+            document="Trích lục",
+            reason="Sửa",
+        )
+        return {(e.field, e.code) for e in check.errors}, {(w.field, w.code) for w in check.warnings}
+
+    assert problems_of({"father_pin": people.mai.pin}) == ({("father_pin", "family.parent_sex")}, set())
+    # The name the record holds is kept where the form gives none, and compared with the number's record.
+    assert problems_of({"father_pin": people.tuan.pin}) == (
+        {("father_pin", "family.parent_too_young")},
+        {("father_name", "family.name_differs")},
+    )
+    assert problems_of({"father_name": "Nguyễn Văn Tý"}) == (set(), {("father_name", "change.same_value")})
+    assert problems_of({"spouse_pin": people.hung.pin}) == ({("spouse_pin", "family.self")}, set())
+    assert problems_of({"mother_name": "Hoa 2"}) == ({("mother_name", "name.digits")}, set())
+
+
+def test_the_dc02_page_shows_the_relatives_the_record_names(
+    personas: Personas, people: People, sign_in: Any
+) -> None:
+    _named_father(people.hung, "Nguyễn Văn Tý")
+    client = sign_in(Client(), personas.lan)
+    page = client.get(f"/forms/new/dc02/{people.hung.pk}/").content.decode()
+    assert 'data-current="father_name">Hiện tại: Nguyễn Văn Tý<' in page
+    assert 'name="spouse_pin"' in page
+
+    response = client.post(
+        f"/forms/new/dc02/{people.hung.pk}/",
+        {
+            "father_name": "Nguyễn Văn Tí",
+            "document": "Trích lục khai sinh",
+            "reason": "Sửa tên cha",
+            "action": "submit",
+        },
+    )
+    assert response.status_code == 302
+    form = CollectionForm.objects.get(kind="DC02")
+    assert (form.status, form.data) == ("submitted", {"changes": {"father_name": "Nguyễn Văn Tí"}})

@@ -25,6 +25,7 @@ class EventType(models.TextChoices):
     HOUSEHOLD_MEMBER_REMOVED = "registry.household.member_removed", _("Xoá thành viên hộ")
     HOUSEHOLD_HEAD_CHANGED = "registry.household.head_changed", _("Thay đổi chủ hộ")
     FAMILY_LINKED = "registry.family.linked", _("Thêm quan hệ gia đình")
+    FAMILY_UNLINKED = "registry.family.unlinked", _("Bỏ quan hệ gia đình")
     RESIDENCE_REGISTERED = "registry.residence.registered", _("Đăng ký cư trú")
     RESIDENCE_ENDED = "registry.residence.ended", _("Chấm dứt cư trú")
     POPULATION_GENERATED = "registry.population.generated", _("Sinh dân cư tổng hợp")

@@ -39,7 +39,24 @@ def _choice(label: StrOrPromise, choices: list[tuple[str, Any]], initial: str = 
     return forms.ChoiceField(label=label, required=False, choices=choices, initial=initial)
 
 
-class DC01Form(forms.Form):
+class _RelativesForm(forms.Form):
+    """The father, mother, spouse and legal representative, each by name and PIN: on a DC01 as collected,
+    on a DC02 as they are to be."""
+
+    father_name = _text(_("Họ, chữ đệm và tên của cha"), autocomplete="off")
+    father_pin = _text(_("Số định danh cá nhân của cha"), inputmode="numeric")
+    mother_name = _text(_("Họ, chữ đệm và tên của mẹ"), autocomplete="off")
+    mother_pin = _text(_("Số định danh cá nhân của mẹ"), inputmode="numeric")
+    spouse_name = _text(_("Họ, chữ đệm và tên của vợ/chồng"), autocomplete="off")
+    spouse_pin = _text(_("Số định danh cá nhân của vợ/chồng"), inputmode="numeric")
+    representative_name = _text(_("Họ, chữ đệm và tên của người đại diện hợp pháp"), autocomplete="off")
+    representative_pin = _text(_("Số định danh cá nhân của người đại diện hợp pháp"), inputmode="numeric")
+
+
+_RELATIVES_TITLE = _("Cha, mẹ, vợ/chồng, người đại diện (nếu có)")
+
+
+class DC01Form(_RelativesForm):
     """Phiếu DC01: a person not yet in the registry, where they live, the household they join."""
 
     full_name = _text(_("Họ, chữ đệm và tên khai sinh"), autocomplete="off")
@@ -68,14 +85,6 @@ class DC01Form(forms.Form):
     relation_to_head = _choice(
         _("Quan hệ với chủ hộ"), _BLANK + [c for c in Relation.choices if c[0] != Relation.HEAD]
     )
-    father_name = _text(_("Họ, chữ đệm và tên của cha"), autocomplete="off")
-    father_pin = _text(_("Số định danh cá nhân của cha"), inputmode="numeric")
-    mother_name = _text(_("Họ, chữ đệm và tên của mẹ"), autocomplete="off")
-    mother_pin = _text(_("Số định danh cá nhân của mẹ"), inputmode="numeric")
-    spouse_name = _text(_("Họ, chữ đệm và tên của vợ/chồng"), autocomplete="off")
-    spouse_pin = _text(_("Số định danh cá nhân của vợ/chồng"), inputmode="numeric")
-    representative_name = _text(_("Họ, chữ đệm và tên của người đại diện hợp pháp"), autocomplete="off")
-    representative_pin = _text(_("Số định danh cá nhân của người đại diện hợp pháp"), inputmode="numeric")
     document = _text(_("Giấy tờ làm căn cứ"))
     reason = _text(_("Lý do"))
 
@@ -104,7 +113,7 @@ class DC01Form(forms.Form):
         ),
         (_("Nơi cư trú"), workflow.RESIDENCE_FIELDS),
         (_("Nhập hộ (nếu có)"), workflow.HOUSEHOLD_FIELDS),
-        (_("Cha, mẹ, vợ/chồng, người đại diện (nếu có)"), workflow.FAMILY_FIELDS),
+        (_RELATIVES_TITLE, workflow.FAMILY_FIELDS),
         (_("Căn cứ"), ("document", "reason")),
     )
 
@@ -123,7 +132,7 @@ class DC01Form(forms.Form):
         return {**form.data, "document": form.document, "reason": form.reason}
 
 
-class DC02Form(forms.Form):
+class DC02Form(_RelativesForm):
     """Phiếu DC02: the new value of each field to change; a field left blank keeps its value."""
 
     full_name = _text(_("Họ, chữ đệm và tên khai sinh"), autocomplete="off")
@@ -169,6 +178,7 @@ class DC02Form(forms.Form):
                 "email",
             ),
         ),
+        (_RELATIVES_TITLE, workflow.FAMILY_FIELDS),
         (_("Căn cứ"), ("document", "reason")),
     )
 
@@ -264,7 +274,13 @@ def _display(name: str, value: Any) -> str:
 
 def current_values(citizen: Citizen) -> dict[str, str]:
     """What the record holds now, for each field a DC02 can change."""
-    return {name: _display(name, getattr(citizen, name)) for name in workflow.DC02_FIELDS}
+    current = {
+        name: _display(name, getattr(citizen, name))
+        for name in workflow.DC02_FIELDS - set(workflow.FAMILY_FIELDS)
+    }
+    for who, (name, pin) in workflow.current_relatives(citizen).items():
+        current[f"{who}_name"], current[f"{who}_pin"] = name, pin
+    return current
 
 
 @dataclass

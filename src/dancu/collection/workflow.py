@@ -77,6 +77,7 @@ FAMILY_FIELDS = tuple(f"{who}_{part}" for who in RELATIVES for part in ("name", 
 # A father's PIN carries a man's sex digit and a mother's a woman's.
 _PARENT_SEX = {"father": pin_codec.SEX_MALE, "mother": pin_codec.SEX_FEMALE}
 DC01_FIELDS = frozenset(PERSONAL_FIELDS + RESIDENCE_FIELDS + HOUSEHOLD_FIELDS + FAMILY_FIELDS)
+DC02_FIELDS = registry.UPDATABLE_FIELDS | frozenset(FAMILY_FIELDS)
 DC01_REQUIRED = (
     "full_name",
     "birth_date",
@@ -87,8 +88,8 @@ DC01_REQUIRED = (
     "address_detail",
     "registered_on",
 )
-# The fields a DC02 may change: those an officer may change through registry.services.citizen_update.
-DC02_FIELDS = registry.UPDATABLE_FIELDS
+# The fields a DC02 may change: those an officer may change through registry.services.citizen_update, and
+# the relatives (set after RELATIVES below).
 # No field of a form is longer than this; more is abuse, refused before any rule looks at it.
 MAX_VALUE_LENGTH = 1000
 DOCUMENT_MAX_LENGTH = 200
@@ -305,7 +306,7 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
-    _check_family(data, check, birth=birth, complete=complete)
+    _check_family(relatives_of(data), check, birth=birth, own_pin=pin, complete=complete)
     return check
 
 
@@ -406,7 +407,7 @@ def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, 
 
 @dataclass(frozen=True)
 class NewRelative:
-    """A relative named on a DC01, as the link to them will be written."""
+    """A relative named on a form, as the link to them will be written."""
 
     kind: FamilyLink.Kind
     name: str
@@ -415,39 +416,67 @@ class NewRelative:
     citizen: Citizen | None
 
 
-def relatives_of(data: Mapping[str, Any]) -> list[NewRelative]:
-    """The relatives a DC01's data name, each with their record where their PIN leads to one.
+def _relative(who: str, name: str, pin: str) -> NewRelative | None:
+    """The relative `who` named so, with their record where the PIN leads to one; None for neither.
 
     The record is looked up across the country, whatever the officer's area: parents and spouses live
     anywhere. Only the rules' verdicts (`_check_family`) reach the officer, never the record itself."""
-    relatives = []
-    for who, kind in RELATIVES.items():
-        name = normalize_name(data.get(f"{who}_name", ""))
-        pin = data.get(f"{who}_pin", "")
-        if not name and not pin:
+    name = normalize_name(name)
+    if not name and not pin:
+        return None
+    citizen = None
+    if pin and pin_codec.is_valid(pin):
+        citizen = (
+            Citizen.objects.filter(pin=pin, merged_into__isnull=True)
+            .only("pin", "full_name", "name_key", "sex", "birth_date")
+            .first()
+        )
+    return NewRelative(RELATIVES[who], name, pin, citizen)
+
+
+def relatives_of(data: Mapping[str, Any]) -> dict[str, NewRelative]:
+    """The relatives a DC01's data name, by who they are ("father", "mother", ...)."""
+    named = {
+        who: _relative(who, data.get(f"{who}_name", ""), data.get(f"{who}_pin", "")) for who in RELATIVES
+    }
+    return {who: relative for who, relative in named.items() if relative is not None}
+
+
+def current_relatives(citizen: Citizen) -> dict[str, tuple[str, str]]:
+    """The name and PIN of the father, mother, spouse and legal representative the record names now."""
+    kinds = {kind: who for who, kind in RELATIVES.items()}
+    current: dict[str, tuple[str, str]] = {}
+    for link in citizen.family_links.filter(kind__in=kinds).order_by("pk"):
+        current.setdefault(kinds[FamilyLink.Kind(link.kind)], (link.relative_name, link.relative_pin))
+    return current
+
+
+def changed_relatives(citizen: Citizen, changes: Mapping[str, str]) -> dict[str, NewRelative | None]:
+    """The relatives a DC02 changes, by who they are: the name and the PIN it gives, each kept from the
+    record where the form leaves it out; None where it clears both (the record will name nobody)."""
+    current = current_relatives(citizen)
+    changed: dict[str, NewRelative | None] = {}
+    for who in RELATIVES:
+        name_field, pin_field = f"{who}_name", f"{who}_pin"
+        if name_field not in changes and pin_field not in changes:
             continue
-        citizen = None
-        if pin and pin_codec.is_valid(pin):
-            citizen = (
-                Citizen.objects.filter(pin=pin, merged_into__isnull=True)
-                .only("pin", "full_name", "name_key", "sex", "birth_date")
-                .first()
-            )
-        relatives.append(NewRelative(kind, name, pin, citizen))
-    return relatives
+        name, pin = current.get(who, ("", ""))
+        changed[who] = _relative(who, changes.get(name_field, name), changes.get(pin_field, pin))
+    return changed
 
 
 def _check_family(
-    data: dict[str, Any], check: FormCheck, *, birth: PartialDate | None, complete: bool
+    relatives: Mapping[str, NewRelative],
+    check: FormCheck,
+    *,
+    birth: PartialDate | None,
+    own_pin: str,
+    complete: bool,
 ) -> None:
     """Each relative's name and PIN, and what the registry's record of the relative says of them: a
     parent older than the child by the rules' margin, a PIN that leads to someone, the name it leads to."""
-    found = {relative.kind: relative for relative in relatives_of(data)}
     issues: list[Issue] = []
-    for who, kind in RELATIVES.items():
-        relative = found.get(kind)
-        if relative is None:
-            continue
+    for who, relative in relatives.items():
         name_field, pin_field = f"{who}_name", f"{who}_pin"
         issues += check_name(relative.name, field=name_field, required=False)
         if complete and relative.citizen is None and not relative.name:
@@ -460,7 +489,7 @@ def _check_family(
             Issue(pin_field, "family.parent_sex") if issue.rule_code == "pin.sex_mismatch" else issue
             for issue in check_pin(relative.pin, sex=_PARENT_SEX.get(who), birth=None, field=pin_field)
         ]
-        if relative.pin == data.get("pin"):
+        if relative.pin == own_pin:
             pin_issues.append(Issue(pin_field, "family.self"))
         issues += pin_issues
         if pin_issues:
@@ -496,7 +525,8 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         errors.append(_rule("changes", "form.no_changes"))
     if citizen.area_commune is None:
         errors.append(_rule("citizen", "citizen.no_area"))
-    parsed, problems = parse_citizen_input(valid)
+    personal = {name: value for name, value in valid.items() if name in registry.UPDATABLE_FIELDS}
+    parsed, problems = parse_citizen_input(personal)
     errors += problems
     errors += citizen_field_errors(parsed, today=today)
     if ("birth_date" in parsed) != ("date_of_death" in parsed):
@@ -523,7 +553,32 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
     for name, value in parsed.items():
         if getattr(citizen, name) == value:
             warnings.append(_rule(name, "change.same_value"))
+    _check_changed_relatives(
+        citizen, valid, check, birth=parsed.get("birth_date", citizen.birth_date), complete=complete
+    )
     return check
+
+
+def _check_changed_relatives(
+    citizen: Citizen,
+    changes: Mapping[str, str],
+    check: FormCheck,
+    *,
+    birth: PartialDate | None,
+    complete: bool,
+) -> None:
+    relatives = changed_relatives(citizen, changes)
+    named = {who: relative for who, relative in relatives.items() if relative is not None}
+    _check_family(named, check, birth=birth, own_pin=citizen.pin, complete=complete)
+    current = current_relatives(citizen)
+    for who, relative in relatives.items():
+        if relative is None:
+            new = ("", "")
+        else:
+            # A link to a record shows the record's name, whatever the form wrote.
+            new = (relative.citizen.full_name if relative.citizen else relative.name, relative.pin)
+        if current.get(who, ("", "")) == new:
+            check.warnings.append(_rule(f"{who}_name", "change.same_value"))
 
 
 def form_validate(
@@ -1205,7 +1260,7 @@ def dc01_write(
             reason=reason,
             source_document=source_document,
         )
-    for relative in relatives_of(data):
+    for relative in relatives_of(data).values():
         registry.family_link_add(
             actor=actor,
             citizen=citizen,
@@ -1237,13 +1292,28 @@ def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
     assert form.citizen_id is not None  # a database constraint: every DC02 names its citizen
     # Read again: the record may have changed since the form was loaded.
     citizen = Citizen.objects.get(pk=form.citizen_id)
-    return registry.citizen_update(
+    changes = form.data.get("changes", {})
+    reason = _registry_reason(form)
+    # Called even with no personal field to change: it refuses a record merged away since the form.
+    citizen = registry.citizen_update(
         actor=actor,
         citizen=citizen,
-        changes=form.data.get("changes", {}),
-        reason=_registry_reason(form),
+        changes={name: value for name, value in changes.items() if name in registry.UPDATABLE_FIELDS},
+        reason=reason,
         source_document=form.label,
     )
+    for who, relative in changed_relatives(citizen, changes).items():
+        registry.family_link_replace(
+            actor=actor,
+            citizen=citizen,
+            kind=RELATIVES[who],
+            relative=relative.citizen if relative is not None else None,
+            relative_name=relative.name if relative is not None else "",
+            relative_pin=relative.pin if relative is not None else "",
+            reason=reason,
+            source_document=form.label,
+        )
+    return citizen
 
 
 def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:

@@ -1215,6 +1215,93 @@ def family_link_add(
     return link
 
 
+# The relatives a record names one of at a time, whom a DC02 replaces; children are linked from their own
+# records, and a person may have several.
+REPLACEABLE_KINDS = frozenset(
+    {
+        FamilyLink.Kind.FATHER,
+        FamilyLink.Kind.MOTHER,
+        FamilyLink.Kind.SPOUSE,
+        FamilyLink.Kind.LEGAL_REPRESENTATIVE,
+    }
+)
+
+
+def family_link_replace(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    kind: FamilyLink.Kind | str,
+    relative: Citizen | None = None,
+    relative_name: str = "",
+    relative_pin: str = "",
+    reason: str,
+    source_document: str,
+) -> FamilyLink | None:
+    """Name this relative as the citizen's father, mother, spouse or legal representative in place of
+    whoever the record names now (a DC02's correction or update); returns the new link.
+
+    The old links of that kind go, with the links back on the old relatives' records; the history of
+    both records keeps them. With neither a record nor a name, the record is left with no relative of
+    that kind (a divorce, a representative no longer needed). The new link is added as
+    `family_link_add` adds it, with its rules.
+    """
+    _require_source(reason=reason, source_document=source_document)
+    if kind not in REPLACEABLE_KINDS:
+        raise DomainError(error("kind", "family.kind_invalid", "Quan hệ không hợp lệ", "Invalid relation"))
+    kind = FamilyLink.Kind(kind)
+    with transaction.atomic():
+        citizen_lock(citizen)
+        old = list(citizen.family_links.filter(kind=kind).order_by("pk"))
+        same = (
+            len(old) == 1
+            and old[0].relative_id == (relative.pk if relative is not None else None)
+            and (relative is not None or old[0].relative_name == normalize_name(relative_name))
+            and (relative is not None or old[0].relative_pin == relative_pin)
+        )
+        if same:
+            return old[0]
+        if old:
+            others = list(
+                Citizen.objects.filter(pk__in=[link.relative_id for link in old if link.relative_id])
+            )
+            # A relative merged into another record since is still unlinked from the record that held the
+            # link; the merge moved the rest of its links.
+            citizen_lock(citizen, *others, allow_merged=True)
+            FamilyLink.objects.filter(pk__in=[link.pk for link in old]).delete()
+            FamilyLink.objects.filter(citizen__in=others, relative=citizen, kind=_RECIPROCAL[kind]).delete()
+            event = audit_event_record(
+                actor=actor,
+                event_type=EventType.FAMILY_UNLINKED,
+                subject_type="citizen",
+                subject_id=citizen.pk,
+                data={
+                    "kind": kind,
+                    "relatives": [
+                        {"relative_id": link.relative_id, "relative_name": link.relative_name} for link in old
+                    ],
+                },
+                reason=reason,
+                source_document=source_document,
+            )
+            for record in (citizen, *others):
+                _bump_citizen(
+                    record, actor=actor, event=event, reason=reason, source_document=source_document
+                )
+        if relative is None and not relative_name.strip():
+            return None
+        return family_link_add(
+            actor=actor,
+            citizen=citizen,
+            kind=kind,
+            relative=relative,
+            relative_name=relative_name,
+            relative_pin=relative_pin,
+            reason=reason,
+            source_document=source_document,
+        )
+
+
 # --- Merging duplicate records ---------------------------------------------------------------------
 #
 # Two records of the same person ("sạch": one record per person) become one. The kept record stays with
