@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 
 import pytest
@@ -17,7 +18,7 @@ from dancu.accounts.services import api_token_create
 from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
 from dancu.cards.printing import mrz_lines
 from dancu.registry.models import Citizen
-from tests.cards.conftest import capture
+from tests.cards.conftest import capture, take
 from tests.conftest import People, Personas
 
 SignIn = Callable[[Client, User], Client]
@@ -220,3 +221,22 @@ def test_the_check_sheet_shows_why_a_record_needs_a_dc02_first(
     # Another commune's citizen is not found, and nothing of him is shown.
     page = client.get(f"/cards/new/?pin={people.mai.pin}").content.decode()
     assert "Lê Thị Mai" not in page
+
+
+def test_the_home_page_counts_the_applications_in_progress_and_those_overdue(
+    personas: Personas,
+    people: People,
+    station: IntakePoint,
+    device: IntakeDevice,
+    sign_in: Callable[..., Client],
+) -> None:
+    # Taken on 10/03/2026: its working days ran out long before today.
+    take(personas.lan, people.hung, station, device)
+
+    lan = sign_in(Client(), personas.lan).get("/").content.decode()
+    binh = sign_in(Client(), personas.binh).get("/").content.decode()
+
+    assert re.search(r'data-work="applications"><a [^>]*>[^<]*: <strong>1</strong>', lan)
+    assert 'data-work="overdue">1 quá hạn<' in lan
+    assert re.search(r'data-work="applications"><a [^>]*>[^<]*: <strong>0</strong>', binh)
+    assert 'data-work="overdue"' not in binh

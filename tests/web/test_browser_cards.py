@@ -41,7 +41,7 @@ def test_lan_takes_a_card_application_on_her_phone(
     page = signed_in_page(personas.lan, page=phone)
 
     open_menu(page)
-    page.get_by_role("link", name="Hồ sơ cấp thẻ").click()
+    page.get_by_role("link", name="Hồ sơ cấp thẻ", exact=True).click()
     page.get_by_role("link", name="Thu nhận hồ sơ").click()
     page.get_by_label("Số định danh cá nhân").fill(people.hung.pin)
     page.get_by_role("button", name="Tìm hồ sơ").click()

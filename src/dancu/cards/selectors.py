@@ -98,6 +98,13 @@ class ApplicationQueue:
     today: date = field(default_factory=timezone.localdate)
 
 
+def open_application_counts(actor: User) -> tuple[int, int]:
+    """How many applications of the actor's area are in progress, and how many of those are past the day
+    they were due: counts, no record is read."""
+    open_apps = Application.objects.filter(application_scope(actor), status__in=Application.OPEN_STATUSES)
+    return open_apps.count(), open_apps.filter(due_on__lt=timezone.localdate()).count()
+
+
 def application_queue(
     *,
     actor: User,

@@ -171,6 +171,16 @@ def _queue_filter(user: User) -> Q:
     return _NOTHING
 
 
+def _queue_rows(actor: User) -> QuerySet[CollectionForm]:
+    return CollectionForm.objects.filter(form_scope(actor)).filter(_queue_filter(actor))
+
+
+def form_queue_counts(actor: User) -> dict[str, int]:
+    """How many forms wait for the actor, by status: counts only, no record is read."""
+    rows = _queue_rows(actor).order_by().values("status").annotate(n=Count("pk"))
+    return {row["status"]: row["n"] for row in rows}
+
+
 def form_queue(
     *,
     actor: User,
@@ -180,8 +190,8 @@ def form_queue(
 ) -> FormQueue:
     """The forms waiting for the actor's role in the actor's area, oldest first."""
     statuses = queue_statuses(actor)
-    rows = CollectionForm.objects.filter(form_scope(actor)).filter(_queue_filter(actor))
-    counts = {row["status"]: row["n"] for row in rows.values("status").annotate(n=Count("pk"))}
+    rows = _queue_rows(actor)
+    counts = form_queue_counts(actor)
     forms = list(_forms().filter(pk__in=rows.values("pk")).order_by("status_since", "pk")[:limit])
     _log_citizens(
         actor=actor,

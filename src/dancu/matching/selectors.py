@@ -97,6 +97,11 @@ class QueuePage:
         return self.page > 1
 
 
+def pending_pair_count(actor: User) -> int:
+    """How many pairs of the actor's area wait for an officer's decision: a count, no record is read."""
+    return visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).count()
+
+
 def pair_queue(
     *,
     actor: User,

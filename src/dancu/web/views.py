@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -11,6 +12,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from dancu.accounts.models import User
+from dancu.cards.selectors import open_application_counts
+from dancu.collection.models import CollectionForm
+from dancu.collection.selectors import form_queue_counts, queue_statuses
+from dancu.matching.selectors import pending_pair_count
 from dancu.registry.selectors import area_summary
 from dancu.web.access import PURPOSE_LABELS, PURPOSES, View, current_user, officer_required
 
@@ -29,6 +34,32 @@ def _auditors_to_the_log(view: View) -> View:
     return wrapper
 
 
+@dataclass(frozen=True)
+class WaitingWork:
+    """What waits for the officer, in counts: the first thing to see on a day of work."""
+
+    forms: list[tuple[str, str, int]]  # (status, its name, how many) of the officer's own queue
+    forms_total: int
+    pairs: int
+    applications: int
+    overdue: int
+
+
+def _waiting_work(user: User) -> WaitingWork:
+    counts = form_queue_counts(user)
+    applications, overdue = open_application_counts(user)
+    return WaitingWork(
+        forms=[
+            (status, str(CollectionForm.Status(status).label), counts.get(status, 0))
+            for status in queue_statuses(user)
+        ],
+        forms_total=sum(counts.values()),
+        pairs=pending_pair_count(user),
+        applications=applications,
+        overdue=overdue,
+    )
+
+
 @_auditors_to_the_log
 @officer_required
 def home_view(request: HttpRequest) -> HttpResponse:
@@ -37,6 +68,7 @@ def home_view(request: HttpRequest) -> HttpResponse:
         request,
         "web/home.html",
         {
+            "work": _waiting_work(user),
             "summary": area_summary(actor=user),
             "purposes": PURPOSES,
             "purpose": request.session.get("purpose", "collection"),
