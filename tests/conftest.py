@@ -151,7 +151,11 @@ def _officer(username: str, role: str, unit: PoliceUnit, full_name: str) -> User
 
 
 @pytest.fixture
-def personas(db: None) -> Personas:
+def personas(db: None, settings: Any) -> Personas:
+    # The personas' accounts are made with passwords, and every test that signs one in checks it: with
+    # PBKDF2's 1,000,000 rounds the hashing alone would dominate the run. The fast hasher stands in for
+    # the tests that use them; a test of the hashing itself makes its own account without personas.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     return personas_create()
 
 

@@ -27,12 +27,6 @@ from tests.conftest import HOAN_KIEM, PASSWORD, SYSTEM, Personas, commune, otp_n
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # Lockout tests sign in many times; PBKDF2 would dominate the run time without changing behaviour.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def totp_of(device: TOTPDevice, offset: int = 0) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = totp.time + offset * device.step

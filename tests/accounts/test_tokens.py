@@ -20,12 +20,6 @@ from tests.conftest import People, Personas
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def lan(personas: Personas, sign_in: Any) -> Client:
     return sign_in(Client(), personas.lan)

@@ -25,11 +25,6 @@ from tests.conftest import People, Personas
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _api(user: User) -> Client:
     _token, secret = api_token_create(user=user, name="kiểm toán")
     return Client(headers={"Authorization": f"Bearer {secret}"})

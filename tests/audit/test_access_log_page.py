@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.apps import apps as django_apps
@@ -32,11 +31,6 @@ from tests.audit.conftest import PURPOSE, auditor_of
 from tests.conftest import HONG_HA, People, Personas, move
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def _citizens(actor: User, query: AccessLogQuery | None = None) -> set[str]:

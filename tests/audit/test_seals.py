@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -22,12 +21,6 @@ from dancu.audit.seals import SETTLE, access_log_seal, access_log_verify
 from dancu.audit.services import Actor, access_log_record
 from dancu.audit.tasks import seal_access_log
 from tests.conftest import People, Personas
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 pytestmark = pytest.mark.django_db
 READER = Actor(system="test reader")

@@ -36,12 +36,6 @@ from tests.conftest import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def trail_of(call: Callable[[], Any]) -> list[str]:
     """The event types a call writes, in order; every version it writes points at one of them."""
     last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0

@@ -105,12 +105,6 @@ def _language_restored() -> Iterator[None]:
     translation.activate(language)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def ensure_builtin_metrics() -> None:
     """The metrics migration 0002 creates, again: a transactional test (the browser's) empties every
     table when it ends, and the tests after it still need them."""

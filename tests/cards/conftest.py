@@ -26,12 +26,6 @@ HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 TUESDAY_MORNING = datetime(2026, 3, 10, 9, 30, tzinfo=HANOI)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def load_fee_table() -> None:
     """The fee table is reference data loaded by a migration; a test on `transactional_db` run earlier
     empties every table when it ends (see tests/web/conftest.py), so it is loaded again the same way."""

@@ -34,11 +34,6 @@ UNKNOWN_MANS_PIN = pin_codec.compose(place_code="001", sex="M", birth_year=1960,
 UNKNOWN_WOMANS_PIN = pin_codec.compose(place_code="001", sex="F", birth_year=1962, serial="777777")
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(personas: Personas) -> Reviewers:
     return make_reviewers(personas)

@@ -23,12 +23,6 @@ from tests.conftest import HOAN_KIEM, HONG_HA, People, Personas, make_citizen
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(personas: Personas) -> Reviewers:
     return make_reviewers(personas)

@@ -31,12 +31,6 @@ pytestmark = pytest.mark.django_db
 Status = CollectionForm.Status
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(personas: Personas) -> Reviewers:
     return make_reviewers(personas)

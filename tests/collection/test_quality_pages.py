@@ -38,11 +38,6 @@ HOAN_KIEM = "00070"
 SignIn = Callable[[Client, User], Client]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def town(db: None) -> dict[str, Citizen]:
     duong_lieu = successor_of(legacy_commune(DUONG_LIEU_LEGACY))

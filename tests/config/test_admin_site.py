@@ -15,11 +15,6 @@ from tests.conftest import PASSWORD, Personas, otp_now
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(personas: Personas) -> Any:
     personas.minh.is_staff = personas.minh.is_superuser = True

@@ -15,9 +15,8 @@ from dancu.cards.models import Card
 from dancu.eid import services
 from dancu.eid.models import EidAccount
 
-# The card tests' fixtures (fee table, issuer keys, fast hashing, the station and Hùng's delivered card).
+# The card tests' fixtures (fee table, issuer keys, the station and Hùng's delivered card).
 from tests.cards.conftest import (  # noqa: F401 (fixtures are found by name)
-    _fast_password_hashing,
     _fee_table,
     _issuer_keys,
     delivered,

@@ -28,12 +28,6 @@ from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, People, Personas, commune
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def api(personas: Personas) -> Client:
     _token, secret = api_token_create(user=personas.lan, name="máy tính bảng tổ 3")

@@ -85,12 +85,6 @@ PLACE_FIELDS = ("other_names", "birth_place", "native_place", "address_detail")
 FOREIGN_TO_VIETNAMESE_TEXT = ("script", "img", "cyrillic", "chinese", "arabic", "emoji", "template", "sql")
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def newcomer(**overrides: str) -> dict[str, str]:
     return {
         "full_name": "Hoàng Thị Thu",

@@ -35,11 +35,6 @@ REASON = "Hai hồ sơ cùng một người: trùng họ tên, ngày sinh, cha"
 TODAY = date(2025, 9, 1)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def codes(exc: pytest.ExceptionInfo[DomainError]) -> set[str]:
     return {e.code for e in exc.value.errors}
 

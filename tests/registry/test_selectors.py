@@ -35,12 +35,6 @@ HANOI_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 PURPOSE = "Kiểm tra dữ liệu"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def found(actor: Any, page: int = 1, page_size: int = 20, **query: Any) -> list[str]:
     result = citizen_search(
         actor=actor, query=CitizenQuery(**query), page=page, page_size=page_size, purpose=PURPOSE

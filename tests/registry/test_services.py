@@ -41,12 +41,6 @@ REASON = "Thu thập thông tin dân cư"
 DOCUMENT = "Phiếu DC01 số 12/2025"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    # The personas are created with passwords; hashing them with PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # Helpers -------------------------------------------------------------------------------------------
 
 

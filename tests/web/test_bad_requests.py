@@ -29,11 +29,6 @@ pytestmark = pytest.mark.django_db
 TOO_LARGE = "99999999999999999999"  # past 2**63: no id of ours
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

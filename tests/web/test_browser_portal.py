@@ -18,7 +18,6 @@ from dancu.eid import services
 
 # The card tests' fixtures: the fee table, the issuer keys, the Hoàn Kiếm station and Hùng's card.
 from tests.cards.conftest import (  # noqa: F401 (fixtures are found by name)
-    _fast_password_hashing,
     _fee_table,
     _issuer_keys,
     delivered,

@@ -23,11 +23,6 @@ from tests.matching.factories import candidate_pair
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def staff(personas: Personas) -> Reviewers:
     return make_reviewers(personas)
