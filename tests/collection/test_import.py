@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import importlib
 import io
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -204,6 +207,118 @@ def test_an_unreadable_file_stops_the_command_naming_the_rule(tmp_path: Path) ->
     path.write_bytes(b"\x00\x01binary")
     with pytest.raises(CommandError, match=r"file\.binary"):
         run_import(path)
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"batch_size": 0}, "--batch-size must be from 1 to 50,000, not 0"),
+        ({"batch_size": 50_001}, "--batch-size must be from 1 to 50,000, not 50001"),
+        # Past sys.maxsize the batching stopped with a ValueError, after the run was made.
+        ({"batch_size": 99999999999999999999}, "--batch-size must be from 1 to 50,000"),
+        ({"workers": -1}, "--workers must be from 0 to 32, not -1"),
+        # The workers are all forked at once.
+        ({"workers": 33}, "--workers must be from 0 to 32, not 33"),
+        ({"workers": 10**20}, "--workers must be from 0 to 32"),
+    ],
+)
+def test_out_of_range_numbers_are_refused_before_a_run_is_made(
+    tmp_path: Path, options: dict[str, int], message: str
+) -> None:
+    with pytest.raises(CommandError, match=message):
+        run_import(csv_file(tmp_path), **options)
+    assert not ImportRun.objects.exists()
+
+
+def _rejected_target(tmp_path: Path, where: str) -> Path:
+    return {
+        "no folder": tmp_path / "nowhere" / "x.xlsx",
+        "a folder": tmp_path,
+        "the input": tmp_path / "so_ho_khau.csv",
+        "a file of /proc": Path("/proc/version"),
+    }[where]
+
+
+@pytest.mark.parametrize(
+    ("where", "rule"),
+    [
+        ("no folder", "output.no_folder"),
+        ("a folder", "output.directory"),
+        ("the input", "output.is_input"),
+        # It opens for reading and, as root, passes every permission test; only a write says no.
+        ("a file of /proc", "output.not_writable"),
+    ],
+)
+def test_a_rejected_rows_target_that_cannot_be_written_is_refused_before_the_import(
+    tmp_path: Path, where: str, rule: str
+) -> None:
+    path = csv_file(tmp_path)
+    before = path.read_bytes()
+    target = _rejected_target(tmp_path, where)
+    with pytest.raises(
+        CommandError, match=rf"--rejected-xlsx {re.escape(str(target))}.*\[{re.escape(rule)}\]"
+    ):
+        run_import(path, rejected_xlsx=target, stage_only=True)
+    assert not ImportRun.objects.exists()
+    assert path.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in a read-only folder")
+def test_the_default_target_in_a_read_only_folder_is_refused_before_the_import(tmp_path: Path) -> None:
+    path = csv_file(tmp_path)
+    tmp_path.chmod(0o555)
+    try:
+        with pytest.raises(CommandError, match=r"so_ho_khau\.csv\.rejected\.xlsx.*output\.not_writable"):
+            run_import(path)
+    finally:
+        tmp_path.chmod(0o755)
+    assert not ImportRun.objects.exists()
+
+
+def test_a_report_that_fails_as_it_is_written_is_named_and_the_run_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command = importlib.import_module("dancu.collection.management.commands.import")
+
+    def disk_full(run: ImportRun, path: Path) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(command, "rejected_rows_xlsx", disk_full)
+    target = tmp_path / "rejected.xlsx"
+    with pytest.raises(CommandError) as refused:
+        run_import(csv_file(tmp_path), rejected_xlsx=target)
+    run = ImportRun.objects.get()
+    message = str(refused.value)
+    assert f"--rejected-xlsx {target}: cannot be written (No space left on device)" in message
+    assert f"import run #{run.pk} is saved in the database" in message
+    assert run.status == ImportRun.Status.DONE
+    assert StagingRecord.objects.count() == len(ROWS)
+
+
+@pytest.mark.parametrize("kind", ["directory", "device", "pipe"])
+def test_a_file_that_is_not_a_regular_file_is_refused_as_such(tmp_path: Path, kind: str) -> None:
+    if kind == "directory":
+        path = tmp_path / "folder"
+        path.mkdir()
+    elif kind == "device":
+        path = Path("/dev/null")
+    else:
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+    with pytest.raises(
+        CommandError, match=rf"{re.escape(str(path))}: \[file\.not_regular\] .* is not a regular"
+    ):
+        run_import(path)
+    with pytest.raises(CommandError, match=r"\[file\.missing\] .* No such file"):
+        run_import(tmp_path / "nowhere.csv")
+    assert not ImportRun.objects.exists()
+
+
+@pytest.mark.parametrize("source", ["a\x01b", "Sổ hộ khẩu\ncũ", "Sổ\u202ecũ", "Sổ\x00cũ"])
+def test_a_source_name_with_control_characters_is_refused(tmp_path: Path, source: str) -> None:
+    with pytest.raises(CommandError, match=r"--source: \[source\.control_chars\] .*U\+"):
+        call_command("import", str(csv_file(tmp_path)), source=source, stdout=io.StringIO())
     assert not ImportRun.objects.exists()
 
 

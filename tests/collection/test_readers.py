@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from pathlib import Path
 
@@ -100,6 +101,21 @@ def test_an_unreadable_file_is_refused_naming_the_rule(tmp_path: Path, content: 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FileRejectedError, match=r"file\.missing"):
         open_source(tmp_path / "nowhere.csv")
+
+
+@pytest.mark.parametrize("kind", ["directory", "device", "pipe"])
+def test_something_other_than_a_regular_file_is_refused_as_such(tmp_path: Path, kind: str) -> None:
+    # There is something at the path: "no such file" would send the operator looking for a typo.
+    if kind == "directory":
+        path = tmp_path
+    elif kind == "device":
+        path = Path("/dev/null")
+    else:
+        path = tmp_path / "pipe"
+        os.mkfifo(path)
+    with pytest.raises(FileRejectedError, match=r"file\.not_regular") as refused:
+        open_source(path)
+    assert refused.value.message_en == f"{path} is not a regular file (it is a directory, a device or a pipe)"
 
 
 def test_bad_rows_come_back_with_their_problem_and_reading_goes_on(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 from collections import defaultdict
 from pathlib import Path
@@ -128,6 +129,101 @@ def test_a_missing_file_and_a_bad_threshold_are_refused(tmp_path: Path) -> None:
         match(str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "out.csv"))
     with pytest.raises(CommandError, match=r"threshold\.range"):
         match(str(tmp_path / "nowhere.csv"), "--out", str(tmp_path / "out.csv"), "--threshold", "1.5")
+
+
+@pytest.mark.parametrize(
+    ("today", "message"),
+    [
+        ("2025-02-30", r"--today '2025-02-30': no such day in the calendar \[date\.day_range\]"),
+        ("0000-00-00", r"--today '0000-00-00': no such day in the calendar"),
+        ("abc", r"--today 'abc' is not a YYYY-MM-DD date \[date\.format\]"),
+        ("20250701", r"is not a YYYY-MM-DD date"),
+        # No record's date can be before 1800 or after 2399 (lib/partial_date.py).
+        ("1799-12-31", r"--today '1799-12-31' must be from 1800-01-01 to 2399-12-31 \[date\.year_range\]"),
+        ("2400-01-01", r"must be from 1800-01-01 to 2399-12-31"),
+        ("9999-12-31", r"must be from 1800-01-01 to 2399-12-31"),
+    ],
+)
+def test_a_today_that_is_no_day_or_out_of_range_is_refused_naming_it(
+    tmp_path: Path, today: str, message: str
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text("record_id,full_name,birth_date\n1,Nguyễn Văn A,1990\n", encoding="utf-8")
+    with pytest.raises(CommandError, match=message):
+        match(str(source), "--out", str(tmp_path / "out.csv"), "--today", today)
+    with pytest.raises(CommandError, match=message):
+        match("--registry", "--today", today)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def _outputs(tmp_path: Path, case: str) -> list[str]:
+    source, out = tmp_path / "people.csv", str(tmp_path / "clusters.csv")
+    return {
+        "--out in no folder": ["--out", str(tmp_path / "nowhere" / "x.csv")],
+        "--out a folder": ["--out", str(tmp_path)],
+        "--pairs in no folder": ["--out", out, "--pairs", str(tmp_path / "nowhere" / "p.csv")],
+        "--pairs a folder": ["--out", out, "--pairs", str(tmp_path)],
+        "--out the input": ["--out", str(source)],
+        "--out the input by another path": ["--out", str(tmp_path / "." / "sub" / ".." / "people.csv")],
+        "--out the input by a link": ["--out", str(tmp_path / "link.csv")],
+        "--pairs the input": ["--out", out, "--pairs", str(source)],
+        "--out and --pairs one file": ["--out", out, "--pairs", out],
+        "--out a file of /proc": ["--out", "/proc/version"],
+    }[case]
+
+
+@pytest.mark.parametrize(
+    ("case", "rule"),
+    [
+        ("--out in no folder", r"--out .*the folder .* does not exist \[output\.no_folder\]"),
+        ("--out a folder", r"--out .* is a directory, not a file \[output\.directory\]"),
+        ("--pairs in no folder", r"--pairs .*\[output\.no_folder\]"),
+        ("--pairs a folder", r"--pairs .*\[output\.directory\]"),
+        ("--out the input", r"--out .* is the input file \(FILE\).*\[output\.is_input\]"),
+        ("--out the input by another path", r"\[output\.is_input\]"),
+        ("--out the input by a link", r"\[output\.is_input\]"),
+        ("--pairs the input", r"--pairs .*\[output\.is_input\]"),
+        ("--out and --pairs one file", r"--pairs and --out are the same file.*\[output\.same_file\]"),
+        ("--out a file of /proc", r"--out /proc/version: cannot be written .*\[output\.not_writable\]"),
+    ],
+)
+def test_an_output_that_cannot_be_written_or_would_destroy_a_file_is_refused_before_matching(
+    tmp_path: Path, case: str, rule: str
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text("record_id,full_name,birth_date\n1,Nguyễn Văn A,1990\n", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "link.csv").symlink_to(source)
+    before = source.read_bytes()
+    with pytest.raises(CommandError, match=rule):
+        match(str(source), *_outputs(tmp_path, case))
+    assert source.read_bytes() == before
+    assert not (tmp_path / "clusters.csv").exists()
+
+
+def test_an_output_that_fails_as_it_is_written_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dancu.matching.management.commands import match as command
+
+    def disk_full(path: Path, columns: list[str], rows: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(command, "write_csv", disk_full)
+    source = tmp_path / "people.csv"
+    source.write_text("record_id,full_name,birth_date\n1,Nguyễn Văn A,1990\n", encoding="utf-8")
+    out = tmp_path / "clusters.csv"
+    with pytest.raises(
+        CommandError, match=r"--out .*clusters\.csv: cannot be written \(No space left on device\)"
+    ):
+        match(str(source), "--out", str(out))
+
+
+def test_an_input_that_is_not_a_regular_file_is_refused_as_such(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match=r"\[file\.not_regular\] .* is not a regular file"):
+        match(str(tmp_path), "--out", str(tmp_path / "out.csv"))
+    with pytest.raises(CommandError, match=r"\[file\.not_regular\]"):
+        match("/dev/null", "--out", str(tmp_path / "out.csv"))
 
 
 def test_one_giant_block_is_capped_with_a_warning_naming_it(tmp_path: Path) -> None:

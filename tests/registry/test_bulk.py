@@ -403,6 +403,15 @@ def test_command_writes_the_same_csv_for_the_same_seed(tmp_path: Path) -> None:
         (["--people", "10", "--today", "01/07/2025"], "is not a YYYY-MM-DD date"),
         (["--people", "10", "--batch-size", "0"], "--batch-size must be positive"),
         (["--people", "10", "--legacy-share", "2"], "--legacy-share must be between 0 and 1"),
+        # The generator streams for ever: a few zeros too many would fill the disk or the database.
+        (["--people", "200000001"], "--people must be at most 200,000,000"),
+        (["--people", "99999999999999999999"], "--people must be at most 200,000,000"),
+        (["--people", "10", "--today", "2025-02-30"], r"--today '2025-02-30': no such day"),
+        # Days on which the oldest would be born before 1900, or everyone after 2399: no PIN encodes them.
+        (["--people", "10", "--today", "2010-12-31"], "must be from 2011-01-01 to 2399-12-31"),
+        (["--people", "10", "--today", "1799-12-31"], "must be from 2011-01-01 to 2399-12-31"),
+        (["--people", "10", "--today", "0001-01-01"], "must be from 2011-01-01 to 2399-12-31"),
+        (["--people", "10", "--today", "9999-12-31"], "must be from 2011-01-01 to 2399-12-31"),
     ],
 )
 def test_command_refuses_bad_arguments(args: list[str], message: str) -> None:
@@ -417,3 +426,76 @@ def test_command_asks_for_setup_when_units_are_missing(monkeypatch: pytest.Monke
     monkeypatch.setattr(generate, "units_loaded", lambda: False)
     with pytest.raises(CommandError, match="run dancu setup first"):
         _generate("--people", "10", "--seed", "1")
+
+
+def _interrupted(*args: str) -> str:
+    """Run the command until the Ctrl-C a test has arranged; what it said on stderr. Before Ctrl-C was
+    handled it came through as KeyboardInterrupt, which is caught here too so that the test fails instead
+    of stopping the test session."""
+    err = io.StringIO()
+    with pytest.raises((SystemExit, KeyboardInterrupt)) as stopped:
+        call_command("generate", *args, stdout=io.StringIO(), stderr=err)
+    assert isinstance(stopped.value, SystemExit), "Ctrl-C ended the command with a traceback"
+    assert stopped.value.code == 130
+    return err.getvalue()
+
+
+def test_ctrl_c_while_writing_a_csv_removes_the_unfinished_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dancu.registry.management.commands import generate
+
+    real = generate.write_person_records_csv
+
+    def stopped_half_way(households: Any, path: Path, **kwargs: Any) -> int:
+        def households_then_ctrl_c() -> Any:
+            for number, household in enumerate(households):
+                if number == 20:
+                    raise KeyboardInterrupt
+                yield household
+
+        return real(households_then_ctrl_c(), path, **kwargs)
+
+    monkeypatch.setattr(generate, "write_person_records_csv", stopped_half_way)
+    out = tmp_path / "people.csv"
+    said = _interrupted("--people", "500", "--seed", "1", "--out", str(out))
+    # A CSV cut short would pass for a smaller population.
+    assert not out.exists()
+    assert f"Stopped: the unfinished file was removed ({out})" in said
+    assert "\n" not in said.strip()
+
+
+def test_ctrl_c_before_the_csv_is_opened_leaves_the_file_that_was_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dancu.registry.management.commands import generate
+
+    def ctrl_c(*args: Any, **kwargs: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate, "write_person_records_csv", ctrl_c)
+    out = tmp_path / "people.csv"
+    out.write_text("an earlier population\n", encoding="utf-8")
+    said = _interrupted("--people", "500", "--seed", "1", "--out", str(out))
+    assert out.read_text(encoding="utf-8") == "an earlier population\n"
+    assert "Stopped before" in said
+
+
+def test_ctrl_c_while_loading_says_what_was_committed_and_keeps_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = bulk._redraw_cmnds
+    calls = 0
+
+    def ctrl_c_in_the_second_batch(people: Any) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KeyboardInterrupt
+        return real(people)
+
+    monkeypatch.setattr(bulk, "_redraw_cmnds", ctrl_c_in_the_second_batch)
+    said = _interrupted("--people", "400", "--seed", "1", "--provinces", "01", "--batch-size", "100")
+    # The first batch committed and stays; the second, stopped inside its transaction, left nothing.
+    committed = Citizen.objects.count()
+    assert 100 <= committed < 400
+    assert f"Stopped: {committed:,} people in {Household.objects.count():,} households were committed" in said
+    assert "the batch in progress was rolled back" in said

@@ -19,6 +19,9 @@ import pytest
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate
 from dancu.registry.generator import (
+    EARLIEST_TODAY,
+    LATEST_TODAY,
+    OLDEST_AGE,
     CommuneChoice,
     HouseholdRecord,
     PersonRecord,
@@ -113,9 +116,10 @@ def test_same_seed_gives_the_same_csv_bytes_and_another_seed_does_not(tmp_path: 
 
 
 def test_the_population_is_as_of_the_date_given_not_the_clock() -> None:
-    """In 2010 nobody alive was born later, nobody held a 12-digit card yet, and no one had a PIN prefix
-    of a 2025 province born after the mergers."""
-    then = date(2010, 1, 1)
+    """In 2011 (the earliest day a population can be as of: see the test below) nobody alive was born
+    later, nobody held a 12-digit card yet, and no one had a PIN prefix of a 2025 province born after the
+    mergers."""
+    then = date(2011, 1, 1)
     people = _people(list(generate_population(people=600, seed=3, communes=HA_NOI, today=then)))
     assert max(p.true_birth for p in people) <= then
     assert all(card.kind == "cmnd" for p in people for card in p.cards)
@@ -143,12 +147,25 @@ def test_households_stream_without_generating_the_whole_population() -> None:
         ({"communes": []}, "commune"),
         ({"partial_birth_share": 1.5}, "between 0 and 1"),
         ({"legacy_share": -0.1}, "between 0 and 1"),
+        # The oldest person would be born before 1900, which no PIN can encode.
+        ({"today": date(2010, 12, 31)}, "today must be from 2011-01-01 to 2399-12-31"),
+        ({"today": date(2400, 1, 1)}, "today must be from 2011-01-01 to 2399-12-31"),
     ],
 )
 def test_bad_arguments_are_refused(kwargs: dict[str, object], message: str) -> None:
     arguments: dict[str, object] = {"people": 10, "seed": 1, "communes": HA_NOI, "today": TODAY, **kwargs}
     with pytest.raises(ValueError, match=message):
         next(generate_population(**arguments))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("today", [EARLIEST_TODAY, LATEST_TODAY])
+def test_the_first_and_last_day_of_the_range_give_a_population(today: date) -> None:
+    # Outside the range the generator stopped half-way with a PIN it could not make (born before 1900) or
+    # a date no record can hold (after 2399); on its edges everyone is within OLDEST_AGE and has a PIN.
+    people = _people(list(generate_population(people=3000, seed=2, communes=HA_NOI, today=today)))
+    assert len(people) == 3000
+    assert all(today.year - p.true_birth.year <= OLDEST_AGE + 1 for p in people)
+    assert all(pin_codec.decode(p.pin) for p in people)
 
 
 # Distributions ---------------------------------------------------------------------------------------------

@@ -77,11 +77,34 @@ def _row_problem(column: str, code: str, vi: str, en: str) -> FieldError:
     return FieldError(field=column, code=code, message_vi=vi, message_en=en)
 
 
+def check_regular_file(path: Path) -> None:
+    """Raise FileRejectedError unless `path` is a regular file: `file.missing` when nothing is there,
+    `file.not_regular` for a folder, a device or a pipe. A command calls it before it checks its other
+    options, so that a mistyped input is named as such first."""
+    if not path.exists():
+        raise FileRejectedError("file.missing", f"Không có tệp {path}", f"No such file: {path}")
+    if not path.is_file():
+        # A folder, a device (/dev/null) or a pipe: there is something there, so "no such file" would
+        # send the operator looking for a typo. A pipe is refused too, since the file is read twice (its
+        # digest, then its rows) and a pipe can be read once.
+        raise FileRejectedError(
+            "file.not_regular",
+            f"{path} không phải tệp thường (là thư mục, thiết bị hoặc ống dẫn)",
+            f"{path} is not a regular file (it is a directory, a device or a pipe)",
+        )
+
+
 def open_source(path: Path) -> Source:
     """Identify the file and its columns; raise FileRejectedError when it cannot be read at all."""
-    if not path.is_file():
-        raise FileRejectedError("file.missing", f"Không có tệp {path}", f"No such file: {path}")
-    sha, size, lines = file_digest(path)
+    check_regular_file(path)
+    try:
+        sha, size, lines = file_digest(path)
+    except OSError as exc:
+        raise FileRejectedError(
+            "file.unreadable",
+            f"Không đọc được tệp {path} ({exc.strerror or exc})",
+            f"The file {path} cannot be read ({exc.strerror or exc})",
+        ) from None
     if size == 0:
         raise FileRejectedError("file.empty", "Tệp rỗng", "The file is empty")
     with path.open("rb") as handle:

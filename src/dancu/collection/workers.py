@@ -28,6 +28,10 @@ from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress
 UNREADABLE = frozenset({"row.too_long", "row.malformed"})
 # Below this many rows left to read, starting workers (and warming their caches) costs more than it saves.
 WORKERS_FROM_ROWS = 10_000
+# The most worker processes one import may start (`--workers`). They are all forked at once, so a mistyped
+# number would fork thousands of processes; 32 is more than a database server keeps busy with its writes
+# (the importing process writes alone), on any machine the registry runs on.
+MAX_WORKERS = 32
 
 
 def readable(batch: Sequence[Row]) -> list[Row]:

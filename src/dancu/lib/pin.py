@@ -27,6 +27,9 @@ PIN_LENGTH = 12
 SEX_MALE = "M"
 SEX_FEMALE = "F"
 _SEXES = (SEX_MALE, SEX_FEMALE)
+# The birth years the century digit `G` can encode: 1900s to 2300s.
+FIRST_BIRTH_YEAR = 1900
+LAST_BIRTH_YEAR = 2399
 _DIGITS = frozenset("0123456789")
 
 # Annex I of TT 07/2016: the 63 provinces and centrally governed cities as they stood before the 2025
@@ -198,8 +201,10 @@ def century_sex_digit(birth_year: int, sex: str) -> int:
     """The `G` digit of a PIN: 0-9 from the century of birth and the sex (male even, female odd)."""
     if sex not in _SEXES:
         raise ValueError(f"sex must be {SEX_MALE!r} or {SEX_FEMALE!r}, not {sex!r}")
-    if not 1900 <= birth_year <= 2399:
-        raise ValueError(f"a PIN can encode birth years 1900-2399 only, not {birth_year}")
+    if not FIRST_BIRTH_YEAR <= birth_year <= LAST_BIRTH_YEAR:
+        raise ValueError(
+            f"a PIN can encode birth years {FIRST_BIRTH_YEAR}-{LAST_BIRTH_YEAR} only, not {birth_year}"
+        )
     return (birth_year // 100 - 19) * 2 + (0 if sex == SEX_MALE else 1)
 
 

@@ -155,6 +155,13 @@ def _forbidden_chars(text: str) -> list[str]:
     return [c for c in text if unicodedata.category(c) in _FORBIDDEN_CATEGORIES]
 
 
+def forbidden_characters(text: str) -> str:
+    """The control, line-break and invisible characters of `text`, by code point ("U+0001, U+202E"), or ""
+    when it has none: what the `*.control_chars` rules refuse, for a value that is checked for nothing
+    else (a name a user gives to a source, for instance)."""
+    return _describe(_forbidden_chars(text))
+
+
 def _non_name_chars(text: str) -> set[str]:
     """The characters of `text` that are neither Latin letters, name punctuation, spaces nor marks on a
     letter; digits and control characters are left out because they have rules of their own."""

@@ -38,6 +38,15 @@ from dancu.registry.normalize import COLUMNS
 # get reproducible output. The `generate` command passes the real date unless told otherwise.
 REFERENCE_DATE = date(2025, 7, 1)
 
+# The oldest person the builders make: a widow of 95 living alone whose late husband was 15 years older
+# (`_Builder.single` with `marry`'s largest age gap). Everyone else is younger.
+OLDEST_AGE = 110
+# The days a population may be "as of". Every person has a PIN, whose century digit encodes births from
+# 1900 to 2399 only (lib/pin.py): the oldest person of a population as of 2011 was born in 1900 at the
+# earliest, and nobody is born after the day the population is as of.
+EARLIEST_TODAY = date(pin_codec.FIRST_BIRTH_YEAR + OLDEST_AGE + 1, 1, 1)
+LATEST_TODAY = date(pin_codec.LAST_BIRTH_YEAR, 12, 31)
+
 # Share of people born before 1975 whose birth date is known only to the year or to the month, as in
 # the paper household books transcribed into the legacy systems.
 DEFAULT_PARTIAL_BIRTH_SHARE = 0.15
@@ -1316,6 +1325,8 @@ def generate_population(
         raise ValueError("partial_birth_share must be between 0 and 1")
     if legacy_share is not None and not 0.0 <= legacy_share <= 1.0:
         raise ValueError("legacy_share must be between 0 and 1")
+    if not EARLIEST_TODAY <= today <= LATEST_TODAY:
+        raise ValueError(f"today must be from {EARLIEST_TODAY} to {LATEST_TODAY}, not {today}")
     builder = _Builder(
         seed=seed,
         communes=communes,

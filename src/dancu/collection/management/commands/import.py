@@ -16,16 +16,19 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun
-from dancu.collection.readers import FileRejectedError
+from dancu.collection.readers import FileRejectedError, check_regular_file
 from dancu.collection.reports import rejected_rows_xlsx, summary_lines
 from dancu.collection.services import (
     DEFAULT_BATCH_SIZE,
+    MAX_BATCH_SIZE,
     ImportPolicy,
     import_fail,
     import_promote,
     import_rows,
     import_start,
 )
+from dancu.collection.workers import MAX_WORKERS
+from dancu.lib.command_options import check_output_files, write_failed
 from dancu.lib.errors import command_error
 
 
@@ -40,7 +43,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--source", required=True, help="name of the legacy source (e.g. 'So ho khau Hoai Duc')"
         )
-        parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"rows per transaction, 1 to {MAX_BATCH_SIZE:,} (default {DEFAULT_BATCH_SIZE:,})",
+        )
         parser.add_argument(
             "--review-everything",
             action="store_true",
@@ -59,21 +67,37 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            help="processes that normalize rows beside this one (default DANCU_IMPORT_WORKERS for files "
-            "of 10,000 rows or more; 0 works alone)",
+            help="processes that normalize rows beside this one, 0 to "
+            f"{MAX_WORKERS} (default DANCU_IMPORT_WORKERS for files of 10,000 rows or more; 0 works alone)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
-        if options["batch_size"] <= 0:
-            raise command_error("--batch-size phải là số dương", "--batch-size must be positive")
-        if options["workers"] is not None and options["workers"] < 0:
-            raise command_error("--workers phải là 0 hoặc số dương", "--workers must be 0 or more")
+        # Every option is checked before the run is created: a refusal after it would leave a run behind.
+        if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
+            raise command_error(
+                f"--batch-size phải từ 1 đến {MAX_BATCH_SIZE:,}, không phải {options['batch_size']}",
+                f"--batch-size must be from 1 to {MAX_BATCH_SIZE:,}, not {options['batch_size']}",
+            )
+        if options["workers"] is not None and not 0 <= options["workers"] <= MAX_WORKERS:
+            raise command_error(
+                f"--workers phải từ 0 đến {MAX_WORKERS}, không phải {options['workers']}",
+                f"--workers must be from 0 to {MAX_WORKERS}, not {options['workers']}",
+            )
+        # The report is written once the run is done: a folder that does not exist or cannot be written is
+        # found now, not after an hour of rows. The default target beside the file is checked too (a file
+        # read from a read-only share needs --rejected-xlsx elsewhere), since rows may be rejected.
+        target: Path = options["rejected_xlsx"] or path.with_name(path.name + ".rejected.xlsx")
         actor = Actor(system="import")
         try:
+            # A mistyped FILE is named as such, before its report's folder is found missing.
+            check_regular_file(path)
+            check_output_files({"--rejected-xlsx": target}, inputs={"FILE": path})
             run, source = import_start(path=path, source_name=options["source"], actor=actor)
         except FileRejectedError as exc:
-            raise CommandError(f"{path}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
+            # The source name's rules are about the option, not the file.
+            about = "--source" if exc.code.startswith("source.") else path
+            raise CommandError(f"{about}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
         if run.rows_read:
             self.stderr.write(f"Tiếp tục sau dòng {run.rows_read:,} / resuming after row {run.rows_read:,}")
         from tqdm import tqdm
@@ -121,8 +145,20 @@ class Command(BaseCommand):
         for line in summary_lines(run):
             self.stdout.write(line)
         if run.rows_rejected:
-            target = options["rejected_xlsx"] or path.with_name(path.name + ".rejected.xlsx")
-            written = rejected_rows_xlsx(run, target)
+            try:
+                written = rejected_rows_xlsx(run, target)
+            except OSError as exc:
+                # Checked at the start, the target can still fail now (a full disk, a file of /proc that
+                # opens but takes no writes). The run itself is committed: only the report is missing.
+                raise write_failed(
+                    "--rejected-xlsx",
+                    target,
+                    exc,
+                    vi=f"lần nhập #{run.pk} đã lưu đủ trong CSDL; chạy lại lệnh với --rejected-xlsx "
+                    "đường dẫn khác để ghi báo cáo này",
+                    en=f"import run #{run.pk} is saved in the database; run the same command again with "
+                    "--rejected-xlsx elsewhere to write this report",
+                ) from None
             self.stdout.write(f"Dòng bị từ chối / rejected rows ({written:,}): {target}")
 
     def _promote(self, run: ImportRun) -> ImportRun:

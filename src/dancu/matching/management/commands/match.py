@@ -16,7 +16,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from dancu.collection.readers import FileRejectedError, check_regular_file
+from dancu.lib.command_options import check_output_files, option_date, write_failed
 from dancu.lib.errors import DomainError, command_error
+from dancu.lib.partial_date import MAX_YEAR, MIN_YEAR
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, run_matcher
 from dancu.matching.files import (
     all_blank_error,
@@ -27,6 +30,11 @@ from dancu.matching.files import (
     write_csv,
 )
 from dancu.matching.prepare import AddressUnits, prepare_records
+
+# The days a match may be "as of": those a record's own dates may hold (lib/partial_date.py). Ages, dates in
+# the future and two-digit years are all reckoned from it, and a record can be no later than it.
+EARLIEST_TODAY = date(MIN_YEAR, 1, 1)
+LATEST_TODAY = date(MAX_YEAR, 12, 31)
 
 
 def _domain_error(exc: DomainError) -> CommandError:
@@ -82,7 +90,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["block_cap"] < 2:
             raise command_error("--block-cap phải từ 2 trở lên", "--block-cap must be at least 2")
-        today = date.fromisoformat(options["today"]) if options["today"] else timezone.localdate()
+        today = (
+            option_date("--today", options["today"], earliest=EARLIEST_TODAY, latest=LATEST_TODAY)
+            if options["today"]
+            else timezone.localdate()
+        )
         if options["registry"]:
             if options["file"] or options["out"] or options["pairs"]:
                 raise command_error(
@@ -95,6 +107,16 @@ class Command(BaseCommand):
             raise command_error(
                 "Cần tệp vào và --out (hoặc --registry)", "A FILE and --out are required (or --registry)"
             )
+        outputs = {"--out": Path(options["out"])}
+        if options["pairs"]:
+            outputs["--pairs"] = Path(options["pairs"])
+        # Matching a large file takes an hour: a file it could not write, or one it would destroy (the input
+        # named as the output), is refused before the work, not found after it.
+        try:
+            check_regular_file(Path(options["file"]))
+        except FileRejectedError as exc:
+            raise CommandError(f"[{exc.code}] {exc.message_vi} / {exc.message_en}") from None
+        check_output_files(outputs, inputs={"FILE": Path(options["file"])})
         self._file(options, today)
 
     def _file(self, options: dict[str, Any], today: date) -> None:
@@ -146,14 +168,29 @@ class Command(BaseCommand):
                 f"cảnh báo: khối quá lớn bị bỏ qua / warning: block capped (rule blocking.block_cap): "
                 f"{block['rule']} = {block['key']!r}, {block['records']:,} records > {options['block_cap']:,}"
             )
-        written = write_csv(
-            Path(options["out"]),
-            ["record_id", "cluster_id", "deceased"],
-            cluster_rows(result, prepared.columns["unique_id"], prepared.deceased),
-        )
+        out = Path(options["out"])
+        try:
+            written = write_csv(
+                out,
+                ["record_id", "cluster_id", "deceased"],
+                cluster_rows(result, prepared.columns["unique_id"], prepared.deceased),
+            )
+        except OSError as exc:
+            # Checked before matching, the file can still fail now (a full disk).
+            raise write_failed("--out", out, exc) from None
         clusters = len(set(result.clusters.values()))
         if options["pairs"]:
-            write_csv(Path(options["pairs"]), pair_columns(result), pair_rows(result))
+            pairs = Path(options["pairs"])
+            try:
+                write_csv(pairs, pair_columns(result), pair_rows(result))
+            except OSError as exc:
+                raise write_failed(
+                    "--pairs",
+                    pairs,
+                    exc,
+                    vi=f"các cụm đã ghi vào {out}",
+                    en=f"the clusters were written to {out}",
+                ) from None
         summary = result.summary
         self.stdout.write(
             f"{written:,} bản ghi → {clusters:,} cụm / {written:,} records → {clusters:,} clusters; "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -13,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from dancu.audit.services import Actor
+from dancu.lib.command_options import option_date
 from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
@@ -24,6 +27,8 @@ from dancu.registry.bulk import (
 from dancu.registry.dirty import DirtyWriteStats, faults_path_for, write_dirty_csv
 from dancu.registry.generator import (
     DEFAULT_PARTIAL_BIRTH_SHARE,
+    EARLIEST_TODAY,
+    LATEST_TODAY,
     HouseholdRecord,
     generate_population,
     person_csv_rows,
@@ -31,6 +36,21 @@ from dancu.registry.generator import (
 )
 from dancu.registry.normalize import COLUMNS
 from dancu.registry.package import write_package
+
+# More people than Vietnam holds (about 101 million in 2024), with room for a whole-country test at twice
+# its size. The generator streams and would go on for ever: a mistyped --people (a few zeros too many) would
+# run until the disk or the database was full, so it is refused instead.
+MAX_PEOPLE = 200_000_000
+
+
+def _fingerprint(path: Path) -> tuple[int, int] | None:
+    """A regular file's modification time and size, to tell whether this run wrote it; None for anything
+    else (no file, a device, a pipe)."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size) if stat.S_ISREG(info.st_mode) else None
 
 
 def _codes(value: str) -> list[str]:
@@ -46,7 +66,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--people", type=int, required=True, help="number of people to generate")
+        parser.add_argument(
+            "--people", type=int, required=True, help=f"number of people to generate, 1 to {MAX_PEOPLE:,}"
+        )
         parser.add_argument("--seed", type=int, required=True, help="seed of the generator")
         parser.add_argument("--provinces", default="", help="2025 province codes, comma-separated (01,79)")
         parser.add_argument("--communes", default="", help="2025 commune codes, comma-separated")
@@ -62,7 +84,12 @@ class Command(BaseCommand):
             help="with --legacy-province and other places: the share of households placed legacy-only "
             "(default: in proportion to the number of communes)",
         )
-        parser.add_argument("--today", default="", help="the date the population is as of (YYYY-MM-DD)")
+        parser.add_argument(
+            "--today",
+            default="",
+            help=f"the date the population is as of (YYYY-MM-DD, {EARLIEST_TODAY} to {LATEST_TODAY}; "
+            "default: today)",
+        )
         parser.add_argument(
             "--out", default="", help="write a person-records CSV here instead of the database"
         )
@@ -100,6 +127,11 @@ class Command(BaseCommand):
             raise command_error(
                 f"--people phải là số dương, không phải {people}", f"--people must be positive, not {people}"
             )
+        if people > MAX_PEOPLE:
+            raise command_error(
+                f"--people tối đa {MAX_PEOPLE:,} (gấp đôi dân số cả nước), không phải {people:,}",
+                f"--people must be at most {MAX_PEOPLE:,} (twice the country's population), not {people:,}",
+            )
         if options["batch_size"] <= 0:
             raise command_error("--batch-size phải là số dương", "--batch-size must be positive")
         if not 0.0 <= options["partial_birth_share"] <= 1.0:
@@ -113,6 +145,7 @@ class Command(BaseCommand):
                 "--legacy-share phải nằm trong khoảng 0 đến 1", "--legacy-share must be between 0 and 1"
             )
         self._dirty_stats = None
+        self._committed = None
         if options["dirty"] and not options["out"]:
             raise command_error(
                 "--dirty chỉ dùng cùng --out (ghi ra tệp CSV)",
@@ -150,18 +183,25 @@ class Command(BaseCommand):
         )
         from tqdm import tqdm
 
-        # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
-        with tqdm(total=people, unit=" người", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
-            if options["out"] and options["dirty"]:
-                stats = self._write_dirty_csv(
-                    households, Path(options["out"]), options=options, today=today, bar=bar
-                )
-            elif options["out"]:
-                stats = self._write_csv(households, Path(options["out"]), seed=options["seed"], bar=bar)
-            elif options["package"]:
-                stats = self._write_package(households, options=options, today=today, bar=bar)
-            else:
-                stats = self._load(households, options=options, today=today, bar=bar)
+        written_files = self._files_written(options)
+        before = {path: _fingerprint(path) for path in written_files}
+        try:
+            # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
+            with tqdm(total=people, unit=" người", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+                if options["out"] and options["dirty"]:
+                    stats = self._write_dirty_csv(
+                        households, Path(options["out"]), options=options, today=today, bar=bar
+                    )
+                elif options["out"]:
+                    stats = self._write_csv(households, Path(options["out"]), seed=options["seed"], bar=bar)
+                elif options["package"]:
+                    stats = self._write_package(households, options=options, today=today, bar=bar)
+                else:
+                    stats = self._load(households, options=options, today=today, bar=bar)
+        except KeyboardInterrupt:
+            self.stderr.write(self._interrupted(options, written_files, before))
+            # 128 + SIGINT, as a shell reports a process that Ctrl-C ended, and as `dancu import` exits.
+            sys.exit(130)
         where = options["out"] or options["package"] or "cơ sở dữ liệu / database"
         self.stdout.write(
             f"{stats.people} người, {stats.households} hộ → {where}: {stats.seconds:.1f} s, "
@@ -182,18 +222,64 @@ class Command(BaseCommand):
 
     # What the last --dirty run wrote: rows and faults, and where the faults went.
     _dirty_stats: tuple[DirtyWriteStats, Path] | None = None
+    # What the database load has committed so far, batch by batch: what Ctrl-C leaves in the registry.
+    _committed: LoadStats | None = None
 
     @staticmethod
     def _today(text: str) -> date:
         if not text:
             return timezone.localdate()
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise command_error(
-                f"--today {text!r} không phải ngày dạng YYYY-MM-DD",
-                f"--today {text!r} is not a YYYY-MM-DD date",
-            ) from None
+        return option_date("--today", text, earliest=EARLIEST_TODAY, latest=LATEST_TODAY)
+
+    @staticmethod
+    def _files_written(options: dict[str, Any]) -> list[Path]:
+        """The files an --out run writes: the CSV, and with --dirty the faults beside it."""
+        if not options["out"]:
+            return []
+        out = Path(options["out"])
+        return [out, faults_path_for(out)] if options["dirty"] else [out]
+
+    def _interrupted(
+        self,
+        options: dict[str, Any],
+        written_files: list[Path],
+        before: dict[Path, tuple[int, int] | None],
+    ) -> str:
+        """What Ctrl-C left behind, in one line; a CSV cut short is removed."""
+        if written_files:
+            # A CSV cut short looks like a smaller population and would be imported or matched as one.
+            # Only a regular file this run wrote is removed: never a device (/dev/stdout) nor a file that
+            # the run stopped before opening.
+            removed = []
+            for path in written_files:
+                now = _fingerprint(path)
+                if now is not None and now != before[path]:
+                    path.unlink(missing_ok=True)
+                    removed.append(str(path))
+            if not removed:
+                out = options["out"]
+                return f"Đã dừng trước khi ghi {out}. Stopped before {out} was written."
+            what = ", ".join(removed)
+            return (
+                f"Đã dừng: tệp chưa ghi xong đã xóa ({what}); chạy lại lệnh để sinh lại từ đầu. "
+                f"Stopped: the unfinished file was removed ({what}); run the command again to start over."
+            )
+        if options["package"]:
+            folder = options["package"]
+            return (
+                f"Đã dừng: gói {folder} chưa xong (không có manifest.json) nên dancu load_package sẽ "
+                f"từ chối; hãy xóa thư mục trước khi ghi lại. Stopped: the package {folder} is unfinished "
+                "(it has no manifest.json), so dancu load_package refuses it; delete the folder before "
+                "writing it again."
+            )
+        committed = self._committed or LoadStats()
+        return (
+            f"Đã dừng: {committed.people:,} người trong {committed.households:,} hộ đã lưu vào cơ sở dữ liệu "
+            "theo từng lô và được giữ lại; lô đang ghi dở đã hủy. Chạy lại lệnh sẽ thêm một dân cư mới, "
+            f"không tiếp tục. Stopped: {committed.people:,} people in {committed.households:,} households "
+            "were committed batch by batch and stay in the registry; the batch in progress was rolled "
+            "back. Running the command again adds another population, it does not continue this one."
+        )
 
     def _write_package(
         self, households: Iterable[HouseholdRecord], *, options: dict[str, Any], today: date, bar: Any
@@ -230,6 +316,8 @@ class Command(BaseCommand):
         self, households: Iterable[HouseholdRecord], *, options: dict[str, Any], today: date, bar: Any
     ) -> LoadStats:
         def progress(stats: LoadStats) -> None:
+            # Called once a batch has committed: from here on, Ctrl-C leaves these people in the registry.
+            self._committed = dataclasses.replace(stats)
             bar.update(stats.people - bar.n)
 
         return load_population(
