@@ -8,6 +8,7 @@ is registered in Phường Sài Gòn, outside her area; his mother is known by n
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -398,3 +399,37 @@ def test_the_dc02_page_shows_the_relatives_the_record_names(
     assert response.status_code == 302
     form = CollectionForm.objects.get(kind="DC02")
     assert (form.status, form.data) == ("submitted", {"changes": {"father_name": "Nguyễn Văn Tí"}})
+
+
+def test_the_dc02_page_removes_a_relative_by_its_own_choice(
+    personas: Personas, people: People, staff: Reviewers, sign_in: Any
+) -> None:
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="spouse",
+        relative_name="Phạm Thu Trang",
+        reason="Thu thập dữ liệu thử nghiệm",
+        source_document="DC01 thử nghiệm",
+    )
+    client = sign_in(Client(), personas.lan)
+    url = f"/forms/new/dc02/{people.hung.pk}/"
+    page = client.get(url).content.decode()
+    assert 'name="spouse_clear"' in page
+    assert 'data-current="spouse_clear"' not in page
+    sent = {"document": "Trích lục ghi chú ly hôn số 3", "reason": "Ly hôn"}
+
+    # Removing and naming someone new at once says which to choose, and saves nothing.
+    both = client.post(url, {**sent, "spouse_clear": "on", "spouse_name": "Lê Thu Hà", "action": "save"})
+    assert "Chọn bỏ thông tin này hoặc ghi người mới, không cả hai" in both.content.decode()
+    assert not CollectionForm.objects.exists()
+
+    saved = client.post(url, {**sent, "spouse_clear": "on", "action": "save"})
+    assert saved.status_code == 302
+    form = CollectionForm.objects.get()
+    assert form.data == {"changes": {"spouse_name": "", "spouse_pin": ""}}
+    edit = client.get(f"/forms/{form.pk}/edit/").content.decode()
+    assert re.search(r'<input type="checkbox" name="spouse_clear"[^>]* checked', edit)
+
+    form = advance(form, "applied", reviewer=staff.hang, supervisor=personas.cuong)
+    assert not FamilyLink.objects.filter(citizen=people.hung).exists()

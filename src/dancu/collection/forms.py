@@ -153,6 +153,14 @@ class DC02Form(_RelativesForm):
     missing_declared_on = _date(_("Ngày tuyên bố mất tích"))
     phone = _text(_("Số điện thoại"), inputmode="tel")
     email = _text(_("Email"), inputmode="email")
+    # A blank field keeps its value, so removing a relative (a divorce, a representative no longer needed)
+    # is a choice of its own: it sends the relative's name and number blank, which clears them.
+    father_clear = forms.BooleanField(label=_("Bỏ thông tin cha khỏi hồ sơ"), required=False)
+    mother_clear = forms.BooleanField(label=_("Bỏ thông tin mẹ khỏi hồ sơ"), required=False)
+    spouse_clear = forms.BooleanField(label=_("Bỏ thông tin vợ/chồng khỏi hồ sơ"), required=False)
+    representative_clear = forms.BooleanField(
+        label=_("Bỏ thông tin người đại diện hợp pháp khỏi hồ sơ"), required=False
+    )
     document = _text(_("Giấy tờ làm căn cứ (bắt buộc)"))
     reason = _text(_("Lý do thay đổi"))
 
@@ -178,21 +186,45 @@ class DC02Form(_RelativesForm):
                 "email",
             ),
         ),
-        (_RELATIVES_TITLE, workflow.FAMILY_FIELDS),
+        (
+            _RELATIVES_TITLE,
+            tuple(
+                name for who in workflow.RELATIVES for name in (f"{who}_name", f"{who}_pin", f"{who}_clear")
+            ),
+        ),
         (_("Căn cứ"), ("document", "reason")),
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for who in workflow.RELATIVES:
+            if data.get(f"{who}_clear") and (data.get(f"{who}_name") or data.get(f"{who}_pin")):
+                self.add_error(
+                    f"{who}_clear",
+                    _("Chọn bỏ thông tin này hoặc ghi người mới, không cả hai"),
+                )
+        return data
 
     def data_of(self) -> dict[str, Any]:
         changes = {
             name: value
             for name, value in self.cleaned_data.items()
-            if name not in ("document", "reason") and value
+            if name not in ("document", "reason") and not name.endswith("_clear") and value
         }
+        for who in workflow.RELATIVES:
+            if self.cleaned_data.get(f"{who}_clear"):
+                changes[f"{who}_name"] = changes[f"{who}_pin"] = ""
         return {"changes": changes}
 
     @staticmethod
     def initial_of(form: CollectionForm) -> dict[str, Any]:
-        return {**form.data.get("changes", {}), "document": form.document, "reason": form.reason}
+        changes = form.data.get("changes", {})
+        cleared = {
+            f"{who}_clear": True
+            for who in workflow.RELATIVES
+            if changes.get(f"{who}_name") == "" and changes.get(f"{who}_pin") == ""
+        }
+        return {**changes, **cleared, "document": form.document, "reason": form.reason}
 
 
 def form_class(kind: str) -> type[DC01Form] | type[DC02Form]:
