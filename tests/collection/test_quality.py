@@ -37,11 +37,15 @@ from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, commune, legacy_commune
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+
+def today() -> date:
+    """The day the services count in, read when a test needs it: a date taken when the module was
+    imported is yesterday's for the tests that run after midnight in Hà Nội (17:00 UTC)."""
+    return timezone.localdate()
 
 
-def assess(*citizens: Citizen, today: date = TODAY) -> None:
-    quality_records_assess(actor=QUALITY, citizen_ids=[c.pk for c in citizens], today=today)
+def assess(*citizens: Citizen, on: date | None = None) -> None:
+    quality_records_assess(actor=QUALITY, citizen_ids=[c.pk for c in citizens], today=on or today())
 
 
 def current_residence(citizen: Citizen) -> Residence:
@@ -180,7 +184,7 @@ def test_a_citizen_without_a_current_residence_fails_du():
     services.residence_end(
         actor=SYSTEM,
         residence=current_residence(hung),
-        ended_on=TODAY,
+        ended_on=today(),
         reason="Chuyển đi",
         source_document="CT01",
     )
@@ -254,18 +258,18 @@ def test_an_expired_temporary_residence_still_current_fails_song():
     services.residence_end(
         actor=SYSTEM,
         residence=current_residence(hung),
-        ended_on=TODAY - timedelta(days=400),
+        ended_on=today() - timedelta(days=400),
         reason="Chuyển đi",
         source_document="CT01",
     )
-    expires_on = TODAY - timedelta(days=10)
+    expires_on = today() - timedelta(days=10)
     services.residence_register(
         actor=SYSTEM,
         citizen=hung,
         kind="temporary",
         commune=commune(HONG_HA),
         address_detail="Số 5 ngõ Gạch",
-        registered_on=TODAY - timedelta(days=399),
+        registered_on=today() - timedelta(days=399),
         expires_on=expires_on,
         reason="Tạm trú",
         source_document="CT01",
@@ -274,15 +278,15 @@ def test_an_expired_temporary_residence_still_current_fails_song():
     assert failures_of(hung) == [("song", "residence", "residence.expired")]
     assert verdict(hung).failures[0]["params"] == {"expires_on": expires_on.isoformat()}
     # On the day it expired the same residence was still fine.
-    assess(hung, today=expires_on)
+    assess(hung, on=expires_on)
     assert verdict(hung).passed_all
 
 
 def test_someone_over_120_without_a_date_of_death_fails_song():
     old = complete_citizen("Nguyễn Văn Cụ", birth_date="1906-06-01")
-    assess(old, today=date(2026, 7, 1))
+    assess(old, on=date(2026, 7, 1))
     assert verdict(old).passed_all
-    assess(old, today=date(2027, 7, 1))
+    assess(old, on=date(2027, 7, 1))
     assert failures_of(old) == [("song", "birth_date", "date.age_implausible")]
 
 
@@ -328,13 +332,13 @@ def test_a_pass_over_everything_stores_the_figures_of_each_unit_for_the_day():
         ("du", "household", "household.none"),
         ("sach", "full_name", "name.not_canonical"),
     ]
-    hoan_kiem = QualitySnapshot.objects.get(unit=commune(HOAN_KIEM), day=TODAY)
+    hoan_kiem = QualitySnapshot.objects.get(unit=commune(HOAN_KIEM), day=today())
     counts = (hoan_kiem.records, hoan_kiem.dung, hoan_kiem.du, hoan_kiem.sach, hoan_kiem.song)
     assert counts == (4, 3, 3, 3, 3)
     assert hoan_kiem.passed_all == 1
-    hanoi = QualitySnapshot.objects.get(unit=commune(HOAN_KIEM).parent, day=TODAY)
+    hanoi = QualitySnapshot.objects.get(unit=commune(HOAN_KIEM).parent, day=today())
     assert (hanoi.records, hanoi.passed_all) == (5, 2)
-    country = QualitySnapshot.objects.get(unit__isnull=True, day=TODAY)
+    country = QualitySnapshot.objects.get(unit__isnull=True, day=today())
     assert (country.records, country.passed_all) == (5, 2)
     event = AuditEvent.objects.get(event_type=EventType.QUALITY_ASSESSED)
     assert event.data["assessed"] == 5
@@ -343,7 +347,7 @@ def test_a_pass_over_everything_stores_the_figures_of_each_unit_for_the_day():
 
 def test_the_snapshots_of_each_day_keep_that_days_figures():
     people = population()
-    day1, day2 = TODAY - timedelta(days=2), TODAY - timedelta(days=1)
+    day1, day2 = today() - timedelta(days=2), today() - timedelta(days=1)
     quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=day1)
     services.citizen_update(
         actor=SYSTEM,
@@ -383,7 +387,7 @@ def recounted(day: date) -> dict[int | None, tuple[int, ...]]:
 def test_a_record_that_moves_is_counted_in_its_new_commune_and_no_longer_in_the_old():
     people = population()
     quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
-    before = snapshot_rows(TODAY)
+    before = snapshot_rows(today())
     hoan_kiem, hong_ha = commune(HOAN_KIEM), commune(HONG_HA)
     assert (before[hoan_kiem.pk][0], before[hong_ha.pk][0]) == (4, 1)
     services.residence_register(
@@ -392,19 +396,19 @@ def test_a_record_that_moves_is_counted_in_its_new_commune_and_no_longer_in_the_
         kind="permanent",
         commune=hong_ha,
         address_detail="Số 9 ngõ Gạch",
-        registered_on=TODAY,
+        registered_on=today(),
         reason="Chuyển hộ khẩu",
         source_document="CT01",
     )
     run = quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
     assert run.assessed == 1
-    after = snapshot_rows(TODAY)
+    after = snapshot_rows(today())
     # Đủ moved with his two failing indicators: Hoàn Kiếm keeps three records, one passing all four.
     assert before[hoan_kiem.pk] == (4, 3, 3, 3, 3, 1)
     assert after[hoan_kiem.pk] == (3, 2, 3, 3, 2, 1)
     assert after[hong_ha.pk][0] == 2
     assert after[None] == before[None]
-    assert after == recounted(TODAY)
+    assert after == recounted(today())
 
 
 def test_records_are_assessed_in_chunks_of_one_transaction_each():
@@ -415,8 +419,8 @@ def test_records_are_assessed_in_chunks_of_one_transaction_each():
     assert (outcome.assessed, outcome.cleaned) == (5, 0)
     assert QualityAssessment.objects.count() == 5
     # The day's snapshots were moved chunk by chunk to what a recount finds.
-    assert snapshot_rows(TODAY) == recounted(TODAY)
-    assert str(QualitySnapshot.objects.get(unit__isnull=True, day=TODAY)).endswith(": 2/5")
+    assert snapshot_rows(today()) == recounted(today())
+    assert str(QualitySnapshot.objects.get(unit__isnull=True, day=today())).endswith(": 2/5")
     assert str(verdict(people["clean"])) == f"{people['clean'].pk}: 100"
 
 
@@ -443,7 +447,7 @@ def test_the_scheduled_tasks_run_a_pass_each():
 
 def test_a_record_merged_into_another_is_no_longer_assessed_or_counted():
     people = population()
-    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=TODAY - timedelta(days=1))
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=today() - timedelta(days=1))
     # As a merge leaves it: the duplicate points at the record that stayed, its events name it.
     force(people["du_sach"], merged_into=people["clean"])
     services.citizen_update(
@@ -457,9 +461,9 @@ def test_a_record_merged_into_another_is_no_longer_assessed_or_counted():
     run = quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
     assert run.assessed == 1
     assert not QualityAssessment.objects.filter(citizen=people["du_sach"]).exists()
-    today = snapshot_rows(TODAY, latest=True)
-    assert today[commune(HOAN_KIEM).pk] == (3, 2, 3, 3, 2, 1)
-    assert today == recounted(TODAY)
+    latest = snapshot_rows(today(), latest=True)
+    assert latest[commune(HOAN_KIEM).pk] == (3, 2, 3, 3, 2, 1)
+    assert latest == recounted(today())
 
 
 def audit_event_record_for(citizen: Citizen) -> None:
