@@ -25,7 +25,15 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import Citizen, FamilyLink, RecordVersion
-from tests.collection.forms_support import Reviewers, advance, dc01, dc01_data, dc02, make_reviewers
+from tests.collection.forms_support import (
+    Reviewers,
+    advance,
+    dc01,
+    dc01_data,
+    dc02,
+    make_reviewers,
+    merge_into_duplicate,
+)
 from tests.conftest import SAI_GON, SYSTEM, People, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
@@ -161,6 +169,19 @@ def test_a_relatives_record_is_compared_but_never_shown(personas: Personas, fath
     said = " ".join(f"{p.message_vi} {p.message_en} {p.params}" for p in check.errors + check.warnings)
     assert "Thành" not in said
     assert "Thanh" not in said
+
+
+def test_the_pin_of_a_merged_record_leads_to_the_record_kept(personas: Personas, staff: Reviewers) -> None:
+    # Recorded twice in Hoàn Kiếm, then merged: the PIN written on old papers is the absorbed record's.
+    twice = make_citizen(full_name="Đỗ Văn Thành", birth_date="1960-02-01")
+    old_pin = twice.pin
+    kept = merge_into_duplicate(twice)
+    assert kept.pin != old_pin
+    form = dc01(personas.lan, father_pin=old_pin)
+    assert (form.errors, form.warnings) == ([], [])
+    form = advance(form, "applied", reviewer=staff.hang, supervisor=personas.cuong)
+    link = FamilyLink.objects.get(citizen_id=form.citizen_id)
+    assert (link.relative, link.relative_pin) == (kept, kept.pin)
 
 
 def test_a_parent_must_be_older_than_the_child_by_the_rules_margin(

@@ -13,6 +13,7 @@ from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.vntext import text_errors
 
 
 def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = None) -> PoliceUnit:
@@ -119,15 +120,8 @@ def otp_devices_reset(*, actor: Actor, user: User, reason: str) -> int:
     reason = reason.strip()
     if not reason:
         raise DomainError(FieldError("reason", "reason.required", "Cần ghi lý do", "A reason is required"))
-    if len(reason) > OTP_RESET_REASON_MAX_LENGTH:
-        raise DomainError(
-            FieldError(
-                "reason",
-                "reason.too_long",
-                f"Lý do dài tối đa {OTP_RESET_REASON_MAX_LENGTH} ký tự",
-                f"The reason may be at most {OTP_RESET_REASON_MAX_LENGTH} characters long",
-            )
-        )
+    if errors := text_errors(reason, field="reason", max_length=OTP_RESET_REASON_MAX_LENGTH, prose=True):
+        raise DomainError(errors)
     with transaction.atomic():
         removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
         audit_event_record(

@@ -43,6 +43,7 @@ from dancu.lib.vntext import fold, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, FamilyLink, Household, PinRecord, Relation, Residence
 from dancu.registry.rules import Issue, Severity, check_name, check_parent_age, check_pin
+from dancu.registry.selectors import relative_for_link
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
 from dancu.registry.validation import (
@@ -77,6 +78,8 @@ FAMILY_FIELDS = tuple(f"{who}_{part}" for who in RELATIVES for part in ("name", 
 # A father's PIN carries a man's sex digit and a mother's a woman's.
 _PARENT_SEX = {"father": pin_codec.SEX_MALE, "mother": pin_codec.SEX_FEMALE}
 DC01_FIELDS = frozenset(PERSONAL_FIELDS + RESIDENCE_FIELDS + HOUSEHOLD_FIELDS + FAMILY_FIELDS)
+# The fields a DC02 may change: those an officer may change through registry.services.citizen_update, and
+# the relatives.
 DC02_FIELDS = registry.UPDATABLE_FIELDS | frozenset(FAMILY_FIELDS)
 DC01_REQUIRED = (
     "full_name",
@@ -88,8 +91,6 @@ DC01_REQUIRED = (
     "address_detail",
     "registered_on",
 )
-# The fields a DC02 may change: those an officer may change through registry.services.citizen_update, and
-# the relatives (set after RELATIVES below).
 # No field of a form is longer than this; more is abuse, refused before any rule looks at it.
 MAX_VALUE_LENGTH = 1000
 DOCUMENT_MAX_LENGTH = 200
@@ -417,21 +418,12 @@ class NewRelative:
 
 
 def _relative(who: str, name: str, pin: str) -> NewRelative | None:
-    """The relative `who` named so, with their record where the PIN leads to one; None for neither.
-
-    The record is looked up across the country, whatever the officer's area: parents and spouses live
-    anywhere. Only the rules' verdicts (`_check_family`) reach the officer, never the record itself."""
+    """The relative `who` named so, with their record where the PIN leads to one (`relative_for_link`,
+    across the country); None for neither."""
     name = normalize_name(name)
     if not name and not pin:
         return None
-    citizen = None
-    if pin and pin_codec.is_valid(pin):
-        citizen = (
-            Citizen.objects.filter(pin=pin, merged_into__isnull=True)
-            .only("pin", "full_name", "name_key", "sex", "birth_date")
-            .first()
-        )
-    return NewRelative(RELATIVES[who], name, pin, citizen)
+    return NewRelative(RELATIVES[who], name, pin, relative_for_link(pin) if pin else None)
 
 
 def relatives_of(data: Mapping[str, Any]) -> dict[str, NewRelative]:
@@ -451,10 +443,12 @@ def current_relatives(citizen: Citizen) -> dict[str, tuple[str, str]]:
     return current
 
 
-def changed_relatives(citizen: Citizen, changes: Mapping[str, str]) -> dict[str, NewRelative | None]:
-    """The relatives a DC02 changes, by who they are: the name and the PIN it gives, each kept from the
-    record where the form leaves it out; None where it clears both (the record will name nobody)."""
-    current = current_relatives(citizen)
+def changed_relatives(
+    current: Mapping[str, tuple[str, str]], changes: Mapping[str, str]
+) -> dict[str, NewRelative | None]:
+    """The relatives a DC02 changes, by who they are: the name and the PIN it gives, each kept from
+    `current` (`current_relatives` of the record) where the form leaves it out; None where it clears both
+    (the record will name nobody)."""
     changed: dict[str, NewRelative | None] = {}
     for who in RELATIVES:
         name_field, pin_field = f"{who}_name", f"{who}_pin"
@@ -567,10 +561,10 @@ def _check_changed_relatives(
     birth: PartialDate | None,
     complete: bool,
 ) -> None:
-    relatives = changed_relatives(citizen, changes)
+    current = current_relatives(citizen)
+    relatives = changed_relatives(current, changes)
     named = {who: relative for who, relative in relatives.items() if relative is not None}
     _check_family(named, check, birth=birth, own_pin=citizen.pin, complete=complete)
-    current = current_relatives(citizen)
     for who, relative in relatives.items():
         if relative is None:
             new = ("", "")
@@ -1302,7 +1296,7 @@ def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
         reason=reason,
         source_document=form.label,
     )
-    for who, relative in changed_relatives(citizen, changes).items():
+    for who, relative in changed_relatives(current_relatives(citizen), changes).items():
         registry.family_link_replace(
             actor=actor,
             citizen=citizen,
@@ -1322,10 +1316,10 @@ def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
 
     A DC01 creates the citizen (a PIN is allocated when the form carries none) with the residence
     collected, the household membership when the form names one, and the links to the relatives it
-    names; a DC02 updates the record. The
-    registry's history points to the form ("DC01 #123"). If the registry refuses (a PIN or CMND taken
-    meanwhile), nothing of it is written: the form stays re-checked with the refusal recorded on it, and
-    the DomainError is raised after that record is committed.
+    names; a DC02 updates the record and replaces the relatives it names. The registry's history points
+    to the form ("DC01 #123"). If the registry refuses (a PIN or CMND taken meanwhile), nothing of it is
+    written: the form stays re-checked with the refusal recorded on it, and the DomainError is raised
+    after that record is committed.
     """
     user = _user_of(actor)
     failure: DomainError | None = None

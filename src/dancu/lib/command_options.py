@@ -110,10 +110,7 @@ def _check_writable(option: str, path: Path, folder: Path) -> None:
             with tempfile.TemporaryFile(dir=folder):
                 pass
     except OSError as exc:
-        raise command_error(
-            f"{option} {path}: không ghi được ({exc.strerror or exc}) [output.not_writable]",
-            f"{option} {path}: cannot be written ({exc.strerror or exc}) [output.not_writable]",
-        ) from None
+        raise write_failed(option, path, exc) from None
 
 
 def write_failed(option: str, path: Path, exc: OSError, *, vi: str = "", en: str = "") -> CommandError:

@@ -49,6 +49,7 @@ from dancu.registry.bulk import (
     household_batches,
 )
 from dancu.registry.generator import HouseholdRecord
+from dancu.registry.models import Citizen
 
 FORMAT = "dancu-population-package"
 FORMAT_VERSION = 1
@@ -362,8 +363,6 @@ def _check_partial_dates() -> None:
     answer reading such a record would then fail. Each distinct value is read once, as the raw text (the
     field would fail on the very value to be named): a few tens of thousands for a country.
     """
-    from dancu.registry.models import Citizen
-
     quote = connection.ops.quote_name
     table = Citizen._meta.db_table
     columns = [

@@ -65,6 +65,26 @@ def _merged_into(lookup: dict[str, Any]) -> int | None:
     return target
 
 
+# What the family rules compare of a relative's record (collection.workflow._check_family).
+_RELATIVE_FIELDS = ("pin", "full_name", "name_key", "sex", "birth_date")
+
+
+def relative_for_link(pin: str) -> Citizen | None:
+    """The record a relative's PIN leads to, wherever the relative lives, for a form that links them to
+    the person it collects or corrects; a PIN of a merged record leads to the kept one, as everywhere.
+
+    Not scoped and not logged: parents and spouses live anywhere, and nothing of the record reaches the
+    officer but the rules' verdicts (a PIN nobody holds, another name, a parent too young). Only the
+    fields those rules compare are read; the link, when written, is an audit event naming the record.
+    """
+    if not PIN_RE.match(pin):
+        return None
+    citizen = Citizen.objects.filter(pin=pin, merged_into__isnull=True).only(*_RELATIVE_FIELDS).first()
+    if citizen is None and (kept := _merged_into({"pin": pin})) is not None:
+        citizen = Citizen.objects.filter(pk=kept, merged_into__isnull=True).only(*_RELATIVE_FIELDS).first()
+    return citizen
+
+
 def _citizen_with_links(actor: User, lookup: dict[str, Any]) -> Citizen | None:
     if connection.vendor == "postgresql":
         # One round trip instead of six queries (see registry/record.py); SQLite, in-process, has no

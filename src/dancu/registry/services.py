@@ -1253,14 +1253,13 @@ def family_link_replace(
     with transaction.atomic():
         citizen_lock(citizen)
         old = list(citizen.family_links.filter(kind=kind).order_by("pk"))
-        same = (
-            len(old) == 1
-            and old[0].relative_id == (relative.pk if relative is not None else None)
-            and (relative is not None or old[0].relative_name == normalize_name(relative_name))
-            and (relative is not None or old[0].relative_pin == relative_pin)
-        )
-        if same:
-            return old[0]
+        if len(old) == 1 and (
+            old[0].relative_id == relative.pk
+            if relative is not None
+            else (old[0].relative_id, old[0].relative_name, old[0].relative_pin)
+            == (None, normalize_name(relative_name), relative_pin)
+        ):
+            return old[0]  # already so: nothing to write
         if old:
             others = list(
                 Citizen.objects.filter(pk__in=[link.relative_id for link in old if link.relative_id])

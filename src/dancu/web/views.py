@@ -39,10 +39,13 @@ class WaitingWork:
     """What waits for the officer, in counts: the first thing to see on a day of work."""
 
     forms: list[tuple[str, str, int]]  # (status, its name, how many) of the officer's own queue
-    forms_total: int
     pairs: int
     applications: int
     overdue: int
+
+    @property
+    def forms_total(self) -> int:
+        return sum(count for _status, _name, count in self.forms)
 
 
 def _waiting_work(user: User) -> WaitingWork:
@@ -53,7 +56,6 @@ def _waiting_work(user: User) -> WaitingWork:
             (status, str(CollectionForm.Status(status).label), counts.get(status, 0))
             for status in queue_statuses(user)
         ],
-        forms_total=sum(counts.values()),
         pairs=pending_pair_count(user),
         applications=applications,
         overdue=overdue,
