@@ -339,6 +339,21 @@ def test_an_operator_resets_a_lost_authenticator_and_the_next_sign_in_sets_up_a_
     assert is_signed_in(client)
 
 
+def test_the_reset_ends_the_sessions_the_lost_phone_opened(personas: Personas, sign_in: Any) -> None:
+    """Whoever holds the lost phone and is signed in on it is signed out by the reset: the session was
+    verified by the device removed, so no page takes it any more, and it cannot set up a new device
+    without the password."""
+    finder = sign_in(Client(), personas.lan)
+    assert is_signed_in(finder)
+
+    call_command("otp_reset", "lan", reason="Mất điện thoại, đơn số 12", stdout=io.StringIO())
+
+    response = finder.get("/search/")
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=/search/")
+    assert finder.get("/login/otp/setup/")["Location"] == "/login/"
+    assert not TOTPDevice.objects.filter(user=personas.lan).exists()
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from django.test import Client
 
 from dancu.accounts.services import api_token_create
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm
@@ -169,6 +170,71 @@ def test_a_relatives_record_is_compared_but_never_shown(personas: Personas, fath
     said = " ".join(f"{p.message_vi} {p.message_en} {p.params}" for p in check.errors + check.warnings)
     assert "Thành" not in said
     assert "Thanh" not in said
+
+
+def verifications(citizen: Citizen) -> list[tuple[str, str, str, str]]:
+    """Who was told something of `citizen`'s record by a form's rules: reader, channel, what, purpose."""
+    rows = AccessLog.objects.filter(citizen=citizen, action=AccessLog.Action.VERIFY).order_by("pk")
+    return [(row.actor_label, row.channel, row.detail, row.purpose) for row in rows]
+
+
+def test_each_comparison_with_a_relatives_record_is_logged_once_a_day(
+    personas: Personas, sign_in: Any, staff: Reviewers, father: Citizen
+) -> None:
+    purpose = "Đối chiếu người thân khai trên phiếu thu thập"
+    # Judging alone writes nothing: whoever shows the verdicts logs them.
+    workflow.form_validate(user=personas.lan, kind="DC01", data=dc01_data(father_pin=father.pin))
+    assert verifications(father) == []
+
+    client = sign_in(Client(), personas.lan)
+    for name in ("Đỗ Văn Hải", "Đỗ Văn Thành"):
+        # The page checks again at each change of a field: one row for the day all the same.
+        checked = client.post(
+            "/forms/validate/", {"kind": "DC01", "father_pin": father.pin, "father_name": name}
+        )
+        assert checked.status_code == 200
+    assert verifications(father) == [("lan", "web", "DC01", purpose)]
+    [row] = AccessLog.objects.filter(citizen=father, action=AccessLog.Action.VERIFY)
+    # The row goes to the auditors of the relative's own area, outside the officer's.
+    assert row.area_commune_id == father.area_commune_id != personas.lan.police_unit.admin_unit_id
+
+    # Yesterday's row does not stand for today's comparison; a number nobody holds logs nothing.
+    AccessLog.objects.filter(pk=row.pk).update(accessed_at=row.accessed_at - timedelta(days=1))
+    form = dc01(
+        personas.lan, father_pin=father.pin, mother_pin=UNKNOWN_WOMANS_PIN, mother_name="Trần Thị Hoa"
+    )
+    assert verifications(father)[1:] == [("lan", "web", form.label, purpose)]
+
+    # Submitting, checking and applying judge the saved form again, which its author's rows cover.
+    before = AccessLog.objects.filter(action=AccessLog.Action.VERIFY).count()
+    advance(
+        form,
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+        acknowledged=("family.relative_unknown",),
+    )
+    assert AccessLog.objects.filter(action=AccessLog.Action.VERIFY).count() == before
+
+
+def test_the_api_logs_the_comparisons_of_the_forms_it_writes(personas: Personas, father: Citizen) -> None:
+    _token, secret = api_token_create(user=personas.lan, name="máy tính bảng")
+    api = Client(headers={"Authorization": f"Bearer {secret}"})
+    created = api.post(
+        "/api/v1/forms",
+        json.dumps({"kind": "DC01", "data": dc01_data()}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    assert verifications(father) == []
+    form_id = created.json()["id"]
+    updated = api.put(
+        f"/api/v1/forms/{form_id}",
+        json.dumps({"data": dc01_data(father_pin=father.pin)}),
+        content_type="application/json",
+    )
+    assert updated.status_code == 200, updated.content
+    assert [row[:3] for row in verifications(father)] == [("lan", "api", f"DC01 #{form_id}")]
 
 
 def test_the_pin_of_a_merged_record_leads_to_the_record_kept(personas: Personas, staff: Reviewers) -> None:

@@ -168,6 +168,9 @@ class AccessLog(models.Model):
         # Read by a system job that shows the data to no one (matching, quality checks); what it finds
         # reaches officers through scoped selectors, which log their own reads.
         PROCESS = "process", _("Xử lý tự động")
+        # The rules compared what an officer typed on a form with this record (a relative named by PIN:
+        # is the name the holder's, is the parent old enough); only their verdict reached the officer.
+        VERIFY = "verify", _("Đối chiếu")
 
     class Channel(models.TextChoices):
         WEB = "web", _("Trang web")

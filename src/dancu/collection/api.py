@@ -132,6 +132,7 @@ def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
         citizen=citizen,
         document=body.document,
         reason=body.reason,
+        channel=API,
     )
     return Status(201, _out(form, user))
 
@@ -145,6 +146,7 @@ def update_form(request: HttpRequest, form_id: int, body: FormUpdateIn) -> dict[
         data=body.data,
         document=body.document,
         reason=body.reason,
+        channel=API,
     )
     return _out(form, user)
 

@@ -21,6 +21,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope
+from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.collection import selectors, services, workflow
 from dancu.collection.forms import (
@@ -40,6 +41,7 @@ from dancu.collection.reports import rejected_rows_xlsx
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.models import Citizen
+from dancu.registry.selectors import relatives_checked_log
 from dancu.web.access import current_user, officer_required, purpose_of
 
 Kind = CollectionForm.Kind
@@ -280,6 +282,9 @@ def validate_view(request: HttpRequest) -> HttpResponse:
                 complete=False,
             )
             problems, warning_list = check.errors, check.warnings
+            relatives_checked_log(
+                actor=user, citizen_ids=check.relatives_read, channel=AccessLog.Channel.WEB, detail=kind
+            )
         except DomainError as exc:
             problems, warning_list = exc.errors, []
         errors, general = errors_by_field(problems, names=names, language=request.LANGUAGE_CODE)

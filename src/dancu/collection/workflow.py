@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
-from dancu.audit.models import EventType
+from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope
@@ -43,7 +43,7 @@ from dancu.lib.vntext import fold, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, FamilyLink, Household, PinRecord, Relation, Residence
 from dancu.registry.rules import Issue, Severity, check_name, check_parent_age, check_pin
-from dancu.registry.selectors import relative_for_link
+from dancu.registry.selectors import relative_for_link, relatives_checked_log
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
 from dancu.registry.validation import (
@@ -135,6 +135,9 @@ class FormCheck:
     commune: AdminUnit | None = None
     legacy_commune: AdminUnit | None = None
     household: Household | None = None
+    # The relatives' records the rules compared the form with (named by PIN): whoever is shown the
+    # verdicts logs the read (registry.selectors.relatives_checked_log).
+    relatives_read: set[int] = field(default_factory=set)
 
 
 # Reading the input ------------------------------------------------------------------------------------------
@@ -492,6 +495,7 @@ def _check_family(
             # A typing error most often; a relative never registered is the reviewer's to confirm.
             issues.append(Issue(pin_field, "family.relative_unknown"))
             continue
+        check.relatives_read.add(relative.citizen.pk)
         if relative.name and fold(relative.name) != relative.citizen.name_key:
             issues.append(Issue(name_field, "family.name_differs"))
         if who in _PARENT_SEX:
@@ -913,6 +917,7 @@ def form_create_draft(
     citizen: Citizen | None = None,
     document: str = "",
     reason: str = "",
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
 ) -> CollectionForm:
     """Save a new form as a draft, complete or not; it needs only a commune of the author's area."""
     user = _user_of(actor)
@@ -967,11 +972,27 @@ def form_create_draft(
             errors=_codes(check.errors),
             warnings=_codes(check.warnings),
         )
+        _relatives_read(user, check, form=form, channel=channel)
     return form
 
 
+def _relatives_read(
+    user: User, check: FormCheck, *, form: CollectionForm, channel: AccessLog.Channel
+) -> None:
+    """Log the relatives' records the rules compared typed data with. Only where data is typed (a draft
+    written, and the page's check as one types): submitting and reviewing judge the saved data again,
+    whose relatives were logged for the officer who typed it, and who alone could choose them."""
+    relatives_checked_log(actor=user, citizen_ids=check.relatives_read, channel=channel, detail=form.label)
+
+
 def form_update_draft(
-    *, actor: Actor, form: CollectionForm, data: Mapping[str, Any], document: str = "", reason: str = ""
+    *,
+    actor: Actor,
+    form: CollectionForm,
+    data: Mapping[str, Any],
+    document: str = "",
+    reason: str = "",
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
 ) -> CollectionForm:
     """Replace the data of a draft or of a returned form; only its author may. A form made from an
     imported row is corrected the same way by a commune reviewer while it waits to be checked."""
@@ -999,6 +1020,7 @@ def form_update_draft(
             warnings=_codes(check.warnings),
             corrected_import=locked.from_import,
         )
+        _relatives_read(user, check, form=locked, channel=channel)
     return locked
 
 

@@ -7,8 +7,9 @@ guessed id or PIN tells an officer nothing about other communes.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from django.db import connection
@@ -73,9 +74,10 @@ def relative_for_link(pin: str) -> Citizen | None:
     """The record a relative's PIN leads to, wherever the relative lives, for a form that links them to
     the person it collects or corrects; a PIN of a merged record leads to the kept one, as everywhere.
 
-    Not scoped and not logged: parents and spouses live anywhere, and nothing of the record reaches the
-    officer but the rules' verdicts (a PIN nobody holds, another name, a parent too young). Only the
-    fields those rules compare are read; the link, when written, is an audit event naming the record.
+    Not scoped: parents and spouses live anywhere, and nothing of the record reaches the officer but the
+    rules' verdicts (a PIN nobody holds, another name, a parent too young). Only the fields those rules
+    compare are read. The caller that shows the verdicts logs the read (`relatives_checked_log`); the
+    link, when written, is an audit event naming the record.
     """
     if not PIN_RE.match(pin):
         return None
@@ -83,6 +85,35 @@ def relative_for_link(pin: str) -> Citizen | None:
     if citizen is None and (kept := _merged_into({"pin": pin})) is not None:
         citizen = Citizen.objects.filter(pk=kept, merged_into__isnull=True).only(*_RELATIVE_FIELDS).first()
     return citizen
+
+
+RELATIVE_CHECK_PURPOSE = "Đối chiếu người thân khai trên phiếu thu thập"
+
+
+def relatives_checked_log(
+    *, actor: User, citizen_ids: Collection[int], channel: AccessLog.Channel, detail: str = ""
+) -> int:
+    """Log that the rules compared what `actor` typed on a form with these relatives' records (found by
+    `relative_for_link`): the officer saw only the verdicts, but a verdict still says something of the
+    record (whether a name is the holder's, whether a parent's birth year fits), and a citizen may ask who
+    learnt it. One row per reader, relative and day: the form is checked again at every change of a field,
+    and a thousand rows for one form would hide the reads that matter in the log. Returns the rows written.
+    """
+    ids = set(citizen_ids)
+    if not ids:
+        return 0
+    midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
+    logged = AccessLog.objects.filter(
+        citizen_id__in=ids, actor=actor, action=AccessLog.Action.VERIFY, accessed_at__gte=midnight
+    ).values_list("citizen_id", flat=True)
+    return access_log_record(
+        actor=actor,
+        citizen_ids=sorted(ids.difference(logged)),
+        action=AccessLog.Action.VERIFY,
+        channel=channel,
+        purpose=RELATIVE_CHECK_PURPOSE,
+        detail=detail,
+    )
 
 
 def _citizen_with_links(actor: User, lookup: dict[str, Any]) -> Citizen | None:
