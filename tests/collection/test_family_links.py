@@ -465,6 +465,55 @@ def test_the_rules_of_a_relative_on_a_dc02(personas: Personas, people: People) -
     assert problems_of({"mother_name": "Hoa 2"}) == ({("mother_name", "name.digits")}, set())
 
 
+def test_a_spouse_and_the_marital_status_must_agree_on_a_dc01(personas: Personas) -> None:
+    spouse = {"spouse_name": "Trần Thị Hoa"}
+    assert problems(personas, marital_status="married", **spouse) == (set(), set())
+    for status in ("single", "divorced", "widowed"):
+        assert problems(personas, marital_status=status, **spouse) == (
+            set(),
+            {("spouse_name", "family.spouse_not_married")},
+        )
+    # An unknown status says nothing; a married person whose spouse is not named is common.
+    assert problems(personas, **spouse) == (set(), set())
+    assert problems(personas, marital_status="married") == (set(), set())
+
+
+def test_a_dc02_that_records_half_a_divorce_is_warned(
+    personas: Personas, people: People, staff: Reviewers
+) -> None:
+    married = advance(
+        dc02(personas.lan, people.hung, {"spouse_pin": people.mai.pin, "marital_status": "married"}),
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    assert married.warnings == []
+
+    def warnings_of(changes: dict[str, str]) -> set[tuple[str, str]]:
+        check = workflow.form_validate(
+            user=personas.lan,
+            kind="DC02",
+            citizen=Citizen.objects.get(pk=people.hung.pk),
+            data={"changes": changes},
+            document="Trích lục bản án ly hôn số 7/2026",
+            reason="Ly hôn",
+        )
+        assert check.errors == []
+        return {(w.field, w.code) for w in check.warnings}
+
+    not_married = {("spouse_name", "family.spouse_not_married")}
+    still_married = {("spouse_name", "family.spouse_removed_married")}
+    # The status changed and the spouse kept, or the spouse removed and the status kept: half a change.
+    assert warnings_of({"marital_status": "divorced"}) == not_married
+    assert warnings_of({"spouse_pin": "", "spouse_name": ""}) == still_married
+    # Both at once is the whole of it.
+    assert warnings_of({"marital_status": "divorced", "spouse_pin": "", "spouse_name": ""}) == set()
+    # A form that touches neither does not inherit an old disagreement.
+    Citizen.objects.filter(pk=people.hung.pk).update(marital_status="single")
+    assert warnings_of({"native_place": "Xã Phù Đổng, Hà Nội"}) == set()
+    assert warnings_of({"spouse_pin": "", "spouse_name": "Trần Thị Hoa"}) == not_married
+
+
 def test_the_dc02_page_shows_the_relatives_the_record_names(
     personas: Personas, people: People, sign_in: Any
 ) -> None:

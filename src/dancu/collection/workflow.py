@@ -41,7 +41,15 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
-from dancu.registry.models import Citizen, FamilyLink, Household, PinRecord, Relation, Residence
+from dancu.registry.models import (
+    Citizen,
+    FamilyLink,
+    Household,
+    MaritalStatus,
+    PinRecord,
+    Relation,
+    Residence,
+)
 from dancu.registry.rules import Issue, Severity, check_name, check_parent_age, check_pin
 from dancu.registry.selectors import relative_for_link, relatives_checked_log
 
@@ -310,7 +318,9 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
-    _check_family(relatives_of(data), check, birth=birth, own_pin=pin, complete=complete)
+    relatives = relatives_of(data)
+    _check_family(relatives, check, birth=birth, own_pin=pin, complete=complete)
+    _check_spouse_status(check, status=parsed.get("marital_status", ""), spouse="spouse" in relatives)
     return check
 
 
@@ -505,6 +515,17 @@ def _check_family(
         (check.errors if issue.severity is Severity.ERROR else check.warnings).append(problem)
 
 
+def _check_spouse_status(check: FormCheck, *, status: str, spouse: bool, removed: bool = False) -> None:
+    """A spouse goes with the status "married", as the record will be after the form: a spouse named
+    beside another status, or a spouse removed from a record still married, is most often half of a
+    change (a divorce recorded in one field and not the other) for the reviewer to look at. An unknown
+    status says nothing, and a married person whose spouse is not named is common."""
+    if spouse and status and status != MaritalStatus.MARRIED:
+        check.warnings.append(_rule("spouse_name", "family.spouse_not_married"))
+    elif removed and status == MaritalStatus.MARRIED:
+        check.warnings.append(_rule("spouse_name", "family.spouse_removed_married"))
+
+
 def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
     check = FormCheck(commune=citizen.area_commune, legacy_commune=citizen.area_legacy_commune)
     errors, warnings = check.errors, check.warnings
@@ -552,7 +573,12 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         if getattr(citizen, name) == value:
             warnings.append(_rule(name, "change.same_value"))
     _check_changed_relatives(
-        citizen, valid, check, birth=parsed.get("birth_date", citizen.birth_date), complete=complete
+        citizen,
+        valid,
+        check,
+        birth=parsed.get("birth_date", citizen.birth_date),
+        status=parsed.get("marital_status", citizen.marital_status),
+        complete=complete,
     )
     return check
 
@@ -563,12 +589,19 @@ def _check_changed_relatives(
     check: FormCheck,
     *,
     birth: PartialDate | None,
+    status: str,
     complete: bool,
 ) -> None:
     current = current_relatives(citizen)
     relatives = changed_relatives(current, changes)
     named = {who: relative for who, relative in relatives.items() if relative is not None}
     _check_family(named, check, birth=birth, own_pin=citizen.pin, complete=complete)
+    if "marital_status" in changes or "spouse" in relatives:
+        # Only a form that touches the status or the spouse is asked to make the two agree: one that
+        # corrects a name does not inherit an old disagreement to acknowledge.
+        spouse = relatives["spouse"] is not None if "spouse" in relatives else "spouse" in current
+        removed = "spouse" in current and "spouse" in relatives and relatives["spouse"] is None
+        _check_spouse_status(check, status=status, spouse=spouse, removed=removed)
     for who, relative in relatives.items():
         if relative is None:
             new = ("", "")

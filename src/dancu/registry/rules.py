@@ -294,6 +294,21 @@ _CATALOGUE: tuple[Rule, ...] = (
         "{label} khác họ tên của công dân mang số định danh đã ghi; hãy đối chiếu giấy tờ.",
         "{label} differs from the name of the citizen holding the number given; check the documents.",
     ),
+    Rule(
+        "family.spouse_not_married",
+        W,
+        "Có ghi vợ/chồng nhưng tình trạng hôn nhân không phải “Đã kết hôn”: cập nhật tình trạng hôn nhân, "
+        "hoặc bỏ thông tin vợ/chồng (ly hôn, goá).",
+        "A spouse is named but the marital status is not “married”: correct the status, or remove the "
+        "spouse (divorced, widowed).",
+    ),
+    Rule(
+        "family.spouse_removed_married",
+        W,
+        "Bỏ thông tin vợ/chồng nhưng tình trạng hôn nhân vẫn là “Đã kết hôn”: cập nhật tình trạng hôn nhân "
+        "nếu đã ly hôn hoặc goá.",
+        "The spouse is removed but the marital status is still “married”: correct it if divorced or widowed.",
+    ),
     # Names --------------------------------------------------------------------------------------------------
     Rule("name.required", E, "{label} không được để trống.", "{label} must not be blank."),
     Rule(
