@@ -16,6 +16,7 @@ from pytest_django import DjangoAssertNumQueries
 
 from dancu.geo import address
 from dancu.geo.address import (
+    CONFIDENCE_AMBIGUOUS,
     CONFIDENCE_BARE_NAMES,
     CONFIDENCE_CERTAIN,
     CONFIDENCE_NO_DISTRICT,
@@ -144,6 +145,53 @@ def test_bare_names_without_kind_words() -> None:
     result = _parsed("phuc xa, ba dinh, ha noi")
     _assert_legacy(result, PHUC_XA)
     assert result.confidence == CONFIDENCE_BARE_NAMES
+
+
+TRA_DON_MARKED = "20938"  # Xã Trà Dơn, Huyện Nam Trà My, Quảng Nam (legacy)
+TRA_DON = "20956"  # Xã Trà Don, the same district: the two names fold alike
+NGA_THANH = "16123"  # Xã Nga Thanh, Huyện Nga Sơn, Thanh Hóa; beside it Xã Nga Thành (16141)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "xa tra don, huyen nam tra my, tinh quang nam",
+        "XA TRA DON, HUYEN NAM TRA MY, TINH QUANG NAM",
+        # The library finds the district only; the 2025 Xã Nậm Cắn must not stand for Nậm Cắn or Nậm Càn.
+        "xa nam can, huyen ky son, tinh nghe an",
+        "xa nga thanh, huyen nga son, tinh thanh hoa",
+    ],
+)
+def test_names_that_fold_alike_in_one_district_are_not_guessed_without_marks(text: str) -> None:
+    result = _parsed(text)
+    assert (result.commune, result.legacy_commune, result.province_only) == (None, None, True), result
+    assert result.confidence == CONFIDENCE_AMBIGUOUS
+    assert result.province is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Xã Trà Dơn, Huyện Nam Trà My, Tỉnh Quảng Nam", TRA_DON_MARKED),
+        ("Xã Trà Don, Huyện Nam Trà My, Tỉnh Quảng Nam", TRA_DON),
+        ("thôn 2, xã trà dơn, nam trà my, quảng nam", TRA_DON_MARKED),
+        # A text with marks elsewhere writes the marks it means: "Nga Thanh" is not Nga Thành.
+        ("X. Nga Thanh, H. Nga Sơn, T. Thanh Hóa", NGA_THANH),
+    ],
+)
+def test_the_tone_marks_written_tell_names_that_fold_alike_apart(text: str, code: str) -> None:
+    _assert_legacy(_parsed(text), code)
+
+
+@pytest.mark.parametrize(
+    "text", ["Thôn 1, Huyện Nam Trà My, Tỉnh Quảng Nam", "thon 1, huyen nam tra my, quang nam"]
+)
+def test_a_2025_communes_name_inside_a_districts_is_not_that_commune(text: str) -> None:
+    # "Trà My" ends "Huyện Nam Trà My", which names no commune; the 2025 Xã Trà My is not named by it.
+    result = _parsed(text)
+    assert (result.commune, result.legacy_commune) == (None, None), result
+    assert result.province is not None
+    assert result.province.short_name == "Đà Nẵng"
 
 
 def test_old_address_without_its_district_is_found_by_the_commune_name() -> None:

@@ -49,7 +49,7 @@ from django.db.models import Count, Max
 from dancu.audit.models import AuditEvent, EventType
 from dancu.geo.models import AdminUnit, UnitSuccession
 from dancu.lib import vnencoding
-from dancu.lib.vntext import fold
+from dancu.lib.vntext import canonical_tone_placement, fold
 
 Structure = AdminUnit.Structure
 Level = AdminUnit.Level
@@ -66,6 +66,10 @@ CONFIDENCE_NO_DISTRICT = 0.8  # an old commune found by its name within its prov
 # The library recognized an old commune whose name is not in the text (an old name of it), or a 2025
 # commune followed by words that look like a district.
 CONFIDENCE_LIBRARY_ONLY = 0.6
+# The text names a commune whose name folds alike to another's of the same parent (Trà Dơn and Trà Don of
+# Huyện Nam Trà My) without the tone marks that tell which; `commune` is None. It explains the text better
+# than a 2025 commune found in a district's name, so it ranks above the library's guesses.
+CONFIDENCE_AMBIGUOUS = 0.7
 CONFIDENCE_PROVINCE_ONLY = 0.3  # only the province was recognized; `commune` is None
 
 # Results kept per process. An entry is a few hundred bytes; 32,768 of them stay far below the memory
@@ -320,6 +324,12 @@ def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
             return _Found(match.start(), match.end(), kind_written=True)
         before = _kind_before(key, match.start())
         if before is None:
+            part_start = key.rfind(",", 0, match.start()) + 1
+            opening, _words_after = _kind_prefix(key[part_start : match.start()].split())
+            if unit.level != Level.PROVINCE and opening is not None and opening not in own_level:
+                # The end of the name of a unit of another level, in the part that unit's kind word opens:
+                # "tra my" in "huyen nam tra my" is the district Nam Trà My, not the 2025 Xã Trà My.
+                continue
             return _Found(match.start(), match.end(), kind_written=False)
         kind, kind_start = before
         if kind == unit.kind or (unit.level == Level.PROVINCE and kind in _PROVINCE_KINDS):
@@ -530,6 +540,49 @@ class _UnitIndex:
             return _Reading(structure, CONFIDENCE_CERTAIN, unit, None, province, detail)
         return None
 
+    def _told_apart(self, unit: AdminUnit, cleaned: str, found: _Found) -> bool:
+        """Whether the text names `unit` rather than a unit of the same parent and kind whose name folds
+        alike: "xa tra don" names Trà Dơn or Trà Don, both in Huyện Nam Trà My, and only the tone marks
+        written tell them apart. The library picks one of the two for a text without marks, and a guess
+        would place the citizen in the wrong commune; the address is then left to an officer."""
+        if unit.parent_id is None:
+            return True
+        alike = self.children_named.get((unit.parent_id, unit.kind, _name_key(unit)), ())
+        if len(alike) < 2:
+            return True
+        if cleaned.isascii():
+            # A text without any mark, typed on a keyboard without Vietnamese input: "nga thanh" is Nga
+            # Thanh as much as Nga Thành with its marks left out. A text with marks elsewhere ("X. Nga
+            # Thanh, H. Nga Sơn") writes the marks it means.
+            return False
+        written = canonical_tone_placement(cleaned[found.start : found.end]).lower()
+        named = [other for other in alike if canonical_tone_placement(other.short_name).lower() in written]
+        return named == [unit]
+
+    def _alike_before(
+        self, district: AdminUnit, province: AdminUnit | None, cleaned: str, key: str, end: int
+    ) -> _Reading | None:
+        """The reading of an old address whose district the library found and whose commune it did not,
+        because the part before the district names two of its communes whose names fold alike ("xa nam
+        can, huyen ky son": Nậm Cắn or Nậm Càn): the commune is named, only not which, and no 2025
+        commune found elsewhere in the text may stand for it. None when the part names no such pair."""
+        district_found = _find(key, district, end)
+        if district_found is None:
+            return None
+        before = _parts(key[: district_found.start])
+        if not before or before[-1].kind not in (None, *_COMMUNE_KINDS):
+            return None
+        part = before[-1]
+        kinds = [part.kind] if part.kind is not None else sorted(_COMMUNE_KINDS)
+        alike = [
+            unit for kind in kinds for unit in self.children_named.get((district.pk, kind, part.name), ())
+        ]
+        if len(alike) < 2:
+            return None
+        return _Reading(
+            Structure.LEGACY, CONFIDENCE_AMBIGUOUS, None, None, province, _detail(cleaned, part.start)
+        )
+
     def _library_unit(self, cleaned: str, structure: str) -> Any:
         library_parse, parse_mode = _library()
         try:
@@ -578,6 +631,10 @@ class _UnitIndex:
             return _Reading(
                 Structure.CURRENT, CONFIDENCE_PROVINCE_ONLY, None, None, province, _detail(cleaned, end)
             )
+        if not self._told_apart(commune, cleaned, found):
+            return _Reading(
+                Structure.CURRENT, CONFIDENCE_AMBIGUOUS, None, None, province, _detail(cleaned, found.start)
+            )
         confidence = CONFIDENCE_CERTAIN if found.kind_written else CONFIDENCE_BARE_NAMES
         if _NAME_WORD.search(key, found.end, end):
             # Words between the commune and the province ("Phường Tô Hiệu, Thành phố Sơn La, Tỉnh Sơn
@@ -603,6 +660,9 @@ class _UnitIndex:
             district if district is not None and district.pk in self.default_successor else None
         )
         if named is None:
+            alike = self._alike_before(district, province, cleaned, key, end) if district else None
+            if alike is not None:
+                return alike
             return self._legacy_without_district(cleaned, key, old_province, province, end)
         assert district is not None  # named is the commune of this district, or the district itself
         district_found = _find(key, district, end)
@@ -620,6 +680,10 @@ class _UnitIndex:
                 named,
                 province,
                 _detail_before_segment(cleaned, district_found.start),
+            )
+        if commune is not None and not self._told_apart(commune, cleaned, found):
+            return _Reading(
+                Structure.LEGACY, CONFIDENCE_AMBIGUOUS, None, None, province, _detail(cleaned, found.start)
             )
         confidence = CONFIDENCE_CERTAIN if found.kind_written else CONFIDENCE_BARE_NAMES
         return _Reading(
