@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from dancu.accounts.services import api_token_create
+from dancu.collection.models import CollectionForm
+from tests.collection.forms_support import dc01_data
 from tests.conftest import People, Personas
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +96,81 @@ def test_an_empty_body_names_the_body(api: Client, method: str) -> None:
     assert error["code"] == "schema.missing"
     assert error["message_vi"]
     assert error["message_en"]
+
+
+DC01 = json.dumps({"kind": "DC01", "data": dc01_data(), "document": "Giấy khai sinh số 12/1992"})
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # JSON that parses, under a type that is not JSON's: accepted before, whatever the header said.
+        ("text/plain", DC01),
+        ("text/plain; charset=utf-8", DC01),
+        # `curl -d` without a header sends a form.
+        ("application/x-www-form-urlencoded", DC01),
+        ("application/x-www-form-urlencoded", "kind=DC01&document=x"),
+        ("multipart/form-data; boundary=BoUnDaRy", "--BoUnDaRy\r\n"),
+        ("application/xml", "<form/>"),
+        ("", DC01),
+        # JSON is UTF-8 between systems (RFC 8259): another charset is not read as one.
+        ("application/json; charset=iso-8859-1", DC01),
+        ("application/json; charset=no-such-charset", DC01),
+    ],
+)
+def test_a_body_that_is_not_json_is_a_415_naming_the_content_type(
+    api: Client, content_type: str, body: str
+) -> None:
+    response = api.generic("POST", "/api/v1/forms", body.encode(), content_type=content_type)
+
+    assert response.status_code == 415, response.content[:500]
+    error = _only_error(response)
+    assert (error["field"], error["code"]) == ("Content-Type", "request.content_type")
+    assert "application/json" in error["message_en"]
+    assert f"not {content_type or '(none)'}" in error["message_en"]
+    assert error["message_vi"]
+    assert not CollectionForm.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON; charset=UTF-8",
+        "application/json;charset=utf8",
+    ],
+)
+def test_a_json_body_is_read_with_or_without_a_utf8_charset(api: Client, content_type: str) -> None:
+    response = api.generic("POST", "/api/v1/forms", DC01.encode(), content_type=content_type)
+
+    assert response.status_code == 201, response.content[:500]
+    assert CollectionForm.objects.count() == 1
+
+
+def test_every_kind_of_write_with_a_body_checks_its_type(api: Client) -> None:
+    draft = api.post("/api/v1/forms", DC01, content_type="application/json").json()
+    path = f"/api/v1/forms/{draft['id']}"
+    for method, where in [("PUT", path), ("PATCH", "/api/v1/citizens/001090123456")]:
+        response = api.generic(method, where, b'{"changes": {}}', content_type="text/plain")
+        assert response.status_code == 415, (method, response.content[:500])
+        assert _only_error(response)["code"] == "request.content_type"
+
+
+def test_a_request_without_a_body_to_read_is_not_checked(api: Client) -> None:
+    draft = api.post("/api/v1/forms", DC01, content_type="application/json").json()
+    # A GET, and a step that takes no body, whatever the header says.
+    assert api.get("/api/v1/forms", content_type="text/plain").status_code == 200
+    submitted = api.post(f"/api/v1/forms/{draft['id']}/submit", b"", content_type="text/plain")
+    assert submitted.status_code == 200, submitted.content[:500]
+    # An operation that takes a body, sent none: the body is missing (422), not of the wrong type.
+    response = api.post("/api/v1/forms", b"", content_type="text/plain")
+    assert response.status_code == 422
+    assert _only_error(response)["code"] == "schema.missing"
+
+
+def test_json_that_does_not_parse_is_still_a_400(api: Client) -> None:
+    response = api.post("/api/v1/forms", b'{"kind": ', content_type="application/json")
+
+    assert response.status_code == 400
+    assert _only_error(response)["code"] == "request.http_400"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from dancu.collection.workers import MAX_WORKERS
 from dancu.config.env import env_bool, env_int, env_list, env_share, env_str
 
 
@@ -43,6 +44,17 @@ def test_integers_are_checked_for_form_and_minimum(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("DANCU_N", "0")
     with pytest.raises(ImproperlyConfigured, match="must be at least 1"):
         env_int("DANCU_N", default=1, minimum=1)
+
+
+def test_integers_with_a_maximum_are_refused_above_it_naming_the_range(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DANCU_N", "32")
+    assert env_int("DANCU_N", default=1, maximum=32) == 32
+    for bad in ("33", "-1", "99999999999999999999"):
+        monkeypatch.setenv("DANCU_N", bad)
+        with pytest.raises(ImproperlyConfigured, match=f"DANCU_N={bad!r} must be from 0 to 32"):
+            env_int("DANCU_N", default=1, maximum=32)
 
 
 def test_shares_are_numbers_above_zero_up_to_one(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,6 +94,12 @@ def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[s
         ({"DANCU_SECRET_KEY": "short"}, "DANCU_SECRET_KEY must be at least 32 characters"),
         ({"DANCU_DEBUG": "perhaps"}, "DANCU_DEBUG='perhaps' is not a boolean"),
         ({"DANCU_LOGIN_FAILURE_LIMIT": "0"}, "DANCU_LOGIN_FAILURE_LIMIT='0' must be at least 1"),
+        # The bound of `dancu import --workers`: they are all forked at once.
+        (
+            {"DANCU_IMPORT_WORKERS": str(MAX_WORKERS + 1)},
+            f"DANCU_IMPORT_WORKERS='{MAX_WORKERS + 1}' must be from 0 to {MAX_WORKERS}",
+        ),
+        ({"DANCU_IMPORT_WORKERS": "-1"}, f"DANCU_IMPORT_WORKERS='-1' must be from 0 to {MAX_WORKERS}"),
     ],
 )
 def test_a_bad_setting_stops_the_start_naming_the_variable(
@@ -90,6 +108,10 @@ def test_a_bad_setting_stops_the_start_naming_the_variable(
     result = _start(env, tmp_path)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_the_import_workers_setting_takes_as_many_as_the_command_option(tmp_path: Path) -> None:
+    assert _start({"DANCU_IMPORT_WORKERS": str(MAX_WORKERS)}, tmp_path).returncode == 0
 
 
 def test_the_defaults_start_on_an_embedded_database_with_a_kept_secret(tmp_path: Path) -> None:

@@ -401,7 +401,10 @@ def test_command_writes_the_same_csv_for_the_same_seed(tmp_path: Path) -> None:
         (["--people", "10", "--communes", "00097,12345"], "No 2025 commune has the code 12345"),
         (["--people", "10", "--legacy-province", "98"], "No pre-2025 province has the code 98"),
         (["--people", "10", "--today", "01/07/2025"], "is not a YYYY-MM-DD date"),
-        (["--people", "10", "--batch-size", "0"], "--batch-size must be positive"),
+        (["--people", "10", "--batch-size", "0"], "--batch-size must be from 1 to 50,000, not 0"),
+        # A batch is held in memory whole: one of the whole population would hold all of it.
+        (["--people", "10", "--batch-size", "50001"], "--batch-size must be from 1 to 50,000, not 50001"),
+        (["--people", "10", "--batch-size", "99999999999999999999"], "--batch-size must be from 1 to 50,000"),
         (["--people", "10", "--legacy-share", "2"], "--legacy-share must be between 0 and 1"),
         # The generator streams for ever: a few zeros too many would fill the disk or the database.
         (["--people", "200000001"], "--people must be at most 200,000,000"),
@@ -418,6 +421,39 @@ def test_command_refuses_bad_arguments(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         _generate("--seed", "1", *args)
     assert not Citizen.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("case", "rule"),
+    [
+        ("--out in no folder", r"--out .*the folder .* does not exist \[output\.no_folder\]"),
+        ("--out a folder", r"--out .* is a directory, not a file \[output\.directory\]"),
+        ("--out a file of /proc", r"--out /proc/version: cannot be written .*\[output\.not_writable\]"),
+        (
+            "--dirty's faults file a folder",
+            r"--dirty .*people\.faults\.csv is a directory.*\[output\.directory\]",
+        ),
+    ],
+)
+def test_command_refuses_an_output_it_could_not_write_before_generating(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, rule: str
+) -> None:
+    from dancu.registry.management.commands import generate
+
+    def not_called(**kwargs: Any) -> Any:
+        raise AssertionError("the population was generated before the output was checked")
+
+    monkeypatch.setattr(generate, "generate_population", not_called)
+    (tmp_path / "people.faults.csv").mkdir()
+    args = {
+        "--out in no folder": ["--out", str(tmp_path / "nowhere" / "people.csv")],
+        "--out a folder": ["--out", str(tmp_path)],
+        "--out a file of /proc": ["--out", "/proc/version"],
+        "--dirty's faults file a folder": ["--out", str(tmp_path / "people.csv"), "--dirty"],
+    }[case]
+    with pytest.raises(CommandError, match=rule):
+        _generate("--people", "10", "--seed", "1", *args)
+    assert not (tmp_path / "people.csv").exists()
 
 
 def test_command_asks_for_setup_when_units_are_missing(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.types import DictStrAny
 
 from dancu.accounts.api import OfficerToken
 from dancu.audit.api import router as audit_router
@@ -19,6 +22,44 @@ from dancu.lib.errors import DomainError, NotFoundError
 from dancu.matching.api import router as matching_router
 from dancu.registry.api import router as registry_router
 
+JSON = "application/json"
+
+
+class UnsupportedMediaTypeError(Exception):
+    """A request body sent as something other than JSON, to an operation that reads a JSON body."""
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(content_type)
+        self.content_type = content_type
+
+
+class JsonBodyParser(Parser):
+    """Reads an operation's body only when it is declared as JSON: `application/json`, with a charset of
+    UTF-8 if it names one (the only encoding of JSON between systems, RFC 8259).
+
+    ninja's own parser reads any body as JSON, whatever its Content-Type: a body sent as `text/plain` or as
+    a form (`curl -d` without a header) was accepted when it happened to parse, refused as unreadable when
+    it did not, and a client never learnt that its header was the fault. ninja calls `parse_body` only for
+    an operation that takes a JSON body and only when the request carries one: an operation without a body
+    (a GET, a workflow step such as /submit), an empty body and the query string are never checked. ninja
+    turns whatever the parser raises into its 400, raised `from` it: `http_error` below answers a refused
+    Content-Type with 415.
+    """
+
+    def parse_body(self, request: HttpRequest) -> DictStrAny:
+        charset = (request.content_params or {}).get("charset")
+        if request.content_type != JSON or (charset is not None and not _is_utf8(charset)):
+            raise UnsupportedMediaTypeError(request.META.get("CONTENT_TYPE", ""))
+        return super().parse_body(request)
+
+
+def _is_utf8(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        return False
+
+
 api = NinjaAPI(
     title="dancu API",
     version="1",
@@ -28,6 +69,7 @@ api = NinjaAPI(
     ),
     auth=OfficerToken(),
     urls_namespace="api",
+    parser=JsonBodyParser(),
 )
 
 
@@ -73,6 +115,8 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # Ninja raises HttpError itself, e.g. 400 for a body that is not JSON; answer in the same shape as
     # every other refusal instead of its default {"detail": ...}.
+    if isinstance(exc.__cause__, UnsupportedMediaTypeError):
+        return unsupported_media_type(request, exc.__cause__)
     return api.create_response(
         request,
         {
@@ -86,6 +130,27 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
             ]
         },
         status=exc.status_code,
+    )
+
+
+def unsupported_media_type(request: HttpRequest, exc: UnsupportedMediaTypeError) -> HttpResponse:
+    # The header is named as sent, cut short: it is the client's text, of any length.
+    sent = exc.content_type.strip()[:100]
+    return api.create_response(
+        request,
+        {
+            "errors": [
+                {
+                    "field": "Content-Type",
+                    "code": "request.content_type",
+                    "message_vi": f"Nội dung yêu cầu phải là JSON, gửi với Content-Type: {JSON} "
+                    f"(bảng mã UTF-8), không phải {sent or '(không có)'}",
+                    "message_en": f"The request body must be JSON, sent as Content-Type: {JSON} (UTF-8), "
+                    f"not {sent or '(none)'}",
+                }
+            ]
+        },
+        status=415,
     )
 
 

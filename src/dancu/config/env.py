@@ -30,7 +30,8 @@ def env_bool(name: str, *, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean: use one of 1/0, true/false, yes/no, on/off")
 
 
-def env_int(name: str, *, default: int, minimum: int = 0) -> int:
+def env_int(name: str, *, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number of at least `minimum` and, when given, at most `maximum`."""
     raw = os.environ.get(name)
     if raw is None:
         return default
@@ -38,6 +39,8 @@ def env_int(name: str, *, default: int, minimum: int = 0) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be from {minimum} to {maximum}")
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}")
     return value

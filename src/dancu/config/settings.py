@@ -226,8 +226,11 @@ DANCU_IMPORT_STALL_MINUTES = env_int("DANCU_IMPORT_STALL_MINUTES", default=10, m
 # (collection/workers.py); 0 normalizes in the importing process. By default one per core beyond the two
 # that the importing process and the database server keep busy, at most four: on two cores a worker only
 # competes with them (bench/RESULTS.md). Small files and imports run by the task queue always work alone.
+# They are all forked at once, so the setting has the bound of `dancu import --workers`: 32, which is
+# collection.workers.MAX_WORKERS (that module loads models, which the settings cannot import; a test keeps
+# the two equal).
 DANCU_IMPORT_WORKERS = env_int(
-    "DANCU_IMPORT_WORKERS", default=max(0, min(4, (os.cpu_count() or 1) - 2)), minimum=0
+    "DANCU_IMPORT_WORKERS", default=max(0, min(4, (os.cpu_count() or 1) - 2)), minimum=0, maximum=32
 )
 # The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
 # in the database, so cards verify anywhere without access to this directory.

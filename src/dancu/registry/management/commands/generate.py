@@ -15,10 +15,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from dancu.audit.services import Actor
-from dancu.lib.command_options import option_date
+from dancu.lib.command_options import check_output_files, option_date
 from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
+    MAX_BATCH_SIZE,
     LoadStats,
     load_population,
     placement_choices,
@@ -100,7 +101,11 @@ class Command(BaseCommand):
             "of the database, for `dancu load_package` to load into an empty registry",
         )
         parser.add_argument(
-            "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="people per transaction"
+            "--batch-size",
+            type=int,
+            default=DEFAULT_BATCH_SIZE,
+            help=f"people held in memory and written at once (one transaction each in the database), 1 to "
+            f"{MAX_BATCH_SIZE:,} (default {DEFAULT_BATCH_SIZE:,})",
         )
         parser.add_argument(
             "--dirty",
@@ -132,8 +137,12 @@ class Command(BaseCommand):
                 f"--people tối đa {MAX_PEOPLE:,} (gấp đôi dân số cả nước), không phải {people:,}",
                 f"--people must be at most {MAX_PEOPLE:,} (twice the country's population), not {people:,}",
             )
-        if options["batch_size"] <= 0:
-            raise command_error("--batch-size phải là số dương", "--batch-size must be positive")
+        # A batch is held in memory whole: a batch of the whole population would hold all of it.
+        if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
+            raise command_error(
+                f"--batch-size phải từ 1 đến {MAX_BATCH_SIZE:,}, không phải {options['batch_size']}",
+                f"--batch-size must be from 1 to {MAX_BATCH_SIZE:,}, not {options['batch_size']}",
+            )
         if not 0.0 <= options["partial_birth_share"] <= 1.0:
             raise command_error(
                 "--partial-birth-share phải nằm trong khoảng 0 đến 1",
@@ -156,6 +165,11 @@ class Command(BaseCommand):
                 "Chọn --out hoặc --package, không chọn cả hai", "--out and --package exclude each other"
             )
         today = self._today(options["today"])
+        # The CSV (and the faults file of --dirty) is opened only once the run has started: a folder that does
+        # not exist, a folder named as the file or a file the system will not let be written is refused now,
+        # by the rule it breaks, before anything is generated.
+        outputs = self._files_written(options)
+        check_output_files(outputs, inputs={})
         if not units_loaded():
             raise command_error(
                 "Chưa nạp đơn vị hành chính: hãy chạy dancu setup trước",
@@ -183,7 +197,7 @@ class Command(BaseCommand):
         )
         from tqdm import tqdm
 
-        written_files = self._files_written(options)
+        written_files = list(outputs.values())
         before = {path: _fingerprint(path) for path in written_files}
         try:
             # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
@@ -232,12 +246,13 @@ class Command(BaseCommand):
         return option_date("--today", text, earliest=EARLIEST_TODAY, latest=LATEST_TODAY)
 
     @staticmethod
-    def _files_written(options: dict[str, Any]) -> list[Path]:
-        """The files an --out run writes: the CSV, and with --dirty the faults beside it."""
+    def _files_written(options: dict[str, Any]) -> dict[str, Path]:
+        """The files an --out run writes, by the option that asks for each: the CSV, and with --dirty the
+        faults beside it."""
         if not options["out"]:
-            return []
+            return {}
         out = Path(options["out"])
-        return [out, faults_path_for(out)] if options["dirty"] else [out]
+        return {"--out": out, "--dirty": faults_path_for(out)} if options["dirty"] else {"--out": out}
 
     def _interrupted(
         self,
