@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ImproperlyConfigured
 
 from dancu.collection.workers import MAX_WORKERS
@@ -93,13 +95,33 @@ def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[s
         ({"DANCU_DATABASE_URL": "not a url"}, "DANCU_DATABASE_URL"),
         ({"DANCU_SECRET_KEY": "short"}, "DANCU_SECRET_KEY must be at least 32 characters"),
         ({"DANCU_DEBUG": "perhaps"}, "DANCU_DEBUG='perhaps' is not a boolean"),
-        ({"DANCU_LOGIN_FAILURE_LIMIT": "0"}, "DANCU_LOGIN_FAILURE_LIMIT='0' must be at least 1"),
+        ({"DANCU_LOGIN_FAILURE_LIMIT": "0"}, "DANCU_LOGIN_FAILURE_LIMIT='0' must be from 1 to 100"),
         # The bound of `dancu import --workers`: they are all forked at once.
         (
             {"DANCU_IMPORT_WORKERS": str(MAX_WORKERS + 1)},
             f"DANCU_IMPORT_WORKERS='{MAX_WORKERS + 1}' must be from 0 to {MAX_WORKERS}",
         ),
         ({"DANCU_IMPORT_WORKERS": "-1"}, f"DANCU_IMPORT_WORKERS='-1' must be from 0 to {MAX_WORKERS}"),
+        # A session of a million years overflowed the date arithmetic at the first sign-in.
+        (
+            {"DANCU_SESSION_MINUTES": "1000000000000"},
+            "DANCU_SESSION_MINUTES='1000000000000' must be from 5 to 10080",
+        ),
+        (
+            {"DANCU_LOGIN_COOLOFF_MINUTES": "10081"},
+            "DANCU_LOGIN_COOLOFF_MINUTES='10081' must be from 1 to 10080",
+        ),
+        ({"DANCU_LOGIN_FAILURE_LIMIT": "101"}, "DANCU_LOGIN_FAILURE_LIMIT='101' must be from 1 to 100"),
+        (
+            {"DANCU_TASK_TIMEOUT_SECONDS": "604801"},
+            "DANCU_TASK_TIMEOUT_SECONDS='604801' must be from 60 to 604800",
+        ),
+        ({"DANCU_WORKERS": "65"}, "DANCU_WORKERS='65' must be from 1 to 64"),
+        ({"DANCU_MATCH_WORKERS": "33"}, "DANCU_MATCH_WORKERS='33' must be from 1 to 32"),
+        (
+            {"DANCU_IMPORT_STALL_MINUTES": "99999999"},
+            "DANCU_IMPORT_STALL_MINUTES='99999999' must be from 1 to 10080",
+        ),
     ],
 )
 def test_a_bad_setting_stops_the_start_naming_the_variable(
@@ -108,6 +130,17 @@ def test_a_bad_setting_stops_the_start_naming_the_variable(
     result = _start(env, tmp_path)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_a_week_long_session_is_the_longest_and_a_sign_in_saves_it(
+    settings: Any, db: None, tmp_path: Path
+) -> None:
+    assert _start({"DANCU_SESSION_MINUTES": "10080"}, tmp_path).returncode == 0
+    settings.SESSION_COOKIE_AGE = 10080 * 60
+    session = SessionStore()
+    session["who"] = "lan"
+    session.save()
+    assert session.get_expiry_age() == 10080 * 60
 
 
 def test_the_import_workers_setting_takes_as_many_as_the_command_option(tmp_path: Path) -> None:

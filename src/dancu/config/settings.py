@@ -156,10 +156,15 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# Durations and counts have an upper bound as well as a lower one: a session of a million years overflows
+# Django's date arithmetic at the first sign-in (OverflowError on every page that saves a session), and
+# thousands of processes would be forked at once. A week is longer than any of these needs to be.
+_WEEK_MINUTES = 7 * 24 * 60
+
 # Lockout after repeated failures (django-axes): counted per account, so that an attacker rotating
 # addresses cannot keep guessing one officer's password.
-AXES_FAILURE_LIMIT = env_int("DANCU_LOGIN_FAILURE_LIMIT", default=5, minimum=1)
-AXES_COOLOFF_TIME = env_int("DANCU_LOGIN_COOLOFF_MINUTES", default=30, minimum=1) / 60
+AXES_FAILURE_LIMIT = env_int("DANCU_LOGIN_FAILURE_LIMIT", default=5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = env_int("DANCU_LOGIN_COOLOFF_MINUTES", default=30, minimum=1, maximum=_WEEK_MINUTES) / 60
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dancu.accounts.views.locked_out"
@@ -170,7 +175,7 @@ OTP_TOTP_ISSUER = "dancu"
 DANCU_REQUIRE_OTP = env_bool("DANCU_REQUIRE_OTP", default=True)
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("DANCU_SESSION_MINUTES", default=480, minimum=5) * 60
+SESSION_COOKIE_AGE = env_int("DANCU_SESSION_MINUTES", default=480, minimum=5, maximum=_WEEK_MINUTES) * 60
 SESSION_COOKIE_SECURE = env_bool("DANCU_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -197,11 +202,13 @@ NINJA_PAGINATION_PER_PAGE = 20
 # that take tasks from the database itself: no message broker to install or to keep alive. A task may
 # run for hours (a national import), so the timeout is generous; retry must exceed it or a running task
 # would be handed to a second worker. Our long tasks resume where they stopped, so a retry is safe.
-_TASK_TIMEOUT = env_int("DANCU_TASK_TIMEOUT_SECONDS", default=4 * 3600, minimum=60)
+_TASK_TIMEOUT = env_int(
+    "DANCU_TASK_TIMEOUT_SECONDS", default=4 * 3600, minimum=60, maximum=_WEEK_MINUTES * 60
+)
 Q_CLUSTER = {
     "name": "dancu",
     "orm": "default",
-    "workers": env_int("DANCU_WORKERS", default=2, minimum=1),
+    "workers": env_int("DANCU_WORKERS", default=2, minimum=1, maximum=64),
     "timeout": _TASK_TIMEOUT,
     "retry": _TASK_TIMEOUT + 300,
     "max_attempts": 3,
@@ -221,7 +228,9 @@ DANCU_IMPORT_AUTO_APPROVE = env_bool("DANCU_IMPORT_AUTO_APPROVE", default=True)
 DANCU_IMPORT_UPLOAD_MAX_MB = env_int("DANCU_IMPORT_UPLOAD_MAX_MB", default=200, minimum=1)
 # An import whose worker has not committed anything for this long is marked interrupted (its process died)
 # and can be continued from the page. A batch takes seconds, so minutes of silence are not slowness.
-DANCU_IMPORT_STALL_MINUTES = env_int("DANCU_IMPORT_STALL_MINUTES", default=10, minimum=1)
+DANCU_IMPORT_STALL_MINUTES = env_int(
+    "DANCU_IMPORT_STALL_MINUTES", default=10, minimum=1, maximum=_WEEK_MINUTES
+)
 # Worker processes that normalize an import's rows while the importing process checks and writes them
 # (collection/workers.py); 0 normalizes in the importing process. By default one per core beyond the two
 # that the importing process and the database server keep busy, at most four: on two cores a worker only
@@ -262,4 +271,4 @@ DANCU_MATCH_DUPLICATE_SHARE = env_share("DANCU_MATCH_DUPLICATE_SHARE", default=0
 DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "2GB")
 # Processes that prepare the records of a large `dancu match` file (50,000 records and more); 1 prepares
 # them in the command's own process.
-DANCU_MATCH_WORKERS = env_int("DANCU_MATCH_WORKERS", default=2, minimum=1)
+DANCU_MATCH_WORKERS = env_int("DANCU_MATCH_WORKERS", default=2, minimum=1, maximum=32)
