@@ -1,9 +1,24 @@
-"""Officers and police units in the Django admin, for the ministry's system administrators."""
+"""Officers and police units in the Django admin, for the ministry's system administrators.
+
+The sign-in's own records that packages put in the admin are here too, each registered again with the
+fix of a page that failed: django-axes' failed sign-ins and django-otp's TOTP devices.
+"""
 
 from __future__ import annotations
 
+from functools import wraps
+from typing import Any
+
+from axes.admin import AccessAttemptAdmin as AxesAccessAttemptAdmin
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as OtpTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 
@@ -32,3 +47,37 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("user", "name", "prefix", "digest", "created_at", "last_used_at")
     search_fields = ("user__username", "name", "prefix")
+
+    # A token is made by accounts.services.api_token_create, which shows its secret once and keeps only
+    # the digest; every field that makes one is read-only here, so the add page could only fail to save.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class AccessAttemptAdmin(AxesAccessAttemptAdmin):
+    # axes' clean-up action reads the time of the request's sign-in attempt, which axes sets only on the
+    # requests that sign in: from the admin it failed with an AttributeError, whatever was selected.
+    @wraps(AxesAccessAttemptAdmin.cleanup_expired_attempts)
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        AxesProxyHandler.update_request(request)
+        super().cleanup_expired_attempts(request, queryset)
+
+
+class TOTPDeviceAdmin(OtpTOTPDeviceAdmin):
+    # django-otp's set-up and QR code pages of a device fetched it with `get`: a number that names no
+    # device in their URL failed with DoesNotExist.
+    def config_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        get_object_or_404(TOTPDevice, pk=pk)
+        return super().config_view(request, pk)
+
+    def qrcode_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        get_object_or_404(TOTPDevice, pk=pk)
+        return super().qrcode_view(request, pk)
+
+
+# The packages registered theirs as their apps were read (before dancu's, by INSTALLED_APPS); axes not
+# at all with AXES_ENABLE_ADMIN off.
+for model, model_admin in ((AccessAttempt, AccessAttemptAdmin), (TOTPDevice, TOTPDeviceAdmin)):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+        admin.site.register(model, model_admin)

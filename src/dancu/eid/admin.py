@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from dancu.eid.models import EidAccount
 
@@ -13,3 +14,8 @@ class EidAccountAdmin(admin.ModelAdmin[EidAccount]):
     list_filter = ("status", "level")
     search_fields = ("user__username",)
     readonly_fields = tuple(f.name for f in EidAccount._meta.fields)
+
+    # An account is registered by eid.services.eid_account_register, for a citizen at the station; with
+    # every field read-only, the add page could only fail to save an account of no one.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
