@@ -31,8 +31,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_q.models import OrmQ, Task
 
+from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
-from tests.conftest import Personas
+from dancu.eid.models import EidAccount
+from tests.conftest import People, Personas
 
 pytestmark = [
     pytest.mark.django_db,
@@ -348,14 +350,37 @@ def test_the_axes_clean_up_action_runs(minh: Client) -> None:
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()  # not yet expired
 
 
-def test_the_totp_pages_of_no_device_are_not_found(minh: Client) -> None:
-    missing = max(TOTPDevice.objects.values_list("pk", flat=True)) + 1
+def test_the_totp_pages_of_no_device_are_not_found_and_no_secret_is_shown(minh: Client) -> None:
+    existing = max(TOTPDevice.objects.values_list("pk", flat=True))
+    missing = existing + 1
     assert minh.get(f"/admin/otp_totp/totpdevice/{missing}/config/").status_code == 404
     assert minh.get(f"/admin/otp_totp/totpdevice/{missing}/qrcode/").status_code == 404
-    assert minh.get(f"/admin/otp_totp/totpdevice/{missing - 1}/config/").status_code == 200
+    # An officer's secret is their second factor: not even a superuser reads it, nor its QR code.
+    assert minh.get(f"/admin/otp_totp/totpdevice/{existing}/config/").status_code == 403
+    assert minh.get(f"/admin/otp_totp/totpdevice/{existing}/qrcode/").status_code == 403
+    device = TOTPDevice.objects.get(pk=existing)
+    page = minh.get(f"/admin/otp_totp/totpdevice/{existing}/change/")
+    assert page.status_code == 200
+    assert device.key not in page.content.decode()
 
 
 def test_tokens_and_e_id_accounts_are_not_added_in_the_admin(minh: Client) -> None:
     for url in ("/admin/accounts/apitoken/add/", "/admin/eid/eidaccount/add/"):
         assert minh.get(url).status_code == 403
         assert minh.post(url, {}).status_code == 403
+
+
+def test_e_id_accounts_are_only_shown_in_the_admin(minh: Client, personas: Personas, people: People) -> None:
+    # Registering, locking and unlocking are the eid services' with their audit events; the admin shows.
+    # The row as the services leave it at registration (they need a delivered card, beside the point here).
+    holder = User.objects.create_user(username=people.hung.pin, role=User.Role.CITIZEN)
+    account = EidAccount.objects.create(
+        user=holder, citizen=people.hung, created_by=personas.lan, activation_digest="0" * 64
+    )
+    change = f"/admin/eid/eidaccount/{account.pk}/change/"
+    page = minh.get(change)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert minh.post(change, {"status": "locked"}).status_code == 403
+    assert minh.post(f"/admin/eid/eidaccount/{account.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert EidAccount.objects.filter(pk=account.pk).exists()

@@ -171,6 +171,9 @@ AXES_LOCKOUT_CALLABLE = "dancu.accounts.views.locked_out"
 AXES_VERBOSE = False
 
 OTP_TOTP_ISSUER = "dancu"
+# An officer's TOTP secret is the second factor itself: the admin never shows it, nor its QR code, once
+# the device exists (the admin's add page still asks for a key, as django-otp does).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Demo and tests may turn the second factor off; production never does (the default).
 DANCU_REQUIRE_OTP = env_bool("DANCU_REQUIRE_OTP", default=True)
 

@@ -15,7 +15,14 @@ class EidAccountAdmin(admin.ModelAdmin[EidAccount]):
     search_fields = ("user__username",)
     readonly_fields = tuple(f.name for f in EidAccount._meta.fields)
 
-    # An account is registered by eid.services.eid_account_register, for a citizen at the station; with
-    # every field read-only, the add page could only fail to save an account of no one.
+    # An account is registered, locked and unlocked by the eid services, each with its audit event, for a
+    # citizen at the station or in the portal: the admin only shows accounts. With every field read-only,
+    # its add page could only fail to save an account of no one, and a deletion would leave no trace.
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: EidAccount | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: EidAccount | None = None) -> bool:
         return False
