@@ -263,7 +263,12 @@ def test_a_first_sign_in_sets_up_the_authenticator_with_a_qr_code(newcomer: User
 
     response = password_step(client, newcomer)
     setup = client.get("/login/otp/setup/")
-    device = TOTPDevice.objects.get(user=newcomer)
+    # The device made for this session, whose secret the page shows (officer_create's own is never shown).
+    [device] = [
+        d
+        for d in TOTPDevice.objects.filter(user=newcomer)
+        if base64.b32encode(d.bin_key).decode() == setup.context["secret"]
+    ]
     wrong = client.post("/login/otp/setup/", {"token": "000000" if totp_of(device) != "000000" else "111111"})
     wait_out_the_throttle(newcomer)
     confirmed = client.post("/login/otp/setup/", {"token": totp_of(device)})
@@ -303,6 +308,32 @@ def test_the_password_alone_cannot_set_up_a_second_authenticator(personas: Perso
     device = TOTPDevice.objects.get(user=personas.lan)
     assert client.post("/login/otp/", {"token": totp_of(device)})["Location"] == "/"
     assert is_signed_in(client)
+
+
+def test_two_sessions_setting_up_are_shown_secrets_of_their_own(newcomer: User) -> None:
+    # Someone who learnt the password reaches the set-up page beside the holder: they must not be shown the
+    # secret the holder's phone will hold, or its codes would sign them in once the holder confirms it.
+    holder, other = Client(), Client()
+    for client in (holder, other):
+        assert password_step(client, newcomer)["Location"] == "/login/otp/setup/"
+        assert client.get("/login/otp/setup/").status_code == 200
+    secrets = [client.get("/login/otp/setup/").context["secret"] for client in (holder, other)]
+    assert secrets[0] != secrets[1]
+    # A page shown again shows the same secret: the phone scanned it once.
+    assert holder.get("/login/otp/setup/").context["secret"] == secrets[0]
+
+    devices = {base64.b32encode(d.bin_key).decode(): d for d in TOTPDevice.objects.filter(user=newcomer)}
+    holders, others = devices[secrets[0]], devices[secrets[1]]
+    assert holder.post("/login/otp/setup/", {"token": totp_of(holders)})["Location"] == "/"
+    # The other session's device is gone with its secret; its code opens nothing.
+    assert list(TOTPDevice.objects.filter(user=newcomer).values_list("pk", "confirmed")) == [
+        (holders.pk, True)
+    ]
+    refused = other.post("/login/otp/setup/", {"token": totp_of(others)})
+    assert refused["Location"] == "/login/otp/"
+    assert other.post("/login/otp/", {"token": totp_of(others)}).status_code == 200  # the form again
+    assert not is_signed_in(other)
+    assert is_signed_in(holder)
 
 
 def test_the_service_confirms_no_second_authenticator(personas: Personas) -> None:

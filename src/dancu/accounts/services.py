@@ -99,6 +99,8 @@ def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
             )
         device.confirmed = True
         device.save(update_fields=["confirmed"])
+        # The secrets other sessions were shown at the same step (`views._setup_device`) open nothing now.
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         audit_event_record(
             actor=Actor(user),
             event_type=EventType.OTP_DEVICE_CONFIRMED,

@@ -43,6 +43,7 @@ from dancu.web.converters import id_param
 
 _PENDING = "dancu_pending_user"
 _NEXT = "dancu_next"
+_SETUP_DEVICE = "dancu_setup_device"
 
 
 class LoginForm(forms.Form):
@@ -150,6 +151,7 @@ def _pending_user(request: HttpRequest, flow: SignInFlow) -> User | None:
 def _complete_login(request: HttpRequest, user: User, device: TOTPDevice | None) -> HttpResponse:
     next_url = request.session.pop(_NEXT, reverse(settings.LOGIN_REDIRECT_URL))
     request.session.pop(_PENDING, None)
+    request.session.pop(_SETUP_DEVICE, None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
         otp_login(request, device)
@@ -196,6 +198,22 @@ def _qr_svg(data: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
+def _setup_device(request: HttpRequest, user: User) -> TOTPDevice:
+    """The authenticator this browser is setting up, made for it: its secret reaches no other session.
+
+    Two sessions past the password at once (the holder, and someone who learnt the password) each get a
+    secret of their own, where sharing one device showed the holder's secret to the other and let them
+    sign in with it once the holder had confirmed it. The first to confirm keeps the account's only
+    authenticator, and the other sessions' devices are removed then (`otp_device_confirm`).
+    """
+    pk = request.session.get(_SETUP_DEVICE)
+    device = TOTPDevice.objects.filter(pk=pk, user=user, confirmed=False).first() if pk else None
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+        request.session[_SETUP_DEVICE] = device.pk
+    return device
+
+
 def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     """First sign-in: show the TOTP secret as a QR code and confirm it with a first code."""
     user = _pending_user(request, flow)
@@ -205,9 +223,7 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
         # The password alone must never lead past the second factor: an account that has its
         # authenticator is asked for its code, and a lost phone is re-enrolled by an administrator.
         return redirect(flow.otp)
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
+    device = _setup_device(request, user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"].strip()):
