@@ -16,6 +16,7 @@ from dancu.cards.selectors import open_application_counts
 from dancu.collection.models import CollectionForm
 from dancu.collection.selectors import form_queue_counts, queue_statuses
 from dancu.matching.selectors import pending_pair_count
+from dancu.matching.services.decisions import DECIDER_ROLES
 from dancu.registry.selectors import area_summary
 from dancu.web.access import PURPOSE_LABELS, PURPOSES, View, current_user, officer_required
 
@@ -39,7 +40,7 @@ class WaitingWork:
     """What waits for the officer, in counts: the first thing to see on a day of work."""
 
     forms: list[tuple[str, str, int]]  # (status, its name, how many) of the officer's own queue
-    pairs: int
+    pairs: int | None  # None for an officer who does not decide pairs (a collector): not their work
     applications: int
     overdue: int
 
@@ -56,7 +57,7 @@ def _waiting_work(user: User) -> WaitingWork:
             (status, str(CollectionForm.Status(status).label), counts.get(status, 0))
             for status in queue_statuses(user)
         ],
-        pairs=pending_pair_count(user),
+        pairs=pending_pair_count(user) if user.role in DECIDER_ROLES else None,
         applications=applications,
         overdue=overdue,
     )
