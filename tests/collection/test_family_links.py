@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -512,6 +513,91 @@ def test_a_dc02_that_records_half_a_divorce_is_warned(
     Citizen.objects.filter(pk=people.hung.pk).update(marital_status="single")
     assert warnings_of({"native_place": "Xã Phù Đổng, Hà Nội"}) == set()
     assert warnings_of({"spouse_pin": "", "spouse_name": "Trần Thị Hoa"}) == not_married
+
+
+def test_one_person_in_two_relations_is_refused_but_a_parent_may_represent(
+    personas: Personas, father: Citizen
+) -> None:
+    assert problems(personas, father_pin=father.pin, spouse_pin=father.pin) == (
+        {("spouse_pin", "family.two_roles")},
+        set(),
+    )
+    # A father who is also the legal representative (of a child, most often) is one person in two roles.
+    assert problems(personas, father_pin=father.pin, representative_pin=father.pin) == (set(), set())
+
+
+def test_a_dc02_names_neither_the_record_itself_nor_a_relative_it_keeps(
+    personas: Personas, people: People, staff: Reviewers, father: Citizen
+) -> None:
+    form = advance(
+        dc02(personas.lan, people.hung, {"father_pin": father.pin}),
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    assert form.warnings == []
+    hung = Citizen.objects.get(pk=people.hung.pk)
+
+    def errors_of(citizen: Citizen, changes: dict[str, str]) -> set[tuple[str, str]]:
+        check = workflow.form_validate(
+            user=personas.lan,
+            kind="DC02",
+            citizen=citizen,
+            data={"changes": changes},
+            document="Trích lục",
+            reason="Sửa",
+        )
+        return {(e.field, e.code) for e in check.errors}
+
+    # The father the record keeps cannot become the spouse too.
+    assert errors_of(hung, {"spouse_pin": father.pin}) == {("spouse_pin", "family.two_roles")}
+    # A PIN of a record merged into this one is this record's own: not its relative.
+    twice = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-17")
+    absorbed_pin = twice.pin
+    kept = merge_into_duplicate(twice)
+    assert errors_of(kept, {"representative_pin": absorbed_pin}) == {("representative_pin", "family.self")}
+
+
+def test_a_spouse_of_age_living_and_married_to_no_one_else(
+    personas: Personas, people: People, father: Citizen
+) -> None:
+    assert problems(personas, spouse_pin=people.mai.pin, marital_status="married") == (set(), set())
+    child = make_citizen(full_name="Đỗ Thị Bé", sex="F", birth_date=f"{timezone.localdate().year - 1}-01-15")
+    assert problems(personas, spouse_pin=child.pin) == (set(), {("spouse_pin", "family.spouse_young")})
+    assert problems(personas, representative_pin=child.pin) == (
+        set(),
+        {("representative_pin", "family.representative_minor")},
+    )
+    # The person themselves, a boy of sixteen, is under the age of marriage too.
+    young = f"{timezone.localdate().year - 16}-01-01"
+    assert problems(personas, birth_date=young, spouse_name="Trần Thị Hoa") == (
+        set(),
+        {("birth_date", "family.spouse_young")},
+    )
+
+    # Mai's record names a husband already: a second marriage needs the papers of the first's end.
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=people.mai,
+        kind="spouse",
+        relative=people.tuan,
+        reason="Đăng ký kết hôn",
+        source_document="Giấy chứng nhận kết hôn số 3",
+    )
+    assert problems(personas, spouse_pin=people.mai.pin) == (
+        set(),
+        {("spouse_pin", "family.spouse_married_elsewhere")},
+    )
+    # A record that names the person by name only, from before they were registered, is no other marriage.
+    FamilyLink.objects.filter(citizen=people.mai).update(
+        relative=None, relative_pin="", relative_name="Đỗ Minh Khang"
+    )
+    assert problems(personas, spouse_pin=people.mai.pin) == (set(), set())
+
+    # A late father is named as any father; a late spouse or representative is for the reviewer to see.
+    Citizen.objects.filter(pk=father.pk).update(date_of_death="2020-01-01")
+    assert problems(personas, father_pin=father.pin) == (set(), set())
+    assert problems(personas, spouse_pin=father.pin, sex="F")[1] == {("spouse_pin", "family.relative_dead")}
 
 
 def test_the_dc02_page_shows_the_relatives_the_record_names(

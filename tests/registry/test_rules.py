@@ -456,6 +456,8 @@ EXAMPLE_PARAMS = {
     "max_age": 120,
     "min_age": 12,
     "age": 15,
+    "male_age": 20,
+    "female_age": 18,
     "max_length": 100,
     "length": 120,
     "characters": "<",

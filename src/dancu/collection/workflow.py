@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -50,7 +51,15 @@ from dancu.registry.models import (
     Relation,
     Residence,
 )
-from dancu.registry.rules import Issue, Severity, check_name, check_parent_age, check_pin
+from dancu.registry.rules import (
+    Issue,
+    Severity,
+    check_name,
+    check_parent_age,
+    check_pin,
+    check_representative_age,
+    check_spouse_age,
+)
 from dancu.registry.selectors import relative_for_link, relatives_checked_log
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
@@ -319,7 +328,8 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
     relatives = relatives_of(data)
-    _check_family(relatives, check, birth=birth, own_pin=pin, complete=complete)
+    person = _Person(name=parsed.get("full_name", ""), pin=pin, sex=sex, birth=birth)
+    _check_family(relatives, check, person=person, complete=complete, today=today)
     _check_spouse_status(check, status=parsed.get("marital_status", ""), spouse="spouse" in relatives)
     return check
 
@@ -472,17 +482,37 @@ def changed_relatives(
     return changed
 
 
+@dataclass(frozen=True)
+class _Person:
+    """The person a form collects or corrects, as the family rules compare them with their relatives."""
+
+    name: str
+    pin: str
+    sex: str | None
+    birth: PartialDate | None
+    record: int | None = None  # their record's id, for a DC02
+
+
+# A parent may be the legal representative too (of a child, most often); no one else is named twice.
+_ROLES_OF_ONE = frozenset({frozenset({"father", "representative"}), frozenset({"mother", "representative"})})
+
+
 def _check_family(
     relatives: Mapping[str, NewRelative],
     check: FormCheck,
     *,
-    birth: PartialDate | None,
-    own_pin: str,
+    person: _Person,
     complete: bool,
+    today: date,
+    kept: Mapping[str, str] = MappingProxyType({}),
 ) -> None:
     """Each relative's name and PIN, and what the registry's record of the relative says of them: a
-    parent older than the child by the rules' margin, a PIN that leads to someone, the name it leads to."""
+    parent older than the child by the rules' margin, a PIN that leads to someone, the name it leads to,
+    a spouse of the age to marry and not married to someone else, a representative of age, no one in two
+    relations but a parent who represents."""
     issues: list[Issue] = []
+    # Who each relative is, by record (or by PIN where none was found), and in which relation.
+    named: dict[int | str, str] = {pin: who for who, pin in kept.items()}
     for who, relative in relatives.items():
         name_field, pin_field = f"{who}_name", f"{who}_pin"
         issues += check_name(relative.name, field=name_field, required=False)
@@ -496,23 +526,54 @@ def _check_family(
             Issue(pin_field, "family.parent_sex") if issue.rule_code == "pin.sex_mismatch" else issue
             for issue in check_pin(relative.pin, sex=_PARENT_SEX.get(who), birth=None, field=pin_field)
         ]
-        if relative.pin == own_pin:
+        found = relative.citizen
+        # The record's own PIN, or one of a record merged into it, which leads to the same record.
+        if relative.pin == person.pin or (found is not None and found.pk == person.record):
             pin_issues.append(Issue(pin_field, "family.self"))
+        keys: list[int | str] = [relative.pin] if found is None else [relative.pin, found.pk]
+        if any(key in named and frozenset({named[key], who}) not in _ROLES_OF_ONE for key in keys):
+            pin_issues.append(Issue(pin_field, "family.two_roles"))
+        for key in keys:
+            named.setdefault(key, who)
         issues += pin_issues
         if pin_issues:
             continue
-        if relative.citizen is None:
+        if found is None:
             # A typing error most often; a relative never registered is the reviewer's to confirm.
             issues.append(Issue(pin_field, "family.relative_unknown"))
             continue
-        check.relatives_read.add(relative.citizen.pk)
-        if relative.name and fold(relative.name) != relative.citizen.name_key:
+        check.relatives_read.add(found.pk)
+        if relative.name and fold(relative.name) != found.name_key:
             issues.append(Issue(name_field, "family.name_differs"))
         if who in _PARENT_SEX:
-            issues += check_parent_age(relative.citizen.birth_date, birth, field=pin_field)
+            issues += check_parent_age(found.birth_date, person.birth, field=pin_field)
+        elif found.date_of_death is not None:
+            # A late parent is named as any parent; a spouse or a representative is someone living.
+            issues.append(Issue(pin_field, "family.relative_dead"))
+        if who == "spouse":
+            issues += check_spouse_age(found.birth_date, found.sex, today, field=pin_field)
+            if _married_elsewhere(found, person):
+                issues.append(Issue(pin_field, "family.spouse_married_elsewhere"))
+        elif who == "representative":
+            issues += check_representative_age(found.birth_date, today, field=pin_field)
+    if "spouse" in relatives and person.sex is not None:
+        issues += check_spouse_age(person.birth, person.sex, today, field="birth_date")
     for issue in issues:
         problem = issue.as_field_error()
         (check.errors if issue.severity is Severity.ERROR else check.warnings).append(problem)
+
+
+def _married_elsewhere(spouse: Citizen, person: _Person) -> bool:
+    """Whether the spouse's record names a spouse other than the person: a link to another record, or a
+    name that is not the person's (their record may name the person by name only, from before the
+    person was registered)."""
+    links = spouse.family_links.filter(kind=FamilyLink.Kind.SPOUSE)
+    if person.record is not None:
+        links = links.exclude(relative_id=person.record)
+    return any(
+        link.relative_id is not None or fold(link.relative_name) != fold(person.name)
+        for link in links.only("relative_id", "relative_name")
+    )
 
 
 def _check_spouse_status(check: FormCheck, *, status: str, spouse: bool, removed: bool = False) -> None:
@@ -576,9 +637,16 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         citizen,
         valid,
         check,
-        birth=parsed.get("birth_date", citizen.birth_date),
+        person=_Person(
+            name=parsed.get("full_name", citizen.full_name),
+            pin=citizen.pin,
+            sex=citizen.sex,
+            birth=parsed.get("birth_date", citizen.birth_date),
+            record=citizen.pk,
+        ),
         status=parsed.get("marital_status", citizen.marital_status),
         complete=complete,
+        today=today,
     )
     return check
 
@@ -588,14 +656,17 @@ def _check_changed_relatives(
     changes: Mapping[str, str],
     check: FormCheck,
     *,
-    birth: PartialDate | None,
+    person: _Person,
     status: str,
     complete: bool,
+    today: date,
 ) -> None:
     current = current_relatives(citizen)
     relatives = changed_relatives(current, changes)
     named = {who: relative for who, relative in relatives.items() if relative is not None}
-    _check_family(named, check, birth=birth, own_pin=citizen.pin, complete=complete)
+    # The relatives the form keeps are not judged again, but no one changed may be one of them.
+    kept = {who: pin for who, (_name, pin) in current.items() if who not in relatives and pin}
+    _check_family(named, check, person=person, complete=complete, today=today, kept=kept)
     if "marital_status" in changes or "spouse" in relatives:
         # Only a form that touches the status or the spouse is asked to make the two agree: one that
         # corrects a name does not inherit an old disagreement to acknowledge.

@@ -40,6 +40,10 @@ UNITS_REFORM_DATE = date(2025, 7, 1)
 PARENT_MIN_AGE = 12
 PARENT_YOUNG_AGE = 15
 PARENT_OLD_AGE = 60
+# Luật Hôn nhân và gia đình 2014 art. 8: a man marries from 20 full years, a woman from 18.
+MARRIAGE_AGE = {"M": 20, "F": 18}
+# Bộ luật Dân sự 2015 art. 20: an adult, who may represent another, is 18 full years old.
+ADULT_AGE = 18
 # No one alive has been documented older than this; an older living person is a wrong birth year or a
 # death that never reached the registry ("sống").
 MAX_PLAUSIBLE_AGE = 120
@@ -293,6 +297,40 @@ _CATALOGUE: tuple[Rule, ...] = (
         W,
         "{label} khác họ tên của công dân mang số định danh đã ghi; hãy đối chiếu giấy tờ.",
         "{label} differs from the name of the citizen holding the number given; check the documents.",
+    ),
+    Rule(
+        "family.two_roles",
+        E,
+        "{label}: người này đã được ghi ở một quan hệ khác trên phiếu "
+        "(cha, mẹ, vợ/chồng là ba người khác nhau).",
+        "{label}: this person is already named in another relation on the form "
+        "(father, mother and spouse are three different people).",
+    ),
+    Rule(
+        "family.spouse_married_elsewhere",
+        W,
+        "{label}: hồ sơ của người này đang ghi một vợ/chồng khác; "
+        "hãy đối chiếu giấy tờ (ly hôn, đăng ký kết hôn).",
+        "{label}: this person's record names another spouse; check the documents (divorce, marriage "
+        "registration).",
+    ),
+    Rule(
+        "family.spouse_young",
+        W,
+        "{label}: chưa đủ tuổi kết hôn (nam {male_age}, nữ {female_age}); hãy đối chiếu giấy tờ.",
+        "{label}: under the age of marriage (men {male_age}, women {female_age}); check the documents.",
+    ),
+    Rule(
+        "family.representative_minor",
+        W,
+        "{label}: người đại diện chưa đủ {age} tuổi; hãy đối chiếu giấy tờ.",
+        "{label}: the representative is under {age}; check the documents.",
+    ),
+    Rule(
+        "family.relative_dead",
+        W,
+        "{label}: hồ sơ của người này ghi đã mất; hãy đối chiếu giấy tờ.",
+        "{label}: this person's record says they have died; check the documents.",
     ),
     Rule(
         "family.spouse_not_married",
@@ -1134,6 +1172,33 @@ def check_parent_age(
     if _full_years(parent_birth.latest(), child_birth.earliest()) > PARENT_OLD_AGE:
         return [Issue(field, "family.parent_old", {"age": PARENT_OLD_AGE})]
     return []
+
+
+def _under(age: int, birth: PartialDate | None, today: date) -> bool:
+    """Under `age` on every day the partial date of birth can mean: the benefit of the doubt."""
+    return birth is not None and _full_years(birth.earliest(), today) < age
+
+
+def check_spouse_age(birth: PartialDate | None, sex: str, today: date, *, field: str) -> list[Issue]:
+    """A spouse younger than the age of marriage for their sex (a warning: a record's birth year may be
+    wrong, a marriage abroad may follow other law)."""
+    age = MARRIAGE_AGE.get(sex, min(MARRIAGE_AGE.values()))
+    if _under(age, birth, today):
+        return [
+            Issue(
+                field, "family.spouse_young", {"male_age": MARRIAGE_AGE["M"], "female_age": MARRIAGE_AGE["F"]}
+            )
+        ]
+    return []
+
+
+def check_representative_age(birth: PartialDate | None, today: date, *, field: str) -> list[Issue]:
+    """A legal representative must be an adult (a warning, for the reviewer to look at the papers)."""
+    return (
+        [Issue(field, "family.representative_minor", {"age": ADULT_AGE})]
+        if _under(ADULT_AGE, birth, today)
+        else []
+    )
 
 
 def check_pin(

@@ -67,7 +67,7 @@ def _merged_into(lookup: dict[str, Any]) -> int | None:
 
 
 # What the family rules compare of a relative's record (collection.workflow._check_family).
-_RELATIVE_FIELDS = ("pin", "full_name", "name_key", "sex", "birth_date")
+_RELATIVE_FIELDS = ("pin", "full_name", "name_key", "sex", "birth_date", "date_of_death")
 
 
 def relative_for_link(pin: str) -> Citizen | None:
