@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -195,6 +195,10 @@ def test_each_comparison_with_a_relatives_record_is_logged_once_a_day(
         )
         assert checked.status_code == 200
     assert verifications(father) == [("lan", "web", "DC01", purpose)]
+    with translation.override("en"):  # as the auditor's and the citizen's pages show it in English
+        assert (
+            translation.gettext(purpose) == "Relatives named on a collection form compared with their records"
+        )
     [row] = AccessLog.objects.filter(citizen=father, action=AccessLog.Action.VERIFY)
     # The row goes to the auditors of the relative's own area, outside the officer's.
     assert row.area_commune_id == father.area_commune_id != personas.lan.police_unit.admin_unit_id

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope, household_scope
@@ -87,7 +88,8 @@ def relative_for_link(pin: str) -> Citizen | None:
     return citizen
 
 
-RELATIVE_CHECK_PURPOSE = "Đối chiếu người thân khai trên phiếu thu thập"
+# Marked for extraction, not translated here: the log keeps it as written, and pages show it translated.
+RELATIVE_CHECK_PURPOSE = gettext_noop("Đối chiếu người thân khai trên phiếu thu thập")
 
 
 def relatives_checked_log(
