@@ -604,6 +604,32 @@ def test_a_spouse_of_age_living_and_married_to_no_one_else(
     assert problems(personas, spouse_pin=father.pin, sex="F")[1] == {("spouse_pin", "family.relative_dead")}
 
 
+def test_a_warning_that_appears_after_the_recheck_stops_the_apply(
+    personas: Personas, people: People, staff: Reviewers, father: Citizen
+) -> None:
+    form = advance(
+        dc02(personas.lan, people.hung, {"father_pin": father.pin, "father_name": "Đỗ Văn Thành"}),
+        "rechecked",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    assert form.acknowledged_warnings == []
+    # Meanwhile the father's record is corrected to another name: the form's name no longer fits it.
+    Citizen.objects.filter(pk=father.pk).update(full_name="Đỗ Văn Thịnh", name_key="do van thinh")
+
+    with pytest.raises(DomainError) as refused:
+        workflow.form_apply(actor=Actor(personas.cuong), form=form)
+
+    assert [(e.field, e.code) for e in refused.value.errors] == [("father_name", "warning.new_since_review")]
+    assert "[family.name_differs]" in refused.value.errors[0].message_vi
+    form.refresh_from_db()
+    assert (form.status, [e["code"] for e in form.apply_errors]) == (
+        "rechecked",
+        ["warning.new_since_review"],
+    )
+    assert not FamilyLink.objects.filter(citizen=people.hung).exists()
+
+
 def test_the_dc02_page_shows_the_relatives_the_record_names(
     personas: Personas, people: People, sign_in: Any
 ) -> None:

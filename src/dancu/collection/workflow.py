@@ -1436,6 +1436,25 @@ def _apply_dc02(*, actor: Actor, form: CollectionForm) -> Citizen:
     return citizen
 
 
+def _warnings_since_review(check: FormCheck, form: CollectionForm) -> list[FieldError]:
+    """The warnings the registry gives the form now that its reviewers did not acknowledge: it changed
+    since the re-check (a relative renamed, a record merged). Applying would write what no one looked at,
+    so the form waits to be returned and checked again."""
+    seen = set(form.acknowledged_warnings)
+    return [
+        FieldError(
+            warning.field,
+            "warning.new_since_review",
+            f"Cảnh báo mới sau khi phúc tra [{warning.code}]: {warning.message_vi} "
+            "Hãy trả phiếu để kiểm tra lại",
+            f"A warning since the re-check [{warning.code}]: {warning.message_en} "
+            "Return the form to be checked again",
+        )
+        for warning in check.warnings
+        if warning.code not in seen
+    ]
+
+
 def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
     """Write a re-checked form into the registry: citizen, residence, household and family links together or
     not at all.
@@ -1456,6 +1475,8 @@ def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
             check = _check_stored(locked, user)
             if check.errors:
                 raise DomainError(check.errors)
+            if unseen := _warnings_since_review(check, locked):
+                raise DomainError(unseen)
             with transaction.atomic():
                 if locked.kind == Kind.DC01:
                     citizen = _apply_dc01(actor=actor, form=locked, check=check)
