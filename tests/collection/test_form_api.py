@@ -117,6 +117,12 @@ def test_a_dc02_through_the_api(personas: Personas, people: People, staff: Revie
     outside = call(lan, "post", "/api/v1/forms", {**body, "citizen_pin": people.mai.pin})
     missing = call(lan, "post", "/api/v1/forms", {**body, "citizen_pin": "001099999999"})
     assert errors_of(outside, 404) == errors_of(missing, 404) == ["not_found"]
+    # No number, or one of the wrong shape, is the body's mistake, named by its field.
+    for pin, code in (("", "citizen.required"), ("  ", "citizen.required"), ("abc", "pin.format")):
+        refused = call(lan, "post", "/api/v1/forms", {**body, "citizen_pin": pin})
+        assert errors_of(refused, 422) == [code]
+        assert refused.json()["errors"][0]["field"] == "citizen_pin"
+    assert CollectionForm.objects.count() == 1
 
     path = f"/api/v1/forms/{form['id']}"
     ok(call(lan, "post", f"{path}/submit"))
