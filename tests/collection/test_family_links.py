@@ -653,6 +653,35 @@ def test_the_dc02_page_shows_the_relatives_the_record_names(
     assert (form.status, form.data) == ("submitted", {"changes": {"father_name": "Nguyễn Văn Tí"}})
 
 
+def test_the_dc02_page_replaces_a_relative_known_by_number_with_one_known_by_name(
+    personas: Personas, people: People, staff: Reviewers, sign_in: Any
+) -> None:
+    # Hùng's spouse is Mai, by her number; he remarried someone not in the registry.
+    services.family_link_add(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="spouse",
+        relative=people.mai,
+        reason="Đăng ký kết hôn",
+        source_document="Giấy chứng nhận kết hôn số 3",
+    )
+    client = sign_in(Client(), personas.lan)
+    url = f"/forms/new/dc02/{people.hung.pk}/"
+    sent = {"document": "Giấy chứng nhận kết hôn số 9", "reason": "Kết hôn", "action": "save"}
+    saved = client.post(url, {**sent, "spouse_clear": "on", "spouse_name": "Lê Thu Hà"})
+    assert saved.status_code == 302
+    form = CollectionForm.objects.get()
+    assert form.data == {"changes": {"spouse_name": "Lê Thu Hà", "spouse_pin": ""}}
+    edit = client.get(f"/forms/{form.pk}/edit/").content.decode()
+    assert re.search(r'<input type="checkbox" name="spouse_clear"[^>]* checked', edit)
+    assert 'value="Lê Thu Hà"' in edit
+
+    advance(form, "applied", reviewer=staff.hang, supervisor=personas.cuong)
+    [link] = FamilyLink.objects.filter(citizen=people.hung)
+    assert (link.relative, link.relative_pin, link.relative_name) == (None, "", "Lê Thu Hà")
+    assert not FamilyLink.objects.filter(citizen=people.mai).exists()
+
+
 def test_the_dc02_page_removes_a_relative_by_its_own_choice(
     personas: Personas, people: People, staff: Reviewers, sign_in: Any
 ) -> None:
@@ -670,11 +699,6 @@ def test_the_dc02_page_removes_a_relative_by_its_own_choice(
     assert 'name="spouse_clear"' in page
     assert 'data-current="spouse_clear"' not in page
     sent = {"document": "Trích lục ghi chú ly hôn số 3", "reason": "Ly hôn"}
-
-    # Removing and naming someone new at once says which to choose, and saves nothing.
-    both = client.post(url, {**sent, "spouse_clear": "on", "spouse_name": "Lê Thu Hà", "action": "save"})
-    assert "Chọn bỏ thông tin này hoặc ghi người mới, không cả hai" in both.content.decode()
-    assert not CollectionForm.objects.exists()
 
     saved = client.post(url, {**sent, "spouse_clear": "on", "action": "save"})
     assert saved.status_code == 302

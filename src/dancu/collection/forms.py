@@ -154,7 +154,9 @@ class DC02Form(_RelativesForm):
     phone = _text(_("Số điện thoại"), inputmode="tel")
     email = _text(_("Email"), inputmode="email")
     # A blank field keeps its value, so removing a relative (a divorce, a representative no longer needed)
-    # is a choice of its own: it sends the relative's name and number blank, which clears them.
+    # is a choice of its own: it sends the relative's name and number blank, which clears them. Ticked
+    # with a new name, it replaces the relative with someone known by that name only; without the tick a
+    # name alone would keep the old relative's number, and so the old relative.
     father_clear = forms.BooleanField(label=_("Bỏ thông tin cha khỏi hồ sơ"), required=False)
     mother_clear = forms.BooleanField(label=_("Bỏ thông tin mẹ khỏi hồ sơ"), required=False)
     spouse_clear = forms.BooleanField(label=_("Bỏ thông tin vợ/chồng khỏi hồ sơ"), required=False)
@@ -195,16 +197,6 @@ class DC02Form(_RelativesForm):
         (_("Căn cứ"), ("document", "reason")),
     )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        for who in workflow.RELATIVES:
-            if data.get(f"{who}_clear") and (data.get(f"{who}_name") or data.get(f"{who}_pin")):
-                self.add_error(
-                    f"{who}_clear",
-                    _("Chọn bỏ thông tin này hoặc ghi người mới, không cả hai"),
-                )
-        return data
-
     def data_of(self) -> dict[str, Any]:
         changes = {
             name: value
@@ -213,16 +205,17 @@ class DC02Form(_RelativesForm):
         }
         for who in workflow.RELATIVES:
             if self.cleaned_data.get(f"{who}_clear"):
-                changes[f"{who}_name"] = changes[f"{who}_pin"] = ""
+                # What was typed beside the tick names the new relative; what was left blank is cleared.
+                changes.setdefault(f"{who}_name", "")
+                changes.setdefault(f"{who}_pin", "")
         return {"changes": changes}
 
     @staticmethod
     def initial_of(form: CollectionForm) -> dict[str, Any]:
         changes = form.data.get("changes", {})
+        # A number sent blank is the tick's doing: the relative the record had goes.
         cleared = {
-            f"{who}_clear": True
-            for who in workflow.RELATIVES
-            if changes.get(f"{who}_name") == "" and changes.get(f"{who}_pin") == ""
+            f"{who}_clear": True for who in workflow.RELATIVES if changes.get(f"{who}_pin", None) == ""
         }
         return {**changes, **cleared, "document": form.document, "reason": form.reason}
 
