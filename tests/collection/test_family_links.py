@@ -630,6 +630,36 @@ def test_a_warning_that_appears_after_the_recheck_stops_the_apply(
     assert not FamilyLink.objects.filter(citizen=people.hung).exists()
 
 
+def test_a_relatives_rename_shows_on_the_links_to_them(
+    personas: Personas, people: People, staff: Reviewers, father: Citizen
+) -> None:
+    advance(
+        dc02(personas.lan, people.hung, {"representative_pin": father.pin}),
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=father,
+        changes={"full_name": "Đỗ Văn Thịnh"},
+        reason="Cải chính họ tên",
+        source_document="Quyết định cải chính số 5",
+    )
+    [link] = FamilyLink.objects.filter(citizen=people.hung)
+    assert (link.relative, link.relative_name) == (father, "Đỗ Văn Thịnh")
+    # A DC02 that types the new name for the same number now changes nothing, as it should.
+    check = workflow.form_validate(
+        user=personas.lan,
+        kind="DC02",
+        citizen=Citizen.objects.get(pk=people.hung.pk),
+        data={"changes": {"representative_name": "Đỗ Văn Thịnh"}},
+        document="Trích lục",
+        reason="Sửa",
+    )
+    assert [(w.field, w.code) for w in check.warnings] == [("representative_name", "change.same_value")]
+
+
 def test_the_dc02_page_shows_the_relatives_the_record_names(
     personas: Personas, people: People, sign_in: Any
 ) -> None:

@@ -450,6 +450,10 @@ def citizen_update(
             changed.append("name_key")
         # Only the fields this update changes, on the row as locked: nothing else of it is written back.
         citizen.save(update_fields=[*changed, "updated_at"])
+        if "full_name" in diff:
+            # The links on the relatives' records show the name of the record they lead to, as when they
+            # were made; the rename's event says when it changed, and their history keeps the old name.
+            FamilyLink.objects.filter(relative=citizen).update(relative_name=citizen.full_name)
         event = audit_event_record(
             actor=actor,
             event_type=EventType.CITIZEN_DECEASED if "date_of_death" in diff else EventType.CITIZEN_UPDATED,
