@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
@@ -43,7 +44,7 @@ from dancu.registry import selectors as registry_selectors
 
 router = Router(tags=["cards"])
 API = AccessLog.Channel.API
-PURPOSE = "API: cấp thẻ căn cước"
+PURPOSE = gettext_noop("API: cấp thẻ căn cước")
 
 
 def _actor(request: HttpRequest) -> User:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -19,7 +20,7 @@ from dancu.registry import selectors as registry_selectors
 
 router = Router(tags=["collection"])
 API = AccessLog.Channel.API
-PURPOSE = "API: thu thập, kiểm tra phiếu dân cư"
+PURPOSE = gettext_noop("API: thu thập, kiểm tra phiếu dân cư")
 
 
 def _actor(request: HttpRequest) -> User:

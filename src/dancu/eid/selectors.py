@@ -14,6 +14,7 @@ from datetime import datetime
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -24,7 +25,7 @@ from dancu.lib.errors import FieldError, NotFoundError
 from dancu.registry.models import Citizen, HouseholdMember, Residence
 
 # Written to the access log in Vietnamese, the language of the record (as officers' purposes are).
-SELF_PURPOSE = "Công dân tự tra cứu dữ liệu của mình"
+SELF_PURPOSE = gettext_noop("Công dân tự tra cứu dữ liệu của mình")
 
 
 _LOCK_REASONS_EN = {

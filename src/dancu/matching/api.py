@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router
 
 from dancu.accounts.models import User
@@ -19,7 +20,7 @@ from dancu.registry.models import Citizen
 
 router = Router(tags=["matching"])
 API = AccessLog.Channel.API
-PURPOSE = "API: kiểm tra hồ sơ nghi trùng"
+PURPOSE = gettext_noop("API: kiểm tra hồ sơ nghi trùng")
 
 
 def _actor(request: HttpRequest) -> User:

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -37,7 +38,7 @@ from dancu.registry.schemas import (
 
 router = Router(tags=["registry"])
 API = AccessLog.Channel.API
-PURPOSE = "API: tra cứu nghiệp vụ"
+PURPOSE = gettext_noop("API: tra cứu nghiệp vụ")
 
 
 def _actor(request: HttpRequest) -> User:

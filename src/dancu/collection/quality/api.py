@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_noop
 from ninja import Path, Query, Router
 
 from dancu.accounts.models import User
@@ -23,7 +24,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib.downloads import ExportFormat
 
 router = Router(tags=["quality"])
-PURPOSE = "API: đánh giá chất lượng dữ liệu dân cư"
+PURPOSE = gettext_noop("API: đánh giá chất lượng dữ liệu dân cư")
 
 
 def _actor(request: HttpRequest) -> User:

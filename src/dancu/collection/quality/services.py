@@ -30,6 +30,7 @@ from datetime import date, datetime
 from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor, access_log_record, audit_event_record
@@ -97,7 +98,7 @@ def _add(
 
 
 # What a citizen sees in the access log of their record for a quality pass's read.
-QUALITY_READ_PURPOSE = "Đánh giá chất lượng hồ sơ (đúng, đủ, sạch, sống)"
+QUALITY_READ_PURPOSE = gettext_noop("Đánh giá chất lượng hồ sơ (đúng, đủ, sạch, sống)")
 
 
 def _assess_chunk(

@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, access_log_record, audit_event_record
@@ -137,7 +138,7 @@ def _citizen_rows(population: _Population) -> None:
 
 
 # What a citizen sees in the access log of their record for a run's read.
-MATCH_READ_PURPOSE = "Đối chiếu tìm hồ sơ trùng (tìm bản ghi của cùng một người)"
+MATCH_READ_PURPOSE = gettext_noop("Đối chiếu tìm hồ sơ trùng (tìm bản ghi của cùng một người)")
 
 
 def _log_citizens_read(run: MatchRun, actor: Actor, population: _Population) -> int:
