@@ -553,8 +553,20 @@ def test_a_dc02_names_neither_the_record_itself_nor_a_relative_it_keeps(
         )
         return {(e.field, e.code) for e in check.errors}
 
-    # The father the record keeps cannot become the spouse too.
+    # The father the record keeps cannot become the spouse too, not even by the PIN of a record of him
+    # merged into his (it leads to his record).
     assert errors_of(hung, {"spouse_pin": father.pin}) == {("spouse_pin", "family.two_roles")}
+    duplicate = make_citizen(
+        full_name="Đỗ Văn Thành",
+        birth_date="1960-02-01",
+        commune_code=SAI_GON,
+        place="079",
+        address="12 Lê Lợi",
+    )
+    services.citizen_merge(
+        actor=SYSTEM, keep=father, absorb=duplicate, reason="Hai hồ sơ cùng một người", source_document="BB 8"
+    )
+    assert errors_of(hung, {"spouse_pin": duplicate.pin}) == {("spouse_pin", "family.two_roles")}
     # A PIN of a record merged into this one is this record's own: not its relative.
     twice = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-17")
     absorbed_pin = twice.pin

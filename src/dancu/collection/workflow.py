@@ -504,7 +504,7 @@ def _check_family(
     person: _Person,
     complete: bool,
     today: date,
-    kept: Mapping[str, str] = MappingProxyType({}),
+    kept: Mapping[int | str, str] = MappingProxyType({}),
 ) -> None:
     """Each relative's name and PIN, and what the registry's record of the relative says of them: a
     parent older than the child by the rules' margin, a PIN that leads to someone, the name it leads to,
@@ -512,7 +512,7 @@ def _check_family(
     relations but a parent who represents."""
     issues: list[Issue] = []
     # Who each relative is, by record (or by PIN where none was found), and in which relation.
-    named: dict[int | str, str] = {pin: who for who, pin in kept.items()}
+    named: dict[int | str, str] = dict(kept)
     for who, relative in relatives.items():
         name_field, pin_field = f"{who}_name", f"{who}_pin"
         issues += check_name(relative.name, field=name_field, required=False)
@@ -651,6 +651,21 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
     return check
 
 
+def _kept(citizen: Citizen, changed: Collection[str]) -> dict[int | str, str]:
+    """The relatives a DC02 keeps, by their record and by the number on the link: they are not judged
+    again, but no one the form names may be one of them (a number of a record merged into theirs leads to
+    their record, hence the record too)."""
+    kinds = {kind: who for who, kind in RELATIVES.items() if who not in changed}
+    kept: dict[int | str, str] = {}
+    for relative_id, pin, kind in citizen.family_links.filter(kind__in=kinds).values_list(
+        "relative_id", "relative_pin", "kind"
+    ):
+        for key in (relative_id, pin):
+            if key:
+                kept.setdefault(key, kinds[FamilyLink.Kind(kind)])
+    return kept
+
+
 def _check_changed_relatives(
     citizen: Citizen,
     changes: Mapping[str, str],
@@ -664,9 +679,7 @@ def _check_changed_relatives(
     current = current_relatives(citizen)
     relatives = changed_relatives(current, changes)
     named = {who: relative for who, relative in relatives.items() if relative is not None}
-    # The relatives the form keeps are not judged again, but no one changed may be one of them.
-    kept = {who: pin for who, (_name, pin) in current.items() if who not in relatives and pin}
-    _check_family(named, check, person=person, complete=complete, today=today, kept=kept)
+    _check_family(named, check, person=person, complete=complete, today=today, kept=_kept(citizen, relatives))
     if "marital_status" in changes or "spouse" in relatives:
         # Only a form that touches the status or the spouse is asked to make the two agree: one that
         # corrects a name does not inherit an old disagreement to acknowledge.
