@@ -336,6 +336,19 @@ def test_two_sessions_setting_up_are_shown_secrets_of_their_own(newcomer: User) 
     assert is_signed_in(holder)
 
 
+def test_set_up_pages_abandoned_long_ago_do_not_pile_up(newcomer: User) -> None:
+    for _visit in range(3):
+        client = Client()
+        password_step(client, newcomer)
+        client.get("/login/otp/setup/")
+    assert TOTPDevice.objects.filter(user=newcomer, confirmed=False).count() == 4  # officer_create's too
+    TOTPDevice.objects.filter(user=newcomer).update(created_at=timezone.now() - timedelta(hours=2))
+    client = Client()
+    password_step(client, newcomer)
+    client.get("/login/otp/setup/")
+    assert TOTPDevice.objects.filter(user=newcomer, confirmed=False).count() == 1
+
+
 def test_the_service_confirms_no_second_authenticator(personas: Personas) -> None:
     second = TOTPDevice.objects.create(user=personas.lan, name="default", confirmed=False)
 

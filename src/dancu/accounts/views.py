@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -44,6 +46,8 @@ from dancu.web.converters import id_param
 _PENDING = "dancu_pending_user"
 _NEXT = "dancu_next"
 _SETUP_DEVICE = "dancu_setup_device"
+# How long a set-up page's secret waits for its first code before another session's visit removes it.
+SETUP_DEVICE_LIFETIME = timedelta(hours=1)
 
 
 class LoginForm(forms.Form):
@@ -209,6 +213,10 @@ def _setup_device(request: HttpRequest, user: User) -> TOTPDevice:
     pk = request.session.get(_SETUP_DEVICE)
     device = TOTPDevice.objects.filter(pk=pk, user=user, confirmed=False).first() if pk else None
     if device is None:
+        # Set-up pages abandoned long ago go first: each sign-in to this page makes a device, and the
+        # account's table would otherwise grow with every password step repeated (by anyone holding it).
+        stale = timezone.now() - SETUP_DEVICE_LIFETIME
+        TOTPDevice.objects.filter(user=user, confirmed=False, created_at__lt=stale).delete()
         device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
         request.session[_SETUP_DEVICE] = device.pk
     return device
