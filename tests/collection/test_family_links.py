@@ -378,15 +378,20 @@ def test_an_imported_rows_parents_become_the_records_parents(tmp_path: Path, per
 # DC02: the relatives as they are to be --------------------------------------------------------------------
 
 
-def _named_father(citizen: Citizen, name: str) -> None:
+def _linked(citizen: Citizen, kind: str, **relative: Any) -> None:
+    """The record names a relative (`relative=` a record, or `relative_name=`), as an earlier form did."""
     services.family_link_add(
         actor=SYSTEM,
         citizen=citizen,
-        kind="father",
-        relative_name=name,
+        kind=kind,
         reason="Thu thập dữ liệu thử nghiệm",
         source_document="DC01 thử nghiệm",
+        **relative,
     )
+
+
+def _named_father(citizen: Citizen, name: str) -> None:
+    _linked(citizen, "father", relative_name=name)
 
 
 def test_a_dc02_corrects_the_fathers_name_and_the_history_keeps_the_old_one(
@@ -592,14 +597,7 @@ def test_a_spouse_of_age_living_and_married_to_no_one_else(
     )
 
     # Mai's record names a husband already: a second marriage needs the papers of the first's end.
-    services.family_link_add(
-        actor=SYSTEM,
-        citizen=people.mai,
-        kind="spouse",
-        relative=people.tuan,
-        reason="Đăng ký kết hôn",
-        source_document="Giấy chứng nhận kết hôn số 3",
-    )
+    _linked(people.mai, "spouse", relative=people.tuan)
     assert problems(personas, spouse_pin=people.mai.pin) == (
         set(),
         {("spouse_pin", "family.spouse_married_elsewhere")},
@@ -699,14 +697,7 @@ def test_the_dc02_page_replaces_a_relative_known_by_number_with_one_known_by_nam
     personas: Personas, people: People, staff: Reviewers, sign_in: Any
 ) -> None:
     # Hùng's spouse is Mai, by her number; he remarried someone not in the registry.
-    services.family_link_add(
-        actor=SYSTEM,
-        citizen=people.hung,
-        kind="spouse",
-        relative=people.mai,
-        reason="Đăng ký kết hôn",
-        source_document="Giấy chứng nhận kết hôn số 3",
-    )
+    _linked(people.hung, "spouse", relative=people.mai)
     client = sign_in(Client(), personas.lan)
     url = f"/forms/new/dc02/{people.hung.pk}/"
     sent = {"document": "Giấy chứng nhận kết hôn số 9", "reason": "Kết hôn", "action": "save"}
@@ -727,14 +718,7 @@ def test_the_dc02_page_replaces_a_relative_known_by_number_with_one_known_by_nam
 def test_the_dc02_page_removes_a_relative_by_its_own_choice(
     personas: Personas, people: People, staff: Reviewers, sign_in: Any
 ) -> None:
-    services.family_link_add(
-        actor=SYSTEM,
-        citizen=people.hung,
-        kind="spouse",
-        relative_name="Phạm Thu Trang",
-        reason="Thu thập dữ liệu thử nghiệm",
-        source_document="DC01 thử nghiệm",
-    )
+    _linked(people.hung, "spouse", relative_name="Phạm Thu Trang")
     client = sign_in(Client(), personas.lan)
     url = f"/forms/new/dc02/{people.hung.pk}/"
     page = client.get(url).content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -80,6 +82,30 @@ def officer_create(
             data={"username": username, "role": role, "police_unit": police_unit.code},
         )
     return user, device
+
+
+# How long a set-up page's secret waits for its first code before another session's visit removes it.
+SETUP_DEVICE_LIFETIME = timedelta(hours=1)
+
+
+def otp_setup_device(*, user: User, device_id: int | None) -> TOTPDevice:
+    """The unconfirmed authenticator a browser sets up: the one it was given (`device_id`, kept by its
+    session) while it waits for its first code, else a new one, whose secret reaches no other session.
+
+    Two sessions past the password at once (the holder, and someone who learnt the password) each get a
+    secret of their own, where sharing one device showed the holder's secret to the other and let them
+    sign in with it once the holder had confirmed it. The first to confirm keeps the account's only
+    authenticator, and the other sessions' devices are removed then (`otp_device_confirm`). Nothing is
+    audited until then: an unconfirmed device opens nothing.
+    """
+    waiting = TOTPDevice.objects.filter(user=user, confirmed=False)
+    if device_id is not None and (device := waiting.filter(pk=device_id).first()) is not None:
+        return device
+    # Set-up pages abandoned long ago go first: each password step to the page makes a device, and the
+    # account's table would otherwise grow with every one repeated (by anyone holding the password).
+    stale = timezone.now() - SETUP_DEVICE_LIFETIME
+    waiting.filter(created_at__lt=stale).delete()
+    return TOTPDevice.objects.create(user=user, name="default", confirmed=False)
 
 
 def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:

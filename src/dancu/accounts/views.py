@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from io import BytesIO
 from typing import Any
 
@@ -24,7 +23,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,6 +35,7 @@ from dancu.accounts.services import (
     api_token_create,
     api_token_revoke,
     otp_device_confirm,
+    otp_setup_device,
     sign_in_failed_record,
     sign_in_record,
 )
@@ -46,8 +45,6 @@ from dancu.web.converters import id_param
 _PENDING = "dancu_pending_user"
 _NEXT = "dancu_next"
 _SETUP_DEVICE = "dancu_setup_device"
-# How long a set-up page's secret waits for its first code before another session's visit removes it.
-SETUP_DEVICE_LIFETIME = timedelta(hours=1)
 
 
 class LoginForm(forms.Form):
@@ -203,22 +200,9 @@ def _qr_svg(data: str) -> str:
 
 
 def _setup_device(request: HttpRequest, user: User) -> TOTPDevice:
-    """The authenticator this browser is setting up, made for it: its secret reaches no other session.
-
-    Two sessions past the password at once (the holder, and someone who learnt the password) each get a
-    secret of their own, where sharing one device showed the holder's secret to the other and let them
-    sign in with it once the holder had confirmed it. The first to confirm keeps the account's only
-    authenticator, and the other sessions' devices are removed then (`otp_device_confirm`).
-    """
-    pk = request.session.get(_SETUP_DEVICE)
-    device = TOTPDevice.objects.filter(pk=pk, user=user, confirmed=False).first() if pk else None
-    if device is None:
-        # Set-up pages abandoned long ago go first: each sign-in to this page makes a device, and the
-        # account's table would otherwise grow with every password step repeated (by anyone holding it).
-        stale = timezone.now() - SETUP_DEVICE_LIFETIME
-        TOTPDevice.objects.filter(user=user, confirmed=False, created_at__lt=stale).delete()
-        device = TOTPDevice.objects.create(user=user, name="default", confirmed=False)
-        request.session[_SETUP_DEVICE] = device.pk
+    """The authenticator this browser is setting up (`otp_setup_device`), remembered by its session."""
+    device = otp_setup_device(user=user, device_id=request.session.get(_SETUP_DEVICE))
+    request.session[_SETUP_DEVICE] = device.pk
     return device
 
 

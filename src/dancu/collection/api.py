@@ -15,8 +15,9 @@ from dancu.audit.services import Actor
 from dancu.collection import selectors, workflow
 from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.collection.schemas import FormIn, FormOut, FormUpdateIn, QueueOut, QueueParams, ReturnIn, ReviewIn
-from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.errors import DomainError
 from dancu.registry import selectors as registry_selectors
+from dancu.registry.rules import check_pin, field_errors
 
 router = Router(tags=["collection"])
 API = AccessLog.Channel.API
@@ -128,23 +129,9 @@ def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
         # A number missing or of the wrong shape is the body's mistake, said by field; a number of the
         # right shape is looked up, and one outside the officer's area is as missing as one of nobody.
         if not pin:
-            raise DomainError(
-                FieldError(
-                    "citizen_pin",
-                    "citizen.required",
-                    "Phiếu DC02 phải chỉ rõ công dân",
-                    "A DC02 form names a citizen",
-                )
-            )
-        if not registry_selectors.PIN_RE.match(pin):
-            raise DomainError(
-                FieldError(
-                    "citizen_pin",
-                    "pin.format",
-                    "Số định danh cá nhân gồm đúng 12 chữ số",
-                    "A personal identification number has exactly 12 digits",
-                )
-            )
+            raise DomainError(workflow.citizen_required("citizen_pin"))
+        if problems := field_errors(check_pin(pin, sex=None, birth=None, field="citizen_pin")):
+            raise DomainError(problems)
         citizen = registry_selectors.citizen_get(actor=user, pin=pin, purpose=PURPOSE, channel=API)
     form = workflow.form_create_draft(
         actor=Actor(user),

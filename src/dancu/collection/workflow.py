@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -60,7 +60,7 @@ from dancu.registry.rules import (
     check_representative_age,
     check_spouse_age,
 )
-from dancu.registry.selectors import relative_for_link, relatives_checked_log
+from dancu.registry.selectors import relative_for_link, relative_married_elsewhere, relatives_checked_log
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
 from dancu.registry.validation import (
@@ -457,13 +457,32 @@ def relatives_of(data: Mapping[str, Any]) -> dict[str, NewRelative]:
     return {who: relative for who, relative in named.items() if relative is not None}
 
 
+# A record's link to a relative a form names: who they are, the name and PIN on the link, their record.
+_Link = tuple[str, str, str, int | None]
+
+
+def _relative_links(citizen: Citizen) -> list[_Link]:
+    """The record's links to its father, mother, spouse and legal representative, oldest first."""
+    kinds = {kind: who for who, kind in RELATIVES.items()}
+    found = citizen.family_links.filter(kind__in=kinds).order_by("pk")
+    return [
+        (kinds[FamilyLink.Kind(kind)], name, pin, record)
+        for kind, name, pin, record in found.values_list(
+            "kind", "relative_name", "relative_pin", "relative_id"
+        )
+    ]
+
+
+def _current_of(links: Iterable[_Link]) -> dict[str, tuple[str, str]]:
+    current: dict[str, tuple[str, str]] = {}
+    for who, name, pin, _record in links:
+        current.setdefault(who, (name, pin))
+    return current
+
+
 def current_relatives(citizen: Citizen) -> dict[str, tuple[str, str]]:
     """The name and PIN of the father, mother, spouse and legal representative the record names now."""
-    kinds = {kind: who for who, kind in RELATIVES.items()}
-    current: dict[str, tuple[str, str]] = {}
-    for link in citizen.family_links.filter(kind__in=kinds).order_by("pk"):
-        current.setdefault(kinds[FamilyLink.Kind(link.kind)], (link.relative_name, link.relative_pin))
-    return current
+    return _current_of(_relative_links(citizen))
 
 
 def changed_relatives(
@@ -552,7 +571,7 @@ def _check_family(
             issues.append(Issue(pin_field, "family.relative_dead"))
         if who == "spouse":
             issues += check_spouse_age(found.birth_date, found.sex, today, field=pin_field)
-            if _married_elsewhere(found, person):
+            if relative_married_elsewhere(found, record=person.record, name=person.name):
                 issues.append(Issue(pin_field, "family.spouse_married_elsewhere"))
         elif who == "representative":
             issues += check_representative_age(found.birth_date, today, field=pin_field)
@@ -561,19 +580,6 @@ def _check_family(
     for issue in issues:
         problem = issue.as_field_error()
         (check.errors if issue.severity is Severity.ERROR else check.warnings).append(problem)
-
-
-def _married_elsewhere(spouse: Citizen, person: _Person) -> bool:
-    """Whether the spouse's record names a spouse other than the person: a link to another record, or a
-    name that is not the person's (their record may name the person by name only, from before the
-    person was registered)."""
-    links = spouse.family_links.filter(kind=FamilyLink.Kind.SPOUSE)
-    if person.record is not None:
-        links = links.exclude(relative_id=person.record)
-    return any(
-        link.relative_id is not None or fold(link.relative_name) != fold(person.name)
-        for link in links.only("relative_id", "relative_name")
-    )
 
 
 def _check_spouse_status(check: FormCheck, *, status: str, spouse: bool, removed: bool = False) -> None:
@@ -651,18 +657,15 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
     return check
 
 
-def _kept(citizen: Citizen, changed: Collection[str]) -> dict[int | str, str]:
+def _kept(links: Iterable[_Link], changed: Collection[str]) -> dict[int | str, str]:
     """The relatives a DC02 keeps, by their record and by the number on the link: they are not judged
     again, but no one the form names may be one of them (a number of a record merged into theirs leads to
     their record, hence the record too)."""
-    kinds = {kind: who for who, kind in RELATIVES.items() if who not in changed}
     kept: dict[int | str, str] = {}
-    for relative_id, pin, kind in citizen.family_links.filter(kind__in=kinds).values_list(
-        "relative_id", "relative_pin", "kind"
-    ):
-        for key in (relative_id, pin):
+    for who, _name, pin, record in links:
+        for key in (record, pin) if who not in changed else ():
             if key:
-                kept.setdefault(key, kinds[FamilyLink.Kind(kind)])
+                kept.setdefault(key, who)
     return kept
 
 
@@ -676,10 +679,11 @@ def _check_changed_relatives(
     complete: bool,
     today: date,
 ) -> None:
-    current = current_relatives(citizen)
+    links = _relative_links(citizen)
+    current = _current_of(links)
     relatives = changed_relatives(current, changes)
     named = {who: relative for who, relative in relatives.items() if relative is not None}
-    _check_family(named, check, person=person, complete=complete, today=today, kept=_kept(citizen, relatives))
+    _check_family(named, check, person=person, complete=complete, today=today, kept=_kept(links, relatives))
     if "marital_status" in changes or "spouse" in relatives:
         # Only a form that touches the status or the spouse is asked to make the two agree: one that
         # corrects a name does not inherit an old disagreement to acknowledge.
@@ -694,6 +698,13 @@ def _check_changed_relatives(
             new = (relative.citizen.full_name if relative.citizen else relative.name, relative.pin)
         if current.get(who, ("", "")) == new:
             check.warnings.append(_rule(f"{who}_name", "change.same_value"))
+
+
+def citizen_required(field: str = "citizen") -> FieldError:
+    """A DC02 that names no citizen, said of the field that should have (`citizen_pin` in an API body)."""
+    return FieldError(
+        field, "citizen.required", "Phiếu DC02 phải chỉ rõ công dân", "A DC02 form names a citizen"
+    )
 
 
 def form_validate(
@@ -726,14 +737,7 @@ def form_validate(
     document, reason = _text(document, name="document"), _text(reason, name="reason")
     if kind == Kind.DC02:
         if citizen is None:
-            raise DomainError(
-                FieldError(
-                    "citizen",
-                    "citizen.required",
-                    "Phiếu DC02 phải chỉ rõ công dân",
-                    "A DC02 form names a citizen",
-                )
-            )
+            raise DomainError(citizen_required())
         check = _check_dc02(citizen, clean, complete=complete, today=today)
     else:
         check = _check_dc01(user, clean, complete=complete, today=today)

@@ -97,8 +97,11 @@ class QueuePage:
         return self.page > 1
 
 
-def pending_pair_count(actor: User) -> int:
-    """How many pairs of the actor's area wait for an officer's decision: a count, no record is read."""
+def pending_pair_count(actor: User) -> int | None:
+    """How many pairs of the actor's area wait for a decision, for an officer who decides them; None for
+    one who does not (a collector sees the pairs, it is not their work). A count, no record is read."""
+    if actor.role not in DECIDER_ROLES:
+        return None
     return visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).count()
 
 

@@ -95,6 +95,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "native_place": ("Quê quán", "Native place"),
     "id_number": ("Số định danh cá nhân", "Personal identification number"),
     "pin": ("Số định danh cá nhân", "Personal identification number"),
+    "citizen_pin": ("Số định danh của công dân", "The citizen's personal identification number"),
     "old_id_number": ("Số CMND", "Old ID card (CMND) number"),
     "address": ("Địa chỉ", "Address"),
     "address_detail": ("Địa chỉ chi tiết", "Address detail"),

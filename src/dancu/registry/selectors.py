@@ -88,6 +88,20 @@ def relative_for_link(pin: str) -> Citizen | None:
     return citizen
 
 
+def relative_married_elsewhere(spouse: Citizen, *, record: int | None, name: str) -> bool:
+    """Whether the record of a spouse a form names (found by `relative_for_link`) names a spouse other
+    than the person of the form, who has `record` (a DC02) or none yet (a DC01) and is called `name`: a
+    link to another record, or a name that is not theirs (the spouse's record may name the person by name
+    only, from before the person was registered). Read for the same verdict, and logged with it."""
+    links = spouse.family_links.filter(kind=FamilyLink.Kind.SPOUSE)
+    if record is not None:
+        links = links.exclude(relative_id=record)
+    return any(
+        other is not None or fold(other_name) != fold(name)
+        for other, other_name in links.values_list("relative_id", "relative_name")
+    )
+
+
 # Marked for extraction, not translated here: the log keeps it as written, and pages show it translated.
 RELATIVE_CHECK_PURPOSE = gettext_noop("Đối chiếu người thân khai trên phiếu thu thập")
 

@@ -16,7 +16,6 @@ from dancu.cards.selectors import open_application_counts
 from dancu.collection.models import CollectionForm
 from dancu.collection.selectors import form_queue_counts, queue_statuses
 from dancu.matching.selectors import pending_pair_count
-from dancu.matching.services.decisions import DECIDER_ROLES
 from dancu.registry.selectors import area_summary
 from dancu.web.access import PURPOSE_LABELS, PURPOSES, View, current_user, officer_required
 
@@ -57,7 +56,7 @@ def _waiting_work(user: User) -> WaitingWork:
             (status, str(CollectionForm.Status(status).label), counts.get(status, 0))
             for status in queue_statuses(user)
         ],
-        pairs=pending_pair_count(user) if user.role in DECIDER_ROLES else None,
+        pairs=pending_pair_count(user),
         applications=applications,
         overdue=overdue,
     )
