@@ -488,6 +488,20 @@ def test_a_spouse_and_the_marital_status_must_agree_on_a_dc01(personas: Personas
     assert problems(personas, marital_status="married") == (set(), set())
 
 
+def _divorce_check(personas: Personas, citizen: Citizen, changes: dict[str, str]) -> workflow.FormCheck:
+    """The check of a DC02 with these changes to the record as it is now, made from a divorce judgment."""
+    check = workflow.form_validate(
+        user=personas.lan,
+        kind="DC02",
+        citizen=Citizen.objects.get(pk=citizen.pk),
+        data={"changes": changes},
+        document="Trích lục bản án ly hôn số 7/2026",
+        reason="Ly hôn",
+    )
+    assert check.errors == []
+    return check
+
+
 def test_a_dc02_that_records_half_a_divorce_is_warned(
     personas: Personas, people: People, staff: Reviewers
 ) -> None:
@@ -500,16 +514,7 @@ def test_a_dc02_that_records_half_a_divorce_is_warned(
     assert married.warnings == []
 
     def warnings_of(changes: dict[str, str]) -> set[tuple[str, str]]:
-        check = workflow.form_validate(
-            user=personas.lan,
-            kind="DC02",
-            citizen=Citizen.objects.get(pk=people.hung.pk),
-            data={"changes": changes},
-            document="Trích lục bản án ly hôn số 7/2026",
-            reason="Ly hôn",
-        )
-        assert check.errors == []
-        return {(w.field, w.code) for w in check.warnings}
+        return {(w.field, w.code) for w in _divorce_check(personas, people.hung, changes).warnings}
 
     not_married = {("spouse_name", "family.spouse_not_married")}
     still_married = {("spouse_name", "family.spouse_removed_married")}
@@ -522,6 +527,40 @@ def test_a_dc02_that_records_half_a_divorce_is_warned(
     Citizen.objects.filter(pk=people.hung.pk).update(marital_status="single")
     assert warnings_of({"native_place": "Xã Phù Đổng, Hà Nội"}) == set()
     assert warnings_of({"spouse_pin": "", "spouse_name": "Trần Thị Hoa"}) == not_married
+
+
+def test_a_dc02_that_ends_a_marriage_says_when_the_former_spouse_is_still_married(
+    personas: Personas, people: People, staff: Reviewers
+) -> None:
+    advance(
+        dc02(personas.lan, people.hung, {"spouse_pin": people.mai.pin, "marital_status": "married"}),
+        "applied",
+        reviewer=staff.hang,
+        supervisor=personas.cuong,
+    )
+    divorce = {"marital_status": "divorced", "spouse_pin": "", "spouse_name": ""}
+
+    def check_of(changes: dict[str, str]) -> workflow.FormCheck:
+        return _divorce_check(personas, people.hung, changes)
+
+    def warnings_of(changes: dict[str, str]) -> set[tuple[str, str]]:
+        return {(w.field, w.code) for w in check_of(changes).warnings}
+
+    # Mai's record does not say "married": nothing of hers is left to correct.
+    assert warnings_of(divorce) == set()
+    Citizen.objects.filter(pk=people.mai.pk).update(marital_status="married")
+    left_married = {("spouse_name", "family.former_spouse_married")}
+    assert warnings_of(divorce) == left_married
+    # Her record was compared, and the reading goes into the access log as the other relatives' do.
+    assert check_of(divorce).relatives_read == {people.mai.pk}
+    # Another spouse in her place leaves her married as well; naming her again ends nothing.
+    assert warnings_of({"spouse_pin": people.tuan.pin, "spouse_name": ""}) >= left_married
+    assert ("spouse_name", "family.former_spouse_married") not in warnings_of({"spouse_name": "Lê Thị Mai"})
+    # A form that leaves the spouse alone says nothing of her.
+    assert warnings_of({"native_place": "Xã Phù Đổng, Hà Nội"}) == set()
+    # A late spouse's record is not corrected by a divorce.
+    Citizen.objects.filter(pk=people.mai.pk).update(date_of_death="2026-01-05")
+    assert warnings_of({"marital_status": "widowed", "spouse_pin": "", "spouse_name": ""}) == set()
 
 
 def test_one_person_in_two_relations_is_refused_but_a_parent_may_represent(

@@ -60,7 +60,12 @@ from dancu.registry.rules import (
     check_representative_age,
     check_spouse_age,
 )
-from dancu.registry.selectors import relative_for_link, relative_married_elsewhere, relatives_checked_log
+from dancu.registry.selectors import (
+    relative_for_link,
+    relative_married_elsewhere,
+    relatives_checked_log,
+    spouses_left_married,
+)
 
 # The registry's own parsing, so that a form is judged exactly as the write it leads to will be.
 from dancu.registry.validation import (
@@ -690,6 +695,8 @@ def _check_changed_relatives(
         spouse = relatives["spouse"] is not None if "spouse" in relatives else "spouse" in current
         removed = "spouse" in current and "spouse" in relatives and relatives["spouse"] is None
         _check_spouse_status(check, status=status, spouse=spouse, removed=removed)
+    if "spouse" in relatives:
+        _check_former_spouses(links, relatives["spouse"], check)
     for who, relative in relatives.items():
         if relative is None:
             new = ("", "")
@@ -698,6 +705,22 @@ def _check_changed_relatives(
             new = (relative.citizen.full_name if relative.citizen else relative.name, relative.pin)
         if current.get(who, ("", "")) == new:
             check.warnings.append(_rule(f"{who}_name", "change.same_value"))
+
+
+def _check_former_spouses(links: Iterable[_Link], spouse: NewRelative | None, check: FormCheck) -> None:
+    """A spouse the DC02 removes or replaces, whose own record still says "married": applying the form
+    ends the link on both records, but the other record's status is theirs to change, by a DC02 of its own
+    (a divorce is recorded on both spouses). The collector is told, so that the second form is not
+    forgotten; a former spouse who died, or one known by name only, has no record to correct."""
+    staying = spouse.citizen.pk if spouse is not None and spouse.citizen is not None else None
+    former = {
+        record for who, _name, _pin, record in links if who == "spouse" and record and record != staying
+    }
+    if not former:
+        return
+    check.relatives_read.update(former)
+    if spouses_left_married(former):
+        check.warnings.append(_rule("spouse_name", "family.former_spouse_married"))
 
 
 def citizen_required(field: str = "citizen") -> FieldError:

@@ -348,6 +348,14 @@ _CATALOGUE: tuple[Rule, ...] = (
         "nếu đã ly hôn hoặc goá.",
         "The spouse is removed but the marital status is still “married”: correct it if divorced or widowed.",
     ),
+    Rule(
+        "family.former_spouse_married",
+        W,
+        "Hồ sơ của vợ/chồng cũ vẫn ghi “Đã kết hôn”: nếu đã ly hôn, hồ sơ đó cũng cần một phiếu DC02 "
+        "(do công an nơi người đó cư trú lập).",
+        "The former spouse's record still says “married”: if they divorced, that record needs a DC02 too "
+        "(made by the police where they live).",
+    ),
     # Names --------------------------------------------------------------------------------------------------
     Rule("name.required", E, "{label} không được để trống.", "{label} must not be blank."),
     Rule(

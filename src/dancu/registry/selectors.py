@@ -32,6 +32,7 @@ from dancu.registry.models import (
     Household,
     HouseholdMember,
     IdentityCardRecord,
+    MaritalStatus,
     PinRecord,
     RecordVersion,
     Residence,
@@ -100,6 +101,19 @@ def relative_married_elsewhere(spouse: Citizen, *, record: int | None, name: str
         other is not None or fold(other_name) != fold(name)
         for other, other_name in links.values_list("relative_id", "relative_name")
     )
+
+
+def spouses_left_married(record_ids: Collection[int]) -> list[int]:
+    """Which of these records, the spouses a DC02 removes or replaces, still say "married" and are alive:
+    the form ends the link on both records, but not the other record's status, which a DC02 of its own
+    must correct. Read for the form's verdict, and logged with it."""
+    alive = Citizen.objects.filter(
+        pk__in=record_ids,
+        date_of_death__isnull=True,
+        merged_into__isnull=True,
+        marital_status=MaritalStatus.MARRIED,
+    )
+    return sorted(alive.values_list("pk", flat=True))
 
 
 # Marked for extraction, not translated here: the log keeps it as written, and pages show it translated.
