@@ -11,6 +11,7 @@ from typing import Any
 
 from dancu.accounts.models import User
 from dancu.accounts.services import officer_create, police_unit_for_area
+from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm
@@ -125,3 +126,9 @@ def merge_into_duplicate(citizen: Citizen) -> Citizen:
         source_document="Biên bản xác minh 7",
     )
     return Citizen.objects.get(pk=kept.pk)
+
+
+def verifications(citizen: Citizen) -> list[tuple[str, str, str, str]]:
+    """Who was told something of `citizen`'s record by a form's rules: reader, channel, what, purpose."""
+    rows = AccessLog.objects.filter(citizen=citizen, action=AccessLog.Action.VERIFY).order_by("pk")
+    return [(row.actor_label, row.channel, row.detail, row.purpose) for row in rows]

@@ -35,6 +35,7 @@ from tests.collection.forms_support import (
     dc02,
     make_reviewers,
     merge_into_duplicate,
+    verifications,
 )
 from tests.conftest import SAI_GON, SYSTEM, People, Personas, make_citizen
 
@@ -171,12 +172,6 @@ def test_a_relatives_record_is_compared_but_never_shown(personas: Personas, fath
     said = " ".join(f"{p.message_vi} {p.message_en} {p.params}" for p in check.errors + check.warnings)
     assert "Thành" not in said
     assert "Thanh" not in said
-
-
-def verifications(citizen: Citizen) -> list[tuple[str, str, str, str]]:
-    """Who was told something of `citizen`'s record by a form's rules: reader, channel, what, purpose."""
-    rows = AccessLog.objects.filter(citizen=citizen, action=AccessLog.Action.VERIFY).order_by("pk")
-    return [(row.actor_label, row.channel, row.detail, row.purpose) for row in rows]
 
 
 def test_each_comparison_with_a_relatives_record_is_logged_once_a_day(

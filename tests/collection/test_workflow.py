@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.test import Client
+from django.utils import timezone, translation
 
 from dancu.accounts.models import User
 from dancu.accounts.services import police_unit_for_area
@@ -32,8 +33,9 @@ from tests.collection.forms_support import (
     dc02,
     make_reviewers,
     reviewer,
+    verifications,
 )
-from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, People, Personas, commune, make_citizen
+from tests.conftest import HOAN_KIEM, HONG_HA, SAI_GON, SYSTEM, People, Personas, commune, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -476,6 +478,44 @@ def test_warnings_wait_for_a_reviewers_acknowledgement(personas: Personas, staff
 def test_a_person_already_in_the_registry_is_flagged(personas: Personas, people: People) -> None:
     form = dc01(personas.lan, full_name="NGUYỄN VĂN HÙNG", birth_date="17/05/1990")
     assert [w["code"] for w in form.warnings] == ["citizen.possible_duplicate"]
+
+
+def test_the_records_a_form_would_duplicate_are_logged_as_compared(
+    personas: Personas, people: People, sign_in: Any
+) -> None:
+    purpose = "Kiểm tra trùng lặp khi thu thập"
+    # Three records in Sài Gòn, outside Lan's ward: the same name and birth date as her form, the PIN she
+    # types, the CMND she types.
+    twin = make_citizen(full_name="Đỗ Minh Khang", birth_date="1992-03-12", commune_code=SAI_GON)
+    pin_holder = make_citizen(full_name="Phan Văn Tài", commune_code=SAI_GON)
+    cmnd_holder = make_citizen(
+        full_name="Phan Thị Thu", sex="F", commune_code=SAI_GON, old_id_number="025123456"
+    )
+    client = sign_in(Client(), personas.lan)
+
+    def checked(**changes: str) -> None:
+        response = client.post("/forms/validate/", {"kind": "DC01", **dc01_data(**changes)})
+        assert response.status_code == 200
+
+    checked()
+    checked(full_name="Đỗ Minh Khang ")  # typed again, the same day: one row all the same
+    checked(full_name="Lê Văn An", birth_date="17/05/1990", pin=pin_holder.pin)
+    checked(full_name="Lê Văn Bình", old_id_number="025123456")
+    for record in (twin, pin_holder, cmnd_holder):
+        assert verifications(record) == [("lan", "web", "DC01", purpose)]
+    with translation.override("en"):
+        assert translation.gettext(purpose) == "Duplicates looked for while collecting"
+    # A DC02 giving a CMND another record holds is one more verdict about that record (on another day:
+    # yesterday's row does not stand for today's).
+    AccessLog.objects.filter(citizen=cmnd_holder).update(accessed_at=timezone.now() - timedelta(days=1))
+    dc02(personas.lan, people.hung, {"old_id_number": "025123456"})
+    assert [row[2] for row in verifications(cmnd_holder)][1:] == [
+        CollectionForm.objects.get(citizen=people.hung).label
+    ]
+    # Judging alone, as a reviewer's step does, writes nothing.
+    before = AccessLog.objects.filter(action=AccessLog.Action.VERIFY).count()
+    workflow.form_validate(user=personas.lan, kind="DC01", data=dc01_data())
+    assert AccessLog.objects.filter(action=AccessLog.Action.VERIFY).count() == before
 
 
 def test_a_warning_that_appears_after_the_check_needs_the_supervisor(

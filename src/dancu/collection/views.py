@@ -41,7 +41,6 @@ from dancu.collection.reports import rejected_rows_xlsx
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.models import Citizen
-from dancu.registry.selectors import relatives_checked_log
 from dancu.web.access import current_user, officer_required, purpose_of
 
 Kind = CollectionForm.Kind
@@ -282,9 +281,7 @@ def validate_view(request: HttpRequest) -> HttpResponse:
                 complete=False,
             )
             problems, warning_list = check.errors, check.warnings
-            relatives_checked_log(
-                actor=user, citizen_ids=check.relatives_read, channel=AccessLog.Channel.WEB, detail=kind
-            )
+            workflow.checked_records_log(user, check, channel=AccessLog.Channel.WEB, detail=kind)
         except DomainError as exc:
             problems, warning_list = exc.errors, []
         errors, general = errors_by_field(problems, names=names, language=request.LANGUAGE_CODE)

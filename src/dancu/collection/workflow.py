@@ -47,7 +47,6 @@ from dancu.registry.models import (
     FamilyLink,
     Household,
     MaritalStatus,
-    PinRecord,
     Relation,
     Residence,
 )
@@ -61,9 +60,13 @@ from dancu.registry.rules import (
     check_spouse_age,
 )
 from dancu.registry.selectors import (
+    DUPLICATE_CHECK_PURPOSE,
+    RELATIVE_CHECK_PURPOSE,
+    pin_holder,
+    possible_duplicates,
+    records_checked_log,
     relative_for_link,
     relative_married_elsewhere,
-    relatives_checked_log,
     spouses_left_married,
 )
 
@@ -71,7 +74,7 @@ from dancu.registry.selectors import (
 from dancu.registry.validation import (
     citizen_field_errors,
     death_before_birth_errors,
-    old_id_unique_errors,
+    old_id_holder,
     parse_citizen_input,
     parse_full_date,
     pin_errors,
@@ -157,9 +160,11 @@ class FormCheck:
     commune: AdminUnit | None = None
     legacy_commune: AdminUnit | None = None
     household: Household | None = None
-    # The relatives' records the rules compared the form with (named by PIN): whoever is shown the
-    # verdicts logs the read (registry.selectors.relatives_checked_log).
+    # The records the rules compared the form with: its relatives' (named by PIN), and those that already
+    # hold its PIN, its CMND, or its name and date of birth. Whoever is shown the verdicts logs the reads
+    # (`checked_records_log`).
     relatives_read: set[int] = field(default_factory=set)
+    duplicates_read: set[int] = field(default_factory=set)
 
 
 # Reading the input ------------------------------------------------------------------------------------------
@@ -314,21 +319,24 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
     if pin:
         pin_problems = pin_errors(pin, sex=sex, birth=birth, place_code=place if place_ok else None)
         errors += pin_problems
-        if not pin_problems and PinRecord.objects.filter(pin=pin).exists():
+        holder = None if pin_problems else pin_holder(pin)
+        if holder is not None:
             errors.append(_rule("pin", "pin.duplicate"))
-    errors += old_id_unique_errors(parsed.get("old_id_number"))
+            check.duplicates_read.add(holder)
+    _check_old_id(check, parsed.get("old_id_number"))
 
     warnings += _partial_birth_warning(birth)
     name_ok = bool(parsed.get("full_name")) and not any(e.field == "full_name" for e in errors)
     # The same name and date of birth in the registry is most often the same person collected twice: a
     # reviewer looks before a second record (and a second PIN) is made.
-    if (
-        name_ok
-        and birth is not None
-        and not pin
-        and Citizen.objects.filter(name_key=fold(parsed["full_name"]), birth_date=birth).exists()
-    ):
+    same = (
+        possible_duplicates(fold(parsed["full_name"]), birth)
+        if name_ok and birth is not None and not pin
+        else []
+    )
+    if same:
         warnings.append(_rule("full_name", "citizen.possible_duplicate"))
+        check.duplicates_read.update(same)
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
@@ -598,6 +606,14 @@ def _check_spouse_status(check: FormCheck, *, status: str, spouse: bool, removed
         check.warnings.append(_rule("spouse_name", "family.spouse_removed_married"))
 
 
+def _check_old_id(check: FormCheck, old_id: str | None, *, record: int | None = None) -> None:
+    """A CMND number that another record holds: an error, and a verdict about that record."""
+    holder = old_id_holder(old_id, exclude_pk=record)
+    if holder is not None:
+        check.errors.append(_rule("old_id_number", "cmnd.duplicate"))
+        check.duplicates_read.add(holder)
+
+
 def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
     check = FormCheck(commune=citizen.area_commune, legacy_commune=citizen.area_legacy_commune)
     errors, warnings = check.errors, check.warnings
@@ -627,7 +643,7 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         )
     if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    errors += old_id_unique_errors(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    _check_old_id(check, parsed.get("old_id_number"), record=citizen.pk)
     unique: list[FieldError] = []
     for problem in errors:
         if problem not in unique:
@@ -1116,17 +1132,19 @@ def form_create_draft(
             errors=_codes(check.errors),
             warnings=_codes(check.warnings),
         )
-        _relatives_read(user, check, form=form, channel=channel)
+        checked_records_log(user, check, channel=channel, detail=form.label)
     return form
 
 
-def _relatives_read(
-    user: User, check: FormCheck, *, form: CollectionForm, channel: AccessLog.Channel
-) -> None:
-    """Log the relatives' records the rules compared typed data with. Only where data is typed (a draft
-    written, and the page's check as one types): submitting and reviewing judge the saved data again,
-    whose relatives were logged for the officer who typed it, and who alone could choose them."""
-    relatives_checked_log(actor=user, citizen_ids=check.relatives_read, channel=channel, detail=form.label)
+def checked_records_log(user: User, check: FormCheck, *, channel: AccessLog.Channel, detail: str) -> None:
+    """Log the records the rules compared typed data with, each for its purpose. Only where data is typed
+    (a draft written, and the page's check as one types): submitting and reviewing judge the saved data
+    again, whose records were logged for the officer who typed it, and who alone could choose them."""
+    for ids, purpose in (
+        (check.relatives_read, RELATIVE_CHECK_PURPOSE),
+        (check.duplicates_read, DUPLICATE_CHECK_PURPOSE),
+    ):
+        records_checked_log(actor=user, citizen_ids=ids, channel=channel, purpose=purpose, detail=detail)
 
 
 def form_update_draft(
@@ -1164,7 +1182,7 @@ def form_update_draft(
             warnings=_codes(check.warnings),
             corrected_import=locked.from_import,
         )
-        _relatives_read(user, check, form=locked, channel=channel)
+        checked_records_log(user, check, channel=channel, detail=locked.label)
     return locked
 
 

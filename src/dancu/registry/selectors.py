@@ -116,32 +116,57 @@ def spouses_left_married(record_ids: Collection[int]) -> list[int]:
     return sorted(alive.values_list("pk", flat=True))
 
 
-# Marked for extraction, not translated here: the log keeps it as written, and pages show it translated.
+def pin_holder(pin: str) -> int | None:
+    """The record that holds (or held, before a merge) this PIN, country-wide: a DC01 may not give a
+    number already given. A verdict about someone's record, logged by whoever is shown it."""
+    return PinRecord.objects.filter(pin=pin).values_list("citizen_id", flat=True).first()
+
+
+# A name and a date of birth shared by more records than this is a common name, not a duplicate to look at:
+# the form is warned all the same, and the log names the first records found.
+POSSIBLE_DUPLICATES_READ = 20
+
+
+def possible_duplicates(name_key: str, birth: PartialDate) -> list[int]:
+    """The records, country-wide, with this folded name and date of birth: most often the same person
+    collected twice. A verdict about their records, logged by whoever is shown it."""
+    found = Citizen.objects.filter(name_key=name_key, birth_date=birth).order_by("pk")
+    return list(found.values_list("pk", flat=True)[:POSSIBLE_DUPLICATES_READ])
+
+
+# Marked for extraction, not translated here: the log keeps them as written, and pages show them translated.
 RELATIVE_CHECK_PURPOSE = gettext_noop("Đối chiếu người thân khai trên phiếu thu thập")
+DUPLICATE_CHECK_PURPOSE = gettext_noop("Kiểm tra trùng lặp khi thu thập")
 
 
-def relatives_checked_log(
-    *, actor: User, citizen_ids: Collection[int], channel: AccessLog.Channel, detail: str = ""
+def records_checked_log(
+    *, actor: User, citizen_ids: Collection[int], channel: AccessLog.Channel, purpose: str, detail: str = ""
 ) -> int:
-    """Log that the rules compared what `actor` typed on a form with these relatives' records (found by
-    `relative_for_link`): the officer saw only the verdicts, but a verdict still says something of the
-    record (whether a name is the holder's, whether a parent's birth year fits), and a citizen may ask who
-    learnt it. One row per reader, relative and day: the form is checked again at every change of a field,
-    and a thousand rows for one form would hide the reads that matter in the log. Returns the rows written.
+    """Log that the rules compared what `actor` typed on a form with these records, for `purpose`: the
+    relatives a form names (found by `relative_for_link`), or the records that already hold its number or
+    its name and date of birth. The officer saw only the verdicts, but a verdict still says something of
+    the record (whether a name is the holder's, whether someone born that day is registered), and a
+    citizen may ask who learnt it. One row per reader, record, purpose and day: the form is checked again
+    at every change of a field, and a thousand rows for one form would hide the reads that matter in the
+    log. Returns the rows written.
     """
     ids = set(citizen_ids)
     if not ids:
         return 0
     midnight = timezone.make_aware(datetime.combine(timezone.localdate(), time.min))
     logged = AccessLog.objects.filter(
-        citizen_id__in=ids, actor=actor, action=AccessLog.Action.VERIFY, accessed_at__gte=midnight
+        citizen_id__in=ids,
+        actor=actor,
+        action=AccessLog.Action.VERIFY,
+        purpose=purpose,
+        accessed_at__gte=midnight,
     ).values_list("citizen_id", flat=True)
     return access_log_record(
         actor=actor,
         citizen_ids=sorted(ids.difference(logged)),
         action=AccessLog.Action.VERIFY,
         channel=channel,
-        purpose=RELATIVE_CHECK_PURPOSE,
+        purpose=purpose,
         detail=detail,
     )
 

@@ -177,13 +177,19 @@ def parse_full_date(value: Any, *, field: str) -> tuple[date | None, list[FieldE
     return full, []
 
 
-def old_id_unique_errors(old_id: str | None, *, exclude_pk: int | None = None) -> list[FieldError]:
-    """`cmnd.duplicate` when another citizen holds this CMND number (one query)."""
+def old_id_holder(old_id: str | None, *, exclude_pk: int | None = None) -> int | None:
+    """The record, other than `exclude_pk`, that holds this CMND number (one query); None for none."""
     # A malformed number is reported by cmnd.format; looking it up could only fail (PostgreSQL refuses a
     # NUL character in a query parameter).
     if not old_id or not OLD_ID_RE.match(old_id):
-        return []
+        return None
     clash = Citizen.objects.filter(old_id_number=old_id)
     if exclude_pk is not None:
         clash = clash.exclude(pk=exclude_pk)
-    return [Issue("old_id_number", "cmnd.duplicate").as_field_error()] if clash.exists() else []
+    return clash.values_list("pk", flat=True).first()
+
+
+def old_id_unique_errors(old_id: str | None, *, exclude_pk: int | None = None) -> list[FieldError]:
+    """`cmnd.duplicate` when another citizen holds this CMND number (one query)."""
+    clash = old_id_holder(old_id, exclude_pk=exclude_pk) is not None
+    return [Issue("old_id_number", "cmnd.duplicate").as_field_error()] if clash else []
