@@ -104,6 +104,13 @@ class EventType(models.TextChoices):
     # A run of access-log rows sealed into the chain of digests (audit/seals.py).
     ACCESS_LOG_SEALED = "audit.access_log.sealed", _("Niêm phong nhật ký truy cập")
 
+    # --- admin ---
+    # What a system administrator changed in the Django admin (config/admin.py), beside Django's own
+    # LogEntry: the admin writes to the database without the services, and the trail must show it too.
+    ADMIN_OBJECT_ADDED = "admin.object.added", _("Thêm trong trang quản trị")
+    ADMIN_OBJECT_CHANGED = "admin.object.changed", _("Sửa trong trang quản trị")
+    ADMIN_OBJECT_DELETED = "admin.object.deleted", _("Xoá trong trang quản trị")
+
     # --- eid ---
     # Level-2 registration in person; campaigns may count it by the citizen's commune.
     EID_ACCOUNT_REGISTERED = "eid.account.registered", _("Đăng ký tài khoản định danh điện tử mức độ 2")
