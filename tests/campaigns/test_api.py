@@ -89,6 +89,12 @@ def test_targets_through_the_api(country: Country, personas: Personas) -> None:
         {"metric": "cards_taken", "unit": country.hoan_kiem.code, "total": "nhiều", "reason": "x"},
     )
     assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "total")
+    # A boolean or a number in quotes is not a whole number: it is refused, not read as 1 or 12.
+    for field, value in (("total", True), ("per_day", False), ("total", "12"), ("total", 12.0)):
+        refused = post(
+            client, path, {"metric": "cards_taken", "unit": country.hoan_kiem.code, field: value, "reason": "x"}
+        )
+        assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, field), value
     assert post(client, path, "{not json").status_code == 400
     refused = post(
         client, path, {"metric": "cards_taken", "unit": country.sai_gon.code, "total": 6, "reason": "x"}
