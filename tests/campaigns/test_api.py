@@ -48,6 +48,25 @@ def test_figures_of_a_commune_down_to_the_shift(country: Country, personas: Pers
     assert {b["label"]: b["achieved"] for b in cards["breakdowns"]["shift"]} == {"sáng": 3, "chiều": 1}
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ("since=2030-01-01&day=2020-01-01", "since", "figures.since_after_day"),
+        ("since=2025-07-04&day=2025-07-03", "since", "figures.since_after_day"),
+        ("since=2399-12-31", "since", "figures.since_after_day"),  # after today, the default day
+        ("day=0001-01-01", "day", "date.year_range"),
+        ("since=2025-07-01&day=9999-12-31", "day", "date.year_range"),
+    ],
+)
+def test_a_range_that_is_not_one_is_refused_by_name(
+    country: Country, personas: Personas, query: str, field: str, code: str
+) -> None:
+    # An empty range would answer target 0 and "met"; the page refuses the same range.
+    response = api(personas.minh).get(f"/api/v1/campaigns/{country.campaign.pk}/figures/vn?{query}")
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+
+
 def test_other_units_look_missing(country: Country, personas: Personas) -> None:
     client = api(personas.cuong)
     for scope in ("vn", "79", country.sai_gon.code, "zz"):

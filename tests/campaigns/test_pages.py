@@ -113,6 +113,10 @@ def test_a_bad_day_is_named_and_the_page_still_answers(
     html = page(client, country, "vn", "day=2025-13-45&since=x")
     assert 'data-field="day"' in html
     assert 'data-field="since"' in html
+    # A start after the day, typed or the default one, is named like the API names it.
+    for query in ("day=2025-07-02&since=2025-07-03", "since=2399-12-31"):
+        html = page(client, country, "vn", query)
+        assert '<li data-field="since">Từ ngày: Ngày bắt đầu phải trước ngày xem số liệu</li>' in html
 
 
 def test_the_workbook_holds_the_same_figures_as_the_page(

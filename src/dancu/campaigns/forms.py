@@ -6,9 +6,11 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dancu.campaigns.models import Metric
+from dancu.campaigns.selectors import figures_range_errors
 from dancu.campaigns.services import MAX_TARGET
 from dancu.web.converters import id_param
 
@@ -23,9 +25,9 @@ class DayForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        day, since = cleaned.get("day"), cleaned.get("since")
-        if day and since and since > day:
-            self.add_error("since", _("Ngày bắt đầu phải trước ngày xem số liệu"))
+        # The same rules as the API's (selectors.figures_range_errors), in the page's language.
+        for problem in figures_range_errors(as_of=cleaned.get("day"), since=cleaned.get("since")):
+            self.add_error(problem.field, problem.message(get_language() or "vi"))
         return cleaned
 
 
