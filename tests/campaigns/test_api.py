@@ -149,6 +149,16 @@ def test_the_ministry_defines_a_metric_and_a_campaign(country: Country, personas
     response = post(
         client,
         "/api/v1/campaigns",
+        {**CAMPAIGN, "starts_on": "9999-12-30", "ends_on": "9999-12-31", "metrics": [{"metric": "cards_taken"}]},
+    )
+    assert response.status_code == 422
+    assert {(e["field"], e["code"]) for e in response.json()["errors"]} == {
+        ("starts_on", "campaign.date_range"),
+        ("ends_on", "campaign.date_range"),
+    }
+    response = post(
+        client,
+        "/api/v1/campaigns",
         {
             "name": "Đợt điểm UBND",
             "starts_on": "2025-07-01",

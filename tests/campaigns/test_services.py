@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
@@ -142,6 +143,31 @@ def test_bad_campaigns_and_metrics_are_refused_field_by_field(personas: Personas
         services.metric_create(actor=minh, code="cards_taken", name="x", name_en="x", event_types=[])
     assert {e.code for e in refused.value.errors} == {"metric.code_taken", "metric.event_types_required"}
     assert Metric.objects.count() == 7
+
+
+def test_campaign_days_lie_between_2000_and_ten_years_ahead(personas: Personas) -> None:
+    taken = services.MetricChoice(Metric.objects.get(code="cards_taken"))
+    latest = date(timezone.localdate().year + 10, 12, 31)
+
+    def create(starts_on: date, ends_on: date) -> Campaign:
+        return services.campaign_create(
+            actor=Actor(personas.minh), name="Đợt", starts_on=starts_on, ends_on=ends_on, metrics=[taken]
+        )
+
+    for starts_on, ends_on, fields in (
+        (date(1, 1, 1), date(1, 1, 2), {"starts_on", "ends_on"}),
+        (date(1999, 12, 31), date(2000, 1, 31), {"starts_on"}),
+        (latest, latest + timedelta(days=1), {"ends_on"}),
+        (date(9999, 12, 30), date(9999, 12, 31), {"starts_on", "ends_on"}),
+    ):
+        with pytest.raises(DomainError) as refused:
+            create(starts_on, ends_on)
+        assert {(e.field, e.code) for e in refused.value.errors} == {
+            (field, "campaign.date_range") for field in fields
+        }
+    assert not Campaign.objects.exists()
+    assert create(date(2000, 1, 1), date(2000, 1, 2)).starts_on == date(2000, 1, 1)
+    assert create(latest - timedelta(days=1), latest).ends_on == latest
 
 
 def test_eligible_population_is_14_or_older_without_a_valid_chip_card(personas: Personas) -> None:
