@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from dancu.accounts.models import User
@@ -211,3 +213,45 @@ def test_the_ministry_creates_a_campaign_from_the_page(personas: Personas, sign_
     assert response.status_code == 302
     assert Campaign.objects.get().name == "Đợt 2"
     assert sign_in(Client(), personas.cuong).get("/campaigns/new/").status_code == 403
+
+
+def test_a_campaign_not_yet_started_has_nothing_due_on_the_page_and_in_the_api(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    from dancu.accounts.services import api_token_create
+    from dancu.campaigns.models import Metric
+
+    ministry = Actor(personas.minh)
+    today = timezone.localdate()
+    campaign = services.campaign_create(
+        actor=ministry,
+        name="Đợt sắp tới",
+        starts_on=today + timedelta(days=28),
+        ends_on=today + timedelta(days=118),
+        metrics=[services.MetricChoice(Metric.objects.get(code="cards_taken"))],
+    )
+    cards = campaign.campaign_metrics.get()
+    for unit, total, per_day in ((None, None, 100), (country.hanoi, 9000, None)):
+        services.target_set(
+            actor=ministry, campaign_metric=cards, unit=unit, total=total, per_day=per_day, reason="Kế hoạch"
+        )
+    client = sign_in(Client(), personas.minh)
+    html = client.get(f"/campaigns/{campaign.pk}/vn/").content.decode()
+    assert 'id="not-started"' in html
+    assert f"chưa bắt đầu: số liệu đến hết {today:%d/%m/%Y}" in html
+    assert 'data-stat="expected">0<' in html
+    assert "chậm" not in html
+    # The form sent back as the page shows it is a range the page accepts.
+    assert f'name="day" id="id_day" value="{today.isoformat()}"' in html
+    assert 'name="since" id="id_since" value=""' in html
+    resent = client.get(f"/campaigns/{campaign.pk}/vn/?day={today.isoformat()}&since=").content.decode()
+    assert 'class="errorlist"' not in resent
+    assert 'data-stat="expected">0<' in resent
+
+    _token, secret = api_token_create(user=personas.minh, name="máy tính bảng")
+    body = Client(headers={"Authorization": f"Bearer {secret}"}).get(
+        f"/api/v1/campaigns/{campaign.pk}/figures/vn"
+    ).json()
+    figures = body["metrics"][0]
+    assert (body["started"], figures["expected"], figures["behind"]) == (False, 0, False)
+    assert not any(u["behind"] for u in figures["units"])

@@ -142,4 +142,5 @@ class FiguresOut(Schema):
     unit: UnitOut
     since: date
     as_of: date
+    started: bool = Field(description="false before the campaign's first day: nothing is due yet")
     metrics: list[MetricFiguresOut]

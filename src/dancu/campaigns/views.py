@@ -34,7 +34,10 @@ def _campaign_or_404(user: User, pk: int) -> Campaign:
 
 
 def _default_day(campaign: Campaign) -> date:
-    return min(max(timezone.localdate(), campaign.starts_on), campaign.ends_on)
+    # Today, or the last day once the campaign is over. Not the first day before it starts: the figures
+    # up to the end of the first day ask for that day's target, and the page showed units as behind on
+    # work nobody was due to have done yet, where the API (reading today) said nothing was due.
+    return min(timezone.localdate(), campaign.ends_on)
 
 
 def _figures(request: HttpRequest, pk: int, scope: str) -> tuple[Figures, DayForm]:
