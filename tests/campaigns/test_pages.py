@@ -185,6 +185,65 @@ def test_a_province_hands_down_a_target_and_the_history_shows_it(
     assert "Cần chỉ tiêu cả đợt hoặc mỗi ngày" in refused.content.decode()
 
 
+@pytest.mark.parametrize(
+    ("typed", "language", "stored"),
+    [
+        ("1.000", "vi", 1000),
+        ("1 000", "vi", 1000),
+        ("1.234.567", "vi", 1234567),
+        (" 1000 ", "vi", 1000),
+        ("1,000", "en", 1000),
+        ("1\u00a0000", "en", 1000),
+    ],
+)
+def test_a_target_is_typed_the_way_the_page_writes_it(
+    country: Country, personas: Personas, sign_in: SignIn, typed: str, language: str, stored: int
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    url = f"/campaigns/{country.campaign.pk}/01/targets/"
+    form = client.get(url).content.decode()
+    assert 'type="text" name="total" inputmode="numeric"' in form
+    response = client.post(
+        url, {"metric": country.cards.pk, "unit": country.hoan_kiem.code, "total": typed, "reason": "Giao"}
+    )
+    assert response.status_code == 302
+    assert Target.objects.get(campaign_metric=country.cards, unit=country.hoan_kiem).total == stored
+    # The history shows it as typed on a page of that language.
+    assert f"{stored:,}".replace(",", "." if language == "vi" else ",") in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "language", "message"),
+    [
+        ("٥", "vi", "Chỉ dùng các chữ số 0-9"),
+        ("１０", "vi", "Chỉ dùng các chữ số 0-9"),
+        ("1,000", "vi", "dấu «,» là dấu thập phân"),
+        ("1,5", "vi", "dấu «,» là dấu thập phân"),
+        ("1.000", "en", "«.» is the decimal point"),
+        ("1.00", "vi", "các chữ số nhóm ba như 1.000.000"),
+        ("1.000 000", "vi", "các chữ số nhóm ba như 1.000.000"),
+        ("1e3", "vi", "các chữ số nhóm ba như 1.000.000"),
+    ],
+)
+def test_a_target_that_is_not_plainly_a_whole_number_is_refused_by_name(
+    country: Country, personas: Personas, sign_in: SignIn, typed: str, language: str, message: str
+) -> None:
+    client = sign_in(Client(), personas.cuong)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    url = f"/campaigns/{country.campaign.pk}/01/targets/"
+    refused = client.post(
+        url, {"metric": country.cards.pk, "unit": country.hoan_kiem.code, "per_day": typed, "reason": "x"}
+    )
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    errors = html.split('data-field="per_day">', 1)[1].split("</ul>", 1)[0]
+    assert message in errors
+    # What was typed is shown back as typed, to be corrected.
+    assert f'name="per_day" value="{typed}"' in html
+    assert Target.objects.get(campaign_metric=country.cards, unit=country.hoan_kiem).per_day is None
+
+
 def test_a_commune_officer_sets_no_target(country: Country, personas: Personas, sign_in: SignIn) -> None:
     client = sign_in(Client(), personas.lan)
     url = f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/targets/"
