@@ -103,6 +103,19 @@ def test_a_commune_officer_sees_their_commune_down_to_the_shift(
     assert f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/" in listing
 
 
+def test_an_officer_of_a_legacy_district_is_told_why_no_campaign_opens(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    listing = sign_in(Client(), personas.hoa).get("/campaigns/").content.decode()
+    assert country.campaign.name in listing
+    assert f"/campaigns/{country.campaign.pk}/" not in listing
+    assert 'id="no-home"' in listing
+    assert "theo đơn vị hành chính từ năm 2025" in listing
+    # An officer of a 2025 unit opens their own dashboard and reads no such notice.
+    listing = sign_in(Client(), personas.lan).get("/campaigns/").content.decode()
+    assert 'id="no-home"' not in listing
+
+
 def test_an_auditor_reads_no_figures(country: Country, personas: Personas, sign_in: SignIn) -> None:
     client = sign_in(Client(), personas.an)
     assert client.get(f"/campaigns/{country.campaign.pk}/vn/").status_code == 403
