@@ -111,7 +111,9 @@ def test_targets_through_the_api(country: Country, personas: Personas) -> None:
     # A boolean or a number in quotes is not a whole number: it is refused, not read as 1 or 12.
     for field, value in (("total", True), ("per_day", False), ("total", "12"), ("total", 12.0)):
         refused = post(
-            client, path, {"metric": "cards_taken", "unit": country.hoan_kiem.code, field: value, "reason": "x"}
+            client,
+            path,
+            {"metric": "cards_taken", "unit": country.hoan_kiem.code, field: value, "reason": "x"},
         )
         assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, field), value
     assert post(client, path, "{not json").status_code == 400
@@ -149,7 +151,12 @@ def test_the_ministry_defines_a_metric_and_a_campaign(country: Country, personas
     response = post(
         client,
         "/api/v1/campaigns",
-        {**CAMPAIGN, "starts_on": "9999-12-30", "ends_on": "9999-12-31", "metrics": [{"metric": "cards_taken"}]},
+        {
+            **CAMPAIGN,
+            "starts_on": "9999-12-30",
+            "ends_on": "9999-12-31",
+            "metrics": [{"metric": "cards_taken"}],
+        },
     )
     assert response.status_code == 422
     assert {(e["field"], e["code"]) for e in response.json()["errors"]} == {

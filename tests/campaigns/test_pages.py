@@ -199,7 +199,7 @@ def test_a_province_hands_down_a_target_and_the_history_shows_it(
 
 
 @pytest.mark.parametrize(
-    ("typed", "language", "stored"),
+    "case",
     [
         ("1.000", "vi", 1000),
         ("1 000", "vi", 1000),
@@ -210,8 +210,9 @@ def test_a_province_hands_down_a_target_and_the_history_shows_it(
     ],
 )
 def test_a_target_is_typed_the_way_the_page_writes_it(
-    country: Country, personas: Personas, sign_in: SignIn, typed: str, language: str, stored: int
+    country: Country, personas: Personas, sign_in: SignIn, case: tuple[str, str, int]
 ) -> None:
+    typed, language, stored = case
     client = sign_in(Client(), personas.cuong)
     client.post("/i18n/setlang/", {"language": language, "next": "/"})
     url = f"/campaigns/{country.campaign.pk}/01/targets/"
@@ -227,7 +228,7 @@ def test_a_target_is_typed_the_way_the_page_writes_it(
 
 
 @pytest.mark.parametrize(
-    ("typed", "language", "message"),
+    "case",
     [
         ("٥", "vi", "Chỉ dùng các chữ số 0-9"),
         ("１０", "vi", "Chỉ dùng các chữ số 0-9"),
@@ -240,8 +241,9 @@ def test_a_target_is_typed_the_way_the_page_writes_it(
     ],
 )
 def test_a_target_that_is_not_plainly_a_whole_number_is_refused_by_name(
-    country: Country, personas: Personas, sign_in: SignIn, typed: str, language: str, message: str
+    country: Country, personas: Personas, sign_in: SignIn, case: tuple[str, str, str]
 ) -> None:
+    typed, language, message = case
     client = sign_in(Client(), personas.cuong)
     client.post("/i18n/setlang/", {"language": language, "next": "/"})
     url = f"/campaigns/{country.campaign.pk}/01/targets/"
@@ -321,9 +323,11 @@ def test_a_campaign_not_yet_started_has_nothing_due_on_the_page_and_in_the_api(
     assert 'data-stat="expected">0<' in resent
 
     _token, secret = api_token_create(user=personas.minh, name="máy tính bảng")
-    body = Client(headers={"Authorization": f"Bearer {secret}"}).get(
-        f"/api/v1/campaigns/{campaign.pk}/figures/vn"
-    ).json()
+    body = (
+        Client(headers={"Authorization": f"Bearer {secret}"})
+        .get(f"/api/v1/campaigns/{campaign.pk}/figures/vn")
+        .json()
+    )
     figures = body["metrics"][0]
     assert (body["started"], figures["expected"], figures["behind"]) == (False, 0, False)
     assert not any(u["behind"] for u in figures["units"])

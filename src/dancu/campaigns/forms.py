@@ -56,9 +56,7 @@ class GroupedIntegerField(forms.IntegerField):
 class TargetForm(forms.Form):
     metric = forms.ChoiceField(label=_("Chỉ số"))
     unit = forms.ChoiceField(label=_("Đơn vị"))
-    total = GroupedIntegerField(
-        label=_("Chỉ tiêu cả đợt"), required=False, min_value=0, max_value=MAX_TARGET
-    )
+    total = GroupedIntegerField(label=_("Chỉ tiêu cả đợt"), required=False, min_value=0, max_value=MAX_TARGET)
     per_day = GroupedIntegerField(
         label=_("Chỉ tiêu mỗi ngày"), required=False, min_value=0, max_value=MAX_TARGET
     )

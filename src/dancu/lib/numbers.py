@@ -67,9 +67,7 @@ def parse_int(text: str, language: str = "vi") -> int:
     thousands, decimal = _separators(language)
     stripped = text.strip()
     if any(c.isdigit() and not "0" <= c <= "9" for c in stripped):
-        raise NumberError(
-            "number.ascii_digits", "Chỉ dùng các chữ số 0-9", "Use only the digits 0-9"
-        )
+        raise NumberError("number.ascii_digits", "Chỉ dùng các chữ số 0-9", "Use only the digits 0-9")
     example = format_int(1000000, language)
     if decimal in stripped:
         raise NumberError(
