@@ -48,6 +48,25 @@ def test_figures_of_a_commune_down_to_the_shift(country: Country, personas: Pers
     assert {b["label"]: b["achieved"] for b in cards["breakdowns"]["shift"]} == {"sáng": 3, "chiều": 1}
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ("since=2030-01-01&day=2020-01-01", "since", "figures.since_after_day"),
+        ("since=2025-07-04&day=2025-07-03", "since", "figures.since_after_day"),
+        ("since=2399-12-31", "since", "figures.since_after_day"),  # after today, the default day
+        ("day=0001-01-01", "day", "date.year_range"),
+        ("since=2025-07-01&day=9999-12-31", "day", "date.year_range"),
+    ],
+)
+def test_a_range_that_is_not_one_is_refused_by_name(
+    country: Country, personas: Personas, query: str, field: str, code: str
+) -> None:
+    # An empty range would answer target 0 and "met"; the page refuses the same range.
+    response = api(personas.minh).get(f"/api/v1/campaigns/{country.campaign.pk}/figures/vn?{query}")
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
+
+
 def test_other_units_look_missing(country: Country, personas: Personas) -> None:
     client = api(personas.cuong)
     for scope in ("vn", "79", country.sai_gon.code, "zz"):
@@ -89,6 +108,14 @@ def test_targets_through_the_api(country: Country, personas: Personas) -> None:
         {"metric": "cards_taken", "unit": country.hoan_kiem.code, "total": "nhiều", "reason": "x"},
     )
     assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, "total")
+    # A boolean or a number in quotes is not a whole number: it is refused, not read as 1 or 12.
+    for field, value in (("total", True), ("per_day", False), ("total", "12"), ("total", 12.0)):
+        refused = post(
+            client,
+            path,
+            {"metric": "cards_taken", "unit": country.hoan_kiem.code, field: value, "reason": "x"},
+        )
+        assert (refused.status_code, refused.json()["errors"][0]["field"]) == (422, field), value
     assert post(client, path, "{not json").status_code == 400
     refused = post(
         client, path, {"metric": "cards_taken", "unit": country.sai_gon.code, "total": 6, "reason": "x"}
@@ -121,6 +148,21 @@ def test_the_ministry_defines_a_metric_and_a_campaign(country: Country, personas
         },
     )
     assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "metrics.1.metric")
+    response = post(
+        client,
+        "/api/v1/campaigns",
+        {
+            **CAMPAIGN,
+            "starts_on": "9999-12-30",
+            "ends_on": "9999-12-31",
+            "metrics": [{"metric": "cards_taken"}],
+        },
+    )
+    assert response.status_code == 422
+    assert {(e["field"], e["code"]) for e in response.json()["errors"]} == {
+        ("starts_on", "campaign.date_range"),
+        ("ends_on", "campaign.date_range"),
+    }
     response = post(
         client,
         "/api/v1/campaigns",

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from dancu.accounts.models import User
@@ -101,6 +103,19 @@ def test_a_commune_officer_sees_their_commune_down_to_the_shift(
     assert f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/" in listing
 
 
+def test_an_officer_of_a_legacy_district_is_told_why_no_campaign_opens(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    listing = sign_in(Client(), personas.hoa).get("/campaigns/").content.decode()
+    assert country.campaign.name in listing
+    assert f"/campaigns/{country.campaign.pk}/" not in listing
+    assert 'id="no-home"' in listing
+    assert "theo đơn vị hành chính từ năm 2025" in listing
+    # An officer of a 2025 unit opens their own dashboard and reads no such notice.
+    listing = sign_in(Client(), personas.lan).get("/campaigns/").content.decode()
+    assert 'id="no-home"' not in listing
+
+
 def test_an_auditor_reads_no_figures(country: Country, personas: Personas, sign_in: SignIn) -> None:
     client = sign_in(Client(), personas.an)
     assert client.get(f"/campaigns/{country.campaign.pk}/vn/").status_code == 403
@@ -113,6 +128,10 @@ def test_a_bad_day_is_named_and_the_page_still_answers(
     html = page(client, country, "vn", "day=2025-13-45&since=x")
     assert 'data-field="day"' in html
     assert 'data-field="since"' in html
+    # A start after the day, typed or the default one, is named like the API names it.
+    for query in ("day=2025-07-02&since=2025-07-03", "since=2399-12-31"):
+        html = page(client, country, "vn", query)
+        assert '<li data-field="since">Từ ngày: Ngày bắt đầu phải trước ngày xem số liệu</li>' in html
 
 
 def test_the_workbook_holds_the_same_figures_as_the_page(
@@ -179,6 +198,67 @@ def test_a_province_hands_down_a_target_and_the_history_shows_it(
     assert "Cần chỉ tiêu cả đợt hoặc mỗi ngày" in refused.content.decode()
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("1.000", "vi", 1000),
+        ("1 000", "vi", 1000),
+        ("1.234.567", "vi", 1234567),
+        (" 1000 ", "vi", 1000),
+        ("1,000", "en", 1000),
+        ("1\u00a0000", "en", 1000),
+    ],
+)
+def test_a_target_is_typed_the_way_the_page_writes_it(
+    country: Country, personas: Personas, sign_in: SignIn, case: tuple[str, str, int]
+) -> None:
+    typed, language, stored = case
+    client = sign_in(Client(), personas.cuong)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    url = f"/campaigns/{country.campaign.pk}/01/targets/"
+    form = client.get(url).content.decode()
+    assert 'type="text" name="total" inputmode="numeric"' in form
+    response = client.post(
+        url, {"metric": country.cards.pk, "unit": country.hoan_kiem.code, "total": typed, "reason": "Giao"}
+    )
+    assert response.status_code == 302
+    assert Target.objects.get(campaign_metric=country.cards, unit=country.hoan_kiem).total == stored
+    # The history shows it as typed on a page of that language.
+    assert f"{stored:,}".replace(",", "." if language == "vi" else ",") in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("٥", "vi", "Chỉ dùng các chữ số 0-9"),
+        ("１０", "vi", "Chỉ dùng các chữ số 0-9"),
+        ("1,000", "vi", "dấu «,» là dấu thập phân"),
+        ("1,5", "vi", "dấu «,» là dấu thập phân"),
+        ("1.000", "en", "«.» is the decimal point"),
+        ("1.00", "vi", "các chữ số nhóm ba như 1.000.000"),
+        ("1.000 000", "vi", "các chữ số nhóm ba như 1.000.000"),
+        ("1e3", "vi", "các chữ số nhóm ba như 1.000.000"),
+    ],
+)
+def test_a_target_that_is_not_plainly_a_whole_number_is_refused_by_name(
+    country: Country, personas: Personas, sign_in: SignIn, case: tuple[str, str, str]
+) -> None:
+    typed, language, message = case
+    client = sign_in(Client(), personas.cuong)
+    client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    url = f"/campaigns/{country.campaign.pk}/01/targets/"
+    refused = client.post(
+        url, {"metric": country.cards.pk, "unit": country.hoan_kiem.code, "per_day": typed, "reason": "x"}
+    )
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    errors = html.split('data-field="per_day">', 1)[1].split("</ul>", 1)[0]
+    assert message in errors
+    # What was typed is shown back as typed, to be corrected.
+    assert f'name="per_day" value="{typed}"' in html
+    assert Target.objects.get(campaign_metric=country.cards, unit=country.hoan_kiem).per_day is None
+
+
 def test_a_commune_officer_sets_no_target(country: Country, personas: Personas, sign_in: SignIn) -> None:
     client = sign_in(Client(), personas.lan)
     url = f"/campaigns/{country.campaign.pk}/{country.hoan_kiem.code}/targets/"
@@ -207,3 +287,47 @@ def test_the_ministry_creates_a_campaign_from_the_page(personas: Personas, sign_
     assert response.status_code == 302
     assert Campaign.objects.get().name == "Đợt 2"
     assert sign_in(Client(), personas.cuong).get("/campaigns/new/").status_code == 403
+
+
+def test_a_campaign_not_yet_started_has_nothing_due_on_the_page_and_in_the_api(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    from dancu.accounts.services import api_token_create
+    from dancu.campaigns.models import Metric
+
+    ministry = Actor(personas.minh)
+    today = timezone.localdate()
+    campaign = services.campaign_create(
+        actor=ministry,
+        name="Đợt sắp tới",
+        starts_on=today + timedelta(days=28),
+        ends_on=today + timedelta(days=118),
+        metrics=[services.MetricChoice(Metric.objects.get(code="cards_taken"))],
+    )
+    cards = campaign.campaign_metrics.get()
+    for unit, total, per_day in ((None, None, 100), (country.hanoi, 9000, None)):
+        services.target_set(
+            actor=ministry, campaign_metric=cards, unit=unit, total=total, per_day=per_day, reason="Kế hoạch"
+        )
+    client = sign_in(Client(), personas.minh)
+    html = client.get(f"/campaigns/{campaign.pk}/vn/").content.decode()
+    assert 'id="not-started"' in html
+    assert f"chưa bắt đầu: số liệu đến hết {today:%d/%m/%Y}" in html
+    assert 'data-stat="expected">0<' in html
+    assert "chậm" not in html
+    # The form sent back as the page shows it is a range the page accepts.
+    assert f'name="day" id="id_day" value="{today.isoformat()}"' in html
+    assert 'name="since" id="id_since" value=""' in html
+    resent = client.get(f"/campaigns/{campaign.pk}/vn/?day={today.isoformat()}&since=").content.decode()
+    assert 'class="errorlist"' not in resent
+    assert 'data-stat="expected">0<' in resent
+
+    _token, secret = api_token_create(user=personas.minh, name="máy tính bảng")
+    body = (
+        Client(headers={"Authorization": f"Bearer {secret}"})
+        .get(f"/api/v1/campaigns/{campaign.pk}/figures/vn")
+        .json()
+    )
+    figures = body["metrics"][0]
+    assert (body["started"], figures["expected"], figures["behind"]) == (False, 0, False)
+    assert not any(u["behind"] for u in figures["units"])

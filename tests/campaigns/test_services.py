@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.utils import timezone
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
@@ -12,9 +13,11 @@ from dancu.campaigns import services
 from dancu.campaigns.models import Campaign, Metric, PopulationTally, Target, TargetRevision
 from dancu.campaigns.population import born_on_or_before
 from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry import services as registry
 from dancu.registry.models import Citizen
 from tests.campaigns.conftest import Country
 from tests.conftest import Personas, make_citizen
+from tests.registry.merge_support import reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +145,31 @@ def test_bad_campaigns_and_metrics_are_refused_field_by_field(personas: Personas
     assert Metric.objects.count() == 7
 
 
+def test_campaign_days_lie_between_2000_and_ten_years_ahead(personas: Personas) -> None:
+    taken = services.MetricChoice(Metric.objects.get(code="cards_taken"))
+    latest = date(timezone.localdate().year + 10, 12, 31)
+
+    def create(starts_on: date, ends_on: date) -> Campaign:
+        return services.campaign_create(
+            actor=Actor(personas.minh), name="Đợt", starts_on=starts_on, ends_on=ends_on, metrics=[taken]
+        )
+
+    for starts_on, ends_on, fields in (
+        (date(1, 1, 1), date(1, 1, 2), {"starts_on", "ends_on"}),
+        (date(1999, 12, 31), date(2000, 1, 31), {"starts_on"}),
+        (latest, latest + timedelta(days=1), {"ends_on"}),
+        (date(9999, 12, 30), date(9999, 12, 31), {"starts_on", "ends_on"}),
+    ):
+        with pytest.raises(DomainError) as refused:
+            create(starts_on, ends_on)
+        assert {(e.field, e.code) for e in refused.value.errors} == {
+            (field, "campaign.date_range") for field in fields
+        }
+    assert not Campaign.objects.exists()
+    assert create(date(2000, 1, 1), date(2000, 1, 2)).starts_on == date(2000, 1, 1)
+    assert create(latest - timedelta(days=1), latest).ends_on == latest
+
+
 def test_eligible_population_is_14_or_older_without_a_valid_chip_card(personas: Personas) -> None:
     as_of = date(2025, 7, 1)
     make_citizen(full_name="Người Đủ Tuổi", birth_date="2011-07-01")  # 14 today
@@ -185,3 +213,25 @@ def test_eligible_population_is_14_or_older_without_a_valid_chip_card(personas: 
     # Người Đủ Tuổi, Tháng Sinh Sớm, Thẻ Hết Hạn, Chỉ Có CMND: all in Hoàn Kiếm.
     assert total == 4
     assert PopulationTally.objects.get(metric=due).count == 4
+
+
+def test_a_record_merged_away_and_a_missing_citizen_are_not_counted(personas: Personas) -> None:
+    as_of = date(2025, 7, 1)
+    kept = make_citizen(full_name="Nguyễn Văn Giữ", birth_date="1980-01-01")
+    kept.card_records.create(
+        kind="cccd", number=kept.pin, issued_on=date(2021, 1, 1), issued_by="C06", expires_on=date(2045, 1, 1)
+    )
+    duplicate = make_citizen(full_name="Nguyễn Văn Giữ", birth_date="1980-01-01")
+    missing = make_citizen(full_name="Người Mất Tích", birth_date="1980-01-02")
+    Citizen.objects.filter(pk=missing.pk).update(missing_declared_on=date(2024, 1, 1))
+    registry.citizen_merge(
+        actor=Actor(reviewer()), keep=kept, absorb=duplicate, reason="Trùng hồ sơ", source_document="BB 1"
+    )
+    minh = Actor(personas.minh)
+    residents = services.population_count(
+        actor=minh, metric=Metric.objects.get(code="residents"), as_of=as_of
+    )
+    due = services.population_count(actor=minh, metric=Metric.objects.get(code="due_for_card"), as_of=as_of)
+    # The kept record (carded) and the missing citizen live in Hoàn Kiếm; the duplicate is the kept
+    # record's person again, and the missing citizen cannot be brought in for a card.
+    assert (residents, due) == (2, 0)

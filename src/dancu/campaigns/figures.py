@@ -148,6 +148,12 @@ class Figures:
     metrics: list[MetricFigures]
 
     @property
+    def started(self) -> bool:
+        """Whether the figures reach the campaign's first day: before it, nothing is due and no one is
+        behind."""
+        return self.as_of >= self.campaign.starts_on
+
+    @property
     def level(self) -> str:
         return "country" if self.unit is None else self.unit.level
 
@@ -428,6 +434,7 @@ def figures_as_dict(data: Figures, language: str = "vi") -> dict[str, Any]:
         "unit": unit_info(data.unit),
         "since": data.since,
         "as_of": data.as_of,
+        "started": data.started,
         "metrics": [
             {
                 "code": m.metric.code,

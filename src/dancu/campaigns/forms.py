@@ -6,10 +6,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dancu.campaigns.models import Metric
+from dancu.campaigns.selectors import figures_range_errors
 from dancu.campaigns.services import MAX_TARGET
+from dancu.lib.numbers import NumberError, parse_int
 from dancu.web.converters import id_param
 
 
@@ -23,17 +26,38 @@ class DayForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        day, since = cleaned.get("day"), cleaned.get("since")
-        if day and since and since > day:
-            self.add_error("since", _("Ngày bắt đầu phải trước ngày xem số liệu"))
+        # The same rules as the API's (selectors.figures_range_errors), in the page's language.
+        for problem in figures_range_errors(as_of=cleaned.get("day"), since=cleaned.get("since")):
+            self.add_error(problem.field, problem.message(get_language() or "vi"))
         return cleaned
+
+
+class GroupedIntegerField(forms.IntegerField):
+    """A whole number typed as the page writes one: 1.000 or 1 000 on a Vietnamese page (1,000 on an
+    English one), or 1000.
+
+    Django's IntegerField read "1.000" as 1 (it drops a trailing ".0…") and "٥" as 5, and a number input
+    let the browser send either; the field is a text box with a numeric keyboard, and `parse_int` reads
+    it or names the rule it breaks.
+    """
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        language = get_language() or "vi"
+        try:
+            return parse_int(str(value), language)
+        except NumberError as exc:
+            raise ValidationError(exc.message(language), code=exc.code) from None
 
 
 class TargetForm(forms.Form):
     metric = forms.ChoiceField(label=_("Chỉ số"))
     unit = forms.ChoiceField(label=_("Đơn vị"))
-    total = forms.IntegerField(label=_("Chỉ tiêu cả đợt"), required=False, min_value=0, max_value=MAX_TARGET)
-    per_day = forms.IntegerField(
+    total = GroupedIntegerField(label=_("Chỉ tiêu cả đợt"), required=False, min_value=0, max_value=MAX_TARGET)
+    per_day = GroupedIntegerField(
         label=_("Chỉ tiêu mỗi ngày"), required=False, min_value=0, max_value=MAX_TARGET
     )
     reason = forms.CharField(

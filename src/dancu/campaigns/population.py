@@ -45,7 +45,15 @@ def born_on_or_before(cutoff: date) -> Q:
 
 
 def _living() -> QuerySet[Citizen]:
-    return Citizen.objects.filter(date_of_death__isnull=True, area_commune__isnull=False)
+    """Living people with an area, one record each.
+
+    A record merged into another (`merged_into` set) is the same person as the record it was merged
+    into; it keeps the area of its last residence and loses its cards to the kept record, so counting it
+    would count the person twice, and count them again as "due for a card".
+    """
+    return Citizen.objects.filter(
+        date_of_death__isnull=True, merged_into__isnull=True, area_commune__isnull=False
+    )
 
 
 def residents(as_of: date) -> QuerySet[Citizen]:
@@ -53,13 +61,22 @@ def residents(as_of: date) -> QuerySet[Citizen]:
 
 
 def due_for_card(as_of: date) -> QuerySet[Citizen]:
-    """Citizens aged 14 or more with no chip card valid on `as_of` (an old CMND does not count)."""
+    """Citizens aged 14 or more with no chip card valid on `as_of` (an old CMND does not count).
+
+    A citizen declared missing is left out: card intake refuses them (`citizen.missing`), so no commune
+    can bring them in, and counting them would hold every commune's percentage below what it can reach.
+    """
     valid_card = IdentityCardRecord.objects.filter(
         citizen=OuterRef("pk"),
         kind__in=(IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC),
         issued_on__lte=as_of,
     ).filter(unexpired_on(as_of))
-    return _living().filter(born_on_or_before(_years_before(as_of, CARD_AGE))).filter(~Exists(valid_card))
+    return (
+        _living()
+        .filter(missing_declared_on__isnull=True)
+        .filter(born_on_or_before(_years_before(as_of, CARD_AGE)))
+        .filter(~Exists(valid_card))
+    )
 
 
 RULES: dict[str, tuple[Callable[[date], QuerySet[Citizen]], Promise]] = {

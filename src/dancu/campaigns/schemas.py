@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from ninja import Field, Schema
+from pydantic import StrictInt
 
 SCOPE_HELP = '"vn" (the country), a 2-digit province code or a 5-digit commune code (2025 units)'
 
@@ -54,8 +55,10 @@ class CampaignIn(Schema):
 class TargetIn(Schema):
     metric: str = Field(description="the metric's code", max_length=100)
     unit: str = Field(description=SCOPE_HELP, max_length=10)
-    total: int | None = Field(default=None, description="the target for the whole period")
-    per_day: int | None = Field(default=None, description="the target per day")
+    # Strict: pydantic would otherwise read true as 1 and "12" as 12, and a target would silently be
+    # something the caller did not send as a number.
+    total: StrictInt | None = Field(default=None, description="the target for the whole period")
+    per_day: StrictInt | None = Field(default=None, description="the target per day")
     reason: str = Field(max_length=5000)
 
 
@@ -139,4 +142,5 @@ class FiguresOut(Schema):
     unit: UnitOut
     since: date
     as_of: date
+    started: bool = Field(description="false before the campaign's first day: nothing is due yet")
     metrics: list[MetricFiguresOut]

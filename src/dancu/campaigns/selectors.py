@@ -19,7 +19,8 @@ from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.campaigns.figures import Figures, figures_compute
 from dancu.campaigns.models import Campaign, DailyReport, Metric, Target, TargetRevision
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import NotFoundError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import MAX_YEAR, MIN_YEAR
 
 COUNTRY = "vn"
 
@@ -78,10 +79,41 @@ def unit_get(*, actor: User, scope: str) -> AdminUnit | None:
     return unit
 
 
+def figures_range_errors(*, as_of: date | None, since: date | None) -> list[FieldError]:
+    """What is wrong with a range of figures asked for: a day outside the years any date of the project
+    may take, or a start after the day the figures are read up to (a range with no days, whose target of
+    0 would read as met)."""
+    errors = [
+        FieldError(
+            field,
+            "date.year_range",
+            f"Năm nằm ngoài khoảng cho phép {MIN_YEAR}–{MAX_YEAR}",
+            f"The year is outside the accepted range {MIN_YEAR}-{MAX_YEAR}",
+        )
+        for field, day in (("day", as_of), ("since", since))
+        if day is not None and not MIN_YEAR <= day.year <= MAX_YEAR
+    ]
+    if not errors and as_of is not None and since is not None and since > as_of:
+        errors.append(
+            FieldError(
+                "since",
+                "figures.since_after_day",
+                "Ngày bắt đầu phải trước ngày xem số liệu",
+                "The start must not be after the day the figures are read up to",
+            )
+        )
+    return errors
+
+
 def figures_get(
     *, actor: User, campaign: Campaign, scope: str, as_of: date, since: date | None = None
 ) -> Figures:
+    """A unit's figures from `since` to `as_of`; DomainError naming `day` or `since` for a range that is
+    not one (see figures_range_errors)."""
     unit = unit_get(actor=actor, scope=scope)
+    errors = figures_range_errors(as_of=as_of, since=since)
+    if errors:
+        raise DomainError(errors)
     return figures_compute(campaign=campaign, unit=unit, as_of=as_of, since=since)
 
 

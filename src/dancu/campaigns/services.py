@@ -39,6 +39,11 @@ EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){2}$")
 CODE = re.compile(r"^[a-z0-9_-]{2,40}$")
 MAX_TARGET = 10**12
 MAX_DAYS = 3 * 366
+# A campaign counts the audit trail, which no year before 2000 holds, and is planned a few years ahead at
+# most: days outside these bounds (0001, 9999) are typing mistakes that would still be listed to every
+# officer.
+FIRST_CAMPAIGN_DAY = date(2000, 1, 1)
+YEARS_AHEAD = 10
 
 
 def _user(actor: Actor) -> User:
@@ -256,6 +261,17 @@ def campaign_create(
         )
     else:
         errors += text_errors(name, field="name", max_length=200, prose=True)
+    latest = date(timezone.localdate().year + YEARS_AHEAD, 12, 31)
+    errors += [
+        FieldError(
+            field,
+            "campaign.date_range",
+            f"Ngày phải từ {FIRST_CAMPAIGN_DAY:%d/%m/%Y} đến {latest:%d/%m/%Y}",
+            f"The day must be from {FIRST_CAMPAIGN_DAY:%d/%m/%Y} to {latest:%d/%m/%Y}",
+        )
+        for field, day in (("starts_on", starts_on), ("ends_on", ends_on))
+        if not FIRST_CAMPAIGN_DAY <= day <= latest
+    ]
     if ends_on < starts_on:
         errors.append(
             FieldError(

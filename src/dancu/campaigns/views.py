@@ -34,19 +34,32 @@ def _campaign_or_404(user: User, pk: int) -> Campaign:
 
 
 def _default_day(campaign: Campaign) -> date:
-    return min(max(timezone.localdate(), campaign.starts_on), campaign.ends_on)
+    # Today, or the last day once the campaign is over. Not the first day before it starts: the figures
+    # up to the end of the first day ask for that day's target, and the page showed units as behind on
+    # work nobody was due to have done yet, where the API (reading today) said nothing was due.
+    return min(timezone.localdate(), campaign.ends_on)
 
 
 def _figures(request: HttpRequest, pk: int, scope: str) -> tuple[Figures, DayForm]:
     user = current_user(request)
     campaign = _campaign_or_404(user, pk)
     form = DayForm(request.GET or None)
-    day, since = _default_day(campaign), None
+    default = _default_day(campaign)
+    day, since = default, None
     if form.is_bound and form.is_valid():
         day = form.cleaned_data["day"] or day
         since = form.cleaned_data["since"]
     try:
-        figures = selectors.figures_get(actor=user, campaign=campaign, scope=scope, as_of=day, since=since)
+        try:
+            figures = selectors.figures_get(
+                actor=user, campaign=campaign, scope=scope, as_of=day, since=since
+            )
+        except DomainError as exc:
+            # A start after the default day (the form only compares two days typed): the page names
+            # the field and shows the default figures, as it does for any other bad day.
+            for problem in exc.errors:
+                form.add_error(problem.field, problem.message(request.LANGUAGE_CODE))
+            figures = selectors.figures_get(actor=user, campaign=campaign, scope=scope, as_of=default)
     except NotFoundError:
         raise Http404 from None
     return figures, form
