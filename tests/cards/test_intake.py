@@ -3,6 +3,8 @@ refused (deceased, pending, not eligible, record failing "đúng", bad images) i
 
 from __future__ import annotations
 
+import struct
+import zlib
 from datetime import date
 
 import pytest
@@ -19,6 +21,17 @@ from tests.conftest import People, Personas, make_citizen
 
 def codes(exc: pytest.ExceptionInfo[DomainError]) -> set[str]:
     return {e.code for e in exc.value.errors}
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The start of a grey PNG declaring `width`×`height`: what an image library reads before deciding
+    whether to decode it, so a decompression bomb is built without the memory it claims."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
 def test_lan_takes_hungs_first_card_application(
@@ -97,6 +110,11 @@ def test_under_14_needs_a_representative_and_under_6_no_biometrics(
         (png(100, 120), "image.too_small"),
         (png(300, 400, blank=True), "image.blank"),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024), "image.too_large"),
+        # Over the 16 megapixels of the rule; then past the image library's own bomb limits (a warning
+        # at 89 megapixels, an error at twice that), which are the same rule, not an unreadable file.
+        (png_header(5000, 5000), "image.too_many_pixels"),
+        (png_header(10000, 10000), "image.too_many_pixels"),
+        (png_header(20000, 20000), "image.too_many_pixels"),
     ],
 )
 def test_bad_face_photos_are_refused_clearly(  # noqa: PLR0917 (fixtures and parameters)
