@@ -240,3 +240,15 @@ def test_the_home_page_counts_the_applications_in_progress_and_those_overdue(
     assert 'data-work="overdue">1 quá hạn<' in lan
     assert re.search(r'data-work="applications"><a [^>]*>[^<]*: <strong>0</strong>', binh)
     assert 'data-work="overdue"' not in binh
+
+
+def test_the_card_page_shows_the_mrz_lines(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    sign_in(client, personas.lan)
+    page = client.get(f"/cards/cards/{delivered.pk}/").content.decode()
+    shown = re.search(r'<pre class="mrz" id="mrz">(.*?)</pre>', page, re.DOTALL)
+    assert shown is not None
+    # The template escapes the fillers ("<") of each line, one line of 30 characters under another.
+    lines = mrz_lines(delivered.printed, delivered.expires_on)
+    assert shown.group(1).replace("&lt;", "<").split("\n") == lines
