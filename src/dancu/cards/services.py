@@ -965,7 +965,9 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
         }
         now = timezone.now()
         count = ProductionBatch.objects.filter(province=province).count() + 1
-        number = f"LO-{province.code}-{now:%Y%m%d}-{count:04d}"
+        # The day in the number is the day in Việt Nam, as the officers and the centre read it: the
+        # server's clock is UTC, seven hours behind, and a batch made before 07:00 carried yesterday.
+        number = f"LO-{province.code}-{timezone.localdate(now):%Y%m%d}-{count:04d}"
         lines = [
             json.dumps(
                 _export_line(
