@@ -252,3 +252,19 @@ def test_the_card_page_shows_the_mrz_lines(
     # The template escapes the fillers ("<") of each line, one line of 30 characters under another.
     lines = mrz_lines(delivered.printed, delivered.expires_on)
     assert shown.group(1).replace("&lt;", "<").split("\n") == lines
+
+
+def test_the_result_api_reads_a_csv_that_starts_with_a_byte_order_mark(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    api = api_client(personas.cuong)
+    assert api.post(f"/api/v1/cards/applications/{application.pk}/approve").status_code == 200
+    batch = api.post("/api/v1/cards/batches").json()
+    result = api.post(
+        f"/api/v1/cards/batches/{batch['id']}/result",
+        json.dumps({"csv": f"\ufeffapplication,serial,error\n{application.number},VN00000001,\n"}),
+        content_type="application/json",
+    )
+    assert result.status_code == 200, result.content
+    assert Card.objects.get(application=application).serial == "VN00000001"

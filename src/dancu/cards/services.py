@@ -1027,6 +1027,9 @@ class ResultRow:
 
 def _parse_result(text: str) -> list[ResultRow]:
     """The production centre's answer: CSV `application,serial,error`, one of serial or error per row."""
+    # A file saved by a spreadsheet starts with a byte order mark; the upload page decodes it away
+    # (utf-8-sig), and a file sent through the API as a string is read the same way.
+    text = text.removeprefix("\ufeff")
     try:
         return _result_rows(text)
     except csv.Error as exc:  # a field past the csv module's limit, a quote left open
