@@ -136,6 +136,16 @@ def milestone_data(application: Application) -> dict[str, Any]:
 
 # Intake points and devices ----------------------------------------------------------------------------------
 
+_POINT_CODE_TAKEN = FieldError(
+    "code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used"
+)
+_DEVICE_SERIAL_TAKEN = FieldError(
+    "serial",
+    "device.serial_taken",
+    "Số sê-ri thiết bị đã được đăng ký",
+    "The device serial is already registered",
+)
+
 
 def intake_point_create(
     *, actor: Actor, code: str, name: str, kind: str, commune: AdminUnit, team: str = "", shifts: str = "123"
@@ -178,20 +188,24 @@ def intake_point_create(
             )
         )
     if IntakePoint.objects.filter(code=code).exists():
-        errors.append(
-            FieldError("code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used")
-        )
+        errors.append(_POINT_CODE_TAKEN)
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
-        point = IntakePoint.objects.create(
-            code=code,
-            name=name,
-            kind=kind,
-            commune=commune,
-            team=team if kind == IntakePoint.Kind.MOBILE else "",
-            shifts=shifts,
-        )
+        try:
+            with transaction.atomic():
+                point = IntakePoint.objects.create(
+                    code=code,
+                    name=name,
+                    kind=kind,
+                    commune=commune,
+                    team=team if kind == IntakePoint.Kind.MOBILE else "",
+                    shifts=shifts,
+                )
+        except IntegrityError:
+            # The check above saw no such code, but another request (a form sent twice) opened the point
+            # since: the unique index refuses the second, which is told as the same rule.
+            raise DomainError(_POINT_CODE_TAKEN) from None
         audit_event_record(
             actor=actor,
             event_type=EventType.INTAKE_POINT_CREATED,
@@ -211,16 +225,14 @@ def intake_device_register(*, actor: Actor, point: IntakePoint, serial: str, has
         serial, field="serial", max_length=64, required=True, vi="số sê-ri thiết bị", en="The device serial"
     )
     if IntakeDevice.objects.filter(serial=serial).exists():
-        raise DomainError(
-            FieldError(
-                "serial",
-                "device.serial_taken",
-                "Số sê-ri thiết bị đã được đăng ký",
-                "The device serial is already registered",
-            )
-        )
+        raise DomainError(_DEVICE_SERIAL_TAKEN)
     with transaction.atomic():
-        device = IntakeDevice.objects.create(point=point, serial=serial, has_iris=has_iris)
+        try:
+            with transaction.atomic():
+                device = IntakeDevice.objects.create(point=point, serial=serial, has_iris=has_iris)
+        except IntegrityError:
+            # Registered by another request since the check above (a form sent twice): the same rule.
+            raise DomainError(_DEVICE_SERIAL_TAKEN) from None
         audit_event_record(
             actor=actor,
             event_type=EventType.INTAKE_DEVICE_REGISTERED,
