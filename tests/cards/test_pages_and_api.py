@@ -90,6 +90,18 @@ def test_the_api_takes_and_refuses_applications(
         content_type="application/json",
     )
     assert elsewhere.status_code == 404
+    # A 404 names the id that was not found, the same whether it is missing or outside Lan's area.
+    assert [(e["field"], e["code"]) for e in elsewhere.json()["errors"]] == [("citizen_pin", "not_found")]
+    for change, field in [
+        ({"intake_point_id": 999_999}, "intake_point_id"),
+        ({"device_id": 999_999}, "device_id"),
+        ({"correction_form_id": 999_999}, "correction_form_id"),
+    ]:
+        missing = api.post(
+            "/api/v1/cards/applications", json.dumps(body | change), content_type="application/json"
+        )
+        assert missing.status_code == 404
+        assert [(e["field"], e["code"]) for e in missing.json()["errors"]] == [(field, "not_found")]
     created = api.post("/api/v1/cards/applications", json.dumps(body), content_type="application/json")
     assert created.status_code == 201, created.content
     assert created.json()["days_left"] >= 0
