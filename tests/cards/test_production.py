@@ -317,3 +317,18 @@ def test_a_batch_is_numbered_with_the_day_in_viet_nam(
     monkeypatch.setattr(timezone, "now", lambda: evening_utc)
     batch = services.batch_create(actor=Actor(personas.cuong))
     assert batch.number == "LO-01-20261204-0001"
+
+
+def test_the_whole_mrz_fits_on_the_back_of_the_card(personas: Personas, delivered: Card) -> None:
+    from PIL import Image, ImageOps
+
+    from dancu.cards import render
+
+    back = Image.open(io.BytesIO(render.card_back_png(delivered))).convert("L")
+    width, height = back.size
+    # The MRZ is printed on the white band at the bottom; where its ink starts and ends.
+    band = ImageOps.invert(back.crop((0, height - 170, width, height)))
+    left, _top, right, _bottom = band.point(lambda v: 255 if v > 64 else 0).getbbox() or (0, 0, 0, 0)
+    # Thirty characters a line, from margin to margin: the last check digit is inside the card, not cut.
+    assert 30 < left < 80
+    assert width - 80 < right < width - 30
