@@ -5,18 +5,22 @@ counts the milestones per point, shift and officer."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
 from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
+from dancu.audit.services import Actor
 from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
-from dancu.cards.printing import mrz_lines
+from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.registry.models import Citizen
 from tests.cards.conftest import capture, take
 from tests.conftest import People, Personas
@@ -280,3 +284,39 @@ def test_the_result_api_reads_a_csv_that_starts_with_a_byte_order_mark(
     )
     assert result.status_code == 200, result.content
     assert Card.objects.get(application=application).serial == "VN00000001"
+
+
+def test_online_verification_asks_the_registry_and_the_offline_command_does_not(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn, tmp_path: Path
+) -> None:
+    from dancu.cards import services
+
+    services.card_change_state(
+        actor=Actor(personas.cuong), card=delivered, state="revoked", grounds="nationality_lost"
+    )
+    lines = mrz_lines(delivered.printed, delivered.expires_on)
+    api = api_client(personas.binh)
+    for text in (
+        delivered.chip_document,
+        "\n".join(lines),
+        qr_payload(delivered.printed, delivered.issued_on),
+    ):
+        answer = api.post("/api/v1/cards/verify", json.dumps({"text": text}), content_type="application/json")
+        assert answer.json()["valid"] is False
+        assert [e["code"] for e in answer.json()["errors"]] == ["card.not_in_use"]
+        assert "quốc tịch" in answer.json()["errors"][0]["message_vi"]
+    sign_in(client, personas.binh)
+    page = client.post("/cards/verify/", {"text": delivered.chip_document}).content.decode()
+    assert 'data-valid="0"' in page
+    assert "card.not_in_use" in page
+    # The offline command checks what the card carries: the signature is still good.
+    chip_file = tmp_path / "chip.json"
+    chip_file.write_text(delivered.chip_document, encoding="utf-8")
+    call_command("card", "verify", str(chip_file), stdout=io.StringIO())
+    # A card in use whose holder is recorded dead (a record from before deaths revoked cards).
+    Card.objects.filter(pk=delivered.pk).update(state=Card.State.ACTIVE)
+    Citizen.objects.filter(pk=delivered.citizen_id).update(date_of_death="2026-03-20")
+    answer = api.post(
+        "/api/v1/cards/verify", json.dumps({"text": delivered.chip_document}), content_type="application/json"
+    )
+    assert [e["code"] for e in answer.json()["errors"]] == ["citizen.deceased"]

@@ -321,6 +321,10 @@ def history(request: HttpRequest, pin: str) -> dict[str, Any]:
 @router.post("/cards/verify", response=VerifyOut, summary="Verify a QR payload, an MRZ or a chip document")
 def verify(request: HttpRequest, body: VerifyIn) -> dict[str, Any]:
     verdict = verify_text(body.text, public_keys=services.public_key_set(), today=timezone.localdate())
+    # Online, the registry is asked too: a revoked, lost or replaced card, or a dead holder's, is not valid.
+    verdict.errors += selectors.registered_state_errors(
+        actor=_actor(request), verdict=verdict, purpose=PURPOSE, channel=API
+    )
     return {
         "kind": verdict.kind,
         "valid": verdict.valid,
