@@ -3,9 +3,15 @@ refused (deceased, pending, not eligible, record failing "đúng", bad images) i
 
 from __future__ import annotations
 
+import struct
+import threading
+import zlib
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
+from django.db import connection, connections, transaction
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
@@ -19,6 +25,17 @@ from tests.conftest import People, Personas, make_citizen
 
 def codes(exc: pytest.ExceptionInfo[DomainError]) -> set[str]:
     return {e.code for e in exc.value.errors}
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The start of a grey PNG declaring `width`×`height`: what an image library reads before deciding
+    whether to decode it, so a decompression bomb is built without the memory it claims."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
 
 
 def test_lan_takes_hungs_first_card_application(
@@ -97,6 +114,11 @@ def test_under_14_needs_a_representative_and_under_6_no_biometrics(
         (png(100, 120), "image.too_small"),
         (png(300, 400, blank=True), "image.blank"),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * (4 * 1024 * 1024), "image.too_large"),
+        # Over the 16 megapixels of the rule; then past the image library's own bomb limits (a warning
+        # at 89 megapixels, an error at twice that), which are the same rule, not an unreadable file.
+        (png_header(5000, 5000), "image.too_many_pixels"),
+        (png_header(10000, 10000), "image.too_many_pixels"),
+        (png_header(20000, 20000), "image.too_many_pixels"),
     ],
 )
 def test_bad_face_photos_are_refused_clearly(  # noqa: PLR0917 (fixtures and parameters)
@@ -201,3 +223,73 @@ def test_intake_points_are_opened_by_province_officers_for_their_communes(person
             actor=Actor(personas.lan), code="X", name="X", kind="station", commune=commune("00070")
         )
     assert codes(exc) == {"role.not_allowed"}
+
+
+# The same point or device sent twice at the same moment -----------------------------------------------
+#
+# On PostgreSQL the first request's insert is held uncommitted while the second runs in a thread on its own
+# connection: the second's check sees nothing yet, its insert waits on the unique index, and fails once the
+# first commits. SQLite lets one writer in at a time, so the race cannot happen there.
+
+
+def _waiting_for_a_lock() -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def _race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
+    """Run `first` in a transaction held open until `second` waits for it, then commit; return what
+    `second` returned or raised."""
+    outcome: dict[str, Any] = {}
+
+    def run_second() -> None:
+        try:
+            outcome["value"] = second()
+        except BaseException as exc:  # the test's own thread looks at whatever it is
+            outcome["value"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run_second)
+    with transaction.atomic():
+        first()
+        thread.start()
+        for _ in range(2000):
+            if _waiting_for_a_lock() or not thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        assert thread.is_alive(), "the second request did not wait for the first one's insert"
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    return outcome["value"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
+def test_a_point_or_device_sent_twice_at_once_is_refused_by_name(
+    transactional_db: None, personas: Personas
+) -> None:
+    from tests.conftest import commune
+
+    actor = Actor(personas.cuong)
+
+    def open_point() -> IntakePoint:
+        return services.intake_point_create(
+            actor=actor, code="RACE-01", name="Điểm đua", kind="station", commune=commune("00070")
+        )
+
+    result = _race(open_point, open_point)
+    assert isinstance(result, DomainError), result
+    assert [(e.field, e.code) for e in result.errors] == [("code", "point.code_taken")]
+    point = IntakePoint.objects.get()
+
+    def register() -> IntakeDevice:
+        return services.intake_device_register(actor=actor, point=point, serial="RACE-DEV-1", has_iris=False)
+
+    result = _race(register, register)
+    assert isinstance(result, DomainError), result
+    assert [(e.field, e.code) for e in result.errors] == [("serial", "device.serial_taken")]
+    assert IntakeDevice.objects.count() == 1

@@ -5,18 +5,22 @@ counts the milestones per point, shift and officer."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
 from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
+from dancu.audit.services import Actor
 from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
-from dancu.cards.printing import mrz_lines
+from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.registry.models import Citizen
 from tests.cards.conftest import capture, take
 from tests.conftest import People, Personas
@@ -90,6 +94,18 @@ def test_the_api_takes_and_refuses_applications(
         content_type="application/json",
     )
     assert elsewhere.status_code == 404
+    # A 404 names the id that was not found, the same whether it is missing or outside Lan's area.
+    assert [(e["field"], e["code"]) for e in elsewhere.json()["errors"]] == [("citizen_pin", "not_found")]
+    for change, field in [
+        ({"intake_point_id": 999_999}, "intake_point_id"),
+        ({"device_id": 999_999}, "device_id"),
+        ({"correction_form_id": 999_999}, "correction_form_id"),
+    ]:
+        missing = api.post(
+            "/api/v1/cards/applications", json.dumps(body | change), content_type="application/json"
+        )
+        assert missing.status_code == 404
+        assert [(e["field"], e["code"]) for e in missing.json()["errors"]] == [(field, "not_found")]
     created = api.post("/api/v1/cards/applications", json.dumps(body), content_type="application/json")
     assert created.status_code == 201, created.content
     assert created.json()["days_left"] >= 0
@@ -240,3 +256,67 @@ def test_the_home_page_counts_the_applications_in_progress_and_those_overdue(
     assert 'data-work="overdue">1 quá hạn<' in lan
     assert re.search(r'data-work="applications"><a [^>]*>[^<]*: <strong>0</strong>', binh)
     assert 'data-work="overdue"' not in binh
+
+
+def test_the_card_page_shows_the_mrz_lines(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    sign_in(client, personas.lan)
+    page = client.get(f"/cards/cards/{delivered.pk}/").content.decode()
+    shown = re.search(r'<pre class="mrz" id="mrz">(.*?)</pre>', page, re.DOTALL)
+    assert shown is not None
+    # The template escapes the fillers ("<") of each line, one line of 30 characters under another.
+    lines = mrz_lines(delivered.printed, delivered.expires_on)
+    assert shown.group(1).replace("&lt;", "<").split("\n") == lines
+
+
+def test_the_result_api_reads_a_csv_that_starts_with_a_byte_order_mark(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    api = api_client(personas.cuong)
+    assert api.post(f"/api/v1/cards/applications/{application.pk}/approve").status_code == 200
+    batch = api.post("/api/v1/cards/batches").json()
+    result = api.post(
+        f"/api/v1/cards/batches/{batch['id']}/result",
+        json.dumps({"csv": f"\ufeffapplication,serial,error\n{application.number},VN00000001,\n"}),
+        content_type="application/json",
+    )
+    assert result.status_code == 200, result.content
+    assert Card.objects.get(application=application).serial == "VN00000001"
+
+
+def test_online_verification_asks_the_registry_and_the_offline_command_does_not(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn, tmp_path: Path
+) -> None:
+    from dancu.cards import services
+
+    services.card_change_state(
+        actor=Actor(personas.cuong), card=delivered, state="revoked", grounds="nationality_lost"
+    )
+    lines = mrz_lines(delivered.printed, delivered.expires_on)
+    api = api_client(personas.binh)
+    for text in (
+        delivered.chip_document,
+        "\n".join(lines),
+        qr_payload(delivered.printed, delivered.issued_on),
+    ):
+        answer = api.post("/api/v1/cards/verify", json.dumps({"text": text}), content_type="application/json")
+        assert answer.json()["valid"] is False
+        assert [e["code"] for e in answer.json()["errors"]] == ["card.not_in_use"]
+        assert "quốc tịch" in answer.json()["errors"][0]["message_vi"]
+    sign_in(client, personas.binh)
+    page = client.post("/cards/verify/", {"text": delivered.chip_document}).content.decode()
+    assert 'data-valid="0"' in page
+    assert "card.not_in_use" in page
+    # The offline command checks what the card carries: the signature is still good.
+    chip_file = tmp_path / "chip.json"
+    chip_file.write_text(delivered.chip_document, encoding="utf-8")
+    call_command("card", "verify", str(chip_file), stdout=io.StringIO())
+    # A card in use whose holder is recorded dead (a record from before deaths revoked cards).
+    Card.objects.filter(pk=delivered.pk).update(state=Card.State.ACTIVE)
+    Citizen.objects.filter(pk=delivered.citizen_id).update(date_of_death="2026-03-20")
+    answer = api.post(
+        "/api/v1/cards/verify", json.dumps({"text": delivered.chip_document}), content_type="application/json"
+    )
+    assert [e["code"] for e in answer.json()["errors"]] == ["citizen.deceased"]

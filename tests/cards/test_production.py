@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -301,3 +301,34 @@ def test_the_campaign_tallies_count_the_card_milestones_by_point_team_and_shift(
         # (metric, commune, day, officer, point, team, shift)
         assert key[1] == point.commune_id
         assert key[3:] == (personas.lan.pk, point.name, "", "1")
+
+
+def test_a_batch_is_numbered_with_the_day_in_viet_nam(
+    personas: Personas,
+    people: People,
+    station: IntakePoint,
+    device: IntakeDevice,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    services.application_approve(actor=Actor(personas.cuong), application=application)
+    # 22:00 UTC on 3 December is 05:00 on 4 December in Hà Nội, where the batch is made.
+    evening_utc = datetime(2026, 12, 3, 22, 0, tzinfo=UTC)
+    monkeypatch.setattr(timezone, "now", lambda: evening_utc)
+    batch = services.batch_create(actor=Actor(personas.cuong))
+    assert batch.number == "LO-01-20261204-0001"
+
+
+def test_the_whole_mrz_fits_on_the_back_of_the_card(personas: Personas, delivered: Card) -> None:
+    from PIL import Image, ImageOps
+
+    from dancu.cards import render
+
+    back = Image.open(io.BytesIO(render.card_back_png(delivered))).convert("L")
+    width, height = back.size
+    # The MRZ is printed on the white band at the bottom; where its ink starts and ends.
+    band = ImageOps.invert(back.crop((0, height - 170, width, height)))
+    left, _top, right, _bottom = band.point(lambda v: 255 if v > 64 else 0).getbbox() or (0, 0, 0, 0)
+    # Thirty characters a line, from margin to margin: the last check digit is inside the card, not cut.
+    assert 30 < left < 80
+    assert width - 80 < right < width - 30

@@ -91,6 +91,7 @@ class EventType(models.TextChoices):
     CARD_BATCH_IMPORTED = "cards.batch.imported", _("Nhận kết quả sản xuất thẻ")
     CARD_PRODUCTION_FAILED = "cards.card.production_failed", _("Trung tâm sản xuất từ chối thẻ")
     CARD_STATE_CHANGED = "cards.card.state_changed", _("Thay đổi trạng thái thẻ")
+    CARD_APPLICATION_CANCELLED = "cards.application.cancelled", _("Huỷ hồ sơ cấp thẻ")
     CARD_ISSUER_KEY_CREATED = "cards.issuer_key.created", _("Tạo khoá ký dữ liệu chip")
 
     # The card workflow's milestones; campaign metrics count them, so their names are a contract.

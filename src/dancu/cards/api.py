@@ -154,9 +154,29 @@ def _images(raw: dict[str, str]) -> dict[str, bytes]:
     return images
 
 
+# Which field of the intake body gave the id of each record the intake looks up (the selectors' and the
+# service's names for them).
+_TAKE_FIELDS = {
+    "citizen": "citizen_pin",
+    "intake_point": "intake_point_id",
+    "device": "device_id",
+    "form": "correction_form_id",
+}
+
+
 @router.post("/cards/applications", response={201: ApplicationOut}, summary="Take a card application")
 def take_application(request: HttpRequest, body: ApplicationIn) -> Status[dict[str, Any]]:
-    user = _actor(request)
+    try:
+        application = _take(_actor(request), body)
+    except NotFoundError as exc:
+        # The body names up to four records by id: the 404 says which one was not found, though still not
+        # whether it is missing or outside the officer's area.
+        what = str(exc.args[0]) if exc.args else ""
+        raise NotFoundError(what, field=_TAKE_FIELDS.get(what, "")) from None
+    return Status(201, _application_out(application))
+
+
+def _take(user: User, body: ApplicationIn) -> Application:
     citizen = registry_selectors.citizen_get(
         actor=user, pin=body.citizen_pin.strip(), purpose=PURPOSE, channel=API
     )
@@ -171,7 +191,7 @@ def take_application(request: HttpRequest, body: ApplicationIn) -> Status[dict[s
     correction = None
     if body.correction_form_id is not None:
         correction = form_get(actor=user, pk=body.correction_form_id, purpose=PURPOSE, channel=API)
-    application = services.application_take(
+    return services.application_take(
         actor=Actor(user),
         citizen=citizen,
         intake=services.Intake(
@@ -188,7 +208,6 @@ def take_application(request: HttpRequest, body: ApplicationIn) -> Status[dict[s
         ),
         images=_images(body.images),
     )
-    return Status(201, _application_out(application))
 
 
 @router.post(
@@ -302,6 +321,10 @@ def history(request: HttpRequest, pin: str) -> dict[str, Any]:
 @router.post("/cards/verify", response=VerifyOut, summary="Verify a QR payload, an MRZ or a chip document")
 def verify(request: HttpRequest, body: VerifyIn) -> dict[str, Any]:
     verdict = verify_text(body.text, public_keys=services.public_key_set(), today=timezone.localdate())
+    # Online, the registry is asked too: a revoked, lost or replaced card, or a dead holder's, is not valid.
+    verdict.errors += selectors.registered_state_errors(
+        actor=_actor(request), verdict=verdict, purpose=PURPOSE, channel=API
+    )
     return {
         "kind": verdict.kind,
         "valid": verdict.valid,

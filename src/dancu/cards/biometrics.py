@@ -139,14 +139,18 @@ def image_errors(kind: str, data: bytes) -> list[FieldError]:
                 grey = image.convert("L")
                 grey.thumbnail((256, 256))
                 contrast = ImageStat.Stat(grey).stddev[0]
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-    ):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow refuses a bomb when it opens the file, before its size can be read and compared above:
+        # the refusal is the same rule, the image has too many pixels, not that it is unreadable.
+        return [
+            _error(
+                kind,
+                "image.too_many_pixels",
+                f"ảnh quá lớn (quá {MAX_PIXELS // 1_000_000} triệu điểm ảnh)",
+                f"the image is too large (more than {MAX_PIXELS // 1_000_000} megapixels)",
+            )
+        ]
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return [not_image]
     if contrast < MIN_CONTRAST:
         return [

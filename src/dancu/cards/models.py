@@ -111,6 +111,9 @@ class Application(models.Model):
         PRODUCTION_FAILED = "production_failed", _("Trung tâm sản xuất từ chối")
         PRODUCED = "produced", _("Đã sản xuất, chờ trả thẻ")
         DELIVERED = "delivered", _("Đã trả thẻ")
+        # Closed before delivery: the citizen died, or the card made for it was revoked (issued wrongly,
+        # nationality lost). The citizen may apply again where the law allows.
+        CANCELLED = "cancelled", _("Đã huỷ")
 
     class Delivery(models.TextChoices):
         STATION = "station", _("Nhận tại nơi làm thủ tục")

@@ -20,6 +20,8 @@ from dancu.lib.pdf import FONT, FONT_DIR, pdf_document
 
 # ID-1 card format (85.60 × 53.98 mm) at about 12 pixels per millimetre.
 CARD_SIZE = (1012, 638)
+MRZ_MARGIN = 40
+MRZ_FONT_SIZE = 30
 _SEX = {"M": "Nam", "F": "Nữ"}
 
 
@@ -104,9 +106,15 @@ def card_back_png(card: Card) -> bytes:
         draw.text((40, y + 20), value[:70], font=_font(22, bold=True), fill=(20, 20, 20))
         y += 58
     draw.rectangle((0, CARD_SIZE[1] - 170, CARD_SIZE[0], CARD_SIZE[1]), fill="white")
-    mono = ImageFont.truetype(str(FONT_DIR / "DejaVuSans.ttf"), 34)
+    # The MRZ is 30 characters a line in fixed cells (OCR-B is monospaced). DejaVu Sans is not, and a line
+    # spaced out with blanks ran past the card's edge: each character is centred in a cell of its own,
+    # the cells spanning the card between its margins, at a size where the widest glyph (W) fits one.
+    font = _font(MRZ_FONT_SIZE)
+    cell = (CARD_SIZE[0] - 2 * MRZ_MARGIN) / 30
     for index, line in enumerate(mrz_lines(printed, card.expires_on)):
-        draw.text((40, CARD_SIZE[1] - 160 + index * 50), " ".join(line), font=mono, fill="black")
+        for column, character in enumerate(line):
+            x = MRZ_MARGIN + (column + 0.5) * cell
+            draw.text((x, CARD_SIZE[1] - 160 + index * 50), character, font=font, fill="black", anchor="ma")
     return _png(image)
 
 

@@ -19,6 +19,7 @@ from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import access_log_record
 from dancu.cards.models import Application, Biometric, Card, IntakePoint, ProductionBatch
 from dancu.cards.scope import application_scope, batch_scope, card_scope, point_scope
+from dancu.cards.verify import Verdict
 from dancu.cards.workdays import working_days_between
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
@@ -326,3 +327,68 @@ def report_totals(rows: list[ReportRow]) -> dict[str, Any]:
     for row in rows:
         totals.update(row.counts)
     return {name: totals.get(name, 0) for name in MILESTONES.values()}
+
+
+def _mrz_expiry(value: str) -> date | None:
+    try:
+        return date(2000 + int(value[:2]), int(value[2:4]), int(value[4:6]))
+    except ValueError:
+        return None
+
+
+def registered_state_errors(
+    *, actor: User, verdict: Verdict, purpose: str, channel: Channel = Channel.WEB
+) -> list[FieldError]:
+    """What the registry says of a card that passed the offline checks (signature, check digits, expiry):
+    the card must be one it issued, still in use, and its holder alive. The verification page and the API
+    are online and ask; `dancu card verify` is offline and checks what the card carries only.
+
+    The card is found by its serial (chip), or by the PIN and the printed issue date (QR) or expiry (MRZ).
+    Only the verdict reaches the reader, not the record; the look-up is logged as a comparison."""
+    if verdict.errors or verdict.kind not in ("chip", "mrz", "qr"):
+        return []
+    summary = verdict.summary
+    cards = Card.objects.filter(number=str(summary.get("pin", ""))).exclude(state=Card.State.PRODUCED)
+    if verdict.kind == "chip":
+        cards = cards.filter(serial=str(summary.get("serial", "")))
+    elif verdict.kind == "qr":
+        cards = cards.filter(issued_on=str(summary.get("issued_on", "")))
+    else:
+        expiry = str(summary.get("expiry", ""))
+        cards = (
+            cards.filter(expires_on=_mrz_expiry(expiry))
+            if expiry != "<<<<<<"
+            else cards.filter(expires_on__isnull=True)
+        )
+    card = cards.select_related("citizen").order_by("-issued_on", "-pk").first()
+    if card is None:
+        return [
+            FieldError(
+                "card",
+                "card.not_registered",
+                "Không có thẻ này trong cơ sở dữ liệu",
+                "No such card is registered",
+            )
+        ]
+    _log(actor, [card.citizen_id], AccessLog.Action.VERIFY, channel, purpose, f"card {card.serial}")
+    errors: list[FieldError] = []
+    if card.state != Card.State.ACTIVE:
+        reason = f": {card.state_reason}" if card.state_reason else ""
+        errors.append(
+            FieldError(
+                "card",
+                "card.not_in_use",
+                f"Thẻ đang ở trạng thái «{card.get_state_display()}»{reason}",
+                f"The card is «{card.state}» in the registry{reason}",
+            )
+        )
+    if card.citizen.is_deceased:
+        errors.append(
+            FieldError(
+                "citizen",
+                "citizen.deceased",
+                "Người mang thẻ đã chết",
+                "The card's holder is recorded as deceased",
+            )
+        )
+    return errors

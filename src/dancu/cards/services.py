@@ -136,6 +136,16 @@ def milestone_data(application: Application) -> dict[str, Any]:
 
 # Intake points and devices ----------------------------------------------------------------------------------
 
+_POINT_CODE_TAKEN = FieldError(
+    "code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used"
+)
+_DEVICE_SERIAL_TAKEN = FieldError(
+    "serial",
+    "device.serial_taken",
+    "Số sê-ri thiết bị đã được đăng ký",
+    "The device serial is already registered",
+)
+
 
 def intake_point_create(
     *, actor: Actor, code: str, name: str, kind: str, commune: AdminUnit, team: str = "", shifts: str = "123"
@@ -178,20 +188,24 @@ def intake_point_create(
             )
         )
     if IntakePoint.objects.filter(code=code).exists():
-        errors.append(
-            FieldError("code", "point.code_taken", "Mã điểm đã được dùng", "The point code is already used")
-        )
+        errors.append(_POINT_CODE_TAKEN)
     if errors:
         raise DomainError(errors)
     with transaction.atomic():
-        point = IntakePoint.objects.create(
-            code=code,
-            name=name,
-            kind=kind,
-            commune=commune,
-            team=team if kind == IntakePoint.Kind.MOBILE else "",
-            shifts=shifts,
-        )
+        try:
+            with transaction.atomic():
+                point = IntakePoint.objects.create(
+                    code=code,
+                    name=name,
+                    kind=kind,
+                    commune=commune,
+                    team=team if kind == IntakePoint.Kind.MOBILE else "",
+                    shifts=shifts,
+                )
+        except IntegrityError:
+            # The check above saw no such code, but another request (a form sent twice) opened the point
+            # since: the unique index refuses the second, which is told as the same rule.
+            raise DomainError(_POINT_CODE_TAKEN) from None
         audit_event_record(
             actor=actor,
             event_type=EventType.INTAKE_POINT_CREATED,
@@ -211,16 +225,14 @@ def intake_device_register(*, actor: Actor, point: IntakePoint, serial: str, has
         serial, field="serial", max_length=64, required=True, vi="số sê-ri thiết bị", en="The device serial"
     )
     if IntakeDevice.objects.filter(serial=serial).exists():
-        raise DomainError(
-            FieldError(
-                "serial",
-                "device.serial_taken",
-                "Số sê-ri thiết bị đã được đăng ký",
-                "The device serial is already registered",
-            )
-        )
+        raise DomainError(_DEVICE_SERIAL_TAKEN)
     with transaction.atomic():
-        device = IntakeDevice.objects.create(point=point, serial=serial, has_iris=has_iris)
+        try:
+            with transaction.atomic():
+                device = IntakeDevice.objects.create(point=point, serial=serial, has_iris=has_iris)
+        except IntegrityError:
+            # Registered by another request since the check above (a form sent twice): the same rule.
+            raise DomainError(_DEVICE_SERIAL_TAKEN) from None
         audit_event_record(
             actor=actor,
             event_type=EventType.INTAKE_DEVICE_REGISTERED,
@@ -273,7 +285,9 @@ def _current_card(citizen: Citizen) -> Card | None:
 
 
 def _latest_card(citizen: Citizen) -> Card | None:
-    return citizen.cards.exclude(state=Card.State.PRODUCED).order_by("-issued_on", "-pk").first()
+    """The last card handed to the citizen: one made but never delivered (waiting, or revoked before
+    delivery) was never theirs, and does not make a first issue a re-issue."""
+    return citizen.cards.filter(application__status=Status.DELIVERED).order_by("-issued_on", "-pk").first()
 
 
 def _has_chip_card_record(citizen: Citizen) -> bool:
@@ -282,10 +296,9 @@ def _has_chip_card_record(citizen: Citizen) -> bool:
     ).exists()
 
 
-def eligibility_errors(
-    *, citizen: Citizen, kind: str, today: date, representative: str = "", reason: str = ""
-) -> list[FieldError]:
-    """Why `citizen` may not apply for a card of `kind` today; empty when they may."""
+def citizen_errors(citizen: Citizen) -> list[FieldError]:
+    """Why no card is made or handed over for `citizen` at all: recorded dead, or declared missing. Read
+    at intake, at approval, when a batch is made and at delivery, since the record may change between."""
     if citizen.is_deceased:
         return [
             FieldError(
@@ -304,6 +317,16 @@ def eligibility_errors(
                 "The citizen has been declared missing",
             )
         ]
+    return []
+
+
+def eligibility_errors(
+    *, citizen: Citizen, kind: str, today: date, representative: str = "", reason: str = ""
+) -> list[FieldError]:
+    """Why `citizen` may not apply for a card of `kind` today; empty when they may."""
+    refusal = citizen_errors(citizen)
+    if refusal:
+        return refusal
     if kind not in Kind.values:
         return [
             FieldError("kind", "application.kind", "Loại thủ tục không hợp lệ", "Unknown application kind")
@@ -399,6 +422,17 @@ def eligibility_errors(
                     "application.no_card",
                     "Công dân chưa có thẻ để cấp lại",
                     "The citizen has no card to re-issue",
+                )
+            )
+        elif latest.state == Card.State.REVOKED:
+            # A re-issue replaces a card that was lost or damaged. A card withdrawn on legal grounds (the
+            # nationality lost, issued against the rules) ended for a reason a re-issue would undo.
+            errors.append(
+                FieldError(
+                    "kind",
+                    "application.card_revoked",
+                    "Thẻ gần nhất của công dân đã bị thu hồi: không cấp lại",
+                    "The citizen's latest card was revoked: it is not re-issued",
                 )
             )
         if not reason:
@@ -769,15 +803,9 @@ def application_approve(*, actor: Actor, application: Application) -> Applicatio
         if application.status != Status.TAKEN:
             raise _status_refusal(application, expected=Status.TAKEN)
         citizen = application.citizen
-        if citizen.is_deceased:
-            raise DomainError(
-                FieldError(
-                    "citizen",
-                    "citizen.deceased",
-                    "Công dân đã chết: không cấp thẻ",
-                    "The citizen is deceased: no card is issued",
-                )
-            )
+        refusal = citizen_errors(citizen)
+        if refusal:
+            raise DomainError(refusal)
         age = policy.age_on(_birth(citizen), application.taken_at.date())
         device_iris = application.device.has_iris if application.device else False
         required = set(biometrics.required_kinds(age=age, device_has_iris=device_iris))
@@ -939,6 +967,9 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
         applications = list(
             Application.objects.select_for_update(of=("self",))
             .filter(application_scope(user), status=Status.APPROVED, point__commune__parent=province)
+            # No card is made for a citizen recorded dead or declared missing since the approval: the
+            # application waits (a death closes it, see cards_end_for_death).
+            .filter(citizen__date_of_death__isnull=True, citizen__missing_declared_on__isnull=True)
             .order_by("reviewed_at", "pk")
             .values_list("pk", flat=True)[:limit]
         )
@@ -965,7 +996,9 @@ def batch_create(*, actor: Actor, province: AdminUnit | None = None, limit: int 
         }
         now = timezone.now()
         count = ProductionBatch.objects.filter(province=province).count() + 1
-        number = f"LO-{province.code}-{now:%Y%m%d}-{count:04d}"
+        # The day in the number is the day in Việt Nam, as the officers and the centre read it: the
+        # server's clock is UTC, seven hours behind, and a batch made before 07:00 carried yesterday.
+        number = f"LO-{province.code}-{timezone.localdate(now):%Y%m%d}-{count:04d}"
         lines = [
             json.dumps(
                 _export_line(
@@ -1025,6 +1058,9 @@ class ResultRow:
 
 def _parse_result(text: str) -> list[ResultRow]:
     """The production centre's answer: CSV `application,serial,error`, one of serial or error per row."""
+    # A file saved by a spreadsheet starts with a byte order mark; the upload page decodes it away
+    # (utf-8-sig), and a file sent through the API as a string is read the same way.
+    text = text.removeprefix("\ufeff")
     try:
         return _result_rows(text)
     except csv.Error as exc:  # a field past the csv module's limit, a quote left open
@@ -1196,9 +1232,18 @@ def batch_import_result(
             )
         )
         now = timezone.now()
+        # A citizen recorded dead while the batch was at the centre: the card made is recorded (its serial
+        # is accounted for) but revoked at once, and the application closes (cards_end_for_death leaves
+        # the applications in production to this import).
+        dead = set(
+            Citizen.objects.filter(
+                pk__in={a.citizen_id for a in waiting.values()}, date_of_death__isnull=False
+            ).values_list("pk", flat=True)
+        )
         cards: list[Card] = []
         events: list[AuditEvent] = []
         produced_ids: list[int] = []
+        cancelled_ids: list[int] = []
         for row in rows:
             application = waiting[row.application]
             data = milestone_data(application)
@@ -1239,26 +1284,33 @@ def batch_import_result(
                 _chip_payload(card, faces.get(application.pk, "")), key_id=key.key_id, private_key=private_key
             )
             cards.append(card)
-            application.status = Status.PRODUCED
             application.status_since = now
-            produced_ids.append(application.pk)
+            if application.citizen_id in dead:
+                card.state = Card.State.REVOKED
+                card.state_reason = REVOCATION_GROUNDS["deceased"][0]
+                application.status = Status.CANCELLED
+                cancelled_ids.append(application.pk)
+            else:
+                application.status = Status.PRODUCED
+                produced_ids.append(application.pk)
             events.append(
                 _event(
                     actor,
                     EventType.CARD_PRODUCED,
                     "card_application",
                     application.pk,
-                    {**data, "serial": row.serial},
+                    {**data, "serial": row.serial, "state": card.state},
                     application,
                 )
             )
         Card.objects.bulk_create(cards, batch_size=1000)
         # One UPDATE per chunk for the produced applications (all get the same values); the refused ones,
         # few, each keep their own reason. bulk_update would build a CASE over every row instead.
-        for start in range(0, len(produced_ids), 900):
-            Application.objects.filter(pk__in=produced_ids[start : start + 900]).update(
-                status=Status.PRODUCED, status_since=now
-            )
+        for ids, status in ((produced_ids, Status.PRODUCED), (cancelled_ids, Status.CANCELLED)):
+            for start in range(0, len(ids), 900):
+                Application.objects.filter(pk__in=ids[start : start + 900]).update(
+                    status=status, status_since=now
+                )
         for row in rows:
             if row.error:
                 Application.objects.filter(pk=waiting[row.application].pk).update(
@@ -1327,18 +1379,41 @@ def application_deliver(*, actor: Actor, application: Application, received_by: 
         if application.status != Status.PRODUCED:
             raise _status_refusal(application, expected=Status.PRODUCED)
         card = Card.objects.select_for_update().get(application=application)
+        if card.state != Card.State.PRODUCED:
+            # Only a card made and not yet handed over is delivered; one revoked meanwhile closes its
+            # application (card_change_state), and this guards the records kept from before that rule.
+            raise DomainError(
+                FieldError(
+                    "card",
+                    "card.not_deliverable",
+                    f"Thẻ đang ở trạng thái «{card.get_state_display()}»: không trả cho công dân",
+                    f"The card is «{card.state}»: it is not handed over",
+                )
+            )
         citizen = application.citizen
+        refusal = citizen_errors(citizen)
+        if refusal:
+            raise DomainError(refusal)
         now = timezone.now()
-        previous = Card.objects.select_for_update().filter(citizen=citizen, state=Card.State.ACTIVE).first()
-        if previous is not None:
-            previous.state = Card.State.REPLACED
-            previous.state_since = now
-            previous.state_reason = f"Thay bằng thẻ {card.serial}"
-            previous.save(update_fields=["state", "state_since", "state_reason"])
+        # The new card supersedes every earlier card that is or could again be in use: the active one
+        # and one held by the police, which would otherwise come back as a second card on release. A
+        # lost, revoked or expired card has already ended, and keeps the state that says why.
+        earlier = list(
+            Card.objects.select_for_update()
+            .filter(citizen=citizen, state__in=[Card.State.ACTIVE, Card.State.HELD])
+            .order_by("-issued_on", "-pk")
+        )
+        for old_card in earlier:
+            old_card.state = Card.State.REPLACED
+            old_card.state_since = now
+            old_card.state_reason = f"Thay bằng thẻ {card.serial}"
+            old_card.save(update_fields=["state", "state_since", "state_reason"])
         card.state = Card.State.ACTIVE
         card.state_since = now
         card.save(update_fields=["state", "state_since"])
+        previous = earlier[0] if earlier else None
         if previous is not None:
+            # A card is replaced by one card: the latest of those superseded carries the link.
             Card.objects.filter(pk=previous.pk).update(replaced_by=card)
         application.status = Status.DELIVERED
         application.status_since = now
@@ -1358,6 +1433,7 @@ def application_deliver(*, actor: Actor, application: Application, received_by: 
                 "serial": card.serial,
                 "delivery": application.delivery,
                 "replaced": previous.serial if previous else "",
+                "superseded": [c.serial for c in earlier],
             },
             unit=application.point.commune,
         )
@@ -1438,22 +1514,109 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
             raise DomainError(
                 FieldError("state", "card.not_expired", "Thẻ chưa hết hạn", "The card has not expired")
             )
+        if (
+            state == Card.State.ACTIVE
+            and Card.objects.filter(citizen_id=card.citizen_id, state=Card.State.ACTIVE)
+            .exclude(pk=card.pk)
+            .exists()
+        ):
+            # One card in use per citizen (also a database rule). A delivered card supersedes a held one,
+            # so this is a card held before that rule, or one released while another was handed over.
+            raise DomainError(
+                FieldError(
+                    "state",
+                    "card.other_active",
+                    "Công dân đã có thẻ khác đang sử dụng: không trả lại thẻ này",
+                    "The citizen has another card in use: this one is not released",
+                )
+            )
         old_state = card.state
         grounds_text = (REVOCATION_GROUNDS | HOLD_GROUNDS).get(grounds, ("", ""))[0]
+        now = timezone.now()
         card.state = state
-        card.state_since = timezone.now()
+        card.state_since = now
         card.state_reason = "; ".join(part for part in (grounds_text, note) if part)
+        card.save(update_fields=["state", "state_since", "state_reason"])
+        closed = old_state == Card.State.PRODUCED and _close_application(card.application, now=now)
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_STATE_CHANGED,
+            subject_type="card",
+            subject_id=card.pk,
+            data={
+                "from": old_state,
+                "to": state,
+                "grounds": grounds,
+                "serial": card.serial,
+                "application_cancelled": closed,
+            },
+            reason=card.state_reason,
+            unit=card.application.point.commune,
+        )
+    return card
+
+
+def _close_application(application: Application, *, now: datetime) -> bool:
+    """Close an application whose card will not be handed over (revoked before delivery, the citizen
+    died): it no longer counts as in progress, so the citizen may apply again where the law allows.
+    Whether it was open, and so closed now."""
+    return bool(
+        Application.objects.filter(pk=application.pk, status__in=Application.OPEN_STATUSES).update(
+            status=Status.CANCELLED, status_since=now
+        )
+    )
+
+
+def cards_end_for_death(*, actor: Actor, citizen: Citizen) -> list[Card]:
+    """The cards app's part of recording a death, run by the registry in the same transaction: every card
+    that is or could be in use (active, held, made and not yet handed over) is revoked on the grounds of
+    death, and the applications in progress close. An application whose batch is at the production centre
+    stays until the centre's answer is imported, which then revokes the card made (batch_import_result).
+
+    One event per card revoked and per application closed, under the actor who recorded the death."""
+    now = timezone.now()
+    grounds_text = REVOCATION_GROUNDS["deceased"][0]
+    revoked = list(
+        Card.objects.select_for_update(of=("self",))
+        .filter(citizen=citizen, state__in=[Card.State.ACTIVE, Card.State.HELD, Card.State.PRODUCED])
+        .select_related("application__point__commune")
+        .order_by("pk")
+    )
+    for card in revoked:
+        old_state = card.state
+        card.state = Card.State.REVOKED
+        card.state_since = now
+        card.state_reason = grounds_text
         card.save(update_fields=["state", "state_since", "state_reason"])
         audit_event_record(
             actor=actor,
             event_type=EventType.CARD_STATE_CHANGED,
             subject_type="card",
             subject_id=card.pk,
-            data={"from": old_state, "to": state, "grounds": grounds, "serial": card.serial},
-            reason=card.state_reason,
+            data={"from": old_state, "to": Card.State.REVOKED, "grounds": "deceased", "serial": card.serial},
+            reason=grounds_text,
             unit=card.application.point.commune,
         )
-    return card
+    open_applications = (
+        Application.objects.select_for_update(of=("self",))
+        .filter(citizen=citizen, status__in=Application.OPEN_STATUSES)
+        .exclude(status=Status.IN_PRODUCTION)
+        .select_related("point__commune")
+    )
+    for application in open_applications:
+        application.status = Status.CANCELLED
+        application.status_since = now
+        application.save(update_fields=["status", "status_since"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.CARD_APPLICATION_CANCELLED,
+            subject_type="card_application",
+            subject_id=application.pk,
+            data=milestone_data(application),
+            reason=grounds_text,
+            unit=application.point.commune,
+        )
+    return revoked
 
 
 def cards_expire_due(*, actor: Actor, today: date | None = None) -> int:

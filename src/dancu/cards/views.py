@@ -353,6 +353,11 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         verdict = verify_text(
             form.cleaned_data["text"], public_keys=services.public_key_set(), today=timezone.localdate()
         )
+        # Online, the registry is asked too: a revoked, lost or replaced card, or a dead holder's, is
+        # not valid (the offline command checks what the card carries only).
+        verdict.errors += selectors.registered_state_errors(
+            actor=current_user(request), verdict=verdict, purpose=purpose_of(request)
+        )
     return render(request, "cards/verify.html", {"form": form, "verdict": verdict})
 
 

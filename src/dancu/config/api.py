@@ -85,7 +85,12 @@ def not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
         request,
         {
             "errors": [
-                {"field": "", "code": "not_found", "message_vi": "Không tìm thấy", "message_en": "Not found"}
+                {
+                    "field": exc.field,
+                    "code": "not_found",
+                    "message_vi": "Không tìm thấy",
+                    "message_en": "Not found",
+                }
             ]
         },
         status=404,

@@ -53,7 +53,15 @@ class DomainError(Exception):
 
 
 class NotFoundError(Exception):
-    """The record does not exist or the actor may not see it: callers cannot tell which, on purpose."""
+    """The record does not exist or the actor may not see it: callers cannot tell which, on purpose.
+
+    `field` names the input that gave the id when a request carries several (an API body naming a
+    citizen, a point and a device): the answer still does not say which of missing or forbidden it is,
+    but it says which id to look at."""
+
+    def __init__(self, *args: object, field: str = "") -> None:
+        super().__init__(*args)
+        self.field = field
 
 
 def command_error(vi: str, en: str) -> CommandError:

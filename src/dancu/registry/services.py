@@ -464,6 +464,13 @@ def citizen_update(
             source_document=source_document,
         )
         _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+        if "date_of_death" in diff and citizen.date_of_death is not None:
+            # A recorded death ends the citizen's cards in the same transaction (Luật Căn cước 2023
+            # art. 29: a card is revoked on death): the card no longer verifies, and an application in
+            # progress closes, whoever recorded the death and through whichever form.
+            from dancu.cards.services import cards_end_for_death  # the cards app builds on the registry
+
+            cards_end_for_death(actor=actor, citizen=citizen)
     return citizen
 
 
