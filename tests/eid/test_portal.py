@@ -195,6 +195,22 @@ def test_hung_locks_his_own_account_from_the_portal(hung: Client, hung_account: 
     assert "Theo yêu cầu của công dân" in refused.content.decode()
 
 
+def test_a_double_tap_on_lock_answers_locked_twice(
+    hung: Client, hung_account: Holder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second request of a double tap read the account before the first locked it: the portal's
+    # gate still sees it active, and the service finds it locked.
+    before = EidAccount.objects.get()
+    eid_services.eid_account_lock(actor=Actor(hung_account.user), account=before, reason="request")
+    monkeypatch.setattr("dancu.eid.views.selectors.account_of", lambda user: before)
+
+    second = hung.post("/me/lock/", {"confirm": "on"}, follow=True)
+
+    assert second.redirect_chain[-1][0] == "/me/login/"
+    assert "Đã khoá tài khoản" in second.content.decode()
+    assert AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_LOCKED).count() == 1
+
+
 def test_lan_locks_hungs_account_at_his_request(
     personas: Personas, sign_in: Any, hung_account: Holder
 ) -> None:

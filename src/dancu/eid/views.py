@@ -187,9 +187,16 @@ def lock_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
     if request.POST.get("confirm") != "on":
         messages.error(request, _("Hãy đánh dấu xác nhận trước khi khoá tài khoản"))
         return redirect("eid:home")
-    services.eid_account_lock(
-        actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST
-    )
+    try:
+        services.eid_account_lock(
+            actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST
+        )
+    except DomainError as exc:
+        # A double tap sends the form twice: the second request read the account before the first
+        # locked it, and the service then finds it locked. What the citizen asked for is done, so the
+        # answer is the same as the first request's.
+        if exc.errors[0].code != "eid.already_locked":
+            raise
     logout(request)
     messages.success(request, _("Đã khoá tài khoản. Để mở lại, hãy đến công an xã, phường nơi cư trú."))
     return redirect("eid:login")
