@@ -175,6 +175,40 @@ def test_a_wrong_pin_a_wrong_code_and_an_old_code_get_the_same_answer(
     assert account.status == "pending"
 
 
+@pytest.mark.parametrize(
+    ("what", "code"),
+    [("death", "eid.locked_death"), ("merge", "eid.locked_merged"), ("card", "eid.locked_card")],
+)
+def test_a_code_handed_out_before_a_death_a_merge_or_a_lost_card_activates_nothing(
+    personas: Personas, delivered: Card, what: str, code: str
+) -> None:
+    account, activation_code = _register(personas, delivered)
+    hung = delivered.citizen
+    if what == "death":
+        registry.citizen_update(
+            actor=SYSTEM,
+            citizen=hung,
+            changes={"date_of_death": "2026-01-02"},
+            reason="Khai tử",
+            source_document="Trích lục khai tử 1/2026",
+        )
+    elif what == "merge":
+        twin = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-18")
+        Citizen.objects.filter(pk=hung.pk).update(merged_into=twin)
+    else:
+        cards.card_change_state(actor=Actor(personas.lan), card=delivered, state="lost", note="Báo mất")
+    before = trail()
+
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_activate(pin=hung.pin, code=activation_code, password=CITIZEN_PASSWORD)
+
+    assert refusal(exc) == [code]
+    assert trail() == before
+    account.refresh_from_db()
+    assert account.status == "pending"
+    assert not is_password_usable(account.user.password)
+
+
 @pytest.mark.parametrize("password", ["short1", "1234567890123", "password123"])
 def test_a_weak_password_is_refused_by_the_validators(
     personas: Personas, delivered: Card, password: str

@@ -16,7 +16,8 @@ from dancu.audit.services import Actor
 from dancu.cards import services as cards
 from dancu.cards.models import Card
 from dancu.eid import services
-from tests.conftest import PASSWORD, Personas, otp_now
+from dancu.registry import services as registry
+from tests.conftest import PASSWORD, SYSTEM, Personas, otp_now
 from tests.eid.conftest import CITIZEN_PASSWORD, Holder, citizen_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +92,33 @@ def test_the_activation_page_refuses_mismatched_and_weak_passwords(
     assert "Số định danh cá nhân gồm 12 chữ số" in bad_pin.content.decode()
     assert client.get("/me/login/otp/setup/")["Location"] == "/me/login/"
     assert not in_portal(client)
+
+
+def test_activation_after_a_death_is_refused_before_a_password_or_a_secret(
+    personas: Personas, delivered: Card
+) -> None:
+    hung = delivered.citizen
+    _account, code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+    registry.citizen_update(
+        actor=SYSTEM,
+        citizen=hung,
+        changes={"date_of_death": "2026-01-02"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử 1/2026",
+    )
+    client = Client()
+
+    answer = client.post(
+        "/me/activate/",
+        {"pin": hung.pin, "code": code, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD},
+    )
+
+    assert answer.status_code == 200
+    assert "hồ sơ ghi nhận công dân đã mất" in answer.content.decode()
+    assert client.get("/me/login/otp/setup/")["Location"] == "/me/login/"
+    assert not TOTPDevice.objects.filter(user__username=hung.pin).exists()
 
 
 def test_pin_password_and_totp_sign_hung_in(hung_account: Holder) -> None:

@@ -81,7 +81,13 @@ def sign_in_refusal(account: EidAccount | None) -> FieldError | None:
             f"The e-ID account is locked ({_LOCK_REASONS_EN[reason]}). "
             "Contact the commune police where you live.",
         )
-    citizen = account.citizen
+    return citizen_refusal(account.citizen)
+
+
+def citizen_refusal(citizen: Citizen) -> FieldError | None:
+    """Why the registry or the card close the citizen's account, whatever its status: asked at every
+    sign-in and page, and at activation, so that a code handed out before a death, a merge or the loss of
+    the card does not open an account the next sign-in would refuse."""
     if citizen.is_deceased:
         return FieldError(
             "account",

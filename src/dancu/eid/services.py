@@ -18,7 +18,7 @@ from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.eid.models import EidAccount
-from dancu.eid.selectors import has_valid_card
+from dancu.eid.selectors import citizen_refusal, has_valid_card
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry.models import Citizen
 
@@ -192,6 +192,10 @@ def eid_account_activate(
             or account.activation_expires_at < timezone.now()
         ):
             raise DomainError(_ACTIVATION_REFUSED)
+        # Asked only once the code is right, so a stranger learns nothing about the record; the holder of
+        # the code is told why, as the sign-in would tell them, before a password is set.
+        if (refused := citizen_refusal(account.citizen)) is not None:
+            raise DomainError(refused)
         user = account.user
         try:
             validate_password(password, user=user)
