@@ -4,10 +4,12 @@ every read is in the access log under his own name. And Lan's page that register
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -152,6 +154,50 @@ def test_lan_registers_hung_and_the_code_is_shown_once(
     later = client.get(url).content.decode()
     assert 'id="activation-code"' not in later
     assert 'data-status="pending"' in later
+
+
+def test_a_double_submit_shows_a_code_that_works(personas: Personas, sign_in: Any, delivered: Card) -> None:
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+    code_of = re.compile(r'id="activation-code">([A-Z0-9-]+)<')
+
+    first = client.post(url, {"identity_checked": "on"}).content.decode()
+    second = client.post(url, {"identity_checked": "on"}).content.decode()
+
+    # The browser shows the second answer: it carries a new code, says the earlier one is void, and the
+    # code it shows is the one that activates.
+    first_code, second_code = code_of.findall(first)[0], code_of.findall(second)[0]
+    assert first_code != second_code
+    assert 'id="code-reissued"' in second
+    assert 'id="code-reissued"' not in first
+    pin = delivered.citizen.pin
+    form = {"pin": pin, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD}
+    assert "Số định danh hoặc mã kích hoạt không đúng" in (
+        Client().post("/me/activate/", {**form, "code": first_code}).content.decode()
+    )
+    assert Client().post("/me/activate/", {**form, "code": second_code})["Location"] == "/me/login/otp/setup/"
+
+
+def test_a_pending_account_says_when_its_code_expired_and_offers_a_new_one(
+    personas: Personas, sign_in: Any, delivered: Card
+) -> None:
+    account, _code = eid_services.eid_account_register(
+        actor=Actor(personas.lan), citizen=delivered.citizen, identity_checked=True
+    )
+    EidAccount.objects.filter(pk=account.pk).update(activation_expires_at=timezone.now() - timedelta(hours=1))
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+
+    page = client.get(url).content.decode()
+    # A browser sends the form's hidden fields with the box left unticked.
+    unchecked = client.post(url, {"identity_checked": ""}).content.decode()
+    renewed = client.post(url, {"identity_checked": "on"}).content.decode()
+
+    assert "Mã kích hoạt đã hết hạn" in page
+    assert "Cấp mã kích hoạt mới" in page
+    assert "eid.identity_not_checked" in unchecked
+    assert 'id="activation-code"' in renewed
+    assert AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_CODE_REISSUED).count() == 1
 
 
 def test_an_officer_of_another_commune_gets_404(personas: Personas, sign_in: Any, delivered: Card) -> None:

@@ -126,6 +126,46 @@ def test_a_second_account_is_refused(personas: Personas, hung_account: Holder) -
     assert _refused(personas.lan, hung_account.card.citizen) == ["eid.account_exists"]
 
 
+@pytest.mark.parametrize("expired", [False, True])
+def test_registering_a_pending_account_again_issues_a_new_code(
+    personas: Personas, delivered: Card, expired: bool
+) -> None:
+    hung = delivered.citizen
+    account, old_code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+    if expired:
+        EidAccount.objects.filter(pk=account.pk).update(
+            activation_expires_at=timezone.now() - timedelta(hours=1)
+        )
+
+    again, new_code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+
+    assert (again.pk, again.user_id, again.status) == (account.pk, account.user_id, "pending")
+    assert new_code != old_code
+    assert again.activation_expires_at is not None
+    assert again.activation_expires_at > timezone.now() + services.ACTIVATION_VALID_FOR - timedelta(minutes=1)
+    [event] = AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_CODE_REISSUED)
+    assert (event.actor, event.subject_id, event.unit) == (personas.lan, str(account.pk), hung.area_commune)
+    assert event.data == {"citizen": hung.pk, "previous_code_expired": expired}
+    assert EidAccount.objects.count() == User.objects.filter(role=User.Role.CITIZEN).count() == 1
+    # The old code is void; the new one activates.
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_activate(pin=hung.pin, code=old_code, password=CITIZEN_PASSWORD)
+    assert refusal(exc) == ["eid.activation_refused"]
+    services.eid_account_activate(pin=hung.pin, code=new_code, password=CITIZEN_PASSWORD)
+
+
+def test_registering_again_still_asks_for_the_face_and_the_card(personas: Personas, delivered: Card) -> None:
+    _register(personas, delivered)
+
+    assert _refused(personas.lan, delivered.citizen, identity_checked=False) == ["eid.identity_not_checked"]
+    cards.card_change_state(actor=Actor(personas.lan), card=delivered, state="lost", note="Báo mất")
+    assert _refused(personas.lan, delivered.citizen) == ["card.none_active"]
+
+
 def _register(personas: Personas, card: Card) -> tuple[EidAccount, str]:
     return services.eid_account_register(
         actor=Actor(personas.lan), citizen=card.citizen, identity_checked=True

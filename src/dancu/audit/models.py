@@ -114,6 +114,10 @@ class EventType(models.TextChoices):
     # --- eid ---
     # Level-2 registration in person; campaigns may count it by the citizen's commune.
     EID_ACCOUNT_REGISTERED = "eid.account.registered", _("Đăng ký tài khoản định danh điện tử mức độ 2")
+    EID_ACCOUNT_CODE_REISSUED = (
+        "eid.account.code_reissued",
+        _("Cấp lại mã kích hoạt tài khoản định danh điện tử"),
+    )
     EID_ACCOUNT_ACTIVATED = "eid.account.activated", _("Kích hoạt tài khoản định danh điện tử")
     EID_ACCOUNT_LOCKED = "eid.account.locked", _("Khoá tài khoản định danh điện tử")
     EID_SIGNED_IN = "eid.account.signed_in", _("Công dân đăng nhập")

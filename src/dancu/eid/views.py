@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -254,6 +255,8 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
         return _lock_on_request(request, citizen)
     form = RegisterForm(request.POST or None)
     code = None
+    # A pending account registered again gets a new code; the page then says the old one is void.
+    reissued = selectors.citizen_account(citizen) is not None
     if request.method == "POST" and form.is_valid():
         try:
             _account, code = services.eid_account_register(
@@ -273,6 +276,8 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
             "has_valid_card": selectors.has_valid_card(citizen),
             "form": form,
             "code": code,
+            "reissued": reissued,
+            "now": timezone.now(),
             "may_register": user.role in services.REGISTERING_ROLES,
         },
     )
