@@ -210,6 +210,32 @@ def test_guessing_activation_codes_locks_the_pin(personas: Personas, delivered: 
     assert Client().post("/me/activate/", {**form, "code": code}).status_code == 429
 
 
+def test_after_a_pin_reissue_the_new_pin_signs_in_and_the_old_card_does_not(hung_account: Holder) -> None:
+    citizen = hung_account.card.citizen
+    old_pin = citizen.pin
+    registry.pin_reissue(
+        actor=SYSTEM,
+        citizen=citizen,
+        new_sex="F",
+        reason="Xác định lại giới tính",
+        source_document="Quyết định 45/QĐ-UBND",
+    )
+    citizen.refresh_from_db()
+    hung_account.user.refresh_from_db()
+    assert hung_account.user.username == citizen.pin != old_pin
+
+    cancelled = Client().post("/me/login/", {"pin": old_pin, "password": CITIZEN_PASSWORD})
+    old_card = Client().post("/me/login/", {"pin": citizen.pin, "password": CITIZEN_PASSWORD})
+
+    assert "Số định danh hoặc mật khẩu không đúng" in cancelled.content.decode()
+    # The password is right for the new PIN, but the card still carries the cancelled number.
+    assert "thẻ căn cước mang số định danh cũ đã bị huỷ" in old_card.content.decode()
+    # A new card with the new number opens the portal again.
+    Card.objects.filter(pk=hung_account.card.pk).update(number=citizen.pin)
+    client = citizen_sign_in(Client(), hung_account.user)
+    assert in_portal(client)
+
+
 def test_a_citizen_cannot_use_the_officers_sign_in(hung_account: Holder) -> None:
     client = Client()
 

@@ -37,8 +37,12 @@ _LOCK_REASONS_EN = {
 
 def has_valid_card(citizen: Citizen) -> bool:
     """Whether the citizen holds an active card that has not passed its expiry date (the daily job that
-    marks expired cards may not have run yet today)."""
-    return Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen).exists()
+    marks expired cards may not have run yet today) and carries the citizen's PIN.
+
+    After a PIN is re-issued (a change of sex) the card still shows the cancelled number and the old sex;
+    the law requires a new card (Luật Căn cước 2023, art. 24), and level 2 rests on the card being the
+    citizen's identity, so the old card no longer opens the account."""
+    return Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen, number=citizen.pin).exists()
 
 
 def account_of(user: User) -> EidAccount | None:
@@ -103,6 +107,15 @@ def citizen_refusal(citizen: Citizen) -> FieldError | None:
             "The account is locked: the record was merged. Contact the commune police to register again.",
         )
     if not has_valid_card(citizen):
+        if Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen).exists():
+            return FieldError(
+                "account",
+                "eid.card_old_pin",
+                "Tài khoản đã bị khoá: thẻ căn cước mang số định danh cũ đã bị huỷ. "
+                "Hãy làm thủ tục cấp đổi thẻ tại công an xã, phường.",
+                "The account is locked: the identity card carries your former, cancelled PIN. "
+                "Apply for a new card at the commune police.",
+            )
         return FieldError(
             "account",
             "eid.locked_card",
