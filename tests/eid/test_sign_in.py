@@ -58,7 +58,7 @@ def test_hung_activates_sets_up_totp_and_reaches_his_cards(personas: Personas, d
     assert page.status_code == 200
     assert delivered.serial in page.content.decode()
     [event] = events(device.user, EventType.EID_SIGNED_IN)
-    assert event.data == {"channel": "web"}
+    assert event.data == {"channel": "portal"}
     # Signed out, he comes back with PIN and password, then the code of the app (a code is used once,
     # so the next sign-in waits for the next one: test_pin_password_and_totp_sign_hung_in).
     client.post("/me/logout/")
@@ -188,7 +188,42 @@ def test_wrong_codes_lock_the_account_like_an_officers(hung_account: Holder) -> 
     assert answers[-1].status_code == 429
     # Locked: even the right password is refused, and so is the second factor.
     assert Client().post("/me/login/", {"pin": pin, "password": CITIZEN_PASSWORD}).status_code == 429
-    assert len(events(hung_account.user, EventType.EID_LOCKED_OUT)) == 2
+    locked_out = events(hung_account.user, EventType.EID_LOCKED_OUT)
+    assert len(locked_out) == 2
+    # Every sign-in event of the portal names the same channel.
+    failed = events(hung_account.user, EventType.EID_SIGN_IN_FAILED)
+    assert {e.data["channel"] for e in locked_out + failed} == {"portal"}
+
+
+def test_a_stranger_who_knows_the_pin_locks_only_themselves_out(hung_account: Holder) -> None:
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    pin = hung_account.user.username
+    answers = [
+        stranger.post("/me/login/", {"pin": pin, "password": "sai"})
+        for _ in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert answers[-1].status_code == 429
+
+    # Hùng, elsewhere, signs in: the portal counts failures per PIN and address (accounts/lockout.py).
+    client = citizen_sign_in(Client(REMOTE_ADDR="198.51.100.7"), hung_account.user)
+    assert in_portal(client)
+    assert stranger.post("/me/login/", {"pin": pin, "password": CITIZEN_PASSWORD}).status_code == 429
+
+
+def test_a_stranger_guessing_activation_codes_does_not_stop_the_holder(
+    personas: Personas, delivered: Card
+) -> None:
+    _account, code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=delivered.citizen, identity_checked=True
+    )
+    form = {"pin": delivered.citizen.pin, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD}
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        stranger.post("/me/activate/", {**form, "code": "AAAA-BBBB-CCCC"})
+
+    answer = Client(REMOTE_ADDR="198.51.100.7").post("/me/activate/", {**form, "code": code})
+
+    assert (answer.status_code, answer["Location"]) == (302, "/me/login/otp/setup/")
 
 
 def test_guessing_activation_codes_locks_the_pin(personas: Personas, delivered: Card) -> None:
