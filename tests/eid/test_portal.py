@@ -320,6 +320,61 @@ def test_hung_sees_who_read_his_data_by_unit_and_purpose(
     assert own_reads(hung_account)[-1].detail == "portal: who read my data"
 
 
+def test_a_read_stays_with_the_unit_that_made_it_after_a_transfer(
+    personas: Personas, hung: Client, hung_account: Holder
+) -> None:
+    from dancu.registry.selectors import citizen_get
+
+    citizen = hung_account.card.citizen
+    then = personas.lan.police_unit
+    citizen_get(actor=personas.lan, pk=citizen.pk, purpose="Thu thập, cập nhật dữ liệu dân cư")
+    # Lan moves to Bình's unit afterwards: her past read was still made by the Hoàn Kiếm police.
+    personas.lan.police_unit = personas.binh.police_unit
+    personas.lan.save(update_fields=["police_unit"])
+
+    page = hung.get("/me/reads/").content.decode()
+
+    rows = page.split('id="reads"')[1].split("</table>")[0]
+    assert str(then) in rows
+    assert str(personas.binh.police_unit) not in rows
+
+
+def test_old_reads_take_the_readers_unit_when_the_column_is_added(
+    personas: Personas, hung_account: Holder
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from dancu.audit.services import access_log_record
+
+    backfill = importlib.import_module("dancu.audit.migrations.0012_access_log_reader_unit_backfill")
+    citizen_id = hung_account.card.citizen_id
+    access_log_record(
+        actor=personas.lan,
+        citizen_ids=[citizen_id],
+        action=AccessLog.Action.VIEW,
+        channel=AccessLog.Channel.WEB,
+        purpose="Xác minh",
+    )
+    access_log_record(
+        actor=Actor(system="dancu match --registry"),
+        citizen_ids=[citizen_id],
+        action=AccessLog.Action.PROCESS,
+        channel=AccessLog.Channel.JOB,
+        purpose="Đối chiếu bản ghi trùng",
+    )
+    AccessLog.objects.update(reader_unit=None)  # as written before the column existed
+
+    backfill.fill_reader_units(apps, None)
+
+    units = dict(AccessLog.objects.values_list("actor_label", "reader_unit"))
+    assert units == {
+        personas.lan.username: personas.lan.police_unit_id,
+        "system:dancu match --registry": None,
+    }
+
+
 def test_who_read_my_data_pages_fifty_at_a_time_and_needs_sign_in(
     personas: Personas, hung: Client, hung_account: Holder
 ) -> None:

@@ -189,15 +189,16 @@ def reads_of_own_data(*, account: EidAccount, page_number: str | int | None) -> 
     logs = (
         AccessLog.objects.filter(citizen_id=account.citizen_id)
         .exclude(actor_id=account.user_id)
-        .select_related("actor__police_unit")
+        .select_related("reader_unit")
         .order_by("-accessed_at", "-pk")
     )
     page = Paginator(logs, READS_PER_PAGE).get_page(page_number)
     reads = [
         Read(
             at=log.accessed_at,
-            reader=str(log.actor.police_unit) if log.actor and log.actor.police_unit else "",
-            automatic=log.actor is None,
+            # The unit at the time of the read, not the officer's unit now (AccessLog.reader_unit).
+            reader=str(log.reader_unit) if log.reader_unit else "",
+            automatic=log.actor_id is None,
             action=log.get_action_display(),
             channel=log.get_channel_display(),
             purpose=log.purpose,
