@@ -186,6 +186,15 @@ def test_the_account_locks_after_the_limit_of_wrong_passwords(personas: Personas
     assert len(events(personas.lan, EventType.OFFICER_LOCKED_OUT)) == 2
 
 
+def test_an_officers_lockout_holds_from_every_address(personas: Personas) -> None:
+    attacker = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        password_step(attacker, personas.lan, "sai mật khẩu")
+
+    # Officers are counted per account (accounts/lockout.py): another address does not reset the count.
+    assert locked(password_step(Client(REMOTE_ADDR="198.51.100.7"), personas.lan))
+
+
 def test_wrong_totp_codes_count_towards_the_lockout(personas: Personas) -> None:
     client = Client()
     assert password_step(client, personas.lan).status_code == 302

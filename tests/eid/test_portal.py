@@ -4,10 +4,12 @@ every read is in the access log under his own name. And Lan's page that register
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -154,6 +156,50 @@ def test_lan_registers_hung_and_the_code_is_shown_once(
     assert 'data-status="pending"' in later
 
 
+def test_a_double_submit_shows_a_code_that_works(personas: Personas, sign_in: Any, delivered: Card) -> None:
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+    code_of = re.compile(r'id="activation-code">([A-Z0-9-]+)<')
+
+    first = client.post(url, {"identity_checked": "on"}).content.decode()
+    second = client.post(url, {"identity_checked": "on"}).content.decode()
+
+    # The browser shows the second answer: it carries a new code, says the earlier one is void, and the
+    # code it shows is the one that activates.
+    first_code, second_code = code_of.findall(first)[0], code_of.findall(second)[0]
+    assert first_code != second_code
+    assert 'id="code-reissued"' in second
+    assert 'id="code-reissued"' not in first
+    pin = delivered.citizen.pin
+    form = {"pin": pin, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD}
+    assert "Số định danh hoặc mã kích hoạt không đúng" in (
+        Client().post("/me/activate/", {**form, "code": first_code}).content.decode()
+    )
+    assert Client().post("/me/activate/", {**form, "code": second_code})["Location"] == "/me/login/otp/setup/"
+
+
+def test_a_pending_account_says_when_its_code_expired_and_offers_a_new_one(
+    personas: Personas, sign_in: Any, delivered: Card
+) -> None:
+    account, _code = eid_services.eid_account_register(
+        actor=Actor(personas.lan), citizen=delivered.citizen, identity_checked=True
+    )
+    EidAccount.objects.filter(pk=account.pk).update(activation_expires_at=timezone.now() - timedelta(hours=1))
+    client = sign_in(Client(), personas.lan)
+    url = f"/eid/citizens/{delivered.citizen_id}/register/"
+
+    page = client.get(url).content.decode()
+    # A browser sends the form's hidden fields with the box left unticked.
+    unchecked = client.post(url, {"identity_checked": ""}).content.decode()
+    renewed = client.post(url, {"identity_checked": "on"}).content.decode()
+
+    assert "Mã kích hoạt đã hết hạn" in page
+    assert "Cấp mã kích hoạt mới" in page
+    assert "eid.identity_not_checked" in unchecked
+    assert 'id="activation-code"' in renewed
+    assert AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_CODE_REISSUED).count() == 1
+
+
 def test_an_officer_of_another_commune_gets_404(personas: Personas, sign_in: Any, delivered: Card) -> None:
     client = sign_in(Client(), personas.binh)
     url = f"/eid/citizens/{delivered.citizen_id}/register/"
@@ -193,6 +239,22 @@ def test_hung_locks_his_own_account_from_the_portal(hung: Client, hung_account: 
     assert hung.get("/me/").status_code == 302
     refused = Client().post("/me/login/", {"pin": hung_account.user.username, "password": CITIZEN_PASSWORD})
     assert "Theo yêu cầu của công dân" in refused.content.decode()
+
+
+def test_a_double_tap_on_lock_answers_locked_twice(
+    hung: Client, hung_account: Holder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The second request of a double tap read the account before the first locked it: the portal's
+    # gate still sees it active, and the service finds it locked.
+    before = EidAccount.objects.get()
+    eid_services.eid_account_lock(actor=Actor(hung_account.user), account=before, reason="request")
+    monkeypatch.setattr("dancu.eid.views.selectors.account_of", lambda user: before)
+
+    second = hung.post("/me/lock/", {"confirm": "on"}, follow=True)
+
+    assert second.redirect_chain[-1][0] == "/me/login/"
+    assert "Đã khoá tài khoản" in second.content.decode()
+    assert AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_LOCKED).count() == 1
 
 
 def test_lan_locks_hungs_account_at_his_request(
@@ -256,6 +318,61 @@ def test_hung_sees_who_read_his_data_by_unit_and_purpose(
     assert "Kiểm tra nội dung đặc biệt" not in page
     # Reading the list is itself logged, as his own read.
     assert own_reads(hung_account)[-1].detail == "portal: who read my data"
+
+
+def test_a_read_stays_with_the_unit_that_made_it_after_a_transfer(
+    personas: Personas, hung: Client, hung_account: Holder
+) -> None:
+    from dancu.registry.selectors import citizen_get
+
+    citizen = hung_account.card.citizen
+    then = personas.lan.police_unit
+    citizen_get(actor=personas.lan, pk=citizen.pk, purpose="Thu thập, cập nhật dữ liệu dân cư")
+    # Lan moves to Bình's unit afterwards: her past read was still made by the Hoàn Kiếm police.
+    personas.lan.police_unit = personas.binh.police_unit
+    personas.lan.save(update_fields=["police_unit"])
+
+    page = hung.get("/me/reads/").content.decode()
+
+    rows = page.split('id="reads"')[1].split("</table>")[0]
+    assert str(then) in rows
+    assert str(personas.binh.police_unit) not in rows
+
+
+def test_old_reads_take_the_readers_unit_when_the_column_is_added(
+    personas: Personas, hung_account: Holder
+) -> None:
+    import importlib
+
+    from django.apps import apps
+
+    from dancu.audit.services import access_log_record
+
+    backfill = importlib.import_module("dancu.audit.migrations.0012_access_log_reader_unit_backfill")
+    citizen_id = hung_account.card.citizen_id
+    access_log_record(
+        actor=personas.lan,
+        citizen_ids=[citizen_id],
+        action=AccessLog.Action.VIEW,
+        channel=AccessLog.Channel.WEB,
+        purpose="Xác minh",
+    )
+    access_log_record(
+        actor=Actor(system="dancu match --registry"),
+        citizen_ids=[citizen_id],
+        action=AccessLog.Action.PROCESS,
+        channel=AccessLog.Channel.JOB,
+        purpose="Đối chiếu bản ghi trùng",
+    )
+    AccessLog.objects.update(reader_unit=None)  # as written before the column existed
+
+    backfill.fill_reader_units(apps, None)
+
+    units = dict(AccessLog.objects.values_list("actor_label", "reader_unit"))
+    assert units == {
+        personas.lan.username: personas.lan.police_unit_id,
+        "system:dancu match --registry": None,
+    }
 
 
 def test_who_read_my_data_pages_fifty_at_a_time_and_needs_sign_in(

@@ -126,6 +126,46 @@ def test_a_second_account_is_refused(personas: Personas, hung_account: Holder) -
     assert _refused(personas.lan, hung_account.card.citizen) == ["eid.account_exists"]
 
 
+@pytest.mark.parametrize("expired", [False, True])
+def test_registering_a_pending_account_again_issues_a_new_code(
+    personas: Personas, delivered: Card, expired: bool
+) -> None:
+    hung = delivered.citizen
+    account, old_code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+    if expired:
+        EidAccount.objects.filter(pk=account.pk).update(
+            activation_expires_at=timezone.now() - timedelta(hours=1)
+        )
+
+    again, new_code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+
+    assert (again.pk, again.user_id, again.status) == (account.pk, account.user_id, "pending")
+    assert new_code != old_code
+    assert again.activation_expires_at is not None
+    assert again.activation_expires_at > timezone.now() + services.ACTIVATION_VALID_FOR - timedelta(minutes=1)
+    [event] = AuditEvent.objects.filter(event_type=EventType.EID_ACCOUNT_CODE_REISSUED)
+    assert (event.actor, event.subject_id, event.unit) == (personas.lan, str(account.pk), hung.area_commune)
+    assert event.data == {"citizen": hung.pk, "previous_code_expired": expired}
+    assert EidAccount.objects.count() == User.objects.filter(role=User.Role.CITIZEN).count() == 1
+    # The old code is void; the new one activates.
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_activate(pin=hung.pin, code=old_code, password=CITIZEN_PASSWORD)
+    assert refusal(exc) == ["eid.activation_refused"]
+    services.eid_account_activate(pin=hung.pin, code=new_code, password=CITIZEN_PASSWORD)
+
+
+def test_registering_again_still_asks_for_the_face_and_the_card(personas: Personas, delivered: Card) -> None:
+    _register(personas, delivered)
+
+    assert _refused(personas.lan, delivered.citizen, identity_checked=False) == ["eid.identity_not_checked"]
+    cards.card_change_state(actor=Actor(personas.lan), card=delivered, state="lost", note="Báo mất")
+    assert _refused(personas.lan, delivered.citizen) == ["card.none_active"]
+
+
 def _register(personas: Personas, card: Card) -> tuple[EidAccount, str]:
     return services.eid_account_register(
         actor=Actor(personas.lan), citizen=card.citizen, identity_checked=True
@@ -173,6 +213,40 @@ def test_a_wrong_pin_a_wrong_code_and_an_old_code_get_the_same_answer(
     assert trail() == before
     account.refresh_from_db()
     assert account.status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("what", "code"),
+    [("death", "eid.locked_death"), ("merge", "eid.locked_merged"), ("card", "eid.locked_card")],
+)
+def test_a_code_handed_out_before_a_death_a_merge_or_a_lost_card_activates_nothing(
+    personas: Personas, delivered: Card, what: str, code: str
+) -> None:
+    account, activation_code = _register(personas, delivered)
+    hung = delivered.citizen
+    if what == "death":
+        registry.citizen_update(
+            actor=SYSTEM,
+            citizen=hung,
+            changes={"date_of_death": "2026-01-02"},
+            reason="Khai tử",
+            source_document="Trích lục khai tử 1/2026",
+        )
+    elif what == "merge":
+        twin = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-18")
+        Citizen.objects.filter(pk=hung.pk).update(merged_into=twin)
+    else:
+        cards.card_change_state(actor=Actor(personas.lan), card=delivered, state="lost", note="Báo mất")
+    before = trail()
+
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_activate(pin=hung.pin, code=activation_code, password=CITIZEN_PASSWORD)
+
+    assert refusal(exc) == [code]
+    assert trail() == before
+    account.refresh_from_db()
+    assert account.status == "pending"
+    assert not is_password_usable(account.user.password)
 
 
 @pytest.mark.parametrize("password", ["short1", "1234567890123", "password123"])

@@ -16,7 +16,8 @@ from dancu.audit.services import Actor
 from dancu.cards import services as cards
 from dancu.cards.models import Card
 from dancu.eid import services
-from tests.conftest import PASSWORD, Personas, otp_now
+from dancu.registry import services as registry
+from tests.conftest import PASSWORD, SYSTEM, Personas, otp_now
 from tests.eid.conftest import CITIZEN_PASSWORD, Holder, citizen_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_hung_activates_sets_up_totp_and_reaches_his_cards(personas: Personas, d
     assert page.status_code == 200
     assert delivered.serial in page.content.decode()
     [event] = events(device.user, EventType.EID_SIGNED_IN)
-    assert event.data == {"channel": "web"}
+    assert event.data == {"channel": "portal"}
     # Signed out, he comes back with PIN and password, then the code of the app (a code is used once,
     # so the next sign-in waits for the next one: test_pin_password_and_totp_sign_hung_in).
     client.post("/me/logout/")
@@ -91,6 +92,33 @@ def test_the_activation_page_refuses_mismatched_and_weak_passwords(
     assert "Số định danh cá nhân gồm 12 chữ số" in bad_pin.content.decode()
     assert client.get("/me/login/otp/setup/")["Location"] == "/me/login/"
     assert not in_portal(client)
+
+
+def test_activation_after_a_death_is_refused_before_a_password_or_a_secret(
+    personas: Personas, delivered: Card
+) -> None:
+    hung = delivered.citizen
+    _account, code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+    registry.citizen_update(
+        actor=SYSTEM,
+        citizen=hung,
+        changes={"date_of_death": "2026-01-02"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử 1/2026",
+    )
+    client = Client()
+
+    answer = client.post(
+        "/me/activate/",
+        {"pin": hung.pin, "code": code, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD},
+    )
+
+    assert answer.status_code == 200
+    assert "hồ sơ ghi nhận công dân đã mất" in answer.content.decode()
+    assert client.get("/me/login/otp/setup/")["Location"] == "/me/login/"
+    assert not TOTPDevice.objects.filter(user__username=hung.pin).exists()
 
 
 def test_pin_password_and_totp_sign_hung_in(hung_account: Holder) -> None:
@@ -160,7 +188,42 @@ def test_wrong_codes_lock_the_account_like_an_officers(hung_account: Holder) -> 
     assert answers[-1].status_code == 429
     # Locked: even the right password is refused, and so is the second factor.
     assert Client().post("/me/login/", {"pin": pin, "password": CITIZEN_PASSWORD}).status_code == 429
-    assert len(events(hung_account.user, EventType.EID_LOCKED_OUT)) == 2
+    locked_out = events(hung_account.user, EventType.EID_LOCKED_OUT)
+    assert len(locked_out) == 2
+    # Every sign-in event of the portal names the same channel.
+    failed = events(hung_account.user, EventType.EID_SIGN_IN_FAILED)
+    assert {e.data["channel"] for e in locked_out + failed} == {"portal"}
+
+
+def test_a_stranger_who_knows_the_pin_locks_only_themselves_out(hung_account: Holder) -> None:
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    pin = hung_account.user.username
+    answers = [
+        stranger.post("/me/login/", {"pin": pin, "password": "sai"})
+        for _ in range(settings.AXES_FAILURE_LIMIT)
+    ]
+    assert answers[-1].status_code == 429
+
+    # Hùng, elsewhere, signs in: the portal counts failures per PIN and address (accounts/lockout.py).
+    client = citizen_sign_in(Client(REMOTE_ADDR="198.51.100.7"), hung_account.user)
+    assert in_portal(client)
+    assert stranger.post("/me/login/", {"pin": pin, "password": CITIZEN_PASSWORD}).status_code == 429
+
+
+def test_a_stranger_guessing_activation_codes_does_not_stop_the_holder(
+    personas: Personas, delivered: Card
+) -> None:
+    _account, code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=delivered.citizen, identity_checked=True
+    )
+    form = {"pin": delivered.citizen.pin, "password": CITIZEN_PASSWORD, "password_again": CITIZEN_PASSWORD}
+    stranger = Client(REMOTE_ADDR="203.0.113.9")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        stranger.post("/me/activate/", {**form, "code": "AAAA-BBBB-CCCC"})
+
+    answer = Client(REMOTE_ADDR="198.51.100.7").post("/me/activate/", {**form, "code": code})
+
+    assert (answer.status_code, answer["Location"]) == (302, "/me/login/otp/setup/")
 
 
 def test_guessing_activation_codes_locks_the_pin(personas: Personas, delivered: Card) -> None:
@@ -180,6 +243,32 @@ def test_guessing_activation_codes_locks_the_pin(personas: Personas, delivered: 
     assert answers[-1].status_code == 429
     # Even the right code waits out the lockout.
     assert Client().post("/me/activate/", {**form, "code": code}).status_code == 429
+
+
+def test_after_a_pin_reissue_the_new_pin_signs_in_and_the_old_card_does_not(hung_account: Holder) -> None:
+    citizen = hung_account.card.citizen
+    old_pin = citizen.pin
+    registry.pin_reissue(
+        actor=SYSTEM,
+        citizen=citizen,
+        new_sex="F",
+        reason="Xác định lại giới tính",
+        source_document="Quyết định 45/QĐ-UBND",
+    )
+    citizen.refresh_from_db()
+    hung_account.user.refresh_from_db()
+    assert hung_account.user.username == citizen.pin != old_pin
+
+    cancelled = Client().post("/me/login/", {"pin": old_pin, "password": CITIZEN_PASSWORD})
+    old_card = Client().post("/me/login/", {"pin": citizen.pin, "password": CITIZEN_PASSWORD})
+
+    assert "Số định danh hoặc mật khẩu không đúng" in cancelled.content.decode()
+    # The password is right for the new PIN, but the card still carries the cancelled number.
+    assert "thẻ căn cước mang số định danh cũ đã bị huỷ" in old_card.content.decode()
+    # A new card with the new number opens the portal again.
+    Card.objects.filter(pk=hung_account.card.pk).update(number=citizen.pin)
+    client = citizen_sign_in(Client(), hung_account.user)
+    assert in_portal(client)
 
 
 def test_a_citizen_cannot_use_the_officers_sign_in(hung_account: Holder) -> None:

@@ -30,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from dancu.accounts.lockout import sign_in_channel
 from dancu.accounts.models import ApiToken, User
 from dancu.accounts.services import (
     api_token_create,
@@ -78,7 +79,7 @@ def locked_out(
     """
     username = credentials.get("username") if isinstance(credentials, dict) else None
     if username:
-        sign_in_failed_record(username=str(username), channel="web", locked_out=True)
+        sign_in_failed_record(username=str(username), channel=sign_in_channel(request), locked_out=True)
     return lockout_page(request)
 
 
@@ -156,7 +157,7 @@ def _complete_login(request: HttpRequest, user: User, device: TOTPDevice | None)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     if device is not None:
         otp_login(request, device)
-    sign_in_record(user=user, succeeded=True, channel="web")
+    sign_in_record(user=user, succeeded=True, channel=sign_in_channel(request))
     return HttpResponseRedirect(next_url)
 
 
@@ -164,7 +165,7 @@ def _otp_failed(request: HttpRequest, user: User) -> None:
     # A wrong second factor counts towards the same lockout as a wrong password, so the six digits
     # cannot be guessed once the password is known.
     user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
-    sign_in_record(user=user, succeeded=False, channel="web-otp")
+    sign_in_record(user=user, succeeded=False, channel=f"{sign_in_channel(request)}-otp")
 
 
 def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:

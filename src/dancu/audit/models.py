@@ -115,6 +115,10 @@ class EventType(models.TextChoices):
     # --- eid ---
     # Level-2 registration in person; campaigns may count it by the citizen's commune.
     EID_ACCOUNT_REGISTERED = "eid.account.registered", _("Đăng ký tài khoản định danh điện tử mức độ 2")
+    EID_ACCOUNT_CODE_REISSUED = (
+        "eid.account.code_reissued",
+        _("Cấp lại mã kích hoạt tài khoản định danh điện tử"),
+    )
     EID_ACCOUNT_ACTIVATED = "eid.account.activated", _("Kích hoạt tài khoản định danh điện tử")
     EID_ACCOUNT_LOCKED = "eid.account.locked", _("Khoá tài khoản định danh điện tử")
     EID_SIGNED_IN = "eid.account.signed_in", _("Công dân đăng nhập")
@@ -206,6 +210,20 @@ class AccessLog(models.Model):
     channel = models.CharField(max_length=8, choices=Channel.choices)
     purpose = models.CharField(max_length=200)
     detail = models.CharField(max_length=200, blank=True)
+    # The reader's police unit when they read: the body answerable for the read, which the citizen is
+    # shown (eid "who read my data") and would complain to. Copied from the account when the row is
+    # written, since an officer moved to another unit later must not take their past reads along. Empty
+    # for a system job and an account without a unit (a citizen, the emergency superuser). Rows written
+    # before the column existed were given the reader's unit at the time of the migration, the best
+    # that could be known (audit/migrations/0012). Not covered by the seals, like the area below.
+    reader_unit = models.ForeignKey(
+        "accounts.PoliceUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
     # The area of the citizen read, as on the citizen's record (registry.Citizen.area_*): copied when the
     # row is written and kept equal to the record's when the citizen moves (registry.services
     # ._refresh_area). An auditor reads the log of their area newest first; with the area here, that is

@@ -69,6 +69,7 @@ _ACCESS_LOG_COLUMNS = (
     "channel",
     "purpose",
     "detail",
+    "reader_unit_id",
 )
 # Copied from the citizen's record by the INSERT itself (AccessLog, "The area of the citizen read").
 _AREA_COLUMNS = ("area_commune_id", "area_province_id", "area_legacy_commune_id")
@@ -136,12 +137,21 @@ def access_log_record(
 ) -> int:
     """One row per citizen whose personal data was shown to the actor, or read by a system job (an
     `Actor` without an account, named by its label); returns the number of rows written. Each row
-    carries the citizen's area as the record has it now."""
+    carries the citizen's area as the record has it now, and the reader's police unit as it is now."""
     user = actor.user if isinstance(actor, Actor) else actor
     label = actor.label if isinstance(actor, Actor) else actor.username
     purpose, detail = purpose[:200], detail[:200]
     accessed_at = connection.ops.adapt_datetimefield_value(timezone.now())
-    values = (accessed_at, user.pk if user is not None else None, label, action, channel, purpose, detail)
+    values = (
+        accessed_at,
+        user.pk if user is not None else None,
+        label,
+        action,
+        channel,
+        purpose,
+        detail,
+        user.police_unit_id if user is not None else None,
+    )
     ids = iter(citizen_ids)
     batch = list(islice(ids, ACCESS_LOG_BATCH))
     if len(batch) == 1:

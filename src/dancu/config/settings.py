@@ -161,11 +161,12 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # thousands of processes would be forked at once. A week is longer than any of these needs to be.
 _WEEK_MINUTES = 7 * 24 * 60
 
-# Lockout after repeated failures (django-axes): counted per account, so that an attacker rotating
-# addresses cannot keep guessing one officer's password.
+# Lockout after repeated failures (django-axes): counted per account for officers, so that an attacker
+# rotating addresses cannot keep guessing one officer's password, and per account and address on the
+# citizen's portal, so that anyone who knows a PIN cannot keep its holder out (accounts/lockout.py).
 AXES_FAILURE_LIMIT = env_int("DANCU_LOGIN_FAILURE_LIMIT", default=5, minimum=1, maximum=100)
 AXES_COOLOFF_TIME = env_int("DANCU_LOGIN_COOLOFF_MINUTES", default=30, minimum=1, maximum=_WEEK_MINUTES) / 60
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = "dancu.accounts.lockout.lockout_parameters"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dancu.accounts.views.locked_out"
 AXES_VERBOSE = False
@@ -255,8 +256,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("DANCU_LOG_LEVEL", "WARNING")},
 }
 
-# Lockout is per account on purpose (see AXES_LOCKOUT_PARAMETERS): officers share station networks, so
-# an address-based lockout would lock a whole commune police station out after one person's typos.
+# An officer's lockout is per account on purpose (see AXES_LOCKOUT_PARAMETERS): officers share station
+# networks, so an address-based lockout would lock a whole commune police station out after one person's
+# typos. (Axes only checks a list of parameters, not the callable now used; the silence stays for a list.)
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Candidate pairs of a match run at or above this probability are merged without waiting for an officer

@@ -37,8 +37,12 @@ _LOCK_REASONS_EN = {
 
 def has_valid_card(citizen: Citizen) -> bool:
     """Whether the citizen holds an active card that has not passed its expiry date (the daily job that
-    marks expired cards may not have run yet today)."""
-    return Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen).exists()
+    marks expired cards may not have run yet today) and carries the citizen's PIN.
+
+    After a PIN is re-issued (a change of sex) the card still shows the cancelled number and the old sex;
+    the law requires a new card (Luật Căn cước 2023, art. 24), and level 2 rests on the card being the
+    citizen's identity, so the old card no longer opens the account."""
+    return Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen, number=citizen.pin).exists()
 
 
 def account_of(user: User) -> EidAccount | None:
@@ -81,7 +85,13 @@ def sign_in_refusal(account: EidAccount | None) -> FieldError | None:
             f"The e-ID account is locked ({_LOCK_REASONS_EN[reason]}). "
             "Contact the commune police where you live.",
         )
-    citizen = account.citizen
+    return citizen_refusal(account.citizen)
+
+
+def citizen_refusal(citizen: Citizen) -> FieldError | None:
+    """Why the registry or the card close the citizen's account, whatever its status: asked at every
+    sign-in and page, and at activation, so that a code handed out before a death, a merge or the loss of
+    the card does not open an account the next sign-in would refuse."""
     if citizen.is_deceased:
         return FieldError(
             "account",
@@ -97,6 +107,15 @@ def sign_in_refusal(account: EidAccount | None) -> FieldError | None:
             "The account is locked: the record was merged. Contact the commune police to register again.",
         )
     if not has_valid_card(citizen):
+        if Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen).exists():
+            return FieldError(
+                "account",
+                "eid.card_old_pin",
+                "Tài khoản đã bị khoá: thẻ căn cước mang số định danh cũ đã bị huỷ. "
+                "Hãy làm thủ tục cấp đổi thẻ tại công an xã, phường.",
+                "The account is locked: the identity card carries your former, cancelled PIN. "
+                "Apply for a new card at the commune police.",
+            )
         return FieldError(
             "account",
             "eid.locked_card",
@@ -170,15 +189,16 @@ def reads_of_own_data(*, account: EidAccount, page_number: str | int | None) -> 
     logs = (
         AccessLog.objects.filter(citizen_id=account.citizen_id)
         .exclude(actor_id=account.user_id)
-        .select_related("actor__police_unit")
+        .select_related("reader_unit")
         .order_by("-accessed_at", "-pk")
     )
     page = Paginator(logs, READS_PER_PAGE).get_page(page_number)
     reads = [
         Read(
             at=log.accessed_at,
-            reader=str(log.actor.police_unit) if log.actor and log.actor.police_unit else "",
-            automatic=log.actor is None,
+            # The unit at the time of the read, not the officer's unit now (AccessLog.reader_unit).
+            reader=str(log.reader_unit) if log.reader_unit else "",
+            automatic=log.actor_id is None,
             action=log.get_action_display(),
             channel=log.get_channel_display(),
             purpose=log.purpose,

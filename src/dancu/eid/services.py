@@ -18,14 +18,15 @@ from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.eid.models import EidAccount
-from dancu.eid.selectors import has_valid_card
+from dancu.eid.selectors import citizen_refusal, has_valid_card
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry.models import Citizen
 
 # The officers who register e-ID accounts in person: those who meet citizens at the commune police
 # station (the same roles that take card applications).
 REGISTERING_ROLES = frozenset({User.Role.COLLECTOR, User.Role.COMMUNE_REVIEWER})
-# An activation code not used within this time is void; the officer registers the account again.
+# An activation code not used within this time is void; the officer registers the account again, which
+# issues a new code for the same pending account (eid_account_register).
 ACTIVATION_VALID_FOR = timedelta(days=7)
 # No 0/O, 1/I/L: the code is read off a slip and typed on a phone.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -43,8 +44,11 @@ def _new_activation_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
 
 
-def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bool) -> list[FieldError]:
-    """Why `user` may not register an account for `citizen`, in the order an officer would check."""
+def _registration_refusals(
+    user: User, citizen: Citizen, account: EidAccount | None, *, identity_checked: bool
+) -> list[FieldError]:
+    """Why `user` may not register an account for `citizen` (whose account, if any, is `account`), in the
+    order an officer would check."""
     if user.role not in REGISTERING_ROLES or user.police_unit is None:
         return [
             FieldError(
@@ -82,9 +86,10 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
                 "The citizen holds no active identity card (level 2 needs a valid card)",
             )
         )
-    if (
-        EidAccount.objects.filter(citizen=citizen).exists()
-        or User.objects.filter(username=citizen.pin).exists()
+    # A pending account is registered again (a new code); an activated or locked one is refused. A user
+    # of that name without an account would be an officer named with a PIN: refused too.
+    if (account is not None and account.status != EidAccount.Status.PENDING) or (
+        account is None and User.objects.filter(username=citizen.pin).exists()
     ):
         errors.append(
             FieldError(
@@ -108,18 +113,28 @@ def _registration_refusals(user: User, citizen: Citizen, *, identity_checked: bo
 
 def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bool) -> tuple[EidAccount, str]:
     """Register a level-2 account for a citizen standing at the station; returns the account and its
-    one-time activation code, to be handed to the citizen (it is never shown again)."""
+    one-time activation code, to be handed to the citizen (it is never shown again).
+
+    A citizen whose account is still pending (the code was lost, has expired, or the page that showed it
+    was sent twice and the browser kept the second answer) is registered again: the same account gets a
+    new code and a new expiry, and the old code stops working. The officer checks the face again, since
+    the code goes to whoever stands at the counter."""
     user = actor.user
     if user is None:
         raise DomainError(
             FieldError("actor", "actor.officer_required", "Cần cán bộ thực hiện", "An officer is required")
         )
     with transaction.atomic():
+        # The citizen's row is the lock that orders concurrent registrations: the second finds the
+        # account the first created and gives it a new code.
         citizen = Citizen.objects.select_for_update().get(pk=citizen.pk)
-        errors = _registration_refusals(user, citizen, identity_checked=identity_checked)
+        existing = EidAccount.objects.select_for_update().filter(citizen=citizen).first()
+        errors = _registration_refusals(user, citizen, existing, identity_checked=identity_checked)
         if errors:
             raise DomainError(errors)
         code = _new_activation_code()
+        if existing is not None:
+            return _activation_code_reissue(actor, existing, citizen, code), code
         first, _, last = citizen.full_name.rpartition(" ")
         try:
             # A concurrent registration of the same citizen fails on the unique user name or citizen.
@@ -159,6 +174,23 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
     return account, code
 
 
+def _activation_code_reissue(actor: Actor, account: EidAccount, citizen: Citizen, code: str) -> EidAccount:
+    now = timezone.now()
+    expired = account.activation_expires_at is None or account.activation_expires_at < now
+    account.activation_digest = activation_code_digest(code)
+    account.activation_expires_at = now + ACTIVATION_VALID_FOR
+    account.save(update_fields=["activation_digest", "activation_expires_at", "updated_at"])
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.EID_ACCOUNT_CODE_REISSUED,
+        subject_type="eid_account",
+        subject_id=account.pk,
+        data={"citizen": citizen.pk, "previous_code_expired": expired},
+        unit=citizen.area_commune,
+    )
+    return account
+
+
 _ACTIVATION_REFUSED = FieldError(
     "code",
     "eid.activation_refused",
@@ -192,6 +224,10 @@ def eid_account_activate(
             or account.activation_expires_at < timezone.now()
         ):
             raise DomainError(_ACTIVATION_REFUSED)
+        # Asked only once the code is right, so a stranger learns nothing about the record; the holder of
+        # the code is told why, as the sign-in would tell them, before a password is set.
+        if (refused := citizen_refusal(account.citizen)) is not None:
+            raise DomainError(refused)
         user = account.user
         try:
             validate_password(password, user=user)

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -187,9 +188,16 @@ def lock_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
     if request.POST.get("confirm") != "on":
         messages.error(request, _("Hãy đánh dấu xác nhận trước khi khoá tài khoản"))
         return redirect("eid:home")
-    services.eid_account_lock(
-        actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST
-    )
+    try:
+        services.eid_account_lock(
+            actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST
+        )
+    except DomainError as exc:
+        # A double tap sends the form twice: the second request read the account before the first
+        # locked it, and the service then finds it locked. What the citizen asked for is done, so the
+        # answer is the same as the first request's.
+        if exc.errors[0].code != "eid.already_locked":
+            raise
     logout(request)
     messages.success(request, _("Đã khoá tài khoản. Để mở lại, hãy đến công an xã, phường nơi cư trú."))
     return redirect("eid:login")
@@ -247,6 +255,8 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
         return _lock_on_request(request, citizen)
     form = RegisterForm(request.POST or None)
     code = None
+    # A pending account registered again gets a new code; the page then says the old one is void.
+    reissued = selectors.citizen_account(citizen) is not None
     if request.method == "POST" and form.is_valid():
         try:
             _account, code = services.eid_account_register(
@@ -266,6 +276,8 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
             "has_valid_card": selectors.has_valid_card(citizen),
             "form": form,
             "code": code,
+            "reissued": reissued,
+            "now": timezone.now(),
             "may_register": user.role in services.REGISTERING_ROLES,
         },
     )

@@ -533,6 +533,10 @@ def pin_reissue(
         assert birth is not None  # a registered citizen always has a date of birth
         _insert_with_new_pin(citizen, sex=new_sex, birth_year=birth.year)
         new_record = PinRecord.objects.create(pin=citizen.pin, citizen=citizen)
+        # A citizen's e-ID account signs in with the PIN as its user name (docs/eid.md): it follows the
+        # new PIN in this transaction, so that the new number signs in and the cancelled one no longer
+        # does. The event below records both numbers.
+        User.objects.filter(role=User.Role.CITIZEN, eid_account__citizen=citizen).update(username=citizen.pin)
         old_record.cancelled_at = timezone.now()
         old_record.cancel_reason = reason[:200]
         old_record.replaced_by = new_record
