@@ -698,11 +698,16 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
                     legacy_commune=legacy,
                     apply_errors=refused,
                 )
+                counters: dict[str, Any] = {"rows_queued": F("rows_queued") + 1}
+                if locked.status == StagingRecord.Status.APPROVED:
+                    # A row that passed the row rules but not the DC01's (a possible duplicate found in the
+                    # registry, a refusal on writing) waits for an officer after all: the report counts it
+                    # there, not among the rows approved without one.
+                    locked.status = StagingRecord.Status.REVIEW
+                    counters |= {"rows_accepted": F("rows_accepted") - 1, "rows_review": F("rows_review") + 1}
                 locked.promoted_at = timezone.now()
-                locked.save(update_fields=["promoted_at"])
-                ImportRun.objects.filter(pk=locked.run_id).update(
-                    rows_queued=F("rows_queued") + 1, updated_at=timezone.now()
-                )
+                locked.save(update_fields=["status", "promoted_at"])
+                ImportRun.objects.filter(pk=locked.run_id).update(**counters, updated_at=timezone.now())
         except DomainError as exc:
             _reject_on_the_way(
                 actor=actor,
