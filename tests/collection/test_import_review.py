@@ -18,7 +18,7 @@ from dancu.collection.services import ImportPolicy, import_promote, import_rows,
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry.models import Citizen, RecordVersion, Residence
 from tests.collection.forms_support import Reviewers, make_reviewers
-from tests.conftest import DUONG_LIEU_LEGACY, HOAN_KIEM, Personas
+from tests.conftest import DUONG_LIEU_LEGACY, HOAN_KIEM, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -195,6 +195,16 @@ def test_the_policy_off_sends_clean_rows_to_the_queue_too(tmp_path: Path, staff:
     stage_and_promote(tmp_path, policy=ImportPolicy(auto_approve_clean=False))
     assert not Citizen.objects.exists()
     assert CollectionForm.objects.filter(staging_record__row_number=1, status="submitted").exists()
+
+
+def test_a_clean_row_sent_to_an_officer_at_promotion_is_counted_as_waiting(tmp_path: Path) -> None:
+    # The registry already holds someone of that name and birth date: the row passed the row rules, but the
+    # DC01 it becomes warns of a possible duplicate, so it waits for an officer, and the report says so.
+    make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-17")
+    run = stage_and_promote(tmp_path, rows=[ROWS[0]])
+    assert (run.rows_applied, run.rows_queued) == (0, 1)
+    assert (run.rows_accepted, run.rows_review) == (0, 1)
+    assert row(1).status == StagingRecord.Status.REVIEW
 
 
 def test_promoting_again_writes_nothing_twice(tmp_path: Path) -> None:

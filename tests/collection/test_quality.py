@@ -19,6 +19,7 @@ from django_q.models import Schedule
 
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import audit_event_record
+from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.quality.checks import Indicator, failure_message
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.collection.quality.services import (
@@ -248,6 +249,61 @@ def test_a_possible_or_confirmed_duplicate_fails_sach_on_both_records(status, co
     assert failures_of(hung2) == expected
     if code is not None:
         assert verdict(hung).failures[0]["params"] == {"pair": pair.pk}
+
+
+def staged_as(citizen: Citizen, row: int) -> StagingRecord:
+    """A row of an import that was written to the registry as `citizen`."""
+    run, _created = ImportRun.objects.get_or_create(
+        source="Sổ hộ khẩu cũ",
+        file_sha256="0" * 64,
+        defaults={"file_name": "so.csv", "file_size": 1, "file_format": "csv", "started_label": "test"},
+    )
+    return StagingRecord.objects.create(
+        run=run, row_number=row, status=StagingRecord.Status.APPROVED, raw={}, citizen=citizen
+    )
+
+
+def test_a_pending_pair_of_staged_rows_now_citizens_fails_sach_on_both_records():
+    # The matcher paired two rows while they were staged; both were written to the registry since. The pair
+    # still says they may be the same person, so neither record is clean.
+    hung = complete_citizen("Nguyễn Văn Hùng")
+    hung2 = complete_citizen("Nguyễn Văn Hùng", address="Số 9 phố Hàng Trống", birth_date="1990-05-18")
+    lan = complete_citizen("Trần Thị Lan")
+    left, right = staged_as(hung, 1), staged_as(hung2, 2)
+    run = MatchRun.objects.create(backend="duckdb", threshold=0.9)
+    pairs = [
+        CandidatePair.objects.create(
+            run=run,
+            pair_key=f"s:{left.pk}|s:{right.pk}",
+            left_staging=left,
+            right_staging=right,
+            unit=commune(HOAN_KIEM),
+            match_weight=12.0,
+            match_probability=0.97,
+        ),
+        # A staged side beside a citizen side.
+        CandidatePair.objects.create(
+            run=run,
+            pair_key=f"c:{lan.pk}|s:{right.pk}",
+            left_citizen=lan,
+            right_staging=right,
+            unit=commune(HOAN_KIEM),
+            match_weight=12.0,
+            match_probability=0.97,
+        ),
+    ]
+    assess(hung, hung2, lan)
+    pending = ("sach", "pin", "record.duplicate_pending")
+    assert failures_of(hung) == [pending]
+    assert failures_of(hung2) == [pending, pending]
+    assert failures_of(lan) == [pending]
+    # Deciding the pair reassesses the records it names in the next pass over what changed.
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL)
+    CandidatePair.objects.filter(pk__in=[p.pk for p in pairs]).update(
+        status=CandidatePair.Status.DIFFERENT, decided_at=timezone.now()
+    )
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
+    assert failures_of(hung) == failures_of(hung2) == failures_of(lan) == []
 
 
 # sống -------------------------------------------------------------------------------------------------------

@@ -110,6 +110,40 @@ def test_each_text_repair_is_recorded_with_before_and_after(column, raw, value, 
     assert all(a.after == b.before for a, b in itertools.pairwise(steps))
 
 
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        # Pasted from a web page, a zero-width space (or another invisible character) stands between two
+        # words: deleting it would glue them into "Trầnvăn An", which no rule notices.
+        ("Trần\u200bVăn An", "Trần Văn An"),
+        ("Trần\u200bvăn An", "Trần Văn An"),
+        ("Trần\u200cVăn An", "Trần Văn An"),
+        ("Trần\u200dVăn An", "Trần Văn An"),
+        ("Trần\u2060Văn An", "Trần Văn An"),
+        ("Trần\ufeffVăn An", "Trần Văn An"),
+        ("Trần\u00adVăn An", "Trần Văn An"),
+        ("Trần\u180eVăn An", "Trần Văn An"),
+        ("Tra\u0300n\u200bVa\u0306n An", "Tràn Văn An"),
+        # Inside one syllable it is a soft hyphen or a joiner doing its job: the word stays whole.
+        ("Nguy\u00adễn Văn An", "Nguyễn Văn An"),
+        ("Ng\u200duyễn Văn An", "Nguyễn Văn An"),
+        # Beside a space or at an end, it only goes.
+        ("Trần\u200b Văn An\u200b", "Trần Văn An"),
+    ],
+)
+def test_an_invisible_character_between_two_words_becomes_a_space(raw, value):
+    normalized = row(full_name=raw)
+    assert normalized.full_name == value
+    repair = next(r for r in normalized.repairs if r.code == "repair.invisible")
+    assert repair.before == raw
+    assert "\u200b" not in repair.after
+
+
+def test_an_invisible_character_in_an_address_separates_a_number_from_a_word():
+    assert row(address="Số 1\u200bphố Hàng Trống").address == "Số 1 phố Hàng Trống"
+    assert row(address="Số 12\u200b34 phố Hàng Trống").address == "Số 1234 phố Hàng Trống"
+
+
 def test_the_encoding_repair_names_the_encoding():
     repair = next(r for r in row(full_name="Nguyeãn Vaên Huøng").repairs if r.code == "repair.encoding")
     assert repair.params == {"encoding": "vni"}

@@ -186,3 +186,30 @@ def test_a_large_import_shows_determinate_progress_and_the_time_left_on_a_phone(
     expect(progress.locator("[data-stat=read]")).to_have_text("120")
     expect(page.locator("#step-progress")).to_have_count(0)
     assert StagingRecord.objects.filter(run=run).count() == 120
+
+
+def test_the_imports_page_fits_a_phone_with_a_long_file_name_and_shows_no_template_comment(
+    personas: Personas, signed_in_page: SignIn, phone: Page, live_server: Any
+) -> None:
+    police_unit = personas.cuong.police_unit
+    assert police_unit is not None
+    ImportRun.objects.create(
+        source="Sổ hộ khẩu xã Kim Thành",
+        file_name="so_ho_khau_xa_kim_thanh_huyen_kim_thanh_tinh_hai_duong_2019_ban_cap_nhat.csv",
+        file_sha256="0" * 64,
+        file_size=1,
+        file_format="csv",
+        started_by=personas.cuong,
+        started_label="Cường",
+        unit=police_unit.admin_unit,
+    )
+    page = signed_in_page(personas.cuong, page=phone)
+    page.goto(f"{live_server.url}/imports/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nhập tệp dữ liệu cũ")
+    expect(page.locator("#runs")).to_contain_text("ban_cap_nhat.csv")
+    # Django's {# #} is one line only: a longer comment was shown to every officer as text.
+    assert "{#" not in page.locator("main").inner_text()
+    # A phone widens its layout to what overflows, so the page is measured against the screen's width.
+    assert page.viewport_size is not None
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= page.viewport_size["width"], width

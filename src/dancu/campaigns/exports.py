@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -16,6 +17,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from dancu.campaigns.figures import Figures, MetricFigures
+from dancu.lib.downloads import spreadsheet_text
 from dancu.lib.numbers import format_int, format_percent
 from dancu.lib.pdf import pdf_document
 
@@ -51,13 +53,14 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
         sheet = book.active
         assert sheet is not None
         sheet.title = _("Tổng hợp")[:31]
-        sheet.append([figures.campaign.name])
-        sheet.append([_("Đơn vị"), unit_name(figures)])
-        sheet.append([_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of])
-        sheet.append([])
-        sheet.append(_summary_header())
+        _append(sheet, [figures.campaign.name])
+        _append(sheet, [_("Đơn vị"), unit_name(figures)])
+        _append(sheet, [_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of])
+        _append(sheet, [])
+        _append(sheet, _summary_header())
         for metric in figures.metrics:
-            sheet.append(
+            _append(
+                sheet,
                 [
                     metric.metric.label(language),
                     metric.achieved,
@@ -67,22 +70,23 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
                     round(metric.pace, 1),
                     metric.forecast,
                     _met_of(metric),
-                ]
+                ],
             )
         _bold_row(sheet, 5)
         trend = book.create_sheet(_("Theo ngày")[:31])
-        trend.append([_("Ngày"), *(m.metric.label(language) for m in figures.metrics)])
+        _append(trend, [_("Ngày"), *(m.metric.label(language) for m in figures.metrics)])
         for i, day in enumerate(figures.metrics[0].days if figures.metrics else []):
-            trend.append([day.day, *(m.days[i].count for m in figures.metrics)])
+            _append(trend, [day.day, *(m.days[i].count for m in figures.metrics)])
         _bold_row(trend, 1)
         for metric in figures.metrics:
             if metric.rows:
                 ranking = book.create_sheet(f"{metric.metric.code}"[:31])
-                ranking.append(
-                    [_("Hạng"), _("Mã"), _("Đơn vị"), _("Đạt được"), _("Chỉ tiêu"), _("Tỷ lệ (%)")]
+                _append(
+                    ranking, [_("Hạng"), _("Mã"), _("Đơn vị"), _("Đạt được"), _("Chỉ tiêu"), _("Tỷ lệ (%)")]
                 )
                 for row in metric.rows:
-                    ranking.append(
+                    _append(
+                        ranking,
                         [
                             row.rank,
                             row.unit.code,
@@ -90,15 +94,15 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
                             row.achieved,
                             row.target,
                             round(row.pct, 1) if row.pct is not None else None,
-                        ]
+                        ],
                     )
                 _bold_row(ranking, 1)
             for key, rows in metric.breakdowns.items():
                 sheet_name = f"{metric.metric.code}-{key}"[:31]
                 detail = book.create_sheet(sheet_name)
-                detail.append([_breakdown_title(key), _("Đạt được")])
+                _append(detail, [_breakdown_title(key), _("Đạt được")])
                 for item in rows:
-                    detail.append([item.label or _("(không ghi)"), item.achieved])
+                    _append(detail, [item.label or _("(không ghi)"), item.achieved])
                 _bold_row(detail, 1)
         for each in book.worksheets:
             for column in range(1, each.max_column + 1):
@@ -106,6 +110,12 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()
+
+
+def _append(sheet: Any, values: list[Any]) -> None:
+    # Campaign, unit, officer, point and team names are typed by people: a name starting with "=" must stay
+    # text in the leaders' spreadsheet, not become a formula openpyxl writes and Excel runs.
+    sheet.append([spreadsheet_text(value) if isinstance(value, str) else value for value in values])
 
 
 def _bold_row(sheet: object, row: int) -> None:

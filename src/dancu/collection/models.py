@@ -36,6 +36,13 @@ class ImportRun(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     started_label = models.CharField(max_length=150)
+    # The area the import was made for: that of the starter's police unit when the run began (None for the
+    # ministry and for an import run on the server). Who may see the run and its rejected rows, and which
+    # unit its events count toward, follow it, not the starter's unit of the day: an officer moved to
+    # another province takes neither the run's personal data there nor it away from the first province.
+    unit = models.ForeignKey(
+        "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     # The heartbeat: it moves with every committed batch of staging and every promoted row, so a run whose
     # process died is told from a slow one (`services.imports_mark_interrupted`).

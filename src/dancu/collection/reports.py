@@ -15,7 +15,9 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("rejected")
     columns = list(run.columns)
-    sheet.append(["row", "reasons", "rule codes", *columns])
+    # The column names are the uploaded file's header, as free as its cells: a name can be a formula or
+    # hold a character no workbook can store, and it is written as any cell is.
+    sheet.append(["row", "reasons", "rule codes", *(spreadsheet_text(name) for name in columns)])
     written = 0
     rejected = StagingRecord.objects.filter(run=run, status=StagingRecord.Status.REJECTED).order_by(
         "row_number"

@@ -208,15 +208,12 @@ def form_queue(
 
 
 def import_scope(user: User) -> Q:
-    """The import runs `user` may see: those started by an officer of a unit in the user's area (their
-    own included); the ministry sees every run, including those run on the server."""
+    """The import runs `user` may see: those made for a unit in the user's area (`ImportRun.unit`, the
+    area of the starter's police unit when the run began, so that a transfer moves no run); the ministry
+    sees every run, including those run on the server."""
     return _scope(
         user,
-        lambda area: (
-            Q(started_by=user)
-            | Q(started_by__police_unit__admin_unit_id=area.pk)
-            | Q(started_by__police_unit__admin_unit__path__startswith=area.path + "/")
-        ),
+        lambda area: Q(unit_id=area.pk) | Q(unit__path__startswith=area.path + "/"),
     )
 
 

@@ -256,10 +256,14 @@ def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
 
 
 def _run_unit(run: ImportRun) -> AdminUnit | None:
-    """The unit an import's work counts toward: the area of the officer who started it (None for an
+    """The unit an import's work counts toward: the area it was made for (None for the ministry and for an
     import run on the server). Each row's own events count toward the row's commune."""
-    user = run.started_by
-    police_unit = user.police_unit if user is not None else None
+    return run.unit
+
+
+def _actor_area(actor: Actor) -> AdminUnit | None:
+    """The area of the actor's police unit now, which a new run keeps as its own (`ImportRun.unit`)."""
+    police_unit = actor.user.police_unit if actor.user is not None else None
     return police_unit.admin_unit if police_unit is not None else None
 
 
@@ -293,6 +297,7 @@ def import_start(
                 "file_format": source.file_format,
                 "started_by": actor.user,
                 "started_label": actor.label,
+                "unit": _actor_area(actor),
                 "columns": source.columns,
                 "rows_total": source.rows_estimate,
                 "stored_file": stored_file,
@@ -693,11 +698,16 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
                     legacy_commune=legacy,
                     apply_errors=refused,
                 )
+                counters: dict[str, Any] = {"rows_queued": F("rows_queued") + 1}
+                if locked.status == StagingRecord.Status.APPROVED:
+                    # A row that passed the row rules but not the DC01's (a possible duplicate found in the
+                    # registry, a refusal on writing) waits for an officer after all: the report counts it
+                    # there, not among the rows approved without one.
+                    locked.status = StagingRecord.Status.REVIEW
+                    counters |= {"rows_accepted": F("rows_accepted") - 1, "rows_review": F("rows_review") + 1}
                 locked.promoted_at = timezone.now()
-                locked.save(update_fields=["promoted_at"])
-                ImportRun.objects.filter(pk=locked.run_id).update(
-                    rows_queued=F("rows_queued") + 1, updated_at=timezone.now()
-                )
+                locked.save(update_fields=["status", "promoted_at"])
+                ImportRun.objects.filter(pk=locked.run_id).update(**counters, updated_at=timezone.now())
         except DomainError as exc:
             _reject_on_the_way(
                 actor=actor,
@@ -870,7 +880,7 @@ def _forget_stored_file(run: ImportRun) -> None:
 
 def import_in_background(run_id: int) -> dict[str, int]:
     """The worker's task: stage the rows, then promote them, as `dancu import` does on the terminal."""
-    run = ImportRun.objects.select_related("started_by__police_unit__admin_unit").get(pk=run_id)
+    run = ImportRun.objects.select_related("started_by__police_unit__admin_unit", "unit").get(pk=run_id)
     actor = _run_actor(run)
     if run.promoted_at is not None:
         return {"run": run.pk, "rows_read": run.rows_read}  # a task queued twice: the first did it all

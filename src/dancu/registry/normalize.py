@@ -8,9 +8,10 @@ be normalized at all (an unreadable date, a sex that is neither Nam nor Nữ). `
 of `registry.rules` on top: it is what an import runs on each row.
 
 Names go through these steps, each one a repair when it changes something: text damaged by a legacy
-encoding (`repair.encoding`), invisible characters (`repair.invisible`), Unicode NFC (`repair.nfc`),
-white space (`repair.whitespace`), stray punctuation (`repair.punctuation`), the canonical tone placement
-(`repair.tone_placement`) and title case (`repair.case`). The encoding repair comes first and sees the
+encoding (`repair.encoding`), invisible characters (`repair.invisible`: removed, or a space where one
+separated two words), Unicode NFC (`repair.nfc`), white space (`repair.whitespace`), stray punctuation
+(`repair.punctuation`), the canonical tone placement (`repair.tone_placement`) and title case
+(`repair.case`). The encoding repair comes first and sees the
 value exactly as read: the damaged forms may end in a byte that looks like white space (UTF-8 "à" read as
 Windows-1252 ends in a no-break space), so callers must not strip values before passing them in.
 """
@@ -28,7 +29,7 @@ from dancu.geo.address import parse_address
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import LEGACY_ACCEPTED_FORMATS, PartialDate, PartialDateError, parse_legacy
 from dancu.lib.vnencoding import repair as repair_encoding
-from dancu.lib.vntext import VOWEL_TONES, canonical_tone_placement, fold, nfc, normalize_name
+from dancu.lib.vntext import VOWEL_TONES, canonical_tone_placement, fold, is_syllable, nfc, normalize_name
 from dancu.registry.rules import Issue, PersonInput, RuleContext, check_person
 
 # The columns of the person-records CSV (DESIGN.md); any other column is kept as it is in `extra`.
@@ -133,10 +134,38 @@ class NormalizedRow:
 # Text steps -------------------------------------------------------------------------------------------------
 
 # Characters that are invisible and carry no meaning in a name or an address: zero-width space, joiner and
-# non-joiner, left-to-right and right-to-left marks, word joiner, byte order mark, soft hyphen. They arrive
-# from copy and paste and word processors. Bidirectional overrides and embeddings are not removed: they
-# change what a reader sees, and the name rules refuse them as control characters.
-_INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufeff\u00ad]")
+# non-joiner, left-to-right and right-to-left marks, word joiner, the invisible operators, byte order mark,
+# soft hyphen, Mongolian vowel separator. They arrive from copy and paste and word processors.
+# Bidirectional overrides and embeddings are not removed: they change what a reader sees, and the name
+# rules refuse them as control characters.
+_INVISIBLE_CHARS = "\u200b-\u200f\u2060-\u2064\ufeff\u00ad\u180e"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+# A run of them between two words (letters and digits, with the combining marks of decomposed Vietnamese).
+_WORD = "(?:[^\\W_]|[\u0300-\u036f])+"
+_INVISIBLE_IN_WORDS = re.compile(f"({_WORD})[{_INVISIBLE_CHARS}]+(?={_WORD})")
+_WORD_AFTER = re.compile(_WORD)
+
+
+def _without_invisible(text: str) -> str:
+    """`text` without its invisible characters. Between two letters one may stand for a word break (text
+    pasted from a web page writes "Trần\u200bVăn An"), and deleting it would glue two words into one
+    ("Trầnvăn An") that no rule notices: there it becomes a space, unless the letters on both sides make
+    one Vietnamese syllable ("Nguy\u00adễn", a soft hyphen inside a word), which is what a soft hyphen or
+    a joiner inside a word is for, or one number. A capital after it always starts a new word."""
+
+    def mend(match: re.Match[str]) -> str:
+        before = match.group(1)
+        after = _WORD_AFTER.match(text, match.end())
+        assert after is not None  # the lookahead saw it
+        word = after.group()
+        joined = before + word
+        if joined.isdigit() or (not word[0].isupper() and is_syllable(nfc(joined))):
+            return before
+        return before + " "
+
+    return _INVISIBLE.sub("", _INVISIBLE_IN_WORDS.sub(mend, text))
+
+
 # Typographic apostrophes in names ("H’Hen") become the ASCII one the registry stores.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "\u2010": "-"})
 # Punctuation that can end or start a name only by accident ("Nguyễn Văn A.", "- Lê Thị B"), and runs of
@@ -176,7 +205,7 @@ class _Steps:
             if repaired.encoding is not None:
                 self.apply("repair.encoding", repaired.text, encoding=repaired.encoding)
             if _INVISIBLE.search(self.value):
-                self.apply("repair.invisible", _INVISIBLE.sub("", self.value))
+                self.apply("repair.invisible", _without_invisible(self.value))
             self.apply("repair.nfc", nfc(self.value))
             self.apply("repair.whitespace", " ".join(self.value.split()))
             # Removing a character can join the bytes of damaged text into something readable: look again.

@@ -775,8 +775,10 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule(
         "repair.invisible",
         R,
-        "{label}: đã bỏ ký tự ẩn (khoảng trắng độ rộng 0, BOM, gạch nối mềm).",
-        "{label}: removed invisible characters (zero-width spaces, byte order marks, soft hyphens).",
+        "{label}: đã bỏ ký tự ẩn (khoảng trắng độ rộng 0, BOM, gạch nối mềm); ký tự ẩn ngăn cách hai từ "
+        "được thay bằng dấu cách.",
+        "{label}: removed invisible characters (zero-width spaces, byte order marks, soft hyphens); one that "
+        "separated two words became a space.",
     ),
     Rule(
         "repair.whitespace",

@@ -58,6 +58,7 @@ from datetime import date
 from typing import Any
 
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate
@@ -225,11 +226,23 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
             facts[citizen_id].child_births.append(relative_birth)
         else:
             facts[citizen_id].parent_births.append((f"{kind}_birth_date", relative_birth))
-    for pair_id, status, left, right in CandidatePair.objects.filter(
-        Q(left_citizen_id__in=ids) | Q(right_citizen_id__in=ids),
-        status__in=(CandidatePair.Status.PENDING, CandidatePair.Status.SAME),
-    ).values_list("pk", "status", "left_citizen_id", "right_citizen_id"):
-        for side in (left, right):
+    # A side of a pair is a citizen or a staged row of an import; a staged row written to the registry since
+    # (auto-approved, or its form applied) is that citizen, and the pair names the citizen as much.
+    for pair_id, status, left, right in (
+        CandidatePair.objects.filter(
+            Q(left_citizen_id__in=ids)
+            | Q(right_citizen_id__in=ids)
+            | Q(left_staging__citizen_id__in=ids)
+            | Q(right_staging__citizen_id__in=ids),
+            status__in=(CandidatePair.Status.PENDING, CandidatePair.Status.SAME),
+        )
+        .annotate(
+            left_record=Coalesce("left_citizen_id", "left_staging__citizen_id"),
+            right_record=Coalesce("right_citizen_id", "right_staging__citizen_id"),
+        )
+        .values_list("pk", "status", "left_record", "right_record")
+    ):
+        for side in {left, right}:
             if side in facts:
                 facts[side].pairs.append((pair_id, status))
     return list(facts.values())

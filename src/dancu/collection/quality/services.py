@@ -303,10 +303,13 @@ def changed_citizen_ids(*, since: datetime) -> list[int]:
                 "citizen_id", flat=True
             )
         )
-    for left, right in CandidatePair.objects.filter(
+    # A staged side written to the registry is its citizen (as `checks.load_facts` reads the pairs).
+    for sides in CandidatePair.objects.filter(
         Q(created_at__gte=since) | Q(decided_at__gte=since)
-    ).values_list("left_citizen_id", "right_citizen_id"):
-        ids.update(side for side in (left, right) if side is not None)
+    ).values_list(
+        "left_citizen_id", "right_citizen_id", "left_staging__citizen_id", "right_staging__citizen_id"
+    ):
+        ids.update(side for side in sides if side is not None)
     if ids:
         # A parent's date of birth decides whether the child's record is consistent, and the other way.
         ids.update(FamilyLink.objects.filter(relative_id__in=ids).values_list("citizen_id", flat=True))
