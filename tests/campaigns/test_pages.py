@@ -289,7 +289,6 @@ def test_the_ministry_creates_a_campaign_from_the_page(personas: Personas, sign_
     assert sign_in(Client(), personas.cuong).get("/campaigns/new/").status_code == 403
 
 
-<<<<<<< HEAD
 def test_a_campaign_not_yet_started_has_nothing_due_on_the_page_and_in_the_api(
     country: Country, personas: Personas, sign_in: SignIn
 ) -> None:
@@ -332,7 +331,8 @@ def test_a_campaign_not_yet_started_has_nothing_due_on_the_page_and_in_the_api(
     figures = body["metrics"][0]
     assert (body["started"], figures["expected"], figures["behind"]) == (False, 0, False)
     assert not any(u["behind"] for u in figures["units"])
-=======
+
+
 def test_a_campaign_name_that_looks_like_a_formula_is_text_in_the_workbook(
     country: Country, personas: Personas, sign_in: SignIn
 ) -> None:
@@ -345,4 +345,3 @@ def test_a_campaign_name_that_looks_like_a_formula_is_text_in_the_workbook(
     cell = load_workbook(io.BytesIO(response.content))["Tổng hợp"]["A1"]
     assert cell.data_type == "s"
     assert cell.value == "'" + country.campaign.name
->>>>>>> s14-imp
