@@ -148,8 +148,10 @@ def _world_create() -> World:
     change = dc02(lan, people.hung, {"phone": "0987654321"})
 
     import_run = staged_row(full_name="Nguyen Van Hung").run
-    # Started by Cường, so that the province's run is his to read (the factory's run is the system's).
-    ImportRun.objects.filter(pk=import_run.pk).update(started_by=cuong, started_label="")
+    # Started by Cường for his province, so that the run is his to read (the factory's run is the system's).
+    ImportRun.objects.filter(pk=import_run.pk).update(
+        started_by=cuong, started_label="", unit=cuong.police_unit.admin_unit
+    )
     elsewhere = make_citizen(full_name="Nguyen Van Hung", address="Số 9 phố Hàng Bông", phone="0912345678")
     pair = candidate_pair(elsewhere, people.hung, probability=0.973)
 

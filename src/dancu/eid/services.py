@@ -77,7 +77,9 @@ def _registration_refusals(
                 "citizen", "citizen.deceased", "Công dân đã mất", "The citizen is recorded as deceased"
             )
         )
-    if not has_valid_card(citizen):
+    # A death or a merge ends the cards too (cards.services.cards_end_for_death, the merge): the card is
+    # the consequence, and the officer is told the cause alone.
+    if not errors and not has_valid_card(citizen):
         errors.append(
             FieldError(
                 "citizen",
