@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,6 +131,13 @@ def _damaged_workbook() -> bytes:
     return damaged.getvalue()
 
 
+@pytest.fixture
+def own_var_folder(settings: Any, tmp_path: Path) -> None:
+    """A var folder (and so an upload folder) of the test's own: the test workers share one, and another
+    worker's upload would change what a test counts there."""
+    settings.VAR_DIR = tmp_path
+
+
 @pytest.mark.parametrize(
     ("name", "content", "code"),
     [
@@ -144,6 +152,7 @@ def _damaged_workbook() -> bytes:
         ("so.xlsx", _damaged_workbook(), "file.xlsx_damaged"),
     ],
 )
+@pytest.mark.usefixtures("own_var_folder")
 def test_a_file_that_cannot_be_read_is_refused_naming_the_file_and_the_rule(
     personas: Personas, sign_in: Any, name: str, content: bytes, code: str
 ) -> None:
