@@ -147,7 +147,7 @@ def own_var_folder(settings: Any, tmp_path: Path) -> None:
         ("so.csv", b"a,b,c\n1,2,3\n", "file.no_header"),
         ("so.csv", b"record_id,full_name\nR1,Mai\n", "file.missing_columns"),
         ("so.xlsx", b"PK\x03\x04 not really a workbook", "file.xlsx_damaged"),
-        ("so.csv", "full_name,birth_date\n".encode("utf-16"), "file.binary"),
+        ("so.csv", "full_name,birth_date\n".encode("utf-16"), "file.utf16"),
         ("so.csv", CSV.replace("\n", "\r").encode(), "file.line_ends"),
         ("so.xlsx", _damaged_workbook(), "file.xlsx_damaged"),
     ],

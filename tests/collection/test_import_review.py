@@ -153,6 +153,22 @@ def test_the_reviewer_corrects_checks_and_the_supervisor_applies(
     assert applied.unit == form.commune
 
 
+def test_a_refusal_shown_above_the_page_names_its_field(
+    tmp_path: Path, staff: Reviewers, sign_in: Any
+) -> None:
+    stage_and_promote(tmp_path)
+    form = CollectionForm.objects.get()
+    client = sign_in(Client(), staff.hang)
+    url = reverse("collection:form_action", args=[form.pk, "reject"])
+    page = client.post(url, {"reason": "x" * 5000}, follow=True).content.decode()
+    assert "Lý do: Dài tối đa 1000 ký tự [text.too_long]" in page
+    # A message that names its field already is not led by it again.
+    page = client.post(url, {"reason": ""}, follow=True).content.decode()
+    assert "[reason.required]" in page
+    assert "Lý do: " not in page
+    assert CollectionForm.objects.get().status == form.status
+
+
 def test_nobody_submits_or_returns_an_imported_form_it_is_rejected_with_a_reason(
     tmp_path: Path, staff: Reviewers, sign_in: Any
 ) -> None:

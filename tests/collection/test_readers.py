@@ -78,6 +78,9 @@ def test_a_quoted_field_may_hold_the_delimiter_and_a_line_break(tmp_path: Path) 
     [
         (b"", "file.empty"),
         (b"\x00\x01\x02binary\x00", "file.binary"),
+        # Excel's "Unicode Text", little- or big-endian: told as UTF-16, with how to save it instead.
+        ("full_name,birth_date\n".encode("utf-16"), "file.utf16"),
+        (b"\xfe\xff" + "full_name,birth_date\n".encode("utf-16-be"), "file.utf16"),
         (b"Nguyen Van A;1990;Ha Noi\n", "file.no_header"),
         (b"full_name,gender\nA,Nam\n", "file.missing_columns"),
         (b"full_name,birth_date,full_name\nA,1990,B\n", "file.duplicate_columns"),

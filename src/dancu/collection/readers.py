@@ -8,6 +8,7 @@ rows carrying their problems, so the import records them as rejected rows and go
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -113,6 +114,14 @@ def open_source(path: Path) -> Source:
         columns, rows = _xlsx_columns(path)
         return Source(
             path=path, file_format="xlsx", columns=columns, sha256=sha, size=size, rows_estimate=rows
+        )
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # What Excel saves as "Unicode Text": text all the same, but every other byte is NUL, and the
+        # officer is better told how to save it than that it is no text.
+        raise FileRejectedError(
+            "file.utf16",
+            "Tệp là văn bản UTF-16 (Excel: “Văn bản Unicode”): hãy lưu lại dạng “CSV UTF-8”",
+            "The file is UTF-16 text (Excel's “Unicode Text”): save it again as “CSV UTF-8”",
         )
     if b"\x00" in head:
         raise FileRejectedError(

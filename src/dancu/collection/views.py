@@ -41,6 +41,7 @@ from dancu.collection.reports import rejected_rows_xlsx
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.models import Citizen
+from dancu.registry.rules import FIELD_LABELS
 from dancu.web.access import current_user, officer_required, purpose_of
 
 Kind = CollectionForm.Kind
@@ -54,8 +55,16 @@ def _form_or_404(request: HttpRequest, pk: int) -> CollectionForm:
 
 
 def _flash_errors(request: HttpRequest, exc: DomainError) -> None:
+    """Each refusal as a message above the page, led by the field it is about where the message does not
+    name it: a message shown away from its field ("at most 1,000 characters") says nothing of which."""
+    english = request.LANGUAGE_CODE.startswith("en")
     for problem in exc.errors:
-        messages.error(request, f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]")
+        message = problem.message(request.LANGUAGE_CODE)
+        labels = FIELD_LABELS.get(problem.field)
+        label = labels[1 if english else 0] if labels is not None else ""
+        if label and label.lower() not in message.lower():
+            message = f"{label}: {message}"
+        messages.error(request, f"{message} [{problem.code}]")
 
 
 @officer_required
