@@ -197,6 +197,15 @@ def test_an_officer_of_a_legacy_district_sees_only_the_records_of_his_area(
     # Snapshots count whole 2025 units; an area in the legacy units gets no trend that could leak them.
     assert response.context["card"].trend == []
     assert page_of(client, f"?unit={HOAN_KIEM}").status_code == 404
+    # Nor a province of 2025 of which the area is a part, under a link that would be a 404 for him.
+    assert response.context["sub_units"] == []
+    # His files and the API name his area, not the country.
+    area = personas.hoa.police_unit.admin_unit
+    download = client.get("/quality/export/scorecard.csv")
+    assert f"chat-luong-{area.code}-" in download["Content-Disposition"]
+    assert [row[:3] for row in csv_rows(download)[1:]] == [[area.code, area.name, "1"]]
+    answer = api_for(personas.hoa).get("/api/v1/quality/scorecard").json()
+    assert (answer["unit"]["code"], answer["sub_units"]) == (area.code, [])
 
 
 def test_the_auditor_has_no_scorecard(

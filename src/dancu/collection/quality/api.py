@@ -47,7 +47,7 @@ def scorecard(request: HttpRequest, params: Query[ScorecardParams]) -> dict[str,
     unit = selectors.scorecard_unit(actor=user, code=params.unit.strip() or None)
     card = selectors.scorecard_get(actor=user, unit=unit)
     return {
-        "unit": _unit(unit),
+        "unit": _unit(card.area),
         "figures": _figures(card.figures),
         "sub_units": [{"unit": _unit(sub), "figures": _figures(f)} for sub, f in card.sub_units],
         "trend": [

@@ -54,7 +54,7 @@ def _figures_row(code: str, name: str, figures: Figures) -> list[Any]:
 
 def scorecard_rows(card: Scorecard) -> Iterator[list[Any]]:
     """The unit itself (or the country), then each sub-unit: counts passing each indicator, and shares."""
-    unit: AdminUnit | None = card.unit
+    unit: AdminUnit | None = card.area
     yield _figures_row(unit.code if unit else "VN", unit.name if unit else "Cả nước", card.figures)
     for sub, figures in card.sub_units:
         yield _figures_row(sub.code, sub.name, figures)
@@ -99,7 +99,7 @@ def scorecard_file(card: Scorecard, *, unit: AdminUnit | None, file_format: str)
     and the API answer with this same file."""
     return downloads.download(
         file_format,
-        _file_name("chat-luong", unit, None, file_format),
+        _file_name("chat-luong", unit or card.area, None, file_format),
         [
             ("Tổng hợp", SCORECARD_HEADERS, scorecard_rows(card)),
             ("Theo ngày", TREND_HEADERS, trend_rows(card)),

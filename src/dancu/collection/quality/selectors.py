@@ -161,6 +161,9 @@ class Scorecard:
     sub_units: list[tuple[AdminUnit, Figures]]
     trend: list[TrendPoint]
     last_pass: QualityPass | None
+    # The area the figures cover, as a file or an API answer names it: `unit`, or for an officer of a
+    # pre-2025 unit (whose scorecard has no unit) their own area; None for the country.
+    area: AdminUnit | None = None
 
 
 def _sub_units(actor: User, unit: AdminUnit | None) -> list[tuple[AdminUnit, Figures]]:
@@ -206,13 +209,26 @@ def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = N
     no personal data: nothing is written to the access log."""
     today = today or timezone.localdate()
     figures = _figures(_assessments(actor, unit).aggregate(**_AGGREGATES))
+    legacy = _legacy_area(actor) if unit is None else None
     return Scorecard(
         unit=unit,
         figures=figures,
-        sub_units=_sub_units(actor, unit),
+        # The 2025 provinces would show only the part of each that lies in the legacy area, under links
+        # the officer may not open: an officer of a pre-2025 unit gets their own area's figures alone.
+        sub_units=[] if legacy is not None else _sub_units(actor, unit),
         trend=_trend(actor, unit, today=today),
         last_pass=QualityPass.objects.filter(finished_at__isnull=False).order_by("-finished_at").first(),
+        area=unit or legacy,
     )
+
+
+def _legacy_area(actor: User) -> AdminUnit | None:
+    """The pre-2025 area of an officer whose scorecard opens without a unit (`home_unit`); None for the
+    ministry and for officers without a unit."""
+    police_unit = actor.police_unit
+    if police_unit is None or police_unit.level == PoliceUnit.Level.MINISTRY:
+        return None
+    return police_unit.admin_unit
 
 
 INDICATOR_FILTERS = {str(i): Q(**{str(i): False}) for i in Indicator}
