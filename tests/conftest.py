@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.core.management.color import no_style
+from django.db import connection, transaction
+from django.db.models import Model
 from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -68,10 +71,68 @@ SEEDING_MIGRATIONS = (
 
 
 def reference_data_load() -> None:
-    """What a migrated database holds before any test writes: the units, then the migrations' rows."""
+    """What a migrated database holds before any test writes: the units, then the migrations' rows.
+
+    Copied back from the snapshot the session took of them when there is one (a fraction of a second),
+    made again by the command and the migrations' functions otherwise (about ten seconds on PostgreSQL,
+    after every one of some fifty transactional tests)."""
+    if _REFERENCE_ROWS:
+        _reference_rows_restore()
+        return
     call_command("load_units", stdout=io.StringIO())
     for module, function in SEEDING_MIGRATIONS:
         getattr(importlib.import_module(module), function)(django_apps, None)
+
+
+# Every table's rows as the test database held them before the first test: the units, police units and the
+# data migrations' rows, by table name; filled by `django_db_setup` below.
+_REFERENCE_ROWS: dict[str, Any] = {}
+
+
+def _reference_rows_snapshot() -> None:
+    """Keep every non-empty table's rows, exactly as stored: PostgreSQL's COPY text round-trips every type
+    (JSON, dates, arrays) byte for byte, and SQLite hands back only types it takes in again as they are."""
+    # The table names below are the database's own, quoted, never input: hence the S608 waivers.
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names(cursor, include_views=False):
+            quoted = connection.ops.quote_name(table)
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {quoted} TO STDOUT") as copy:
+                    data = b"".join(bytes(chunk) for chunk in copy)
+                if data:
+                    _REFERENCE_ROWS[table] = data
+            else:
+                cursor.execute(f"SELECT * FROM {quoted}")  # noqa: S608
+                rows = cursor.fetchall()
+                if rows:
+                    _REFERENCE_ROWS[table] = rows
+
+
+def _reference_rows_restore() -> None:
+    """Put the snapshot back into the tables a flush emptied. A table that is not empty was left alone by
+    the flush (the migration records) or filled again by it (content types and permissions, which the
+    flush's post_migrate signal makes anew): it keeps what it has."""
+    by_table: dict[str, list[type[Model]]] = {}
+    for model in django_apps.get_models(include_auto_created=True):
+        by_table.setdefault(model._meta.db_table, []).append(model)
+    restored: list[type[Model]] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table, data in _REFERENCE_ROWS.items():
+            quoted = connection.ops.quote_name(table)
+            cursor.execute(f"SELECT 1 FROM {quoted} LIMIT 1")  # noqa: S608
+            if cursor.fetchone() is not None:
+                continue
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {quoted} FROM STDIN") as copy:
+                    copy.write(data)
+                restored.extend(by_table.get(table, []))
+            else:
+                marks = ", ".join(["%s"] * len(data[0]))
+                cursor.executemany(f"INSERT INTO {quoted} VALUES ({marks})", data)  # noqa: S608
+        # A flush asked for by name (`call_command("flush")`) restarts the tables' id sequences: they are
+        # moved past the ids copied back, or the next row written would take the id of a restored one.
+        for statement in connection.ops.sequence_reset_sql(no_style(), restored):
+            cursor.execute(statement)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +140,7 @@ def django_db_setup(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -
     """Every test database holds the real 2025 and legacy units: they are reference data, never mocked."""
     with django_db_blocker.unblock():
         call_command("load_units", stdout=io.StringIO())
+        _reference_rows_snapshot()
 
 
 # A transactional test (the browser tests' live server, the concurrency tests' second connection) commits

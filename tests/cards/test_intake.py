@@ -4,14 +4,11 @@ refused (deceased, pending, not eligible, record failing "đúng", bad images) i
 from __future__ import annotations
 
 import struct
-import threading
 import zlib
-from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
@@ -21,6 +18,7 @@ from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry.models import Citizen
 from tests.cards.conftest import capture, png, take
 from tests.conftest import People, Personas, make_citizen
+from tests.races import race
 
 
 def codes(exc: pytest.ExceptionInfo[DomainError]) -> set[str]:
@@ -232,42 +230,6 @@ def test_intake_points_are_opened_by_province_officers_for_their_communes(person
 # first commits. SQLite lets one writer in at a time, so the race cannot happen there.
 
 
-def _waiting_for_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )
-        return bool(cursor.fetchone()[0])
-
-
-def _race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
-    """Run `first` in a transaction held open until `second` waits for it, then commit; return what
-    `second` returned or raised."""
-    outcome: dict[str, Any] = {}
-
-    def run_second() -> None:
-        try:
-            outcome["value"] = second()
-        except BaseException as exc:  # the test's own thread looks at whatever it is
-            outcome["value"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run_second)
-    with transaction.atomic():
-        first()
-        thread.start()
-        for _ in range(2000):
-            if _waiting_for_a_lock() or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert thread.is_alive(), "the second request did not wait for the first one's insert"
-    thread.join(timeout=60)
-    assert not thread.is_alive()
-    return outcome["value"]
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
 def test_a_point_or_device_sent_twice_at_once_is_refused_by_name(
     transactional_db: None, personas: Personas
@@ -281,7 +243,7 @@ def test_a_point_or_device_sent_twice_at_once_is_refused_by_name(
             actor=actor, code="RACE-01", name="Điểm đua", kind="station", commune=commune("00070")
         )
 
-    result = _race(open_point, open_point)
+    result = race(open_point, open_point)
     assert isinstance(result, DomainError), result
     assert [(e.field, e.code) for e in result.errors] == [("code", "point.code_taken")]
     point = IntakePoint.objects.get()
@@ -289,7 +251,7 @@ def test_a_point_or_device_sent_twice_at_once_is_refused_by_name(
     def register() -> IntakeDevice:
         return services.intake_device_register(actor=actor, point=point, serial="RACE-DEV-1", has_iris=False)
 
-    result = _race(register, register)
+    result = race(register, register)
     assert isinstance(result, DomainError), result
     assert [(e.field, e.code) for e in result.errors] == [("serial", "device.serial_taken")]
     assert IntakeDevice.objects.count() == 1

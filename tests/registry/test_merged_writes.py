@@ -7,13 +7,12 @@ the kept record, and the refusal says which one, so the officer knows where to g
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from dancu.audit.models import EventType
 from dancu.audit.services import audit_event_record
@@ -21,6 +20,7 @@ from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import Citizen, CitizenMerge, Household
 from tests.conftest import HOAN_KIEM, SYSTEM, commune, counts, household_of, make_citizen
+from tests.races import race
 
 TODAY = date(2025, 9, 1)
 REASON = "Sửa theo giấy tờ"
@@ -188,56 +188,10 @@ def test_a_write_to_the_kept_record_after_a_merge_is_accepted() -> None:
 # other, and must end the same way.
 
 
-def _waiting_for_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )
-        return bool(cursor.fetchone()[0])
-
-
-def _race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
-    """Run `first` in a transaction held open until `second` waits for its lock, then commit; return
-    what `second` returned or raised."""
-    outcome: dict[str, Any] = {}
-    if connection.vendor != "postgresql":
-        first()
-        try:
-            outcome["value"] = second()
-        except DomainError as exc:
-            outcome["value"] = exc
-        return outcome["value"]
-
-    def run_second() -> None:
-        try:
-            outcome["value"] = second()
-        except BaseException as exc:
-            # Whatever it is, the test's own thread looks at it: a refusal is expected, anything else fails.
-            outcome["value"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run_second)
-    with transaction.atomic():
-        first()
-        thread.start()
-        # The second transaction blocks on the record's row lock while the first is open; polling the
-        # server's view of its sessions is how the test knows it reached the lock (no sleep guesses).
-        for _ in range(2000):
-            if _waiting_for_a_lock() or not thread.is_alive():
-                break
-            threading.Event().wait(0.01)
-        assert thread.is_alive(), "the second write did not wait for the first one's lock"
-    thread.join(timeout=60)
-    assert not thread.is_alive()
-    return outcome["value"]
-
-
 def test_a_write_that_waits_for_a_merge_is_refused(transactional_db: None) -> None:
     kept, absorbed = twins()
     stale = Citizen.objects.get(pk=absorbed.pk)
-    result = _race(lambda: merge(kept, absorbed), lambda: update_phone(stale))
+    result = race(lambda: merge(kept, absorbed), lambda: update_phone(stale))
     assert isinstance(result, DomainError), result
     assert [e.code for e in result.errors] == ["citizen.merged"]
     assert Citizen.objects.get(pk=absorbed.pk).phone == ""
@@ -248,7 +202,7 @@ def test_a_write_that_waits_for_a_merge_is_refused(transactional_db: None) -> No
 def test_a_merge_that_waits_for_a_write_carries_it_over(transactional_db: None) -> None:
     kept, absorbed = twins()
     stale = Citizen.objects.get(pk=absorbed.pk)
-    result = _race(lambda: update_phone(stale), lambda: merge(kept, absorbed))
+    result = race(lambda: update_phone(stale), lambda: merge(kept, absorbed))
     assert isinstance(result, CitizenMerge), result
     # The phone only the absorbed record knew, written just before, fills the kept record.
     assert Citizen.objects.get(pk=kept.pk).phone == "0911222333"

@@ -148,7 +148,9 @@ def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> Non
     assert demo_content() == made
 
 
-def test_a_demo_account_signs_in_with_the_printed_password_and_its_code() -> None:
+def test_the_demo_officer_and_citizen_sign_in_with_the_printed_password_and_their_codes() -> None:
+    # One demo for both (a demo costs tens of seconds of the suite): an officer on the officers' pages,
+    # then the demo citizen on the portal.
     run("demo", people=300, seed=3, no_serve=True)
     client = Client()
     response = client.post("/login/", {"username": "canbo.hoankiem", "password": "dancu-demo-2025"})
@@ -161,9 +163,6 @@ def test_a_demo_account_signs_in_with_the_printed_password_and_its_code() -> Non
     assert home.status_code == 200
     assert "Phường Hoàn Kiếm" in home.content.decode()
 
-
-def test_the_demo_citizen_signs_in_to_the_portal_with_the_printed_password_and_its_code() -> None:
-    run("demo", people=300, seed=3, no_serve=True)
     citizen = EidAccount.objects.select_related("user", "citizen").get()
     client = Client()
     response = client.post("/me/login/", {"pin": citizen.user.username, "password": "dancu-demo-2025"})
