@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from dancu.accounts.models import User
 from dancu.audit.services import Actor
 from dancu.campaigns import services
+from dancu.campaigns.exports import period_text
+from dancu.campaigns.figures import figures_compute
 from dancu.campaigns.models import Target
 from tests.campaigns.conftest import Country
 from tests.conftest import Personas
@@ -321,6 +323,20 @@ def test_a_campaign_not_yet_started_has_nothing_due_on_the_page_and_in_the_api(
     resent = client.get(f"/campaigns/{campaign.pk}/vn/?day={today.isoformat()}&since=").content.decode()
     assert 'class="errorlist"' not in resent
     assert 'data-stat="expected">0<' in resent
+
+    # The workbook and the printed report say so too, where they printed a range ending before it began.
+    book = load_workbook(io.BytesIO(client.get(f"/campaigns/{campaign.pk}/vn/export.xlsx").content))
+    assert [c.value for c in book["Tổng hợp"][3]][:3] == [
+        "Đến ngày",
+        datetime.combine(today, datetime.min.time()),
+        f"chưa bắt đầu: số liệu đến hết {today:%d/%m/%Y}, chưa có chỉ tiêu nào đến hạn",
+    ]
+    assert client.get(f"/campaigns/{campaign.pk}/vn/export.pdf").content.startswith(b"%PDF-")
+    with translation.override("en"):
+        assert (
+            period_text(figures_compute(campaign=campaign, unit=None, as_of=today))
+            == f"not started: figures up to the end of {today:%d/%m/%Y}, nothing is due yet"
+        )
 
     _token, secret = api_token_create(user=personas.minh, name="máy tính bảng")
     body = (

@@ -204,6 +204,11 @@ def test_an_officer_of_a_legacy_district_sees_only_the_records_of_his_area(
     download = client.get("/quality/export/scorecard.csv")
     assert f"chat-luong-{area.code}-" in download["Content-Disposition"]
     assert [row[:3] for row in csv_rows(download)[1:]] == [[area.code, area.name, "1"]]
+    records = client.get("/quality/export/records.csv")
+    assert f"ho-so-can-lam-sach-{area.code}-" in records["Content-Disposition"]
+    assert [row[0] for row in csv_rows(records)[1:]] == [town["nga"].pin]
+    by_api = api_for(personas.hoa).get("/api/v1/quality/export/records.csv")
+    assert f"ho-so-can-lam-sach-{area.code}-" in by_api["Content-Disposition"]
     answer = api_for(personas.hoa).get("/api/v1/quality/scorecard").json()
     assert (answer["unit"]["code"], answer["sub_units"]) == (area.code, [])
 

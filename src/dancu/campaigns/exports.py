@@ -30,6 +30,21 @@ def _day(value: date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else "—"
 
 
+def not_started_text(figures: Figures) -> str:
+    """What the dashboard says of a campaign whose first day is after the figures' day, in the same words."""
+    return _("chưa bắt đầu: số liệu đến hết %(day)s, chưa có chỉ tiêu nào đến hạn") % {
+        "day": _day(figures.as_of)
+    }
+
+
+def period_text(figures: Figures) -> str:
+    """The days the figures cover. Before the campaign's first day there is no such range to print (the
+    start asked for falls after the day): the report says the campaign has not started, as the page does."""
+    if not figures.started:
+        return not_started_text(figures)
+    return f"{_('Số liệu từ ngày')} {_day(figures.since)} {_('đến ngày')} {_day(figures.as_of)}"
+
+
 def _summary_header() -> list[str]:
     return [
         _("Chỉ số"),
@@ -55,7 +70,10 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
         sheet.title = _("Tổng hợp")[:31]
         _append(sheet, [figures.campaign.name])
         _append(sheet, [_("Đơn vị"), unit_name(figures)])
-        _append(sheet, [_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of])
+        if figures.started:
+            _append(sheet, [_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of])
+        else:
+            _append(sheet, [_("Đến ngày"), figures.as_of, not_started_text(figures)])
         _append(sheet, [])
         _append(sheet, _summary_header())
         for metric in figures.metrics:
@@ -136,7 +154,7 @@ def figures_pdf(figures: Figures, *, language: str = "vi") -> bytes:
         pdf.set_font(size=14, style="B")
         pdf.multi_cell(0, 8, title)
         pdf.set_font(size=10)
-        pdf.cell(0, 6, f"{_('Số liệu từ ngày')} {_day(figures.since)} {_('đến ngày')} {_day(figures.as_of)}")
+        pdf.cell(0, 6, period_text(figures))
         pdf.ln(9)
         rows = [_summary_header()]
         for metric in figures.metrics:

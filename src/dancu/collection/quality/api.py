@@ -138,7 +138,7 @@ def export_records(
     )
     return exports.records_file(
         records,
-        unit=unit,
+        area=unit or selectors.legacy_area(user),
         indicator=params.indicator,
         file_format=file_format,
         language=request.LANGUAGE_CODE,

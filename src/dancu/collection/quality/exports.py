@@ -110,14 +110,15 @@ def scorecard_file(card: Scorecard, *, unit: AdminUnit | None, file_format: str)
 def records_file(
     assessments: Iterable[QualityAssessment],
     *,
-    unit: AdminUnit | None,
+    area: AdminUnit | None,
     indicator: str | None,
     file_format: str,
     language: str,
 ) -> HttpResponse:
-    """The records of a unit that need work as a download, the reasons in the reader's language."""
+    """The records of an area that need work as a download, the reasons in the reader's language; the
+    file is named after the area (None: the whole country)."""
     return downloads.download(
         file_format,
-        _file_name("ho-so-can-lam-sach", unit, indicator, file_format),
+        _file_name("ho-so-can-lam-sach", area, indicator, file_format),
         [("Hồ sơ cần làm sạch", RECORD_HEADERS, record_rows(assessments, language=language))],
     )

@@ -209,7 +209,7 @@ def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = N
     no personal data: nothing is written to the access log."""
     today = today or timezone.localdate()
     figures = _figures(_assessments(actor, unit).aggregate(**_AGGREGATES))
-    legacy = _legacy_area(actor) if unit is None else None
+    legacy = legacy_area(actor) if unit is None else None
     return Scorecard(
         unit=unit,
         figures=figures,
@@ -222,7 +222,7 @@ def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = N
     )
 
 
-def _legacy_area(actor: User) -> AdminUnit | None:
+def legacy_area(actor: User) -> AdminUnit | None:
     """The pre-2025 area of an officer whose scorecard opens without a unit (`home_unit`); None for the
     ministry and for officers without a unit."""
     police_unit = actor.police_unit

@@ -147,9 +147,14 @@ def records_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
     if isinstance(asked, HttpResponse):
         return asked
     unit, indicator = asked
+    actor = current_user(request)
     records = selectors.records_needing_work_export(
-        actor=current_user(request), unit=unit, indicator=indicator, purpose=purpose_of(request)
+        actor=actor, unit=unit, indicator=indicator, purpose=purpose_of(request)
     )
     return exports.records_file(
-        records, unit=unit, indicator=indicator, file_format=file_format, language=request.LANGUAGE_CODE
+        records,
+        area=unit or selectors.legacy_area(actor),
+        indicator=indicator,
+        file_format=file_format,
+        language=request.LANGUAGE_CODE,
     )
