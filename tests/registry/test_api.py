@@ -756,3 +756,76 @@ def test_an_unknown_household_is_a_json_refusal(api: Client, household_id: str, 
         send(api, "post", f"/api/v1/households/{household_id}/members", member_body("001090123456")),
     ):
         errors_of(response, status)
+
+
+# The same person sent twice -------------------------------------------------------------------------------
+
+
+def test_a_person_sent_twice_is_refused_the_second_time_until_the_officer_says_it_is_another(
+    api: Client, personas: Personas
+) -> None:
+    # A client retrying after a timeout: the first request made the record, the second would make another
+    # with a second PIN, which is never reused.
+    first = send(api, "post", "/api/v1/citizens", new_person())
+    assert first.status_code == 201
+    before = counts()
+
+    again = send(api, "post", "/api/v1/citizens", new_person())
+
+    assert rules(again) == {("not_a_duplicate", "citizen.possible_duplicate")}
+    assert counts() == before
+    # The refusal told the officer that someone of this name and birth is registered: logged.
+    created = Citizen.objects.get(pin=first.json()["pin"])
+    logged = AccessLog.objects.get(citizen=created, action=AccessLog.Action.VERIFY)
+    assert (logged.actor, logged.channel, logged.purpose) == (
+        personas.lan,
+        AccessLog.Channel.API,
+        "Kiểm tra trùng lặp khi thu thập",
+    )
+    # Twins of the same name do exist: the officer who checked says so, and the record is made.
+    confirmed = send(api, "post", "/api/v1/citizens", new_person(not_a_duplicate=True))
+    assert confirmed.status_code == 201
+    assert confirmed.json()["pin"] != first.json()["pin"]
+
+
+def test_a_pin_or_cmnd_of_a_record_outside_the_area_is_refused_and_the_lookup_logged(
+    api: Client, people: People, personas: Personas
+) -> None:
+    # Tuấn lives in Sài Gòn, outside Lan's area: that his PIN and CMND are taken is a verdict about him.
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.tuan,
+        changes={"old_id_number": "079123456"},
+        reason="x",
+        source_document="y",
+    )
+    by_pin = send(
+        api,
+        "post",
+        "/api/v1/citizens",
+        new_person(
+            full_name="Trần Minh Tuấn",
+            sex="M",
+            birth_date="1990-05-17",
+            birth_registration_place="079",
+            pin=people.tuan.pin,
+        ),
+    )
+    by_cmnd = send(api, "post", "/api/v1/citizens", new_person(old_id_number="079123456"))
+    patched = send(
+        api,
+        "patch",
+        f"/api/v1/citizens/{people.hung.pin}",
+        {"changes": {"old_id_number": "079123456"}, "reason": "Cập nhật"},
+    )
+
+    assert rules(by_pin) == {("pin", "pin.duplicate")}
+    assert rules(by_cmnd) == {("old_id_number", "cmnd.duplicate")}
+    assert rules(patched) == {("old_id_number", "cmnd.duplicate")}
+    # One row a day for the same reader, record and purpose: the three lookups are one trace.
+    [row] = AccessLog.objects.filter(citizen=people.tuan)
+    assert (row.actor, row.action, row.purpose) == (
+        personas.lan,
+        AccessLog.Action.VERIFY,
+        "Kiểm tra trùng lặp khi thu thập",
+    )

@@ -267,6 +267,23 @@ def test_a_bad_new_citizen_form_names_the_field_and_rule_and_writes_nothing(
     assert counts() == before
 
 
+def test_the_same_person_submitted_twice_is_one_record_until_the_officer_confirms_another(
+    lan: Client, personas: Personas
+) -> None:
+    assert "not_a_duplicate" not in html(lan.get("/citizens/new/"))
+    lan.post("/citizens/new/", newcomer())
+    before = counts()
+
+    # The double submit (or a second officer with the same paper): refused, the box to confirm offered.
+    page = html(lan.post("/citizens/new/", newcomer()))
+
+    assert "[citizen.possible_duplicate]" in field_errors(page, "not_a_duplicate")
+    assert counts() == before
+    response = lan.post("/citizens/new/", newcomer(not_a_duplicate="on"))
+    assert response.status_code == 302
+    assert Citizen.objects.filter(name_key="hoang thi thu").count() == 2
+
+
 def test_form_level_refusals_keep_what_was_typed(lan: Client, people: People) -> None:
     page = html(lan.post("/citizens/new/", newcomer(birth_date="")))
 

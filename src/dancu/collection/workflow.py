@@ -1427,6 +1427,9 @@ def dc01_write(
         ),
         reason=reason,
         source_document=source_document,
+        # A DC01 was checked for people of the same name and birth (citizen.possible_duplicate, a warning a
+        # reviewer acknowledged, or an import row the matcher saw): the registry does not ask again.
+        not_a_duplicate=True,
     )
     if household is not None:
         registry.household_add_member(

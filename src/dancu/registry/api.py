@@ -257,7 +257,7 @@ def citizen_state(request: HttpRequest, pin: str, on: date) -> Any:
 
 @router.post("/citizens", response={201: CitizenDetail}, summary="Register a person at the address collected")
 def create_citizen(request: HttpRequest, body: CitizenIn) -> Status[dict[str, Any]]:
-    personal = body.dict(exclude={"residence", "reason", "source_document"})
+    personal = body.dict(exclude={"residence", "reason", "source_document", "not_a_duplicate"})
     with _fields_as_sent(_NESTED_RESIDENCE_FIELDS):
         citizen = services.citizen_create(
             actor=Actor(_actor(request)),
@@ -270,6 +270,8 @@ def create_citizen(request: HttpRequest, body: CitizenIn) -> Status[dict[str, An
             ),
             reason=body.reason,
             source_document=body.source_document,
+            not_a_duplicate=body.not_a_duplicate,
+            channel=API,
         )
     return Status(201, _detail(_get(request, citizen.pin)))
 
@@ -283,6 +285,7 @@ def update_citizen(request: HttpRequest, pin: str, body: CitizenPatch) -> dict[s
         changes=body.changes,
         reason=body.reason,
         source_document=body.source_document,
+        channel=API,
     )
     return _detail(_get(request, pin))
 

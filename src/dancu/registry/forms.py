@@ -60,6 +60,9 @@ class CitizenForm(forms.Form):
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Thu thập thông tin dân cư")
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+    not_a_duplicate = forms.BooleanField(
+        label=_("Đã kiểm tra: người này khác người cùng họ tên và ngày sinh đã có trong CSDL"), required=False
+    )
 
 
 class ResidenceForm(forms.Form):

@@ -143,6 +143,11 @@ class CitizenIn(Schema):
     residence: NewResidenceIn
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
+    not_a_duplicate: bool = Field(
+        False,
+        description="true once the registry's record of the same name and date of birth was checked and is "
+        "another person (refused as citizen.possible_duplicate otherwise)",
+    )
 
 
 class CitizenPatch(Schema):

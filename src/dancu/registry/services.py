@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope, unit_in_area
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor, access_log_area_follow, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
@@ -34,12 +34,19 @@ from dancu.registry.models import (
     Relation,
     Residence,
 )
+from dancu.registry.selectors import (
+    DUPLICATE_CHECK_PURPOSE,
+    pin_holder,
+    possible_duplicates,
+    records_checked_log,
+)
 from dancu.registry.validation import (
     citizen_field_errors,
     clean_text,
     date_not_in_future,
     death_before_birth_errors,
     error,
+    old_id_holder,
     old_id_unique_errors,
     parse_citizen_input,
     pin_errors,
@@ -279,9 +286,18 @@ def citizen_create(
     reason: str,
     source_document: str,
     today: date | None = None,
+    not_a_duplicate: bool = False,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
 ) -> Citizen:
     """Register a person at the address where they were collected; a PIN is allocated when the source
-    document carries none. Citizen and residence are written together or not at all."""
+    document carries none. Citizen and residence are written together or not at all.
+
+    An officer's new record without a PIN is refused while the registry holds someone with the same name
+    and date of birth (`citizen.possible_duplicate`), unless the officer says they looked and it is
+    another person (`not_a_duplicate`): most often it is the same person registered twice, by a double
+    submit, a client's retry or a second officer, and each such record burns a PIN that is never reused.
+    The records the rules compared with (that holder of the PIN or CMND typed, those of the same name and
+    birth) are written to the access log, since the verdict tells the officer something of them."""
     today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     if residence is None and actor.user is not None:
@@ -334,6 +350,20 @@ def citizen_create(
                 )
             )
     errors += old_id_unique_errors(parsed.get("old_id_number"))
+    if actor.user is not None:
+        errors += _duplicates_checked(
+            actor.user,
+            # The PIN's holder is looked up only where the number is well formed (pin.duplicate's check).
+            pin=pin if any(e.code == "pin.duplicate" for e in errors) else "",
+            old_id=parsed.get("old_id_number"),
+            # A PIN typed from a document is who the person is; without one, the name and birth are all
+            # there is to tell them from the people already registered (as a DC01's check does).
+            name_key=fold(parsed["full_name"])
+            if parsed.get("full_name") and not (pin or not_a_duplicate)
+            else "",
+            birth=parsed.get("birth_date"),
+            channel=channel,
+        )
     if errors:
         raise DomainError(errors)
 
@@ -387,6 +417,50 @@ def citizen_create(
     return citizen
 
 
+def _duplicates_checked(
+    user: User,
+    *,
+    pin: str,
+    old_id: str | None,
+    name_key: str,
+    birth: PartialDate | None,
+    channel: AccessLog.Channel,
+    exclude_pk: int | None = None,
+) -> list[FieldError]:
+    """Log the records an officer's new values were compared with, country-wide: the holder of the PIN
+    and of the CMND typed, and (with a name key given) the records of the same name and date of birth,
+    whose existence is refused as `citizen.possible_duplicate`. The PIN and CMND refusals themselves are
+    the callers' (pin.duplicate, cmnd.duplicate); logged here, before any transaction, so that a refused
+    request leaves its trace as well."""
+    compared: set[int] = set()
+    holder = pin_holder(pin) if pin else None
+    if holder is not None:
+        compared.add(holder)
+    old_id_clash = old_id_holder(old_id, exclude_pk=exclude_pk)
+    if old_id_clash is not None:
+        compared.add(old_id_clash)
+    errors = []
+    if name_key and birth is not None:
+        same = [pk for pk in possible_duplicates(name_key, birth) if pk != exclude_pk]
+        if same:
+            compared.update(same)
+            errors.append(
+                error(
+                    "not_a_duplicate",
+                    "citizen.possible_duplicate",
+                    "CSDL đã có người cùng họ tên và ngày sinh: hỏi công dân số định danh đã được cấp và tìm "
+                    "hồ sơ đó; nếu là người khác, xác nhận rồi gửi lại",
+                    "The registry already holds a person with this name and date of birth: ask the citizen "
+                    "for the number already issued and look the record up; if this is another person, "
+                    "confirm so and send again",
+                )
+            )
+    records_checked_log(
+        actor=user, citizen_ids=compared, channel=channel, purpose=DUPLICATE_CHECK_PURPOSE, detail="hồ sơ mới"
+    )
+    return errors
+
+
 def citizen_update(
     *,
     actor: Actor,
@@ -395,6 +469,7 @@ def citizen_update(
     reason: str,
     source_document: str,
     today: date | None = None,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
 ) -> Citizen:
     """Correct or update fields of a record; the old and new values go into the audit event."""
     today = today or timezone.localdate()
@@ -416,6 +491,17 @@ def citizen_update(
         )
     parsed, input_errors = parse_citizen_input(changes)
     input_errors += citizen_field_errors(parsed, today=today)
+    if actor.user is not None and parsed.get("old_id_number"):
+        # Whether a CMND typed is someone else's is a verdict about that record: logged whatever follows.
+        _duplicates_checked(
+            actor.user,
+            pin="",
+            old_id=parsed["old_id_number"],
+            name_key="",
+            birth=None,
+            channel=channel,
+            exclude_pk=citizen.pk,
+        )
     with transaction.atomic():
         # The record's own values below (dates, PIN, CMND) are read as the lock leaves them.
         citizen_lock(citizen)

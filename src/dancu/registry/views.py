@@ -128,6 +128,7 @@ def citizen_new_view(request: HttpRequest) -> HttpResponse:
                     ),
                     reason=data["reason"],
                     source_document=data["source_document"],
+                    not_a_duplicate=data["not_a_duplicate"],
                 )
             except DomainError as exc:
                 add_domain_errors(
@@ -139,6 +140,10 @@ def citizen_new_view(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Đã tạo hồ sơ công dân %(pin)s") % {"pin": citizen.pin})
                 return redirect("registry:citizen", pk=citizen.pk)
+    if "not_a_duplicate" not in form.errors and not form.data.get("not_a_duplicate"):
+        # The confirmation is asked for once the registry has named a possible duplicate, not before: a box
+        # on every blank form would be ticked by habit.
+        del form.fields["not_a_duplicate"]
     return render(request, "registry/citizen_form.html", {"form": form})
 
 
