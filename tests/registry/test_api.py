@@ -101,6 +101,7 @@ def new_person(**overrides: Any) -> dict[str, Any]:
         ("get", "/api/v1/households/1"),
         ("post", "/api/v1/households"),
         ("post", "/api/v1/households/1/members"),
+        ("post", "/api/v1/households/1/head"),
     ],
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer dcu_forged", "Basic bGFuOng=", "Token x"])
@@ -125,6 +126,7 @@ def test_the_openapi_schema_lists_every_endpoint() -> None:
         "/api/v1/households",
         "/api/v1/households/{household_id}",
         "/api/v1/households/{household_id}/members",
+        "/api/v1/households/{household_id}/head",
     }
     assert set(paths["/api/v1/citizens"]) == {"get", "post"}
     assert set(paths["/api/v1/citizens/{pin}"]) == {"get", "patch"}
@@ -715,7 +717,9 @@ def test_a_head_of_a_household_cannot_open_another(api: Client, people: People) 
         ({"relation_to_head": "lodger"}, 422, ("relation_to_head", "relation.invalid")),
         ({"relation_to_head": None}, 422, ("relation_to_head", "schema.string_type")),
         ({"pin": "001090999999"}, 404, ("", "not_found")),
-        ({"joined_on": "2010-01-01"}, 422, ("registered_on", "residence.overlap")),
+        ({"joined_on": "2010-01-01"}, 422, ("joined_on", "residence.overlap")),
+        ({"joined_on": "1980-01-01"}, 422, ("joined_on", "residence.before_birth")),
+        ({"joined_on": "2999-01-01"}, 422, ("joined_on", "date.future")),
         ({"joined_on": "2017-02-29"}, 422, ("joined_on", "schema.date_from_datetime_parsing")),
     ],
 )
@@ -745,8 +749,144 @@ def test_a_member_of_another_household_is_refused(api: Client, people: People, w
 
     response = send(api, "post", f"/api/v1/households/{first}/members", member_body(wife.pin))
 
-    assert rules(response) == {("citizen", "household.already_member")}
+    assert rules(response) == {("pin", "household.already_member")}
     assert [m["pin"] for m in api.get(f"/api/v1/households/{second}").json()["members"]] == [wife.pin]
+
+
+def change_head_body(pin: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "new_head_pin": pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "Thay đổi chủ hộ",
+        "source_document": "Đơn đề nghị",
+    } | overrides
+
+
+def test_the_head_of_a_household_changes_and_can_then_move(
+    api: Client, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    moving = residence(
+        kind="permanent", expires_on=None, registered_on="2024-05-01", address_detail="Số 3 Hàng Bạc"
+    )
+    refused = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", moving)
+    assert rules(refused) == {("household", "household.head_leaving")}
+
+    changed = send(api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin))
+
+    assert changed.status_code == 200, changed.content
+    assert [(m["pin"], m["relation_to_head"]) for m in changed.json()["members"]] == [
+        (wife.pin, "head"),
+        (people.hung.pin, "spouse"),
+    ]
+    assert AuditEvent.objects.latest("pk").event_type == "registry.household.head_changed"
+    moved = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", moving)
+    assert moved.status_code == 201, moved.content
+    members = api.get(f"/api/v1/households/{household_id}").json()["members"]
+    assert [(m["pin"], m["relation_to_head"]) for m in members] == [(wife.pin, "head")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "rule"),
+    [
+        ({"new_head_pin": "001090999999"}, 404, ("", "not_found")),
+        ({"previous_head_relation": "head"}, 422, ("previous_head_relation", "household.second_head")),
+        ({"previous_head_relation": ""}, 422, ("previous_head_relation", "household.second_head")),
+        ({"changed_on": "2999-01-01"}, 422, ("changed_on", "date.future")),
+        ({"changed_on": "2023-02-30"}, 422, ("changed_on", "schema.date_from_datetime_parsing")),
+        ({"reason": ""}, 422, ("reason", "reason.required")),
+    ],
+)
+def test_bad_changes_of_head_are_refused_and_nothing_is_written(
+    api: Client,
+    people: People,
+    wife: Citizen,
+    *,
+    overrides: dict[str, Any],
+    status: int,
+    rule: tuple[str, str],
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    before = counts()
+
+    response = send(
+        api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin) | overrides
+    )
+
+    assert rule in rules(response, status)
+    assert counts() == before
+
+
+def test_a_person_outside_the_household_cannot_become_its_head(
+    api: Client, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+
+    response = send(api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin))
+
+    assert rules(response) == {("new_head_pin", "household.not_member")}
+
+
+def test_a_household_left_by_its_last_member_takes_a_head_before_anyone_else(
+    api: Client, personas: Personas, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    moving = residence(
+        kind="permanent", expires_on=None, registered_on="2024-05-01", address_detail="Số 3 Hàng Bạc"
+    )
+    assert send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", moving).status_code == 201
+    assert api.get(f"/api/v1/households/{household_id}").json()["members"] == []
+
+    child = send(
+        api,
+        "post",
+        f"/api/v1/households/{household_id}/members",
+        member_body(wife.pin, relation_to_head="child", joined_on="2024-06-01"),
+    )
+    assert rules(child) == {("relation_to_head", "household.no_head")}
+    head = send(
+        api,
+        "post",
+        f"/api/v1/households/{household_id}/members",
+        member_body(wife.pin, relation_to_head="head", joined_on="2024-06-01"),
+    )
+
+    assert head.status_code == 201, head.content
+    assert [(m["pin"], m["relation_to_head"]) for m in head.json()["members"]] == [(wife.pin, "head")]
+
+
+def test_a_dead_citizen_is_registered_nowhere_and_joins_no_household(
+    api: Client, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    died = send(
+        api,
+        "patch",
+        f"/api/v1/citizens/{wife.pin}",
+        {"changes": {"date_of_death": "2024-10-03"}, "reason": "Khai tử"},
+    )
+    assert died.status_code == 200, died.content
+    before = counts()
+
+    stay = send(
+        api,
+        "post",
+        f"/api/v1/citizens/{wife.pin}/residences",
+        residence(registered_on="2026-01-01", expires_on="2027-06-01"),
+    )
+    joined = send(
+        api,
+        "post",
+        f"/api/v1/households/{household_id}/members",
+        member_body(wife.pin, joined_on="2024-12-01"),
+    )
+
+    assert ("citizen", "citizen.deceased") in rules(stay)
+    assert ("pin", "citizen.deceased") in rules(joined)
+    assert counts() == before
 
 
 @pytest.mark.parametrize(("household_id", "status"), [("999999", 404), ("abc", 422), ("-1", 404)])

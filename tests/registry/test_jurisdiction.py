@@ -5,13 +5,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.test import Client
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog
-from dancu.registry.models import Citizen
-from tests.conftest import People, Personas
+from dancu.audit.services import Actor
+from dancu.lib.errors import DomainError
+from dancu.registry import services
+from dancu.registry.models import Citizen, HouseholdMember
+from tests.conftest import People, Personas, household_of, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +104,7 @@ def test_household_pages_of_another_commune_look_missing(personas: Personas, peo
     client = sign_in(Client(), personas.lan)
     assert client.get(f"/households/{household.pk}/").status_code == 404
     assert client.get(f"/households/{household.pk}/members/new/").status_code == 404
+    assert client.get(f"/households/{household.pk}/head/").status_code == 404
     assert client.get(f"/households/{household.pk + 999}/").status_code == 404
     binh = sign_in(Client(), personas.binh)
     assert binh.get(f"/households/{household.pk}/").status_code == 200
@@ -170,3 +176,50 @@ def test_officer_cannot_register_residence_outside_area(personas: Personas, peop
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "unit.outside_jurisdiction"
+
+
+def test_the_head_of_a_household_is_changed_only_inside_the_area(
+    personas: Personas, people: People, sign_in
+) -> None:
+    """Bình (Phường Hồng Hà) can neither open nor post the change of head of a Hoàn Kiếm household, on
+    the page or over the API; it looks missing, and nothing changes. Lan, of Hoàn Kiếm, can."""
+    wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
+    household = household_of(people.hung, spouse=wife)
+    body = {
+        "new_head_pin": wife.pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "Thay đổi chủ hộ",
+    }
+    form = {
+        "new_head": wife.pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "x",
+    }
+    binh = sign_in(Client(), personas.binh)
+
+    assert binh.get(f"/households/{household.pk}/head/").status_code == 404
+    assert binh.post(f"/households/{household.pk}/head/", form).status_code == 404
+    answer = _api(personas.binh).post(
+        f"/api/v1/households/{household.pk}/head", body, content_type="application/json"
+    )
+    assert answer.status_code == 404
+    assert HouseholdMember.objects.get(citizen=wife).relation_to_head == "spouse"
+    # The service itself refuses the officer of another area, whatever calls it.
+    with pytest.raises(DomainError) as refused:
+        services.household_change_head(
+            actor=Actor(personas.binh),
+            household=household,
+            new_head=wife,
+            previous_head_relation="spouse",
+            changed_on=date(2023, 1, 1),
+            reason="Thay đổi chủ hộ",
+            source_document="",
+        )
+    assert [e.code for e in refused.value.errors] == ["unit.outside_jurisdiction"]
+    lan = _api(personas.lan).post(
+        f"/api/v1/households/{household.pk}/head", body, content_type="application/json"
+    )
+    assert lan.status_code == 200, lan.content
+    assert HouseholdMember.objects.get(citizen=wife).relation_to_head == "head"

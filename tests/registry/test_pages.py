@@ -336,7 +336,8 @@ def test_the_member_form_adds_a_member(lan: Client, people: People, household: H
     [
         ({"relation_to_head": "head"}, "relation_to_head", "household.second_head"),
         ({"pin": "001090999999"}, "pin", "citizen.not_found"),
-        ({"joined_on": "2000-01-01"}, "", "residence.overlap"),
+        ({"joined_on": "2000-01-01"}, "joined_on", "residence.overlap"),
+        ({"joined_on": "2999-01-01"}, "joined_on", "date.future"),
     ],
 )
 def test_a_bad_member_form_names_the_rule_and_writes_nothing(
@@ -356,6 +357,78 @@ def test_a_bad_member_form_names_the_rule_and_writes_nothing(
 
     assert f"[{code}]" in (field_errors(page, field) if field else page)
     assert counts() == before
+
+
+def test_the_head_is_changed_from_the_household_page(
+    lan: Client, people: People, household: Household
+) -> None:
+    page = html(lan.get(f"/households/{household.pk}/"))
+    assert f'href="/households/{household.pk}/head/"' in page
+    form = html(lan.get(f"/households/{household.pk}/head/"))
+    # Only the members who are not the head are offered.
+    wife = household.memberships.get(relation_to_head="spouse").citizen
+    assert f'value="{wife.pin}"' in form
+    assert f'value="{people.hung.pin}"' not in form
+
+    response = lan.post(
+        f"/households/{household.pk}/head/",
+        {
+            "new_head": wife.pin,
+            "previous_head_relation": "spouse",
+            "changed_on": "2023-01-01",
+            "reason": "Chủ hộ cũ đề nghị",
+            "source_document": "Đơn đề nghị",
+        },
+    )
+
+    assert (response.status_code, response["Location"]) == (302, f"/households/{household.pk}/")
+    relations = dict(household.memberships.values_list("citizen_id", "relation_to_head"))
+    assert relations == {wife.pk: "head", people.hung.pk: "spouse"}
+    assert AuditEvent.objects.latest("pk").event_type == "registry.household.head_changed"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"changed_on": "2016-06-01"}, "changed_on", "household.change_before_join"),
+        ({"changed_on": "2999-01-01"}, "changed_on", "date.future"),
+    ],
+)
+def test_a_bad_change_of_head_names_the_rule_and_writes_nothing(
+    lan: Client, people: People, household: Household, *, overrides: dict[str, str], field: str, code: str
+) -> None:
+    wife = household.memberships.get(relation_to_head="spouse").citizen
+    body = {
+        "new_head": wife.pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "Thay đổi chủ hộ",
+    } | overrides
+    before = counts()
+
+    page = html(lan.post(f"/households/{household.pk}/head/", body))
+
+    assert f"[{code}]" in field_errors(page, field)
+    assert counts() == before
+
+
+def test_a_household_without_members_says_so(lan: Client, people: People) -> None:
+    opened = household_of(people.hung)
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="permanent",
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 3 phố Hàng Bạc",
+        registered_on=opened.memberships.get().joined_on.replace(year=2024),
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+
+    page = html(lan.get(f"/households/{opened.pk}/"))
+
+    assert 'id="household-state"' in page
+    assert 'data-stat="households">0<' in html(lan.get("/"))
 
 
 # Language -------------------------------------------------------------------------------------------

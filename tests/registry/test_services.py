@@ -701,6 +701,7 @@ def test_a_new_permanent_residence_ends_the_previous_one_and_moves_the_area() ->
         "commune": HONG_HA,
         "ended_residence_id": previous.pk,
         "left_household_id": None,
+        "household_emptied": False,
     }
 
 
@@ -984,6 +985,7 @@ def test_the_head_changes_and_the_previous_head_stays_a_member(family: dict[str,
     assert event.data == {
         "old_head_id": family["father"].pk,
         "new_head_id": family["mother"].pk,
+        "new_head_previous_relation": "spouse",
         "on": "2023-01-01",
     }
     assert versions_of("household", household.pk) == [1, 2, 3]
@@ -992,15 +994,18 @@ def test_the_head_changes_and_the_previous_head_stays_a_member(family: dict[str,
 
 
 @pytest.mark.parametrize(
-    ("who", "previous_relation", "rule"),
+    ("who", "previous_relation", "changed_on", "rule"),
     [
-        ("neighbour", "spouse", ("new_head", "household.not_member")),
-        ("mother", "head", ("previous_head_relation", "household.second_head")),
-        ("mother", "boss", ("previous_head_relation", "household.second_head")),
+        ("neighbour", "spouse", date(2023, 1, 1), ("new_head", "household.not_member")),
+        ("father", "spouse", date(2023, 1, 1), ("new_head", "household.already_head")),
+        ("mother", "head", date(2023, 1, 1), ("previous_head_relation", "household.second_head")),
+        ("mother", "boss", date(2023, 1, 1), ("previous_head_relation", "household.second_head")),
+        ("mother", "spouse", date(2020, 12, 31), ("changed_on", "household.change_before_join")),
+        ("mother", "spouse", date(2999, 1, 1), ("changed_on", "date.future")),
     ],
 )
 def test_a_change_of_head_keeps_one_head(
-    family: dict[str, Citizen], who: str, previous_relation: str, rule: tuple[str, str]
+    family: dict[str, Citizen], who: str, previous_relation: str, changed_on: date, rule: tuple[str, str]
 ) -> None:
     household = open_household(family["father"])
     add(household, family["mother"], "spouse")
@@ -1011,13 +1016,127 @@ def test_a_change_of_head_keeps_one_head(
             household=household,
             new_head=family[who],
             previous_head_relation=previous_relation,
-            changed_on=date(2023, 1, 1),
+            changed_on=changed_on,
             reason="Thay đổi chủ hộ",
             source_document="",
         )
     )
 
     assert rule in rules(errors)
+
+
+def test_a_change_of_head_outside_the_officers_area_is_refused(
+    personas: Personas, family: dict[str, Citizen]
+) -> None:
+    household = open_household(family["father"])
+    add(household, family["mother"], "spouse")
+
+    errors = refused(
+        lambda: services.household_change_head(
+            actor=Actor(personas.binh),
+            household=household,
+            new_head=family["mother"],
+            previous_head_relation="spouse",
+            changed_on=date(2023, 1, 1),
+            reason="Thay đổi chủ hộ",
+            source_document="",
+        )
+    )
+
+    assert rules(errors) == {("household", "unit.outside_jurisdiction")}
+
+
+def move_away(citizen: Citizen, on: date = date(2024, 3, 1)) -> Residence:
+    return services.residence_register(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="permanent",
+        commune=commune(HONG_HA),
+        address_detail="Số 5 ngõ Gạch",
+        registered_on=on,
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+
+
+def test_a_household_left_by_its_last_member_is_no_longer_counted_and_takes_a_new_head(
+    personas: Personas, family: dict[str, Citizen]
+) -> None:
+    household = open_household(family["father"])
+    assert selectors.area_summary(actor=personas.lan).households == 1
+
+    move_away(family["father"])
+
+    event = AuditEvent.objects.filter(event_type=EventType.RESIDENCE_REGISTERED).latest("pk")
+    assert (event.data["left_household_id"], event.data["household_emptied"]) == (household.pk, True)
+    assert selectors.household_history(actor=personas.lan, pk=household.pk)[0].snapshot["members"] == []
+    assert selectors.area_summary(actor=personas.lan).households == 0
+    # Nobody is the head: a member is not "the child" of nobody, and the first to join is its head.
+    errors = refused(lambda: add(household, family["son"], "child", on=date(2024, 4, 1)))
+    assert rules(errors) == {("relation_to_head", "household.no_head")}
+    add(household, family["neighbour"], "head", on=date(2024, 4, 1))
+    add(household, family["son"], "child", on=date(2024, 4, 1))
+
+    relations = dict(
+        household.memberships.filter(left_on__isnull=True).values_list("citizen_id", "relation_to_head")
+    )
+    assert relations == {family["neighbour"].pk: "head", family["son"].pk: "child"}
+    assert selectors.area_summary(actor=personas.lan).households == 1
+    errors = refused(lambda: add(household, family["mother"], "head", on=date(2024, 5, 1)))
+    assert rules(errors) == {("relation_to_head", "household.second_head")}
+
+
+def test_a_household_without_a_head_takes_one_of_its_members_as_head(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    add(household, family["mother"], "spouse")
+    # The head's membership ends without a new head (as a merge or an old import may leave it).
+    HouseholdMember.objects.filter(citizen=family["father"]).update(left_on=date(2023, 1, 1))
+
+    services.household_change_head(
+        actor=SYSTEM,
+        household=household,
+        new_head=family["mother"],
+        previous_head_relation="",
+        changed_on=date(2023, 1, 2),
+        reason="Chủ hộ mất",
+        source_document="Trích lục khai tử",
+    )
+
+    assert household.memberships.get(left_on__isnull=True).relation_to_head == "head"
+    event = AuditEvent.objects.filter(event_type=EventType.HOUSEHOLD_HEAD_CHANGED).latest("pk")
+    assert (event.data["old_head_id"], event.data["new_head_id"]) == (None, family["mother"].pk)
+
+
+def test_a_dead_citizen_is_given_no_residence_and_joins_no_household(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    mother = family["mother"]
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=mother,
+        changes={"date_of_death": "2024-10-03"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+
+    errors = refused(lambda: move_away(mother, on=date(2024, 12, 1)))
+    assert rules(errors) == {("citizen", "citizen.deceased")}
+    errors = refused(
+        lambda: services.residence_register(
+            actor=SYSTEM,
+            citizen=mother,
+            kind="temporary",
+            commune=commune(HOAN_KIEM),
+            address_detail="Số 1 phố Hàng Mã",
+            registered_on=date(2026, 1, 1),
+            expires_on=date(2027, 6, 1),
+            reason="Tạm trú",
+            source_document="",
+            today=date(2026, 2, 1),
+        )
+    )
+    assert rules(errors) == {("citizen", "citizen.deceased")}
+    errors = refused(lambda: add(household, mother, "spouse", on=date(2024, 12, 1)))
+    assert ("citizen", "citizen.deceased") in rules(errors)
 
 
 def test_household_history_keeps_every_membership_state(

@@ -481,6 +481,7 @@ SCREENS = [
     Screen("residence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/new/"),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
+    Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),
     Screen("forms", "lan", lambda w: "/forms/"),
     Screen("dc01-new", "lan", lambda w: "/forms/new/"),
     Screen("dc02-new", "lan", lambda w: f"/forms/new/dc02/{w.people.hung.pk}/"),

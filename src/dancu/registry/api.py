@@ -26,6 +26,7 @@ from dancu.registry.schemas import (
     CitizenIn,
     CitizenPageOut,
     CitizenPatch,
+    HeadChangeIn,
     HouseholdIn,
     HouseholdOut,
     MemberIn,
@@ -391,14 +392,37 @@ def create_household(request: HttpRequest, body: HouseholdIn) -> Status[dict[str
 def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     household, _members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
-    services.household_add_member(
-        actor=Actor(actor),
-        household=household,
-        citizen=_get(request, body.pin),
-        relation_to_head=body.relation_to_head,
-        joined_on=body.joined_on,
-        reason=body.reason,
-        source_document=body.source_document,
-    )
+    # Joining registers the member's permanent residence from the date they join: the residence's rules
+    # about its date are about `joined_on`.
+    with _fields_as_sent({"registered_on": "joined_on", "citizen": "pin"}):
+        services.household_add_member(
+            actor=Actor(actor),
+            household=household,
+            citizen=_get(request, body.pin),
+            relation_to_head=body.relation_to_head,
+            joined_on=body.joined_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
     household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
     return Status(201, _household_out(household, members))
+
+
+@router.post(
+    "/households/{household_id}/head", response=HouseholdOut, summary="Change the head of a household"
+)
+def change_head(request: HttpRequest, household_id: int, body: HeadChangeIn) -> dict[str, Any]:
+    actor = _actor(request)
+    household, _members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    with _fields_as_sent({"new_head": "new_head_pin"}):
+        services.household_change_head(
+            actor=Actor(actor),
+            household=household,
+            new_head=_get(request, body.new_head_pin),
+            previous_head_relation=body.previous_head_relation,
+            changed_on=body.changed_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
+    household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    return _household_out(household, members)

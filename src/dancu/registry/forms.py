@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dancu.registry.models import MaritalStatus, Relation, Residence, Sex
+from dancu.registry.models import HouseholdMember, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
 
 
@@ -80,6 +82,32 @@ class MemberForm(forms.Form):
     joined_on = forms.DateField(label=_("Ngày nhập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class HeadChangeForm(forms.Form):
+    """Thay đổi chủ hộ: one of the current members becomes the head; the previous head stays a member."""
+
+    new_head = forms.ChoiceField(label=_("Chủ hộ mới"))
+    previous_head_relation = forms.ChoiceField(
+        label=_("Quan hệ của chủ hộ cũ với chủ hộ mới"),
+        choices=[(value, label) for value, label in Relation.choices if value != Relation.HEAD],
+    )
+    changed_on = forms.DateField(label=_("Ngày thay đổi"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+    def __init__(self, *args: Any, members: list[HouseholdMember], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_head"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (m.citizen.pin, f"{m.citizen.full_name} ({m.citizen.pin}) · {m.get_relation_to_head_display()}")
+            for m in members
+            if m.relation_to_head != Relation.HEAD
+        ]
+        if not any(m.relation_to_head == Relation.HEAD for m in members):
+            # A household without a head has no previous head to give a relation to.
+            del self.fields["previous_head_relation"]
 
 
 class StateOnForm(forms.Form):

@@ -187,6 +187,16 @@ class MemberIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
+class HeadChangeIn(Schema):
+    new_head_pin: str = Field(max_length=20, description="PIN of the current member who becomes the head")
+    previous_head_relation: str = Field(
+        "", max_length=20, description="the previous head's relation to the new one; blank when there is none"
+    )
+    changed_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
 class PinReissueIn(Schema):
     new_sex: str = Field(max_length=1, description="M or F: the sex recorded by the legal decision")
     reason: str = Field(max_length=_SHORT)

@@ -653,6 +653,8 @@ def residence_register(
         errors += text_errors(address_detail, field="address_detail", max_length=300)
         errors += text_errors(address_original, field="address_original", max_length=500)
         errors += date_not_in_future(registered_on, field="registered_on", today=today)
+        if citizen.is_deceased:
+            errors.append(_deceased("citizen"))
         if kind == Residence.Kind.TEMPORARY:
             if expires_on is None:
                 errors.append(
@@ -714,8 +716,11 @@ def residence_register(
                     "The registration date is before the citizen's date of birth",
                 )
             )
-        # A new permanent residence outside the citizen's household is a move out of that household.
+        # A new permanent residence outside the citizen's household is a move out of that household. The
+        # last member to leave leaves it without members: it stays, with its history, and no longer
+        # counts among the households of the area (selectors.area_summary); a new head may reopen it.
         leaving = None
+        emptied = False
         if kind == Residence.Kind.PERMANENT:
             membership = (
                 citizen.household_memberships.filter(left_on__isnull=True).select_related("household").first()
@@ -725,13 +730,16 @@ def residence_register(
                 others = membership.household.memberships.filter(left_on__isnull=True).exclude(
                     pk=membership.pk
                 )
-                if membership.relation_to_head == Relation.HEAD and others.exists():
+                emptied = not others.exists()
+                if membership.relation_to_head == Relation.HEAD and not emptied:
                     errors.append(
                         error(
                             "household",
                             "household.head_leaving",
-                            "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước",
-                            "The head of household is moving away: change the head first",
+                            "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước "
+                            "(trang của hộ, “Thay đổi chủ hộ”)",
+                            "The head of household is moving away: change the head first "
+                            "(the household's page, “Change the head”)",
                         )
                     )
         if errors:
@@ -768,6 +776,7 @@ def residence_register(
                 "commune": commune.code,
                 "ended_residence_id": current.pk if current else None,
                 "left_household_id": leaving.household_id if leaving else None,
+                "household_emptied": emptied,
             },
             reason=reason,
             source_document=source_document,
@@ -834,6 +843,26 @@ def _next_household_number(commune: AdminUnit) -> str:
     )
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{sequence:08d}"
+
+
+def _deceased(field_name: str) -> FieldError:
+    # A residence or a household membership registered for a dead person would make them live somewhere
+    # after their death, counted among the residents of a commune and a household.
+    return error(
+        field_name,
+        "citizen.deceased",
+        "Công dân đã mất: không đăng ký cư trú, nhập hộ cho người đã mất",
+        "The citizen is deceased: a dead person is registered at no residence and joins no household",
+    )
+
+
+def _no_head(field_name: str) -> FieldError:
+    return error(
+        field_name,
+        "household.no_head",
+        "Hộ chưa có chủ hộ: thêm chủ hộ (quan hệ “Chủ hộ”) trước",
+        "The household has no head: add its head (relation “head”) first",
+    )
 
 
 def _already_member(field_name: str) -> FieldError:
@@ -930,7 +959,7 @@ def household_create(
         if head.household_memberships.filter(left_on__isnull=True).exists():
             errors.append(_already_member("head"))
         if head.is_deceased:
-            errors.append(error("head", "citizen.deceased", "Công dân đã mất", "The citizen is deceased"))
+            errors.append(_deceased("head"))
         if errors:
             raise DomainError(errors)
         # Numbers are allocated per commune: locking the commune's row makes two households opened at the
@@ -977,10 +1006,17 @@ def household_add_member(
     reason: str,
     source_document: str,
 ) -> HouseholdMember:
-    """Add a member; their permanent residence moves to the household's address."""
+    """Add a member; their permanent residence moves to the household's address.
+
+    A household without a head (its head died, or every member left) takes a head first: a member's
+    relation is to the head, so no other member joins until it has one."""
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
         citizen_lock(citizen)
+        # After the citizen, as the lock order asks: two officers adding a head to the same headless
+        # household queue here, and the second one reads the head the first one added.
+        Household.objects.select_for_update().filter(pk=household.pk).first()
+        has_head = household.memberships.filter(left_on__isnull=True, relation_to_head=Relation.HEAD).exists()
         errors = []
         if relation_to_head not in Relation.values:
             errors.append(
@@ -991,7 +1027,7 @@ def household_add_member(
                     "Invalid relation",
                 )
             )
-        elif relation_to_head == Relation.HEAD:
+        elif relation_to_head == Relation.HEAD and has_head:
             errors.append(
                 error(
                     "relation_to_head",
@@ -1000,8 +1036,12 @@ def household_add_member(
                     "The household already has a head; use the change-of-head action",
                 )
             )
+        elif relation_to_head != Relation.HEAD and not has_head:
+            errors.append(_no_head("relation_to_head"))
         if citizen.household_memberships.filter(left_on__isnull=True).exists():
             errors.append(_already_member("citizen"))
+        if citizen.is_deceased:
+            errors.append(_deceased("citizen"))
         if errors:
             raise DomainError(errors)
         membership = _join_household(
@@ -1035,8 +1075,12 @@ def household_change_head(
     changed_on: date,
     reason: str,
     source_document: str,
+    today: date | None = None,
 ) -> Household:
-    """Make another member the head; the previous head stays a member with the relation given."""
+    """Make another member the head; the previous head stays a member with the relation given.
+
+    A household left without a head (its head died or was merged away) takes one of its members as
+    head the same way; `previous_head_relation` is then not used."""
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
         # Both records show their relation to the head, so both are locked together, in id order. The
@@ -1050,14 +1094,51 @@ def household_change_head(
         citizen_lock(new_head, *([head] if head is not None else []))
         memberships = {m.citizen_id: m for m in household.memberships.filter(left_on__isnull=True)}
         target = memberships.get(new_head.pk)
+        memberships_before = {pk: m.relation_to_head for pk, m in memberships.items()}
+        old_head = next((m for m in memberships.values() if m.relation_to_head == Relation.HEAD), None)
         errors = []
+        if actor.user is not None and not unit_in_area(actor.user, household.commune):
+            errors.append(
+                error(
+                    "household",
+                    "unit.outside_jurisdiction",
+                    "Hộ này nằm ngoài địa bàn quản lý của bạn",
+                    "This household is outside your jurisdiction",
+                )
+            )
         if target is None:
             errors.append(
                 error(
-                    "new_head", "household.not_member", "Chủ hộ mới phải là thành viên của hộ", "Not a member"
+                    "new_head",
+                    "household.not_member",
+                    "Chủ hộ mới phải là thành viên hiện tại của hộ",
+                    "The new head must be a current member of the household",
                 )
             )
-        if previous_head_relation not in Relation.values or previous_head_relation == Relation.HEAD:
+        elif target is old_head:
+            errors.append(
+                error(
+                    "new_head",
+                    "household.already_head",
+                    "Người này đang là chủ hộ",
+                    "This person is already the head of the household",
+                )
+            )
+        elif new_head.is_deceased:
+            errors.append(_deceased("new_head"))
+        elif changed_on < target.joined_on:
+            errors.append(
+                error(
+                    "changed_on",
+                    "household.change_before_join",
+                    "Ngày thay đổi chủ hộ trước ngày người này nhập hộ",
+                    "The date of the change is before the new head joined the household",
+                )
+            )
+        errors += date_not_in_future(changed_on, field="changed_on", today=today or timezone.localdate())
+        if old_head is not None and (
+            previous_head_relation not in Relation.values or previous_head_relation == Relation.HEAD
+        ):
             errors.append(
                 error(
                     "previous_head_relation",
@@ -1069,9 +1150,9 @@ def household_change_head(
         if errors:
             raise DomainError(errors)
         assert target is not None
-        old_head = next(m for m in memberships.values() if m.relation_to_head == Relation.HEAD)
-        old_head.relation_to_head = previous_head_relation
-        old_head.save(update_fields=["relation_to_head"])
+        if old_head is not None:
+            old_head.relation_to_head = previous_head_relation
+            old_head.save(update_fields=["relation_to_head"])
         target.relation_to_head = Relation.HEAD
         target.save(update_fields=["relation_to_head"])
         _household_changed(
@@ -1079,14 +1160,15 @@ def household_change_head(
             household=household,
             event_type=EventType.HOUSEHOLD_HEAD_CHANGED,
             data={
-                "old_head_id": old_head.citizen_id,
+                "old_head_id": old_head.citizen_id if old_head else None,
                 "new_head_id": new_head.pk,
+                "new_head_previous_relation": memberships_before[new_head.pk],
                 "on": changed_on.isoformat(),
             },
             reason=reason,
             source_document=source_document,
             # Both records show their relation to the head.
-            citizen_ids=(old_head.citizen_id, new_head.pk),
+            citizen_ids=(*([old_head.citizen_id] if old_head else []), new_head.pk),
         )
     return household
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("citizens/<id:pk>/residences/new/", views.residence_new_view, name="residence_new"),
     path("households/<id:pk>/", views.household_view, name="household"),
     path("households/<id:pk>/members/new/", views.household_member_new_view, name="member_new"),
+    path("households/<id:pk>/head/", views.household_head_view, name="household_head"),
 ]
