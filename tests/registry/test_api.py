@@ -8,11 +8,12 @@ Lan (collector of Phường Hoàn Kiếm) calls the API with her bearer token.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog, AuditEvent
@@ -98,6 +99,8 @@ def new_person(**overrides: Any) -> dict[str, Any]:
         ("post", "/api/v1/citizens"),
         ("patch", "/api/v1/citizens/001090123456"),
         ("post", "/api/v1/citizens/001090123456/residences"),
+        ("post", "/api/v1/citizens/001090123456/residences/1/end"),
+        ("post", "/api/v1/citizens/001090123456/residences/1/renew"),
         ("get", "/api/v1/households/1"),
         ("post", "/api/v1/households"),
         ("post", "/api/v1/households/1/members"),
@@ -123,6 +126,8 @@ def test_the_openapi_schema_lists_every_endpoint() -> None:
         "/api/v1/citizens/{pin}/history",
         "/api/v1/citizens/{pin}/state",
         "/api/v1/citizens/{pin}/residences",
+        "/api/v1/citizens/{pin}/residences/{residence_id}/end",
+        "/api/v1/citizens/{pin}/residences/{residence_id}/renew",
         "/api/v1/households",
         "/api/v1/households/{household_id}",
         "/api/v1/households/{household_id}/members",
@@ -550,13 +555,18 @@ def test_bad_updates_are_refused_and_nothing_is_written(
 # POST /citizens/{pin}/residences --------------------------------------------------------------------
 
 
+# A temporary stay that runs today: an expired one is refused at registration.
+STAY_FROM = timezone.localdate() - timedelta(days=60)
+STAY_UNTIL = STAY_FROM + timedelta(days=700)
+
+
 def residence(**overrides: Any) -> dict[str, Any]:
     return {
         "kind": "temporary",
         "commune_code": HOAN_KIEM,
         "address_detail": "Phòng 3, số 8 phố Hàng Bè",
-        "registered_on": "2024-01-01",
-        "expires_on": "2025-12-31",
+        "registered_on": str(STAY_FROM),
+        "expires_on": str(STAY_UNTIL),
         "reason": "Đăng ký tạm trú",
         "source_document": "CT01",
     } | overrides
@@ -570,7 +580,7 @@ def test_a_residence_is_registered(api: Client, people: People) -> None:
     assert (body["kind"], body["commune_code"], body["expires_on"], body["ended_on"]) == (
         "temporary",
         HOAN_KIEM,
-        "2025-12-31",
+        str(STAY_UNTIL),
         None,
     )
     assert body["province_name"] == commune(HOAN_KIEM).parent.name
@@ -596,7 +606,11 @@ def test_a_move_within_the_area_ends_the_previous_permanent_residence(api: Clien
         ({"commune_code": "00000"}, ("commune_code", "unit.unknown")),
         ({"commune_code": "\x00"}, ("commune_code", "unit.unknown")),
         ({"commune_code": "٠٠٠٧٠"}, ("commune_code", "unit.unknown")),
-        ({"expires_on": "2027-01-01"}, ("expires_on", "residence.expiry_range")),
+        ({"expires_on": str(STAY_FROM + timedelta(days=800))}, ("expires_on", "residence.expiry_range")),
+        (
+            {"registered_on": "2024-01-01", "expires_on": "2025-01-01"},
+            ("expires_on", "residence.already_expired"),
+        ),
         ({"expires_on": None}, ("expires_on", "residence.expiry_required")),
         ({"expires_on": "2023-02-30"}, ("expires_on", "schema.date_from_datetime_parsing")),
         ({"registered_on": "31/13/1990"}, ("registered_on", "schema.date_from_datetime_parsing")),
@@ -625,10 +639,85 @@ def test_an_overlapping_temporary_residence_is_refused(api: Client, people: Peop
     assert send(api, "post", path, residence()).status_code == 201
     before = counts()
 
-    response = send(api, "post", path, residence(registered_on="2024-06-01", expires_on="2025-06-01"))
+    response = send(api, "post", path, residence(registered_on=str(STAY_FROM + timedelta(days=10))))
 
     assert rules(response) == {("kind", "residence.overlap")}
     assert counts() == before
+
+
+def test_a_temporary_residence_is_renewed_then_ended(api: Client, people: People) -> None:
+    made = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence()).json()
+    path = f"/api/v1/citizens/{people.hung.pin}/residences/{made['id']}"
+    later = STAY_UNTIL + timedelta(days=365)
+
+    renewed = send(api, "post", f"{path}/renew", {"expires_on": str(later), "reason": "Gia hạn tạm trú"})
+
+    assert renewed.status_code == 200, renewed.content
+    assert (renewed.json()["expires_on"], renewed.json()["ended_on"]) == (str(later), None)
+    assert AuditEvent.objects.latest("pk").event_type == "registry.residence.renewed"
+
+    today = timezone.localdate()
+    ended = send(api, "post", f"{path}/end", {"ended_on": str(today), "reason": "Xoá đăng ký tạm trú"})
+
+    assert ended.status_code == 200, ended.content
+    assert ended.json()["ended_on"] == str(today)
+    # The place is free for a new temporary residence.
+    again = send(
+        api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence(registered_on=str(today))
+    )
+    assert again.status_code == 201, again.content
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "status", "rule"),
+    [
+        ("renew", {"expires_on": str(STAY_UNTIL)}, 422, ("expires_on", "residence.renew_not_later")),
+        (
+            "renew",
+            {"expires_on": str(STAY_UNTIL + timedelta(days=800))},
+            422,
+            ("expires_on", "residence.expiry_range"),
+        ),
+        ("renew", {"expires_on": "2027-02-30"}, 422, ("expires_on", "schema.date_from_datetime_parsing")),
+        (
+            "end",
+            {"ended_on": str(STAY_FROM - timedelta(days=1))},
+            422,
+            ("ended_on", "residence.end_before_start"),
+        ),
+        ("end", {"ended_on": "2999-01-01"}, 422, ("ended_on", "date.future")),
+        ("end", {"ended_on": str(STAY_FROM), "reason": ""}, 422, ("reason", "reason.required")),
+    ],
+)
+def test_bad_renewals_and_ends_are_refused_and_nothing_is_written(
+    api: Client, people: People, *, action: str, body: dict[str, Any], status: int, rule: tuple[str, str]
+) -> None:
+    made = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence()).json()
+    before = counts()
+
+    response = send(
+        api,
+        "post",
+        f"/api/v1/citizens/{people.hung.pin}/residences/{made['id']}/{action}",
+        {"reason": "Thay đổi cư trú"} | body,
+    )
+
+    assert rule in rules(response, status)
+    assert counts() == before
+
+
+def test_a_residence_of_another_citizen_is_not_found(api: Client, people: People) -> None:
+    other = make_citizen(full_name="Đỗ Văn Long", birth_date="1988-02-03")
+    theirs = other.residences.get().pk
+
+    for action, body in (("end", {"ended_on": str(STAY_FROM)}), ("renew", {"expires_on": str(STAY_UNTIL)})):
+        response = send(
+            api,
+            "post",
+            f"/api/v1/citizens/{people.hung.pin}/residences/{theirs}/{action}",
+            body | {"reason": "x"},
+        )
+        assert rules(response, 404) == {("", "not_found")}
 
 
 # Households -----------------------------------------------------------------------------------------
@@ -875,7 +964,7 @@ def test_a_dead_citizen_is_registered_nowhere_and_joins_no_household(
         api,
         "post",
         f"/api/v1/citizens/{wife.pin}/residences",
-        residence(registered_on="2026-01-01", expires_on="2027-06-01"),
+        residence(),
     )
     joined = send(
         api,

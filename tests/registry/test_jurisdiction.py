@@ -5,10 +5,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog
@@ -168,8 +169,8 @@ def test_officer_cannot_register_residence_outside_area(personas: Personas, peop
             "kind": "temporary",
             "commune_code": "26740",
             "address_detail": "12 Lê Lợi",
-            "registered_on": "2024-01-01",
-            "expires_on": "2025-01-01",
+            "registered_on": str(timezone.localdate() - timedelta(days=30)),
+            "expires_on": str(timezone.localdate() + timedelta(days=300)),
             "reason": "Tạm trú",
         },
         content_type="application/json",
@@ -223,3 +224,22 @@ def test_the_head_of_a_household_is_changed_only_inside_the_area(
     )
     assert lan.status_code == 200, lan.content
     assert HouseholdMember.objects.get(citizen=wife).relation_to_head == "head"
+
+
+def test_a_residence_is_ended_or_renewed_only_inside_the_area(
+    personas: Personas, people: People, sign_in
+) -> None:
+    """Bình (Phường Hồng Hà) finds no residence of a Hoàn Kiếm citizen to end or renew, on the pages
+    or over the API: they look missing, and nothing changes."""
+    residence = people.hung.residences.get()
+    binh = sign_in(Client(), personas.binh)
+    for action in ("end", "renew"):
+        assert binh.get(f"/citizens/{people.hung.pk}/residences/{residence.pk}/{action}/").status_code == 404
+        answer = _api(personas.binh).post(
+            f"/api/v1/citizens/{people.hung.pin}/residences/{residence.pk}/{action}",
+            {"ended_on": "2024-01-01", "expires_on": "2027-01-01", "reason": "x"},
+            content_type="application/json",
+        )
+        assert answer.status_code == 404
+    residence.refresh_from_db()
+    assert residence.ended_on is None

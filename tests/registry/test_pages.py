@@ -8,10 +8,12 @@ rule and writes nothing.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.audit.models import AuditEvent
 from dancu.lib import pin as pin_codec
@@ -277,12 +279,13 @@ def test_form_level_refusals_keep_what_was_typed(lan: Client, people: People) ->
 
 def test_the_residence_form_registers_a_temporary_residence(lan: Client, people: People) -> None:
     assert "Nguyễn Văn Hùng" in html(lan.get(f"/citizens/{people.hung.pk}/residences/new/"))
+    start = timezone.localdate() - timedelta(days=30)
     body = {
         "kind": "temporary",
         "commune_code": HOAN_KIEM,
         "address_detail": "Phòng 3, số 8 phố Hàng Bè",
-        "registered_on": "2024-01-01",
-        "expires_on": "2025-12-31",
+        "registered_on": start.isoformat(),
+        "expires_on": (start + timedelta(days=365)).isoformat(),
         "reason": "Đăng ký tạm trú",
         "source_document": "CT01",
     }
@@ -290,13 +293,87 @@ def test_the_residence_form_registers_a_temporary_residence(lan: Client, people:
     response = lan.post(f"/citizens/{people.hung.pk}/residences/new/", body)
     again = html(lan.post(f"/citizens/{people.hung.pk}/residences/new/", body))
     too_long = html(
-        lan.post(f"/citizens/{people.hung.pk}/residences/new/", body | {"expires_on": "2027-01-01"})
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/new/",
+            body | {"expires_on": (start + timedelta(days=800)).isoformat()},
+        )
+    )
+    expired = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/new/",
+            body | {"registered_on": "2024-01-01", "expires_on": "2025-01-01"},
+        )
     )
 
     assert (response.status_code, response["Location"]) == (302, f"/citizens/{people.hung.pk}/")
     assert people.hung.residences.filter(kind="temporary", ended_on__isnull=True).count() == 1
     assert "[residence.overlap]" in field_errors(again, "kind")
     assert "[residence.expiry_range]" in field_errors(too_long, "expires_on")
+    assert "[residence.already_expired]" in field_errors(expired, "expires_on")
+
+
+def test_a_temporary_residence_is_renewed_and_ended_from_the_record(lan: Client, people: People) -> None:
+    today = timezone.localdate()
+    stay = services.residence_register(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="temporary",
+        commune=commune(HOAN_KIEM),
+        address_detail="Phòng 3, số 8 phố Hàng Bè",
+        registered_on=today - timedelta(days=30),
+        expires_on=today + timedelta(days=30),
+        reason="Đăng ký tạm trú",
+        source_document="CT01",
+    )
+    record = html(lan.get(f"/citizens/{people.hung.pk}/"))
+    assert f'href="/citizens/{people.hung.pk}/residences/{stay.pk}/renew/"' in record
+    assert f'href="/citizens/{people.hung.pk}/residences/{stay.pk}/end/"' in record
+    assert "Phòng 3, số 8 phố Hàng Bè" in html(
+        lan.get(f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/")
+    )
+
+    later = today + timedelta(days=400)
+    renewed = lan.post(
+        f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/",
+        {"expires_on": later.isoformat(), "reason": "Gia hạn tạm trú", "source_document": "CT01"},
+    )
+    assert (renewed.status_code, renewed["Location"]) == (302, f"/citizens/{people.hung.pk}/")
+    stay.refresh_from_db()
+    assert stay.expires_on == later
+
+    too_long = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/",
+            {"expires_on": (later + timedelta(days=800)).isoformat(), "reason": "Gia hạn"},
+        )
+    )
+    assert "[residence.expiry_range]" in field_errors(too_long, "expires_on")
+
+    ended = lan.post(
+        f"/citizens/{people.hung.pk}/residences/{stay.pk}/end/",
+        {"ended_on": today.isoformat(), "reason": "Xoá đăng ký tạm trú", "source_document": "Đơn"},
+    )
+    assert (ended.status_code, ended["Location"]) == (302, f"/citizens/{people.hung.pk}/")
+    stay.refresh_from_db()
+    assert stay.ended_on == today
+    # An ended residence offers no action any more.
+    assert lan.get(f"/citizens/{people.hung.pk}/residences/{stay.pk}/end/").status_code == 404
+    assert f"/residences/{stay.pk}/end/" not in html(lan.get(f"/citizens/{people.hung.pk}/"))
+
+
+def test_the_end_of_a_residence_names_the_rule_and_writes_nothing(lan: Client, people: People) -> None:
+    home = people.hung.residences.get()
+    before = counts()
+
+    page = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/{home.pk}/end/",
+            {"ended_on": "2999-01-01", "reason": "Xoá đăng ký thường trú"},
+        )
+    )
+
+    assert "[date.future]" in field_errors(page, "ended_on")
+    assert counts() == before
 
 
 def test_the_household_page_lists_members_and_versions(

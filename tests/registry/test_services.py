@@ -753,7 +753,7 @@ def test_temporary_residence_periods_are_checked(kind: str, expires_on: date | N
 
 def test_a_second_current_temporary_residence_is_refused() -> None:
     citizen = create()
-    register(citizen, kind="temporary", expires_on=date(2025, 3, 1))
+    register(citizen, kind="temporary", expires_on=date(2026, 3, 1))
 
     errors = refused(
         lambda: register(
@@ -761,7 +761,7 @@ def test_a_second_current_temporary_residence_is_refused() -> None:
             kind="temporary",
             commune=commune(SAI_GON),
             registered_on=date(2024, 6, 1),
-            expires_on=date(2025, 6, 1),
+            expires_on=date(2026, 6, 1),
         )
     )
 
@@ -834,6 +834,133 @@ def test_ending_the_last_residence_leaves_the_record_without_an_area() -> None:
         )
     )
     assert rules(errors) == {("residence", "residence.already_ended")}
+
+
+def stay(citizen: Citizen, *, until: date = date(2026, 1, 1)) -> Residence:
+    return register(
+        citizen,
+        kind="temporary",
+        commune=commune(HOAN_KIEM),
+        registered_on=date(2025, 1, 1),
+        expires_on=until,
+    )
+
+
+def renew(residence: Residence, until: date, **kwargs: Any) -> Residence:
+    fields: dict[str, Any] = {
+        "actor": SYSTEM,
+        "reason": "Gia hạn tạm trú",
+        "source_document": "CT01",
+        "today": TODAY,
+    }
+    return services.residence_renew(residence=residence, expires_on=until, **(fields | kwargs))
+
+
+def test_a_temporary_residence_already_over_is_not_registered() -> None:
+    citizen = create()
+
+    errors = refused(lambda: stay(citizen, until=date(2025, 8, 31)))
+
+    assert rules(errors) == {("expires_on", "residence.already_expired")}
+    # Its last day still counts.
+    assert stay(citizen, until=TODAY).expires_on == TODAY
+
+
+def test_a_temporary_residence_is_renewed_for_at_most_two_more_years() -> None:
+    citizen = create()
+    residence = stay(citizen)
+    version = Citizen.objects.get(pk=citizen.pk).version
+
+    renew(residence, date(2027, 12, 31))
+
+    residence.refresh_from_db()
+    assert (residence.expires_on, residence.ended_on) == (date(2027, 12, 31), None)
+    event = AuditEvent.objects.latest("pk")
+    assert event.event_type == EventType.RESIDENCE_RENEWED
+    assert event.data == {
+        "residence_id": residence.pk,
+        "old_expires_on": "2026-01-01",
+        "new_expires_on": "2027-12-31",
+    }
+    assert Citizen.objects.get(pk=citizen.pk).version == version + 1
+
+
+@pytest.mark.parametrize(
+    ("until", "today", "rule"),
+    [
+        (date(2025, 12, 31), TODAY, ("expires_on", "residence.renew_not_later")),
+        (date(2028, 1, 5), TODAY, ("expires_on", "residence.expiry_range")),
+        # The stay ran out in January; a renewal in March counts from March, and must end after it.
+        (date(2026, 2, 1), date(2026, 3, 1), ("expires_on", "residence.renew_not_later")),
+        (date(2028, 3, 5), date(2026, 3, 1), ("expires_on", "residence.expiry_range")),
+    ],
+)
+def test_bad_renewals_are_refused(until: date, today: date, rule: tuple[str, str]) -> None:
+    residence = stay(create())
+
+    errors = refused(lambda: renew(residence, until, today=today))
+
+    assert rules(errors) == {rule}
+
+
+def test_only_a_current_temporary_residence_is_renewed() -> None:
+    citizen = create()
+
+    errors = refused(lambda: renew(citizen.residences.get(), date(2026, 1, 1)))
+    assert rules(errors) == {("residence", "residence.renew_not_temporary")}
+    residence = stay(citizen)
+    services.residence_end(
+        actor=SYSTEM, residence=residence, ended_on=TODAY, reason="Xoá đăng ký tạm trú", source_document=""
+    )
+    errors = refused(lambda: renew(residence, date(2027, 1, 1)))
+    assert rules(errors) == {("residence", "residence.already_ended")}
+
+
+def test_ending_a_temporary_residence_frees_the_place_for_another(personas: Personas) -> None:
+    citizen = create()
+    residence = stay(citizen)
+
+    services.residence_end(
+        actor=Actor(personas.lan),
+        residence=residence,
+        ended_on=date(2025, 6, 1),
+        reason="Xoá đăng ký tạm trú",
+        source_document="Đơn",
+        today=TODAY,
+    )
+
+    residence.refresh_from_db()
+    assert (residence.ended_on, residence.end_reason) == (date(2025, 6, 1), "Xoá đăng ký tạm trú")
+    event = AuditEvent.objects.latest("pk")
+    assert event.data == {"residence_id": residence.pk, "kind": "temporary", "on": "2025-06-01"}
+    assert register(citizen, kind="temporary", registered_on=date(2025, 6, 2), expires_on=date(2026, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("ended_on", "actor", "rule"),
+    [
+        (date(2024, 12, 31), "lan", ("ended_on", "residence.end_before_start")),
+        (date(2025, 9, 2), "lan", ("ended_on", "date.future")),
+        (date(2025, 6, 1), "binh", ("residence", "unit.outside_jurisdiction")),
+    ],
+)
+def test_bad_ends_of_a_residence_are_refused(
+    personas: Personas, ended_on: date, actor: str, rule: tuple[str, str]
+) -> None:
+    residence = stay(create(), until=date(2026, 1, 1))
+
+    errors = refused(
+        lambda: services.residence_end(
+            actor=Actor(getattr(personas, actor)),
+            residence=residence,
+            ended_on=ended_on,
+            reason="Xoá đăng ký tạm trú",
+            source_document="",
+            today=TODAY,
+        )
+    )
+
+    assert rules(errors) == {rule}
 
 
 # Households ------------------------------------------------------------------------------------------
@@ -1105,6 +1232,34 @@ def test_a_household_without_a_head_takes_one_of_its_members_as_head(family: dic
     assert household.memberships.get(left_on__isnull=True).relation_to_head == "head"
     event = AuditEvent.objects.filter(event_type=EventType.HOUSEHOLD_HEAD_CHANGED).latest("pk")
     assert (event.data["old_head_id"], event.data["new_head_id"]) == (None, family["mother"].pk)
+
+
+def test_ending_the_permanent_residence_leaves_the_household(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    add(household, family["son"], "child")
+
+    errors = refused(
+        lambda: services.residence_end(
+            actor=SYSTEM,
+            residence=family["father"].residences.get(ended_on__isnull=True, kind="permanent"),
+            ended_on=date(2024, 1, 1),
+            reason="Xoá đăng ký thường trú",
+            source_document="QĐ 7",
+        )
+    )
+    assert rules(errors) == {("household", "household.head_leaving")}
+    services.residence_end(
+        actor=SYSTEM,
+        residence=family["son"].residences.get(ended_on__isnull=True, kind="permanent"),
+        ended_on=date(2024, 1, 1),
+        reason="Xoá đăng ký thường trú",
+        source_document="QĐ 7",
+    )
+
+    assert household.memberships.get(citizen=family["son"]).left_on == date(2024, 1, 1)
+    event = AuditEvent.objects.latest("pk")
+    assert (event.data["left_household_id"], event.data["household_emptied"]) == (household.pk, False)
+    assert versions_of("household", household.pk)[-1] == 3
 
 
 def test_a_dead_citizen_is_given_no_residence_and_joins_no_household(family: dict[str, Citizen]) -> None:

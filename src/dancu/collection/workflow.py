@@ -393,6 +393,9 @@ def _check_residence(
             )
         ):
             errors.append(_rule("expires_on", "residence.expiry_range"))
+        elif expires_on is not None and expires_on < today:
+            # As the registry refuses it (residence_register): a stay already over cannot be current.
+            errors.append(_rule("expires_on", "residence.already_expired"))
     elif kind and expires_on is not None:
         errors.append(_rule("expires_on", "residence.expiry_not_allowed"))
 

@@ -18,7 +18,7 @@ from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
-from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors, services
 from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
 from dancu.registry.schemas import (
@@ -31,8 +31,10 @@ from dancu.registry.schemas import (
     HouseholdOut,
     MemberIn,
     PinReissueIn,
+    ResidenceEndIn,
     ResidenceIn,
     ResidenceOut,
+    ResidenceRenewIn,
     SearchParams,
     VersionOut,
 )
@@ -325,6 +327,56 @@ def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> Sta
             Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
         ),
     )
+
+
+def _residence_of(citizen: Citizen, residence_id: int) -> Residence:
+    """One of the citizen's residences; another's id is "not found", as an unknown one is."""
+    residence = next((r for r in citizen.residences.all() if r.pk == residence_id), None)
+    if residence is None:
+        raise NotFoundError("residence")
+    return residence
+
+
+def _residence_answer(residence: Residence) -> dict[str, Any]:
+    return _residence_out(
+        Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
+    )
+
+
+@router.post(
+    "/citizens/{pin}/residences/{residence_id}/end",
+    response=ResidenceOut,
+    summary="End a current residence (xoá đăng ký thường trú/tạm trú)",
+)
+def end_residence(request: HttpRequest, pin: str, residence_id: int, body: ResidenceEndIn) -> dict[str, Any]:
+    citizen = _get(request, pin)
+    residence = services.residence_end(
+        actor=Actor(_actor(request)),
+        residence=_residence_of(citizen, residence_id),
+        ended_on=body.ended_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _residence_answer(residence)
+
+
+@router.post(
+    "/citizens/{pin}/residences/{residence_id}/renew",
+    response=ResidenceOut,
+    summary="Renew a temporary residence (gia hạn tạm trú)",
+)
+def renew_residence(
+    request: HttpRequest, pin: str, residence_id: int, body: ResidenceRenewIn
+) -> dict[str, Any]:
+    citizen = _get(request, pin)
+    residence = services.residence_renew(
+        actor=Actor(_actor(request)),
+        residence=_residence_of(citizen, residence_id),
+        expires_on=body.expires_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _residence_answer(residence)
 
 
 def _residence_kind(kind: str) -> Residence.Kind:

@@ -76,6 +76,22 @@ class ResidenceForm(forms.Form):
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
+class ResidenceEndForm(forms.Form):
+    ended_on = forms.DateField(label=_("Ngày chấm dứt"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class ResidenceRenewForm(forms.Form):
+    expires_on = forms.DateField(
+        label=_("Thời hạn tạm trú mới đến"),
+        help_text=_("Mỗi lần gia hạn tối đa 2 năm"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Gia hạn tạm trú")
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
 class MemberForm(forms.Form):
     pin = forms.CharField(label=_("Số định danh của người được thêm"), max_length=20)
     relation_to_head = forms.ChoiceField(label=_("Quan hệ với chủ hộ"), choices=Relation.choices)

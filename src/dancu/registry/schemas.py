@@ -115,6 +115,18 @@ class ResidenceIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
+class ResidenceEndIn(Schema):
+    ended_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class ResidenceRenewIn(Schema):
+    expires_on: date = Field(description="the new end date: at most 2 years after the current one")
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
 class NewResidenceIn(Schema):
     kind: str = Field("permanent", max_length=20)
     commune_code: str = Field(max_length=10)

@@ -677,6 +677,17 @@ def residence_register(
                         "A temporary residence ends after it starts and lasts at most 2 years",
                     )
                 )
+            elif expires_on < today:
+                # A stay whose period is over cannot be registered as current: it would count the person
+                # as living where they no longer do. The last day of the period still counts.
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.already_expired",
+                        "Thời hạn tạm trú đã hết: không đăng ký nơi tạm trú đã hết hạn",
+                        "The end date has passed: an expired temporary residence is not registered",
+                    )
+                )
         elif expires_on is not None:
             errors.append(
                 error(
@@ -789,25 +800,63 @@ def residence_register(
     return residence
 
 
+def _residence_locked(residence: Residence) -> Citizen:
+    """Lock the citizen a residence belongs to and reload the residence from under the lock."""
+    # The residence's citizen as stored: a merge moves residences to the kept record. A merge that
+    # commits between this read and the lock leaves the record it read merged away, and the lock
+    # refuses it; once the citizen is locked, no merge can move the residence any more.
+    citizen = Citizen.objects.get(
+        pk=Residence.objects.values_list("citizen_id", flat=True).get(pk=residence.pk)
+    )
+    citizen_lock(citizen)
+    residence.refresh_from_db()
+    if residence.ended_on is not None:
+        raise DomainError(
+            error(
+                "residence",
+                "residence.already_ended",
+                "Nơi cư trú này đã chấm dứt",
+                "This residence has already ended",
+            )
+        )
+    return citizen
+
+
+def _residence_in_area(residence: Residence, *, actor: Actor) -> list[FieldError]:
+    # Ending or renewing a residence is the business of the police of the place (Luật Cư trú 2020).
+    if actor.user is not None and not unit_in_area(actor.user, residence.commune):
+        return [
+            error(
+                "residence",
+                "unit.outside_jurisdiction",
+                "Nơi cư trú này nằm ngoài địa bàn quản lý của bạn",
+                "This residence is outside your jurisdiction",
+            )
+        ]
+    return []
+
+
 def residence_end(
-    *, actor: Actor, residence: Residence, ended_on: date, reason: str, source_document: str
+    *,
+    actor: Actor,
+    residence: Residence,
+    ended_on: date,
+    reason: str,
+    source_document: str,
+    today: date | None = None,
 ) -> Residence:
+    """End a current residence (xoá đăng ký thường trú/tạm trú, or a place of living left) on a date.
+
+    Ending the permanent residence ends the citizen's membership of their household, as a move does:
+    a head is refused while others still live in the household."""
+    today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
-        # The residence's citizen as stored: a merge moves residences to the kept record. A merge that
-        # commits between this read and the lock leaves the record it read merged away, and the lock
-        # refuses it; once the citizen is locked, no merge can move the residence any more.
-        citizen = Citizen.objects.get(
-            pk=Residence.objects.values_list("citizen_id", flat=True).get(pk=residence.pk)
-        )
-        citizen_lock(citizen)
-        residence.refresh_from_db()
-        if residence.ended_on is not None:
-            raise DomainError(
-                error("residence", "residence.already_ended", "Nơi cư trú đã chấm dứt", "Already ended")
-            )
+        citizen = _residence_locked(residence)
+        errors = _residence_in_area(residence, actor=actor)
+        errors += date_not_in_future(ended_on, field="ended_on", today=today)
         if ended_on < residence.registered_on:
-            raise DomainError(
+            errors.append(
                 error(
                     "ended_on",
                     "residence.end_before_start",
@@ -815,16 +864,131 @@ def residence_end(
                     "The end date is before the registration date",
                 )
             )
+        leaving = None
+        emptied = False
+        if residence.kind == Residence.Kind.PERMANENT:
+            leaving = citizen.household_memberships.filter(left_on__isnull=True).first()
+        if leaving is not None:
+            others = leaving.household.memberships.filter(left_on__isnull=True).exclude(pk=leaving.pk)
+            emptied = not others.exists()
+            if leaving.relation_to_head == Relation.HEAD and not emptied:
+                errors.append(
+                    error(
+                        "household",
+                        "household.head_leaving",
+                        "Người này là chủ hộ: hãy thay đổi chủ hộ trước (trang của hộ, “Thay đổi chủ hộ”)",
+                        "This person is the head of household: change the head first "
+                        "(the household's page, “Change the head”)",
+                    )
+                )
+            elif ended_on < leaving.joined_on:
+                errors.append(
+                    error(
+                        "ended_on",
+                        "residence.end_before_start",
+                        "Ngày chấm dứt trước ngày nhập hộ",
+                        "The end date is before the citizen joined the household",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
         residence.ended_on = ended_on
         residence.end_reason = reason[:200]
         residence.save(update_fields=["ended_on", "end_reason"])
+        if leaving is not None:
+            leaving.left_on = ended_on
+            leaving.save(update_fields=["left_on"])
         _refresh_area(citizen)
         event = audit_event_record(
             actor=actor,
             event_type=EventType.RESIDENCE_ENDED,
             subject_type="citizen",
             subject_id=citizen.pk,
-            data={"residence_id": residence.pk, "kind": residence.kind},
+            data={
+                "residence_id": residence.pk,
+                "kind": residence.kind,
+                "on": ended_on.isoformat(),
+                **(
+                    {"left_household_id": leaving.household_id, "household_emptied": emptied}
+                    if leaving is not None
+                    else {}
+                ),
+            },
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+        if leaving is not None:
+            _bump_household(
+                leaving.household, actor=actor, event=event, reason=reason, source_document=source_document
+            )
+    return residence
+
+
+def residence_renew(
+    *,
+    actor: Actor,
+    residence: Residence,
+    expires_on: date,
+    reason: str,
+    source_document: str,
+    today: date | None = None,
+) -> Residence:
+    """Gia hạn tạm trú: a current temporary residence runs to a later end date.
+
+    A renewal grants at most two more years (Luật Cư trú 2020, art. 27-28), counted from the end of the
+    period it extends, or from today when that period has already run out."""
+    today = today or timezone.localdate()
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        citizen = _residence_locked(residence)
+        errors = _residence_in_area(residence, actor=actor)
+        if citizen.is_deceased:
+            errors.append(_deceased("citizen"))
+        previous = residence.expires_on
+        if residence.kind != Residence.Kind.TEMPORARY or previous is None:
+            errors.append(
+                error(
+                    "residence",
+                    "residence.renew_not_temporary",
+                    "Chỉ gia hạn được nơi tạm trú",
+                    "Only a temporary residence is renewed",
+                )
+            )
+        else:
+            start = max(previous, today)
+            if expires_on <= start:
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.renew_not_later",
+                        "Thời hạn mới phải sau thời hạn tạm trú hiện tại và sau hôm nay",
+                        "The new end date must be after the current one and after today",
+                    )
+                )
+            elif (expires_on - start).days > TEMPORARY_RESIDENCE_MAX_DAYS:
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.expiry_range",
+                        "Mỗi lần gia hạn tạm trú tối đa 2 năm",
+                        "A temporary residence is renewed for at most 2 years at a time",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
+        residence.expires_on = expires_on
+        residence.save(update_fields=["expires_on"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.RESIDENCE_RENEWED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={
+                "residence_id": residence.pk,
+                "old_expires_on": previous.isoformat() if previous else None,
+                "new_expires_on": expires_on.isoformat(),
+            },
             reason=reason,
             source_document=source_document,
         )

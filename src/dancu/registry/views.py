@@ -21,11 +21,13 @@ from dancu.registry.forms import (
     CitizenForm,
     HeadChangeForm,
     MemberForm,
+    ResidenceEndForm,
     ResidenceForm,
+    ResidenceRenewForm,
     SearchForm,
     StateOnForm,
 )
-from dancu.registry.models import Citizen, Relation
+from dancu.registry.models import Citizen, Relation, Residence
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
 from dancu.web.forms import add_domain_errors
@@ -183,6 +185,73 @@ def residence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Đã đăng ký cư trú"))
                 return redirect("registry:citizen", pk=citizen.pk)
     return render(request, "registry/residence_form.html", {"form": form, "citizen": citizen})
+
+
+def _current_residence_or_404(citizen: Citizen, rid: int) -> Residence:
+    residence = next((r for r in citizen.residences.all() if r.pk == rid and r.ended_on is None), None)
+    if residence is None:
+        raise Http404
+    return residence
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    """Chấm dứt a residence: xoá đăng ký tạm trú, or a permanent residence or place of living left."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    residence = _current_residence_or_404(citizen, rid)
+    form = ResidenceEndForm(request.POST or None, initial={"ended_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.residence_end(
+                actor=Actor(actor),
+                residence=residence,
+                ended_on=data["ended_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã chấm dứt nơi cư trú"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/residence_change_form.html",
+        {"form": form, "citizen": citizen, "residence": residence, "title": _("Chấm dứt nơi cư trú")},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    """Gia hạn tạm trú: a later end date for a current temporary residence."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    residence = _current_residence_or_404(citizen, rid)
+    form = ResidenceRenewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.residence_renew(
+                actor=Actor(actor),
+                residence=residence,
+                expires_on=data["expires_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã gia hạn tạm trú"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/residence_change_form.html",
+        {"form": form, "citizen": citizen, "residence": residence, "title": _("Gia hạn tạm trú")},
+    )
 
 
 @officer_required
