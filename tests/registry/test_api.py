@@ -359,6 +359,22 @@ def test_a_citizen_is_created_with_an_allocated_pin(api: Client, personas: Perso
     )
 
 
+def test_a_citizen_is_created_at_a_temporary_residence(api: Client) -> None:
+    body = new_person(
+        **{
+            "residence.kind": "temporary",
+            "residence.registered_on": str(STAY_FROM),
+            "residence.expires_on": str(STAY_UNTIL),
+        }
+    )
+
+    response = send(api, "post", "/api/v1/citizens", body)
+
+    assert response.status_code == 201, response.content
+    [stay] = response.json()["residences"]
+    assert (stay["kind"], stay["expires_on"]) == ("temporary", str(STAY_UNTIL))
+
+
 def test_a_citizen_is_created_with_the_pin_of_the_source_and_a_partial_date(api: Client) -> None:
     pin = pin_codec.compose(place_code="046", sex="M", birth_year=1954, serial="000777")
 

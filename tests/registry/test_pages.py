@@ -234,6 +234,22 @@ def test_the_new_citizen_form_registers_and_opens_the_record(lan: Client, person
     ).actor == (personas.lan)
 
 
+def test_a_new_citizen_is_registered_at_a_temporary_residence(lan: Client, personas: Personas) -> None:
+    today = timezone.localdate()
+    body = newcomer(
+        residence_kind="temporary",
+        registered_on=today.isoformat(),
+        expires_on=(today + timedelta(days=365)).isoformat(),
+    )
+
+    response = lan.post("/citizens/new/", body)
+
+    assert response.status_code == 302, response.content[:2000]
+    created = Citizen.objects.get(name_key="hoang thi thu")
+    stay = created.residences.get()
+    assert (stay.kind, stay.expires_on) == ("temporary", today + timedelta(days=365))
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "code"),
     [
@@ -250,7 +266,8 @@ def test_the_new_citizen_form_registers_and_opens_the_record(lan: Client, person
         ({"email": "thu@"}, "email", "email.format"),
         ({"commune_code": "99999"}, "commune_code", "unit.unknown"),
         ({"commune_code": SAI_GON}, "commune_code", "unit.outside_jurisdiction"),
-        ({"residence_kind": "temporary"}, "", "residence.expiry_required"),
+        ({"residence_kind": "temporary"}, "expires_on", "residence.expiry_required"),
+        ({"residence_kind": "temporary", "expires_on": "2999-01-01"}, "expires_on", "residence.expiry_range"),
         ({"registered_on": "2999-01-01"}, "registered_on", "date.future"),
         ({"address_detail": "Số 20\u202e phố"}, "address_detail", "text.control_chars"),
     ],
@@ -310,6 +327,23 @@ def test_the_residence_form_registers_a_temporary_residence(lan: Client, people:
     assert "[residence.overlap]" in field_errors(again, "kind")
     assert "[residence.expiry_range]" in field_errors(too_long, "expires_on")
     assert "[residence.already_expired]" in field_errors(expired, "expires_on")
+
+
+def test_a_permanent_residence_sent_twice_is_written_once(lan: Client, people: People) -> None:
+    body = {
+        "kind": "permanent",
+        "commune_code": HOAN_KIEM,
+        "address_detail": "Số 11 phố Hàng Đào",
+        "registered_on": timezone.localdate().isoformat(),
+        "reason": "Chuyển nơi thường trú",
+    }
+    assert lan.post(f"/citizens/{people.hung.pk}/residences/new/", body).status_code == 302
+    before = counts()
+
+    again = html(lan.post(f"/citizens/{people.hung.pk}/residences/new/", body))
+
+    assert "[residence.unchanged]" in field_errors(again, "address_detail")
+    assert counts() == before
 
 
 def test_a_temporary_residence_is_renewed_and_ended_from_the_record(lan: Client, people: People) -> None:

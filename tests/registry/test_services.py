@@ -768,6 +768,19 @@ def test_a_second_current_temporary_residence_is_refused() -> None:
     assert rules(errors) == {("kind", "residence.overlap")}
 
 
+def test_a_move_to_the_address_the_citizen_already_has_is_refused() -> None:
+    citizen = create()
+    register(citizen)
+
+    # The same commune and address, typed another way: a form sent twice, or a move that is none.
+    errors = refused(
+        lambda: register(citizen, address_detail="  số 5 NGÕ GẠCH ", registered_on=date(2024, 4, 1))
+    )
+
+    assert rules(errors) == {("address_detail", "residence.unchanged")}
+    assert register(citizen, address_detail="Số 7 ngõ Gạch", registered_on=date(2024, 4, 1))
+
+
 def test_a_permanent_registration_dated_before_the_current_one_is_refused() -> None:
     citizen = create()
 

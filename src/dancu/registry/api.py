@@ -270,6 +270,7 @@ def create_citizen(request: HttpRequest, body: CitizenIn) -> Status[dict[str, An
                 commune=_commune(body.residence.commune_code, field="residence.commune_code"),
                 address_detail=body.residence.address_detail,
                 registered_on=body.residence.registered_on,
+                expires_on=body.residence.expires_on,
             ),
             reason=body.reason,
             source_document=body.source_document,

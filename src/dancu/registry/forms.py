@@ -59,6 +59,12 @@ class CitizenForm(forms.Form):
     commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
     address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
     registered_on = forms.DateField(label=_("Ngày đăng ký"), widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        label=_("Thời hạn tạm trú đến"),
+        help_text=_("Chỉ với tạm trú: tối đa 2 năm kể từ ngày đăng ký"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Thu thập thông tin dân cư")
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)

@@ -555,6 +555,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Only a temporary residence has an end date.",
     ),
     Rule(
+        "residence.unchanged",
+        E,
+        "Công dân đang cư trú tại đúng địa chỉ này; không có gì thay đổi.",
+        "The citizen already lives at this very address; nothing changes.",
+    ),
+    Rule(
         "residence.already_expired",
         E,
         "Thời hạn tạm trú đã hết: không đăng ký nơi tạm trú đã hết hạn.",

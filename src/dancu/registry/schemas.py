@@ -132,6 +132,7 @@ class NewResidenceIn(Schema):
     commune_code: str = Field(max_length=10)
     address_detail: str = Field(max_length=_SHORT)
     registered_on: date
+    expires_on: date | None = Field(None, description="the end of a temporary residence (at most 2 years)")
 
 
 class CitizenIn(Schema):

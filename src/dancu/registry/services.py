@@ -717,6 +717,22 @@ def residence_register(
                         "The registration date is before that of the current residence",
                     )
                 )
+            elif (
+                current.commune_id == commune.pk
+                and current.address_key == fold(address_detail)
+                and current.household_id == (household.pk if household else None)
+            ):
+                # A "move" to the address the citizen already has would end the residence and open the
+                # same one again: a phantom move in the history, which a form sent twice would write.
+                # Joining a household at one's own address changes the household, and is no such move.
+                errors.append(
+                    error(
+                        "address_detail",
+                        "residence.unchanged",
+                        "Công dân đang cư trú tại đúng địa chỉ này; không có gì thay đổi",
+                        "The citizen already lives at this very address; nothing changes",
+                    )
+                )
         birth = citizen.birth_date
         if birth is not None and registered_on < birth.earliest():
             errors.append(

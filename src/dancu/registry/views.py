@@ -135,6 +135,7 @@ def citizen_new_view(request: HttpRequest) -> HttpResponse:
                         commune=commune,
                         address_detail=data["address_detail"],
                         registered_on=data["registered_on"],
+                        expires_on=data["expires_on"],
                     ),
                     reason=data["reason"],
                     source_document=data["source_document"],
