@@ -108,6 +108,7 @@ def test_every_registry_service_writes_exactly_its_events(people: People) -> Non
                     address_detail="Số 9 phố Huế",
                     registered_on=date(2024, 1, 1),
                     expires_on=date(2025, 1, 1),
+                    today=date(2024, 1, 1),
                 )
             ),
             [EventType.RESIDENCE_REGISTERED],

@@ -329,6 +329,8 @@ def test_an_expired_temporary_residence_still_current_fails_song():
         expires_on=expires_on,
         reason="Tạm trú",
         source_document="CT01",
+        # Registered while the stay still ran: an expired stay is refused at registration.
+        today=expires_on - timedelta(days=30),
     )
     assess(hung)
     assert failures_of(hung) == [("song", "residence", "residence.expired")]

@@ -26,7 +26,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -36,6 +36,7 @@ import schemathesis
 from django.apps import apps
 from django.db import connection, transaction
 from django.test import Client, override_settings
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from pytest_django import DjangoDbBlocker
@@ -272,6 +273,7 @@ def _world_create() -> World:
     path_values: dict[str, list[Any]] = {
         "pin": [people.hung.pin, people.tuan.pin],
         "household_id": [household.pk],
+        "residence_id": [people.hung.residences.get(ended_on__isnull=True).pk],
         "form_id": [draft.pk, submitted.pk],
         "application_id": [pending.pk, card.application.pk],
         "batch_id": [batch.pk] if batch else [],
@@ -291,8 +293,23 @@ def _world_create() -> World:
             "kind": "temporary",
             "commune_code": HONG_HA,
             "address_detail": "Số 3 ngõ Huế",
-            "registered_on": "2025-01-10",
-            "expires_on": "2026-01-10",
+            # A stay that runs today: an expired one is refused at registration.
+            "registered_on": str(timezone.localdate() - timedelta(days=30)),
+            "expires_on": str(timezone.localdate() + timedelta(days=300)),
+            **reason,
+        },
+        "POST /api/v1/citizens/{pin}/residences/{residence_id}/end": {
+            "ended_on": str(timezone.localdate()),
+            **reason,
+        },
+        "POST /api/v1/citizens/{pin}/residences/{residence_id}/renew": {
+            "expires_on": str(timezone.localdate() + timedelta(days=300)),
+            **reason,
+        },
+        "POST /api/v1/households/{household_id}/head": {
+            "new_head_pin": long.pin,
+            "previous_head_relation": "spouse",
+            "changed_on": "2024-03-01",
             **reason,
         },
         "POST /api/v1/households": {

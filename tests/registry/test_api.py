@@ -8,11 +8,12 @@ Lan (collector of Phường Hoàn Kiếm) calls the API with her bearer token.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog, AuditEvent
@@ -98,9 +99,12 @@ def new_person(**overrides: Any) -> dict[str, Any]:
         ("post", "/api/v1/citizens"),
         ("patch", "/api/v1/citizens/001090123456"),
         ("post", "/api/v1/citizens/001090123456/residences"),
+        ("post", "/api/v1/citizens/001090123456/residences/1/end"),
+        ("post", "/api/v1/citizens/001090123456/residences/1/renew"),
         ("get", "/api/v1/households/1"),
         ("post", "/api/v1/households"),
         ("post", "/api/v1/households/1/members"),
+        ("post", "/api/v1/households/1/head"),
     ],
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer dcu_forged", "Basic bGFuOng=", "Token x"])
@@ -122,9 +126,12 @@ def test_the_openapi_schema_lists_every_endpoint() -> None:
         "/api/v1/citizens/{pin}/history",
         "/api/v1/citizens/{pin}/state",
         "/api/v1/citizens/{pin}/residences",
+        "/api/v1/citizens/{pin}/residences/{residence_id}/end",
+        "/api/v1/citizens/{pin}/residences/{residence_id}/renew",
         "/api/v1/households",
         "/api/v1/households/{household_id}",
         "/api/v1/households/{household_id}/members",
+        "/api/v1/households/{household_id}/head",
     }
     assert set(paths["/api/v1/citizens"]) == {"get", "post"}
     assert set(paths["/api/v1/citizens/{pin}"]) == {"get", "patch"}
@@ -352,6 +359,22 @@ def test_a_citizen_is_created_with_an_allocated_pin(api: Client, personas: Perso
     )
 
 
+def test_a_citizen_is_created_at_a_temporary_residence(api: Client) -> None:
+    body = new_person(
+        **{
+            "residence.kind": "temporary",
+            "residence.registered_on": str(STAY_FROM),
+            "residence.expires_on": str(STAY_UNTIL),
+        }
+    )
+
+    response = send(api, "post", "/api/v1/citizens", body)
+
+    assert response.status_code == 201, response.content
+    [stay] = response.json()["residences"]
+    assert (stay["kind"], stay["expires_on"]) == ("temporary", str(STAY_UNTIL))
+
+
 def test_a_citizen_is_created_with_the_pin_of_the_source_and_a_partial_date(api: Client) -> None:
     pin = pin_codec.compose(place_code="046", sex="M", birth_year=1954, serial="000777")
 
@@ -548,13 +571,18 @@ def test_bad_updates_are_refused_and_nothing_is_written(
 # POST /citizens/{pin}/residences --------------------------------------------------------------------
 
 
+# A temporary stay that runs today: an expired one is refused at registration.
+STAY_FROM = timezone.localdate() - timedelta(days=60)
+STAY_UNTIL = STAY_FROM + timedelta(days=700)
+
+
 def residence(**overrides: Any) -> dict[str, Any]:
     return {
         "kind": "temporary",
         "commune_code": HOAN_KIEM,
         "address_detail": "Phòng 3, số 8 phố Hàng Bè",
-        "registered_on": "2024-01-01",
-        "expires_on": "2025-12-31",
+        "registered_on": str(STAY_FROM),
+        "expires_on": str(STAY_UNTIL),
         "reason": "Đăng ký tạm trú",
         "source_document": "CT01",
     } | overrides
@@ -568,7 +596,7 @@ def test_a_residence_is_registered(api: Client, people: People) -> None:
     assert (body["kind"], body["commune_code"], body["expires_on"], body["ended_on"]) == (
         "temporary",
         HOAN_KIEM,
-        "2025-12-31",
+        str(STAY_UNTIL),
         None,
     )
     assert body["province_name"] == commune(HOAN_KIEM).parent.name
@@ -594,7 +622,11 @@ def test_a_move_within_the_area_ends_the_previous_permanent_residence(api: Clien
         ({"commune_code": "00000"}, ("commune_code", "unit.unknown")),
         ({"commune_code": "\x00"}, ("commune_code", "unit.unknown")),
         ({"commune_code": "٠٠٠٧٠"}, ("commune_code", "unit.unknown")),
-        ({"expires_on": "2027-01-01"}, ("expires_on", "residence.expiry_range")),
+        ({"expires_on": str(STAY_FROM + timedelta(days=800))}, ("expires_on", "residence.expiry_range")),
+        (
+            {"registered_on": "2024-01-01", "expires_on": "2025-01-01"},
+            ("expires_on", "residence.already_expired"),
+        ),
         ({"expires_on": None}, ("expires_on", "residence.expiry_required")),
         ({"expires_on": "2023-02-30"}, ("expires_on", "schema.date_from_datetime_parsing")),
         ({"registered_on": "31/13/1990"}, ("registered_on", "schema.date_from_datetime_parsing")),
@@ -623,10 +655,85 @@ def test_an_overlapping_temporary_residence_is_refused(api: Client, people: Peop
     assert send(api, "post", path, residence()).status_code == 201
     before = counts()
 
-    response = send(api, "post", path, residence(registered_on="2024-06-01", expires_on="2025-06-01"))
+    response = send(api, "post", path, residence(registered_on=str(STAY_FROM + timedelta(days=10))))
 
     assert rules(response) == {("kind", "residence.overlap")}
     assert counts() == before
+
+
+def test_a_temporary_residence_is_renewed_then_ended(api: Client, people: People) -> None:
+    made = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence()).json()
+    path = f"/api/v1/citizens/{people.hung.pin}/residences/{made['id']}"
+    later = STAY_UNTIL + timedelta(days=365)
+
+    renewed = send(api, "post", f"{path}/renew", {"expires_on": str(later), "reason": "Gia hạn tạm trú"})
+
+    assert renewed.status_code == 200, renewed.content
+    assert (renewed.json()["expires_on"], renewed.json()["ended_on"]) == (str(later), None)
+    assert AuditEvent.objects.latest("pk").event_type == "registry.residence.renewed"
+
+    today = timezone.localdate()
+    ended = send(api, "post", f"{path}/end", {"ended_on": str(today), "reason": "Xoá đăng ký tạm trú"})
+
+    assert ended.status_code == 200, ended.content
+    assert ended.json()["ended_on"] == str(today)
+    # The place is free for a new temporary residence.
+    again = send(
+        api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence(registered_on=str(today))
+    )
+    assert again.status_code == 201, again.content
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "status", "rule"),
+    [
+        ("renew", {"expires_on": str(STAY_UNTIL)}, 422, ("expires_on", "residence.renew_not_later")),
+        (
+            "renew",
+            {"expires_on": str(STAY_UNTIL + timedelta(days=800))},
+            422,
+            ("expires_on", "residence.expiry_range"),
+        ),
+        ("renew", {"expires_on": "2027-02-30"}, 422, ("expires_on", "schema.date_from_datetime_parsing")),
+        (
+            "end",
+            {"ended_on": str(STAY_FROM - timedelta(days=1))},
+            422,
+            ("ended_on", "residence.end_before_start"),
+        ),
+        ("end", {"ended_on": "2999-01-01"}, 422, ("ended_on", "date.future")),
+        ("end", {"ended_on": str(STAY_FROM), "reason": ""}, 422, ("reason", "reason.required")),
+    ],
+)
+def test_bad_renewals_and_ends_are_refused_and_nothing_is_written(
+    api: Client, people: People, *, action: str, body: dict[str, Any], status: int, rule: tuple[str, str]
+) -> None:
+    made = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", residence()).json()
+    before = counts()
+
+    response = send(
+        api,
+        "post",
+        f"/api/v1/citizens/{people.hung.pin}/residences/{made['id']}/{action}",
+        {"reason": "Thay đổi cư trú"} | body,
+    )
+
+    assert rule in rules(response, status)
+    assert counts() == before
+
+
+def test_a_residence_of_another_citizen_is_not_found(api: Client, people: People) -> None:
+    other = make_citizen(full_name="Đỗ Văn Long", birth_date="1988-02-03")
+    theirs = other.residences.get().pk
+
+    for action, body in (("end", {"ended_on": str(STAY_FROM)}), ("renew", {"expires_on": str(STAY_UNTIL)})):
+        response = send(
+            api,
+            "post",
+            f"/api/v1/citizens/{people.hung.pin}/residences/{theirs}/{action}",
+            body | {"reason": "x"},
+        )
+        assert rules(response, 404) == {("", "not_found")}
 
 
 # Households -----------------------------------------------------------------------------------------
@@ -715,7 +822,9 @@ def test_a_head_of_a_household_cannot_open_another(api: Client, people: People) 
         ({"relation_to_head": "lodger"}, 422, ("relation_to_head", "relation.invalid")),
         ({"relation_to_head": None}, 422, ("relation_to_head", "schema.string_type")),
         ({"pin": "001090999999"}, 404, ("", "not_found")),
-        ({"joined_on": "2010-01-01"}, 422, ("registered_on", "residence.overlap")),
+        ({"joined_on": "2010-01-01"}, 422, ("joined_on", "residence.overlap")),
+        ({"joined_on": "1980-01-01"}, 422, ("joined_on", "residence.before_birth")),
+        ({"joined_on": "2999-01-01"}, 422, ("joined_on", "date.future")),
         ({"joined_on": "2017-02-29"}, 422, ("joined_on", "schema.date_from_datetime_parsing")),
     ],
 )
@@ -745,8 +854,144 @@ def test_a_member_of_another_household_is_refused(api: Client, people: People, w
 
     response = send(api, "post", f"/api/v1/households/{first}/members", member_body(wife.pin))
 
-    assert rules(response) == {("citizen", "household.already_member")}
+    assert rules(response) == {("pin", "household.already_member")}
     assert [m["pin"] for m in api.get(f"/api/v1/households/{second}").json()["members"]] == [wife.pin]
+
+
+def change_head_body(pin: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "new_head_pin": pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "Thay đổi chủ hộ",
+        "source_document": "Đơn đề nghị",
+    } | overrides
+
+
+def test_the_head_of_a_household_changes_and_can_then_move(
+    api: Client, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    moving = residence(
+        kind="permanent", expires_on=None, registered_on="2024-05-01", address_detail="Số 3 Hàng Bạc"
+    )
+    refused = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", moving)
+    assert rules(refused) == {("household", "household.head_leaving")}
+
+    changed = send(api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin))
+
+    assert changed.status_code == 200, changed.content
+    assert [(m["pin"], m["relation_to_head"]) for m in changed.json()["members"]] == [
+        (wife.pin, "head"),
+        (people.hung.pin, "spouse"),
+    ]
+    assert AuditEvent.objects.latest("pk").event_type == "registry.household.head_changed"
+    moved = send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", moving)
+    assert moved.status_code == 201, moved.content
+    members = api.get(f"/api/v1/households/{household_id}").json()["members"]
+    assert [(m["pin"], m["relation_to_head"]) for m in members] == [(wife.pin, "head")]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "rule"),
+    [
+        ({"new_head_pin": "001090999999"}, 404, ("", "not_found")),
+        ({"previous_head_relation": "head"}, 422, ("previous_head_relation", "household.second_head")),
+        ({"previous_head_relation": ""}, 422, ("previous_head_relation", "household.second_head")),
+        ({"changed_on": "2999-01-01"}, 422, ("changed_on", "date.future")),
+        ({"changed_on": "2023-02-30"}, 422, ("changed_on", "schema.date_from_datetime_parsing")),
+        ({"reason": ""}, 422, ("reason", "reason.required")),
+    ],
+)
+def test_bad_changes_of_head_are_refused_and_nothing_is_written(
+    api: Client,
+    people: People,
+    wife: Citizen,
+    *,
+    overrides: dict[str, Any],
+    status: int,
+    rule: tuple[str, str],
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    before = counts()
+
+    response = send(
+        api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin) | overrides
+    )
+
+    assert rule in rules(response, status)
+    assert counts() == before
+
+
+def test_a_person_outside_the_household_cannot_become_its_head(
+    api: Client, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+
+    response = send(api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin))
+
+    assert rules(response) == {("new_head_pin", "household.not_member")}
+
+
+def test_a_household_left_by_its_last_member_takes_a_head_before_anyone_else(
+    api: Client, personas: Personas, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    moving = residence(
+        kind="permanent", expires_on=None, registered_on="2024-05-01", address_detail="Số 3 Hàng Bạc"
+    )
+    assert send(api, "post", f"/api/v1/citizens/{people.hung.pin}/residences", moving).status_code == 201
+    assert api.get(f"/api/v1/households/{household_id}").json()["members"] == []
+
+    child = send(
+        api,
+        "post",
+        f"/api/v1/households/{household_id}/members",
+        member_body(wife.pin, relation_to_head="child", joined_on="2024-06-01"),
+    )
+    assert rules(child) == {("relation_to_head", "household.no_head")}
+    head = send(
+        api,
+        "post",
+        f"/api/v1/households/{household_id}/members",
+        member_body(wife.pin, relation_to_head="head", joined_on="2024-06-01"),
+    )
+
+    assert head.status_code == 201, head.content
+    assert [(m["pin"], m["relation_to_head"]) for m in head.json()["members"]] == [(wife.pin, "head")]
+
+
+def test_a_dead_citizen_is_registered_nowhere_and_joins_no_household(
+    api: Client, people: People, wife: Citizen
+) -> None:
+    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    died = send(
+        api,
+        "patch",
+        f"/api/v1/citizens/{wife.pin}",
+        {"changes": {"date_of_death": "2024-10-03"}, "reason": "Khai tử"},
+    )
+    assert died.status_code == 200, died.content
+    before = counts()
+
+    stay = send(
+        api,
+        "post",
+        f"/api/v1/citizens/{wife.pin}/residences",
+        residence(),
+    )
+    joined = send(
+        api,
+        "post",
+        f"/api/v1/households/{household_id}/members",
+        member_body(wife.pin, joined_on="2024-12-01"),
+    )
+
+    assert ("citizen", "citizen.deceased") in rules(stay)
+    assert ("pin", "citizen.deceased") in rules(joined)
+    assert counts() == before
 
 
 @pytest.mark.parametrize(("household_id", "status"), [("999999", 404), ("abc", 422), ("-1", 404)])

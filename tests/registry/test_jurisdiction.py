@@ -5,13 +5,19 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog
-from dancu.registry.models import Citizen
-from tests.conftest import People, Personas
+from dancu.audit.services import Actor
+from dancu.lib.errors import DomainError
+from dancu.registry import services
+from dancu.registry.models import Citizen, HouseholdMember
+from tests.conftest import People, Personas, household_of, make_citizen
 
 pytestmark = pytest.mark.django_db
 
@@ -99,6 +105,7 @@ def test_household_pages_of_another_commune_look_missing(personas: Personas, peo
     client = sign_in(Client(), personas.lan)
     assert client.get(f"/households/{household.pk}/").status_code == 404
     assert client.get(f"/households/{household.pk}/members/new/").status_code == 404
+    assert client.get(f"/households/{household.pk}/head/").status_code == 404
     assert client.get(f"/households/{household.pk + 999}/").status_code == 404
     binh = sign_in(Client(), personas.binh)
     assert binh.get(f"/households/{household.pk}/").status_code == 200
@@ -162,11 +169,77 @@ def test_officer_cannot_register_residence_outside_area(personas: Personas, peop
             "kind": "temporary",
             "commune_code": "26740",
             "address_detail": "12 Lê Lợi",
-            "registered_on": "2024-01-01",
-            "expires_on": "2025-01-01",
+            "registered_on": str(timezone.localdate() - timedelta(days=30)),
+            "expires_on": str(timezone.localdate() + timedelta(days=300)),
             "reason": "Tạm trú",
         },
         content_type="application/json",
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "unit.outside_jurisdiction"
+
+
+def test_the_head_of_a_household_is_changed_only_inside_the_area(
+    personas: Personas, people: People, sign_in
+) -> None:
+    """Bình (Phường Hồng Hà) can neither open nor post the change of head of a Hoàn Kiếm household, on
+    the page or over the API; it looks missing, and nothing changes. Lan, of Hoàn Kiếm, can."""
+    wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
+    household = household_of(people.hung, spouse=wife)
+    body = {
+        "new_head_pin": wife.pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "Thay đổi chủ hộ",
+    }
+    form = {
+        "new_head": wife.pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "x",
+    }
+    binh = sign_in(Client(), personas.binh)
+
+    assert binh.get(f"/households/{household.pk}/head/").status_code == 404
+    assert binh.post(f"/households/{household.pk}/head/", form).status_code == 404
+    answer = _api(personas.binh).post(
+        f"/api/v1/households/{household.pk}/head", body, content_type="application/json"
+    )
+    assert answer.status_code == 404
+    assert HouseholdMember.objects.get(citizen=wife).relation_to_head == "spouse"
+    # The service itself refuses the officer of another area, whatever calls it.
+    with pytest.raises(DomainError) as refused:
+        services.household_change_head(
+            actor=Actor(personas.binh),
+            household=household,
+            new_head=wife,
+            previous_head_relation="spouse",
+            changed_on=date(2023, 1, 1),
+            reason="Thay đổi chủ hộ",
+            source_document="",
+        )
+    assert [e.code for e in refused.value.errors] == ["unit.outside_jurisdiction"]
+    lan = _api(personas.lan).post(
+        f"/api/v1/households/{household.pk}/head", body, content_type="application/json"
+    )
+    assert lan.status_code == 200, lan.content
+    assert HouseholdMember.objects.get(citizen=wife).relation_to_head == "head"
+
+
+def test_a_residence_is_ended_or_renewed_only_inside_the_area(
+    personas: Personas, people: People, sign_in
+) -> None:
+    """Bình (Phường Hồng Hà) finds no residence of a Hoàn Kiếm citizen to end or renew, on the pages
+    or over the API: they look missing, and nothing changes."""
+    residence = people.hung.residences.get()
+    binh = sign_in(Client(), personas.binh)
+    for action in ("end", "renew"):
+        assert binh.get(f"/citizens/{people.hung.pk}/residences/{residence.pk}/{action}/").status_code == 404
+        answer = _api(personas.binh).post(
+            f"/api/v1/citizens/{people.hung.pin}/residences/{residence.pk}/{action}",
+            {"ended_on": "2024-01-01", "expires_on": "2027-01-01", "reason": "x"},
+            content_type="application/json",
+        )
+        assert answer.status_code == 404
+    residence.refresh_from_db()
+    assert residence.ended_on is None

@@ -8,10 +8,12 @@ rule and writes nothing.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.audit.models import AuditEvent
 from dancu.lib import pin as pin_codec
@@ -232,6 +234,22 @@ def test_the_new_citizen_form_registers_and_opens_the_record(lan: Client, person
     ).actor == (personas.lan)
 
 
+def test_a_new_citizen_is_registered_at_a_temporary_residence(lan: Client, personas: Personas) -> None:
+    today = timezone.localdate()
+    body = newcomer(
+        residence_kind="temporary",
+        registered_on=today.isoformat(),
+        expires_on=(today + timedelta(days=365)).isoformat(),
+    )
+
+    response = lan.post("/citizens/new/", body)
+
+    assert response.status_code == 302, response.content[:2000]
+    created = Citizen.objects.get(name_key="hoang thi thu")
+    stay = created.residences.get()
+    assert (stay.kind, stay.expires_on) == ("temporary", today + timedelta(days=365))
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "code"),
     [
@@ -248,7 +266,8 @@ def test_the_new_citizen_form_registers_and_opens_the_record(lan: Client, person
         ({"email": "thu@"}, "email", "email.format"),
         ({"commune_code": "99999"}, "commune_code", "unit.unknown"),
         ({"commune_code": SAI_GON}, "commune_code", "unit.outside_jurisdiction"),
-        ({"residence_kind": "temporary"}, "", "residence.expiry_required"),
+        ({"residence_kind": "temporary"}, "expires_on", "residence.expiry_required"),
+        ({"residence_kind": "temporary", "expires_on": "2999-01-01"}, "expires_on", "residence.expiry_range"),
         ({"registered_on": "2999-01-01"}, "registered_on", "date.future"),
         ({"address_detail": "Số 20\u202e phố"}, "address_detail", "text.control_chars"),
     ],
@@ -294,12 +313,13 @@ def test_form_level_refusals_keep_what_was_typed(lan: Client, people: People) ->
 
 def test_the_residence_form_registers_a_temporary_residence(lan: Client, people: People) -> None:
     assert "Nguyễn Văn Hùng" in html(lan.get(f"/citizens/{people.hung.pk}/residences/new/"))
+    start = timezone.localdate() - timedelta(days=30)
     body = {
         "kind": "temporary",
         "commune_code": HOAN_KIEM,
         "address_detail": "Phòng 3, số 8 phố Hàng Bè",
-        "registered_on": "2024-01-01",
-        "expires_on": "2025-12-31",
+        "registered_on": start.isoformat(),
+        "expires_on": (start + timedelta(days=365)).isoformat(),
         "reason": "Đăng ký tạm trú",
         "source_document": "CT01",
     }
@@ -307,13 +327,104 @@ def test_the_residence_form_registers_a_temporary_residence(lan: Client, people:
     response = lan.post(f"/citizens/{people.hung.pk}/residences/new/", body)
     again = html(lan.post(f"/citizens/{people.hung.pk}/residences/new/", body))
     too_long = html(
-        lan.post(f"/citizens/{people.hung.pk}/residences/new/", body | {"expires_on": "2027-01-01"})
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/new/",
+            body | {"expires_on": (start + timedelta(days=800)).isoformat()},
+        )
+    )
+    expired = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/new/",
+            body | {"registered_on": "2024-01-01", "expires_on": "2025-01-01"},
+        )
     )
 
     assert (response.status_code, response["Location"]) == (302, f"/citizens/{people.hung.pk}/")
     assert people.hung.residences.filter(kind="temporary", ended_on__isnull=True).count() == 1
     assert "[residence.overlap]" in field_errors(again, "kind")
     assert "[residence.expiry_range]" in field_errors(too_long, "expires_on")
+    assert "[residence.already_expired]" in field_errors(expired, "expires_on")
+
+
+def test_a_permanent_residence_sent_twice_is_written_once(lan: Client, people: People) -> None:
+    body = {
+        "kind": "permanent",
+        "commune_code": HOAN_KIEM,
+        "address_detail": "Số 11 phố Hàng Đào",
+        "registered_on": timezone.localdate().isoformat(),
+        "reason": "Chuyển nơi thường trú",
+    }
+    assert lan.post(f"/citizens/{people.hung.pk}/residences/new/", body).status_code == 302
+    before = counts()
+
+    again = html(lan.post(f"/citizens/{people.hung.pk}/residences/new/", body))
+
+    assert "[residence.unchanged]" in field_errors(again, "address_detail")
+    assert counts() == before
+
+
+def test_a_temporary_residence_is_renewed_and_ended_from_the_record(lan: Client, people: People) -> None:
+    today = timezone.localdate()
+    stay = services.residence_register(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="temporary",
+        commune=commune(HOAN_KIEM),
+        address_detail="Phòng 3, số 8 phố Hàng Bè",
+        registered_on=today - timedelta(days=30),
+        expires_on=today + timedelta(days=30),
+        reason="Đăng ký tạm trú",
+        source_document="CT01",
+    )
+    record = html(lan.get(f"/citizens/{people.hung.pk}/"))
+    assert f'href="/citizens/{people.hung.pk}/residences/{stay.pk}/renew/"' in record
+    assert f'href="/citizens/{people.hung.pk}/residences/{stay.pk}/end/"' in record
+    assert "Phòng 3, số 8 phố Hàng Bè" in html(
+        lan.get(f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/")
+    )
+
+    later = today + timedelta(days=400)
+    renewed = lan.post(
+        f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/",
+        {"expires_on": later.isoformat(), "reason": "Gia hạn tạm trú", "source_document": "CT01"},
+    )
+    assert (renewed.status_code, renewed["Location"]) == (302, f"/citizens/{people.hung.pk}/")
+    stay.refresh_from_db()
+    assert stay.expires_on == later
+
+    too_long = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/",
+            {"expires_on": (later + timedelta(days=800)).isoformat(), "reason": "Gia hạn"},
+        )
+    )
+    assert "[residence.expiry_range]" in field_errors(too_long, "expires_on")
+
+    ended = lan.post(
+        f"/citizens/{people.hung.pk}/residences/{stay.pk}/end/",
+        {"ended_on": today.isoformat(), "reason": "Xoá đăng ký tạm trú", "source_document": "Đơn"},
+    )
+    assert (ended.status_code, ended["Location"]) == (302, f"/citizens/{people.hung.pk}/")
+    stay.refresh_from_db()
+    assert stay.ended_on == today
+    # An ended residence offers no action any more.
+    assert lan.get(f"/citizens/{people.hung.pk}/residences/{stay.pk}/end/").status_code == 404
+    assert f"/residences/{stay.pk}/end/" not in html(lan.get(f"/citizens/{people.hung.pk}/"))
+
+
+def test_the_end_of_a_residence_names_the_rule_and_writes_nothing(lan: Client, people: People) -> None:
+    home = people.hung.residences.get()
+    before = counts()
+
+    page = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/residences/{home.pk}/end/",
+            {"ended_on": "2999-01-01", "reason": "Xoá đăng ký thường trú"},
+        )
+    )
+
+    assert "[date.future]" in field_errors(page, "ended_on")
+    assert counts() == before
 
 
 def test_the_household_page_lists_members_and_versions(
@@ -353,7 +464,8 @@ def test_the_member_form_adds_a_member(lan: Client, people: People, household: H
     [
         ({"relation_to_head": "head"}, "relation_to_head", "household.second_head"),
         ({"pin": "001090999999"}, "pin", "citizen.not_found"),
-        ({"joined_on": "2000-01-01"}, "", "residence.overlap"),
+        ({"joined_on": "2000-01-01"}, "joined_on", "residence.overlap"),
+        ({"joined_on": "2999-01-01"}, "joined_on", "date.future"),
     ],
 )
 def test_a_bad_member_form_names_the_rule_and_writes_nothing(
@@ -373,6 +485,78 @@ def test_a_bad_member_form_names_the_rule_and_writes_nothing(
 
     assert f"[{code}]" in (field_errors(page, field) if field else page)
     assert counts() == before
+
+
+def test_the_head_is_changed_from_the_household_page(
+    lan: Client, people: People, household: Household
+) -> None:
+    page = html(lan.get(f"/households/{household.pk}/"))
+    assert f'href="/households/{household.pk}/head/"' in page
+    form = html(lan.get(f"/households/{household.pk}/head/"))
+    # Only the members who are not the head are offered.
+    wife = household.memberships.get(relation_to_head="spouse").citizen
+    assert f'value="{wife.pin}"' in form
+    assert f'value="{people.hung.pin}"' not in form
+
+    response = lan.post(
+        f"/households/{household.pk}/head/",
+        {
+            "new_head": wife.pin,
+            "previous_head_relation": "spouse",
+            "changed_on": "2023-01-01",
+            "reason": "Chủ hộ cũ đề nghị",
+            "source_document": "Đơn đề nghị",
+        },
+    )
+
+    assert (response.status_code, response["Location"]) == (302, f"/households/{household.pk}/")
+    relations = dict(household.memberships.values_list("citizen_id", "relation_to_head"))
+    assert relations == {wife.pk: "head", people.hung.pk: "spouse"}
+    assert AuditEvent.objects.latest("pk").event_type == "registry.household.head_changed"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"changed_on": "2016-06-01"}, "changed_on", "household.change_before_join"),
+        ({"changed_on": "2999-01-01"}, "changed_on", "date.future"),
+    ],
+)
+def test_a_bad_change_of_head_names_the_rule_and_writes_nothing(
+    lan: Client, people: People, household: Household, *, overrides: dict[str, str], field: str, code: str
+) -> None:
+    wife = household.memberships.get(relation_to_head="spouse").citizen
+    body = {
+        "new_head": wife.pin,
+        "previous_head_relation": "spouse",
+        "changed_on": "2023-01-01",
+        "reason": "Thay đổi chủ hộ",
+    } | overrides
+    before = counts()
+
+    page = html(lan.post(f"/households/{household.pk}/head/", body))
+
+    assert f"[{code}]" in field_errors(page, field)
+    assert counts() == before
+
+
+def test_a_household_without_members_says_so(lan: Client, people: People) -> None:
+    opened = household_of(people.hung)
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=people.hung,
+        kind="permanent",
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 3 phố Hàng Bạc",
+        registered_on=opened.memberships.get().joined_on.replace(year=2024),
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+
+    page = html(lan.get(f"/households/{opened.pk}/"))
+
+    assert 'id="household-state"' in page
+    assert 'data-stat="households">0<' in html(lan.get("/"))
 
 
 # Language -------------------------------------------------------------------------------------------

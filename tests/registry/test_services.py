@@ -701,6 +701,7 @@ def test_a_new_permanent_residence_ends_the_previous_one_and_moves_the_area() ->
         "commune": HONG_HA,
         "ended_residence_id": previous.pk,
         "left_household_id": None,
+        "household_emptied": False,
     }
 
 
@@ -752,7 +753,7 @@ def test_temporary_residence_periods_are_checked(kind: str, expires_on: date | N
 
 def test_a_second_current_temporary_residence_is_refused() -> None:
     citizen = create()
-    register(citizen, kind="temporary", expires_on=date(2025, 3, 1))
+    register(citizen, kind="temporary", expires_on=date(2026, 3, 1))
 
     errors = refused(
         lambda: register(
@@ -760,11 +761,24 @@ def test_a_second_current_temporary_residence_is_refused() -> None:
             kind="temporary",
             commune=commune(SAI_GON),
             registered_on=date(2024, 6, 1),
-            expires_on=date(2025, 6, 1),
+            expires_on=date(2026, 6, 1),
         )
     )
 
     assert rules(errors) == {("kind", "residence.overlap")}
+
+
+def test_a_move_to_the_address_the_citizen_already_has_is_refused() -> None:
+    citizen = create()
+    register(citizen)
+
+    # The same commune and address, typed another way: a form sent twice, or a move that is none.
+    errors = refused(
+        lambda: register(citizen, address_detail="  số 5 NGÕ GẠCH ", registered_on=date(2024, 4, 1))
+    )
+
+    assert rules(errors) == {("address_detail", "residence.unchanged")}
+    assert register(citizen, address_detail="Số 7 ngõ Gạch", registered_on=date(2024, 4, 1))
 
 
 def test_a_permanent_registration_dated_before_the_current_one_is_refused() -> None:
@@ -833,6 +847,133 @@ def test_ending_the_last_residence_leaves_the_record_without_an_area() -> None:
         )
     )
     assert rules(errors) == {("residence", "residence.already_ended")}
+
+
+def stay(citizen: Citizen, *, until: date = date(2026, 1, 1)) -> Residence:
+    return register(
+        citizen,
+        kind="temporary",
+        commune=commune(HOAN_KIEM),
+        registered_on=date(2025, 1, 1),
+        expires_on=until,
+    )
+
+
+def renew(residence: Residence, until: date, **kwargs: Any) -> Residence:
+    fields: dict[str, Any] = {
+        "actor": SYSTEM,
+        "reason": "Gia hạn tạm trú",
+        "source_document": "CT01",
+        "today": TODAY,
+    }
+    return services.residence_renew(residence=residence, expires_on=until, **(fields | kwargs))
+
+
+def test_a_temporary_residence_already_over_is_not_registered() -> None:
+    citizen = create()
+
+    errors = refused(lambda: stay(citizen, until=date(2025, 8, 31)))
+
+    assert rules(errors) == {("expires_on", "residence.already_expired")}
+    # Its last day still counts.
+    assert stay(citizen, until=TODAY).expires_on == TODAY
+
+
+def test_a_temporary_residence_is_renewed_for_at_most_two_more_years() -> None:
+    citizen = create()
+    residence = stay(citizen)
+    version = Citizen.objects.get(pk=citizen.pk).version
+
+    renew(residence, date(2027, 12, 31))
+
+    residence.refresh_from_db()
+    assert (residence.expires_on, residence.ended_on) == (date(2027, 12, 31), None)
+    event = AuditEvent.objects.latest("pk")
+    assert event.event_type == EventType.RESIDENCE_RENEWED
+    assert event.data == {
+        "residence_id": residence.pk,
+        "old_expires_on": "2026-01-01",
+        "new_expires_on": "2027-12-31",
+    }
+    assert Citizen.objects.get(pk=citizen.pk).version == version + 1
+
+
+@pytest.mark.parametrize(
+    ("until", "today", "rule"),
+    [
+        (date(2025, 12, 31), TODAY, ("expires_on", "residence.renew_not_later")),
+        (date(2028, 1, 5), TODAY, ("expires_on", "residence.expiry_range")),
+        # The stay ran out in January; a renewal in March counts from March, and must end after it.
+        (date(2026, 2, 1), date(2026, 3, 1), ("expires_on", "residence.renew_not_later")),
+        (date(2028, 3, 5), date(2026, 3, 1), ("expires_on", "residence.expiry_range")),
+    ],
+)
+def test_bad_renewals_are_refused(until: date, today: date, rule: tuple[str, str]) -> None:
+    residence = stay(create())
+
+    errors = refused(lambda: renew(residence, until, today=today))
+
+    assert rules(errors) == {rule}
+
+
+def test_only_a_current_temporary_residence_is_renewed() -> None:
+    citizen = create()
+
+    errors = refused(lambda: renew(citizen.residences.get(), date(2026, 1, 1)))
+    assert rules(errors) == {("residence", "residence.renew_not_temporary")}
+    residence = stay(citizen)
+    services.residence_end(
+        actor=SYSTEM, residence=residence, ended_on=TODAY, reason="Xoá đăng ký tạm trú", source_document=""
+    )
+    errors = refused(lambda: renew(residence, date(2027, 1, 1)))
+    assert rules(errors) == {("residence", "residence.already_ended")}
+
+
+def test_ending_a_temporary_residence_frees_the_place_for_another(personas: Personas) -> None:
+    citizen = create()
+    residence = stay(citizen)
+
+    services.residence_end(
+        actor=Actor(personas.lan),
+        residence=residence,
+        ended_on=date(2025, 6, 1),
+        reason="Xoá đăng ký tạm trú",
+        source_document="Đơn",
+        today=TODAY,
+    )
+
+    residence.refresh_from_db()
+    assert (residence.ended_on, residence.end_reason) == (date(2025, 6, 1), "Xoá đăng ký tạm trú")
+    event = AuditEvent.objects.latest("pk")
+    assert event.data == {"residence_id": residence.pk, "kind": "temporary", "on": "2025-06-01"}
+    assert register(citizen, kind="temporary", registered_on=date(2025, 6, 2), expires_on=date(2026, 6, 1))
+
+
+@pytest.mark.parametrize(
+    ("ended_on", "actor", "rule"),
+    [
+        (date(2024, 12, 31), "lan", ("ended_on", "residence.end_before_start")),
+        (date(2025, 9, 2), "lan", ("ended_on", "date.future")),
+        (date(2025, 6, 1), "binh", ("residence", "unit.outside_jurisdiction")),
+    ],
+)
+def test_bad_ends_of_a_residence_are_refused(
+    personas: Personas, ended_on: date, actor: str, rule: tuple[str, str]
+) -> None:
+    residence = stay(create(), until=date(2026, 1, 1))
+
+    errors = refused(
+        lambda: services.residence_end(
+            actor=Actor(getattr(personas, actor)),
+            residence=residence,
+            ended_on=ended_on,
+            reason="Xoá đăng ký tạm trú",
+            source_document="",
+            today=TODAY,
+        )
+    )
+
+    assert rules(errors) == {rule}
 
 
 # Households ------------------------------------------------------------------------------------------
@@ -984,6 +1125,7 @@ def test_the_head_changes_and_the_previous_head_stays_a_member(family: dict[str,
     assert event.data == {
         "old_head_id": family["father"].pk,
         "new_head_id": family["mother"].pk,
+        "new_head_previous_relation": "spouse",
         "on": "2023-01-01",
     }
     assert versions_of("household", household.pk) == [1, 2, 3]
@@ -992,15 +1134,18 @@ def test_the_head_changes_and_the_previous_head_stays_a_member(family: dict[str,
 
 
 @pytest.mark.parametrize(
-    ("who", "previous_relation", "rule"),
+    ("who", "previous_relation", "changed_on", "rule"),
     [
-        ("neighbour", "spouse", ("new_head", "household.not_member")),
-        ("mother", "head", ("previous_head_relation", "household.second_head")),
-        ("mother", "boss", ("previous_head_relation", "household.second_head")),
+        ("neighbour", "spouse", date(2023, 1, 1), ("new_head", "household.not_member")),
+        ("father", "spouse", date(2023, 1, 1), ("new_head", "household.already_head")),
+        ("mother", "head", date(2023, 1, 1), ("previous_head_relation", "household.second_head")),
+        ("mother", "boss", date(2023, 1, 1), ("previous_head_relation", "household.second_head")),
+        ("mother", "spouse", date(2020, 12, 31), ("changed_on", "household.change_before_join")),
+        ("mother", "spouse", date(2999, 1, 1), ("changed_on", "date.future")),
     ],
 )
 def test_a_change_of_head_keeps_one_head(
-    family: dict[str, Citizen], who: str, previous_relation: str, rule: tuple[str, str]
+    family: dict[str, Citizen], who: str, previous_relation: str, changed_on: date, rule: tuple[str, str]
 ) -> None:
     household = open_household(family["father"])
     add(household, family["mother"], "spouse")
@@ -1011,13 +1156,155 @@ def test_a_change_of_head_keeps_one_head(
             household=household,
             new_head=family[who],
             previous_head_relation=previous_relation,
-            changed_on=date(2023, 1, 1),
+            changed_on=changed_on,
             reason="Thay đổi chủ hộ",
             source_document="",
         )
     )
 
     assert rule in rules(errors)
+
+
+def test_a_change_of_head_outside_the_officers_area_is_refused(
+    personas: Personas, family: dict[str, Citizen]
+) -> None:
+    household = open_household(family["father"])
+    add(household, family["mother"], "spouse")
+
+    errors = refused(
+        lambda: services.household_change_head(
+            actor=Actor(personas.binh),
+            household=household,
+            new_head=family["mother"],
+            previous_head_relation="spouse",
+            changed_on=date(2023, 1, 1),
+            reason="Thay đổi chủ hộ",
+            source_document="",
+        )
+    )
+
+    assert rules(errors) == {("household", "unit.outside_jurisdiction")}
+
+
+def move_away(citizen: Citizen, on: date = date(2024, 3, 1)) -> Residence:
+    return services.residence_register(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="permanent",
+        commune=commune(HONG_HA),
+        address_detail="Số 5 ngõ Gạch",
+        registered_on=on,
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+
+
+def test_a_household_left_by_its_last_member_is_no_longer_counted_and_takes_a_new_head(
+    personas: Personas, family: dict[str, Citizen]
+) -> None:
+    household = open_household(family["father"])
+    assert selectors.area_summary(actor=personas.lan).households == 1
+
+    move_away(family["father"])
+
+    event = AuditEvent.objects.filter(event_type=EventType.RESIDENCE_REGISTERED).latest("pk")
+    assert (event.data["left_household_id"], event.data["household_emptied"]) == (household.pk, True)
+    assert selectors.household_history(actor=personas.lan, pk=household.pk)[0].snapshot["members"] == []
+    assert selectors.area_summary(actor=personas.lan).households == 0
+    # Nobody is the head: a member is not "the child" of nobody, and the first to join is its head.
+    errors = refused(lambda: add(household, family["son"], "child", on=date(2024, 4, 1)))
+    assert rules(errors) == {("relation_to_head", "household.no_head")}
+    add(household, family["neighbour"], "head", on=date(2024, 4, 1))
+    add(household, family["son"], "child", on=date(2024, 4, 1))
+
+    relations = dict(
+        household.memberships.filter(left_on__isnull=True).values_list("citizen_id", "relation_to_head")
+    )
+    assert relations == {family["neighbour"].pk: "head", family["son"].pk: "child"}
+    assert selectors.area_summary(actor=personas.lan).households == 1
+    errors = refused(lambda: add(household, family["mother"], "head", on=date(2024, 5, 1)))
+    assert rules(errors) == {("relation_to_head", "household.second_head")}
+
+
+def test_a_household_without_a_head_takes_one_of_its_members_as_head(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    add(household, family["mother"], "spouse")
+    # The head's membership ends without a new head (as a merge or an old import may leave it).
+    HouseholdMember.objects.filter(citizen=family["father"]).update(left_on=date(2023, 1, 1))
+
+    services.household_change_head(
+        actor=SYSTEM,
+        household=household,
+        new_head=family["mother"],
+        previous_head_relation="",
+        changed_on=date(2023, 1, 2),
+        reason="Chủ hộ mất",
+        source_document="Trích lục khai tử",
+    )
+
+    assert household.memberships.get(left_on__isnull=True).relation_to_head == "head"
+    event = AuditEvent.objects.filter(event_type=EventType.HOUSEHOLD_HEAD_CHANGED).latest("pk")
+    assert (event.data["old_head_id"], event.data["new_head_id"]) == (None, family["mother"].pk)
+
+
+def test_ending_the_permanent_residence_leaves_the_household(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    add(household, family["son"], "child")
+
+    errors = refused(
+        lambda: services.residence_end(
+            actor=SYSTEM,
+            residence=family["father"].residences.get(ended_on__isnull=True, kind="permanent"),
+            ended_on=date(2024, 1, 1),
+            reason="Xoá đăng ký thường trú",
+            source_document="QĐ 7",
+        )
+    )
+    assert rules(errors) == {("household", "household.head_leaving")}
+    services.residence_end(
+        actor=SYSTEM,
+        residence=family["son"].residences.get(ended_on__isnull=True, kind="permanent"),
+        ended_on=date(2024, 1, 1),
+        reason="Xoá đăng ký thường trú",
+        source_document="QĐ 7",
+    )
+
+    assert household.memberships.get(citizen=family["son"]).left_on == date(2024, 1, 1)
+    event = AuditEvent.objects.latest("pk")
+    assert (event.data["left_household_id"], event.data["household_emptied"]) == (household.pk, False)
+    assert versions_of("household", household.pk)[-1] == 3
+
+
+def test_a_dead_citizen_is_given_no_residence_and_joins_no_household(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    mother = family["mother"]
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=mother,
+        changes={"date_of_death": "2024-10-03"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+
+    errors = refused(lambda: move_away(mother, on=date(2024, 12, 1)))
+    assert rules(errors) == {("citizen", "citizen.deceased")}
+    errors = refused(
+        lambda: services.residence_register(
+            actor=SYSTEM,
+            citizen=mother,
+            kind="temporary",
+            commune=commune(HOAN_KIEM),
+            address_detail="Số 1 phố Hàng Mã",
+            registered_on=date(2026, 1, 1),
+            expires_on=date(2027, 6, 1),
+            reason="Tạm trú",
+            source_document="",
+            today=date(2026, 2, 1),
+        )
+    )
+    assert rules(errors) == {("citizen", "citizen.deceased")}
+    errors = refused(lambda: add(household, mother, "spouse", on=date(2024, 12, 1)))
+    assert ("citizen", "citizen.deceased") in rules(errors)
 
 
 def test_household_history_keeps_every_membership_state(

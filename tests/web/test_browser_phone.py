@@ -455,6 +455,11 @@ def _today() -> str:
     return timezone.localdate().isoformat()
 
 
+def _home(world: World) -> int:
+    """The id of Hùng's current permanent residence, which the page to end a residence is about."""
+    return world.people.hung.residences.get(ended_on__isnull=True, kind="permanent").pk
+
+
 SCREENS = [
     # Signing in, officers and citizens.
     Screen("login", "nobody", lambda w: "/login/"),
@@ -479,8 +484,10 @@ SCREENS = [
     Screen("citizen", "lan", lambda w: f"/citizens/{w.people.hung.pk}/"),
     Screen("citizen-history", "lan", lambda w: f"/citizens/{w.people.hung.pk}/history/?on={_today()}"),
     Screen("residence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/new/"),
+    Screen("residence-end", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/{_home(w)}/end/"),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
+    Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),
     Screen("forms", "lan", lambda w: "/forms/"),
     Screen("dc01-new", "lan", lambda w: "/forms/new/"),
     Screen("dc02-new", "lan", lambda w: f"/forms/new/dc02/{w.people.hung.pk}/"),

@@ -28,6 +28,7 @@ class EventType(models.TextChoices):
     FAMILY_UNLINKED = "registry.family.unlinked", _("Bỏ quan hệ gia đình")
     RESIDENCE_REGISTERED = "registry.residence.registered", _("Đăng ký cư trú")
     RESIDENCE_ENDED = "registry.residence.ended", _("Chấm dứt cư trú")
+    RESIDENCE_RENEWED = "registry.residence.renewed", _("Gia hạn tạm trú")
     POPULATION_GENERATED = "registry.population.generated", _("Sinh dân cư tổng hợp")
     OFFICER_CREATED = "accounts.officer.created", _("Tạo tài khoản cán bộ")
     OFFICER_SIGNED_IN = "accounts.officer.signed_in", _("Cán bộ đăng nhập")

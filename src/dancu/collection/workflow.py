@@ -393,6 +393,9 @@ def _check_residence(
             )
         ):
             errors.append(_rule("expires_on", "residence.expiry_range"))
+        elif expires_on is not None and expires_on < today:
+            # As the registry refuses it (residence_register): a stay already over cannot be current.
+            errors.append(_rule("expires_on", "residence.already_expired"))
     elif kind and expires_on is not None:
         errors.append(_rule("expires_on", "residence.expiry_not_allowed"))
 
@@ -431,15 +434,28 @@ def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, 
             errors.append(_required("relation_to_head"))
     elif relation not in Relation.values:
         errors.append(_rule("relation_to_head", "relation.invalid"))
-    elif relation == Relation.HEAD:
-        errors.append(
-            FieldError(
-                "relation_to_head",
-                "household.second_head",
-                "Hộ đã có chủ hộ; người mới nhập hộ không thể là chủ hộ",
-                "The household already has a head; a new member cannot be its head",
+    elif household is not None:
+        # The registry's rule (household_add_member): a household has one head, and a household without
+        # one (its head died, or every member left) takes its head before any other member.
+        has_head = household.memberships.filter(left_on__isnull=True, relation_to_head=Relation.HEAD).exists()
+        if relation == Relation.HEAD and has_head:
+            errors.append(
+                FieldError(
+                    "relation_to_head",
+                    "household.second_head",
+                    "Hộ đã có chủ hộ; người mới nhập hộ không thể là chủ hộ",
+                    "The household already has a head; a new member cannot be its head",
+                )
             )
-        )
+        elif relation != Relation.HEAD and not has_head:
+            errors.append(
+                FieldError(
+                    "relation_to_head",
+                    "household.no_head",
+                    "Hộ chưa có chủ hộ: người nhập hộ trước hết phải là chủ hộ",
+                    "The household has no head: the first to join must be its head",
+                )
+            )
 
 
 @dataclass(frozen=True)

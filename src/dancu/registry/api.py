@@ -18,7 +18,7 @@ from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
-from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors, services
 from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
 from dancu.registry.schemas import (
@@ -26,12 +26,15 @@ from dancu.registry.schemas import (
     CitizenIn,
     CitizenPageOut,
     CitizenPatch,
+    HeadChangeIn,
     HouseholdIn,
     HouseholdOut,
     MemberIn,
     PinReissueIn,
+    ResidenceEndIn,
     ResidenceIn,
     ResidenceOut,
+    ResidenceRenewIn,
     SearchParams,
     VersionOut,
 )
@@ -267,6 +270,7 @@ def create_citizen(request: HttpRequest, body: CitizenIn) -> Status[dict[str, An
                 commune=_commune(body.residence.commune_code, field="residence.commune_code"),
                 address_detail=body.residence.address_detail,
                 registered_on=body.residence.registered_on,
+                expires_on=body.residence.expires_on,
             ),
             reason=body.reason,
             source_document=body.source_document,
@@ -327,6 +331,56 @@ def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> Sta
             Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
         ),
     )
+
+
+def _residence_of(citizen: Citizen, residence_id: int) -> Residence:
+    """One of the citizen's residences; another's id is "not found", as an unknown one is."""
+    residence = next((r for r in citizen.residences.all() if r.pk == residence_id), None)
+    if residence is None:
+        raise NotFoundError("residence")
+    return residence
+
+
+def _residence_answer(residence: Residence) -> dict[str, Any]:
+    return _residence_out(
+        Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
+    )
+
+
+@router.post(
+    "/citizens/{pin}/residences/{residence_id}/end",
+    response=ResidenceOut,
+    summary="End a current residence (xoá đăng ký thường trú/tạm trú)",
+)
+def end_residence(request: HttpRequest, pin: str, residence_id: int, body: ResidenceEndIn) -> dict[str, Any]:
+    citizen = _get(request, pin)
+    residence = services.residence_end(
+        actor=Actor(_actor(request)),
+        residence=_residence_of(citizen, residence_id),
+        ended_on=body.ended_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _residence_answer(residence)
+
+
+@router.post(
+    "/citizens/{pin}/residences/{residence_id}/renew",
+    response=ResidenceOut,
+    summary="Renew a temporary residence (gia hạn tạm trú)",
+)
+def renew_residence(
+    request: HttpRequest, pin: str, residence_id: int, body: ResidenceRenewIn
+) -> dict[str, Any]:
+    citizen = _get(request, pin)
+    residence = services.residence_renew(
+        actor=Actor(_actor(request)),
+        residence=_residence_of(citizen, residence_id),
+        expires_on=body.expires_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _residence_answer(residence)
 
 
 def _residence_kind(kind: str) -> Residence.Kind:
@@ -394,14 +448,37 @@ def create_household(request: HttpRequest, body: HouseholdIn) -> Status[dict[str
 def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
     household, _members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
-    services.household_add_member(
-        actor=Actor(actor),
-        household=household,
-        citizen=_get(request, body.pin),
-        relation_to_head=body.relation_to_head,
-        joined_on=body.joined_on,
-        reason=body.reason,
-        source_document=body.source_document,
-    )
+    # Joining registers the member's permanent residence from the date they join: the residence's rules
+    # about its date are about `joined_on`.
+    with _fields_as_sent({"registered_on": "joined_on", "citizen": "pin"}):
+        services.household_add_member(
+            actor=Actor(actor),
+            household=household,
+            citizen=_get(request, body.pin),
+            relation_to_head=body.relation_to_head,
+            joined_on=body.joined_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
     household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
     return Status(201, _household_out(household, members))
+
+
+@router.post(
+    "/households/{household_id}/head", response=HouseholdOut, summary="Change the head of a household"
+)
+def change_head(request: HttpRequest, household_id: int, body: HeadChangeIn) -> dict[str, Any]:
+    actor = _actor(request)
+    household, _members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    with _fields_as_sent({"new_head": "new_head_pin"}):
+        services.household_change_head(
+            actor=Actor(actor),
+            household=household,
+            new_head=_get(request, body.new_head_pin),
+            previous_head_relation=body.previous_head_relation,
+            changed_on=body.changed_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
+    household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    return _household_out(household, members)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dancu.registry.models import MaritalStatus, Relation, Residence, Sex
+from dancu.registry.models import HouseholdMember, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
 
 
@@ -57,6 +59,12 @@ class CitizenForm(forms.Form):
     commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
     address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
     registered_on = forms.DateField(label=_("Ngày đăng ký"), widget=forms.DateInput(attrs={"type": "date"}))
+    expires_on = forms.DateField(
+        label=_("Thời hạn tạm trú đến"),
+        help_text=_("Chỉ với tạm trú: tối đa 2 năm kể từ ngày đăng ký"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Thu thập thông tin dân cư")
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
@@ -77,12 +85,54 @@ class ResidenceForm(forms.Form):
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
+class ResidenceEndForm(forms.Form):
+    ended_on = forms.DateField(label=_("Ngày chấm dứt"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class ResidenceRenewForm(forms.Form):
+    expires_on = forms.DateField(
+        label=_("Thời hạn tạm trú mới đến"),
+        help_text=_("Mỗi lần gia hạn tối đa 2 năm"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Gia hạn tạm trú")
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
 class MemberForm(forms.Form):
     pin = forms.CharField(label=_("Số định danh của người được thêm"), max_length=20)
     relation_to_head = forms.ChoiceField(label=_("Quan hệ với chủ hộ"), choices=Relation.choices)
     joined_on = forms.DateField(label=_("Ngày nhập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class HeadChangeForm(forms.Form):
+    """Thay đổi chủ hộ: one of the current members becomes the head; the previous head stays a member."""
+
+    new_head = forms.ChoiceField(label=_("Chủ hộ mới"))
+    previous_head_relation = forms.ChoiceField(
+        label=_("Quan hệ của chủ hộ cũ với chủ hộ mới"),
+        choices=[(value, label) for value, label in Relation.choices if value != Relation.HEAD],
+    )
+    changed_on = forms.DateField(label=_("Ngày thay đổi"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+    def __init__(self, *args: Any, members: list[HouseholdMember], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["new_head"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (m.citizen.pin, f"{m.citizen.full_name} ({m.citizen.pin}) · {m.get_relation_to_head_display()}")
+            for m in members
+            if m.relation_to_head != Relation.HEAD
+        ]
+        if not any(m.relation_to_head == Relation.HEAD for m in members):
+            # A household without a head has no previous head to give a relation to.
+            del self.fields["previous_head_relation"]
 
 
 class StateOnForm(forms.Form):

@@ -510,6 +510,18 @@ _CATALOGUE: tuple[Rule, ...] = (
         "The new head must be a member of the household.",
     ),
     Rule(
+        "household.already_head",
+        E,
+        "Người này đang là chủ hộ.",
+        "This person is already the head of the household.",
+    ),
+    Rule(
+        "household.change_before_join",
+        E,
+        "Ngày thay đổi chủ hộ trước ngày người này nhập hộ.",
+        "The date of the change is before the new head joined the household.",
+    ),
+    Rule(
         "relation.invalid", E, "Quan hệ với chủ hộ không hợp lệ.", "Invalid relation to the household head."
     ),
     Rule(
@@ -541,6 +553,30 @@ _CATALOGUE: tuple[Rule, ...] = (
         E,
         "Chỉ tạm trú mới có thời hạn.",
         "Only a temporary residence has an end date.",
+    ),
+    Rule(
+        "residence.unchanged",
+        E,
+        "Công dân đang cư trú tại đúng địa chỉ này; không có gì thay đổi.",
+        "The citizen already lives at this very address; nothing changes.",
+    ),
+    Rule(
+        "residence.already_expired",
+        E,
+        "Thời hạn tạm trú đã hết: không đăng ký nơi tạm trú đã hết hạn.",
+        "The end date has passed: an expired temporary residence is not registered.",
+    ),
+    Rule(
+        "residence.renew_not_temporary",
+        E,
+        "Chỉ gia hạn được nơi tạm trú.",
+        "Only a temporary residence is renewed.",
+    ),
+    Rule(
+        "residence.renew_not_later",
+        E,
+        "Thời hạn mới phải sau thời hạn tạm trú hiện tại và sau hôm nay.",
+        "The new end date must be after the current one and after today.",
     ),
     Rule(
         "residence.overlap",

@@ -115,11 +115,24 @@ class ResidenceIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
+class ResidenceEndIn(Schema):
+    ended_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class ResidenceRenewIn(Schema):
+    expires_on: date = Field(description="the new end date: at most 2 years after the current one")
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
 class NewResidenceIn(Schema):
     kind: str = Field("permanent", max_length=20)
     commune_code: str = Field(max_length=10)
     address_detail: str = Field(max_length=_SHORT)
     registered_on: date
+    expires_on: date | None = Field(None, description="the end of a temporary residence (at most 2 years)")
 
 
 class CitizenIn(Schema):
@@ -188,6 +201,16 @@ class MemberIn(Schema):
     pin: str = Field(max_length=20)
     relation_to_head: str = Field(max_length=20)
     joined_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class HeadChangeIn(Schema):
+    new_head_pin: str = Field(max_length=20, description="PIN of the current member who becomes the head")
+    previous_head_relation: str = Field(
+        "", max_length=20, description="the previous head's relation to the new one; blank when there is none"
+    )
+    changed_on: date
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
 

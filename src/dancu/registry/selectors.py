@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -513,7 +513,11 @@ def area_summary(*, actor: User) -> AreaSummary:
     return AreaSummary(
         citizens=citizens.count(),
         deceased=citizens.filter(date_of_death__isnull=False).count(),
-        households=Household.objects.filter(household_scope(actor)).count(),
+        # A household every member has left stays in the registry with its history, but no longer
+        # counts: nobody lives in it (services.residence_register).
+        households=Household.objects.filter(household_scope(actor))
+        .filter(Exists(HouseholdMember.objects.filter(household=OuterRef("pk"), left_on__isnull=True)))
+        .count(),
     )
 
 

@@ -739,6 +739,8 @@ def residence_register(
         errors += text_errors(address_detail, field="address_detail", max_length=300)
         errors += text_errors(address_original, field="address_original", max_length=500)
         errors += date_not_in_future(registered_on, field="registered_on", today=today)
+        if citizen.is_deceased:
+            errors.append(_deceased("citizen"))
         if kind == Residence.Kind.TEMPORARY:
             if expires_on is None:
                 errors.append(
@@ -759,6 +761,17 @@ def residence_register(
                         "residence.expiry_range",
                         "Thời hạn tạm trú phải sau ngày đăng ký và tối đa 2 năm",
                         "A temporary residence ends after it starts and lasts at most 2 years",
+                    )
+                )
+            elif expires_on < today:
+                # A stay whose period is over cannot be registered as current: it would count the person
+                # as living where they no longer do. The last day of the period still counts.
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.already_expired",
+                        "Thời hạn tạm trú đã hết: không đăng ký nơi tạm trú đã hết hạn",
+                        "The end date has passed: an expired temporary residence is not registered",
                     )
                 )
         elif expires_on is not None:
@@ -790,6 +803,22 @@ def residence_register(
                         "The registration date is before that of the current residence",
                     )
                 )
+            elif (
+                current.commune_id == commune.pk
+                and current.address_key == fold(address_detail)
+                and current.household_id == (household.pk if household else None)
+            ):
+                # A "move" to the address the citizen already has would end the residence and open the
+                # same one again: a phantom move in the history, which a form sent twice would write.
+                # Joining a household at one's own address changes the household, and is no such move.
+                errors.append(
+                    error(
+                        "address_detail",
+                        "residence.unchanged",
+                        "Công dân đang cư trú tại đúng địa chỉ này; không có gì thay đổi",
+                        "The citizen already lives at this very address; nothing changes",
+                    )
+                )
         birth = citizen.birth_date
         if birth is not None and registered_on < birth.earliest():
             errors.append(
@@ -800,8 +829,11 @@ def residence_register(
                     "The registration date is before the citizen's date of birth",
                 )
             )
-        # A new permanent residence outside the citizen's household is a move out of that household.
+        # A new permanent residence outside the citizen's household is a move out of that household. The
+        # last member to leave leaves it without members: it stays, with its history, and no longer
+        # counts among the households of the area (selectors.area_summary); a new head may reopen it.
         leaving = None
+        emptied = False
         if kind == Residence.Kind.PERMANENT:
             membership = (
                 citizen.household_memberships.filter(left_on__isnull=True).select_related("household").first()
@@ -811,13 +843,16 @@ def residence_register(
                 others = membership.household.memberships.filter(left_on__isnull=True).exclude(
                     pk=membership.pk
                 )
-                if membership.relation_to_head == Relation.HEAD and others.exists():
+                emptied = not others.exists()
+                if membership.relation_to_head == Relation.HEAD and not emptied:
                     errors.append(
                         error(
                             "household",
                             "household.head_leaving",
-                            "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước",
-                            "The head of household is moving away: change the head first",
+                            "Chủ hộ chuyển đi nơi khác: hãy thay đổi chủ hộ trước "
+                            "(trang của hộ, “Thay đổi chủ hộ”)",
+                            "The head of household is moving away: change the head first "
+                            "(the household's page, “Change the head”)",
                         )
                     )
         if errors:
@@ -854,6 +889,7 @@ def residence_register(
                 "commune": commune.code,
                 "ended_residence_id": current.pk if current else None,
                 "left_household_id": leaving.household_id if leaving else None,
+                "household_emptied": emptied,
             },
             reason=reason,
             source_document=source_document,
@@ -866,25 +902,63 @@ def residence_register(
     return residence
 
 
+def _residence_locked(residence: Residence) -> Citizen:
+    """Lock the citizen a residence belongs to and reload the residence from under the lock."""
+    # The residence's citizen as stored: a merge moves residences to the kept record. A merge that
+    # commits between this read and the lock leaves the record it read merged away, and the lock
+    # refuses it; once the citizen is locked, no merge can move the residence any more.
+    citizen = Citizen.objects.get(
+        pk=Residence.objects.values_list("citizen_id", flat=True).get(pk=residence.pk)
+    )
+    citizen_lock(citizen)
+    residence.refresh_from_db()
+    if residence.ended_on is not None:
+        raise DomainError(
+            error(
+                "residence",
+                "residence.already_ended",
+                "Nơi cư trú này đã chấm dứt",
+                "This residence has already ended",
+            )
+        )
+    return citizen
+
+
+def _residence_in_area(residence: Residence, *, actor: Actor) -> list[FieldError]:
+    # Ending or renewing a residence is the business of the police of the place (Luật Cư trú 2020).
+    if actor.user is not None and not unit_in_area(actor.user, residence.commune):
+        return [
+            error(
+                "residence",
+                "unit.outside_jurisdiction",
+                "Nơi cư trú này nằm ngoài địa bàn quản lý của bạn",
+                "This residence is outside your jurisdiction",
+            )
+        ]
+    return []
+
+
 def residence_end(
-    *, actor: Actor, residence: Residence, ended_on: date, reason: str, source_document: str
+    *,
+    actor: Actor,
+    residence: Residence,
+    ended_on: date,
+    reason: str,
+    source_document: str,
+    today: date | None = None,
 ) -> Residence:
+    """End a current residence (xoá đăng ký thường trú/tạm trú, or a place of living left) on a date.
+
+    Ending the permanent residence ends the citizen's membership of their household, as a move does:
+    a head is refused while others still live in the household."""
+    today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
-        # The residence's citizen as stored: a merge moves residences to the kept record. A merge that
-        # commits between this read and the lock leaves the record it read merged away, and the lock
-        # refuses it; once the citizen is locked, no merge can move the residence any more.
-        citizen = Citizen.objects.get(
-            pk=Residence.objects.values_list("citizen_id", flat=True).get(pk=residence.pk)
-        )
-        citizen_lock(citizen)
-        residence.refresh_from_db()
-        if residence.ended_on is not None:
-            raise DomainError(
-                error("residence", "residence.already_ended", "Nơi cư trú đã chấm dứt", "Already ended")
-            )
+        citizen = _residence_locked(residence)
+        errors = _residence_in_area(residence, actor=actor)
+        errors += date_not_in_future(ended_on, field="ended_on", today=today)
         if ended_on < residence.registered_on:
-            raise DomainError(
+            errors.append(
                 error(
                     "ended_on",
                     "residence.end_before_start",
@@ -892,16 +966,131 @@ def residence_end(
                     "The end date is before the registration date",
                 )
             )
+        leaving = None
+        emptied = False
+        if residence.kind == Residence.Kind.PERMANENT:
+            leaving = citizen.household_memberships.filter(left_on__isnull=True).first()
+        if leaving is not None:
+            others = leaving.household.memberships.filter(left_on__isnull=True).exclude(pk=leaving.pk)
+            emptied = not others.exists()
+            if leaving.relation_to_head == Relation.HEAD and not emptied:
+                errors.append(
+                    error(
+                        "household",
+                        "household.head_leaving",
+                        "Người này là chủ hộ: hãy thay đổi chủ hộ trước (trang của hộ, “Thay đổi chủ hộ”)",
+                        "This person is the head of household: change the head first "
+                        "(the household's page, “Change the head”)",
+                    )
+                )
+            elif ended_on < leaving.joined_on:
+                errors.append(
+                    error(
+                        "ended_on",
+                        "residence.end_before_start",
+                        "Ngày chấm dứt trước ngày nhập hộ",
+                        "The end date is before the citizen joined the household",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
         residence.ended_on = ended_on
         residence.end_reason = reason[:200]
         residence.save(update_fields=["ended_on", "end_reason"])
+        if leaving is not None:
+            leaving.left_on = ended_on
+            leaving.save(update_fields=["left_on"])
         _refresh_area(citizen)
         event = audit_event_record(
             actor=actor,
             event_type=EventType.RESIDENCE_ENDED,
             subject_type="citizen",
             subject_id=citizen.pk,
-            data={"residence_id": residence.pk, "kind": residence.kind},
+            data={
+                "residence_id": residence.pk,
+                "kind": residence.kind,
+                "on": ended_on.isoformat(),
+                **(
+                    {"left_household_id": leaving.household_id, "household_emptied": emptied}
+                    if leaving is not None
+                    else {}
+                ),
+            },
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+        if leaving is not None:
+            _bump_household(
+                leaving.household, actor=actor, event=event, reason=reason, source_document=source_document
+            )
+    return residence
+
+
+def residence_renew(
+    *,
+    actor: Actor,
+    residence: Residence,
+    expires_on: date,
+    reason: str,
+    source_document: str,
+    today: date | None = None,
+) -> Residence:
+    """Gia hạn tạm trú: a current temporary residence runs to a later end date.
+
+    A renewal grants at most two more years (Luật Cư trú 2020, art. 27-28), counted from the end of the
+    period it extends, or from today when that period has already run out."""
+    today = today or timezone.localdate()
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        citizen = _residence_locked(residence)
+        errors = _residence_in_area(residence, actor=actor)
+        if citizen.is_deceased:
+            errors.append(_deceased("citizen"))
+        previous = residence.expires_on
+        if residence.kind != Residence.Kind.TEMPORARY or previous is None:
+            errors.append(
+                error(
+                    "residence",
+                    "residence.renew_not_temporary",
+                    "Chỉ gia hạn được nơi tạm trú",
+                    "Only a temporary residence is renewed",
+                )
+            )
+        else:
+            start = max(previous, today)
+            if expires_on <= start:
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.renew_not_later",
+                        "Thời hạn mới phải sau thời hạn tạm trú hiện tại và sau hôm nay",
+                        "The new end date must be after the current one and after today",
+                    )
+                )
+            elif (expires_on - start).days > TEMPORARY_RESIDENCE_MAX_DAYS:
+                errors.append(
+                    error(
+                        "expires_on",
+                        "residence.expiry_range",
+                        "Mỗi lần gia hạn tạm trú tối đa 2 năm",
+                        "A temporary residence is renewed for at most 2 years at a time",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
+        residence.expires_on = expires_on
+        residence.save(update_fields=["expires_on"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.RESIDENCE_RENEWED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={
+                "residence_id": residence.pk,
+                "old_expires_on": previous.isoformat() if previous else None,
+                "new_expires_on": expires_on.isoformat(),
+            },
             reason=reason,
             source_document=source_document,
         )
@@ -920,6 +1109,26 @@ def _next_household_number(commune: AdminUnit) -> str:
     )
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{sequence:08d}"
+
+
+def _deceased(field_name: str) -> FieldError:
+    # A residence or a household membership registered for a dead person would make them live somewhere
+    # after their death, counted among the residents of a commune and a household.
+    return error(
+        field_name,
+        "citizen.deceased",
+        "Công dân đã mất: không đăng ký cư trú, nhập hộ cho người đã mất",
+        "The citizen is deceased: a dead person is registered at no residence and joins no household",
+    )
+
+
+def _no_head(field_name: str) -> FieldError:
+    return error(
+        field_name,
+        "household.no_head",
+        "Hộ chưa có chủ hộ: thêm chủ hộ (quan hệ “Chủ hộ”) trước",
+        "The household has no head: add its head (relation “head”) first",
+    )
 
 
 def _already_member(field_name: str) -> FieldError:
@@ -1016,7 +1225,7 @@ def household_create(
         if head.household_memberships.filter(left_on__isnull=True).exists():
             errors.append(_already_member("head"))
         if head.is_deceased:
-            errors.append(error("head", "citizen.deceased", "Công dân đã mất", "The citizen is deceased"))
+            errors.append(_deceased("head"))
         if errors:
             raise DomainError(errors)
         # Numbers are allocated per commune: locking the commune's row makes two households opened at the
@@ -1063,10 +1272,17 @@ def household_add_member(
     reason: str,
     source_document: str,
 ) -> HouseholdMember:
-    """Add a member; their permanent residence moves to the household's address."""
+    """Add a member; their permanent residence moves to the household's address.
+
+    A household without a head (its head died, or every member left) takes a head first: a member's
+    relation is to the head, so no other member joins until it has one."""
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
         citizen_lock(citizen)
+        # After the citizen, as the lock order asks: two officers adding a head to the same headless
+        # household queue here, and the second one reads the head the first one added.
+        Household.objects.select_for_update().filter(pk=household.pk).first()
+        has_head = household.memberships.filter(left_on__isnull=True, relation_to_head=Relation.HEAD).exists()
         errors = []
         if relation_to_head not in Relation.values:
             errors.append(
@@ -1077,7 +1293,7 @@ def household_add_member(
                     "Invalid relation",
                 )
             )
-        elif relation_to_head == Relation.HEAD:
+        elif relation_to_head == Relation.HEAD and has_head:
             errors.append(
                 error(
                     "relation_to_head",
@@ -1086,8 +1302,12 @@ def household_add_member(
                     "The household already has a head; use the change-of-head action",
                 )
             )
+        elif relation_to_head != Relation.HEAD and not has_head:
+            errors.append(_no_head("relation_to_head"))
         if citizen.household_memberships.filter(left_on__isnull=True).exists():
             errors.append(_already_member("citizen"))
+        if citizen.is_deceased:
+            errors.append(_deceased("citizen"))
         if errors:
             raise DomainError(errors)
         membership = _join_household(
@@ -1121,8 +1341,12 @@ def household_change_head(
     changed_on: date,
     reason: str,
     source_document: str,
+    today: date | None = None,
 ) -> Household:
-    """Make another member the head; the previous head stays a member with the relation given."""
+    """Make another member the head; the previous head stays a member with the relation given.
+
+    A household left without a head (its head died or was merged away) takes one of its members as
+    head the same way; `previous_head_relation` is then not used."""
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
         # Both records show their relation to the head, so both are locked together, in id order. The
@@ -1136,14 +1360,51 @@ def household_change_head(
         citizen_lock(new_head, *([head] if head is not None else []))
         memberships = {m.citizen_id: m for m in household.memberships.filter(left_on__isnull=True)}
         target = memberships.get(new_head.pk)
+        memberships_before = {pk: m.relation_to_head for pk, m in memberships.items()}
+        old_head = next((m for m in memberships.values() if m.relation_to_head == Relation.HEAD), None)
         errors = []
+        if actor.user is not None and not unit_in_area(actor.user, household.commune):
+            errors.append(
+                error(
+                    "household",
+                    "unit.outside_jurisdiction",
+                    "Hộ này nằm ngoài địa bàn quản lý của bạn",
+                    "This household is outside your jurisdiction",
+                )
+            )
         if target is None:
             errors.append(
                 error(
-                    "new_head", "household.not_member", "Chủ hộ mới phải là thành viên của hộ", "Not a member"
+                    "new_head",
+                    "household.not_member",
+                    "Chủ hộ mới phải là thành viên hiện tại của hộ",
+                    "The new head must be a current member of the household",
                 )
             )
-        if previous_head_relation not in Relation.values or previous_head_relation == Relation.HEAD:
+        elif target is old_head:
+            errors.append(
+                error(
+                    "new_head",
+                    "household.already_head",
+                    "Người này đang là chủ hộ",
+                    "This person is already the head of the household",
+                )
+            )
+        elif new_head.is_deceased:
+            errors.append(_deceased("new_head"))
+        elif changed_on < target.joined_on:
+            errors.append(
+                error(
+                    "changed_on",
+                    "household.change_before_join",
+                    "Ngày thay đổi chủ hộ trước ngày người này nhập hộ",
+                    "The date of the change is before the new head joined the household",
+                )
+            )
+        errors += date_not_in_future(changed_on, field="changed_on", today=today or timezone.localdate())
+        if old_head is not None and (
+            previous_head_relation not in Relation.values or previous_head_relation == Relation.HEAD
+        ):
             errors.append(
                 error(
                     "previous_head_relation",
@@ -1155,9 +1416,9 @@ def household_change_head(
         if errors:
             raise DomainError(errors)
         assert target is not None
-        old_head = next(m for m in memberships.values() if m.relation_to_head == Relation.HEAD)
-        old_head.relation_to_head = previous_head_relation
-        old_head.save(update_fields=["relation_to_head"])
+        if old_head is not None:
+            old_head.relation_to_head = previous_head_relation
+            old_head.save(update_fields=["relation_to_head"])
         target.relation_to_head = Relation.HEAD
         target.save(update_fields=["relation_to_head"])
         _household_changed(
@@ -1165,14 +1426,15 @@ def household_change_head(
             household=household,
             event_type=EventType.HOUSEHOLD_HEAD_CHANGED,
             data={
-                "old_head_id": old_head.citizen_id,
+                "old_head_id": old_head.citizen_id if old_head else None,
                 "new_head_id": new_head.pk,
+                "new_head_previous_relation": memberships_before[new_head.pk],
                 "on": changed_on.isoformat(),
             },
             reason=reason,
             source_document=source_document,
             # Both records show their relation to the head.
-            citizen_ids=(old_head.citizen_id, new_head.pk),
+            citizen_ids=(*([old_head.citizen_id] if old_head else []), new_head.pk),
         )
     return household
 

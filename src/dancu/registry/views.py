@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -16,8 +17,17 @@ from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors, services
-from dancu.registry.forms import CitizenForm, MemberForm, ResidenceForm, SearchForm, StateOnForm
-from dancu.registry.models import Citizen
+from dancu.registry.forms import (
+    CitizenForm,
+    HeadChangeForm,
+    MemberForm,
+    ResidenceEndForm,
+    ResidenceForm,
+    ResidenceRenewForm,
+    SearchForm,
+    StateOnForm,
+)
+from dancu.registry.models import Citizen, Relation, Residence
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
 from dancu.web.forms import add_domain_errors
@@ -125,6 +135,7 @@ def citizen_new_view(request: HttpRequest) -> HttpResponse:
                         commune=commune,
                         address_detail=data["address_detail"],
                         registered_on=data["registered_on"],
+                        expires_on=data["expires_on"],
                     ),
                     reason=data["reason"],
                     source_document=data["source_document"],
@@ -182,6 +193,73 @@ def residence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "registry/residence_form.html", {"form": form, "citizen": citizen})
 
 
+def _current_residence_or_404(citizen: Citizen, rid: int) -> Residence:
+    residence = next((r for r in citizen.residences.all() if r.pk == rid and r.ended_on is None), None)
+    if residence is None:
+        raise Http404
+    return residence
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    """Chấm dứt a residence: xoá đăng ký tạm trú, or a permanent residence or place of living left."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    residence = _current_residence_or_404(citizen, rid)
+    form = ResidenceEndForm(request.POST or None, initial={"ended_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.residence_end(
+                actor=Actor(actor),
+                residence=residence,
+                ended_on=data["ended_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã chấm dứt nơi cư trú"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/residence_change_form.html",
+        {"form": form, "citizen": citizen, "residence": residence, "title": _("Chấm dứt nơi cư trú")},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
+    """Gia hạn tạm trú: a later end date for a current temporary residence."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    residence = _current_residence_or_404(citizen, rid)
+    form = ResidenceRenewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.residence_renew(
+                actor=Actor(actor),
+                residence=residence,
+                expires_on=data["expires_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã gia hạn tạm trú"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/residence_change_form.html",
+        {"form": form, "citizen": citizen, "residence": residence, "title": _("Gia hạn tạm trú")},
+    )
+
+
 @officer_required
 def household_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = current_user(request)
@@ -191,7 +269,14 @@ def household_view(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     return render(
-        request, "registry/household.html", {"household": household, "members": members, "versions": versions}
+        request,
+        "registry/household.html",
+        {
+            "household": household,
+            "members": members,
+            "has_head": any(m.relation_to_head == Relation.HEAD for m in members),
+            "versions": versions,
+        },
     )
 
 
@@ -227,8 +312,46 @@ def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
                     source_document=data["source_document"],
                 )
             except DomainError as exc:
-                add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"citizen": "pin"})
+                add_domain_errors(
+                    form,
+                    exc,
+                    language=request.LANGUAGE_CODE,
+                    field_map={"citizen": "pin", "registered_on": "joined_on"},
+                )
             else:
                 messages.success(request, _("Đã thêm thành viên vào hộ"))
                 return redirect("registry:household", pk=household.pk)
     return render(request, "registry/member_form.html", {"form": form, "household": household})
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def household_head_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Thay đổi chủ hộ, from the household's page: the step a head must take before moving away."""
+    actor = current_user(request)
+    try:
+        household, members = selectors.household_get(actor=actor, pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    form = HeadChangeForm(request.POST or None, members=members, initial={"changed_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        new_head = next(m.citizen for m in members if m.citizen.pin == data["new_head"])
+        try:
+            services.household_change_head(
+                actor=Actor(actor),
+                household=household,
+                new_head=new_head,
+                previous_head_relation=data.get("previous_head_relation", ""),
+                changed_on=data["changed_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã thay đổi chủ hộ"))
+            return redirect("registry:household", pk=household.pk)
+    return render(
+        request, "registry/head_form.html", {"form": form, "household": household, "members": members}
+    )
