@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from dancu.audit.models import AuditEvent
+from dancu.audit.models import AccessLog, AuditEvent
 from dancu.lib import pin as pin_codec
 from dancu.registry import services
 from dancu.registry.models import Citizen, Household, RecordVersion
@@ -175,6 +175,37 @@ def test_the_history_page_shows_each_change(lan: Client, people: People) -> None
     assert '<span class="diff-old">—</span> → <span class="diff-new">0912345678</span>' in page
     assert "Bổ sung số điện thoại" in page
     assert 'id="state-on"' not in page
+
+
+def test_the_numbers_and_the_history_of_a_merged_record_lead_to_the_kept_one(
+    lan: Client, people: People
+) -> None:
+    duplicate = make_citizen(
+        full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai", old_id_number="023456789"
+    )
+    services.citizen_merge(
+        actor=SYSTEM,
+        keep=Citizen.objects.get(pk=people.hung.pk),
+        absorb=Citizen.objects.get(pk=duplicate.pk),
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+        choices={"permanent": "keep", "old_id_number": "keep"},
+    )
+    assert Citizen.objects.get(pk=duplicate.pk).old_id_number == "023456789"  # stayed on the merged record
+
+    # The officer holds papers with the cancelled PIN, or the CMND left on the merged record.
+    for number in (duplicate.pin, "023456789"):
+        page = html(lan.get("/search/", {"q": number}))
+        assert f'href="/citizens/{people.hung.pk}/"' in page, number
+        assert f"<code>{people.hung.pin}</code>" in page
+        assert AccessLog.objects.filter(
+            citizen=people.hung, action="search", detail__contains=f"q={number}"
+        ).exists()
+
+    history = html(lan.get(f"/citizens/{duplicate.pk}/history/"))
+    assert f'href="/citizens/{people.hung.pk}/"' in history
+    assert 'id="merged-records"' in history
+    assert AccessLog.objects.filter(citizen=people.hung, action="history").exists()
 
 
 def test_the_state_on_a_date_form(lan: Client, people: People) -> None:

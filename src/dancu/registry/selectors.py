@@ -68,6 +68,18 @@ def _merged_into(lookup: dict[str, Any]) -> int | None:
     return target
 
 
+def citizen_current_id(*, actor: User, pk: int) -> int:
+    """The id a record is read under: `pk` itself, or for a record merged away the record it now lives
+    in (as `citizen_get` follows it), when the actor may see that one; NotFoundError otherwise. Nothing is
+    read of the record here, so nothing is logged: the read that follows logs."""
+    if _visible_citizens(actor).filter(pk=pk).exists():
+        return pk
+    kept = _merged_into({"pk": pk})
+    if kept is not None and _visible_citizens(actor).filter(pk=kept).exists():
+        return kept
+    raise NotFoundError("citizen")
+
+
 # What the family rules compare of a relative's record (collection.workflow._check_family).
 _RELATIVE_FIELDS = ("pin", "full_name", "name_key", "sex", "birth_date", "date_of_death")
 
@@ -293,10 +305,16 @@ def _search_filter(query: CitizenQuery) -> Q:
         errors.append(
             error("q", "search.too_long", "Từ khoá tìm kiếm quá dài", "The search text is too long")
         )
-    elif PIN_RE.match(text):
-        condition &= Q(pin=text)
-    elif OLD_ID_RE.match(text):
-        condition &= Q(old_id_number=text)
+    elif PIN_RE.match(text) or OLD_ID_RE.match(text):
+        # The officer may hold papers with the number of a record merged since (its PIN was cancelled, its
+        # CMND may have stayed on it): the number leads to the record the person now lives in, as it does
+        # for citizen_get, and that record is listed (and logged) if it is in the actor's area.
+        lookup = {"pin": text} if PIN_RE.match(text) else {"old_id_number": text}
+        by_number = Q(**lookup)
+        kept = _merged_into(lookup)
+        if kept is not None:
+            by_number |= Q(pk=kept)
+        condition &= by_number
     elif text:
         key = fold(text)
         if not key or any(ch.isdigit() for ch in key):

@@ -67,6 +67,8 @@ def citizen_view(request: HttpRequest, pk: int) -> HttpResponse:
 def citizen_history_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = current_user(request)
     try:
+        # The id of a record merged away leads to the history of the record kept, as its page does.
+        pk = selectors.citizen_current_id(actor=actor, pk=pk)
         versions = selectors.citizen_history(actor=actor, citizen_id=pk, purpose=purpose_of(request))
     except NotFoundError:
         raise Http404 from None
