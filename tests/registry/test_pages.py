@@ -177,6 +177,39 @@ def test_the_history_page_shows_each_change(lan: Client, people: People) -> None
     assert 'id="state-on"' not in page
 
 
+def test_the_history_shows_labels_choices_and_dates_as_the_record_does(lan: Client, people: People) -> None:
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.hung,
+        changes={"marital_status": "married", "birth_date": "1990-05", "religion": "01"},
+        reason="Cập nhật theo giấy tờ",
+        source_document="GKS 12",
+    )
+
+    page = html(lan.get(f"/citizens/{people.hung.pk}/history/", {"on": "2100-01-01"}))
+
+    changes = page.split("Các phiên bản")[1]
+    assert "Tình trạng hôn nhân: " in changes
+    assert '<span class="diff-new">Đã kết hôn</span>' in changes
+    assert (
+        'Ngày sinh: <span class="diff-old">17/05/1990</span> → <span class="diff-new">05/1990</span>'
+        in changes
+    )
+    assert "marital_status" not in changes.replace('data-field="marital_status"', "")
+    assert "1990-05" not in changes
+    assert (
+        'Tôn giáo: <span class="diff-old">Không</span> → <span class="diff-new">Phật giáo</span>' in changes
+    )
+    state = page.split('id="state-on"')[1]
+    assert '<dd data-field="birth_date">05/1990</dd>' in state
+    assert '<dd data-field="marital_status">Đã kết hôn</dd>' in state
+
+    lan.post("/i18n/setlang/", {"language": "en"})
+    english = html(lan.get(f"/citizens/{people.hung.pk}/history/"))
+    assert "Marital status: " in english
+    assert "Married" in english
+
+
 def test_the_numbers_and_the_history_of_a_merged_record_lead_to_the_kept_one(
     lan: Client, people: People
 ) -> None:
