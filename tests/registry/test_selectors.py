@@ -147,9 +147,23 @@ def test_a_2025_commune_code_finds_the_people_living_there(personas: Personas, p
 
 
 def test_a_legacy_commune_code_finds_the_records_declared_in_it(personas: Personas, people: People) -> None:
-    assert found(personas.minh, commune_code=DUONG_LIEU_LEGACY) == ["Phạm Thị Nga"]
+    assert found(personas.minh, legacy_commune_code=DUONG_LIEU_LEGACY) == ["Phạm Thị Nga"]
     # The 2025 successor of the legacy commune finds the same record.
     assert found(personas.minh, commune_code=people.nga.area_commune.code) == ["Phạm Thị Nga"]
+    # So does the legacy district's officer, whose area is the legacy one.
+    assert found(personas.hoa, legacy_commune_code=DUONG_LIEU_LEGACY) == ["Phạm Thị Nga"]
+    assert found(personas.hoa, commune_code=people.nga.area_commune.code) == ["Phạm Thị Nga"]
+
+
+def test_a_commune_code_is_read_in_one_structure(personas: Personas, people: People) -> None:
+    # 00118 is Phường Bồ Đề today and was Phường Ngọc Thụy (Quận Long Biên) before 2025; Châu declared
+    # the old Ngọc Thụy and lives in Phường Hồng Hà's area today.
+    make_citizen(full_name="Nguyễn Thị Châu", sex="F", commune_code=HONG_HA, legacy_code="00118")
+
+    assert found(personas.minh, commune_code="00118") == []
+    assert found(personas.minh, legacy_commune_code="00118") == ["Nguyễn Thị Châu"]
+    assert found(personas.minh, commune_code=HONG_HA) == ["Lê Thị Mai", "Nguyễn Thị Châu"]
+    assert found(personas.minh, legacy_commune_code=HONG_HA) == []
 
 
 @pytest.mark.parametrize(

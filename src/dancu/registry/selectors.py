@@ -259,13 +259,21 @@ class CitizenQuery:
 
     text: str = ""
     birth: str = ""  # a date, a month or a year, in any accepted format
+    # A commune is one unit: the code of a 2025 commune, or of a pre-2025 (legacy) one in its own field.
+    # Almost every 2025 commune code is also the code of some legacy commune elsewhere, so one code read
+    # in both structures would list people of two unrelated places as if they lived in one.
     commune_code: str = ""
+    legacy_commune_code: str = ""
     address: str = ""
     include_deceased: bool = True
 
     def is_empty(self) -> bool:
         return not (
-            self.text.strip() or self.birth.strip() or self.commune_code.strip() or self.address.strip()
+            self.text.strip()
+            or self.birth.strip()
+            or self.commune_code.strip()
+            or self.legacy_commune_code.strip()
+            or self.address.strip()
         )
 
 
@@ -289,7 +297,7 @@ def _search_filter(query: CitizenQuery) -> Q:
     # refuse a NUL in a query parameter, turning a typo into a server error.
     if any(
         error.code == "text.control_chars"
-        for value in (query.text, query.birth, query.commune_code, query.address)
+        for value in (query.text, query.birth, query.commune_code, query.legacy_commune_code, query.address)
         for error in text_errors(value, field="q", max_length=len(value))
     ):
         raise DomainError(
@@ -357,7 +365,10 @@ def _search_filter(query: CitizenQuery) -> Q:
             )
     commune_code = query.commune_code.strip()
     if commune_code:
-        condition &= Q(area_commune__code=commune_code) | Q(area_legacy_commune__code=commune_code)
+        condition &= Q(area_commune__code=commune_code)
+    legacy_commune_code = query.legacy_commune_code.strip()
+    if legacy_commune_code:
+        condition &= Q(area_legacy_commune__code=legacy_commune_code)
     address = fold(query.address)
     if address:
         condition &= Q(

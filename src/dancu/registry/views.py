@@ -32,6 +32,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
             text=form.cleaned_data["q"],
             birth=form.cleaned_data["birth"],
             commune_code=form.cleaned_data["commune"],
+            legacy_commune_code=form.cleaned_data["legacy_commune"],
             address=form.cleaned_data["address"],
         )
         try:
@@ -43,7 +44,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_errors(
-                form, exc, language=request.LANGUAGE_CODE, field_map={"commune_code": "commune"}
+                form,
+                exc,
+                language=request.LANGUAGE_CODE,
+                field_map={"commune_code": "commune", "legacy_commune_code": "legacy_commune"},
             )
     # An HTMX request from the search box replaces only the results, keeping what the officer typed.
     template = "registry/_results.html" if getattr(request, "htmx", False) else "registry/search.html"
