@@ -278,6 +278,27 @@ def test_every_citizen_shown_is_logged_once_per_search(personas: Personas, peopl
     assert "birth=1990" in rows.first().detail
 
 
+def test_the_log_of_a_search_names_every_criterion_and_the_page(personas: Personas, people: People) -> None:
+    for given in ("An", "Bình", "Chi"):
+        make_citizen(full_name=f"Vũ Thị {given}", sex="F", birth_date="2001")
+    citizen_search(
+        actor=personas.minh,
+        query=CitizenQuery(address="  hang   trong ", birth="2001", commune_code="00070"),
+        page=2,
+        page_size=2,
+        purpose=PURPOSE,
+    )
+    citizen_search(
+        actor=personas.minh, query=CitizenQuery(legacy_commune_code=DUONG_LIEU_LEGACY), purpose=PURPOSE
+    )
+
+    details = set(AccessLog.objects.filter(actor=personas.minh).values_list("detail", flat=True))
+    assert details == {
+        "birth=2001 unit=00070 address=hang trong page=2",
+        f"legacy_unit={DUONG_LIEU_LEGACY} page=1",
+    }
+
+
 # One record -----------------------------------------------------------------------------------------
 
 

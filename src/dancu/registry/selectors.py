@@ -383,6 +383,23 @@ def _search_filter(query: CitizenQuery) -> Q:
     return condition
 
 
+def _search_detail(query: CitizenQuery, page: int) -> str:
+    """What the access log keeps of a search: every criterion given, each cut to a length the row holds
+    (200 characters in all), and the page, so that a citizen and an auditor can tell why this search
+    showed this record ("address=ly thuong kiet birth=1968 page=2")."""
+    criteria = (
+        ("q", query.text, 60),
+        ("birth", query.birth, 10),
+        ("unit", query.commune_code, 10),
+        ("legacy_unit", query.legacy_commune_code, 10),
+        ("address", query.address, 60),
+    )
+    given = [
+        f"{name}={' '.join(value.split())[:length]}" for name, value, length in criteria if value.strip()
+    ]
+    return " ".join([*given, f"page={page}"])
+
+
 def citizen_search(
     *,
     actor: User,
@@ -414,7 +431,7 @@ def citizen_search(
         action=AccessLog.Action.SEARCH,
         channel=channel,
         purpose=purpose,
-        detail=f"q={query.text[:60]} birth={query.birth[:10]} unit={query.commune_code[:10]}",
+        detail=_search_detail(query, page),
     )
     return CitizenPage(results=rows, page=page, page_size=page_size, has_next=has_next, query=query)
 
