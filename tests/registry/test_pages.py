@@ -123,6 +123,17 @@ def test_the_search_pages_through_results(lan: Client, people: People) -> None:
     assert 'rel="next"' not in second
     assert "Đặng Văn X" in second
     assert "Đặng Văn X" not in first
+    # Each link carries the search once, with its own page.
+    assert 'href="?q=dang+van&amp;page=1" rel="prev"' in second
+    assert 'href="?q=dang+van&amp;page=2" rel="next"' in first
+
+
+def test_a_page_past_the_last_says_it_is_empty_and_links_the_first(lan: Client, people: People) -> None:
+    page = html(lan.get("/search/", {"q": "nguyen", "page": "50"}))
+
+    assert 'id="no-results"' not in page
+    assert "Trang 50 không có kết quả nào" in page.split('id="empty-page"')[1]
+    assert 'href="?q=nguyen&amp;page=1"' in page
 
 
 # The record, its history and its state on a date ----------------------------------------------------

@@ -51,7 +51,10 @@ def search_view(request: HttpRequest) -> HttpResponse:
             )
     # An HTMX request from the search box replaces only the results, keeping what the officer typed.
     template = "registry/_results.html" if getattr(request, "htmx", False) else "registry/search.html"
-    return render(request, template, {"form": form, "page": page, "querystring": request.GET.urlencode()})
+    # The pager's links carry the search without its page, to which each adds its own.
+    criteria = request.GET.copy()
+    criteria.pop("page", None)
+    return render(request, template, {"form": form, "page": page, "querystring": criteria.urlencode()})
 
 
 def _citizen_or_404(request: HttpRequest, pk: int) -> Citizen:
