@@ -103,9 +103,9 @@ def test_a_search_without_results_says_so(lan: Client, people: People) -> None:
 
 
 def test_search_errors_are_shown_next_to_their_field(lan: Client, people: People) -> None:
-    page = html(lan.get("/search/", {"q": "hung", "birth": "31/13/1990"}))
+    page = html(lan.get("/search/", {"q": "hung", "birth": "31/02/1973"}))
 
-    assert "[date.format]" in field_errors(page, "birth")
+    assert "[date.day_range]" in field_errors(page, "birth")
     assert "results-table" not in page
 
 

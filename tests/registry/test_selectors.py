@@ -133,9 +133,27 @@ def test_name_and_birth_year_combine(personas: Personas, people: People) -> None
     assert [str(c.birth_date) for c in result.results] == ["1975"]
 
 
-@pytest.mark.parametrize("birth", ["31/13/1990", "2023-02-30", "199O", "yesterday"])
+@pytest.mark.parametrize("birth", ["199O", "yesterday", "1990/05/17", "05-1990"])
 def test_an_unreadable_birth_filter_is_refused(personas: Personas, people: People, birth: str) -> None:
     assert search_error(personas.minh, birth=birth) == ("birth", "date.format")
+
+
+@pytest.mark.parametrize(
+    ("birth", "code"),
+    [
+        ("31/02/1973", "date.day_range"),
+        ("2023-02-30", "date.day_range"),
+        ("31/13/1990", "date.month_range"),
+        ("1700", "date.year_range"),
+        ("9999", "date.future"),
+        ("2300", "date.future"),
+        ("01/2300", "date.future"),
+    ],
+)
+def test_a_birth_filter_in_the_right_format_names_the_rule_it_breaks(
+    personas: Personas, people: People, birth: str, code: str
+) -> None:
+    assert search_error(personas.minh, birth=birth) == ("birth", code)
 
 
 # Places ---------------------------------------------------------------------------------------------

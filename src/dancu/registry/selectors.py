@@ -22,8 +22,8 @@ from dancu.accounts.selectors import citizen_scope, household_scope
 from dancu.audit.models import AccessLog
 from dancu.audit.services import access_log_record
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, NotFoundError
-from dancu.lib.partial_date import PartialDate
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.vntext import fold, text_errors
 from dancu.registry.models import (
     Citizen,
@@ -290,6 +290,34 @@ class CitizenPage:
         return self.page > 1
 
 
+def _birth_in_future() -> FieldError:
+    return error(
+        "birth",
+        "date.future",
+        "Ngày sinh không được ở tương lai",
+        "The date of birth must not be in the future",
+    )
+
+
+_YEAR = re.compile(r"[0-9]{4}")
+
+
+def _birth_filter_error(exc: PartialDateError, text: str) -> FieldError:
+    """The rule a birth-date filter breaks, named: an unreadable text is a wrong format, but 31/02/1973 is
+    a day February does not have, and 9999 a year still to come, written the right way."""
+    if exc.code == "date.format":
+        return error(
+            "birth",
+            "date.format",
+            "Ngày sinh: dùng dạng DD/MM/YYYY, MM/YYYY hoặc YYYY",
+            "Date of birth: use DD/MM/YYYY, MM/YYYY or YYYY",
+        )
+    year = _YEAR.search(text)
+    if exc.code == "date.year_range" and year is not None and int(year.group()) > timezone.localdate().year:
+        return _birth_in_future()
+    return error("birth", exc.code, f"Ngày sinh: {exc.message_vi}", f"Date of birth: {exc.message_en}")
+
+
 def _search_filter(query: CitizenQuery) -> Q:
     errors = []
     condition = Q()
@@ -343,18 +371,14 @@ def _search_filter(query: CitizenQuery) -> Q:
             condition &= name_q
     birth = query.birth.strip()
     if birth:
+        partial = None
         try:
             partial = PartialDate.parse(birth)
-        except ValueError:
-            errors.append(
-                error(
-                    "birth",
-                    "date.format",
-                    "Ngày sinh: dùng dạng DD/MM/YYYY, MM/YYYY hoặc YYYY",
-                    "Date of birth: use DD/MM/YYYY, MM/YYYY or YYYY",
-                )
-            )
-        else:
+        except PartialDateError as exc:
+            errors.append(_birth_filter_error(exc, birth))
+        if partial is not None and partial.earliest() > timezone.localdate():
+            errors.append(_birth_in_future())
+        elif partial is not None:
             # A record known only to the year matches a search for a full date in that year, and
             # vice versa: partial dates never claim more precision than they have.
             storage = partial.to_storage()
