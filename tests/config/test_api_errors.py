@@ -174,3 +174,66 @@ def test_json_that_does_not_parse_is_still_a_400(api: Client) -> None:
 
     assert response.status_code == 400
     assert _only_error(response)["code"] == "request.http_400"
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "code", "message_vi"),
+    [
+        (
+            "/api/v1/citizens?q=nguyen&page=99999999999999999999999",
+            "page",
+            "schema.less_than_equal",
+            "Giá trị không hợp lệ: Phải nhỏ hơn hoặc bằng 10000",
+        ),
+        (
+            "/api/v1/citizens?page=0",
+            "page",
+            "schema.greater_than_equal",
+            "Giá trị không hợp lệ: Phải lớn hơn hoặc bằng 1",
+        ),
+        (
+            "/api/v1/households/1e3",
+            "household_id",
+            "schema.int_parsing",
+            "Giá trị không hợp lệ: Phải là một số nguyên",
+        ),
+        (
+            "/api/v1/citizens?q=" + "n" * 201,
+            "q",
+            "schema.string_too_long",
+            "Giá trị không hợp lệ: Dài tối đa 200 ký tự",
+        ),
+        (
+            "/api/v1/citizens/001090123456/state?on=2023-02-30",
+            "on",
+            "schema.date_from_datetime_parsing",
+            "Giá trị không hợp lệ: Phải là một ngày có thật, dạng YYYY-MM-DD",
+        ),
+        (
+            "/api/v1/citizens/001090123456/state",
+            "on",
+            "schema.missing",
+            "Giá trị không hợp lệ: Thiếu giá trị bắt buộc",
+        ),
+    ],
+)
+def test_schema_refusals_are_worded_in_vietnamese_too(
+    api: Client, path: str, field: str, code: str, message_vi: str
+) -> None:
+    # pydantic words its messages in English only; the Vietnamese one is the API's own.
+    response = api.get(path)
+
+    assert response.status_code == 422
+    error = _only_error(response)
+    assert (error["field"], error["code"], error["message_vi"]) == (field, code, message_vi)
+    assert error["message_en"].startswith("Invalid value: ")
+    assert "Input should" not in error["message_vi"]
+
+
+def test_a_schema_refusal_of_an_unlisted_kind_names_its_rule_in_vietnamese() -> None:
+    from dancu.config.api import _schema_message_vi
+
+    assert _schema_message_vi("url_scheme", {"expected_schemes": "'https'"}) == (
+        "Giá trị không hợp lệ (quy tắc url_scheme)"
+    )
+    assert _schema_message_vi("less_than_equal", {}) == "Giá trị không hợp lệ (quy tắc less_than_equal)"

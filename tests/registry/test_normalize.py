@@ -81,6 +81,8 @@ def test_a_clean_row_needs_no_repair():
         ("full_name", "  Nguyễn   Văn\tHùng ", "Nguyễn Văn Hùng", "repair.whitespace"),
         ("full_name", "Nguyễn Văn Hùng.", "Nguyễn Văn Hùng", "repair.punctuation"),
         ("full_name", "Siu H’Đoan", "Siu H'Đoan", "repair.punctuation"),
+        ("full_name", "Ksor H\u02bcPhin", "Ksor H'Phin", "repair.punctuation"),
+        ("full_name", "\u00d0\u1eb7ng Thị \u00d0\u00e0o", "Đặng Thị Đào", "repair.letters"),
         ("full_name", "Lê Thị Thuý", "Lê Thị Thúy", "repair.tone_placement"),
         ("full_name", "NGUYỄN VĂN HÙNG", "Nguyễn Văn Hùng", "repair.case"),
         ("father_name", "nguyễn văn minh", "Nguyễn Văn Minh", "repair.case"),

@@ -15,7 +15,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dancu.audit.models import AuditEvent
+from dancu.audit.models import AccessLog, AuditEvent
 from dancu.lib import pin as pin_codec
 from dancu.registry import services
 from dancu.registry.models import Citizen, Household, RecordVersion
@@ -105,9 +105,9 @@ def test_a_search_without_results_says_so(lan: Client, people: People) -> None:
 
 
 def test_search_errors_are_shown_next_to_their_field(lan: Client, people: People) -> None:
-    page = html(lan.get("/search/", {"q": "hung", "birth": "31/13/1990"}))
+    page = html(lan.get("/search/", {"q": "hung", "birth": "31/02/1973"}))
 
-    assert "[date.format]" in field_errors(page, "birth")
+    assert "[date.day_range]" in field_errors(page, "birth")
     assert "results-table" not in page
 
 
@@ -125,6 +125,17 @@ def test_the_search_pages_through_results(lan: Client, people: People) -> None:
     assert 'rel="next"' not in second
     assert "Đặng Văn X" in second
     assert "Đặng Văn X" not in first
+    # Each link carries the search once, with its own page.
+    assert 'href="?q=dang+van&amp;page=1" rel="prev"' in second
+    assert 'href="?q=dang+van&amp;page=2" rel="next"' in first
+
+
+def test_a_page_past_the_last_says_it_is_empty_and_links_the_first(lan: Client, people: People) -> None:
+    page = html(lan.get("/search/", {"q": "nguyen", "page": "50"}))
+
+    assert 'id="no-results"' not in page
+    assert "Trang 50 không có kết quả nào" in page.split('id="empty-page"')[1]
+    assert 'href="?q=nguyen&amp;page=1"' in page
 
 
 # The record, its history and its state on a date ----------------------------------------------------
@@ -177,6 +188,70 @@ def test_the_history_page_shows_each_change(lan: Client, people: People) -> None
     assert '<span class="diff-old">—</span> → <span class="diff-new">0912345678</span>' in page
     assert "Bổ sung số điện thoại" in page
     assert 'id="state-on"' not in page
+
+
+def test_the_history_shows_labels_choices_and_dates_as_the_record_does(lan: Client, people: People) -> None:
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.hung,
+        changes={"marital_status": "married", "birth_date": "1990-05", "religion": "01"},
+        reason="Cập nhật theo giấy tờ",
+        source_document="GKS 12",
+    )
+
+    page = html(lan.get(f"/citizens/{people.hung.pk}/history/", {"on": "2100-01-01"}))
+
+    changes = page.split("Các phiên bản")[1]
+    assert "Tình trạng hôn nhân: " in changes
+    assert '<span class="diff-new">Đã kết hôn</span>' in changes
+    assert (
+        'Ngày sinh: <span class="diff-old">17/05/1990</span> → <span class="diff-new">05/1990</span>'
+        in changes
+    )
+    assert "marital_status" not in changes.replace('data-field="marital_status"', "")
+    assert "1990-05" not in changes
+    assert (
+        'Tôn giáo: <span class="diff-old">Không</span> → <span class="diff-new">Phật giáo</span>' in changes
+    )
+    state = page.split('id="state-on"')[1]
+    assert '<dd data-field="birth_date">05/1990</dd>' in state
+    assert '<dd data-field="marital_status">Đã kết hôn</dd>' in state
+
+    lan.post("/i18n/setlang/", {"language": "en"})
+    english = html(lan.get(f"/citizens/{people.hung.pk}/history/"))
+    assert "Marital status: " in english
+    assert "Married" in english
+
+
+def test_the_numbers_and_the_history_of_a_merged_record_lead_to_the_kept_one(
+    lan: Client, people: People
+) -> None:
+    duplicate = make_citizen(
+        full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai", old_id_number="023456789"
+    )
+    services.citizen_merge(
+        actor=SYSTEM,
+        keep=Citizen.objects.get(pk=people.hung.pk),
+        absorb=Citizen.objects.get(pk=duplicate.pk),
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+        choices={"permanent": "keep", "old_id_number": "keep"},
+    )
+    assert Citizen.objects.get(pk=duplicate.pk).old_id_number == "023456789"  # stayed on the merged record
+
+    # The officer holds papers with the cancelled PIN, or the CMND left on the merged record.
+    for number in (duplicate.pin, "023456789"):
+        page = html(lan.get("/search/", {"q": number}))
+        assert f'href="/citizens/{people.hung.pk}/"' in page, number
+        assert f"<code>{people.hung.pin}</code>" in page
+        assert AccessLog.objects.filter(
+            citizen=people.hung, action="search", detail__contains=f"q={number}"
+        ).exists()
+
+    history = html(lan.get(f"/citizens/{duplicate.pk}/history/"))
+    assert f'href="/citizens/{people.hung.pk}/"' in history
+    assert 'id="merged-records"' in history
+    assert AccessLog.objects.filter(citizen=people.hung, action="history").exists()
 
 
 def test_the_state_on_a_date_form(lan: Client, people: People) -> None:

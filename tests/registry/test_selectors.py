@@ -133,9 +133,27 @@ def test_name_and_birth_year_combine(personas: Personas, people: People) -> None
     assert [str(c.birth_date) for c in result.results] == ["1975"]
 
 
-@pytest.mark.parametrize("birth", ["31/13/1990", "2023-02-30", "199O", "yesterday"])
+@pytest.mark.parametrize("birth", ["199O", "yesterday", "1990/05/17", "05-1990"])
 def test_an_unreadable_birth_filter_is_refused(personas: Personas, people: People, birth: str) -> None:
     assert search_error(personas.minh, birth=birth) == ("birth", "date.format")
+
+
+@pytest.mark.parametrize(
+    ("birth", "code"),
+    [
+        ("31/02/1973", "date.day_range"),
+        ("2023-02-30", "date.day_range"),
+        ("31/13/1990", "date.month_range"),
+        ("1700", "date.year_range"),
+        ("9999", "date.future"),
+        ("2300", "date.future"),
+        ("01/2300", "date.future"),
+    ],
+)
+def test_a_birth_filter_in_the_right_format_names_the_rule_it_breaks(
+    personas: Personas, people: People, birth: str, code: str
+) -> None:
+    assert search_error(personas.minh, birth=birth) == ("birth", code)
 
 
 # Places ---------------------------------------------------------------------------------------------
@@ -147,9 +165,23 @@ def test_a_2025_commune_code_finds_the_people_living_there(personas: Personas, p
 
 
 def test_a_legacy_commune_code_finds_the_records_declared_in_it(personas: Personas, people: People) -> None:
-    assert found(personas.minh, commune_code=DUONG_LIEU_LEGACY) == ["Phạm Thị Nga"]
+    assert found(personas.minh, legacy_commune_code=DUONG_LIEU_LEGACY) == ["Phạm Thị Nga"]
     # The 2025 successor of the legacy commune finds the same record.
     assert found(personas.minh, commune_code=people.nga.area_commune.code) == ["Phạm Thị Nga"]
+    # So does the legacy district's officer, whose area is the legacy one.
+    assert found(personas.hoa, legacy_commune_code=DUONG_LIEU_LEGACY) == ["Phạm Thị Nga"]
+    assert found(personas.hoa, commune_code=people.nga.area_commune.code) == ["Phạm Thị Nga"]
+
+
+def test_a_commune_code_is_read_in_one_structure(personas: Personas, people: People) -> None:
+    # 00118 is Phường Bồ Đề today and was Phường Ngọc Thụy (Quận Long Biên) before 2025; Châu declared
+    # the old Ngọc Thụy and lives in Phường Hồng Hà's area today.
+    make_citizen(full_name="Nguyễn Thị Châu", sex="F", commune_code=HONG_HA, legacy_code="00118")
+
+    assert found(personas.minh, commune_code="00118") == []
+    assert found(personas.minh, legacy_commune_code="00118") == ["Nguyễn Thị Châu"]
+    assert found(personas.minh, commune_code=HONG_HA) == ["Lê Thị Mai", "Nguyễn Thị Châu"]
+    assert found(personas.minh, legacy_commune_code=HONG_HA) == []
 
 
 @pytest.mark.parametrize(
@@ -262,6 +294,27 @@ def test_every_citizen_shown_is_logged_once_per_search(personas: Personas, peopl
     assert sorted(rows.values_list("citizen_id", flat=True)) == sorted([people.hung.pk, people.tuan.pk])
     assert {(r.action, r.channel, r.purpose) for r in rows} == {("search", "web", PURPOSE)}
     assert "birth=1990" in rows.first().detail
+
+
+def test_the_log_of_a_search_names_every_criterion_and_the_page(personas: Personas, people: People) -> None:
+    for given in ("An", "Bình", "Chi"):
+        make_citizen(full_name=f"Vũ Thị {given}", sex="F", birth_date="2001")
+    citizen_search(
+        actor=personas.minh,
+        query=CitizenQuery(address="  hang   trong ", birth="2001", commune_code="00070"),
+        page=2,
+        page_size=2,
+        purpose=PURPOSE,
+    )
+    citizen_search(
+        actor=personas.minh, query=CitizenQuery(legacy_commune_code=DUONG_LIEU_LEGACY), purpose=PURPOSE
+    )
+
+    details = set(AccessLog.objects.filter(actor=personas.minh).values_list("detail", flat=True))
+    assert details == {
+        "birth=2001 unit=00070 address=hang trong page=2",
+        f"legacy_unit={DUONG_LIEU_LEGACY} page=1",
+    }
 
 
 # One record -----------------------------------------------------------------------------------------

@@ -97,10 +97,65 @@ def not_found(request: HttpRequest, exc: NotFoundError) -> HttpResponse:
     )
 
 
+# Vietnamese messages for the errors pydantic reports most (by its error type; the placeholders are its
+# context values). pydantic words its messages in English only; a type not listed here says in Vietnamese
+# that the value is invalid and names the rule's code, and the English message keeps pydantic's words.
+_SCHEMA_MESSAGES_VI = {
+    "missing": "Thiếu giá trị bắt buộc",
+    "int_parsing": "Phải là một số nguyên",
+    "int_type": "Phải là một số nguyên",
+    "int_from_float": "Phải là một số nguyên, không có phần thập phân",
+    "int_parsing_size": "Số quá lớn",
+    "float_parsing": "Phải là một số",
+    "float_type": "Phải là một số",
+    "decimal_parsing": "Phải là một số",
+    "bool_parsing": "Phải là true hoặc false",
+    "bool_type": "Phải là true hoặc false",
+    "string_type": "Phải là một chuỗi ký tự",
+    "string_too_long": "Dài tối đa {max_length} ký tự",
+    "string_too_short": "Phải có ít nhất {min_length} ký tự",
+    "string_pattern_mismatch": "Không đúng dạng quy định",
+    "less_than_equal": "Phải nhỏ hơn hoặc bằng {le}",
+    "less_than": "Phải nhỏ hơn {lt}",
+    "greater_than_equal": "Phải lớn hơn hoặc bằng {ge}",
+    "greater_than": "Phải lớn hơn {gt}",
+    "date_parsing": "Phải là một ngày có thật, dạng YYYY-MM-DD",
+    "date_from_datetime_parsing": "Phải là một ngày có thật, dạng YYYY-MM-DD",
+    "date_from_datetime_inexact": "Phải là một ngày, không kèm giờ",
+    "date_type": "Phải là một ngày, dạng YYYY-MM-DD",
+    "datetime_parsing": "Phải là một thời điểm, dạng YYYY-MM-DDTHH:MM:SS",
+    "datetime_from_date_parsing": "Phải là một thời điểm, dạng YYYY-MM-DDTHH:MM:SS",
+    "datetime_type": "Phải là một thời điểm, dạng YYYY-MM-DDTHH:MM:SS",
+    "literal_error": "Phải là một trong các giá trị: {expected}",
+    "enum": "Phải là một trong các giá trị: {expected}",
+    "dict_type": "Phải là một đối tượng JSON",
+    "model_type": "Phải là một đối tượng JSON",
+    "model_attributes_type": "Phải là một đối tượng JSON",
+    "list_type": "Phải là một danh sách",
+    "too_long": "Có tối đa {max_length} phần tử",
+    "too_short": "Phải có ít nhất {min_length} phần tử",
+    "extra_forbidden": "Trường này không được chấp nhận",
+    "json_invalid": "Nội dung JSON không đọc được",
+    "uuid_parsing": "Phải là một UUID",
+}
+
+
+def _schema_message_vi(kind: str, context: object) -> str:
+    template = _SCHEMA_MESSAGES_VI.get(kind)
+    if template is None:
+        return f"Giá trị không hợp lệ (quy tắc {kind})"
+    try:
+        return "Giá trị không hợp lệ: " + template.format_map(context if isinstance(context, dict) else {})
+    except (KeyError, IndexError, ValueError):
+        # A context without the value the message names: the rule without the number.
+        return f"Giá trị không hợp lệ (quy tắc {kind})"
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = []
     for item in exc.errors:
+        kind = str(item.get("type", "invalid"))
         where = [str(part) for part in item.get("loc", ())]
         location = [part for part in where if part not in ("body", "payload", "query", "path")]
         errors.append(
@@ -108,8 +163,8 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
                 # A body that is missing or not an object as a whole has no field of its own: the error
                 # names where it is ("body"), never an empty field.
                 "field": ".".join(location) or (where[0] if where else "body"),
-                "code": f"schema.{item.get('type', 'invalid')}",
-                "message_vi": f"Giá trị không hợp lệ: {item.get('msg', '')}",
+                "code": f"schema.{kind}",
+                "message_vi": _schema_message_vi(kind, item.get("ctx")),
                 "message_en": f"Invalid value: {item.get('msg', '')}",
             }
         )

@@ -60,17 +60,37 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Characters that stand for a letter or a sign of a Vietnamese name and are not it, mapped to the one the
+# registry stores:
+# - "Ð" and "ð" (U+00D0, U+00F0, the Icelandic eth) look exactly like "Đ" and "đ" (U+0110, U+0111). Text
+#   converted from the VNI and TCVN3 fonts, Windows-1258 read as Windows-1252, and some keyboards give
+#   the eth; a name spelled with it would otherwise be a name of its own, unfindable by "Đặng" or "dang".
+# - The apostrophe of ethnic-minority names ("H'Hen Niê", "Ksor H'Phin") is stored as the ASCII one
+#   (U+0027), the one every keyboard types and the one the name rules' messages show: word processors and
+#   phones turn it into the typographic "’" (U+2019), and other sources give the modifier letter "ʼ"
+#   (U+02BC), the opening quote "‘" or a backtick. The Unicode hyphen U+2010 likewise becomes "-".
+# normalize_name applies the table to the names it stores, fold to the search keys (so an old record
+# still spelled with one of them is found by the canonical spelling too), and the import's name repairs
+# (registry/normalize.py) to the names of a file.
+LOOKALIKE_LETTERS = str.maketrans({"\u00d0": "\u0110", "\u00f0": "\u0111"})
+NAME_PUNCTUATION_VARIANTS = str.maketrans(
+    {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "\u2010": "-"}
+)
+_NAME_LOOKALIKES = LOOKALIKE_LETTERS | NAME_PUNCTUATION_VARIANTS
+
+
 def _fold_slow(text: str) -> str:
     """The definition of the search key, written for clarity rather than speed.
 
     Decompose, drop every combining mark (tones and the circumflex, breve and horn that make â, ă, ơ, ư),
-    map đ to d (đ is a letter of its own, not d with a mark, so decomposition keeps it), lower the case,
-    and collapse whitespace. Lowering can in rare cases produce a new combining mark (U+0130 "İ" lowers
-    to "i" + dot above), so the marks are dropped once more after it to keep the key idempotent.
+    read the look-alikes of _NAME_LOOKALIKES as the letter or sign they stand for, map đ to d (đ is a
+    letter of its own, not d with a mark, so decomposition keeps it), lower the case, and collapse
+    whitespace. Lowering can in rare cases produce a new combining mark (U+0130 "İ" lowers to "i" + dot
+    above), so the marks are dropped once more after it to keep the key idempotent.
     """
     decomposed = unicodedata.normalize("NFD", text)
     bare = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
-    lowered = bare.replace("đ", "d").replace("Đ", "d").lower()
+    lowered = bare.translate(_NAME_LOOKALIKES).replace("đ", "d").replace("Đ", "d").lower()
     if not lowered.isascii():
         lowered = "".join(
             c for c in unicodedata.normalize("NFD", lowered) if not unicodedata.category(c).startswith("M")
@@ -84,7 +104,7 @@ def _fold_table() -> dict[int, str]:
     # over each character in Python. The table is derived from _fold_slow itself, so the fast and the
     # slow path cannot disagree.
     table: dict[int, str] = {}
-    for char in _LATIN_LETTERS:
+    for char in _LATIN_LETTERS | {chr(code) for code in _NAME_LOOKALIKES}:
         folded = _fold_slow(char)
         if folded.isascii() and folded != char:
             table[ord(char)] = folded
@@ -97,7 +117,9 @@ _FOLD_TABLE = _fold_table()
 def fold(text: str) -> str:
     """Return the search key of `text`: no tone or vowel marks, đ as d, lower case, single spaces.
 
-    "Nguyễn Văn Hùng" -> "nguyen van hung"; "ĐẶNG  thị" -> "dang thi". Called once per record in bulk
+    "Nguyễn Văn Hùng" -> "nguyen van hung"; "ĐẶNG  thị" -> "dang thi"; the look-alikes of
+    LOOKALIKE_LETTERS and NAME_PUNCTUATION_VARIANTS are read as what they stand for ("Ðào" -> "dao",
+    "H’Hen" -> "h'hen"). Called once per record in bulk
     loads, hence the precomputed translation table; text that still holds anything but ASCII after it
     (decomposed input, other scripts) takes the full Unicode path, which gives the same result.
     """
@@ -141,9 +163,11 @@ def normalize_name(text: str) -> str:
     "NGUYỄN VĂN HÙNG" and "nguyễn văn hùng" both become "Nguyễn Văn Hùng". Apostrophes and hyphens stay
     inside their word. A word already in mixed case keeps its inner capitals ("H'Krông Ayun" stays as
     it is); one typed all in capitals cannot tell how its parts capitalize ("H'HEN NIÊ" -> "H'hen Niê"),
-    and an officer can correct such a name by hand.
+    and an officer can correct such a name by hand. The look-alikes of LOOKALIKE_LETTERS and
+    NAME_PUNCTUATION_VARIANTS become what they stand for: "Ðào" -> "Đào", "H’Hen" -> "H'Hen".
     """
-    return nfc(" ".join(_capitalize_word(word) for word in nfc(text).split()))
+    text = nfc(text).translate(_NAME_LOOKALIKES)
+    return nfc(" ".join(_capitalize_word(word) for word in text.split()))
 
 
 def _describe(chars: Iterable[str]) -> str:

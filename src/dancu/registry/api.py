@@ -185,7 +185,11 @@ def search_citizens(request: HttpRequest, filters: Query[SearchParams]) -> dict[
     result = selectors.citizen_search(
         actor=_actor(request),
         query=selectors.CitizenQuery(
-            text=filters.q, birth=filters.birth, commune_code=filters.commune, address=filters.address
+            text=filters.q,
+            birth=filters.birth,
+            commune_code=filters.commune,
+            legacy_commune_code=filters.legacy_commune,
+            address=filters.address,
         ),
         page=filters.page,
         page_size=filters.page_size,

@@ -27,6 +27,10 @@ class SearchForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "1990"}),
     )
     commune = forms.CharField(label=_("Mã xã/phường"), required=False, max_length=10)
+    # Codes of the units before 1-7-2025 repeat the codes of today's communes for other places.
+    legacy_commune = forms.CharField(
+        label=_("Mã xã/phường cũ (trước 1-7-2025)"), required=False, max_length=10
+    )
     address = forms.CharField(label=_("Địa chỉ"), required=False, max_length=200)
 
 

@@ -9,8 +9,9 @@ of `registry.rules` on top: it is what an import runs on each row.
 
 Names go through these steps, each one a repair when it changes something: text damaged by a legacy
 encoding (`repair.encoding`), invisible characters (`repair.invisible`: removed, or a space where one
-separated two words), Unicode NFC (`repair.nfc`), white space (`repair.whitespace`), stray punctuation
-(`repair.punctuation`), the canonical tone placement (`repair.tone_placement`) and title case
+separated two words), Unicode NFC (`repair.nfc`), white space (`repair.whitespace`), look-alike letters
+(`repair.letters`: "Ð" read as "Đ"), stray punctuation (`repair.punctuation`, which also gives
+apostrophes the ASCII form), the canonical tone placement (`repair.tone_placement`) and title case
 (`repair.case`). The encoding repair comes first and sees the
 value exactly as read: the damaged forms may end in a byte that looks like white space (UTF-8 "à" read as
 Windows-1252 ends in a no-break space), so callers must not strip values before passing them in.
@@ -29,7 +30,16 @@ from dancu.geo.address import parse_address
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import LEGACY_ACCEPTED_FORMATS, PartialDate, PartialDateError, parse_legacy
 from dancu.lib.vnencoding import repair as repair_encoding
-from dancu.lib.vntext import VOWEL_TONES, canonical_tone_placement, fold, is_syllable, nfc, normalize_name
+from dancu.lib.vntext import (
+    LOOKALIKE_LETTERS,
+    NAME_PUNCTUATION_VARIANTS,
+    VOWEL_TONES,
+    canonical_tone_placement,
+    fold,
+    is_syllable,
+    nfc,
+    normalize_name,
+)
 from dancu.registry.rules import Issue, PersonInput, RuleContext, check_person
 
 # The columns of the person-records CSV (DESIGN.md); any other column is kept as it is in `extra`.
@@ -166,8 +176,6 @@ def _without_invisible(text: str) -> str:
     return _INVISIBLE.sub("", _INVISIBLE_IN_WORDS.sub(mend, text))
 
 
-# Typographic apostrophes in names ("H’Hen") become the ASCII one the registry stores.
-_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "\u2010": "-"})
 # Punctuation that can end or start a name only by accident ("Nguyễn Văn A.", "- Lê Thị B"), and runs of
 # hyphens or apostrophes.
 _EDGE_PUNCTUATION = " .,;:-'\"_*"
@@ -237,7 +245,10 @@ class _Steps:
         checked = self.text()
         if not checked:
             return False
-        punctuated = checked.translate(_APOSTROPHES)
+        # "Ð" (the eth, U+00D0) is the look-alike of "Đ" that converted text gives (see vntext).
+        self.apply("repair.letters", self.value.translate(LOOKALIKE_LETTERS))
+        # Typographic apostrophes in names ("H’Hen") become the ASCII one the registry stores.
+        punctuated = self.value.translate(NAME_PUNCTUATION_VARIANTS)
         if "-" in punctuated or "'" in punctuated:
             punctuated = _SPACED_HYPHEN.sub("-", _REPEATED.sub(r"\1", punctuated))
         self.apply("repair.punctuation", punctuated.strip(_EDGE_PUNCTUATION))

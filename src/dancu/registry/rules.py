@@ -823,6 +823,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         "{label}: removed stray white space.",
     ),
     Rule(
+        "repair.letters",
+        R,
+        "{label}: đã thay chữ Ð, ð (chữ eth, trông giống Đ) bằng chữ Đ, đ tiếng Việt.",
+        "{label}: replaced the letters Ð, ð (the eth, a look-alike of Đ) by the Vietnamese Đ, đ.",
+    ),
+    Rule(
         "repair.punctuation",
         R,
         "{label}: đã bỏ hoặc chuẩn hoá dấu câu thừa.",

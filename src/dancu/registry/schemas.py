@@ -82,7 +82,8 @@ class CitizenDetail(CitizenSummary):
 class SearchParams(Schema):
     q: str = Field("", max_length=200, description="PIN, old CMND, or name with or without tone marks")
     birth: str = Field("", max_length=20, description="date, month or year of birth")
-    commune: str = Field("", max_length=10, description="commune code (2025 or legacy)")
+    commune: str = Field("", max_length=10, description="code of a 2025 commune")
+    legacy_commune: str = Field("", max_length=10, description="code of a pre-2025 (legacy) commune")
     address: str = Field("", max_length=200)
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(20, ge=1, le=100)

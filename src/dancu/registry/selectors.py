@@ -22,8 +22,8 @@ from dancu.accounts.selectors import citizen_scope, household_scope
 from dancu.audit.models import AccessLog
 from dancu.audit.services import access_log_record
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, NotFoundError
-from dancu.lib.partial_date import PartialDate
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.vntext import fold, text_errors
 from dancu.registry.models import (
     Citizen,
@@ -66,6 +66,18 @@ def _merged_into(lookup: dict[str, Any]) -> int | None:
             return target
         target = further
     return target
+
+
+def citizen_current_id(*, actor: User, pk: int) -> int:
+    """The id a record is read under: `pk` itself, or for a record merged away the record it now lives
+    in (as `citizen_get` follows it), when the actor may see that one; NotFoundError otherwise. Nothing is
+    read of the record here, so nothing is logged: the read that follows logs."""
+    if _visible_citizens(actor).filter(pk=pk).exists():
+        return pk
+    kept = _merged_into({"pk": pk})
+    if kept is not None and _visible_citizens(actor).filter(pk=kept).exists():
+        return kept
+    raise NotFoundError("citizen")
 
 
 # What the family rules compare of a relative's record (collection.workflow._check_family).
@@ -247,13 +259,21 @@ class CitizenQuery:
 
     text: str = ""
     birth: str = ""  # a date, a month or a year, in any accepted format
+    # A commune is one unit: the code of a 2025 commune, or of a pre-2025 (legacy) one in its own field.
+    # Almost every 2025 commune code is also the code of some legacy commune elsewhere, so one code read
+    # in both structures would list people of two unrelated places as if they lived in one.
     commune_code: str = ""
+    legacy_commune_code: str = ""
     address: str = ""
     include_deceased: bool = True
 
     def is_empty(self) -> bool:
         return not (
-            self.text.strip() or self.birth.strip() or self.commune_code.strip() or self.address.strip()
+            self.text.strip()
+            or self.birth.strip()
+            or self.commune_code.strip()
+            or self.legacy_commune_code.strip()
+            or self.address.strip()
         )
 
 
@@ -270,6 +290,34 @@ class CitizenPage:
         return self.page > 1
 
 
+def _birth_in_future() -> FieldError:
+    return error(
+        "birth",
+        "date.future",
+        "Ngày sinh không được ở tương lai",
+        "The date of birth must not be in the future",
+    )
+
+
+_YEAR = re.compile(r"[0-9]{4}")
+
+
+def _birth_filter_error(exc: PartialDateError, text: str) -> FieldError:
+    """The rule a birth-date filter breaks, named: an unreadable text is a wrong format, but 31/02/1973 is
+    a day February does not have, and 9999 a year still to come, written the right way."""
+    if exc.code == "date.format":
+        return error(
+            "birth",
+            "date.format",
+            "Ngày sinh: dùng dạng DD/MM/YYYY, MM/YYYY hoặc YYYY",
+            "Date of birth: use DD/MM/YYYY, MM/YYYY or YYYY",
+        )
+    year = _YEAR.search(text)
+    if exc.code == "date.year_range" and year is not None and int(year.group()) > timezone.localdate().year:
+        return _birth_in_future()
+    return error("birth", exc.code, f"Ngày sinh: {exc.message_vi}", f"Date of birth: {exc.message_en}")
+
+
 def _search_filter(query: CitizenQuery) -> Q:
     errors = []
     condition = Q()
@@ -277,7 +325,7 @@ def _search_filter(query: CitizenQuery) -> Q:
     # refuse a NUL in a query parameter, turning a typo into a server error.
     if any(
         error.code == "text.control_chars"
-        for value in (query.text, query.birth, query.commune_code, query.address)
+        for value in (query.text, query.birth, query.commune_code, query.legacy_commune_code, query.address)
         for error in text_errors(value, field="q", max_length=len(value))
     ):
         raise DomainError(
@@ -293,10 +341,16 @@ def _search_filter(query: CitizenQuery) -> Q:
         errors.append(
             error("q", "search.too_long", "Từ khoá tìm kiếm quá dài", "The search text is too long")
         )
-    elif PIN_RE.match(text):
-        condition &= Q(pin=text)
-    elif OLD_ID_RE.match(text):
-        condition &= Q(old_id_number=text)
+    elif PIN_RE.match(text) or OLD_ID_RE.match(text):
+        # The officer may hold papers with the number of a record merged since (its PIN was cancelled, its
+        # CMND may have stayed on it): the number leads to the record the person now lives in, as it does
+        # for citizen_get, and that record is listed (and logged) if it is in the actor's area.
+        lookup = {"pin": text} if PIN_RE.match(text) else {"old_id_number": text}
+        by_number = Q(**lookup)
+        kept = _merged_into(lookup)
+        if kept is not None:
+            by_number |= Q(pk=kept)
+        condition &= by_number
     elif text:
         key = fold(text)
         if not key or any(ch.isdigit() for ch in key):
@@ -317,18 +371,14 @@ def _search_filter(query: CitizenQuery) -> Q:
             condition &= name_q
     birth = query.birth.strip()
     if birth:
+        partial = None
         try:
             partial = PartialDate.parse(birth)
-        except ValueError:
-            errors.append(
-                error(
-                    "birth",
-                    "date.format",
-                    "Ngày sinh: dùng dạng DD/MM/YYYY, MM/YYYY hoặc YYYY",
-                    "Date of birth: use DD/MM/YYYY, MM/YYYY or YYYY",
-                )
-            )
-        else:
+        except PartialDateError as exc:
+            errors.append(_birth_filter_error(exc, birth))
+        if partial is not None and partial.earliest() > timezone.localdate():
+            errors.append(_birth_in_future())
+        elif partial is not None:
             # A record known only to the year matches a search for a full date in that year, and
             # vice versa: partial dates never claim more precision than they have.
             storage = partial.to_storage()
@@ -339,7 +389,10 @@ def _search_filter(query: CitizenQuery) -> Q:
             )
     commune_code = query.commune_code.strip()
     if commune_code:
-        condition &= Q(area_commune__code=commune_code) | Q(area_legacy_commune__code=commune_code)
+        condition &= Q(area_commune__code=commune_code)
+    legacy_commune_code = query.legacy_commune_code.strip()
+    if legacy_commune_code:
+        condition &= Q(area_legacy_commune__code=legacy_commune_code)
     address = fold(query.address)
     if address:
         condition &= Q(
@@ -352,6 +405,23 @@ def _search_filter(query: CitizenQuery) -> Q:
     if errors:
         raise DomainError(errors)
     return condition
+
+
+def _search_detail(query: CitizenQuery, page: int) -> str:
+    """What the access log keeps of a search: every criterion given, each cut to a length the row holds
+    (200 characters in all), and the page, so that a citizen and an auditor can tell why this search
+    showed this record ("address=ly thuong kiet birth=1968 page=2")."""
+    criteria = (
+        ("q", query.text, 60),
+        ("birth", query.birth, 10),
+        ("unit", query.commune_code, 10),
+        ("legacy_unit", query.legacy_commune_code, 10),
+        ("address", query.address, 60),
+    )
+    given = [
+        f"{name}={' '.join(value.split())[:length]}" for name, value, length in criteria if value.strip()
+    ]
+    return " ".join([*given, f"page={page}"])
 
 
 def citizen_search(
@@ -385,7 +455,7 @@ def citizen_search(
         action=AccessLog.Action.SEARCH,
         channel=channel,
         purpose=purpose,
-        detail=f"q={query.text[:60]} birth={query.birth[:10]} unit={query.commune_code[:10]}",
+        detail=_search_detail(query, page),
     )
     return CitizenPage(results=rows, page=page, page_size=page_size, has_next=has_next, query=query)
 

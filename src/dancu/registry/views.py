@@ -42,6 +42,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
             text=form.cleaned_data["q"],
             birth=form.cleaned_data["birth"],
             commune_code=form.cleaned_data["commune"],
+            legacy_commune_code=form.cleaned_data["legacy_commune"],
             address=form.cleaned_data["address"],
         )
         try:
@@ -53,11 +54,17 @@ def search_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_errors(
-                form, exc, language=request.LANGUAGE_CODE, field_map={"commune_code": "commune"}
+                form,
+                exc,
+                language=request.LANGUAGE_CODE,
+                field_map={"commune_code": "commune", "legacy_commune_code": "legacy_commune"},
             )
     # An HTMX request from the search box replaces only the results, keeping what the officer typed.
     template = "registry/_results.html" if getattr(request, "htmx", False) else "registry/search.html"
-    return render(request, template, {"form": form, "page": page, "querystring": request.GET.urlencode()})
+    # The pager's links carry the search without its page, to which each adds its own.
+    criteria = request.GET.copy()
+    criteria.pop("page", None)
+    return render(request, template, {"form": form, "page": page, "querystring": criteria.urlencode()})
 
 
 def _citizen_or_404(request: HttpRequest, pk: int) -> Citizen:
@@ -77,6 +84,8 @@ def citizen_view(request: HttpRequest, pk: int) -> HttpResponse:
 def citizen_history_view(request: HttpRequest, pk: int) -> HttpResponse:
     actor = current_user(request)
     try:
+        # The id of a record merged away leads to the history of the record kept, as its page does.
+        pk = selectors.citizen_current_id(actor=actor, pk=pk)
         versions = selectors.citizen_history(actor=actor, citizen_id=pk, purpose=purpose_of(request))
     except NotFoundError:
         raise Http404 from None
