@@ -649,3 +649,21 @@ def test_the_language_switches_to_english_and_back(lan: Client, people: People) 
     assert '<html lang="en">' in english
     assert people.hung.pin in english
     assert '<html lang="vi">' in vietnamese
+
+
+def test_an_officer_of_a_pre_2025_unit_is_offered_no_write_he_could_never_make(
+    lan: Client, people: People, personas: Personas, sign_in: Any
+) -> None:
+    # Hòa's district police reads the records declared in its old units; every residence is written in a
+    # 2025 commune, outside that area, so each write page would only refuse him.
+    hoa = sign_in(Client(), personas.hoa)
+    record = html(hoa.get(f"/citizens/{people.nga.pk}/"))
+    assert people.nga.full_name in record
+    assert "/citizens/new/" not in record
+    assert f"/citizens/{people.nga.pk}/residences/new/" not in record
+    assert "Chấm dứt" not in record
+    # Lan, of a 2025 commune, has them on her own citizen's record.
+    own = html(lan.get(f"/citizens/{people.hung.pk}/"))
+    assert "/citizens/new/" in own
+    assert f"/citizens/{people.hung.pk}/residences/new/" in own
+    assert "Chấm dứt" in own

@@ -86,6 +86,17 @@ class User(AbstractUser):
     def is_citizen(self) -> bool:
         return self.role == self.Role.CITIZEN
 
+    @property
+    def writes_registry(self) -> bool:
+        """Whether the registry's own write pages (add a citizen, register a residence, household changes)
+        are for this officer. An officer of a pre-2025 unit (a district police before the reform) reads
+        the records declared in its old units, but every residence is written in a 2025 commune, which
+        lies outside such an area: the pages would only refuse them."""
+        if not self.is_officer:
+            return False
+        area = self.police_unit.admin_unit if self.police_unit is not None else None
+        return area is None or area.structure != "legacy"
+
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 
