@@ -92,7 +92,7 @@ def test_the_page_checks_what_was_typed_without_saving(personas: Personas, as_us
     page = html(response)
     assert '<div class="field-errors" id="err-full_name" hx-swap-oob="true">' in page
     assert "[name.digits]" in field_errors(page, "full_name")
-    assert "[date.format]" in field_errors(page, "birth_date")
+    assert "[date.day_range]" in field_errors(page, "birth_date")
     # Fields not typed yet are not reproached: the required ones are asked for on submitting.
     assert field_errors(page, "sex") == ""
     assert 'data-errors="2"' in page

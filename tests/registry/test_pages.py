@@ -328,9 +328,9 @@ def test_a_new_citizen_is_registered_at_a_temporary_residence(lan: Client, perso
 @pytest.mark.parametrize(
     ("overrides", "field", "code"),
     [
-        ({"birth_date": "31/13/1990"}, "birth_date", "date.format"),
-        ({"birth_date": "2023-02-30"}, "birth_date", "date.format"),
-        ({"birth_date": "2999"}, "birth_date", "date.format"),
+        ({"birth_date": "31/13/1990"}, "birth_date", "date.month_range"),
+        ({"birth_date": "2023-02-30"}, "birth_date", "date.day_range"),
+        ({"birth_date": "2999"}, "birth_date", "date.future"),
         ({"pin": "001095123456"}, "pin", "pin.sex_mismatch"),
         ({"pin": "00109512345"}, "pin", "pin.format"),
         ({"full_name": "Thu 2"}, "full_name", "name.digits"),

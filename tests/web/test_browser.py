@@ -138,7 +138,7 @@ def test_bad_input_is_shown_next_to_its_field_and_the_corrected_record_is_create
     name_field = form.locator(".field").filter(has=page.locator("#id_full_name"))
     date_field = form.locator(".field").filter(has=page.locator("#id_birth_date"))
     expect(name_field.locator("ul.errorlist[data-field=full_name]")).to_contain_text("[name.digits]")
-    expect(date_field.locator("ul.errorlist[data-field=birth_date]")).to_contain_text("[date.format]")
+    expect(date_field.locator("ul.errorlist[data-field=birth_date]")).to_contain_text("[date.day_range]")
     expect(form.locator("ul.errorlist")).to_have_count(2)
     # Nothing was written, and what the officer typed is still there to be corrected.
     assert not Citizen.objects.filter(name_key__contains="thu ha").exists()

@@ -60,7 +60,7 @@ def test_a_dc01_filled_in_on_a_phone_is_checked_rechecked_and_applied(
 
     birth = page.get_by_label("Ngày sinh", exact=True)
     birth.press_sequentially("31/02/1992")
-    expect(page.locator("#err-birth_date")).to_contain_text("[date.format]")
+    expect(page.locator("#err-birth_date")).to_contain_text("[date.day_range]")
     birth.fill("12/03/1992")
     expect(page.locator("#err-birth_date ul.errorlist")).to_have_count(0)
     page.get_by_label("Giới tính").select_option("M")

@@ -14,9 +14,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from dancu.lib.errors import FieldError
-from dancu.lib.partial_date import ACCEPTED_FORMATS, PartialDate
+from dancu.lib.partial_date import ACCEPTED_FORMATS, PartialDate, PartialDateError
 from dancu.lib.vntext import nfc, normalize_name, text_errors
 from dancu.registry import rules
 from dancu.registry.models import Citizen, MaritalStatus, Sex
@@ -27,6 +28,8 @@ PHONE_RE = re.compile(r"^(\+84|0)[1-9][0-9]{8,9}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 OLD_ID_RE = re.compile(r"^[0-9]{9}$")
 COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+_YEAR = re.compile(r"[0-9]{4}")
 
 
 # The model's column is 200 characters; a longer address would pass the pattern and fail in the database.
@@ -64,6 +67,16 @@ def parse_partial_date(value: Any, *, field: str) -> tuple[PartialDate | None, l
         return PartialDate.from_date(value), []
     try:
         return PartialDate.parse(str(value)), []
+    except PartialDateError as exc:
+        # A date written the right way but not in the calendar names what is wrong with it: 30/02 is a day
+        # February does not have, 13 no month, and a year after this one (2999) a date in the future.
+        year = _YEAR.search(str(value))
+        this_year = timezone.localdate().year
+        if exc.code == "date.year_range" and year is not None and int(year.group()) > this_year:
+            return None, [Issue(field, "date.future").as_field_error()]
+        if exc.code in ("date.year_range", "date.month_range", "date.day_range"):
+            return None, [Issue(field, exc.code).as_field_error()]
+        return None, [Issue(field, "date.format", {"formats": ACCEPTED_FORMATS}).as_field_error()]
     except ValueError:
         return None, [Issue(field, "date.format", {"formats": ACCEPTED_FORMATS}).as_field_error()]
 
