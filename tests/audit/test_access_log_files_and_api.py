@@ -153,6 +153,34 @@ def test_the_page_offers_the_rows_as_xlsx_in_the_reader_language_independent_for
     assert len(values) == 4
 
 
+def test_the_xlsx_is_streamed_and_its_reads_logged_as_its_rows_go_out(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
+) -> None:
+    """The workbook is not written whole before its first byte: nothing is logged as exported until the
+    server takes its bytes, and a file given up before its rows were read logs none of them."""
+    sign_in(client, personas.an)
+    response = client.get("/audit/access/export.xlsx")
+    assert response.status_code == 200
+    assert response.streaming
+    exported = AccessLog.objects.filter(actor=personas.an, action="export")
+    assert not exported.exists()
+    chunks = iter(response.streaming_content)
+    first = next(chunks)
+    assert first.startswith(b"PK")  # the zip's fixed parts leave before any row is read
+    assert not exported.exists()
+    data = first + b"".join(chunks)
+    assert exported.count() == 3
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    assert sheet is not None
+    assert len(list(sheet.iter_rows(values_only=True))) == 4
+    # Given up after the first bytes: the rows never read are never logged.
+    AccessLog.objects.filter(actor=personas.an).delete()
+    response = client.get("/audit/access/export.xlsx")
+    next(iter(response.streaming_content))
+    response.close()
+    assert not exported.exists()
+
+
 def test_the_page_names_a_bad_filter_instead_of_sending_a_file(
     client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
 ) -> None:
