@@ -25,6 +25,7 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.chunks import in_chunks
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.partial_date import PartialDate, PartialDateError
+from dancu.registry.models import Citizen, CitizenMerge
 
 PAGE_SIZE = 50
 # Rows read from the database at a time for a file, and logged together.
@@ -117,6 +118,22 @@ def _validate(query: AccessLogQuery) -> None:
         raise DomainError(errors)
 
 
+def records_of_person(citizen_ids: Iterable[int]) -> set[int]:
+    """These records and every record merged into them, through merges of merges (undone merges left
+    out): the reads of an absorbed record are reads of the person whose record was kept."""
+    found = set(citizen_ids)
+    frontier = set(found)
+    while frontier:
+        absorbed = set(
+            CitizenMerge.objects.filter(kept_id__in=frontier, undone_at__isnull=True).values_list(
+                "absorbed_id", flat=True
+            )
+        )
+        frontier = absorbed - found
+        found |= frontier
+    return found
+
+
 def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -127,7 +144,9 @@ def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
     _validate(query)
     filters = access_log_scope(actor)
     if query.pin:
-        filters &= Q(citizen__pin=query.pin)
+        # The records merged into the one holding the PIN are the same person's: their reads with it.
+        held = Citizen.objects.filter(pin=query.pin).values_list("pk", flat=True)
+        filters &= Q(citizen_id__in=sorted(records_of_person(held)))
     if query.since:
         filters &= Q(accessed_at__gte=_day_start(query.since))
     if query.until:

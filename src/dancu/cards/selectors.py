@@ -61,7 +61,7 @@ def application_get(*, actor: User, pk: int, purpose: str, channel: Channel = Ch
         AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"card application {application.number}",
+        f"hồ sơ cấp thẻ {application.number}",
     )
     return application
 
@@ -78,7 +78,14 @@ def application_biometric(
     )
     if image is None:
         raise NotFoundError("biometric")
-    _log(actor, [image.application.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"biometric {kind}")
+    _log(
+        actor,
+        [image.application.citizen_id],
+        AccessLog.Action.VIEW,
+        channel,
+        purpose,
+        f"ảnh sinh trắc {kind}",
+    )
     return image
 
 
@@ -139,7 +146,7 @@ def application_queue(
         AccessLog.Action.SEARCH,
         channel,
         purpose,
-        f"card queue {status}",
+        f"hàng chờ hồ sơ cấp thẻ {status}".rstrip(),
     )
     return ApplicationQueue(
         rows=[QueueRow(a, working_days_between(today, a.due_on)) for a in applications],
@@ -159,7 +166,7 @@ def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.W
     )
     if card is None:
         raise NotFoundError("card")
-    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"card {card.serial}")
+    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"thẻ {card.serial}")
     return card
 
 
@@ -220,7 +227,7 @@ def batch_applications(
         AccessLog.Action.EXPORT if export else AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"batch {batch.number}",
+        f"lô sản xuất {batch.number}",
     )
     return applications
 
@@ -434,7 +441,7 @@ def registered_state_errors(
                 "No such card is registered",
             )
         ]
-    _log(actor, [card.citizen_id], AccessLog.Action.VERIFY, channel, purpose, f"card {card.serial}")
+    _log(actor, [card.citizen_id], AccessLog.Action.VERIFY, channel, purpose, f"thẻ {card.serial}")
     # A QR or an MRZ is not signed: anyone who knows a PIN and an issue date (or expiry) can write one
     # with another name, birth date or sex. What it carries must be what was printed on the card found.
     # The reader holds the card and is told which field differs, never the registry's value; nor is the
