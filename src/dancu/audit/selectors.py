@@ -292,10 +292,19 @@ def _newest(filters: Q, readers: _Readers | None, count: int) -> list[AccessLog]
     index for them all.
     """
     rows = AccessLog.objects.select_related("citizen", "reader_unit").order_by("-pk")
+    # The ids first, then their rows: with the joins for the citizen and the unit in the same query, and
+    # no area to narrow it (the ministry's auditor), SQLite drove the query from the citizens and sorted
+    # every row of the log (4 to 9 s at 800,000 rows), where the ids alone walk the primary key back.
     if readers is None:
-        return list(rows.filter(filters)[:count])
+        ids = list(AccessLog.objects.filter(filters).order_by("-pk").values_list("pk", flat=True)[:count])
+        return list(rows.filter(pk__in=ids)) if ids else []
     if not readers.few:
-        return list(rows.filter(filters, readers.all())[:count])
+        ids = list(
+            AccessLog.objects.filter(filters, readers.all())
+            .order_by("-pk")
+            .values_list("pk", flat=True)[:count]
+        )
+        return list(rows.filter(pk__in=ids)) if ids else []
     ids = heapq.nlargest(
         count,
         (
