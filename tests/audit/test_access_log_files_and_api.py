@@ -45,19 +45,60 @@ def test_the_export_holds_every_row_of_the_area_and_logs_each_citizen_in_it(
     for _ in range(4):
         citizen_get(actor=personas.lan, pk=people.hung.pk, purpose=PURPOSE)
     before = set(AccessLog.objects.values_list("pk", flat=True))
-    # Chunks of two: the rows come out newest first across chunk boundaries, and each chunk is logged.
+    # Chunks of two: the rows come out newest first across chunk boundaries, and each citizen in the
+    # file is logged once, though Hùng's reads fill three chunks.
     rows = list(access_log_export(actor=personas.an, query=AccessLogQuery(), chunk_size=2))
     assert [row.pk for row in rows] == sorted(before, reverse=True)
     own = AccessLog.objects.filter(actor=personas.an)
-    assert set(own.values_list("action", "channel", "purpose")) == {("export", "web", AUDIT_PURPOSE)}
-    assert set(own.values_list("citizen_id", flat=True)) == {people.hung.pk, people.mai.pk, people.tuan.pk}
+    assert set(own.values_list("action", "channel", "purpose", "detail")) == {
+        ("export", "web", AUDIT_PURPOSE, "nhật ký truy cập")
+    }
+    assert sorted(own.values_list("citizen_id", flat=True)) == sorted(
+        [people.hung.pk, people.mai.pk, people.tuan.pk]
+    )
     # A commune's auditor exports the reads of the commune's citizens, and nothing of another commune.
     local = list(access_log_export(actor=commune_auditor, query=AccessLogQuery()))
     assert {row.citizen_id for row in local} == {people.hung.pk}
-    # Lan's five reads of Hùng, and the ministry auditor's export of them (a row per chunk holding him).
-    assert len(local) == 5 + own.filter(citizen=people.hung).count()
+    # Lan's five reads of Hùng, and the ministry auditor's export of them.
+    assert len(local) == 5 + 1
     # The first export's own rows are in the log now, but were not in the file.
     assert not {row.pk for row in rows} - before
+
+
+def test_the_reader_unit_is_the_one_answerable_when_the_read_was_made(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, people: People, reads: None
+) -> None:
+    """Lan read Hùng in Hoàn Kiếm, then was moved to the ministry: the page, the API and the file name
+    her unit of then, as the citizen's portal does."""
+    then = str(personas.lan.police_unit)
+    User.objects.filter(pk=personas.lan.pk).update(police_unit=personas.minh.police_unit)
+    assert str(personas.minh.police_unit) != then
+    [row] = _api(personas.an).get("/api/v1/audit/access", {"reader": "lan"}).json()["rows"]
+    assert row["reader_unit"] == then
+    sign_in(client, personas.an)
+    page = client.get("/audit/access/", {"reader": "lan"}).content.decode()
+    assert then in page
+    assert str(personas.minh.police_unit) not in page.split('id="access-log"')[1]
+    [line] = _csv(client.get("/audit/access/export.csv", {"reader": "lan"}))
+    assert line["Đơn vị của người đọc"] == then
+
+
+def test_an_auditors_pages_log_each_citizen_once_a_day_and_can_be_left_out(
+    personas: Personas, people: People, reads: None
+) -> None:
+    """Paging back and forth writes no second row for a citizen the auditor was shown today; the
+    auditors' own reads can be left out of the list."""
+    for _ in range(3):
+        _api(personas.an).get("/api/v1/audit/access")
+    own = AccessLog.objects.filter(actor=personas.an)
+    assert sorted(own.values_list("citizen_id", flat=True)) == sorted(
+        [people.hung.pk, people.mai.pk, people.tuan.pk]
+    )
+    listed = _api(personas.an).get("/api/v1/audit/access").json()["rows"]
+    assert {row["purpose"] for row in listed} == {PURPOSE, AUDIT_PURPOSE}
+    without = _api(personas.an).get("/api/v1/audit/access", {"without_audit": "true"}).json()["rows"]
+    assert {row["purpose"] for row in without} == {PURPOSE}
+    assert len(without) == 3
 
 
 def test_an_export_with_a_broken_rule_is_refused_before_any_row_is_read(
@@ -110,6 +151,28 @@ def test_the_page_offers_the_rows_as_xlsx_in_the_reader_language_independent_for
     # The file is the same whatever the page's language: Vietnamese, like the officers' other files.
     assert {row[5] for row in values[1:]} == {"Xem hồ sơ"}
     assert len(values) == 4
+
+
+def test_the_xlsx_is_streamed_and_its_reads_logged_as_its_rows_go_out(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
+) -> None:
+    """The workbook is not written whole before its first byte: nothing is logged as exported until the
+    server asks for the bytes of its rows, so a file given up before its rows were read logs none."""
+    sign_in(client, personas.an)
+    response = client.get("/audit/access/export.xlsx")
+    assert response.status_code == 200
+    assert response.streaming
+    exported = AccessLog.objects.filter(actor=personas.an, action="export")
+    assert not exported.exists()
+    chunks = iter(response.streaming_content)
+    first = next(chunks)
+    assert first.startswith(b"PK")  # the zip's fixed parts leave before any row is read
+    assert not exported.exists()
+    data = first + b"".join(chunks)
+    assert exported.count() == 3
+    sheet = load_workbook(io.BytesIO(data), read_only=True).active
+    assert sheet is not None
+    assert len(list(sheet.iter_rows(values_only=True))) == 4
 
 
 def test_the_page_names_a_bad_filter_instead_of_sending_a_file(

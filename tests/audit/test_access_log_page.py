@@ -28,7 +28,7 @@ from dancu.lib.errors import DomainError
 from dancu.registry.models import Citizen
 from dancu.registry.selectors import citizen_get
 from tests.audit.conftest import PURPOSE, auditor_of
-from tests.conftest import HONG_HA, People, Personas, move
+from tests.conftest import HONG_HA, People, Personas, make_citizen, move
 
 pytestmark = pytest.mark.django_db
 
@@ -365,3 +365,21 @@ def test_the_page_is_the_auditors_alone(
     assert client.get("/audit/access/").status_code == 302  # to the sign-in page
     sign_in(client, personas.lan)
     assert client.get("/audit/access/").status_code == 403
+
+
+def test_the_reads_of_a_record_merged_away_are_found_by_the_kept_pin(
+    personas: Personas, people: People, reads: None
+) -> None:
+    """A record absorbed by a merge was the same person's: its reads are found by the PIN kept, as the
+    person's history shows the merged records' histories; the cancelled PIN still finds its own."""
+    from tests.collection.forms_support import merge_into_duplicate
+
+    twice = make_citizen(full_name="Đỗ Văn Hai Lần", birth_date="1960-02-01")
+    citizen_get(actor=personas.lan, pk=twice.pk, purpose=PURPOSE)
+    old_pin = twice.pin
+    kept = merge_into_duplicate(twice)
+    assert kept.pin != old_pin
+    rows = access_log_search(actor=personas.an, query=AccessLogQuery(pin=kept.pin, action="view")).rows
+    assert [row.citizen_id for row in rows] == [twice.pk]
+    rows = access_log_search(actor=personas.an, query=AccessLogQuery(pin=old_pin, action="view")).rows
+    assert [row.citizen_id for row in rows] == [twice.pk]

@@ -130,10 +130,20 @@ def test_tampering_with_a_sealed_row_is_found(people: People, tampering: str) ->
             action="view",
             channel="web",
             purpose="x",
+            # A careful forger gives it the citizen's area, as the rows of the citizen have it.
+            area_commune_id=people.tuan.area_commune_id,
+            area_province_id=people.tuan.area_province_id,
+            area_legacy_commune_id=people.tuan.area_legacy_commune_id,
         )
     problems = access_log_verify()
     assert [(p.code, p.seal.pk) for p in problems] == [("seal.rows_changed", seal.pk)]
     assert f"#{seal.first_id}–#{seal.last_id}" in problems[0].message_en
+    # The row itself is named, by the fingerprints the seal keeps.
+    said = {"change": "changed", "remove": "removed", "slip in": "slipped in"}[tampering]
+    named = row.pk if tampering != "slip in" else free
+    if named == row.pk and tampering == "slip in":
+        said = "changed"  # the first row was taken out and another put in its place
+    assert f"rows {said}: #{named}" in problems[0].message_en
 
 
 def test_a_seal_changed_or_removed_breaks_the_chain(people: People) -> None:
@@ -186,3 +196,50 @@ def test_the_auditors_page_shows_how_far_the_chain_reaches(
     sign_in(client, personas.an)
     html = client.get("/audit/access/").content.decode()
     assert f"Niêm phong đến dòng #{seal.last_id}" in html
+
+
+def test_the_reader_unit_is_sealed_and_the_area_checked(people: People, personas: Personas) -> None:
+    """A read blamed on another unit in the citizen's portal, or moved out of its area's auditors' sight,
+    is found: the reader's unit is in the digest (version 2), the area is checked against the citizen's."""
+    AccessLog.objects.all().delete()
+    _read(people, 2)
+    seal = access_log_seal(now=_later())
+    assert seal is not None
+    assert seal.version == 2
+    rows = list(AccessLog.objects.order_by("pk").values_list("pk", flat=True))
+    table = AccessLog._meta.db_table
+    _execute(f"UPDATE {table} SET reader_unit_id = %s WHERE id = %s", [personas.minh.police_unit_id, rows[0]])  # noqa: S608
+    _execute(f"UPDATE {table} SET area_commune_id = NULL, area_province_id = NULL WHERE id = %s", [rows[1]])  # noqa: S608
+    problems = access_log_verify()
+    assert [p.code for p in problems] == ["seal.rows_changed", "seal.area_changed"]
+    assert f"rows changed: #{rows[0]}" in problems[0].message_en
+    assert f"#{rows[1]}" in problems[1].message_en
+    assert f"#{rows[1]}" in problems[1].message_vi
+    # A citizen who moves takes the area of their rows along: nothing is wrong then.
+    _execute(f"UPDATE {table} SET reader_unit_id = NULL WHERE id = %s", [rows[0]])  # noqa: S608
+    citizen = AccessLog.objects.get(pk=rows[1]).citizen
+    _execute(
+        f"UPDATE {table} SET area_commune_id = %s, area_province_id = %s WHERE id = %s",  # noqa: S608
+        [citizen.area_commune_id, citizen.area_province_id, rows[1]],
+    )
+    assert access_log_verify() == []
+
+
+def test_seals_made_before_the_reader_unit_was_sealed_still_verify(
+    people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _read(people)
+    monkeypatch.setattr("dancu.audit.seals.VERSION", 1)
+    old = access_log_seal(now=_later())
+    assert old is not None
+    AccessLogSeal.objects.filter(pk=old.pk).update(fingerprints=b"")  # as the seals of version 1 were
+    monkeypatch.undo()
+    _read(people)
+    new = access_log_seal(now=_later())
+    assert new is not None
+    assert (old.version, new.version) == (1, 2)
+    assert access_log_verify() == []
+    # A version 1 seal still finds a changed row, by its range.
+    _execute(f"UPDATE {AccessLog._meta.db_table} SET purpose = %s WHERE id = %s", ["x", old.last_id])  # noqa: S608
+    [problem] = access_log_verify()
+    assert (problem.code, problem.seal.pk) == ("seal.rows_changed", old.pk)

@@ -9,6 +9,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -320,3 +321,54 @@ def test_online_verification_asks_the_registry_and_the_offline_command_does_not(
         "/api/v1/cards/verify", json.dumps({"text": delivered.chip_document}), content_type="application/json"
     )
     assert [e["code"] for e in answer.json()["errors"]] == ["citizen.deceased"]
+
+
+def test_a_qr_or_mrz_forged_from_a_real_pin_and_date_is_not_valid(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    """A QR is not signed: one written with the PIN and the issue date of a real card but another name,
+    birth date, CMND or address is refused, naming the field that differs and never the card's value."""
+    from dancu.cards import mrz, qr
+    from dancu.lib.partial_date import PartialDate
+
+    printed = delivered.printed
+    real = qr.parse(qr_payload(printed, delivered.issued_on), today=delivered.issued_on)[0]
+    assert real is not None
+    birth = PartialDate.from_storage(printed["birth_date"])
+    other_day = PartialDate(birth.year, 1 if birth.month != 1 else 2, 1)
+    forgeries = {
+        "full_name": qr.compose(replace(real, full_name="Ai Đó")),
+        "birth_date": qr.compose(replace(real, birth_date=other_day)),
+        "cmnd": qr.compose(replace(real, cmnd="987654321" if real.cmnd != "987654321" else "123456789")),
+        "address": qr.compose(replace(real, address="Số 1 phố Giả, Phường Hoàn Kiếm, Hà Nội")),
+    }
+    api = api_client(personas.binh)
+    for field_name, text in forgeries.items():
+        answer = api.post("/api/v1/cards/verify", json.dumps({"text": text}), content_type="application/json")
+        body = answer.json()
+        assert body["valid"] is False, field_name
+        assert [(e["field"], e["code"]) for e in body["errors"]] == [(field_name, "card.data_mismatch")]
+        assert printed["full_name"] not in json.dumps(body["errors"], ensure_ascii=False)
+    # Spacing and case are not data: the real card read by an app that changes them is still valid.
+    loose = qr.compose(replace(real, full_name=real.full_name.upper()))
+    answer = api.post("/api/v1/cards/verify", json.dumps({"text": loose}), content_type="application/json")
+    assert answer.json()["valid"] is True, answer.json()
+    # The MRZ's check digits are no signature either.
+    forged_mrz = mrz.compose(
+        mrz.MrzData(
+            pin=printed["pin"],
+            full_name="Ai Đó",
+            sex=printed["sex"],
+            birth=mrz_lines(printed, delivered.expires_on)[1][:6],
+            expiry=mrz.date_field(delivered.expires_on),
+        )
+    )
+    answer = api.post(
+        "/api/v1/cards/verify", json.dumps({"text": "\n".join(forged_mrz)}), content_type="application/json"
+    )
+    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("full_name", "card.data_mismatch")]
+    sign_in(client, personas.binh)
+    page = client.post("/cards/verify/", {"text": forgeries["full_name"]}).content.decode()
+    assert 'data-valid="0"' in page
+    assert "card.data_mismatch" in page
+    assert printed["full_name"] not in page

@@ -174,7 +174,7 @@ def test_a_relatives_record_is_compared_but_never_shown(personas: Personas, fath
     assert "Thanh" not in said
 
 
-def test_each_comparison_with_a_relatives_record_is_logged_once_a_day(
+def test_each_comparison_with_a_relatives_record_is_logged(
     personas: Personas, sign_in: Any, staff: Reviewers, father: Citizen
 ) -> None:
     purpose = "Đối chiếu người thân khai trên phiếu thu thập"
@@ -183,20 +183,28 @@ def test_each_comparison_with_a_relatives_record_is_logged_once_a_day(
     assert verifications(father) == []
 
     client = sign_in(Client(), personas.lan)
-    for name in ("Đỗ Văn Hải", "Đỗ Văn Thành"):
-        # The page checks again at each change of a field: one row for the day all the same.
+    for name, address in (("Đỗ Văn Hải", "Số 1"), ("Đỗ Văn Thành", "Số 1"), ("Đỗ Văn Thành", "Số 2")):
+        # The father lives outside Lan's area: each name compared with his record is a row, since each
+        # verdict says whether it is his; the same name checked again as another field changes is not.
         checked = client.post(
-            "/forms/validate/", {"kind": "DC01", "father_pin": father.pin, "father_name": name}
+            "/forms/validate/",
+            {"kind": "DC01", "father_pin": father.pin, "father_name": name, "address_detail": address},
         )
         assert checked.status_code == 200
-    assert verifications(father) == [("lan", "web", "DC01", purpose)]
+    assert verifications(father) == [("lan", "web", "DC01", purpose)] * 2
     with translation.override("en"):  # as the auditor's and the citizen's pages show it in English
         assert (
             translation.gettext(purpose) == "Relatives named on a collection form compared with their records"
         )
-    [row] = AccessLog.objects.filter(citizen=father, action=AccessLog.Action.VERIFY)
+    rows = list(AccessLog.objects.filter(citizen=father, action=AccessLog.Action.VERIFY).order_by("pk"))
+    # Each row ends with a digest of what was compared, the same for the same values, never the values.
+    digests = {re.search(r"\[([0-9a-f]{12})\]$", row.detail).group(1) for row in rows}  # type: ignore[union-attr]
+    assert len(digests) == 2
+    assert all("Hải" not in row.detail and "Thành" not in row.detail for row in rows)
     # The row goes to the auditors of the relative's own area, outside the officer's.
-    assert row.area_commune_id == father.area_commune_id != personas.lan.police_unit.admin_unit_id
+    assert rows[0].area_commune_id == father.area_commune_id != personas.lan.police_unit.admin_unit_id
+    AccessLog.objects.filter(pk=rows[1].pk).delete()
+    row = rows[0]
 
     # Yesterday's row does not stand for today's comparison; a number nobody holds logs nothing.
     AccessLog.objects.filter(pk=row.pk).update(accessed_at=row.accessed_at - timedelta(days=1))
@@ -215,6 +223,57 @@ def test_each_comparison_with_a_relatives_record_is_logged_once_a_day(
         acknowledged=("family.relative_unknown",),
     )
     assert AccessLog.objects.filter(action=AccessLog.Action.VERIFY).count() == before
+
+
+def test_comparisons_with_records_outside_the_area_are_rationed_per_day(
+    personas: Personas, sign_in: Any, father: Citizen, settings: Any
+) -> None:
+    """A collector trying names and birth dates against a number outside the area until the verdicts
+    give the holder away: past the day's budget the check is refused whole, and says so."""
+    settings.DANCU_OUTSIDE_CHECKS_PER_RECORD = 3
+    settings.DANCU_OUTSIDE_CHECKS_PER_DAY = 5
+    neighbour = make_citizen(full_name="Lê Văn Hàng", birth_date="1958-01-01")  # in Lan's ward
+    other = make_citizen(full_name="Vũ Văn Xa", birth_date="1961-01-01", commune_code=SAI_GON, place="079")
+    client = sign_in(Client(), personas.lan)
+
+    def check(pin: str, name: str) -> str:
+        response = client.post(
+            "/forms/validate/",
+            {"kind": "DC01", "full_name": "Đỗ Minh Khang", "birth_date": "12/03/1992", "sex": "M"}
+            | {"father_pin": pin, "father_name": name},
+        )
+        assert response.status_code == 200
+        return response.content.decode()
+
+    for name in ("Đỗ Văn Một", "Đỗ Văn Hai", "Đỗ Văn Ba"):
+        assert "family.name_differs" in check(father.pin, name)
+    # The record's own budget is spent: the fourth guess gets no verdict, the same guess again still does.
+    refused = check(father.pin, "Đỗ Văn Thành")
+    assert "check.record_limit" in refused
+    assert "family.name_differs" not in refused
+    assert "family.name_differs" in check(father.pin, "Đỗ Văn Ba")
+    assert len(verifications(father)) == 3
+    # A record of the ward is the collector's to open anyway: checked as often as need be, one row a day.
+    for name in ("Lê Văn Một", "Lê Văn Hai", "Lê Văn Ba", "Lê Văn Bốn"):
+        assert "family.name_differs" in check(neighbour.pin, name)
+    assert len(verifications(neighbour)) == 1
+    # The day's budget over all records outside the area: five comparisons.
+    assert "family.name_differs" in check(other.pin, "Vũ Văn Một")
+    assert "family.name_differs" in check(other.pin, "Vũ Văn Hai")
+    refused = check(other.pin, "Vũ Văn Ba")
+    assert "check.daily_limit" in refused
+    assert "family.name_differs" not in refused
+    # Saving a draft that would compare once more is refused the same way, and nothing is written.
+    before = CollectionForm.objects.count()
+    with pytest.raises(DomainError) as caught:
+        dc01(personas.lan, father_pin=other.pin, father_name="Vũ Văn Bốn")
+    assert [e.code for e in caught.value.errors] == ["check.daily_limit"]
+    assert "5 lần" in caught.value.errors[0].message_vi
+    assert CollectionForm.objects.count() == before
+    assert len(verifications(other)) == 2
+    # Tomorrow is another day.
+    AccessLog.objects.filter(actor=personas.lan).update(accessed_at=timezone.now() - timedelta(days=1))
+    assert "family.name_differs" in check(other.pin, "Vũ Văn Ba")
 
 
 def test_the_api_logs_the_comparisons_of_the_forms_it_writes(personas: Personas, father: Citizen) -> None:
@@ -547,7 +606,7 @@ def test_a_dc02_that_ends_a_marriage_says_when_the_former_spouse_is_still_marrie
     left_married = {("spouse_name", "family.former_spouse_married")}
     assert warnings_of(divorce) == left_married
     # Her record was compared, and the reading goes into the access log as the other relatives' do.
-    assert check_of(divorce).relatives_read == {people.mai.pk}
+    assert set(check_of(divorce).relatives_read) == {people.mai.pk}
     # Another spouse in her place leaves her married as well; naming her again ends nothing.
     assert warnings_of({"spouse_pin": people.tuan.pin, "spouse_name": ""}) >= left_married
     assert ("spouse_name", "family.former_spouse_married") not in warnings_of({"spouse_name": "Lê Thị Mai"})

@@ -85,7 +85,7 @@ def test_hung_sees_both_sides_of_his_card(hung: Client, hung_account: Holder) ->
         assert response.content.startswith(PNG)
         assert "no-store" in response["Cache-Control"]
     details = [read.detail for read in own_reads(hung_account)]
-    assert details == [f"portal: card image {hung_account.card.serial}"] * 2
+    assert details == [f"cổng công dân: ảnh thẻ {hung_account.card.serial}"] * 2
 
 
 def test_another_citizens_card_is_not_found(
@@ -317,7 +317,7 @@ def test_hung_sees_who_read_his_data_by_unit_and_purpose(
     assert personas.lan.username not in cells
     assert "Kiểm tra nội dung đặc biệt" not in page
     # Reading the list is itself logged, as his own read.
-    assert own_reads(hung_account)[-1].detail == "portal: who read my data"
+    assert own_reads(hung_account)[-1].detail == "cổng công dân: ai đã xem dữ liệu của tôi"
 
 
 def test_a_read_stays_with_the_unit_that_made_it_after_a_transfer(
@@ -396,3 +396,26 @@ def test_who_read_my_data_pages_fifty_at_a_time_and_needs_sign_in(
     assert "Trang 2/2" in second
     assert hung.get("/me/reads/?page=abc").status_code == 200  # any page number gives a page
     assert Client().get("/me/reads/").status_code == 302  # to the portal's sign-in
+
+
+def test_the_reads_of_a_record_merged_into_hungs_are_his_too(
+    hung: Client, hung_account: Holder, personas: Personas
+) -> None:
+    """A second record of Hùng, read by Lan, then merged into his: its reads are reads of his data."""
+    from dancu.registry import services as registry
+    from dancu.registry.models import Citizen
+    from dancu.registry.selectors import citizen_get
+
+    AccessLog.objects.all().delete()
+    twice = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-17")
+    assert str(personas.lan.police_unit) not in hung.get("/me/reads/").content.decode()
+    citizen_get(actor=personas.lan, pk=twice.pk, purpose="Thu thập, cập nhật dữ liệu dân cư")
+    registry.citizen_merge(
+        actor=Actor(system="test"),
+        keep=Citizen.objects.get(pk=hung_account.account.citizen_id),
+        absorb=twice,
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+    )
+    page = hung.get("/me/reads/").content.decode()
+    assert str(personas.lan.police_unit) in page

@@ -39,11 +39,12 @@ def _query(params: AccessLogParams) -> AccessLogQuery:
         until=params.until,
         action=params.action,
         channel=params.channel,
+        without_audit=params.without_audit,
     )
 
 
 def _row(row: AccessLog) -> dict[str, Any]:
-    unit = row.actor.police_unit if row.actor is not None else None
+    unit = row.reader_unit  # as stored with the read, not the account's unit now
     return {
         "id": row.pk,
         "accessed_at": row.accessed_at,

@@ -38,7 +38,8 @@ def _vietnamese(choices: type[models.TextChoices]) -> dict[str, str]:
 def access_rows(rows: Iterable[AccessLog]) -> Iterator[list[Any]]:
     actions, channels = _vietnamese(AccessLog.Action), _vietnamese(AccessLog.Channel)
     for row in rows:
-        unit = row.actor.police_unit if row.actor is not None else None
+        # The unit answerable for the read, stored with it: an officer moved since takes no past read along.
+        unit = row.reader_unit
         yield [
             timezone.localtime(row.accessed_at).strftime("%Y-%m-%d %H:%M:%S"),
             row.actor_label,

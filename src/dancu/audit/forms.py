@@ -29,3 +29,4 @@ class AccessLogForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("Kênh"), required=False, choices=_ANY + list(AccessLog.Channel.choices)
     )
+    without_audit = forms.BooleanField(label=_("Ẩn các lần kiểm toán viên đọc nhật ký"), required=False)

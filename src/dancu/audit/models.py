@@ -216,7 +216,7 @@ class AccessLog(models.Model):
     # written, since an officer moved to another unit later must not take their past reads along. Empty
     # for a system job and an account without a unit (a citizen, the emergency superuser). Rows written
     # before the column existed were given the reader's unit at the time of the migration, the best
-    # that could be known (audit/migrations/0012). Not covered by the seals, like the area below.
+    # that could be known (audit/migrations/0012). Covered by the seals made since (version 2).
     reader_unit = models.ForeignKey(
         "accounts.PoliceUnit",
         null=True,
@@ -229,8 +229,9 @@ class AccessLog(models.Model):
     # row is written and kept equal to the record's when the citizen moves (registry.services
     # ._refresh_area). An auditor reads the log of their area newest first; with the area here, that is
     # one index range read from its end, where a join to every row's citizen walked the whole log back
-    # for an area that is read seldom (bench/RESULTS.md, session 9). The seals (audit/seals.py) do not
-    # cover these columns: they say where the citizen lives now, not who read what.
+    # for an area that is read seldom (bench/RESULTS.md, session 9). The seals' digests (audit/seals.py)
+    # cannot cover these columns, which change when the citizen moves; the verification checks instead
+    # that they are the citizen's area now.
     area_commune = models.ForeignKey(
         "geo.AdminUnit", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -286,6 +287,13 @@ class AccessLogSeal(models.Model):
     rows = models.PositiveIntegerField()
     previous_digest = models.CharField(max_length=64, blank=True)
     digest = models.CharField(max_length=64, unique=True)
+    # Which fixed form of a row the digest was made of (audit/seals.py, `FORMS`): 1 for the seals made
+    # before the reader's police unit was sealed too, 2 since. Old seals keep verifying by their own form.
+    version = models.PositiveSmallIntegerField(default=1)
+    # A locator, not a proof: per row, its id's distance from the row before (4 bytes) and the first 4
+    # bytes of the SHA-256 of its line, so that a verification that finds the digest changed can name
+    # the rows changed, removed or slipped in. Empty for version 1 seals.
+    fingerprints = models.BinaryField(default=b"", blank=True)
 
     class Meta:
         constraints = [

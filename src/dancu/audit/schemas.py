@@ -15,6 +15,7 @@ class AccessLogParams(Schema):
     until: date | None = Field(None, description="last day, inclusive, in Vietnam's time")
     action: str = Field("", description="view, search, export, history or process")
     channel: str = Field("", description="web, api, cli or job")
+    without_audit: bool = Field(False, description="leave out the auditors' own reads of the log")
 
 
 class AccessLogPageParams(AccessLogParams):
@@ -27,7 +28,10 @@ class AccessRowOut(Schema):
     id: int
     accessed_at: datetime
     reader: str = Field(description="the account's name at the time, or the system job's label")
-    reader_unit: str | None = Field(description="the reading account's police unit; null for a system job")
+    reader_unit: str | None = Field(
+        description="the reading account's police unit when it read (an officer moved since takes no "
+        "past read along); null for a system job"
+    )
     citizen_pin: str
     citizen_name: str
     action: str

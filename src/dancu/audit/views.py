@@ -35,6 +35,7 @@ def _query(data: dict[str, Any]) -> AccessLogQuery:
         until=data.get("until"),
         action=data.get("action", ""),
         channel=data.get("channel", ""),
+        without_audit=bool(data.get("without_audit")),
     )
 
 

@@ -17,12 +17,14 @@ from django.utils import timezone
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import access_log_record
+from dancu.cards import mrz, printing, qr
 from dancu.cards.models import Application, Biometric, Card, IntakePoint, ProductionBatch
 from dancu.cards.scope import application_scope, batch_scope, card_scope, point_scope
 from dancu.cards.verify import Verdict
 from dancu.cards.workdays import working_days_between
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
+from dancu.lib.vntext import nfc
 from dancu.registry.models import Citizen, IdentityCardRecord
 from dancu.registry.selectors import citizen_get
 
@@ -59,7 +61,7 @@ def application_get(*, actor: User, pk: int, purpose: str, channel: Channel = Ch
         AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"card application {application.number}",
+        f"hồ sơ cấp thẻ {application.number}",
     )
     return application
 
@@ -76,7 +78,14 @@ def application_biometric(
     )
     if image is None:
         raise NotFoundError("biometric")
-    _log(actor, [image.application.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"biometric {kind}")
+    _log(
+        actor,
+        [image.application.citizen_id],
+        AccessLog.Action.VIEW,
+        channel,
+        purpose,
+        f"ảnh sinh trắc {kind}",
+    )
     return image
 
 
@@ -137,7 +146,7 @@ def application_queue(
         AccessLog.Action.SEARCH,
         channel,
         purpose,
-        f"card queue {status}",
+        f"hàng chờ hồ sơ cấp thẻ {status}".rstrip(),
     )
     return ApplicationQueue(
         rows=[QueueRow(a, working_days_between(today, a.due_on)) for a in applications],
@@ -157,7 +166,7 @@ def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.W
     )
     if card is None:
         raise NotFoundError("card")
-    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"card {card.serial}")
+    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"thẻ {card.serial}")
     return card
 
 
@@ -218,7 +227,7 @@ def batch_applications(
         AccessLog.Action.EXPORT if export else AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"batch {batch.number}",
+        f"lô sản xuất {batch.number}",
     )
     return applications
 
@@ -336,6 +345,66 @@ def _mrz_expiry(value: str) -> date | None:
         return None
 
 
+# The fields of a QR or MRZ compared with the card as printed, and how the verdict names each of them.
+_PRINTED_FIELDS: dict[str, tuple[str, str]] = {
+    "cmnd": ("Số CMND", "The CMND number"),
+    "full_name": ("Họ, chữ đệm và tên", "The full name"),
+    "birth_date": ("Ngày sinh", "The date of birth"),
+    "sex": ("Giới tính", "The sex"),
+    "address": ("Nơi thường trú", "The place of permanent residence"),
+}
+
+
+def _comparable(value: object) -> str:
+    # Case and spacing are not data: a reader app may change either, the person on the card is the same.
+    return " ".join(nfc(str(value)).split()).casefold()
+
+
+def _printed_values(verdict: Verdict, card: Card) -> dict[str, str]:
+    """What the card found in the registry carries, in the form `verify_text` gives the code read."""
+    printed = card.printed
+    if verdict.kind == "qr":
+        # As `printing.qr_payload` writes them and `qr.parse` reads them back.
+        return {
+            "cmnd": printed.get("old_id_number", ""),
+            "full_name": printed.get("full_name", ""),
+            "birth_date": str(PartialDate.from_storage(printed["birth_date"]))
+            if printed.get("birth_date")
+            else "",
+            "sex": qr.SEX_LABELS.get(printed.get("sex", ""), ""),
+            "address": str(printed.get("residence", "")).replace(qr.SEPARATOR, "/"),
+        }
+    if verdict.kind == "mrz":
+        parsed, _ = mrz.validate(printing.mrz_lines(printed, card.expires_on))
+        if parsed is None:
+            return {}
+        return {
+            "full_name": f"{parsed.primary_name} {parsed.secondary_name}".strip(),
+            "birth_date": parsed.birth,
+            "sex": parsed.sex,
+        }
+    return {}  # a chip document is signed by the issuer: its signature already vouches for its fields
+
+
+def _printed_mismatches(verdict: Verdict, card: Card) -> list[FieldError]:
+    summary = verdict.summary
+    read_keys = {"full_name": "name", "birth_date": "birth"} if verdict.kind == "mrz" else {}
+    errors: list[FieldError] = []
+    for name, value in _printed_values(verdict, card).items():
+        if _comparable(summary.get(read_keys.get(name, name), "")) == _comparable(value):
+            continue
+        label_vi, label_en = _PRINTED_FIELDS[name]
+        errors.append(
+            FieldError(
+                name,
+                "card.data_mismatch",
+                f"{label_vi} trong mã đọc được khác với thẻ đã cấp cho số định danh này",
+                f"{label_en} read differs from the card issued for this PIN",
+            )
+        )
+    return errors
+
+
 def registered_state_errors(
     *, actor: User, verdict: Verdict, purpose: str, channel: Channel = Channel.WEB
 ) -> list[FieldError]:
@@ -343,8 +412,10 @@ def registered_state_errors(
     the card must be one it issued, still in use, and its holder alive. The verification page and the API
     are online and ask; `dancu card verify` is offline and checks what the card carries only.
 
-    The card is found by its serial (chip), or by the PIN and the printed issue date (QR) or expiry (MRZ).
-    Only the verdict reaches the reader, not the record; the look-up is logged as a comparison."""
+    The card is found by its serial (chip), or by the PIN and the printed issue date (QR) or expiry (MRZ),
+    and every other field a QR or MRZ carries must be what was printed on that card (`card.data_mismatch`
+    names the field). Only the verdict reaches the reader, not the record; the look-up is logged as a
+    comparison."""
     if verdict.errors or verdict.kind not in ("chip", "mrz", "qr"):
         return []
     summary = verdict.summary
@@ -370,7 +441,14 @@ def registered_state_errors(
                 "No such card is registered",
             )
         ]
-    _log(actor, [card.citizen_id], AccessLog.Action.VERIFY, channel, purpose, f"card {card.serial}")
+    _log(actor, [card.citizen_id], AccessLog.Action.VERIFY, channel, purpose, f"thẻ {card.serial}")
+    # A QR or an MRZ is not signed: anyone who knows a PIN and an issue date (or expiry) can write one
+    # with another name, birth date or sex. What it carries must be what was printed on the card found.
+    # The reader holds the card and is told which field differs, never the registry's value; nor is the
+    # state of the real holder's card told to someone who holds a card that is not theirs.
+    mismatches = _printed_mismatches(verdict, card)
+    if mismatches:
+        return mismatches
     errors: list[FieldError] = []
     if card.state != Card.State.ACTIVE:
         reason = f": {card.state_reason}" if card.state_reason else ""

@@ -100,10 +100,15 @@ def verify_text(text: str, *, public_keys: Mapping[str, str], today: date) -> Ve
         data, errors = qr.parse(text, today=today)
         verdict = Verdict("qr", errors)
         if data is not None:
+            # Every field the QR carries: the online check compares each with the card the registry
+            # issued, since an unsigned QR is otherwise forged from a PIN and an issue date alone.
             verdict.summary = {
                 "pin": data.pin,
+                "cmnd": data.cmnd,
                 "full_name": data.full_name,
                 "birth_date": str(data.birth_date),
+                "sex": qr.SEX_LABELS[data.sex],
+                "address": data.address,
                 "issued_on": data.issued_on.isoformat(),
             }
         return verdict

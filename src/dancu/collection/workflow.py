@@ -34,6 +34,7 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, audit_event_record
+from dancu.collection.compared import compared_records_log, compared_values
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope
 from dancu.geo.models import AdminUnit
@@ -60,11 +61,8 @@ from dancu.registry.rules import (
     check_spouse_age,
 )
 from dancu.registry.selectors import (
-    DUPLICATE_CHECK_PURPOSE,
-    RELATIVE_CHECK_PURPOSE,
     pin_holder,
     possible_duplicates,
-    records_checked_log,
     relative_for_link,
     relative_married_elsewhere,
     spouses_left_married,
@@ -161,10 +159,14 @@ class FormCheck:
     legacy_commune: AdminUnit | None = None
     household: Household | None = None
     # The records the rules compared the form with: its relatives' (named by PIN), and those that already
-    # hold its PIN, its CMND, or its name and date of birth. Whoever is shown the verdicts logs the reads
-    # (`checked_records_log`).
-    relatives_read: set[int] = field(default_factory=set)
-    duplicates_read: set[int] = field(default_factory=set)
+    # hold its PIN, its CMND, or its name and date of birth; each with the typed values its verdicts
+    # depended on (`compared_values`). Whoever is shown the verdicts logs the reads, and a record outside
+    # their area once per distinct comparison (`checked_records_log`, collection/compared.py).
+    relatives_read: dict[int, set[str]] = field(default_factory=dict)
+    duplicates_read: dict[int, set[str]] = field(default_factory=dict)
+
+    def compared(self, reads: dict[int, set[str]], pk: int, *values: object) -> None:
+        reads.setdefault(pk, set()).add(compared_values(*values))
 
 
 # Reading the input ------------------------------------------------------------------------------------------
@@ -322,7 +324,7 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
         holder = None if pin_problems else pin_holder(pin)
         if holder is not None:
             errors.append(_rule("pin", "pin.duplicate"))
-            check.duplicates_read.add(holder)
+            check.compared(check.duplicates_read, holder, "pin", pin)
     _check_old_id(check, parsed.get("old_id_number"))
 
     warnings += _partial_birth_warning(birth)
@@ -336,7 +338,8 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
     )
     if same:
         warnings.append(_rule("full_name", "citizen.possible_duplicate"))
-        check.duplicates_read.update(same)
+        for pk in same:
+            check.compared(check.duplicates_read, pk, "same", fold(parsed["full_name"]), birth)
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
@@ -590,7 +593,18 @@ def _check_family(
             # A typing error most often; a relative never registered is the reviewer's to confirm.
             issues.append(Issue(pin_field, "family.relative_unknown"))
             continue
-        check.relatives_read.add(found.pk)
+        # What the verdicts below read of the typed data: the relative's name, the person's birth date
+        # (a parent's age, a spouse's) and name and record (a spouse married elsewhere).
+        check.compared(
+            check.relatives_read,
+            found.pk,
+            who,
+            relative.pin,
+            relative.name,
+            person.name,
+            person.birth,
+            person.record,
+        )
         if relative.name and fold(relative.name) != found.name_key:
             issues.append(Issue(name_field, "family.name_differs"))
         if who in _PARENT_SEX:
@@ -627,7 +641,7 @@ def _check_old_id(check: FormCheck, old_id: str | None, *, record: int | None = 
     holder = old_id_holder(old_id, exclude_pk=record)
     if holder is not None:
         check.errors.append(_rule("old_id_number", "cmnd.duplicate"))
-        check.duplicates_read.add(holder)
+        check.compared(check.duplicates_read, holder, "cmnd", old_id)
 
 
 def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
@@ -750,7 +764,8 @@ def _check_former_spouses(links: Iterable[_Link], spouse: NewRelative | None, ch
     }
     if not former:
         return
-    check.relatives_read.update(former)
+    for pk in former:
+        check.compared(check.relatives_read, pk, "former_spouse")
     if spouses_left_married(former):
         check.warnings.append(_rule("spouse_name", "family.former_spouse_married"))
 
@@ -1156,11 +1171,9 @@ def checked_records_log(user: User, check: FormCheck, *, channel: AccessLog.Chan
     """Log the records the rules compared typed data with, each for its purpose. Only where data is typed
     (a draft written, and the page's check as one types): submitting and reviewing judge the saved data
     again, whose records were logged for the officer who typed it, and who alone could choose them."""
-    for ids, purpose in (
-        (check.relatives_read, RELATIVE_CHECK_PURPOSE),
-        (check.duplicates_read, DUPLICATE_CHECK_PURPOSE),
-    ):
-        records_checked_log(actor=user, citizen_ids=ids, channel=channel, purpose=purpose, detail=detail)
+    compared_records_log(
+        user, relatives=check.relatives_read, duplicates=check.duplicates_read, channel=channel, detail=detail
+    )
 
 
 def form_update_draft(

@@ -171,6 +171,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dancu.accounts.views.locked_out"
 AXES_VERBOSE = False
 
+# Comparisons a form's rules make with records outside the officer's area (a relative's name and age, a
+# possible duplicate), per officer and day: past these the check is refused, since each verdict says
+# something of a record the officer may not open (collection/compared.py).
+DANCU_OUTSIDE_CHECKS_PER_DAY = env_int(
+    "DANCU_OUTSIDE_CHECKS_PER_DAY", default=200, minimum=1, maximum=100_000
+)
+DANCU_OUTSIDE_CHECKS_PER_RECORD = env_int(
+    "DANCU_OUTSIDE_CHECKS_PER_RECORD", default=10, minimum=1, maximum=1000
+)
+
 OTP_TOTP_ISSUER = "dancu"
 # An officer's TOTP secret is the second factor itself: the admin never shows it, nor its QR code, once
 # the device exists (the admin's add page still asks for a key, as django-otp does).

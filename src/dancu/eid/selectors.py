@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.audit.selectors import records_of_person
 from dancu.audit.services import access_log_record
 from dancu.cards.models import Application, Biometric, Card
 from dancu.eid.models import EidAccount
@@ -158,7 +159,7 @@ def own_record(*, account: EidAccount) -> Citizen:
     )
     if citizen is None:
         raise NotFoundError("citizen")
-    _log(account.user, citizen.pk, AccessLog.Action.VIEW, "portal: own record")
+    _log(account.user, citizen.pk, AccessLog.Action.VIEW, "cổng công dân: hồ sơ của mình")
     return citizen
 
 
@@ -187,7 +188,8 @@ def reads_of_own_data(*, account: EidAccount, page_number: str | int | None) -> 
     """Who read the citizen's personal data, newest first (NĐ 13/2023: the data subject's right to know
     how their data is processed); the citizen's own reads in the portal are left out."""
     logs = (
-        AccessLog.objects.filter(citizen_id=account.citizen_id)
+        # With the reads of the records merged into the citizen's: the same person's data.
+        AccessLog.objects.filter(citizen_id__in=sorted(records_of_person([account.citizen_id])))
         .exclude(actor_id=account.user_id)
         .select_related("reader_unit")
         .order_by("-accessed_at", "-pk")
@@ -205,7 +207,9 @@ def reads_of_own_data(*, account: EidAccount, page_number: str | int | None) -> 
         )
         for log in page.object_list
     ]
-    _log(account.user, account.citizen_id, AccessLog.Action.HISTORY, "portal: who read my data")
+    _log(
+        account.user, account.citizen_id, AccessLog.Action.HISTORY, "cổng công dân: ai đã xem dữ liệu của tôi"
+    )
     return page, reads
 
 
@@ -288,7 +292,7 @@ def own_cards(*, account: EidAccount) -> OwnCards:
             else card_ids[int(event.subject_id)]
         )
         stories[application_pk].milestones.append(_milestone(event))
-    _log(account.user, citizen.pk, AccessLog.Action.HISTORY, "portal: own cards")
+    _log(account.user, citizen.pk, AccessLog.Action.HISTORY, "cổng công dân: thẻ của mình")
     return OwnCards(citizen=citizen, stories=list(stories.values()))
 
 
@@ -303,5 +307,5 @@ def own_card(*, account: EidAccount, pk: int) -> tuple[Card, bytes | None]:
         .values_list("image", flat=True)
         .first()
     )
-    _log(account.user, account.citizen_id, AccessLog.Action.VIEW, f"portal: card image {card.serial}")
+    _log(account.user, account.citizen_id, AccessLog.Action.VIEW, f"cổng công dân: ảnh thẻ {card.serial}")
     return card, bytes(face) if face else None
