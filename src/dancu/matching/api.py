@@ -49,7 +49,7 @@ def _side(side: Citizen | StagingRecord) -> dict[str, Any]:
 
 
 def _summary(pair: CandidatePair, *, deceased: bool) -> dict[str, Any]:
-    left, right = decisions.pair_sides(pair)
+    left, right = decisions.pair_records(pair)
     return {
         "id": pair.pk,
         "match_probability": pair.match_probability,

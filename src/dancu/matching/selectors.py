@@ -21,13 +21,14 @@ from dancu.lib.errors import FieldError, NotFoundError
 from dancu.matching.models import CandidatePair
 from dancu.matching.services.decisions import (
     DECIDER_ROLES,
+    pair_citizen_ids,
     pair_origin,
-    pair_sides,
+    pair_records,
     staging_death_date,
     staging_value,
 )
 from dancu.registry.models import Citizen, CitizenMerge
-from dancu.registry.services import merge_conflicts, merge_pin_rule
+from dancu.registry.services import citizen_final_record, merge_conflicts, merge_pin_rule
 
 MAX_PAGE_SIZE = 100
 _NOTHING = Q(pk__in=[])
@@ -54,23 +55,34 @@ def visible_pairs(actor: User) -> QuerySet[CandidatePair]:
         # The whole country: no need to ask, for 100 million citizens, whether each is in it.
         return CandidatePair.objects.all()
     citizens = Citizen.objects.filter(citizen_scope(actor)).values("pk")
+    # A staged row written to the registry since is that citizen (decisions.side_record), and is scoped
+    # as the citizen is.
     return CandidatePair.objects.filter(
         _unit_q(actor),
         Q(left_citizen__isnull=True) | Q(left_citizen__in=citizens),
         Q(right_citizen__isnull=True) | Q(right_citizen__in=citizens),
+        Q(left_staging__citizen__isnull=True) | Q(left_staging__citizen__in=citizens),
+        Q(right_staging__citizen__isnull=True) | Q(right_staging__citizen__in=citizens),
     )
 
 
 def _with_sides(pairs: QuerySet[CandidatePair]) -> QuerySet[CandidatePair]:
     return pairs.select_related(
-        "unit", "left_citizen", "right_citizen", "left_staging__run", "right_staging__run", "decided_by"
+        "unit",
+        "left_citizen",
+        "right_citizen",
+        "left_staging__run",
+        "right_staging__run",
+        "left_staging__citizen",
+        "right_staging__citizen",
+        "decided_by",
     )
 
 
 def _citizen_ids(pairs: list[CandidatePair]) -> list[int]:
     ids = []
     for pair in pairs:
-        ids += [pk for pk in (pair.left_citizen_id, pair.right_citizen_id) if pk is not None]
+        ids += pair_citizen_ids(pair)
     return list(dict.fromkeys(ids))
 
 
@@ -79,7 +91,7 @@ def pair_deceased(pair: CandidatePair) -> bool:
     return any(
         (isinstance(side, Citizen) and side.is_deceased)
         or (isinstance(side, StagingRecord) and bool(staging_death_date(side)))
-        for side in pair_sides(pair)
+        for side in pair_records(pair)
     )
 
 
@@ -262,7 +274,7 @@ def pair_get(
         purpose=purpose,
         detail=f"cặp hồ sơ nghi trùng {pair.pk} (candidate pair)",
     )
-    left, right = pair_sides(pair)
+    left, right = pair_records(pair)
     left_values, right_values = _values(left), _values(right)
     rows = [
         FieldRow(name=name, left=left_values.get(name, ""), right=right_values.get(name, ""))
@@ -286,7 +298,23 @@ def pair_get(
     if isinstance(left, Citizen) and isinstance(right, Citizen):
         detail.kept, absorbed, detail.pin_rule = merge_pin_rule(left, right)
         if pair.status == CandidatePair.Status.PENDING:
-            detail.conflicts = merge_conflicts(keep=detail.kept, absorb=absorbed)
+            detail.conflicts = merge_conflicts(keep=detail.kept, absorb=absorbed, reader=actor)
+            # A side merged away since is refused naming the record it went into, when the officer may
+            # read that record: the page shows its PIN, so the read is logged.
+            named = [
+                citizen_final_record(side).pk for side in (left, right) if side.merged_into_id is not None
+            ]
+            named = list(
+                Citizen.objects.filter(citizen_scope(actor), pk__in=named).values_list("pk", flat=True)
+            )
+            access_log_record(
+                actor=actor,
+                citizen_ids=named,
+                action=AccessLog.Action.VIEW,
+                channel=channel,
+                purpose=purpose,
+                detail=f"cặp hồ sơ nghi trùng {pair.pk}: hồ sơ được hợp nhất vào (the record merged into)",
+            )
     return detail
 
 

@@ -16,6 +16,7 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.matching import selectors
 from dancu.matching.models import CandidatePair
 from dancu.matching.services import decisions
+from dancu.registry.models import Citizen
 from dancu.registry.services import MERGE_CHOICES
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
@@ -57,7 +58,14 @@ CHOICE_VALUES = {
 def queue_view(request: HttpRequest) -> HttpResponse:
     page = page_param(request.GET.get("page"))
     queue = selectors.pair_queue(actor=current_user(request), page=page, purpose=purpose_of(request))
-    return render(request, "matching/queue.html", {"queue": queue})
+    # A staged row written to the registry since is shown as the citizen it became.
+    rows = [(pair, *_side_citizens(pair)) for pair in queue.pairs]
+    return render(request, "matching/queue.html", {"queue": queue, "rows": rows})
+
+
+def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]:
+    left, right = decisions.pair_records(pair)
+    return (left if isinstance(left, Citizen) else None, right if isinstance(right, Citizen) else None)
 
 
 def _choice_fields(conflicts: list[FieldError], *, language: str) -> list[dict[str, Any]]:
@@ -85,12 +93,15 @@ def _pair_page(
         raise Http404 from None
     language = request.LANGUAGE_CODE
     blocking = [c for c in detail.conflicts if c.code != "merge.choice_required"]
+    left_citizen, right_citizen = _side_citizens(detail.pair)
     return render(
         request,
         "matching/pair.html",
         {
             "detail": detail,
             "pair": detail.pair,
+            "left_citizen": left_citizen,
+            "right_citizen": right_citizen,
             "rows": [(FIELD_LABELS.get(row.name, row.name), row) for row in detail.rows],
             "evidence": [(FIELD_LABELS.get(e.field, e.field), e) for e in detail.evidence],
             "pin_rule": PIN_RULES.get(detail.pin_rule, ""),

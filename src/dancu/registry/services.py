@@ -106,10 +106,37 @@ def _require_source(*, reason: str, source_document: str) -> None:
 # row before the registry's, and a merge locks none of their rows, so no cycle can form there either.
 
 
-def _merged_away(citizen: Citizen) -> FieldError:
-    """The refusal of a write to a record merged into another, naming the record to work on instead."""
+def citizen_final_record(citizen: Citizen) -> Citizen:
+    """The record that holds the person now: a record merged into one that was merged in turn leads to
+    the last of the chain, the one that still takes writes."""
+    kept = citizen
+    seen = {citizen.pk}
+    while kept.merged_into_id is not None and kept.merged_into_id not in seen:
+        seen.add(kept.merged_into_id)
+        kept = Citizen.objects.get(pk=kept.merged_into_id)
+    return kept
+
+
+def _merged_away(citizen: Citizen, *, reader: User | None = None) -> FieldError:
+    """The refusal of a write to a record merged into another, naming the record to work on instead: the
+    last of a chain of merges, the one that takes writes.
+
+    With a `reader` (an officer whose pages show the refusal), the record is named only when it lies in
+    the reader's area: the refusal must not tell an officer the PIN of a record they may not read (the
+    review's selectors log the record they name). Without one the refusal is for the writer of the
+    record itself."""
     assert citizen.merged_into_id is not None
-    kept_pin = Citizen.objects.filter(pk=citizen.merged_into_id).values_list("pin", flat=True).first()
+    kept = citizen_final_record(citizen)
+    if reader is not None and not Citizen.objects.filter(citizen_scope(reader), pk=kept.pk).exists():
+        return error(
+            "citizen",
+            "citizen.merged",
+            f"Hồ sơ {citizen.pin} đã được hợp nhất vào một hồ sơ ngoài địa bàn của bạn: không ghi thêm vào "
+            "hồ sơ đã hợp nhất",
+            f"Record {citizen.pin} was merged into a record outside your area: a merged record takes no "
+            "more changes",
+        )
+    kept_pin = kept.pin
     return error(
         "citizen",
         "citizen.merged",
@@ -120,12 +147,14 @@ def _merged_away(citizen: Citizen) -> FieldError:
     )
 
 
-def citizen_lock(*citizens: Citizen, allow_merged: bool = False) -> None:
+def citizen_lock(*citizens: Citizen, allow_merged: bool = False, reader: User | None = None) -> None:
     """Lock the citizens' rows for the current transaction and reload each instance from its locked row.
 
     Every write to a citizen goes through here (see the lock order above). A record merged into another
     is refused with `citizen.merged`: it stays readable with its history, but its data now live in the
     kept record. `allow_merged` is for the merge's undo, which writes to the absorbed record by design.
+    `reader` is the officer the refusal is shown to when the write is offered on a page about another
+    record (the duplicate review): see _merged_away.
     """
     if not transaction.get_connection().in_atomic_block:
         # A lock outside a transaction ends with the statement that took it: a caller's mistake.
@@ -135,7 +164,7 @@ def citizen_lock(*citizens: Citizen, allow_merged: bool = False) -> None:
         citizen.refresh_from_db(from_queryset=rows)
     for citizen in citizens:
         if citizen.merged_into_id is not None and not allow_merged:
-            raise DomainError(_merged_away(citizen))
+            raise DomainError(_merged_away(citizen, reader=reader))
 
 
 def _record_version(
@@ -1443,10 +1472,14 @@ def _same_relative(a: FamilyLink, b: FamilyLink) -> bool:
     return fold(a.relative_name) == fold(b.relative_name)
 
 
-def _merge_refusals(keep: Citizen, absorb: Citizen) -> list[FieldError]:
+def _merge_refusals(keep: Citizen, absorb: Citizen, *, reader: User | None = None) -> list[FieldError]:
     """What makes two records impossible to merge, whatever the officer chooses."""
     # A merge itself is refused by citizen_lock; the review page lists the refusal with the others.
-    errors = [_merged_away(citizen) for citizen in (keep, absorb) if citizen.merged_into_id is not None]
+    errors = [
+        _merged_away(citizen, reader=reader)
+        for citizen in (keep, absorb)
+        if citizen.merged_into_id is not None
+    ]
     if keep.sex != absorb.sex:
         errors.append(
             error(
@@ -1621,10 +1654,10 @@ def _merge_choice_needs(keep: Citizen, absorb: Citizen, *, choices: dict[str, st
     return errors
 
 
-def merge_conflicts(*, keep: Citizen, absorb: Citizen) -> list[FieldError]:
+def merge_conflicts(*, keep: Citizen, absorb: Citizen, reader: User | None = None) -> list[FieldError]:
     """Everything that stands in the way of merging the two records without choices (read-only): what a
-    review page shows before the officer decides."""
-    errors = _merge_refusals(keep, absorb)
+    review page shows `reader` before the officer decides."""
+    errors = _merge_refusals(keep, absorb, reader=reader)
     if errors:
         return errors
     errors = _merge_choice_needs(keep, absorb, choices={})
@@ -1677,8 +1710,8 @@ def citizen_merge(
                 raise NotFoundError("citizen")
         # Both rows, in id order (see the lock order at citizen_lock): two merges of overlapping records
         # wait for each other instead of deadlocking, and so do a merge and a write to either record.
-        citizen_lock(keep, absorb)
-        errors = _merge_refusals(keep, absorb)
+        citizen_lock(keep, absorb, reader=actor.user)
+        errors = _merge_refusals(keep, absorb, reader=actor.user)
         if errors:
             raise DomainError(errors)
         errors = _merge_choice_needs(keep, absorb, choices=choices)
