@@ -1394,11 +1394,31 @@ _MERGE_MODELS: dict[str, type[Any]] = {
 _CHIP_CARDS = (IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC)
 
 
+def _row_state(obj: Any) -> dict[str, Any]:
+    """Every stored value of a row, as the merge log keeps values."""
+    return {
+        f.attname: _plain(getattr(obj, f.attname)) for f in obj._meta.concrete_fields if not f.primary_key
+    }
+
+
 class _RowChanges:
     """Row updates written one at a time and logged with their old and new values, in order."""
 
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
+
+    def seal(self) -> None:
+        """Record, on the last change of each row the merge moved (every model but the citizens), the
+        whole row as the merge left it: the undo refuses when anything of it changed since (a moved
+        residence ended, a moved card replaced), not only the fields the merge wrote. A citizen's other
+        fields are the record's own life and the undo does not write them."""
+        last: dict[tuple[str, int], dict[str, Any]] = {}
+        for entry in self.entries:
+            if entry["model"] != "citizen":
+                last[(entry["model"], entry["pk"])] = entry
+        for (model, pk), entry in last.items():
+            row = _MERGE_MODELS[model].objects.get(pk=pk)
+            entry["after"] = _row_state(row)
 
     def write(self, obj: Any, **new: Any) -> None:
         label = next(name for name, model in _MERGE_MODELS.items() if isinstance(obj, model))
@@ -1833,6 +1853,7 @@ def citizen_merge(
         # The absorbed record keeps the area of its last residence (as the deceased do): officers of that
         # area can still reach it, and its merge, by its PIN.
         _refresh_area(keep)
+        changes.seal()
         merge = CitizenMerge.objects.create(
             kept=keep,
             absorbed=absorb,
@@ -1938,6 +1959,17 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
             current = _current_values({"model": model, "pk": pk, "new": {name: value}})
             if current is None or current[name] != value:
                 changed_since.append(f"{model} #{pk}: {name}")
+        # A row the merge moved must be as the merge left it, whole (merges logged before rows were
+        # sealed carry no "after", and are checked on the fields written alone).
+        for entry in merge.changes:
+            if "after" not in entry:
+                continue
+            row = _MERGE_MODELS[entry["model"]].objects.filter(pk=entry["pk"]).first()
+            now = _row_state(row) if row is not None else {}
+            for name, value in entry["after"].items():
+                label = f"{entry['model']} #{entry['pk']}: {name}"
+                if now.get(name) != value and label not in changed_since:
+                    changed_since.append(label)
         if changed_since:
             listed = ", ".join(changed_since[:10])
             raise DomainError(
