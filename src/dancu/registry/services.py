@@ -1891,6 +1891,28 @@ def citizen_merge(
         for citizen in (keep, absorb):
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
         _bump_households(households, actor=actor, event=event, reason=reason, source_document=source_document)
+        if "date_of_death" in filled and keep.date_of_death is not None:
+            # A death reaching the record through a merge is a death recorded, as through citizen_update:
+            # its own event (what the counts of deaths read), and the kept record's cards end with it
+            # (Luật Căn cước 2023 art. 29). An undo of the merge takes the date back; a revoked card is
+            # not brought back, as after any revocation: the citizen applies again.
+            audit_event_record(
+                actor=actor,
+                event_type=EventType.CITIZEN_DECEASED,
+                subject_type="citizen",
+                subject_id=keep.pk,
+                data={
+                    "changes": {"date_of_death": {"old": None, "new": _plain(keep.date_of_death)}},
+                    "merge_id": merge.pk,
+                    "from_pin": absorb.pin,
+                },
+                reason=reason,
+                source_document=source_document,
+                unit=keep.area_commune,
+            )
+            from dancu.cards.services import cards_end_for_death  # the cards app builds on the registry
+
+            cards_end_for_death(actor=actor, citizen=keep)
     return merge
 
 
