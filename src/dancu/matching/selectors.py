@@ -12,13 +12,14 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from dancu.accounts.models import PoliceUnit, User
-from dancu.accounts.selectors import citizen_scope, officer_can_read_records
+from dancu.accounts.models import User
+from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
 from dancu.collection.models import StagingRecord
 from dancu.lib.errors import FieldError, NotFoundError
 from dancu.matching.models import CandidatePair
+from dancu.matching.scope import visible_pairs
 from dancu.matching.services.decisions import (
     DECIDER_ROLES,
     pair_citizen_ids,
@@ -32,38 +33,6 @@ from dancu.registry.services import citizen_final_record, merge_conflicts, merge
 
 MAX_PAGE_SIZE = 100
 _NOTHING = Q(pk__in=[])
-
-
-def _unit_q(actor: User) -> Q:
-    """Pairs whose commune lies in the actor's area (pairs carry 2025 communes)."""
-    police_unit = actor.police_unit
-    if police_unit is None:
-        return _NOTHING
-    if police_unit.level == PoliceUnit.Level.MINISTRY:
-        return Q()
-    area = police_unit.admin_unit
-    if area is None:
-        return _NOTHING
-    return Q(unit__path=area.path) | Q(unit__path__startswith=area.path + "/")
-
-
-def visible_pairs(actor: User) -> QuerySet[CandidatePair]:
-    if not officer_can_read_records(actor):
-        return CandidatePair.objects.none()
-    assert actor.police_unit is not None  # officer_can_read_records
-    if actor.police_unit.level == PoliceUnit.Level.MINISTRY:
-        # The whole country: no need to ask, for 100 million citizens, whether each is in it.
-        return CandidatePair.objects.all()
-    citizens = Citizen.objects.filter(citizen_scope(actor)).values("pk")
-    # A staged row written to the registry since is that citizen (decisions.side_record), and is scoped
-    # as the citizen is.
-    return CandidatePair.objects.filter(
-        _unit_q(actor),
-        Q(left_citizen__isnull=True) | Q(left_citizen__in=citizens),
-        Q(right_citizen__isnull=True) | Q(right_citizen__in=citizens),
-        Q(left_staging__citizen__isnull=True) | Q(left_staging__citizen__in=citizens),
-        Q(right_staging__citizen__isnull=True) | Q(right_staging__citizen__in=citizens),
-    )
 
 
 def _with_sides(pairs: QuerySet[CandidatePair]) -> QuerySet[CandidatePair]:

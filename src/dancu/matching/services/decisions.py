@@ -16,7 +16,6 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dancu.accounts.selectors import citizen_scope, unit_in_area
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection import workflow
@@ -25,6 +24,7 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, text_errors
 from dancu.matching.models import CandidatePair, MatchRun
+from dancu.matching.scope import visible_pairs
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, CitizenMerge
 from dancu.registry.validation import error
@@ -147,12 +147,9 @@ def _check_actor(actor: Actor, pair: CandidatePair) -> None:
     user = actor.user
     if user is None:
         return
-    # Officers of another commune never see the pair: the same answer as a pair that does not exist.
-    # Every citizen in the pair must be one the officer may see, too (see matching.selectors).
-    if not unit_in_area(user, pair.unit):
-        raise NotFoundError("pair")
-    citizen_ids = set(pair_citizen_ids(pair))
-    if Citizen.objects.filter(citizen_scope(user), pk__in=citizen_ids).count() != len(citizen_ids):
+    # Officers of another area never see the pair: the same answer as a pair that does not exist. The
+    # rule is the reads' own (matching.scope): every record of the pair in the officer's area.
+    if not visible_pairs(user).filter(pk=pair.pk).exists():
         raise NotFoundError("pair")
     if user.role not in DECIDER_ROLES:
         raise DomainError(
