@@ -68,7 +68,9 @@ def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]
     return (left if isinstance(left, Citizen) else None, right if isinstance(right, Citizen) else None)
 
 
-def _choice_fields(conflicts: list[FieldError], *, language: str) -> list[dict[str, Any]]:
+def _choice_fields(conflicts: list[FieldError], *, language: str, posted: Any = None) -> list[dict[str, Any]]:
+    """The choices a merge needs, each with what the officer picked when the form comes back with an
+    error (an officer who re-picks a residence after each refusal may not notice one reset)."""
     fields = []
     for conflict in conflicts:
         key = conflict.field.removeprefix("choices.")
@@ -79,6 +81,7 @@ def _choice_fields(conflicts: list[FieldError], *, language: str) -> list[dict[s
                     "label": CHOICE_LABELS[key],
                     "options": [(value, CHOICE_VALUES[value]) for value in MERGE_CHOICES[key]],
                     "message": conflict.message(language),
+                    "selected": (posted or {}).get(f"choice_{key}", ""),
                 }
             )
     return fields
@@ -105,7 +108,9 @@ def _pair_page(
             "rows": [(FIELD_LABELS.get(row.name, row.name), row) for row in detail.rows],
             "evidence": [(FIELD_LABELS.get(e.field, e.field), e) for e in detail.evidence],
             "pin_rule": PIN_RULES.get(detail.pin_rule, ""),
-            "choice_fields": _choice_fields(detail.conflicts, language=language),
+            "choice_fields": _choice_fields(
+                detail.conflicts, language=language, posted=request.POST if errors else None
+            ),
             "blocking": [c.message(language) for c in blocking],
             "errors": [f"{e.message(language)} [{e.code}]" for e in errors or []],
             "posted": request.POST if errors else {},

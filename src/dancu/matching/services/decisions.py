@@ -226,6 +226,16 @@ def _row_that_stays(first: StagingRecord, second: StagingRecord) -> tuple[Stagin
     return ordered[0], ordered[1]
 
 
+def _repeated(actor: Actor, pair: CandidatePair, *, same: bool, reason: str) -> bool:
+    """Whether the pair's decision is this officer's, with this answer and this reason."""
+    return (
+        actor.user is not None
+        and pair.decided_by_id == actor.user.pk
+        and (pair.status != CandidatePair.Status.DIFFERENT) == same
+        and pair.decision_reason == reason
+    )
+
+
 def _decide(
     *,
     actor: Actor,
@@ -248,6 +258,10 @@ def _decide(
                     "This pair is no longer proposed: a later run no longer found the two records alike",
                 )
             )
+        if pair.status != CandidatePair.Status.PENDING and _repeated(actor, pair, same=same, reason=reason):
+            # The officer's own decision sent twice (a double click, a resend after a slow answer): the
+            # second is answered as the first was, and nothing is written again.
+            return pair
         if pair.status != CandidatePair.Status.PENDING:
             raise DomainError(
                 error(
