@@ -148,3 +148,23 @@ def test_jurisdiction_of_every_page(
     assert refused.status_code == 422
     assert "role.not_allowed" in refused.content.decode()
     assert Client().get("/duplicates/").status_code == 302  # signed out: to the login page
+
+
+def test_a_decided_pair_is_found_again_to_undo_it(
+    sign_in: SignIn, thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    pair = candidate_pair(hung, duplicate)
+    waiting = candidate_pair(hung, staged_row(), probability=0.8)
+    client = sign_in(Client(), thu)
+    client.post(f"/duplicates/{pair.pk}/decide/", {"decision": "different", "reason": "Hai anh em"})
+
+    queue = client.get("/duplicates/").content.decode()
+    assert f'data-pair="{pair.pk}"' not in queue
+    assert 'id="view-decided"' in queue
+    decided = client.get("/duplicates/?status=decided").content.decode()
+    assert f'data-pair="{pair.pk}"' in decided
+    assert f'data-pair="{waiting.pk}"' not in decided
+    assert 'data-status="different"' in decided
+    assert f'href="/duplicates/{pair.pk}/"' in decided
+    # An unknown list is the queue.
+    assert f'data-pair="{waiting.pk}"' in client.get("/duplicates/?status=merged").content.decode()

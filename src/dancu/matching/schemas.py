@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -11,6 +11,11 @@ from ninja import Field, Schema
 class QueueParams(Schema):
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(20, ge=1, le=100)
+    status: Literal["pending", "decided"] = Field(
+        "pending",
+        description='"pending": the queue, most certain first; "decided": same, not the same or merged, '
+        "most recently decided first (to find a decision and undo it)",
+    )
 
 
 class SideOut(Schema):

@@ -86,6 +86,12 @@ def pending_pair_count(actor: User) -> int | None:
     return visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).count()
 
 
+# What a list shows: the pairs waiting (the queue, most certain first), or those decided (same, not the
+# same, merged: most recently decided first, to find a decision and undo it).
+QUEUE_VIEWS = ("pending", "decided")
+_DECIDED = (CandidatePair.Status.SAME, CandidatePair.Status.DIFFERENT, CandidatePair.Status.MERGED)
+
+
 def pair_queue(
     *,
     actor: User,
@@ -93,13 +99,20 @@ def pair_queue(
     page_size: int = 20,
     purpose: str,
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    view: str = "pending",
 ) -> QueuePage:
-    """The pending pairs of the actor's area, most certain first; the citizens shown are logged."""
+    """The pending pairs of the actor's area, most certain first, or (`view="decided"`) the decided ones,
+    most recent first; the citizens shown are logged."""
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
     offset = (page - 1) * page_size
-    rows = list(_with_sides(pending).order_by("-match_probability", "pk")[offset : offset + page_size + 1])
+    if view == "decided":
+        pending = visible_pairs(actor).filter(status__in=_DECIDED)
+        order: tuple[str, ...] = ("-decided_at", "-pk")
+    else:
+        pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
+        order = ("-match_probability", "pk")
+    rows = list(_with_sides(pending).order_by(*order)[offset : offset + page_size + 1])
     has_next = len(rows) > page_size
     rows = rows[:page_size]
     access_log_record(

@@ -57,10 +57,14 @@ CHOICE_VALUES = {
 @officer_required
 def queue_view(request: HttpRequest) -> HttpResponse:
     page = page_param(request.GET.get("page"))
-    queue = selectors.pair_queue(actor=current_user(request), page=page, purpose=purpose_of(request))
+    view = request.GET.get("status", "pending")
+    view = view if view in selectors.QUEUE_VIEWS else "pending"
+    queue = selectors.pair_queue(
+        actor=current_user(request), page=page, purpose=purpose_of(request), view=view
+    )
     # A staged row written to the registry since is shown as the citizen it became.
     rows = [(pair, *_side_citizens(pair)) for pair in queue.pairs]
-    return render(request, "matching/queue.html", {"queue": queue, "rows": rows})
+    return render(request, "matching/queue.html", {"queue": queue, "rows": rows, "view": view})
 
 
 def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]:
