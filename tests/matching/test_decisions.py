@@ -281,3 +281,24 @@ def test_a_record_merged_outside_the_area_is_not_named(personas: Personas, thu: 
     detail = selectors.pair_get(actor=personas.cuong, pk=pair.pk, purpose="test")
     assert any(khue.pin in c.message_vi for c in detail.conflicts if c.code == "citizen.merged")
     assert AccessLog.objects.filter(actor=personas.cuong, citizen=khue).exists()
+
+
+def test_a_reason_in_decomposed_unicode_is_kept_composed(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    import unicodedata
+
+    reason = "Lý do trùng hồ sơ"
+    decisions.candidate_pair_decide(
+        actor=Actor(thu),
+        pair=candidate_pair(hung, duplicate),
+        same=False,
+        reason=unicodedata.normalize("NFD", reason),
+    )
+    assert CandidatePair.objects.get().decision_reason == unicodedata.normalize("NFC", reason)
+
+
+def test_the_sides_show_the_sex_as_a_person_reads_it(thu: User, hung: Citizen) -> None:
+    pair = candidate_pair(hung, staged_row())
+    rows = {row.name: row for row in selectors.pair_get(actor=thu, pk=pair.pk, purpose="test").rows}
+    assert (rows["sex"].left, rows["sex"].right, rows["sex"].differs) == ("Nam", "Nam", False)

@@ -90,7 +90,9 @@ class PairOut(PairSummaryOut):
 
 class DecisionIn(Schema):
     same: bool = Field(description="true: the same person; false: not the same person (remembered)")
-    reason: str = Field(max_length=2000)
+    # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
+    # says it in both languages.
+    reason: str = Field(max_length=20_000)
     choices: dict[str, str] = Field(
         default_factory=dict,
         description='choices for merging two citizens, e.g. {"permanent": "absorb"} (docs/merging.md)',
@@ -99,4 +101,6 @@ class DecisionIn(Schema):
 
 
 class UndoIn(Schema):
-    reason: str = Field(max_length=2000)
+    # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
+    # says it in both languages.
+    reason: str = Field(max_length=20_000)

@@ -28,7 +28,7 @@ from dancu.matching.services.decisions import (
     staging_death_date,
     staging_value,
 )
-from dancu.registry.models import Citizen, CitizenMerge
+from dancu.registry.models import Citizen, CitizenMerge, Sex
 from dancu.registry.services import citizen_final_record, merge_conflicts, merge_pin_rule
 
 MAX_PAGE_SIZE = 100
@@ -200,6 +200,8 @@ def _citizen_values(citizen: Citizen) -> dict[str, str]:
         return str(value.to_storage() if hasattr(value, "to_storage") else value)
 
     values = {name: text(getattr(citizen, name, "")) for name in _FIELDS if hasattr(citizen, name)}
+    # The sex as a person reads it, as the registry's own pages show it ("Nam", "Nữ"), not its code.
+    values["sex"] = _sex_label(citizen.sex)
     values["death_date"] = text(citizen.date_of_death)
     permanent = (
         citizen.residences.filter(ended_on__isnull=True)
@@ -214,8 +216,13 @@ def _citizen_values(citizen: Citizen) -> dict[str, str]:
     return values
 
 
+def _sex_label(code: str) -> str:
+    return str(dict(Sex.choices).get(code, code)) if code else ""
+
+
 def _staging_values(row: StagingRecord) -> dict[str, str]:
     values = {name: staging_value(row, name) for name in _FIELDS}
+    values["sex"] = _sex_label(values["sex"])
     values["pin"] = staging_value(row, "pin") or staging_value(row, "id_number")
     values["death_date"] = staging_death_date(row)
     return values

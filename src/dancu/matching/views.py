@@ -35,6 +35,8 @@ FIELD_LABELS = {
     "phone": gettext_lazy("Số điện thoại"),
     "death_date": gettext_lazy("Ngày mất"),
     "parents": gettext_lazy("Cha mẹ"),
+    # The matcher's name for the old ID number (the evidence table's rows).
+    "cmnd": gettext_lazy("Số CMND cũ"),
 }
 PIN_RULES = {
     "pin.on_card": gettext_lazy("số định danh đã in trên thẻ căn cước được giữ"),

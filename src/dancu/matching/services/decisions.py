@@ -22,7 +22,7 @@ from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold, text_errors
+from dancu.lib.vntext import fold, nfc, text_errors
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.matching.scope import visible_pairs
 from dancu.registry import services as registry
@@ -374,7 +374,9 @@ def candidate_pair_decide(
         actor=actor,
         pair=pair,
         same=same,
-        reason=reason.strip(),
+        # Stored in the composed form, as every text of the registry: a reason typed in decomposed
+        # Unicode reads the same and must compare and search the same.
+        reason=nfc(reason.strip()),
         choices=dict(choices or {}),
         source_document=source_document.strip(),
         automatic=False,
