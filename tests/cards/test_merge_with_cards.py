@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.cards import services
 from dancu.cards.models import Card, IntakeDevice, IntakePoint
@@ -12,7 +13,7 @@ from dancu.lib.errors import DomainError
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen
 from tests.cards.conftest import take
-from tests.conftest import People, Personas, make_citizen
+from tests.conftest import SYSTEM, People, Personas, make_citizen
 from tests.registry.merge_support import card, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,26 @@ def test_no_application_is_taken_for_a_record_merged_away(
     assert problem.code == "citizen.merged"
     assert people.hung.pin in problem.message_vi
     assert not duplicate.card_applications.exists()
+
+
+def test_a_death_the_merge_brings_to_the_kept_record_ends_its_card(delivered: Card, people: People) -> None:
+    # The register's Hùng carries his card; a second record of him was marked dead by another office.
+    duplicate = make_citizen(full_name="Nguyen Van Hung")
+    registry.citizen_update(
+        actor=SYSTEM,
+        citizen=duplicate,
+        changes={"date_of_death": "2025-06-20"},
+        reason="Trích lục khai tử",
+        source_document="KT 12/2025",
+    )
+    merge(people.hung, Citizen.objects.get(pk=duplicate.pk))
+
+    hung = Citizen.objects.get(pk=people.hung.pk)
+    assert hung.is_deceased
+    delivered.refresh_from_db()
+    assert delivered.state == Card.State.REVOKED
+    deaths = AuditEvent.objects.filter(event_type=EventType.CITIZEN_DECEASED, subject_id=str(hung.pk))
+    assert deaths.count() == 1
+    assert AuditEvent.objects.filter(
+        event_type=EventType.CARD_STATE_CHANGED, subject_id=str(delivered.pk), data__grounds="deceased"
+    ).exists()

@@ -39,6 +39,9 @@ def staged_row(**values: str) -> StagingRecord:
         file_format=ImportRun.Format.CSV,
         started_label="system:test",
         status=ImportRun.Status.DONE,
+        # Counted as the import counts its row: one read, waiting for review.
+        rows_read=1,
+        rows_review=1,
     )
     row = {
         "record_id": f"HK-{number}",

@@ -71,6 +71,9 @@ def test_queue_pair_decision_and_undo(thu: User, hung: Citizen, duplicate: Citiz
     assert decided.json()["merge_id"] == CitizenMerge.objects.get().pk
     assert [h["event_type"] for h in decided.json()["history"]] == ["matching.pair.decided"]
     assert client.get("/api/v1/matching/pairs").json()["total"] == 0
+    # The decided pairs are listed apart, to find one and undo it.
+    listed = client.get("/api/v1/matching/pairs?status=decided").json()
+    assert [(r["id"], r["status"]) for r in listed["results"]] == [(pair.pk, "merged")]
 
     undone = post(client, f"/api/v1/matching/pairs/{pair.pk}/undo", {"reason": "Xác minh lại"})
     assert undone.json()["status"] == "pending"

@@ -7,12 +7,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dancu.accounts.models import User
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.config.env import env_probability_or_off
 from dancu.lib.errors import DomainError, NotFoundError
+from dancu.matching import selectors
 from dancu.matching.models import CandidatePair
 from dancu.matching.services import decisions
+from dancu.registry import services as registry_services
 from dancu.registry.models import Citizen, CitizenMerge
 from tests.conftest import HONG_HA, SYSTEM, Personas, commune, make_citizen
 from tests.matching.factories import candidate_pair, match_run, staged_row
@@ -229,3 +231,74 @@ def test_a_risky_auto_merge_setting_stops_the_start(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("DANCU_MATCH_AUTO_MERGE", raw)
     with pytest.raises(ImproperlyConfigured, match="DANCU_MATCH_AUTO_MERGE"):
         env_probability_or_off("DANCU_MATCH_AUTO_MERGE", minimum=0.999)
+
+
+@pytest.mark.parametrize("death", ["31/02/2026", "1960-01-01", "2090-01-01"])
+def test_a_death_date_the_registry_cannot_take_does_not_block_the_link(
+    thu: User, hung: Citizen, death: str
+) -> None:
+    # Not a date, before the birth (1990), in the future: the registry never takes such a value, and the
+    # officer who knows the row is Hùng's must still be able to say so.
+    row = staged_row(full_name="Nguyen Van Hung", death_date=death)
+    pair = decide(thu, candidate_pair(hung, row), same=True)
+    assert pair.status == CandidatePair.Status.SAME
+    hung.refresh_from_db()
+    assert not hung.is_deceased
+    assert not AuditEvent.objects.filter(event_type=EventType.CITIZEN_DECEASED).exists()
+    deceased = AuditEvent.objects.get(event_type=EventType.PAIR_DECIDED).data["deceased"]
+    assert deceased["date_of_death"] == death
+    assert deceased["not_recorded"]
+
+
+def test_a_record_merged_outside_the_area_is_not_named(personas: Personas, thu: User) -> None:
+    # Khuê lives in Hồng Hà; two records of her were made in Hoàn Kiếm. The supervisor of Hà Nội merges
+    # one of them into her record: Thu, of Hoàn Kiếm, may not read the record it went into.
+    khue = make_citizen(full_name="Bùi Khánh Khuê", sex="F", commune_code=HONG_HA, address="Số 3 phố Hồng Hà")
+    first = make_citizen(full_name="Bùi Khánh Khuê", sex="F")
+    second = make_citizen(full_name="Bui Khanh Khue", sex="F")
+    registry_services.citizen_merge(
+        actor=Actor(personas.cuong),
+        keep=khue,
+        absorb=first,
+        reason=REASON,
+        source_document="",
+        choices={"permanent": "keep"},
+    )
+    pair = candidate_pair(first, second)
+
+    detail = selectors.pair_get(actor=thu, pk=pair.pk, purpose="test")
+    merged = [c for c in detail.conflicts if c.code == "citizen.merged"]
+    assert merged
+    assert all(khue.pin not in c.message_vi + c.message_en for c in merged)
+    assert "ngoài địa bàn" in merged[0].message_vi
+    with pytest.raises(DomainError) as exc:
+        decide(thu, pair, same=True)
+    assert codes(exc) == {"citizen.merged"}
+    assert khue.pin not in str([e.as_dict() for e in exc.value.errors])
+    assert not AccessLog.objects.filter(actor=thu, citizen=khue).exists()
+
+    # The supervisor may read it: the refusal names it, and the page's read of it is logged.
+    detail = selectors.pair_get(actor=personas.cuong, pk=pair.pk, purpose="test")
+    assert any(khue.pin in c.message_vi for c in detail.conflicts if c.code == "citizen.merged")
+    assert AccessLog.objects.filter(actor=personas.cuong, citizen=khue).exists()
+
+
+def test_a_reason_in_decomposed_unicode_is_kept_composed(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    import unicodedata
+
+    reason = "Lý do trùng hồ sơ"
+    decisions.candidate_pair_decide(
+        actor=Actor(thu),
+        pair=candidate_pair(hung, duplicate),
+        same=False,
+        reason=unicodedata.normalize("NFD", reason),
+    )
+    assert CandidatePair.objects.get().decision_reason == unicodedata.normalize("NFC", reason)
+
+
+def test_the_sides_show_the_sex_as_a_person_reads_it(thu: User, hung: Citizen) -> None:
+    pair = candidate_pair(hung, staged_row())
+    rows = {row.name: row for row in selectors.pair_get(actor=thu, pk=pair.pk, purpose="test").rows}
+    assert (rows["sex"].left, rows["sex"].right, rows["sex"].differs) == ("Nam", "Nam", False)

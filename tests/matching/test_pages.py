@@ -51,6 +51,12 @@ def test_deciding_with_the_choice_then_undoing(sign_in: SignIn, thu: User, hung:
     no_choice = client.post(f"/duplicates/{pair.pk}/decide/", {"decision": "same", "reason": "Trùng"})
     assert no_choice.status_code == 422
     assert "merge.choice_required" in no_choice.content.decode()
+    # A refusal for another field keeps the residence the officer picked.
+    no_reason = client.post(
+        f"/duplicates/{pair.pk}/decide/", {"decision": "same", "reason": "", "choice_permanent": "absorb"}
+    )
+    assert no_reason.status_code == 422
+    assert '<option value="absorb" selected>' in no_reason.content.decode()
 
     response = client.post(
         f"/duplicates/{pair.pk}/decide/",
@@ -63,6 +69,16 @@ def test_deciding_with_the_choice_then_undoing(sign_in: SignIn, thu: User, hung:
     assert 'data-event="matching.pair.decided"' in page
     pair.refresh_from_db()
     assert pair.status == CandidatePair.Status.MERGED
+    # The same decision sent again (a double click) lands on the decided pair, not on a refusal.
+    again = client.post(
+        f"/duplicates/{pair.pk}/decide/",
+        {"decision": "same", "reason": "Trùng", "choice_permanent": "keep", "source_document": "BB 3"},
+    )
+    assert (again.status_code, again["Location"]) == (302, f"/duplicates/{pair.pk}/")
+    # Another answer is refused: the pair is decided.
+    other = client.post(f"/duplicates/{pair.pk}/decide/", {"decision": "different", "reason": "Khác"})
+    assert other.status_code == 422
+    assert "pair.already_decided" in other.content.decode()
     # The kept record's history shows the record merged into it, with that record's own versions.
     history = client.get(f"/citizens/{hung.pk}/history/").content.decode()
     assert 'id="merged-records"' in history
@@ -73,6 +89,8 @@ def test_deciding_with_the_choice_then_undoing(sign_in: SignIn, thu: User, hung:
     undone = client.post(f"/duplicates/{pair.pk}/undo/", {"reason": "Xác minh lại"}, follow=True)
     assert 'data-status="pending"' in undone.content.decode()
     assert 'data-event="matching.pair.decision_undone"' in undone.content.decode()
+    # The absorbed PIN is live again: the merge's section no longer calls it cancelled.
+    assert "số định danh đã huỷ" not in undone.content.decode()
     assert Citizen.objects.get(pk=elsewhere.pk).merged_into_id is None
 
 
@@ -130,3 +148,23 @@ def test_jurisdiction_of_every_page(
     assert refused.status_code == 422
     assert "role.not_allowed" in refused.content.decode()
     assert Client().get("/duplicates/").status_code == 302  # signed out: to the login page
+
+
+def test_a_decided_pair_is_found_again_to_undo_it(
+    sign_in: SignIn, thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    pair = candidate_pair(hung, duplicate)
+    waiting = candidate_pair(hung, staged_row(), probability=0.8)
+    client = sign_in(Client(), thu)
+    client.post(f"/duplicates/{pair.pk}/decide/", {"decision": "different", "reason": "Hai anh em"})
+
+    queue = client.get("/duplicates/").content.decode()
+    assert f'data-pair="{pair.pk}"' not in queue
+    assert 'id="view-decided"' in queue
+    decided = client.get("/duplicates/?status=decided").content.decode()
+    assert f'data-pair="{pair.pk}"' in decided
+    assert f'data-pair="{waiting.pk}"' not in decided
+    assert 'data-status="different"' in decided
+    assert f'href="/duplicates/{pair.pk}/"' in decided
+    # An unknown list is the queue.
+    assert f'data-pair="{waiting.pk}"' in client.get("/duplicates/?status=merged").content.decode()

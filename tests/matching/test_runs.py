@@ -71,6 +71,8 @@ def _stage(citizens: list[Citizen]) -> list[StagingRecord]:
                 run=run, row_number=number, status=StagingRecord.Status.REVIEW, raw=raw, normalized=normalized
             )
         )
+    # Counted as the import counts its rows: read, and waiting for review.
+    ImportRun.objects.filter(pk=run.pk).update(rows_read=len(rows), rows_review=len(rows))
     return rows
 
 
@@ -242,6 +244,7 @@ def test_a_pending_pair_the_next_run_no_longer_proposes_leaves_the_queue_and_a_d
         decision_reason="hai người khác nhau",
     )
     corrected = staged[1]
+    staged_before = (dict(corrected.normalized), dict(corrected.raw))
     other = {"full_name": "HOANG THI MY LE", "birth_date": "1931-12-30", "old_id_number": ""}
     corrected.normalized = {**corrected.normalized, **other}
     corrected.raw = {**corrected.raw, **other, "birth_date": "30/12/1931"}
@@ -261,6 +264,34 @@ def test_a_pending_pair_the_next_run_no_longer_proposes_leaves_the_queue_and_a_d
         event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(second.pk)
     ).get()
     assert event.data["withdrawn"] == 1
+
+    # The correction was a slip, taken back: the next run believes the pair again, and it waits in the
+    # queue once more (withdrawn is no one's decision).
+    corrected.normalized, corrected.raw = staged_before
+    corrected.save(update_fields=["normalized", "raw"])
+    third = match_run_registry(actor=SYSTEM, today=TODAY)
+    pairs[1].refresh_from_db()
+    assert (pairs[1].status, pairs[1].run, pairs[1].decided_at) == (CandidatePair.Status.PENDING, third, None)
+    assert third.summary["returned"] == 1
+    pairs[0].refresh_from_db()
+    assert pairs[0].status == CandidatePair.Status.DIFFERENT
+
+
+def test_a_record_merged_away_is_not_read_and_its_pending_pairs_leave_the_queue() -> None:
+    citizens = _population()
+    staged = _stage(citizens[:1])
+    match_run_registry(actor=SYSTEM, today=TODAY)
+    pair = CandidatePair.objects.get(pair_key=pair_key(f"c:{citizens[0].pk}", f"s:{staged[0].pk}"))
+    # The citizen was merged into another record since (as citizen_merge leaves it).
+    Citizen.objects.filter(pk=citizens[0].pk).update(merged_into=citizens[1])
+
+    second = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert second.records == len(citizens) - 1 + 1
+    assert not CandidatePair.objects.filter(run=second, left_citizen=citizens[0]).exists()
+    assert not CandidatePair.objects.filter(run=second, right_citizen=citizens[0]).exists()
+    pair.refresh_from_db()
+    assert pair.status == CandidatePair.Status.WITHDRAWN
 
 
 def test_the_registry_run_prepares_in_worker_processes_with_the_same_result(

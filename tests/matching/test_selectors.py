@@ -11,7 +11,16 @@ from dancu.lib.errors import NotFoundError
 from dancu.matching import selectors
 from dancu.matching.services import decisions
 from dancu.registry.models import Citizen
-from tests.conftest import HONG_HA, SAI_GON, Personas, commune, make_citizen
+from tests.conftest import (
+    DUONG_LIEU_LEGACY,
+    HOAN_KIEM,
+    HONG_HA,
+    SAI_GON,
+    Personas,
+    commune,
+    legacy_commune,
+    make_citizen,
+)
 from tests.matching.factories import candidate_pair, match_run, staged_row
 from tests.registry.merge_support import reviewer
 
@@ -104,3 +113,48 @@ def test_a_linked_row_leaves_the_import_review(thu: User, hung: Citizen) -> None
     candidate_pair(other, staged_row(), unit=commune("00070"))
     decisions.candidate_pair_decide(actor=Actor(thu), pair=linked, same=True, reason="Cùng một người")
     assert list(selectors.staging_rows_settled_as_duplicates()) == [linked]
+
+
+def test_a_pair_of_staged_rows_in_two_provinces_is_the_ministrys(personas: Personas, thu: User) -> None:
+    # One person in two books: Hoàn Kiếm's and Sài Gòn's. The matcher routes the pair by its left side.
+    here = staged_row(commune_code=HOAN_KIEM)
+    there = staged_row(full_name="Nguyễn Văn Hùng", commune_code=SAI_GON, address="Số 5 Lê Lợi, Sài Gòn")
+    pair = candidate_pair(here, there, unit=commune(HOAN_KIEM))
+    for officer in (thu, personas.cuong, personas.dung, personas.lan):
+        with pytest.raises(NotFoundError):
+            selectors.pair_get(actor=officer, pk=pair.pk, purpose="test")
+        with pytest.raises(NotFoundError):
+            decisions.candidate_pair_decide(actor=Actor(officer), pair=pair, same=False, reason="Khác người")
+    assert selectors.pair_get(actor=personas.minh, pk=pair.pk, purpose="test").pair == pair
+    # Two rows of one ward stay the ward's.
+    neighbour = staged_row(full_name="Nguyễn Văn Hùng", commune_code=HOAN_KIEM)
+    local = candidate_pair(here, neighbour, unit=commune(HOAN_KIEM))
+    assert selectors.pair_get(actor=thu, pk=local.pk, purpose="test").pair == local
+
+
+def test_a_district_unit_of_the_old_structure_sees_the_pairs_of_its_records(personas: Personas) -> None:
+    from dancu.geo.selectors import successor_of
+
+    successor = successor_of(legacy_commune(DUONG_LIEU_LEGACY))
+    nga = make_citizen(
+        full_name="Phạm Thị Nga",
+        sex="F",
+        commune_code=successor.code,
+        legacy_code=DUONG_LIEU_LEGACY,
+        address="Thôn Thượng",
+    )
+    row = staged_row(
+        full_name="Pham Thi Nga",
+        commune_code=successor.code,
+        legacy_commune_code=DUONG_LIEU_LEGACY,
+        address="Thôn Thượng, Xã Dương Liễu, Huyện Hoài Đức",
+    )
+    pair = candidate_pair(nga, row)
+    # Hoa collects for the police of Huyện Hoài Đức (before 2025), whose records Nga's is.
+    queue = selectors.pair_queue(actor=personas.hoa, purpose="test")
+    assert [p.pk for p in queue.pairs] == [pair.pk]
+    assert selectors.pair_get(actor=personas.hoa, pk=pair.pk, purpose="test").pair == pair
+    # A pair of Hoàn Kiếm is not the district's.
+    other = candidate_pair(make_citizen(full_name="Lê Văn Tám"), staged_row(full_name="Le Van Tam"))
+    with pytest.raises(NotFoundError):
+        selectors.pair_get(actor=personas.hoa, pk=other.pk, purpose="test")

@@ -27,7 +27,7 @@ from dancu.registry.models import (
     PinRecord,
     Residence,
 )
-from tests.conftest import HONG_HA, SYSTEM, Personas, commune, household_of, make_citizen
+from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, Personas, commune, household_of, make_citizen
 from tests.registry.merge_support import card, full_snapshot, reviewer
 
 pytestmark = pytest.mark.django_db
@@ -449,13 +449,14 @@ def _current_residence(citizen: Citizen, address: str) -> Residence:
     )
 
 
-def test_undo_refused_when_restoring_would_break_a_rule(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+def test_undo_refused_when_the_person_moved_on_since(thu: User, hung: Citizen, duplicate: Citizen) -> None:
     ours = _current_residence(hung, "Số 1 phố Hàng Bè")
     _current_residence(duplicate, "Số 2 phố Hàng Bè")
     # The absorbed record's place of living stays current; the kept record's own is ended by the merge.
     result = merge(thu, hung, duplicate, choices={"permanent": "keep", "current": "absorb"}, today=TODAY)
     # Since, the person moved again: the place of living the merge kept ends and a new one is declared.
-    # Undoing would make the one the merge ended current again, next to the new one.
+    # Undoing would give the absorbed record back a residence whose story went on on the kept record, and
+    # make the one the merge ended current again, next to the new one.
     moved = Residence.objects.get(citizen=hung, kind="current", ended_on__isnull=True)
     services.residence_end(
         actor=SYSTEM, residence=moved, ended_on=TODAY, reason="Chuyển đi", source_document="CT01"
@@ -463,9 +464,63 @@ def test_undo_refused_when_restoring_would_break_a_rule(thu: User, hung: Citizen
     _current_residence(Citizen.objects.get(pk=hung.pk), "Số 3 phố Hàng Bè")
     with pytest.raises(DomainError) as exc:
         services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
-    assert codes(exc) == {"merge.undo_conflict"}
+    assert codes(exc) == {"merge.changed_since"}
+    assert f"residence #{moved.pk}: ended_on" in exc.value.errors[0].message_en
     result.refresh_from_db()
     assert not result.is_undone
     assert Citizen.objects.get(pk=duplicate.pk).merged_into_id == hung.pk
     ours.refresh_from_db()
     assert ours.ended_on == TODAY
+
+
+def test_undo_is_refused_when_a_later_merge_ended_a_residence_this_one_moved(thu: User) -> None:
+    # Quý registered three times at one address; B and C each with a temporary residence of their own.
+    a, b, c = (make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03") for _ in range(3))
+
+    def temporary(citizen: Citizen, address: str) -> Residence:
+        return services.residence_register(
+            actor=SYSTEM,
+            citizen=citizen,
+            kind="temporary",
+            commune=commune(HOAN_KIEM),
+            address_detail=address,
+            registered_on=date(2025, 1, 1),
+            expires_on=date(2026, 12, 31),
+            reason="Đăng ký tạm trú",
+            source_document="CT01",
+            today=TODAY,
+        )
+
+    moved = temporary(b, "Số 5 phố Hàng Đào")
+    temporary(c, "Số 9 phố Hàng Bè")
+    first = merge(thu, a, b, today=TODAY)
+    assert Residence.objects.get(pk=moved.pk).citizen_id == a.pk
+    # The second merge takes C's temporary residence and ends the one the first merge moved to A.
+    merge(thu, Citizen.objects.get(pk=a.pk), c, choices={"temporary": "absorb"}, today=TODAY)
+    assert Residence.objects.get(pk=moved.pk).ended_on is not None
+
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=first, reason="Nhầm người")
+    assert codes(exc) == {"merge.changed_since"}
+    assert f"residence #{moved.pk}: ended_on" in exc.value.errors[0].message_en
+    first.refresh_from_db()
+    assert not first.is_undone
+    assert Citizen.objects.get(pk=b.pk).merged_into_id == a.pk
+
+
+def test_undo_is_refused_when_a_moved_residence_was_ended_since(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+    # The earlier address the duplicate brought, moved as it was (only its owner changed).
+    moved = next(
+        entry["pk"]
+        for entry in result.changes
+        if entry["model"] == "residence" and entry["new"] == {"citizen_id": hung.pk}
+    )
+    past = Residence.objects.get(pk=moved)
+    Residence.objects.filter(pk=past.pk).update(end_reason="Sửa lý do kết thúc")
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    assert codes(exc) == {"merge.changed_since"}
+    assert f"residence #{past.pk}: end_reason" in exc.value.errors[0].message_en

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -1412,6 +1412,116 @@ def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
         changes[counters[StagingRecord.Status(previous)]] = F(counters[StagingRecord.Status(previous)]) - 1
         changes["rows_rejected"] = F("rows_rejected") + 1
     ImportRun.objects.filter(pk=record.run_id).update(**changes)
+
+
+# The form statuses in which an imported row still waits for its review (an import form is never a draft
+# or returned: it has no author to return it to).
+_IMPORT_REVIEW_STATUSES = (Status.SUBMITTED, Status.CHECKED, Status.RECHECKED)
+
+
+def staging_settle_as_duplicate(
+    *, actor: Actor, record: StagingRecord, pair_id: int, reason: str
+) -> dict[str, Any] | None:
+    """Take an imported row out of the import review: an officer found it to be the same person as a
+    record the registry holds, or as another row that stays (the duplicate review's "same person"). Its
+    DC01, while still under review, is closed as rejected with the reason, and the row is rejected in its
+    import's report with `import.duplicate`, so that no check, re-check or apply, and no promotion of a
+    row not yet promoted, writes a second record of the person.
+
+    The reason names the candidate pair, not the other record: the form's readers are the officers of the
+    row's commune, who may not be those of the record. Returns what was changed, for the decision's undo
+    (`staging_settle_undo`); None when the row had already left the review (written to the registry, or
+    rejected). The caller holds the transaction, with the row's form and the row locked in that order
+    (the order form_apply takes them in)."""
+    if record.citizen_id is not None or record.status == StagingRecord.Status.REJECTED:
+        return None
+    issue = _rule("", "import.duplicate", pair=pair_id)
+    settled: dict[str, Any] = {
+        "pair": pair_id,
+        "staging_id": record.pk,
+        "status": record.status,
+        "promoted_at": record.promoted_at.isoformat() if record.promoted_at else None,
+        "issues": len(record.issues),
+        "form_id": None,
+    }
+    form = CollectionForm.objects.filter(staging_record=record).first()
+    if form is not None and form.status in _IMPORT_REVIEW_STATUSES:
+        settled |= {"form_id": form.pk, "form_status": form.status}
+        previous = form.status
+        now = timezone.now()
+        form.status = Status.REJECTED
+        form.status_since = form.rejected_at = now
+        form.rejected_by = actor.user
+        form.reject_reason = f"{issue.message_vi} {reason}"[:500]
+        form.save()
+        _record(
+            actor=actor,
+            event_type=EventType.FORM_REJECTED,
+            form=form,
+            reason=form.reject_reason,
+            previous=previous,
+            pair=pair_id,
+        )
+    else:
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.STAGING_REJECTED,
+            subject_type="staging_record",
+            subject_id=record.pk,
+            data={"run": record.run_id, "row": record.row_number, "code": issue.code, "pair": pair_id},
+            reason=reason,
+        )
+    staging_reject(record=record, issue=issue)
+    return settled
+
+
+def staging_settle_undo(*, actor: Actor, settled: Mapping[str, Any], reason: str) -> None:
+    """Put back in the import review a row that `staging_settle_as_duplicate` took out, as it was: its
+    status and place in the report's counts, and its DC01 in the status it had, waiting for the same
+    reviewer again. The caller holds the transaction (the undo of the decision that settled it)."""
+    form = None
+    if settled.get("form_id") is not None:
+        form = CollectionForm.objects.select_for_update().filter(pk=settled["form_id"]).first()
+    record = StagingRecord.objects.select_for_update().get(pk=settled["staging_id"])
+    counters = {
+        StagingRecord.Status.APPROVED: "rows_accepted",
+        StagingRecord.Status.REVIEW: "rows_review",
+    }
+    dropped = record.issues[settled["issues"] :]
+    record.status = settled["status"]
+    record.promoted_at = (
+        datetime.fromisoformat(settled["promoted_at"]) if settled.get("promoted_at") else None
+    )
+    record.issues = record.issues[: settled["issues"]]
+    record.save(update_fields=["status", "promoted_at", "issues"])
+    codes = Counter(
+        ImportRun.objects.select_for_update()
+        .filter(pk=record.run_id)
+        .values_list("issue_counts", flat=True)
+        .get()
+    )
+    codes.subtract(Counter(issue["code"] for issue in dropped))
+    counter = counters[StagingRecord.Status(record.status)]
+    ImportRun.objects.filter(pk=record.run_id).update(
+        issue_counts={code: n for code, n in codes.items() if n > 0},
+        rows_rejected=F("rows_rejected") - 1,
+        **{counter: F(counter) + 1},
+    )
+    if form is not None and form.status == Status.REJECTED:
+        form.status = settled["form_status"]
+        form.status_since = timezone.now()
+        form.rejected_by = None
+        form.rejected_at = None
+        form.reject_reason = ""
+        form.save()
+        # The form's history says why it is back: the decision that closed it was taken back.
+        _record(
+            actor=actor,
+            event_type=EventType.PAIR_DECISION_UNDONE,
+            form=form,
+            reason=reason,
+            pair=settled.get("pair"),
+        )
 
 
 def _registry_reason(form: CollectionForm) -> str:

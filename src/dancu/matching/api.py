@@ -49,7 +49,7 @@ def _side(side: Citizen | StagingRecord) -> dict[str, Any]:
 
 
 def _summary(pair: CandidatePair, *, deceased: bool) -> dict[str, Any]:
-    left, right = decisions.pair_sides(pair)
+    left, right = decisions.pair_records(pair)
     return {
         "id": pair.pk,
         "match_probability": pair.match_probability,
@@ -94,11 +94,18 @@ def _detail(request: HttpRequest, pair_id: int) -> dict[str, Any]:
 
 
 @router.get(
-    "/matching/pairs", response=QueueOut, summary="Pending duplicate pairs of your area, most certain first"
+    "/matching/pairs",
+    response=QueueOut,
+    summary="Pending duplicate pairs of your area, most certain first (or the decided ones, ?status=decided)",
 )
 def list_pairs(request: HttpRequest, params: Query[QueueParams]) -> dict[str, Any]:
     queue = selectors.pair_queue(
-        actor=_actor(request), page=params.page, page_size=params.page_size, purpose=PURPOSE, channel=API
+        actor=_actor(request),
+        page=params.page,
+        page_size=params.page_size,
+        purpose=PURPOSE,
+        channel=API,
+        view=params.status,
     )
     return {
         "page": queue.page,

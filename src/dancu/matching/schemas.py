@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -11,6 +11,11 @@ from ninja import Field, Schema
 class QueueParams(Schema):
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(20, ge=1, le=100)
+    status: Literal["pending", "decided"] = Field(
+        "pending",
+        description='"pending": the queue, most certain first; "decided": same, not the same or merged, '
+        "most recently decided first (to find a decision and undo it)",
+    )
 
 
 class SideOut(Schema):
@@ -85,7 +90,9 @@ class PairOut(PairSummaryOut):
 
 class DecisionIn(Schema):
     same: bool = Field(description="true: the same person; false: not the same person (remembered)")
-    reason: str = Field(max_length=2000)
+    # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
+    # says it in both languages.
+    reason: str = Field(max_length=20_000)
     choices: dict[str, str] = Field(
         default_factory=dict,
         description='choices for merging two citizens, e.g. {"permanent": "absorb"} (docs/merging.md)',
@@ -94,4 +101,6 @@ class DecisionIn(Schema):
 
 
 class UndoIn(Schema):
-    reason: str = Field(max_length=2000)
+    # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
+    # says it in both languages.
+    reason: str = Field(max_length=20_000)

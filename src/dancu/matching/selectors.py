@@ -12,65 +12,46 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from dancu.accounts.models import PoliceUnit, User
-from dancu.accounts.selectors import citizen_scope, officer_can_read_records
+from dancu.accounts.models import User
+from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
 from dancu.collection.models import StagingRecord
 from dancu.lib.errors import FieldError, NotFoundError
 from dancu.matching.models import CandidatePair
+from dancu.matching.scope import visible_pairs
 from dancu.matching.services.decisions import (
     DECIDER_ROLES,
+    pair_citizen_ids,
     pair_origin,
-    pair_sides,
+    pair_records,
     staging_death_date,
     staging_value,
 )
-from dancu.registry.models import Citizen, CitizenMerge
-from dancu.registry.services import merge_conflicts, merge_pin_rule
+from dancu.registry.models import Citizen, CitizenMerge, Sex
+from dancu.registry.services import citizen_final_record, merge_conflicts, merge_pin_rule
 
 MAX_PAGE_SIZE = 100
 _NOTHING = Q(pk__in=[])
 
 
-def _unit_q(actor: User) -> Q:
-    """Pairs whose commune lies in the actor's area (pairs carry 2025 communes)."""
-    police_unit = actor.police_unit
-    if police_unit is None:
-        return _NOTHING
-    if police_unit.level == PoliceUnit.Level.MINISTRY:
-        return Q()
-    area = police_unit.admin_unit
-    if area is None:
-        return _NOTHING
-    return Q(unit__path=area.path) | Q(unit__path__startswith=area.path + "/")
-
-
-def visible_pairs(actor: User) -> QuerySet[CandidatePair]:
-    if not officer_can_read_records(actor):
-        return CandidatePair.objects.none()
-    assert actor.police_unit is not None  # officer_can_read_records
-    if actor.police_unit.level == PoliceUnit.Level.MINISTRY:
-        # The whole country: no need to ask, for 100 million citizens, whether each is in it.
-        return CandidatePair.objects.all()
-    citizens = Citizen.objects.filter(citizen_scope(actor)).values("pk")
-    return CandidatePair.objects.filter(
-        _unit_q(actor),
-        Q(left_citizen__isnull=True) | Q(left_citizen__in=citizens),
-        Q(right_citizen__isnull=True) | Q(right_citizen__in=citizens),
-    )
-
-
 def _with_sides(pairs: QuerySet[CandidatePair]) -> QuerySet[CandidatePair]:
     return pairs.select_related(
-        "unit", "left_citizen", "right_citizen", "left_staging__run", "right_staging__run", "decided_by"
+        "unit",
+        "left_citizen",
+        "right_citizen",
+        "left_staging__run",
+        "right_staging__run",
+        "left_staging__citizen",
+        "right_staging__citizen",
+        "decided_by",
     )
 
 
 def _citizen_ids(pairs: list[CandidatePair]) -> list[int]:
     ids = []
     for pair in pairs:
-        ids += [pk for pk in (pair.left_citizen_id, pair.right_citizen_id) if pk is not None]
+        ids += pair_citizen_ids(pair)
     return list(dict.fromkeys(ids))
 
 
@@ -79,7 +60,7 @@ def pair_deceased(pair: CandidatePair) -> bool:
     return any(
         (isinstance(side, Citizen) and side.is_deceased)
         or (isinstance(side, StagingRecord) and bool(staging_death_date(side)))
-        for side in pair_sides(pair)
+        for side in pair_records(pair)
     )
 
 
@@ -105,6 +86,12 @@ def pending_pair_count(actor: User) -> int | None:
     return visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).count()
 
 
+# What a list shows: the pairs waiting (the queue, most certain first), or those decided (same, not the
+# same, merged: most recently decided first, to find a decision and undo it).
+QUEUE_VIEWS = ("pending", "decided")
+_DECIDED = (CandidatePair.Status.SAME, CandidatePair.Status.DIFFERENT, CandidatePair.Status.MERGED)
+
+
 def pair_queue(
     *,
     actor: User,
@@ -112,13 +99,20 @@ def pair_queue(
     page_size: int = 20,
     purpose: str,
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    view: str = "pending",
 ) -> QueuePage:
-    """The pending pairs of the actor's area, most certain first; the citizens shown are logged."""
+    """The pending pairs of the actor's area, most certain first, or (`view="decided"`) the decided ones,
+    most recent first; the citizens shown are logged."""
     page = max(1, page)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
     offset = (page - 1) * page_size
-    rows = list(_with_sides(pending).order_by("-match_probability", "pk")[offset : offset + page_size + 1])
+    if view == "decided":
+        pending = visible_pairs(actor).filter(status__in=_DECIDED)
+        order: tuple[str, ...] = ("-decided_at", "-pk")
+    else:
+        pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
+        order = ("-match_probability", "pk")
+    rows = list(_with_sides(pending).order_by(*order)[offset : offset + page_size + 1])
     has_next = len(rows) > page_size
     rows = rows[:page_size]
     access_log_record(
@@ -206,6 +200,8 @@ def _citizen_values(citizen: Citizen) -> dict[str, str]:
         return str(value.to_storage() if hasattr(value, "to_storage") else value)
 
     values = {name: text(getattr(citizen, name, "")) for name in _FIELDS if hasattr(citizen, name)}
+    # The sex as a person reads it, as the registry's own pages show it ("Nam", "Nữ"), not its code.
+    values["sex"] = _sex_label(citizen.sex)
     values["death_date"] = text(citizen.date_of_death)
     permanent = (
         citizen.residences.filter(ended_on__isnull=True)
@@ -220,8 +216,13 @@ def _citizen_values(citizen: Citizen) -> dict[str, str]:
     return values
 
 
+def _sex_label(code: str) -> str:
+    return str(dict(Sex.choices).get(code, code)) if code else ""
+
+
 def _staging_values(row: StagingRecord) -> dict[str, str]:
     values = {name: staging_value(row, name) for name in _FIELDS}
+    values["sex"] = _sex_label(values["sex"])
     values["pin"] = staging_value(row, "pin") or staging_value(row, "id_number")
     values["death_date"] = staging_death_date(row)
     return values
@@ -262,7 +263,7 @@ def pair_get(
         purpose=purpose,
         detail=f"cặp hồ sơ nghi trùng {pair.pk} (candidate pair)",
     )
-    left, right = pair_sides(pair)
+    left, right = pair_records(pair)
     left_values, right_values = _values(left), _values(right)
     rows = [
         FieldRow(name=name, left=left_values.get(name, ""), right=right_values.get(name, ""))
@@ -286,7 +287,23 @@ def pair_get(
     if isinstance(left, Citizen) and isinstance(right, Citizen):
         detail.kept, absorbed, detail.pin_rule = merge_pin_rule(left, right)
         if pair.status == CandidatePair.Status.PENDING:
-            detail.conflicts = merge_conflicts(keep=detail.kept, absorb=absorbed)
+            detail.conflicts = merge_conflicts(keep=detail.kept, absorb=absorbed, reader=actor)
+            # A side merged away since is refused naming the record it went into, when the officer may
+            # read that record: the page shows its PIN, so the read is logged.
+            named = [
+                citizen_final_record(side).pk for side in (left, right) if side.merged_into_id is not None
+            ]
+            named = list(
+                Citizen.objects.filter(citizen_scope(actor), pk__in=named).values_list("pk", flat=True)
+            )
+            access_log_record(
+                actor=actor,
+                citizen_ids=named,
+                action=AccessLog.Action.VIEW,
+                channel=channel,
+                purpose=purpose,
+                detail=f"cặp hồ sơ nghi trùng {pair.pk}: hồ sơ được hợp nhất vào (the record merged into)",
+            )
     return detail
 
 

@@ -16,6 +16,7 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.matching import selectors
 from dancu.matching.models import CandidatePair
 from dancu.matching.services import decisions
+from dancu.registry.models import Citizen
 from dancu.registry.services import MERGE_CHOICES
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
@@ -34,6 +35,8 @@ FIELD_LABELS = {
     "phone": gettext_lazy("Số điện thoại"),
     "death_date": gettext_lazy("Ngày mất"),
     "parents": gettext_lazy("Cha mẹ"),
+    # The matcher's name for the old ID number (the evidence table's rows).
+    "cmnd": gettext_lazy("Số CMND cũ"),
 }
 PIN_RULES = {
     "pin.on_card": gettext_lazy("số định danh đã in trên thẻ căn cước được giữ"),
@@ -56,11 +59,24 @@ CHOICE_VALUES = {
 @officer_required
 def queue_view(request: HttpRequest) -> HttpResponse:
     page = page_param(request.GET.get("page"))
-    queue = selectors.pair_queue(actor=current_user(request), page=page, purpose=purpose_of(request))
-    return render(request, "matching/queue.html", {"queue": queue})
+    view = request.GET.get("status", "pending")
+    view = view if view in selectors.QUEUE_VIEWS else "pending"
+    queue = selectors.pair_queue(
+        actor=current_user(request), page=page, purpose=purpose_of(request), view=view
+    )
+    # A staged row written to the registry since is shown as the citizen it became.
+    rows = [(pair, *_side_citizens(pair)) for pair in queue.pairs]
+    return render(request, "matching/queue.html", {"queue": queue, "rows": rows, "view": view})
 
 
-def _choice_fields(conflicts: list[FieldError], *, language: str) -> list[dict[str, Any]]:
+def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]:
+    left, right = decisions.pair_records(pair)
+    return (left if isinstance(left, Citizen) else None, right if isinstance(right, Citizen) else None)
+
+
+def _choice_fields(conflicts: list[FieldError], *, language: str, posted: Any = None) -> list[dict[str, Any]]:
+    """The choices a merge needs, each with what the officer picked when the form comes back with an
+    error (an officer who re-picks a residence after each refusal may not notice one reset)."""
     fields = []
     for conflict in conflicts:
         key = conflict.field.removeprefix("choices.")
@@ -71,6 +87,7 @@ def _choice_fields(conflicts: list[FieldError], *, language: str) -> list[dict[s
                     "label": CHOICE_LABELS[key],
                     "options": [(value, CHOICE_VALUES[value]) for value in MERGE_CHOICES[key]],
                     "message": conflict.message(language),
+                    "selected": (posted or {}).get(f"choice_{key}", ""),
                 }
             )
     return fields
@@ -85,16 +102,21 @@ def _pair_page(
         raise Http404 from None
     language = request.LANGUAGE_CODE
     blocking = [c for c in detail.conflicts if c.code != "merge.choice_required"]
+    left_citizen, right_citizen = _side_citizens(detail.pair)
     return render(
         request,
         "matching/pair.html",
         {
             "detail": detail,
             "pair": detail.pair,
+            "left_citizen": left_citizen,
+            "right_citizen": right_citizen,
             "rows": [(FIELD_LABELS.get(row.name, row.name), row) for row in detail.rows],
             "evidence": [(FIELD_LABELS.get(e.field, e.field), e) for e in detail.evidence],
             "pin_rule": PIN_RULES.get(detail.pin_rule, ""),
-            "choice_fields": _choice_fields(detail.conflicts, language=language),
+            "choice_fields": _choice_fields(
+                detail.conflicts, language=language, posted=request.POST if errors else None
+            ),
             "blocking": [c.message(language) for c in blocking],
             "errors": [f"{e.message(language)} [{e.code}]" for e in errors or []],
             "posted": request.POST if errors else {},

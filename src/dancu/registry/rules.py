@@ -476,6 +476,14 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Cán bộ đã từ chối bản ghi: {reason}",
         "An officer rejected the record: {reason}",
     ),
+    Rule(
+        "import.duplicate",
+        E,
+        "Cán bộ đã xác định bản ghi là của cùng một người với một hồ sơ khác (cặp hồ sơ nghi trùng #{pair}): "
+        "không tạo thêm hồ sơ.",
+        "An officer found the record to be the same person as another record (candidate pair #{pair}): no "
+        "second record is made.",
+    ),
     Rule("address.required", E, "Thiếu {label_lower}.", "{label} is required."),
     Rule(
         "address.unresolved",

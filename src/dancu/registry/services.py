@@ -113,10 +113,37 @@ def _require_source(*, reason: str, source_document: str) -> None:
 # row before the registry's, and a merge locks none of their rows, so no cycle can form there either.
 
 
-def _merged_away(citizen: Citizen) -> FieldError:
-    """The refusal of a write to a record merged into another, naming the record to work on instead."""
+def citizen_final_record(citizen: Citizen) -> Citizen:
+    """The record that holds the person now: a record merged into one that was merged in turn leads to
+    the last of the chain, the one that still takes writes."""
+    kept = citizen
+    seen = {citizen.pk}
+    while kept.merged_into_id is not None and kept.merged_into_id not in seen:
+        seen.add(kept.merged_into_id)
+        kept = Citizen.objects.get(pk=kept.merged_into_id)
+    return kept
+
+
+def _merged_away(citizen: Citizen, *, reader: User | None = None) -> FieldError:
+    """The refusal of a write to a record merged into another, naming the record to work on instead: the
+    last of a chain of merges, the one that takes writes.
+
+    With a `reader` (an officer whose pages show the refusal), the record is named only when it lies in
+    the reader's area: the refusal must not tell an officer the PIN of a record they may not read (the
+    review's selectors log the record they name). Without one the refusal is for the writer of the
+    record itself."""
     assert citizen.merged_into_id is not None
-    kept_pin = Citizen.objects.filter(pk=citizen.merged_into_id).values_list("pin", flat=True).first()
+    kept = citizen_final_record(citizen)
+    if reader is not None and not Citizen.objects.filter(citizen_scope(reader), pk=kept.pk).exists():
+        return error(
+            "citizen",
+            "citizen.merged",
+            f"Hồ sơ {citizen.pin} đã được hợp nhất vào một hồ sơ ngoài địa bàn của bạn: không ghi thêm vào "
+            "hồ sơ đã hợp nhất",
+            f"Record {citizen.pin} was merged into a record outside your area: a merged record takes no "
+            "more changes",
+        )
+    kept_pin = kept.pin
     return error(
         "citizen",
         "citizen.merged",
@@ -127,12 +154,14 @@ def _merged_away(citizen: Citizen) -> FieldError:
     )
 
 
-def citizen_lock(*citizens: Citizen, allow_merged: bool = False) -> None:
+def citizen_lock(*citizens: Citizen, allow_merged: bool = False, reader: User | None = None) -> None:
     """Lock the citizens' rows for the current transaction and reload each instance from its locked row.
 
     Every write to a citizen goes through here (see the lock order above). A record merged into another
     is refused with `citizen.merged`: it stays readable with its history, but its data now live in the
     kept record. `allow_merged` is for the merge's undo, which writes to the absorbed record by design.
+    `reader` is the officer the refusal is shown to when the write is offered on a page about another
+    record (the duplicate review): see _merged_away.
     """
     if not transaction.get_connection().in_atomic_block:
         # A lock outside a transaction ends with the statement that took it: a caller's mistake.
@@ -142,7 +171,7 @@ def citizen_lock(*citizens: Citizen, allow_merged: bool = False) -> None:
         citizen.refresh_from_db(from_queryset=rows)
     for citizen in citizens:
         if citizen.merged_into_id is not None and not allow_merged:
-            raise DomainError(_merged_away(citizen))
+            raise DomainError(_merged_away(citizen, reader=reader))
 
 
 def _record_version(
@@ -1713,11 +1742,31 @@ _MERGE_MODELS: dict[str, type[Any]] = {
 _CHIP_CARDS = (IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC)
 
 
+def _row_state(obj: Any) -> dict[str, Any]:
+    """Every stored value of a row, as the merge log keeps values."""
+    return {
+        f.attname: _plain(getattr(obj, f.attname)) for f in obj._meta.concrete_fields if not f.primary_key
+    }
+
+
 class _RowChanges:
     """Row updates written one at a time and logged with their old and new values, in order."""
 
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
+
+    def seal(self) -> None:
+        """Record, on the last change of each row the merge moved (every model but the citizens), the
+        whole row as the merge left it: the undo refuses when anything of it changed since (a moved
+        residence ended, a moved card replaced), not only the fields the merge wrote. A citizen's other
+        fields are the record's own life and the undo does not write them."""
+        last: dict[tuple[str, int], dict[str, Any]] = {}
+        for entry in self.entries:
+            if entry["model"] != "citizen":
+                last[(entry["model"], entry["pk"])] = entry
+        for (model, pk), entry in last.items():
+            row = _MERGE_MODELS[model].objects.get(pk=pk)
+            entry["after"] = _row_state(row)
 
     def write(self, obj: Any, **new: Any) -> None:
         label = next(name for name, model in _MERGE_MODELS.items() if isinstance(obj, model))
@@ -1791,10 +1840,14 @@ def _same_relative(a: FamilyLink, b: FamilyLink) -> bool:
     return fold(a.relative_name) == fold(b.relative_name)
 
 
-def _merge_refusals(keep: Citizen, absorb: Citizen) -> list[FieldError]:
+def _merge_refusals(keep: Citizen, absorb: Citizen, *, reader: User | None = None) -> list[FieldError]:
     """What makes two records impossible to merge, whatever the officer chooses."""
     # A merge itself is refused by citizen_lock; the review page lists the refusal with the others.
-    errors = [_merged_away(citizen) for citizen in (keep, absorb) if citizen.merged_into_id is not None]
+    errors = [
+        _merged_away(citizen, reader=reader)
+        for citizen in (keep, absorb)
+        if citizen.merged_into_id is not None
+    ]
     if keep.sex != absorb.sex:
         errors.append(
             error(
@@ -1969,10 +2022,10 @@ def _merge_choice_needs(keep: Citizen, absorb: Citizen, *, choices: dict[str, st
     return errors
 
 
-def merge_conflicts(*, keep: Citizen, absorb: Citizen) -> list[FieldError]:
+def merge_conflicts(*, keep: Citizen, absorb: Citizen, reader: User | None = None) -> list[FieldError]:
     """Everything that stands in the way of merging the two records without choices (read-only): what a
-    review page shows before the officer decides."""
-    errors = _merge_refusals(keep, absorb)
+    review page shows `reader` before the officer decides."""
+    errors = _merge_refusals(keep, absorb, reader=reader)
     if errors:
         return errors
     errors = _merge_choice_needs(keep, absorb, choices={})
@@ -2025,8 +2078,8 @@ def citizen_merge(
                 raise NotFoundError("citizen")
         # Both rows, in id order (see the lock order at citizen_lock): two merges of overlapping records
         # wait for each other instead of deadlocking, and so do a merge and a write to either record.
-        citizen_lock(keep, absorb)
-        errors = _merge_refusals(keep, absorb)
+        citizen_lock(keep, absorb, reader=actor.user)
+        errors = _merge_refusals(keep, absorb, reader=actor.user)
         if errors:
             raise DomainError(errors)
         errors = _merge_choice_needs(keep, absorb, choices=choices)
@@ -2148,6 +2201,7 @@ def citizen_merge(
         # The absorbed record keeps the area of its last residence (as the deceased do): officers of that
         # area can still reach it, and its merge, by its PIN.
         _refresh_area(keep)
+        changes.seal()
         merge = CitizenMerge.objects.create(
             kept=keep,
             absorbed=absorb,
@@ -2185,6 +2239,28 @@ def citizen_merge(
         for citizen in (keep, absorb):
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
         _bump_households(households, actor=actor, event=event, reason=reason, source_document=source_document)
+        if "date_of_death" in filled and keep.date_of_death is not None:
+            # A death reaching the record through a merge is a death recorded, as through citizen_update:
+            # its own event (what the counts of deaths read), and the kept record's cards end with it
+            # (Luật Căn cước 2023 art. 29). An undo of the merge takes the date back; a revoked card is
+            # not brought back, as after any revocation: the citizen applies again.
+            audit_event_record(
+                actor=actor,
+                event_type=EventType.CITIZEN_DECEASED,
+                subject_type="citizen",
+                subject_id=keep.pk,
+                data={
+                    "changes": {"date_of_death": {"old": None, "new": _plain(keep.date_of_death)}},
+                    "merge_id": merge.pk,
+                    "from_pin": absorb.pin,
+                },
+                reason=reason,
+                source_document=source_document,
+                unit=keep.area_commune,
+            )
+            from dancu.cards.services import cards_end_for_death  # the cards app builds on the registry
+
+            cards_end_for_death(actor=actor, citizen=keep)
     return merge
 
 
@@ -2253,6 +2329,17 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
             current = _current_values({"model": model, "pk": pk, "new": {name: value}})
             if current is None or current[name] != value:
                 changed_since.append(f"{model} #{pk}: {name}")
+        # A row the merge moved must be as the merge left it, whole (merges logged before rows were
+        # sealed carry no "after", and are checked on the fields written alone).
+        for entry in merge.changes:
+            if "after" not in entry:
+                continue
+            row = _MERGE_MODELS[entry["model"]].objects.filter(pk=entry["pk"]).first()
+            now = _row_state(row) if row is not None else {}
+            for name, value in entry["after"].items():
+                label = f"{entry['model']} #{entry['pk']}: {name}"
+                if now.get(name) != value and label not in changed_since:
+                    changed_since.append(label)
         if changed_since:
             listed = ", ".join(changed_since[:10])
             raise DomainError(

@@ -16,14 +16,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from dancu.accounts.selectors import citizen_scope, unit_in_area
-from dancu.audit.models import EventType
+from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.models import StagingRecord
+from dancu.collection import workflow
+from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold, text_errors
+from dancu.lib.vntext import fold, nfc, text_errors
 from dancu.matching.models import CandidatePair, MatchRun
+from dancu.matching.scope import visible_pairs
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, CitizenMerge
 from dancu.registry.validation import error
@@ -43,6 +44,35 @@ def pair_sides(pair: CandidatePair) -> tuple[Side, Side]:
     assert left is not None
     assert right is not None
     return left, right
+
+
+def side_record(side: Side) -> Side:
+    """What a side stands for now: a staged row already written to the registry (auto-approved, or its
+    form applied) is that citizen, and is read, scoped, logged and decided as the citizen."""
+    if isinstance(side, StagingRecord) and side.citizen_id is not None:
+        assert side.citizen is not None
+        return side.citizen
+    return side
+
+
+def pair_records(pair: CandidatePair) -> tuple[Side, Side]:
+    left, right = pair_sides(pair)
+    return side_record(left), side_record(right)
+
+
+def pair_citizen_ids(pair: CandidatePair) -> list[int]:
+    """The citizens a pair shows: its citizen sides, and the citizens its staged rows became."""
+    ids = [
+        pk
+        for pk in (
+            pair.left_citizen_id,
+            pair.right_citizen_id,
+            pair.left_staging.citizen_id if pair.left_staging is not None else None,
+            pair.right_staging.citizen_id if pair.right_staging is not None else None,
+        )
+        if pk is not None
+    ]
+    return list(dict.fromkeys(ids))
 
 
 def pair_origin(pair: CandidatePair) -> str:
@@ -117,12 +147,9 @@ def _check_actor(actor: Actor, pair: CandidatePair) -> None:
     user = actor.user
     if user is None:
         return
-    # Officers of another commune never see the pair: the same answer as a pair that does not exist.
-    # Every citizen in the pair must be one the officer may see, too (see matching.selectors).
-    if not unit_in_area(user, pair.unit):
-        raise NotFoundError("pair")
-    citizen_ids = {pk for pk in (pair.left_citizen_id, pair.right_citizen_id) if pk is not None}
-    if Citizen.objects.filter(citizen_scope(user), pk__in=citizen_ids).count() != len(citizen_ids):
+    # Officers of another area never see the pair: the same answer as a pair that does not exist. The
+    # rule is the reads' own (matching.scope): every record of the pair in the officer's area.
+    if not visible_pairs(user).filter(pk=pair.pk).exists():
         raise NotFoundError("pair")
     if user.role not in DECIDER_ROLES:
         raise DomainError(
@@ -137,8 +164,12 @@ def _check_actor(actor: Actor, pair: CandidatePair) -> None:
 
 def _flag_deceased(
     *, actor: Actor, citizen: Citizen, rows: list[StagingRecord], reason: str
-) -> dict[str, str] | None:
-    """Record the date of death a confirmed staged row carries on a citizen not yet marked deceased."""
+) -> dict[str, Any] | None:
+    """Record the date of death a confirmed staged row carries on a citizen not yet marked deceased.
+
+    A legacy book's date the registry cannot take (not a date, before the birth, in the future) is not
+    written: the registry never takes a value it cannot read. The decision stands, the citizen stays
+    alive, and the decision's event says which date was left out and why (`not_recorded`)."""
     if citizen.date_of_death is not None:
         return None
     for row in rows:
@@ -146,15 +177,63 @@ def _flag_deceased(
         if not death:
             continue
         source = f"{row.run.source} #{row.row_number} ({row.run.file_name})"[:200]
-        registry.citizen_update(
-            actor=actor,
-            citizen=citizen,
-            changes={"date_of_death": death},
-            reason=f"Nguồn dữ liệu cũ ghi ngày mất (date of death in a legacy source): {reason}"[:1000],
-            source_document=source,
-        )
+        try:
+            registry.citizen_update(
+                actor=actor,
+                citizen=citizen,
+                changes={"date_of_death": death},
+                reason=f"Nguồn dữ liệu cũ ghi ngày mất (date of death in a legacy source): {reason}"[:1000],
+                source_document=source,
+            )
+        except DomainError as exc:
+            return {"date_of_death": death, "source": source, "not_recorded": [e.code for e in exc.errors]}
         return {"date_of_death": death, "source": source}
     return None
+
+
+def _lock_rows(pair: CandidatePair) -> None:
+    """Lock the pair's staged rows, each after its form, in the order form_apply takes them (the form,
+    then the row it writes back to): a form applied at this moment either wrote its citizen first, and
+    the row is read as that citizen, or waits and finds the row settled."""
+    ids = [pk for pk in (pair.left_staging_id, pair.right_staging_id) if pk is not None]
+    if not ids:
+        return
+    list(CollectionForm.objects.select_for_update().filter(staging_record_id__in=ids).order_by("pk"))
+    list(StagingRecord.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    for row in (pair.left_staging, pair.right_staging):
+        if row is not None:
+            row.refresh_from_db()
+            row.citizen = None if row.citizen_id is None else Citizen.objects.get(pk=row.citizen_id)
+
+
+_FORM_PROGRESS: dict[str, int] = {
+    CollectionForm.Status.RECHECKED: 3,
+    CollectionForm.Status.CHECKED: 2,
+    CollectionForm.Status.SUBMITTED: 1,
+}
+
+
+def _row_that_stays(first: StagingRecord, second: StagingRecord) -> tuple[StagingRecord, StagingRecord]:
+    """Of two rows of one person, (the row that stays, the duplicate): the one further along its review,
+    else the one staged first. A rejected row has already left the review and never stays."""
+
+    def progress(row: StagingRecord) -> tuple[int, int, int]:
+        form = CollectionForm.objects.filter(staging_record=row).values_list("status", flat=True).first()
+        alive = row.status != StagingRecord.Status.REJECTED
+        return (int(alive), _FORM_PROGRESS.get(form or "", 0), -row.pk)
+
+    ordered = sorted((first, second), key=progress, reverse=True)
+    return ordered[0], ordered[1]
+
+
+def _repeated(actor: Actor, pair: CandidatePair, *, same: bool, reason: str) -> bool:
+    """Whether the pair's decision is this officer's, with this answer and this reason."""
+    return (
+        actor.user is not None
+        and pair.decided_by_id == actor.user.pk
+        and (pair.status != CandidatePair.Status.DIFFERENT) == same
+        and pair.decision_reason == reason
+    )
 
 
 def _decide(
@@ -179,6 +258,10 @@ def _decide(
                     "This pair is no longer proposed: a later run no longer found the two records alike",
                 )
             )
+        if pair.status != CandidatePair.Status.PENDING and _repeated(actor, pair, same=same, reason=reason):
+            # The officer's own decision sent twice (a double click, a resend after a slow answer): the
+            # second is answered as the first was, and nothing is written again.
+            return pair
         if pair.status != CandidatePair.Status.PENDING:
             raise DomainError(
                 error(
@@ -188,10 +271,15 @@ def _decide(
                     "This pair has already been decided",
                 )
             )
-        left, right = pair_sides(pair)
+        _lock_rows(pair)
+        left, right = pair_records(pair)
         data: dict[str, Any] = {"same": same, "automatic": automatic, "pair_key": pair.pair_key}
         if not same:
             pair.status = CandidatePair.Status.DIFFERENT
+        elif isinstance(left, Citizen) and isinstance(right, Citizen) and left.pk == right.pk:
+            # Both sides are one record already (two rows, one of them written as the other's citizen).
+            pair.status = CandidatePair.Status.SAME
+            data |= {"citizen_id": left.pk}
         elif isinstance(left, Citizen) and isinstance(right, Citizen):
             keep, absorb, rule = registry.merge_pin_rule(left, right)
             merge = registry.citizen_merge(
@@ -212,19 +300,35 @@ def _decide(
             assert isinstance(row, StagingRecord)
             # The row is settled as this citizen's: like any write about a citizen, it takes the record's
             # lock, and a record merged away meanwhile is refused with the record it went into.
-            registry.citizen_lock(citizen)
+            registry.citizen_lock(citizen, reader=actor.user)
             pair.status = CandidatePair.Status.SAME
             data |= {
                 "citizen_id": citizen.pk,
                 "staging_id": row.pk,
                 "row_says": _row_differences(row, citizen),
             }
+            # The person is in the registry: the row leaves the import review, and its form (if any) is
+            # closed, so that applying it never writes the person a second record.
+            settled = workflow.staging_settle_as_duplicate(
+                actor=actor, record=row, pair_id=pair.pk, reason=reason
+            )
+            if settled:
+                data["settled"] = settled
             deceased = _flag_deceased(actor=actor, citizen=citizen, rows=[row], reason=reason)
             if deceased:
                 data["deceased"] = deceased
         else:
+            assert isinstance(left, StagingRecord)
+            assert isinstance(right, StagingRecord)
             pair.status = CandidatePair.Status.SAME
-            data |= {"staging_ids": sorted(side.pk for side in (left, right))}
+            stays, duplicate = _row_that_stays(left, right)
+            data |= {"staging_ids": sorted(side.pk for side in (left, right)), "stays": stays.pk}
+            # One person, one record: the row further along stays in the review, the other leaves it.
+            settled = workflow.staging_settle_as_duplicate(
+                actor=actor, record=duplicate, pair_id=pair.pk, reason=reason
+            )
+            if settled:
+                data["settled"] = settled
         pair.decided_by = actor.user
         pair.decided_at = timezone.now()
         pair.decision_reason = reason
@@ -270,7 +374,9 @@ def candidate_pair_decide(
         actor=actor,
         pair=pair,
         same=same,
-        reason=reason.strip(),
+        # Stored in the composed form, as every text of the registry: a reason typed in decomposed
+        # Unicode reads the same and must compare and search the same.
+        reason=nfc(reason.strip()),
         choices=dict(choices or {}),
         source_document=source_document.strip(),
         automatic=False,
@@ -303,6 +409,18 @@ def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> Ca
             if merge is not None:
                 registry.citizen_merge_undo(actor=actor, merge=merge, reason=reason)
                 data["merge_id"] = merge.pk
+        decided = (
+            AuditEvent.objects.filter(
+                event_type=EventType.PAIR_DECIDED, subject_type="candidate_pair", subject_id=str(pair.pk)
+            )
+            .order_by("-occurred_at", "-pk")
+            .first()
+        )
+        settled = decided.data.get("settled") if decided is not None else None
+        if previous == CandidatePair.Status.SAME and settled:
+            # The row the decision took out of the import review goes back to it, its form with it.
+            workflow.staging_settle_undo(actor=actor, settled=settled, reason=reason)
+            data["restored_staging_id"] = settled["staging_id"]
         pair.status = CandidatePair.Status.PENDING
         pair.decided_by = None
         pair.decided_at = None

@@ -7,7 +7,10 @@ to the review queue as a `CandidatePair`:
 - a side is "c:<citizen id>" or "s:<staging id>"; the pair's key is the two sides in string order, the
   first being the pair's left side, so the same two records always make the same key;
 - a pair whose key already has a decision (same, different, merged) is never proposed again; a pending
-  one is refreshed with this run's scores and evidence; a new one is created;
+  one is refreshed with this run's scores and evidence; a withdrawn one (an earlier run no longer
+  proposed it, no officer decided it) waits in the queue again; a new one is created;
+- a citizen merged into another is not read (the kept record is): pending pairs naming it are withdrawn
+  at the end of the run like any pair it no longer proposes;
 - the pair waits in the queue of the 2025 commune of its left side (the right side's when the left
   one has none; a pair where neither side has a commune cannot be routed and is counted in the summary).
 
@@ -101,7 +104,10 @@ def _citizen_rows(population: _Population) -> None:
     )
     for citizen_id, detail, original in residences.iterator(chunk_size=5_000):
         details[citizen_id] = (detail, original)
-    citizens = Citizen.objects.values_list(
+    # A record merged into another is no longer anyone's record: its data live in the kept record, which
+    # the run reads. Read as well, it was proposed again beside the kept record in a pair no decision
+    # could settle (a merge refuses it, and "not the same person" would be false).
+    citizens = Citizen.objects.filter(merged_into__isnull=True).values_list(
         "pk",
         "full_name",
         "sex",
@@ -281,10 +287,14 @@ def _side_fields(prefix: str, side: str) -> dict[str, int | None]:
     }
 
 
-def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -> tuple[int, int, int]:
-    """Create the new pairs and refresh the pending ones of one chunk; return (created, refreshed,
-    already decided). One transaction: a chunk is written whole or not at all."""
-    created = refreshed = decided = 0
+_OPEN = (CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN)
+
+
+def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -> tuple[int, int, int, int]:
+    """Create the new pairs, refresh the pending ones and put the withdrawn ones back in the queue, for one
+    chunk; return (created, refreshed, already decided, returned). One transaction: a chunk is written
+    whole or not at all."""
+    created = refreshed = decided = returned = 0
     with transaction.atomic():
         existing = {
             pair.pair_key: pair
@@ -293,7 +303,9 @@ def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -
         new_pairs = []
         for item in chunk:
             known = existing.get(item.key)
-            if known is not None and known.status != CandidatePair.Status.PENDING:
+            # A withdrawn pair was taken out by a run, not decided by anyone: a run that believes it again
+            # puts it back in the queue. Only an officer's (or the auto-merge's) decision keeps it out.
+            if known is not None and known.status not in _OPEN:
                 decided += 1
                 continue
             if known is not None:
@@ -302,8 +314,15 @@ def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -
                 known.match_weight = item.weight
                 known.match_probability = item.probability
                 known.comparisons = item.comparisons
-                known.save(update_fields=["run", "unit", "match_weight", "match_probability", "comparisons"])
-                refreshed += 1
+                fields = ["run", "unit", "match_weight", "match_probability", "comparisons"]
+                if known.status == CandidatePair.Status.WITHDRAWN:
+                    known.status = CandidatePair.Status.PENDING
+                    known.decided_at = None
+                    fields += ["status", "decided_at"]
+                    returned += 1
+                else:
+                    refreshed += 1
+                known.save(update_fields=fields)
                 continue
             new_pairs.append(
                 CandidatePair(
@@ -319,7 +338,7 @@ def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -
             )
         CandidatePair.objects.bulk_create(new_pairs)
         created = len(new_pairs)
-    return created, refreshed, decided
+    return created, refreshed, decided, returned
 
 
 def _commune_ids(codes: set[str]) -> dict[str, int]:
@@ -377,6 +396,7 @@ def _finish(run: MatchRun, *, actor: Actor, status: str, summary: dict[str, Any]
                         "created",
                         "refreshed",
                         "already_decided",
+                        "returned",
                         "auto_merged",
                         "withdrawn",
                         "citizens_logged",
@@ -439,12 +459,13 @@ def match_run_registry(
         )
         proposed, unrouted = _proposals(result, population, prepared, threshold)
         units = _commune_ids({item.unit_code for item in proposed})
-        created = refreshed = decided = 0
+        created = refreshed = decided = returned = 0
         for chunk in batched(proposed, CHUNK_SIZE):
             counts = _write_chunk(run, chunk, units)
-            created, refreshed, decided = created + counts[0], refreshed + counts[1], decided + counts[2]
+            created, refreshed = created + counts[0], refreshed + counts[1]
+            decided, returned = decided + counts[2], returned + counts[3]
         run.candidate_pairs = result.summary["candidate_pairs"]
-        run.proposed_pairs = created + refreshed
+        run.proposed_pairs = created + refreshed + returned
         # Pairs at or above the configured certainty are merged by the review's own policy, one
         # transaction each; the others wait for an officer.
         merged = candidate_pairs_auto_merge(actor=actor, run=run)
@@ -453,6 +474,7 @@ def match_run_registry(
             "created": created,
             "refreshed": refreshed,
             "already_decided": decided,
+            "returned": returned,
             "unrouted": unrouted,
             "auto_merge_threshold": run.auto_merge_threshold,
             "auto_merged": len(merged.decided),

@@ -220,6 +220,12 @@ class Command(BaseCommand):
             f"lần chạy / run {run.pk}: {run.records:,} bản ghi / records, {run.candidate_pairs:,} cặp ứng "
             f"viên / candidate pairs, {run.proposed_pairs:,} cặp đề xuất / pairs proposed for review"
         )
+        returned = run.summary.get("returned", 0)
+        if returned:
+            self.stdout.write(
+                f"{returned:,} cặp đã rút trước đây được đề xuất lại, chờ xem xét / pairs withdrawn before "
+                "proposed again, back in the queue"
+            )
         withdrawn = run.summary.get("withdrawn", 0)
         if withdrawn:
             self.stdout.write(
