@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -46,7 +46,8 @@ from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.eid import services as eid_services
 from dancu.matching.models import CandidatePair
-from dancu.registry.models import Citizen, Household
+from dancu.registry import services as registry
+from dancu.registry.models import Citizen, Household, Residence
 from dancu.registry.reference import ETHNICITIES
 from tests.cards.conftest import capture, load_fee_table, produce, take
 from tests.collection.forms_support import Reviewers, dc01, dc02, make_reviewers
@@ -142,6 +143,18 @@ def _world_create() -> World:
         address="Số 123 ngõ 45 ngách 67 hẻm 89 phố Hàng Trống, tổ dân phố số 12",
     )
     household = household_of(people.hung, spouse=lien)
+    # Liên also stays in the ward for her work, a temporary residence the officer renews or ends.
+    registry.residence_register(
+        actor=SYSTEM,
+        citizen=lien,
+        kind="temporary",
+        commune=commune(HOAN_KIEM),
+        address_detail="Phòng 304, số 8 phố Hàng Bài",
+        registered_on=timezone.localdate() - timedelta(days=30),
+        expires_on=timezone.localdate() + timedelta(days=300),
+        reason="Đăng ký tạm trú",
+        source_document="Tờ khai CT01",
+    )
 
     draft = dc01(lan)
     submitted = workflow.form_submit(actor=Actor(lan), form=dc01(lan, full_name="Đỗ Minh Quân"))
@@ -231,6 +244,9 @@ def _world_create() -> World:
         "Nhập hộ",
         "Giao xã",
         "Máy trạm tổ 1",
+        "Phòng 304, số 8 phố Hàng Bài",
+        "Đăng ký tạm trú",
+        "Tờ khai CT01",
         "Đỗ Minh Khang",
         "Đỗ Minh Quân",
         # The card's issuer, as printed on the card, and what the card app writes in the record's history.
@@ -460,6 +476,12 @@ def _home(world: World) -> int:
     return world.people.hung.residences.get(ended_on__isnull=True, kind="permanent").pk
 
 
+def _stay_renewal(world: World) -> str:
+    """The page to renew Liên's temporary residence in the ward."""
+    stay = Residence.objects.get(kind="temporary", ended_on__isnull=True, address_detail__startswith="Phòng")
+    return f"/citizens/{stay.citizen_id}/residences/{stay.pk}/renew/"
+
+
 SCREENS = [
     # Signing in, officers and citizens.
     Screen("login", "nobody", lambda w: "/login/"),
@@ -485,6 +507,7 @@ SCREENS = [
     Screen("citizen-history", "lan", lambda w: f"/citizens/{w.people.hung.pk}/history/?on={_today()}"),
     Screen("residence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/new/"),
     Screen("residence-end", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/{_home(w)}/end/"),
+    Screen("residence-renew", "lan", _stay_renewal),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),
