@@ -387,8 +387,12 @@ def citizen_create(
             old_id=parsed.get("old_id_number"),
             # A PIN typed from a document is who the person is; without one, the name and birth are all
             # there is to tell them from the people already registered (as a DC01's check does).
+            # A name refused by its own rules is not looked up: it names nobody, and a NUL in it would
+            # make PostgreSQL refuse the query.
             name_key=fold(parsed["full_name"])
-            if parsed.get("full_name") and not (pin or not_a_duplicate)
+            if parsed.get("full_name")
+            and not (pin or not_a_duplicate)
+            and not any(e.field == "full_name" for e in errors)
             else "",
             birth=parsed.get("birth_date"),
             channel=channel,
