@@ -51,11 +51,13 @@ from dancu.cards import services as card_services
 from dancu.cards.models import IntakePoint
 from dancu.cards.printing import qr_payload
 from dancu.collection import workflow
+from dancu.registry import services as registry_services
 from tests.cards.conftest import capture, load_fee_table, produce, take
 from tests.collection.forms_support import dc01, dc01_data
 from tests.conftest import (
     HOAN_KIEM,
     HONG_HA,
+    SYSTEM,
     commune,
     household_of,
     make_citizen,
@@ -232,6 +234,17 @@ def _world_create() -> World:
     # Ngọc has no card application yet: the known-good intake is hers.
     ngoc = make_citizen(full_name="Vũ Thị Ngọc", sex="F", birth_date="1996-09-30", address="Số 4 phố Hàng Mã")
     household = household_of(people.hung)
+    # Quý lives with Hùng: the known-good split takes him out to head his own household.
+    quy = make_citizen(full_name="Phan Văn Quý", birth_date="1994-07-12")
+    registry_services.household_add_member(
+        actor=SYSTEM,
+        household=household,
+        citizen=quy,
+        relation_to_head="sibling",
+        joined_on=date(2020, 1, 1),
+        reason="Nhập hộ",
+        source_document="CT01",
+    )
 
     draft = dc01(personas.lan)
     submitted = workflow.form_submit(
@@ -317,6 +330,12 @@ def _world_create() -> World:
             "commune_code": HOAN_KIEM,
             "address_detail": "Số 9 phố Hàng Gai",
             "registered_on": "2024-01-01",
+            **reason,
+        },
+        "POST /api/v1/households/{household_id}/split": {
+            "members": [{"pin": quy.pin, "relation_to_head": ""}],
+            "new_head_pin": quy.pin,
+            "split_on": "2024-03-01",
             **reason,
         },
         "POST /api/v1/households/{household_id}/members": {

@@ -105,6 +105,7 @@ def new_person(**overrides: Any) -> dict[str, Any]:
         ("post", "/api/v1/households"),
         ("post", "/api/v1/households/1/members"),
         ("post", "/api/v1/households/1/head"),
+        ("post", "/api/v1/households/1/split"),
     ],
 )
 @pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer dcu_forged", "Basic bGFuOng=", "Token x"])
@@ -132,6 +133,7 @@ def test_the_openapi_schema_lists_every_endpoint() -> None:
         "/api/v1/households/{household_id}",
         "/api/v1/households/{household_id}/members",
         "/api/v1/households/{household_id}/head",
+        "/api/v1/households/{household_id}/split",
     }
     assert set(paths["/api/v1/citizens"]) == {"get", "post"}
     assert set(paths["/api/v1/citizens/{pin}"]) == {"get", "patch"}

@@ -511,6 +511,14 @@ SCREENS = [
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),
+    Screen("household-split", "lan", lambda w: f"/households/{w.household.pk}/split/"),
+    # Refused: no member ticked, no head chosen, a date to come; each error beside its part of the form.
+    Screen(
+        "household-split-refused",
+        "lan",
+        lambda w: f"/households/{w.household.pk}/split/",
+        reach=_post_form({"split_on": "2999-01-01"}),
+    ),
     Screen("forms", "lan", lambda w: "/forms/"),
     Screen("dc01-new", "lan", lambda w: "/forms/new/"),
     Screen("dc02-new", "lan", lambda w: f"/forms/new/dc02/{w.people.hung.pk}/"),

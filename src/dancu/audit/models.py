@@ -54,6 +54,7 @@ class EventType(models.TextChoices):
     # --- registry (more) ---
     CITIZEN_MERGED = "registry.citizen.merged", _("Hợp nhất hồ sơ trùng")
     CITIZEN_MERGE_UNDONE = "registry.citizen.merge_undone", _("Huỷ hợp nhất hồ sơ")
+    HOUSEHOLD_SPLIT = "registry.household.split", _("Tách hộ")
 
     # --- collection (more) ---
     # An import whose worker went silent (killed, machine restarted), and the same import started again.

@@ -29,6 +29,7 @@ from dancu.registry.schemas import (
     HeadChangeIn,
     HouseholdIn,
     HouseholdOut,
+    HouseholdSplitIn,
     MemberIn,
     PinReissueIn,
     ResidenceEndIn,
@@ -486,3 +487,48 @@ def change_head(request: HttpRequest, household_id: int, body: HeadChangeIn) -> 
         )
     household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
     return _household_out(household, members)
+
+
+@router.post(
+    "/households/{household_id}/split",
+    response={201: HouseholdOut},
+    summary="Split a household: members form their own at the same address",
+)
+def split_household(
+    request: HttpRequest, household_id: int, body: HouseholdSplitIn
+) -> Status[dict[str, Any]]:
+    actor = _actor(request)
+    household, members = selectors.household_get(actor=actor, pk=household_id, purpose=PURPOSE, channel=API)
+    # The household's members are read (and logged) with it; a PIN that is not among them is looked up in
+    # the caller's area, and the split says it is not a member, or the answer says it is not found.
+    current = {m.citizen.pin: m.citizen for m in members}
+
+    def member(pin: str, field: str) -> Citizen:
+        pin = pin.strip()
+        if pin in current:
+            return current[pin]
+        try:
+            return _get(request, pin)
+        except NotFoundError as exc:
+            raise NotFoundError("citizen", field=field) from exc
+
+    chosen = [
+        services.SplitMember(citizen=member(m.pin, f"members.{i}.pin"), relation_to_head=m.relation_to_head)
+        for i, m in enumerate(body.members)
+    ]
+    new_head_pin = body.new_head_pin.strip()
+    new_head = next((m.citizen for m in chosen if m.citizen.pin == new_head_pin), None)
+    if new_head is None and new_head_pin in current:
+        new_head = current[new_head_pin]
+    with _fields_as_sent({"new_head": "new_head_pin"}):
+        formed = services.household_split(
+            actor=Actor(actor),
+            household=household,
+            members=chosen,
+            new_head=new_head,
+            split_on=body.split_on,
+            reason=body.reason,
+            source_document=body.source_document,
+        )
+    formed, members = selectors.household_get(actor=actor, pk=formed.pk, purpose=PURPOSE, channel=API)
+    return Status(201, _household_out(formed, members))

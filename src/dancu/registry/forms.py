@@ -139,5 +139,69 @@ class HeadChangeForm(forms.Form):
             del self.fields["previous_head_relation"]
 
 
+class _PinsField(forms.MultipleChoiceField):
+    """The PINs ticked. A PIN the page no longer lists (the member left meanwhile) is kept, not refused as
+    an unknown choice: the split refuses it with its own rule, naming the person."""
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 20
+
+
+class _PinField(forms.ChoiceField):
+    """One PIN among the members listed, kept too when the page no longer lists it (see _PinsField)."""
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 20
+
+
+class HouseholdSplitForm(forms.Form):
+    """Tách hộ: members tick themselves out of the household, one of them its new head, each other one with
+    their relation to the new head (a select beside each member, `relation_<PIN>`)."""
+
+    members = _PinsField(label=_("Những người tách hộ"), required=False, widget=forms.CheckboxSelectMultiple)
+    # Blank choices are kept blank on purpose: the split names what is missing, with its rule.
+    new_head = _PinField(label=_("Chủ hộ của hộ mới"), required=False)
+    split_on = forms.DateField(label=_("Ngày tách hộ"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Tách hộ")
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+    def __init__(self, *args: Any, members: list[HouseholdMember], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.household_members = members
+        choices = [
+            (m.citizen.pin, f"{m.citizen.full_name} ({m.citizen.pin}) · {m.get_relation_to_head_display()}")
+            for m in members
+        ]
+        for name in ("members", "new_head"):
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = choices if name == "members" else [("", _("— Chọn chủ hộ mới —")), *choices]
+        relations = [("", _("— Quan hệ với chủ hộ mới —"))] + [
+            (value, label) for value, label in Relation.choices if value != Relation.HEAD
+        ]
+        for m in members:
+            self.fields[self.relation_field(m.citizen.pin)] = forms.ChoiceField(
+                label=_("Quan hệ của %(name)s với chủ hộ mới") % {"name": m.citizen.full_name},
+                choices=relations,
+                required=False,
+            )
+
+    @staticmethod
+    def relation_field(pin: str) -> str:
+        return f"relation_{pin}"
+
+    def detail_fields(self) -> list[forms.BoundField]:
+        """The fields after the members: the new head, the date and the source."""
+        return [self[name] for name in ("new_head", "split_on", "reason", "source_document")]
+
+    def member_rows(self) -> list[tuple[HouseholdMember, bool, forms.BoundField]]:
+        """Each member with whether they are ticked and the select of their relation to the new head."""
+        ticked = set(self["members"].value() or [])
+        return [
+            (m, m.citizen.pin in ticked, self[self.relation_field(m.citizen.pin)])
+            for m in self.household_members
+        ]
+
+
 class StateOnForm(forms.Form):
     on = forms.DateField(label=_("Xem hồ sơ tại ngày"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -216,6 +216,25 @@ class HeadChangeIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
+class SplitMemberIn(Schema):
+    pin: str = Field(max_length=20)
+    relation_to_head: str = Field(
+        "", max_length=20, description="relation to the new head; not used for the new head"
+    )
+
+
+class HouseholdSplitIn(Schema):
+    members: list[SplitMemberIn] = Field(
+        max_length=100, description="every member who leaves to form the new household, the new head included"
+    )
+    new_head_pin: str = Field(
+        max_length=20, description="PIN of the leaving member who heads the new household"
+    )
+    split_on: date
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
 class PinReissueIn(Schema):
     new_sex: str = Field(max_length=1, description="M or F: the sex recorded by the legal decision")
     reason: str = Field(max_length=_SHORT)

@@ -34,6 +34,7 @@ from dancu.registry.models import (
     Relation,
     Residence,
 )
+from dancu.registry.rules import ADULT_AGE
 from dancu.registry.selectors import (
     DUPLICATE_CHECK_PURPOSE,
     pin_holder,
@@ -1470,6 +1471,230 @@ def household_change_head(
             citizen_ids=(*([old_head.citizen_id] if old_head else []), new_head.pk),
         )
     return household
+
+
+@dataclass(frozen=True)
+class SplitMember:
+    """One of the members who leave a household to form their own: the new head among them, and each
+    other one with their relation to the new head (ignored for the new head)."""
+
+    citizen: Citizen
+    relation_to_head: str = ""
+
+
+def _adult_on(birth: PartialDate | None, on: date) -> bool:
+    """Of full age (18, Bộ luật Dân sự 2015 art. 20) on `on`, counted from the earliest day the date of
+    birth may mean: a legacy record knowing only the year is given the benefit of the doubt, as the
+    registry's other age rules give it (the officer has the person's papers in front of them)."""
+    if birth is None:
+        return True
+    born = birth.earliest()
+    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+    return years >= ADULT_AGE
+
+
+def household_split(
+    *,
+    actor: Actor,
+    household: Household,
+    members: list[SplitMember],
+    new_head: Citizen | None,
+    split_on: date,
+    reason: str,
+    source_document: str,
+    today: date | None = None,
+) -> Household:
+    """Tách hộ (Luật Cư trú 2020 art. 25): some members of a household, at the same address, form a
+    household of their own with one of them, an adult, as head.
+
+    They leave the household on `split_on` and join the new one the same day; they keep their legal
+    place of residence, so their current residences stay as registered and point at the new household
+    (a split is no move: it opens no new residence and ends none). The household keeps its head, so its
+    head leaves only with every other member, which is no split at all, or after a change of head.
+    Refusals name the member by their place in `members` ("members.1"), as the API's body lists them."""
+    today = today or timezone.localdate()
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        chosen = [m.citizen for m in members]
+        # Each record that moves shows its new household and relation, so each is locked, in id order, as
+        # the lock order asks; then the household, so that two splits of it queue here.
+        citizen_lock(*{c.pk: c for c in chosen}.values())
+        Household.objects.select_for_update().filter(pk=household.pk).first()
+        memberships = {m.citizen_id: m for m in household.memberships.filter(left_on__isnull=True)}
+        errors = []
+        if actor.user is not None and not unit_in_area(actor.user, household.commune):
+            errors.append(
+                error(
+                    "household",
+                    "unit.outside_jurisdiction",
+                    "Hộ này nằm ngoài địa bàn quản lý của bạn",
+                    "This household is outside your jurisdiction",
+                )
+            )
+        if not members:
+            errors.append(
+                error(
+                    "members",
+                    "household.split_no_member",
+                    "Chọn những thành viên tách hộ",
+                    "Choose the members who leave to form the new household",
+                )
+            )
+        seen: set[int] = set()
+        for index, member in enumerate(members):
+            citizen, field = member.citizen, f"members.{index}"
+            membership = memberships.get(citizen.pk)
+            if citizen.pk in seen:
+                errors.append(
+                    error(
+                        field,
+                        "household.split_member_twice",
+                        f"Người có số định danh {citizen.pin} được chọn hai lần",
+                        f"The person with PIN {citizen.pin} is chosen twice",
+                    )
+                )
+                continue
+            seen.add(citizen.pk)
+            if membership is None:
+                errors.append(
+                    error(
+                        field,
+                        "household.not_member",
+                        f"Người có số định danh {citizen.pin} không phải thành viên hiện tại của hộ",
+                        f"The person with PIN {citizen.pin} is not a current member of the household",
+                    )
+                )
+                continue
+            if citizen.is_deceased:
+                errors.append(_deceased(field))
+            if split_on < membership.joined_on:
+                errors.append(
+                    error(
+                        "split_on",
+                        "household.split_before_join",
+                        f"Ngày tách hộ trước ngày người có số định danh {citizen.pin} nhập hộ",
+                        f"The date of the split is before the person with PIN {citizen.pin} joined the "
+                        "household",
+                    )
+                )
+            if citizen.pk == (new_head.pk if new_head else None):
+                continue
+            relation = member.relation_to_head
+            if relation not in Relation.values:
+                errors.append(
+                    error(
+                        f"{field}.relation_to_head",
+                        "relation.invalid",
+                        "Chọn quan hệ với chủ hộ mới",
+                        "Choose the relation to the new head",
+                    )
+                )
+            elif relation == Relation.HEAD:
+                errors.append(
+                    error(
+                        f"{field}.relation_to_head",
+                        "household.second_head",
+                        "Hộ mới chỉ có một chủ hộ: chọn quan hệ khác với chủ hộ mới",
+                        "The new household has one head: choose another relation to the new head",
+                    )
+                )
+        if new_head is None or (members and new_head.pk not in seen):
+            errors.append(
+                error(
+                    "new_head",
+                    "household.split_no_head",
+                    "Chủ hộ mới phải là một trong những người tách hộ",
+                    "The new head must be one of the members who leave",
+                )
+            )
+        elif new_head.pk in memberships and not _adult_on(new_head.birth_date, split_on):
+            errors.append(
+                error(
+                    "new_head",
+                    "household.head_minor",
+                    "Chủ hộ mới phải có năng lực hành vi dân sự đầy đủ: "
+                    f"đủ {ADULT_AGE} tuổi vào ngày tách hộ",
+                    f"The new head must have full civil capacity: be {ADULT_AGE} or older on the date of the "
+                    "split",
+                )
+            )
+        leaving = [memberships[pk] for pk in seen if pk in memberships]
+        if leaving and len(leaving) == len(memberships):
+            errors.append(
+                error(
+                    "members",
+                    "household.split_all_members",
+                    "Tất cả thành viên đều đi: đó không phải là tách hộ (hãy thay đổi chủ hộ nếu cần)",
+                    "Every member would leave: that is no split (change the head if that is what is asked)",
+                )
+            )
+        elif any(m.relation_to_head == Relation.HEAD for m in leaving):
+            errors.append(
+                error(
+                    "members",
+                    "household.head_leaving",
+                    "Chủ hộ tách đi trong khi các thành viên khác ở lại: hãy thay đổi chủ hộ trước "
+                    "(trang của hộ, “Thay đổi chủ hộ”)",
+                    "The head of household would leave while others stay: change the head first "
+                    "(the household's page, “Change the head”)",
+                )
+            )
+        errors += date_not_in_future(split_on, field="split_on", today=today)
+        if errors:
+            raise DomainError(errors)
+        assert new_head is not None
+        # Numbers are allocated per commune, under the commune's row lock, as household_create does.
+        AdminUnit.objects.select_for_update().filter(pk=household.commune_id).first()
+        formed = Household.objects.create(
+            number=_next_household_number(household.commune),
+            commune=household.commune,
+            legacy_commune=household.legacy_commune,
+            address_detail=household.address_detail,
+            address_original=household.address_original,
+            version=0,
+        )
+        relations = {}
+        for member in members:
+            citizen = member.citizen
+            old = memberships[citizen.pk]
+            old.left_on = split_on
+            old.save(update_fields=["left_on"])
+            relation = Relation.HEAD if citizen.pk == new_head.pk else member.relation_to_head
+            relations[citizen.pk] = relation
+            HouseholdMember.objects.create(
+                household=formed, citizen=citizen, relation_to_head=relation, joined_on=split_on
+            )
+            # The residences registered with the old household now belong to the new one, at the same
+            # address and from the same registration: the split changes the household, not where and
+            # since when the person lives there.
+            Residence.objects.filter(citizen=citizen, household=household, ended_on__isnull=True).update(
+                household=formed
+            )
+        data = {
+            "from_household_id": household.pk,
+            "from_number": household.number,
+            "household_id": formed.pk,
+            "number": formed.number,
+            "head_id": new_head.pk,
+            "members": {str(pk): relation for pk, relation in relations.items()},
+            "on": split_on.isoformat(),
+        }
+        # One event, about the household formed (it names the one left); the household left is at a new
+        # version too, as is each record that moved.
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.HOUSEHOLD_SPLIT,
+            subject_type="household",
+            subject_id=formed.pk,
+            data=data,
+            reason=reason,
+            source_document=source_document,
+        )
+        for changed in (household, formed):
+            _bump_household(changed, actor=actor, event=event, reason=reason, source_document=source_document)
+        for citizen in sorted(chosen, key=lambda c: c.pk):
+            _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return formed
 
 
 _RECIPROCAL = {

@@ -14,4 +14,5 @@ urlpatterns = [
     path("households/<id:pk>/", views.household_view, name="household"),
     path("households/<id:pk>/members/new/", views.household_member_new_view, name="member_new"),
     path("households/<id:pk>/head/", views.household_head_view, name="household_head"),
+    path("households/<id:pk>/split/", views.household_split_view, name="household_split"),
 ]

@@ -20,6 +20,7 @@ from dancu.registry import selectors, services
 from dancu.registry.forms import (
     CitizenForm,
     HeadChangeForm,
+    HouseholdSplitForm,
     MemberForm,
     ResidenceEndForm,
     ResidenceForm,
@@ -364,3 +365,63 @@ def household_head_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request, "registry/head_form.html", {"form": form, "household": household, "members": members}
     )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def household_split_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Tách hộ, from the household's page: members ticked out of it form a household at the same address,
+    whose page the officer lands on."""
+    actor = current_user(request)
+    try:
+        household, members = selectors.household_get(actor=actor, pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    form = HouseholdSplitForm(
+        request.POST or None, members=members, initial={"split_on": timezone.localdate()}
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        shown = {m.citizen.pin: m.citizen for m in members}
+        chosen: list[services.SplitMember] = []
+        field_map = {"split_on": "split_on", "new_head": "new_head"}
+        for index, pin in enumerate(data["members"]):
+            citizen = shown.get(pin)
+            if citizen is None:
+                # Ticked on a page that listed them, and gone from the household since: the split says so,
+                # if the record is one the officer may read at all.
+                try:
+                    citizen = selectors.citizen_get(
+                        actor=actor,
+                        pin=pin.strip(),
+                        purpose=purpose_of(request),
+                        channel=AccessLog.Channel.WEB,
+                    )
+                except NotFoundError:
+                    form.add_error("members", _("Không tìm thấy công dân trong địa bàn [citizen.not_found]"))
+                    continue
+            relation_field = HouseholdSplitForm.relation_field(pin)
+            relation = data.get(relation_field, request.POST.get(relation_field, ""))
+            field_map[f"members.{index}"] = "members"
+            field_map[f"members.{index}.relation_to_head"] = (
+                relation_field if relation_field in form.fields else "members"
+            )
+            chosen.append(services.SplitMember(citizen=citizen, relation_to_head=relation))
+        if not form.errors:
+            try:
+                formed = services.household_split(
+                    actor=Actor(actor),
+                    household=household,
+                    members=chosen,
+                    new_head=next((m.citizen for m in chosen if m.citizen.pin == data["new_head"]), None)
+                    or shown.get(data["new_head"]),
+                    split_on=data["split_on"],
+                    reason=data["reason"],
+                    source_document=data["source_document"],
+                )
+            except DomainError as exc:
+                add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map=field_map)
+            else:
+                messages.success(request, _("Đã tách hộ: hộ mới số %(number)s") % {"number": formed.number})
+                return redirect("registry:household", pk=formed.pk)
+    return render(request, "registry/split_form.html", {"form": form, "household": household})
