@@ -517,3 +517,28 @@ def test_an_officer_of_a_pre_2025_unit_splits_no_household(
     assert "[unit.outside_jurisdiction]" in refused
     assert rules(answer) == {("household", "unit.outside_jurisdiction")}
     assert counts() == before
+
+
+# Hostile input ----------------------------------------------------------------------------------------
+
+HOSTILE = {
+    "nul": "001096\x00044283",
+    "script": "<script>alert(1)</script>",
+    "sql": "' OR '1'='1",
+    "long": "9" * 10_000,
+}
+
+
+@pytest.mark.parametrize("value", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("field", ["members", "new_head", "relation"])
+def test_the_split_page_never_fails_on_hostile_input(
+    lan: Client, family: Family, *, field: str, value: str
+) -> None:
+    name = f"relation_{family.thao.pin}" if field == "relation" else field
+    before = state(family)
+
+    page = html(lan.post(f"/households/{family.household.pk}/split/", form_body(family, **{name: value})))
+
+    assert "<script>alert(1)</script>" not in page
+    assert 'class="errorlist"' in page
+    assert state(family) == before
