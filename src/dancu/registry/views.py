@@ -384,7 +384,9 @@ def household_split_view(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         shown = {m.citizen.pin: m.citizen for m in members}
         chosen: list[services.SplitMember] = []
-        field_map = {"split_on": "split_on", "new_head": "new_head"}
+        # The split names a member by their place in the list it is given ("members.1"); the page shows
+        # the refusal under the members, or beside the member's relation.
+        field_map: dict[str, str] = {}
         for index, pin in enumerate(data["members"]):
             citizen = shown.get(pin)
             if citizen is None:
@@ -407,14 +409,15 @@ def household_split_view(request: HttpRequest, pk: int) -> HttpResponse:
                 relation_field if relation_field in form.fields else "members"
             )
             chosen.append(services.SplitMember(citizen=citizen, relation_to_head=relation))
+        new_head = next((m.citizen for m in chosen if m.citizen.pin == data["new_head"]), None)
         if not form.errors:
             try:
                 formed = services.household_split(
                     actor=Actor(actor),
                     household=household,
                     members=chosen,
-                    new_head=next((m.citizen for m in chosen if m.citizen.pin == data["new_head"]), None)
-                    or shown.get(data["new_head"]),
+                    # A member not ticked is no new head: the split says the head must be among them.
+                    new_head=new_head or shown.get(data["new_head"]),
                     split_on=data["split_on"],
                     reason=data["reason"],
                     source_document=data["source_document"],
