@@ -51,11 +51,13 @@ from dancu.cards import services as card_services
 from dancu.cards.models import IntakePoint
 from dancu.cards.printing import qr_payload
 from dancu.collection import workflow
+from dancu.registry import services as registry_services
 from tests.cards.conftest import capture, load_fee_table, produce, take
 from tests.collection.forms_support import dc01, dc01_data
 from tests.conftest import (
     HOAN_KIEM,
     HONG_HA,
+    SYSTEM,
     commune,
     household_of,
     make_citizen,
@@ -232,6 +234,15 @@ def _world_create() -> World:
     # Ngọc has no card application yet: the known-good intake is hers.
     ngoc = make_citizen(full_name="Vũ Thị Ngọc", sex="F", birth_date="1996-09-30", address="Số 4 phố Hàng Mã")
     household = household_of(people.hung)
+    # Hùng is away on a declared absence, which the return is about.
+    away = registry_services.absence_declare(
+        actor=SYSTEM,
+        citizen=people.hung,
+        starts_on=timezone.localdate() - timedelta(days=10),
+        ends_on=timezone.localdate() + timedelta(days=100),
+        destination="Thành phố Đà Nẵng",
+        reason="Đi làm việc",
+    )
 
     draft = dc01(personas.lan)
     submitted = workflow.form_submit(
@@ -274,6 +285,7 @@ def _world_create() -> World:
         "pin": [people.hung.pin, people.tuan.pin],
         "household_id": [household.pk],
         "residence_id": [people.hung.residences.get(ended_on__isnull=True).pk],
+        "absence_id": [away.pk],
         "form_id": [draft.pk, submitted.pk],
         "application_id": [pending.pk, card.application.pk],
         "batch_id": [batch.pk] if batch else [],
@@ -304,6 +316,16 @@ def _world_create() -> World:
         },
         "POST /api/v1/citizens/{pin}/residences/{residence_id}/renew": {
             "expires_on": str(timezone.localdate() + timedelta(days=300)),
+            **reason,
+        },
+        "POST /api/v1/citizens/{pin}/absences": {
+            "starts_on": str(timezone.localdate() + timedelta(days=200)),
+            "ends_on": str(timezone.localdate() + timedelta(days=260)),
+            "destination": "Tỉnh Lâm Đồng",
+            "reason": "Đi học",
+        },
+        "POST /api/v1/citizens/{pin}/absences/{absence_id}/return": {
+            "returned_on": str(timezone.localdate()),
             **reason,
         },
         "POST /api/v1/households/{household_id}/head": {
