@@ -324,6 +324,11 @@ def _world_create() -> World:
             "destination": "Tỉnh Lâm Đồng",
             "reason": "Đi học",
         },
+        "PATCH /api/v1/citizens/{pin}/absences/{absence_id}": {
+            "ends_on": str(timezone.localdate() + timedelta(days=150)),
+            "destination": "Thành phố Huế",
+            **reason,
+        },
         "POST /api/v1/citizens/{pin}/absences/{absence_id}/return": {
             "returned_on": str(timezone.localdate()),
             **reason,

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
+from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import AbsenceDeclaration, RecordVersion
 from tests.conftest import SYSTEM, People, Personas, counts, make_citizen
@@ -273,6 +274,98 @@ def test_an_absence_past_its_end_is_shown_as_over_and_takes_no_return(lan: Clien
 
     assert "[absence.return_after_end]" in field_errors(page, "returned_on")
     assert rows() == before
+    # Nor is it corrected into a new absence: that is a new declaration.
+    edit = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/absences/{over.pk}/edit/",
+            {
+                "starts_on": "2024-01-01",
+                "ends_on": str(TODAY + timedelta(days=10)),
+                "destination": "Thành phố Đà Nẵng",
+                "absence_reason": "Đi làm việc",
+                "reason": "Sửa",
+            },
+        )
+    )
+    assert "[absence.already_over]" in edit
+    assert rows() == before
+
+
+def test_a_declaration_is_corrected_from_the_record_and_the_history_shows_what_changed(
+    lan: Client, people: People
+) -> None:
+    hung = people.hung
+    absence = declare(hung)
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    assert f'href="/citizens/{hung.pk}/absences/{absence.pk}/edit/"' in record
+    form = html(lan.get(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/"))
+    assert 'value="Thành phố Đà Nẵng"' in form
+    later = TODAY + timedelta(days=150)
+    corrected = {
+        "starts_on": str(absence.starts_on),
+        "ends_on": str(later),
+        "destination": "Thành phố Huế",
+        "absence_reason": "Đi làm việc",
+        "reason": "Công dân báo ở lại lâu hơn",
+        "source_document": "Đơn",
+    }
+
+    sent = lan.post(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/", corrected)
+
+    assert (sent.status_code, sent["Location"]) == (302, f"/citizens/{hung.pk}/")
+    absence.refresh_from_db()
+    assert (absence.ends_on, absence.destination) == (later, "Thành phố Huế")
+    event = AuditEvent.objects.latest("pk")
+    assert event.event_type == "registry.absence.corrected"
+    assert event.data["changes"] == {
+        "ends_on": {"old": str(TODAY + timedelta(days=90)), "new": str(later)},
+        "destination": {"old": "Thành phố Đà Nẵng", "new": "Thành phố Huế"},
+    }
+    version = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert version.snapshot["absences"][0]["destination"] == "Thành phố Huế"
+    history = html(lan.get(f"/citizens/{hung.pk}/history/"))
+    assert "Sửa khai báo tạm vắng" in history
+    assert f"{later:%d/%m/%Y}" in history.split('data-field="ends_on"')[1]
+    # The same form sent again changes nothing, and is refused rather than written twice.
+    before = rows()
+    again = html(lan.post(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/", corrected))
+    assert "[absence.unchanged]" in again
+    assert rows() == before
+
+
+def test_a_correction_follows_the_rules_of_a_declaration_and_a_closed_one_takes_none(
+    lan: Client, people: People
+) -> None:
+    first = declare(people.hung, ends_on=TODAY + timedelta(days=20))
+    second = declare(people.hung, starts_on=TODAY + timedelta(days=40), ends_on=TODAY + timedelta(days=60))
+    before = rows()
+    body = {
+        "starts_on": str(first.starts_on),
+        "ends_on": str(TODAY + timedelta(days=45)),
+        "destination": "Thành phố Đà Nẵng",
+        "absence_reason": "Đi làm việc",
+        "reason": "Sửa",
+    }
+
+    overlapping = html(lan.post(f"/citizens/{people.hung.pk}/absences/{first.pk}/edit/", body))
+    assert "[absence.overlap]" in field_errors(overlapping, "starts_on")
+    assert rows() == before
+
+    services.absence_return(actor=SYSTEM, absence=first, returned_on=TODAY, reason="Trở về")
+    # A closed declaration is history: no page to correct it, and the service refuses it.
+    assert lan.get(f"/citizens/{people.hung.pk}/absences/{first.pk}/edit/").status_code == 404
+    with pytest.raises(DomainError) as refused:
+        services.absence_correct(
+            actor=SYSTEM,
+            absence=first,
+            starts_on=first.starts_on,
+            ends_on=TODAY + timedelta(days=30),
+            destination="Huế",
+            absence_reason="Đi làm",
+            reason="Sửa",
+        )
+    assert {e.code for e in refused.value.errors} >= {"absence.already_returned"}
+    assert second.pk in {a.pk for a in people.hung.absences.all()}
 
 
 def test_an_officer_of_another_commune_finds_no_record_to_declare_on(
@@ -405,6 +498,32 @@ def test_the_api_names_the_field_and_rule_of_a_refused_declaration(
 
     errors = errors_of(response, 422)
     assert (field, rule) in {(e["field"], e["code"]) for e in errors}
+    assert rows() == before
+
+
+def test_the_api_corrects_a_declaration(personas: Personas, people: People) -> None:
+    absence = declare(people.hung)
+    api, binh = token_client(personas.lan), token_client(personas.binh)
+    path = f"/api/v1/citizens/{people.hung.pin}/absences/{absence.pk}"
+    later = TODAY + timedelta(days=120)
+
+    response = api.patch(
+        path, json.dumps({"ends_on": str(later), "reason": "Ở lại lâu hơn"}), content_type="application/json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["ends_on"], response.json()["destination"]) == (str(later), "Thành phố Đà Nẵng")
+    before = rows()
+    refused = api.patch(
+        path,
+        json.dumps({"ends_on": str(absence.starts_on), "reason": "Sửa"}),
+        content_type="application/json",
+    )
+    assert {(e["field"], e["code"]) for e in errors_of(refused, 422)} == {
+        ("ends_on", "absence.end_before_start")
+    }
+    hidden = binh.patch(path, json.dumps({"reason": "Sửa"}), content_type="application/json")
+    assert hidden.status_code == 404
     assert rows() == before
 
 

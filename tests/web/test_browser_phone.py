@@ -534,6 +534,7 @@ SCREENS = [
         reach=_post_form({"starts_on": "2030-01-01", "ends_on": "2029-01-01", "destination": "Huế"}),
     ),
     Screen("absence-return", "lan", _absence_return),
+    Screen("absence-edit", "lan", lambda w: _absence_return(w).replace("/return/", "/edit/")),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),

@@ -22,6 +22,7 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors, services
 from dancu.registry.models import AbsenceDeclaration, Citizen, Household, HouseholdMember, Residence
 from dancu.registry.schemas import (
+    AbsenceCorrectIn,
     AbsenceIn,
     AbsenceOut,
     AbsenceReturnIn,
@@ -423,6 +424,36 @@ def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[d
     return Status(201, _absence_out(absence))
 
 
+def _absence_of(citizen: Citizen, absence_id: int) -> AbsenceDeclaration:
+    """One of the citizen's declarations; another's id is "not found", as an unknown one is."""
+    absence = next((a for a in citizen.absences.all() if a.pk == absence_id), None)
+    if absence is None:
+        raise NotFoundError("absence")
+    return absence
+
+
+@router.patch(
+    "/citizens/{pin}/absences/{absence_id}",
+    response=AbsenceOut,
+    summary="Correct a declared absence not yet over (its period, destination or reason)",
+)
+def correct_absence(
+    request: HttpRequest, pin: str, absence_id: int, body: AbsenceCorrectIn
+) -> dict[str, Any]:
+    absence = _absence_of(_get(request, pin), absence_id)
+    absence = services.absence_correct(
+        actor=Actor(_actor(request)),
+        absence=absence,
+        starts_on=absence.starts_on if body.starts_on is None else body.starts_on,
+        ends_on=absence.ends_on if body.ends_on is None else body.ends_on,
+        destination=absence.destination if body.destination is None else body.destination,
+        absence_reason=absence.reason if body.absence_reason is None else body.absence_reason,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _absence_out(absence)
+
+
 @router.post(
     "/citizens/{pin}/absences/{absence_id}/return",
     response=AbsenceOut,
@@ -431,11 +462,7 @@ def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[d
 def return_from_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceReturnIn
 ) -> dict[str, Any]:
-    citizen = _get(request, pin)
-    # One of the citizen's declarations; another's id is "not found", as an unknown one is.
-    absence = next((a for a in citizen.absences.all() if a.pk == absence_id), None)
-    if absence is None:
-        raise NotFoundError("absence")
+    absence = _absence_of(_get(request, pin), absence_id)
     absence = services.absence_return(
         actor=Actor(_actor(request)),
         absence=absence,

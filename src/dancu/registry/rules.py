@@ -89,6 +89,11 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "mother_birth_date": ("Ngày sinh của mẹ", "Mother's date of birth"),
     "date_of_death": ("Ngày mất", "Date of death"),
     "missing_declared_on": ("Ngày tuyên bố mất tích", "Date declared missing"),
+    # A declared absence (tạm vắng), as its correction is shown in the record's history.
+    "starts_on": ("Tạm vắng từ ngày", "Away from"),
+    "ends_on": ("Tạm vắng đến ngày", "Away until"),
+    "destination": ("Nơi đến", "Destination"),
+    "absence_reason": ("Lý do tạm vắng", "Reason for the absence"),
     "registered_on": ("Ngày đăng ký", "Registration date"),
     "birth_place": ("Nơi sinh", "Place of birth"),
     "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
@@ -645,6 +650,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         E,
         "Thời gian tạm vắng trùng với một khai báo tạm vắng khác.",
         "The absence overlaps another declared absence.",
+    ),
+    Rule(
+        "absence.unchanged",
+        E,
+        "Khai báo tạm vắng không có gì thay đổi.",
+        "Nothing in the declared absence changes.",
     ),
     Rule(
         "absence.already_returned",

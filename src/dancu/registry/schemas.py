@@ -148,6 +148,15 @@ class AbsenceIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
+class AbsenceCorrectIn(Schema):
+    starts_on: date | None = Field(None, description="the corrected first day away; omitted: unchanged")
+    ends_on: date | None = Field(None, description="the corrected last day; omitted: unchanged")
+    destination: str | None = Field(None, max_length=_SHORT)
+    absence_reason: str | None = Field(None, max_length=_SHORT, description="the reason for the absence")
+    reason: str = Field(max_length=_SHORT, description="why the declaration is corrected")
+    source_document: str = Field("", max_length=_SHORT)
+
+
 class AbsenceReturnIn(Schema):
     returned_on: date = Field(description="the day the person came back, before the declared end")
     reason: str = Field("Trở về nơi cư trú", max_length=_SHORT)

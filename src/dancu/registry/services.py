@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -1208,6 +1209,83 @@ def _absence_text_errors(destination: str, absence_reason: str) -> list[FieldErr
     return errors
 
 
+def _absence_period_errors(
+    citizen: Citizen,
+    *,
+    homes: list[Residence],
+    starts_on: date,
+    ends_on: date,
+    today: date,
+    correcting: AbsenceDeclaration | None = None,
+) -> list[FieldError]:
+    """The rules of a declared period, for a new declaration and for one corrected (`correcting`, which
+    does not overlap itself)."""
+    errors: list[FieldError] = []
+    if citizen.is_deceased:
+        errors.append(
+            error(
+                "citizen",
+                "citizen.deceased",
+                "Công dân đã mất: không khai báo tạm vắng cho người đã mất",
+                "The citizen is deceased: no absence is declared for a dead person",
+            )
+        )
+    if ends_on <= starts_on:
+        errors.append(
+            error(
+                "ends_on",
+                "absence.end_before_start",
+                "Ngày kết thúc tạm vắng phải sau ngày bắt đầu",
+                "The absence must end after it starts",
+            )
+        )
+    elif ends_on < today:
+        errors.append(
+            error(
+                "ends_on",
+                "absence.already_over",
+                "Thời gian tạm vắng đã qua: khai báo tạm vắng là cho lần vắng mặt đang hoặc sắp diễn ra",
+                "The period is already over: an absence is declared for an absence under way or to come",
+            )
+        )
+    birth = citizen.birth_date
+    if birth is not None and starts_on < birth.earliest():
+        errors.append(
+            error(
+                "starts_on",
+                "absence.before_birth",
+                "Ngày bắt đầu tạm vắng trước ngày sinh của công dân",
+                "The absence starts before the citizen's date of birth",
+            )
+        )
+    elif homes and starts_on < min(r.registered_on for r in homes):
+        # Away from a residence the person did not yet have: the declaration belongs to wherever they
+        # lived then.
+        errors.append(
+            error(
+                "starts_on",
+                "absence.before_residence",
+                "Ngày bắt đầu tạm vắng trước ngày đăng ký nơi cư trú tại địa bàn",
+                "The absence starts before the residence in your area was registered",
+            )
+        )
+    others = citizen.absences.order_by("starts_on", "pk")
+    if correcting is not None:
+        others = others.exclude(pk=correcting.pk)
+    clash = next((o for o in others if o.starts_on <= ends_on and starts_on <= o.last_day), None)
+    if clash is not None:
+        span = f"{clash.starts_on:%d/%m/%Y}–{clash.last_day:%d/%m/%Y}"
+        errors.append(
+            error(
+                "starts_on",
+                "absence.overlap",
+                f"Thời gian tạm vắng trùng với khai báo tạm vắng {span}",
+                f"The absence overlaps the one declared for {span}",
+            )
+        )
+    return errors
+
+
 def absence_declare(
     *,
     actor: Actor,
@@ -1234,72 +1312,9 @@ def absence_declare(
         homes, errors = _absence_home(citizen, actor=actor)
         errors += _absence_text_errors(destination, reason)
         errors += text_errors(source_document, field="source_document", max_length=200, prose=True)
-        if citizen.is_deceased:
-            errors.append(
-                error(
-                    "citizen",
-                    "citizen.deceased",
-                    "Công dân đã mất: không khai báo tạm vắng cho người đã mất",
-                    "The citizen is deceased: no absence is declared for a dead person",
-                )
-            )
-        if ends_on <= starts_on:
-            errors.append(
-                error(
-                    "ends_on",
-                    "absence.end_before_start",
-                    "Ngày kết thúc tạm vắng phải sau ngày bắt đầu",
-                    "The absence must end after it starts",
-                )
-            )
-        elif ends_on < today:
-            errors.append(
-                error(
-                    "ends_on",
-                    "absence.already_over",
-                    "Thời gian tạm vắng đã qua: khai báo tạm vắng là cho lần vắng mặt đang hoặc sắp diễn ra",
-                    "The period is already over: an absence is declared for an absence under way or to come",
-                )
-            )
-        birth = citizen.birth_date
-        if birth is not None and starts_on < birth.earliest():
-            errors.append(
-                error(
-                    "starts_on",
-                    "absence.before_birth",
-                    "Ngày bắt đầu tạm vắng trước ngày sinh của công dân",
-                    "The absence starts before the citizen's date of birth",
-                )
-            )
-        elif homes and starts_on < min(r.registered_on for r in homes):
-            # Away from a residence the person did not yet have: the declaration belongs to wherever they
-            # lived then.
-            errors.append(
-                error(
-                    "starts_on",
-                    "absence.before_residence",
-                    "Ngày bắt đầu tạm vắng trước ngày đăng ký nơi cư trú tại địa bàn",
-                    "The absence starts before the residence in your area was registered",
-                )
-            )
-        clash = next(
-            (
-                other
-                for other in citizen.absences.order_by("starts_on", "pk")
-                if other.starts_on <= ends_on and starts_on <= other.last_day
-            ),
-            None,
+        errors += _absence_period_errors(
+            citizen, homes=homes, starts_on=starts_on, ends_on=ends_on, today=today
         )
-        if clash is not None:
-            span = f"{clash.starts_on:%d/%m/%Y}–{clash.last_day:%d/%m/%Y}"
-            errors.append(
-                error(
-                    "starts_on",
-                    "absence.overlap",
-                    f"Thời gian tạm vắng trùng với khai báo tạm vắng {span}",
-                    f"The absence overlaps the one declared for {span}",
-                )
-            )
         if errors:
             raise DomainError(errors)
         absence = AbsenceDeclaration.objects.create(
@@ -1386,6 +1401,110 @@ def absence_return(
             subject_type="citizen",
             subject_id=citizen.pk,
             data={"absence_id": absence.pk, "returned_on": returned_on.isoformat()},
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return absence
+
+
+def absence_correct(
+    *,
+    actor: Actor,
+    absence: AbsenceDeclaration,
+    starts_on: date,
+    ends_on: date,
+    destination: str,
+    absence_reason: str,
+    reason: str,
+    source_document: str = "",
+    today: date | None = None,
+) -> AbsenceDeclaration:
+    """Correct a declared absence the person has not come back from: its period (a wrong date, or a stay
+    that runs longer or shorter than declared), destination or reason (`absence_reason`), for `reason`.
+
+    The corrected period follows the rules of a new declaration; a declaration closed by a return is
+    history and is not rewritten. The person's return itself is recorded with absence_return."""
+    today = today or timezone.localdate()
+    destination = clean_text(destination)
+    absence_reason = clean_text(absence_reason)
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        citizen = Citizen.objects.get(
+            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
+        )
+        citizen_lock(citizen)
+        absence.refresh_from_db()
+        homes, errors = _absence_home(citizen, actor=actor)
+        if absence.returned_on is not None:
+            errors.append(
+                error(
+                    "absence",
+                    "absence.already_returned",
+                    f"Công dân đã trở về ngày {absence.returned_on:%d/%m/%Y}: khai báo đã kết thúc không sửa "
+                    "được",
+                    f"The citizen came back on {absence.returned_on:%d/%m/%Y}: a closed declaration is not "
+                    "corrected",
+                )
+            )
+        elif absence.ends_on < today:
+            # Its period ran out: the absence is over, and a "correction" would declare another one.
+            errors.append(
+                error(
+                    "absence",
+                    "absence.already_over",
+                    f"Lần tạm vắng đã kết thúc ngày {absence.ends_on:%d/%m/%Y}: khai báo đã kết thúc "
+                    "không sửa được; hãy khai báo tạm vắng mới",
+                    f"The absence ended on {absence.ends_on:%d/%m/%Y}: a closed declaration is not "
+                    "corrected; declare a new absence",
+                )
+            )
+        # The absence's own reason is `absence_reason` here, beside the reason for the correction.
+        errors += [
+            dataclasses.replace(e, field="absence_reason") if e.field == "reason" else e
+            for e in _absence_text_errors(destination, absence_reason)
+        ]
+        errors += _absence_period_errors(
+            citizen, homes=homes, starts_on=starts_on, ends_on=ends_on, today=today, correcting=absence
+        )
+        new = {
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "destination": destination,
+            "absence_reason": absence_reason,
+        }
+        old = {
+            "starts_on": absence.starts_on,
+            "ends_on": absence.ends_on,
+            "destination": absence.destination,
+            "absence_reason": absence.reason,
+        }
+        changes = {
+            name: {"old": _plain(old[name]), "new": _plain(new[name])}
+            for name in new
+            if old[name] != new[name]
+        }
+        if not errors and not changes:
+            # A form sent twice would otherwise write a second version that changes nothing.
+            errors.append(
+                error(
+                    "absence",
+                    "absence.unchanged",
+                    "Khai báo tạm vắng không có gì thay đổi",
+                    "Nothing in the declared absence changes",
+                )
+            )
+        if errors:
+            raise DomainError(errors)
+        absence.starts_on, absence.ends_on = starts_on, ends_on
+        absence.destination, absence.reason = destination, absence_reason
+        absence.save(update_fields=["starts_on", "ends_on", "destination", "reason"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.ABSENCE_CORRECTED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={"absence_id": absence.pk, "changes": changes},
             reason=reason,
             source_document=source_document,
         )

@@ -18,6 +18,7 @@ from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors, services
 from dancu.registry.forms import (
+    AbsenceCorrectForm,
     AbsenceForm,
     AbsenceReturnForm,
     CitizenForm,
@@ -337,6 +338,45 @@ def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse
         request,
         "registry/absence_form.html",
         {"form": form, "citizen": citizen, "absence": absence, "title": _("Trở về trước thời hạn tạm vắng")},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
+    """Sửa khai báo tạm vắng: a wrong date, destination or reason, or a stay longer than declared."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    absence = _open_absence_or_404(citizen, aid)
+    initial = {
+        "starts_on": absence.starts_on,
+        "ends_on": absence.ends_on,
+        "destination": absence.destination,
+        "absence_reason": absence.reason,
+    }
+    form = AbsenceCorrectForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.absence_correct(
+                actor=Actor(actor),
+                absence=absence,
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                destination=data["destination"],
+                absence_reason=data["absence_reason"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã sửa khai báo tạm vắng"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/absence_form.html",
+        {"form": form, "citizen": citizen, "absence": absence, "title": _("Sửa khai báo tạm vắng")},
     )
 
 
