@@ -245,6 +245,15 @@ def _world_create() -> World:
         reason="Nhập hộ",
         source_document="CT01",
     )
+    # Hùng is away on a declared absence, which the return is about.
+    away = registry_services.absence_declare(
+        actor=SYSTEM,
+        citizen=people.hung,
+        starts_on=timezone.localdate() - timedelta(days=10),
+        ends_on=timezone.localdate() + timedelta(days=100),
+        destination="Thành phố Đà Nẵng",
+        reason="Đi làm việc",
+    )
 
     draft = dc01(personas.lan)
     submitted = workflow.form_submit(
@@ -287,6 +296,7 @@ def _world_create() -> World:
         "pin": [people.hung.pin, people.tuan.pin],
         "household_id": [household.pk],
         "residence_id": [people.hung.residences.get(ended_on__isnull=True).pk],
+        "absence_id": [away.pk],
         "form_id": [draft.pk, submitted.pk],
         "application_id": [pending.pk, card.application.pk],
         "batch_id": [batch.pk] if batch else [],
@@ -317,6 +327,21 @@ def _world_create() -> World:
         },
         "POST /api/v1/citizens/{pin}/residences/{residence_id}/renew": {
             "expires_on": str(timezone.localdate() + timedelta(days=300)),
+            **reason,
+        },
+        "POST /api/v1/citizens/{pin}/absences": {
+            "starts_on": str(timezone.localdate() + timedelta(days=200)),
+            "ends_on": str(timezone.localdate() + timedelta(days=260)),
+            "destination": "Tỉnh Lâm Đồng",
+            "reason": "Đi học",
+        },
+        "PATCH /api/v1/citizens/{pin}/absences/{absence_id}": {
+            "ends_on": str(timezone.localdate() + timedelta(days=150)),
+            "destination": "Thành phố Huế",
+            **reason,
+        },
+        "POST /api/v1/citizens/{pin}/absences/{absence_id}/return": {
+            "returned_on": str(timezone.localdate()),
             **reason,
         },
         "POST /api/v1/households/{household_id}/head": {

@@ -40,5 +40,5 @@ def test_a_record_read_costs_a_fixed_number_of_queries(personas: Personas) -> No
         ]
     assert "Phường Hoàn Kiếm" in shown[0]
     # PostgreSQL: the whole record in one statement (registry/record.py), then the access-log row.
-    # SQLite: the record with its commune, five related sets, and the access-log row.
-    assert len(ctx.captured_queries) == (2 if connection.vendor == "postgresql" else 7)
+    # SQLite: the record with its commune, six related sets (absences the sixth), and the access-log row.
+    assert len(ctx.captured_queries) == (2 if connection.vendor == "postgresql" else 8)

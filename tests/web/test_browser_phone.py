@@ -156,6 +156,16 @@ def _world_create() -> World:
         source_document="Tờ khai CT01",
     )
 
+    # Hùng is away for work, an absence the officer records his return from.
+    registry.absence_declare(
+        actor=SYSTEM,
+        citizen=people.hung,
+        starts_on=timezone.localdate() - timedelta(days=10),
+        ends_on=timezone.localdate() + timedelta(days=120),
+        destination="Thành phố Đà Nẵng",
+        reason="Đi làm việc theo hợp đồng",
+    )
+
     draft = dc01(lan)
     submitted = workflow.form_submit(actor=Actor(lan), form=dc01(lan, full_name="Đỗ Minh Quân"))
     change = dc02(lan, people.hung, {"phone": "0987654321"})
@@ -246,6 +256,8 @@ def _world_create() -> World:
         "Máy trạm tổ 1",
         "Phòng 304, số 8 phố Hàng Bài",
         "Đăng ký tạm trú",
+        "Thành phố Đà Nẵng",
+        "Đi làm việc theo hợp đồng",
         "Tờ khai CT01",
         "Đỗ Minh Khang",
         "Đỗ Minh Quân",
@@ -476,6 +488,12 @@ def _home(world: World) -> int:
     return world.people.hung.residences.get(ended_on__isnull=True, kind="permanent").pk
 
 
+def _absence_return(world: World) -> str:
+    """The page to record Hùng's return from his absence for work."""
+    absence = world.people.hung.absences.get(returned_on__isnull=True)
+    return f"/citizens/{world.people.hung.pk}/absences/{absence.pk}/return/"
+
+
 def _stay_renewal(world: World) -> str:
     """The page to renew Liên's temporary residence in the ward."""
     stay = Residence.objects.get(kind="temporary", ended_on__isnull=True, address_detail__startswith="Phòng")
@@ -508,6 +526,15 @@ SCREENS = [
     Screen("residence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/new/"),
     Screen("residence-end", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/{_home(w)}/end/"),
     Screen("residence-renew", "lan", _stay_renewal),
+    Screen("absence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/absences/new/"),
+    Screen(
+        "absence-new-refused",
+        "lan",
+        lambda w: f"/citizens/{w.people.hung.pk}/absences/new/",
+        reach=_post_form({"starts_on": "2030-01-01", "ends_on": "2029-01-01", "destination": "Huế"}),
+    ),
+    Screen("absence-return", "lan", _absence_return),
+    Screen("absence-edit", "lan", lambda w: _absence_return(w).replace("/return/", "/edit/")),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),

@@ -55,6 +55,10 @@ class EventType(models.TextChoices):
     CITIZEN_MERGED = "registry.citizen.merged", _("Hợp nhất hồ sơ trùng")
     CITIZEN_MERGE_UNDONE = "registry.citizen.merge_undone", _("Huỷ hợp nhất hồ sơ")
     HOUSEHOLD_SPLIT = "registry.household.split", _("Tách hộ")
+    # Khai báo tạm vắng (Luật Cư trú 2020, art. 31), and the person's return before its end.
+    ABSENCE_DECLARED = "registry.absence.declared", _("Khai báo tạm vắng")
+    ABSENCE_RETURNED = "registry.absence.returned", _("Trở về sau tạm vắng")
+    ABSENCE_CORRECTED = "registry.absence.corrected", _("Sửa khai báo tạm vắng")
 
     # --- collection (more) ---
     # An import whose worker went silent (killed, machine restarted), and the same import started again.

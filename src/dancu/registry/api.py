@@ -20,8 +20,12 @@ from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors, services
-from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
+from dancu.registry.models import AbsenceDeclaration, Citizen, Household, HouseholdMember, Residence
 from dancu.registry.schemas import (
+    AbsenceCorrectIn,
+    AbsenceIn,
+    AbsenceOut,
+    AbsenceReturnIn,
     CitizenDetail,
     CitizenIn,
     CitizenPageOut,
@@ -113,7 +117,19 @@ def _residence_out(r: Residence) -> dict[str, Any]:
     }
 
 
-def _summary(c: Citizen) -> dict[str, Any]:
+def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
+    return {
+        "id": a.pk,
+        "starts_on": a.starts_on,
+        "ends_on": a.ends_on,
+        "destination": a.destination,
+        "reason": a.reason,
+        "returned_on": a.returned_on,
+        "current": a.is_current,
+    }
+
+
+def _summary(c: Citizen, *, away: bool = False) -> dict[str, Any]:
     return {
         "id": c.pk,
         "pin": c.pin,
@@ -122,6 +138,7 @@ def _summary(c: Citizen) -> dict[str, Any]:
         "sex": c.sex,
         "commune_name": str(c.area_commune) if c.area_commune else None,
         "deceased": c.is_deceased,
+        "away": away,
     }
 
 
@@ -129,7 +146,8 @@ def _detail(c: Citizen) -> dict[str, Any]:
     membership: HouseholdMember | None = next(
         (m for m in c.household_memberships.all() if m.left_on is None), None
     )
-    return _summary(c) | {
+    absences = list(c.absences.all())
+    return _summary(c, away=any(a.is_current for a in absences)) | {
         "other_names": c.other_names,
         "birth_place": c.birth_place,
         "birth_registration_place": c.birth_registration_place,
@@ -174,6 +192,7 @@ def _detail(c: Citizen) -> dict[str, Any]:
             for k in c.card_records.all()
         ],
         "pin_history": [p.pin for p in c.pin_records.all()],
+        "absences": [_absence_out(a) for a in absences],
     }
 
 
@@ -198,7 +217,7 @@ def search_citizens(request: HttpRequest, filters: Query[SearchParams]) -> dict[
         channel=API,
     )
     return {
-        "results": [_summary(c) for c in result.results],
+        "results": [_summary(c, away=c.pk in result.away) for c in result.results],
         "page": result.page,
         "page_size": result.page_size,
         "has_next": result.has_next,
@@ -386,6 +405,73 @@ def renew_residence(
         source_document=body.source_document,
     )
     return _residence_answer(residence)
+
+
+@router.post(
+    "/citizens/{pin}/absences",
+    response={201: AbsenceOut},
+    summary="Declare an absence from the place of residence (khai báo tạm vắng)",
+)
+def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[dict[str, Any]]:
+    absence = services.absence_declare(
+        actor=Actor(_actor(request)),
+        citizen=_get(request, pin),
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        destination=body.destination,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return Status(201, _absence_out(absence))
+
+
+def _absence_of(citizen: Citizen, absence_id: int) -> AbsenceDeclaration:
+    """One of the citizen's declarations; another's id is "not found", as an unknown one is."""
+    absence = next((a for a in citizen.absences.all() if a.pk == absence_id), None)
+    if absence is None:
+        raise NotFoundError("absence")
+    return absence
+
+
+@router.patch(
+    "/citizens/{pin}/absences/{absence_id}",
+    response=AbsenceOut,
+    summary="Correct a declared absence not yet over (its period, destination or reason)",
+)
+def correct_absence(
+    request: HttpRequest, pin: str, absence_id: int, body: AbsenceCorrectIn
+) -> dict[str, Any]:
+    absence = _absence_of(_get(request, pin), absence_id)
+    absence = services.absence_correct(
+        actor=Actor(_actor(request)),
+        absence=absence,
+        starts_on=absence.starts_on if body.starts_on is None else body.starts_on,
+        ends_on=absence.ends_on if body.ends_on is None else body.ends_on,
+        destination=absence.destination if body.destination is None else body.destination,
+        absence_reason=absence.reason if body.absence_reason is None else body.absence_reason,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _absence_out(absence)
+
+
+@router.post(
+    "/citizens/{pin}/absences/{absence_id}/return",
+    response=AbsenceOut,
+    summary="Record the return before the end of a declared absence",
+)
+def return_from_absence(
+    request: HttpRequest, pin: str, absence_id: int, body: AbsenceReturnIn
+) -> dict[str, Any]:
+    absence = _absence_of(_get(request, pin), absence_id)
+    absence = services.absence_return(
+        actor=Actor(_actor(request)),
+        absence=absence,
+        returned_on=body.returned_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _absence_out(absence)
 
 
 def _residence_kind(kind: str) -> Residence.Kind:

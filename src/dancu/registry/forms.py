@@ -105,6 +105,34 @@ class ResidenceRenewForm(forms.Form):
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
+class AbsenceForm(forms.Form):
+    """Khai báo tạm vắng: the period, the destination and the reason (Luật Cư trú 2020, art. 31)."""
+
+    starts_on = forms.DateField(label=_("Tạm vắng từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    destination = forms.CharField(label=_("Nơi đến"), max_length=400)
+    reason = forms.CharField(label=_("Lý do tạm vắng"), max_length=400)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class AbsenceCorrectForm(forms.Form):
+    """Sửa khai báo tạm vắng: the period, destination or reason as they really are, and why."""
+
+    starts_on = forms.DateField(label=_("Tạm vắng từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    destination = forms.CharField(label=_("Nơi đến"), max_length=400)
+    absence_reason = forms.CharField(label=_("Lý do tạm vắng"), max_length=400)
+    reason = forms.CharField(label=_("Lý do sửa"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
+class AbsenceReturnForm(forms.Form):
+    returned_on = forms.DateField(label=_("Ngày trở về"), widget=forms.DateInput(attrs={"type": "date"}))
+    # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Trở về nơi cư trú")
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
 class MemberForm(forms.Form):
     pin = forms.CharField(label=_("Số định danh của người được thêm"), max_length=20)
     relation_to_head = forms.ChoiceField(label=_("Quan hệ với chủ hộ"), choices=Relation.choices)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from dancu.registry.models import Citizen, FamilyLink, Household, HouseholdMember, Residence
+from dancu.registry.models import (
+    AbsenceDeclaration,
+    Citizen,
+    FamilyLink,
+    Household,
+    HouseholdMember,
+    Residence,
+)
 
 CITIZEN_FIELDS = (
     "pin",
@@ -79,18 +86,35 @@ def family_snapshot(link: FamilyLink) -> dict[str, Any]:
     }
 
 
+def absence_snapshot(absence: AbsenceDeclaration) -> dict[str, Any]:
+    return {
+        "id": absence.pk,
+        "starts_on": _json_value(absence.starts_on),
+        "ends_on": _json_value(absence.ends_on),
+        "destination": absence.destination,
+        "reason": absence.reason,
+    }
+
+
 def citizen_snapshot(
     citizen: Citizen,
     *,
     residences: Iterable[Residence],
     membership: HouseholdMember | None,
     family: Iterable[FamilyLink],
+    absences: Iterable[AbsenceDeclaration] = (),
 ) -> dict[str, Any]:
-    """The citizen's own fields plus their current residences, household and family links."""
+    """The citizen's own fields plus their current residences, household and family links, and the
+    declared absences not yet over (current or to come)."""
     data: dict[str, Any] = {name: _json_value(getattr(citizen, name)) for name in CITIZEN_FIELDS}
     data["residences"] = [residence_snapshot(r) for r in residences if r.ended_on is None]
     data["household"] = membership_snapshot(membership)
     data["family"] = [family_snapshot(link) for link in family]
+    # Only when there is one: the snapshots of the many records never declared absent (and those the
+    # bulk loader writes) keep the shape they always had.
+    declared = [absence_snapshot(a) for a in absences]
+    if declared:
+        data["absences"] = declared
     return data
 
 

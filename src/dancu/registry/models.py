@@ -7,9 +7,12 @@ household) are database constraints; services check them first only to give a fr
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dancu.lib.partial_date import PartialDateField
@@ -356,16 +359,41 @@ class AbsenceDeclaration(models.Model):
     ends_on = models.DateField()
     destination = models.CharField(max_length=300)
     reason = models.CharField(max_length=300)
+    # The day the person came back before the end of the declared period; the absence then ends here.
+    returned_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 name="absence_ends_after_start", condition=Q(ends_on__gte=models.F("starts_on"))
-            )
+            ),
+            models.CheckConstraint(
+                name="absence_returned_after_start",
+                condition=Q(returned_on__isnull=True) | Q(returned_on__gte=models.F("starts_on")),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.citizen_id} {self.starts_on}–{self.ends_on}"
+
+    @property
+    def last_day(self) -> date:
+        """The last day the person is away: the eve of their return, or the end of the declared period."""
+        if self.returned_on is not None:
+            return self.returned_on - timedelta(days=1)
+        return self.ends_on
+
+    def is_current_on(self, day: date) -> bool:
+        return self.starts_on <= day <= self.last_day
+
+    @property
+    def is_current(self) -> bool:
+        """Away today: the period has begun, has not run out, and the person has not come back."""
+        return self.is_current_on(timezone.localdate())
+
+    @property
+    def is_future(self) -> bool:
+        return self.returned_on is None and self.starts_on > timezone.localdate()
 
 
 class RecordVersion(models.Model):

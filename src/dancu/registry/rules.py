@@ -89,6 +89,11 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "mother_birth_date": ("Ngày sinh của mẹ", "Mother's date of birth"),
     "date_of_death": ("Ngày mất", "Date of death"),
     "missing_declared_on": ("Ngày tuyên bố mất tích", "Date declared missing"),
+    # A declared absence (tạm vắng), as its correction is shown in the record's history.
+    "starts_on": ("Tạm vắng từ ngày", "Away from"),
+    "ends_on": ("Tạm vắng đến ngày", "Away until"),
+    "destination": ("Nơi đến", "Destination"),
+    "absence_reason": ("Lý do tạm vắng", "Reason for the absence"),
     "registered_on": ("Ngày đăng ký", "Registration date"),
     "birth_place": ("Nơi sinh", "Place of birth"),
     "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
@@ -606,6 +611,70 @@ _CATALOGUE: tuple[Rule, ...] = (
         "The end date is before the registration date.",
     ),
     Rule("citizen.deceased", E, "Công dân đã mất.", "The citizen is deceased."),
+    # Khai báo tạm vắng (Luật Cư trú 2020, art. 31): a person away from their place of residence for a
+    # declared period, to a declared destination, for a declared reason.
+    Rule(
+        "absence.no_residence",
+        E,
+        "Công dân không có nơi thường trú hoặc tạm trú hiện tại.",
+        "The citizen has no current permanent or temporary residence.",
+    ),
+    Rule("absence.destination_required", E, "Thiếu nơi đến.", "The destination is required."),
+    Rule("absence.reason_required", E, "Thiếu lý do tạm vắng.", "The reason for the absence is required."),
+    Rule(
+        "absence.end_before_start",
+        E,
+        "Ngày kết thúc tạm vắng phải sau ngày bắt đầu.",
+        "The absence must end after it starts.",
+    ),
+    Rule(
+        "absence.already_over",
+        E,
+        "Thời gian tạm vắng đã qua.",
+        "The period of the absence is already over.",
+    ),
+    Rule(
+        "absence.before_birth",
+        E,
+        "Ngày bắt đầu tạm vắng trước ngày sinh của công dân.",
+        "The absence starts before the citizen's date of birth.",
+    ),
+    Rule(
+        "absence.before_residence",
+        E,
+        "Ngày bắt đầu tạm vắng trước ngày đăng ký nơi cư trú.",
+        "The absence starts before the residence was registered.",
+    ),
+    Rule(
+        "absence.overlap",
+        E,
+        "Thời gian tạm vắng trùng với một khai báo tạm vắng khác.",
+        "The absence overlaps another declared absence.",
+    ),
+    Rule(
+        "absence.unchanged",
+        E,
+        "Khai báo tạm vắng không có gì thay đổi.",
+        "Nothing in the declared absence changes.",
+    ),
+    Rule(
+        "absence.already_returned",
+        E,
+        "Công dân đã trở về sau lần tạm vắng này.",
+        "The citizen has already come back from this absence.",
+    ),
+    Rule(
+        "absence.return_before_start",
+        E,
+        "Ngày trở về trước ngày bắt đầu tạm vắng.",
+        "The return is before the absence started.",
+    ),
+    Rule(
+        "absence.return_after_end",
+        E,
+        "Ngày trở về sau ngày kết thúc tạm vắng đã khai báo.",
+        "The return is after the declared end of the absence.",
+    ),
     # A record merged into another takes no more writes: its data live in the kept record.
     Rule(
         "citizen.merged",

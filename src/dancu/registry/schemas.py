@@ -47,6 +47,16 @@ class HouseholdRef(Schema):
     relation_to_head: str
 
 
+class AbsenceOut(Schema):
+    id: int
+    starts_on: date
+    ends_on: date
+    destination: str
+    reason: str
+    returned_on: date | None
+    current: bool = Field(description="away today: the period has begun and not run out, and no return")
+
+
 class CitizenSummary(Schema):
     id: int
     pin: str
@@ -55,6 +65,7 @@ class CitizenSummary(Schema):
     sex: str
     commune_name: str | None
     deceased: bool
+    away: bool = Field(False, description="away today under a declared absence (tạm vắng)")
 
 
 class CitizenDetail(CitizenSummary):
@@ -77,6 +88,7 @@ class CitizenDetail(CitizenSummary):
     family: list[FamilyLinkOut]
     cards: list[CardOut]
     pin_history: list[str]
+    absences: list[AbsenceOut]
 
 
 class SearchParams(Schema):
@@ -125,6 +137,29 @@ class ResidenceEndIn(Schema):
 class ResidenceRenewIn(Schema):
     expires_on: date = Field(description="the new end date: at most 2 years after the current one")
     reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class AbsenceIn(Schema):
+    starts_on: date = Field(description="the first day away; may be to come (declared before leaving)")
+    ends_on: date = Field(description="the last day of the declared period, after starts_on")
+    destination: str = Field(max_length=_SHORT)
+    reason: str = Field(max_length=_SHORT, description="the reason for the absence")
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class AbsenceCorrectIn(Schema):
+    starts_on: date | None = Field(None, description="the corrected first day away; omitted: unchanged")
+    ends_on: date | None = Field(None, description="the corrected last day; omitted: unchanged")
+    destination: str | None = Field(None, max_length=_SHORT)
+    absence_reason: str | None = Field(None, max_length=_SHORT, description="the reason for the absence")
+    reason: str = Field(max_length=_SHORT, description="why the declaration is corrected")
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class AbsenceReturnIn(Schema):
+    returned_on: date = Field(description="the day the person came back, before the declared end")
+    reason: str = Field("Trở về nơi cư trú", max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
 
 

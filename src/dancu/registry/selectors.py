@@ -26,6 +26,7 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.vntext import fold, text_errors
 from dancu.registry.models import (
+    AbsenceDeclaration,
     Citizen,
     CitizenMerge,
     FamilyLink,
@@ -218,6 +219,8 @@ def _citizen_with_record(actor: User, *, pk: int | None = None, pin: str | None 
             # In the order they were written, as registry/record.py reads them on PostgreSQL.
             Prefetch("card_records", queryset=IdentityCardRecord.objects.order_by("pk")),
             Prefetch("pin_records", queryset=PinRecord.objects.order_by("pk")),
+            # The newest declaration first, as registry/record.py reads them on PostgreSQL.
+            Prefetch("absences", queryset=AbsenceDeclaration.objects.order_by("-starts_on", "-pk")),
         )
         .first()
     )
@@ -284,6 +287,8 @@ class CitizenPage:
     page_size: int
     has_next: bool
     query: CitizenQuery = field(default_factory=CitizenQuery)
+    # The ids of the people on the page who are away today under a declared absence (tạm vắng).
+    away: frozenset[int] = frozenset()
 
     @property
     def has_previous(self) -> bool:
@@ -424,6 +429,17 @@ def _search_detail(query: CitizenQuery, page: int) -> str:
     return " ".join([*given, f"page={page}"])
 
 
+def citizens_away(citizen_ids: Collection[int], *, on: date | None = None) -> set[int]:
+    """Which of these citizens are away on `on` (today) under a declared absence they have not come back
+    from. For a page of records the caller has already read and logged."""
+    on = on or timezone.localdate()
+    return set(
+        AbsenceDeclaration.objects.filter(citizen_id__in=citizen_ids, starts_on__lte=on, ends_on__gte=on)
+        .filter(Q(returned_on__isnull=True) | Q(returned_on__gt=on))
+        .values_list("citizen_id", flat=True)
+    )
+
+
 def citizen_search(
     *,
     actor: User,
@@ -449,6 +465,9 @@ def citizen_search(
     )
     has_next = len(rows) > page_size
     rows = rows[:page_size]
+    # Who on this page is away today: one lookup of at most a page of ids on the declarations' citizen
+    # index, after the search, so the search's own statement (and its plan) is the same as without it.
+    away = frozenset(citizens_away([c.pk for c in rows])) if rows else frozenset()
     access_log_record(
         actor=actor,
         citizen_ids=[c.pk for c in rows],
@@ -457,7 +476,9 @@ def citizen_search(
         purpose=purpose,
         detail=_search_detail(query, page),
     )
-    return CitizenPage(results=rows, page=page, page_size=page_size, has_next=has_next, query=query)
+    return CitizenPage(
+        results=rows, page=page, page_size=page_size, has_next=has_next, query=query, away=away
+    )
 
 
 def _log_history_read(

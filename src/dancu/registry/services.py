@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -206,6 +207,13 @@ def _snapshot_citizen(citizen: Citizen) -> dict[str, Any]:
         residences=list(citizen.residences.filter(ended_on__isnull=True).order_by("kind", "pk")),
         membership=citizen.household_memberships.filter(left_on__isnull=True).first(),
         family=list(citizen.family_links.order_by("kind", "pk")),
+        # The absences the person has not come back from and whose period has not run out: the state of
+        # the record on a day of the period shows them away, as the record page does.
+        absences=list(
+            citizen.absences.filter(returned_on__isnull=True, ends_on__gte=timezone.localdate()).order_by(
+                "starts_on", "pk"
+            )
+        ),
     )
 
 
@@ -1130,6 +1138,379 @@ def residence_renew(
         )
         _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
     return residence
+
+
+# --- Absences (khai báo tạm vắng, Luật Cư trú 2020, art. 31) -------------------------------------------
+
+
+def _absence_home(citizen: Citizen, *, actor: Actor) -> tuple[list[Residence], list[FieldError]]:
+    """The citizen's current permanent or temporary residences in the actor's area, the places the absence
+    is declared away from; with the refusal when there are none.
+
+    An absence is declared to the police of the commune where the person lives (art. 31): an officer
+    records one only for a citizen who holds a permanent or temporary residence in their area, and an
+    officer of a pre-2025 unit, who writes no residence (User.writes_registry), records none."""
+    homes = list(
+        citizen.residences.filter(
+            ended_on__isnull=True, kind__in=[Residence.Kind.PERMANENT, Residence.Kind.TEMPORARY]
+        )
+        .select_related("commune")
+        .order_by("kind", "pk")
+    )
+    if not homes:
+        return [], [
+            error(
+                "citizen",
+                "absence.no_residence",
+                "Công dân không có nơi thường trú hoặc tạm trú hiện tại: tạm vắng là vắng mặt khỏi nơi "
+                "cư trú",
+                "The citizen has no current permanent or temporary residence: an absence is from the place "
+                "where one resides",
+            )
+        ]
+    user = actor.user
+    if user is not None:
+        homes = [r for r in homes if user.writes_registry and unit_in_area(user, r.commune)]
+        if not homes:
+            return [], [
+                error(
+                    "citizen",
+                    "unit.outside_jurisdiction",
+                    "Công dân không thường trú, tạm trú trong địa bàn quản lý của bạn: khai báo tạm vắng "
+                    "làm tại công an nơi cư trú",
+                    "The citizen has no permanent or temporary residence in your jurisdiction: an absence is "
+                    "declared to the police of the place of residence",
+                )
+            ]
+    return homes, []
+
+
+def _absence_text_errors(destination: str, absence_reason: str) -> list[FieldError]:
+    errors = []
+    if not destination:
+        errors.append(
+            error(
+                "destination",
+                "absence.destination_required",
+                "Cần ghi nơi đến",
+                "The destination is required",
+            )
+        )
+    if not absence_reason:
+        errors.append(
+            error(
+                "reason",
+                "absence.reason_required",
+                "Cần ghi lý do tạm vắng",
+                "The reason for the absence is required",
+            )
+        )
+    errors += text_errors(destination, field="destination", max_length=300, prose=True)
+    errors += text_errors(absence_reason, field="reason", max_length=300, prose=True)
+    return errors
+
+
+def _absence_period_errors(
+    citizen: Citizen,
+    *,
+    homes: list[Residence],
+    starts_on: date,
+    ends_on: date,
+    today: date,
+    correcting: AbsenceDeclaration | None = None,
+) -> list[FieldError]:
+    """The rules of a declared period, for a new declaration and for one corrected (`correcting`, which
+    does not overlap itself)."""
+    errors: list[FieldError] = []
+    if citizen.is_deceased:
+        errors.append(
+            error(
+                "citizen",
+                "citizen.deceased",
+                "Công dân đã mất: không khai báo tạm vắng cho người đã mất",
+                "The citizen is deceased: no absence is declared for a dead person",
+            )
+        )
+    if ends_on <= starts_on:
+        errors.append(
+            error(
+                "ends_on",
+                "absence.end_before_start",
+                "Ngày kết thúc tạm vắng phải sau ngày bắt đầu",
+                "The absence must end after it starts",
+            )
+        )
+    elif ends_on < today:
+        errors.append(
+            error(
+                "ends_on",
+                "absence.already_over",
+                "Thời gian tạm vắng đã qua: khai báo tạm vắng là cho lần vắng mặt đang hoặc sắp diễn ra",
+                "The period is already over: an absence is declared for an absence under way or to come",
+            )
+        )
+    birth = citizen.birth_date
+    if birth is not None and starts_on < birth.earliest():
+        errors.append(
+            error(
+                "starts_on",
+                "absence.before_birth",
+                "Ngày bắt đầu tạm vắng trước ngày sinh của công dân",
+                "The absence starts before the citizen's date of birth",
+            )
+        )
+    elif homes and starts_on < min(r.registered_on for r in homes):
+        # Away from a residence the person did not yet have: the declaration belongs to wherever they
+        # lived then.
+        errors.append(
+            error(
+                "starts_on",
+                "absence.before_residence",
+                "Ngày bắt đầu tạm vắng trước ngày đăng ký nơi cư trú tại địa bàn",
+                "The absence starts before the residence in your area was registered",
+            )
+        )
+    others = citizen.absences.order_by("starts_on", "pk")
+    if correcting is not None:
+        others = others.exclude(pk=correcting.pk)
+    clash = next((o for o in others if o.starts_on <= ends_on and starts_on <= o.last_day), None)
+    if clash is not None:
+        span = f"{clash.starts_on:%d/%m/%Y}–{clash.last_day:%d/%m/%Y}"
+        errors.append(
+            error(
+                "starts_on",
+                "absence.overlap",
+                f"Thời gian tạm vắng trùng với khai báo tạm vắng {span}",
+                f"The absence overlaps the one declared for {span}",
+            )
+        )
+    return errors
+
+
+def absence_declare(
+    *,
+    actor: Actor,
+    citizen: Citizen,
+    starts_on: date,
+    ends_on: date,
+    destination: str,
+    reason: str,
+    source_document: str = "",
+    today: date | None = None,
+) -> AbsenceDeclaration:
+    """Khai báo tạm vắng: the citizen will be (or is) away from their residence from `starts_on` to
+    `ends_on`, at `destination`, for `reason`.
+
+    The law sets who must declare (art. 31(1)) but no longest period, so none is imposed here. The
+    declaration is made before leaving or while away, so the start may be past or to come; a period wholly
+    past is no declaration of an absence. One person's declared periods never overlap."""
+    today = today or timezone.localdate()
+    destination = clean_text(destination)
+    reason = clean_text(reason)
+    source_document = clean_text(source_document)
+    with transaction.atomic():
+        citizen_lock(citizen)
+        homes, errors = _absence_home(citizen, actor=actor)
+        errors += _absence_text_errors(destination, reason)
+        errors += text_errors(source_document, field="source_document", max_length=200, prose=True)
+        errors += _absence_period_errors(
+            citizen, homes=homes, starts_on=starts_on, ends_on=ends_on, today=today
+        )
+        if errors:
+            raise DomainError(errors)
+        absence = AbsenceDeclaration.objects.create(
+            citizen=citizen, starts_on=starts_on, ends_on=ends_on, destination=destination, reason=reason
+        )
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.ABSENCE_DECLARED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={
+                "absence_id": absence.pk,
+                "starts_on": starts_on.isoformat(),
+                "ends_on": ends_on.isoformat(),
+                "residence_ids": [r.pk for r in homes],
+            },
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return absence
+
+
+def absence_return(
+    *,
+    actor: Actor,
+    absence: AbsenceDeclaration,
+    returned_on: date,
+    reason: str,
+    source_document: str = "",
+    today: date | None = None,
+) -> AbsenceDeclaration:
+    """The person came back on `returned_on`, before the end of the declared period: the absence ends
+    there. Recorded by the police of the place of residence, as the declaration was."""
+    today = today or timezone.localdate()
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        # The declaration's citizen as stored: a merge moves declarations to the kept record, and the
+        # lock refuses a record merged away meanwhile (as _residence_locked does for residences).
+        citizen = Citizen.objects.get(
+            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
+        )
+        citizen_lock(citizen)
+        absence.refresh_from_db()
+        _homes, errors = _absence_home(citizen, actor=actor)
+        if absence.returned_on is not None:
+            errors.append(
+                error(
+                    "absence",
+                    "absence.already_returned",
+                    f"Công dân đã trở về ngày {absence.returned_on:%d/%m/%Y}",
+                    f"The citizen already came back on {absence.returned_on:%d/%m/%Y}",
+                )
+            )
+        else:
+            errors += date_not_in_future(returned_on, field="returned_on", today=today)
+            if returned_on < absence.starts_on:
+                errors.append(
+                    error(
+                        "returned_on",
+                        "absence.return_before_start",
+                        "Ngày trở về trước ngày bắt đầu tạm vắng",
+                        "The return is before the absence started",
+                    )
+                )
+            elif returned_on > absence.ends_on:
+                errors.append(
+                    error(
+                        "returned_on",
+                        "absence.return_after_end",
+                        f"Ngày trở về sau ngày kết thúc tạm vắng ({absence.ends_on:%d/%m/%Y}): lần tạm vắng "
+                        "đã tự kết thúc vào ngày đó",
+                        f"The return is after the declared end ({absence.ends_on:%d/%m/%Y}): the absence "
+                        "ended on that day by itself",
+                    )
+                )
+        if errors:
+            raise DomainError(errors)
+        absence.returned_on = returned_on
+        absence.save(update_fields=["returned_on"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.ABSENCE_RETURNED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={"absence_id": absence.pk, "returned_on": returned_on.isoformat()},
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return absence
+
+
+def absence_correct(
+    *,
+    actor: Actor,
+    absence: AbsenceDeclaration,
+    starts_on: date,
+    ends_on: date,
+    destination: str,
+    absence_reason: str,
+    reason: str,
+    source_document: str = "",
+    today: date | None = None,
+) -> AbsenceDeclaration:
+    """Correct a declared absence the person has not come back from: its period (a wrong date, or a stay
+    that runs longer or shorter than declared), destination or reason (`absence_reason`), for `reason`.
+
+    The corrected period follows the rules of a new declaration; a declaration closed by a return is
+    history and is not rewritten. The person's return itself is recorded with absence_return."""
+    today = today or timezone.localdate()
+    destination = clean_text(destination)
+    absence_reason = clean_text(absence_reason)
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        citizen = Citizen.objects.get(
+            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
+        )
+        citizen_lock(citizen)
+        absence.refresh_from_db()
+        homes, errors = _absence_home(citizen, actor=actor)
+        if absence.returned_on is not None:
+            errors.append(
+                error(
+                    "absence",
+                    "absence.already_returned",
+                    f"Công dân đã trở về ngày {absence.returned_on:%d/%m/%Y}: khai báo đã kết thúc không sửa "
+                    "được",
+                    f"The citizen came back on {absence.returned_on:%d/%m/%Y}: a closed declaration is not "
+                    "corrected",
+                )
+            )
+        elif absence.ends_on < today:
+            # Its period ran out: the absence is over, and a "correction" would declare another one.
+            errors.append(
+                error(
+                    "absence",
+                    "absence.already_over",
+                    f"Lần tạm vắng đã kết thúc ngày {absence.ends_on:%d/%m/%Y}: khai báo đã kết thúc "
+                    "không sửa được; hãy khai báo tạm vắng mới",
+                    f"The absence ended on {absence.ends_on:%d/%m/%Y}: a closed declaration is not "
+                    "corrected; declare a new absence",
+                )
+            )
+        # The absence's own reason is `absence_reason` here, beside the reason for the correction.
+        errors += [
+            dataclasses.replace(e, field="absence_reason") if e.field == "reason" else e
+            for e in _absence_text_errors(destination, absence_reason)
+        ]
+        errors += _absence_period_errors(
+            citizen, homes=homes, starts_on=starts_on, ends_on=ends_on, today=today, correcting=absence
+        )
+        new = {
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "destination": destination,
+            "absence_reason": absence_reason,
+        }
+        old = {
+            "starts_on": absence.starts_on,
+            "ends_on": absence.ends_on,
+            "destination": absence.destination,
+            "absence_reason": absence.reason,
+        }
+        changes = {
+            name: {"old": _plain(old[name]), "new": _plain(new[name])}
+            for name in new
+            if old[name] != new[name]
+        }
+        if not errors and not changes:
+            # A form sent twice would otherwise write a second version that changes nothing.
+            errors.append(
+                error(
+                    "absence",
+                    "absence.unchanged",
+                    "Khai báo tạm vắng không có gì thay đổi",
+                    "Nothing in the declared absence changes",
+                )
+            )
+        if errors:
+            raise DomainError(errors)
+        absence.starts_on, absence.ends_on = starts_on, ends_on
+        absence.destination, absence.reason = destination, absence_reason
+        absence.save(update_fields=["starts_on", "ends_on", "destination", "reason"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.ABSENCE_CORRECTED,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={"absence_id": absence.pk, "changes": changes},
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return absence
 
 
 def _next_household_number(commune: AdminUnit) -> str:

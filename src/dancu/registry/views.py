@@ -18,6 +18,9 @@ from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors, services
 from dancu.registry.forms import (
+    AbsenceCorrectForm,
+    AbsenceForm,
+    AbsenceReturnForm,
     CitizenForm,
     HeadChangeForm,
     HouseholdSplitForm,
@@ -28,7 +31,7 @@ from dancu.registry.forms import (
     SearchForm,
     StateOnForm,
 )
-from dancu.registry.models import Citizen, Relation, Residence
+from dancu.registry.models import AbsenceDeclaration, Citizen, Relation, Residence
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
 from dancu.web.forms import add_domain_errors
@@ -267,6 +270,114 @@ def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpRespons
         request,
         "registry/residence_change_form.html",
         {"form": form, "citizen": citizen, "residence": residence, "title": _("Gia hạn tạm trú")},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def absence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Khai báo tạm vắng, from the record page."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    form = AbsenceForm(request.POST or None, initial={"starts_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.absence_declare(
+                actor=Actor(actor),
+                citizen=citizen,
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                destination=data["destination"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã khai báo tạm vắng"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/absence_form.html",
+        {"form": form, "citizen": citizen, "absence": None, "title": _("Khai báo tạm vắng")},
+    )
+
+
+def _open_absence_or_404(citizen: Citizen, aid: int) -> AbsenceDeclaration:
+    # Another citizen's declaration, or one already closed, is not found here, as an unknown id is.
+    absence = next((a for a in citizen.absences.all() if a.pk == aid and a.returned_on is None), None)
+    if absence is None:
+        raise Http404
+    return absence
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
+    """Đã trở về: the person came back before the end of the declared absence."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    absence = _open_absence_or_404(citizen, aid)
+    form = AbsenceReturnForm(request.POST or None, initial={"returned_on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.absence_return(
+                actor=Actor(actor),
+                absence=absence,
+                returned_on=data["returned_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã ghi nhận công dân trở về"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/absence_form.html",
+        {"form": form, "citizen": citizen, "absence": absence, "title": _("Trở về trước thời hạn tạm vắng")},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
+    """Sửa khai báo tạm vắng: a wrong date, destination or reason, or a stay longer than declared."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    absence = _open_absence_or_404(citizen, aid)
+    initial = {
+        "starts_on": absence.starts_on,
+        "ends_on": absence.ends_on,
+        "destination": absence.destination,
+        "absence_reason": absence.reason,
+    }
+    form = AbsenceCorrectForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.absence_correct(
+                actor=Actor(actor),
+                absence=absence,
+                starts_on=data["starts_on"],
+                ends_on=data["ends_on"],
+                destination=data["destination"],
+                absence_reason=data["absence_reason"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã sửa khai báo tạm vắng"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/absence_form.html",
+        {"form": form, "citizen": citizen, "absence": absence, "title": _("Sửa khai báo tạm vắng")},
     )
 
 

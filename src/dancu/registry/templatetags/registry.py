@@ -48,7 +48,8 @@ def field_label(name: str) -> str:
 # Fields whose stored value is a partial date ("2005-03") or a full one ("2024-06-01"), shown as the record
 # page shows them ("03/2005", "01/06/2024").
 _PARTIAL_DATE_FIELDS = frozenset({"birth_date", "date_of_death"})
-_DATE_FIELDS = frozenset({"missing_declared_on"})
+# The dates of a declared absence in a snapshot are full dates too.
+_DATE_FIELDS = frozenset({"missing_declared_on", "starts_on", "ends_on"})
 
 
 def _choice_label(choices: Any, value: str) -> str:

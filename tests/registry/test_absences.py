@@ -1,0 +1,574 @@
+"""Khai báo tạm vắng (Luật Cư trú 2020, art. 31): a person away from their place of residence for a period.
+
+Lan, collector of Phường Hoàn Kiếm, declares Hùng's absence from his record page and records his return;
+the API does the same. Each rule refuses with its field and code in both languages and writes nothing;
+an officer of another commune finds the record no more than a record that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dancu.accounts.services import api_token_create
+from dancu.audit.models import AuditEvent
+from dancu.lib.errors import DomainError
+from dancu.registry import services
+from dancu.registry.models import AbsenceDeclaration, RecordVersion
+from tests.conftest import SYSTEM, People, Personas, counts, make_citizen
+from tests.registry.test_api import errors_of
+from tests.registry.test_pages import field_errors, html
+
+pytestmark = pytest.mark.django_db
+
+TODAY = timezone.localdate()
+
+
+def rows() -> dict[str, int]:
+    """The rows a refused declaration or return must leave as they were."""
+    return counts() | {
+        "AbsenceDeclaration": AbsenceDeclaration.objects.count(),
+        "returned": AbsenceDeclaration.objects.filter(returned_on__isnull=False).count(),
+    }
+
+
+@pytest.fixture
+def lan(personas: Personas, sign_in: Any) -> Client:
+    return sign_in(Client(), personas.lan)
+
+
+def token_client(user: Any) -> Client:
+    _token, secret = api_token_create(user=user, name="máy tính bảng")
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def post_json(client: Client, path: str, body: dict[str, Any]) -> Any:
+    return client.post(path, json.dumps(body), content_type="application/json")
+
+
+def declaration(**overrides: Any) -> dict[str, str]:
+    return {
+        "starts_on": str(TODAY - timedelta(days=5)),
+        "ends_on": str(TODAY + timedelta(days=90)),
+        "destination": "Thành phố Đà Nẵng",
+        "reason": "Đi làm việc theo hợp đồng",
+        "source_document": "Tờ khai CT01",
+    } | {key: str(value) for key, value in overrides.items()}
+
+
+def declare(citizen: Any, **kwargs: Any) -> AbsenceDeclaration:
+    fields: dict[str, Any] = {
+        "starts_on": TODAY - timedelta(days=5),
+        "ends_on": TODAY + timedelta(days=90),
+        "destination": "Thành phố Đà Nẵng",
+        "reason": "Đi làm việc",
+    }
+    return services.absence_declare(actor=SYSTEM, citizen=citizen, **(fields | kwargs))
+
+
+# The pages ------------------------------------------------------------------------------------------------
+
+
+def test_an_absence_is_declared_from_the_record_and_shown_in_it_the_search_and_the_history(
+    lan: Client, people: People
+) -> None:
+    hung = people.hung
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    assert "Chưa khai báo tạm vắng" in record
+    assert f'href="/citizens/{hung.pk}/absences/new/"' in record
+    assert 'id="away"' not in record
+    versions = hung.version
+
+    form = html(lan.get(f"/citizens/{hung.pk}/absences/new/"))
+    assert 'name="destination"' in form
+    sent = lan.post(f"/citizens/{hung.pk}/absences/new/", declaration())
+
+    assert (sent.status_code, sent["Location"]) == (302, f"/citizens/{hung.pk}/")
+    absence = hung.absences.get()
+    assert (absence.starts_on, absence.ends_on, absence.returned_on) == (
+        TODAY - timedelta(days=5),
+        TODAY + timedelta(days=90),
+        None,
+    )
+    event = AuditEvent.objects.latest("pk")
+    assert (event.event_type, event.subject_id, event.actor_label) == (
+        "registry.absence.declared",
+        str(hung.pk),
+        "lan",
+    )
+    assert event.data["absence_id"] == absence.pk
+    # A new version of the record, whose snapshot holds the absence: the state on a date shows it.
+    version = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert version.version == versions + 1
+    assert version.event_id == event.pk
+    assert version.snapshot["absences"] == [
+        {
+            "id": absence.pk,
+            "starts_on": str(TODAY - timedelta(days=5)),
+            "ends_on": str(TODAY + timedelta(days=90)),
+            "destination": "Thành phố Đà Nẵng",
+            "reason": "Đi làm việc theo hợp đồng",
+        }
+    ]
+
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    section = record.split('id="h-absences"')[1]
+    assert "Thành phố Đà Nẵng" in section
+    assert "Đi làm việc theo hợp đồng" in section
+    assert 'id="away"' in record
+    assert f'href="/citizens/{hung.pk}/absences/{absence.pk}/return/"' in section
+
+    found = html(lan.get("/search/", {"q": "nguyen van hung"}))
+    assert "Đang tạm vắng" in found.split('id="results-table"')[1]
+
+    history = html(lan.get(f"/citizens/{hung.pk}/history/", {"on": TODAY.isoformat()}))
+    state = history.split('id="state-on"')[1]
+    assert 'data-field="absence"' in state
+    assert "Thành phố Đà Nẵng" in state
+    assert "Khai báo tạm vắng" in history.split("Các phiên bản")[1]
+
+
+def test_the_return_is_recorded_from_the_record_and_ends_the_absence(lan: Client, people: People) -> None:
+    hung = people.hung
+    absence = declare(hung)
+    page = html(lan.get(f"/citizens/{hung.pk}/absences/{absence.pk}/return/"))
+    assert "Thành phố Đà Nẵng" in page
+
+    sent = lan.post(
+        f"/citizens/{hung.pk}/absences/{absence.pk}/return/",
+        {"returned_on": TODAY.isoformat(), "reason": "Trở về nơi cư trú", "source_document": ""},
+    )
+
+    assert (sent.status_code, sent["Location"]) == (302, f"/citizens/{hung.pk}/")
+    absence.refresh_from_db()
+    assert absence.returned_on == TODAY
+    assert AuditEvent.objects.latest("pk").event_type == "registry.absence.returned"
+    version = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert "absences" not in version.snapshot
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    assert 'id="away"' not in record
+    assert f"đã trở về {TODAY:%d/%m/%Y}" in record
+    assert "/return/" not in record
+    # A closed absence offers no return any more, and the search no longer marks him away.
+    assert lan.get(f"/citizens/{hung.pk}/absences/{absence.pk}/return/").status_code == 404
+    assert "Đang tạm vắng" not in html(lan.get("/search/", {"q": "nguyen van hung"}))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"),
+    [
+        ({"ends_on": TODAY - timedelta(days=5)}, "ends_on", "absence.end_before_start"),
+        (
+            {"starts_on": TODAY - timedelta(days=60), "ends_on": TODAY - timedelta(days=1)},
+            "ends_on",
+            "absence.already_over",
+        ),
+        ({"starts_on": date(1980, 1, 1)}, "starts_on", "absence.before_birth"),
+        # Hùng's residence in the ward was registered on 1 January 2015.
+        ({"starts_on": date(2014, 12, 31)}, "starts_on", "absence.before_residence"),
+        ({"destination": "Đà Nẵng\nHuế"}, "destination", "text.control_chars"),
+        ({"reason": "x" * 301}, "reason", "text.too_long"),
+    ],
+)
+def test_a_declaration_that_breaks_a_rule_names_it_and_writes_nothing(
+    lan: Client, people: People, overrides: dict[str, Any], field: str, rule: str
+) -> None:
+    before = rows()
+
+    page = html(lan.post(f"/citizens/{people.hung.pk}/absences/new/", declaration(**overrides)))
+
+    assert f"[{rule}]" in field_errors(page, field), page
+    assert rows() == before
+
+
+def test_an_absence_overlapping_another_is_refused(lan: Client, people: People) -> None:
+    declare(people.hung)
+    before = rows()
+
+    page = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/absences/new/",
+            declaration(starts_on=TODAY + timedelta(days=30), ends_on=TODAY + timedelta(days=200)),
+        )
+    )
+
+    assert "[absence.overlap]" in field_errors(page, "starts_on")
+    assert rows() == before
+    # The day he came back, he may leave again.
+    services.absence_return(
+        actor=SYSTEM, absence=people.hung.absences.get(), returned_on=TODAY, reason="Trở về"
+    )
+    again = lan.post(
+        f"/citizens/{people.hung.pk}/absences/new/",
+        declaration(starts_on=TODAY, ends_on=TODAY + timedelta(days=200)),
+    )
+    assert again.status_code == 302
+
+
+def test_a_deceased_person_declares_no_absence(lan: Client, personas: Personas) -> None:
+    ong = make_citizen(full_name="Nguyễn Văn Ông", birth_date="1930")
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=ong,
+        changes={"date_of_death": "2024-03-01"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+    record = html(lan.get(f"/citizens/{ong.pk}/"))
+    assert "/absences/new/" not in record
+    before = rows()
+
+    page = html(lan.post(f"/citizens/{ong.pk}/absences/new/", declaration()))
+
+    assert "[citizen.deceased]" in page
+    assert rows() == before
+
+
+@pytest.mark.parametrize(
+    ("returned_on", "rule"),
+    [
+        (TODAY + timedelta(days=1), "date.future"),
+        (TODAY - timedelta(days=6), "absence.return_before_start"),
+    ],
+)
+def test_a_return_that_breaks_a_rule_names_it_and_writes_nothing(
+    lan: Client, people: People, returned_on: date, rule: str
+) -> None:
+    absence = declare(people.hung)
+    before = rows()
+
+    page = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/absences/{absence.pk}/return/",
+            {"returned_on": returned_on.isoformat(), "reason": "Trở về"},
+        )
+    )
+
+    assert f"[{rule}]" in field_errors(page, "returned_on")
+    assert rows() == before
+
+
+def test_an_absence_past_its_end_is_shown_as_over_and_takes_no_return(lan: Client, people: People) -> None:
+    over = declare(
+        people.hung,
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2024, 2, 1),
+        today=date(2024, 1, 1),
+    )
+    record = html(lan.get(f"/citizens/{people.hung.pk}/"))
+    assert "đã hết hạn" in record
+    assert 'id="away"' not in record
+    before = rows()
+
+    page = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/absences/{over.pk}/return/",
+            {"returned_on": "2024-03-01", "reason": "Trở về"},
+        )
+    )
+
+    assert "[absence.return_after_end]" in field_errors(page, "returned_on")
+    assert rows() == before
+    # Nor is it corrected into a new absence: that is a new declaration.
+    edit = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/absences/{over.pk}/edit/",
+            {
+                "starts_on": "2024-01-01",
+                "ends_on": str(TODAY + timedelta(days=10)),
+                "destination": "Thành phố Đà Nẵng",
+                "absence_reason": "Đi làm việc",
+                "reason": "Sửa",
+            },
+        )
+    )
+    assert "[absence.already_over]" in edit
+    assert rows() == before
+
+
+def test_a_declaration_is_corrected_from_the_record_and_the_history_shows_what_changed(
+    lan: Client, people: People
+) -> None:
+    hung = people.hung
+    absence = declare(hung)
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    assert f'href="/citizens/{hung.pk}/absences/{absence.pk}/edit/"' in record
+    form = html(lan.get(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/"))
+    assert 'value="Thành phố Đà Nẵng"' in form
+    later = TODAY + timedelta(days=150)
+    corrected = {
+        "starts_on": str(absence.starts_on),
+        "ends_on": str(later),
+        "destination": "Thành phố Huế",
+        "absence_reason": "Đi làm việc",
+        "reason": "Công dân báo ở lại lâu hơn",
+        "source_document": "Đơn",
+    }
+
+    sent = lan.post(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/", corrected)
+
+    assert (sent.status_code, sent["Location"]) == (302, f"/citizens/{hung.pk}/")
+    absence.refresh_from_db()
+    assert (absence.ends_on, absence.destination) == (later, "Thành phố Huế")
+    event = AuditEvent.objects.latest("pk")
+    assert event.event_type == "registry.absence.corrected"
+    assert event.data["changes"] == {
+        "ends_on": {"old": str(TODAY + timedelta(days=90)), "new": str(later)},
+        "destination": {"old": "Thành phố Đà Nẵng", "new": "Thành phố Huế"},
+    }
+    version = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert version.snapshot["absences"][0]["destination"] == "Thành phố Huế"
+    history = html(lan.get(f"/citizens/{hung.pk}/history/"))
+    assert "Sửa khai báo tạm vắng" in history
+    assert f"{later:%d/%m/%Y}" in history.split('data-field="ends_on"')[1]
+    # The same form sent again changes nothing, and is refused rather than written twice.
+    before = rows()
+    again = html(lan.post(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/", corrected))
+    assert "[absence.unchanged]" in again
+    assert rows() == before
+
+
+def test_a_correction_follows_the_rules_of_a_declaration_and_a_closed_one_takes_none(
+    lan: Client, people: People
+) -> None:
+    first = declare(people.hung, ends_on=TODAY + timedelta(days=20))
+    second = declare(people.hung, starts_on=TODAY + timedelta(days=40), ends_on=TODAY + timedelta(days=60))
+    before = rows()
+    body = {
+        "starts_on": str(first.starts_on),
+        "ends_on": str(TODAY + timedelta(days=45)),
+        "destination": "Thành phố Đà Nẵng",
+        "absence_reason": "Đi làm việc",
+        "reason": "Sửa",
+    }
+
+    overlapping = html(lan.post(f"/citizens/{people.hung.pk}/absences/{first.pk}/edit/", body))
+    assert "[absence.overlap]" in field_errors(overlapping, "starts_on")
+    assert rows() == before
+
+    services.absence_return(actor=SYSTEM, absence=first, returned_on=TODAY, reason="Trở về")
+    # A closed declaration is history: no page to correct it, and the service refuses it.
+    assert lan.get(f"/citizens/{people.hung.pk}/absences/{first.pk}/edit/").status_code == 404
+    with pytest.raises(DomainError) as refused:
+        services.absence_correct(
+            actor=SYSTEM,
+            absence=first,
+            starts_on=first.starts_on,
+            ends_on=TODAY + timedelta(days=30),
+            destination="Huế",
+            absence_reason="Đi làm",
+            reason="Sửa",
+        )
+    assert {e.code for e in refused.value.errors} >= {"absence.already_returned"}
+    assert second.pk in {a.pk for a in people.hung.absences.all()}
+
+
+def test_an_officer_of_another_commune_finds_no_record_to_declare_on(
+    personas: Personas, people: People, sign_in: Any
+) -> None:
+    binh = sign_in(Client(), personas.binh)
+    absence = declare(people.hung)
+    before = rows()
+
+    answers = [
+        binh.get(f"/citizens/{people.hung.pk}/absences/new/"),
+        binh.post(f"/citizens/{people.hung.pk}/absences/new/", declaration()),
+        binh.get(f"/citizens/{people.hung.pk}/absences/{absence.pk}/return/"),
+        binh.post(
+            f"/citizens/{people.hung.pk}/absences/{absence.pk}/return/",
+            {"returned_on": TODAY.isoformat(), "reason": "Trở về"},
+        ),
+    ]
+    missing = binh.get("/citizens/99999999/absences/new/")
+
+    assert [a.status_code for a in answers] == [404] * 4
+    assert all(a.content == missing.content for a in answers)
+    assert rows() == before
+
+
+def test_another_citizens_absence_is_not_found_on_a_record(lan: Client, people: People) -> None:
+    other = make_citizen(full_name="Đỗ Văn Long", birth_date="1988-02-03", address="Số 9 phố Hàng Gai")
+    absence = declare(other)
+
+    assert lan.get(f"/citizens/{people.hung.pk}/absences/{absence.pk}/return/").status_code == 404
+
+
+def test_an_officer_of_a_pre_2025_unit_records_no_absence(
+    people: People, personas: Personas, sign_in: Any
+) -> None:
+    # Hòa's district police reads the records declared in its old units, but writes no residence of a 2025
+    # commune: the declaration is made at the police of the place of residence.
+    hoa = sign_in(Client(), personas.hoa)
+    record = html(hoa.get(f"/citizens/{people.nga.pk}/"))
+    assert "/absences/new/" not in record
+    before = rows()
+
+    page = html(hoa.post(f"/citizens/{people.nga.pk}/absences/new/", declaration()))
+
+    assert "[unit.outside_jurisdiction]" in page
+    assert rows() == before
+
+
+def test_the_absence_pages_speak_english(lan: Client, people: People) -> None:
+    absence = declare(people.hung)
+    lan.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    record = html(lan.get(f"/citizens/{people.hung.pk}/"))
+    refused = html(
+        lan.post(
+            f"/citizens/{people.hung.pk}/absences/new/",
+            declaration(starts_on=TODAY + timedelta(days=10), ends_on=TODAY + timedelta(days=20)),
+        )
+    )
+
+    section = record.split('id="h-absences"')[1].split("</section>")[0]
+    assert "Temporary absence" in section
+    assert "Back home" in section
+    assert f'href="/citizens/{people.hung.pk}/absences/{absence.pk}/return/"' in section
+    assert "overlaps" in field_errors(refused, "starts_on")
+
+
+# The API ---------------------------------------------------------------------------------------------------
+
+
+def test_the_api_declares_an_absence_shows_it_and_records_the_return(
+    personas: Personas, people: People
+) -> None:
+    api = token_client(personas.lan)
+    pin = people.hung.pin
+
+    made = post_json(api, f"/api/v1/citizens/{pin}/absences", declaration())
+
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body | {"id": 0} == {
+        "id": 0,
+        "starts_on": str(TODAY - timedelta(days=5)),
+        "ends_on": str(TODAY + timedelta(days=90)),
+        "destination": "Thành phố Đà Nẵng",
+        "reason": "Đi làm việc theo hợp đồng",
+        "returned_on": None,
+        "current": True,
+    }
+    record = api.get(f"/api/v1/citizens/{pin}").json()
+    assert record["away"] is True
+    assert [a["id"] for a in record["absences"]] == [body["id"]]
+    found = api.get("/api/v1/citizens", {"q": "nguyen van hung"}).json()["results"]
+    assert [(c["pin"], c["away"]) for c in found] == [(pin, True)]
+    history = api.get(f"/api/v1/citizens/{pin}/history").json()
+    assert history[0]["event_type"] == "registry.absence.declared"
+    assert history[0]["snapshot"]["absences"][0]["destination"] == "Thành phố Đà Nẵng"
+
+    back = post_json(api, f"/api/v1/citizens/{pin}/absences/{body['id']}/return", {"returned_on": str(TODAY)})
+
+    assert back.status_code == 200, back.content
+    assert (back.json()["returned_on"], back.json()["current"]) == (str(TODAY), False)
+    assert api.get(f"/api/v1/citizens/{pin}").json()["away"] is False
+    before = rows()
+    again = post_json(
+        api, f"/api/v1/citizens/{pin}/absences/{body['id']}/return", {"returned_on": str(TODAY)}
+    )
+    assert {(e["field"], e["code"]) for e in errors_of(again, 422)} == {
+        ("absence", "absence.already_returned")
+    }
+    assert rows() == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"),
+    [
+        ({"destination": "  "}, "destination", "absence.destination_required"),
+        ({"reason": ""}, "reason", "absence.reason_required"),
+        ({"ends_on": TODAY - timedelta(days=5)}, "ends_on", "absence.end_before_start"),
+        ({"starts_on": date(1980, 1, 1)}, "starts_on", "absence.before_birth"),
+    ],
+)
+def test_the_api_names_the_field_and_rule_of_a_refused_declaration(
+    personas: Personas, people: People, overrides: dict[str, Any], field: str, rule: str
+) -> None:
+    api = token_client(personas.lan)
+    before = rows()
+
+    response = post_json(api, f"/api/v1/citizens/{people.hung.pin}/absences", declaration(**overrides))
+
+    errors = errors_of(response, 422)
+    assert (field, rule) in {(e["field"], e["code"]) for e in errors}
+    assert rows() == before
+
+
+def test_the_api_corrects_a_declaration(personas: Personas, people: People) -> None:
+    absence = declare(people.hung)
+    api, binh = token_client(personas.lan), token_client(personas.binh)
+    path = f"/api/v1/citizens/{people.hung.pin}/absences/{absence.pk}"
+    later = TODAY + timedelta(days=120)
+
+    response = api.patch(
+        path, json.dumps({"ends_on": str(later), "reason": "Ở lại lâu hơn"}), content_type="application/json"
+    )
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["ends_on"], response.json()["destination"]) == (str(later), "Thành phố Đà Nẵng")
+    before = rows()
+    refused = api.patch(
+        path,
+        json.dumps({"ends_on": str(absence.starts_on), "reason": "Sửa"}),
+        content_type="application/json",
+    )
+    assert {(e["field"], e["code"]) for e in errors_of(refused, 422)} == {
+        ("ends_on", "absence.end_before_start")
+    }
+    hidden = binh.patch(path, json.dumps({"reason": "Sửa"}), content_type="application/json")
+    assert hidden.status_code == 404
+    assert rows() == before
+
+
+def test_a_person_without_a_residence_declares_no_absence(personas: Personas, people: People) -> None:
+    home = people.tuan.residences.get()
+    services.residence_end(
+        actor=SYSTEM,
+        residence=home,
+        ended_on=date(2024, 1, 1),
+        reason="Xoá đăng ký thường trú",
+        source_document="",
+    )
+    minh = token_client(personas.minh)
+    before = rows()
+
+    response = post_json(minh, f"/api/v1/citizens/{people.tuan.pin}/absences", declaration())
+
+    assert {(e["field"], e["code"]) for e in errors_of(response, 422)} == {
+        ("citizen", "absence.no_residence")
+    }
+    assert rows() == before
+
+
+def test_the_api_of_another_commune_answers_as_for_a_missing_record(
+    personas: Personas, people: People
+) -> None:
+    absence = declare(people.hung)
+    binh = token_client(personas.binh)
+    before = rows()
+
+    declared = post_json(binh, f"/api/v1/citizens/{people.hung.pin}/absences", declaration())
+    returned = post_json(
+        binh, f"/api/v1/citizens/{people.hung.pin}/absences/{absence.pk}/return", {"returned_on": str(TODAY)}
+    )
+    missing = post_json(binh, "/api/v1/citizens/001090999999/absences", declaration())
+
+    assert declared.status_code == returned.status_code == missing.status_code == 404
+    assert declared.json() == returned.json() == missing.json()
+    assert rows() == before
+    # Lan, whose record it is, gets "not found" for another citizen's absence id on it.
+    other = make_citizen(full_name="Đỗ Văn Long", birth_date="1988-02-03", address="Số 9 phố Hàng Gai")
+    elsewhere = declare(other)
+    wrong = post_json(
+        token_client(personas.lan),
+        f"/api/v1/citizens/{people.hung.pin}/absences/{elsewhere.pk}/return",
+        {"returned_on": str(TODAY)},
+    )
+    assert wrong.status_code == 404
