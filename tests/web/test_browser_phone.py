@@ -508,6 +508,8 @@ SCREENS = [
     Screen("residence-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/new/"),
     Screen("residence-end", "lan", lambda w: f"/citizens/{w.people.hung.pk}/residences/{_home(w)}/end/"),
     Screen("residence-renew", "lan", _stay_renewal),
+    # A person of another commune moves into the ward: the officer types the card's PIN, name and birth.
+    Screen("arrival-new", "lan", lambda w: "/arrivals/new/"),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),

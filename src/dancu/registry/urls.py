@@ -11,6 +11,7 @@ urlpatterns = [
     path("citizens/<id:pk>/residences/new/", views.residence_new_view, name="residence_new"),
     path("citizens/<id:pk>/residences/<id:rid>/end/", views.residence_end_view, name="residence_end"),
     path("citizens/<id:pk>/residences/<id:rid>/renew/", views.residence_renew_view, name="residence_renew"),
+    path("arrivals/new/", views.arrival_new_view, name="arrival_new"),
     path("households/<id:pk>/", views.household_view, name="household"),
     path("households/<id:pk>/members/new/", views.household_member_new_view, name="member_new"),
     path("households/<id:pk>/head/", views.household_head_view, name="household_head"),
