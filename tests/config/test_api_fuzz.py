@@ -369,6 +369,16 @@ def _world_create() -> World:
             "joined_on": "2024-02-01",
             **reason,
         },
+        # Mai of Phường Hồng Hà moves into Lan's ward, a new household at her new address.
+        "POST /api/v1/arrivals": {
+            "pin": people.mai.pin,
+            "full_name": "Lê Thị Mai",
+            "birth_date": "1985",
+            "registered_on": str(timezone.localdate()),
+            "address_detail": "Số 4 phố Hàng Bè",
+            "reason": "Chuyển đến đăng ký thường trú",
+            "source_document": "CT01",
+        },
         "POST /api/v1/forms": {"kind": "DC01", "data": dc01_data(), "document": "Giấy khai sinh"},
         "PUT /api/v1/forms/{form_id}": {"data": dc01_data(), "document": "Giấy khai sinh", "reason": "Sửa"},
         "POST /api/v1/forms/{form_id}/check": {"acknowledged_warnings": ["name.unusual"]},
@@ -665,6 +675,7 @@ def test_the_fuzz_walks_every_operation_of_the_schema() -> None:
 WORST = ("\x00", 10**30)
 # The officer whose known-good request is accepted: Lan collects and takes applications, Minh does the rest.
 SENDER = {
+    "POST /api/v1/arrivals": "lan",
     "POST /api/v1/forms": "lan",
     "PUT /api/v1/forms/{form_id}": "lan",
     "POST /api/v1/cards/applications": "lan",

@@ -535,6 +535,8 @@ SCREENS = [
     ),
     Screen("absence-return", "lan", _absence_return),
     Screen("absence-edit", "lan", lambda w: _absence_return(w).replace("/return/", "/edit/")),
+    # A person of another commune moves into the ward: the officer types the card's PIN, name and birth.
+    Screen("arrival-new", "lan", lambda w: "/arrivals/new/"),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),

@@ -97,6 +97,16 @@ class User(AbstractUser):
         area = self.police_unit.admin_unit if self.police_unit is not None else None
         return area is None or area.structure != "legacy"
 
+    @property
+    def registers_arrivals(self) -> bool:
+        """Whether this officer registers the permanent residence of people moving into their commune
+        (đăng ký thường trú cho người chuyển đến): the police of a 2025 commune, where the law has the
+        citizen apply. The auditor reads the log, and no record."""
+        if not (self.is_active and self.is_officer and self.role != self.Role.AUDITOR):
+            return False
+        area = self.police_unit.admin_unit if self.police_unit is not None else None
+        return area is not None and area.structure == "2025" and area.level == "commune"
+
     def display_name(self) -> str:
         return self.get_full_name() or self.username
 

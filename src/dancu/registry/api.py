@@ -26,6 +26,7 @@ from dancu.registry.schemas import (
     AbsenceIn,
     AbsenceOut,
     AbsenceReturnIn,
+    ArrivalIn,
     CitizenDetail,
     CitizenIn,
     CitizenPageOut,
@@ -355,6 +356,39 @@ def register_residence(request: HttpRequest, pin: str, body: ResidenceIn) -> Sta
             Residence.objects.select_related("commune__parent", "legacy_commune").get(pk=residence.pk)
         ),
     )
+
+
+@router.post(
+    "/arrivals",
+    response={201: CitizenDetail},
+    summary="Register the permanent residence of a person moving into your commune",
+    description=(
+        "Đăng ký thường trú cho người chuyển đến. For an officer of a 2025 commune (otherwise 422 "
+        "`role.not_allowed`). The record is found country-wide by the PIN on the card and must have the "
+        "name (compared without tone marks or case) and the date of birth on the card: an unknown PIN, "
+        "another name and another date all answer 422 `arrival.not_found` on `pin`, and the record compared "
+        "is written to the access log as a check. The person joins the household `household_number` of "
+        "your commune with `relation_to_head`, or heads a new household at `address_detail`. The old "
+        "permanent residence and household membership end; a head who leaves other members behind leaves "
+        "that household without a head, for its commune to choose one. The answer is the record, now in "
+        "your area."
+    ),
+)
+def register_arrival(request: HttpRequest, body: ArrivalIn) -> Status[dict[str, Any]]:
+    citizen = services.residence_arrival_register(
+        actor=Actor(_actor(request)),
+        pin=body.pin,
+        full_name=body.full_name,
+        birth_date=body.birth_date,
+        registered_on=body.registered_on,
+        household_number=body.household_number,
+        relation_to_head=body.relation_to_head,
+        address_detail=body.address_detail,
+        reason=body.reason,
+        source_document=body.source_document,
+        channel=API,
+    )
+    return Status(201, _detail(_get(request, citizen.pin)))
 
 
 def _residence_of(citizen: Citizen, residence_id: int) -> Residence:

@@ -141,6 +141,40 @@ class MemberForm(forms.Form):
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
+class ArrivalForm(forms.Form):
+    """Đăng ký thường trú cho người chuyển đến: the card's identity, then a household of the commune to
+    join or the address of a new one."""
+
+    pin = forms.CharField(label=_("Số định danh cá nhân (trên thẻ)"), max_length=20)
+    full_name = forms.CharField(label=_("Họ, chữ đệm và tên (trên thẻ)"), max_length=200)
+    birth_date = forms.CharField(label=_("Ngày sinh (trên thẻ)"), max_length=20, help_text=_("DD/MM/YYYY"))
+    registered_on = forms.DateField(
+        label=_("Ngày đăng ký thường trú"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    household_number = forms.CharField(
+        label=_("Số hồ sơ hộ muốn nhập (hộ trong địa bàn)"),
+        help_text=_("Bỏ trống để lập hộ mới, công dân là chủ hộ"),
+        required=False,
+        max_length=40,
+    )
+    relation_to_head = forms.ChoiceField(
+        label=_("Quan hệ với chủ hộ (khi nhập hộ có sẵn)"),
+        choices=[("", "—"), *Relation.choices],
+        required=False,
+    )
+    address_detail = forms.CharField(
+        label=_("Địa chỉ của hộ mới: số nhà, đường, thôn/tổ"),
+        help_text=_("Chỉ khi lập hộ mới"),
+        required=False,
+        max_length=400,
+    )
+    # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Chuyển đến đăng ký thường trú")
+    source_document = forms.CharField(
+        label=_("Giấy tờ làm căn cứ"), max_length=250, required=False, initial="CT01"
+    )
+
+
 class HeadChangeForm(forms.Form):
     """Thay đổi chủ hộ: one of the current members becomes the head; the previous head stays a member."""
 

@@ -537,6 +537,26 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule(
         "relation.invalid", E, "Quan hệ với chủ hộ không hợp lệ.", "Invalid relation to the household head."
     ),
+    # Đăng ký thường trú cho người chuyển đến: the destination commune registers a person from elsewhere,
+    # whose record it finds by the card's PIN, name and date of birth.
+    Rule(
+        "arrival.not_found",
+        E,
+        "Không có công dân với số định danh, họ tên và ngày sinh này: đối chiếu lại với thẻ căn cước.",
+        "No citizen has this PIN, full name and date of birth: check them against the identity card.",
+    ),
+    Rule(
+        "arrival.in_area",
+        E,
+        "Công dân đang ở trong địa bàn của bạn: đăng ký cư trú từ trang hồ sơ của công dân.",
+        "The citizen already lives in your area: register the residence from the citizen's record page.",
+    ),
+    Rule(
+        "arrival.household_or_address",
+        E,
+        "Ghi số hồ sơ hộ để nhập hộ có sẵn, hoặc địa chỉ để lập hộ mới, không ghi cả hai.",
+        "Give a household's file number to join it, or an address to open a new household, not both.",
+    ),
     Rule(
         "residence.required",
         E,

@@ -274,3 +274,23 @@ class PinReissueIn(Schema):
     new_sex: str = Field(max_length=1, description="M or F: the sex recorded by the legal decision")
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field(max_length=_SHORT, description="the decision on the change of sex")
+
+
+class ArrivalIn(Schema):
+    pin: str = Field(max_length=20, description="the PIN on the citizen's identity card")
+    full_name: str = Field(max_length=_SHORT, description="the full name on the card")
+    birth_date: str = Field(
+        max_length=20, description="the date of birth on the card: DD/MM/YYYY or YYYY-MM-DD"
+    )
+    registered_on: date = Field(description="the date of the permanent residence registered here")
+    household_number: str = Field(
+        "",
+        max_length=40,
+        description="the file number of a household of your commune to join; blank to open one",
+    )
+    relation_to_head: str = Field("", max_length=20, description="the relation to that household's head")
+    address_detail: str = Field(
+        "", max_length=_SHORT, description="the address of a new household (no number)"
+    )
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)

@@ -135,6 +135,22 @@ def pin_holder(pin: str) -> int | None:
     return PinRecord.objects.filter(pin=pin).values_list("citizen_id", flat=True).first()
 
 
+def arrival_candidate(pin: str) -> Citizen | None:
+    """The record the PIN on a card leads to, wherever the person lives, for the officer of the commune they
+    move to (residence_arrival_register); the PIN of a merged record leads to the kept one, as everywhere.
+
+    Not scoped: a person moving in lives, until the move is registered, outside the officer's area. The
+    officer is shown nothing of the record but one verdict, whether the name and date of birth typed from
+    the card are the record's; the caller logs the read (`records_checked_log`, ARRIVAL_CHECK_PURPOSE)
+    whether or not they were."""
+    if not PIN_RE.match(pin):
+        return None
+    citizen = Citizen.objects.filter(pin=pin, merged_into__isnull=True).first()
+    if citizen is None and (kept := _merged_into({"pin": pin})) is not None:
+        citizen = Citizen.objects.filter(pk=kept, merged_into__isnull=True).first()
+    return citizen
+
+
 # A name and a date of birth shared by more records than this is a common name, not a duplicate to look at:
 # the form is warned all the same, and the log names the first records found.
 POSSIBLE_DUPLICATES_READ = 20
@@ -150,6 +166,7 @@ def possible_duplicates(name_key: str, birth: PartialDate) -> list[int]:
 # Marked for extraction, not translated here: the log keeps them as written, and pages show them translated.
 RELATIVE_CHECK_PURPOSE = gettext_noop("Đối chiếu người thân khai trên phiếu thu thập")
 DUPLICATE_CHECK_PURPOSE = gettext_noop("Kiểm tra trùng lặp khi thu thập")
+ARRIVAL_CHECK_PURPOSE = gettext_noop("Đối chiếu thẻ khi đăng ký thường trú nơi chuyển đến")
 
 
 def records_checked_log(

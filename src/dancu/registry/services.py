@@ -35,9 +35,12 @@ from dancu.registry.models import (
     Relation,
     Residence,
 )
-from dancu.registry.rules import ADULT_AGE
+from dancu.registry.rules import ADULT_AGE, Issue
 from dancu.registry.selectors import (
+    ARRIVAL_CHECK_PURPOSE,
     DUPLICATE_CHECK_PURPOSE,
+    PIN_RE,
+    arrival_candidate,
     pin_holder,
     possible_duplicates,
     records_checked_log,
@@ -51,6 +54,7 @@ from dancu.registry.validation import (
     old_id_holder,
     old_id_unique_errors,
     parse_citizen_input,
+    parse_partial_date,
     pin_errors,
 )
 
@@ -752,9 +756,15 @@ def residence_register(
     reason: str,
     source_document: str,
     today: date | None = None,
+    arrival: bool = False,
 ) -> Residence:
     """Register a residence. A new permanent residence ends the previous one (a move); a temporary
-    residence may not overlap a current one and lasts at most two years."""
+    residence may not overlap a current one and lasts at most two years.
+
+    `arrival` is for residence_arrival_register alone: the commune a person moves to registers them, and
+    a head of household who moves away leaves the old household without a head, for the old commune to
+    settle, instead of being refused (the new commune cannot change the head of a household it does not
+    answer for)."""
     today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     if kind not in Residence.Kind.values:
@@ -875,7 +885,7 @@ def residence_register(
         # last member to leave leaves it without members: it stays, with its history, and no longer
         # counts among the households of the area (selectors.area_summary); a new head may reopen it.
         leaving = None
-        emptied = False
+        emptied = headless = False
         if kind == Residence.Kind.PERMANENT:
             membership = (
                 citizen.household_memberships.filter(left_on__isnull=True).select_related("household").first()
@@ -886,7 +896,8 @@ def residence_register(
                     pk=membership.pk
                 )
                 emptied = not others.exists()
-                if membership.relation_to_head == Relation.HEAD and not emptied:
+                headless = membership.relation_to_head == Relation.HEAD and not emptied
+                if headless and not arrival:
                     errors.append(
                         error(
                             "household",
@@ -932,6 +943,8 @@ def residence_register(
                 "ended_residence_id": current.pk if current else None,
                 "left_household_id": leaving.household_id if leaving else None,
                 "household_emptied": emptied,
+                # The old household left without its head, which its commune must now choose.
+                **({"arrival": True, "household_left_headless": headless} if arrival else {}),
             },
             reason=reason,
             source_document=source_document,
@@ -1555,6 +1568,33 @@ def _already_member(field_name: str) -> FieldError:
     )
 
 
+def _relation_errors(household: Household, relation_to_head: str) -> list[FieldError]:
+    """A member joins with a known relation to the head; a household has one head, and takes its head
+    before any other member (a member's relation is to the head). Read with the household's row locked."""
+    has_head = household.memberships.filter(left_on__isnull=True, relation_to_head=Relation.HEAD).exists()
+    if relation_to_head not in Relation.values:
+        return [
+            error(
+                "relation_to_head",
+                "relation.invalid",
+                "Quan hệ với chủ hộ không hợp lệ",
+                "Invalid relation",
+            )
+        ]
+    if relation_to_head == Relation.HEAD and has_head:
+        return [
+            error(
+                "relation_to_head",
+                "household.second_head",
+                "Hộ đã có chủ hộ; dùng chức năng thay đổi chủ hộ",
+                "The household already has a head; use the change-of-head action",
+            )
+        ]
+    if relation_to_head != Relation.HEAD and not has_head:
+        return [_no_head("relation_to_head")]
+    return []
+
+
 def _join_household(
     *,
     actor: Actor,
@@ -1697,28 +1737,7 @@ def household_add_member(
         # After the citizen, as the lock order asks: two officers adding a head to the same headless
         # household queue here, and the second one reads the head the first one added.
         Household.objects.select_for_update().filter(pk=household.pk).first()
-        has_head = household.memberships.filter(left_on__isnull=True, relation_to_head=Relation.HEAD).exists()
-        errors = []
-        if relation_to_head not in Relation.values:
-            errors.append(
-                error(
-                    "relation_to_head",
-                    "relation.invalid",
-                    "Quan hệ với chủ hộ không hợp lệ",
-                    "Invalid relation",
-                )
-            )
-        elif relation_to_head == Relation.HEAD and has_head:
-            errors.append(
-                error(
-                    "relation_to_head",
-                    "household.second_head",
-                    "Hộ đã có chủ hộ; dùng chức năng thay đổi chủ hộ",
-                    "The household already has a head; use the change-of-head action",
-                )
-            )
-        elif relation_to_head != Relation.HEAD and not has_head:
-            errors.append(_no_head("relation_to_head"))
+        errors = _relation_errors(household, relation_to_head)
         if citizen.household_memberships.filter(left_on__isnull=True).exists():
             errors.append(_already_member("citizen"))
         if citizen.is_deceased:
@@ -2076,6 +2095,242 @@ def household_split(
         for citizen in sorted(chosen, key=lambda c: c.pk):
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
     return formed
+
+# --- Đăng ký thường trú cho người chuyển đến: a move registered by the commune moved to -------------------
+#
+# Luật Cư trú 2020 has the citizen apply for permanent residence to the police of the commune they move to,
+# presenting their card; that registration ends the old one. The officer of that commune cannot see the
+# person's record until then (it lies in the old commune's area), so the record is found country-wide by
+# the PIN on the card and must have the name and the date of birth on the card: a form that finds records
+# outside one's area must not be a way to learn who exists there.
+
+
+def arrival_commune(user: User) -> AdminUnit | None:
+    """The commune whose arrivals `user` registers: the 2025 commune of their police unit, or None."""
+    if not user.registers_arrivals:
+        return None
+    assert user.police_unit is not None
+    return user.police_unit.admin_unit
+
+
+def _rule(field_name: str, code: str) -> FieldError:
+    """A refusal worded as the rule catalogue words it."""
+    return Issue(field_name, code).as_field_error()
+
+
+def _arrival_input_errors(
+    *,
+    commune: AdminUnit,
+    pin: str,
+    full_name: str,
+    birth: PartialDate | None,
+    registered_on: date,
+    address_detail: str,
+    household_number: str,
+    relation_to_head: str,
+    today: date,
+) -> tuple[list[FieldError], Household | None]:
+    """What is wrong with the form itself, whoever the PIN names; and the household it names, if any."""
+    errors = []
+    if not PIN_RE.fullmatch(pin):
+        errors.append(_rule("pin", "pin.format"))
+    errors += name_errors(full_name, field="full_name")
+    errors += date_not_in_future(registered_on, field="registered_on", today=today)
+    household = None
+    if household_number:
+        if address_detail:
+            errors.append(
+                error(
+                    "address_detail",
+                    "arrival.household_or_address",
+                    "Ghi số hồ sơ hộ để nhập hộ có sẵn, hoặc địa chỉ để lập hộ mới, không ghi cả hai",
+                    "Give a household's file number to join it, or an address to open a new household, "
+                    "not both",
+                )
+            )
+        number_problems = text_errors(household_number, field="household_number", max_length=20)
+        errors += number_problems
+        if not number_problems:
+            # Only a household of the officer's own commune: the person moves in there.
+            household = Household.objects.filter(commune=commune, number=household_number).first()
+            if household is None:
+                errors.append(_rule("household_number", "household.unknown"))
+        if relation_to_head not in Relation.values:
+            errors.append(_rule("relation_to_head", "relation.invalid"))
+    else:
+        if relation_to_head:
+            errors.append(_rule("household_number", "household.number_required"))
+        if not address_detail:
+            errors.append(_rule("address_detail", "address.required"))
+        errors += text_errors(address_detail, field="address_detail", max_length=300)
+    if birth is None:
+        errors.append(_rule("birth_date", "date.required"))
+    return errors, household
+
+
+def residence_arrival_register(
+    *,
+    actor: Actor,
+    pin: str,
+    full_name: str,
+    birth_date: str,
+    registered_on: date,
+    address_detail: str = "",
+    household_number: str = "",
+    relation_to_head: str = "",
+    reason: str,
+    source_document: str,
+    today: date | None = None,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> Citizen:
+    """Register the permanent residence, in the officer's commune, of a person who lives elsewhere.
+
+    The officer types the PIN, the full name and the date of birth from the card. The record the PIN
+    leads to (the kept one, for a PIN merged away) must have that folded name and that date of birth; an
+    unknown PIN, another name or another date all get the one answer `arrival.not_found`, and the record
+    compared is written to the access log as a check, matched or not.
+
+    The person then joins a household of the commune (`household_number`, `relation_to_head`) or heads a
+    new one at `address_detail`. As any move, the new permanent residence ends the old residence and the
+    old household membership; a head who leaves others behind leaves that household without a head, which
+    its commune settles (the household's page, "Change the head"): the move itself is not the old
+    commune's to refuse. The record's area becomes the officer's commune."""
+    today = today or timezone.localdate()
+    user = actor.user
+    commune = arrival_commune(user) if user is not None else None
+    if user is None or commune is None:
+        raise DomainError(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ công an xã/phường/đặc khu (đơn vị hành chính hiện hành) nơi công dân chuyển đến đăng ký "
+                "thường trú cho người chuyển đến",
+                "Only the police of the (current) commune a citizen moves to registers the move",
+            )
+        )
+    _require_source(reason=reason, source_document=source_document)
+    pin, full_name = clean_text(pin), clean_text(full_name)
+    address_detail, household_number = clean_text(address_detail), clean_text(household_number)
+    relation_to_head = clean_text(relation_to_head)
+    birth, birth_errors = parse_partial_date(clean_text(birth_date), field="birth_date")
+    errors, household = _arrival_input_errors(
+        commune=commune,
+        pin=pin,
+        full_name=full_name,
+        birth=birth,
+        registered_on=registered_on,
+        address_detail=address_detail,
+        household_number=household_number,
+        relation_to_head=relation_to_head,
+        today=today,
+    )
+    errors = birth_errors + errors
+    identity_typed = not any(e.field in ("pin", "full_name", "birth_date") for e in errors)
+    found = arrival_candidate(pin) if identity_typed else None
+    if found is not None:
+        # Logged before any transaction, so that a refused request leaves its trace as well.
+        records_checked_log(
+            actor=user,
+            citizen_ids=[found.pk],
+            channel=channel,
+            purpose=ARRIVAL_CHECK_PURPOSE,
+            detail=f"chuyển đến {commune.code}",
+        )
+    if identity_typed and (found is None or found.name_key != fold(full_name) or found.birth_date != birth):
+        errors.append(
+            error(
+                "pin",
+                "arrival.not_found",
+                "Không có công dân với số định danh, họ tên và ngày sinh này: đối chiếu lại với thẻ căn cước",
+                "No citizen has this PIN, full name and date of birth: check them against the identity card",
+            )
+        )
+    if errors:
+        raise DomainError(errors)
+    assert found is not None
+    citizen = found
+
+    with transaction.atomic():
+        citizen_lock(citizen)
+        if household is not None:
+            # After the citizen, as the lock order asks (see household_add_member).
+            Household.objects.select_for_update().filter(pk=household.pk).first()
+        if Citizen.objects.filter(citizen_scope(user), pk=citizen.pk).exists():
+            # Someone of the commune already: the officer has the record page and its residence form.
+            raise DomainError(
+                FieldError(
+                    "pin",
+                    "arrival.in_area",
+                    "Công dân đang ở trong địa bàn của bạn: đăng ký cư trú từ trang hồ sơ của công dân",
+                    "The citizen already lives in your area: register the residence from the citizen's "
+                    "record page",
+                    {"citizen_id": citizen.pk},
+                )
+            )
+        if citizen.is_deceased:
+            raise DomainError(_deceased("pin"))
+        current = citizen.residences.filter(kind=Residence.Kind.PERMANENT, ended_on__isnull=True).first()
+        if current is not None and registered_on < current.registered_on:
+            raise DomainError(
+                error(
+                    "registered_on",
+                    "residence.overlap",
+                    f"Ngày đăng ký trước ngày đăng ký thường trú ở nơi cũ ({current.registered_on:%d/%m/%Y})",
+                    f"The registration date is before that of the permanent residence the citizen leaves "
+                    f"({current.registered_on:%d/%m/%Y})",
+                )
+            )
+        opened = household is None
+        if household is None:
+            relation_to_head = Relation.HEAD
+            # Numbers are allocated per commune, under the commune's row lock (see household_create).
+            AdminUnit.objects.select_for_update().filter(pk=commune.pk).first()
+            household = Household.objects.create(
+                number=_next_household_number(commune),
+                commune=commune,
+                address_detail=address_detail,
+                version=0,
+            )
+        else:
+            relation_errors = _relation_errors(household, relation_to_head)
+            if relation_errors:
+                raise DomainError(relation_errors)
+        # The residence at the household's address first: it ends the old residence and the old membership,
+        # which must end before the new one begins (one current household per citizen).
+        residence_register(
+            actor=actor,
+            citizen=citizen,
+            kind=Residence.Kind.PERMANENT,
+            commune=commune,
+            legacy_commune=household.legacy_commune,
+            address_detail=household.address_detail,
+            address_original=household.address_original,
+            household=household,
+            registered_on=registered_on,
+            reason=reason,
+            source_document=source_document,
+            today=today,
+            arrival=True,
+        )
+        HouseholdMember.objects.create(
+            household=household, citizen=citizen, relation_to_head=relation_to_head, joined_on=registered_on
+        )
+        _household_changed(
+            actor=actor,
+            household=household,
+            event_type=EventType.HOUSEHOLD_CREATED if opened else EventType.HOUSEHOLD_MEMBER_ADDED,
+            data={
+                "number": household.number,
+                "citizen_id": citizen.pk,
+                "relation_to_head": relation_to_head,
+                "arrival": True,
+            },
+            reason=reason,
+            source_document=source_document,
+            # The record shows its household too.
+            citizen_ids=(citizen.pk,),
+        )
+    return Citizen.objects.get(pk=citizen.pk)
 
 
 _RECIPROCAL = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -21,6 +21,7 @@ from dancu.registry.forms import (
     AbsenceCorrectForm,
     AbsenceForm,
     AbsenceReturnForm,
+    ArrivalForm,
     CitizenForm,
     HeadChangeForm,
     HouseholdSplitForm,
@@ -204,6 +205,50 @@ def residence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Đã đăng ký cư trú"))
                 return redirect("registry:citizen", pk=citizen.pk)
     return render(request, "registry/residence_form.html", {"form": form, "citizen": citizen})
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def arrival_new_view(request: HttpRequest) -> HttpResponse:
+    """Đăng ký thường trú cho người chuyển đến: a person of another commune moves into the officer's."""
+    actor = current_user(request)
+    if not actor.registers_arrivals:
+        raise PermissionDenied
+    form = ArrivalForm(request.POST or None, initial={"registered_on": timezone.localdate()})
+    in_area = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            citizen = services.residence_arrival_register(
+                actor=Actor(actor),
+                pin=data["pin"],
+                full_name=data["full_name"],
+                birth_date=data["birth_date"],
+                registered_on=data["registered_on"],
+                household_number=data["household_number"],
+                relation_to_head=data["relation_to_head"],
+                address_detail=data["address_detail"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"actor": "pin"})
+            # The record of someone of the commune already: the page links to it.
+            in_area = next((e.params["citizen_id"] for e in exc.errors if e.code == "arrival.in_area"), None)
+        else:
+            messages.success(
+                request, _("Đã đăng ký thường trú cho người chuyển đến %(pin)s") % {"pin": citizen.pin}
+            )
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/arrival_form.html",
+        {
+            "form": form,
+            "commune": actor.police_unit.admin_unit if actor.police_unit else None,
+            "in_area": in_area,
+        },
+    )
 
 
 def _current_residence_or_404(citizen: Citizen, rid: int) -> Residence:

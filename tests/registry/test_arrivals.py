@@ -1,0 +1,517 @@
+"""Đăng ký thường trú cho người chuyển đến: a person of Phường Hoàn Kiếm moves to Phường Hồng Hà, and
+Bình, collector of Hồng Hà, registers the move from the citizen's card, by the page and by the API.
+
+Hùng (Hoàn Kiếm, born 17/05/1990) is invisible to Bình until the move and invisible to Lan (Hoàn Kiếm)
+after it. A PIN, a name or a date of birth that does not match gets one and the same refusal, and writes
+nothing but the access-log row of the record compared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from dancu.accounts.services import api_token_create
+from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.collection.quality.models import QualityPass
+from dancu.collection.quality.services import quality_pass_run
+from dancu.registry import services
+from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
+from dancu.registry.selectors import ARRIVAL_CHECK_PURPOSE
+from tests.collection.quality_support import QUALITY
+from tests.conftest import (
+    HONG_HA,
+    SYSTEM,
+    People,
+    Personas,
+    commune,
+    counts,
+    household_of,
+    make_citizen,
+)
+
+pytestmark = pytest.mark.django_db
+
+MOVED_ON = date(2025, 8, 1)
+
+
+@pytest.fixture
+def binh(personas: Personas, sign_in: Any) -> Client:
+    """Bình, collector of Phường Hồng Hà, the commune Hùng moves to."""
+    return sign_in(Client(), personas.binh)
+
+
+@pytest.fixture
+def lan(personas: Personas, sign_in: Any) -> Client:
+    """Lan, collector of Phường Hoàn Kiếm, the commune Hùng leaves."""
+    return sign_in(Client(), personas.lan)
+
+
+@pytest.fixture
+def wife(people: People) -> Citizen:
+    """Hùng heads a household in Hoàn Kiếm with his wife Hạnh."""
+    hanh = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
+    household_of(people.hung, spouse=hanh)
+    return Citizen.objects.get(pk=hanh.pk)
+
+
+def card_of(citizen: Citizen, **overrides: Any) -> dict[str, Any]:
+    """The arrival form as Bình fills it from the citizen's card: a new household at his new address."""
+    birth = citizen.birth_date
+    assert birth is not None
+    return {
+        "pin": citizen.pin,
+        # Typed without tone marks, as a hurried officer does: the name is compared folded.
+        "full_name": "nguyen van hung" if citizen.full_name == "Nguyễn Văn Hùng" else citizen.full_name,
+        "birth_date": f"{birth.day:02d}/{birth.month:02d}/{birth.year}" if birth.day else str(birth.year),
+        "registered_on": MOVED_ON.isoformat(),
+        "household_number": "",
+        "relation_to_head": "",
+        "address_detail": "Số 15 phố Hàng Chiếu",
+        "reason": "Chuyển đến từ phường Hoàn Kiếm",
+        "source_document": "CT01 số 15/2025",
+    } | overrides
+
+
+def html(response: Any) -> str:
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+def field_errors(page: str, name: str) -> str:
+    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
+    return match.group(1) if match else ""
+
+
+def checks_of(user_id: int, citizen: Citizen) -> list[AccessLog]:
+    return list(
+        AccessLog.objects.filter(
+            actor_id=user_id, citizen=citizen, action=AccessLog.Action.VERIFY, purpose=ARRIVAL_CHECK_PURPOSE
+        )
+    )
+
+
+# The page ---------------------------------------------------------------------------------------------------
+
+
+def test_the_commune_moved_to_registers_the_move_and_the_record_changes_hands(
+    binh: Client, lan: Client, people: People, personas: Personas
+) -> None:
+    hung = people.hung
+    assert binh.get(f"/citizens/{hung.pk}/").status_code == 404
+    menu = html(binh.get("/"))
+    assert 'href="/arrivals/new/"' in menu
+    assert "Đăng ký người chuyển đến" in menu
+
+    response = binh.post("/arrivals/new/", card_of(hung))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == f"/citizens/{hung.pk}/"
+    record = html(binh.get(response["Location"]))
+    assert "Đã đăng ký thường trú cho người chuyển đến" in record
+    assert "Số 15 phố Hàng Chiếu" in record
+    # Lan gets for the record she had the answer of a record that does not exist.
+    assert lan.get(f"/citizens/{hung.pk}/").status_code == lan.get("/citizens/99999999/").status_code == 404
+    assert 'id="no-results"' in html(lan.get("/search/", {"q": hung.pin}))
+    assert f'href="/citizens/{hung.pk}/"' in html(binh.get("/search/", {"q": hung.pin}))
+
+    moved = Citizen.objects.get(pk=hung.pk)
+    assert moved.area_commune == commune(HONG_HA)
+    old, new = moved.residences.filter(kind="permanent").order_by("pk")
+    assert (old.ended_on, old.end_reason) == (MOVED_ON, "Chuyển đến từ phường Hoàn Kiếm")
+    assert (new.commune.code, new.registered_on, new.ended_on) == (HONG_HA, MOVED_ON, None)
+    membership = moved.household_memberships.get(left_on__isnull=True)
+    assert membership.relation_to_head == "head"
+    assert membership.household.commune.code == HONG_HA
+    assert new.household == membership.household
+    # The history shows the move with its reason and document.
+    history = html(binh.get(f"/citizens/{hung.pk}/history/"))
+    assert "Chuyển đến từ phường Hoàn Kiếm" in history
+    assert "CT01 số 15/2025" in history
+    event = AuditEvent.objects.get(event_type=EventType.RESIDENCE_REGISTERED, data__residence_id=new.pk)
+    assert event.actor == personas.binh
+    assert (event.data["arrival"], event.data["household_left_headless"]) == (True, False)
+    assert event.source_document == "CT01 số 15/2025"
+    opened = AuditEvent.objects.filter(event_type=EventType.HOUSEHOLD_CREATED).latest("pk")
+    assert opened.data["arrival"] is True
+    # The card's record was compared, and that is in the log, now in the area of Hồng Hà's auditors.
+    (check,) = checks_of(personas.binh.pk, hung)
+    assert check.channel == AccessLog.Channel.WEB
+    assert check.area_commune_id == commune(HONG_HA).pk
+
+
+def test_the_person_joins_a_household_of_the_commune(binh: Client, people: People) -> None:
+    mai_household = services.household_create(
+        actor=SYSTEM,
+        head=people.mai,
+        commune=commune(HONG_HA),
+        address_detail="Số 5 ngõ Gạch",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+
+    response = binh.post(
+        "/arrivals/new/",
+        card_of(
+            people.hung, household_number=mai_household.number, relation_to_head="other", address_detail=""
+        ),
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    members = html(binh.get(f"/households/{mai_household.pk}/"))
+    assert people.hung.full_name in members
+    assert people.mai.full_name in members
+    joined = HouseholdMember.objects.get(citizen=people.hung, left_on__isnull=True)
+    assert (joined.household, joined.relation_to_head, joined.joined_on) == (mai_household, "other", MOVED_ON)
+    residence = Residence.objects.get(citizen=people.hung, kind="permanent", ended_on__isnull=True)
+    assert (residence.address_detail, residence.household) == ("Số 5 ngõ Gạch", mai_household)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        {"full_name": "Nguyễn Văn Hòa"},
+        {"birth_date": "18/05/1990"},
+        {"birth_date": "1990"},
+        {"pin": "001090999999"},
+    ],
+    ids=["another-name", "another-day", "year-only", "unknown-pin"],
+)
+def test_a_card_that_does_not_match_gets_the_one_answer_and_nothing_is_written(
+    binh: Client, people: People, personas: Personas, typed: dict[str, str]
+) -> None:
+    before = counts()
+
+    page = html(binh.post("/arrivals/new/", card_of(people.hung, **typed)))
+
+    errors = field_errors(page, "pin")
+    assert "Không có công dân với số định danh, họ tên và ngày sinh này" in errors
+    assert "[arrival.not_found]" in errors
+    # Nothing else is said, of the record or of which value differs.
+    assert page.count("[arrival.not_found]") == 1
+    assert people.hung.full_name not in page
+    assert "Hàng Trống" not in page
+    assert counts() == before
+    assert Citizen.objects.get(pk=people.hung.pk).area_commune.code != HONG_HA
+    # A record that was compared is logged as checked; a PIN nobody holds names nobody.
+    assert len(checks_of(personas.binh.pk, people.hung)) == (0 if "pin" in typed else 1)
+
+
+def test_a_merged_away_pin_leads_to_the_kept_record(binh: Client, people: People) -> None:
+    again = make_citizen(full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai")
+    keep, absorb, _rule = services.merge_pin_rule(people.hung, again)
+    services.citizen_merge(
+        actor=SYSTEM,
+        keep=keep,
+        absorb=absorb,
+        reason="Hai hồ sơ của một người",
+        source_document="Biên bản xác minh",
+        choices={"permanent": "keep"},
+    )
+
+    response = binh.post("/arrivals/new/", card_of(absorb, full_name="Nguyễn Văn Hùng"))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response["Location"] == f"/citizens/{keep.pk}/"
+    assert Citizen.objects.get(pk=keep.pk).area_commune == commune(HONG_HA)
+
+
+def test_a_head_moving_away_leaves_the_old_household_headless_for_the_old_commune_to_settle(
+    binh: Client, lan: Client, people: People, wife: Citizen, personas: Personas
+) -> None:
+    old = Household.objects.get(memberships__citizen=people.hung)
+
+    response = binh.post("/arrivals/new/", card_of(people.hung))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert list(old.memberships.filter(left_on__isnull=True).values_list("citizen", "relation_to_head")) == [
+        (wife.pk, "spouse")
+    ]
+    event = AuditEvent.objects.filter(event_type=EventType.RESIDENCE_REGISTERED).latest("pk")
+    assert (event.data["left_household_id"], event.data["household_left_headless"]) == (old.pk, True)
+    # Lan sees the household without its head, and the quality page names the rule for the wife.
+    page = html(lan.get(f"/households/{old.pk}/"))
+    assert 'id="household-state"' in page
+    assert "Hộ chưa có chủ hộ" in page
+    assert people.hung.full_name not in page
+    assert f'href="/households/{old.pk}/head/"' in page
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=timezone.localdate())
+    scorecard = html(lan.get("/quality/"))
+    assert f'href="/citizens/{wife.pk}/"' in scorecard
+    assert "[household.no_head]" in scorecard
+    # She chooses the wife as the new head there.
+    chosen = lan.post(
+        f"/households/{old.pk}/head/",
+        {
+            "new_head": wife.pin,
+            "changed_on": MOVED_ON.isoformat(),
+            "reason": "Chủ hộ cũ chuyển đi",
+            "source_document": "Đơn đề nghị",
+        },
+    )
+    assert chosen.status_code == 302, chosen.content.decode()[:2000]
+    assert old.memberships.get(left_on__isnull=True).relation_to_head == "head"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "code"),
+    [
+        ({"registered_on": "2014-12-31"}, "registered_on", "residence.overlap"),
+        ({"registered_on": "2999-01-01"}, "registered_on", "date.future"),
+        ({"address_detail": ""}, "address_detail", "address.required"),
+        (
+            {"household_number": "00097-99999999", "relation_to_head": "child"},
+            "household_number",
+            "household.unknown",
+        ),
+        (
+            {"relation_to_head": "child", "address_detail": "Số 1"},
+            "household_number",
+            "household.number_required",
+        ),
+        ({"pin": "00109012345"}, "pin", "pin.format"),
+        ({"birth_date": "31/02/1990"}, "birth_date", "date.day_range"),
+        ({"full_name": "Nguyễn Văn 3"}, "full_name", "name.digits"),
+    ],
+)
+def test_a_refusal_names_the_field_and_writes_nothing(
+    binh: Client, people: People, overrides: dict[str, str], field: str, code: str
+) -> None:
+    before = counts()
+
+    page = html(binh.post("/arrivals/new/", card_of(people.hung, **overrides)))
+
+    assert f"[{code}]" in field_errors(page, field), page[:3000]
+    assert counts() == before
+
+
+def test_a_household_of_another_commune_is_unknown(binh: Client, people: People, wife: Citizen) -> None:
+    hoan_kiem = Household.objects.get(memberships__citizen=wife)
+
+    page = html(
+        binh.post(
+            "/arrivals/new/",
+            card_of(
+                people.hung, household_number=hoan_kiem.number, relation_to_head="child", address_detail=""
+            ),
+        )
+    )
+
+    assert "[household.unknown]" in field_errors(page, "household_number")
+
+
+def test_a_deceased_person_is_refused(binh: Client, people: People) -> None:
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.hung,
+        changes={"date_of_death": "2025-01-02"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+    before = counts()
+
+    page = html(binh.post("/arrivals/new/", card_of(people.hung)))
+
+    assert "[citizen.deceased]" in field_errors(page, "pin")
+    assert counts() == before
+
+
+def test_a_person_of_the_commune_already_is_pointed_to_the_record(lan: Client, people: People) -> None:
+    before = counts()
+
+    page = html(lan.post("/arrivals/new/", card_of(people.hung)))
+
+    assert "[arrival.in_area]" in field_errors(page, "pin")
+    assert f'href="/citizens/{people.hung.pk}/"' in page.split('id="in-area"')[1]
+    assert counts() == before
+
+
+@pytest.mark.parametrize("who", ["hoa", "an", "cuong"])
+def test_officers_not_of_a_2025_commune_have_no_arrival_page(
+    personas: Personas, people: People, sign_in: Any, who: str
+) -> None:
+    client = sign_in(Client(), getattr(personas, who))
+
+    assert client.get("/arrivals/new/").status_code == 403
+    assert client.post("/arrivals/new/", card_of(people.hung)).status_code == 403
+    assert "/arrivals/new/" not in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"pin": "001090\x00123456"},
+        {"full_name": "Nguyễn\x00 Văn Hùng"},
+        {"full_name": "Nguyễn Văn Hùng\u202e"},
+        {"birth_date": "17/05/1990\x00"},
+        {"household_number": "00097-\x00", "relation_to_head": "child", "address_detail": ""},
+        {"address_detail": "Số 15\x00 phố Hàng Chiếu"},
+        {"address_detail": "x" * 400},
+        {"reason": "Chuyển đến\x00"},
+        {"relation_to_head": "<script>", "household_number": "1"},
+        {"registered_on": "not a date"},
+    ],
+    ids=str,
+)
+def test_hostile_input_is_refused_on_the_page(binh: Client, people: People, hostile: dict[str, str]) -> None:
+    before = counts()
+
+    response = binh.post("/arrivals/new/", card_of(people.hung, **hostile))
+
+    assert response.status_code == 200
+    assert 'class="errorlist"' in response.content.decode()
+    assert counts() == before
+
+
+def test_the_page_speaks_english(binh: Client, people: People) -> None:
+    binh.post("/i18n/setlang/", {"language": "en", "next": "/arrivals/new/"})
+
+    page = html(binh.post("/arrivals/new/", card_of(people.hung, full_name="Nguyễn Văn Hòa")))
+
+    assert "Permanent residence for a person moving in" in page
+    assert "Register a person moving in" in page
+    assert "No citizen has this PIN, full name and date of birth" in field_errors(page, "pin")
+
+
+# The API ----------------------------------------------------------------------------------------------------
+
+
+def token_client(user: Any) -> Client:
+    _token, secret = api_token_create(user=user, name="máy trạm")
+    return Client(headers={"Authorization": f"Bearer {secret}"})
+
+
+def post(client: Client, body: Any) -> Any:
+    return client.post("/api/v1/arrivals", json.dumps(body), content_type="application/json")
+
+
+def rules(response: Any, status: int = 422) -> set[tuple[str, str]]:
+    assert response.status_code == status, response.content[:800]
+    errors = response.json()["errors"]
+    for e in errors:
+        assert set(e) == {"field", "code", "message_vi", "message_en"}
+        assert all(e.values())
+    return {(e["field"], e["code"]) for e in errors}
+
+
+def test_the_api_registers_the_move_and_answers_the_record(people: People, personas: Personas) -> None:
+    api = token_client(personas.binh)
+    assert api.get(f"/api/v1/citizens/{people.hung.pin}").status_code == 404
+
+    response = post(api, card_of(people.hung))
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["pin"], body["commune_name"]) == (people.hung.pin, str(commune(HONG_HA)))
+    assert body["household"]["relation_to_head"] == "head"
+    assert token_client(personas.lan).get(f"/api/v1/citizens/{people.hung.pin}").status_code == 404
+    (check,) = checks_of(personas.binh.pk, people.hung)
+    assert check.channel == AccessLog.Channel.API
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [{"full_name": "Nguyễn Văn Hòa"}, {"birth_date": "1990-05-18"}, {"pin": "001090999999"}],
+    ids=["another-name", "another-day", "unknown-pin"],
+)
+def test_the_api_gives_the_one_answer_to_a_card_that_does_not_match(
+    people: People, personas: Personas, typed: dict[str, str]
+) -> None:
+    api = token_client(personas.binh)
+    before = counts()
+
+    response = post(api, card_of(people.hung, **typed))
+
+    assert rules(response) == {("pin", "arrival.not_found")}
+    assert counts() == before
+
+
+def test_the_api_refuses_an_officer_of_no_2025_commune_and_the_auditor(
+    people: People, personas: Personas
+) -> None:
+    hoa, cuong, an = (token_client(user) for user in (personas.hoa, personas.cuong, personas.an))
+    before = counts()
+
+    assert rules(post(hoa, card_of(people.hung))) == {("actor", "role.not_allowed")}
+    assert rules(post(cuong, card_of(people.hung))) == {("actor", "role.not_allowed")}
+    assert rules(post(an, card_of(people.hung)), 401) == {("Authorization", "auth.required")}
+    assert counts() == before
+    assert not checks_of(personas.hoa.pk, people.hung)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        {"pin": "001090\u0000123456"},
+        {"pin": "٠٠١٠٩٠١٢٣٤٥٦"},
+        {"full_name": "Nguyễn\u0000Văn Hùng"},
+        {"birth_date": "\u0000"},
+        {"household_number": "\u0000", "relation_to_head": "child", "address_detail": ""},
+        {"address_detail": "Số 15\u2028phố"},
+        {"reason": "x" * 2000},
+        {"registered_on": "2025-02-30"},
+        {"pin": 1},
+        {"full_name": ["Nguyễn Văn Hùng"]},
+    ],
+    ids=str,
+)
+def test_the_api_refuses_hostile_input_naming_the_field(
+    people: People, personas: Personas, hostile: dict[str, Any]
+) -> None:
+    api = token_client(personas.binh)
+    before = counts()
+
+    response = post(api, card_of(people.hung, **hostile))
+
+    assert response.status_code == 422, response.content
+    field = next(iter(hostile))
+    assert field in {e["field"].split(".")[-1] for e in response.json()["errors"]}, response.content
+    assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "rule"),
+    [
+        ({"reason": ""}, ("reason", "reason.required")),
+        ({"full_name": ""}, ("full_name", "name.required")),
+        ({"birth_date": ""}, ("birth_date", "date.required")),
+        ({"household_number": "00097-00000001", "relation_to_head": "child"}, None),
+        (
+            {"household_number": "00097-99999999", "address_detail": ""},
+            ("relation_to_head", "relation.invalid"),
+        ),
+    ],
+)
+def test_the_api_names_the_field_of_each_refusal(
+    people: People, personas: Personas, overrides: dict[str, str], rule: tuple[str, str] | None
+) -> None:
+    api = token_client(personas.binh)
+    before = counts()
+
+    response = post(api, card_of(people.hung, **overrides))
+
+    # A household number with an address too asks which of the two was meant.
+    assert (rule or ("address_detail", "arrival.household_or_address")) in rules(response)
+    assert counts() == before
+
+
+def test_the_api_documents_the_endpoint() -> None:
+    operation = Client().get("/api/v1/openapi.json").json()["paths"]["/api/v1/arrivals"]["post"]
+
+    assert "arrival.not_found" in operation["description"]
+    assert "ArrivalIn" in json.dumps(operation["requestBody"])
+
+
+def test_the_registration_date_may_be_today_but_not_tomorrow(people: People, personas: Personas) -> None:
+    tomorrow = timezone.localdate() + timedelta(days=1)
+
+    response = post(token_client(personas.binh), card_of(people.hung, registered_on=tomorrow.isoformat()))
+
+    assert rules(response) == {("registered_on", "date.future")}
