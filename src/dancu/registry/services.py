@@ -2096,6 +2096,7 @@ def household_split(
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
     return formed
 
+
 # --- Đăng ký thường trú cho người chuyển đến: a move registered by the commune moved to -------------------
 #
 # Luật Cư trú 2020 has the citizen apply for permanent residence to the police of the commune they move to,
