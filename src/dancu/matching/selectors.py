@@ -121,7 +121,7 @@ def pair_queue(
         action=AccessLog.Action.SEARCH,
         channel=channel,
         purpose=purpose,
-        detail="hàng đợi hồ sơ nghi trùng (duplicate review queue)",
+        detail="hàng đợi hồ sơ nghi trùng",
     )
     return QueuePage(
         pairs=rows,
@@ -261,7 +261,7 @@ def pair_get(
         action=AccessLog.Action.VIEW,
         channel=channel,
         purpose=purpose,
-        detail=f"cặp hồ sơ nghi trùng {pair.pk} (candidate pair)",
+        detail=f"cặp hồ sơ nghi trùng {pair.pk}",
     )
     left, right = pair_records(pair)
     left_values, right_values = _values(left), _values(right)
@@ -302,7 +302,7 @@ def pair_get(
                 action=AccessLog.Action.VIEW,
                 channel=channel,
                 purpose=purpose,
-                detail=f"cặp hồ sơ nghi trùng {pair.pk}: hồ sơ được hợp nhất vào (the record merged into)",
+                detail=f"cặp hồ sơ nghi trùng {pair.pk}: hồ sơ được hợp nhất vào",
             )
     return detail
 

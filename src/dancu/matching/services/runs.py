@@ -156,7 +156,7 @@ def _log_citizens_read(run: MatchRun, actor: Actor, population: _Population) -> 
         action=AccessLog.Action.PROCESS,
         channel=AccessLog.Channel.JOB,
         purpose=MATCH_READ_PURPOSE,
-        detail=f"matching.run #{run.pk}",
+        detail=f"lượt đối chiếu #{run.pk}",
     )
 
 
