@@ -19,10 +19,15 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import User
-from dancu.accounts.services import officer_create, otp_device_confirm, police_unit_for_area
+from dancu.accounts.services import (
+    api_token_create,
+    officer_create,
+    otp_device_confirm,
+    police_unit_for_area,
+)
 from dancu.audit.models import AuditEvent, EventType
 from dancu.lib.errors import DomainError
-from tests.conftest import HOAN_KIEM, PASSWORD, SYSTEM, Personas, commune, otp_now
+from tests.conftest import HOAN_KIEM, PASSWORD, SYSTEM, People, Personas, commune, otp_now
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +56,10 @@ def wait_out_the_throttle(user: User) -> None:
 
 def password_step(client: Client, user: User, password: str = PASSWORD) -> Any:
     return client.post("/login/", {"username": user.username, "password": password})
+
+
+def bearer(secret: str) -> Client:
+    return Client(headers={"Authorization": f"Bearer {secret}"})
 
 
 def events(user: User, event_type: str) -> list[AuditEvent]:
@@ -376,13 +385,13 @@ def test_an_operator_resets_a_lost_authenticator_and_the_next_sign_in_sets_up_a_
     out = io.StringIO()
     call_command("otp_reset", "lan", reason="Mất điện thoại, đơn số 12", stdout=out)
 
-    assert "Removed 1 authenticator(s) of lan" in out.getvalue()
+    assert "Removed 1 authenticator(s) and revoked 0 API token(s) of lan" in out.getvalue()
     assert not TOTPDevice.objects.filter(user=personas.lan).exists()
     [event] = events(personas.lan, EventType.OTP_DEVICES_RESET)
     assert (event.actor_label, event.reason, event.data) == (
         "system:otp-reset",
         "Mất điện thoại, đơn số 12",
-        {"devices": 1},
+        {"devices": 1, "api_tokens_revoked": []},
     )
     client = Client()
     assert password_step(client, personas.lan)["Location"] == "/login/otp/setup/"
@@ -405,6 +414,31 @@ def test_the_reset_ends_the_sessions_the_lost_phone_opened(personas: Personas, s
     assert (response.status_code, response["Location"]) == (302, "/login/?next=/search/")
     assert finder.get("/login/otp/setup/")["Location"] == "/login/"
     assert not TOTPDevice.objects.filter(user=personas.lan).exists()
+
+
+def test_the_reset_revokes_the_api_tokens_issued_before_it(personas: Personas, people: People) -> None:
+    """A reset follows a lost or stolen phone, and a token copied onto it opens the API without the
+    second factor: every token of the account issued before the reset is refused after it, while a
+    colleague's token goes on working and a token the officer creates afterwards works."""
+    first, first_secret = api_token_create(user=personas.lan, name="máy tính bảng")
+    second, second_secret = api_token_create(user=personas.lan, name="điện thoại")
+    _binh_token, binh_secret = api_token_create(user=personas.binh, name="máy tính của Bình")
+    for secret in (first_secret, second_secret, binh_secret):
+        assert bearer(secret).get("/api/v1/citizens", {"q": "hung"}).status_code == 200
+
+    out = io.StringIO()
+    call_command("otp_reset", "lan", reason="Mất điện thoại, đơn số 12", stdout=out)
+
+    assert "revoked 2 API token(s) of lan" in out.getvalue()
+    for secret in (first_secret, second_secret):
+        refused = bearer(secret).get(f"/api/v1/citizens/{people.hung.pin}")
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["code"] == "auth.required"
+    assert bearer(binh_secret).get("/api/v1/citizens", {"q": "hung"}).status_code == 200
+    [event] = events(personas.lan, EventType.OTP_DEVICES_RESET)
+    assert event.data == {"devices": 1, "api_tokens_revoked": [first.pk, second.pk]}
+    _new, new_secret = api_token_create(user=personas.lan, name="máy tính bảng mới")
+    assert bearer(new_secret).get("/api/v1/citizens", {"q": "hung"}).status_code == 200
 
 
 @pytest.mark.parametrize(

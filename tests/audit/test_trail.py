@@ -411,7 +411,7 @@ def test_a_household_page_logs_each_member(lan: Client, personas: Personas, peop
 
     rows = AccessLog.objects.filter(actor=personas.lan)
     assert sorted(rows.values_list("citizen_id", flat=True)) == sorted([people.hung.pk, wife.pk])
-    assert {r.detail for r in rows} == {f"household {household.number}"}
+    assert {r.detail for r in rows} == {f"hộ {household.number}"}
 
 
 @pytest.mark.django_db

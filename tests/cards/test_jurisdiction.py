@@ -61,6 +61,25 @@ def test_lan_sees_her_communes_application_card_and_history(
     assert AccessLog.objects.filter(actor=personas.lan, citizen=delivered.citizen).exists()
 
 
+def test_the_notes_of_lans_reads_are_in_vietnamese_on_an_english_page(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    """The access log is read by auditors in Vietnamese: the photo and the queue are named by their
+    Vietnamese labels, not by the codes of the address (face, delivered), whatever the page's language."""
+    sign_in(client, personas.lan)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert client.get(f"/cards/applications/{delivered.application.pk}/face.png").status_code == 200
+    assert client.get("/cards/?status=delivered").status_code == 200
+    assert client.get("/cards/").status_code == 200
+
+    notes = set(AccessLog.objects.filter(actor=personas.lan).values_list("detail", flat=True))
+    assert {
+        "ảnh sinh trắc: Ảnh chân dung",
+        "hàng chờ hồ sơ cấp thẻ: Đã trả thẻ",
+    } <= notes
+    assert not {note for note in notes if "face" in note or "delivered" in note}
+
+
 @pytest.mark.parametrize("who", ["binh", "dung", "hoa", "an"])
 def test_other_officers_get_404_for_every_page(
     personas: Personas, delivered: Card, client: Client, sign_in: SignIn, who: str

@@ -10,10 +10,12 @@ from __future__ import annotations
 import io
 import unicodedata
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.test import Client
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -35,6 +37,8 @@ from dancu.registry import services
 from dancu.registry.models import Citizen, HouseholdMember, Residence
 from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, force, join
 from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, commune, legacy_commune
+from tests.matching.factories import candidate_pair, staged_row
+from tests.registry.merge_support import reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -304,6 +308,28 @@ def test_a_pending_pair_of_staged_rows_now_citizens_fails_sach_on_both_records()
     )
     quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED)
     assert failures_of(hung) == failures_of(hung2) == failures_of(lan) == []
+
+
+def test_a_staged_row_confirmed_as_a_citizens_leaves_no_duplicate_to_merge(sign_in: Any) -> None:
+    """Thu decides on the review page that a row of an old household register is Hùng: the row is settled
+    as a duplicate of his record (import.duplicate) and no second record exists, so Hùng's record is not
+    one of a confirmed duplicate waiting for a merge. A pair of two records decided the same person is."""
+    hung = complete_citizen("Nguyễn Văn Hùng")
+    row = staged_row(full_name="Nguyen Van Hung")
+    pair = candidate_pair(hung, row)
+    assess(hung)
+    assert failures_of(hung) == [("sach", "pin", "record.duplicate_pending")]
+    client = sign_in(Client(), reviewer())
+
+    response = client.post(f"/duplicates/{pair.pk}/decide/", {"decision": "same", "reason": "Cùng một người"})
+
+    assert response.status_code == 302
+    pair.refresh_from_db()
+    row.refresh_from_db()
+    assert (pair.status, row.status, row.citizen_id) == ("same", StagingRecord.Status.REJECTED, None)
+    assert row.issues[-1]["code"] == "import.duplicate"
+    assess(hung)
+    assert failures_of(hung) == []
 
 
 # sống -------------------------------------------------------------------------------------------------------

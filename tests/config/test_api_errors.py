@@ -157,6 +157,33 @@ def test_every_kind_of_write_with_a_body_checks_its_type(api: Client) -> None:
         assert _only_error(response)["code"] == "request.content_type"
 
 
+def test_the_openapi_document_declares_the_415_of_every_operation_that_reads_a_json_body(api: Client) -> None:
+    document = Client().get("/api/v1/openapi.json").json()
+    operations = [
+        (method.upper(), path, operation)
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+    ]
+    with_body = [(m, p, o) for m, p, o in operations if "requestBody" in o]
+    assert ("POST", "/api/v1/forms") in {(m, p) for m, p, _o in with_body}
+    assert len(with_body) >= 20
+    for method, path, operation in operations:
+        declared = operation["responses"].get("415")
+        if "requestBody" not in operation:
+            assert declared is None, (method, path)
+            continue
+        assert declared is not None, (method, path)
+        assert "application/json" in declared["description"]
+        assert declared["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Errors"}
+    errors = document["components"]["schemas"]["Errors"]
+    item = errors["properties"]["errors"]["items"]
+    # The answer the document declares is the answer given.
+    refused = api.generic("POST", "/api/v1/forms", DC01.encode(), content_type="text/plain")
+    assert refused.status_code == 415
+    assert set(refused.json()) == set(errors["required"])
+    assert set(refused.json()["errors"][0]) == set(item["required"]) == set(item["properties"])
+
+
 def test_a_request_without_a_body_to_read_is_not_checked(api: Client) -> None:
     draft = api.post("/api/v1/forms", DC01, content_type="application/json").json()
     # A GET, and a step that takes no body, whatever the header says.

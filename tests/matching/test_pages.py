@@ -8,7 +8,9 @@ import pytest
 from django.test import Client
 
 from dancu.accounts.models import User
+from dancu.matching import engine
 from dancu.matching.models import CandidatePair
+from dancu.matching.views import LEVEL_LABELS
 from dancu.registry.models import Citizen
 from tests.conftest import HONG_HA, Personas, make_citizen
 from tests.matching.factories import candidate_pair, staged_row
@@ -168,3 +170,77 @@ def test_a_decided_pair_is_found_again_to_undo_it(
     assert f'href="/duplicates/{pair.pk}/"' in decided
     # An unknown list is the queue.
     assert f'data-pair="{waiting.pk}"' in client.get("/duplicates/?status=merged").content.decode()
+
+
+def _engine_levels(pair: CandidatePair, levels: dict[str, str]) -> None:
+    """The pair's evidence with the comparison levels the matcher writes (engine.py's English labels)."""
+    pair.comparisons = [c | {"level": levels.get(c["field"], c["level"])} for c in pair.comparisons]
+    pair.save(update_fields=["comparisons"])
+
+
+def test_the_evidence_names_the_matchers_levels_in_the_pages_language(
+    sign_in: SignIn, thu: User, hung: Citizen
+) -> None:
+    elsewhere = make_citizen(full_name="Nguyen Van Hung", address="Số 9 phố Hàng Bông")
+    pair = candidate_pair(elsewhere, hung)
+    _engine_levels(
+        pair,
+        {
+            "full_name": "same letters without tone marks and đ",
+            "birth_date": "day and month swapped",
+            "sex": "exact",
+            "pin": "null",
+            "old_id_number": "different",
+        },
+    )
+    client = sign_in(Client(), thu)
+
+    evidence = (
+        client.get(f"/duplicates/{pair.pk}/").content.decode().split('id="evidence"')[1].split("</table>")[0]
+    )
+    for vietnamese in ("cùng chữ cái khi bỏ dấu và đ", "đảo ngày và tháng", "trùng khớp", "thiếu ở một bên"):
+        assert vietnamese in evidence
+    for english in ("same letters without tone marks", "day and month swapped", "exact", "null", "different"):
+        assert english not in evidence
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    evidence = (
+        client.get(f"/duplicates/{pair.pk}/").content.decode().split('id="evidence"')[1].split("</table>")[0]
+    )
+    assert "same letters without tone marks and đ" in evidence
+    assert "day and month swapped" in evidence
+    assert "cùng chữ cái" not in evidence
+
+
+def test_every_level_of_the_matcher_has_a_vietnamese_name() -> None:
+    levels = {
+        level["label_for_charts"]
+        for comparison in engine._comparisons(term_frequencies=True)
+        for level in comparison.get_comparison("duckdb").as_dict()["comparison_levels"]
+        if not level.get("is_null_level")
+    }
+    assert levels - set(LEVEL_LABELS) == set()
+
+
+def test_a_place_of_birth_by_its_province_code_is_the_same_place_as_by_its_name(
+    sign_in: SignIn, thu: User
+) -> None:
+    """The person-records CSV allows a province's code or its name as the place of birth; the import keeps
+    the code it found beside the text. Hùng's record says Hà Nội; a row that said Hà Nội, or 001, is
+    the same place, shown by its name, and a row that said Nam Định is another."""
+    hung = make_citizen(full_name="Nguyễn Văn Hùng", birth_place="Hà Nội")
+    said_name = staged_row(birth_place="Hà Nội")
+    said_code = staged_row(birth_place="001")
+    elsewhere = staged_row(birth_place="Nam Định")
+    for row, text in ((said_name, "Hà Nội"), (said_code, "001"), (elsewhere, "Nam Định")):
+        code = "036" if text == "Nam Định" else "001"
+        row.normalized = row.normalized | {"birth_place": code, "birth_place_text": text}
+        row.save(update_fields=["normalized"])
+    client = sign_in(Client(), thu)
+
+    for row, differs in ((said_name, False), (said_code, False), (elsewhere, True)):
+        page = client.get(f"/duplicates/{candidate_pair(hung, row).pk}/").content.decode()
+        place = page.split('<tr data-field="birth_place">')[1].split("</tr>")[0]
+        assert ('class="differs"' in place) is differs, row.raw
+        assert "001" not in place
+        assert place.count("Nam Định" if differs else "Hà Nội") == (1 if differs else 2)

@@ -112,7 +112,7 @@ def test_every_citizen_the_run_reads_is_in_the_access_log_under_the_jobs_name(
     monkeypatch.setattr(audit_services, "ACCESS_LOG_BATCH", 50)
     run = match_run_registry(actor=Actor(system="dancu match --registry"), today=TODAY)
 
-    rows = AccessLog.objects.filter(detail=f"matching.run #{run.pk}")
+    rows = AccessLog.objects.filter(detail=f"lượt đối chiếu #{run.pk}")
     assert sorted(rows.values_list("citizen_id", flat=True)) == [c.pk for c in citizens]
     assert set(rows.values_list("actor_id", "actor_label", "action", "channel", "purpose")) == {
         (None, "system:dancu match --registry", "process", "job", MATCH_READ_PURPOSE)
@@ -121,7 +121,7 @@ def test_every_citizen_the_run_reads_is_in_the_access_log_under_the_jobs_name(
     event = AuditEvent.objects.get(event_type=EventType.MATCH_RUN_FINISHED, subject_id=str(run.pk))
     assert event.data["citizens_logged"] == len(citizens)
     # A citizen reads the job's read in their own log, named.
-    log = AccessLog.objects.get(citizen=citizens[0], detail=f"matching.run #{run.pk}")
+    log = AccessLog.objects.get(citizen=citizens[0], detail=f"lượt đối chiếu #{run.pk}")
     assert log.get_action_display() == "Xử lý tự động"
     assert "system:dancu match --registry" in str(log)
 

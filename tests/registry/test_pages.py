@@ -245,7 +245,7 @@ def test_the_numbers_and_the_history_of_a_merged_record_lead_to_the_kept_one(
         assert f'href="/citizens/{people.hung.pk}/"' in page, number
         assert f"<code>{people.hung.pin}</code>" in page
         assert AccessLog.objects.filter(
-            citizen=people.hung, action="search", detail__contains=f"q={number}"
+            citizen=people.hung, action="search", detail__contains=f"từ khoá: {number}"
         ).exists()
 
     history = html(lan.get(f"/citizens/{duplicate.pk}/history/"))

@@ -293,7 +293,7 @@ def test_every_citizen_shown_is_logged_once_per_search(personas: Personas, peopl
     rows = AccessLog.objects.filter(actor=personas.minh)
     assert sorted(rows.values_list("citizen_id", flat=True)) == sorted([people.hung.pk, people.tuan.pk])
     assert {(r.action, r.channel, r.purpose) for r in rows} == {("search", "web", PURPOSE)}
-    assert "birth=1990" in rows.first().detail
+    assert "ngày sinh: 1990" in rows.first().detail
 
 
 def test_the_log_of_a_search_names_every_criterion_and_the_page(personas: Personas, people: People) -> None:
@@ -312,8 +312,8 @@ def test_the_log_of_a_search_names_every_criterion_and_the_page(personas: Person
 
     details = set(AccessLog.objects.filter(actor=personas.minh).values_list("detail", flat=True))
     assert details == {
-        "birth=2001 unit=00070 address=hang trong page=2",
-        f"legacy_unit={DUONG_LIEU_LEGACY} page=1",
+        "ngày sinh: 2001; đơn vị: 00070; địa chỉ: hang trong; trang 2",
+        f"đơn vị cũ: {DUONG_LIEU_LEGACY}; trang 1",
     }
 
 
@@ -418,7 +418,7 @@ def test_state_and_history_reads_are_logged_and_scoped(personas: Personas, hung_
     ]
     logged = AccessLog.objects.filter(actor=personas.lan, citizen=hung_over_time, action="history")
     assert logged.count() == 2
-    assert "state on 2024-06-01T23:59:59" in logged.order_by("pk").first().detail
+    assert "hồ sơ tại thời điểm 2024-06-01T23:59:59" in logged.order_by("pk").first().detail
     for read in (citizen_history, citizen_state_on):
         kwargs = {"when": date(2024, 6, 1)} if read is citizen_state_on else {}
         with pytest.raises(NotFoundError):
@@ -465,7 +465,7 @@ def test_a_household_is_read_head_first_and_each_member_is_logged(personas: Pers
         ("Nguyễn Văn Hùng", "head"),
         ("Đỗ Thị Hạnh", "spouse"),
     ]
-    logged = AccessLog.objects.filter(actor=personas.lan, detail=f"household {household.number}")
+    logged = AccessLog.objects.filter(actor=personas.lan, detail=f"hộ {household.number}")
     assert sorted(logged.values_list("citizen_id", flat=True)) == sorted([people.hung.pk, spouse.pk])
     with pytest.raises(NotFoundError):
         household_get(actor=personas.binh, pk=household.pk, purpose=PURPOSE)

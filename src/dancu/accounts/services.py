@@ -138,12 +138,15 @@ def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
 OTP_RESET_REASON_MAX_LENGTH = 200
 
 
-def otp_devices_reset(*, actor: Actor, user: User, reason: str) -> int:
+def otp_devices_reset(*, actor: Actor, user: User, reason: str) -> tuple[int, int]:
     """Remove the account's authenticators (a lost or replaced phone), so that its next sign-in sets up
-    a new one from the QR code; returns how many were removed.
+    a new one from the QR code, and revoke its API tokens; returns how many of each.
 
     The sign-in pages never let a password alone replace a confirmed authenticator, so this is the only
-    way to a new one: an operator's act at the holder's request, with its reason in the trail.
+    way to a new one: an operator's act at the holder's request, with its reason in the trail. A reset
+    follows a phone lost or stolen, and whoever holds it may hold the tokens too (a token is shown once
+    and is kept wherever the officer copied it, a phone's notes or mail among them): every token issued
+    before the reset stops working with it, and the officer creates new ones once signed in again.
     """
     reason = reason.strip()
     if not reason:
@@ -152,15 +155,22 @@ def otp_devices_reset(*, actor: Actor, user: User, reason: str) -> int:
         raise DomainError(errors)
     with transaction.atomic():
         removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
+        tokens = list(
+            ApiToken.objects.select_for_update()
+            .filter(user=user, revoked_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        ApiToken.objects.filter(pk__in=tokens).update(revoked_at=timezone.now())
         audit_event_record(
             actor=actor,
             event_type=EventType.OTP_DEVICES_RESET,
             subject_type="user",
             subject_id=user.pk,
-            data={"devices": removed},
+            data={"devices": removed, "api_tokens_revoked": tokens},
             reason=reason,
         )
-    return removed
+    return removed, len(tokens)
 
 
 # A citizen's e-ID account signs in through the same steps as an officer; its trail says "citizen".

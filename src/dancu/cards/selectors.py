@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.db import models
 from django.db.models import Count, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -43,6 +44,13 @@ def _log(  # noqa: PLR0917 (a private shorthand for access_log_record)
     access_log_record(
         actor=actor, citizen_ids=citizen_ids, action=action, channel=channel, purpose=purpose, detail=detail
     )
+
+
+def _vietnamese_label(choices: type[models.TextChoices], value: str) -> str:
+    """A choice's label as the access log keeps it: in Vietnamese, the language auditors read it in,
+    whatever the language of the page that made the read (the labels' msgids are the Vietnamese)."""
+    with translation.override("vi"):
+        return str(dict(choices.choices).get(value, value))
 
 
 def _applications(actor: User) -> QuerySet[Application]:
@@ -84,7 +92,7 @@ def application_biometric(
         AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"ảnh sinh trắc {kind}",
+        f"ảnh sinh trắc: {_vietnamese_label(Biometric.Kind, kind)}",
     )
     return image
 
@@ -146,7 +154,9 @@ def application_queue(
         AccessLog.Action.SEARCH,
         channel,
         purpose,
-        f"hàng chờ hồ sơ cấp thẻ {status}".rstrip(),
+        f"hàng chờ hồ sơ cấp thẻ: {_vietnamese_label(Application.Status, status)}"
+        if status
+        else "hàng chờ hồ sơ cấp thẻ",
     )
     return ApplicationQueue(
         rows=[QueueRow(a, working_days_between(today, a.due_on)) for a in applications],

@@ -17,6 +17,7 @@ from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
 from dancu.collection.models import StagingRecord
+from dancu.lib import pin as pin_codec
 from dancu.lib.errors import FieldError, NotFoundError
 from dancu.matching.models import CandidatePair
 from dancu.matching.scope import visible_pairs
@@ -121,7 +122,7 @@ def pair_queue(
         action=AccessLog.Action.SEARCH,
         channel=channel,
         purpose=purpose,
-        detail="hàng đợi hồ sơ nghi trùng (duplicate review queue)",
+        detail="hàng đợi hồ sơ nghi trùng",
     )
     return QueuePage(
         pairs=rows,
@@ -143,7 +144,18 @@ class FieldRow:
 
     @property
     def differs(self) -> bool:
-        return bool(self.left and self.right and self.left.casefold() != self.right.casefold())
+        if not (self.left and self.right):
+            return False
+        if self.name in _PLACE_FIELDS:
+            # A place of birth is named by a province's code on one side and by its name on the other
+            # (the person-records CSV allows either): one province is one place, however it is written.
+            left, right = (
+                pin_codec.province_code_for_name(self.left),
+                pin_codec.province_code_for_name(self.right),
+            )
+            if left and right:
+                return left != right
+        return self.left.casefold() != self.right.casefold()
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,9 @@ class PairDetail:
     conflicts: list[FieldError] = field(default_factory=list)
     can_decide: bool = False
 
+
+# The places a province names; the rows compare them by province (FieldRow.differs).
+_PLACE_FIELDS = frozenset({"birth_place", "native_place"})
 
 _FIELDS = (
     "full_name",
@@ -220,9 +235,18 @@ def _sex_label(code: str) -> str:
     return str(dict(Sex.choices).get(code, code)) if code else ""
 
 
+def _staged_place(row: StagingRecord) -> str:
+    """The place of birth as the row wrote it, where the import kept its province's code beside the text
+    (normalized birth_place "001", birth_place_text "Hà Nội"); a code written as the text is named."""
+    text = staging_value(row, "birth_place_text") or staging_value(row, "birth_place")
+    code = pin_codec.province_code_for_name(text) if text.strip().isdigit() else None
+    return (pin_codec.place_name(code) or text) if code else text
+
+
 def _staging_values(row: StagingRecord) -> dict[str, str]:
     values = {name: staging_value(row, name) for name in _FIELDS}
     values["sex"] = _sex_label(values["sex"])
+    values["birth_place"] = _staged_place(row)
     values["pin"] = staging_value(row, "pin") or staging_value(row, "id_number")
     values["death_date"] = staging_death_date(row)
     return values
@@ -261,7 +285,7 @@ def pair_get(
         action=AccessLog.Action.VIEW,
         channel=channel,
         purpose=purpose,
-        detail=f"cặp hồ sơ nghi trùng {pair.pk} (candidate pair)",
+        detail=f"cặp hồ sơ nghi trùng {pair.pk}",
     )
     left, right = pair_records(pair)
     left_values, right_values = _values(left), _values(right)
@@ -302,7 +326,7 @@ def pair_get(
                 action=AccessLog.Action.VIEW,
                 channel=channel,
                 purpose=purpose,
-                detail=f"cặp hồ sơ nghi trùng {pair.pk}: hồ sơ được hợp nhất vào (the record merged into)",
+                detail=f"cặp hồ sơ nghi trùng {pair.pk}: hồ sơ được hợp nhất vào",
             )
     return detail
 

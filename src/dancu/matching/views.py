@@ -38,6 +38,58 @@ FIELD_LABELS = {
     # The matcher's name for the old ID number (the evidence table's rows).
     "cmnd": gettext_lazy("Số CMND cũ"),
 }
+# The matcher's comparison levels (matching/engine.py, each level's label_for_charts), named in the page's
+# language: the evidence stores the engine's English labels, which the API gives as they are.
+LEVEL_LABELS = {
+    "null": gettext_lazy("thiếu ở một bên"),
+    "exact": gettext_lazy("trùng khớp"),
+    "different": gettext_lazy("khác"),
+    "exact (NFC, canonical spelling)": gettext_lazy("trùng khớp (dạng NFC, chính tả chuẩn)"),
+    "same letters without tone marks and đ": gettext_lazy("cùng chữ cái khi bỏ dấu và đ"),
+    "same words in another order": gettext_lazy("cùng các từ, khác thứ tự"),
+    "Jaro-Winkler ≥ 0.92 without marks, given name alike": gettext_lazy(
+        "Jaro-Winkler ≥ 0,92 khi bỏ dấu, tên gần giống"
+    ),
+    "family and given name each alike": gettext_lazy("họ và tên đều gần giống"),
+    "same given name, rest different": gettext_lazy("cùng tên, phần còn lại khác"),
+    "same family name, rest different": gettext_lazy("cùng họ, phần còn lại khác"),
+    "words in another order, Jaro-Winkler ≥ 0.92 without marks": gettext_lazy(
+        "các từ khác thứ tự, Jaro-Winkler ≥ 0,92 khi bỏ dấu"
+    ),
+    "Jaro-Winkler ≥ 0.80 without marks": gettext_lazy("Jaro-Winkler ≥ 0,80 khi bỏ dấu"),
+    "agrees as far as the less precise date is known": gettext_lazy(
+        "khớp đến phần ngày tháng cả hai bên biết"
+    ),
+    "day and month swapped": gettext_lazy("đảo ngày và tháng"),
+    "one digit different": gettext_lazy("khác một chữ số"),
+    "same year and month": gettext_lazy("cùng năm và tháng"),
+    "same year only": gettext_lazy("chỉ cùng năm"),
+    "same day and month, other year": gettext_lazy("cùng ngày và tháng, khác năm"),
+    "two digits swapped": gettext_lazy("đảo hai chữ số"),
+    "the same known parents, born in other years: brothers and sisters": gettext_lazy(
+        "cùng cha mẹ, sinh năm khác: anh chị em ruột"
+    ),
+    "both the same (NFC, canonical spelling)": gettext_lazy(
+        "cha và mẹ đều trùng khớp (dạng NFC, chính tả chuẩn)"
+    ),
+    "both the same without tone marks": gettext_lazy("cha và mẹ đều trùng khi bỏ dấu"),
+    "one the same, the other unknown on one side": gettext_lazy("một người trùng, người kia thiếu ở một bên"),
+    "both alike (Jaro-Winkler ≥ 0.90 without marks)": gettext_lazy(
+        "cha và mẹ đều gần giống (Jaro-Winkler ≥ 0,90 khi bỏ dấu)"
+    ),
+    "one the same, the other different": gettext_lazy("một người trùng, người kia khác"),
+    "same province": gettext_lazy("cùng tỉnh"),
+    "same place, and the same known parents: one household": gettext_lazy(
+        "cùng nơi ở và cùng cha mẹ: một hộ"
+    ),
+    "same place: same 2025 commune and same detail": gettext_lazy(
+        "cùng nơi ở: cùng xã, phường (2025) và cùng địa chỉ chi tiết"
+    ),
+    "same 2025 commune": gettext_lazy("cùng xã, phường (2025)"),
+    "Jaro-Winkler ≥ 0.90 on the text without marks": gettext_lazy("Jaro-Winkler ≥ 0,90 trên địa chỉ bỏ dấu"),
+    "three or more words of the detail in common": gettext_lazy("chung ba từ trở lên của địa chỉ chi tiết"),
+    "same 2025 province": gettext_lazy("cùng tỉnh, thành phố (2025)"),
+}
 PIN_RULES = {
     "pin.on_card": gettext_lazy("số định danh đã in trên thẻ căn cước được giữ"),
     "pin.earliest": gettext_lazy("số định danh được cấp sớm nhất được giữ"),
@@ -112,7 +164,10 @@ def _pair_page(
             "left_citizen": left_citizen,
             "right_citizen": right_citizen,
             "rows": [(FIELD_LABELS.get(row.name, row.name), row) for row in detail.rows],
-            "evidence": [(FIELD_LABELS.get(e.field, e.field), e) for e in detail.evidence],
+            "evidence": [
+                (FIELD_LABELS.get(e.field, e.field), LEVEL_LABELS.get(e.level, e.level), e)
+                for e in detail.evidence
+            ],
             "pin_rule": PIN_RULES.get(detail.pin_rule, ""),
             "choice_fields": _choice_fields(
                 detail.conflicts, language=language, posted=request.POST if errors else None

@@ -431,19 +431,20 @@ def _search_filter(query: CitizenQuery) -> Q:
 
 def _search_detail(query: CitizenQuery, page: int) -> str:
     """What the access log keeps of a search: every criterion given, each cut to a length the row holds
-    (200 characters in all), and the page, so that a citizen and an auditor can tell why this search
-    showed this record ("address=ly thuong kiet birth=1968 page=2")."""
+    (200 characters in all, labels and a page of six digits included), and the page, so that a citizen
+    and an auditor can tell why this search showed this record ("ngày sinh: 1968; địa chỉ: ly thuong
+    kiet; trang 2"). Written in Vietnamese, the language the auditors read the log in."""
     criteria = (
-        ("q", query.text, 60),
-        ("birth", query.birth, 10),
-        ("unit", query.commune_code, 10),
-        ("legacy_unit", query.legacy_commune_code, 10),
-        ("address", query.address, 60),
+        ("từ khoá", query.text, 50),
+        ("ngày sinh", query.birth, 10),
+        ("đơn vị", query.commune_code, 10),
+        ("đơn vị cũ", query.legacy_commune_code, 10),
+        ("địa chỉ", query.address, 50),
     )
     given = [
-        f"{name}={' '.join(value.split())[:length]}" for name, value, length in criteria if value.strip()
+        f"{name}: {' '.join(value.split())[:length]}" for name, value, length in criteria if value.strip()
     ]
-    return " ".join([*given, f"page={page}"])
+    return "; ".join([*given, f"trang {page}"])
 
 
 def citizens_away(citizen_ids: Collection[int], *, on: date | None = None) -> set[int]:
@@ -544,7 +545,7 @@ def citizen_state_on(
         citizen_id=citizen_id,
         purpose=purpose,
         channel=channel,
-        detail=f"state on {moment.isoformat()}",
+        detail=f"hồ sơ tại thời điểm {moment.isoformat()}",
     )
     return (
         RecordVersion.objects.filter(
@@ -580,7 +581,7 @@ def household_get(
         action=AccessLog.Action.VIEW,
         channel=channel,
         purpose=purpose,
-        detail=f"household {household.number}",
+        detail=f"hộ {household.number}",
     )
     return household, members
 
@@ -647,7 +648,7 @@ def citizen_merged_history(
         action=AccessLog.Action.HISTORY,
         channel=channel,
         purpose=purpose,
-        detail="merged records",
+        detail="lịch sử các hồ sơ đã hợp nhất",
     )
     versions: dict[int, list[RecordVersion]] = {}
     for version in RecordVersion.objects.filter(

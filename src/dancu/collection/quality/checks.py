@@ -36,7 +36,8 @@ sạch (clean): normalized, and one record per person.
     never instead of it.
   - No candidate pair of the matcher names the record as possibly the same person as another and waits
     for review (`record.duplicate_pending`), or was confirmed and not merged yet
-    (`record.duplicate_confirmed`).
+    (`record.duplicate_confirmed`: two records of the registry; a staged row of an import confirmed as
+    the citizen's was settled then, and leaves no second record).
 sống (alive): kept up to date.
   - No current temporary residence past its expiry (`residence.expired`).
   - Nobody over 120 years old without a date of death (`date.age_implausible`).
@@ -242,6 +243,11 @@ def load_facts(citizen_ids: Sequence[int]) -> list[RecordFacts]:
         )
         .values_list("pk", "status", "left_record", "right_record")
     ):
+        if status == CandidatePair.Status.SAME and (left is None or right is None or left == right):
+            # "Same person" for a citizen and a staged row the import never wrote to the registry: the
+            # row was settled as that citizen's (import.duplicate) and no second record exists, so there
+            # is nothing left to merge. Likewise two sides that are one record already.
+            continue
         for side in {left, right}:
             if side in facts:
                 facts[side].pairs.append((pair_id, status))

@@ -156,7 +156,7 @@ def _log_citizens_read(run: MatchRun, actor: Actor, population: _Population) -> 
         action=AccessLog.Action.PROCESS,
         channel=AccessLog.Channel.JOB,
         purpose=MATCH_READ_PURPOSE,
-        detail=f"matching.run #{run.pk}",
+        detail=f"lượt đối chiếu #{run.pk}",
     )
 
 
@@ -187,7 +187,10 @@ def _staged_rows(population: _Population) -> None:
             "birth_date": _staged_value(row, "birth_date"),
             "id_number": _staged_value(row, "pin", "id_number"),
             "old_id_number": _staged_value(row, "old_id_number"),
-            "birth_place": _staged_value(row, "birth_place"),
+            # As the row wrote it ("Hà Nội"), not the province code the import found for it ("001"): the
+            # matcher finds the code again, and the evidence shows both sides as people wrote them, where
+            # the name against the code read as a difference.
+            "birth_place": _staged_value(row, "birth_place_text", "birth_place"),
             "father_name": _staged_value(row, "father_name"),
             "mother_name": _staged_value(row, "mother_name"),
             "address": _staged_value(row, "address"),

@@ -1,4 +1,5 @@
-"""`dancu otp_reset USERNAME --reason TEXT`: remove an account's authenticators (a lost phone).
+"""`dancu otp_reset USERNAME --reason TEXT`: remove an account's authenticators (a lost phone) and
+revoke its API tokens.
 
 The account's next sign-in shows the QR code of a new authenticator. The sign-in pages never let a
 password alone replace one that is set up, so this command is how an operator does it, at the holder's
@@ -34,10 +35,14 @@ class Command(BaseCommand):
                 f"Không có tài khoản {options['username']!r}", f"No account {options['username']!r}"
             )
         try:
-            removed = otp_devices_reset(actor=Actor(system="otp-reset"), user=user, reason=options["reason"])
+            removed, revoked = otp_devices_reset(
+                actor=Actor(system="otp-reset"), user=user, reason=options["reason"]
+            )
         except DomainError as exc:
             raise command_error_from(exc) from exc
         self.stdout.write(
-            f"Đã xoá {removed} ứng dụng xác thực của {user.username}; lần đăng nhập tới sẽ thiết lập lại. / "
-            f"Removed {removed} authenticator(s) of {user.username}; the next sign-in sets up a new one."
+            f"Đã xoá {removed} ứng dụng xác thực và thu hồi {revoked} mã truy cập API của {user.username}; "
+            "lần đăng nhập tới sẽ thiết lập lại. / "
+            f"Removed {removed} authenticator(s) and revoked {revoked} API token(s) of {user.username}; "
+            "the next sign-in sets up a new one."
         )
