@@ -185,64 +185,6 @@ def test_a_file_over_the_limit_and_a_missing_file_are_refused(
     assert not ImportRun.objects.exists()
 
 
-def multipart(name: bytes, content: bytes, source: str = "Sổ hộ khẩu") -> bytes:
-    """A form as a browser or a script sends it, the file's name as the bytes it was given."""
-    return b"".join(
-        [
-            b'--B0UNDARY\r\nContent-Disposition: form-data; name="source"\r\n\r\n',
-            source.encode(),
-            b'\r\n--B0UNDARY\r\nContent-Disposition: form-data; name="file"; filename="',
-            name,
-            b'"\r\nContent-Type: text/csv\r\n\r\n',
-            content,
-            b"\r\n--B0UNDARY--\r\n",
-        ]
-    )
-
-
-@pytest.mark.parametrize(
-    ("name", "label"),
-    [
-        # "Sổ hộ khẩu.csv" from an old machine, in Windows-1258 and in TCVN3: bytes that are not UTF-8.
-        ("Sô hô khâu.csv".encode("cp1258"), "S\ufffd h\ufffd kh\ufffdu.csv"),
-        (b"S\xe9 h\xe9 kh\xa9u.csv", "S\ufffd h\ufffd kh\ufffdu.csv"),
-        ("Sổ hộ khẩu.csv".encode(), "Sổ hộ khẩu.csv"),
-    ],
-)
-def test_a_file_whose_name_is_not_utf8_is_imported_under_a_readable_label(
-    personas: Personas, sign_in: Any, name: bytes, label: str
-) -> None:
-    """The name is only the run's label: a file sent under a name in a legacy encoding is imported, its
-    name shown with the unreadable letters marked, where the page said no file was chosen."""
-    client = sign_in(Client(), personas.cuong)
-
-    response = client.post(
-        reverse("collection:imports"),
-        multipart(name, CSV.encode()),
-        content_type="multipart/form-data; boundary=B0UNDARY",
-    )
-
-    assert response.status_code == 302, response.content.decode()
-    run = ImportRun.objects.get()
-    assert (run.status, run.rows_read, run.file_name) == ("done", 3, label)
-    assert label in client.get(reverse("collection:imports")).content.decode()
-
-
-def test_a_refused_file_with_an_unreadable_name_is_refused_for_its_content(
-    personas: Personas, sign_in: Any
-) -> None:
-    response = sign_in(Client(), personas.cuong).post(
-        reverse("collection:imports"),
-        multipart(b"\xff\xfe.csv", b"a,b,c\n1,2,3\n"),
-        content_type="multipart/form-data; boundary=B0UNDARY",
-    )
-
-    assert response.status_code == 422
-    assert "\ufffd\ufffd.csv" in response.content.decode()
-    assert "[file.no_header]" in response.content.decode()
-    assert not ImportRun.objects.exists()
-
-
 def test_commune_police_may_not_import(personas: Personas, sign_in: Any) -> None:
     client = sign_in(Client(), personas.lan)
     page = client.get(reverse("collection:imports")).content.decode()
