@@ -20,8 +20,9 @@ from dancu.eid import services as eid_services
 from dancu.eid.models import EidAccount
 from dancu.eid.selectors import SELF_PURPOSE
 from dancu.lib.errors import DomainError, NotFoundError
+from dancu.registry import services as registry_services
 from tests.cards.conftest import produce, take
-from tests.conftest import Personas, make_citizen
+from tests.conftest import SYSTEM, Personas, make_citizen
 from tests.eid.conftest import CITIZEN_PASSWORD, Holder, citizen_sign_in
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +120,31 @@ def test_hung_sees_his_record_and_the_read_is_logged(hung: Client, hung_account:
         "web",
         SELF_PURPOSE,
     )
+
+
+def test_hung_sees_his_absence_declarations_on_his_record(hung: Client, hung_account: Holder) -> None:
+    citizen = hung_account.card.citizen
+    today = timezone.localdate()
+    away = registry_services.absence_declare(
+        actor=SYSTEM,
+        citizen=citizen,
+        starts_on=today - timedelta(days=3),
+        ends_on=today + timedelta(days=200),
+        destination="Thành phố Đà Nẵng",
+        reason="Đi làm việc",
+    )
+
+    page = hung.get("/me/record/").content.decode()
+
+    [row] = re.findall(rf'<li data-absence="{away.pk}"[^>]*>(.*?)</li>', page, flags=re.S)
+    assert "Thành phố Đà Nẵng (Đi làm việc)" in row
+    assert f"{away.starts_on:%d/%m/%Y} – {away.ends_on:%d/%m/%Y}" in row
+    assert "đang tạm vắng" in row
+    assert "Chưa khai báo tạm vắng" not in page
+
+
+def test_a_record_without_absences_says_so(hung: Client) -> None:
+    assert "Chưa khai báo tạm vắng" in hung.get("/me/record/").content.decode()
 
 
 def test_the_portal_asks_for_sign_in(hung_account: Holder) -> None:

@@ -23,7 +23,7 @@ from dancu.audit.services import access_log_record
 from dancu.cards.models import Application, Biometric, Card
 from dancu.eid.models import EidAccount
 from dancu.lib.errors import FieldError, NotFoundError
-from dancu.registry.models import Citizen, HouseholdMember, Residence
+from dancu.registry.models import AbsenceDeclaration, Citizen, HouseholdMember, Residence
 
 # Written to the access log in Vietnamese, the language of the record (as officers' purposes are).
 SELF_PURPOSE = gettext_noop("Công dân tự tra cứu dữ liệu của mình")
@@ -138,7 +138,7 @@ def _log(user: User, citizen_id: int, action: AccessLog.Action, detail: str) -> 
 
 
 def own_record(*, account: EidAccount) -> Citizen:
-    """The citizen's own registry record, with residences, household and family links."""
+    """The citizen's own registry record, with residences, household, family links and absences."""
     citizen = (
         Citizen.objects.filter(pk=account.citizen_id, merged_into__isnull=True)
         .select_related("area_commune__parent")
@@ -154,6 +154,9 @@ def own_record(*, account: EidAccount) -> Citizen:
                 queryset=HouseholdMember.objects.select_related("household").filter(left_on__isnull=True),
             ),
             "family_links",
+            # The absence declarations are part of what the registry holds about the person (Luật Căn
+            # cước 2023 art. 9), which they have the right to see; newest first, as the record page.
+            Prefetch("absences", queryset=AbsenceDeclaration.objects.order_by("-starts_on", "-pk")),
         )
         .first()
     )
