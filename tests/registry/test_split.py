@@ -542,3 +542,29 @@ def test_the_split_page_never_fails_on_hostile_input(
     assert "<script>alert(1)</script>" not in page
     assert 'class="errorlist"' in page
     assert state(family) == before
+
+
+def test_a_move_dated_before_the_split_is_refused_by_its_rule(lan_api: Client, family: Family) -> None:
+    """After the split Đức's household membership starts on the day of the split while his residence
+    keeps its earlier registration: a move dated between the two would end the membership before it began,
+    which the database refuses (a 500). It is refused by name, and nothing is written."""
+    f = family
+    assert post_json(lan_api, f"/api/v1/households/{f.household.pk}/split", api_body(f)).status_code == 201
+    f.household.refresh_from_db()
+    before = state(f)
+
+    response = post_json(
+        lan_api,
+        f"/api/v1/citizens/{f.thao.pin}/residences",
+        {
+            "kind": "permanent",
+            "commune_code": HOAN_KIEM,
+            "address_detail": "Số 9 phố Hàng Bông",
+            "registered_on": "2023-06-01",
+            "reason": "Chuyển chỗ ở trong phường",
+        },
+    )
+
+    assert rules(response) == {("registered_on", "residence.before_household")}
+    assert "01/03/2024" in response.json()["errors"][0]["message_vi"]
+    assert state(f) == before

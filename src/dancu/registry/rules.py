@@ -630,6 +630,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Ngày chấm dứt trước ngày đăng ký.",
         "The end date is before the registration date.",
     ),
+    Rule(
+        "residence.before_household",
+        E,
+        "Ngày đăng ký thường trú trước ngày công dân nhập hộ hiện tại.",
+        "The registration date is before the citizen joined their current household.",
+    ),
     Rule("citizen.deceased", E, "Công dân đã mất.", "The citizen is deceased."),
     # Khai báo tạm vắng (Luật Cư trú 2020, art. 31): a person away from their place of residence for a
     # declared period, to a declared destination, for a declared reason.

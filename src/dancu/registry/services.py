@@ -897,6 +897,20 @@ def residence_register(
                 )
                 emptied = not others.exists()
                 headless = membership.relation_to_head == Relation.HEAD and not emptied
+                if registered_on < membership.joined_on:
+                    # The move ends the membership on its date, which must not come before the day the
+                    # person joined: a split dates the membership after the residence it keeps, so a
+                    # date that passes the residence's rule above may still fall before it.
+                    errors.append(
+                        error(
+                            "registered_on",
+                            "residence.before_household",
+                            "Ngày đăng ký trước ngày công dân nhập hộ hiện tại "
+                            f"({membership.joined_on:%d/%m/%Y})",
+                            f"The registration date is before the citizen joined their current household "
+                            f"({membership.joined_on:%d/%m/%Y})",
+                        )
+                    )
                 if headless and not arrival:
                     errors.append(
                         error(
@@ -2095,6 +2109,7 @@ def household_split(
         for citizen in sorted(chosen, key=lambda c: c.pk):
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
     return formed
+
 
 # --- Đăng ký thường trú cho người chuyển đến: a move registered by the commune moved to -------------------
 #
