@@ -3044,7 +3044,18 @@ def citizen_merge(
         for card in absorb.card_records.order_by("pk"):
             changes.write(card, citizen_id=keep.pk)
             count("moved", "cards")
+        # A person's declared absences never overlap (absence_declare). A declaration of the absorbed record
+        # whose period meets one of the kept record's is most often the same absence declared twice: it
+        # stays on the absorbed record, with its history, as a family link the kept record has already
+        # does. Moved, it would show the person away twice and make each of the two uncorrectable.
+        kept_absences = list(keep.absences.all())
         for absence in absorb.absences.order_by("pk"):
+            if any(
+                other.starts_on <= absence.last_day and absence.starts_on <= other.last_day
+                for other in kept_absences
+            ):
+                count("left_on_absorbed", "absences")
+                continue
             changes.write(absence, citizen_id=keep.pk)
             count("moved", "absences")
 
