@@ -22,7 +22,7 @@ from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.collection.quality.models import QualityPass
 from dancu.collection.quality.services import quality_pass_run
 from dancu.registry import services
-from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
+from dancu.registry.models import Citizen, Household, HouseholdMember, RecordVersion, Residence
 from dancu.registry.selectors import ARRIVAL_CHECK_PURPOSE
 from tests.collection.quality_support import QUALITY
 from tests.conftest import (
@@ -515,3 +515,35 @@ def test_the_registration_date_may_be_today_but_not_tomorrow(people: People, per
     response = post(token_client(personas.binh), card_of(people.hung, registered_on=tomorrow.isoformat()))
 
     assert rules(response) == {("registered_on", "date.future")}
+
+
+def test_an_absence_from_the_old_commune_ends_with_the_arrival(people: People, personas: Personas) -> None:
+    """Hùng declared in Hoàn Kiếm that he would be away working in Hồng Hà; he then moves there. The
+    absence was from the residence the move ends: it ends on the day of the registration, where it went on
+    showing him away from the commune he now lives in, and only Hồng Hà, which never took it, could close
+    it. A stay declared elsewhere with a temporary residence kept there is that commune's to close."""
+    hung, today = people.hung, timezone.localdate()
+    away = services.absence_declare(
+        actor=SYSTEM,
+        citizen=hung,
+        starts_on=today - timedelta(days=20),
+        ends_on=today + timedelta(days=90),
+        destination="Phường Hồng Hà",
+        reason="Đi làm việc",
+    )
+    api = token_client(personas.binh)
+
+    response = post(api, card_of(hung, registered_on=today.isoformat()))
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["away"] is False
+    assert [(a["id"], a["returned_on"], a["current"]) for a in body["absences"]] == [
+        (away.pk, today.isoformat(), False)
+    ]
+    event = AuditEvent.objects.filter(event_type=EventType.RESIDENCE_REGISTERED).latest("pk")
+    assert event.data["absences_ended"] == [away.pk]
+    # Each version the arrival writes shows him no longer away.
+    versions = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk, event__pk__gte=event.pk)
+    assert versions.exists()
+    assert all("absences" not in v.snapshot for v in versions)

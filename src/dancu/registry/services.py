@@ -932,6 +932,22 @@ def residence_register(
         if leaving is not None:
             leaving.left_on = registered_on
             leaving.save(update_fields=["left_on"])
+        ended_absences: list[int] = []
+        if arrival and not (
+            citizen.residences.filter(kind=Residence.Kind.TEMPORARY, ended_on__isnull=True)
+            .exclude(commune=commune)
+            .exists()
+        ):
+            # An absence is declared away from a place of residence (art. 31). The move ends the last one
+            # the person had outside the commune moved to, so an absence under way on the day ends there,
+            # as a return does: it would otherwise show the person away from the commune they now live
+            # in, and only that commune, which never took the declaration, could close it. With a
+            # temporary residence kept elsewhere the absence may be from that one, for its commune.
+            under_way = citizen.absences.filter(
+                returned_on__isnull=True, starts_on__lte=registered_on, ends_on__gte=registered_on
+            )
+            ended_absences = list(under_way.order_by("pk").values_list("pk", flat=True))
+            under_way.update(returned_on=registered_on)
         residence = Residence.objects.create(
             citizen=citizen,
             kind=kind,
@@ -958,7 +974,11 @@ def residence_register(
                 "left_household_id": leaving.household_id if leaving else None,
                 "household_emptied": emptied,
                 # The old household left without its head, which its commune must now choose.
-                **({"arrival": True, "household_left_headless": headless} if arrival else {}),
+                **(
+                    {"arrival": True, "household_left_headless": headless, "absences_ended": ended_absences}
+                    if arrival
+                    else {}
+                ),
             },
             reason=reason,
             source_document=source_document,
