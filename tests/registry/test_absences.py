@@ -620,3 +620,31 @@ def test_a_merge_keeps_one_of_two_declarations_of_the_same_absence(
         row if row["id"] != kept.pk else row | {"ends_on": TODAY + timedelta(days=120)}
         for row in before["absences"]
     ]
+
+
+def test_a_person_who_died_while_away_is_not_shown_away(
+    lan: Client, people: People, personas: Personas
+) -> None:
+    """Hùng dies during his declared absence: the record, the search and the API no longer show him away
+    (the declaration stays in the record, as it was)."""
+    hung = people.hung
+    away = declare(hung)
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=hung,
+        changes={"date_of_death": str(TODAY - timedelta(days=1))},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    found = html(lan.get("/search/", {"q": "nguyen van hung"}))
+    body = token_client(personas.lan).get(f"/api/v1/citizens/{hung.pin}").json()
+
+    assert "Đã mất" in record
+    assert 'id="away"' not in record
+    assert "đang tạm vắng" not in record.split('id="absences"')[1]
+    assert f'data-absence="{away.pk}"' in record
+    assert "Đang tạm vắng" not in found
+    assert body["away"] is False
+    assert [(a["id"], a["current"]) for a in body["absences"]] == [(away.pk, False)]

@@ -118,7 +118,8 @@ def _residence_out(r: Residence) -> dict[str, Any]:
     }
 
 
-def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
+def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, Any]:
+    # A person who has died is away from nowhere, whatever a declaration made in their life says.
     return {
         "id": a.pk,
         "starts_on": a.starts_on,
@@ -126,7 +127,7 @@ def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
         "destination": a.destination,
         "reason": a.reason,
         "returned_on": a.returned_on,
-        "current": a.is_current,
+        "current": a.is_current and not deceased,
     }
 
 
@@ -147,8 +148,8 @@ def _detail(c: Citizen) -> dict[str, Any]:
     membership: HouseholdMember | None = next(
         (m for m in c.household_memberships.all() if m.left_on is None), None
     )
-    absences = list(c.absences.all())
-    return _summary(c, away=any(a.is_current for a in absences)) | {
+    absences = [_absence_out(a, deceased=c.is_deceased) for a in c.absences.all()]
+    return _summary(c, away=any(a["current"] for a in absences)) | {
         "other_names": c.other_names,
         "birth_place": c.birth_place,
         "birth_registration_place": c.birth_registration_place,
@@ -193,7 +194,7 @@ def _detail(c: Citizen) -> dict[str, Any]:
             for k in c.card_records.all()
         ],
         "pin_history": [p.pin for p in c.pin_records.all()],
-        "absences": [_absence_out(a) for a in absences],
+        "absences": absences,
     }
 
 
