@@ -547,3 +547,46 @@ def test_an_absence_from_the_old_commune_ends_with_the_arrival(people: People, p
     versions = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk, event__pk__gte=event.pk)
     assert versions.exists()
     assert all("absences" not in v.snapshot for v in versions)
+
+
+def test_a_refused_date_tells_nothing_of_the_record_left(people: People, personas: Personas) -> None:
+    """Whoever has a card's PIN, name and date of birth (a photocopy suffices) could otherwise ask the
+    arrival for an early date and read in the refusal the day the person registered their residence in the
+    commune they live in, or joined its household: data of a record outside the officer's area. The
+    refusal names the rule; the person at the desk knows their own dates."""
+    hung = people.hung
+    home = Residence.objects.get(citizen=hung, kind="permanent", ended_on__isnull=True)
+    api = token_client(personas.binh)
+
+    response = post(api, card_of(hung, registered_on="2010-01-01"))
+
+    assert rules(response) == {("registered_on", "residence.overlap")}
+    for e in response.json()["errors"]:
+        for shown in (f"{home.registered_on:%d/%m/%Y}", home.registered_on.isoformat(), "2015"):
+            assert shown not in e["message_vi"] + e["message_en"]
+
+
+def test_a_date_before_joining_the_household_left_tells_nothing_either(
+    people: People, personas: Personas, wife: Citizen
+) -> None:
+    """Hạnh split off Hùng's household on 01/03/2024, keeping her residence of 2015: a move dated between
+    the two is refused by its rule, without the day of the split."""
+    household = Household.objects.get(memberships__citizen=wife, memberships__left_on__isnull=True)
+    services.household_split(
+        actor=SYSTEM,
+        household=household,
+        members=[services.SplitMember(citizen=wife)],
+        new_head=wife,
+        split_on=date(2024, 3, 1),
+        reason="Tách hộ",
+        source_document="CT01",
+    )
+    api = token_client(personas.binh)  # a token's creation is an audit event
+    before = counts()
+
+    response = post(api, card_of(wife, registered_on="2020-01-01"))
+
+    assert rules(response) == {("registered_on", "residence.before_household")}
+    for e in response.json()["errors"]:
+        assert "2024" not in e["message_vi"] + e["message_en"]
+    assert counts() == before

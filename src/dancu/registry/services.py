@@ -900,15 +900,17 @@ def residence_register(
                 if registered_on < membership.joined_on:
                     # The move ends the membership on its date, which must not come before the day the
                     # person joined: a split dates the membership after the residence it keeps, so a
-                    # date that passes the residence's rule above may still fall before it.
+                    # date that passes the residence's rule above may still fall before it. An arrival
+                    # is refused without the date, which belongs to a record outside the officer's area
+                    # (see residence_arrival_register).
+                    joined = "" if arrival else f" ({membership.joined_on:%d/%m/%Y})"
                     errors.append(
                         error(
                             "registered_on",
                             "residence.before_household",
-                            "Ngày đăng ký trước ngày công dân nhập hộ hiện tại "
-                            f"({membership.joined_on:%d/%m/%Y})",
-                            f"The registration date is before the citizen joined their current household "
-                            f"({membership.joined_on:%d/%m/%Y})",
+                            f"Ngày đăng ký trước ngày công dân nhập hộ hiện tại{joined}",
+                            "The registration date is before the citizen joined their current "
+                            f"household{joined}",
                         )
                     )
                 if headless and not arrival:
@@ -2306,13 +2308,14 @@ def residence_arrival_register(
             raise DomainError(_deceased("pin"))
         current = citizen.residences.filter(kind=Residence.Kind.PERMANENT, ended_on__isnull=True).first()
         if current is not None and registered_on < current.registered_on:
+            # Without the date: anyone with a card's PIN, name and date of birth could read it here, and it
+            # belongs to a record outside the officer's area. The person at the desk knows it.
             raise DomainError(
                 error(
                     "registered_on",
                     "residence.overlap",
-                    f"Ngày đăng ký trước ngày đăng ký thường trú ở nơi cũ ({current.registered_on:%d/%m/%Y})",
-                    f"The registration date is before that of the permanent residence the citizen leaves "
-                    f"({current.registered_on:%d/%m/%Y})",
+                    "Ngày đăng ký trước ngày đăng ký thường trú ở nơi cũ",
+                    "The registration date is before that of the permanent residence the citizen leaves",
                 )
             )
         opened = household is None
