@@ -590,3 +590,21 @@ def test_a_date_before_joining_the_household_left_tells_nothing_either(
     for e in response.json()["errors"]:
         assert "2024" not in e["message_vi"] + e["message_en"]
     assert counts() == before
+
+
+def test_the_pass_of_changed_records_flags_the_household_left_headless(
+    binh: Client, lan: Client, people: People, wife: Citizen
+) -> None:
+    """The quality pass of the records changed since the last one (every 15 minutes) assesses the members
+    of a household an event is about. The arrival's events are about Hùng and the household he joins, not
+    about the one he leaves headless: its members are assessed again all the same, so that the old commune
+    learns it within the quarter hour, and not at the next nightly pass over every record."""
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=timezone.localdate())
+    assert "[household.no_head]" not in html(lan.get("/quality/"))
+
+    assert binh.post("/arrivals/new/", card_of(people.hung)).status_code == 302
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED, today=timezone.localdate())
+
+    scorecard = html(lan.get("/quality/"))
+    assert f'href="/citizens/{wife.pk}/"' in scorecard
+    assert "[household.no_head]" in scorecard
