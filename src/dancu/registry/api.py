@@ -637,8 +637,13 @@ def split_household(
         services.SplitMember(citizen=member(m.pin, f"members.{i}.pin"), relation_to_head=m.relation_to_head)
         for i, m in enumerate(body.members)
     ]
+    # The new head is named as the members are: by the PIN sent for one of them (a PIN merged away leads
+    # to the kept record), or by a record's own PIN.
     new_head_pin = body.new_head_pin.strip()
-    new_head = next((m.citizen for m in chosen if m.citizen.pin == new_head_pin), None)
+    sent = {m.pin.strip(): c.citizen for m, c in zip(body.members, chosen, strict=True)}
+    new_head = sent.get(new_head_pin) or next(
+        (m.citizen for m in chosen if m.citizen.pin == new_head_pin), None
+    )
     if new_head is None and new_head_pin in current:
         new_head = current[new_head_pin]
     with _fields_as_sent({"new_head": "new_head_pin"}):
