@@ -2288,7 +2288,9 @@ def residence_arrival_register(
     citizen = found
 
     with transaction.atomic():
-        citizen_lock(citizen)
+        # A merge that committed since the record was found refuses the arrival; the refusal names the
+        # kept record only when it lies in the officer's area (the record found lies outside it).
+        citizen_lock(citizen, reader=user)
         if household is not None:
             # After the citizen, as the lock order asks (see household_add_member).
             Household.objects.select_for_update().filter(pk=household.pk).first()
