@@ -17,10 +17,12 @@ from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
+from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import AbsenceDeclaration, RecordVersion
 from tests.conftest import SYSTEM, People, Personas, counts, make_citizen
+from tests.registry.merge_support import full_snapshot, reviewer
 from tests.registry.test_api import errors_of
 from tests.registry.test_pages import field_errors, html
 
@@ -572,3 +574,77 @@ def test_the_api_of_another_commune_answers_as_for_a_missing_record(
         {"returned_on": str(TODAY)},
     )
     assert wrong.status_code == 404
+
+
+# Merged records --------------------------------------------------------------------------------------------
+
+
+def test_a_merge_keeps_one_of_two_declarations_of_the_same_absence(
+    lan: Client, people: People, personas: Personas
+) -> None:
+    """Hùng was collected twice, and his absence declared on both records. The merge moves the absorbed
+    record's declarations to the kept one; a declaration overlapping one the kept record has stays on the
+    absorbed record, as a family link the kept record has already does: two periods at once would show
+    him away twice and leave each declaration uncorrectable, every correction clashing with the other."""
+    hung = people.hung
+    duplicate = make_citizen(full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai")
+    kept = declare(hung)
+    twin = declare(duplicate, ends_on=TODAY + timedelta(days=60))
+    later = declare(duplicate, starts_on=TODAY + timedelta(days=200), ends_on=TODAY + timedelta(days=230))
+    before = full_snapshot(hung, duplicate)
+    thu = Actor(reviewer())
+
+    merge = services.citizen_merge(
+        actor=thu,
+        keep=hung,
+        absorb=duplicate,
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+        choices={"permanent": "keep"},
+    )
+
+    assert sorted(hung.absences.values_list("pk", flat=True)) == [kept.pk, later.pk]
+    assert list(duplicate.absences.values_list("pk", flat=True)) == [twin.pk]
+    assert merge.summary["left_on_absorbed"]["absences"] == 1
+    page = html(lan.get(f"/citizens/{hung.pk}/"))
+    assert page.count('id="away"') == 1
+    corrected = token_client(personas.lan).patch(
+        f"/api/v1/citizens/{hung.pin}/absences/{kept.pk}",
+        json.dumps({"ends_on": str(TODAY + timedelta(days=120)), "reason": "Ở lại lâu hơn dự định"}),
+        content_type="application/json",
+    )
+    assert corrected.status_code == 200, corrected.content
+
+    services.citizen_merge_undo(actor=thu, merge=merge, reason="Hai người khác")
+    assert full_snapshot(hung, duplicate)["absences"] == [
+        row if row["id"] != kept.pk else row | {"ends_on": TODAY + timedelta(days=120)}
+        for row in before["absences"]
+    ]
+
+
+def test_a_person_who_died_while_away_is_not_shown_away(
+    lan: Client, people: People, personas: Personas
+) -> None:
+    """Hùng dies during his declared absence: the record, the search and the API no longer show him away
+    (the declaration stays in the record, as it was)."""
+    hung = people.hung
+    away = declare(hung)
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=hung,
+        changes={"date_of_death": str(TODAY - timedelta(days=1))},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    found = html(lan.get("/search/", {"q": "nguyen van hung"}))
+    body = token_client(personas.lan).get(f"/api/v1/citizens/{hung.pin}").json()
+
+    assert "Đã mất" in record
+    assert 'id="away"' not in record
+    assert "đang tạm vắng" not in record.split('id="absences"')[1]
+    assert f'data-absence="{away.pk}"' in record
+    assert "Đang tạm vắng" not in found
+    assert body["away"] is False
+    assert [(a["id"], a["current"]) for a in body["absences"]] == [(away.pk, False)]

@@ -22,7 +22,7 @@ from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.collection.quality.models import QualityPass
 from dancu.collection.quality.services import quality_pass_run
 from dancu.registry import services
-from dancu.registry.models import Citizen, Household, HouseholdMember, Residence
+from dancu.registry.models import Citizen, Household, HouseholdMember, RecordVersion, Residence
 from dancu.registry.selectors import ARRIVAL_CHECK_PURPOSE
 from tests.collection.quality_support import QUALITY
 from tests.conftest import (
@@ -515,3 +515,96 @@ def test_the_registration_date_may_be_today_but_not_tomorrow(people: People, per
     response = post(token_client(personas.binh), card_of(people.hung, registered_on=tomorrow.isoformat()))
 
     assert rules(response) == {("registered_on", "date.future")}
+
+
+def test_an_absence_from_the_old_commune_ends_with_the_arrival(people: People, personas: Personas) -> None:
+    """Hùng declared in Hoàn Kiếm that he would be away working in Hồng Hà; he then moves there. The
+    absence was from the residence the move ends: it ends on the day of the registration, where it went on
+    showing him away from the commune he now lives in, and only Hồng Hà, which never took it, could close
+    it. A stay declared elsewhere with a temporary residence kept there is that commune's to close."""
+    hung, today = people.hung, timezone.localdate()
+    away = services.absence_declare(
+        actor=SYSTEM,
+        citizen=hung,
+        starts_on=today - timedelta(days=20),
+        ends_on=today + timedelta(days=90),
+        destination="Phường Hồng Hà",
+        reason="Đi làm việc",
+    )
+    api = token_client(personas.binh)
+
+    response = post(api, card_of(hung, registered_on=today.isoformat()))
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["away"] is False
+    assert [(a["id"], a["returned_on"], a["current"]) for a in body["absences"]] == [
+        (away.pk, today.isoformat(), False)
+    ]
+    event = AuditEvent.objects.filter(event_type=EventType.RESIDENCE_REGISTERED).latest("pk")
+    assert event.data["absences_ended"] == [away.pk]
+    # Each version the arrival writes shows him no longer away.
+    versions = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk, event__pk__gte=event.pk)
+    assert versions.exists()
+    assert all("absences" not in v.snapshot for v in versions)
+
+
+def test_a_refused_date_tells_nothing_of_the_record_left(people: People, personas: Personas) -> None:
+    """Whoever has a card's PIN, name and date of birth (a photocopy suffices) could otherwise ask the
+    arrival for an early date and read in the refusal the day the person registered their residence in the
+    commune they live in, or joined its household: data of a record outside the officer's area. The
+    refusal names the rule; the person at the desk knows their own dates."""
+    hung = people.hung
+    home = Residence.objects.get(citizen=hung, kind="permanent", ended_on__isnull=True)
+    api = token_client(personas.binh)
+
+    response = post(api, card_of(hung, registered_on="2010-01-01"))
+
+    assert rules(response) == {("registered_on", "residence.overlap")}
+    for e in response.json()["errors"]:
+        for shown in (f"{home.registered_on:%d/%m/%Y}", home.registered_on.isoformat(), "2015"):
+            assert shown not in e["message_vi"] + e["message_en"]
+
+
+def test_a_date_before_joining_the_household_left_tells_nothing_either(
+    people: People, personas: Personas, wife: Citizen
+) -> None:
+    """Hạnh split off Hùng's household on 01/03/2024, keeping her residence of 2015: a move dated between
+    the two is refused by its rule, without the day of the split."""
+    household = Household.objects.get(memberships__citizen=wife, memberships__left_on__isnull=True)
+    services.household_split(
+        actor=SYSTEM,
+        household=household,
+        members=[services.SplitMember(citizen=wife)],
+        new_head=wife,
+        split_on=date(2024, 3, 1),
+        reason="Tách hộ",
+        source_document="CT01",
+    )
+    api = token_client(personas.binh)  # a token's creation is an audit event
+    before = counts()
+
+    response = post(api, card_of(wife, registered_on="2020-01-01"))
+
+    assert rules(response) == {("registered_on", "residence.before_household")}
+    for e in response.json()["errors"]:
+        assert "2024" not in e["message_vi"] + e["message_en"]
+    assert counts() == before
+
+
+def test_the_pass_of_changed_records_flags_the_household_left_headless(
+    binh: Client, lan: Client, people: People, wife: Citizen
+) -> None:
+    """The quality pass of the records changed since the last one (every 15 minutes) assesses the members
+    of a household an event is about. The arrival's events are about Hùng and the household he joins, not
+    about the one he leaves headless: its members are assessed again all the same, so that the old commune
+    learns it within the quarter hour, and not at the next nightly pass over every record."""
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.ALL, today=timezone.localdate())
+    assert "[household.no_head]" not in html(lan.get("/quality/"))
+
+    assert binh.post("/arrivals/new/", card_of(people.hung)).status_code == 302
+    quality_pass_run(actor=QUALITY, scope=QualityPass.Scope.CHANGED, today=timezone.localdate())
+
+    scorecard = html(lan.get("/quality/"))
+    assert f'href="/citizens/{wife.pk}/"' in scorecard
+    assert "[household.no_head]" in scorecard

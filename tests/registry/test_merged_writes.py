@@ -12,14 +12,14 @@ from datetime import date
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from dancu.audit.models import EventType
-from dancu.audit.services import audit_event_record
+from dancu.audit.services import Actor, audit_event_record
 from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import Citizen, CitizenMerge, Household
-from tests.conftest import HOAN_KIEM, SYSTEM, commune, counts, household_of, make_citizen
+from tests.conftest import HOAN_KIEM, SYSTEM, commune, counts, household_of, make_citizen, personas_create
 from tests.races import race
 
 TODAY = date(2025, 9, 1)
@@ -208,3 +208,35 @@ def test_a_merge_that_waits_for_a_write_carries_it_over(transactional_db: None) 
     assert Citizen.objects.get(pk=kept.pk).phone == "0911222333"
     assert result.summary["filled"] == {"phone": 1}
     assert Citizen.objects.get(pk=absorbed.pk).merged_into_id == kept.pk
+
+
+def test_an_arrival_that_waits_for_a_merge_names_no_record_outside_the_area(transactional_db: None) -> None:
+    """Bình of Phường Hồng Hà registers the arrival of the second Hùng from his card while that record is
+    being merged into the first, in Hoàn Kiếm. On PostgreSQL the arrival found the record before the merge
+    committed and is refused once it has: the refusal must not give the PIN of the kept record, which lies
+    outside Bình's area. (SQLite plays the merge first, and the arrival finds the kept record by the PIN
+    merged away: Hùng moves to Hồng Hà, which is as right.)"""
+    binh = personas_create().binh
+    kept, absorbed = twins()
+
+    def arrival() -> Citizen:
+        return services.residence_arrival_register(
+            actor=Actor(binh),
+            pin=absorbed.pin,
+            full_name=absorbed.full_name,
+            birth_date="17/05/1990",
+            registered_on=date(2025, 8, 1),
+            address_detail="Số 15 phố Hàng Chiếu",
+            reason="Chuyển đến",
+            source_document="CT01",
+        )
+
+    result = race(lambda: merge(kept, absorbed), arrival)
+
+    if connection.vendor != "postgresql":
+        assert isinstance(result, Citizen), result
+        assert result.pk == kept.pk
+        return
+    assert isinstance(result, DomainError), result
+    assert [e.code for e in result.errors] == ["citizen.merged"]
+    assert all(kept.pin not in e.message_vi + e.message_en for e in result.errors)

@@ -20,6 +20,7 @@ from django.test import Client
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
+from dancu.audit.services import Actor
 from dancu.geo.selectors import successor_of
 from dancu.registry import services
 from dancu.registry.models import Citizen, Household, HouseholdMember, RecordVersion, Residence
@@ -35,6 +36,7 @@ from tests.conftest import (
     legacy_commune,
     make_citizen,
 )
+from tests.registry.merge_support import reviewer
 
 pytestmark = pytest.mark.django_db
 
@@ -542,3 +544,59 @@ def test_the_split_page_never_fails_on_hostile_input(
     assert "<script>alert(1)</script>" not in page
     assert 'class="errorlist"' in page
     assert state(family) == before
+
+
+def test_a_move_dated_before_the_split_is_refused_by_its_rule(lan_api: Client, family: Family) -> None:
+    """After the split Đức's household membership starts on the day of the split while his residence
+    keeps its earlier registration: a move dated between the two would end the membership before it began,
+    which the database refuses (a 500). It is refused by name, and nothing is written."""
+    f = family
+    assert post_json(lan_api, f"/api/v1/households/{f.household.pk}/split", api_body(f)).status_code == 201
+    f.household.refresh_from_db()
+    before = state(f)
+
+    response = post_json(
+        lan_api,
+        f"/api/v1/citizens/{f.thao.pin}/residences",
+        {
+            "kind": "permanent",
+            "commune_code": HOAN_KIEM,
+            "address_detail": "Số 9 phố Hàng Bông",
+            "registered_on": "2023-06-01",
+            "reason": "Chuyển chỗ ở trong phường",
+        },
+    )
+
+    assert rules(response) == {("registered_on", "residence.before_household")}
+    assert "01/03/2024" in response.json()["errors"][0]["message_vi"]
+    assert state(f) == before
+
+
+def test_the_api_takes_the_pin_of_a_record_merged_into_a_member(lan_api: Client, family: Family) -> None:
+    """Đức was also collected from a legacy file, and that record merged into his: its PIN leads to his
+    record everywhere, as a member of the split and as the new head alike."""
+    f = family
+    duplicate = make_citizen(full_name="Nguyen Van Duc", birth_date="1996-03-10", address="Số 3 phố Hàng Gai")
+    services.citizen_merge(
+        actor=Actor(reviewer()),
+        keep=f.duc,
+        absorb=duplicate,
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh",
+        choices={"permanent": "keep"},
+    )
+    members = api_body(f)["members"]
+    members[0] = {"pin": duplicate.pin}
+
+    response = post_json(
+        lan_api,
+        f"/api/v1/households/{f.household.pk}/split",
+        api_body(f, members=members, new_head_pin=duplicate.pin),
+    )
+
+    assert response.status_code == 201, response.content
+    assert [(m["pin"], m["relation_to_head"]) for m in response.json()["members"]] == [
+        (f.duc.pin, "head"),
+        (f.thao.pin, "spouse"),
+        (f.an.pin, "child"),
+    ]

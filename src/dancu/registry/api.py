@@ -118,7 +118,8 @@ def _residence_out(r: Residence) -> dict[str, Any]:
     }
 
 
-def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
+def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, Any]:
+    # A person who has died is away from nowhere, whatever a declaration made in their life says.
     return {
         "id": a.pk,
         "starts_on": a.starts_on,
@@ -126,7 +127,7 @@ def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
         "destination": a.destination,
         "reason": a.reason,
         "returned_on": a.returned_on,
-        "current": a.is_current,
+        "current": a.is_current and not deceased,
     }
 
 
@@ -147,8 +148,8 @@ def _detail(c: Citizen) -> dict[str, Any]:
     membership: HouseholdMember | None = next(
         (m for m in c.household_memberships.all() if m.left_on is None), None
     )
-    absences = list(c.absences.all())
-    return _summary(c, away=any(a.is_current for a in absences)) | {
+    absences = [_absence_out(a, deceased=c.is_deceased) for a in c.absences.all()]
+    return _summary(c, away=any(a["current"] for a in absences)) | {
         "other_names": c.other_names,
         "birth_place": c.birth_place,
         "birth_registration_place": c.birth_registration_place,
@@ -193,7 +194,7 @@ def _detail(c: Citizen) -> dict[str, Any]:
             for k in c.card_records.all()
         ],
         "pin_history": [p.pin for p in c.pin_records.all()],
-        "absences": [_absence_out(a) for a in absences],
+        "absences": absences,
     }
 
 
@@ -636,8 +637,13 @@ def split_household(
         services.SplitMember(citizen=member(m.pin, f"members.{i}.pin"), relation_to_head=m.relation_to_head)
         for i, m in enumerate(body.members)
     ]
+    # The new head is named as the members are: by the PIN sent for one of them (a PIN merged away leads
+    # to the kept record), or by a record's own PIN.
     new_head_pin = body.new_head_pin.strip()
-    new_head = next((m.citizen for m in chosen if m.citizen.pin == new_head_pin), None)
+    sent = {m.pin.strip(): c.citizen for m, c in zip(body.members, chosen, strict=True)}
+    new_head = sent.get(new_head_pin) or next(
+        (m.citizen for m in chosen if m.citizen.pin == new_head_pin), None
+    )
     if new_head is None and new_head_pin in current:
         new_head = current[new_head_pin]
     with _fields_as_sent({"new_head": "new_head_pin"}):

@@ -534,6 +534,43 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Ngày thay đổi chủ hộ trước ngày người này nhập hộ.",
         "The date of the change is before the new head joined the household.",
     ),
+    # Tách hộ (Luật Cư trú 2020 art. 25): members leave a household to form their own at the same address.
+    Rule(
+        "household.split_no_member",
+        E,
+        "Chọn những thành viên tách hộ.",
+        "Choose the members who leave to form the new household.",
+    ),
+    Rule(
+        "household.split_member_twice",
+        E,
+        "Một người được chọn tách hộ hai lần.",
+        "A person is chosen twice among the members who leave.",
+    ),
+    Rule(
+        "household.split_before_join",
+        E,
+        "Ngày tách hộ trước ngày một người tách hộ nhập hộ.",
+        "The date of the split is before a member who leaves joined the household.",
+    ),
+    Rule(
+        "household.split_no_head",
+        E,
+        "Chủ hộ mới phải là một trong những người tách hộ.",
+        "The new head must be one of the members who leave.",
+    ),
+    Rule(
+        "household.head_minor",
+        E,
+        "Chủ hộ mới phải đủ 18 tuổi vào ngày tách hộ.",
+        "The new head must be 18 or older on the date of the split.",
+    ),
+    Rule(
+        "household.split_all_members",
+        E,
+        "Tất cả thành viên đều tách đi: đó không phải là tách hộ.",
+        "Every member would leave: that is no split.",
+    ),
     Rule(
         "relation.invalid", E, "Quan hệ với chủ hộ không hợp lệ.", "Invalid relation to the household head."
     ),
@@ -661,6 +698,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         E,
         "Ngày chấm dứt trước ngày đăng ký.",
         "The end date is before the registration date.",
+    ),
+    Rule(
+        "residence.before_household",
+        E,
+        "Ngày đăng ký thường trú trước ngày công dân nhập hộ hiện tại.",
+        "The registration date is before the citizen joined their current household.",
     ),
     Rule("citizen.deceased", E, "Công dân đã mất.", "The citizen is deceased."),
     # Khai báo tạm vắng (Luật Cư trú 2020, art. 31): a person away from their place of residence for a

@@ -897,6 +897,22 @@ def residence_register(
                 )
                 emptied = not others.exists()
                 headless = membership.relation_to_head == Relation.HEAD and not emptied
+                if registered_on < membership.joined_on:
+                    # The move ends the membership on its date, which must not come before the day the
+                    # person joined: a split dates the membership after the residence it keeps, so a
+                    # date that passes the residence's rule above may still fall before it. An arrival
+                    # is refused without the date, which belongs to a record outside the officer's area
+                    # (see residence_arrival_register).
+                    joined = "" if arrival else f" ({membership.joined_on:%d/%m/%Y})"
+                    errors.append(
+                        error(
+                            "registered_on",
+                            "residence.before_household",
+                            f"Ngày đăng ký trước ngày công dân nhập hộ hiện tại{joined}",
+                            "The registration date is before the citizen joined their current "
+                            f"household{joined}",
+                        )
+                    )
                 if headless and not arrival:
                     errors.append(
                         error(
@@ -918,6 +934,22 @@ def residence_register(
         if leaving is not None:
             leaving.left_on = registered_on
             leaving.save(update_fields=["left_on"])
+        ended_absences: list[int] = []
+        if arrival and not (
+            citizen.residences.filter(kind=Residence.Kind.TEMPORARY, ended_on__isnull=True)
+            .exclude(commune=commune)
+            .exists()
+        ):
+            # An absence is declared away from a place of residence (art. 31). The move ends the last one
+            # the person had outside the commune moved to, so an absence under way on the day ends there,
+            # as a return does: it would otherwise show the person away from the commune they now live
+            # in, and only that commune, which never took the declaration, could close it. With a
+            # temporary residence kept elsewhere the absence may be from that one, for its commune.
+            under_way = citizen.absences.filter(
+                returned_on__isnull=True, starts_on__lte=registered_on, ends_on__gte=registered_on
+            )
+            ended_absences = list(under_way.order_by("pk").values_list("pk", flat=True))
+            under_way.update(returned_on=registered_on)
         residence = Residence.objects.create(
             citizen=citizen,
             kind=kind,
@@ -944,7 +976,11 @@ def residence_register(
                 "left_household_id": leaving.household_id if leaving else None,
                 "household_emptied": emptied,
                 # The old household left without its head, which its commune must now choose.
-                **({"arrival": True, "household_left_headless": headless} if arrival else {}),
+                **(
+                    {"arrival": True, "household_left_headless": headless, "absences_ended": ended_absences}
+                    if arrival
+                    else {}
+                ),
             },
             reason=reason,
             source_document=source_document,
@@ -2252,7 +2288,9 @@ def residence_arrival_register(
     citizen = found
 
     with transaction.atomic():
-        citizen_lock(citizen)
+        # A merge that committed since the record was found refuses the arrival; the refusal names the
+        # kept record only when it lies in the officer's area (the record found lies outside it).
+        citizen_lock(citizen, reader=user)
         if household is not None:
             # After the citizen, as the lock order asks (see household_add_member).
             Household.objects.select_for_update().filter(pk=household.pk).first()
@@ -2272,13 +2310,14 @@ def residence_arrival_register(
             raise DomainError(_deceased("pin"))
         current = citizen.residences.filter(kind=Residence.Kind.PERMANENT, ended_on__isnull=True).first()
         if current is not None and registered_on < current.registered_on:
+            # Without the date: anyone with a card's PIN, name and date of birth could read it here, and it
+            # belongs to a record outside the officer's area. The person at the desk knows it.
             raise DomainError(
                 error(
                     "registered_on",
                     "residence.overlap",
-                    f"Ngày đăng ký trước ngày đăng ký thường trú ở nơi cũ ({current.registered_on:%d/%m/%Y})",
-                    f"The registration date is before that of the permanent residence the citizen leaves "
-                    f"({current.registered_on:%d/%m/%Y})",
+                    "Ngày đăng ký trước ngày đăng ký thường trú ở nơi cũ",
+                    "The registration date is before that of the permanent residence the citizen leaves",
                 )
             )
         opened = household is None
@@ -3030,7 +3069,18 @@ def citizen_merge(
         for card in absorb.card_records.order_by("pk"):
             changes.write(card, citizen_id=keep.pk)
             count("moved", "cards")
+        # A person's declared absences never overlap (absence_declare). A declaration of the absorbed record
+        # whose period meets one of the kept record's is most often the same absence declared twice: it
+        # stays on the absorbed record, with its history, as a family link the kept record has already
+        # does. Moved, it would show the person away twice and make each of the two uncorrectable.
+        kept_absences = list(keep.absences.all())
         for absence in absorb.absences.order_by("pk"):
+            if any(
+                other.starts_on <= absence.last_day and absence.starts_on <= other.last_day
+                for other in kept_absences
+            ):
+                count("left_on_absorbed", "absences")
+                continue
             changes.write(absence, citizen_id=keep.pk)
             count("moved", "absences")
 

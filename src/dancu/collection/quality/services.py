@@ -297,6 +297,16 @@ def changed_citizen_ids(*, since: datetime) -> list[int]:
         for subject in events.filter(subject_type="household").values_list("subject_id", flat=True)
         if subject.isdigit()
     }
+    # A move is an event about the person who moves, and it changes the household they leave too: a head
+    # registered elsewhere by the commune moved to leaves it without a head (residence_arrival_register),
+    # which its remaining members' assessment must show.
+    households.update(
+        left
+        for left in events.filter(
+            subject_type="citizen", event_type=EventType.RESIDENCE_REGISTERED
+        ).values_list("data__left_household_id", flat=True)
+        if isinstance(left, int)
+    )
     if households:
         ids.update(
             HouseholdMember.objects.filter(household_id__in=households, left_on__isnull=True).values_list(
