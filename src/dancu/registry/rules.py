@@ -574,38 +574,6 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule(
         "relation.invalid", E, "Quan hệ với chủ hộ không hợp lệ.", "Invalid relation to the household head."
     ),
-    # Tách hộ (Luật Cư trú 2020 art. 25): members at the same address form a household of their own.
-    Rule("household.split_no_member", E, "Chọn những thành viên tách hộ.", "Choose the members who leave."),
-    Rule(
-        "household.split_member_twice",
-        E,
-        "Một người được chọn hai lần.",
-        "The same person is chosen twice.",
-    ),
-    Rule(
-        "household.split_no_head",
-        E,
-        "Chủ hộ mới phải là một trong những người tách hộ.",
-        "The new head must be one of the members who leave.",
-    ),
-    Rule(
-        "household.head_minor",
-        E,
-        "Chủ hộ mới phải đủ 18 tuổi (năng lực hành vi dân sự đầy đủ).",
-        "The new head must be 18 or older (full civil capacity).",
-    ),
-    Rule(
-        "household.split_all_members",
-        E,
-        "Tất cả thành viên đều đi: đó không phải là tách hộ.",
-        "Every member would leave: that is no split.",
-    ),
-    Rule(
-        "household.split_before_join",
-        E,
-        "Ngày tách hộ trước ngày một người tách hộ nhập hộ.",
-        "The date of the split is before one of the members joined the household.",
-    ),
     # Đăng ký thường trú cho người chuyển đến: the destination commune registers a person from elsewhere,
     # whose record it finds by the card's PIN, name and date of birth.
     Rule(
