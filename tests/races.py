@@ -17,7 +17,8 @@ from django.db import connection, connections, transaction
 from dancu.lib.errors import DomainError
 
 
-def _someone_waits_for_a_lock() -> bool:
+def _lock_waiters() -> int:
+    """How many other sessions of the test database wait for a lock."""
     with connections["default"].cursor() as cursor:
         # The server's statistics views are read from a snapshot taken at their first read in a transaction
         # and kept until it ends: without clearing it, every poll inside the held transaction sees the moment
@@ -27,7 +28,7 @@ def _someone_waits_for_a_lock() -> bool:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
         )
-        return bool(cursor.fetchone()[0])
+        return int(cursor.fetchone()[0])
 
 
 def race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
@@ -58,10 +59,52 @@ def race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
         # Polling the server's view of its sessions is how the test knows the second reached the lock (no
         # sleep guesses); a second that never waits ends on its own and fails the assertion below.
         for _ in range(2000):
-            if _someone_waits_for_a_lock() or not thread.is_alive():
+            if _lock_waiters() or not thread.is_alive():
                 break
             threading.Event().wait(0.01)
         assert thread.is_alive(), "the second write did not wait for the first one's lock"
     thread.join(timeout=60)
     assert not thread.is_alive()
     return outcome["value"]
+
+
+def released_together(hold: Callable[[], Any], *writes: Callable[[], Any]) -> list[Any]:
+    """Start the `writes` at one moment: `hold` takes, in a transaction held open, locks each of them needs
+    first; once every write is seen waiting, the transaction commits and releases them all at once.
+    Return what each write returned or the error it raised, in order.
+
+    This is how two writes that take the same rows in opposite orders are made to meet in the middle,
+    which a deadlock needs. SQLite lets one writer in at a time: there the writes run one after the other."""
+    if connection.vendor != "postgresql":
+        outcomes: list[Any] = []
+        for write in writes:
+            try:
+                outcomes.append(write())
+            except DomainError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    results: dict[int, Any] = {}
+
+    def run(index: int, write: Callable[[], Any]) -> None:
+        try:
+            results[index] = write()
+        except BaseException as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(writes)]
+    with transaction.atomic():
+        hold()
+        for thread in threads:
+            thread.start()
+        for _ in range(2000):
+            if _lock_waiters() >= len(threads) or not all(t.is_alive() for t in threads):
+                break
+            threading.Event().wait(0.01)
+        assert all(t.is_alive() for t in threads), "a write did not wait for the held locks"
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    return [results[i] for i in range(len(writes))]

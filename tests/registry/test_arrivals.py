@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog, AuditEvent, EventType
+from dancu.audit.services import Actor
 from dancu.collection.quality.models import QualityPass
 from dancu.collection.quality.services import quality_pass_run
 from dancu.registry import services
@@ -34,7 +35,9 @@ from tests.conftest import (
     counts,
     household_of,
     make_citizen,
+    personas_create,
 )
+from tests.races import released_together
 
 pytestmark = pytest.mark.django_db
 
@@ -608,3 +611,64 @@ def test_the_pass_of_changed_records_flags_the_household_left_headless(
     scorecard = html(lan.get("/quality/"))
     assert f'href="/citizens/{wife.pk}/"' in scorecard
     assert "[household.no_head]" in scorecard
+
+
+def test_two_people_crossing_between_two_households_are_both_registered(transactional_db: None) -> None:
+    """Quân of Hoàn Kiếm joins his sister's household in Hồng Hà while Thảo of Hồng Hà joins her aunt's
+    in Hoàn Kiếm, each registered by the commune moved to at the same moment. Each arrival changes both
+    households, the one left and the one joined: taken in opposite orders, their locks met in a deadlock
+    that PostgreSQL ended by failing one of the two with a server error. Both are registered."""
+    officers = personas_create()
+    aunt = make_citizen(full_name="Lê Thị Hoa", sex="F", birth_date="1960")
+    quan = make_citizen(full_name="Trần Minh Quân", birth_date="1995-03-02")
+    sister = make_citizen(full_name="Trần Thị Lụa", sex="F", birth_date="1988", commune_code=HONG_HA)
+    thao = make_citizen(full_name="Phạm Thu Thảo", sex="F", birth_date="2000-11-20", commune_code=HONG_HA)
+    in_hoan_kiem = household_of(aunt)
+    in_hong_ha = services.household_create(
+        actor=SYSTEM,
+        head=sister,
+        commune=commune(HONG_HA),
+        address_detail="Số 3 phố Hàng Chiếu",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    for household, member in ((in_hoan_kiem, quan), (in_hong_ha, thao)):
+        services.household_add_member(
+            actor=SYSTEM,
+            household=household,
+            citizen=member,
+            relation_to_head="other",
+            joined_on=date(2017, 1, 1),
+            reason="Nhập hộ",
+            source_document="CT01",
+        )
+
+    def arrival(officer: Any, person: Citizen, birth_date: str, household: Household) -> Any:
+        return lambda: services.residence_arrival_register(
+            actor=Actor(officer),
+            pin=person.pin,
+            full_name=person.full_name,
+            birth_date=birth_date,
+            registered_on=MOVED_ON,
+            household_number=household.number,
+            relation_to_head="other",
+            reason="Chuyển đến",
+            source_document="CT01",
+        )
+
+    def hold_both_households() -> None:
+        list(Household.objects.select_for_update().filter(pk__in=[in_hoan_kiem.pk, in_hong_ha.pk]))
+
+    outcomes = released_together(
+        hold_both_households,
+        arrival(officers.binh, quan, "02/03/1995", in_hong_ha),
+        arrival(officers.lan, thao, "20/11/2000", in_hoan_kiem),
+    )
+
+    assert [type(o) for o in outcomes] == [Citizen, Citizen], outcomes
+    current = HouseholdMember.objects.filter(left_on__isnull=True)
+    assert current.get(citizen=quan).household_id == in_hong_ha.pk
+    assert current.get(citizen=thao).household_id == in_hoan_kiem.pk
+    assert set(current.filter(household=in_hoan_kiem).values_list("citizen", flat=True)) == {aunt.pk, thao.pk}
+    assert set(current.filter(household=in_hong_ha).values_list("citizen", flat=True)) == {sister.pk, quan.pk}

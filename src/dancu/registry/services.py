@@ -114,9 +114,13 @@ def _require_source(*, reason: str, source_document: str) -> None:
 # - a merge that waited for a write merges the record as written: what the write added moves to, or
 #   fills, the kept record by the merge's own rules.
 # Taking the citizens' locks before any other row also keeps two writes from holding each other's rows in
-# opposite orders, a deadlock that PostgreSQL would end by failing one of them with an error. Services
-# called inside another app's transaction (a card delivery locks its application first) lock no citizen
-# row before the registry's, and a merge locks none of their rows, so no cycle can form there either.
+# opposite orders, a deadlock that PostgreSQL would end by failing one of them with an error. For the same
+# reason a write that changes two households (a move out of one into another) locks both through
+# `households_lock`, right after the citizens, in ascending id order: two people crossing between the same
+# two households would otherwise each hold the household they join and wait for the one the other joins.
+# Services called inside another app's transaction (a card delivery locks its application first) lock no
+# citizen row before the registry's, and a merge locks none of their rows, so no cycle can form there
+# either.
 
 
 def citizen_final_record(citizen: Citizen) -> Citizen:
@@ -178,6 +182,15 @@ def citizen_lock(*citizens: Citizen, allow_merged: bool = False, reader: User | 
     for citizen in citizens:
         if citizen.merged_into_id is not None and not allow_merged:
             raise DomainError(_merged_away(citizen, reader=reader))
+
+
+def households_lock(*household_ids: int | None) -> None:
+    """Lock the households' rows for the current transaction, in ascending id order, after the citizens'
+    (see the lock order above). An id given twice or None is passed over: callers name the household a
+    person leaves and the one they join, either of which may be missing."""
+    rows = Household.objects.select_for_update()
+    for household_id in sorted({pk for pk in household_ids if pk is not None}):
+        rows.filter(pk=household_id).first()
 
 
 def _record_version(
@@ -780,6 +793,16 @@ def residence_register(
     with transaction.atomic():
         # The rules below read the record's current residences and household as the lock leaves them.
         citizen_lock(citizen)
+        if kind == Residence.Kind.PERMANENT:
+            # The household left and the one joined, before the members left behind are counted: a member
+            # leaving at the same moment would otherwise be counted as staying, and the household left
+            # empty would not be reported as emptied.
+            households_lock(
+                household.pk if household is not None else None,
+                *citizen.household_memberships.filter(left_on__isnull=True).values_list(
+                    "household_id", flat=True
+                ),
+            )
         address_detail = clean_text(address_detail)
         errors = _check_commune(commune, legacy_commune, actor=actor)
         if not address_detail:
@@ -2291,9 +2314,14 @@ def residence_arrival_register(
         # A merge that committed since the record was found refuses the arrival; the refusal names the
         # kept record only when it lies in the officer's area (the record found lies outside it).
         citizen_lock(citizen, reader=user)
-        if household is not None:
-            # After the citizen, as the lock order asks (see household_add_member).
-            Household.objects.select_for_update().filter(pk=household.pk).first()
+        # The household joined and the one left, after the citizen, as the lock order asks: two people
+        # crossing between the same two households queue instead of deadlocking.
+        households_lock(
+            household.pk if household is not None else None,
+            *citizen.household_memberships.filter(left_on__isnull=True).values_list(
+                "household_id", flat=True
+            ),
+        )
         if Citizen.objects.filter(citizen_scope(user), pk=citizen.pk).exists():
             # Someone of the commune already: the officer has the record page and its residence form.
             raise DomainError(
