@@ -552,6 +552,37 @@ def test_an_absence_from_the_old_commune_ends_with_the_arrival(people: People, p
     assert all("absences" not in v.snapshot for v in versions)
 
 
+def test_an_arrival_at_the_place_of_the_temporary_residence_ends_it(
+    people: People, personas: Personas
+) -> None:
+    """Hùng has lived in Hồng Hà on a temporary residence, then settles there at the same address: the
+    permanent registration deletes the temporary one (Luật Cư trú 2020, art. 29), which would otherwise
+    count him twice in Hồng Hà until it ran out."""
+    hung = people.hung
+    stay = services.residence_register(
+        actor=SYSTEM,
+        citizen=hung,
+        kind="temporary",
+        commune=commune(HONG_HA),
+        address_detail="Số 15 phố Hàng Chiếu",
+        registered_on=date(2025, 1, 10),
+        expires_on=date(2026, 12, 31),
+        reason="Đăng ký tạm trú",
+        source_document="CT01",
+        today=date(2025, 1, 10),
+    )
+
+    response = post(token_client(personas.binh), card_of(hung))
+
+    assert response.status_code == 201, response.content
+    stay.refresh_from_db()
+    assert stay.ended_on == MOVED_ON
+    current = Residence.objects.filter(citizen=hung, ended_on__isnull=True)
+    assert [(r.kind, r.commune.code, r.address_detail) for r in current] == [
+        ("permanent", HONG_HA, "Số 15 phố Hàng Chiếu")
+    ]
+
+
 def test_a_refused_date_tells_nothing_of_the_record_left(people: People, personas: Personas) -> None:
     """Whoever has a card's PIN, name and date of birth (a photocopy suffices) could otherwise ask the
     arrival for an early date and read in the refusal the day the person registered their residence in the

@@ -700,6 +700,7 @@ def test_a_new_permanent_residence_ends_the_previous_one_and_moves_the_area() ->
         "kind": "permanent",
         "commune": HONG_HA,
         "ended_residence_id": previous.pk,
+        "ended_temporary_residence_id": None,
         "left_household_id": None,
         "household_emptied": False,
     }
@@ -766,6 +767,49 @@ def test_a_second_current_temporary_residence_is_refused() -> None:
     )
 
     assert rules(errors) == {("kind", "residence.overlap")}
+
+
+def test_a_permanent_residence_at_the_place_of_the_temporary_one_ends_it() -> None:
+    """Luật Cư trú 2020 art. 29: a person who registers permanent residence at the very place of their
+    temporary residence has the temporary one deleted; it no longer counts them there twice."""
+    citizen = create()
+    stay = register(citizen, kind="temporary", registered_on=date(2024, 1, 1), expires_on=date(2026, 1, 1))
+
+    # The same place typed another way (case and tone marks): the address is compared folded.
+    moved_to = register(citizen, address_detail="số 5 ngo gach", registered_on=date(2025, 6, 1))
+
+    stay.refresh_from_db()
+    assert stay.ended_on == date(2025, 6, 1)
+    assert "điều 29" in stay.end_reason
+    assert set(citizen.residences.filter(ended_on__isnull=True)) == {moved_to}
+    event = AuditEvent.objects.filter(subject_id=str(citizen.pk)).latest("pk")
+    assert event.data["ended_temporary_residence_id"] == stay.pk
+
+
+def test_a_permanent_residence_elsewhere_in_the_commune_keeps_the_temporary_one() -> None:
+    citizen = create()
+    stay = register(citizen, kind="temporary", registered_on=date(2024, 1, 1), expires_on=date(2026, 1, 1))
+
+    moved_to = register(citizen, address_detail="Số 9 ngõ Gạch", registered_on=date(2025, 6, 1))
+
+    assert set(citizen.residences.filter(ended_on__isnull=True)) == {moved_to, stay}
+
+
+def test_a_temporary_residence_at_the_permanent_one_is_refused() -> None:
+    """A temporary residence is a place other than the permanent one (art. 2 of the law)."""
+    citizen = create()
+
+    errors = refused(
+        lambda: register(
+            citizen,
+            kind="temporary",
+            commune=commune(HOAN_KIEM),
+            address_detail="SỐ 1 PHỐ HÀNG TRỐNG",
+            expires_on=date(2026, 1, 1),
+        )
+    )
+
+    assert rules(errors) == {("address_detail", "residence.temporary_at_permanent")}
 
 
 def test_a_move_to_the_address_the_citizen_already_has_is_refused() -> None:

@@ -655,6 +655,13 @@ _CATALOGUE: tuple[Rule, ...] = (
         "The new residence overlaps the current one.",
     ),
     Rule(
+        "residence.temporary_at_permanent",
+        E,
+        "Nơi tạm trú trùng nơi thường trú của công dân: tạm trú là nơi ở ngoài nơi thường trú.",
+        "The temporary residence is the citizen's permanent one: a temporary residence is a place other "
+        "than the permanent one.",
+    ),
+    Rule(
         "residence.before_birth",
         E,
         "Ngày đăng ký cư trú trước ngày sinh của công dân.",

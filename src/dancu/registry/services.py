@@ -859,6 +859,26 @@ def residence_register(
                 )
             )
         current = citizen.residences.filter(kind=kind, ended_on__isnull=True).first()
+        # The same place, in the commune and the address as written (folded): a temporary residence is a
+        # place "ngoài nơi thường trú" (Luật Cư trú 2020, art. 2), so none is registered at the permanent
+        # one, and a permanent residence registered at the place of a temporary one ends it (art. 29:
+        # xoá đăng ký tạm trú for a person who registers permanent residence at that very place).
+        other_kind = (
+            Residence.Kind.PERMANENT if kind == Residence.Kind.TEMPORARY else Residence.Kind.TEMPORARY
+        )
+        same_place = citizen.residences.filter(
+            kind=other_kind, ended_on__isnull=True, commune=commune, address_key=fold(address_detail)
+        ).first()
+        if kind == Residence.Kind.TEMPORARY and same_place is not None:
+            errors.append(
+                error(
+                    "address_detail",
+                    "residence.temporary_at_permanent",
+                    "Đây là nơi thường trú của công dân: tạm trú là nơi ở ngoài nơi thường trú",
+                    "This is the citizen's permanent residence: a temporary residence is a place other than "
+                    "the permanent one",
+                )
+            )
         if current is not None:
             if kind == Residence.Kind.TEMPORARY:
                 errors.append(
@@ -957,6 +977,12 @@ def residence_register(
         if leaving is not None:
             leaving.left_on = registered_on
             leaving.save(update_fields=["left_on"])
+        stay_ended = same_place if kind == Residence.Kind.PERMANENT else None
+        if stay_ended is not None:
+            # Not before the stay began: a move may be dated before a temporary residence registered later.
+            stay_ended.ended_on = max(registered_on, stay_ended.registered_on)
+            stay_ended.end_reason = "Đăng ký thường trú tại chính nơi tạm trú (Luật Cư trú 2020, điều 29)"
+            stay_ended.save(update_fields=["ended_on", "end_reason"])
         ended_absences: list[int] = []
         if arrival and not (
             citizen.residences.filter(kind=Residence.Kind.TEMPORARY, ended_on__isnull=True)
@@ -996,6 +1022,7 @@ def residence_register(
                 "kind": kind,
                 "commune": commune.code,
                 "ended_residence_id": current.pk if current else None,
+                "ended_temporary_residence_id": stay_ended.pk if stay_ended else None,
                 "left_household_id": leaving.household_id if leaving else None,
                 "household_emptied": emptied,
                 # The old household left without its head, which its commune must now choose.
