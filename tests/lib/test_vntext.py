@@ -10,6 +10,7 @@ from dancu.lib.vntext import (
     _fold_slow,
     canonical_tone_placement,
     fold,
+    fold_name,
     folded_onset,
     is_syllable,
     name_errors,
@@ -75,6 +76,28 @@ def test_fold_examples(text, key):
 @given(st.text())
 def test_fold_is_idempotent(text):
     assert fold(fold(text)) == fold(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("Y-Moan Ênuôl", "y moan enuol"),
+        ("Y Moan Ênuôl", "y moan enuol"),
+        ("Y\u2010Moan", "y moan"),
+        ("Y - Moan", "y moan"),
+        ("-Moan-", "moan"),
+        ("H'hen Niê", "h'hen nie"),
+    ],
+)
+def test_the_key_of_a_name_reads_a_hyphen_as_a_space(text, key):
+    assert fold_name(text) == key
+
+
+@given(st.text())
+def test_fold_name_is_fold_with_hyphens_as_spaces(text):
+    key = fold_name(text)
+    assert key == " ".join(fold(text).replace("-", " ").split())
+    assert fold_name(key) == key
 
 
 @given(st.text())

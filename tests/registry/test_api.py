@@ -1077,6 +1077,15 @@ def test_a_person_sent_twice_is_refused_the_second_time_until_the_officer_says_i
     assert confirmed.json()["pin"] != first.json()["pin"]
 
 
+def test_a_name_spelled_with_a_space_for_the_hyphen_is_the_same_person(api: Client) -> None:
+    first = send(api, "post", "/api/v1/citizens", new_person(full_name="Y-Moan Ênuôl", sex="M"))
+    assert first.status_code == 201, first.content
+
+    again = send(api, "post", "/api/v1/citizens", new_person(full_name="Y Moan Ênuôl", sex="M"))
+
+    assert rules(again) == {("not_a_duplicate", "citizen.possible_duplicate")}
+
+
 def test_a_pin_or_cmnd_of_a_record_outside_the_area_is_refused_and_the_lookup_logged(
     api: Client, people: People, personas: Personas
 ) -> None:

@@ -40,3 +40,27 @@ def test_records_spelled_with_look_alikes_get_the_search_keys_they_now_fold_to()
     }
     # The names are personal data: only a correction with its reason changes them.
     assert Citizen.objects.get(pk=eth.pk).full_name == "\u00d0\u1eb7ng Th\u1ecb \u00d0\u00e0o"
+
+
+def test_hyphenated_names_get_the_key_that_reads_the_hyphen_as_a_space() -> None:
+    migration = importlib.import_module("dancu.registry.migrations.0009_rekey_hyphenated_names")
+    hyphen = make_citizen(full_name="Y-Moan Ênuôl", birth_date="1994")
+    unicode_hyphen = make_citizen(full_name="Y-Sơn Niê", birth_date="1995")
+    plain = make_citizen(full_name="Nguyễn Văn Hùng")
+    # As the code before the migration stored them: the key kept the hyphen.
+    Citizen.objects.filter(pk=hyphen.pk).update(name_key="y-moan enuol")
+    Citizen.objects.filter(pk=unicode_hyphen.pk).update(full_name="Y\u2010Sơn Niê", name_key="y-son nie")
+
+    migration.rekey(apps, None)
+
+    keys = dict(
+        Citizen.objects.filter(pk__in=[hyphen.pk, unicode_hyphen.pk, plain.pk]).values_list("pk", "name_key")
+    )
+    assert keys == {hyphen.pk: "y moan enuol", unicode_hyphen.pk: "y son nie", plain.pk: "nguyen van hung"}
+    assert Citizen.objects.get(pk=unicode_hyphen.pk).full_name == "Y\u2010Sơn Niê"
+
+    # The reverse gives the keys of the code before it, for a rollback.
+    migration.restore(apps, None)
+
+    assert Citizen.objects.get(pk=hyphen.pk).name_key == "y-moan enuol"
+    assert Citizen.objects.get(pk=plain.pk).name_key == "nguyen van hung"

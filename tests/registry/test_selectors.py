@@ -82,6 +82,18 @@ def test_names_differing_only_in_tone_marks_are_all_found(personas: Personas, pe
     assert found(personas.minh, text="nguyen van hung") == ["Nguyễn Văn Hùng", "Nguyễn Văn Hưng"]
 
 
+@pytest.mark.parametrize("typed", ["Y-Moan Ênuôl", "y moan enuol", "Y Moan", "y-moan"])
+def test_a_hyphen_and_a_space_between_the_parts_of_a_name_are_one(
+    personas: Personas, people: People, typed: str
+) -> None:
+    """An ethnic-minority name is written "Y-Moan" on one paper and "Y Moan" on another: either finds
+    the record, however it was stored."""
+    make_citizen(full_name="Y-Moan Ênuôl", birth_date="1994")
+    make_citizen(full_name="Y Moan Ênuôl", birth_date="1996")
+
+    assert found(personas.minh, text=typed) == ["Y-Moan Ênuôl", "Y Moan Ênuôl"]
+
+
 def test_a_middle_part_of_a_name_does_not_match(personas: Personas, people: People) -> None:
     assert found(personas.minh, text="van hung") == []
     assert found(personas.minh, text="ung") == []

@@ -41,7 +41,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold, nfc, normalize_name, text_errors
+from dancu.lib.vntext import fold_name, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
 from dancu.registry.models import (
     Citizen,
@@ -332,14 +332,14 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
     # The same name and date of birth in the registry is most often the same person collected twice: a
     # reviewer looks before a second record (and a second PIN) is made.
     same = (
-        possible_duplicates(fold(parsed["full_name"]), birth)
+        possible_duplicates(fold_name(parsed["full_name"]), birth)
         if name_ok and birth is not None and not pin
         else []
     )
     if same:
         warnings.append(_rule("full_name", "citizen.possible_duplicate"))
         for pk in same:
-            check.compared(check.duplicates_read, pk, "same", fold(parsed["full_name"]), birth)
+            check.compared(check.duplicates_read, pk, "same", fold_name(parsed["full_name"]), birth)
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
@@ -605,7 +605,7 @@ def _check_family(
             person.birth,
             person.record,
         )
-        if relative.name and fold(relative.name) != found.name_key:
+        if relative.name and fold_name(relative.name) != found.name_key:
             issues.append(Issue(name_field, "family.name_differs"))
         if who in _PARENT_SEX:
             issues += check_parent_age(found.birth_date, person.birth, field=pin_field)

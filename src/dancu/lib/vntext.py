@@ -129,6 +129,19 @@ def fold(text: str) -> str:
     return _fold_slow(text)
 
 
+def fold_name(text: str) -> str:
+    """Return the search key of a personal name: its `fold`, with a hyphen read as a space.
+
+    Ethnic-minority names join their parts with a hyphen or a space as the writer chose: "Y-Moan Ênuôl"
+    on one paper is "Y Moan Ênuôl" on another, for one person. The key of a name makes them one, so
+    that either spelling finds the record, and the duplicate checks, the card check of an arrival and
+    record linkage compare them as one name. Only names: an address keeps its hyphens ("Số 12-14")."""
+    folded = fold(text)
+    if "-" not in folded:
+        return folded
+    return " ".join(folded.replace("-", " ").split())
+
+
 _PART_SEPARATORS = frozenset("'’ʼ-")
 
 

@@ -44,7 +44,7 @@ from typing import Any
 from dancu.geo.address import DISTRICT_PART
 from dancu.lib.forked import forked_map
 from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
-from dancu.lib.vntext import fold, folded_onset
+from dancu.lib.vntext import fold, fold_name, folded_onset
 from dancu.registry.normalize import normalize_row
 
 # The columns of the prepared table, in order. `unique_id` is the record id of the input.
@@ -425,12 +425,12 @@ def _given_columns(parent: str, folded: str) -> dict[str, str | None]:
 def prepare_row(raw: Mapping[str, str | None], *, today: date, units: AddressUnits) -> dict[str, Any]:
     """One person-records row as the matcher's columns (see the module docstring)."""
     row = normalize_row(raw, today=today, address_parser=None)
-    name_folded = fold(row.full_name)
+    name_folded = fold_name(row.full_name)
     words = _words(name_folded)
     parts = name_parts(words)
     year, month, day = _birth_parts(row.birth_date, raw.get("birth_date"))
     address = units(row.address) if row.address else Units(None, None, "")
-    father, mother = fold(row.father_name), fold(row.mother_name)
+    father, mother = fold_name(row.father_name), fold_name(row.mother_name)
     return {
         "unique_id": row.record_id,
         "name": _or_none(row.full_name.lower()),

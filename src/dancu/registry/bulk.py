@@ -41,7 +41,7 @@ from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit, UnitSuccession
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.pgcopy import copy_rows
-from dancu.lib.vntext import fold
+from dancu.lib.vntext import fold, fold_name
 from dancu.registry.generator import (
     MERGER_DATE,
     CommuneChoice,
@@ -716,7 +716,7 @@ class _Loader:
         return {
             "pin": person.pin,
             "full_name": person.full_name,
-            "name_key": fold(person.full_name),
+            "name_key": fold_name(person.full_name),
             "other_names": "",
             "birth_date": person.birth_date.to_storage(),
             "sex": person.sex,

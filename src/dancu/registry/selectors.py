@@ -24,7 +24,7 @@ from dancu.audit.services import access_log_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
-from dancu.lib.vntext import fold, text_errors
+from dancu.lib.vntext import fold, fold_name, text_errors
 from dancu.registry.models import (
     AbsenceDeclaration,
     Citizen,
@@ -111,7 +111,7 @@ def relative_married_elsewhere(spouse: Citizen, *, record: int | None, name: str
     if record is not None:
         links = links.exclude(relative_id=record)
     return any(
-        other is not None or fold(other_name) != fold(name)
+        other is not None or fold_name(other_name) != fold_name(name)
         for other, other_name in links.values_list("relative_id", "relative_name")
     )
 
@@ -374,7 +374,7 @@ def _search_filter(query: CitizenQuery) -> Q:
             by_number |= Q(pk=kept)
         condition &= by_number
     elif text:
-        key = fold(text)
+        key = fold_name(text)
         if not key or any(ch.isdigit() for ch in key):
             errors.append(
                 error(

@@ -20,7 +20,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
-from dancu.lib.vntext import fold, name_errors, normalize_name, text_errors
+from dancu.lib.vntext import fold, fold_name, name_errors, normalize_name, text_errors
 from dancu.registry.history import citizen_snapshot, household_snapshot
 from dancu.registry.models import (
     AbsenceDeclaration,
@@ -415,7 +415,7 @@ def citizen_create(
             # there is to tell them from the people already registered (as a DC01's check does).
             # A name refused by its own rules is not looked up: it names nobody, and a NUL in it would
             # make PostgreSQL refuse the query.
-            name_key=fold(parsed["full_name"])
+            name_key=fold_name(parsed["full_name"])
             if parsed.get("full_name")
             and not (pin or not_a_duplicate)
             and not any(e.field == "full_name" for e in errors)
@@ -430,7 +430,7 @@ def citizen_create(
     with transaction.atomic():
         citizen = Citizen(
             birth_registration_place=place,
-            name_key=fold(parsed["full_name"]),
+            name_key=fold_name(parsed["full_name"]),
             **parsed,
         )
         if pin:
@@ -591,7 +591,7 @@ def citizen_update(
             return citizen
         changed = list(diff)
         if "full_name" in diff:
-            citizen.name_key = fold(citizen.full_name)
+            citizen.name_key = fold_name(citizen.full_name)
             changed.append("name_key")
         # Only the fields this update changes, on the row as locked: nothing else of it is written back.
         citizen.save(update_fields=[*changed, "updated_at"])
@@ -2323,7 +2323,9 @@ def residence_arrival_register(
             purpose=ARRIVAL_CHECK_PURPOSE,
             detail=f"chuyển đến {commune.code}",
         )
-    if identity_typed and (found is None or found.name_key != fold(full_name) or found.birth_date != birth):
+    if identity_typed and (
+        found is None or found.name_key != fold_name(full_name) or found.birth_date != birth
+    ):
         errors.append(
             error(
                 "pin",
@@ -2797,7 +2799,7 @@ def _bump_households(
 def _same_relative(a: FamilyLink, b: FamilyLink) -> bool:
     if a.relative_id is not None or b.relative_id is not None:
         return a.relative_id == b.relative_id
-    return fold(a.relative_name) == fold(b.relative_name)
+    return fold_name(a.relative_name) == fold_name(b.relative_name)
 
 
 def _merge_refusals(keep: Citizen, absorb: Citizen, *, reader: User | None = None) -> list[FieldError]:
