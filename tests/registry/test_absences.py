@@ -455,6 +455,7 @@ def test_the_api_declares_an_absence_shows_it_and_records_the_return(
         "destination": "Thành phố Đà Nẵng",
         "reason": "Đi làm việc theo hợp đồng",
         "returned_on": None,
+        "ended_by_move": False,
         "current": True,
     }
     record = api.get(f"/api/v1/citizens/{pin}").json()
@@ -469,7 +470,11 @@ def test_the_api_declares_an_absence_shows_it_and_records_the_return(
     back = post_json(api, f"/api/v1/citizens/{pin}/absences/{body['id']}/return", {"returned_on": str(TODAY)})
 
     assert back.status_code == 200, back.content
-    assert (back.json()["returned_on"], back.json()["current"]) == (str(TODAY), False)
+    assert (back.json()["returned_on"], back.json()["ended_by_move"], back.json()["current"]) == (
+        str(TODAY),
+        False,
+        False,
+    )
     assert api.get(f"/api/v1/citizens/{pin}").json()["away"] is False
     before = rows()
     again = post_json(

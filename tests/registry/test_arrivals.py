@@ -520,7 +520,9 @@ def test_the_registration_date_may_be_today_but_not_tomorrow(people: People, per
     assert rules(response) == {("registered_on", "date.future")}
 
 
-def test_an_absence_from_the_old_commune_ends_with_the_arrival(people: People, personas: Personas) -> None:
+def test_an_absence_from_the_old_commune_ends_with_the_arrival(
+    people: People, personas: Personas, sign_in: Any
+) -> None:
     """Hùng declared in Hoàn Kiếm that he would be away working in Hồng Hà; he then moves there. The
     absence was from the residence the move ends: it ends on the day of the registration, where it went on
     showing him away from the commune he now lives in, and only Hồng Hà, which never took it, could close
@@ -541,9 +543,13 @@ def test_an_absence_from_the_old_commune_ends_with_the_arrival(people: People, p
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["away"] is False
-    assert [(a["id"], a["returned_on"], a["current"]) for a in body["absences"]] == [
-        (away.pk, today.isoformat(), False)
+    assert [(a["id"], a["returned_on"], a["ended_by_move"], a["current"]) for a in body["absences"]] == [
+        (away.pk, today.isoformat(), True, False)
     ]
+    # He did not come back: the record page says the move ended it, in Bình's commune now.
+    page = html(sign_in(Client(), personas.binh).get(f"/citizens/{hung.pk}/"))
+    assert f"kết thúc do chuyển nơi thường trú {today:%d/%m/%Y}" in page
+    assert "đã trở về" not in page
     event = AuditEvent.objects.filter(event_type=EventType.RESIDENCE_REGISTERED).latest("pk")
     assert event.data["absences_ended"] == [away.pk]
     # Each version the arrival writes shows him no longer away.

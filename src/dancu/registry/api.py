@@ -127,6 +127,7 @@ def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, 
         "destination": a.destination,
         "reason": a.reason,
         "returned_on": a.returned_on,
+        "ended_by_move": a.ended_by_move,
         "current": a.is_current and not deceased,
     }
 

@@ -361,6 +361,9 @@ class AbsenceDeclaration(models.Model):
     reason = models.CharField(max_length=300)
     # The day the person came back before the end of the declared period; the absence then ends here.
     returned_on = models.DateField(null=True, blank=True)
+    # The absence was ended by a move registered by the commune moved to (on `returned_on`), not by a
+    # return: the pages say "chuyển nơi thường trú", since the person did not come back.
+    ended_by_move = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

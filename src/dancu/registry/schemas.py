@@ -53,7 +53,11 @@ class AbsenceOut(Schema):
     ends_on: date
     destination: str
     reason: str
-    returned_on: date | None
+    returned_on: date | None = Field(description="the day the absence ended before its declared end")
+    ended_by_move: bool = Field(
+        description="the absence ended on returned_on because the person's permanent residence moved to "
+        "another commune, not because they came back"
+    )
     current: bool = Field(description="away today: the period has begun and not run out, and no return")
 
 

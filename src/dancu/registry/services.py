@@ -998,7 +998,7 @@ def residence_register(
                 returned_on__isnull=True, starts_on__lte=registered_on, ends_on__gte=registered_on
             )
             ended_absences = list(under_way.order_by("pk").values_list("pk", flat=True))
-            under_way.update(returned_on=registered_on)
+            under_way.update(returned_on=registered_on, ended_by_move=True)
         residence = Residence.objects.create(
             citizen=citizen,
             kind=kind,
