@@ -149,6 +149,23 @@ def test_the_commune_moved_to_registers_the_move_and_the_record_changes_hands(
     assert check.area_commune_id == commune(HONG_HA).pk
 
 
+def test_the_move_is_one_version_of_the_record_showing_the_household_joined(
+    binh: Client, people: People
+) -> None:
+    """The history of the record has one entry for the move, with the new residence and the household
+    together: the arrival wrote a first version without any household and a second with it, as if the
+    person had been without a household for a moment."""
+    hung = people.hung
+    before = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).count()
+
+    assert binh.post("/arrivals/new/", card_of(hung)).status_code == 302
+
+    (version,) = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).order_by("pk")[before:]
+    membership = HouseholdMember.objects.get(citizen=hung, left_on__isnull=True)
+    assert version.snapshot["household"]["household_id"] == membership.household_id
+    assert version.event.event_type == EventType.RESIDENCE_REGISTERED
+
+
 def test_the_person_joins_a_household_of_the_commune(binh: Client, people: People) -> None:
     mai_household = services.household_create(
         actor=SYSTEM,

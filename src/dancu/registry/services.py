@@ -770,6 +770,7 @@ def residence_register(
     source_document: str,
     today: date | None = None,
     arrival: bool = False,
+    joins_as: str = "",
 ) -> Residence:
     """Register a residence. A new permanent residence ends the previous one (a move); a temporary
     residence may not overlap a current one and lasts at most two years.
@@ -777,7 +778,9 @@ def residence_register(
     `arrival` is for residence_arrival_register alone: the commune a person moves to registers them, and
     a head of household who moves away leaves the old household without a head, for the old commune to
     settle, instead of being refused (the new commune cannot change the head of a household it does not
-    answer for)."""
+    answer for). `joins_as` (the arrival's too) is the relation to its head with which the person joins
+    `household`: the membership is made here, once the old one has ended and before the record's version
+    is written, so that the one version of the move shows the household joined."""
     today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     if kind not in Residence.Kind.values:
@@ -977,6 +980,10 @@ def residence_register(
         if leaving is not None:
             leaving.left_on = registered_on
             leaving.save(update_fields=["left_on"])
+        if joins_as and household is not None:
+            HouseholdMember.objects.create(
+                household=household, citizen=citizen, relation_to_head=joins_as, joined_on=registered_on
+            )
         stay_ended = same_place if kind == Residence.Kind.PERMANENT else None
         if stay_ended is not None:
             # Not before the stay began: a move may be dated before a temporary residence registered later.
@@ -2392,8 +2399,8 @@ def residence_arrival_register(
             relation_errors = _relation_errors(household, relation_to_head)
             if relation_errors:
                 raise DomainError(relation_errors)
-        # The residence at the household's address first: it ends the old residence and the old membership,
-        # which must end before the new one begins (one current household per citizen).
+        # The residence at the household's address ends the old residence and the old membership, then makes
+        # the new membership (one current household per citizen), before the record's one version of the move.
         residence_register(
             actor=actor,
             citizen=citizen,
@@ -2408,9 +2415,7 @@ def residence_arrival_register(
             source_document=source_document,
             today=today,
             arrival=True,
-        )
-        HouseholdMember.objects.create(
-            household=household, citizen=citizen, relation_to_head=relation_to_head, joined_on=registered_on
+            joins_as=relation_to_head,
         )
         _household_changed(
             actor=actor,
@@ -2424,8 +2429,6 @@ def residence_arrival_register(
             },
             reason=reason,
             source_document=source_document,
-            # The record shows its household too.
-            citizen_ids=(citizen.pk,),
         )
     return Citizen.objects.get(pk=citizen.pk)
 
