@@ -132,7 +132,7 @@ def merge_into_duplicate(citizen: Citizen) -> Citizen:
 def verifications(citizen: Citizen) -> list[tuple[str, str, str, str]]:
     """Who was told something of `citizen`'s record by a form's rules: reader, channel, what, purpose. The
     digest of what was compared, which ends the detail of a record outside the reader's area, is left out
-    (collection/compared.py)."""
+    (registry/compared.py)."""
     rows = AccessLog.objects.filter(citizen=citizen, action=AccessLog.Action.VERIFY).order_by("pk")
     return [
         (row.actor_label, row.channel, re.sub(r" \[[0-9a-f]{12}\]$", "", row.detail), row.purpose)

@@ -8,6 +8,7 @@ Lan (collector of Phường Hoàn Kiếm) calls the API with her bearer token.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -1086,6 +1087,32 @@ def test_a_name_spelled_with_a_space_for_the_hyphen_is_the_same_person(api: Clie
     assert rules(again) == {("not_a_duplicate", "citizen.possible_duplicate")}
 
 
+def test_duplicate_checks_against_records_outside_the_area_are_rationed_per_day(
+    api: Client, people: People, settings: Any
+) -> None:
+    """Adding people of the name and birth of someone outside the area, again and again, tells whether
+    such a person exists: past the day's budget of comparisons with records outside the area, the new
+    record is refused whole and the refusal gives no verdict, as a form's check is."""
+    settings.DANCU_OUTSIDE_CHECKS_PER_RECORD = 1
+    tuan = {"full_name": "Trần Minh Tuấn", "sex": "M", "birth_date": "1990-05-17"}
+
+    first = send(api, "post", "/api/v1/citizens", new_person(**tuan))
+    # The same values checked again are the same comparison: the verdict again, no new row.
+    again = send(api, "post", "/api/v1/citizens", new_person(**tuan))
+    # Another comparison with the same record (its PIN typed) is past the record's budget of one.
+    by_pin = send(
+        api,
+        "post",
+        "/api/v1/citizens",
+        new_person(**tuan, birth_registration_place="079", pin=people.tuan.pin),
+    )
+
+    assert rules(first) == rules(again) == {("not_a_duplicate", "citizen.possible_duplicate")}
+    assert rules(by_pin) == {("form", "check.record_limit")}
+    assert "để trống số định danh người thân" not in by_pin.json()["errors"][0]["message_vi"]
+    assert AccessLog.objects.filter(citizen=people.tuan).count() == 1
+
+
 def test_a_pin_or_cmnd_of_a_record_outside_the_area_is_refused_and_the_lookup_logged(
     api: Client, people: People, personas: Personas
 ) -> None:
@@ -1120,10 +1147,12 @@ def test_a_pin_or_cmnd_of_a_record_outside_the_area_is_refused_and_the_lookup_lo
     assert rules(by_pin) == {("pin", "pin.duplicate")}
     assert rules(by_cmnd) == {("old_id_number", "cmnd.duplicate")}
     assert rules(patched) == {("old_id_number", "cmnd.duplicate")}
-    # One row a day for the same reader, record and purpose: the three lookups are one trace.
-    [row] = AccessLog.objects.filter(citizen=people.tuan)
-    assert (row.actor, row.action, row.purpose) == (
-        personas.lan,
-        AccessLog.Action.VERIFY,
-        "Kiểm tra trùng lặp khi thu thập",
-    )
+    # A record outside the area is logged once per distinct comparison, as a form's checks are: the PIN
+    # typed and the CMND typed are two, the CMND typed again on the correction adds nothing. Each row ends
+    # with the keyed digest of the values compared, not the values.
+    rows = AccessLog.objects.filter(citizen=people.tuan).order_by("pk")
+    assert [(r.actor, r.action, r.purpose) for r in rows] == 2 * [
+        (personas.lan, AccessLog.Action.VERIFY, "Kiểm tra trùng lặp khi thu thập")
+    ]
+    assert all(re.search(r" \[[0-9a-f]{12}\]$", r.detail) for r in rows)
+    assert "079123456" not in "".join(r.detail for r in rows)

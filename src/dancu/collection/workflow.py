@@ -34,7 +34,6 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.compared import compared_records_log, compared_values
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope
 from dancu.geo.models import AdminUnit
@@ -43,6 +42,7 @@ from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold_name, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
+from dancu.registry.compared import compared_records_log, compared_values
 from dancu.registry.models import (
     Citizen,
     FamilyLink,
@@ -161,7 +161,7 @@ class FormCheck:
     # The records the rules compared the form with: its relatives' (named by PIN), and those that already
     # hold its PIN, its CMND, or its name and date of birth; each with the typed values its verdicts
     # depended on (`compared_values`). Whoever is shown the verdicts logs the reads, and a record outside
-    # their area once per distinct comparison (`checked_records_log`, collection/compared.py).
+    # their area once per distinct comparison (`checked_records_log`, registry/compared.py).
     relatives_read: dict[int, set[str]] = field(default_factory=dict)
     duplicates_read: dict[int, set[str]] = field(default_factory=dict)
 

@@ -173,7 +173,7 @@ AXES_VERBOSE = False
 
 # Comparisons a form's rules make with records outside the officer's area (a relative's name and age, a
 # possible duplicate), per officer and day: past these the check is refused, since each verdict says
-# something of a record the officer may not open (collection/compared.py).
+# something of a record the officer may not open (registry/compared.py).
 DANCU_OUTSIDE_CHECKS_PER_DAY = env_int(
     "DANCU_OUTSIDE_CHECKS_PER_DAY", default=200, minimum=1, maximum=100_000
 )

@@ -21,6 +21,7 @@ from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, fold_name, name_errors, normalize_name, text_errors
+from dancu.registry.compared import compared_records_log, compared_values
 from dancu.registry.history import citizen_snapshot, household_snapshot
 from dancu.registry.models import (
     AbsenceDeclaration,
@@ -38,7 +39,6 @@ from dancu.registry.models import (
 from dancu.registry.rules import ADULT_AGE, Issue
 from dancu.registry.selectors import (
     ARRIVAL_CHECK_PURPOSE,
-    DUPLICATE_CHECK_PURPOSE,
     PIN_RE,
     arrival_candidate,
     pin_holder,
@@ -490,19 +490,25 @@ def _duplicates_checked(
     and of the CMND typed, and (with a name key given) the records of the same name and date of birth,
     whose existence is refused as `citizen.possible_duplicate`. The PIN and CMND refusals themselves are
     the callers' (pin.duplicate, cmnd.duplicate); logged here, before any transaction, so that a refused
-    request leaves its trace as well."""
-    compared: set[int] = set()
+    request leaves its trace as well.
+
+    The records outside the officer's area count against the day's budget of such comparisons, as a
+    form's do (registry/compared.py), with the same values as a DC01's check, so that a DC01 applied
+    after its check adds nothing: past the budget the write is refused whole, `check.daily_limit` or
+    `check.record_limit`, and gives no verdict."""
+    compared: dict[int, set[str]] = {}
     holder = pin_holder(pin) if pin else None
     if holder is not None:
-        compared.add(holder)
+        compared.setdefault(holder, set()).add(compared_values("pin", pin))
     old_id_clash = old_id_holder(old_id, exclude_pk=exclude_pk)
     if old_id_clash is not None:
-        compared.add(old_id_clash)
+        compared.setdefault(old_id_clash, set()).add(compared_values("cmnd", old_id))
     errors = []
     if name_key and birth is not None:
         same = [pk for pk in possible_duplicates(name_key, birth) if pk != exclude_pk]
         if same:
-            compared.update(same)
+            for pk in same:
+                compared.setdefault(pk, set()).add(compared_values("same", name_key, birth))
             errors.append(
                 error(
                     "not_a_duplicate",
@@ -514,9 +520,7 @@ def _duplicates_checked(
                     "confirm so and send again",
                 )
             )
-    records_checked_log(
-        actor=user, citizen_ids=compared, channel=channel, purpose=DUPLICATE_CHECK_PURPOSE, detail="hồ sơ mới"
-    )
+    compared_records_log(user, relatives={}, duplicates=compared, channel=channel, detail="hồ sơ mới")
     return errors
 
 

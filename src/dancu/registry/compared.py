@@ -2,7 +2,9 @@
 with records outside the officer's area.
 
 A relative's number is looked up in the whole registry, and so are the records a new person would
-duplicate (docs/officers.md, "Forms DC01 and DC02"). The officer sees only verdicts, but a verdict says
+duplicate (docs/officers.md, "Forms DC01 and DC02"), on a DC01 or DC02 as on "Thêm công dân", a
+correction and the API's citizens (registry/services.py, `_duplicates_checked`): the same values give
+the same digest whichever of them compared them. The officer sees only verdicts, but a verdict says
 something: `family.name_differs` whether a name is the holder's, `family.parent_too_young` on which side
 of a date the holder was born, `citizen.possible_duplicate` whether someone of that name was born that
 day. Typed again and again, such verdicts confirm the name and bisect the birth date of anyone in the
@@ -61,11 +63,12 @@ def compared_values(*values: object) -> str:
 
 def _digest(purpose: str, citizen_id: int, values: Set[str]) -> str:
     # Keyed: a digest of a name guessed among a few thousand would otherwise be reversed by trying them.
+    # The key's name is where the module first lived; changing it would make today's rows look new.
     text = "\x1e".join((purpose, str(citizen_id), *sorted(values)))
     return salted_hmac("dancu.collection.compared", text).hexdigest()[:12]
 
 
-def _limit_error(code: str, limit: int) -> DomainError:
+def _limit_error(code: str, limit: int, *, relatives: bool) -> DomainError:
     if code == "check.record_limit":
         vi = (
             f"Đã đối chiếu {limit} lần trong ngày với cùng một hồ sơ ngoài địa bàn: không đối chiếu thêm "
@@ -78,12 +81,17 @@ def _limit_error(code: str, limit: int) -> DomainError:
     else:
         vi = (
             f"Đã đối chiếu {limit} lần trong ngày với hồ sơ ngoài địa bàn, mức tối đa mỗi ngày: không đối "
-            "chiếu thêm đến hết ngày. Lưu phiếu không cần đối chiếu thì để trống số định danh người thân"
+            "chiếu thêm đến hết ngày"
         )
         en = (
             f"{limit} comparisons with records outside your area today, the most a day allows: no more "
-            "until tomorrow. To save the form without them, leave the relatives' numbers blank"
+            "until tomorrow"
         )
+        if relatives:
+            # A form's relatives are the comparisons the officer may leave out; a new person's duplicate
+            # check is not.
+            vi += ". Lưu phiếu không cần đối chiếu thì để trống số định danh người thân"
+            en += ". To save the form without them, leave the relatives' numbers blank"
     return DomainError(FieldError("form", code, vi, en))
 
 
@@ -141,10 +149,10 @@ def compared_records_log(
     day_limit = settings.DANCU_OUTSIDE_CHECKS_PER_DAY
     record_limit = settings.DANCU_OUTSIDE_CHECKS_PER_RECORD
     if per_record.total() + len(new) > day_limit:
-        raise _limit_error("check.daily_limit", day_limit)
+        raise _limit_error("check.daily_limit", day_limit, relatives=bool(relatives))
     added = Counter(pk for _purpose, pk, _digest_text in new)
     if any(per_record[pk] + count > record_limit for pk, count in added.items()):
-        raise _limit_error("check.record_limit", record_limit)
+        raise _limit_error("check.record_limit", record_limit, relatives=bool(relatives))
     for purpose, pk, digest in new:
         prefix = detail[: 200 - len(digest) - 3]
         access_log_record(
