@@ -375,6 +375,29 @@ def test_merge_conflicts_lists_what_needs_a_choice(hung: Citizen, duplicate: Cit
     assert FamilyLink.objects.filter(relative=duplicate).count() == 1
 
 
+def test_a_conflict_that_one_answer_to_a_choice_settles_is_said_with_the_choice(hung: Citizen) -> None:
+    """Keeping the legacy record's address would take Hùng, a head, out of his household: that bars only
+    that answer (choosing Hùng's address merges), so the review lists it with the choice of the permanent
+    residence and not among what forbids the merge ("Không thể hợp nhất")."""
+    legacy = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 5 phố Hàng Mã")
+    # The legacy record holds the card, so it is the one kept (the PIN rule).
+    card(legacy)
+    IdentityCardRecord.objects.filter(citizen=hung, kind="cccd").delete()
+
+    found = services.merge_conflicts(keep=legacy, absorb=hung)
+
+    assert [(e.field, e.code) for e in found] == [("choices.permanent", "merge.choice_required")]
+    assert "thay đổi chủ hộ" in found[0].message_vi
+    assert "change the head" in found[0].message_en
+    # Where neither answer settles it, it still bars the merge: both records head a household.
+    other_home = make_citizen(
+        full_name="Nguyễn Văn Hùng", address="Số 7 phố Hàng Mã", birth_date="1990-05-17"
+    )
+    household_of(other_home)
+    card(other_home)
+    assert "merge.both_heads" in {e.code for e in services.merge_conflicts(keep=other_home, absorb=hung)}
+
+
 def test_temporary_residences_and_shared_relatives_round_trip(thu: User, hung: Citizen) -> None:
     """Both records declare a temporary stay elsewhere and both are recorded as Hạnh's spouse: the
     absorbed stay is chosen, Hạnh's duplicate link stays with the absorbed record; undo restores all."""

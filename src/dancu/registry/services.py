@@ -2999,6 +2999,24 @@ def merge_conflicts(*, keep: Citizen, absorb: Citizen, reader: User | None = Non
         return errors
     errors = _merge_choice_needs(keep, absorb, choices={})
     plan = _merge_household_plan(keep, absorb, permanent_choice="keep")
+    permanent = next((e for e in errors if e.field == "choices.permanent"), None)
+    settled_by_choice = (
+        plan.errors
+        and permanent is not None
+        and not _merge_household_plan(keep, absorb, permanent_choice="absorb").errors
+    )
+    if settled_by_choice and permanent is not None:
+        # Keeping the other permanent residence settles it: not a bar to the merge but what one answer
+        # to the choice asks first, said with the choice instead of as "cannot merge".
+        errors[errors.index(permanent)] = FieldError(
+            permanent.field,
+            permanent.code,
+            f"{permanent.message_vi}. Giữ nơi thường trú của hồ sơ được giữ thì: "
+            + "; ".join(e.message_vi for e in plan.errors),
+            f"{permanent.message_en}. To keep the kept record's permanent residence: "
+            + "; ".join(e.message_en for e in plan.errors),
+        )
+        return errors
     return errors + plan.errors
 
 
