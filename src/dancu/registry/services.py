@@ -873,9 +873,15 @@ def residence_register(
         other_kind = (
             Residence.Kind.PERMANENT if kind == Residence.Kind.TEMPORARY else Residence.Kind.TEMPORARY
         )
-        same_place = citizen.residences.filter(
-            kind=other_kind, ended_on__isnull=True, commune=commune, address_key=fold(address_detail)
-        ).first()
+        # An address its own rules refused is not looked up: a NUL in it would make PostgreSQL refuse the
+        # query, and the write is refused anyway.
+        same_place = (
+            None
+            if any(e.field == "address_detail" for e in errors)
+            else citizen.residences.filter(
+                kind=other_kind, ended_on__isnull=True, commune=commune, address_key=fold(address_detail)
+            ).first()
+        )
         if kind == Residence.Kind.TEMPORARY and same_place is not None:
             errors.append(
                 error(
