@@ -94,6 +94,10 @@ def test_deciding_with_the_choice_then_undoing(sign_in: SignIn, thu: User, hung:
     # The absorbed PIN is live again: the merge's section no longer calls it cancelled.
     assert "số định danh đã huỷ" not in undone.content.decode()
     assert Citizen.objects.get(pk=elsewhere.pk).merged_into_id is None
+    # Nor does the kept record's history, which still tells of the merge and of its undoing.
+    history = client.get(f"/citizens/{hung.pk}/history/").content.decode()
+    assert "số định danh đã huỷ" not in history
+    assert "hợp nhất đã huỷ: hồ sơ và số định danh này dùng lại" in history
 
 
 def test_hostile_reason_comes_back_escaped(
