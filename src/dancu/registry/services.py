@@ -115,9 +115,9 @@ def _require_source(*, reason: str, source_document: str) -> None:
 #   fills, the kept record by the merge's own rules.
 # Taking the citizens' locks before any other row also keeps two writes from holding each other's rows in
 # opposite orders, a deadlock that PostgreSQL would end by failing one of them with an error. For the same
-# reason a write that changes two households (a move out of one into another) locks both through
-# `households_lock`, right after the citizens, in ascending id order: two people crossing between the same
-# two households would otherwise each hold the household they join and wait for the one the other joins.
+# reason a move out of one household into another locks both through `move_households_lock`, right after
+# the citizens, in ascending id order: two people crossing between the same two households would
+# otherwise each hold the household they join and wait for the one the other joins.
 # Services called inside another app's transaction (a card delivery locks its application first) lock no
 # citizen row before the registry's, and a merge locks none of their rows, so no cycle can form there
 # either.
@@ -184,12 +184,14 @@ def citizen_lock(*citizens: Citizen, allow_merged: bool = False, reader: User | 
             raise DomainError(_merged_away(citizen, reader=reader))
 
 
-def households_lock(*household_ids: int | None) -> None:
-    """Lock the households' rows for the current transaction, in ascending id order, after the citizens'
-    (see the lock order above). An id given twice or None is passed over: callers name the household a
-    person leaves and the one they join, either of which may be missing."""
+def move_households_lock(citizen: Citizen, joining: Household | None) -> None:
+    """Lock, for a move of `citizen`, the household they leave (their current one) and the one they join,
+    in ascending id order, after the citizen's own lock (see the lock order above). Either may be
+    missing, or both the same."""
+    left = citizen.household_memberships.filter(left_on__isnull=True).values_list("household_id", flat=True)
+    ids = {*left, *([joining.pk] if joining is not None else [])}
     rows = Household.objects.select_for_update()
-    for household_id in sorted({pk for pk in household_ids if pk is not None}):
+    for household_id in sorted(ids):
         rows.filter(pk=household_id).first()
 
 
@@ -804,12 +806,7 @@ def residence_register(
             # The household left and the one joined, before the members left behind are counted: a member
             # leaving at the same moment would otherwise be counted as staying, and the household left
             # empty would not be reported as emptied.
-            households_lock(
-                household.pk if household is not None else None,
-                *citizen.household_memberships.filter(left_on__isnull=True).values_list(
-                    "household_id", flat=True
-                ),
-            )
+            move_households_lock(citizen, household)
         address_detail = clean_text(address_detail)
         errors = _check_commune(commune, legacy_commune, actor=actor)
         if not address_detail:
@@ -2362,12 +2359,7 @@ def residence_arrival_register(
         citizen_lock(citizen, reader=user)
         # The household joined and the one left, after the citizen, as the lock order asks: two people
         # crossing between the same two households queue instead of deadlocking.
-        households_lock(
-            household.pk if household is not None else None,
-            *citizen.household_memberships.filter(left_on__isnull=True).values_list(
-                "household_id", flat=True
-            ),
-        )
+        move_households_lock(citizen, household)
         if Citizen.objects.filter(citizen_scope(user), pk=citizen.pk).exists():
             # Someone of the commune already: the officer has the record page and its residence form.
             raise DomainError(
