@@ -155,6 +155,19 @@ def _world_create() -> World:
         reason="Đăng ký tạm trú",
         source_document="Tờ khai CT01",
     )
+    # Tuấn, whose record lies in Phường Sài Gòn, stays in the ward: the officer sees the stay, not the record.
+    registry.residence_register(
+        actor=SYSTEM,
+        citizen=people.tuan,
+        kind="temporary",
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 5 phố Hàng Gai, phòng 12",
+        registered_on=timezone.localdate() - timedelta(days=400),
+        expires_on=timezone.localdate() - timedelta(days=3),
+        reason="Đăng ký tạm trú",
+        source_document="Tờ khai CT01",
+        today=timezone.localdate() - timedelta(days=10),
+    )
 
     # Hùng is away for work, an absence the officer records his return from.
     registry.absence_declare(
@@ -238,6 +251,10 @@ def _world_create() -> World:
         "Thành phố Hà Nội",
         "Hà Nội",
         "Số 1 phố Hàng Trống",
+        "Số 5 phố Hàng Gai, phòng 12",
+        "12 Lê Lợi",
+        "Phường Sài Gòn",
+        "Thành phố Hồ Chí Minh",
         "Số 9 phố Hàng Bông",
         "Số 8 phố Hàng Bè",
         "Số 123 ngõ 45 ngách 67 hẻm 89 phố Hàng Trống, tổ dân phố số 12",
@@ -494,6 +511,12 @@ def _absence_return(world: World) -> str:
     return f"/citizens/{world.people.hung.pk}/absences/{absence.pk}/return/"
 
 
+def _outside_stay(world: World) -> str:
+    """The page of Tuấn's stay in the ward, his record being Phường Sài Gòn's."""
+    stay = Residence.objects.get(kind="temporary", ended_on__isnull=True, citizen=world.people.tuan)
+    return f"/stays/{stay.pk}/"
+
+
 def _stay_renewal(world: World) -> str:
     """The page to renew Liên's temporary residence in the ward."""
     stay = Residence.objects.get(kind="temporary", ended_on__isnull=True, address_detail__startswith="Phòng")
@@ -537,6 +560,10 @@ SCREENS = [
     Screen("absence-edit", "lan", lambda w: _absence_return(w).replace("/return/", "/edit/")),
     # A person of another commune moves into the ward: the officer types the card's PIN, name and birth.
     Screen("arrival-new", "lan", lambda w: "/arrivals/new/"),
+    # Who stays in the ward, a stay past its end date first; the stay of a person whose record is elsewhere.
+    Screen("stays", "lan", lambda w: "/stays/"),
+    Screen("stay", "lan", _outside_stay),
+    Screen("stay-new", "lan", lambda w: "/stays/new/"),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),

@@ -100,8 +100,9 @@ class User(AbstractUser):
     @property
     def registers_arrivals(self) -> bool:
         """Whether this officer registers the permanent residence of people moving into their commune
-        (đăng ký thường trú cho người chuyển đến): the police of a 2025 commune, where the law has the
-        citizen apply. The auditor reads the log, and no record."""
+        (đăng ký thường trú cho người chuyển đến), and the stay of people from elsewhere staying in it
+        (đăng ký tạm trú): the police of a 2025 commune, where the law has the citizen apply. The auditor
+        reads the log, and no record."""
         if not (self.is_active and self.is_officer and self.role != self.Role.AUDITOR):
             return False
         area = self.police_unit.admin_unit if self.police_unit is not None else None

@@ -69,6 +69,24 @@ def household_scope(user: User) -> Q:
     )
 
 
+def stay_scope(user: User) -> Q:
+    """The current temporary residences (tạm trú) `user` answers for, as a filter on Residence: those
+    whose commune lies in the area of the user's police unit, whatever the citizen's permanent residence.
+
+    The police of the place a person stays at register the stay, renew it and end it (Luật Cư trú 2020,
+    art. 27-29), so they see the stay and who stays, though the record itself belongs to the area of the
+    permanent residence (`citizen_scope`). A stay past its end date counts until it is ended: it is still
+    on the commune's books, and ending it is that commune's work."""
+    if not officer_can_read_records(user) or user.police_unit is None:
+        return _NOTHING
+    return Q(kind="temporary", ended_on__isnull=True) & _area_q(
+        user.police_unit,
+        commune="commune_id",
+        province="commune__parent_id",
+        legacy_commune="legacy_commune",
+    )
+
+
 def auditor_can_read_log(user: User) -> bool:
     return user.is_active and user.role == User.Role.AUDITOR and user.police_unit is not None
 

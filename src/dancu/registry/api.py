@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_noop
 from ninja import Query, Router
 from ninja.responses import Status
@@ -42,6 +43,10 @@ from dancu.registry.schemas import (
     ResidenceOut,
     ResidenceRenewIn,
     SearchParams,
+    StayIn,
+    StayOut,
+    StayPageOut,
+    StayParams,
     VersionOut,
 )
 
@@ -407,16 +412,106 @@ def _residence_answer(residence: Residence) -> dict[str, Any]:
     )
 
 
+def _stay_out(stay: Residence, *, today: date) -> dict[str, Any]:
+    c = stay.citizen
+    home = next(iter(c.homes), None)  # type: ignore[attr-defined]
+    return _residence_out(stay) | {
+        "citizen": {
+            "id": c.pk,
+            "pin": c.pin,
+            "full_name": c.full_name,
+            "birth_date": str(c.birth_date),
+            "sex": c.sex,
+            "deceased": c.is_deceased,
+        },
+        "expired": stay.expires_on is not None and stay.expires_on < today,
+        "permanent_commune_name": home.commune.name if home else None,
+        "permanent_province_name": home.commune.parent.name if home and home.commune.parent else None,
+    }
+
+
+@router.get(
+    "/stays",
+    response=StayPageOut,
+    summary="People staying in your area (người tạm trú trong địa bàn)",
+    description=(
+        "The current temporary residences of your area, whatever the commune of the person's permanent "
+        "residence, the stays past their end date first. `q` is a PIN or the start of a name (tone marks "
+        "optional). Every person listed is written to the access log. The record itself stays with the "
+        "police of the permanent residence: `GET /citizens/{pin}` answers 404 for a person who only stays "
+        "here."
+    ),
+)
+def list_stays(request: HttpRequest, filters: Query[StayParams]) -> dict[str, Any]:
+    result = selectors.stays_list(
+        actor=_actor(request),
+        text=filters.q,
+        expired_only=filters.expired,
+        page=filters.page,
+        page_size=filters.page_size,
+        purpose=PURPOSE,
+        channel=API,
+    )
+    return {
+        "results": [_stay_out(r, today=result.today) for r in result.results],
+        "page": result.page,
+        "page_size": result.page_size,
+        "has_next": result.has_next,
+    }
+
+
+@router.post(
+    "/stays",
+    response={201: StayOut},
+    summary="Register the temporary residence of a person staying in your commune (đăng ký tạm trú)",
+    description=(
+        "For an officer of a 2025 commune (otherwise 422 `role.not_allowed`). As for `POST /arrivals`, the "
+        "record is found country-wide by the PIN on the card and must have the card's name and date of "
+        "birth (422 `arrival.not_found` on `pin` otherwise; the record compared is logged as a check). A "
+        "person whose record is in your area already answers 422 `arrival.in_area`: register the residence "
+        "on their record. The stay lasts at most 2 years; it ends the person's stay elsewhere, if any, and "
+        "keeps their permanent residence and household. The answer is the stay, as `GET /stays` lists it."
+    ),
+)
+def register_stay(request: HttpRequest, body: StayIn) -> Status[dict[str, Any]]:
+    actor = _actor(request)
+    stay = services.residence_stay_register(
+        actor=Actor(actor),
+        pin=body.pin,
+        full_name=body.full_name,
+        birth_date=body.birth_date,
+        address_detail=body.address_detail,
+        registered_on=body.registered_on,
+        expires_on=body.expires_on,
+        reason=body.reason,
+        source_document=body.source_document,
+        channel=API,
+    )
+    shown = selectors.stay_get(actor=actor, pk=stay.pk, purpose=PURPOSE, channel=API)
+    return Status(201, _stay_out(shown, today=timezone.localdate()))
+
+
+def _residence_to_change(request: HttpRequest, pin: str, residence_id: int) -> Residence:
+    """The residence of the citizen of this PIN that an end or a renewal is for: one of a record in the
+    officer's area, or a stay in the area of a person whose record lies elsewhere (the police of the place
+    a person stays at renew and end the stay); "not found" otherwise."""
+    try:
+        return _residence_of(_get(request, pin), residence_id)
+    except NotFoundError:
+        return selectors.stay_get(
+            actor=_actor(request), pk=residence_id, pin=pin, purpose=PURPOSE, channel=API
+        )
+
+
 @router.post(
     "/citizens/{pin}/residences/{residence_id}/end",
     response=ResidenceOut,
     summary="End a current residence (xoá đăng ký thường trú/tạm trú)",
 )
 def end_residence(request: HttpRequest, pin: str, residence_id: int, body: ResidenceEndIn) -> dict[str, Any]:
-    citizen = _get(request, pin)
     residence = services.residence_end(
         actor=Actor(_actor(request)),
-        residence=_residence_of(citizen, residence_id),
+        residence=_residence_to_change(request, pin, residence_id),
         ended_on=body.ended_on,
         reason=body.reason,
         source_document=body.source_document,
@@ -432,10 +527,9 @@ def end_residence(request: HttpRequest, pin: str, residence_id: int, body: Resid
 def renew_residence(
     request: HttpRequest, pin: str, residence_id: int, body: ResidenceRenewIn
 ) -> dict[str, Any]:
-    citizen = _get(request, pin)
     residence = services.residence_renew(
         actor=Actor(_actor(request)),
-        residence=_residence_of(citizen, residence_id),
+        residence=_residence_to_change(request, pin, residence_id),
         expires_on=body.expires_on,
         reason=body.reason,
         source_document=body.source_document,

@@ -175,6 +175,38 @@ class ArrivalForm(forms.Form):
     )
 
 
+class StayForm(forms.Form):
+    """Đăng ký tạm trú for a person whose record lies elsewhere: the card's identity, then the stay."""
+
+    pin = forms.CharField(label=_("Số định danh cá nhân (trên thẻ)"), max_length=20)
+    full_name = forms.CharField(label=_("Họ, chữ đệm và tên (trên thẻ)"), max_length=200)
+    birth_date = forms.CharField(label=_("Ngày sinh (trên thẻ)"), max_length=20, help_text=_("DD/MM/YYYY"))
+    address_detail = forms.CharField(label=_("Địa chỉ tạm trú: số nhà, đường, thôn/tổ"), max_length=400)
+    registered_on = forms.DateField(
+        label=_("Ngày đăng ký tạm trú"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    expires_on = forms.DateField(
+        label=_("Tạm trú đến ngày"),
+        help_text=_("Tối đa 2 năm kể từ ngày đăng ký"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
+    reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Đăng ký tạm trú")
+    source_document = forms.CharField(
+        label=_("Giấy tờ làm căn cứ"), max_length=250, required=False, initial="CT01"
+    )
+
+
+class StaySearchForm(forms.Form):
+    q = forms.CharField(
+        label=_("Số định danh hoặc họ tên"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"placeholder": _("vd. 001090012345 hoặc nguyen van")}),
+    )
+    expired = forms.BooleanField(label=_("Chỉ người đã hết hạn tạm trú"), required=False)
+
+
 class HeadChangeForm(forms.Form):
     """Thay đổi chủ hộ: one of the current members becomes the head; the previous head stays a member."""
 

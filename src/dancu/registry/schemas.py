@@ -112,6 +112,53 @@ class CitizenPageOut(Schema):
     has_next: bool
 
 
+class StayParams(Schema):
+    q: str = Field("", max_length=200, description="a PIN, or the start of a name with or without tone marks")
+    expired: bool = Field(False, description="only the stays past their end date")
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class StayPerson(Schema):
+    id: int
+    pin: str
+    full_name: str
+    birth_date: str
+    sex: str
+    deceased: bool
+
+
+class StayOut(ResidenceOut):
+    """A temporary residence in your area, with who stays and where their permanent residence is."""
+
+    citizen: StayPerson
+    expired: bool = Field(description="past its end date and not yet renewed or ended")
+    permanent_commune_name: str | None = Field(
+        description="the commune of the person's permanent residence, if they have one"
+    )
+    permanent_province_name: str | None
+
+
+class StayPageOut(Schema):
+    results: list[StayOut]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class StayIn(Schema):
+    pin: str = Field(max_length=20, description="the PIN on the citizen's identity card")
+    full_name: str = Field(max_length=_SHORT, description="the full name on the card")
+    birth_date: str = Field(
+        max_length=20, description="the date of birth on the card: DD/MM/YYYY or YYYY-MM-DD"
+    )
+    address_detail: str = Field(max_length=_SHORT, description="the address stayed at (no commune)")
+    registered_on: date
+    expires_on: date = Field(description="the end of the stay, at most 2 years after registered_on")
+    reason: str = Field(max_length=_SHORT)
+    source_document: str = Field("", max_length=_SHORT)
+
+
 class VersionOut(Schema):
     version: int
     recorded_at: datetime

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
-from dancu.accounts.selectors import citizen_scope, household_scope
+from dancu.accounts.selectors import citizen_scope, household_scope, stay_scope
 from dancu.audit.models import AccessLog
 from dancu.audit.services import access_log_record
 from dancu.geo.models import AdminUnit
@@ -167,6 +167,7 @@ def possible_duplicates(name_key: str, birth: PartialDate) -> list[int]:
 RELATIVE_CHECK_PURPOSE = gettext_noop("Đối chiếu người thân khai trên phiếu thu thập")
 DUPLICATE_CHECK_PURPOSE = gettext_noop("Kiểm tra trùng lặp khi thu thập")
 ARRIVAL_CHECK_PURPOSE = gettext_noop("Đối chiếu thẻ khi đăng ký thường trú nơi chuyển đến")
+STAY_CHECK_PURPOSE = gettext_noop("Đối chiếu thẻ khi đăng ký tạm trú")
 
 
 def records_checked_log(
@@ -556,6 +557,139 @@ def citizen_state_on(
         .order_by("-version")
         .first()
     )
+
+
+# --- Temporary residents (người tạm trú) of the actor's area ----------------------------------------------
+
+
+@dataclass
+class StayPage:
+    """A page of the current temporary residences of the actor's area, the ones past their end date first:
+    those are the commune's to renew or end."""
+
+    results: list[Residence]
+    page: int
+    page_size: int
+    has_next: bool
+    text: str = ""
+    expired_only: bool = False
+    today: date = field(default_factory=timezone.localdate)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def _stays(actor: User) -> QuerySet[Residence]:
+    # A record merged away has no residences left (the merge moves them), so every stay found here is the
+    # stay of a record in use; the filter keeps that true should a merge ever leave one behind.
+    return Residence.objects.filter(stay_scope(actor), citizen__merged_into__isnull=True)
+
+
+def _stay_text_filter(text: str) -> Q:
+    text = text.strip()
+    if PIN_RE.match(text):
+        return Q(citizen__pin=text)
+    return Q(citizen__name_key__startswith=fold_name(text))
+
+
+def _with_home(stays: QuerySet[Residence]) -> QuerySet[Residence]:
+    """The stay, its citizen and the citizen's current permanent residence (shown as where they come
+    from), in three queries whatever the page's length."""
+    return stays.select_related(
+        "citizen", "commune__parent", "legacy_commune__parent__parent"
+    ).prefetch_related(
+        Prefetch(
+            "citizen__residences",
+            queryset=Residence.objects.filter(
+                kind=Residence.Kind.PERMANENT, ended_on__isnull=True
+            ).select_related("commune__parent"),
+            to_attr="homes",
+        )
+    )
+
+
+def stays_list(
+    *,
+    actor: User,
+    text: str = "",
+    expired_only: bool = False,
+    page: int = 1,
+    page_size: int = 20,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    today: date | None = None,
+) -> StayPage:
+    """Người tạm trú trong địa bàn: the current temporary residences of the actor's area, optionally of one
+    PIN or of names starting with `text` (tone marks optional). Every citizen shown is logged as read."""
+    today = today or timezone.localdate()
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+    text = text.strip()
+    problems = text_errors(text, field="q", max_length=MAX_QUERY_LENGTH)
+    if problems:
+        raise DomainError(problems)
+    stays = _stays(actor)
+    if text:
+        stays = stays.filter(_stay_text_filter(text))
+    if expired_only:
+        stays = stays.filter(expires_on__lt=today)
+    offset = (page - 1) * page_size
+    rows = list(
+        _with_home(stays).order_by("expires_on", "citizen__name_key", "pk")[offset : offset + page_size + 1]
+    )
+    has_next = len(rows) > page_size
+    rows = rows[:page_size]
+    access_log_record(
+        actor=actor,
+        citizen_ids=[r.citizen_id for r in rows],
+        action=AccessLog.Action.SEARCH,
+        channel=channel,
+        purpose=purpose,
+        detail=f"người tạm trú trong địa bàn, trang {page}",
+    )
+    return StayPage(
+        results=rows,
+        page=page,
+        page_size=page_size,
+        has_next=has_next,
+        text=text,
+        expired_only=expired_only,
+        today=today,
+    )
+
+
+def stay_get(
+    *,
+    actor: User,
+    pk: int,
+    citizen_id: int | None = None,
+    pin: str | None = None,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> Residence:
+    """One current temporary residence of the actor's area, with its citizen (of that id or PIN, when
+    given: a path that names both must name a matching pair); the read is logged. What the police of the
+    place a person stays at see of the record: who stays, where from, and the stay itself."""
+    stays = _stays(actor).filter(pk=pk)
+    if citizen_id is not None:
+        stays = stays.filter(citizen_id=citizen_id)
+    if pin is not None:
+        if not PIN_RE.match(pin):
+            raise NotFoundError("residence")
+        stays = stays.filter(citizen__pin=pin)
+    stay = _with_home(stays).first()
+    if stay is None:
+        raise NotFoundError("residence")
+    access_log_record(
+        actor=actor,
+        citizen_ids=[stay.citizen_id],
+        action=AccessLog.Action.VIEW,
+        channel=channel,
+        purpose=purpose,
+        detail="tạm trú trong địa bàn",
+    )
+    return stay
 
 
 def household_get(

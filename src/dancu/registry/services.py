@@ -40,6 +40,7 @@ from dancu.registry.rules import ADULT_AGE, Issue
 from dancu.registry.selectors import (
     ARRIVAL_CHECK_PURPOSE,
     PIN_RE,
+    STAY_CHECK_PURPOSE,
     arrival_candidate,
     pin_holder,
     possible_duplicates,
@@ -890,7 +891,10 @@ def residence_register(
                 )
             )
         if current is not None:
-            if kind == Residence.Kind.TEMPORARY:
+            # The police of the place a person comes to stay at register the new stay, which ends the one
+            # the person had elsewhere (residence_stay_register): a stay is where one lives now, and the
+            # commune left cannot be asked first. Elsewhere a second stay is an overlap to settle.
+            if kind == Residence.Kind.TEMPORARY and not arrival:
                 errors.append(
                     error(
                         "kind",
@@ -998,10 +1002,15 @@ def residence_register(
             stay_ended.end_reason = "Đăng ký thường trú tại chính nơi tạm trú (Luật Cư trú 2020, điều 29)"
             stay_ended.save(update_fields=["ended_on", "end_reason"])
         ended_absences: list[int] = []
-        if arrival and not (
-            citizen.residences.filter(kind=Residence.Kind.TEMPORARY, ended_on__isnull=True)
-            .exclude(commune=commune)
-            .exists()
+        # A stay elsewhere does not end an absence: staying elsewhere is what a person away declares.
+        if (
+            arrival
+            and kind == Residence.Kind.PERMANENT
+            and not (
+                citizen.residences.filter(kind=Residence.Kind.TEMPORARY, ended_on__isnull=True)
+                .exclude(commune=commune)
+                .exists()
+            )
         ):
             # An absence is declared away from a place of residence (art. 31). The move ends the last one
             # the person had outside the commune moved to, so an absence under way on the day ends there,
@@ -2269,6 +2278,61 @@ def _arrival_input_errors(
     return errors, household
 
 
+def _card_holder(
+    *,
+    user: User,
+    pin: str,
+    full_name: str,
+    birth: PartialDate | None,
+    errors: list[FieldError],
+    channel: AccessLog.Channel,
+    purpose: str,
+    detail: str,
+) -> Citizen:
+    """The record a card's PIN leads to, if it has the name and date of birth typed from the card; else the
+    form's `errors` with one and the same `arrival.not_found`, raised. The record compared is logged as a
+    check, matched or not, before any transaction, so that a refused request leaves its trace as well."""
+    identity_typed = not any(e.field in ("pin", "full_name", "birth_date") for e in errors)
+    found = arrival_candidate(pin) if identity_typed else None
+    if found is not None:
+        records_checked_log(
+            actor=user, citizen_ids=[found.pk], channel=channel, purpose=purpose, detail=detail
+        )
+    if identity_typed and (
+        found is None or found.name_key != fold_name(full_name) or found.birth_date != birth
+    ):
+        errors.append(
+            error(
+                "pin",
+                "arrival.not_found",
+                "Không có công dân với số định danh, họ tên và ngày sinh này: đối chiếu lại với thẻ căn cước",
+                "No citizen has this PIN, full name and date of birth: check them against the identity card",
+            )
+        )
+    if errors:
+        raise DomainError(errors)
+    assert found is not None
+    return found
+
+
+def _refuse_in_area(citizen: Citizen, *, user: User) -> None:
+    """Under the citizen's lock: someone of the officer's area already, or dead, is not registered from a
+    card. The officer has the record page and its residence form for the first."""
+    if Citizen.objects.filter(citizen_scope(user), pk=citizen.pk).exists():
+        raise DomainError(
+            FieldError(
+                "pin",
+                "arrival.in_area",
+                "Công dân đang ở trong địa bàn của bạn: đăng ký cư trú từ trang hồ sơ của công dân",
+                "The citizen already lives in your area: register the residence from the citizen's "
+                "record page",
+                {"citizen_id": citizen.pk},
+            )
+        )
+    if citizen.is_deceased:
+        raise DomainError(_deceased("pin"))
+
+
 def residence_arrival_register(
     *,
     actor: Actor,
@@ -2326,32 +2390,16 @@ def residence_arrival_register(
         today=today,
     )
     errors = birth_errors + errors
-    identity_typed = not any(e.field in ("pin", "full_name", "birth_date") for e in errors)
-    found = arrival_candidate(pin) if identity_typed else None
-    if found is not None:
-        # Logged before any transaction, so that a refused request leaves its trace as well.
-        records_checked_log(
-            actor=user,
-            citizen_ids=[found.pk],
-            channel=channel,
-            purpose=ARRIVAL_CHECK_PURPOSE,
-            detail=f"chuyển đến {commune.code}",
-        )
-    if identity_typed and (
-        found is None or found.name_key != fold_name(full_name) or found.birth_date != birth
-    ):
-        errors.append(
-            error(
-                "pin",
-                "arrival.not_found",
-                "Không có công dân với số định danh, họ tên và ngày sinh này: đối chiếu lại với thẻ căn cước",
-                "No citizen has this PIN, full name and date of birth: check them against the identity card",
-            )
-        )
-    if errors:
-        raise DomainError(errors)
-    assert found is not None
-    citizen = found
+    citizen = _card_holder(
+        user=user,
+        pin=pin,
+        full_name=full_name,
+        birth=birth,
+        errors=errors,
+        channel=channel,
+        purpose=ARRIVAL_CHECK_PURPOSE,
+        detail=f"chuyển đến {commune.code}",
+    )
 
     with transaction.atomic():
         # A merge that committed since the record was found refuses the arrival; the refusal names the
@@ -2360,20 +2408,7 @@ def residence_arrival_register(
         # The household joined and the one left, after the citizen, as the lock order asks: two people
         # crossing between the same two households queue instead of deadlocking.
         move_households_lock(citizen, household)
-        if Citizen.objects.filter(citizen_scope(user), pk=citizen.pk).exists():
-            # Someone of the commune already: the officer has the record page and its residence form.
-            raise DomainError(
-                FieldError(
-                    "pin",
-                    "arrival.in_area",
-                    "Công dân đang ở trong địa bàn của bạn: đăng ký cư trú từ trang hồ sơ của công dân",
-                    "The citizen already lives in your area: register the residence from the citizen's "
-                    "record page",
-                    {"citizen_id": citizen.pk},
-                )
-            )
-        if citizen.is_deceased:
-            raise DomainError(_deceased("pin"))
+        _refuse_in_area(citizen, user=user)
         current = citizen.residences.filter(kind=Residence.Kind.PERMANENT, ended_on__isnull=True).first()
         if current is not None and registered_on < current.registered_on:
             # Without the date: anyone with a card's PIN, name and date of birth could read it here, and it
@@ -2433,6 +2468,79 @@ def residence_arrival_register(
             source_document=source_document,
         )
     return Citizen.objects.get(pk=citizen.pk)
+
+
+def residence_stay_register(
+    *,
+    actor: Actor,
+    pin: str,
+    full_name: str,
+    birth_date: str,
+    address_detail: str,
+    registered_on: date,
+    expires_on: date | None,
+    reason: str,
+    source_document: str,
+    today: date | None = None,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> Residence:
+    """Đăng ký tạm trú: the police of the commune a person comes to stay at register the stay, for at most
+    two years (Luật Cư trú 2020, art. 27-28), from the card as for an arrival (`residence_arrival_register`):
+    the PIN, with the card's name and date of birth, leads to the record wherever the person lives, and a
+    mismatch gets the one answer `arrival.not_found`.
+
+    The new stay ends a stay the person had elsewhere (one current temporary residence per person) and
+    keeps the permanent residence, the household and any declared absence: the record stays with the
+    commune of the permanent residence, and the officer sees the stay (`selectors.stay_get`). A person
+    whose permanent residence is in the officer's area already is registered from the record page."""
+    today = today or timezone.localdate()
+    user = actor.user
+    commune = arrival_commune(user) if user is not None else None
+    if user is None or commune is None:
+        raise DomainError(
+            error(
+                "actor",
+                "role.not_allowed",
+                "Chỉ công an xã/phường/đặc khu (đơn vị hành chính hiện hành) nơi công dân đến ở "
+                "đăng ký tạm trú",
+                "Only the police of the (current) commune a citizen comes to stay in registers the stay",
+            )
+        )
+    _require_source(reason=reason, source_document=source_document)
+    pin, full_name, address_detail = clean_text(pin), clean_text(full_name), clean_text(address_detail)
+    birth, errors = parse_partial_date(clean_text(birth_date), field="birth_date")
+    if birth is None and not errors:
+        errors.append(_rule("birth_date", "date.required"))
+    if not PIN_RE.fullmatch(pin):
+        errors.append(_rule("pin", "pin.format"))
+    errors += name_errors(full_name, field="full_name")
+    citizen = _card_holder(
+        user=user,
+        pin=pin,
+        full_name=full_name,
+        birth=birth,
+        errors=errors,
+        channel=channel,
+        purpose=STAY_CHECK_PURPOSE,
+        detail=f"tạm trú tại {commune.code}",
+    )
+    with transaction.atomic():
+        citizen_lock(citizen, reader=user)
+        _refuse_in_area(citizen, user=user)
+        # The address, dates and the stay's own rules are residence_register's, as on the record page.
+        return residence_register(
+            actor=actor,
+            citizen=citizen,
+            kind=Residence.Kind.TEMPORARY,
+            commune=commune,
+            address_detail=address_detail,
+            registered_on=registered_on,
+            expires_on=expires_on,
+            reason=reason,
+            source_document=source_document,
+            today=today,
+            arrival=True,
+        )
 
 
 _RECIPROCAL = {

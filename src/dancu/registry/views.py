@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -31,6 +32,8 @@ from dancu.registry.forms import (
     ResidenceRenewForm,
     SearchForm,
     StateOnForm,
+    StayForm,
+    StaySearchForm,
 )
 from dancu.registry.models import AbsenceDeclaration, Citizen, Relation, Residence
 from dancu.web.access import current_user, officer_required, purpose_of
@@ -258,13 +261,28 @@ def _current_residence_or_404(citizen: Citizen, rid: int) -> Residence:
     return residence
 
 
+def _residence_for_change(request: HttpRequest, pk: int, rid: int) -> tuple[Citizen, Residence, str]:
+    """The citizen and the current residence an end or a renewal is for, and the page it came from: the
+    record, for a citizen of the officer's area; the stay's page, for a person staying in the area whose
+    record lies elsewhere, since the police of the place a person stays at renew and end the stay."""
+    actor = current_user(request)
+    try:
+        citizen = selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        try:
+            stay = selectors.stay_get(actor=actor, pk=rid, citizen_id=pk, purpose=purpose_of(request))
+        except NotFoundError:
+            raise Http404 from None
+        return stay.citizen, stay, reverse("registry:stay", args=[stay.pk])
+    return citizen, _current_residence_or_404(citizen, rid), reverse("registry:citizen", args=[citizen.pk])
+
+
 @officer_required
 @require_http_methods(["GET", "POST"])
 def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     """Chấm dứt a residence: xoá đăng ký tạm trú, or a permanent residence or place of living left."""
     actor = current_user(request)
-    citizen = _citizen_or_404(request, pk)
-    residence = _current_residence_or_404(citizen, rid)
+    citizen, residence, back = _residence_for_change(request, pk, rid)
     form = ResidenceEndForm(request.POST or None, initial={"ended_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -280,11 +298,19 @@ def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã chấm dứt nơi cư trú"))
-            return redirect("registry:citizen", pk=citizen.pk)
+            # An ended stay has no page of its own any more: back to the area's list of stays.
+            stay_page = reverse("registry:stay", args=[residence.pk])
+            return redirect(reverse("registry:stays") if back == stay_page else back)
     return render(
         request,
         "registry/residence_change_form.html",
-        {"form": form, "citizen": citizen, "residence": residence, "title": _("Chấm dứt nơi cư trú")},
+        {
+            "form": form,
+            "citizen": citizen,
+            "residence": residence,
+            "back": back,
+            "title": _("Chấm dứt nơi cư trú"),
+        },
     )
 
 
@@ -293,8 +319,7 @@ def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
 def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     """Gia hạn tạm trú: a later end date for a current temporary residence."""
     actor = current_user(request)
-    citizen = _citizen_or_404(request, pk)
-    residence = _current_residence_or_404(citizen, rid)
+    citizen, residence, back = _residence_for_change(request, pk, rid)
     form = ResidenceRenewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -310,11 +335,100 @@ def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpRespons
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã gia hạn tạm trú"))
-            return redirect("registry:citizen", pk=citizen.pk)
+            return redirect(back)
     return render(
         request,
         "registry/residence_change_form.html",
-        {"form": form, "citizen": citizen, "residence": residence, "title": _("Gia hạn tạm trú")},
+        {
+            "form": form,
+            "citizen": citizen,
+            "residence": residence,
+            "back": back,
+            "title": _("Gia hạn tạm trú"),
+        },
+    )
+
+
+@officer_required
+def stays_view(request: HttpRequest) -> HttpResponse:
+    """Người tạm trú trong địa bàn: who stays in the officer's area, the stays past their end date first."""
+    # Bound even without a filter: the page opens on the whole list.
+    form = StaySearchForm(request.GET)
+    page = None
+    if form.is_valid():
+        try:
+            page = selectors.stays_list(
+                actor=current_user(request),
+                text=form.cleaned_data["q"],
+                expired_only=form.cleaned_data["expired"],
+                page=page_param(request.GET.get("page")),
+                purpose=purpose_of(request),
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+    criteria = request.GET.copy()
+    criteria.pop("page", None)
+    return render(
+        request, "registry/stays.html", {"form": form, "page": page, "querystring": criteria.urlencode()}
+    )
+
+
+@officer_required
+def stay_view(request: HttpRequest, rid: int) -> HttpResponse:
+    """A stay in the officer's area: who stays, where they come from, the stay, and its renewal and end."""
+    actor = current_user(request)
+    try:
+        stay = selectors.stay_get(actor=actor, pk=rid, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    try:
+        # An officer who answers for the record too (the same commune, or a province over both) is given
+        # the link to it; nothing is read here, the record's page logs its own read.
+        record_id: int | None = selectors.citizen_current_id(actor=actor, pk=stay.citizen_id)
+    except NotFoundError:
+        record_id = None
+    expired = stay.expires_on is not None and stay.expires_on < timezone.localdate()
+    return render(request, "registry/stay.html", {"stay": stay, "record_id": record_id, "expired": expired})
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def stay_new_view(request: HttpRequest) -> HttpResponse:
+    """Đăng ký tạm trú for a person whose record lies in another commune, from their card."""
+    actor = current_user(request)
+    if not actor.registers_arrivals:
+        raise PermissionDenied
+    today = timezone.localdate()
+    form = StayForm(request.POST or None, initial={"registered_on": today})
+    in_area = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            stay = services.residence_stay_register(
+                actor=Actor(actor),
+                pin=data["pin"],
+                full_name=data["full_name"],
+                birth_date=data["birth_date"],
+                address_detail=data["address_detail"],
+                registered_on=data["registered_on"],
+                expires_on=data["expires_on"],
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"actor": "pin"})
+            in_area = next((e.params["citizen_id"] for e in exc.errors if e.code == "arrival.in_area"), None)
+        else:
+            messages.success(request, _("Đã đăng ký tạm trú"))
+            return redirect("registry:stay", rid=stay.pk)
+    return render(
+        request,
+        "registry/stay_form.html",
+        {
+            "form": form,
+            "commune": actor.police_unit.admin_unit if actor.police_unit else None,
+            "in_area": in_area,
+        },
     )
 
 
