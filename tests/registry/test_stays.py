@@ -354,6 +354,11 @@ def test_the_commune_of_the_record_cannot_renew_a_stay_elsewhere(
     """Dũng (TP Hồ Chí Minh) reads Tuấn's record, stay included, but the stay is Hồng Hà's to renew."""
     stay = stay_of(people.tuan)
     dung = client_of(personas.dung, sign_in)
+    home = people.tuan.residences.get(kind="permanent")
+    record = html(dung.get(f"/citizens/{people.tuan.pk}/"))
+    # The record offers the actions on the residence of Sài Gòn, and none on the stay in Hồng Hà.
+    assert f'href="/citizens/{people.tuan.pk}/residences/{home.pk}/end/"' in record
+    assert f"/residences/{stay.pk}/" not in record
 
     page = html(
         dung.post(

@@ -8,6 +8,9 @@ from typing import Any
 from django import template
 from django.utils.translation import get_language
 
+from dancu.accounts.models import User
+from dancu.accounts.selectors import unit_in_area
+from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.registry.models import MaritalStatus, Sex
@@ -15,6 +18,14 @@ from dancu.registry.reference import ETHNICITIES, RELIGIONS
 from dancu.registry.rules import FIELD_LABELS
 
 register = template.Library()
+
+
+@register.filter
+def in_area_of(unit: AdminUnit, user: User) -> bool:
+    """Whether the unit (a residence's commune) lies in the user's area: a record shows the actions on a
+    residence only to the police of its place, who alone may take them (a stay in another commune is
+    renewed and ended there)."""
+    return unit_in_area(user, unit)
 
 
 @register.filter
