@@ -20,6 +20,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Model
 from django.test import Client
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import settings as hypothesis_settings
@@ -50,6 +51,24 @@ hypothesis_settings.load_profile("dancu")
 
 PASSWORD = "Mật-khẩu-thử-nghiệm-2025"
 SYSTEM = Actor(system="test")
+
+# The local day the tests were collected on. Modules whose dates count from today (TODAY + 1 day is "in
+# the future") read it at import and pin the clock's day to it (`today_pinned`): a run that crosses local
+# midnight (17:00 UTC) would otherwise find yesterday's "tomorrow" to be today.
+SESSION_TODAY = timezone.localdate()
+
+
+@pytest.fixture
+def today_pinned(monkeypatch: pytest.MonkeyPatch) -> date:
+    """`timezone.localdate()` answers SESSION_TODAY for the test: the services, the models' "current" and
+    the test's own dates all count from the same day. A date given to it is converted as before."""
+    real = timezone.localdate
+
+    def localdate(value: Any = None, timezone: Any = None) -> date:
+        return SESSION_TODAY if value is None else real(value, timezone)
+
+    monkeypatch.setattr("django.utils.timezone.localdate", localdate)
+    return SESSION_TODAY
 
 
 @pytest.fixture(autouse=True)

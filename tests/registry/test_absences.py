@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
@@ -21,14 +20,14 @@ from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError
 from dancu.registry import services
 from dancu.registry.models import AbsenceDeclaration, RecordVersion
-from tests.conftest import SYSTEM, People, Personas, counts, make_citizen
+from tests.conftest import SESSION_TODAY, SYSTEM, People, Personas, counts, make_citizen
 from tests.registry.merge_support import full_snapshot, reviewer
 from tests.registry.test_api import errors_of
 from tests.registry.test_pages import field_errors, html
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_pinned")]
 
-TODAY = timezone.localdate()
+TODAY = SESSION_TODAY
 
 
 def rows() -> dict[str, int]:

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -25,11 +24,21 @@ from dancu.lib.errors import DomainError
 from dancu.registry import selectors, services
 from dancu.registry.models import AbsenceDeclaration, Citizen, Residence
 from dancu.registry.selectors import STAY_CHECK_PURPOSE
-from tests.conftest import HOAN_KIEM, HONG_HA, SAI_GON, SYSTEM, People, Personas, commune, counts
+from tests.conftest import (
+    HOAN_KIEM,
+    HONG_HA,
+    SAI_GON,
+    SESSION_TODAY,
+    SYSTEM,
+    People,
+    Personas,
+    commune,
+    counts,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_pinned")]
 
-TODAY = timezone.localdate()
+TODAY = SESSION_TODAY
 ADDRESS = "Phòng 302, số 8 ngõ Gạch"
 
 
