@@ -522,6 +522,20 @@ def test_the_api_names_the_field_of_each_refusal(
     assert counts() == before
 
 
+@pytest.mark.parametrize(
+    ("birth_date", "rule"),
+    [("31/02/1990", "date.day_range"), ("17/13/1990", "date.month_range"), ("17-05-90x", "date.format")],
+)
+def test_a_date_of_birth_that_cannot_be_read_names_its_rule_and_only_it(
+    people: People, personas: Personas, birth_date: str, rule: str
+) -> None:
+    """A date not in the calendar is not also reported missing: the page said both "no such day" and
+    "the date of birth is required" under the field."""
+    response = post(token_client(personas.binh), card_of(people.hung, birth_date=birth_date))
+
+    assert [e for e in rules(response) if e[0] == "birth_date"] == [("birth_date", rule)]
+
+
 def test_the_api_documents_the_endpoint() -> None:
     operation = Client().get("/api/v1/openapi.json").json()["paths"]["/api/v1/arrivals"]["post"]
 

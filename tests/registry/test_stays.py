@@ -438,6 +438,12 @@ def test_the_api_refuses_what_the_page_refuses(people: People, personas: Persona
         content_type="application/json",
     )
     assert rules(wrong) == {("pin", "arrival.not_found")}
+    unreadable = api.post(
+        "/api/v1/stays",
+        json.dumps(card_of(people.tuan, birth_date="30/02/1990")),
+        content_type="application/json",
+    )
+    assert rules(unreadable) == {("birth_date", "date.day_range")}
     hostile = api.get("/api/v1/stays", {"q": "Trần\x00"})
     assert rules(hostile) == {("q", "text.control_chars")}
     # Another commune's officer reaches no stay of Hồng Hà, whatever the path names.

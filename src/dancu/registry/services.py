@@ -2228,24 +2228,28 @@ def _rule(field_name: str, code: str) -> FieldError:
     return Issue(field_name, code).as_field_error()
 
 
+def _card_identity(pin: str, full_name: str, birth_date: str) -> tuple[PartialDate | None, list[FieldError]]:
+    """The date of birth typed from a card, and what is wrong with the PIN, name and date as typed: a date
+    that cannot be read names its own rule, and is not also reported missing."""
+    birth, errors = parse_partial_date(birth_date, field="birth_date")
+    if birth is None and not errors:
+        errors.append(_rule("birth_date", "date.required"))
+    if not PIN_RE.fullmatch(pin):
+        errors.append(_rule("pin", "pin.format"))
+    return birth, errors + name_errors(full_name, field="full_name")
+
+
 def _arrival_input_errors(
     *,
     commune: AdminUnit,
-    pin: str,
-    full_name: str,
-    birth: PartialDate | None,
     registered_on: date,
     address_detail: str,
     household_number: str,
     relation_to_head: str,
     today: date,
 ) -> tuple[list[FieldError], Household | None]:
-    """What is wrong with the form itself, whoever the PIN names; and the household it names, if any."""
-    errors = []
-    if not PIN_RE.fullmatch(pin):
-        errors.append(_rule("pin", "pin.format"))
-    errors += name_errors(full_name, field="full_name")
-    errors += date_not_in_future(registered_on, field="registered_on", today=today)
+    """What is wrong with the form beyond the card, whoever the PIN names; and the household it names."""
+    errors = date_not_in_future(registered_on, field="registered_on", today=today)
     household = None
     if household_number:
         if address_detail:
@@ -2273,8 +2277,6 @@ def _arrival_input_errors(
         if not address_detail:
             errors.append(_rule("address_detail", "address.required"))
         errors += text_errors(address_detail, field="address_detail", max_length=300)
-    if birth is None:
-        errors.append(_rule("birth_date", "date.required"))
     return errors, household
 
 
@@ -2377,19 +2379,16 @@ def residence_arrival_register(
     pin, full_name = clean_text(pin), clean_text(full_name)
     address_detail, household_number = clean_text(address_detail), clean_text(household_number)
     relation_to_head = clean_text(relation_to_head)
-    birth, birth_errors = parse_partial_date(clean_text(birth_date), field="birth_date")
+    birth, card_errors = _card_identity(pin, full_name, clean_text(birth_date))
     errors, household = _arrival_input_errors(
         commune=commune,
-        pin=pin,
-        full_name=full_name,
-        birth=birth,
         registered_on=registered_on,
         address_detail=address_detail,
         household_number=household_number,
         relation_to_head=relation_to_head,
         today=today,
     )
-    errors = birth_errors + errors
+    errors = card_errors + errors
     citizen = _card_holder(
         user=user,
         pin=pin,
@@ -2508,12 +2507,7 @@ def residence_stay_register(
         )
     _require_source(reason=reason, source_document=source_document)
     pin, full_name, address_detail = clean_text(pin), clean_text(full_name), clean_text(address_detail)
-    birth, errors = parse_partial_date(clean_text(birth_date), field="birth_date")
-    if birth is None and not errors:
-        errors.append(_rule("birth_date", "date.required"))
-    if not PIN_RE.fullmatch(pin):
-        errors.append(_rule("pin", "pin.format"))
-    errors += name_errors(full_name, field="full_name")
+    birth, errors = _card_identity(pin, full_name, clean_text(birth_date))
     citizen = _card_holder(
         user=user,
         pin=pin,
