@@ -43,7 +43,7 @@ from dancu.audit.services import Actor
 from dancu.lib.vntext import fold
 from dancu.registry.models import Citizen, Residence
 from dancu.registry.package import load_package
-from dancu.registry.selectors import CitizenQuery, citizen_get, citizen_search
+from dancu.registry.selectors import CitizenQuery, citizen_get, citizen_search, stays_list
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -237,6 +237,28 @@ def main() -> None:
             local_addresses.append(search_address(user, fold(detail.split(",")[-1]), code))
     street_in_commune = timed(local_addresses)
 
+    # The people staying in an area (stays_list), first page: a commune officer of a commune with stays,
+    # the province's supervisor of the same commune, and the ministry (every stay of the country).
+    stay_communes = list(
+        Residence.objects.filter(kind="temporary", ended_on__isnull=True)
+        .values_list("commune__code", "commune__parent__code")
+        .distinct()
+        .order_by("commune__code")[: args.addresses]
+    )
+    stay_lists = []
+    province_lists = []
+    for code, province_code in stay_communes:
+        unit = PoliceUnit.objects.filter(code=f"CA-commune-{code}").first()
+        if unit is not None:
+            user = officer(f"bench.{code}", User.Role.COLLECTOR, unit)
+            stay_lists.append(lambda user=user: stays_list(actor=user, purpose=purpose))
+            if unit.parent is not None and len(province_lists) < 50:
+                boss = officer(f"bench.p{province_code}", User.Role.SUPERVISOR, unit.parent)
+                province_lists.append(lambda boss=boss: stays_list(actor=boss, purpose=purpose))
+    commune_stays = timed(stay_lists)
+    province_stays = timed(province_lists)
+    national_stays = timed([lambda: stays_list(actor=ministry, purpose=purpose)] * 20)
+
     def line(label: str, samples: list[float], q: int) -> str:
         return (
             f"| {label} | {len(samples)} | {statistics.median(samples):.2f} | "
@@ -262,6 +284,9 @@ def main() -> None:
             line("name search, all of the above", all_searches, 95),
             line("address search, whole address line (nationwide)", address_lines, 95),
             line("address search, street or village (commune officer)", street_in_commune, 95),
+            line("people staying in the area, first page (commune officer)", commune_stays, 95),
+            line("people staying in the area, first page (province supervisor)", province_stays, 95),
+            line("people staying in the area, first page (ministry)", national_stays, 95),
             "",
         ]
     )

@@ -24,6 +24,7 @@ from dancu.lib.errors import DomainError
 from dancu.registry import selectors, services
 from dancu.registry.models import AbsenceDeclaration, Citizen, Residence
 from dancu.registry.selectors import STAY_CHECK_PURPOSE
+from tests.collection.test_quality_pages import csv_rows, xlsx_sheets
 from tests.conftest import (
     HOAN_KIEM,
     HONG_HA,
@@ -463,3 +464,52 @@ def test_the_api_refuses_what_the_page_refuses(people: People, personas: Persona
     assert other.status_code == 404
     stay.refresh_from_db()
     assert stay.ended_on is None
+
+
+# The file ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", SEEN)
+def test_the_file_holds_the_stays_of_the_area_and_each_is_logged(
+    people: People, personas: Personas, sign_in: Any, who: str
+) -> None:
+    sees_stay, _sees_record = SEEN[who]
+    stay_of(people.tuan)
+    user = getattr(personas, who)
+    client = client_of(user, sign_in)
+
+    rows = csv_rows(client.get("/stays/export.csv"))
+    sheet = xlsx_sheets(client.get("/stays/export.xlsx"))["Người tạm trú"]
+
+    assert rows[0][:3] == ["Số định danh", "Họ và tên", "Ngày sinh"]
+    expected = [[people.tuan.pin, "Trần Minh Tuấn"]] if sees_stay else []
+    assert [row[:2] for row in rows[1:]] == expected
+    assert [list(row[:2]) for row in sheet[1:]] == expected
+    if sees_stay:
+        assert rows[1][4] == ADDRESS
+        assert rows[1][9] == f"12 Lê Lợi, {commune(SAI_GON)}"
+    exported = AccessLog.objects.filter(actor=user, action=AccessLog.Action.EXPORT)
+    assert [r.citizen_id for r in exported] == ([people.tuan.pk] * 2 if sees_stay else [])
+
+
+def test_the_file_keeps_the_lists_filter_and_refuses_a_hostile_one(binh: Client, people: People) -> None:
+    stay_of(people.tuan)
+    stay_of(
+        people.hung,
+        registered_on=TODAY - timedelta(days=400),
+        expires_on=TODAY - timedelta(days=1),
+        today=TODAY - timedelta(days=20),
+    )
+
+    expired = csv_rows(binh.get("/stays/export.csv", {"expired": "on"}))
+    assert [row[0] for row in expired[1:]] == [people.hung.pin]
+    assert expired[1][8] == "có"
+    by_name = csv_rows(binh.get("/stays/export.csv", {"q": "tran minh"}))
+    assert [row[0] for row in by_name[1:]] == [people.tuan.pin]
+
+    logged = AccessLog.objects.filter(action=AccessLog.Action.EXPORT).count()
+    refused = binh.get("/stays/export.csv", {"q": "Trần\x00"})
+    assert refused.status_code == 400
+    assert 'data-field="q"' in refused.content.decode()
+    assert binh.get("/stays/export.pdf").status_code == 404
+    assert AccessLog.objects.filter(action=AccessLog.Action.EXPORT).count() == logged

@@ -848,6 +848,7 @@ NOT_PAGES = {
     "collection:import_rejected": "an XLSX file",
     "quality:export_scorecard": "a CSV or XLSX file",
     "quality:export_records": "a CSV or XLSX file",
+    "registry:stays_export": "a CSV or XLSX file",
     "audit:access_log_export": "a CSV or XLSX file",
     "matching:decide": "POST, then the pair's page",
     "matching:undo": "POST, then the pair's page",

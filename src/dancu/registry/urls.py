@@ -17,6 +17,7 @@ urlpatterns = [
     path("arrivals/new/", views.arrival_new_view, name="arrival_new"),
     path("stays/", views.stays_view, name="stays"),
     path("stays/new/", views.stay_new_view, name="stay_new"),
+    path("stays/export.<slug:file_format>", views.stays_export_view, name="stays_export"),
     path("stays/<id:rid>/", views.stay_view, name="stay"),
     path("households/<id:pk>/", views.household_view, name="household"),
     path("households/<id:pk>/members/new/", views.household_member_new_view, name="member_new"),

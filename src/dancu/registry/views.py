@@ -16,8 +16,9 @@ from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
+from dancu.lib import downloads
 from dancu.lib.errors import DomainError, NotFoundError
-from dancu.registry import selectors, services
+from dancu.registry import exports, selectors, services
 from dancu.registry.forms import (
     AbsenceCorrectForm,
     AbsenceForm,
@@ -371,6 +372,36 @@ def stays_view(request: HttpRequest) -> HttpResponse:
     return render(
         request, "registry/stays.html", {"form": form, "page": page, "querystring": criteria.urlencode()}
     )
+
+
+@officer_required
+def stays_export_view(request: HttpRequest, file_format: str) -> HttpResponse:
+    """The list's stays, every one of them, as CSV or XLSX; each person written to the file is written to
+    the access log first."""
+    if file_format not in downloads.FORMATS:
+        raise Http404
+    form = StaySearchForm(request.GET)
+    actor = current_user(request)
+    today = timezone.localdate()
+    stays = None
+    if form.is_valid():
+        try:
+            stays = selectors.stays_export(
+                actor=actor,
+                text=form.cleaned_data["q"],
+                expired_only=form.cleaned_data["expired"],
+                purpose=purpose_of(request),
+                today=today,
+            )
+        except DomainError:
+            stays = None
+    if stays is None:
+        # The list with the same filter names what is wrong with it, beside the field.
+        refused = stays_view(request)
+        refused.status_code = 400
+        return refused
+    area = actor.police_unit.admin_unit if actor.police_unit else None
+    return exports.stays_file(stays, area=area, file_format=file_format, today=today)
 
 
 @officer_required
