@@ -26,6 +26,7 @@ from dancu.registry.schemas import (
     AbsenceIn,
     AbsenceOut,
     AbsenceReturnIn,
+    AbsenceWithdrawIn,
     ArrivalIn,
     CitizenDetail,
     CitizenIn,
@@ -128,6 +129,7 @@ def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, 
         "reason": a.reason,
         "returned_on": a.returned_on,
         "ended_by_move": a.ended_by_move,
+        "withdrawn_on": a.withdrawn_on,
         "current": a.is_current and not deceased,
     }
 
@@ -504,6 +506,24 @@ def return_from_absence(
         actor=Actor(_actor(request)),
         absence=absence,
         returned_on=body.returned_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _absence_out(absence)
+
+
+@router.post(
+    "/citizens/{pin}/absences/{absence_id}/withdraw",
+    response=AbsenceOut,
+    summary="Withdraw a declared absence whose period has not begun (huỷ khai báo tạm vắng)",
+)
+def withdraw_absence(
+    request: HttpRequest, pin: str, absence_id: int, body: AbsenceWithdrawIn
+) -> dict[str, Any]:
+    absence = _absence_of(_get(request, pin), absence_id)
+    absence = services.absence_withdraw(
+        actor=Actor(_actor(request)),
+        absence=absence,
         reason=body.reason,
         source_document=body.source_document,
     )

@@ -364,6 +364,10 @@ class AbsenceDeclaration(models.Model):
     # The absence was ended by a move registered by the commune moved to (on `returned_on`), not by a
     # return: the pages say "chuyển nơi thường trú", since the person did not come back.
     ended_by_move = models.BooleanField(default=False)
+    # Huỷ khai báo tạm vắng: the day the declaration was withdrawn, before its period began (the person did
+    # not leave after all). The row stays, so the record's history still shows what was declared and that
+    # it was withdrawn; a withdrawn declaration is away from nowhere and blocks no other period.
+    withdrawn_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -373,6 +377,15 @@ class AbsenceDeclaration(models.Model):
             models.CheckConstraint(
                 name="absence_returned_after_start",
                 condition=Q(returned_on__isnull=True) | Q(returned_on__gte=models.F("starts_on")),
+            ),
+            # Only a period not yet begun is withdrawn, and a person never comes back from one withdrawn.
+            models.CheckConstraint(
+                name="absence_withdrawn_before_start",
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__lt=models.F("starts_on")),
+            ),
+            models.CheckConstraint(
+                name="absence_withdrawn_not_returned",
+                condition=Q(withdrawn_on__isnull=True) | Q(returned_on__isnull=True),
             ),
         ]
 
@@ -387,7 +400,7 @@ class AbsenceDeclaration(models.Model):
         return self.ends_on
 
     def is_current_on(self, day: date) -> bool:
-        return self.starts_on <= day <= self.last_day
+        return self.withdrawn_on is None and self.starts_on <= day <= self.last_day
 
     @property
     def is_current(self) -> bool:
@@ -396,7 +409,9 @@ class AbsenceDeclaration(models.Model):
 
     @property
     def is_future(self) -> bool:
-        return self.returned_on is None and self.starts_on > timezone.localdate()
+        return (
+            self.returned_on is None and self.withdrawn_on is None and self.starts_on > timezone.localdate()
+        )
 
 
 class RecordVersion(models.Model):

@@ -58,6 +58,10 @@ class AbsenceOut(Schema):
         description="the absence ended on returned_on because the person's permanent residence moved to "
         "another commune, not because they came back"
     )
+    withdrawn_on: date | None = Field(
+        description="the day the declaration was withdrawn (huỷ khai báo), before its period began: the "
+        "person did not leave, and the declaration counts as no absence"
+    )
     current: bool = Field(description="away today: the period has begun and not run out, and no return")
 
 
@@ -158,6 +162,11 @@ class AbsenceCorrectIn(Schema):
     destination: str | None = Field(None, max_length=_SHORT)
     absence_reason: str | None = Field(None, max_length=_SHORT, description="the reason for the absence")
     reason: str = Field(max_length=_SHORT, description="why the declaration is corrected")
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class AbsenceWithdrawIn(Schema):
+    reason: str = Field(max_length=_SHORT, description="why the declaration is withdrawn")
     source_document: str = Field("", max_length=_SHORT)
 
 
