@@ -620,6 +620,7 @@ def test_the_api_declares_an_absence_shows_it_and_records_the_return(
         "returned_on": None,
         "ended_by_move": False,
         "withdrawn_on": None,
+        "status": "current",
         "current": True,
     }
     record = api.get(f"/api/v1/citizens/{pin}").json()
@@ -763,6 +764,7 @@ def test_the_api_withdraws_a_declaration_not_yet_begun(personas: Personas, peopl
         "returned_on": None,
         "ended_by_move": False,
         "withdrawn_on": str(TODAY),
+        "status": "withdrawn",
         "current": False,
     }
     record = api.get(f"/api/v1/citizens/{pin}").json()
@@ -856,7 +858,8 @@ def test_a_person_who_died_while_away_is_not_shown_away(
     assert f'data-absence="{away.pk}"' in record
     assert "Đang tạm vắng" not in found
     assert body["away"] is False
-    assert [(a["id"], a["current"]) for a in body["absences"]] == [(away.pk, False)]
+    assert [(a["id"], a["status"], a["current"]) for a in body["absences"]] == [(away.pk, "deceased", False)]
+    assert "—" in record.split(f'data-absence="{away.pk}"')[1].split("</tr>")[0]
 
 
 def test_a_merge_moves_a_withdrawn_declaration_whatever_its_days(people: People) -> None:

@@ -119,8 +119,10 @@ def _residence_out(r: Residence) -> dict[str, Any]:
     }
 
 
-def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, Any]:
-    # A person who has died is away from nowhere, whatever a declaration made in their life says.
+def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
+    # The status the record page shows: a person who has died is away from nowhere, whatever a declaration
+    # made in their life says.
+    status = a.status
     return {
         "id": a.pk,
         "starts_on": a.starts_on,
@@ -130,7 +132,8 @@ def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, 
         "returned_on": a.returned_on,
         "ended_by_move": a.ended_by_move,
         "withdrawn_on": a.withdrawn_on,
-        "current": a.is_current and not deceased,
+        "status": status,
+        "current": status == AbsenceDeclaration.Status.CURRENT,
     }
 
 
@@ -151,7 +154,7 @@ def _detail(c: Citizen) -> dict[str, Any]:
     membership: HouseholdMember | None = next(
         (m for m in c.household_memberships.all() if m.left_on is None), None
     )
-    absences = [_absence_out(a, deceased=c.is_deceased) for a in c.absences.all()]
+    absences = [_absence_out(a) for a in c.absences.all()]
     return _summary(c, away=any(a["current"] for a in absences)) | {
         "other_names": c.other_names,
         "birth_place": c.birth_place,

@@ -62,6 +62,11 @@ class AbsenceOut(Schema):
         description="the day the declaration was withdrawn (huỷ khai báo), before its period began: the "
         "person did not leave, and the declaration counts as no absence"
     )
+    status: str = Field(
+        description="where the declaration stands today, as the record page shows it: upcoming (sắp đi), "
+        "current (đang tạm vắng), expired (the period ran out), returned, ended_by_move, withdrawn, or "
+        "deceased (the person died while it was open)"
+    )
     current: bool = Field(description="away today: the period has begun and not run out, and no return")
 
 
