@@ -31,31 +31,44 @@ def _lock_waiters() -> int:
         return int(cursor.fetchone()[0])
 
 
-def race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
-    """Run `first` in a transaction held open until `second` waits for one of its locks, then commit;
-    return what `second` returned or the error it raised."""
-    outcome: dict[str, Any] = {}
-    if connection.vendor != "postgresql":
-        first()
-        try:
-            outcome["value"] = second()
-        except DomainError as exc:
-            outcome["value"] = exc
-        return outcome["value"]
+def _in_turn(write: Callable[[], Any]) -> Any:
+    """Run `write` here, on SQLite, where the writes are played one after the other: what it returned, or
+    the refusal it raised."""
+    try:
+        return write()
+    except DomainError as exc:
+        return exc
 
-    def run_second() -> None:
+
+def _started(write: Callable[[], Any], outcomes: dict[int, Any], key: int) -> threading.Thread:
+    """Start `write` in a thread of its own, on its own connection; what it returned or whatever it raised
+    lands in `outcomes[key]`, and its connections are closed when it ends."""
+
+    def run() -> None:
         try:
-            outcome["value"] = second()
+            outcomes[key] = write()
         except BaseException as exc:
             # Whatever it is, the test's own thread looks at it: a refusal is expected, anything else fails.
-            outcome["value"] = exc
+            outcomes[key] = exc
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=run_second)
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
+    """Run `first` in a transaction held open until `second` waits for one of its locks, then commit;
+    return what `second` returned or the error it raised."""
+    if connection.vendor != "postgresql":
+        first()
+        return _in_turn(second)
+
+    outcome: dict[int, Any] = {}
     with transaction.atomic():
         first()
-        thread.start()
+        thread = _started(second, outcome, 0)
         # Polling the server's view of its sessions is how the test knows the second reached the lock (no
         # sleep guesses); a second that never waits ends on its own and fails the assertion below.
         for _ in range(2000):
@@ -65,7 +78,7 @@ def race(first: Callable[[], Any], second: Callable[[], Any]) -> Any:
         assert thread.is_alive(), "the second write did not wait for the first one's lock"
     thread.join(timeout=60)
     assert not thread.is_alive()
-    return outcome["value"]
+    return outcome[0]
 
 
 def released_together(hold: Callable[[], Any], *writes: Callable[[], Any]) -> list[Any]:
@@ -76,29 +89,12 @@ def released_together(hold: Callable[[], Any], *writes: Callable[[], Any]) -> li
     This is how two writes that take the same rows in opposite orders are made to meet in the middle,
     which a deadlock needs. SQLite lets one writer in at a time: there the writes run one after the other."""
     if connection.vendor != "postgresql":
-        outcomes: list[Any] = []
-        for write in writes:
-            try:
-                outcomes.append(write())
-            except DomainError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return [_in_turn(write) for write in writes]
 
     results: dict[int, Any] = {}
-
-    def run(index: int, write: Callable[[], Any]) -> None:
-        try:
-            results[index] = write()
-        except BaseException as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, w)) for i, w in enumerate(writes)]
     with transaction.atomic():
         hold()
-        for thread in threads:
-            thread.start()
+        threads = [_started(write, results, i) for i, write in enumerate(writes)]
         for _ in range(2000):
             if _lock_waiters() >= len(threads) or not all(t.is_alive() for t in threads):
                 break

@@ -1,11 +1,17 @@
 """The life of a card past its delivery: a new card supersedes a held one, a card revoked before delivery
 is never handed over and frees the citizen to apply again, a recorded death ends the cards, and a card
-revoked on legal grounds is not re-issued as lost."""
+revoked on legal grounds is not re-issued as lost. A cancelled application says why, on its page and in
+the API."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from django.db import IntegrityError, transaction
+from django.test import Client
+
+from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.cards import services
@@ -14,7 +20,9 @@ from dancu.lib.errors import DomainError
 from dancu.registry.models import Citizen
 from dancu.registry.services import citizen_update
 from tests.cards.conftest import produce, take
-from tests.conftest import SYSTEM, People, Personas
+from tests.conftest import SYSTEM, People, Personas, make_citizen
+
+REVOKED = "Thẻ đã sản xuất bị thu hồi trước khi trả cho công dân: "
 
 
 def codes(exc: pytest.ExceptionInfo[DomainError]) -> list[str]:
@@ -167,3 +175,91 @@ def test_a_card_revoked_on_legal_grounds_is_not_reissued_as_lost(
     with pytest.raises(DomainError) as exc:
         take(personas.lan, people.hung, station, device, kind="lost_or_damaged", reason="Mất")
     assert [(e.field, e.code) for e in exc.value.errors] == [("kind", "application.card_revoked")]
+
+
+# Why an application was cancelled -------------------------------------------------------------------------
+
+
+def test_a_cancelled_application_says_why_on_its_page_and_in_the_api(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice, sign_in: Any
+) -> None:
+    card = produce(personas, take(personas.lan, people.hung, station, device))
+    services.card_change_state(
+        actor=Actor(personas.cuong),
+        card=card,
+        state="revoked",
+        grounds="issued_wrongly",
+        note="Sai ngày sinh trên thẻ",
+    )
+    application = Application.objects.get(pk=card.application_id)
+    reason = f"{REVOKED}Cấp sai quy định; Sai ngày sinh trên thẻ"
+    assert (application.status, application.cancellation_reason) == (Application.Status.CANCELLED, reason)
+
+    lan = sign_in(Client(), personas.lan)
+    page = lan.get(f"/cards/applications/{application.pk}/").content.decode()
+    _token, secret = api_token_create(user=personas.lan, name="máy tính bảng")
+    api = Client(headers={"Authorization": f"Bearer {secret}"})
+    body = api.get(f"/api/v1/cards/applications/{application.pk}").json()
+
+    assert f'<dd id="cancellation-reason">{reason}</dd>' in page
+    assert "Lý do huỷ hồ sơ" in page
+    assert (body["status"], body["cancellation_reason"]) == ("cancelled", reason)
+    # An application that was not cancelled has no reason to show.
+    again = take(personas.lan, people.hung, station, device, shift="2")
+    assert api.get(f"/api/v1/cards/applications/{again.pk}").json()["cancellation_reason"] == ""
+    assert 'id="cancellation-reason"' not in lan.get(f"/cards/applications/{again.pk}/").content.decode()
+
+
+def test_a_death_cancels_the_applications_with_the_reason_of_each(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    """No card made yet: the citizen died. A card made and not handed over: it is revoked for the death
+    before delivery, as a revocation says."""
+    waiting = take(personas.lan, people.hung, station, device)
+    long = make_citizen(full_name="Đỗ Văn Long", birth_date="1988-02-03", address="Số 9 phố Hàng Gai")
+    made = produce(personas, take(personas.lan, long, station, device, shift="2"))
+
+    record_death(people.hung)
+    record_death(long)
+
+    waiting.refresh_from_db()
+    made_application = Application.objects.get(pk=made.application_id)
+    assert (waiting.status, waiting.cancellation_reason) == (Application.Status.CANCELLED, "Công dân đã chết")
+    assert (made_application.status, made_application.cancellation_reason) == (
+        Application.Status.CANCELLED,
+        f"{REVOKED}Công dân đã chết",
+    )
+    events = AuditEvent.objects.filter(event_type=EventType.CARD_APPLICATION_CANCELLED)
+    assert dict(events.values_list("subject_id", "reason")) == {
+        str(waiting.pk): "Công dân đã chết",
+        str(made_application.pk): f"{REVOKED}Công dân đã chết",
+    }
+
+
+def test_a_death_during_production_cancels_the_application_with_the_revocation(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    services.application_approve(actor=Actor(personas.cuong), application=application)
+    batch = services.batch_create(actor=Actor(personas.cuong))
+    record_death(people.hung)
+
+    services.batch_import_result(
+        actor=Actor(personas.cuong),
+        batch=batch,
+        text=f"application,serial,error\n{application.number},VN00000001,\n",
+    )
+
+    application.refresh_from_db()
+    assert (application.status, application.cancellation_reason) == (
+        Application.Status.CANCELLED,
+        f"{REVOKED}Công dân đã chết",
+    )
+
+
+def test_the_database_refuses_a_cancelled_application_without_a_reason(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Application.objects.filter(pk=application.pk).update(status=Application.Status.CANCELLED)

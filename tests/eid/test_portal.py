@@ -4,7 +4,7 @@ every read is in the access log under his own name. And Lan's page that register
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -21,6 +21,7 @@ from dancu.eid.models import EidAccount
 from dancu.eid.selectors import SELF_PURPOSE
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import services as registry_services
+from dancu.registry.models import AbsenceDeclaration
 from tests.cards.conftest import produce, take
 from tests.conftest import SYSTEM, Personas, make_citizen
 from tests.eid.conftest import CITIZEN_PASSWORD, Holder, citizen_sign_in
@@ -141,6 +142,60 @@ def test_hung_sees_his_absence_declarations_on_his_record(hung: Client, hung_acc
     assert f"{away.starts_on:%d/%m/%Y} – {away.ends_on:%d/%m/%Y}" in row
     assert "đang tạm vắng" in row
     assert "Chưa khai báo tạm vắng" not in page
+
+
+def test_the_portal_and_the_record_page_mark_each_declaration_alike(
+    hung: Client, hung_account: Holder, personas: Personas, sign_in: Any
+) -> None:
+    """One status per declaration (AbsenceDeclaration.status): Hùng on his portal and Lan on his record read
+    the same badge for each, and the same declarations are greyed, those neither under way nor to come."""
+    citizen = hung_account.card.citizen
+    today = timezone.localdate()
+
+    def declare(starts_on: date, ends_on: date, *, on: date | None = None) -> AbsenceDeclaration:
+        return registry_services.absence_declare(
+            actor=SYSTEM,
+            citizen=citizen,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            destination="Thành phố Đà Nẵng",
+            reason="Đi làm việc",
+            today=on or starts_on,
+        )
+
+    expired = declare(date(2024, 1, 1), date(2024, 2, 1))
+    returned = declare(date(2025, 3, 1), date(2025, 6, 1))
+    registry_services.absence_return(
+        actor=SYSTEM, absence=returned, returned_on=date(2025, 4, 1), reason="Trở về", today=date(2025, 4, 1)
+    )
+    moved = declare(date(2025, 7, 1), date(2025, 8, 1))
+    # What an arrival in another commune writes on the absence under way (tests/registry/test_arrivals.py).
+    AbsenceDeclaration.objects.filter(pk=moved.pk).update(returned_on=date(2025, 7, 15), ended_by_move=True)
+    current = declare(today - timedelta(days=3), today + timedelta(days=20), on=today)
+    upcoming = declare(today + timedelta(days=30), today + timedelta(days=40), on=today)
+    withdrawn = declare(today + timedelta(days=50), today + timedelta(days=60), on=today)
+    registry_services.absence_withdraw(actor=SYSTEM, absence=withdrawn, reason="Không đi nữa")
+    expected = {
+        expired.pk: ("expired", "đã hết hạn", True),
+        returned.pk: ("returned", "đã trở về 01/04/2025", True),
+        moved.pk: ("ended_by_move", "kết thúc do chuyển nơi thường trú 15/07/2025", True),
+        current.pk: ("current", "đang tạm vắng", False),
+        upcoming.pk: ("upcoming", "sắp đi", False),
+        withdrawn.pk: ("withdrawn", f"đã huỷ khai báo {today:%d/%m/%Y}", True),
+    }
+
+    portal = hung.get("/me/record/").content.decode()
+    record = sign_in(Client(), personas.lan).get(f"/citizens/{citizen.pk}/").content.decode()
+
+    assert {a.pk: a.status for a in citizen.absences.all()} == {pk: s for pk, (s, _, _) in expected.items()}
+    for pk, (_status, badge, muted) in expected.items():
+        [(portal_attrs, portal_row)] = re.findall(rf'<li data-absence="{pk}"([^>]*)>(.*?)</li>', portal, re.S)
+        [(record_attrs, record_row)] = re.findall(
+            rf'<tr( class="muted")? data-absence="{pk}">(.*?)</tr>', record, re.S
+        )
+        assert re.findall(r'<span class="badge">(.*?)</span>', portal_row) == [badge]
+        assert re.findall(r'<span class="badge">(.*?)</span>', record_row) == [badge]
+        assert ('class="muted"' in portal_attrs, bool(record_attrs)) == (muted, muted)
 
 
 def test_a_record_without_absences_says_so(hung: Client) -> None:

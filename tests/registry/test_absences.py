@@ -1,8 +1,9 @@
 """Khai báo tạm vắng (Luật Cư trú 2020, art. 31): a person away from their place of residence for a period.
 
-Lan, collector of Phường Hoàn Kiếm, declares Hùng's absence from his record page and records his return;
-the API does the same. Each rule refuses with its field and code in both languages and writes nothing;
-an officer of another commune finds the record no more than a record that does not exist.
+Lan, collector of Phường Hoàn Kiếm, declares Hùng's absence from his record page, records his return, and
+withdraws a declaration whose period has not begun; the API does the same. Each rule refuses with its
+field and code in both languages and writes nothing; an officer of another commune finds the record no
+more than a record that does not exist.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError
-from dancu.registry import services
+from dancu.registry import selectors, services
 from dancu.registry.models import AbsenceDeclaration, RecordVersion
 from tests.conftest import SESSION_TODAY, SYSTEM, People, Personas, counts, make_citizen
 from tests.registry.merge_support import full_snapshot, reviewer
@@ -35,6 +36,7 @@ def rows() -> dict[str, int]:
     return counts() | {
         "AbsenceDeclaration": AbsenceDeclaration.objects.count(),
         "returned": AbsenceDeclaration.objects.filter(returned_on__isnull=False).count(),
+        "withdrawn": AbsenceDeclaration.objects.filter(withdrawn_on__isnull=False).count(),
     }
 
 
@@ -434,6 +436,167 @@ def test_the_absence_pages_speak_english(lan: Client, people: People) -> None:
     assert "overlaps" in field_errors(refused, "starts_on")
 
 
+# Withdrawal (huỷ khai báo tạm vắng) -------------------------------------------------------------------------
+
+SOON = {"starts_on": TODAY + timedelta(days=10), "ends_on": TODAY + timedelta(days=40)}
+WITHDRAWAL = {"reason": "Công dân không đi nữa", "source_document": "Đơn đề nghị"}
+
+
+def test_a_declaration_not_yet_begun_is_withdrawn_from_the_record_and_kept_in_its_history(
+    lan: Client, people: People
+) -> None:
+    hung = people.hung
+    absence = declare(hung, **SOON)
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    withdraw = f"/citizens/{hung.pk}/absences/{absence.pk}/withdraw/"
+    assert f'href="{withdraw}"' in record
+    assert "Thành phố Đà Nẵng" in html(lan.get(withdraw))
+    declared = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert [a["id"] for a in declared.snapshot["absences"]] == [absence.pk]
+
+    sent = lan.post(withdraw, WITHDRAWAL)
+
+    assert (sent.status_code, sent["Location"]) == (302, f"/citizens/{hung.pk}/")
+    absence.refresh_from_db()
+    # Marked, not deleted: the row keeps what was declared.
+    assert (absence.withdrawn_on, absence.returned_on, absence.starts_on) == (TODAY, None, SOON["starts_on"])
+    event = AuditEvent.objects.latest("pk")
+    assert (event.event_type, event.subject_id, event.actor_label, event.reason) == (
+        "registry.absence.withdrawn",
+        str(hung.pk),
+        "lan",
+        "Công dân không đi nữa",
+    )
+    assert event.data == {
+        "absence_id": absence.pk,
+        "starts_on": str(SOON["starts_on"]),
+        "ends_on": str(SOON["ends_on"]),
+        "withdrawn_on": str(TODAY),
+    }
+    # The version that withdraws it is the first without it; the one before still shows it declared.
+    version = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert (version.version, version.event_id) == (declared.version + 1, event.pk)
+    assert "absences" not in version.snapshot
+    record = html(lan.get(f"/citizens/{hung.pk}/"))
+    row = record.split(f'data-absence="{absence.pk}"')[1].split("</tr>")[0]
+    assert f"đã huỷ khai báo {TODAY:%d/%m/%Y}" in row
+    assert "/withdraw/" not in record
+    assert f"/absences/{absence.pk}/edit/" not in record
+    assert 'class="muted" data-absence' in record
+    history = html(lan.get(f"/citizens/{hung.pk}/history/"))
+    assert "Huỷ khai báo tạm vắng" in history.split("Các phiên bản")[1]
+    # A withdrawn declaration takes nothing more, and its days are free to declare again.
+    assert lan.get(withdraw).status_code == 404
+    assert lan.get(f"/citizens/{hung.pk}/absences/{absence.pk}/edit/").status_code == 404
+    again = lan.post(f"/citizens/{hung.pk}/absences/new/", declaration(**SOON))
+    assert again.status_code == 302
+
+
+@pytest.mark.parametrize("days", [0, -5])
+def test_an_absence_already_begun_is_not_withdrawn(lan: Client, people: People, days: int) -> None:
+    """From its first day the person has left: the absence ends with a return, not a withdrawal."""
+    hung = people.hung
+    absence = declare(hung, starts_on=TODAY + timedelta(days=days))
+    assert "/withdraw/" not in html(lan.get(f"/citizens/{hung.pk}/"))
+    before = rows()
+
+    page = html(lan.post(f"/citizens/{hung.pk}/absences/{absence.pk}/withdraw/", WITHDRAWAL))
+
+    assert f"starts_on: Lần tạm vắng đã bắt đầu ngày {absence.starts_on:%d/%m/%Y}" in page
+    assert "[absence.already_started]" in page
+    assert rows() == before
+
+
+def test_a_withdrawn_declaration_takes_no_return_correction_or_second_withdrawal(people: People) -> None:
+    hung = people.hung
+    absence = declare(hung, **SOON)
+    with pytest.raises(DomainError) as no_reason:
+        services.absence_withdraw(actor=SYSTEM, absence=absence, reason=" ")
+    assert {(e.field, e.code) for e in no_reason.value.errors} == {("reason", "reason.required")}
+    services.absence_withdraw(actor=SYSTEM, absence=absence, reason="Không đi nữa")
+    before = rows()
+
+    refusals = [
+        lambda: services.absence_withdraw(actor=SYSTEM, absence=absence, reason="Không đi nữa"),
+        lambda: services.absence_return(
+            actor=SYSTEM, absence=absence, returned_on=TODAY, reason="Trở về", today=SOON["starts_on"]
+        ),
+        lambda: services.absence_correct(
+            actor=SYSTEM,
+            absence=absence,
+            starts_on=absence.starts_on,
+            ends_on=absence.ends_on + timedelta(days=5),
+            destination="Thành phố Huế",
+            absence_reason="Đi làm việc",
+            reason="Sửa",
+        ),
+    ]
+    for refused in refusals:
+        with pytest.raises(DomainError) as caught:
+            refused()
+        assert ("absence", "absence.withdrawn") in {(e.field, e.code) for e in caught.value.errors}
+        assert f"huỷ ngày {TODAY:%d/%m/%Y}" in caught.value.errors[0].message("vi")
+    assert rows() == before
+    # When its days come, the person it named is not away under it.
+    absence.refresh_from_db()
+    assert not absence.is_current_on(SOON["starts_on"])
+    assert selectors.citizens_away([hung.pk], on=SOON["starts_on"]) == set()
+
+
+def test_a_declaration_the_person_came_back_from_is_not_withdrawn(people: People) -> None:
+    absence = declare(people.hung)
+    services.absence_return(actor=SYSTEM, absence=absence, returned_on=TODAY, reason="Trở về")
+    before = rows()
+
+    with pytest.raises(DomainError) as refused:
+        services.absence_withdraw(actor=SYSTEM, absence=absence, reason="Không đi nữa")
+
+    assert {(e.field, e.code) for e in refused.value.errors} == {("absence", "absence.already_returned")}
+    assert rows() == before
+
+
+def test_an_officer_of_another_commune_finds_no_declaration_to_withdraw(
+    personas: Personas, people: People, sign_in: Any
+) -> None:
+    binh = sign_in(Client(), personas.binh)
+    binh_api = token_client(personas.binh)
+    absence = declare(people.hung, **SOON)
+    before = rows()
+
+    pages = [
+        binh.get(f"/citizens/{people.hung.pk}/absences/{absence.pk}/withdraw/"),
+        binh.post(f"/citizens/{people.hung.pk}/absences/{absence.pk}/withdraw/", WITHDRAWAL),
+    ]
+    missing_page = binh.get("/citizens/99999999/absences/new/")
+    answer = post_json(
+        binh_api, f"/api/v1/citizens/{people.hung.pin}/absences/{absence.pk}/withdraw", WITHDRAWAL
+    )
+    missing = post_json(binh_api, f"/api/v1/citizens/001090999999/absences/{absence.pk}/withdraw", WITHDRAWAL)
+
+    assert [p.status_code for p in pages] == [404, 404]
+    assert all(p.content == missing_page.content for p in pages)
+    assert answer.status_code == missing.status_code == 404
+    assert answer.json() == missing.json()
+    assert rows() == before
+    # The service itself refuses an officer whose area holds none of the person's residences.
+    with pytest.raises(DomainError) as refused:
+        services.absence_withdraw(actor=Actor(personas.binh), absence=absence, reason="Không đi nữa")
+    assert {(e.field, e.code) for e in refused.value.errors} == {("citizen", "unit.outside_jurisdiction")}
+    assert rows() == before
+
+
+def test_the_withdrawal_speaks_english(lan: Client, people: People) -> None:
+    absence = declare(people.hung, **SOON)
+    lan.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    offered = html(lan.get(f"/citizens/{people.hung.pk}/"))
+    lan.post(f"/citizens/{people.hung.pk}/absences/{absence.pk}/withdraw/", WITHDRAWAL)
+    shown = html(lan.get(f"/citizens/{people.hung.pk}/"))
+
+    assert "Withdraw" in offered.split(f'data-absence="{absence.pk}"')[1].split("</tr>")[0]
+    assert f"withdrawn {TODAY:%d/%m/%Y}" in shown.split(f'data-absence="{absence.pk}"')[1].split("</tr>")[0]
+
+
 # The API ---------------------------------------------------------------------------------------------------
 
 
@@ -455,6 +618,8 @@ def test_the_api_declares_an_absence_shows_it_and_records_the_return(
         "reason": "Đi làm việc theo hợp đồng",
         "returned_on": None,
         "ended_by_move": False,
+        "withdrawn_on": None,
+        "status": "current",
         "current": True,
     }
     record = api.get(f"/api/v1/citizens/{pin}").json()
@@ -580,6 +745,47 @@ def test_the_api_of_another_commune_answers_as_for_a_missing_record(
     assert wrong.status_code == 404
 
 
+def test_the_api_withdraws_a_declaration_not_yet_begun(personas: Personas, people: People) -> None:
+    api = token_client(personas.lan)
+    pin = people.hung.pin
+    soon = declare(people.hung, **SOON)
+    now = declare(people.hung, starts_on=TODAY - timedelta(days=5), ends_on=TODAY + timedelta(days=5))
+
+    withdrawn = post_json(api, f"/api/v1/citizens/{pin}/absences/{soon.pk}/withdraw", WITHDRAWAL)
+
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert withdrawn.json() == {
+        "id": soon.pk,
+        "starts_on": str(SOON["starts_on"]),
+        "ends_on": str(SOON["ends_on"]),
+        "destination": "Thành phố Đà Nẵng",
+        "reason": "Đi làm việc",
+        "returned_on": None,
+        "ended_by_move": False,
+        "withdrawn_on": str(TODAY),
+        "status": "withdrawn",
+        "current": False,
+    }
+    record = api.get(f"/api/v1/citizens/{pin}").json()
+    assert [(a["id"], a["withdrawn_on"]) for a in record["absences"]] == [
+        (soon.pk, str(TODAY)),
+        (now.pk, None),
+    ]
+    history = api.get(f"/api/v1/citizens/{pin}/history").json()
+    assert history[0]["event_type"] == "registry.absence.withdrawn"
+    assert [a["id"] for a in history[0]["snapshot"]["absences"]] == [now.pk]
+    before = rows()
+    again = post_json(api, f"/api/v1/citizens/{pin}/absences/{soon.pk}/withdraw", WITHDRAWAL)
+    begun = post_json(api, f"/api/v1/citizens/{pin}/absences/{now.pk}/withdraw", WITHDRAWAL)
+    no_reason = post_json(api, f"/api/v1/citizens/{pin}/absences/{now.pk}/withdraw", {})
+    assert {(e["field"], e["code"]) for e in errors_of(again, 422)} == {("absence", "absence.withdrawn")}
+    assert {(e["field"], e["code"]) for e in errors_of(begun, 422)} == {
+        ("starts_on", "absence.already_started")
+    }
+    assert no_reason.status_code == 422
+    assert rows() == before
+
+
 # Merged records --------------------------------------------------------------------------------------------
 
 
@@ -651,4 +857,28 @@ def test_a_person_who_died_while_away_is_not_shown_away(
     assert f'data-absence="{away.pk}"' in record
     assert "Đang tạm vắng" not in found
     assert body["away"] is False
-    assert [(a["id"], a["current"]) for a in body["absences"]] == [(away.pk, False)]
+    assert [(a["id"], a["status"], a["current"]) for a in body["absences"]] == [(away.pk, "deceased", False)]
+    assert "—" in record.split(f'data-absence="{away.pk}"')[1].split("</tr>")[0]
+
+
+def test_a_merge_moves_a_withdrawn_declaration_whatever_its_days(people: People) -> None:
+    """A withdrawn declaration is no absence: on the absorbed record it clashes with none of the kept
+    record's, and moves with the rest of the record's history."""
+    hung = people.hung
+    duplicate = make_citizen(full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai")
+    kept = declare(hung, **SOON)
+    withdrawn = declare(duplicate, **SOON)
+    services.absence_withdraw(actor=SYSTEM, absence=withdrawn, reason="Khai trùng")
+
+    merge = services.citizen_merge(
+        actor=Actor(reviewer()),
+        keep=hung,
+        absorb=duplicate,
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+        choices={"permanent": "keep"},
+    )
+
+    assert sorted(hung.absences.values_list("pk", flat=True)) == sorted([kept.pk, withdrawn.pk])
+    assert merge.summary["moved"]["absences"] == 1
+    assert "absences" not in merge.summary.get("left_on_absorbed", {})

@@ -178,6 +178,15 @@ def _world_create() -> World:
         destination="Thành phố Đà Nẵng",
         reason="Đi làm việc theo hợp đồng",
     )
+    # And a trip declared for after it, which he may still withdraw.
+    registry.absence_declare(
+        actor=SYSTEM,
+        citizen=people.hung,
+        starts_on=timezone.localdate() + timedelta(days=150),
+        ends_on=timezone.localdate() + timedelta(days=165),
+        destination="Thành phố Đà Nẵng",
+        reason="Đi làm việc theo hợp đồng",
+    )
 
     draft = dc01(lan)
     submitted = workflow.form_submit(actor=Actor(lan), form=dc01(lan, full_name="Đỗ Minh Quân"))
@@ -507,7 +516,7 @@ def _home(world: World) -> int:
 
 def _absence_return(world: World) -> str:
     """The page to record Hùng's return from his absence for work."""
-    absence = world.people.hung.absences.get(returned_on__isnull=True)
+    absence = world.people.hung.absences.get(returned_on__isnull=True, starts_on__lte=timezone.localdate())
     return f"/citizens/{world.people.hung.pk}/absences/{absence.pk}/return/"
 
 
@@ -515,6 +524,12 @@ def _outside_stay(world: World) -> str:
     """The page of Tuấn's stay in the ward, his record being Phường Sài Gòn's."""
     stay = Residence.objects.get(kind="temporary", ended_on__isnull=True, citizen=world.people.tuan)
     return f"/stays/{stay.pk}/"
+
+
+def _absence_withdrawal(world: World) -> str:
+    """The page to withdraw Hùng's declaration of a trip not yet begun."""
+    absence = world.people.hung.absences.get(starts_on__gt=timezone.localdate())
+    return f"/citizens/{world.people.hung.pk}/absences/{absence.pk}/withdraw/"
 
 
 def _stay_renewal(world: World) -> str:
@@ -558,6 +573,7 @@ SCREENS = [
     ),
     Screen("absence-return", "lan", _absence_return),
     Screen("absence-edit", "lan", lambda w: _absence_return(w).replace("/return/", "/edit/")),
+    Screen("absence-withdraw", "lan", _absence_withdrawal),
     # A person of another commune moves into the ward: the officer types the card's PIN, name and birth.
     Screen("arrival-new", "lan", lambda w: "/arrivals/new/"),
     # Who stays in the ward, a stay past its end date first; the stay of a person whose record is elsewhere.

@@ -59,6 +59,7 @@ class EventType(models.TextChoices):
     ABSENCE_DECLARED = "registry.absence.declared", _("Khai báo tạm vắng")
     ABSENCE_RETURNED = "registry.absence.returned", _("Trở về sau tạm vắng")
     ABSENCE_CORRECTED = "registry.absence.corrected", _("Sửa khai báo tạm vắng")
+    ABSENCE_WITHDRAWN = "registry.absence.withdrawn", _("Huỷ khai báo tạm vắng")
 
     # --- collection (more) ---
     # An import whose worker went silent (killed, machine restarted), and the same import started again.

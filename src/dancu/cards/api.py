@@ -78,6 +78,7 @@ def _application_out(application: Application) -> dict[str, Any]:
         "correction_form_id": application.correction_form_id,
         "rejection_reason": application.rejection_reason,
         "production_error": application.production_error,
+        "cancellation_reason": application.cancellation_reason,
         "card_id": card,
         "biometrics": sorted(application.biometrics.values_list("kind", flat=True)),
     }

@@ -155,6 +155,9 @@ class Application(models.Model):
         "ProductionBatch", null=True, blank=True, on_delete=models.PROTECT, related_name="applications"
     )
     production_error = models.CharField(max_length=300, blank=True)
+    # Why the application was cancelled (status CANCELLED), written by the service that closes it: the
+    # citizen died, or the card made for it was revoked before delivery, with the revocation's grounds.
+    cancellation_reason = models.CharField(max_length=500, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     delivered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -184,6 +187,11 @@ class Application(models.Model):
             models.CheckConstraint(
                 name="application_post_has_address",
                 condition=~Q(delivery="post") | ~Q(postal_address=""),
+            ),
+            # A cancelled application always says why: the officers and the citizen are told.
+            models.CheckConstraint(
+                name="application_cancelled_has_reason",
+                condition=~Q(status="cancelled") | ~Q(cancellation_reason=""),
             ),
         ]
         indexes = [

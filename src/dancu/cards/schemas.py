@@ -30,6 +30,10 @@ class ApplicationOut(Schema):
     correction_form_id: int | None
     rejection_reason: str
     production_error: str
+    cancellation_reason: str = Field(
+        description="why a cancelled application was cancelled (the citizen died, or the card made for it "
+        "was revoked before delivery, with the grounds); empty for any other status"
+    )
     card_id: int | None
     biometrics: list[str]
 

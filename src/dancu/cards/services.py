@@ -74,6 +74,16 @@ REVOCATION_GROUNDS = {
     "issued_wrongly": ("Cấp sai quy định", "Issued against the rules"),
     "deceased": ("Công dân đã chết", "The citizen died"),
 }
+# Why an application was cancelled (Application.cancellation_reason), on each path that cancels one: the
+# citizen died before a card was made, or the card made was revoked before it was handed over (which is
+# also how a death during production ends). Migration cards/0005 gave older cancellations the same texts.
+CANCELLED_FOR_DEATH = REVOCATION_GROUNDS["deceased"][0]
+
+
+def cancelled_for_revocation(grounds: str) -> str:
+    return f"Thẻ đã sản xuất bị thu hồi trước khi trả cho công dân: {grounds}"
+
+
 HOLD_GROUNDS = {
     "detained": ("Bị tạm giữ, tạm giam, chấp hành án phạt tù", "Detained or serving a prison sentence"),
     "administrative": ("Chấp hành quyết định đưa vào cơ sở giáo dục bắt buộc", "Administrative detention"),
@@ -1289,6 +1299,7 @@ def batch_import_result(
                 card.state = Card.State.REVOKED
                 card.state_reason = REVOCATION_GROUNDS["deceased"][0]
                 application.status = Status.CANCELLED
+                application.cancellation_reason = cancelled_for_revocation(card.state_reason)
                 cancelled_ids.append(application.pk)
             else:
                 application.status = Status.PRODUCED
@@ -1306,11 +1317,13 @@ def batch_import_result(
         Card.objects.bulk_create(cards, batch_size=1000)
         # One UPDATE per chunk for the produced applications (all get the same values); the refused ones,
         # few, each keep their own reason. bulk_update would build a CASE over every row instead.
-        for ids, status in ((produced_ids, Status.PRODUCED), (cancelled_ids, Status.CANCELLED)):
+        cancelled_reason = cancelled_for_revocation(REVOCATION_GROUNDS["deceased"][0])
+        for ids, values in (
+            (produced_ids, {"status": Status.PRODUCED}),
+            (cancelled_ids, {"status": Status.CANCELLED, "cancellation_reason": cancelled_reason}),
+        ):
             for start in range(0, len(ids), 900):
-                Application.objects.filter(pk__in=ids[start : start + 900]).update(
-                    status=status, status_since=now
-                )
+                Application.objects.filter(pk__in=ids[start : start + 900]).update(**values, status_since=now)
         for row in rows:
             if row.error:
                 Application.objects.filter(pk=waiting[row.application].pk).update(
@@ -1537,7 +1550,9 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
         card.state_since = now
         card.state_reason = "; ".join(part for part in (grounds_text, note) if part)
         card.save(update_fields=["state", "state_since", "state_reason"])
-        closed = old_state == Card.State.PRODUCED and _close_application(card.application, now=now)
+        closed = old_state == Card.State.PRODUCED and _close_application(
+            card.application, now=now, reason=cancelled_for_revocation(card.state_reason)
+        )
         audit_event_record(
             actor=actor,
             event_type=EventType.CARD_STATE_CHANGED,
@@ -1556,13 +1571,13 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
     return card
 
 
-def _close_application(application: Application, *, now: datetime) -> bool:
+def _close_application(application: Application, *, now: datetime, reason: str) -> bool:
     """Close an application whose card will not be handed over (revoked before delivery, the citizen
-    died): it no longer counts as in progress, so the citizen may apply again where the law allows.
-    Whether it was open, and so closed now."""
+    died), for `reason`: it no longer counts as in progress, so the citizen may apply again where the law
+    allows. Whether it was open, and so closed now."""
     return bool(
         Application.objects.filter(pk=application.pk, status__in=Application.OPEN_STATUSES).update(
-            status=Status.CANCELLED, status_since=now
+            status=Status.CANCELLED, status_since=now, cancellation_reason=reason
         )
     )
 
@@ -1603,17 +1618,24 @@ def cards_end_for_death(*, actor: Actor, citizen: Citizen) -> list[Card]:
         .exclude(status=Status.IN_PRODUCTION)
         .select_related("point__commune")
     )
+    # An application whose card was made and is revoked above says so, as a revocation before delivery
+    # does; the others had no card yet.
+    with_card_revoked = {card.application_id for card in revoked}
     for application in open_applications:
         application.status = Status.CANCELLED
         application.status_since = now
-        application.save(update_fields=["status", "status_since"])
+        if application.pk in with_card_revoked:
+            application.cancellation_reason = cancelled_for_revocation(grounds_text)
+        else:
+            application.cancellation_reason = CANCELLED_FOR_DEATH
+        application.save(update_fields=["status", "status_since", "cancellation_reason"])
         audit_event_record(
             actor=actor,
             event_type=EventType.CARD_APPLICATION_CANCELLED,
             subject_type="card_application",
             subject_id=application.pk,
             data=milestone_data(application),
-            reason=grounds_text,
+            reason=application.cancellation_reason,
             unit=application.point.commune,
         )
     return revoked

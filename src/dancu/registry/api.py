@@ -27,6 +27,7 @@ from dancu.registry.schemas import (
     AbsenceIn,
     AbsenceOut,
     AbsenceReturnIn,
+    AbsenceWithdrawIn,
     ArrivalIn,
     CitizenDetail,
     CitizenIn,
@@ -123,8 +124,10 @@ def _residence_out(r: Residence) -> dict[str, Any]:
     }
 
 
-def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, Any]:
-    # A person who has died is away from nowhere, whatever a declaration made in their life says.
+def _absence_out(a: AbsenceDeclaration) -> dict[str, Any]:
+    # The status the record page shows: a person who has died is away from nowhere, whatever a declaration
+    # made in their life says.
+    status = a.status
     return {
         "id": a.pk,
         "starts_on": a.starts_on,
@@ -133,7 +136,9 @@ def _absence_out(a: AbsenceDeclaration, *, deceased: bool = False) -> dict[str, 
         "reason": a.reason,
         "returned_on": a.returned_on,
         "ended_by_move": a.ended_by_move,
-        "current": a.is_current and not deceased,
+        "withdrawn_on": a.withdrawn_on,
+        "status": status,
+        "current": status == AbsenceDeclaration.Status.CURRENT,
     }
 
 
@@ -154,7 +159,7 @@ def _detail(c: Citizen) -> dict[str, Any]:
     membership: HouseholdMember | None = next(
         (m for m in c.household_memberships.all() if m.left_on is None), None
     )
-    absences = [_absence_out(a, deceased=c.is_deceased) for a in c.absences.all()]
+    absences = [_absence_out(a) for a in c.absences.all()]
     return _summary(c, away=any(a["current"] for a in absences)) | {
         "other_names": c.other_names,
         "birth_place": c.birth_place,
@@ -598,6 +603,24 @@ def return_from_absence(
         actor=Actor(_actor(request)),
         absence=absence,
         returned_on=body.returned_on,
+        reason=body.reason,
+        source_document=body.source_document,
+    )
+    return _absence_out(absence)
+
+
+@router.post(
+    "/citizens/{pin}/absences/{absence_id}/withdraw",
+    response=AbsenceOut,
+    summary="Withdraw a declared absence whose period has not begun (huỷ khai báo tạm vắng)",
+)
+def withdraw_absence(
+    request: HttpRequest, pin: str, absence_id: int, body: AbsenceWithdrawIn
+) -> dict[str, Any]:
+    absence = _absence_of(_get(request, pin), absence_id)
+    absence = services.absence_withdraw(
+        actor=Actor(_actor(request)),
+        absence=absence,
         reason=body.reason,
         source_document=body.source_document,
     )

@@ -126,6 +126,14 @@ class AbsenceCorrectForm(forms.Form):
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
+class AbsenceWithdrawForm(forms.Form):
+    """Huỷ khai báo tạm vắng: why the person no longer leaves, and the paper it rests on."""
+
+    # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
+    reason = forms.CharField(label=_("Lý do huỷ"), max_length=1000, initial="Công dân không đi nữa")
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
 class AbsenceReturnForm(forms.Form):
     returned_on = forms.DateField(label=_("Ngày trở về"), widget=forms.DateInput(attrs={"type": "date"}))
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.

@@ -354,6 +354,18 @@ class Residence(models.Model):
 class AbsenceDeclaration(models.Model):
     """Khai báo tạm vắng: the citizen is away from their residence for a declared period."""
 
+    class Status(models.TextChoices):
+        """Where a declaration stands today (`status`): the one reading the record page, the portal and the
+        API share, each showing it in its own words."""
+
+        UPCOMING = "upcoming"  # sắp đi: the period has not begun
+        CURRENT = "current"  # đang tạm vắng: away today
+        EXPIRED = "expired"  # đã hết hạn: the declared period ran out
+        RETURNED = "returned"  # đã trở về: came back before the declared end
+        ENDED_BY_MOVE = "ended_by_move"  # kết thúc do chuyển nơi thường trú: a move elsewhere ended it
+        WITHDRAWN = "withdrawn"  # đã huỷ khai báo: withdrawn before it began
+        DECEASED = "deceased"  # the person died with it open: a dead person is away from nowhere
+
     citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="absences")
     starts_on = models.DateField()
     ends_on = models.DateField()
@@ -364,6 +376,10 @@ class AbsenceDeclaration(models.Model):
     # The absence was ended by a move registered by the commune moved to (on `returned_on`), not by a
     # return: the pages say "chuyển nơi thường trú", since the person did not come back.
     ended_by_move = models.BooleanField(default=False)
+    # Huỷ khai báo tạm vắng: the day the declaration was withdrawn, before its period began (the person did
+    # not leave after all). The row stays, so the record's history still shows what was declared and that
+    # it was withdrawn; a withdrawn declaration is away from nowhere and blocks no other period.
+    withdrawn_on = models.DateField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -373,6 +389,15 @@ class AbsenceDeclaration(models.Model):
             models.CheckConstraint(
                 name="absence_returned_after_start",
                 condition=Q(returned_on__isnull=True) | Q(returned_on__gte=models.F("starts_on")),
+            ),
+            # Only a period not yet begun is withdrawn, and a person never comes back from one withdrawn.
+            models.CheckConstraint(
+                name="absence_withdrawn_before_start",
+                condition=Q(withdrawn_on__isnull=True) | Q(withdrawn_on__lt=models.F("starts_on")),
+            ),
+            models.CheckConstraint(
+                name="absence_withdrawn_not_returned",
+                condition=Q(withdrawn_on__isnull=True) | Q(returned_on__isnull=True),
             ),
         ]
 
@@ -387,7 +412,7 @@ class AbsenceDeclaration(models.Model):
         return self.ends_on
 
     def is_current_on(self, day: date) -> bool:
-        return self.starts_on <= day <= self.last_day
+        return self.withdrawn_on is None and self.starts_on <= day <= self.last_day
 
     @property
     def is_current(self) -> bool:
@@ -396,7 +421,28 @@ class AbsenceDeclaration(models.Model):
 
     @property
     def is_future(self) -> bool:
-        return self.returned_on is None and self.starts_on > timezone.localdate()
+        return (
+            self.returned_on is None and self.withdrawn_on is None and self.starts_on > timezone.localdate()
+        )
+
+    @property
+    def status(self) -> AbsenceDeclaration.Status:
+        """A declaration closed (by a return, a move or its withdrawal) says how, whatever happened since;
+        an open one of a person who has died is over; otherwise the days decide. The citizen is read from
+        the cache the record's related set fills, so a page of declarations costs no query."""
+        if self.withdrawn_on is not None:
+            return self.Status.WITHDRAWN
+        if self.ended_by_move:
+            return self.Status.ENDED_BY_MOVE
+        if self.returned_on is not None:
+            return self.Status.RETURNED
+        if self.citizen.is_deceased:
+            return self.Status.DECEASED
+        if self.is_current:
+            return self.Status.CURRENT
+        if self.is_future:
+            return self.Status.UPCOMING
+        return self.Status.EXPIRED
 
 
 class RecordVersion(models.Model):

@@ -745,6 +745,19 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Ngày trở về sau ngày kết thúc tạm vắng đã khai báo.",
         "The return is after the declared end of the absence.",
     ),
+    # Huỷ khai báo tạm vắng: only a period not yet begun is withdrawn, and a withdrawn one takes no more.
+    Rule(
+        "absence.already_started",
+        E,
+        "Lần tạm vắng đã bắt đầu: không huỷ được khai báo.",
+        "The absence has already begun: the declaration is not withdrawn.",
+    ),
+    Rule(
+        "absence.withdrawn",
+        E,
+        "Khai báo tạm vắng đã được huỷ.",
+        "The declaration of absence was withdrawn.",
+    ),
     # A record merged into another takes no more writes: its data live in the kept record.
     Rule(
         "citizen.merged",

@@ -58,6 +58,15 @@ class AbsenceOut(Schema):
         description="the absence ended on returned_on because the person's permanent residence moved to "
         "another commune, not because they came back"
     )
+    withdrawn_on: date | None = Field(
+        description="the day the declaration was withdrawn (huỷ khai báo), before its period began: the "
+        "person did not leave, and the declaration counts as no absence"
+    )
+    status: str = Field(
+        description="where the declaration stands today, as the record page shows it: upcoming (sắp đi), "
+        "current (đang tạm vắng), expired (the period ran out), returned, ended_by_move, withdrawn, or "
+        "deceased (the person died while it was open)"
+    )
     current: bool = Field(description="away today: the period has begun and not run out, and no return")
 
 
@@ -205,6 +214,11 @@ class AbsenceCorrectIn(Schema):
     destination: str | None = Field(None, max_length=_SHORT)
     absence_reason: str | None = Field(None, max_length=_SHORT, description="the reason for the absence")
     reason: str = Field(max_length=_SHORT, description="why the declaration is corrected")
+    source_document: str = Field("", max_length=_SHORT)
+
+
+class AbsenceWithdrawIn(Schema):
+    reason: str = Field(max_length=_SHORT, description="why the declaration is withdrawn")
     source_document: str = Field("", max_length=_SHORT)
 
 

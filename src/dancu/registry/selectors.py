@@ -451,11 +451,13 @@ def _search_detail(query: CitizenQuery, page: int) -> str:
 
 def citizens_away(citizen_ids: Collection[int], *, on: date | None = None) -> set[int]:
     """Which of these citizens are away on `on` (today) under a declared absence they have not come back
-    from. For a page of records the caller has already read and logged. A person who has died is away from
-    nowhere, whatever a declaration made in their life says."""
+    from nor withdrawn. For a page of records the caller has already read and logged. A person who has
+    died is away from nowhere, whatever a declaration made in their life says."""
     on = on or timezone.localdate()
     return set(
-        AbsenceDeclaration.objects.filter(citizen_id__in=citizen_ids, starts_on__lte=on, ends_on__gte=on)
+        AbsenceDeclaration.objects.filter(
+            citizen_id__in=citizen_ids, starts_on__lte=on, ends_on__gte=on, withdrawn_on__isnull=True
+        )
         .filter(citizen__date_of_death__isnull=True)
         .filter(Q(returned_on__isnull=True) | Q(returned_on__gt=on))
         .values_list("citizen_id", flat=True)

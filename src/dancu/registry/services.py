@@ -228,11 +228,12 @@ def _snapshot_citizen(citizen: Citizen) -> dict[str, Any]:
         membership=citizen.household_memberships.filter(left_on__isnull=True).first(),
         family=list(citizen.family_links.order_by("kind", "pk")),
         # The absences the person has not come back from and whose period has not run out: the state of
-        # the record on a day of the period shows them away, as the record page does.
+        # the record on a day of the period shows them away, as the record page does. A withdrawn one is
+        # no absence, and the version that withdraws it is the first without it.
         absences=list(
-            citizen.absences.filter(returned_on__isnull=True, ends_on__gte=timezone.localdate()).order_by(
-                "starts_on", "pk"
-            )
+            citizen.absences.filter(
+                returned_on__isnull=True, withdrawn_on__isnull=True, ends_on__gte=timezone.localdate()
+            ).order_by("starts_on", "pk")
         ),
     )
 
@@ -1018,7 +1019,10 @@ def residence_register(
             # in, and only that commune, which never took the declaration, could close it. With a
             # temporary residence kept elsewhere the absence may be from that one, for its commune.
             under_way = citizen.absences.filter(
-                returned_on__isnull=True, starts_on__lte=registered_on, ends_on__gte=registered_on
+                returned_on__isnull=True,
+                withdrawn_on__isnull=True,
+                starts_on__lte=registered_on,
+                ends_on__gte=registered_on,
             )
             ended_absences = list(under_way.order_by("pk").values_list("pk", flat=True))
             under_way.update(returned_on=registered_on, ended_by_move=True)
@@ -1392,7 +1396,8 @@ def _absence_period_errors(
                 "The absence starts before the residence in your area was registered",
             )
         )
-    others = citizen.absences.order_by("starts_on", "pk")
+    # A withdrawn declaration was never an absence: its days are free to declare again.
+    others = citizen.absences.filter(withdrawn_on__isnull=True).order_by("starts_on", "pk")
     if correcting is not None:
         others = others.exclude(pk=correcting.pk)
     clash = next((o for o in others if o.starts_on <= ends_on and starts_on <= o.last_day), None)
@@ -1407,6 +1412,16 @@ def _absence_period_errors(
             )
         )
     return errors
+
+
+def _absence_withdrawn(absence: AbsenceDeclaration) -> FieldError:
+    # A withdrawn declaration is history, as one closed by a return is: nothing more is recorded on it.
+    return error(
+        "absence",
+        "absence.withdrawn",
+        f"Khai báo tạm vắng đã được huỷ ngày {absence.withdrawn_on:%d/%m/%Y}",
+        f"The declaration was withdrawn on {absence.withdrawn_on:%d/%m/%Y}",
+    )
 
 
 def absence_declare(
@@ -1492,6 +1507,8 @@ def absence_return(
                     f"The citizen already came back on {absence.returned_on:%d/%m/%Y}",
                 )
             )
+        elif absence.withdrawn_on is not None:
+            errors.append(_absence_withdrawn(absence))
         else:
             errors += date_not_in_future(returned_on, field="returned_on", today=today)
             if returned_on < absence.starts_on:
@@ -1570,6 +1587,8 @@ def absence_correct(
                     "corrected",
                 )
             )
+        elif absence.withdrawn_on is not None:
+            errors.append(_absence_withdrawn(absence))
         elif absence.ends_on < today:
             # Its period ran out: the absence is over, and a "correction" would declare another one.
             errors.append(
@@ -1628,6 +1647,75 @@ def absence_correct(
             subject_type="citizen",
             subject_id=citizen.pk,
             data={"absence_id": absence.pk, "changes": changes},
+            reason=reason,
+            source_document=source_document,
+        )
+        _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
+    return absence
+
+
+def absence_withdraw(
+    *,
+    actor: Actor,
+    absence: AbsenceDeclaration,
+    reason: str,
+    source_document: str = "",
+    today: date | None = None,
+) -> AbsenceDeclaration:
+    """Huỷ khai báo tạm vắng: the person will not leave after all, and withdraws a declaration whose period
+    has not begun. Recorded by the police of the place of residence, as the declaration was.
+
+    The declaration is marked withdrawn on `today`, not deleted: the record's history keeps that it was
+    declared and then withdrawn, and the version written here is the first without it. Once the period has
+    begun the person did leave, and the absence ends with a return (absence_return) instead."""
+    today = today or timezone.localdate()
+    _require_source(reason=reason, source_document=source_document)
+    with transaction.atomic():
+        citizen = Citizen.objects.get(
+            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
+        )
+        citizen_lock(citizen)
+        absence.refresh_from_db()
+        _homes, errors = _absence_home(citizen, actor=actor)
+        if absence.returned_on is not None:
+            errors.append(
+                error(
+                    "absence",
+                    "absence.already_returned",
+                    f"Công dân đã trở về ngày {absence.returned_on:%d/%m/%Y}: khai báo đã kết thúc không huỷ "
+                    "được",
+                    f"The citizen came back on {absence.returned_on:%d/%m/%Y}: a closed declaration is not "
+                    "withdrawn",
+                )
+            )
+        elif absence.withdrawn_on is not None:
+            errors.append(_absence_withdrawn(absence))
+        elif absence.starts_on <= today:
+            errors.append(
+                error(
+                    "starts_on",
+                    "absence.already_started",
+                    f"Lần tạm vắng đã bắt đầu ngày {absence.starts_on:%d/%m/%Y}: chỉ huỷ được khai báo cho "
+                    "thời gian chưa bắt đầu; hãy ghi nhận công dân trở về",
+                    f"The absence began on {absence.starts_on:%d/%m/%Y}: only a declaration whose period has "
+                    "not begun is withdrawn; record the citizen's return instead",
+                )
+            )
+        if errors:
+            raise DomainError(errors)
+        absence.withdrawn_on = today
+        absence.save(update_fields=["withdrawn_on"])
+        event = audit_event_record(
+            actor=actor,
+            event_type=EventType.ABSENCE_WITHDRAWN,
+            subject_type="citizen",
+            subject_id=citizen.pk,
+            data={
+                "absence_id": absence.pk,
+                "starts_on": absence.starts_on.isoformat(),
+                "ends_on": absence.ends_on.isoformat(),
+                "withdrawn_on": today.isoformat(),
+            },
             reason=reason,
             source_document=source_document,
         )
@@ -3255,9 +3343,10 @@ def citizen_merge(
         # whose period meets one of the kept record's is most often the same absence declared twice: it
         # stays on the absorbed record, with its history, as a family link the kept record has already
         # does. Moved, it would show the person away twice and make each of the two uncorrectable.
-        kept_absences = list(keep.absences.all())
+        # A withdrawn declaration, on either record, is history that clashes with nothing: it moves.
+        kept_absences = list(keep.absences.filter(withdrawn_on__isnull=True))
         for absence in absorb.absences.order_by("pk"):
-            if any(
+            if absence.withdrawn_on is None and any(
                 other.starts_on <= absence.last_day and absence.starts_on <= other.last_day
                 for other in kept_absences
             ):

@@ -14,6 +14,9 @@ urlpatterns = [
     path("citizens/<id:pk>/absences/new/", views.absence_new_view, name="absence_new"),
     path("citizens/<id:pk>/absences/<id:aid>/return/", views.absence_return_view, name="absence_return"),
     path("citizens/<id:pk>/absences/<id:aid>/edit/", views.absence_edit_view, name="absence_edit"),
+    path(
+        "citizens/<id:pk>/absences/<id:aid>/withdraw/", views.absence_withdraw_view, name="absence_withdraw"
+    ),
     path("arrivals/new/", views.arrival_new_view, name="arrival_new"),
     path("stays/", views.stays_view, name="stays"),
     path("stays/new/", views.stay_new_view, name="stay_new"),

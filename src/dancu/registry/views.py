@@ -23,6 +23,7 @@ from dancu.registry.forms import (
     AbsenceCorrectForm,
     AbsenceForm,
     AbsenceReturnForm,
+    AbsenceWithdrawForm,
     ArrivalForm,
     CitizenForm,
     HeadChangeForm,
@@ -495,8 +496,16 @@ def absence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _open_absence_or_404(citizen: Citizen, aid: int) -> AbsenceDeclaration:
-    # Another citizen's declaration, or one already closed, is not found here, as an unknown id is.
-    absence = next((a for a in citizen.absences.all() if a.pk == aid and a.returned_on is None), None)
+    # Another citizen's declaration, or one already closed or withdrawn, is not found here, as an unknown
+    # id is.
+    absence = next(
+        (
+            a
+            for a in citizen.absences.all()
+            if a.pk == aid and a.returned_on is None and a.withdrawn_on is None
+        ),
+        None,
+    )
     if absence is None:
         raise Http404
     return absence
@@ -568,6 +577,35 @@ def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
         request,
         "registry/absence_form.html",
         {"form": form, "citizen": citizen, "absence": absence, "title": _("Sửa khai báo tạm vắng")},
+    )
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def absence_withdraw_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
+    """Huỷ khai báo tạm vắng: the person does not leave after all, before the declared period begins."""
+    actor = current_user(request)
+    citizen = _citizen_or_404(request, pk)
+    absence = _open_absence_or_404(citizen, aid)
+    form = AbsenceWithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.absence_withdraw(
+                actor=Actor(actor),
+                absence=absence,
+                reason=data["reason"],
+                source_document=data["source_document"],
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+        else:
+            messages.success(request, _("Đã huỷ khai báo tạm vắng"))
+            return redirect("registry:citizen", pk=citizen.pk)
+    return render(
+        request,
+        "registry/absence_form.html",
+        {"form": form, "citizen": citizen, "absence": absence, "title": _("Huỷ khai báo tạm vắng")},
     )
 
 
