@@ -341,7 +341,16 @@ class Residence(models.Model):
                 condition=Q(ended_on__isnull=True) | Q(ended_on__gte=models.F("registered_on")),
             ),
         ]
-        indexes = [models.Index(fields=["commune", "kind"], name="residence_commune_kind")]
+        indexes = [
+            models.Index(fields=["commune", "kind"], name="residence_commune_kind"),
+            # The people staying in an area (selectors.stays_list), by end date: only the current
+            # temporary residences, a few in a hundred residences, so the index costs little on a load.
+            models.Index(
+                fields=["commune", "expires_on"],
+                name="residence_current_stay",
+                condition=Q(kind="temporary", ended_on__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.citizen_id} {self.kind} {self.commune_id}"
