@@ -350,6 +350,13 @@ class Residence(models.Model):
                 name="residence_current_stay",
                 condition=Q(kind="temporary", ended_on__isnull=True),
             ),
+            # The same stays by end date alone, for a province's or the country's list: walked in order,
+            # the rows outside the province are passed over, rather than every stay of the area sorted.
+            models.Index(
+                fields=["expires_on", "id"],
+                name="residence_current_stay_expiry",
+                condition=Q(kind="temporary", ended_on__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
