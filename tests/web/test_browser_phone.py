@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -351,6 +353,14 @@ def server(database: None) -> Iterator[LiveServer]:
     live._live_server_modified_settings.enable()
     yield live
     live._live_server_modified_settings.disable()
+    # The browser's contexts are closed by now (`sessions` is torn down first), but the server's request
+    # threads, daemons it never joins, may still be closing their sockets. Stopped under them, the server
+    # ends the sharing of the in-memory SQLite connection, and each thread's last `close_all` raises in
+    # the thread (a warning on whichever test runs then, five of them in a loaded CI run).
+    deadline = time.monotonic() + 30
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
     live.stop()
 
 
