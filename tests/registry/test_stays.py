@@ -369,6 +369,7 @@ def test_the_commune_of_the_record_cannot_renew_a_stay_elsewhere(
     # The record offers the actions on the residence of Sài Gòn, and none on the stay in Hồng Hà.
     assert f'href="/citizens/{people.tuan.pk}/residences/{home.pk}/end/"' in record
     assert f"/residences/{stay.pk}/" not in record
+    assert f'data-elsewhere="{stay.pk}"' in record
 
     page = html(
         dung.post(
