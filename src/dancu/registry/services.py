@@ -1414,6 +1414,18 @@ def _absence_period_errors(
     return errors
 
 
+def _absence_locked(absence: AbsenceDeclaration) -> Citizen:
+    """Lock the citizen a declaration belongs to and reload the declaration from under the lock."""
+    # The declaration's citizen as stored: a merge moves declarations to the kept record, and the lock
+    # refuses a record merged away meanwhile (as _residence_locked does for residences).
+    citizen = Citizen.objects.get(
+        pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
+    )
+    citizen_lock(citizen)
+    absence.refresh_from_db()
+    return citizen
+
+
 def _absence_withdrawn(absence: AbsenceDeclaration) -> FieldError:
     # A withdrawn declaration is history, as one closed by a return is: nothing more is recorded on it.
     return error(
@@ -1490,13 +1502,7 @@ def absence_return(
     today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
-        # The declaration's citizen as stored: a merge moves declarations to the kept record, and the
-        # lock refuses a record merged away meanwhile (as _residence_locked does for residences).
-        citizen = Citizen.objects.get(
-            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
-        )
-        citizen_lock(citizen)
-        absence.refresh_from_db()
+        citizen = _absence_locked(absence)
         _homes, errors = _absence_home(citizen, actor=actor)
         if absence.returned_on is not None:
             errors.append(
@@ -1570,11 +1576,7 @@ def absence_correct(
     absence_reason = clean_text(absence_reason)
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
-        citizen = Citizen.objects.get(
-            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
-        )
-        citizen_lock(citizen)
-        absence.refresh_from_db()
+        citizen = _absence_locked(absence)
         homes, errors = _absence_home(citizen, actor=actor)
         if absence.returned_on is not None:
             errors.append(
@@ -1671,11 +1673,7 @@ def absence_withdraw(
     today = today or timezone.localdate()
     _require_source(reason=reason, source_document=source_document)
     with transaction.atomic():
-        citizen = Citizen.objects.get(
-            pk=AbsenceDeclaration.objects.values_list("citizen_id", flat=True).get(pk=absence.pk)
-        )
-        citizen_lock(citizen)
-        absence.refresh_from_db()
+        citizen = _absence_locked(absence)
         _homes, errors = _absence_home(citizen, actor=actor)
         if absence.returned_on is not None:
             errors.append(
