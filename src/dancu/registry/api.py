@@ -419,7 +419,7 @@ def _residence_answer(residence: Residence) -> dict[str, Any]:
 
 def _stay_out(stay: Residence, *, today: date) -> dict[str, Any]:
     c = stay.citizen
-    home = next(iter(c.homes), None)  # type: ignore[attr-defined]
+    home = selectors.stay_home(stay)
     return _residence_out(stay) | {
         "citizen": {
             "id": c.pk,
@@ -429,7 +429,7 @@ def _stay_out(stay: Residence, *, today: date) -> dict[str, Any]:
             "sex": c.sex,
             "deceased": c.is_deceased,
         },
-        "expired": stay.expires_on is not None and stay.expires_on < today,
+        "expired": stay.expired_on(today),
         "permanent_commune_name": home.commune.name if home else None,
         "permanent_province_name": home.commune.parent.name if home and home.commune.parent else None,
     }

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from dancu.geo.models import AdminUnit
 from dancu.lib import downloads
 from dancu.registry.models import Residence
+from dancu.registry.selectors import stay_home
 
 STAY_HEADERS = [
     "Số định danh",
@@ -30,8 +31,7 @@ def stay_rows(stays: Iterable[Residence], *, today: date) -> Iterator[list[Any]]
     """One row per stay, as the list shows it; dates as the pages write them (dd/mm/yyyy)."""
     for stay in stays:
         citizen = stay.citizen
-        homes = getattr(citizen, "homes", [])
-        home = homes[0] if homes else None
+        home = stay_home(stay)
         expires_on = stay.expires_on
         yield [
             citizen.pin,
@@ -42,7 +42,7 @@ def stay_rows(stays: Iterable[Residence], *, today: date) -> Iterator[list[Any]]
             str(stay.commune),
             f"{stay.registered_on:%d/%m/%Y}",
             f"{expires_on:%d/%m/%Y}" if expires_on else "",
-            "có" if expires_on is not None and expires_on < today else "",
+            "có" if stay.expired_on(today) else "",
             f"{home.address_detail}, {home.commune}" if home is not None else "",
         ]
 

@@ -366,6 +366,15 @@ class Residence(models.Model):
     def is_current(self) -> bool:
         return self.ended_on is None
 
+    def expired_on(self, day: date) -> bool:
+        """A current temporary residence past its end date on `day`: it counts until it is ended, and
+        renewing or ending it is the work of its commune (selectors.stays_list puts these first)."""
+        return self.ended_on is None and self.expires_on is not None and self.expires_on < day
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expired_on(timezone.localdate())
+
 
 class AbsenceDeclaration(models.Model):
     """Khai báo tạm vắng: the citizen is away from their residence for a declared period."""

@@ -596,6 +596,12 @@ def _stay_text_filter(text: str) -> Q:
     return Q(citizen__name_key__startswith=fold_name(text))
 
 
+def stay_home(stay: Residence) -> Residence | None:
+    """The current permanent residence of a stay's citizen, as `_with_home` read it with the stay."""
+    homes: list[Residence] = getattr(stay.citizen, "homes", [])
+    return homes[0] if homes else None
+
+
 def _stays_asked(actor: User, *, text: str, expired_only: bool, today: date) -> QuerySet[Residence]:
     problems = text_errors(text, field="q", max_length=MAX_QUERY_LENGTH)
     if problems:
@@ -605,7 +611,9 @@ def _stays_asked(actor: User, *, text: str, expired_only: bool, today: date) -> 
         stays = stays.filter(_stay_text_filter(text))
     if expired_only:
         stays = stays.filter(expires_on__lt=today)
-    return stays
+    # By end date alone (then registration order), which the stays' partial indexes keep in order: a page
+    # is read from an index without sorting the area's stays or reading their citizens.
+    return stays.order_by("expires_on", "pk")
 
 
 def _with_home(stays: QuerySet[Residence]) -> QuerySet[Residence]:
@@ -643,9 +651,7 @@ def stays_list(
     text = text.strip()
     stays = _stays_asked(actor, text=text, expired_only=expired_only, today=today)
     offset = (page - 1) * page_size
-    # By end date alone (then registration order), which the stays' partial index keeps in order for a
-    # commune: a page is read from the index without sorting the area's stays or reading their citizens.
-    rows = list(_with_home(stays).order_by("expires_on", "pk")[offset : offset + page_size + 1])
+    rows = list(_with_home(stays)[offset : offset + page_size + 1])
     has_next = len(rows) > page_size
     rows = rows[:page_size]
     access_log_record(
@@ -686,7 +692,7 @@ def stays_export(
     today = today or timezone.localdate()
     stays = _with_home(_stays_asked(actor, text=text.strip(), expired_only=expired_only, today=today))
     return _stays_logged(
-        in_chunks(stays.order_by("expires_on", "pk"), chunk_size),
+        in_chunks(stays, chunk_size),
         actor=actor,
         purpose=purpose,
         channel=channel,

@@ -212,6 +212,13 @@ def residence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "registry/residence_form.html", {"form": form, "citizen": citizen})
 
 
+def _card_refused(request: HttpRequest, form: forms.Form, exc: DomainError) -> int | None:
+    """A refused arrival or stay (both typed from a card): its errors on the form, a refusal of the officer
+    shown on the PIN; and the record of someone of the commune already, which the page links to."""
+    add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"actor": "pin"})
+    return next((e.params["citizen_id"] for e in exc.errors if e.code == "arrival.in_area"), None)
+
+
 @officer_required
 @require_http_methods(["GET", "POST"])
 def arrival_new_view(request: HttpRequest) -> HttpResponse:
@@ -237,9 +244,7 @@ def arrival_new_view(request: HttpRequest) -> HttpResponse:
                 source_document=data["source_document"],
             )
         except DomainError as exc:
-            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"actor": "pin"})
-            # The record of someone of the commune already: the page links to it.
-            in_area = next((e.params["citizen_id"] for e in exc.errors if e.code == "arrival.in_area"), None)
+            in_area = _card_refused(request, form, exc)
         else:
             messages.success(
                 request, _("Đã đăng ký thường trú cho người chuyển đến %(pin)s") % {"pin": citizen.pin}
@@ -419,8 +424,7 @@ def stay_view(request: HttpRequest, rid: int) -> HttpResponse:
         record_id: int | None = selectors.citizen_current_id(actor=actor, pk=stay.citizen_id)
     except NotFoundError:
         record_id = None
-    expired = stay.expires_on is not None and stay.expires_on < timezone.localdate()
-    return render(request, "registry/stay.html", {"stay": stay, "record_id": record_id, "expired": expired})
+    return render(request, "registry/stay.html", {"stay": stay, "record_id": record_id})
 
 
 @officer_required
@@ -448,8 +452,7 @@ def stay_new_view(request: HttpRequest) -> HttpResponse:
                 source_document=data["source_document"],
             )
         except DomainError as exc:
-            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"actor": "pin"})
-            in_area = next((e.params["citizen_id"] for e in exc.errors if e.code == "arrival.in_area"), None)
+            in_area = _card_refused(request, form, exc)
         else:
             messages.success(request, _("Đã đăng ký tạm trú"))
             return redirect("registry:stay", rid=stay.pk)
