@@ -35,8 +35,9 @@ test-sqlite: $(STAMP)
 	scripts/ensure-chromium
 	$(PYTEST)
 
-# Tests marked one_database prove nothing PostgreSQL could change: those that touch no database (marked in
-# tests/conftest.py) and the Spark backend against DuckDB's (two minutes of a JVM). The SQLite pass runs them.
+# Tests marked one_database prove nothing PostgreSQL could change: those that touch no database and the
+# browser tests (both marked in tests/conftest.py), the demo's (`make demo` runs on SQLite) and the Spark
+# backend against DuckDB's (two minutes of a JVM). The SQLite pass runs them.
 test-postgres: $(STAMP)
 	scripts/with-postgres $(PYTEST) -m "not one_database"
 

@@ -422,8 +422,14 @@ _DATABASE_FIXTURES = frozenset(
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests that touch no database are marked `one_database`: PostgreSQL could change nothing they
-    prove, so the PostgreSQL pass of `make test` leaves them to the SQLite pass (Makefile)."""
+    prove, so the PostgreSQL pass of `make test` leaves them to the SQLite pass (Makefile).
+
+    So are the browser tests (tests/web, the `browser` fixture): what they prove is what Chromium makes of
+    the pages (layout on a phone, scripts, the forms' round trips), while the views they reach and the
+    services behind those are tested on both databases through Django's test client. Each browser test
+    empties and refills the test database when it ends, which cost the PostgreSQL pass some three minutes."""
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
-        if item.get_closest_marker("django_db") is None and not fixtures & _DATABASE_FIXTURES:
+        no_database = item.get_closest_marker("django_db") is None and not fixtures & _DATABASE_FIXTURES
+        if no_database or "browser" in fixtures:
             item.add_marker(pytest.mark.one_database)

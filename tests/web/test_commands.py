@@ -22,6 +22,10 @@ from dancu.registry.models import Citizen
 
 pytestmark = pytest.mark.django_db
 
+# `make demo` runs on the embedded database (SQLite), and that is the run these tests make; each takes
+# tens of seconds. What the demo writes through is tested on both databases by the domains' own tests.
+DEMO_DATABASE = pytest.mark.one_database
+
 
 def run(*args: str, **options: Any) -> str:
     out = io.StringIO()
@@ -71,6 +75,7 @@ def demo_content() -> dict[str, Any]:
     }
 
 
+@DEMO_DATABASE
 def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> None:
     out = run("demo", people=600, seed=7, no_serve=True)
 
@@ -148,6 +153,7 @@ def test_demo_prepares_people_and_one_account_per_role_then_reuses_them() -> Non
     assert demo_content() == made
 
 
+@DEMO_DATABASE
 def test_the_demo_officer_and_citizen_sign_in_with_the_printed_password_and_their_codes() -> None:
     # One demo for both (a demo costs tens of seconds of the suite): an officer on the officers' pages,
     # then the demo citizen on the portal.
