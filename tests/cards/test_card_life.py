@@ -83,6 +83,12 @@ def test_a_card_revoked_before_delivery_is_not_handed_over_and_its_application_c
     )
     application = Application.objects.get(pk=card.application_id)
     assert application.status == Application.Status.CANCELLED
+    # The application's trail ends with its own cancellation, under the officer who revoked the card.
+    cancelled = AuditEvent.objects.get(
+        event_type=EventType.CARD_APPLICATION_CANCELLED, subject_id=str(application.pk)
+    )
+    assert (cancelled.actor, cancelled.reason) == (personas.cuong, application.cancellation_reason)
+    assert cancelled.data["intake_point_id"] == station.pk
     with pytest.raises(DomainError) as exc:
         services.application_deliver(actor=Actor(personas.lan), application=application, received_by="Hùng")
     assert codes(exc) == ["application.status"]
@@ -255,6 +261,11 @@ def test_a_death_during_production_cancels_the_application_with_the_revocation(
         Application.Status.CANCELLED,
         f"{REVOKED}Công dân đã chết",
     )
+    cancelled = AuditEvent.objects.get(
+        event_type=EventType.CARD_APPLICATION_CANCELLED, subject_id=str(application.pk)
+    )
+    assert (cancelled.actor, cancelled.reason) == (personas.cuong, f"{REVOKED}Công dân đã chết")
+    assert cancelled.unit == station.commune
 
 
 def test_the_database_refuses_a_cancelled_application_without_a_reason(

@@ -1314,6 +1314,19 @@ def batch_import_result(
                     application,
                 )
             )
+            if application.status == Status.CANCELLED:
+                # The application's trail ends with its cancellation, as on every path that cancels one.
+                events.append(
+                    _event(
+                        actor,
+                        EventType.CARD_APPLICATION_CANCELLED,
+                        "card_application",
+                        application.pk,
+                        data,
+                        application,
+                        reason=application.cancellation_reason,
+                    )
+                )
         Card.objects.bulk_create(cards, batch_size=1000)
         # One UPDATE per chunk for the produced applications (all get the same values); the refused ones,
         # few, each keep their own reason. bulk_update would build a CASE over every row instead.
@@ -1550,8 +1563,9 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
         card.state_since = now
         card.state_reason = "; ".join(part for part in (grounds_text, note) if part)
         card.save(update_fields=["state", "state_since", "state_reason"])
+        cancellation = cancelled_for_revocation(card.state_reason)
         closed = old_state == Card.State.PRODUCED and _close_application(
-            card.application, now=now, reason=cancelled_for_revocation(card.state_reason)
+            card.application, now=now, reason=cancellation
         )
         audit_event_record(
             actor=actor,
@@ -1568,6 +1582,17 @@ def card_change_state(*, actor: Actor, card: Card, state: str, grounds: str = ""
             reason=card.state_reason,
             unit=card.application.point.commune,
         )
+        if closed:
+            # The application's own trail says it was cancelled, and why, as on every path that cancels one.
+            audit_event_record(
+                actor=actor,
+                event_type=EventType.CARD_APPLICATION_CANCELLED,
+                subject_type="card_application",
+                subject_id=card.application.pk,
+                data=milestone_data(card.application),
+                reason=cancellation,
+                unit=card.application.point.commune,
+            )
     return card
 
 
