@@ -124,11 +124,12 @@ def test_the_commune_stayed_at_registers_the_stay_and_sees_it_but_not_the_record
     assert "12 Lê Lợi" in page  # where he comes from
     assert f'href="/citizens/{tuan.pk}/residences/{stay.pk}/renew/"' in page
     assert 'id="full-record"' not in page
-    # The record, its history and its other writes stay with Sài Gòn.
+    # The record, its history and its other residences stay with Sài Gòn (the stay's own writes and the
+    # absences are Hồng Hà's too: below).
     for path in (
         f"/citizens/{tuan.pk}/",
         f"/citizens/{tuan.pk}/history/",
-        f"/citizens/{tuan.pk}/absences/new/",
+        f"/citizens/{tuan.pk}/residences/new/",
     ):
         assert binh.get(path).status_code == 404, path
     assert 'id="no-results"' in html(binh.get("/search/", {"q": tuan.pin}))
@@ -393,6 +394,154 @@ def test_a_residence_of_another_person_is_not_reached_through_a_stay(binh: Clien
     assert binh.get(f"/citizens/{people.hung.pk}/residences/{stay.pk}/renew/").status_code == 404
     hung_home = people.hung.residences.get(kind="permanent")
     assert binh.get(f"/citizens/{people.tuan.pk}/residences/{hung_home.pk}/end/").status_code == 404
+
+
+# Absences declared where the person stays -------------------------------------------------------------------
+
+
+def absence_form(starts: int, ends: int, **overrides: Any) -> dict[str, Any]:
+    """The absence form for a period from `starts` to `ends` days after today."""
+    return {
+        "starts_on": (TODAY + timedelta(days=starts)).isoformat(),
+        "ends_on": (TODAY + timedelta(days=ends)).isoformat(),
+        "destination": "Đà Lạt, Lâm Đồng",
+        "reason": "Đi công tác",
+        "source_document": "CT01 số 12",
+    } | overrides
+
+
+def test_the_commune_stayed_at_takes_the_absences_from_the_stays_page(
+    binh: Client, people: People, personas: Personas
+) -> None:
+    """An absence is declared at the place of residence, a temporary one included (Luật Cư trú 2020, art.
+    31): Bình declares, corrects and withdraws Tuấn's absence from his stay, records his return from
+    another, and each page goes back to the stay, whose record Bình does not read."""
+    stay = stay_of(people.tuan)
+    tuan = people.tuan
+    page = html(binh.get(f"/stays/{stay.pk}/"))
+    assert "Không có khai báo tạm vắng chưa kết thúc" in page
+    assert f'href="/citizens/{tuan.pk}/absences/new/"' in page
+    assert f'href="/stays/{stay.pk}/"' in html(binh.get(f"/citizens/{tuan.pk}/absences/new/"))
+
+    declared = binh.post(f"/citizens/{tuan.pk}/absences/new/", absence_form(10, 40))
+
+    assert declared.status_code == 302, declared.content.decode()[:2000]
+    assert declared["Location"] == f"/stays/{stay.pk}/"
+    absence = AbsenceDeclaration.objects.get(citizen=tuan)
+    event = AuditEvent.objects.get(event_type=EventType.ABSENCE_DECLARED)
+    assert (event.actor, event.data["residence_ids"]) == (personas.binh, [stay.pk])
+    page = html(binh.get(f"/stays/{stay.pk}/"))
+    assert f'data-absence="{absence.pk}"' in page
+    assert f'href="/citizens/{tuan.pk}/absences/{absence.pk}/withdraw/"' in page
+
+    corrected = binh.post(
+        f"/citizens/{tuan.pk}/absences/{absence.pk}/edit/",
+        absence_form(
+            10, 40, destination="Nha Trang, Khánh Hòa", absence_reason="Đi công tác", reason="Sai nơi đến"
+        ),
+    )
+    assert corrected["Location"] == f"/stays/{stay.pk}/"
+    absence.refresh_from_db()
+    assert absence.destination == "Nha Trang, Khánh Hòa"
+    withdrawn = binh.post(
+        f"/citizens/{tuan.pk}/absences/{absence.pk}/withdraw/",
+        {"reason": "Công dân không đi nữa", "source_document": ""},
+    )
+    assert withdrawn["Location"] == f"/stays/{stay.pk}/"
+    absence.refresh_from_db()
+    assert absence.withdrawn_on == TODAY
+
+    away = binh.post(f"/citizens/{tuan.pk}/absences/new/", absence_form(0, 20))
+    assert away.status_code == 302, away.content.decode()[:2000]
+    current = AbsenceDeclaration.objects.get(citizen=tuan, withdrawn_on=None)
+    assert f'href="/citizens/{tuan.pk}/absences/{current.pk}/return/"' in html(binh.get(f"/stays/{stay.pk}/"))
+    came_back = binh.post(
+        f"/citizens/{tuan.pk}/absences/{current.pk}/return/",
+        {"returned_on": TODAY.isoformat(), "reason": "Trở về nơi cư trú", "source_document": ""},
+    )
+    assert came_back["Location"] == f"/stays/{stay.pk}/"
+    current.refresh_from_db()
+    assert current.returned_on == TODAY
+    # Declarations that are over stay on the record's page, not on the stay's.
+    page = html(binh.get(f"/stays/{stay.pk}/"))
+    assert "data-absence=" not in page
+    assert binh.get(f"/citizens/{tuan.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("who", SEEN)
+def test_who_takes_an_absence_of_a_person_staying(
+    people: People, personas: Personas, sign_in: Any, who: str
+) -> None:
+    """Those who reach the stay or the record reach the absence pages; the others get "not found", on the
+    pages and in the API, and nothing is written."""
+    sees_stay, sees_record = SEEN[who]
+    stay_of(people.tuan)
+    tuan = people.tuan
+    absence = services.absence_declare(
+        actor=SYSTEM,
+        citizen=tuan,
+        starts_on=TODAY + timedelta(days=5),
+        ends_on=TODAY + timedelta(days=9),
+        destination="Huế",
+        reason="Thăm người thân",
+    )
+    user = getattr(personas, who)
+    client = client_of(user, sign_in)
+    reached = 200 if sees_stay or sees_record else 404
+
+    assert client.get(f"/citizens/{tuan.pk}/absences/new/").status_code == reached
+    assert client.get(f"/citizens/{tuan.pk}/absences/{absence.pk}/edit/").status_code == reached
+    assert client.get(f"/citizens/{tuan.pk}/absences/{absence.pk}/withdraw/").status_code == reached
+    before = AbsenceDeclaration.objects.count()
+    declared = token_client(user).post(
+        f"/api/v1/citizens/{tuan.pin}/absences",
+        json.dumps(absence_form(20, 30) | {"source_document": ""}),
+        content_type="application/json",
+    )
+    assert declared.status_code == (201 if sees_stay or sees_record else 404), declared.content
+    assert AbsenceDeclaration.objects.count() == before + (declared.status_code == 201)
+
+
+def test_the_api_takes_the_absences_of_a_person_staying(people: People, personas: Personas) -> None:
+    stay_of(people.tuan)
+    api = token_client(personas.binh)
+    pin = people.tuan.pin
+
+    declared = api.post(
+        f"/api/v1/citizens/{pin}/absences", json.dumps(absence_form(3, 30)), content_type="application/json"
+    )
+
+    assert declared.status_code == 201, declared.content
+    absence_id = declared.json()["id"]
+    corrected = api.patch(
+        f"/api/v1/citizens/{pin}/absences/{absence_id}",
+        json.dumps({"ends_on": (TODAY + timedelta(days=45)).isoformat(), "reason": "Ở lâu hơn"}),
+        content_type="application/json",
+    )
+    assert corrected.status_code == 200, corrected.content
+    assert corrected.json()["ends_on"] == (TODAY + timedelta(days=45)).isoformat()
+    withdrawn = api.post(
+        f"/api/v1/citizens/{pin}/absences/{absence_id}/withdraw",
+        json.dumps({"reason": "Không đi nữa"}),
+        content_type="application/json",
+    )
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert AbsenceDeclaration.objects.get(pk=absence_id).withdrawn_on == TODAY
+    # Another person's declaration is not reached through the stay's citizen.
+    hung = services.absence_declare(
+        actor=SYSTEM,
+        citizen=people.hung,
+        starts_on=TODAY + timedelta(days=5),
+        ends_on=TODAY + timedelta(days=9),
+        destination="Huế",
+        reason="Thăm người thân",
+    )
+    other = api.post(
+        f"/api/v1/citizens/{pin}/absences/{hung.pk}/withdraw",
+        json.dumps({"reason": "Không đi nữa"}),
+        content_type="application/json",
+    )
+    assert other.status_code == 404
 
 
 # The API ----------------------------------------------------------------------------------------------------

@@ -550,7 +550,7 @@ def renew_residence(
 def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[dict[str, Any]]:
     absence = services.absence_declare(
         actor=Actor(_actor(request)),
-        citizen=_get(request, pin),
+        citizen=_absence_holder(request, pin),
         starts_on=body.starts_on,
         ends_on=body.ends_on,
         destination=body.destination,
@@ -558,6 +558,16 @@ def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[d
         source_document=body.source_document,
     )
     return Status(201, _absence_out(absence))
+
+
+def _absence_holder(request: HttpRequest, pin: str) -> Citizen:
+    """The citizen of this PIN an absence is declared or changed for: one of the officer's area, or one
+    staying in it whose record lies elsewhere (an absence is declared at the place of residence, a
+    temporary one included: Luật Cư trú 2020, art. 31); "not found" otherwise."""
+    try:
+        return _get(request, pin)
+    except NotFoundError:
+        return selectors.stay_get(actor=_actor(request), pin=pin, purpose=PURPOSE, channel=API).citizen
 
 
 def _absence_of(citizen: Citizen, absence_id: int) -> AbsenceDeclaration:
@@ -576,7 +586,7 @@ def _absence_of(citizen: Citizen, absence_id: int) -> AbsenceDeclaration:
 def correct_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceCorrectIn
 ) -> dict[str, Any]:
-    absence = _absence_of(_get(request, pin), absence_id)
+    absence = _absence_of(_absence_holder(request, pin), absence_id)
     absence = services.absence_correct(
         actor=Actor(_actor(request)),
         absence=absence,
@@ -598,7 +608,7 @@ def correct_absence(
 def return_from_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceReturnIn
 ) -> dict[str, Any]:
-    absence = _absence_of(_get(request, pin), absence_id)
+    absence = _absence_of(_absence_holder(request, pin), absence_id)
     absence = services.absence_return(
         actor=Actor(_actor(request)),
         absence=absence,
@@ -617,7 +627,7 @@ def return_from_absence(
 def withdraw_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceWithdrawIn
 ) -> dict[str, Any]:
-    absence = _absence_of(_get(request, pin), absence_id)
+    absence = _absence_of(_absence_holder(request, pin), absence_id)
     absence = services.absence_withdraw(
         actor=Actor(_actor(request)),
         absence=absence,

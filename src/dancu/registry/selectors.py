@@ -717,7 +717,7 @@ def _stays_logged(
 def stay_get(
     *,
     actor: User,
-    pk: int,
+    pk: int | None = None,
     citizen_id: int | None = None,
     pin: str | None = None,
     purpose: str,
@@ -725,8 +725,15 @@ def stay_get(
 ) -> Residence:
     """One current temporary residence of the actor's area, with its citizen (of that id or PIN, when
     given: a path that names both must name a matching pair); the read is logged. What the police of the
-    place a person stays at see of the record: who stays, where from, and the stay itself."""
-    stays = _stays(actor).filter(pk=pk)
+    place a person stays at see of the record: who stays, where from, and the stay itself.
+
+    Without `pk`, the stay in the area of the person of that id or PIN: a person holds one temporary
+    residence at a time (registry.services.residence_register ends the other)."""
+    if pk is None and citizen_id is None and pin is None:
+        raise NotFoundError("residence")
+    stays = _stays(actor)
+    if pk is not None:
+        stays = stays.filter(pk=pk)
     if citizen_id is not None:
         stays = stays.filter(citizen_id=citizen_id)
     if pin is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -268,20 +270,45 @@ def _current_residence_or_404(citizen: Citizen, rid: int) -> Residence:
     return residence
 
 
-def _residence_for_change(request: HttpRequest, pk: int, rid: int) -> tuple[Citizen, Residence, str]:
-    """The citizen and the current residence an end or a renewal is for, and the page it came from: the
-    record, for a citizen of the officer's area; the stay's page, for a person staying in the area whose
-    record lies elsewhere, since the police of the place a person stays at renew and end the stay."""
+@dataclass(frozen=True)
+class _Reached:
+    """A citizen as an officer reaches them to write: through the record, for a citizen of the officer's
+    area, or through their stay in the area (`stay`), for a person staying there whose record lies
+    elsewhere. The police of the place a person stays at renew and end the stay (Luật Cư trú 2020,
+    art. 28-29) and take the person's absence declarations (art. 31: at the place of residence, a
+    temporary one included), so those pages are reached both ways."""
+
+    citizen: Citizen
+    stay: Residence | None
+
+    @property
+    def back(self) -> str:
+        """The page the write came from, where it goes back to."""
+        if self.stay is not None:
+            return reverse("registry:stay", args=[self.stay.pk])
+        return reverse("registry:citizen", args=[self.citizen.pk])
+
+
+def _record_or_stay(request: HttpRequest, pk: int, *, rid: int | None = None) -> _Reached:
+    """The citizen `pk` through their record, or else through their stay in the officer's area (stay
+    `rid`, when the path names one); 404 when neither is the officer's."""
     actor = current_user(request)
     try:
-        citizen = selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request))
+        return _Reached(selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request)), None)
     except NotFoundError:
-        try:
-            stay = selectors.stay_get(actor=actor, pk=rid, citizen_id=pk, purpose=purpose_of(request))
-        except NotFoundError:
-            raise Http404 from None
-        return stay.citizen, stay, reverse("registry:stay", args=[stay.pk])
-    return citizen, _current_residence_or_404(citizen, rid), reverse("registry:citizen", args=[citizen.pk])
+        pass
+    try:
+        stay = selectors.stay_get(actor=actor, pk=rid, citizen_id=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    return _Reached(stay.citizen, stay)
+
+
+def _residence_for_change(request: HttpRequest, pk: int, rid: int) -> tuple[_Reached, Residence]:
+    """The citizen and the current residence an end or a renewal is for: a residence of the record, or
+    the stay the citizen was reached through."""
+    reached = _record_or_stay(request, pk, rid=rid)
+    return reached, reached.stay or _current_residence_or_404(reached.citizen, rid)
 
 
 @officer_required
@@ -289,7 +316,7 @@ def _residence_for_change(request: HttpRequest, pk: int, rid: int) -> tuple[Citi
 def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     """Chấm dứt a residence: xoá đăng ký tạm trú, or a permanent residence or place of living left."""
     actor = current_user(request)
-    citizen, residence, back = _residence_for_change(request, pk, rid)
+    reached, residence = _residence_for_change(request, pk, rid)
     form = ResidenceEndForm(request.POST or None, initial={"ended_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -306,16 +333,15 @@ def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
         else:
             messages.success(request, _("Đã chấm dứt nơi cư trú"))
             # An ended stay has no page of its own any more: back to the area's list of stays.
-            stay_page = reverse("registry:stay", args=[residence.pk])
-            return redirect(reverse("registry:stays") if back == stay_page else back)
+            return redirect(reverse("registry:stays") if reached.stay is not None else reached.back)
     return render(
         request,
         "registry/residence_change_form.html",
         {
             "form": form,
-            "citizen": citizen,
+            "citizen": reached.citizen,
             "residence": residence,
-            "back": back,
+            "back": reached.back,
             "title": _("Chấm dứt nơi cư trú"),
         },
     )
@@ -326,7 +352,7 @@ def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
 def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     """Gia hạn tạm trú: a later end date for a current temporary residence."""
     actor = current_user(request)
-    citizen, residence, back = _residence_for_change(request, pk, rid)
+    reached, residence = _residence_for_change(request, pk, rid)
     form = ResidenceRenewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -342,15 +368,15 @@ def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpRespons
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã gia hạn tạm trú"))
-            return redirect(back)
+            return redirect(reached.back)
     return render(
         request,
         "registry/residence_change_form.html",
         {
             "form": form,
-            "citizen": citizen,
+            "citizen": reached.citizen,
             "residence": residence,
-            "back": back,
+            "back": reached.back,
             "title": _("Gia hạn tạm trú"),
         },
     )
@@ -424,7 +450,16 @@ def stay_view(request: HttpRequest, rid: int) -> HttpResponse:
         record_id: int | None = selectors.citizen_current_id(actor=actor, pk=stay.citizen_id)
     except NotFoundError:
         record_id = None
-    return render(request, "registry/stay.html", {"stay": stay, "record_id": record_id})
+    # The declarations not yet over, which the police of the place of residence (this stay's commune
+    # among them) record returns to, correct and withdraw; the record's page keeps the whole history.
+    open_absences = [
+        a
+        for a in stay.citizen.absences.order_by("-starts_on", "-pk")
+        if a.status in (AbsenceDeclaration.Status.UPCOMING, AbsenceDeclaration.Status.CURRENT)
+    ]
+    return render(
+        request, "registry/stay.html", {"stay": stay, "record_id": record_id, "open_absences": open_absences}
+    )
 
 
 @officer_required
@@ -470,9 +505,10 @@ def stay_new_view(request: HttpRequest) -> HttpResponse:
 @officer_required
 @require_http_methods(["GET", "POST"])
 def absence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Khai báo tạm vắng, from the record page."""
+    """Khai báo tạm vắng, from the record page or from the page of a stay in the officer's area."""
     actor = current_user(request)
-    citizen = _citizen_or_404(request, pk)
+    reached = _record_or_stay(request, pk)
+    citizen = reached.citizen
     form = AbsenceForm(request.POST or None, initial={"starts_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -490,11 +526,17 @@ def absence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã khai báo tạm vắng"))
-            return redirect("registry:citizen", pk=citizen.pk)
+            return redirect(reached.back)
     return render(
         request,
         "registry/absence_form.html",
-        {"form": form, "citizen": citizen, "absence": None, "title": _("Khai báo tạm vắng")},
+        {
+            "form": form,
+            "citizen": citizen,
+            "absence": None,
+            "back": reached.back,
+            "title": _("Khai báo tạm vắng"),
+        },
     )
 
 
@@ -519,7 +561,8 @@ def _open_absence_or_404(citizen: Citizen, aid: int) -> AbsenceDeclaration:
 def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
     """Đã trở về: the person came back before the end of the declared absence."""
     actor = current_user(request)
-    citizen = _citizen_or_404(request, pk)
+    reached = _record_or_stay(request, pk)
+    citizen = reached.citizen
     absence = _open_absence_or_404(citizen, aid)
     form = AbsenceReturnForm(request.POST or None, initial={"returned_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
@@ -536,11 +579,17 @@ def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã ghi nhận công dân trở về"))
-            return redirect("registry:citizen", pk=citizen.pk)
+            return redirect(reached.back)
     return render(
         request,
         "registry/absence_form.html",
-        {"form": form, "citizen": citizen, "absence": absence, "title": _("Trở về trước thời hạn tạm vắng")},
+        {
+            "form": form,
+            "citizen": citizen,
+            "absence": absence,
+            "back": reached.back,
+            "title": _("Trở về trước thời hạn tạm vắng"),
+        },
     )
 
 
@@ -549,7 +598,8 @@ def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse
 def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
     """Sửa khai báo tạm vắng: a wrong date, destination or reason, or a stay longer than declared."""
     actor = current_user(request)
-    citizen = _citizen_or_404(request, pk)
+    reached = _record_or_stay(request, pk)
+    citizen = reached.citizen
     absence = _open_absence_or_404(citizen, aid)
     initial = {
         "starts_on": absence.starts_on,
@@ -575,11 +625,17 @@ def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã sửa khai báo tạm vắng"))
-            return redirect("registry:citizen", pk=citizen.pk)
+            return redirect(reached.back)
     return render(
         request,
         "registry/absence_form.html",
-        {"form": form, "citizen": citizen, "absence": absence, "title": _("Sửa khai báo tạm vắng")},
+        {
+            "form": form,
+            "citizen": citizen,
+            "absence": absence,
+            "back": reached.back,
+            "title": _("Sửa khai báo tạm vắng"),
+        },
     )
 
 
@@ -588,7 +644,8 @@ def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
 def absence_withdraw_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
     """Huỷ khai báo tạm vắng: the person does not leave after all, before the declared period begins."""
     actor = current_user(request)
-    citizen = _citizen_or_404(request, pk)
+    reached = _record_or_stay(request, pk)
+    citizen = reached.citizen
     absence = _open_absence_or_404(citizen, aid)
     form = AbsenceWithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -604,11 +661,17 @@ def absence_withdraw_view(request: HttpRequest, pk: int, aid: int) -> HttpRespon
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã huỷ khai báo tạm vắng"))
-            return redirect("registry:citizen", pk=citizen.pk)
+            return redirect(reached.back)
     return render(
         request,
         "registry/absence_form.html",
-        {"form": form, "citizen": citizen, "absence": absence, "title": _("Huỷ khai báo tạm vắng")},
+        {
+            "form": form,
+            "citizen": citizen,
+            "absence": absence,
+            "back": reached.back,
+            "title": _("Huỷ khai báo tạm vắng"),
+        },
     )
 
 
