@@ -861,6 +861,39 @@ def test_a_person_who_died_while_away_is_not_shown_away(
     assert "—" in record.split(f'data-absence="{away.pk}"')[1].split("</tr>")[0]
 
 
+def test_the_declarations_of_a_person_who_died_take_no_return_and_no_withdrawal(
+    people: People, personas: Personas
+) -> None:
+    """A death ends the open declarations (status "deceased"): one that was running takes no return, one
+    not yet begun is not withdrawn, through the API as on the pages (which offer neither)."""
+    hung = people.hung
+    away = declare(hung)
+    upcoming = declare(hung, starts_on=TODAY + timedelta(days=100), ends_on=TODAY + timedelta(days=120))
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=hung,
+        changes={"date_of_death": str(TODAY - timedelta(days=1))},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+    api = token_client(personas.lan)
+    before = rows()
+
+    came_back = post_json(
+        api,
+        f"/api/v1/citizens/{hung.pin}/absences/{away.pk}/return",
+        {"returned_on": TODAY.isoformat(), "reason": "Trở về"},
+    )
+    withdrawn = post_json(
+        api, f"/api/v1/citizens/{hung.pin}/absences/{upcoming.pk}/withdraw", {"reason": "Không đi nữa"}
+    )
+
+    for answer in (came_back, withdrawn):
+        assert answer.status_code == 422, answer.content
+        assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("citizen", "citizen.deceased")]
+    assert rows() == before
+
+
 def test_a_merge_moves_a_withdrawn_declaration_whatever_its_days(people: People) -> None:
     """A withdrawn declaration is no absence: on the absorbed record it clashes with none of the kept
     record's, and moves with the rest of the record's history."""

@@ -1515,6 +1515,8 @@ def absence_return(
             )
         elif absence.withdrawn_on is not None:
             errors.append(_absence_withdrawn(absence))
+        elif citizen.is_deceased:
+            errors.append(_absence_of_the_dead())
         else:
             errors += date_not_in_future(returned_on, field="returned_on", today=today)
             if returned_on < absence.starts_on:
@@ -1688,6 +1690,8 @@ def absence_withdraw(
             )
         elif absence.withdrawn_on is not None:
             errors.append(_absence_withdrawn(absence))
+        elif citizen.is_deceased:
+            errors.append(_absence_of_the_dead())
         elif absence.starts_on <= today:
             errors.append(
                 error(
@@ -1719,6 +1723,19 @@ def absence_withdraw(
         )
         _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
     return absence
+
+
+def _absence_of_the_dead() -> FieldError:
+    # An open declaration of a person who has died ended with the death (AbsenceDeclaration.status says
+    # "deceased"): no return is recorded on it and it is not withdrawn, as no new one is declared.
+    return error(
+        "citizen",
+        "citizen.deceased",
+        "Công dân đã mất: khai báo tạm vắng đã kết thúc cùng ngày mất, không ghi nhận trở về hay huỷ khai "
+        "báo",
+        "The citizen is deceased: the declared absence ended with the death; no return or withdrawal is "
+        "recorded on it",
+    )
 
 
 def _next_household_number(commune: AdminUnit) -> str:
