@@ -513,6 +513,10 @@ def test_the_api_takes_the_absences_of_a_person_staying(people: People, personas
 
     assert declared.status_code == 201, declared.content
     absence_id = declared.json()["id"]
+    # The list of stays gives the declarations not yet over, with their ids, to a client that did not
+    # make them (the record's API is not this commune's).
+    [listed] = api.get("/api/v1/stays").json()["results"]
+    assert [(a["id"], a["status"]) for a in listed["absences"]] == [(absence_id, "upcoming")]
     corrected = api.patch(
         f"/api/v1/citizens/{pin}/absences/{absence_id}",
         json.dumps({"ends_on": (TODAY + timedelta(days=45)).isoformat(), "reason": "Ở lâu hơn"}),
@@ -527,6 +531,7 @@ def test_the_api_takes_the_absences_of_a_person_staying(people: People, personas
     )
     assert withdrawn.status_code == 200, withdrawn.content
     assert AbsenceDeclaration.objects.get(pk=absence_id).withdrawn_on == TODAY
+    assert api.get("/api/v1/stays").json()["results"][0]["absences"] == []
     # Another person's declaration is not reached through the stay's citizen.
     hung = services.absence_declare(
         actor=SYSTEM,

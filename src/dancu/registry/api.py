@@ -432,6 +432,7 @@ def _stay_out(stay: Residence, *, today: date) -> dict[str, Any]:
         "expired": stay.expired_on(today),
         "permanent_commune_name": home.commune.name if home else None,
         "permanent_province_name": home.commune.parent.name if home and home.commune.parent else None,
+        "absences": [_absence_out(a) for a in selectors.stay_open_absences(stay)],
     }
 
 

@@ -146,6 +146,10 @@ class StayOut(ResidenceOut):
         description="the commune of the person's permanent residence, if they have one"
     )
     permanent_province_name: str | None
+    absences: list[AbsenceOut] = Field(
+        description="the person's declared absences not yet over (upcoming or current), newest first: "
+        "those you record returns to, correct and withdraw (POST/PATCH /citizens/{pin}/absences/...)"
+    )
 
 
 class StayPageOut(Schema):

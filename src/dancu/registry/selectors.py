@@ -617,8 +617,8 @@ def _stays_asked(actor: User, *, text: str, expired_only: bool, today: date) -> 
 
 
 def _with_home(stays: QuerySet[Residence]) -> QuerySet[Residence]:
-    """The stay, its citizen and the citizen's current permanent residence (shown as where they come
-    from), in three queries whatever the page's length."""
+    """The stay, its citizen, the citizen's current permanent residence (shown as where they come from)
+    and their declarations not closed (`stay_open_absences`), in four queries whatever the page's length."""
     return stays.select_related(
         "citizen", "commune__parent", "legacy_commune__parent__parent"
     ).prefetch_related(
@@ -628,8 +628,27 @@ def _with_home(stays: QuerySet[Residence]) -> QuerySet[Residence]:
                 kind=Residence.Kind.PERMANENT, ended_on__isnull=True
             ).select_related("commune__parent"),
             to_attr="homes",
-        )
+        ),
+        Prefetch(
+            "citizen__absences",
+            queryset=AbsenceDeclaration.objects.filter(
+                returned_on__isnull=True, withdrawn_on__isnull=True, ended_by_move=False
+            ).order_by("-starts_on", "-pk"),
+            to_attr="unclosed_absences",
+        ),
     )
+
+
+def stay_open_absences(stay: Residence) -> list[AbsenceDeclaration]:
+    """The declarations of a stay's citizen that are not over (sắp đi, đang tạm vắng), newest first, as
+    `_with_home` read them with the stay: those the police of the place of residence, the stay's commune
+    among them, record returns to, correct and withdraw (Luật Cư trú 2020, art. 31)."""
+    unclosed: list[AbsenceDeclaration] = getattr(stay.citizen, "unclosed_absences", [])
+    return [
+        a
+        for a in unclosed
+        if a.status in (AbsenceDeclaration.Status.UPCOMING, AbsenceDeclaration.Status.CURRENT)
+    ]
 
 
 def stays_list(

@@ -450,16 +450,9 @@ def stay_view(request: HttpRequest, rid: int) -> HttpResponse:
         record_id: int | None = selectors.citizen_current_id(actor=actor, pk=stay.citizen_id)
     except NotFoundError:
         record_id = None
-    # The declarations not yet over, which the police of the place of residence (this stay's commune
-    # among them) record returns to, correct and withdraw; the record's page keeps the whole history.
-    open_absences = [
-        a
-        for a in stay.citizen.absences.order_by("-starts_on", "-pk")
-        if a.status in (AbsenceDeclaration.Status.UPCOMING, AbsenceDeclaration.Status.CURRENT)
-    ]
-    return render(
-        request, "registry/stay.html", {"stay": stay, "record_id": record_id, "open_absences": open_absences}
-    )
+    # The record's page keeps the whole history of the declarations; the stay's shows those not yet over.
+    context = {"stay": stay, "record_id": record_id, "open_absences": selectors.stay_open_absences(stay)}
+    return render(request, "registry/stay.html", context)
 
 
 @officer_required
