@@ -91,6 +91,10 @@ VIETNAMESE = re.compile(
 )
 
 
+# Where and why Tuấn, who stays in the ward, declared a trip home: data, shown as written in any language.
+TUAN_TRIP = ("Thôn Phú Hữu, xã Phú Hữu Đông, tỉnh Vĩnh Long, về quê chăm sóc bố mẹ già", "Việc gia đình")
+
+
 @dataclass
 class World:
     """What the pages show: people, a household, forms in review, a pair of duplicates, card work, a
@@ -169,6 +173,15 @@ def _world_create() -> World:
         reason="Đăng ký tạm trú",
         source_document="Tờ khai CT01",
         today=timezone.localdate() - timedelta(days=10),
+    )
+    # He declared to the ward a trip home (his stay's page lists it, with its actions, on a phone).
+    registry.absence_declare(
+        actor=SYSTEM,
+        citizen=people.tuan,
+        starts_on=timezone.localdate() + timedelta(days=7),
+        ends_on=timezone.localdate() + timedelta(days=60),
+        destination=TUAN_TRIP[0],
+        reason=TUAN_TRIP[1],
     )
 
     # Hùng is away for work, an absence the officer records his return from.
@@ -286,6 +299,7 @@ def _world_create() -> World:
         "Đăng ký tạm trú",
         "Thành phố Đà Nẵng",
         "Đi làm việc theo hợp đồng",
+        *TUAN_TRIP,
         "Tờ khai CT01",
         "Đỗ Minh Khang",
         "Đỗ Minh Quân",
