@@ -454,6 +454,9 @@ def test_the_commune_stayed_at_takes_the_absences_from_the_stays_page(
     away = binh.post(f"/citizens/{tuan.pk}/absences/new/", absence_form(0, 20))
     assert away.status_code == 302, away.content.decode()[:2000]
     current = AbsenceDeclaration.objects.get(citizen=tuan, withdrawn_on=None)
+    # The list marks him away, which spares the door-to-door check a visit to an empty room.
+    row = html(binh.get("/stays/")).split(f'data-stay="{stay.pk}"')[1].split("</tr>")[0]
+    assert "đang tạm vắng" in row
     assert f'href="/citizens/{tuan.pk}/absences/{current.pk}/return/"' in html(binh.get(f"/stays/{stay.pk}/"))
     came_back = binh.post(
         f"/citizens/{tuan.pk}/absences/{current.pk}/return/",

@@ -13,9 +13,10 @@ from dancu.accounts.selectors import unit_in_area
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.partial_date import PartialDate, PartialDateError
-from dancu.registry.models import MaritalStatus, Sex
+from dancu.registry.models import AbsenceDeclaration, MaritalStatus, Residence, Sex
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
 from dancu.registry.rules import FIELD_LABELS
+from dancu.registry.selectors import stay_open_absences
 
 register = template.Library()
 
@@ -26,6 +27,13 @@ def in_area_of(unit: AdminUnit, user: User) -> bool:
     residence only to the police of its place, who alone may take them (a stay in another commune is
     renewed and ended there)."""
     return unit_in_area(user, unit)
+
+
+@register.filter
+def open_absences(stay: Residence) -> list[AbsenceDeclaration]:
+    """The declarations of a stay's person not yet over, read with the page (selectors.stay_open_absences):
+    the list of stays marks who is away or about to leave, which spares a visit to an empty room."""
+    return stay_open_absences(stay)
 
 
 @register.filter
