@@ -633,6 +633,14 @@ def test_the_file_holds_the_stays_of_the_area_and_each_is_logged(
 ) -> None:
     sees_stay, _sees_record = SEEN[who]
     stay_of(people.tuan)
+    services.absence_declare(
+        actor=SYSTEM,
+        citizen=people.tuan,
+        starts_on=TODAY + timedelta(days=5),
+        ends_on=TODAY + timedelta(days=9),
+        destination="Huế",
+        reason="Thăm người thân",
+    )
     user = getattr(personas, who)
     client = client_of(user, sign_in)
 
@@ -646,6 +654,10 @@ def test_the_file_holds_the_stays_of_the_area_and_each_is_logged(
     if sees_stay:
         assert rows[1][4] == ADDRESS
         assert rows[1][9] == f"12 Lê Lợi, {commune(SAI_GON)}"
+        # A person about to leave is marked with the days, for the door-to-door check.
+        soon, until = TODAY + timedelta(days=5), TODAY + timedelta(days=9)
+        assert rows[1][10] == f"sắp đi {soon:%d/%m/%Y} – {until:%d/%m/%Y}"
+        assert sheet[1][10] == rows[1][10]
     exported = AccessLog.objects.filter(actor=user, action=AccessLog.Action.EXPORT)
     assert [r.citizen_id for r in exported] == ([people.tuan.pk] * 2 if sees_stay else [])
 
@@ -659,9 +671,19 @@ def test_the_file_keeps_the_lists_filter_and_refuses_a_hostile_one(binh: Client,
         today=TODAY - timedelta(days=20),
     )
 
+    services.absence_declare(
+        actor=SYSTEM,
+        citizen=people.hung,
+        starts_on=TODAY - timedelta(days=2),
+        ends_on=TODAY + timedelta(days=20),
+        destination="Huế",
+        reason="Thăm người thân",
+    )
+
     expired = csv_rows(binh.get("/stays/export.csv", {"expired": "on"}))
     assert [row[0] for row in expired[1:]] == [people.hung.pin]
     assert expired[1][8] == "có"
+    assert expired[1][10] == f"đang tạm vắng đến {TODAY + timedelta(days=20):%d/%m/%Y}"
     by_name = csv_rows(binh.get("/stays/export.csv", {"q": "tran minh"}))
     assert [row[0] for row in by_name[1:]] == [people.tuan.pin]
 

@@ -10,8 +10,8 @@ from django.http import HttpResponse
 
 from dancu.geo.models import AdminUnit
 from dancu.lib import downloads
-from dancu.registry.models import Residence
-from dancu.registry.selectors import stay_home
+from dancu.registry.models import AbsenceDeclaration, Residence
+from dancu.registry.selectors import stay_home, stay_open_absences
 
 STAY_HEADERS = [
     "Số định danh",
@@ -24,7 +24,20 @@ STAY_HEADERS = [
     "Tạm trú đến ngày",
     "Đã hết hạn",
     "Nơi thường trú",
+    "Tạm vắng",
 ]
+
+
+def _absences_text(stay: Residence) -> str:
+    """The person's declarations not yet over, as the list marks them, with their days: the file is
+    taken door to door, and a person away is not at the address."""
+    parts = []
+    for absence in stay_open_absences(stay):
+        if absence.status == AbsenceDeclaration.Status.CURRENT:
+            parts.append(f"đang tạm vắng đến {absence.ends_on:%d/%m/%Y}")
+        else:
+            parts.append(f"sắp đi {absence.starts_on:%d/%m/%Y} – {absence.ends_on:%d/%m/%Y}")
+    return "; ".join(parts)
 
 
 def stay_rows(stays: Iterable[Residence], *, today: date) -> Iterator[list[Any]]:
@@ -44,6 +57,7 @@ def stay_rows(stays: Iterable[Residence], *, today: date) -> Iterator[list[Any]]
             f"{expires_on:%d/%m/%Y}" if expires_on else "",
             "có" if stay.expired_on(today) else "",
             f"{home.address_detail}, {home.commune}" if home is not None else "",
+            _absences_text(stay),
         ]
 
 
