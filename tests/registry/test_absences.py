@@ -64,6 +64,16 @@ def declaration(**overrides: Any) -> dict[str, str]:
     } | {key: str(value) for key, value in overrides.items()}
 
 
+def record_death(citizen: Any, on: date) -> None:
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=citizen,
+        changes={"date_of_death": on.isoformat()},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+
+
 def declare(citizen: Any, **kwargs: Any) -> AbsenceDeclaration:
     fields: dict[str, Any] = {
         "starts_on": TODAY - timedelta(days=5),
@@ -215,13 +225,7 @@ def test_an_absence_overlapping_another_is_refused(lan: Client, people: People) 
 
 def test_a_deceased_person_declares_no_absence(lan: Client, personas: Personas) -> None:
     ong = make_citizen(full_name="Nguyễn Văn Ông", birth_date="1930")
-    services.citizen_update(
-        actor=SYSTEM,
-        citizen=ong,
-        changes={"date_of_death": "2024-03-01"},
-        reason="Khai tử",
-        source_document="Trích lục khai tử",
-    )
+    record_death(ong, date(2024, 3, 1))
     record = html(lan.get(f"/citizens/{ong.pk}/"))
     assert "/absences/new/" not in record
     before = rows()
@@ -839,13 +843,7 @@ def test_a_person_who_died_while_away_is_not_shown_away(
     (the declaration stays in the record, as it was)."""
     hung = people.hung
     away = declare(hung)
-    services.citizen_update(
-        actor=SYSTEM,
-        citizen=hung,
-        changes={"date_of_death": str(TODAY - timedelta(days=1))},
-        reason="Khai tử",
-        source_document="Trích lục khai tử",
-    )
+    record_death(hung, TODAY - timedelta(days=1))
 
     record = html(lan.get(f"/citizens/{hung.pk}/"))
     found = html(lan.get("/search/", {"q": "nguyen van hung"}))
@@ -869,13 +867,7 @@ def test_the_declarations_of_a_person_who_died_take_no_return_and_no_withdrawal(
     hung = people.hung
     away = declare(hung)
     upcoming = declare(hung, starts_on=TODAY + timedelta(days=100), ends_on=TODAY + timedelta(days=120))
-    services.citizen_update(
-        actor=SYSTEM,
-        citizen=hung,
-        changes={"date_of_death": str(TODAY - timedelta(days=1))},
-        reason="Khai tử",
-        source_document="Trích lục khai tử",
-    )
+    record_death(hung, TODAY - timedelta(days=1))
     api = token_client(personas.lan)
     before = rows()
 

@@ -410,6 +410,18 @@ def absence_form(starts: int, ends: int, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def trip(citizen: Citizen, starts: int, ends: int) -> AbsenceDeclaration:
+    """An absence to Huế from `starts` to `ends` days after today, declared by the system."""
+    return services.absence_declare(
+        actor=SYSTEM,
+        citizen=citizen,
+        starts_on=TODAY + timedelta(days=starts),
+        ends_on=TODAY + timedelta(days=ends),
+        destination="Huế",
+        reason="Thăm người thân",
+    )
+
+
 def test_the_commune_stayed_at_takes_the_absences_from_the_stays_page(
     binh: Client, people: People, personas: Personas
 ) -> None:
@@ -480,14 +492,7 @@ def test_who_takes_an_absence_of_a_person_staying(
     sees_stay, sees_record = SEEN[who]
     stay_of(people.tuan)
     tuan = people.tuan
-    absence = services.absence_declare(
-        actor=SYSTEM,
-        citizen=tuan,
-        starts_on=TODAY + timedelta(days=5),
-        ends_on=TODAY + timedelta(days=9),
-        destination="Huế",
-        reason="Thăm người thân",
-    )
+    absence = trip(tuan, 5, 9)
     user = getattr(personas, who)
     client = client_of(user, sign_in)
     reached = 200 if sees_stay or sees_record else 404
@@ -536,14 +541,7 @@ def test_the_api_takes_the_absences_of_a_person_staying(people: People, personas
     assert AbsenceDeclaration.objects.get(pk=absence_id).withdrawn_on == TODAY
     assert api.get("/api/v1/stays").json()["results"][0]["absences"] == []
     # Another person's declaration is not reached through the stay's citizen.
-    hung = services.absence_declare(
-        actor=SYSTEM,
-        citizen=people.hung,
-        starts_on=TODAY + timedelta(days=5),
-        ends_on=TODAY + timedelta(days=9),
-        destination="Huế",
-        reason="Thăm người thân",
-    )
+    hung = trip(people.hung, 5, 9)
     other = api.post(
         f"/api/v1/citizens/{pin}/absences/{hung.pk}/withdraw",
         json.dumps({"reason": "Không đi nữa"}),
@@ -633,14 +631,7 @@ def test_the_file_holds_the_stays_of_the_area_and_each_is_logged(
 ) -> None:
     sees_stay, _sees_record = SEEN[who]
     stay_of(people.tuan)
-    services.absence_declare(
-        actor=SYSTEM,
-        citizen=people.tuan,
-        starts_on=TODAY + timedelta(days=5),
-        ends_on=TODAY + timedelta(days=9),
-        destination="Huế",
-        reason="Thăm người thân",
-    )
+    trip(people.tuan, 5, 9)
     user = getattr(personas, who)
     client = client_of(user, sign_in)
 
@@ -671,14 +662,7 @@ def test_the_file_keeps_the_lists_filter_and_refuses_a_hostile_one(binh: Client,
         today=TODAY - timedelta(days=20),
     )
 
-    services.absence_declare(
-        actor=SYSTEM,
-        citizen=people.hung,
-        starts_on=TODAY - timedelta(days=2),
-        ends_on=TODAY + timedelta(days=20),
-        destination="Huế",
-        reason="Thăm người thân",
-    )
+    trip(people.hung, -2, 20)
 
     expired = csv_rows(binh.get("/stays/export.csv", {"expired": "on"}))
     assert [row[0] for row in expired[1:]] == [people.hung.pin]

@@ -1295,7 +1295,8 @@ def batch_import_result(
             )
             cards.append(card)
             application.status_since = now
-            if application.citizen_id in dead:
+            died = application.citizen_id in dead
+            if died:
                 card.state = Card.State.REVOKED
                 card.state_reason = REVOCATION_GROUNDS["deceased"][0]
                 application.status = Status.CANCELLED
@@ -1314,7 +1315,7 @@ def batch_import_result(
                     application,
                 )
             )
-            if application.status == Status.CANCELLED:
+            if died:
                 # The application's trail ends with its cancellation, as on every path that cancels one.
                 events.append(
                     _event(

@@ -497,16 +497,19 @@ def register_stay(request: HttpRequest, body: StayIn) -> Status[dict[str, Any]]:
     return Status(201, _stay_out(shown, today=timezone.localdate()))
 
 
+def _reached(request: HttpRequest, pin: str, stay_id: int | None = None) -> selectors.Reached:
+    """The citizen of this PIN through the record or through their stay in the officer's area."""
+    return selectors.citizen_or_stay_get(
+        actor=_actor(request), pin=pin, stay_id=stay_id, purpose=PURPOSE, channel=API
+    )
+
+
 def _residence_to_change(request: HttpRequest, pin: str, residence_id: int) -> Residence:
     """The residence of the citizen of this PIN that an end or a renewal is for: one of a record in the
     officer's area, or a stay in the area of a person whose record lies elsewhere (the police of the place
     a person stays at renew and end the stay); "not found" otherwise."""
-    try:
-        return _residence_of(_get(request, pin), residence_id)
-    except NotFoundError:
-        return selectors.stay_get(
-            actor=_actor(request), pk=residence_id, pin=pin, purpose=PURPOSE, channel=API
-        )
+    reached = _reached(request, pin, residence_id)
+    return reached.stay or _residence_of(reached.citizen, residence_id)
 
 
 @router.post(
@@ -551,7 +554,7 @@ def renew_residence(
 def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[dict[str, Any]]:
     absence = services.absence_declare(
         actor=Actor(_actor(request)),
-        citizen=_absence_holder(request, pin),
+        citizen=_reached(request, pin).citizen,
         starts_on=body.starts_on,
         ends_on=body.ends_on,
         destination=body.destination,
@@ -559,16 +562,6 @@ def declare_absence(request: HttpRequest, pin: str, body: AbsenceIn) -> Status[d
         source_document=body.source_document,
     )
     return Status(201, _absence_out(absence))
-
-
-def _absence_holder(request: HttpRequest, pin: str) -> Citizen:
-    """The citizen of this PIN an absence is declared or changed for: one of the officer's area, or one
-    staying in it whose record lies elsewhere (an absence is declared at the place of residence, a
-    temporary one included: Luật Cư trú 2020, art. 31); "not found" otherwise."""
-    try:
-        return _get(request, pin)
-    except NotFoundError:
-        return selectors.stay_get(actor=_actor(request), pin=pin, purpose=PURPOSE, channel=API).citizen
 
 
 def _absence_of(citizen: Citizen, absence_id: int) -> AbsenceDeclaration:
@@ -587,7 +580,7 @@ def _absence_of(citizen: Citizen, absence_id: int) -> AbsenceDeclaration:
 def correct_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceCorrectIn
 ) -> dict[str, Any]:
-    absence = _absence_of(_absence_holder(request, pin), absence_id)
+    absence = _absence_of(_reached(request, pin).citizen, absence_id)
     absence = services.absence_correct(
         actor=Actor(_actor(request)),
         absence=absence,
@@ -609,7 +602,7 @@ def correct_absence(
 def return_from_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceReturnIn
 ) -> dict[str, Any]:
-    absence = _absence_of(_absence_holder(request, pin), absence_id)
+    absence = _absence_of(_reached(request, pin).citizen, absence_id)
     absence = services.absence_return(
         actor=Actor(_actor(request)),
         absence=absence,
@@ -628,7 +621,7 @@ def return_from_absence(
 def withdraw_absence(
     request: HttpRequest, pin: str, absence_id: int, body: AbsenceWithdrawIn
 ) -> dict[str, Any]:
-    absence = _absence_of(_absence_holder(request, pin), absence_id)
+    absence = _absence_of(_reached(request, pin).citizen, absence_id)
     absence = services.absence_withdraw(
         actor=Actor(_actor(request)),
         absence=absence,

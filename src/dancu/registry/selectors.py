@@ -773,6 +773,37 @@ def stay_get(
     return stay
 
 
+@dataclass(frozen=True)
+class Reached:
+    """A citizen as an officer reaches them to write: through the record (`stay` None), for a citizen of
+    the officer's area, or through their stay in the area, for a person staying there whose record lies
+    elsewhere. The police of the place a person stays at renew and end the stay (Luật Cư trú 2020, art.
+    28-29) and take the person's absence declarations (art. 31: at the place of residence, a temporary
+    one included), so the pages and calls of those writes reach the person both ways."""
+
+    citizen: Citizen
+    stay: Residence | None
+
+
+def citizen_or_stay_get(
+    *,
+    actor: User,
+    pk: int | None = None,
+    pin: str | None = None,
+    stay_id: int | None = None,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> Reached:
+    """The citizen of that id or PIN through their record (citizen_get), or else through their current
+    stay in the actor's area (stay_get; the stay `stay_id`, when the path names one); the read is logged
+    either way. NotFoundError when the actor answers for neither."""
+    try:
+        return Reached(citizen_get(actor=actor, pk=pk, pin=pin, purpose=purpose, channel=channel), None)
+    except NotFoundError:
+        stay = stay_get(actor=actor, pk=stay_id, citizen_id=pk, pin=pin, purpose=purpose, channel=channel)
+        return Reached(stay.citizen, stay)
+
+
 def household_get(
     *, actor: User, pk: int, purpose: str, channel: AccessLog.Channel = AccessLog.Channel.WEB
 ) -> tuple[Household, list[HouseholdMember]]:

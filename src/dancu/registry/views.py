@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -270,41 +268,26 @@ def _current_residence_or_404(citizen: Citizen, rid: int) -> Residence:
     return residence
 
 
-@dataclass(frozen=True)
-class _Reached:
-    """A citizen as an officer reaches them to write: through the record, for a citizen of the officer's
-    area, or through their stay in the area (`stay`), for a person staying there whose record lies
-    elsewhere. The police of the place a person stays at renew and end the stay (Luật Cư trú 2020,
-    art. 28-29) and take the person's absence declarations (art. 31: at the place of residence, a
-    temporary one included), so those pages are reached both ways."""
-
-    citizen: Citizen
-    stay: Residence | None
-
-    @property
-    def back(self) -> str:
-        """The page the write came from, where it goes back to."""
-        if self.stay is not None:
-            return reverse("registry:stay", args=[self.stay.pk])
-        return reverse("registry:citizen", args=[self.citizen.pk])
+def _back(reached: selectors.Reached) -> str:
+    """The page a write on a citizen came from, where it goes back to: the stay's, for a person reached
+    through their stay in the area, or the record's."""
+    if reached.stay is not None:
+        return reverse("registry:stay", args=[reached.stay.pk])
+    return reverse("registry:citizen", args=[reached.citizen.pk])
 
 
-def _record_or_stay(request: HttpRequest, pk: int, *, rid: int | None = None) -> _Reached:
-    """The citizen `pk` through their record, or else through their stay in the officer's area (stay
-    `rid`, when the path names one); 404 when neither is the officer's."""
-    actor = current_user(request)
+def _record_or_stay(request: HttpRequest, pk: int, *, rid: int | None = None) -> selectors.Reached:
+    """The citizen `pk` through their record or their stay in the officer's area (selectors
+    .citizen_or_stay_get); 404 when neither is the officer's."""
     try:
-        return _Reached(selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request)), None)
-    except NotFoundError:
-        pass
-    try:
-        stay = selectors.stay_get(actor=actor, pk=rid, citizen_id=pk, purpose=purpose_of(request))
+        return selectors.citizen_or_stay_get(
+            actor=current_user(request), pk=pk, stay_id=rid, purpose=purpose_of(request)
+        )
     except NotFoundError:
         raise Http404 from None
-    return _Reached(stay.citizen, stay)
 
 
-def _residence_for_change(request: HttpRequest, pk: int, rid: int) -> tuple[_Reached, Residence]:
+def _residence_for_change(request: HttpRequest, pk: int, rid: int) -> tuple[selectors.Reached, Residence]:
     """The citizen and the current residence an end or a renewal is for: a residence of the record, or
     the stay the citizen was reached through."""
     reached = _record_or_stay(request, pk, rid=rid)
@@ -333,7 +316,7 @@ def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
         else:
             messages.success(request, _("Đã chấm dứt nơi cư trú"))
             # An ended stay has no page of its own any more: back to the area's list of stays.
-            return redirect(reverse("registry:stays") if reached.stay is not None else reached.back)
+            return redirect(reverse("registry:stays") if reached.stay is not None else _back(reached))
     return render(
         request,
         "registry/residence_change_form.html",
@@ -341,7 +324,7 @@ def residence_end_view(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
             "form": form,
             "citizen": reached.citizen,
             "residence": residence,
-            "back": reached.back,
+            "back": _back(reached),
             "title": _("Chấm dứt nơi cư trú"),
         },
     )
@@ -368,7 +351,7 @@ def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpRespons
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã gia hạn tạm trú"))
-            return redirect(reached.back)
+            return redirect(_back(reached))
     return render(
         request,
         "registry/residence_change_form.html",
@@ -376,7 +359,7 @@ def residence_renew_view(request: HttpRequest, pk: int, rid: int) -> HttpRespons
             "form": form,
             "citizen": reached.citizen,
             "residence": residence,
-            "back": reached.back,
+            "back": _back(reached),
             "title": _("Gia hạn tạm trú"),
         },
     )
@@ -450,9 +433,7 @@ def stay_view(request: HttpRequest, rid: int) -> HttpResponse:
         record_id: int | None = selectors.citizen_current_id(actor=actor, pk=stay.citizen_id)
     except NotFoundError:
         record_id = None
-    # The record's page keeps the whole history of the declarations; the stay's shows those not yet over.
-    context = {"stay": stay, "record_id": record_id, "open_absences": selectors.stay_open_absences(stay)}
-    return render(request, "registry/stay.html", context)
+    return render(request, "registry/stay.html", {"stay": stay, "record_id": record_id})
 
 
 @officer_required
@@ -519,7 +500,7 @@ def absence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã khai báo tạm vắng"))
-            return redirect(reached.back)
+            return redirect(_back(reached))
     return render(
         request,
         "registry/absence_form.html",
@@ -527,7 +508,7 @@ def absence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "citizen": citizen,
             "absence": None,
-            "back": reached.back,
+            "back": _back(reached),
             "title": _("Khai báo tạm vắng"),
         },
     )
@@ -572,7 +553,7 @@ def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã ghi nhận công dân trở về"))
-            return redirect(reached.back)
+            return redirect(_back(reached))
     return render(
         request,
         "registry/absence_form.html",
@@ -580,7 +561,7 @@ def absence_return_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse
             "form": form,
             "citizen": citizen,
             "absence": absence,
-            "back": reached.back,
+            "back": _back(reached),
             "title": _("Trở về trước thời hạn tạm vắng"),
         },
     )
@@ -618,7 +599,7 @@ def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã sửa khai báo tạm vắng"))
-            return redirect(reached.back)
+            return redirect(_back(reached))
     return render(
         request,
         "registry/absence_form.html",
@@ -626,7 +607,7 @@ def absence_edit_view(request: HttpRequest, pk: int, aid: int) -> HttpResponse:
             "form": form,
             "citizen": citizen,
             "absence": absence,
-            "back": reached.back,
+            "back": _back(reached),
             "title": _("Sửa khai báo tạm vắng"),
         },
     )
@@ -654,7 +635,7 @@ def absence_withdraw_view(request: HttpRequest, pk: int, aid: int) -> HttpRespon
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         else:
             messages.success(request, _("Đã huỷ khai báo tạm vắng"))
-            return redirect(reached.back)
+            return redirect(_back(reached))
     return render(
         request,
         "registry/absence_form.html",
@@ -662,7 +643,7 @@ def absence_withdraw_view(request: HttpRequest, pk: int, aid: int) -> HttpRespon
             "form": form,
             "citizen": citizen,
             "absence": absence,
-            "back": reached.back,
+            "back": _back(reached),
             "title": _("Huỷ khai báo tạm vắng"),
         },
     )
