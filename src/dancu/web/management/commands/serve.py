@@ -7,6 +7,7 @@ WhiteNoise and one background worker process started beside the server and stopp
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,6 +16,9 @@ from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+# How long the worker has to stop by itself (a task in hand ends its batch) before it is killed.
+WORKER_STOP_GRACE_SECONDS = 30
 
 
 class Command(BaseCommand):
@@ -33,7 +37,7 @@ class Command(BaseCommand):
             # going while the server answers pages; it is the same entry point with another command.
             worker = subprocess.Popen(
                 [sys.executable, "-c", "from dancu.cli import main; main()", "qcluster"],
-                # Its own process group, so that stopping it reaches the worker processes it forks.
+                # Its own process group, so that whatever it forks can be found and stopped with it.
                 start_new_session=True,
             )
         # A service manager stops the server with SIGTERM; turning it into SystemExit runs the finally
@@ -47,11 +51,17 @@ class Command(BaseCommand):
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Ask the worker's whole process group to stop; kill it if it has not stopped within 30 s."""
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
+    """Stop the worker, then make sure nothing of its process group is left.
+
+    SIGTERM goes to the worker's main process alone: django-q2 handles it there, stopping its sentinel
+    and worker processes in order, in about a second. Sent to the whole group, the same signal reaches
+    those processes before their parent can stop them, and the cluster then never ends (measured: still
+    running a minute later). Whatever is left of the group after `WORKER_STOP_GRACE_SECONDS` (the
+    cluster, or a process one of its tasks forked) is killed.
+    """
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=WORKER_STOP_GRACE_SECONDS)
+    # Nothing to kill is the usual end: the whole group has stopped.
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
