@@ -124,8 +124,14 @@ def test_serve_answers_pages_runs_the_queued_import_and_stops_its_worker_with_it
             f" FROM collection_importrun WHERE id = {run_id}",
         )
         assert (rows_read, staged) == (5, 5)
-        (task_ok,) = _query(env, f"SELECT success FROM django_q_task WHERE name = 'import #{run_id}'")  # noqa: S608
-        assert task_ok
+
+        def task_result() -> tuple:
+            return _query(env, f"SELECT success FROM django_q_task WHERE name = 'import #{run_id}'")  # noqa: S608
+
+        # The cluster's monitor saves the task's result after the worker has returned it, a moment after
+        # the run itself is done.
+        assert _until(lambda: task_result() != (), deadline), "the worker never reported the task"
+        assert task_result() == (True,)
 
         workers = _children(server.pid)
         assert len(workers) == 1, "serve starts exactly one worker (dancu qcluster) beside the server"
