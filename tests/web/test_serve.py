@@ -1,4 +1,5 @@
-"""`dancu serve`, the command `make demo` ends with: the pages and the background worker, as one service.
+"""`dancu serve`, the command `make demo` ends with: the pages and the background worker, as one service;
+and the tasks the worker runs on a schedule.
 
 Every other test runs queued tasks inline (`DANCU_TASKS_INLINE`). This one runs the real thing in
 processes of their own, on a database of their own: the web server answers, a task queued the way the
@@ -19,7 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from django_q.models import Schedule, Task
 
+from dancu.lib.tasks import enqueue
 from dancu.web.management.commands.serve import WORKER_STOP_GRACE_SECONDS
 from tests.collection.test_import import HEADER, HOAN_KIEM, _children, _query, migrated_cli
 
@@ -150,3 +153,19 @@ def test_serve_answers_pages_runs_the_queued_import_and_stops_its_worker_with_it
             if group is not None and _group_alive(group):
                 os.killpg(group, signal.SIGKILL)
         server.wait(timeout=30)
+
+
+@pytest.mark.django_db
+def test_every_task_the_migrations_schedule_for_the_workers_exists_and_runs() -> None:
+    """A schedule names its task by a dotted path that only the worker imports: a function renamed or
+    moved would fail there, every few minutes, with nobody looking. Each one runs here as the worker runs
+    it, on the empty registry."""
+    schedules = dict(Schedule.objects.values_list("name", "func"))
+    # The check that marks interrupted the imports whose worker died (collection migration 0008), among
+    # the quality passes, the campaigns' tallies and reports and the access log's seal.
+    assert schedules["imports: interrupted runs"] == "dancu.collection.tasks.imports_check"
+    assert len(schedules) == 6
+    for name, func in sorted(schedules.items()):
+        task = Task.objects.get(id=enqueue(func))
+        assert task.success, f"{name}: {task.result}"
+    assert Task.objects.get(func="dancu.collection.tasks.imports_check").result == []
