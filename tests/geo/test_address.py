@@ -19,6 +19,7 @@ from dancu.geo.address import (
     CONFIDENCE_AMBIGUOUS,
     CONFIDENCE_BARE_NAMES,
     CONFIDENCE_CERTAIN,
+    CONFIDENCE_LIBRARY_ONLY,
     CONFIDENCE_NO_DISTRICT,
     CONFIDENCE_PROVINCE_ONLY,
     MAX_ADDRESS_LENGTH,
@@ -41,6 +42,7 @@ PHUONG_5_QUAN_3 = "27151"  # Phường 5, Quận 3, TP Hồ Chí Minh (legacy) -
 BEN_NGHE = "26740"  # Phường Bến Nghé, Quận 1 (legacy) -> Phường Sài Gòn
 LINH_TRUNG = "26800"  # Phường Linh Trung, Thành phố Thủ Đức (legacy) -> Phường Linh Xuân
 SON_DONG = "09613"  # Xã Sơn Đông, Thị xã Sơn Tây (legacy) -> Xã Đoài Phương
+TRUC_BACH = "00004"  # Phường Trúc Bạch, Quận Ba Đình (legacy), formerly also Phường Nguyễn Trung Trực
 NGOC_HA_LEGACY = "00016"  # Phường Ngọc Hà, Quận Ba Đình (legacy), split; a 2025 Phường Ngọc Hà exists too
 HOAN_KIEM = "00070"
 NGOC_HA = "00008"
@@ -201,6 +203,37 @@ def test_a_2025_communes_name_inside_a_districts_is_not_that_commune(text: str) 
     assert result.province.short_name == "Đà Nẵng"
 
 
+def test_a_commune_known_to_the_library_by_an_old_name_is_taken_within_its_district() -> None:
+    # "Nguyễn Trung Trực" is an old name of Phường Trúc Bạch that the library knows and the units table
+    # does not: the commune comes from the library, flagged as such, and the street part is what precedes
+    # the commune's part, since the name the text gives it is not found.
+    result = _parsed("Số 5, Phường Nguyễn Trung Trực, Quận Ba Đình, Hà Nội")
+    _assert_legacy(result, TRUC_BACH)
+    assert result.confidence == CONFIDENCE_LIBRARY_ONLY
+    assert result.detail == "Số 5"
+    # Without commas nothing tells where the street part ends: it is left empty, not guessed.
+    assert _parsed("Số 5 Phường Nguyễn Trung Trực Quận Ba Đình Hà Nội").detail == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("Xã Hợp Thành, Huyện Bát Xát, Tỉnh Lào Cai", "Xã Hợp Thành, Huyện Bát Xát"),
+        ("Thôn 4, xa hop thanh, huyen bat xat, tinh lao cai", "Thôn 4, xa hop thanh, huyen bat xat"),
+    ],
+)
+def test_a_commune_written_with_a_district_it_does_not_belong_to_is_left_to_an_officer(
+    text: str, detail: str
+) -> None:
+    # Huyện Bát Xát has no Xã Hợp Thành; the library answers with the one of Thành phố Lào Cai, a district
+    # the text does not name. Neither commune is taken: the address contradicts itself.
+    result = _parsed(text)
+    assert result.province_only, result
+    assert result.confidence == CONFIDENCE_PROVINCE_ONLY
+    assert result.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code="15")
+    assert result.detail == detail
+
+
 def test_old_address_without_its_district_is_found_by_the_commune_name() -> None:
     result = _parsed("Thôn Thượng, Xã Dương Liễu, Hà Nội")
     _assert_legacy(result, DUONG_LIEU)
@@ -301,6 +334,34 @@ def test_2025_addresses_as_people_write_them(text: str, code: str) -> None:
     assert result.structure == Structure.CURRENT
     assert result.commune == _current(code)
     assert result.legacy_commune is None
+
+
+def test_2025_communes_of_one_province_whose_names_fold_alike_are_not_guessed_without_marks() -> None:
+    # Xã Thanh An and Xã Thạnh An are both 2025 communes of Thành phố Hồ Chí Minh. The library reads
+    # "thanh an" as the first; a text without any mark names either, so the 2025 reading names neither.
+    index = address._holder.get()
+    for text in ("ap 3, xa thanh an, tp hcm", "Xa Thanh An, Thanh pho Ho Chi Minh"):
+        cleaned = address._clean(text)
+        reading = index.read_current(cleaned, address._key(cleaned))
+        assert reading is not None
+        assert (reading.commune, reading.legacy) == (None, None), text
+        assert reading.confidence == CONFIDENCE_AMBIGUOUS
+        assert reading.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code="79")
+    # Nor does the whole parse, although old Thành phố Hồ Chí Minh had a Thạnh An (Huyện Cần Giờ) and no
+    # Thanh An: nothing in the text says it is an old address, so the old commune found by the name alone
+    # would pick one of the two 2025 communes by chance. An officer places the person.
+    for text, province in (("Xa Thanh An, TP HCM", "79"), ("xa son ha, quang ngai", "51")):
+        result = address.parse_address(text)
+        assert result is not None
+        assert (result.commune, result.legacy_commune, result.confidence) == (
+            None,
+            None,
+            CONFIDENCE_AMBIGUOUS,
+        )
+        assert result.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code=province)
+    # A commune written with the marks it means is found.
+    assert _parsed("Ấp 3, Xã Thạnh An, Thành phố Hồ Chí Minh").commune == _current("27676")
+    assert _parsed("Ấp 3, Xã Thanh An, Thành phố Hồ Chí Minh").commune == _current("25807")
 
 
 def test_a_name_in_both_structures_is_read_in_the_structure_the_text_uses() -> None:
@@ -529,6 +590,54 @@ def test_hostile_characters_around_a_real_address_are_ignored_and_kept_in_origin
     assert result.original == text
 
 
+def test_a_failure_of_the_address_library_leaves_the_text_unrecognized(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever the third-party parser trips over, the address is not recognized and nothing raises: a
+    bad address must never stop an import."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("keyword tables unreadable")
+
+    # The third-party parser (vietnamadminunits) fails on every text, in both of its modes.
+    monkeypatch.setattr("vietnamadminunits.parser.parse_address_legacy", broken)
+    monkeypatch.setattr("vietnamadminunits.parser.parse_address_from_2025", broken)
+    parse = address._holder.get().parse
+    try:
+        # The units written without kind words are for the library to find: nothing is found.
+        assert parse_address("Số 11, Phúc Xá, Ba Đình, Hà Nội") is None
+        # Each unit in a part of its own with its kind word is looked up, without the library.
+        result = _parsed("Số 11, P. Phúc Xá, Q. Ba Đình, Hà Nội")
+        _assert_legacy(result, PHUC_XA)
+        assert result.detail == "Số 11"
+    finally:
+        # The results read while the library was broken must not outlive the test.
+        parse.cache_clear()
+
+
+def test_a_failure_of_the_encoding_repair_leaves_the_text_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No text is known to make the repair raise; if one did, the address would be parsed as written:
+    # correct text is still read, damaged text is not repaired.
+    def broken(text: str) -> vnencoding.Repair:
+        raise ValueError("unexpected byte")
+
+    monkeypatch.setattr(vnencoding, "repair", broken)
+    text = "Số 13, Xã Dương Liễu, Huyện Hoài Đức, Hà Nội"
+    result = _parsed(text)
+    _assert_legacy(result, DUONG_LIEU)
+    assert (result.original, result.detail) == (text, "Số 13")
+    assert parse_address(vnencoding.mojibake(text, vnencoding.TCVN3)) is None
+
+
+def test_a_unit_name_without_letters_or_digits_is_found_nowhere() -> None:
+    # No unit of the reference data has such a name; a name of only punctuation would give an empty
+    # pattern, which matches at every position of every text.
+    pattern, numbered = address._name_pattern("–", "Xã")
+    assert not numbered
+    assert pattern.search("xa duong lieu, huyen hoai duc, ha noi") is None
+    assert pattern.search("") is None
+
+
 def test_text_longer_than_any_address_is_not_parsed() -> None:
     address = "Xã Dương Liễu, Huyện Hoài Đức, Hà Nội"
     assert parse_address(" " * (MAX_ADDRESS_LENGTH - len(address)) + address) is not None
@@ -609,6 +718,26 @@ def test_reset_reads_changed_units() -> None:
         assert after.commune is not before.commune
     finally:
         # The rename is rolled back with the test; the index built on it must go with it.
+        address_units_reset()
+
+
+def test_the_units_table_not_the_library_says_which_district_a_commune_is_in() -> None:
+    """A reload of the units may move a ward to another district (as district borders change) while the
+    library's tables still hold it in the old one: the library's commune is then not taken for the
+    district the text names, and the look-up finds the ward in its new district."""
+    phuc_xa = _legacy(PHUC_XA)
+    hoan_kiem = unit_get(structure=Structure.LEGACY, level=Level.DISTRICT, code="002")
+    AdminUnit.objects.filter(pk=phuc_xa.pk).update(parent=hoan_kiem, path=f"{hoan_kiem.path}/{PHUC_XA}")
+    address_units_reset()
+    try:
+        old_district = _parsed("Số 4, Phường Phúc Xá, Quận Ba Đình, Hà Nội")
+        assert old_district.province_only, old_district
+        assert old_district.province == unit_get(structure=Structure.CURRENT, level=Level.PROVINCE, code="01")
+        new_district = _parsed("Số 4, Phường Phúc Xá, Quận Hoàn Kiếm, Hà Nội")
+        assert new_district.legacy_commune == phuc_xa
+        assert new_district.confidence == CONFIDENCE_CERTAIN
+    finally:
+        # The move is rolled back with the test; the index built on it must go with it.
         address_units_reset()
 
 

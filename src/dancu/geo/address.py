@@ -718,6 +718,14 @@ class _UnitIndex:
         ]
         if len(matches) != 1:
             return province_only
+        if province is not None and self._alike_in(province, kind, " ".join(words), cleaned, segment_start):
+            # Found by its name alone, tone marks folded away, the old commune could as well be one of two
+            # 2025 communes of the province whose names fold alike ("Xa Thanh An, TP HCM": Thanh An or
+            # Thạnh An), and nothing in the text says it is an old address. Taking the old one would place
+            # the person in one of the two by chance: the address is left to an officer.
+            return _Reading(
+                Structure.CURRENT, CONFIDENCE_AMBIGUOUS, None, None, province, _detail(cleaned, segment_start)
+            )
         commune = matches[0]
         return _Reading(
             Structure.LEGACY,
@@ -726,6 +734,20 @@ class _UnitIndex:
             commune,
             province,
             _detail(cleaned, segment_start),
+        )
+
+    def _alike_in(self, province: AdminUnit, kind: str | None, name: str, cleaned: str, start: int) -> bool:
+        """Whether the 2025 `province` has two communes or more of the kind written (any, when none is)
+        whose names fold to `name`, and the text from `start` on does not single one out by its marks."""
+        kinds = [kind] if kind is not None else sorted(_COMMUNE_KINDS)
+        alike = [unit for each in kinds for unit in self.children_named.get((province.pk, each, name), ())]
+        if len(alike) < 2:
+            return False
+        if cleaned.isascii():
+            return True  # a text without any mark, as `_told_apart` reads one
+        written = canonical_tone_placement(cleaned[start:]).lower()
+        return (
+            len([unit for unit in alike if canonical_tone_placement(unit.short_name).lower() in written]) != 1
         )
 
     # Parsing -------------------------------------------------------------------------------------------
