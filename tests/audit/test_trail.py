@@ -330,6 +330,8 @@ def test_an_actor_is_an_account_or_a_named_job() -> None:
     with pytest.raises(ValueError, match="named system job"):
         Actor()
     assert Actor(system="import").label == "system:import"
+    # Its label is what a log line or a traceback shows of it.
+    assert repr(Actor(system="import")) == "Actor(system:import)"
 
 
 # The access log -------------------------------------------------------------------------------------

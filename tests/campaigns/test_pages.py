@@ -118,6 +118,14 @@ def test_an_officer_of_a_legacy_district_is_told_why_no_campaign_opens(
     assert 'id="no-home"' not in listing
 
 
+def test_the_ministry_opens_each_campaign_on_the_whole_country(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    listing = sign_in(Client(), personas.minh).get("/campaigns/").content.decode()
+    assert f'href="/campaigns/{country.campaign.pk}/vn/"' in listing
+    assert 'id="no-home"' not in listing
+
+
 def test_an_auditor_reads_no_figures(country: Country, personas: Personas, sign_in: SignIn) -> None:
     client = sign_in(Client(), personas.an)
     assert client.get(f"/campaigns/{country.campaign.pk}/vn/").status_code == 403
@@ -198,6 +206,20 @@ def test_a_province_hands_down_a_target_and_the_history_shows_it(
     )
     assert refused.status_code == 400
     assert "Cần chỉ tiêu cả đợt hoặc mỗi ngày" in refused.content.decode()
+
+
+def test_the_countrys_target_history_is_the_ministrys_own_and_the_provinces(
+    country: Country, personas: Personas, sign_in: SignIn
+) -> None:
+    """The ministry reads the settings it made (the country's and each province's target); the communes'
+    targets are the provinces' work, read on each province's page."""
+    client = sign_in(Client(), personas.minh)
+    html = client.get(f"/campaigns/{country.campaign.pk}/vn/targets/").content.decode()
+    assert "Kế hoạch Bộ" in html
+    assert html.count("Giao tỉnh") == 2
+    assert "Giao xã" not in html
+    assert "Phường ít dân hơn dự kiến" not in html
+    assert "Giao xã" in client.get(f"/campaigns/{country.campaign.pk}/01/targets/").content.decode()
 
 
 @pytest.mark.parametrize(

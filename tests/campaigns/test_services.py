@@ -235,3 +235,159 @@ def test_a_record_merged_away_and_a_missing_citizen_are_not_counted(personas: Pe
     # The kept record (carded) and the missing citizen live in Hoàn Kiếm; the duplicate is the kept
     # record's person again, and the missing citizen cannot be brought in for a card.
     assert (residents, due) == (2, 0)
+
+
+def test_a_population_metric_is_counted_as_soon_as_it_is_defined(personas: Personas) -> None:
+    """Its figures can be followed from the moment it exists: the registry is counted per commune at once."""
+    make_citizen(full_name="Nguyễn Văn Một")
+    make_citizen(full_name="Nguyễn Văn Hai")
+
+    metric = services.metric_create(
+        actor=Actor(personas.minh),
+        code="residents_again",
+        name="Dân số (đếm lại)",
+        name_en="Residents (counted again)",
+        population_rule="residents",
+        as_of=date(2025, 7, 1),
+    )
+
+    assert (metric.kind, metric.event_types, metric.population_rule) == ("population", [], "residents")
+    assert list(PopulationTally.objects.filter(metric=metric).values_list("commune__code", "count")) == [
+        ("00070", 2)
+    ]
+    created, counted = AuditEvent.objects.filter(subject_type="metric", subject_id=str(metric.pk)).order_by(
+        "pk"
+    )
+    assert (created.event_type, counted.event_type) == (
+        EventType.METRIC_CREATED,
+        EventType.POPULATION_COUNTED,
+    )
+    assert counted.data == {"code": "residents_again", "as_of": "2025-07-01", "total": 2, "communes": 1}
+
+
+def test_only_a_population_metric_is_counted_from_the_registry(personas: Personas) -> None:
+    taken = Metric.objects.get(code="cards_taken")
+    before = AuditEvent.objects.count()
+
+    with pytest.raises(ValueError, match="cards_taken is not a population metric"):
+        services.population_count(actor=Actor(personas.minh), metric=taken, as_of=date(2025, 7, 1))
+
+    assert not PopulationTally.objects.filter(metric=taken).exists()
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_system_job_defines_no_metric_campaign_or_target(country: Country) -> None:
+    """Metrics, campaigns and targets are an officer's decisions: a job without an account is refused."""
+    job = Actor(system="nightly")
+    before = AuditEvent.objects.count()
+    attempts = (
+        lambda: services.metric_create(actor=job, code="x1", name="x", name_en="x", event_types=["a.b.c"]),
+        lambda: services.campaign_create(
+            actor=job,
+            name="Đợt",
+            starts_on=date(2025, 7, 1),
+            ends_on=date(2025, 7, 2),
+            metrics=[services.MetricChoice(Metric.objects.get(code="cards_taken"))],
+        ),
+        lambda: services.target_set(
+            actor=job, campaign_metric=country.cards, unit=None, total=1, per_day=None, reason="x"
+        ),
+    )
+    for attempt in attempts:
+        with pytest.raises(DomainError) as refused:
+            attempt()
+        assert [(e.field, e.code) for e in refused.value.errors] == [("actor", "actor.officer_required")]
+
+    assert AuditEvent.objects.count() == before
+    assert Target.objects.get(campaign_metric=country.cards, unit=None).total == 20
+
+
+@pytest.mark.parametrize(
+    "data_filter",
+    [["intake_point"], "intake_point=Điểm UBND phường", {"": "x"}, {"shift": []}],
+    ids=["list", "text", "empty key", "no value"],
+)
+def test_a_metric_filter_is_keys_with_values(personas: Personas, data_filter: object) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.metric_create(
+            actor=Actor(personas.minh),
+            code="filtered",
+            name="Có lọc",
+            name_en="Filtered",
+            event_types=["cards.application.taken"],
+            data_filter=data_filter,  # type: ignore[arg-type]
+        )
+
+    assert [(e.field, e.code) for e in refused.value.errors] == [
+        ("data_filter", "metric.data_filter_invalid")
+    ]
+    assert not Metric.objects.filter(code="filtered").exists()
+
+
+@pytest.mark.parametrize("name_en", ["", "   ", "x" * 121])
+def test_a_metric_needs_an_english_name(personas: Personas, name_en: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        services.metric_create(
+            actor=Actor(personas.minh),
+            code="unnamed",
+            name="Chỉ số",
+            name_en=name_en,
+            event_types=["cards.application.taken"],
+        )
+
+    assert [(e.field, e.code) for e in refused.value.errors] == [("name_en", "metric.name_required")]
+    assert refused.value.errors[0].message("en") == "An English name of at most 120 characters"
+    assert not Metric.objects.filter(code="unnamed").exists()
+
+
+def test_a_campaign_follows_one_to_three_years_of_event_metrics_over_population_ones(
+    personas: Personas,
+) -> None:
+    minh = Actor(personas.minh)
+    taken = Metric.objects.get(code="cards_taken")
+    forms = Metric.objects.get(code="forms_collected")
+    start = date(2025, 7, 1)
+
+    def refusals(ends_on: date, metrics: list[services.MetricChoice]) -> list[tuple[str, str]]:
+        with pytest.raises(DomainError) as refused:
+            services.campaign_create(
+                actor=minh, name="Đợt", starts_on=start, ends_on=ends_on, metrics=metrics
+            )
+        return [(e.field, e.code) for e in refused.value.errors]
+
+    # 3 × 366 days from the first day is one day too many; a day less is the longest campaign.
+    too_long = start + timedelta(days=services.MAX_DAYS)
+    assert refusals(too_long, [services.MetricChoice(taken)]) == [("ends_on", "campaign.too_long")]
+    assert refusals(date(2025, 7, 2), []) == [("metrics", "campaign.metrics_required")]
+    # A denominator is an eligible population: an event count is no population to divide by.
+    assert refusals(date(2025, 7, 2), [services.MetricChoice(taken, forms)]) == [
+        ("metrics", "campaign.denominator_invalid")
+    ]
+    assert not Campaign.objects.exists()
+    longest = services.campaign_create(
+        actor=minh,
+        name="Đợt dài nhất",
+        starts_on=start,
+        ends_on=too_long - timedelta(days=1),
+        metrics=[services.MetricChoice(taken)],
+    )
+    assert longest.ends_on == date(2028, 7, 2)
+
+
+def test_a_target_reason_is_at_most_1000_characters(country: Country, personas: Personas) -> None:
+    before = TargetRevision.objects.count()
+
+    with pytest.raises(DomainError) as refused:
+        services.target_set(
+            actor=Actor(personas.minh),
+            campaign_metric=country.cards,
+            unit=country.hcm,
+            total=5,
+            per_day=None,
+            reason="x" * 1001,
+        )
+
+    assert [(e.field, e.code) for e in refused.value.errors] == [("reason", "target.reason_too_long")]
+    assert TargetRevision.objects.count() == before
+    target = Target.objects.get(campaign_metric=country.cards, unit=country.hcm)
+    assert (target.total, target.per_day) == (None, 2)

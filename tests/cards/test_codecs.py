@@ -3,6 +3,7 @@ chip signature, the working-day calendar and card validity."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -187,3 +188,140 @@ def test_renewal_is_due_within_two_years_of_expiry() -> None:
     assert policy.renewal_due(date(2027, 5, 1), TODAY)
     assert not policy.renewal_due(date(2030, 5, 1), TODAY)
     assert not policy.renewal_due(None, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({1: "12345678"}, "cmnd", "cmnd.format"),
+        ({0: "00109001234"}, "pin", "pin.format"),  # eleven digits
+        ({3: "1990"}, "birth_date", "qr.birth_date"),  # not eight digits
+        ({3: "17131990"}, "birth_date", "qr.birth_date"),  # no 13th month
+        ({4: "Male"}, "sex", "qr.sex"),
+        ({5: "  "}, "address", "qr.address"),
+        ({6: "2026"}, "issued_on", "qr.issued_on"),  # not eight digits
+        ({6: "31022026"}, "issued_on", "qr.issued_on"),  # no 31 February
+        ({6: "01011989"}, "issued_on", "qr.issued_before_birth"),
+    ],
+)
+def test_a_qr_field_that_is_wrong_is_named(change: dict[int, str], field: str, code: str) -> None:
+    fields = [
+        "001090012345",
+        "012345678",
+        "Nguyễn Văn Hùng",
+        "17051990",
+        "Nam",
+        "Số 1 phố Hàng Trống",
+        "20032026",
+    ]
+    for index, value in change.items():
+        fields[index] = value
+    data, errors = qr.parse("|".join(fields), today=TODAY)
+    assert data is None
+    assert [(e.field, e.code) for e in errors] == [(field, code)]
+
+
+def test_a_qr_birth_known_to_the_month_reads_back_and_an_overlong_payload_is_refused() -> None:
+    payload = "001090012345||Nguyễn Văn Hùng|00051990|Nam|Hà Nội|20032026"
+    data, errors = qr.parse(payload, today=TODAY)
+    assert errors == []
+    assert data is not None
+    assert data.birth_date == PartialDate(1990, 5)
+    _data, errors = qr.parse(payload + "x" * qr.MAX_PAYLOAD, today=TODAY)
+    assert [(e.field, e.code) for e in errors] == [("qr", "qr.too_long")]
+
+
+def test_a_malformed_chip_document_says_what_is_wrong() -> None:
+    key = Ed25519PrivateKey.generate()
+    keys = {"C06-1": chip.public_key_text(key)}
+    good = json.loads(chip.sign(dict.fromkeys(chip.PAYLOAD_FIELDS, "x"), key_id="C06-1", private_key=key))
+
+    def refusal(document: object) -> str:
+        text = document if isinstance(document, str) else json.dumps(document)
+        parsed, errors = chip.verify(text, public_keys=keys)
+        assert parsed is None
+        assert [e.code for e in errors] == ["chip.format"]
+        return errors[0].message_en
+
+    assert refusal(" " * (chip.MAX_DOCUMENT + 1)) == "Malformed chip data: too long"
+    assert "exactly the members" in refusal([good])
+    assert "exactly the members" in refusal(good | {"extra": 1})
+    assert refusal(good | {"format": "other"}) == f"Malformed chip data: the format must be {chip.FORMAT}"
+    assert refusal(good | {"payload": "x"}) == "Malformed chip data: wrong member types"
+    assert refusal(good | {"kid": 1}) == "Malformed chip data: wrong member types"
+    payload = {k: v for k, v in good["payload"].items() if k not in {"serial", "pin"}}
+    assert refusal(good | {"payload": payload}) == "Malformed chip data: missing pin, serial"
+
+
+def test_an_expired_chip_or_mrz_is_not_valid() -> None:
+    key = Ed25519PrivateKey.generate()
+    keys = {"C06-1": chip.public_key_text(key)}
+    payload = dict.fromkeys(chip.PAYLOAD_FIELDS, "x") | {"expires_on": "2026-12-01"}
+    verdict = verify_text(chip.sign(payload, key_id="C06-1", private_key=key), public_keys=keys, today=TODAY)
+    assert [(e.field, e.code) for e in verdict.errors] == [("expires_on", "card.expired")]
+    assert verdict.summary["key_id"] == "C06-1"
+
+    def mrz_verdict(expiry: str) -> list[tuple[str, str]]:
+        data = mrz.MrzData(
+            pin="001090012345", full_name="Nguyễn Văn Hùng", sex="M", birth="900517", expiry=expiry
+        )
+        verdict = verify_text("\n".join(mrz.compose(data)), public_keys={}, today=TODAY)
+        assert verdict.kind == "mrz"
+        return [(e.field, e.code) for e in verdict.errors]
+
+    assert mrz_verdict("261201") == [("expiry_date", "card.expired")]
+    assert mrz_verdict("301705") == [("expiry_date", "mrz.date")]  # no 17th month
+    assert mrz_verdict("30<<<<") == [("expiry_date", "mrz.date")]  # fillers are for "never", all six
+    assert mrz_verdict("<<<<<<") == []
+    assert mrz_verdict("300517") == []
+
+
+def test_the_mrz_names_a_foreign_document_and_a_sex_it_does_not_know() -> None:
+    data = mrz.MrzData(
+        pin="001090012345", full_name="Nguyễn Văn Hùng", sex="M", birth="900517", expiry="300517"
+    )
+    lines = mrz.compose(data)
+    # Neither the document code nor the sex is under a check digit: each is checked on its own.
+    foreign = ["IDUTO" + lines[0][5:], lines[1], lines[2]]
+    assert [(p.field, p.code) for p in mrz.validate(foreign)[1]] == [("document_code", "mrz.document_code")]
+    unknown_sex = [lines[0], lines[1][:7] + "X" + lines[1][8:], lines[2]]
+    assert [(p.field, p.code) for p in mrz.validate(unknown_sex)[1]] == [("sex", "mrz.sex")]
+    with pytest.raises(ValueError, match="not an MRZ character"):
+        mrz.check_digit("abc")
+
+
+def test_an_mrz_date_of_a_legacy_birth_keeps_what_is_known() -> None:
+    assert mrz.date_field(None, year=1985) == "85<<<<"
+    assert mrz.date_field(None, year=1970, month=3) == "7003<<"
+    assert mrz.date_field(None) == "<<<<<<"
+
+
+def test_an_image_is_checked_before_its_facts_are_read() -> None:
+    from dancu.cards import biometrics
+
+    with pytest.raises(biometrics.ImageRefusedError) as exc:
+        biometrics.check_image("face", b"")
+    assert [(e.field, e.code) for e in exc.value.errors] == [("face", "image.required")]
+    assert str(exc.value) == "image.required"
+    assert [(e.field, e.code) for e in biometrics.image_errors("tattoo", b"x")] == [
+        ("tattoo", "biometric.kind")
+    ]
+    assert [(e.field, e.code) for e in biometrics.image_errors("", b"x")] == [("kind", "biometric.kind")]
+
+
+def test_a_gif_is_not_a_capture() -> None:
+    import io
+
+    from PIL import Image
+
+    from dancu.cards import biometrics
+
+    out = io.BytesIO()
+    Image.new("L", (600, 800), 128).save(out, format="GIF")
+    assert [e.code for e in biometrics.image_errors("face", out.getvalue())] == ["image.not_image"]
+
+
+def test_working_days_count_forward_only() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        add_working_days(date(2026, 3, 10), -1)
+    assert add_working_days(date(2026, 3, 10), 0) == date(2026, 3, 10)

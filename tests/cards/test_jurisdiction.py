@@ -134,3 +134,19 @@ def test_other_officers_cannot_act_on_the_application_or_card(personas: Personas
         assert api.post(path, body, content_type="application/json").status_code == 404, path
     delivered.refresh_from_db()
     assert delivered.state == Card.State.ACTIVE
+
+
+def test_a_batch_handed_to_its_reader_is_checked_again(personas: Personas, delivered: Card) -> None:
+    """The batch's applications are read for whoever may see the batch, even when the caller passes the
+    batch object itself rather than its id: Dũng of Hồ Chí Minh City is told it does not exist."""
+    from dancu.cards import selectors
+    from dancu.lib.errors import NotFoundError
+
+    batch = delivered.application.batch
+    assert batch is not None
+    with pytest.raises(NotFoundError):
+        selectors.batch_applications(actor=personas.dung, batch=batch, purpose="in lô")
+    assert not AccessLog.objects.filter(actor=personas.dung).exists()
+    assert [
+        a.pk for a in selectors.batch_applications(actor=personas.cuong, batch=batch, purpose="in lô")
+    ] == [delivered.application_id]

@@ -372,3 +372,68 @@ def test_a_qr_or_mrz_forged_from_a_real_pin_and_date_is_not_valid(
     assert 'data-valid="0"' in page
     assert "card.data_mismatch" in page
     assert printed["full_name"] not in page
+
+
+def test_cuong_rejects_and_lan_resumes_through_the_api(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    rejected = api_client(personas.cuong).post(
+        f"/api/v1/cards/applications/{application.pk}/reject",
+        json.dumps({"reason": "Ảnh chân dung bị mờ"}),
+        content_type="application/json",
+    )
+    assert rejected.status_code == 200, rejected.content
+    assert rejected.json()["status"] == "rejected"
+    # An application that waits for nothing is not resumed: the refusal names its status.
+    again = take(personas.lan, people.hung, station, device)
+    refused = api_client(personas.lan).post(f"/api/v1/cards/applications/{again.pk}/resume")
+    assert refused.status_code == 422
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [("status", "application.status")]
+
+
+def test_the_api_resumes_an_application_whose_dc02_is_applied(
+    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+) -> None:
+    from tests.collection.forms_support import advance, dc02, make_reviewers
+
+    reviewers = make_reviewers(personas)
+    Citizen.objects.filter(pk=people.hung.pk).update(birth_date="1991-05-17")  # his PIN says 1990
+    form = dc02(personas.lan, people.hung, {"birth_date": "17/05/1990"})
+    application = take(personas.lan, people.hung, station, device, correction_form=form)
+    advance(
+        form, "applied", reviewer=reviewers.hang, supervisor=personas.cuong, acknowledged=("change.identity",)
+    )
+    resumed = api_client(personas.lan).post(f"/api/v1/cards/applications/{application.pk}/resume")
+    assert resumed.status_code == 200, resumed.content
+    assert resumed.json()["status"] == "taken"
+
+
+def test_the_api_exports_a_batch_changes_a_card_and_tells_its_history(
+    personas: Personas, delivered: Card
+) -> None:
+    batch = delivered.application.batch
+    assert batch is not None
+    export = api_client(personas.cuong).get(f"/api/v1/cards/batches/{batch.pk}/export")
+    assert export.status_code == 200
+    assert export["Content-Type"] == "application/x-ndjson"
+    assert json.loads(export.content.decode().splitlines()[0])["application"] == delivered.application.number
+
+    api = api_client(personas.lan)
+    lost = api.post(
+        f"/api/v1/cards/cards/{delivered.pk}/state",
+        json.dumps({"state": "lost", "note": "Mất khi đi chợ"}),
+        content_type="application/json",
+    )
+    assert lost.status_code == 200, lost.content
+    assert (lost.json()["serial"], lost.json()["state"]) == (delivered.serial, "lost")
+    delivered.refresh_from_db()
+    assert (delivered.state, delivered.state_reason) == (Card.State.LOST, "Mất khi đi chợ")
+
+    history = api.get(f"/api/v1/cards/citizens/{delivered.number}/history")
+    assert history.status_code == 200
+    body = history.json()
+    assert body["citizen_pin"] == delivered.number
+    assert [(c["serial"], c["state"]) for c in body["cards"]] == [(delivered.serial, "lost")]
+    # The registry recorded the card when it was handed over.
+    assert ("can_cuoc", delivered.number) in {(r["kind"], r["number"]) for r in body["records"]}

@@ -22,7 +22,9 @@ from openpyxl import load_workbook
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
-from dancu.collection.services import ImportPolicy, import_rows, import_start
+from dancu.collection.readers import Row
+from dancu.collection.services import ImportPolicy, RowChecker, import_rows, import_start
+from dancu.collection.workers import normalize_batch
 from tests import conftest
 from tests.conftest import make_citizen
 
@@ -192,6 +194,27 @@ def test_numbers_already_in_the_registry_or_earlier_in_the_file_are_refused_nami
         "rejected",
         "rejected",
     ]
+
+
+def test_the_checker_normalizes_rows_itself_when_given_none(tmp_path: Path) -> None:
+    """The import hands the checker rows its workers normalized; a caller with raw rows alone gets the same
+    verdicts, normalized by the checker."""
+    make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678")
+    run, _source = import_start(path=csv_file(tmp_path), source_name="Sổ cũ", actor=Actor(system="test"))
+    columns = HEADER.split(",")
+    values = [
+        ["R1", "nguyễn văn hùng", "Nam", "17/05/1990", "Hà Nội", "", "", HOAN_KIEM.strip('"')],
+        ["R2", "Trần Văn Hai", "Nam", "1990", "", "", "012345678", HOAN_KIEM.strip('"')],
+    ]
+    rows = [Row(number=n, values=dict(zip(columns, cells, strict=True))) for n, cells in enumerate(values, 1)]
+    checker = RowChecker(run=run)
+
+    checked = checker.check(rows)
+
+    given = normalize_batch(rows, today=checker.today, address_parser=checker.address_parser)
+    assert checked == checker.check(rows, given)
+    assert checked[0].normalized["full_name"] == "Nguyễn Văn Hùng"
+    assert [issue["code"] for issue in checked[1].issues] == ["cmnd.duplicate"]
 
 
 def test_identifiers_of_any_length_are_refused_by_their_rule_and_the_import_goes_on(tmp_path: Path) -> None:

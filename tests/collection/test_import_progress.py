@@ -27,6 +27,8 @@ from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source
 from dancu.collection.selectors import ImportProgress, import_progress
 from dancu.collection.services import (
+    ImportConflictError,
+    import_in_background,
     import_promote,
     import_resume,
     import_rows,
@@ -375,3 +377,126 @@ def test_the_same_file_uploaded_again_keeps_one_copy_and_replaces_a_lost_one(
     again = _upload(tmp_path, cuong, people(5))
     assert again.stored_file not in ("", kept)
     assert [p.name for p in (tmp_path / "imports").iterdir()] == [again.stored_file]
+
+
+def test_a_bar_without_a_known_end_has_no_percentage_and_an_empty_one_is_full() -> None:
+    """A file that cannot tell how many rows it holds shows a bar without an end; a step with nothing to
+    do (every row of the file rejected, nothing to write) is complete, not 0 % for ever."""
+    unknown = import_progress(
+        ImportRun(
+            status=ImportRun.Status.RUNNING, rows_read=40, rows_total=None, session_started_at=timezone.now()
+        )
+    )
+    assert (unknown.step, unknown.done, unknown.total, unknown.percent, unknown.determinate) == (
+        "reading",
+        40,
+        None,
+        None,
+        False,
+    )
+
+
+def test_a_file_whose_every_row_is_rejected_has_nothing_left_to_write(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "so.csv", [f"R{i},Người Thứ {i},Nam,31/02/1990,,,,{HOAN_KIEM}" for i in (1, 2)]
+    )
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
+    run = import_rows(run=run, source=source, actor=SYSTEM)
+
+    staged = import_progress(run)
+    assert (staged.step, staged.done, staged.total, staged.percent) == ("staged", 0, 0, 100)
+    assert run.rows_rejected == 2
+
+
+def test_a_run_marked_interrupted_while_its_worker_was_only_slow_goes_on(tmp_path: Path) -> None:
+    """The check saw no progress for too long and marked the run interrupted; the worker was alive after
+    all: its next batch puts the run back under way, with the reason cleared."""
+    path = write_csv(tmp_path / "so.csv", people(30))
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
+    later = timezone.now() + timedelta(days=1)
+    seen: list[tuple[str, str]] = []
+
+    def slow_worker(current: ImportRun) -> None:
+        if current.rows_read == 10:
+            assert [r.pk for r in imports_mark_interrupted(actor=SYSTEM, now=later)] == [run.pk]
+        seen.append((current.status, current.error[:18]))
+
+    run = import_rows(run=run, source=source, actor=SYSTEM, batch_size=10, on_batch=slow_worker)
+
+    assert seen == [("running", ""), ("running", ""), ("running", "")]
+    assert (run.status, run.error, run.rows_read) == (ImportRun.Status.DONE, "", 30)
+    assert StagingRecord.objects.filter(run=run).count() == 30
+
+
+def test_a_second_process_on_the_same_run_stops_rather_than_write_its_rows_twice(tmp_path: Path) -> None:
+    """Another process committed the next rows meanwhile (rows_read moved past this batch's first row):
+    this one stops before writing them, and the run keeps what the other wrote."""
+    path = write_csv(tmp_path / "so.csv", people(30))
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
+
+    def other_process_commits_rows_11_to_20(current: ImportRun) -> None:
+        if current.rows_read == 10:
+            ImportRun.objects.filter(pk=run.pk).update(rows_read=20)
+
+    with pytest.raises(ImportConflictError):
+        import_rows(
+            run=run, source=source, actor=SYSTEM, batch_size=10, on_batch=other_process_commits_rows_11_to_20
+        )
+
+    run.refresh_from_db()
+    assert (run.status, run.rows_read) == (ImportRun.Status.RUNNING, 20)
+    assert StagingRecord.objects.filter(run=run).count() == 10
+    assert not AuditEvent.objects.filter(event_type=EventType.IMPORT_FINISHED).exists()
+
+
+def test_a_process_that_may_not_fork_imports_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task worker of the queue is a daemonic process, and a daemonic process may have no children: the
+    workers asked for are not started, and the rows are staged all the same."""
+    import multiprocessing
+
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
+    path = write_csv(tmp_path / "so.csv", people(30))
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
+
+    run = import_rows(run=run, source=source, actor=SYSTEM, batch_size=10, workers=2)
+
+    assert (run.status, run.rows_read) == (ImportRun.Status.DONE, 30)
+    assert StagingRecord.objects.filter(run=run).count() == 30
+
+
+def test_the_worker_task_queued_twice_does_the_run_once(
+    personas: Personas, no_worker: Any, tmp_path: Path
+) -> None:
+    run = _upload(tmp_path, Actor(personas.cuong), people(5))
+    assert import_in_background(run.pk) == {"run": run.pk, "rows_read": 5}
+    events = AuditEvent.objects.count()
+
+    assert import_in_background(run.pk) == {"run": run.pk, "rows_read": 5}
+
+    assert AuditEvent.objects.count() == events
+    assert StagingRecord.objects.filter(run=run).count() == 5
+
+
+@pytest.mark.parametrize("how", ["file deleted", "file forgotten"])
+def test_the_worker_finding_no_uploaded_file_fails_the_run_saying_to_upload_it_again(
+    personas: Personas, no_worker: Any, tmp_path: Path, how: str
+) -> None:
+    """The copy of the upload is gone before a worker took the run (the folder was cleaned, or the run was
+    left without one): the run fails with the advice the officer needs, not with a path of the server."""
+    run = _upload(tmp_path, Actor(personas.cuong), people(5))
+    stored = tmp_path / "imports" / run.stored_file
+    if how == "file deleted":
+        stored.unlink()
+    else:
+        ImportRun.objects.filter(pk=run.pk).update(stored_file="")
+
+    assert import_in_background(run.pk) == {"run": run.pk, "rows_read": 0}
+
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error.startswith("file.missing: Không còn tệp đã tải lên")
+    assert "upload the same file again" in run.error
+    assert str(tmp_path) not in run.error
+    assert not StagingRecord.objects.filter(run=run).exists()
+    failed = AuditEvent.objects.get(event_type=EventType.IMPORT_FAILED, subject_id=str(run.pk))
+    assert failed.data == {"code": "file.missing"}

@@ -3,6 +3,7 @@ the review queue of their commune as DC01 forms whose author is the import, refu
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.urls import reverse
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
-from dancu.collection import selectors, workflow
+from dancu.collection import selectors, services, workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.services import ImportPolicy, import_promote, import_rows, import_start
 from dancu.lib.errors import DomainError, NotFoundError
@@ -230,6 +231,26 @@ def test_promoting_again_writes_nothing_twice(tmp_path: Path) -> None:
     assert CollectionForm.objects.count() == 1
     run.refresh_from_db()
     assert (run.rows_applied, run.rows_queued) == (1, 1)
+
+
+def test_a_row_another_process_promoted_meanwhile_is_left_as_it_is(tmp_path: Path) -> None:
+    """Two processes promoting the same run: the one that finds a row it had listed already promoted by
+    the other (its copy is stale) writes nothing for it, neither a second citizen nor an event."""
+    path = tmp_path / "so_ho_khau.csv"
+    path.write_text(HEADER + "\n" + ROWS[0] + "\n", encoding="utf-8")
+    actor = Actor(system="import")
+    run, source = import_start(path=path, source_name="Sổ hộ khẩu Hoài Đức", actor=actor)
+    run = import_rows(run=run, source=source, actor=actor, policy=ImportPolicy())
+    listed_before = row(1)
+    import_promote(run=run)
+    before = (Citizen.objects.count(), AuditEvent.objects.count(), CollectionForm.objects.count())
+
+    services._promote(record=listed_before, actor=actor, units=services._Units(), today=date(2025, 7, 1))
+
+    assert (Citizen.objects.count(), AuditEvent.objects.count(), CollectionForm.objects.count()) == before
+    assert row(1).citizen_id is not None
+    run.refresh_from_db()
+    assert (run.rows_applied, run.rows_queued) == (1, 0)
 
 
 def test_an_officers_import_reaches_only_the_communes_of_their_area(

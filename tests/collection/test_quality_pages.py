@@ -25,9 +25,10 @@ from dancu.accounts.services import api_token_create
 from dancu.audit.models import AccessLog
 from dancu.collection.quality.exports import RECORD_HEADERS, SCORECARD_HEADERS, TREND_HEADERS
 from dancu.collection.quality.models import QualityPass
-from dancu.collection.quality.selectors import records_needing_work_export
+from dancu.collection.quality.selectors import records_needing_work_export, scorecard_unit
 from dancu.collection.quality.services import quality_pass_run
 from dancu.geo.selectors import successor_of
+from dancu.lib.errors import NotFoundError
 from dancu.registry.models import Citizen
 from tests.collection.quality_support import QUALITY, complete_citizen, force
 from tests.conftest import DUONG_LIEU_LEGACY, HONG_HA, SAI_GON, Personas, legacy_commune
@@ -218,6 +219,17 @@ def test_the_auditor_has_no_scorecard(
 ) -> None:
     sign_in(client, personas.an)
     assert page_of(client).status_code == 403
+
+
+def test_the_scorecard_selector_finds_no_unit_for_the_auditor(
+    personas: Personas, town: dict[str, Citizen]
+) -> None:
+    """Behind the pages' gate, the selector refuses on its own: her own area, a code in it, the country
+    alike, with the answer a unit that does not exist gets."""
+    for code in (None, "", HOAN_KIEM, "01"):
+        with pytest.raises(NotFoundError):
+            scorecard_unit(actor=personas.an, code=code)
+    assert scorecard_unit(actor=personas.lan, code=None).code == HOAN_KIEM
 
 
 def test_the_list_filters_by_indicator_and_pages_worst_first(

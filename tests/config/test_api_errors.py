@@ -264,3 +264,26 @@ def test_a_schema_refusal_of_an_unlisted_kind_names_its_rule_in_vietnamese() -> 
         "Giá trị không hợp lệ (quy tắc url_scheme)"
     )
     assert _schema_message_vi("less_than_equal", {}) == "Giá trị không hợp lệ (quy tắc less_than_equal)"
+
+
+def test_more_query_parameters_than_django_takes_is_a_json_400(api: Client) -> None:
+    # Django refuses a request of over DATA_UPLOAD_MAX_NUMBER_FIELDS parameters with an HTML 400 before
+    # any operation reads them.
+    query = "&".join(f"f{number}=1" for number in range(1001))
+    response = api.get(f"/api/v1/citizens?{query}")
+
+    assert response.status_code == 400
+    error = _only_error(response)
+    assert (error["code"], error["message_en"]) == ("request.bad", "The request is not valid")
+    assert error["message_vi"] == "Yêu cầu không hợp lệ"
+
+
+def test_a_content_length_that_is_no_number_is_not_taken_for_a_body_over_the_limit(
+    api: Client, settings: Any
+) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    query = "&".join(f"f{number}=1" for number in range(1001))
+    response = api.get(f"/api/v1/citizens?{query}", CONTENT_LENGTH="a lot")
+
+    assert response.status_code == 400
+    assert _only_error(response)["code"] == "request.bad"

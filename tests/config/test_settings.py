@@ -75,11 +75,14 @@ def test_lists_and_strings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert env_str("DANCU_UNSET_FOR_TEST", "fallback") == "fallback"
 
 
-def _start(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    """Import the settings in a fresh interpreter, as a server start would."""
+def _start(
+    env: dict[str, str], tmp_path: Path, code: str = "import dancu.config.settings"
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` (by default, import the settings) in a fresh interpreter, as a server start would."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")}
-    return subprocess.run(
-        [sys.executable, "-c", "import dancu.config.settings"],
+    # The code run is one of this module's own literals, never outside input.
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
         env=clean | {"DANCU_VAR_DIR": str(tmp_path)} | env,
         capture_output=True,
         text=True,
@@ -153,3 +156,13 @@ def test_the_defaults_start_on_an_embedded_database_with_a_kept_secret(tmp_path:
     assert len(key) >= 50
     assert _start({}, tmp_path).returncode == 0
     assert (tmp_path / "secret_key").read_text() == key
+
+
+def test_a_configured_secret_key_is_used_and_none_is_generated(tmp_path: Path) -> None:
+    key = "a-secret-of-a-real-deployment-0123456789"
+    result = _start(
+        {"DANCU_SECRET_KEY": key}, tmp_path, "from dancu.config import settings; print(settings.SECRET_KEY)"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == key
+    assert not (tmp_path / "secret_key").exists()

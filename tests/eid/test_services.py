@@ -10,13 +10,13 @@ from django.contrib.auth.hashers import is_password_usable
 from django.utils import timezone
 
 from dancu.accounts.models import User
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.cards import services as cards
 from dancu.cards.models import Card
 from dancu.eid import services
 from dancu.eid.models import EidAccount
-from dancu.eid.selectors import sign_in_refusal
+from dancu.eid.selectors import account_of, own_record, sign_in_refusal
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen
@@ -318,3 +318,58 @@ def test_an_expired_card_locks_the_account_before_the_daily_job_runs(hung_accoun
 
     assert refused is not None
     assert refused.code == "eid.locked_card"
+
+
+def test_a_system_job_registers_no_account(delivered: Card) -> None:
+    """Level 2 rests on an officer seeing the citizen and the card: a job without an account is refused."""
+    before = trail()
+
+    with pytest.raises(DomainError) as exc:
+        services.eid_account_register(actor=SYSTEM, citizen=delivered.citizen, identity_checked=True)
+
+    assert [(e.field, e.code) for e in exc.value.errors] == [("actor", "actor.officer_required")]
+    assert trail() == before
+
+
+def test_a_citizen_user_left_without_its_account_blocks_a_registration_and_is_left_alone(
+    personas: Personas, delivered: Card
+) -> None:
+    """A user named with the citizen's PIN that has no e-ID account (made by hand in the admin): the
+    registration finds the name taken and is refused as the citizen having an account, before it writes
+    anything (no account, no event, the user as it was)."""
+    hung = delivered.citizen
+    leftover = User.objects.create_user(username=hung.pin, password=None, role=User.Role.CITIZEN)
+
+    assert _refused(personas.lan, hung) == ["eid.account_exists"]
+    assert list(User.objects.filter(username=hung.pin)) == [leftover]
+
+
+def test_an_account_not_yet_activated_cannot_be_used(personas: Personas, delivered: Card) -> None:
+    account, _code = _register(personas, delivered)
+
+    refused = sign_in_refusal(account)
+
+    assert refused is not None
+    assert (refused.field, refused.code) == ("account", "eid.not_activated")
+    assert "mã kích hoạt" in refused.message("vi")
+
+
+def test_only_a_citizens_user_has_an_e_id_account(personas: Personas, hung_account: Holder) -> None:
+    assert account_of(hung_account.user) == hung_account.account
+    assert account_of(personas.lan) is None
+    refused = sign_in_refusal(None)
+    assert refused is not None
+    assert (refused.code, refused.message("en")) == ("eid.no_account", "This is not a citizen's account")
+
+
+def test_a_record_merged_away_since_the_page_was_opened_is_not_read(hung_account: Holder) -> None:
+    """The portal's gate refuses an account whose record was merged away; a merge between the gate and the
+    read finds no record either, and logs no read of it."""
+    twin = make_citizen(full_name="Nguyễn Văn Hùng", birth_date="1990-05-18")
+    Citizen.objects.filter(pk=hung_account.account.citizen_id).update(merged_into=twin)
+    reads = AccessLog.objects.count()
+
+    with pytest.raises(NotFoundError):
+        own_record(account=hung_account.account)
+
+    assert AccessLog.objects.count() == reads

@@ -11,6 +11,7 @@ from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from dancu.accounts.models import User
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.cards import services as cards
@@ -163,6 +164,23 @@ def test_a_locked_account_cannot_sign_in_and_is_told_why(hung_account: Holder) -
 
     assert response.status_code == 200
     assert "Tài khoản định danh điện tử đã bị khoá (Theo yêu cầu của công dân)" in response.content.decode()
+
+
+def test_a_citizen_user_without_an_e_id_account_cannot_sign_in_and_is_told_so(personas: Personas) -> None:
+    """A user with the citizen's role and a password but no e-ID account (made by hand in the admin): the
+    portal names what is missing rather than letting it in with no record behind it."""
+    user = User.objects.create_user(
+        username="001090000001", password=CITIZEN_PASSWORD, role=User.Role.CITIZEN
+    )
+    client = Client()
+
+    response = client.post("/me/login/", {"pin": user.username, "password": CITIZEN_PASSWORD})
+
+    assert response.status_code == 200
+    assert "Không có tài khoản công dân" in response.content.decode()
+    assert client.get("/me/login/otp/")["Location"] == "/me/login/"
+    [event] = events(user, EventType.EID_SIGN_IN_FAILED)
+    assert event.data == {"channel": "portal"}
 
 
 def test_a_revoked_card_ends_the_session_at_the_next_page(personas: Personas, hung_account: Holder) -> None:

@@ -25,6 +25,7 @@ def test_english_keeps_commas_and_a_point() -> None:
 def test_missing_figures_show_a_dash() -> None:
     assert format_int(None) == "—"
     assert format_percent(None) == "—"
+    assert format_decimal(None) == "—"
 
 
 @given(st.integers(min_value=-(10**15), max_value=10**15))

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from dancu.accounts.models import User
+from dancu.accounts.models import PoliceUnit, User
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.lib.errors import NotFoundError
 from dancu.matching import selectors
+from dancu.matching.scope import visible_pairs
 from dancu.matching.services import decisions
+from dancu.registry import services as registry
 from dancu.registry.models import Citizen
 from tests.conftest import (
     DUONG_LIEU_LEGACY,
     HOAN_KIEM,
     HONG_HA,
     SAI_GON,
+    SYSTEM,
     Personas,
     commune,
     legacy_commune,
@@ -83,6 +86,29 @@ def test_a_pair_side_by_side(thu: User, hung: Citizen) -> None:
     assert detail.can_decide
     viewed = set(AccessLog.objects.filter(actor=thu, action="view").values_list("citizen_id", flat=True))
     assert viewed == {hung.pk, elsewhere.pk}
+
+
+def test_the_parents_named_on_each_record_are_compared(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    """Two records of one person name the same mother, and fathers spelled differently: the officer sees
+    both names side by side, the difference marked."""
+    for citizen, father in ((hung, "Nguyễn Văn Cha"), (duplicate, "Nguyễn Văn Bố")):
+        for kind, name in (("father", father), ("mother", "Lê Thị Mẹ")):
+            registry.family_link_add(
+                actor=SYSTEM,
+                citizen=citizen,
+                kind=kind,
+                relative_name=name,
+                reason="Khai báo DC01",
+                source_document="DC01",
+            )
+    pair = candidate_pair(hung, duplicate)
+
+    rows = {row.name: row for row in selectors.pair_get(actor=thu, pk=pair.pk, purpose=PURPOSE).rows}
+
+    assert (rows["father_name"].left, rows["father_name"].right) == ("Nguyễn Văn Cha", "Nguyễn Văn Bố")
+    assert rows["father_name"].differs
+    assert (rows["mother_name"].left, rows["mother_name"].right) == ("Lê Thị Mẹ", "Lê Thị Mẹ")
+    assert not rows["mother_name"].differs
 
 
 def test_the_deceased_flag_shows_before_the_decision(thu: User, hung: Citizen) -> None:
@@ -158,3 +184,14 @@ def test_a_district_unit_of_the_old_structure_sees_the_pairs_of_its_records(pers
     other = candidate_pair(make_citizen(full_name="Lê Văn Tám"), staged_row(full_name="Le Van Tam"))
     with pytest.raises(NotFoundError):
         selectors.pair_get(actor=personas.hoa, pk=other.pk, purpose="test")
+
+
+def test_a_unit_without_a_known_area_sees_no_pair(thu: User, hung: Citizen, duplicate: Citizen) -> None:
+    """Fail closed. A check constraint gives every unit but the ministry an area, so this unit is built in
+    memory: were one ever to exist, its officers would see no pair rather than every pair."""
+    candidate_pair(hung, duplicate)
+    no_area = PoliceUnit(code="CA-x", name="Công an không địa bàn", level=PoliceUnit.Level.COMMUNE)
+    officer = User(username="khong_ai", role=User.Role.COMMUNE_REVIEWER, police_unit=no_area, is_active=True)
+
+    assert not visible_pairs(officer).exists()
+    assert visible_pairs(thu).count() == 1

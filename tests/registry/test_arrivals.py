@@ -327,6 +327,49 @@ def test_a_household_of_another_commune_is_unknown(binh: Client, people: People,
     assert "[household.unknown]" in field_errors(page, "household_number")
 
 
+@pytest.mark.parametrize(
+    ("relation", "head_left", "code"),
+    [("head", False, "household.second_head"), ("child", True, "household.no_head")],
+)
+def test_joining_a_household_keeps_it_to_one_head_taken_first(
+    binh: Client, people: People, relation: str, head_left: bool, code: str
+) -> None:
+    """Mai heads a household of Hồng Hà: Hùng cannot join it as a second head; and once she has left
+    it, he cannot join it as anyone's child before it has a head again."""
+    household = services.household_create(
+        actor=SYSTEM,
+        head=people.mai,
+        commune=commune(HONG_HA),
+        address_detail="Số 5 ngõ Gạch",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    if head_left:
+        services.residence_end(
+            actor=SYSTEM,
+            residence=people.mai.residences.get(household=household),
+            ended_on=date(2025, 1, 1),
+            reason="Xoá đăng ký thường trú",
+            source_document="CT01",
+        )
+    before = counts()
+
+    page = html(
+        binh.post(
+            "/arrivals/new/",
+            card_of(
+                people.hung, household_number=household.number, relation_to_head=relation, address_detail=""
+            ),
+        )
+    )
+
+    assert f"[{code}]" in field_errors(page, "relation_to_head"), page[:3000]
+    # Only the check of the card against the record is logged; the move is not written.
+    assert counts() == before
+    assert Citizen.objects.get(pk=people.hung.pk).area_commune == commune("00070")
+
+
 def test_a_deceased_person_is_refused(binh: Client, people: People) -> None:
     services.citizen_update(
         actor=SYSTEM,

@@ -23,8 +23,11 @@ from dancu.registry.models import (
     Citizen,
     CitizenMerge,
     FamilyLink,
+    Household,
+    HouseholdMember,
     IdentityCardRecord,
     PinRecord,
+    RecordVersion,
     Residence,
 )
 from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, Personas, commune, household_of, make_citizen
@@ -547,3 +550,290 @@ def test_undo_is_refused_when_a_moved_residence_was_ended_since(
         services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
     assert codes(exc) == {"merge.changed_since"}
     assert f"residence #{past.pk}: end_reason" in exc.value.errors[0].message_en
+
+
+# Households, parents and fields of the two records ------------------------------------------------------
+
+
+def _join(household: Household, citizen: Citizen, joined_on: date) -> None:
+    services.household_add_member(
+        actor=SYSTEM,
+        household=household,
+        citizen=citizen,
+        relation_to_head="other",
+        joined_on=joined_on,
+        reason="Nhập hộ",
+        source_document="CT01",
+    )
+
+
+def _change_head(household: Household, new_head: Citizen, changed_on: date) -> None:
+    services.household_change_head(
+        actor=SYSTEM,
+        household=household,
+        new_head=new_head,
+        previous_head_relation="other",
+        changed_on=changed_on,
+        reason="Thay đổi chủ hộ",
+        source_document="CT01",
+    )
+
+
+def test_a_duplicate_in_the_kept_records_household_leaves_it_and_brings_its_former_households(
+    thu: User, hung: Citizen
+) -> None:
+    """The duplicate once lived in Bảy's household, then joined Hùng's own: the same person twice in one
+    household. While the duplicate heads it the merge is refused; once Hùng heads it again, the
+    duplicate's membership ends and stays on the absorbed record, its former household moves to Hùng."""
+    household = Household.objects.get(memberships__citizen=hung)
+    hanh = Citizen.objects.get(full_name="Lê Thị Hạnh")
+    bay = make_citizen(full_name="Trần Văn Bảy", birth_date="1960-01-01", address="Số 7 phố Hàng Mã")
+    bays = household_of(bay)
+    dup = make_citizen(full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai")
+    _join(bays, dup, date(2016, 6, 1))
+    services.residence_register(
+        actor=SYSTEM,
+        citizen=dup,
+        kind="permanent",
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 3 phố Hàng Gai",
+        registered_on=date(2017, 1, 1),
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+    _join(household, dup, date(2018, 1, 1))
+    _change_head(household, dup, date(2019, 1, 1))
+    before = full_snapshot(hung, dup, hanh)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(DomainError) as exc:
+        merge(thu, hung, Citizen.objects.get(pk=dup.pk), today=TODAY)
+
+    assert [(e.field, e.code) for e in exc.value.errors] == [("household", "merge.absorbed_is_head")]
+    assert "make the kept record the head first" in exc.value.errors[0].message_en
+    assert full_snapshot(hung, dup, hanh) == before
+    assert AuditEvent.objects.count() == events
+    # The review page says the same before the officer decides.
+    found = services.merge_conflicts(
+        keep=Citizen.objects.get(pk=hung.pk), absorb=Citizen.objects.get(pk=dup.pk)
+    )
+    assert [e.code for e in found] == ["merge.absorbed_is_head"]
+
+    # What the refusal asks: Hùng heads his household again.
+    _change_head(household, Citizen.objects.get(pk=hung.pk), date(2019, 6, 1))
+    before = full_snapshot(hung, dup, hanh, bay)
+    version = Household.objects.get(pk=household.pk).version
+
+    result = merge(thu, Citizen.objects.get(pk=hung.pk), Citizen.objects.get(pk=dup.pk), today=TODAY)
+
+    # One member fewer: the duplicate's membership ended on the day of the merge, on the absorbed record.
+    ended = HouseholdMember.objects.get(household=household, citizen=dup)
+    assert ended.left_on == TODAY
+    assert set(
+        HouseholdMember.objects.filter(household=household, left_on__isnull=True).values_list(
+            "citizen_id", "relation_to_head"
+        )
+    ) == {(hung.pk, "head"), (hanh.pk, "spouse")}
+    # The household Bảy heads is in the kept record's history now, once.
+    former = HouseholdMember.objects.get(household=bays, relation_to_head="other")
+    assert (former.citizen_id, former.left_on) == (hung.pk, date(2017, 1, 1))
+    assert result.summary["moved"]["past_households"] == 1
+    assert "households" not in result.summary["moved"]
+    # The household's next version is the merge's, and shows its members as they now are.
+    merged = Household.objects.get(pk=household.pk)
+    assert merged.version == version + 1
+    latest = RecordVersion.objects.get(entity="household", entity_id=household.pk, version=merged.version)
+    assert latest.event.event_type == EventType.CITIZEN_MERGED
+    assert {m["citizen_id"] for m in latest.snapshot["members"]} == {hung.pk, hanh.pk}
+
+    services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+
+    assert full_snapshot(hung, dup, hanh, bay) == before
+
+
+def test_the_blood_type_only_the_absorbed_record_knows_fills_the_kept_one_with_its_source(
+    thu: User, hung: Citizen
+) -> None:
+    dup = make_citizen(
+        full_name="Nguyen Van Hung",
+        address="Số 1 phố Hàng Trống",
+        blood_type="A",
+        blood_type_source="Kết quả xét nghiệm Bệnh viện Bạch Mai 12/2020",
+    )
+
+    result = merge(thu, hung, dup, today=TODAY)
+
+    kept = Citizen.objects.get(pk=hung.pk)
+    assert (kept.blood_type, kept.blood_type_source) == ("A", "Kết quả xét nghiệm Bệnh viện Bạch Mai 12/2020")
+    assert result.summary["filled"] == {"blood_type": 1, "blood_type_source": 1}
+    services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+    kept.refresh_from_db()
+    assert (kept.blood_type, kept.blood_type_source) == ("", "")
+
+
+def test_a_blood_type_of_the_kept_record_is_not_replaced(thu: User) -> None:
+    keep = make_citizen(full_name="Đinh Văn Quý", blood_type="O", blood_type_source="Giấy xét nghiệm 1")
+    absorb = make_citizen(full_name="Dinh Van Quy", blood_type="B", blood_type_source="Giấy xét nghiệm 2")
+
+    result = merge(thu, keep, absorb, today=TODAY)
+
+    keep.refresh_from_db()
+    assert (keep.blood_type, keep.blood_type_source) == ("O", "Giấy xét nghiệm 1")
+    assert "filled" not in result.summary
+
+
+def _father(citizen: Citizen, name: str) -> FamilyLink:
+    return services.family_link_add(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="father",
+        relative_name=name,
+        reason="Khai báo cha",
+        source_document="Giấy khai sinh",
+    )
+
+
+def test_a_father_named_alike_on_both_records_needs_no_choice(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    """The legacy file spelled Hùng's father without tone marks: the same name, so the same father."""
+    ours = _father(hung, "NGUYEN VAN TAM")
+    theirs = duplicate.family_links.get(kind="father")
+
+    assert [e.field for e in services.merge_conflicts(keep=hung, absorb=duplicate)] == ["choices.permanent"]
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+
+    assert list(FamilyLink.objects.filter(citizen=hung, kind="father")) == [ours]
+    assert FamilyLink.objects.get(pk=theirs.pk).citizen_id == duplicate.pk
+    assert result.summary["left_on_absorbed"]["family_links"] == 1
+
+
+def test_different_fathers_need_the_officer_to_keep_the_kept_records(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    ours = _father(hung, "Nguyễn Văn Tấn")
+    theirs = duplicate.family_links.get(kind="father")
+    before = full_snapshot(hung, duplicate)
+
+    with pytest.raises(DomainError) as exc:
+        merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+
+    assert [(e.field, e.code) for e in exc.value.errors] == [("choices.father", "merge.choice_required")]
+    assert "different parents" in exc.value.errors[0].message_en
+    assert full_snapshot(hung, duplicate) == before
+
+    merge(thu, hung, duplicate, choices={"permanent": "keep", "father": "keep"}, today=TODAY)
+
+    assert list(FamilyLink.objects.filter(citizen=hung, kind="father")) == [ours]
+    # The other father stays on the absorbed record; a wrong one is corrected with a DC02 form.
+    assert FamilyLink.objects.get(pk=theirs.pk).citizen_id == duplicate.pk
+
+
+def test_undo_is_refused_when_a_moved_link_was_replaced_since(
+    thu: User, hung: Citizen, duplicate: Citizen
+) -> None:
+    """The father the duplicate brought was corrected since (a DC02): the link the merge moved is gone,
+    and the undo cannot hand it back."""
+    result = merge(thu, hung, duplicate, choices={"permanent": "keep"}, today=TODAY)
+    moved = FamilyLink.objects.get(citizen=hung, kind="father")
+    services.family_link_replace(
+        actor=SYSTEM,
+        citizen=Citizen.objects.get(pk=hung.pk),
+        kind="father",
+        relative_name="Nguyễn Văn Tấn",
+        reason="Sửa tên cha theo giấy khai sinh",
+        source_document="DC02 số 3",
+    )
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm")
+
+    assert codes(exc) == {"merge.changed_since"}
+    assert f"family_link #{moved.pk}: citizen_id" in exc.value.errors[0].message_en
+    result.refresh_from_db()
+    assert not result.is_undone
+    assert Citizen.objects.get(pk=duplicate.pk).merged_into_id == hung.pk
+    assert AuditEvent.objects.count() == events
+
+
+def test_undo_is_refused_when_the_household_the_absorbed_record_left_has_a_new_head(thu: User) -> None:
+    """Quý was registered twice; the second record headed a household alone at another address. The merge
+    kept the first record's address and ended that membership; since, Tư moved in and heads the
+    household. Undoing would give it two heads: refused, and nothing is written."""
+    keep = make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03", address="Số 2 phố Hàng Bạc")
+    absorb = make_citizen(full_name="Dinh Van Quy", birth_date="1965-03-03", address="Số 4 phố Hàng Bạc")
+    emptied = services.household_create(
+        actor=SYSTEM,
+        head=absorb,
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 4 phố Hàng Bạc",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    result = merge(thu, keep, Citizen.objects.get(pk=absorb.pk), choices={"permanent": "keep"}, today=TODAY)
+    assert not emptied.memberships.filter(left_on__isnull=True).exists()
+    tu = make_citizen(full_name="Lê Văn Tư", birth_date="1970-01-01", address="Số 8 phố Hàng Bạc")
+    services.household_add_member(
+        actor=SYSTEM,
+        household=emptied,
+        citizen=tu,
+        relation_to_head="head",
+        joined_on=TODAY,
+        reason="Nhập hộ",
+        source_document="CT01",
+    )
+    before = full_snapshot(keep, absorb, tu)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(DomainError) as exc:
+        services.citizen_merge_undo(actor=Actor(thu), merge=result, reason="Nhầm người")
+
+    assert [(e.field, e.code) for e in exc.value.errors] == [("merge", "merge.undo_conflict")]
+    # The refusal names what clashes: the household's new head, not something of the kept record.
+    assert "a new head of the household the absorbed record left" in exc.value.errors[0].message_en
+    assert full_snapshot(keep, absorb, tu) == before
+    assert AuditEvent.objects.count() == events
+    result.refresh_from_db()
+    assert not result.is_undone
+
+
+def test_the_kept_address_ends_no_earlier_than_the_household_the_merge_brought(thu: User) -> None:
+    """Quý's first record was registered at Số 2 phố Hàng Bạc in 2015; the second opened a household at
+    the same address in 2020. Merged, the first record keeps its residence of 2015 and takes the
+    household of 2020: the residence cannot be ended before the day he joined that household."""
+    keep = make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03", address="Số 2 phố Hàng Bạc")
+    absorb = make_citizen(full_name="Dinh Van Quy", birth_date="1965-03-03", address="Số 6 phố Hàng Bạc")
+    household = services.household_create(
+        actor=SYSTEM,
+        head=absorb,
+        commune=commune(HOAN_KIEM),
+        address_detail="Số 2 phố Hàng Bạc",
+        registered_on=date(2020, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    merge(thu, keep, Citizen.objects.get(pk=absorb.pk), today=TODAY)
+    residence = Residence.objects.get(citizen=keep, kind="permanent", ended_on__isnull=True)
+    assert residence.registered_on == date(2015, 1, 1)
+    membership = HouseholdMember.objects.get(citizen=keep, left_on__isnull=True)
+    assert (membership.household, membership.joined_on) == (household, date(2020, 1, 1))
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(DomainError) as exc:
+        services.residence_end(
+            actor=Actor(thu),
+            residence=residence,
+            ended_on=date(2018, 1, 1),
+            reason="Xoá đăng ký thường trú",
+            source_document="CT01",
+            today=TODAY,
+        )
+
+    assert [(e.field, e.code) for e in exc.value.errors] == [("ended_on", "residence.end_before_start")]
+    assert "before the citizen joined the household" in exc.value.errors[0].message_en
+    residence.refresh_from_db()
+    assert residence.ended_on is None
+    assert HouseholdMember.objects.get(pk=membership.pk).left_on is None
+    assert AuditEvent.objects.count() == events

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
-from dancu.audit.models import EventType
+from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.lib.errors import DomainError
 from dancu.registry import services
@@ -178,6 +178,27 @@ def test_a_write_to_the_kept_record_after_a_merge_is_accepted() -> None:
     merge(kept, absorbed)
     update_phone(stale_kept)
     assert Citizen.objects.get(pk=kept.pk).phone == "0911222333"
+
+
+def test_a_lock_taken_outside_a_transaction_is_a_callers_mistake() -> None:
+    """A row lock outside a transaction would end with the statement that took it, leaving the write it was
+    for unprotected: the lock helpers refuse before any query (this test has no database at all)."""
+    citizen = Citizen(pk=1, pin="001090000001")
+    with pytest.raises(RuntimeError, match="inside the transaction of the write"):
+        services.citizen_lock(citizen)
+    with pytest.raises(RuntimeError, match="inside the transaction of its delivery"):
+        services.identity_card_record_add(
+            actor=SYSTEM,
+            citizen=citizen,
+            event=AuditEvent(),
+            kind="cccd",
+            number=citizen.pin,
+            issued_on=TODAY,
+            issued_by="Cục Cảnh sát QLHC về TTXH",
+            expires_on=date(2030, 5, 17),
+            reason="Trả thẻ",
+            source_document="Lô 1",
+        )
 
 
 # A merge and a write at the same moment --------------------------------------------------------------------

@@ -7,6 +7,7 @@ test_jurisdiction.py; here Minh of the ministry sees the whole country unless a 
 
 from __future__ import annotations
 
+import itertools
 import unicodedata
 from datetime import date, datetime
 from typing import Any
@@ -21,11 +22,15 @@ from dancu.registry.models import Citizen, RecordVersion
 from dancu.registry.selectors import (
     CitizenQuery,
     area_summary,
+    arrival_candidate,
     citizen_get,
     citizen_history,
+    citizen_merged_history,
     citizen_search,
     citizen_state_on,
     household_get,
+    household_history,
+    stay_get,
 )
 from tests.conftest import DUONG_LIEU_LEGACY, HONG_HA, SYSTEM, People, Personas, commune, make_citizen, move
 
@@ -481,3 +486,61 @@ def test_a_household_is_read_head_first_and_each_member_is_logged(personas: Pers
     assert sorted(logged.values_list("citizen_id", flat=True)) == sorted([people.hung.pk, spouse.pk])
     with pytest.raises(NotFoundError):
         household_get(actor=personas.binh, pk=household.pk, purpose=PURPOSE)
+
+
+# Lookups that lead nowhere --------------------------------------------------------------------------
+
+
+def test_a_pin_merged_along_a_long_chain_still_leads_to_the_record_kept(personas: Personas) -> None:
+    """Eleven records of one Quý merged one into the next: the lookup follows up to ten further merges
+    after the first, which reaches the last record here."""
+    records = [make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03") for _ in range(12)]
+    for keep, absorb in reversed(list(itertools.pairwise(records))):
+        services.citizen_merge(
+            actor=SYSTEM,
+            keep=Citizen.objects.get(pk=keep.pk),
+            absorb=Citizen.objects.get(pk=absorb.pk),
+            reason="Cùng một người",
+            source_document="Biên bản xác minh",
+        )
+
+    found_by_pin = citizen_get(actor=personas.minh, pin=records[-1].pin, purpose=PURPOSE)
+
+    assert found_by_pin.pk == records[0].pk
+    assert found_by_pin.merged_into_id is None
+
+
+@pytest.mark.parametrize("pin", ["", "00109012345", "0010901234567", "00109012345X", "001090\x0012345"])
+def test_a_card_number_that_is_no_pin_leads_to_no_arrival(people: People, pin: str) -> None:
+    assert arrival_candidate(pin) is None
+
+
+def test_a_stay_asked_for_by_nothing_is_not_found(personas: Personas, people: People) -> None:
+    with pytest.raises(NotFoundError):
+        stay_get(actor=personas.binh, purpose=PURPOSE)
+    assert not AccessLog.objects.exists()
+
+
+def test_the_history_of_a_household_or_of_merges_outside_the_area_is_not_found(
+    personas: Personas, people: People
+) -> None:
+    """Lan of Hoàn Kiếm asks for Mai's household and Mai's merges, in Hồng Hà: the answer is the one a
+    missing record gets, and nothing is logged."""
+    household = services.household_create(
+        actor=SYSTEM,
+        head=people.mai,
+        commune=commune(HONG_HA),
+        address_detail="Số 5 ngõ Gạch",
+        registered_on=date(2016, 1, 1),
+        reason="Lập hộ",
+        source_document="CT01",
+    )
+    assert household_history(actor=personas.binh, pk=household.pk)
+
+    with pytest.raises(NotFoundError):
+        household_history(actor=personas.lan, pk=household.pk)
+    with pytest.raises(NotFoundError):
+        household_history(actor=personas.minh, pk=household.pk + 1000)
+    with pytest.raises(NotFoundError):
+        citizen_merged_history(actor=personas.lan, citizen_id=people.mai.pk, purpose=PURPOSE)
+    assert not AccessLog.objects.filter(actor=personas.lan).exists()

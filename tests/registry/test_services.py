@@ -33,6 +33,7 @@ from dancu.registry.models import (
 )
 from dancu.registry.services import NewCitizen, NewResidence
 from tests.conftest import HOAN_KIEM, HONG_HA, SAI_GON, SYSTEM, Personas, commune, counts, legacy_commune
+from tests.races import race
 
 pytestmark = pytest.mark.django_db
 
@@ -204,6 +205,35 @@ def test_allocation_draws_again_when_the_serial_was_already_issued(monkeypatch: 
 
     assert first.pin == "001090123456"
     assert second.pin == "001090654321"
+
+
+def test_allocation_gives_up_when_every_serial_drawn_was_issued(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After fifty draws of issued serials the officer is told to try again; nothing is written."""
+    first = create()
+    monkeypatch.setattr(services, "_rng", ScriptedSerials(*[int(first.pin[6:])] * 50))
+
+    errors = refused(lambda: create(person(full_name="Nguyễn Văn Hưng")))
+
+    assert rules(errors) == {("pin", "pin.exhausted")}
+    assert "try again" in errors[0].message_en
+
+
+def test_a_serial_taken_by_another_registration_at_the_same_moment_is_drawn_again(
+    transactional_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two officers register two men born in 1990 in Hà Nội at once, and the second draws the serial the
+    first one is being given. On PostgreSQL the second finds no such PIN in the ledger (the first has not
+    committed), waits on the unique index, and draws again once the first commits; SQLite plays them one
+    after the other, where the ledger already holds it. Both end with two PINs."""
+    taken = pin_codec.compose(place_code="001", sex="M", birth_year=1990, serial="424242")
+    monkeypatch.setattr(services, "_rng", ScriptedSerials(424242, 515151))
+
+    second = race(lambda: create(person(pin=taken)), lambda: create(person(full_name="Nguyễn Văn Hưng")))
+
+    assert isinstance(second, Citizen), second
+    assert second.pin == "001090515151"
+    assert set(PinRecord.objects.values_list("pin", flat=True)) == {taken, "001090515151"}
+    assert Citizen.objects.get(pin=taken).full_name == "Nguyễn Văn Hùng"
 
 
 # citizen_create: the personal data --------------------------------------------------------------------
@@ -660,6 +690,24 @@ def test_a_pin_is_reissued_only_for_a_documented_change_of_sex(new_sex: str, doc
     )
 
     assert {e.field for e in errors} <= {"sex", "source_document"}
+    assert PinRecord.objects.get(pin=citizen.pin).cancelled_at is None
+
+
+def test_a_collector_cannot_reissue_a_pin(personas: Personas) -> None:
+    citizen = create()
+
+    errors = refused(
+        lambda: services.pin_reissue(
+            actor=Actor(personas.lan),
+            citizen=citizen,
+            new_sex="F",
+            reason="Xác định lại giới tính",
+            source_document="Quyết định 45/QĐ-UBND",
+        )
+    )
+
+    assert rules(errors) == {("actor", "role.not_allowed")}
+    assert Citizen.objects.get(pk=citizen.pk).pin == citizen.pin
     assert PinRecord.objects.get(pin=citizen.pin).cancelled_at is None
 
 
@@ -1351,6 +1399,36 @@ def test_a_dead_citizen_is_given_no_residence_and_joins_no_household(family: dic
     assert ("citizen", "citizen.deceased") in rules(errors)
 
 
+def test_a_dead_citizen_neither_opens_nor_takes_over_a_household(family: dict[str, Citizen]) -> None:
+    household = open_household(family["father"])
+    add(household, family["mother"], "spouse")
+    for citizen in (family["mother"], family["neighbour"]):
+        services.citizen_update(
+            actor=SYSTEM,
+            citizen=citizen,
+            changes={"date_of_death": "2024-10-03"},
+            reason="Khai tử",
+            source_document="Trích lục khai tử",
+        )
+
+    errors = refused(lambda: open_household(family["neighbour"], on=date(2024, 12, 1)))
+    assert rules(errors) == {("head", "citizen.deceased")}
+    errors = refused(
+        lambda: services.household_change_head(
+            actor=SYSTEM,
+            household=household,
+            new_head=family["mother"],
+            previous_head_relation="spouse",
+            changed_on=date(2024, 12, 1),
+            reason="Thay đổi chủ hộ",
+            source_document="",
+        )
+    )
+    assert rules(errors) == {("new_head", "citizen.deceased")}
+    head = HouseholdMember.objects.get(household=household, left_on__isnull=True, relation_to_head="head")
+    assert head.citizen_id == family["father"].pk
+
+
 def test_household_history_keeps_every_membership_state(
     personas: Personas, family: dict[str, Citizen]
 ) -> None:
@@ -1464,3 +1542,43 @@ def test_a_relative_known_only_by_name_is_normalized(family: dict[str, Citizen])
     assert (created.relative, created.relative_name) == (None, "Lê Thị Tư")
     errors = refused(lambda: link(family["son"], "father", relative_name="Ba 123"))
     assert ("relative_name", "name.digits") in rules(errors)
+
+
+# family_link_replace ---------------------------------------------------------------------------------
+
+
+def replace(citizen: Citizen, kind: str, **kwargs: Any) -> FamilyLink | None:
+    return services.family_link_replace(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind=kind,
+        reason="Đính chính quan hệ gia đình",
+        source_document="Phiếu DC02 số 5",
+        **kwargs,
+    )
+
+
+@pytest.mark.parametrize("kind", ["child", "represented", "uncle", ""])
+def test_only_a_father_mother_spouse_or_representative_is_replaced(
+    family: dict[str, Citizen], kind: str
+) -> None:
+    link(family["son"], "father", family["father"])
+
+    errors = refused(lambda: replace(family["son"], kind, relative=family["neighbour"]))
+
+    assert rules(errors) == {("kind", "family.kind_invalid")}
+    assert links_of(family["son"]) == {("father", family["father"].pk)}
+
+
+def test_replacing_a_relative_with_the_same_one_writes_nothing(family: dict[str, Citizen]) -> None:
+    """A DC02 naming the parent the record already names (by record, or by a name typed differently)
+    leaves the record as it is: no event, no version, the same link."""
+    by_record = link(family["son"], "father", family["father"])
+    by_name = link(family["son"], "mother", relative_name="Lê Thị Tư")
+    before = counts()
+
+    assert replace(family["son"], "father", relative=family["father"]) == by_record
+    assert replace(family["son"], "mother", relative_name="  lê thị   TƯ ") == by_name
+
+    assert counts() == before
+    assert FamilyLink.objects.get(pk=by_name.pk).relative_name == "Lê Thị Tư"

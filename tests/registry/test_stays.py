@@ -313,6 +313,33 @@ def test_the_stay_is_renewed_from_its_page(binh: Client, people: People, persona
     assert event.actor == personas.binh
 
 
+def test_the_stay_of_a_person_who_died_is_not_renewed(binh: Client, people: People) -> None:
+    stay = stay_of(people.tuan)
+    services.citizen_update(
+        actor=SYSTEM,
+        citizen=people.tuan,
+        changes={"date_of_death": (TODAY - timedelta(days=3)).isoformat()},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+
+    page = html(
+        binh.post(
+            f"/citizens/{people.tuan.pk}/residences/{stay.pk}/renew/",
+            {
+                "expires_on": (TODAY + timedelta(days=600)).isoformat(),
+                "reason": "Gia hạn tạm trú",
+                "source_document": "CT01",
+            },
+        )
+    )
+
+    assert "Công dân đã mất" in page
+    stay.refresh_from_db()
+    assert stay.expires_on == TODAY + timedelta(days=300)
+    assert not AuditEvent.objects.filter(event_type=EventType.RESIDENCE_RENEWED).exists()
+
+
 # Who sees the stay (listed, its page, its renewal) and who the whole record.
 SEEN = {
     "binh": (True, False),

@@ -8,17 +8,25 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
+from dancu.accounts.management.commands.otp_code import DEMO_DEVICE_NAME
 from dancu.accounts.models import PoliceUnit, User
 from dancu.audit.models import AuditEvent
+from dancu.audit.services import Actor
 from dancu.campaigns.models import Campaign, CampaignMetric, Target
+from dancu.cards import services as cards
 from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint, ProductionBatch
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.quality.models import QualityAssessment, QualityPass
 from dancu.eid.models import EidAccount
 from dancu.geo.models import AdminUnit
+from dancu.lib.errors import DomainError
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.registry.models import Citizen
+from dancu.web import demo_content as content
+from dancu.web.management.commands.demo import CITIZEN_OTP_SECRET, DEMO_PASSWORD
+from tests.conftest import HOAN_KIEM, Personas, commune
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +193,40 @@ def demo_accounts_sign_in() -> None:
 def test_otp_code_answers_only_for_demo_accounts(personas: Any) -> None:
     with pytest.raises(CommandError, match="not a demo account"):
         run("otp_code", personas.lan.username)
+
+
+def test_the_demo_citizen_account_waits_for_a_delivered_card(db: None) -> None:
+    said: list[str] = []
+    account = content.citizen_account(
+        password=DEMO_PASSWORD,
+        otp_secret_hex=CITIZEN_OTP_SECRET,
+        otp_device_name=DEMO_DEVICE_NAME,
+        say=said.append,
+    )
+
+    assert account is None
+    assert said == ["No delivered card in a demo commune: no citizen e-ID account."]
+    assert not EidAccount.objects.exists()
+
+
+def test_the_demo_names_the_commune_where_no_citizen_may_apply_for_a_card(personas: Personas) -> None:
+    # Phường Hoàn Kiếm with nobody registered: the demo stops with a refusal naming the commune, not with
+    # a card application for no one.
+    point = cards.intake_point_create(
+        actor=Actor(personas.cuong),
+        code="HK-DEMO",
+        name="Công an phường Hoàn Kiếm",
+        kind=IntakePoint.Kind.STATION,
+        commune=commune(HOAN_KIEM),
+    )
+    device = cards.intake_device_register(
+        actor=Actor(personas.cuong), point=point, serial="TN-9", has_iris=False
+    )
+
+    with pytest.raises(DomainError) as refused:
+        content._take_one(Actor(personas.lan), point, device, HOAN_KIEM, today=timezone.localdate(), skip=[])
+
+    [error] = refused.value.errors
+    assert (error.field, error.code) == ("citizen", "demo.no_applicant")
+    assert HOAN_KIEM in error.message_en
+    assert not Application.objects.exists()

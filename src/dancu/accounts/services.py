@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import ApiToken, PoliceUnit, User
@@ -55,7 +55,9 @@ def officer_create(
             FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
         )
     try:
-        validate_password(password)
+        # The validators' reasons are the English message: they are worded in the active language.
+        with translation.override("en"):
+            validate_password(password)
     except ValidationError as exc:
         errors.append(FieldError("password", "password.weak", "Mật khẩu quá yếu", "; ".join(exc.messages)))
     if errors:

@@ -888,7 +888,9 @@ def import_in_background(run_id: int) -> dict[str, int]:
         if run.finished_at is None:
             # Still staging: the file is read from the row after the last committed one. A run whose
             # staging is done only has its staged rows to promote, and needs the file no more.
-            if not run.stored_file:
+            # Gone from the disk too (as `import_resume` asks): the officer is told to upload it again,
+            # not shown the server's path of the copy.
+            if not run.stored_file or not (upload_folder() / run.stored_file).is_file():
                 raise _missing_file_error(run)
             source = open_source(upload_folder() / run.stored_file)
             # Alone: forking workers from a task worker (or from the web server, when tasks run inline)

@@ -20,7 +20,6 @@ import csv
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, Literal, cast, get_args
 from xml.sax.saxutils import escape, quoteattr
 
@@ -182,6 +181,7 @@ class _Pending:
         pass
 
     def close(self) -> None:
+        # Part of the writable file the zip module is typed to take; it never closes a file it was given.
         pass
 
     def take(self) -> bytes:
@@ -231,13 +231,6 @@ def xlsx_chunks(sheets: Sequence[Sheet]) -> Iterator[bytes]:
                         yield pending.take()
                 part.write(_SHEET_END.encode())
     yield pending.take()
-
-
-def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> None:
-    """A workbook of one or more sheets in a file, written row by row."""
-    with path.open("wb") as file:
-        for chunk in xlsx_chunks(sheets):
-            file.write(chunk)
 
 
 def download(file_format: str, name: str, sheets: list[Sheet]) -> HttpResponse:

@@ -45,12 +45,6 @@ class DomainError(Exception):
             raise ValueError("DomainError needs at least one FieldError")
         super().__init__("; ".join(f"{e.field}: {e.code}: {e.message_en}" for e in self.errors))
 
-    def by_field(self) -> dict[str, list[FieldError]]:
-        grouped: dict[str, list[FieldError]] = {}
-        for error in self.errors:
-            grouped.setdefault(error.field, []).append(error)
-        return grouped
-
 
 class NotFoundError(Exception):
     """The record does not exist or the actor may not see it: callers cannot tell which, on purpose.

@@ -1085,8 +1085,8 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule(
         "merge.undo_conflict",
         E,
-        "Dữ liệu mới của hồ sơ được giữ trùng với dữ liệu cần khôi phục.",
-        "New data of the kept record clashes with what would be restored.",
+        "Dữ liệu ghi sau khi hợp nhất trùng với dữ liệu cần khôi phục.",
+        "What was recorded since the merge clashes with what would be restored.",
     ),
     Rule(
         "repair.leading_zeros",

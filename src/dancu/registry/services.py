@@ -3565,10 +3565,12 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
                 error(
                     "merge",
                     "merge.undo_conflict",
-                    "Không thể huỷ: hồ sơ được giữ đã có nơi cư trú, hộ hoặc số CMND mới trùng với dữ liệu "
-                    "cần khôi phục",
-                    "Cannot undo: the kept record has since got a residence, household or CMND that clashes "
-                    "with what would be restored",
+                    "Không thể huỷ: dữ liệu cần khôi phục trùng với dữ liệu ghi sau khi hợp nhất (nơi cư "
+                    "trú, hộ hoặc số CMND mới của hồ sơ được giữ, chủ hộ mới của hộ mà hồ sơ bị hợp nhất đã "
+                    "rời)",
+                    "Cannot undo: what would be restored clashes with what was recorded since the merge (a "
+                    "new residence, household or CMND of the kept record, a new head of the household the "
+                    "absorbed record left)",
                 )
             ) from None
         keep.refresh_from_db()

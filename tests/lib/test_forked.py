@@ -1,0 +1,108 @@
+"""Work handed to forked worker processes (dancu.lib.forked): what each worker is set up with, and that
+no worker outlives the process that started it.
+
+The workers are real processes. What runs in them is not seen by the coverage of the test process: these
+tests prove it by what the workers hand back, and by their process ids.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from dancu.lib.forked import forked_map
+
+_SETUP: dict[str, str] = {}
+
+
+def _remember(value: str) -> None:
+    _SETUP["value"] = value
+
+
+def _report(number: int) -> tuple[int, str, bool]:
+    return number * number, _SETUP.get("value", ""), signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+
+
+def test_each_worker_is_set_up_ignores_ctrl_c_and_results_keep_the_order_of_the_work() -> None:
+    work = ((f"k{n}", (n,)) for n in range(12))
+
+    results = list(forked_map(_report, work, workers=2, setup=_remember, setup_args=("đơn vị đã nạp",)))
+
+    assert results == [(f"k{n}", (n * n, "đơn vị đã nạp", True)) for n in range(12)]
+    # The setup ran in the workers, not here; Ctrl-C still stops this process.
+    assert "value" not in _SETUP
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
+_PARENT = """
+import os, sys, time
+from pathlib import Path
+from dancu.lib.forked import forked_map
+
+folder = Path(sys.argv[1])
+
+def wait(number):
+    # Written whole, then named: the test reads no half-written number.
+    (folder / f"{number}.tmp").write_text(str(os.getpid()))
+    os.replace(folder / f"{number}.tmp", folder / f"{number}.pid")
+    time.sleep(120)
+    return number
+
+for _ in forked_map(wait, ((n, (n,)) for n in range(2)), workers=2):
+    pass
+"""
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (which may hold spaces), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return None
+
+
+def _started(pid: int) -> str:
+    """When the process started (in clock ticks since boot): with its id, what names one process."""
+    fields = _stat(pid)
+    return fields[19] if fields else ""
+
+
+def _gone(pid: int, started: str) -> bool:
+    """The process has ended: it no longer exists, or only as a zombie its new parent has not reaped, or
+    its id now names another process (ids are reused, and this machine has 32,768 of them)."""
+    fields = _stat(pid)
+    return fields is None or fields[0] in ("Z", "X") or fields[19] != started
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the processes' state from /proc")
+def test_workers_leave_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """A parent killed outright (SIGKILL, out of memory) says nothing to its workers; each one notices it
+    has been handed to another parent and leaves within seconds instead of waiting for ever."""
+    # The interpreter running the tests, with the script above: no outside input.
+    parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_PARENT), str(tmp_path)])  # noqa: S603
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = {pid: _started(pid) for pid in (int(path.read_text()) for path in tmp_path.glob("*.pid"))}
+        assert len(workers) == 2, "the workers did not start"
+        assert not any(_gone(pid, started) for pid, started in workers.items())
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+
+    # A worker looks for its parent every second; a loaded machine may take a few more to run it.
+    deadline = time.monotonic() + 30
+    while not all(_gone(pid, started) for pid, started in workers.items()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid, started in workers.items() if not _gone(pid, started)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
