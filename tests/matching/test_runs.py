@@ -16,6 +16,7 @@ from dancu.audit import services as audit_services
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
+from dancu.lib.errors import DomainError
 from dancu.lib.vntext import fold
 from dancu.matching.models import CandidatePair, MatchRun
 from dancu.matching.services.runs import MATCH_READ_PURPOSE, match_run_registry, pair_key
@@ -323,3 +324,42 @@ def test_the_registry_run_prepares_in_worker_processes_with_the_same_result(
     assert forks == [2]  # the serial run started no worker, the other two
     assert len(serial.columns["unique_id"]) == len(citizens) + 5
     assert forked.columns == serial.columns
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.0, -0.5, 1.5])
+def test_a_threshold_that_is_no_probability_is_refused_before_a_run_is_recorded(threshold: float) -> None:
+    with pytest.raises(DomainError) as exc:
+        match_run_registry(actor=SYSTEM, today=TODAY, threshold=threshold)
+    assert [(e.field, e.code) for e in exc.value.errors] == [("threshold", "threshold.range")]
+    assert not MatchRun.objects.exists()
+
+
+def test_a_run_that_fails_is_recorded_as_failed_with_its_error_and_proposes_nothing() -> None:
+    citizens = _population()
+    _stage(citizens[:2])
+
+    with pytest.raises(ValueError, match="unknown backend"):
+        match_run_registry(actor=SYSTEM, today=TODAY, backend="no such engine")
+
+    run = MatchRun.objects.get()
+    assert run.status == MatchRun.Status.FAILED
+    assert run.summary["error"] == "ValueError: unknown backend 'no such engine'"
+    assert not CandidatePair.objects.exists()
+
+
+def test_two_copies_of_a_person_in_legacy_rows_without_an_address_are_counted_not_queued() -> None:
+    # Rows with no address name no commune, so no commune's officers review a pair of two of them; each
+    # row's pair with the citizen it copies goes to that citizen's commune, and the next run, after the
+    # rows reached the registry, sees the two as records of a commune.
+    citizens = _population()
+    first = _stage(citizens[:1])
+    ImportRun.objects.update(file_sha256="1" * 64)  # the second book is another file
+    second = _stage(citizens[:1])
+
+    run = match_run_registry(actor=SYSTEM, today=TODAY)
+
+    assert run.summary["unrouted"] == 1
+    assert not CandidatePair.objects.filter(left_staging=first[0], right_staging=second[0]).exists()
+    assert not CandidatePair.objects.filter(left_staging=second[0], right_staging=first[0]).exists()
+    for row in (first[0], second[0]):
+        assert CandidatePair.objects.filter(pair_key=pair_key(f"c:{citizens[0].pk}", f"s:{row.pk}")).exists()
