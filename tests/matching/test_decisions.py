@@ -302,3 +302,43 @@ def test_the_sides_show_the_sex_as_a_person_reads_it(thu: User, hung: Citizen) -
     pair = candidate_pair(hung, staged_row())
     rows = {row.name: row for row in selectors.pair_get(actor=thu, pk=pair.pk, purpose="test").rows}
     assert (rows["sex"].left, rows["sex"].right, rows["sex"].differs) == ("Nam", "Nam", False)
+
+
+def test_a_row_already_written_as_the_other_sides_citizen_is_marked_as_one_and_nothing_is_merged(
+    thu: User, hung: Citizen
+) -> None:
+    # The row reached the registry as Hùng (an approved row, or its applied form) after the run proposed
+    # it beside him: both sides are one record, and saying so writes no merge.
+    row = staged_row(full_name="Nguyen Van Hung")
+    pair = candidate_pair(hung, row)
+    row.citizen = hung
+    row.save(update_fields=["citizen"])
+
+    pair = decide(thu, pair, same=True)
+
+    assert pair.status == CandidatePair.Status.SAME
+    assert AuditEvent.objects.get(event_type=EventType.PAIR_DECIDED).data["citizen_id"] == hung.pk
+    assert not CitizenMerge.objects.exists()
+    assert Citizen.objects.filter(pk=hung.pk, merged_into__isnull=True).exists()
+
+
+def test_a_row_dated_death_does_not_replace_the_death_the_registry_already_holds(
+    thu: User, hung: Citizen
+) -> None:
+    registry_services.citizen_update(
+        actor=SYSTEM,
+        citizen=hung,
+        changes={"date_of_death": "2024-03-09"},
+        reason="Khai tử",
+        source_document="Trích lục khai tử",
+    )
+    hung.refresh_from_db()
+    row = staged_row(full_name="Nguyen Van Hung", death_date="2024-11-02")
+
+    pair = decide(thu, candidate_pair(hung, row), same=True)
+
+    assert pair.status == CandidatePair.Status.SAME
+    hung.refresh_from_db()
+    assert hung.date_of_death.to_storage() == "2024-03-09"
+    assert AuditEvent.objects.filter(event_type=EventType.CITIZEN_DECEASED).count() == 1
+    assert "deceased" not in AuditEvent.objects.get(event_type=EventType.PAIR_DECIDED).data
