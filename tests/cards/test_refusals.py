@@ -92,6 +92,15 @@ def test_an_intake_point_is_refused_with_the_field_named(personas: Personas) -> 
     with pytest.raises(DomainError) as exc:
         open_point(shifts="")
     assert pairs(exc) == [("shifts", "point.shifts")]
+    # Every field's refusal at once, the text fields' with the others.
+    with pytest.raises(DomainError) as exc:
+        open_point(code="", name="", kind="bus", shifts="")
+    assert pairs(exc) == [
+        ("code", "code.required"),
+        ("name", "name.required"),
+        ("kind", "point.kind"),
+        ("shifts", "point.shifts"),
+    ]
     assert not IntakePoint.objects.exists()
     assert not AuditEvent.objects.filter(event_type=EventType.INTAKE_POINT_CREATED).exists()
 

@@ -170,9 +170,18 @@ def intake_point_create(
     if commune.structure != "2025" or commune.level != "commune" or not unit_in_area(user, commune):
         raise NotFoundError("commune")
     errors: list[FieldError] = []
-    code = _text(code, field="code", max_length=32, required=True, vi="mã điểm", en="The point code")
-    name = _text(name, field="name", max_length=200, required=True, vi="tên điểm", en="The point name")
-    team = _text(team, field="team", max_length=100)
+
+    def text(value: str, **rules: Any) -> str:
+        # Every field's refusal at once, so that the officer corrects the form in one go.
+        try:
+            return _text(value, **rules)
+        except DomainError as exc:
+            errors.extend(exc.errors)
+            return ""
+
+    code = text(code, field="code", max_length=32, required=True, vi="mã điểm", en="The point code")
+    name = text(name, field="name", max_length=200, required=True, vi="tên điểm", en="The point name")
+    team = text(team, field="team", max_length=100)
     if kind not in IntakePoint.Kind.values:
         errors.append(
             FieldError(
@@ -197,7 +206,7 @@ def intake_point_create(
                 "Shifts must be one or more of 1, 2, 3 in order",
             )
         )
-    if IntakePoint.objects.filter(code=code).exists():
+    if code and IntakePoint.objects.filter(code=code).exists():
         errors.append(_POINT_CODE_TAKEN)
     if errors:
         raise DomainError(errors)
