@@ -116,6 +116,11 @@ def test_serve_answers_pages_runs_the_queued_import_and_stops_its_worker_with_it
         assert _until(lambda: _status(f"http://127.0.0.1:{port}/login/") == 200, deadline), (
             "the server never answered its sign-in page"
         )
+        # The worker was started before the server: known from here on, it is stopped whatever fails.
+        workers = _children(server.pid)
+        assert len(workers) == 1, "serve starts exactly one worker (dancu qcluster) beside the server"
+        worker_group = workers[0]
+        assert os.getpgid(worker_group) == worker_group, "the worker leads a process group of its own"
         # Static files are served by the same process (WhiteNoise), so the demo's pages have their style.
         assert _status(f"http://127.0.0.1:{port}/static/web/dancu.css") == 200
         assert _until(lambda: run_status() == "done", deadline), (
@@ -136,11 +141,6 @@ def test_serve_answers_pages_runs_the_queued_import_and_stops_its_worker_with_it
         assert _until(lambda: task_result() != (), deadline), "the worker never reported the task"
         assert task_result() == (True,)
 
-        workers = _children(server.pid)
-        assert len(workers) == 1, "serve starts exactly one worker (dancu qcluster) beside the server"
-        worker_group = workers[0]
-        assert os.getpgid(worker_group) == worker_group, "the worker leads a process group of its own"
-
         server.send_signal(signal.SIGTERM)
         # The worker stops by itself, in a second or two: a server still there when the grace period given
         # to the worker is nearly over waited for a worker that would not stop, and killed it.
@@ -148,7 +148,10 @@ def test_serve_answers_pages_runs_the_queued_import_and_stops_its_worker_with_it
         assert not _group_alive(worker_group), "a process of the worker outlived the server"
         assert _status(f"http://127.0.0.1:{port}/login/") is None
     finally:
-        # Whatever failed above, no process of the test is left running.
+        # Whatever failed above, no process of the test is left running: the worker lives in a process
+        # group of its own, which killing the server's would leave behind.
+        if worker_group is None and server.poll() is None:
+            worker_group = next(iter(_children(server.pid)), None)
         for group in (server.pid, worker_group):
             if group is not None and _group_alive(group):
                 os.killpg(group, signal.SIGKILL)
