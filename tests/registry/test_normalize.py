@@ -487,6 +487,13 @@ title_case_names = st.lists(
 ).map(" ".join)
 
 
+@pytest.mark.parametrize("text", ["A ", " A", "Văn  Hùng", "Văn Hùng "])
+def test_a_title_case_name_with_stray_spaces_is_not_taken_as_canonical(text):
+    # Found by the property test below: "A " passed the shortcut, and normalize_name drops the space.
+    assert not _is_title_case(text)
+    assert normalize_name(text) == " ".join(text.split())
+
+
 @given(st.one_of(title_case_names, st.text(max_size=20)))
 def test_the_title_case_shortcut_agrees_with_normalize_name(text):
     if _is_title_case(text):

@@ -267,7 +267,15 @@ _TITLE_CASE_CHARS = frozenset(
 
 
 def _is_title_case(name: str) -> bool:
-    return name.istitle() and _TITLE_CASE_CHARS.issuperset(name)
+    # Words of letters, one space between them: a space at either end, two in a row, or a hyphen or an
+    # apostrophe (which normalize_name may move or drop) takes the whole path.
+    return (
+        name.istitle()
+        and _TITLE_CASE_CHARS.issuperset(name)
+        and " ".join(name.split()) == name
+        and "-" not in name
+        and "'" not in name
+    )
 
 
 class _Memo:
