@@ -23,6 +23,7 @@ from dancu.registry.selectors import (
     CitizenQuery,
     area_summary,
     arrival_candidate,
+    citizen_current_id,
     citizen_get,
     citizen_history,
     citizen_merged_history,
@@ -30,6 +31,7 @@ from dancu.registry.selectors import (
     citizen_state_on,
     household_get,
     household_history,
+    relative_for_link,
     stay_get,
 )
 from tests.conftest import DUONG_LIEU_LEGACY, HONG_HA, SYSTEM, People, Personas, commune, make_citizen, move
@@ -492,9 +494,9 @@ def test_a_household_is_read_head_first_and_each_member_is_logged(personas: Pers
 
 
 def test_a_pin_merged_along_a_long_chain_still_leads_to_the_record_kept(personas: Personas) -> None:
-    """Eleven records of one Quý merged one into the next: the lookup follows up to ten further merges
-    after the first, which reaches the last record here."""
-    records = [make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03") for _ in range(12)]
+    """Fifteen records of one Quý merged one into the next: the lookup by the first PIN follows the
+    fourteen merges to the record that still holds him (it once stopped after eleven)."""
+    records = [make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03") for _ in range(15)]
     for keep, absorb in reversed(list(itertools.pairwise(records))):
         services.citizen_merge(
             actor=SYSTEM,
@@ -505,9 +507,12 @@ def test_a_pin_merged_along_a_long_chain_still_leads_to_the_record_kept(personas
         )
 
     found_by_pin = citizen_get(actor=personas.minh, pin=records[-1].pin, purpose=PURPOSE)
+    found_by_pk = citizen_current_id(actor=personas.minh, pk=records[-1].pk)
 
     assert found_by_pin.pk == records[0].pk
     assert found_by_pin.merged_into_id is None
+    assert found_by_pk == records[0].pk
+    assert relative_for_link(records[-1].pin) == records[0]
 
 
 @pytest.mark.parametrize("pin", ["", "00109012345", "0010901234567", "00109012345X", "001090\x0012345"])

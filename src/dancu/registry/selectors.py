@@ -53,21 +53,22 @@ def _visible_citizens(actor: User) -> QuerySet[Citizen]:
     return Citizen.objects.filter(citizen_scope(actor), merged_into__isnull=True)
 
 
-# A chain of merges (A into B, then B into C) is followed this far; merges are rare, chains rarer.
-_MERGE_CHAIN_LIMIT = 10
-
-
 def _merged_into(lookup: dict[str, Any]) -> int | None:
-    """The record that a merged record (by pk or PIN) now lives in, following later merges too."""
+    """The record that a merged record (by pk or PIN) now lives in, following later merges too (A into
+    B, then B into C leads to C), whatever the chain's length, as `services.citizen_final_record` does
+    for writes: a lookup that stopped earlier would call a record that still holds the person not found.
+    Merges are rare and chains rarer, so a query per step costs little."""
     target = Citizen.objects.filter(**lookup).values_list("merged_into_id", flat=True).first()
-    for _ in range(_MERGE_CHAIN_LIMIT):
-        if target is None:
-            return None
+    seen: set[int] = set()
+    # The merge service never closes a loop (a merged record takes no merge); the guard only keeps a
+    # damaged row from hanging the lookup.
+    while target is not None and target not in seen:
+        seen.add(target)
         further = Citizen.objects.filter(pk=target).values_list("merged_into_id", flat=True).first()
         if further is None:
             return target
         target = further
-    return target
+    return None
 
 
 def citizen_current_id(*, actor: User, pk: int) -> int:
