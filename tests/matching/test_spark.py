@@ -25,8 +25,12 @@ def _partition(path: Path) -> tuple[list[str], set[frozenset[str]]]:
     return [row["record_id"] for row in rows], {frozenset(group) for group in groups.values()}
 
 
-def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path) -> None:
+def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert shutil.which("java"), "the Spark backend needs Java 17 on the machine"
+    # The run leaves nothing in the directory it was started from (Spark's warehouse directory did).
+    started_in = tmp_path / "cwd"
+    started_in.mkdir()
+    monkeypatch.chdir(started_in)
     source = tmp_path / "people.csv"
     call_command(
         "generate", "--out", str(source), "--dirty", "--people", "150", "--seed", "4", stdout=io.StringIO()
@@ -39,3 +43,4 @@ def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path) -> None:
     order, clusters = outputs["duckdb"]
     assert outputs["spark"] == (order, clusters)
     assert any(len(cluster) > 1 for cluster in clusters)
+    assert list(started_in.iterdir()) == []

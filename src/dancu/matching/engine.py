@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -587,6 +588,10 @@ def _spark_session() -> Any:
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
+    # Spark makes its SQL warehouse directory when the session starts, in the working directory unless
+    # told otherwise; Splink stores no table there, so the temporary directory keeps it out of the way of
+    # whoever ran `dancu match` (it used to appear in the project's checkout after the tests).
+    warehouse = Path(tempfile.gettempdir()) / "dancu-spark-warehouse"
     session = (
         SparkSession.builder.master("local[2]")
         .appName("dancu-match")
@@ -596,6 +601,7 @@ def _spark_session() -> Any:
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.memory", "2g")
+        .config("spark.sql.warehouse.dir", str(warehouse))
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
