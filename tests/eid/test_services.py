@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.hashers import is_password_usable
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -262,6 +262,23 @@ def test_a_weak_password_is_refused_by_the_validators(
     account.refresh_from_db()
     assert account.status == "pending"
     assert "Mật khẩu" in exc.value.errors[0].message_vi
+
+
+def test_a_weak_password_is_refused_with_its_reasons_in_each_language(
+    personas: Personas, delivered: Card
+) -> None:
+    """The citizen reads why in Vietnamese or in English, whichever language the page is in: the English
+    message once carried the reasons in the active language, Vietnamese when the app spoke it."""
+    _, code = _register(personas, delivered)
+
+    for active in ("vi", "en"):
+        with translation.override(active), pytest.raises(DomainError) as exc:
+            services.eid_account_activate(pin=delivered.citizen.pin, code=code, password="Zq8#Lm")
+        weak = exc.value.errors[0]
+        assert weak.message_vi == "Mật khẩu chưa đủ mạnh: Mật khẩu quá ngắn: phải có ít nhất 10 ký tự."
+        assert weak.message_en == (
+            "The password is too weak: This password is too short. It must contain at least 10 characters."
+        )
 
 
 def test_a_locked_account_is_refused_with_its_reason(personas: Personas, hung_account: Holder) -> None:

@@ -35,6 +35,28 @@ def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = 
     return unit
 
 
+def password_refusal(password: str, *, user: User | None = None) -> FieldError | None:
+    """The refusal of a password that the validators of AUTH_PASSWORD_VALIDATORS reject, giving their
+    reasons in each language, or None for a password they accept. Django words the reasons in the active
+    language, so they are asked for once under each: the English message once carried Vietnamese reasons
+    when Vietnamese was active, and the other way round."""
+    reasons: dict[str, str] = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            try:
+                validate_password(password, user=user)
+            except ValidationError as exc:
+                reasons[language] = " ".join(exc.messages)
+            else:
+                return None
+    return FieldError(
+        "password",
+        "password.weak",
+        f"Mật khẩu chưa đủ mạnh: {reasons['vi']}",
+        f"The password is too weak: {reasons['en']}",
+    )
+
+
 def officer_create(
     *,
     actor: Actor,
@@ -54,12 +76,8 @@ def officer_create(
         errors.append(
             FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
         )
-    try:
-        # The validators' reasons are the English message: they are worded in the active language.
-        with translation.override("en"):
-            validate_password(password)
-    except ValidationError as exc:
-        errors.append(FieldError("password", "password.weak", "Mật khẩu quá yếu", "; ".join(exc.messages)))
+    if (weak := password_refusal(password)) is not None:
+        errors.append(weak)
     if errors:
         raise DomainError(errors)
     first, _, last = full_name.rpartition(" ")

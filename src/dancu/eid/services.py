@@ -7,14 +7,13 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope
+from dancu.accounts.services import password_refusal
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.eid.models import EidAccount
@@ -231,17 +230,8 @@ def eid_account_activate(
         if (refused := citizen_refusal(account.citizen)) is not None:
             raise DomainError(refused)
         user = account.user
-        try:
-            validate_password(password, user=user)
-        except ValidationError as exc:
-            raise DomainError(
-                FieldError(
-                    "password",
-                    "password.weak",
-                    "Mật khẩu chưa đủ mạnh: " + "; ".join(exc.messages),
-                    "The password is too weak: " + "; ".join(exc.messages),
-                )
-            ) from None
+        if (weak := password_refusal(password, user=user)) is not None:
+            raise DomainError(weak)
         user.set_password(password)
         user.save(update_fields=["password"])
         account.status = EidAccount.Status.ACTIVE
