@@ -374,14 +374,22 @@ def sign_in() -> Callable[[Client, User], Client]:
     return _sign_in
 
 
-def household_of(head: Citizen, *, spouse: Citizen | None = None) -> Household:
-    """The household of `head` at Số 1 phố Hàng Trống (opened 2016), with `spouse` joining in 2017."""
+def household_of(
+    head: Citizen,
+    *,
+    spouse: Citizen | None = None,
+    commune_code: str = HOAN_KIEM,
+    address: str = "Số 1 phố Hàng Trống",
+    registered_on: date = date(2016, 1, 1),
+) -> Household:
+    """The household of `head` at `address` of the commune (Số 1 phố Hàng Trống, Hoàn Kiếm, opened in
+    2016 unless told otherwise), with `spouse` joining in 2017."""
     household = services.household_create(
         actor=SYSTEM,
         head=head,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=date(2016, 1, 1),
+        commune=commune(commune_code),
+        address_detail=address,
+        registered_on=registered_on,
         reason="Lập hộ",
         source_document="CT01",
     )

@@ -237,17 +237,7 @@ def test_a_citizen_refused_after_its_event_was_written_leaves_no_event() -> None
 @pytest.mark.django_db
 def test_a_household_refused_halfway_leaves_no_event(people: People) -> None:
     # The membership is written before the head's residence is refused (dated before the current one).
-    nothing_left_by(
-        lambda: services.household_create(
-            actor=SYSTEM,
-            head=people.hung,
-            commune=commune(HOAN_KIEM),
-            address_detail="Số 1 phố Hàng Trống",
-            registered_on=date(2010, 1, 1),
-            reason="Lập hộ",
-            source_document="CT01",
-        )
-    )
+    nothing_left_by(lambda: household_of(people.hung, registered_on=date(2010, 1, 1)))
     assert not HouseholdMember.objects.exists()
 
 

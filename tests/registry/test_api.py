@@ -25,7 +25,17 @@ from dancu.registry.models import (
     RecordVersion,
     Residence,
 )
-from tests.conftest import HOAN_KIEM, HONG_HA, SYSTEM, People, Personas, commune, counts, make_citizen
+from tests.conftest import (
+    HOAN_KIEM,
+    HONG_HA,
+    SYSTEM,
+    People,
+    Personas,
+    commune,
+    counts,
+    household_of,
+    make_citizen,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -278,15 +288,7 @@ def test_search_refuses_bad_parameters(
 
 def test_a_record_shows_data_household_family_and_residences(api: Client, people: People) -> None:
     wife = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.hung,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    household = household_of(people.hung)
     services.family_link_add(
         actor=SYSTEM,
         citizen=people.hung,

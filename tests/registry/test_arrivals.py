@@ -167,15 +167,7 @@ def test_the_move_is_one_version_of_the_record_showing_the_household_joined(
 
 
 def test_the_person_joins_a_household_of_the_commune(binh: Client, people: People) -> None:
-    mai_household = services.household_create(
-        actor=SYSTEM,
-        head=people.mai,
-        commune=commune(HONG_HA),
-        address_detail="Số 5 ngõ Gạch",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    mai_household = household_of(people.mai, commune_code=HONG_HA, address="Số 5 ngõ Gạch")
 
     response = binh.post(
         "/arrivals/new/",
@@ -336,15 +328,7 @@ def test_joining_a_household_keeps_it_to_one_head_taken_first(
 ) -> None:
     """Mai heads a household of Hồng Hà: Hùng cannot join it as a second head; and once she has left
     it, he cannot join it as anyone's child before it has a head again."""
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.mai,
-        commune=commune(HONG_HA),
-        address_detail="Số 5 ngõ Gạch",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    household = household_of(people.mai, commune_code=HONG_HA, address="Số 5 ngõ Gạch")
     if head_left:
         services.residence_end(
             actor=SYSTEM,
@@ -735,15 +719,7 @@ def test_two_people_crossing_between_two_households_are_both_registered(transact
     sister = make_citizen(full_name="Trần Thị Lụa", sex="F", birth_date="1988", commune_code=HONG_HA)
     thao = make_citizen(full_name="Phạm Thu Thảo", sex="F", birth_date="2000-11-20", commune_code=HONG_HA)
     in_hoan_kiem = household_of(aunt)
-    in_hong_ha = services.household_create(
-        actor=SYSTEM,
-        head=sister,
-        commune=commune(HONG_HA),
-        address_detail="Số 3 phố Hàng Chiếu",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    in_hong_ha = household_of(sister, commune_code=HONG_HA, address="Số 3 phố Hàng Chiếu")
     for household, member in ((in_hoan_kiem, quan), (in_hong_ha, thao)):
         services.household_add_member(
             actor=SYSTEM,

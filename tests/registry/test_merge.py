@@ -260,14 +260,8 @@ def test_impossible_merges_are_refused_and_leave_nothing(
             source_document="ĐKKH",
         )
     if setup == "both_heads":
-        services.household_create(
-            actor=SYSTEM,
-            head=other,
-            commune=commune("00070"),
-            address_detail="Số 9 phố Hàng Bông",
-            registered_on=date(2018, 1, 1),
-            reason="Lập hộ",
-            source_document="CT01",
+        household_of(
+            other, commune_code="00070", address="Số 9 phố Hàng Bông", registered_on=date(2018, 1, 1)
         )
     if setup == "already_merged":
         newer = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 9 phố Hàng Bông")
@@ -763,15 +757,7 @@ def test_undo_is_refused_when_the_household_the_absorbed_record_left_has_a_new_h
     household. Undoing would give it two heads: refused, and nothing is written."""
     keep = make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03", address="Số 2 phố Hàng Bạc")
     absorb = make_citizen(full_name="Dinh Van Quy", birth_date="1965-03-03", address="Số 4 phố Hàng Bạc")
-    emptied = services.household_create(
-        actor=SYSTEM,
-        head=absorb,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 4 phố Hàng Bạc",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    emptied = household_of(absorb, address="Số 4 phố Hàng Bạc")
     result = merge(thu, keep, Citizen.objects.get(pk=absorb.pk), choices={"permanent": "keep"}, today=TODAY)
     assert not emptied.memberships.filter(left_on__isnull=True).exists()
     tu = make_citizen(full_name="Lê Văn Tư", birth_date="1970-01-01", address="Số 8 phố Hàng Bạc")
@@ -805,15 +791,7 @@ def test_the_kept_address_ends_no_earlier_than_the_household_the_merge_brought(t
     household of 2020: the residence cannot be ended before the day he joined that household."""
     keep = make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03", address="Số 2 phố Hàng Bạc")
     absorb = make_citizen(full_name="Dinh Van Quy", birth_date="1965-03-03", address="Số 6 phố Hàng Bạc")
-    household = services.household_create(
-        actor=SYSTEM,
-        head=absorb,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 2 phố Hàng Bạc",
-        registered_on=date(2020, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    household = household_of(absorb, address="Số 2 phố Hàng Bạc", registered_on=date(2020, 1, 1))
     merge(thu, keep, Citizen.objects.get(pk=absorb.pk), today=TODAY)
     residence = Residence.objects.get(citizen=keep, kind="permanent", ended_on__isnull=True)
     assert residence.registered_on == date(2015, 1, 1)

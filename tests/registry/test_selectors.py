@@ -34,7 +34,16 @@ from dancu.registry.selectors import (
     relative_for_link,
     stay_get,
 )
-from tests.conftest import DUONG_LIEU_LEGACY, HONG_HA, SYSTEM, People, Personas, commune, make_citizen, move
+from tests.conftest import (
+    DUONG_LIEU_LEGACY,
+    HONG_HA,
+    SYSTEM,
+    People,
+    Personas,
+    household_of,
+    make_citizen,
+    move,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -449,15 +458,7 @@ def test_state_and_history_reads_are_logged_and_scoped(personas: Personas, hung_
 
 def test_a_household_is_read_head_first_and_each_member_is_logged(personas: Personas, people: People) -> None:
     spouse = make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
-    household = services.household_create(
-        actor=SYSTEM,
-        head=spouse,
-        commune=commune("00070"),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    household = household_of(spouse, commune_code="00070")
     services.household_add_member(
         actor=SYSTEM,
         household=household,
@@ -531,15 +532,7 @@ def test_the_history_of_a_household_or_of_merges_outside_the_area_is_not_found(
 ) -> None:
     """Lan of Hoàn Kiếm asks for Mai's household and Mai's merges, in Hồng Hà: the answer is the one a
     missing record gets, and nothing is logged."""
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.mai,
-        commune=commune(HONG_HA),
-        address_detail="Số 5 ngõ Gạch",
-        registered_on=date(2016, 1, 1),
-        reason="Lập hộ",
-        source_document="CT01",
-    )
+    household = household_of(people.mai, commune_code=HONG_HA, address="Số 5 ngõ Gạch")
     assert household_history(actor=personas.binh, pk=household.pk)
 
     with pytest.raises(NotFoundError):
