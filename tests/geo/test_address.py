@@ -364,6 +364,55 @@ def test_2025_communes_of_one_province_whose_names_fold_alike_are_not_guessed_wi
     assert _parsed("Ấp 3, Xã Thanh An, Thành phố Hồ Chí Minh").commune == _current("25807")
 
 
+PHUNG_XA = "09997"  # Xã Phùng Xá, Huyện Thạch Thất, Hà Nội (legacy) -> Xã Tây Phương
+THACH_THAT = "09955"  # Xã Thạch Thất, Hà Nội (2025)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Phùng Xá Thạch Thất Hà Nội",  # the mark of "Xá" says it is no "Xã"
+        "phung xa thach that ha noi",  # no mark, no comma: "xa" may end the name before it
+        "Phùng xa Thạch Thất, Hà Nội",
+    ],
+)
+def test_a_kind_word_that_ends_an_old_communes_name_is_read_as_part_of_it(text: str) -> None:
+    # Read as "Phùng, Xã Thạch Thất", these put Phùng Xá's people in the 2025 Xã Thạch Thất with
+    # certainty, where Phùng Xá went to Xã Tây Phương. The old reading explains every word as a unit.
+    result = _parsed(text)
+    _assert_legacy(result, PHUNG_XA)
+    assert result.confidence == CONFIDENCE_BARE_NAMES
+    assert result.detail == ""
+
+
+def test_the_name_of_a_city_is_not_read_as_a_kind_word_when_its_marks_differ() -> None:
+    # "Tĩnh" of Thành phố Hà Tĩnh folds as "Tỉnh" does; read as the province's kind word, it cut the
+    # city off the end of the text, and the address, without commas, was found in the province only.
+    result = _parsed("Số 73 đường Chu Văn An tổ dân phố 1 Xã Thạch Đài Thành phố Hà Tĩnh Hà Tĩnh")
+    _assert_legacy(result, "18643")  # Xã Thạch Đài, Thành phố Hà Tĩnh -> Phường Hà Huy Tập
+    assert result.confidence == CONFIDENCE_CERTAIN
+
+
+@pytest.mark.parametrize(
+    ("text", "detail"),
+    [
+        ("Phùng, Xã Thạch Thất, Hà Nội", "Phùng"),  # a comma before the kind word
+        ("phung xã thach that ha noi", "phung"),  # the kind word with its own mark
+        ("Thôn Phùng Xá, Xã Thạch Thất, Hà Nội", "Thôn Phùng Xá"),
+        ("so 5 xa thach that ha noi", "so 5"),  # no old commune ends in "5 xa"
+    ],
+)
+def test_a_kind_word_the_text_sets_apart_names_the_2025_commune(text: str, detail: str) -> None:
+    result = _parsed(text)
+    assert (result.structure, result.commune, result.legacy_commune) == (
+        Structure.CURRENT,
+        _current(THACH_THAT),
+        None,
+    )
+    assert result.confidence == CONFIDENCE_CERTAIN
+    assert result.detail == detail
+
+
 def test_a_name_in_both_structures_is_read_in_the_structure_the_text_uses() -> None:
     # Phường Ngọc Hà existed before 2025 (Quận Ba Đình) and exists since, with other borders.
     old = _parsed("Số 2, Phường Ngọc Hà, Quận Ba Đình, Thành phố Hà Nội")

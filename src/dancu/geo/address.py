@@ -279,14 +279,31 @@ def _province_pattern(short_name: str) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{'|'.join(spellings)})\b")
 
 
-def _kind_before(key: str, position: int) -> tuple[str, int] | None:
-    """The unit kind whose word is written right before `position`, and where that word starts."""
+def _kind_before(key: str, position: int, cleaned: str) -> tuple[str, int] | None:
+    """The unit kind whose word is written right before `position`, and where that word starts.
+
+    The key folds the marks away, and the text's marks may say the word is no kind word at all: "Xá" of
+    Phùng Xá, "Quán" of Minh Quán. A kind word counts when each of its letters is the kind's own or that
+    letter without its marks ("xa", "Xã", "THI XA"), not when one carries another mark."""
     # A short window that starts at a word boundary: kind words are at most two short words.
     window_start = max(key.rfind(" ", 0, max(0, position - 12)), 0)
     match = _KIND_BEFORE.search(key[window_start:position])
     if match is None:
         return None
-    return _KIND_WORDS[match.group(1).replace(" ", "")], window_start + match.start(1)
+    kind = _KIND_WORDS[match.group(1).replace(" ", "")]
+    start, end = window_start + match.start(1), window_start + match.end(1)
+    written = canonical_tone_placement(cleaned[start:end]).lower()
+    if not written.isascii() and not _spells(written, kind.lower()):
+        return None
+    return kind, start
+
+
+def _spells(written: str, kind: str) -> bool:
+    """Whether `written` is the kind word `kind` with some or all of its marks, or the abbreviation of
+    it (which is ASCII)."""
+    if len(written) != len(kind):
+        return False
+    return all(mine == own or mine == fold(own) for mine, own in zip(written, kind, strict=True))
 
 
 # The kind words of two words, joined: a name found right after the first word of one begins inside it.
@@ -303,13 +320,18 @@ def _inside_kind_word(key: str, position: int) -> bool:
     return bool(before) and bool(after) and before[-1] + after[0] in _TWO_WORD_KINDS
 
 
-def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
-    """The rightmost place before `end` where the text names `unit`, or None.
+def _find(
+    key: str, unit: AdminUnit, end: int, cleaned: str, *, after_name: str | None = None
+) -> _Found | None:
+    """The rightmost place before `end` where the text (`cleaned`, folded into `key`) names `unit`, or
+    None.
 
     A name right after the kind word of another level ("Quận Ba Đình" when looking for a commune named
     Ba Đình) does not name this unit, and the search goes on to the left; a kind of the same level but
     another type ("Xã" written for a Phường, as people do when a commune changes type) is accepted as a
-    name written without its own kind.
+    name written without its own kind. A kind word that ends `after_name`, the words of the unit written
+    before this one, is the end of that name: "phung xa thach that" names Huyện Thạch Thất after Phùng
+    Xá, with no "xã" before it.
     """
     if unit.level == Level.PROVINCE:
         pattern, numbered = _province_pattern(unit.short_name), False
@@ -322,7 +344,13 @@ def _find(key: str, unit: AdminUnit, end: int) -> _Found | None:
             continue
         if numbered:
             return _Found(match.start(), match.end(), kind_written=True)
-        before = _kind_before(key, match.start())
+        before = _kind_before(key, match.start(), cleaned)
+        if (
+            before is not None
+            and after_name
+            and re.search(rf"\b{re.escape(after_name)}\s*$", key[: match.start()])
+        ):
+            before = None
         if before is None:
             part_start = key.rfind(",", 0, match.start()) + 1
             opening, _words_after = _kind_prefix(key[part_start : match.start()].split())
@@ -566,7 +594,7 @@ class _UnitIndex:
         because the part before the district names two of its communes whose names fold alike ("xa nam
         can, huyen ky son": Nậm Cắn or Nậm Càn): the commune is named, only not which, and no 2025
         commune found elsewhere in the text may stand for it. None when the part names no such pair."""
-        district_found = _find(key, district, end)
+        district_found = _find(key, district, end, cleaned)
         if district_found is None:
             return None
         before = _parts(key[: district_found.start])
@@ -597,17 +625,17 @@ class _UnitIndex:
     def _unit(self, structure: str, level: str, code: Any) -> AdminUnit | None:
         return self.by_code.get((structure, level, code)) if isinstance(code, str) and code else None
 
-    def _province_found(self, key: str, province: AdminUnit) -> _Found | None:
+    def _province_found(self, key: str, province: AdminUnit, cleaned: str) -> _Found | None:
         """Where the text names a 2025 province: by its own name, or else by the name of an old province
         it took in ("Tỉnh Yên Bái" for Lào Cai, "Tỉnh Bà Rịa - Vũng Tàu" for Thành phố Hồ Chí Minh).
 
         Without the second, the commune would be looked for in the whole text, province included, and a
         2025 commune named like the old province ("Phường Yên Bái", "Phường Vũng Tàu") found there.
         """
-        found = _find(key, province, len(key))
+        found = _find(key, province, len(key), cleaned)
         if found is not None:
             return found
-        former = (_find(key, unit, len(key)) for unit in self.former_provinces.get(province.pk, ()))
+        former = (_find(key, unit, len(key), cleaned) for unit in self.former_provinces.get(province.pk, ()))
         return max(
             (place for place in former if place is not None), key=lambda place: place.start, default=None
         )
@@ -617,14 +645,14 @@ class _UnitIndex:
         province = self._unit(Structure.CURRENT, Level.PROVINCE, getattr(parsed, "province_code", None))
         if province is None:
             return None
-        province_found = self._province_found(key, province)
+        province_found = self._province_found(key, province, cleaned)
         end = province_found.start if province_found else len(key)
         commune = self._unit(Structure.CURRENT, Level.COMMUNE, getattr(parsed, "ward_code", None))
         if commune is None or commune.province_code != province.code:
             return _Reading(
                 Structure.CURRENT, CONFIDENCE_PROVINCE_ONLY, None, None, province, _detail(cleaned, end)
             )
-        found = _find(key, commune, end)
+        found = _find(key, commune, end, cleaned)
         if found is None:
             # The library matches its keywords inside longer words ("huyenhoaiduc" holds "yenhoa"); a
             # 2025 commune whose name is not in the text is one of those false matches.
@@ -636,6 +664,12 @@ class _UnitIndex:
                 Structure.CURRENT, CONFIDENCE_AMBIGUOUS, None, None, province, _detail(cleaned, found.start)
             )
         confidence = CONFIDENCE_CERTAIN if found.kind_written else CONFIDENCE_BARE_NAMES
+        if found.kind_written and self._kind_word_ends_old_name(province, cleaned, key, found.start):
+            # "phung xa thach that ha noi" is "Phùng, Xã Thạch Thất" as well as the old Xã Phùng Xá of
+            # Huyện Thạch Thất: without marks or a comma, "xa" may end the name before it. The kind word
+            # then proves nothing, and the old reading is read too; between the two, each supported as
+            # far as bare names go, the one that explains every word as a unit wins (`_parse`).
+            confidence = CONFIDENCE_BARE_NAMES
         if _NAME_WORD.search(key, found.end, end):
             # Words between the commune and the province ("Phường Tô Hiệu, Thành phố Sơn La, Tỉnh Sơn
             # La") are a district: the text is more likely an old address, which is then read too, and
@@ -643,13 +677,31 @@ class _UnitIndex:
             confidence = CONFIDENCE_LIBRARY_ONLY
         return _Reading(Structure.CURRENT, confidence, commune, None, province, _detail(cleaned, found.start))
 
+    def _kind_word_ends_old_name(self, province: AdminUnit, cleaned: str, key: str, start: int) -> bool:
+        """Whether the kind word at `start`, written without marks and with no comma before it, ends the
+        name of an old commune of `province` together with the words before it ("phung xa": Phùng Xá)."""
+        kind_end = key.find(" ", start)
+        if kind_end < 0 or not cleaned[start:kind_end].isascii():
+            return False  # "Xã" written with its mark, or "xá" of a name: the text tells which it is
+        before = key[:start].rstrip(" ")
+        if not before or before.endswith(","):
+            return False
+        words = before[before.rfind(",") + 1 :].split()
+        kind_word = key[start:kind_end]
+        old_provinces = self.former_provinces.get(province.pk, ())
+        return any(
+            (old.code, " ".join([*words[-count:], kind_word])) in self.legacy_by_name
+            for old in old_provinces
+            for count in range(1, min(len(words), 3) + 1)
+        )
+
     def read_legacy(self, cleaned: str, key: str) -> _Reading | None:
         parsed = self._library_unit(cleaned, Structure.LEGACY)
         old_province = self._unit(Structure.LEGACY, Level.PROVINCE, getattr(parsed, "province_code", None))
         if old_province is None:
             return None
         province = self.default_successor.get(old_province.pk)
-        province_found = _find(key, old_province, len(key))
+        province_found = _find(key, old_province, len(key), cleaned)
         end = province_found.start if province_found else len(key)
         district = self._unit(Structure.LEGACY, Level.DISTRICT, getattr(parsed, "district_code", None))
         commune = self._unit(Structure.LEGACY, Level.COMMUNE, getattr(parsed, "ward_code", None))
@@ -665,11 +717,13 @@ class _UnitIndex:
                 return alike
             return self._legacy_without_district(cleaned, key, old_province, province, end)
         assert district is not None  # named is the commune of this district, or the district itself
-        district_found = _find(key, district, end)
+        district_found = _find(
+            key, district, end, cleaned, after_name=_name_key(commune) if commune is not None else None
+        )
         if district_found is None:
             # As for 2025 communes: a district whose name is not in the text is a false keyword match.
             return self._legacy_without_district(cleaned, key, old_province, province, end)
-        found = district_found if commune is None else _find(key, commune, district_found.start)
+        found = district_found if commune is None else _find(key, commune, district_found.start, cleaned)
         if found is None:
             # The district is there but the commune's name is not: the library knows old names and
             # spellings of communes ("Nguyễn Trung Trực" for Trúc Bạch) that the units table does not.
