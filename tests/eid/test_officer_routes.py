@@ -22,7 +22,8 @@ from tests.eid.conftest import Holder, citizen_sign_in
 pytestmark = pytest.mark.django_db
 
 # Routes that are not officers' pages: the sign-in steps anyone may open, the language switch, the API's
-# own documentation (public, holds no data) and the citizen's portal itself.
+# own documentation and the health endpoints (public, hold no data; tests/config/test_health.py) and the
+# citizen's portal itself.
 PUBLIC = {
     "accounts:login",
     "accounts:otp",
@@ -31,6 +32,9 @@ PUBLIC = {
     "set_language",
     "api:openapi-json",
     "api:openapi-view",
+    "healthz",
+    "readyz",
+    "status",
 }
 # The citizen's portal lives under this prefix; everything else is for officers.
 PORTAL = "/me/"

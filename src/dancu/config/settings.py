@@ -91,6 +91,8 @@ INSTALLED_APPS = [
     "axes",
     "ninja",
     "django_q",
+    # The health endpoints' HTML page and the `dancu health_check` probe (config/health.py).
+    "health_check",
     "dancu.lib",
     "dancu.geo",
     "dancu.accounts",

@@ -4,6 +4,7 @@ from django.urls import include, path
 from dancu.config.api import api
 
 urlpatterns = [
+    path("", include("dancu.config.health")),
     path("", include("dancu.web.urls")),
     path("", include("dancu.accounts.urls")),
     path("", include("dancu.registry.urls")),
