@@ -834,8 +834,8 @@ def test_a_household_is_opened_read_and_joined(api: Client, people: People, wife
 @pytest.mark.parametrize(
     ("overrides", "status", "rule"),
     [
-        ({"head_pin": "001090999999"}, 404, ("", "not_found")),
-        ({"head_pin": "abc"}, 404, ("", "not_found")),
+        ({"head_pin": "001090999999"}, 404, ("head_pin", "not_found")),
+        ({"head_pin": "abc"}, 404, ("head_pin", "not_found")),
         ({"commune_code": "99999"}, 422, ("commune_code", "unit.unknown")),
         ({"registered_on": "2023-02-30"}, 422, ("registered_on", "schema.date_from_datetime_parsing")),
         ({"registered_on": "2010-01-01"}, 422, ("registered_on", "residence.overlap")),
@@ -859,7 +859,7 @@ def test_a_head_of_a_household_cannot_open_another(api: Client, people: People) 
 
     response = send(api, "post", "/api/v1/households", household_body(people.hung.pin))
 
-    assert rules(response) == {("head", "household.already_member")}
+    assert rules(response) == {("head_pin", "household.already_member")}
 
 
 @pytest.mark.parametrize(
@@ -868,7 +868,7 @@ def test_a_head_of_a_household_cannot_open_another(api: Client, people: People) 
         ({"relation_to_head": "head"}, 422, ("relation_to_head", "household.second_head")),
         ({"relation_to_head": "lodger"}, 422, ("relation_to_head", "relation.invalid")),
         ({"relation_to_head": None}, 422, ("relation_to_head", "schema.string_type")),
-        ({"pin": "001090999999"}, 404, ("", "not_found")),
+        ({"pin": "001090999999"}, 404, ("pin", "not_found")),
         ({"joined_on": "2010-01-01"}, 422, ("joined_on", "residence.overlap")),
         ({"joined_on": "1980-01-01"}, 422, ("joined_on", "residence.before_birth")),
         ({"joined_on": "2999-01-01"}, 422, ("joined_on", "date.future")),
@@ -943,7 +943,7 @@ def test_the_head_of_a_household_changes_and_can_then_move(
 @pytest.mark.parametrize(
     ("overrides", "status", "rule"),
     [
-        ({"new_head_pin": "001090999999"}, 404, ("", "not_found")),
+        ({"new_head_pin": "001090999999"}, 404, ("new_head_pin", "not_found")),
         ({"previous_head_relation": "head"}, 422, ("previous_head_relation", "household.second_head")),
         ({"previous_head_relation": ""}, 422, ("previous_head_relation", "household.second_head")),
         ({"changed_on": "2999-01-01"}, 422, ("changed_on", "date.future")),

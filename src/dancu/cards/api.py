@@ -6,12 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
 from dancu.accounts.models import User
@@ -104,10 +104,26 @@ def _get(request: HttpRequest, application_id: int) -> Application:
     return selectors.application_get(actor=_actor(request), pk=application_id, purpose=PURPOSE, channel=API)
 
 
+# Application.Status's values, and "" for every open one: a status the queue does not know is refused (a
+# typo listed every application as if no filter had been given), as are limits outside 1-MAX_PAGE.
+QueueStatus = Literal[
+    "",
+    "waiting_correction",
+    "taken",
+    "approved",
+    "rejected",
+    "in_production",
+    "production_failed",
+    "produced",
+    "delivered",
+    "cancelled",
+]
+
+
 class QueueParams(Schema):
-    status: str = ""
+    status: QueueStatus = ""
     overdue: bool = False
-    limit: int = 50
+    limit: int = Field(50, ge=1, le=selectors.MAX_PAGE)
 
 
 @router.get(
@@ -117,7 +133,7 @@ def list_applications(request: HttpRequest, params: Query[QueueParams]) -> dict[
     queue = selectors.application_queue(
         actor=_actor(request),
         purpose=PURPOSE,
-        status=params.status if params.status in Application.Status.values else "",
+        status=params.status,
         overdue_only=params.overdue,
         limit=params.limit,
         channel=API,

@@ -88,22 +88,55 @@ class DancuAPI(NinjaAPI):
     def get_openapi_schema(
         self, *, path_prefix: str | None = None, path_params: DictStrAny | None = None
     ) -> OpenAPISchema:
-        """ninja's document, with the 415 that `JsonBodyParser` gives every operation taking a JSON body
-        declared on each of them: ninja knows only the answers a handler declares, and a client generated
-        from the document did not expect this one."""
+        """ninja's document, with the refusals every operation can answer (`_refusals`: the 415 that
+        `JsonBodyParser` gives every operation taking a JSON body, the 401, 404 and 422) declared on each of
+        them: ninja knows only the answers a handler declares, and a client generated from the document did
+        not expect the others."""
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
         schema.setdefault("components", {}).setdefault("schemas", {})["Errors"] = _ERRORS_SCHEMA
         for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
-                if JSON in operation.get("requestBody", {}).get("content", {}):
-                    operation.setdefault("responses", {})["415"] = {
-                        "description": (
-                            f"The body was not sent as Content-Type: {JSON} (UTF-8): "
-                            "request.content_type, on the Content-Type field"
-                        ),
+            for method, operation in operations.items():
+                responses = operation.setdefault("responses", {})
+                takes_json = JSON in operation.get("requestBody", {}).get("content", {})
+                refusals = _refusals(operation, takes_json=takes_json, writes=method.lower() != "get")
+                for status, description in refusals:
+                    # Over a handler's own declaration of the status too (a 404 it raises itself): ninja
+                    # writes that one as "Not Found" with any object, and the answer has the Errors shape.
+                    responses[status] = {
+                        "description": description,
                         "content": {JSON: {"schema": {"$ref": "#/components/schemas/Errors"}}},
                     }
         return schema
+
+
+def _refusals(operation: DictStrAny, *, takes_json: bool, writes: bool) -> list[tuple[str, str]]:
+    """The refusals an operation can answer besides those its handler declares, each in the `Errors` shape:
+    what the token check, the body parser, the schema validation and the rules answer for every operation
+    (docs/api.md, "Errors"). ninja declares only a handler's own answers, and a client generated from the
+    document treated the others as unexpected."""
+    refusals = []
+    if takes_json:
+        refusals.append(("400", "The body is not JSON that parses: request.http_400, on the body field"))
+    if operation.get("security"):
+        refusals.append(
+            ("401", "No valid API token of the kind this path takes: auth.required, on Authorization")
+        )
+    if writes or any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        # A write's body names records too (a PIN, a household number): its 404 names that field.
+        refusals.append(
+            ("404", "A record named does not exist or is outside your area (the same answer): not_found")
+        )
+    if takes_json:
+        refusals.append(
+            (
+                "415",
+                f"The body was not sent as Content-Type: {JSON} (UTF-8): "
+                "request.content_type, on the Content-Type field",
+            )
+        )
+    if writes or takes_json or operation.get("parameters"):
+        refusals.append(("422", "A rule or the schema refused a value: one entry per broken rule, by field"))
+    return refusals
 
 
 api = DancuAPI(
@@ -271,11 +304,14 @@ def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse
         vi, en = "Cần mã truy cập hợp lệ của kiểm toán viên", "A valid auditor API token is required"
     else:
         vi, en = "Cần mã truy cập hợp lệ của cán bộ", "A valid officer API token is required"
-    return api.create_response(
+    response = api.create_response(
         request,
         {"errors": [{"field": "Authorization", "code": "auth.required", "message_vi": vi, "message_en": en}]},
         status=401,
     )
+    # A 401 names the scheme that would be accepted (RFC 9110 §15.5.2, RFC 6750 §3): HTTP clients read it.
+    response["WWW-Authenticate"] = 'Bearer realm="dancu"'
+    return response
 
 
 api.add_router("/", registry_router)

@@ -209,8 +209,15 @@ def _detail(c: Citizen) -> dict[str, Any]:
     }
 
 
-def _get(request: HttpRequest, pin: str) -> Citizen:
-    return selectors.citizen_get(actor=_actor(request), pin=pin, purpose=PURPOSE, channel=API)
+def _get(request: HttpRequest, pin: str, *, field: str = "") -> Citizen:
+    """The citizen of a PIN in the caller's area; `field` names the body's field when the PIN came in one,
+    so that a 404 says which of the request's ids to look at (the path's, or the body's)."""
+    try:
+        return selectors.citizen_get(actor=_actor(request), pin=pin, purpose=PURPOSE, channel=API)
+    except NotFoundError as exc:
+        if not field:
+            raise
+        raise NotFoundError("citizen", field=field) from exc
 
 
 @router.get("/citizens", response=CitizenPageOut, summary="Search citizens in your jurisdiction")
@@ -425,7 +432,8 @@ def _stay_out(stay: Residence, *, today: date) -> dict[str, Any]:
             "id": c.pk,
             "pin": c.pin,
             "full_name": c.full_name,
-            "birth_date": str(c.birth_date),
+            # As every other answer writes a birth date: ISO, or "1990-05" / "1990" when partial.
+            "birth_date": c.birth_date.to_storage() if c.birth_date else "",
             "sex": c.sex,
             "deceased": c.is_deceased,
         },
@@ -677,8 +685,8 @@ def get_household(request: HttpRequest, household_id: int) -> dict[str, Any]:
 @router.post("/households", response={201: HouseholdOut}, summary="Open a household with its head")
 def create_household(request: HttpRequest, body: HouseholdIn) -> Status[dict[str, Any]]:
     actor = _actor(request)
-    head = _get(request, body.head_pin)
-    with _fields_as_sent(_RESIDENCE_FIELDS):
+    head = _get(request, body.head_pin, field="head_pin")
+    with _fields_as_sent(_RESIDENCE_FIELDS | {"head": "head_pin"}):
         household = services.household_create(
             actor=Actor(actor),
             head=head,
@@ -702,7 +710,7 @@ def add_member(request: HttpRequest, household_id: int, body: MemberIn) -> Statu
         services.household_add_member(
             actor=Actor(actor),
             household=household,
-            citizen=_get(request, body.pin),
+            citizen=_get(request, body.pin, field="pin"),
             relation_to_head=body.relation_to_head,
             joined_on=body.joined_on,
             reason=body.reason,
@@ -722,7 +730,7 @@ def change_head(request: HttpRequest, household_id: int, body: HeadChangeIn) -> 
         services.household_change_head(
             actor=Actor(actor),
             household=household,
-            new_head=_get(request, body.new_head_pin),
+            new_head=_get(request, body.new_head_pin, field="new_head_pin"),
             previous_head_relation=body.previous_head_relation,
             changed_on=body.changed_on,
             reason=body.reason,
