@@ -14,9 +14,11 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as OtpTOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -31,8 +33,27 @@ class PoliceUnitAdmin(admin.ModelAdmin[PoliceUnit]):
     raw_id_fields = ("admin_unit", "parent")
 
 
+class OfficerChangeForm(UserChangeForm[User]):
+    """The account's page: a role and a police unit go together, as the database's constraint
+    `officer_has_police_unit` requires. Said here next to the field, in the page's language: the
+    constraint's own refusal named only the constraint, in English."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        role, unit = cleaned.get("role"), cleaned.get("police_unit")
+        if role == User.Role.CITIZEN and unit is not None:
+            self.add_error("police_unit", _("Tài khoản công dân không thuộc đơn vị công an nào"))
+        elif role and role != User.Role.CITIZEN and unit is None and "police_unit" not in self.errors:
+            self.add_error(
+                "police_unit",
+                _("Tài khoản cán bộ cần có đơn vị công an: địa bàn của tài khoản là địa bàn của đơn vị"),
+            )
+        return cleaned
+
+
 @admin.register(User)
 class OfficerAdmin(UserAdmin):
+    form = OfficerChangeForm
     list_display = ("username", "first_name", "last_name", "role", "police_unit", "is_active")
     list_filter = ("role", "is_active")
     raw_id_fields = ("police_unit",)

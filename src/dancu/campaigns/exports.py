@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 
 from dancu.campaigns.figures import Figures, MetricFigures
 from dancu.lib.downloads import spreadsheet_text
-from dancu.lib.numbers import format_int, format_percent
+from dancu.lib.numbers import format_decimal, format_int, format_percent
 from dancu.lib.pdf import pdf_document
 
 
@@ -165,7 +165,8 @@ def figures_pdf(figures: Figures, *, language: str = "vi") -> bytes:
                     format_int(metric.target, language),
                     format_percent(metric.pct, language),
                     format_int(metric.expected, language),
-                    format_int(metric.pace, language),
+                    # One decimal, as in the spreadsheet: 3 in a week is 0,4 a day, not 0.
+                    format_decimal(metric.pace, language),
                     _day(metric.forecast),
                     _met_of(metric),
                 ]

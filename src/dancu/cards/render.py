@@ -10,6 +10,7 @@ import io
 from functools import lru_cache
 
 import qrcode
+from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
 from dancu.cards.models import Application, Card
@@ -134,7 +135,8 @@ def receipt_pdf(application: Application) -> bytes:
         ("Số định danh cá nhân", citizen.pin),
         ("Thủ tục", str(application.get_kind_display())),
         ("Nơi thu nhận", f"{application.point.name} (ca {application.shift})"),
-        ("Ngày thu nhận", f"{application.taken_at:%d/%m/%Y %H:%M}"),
+        # Vietnam's clock, as the application's page shows it: the stored instant is in UTC.
+        ("Ngày thu nhận", f"{timezone.localtime(application.taken_at):%d/%m/%Y %H:%M}"),
         ("Lệ phí", f"{application.fee_amount:,} đồng".replace(",", ".")),
         ("Hình thức nhận thẻ", str(application.get_delivery_display())),
         ("Ngày hẹn trả", f"{application.due_on:%d/%m/%Y} ({DELIVERY_WORKING_DAYS} ngày làm việc)"),

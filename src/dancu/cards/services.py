@@ -339,6 +339,26 @@ def citizen_errors(citizen: Citizen) -> list[FieldError]:
     return []
 
 
+def _pending_errors(citizen: Citizen) -> list[FieldError]:
+    if Application.objects.filter(citizen=citizen, status__in=Application.OPEN_STATUSES).exists():
+        return [
+            FieldError(
+                "citizen",
+                "application.pending",
+                "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
+                "The citizen already has a card application in progress",
+            )
+        ]
+    return []
+
+
+def intake_refusals(citizen: Citizen) -> list[FieldError]:
+    """What refuses every application of `citizen`, whatever its kind: recorded dead or declared missing,
+    or an application already in progress. The intake page shows them on the check sheet, so that an
+    officer does not attach a dozen captures to be refused for a reason the record told already."""
+    return citizen_errors(citizen) or _pending_errors(citizen)
+
+
 def eligibility_errors(
     *, citizen: Citizen, kind: str, today: date, representative: str = "", reason: str = ""
 ) -> list[FieldError]:
@@ -350,16 +370,7 @@ def eligibility_errors(
         return [
             FieldError("kind", "application.kind", "Loại thủ tục không hợp lệ", "Unknown application kind")
         ]
-    errors: list[FieldError] = []
-    if Application.objects.filter(citizen=citizen, status__in=Application.OPEN_STATUSES).exists():
-        errors.append(
-            FieldError(
-                "citizen",
-                "application.pending",
-                "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
-                "The citizen already has a card application in progress",
-            )
-        )
+    errors = _pending_errors(citizen)
     birth = _birth(citizen)
     age = policy.age_on(birth, today)
     if age < policy.MANDATORY_AGE and not representative:

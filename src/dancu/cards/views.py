@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dancu.audit.services import Actor
@@ -66,6 +67,15 @@ def intake_view(request: HttpRequest) -> HttpResponse:
             citizen = registry_selectors.citizen_get(actor=user, pin=pin, purpose=purpose_of(request))
         except NotFoundError:
             messages.error(request, _("Không tìm thấy công dân có số định danh này trong địa bàn"))
+        else:
+            if request.method == "GET" and citizen.pin != pin:
+                # The PIN typed is of a record merged into this one: the check sheet shows the kept PIN,
+                # which is the one the card will carry, and the officer is told why it differs.
+                messages.info(
+                    request,
+                    _("Hồ sơ số định danh %(typed)s đã được hợp nhất vào hồ sơ số định danh %(pin)s")
+                    % {"typed": pin, "pin": citizen.pin},
+                )
     points = selectors.point_list(actor=user)
     form = IntakeForm(request.POST or None, request.FILES or None, points=points)
     if request.method == "POST" and citizen is not None and form.is_valid():
@@ -108,10 +118,24 @@ def intake_view(request: HttpRequest) -> HttpResponse:
         if citizen is not None
         else []
     )
+    # What refuses any application of the citizen (dead, missing, one in progress): said before the form,
+    # which is then not offered.
+    refusals = (
+        [p.message(request.LANGUAGE_CODE) + f" [{p.code}]" for p in services.intake_refusals(citizen)]
+        if citizen is not None
+        else []
+    )
     return render(
         request,
         "cards/intake.html",
-        {"citizen": citizen, "pin": pin, "form": form, "points": points, "problems": problems},
+        {
+            "citizen": citizen,
+            "pin": pin,
+            "form": form,
+            "points": points,
+            "problems": problems,
+            "refusals": refusals,
+        },
     )
 
 
@@ -344,6 +368,30 @@ def history_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
     return render(request, "cards/history.html", {"history": history})
 
 
+# What the verdict's summary holds, as the page names it: the keys are the API's, and an officer reads the
+# field names printed on the card. A key not listed (a chip document of a later format) shows as it is.
+VERIFY_LABELS = {
+    "pin": gettext_lazy("Số định danh cá nhân"),
+    "cmnd": gettext_lazy("Số CMND"),
+    "full_name": gettext_lazy("Họ, chữ đệm và tên"),
+    "name": gettext_lazy("Họ, chữ đệm và tên"),
+    "birth_date": gettext_lazy("Ngày sinh"),
+    "birth": gettext_lazy("Ngày sinh"),
+    "sex": gettext_lazy("Giới tính"),
+    "nationality": gettext_lazy("Quốc tịch"),
+    "native_place": gettext_lazy("Quê quán"),
+    "address": gettext_lazy("Nơi cư trú"),
+    "residence": gettext_lazy("Nơi cư trú"),
+    "issued_on": gettext_lazy("Ngày cấp"),
+    "expires_on": gettext_lazy("Có giá trị đến"),
+    "expiry": gettext_lazy("Có giá trị đến"),
+    "serial": gettext_lazy("Số sê-ri thẻ"),
+    "issuer": gettext_lazy("Nơi cấp"),
+    "key_id": gettext_lazy("Khoá ký"),
+    "face_sha256": gettext_lazy("Mã băm ảnh chân dung (SHA-256)"),
+}
+
+
 @officer_required
 @require_http_methods(["GET", "POST"])
 def verify_view(request: HttpRequest) -> HttpResponse:
@@ -358,7 +406,10 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         verdict.errors += selectors.registered_state_errors(
             actor=current_user(request), verdict=verdict, purpose=purpose_of(request)
         )
-    return render(request, "cards/verify.html", {"form": form, "verdict": verdict})
+    summary = (
+        [(VERIFY_LABELS.get(key, key), value) for key, value in verdict.summary.items()] if verdict else []
+    )
+    return render(request, "cards/verify.html", {"form": form, "verdict": verdict, "summary": summary})
 
 
 def _day(text: str | None) -> date | None:

@@ -39,12 +39,32 @@ from django.db import DataError, connections, models, router, transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
+from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 
 OTP_LOGIN_TEMPLATE = OTPAdminSite.login_template
+
+
+class AdminSignInForm(OTPAdminAuthenticationForm):
+    """django-otp's admin sign-in, with the account's authenticator taken when it has exactly one.
+
+    django-otp shows the list of devices only once the password is known to be right, and refuses a code
+    given without a device chosen ("Please select a device.", in English): the first sign-in on the page
+    the operators' guide points to always failed. In dancu an account has one authenticator (its set-up
+    page answers only an account that has none), so that one is the choice; an account with several still
+    chooses from the list, as django-otp asks.
+    """
+
+    def _chosen_device(self, user: Any) -> Any:
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(devices_for_user(user, for_verify=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
 
 
 def key_is_valid(field: models.Field[Any, Any], value: object) -> bool:
@@ -270,7 +290,7 @@ class DancuAdminSite(OTPAdminSite):
     # with the password alone, on Django's own form.
     @property
     def login_form(self) -> type[AuthenticationForm] | None:
-        return OTPAdminAuthenticationForm if settings.DANCU_REQUIRE_OTP else None
+        return AdminSignInForm if settings.DANCU_REQUIRE_OTP else None
 
     @property
     def login_template(self) -> str | None:

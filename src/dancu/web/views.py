@@ -22,13 +22,17 @@ from dancu.web.access import PURPOSE_LABELS, PURPOSES, View, current_user, offic
 
 def _auditors_to_the_log(view: View) -> View:
     """An auditor's home is the access log: the auditor reads no records, so the officers' home (a
-    summary of the area's records) would only refuse them."""
+    summary of the area's records) would only refuse them. For the same reason an administrator's account
+    without an officer's role (made with `dancu createsuperuser`) lands on the admin site, which is all it
+    is for, rather than on a page that refuses it after its first sign-in."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user
         if isinstance(user, User) and user.is_authenticated and user.role == User.Role.AUDITOR:
             return redirect("audit:access_log")
+        if isinstance(user, User) and user.is_authenticated and user.is_staff and not user.role:
+            return redirect("admin:index")
         return view(request, *args, **kwargs)
 
     return wrapper

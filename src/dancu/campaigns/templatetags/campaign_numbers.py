@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dancu.campaigns.figures import MetricFigures
-from dancu.lib.numbers import format_int, format_percent
+from dancu.lib.numbers import format_decimal, format_int, format_percent
 
 register = template.Library()
 
@@ -21,6 +21,12 @@ register = template.Library()
 @register.filter
 def vn_int(value: int | float | None) -> str:
     return format_int(value, get_language() or "vi")
+
+
+@register.filter
+def vn_dec(value: float | None) -> str:
+    """One decimal (0,4 in Vietnamese): a daily pace below one is not nothing."""
+    return format_decimal(value, get_language() or "vi")
 
 
 @register.filter
