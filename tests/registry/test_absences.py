@@ -506,7 +506,7 @@ def test_an_absence_already_begun_is_not_withdrawn(lan: Client, people: People, 
 
     page = html(lan.post(f"/citizens/{hung.pk}/absences/{absence.pk}/withdraw/", WITHDRAWAL))
 
-    assert f"starts_on: Lần tạm vắng đã bắt đầu ngày {absence.starts_on:%d/%m/%Y}" in page
+    assert f"Tạm vắng từ ngày: Lần tạm vắng đã bắt đầu ngày {absence.starts_on:%d/%m/%Y}" in page
     assert "[absence.already_started]" in page
     assert rows() == before
 

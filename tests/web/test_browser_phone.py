@@ -606,6 +606,8 @@ SCREENS = [
     Screen("stay-new", "lan", lambda w: "/stays/new/"),
     Screen("household", "lan", lambda w: f"/households/{w.household.pk}/"),
     Screen("member-new", "lan", lambda w: f"/households/{w.household.pk}/members/new/"),
+    # Lập hộ mới, from a record (Hùng heads the world's household already: the refusal comes on saving).
+    Screen("household-new", "lan", lambda w: f"/citizens/{w.people.hung.pk}/household/new/"),
     Screen("household-head", "lan", lambda w: f"/households/{w.household.pk}/head/"),
     Screen("household-split", "lan", lambda w: f"/households/{w.household.pk}/split/"),
     # Refused: no member ticked, no head chosen, a date to come; each error beside its part of the form.
@@ -897,6 +899,9 @@ NOT_PAGES = {
     "eid:lock": "POST, then the portal's sign-in page",
     "web:purpose": "POST, then the page it was sent from",
     "set_language": "POST, then the page it was sent from",
+    "healthz": "JSON, text or OpenMetrics for a load balancer or a monitor",
+    "readyz": "JSON, text or OpenMetrics for a load balancer or a monitor",
+    "status": "JSON, text or OpenMetrics for a load balancer or a monitor",
 }
 
 

@@ -141,6 +141,16 @@ class AbsenceReturnForm(forms.Form):
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
+class HouseholdNewForm(forms.Form):
+    """Lập hộ mới: a person of the commune, in no household, opens one as its head, at its address."""
+
+    commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
+    address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
+    registered_on = forms.DateField(label=_("Ngày lập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Lý do"), max_length=1000)
+    source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+
 class MemberForm(forms.Form):
     pin = forms.CharField(label=_("Số định danh của người được thêm"), max_length=20)
     relation_to_head = forms.ChoiceField(label=_("Quan hệ với chủ hộ"), choices=Relation.choices)

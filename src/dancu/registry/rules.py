@@ -95,6 +95,11 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "destination": ("Nơi đến", "Destination"),
     "absence_reason": ("Lý do tạm vắng", "Reason for the absence"),
     "registered_on": ("Ngày đăng ký", "Registration date"),
+    # The dates of the registry's pages that the services name in their refusals ("… không được ở tương lai").
+    "returned_on": ("Ngày trở về", "Date of return"),
+    "ended_on": ("Ngày chấm dứt", "End date"),
+    "changed_on": ("Ngày thay đổi", "Date of the change"),
+    "split_on": ("Ngày tách hộ", "Date of the split"),
     "birth_place": ("Nơi sinh", "Place of birth"),
     "birth_registration_place": ("Nơi đăng ký khai sinh", "Place of birth registration"),
     "native_place": ("Quê quán", "Native place"),
@@ -127,6 +132,18 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "changes": ("Thông tin cần thay đổi", "Fields to change"),
     "citizen": ("Công dân", "Citizen"),
 }
+
+
+def led_by_label(field: str, message: str, *, language: str) -> str:
+    """A message shown away from its field (on top of a form), led by the field as people read it
+    ("Thông tin cần thay đổi: …", not "changes: …") unless the message names it already. A field without
+    a label keeps its name, which is better than nothing."""
+    if not field:
+        return message
+    labels = FIELD_LABELS.get(field)
+    label = labels[1 if language.startswith("en") else 0] if labels is not None else field
+    return message if label.lower() in message.lower() else f"{label}: {message}"
+
 
 E, W, R = Severity.ERROR, Severity.WARNING, Severity.REPAIR
 

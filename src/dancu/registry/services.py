@@ -36,7 +36,7 @@ from dancu.registry.models import (
     Relation,
     Residence,
 )
-from dancu.registry.rules import ADULT_AGE, Issue
+from dancu.registry.rules import ADULT_AGE, Issue, check_name
 from dancu.registry.selectors import (
     ARRIVAL_CHECK_PURPOSE,
     PIN_RE,
@@ -2339,7 +2339,9 @@ def _card_identity(pin: str, full_name: str, birth_date: str) -> tuple[PartialDa
         errors.append(_rule("birth_date", "date.required"))
     if not PIN_RE.fullmatch(pin):
         errors.append(_rule("pin", "pin.format"))
-    return birth, errors + name_errors(full_name, field="full_name")
+    # Worded as the rule catalogue words it ("Họ, chữ đệm và tên không được chứa chữ số"), not with the
+    # field's code name, as on every other page.
+    return birth, errors + [issue.as_field_error() for issue in check_name(full_name, field="full_name")]
 
 
 def _arrival_input_errors(

@@ -22,6 +22,7 @@ urlpatterns = [
     path("stays/new/", views.stay_new_view, name="stay_new"),
     path("stays/export.<slug:file_format>", views.stays_export_view, name="stays_export"),
     path("stays/<id:rid>/", views.stay_view, name="stay"),
+    path("citizens/<id:pk>/household/new/", views.household_new_view, name="household_new"),
     path("households/<id:pk>/", views.household_view, name="household"),
     path("households/<id:pk>/members/new/", views.household_member_new_view, name="member_new"),
     path("households/<id:pk>/head/", views.household_head_view, name="household_head"),

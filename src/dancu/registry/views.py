@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
@@ -27,6 +29,7 @@ from dancu.registry.forms import (
     ArrivalForm,
     CitizenForm,
     HeadChangeForm,
+    HouseholdNewForm,
     HouseholdSplitForm,
     MemberForm,
     ResidenceEndForm,
@@ -38,6 +41,7 @@ from dancu.registry.forms import (
     StaySearchForm,
 )
 from dancu.registry.models import AbsenceDeclaration, Citizen, Relation, Residence
+from dancu.registry.rules import Issue
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
 from dancu.web.forms import add_domain_errors
@@ -87,7 +91,13 @@ def _citizen_or_404(request: HttpRequest, pk: int) -> Citizen:
 @officer_required
 def citizen_view(request: HttpRequest, pk: int) -> HttpResponse:
     citizen = _citizen_or_404(request, pk)
-    return render(request, "registry/citizen.html", {"citizen": citizen, "state_form": StateOnForm()})
+    # Read from the memberships loaded with the record: a person in no household now may open one.
+    current_household = any(m.left_on is None for m in citizen.household_memberships.all())
+    return render(
+        request,
+        "registry/citizen.html",
+        {"citizen": citizen, "state_form": StateOnForm(), "current_household": current_household},
+    )
 
 
 @officer_required
@@ -136,10 +146,23 @@ def _commune_or_error(form: forms.Form, field: str, code: str) -> AdminUnit | No
         return None
 
 
+def _own_commune_initial(request: HttpRequest) -> dict[str, str]:
+    """The officer's own commune (of today's units) as a form's default commune code, as on the DC01: a
+    commune police officer registers people of their commune, and types its code at every form otherwise."""
+    user = current_user(request)
+    area = user.police_unit.admin_unit if user.police_unit else None
+    if area is None or area.level != "commune" or area.is_legacy:
+        return {}
+    return {"commune_code": area.code}
+
+
 @officer_required
 @require_http_methods(["GET", "POST"])
 def citizen_new_view(request: HttpRequest) -> HttpResponse:
-    form = CitizenForm(request.POST or None)
+    form = CitizenForm(
+        request.POST or None,
+        initial={**_own_commune_initial(request), "registered_on": timezone.localdate()},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         commune = _commune_or_error(form, "commune_code", data["commune_code"])
@@ -185,7 +208,10 @@ def residence_new_view(request: HttpRequest, pk: int) -> HttpResponse:
         citizen = selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request))
     except NotFoundError:
         raise Http404 from None
-    form = ResidenceForm(request.POST or None)
+    form = ResidenceForm(
+        request.POST or None,
+        initial={**_own_commune_initial(request), "registered_on": timezone.localdate()},
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         commune = _commune_or_error(form, "commune_code", data["commune_code"])
@@ -669,6 +695,61 @@ def household_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _household_initial(request: HttpRequest, citizen: Citizen) -> dict[str, Any]:
+    """Where a new household starts: at the person's permanent residence when they have one in a 2025
+    commune (a newborn registered with their mother, a person who left their parents' household), else
+    in the officer's own commune; opened today."""
+    initial: dict[str, Any] = {**_own_commune_initial(request), "registered_on": timezone.localdate()}
+    home = next(
+        (
+            r
+            for r in citizen.residences.all()
+            if r.kind == Residence.Kind.PERMANENT and r.ended_on is None and r.commune is not None
+        ),
+        None,
+    )
+    if home is not None:
+        initial.update(commune_code=home.commune.code, address_detail=home.address_detail)
+    return initial
+
+
+@officer_required
+@require_http_methods(["GET", "POST"])
+def household_new_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lập hộ mới, from the record of a person of the commune who is in no household: they are its head."""
+    actor = current_user(request)
+    try:
+        citizen = selectors.citizen_get(actor=actor, pk=pk, purpose=purpose_of(request))
+    except NotFoundError:
+        raise Http404 from None
+    form = HouseholdNewForm(request.POST or None, initial=_household_initial(request, citizen))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        commune = _commune_or_error(form, "commune_code", data["commune_code"])
+        if commune is not None:
+            try:
+                household = services.household_create(
+                    actor=Actor(actor),
+                    head=citizen,
+                    commune=commune,
+                    address_detail=data["address_detail"],
+                    registered_on=data["registered_on"],
+                    reason=data["reason"],
+                    source_document=data["source_document"],
+                )
+            except DomainError as exc:
+                add_domain_errors(
+                    form,
+                    exc,
+                    language=request.LANGUAGE_CODE,
+                    field_map={"commune": "commune_code"},
+                )
+            else:
+                messages.success(request, _("Đã lập hộ số %(number)s") % {"number": household.number})
+                return redirect("registry:household", pk=household.pk)
+    return render(request, "registry/household_form.html", {"form": form, "citizen": citizen})
+
+
 @officer_required
 @require_http_methods(["GET", "POST"])
 def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -677,16 +758,20 @@ def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
         household, _members = selectors.household_get(actor=actor, pk=pk, purpose=purpose_of(request))
     except NotFoundError:
         raise Http404 from None
-    form = MemberForm(request.POST or None)
+    form = MemberForm(request.POST or None, initial={"joined_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        pin = data["pin"].strip()
         try:
+            if not selectors.PIN_RE.fullmatch(pin):
+                # A number mistyped (11 digits, a letter) is named as such, not as a person not found: the
+                # officer would look for the person instead of the typo.
+                raise DomainError(Issue("pin", "pin.format").as_field_error())
             citizen = selectors.citizen_get(
-                actor=actor,
-                pin=data["pin"].strip(),
-                purpose=purpose_of(request),
-                channel=AccessLog.Channel.WEB,
+                actor=actor, pin=pin, purpose=purpose_of(request), channel=AccessLog.Channel.WEB
             )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         except NotFoundError:
             form.add_error("pin", _("Không tìm thấy công dân trong địa bàn [citizen.not_found]"))
         else:

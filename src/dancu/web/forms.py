@@ -5,12 +5,14 @@ from __future__ import annotations
 from django import forms
 
 from dancu.lib.errors import DomainError
+from dancu.registry.rules import led_by_label
 
 
 def add_domain_errors(
     form: forms.Form, exc: DomainError, *, language: str, field_map: dict[str, str] | None = None
 ) -> None:
-    """Put each rule's message next to its field (or on top of the form), with the rule code."""
+    """Put each rule's message next to its field (or on top of the form, led by the field's label), with
+    the rule code."""
     field_map = field_map or {}
     for error in exc.errors:
         name = field_map.get(error.field, error.field)
@@ -18,4 +20,4 @@ def add_domain_errors(
         if name in form.fields:
             form.add_error(name, message)
         else:
-            form.add_error(None, f"{error.field}: {message}")
+            form.add_error(None, led_by_label(error.field, message, language=language))
