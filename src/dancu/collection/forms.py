@@ -16,7 +16,7 @@ from dancu.lib.errors import FieldError
 from dancu.lib.partial_date import PartialDate
 from dancu.registry.models import Citizen, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import BLOOD_TYPES, ETHNICITIES, RELIGIONS
-from dancu.registry.rules import FIELD_LABELS
+from dancu.registry.rules import FIELD_LABELS, led_by_label
 
 # Longer than any registry field; the rules report the real limits with their codes.
 _MAX = workflow.MAX_VALUE_LENGTH
@@ -41,7 +41,12 @@ def _choice(label: StrOrPromise, choices: list[tuple[str, Any]], initial: str = 
 
 class _RelativesForm(forms.Form):
     """The father, mother, spouse and legal representative, each by name and PIN: on a DC01 as collected,
-    on a DC02 as they are to be."""
+    on a DC02 as they are to be. Also the key of the page that files a new form (`submission_key`)."""
+
+    # Given by the page that opens a new form and sent back with it: a second press of the button, or a
+    # post the browser sends again, carries the same key and makes no second form
+    # (workflow.form_create_draft). Not part of the form's data.
+    submission_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
     father_name = _text(_("Họ, chữ đệm và tên của cha"), autocomplete="off")
     father_pin = _text(_("Số định danh cá nhân của cha"), inputmode="numeric")
@@ -124,7 +129,9 @@ class DC01Form(_RelativesForm):
     def data_of(self) -> dict[str, str]:
         """The form's data as the workflow stores it (document and reason apart)."""
         return {
-            name: value for name, value in self.cleaned_data.items() if name not in ("document", "reason")
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("document", "reason", "submission_key")
         }
 
     @staticmethod
@@ -201,7 +208,7 @@ class DC02Form(_RelativesForm):
         changes = {
             name: value
             for name, value in self.cleaned_data.items()
-            if name not in ("document", "reason") and not name.endswith("_clear") and value
+            if name not in ("document", "reason", "submission_key") and not name.endswith("_clear") and value
         }
         for who in workflow.RELATIVES:
             if self.cleaned_data.get(f"{who}_clear"):
@@ -260,7 +267,7 @@ def errors_by_field(
         if name in names:
             by_field.setdefault(name, []).append(message)
         else:
-            general.append(f"{name}: {message}" if name else message)
+            general.append(led_by_label(name, message, language=language))
     return by_field, general
 
 
@@ -277,11 +284,24 @@ def grouped(
     ]
 
 
+# The form's fields that hold a date, stored as text (as typed, or ISO from an import).
+_DATE_FIELDS = frozenset(
+    {"birth_date", "date_of_death", "missing_declared_on", "registered_on", "expires_on"}
+)
+
+
 def _display(name: str, value: Any) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, PartialDate):
         return str(value)
+    if name in _DATE_FIELDS and isinstance(value, str):
+        # A date as the pages write it ("31/05/1975", "05/1975"), whether it was typed so or came from a
+        # file as "1975-05-31"; one that cannot be read is shown as it was typed, beside its error.
+        try:
+            return str(PartialDate.parse(value))
+        except ValueError:
+            return value
     choices: dict[str, Any] = {
         "sex": dict(Sex.choices),
         "ethnicity": ETHNICITIES,

@@ -201,6 +201,9 @@ class CollectionForm(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The key of the page that sent the new form: a second press of its button (or a resent post) sends
+    # the same key and finds this form instead of making a second one (workflow.form_create_draft).
+    submission_key = models.UUIDField(null=True, blank=True, editable=False)
     submitted_at = models.DateTimeField(null=True, blank=True)
     checked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -249,6 +252,7 @@ class CollectionForm(models.Model):
                 name="form_dc02_names_a_citizen",
                 condition=~models.Q(kind="DC02") | models.Q(citizen__isnull=False),
             ),
+            models.UniqueConstraint(fields=["created_by", "submission_key"], name="form_submitted_once"),
             models.CheckConstraint(
                 name="form_applied_names_a_citizen",
                 condition=~models.Q(status="applied")

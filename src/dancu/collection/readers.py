@@ -15,10 +15,13 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from dancu.lib import vnencoding
 from dancu.lib.errors import FieldError
+from dancu.lib.vntext import fold
 from dancu.registry.normalize import COLUMNS
 
 # Without these a row cannot describe a person; the others may be absent from a legacy file.
@@ -27,6 +30,47 @@ REQUIRED_COLUMNS = ("full_name", "birth_date")
 MAX_LINE_BYTES = 64 * 1024
 _SNIFF_BYTES = 64 * 1024
 _DELIMITERS = ",;\t|"
+
+
+# The names commune offices give the columns in Vietnamese, folded (no marks, lower case, single spaces:
+# `vntext.fold`), and the column each stands for. A header may mix them with the registry's own names.
+VIETNAMESE_COLUMNS = {
+    "ma ho so": "record_id",
+    "ma ban ghi": "record_id",
+    "nguon": "source",
+    "nguon du lieu": "source",
+    "ho va ten": "full_name",
+    "ho ten": "full_name",
+    "ho, chu dem va ten": "full_name",
+    "gioi tinh": "gender",
+    "ngay sinh": "birth_date",
+    "ngay, thang, nam sinh": "birth_date",
+    "ngay thang nam sinh": "birth_date",
+    "noi sinh": "birth_place",
+    "so dinh danh": "id_number",
+    "so dinh danh ca nhan": "id_number",
+    "so cccd": "id_number",
+    "so cmnd": "old_id_number",
+    "ho ten cha": "father_name",
+    "ho va ten cha": "father_name",
+    "ho ten me": "mother_name",
+    "ho va ten me": "mother_name",
+    "dia chi": "address",
+    "dia chi thuong tru": "address",
+    "noi thuong tru": "address",
+}
+
+
+_REQUIRED_IN_VIETNAMESE = {"full_name": "Họ và tên", "birth_date": "Ngày sinh"}
+
+
+def column_name(name: str) -> str:
+    """The column a header cell names: one of the registry's (`COLUMNS`) in any case and spacing, or in
+    the Vietnamese most offices use ("Họ và tên", "NGÀY SINH"); any other name as written, in lower case."""
+    key = " ".join(name.split()).lower()
+    if key in COLUMNS:
+        return key
+    return VIETNAMESE_COLUMNS.get(fold(key), key)
 
 
 class FileRejectedError(Exception):
@@ -56,6 +100,9 @@ class Source:
     delimiter: str = ","
     # How many data rows the file holds, at most (see `ImportRun.rows_total`); None when it cannot tell.
     rows_estimate: int | None = None
+    # In a workbook: the sheet (0 = the first) and the row (1 = the first) that hold the header.
+    sheet: int = 0
+    header_row: int = 1
 
 
 def file_digest(path: Path) -> tuple[str, int, int]:
@@ -96,7 +143,21 @@ def check_regular_file(path: Path) -> None:
 
 
 def open_source(path: Path) -> Source:
-    """Identify the file and its columns; raise FileRejectedError when it cannot be read at all."""
+    """Identify the file and its columns; raise FileRejectedError when it cannot be read at all or holds
+    no row after its header."""
+    source = _open_source(path)
+    if source.rows_estimate == 0:
+        # An office that sent the template without its list: an import of nothing would be "finished" with
+        # no refusal, and the supervisor would take the commune's list for imported.
+        raise FileRejectedError(
+            "file.no_rows",
+            "Tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào",
+            "The file has a header line and no data rows",
+        )
+    return source
+
+
+def _open_source(path: Path) -> Source:
     check_regular_file(path)
     try:
         sha, size, lines = file_digest(path)
@@ -111,9 +172,16 @@ def open_source(path: Path) -> Source:
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        columns, rows = _xlsx_columns(path)
+        columns, rows, sheet, header_row = _xlsx_columns(path)
         return Source(
-            path=path, file_format="xlsx", columns=columns, sha256=sha, size=size, rows_estimate=rows
+            path=path,
+            file_format="xlsx",
+            columns=columns,
+            sha256=sha,
+            size=size,
+            rows_estimate=rows,
+            sheet=sheet,
+            header_row=header_row,
         )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # What Excel saves as "Unicode Text": text all the same, but every other byte is NUL, and the
@@ -159,7 +227,7 @@ def open_source(path: Path) -> Source:
         raise FileRejectedError(
             "file.no_header", f"Dòng tiêu đề không đọc được: {exc}", f"The header line cannot be read: {exc}"
         ) from None
-    columns = [name.strip().lower() for name in header]
+    columns = [column_name(name) for name in header]
     _check_columns(columns)
     return Source(
         path=path,
@@ -176,7 +244,7 @@ def _delimiter(header: str) -> str:
     """The delimiter that splits the header into known column names (a header is what tells)."""
     best, best_known = ",", -1
     for candidate in _DELIMITERS:
-        names = {name.strip().lower() for name in header.split(candidate)}
+        names = {column_name(name) for name in header.split(candidate)}
         known = len(names & set(COLUMNS))
         if known > best_known:
             best, best_known = candidate, known
@@ -187,15 +255,18 @@ def _check_columns(columns: list[str]) -> None:
     if not set(columns) & set(COLUMNS):
         raise FileRejectedError(
             "file.no_header",
-            "Không có dòng tiêu đề: dòng đầu phải nêu tên cột (full_name, birth_date, ...)",
-            "No header line: the first line must name the columns (full_name, birth_date, ...)",
+            "Không có dòng tiêu đề: dòng đầu phải nêu tên cột (full_name hoặc “Họ và tên”, birth_date "
+            "hoặc “Ngày sinh”, ...)",
+            "No header line: the first line must name the columns (full_name or “Họ và tên”, birth_date "
+            "or “Ngày sinh”, ...)",
         )
     missing = [name for name in REQUIRED_COLUMNS if name not in columns]
     if missing:
+        named = ", ".join(f"{name} (“{_REQUIRED_IN_VIETNAMESE[name]}”)" for name in missing)
         raise FileRejectedError(
             "file.missing_columns",
-            f"Thiếu cột bắt buộc: {', '.join(missing)}",
-            f"Required columns are missing: {', '.join(missing)}",
+            f"Thiếu cột bắt buộc: {named}",
+            f"Required columns are missing: {named}",
         )
     duplicates = sorted({name for name in columns if name and columns.count(name) > 1})
     if duplicates:
@@ -274,18 +345,15 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
 
 def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> Row:
     problems: list[FieldError] = []
+    legacy = False
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        text = raw.decode("utf-8", errors="replace")
-        problems.append(
-            _row_problem(
-                "",
-                "row.encoding",
-                "Dòng có byte không phải UTF-8",
-                "The line contains bytes that are not UTF-8",
-            )
-        )
+        # A file saved by the office's old software in TCVN3 (ABC), VNI or Windows-1258: its bytes read as
+        # Windows-1252 (`vnencoding.decode_bytes`) are split into cells as any line, and the cells are then
+        # read in the encoding they are in (`_legacy_cells`), as the file's own text.
+        text = vnencoding.decode_bytes(raw)
+        legacy = True
     if "\x00" in text:
         # A NUL beyond the first 64 KB (the file passed as text): nothing can store it (PostgreSQL refuses
         # it in text and JSON), so the row keeps a visible replacement and is rejected for it.
@@ -309,6 +377,19 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> 
                 _row_problem("", "row.malformed", f"Dòng CSV hỏng: {exc}", f"Malformed CSV line: {exc}"),
             ],
         )
+    if legacy and (decoded := _legacy_cells(cells)) is not None:
+        cells = decoded
+    elif legacy:
+        problems.append(
+            _row_problem(
+                "",
+                "row.encoding",
+                "Dòng có ký tự không đọc được: tệp không phải UTF-8, cũng không phải bảng mã cũ TCVN3 (ABC), "
+                "VNI hay Windows-1258; hãy lưu lại tệp dưới dạng CSV UTF-8",
+                "The line has characters that cannot be read: the file is neither UTF-8 nor one of the old "
+                "encodings TCVN3 (ABC), VNI or Windows-1258; save it again as CSV UTF-8",
+            )
+        )
     if len(cells) != len(columns):
         problems.append(
             _row_problem(
@@ -322,15 +403,46 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> 
     return Row(number, values, problems)
 
 
+# The encodings a whole file may be saved in; a line's cells are all in the same one.
+_LEGACY_ENCODINGS = frozenset({vnencoding.TCVN3, vnencoding.VNI, vnencoding.CP1258_AS_CP1252})
+
+
+def _legacy_cells(cells: list[str]) -> list[str] | None:
+    """The cells of a line that was not UTF-8 (read as Windows-1252), decoded from the one legacy encoding
+    (TCVN3, VNI or Windows-1258) that the cells it can be told from are in; None when there is no such
+    encoding or a cell does not read as Vietnamese in it. The encoding is judged on the whole line, since
+    a cell alone may read as Vietnamese both ways ("Thò" is what VNI makes of "Thị")."""
+    found = {vnencoding.repair(cell).encoding for cell in cells if not cell.isascii()}
+    encodings = found - {None}
+    if len(encodings) != 1 or not encodings <= _LEGACY_ENCODINGS:
+        return None
+    encoding = str(encodings.pop())
+    decoded = [vnencoding.decode_as(cell, encoding) for cell in cells]
+    if any(cell is None for cell in decoded):
+        return None
+    return [cell for cell in decoded if cell is not None]
+
+
 # What openpyxl raises for a damaged workbook. SyntaxError: the XML parsers' errors (ElementTree's
 # ParseError, lxml's) derive from it; IndexError: a workbook without a sheet, or a cell naming a shared
 # string the workbook lacks; KeyError: a part the workbook lists and lacks.
 _DAMAGED = (SyntaxError, IndexError, KeyError, ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile)
 
 
-def _xlsx_columns(path: Path) -> tuple[list[str], int | None]:
-    """The header's column names, and the data rows the sheet's dimension says it holds (Excel and
-    openpyxl write the dimension; a workbook without one gives None)."""
+# Offices save their lists as Excel made them: an empty "Sheet1" left before the list, a title ("DANH SÁCH
+# NHÂN KHẨU ...", merged across the columns) and a blank line above the header. The header is the first row
+# that names a known column, in the first sheets and rows; none of that is a data row.
+_HEADER_SEARCH_SHEETS = 5
+_HEADER_SEARCH_ROWS = 10
+
+
+def _header_name(value: object) -> str:
+    return column_name(str(value)) if value is not None else ""
+
+
+def _xlsx_columns(path: Path) -> tuple[list[str], int | None, int, int]:
+    """The header's column names, the data rows the sheet's dimension says it holds (Excel and openpyxl
+    write the dimension; a workbook without one gives None), the header's sheet and row."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -344,19 +456,33 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None]:
                 "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
             ) from None
         try:
-            sheet = workbook.worksheets[0]
-            header = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), ())
+            # Without a known column anywhere, the first row of the first sheet is the header the refusal
+            # is about.
+            sheet_index, header_row = 0, 1
+            header: tuple[Any, ...] = next(
+                workbook.worksheets[0].iter_rows(min_row=1, max_row=1, values_only=True), ()
+            )
+            found = False
+            for index, sheet in enumerate(workbook.worksheets[:_HEADER_SEARCH_SHEETS]):
+                rows = sheet.iter_rows(min_row=1, max_row=_HEADER_SEARCH_ROWS, values_only=True)
+                for number, cells in enumerate(rows, start=1):
+                    if {_header_name(value) for value in cells} & set(COLUMNS):
+                        sheet_index, header_row, header, found = index, number, cells, True
+                        break
+                if found:
+                    break
             # The dimension is read from the sheet's first bytes, not by walking its rows.
-            max_row = sheet.max_row
+            max_row = workbook.worksheets[sheet_index].max_row
         except _DAMAGED as exc:
             raise FileRejectedError(
                 "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
             ) from None
         finally:
             workbook.close()
-    columns = [str(value).strip().lower() if value is not None else "" for value in header]
+    columns = [_header_name(value) for value in header]
     _check_columns(columns)
-    return columns, (max(max_row - 1, 0) if isinstance(max_row, int) else None)
+    rows_estimate = max(max_row - header_row, 0) if isinstance(max_row, int) else None
+    return columns, rows_estimate, sheet_index, header_row
 
 
 def _cell(value: object) -> str:
@@ -370,6 +496,23 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# The columns that hold a date. In a workbook, Excel keeps a date as the number of days since 1899-12-30 and
+# shows it as a date through the cell's format; a cell whose format was lost (pasted as values, set to
+# "General") shows that number.
+DATE_COLUMNS = frozenset({"birth_date"})
+# From 10000 (1927-05-18) on, a whole number in a date column is such a serial: below it, it is a year
+# ("1964"), which legacy books often give alone. The largest is Excel's last day, 9999-12-31.
+_EXCEL_SERIALS = range(10_000, 2_958_466)
+
+
+def _date_cell(value: object) -> str:
+    """A date column's cell: an Excel serial number read as the date it stands for, in ISO form (a serial
+    with a time of day, a fraction, is left as it is, for the date rules to refuse)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in _EXCEL_SERIALS:
+        return (date(1899, 12, 30) + timedelta(days=value)).isoformat()
+    return _cell(value)
+
+
 def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
     from openpyxl import load_workbook
 
@@ -380,10 +523,10 @@ def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
 
 def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Row]:
     try:
-        sheet = workbook.worksheets[0]
+        sheet = workbook.worksheets[source.sheet]
         columns = source.columns
         number = 0
-        for cells in sheet.iter_rows(min_row=2, values_only=True):
+        for cells in sheet.iter_rows(min_row=source.header_row + 1, values_only=True):
             if all(value is None or str(value).strip() == "" for value in cells):
                 continue
             number += 1
@@ -399,7 +542,10 @@ def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Ro
                         f"The row has cells beyond the header's {len(columns)} columns",
                     )
                 )
-            values = {name: _cell(cells[i]) if i < len(cells) else "" for i, name in enumerate(columns)}
+            values = {
+                name: (_date_cell if name in DATE_COLUMNS else _cell)(cells[i]) if i < len(cells) else ""
+                for i, name in enumerate(columns)
+            }
             yield Row(number, values, problems)
     finally:
         workbook.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
@@ -116,9 +118,16 @@ def _edit_page(
             "general_errors": general,
             "error_count": len(problems),
             "warnings": messages_of(warnings, language=request.LANGUAGE_CODE),
+            # A new form's page key goes back with every send of it (workflow.AlreadySavedError).
+            "submission_key": page_form["submission_key"].value() if form is None else None,
         },
         status=status,
     )
+
+
+def _new_form_initial(**initial: Any) -> dict[str, Any]:
+    """What a page opening a new form starts with: a key of its own, sent back with the form."""
+    return {**initial, "submission_key": uuid.uuid4()}
 
 
 def _save(
@@ -136,12 +145,23 @@ def _save(
     try:
         if form is None:
             form = workflow.form_create_draft(
-                actor=actor, kind=kind, data=data, citizen=citizen, document=document, reason=reason
+                actor=actor,
+                kind=kind,
+                data=data,
+                citizen=citizen,
+                document=document,
+                reason=reason,
+                submission_key=page_form.cleaned_data.get("submission_key"),
             )
         else:
             form = workflow.form_update_draft(
                 actor=actor, form=form, data=data, document=document, reason=reason
             )
+    except workflow.AlreadySavedError as exc:
+        # The button pressed twice, or the post sent again: the officer lands on the form the first send
+        # made, and is told that no second one was.
+        messages.info(request, exc.errors[0].message(request.LANGUAGE_CODE))
+        return redirect("collection:form", pk=exc.form.pk)
     except DomainError as exc:
         # Nothing was saved (no commune of the officer's area): the page comes back as it was typed.
         return _edit_page(
@@ -194,7 +214,13 @@ def dc01_new_view(request: HttpRequest) -> HttpResponse:
         if area is not None and area.level == "commune" and not area.is_legacy
         else {}
     )
-    return _edit_page(request, kind=Kind.DC01, page_form=DC01Form(initial=initial), problems=[], warnings=[])
+    return _edit_page(
+        request,
+        kind=Kind.DC01,
+        page_form=DC01Form(initial=_new_form_initial(**initial)),
+        problems=[],
+        warnings=[],
+    )
 
 
 @officer_required
@@ -221,7 +247,12 @@ def dc02_new_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
             status=422,
         )
     return _edit_page(
-        request, kind=Kind.DC02, page_form=DC02Form(), problems=[], warnings=[], citizen=citizen
+        request,
+        kind=Kind.DC02,
+        page_form=DC02Form(initial=_new_form_initial()),
+        problems=[],
+        warnings=[],
+        citizen=citizen,
     )
 
 
@@ -416,12 +447,28 @@ def imports_view(request: HttpRequest) -> HttpResponse:
         if upload is None:
             refusal = _("Chọn tệp CSV hoặc XLSX để nhập [file.missing]")
         else:
+            uploaded_at = timezone.now()
             try:
                 run = services.import_upload(actor=Actor(user), upload=upload, source_name=source_name)
             except FileRejectedError as exc:
                 message = exc.message_en if request.LANGUAGE_CODE.startswith("en") else exc.message_vi
                 refusal = f"{upload.name}: {message} [{exc.code}]"
             else:
+                if run.started_at < uploaded_at:
+                    # The same file under the same source: its earlier run is shown, not imported again,
+                    # and the officer is told so rather than left to wonder at a report dated earlier.
+                    messages.info(
+                        request,
+                        _(
+                            "Tệp này đã được nhập với nguồn “%(source)s” (lần nhập #%(run)d, %(when)s): "
+                            "đây là lần nhập đó, tệp không được nhập lại."
+                        )
+                        % {
+                            "source": run.source,
+                            "run": run.pk,
+                            "when": timezone.localtime(run.started_at).strftime("%d/%m/%Y %H:%M"),
+                        },
+                    )
                 if getattr(request, "htmx", False):
                     # The form was sent by HTMX, which showed the upload's progress: the browser goes on.
                     return HttpResponseClientRedirect(reverse("collection:import_run", args=[run.pk]))

@@ -19,6 +19,7 @@ incomplete; errors block submitting, checking and applying; warnings need a revi
 from __future__ import annotations
 
 import re
+import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1100,6 +1101,28 @@ def _filed_commune(check: FormCheck) -> AdminUnit:
     return check.commune
 
 
+class AlreadySavedError(DomainError):
+    """The page that sent a new form had sent it before (its button pressed twice, a post sent again on a
+    slow connection): `form` is the one that was made then, and no second one is."""
+
+    def __init__(self, form: CollectionForm) -> None:
+        super().__init__(
+            FieldError(
+                "submission_key",
+                "form.already_saved",
+                f"Phiếu {form.label} đã được lưu từ lần gửi trước: không lập thêm phiếu",
+                f"Form {form.label} was saved by the earlier send: no second form was made",
+            )
+        )
+        self.form = form
+
+
+def _saved_before(user: User, submission_key: uuid.UUID | None) -> CollectionForm | None:
+    if submission_key is None:
+        return None
+    return CollectionForm.objects.filter(created_by=user, submission_key=submission_key).first()
+
+
 def form_create_draft(
     *,
     actor: Actor,
@@ -1109,9 +1132,15 @@ def form_create_draft(
     document: str = "",
     reason: str = "",
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    submission_key: uuid.UUID | None = None,
 ) -> CollectionForm:
-    """Save a new form as a draft, complete or not; it needs only a commune of the author's area."""
+    """Save a new form as a draft, complete or not; it needs only a commune of the author's area.
+
+    `submission_key`, the key of the page that sends it, makes the write happen once: sent again with
+    the same key, the form is refused as `AlreadySavedError`, which names the form made the first time."""
     user = _user_of(actor)
+    if (earlier := _saved_before(user, submission_key)) is not None:
+        raise AlreadySavedError(earlier)
     if user.role not in AUTHOR_ROLES:
         raise DomainError(
             FieldError(
@@ -1140,30 +1169,38 @@ def form_create_draft(
         user=user, kind=kind, data=clean, citizen=citizen, document=document, reason=reason, complete=True
     )
     commune = _filed_commune(check)
-    with transaction.atomic():
-        form = CollectionForm.objects.create(
-            kind=kind,
-            status=Status.DRAFT,
-            status_since=timezone.now(),
-            commune=commune,
-            legacy_commune=check.legacy_commune,
-            citizen=citizen,
-            data=clean,
-            document=document,
-            reason=reason,
-            errors=_as_json(check.errors),
-            warnings=_as_json(check.warnings),
-            created_by=user,
-        )
-        _record(
-            actor=actor,
-            event_type=EventType.FORM_CREATED,
-            form=form,
-            commune=commune.code,
-            errors=_codes(check.errors),
-            warnings=_codes(check.warnings),
-        )
-        checked_records_log(user, check, channel=channel, detail=form.label)
+    try:
+        with transaction.atomic():
+            form = CollectionForm.objects.create(
+                kind=kind,
+                status=Status.DRAFT,
+                status_since=timezone.now(),
+                commune=commune,
+                legacy_commune=check.legacy_commune,
+                citizen=citizen,
+                data=clean,
+                document=document,
+                reason=reason,
+                errors=_as_json(check.errors),
+                warnings=_as_json(check.warnings),
+                created_by=user,
+                submission_key=submission_key,
+            )
+            _record(
+                actor=actor,
+                event_type=EventType.FORM_CREATED,
+                form=form,
+                commune=commune.code,
+                errors=_codes(check.errors),
+                warnings=_codes(check.warnings),
+            )
+            checked_records_log(user, check, channel=channel, detail=form.label)
+    except IntegrityError:
+        # The same page's two sends raced past the look-up above: the second waited for the first's
+        # commit on the unique key, and finds its form now.
+        if (earlier := _saved_before(user, submission_key)) is not None:
+            raise AlreadySavedError(earlier) from None
+        raise
     return form
 
 
