@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -172,3 +173,46 @@ def test_every_task_the_migrations_schedule_for_the_workers_exists_and_runs() ->
         task = Task.objects.get(id=enqueue(func))
         assert task.success, f"{name}: {task.result}"
     assert Task.objects.get(func="dancu.collection.tasks.imports_check").result == []
+
+
+def _processes_of(var_dir: Path) -> list[int]:
+    """The processes run with DANCU_VAR_DIR set to `var_dir` (Linux /proc), whoever their parent now is."""
+    marker = f"DANCU_VAR_DIR={var_dir}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue  # a process that ended while the list was read, or one of another user
+    return found
+
+
+def test_serve_on_a_port_in_use_says_so_and_starts_no_worker(tmp_path: Path) -> None:
+    """runserver ends with os._exit when it cannot listen, which skipped the stopping of the worker: a
+    `dancu serve` on a busy port left a worker running for good, with nothing to stop it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
+        "DANCU_VAR_DIR": str(tmp_path)
+    }
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        try:
+            served = subprocess.run(  # noqa: S603 - our own CLI
+                [sys.executable, "-m", "dancu.cli", "serve", f"127.0.0.1:{port}"],
+                check=False,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            left = _processes_of(tmp_path)
+        finally:
+            for pid in _processes_of(tmp_path):
+                os.kill(pid, signal.SIGKILL)
+
+    assert served.returncode == 1
+    assert f"Không phục vụ được tại 127.0.0.1:{port}" in served.stderr
+    assert "nothing was started" in served.stderr
+    assert left == []

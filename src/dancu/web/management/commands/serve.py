@@ -10,12 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.commands.runserver import naiveip_re
+
+from dancu.lib.errors import command_error
 
 # How long the worker has to stop by itself (a task in hand ends its batch) before it is killed.
 WORKER_STOP_GRACE_SECONDS = 30
@@ -31,6 +35,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Django's runserver ends with os._exit(1) when it cannot listen, which skips the finally block
+        # below: a worker started first was left running, with nothing left to stop it. So the address is
+        # tried before anything starts.
+        _check_address(options["addrport"])
         worker = None
         if not options["no_worker"]:
             # The worker runs as its own process, exactly as in production, so that a long import keeps
@@ -48,6 +56,27 @@ class Command(BaseCommand):
         finally:
             if worker is not None:
                 _stop_group(worker)
+
+
+def _check_address(addrport: str) -> None:
+    """Refuse, before the worker starts, an address runserver could not listen on (a port already in
+    use, an address not of this machine); runserver itself refuses one it cannot read."""
+    match = naiveip_re.match(addrport)
+    if match is None:
+        return
+    host = (match["addr"] or "127.0.0.1").strip("[]")
+    family = socket.AF_INET6 if match["ipv6"] else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As the server's own socket does, so that a port left in TIME_WAIT by the last run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(match["port"])))
+        except OSError as exc:
+            raise command_error(
+                f"Không phục vụ được tại {addrport}: {exc.strerror} (cổng đang được dùng?); "
+                "chưa khởi động gì",
+                f"Cannot serve on {addrport}: {exc.strerror} (is the port in use?); nothing was started",
+            ) from None
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
