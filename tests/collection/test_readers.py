@@ -172,6 +172,34 @@ def test_an_xlsx_workbook_reads_like_a_csv(tmp_path: Path) -> None:
     assert [r.number for r in list(read_rows(source, skip=1))] == [2]
 
 
+@pytest.mark.parametrize("dimension", ["A1:A1", "A1:C2", "A1"])
+def test_a_workbook_whose_dimension_is_wrong_is_read_whole(tmp_path: Path, dimension: str) -> None:
+    """Some programs write the sheet's used range wrong; openpyxl's streaming reader trusts it, and the
+    columns and rows past it were left out without a word (or the file refused as holding no rows)."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["record_id", "full_name", "birth_date"])
+    for number in range(1, 6):
+        sheet.append([f"R{number}", f"Lê Văn {'ABCDE'[number - 1]}", f"199{number}"])
+    whole = tmp_path / "whole.xlsx"
+    workbook.save(whole)
+    wrong = tmp_path / "wrong.xlsx"
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(wrong, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert b'<dimension ref="A1:C6" />' in data
+                data = data.replace(b'<dimension ref="A1:C6" />', f'<dimension ref="{dimension}" />'.encode())
+            target.writestr(item, data)
+
+    read = rows(wrong)
+
+    assert [r.values["record_id"] for r in read] == ["R1", "R2", "R3", "R4", "R5"]
+    assert read[-1].values == {"record_id": "R5", "full_name": "Lê Văn E", "birth_date": "1995"}
+    assert all(not r.problems for r in read)
+
+
 def _workbook_with(tmp_path: Path, damage: dict[str, bytes | None]) -> Path:
     """A workbook of the right columns, with some of its parts replaced (or removed, for None)."""
     workbook = Workbook()

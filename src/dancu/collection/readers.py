@@ -463,7 +463,13 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None, int, int]:
                 workbook.worksheets[0].iter_rows(min_row=1, max_row=1, values_only=True), ()
             )
             found = False
+            declared: dict[int, int | None] = {}
             for index, sheet in enumerate(workbook.worksheets[:_HEADER_SEARCH_SHEETS]):
+                # The dimension is read from the sheet's first bytes, not by walking its rows, and some
+                # programs write it wrong ("A1:A1"): it is kept as the estimate, and the rows are read as
+                # the sheet holds them, so that no column or row beyond it is cut off.
+                declared[index] = sheet.max_row
+                sheet.reset_dimensions()
                 rows = sheet.iter_rows(min_row=1, max_row=_HEADER_SEARCH_ROWS, values_only=True)
                 for number, cells in enumerate(rows, start=1):
                     if {_header_name(value) for value in cells} & set(COLUMNS):
@@ -471,8 +477,13 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None, int, int]:
                         break
                 if found:
                     break
-            # The dimension is read from the sheet's first bytes, not by walking its rows.
-            max_row = workbook.worksheets[sheet_index].max_row
+            max_row = declared.get(sheet_index)
+            if (
+                isinstance(max_row, int)
+                and max_row <= header_row
+                and _has_row_after(workbook.worksheets[sheet_index], header_row)
+            ):
+                max_row = None  # a dimension that leaves out rows the sheet has: no estimate
         except _DAMAGED as exc:
             raise FileRejectedError(
                 "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
@@ -483,6 +494,14 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None, int, int]:
     _check_columns(columns)
     rows_estimate = max(max_row - header_row, 0) if isinstance(max_row, int) else None
     return columns, rows_estimate, sheet_index, header_row
+
+
+def _has_row_after(sheet: Any, header_row: int) -> bool:
+    """Whether the sheet (its dimensions reset) has a row with a value after the header's."""
+    return any(
+        any(value is not None and str(value).strip() for value in cells)
+        for cells in sheet.iter_rows(min_row=header_row + 1, values_only=True)
+    )
 
 
 def _cell(value: object) -> str:
@@ -524,6 +543,9 @@ def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
 def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Row]:
     try:
         sheet = workbook.worksheets[source.sheet]
+        # Every row the sheet holds, whatever its dimension says (see `_xlsx_columns`): rows past a wrong
+        # one were skipped without a word.
+        sheet.reset_dimensions()
         columns = source.columns
         number = 0
         for cells in sheet.iter_rows(min_row=source.header_row + 1, values_only=True):
