@@ -23,6 +23,7 @@ from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import Row
+from dancu.collection.reports import rejected_rows_xlsx
 from dancu.collection.services import ImportPolicy, RowChecker, import_rows, import_start
 from dancu.collection.workers import normalize_batch
 from tests import conftest
@@ -106,15 +107,31 @@ def test_the_rejected_rows_workbook_gives_the_reason_beside_each_row(tmp_path: P
     run_import(path)
     workbook = load_workbook(tmp_path / "so_ho_khau.csv.rejected.xlsx", read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
-    assert rows[0][:3] == ("row", "reasons", "rule codes")
+    # Titles and reasons in the reader's language (Vietnamese from the command), each reason led by its
+    # column as people read it: the first three titles and the columns' code names were English.
+    assert rows[0][:3] == ("Dòng", "Lý do", "Mã quy tắc")
     assert [r[0] for r in rows[1:]] == [3, 4, 6, 7, 8]
     by_row = {r[0]: r for r in rows[1:]}
     assert by_row[3][2] == "name.digits"
-    assert "full_name" in by_row[3][1]
+    assert by_row[3][1].startswith("Họ, chữ đệm và tên")
+    assert "full_name" not in by_row[3][1]
     assert by_row[6][2] == "pin.sex_mismatch"
     # The formula-looking cell is text in the report, never a formula a reviewer's Excel would run.
     birth_column = rows[0].index("birth_date")
     assert by_row[8][birth_column].startswith("'=")
+
+
+def test_the_rejected_rows_workbook_speaks_the_readers_language(tmp_path: Path) -> None:
+    run_import(csv_file(tmp_path))
+    target = tmp_path / "en.xlsx"
+
+    rejected_rows_xlsx(ImportRun.objects.get(), target, language="en")
+
+    rows = list(load_workbook(target, read_only=True).active.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Row", "Reasons", "Rule codes")
+    by_row = {r[0]: r for r in rows[1:]}
+    assert by_row[3][1].startswith("Full name")
+    assert "full_name" not in by_row[3][1]
 
 
 def test_the_rejected_rows_workbook_writes_the_uploaded_header_as_text(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.lib.downloads import spreadsheet_text
+from dancu.registry.rules import led_by_label
 
 
 def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:
@@ -17,15 +18,24 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
     columns = list(run.columns)
     # The column names are the uploaded file's header, as free as its cells: a name can be a formula or
     # hold a character no workbook can store, and it is written as any cell is.
-    sheet.append(["row", "reasons", "rule codes", *(spreadsheet_text(name) for name in columns)])
+    # The first three titles in the reader's language, the file's own columns after them as it named them.
+    titles = (
+        ("Row", "Reasons", "Rule codes") if language.startswith("en") else ("Dòng", "Lý do", "Mã quy tắc")
+    )
+    sheet.append([*titles, *(spreadsheet_text(name) for name in columns)])
     written = 0
     rejected = StagingRecord.objects.filter(run=run, status=StagingRecord.Status.REJECTED).order_by(
         "row_number"
     )
     for record in rejected.iterator(chunk_size=2000):
         errors = [issue for issue in record.issues if issue.get("severity") == "error"]
+        # Each reason led by its column as people read it ("Giới tính: …", not "gender: …").
         reasons = "; ".join(
-            f"{issue['field'] or 'row'}: {issue['message_en' if language == 'en' else 'message_vi']}"
+            led_by_label(
+                issue["field"],
+                issue["message_en" if language.startswith("en") else "message_vi"],
+                language=language,
+            )
             for issue in errors
         )
         codes = ", ".join(issue["code"] for issue in errors)
