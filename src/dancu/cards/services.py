@@ -359,6 +359,24 @@ def intake_refusals(citizen: Citizen) -> list[FieldError]:
     return citizen_errors(citizen) or _pending_errors(citizen)
 
 
+def intake_kinds(citizen: Citizen, *, today: date) -> list[tuple[str, FieldError | None]]:
+    """Each kind of application, with what refuses it for `citizen` today by the cards they hold or held
+    (None when the record allows it): a first issue for a holder of a card, a renewal not yet due, a
+    conversion without an old card. The check sheet lists them, so that the officer picks the kind before
+    the captures; what the form asks for (a representative, a reason) is judged when it is sent."""
+    kinds = []
+    for kind in Kind.values:
+        refused = [
+            error
+            for error in eligibility_errors(
+                citizen=citizen, kind=kind, today=today, representative="-", reason="-"
+            )
+            if error.field == "kind"
+        ]
+        kinds.append((kind, refused[0] if refused else None))
+    return kinds
+
+
 def eligibility_errors(
     *, citizen: Citizen, kind: str, today: date, representative: str = "", reason: str = ""
 ) -> list[FieldError]:

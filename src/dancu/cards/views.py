@@ -18,7 +18,7 @@ from dancu.audit.services import Actor
 from dancu.cards import render as drawing
 from dancu.cards import selectors, services
 from dancu.cards.forms import IntakeForm, VerifyForm
-from dancu.cards.models import Application, Biometric, Card, IntakeDevice, IntakePoint
+from dancu.cards.models import Application, ApplicationKind, Biometric, Card, IntakeDevice, IntakePoint
 from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.cards.verify import verify_text
 from dancu.collection.selectors import form_get
@@ -125,6 +125,15 @@ def intake_view(request: HttpRequest) -> HttpResponse:
         if citizen is not None
         else []
     )
+    # Which kinds of application the cards the citizen holds or held allow today, and why not the others.
+    kinds = (
+        [
+            (ApplicationKind(kind).label, None if refusal is None else refusal.message(request.LANGUAGE_CODE))
+            for kind, refusal in services.intake_kinds(citizen, today=timezone.localdate())
+        ]
+        if citizen is not None and not refusals
+        else []
+    )
     return render(
         request,
         "cards/intake.html",
@@ -135,6 +144,7 @@ def intake_view(request: HttpRequest) -> HttpResponse:
             "points": points,
             "problems": problems,
             "refusals": refusals,
+            "kinds": kinds,
         },
     )
 
