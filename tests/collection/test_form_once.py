@@ -4,6 +4,7 @@ first one made (workflow.AlreadySavedError)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection import workflow
@@ -140,3 +142,28 @@ def test_another_officers_key_is_not_found(personas: Personas) -> None:
 
     assert binh_form.created_by == personas.binh
     assert CollectionForm.objects.count() == 4
+
+
+def test_a_client_retrying_post_forms_with_its_key_gets_the_first_form(personas: Personas) -> None:
+    """A tablet whose answer was lost sends the same request again: with the key it made, the answer is the
+    form the first request made (200, not 201), and no second form is made. Without a key, each request
+    is a form, as before."""
+    _token, secret = api_token_create(user=personas.lan, name="máy tính bảng")
+    tablet = Client(headers={"Authorization": f"Bearer {secret}"})
+    body = json.dumps({"kind": "DC01", "data": dc01_data(), "submission_key": str(uuid.uuid4())})
+
+    first = tablet.post("/api/v1/forms", body, content_type="application/json")
+    again = tablet.post("/api/v1/forms", body, content_type="application/json")
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    assert CollectionForm.objects.count() == 1
+    assert _created() == 1
+    refused = tablet.post(
+        "/api/v1/forms",
+        json.dumps({"kind": "DC01", "data": dc01_data(), "submission_key": "not-a-key"}),
+        content_type="application/json",
+    )
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["submission_key"]
+    assert CollectionForm.objects.count() == 1

@@ -120,7 +120,9 @@ def get_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
     return _out(_get(request, form_id), _actor(request))
 
 
-@router.post("/forms", response={201: FormOut}, summary="Save a new DC01 or DC02 form as a draft")
+@router.post(
+    "/forms", response={200: FormOut, 201: FormOut}, summary="Save a new DC01 or DC02 form as a draft"
+)
 def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
     user = _actor(request)
     citizen = None
@@ -133,15 +135,21 @@ def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
         if problems := field_errors(check_pin(pin, sex=None, birth=None, field="citizen_pin")):
             raise DomainError(problems)
         citizen = registry_selectors.citizen_get(actor=user, pin=pin, purpose=PURPOSE, channel=API)
-    form = workflow.form_create_draft(
-        actor=Actor(user),
-        kind=body.kind,
-        data=body.data,
-        citizen=citizen,
-        document=body.document,
-        reason=body.reason,
-        channel=API,
-    )
+    try:
+        form = workflow.form_create_draft(
+            actor=Actor(user),
+            kind=body.kind,
+            data=body.data,
+            citizen=citizen,
+            document=body.document,
+            reason=body.reason,
+            channel=API,
+            submission_key=body.submission_key,
+        )
+    except workflow.AlreadySavedError as exc:
+        # The same request sent again (a retry after a lost answer): the answer is the form the first one
+        # made, read as any form is, and 200 says that nothing new was made.
+        return Status(200, _out(_get(request, exc.form.pk), user))
     return Status(201, _out(form, user))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from ninja import Field, Schema
 
@@ -98,6 +99,11 @@ class FormIn(Schema):
     )
     document: str = Field("", max_length=_SHORT, description="the supporting document (mandatory for DC02)")
     reason: str = Field("", max_length=_SHORT)
+    submission_key: UUID | None = Field(
+        None,
+        description="a key the client makes for this form (a UUID): the same key sent again makes no second "
+        "form, and the answer is the form the first request made, with status 200",
+    )
 
 
 class FormUpdateIn(Schema):
