@@ -194,7 +194,10 @@ def test_a_report_range_out_of_the_calendar_is_refused_by_name(  # noqa: PLR0917
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [(field, code)]
     assert all(e["message_vi"] and e["message_en"] for e in response.json()["errors"])
     sign_in(client, personas.cuong)
-    assert client.get(f"/cards/report/?{query}").status_code == 200
+    page = client.get(f"/cards/report/?{query}")
+    assert page.status_code == 200
+    # The page shows the week it falls back to, and says why on top of it.
+    assert f"[{code}]" in page.content.decode()
 
 
 def test_cuong_opens_a_mobile_team_and_registers_its_device(

@@ -434,10 +434,13 @@ def report_view(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     asked_start, asked_end = _day(request.GET.get("start")), _day(request.GET.get("end"))
     # The page has no error area for its two date boxes: a range it cannot show falls back to the week up
-    # to the end asked for, or to this week when that end is itself out of range.
+    # to the end asked for, or to this week when that end is itself out of range, and says why on top of
+    # the page (a start after the end used to show another week without a word).
     try:
         start, end = selectors.report_period(start=asked_start, end=asked_end, today=today)
-    except DomainError:
+    except DomainError as refused:
+        problem = refused.errors[0]
+        messages.warning(request, f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]")
         try:
             start, end = selectors.report_period(start=None, end=asked_end, today=today)
         except DomainError:
