@@ -19,6 +19,14 @@ pytestmark = pytest.mark.django_db
 SignIn = Callable[[Client, User], Client]
 
 
+@pytest.fixture
+def lan(
+    personas: Personas, station: IntakePoint, device: IntakeDevice, client: Client, sign_in: SignIn
+) -> Client:
+    """Lan, signed in, at the Hoàn Kiếm station and its capture device."""
+    return sign_in(client, personas.lan)
+
+
 def _kinds(page: str) -> list[str]:
     listed = re.search(r'<ul class="kinds" id="intake-kinds">(.*?)</ul>', page, re.S)
     assert listed is not None, "the check sheet lists the kinds"
@@ -26,17 +34,10 @@ def _kinds(page: str) -> list[str]:
     return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
 
 
-def test_a_citizen_without_a_chip_card_may_have_a_first_issue_or_a_conversion(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
+def test_a_citizen_without_a_chip_card_may_have_a_first_issue_or_a_conversion(
+    people: People, lan: Client
 ) -> None:
-    sign_in(client, personas.lan)
-
-    kinds = _kinds(client.get(f"/cards/new/?pin={people.hung.pin}").content.decode())
+    kinds = _kinds(lan.get(f"/cards/new/?pin={people.hung.pin}").content.decode())
 
     assert kinds == [
         "✓ Cấp lần đầu",
@@ -49,11 +50,9 @@ def test_a_citizen_without_a_chip_card_may_have_a_first_issue_or_a_conversion(  
 
 
 def test_a_holder_of_a_card_is_told_a_first_issue_is_not_for_them(
-    personas: Personas, people: People, delivered: Card, client: Client, sign_in: SignIn
+    people: People, delivered: Card, lan: Client
 ) -> None:
-    sign_in(client, personas.lan)
-
-    kinds = _kinds(client.get(f"/cards/new/?pin={people.hung.pin}").content.decode())
+    kinds = _kinds(lan.get(f"/cards/new/?pin={people.hung.pin}").content.decode())
 
     assert kinds[0] == "✗ Cấp lần đầu: Công dân đã được cấp thẻ: không cấp lần đầu"
     assert kinds[1].startswith("✗ Cấp đổi khi đủ tuổi: Chưa đến tuổi đổi thẻ")
@@ -61,36 +60,18 @@ def test_a_holder_of_a_card_is_told_a_first_issue_is_not_for_them(
     assert kinds[-1] == "✗ Chuyển đổi từ CMND/thẻ cũ: Công dân đã có thẻ căn cước gắn chip"
 
 
-def test_the_kinds_are_listed_in_english_on_an_english_page(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
-) -> None:
-    sign_in(client, personas.lan)
-    client.cookies["django_language"] = "en"
+def test_the_kinds_are_listed_in_english_on_an_english_page(people: People, lan: Client) -> None:
+    lan.cookies["django_language"] = "en"
 
-    kinds = _kinds(
-        client.get(f"/cards/new/?pin={people.hung.pin}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    )
+    kinds = _kinds(lan.get(f"/cards/new/?pin={people.hung.pin}", HTTP_ACCEPT_LANGUAGE="en").content.decode())
 
     assert kinds[4] == "✗ Re-issue (lost or damaged): The citizen has no card to re-issue"
 
 
-def test_no_kinds_are_listed_when_nothing_may_be_taken(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
-) -> None:
+def test_no_kinds_are_listed_when_nothing_may_be_taken(people: People, lan: Client) -> None:
     Citizen.objects.filter(pk=people.hung.pk).update(date_of_death="2026-01-05")
-    sign_in(client, personas.lan)
 
-    page = client.get(f"/cards/new/?pin={people.hung.pin}").content.decode()
+    page = lan.get(f"/cards/new/?pin={people.hung.pin}").content.decode()
 
     assert 'id="intake-refusals"' in page
     assert 'id="intake-kinds"' not in page

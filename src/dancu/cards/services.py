@@ -363,17 +363,12 @@ def intake_kinds(citizen: Citizen, *, today: date) -> list[tuple[str, FieldError
     """Each kind of application, with what refuses it for `citizen` today by the cards they hold or held
     (None when the record allows it): a first issue for a holder of a card, a renewal not yet due, a
     conversion without an old card. The check sheet lists them, so that the officer picks the kind before
-    the captures; what the form asks for (a representative, a reason) is judged when it is sent."""
+    the captures; what the form asks for (a representative, a reason) is refused on fields of its own,
+    left out here, and judged when the form is sent."""
     kinds = []
     for kind in Kind.values:
-        refused = [
-            error
-            for error in eligibility_errors(
-                citizen=citizen, kind=kind, today=today, representative="-", reason="-"
-            )
-            if error.field == "kind"
-        ]
-        kinds.append((kind, refused[0] if refused else None))
+        errors = eligibility_errors(citizen=citizen, kind=kind, today=today)
+        kinds.append((kind, next((error for error in errors if error.field == "kind"), None)))
     return kinds
 
 

@@ -16,6 +16,7 @@ error's text. docs/operations.md, "Health checks".
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from datetime import timedelta
 
@@ -48,8 +49,9 @@ class _OrmCheck(HealthCheck):
     async def run(self) -> None:
         await sync_to_async(self.check)()
 
+    @abc.abstractmethod
     def check(self) -> None:
-        raise NotImplementedError
+        """Raise ServiceUnavailable or ServiceWarning, in words without personal data, when unhealthy."""
 
 
 # Once the schema is found current it stays so for the life of the process: new migrations come with new
