@@ -110,15 +110,16 @@ def test_the_rejected_rows_workbook_gives_the_reason_beside_each_row(tmp_path: P
     # Titles and reasons in the reader's language (Vietnamese from the command), each reason led by its
     # column as people read it: the first three titles and the columns' code names were English.
     assert rows[0][:3] == ("Dòng", "Lý do", "Mã quy tắc")
-    assert [r[0] for r in rows[1:]] == [3, 4, 6, 7, 8]
+    # Each row by its line in the file (the header is line 1), as the reviewer's editor numbers it.
+    assert [r[0] for r in rows[1:]] == [4, 5, 7, 8, 9]
     by_row = {r[0]: r for r in rows[1:]}
-    assert by_row[3][2] == "name.digits"
-    assert by_row[3][1].startswith("Họ, chữ đệm và tên")
-    assert "full_name" not in by_row[3][1]
-    assert by_row[6][2] == "pin.sex_mismatch"
+    assert by_row[4][2] == "name.digits"
+    assert by_row[4][1].startswith("Họ, chữ đệm và tên")
+    assert "full_name" not in by_row[4][1]
+    assert by_row[7][2] == "pin.sex_mismatch"
     # The formula-looking cell is text in the report, never a formula a reviewer's Excel would run.
     birth_column = rows[0].index("birth_date")
-    assert by_row[8][birth_column].startswith("'=")
+    assert by_row[9][birth_column].startswith("'=")
 
 
 def test_the_rejected_rows_workbook_speaks_the_readers_language(tmp_path: Path) -> None:
@@ -130,8 +131,8 @@ def test_the_rejected_rows_workbook_speaks_the_readers_language(tmp_path: Path) 
     rows = list(load_workbook(target, read_only=True).active.iter_rows(values_only=True))
     assert rows[0][:3] == ("Row", "Reasons", "Rule codes")
     by_row = {r[0]: r for r in rows[1:]}
-    assert by_row[3][1].startswith("Full name")
-    assert "full_name" not in by_row[3][1]
+    assert by_row[4][1].startswith("Full name")  # R3, on the file's line 4
+    assert "full_name" not in by_row[4][1]
 
 
 def test_the_rejected_rows_workbook_writes_the_uploaded_header_as_text(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ def test_a_supervisor_uploads_a_file_and_reads_its_report(personas: Personas, si
     assert "attachment" in download["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
-    assert [row[0] for row in rows[1:]] == [3]
+    assert [row[0] for row in rows[1:]] == [4]  # the file's line 4: the header is line 1
     assert rows[1][2] == "name.digits"
 
 

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection import selectors, services, workflow
@@ -70,7 +71,8 @@ def test_a_clean_row_reaches_the_registry_as_an_applied_dc01_would(tmp_path: Pat
     assert residence.address_original.startswith("Thôn 3, Xã Dương Liễu")
     # The history points at the import run and the row.
     version = RecordVersion.objects.get(entity=RecordVersion.Entity.CITIZEN, entity_id=citizen.pk, version=1)
-    assert f"nhập #{run.pk}, dòng 1" in version.source_document
+    # Cited by its line in the file, the header being line 1.
+    assert f"nhập #{run.pk}, dòng 2" in version.source_document
     event = AuditEvent.objects.get(event_type=EventType.STAGING_APPLIED)
     assert event.unit == residence.commune
     assert (run.rows_applied, run.rows_queued) == (1, 1)
@@ -88,7 +90,7 @@ def test_a_row_for_an_officer_waits_in_its_communes_queue_as_a_dc01_of_the_impor
         None,
         HOAN_KIEM,
     )
-    assert form.author_label == f"nhập #{run.pk}, dòng 2"
+    assert form.author_label == f"nhập #{run.pk}, dòng 3"
     assert [w["code"] for w in form.warnings] == ["birth_place.unknown"]
     queue = selectors.form_queue(actor=staff.hang, purpose="test")
     assert [f.pk for f in queue.forms] == [form.pk]
@@ -284,3 +286,24 @@ def test_an_officers_import_counts_toward_their_area_and_each_row_toward_its_com
     queued = AuditEvent.objects.get(event_type=EventType.STAGING_QUEUED)
     assert queued.unit is not None
     assert queued.unit.code == HOAN_KIEM
+
+
+def test_a_row_is_cited_by_its_line_in_the_file_on_the_form_and_in_the_api(
+    tmp_path: Path, staff: Reviewers
+) -> None:
+    # Two blank lines before the row: the officer who opens the file finds it on line 4, not as data row 1.
+    path = tmp_path / "so_ho_khau.csv"
+    path.write_text(f"{HEADER}\n\n\n{ROWS[1]}\n", encoding="utf-8")
+    actor = Actor(system="import")
+    run, source = import_start(path=path, source_name="Sổ hộ khẩu Hoàn Kiếm", actor=actor)
+    import_promote(run=import_rows(run=run, source=source, actor=actor, policy=ImportPolicy()))
+    form = CollectionForm.objects.get()
+    assert (row(1).row_number, row(1).source_row) == (1, 4)
+    assert form.author_label == f"nhập #{run.pk}, dòng 4"
+    _token, secret = api_token_create(user=staff.hang, name="máy tính bảng")
+    answer = Client(headers={"Authorization": f"Bearer {secret}"}).get(f"/api/v1/forms/{form.pk}").json()
+    assert {key: answer["staging"][key] for key in ("run", "row_number", "file_row")} == {
+        "run": run.pk,
+        "row_number": 1,
+        "file_row": 4,
+    }

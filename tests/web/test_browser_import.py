@@ -75,7 +75,7 @@ def test_an_import_from_the_page_shows_its_progress_report_and_rejected_rows(
     saved = tmp_path / "rejected.xlsx"
     download_info.value.save_as(saved)
     rows = list(load_workbook(saved, read_only=True).active.iter_rows(values_only=True))
-    assert [row[0] for row in rows[1:]] == [3]
+    assert [row[0] for row in rows[1:]] == [4]  # the file's line 4: the header is line 1
 
     # Hằng, on her phone: the row that needs an officer waits in her queue.
     page = signed_in_page(staff.hang, page=phone)

@@ -80,6 +80,7 @@ def _staging_out(record: StagingRecord | None) -> dict[str, Any] | None:
     return {
         "run": record.run_id,
         "row_number": record.row_number,
+        "file_row": record.file_row,
         "raw": record.raw,
         "normalized": record.normalized,
         "issues": record.issues,

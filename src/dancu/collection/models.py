@@ -97,7 +97,13 @@ class StagingRecord(models.Model):
         REJECTED = "rejected", _("Bị từ chối")
 
     run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="records")
-    row_number = models.PositiveIntegerField()  # 1 = the first data row after the header
+    # 1 = the first data row after the header, blank rows left out: what the import counts its rows
+    # and resumes by (`ImportRun.rows_read`), and orders them by.
+    row_number = models.PositiveIntegerField()
+    # The row's own number in the file, as whoever opens it finds it: the spreadsheet's row number (XLSX),
+    # the physical line the record starts on (CSV), title rows, header and blank rows counted. What the
+    # rejected rows and the duplicates' messages cite. None: staged before it was recorded.
+    source_row = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
     raw = models.JSONField()  # the row exactly as read, extra columns included
     normalized = models.JSONField(default=dict)
@@ -135,9 +141,16 @@ class StagingRecord(models.Model):
         return f"{self.run_id}#{self.row_number} {self.status}"
 
     @property
+    def file_row(self) -> int:
+        """The row's number in the file, as a person opening it finds it (the data row's number for a
+        row staged before the file's own was recorded)."""
+        return self.source_row if self.source_row is not None else self.row_number
+
+    @property
     def label(self) -> str:
-        """How the registry's history and the forms cite the row: "nhập #12, dòng 345"."""
-        return f"nhập #{self.run_id}, dòng {self.row_number}"
+        """How the registry's history and the forms cite the row: "nhập #12, dòng 345", by its number in the
+        file, as the rejected rows' workbook gives it, so that an officer finds it in the original."""
+        return f"nhập #{self.run_id}, dòng {self.file_row}"
 
 
 class CollectionForm(models.Model):

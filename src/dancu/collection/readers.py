@@ -85,9 +85,13 @@ class FileRejectedError(Exception):
 
 @dataclass
 class Row:
-    number: int  # 1 = the first data row after the header
+    number: int  # 1 = the first data row after the header: what the import counts and resumes by
     values: dict[str, str]
     problems: list[FieldError] = field(default_factory=list)
+    # The row's own number in the file, the one its reader finds it by: the spreadsheet's row number in a
+    # workbook (title rows above the header and blank rows counted), the physical line on which the record
+    # starts in a CSV file (the header line and blank lines counted; a quoted cell may span lines).
+    line: int = 0
 
 
 @dataclass
@@ -286,7 +290,8 @@ def read_rows(source: Source, *, skip: int = 0) -> Iterator[Row]:
 
 
 def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
-    """Physical lines as bytes, each cut at MAX_LINE_BYTES; the flag says the line was too long."""
+    """Physical lines after the header as bytes (the first is the file's line 2), each cut at
+    MAX_LINE_BYTES; the flag says the line was too long."""
     with path.open("rb") as handle:
         handle.readline(MAX_LINE_BYTES)  # the header
         while True:
@@ -308,9 +313,13 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
     columns = source.columns
     number = 0
     pending = b""
+    # The physical line being read (the header is line 1) and the one the pending record started on.
+    line_number, pending_start = 1, 0
     for line, too_long in _lines(source.path):
+        line_number += 1
         if too_long:
             number += 1
+            start = pending_start if pending else line_number
             pending = b""
             if number > skip:
                 yield Row(
@@ -324,8 +333,11 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
                             f"Line longer than {MAX_LINE_BYTES // 1024} KB, skipped",
                         )
                     ],
+                    line=start,
                 )
             continue
+        if not pending:
+            pending_start = line_number
         pending += line
         # A quoted field may hold a line break: keep reading until the quotes balance.
         if pending.count(b'"') % 2 == 1 and len(pending) < MAX_LINE_BYTES:
@@ -336,14 +348,14 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
         number += 1
         if number <= skip:
             continue
-        yield _parse_line(raw, number, columns, source.delimiter)
+        yield _parse_line(raw, number, columns, source.delimiter, line=pending_start)
     if pending.strip():
         number += 1
         if number > skip:
-            yield _parse_line(pending, number, columns, source.delimiter)
+            yield _parse_line(pending, number, columns, source.delimiter, line=pending_start)
 
 
-def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> Row:
+def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str, *, line: int) -> Row:
     problems: list[FieldError] = []
     legacy = False
     try:
@@ -376,6 +388,7 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> 
                 *problems,
                 _row_problem("", "row.malformed", f"Dòng CSV hỏng: {exc}", f"Malformed CSV line: {exc}"),
             ],
+            line=line,
         )
     if legacy and (decoded := _legacy_cells(cells)) is not None:
         cells = decoded
@@ -400,7 +413,7 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str) -> 
             )
         )
     values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(columns)}
-    return Row(number, values, problems)
+    return Row(number, values, problems, line=line)
 
 
 # The encodings a whole file may be saved in; a line's cells are all in the same one.
@@ -548,7 +561,10 @@ def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Ro
         sheet.reset_dimensions()
         columns = source.columns
         number = 0
-        for cells in sheet.iter_rows(min_row=source.header_row + 1, values_only=True):
+        # The sheet's rows come one by one from the first after the header, the rows the workbook leaves
+        # out (blank) given empty: counting them gives the spreadsheet's own row number.
+        rows = sheet.iter_rows(min_row=source.header_row + 1, values_only=True)
+        for line, cells in enumerate(rows, start=source.header_row + 1):
             if all(value is None or str(value).strip() == "" for value in cells):
                 continue
             number += 1
@@ -568,6 +584,6 @@ def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Ro
                 name: (_date_cell if name in DATE_COLUMNS else _cell)(cells[i]) if i < len(cells) else ""
                 for i, name in enumerate(columns)
             }
-            yield Row(number, values, problems)
+            yield Row(number, values, problems, line=line)
     finally:
         workbook.close()

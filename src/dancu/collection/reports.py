@@ -41,7 +41,8 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
         codes = ", ".join(issue["code"] for issue in errors)
         sheet.append(
             [
-                record.row_number,
+                # The row's number in the file, as Excel or LibreOffice shows it beside the row.
+                record.file_row,
                 spreadsheet_text(reasons),
                 codes,
                 *(spreadsheet_text(record.raw.get(name, "")) for name in columns),

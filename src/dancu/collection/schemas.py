@@ -8,6 +8,8 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
+from dancu.lib.schemas import BodySchema
+
 # Generous limits that only stop abuse; the real rules are the workflow's.
 _SHORT = 1000
 
@@ -21,7 +23,12 @@ class Problem(Schema):
 
 class StagingOut(Schema):
     run: int
-    row_number: int
+    row_number: int = Field(
+        description="the data row's number, 1 the first after the header, blank rows left out"
+    )
+    file_row: int = Field(
+        description="the row's own number in the file: the spreadsheet's row, or a CSV record's first line"
+    )
     raw: dict[str, Any]
     normalized: dict[str, Any]
     issues: list[dict[str, Any]]
@@ -90,7 +97,7 @@ class QueueParams(Schema):
     limit: int = Field(100, ge=1, le=500)
 
 
-class FormIn(Schema):
+class FormIn(BodySchema):
     kind: str = Field(max_length=4, description="DC01 or DC02")
     citizen_pin: str = Field("", max_length=20, description="the record a DC02 changes")
     data: dict[str, Any] = Field(
@@ -106,17 +113,17 @@ class FormIn(Schema):
     )
 
 
-class FormUpdateIn(Schema):
+class FormUpdateIn(BodySchema):
     data: dict[str, Any]
     document: str = Field("", max_length=_SHORT)
     reason: str = Field("", max_length=_SHORT)
 
 
-class ReviewIn(Schema):
+class ReviewIn(BodySchema):
     acknowledged_warnings: list[str] = Field(
         default_factory=list, max_length=50, description="codes of the warnings looked at and accepted"
     )
 
 
-class ReturnIn(Schema):
+class ReturnIn(BodySchema):
     reason: str = Field(max_length=_SHORT, description="what the author has to correct")

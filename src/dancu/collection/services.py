@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dancu.accounts.models import User
@@ -151,7 +152,8 @@ def _normalized_json(row: NormalizedRow) -> dict[str, Any]:
 
 
 def _label(row: NormalizedRow, number: int) -> str:
-    """How a duplicate names the record that carried the number first: its id, else its row."""
+    """How a duplicate names the record that carried the number first: its id, else its row in the file
+    (`Row.line`), the number the rejected rows workbook gives it too."""
     return row.record_id or f"#{number}"
 
 
@@ -186,6 +188,7 @@ class RowChecker:
             else self._staged_rows(field_name, values)
         )
         first: dict[str, str] = {}
+        # The file's rows come in the order of the data rows: the smallest is the first that carried it.
         for value, record_id, number in sorted(found, key=lambda item: item[2]):
             first.setdefault(value, record_id or f"#{number}")
         return first
@@ -198,7 +201,7 @@ class RowChecker:
             StagingRecord.objects.filter(run=self.run, **{f"{field_name}__one_of": values})
             .exclude(**{field_name: ""})
             .order_by()
-            .values_list(field_name, "normalized__record_id", "row_number")
+            .values_list(field_name, "normalized__record_id", Coalesce("source_row", "row_number"))
         )
 
     def check(
@@ -225,7 +228,7 @@ class RowChecker:
         for row, result in zip(rows, normalized, strict=True):
             if not result.record_id:
                 # Rows without an id are told apart by their row number in duplicate messages.
-                result.record_id = _label(result, row.number)
+                result.record_id = _label(result, row.line or row.number)
                 check_row(result, context=context)
                 result.record_id = ""
             else:
@@ -443,6 +446,7 @@ def _commit_batch(
             (
                 run.pk,
                 row.number,
+                row.line or None,
                 status,
                 _json(row.values),
                 _json(result.normalized),
@@ -478,6 +482,7 @@ def _commit_batch(
 _STAGING_COLUMNS = (
     "run_id",
     "row_number",
+    "source_row",
     "status",
     "raw",
     "normalized",
@@ -500,8 +505,9 @@ def _first_staged_postgresql(
     table = connection.ops.quote_name(StagingRecord._meta.db_table)
     column = connection.ops.quote_name(field_name)
     sql = (
-        "SELECT v.number, s.record_id, s.row_number FROM unnest(%s::text[]) AS v(number) "  # noqa: S608 - our own table and column
-        f"CROSS JOIN LATERAL (SELECT normalized ->> 'record_id' AS record_id, row_number FROM {table} "
+        "SELECT v.number, s.record_id, s.file_row FROM unnest(%s::text[]) AS v(number) "  # noqa: S608 - our own table and column
+        "CROSS JOIN LATERAL (SELECT normalized ->> 'record_id' AS record_id, "
+        f"COALESCE(source_row, row_number) AS file_row FROM {table} "
         f"WHERE run_id = %s AND {column} = v.number AND {column} <> '' ORDER BY row_number LIMIT 1) AS s"
     )
     with connection.cursor() as cursor:

@@ -35,6 +35,8 @@ from dancu.registry.models import Citizen
 # A 2025 province has a 2-digit GSO code, a 2025 commune a 5-digit one.
 UNIT_CODE_RE = re.compile(r"^(?:[0-9]{2}|[0-9]{5})$")
 RECORDS_PER_PAGE = 20
+# The sub-units the page lists at once: a province has up to 168 communes, each a card on a phone.
+UNITS_PER_PAGE = 10
 TREND_DAYS = 90
 
 
@@ -179,6 +181,19 @@ def _sub_units(actor: User, unit: AdminUnit | None) -> list[tuple[AdminUnit, Fig
     }
     units = AdminUnit.objects.filter(pk__in=rows).order_by("code")
     return [(sub, rows[sub.pk]) for sub in units]
+
+
+def sub_units_page(
+    card: Scorecard, *, page: int | str, per_page: int = UNITS_PER_PAGE
+) -> Page[tuple[AdminUnit, Figures]]:
+    """The scorecard's sub-units a page at a time, worst first: the smallest share of records passing all
+    four indicators, then the most records (the most work), then by code. A page number that is not one
+    gives the first page, one past the end the last page."""
+    ranked = sorted(
+        card.sub_units,
+        key=lambda item: (item[1].passed_all / item[1].records, -item[1].records, item[0].code),
+    )
+    return Paginator(ranked, per_page).get_page(page)
 
 
 def _trend(actor: User, unit: AdminUnit | None, *, today: date) -> list[TrendPoint]:

@@ -65,6 +65,8 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
         return asked
     unit, indicator = asked
     card = selectors.scorecard_get(actor=user, unit=unit)
+    # A province's communes are many: a page of them at a time, the worst first.
+    units = selectors.sub_units_page(card, page=request.GET.get("units_page", "1")[:MAX_PARAM_LENGTH])
     page = selectors.records_needing_work(
         actor=user,
         unit=unit,
@@ -114,8 +116,9 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
                     "percent": figures.passed_all_percent,
                     "cells": [(label, figures.counts.get(key, 0)) for key, label in labels.items()],
                 }
-                for sub, figures in card.sub_units
+                for sub, figures in units.object_list
             ],
+            "units": units,
             "chart": trend_chart(card.trend),
             "page": page,
             "records": records,
