@@ -8,6 +8,8 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import StrictInt
 
+from dancu.lib.schemas import BodySchema
+
 SCOPE_HELP = '"vn" (the country), a 2-digit province code or a 5-digit commune code (2025 units)'
 
 
@@ -19,7 +21,7 @@ class CampaignOut(Schema):
     metrics: list[str]
 
 
-class MetricIn(Schema):
+class MetricIn(BodySchema):
     code: str = Field(max_length=100)
     name: str = Field(max_length=500)
     name_en: str = Field(max_length=500)
@@ -40,19 +42,19 @@ class MetricOut(Schema):
     population_rule: str
 
 
-class CampaignMetricIn(Schema):
+class CampaignMetricIn(BodySchema):
     metric: str = Field(description="the metric's code", max_length=100)
     denominator: str | None = Field(default=None, description="a population metric's code", max_length=100)
 
 
-class CampaignIn(Schema):
+class CampaignIn(BodySchema):
     name: str = Field(max_length=1000)
     starts_on: date
     ends_on: date
     metrics: list[CampaignMetricIn] = Field(max_length=50)
 
 
-class TargetIn(Schema):
+class TargetIn(BodySchema):
     metric: str = Field(description="the metric's code", max_length=100)
     unit: str = Field(description=SCOPE_HELP, max_length=10)
     # Strict: pydantic would otherwise read true as 1 and "12" as 12, and a target would silently be

@@ -7,6 +7,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from dancu.lib.schemas import BodySchema
+
 
 class ApplicationOut(Schema):
     id: int
@@ -45,7 +47,7 @@ class QueueOut(Schema):
     results: list[ApplicationOut]
 
 
-class ApplicationIn(Schema):
+class ApplicationIn(BodySchema):
     citizen_pin: str = Field(max_length=20)
     kind: str = Field(max_length=32)
     intake_point_id: int
@@ -60,15 +62,15 @@ class ApplicationIn(Schema):
     images: dict[str, str] = Field(default_factory=dict, description="biometric kind -> base64 PNG or JPEG")
 
 
-class ReasonIn(Schema):
+class ReasonIn(BodySchema):
     reason: str = Field(max_length=1000)
 
 
-class DeliverIn(Schema):
+class DeliverIn(BodySchema):
     received_by: str = Field(max_length=500)
 
 
-class StateIn(Schema):
+class StateIn(BodySchema):
     state: str = Field(max_length=16)
     grounds: str = Field("", max_length=32)
     note: str = Field("", max_length=1000)
@@ -85,7 +87,7 @@ class BatchOut(Schema):
     manifest: dict[str, Any]
 
 
-class ResultIn(Schema):
+class ResultIn(BodySchema):
     csv: str = Field(max_length=5_000_000, description="application,serial,error")
 
 
@@ -109,7 +111,7 @@ class HistoryOut(Schema):
     records: list[dict[str, Any]]
 
 
-class VerifyIn(Schema):
+class VerifyIn(BodySchema):
     text: str = Field(max_length=20_000)
 
 

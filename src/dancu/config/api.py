@@ -213,7 +213,6 @@ _SCHEMA_MESSAGES_VI = {
     "list_type": "Phải là một danh sách",
     "too_long": "Có tối đa {max_length} phần tử",
     "too_short": "Phải có ít nhất {min_length} phần tử",
-    "extra_forbidden": "Trường này không được chấp nhận",
     "json_invalid": "Nội dung JSON không đọc được",
     "uuid_parsing": "Phải là một UUID",
 }
@@ -237,17 +236,36 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         kind = str(item.get("type", "invalid"))
         where = [str(part) for part in item.get("loc", ())]
         location = [part for part in where if part not in ("body", "payload", "query", "path")]
+        # A body that is missing or not an object as a whole has no field of its own: the error names
+        # where it is ("body"), never an empty field.
+        field = ".".join(location) or (where[0] if where else "body")
+        if kind == "extra_forbidden":
+            errors.append(_unknown_field(field))
+            continue
         errors.append(
             {
-                # A body that is missing or not an object as a whole has no field of its own: the error
-                # names where it is ("body"), never an empty field.
-                "field": ".".join(location) or (where[0] if where else "body"),
+                "field": field,
                 "code": f"schema.{kind}",
                 "message_vi": _schema_message_vi(kind, item.get("ctx")),
                 "message_en": f"Invalid value: {item.get('msg', '')}",
             }
         )
     return api.create_response(request, {"errors": errors}, status=422)
+
+
+def _unknown_field(field: str) -> dict[str, str]:
+    """A field of a body that the operation does not declare (`lib.schemas.BodySchema`): refused rather
+    than dropped, since a misspelt optional field was never stored and the client never knew. The name
+    is the client's text, of any length: the messages cut it short, `field` keeps it whole."""
+    shown = field if len(field) <= 60 else field[:60] + "…"
+    return {
+        "field": field,
+        "code": "schema.unknown_field",
+        "message_vi": f"Trường không xác định: {shown} (kiểm tra chính tả của tên trường theo tài liệu "
+        "OpenAPI, /api/v1/openapi.json)",
+        "message_en": f"Unknown field: {shown} (check the spelling of the field's name against the OpenAPI "
+        "document, /api/v1/openapi.json)",
+    }
 
 
 @api.exception_handler(HttpError)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
+from dancu.lib.schemas import BodySchema
+
 
 class QueueParams(Schema):
     page: int = Field(1, ge=1, le=100_000)
@@ -88,7 +90,7 @@ class PairOut(PairSummaryOut):
     history: list[HistoryOut]
 
 
-class DecisionIn(Schema):
+class DecisionIn(BodySchema):
     same: bool = Field(description="true: the same person; false: not the same person (remembered)")
     # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
     # says it in both languages.
@@ -100,7 +102,7 @@ class DecisionIn(Schema):
     source_document: str = Field("", max_length=400)
 
 
-class UndoIn(Schema):
+class UndoIn(BodySchema):
     # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
     # says it in both languages.
     reason: str = Field(max_length=20_000)

@@ -7,6 +7,8 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from dancu.lib.schemas import BodySchema
+
 # Generous limits that only stop abuse (a megabyte in a name field); the real rules are the services'.
 _SHORT = 1000
 
@@ -159,7 +161,7 @@ class StayPageOut(Schema):
     has_next: bool
 
 
-class StayIn(Schema):
+class StayIn(BodySchema):
     pin: str = Field(max_length=20, description="the PIN on the citizen's identity card")
     full_name: str = Field(max_length=_SHORT, description="the full name on the card")
     birth_date: str = Field(
@@ -182,7 +184,7 @@ class VersionOut(Schema):
     snapshot: dict[str, Any]
 
 
-class ResidenceIn(Schema):
+class ResidenceIn(BodySchema):
     kind: str = Field(max_length=20)
     commune_code: str = Field(max_length=10)
     address_detail: str = Field(max_length=_SHORT)
@@ -192,19 +194,19 @@ class ResidenceIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class ResidenceEndIn(Schema):
+class ResidenceEndIn(BodySchema):
     ended_on: date
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
 
 
-class ResidenceRenewIn(Schema):
+class ResidenceRenewIn(BodySchema):
     expires_on: date = Field(description="the new end date: at most 2 years after the current one")
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
 
 
-class AbsenceIn(Schema):
+class AbsenceIn(BodySchema):
     starts_on: date = Field(description="the first day away; may be to come (declared before leaving)")
     ends_on: date = Field(description="the last day of the declared period, after starts_on")
     destination: str = Field(max_length=_SHORT)
@@ -212,7 +214,7 @@ class AbsenceIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class AbsenceCorrectIn(Schema):
+class AbsenceCorrectIn(BodySchema):
     starts_on: date | None = Field(None, description="the corrected first day away; omitted: unchanged")
     ends_on: date | None = Field(None, description="the corrected last day; omitted: unchanged")
     destination: str | None = Field(None, max_length=_SHORT)
@@ -221,18 +223,18 @@ class AbsenceCorrectIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class AbsenceWithdrawIn(Schema):
+class AbsenceWithdrawIn(BodySchema):
     reason: str = Field(max_length=_SHORT, description="why the declaration is withdrawn")
     source_document: str = Field("", max_length=_SHORT)
 
 
-class AbsenceReturnIn(Schema):
+class AbsenceReturnIn(BodySchema):
     returned_on: date = Field(description="the day the person came back, before the declared end")
     reason: str = Field("Trở về nơi cư trú", max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
 
 
-class NewResidenceIn(Schema):
+class NewResidenceIn(BodySchema):
     kind: str = Field("permanent", max_length=20)
     commune_code: str = Field(max_length=10)
     address_detail: str = Field(max_length=_SHORT)
@@ -240,7 +242,7 @@ class NewResidenceIn(Schema):
     expires_on: date | None = Field(None, description="the end of a temporary residence (at most 2 years)")
 
 
-class CitizenIn(Schema):
+class CitizenIn(BodySchema):
     full_name: str = Field(max_length=_SHORT)
     birth_date: str = Field(max_length=20, description="YYYY-MM-DD, DD/MM/YYYY, MM/YYYY or YYYY")
     sex: str = Field(max_length=1, description="M or F")
@@ -268,7 +270,7 @@ class CitizenIn(Schema):
     )
 
 
-class CitizenPatch(Schema):
+class CitizenPatch(BodySchema):
     changes: dict[str, str | None]
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field("", max_length=_SHORT)
@@ -293,7 +295,7 @@ class HouseholdOut(Schema):
     members: list[HouseholdMemberOut]
 
 
-class HouseholdIn(Schema):
+class HouseholdIn(BodySchema):
     head_pin: str = Field(max_length=20)
     commune_code: str = Field(max_length=10)
     address_detail: str = Field(max_length=_SHORT)
@@ -302,7 +304,7 @@ class HouseholdIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class MemberIn(Schema):
+class MemberIn(BodySchema):
     pin: str = Field(max_length=20)
     relation_to_head: str = Field(max_length=20)
     joined_on: date
@@ -310,7 +312,7 @@ class MemberIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class HeadChangeIn(Schema):
+class HeadChangeIn(BodySchema):
     new_head_pin: str = Field(max_length=20, description="PIN of the current member who becomes the head")
     previous_head_relation: str = Field(
         "", max_length=20, description="the previous head's relation to the new one; blank when there is none"
@@ -320,14 +322,14 @@ class HeadChangeIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class SplitMemberIn(Schema):
+class SplitMemberIn(BodySchema):
     pin: str = Field(max_length=20)
     relation_to_head: str = Field(
         "", max_length=20, description="relation to the new head; not used for the new head"
     )
 
 
-class HouseholdSplitIn(Schema):
+class HouseholdSplitIn(BodySchema):
     members: list[SplitMemberIn] = Field(
         max_length=100, description="every member who leaves to form the new household, the new head included"
     )
@@ -339,13 +341,13 @@ class HouseholdSplitIn(Schema):
     source_document: str = Field("", max_length=_SHORT)
 
 
-class PinReissueIn(Schema):
+class PinReissueIn(BodySchema):
     new_sex: str = Field(max_length=1, description="M or F: the sex recorded by the legal decision")
     reason: str = Field(max_length=_SHORT)
     source_document: str = Field(max_length=_SHORT, description="the decision on the change of sex")
 
 
-class ArrivalIn(Schema):
+class ArrivalIn(BodySchema):
     pin: str = Field(max_length=20, description="the PIN on the citizen's identity card")
     full_name: str = Field(max_length=_SHORT, description="the full name on the card")
     birth_date: str = Field(
