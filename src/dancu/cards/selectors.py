@@ -14,6 +14,7 @@ from typing import Any
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -31,6 +32,11 @@ from dancu.registry.selectors import citizen_get
 
 Channel = AccessLog.Channel
 MAX_PAGE = 200
+
+# Why the card pages read a citizen's data (NĐ 13/2023 asks for the purpose of every processing): the
+# work itself, whatever purpose the officer chose for the registry's pages on the home page, as the API's
+# card endpoints write theirs (cards/api.py). In Vietnamese, the language of the record; pages translate it.
+CARD_PURPOSE = gettext_noop("Cấp thẻ căn cước")
 
 
 def _log(  # noqa: PLR0917 (a private shorthand for access_log_record)
@@ -59,7 +65,11 @@ def _applications(actor: User) -> QuerySet[Application]:
     )
 
 
-def application_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB) -> Application:
+def application_get(
+    *, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB, part: str = ""
+) -> Application:
+    """An application of the actor's area. `part` names, in the log's note, what of it is shown when that
+    is not the application's page (its receipt): each is a request, and a read, of its own."""
     application = _applications(actor).filter(pk=pk).first()
     if application is None:
         raise NotFoundError("application")
@@ -69,7 +79,7 @@ def application_get(*, actor: User, pk: int, purpose: str, channel: Channel = Ch
         AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"hồ sơ cấp thẻ {application.number}",
+        f"hồ sơ cấp thẻ {application.number}" + (f": {part}" if part else ""),
     )
     return application
 
@@ -167,7 +177,7 @@ def application_queue(
     )
 
 
-def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB) -> Card:
+def _card(actor: User, pk: int) -> Card:
     card = (
         Card.objects.filter(card_scope(actor))
         .filter(pk=pk)
@@ -176,8 +186,54 @@ def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.W
     )
     if card is None:
         raise NotFoundError("card")
+    return card
+
+
+def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB) -> Card:
+    card = _card(actor, pk)
     _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"thẻ {card.serial}")
     return card
+
+
+# The sides of a card as the card's page draws them, and the log's note of each (in Vietnamese).
+CARD_SIDES = {"front": "ảnh mặt trước", "back": "ảnh mặt sau"}
+
+
+@dataclass
+class CardPicture:
+    card: Card
+    side: str
+    face: bytes | None  # the portrait printed on the front; None for the back or when none was captured
+
+
+def card_picture(
+    *, actor: User, pk: int, side: str, purpose: str, channel: Channel = Channel.WEB
+) -> CardPicture:
+    """What one side of a card shows, to draw it: the front carries the portrait and the printed fields,
+    the back the residence and the machine-readable zone. Each picture is a request of its own, which
+    can be made without the card's page (and the page without it), so each is logged, under a note of its
+    own ("thẻ VN…: ảnh mặt trước"): the page and its two pictures used to be three rows alike. A side the
+    card does not have is not found, and nothing is logged."""
+    if side not in CARD_SIDES:
+        raise NotFoundError("side")
+    card = _card(actor, pk)
+    face = None
+    if side == "front":
+        stored = (
+            Biometric.objects.filter(application_id=card.application_id, kind=Biometric.Kind.FACE)
+            .values_list("image", flat=True)
+            .first()
+        )
+        face = bytes(stored) if stored else None
+    _log(
+        actor,
+        [card.citizen_id],
+        AccessLog.Action.VIEW,
+        channel,
+        purpose,
+        f"thẻ {card.serial}: {CARD_SIDES[side]}",
+    )
+    return CardPicture(card=card, side=side, face=face)
 
 
 @dataclass

@@ -26,7 +26,7 @@ from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors as registry_selectors
-from dancu.web.access import current_user, officer_required, purpose_of
+from dancu.web.access import current_user, officer_required
 
 
 def _flash(request: HttpRequest, exc: DomainError) -> None:
@@ -34,9 +34,11 @@ def _flash(request: HttpRequest, exc: DomainError) -> None:
         messages.error(request, f"{problem.message(request.LANGUAGE_CODE)} [{problem.field}: {problem.code}]")
 
 
-def _application_or_404(request: HttpRequest, pk: int) -> Application:
+def _application_or_404(request: HttpRequest, pk: int, part: str = "") -> Application:
     try:
-        return selectors.application_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+        return selectors.application_get(
+            actor=current_user(request), pk=pk, purpose=selectors.CARD_PURPOSE, part=part
+        )
     except NotFoundError:
         raise Http404 from None
 
@@ -48,7 +50,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         status = ""
     queue = selectors.application_queue(
         actor=current_user(request),
-        purpose=purpose_of(request),
+        purpose=selectors.CARD_PURPOSE,
         status=status,
         overdue_only=request.GET.get("overdue") == "1",
     )
@@ -64,7 +66,7 @@ def intake_view(request: HttpRequest) -> HttpResponse:
     citizen = None
     if pin:
         try:
-            citizen = registry_selectors.citizen_get(actor=user, pin=pin, purpose=purpose_of(request))
+            citizen = registry_selectors.citizen_get(actor=user, pin=pin, purpose=selectors.CARD_PURPOSE)
         except NotFoundError:
             messages.error(request, _("Không tìm thấy công dân có số định danh này trong địa bàn"))
         else:
@@ -83,7 +85,7 @@ def intake_view(request: HttpRequest) -> HttpResponse:
         try:
             correction = None
             if data["correction_form"]:
-                correction = form_get(actor=user, pk=data["correction_form"], purpose=purpose_of(request))
+                correction = form_get(actor=user, pk=data["correction_form"], purpose=selectors.CARD_PURPOSE)
             application = services.application_take(
                 actor=Actor(user),
                 citizen=citizen,
@@ -220,7 +222,7 @@ def application_action_view(request: HttpRequest, pk: int, action: str) -> HttpR
 
 @officer_required
 def receipt_view(request: HttpRequest, pk: int) -> HttpResponse:
-    application = _application_or_404(request, pk)
+    application = _application_or_404(request, pk, part="giấy hẹn (PDF)")
     response = HttpResponse(drawing.receipt_pdf(application), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="{application.number}.pdf"'
     return response
@@ -230,7 +232,7 @@ def receipt_view(request: HttpRequest, pk: int) -> HttpResponse:
 def face_view(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         image = selectors.application_biometric(
-            actor=current_user(request), pk=pk, kind=Biometric.Kind.FACE, purpose=purpose_of(request)
+            actor=current_user(request), pk=pk, kind=Biometric.Kind.FACE, purpose=selectors.CARD_PURPOSE
         )
     except NotFoundError:
         raise Http404 from None
@@ -281,7 +283,7 @@ def batch_view(request: HttpRequest, pk: int) -> HttpResponse:
                     request, _("Đã nhận kết quả sản xuất của lô %(number)s") % {"number": batch.number}
                 )
         return redirect("cards:batch", pk=batch.pk)
-    applications = selectors.batch_applications(actor=user, batch=batch, purpose=purpose_of(request))
+    applications = selectors.batch_applications(actor=user, batch=batch, purpose=selectors.CARD_PURPOSE)
     return render(request, "cards/batch.html", {"batch": batch, "applications": applications})
 
 
@@ -297,11 +299,11 @@ def batch_file_view(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             json.dumps(batch.manifest, ensure_ascii=False, indent=2), content_type="application/json"
         )
     elif name == "export.jsonl":
-        selectors.batch_applications(actor=user, batch=batch, purpose=purpose_of(request), export=True)
+        selectors.batch_applications(actor=user, batch=batch, purpose=selectors.CARD_PURPOSE, export=True)
         response = HttpResponse(services.batch_export_file(batch), content_type="application/x-ndjson")
     elif name == "print.pdf":
         applications = selectors.batch_applications(
-            actor=user, batch=batch, purpose=purpose_of(request), export=True
+            actor=user, batch=batch, purpose=selectors.CARD_PURPOSE, export=True
         )
         response = HttpResponse(drawing.batch_pdf(batch.number, applications), content_type="application/pdf")
     else:
@@ -312,7 +314,7 @@ def batch_file_view(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 def _card_or_404(request: HttpRequest, pk: int) -> Card:
     try:
-        return selectors.card_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
+        return selectors.card_get(actor=current_user(request), pk=pk, purpose=selectors.CARD_PURPOSE)
     except NotFoundError:
         raise Http404 from None
 
@@ -352,18 +354,16 @@ def card_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @officer_required
 def card_image_view(request: HttpRequest, pk: int, side: str) -> HttpResponse:
-    card = _card_or_404(request, pk)
-    if side == "front":
-        face = (
-            card.application.biometrics.filter(kind=Biometric.Kind.FACE)
-            .values_list("image", flat=True)
-            .first()
+    try:
+        picture = selectors.card_picture(
+            actor=current_user(request), pk=pk, side=side, purpose=selectors.CARD_PURPOSE
         )
-        data = drawing.card_front_png(card, bytes(face) if face else None)
-    elif side == "back":
-        data = drawing.card_back_png(card)
+    except NotFoundError:
+        raise Http404 from None
+    if picture.side == "front":
+        data = drawing.card_front_png(picture.card, picture.face)
     else:
-        raise Http404
+        data = drawing.card_back_png(picture.card)
     return HttpResponse(data, content_type="image/png")
 
 
@@ -371,7 +371,7 @@ def card_image_view(request: HttpRequest, pk: int, side: str) -> HttpResponse:
 def history_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
     try:
         history = selectors.card_history(
-            actor=current_user(request), citizen_pk=citizen_pk, purpose=purpose_of(request)
+            actor=current_user(request), citizen_pk=citizen_pk, purpose=selectors.CARD_PURPOSE
         )
     except NotFoundError:
         raise Http404 from None
@@ -414,7 +414,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         # Online, the registry is asked too: a revoked, lost or replaced card, or a dead holder's, is
         # not valid (the offline command checks what the card carries only).
         verdict.errors += selectors.registered_state_errors(
-            actor=current_user(request), verdict=verdict, purpose=purpose_of(request)
+            actor=current_user(request), verdict=verdict, purpose=selectors.CARD_PURPOSE
         )
     summary = (
         [(VERIFY_LABELS.get(key, key), value) for key, value in verdict.summary.items()] if verdict else []
