@@ -251,3 +251,20 @@ def test_records_blank_in_every_field_get_a_cluster_of_their_own(tmp_path: Path)
     rows = {row["record_id"]: row["cluster_id"] for row in read(out)}
     assert rows["1"] == rows["3"] != rows["2"]
     assert "1 records blank in every identifying field" in progress
+
+
+def test_the_rows_refused_are_named_by_their_line_in_the_file(tmp_path: Path) -> None:
+    # A blank line after the header: the repeated id is on lines 3 and 5 of the file as an editor shows it.
+    source = tmp_path / "so_ho_khau.csv"
+    source.write_text(
+        "record_id,full_name,birth_date\n\n1,Nguyễn Văn A,1990\n,Lê Văn C,1980\n1,Lê Thị B,1991\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError) as refused:
+        match(str(source), "--out", str(tmp_path / "out.csv"))
+    message = str(refused.value)
+    assert "lặp lại ở các dòng 3, 5" in message
+    assert "is repeated at rows 3, 5" in message
+    # One row is one row, in both languages.
+    assert "để trống ở dòng 4" in message
+    assert "record_id is blank at row 4" in message

@@ -28,6 +28,13 @@ def _rows_text(numbers: list[int]) -> str:
     return shown + (f" (+{len(numbers) - _SHOWN})" if len(numbers) > _SHOWN else "")
 
 
+def _at_rows(numbers: list[int]) -> tuple[str, str]:
+    """Where in the file, in each language: "ở dòng 3" / "at row 3", "ở các dòng 3, 5" / "at rows 3, 5"."""
+    if len(numbers) == 1:
+        return f"ở dòng {numbers[0]}", f"at row {numbers[0]}"
+    return f"ở các dòng {_rows_text(numbers)}", f"at rows {_rows_text(numbers)}"
+
+
 def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
     """Every row of a person-records file and the number of empty rows skipped, or a DomainError naming
     each broken rule. A row whose every cell is blank (a spreadsheet's left-over line) is no record and
@@ -54,27 +61,27 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
     for row in read_rows(source):
         if row.problems:
             for problem in row.problems:
-                damaged.setdefault(problem.code, []).append(row.number)
+                damaged.setdefault(problem.code, []).append(row.line)
             continue
         record_id = (row.values.get("record_id") or "").strip()
         if not any((value or "").strip() for value in row.values.values()):
             empty += 1
             continue
         if not record_id:
-            blank_ids.append(row.number)
+            blank_ids.append(row.line)
             continue
         if record_id in seen:
-            repeated.setdefault(record_id, [seen[record_id]]).append(row.number)
+            repeated.setdefault(record_id, [seen[record_id]]).append(row.line)
             continue
-        seen[record_id] = row.number
+        seen[record_id] = row.line
         row.values["record_id"] = record_id
         rows.append(row.values)
     errors = [
         FieldError(
             "",
             code,
-            f"Dòng hỏng ({code}) ở các dòng {_rows_text(numbers)}: hãy sửa tệp trước khi so khớp",
-            f"Damaged rows ({code}) at rows {_rows_text(numbers)}: fix the file before matching",
+            f"Dòng hỏng ({code}) {_at_rows(numbers)[0]}: hãy sửa tệp trước khi so khớp",
+            f"Damaged rows ({code}) {_at_rows(numbers)[1]}: fix the file before matching",
             params={"rows": numbers},
         )
         for code, numbers in damaged.items()
@@ -84,8 +91,8 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
             FieldError(
                 "record_id",
                 "record_id.required",
-                f"Mã bản ghi (record_id) để trống ở các dòng {_rows_text(blank_ids)}",
-                f"record_id is blank at rows {_rows_text(blank_ids)}",
+                f"Mã bản ghi (record_id) để trống {_at_rows(blank_ids)[0]}",
+                f"record_id is blank {_at_rows(blank_ids)[1]}",
                 params={"rows": blank_ids},
             )
         )
@@ -94,8 +101,8 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
             FieldError(
                 "record_id",
                 "record_id.duplicate",
-                f"Mã bản ghi {record_id!r} lặp lại ở các dòng {_rows_text(numbers)}: mỗi mã chỉ dùng một lần",
-                f"record_id {record_id!r} is repeated at rows {_rows_text(numbers)}: each id is used once",
+                f"Mã bản ghi {record_id!r} lặp lại {_at_rows(numbers)[0]}: mỗi mã chỉ dùng một lần",
+                f"record_id {record_id!r} is repeated {_at_rows(numbers)[1]}: each id is used once",
                 params={"record_id": record_id, "rows": numbers},
             )
         )

@@ -188,6 +188,14 @@ class PairDetail:
     conflicts: list[FieldError] = field(default_factory=list)
     can_decide: bool = False
 
+    @property
+    def prior_weight(self) -> float | None:
+        """Where the matcher starts before any field is compared (the log2 odds that two records taken at
+        random are one person): the pair's weight is this plus every field's weight."""
+        if not self.evidence:
+            return None
+        return self.pair.match_weight - sum(e.weight for e in self.evidence)
+
 
 # The places a province names; the rows compare them by province (FieldRow.differs).
 _PLACE_FIELDS = frozenset({"birth_place", "native_place"})

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.partial_date import PartialDate
 from dancu.matching import selectors
 from dancu.matching.models import CandidatePair
 from dancu.matching.services import decisions
@@ -44,19 +45,19 @@ LEVEL_LABELS = {
     "null": gettext_lazy("thiếu ở một bên"),
     "exact": gettext_lazy("trùng khớp"),
     "different": gettext_lazy("khác"),
-    "exact (NFC, canonical spelling)": gettext_lazy("trùng khớp (dạng NFC, chính tả chuẩn)"),
+    "exact (NFC, canonical spelling)": gettext_lazy("trùng khớp hoàn toàn (viết giống hệt nhau)"),
     "same letters without tone marks and đ": gettext_lazy("cùng chữ cái khi bỏ dấu và đ"),
     "same words in another order": gettext_lazy("cùng các từ, khác thứ tự"),
     "Jaro-Winkler ≥ 0.92 without marks, given name alike": gettext_lazy(
-        "Jaro-Winkler ≥ 0,92 khi bỏ dấu, tên gần giống"
+        "rất giống khi bỏ dấu (chỉ khác vài chữ cái), tên gần giống"
     ),
     "family and given name each alike": gettext_lazy("họ và tên đều gần giống"),
     "same given name, rest different": gettext_lazy("cùng tên, phần còn lại khác"),
     "same family name, rest different": gettext_lazy("cùng họ, phần còn lại khác"),
     "words in another order, Jaro-Winkler ≥ 0.92 without marks": gettext_lazy(
-        "các từ khác thứ tự, Jaro-Winkler ≥ 0,92 khi bỏ dấu"
+        "các từ khác thứ tự, rất giống khi bỏ dấu"
     ),
-    "Jaro-Winkler ≥ 0.80 without marks": gettext_lazy("Jaro-Winkler ≥ 0,80 khi bỏ dấu"),
+    "Jaro-Winkler ≥ 0.80 without marks": gettext_lazy("khá giống khi bỏ dấu"),
     "agrees as far as the less precise date is known": gettext_lazy(
         "khớp đến phần ngày tháng cả hai bên biết"
     ),
@@ -70,13 +71,11 @@ LEVEL_LABELS = {
         "cùng cha mẹ, sinh năm khác: anh chị em ruột"
     ),
     "both the same (NFC, canonical spelling)": gettext_lazy(
-        "cha và mẹ đều trùng khớp (dạng NFC, chính tả chuẩn)"
+        "cha và mẹ đều trùng khớp hoàn toàn (viết giống hệt nhau)"
     ),
     "both the same without tone marks": gettext_lazy("cha và mẹ đều trùng khi bỏ dấu"),
     "one the same, the other unknown on one side": gettext_lazy("một người trùng, người kia thiếu ở một bên"),
-    "both alike (Jaro-Winkler ≥ 0.90 without marks)": gettext_lazy(
-        "cha và mẹ đều gần giống (Jaro-Winkler ≥ 0,90 khi bỏ dấu)"
-    ),
+    "both alike (Jaro-Winkler ≥ 0.90 without marks)": gettext_lazy("cha và mẹ đều rất giống khi bỏ dấu"),
     "one the same, the other different": gettext_lazy("một người trùng, người kia khác"),
     "same province": gettext_lazy("cùng tỉnh"),
     "same place, and the same known parents: one household": gettext_lazy(
@@ -86,7 +85,7 @@ LEVEL_LABELS = {
         "cùng nơi ở: cùng xã, phường (2025) và cùng địa chỉ chi tiết"
     ),
     "same 2025 commune": gettext_lazy("cùng xã, phường (2025)"),
-    "Jaro-Winkler ≥ 0.90 on the text without marks": gettext_lazy("Jaro-Winkler ≥ 0,90 trên địa chỉ bỏ dấu"),
+    "Jaro-Winkler ≥ 0.90 on the text without marks": gettext_lazy("địa chỉ rất giống khi bỏ dấu"),
     "three or more words of the detail in common": gettext_lazy("chung ba từ trở lên của địa chỉ chi tiết"),
     "same 2025 province": gettext_lazy("cùng tỉnh, thành phố (2025)"),
 }
@@ -119,6 +118,20 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     # A staged row written to the registry since is shown as the citizen it became.
     rows = [(pair, *_side_citizens(pair)) for pair in queue.pairs]
     return render(request, "matching/queue.html", {"queue": queue, "rows": rows, "view": view})
+
+
+_DATE_FIELDS = frozenset({"birth_date", "death_date"})
+
+
+def _shown(name: str, value: str) -> str:
+    """A value as the registry's pages write it: dates day first ("30/12/1977", "12/1977", "1977"), as on
+    the citizen's record, not in the stored form the two sides are compared in."""
+    if name in _DATE_FIELDS and value:
+        try:
+            return str(PartialDate.from_storage(value))
+        except ValueError:
+            return value  # a staged row's date the rules could not read: shown as the file wrote it
+    return value
 
 
 def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]:
@@ -163,7 +176,15 @@ def _pair_page(
             "pair": detail.pair,
             "left_citizen": left_citizen,
             "right_citizen": right_citizen,
-            "rows": [(FIELD_LABELS.get(row.name, row.name), row) for row in detail.rows],
+            "rows": [
+                (
+                    FIELD_LABELS.get(row.name, row.name),
+                    row,
+                    _shown(row.name, row.left),
+                    _shown(row.name, row.right),
+                )
+                for row in detail.rows
+            ],
             "evidence": [
                 (FIELD_LABELS.get(e.field, e.field), LEVEL_LABELS.get(e.level, e.level), e)
                 for e in detail.evidence

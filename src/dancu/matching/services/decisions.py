@@ -110,21 +110,39 @@ _ROW_FIELDS = (
 )
 
 
+def _registry_elsewhere(citizen: Citizen) -> dict[str, str]:
+    """What the registry holds outside the citizen's row for the row's address and parents: the current
+    permanent residence as an address reads ("Số 14, ngõ 276, phố Láng, Phường Hoàn Kiếm, Thành phố Hà
+    Nội"), the father's and mother's names of the family links."""
+    values = {"address": "", "father_name": "", "mother_name": ""}
+    residence = (
+        citizen.residences.filter(ended_on__isnull=True, kind="permanent").select_related("commune").first()
+    )
+    if residence is not None:
+        values["address"] = ", ".join(
+            part for part in (residence.address_detail, residence.commune.full_name()) if part
+        )
+    for link in citizen.family_links.filter(kind__in=["father", "mother"]):
+        values[f"{link.kind}_name"] = link.relative_name
+    return values
+
+
 def _row_differences(row: StagingRecord, citizen: Citizen) -> dict[str, dict[str, str]]:
     """What the staged row says that the registry does not: recorded with the link, never written over
     the registry (the registry's values come from checked documents; the row is a legacy copy)."""
     differences = {}
+    elsewhere = _registry_elsewhere(citizen)
     for row_name, citizen_name in _ROW_FIELDS:
         ours = staging_value(row, row_name)
         if row_name == "death_date":
             ours = staging_death_date(row)
         if not ours:
             continue
-        theirs_value = getattr(citizen, citizen_name) if citizen_name else None
+        theirs_value = getattr(citizen, citizen_name) if citizen_name else elsewhere[row_name]
         if isinstance(theirs_value, PartialDate):
             theirs_value = theirs_value.to_storage()
         theirs = "" if theirs_value is None else str(theirs_value)
-        if citizen_name is None or fold(ours) != fold(theirs):
+        if fold(ours) != fold(theirs):
             differences[row_name] = {"row": ours, "registry": theirs}
     return differences
 

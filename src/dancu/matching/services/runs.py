@@ -6,7 +6,8 @@ to the review queue as a `CandidatePair`:
 
 - a side is "c:<citizen id>" or "s:<staging id>"; the pair's key is the two sides in string order, the
   first being the pair's left side, so the same two records always make the same key;
-- a pair whose key already has a decision (same, different, merged) is never proposed again; a pending
+- a pair whose key already has a decision (same, different, merged) is never proposed again, nor is the
+  pair of a staged row written to the registry since, as the citizen it became; a pending
   one is refreshed with this run's scores and evidence; a withdrawn one (an earlier run no longer
   proposed it, no officer decided it) waits in the queue again; a new one is created;
 - a citizen merged into another is not read (the kept record is): pending pairs naming it are withdrawn
@@ -293,6 +294,27 @@ def _side_fields(prefix: str, side: str) -> dict[str, int | None]:
 _OPEN = (CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN)
 
 
+def _decided_earlier(chunk: list[_Proposed]) -> set[str]:
+    """The keys of the chunk decided under another key: a staged row written to the registry since is that
+    citizen now ("c:12" where the decision named "s:40"), and an officer who said the row and the other
+    record are (or are not) one person has said it of the citizen too."""
+    sides = {side for item in chunk for side in (item.left, item.right)}
+    citizen_ids = {int(side[2:]) for side in sides if side.startswith("c:")}
+    rows: dict[str, list[str]] = {}
+    for row_id, citizen_id in StagingRecord.objects.filter(citizen_id__in=citizen_ids).values_list(
+        "pk", "citizen_id"
+    ):
+        rows.setdefault(f"c:{citizen_id}", []).append(f"s:{row_id}")
+    aliases: dict[str, str] = {}
+    for item in chunk:
+        for left in [item.left, *rows.get(item.left, [])]:
+            for right in [item.right, *rows.get(item.right, [])]:
+                if left != right:
+                    aliases.setdefault(pair_key(left, right), item.key)
+    decided = CandidatePair.objects.filter(pair_key__in=list(aliases)).exclude(status__in=_OPEN)
+    return {aliases[key] for key in decided.values_list("pair_key", flat=True)}
+
+
 def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -> tuple[int, int, int, int]:
     """Create the new pairs, refresh the pending ones and put the withdrawn ones back in the queue, for one
     chunk; return (created, refreshed, already decided, returned). One transaction: a chunk is written
@@ -304,11 +326,12 @@ def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -
             for pair in CandidatePair.objects.select_for_update().filter(pair_key__in=[p.key for p in chunk])
         }
         new_pairs = []
+        decided_earlier = _decided_earlier(chunk)
         for item in chunk:
             known = existing.get(item.key)
             # A withdrawn pair was taken out by a run, not decided by anyone: a run that believes it again
             # puts it back in the queue. Only an officer's (or the auto-merge's) decision keeps it out.
-            if known is not None and known.status not in _OPEN:
+            if (known is not None and known.status not in _OPEN) or item.key in decided_earlier:
                 decided += 1
                 continue
             if known is not None:

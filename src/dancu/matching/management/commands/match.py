@@ -37,8 +37,11 @@ EARLIEST_TODAY = date(MIN_YEAR, 1, 1)
 LATEST_TODAY = date(MAX_YEAR, 12, 31)
 
 
-def _domain_error(exc: DomainError) -> CommandError:
-    lines = [f"[{error.code}] {error.message_vi} / {error.message_en}" for error in exc.errors]
+def _domain_error(exc: DomainError, *, source: Path | None = None) -> CommandError:
+    """The errors, one a line; about a file's content, each line begins with the file's path (the officer
+    may be matching several files, and the message is read after the run, in a log)."""
+    where = f"{source}: " if source is not None else ""
+    lines = [f"{where}[{error.code}] {error.message_vi} / {error.message_en}" for error in exc.errors]
     return CommandError("\n".join(lines))
 
 
@@ -124,7 +127,7 @@ class Command(BaseCommand):
         try:
             rows, empty = read_records(Path(options["file"]))
         except DomainError as exc:
-            raise _domain_error(exc) from None
+            raise _domain_error(exc, source=Path(options["file"])) from None
         self._say(
             f"đọc / read {len(rows):,} bản ghi / records ({empty} dòng trống bỏ qua / empty rows skipped)"
         )
@@ -144,7 +147,7 @@ class Command(BaseCommand):
         # The raw rows are a gigabyte at a million records, and nothing reads them after preparation.
         del rows
         if len(prepared.blank) == len(prepared):
-            raise _domain_error(all_blank_error(len(prepared)))
+            raise _domain_error(all_blank_error(len(prepared)), source=Path(options["file"]))
         if prepared.blank:
             self._say(
                 f"cảnh báo: {len(prepared.blank)} bản ghi trống mọi trường nhận dạng, mỗi bản ghi một cụm "
