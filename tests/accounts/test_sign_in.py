@@ -160,10 +160,15 @@ def test_a_wrong_totp_code_is_refused_and_recorded(personas: Personas) -> None:
 def test_an_inactive_officer_cannot_sign_in(personas: Personas) -> None:
     User.objects.filter(pk=personas.lan.pk).update(is_active=False)
 
-    response = password_step(Client(), personas.lan)
+    client = Client()
+    response = password_step(client, personas.lan)
 
+    # The right password of a deactivated account is told why it is refused (tests/accounts/
+    # test_review_s22.py); a wrong one still hears only "wrong user name or password".
     assert response.status_code == 200
-    assert "Tên đăng nhập hoặc mật khẩu không đúng" in response.content.decode()
+    assert "Tài khoản đã bị vô hiệu hoá" in response.content.decode()
+    assert client.get("/login/otp/")["Location"] == "/login/"
+    assert not is_signed_in(client)
 
 
 # Lockout --------------------------------------------------------------------------------------------

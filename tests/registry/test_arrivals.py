@@ -532,7 +532,7 @@ def test_the_api_refuses_hostile_input_naming_the_field(
         ({"household_number": "00097-00000001", "relation_to_head": "child"}, None),
         (
             {"household_number": "00097-99999999", "address_detail": ""},
-            ("relation_to_head", "relation.invalid"),
+            ("relation_to_head", "field.required"),
         ),
     ],
 )

@@ -270,7 +270,7 @@ def test_the_split_page_speaks_english(lan: Client, family: Family) -> None:
             "members",
             "household.split_all_members",
         ),
-        (lambda f: {f"relation_{f.thao.pin}": ""}, "relation_{thao}", "relation.invalid"),
+        (lambda f: {f"relation_{f.thao.pin}": ""}, "relation_{thao}", "field.required"),
         (lambda f: {"split_on": "2018-06-01"}, "split_on", "household.split_before_join"),
         (lambda f: {"split_on": "2999-01-01"}, "split_on", "date.future"),
         (lambda f: {"reason": "Tách hộ\nngay"}, "reason", "text.control_chars"),

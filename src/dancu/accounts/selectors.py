@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.geo.models import AdminUnit
+from dancu.lib.errors import FieldError
 
 # Roles that work with citizens' records. The auditor reads the access log, not the records.
 RECORD_READER_ROLES = frozenset(
@@ -123,3 +124,28 @@ def unit_in_area(user: User, unit: AdminUnit) -> bool:
     if area is None:
         return False
     return unit.path == area.path or unit.path.startswith(area.path + "/")
+
+
+def account_sign_in_refusal(user: User) -> FieldError | None:
+    """Why an account whose password was right may not sign in, or None.
+
+    Asked only once the password is known to be right (`backends.DeactivatedAccountBackend`): a wrong one
+    is refused as "wrong user name or password", whatever the account's state, so that the answer tells
+    the account's state to its holder only. A deactivated account is restored by an administrator (the
+    officer's unit's; for a citizen, the commune police), never by trying again.
+    """
+    if user.is_active:
+        return None
+    if user.role == User.Role.CITIZEN:
+        return FieldError(
+            "account",
+            "account.deactivated",
+            "Tài khoản đã bị vô hiệu hoá. Liên hệ công an xã, phường nơi cư trú.",
+            "This account has been deactivated. Contact the commune police where you live.",
+        )
+    return FieldError(
+        "account",
+        "account.deactivated",
+        "Tài khoản đã bị vô hiệu hoá. Liên hệ quản trị viên của đơn vị bạn để được kích hoạt lại.",
+        "This account has been deactivated. Ask your unit's administrator to reactivate it.",
+    )

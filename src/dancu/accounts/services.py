@@ -201,22 +201,30 @@ _CITIZEN_SIGN_IN_EVENTS = {
 }
 
 
-def _sign_in_event(user: User, event_type: EventType, channel: str) -> None:
+def _sign_in_event(user: User, event_type: EventType, channel: str, refusal: str | None = None) -> None:
     if user.role == User.Role.CITIZEN:
         event_type = _CITIZEN_SIGN_IN_EVENTS[event_type]
+    data = {"channel": channel}
+    if refusal is not None:
+        data["refusal"] = refusal
     with transaction.atomic():
         audit_event_record(
             actor=Actor(user),
             event_type=event_type,
             subject_type="user",
             subject_id=user.pk,
-            data={"channel": channel},
+            data=data,
         )
 
 
-def sign_in_record(*, user: User, succeeded: bool, channel: str) -> None:
+def sign_in_record(*, user: User, succeeded: bool, channel: str, refusal: str | None = None) -> None:
+    """A sign-in of `user`, or one refused after the password was right (`refusal` names the rule, such
+    as `account.deactivated`, when there is one)."""
     _sign_in_event(
-        user, EventType.OFFICER_SIGNED_IN if succeeded else EventType.OFFICER_SIGN_IN_FAILED, channel
+        user,
+        EventType.OFFICER_SIGNED_IN if succeeded else EventType.OFFICER_SIGN_IN_FAILED,
+        channel,
+        refusal,
     )
 
 

@@ -7,6 +7,7 @@ which call `password_step_passed`, `otp_step` and `otp_setup_step` with their ow
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
@@ -23,15 +24,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dancu.accounts.lockout import sign_in_channel
+from dancu.accounts.lockout import on_portal, sign_in_channel
 from dancu.accounts.models import ApiToken, User
+from dancu.accounts.selectors import account_sign_in_refusal
 from dancu.accounts.services import (
     api_token_create,
     api_token_revoke,
@@ -64,8 +67,12 @@ class OtpForm(forms.Form):
 
 
 def lockout_page(request: HttpRequest) -> HttpResponse:
+    # A citizen has no unit administrator to ask, and the portal's lockout is per PIN and address.
     return render(
-        request, "accounts/locked_out.html", {"minutes": int(settings.AXES_COOLOFF_TIME * 60)}, status=429
+        request,
+        "accounts/locked_out.html",
+        {"minutes": int(settings.AXES_COOLOFF_TIME * 60), "portal": on_portal(request)},
+        status=429,
     )
 
 
@@ -101,6 +108,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
         if user is None or not isinstance(user, User):
             sign_in_failed_record(username=form.cleaned_data["username"], channel="web", locked_out=False)
             form.add_error(None, _("Tên đăng nhập hoặc mật khẩu không đúng"))
+        elif (refusal := account_sign_in_refusal(user)) is not None:
+            # The password was right (a wrong one is refused above, whatever the account's state): the
+            # holder is told why, and the attempt counts towards no lockout (accounts/backends.py).
+            sign_in_record(user=user, succeeded=False, channel="web", refusal=refusal.code)
+            form.add_error(None, f"{refusal.message(request.LANGUAGE_CODE)} [{refusal.code}]")
         elif user.role == User.Role.CITIZEN:
             # A citizen's e-ID account signs in to the citizen's portal, never to the officers' pages.
             sign_in_record(user=user, succeeded=False, channel="web-officer-page")
@@ -121,6 +133,7 @@ class SignInFlow:
     otp: str
     otp_setup: str
     accepts: Callable[[User], bool]
+    home: str = settings.LOGIN_REDIRECT_URL  # URL name of the first page once signed in
 
 
 OFFICER_FLOW = SignInFlow(
@@ -168,23 +181,63 @@ def _otp_failed(request: HttpRequest, user: User) -> None:
     sign_in_record(user=user, succeeded=False, channel=f"{sign_in_channel(request)}-otp")
 
 
+def _otp_wait_seconds(devices: list[TOTPDevice]) -> int:
+    """How long django-otp still refuses to check a code after wrong ones (1, 2, 4, 8... seconds), or 0.
+
+    During that delay `verify_token` answers False without looking at the code, so the right code typed
+    quickly after a typo was told it is wrong, and the person went looking for a fault in their app: they
+    are told to wait instead. The attempt still counts towards the lockout, as every refused code does
+    (nothing tells a typed code from a guess without checking it)."""
+    waits = []
+    for device in devices:
+        allowed, data = device.verify_is_allowed()
+        if not allowed and data and data.get("locked_until"):
+            waits.append((data["locked_until"] - timezone.now()).total_seconds())
+    return max(1, math.ceil(max(waits))) if waits else 0
+
+
+def _otp_wait_error(seconds: int) -> str:
+    return ngettext(
+        "Mã chưa được kiểm tra vì vừa nhập sai mã. "
+        "Hãy chờ %(seconds)d giây rồi nhập mã đang hiện trên ứng dụng xác thực.",
+        "Mã chưa được kiểm tra vì vừa nhập sai mã. "
+        "Hãy chờ %(seconds)d giây rồi nhập mã đang hiện trên ứng dụng xác thực.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
+def _signed_in(request: HttpRequest, flow: SignInFlow) -> bool:
+    """Whether this browser has already signed in through the flow, second factor included."""
+    user = request.user
+    if not (user.is_authenticated and isinstance(user, User) and flow.accepts(user)):
+        return False
+    # django-otp's middleware adds is_verified() to the user of every request.
+    return not settings.DANCU_REQUIRE_OTP or bool(user.is_verified())  # type: ignore[attr-defined]
+
+
 def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     user = _pending_user(request, flow)
     if user is None:
+        if _signed_in(request, flow):
+            # The code sent twice (a double tap on a slow phone, or Back and send again): the first one
+            # signed in. The sign-in form would say otherwise, and the code, used, would then be refused.
+            return redirect(flow.home)
         return redirect(flow.restart)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         token = form.cleaned_data["token"].strip()
-        device = next(
-            (d for d in TOTPDevice.objects.filter(user=user, confirmed=True) if d.verify_token(token)), None
-        )
+        devices = list(TOTPDevice.objects.filter(user=user, confirmed=True))
+        wait = _otp_wait_seconds(devices)
+        device = None if wait else next((d for d in devices if d.verify_token(token)), None)
         if device is not None:
             return _complete_login(request, user, device)
         _otp_failed(request, user)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
             return lockout_page(request)
-        form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
+        form.add_error(
+            "token", _otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
+        )
     return render(request, "accounts/otp.html", {"form": form, "officer": user})
 
 
@@ -219,7 +272,8 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     device = _setup_device(request, user)
     form = OtpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"].strip()):
+        wait = _otp_wait_seconds([device])
+        if not wait and device.verify_token(form.cleaned_data["token"].strip()):
             try:
                 otp_device_confirm(user=user, device=device)
             except DomainError:
@@ -230,7 +284,9 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
             return lockout_page(request)
-        form.add_error("token", _("Mã xác thực không đúng hoặc đã hết hạn"))
+        form.add_error(
+            "token", _otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
+        )
     secret = base64.b32encode(device.bin_key).decode()
     return render(
         request,

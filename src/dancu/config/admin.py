@@ -28,6 +28,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.admin import AdminSite, ModelAdmin, helpers
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth.forms import AuthenticationForm
@@ -39,16 +40,36 @@ from django.db import DataError, connections, models, router, transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
+from django.utils import translation
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from dancu.accounts.selectors import account_sign_in_refusal
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 
 OTP_LOGIN_TEMPLATE = OTPAdminSite.login_template
 
 
-class AdminSignInForm(OTPAdminAuthenticationForm):
+class AccountStateChecked(AuthenticationForm):
+    """An admin sign-in form that refuses a deactivated account as the officers' page does: its reason and
+    rule code, in the page's language, once the password is known to be right
+    (`accounts.backends.DeactivatedAccountBackend`), in place of Django's "This account is inactive."."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        refusal = account_sign_in_refusal(user)
+        if refusal is not None:
+            raise ValidationError(
+                f"{refusal.message(translation.get_language() or 'vi')} [{refusal.code}]", code=refusal.code
+            )
+        super().confirm_login_allowed(user)
+
+
+class PasswordAdminSignInForm(AccountStateChecked, AdminAuthenticationForm):
+    """The admin's sign-in with the password alone, while `DANCU_REQUIRE_OTP` is off."""
+
+
+class AdminSignInForm(AccountStateChecked, OTPAdminAuthenticationForm):
     """django-otp's admin sign-in, with the account's authenticator taken when it has exactly one.
 
     django-otp shows the list of devices only once the password is known to be right, and refuses a code
@@ -58,13 +79,14 @@ class AdminSignInForm(OTPAdminAuthenticationForm):
     chooses from the list, as django-otp asks.
     """
 
-    def _chosen_device(self, user: Any) -> Any:
-        device = super()._chosen_device(user)
-        if device is None:
+    def clean_otp(self, user: Any) -> None:
+        # `clean_otp` is django-otp's documented hook for the second factor; choosing the device here, as
+        # the form field would, leaves its own check that the device is the user's in place.
+        if user is not None and not self.cleaned_data.get("otp_device"):
             devices = list(devices_for_user(user, for_verify=True))
             if len(devices) == 1:
-                device = devices[0]
-        return device
+                self.cleaned_data["otp_device"] = devices[0].persistent_id
+        super().clean_otp(user)
 
 
 def key_is_valid(field: models.Field[Any, Any], value: object) -> bool:
@@ -287,10 +309,10 @@ class DancuAdminSite(OTPAdminSite):
         super().register(model_or_iterable, admin_class, **options)
 
     # With DANCU_REQUIRE_OTP off (a development machine), the admin signs in as the officers' pages do:
-    # with the password alone, on Django's own form.
+    # with the password alone, on Django's own form (which refuses a deactivated account as the others do).
     @property
     def login_form(self) -> type[AuthenticationForm] | None:
-        return AdminSignInForm if settings.DANCU_REQUIRE_OTP else None
+        return AdminSignInForm if settings.DANCU_REQUIRE_OTP else PasswordAdminSignInForm
 
     @property
     def login_template(self) -> str | None:

@@ -146,6 +146,9 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     # Axes first, so that a locked-out account is refused before its password is even checked.
     "axes.backends.AxesStandaloneBackend",
+    # A deactivated account's password is checked here, so that its sign-in can say why it is refused
+    # (accounts/backends.py); every other account's by Django's own backend, which holds the sessions.
+    "dancu.accounts.backends.DeactivatedAccountBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
+class PinField(forms.RegexField):
+    """The 12-digit PIN, as people copy it: grouped with spaces, dots or dashes ("001 173 523 477") the
+    separators are dropped rather than refused; anything else than ASCII digits is still refused."""
+
+    def to_python(self, value: Any) -> str:
+        return re.sub(r"[\s.\-]", "", super().to_python(value) or "")
+
+
 def _pin_field() -> forms.RegexField:
-    return forms.RegexField(
+    return PinField(
         label=_("Số định danh cá nhân"),
-        regex=r"^\s*[0-9]{12}\s*$",
+        regex=r"^[0-9]{12}$",
         max_length=20,
         error_messages={"invalid": _("Số định danh cá nhân gồm 12 chữ số")},
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "username"}),

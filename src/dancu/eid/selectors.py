@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Prefetch, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
@@ -78,11 +78,14 @@ def sign_in_refusal(account: EidAccount | None) -> FieldError | None:
         )
     if account.status == EidAccount.Status.LOCKED:
         reason = EidAccount.LockReason(account.lock_reason)
+        # The label is a lazy translation: the Vietnamese message takes it in Vietnamese whatever the
+        # language of the request that asks.
+        with translation.override("vi"):
+            label_vi = str(reason.label)
         return FieldError(
             "account",
             "eid.locked",
-            f"Tài khoản định danh điện tử đã bị khoá ({reason.label}). "
-            "Liên hệ công an xã, phường nơi cư trú.",
+            f"Tài khoản định danh điện tử đã bị khoá ({label_vi}). Liên hệ công an xã, phường nơi cư trú.",
             f"The e-ID account is locked ({_LOCK_REASONS_EN[reason]}). "
             "Contact the commune police where you live.",
         )

@@ -195,8 +195,14 @@ def _activation_code_reissue(actor: Actor, account: EidAccount, citizen: Citizen
 _ACTIVATION_REFUSED = FieldError(
     "code",
     "eid.activation_refused",
-    "Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn",
-    "Wrong PIN or activation code, or the code has expired",
+    # The citizen is told what to do next: the same answer for the three cases (no guessing what is
+    # wrong), so both ways out are named.
+    f"Số định danh hoặc mã kích hoạt không đúng, hoặc mã đã hết hạn. Hãy kiểm tra lại mã trên giấy cán bộ "
+    f"đã trao; mã dùng được {ACTIVATION_VALID_FOR.days} ngày, quá hạn hoặc mất mã thì đến công an xã, phường "
+    "nơi đăng ký để nhận mã mới.",
+    f"Wrong PIN or activation code, or the code has expired. Check the code on the slip the officer gave "
+    f"you; a code works for {ACTIVATION_VALID_FOR.days} days: if it has expired or is lost, go to the "
+    "commune police where you registered for a new one.",
 )
 
 

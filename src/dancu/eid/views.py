@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from dancu.accounts.models import User
+from dancu.accounts.selectors import account_sign_in_refusal
 from dancu.accounts.services import sign_in_failed_record, sign_in_record
 from dancu.accounts.views import (
     SignInFlow,
@@ -47,6 +48,7 @@ CITIZEN_FLOW = SignInFlow(
     otp="eid:otp",
     otp_setup="eid:otp_setup",
     accepts=lambda user: user.role == User.Role.CITIZEN,
+    home="eid:home",
 )
 
 PortalView = Callable[..., HttpResponse]
@@ -104,9 +106,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
             sign_in_failed_record(username=pin, channel="portal", locked_out=False)
             form.add_error(None, _("Số định danh hoặc mật khẩu không đúng"))
         else:
-            refusal = selectors.sign_in_refusal(selectors.account_of(user))
+            # A deactivated account (its password right: a wrong one is refused above) is told so first,
+            # and its event names the rule, as on the officers' page.
+            deactivated = account_sign_in_refusal(user)
+            refusal = deactivated or selectors.sign_in_refusal(selectors.account_of(user))
             if refusal is not None:
-                sign_in_record(user=user, succeeded=False, channel="portal")
+                sign_in_record(
+                    user=user,
+                    succeeded=False,
+                    channel="portal",
+                    refusal=deactivated.code if deactivated else None,
+                )
                 form.add_error(None, refusal.message(request.LANGUAGE_CODE))
             else:
                 return password_step_passed(request, user, next_url=_portal_next(request), flow=CITIZEN_FLOW)

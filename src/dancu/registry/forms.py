@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from dancu.registry.models import HouseholdMember, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
+from dancu.registry.rules import Issue
+from dancu.registry.selectors import PIN_RE
 
 
 class SearchForm(forms.Form):
@@ -157,6 +161,18 @@ class MemberForm(forms.Form):
     joined_on = forms.DateField(label=_("Ngày nhập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
+
+    def clean_pin(self) -> str:
+        """The PIN of the person to add, refused here when it cannot be a PIN at all, before anyone is
+        looked up: a number mistyped (11 digits, a letter) is named as such, not as a person not found,
+        or the officer would look for the person instead of the typo."""
+        pin: str = self.cleaned_data["pin"].strip()
+        if not PIN_RE.fullmatch(pin):
+            problem = Issue("pin", "pin.format").as_field_error()
+            raise ValidationError(
+                f"{problem.message(get_language() or 'vi')} [{problem.code}]", code=problem.code
+            )
+        return pin
 
 
 class ArrivalForm(forms.Form):

@@ -1614,13 +1614,16 @@ class MemberInput:
 
 
 def check_household(members: Sequence[MemberInput], *, household: str = "") -> list[Issue]:
-    """A household has exactly one head (chủ hộ) and every member a known relation to the head."""
+    """A household has exactly one head (chủ hộ) and every member a known relation to the head: one left
+    blank is a field not filled in (`field.required`), one given that is no relation `relation.invalid`."""
     from dancu.registry.models import Relation
 
     issues = []
     heads = []
     for member in members:
-        if member.relation_to_head not in Relation.values:
+        if not member.relation_to_head:
+            issues.append(Issue("relation_to_head", "field.required", {"record_id": member.record_id}))
+        elif member.relation_to_head not in Relation.values:
             issues.append(
                 Issue(
                     "relation_to_head",

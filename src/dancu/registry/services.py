@@ -1784,6 +1784,10 @@ def _relation_errors(household: Household, relation_to_head: str) -> list[FieldE
     """A member joins with a known relation to the head; a household has one head, and takes its head
     before any other member (a member's relation is to the head). Read with the household's row locked."""
     has_head = household.memberships.filter(left_on__isnull=True, relation_to_head=Relation.HEAD).exists()
+    if not relation_to_head:
+        # Left blank is a field not filled in, named as such; `relation.invalid` is for a value given that
+        # is no relation.
+        return [_rule("relation_to_head", "field.required")]
     if relation_to_head not in Relation.values:
         return [
             error(
@@ -2192,7 +2196,16 @@ def household_split(
             if citizen.pk == (new_head.pk if new_head else None):
                 continue
             relation = member.relation_to_head
-            if relation not in Relation.values:
+            if not relation:
+                errors.append(
+                    error(
+                        f"{field}.relation_to_head",
+                        "field.required",
+                        "Chọn quan hệ với chủ hộ mới",
+                        "Choose the relation to the new head",
+                    )
+                )
+            elif relation not in Relation.values:
                 errors.append(
                     error(
                         f"{field}.relation_to_head",
@@ -2374,7 +2387,9 @@ def _arrival_input_errors(
             household = Household.objects.filter(commune=commune, number=household_number).first()
             if household is None:
                 errors.append(_rule("household_number", "household.unknown"))
-        if relation_to_head not in Relation.values:
+        if not relation_to_head:
+            errors.append(_rule("relation_to_head", "field.required"))
+        elif relation_to_head not in Relation.values:
             errors.append(_rule("relation_to_head", "relation.invalid"))
     else:
         if relation_to_head:

@@ -41,7 +41,6 @@ from dancu.registry.forms import (
     StaySearchForm,
 )
 from dancu.registry.models import AbsenceDeclaration, Citizen, Relation, Residence
-from dancu.registry.rules import Issue
 from dancu.web.access import current_user, officer_required, purpose_of
 from dancu.web.converters import page_param
 from dancu.web.forms import add_domain_errors
@@ -761,17 +760,11 @@ def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = MemberForm(request.POST or None, initial={"joined_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        pin = data["pin"].strip()
         try:
-            if not selectors.PIN_RE.fullmatch(pin):
-                # A number mistyped (11 digits, a letter) is named as such, not as a person not found: the
-                # officer would look for the person instead of the typo.
-                raise DomainError(Issue("pin", "pin.format").as_field_error())
+            # The form has refused a PIN of the wrong shape (`MemberForm.clean_pin`).
             citizen = selectors.citizen_get(
-                actor=actor, pin=pin, purpose=purpose_of(request), channel=AccessLog.Channel.WEB
+                actor=actor, pin=data["pin"], purpose=purpose_of(request), channel=AccessLog.Channel.WEB
             )
-        except DomainError as exc:
-            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
         except NotFoundError:
             form.add_error("pin", _("Không tìm thấy công dân trong địa bàn [citizen.not_found]"))
         else:

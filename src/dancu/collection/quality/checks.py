@@ -25,7 +25,8 @@ Vietnamese and English, as the form or the import that would have refused the va
     a current residence (`residence.required`).
   - A citizen with a permanent residence is a member of a household (`household.none`) whose members
     include exactly one head and each have a relation to the head (`rules.check_household`:
-    `household.no_head`, `household.second_head`, `relation.invalid`).
+    `household.no_head`, `household.second_head`, `field.required` for a relation left blank,
+    `relation.invalid` for one that is no relation).
   Fields the law records only when they exist (other names, blood type, CMND, spouse, phone...) are not
   required.
 sạch (clean): normalized, and one record per person.

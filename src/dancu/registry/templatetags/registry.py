@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from django import template
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import unit_in_area
@@ -44,6 +44,13 @@ def ethnicity_name(code: str) -> str:
 @register.filter
 def religion_name(code: str) -> str:
     return str(RELIGIONS.get(code, code))
+
+
+@register.filter
+def nationality_name(code: str) -> str:
+    """The nationality as people say it: the registry stores the ISO code ("VN"), which a citizen
+    reading their own record should not have to decode; other codes are shown as stored."""
+    return gettext("Việt Nam") if code == "VN" else code
 
 
 @register.filter
