@@ -254,6 +254,30 @@ def test_the_numbers_and_the_history_of_a_merged_record_lead_to_the_kept_one(
     assert AccessLog.objects.filter(citizen=people.hung, action="history").exists()
 
 
+def test_the_page_of_a_merged_record_moves_to_the_kept_one_and_says_why(lan: Client, people: People) -> None:
+    duplicate = make_citizen(full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai")
+    services.citizen_merge(
+        actor=SYSTEM,
+        keep=Citizen.objects.get(pk=people.hung.pk),
+        absorb=Citizen.objects.get(pk=duplicate.pk),
+        reason="Hai hồ sơ cùng một người",
+        source_document="Biên bản xác minh 7",
+        choices={"permanent": "keep"},
+    )
+    reads = AccessLog.objects.filter(citizen=people.hung, action="view")
+    before = reads.count()
+
+    response = lan.get(f"/citizens/{duplicate.pk}/", follow=True)
+
+    # Under the kept record's own address, not another person's PIN under the merged record's.
+    assert response.redirect_chain == [(f"/citizens/{people.hung.pk}/", 302)]
+    page = html(response)
+    assert "Hồ sơ bạn mở đã được hợp nhất vào hồ sơ này, hồ sơ được giữ lại" in page
+    assert people.hung.pin in page
+    # One read, one row: the step that found the kept record read nothing of it.
+    assert reads.count() == before + 1
+
+
 def test_the_state_on_a_date_form(lan: Client, people: People) -> None:
     RecordVersion.objects.filter(entity="citizen", entity_id=people.hung.pk).update(
         recorded_at="2020-01-10T03:00:00Z"

@@ -89,6 +89,16 @@ def _citizen_or_404(request: HttpRequest, pk: int) -> Citizen:
 
 @officer_required
 def citizen_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        # Nothing is read here, so nothing is logged: the page's own read logs, once.
+        current = selectors.citizen_current_id(actor=current_user(request), pk=pk)
+    except NotFoundError:
+        raise Http404 from None
+    if current != pk:
+        # The record asked for was merged into another: its page is the kept record's, under the kept
+        # record's address, with a word why, rather than another person's PIN under the old address.
+        messages.info(request, _("Hồ sơ bạn mở đã được hợp nhất vào hồ sơ này, hồ sơ được giữ lại"))
+        return redirect("registry:citizen", pk=current)
     citizen = _citizen_or_404(request, pk)
     # Read from the memberships loaded with the record: a person in no household now may open one.
     current_household = any(m.left_on is None for m in citizen.household_memberships.all())
