@@ -299,7 +299,13 @@ def test_a_first_sign_in_sets_up_the_authenticator_with_a_qr_code(newcomer: User
     assert (response.status_code, response["Location"]) == (302, "/login/otp/setup/")
     page = setup.content.decode()
     assert 'src="data:image/svg+xml;base64,' in page
-    assert f'<code class="secret">{base64.b32encode(device.bin_key).decode()}</code>' in page
+    secret = base64.b32encode(device.bin_key).decode()
+    # In groups of four, as a person types it from the screen.
+    assert f'<code class="secret">{" ".join(secret[i : i + 4] for i in range(0, 32, 4))}</code>' in page
+    assert len(secret) == 32
+    # On the phone that holds the app, the link opens it with the key filled in.
+    assert 'href="otpauth://totp/' in page
+    assert f"secret={secret}" in page
     assert "Mã xác thực không đúng" in wrong.content.decode()
     assert (confirmed.status_code, confirmed["Location"]) == (302, "/")
     device.refresh_from_db()

@@ -291,7 +291,18 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     return render(
         request,
         "accounts/otp_setup.html",
-        {"form": form, "officer": user, "secret": secret, "qr": _qr_svg(device.config_url)},
+        {
+            "form": form,
+            "officer": user,
+            "secret": secret,
+            # Typed by hand from a screen, 32 letters in one block is where a letter gets lost; the apps
+            # ignore the spaces.
+            "secret_shown": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "qr": _qr_svg(device.config_url),
+            # A phone cannot scan the QR code it shows: on the phone that holds the app (a citizen's
+            # usual case), the otpauth link opens the app with the key filled in.
+            "config_url": device.config_url,
+        },
     )
 
 
