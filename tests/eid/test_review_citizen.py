@@ -246,3 +246,18 @@ def test_the_vietnamese_lock_message_stays_vietnamese_on_an_english_request(hung
     assert refused is not None
     assert "(Theo yêu cầu của công dân)" in refused.message_vi
     assert "(on the citizen's request)" in refused.message_en
+
+
+def test_a_signed_in_citizen_opening_the_sign_in_or_activation_page_lands_on_her_portal(
+    hung_account: Holder,
+) -> None:
+    client = citizen_sign_in(Client(), hung_account.user)
+
+    assert (client.get("/me/login/")["Location"], client.get("/me/activate/")["Location"]) == ("/me/", "/me/")
+    # Her own page she was on her way to, as after a sign-in; never a page outside the portal.
+    assert client.get("/me/login/", {"next": "/me/reads/"})["Location"] == "/me/reads/"
+    assert client.get("/me/login/", {"next": "/login/"})["Location"] == "/me/"
+    # Halfway (password given, code not yet), the form is still what she needs.
+    halfway = Client()
+    halfway.post("/me/login/", {"pin": hung_account.user.username, "password": CITIZEN_PASSWORD})
+    assert halfway.get("/me/login/").status_code == 200

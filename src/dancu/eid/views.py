@@ -93,8 +93,21 @@ def _portal_next(request: HttpRequest) -> str:
     return reverse("eid:home")
 
 
+def _signed_in_citizen(request: HttpRequest) -> bool:
+    """A citizen whose sign-in is complete (both steps): the sign-in and activation forms have nothing to
+    ask them, and a second sign-in over the first would only count a needless attempt."""
+    user = request.user
+    return (
+        isinstance(user, User)
+        and user.role == User.Role.CITIZEN
+        and (not settings.DANCU_REQUIRE_OTP or bool(user.is_verified()))  # type: ignore[attr-defined]
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET" and _signed_in_citizen(request):
+        return redirect(_portal_next(request))
     form = CitizenLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         pin = form.cleaned_data["pin"].strip()
@@ -128,6 +141,8 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def activate_view(request: HttpRequest) -> HttpResponse:
     """The citizen's first visit: PIN, the code from the registration slip, a new password; then the
     authenticator app is set up on the next page."""
+    if request.method == "GET" and _signed_in_citizen(request):
+        return redirect("eid:home")
     form = ActivationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         pin = form.cleaned_data["pin"].strip()
