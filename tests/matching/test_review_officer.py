@@ -194,3 +194,23 @@ def test_the_pair_page_writes_dates_day_first_and_cites_the_rows_line_in_its_fil
         f'<a class="button" href="{reverse("matching:pair", args=[pair.pk])}" data-open>Xem và quyết định</a>'
         in queue
     )
+
+
+def test_a_level_of_agreement_that_weighs_against_is_not_called_a_difference(
+    client: Client, sign_in: Callable[[Client, User], Client], thu: User, hung: Citizen
+) -> None:
+    other = make_citizen(full_name="Nguyễn Văn Hùng", address="Số 9 phố Hàng Bông")
+    pair = candidate_pair(other, hung)
+    household = {"field": "address", "level": "same place, and the same known parents: one household"}
+    CandidatePair.objects.filter(pk=pair.pk).update(
+        comparisons=[*pair.comparisons, dict(household, weight=-0.68)]
+    )
+    sign_in(client, thu)
+
+    page = client.get(reverse("matching:pair", args=[pair.pk])).content.decode()
+
+    row = page.split('data-field="address"')[-1].split("</tr>")[0]
+    # The place and the parents agree; the level counts a little against, and the badge says only that.
+    assert "cùng nơi ở và cùng cha mẹ: một hộ" in row
+    assert '<span class="badge">nghiêng về khác người</span>' in row
+    assert '<span class="badge">khác</span>' not in page

@@ -171,6 +171,9 @@ class Evidence:
 
     @property
     def agreed(self) -> bool:
+        """Whether the comparison counts for the same person. That is not always whether the two values
+        agree: a level of agreement that strangers share as often as one person's records (one household,
+        whose u is fixed high) may weigh a little against."""
         return self.weight > 0
 
 
