@@ -31,7 +31,7 @@ from django.utils import timezone
 from dancu.accounts.models import User
 from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
-from dancu.audit.services import Actor, audit_event_record
+from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_events_record
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
@@ -43,8 +43,8 @@ from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.forked import can_fork_workers
 from dancu.lib.pgcopy import copy_rows
 from dancu.lib.tasks import enqueue
-from dancu.lib.vntext import forbidden_characters
-from dancu.registry.models import Residence
+from dancu.lib.vntext import fold_name, forbidden_characters, normalize_name
+from dancu.registry.models import Citizen, Residence
 from dancu.registry.normalize import AddressParser, NormalizedRow, check_row
 from dancu.registry.rules import (
     RULES,
@@ -55,6 +55,7 @@ from dancu.registry.rules import (
     UnitIndex,
     registered_identifiers,
 )
+from dancu.registry.services import NewCitizenEntry
 
 DEFAULT_BATCH_SIZE = 2_000
 # A batch is read, normalized and held in memory whole, then committed in one transaction. Past a few
@@ -723,18 +724,37 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
             )
 
 
+def _applied_source(record: StagingRecord) -> str:
+    # The source's name is the importer's free text; the run's number leads to it (and to the file).
+    return f"Tệp {record.label}"
+
+
+def _applied_reason(record: StagingRecord) -> str:
+    return f"Nhập dữ liệu dân cư cũ, tự động duyệt ({record.label})"
+
+
+def _applied_event(record: StagingRecord, citizen: Citizen, commune: AdminUnit) -> NewEvent:
+    return NewEvent(
+        EventType.STAGING_APPLIED,
+        "staging_record",
+        record.pk,
+        {"run": record.run_id, "row": record.row_number, "citizen_id": citizen.pk, "pin": citizen.pin},
+        source_document=_applied_source(record),
+        unit=commune,
+    )
+
+
 def _apply_approved(
     *, actor: Actor, record: StagingRecord, data: dict[str, str], commune: AdminUnit, legacy: AdminUnit | None
 ) -> None:
-    # The source's name is the importer's free text; the run's number leads to it (and to the file).
-    source = f"Tệp {record.label}"
+    source = _applied_source(record)
     citizen = workflow.dc01_write(
         actor=actor,
         data=data,
         commune=commune,
         legacy_commune=legacy,
         address_original=record.normalized.get("address", ""),
-        reason=f"Nhập dữ liệu dân cư cũ, tự động duyệt ({record.label})",
+        reason=_applied_reason(record),
         source_document=source,
     )
     record.citizen = citizen
@@ -743,15 +763,153 @@ def _apply_approved(
     ImportRun.objects.filter(pk=record.run_id).update(
         rows_applied=F("rows_applied") + 1, updated_at=timezone.now()
     )
-    audit_event_record(
-        actor=actor,
-        event_type=EventType.STAGING_APPLIED,
-        subject_type="staging_record",
-        subject_id=record.pk,
-        data={"run": record.run_id, "row": record.row_number, "citizen_id": citizen.pk, "pin": citizen.pin},
-        source_document=source,
-        unit=commune,
+    audit_events_record(actor=actor, events=[_applied_event(record, citizen, commune)])
+
+
+# Approved rows in batches: the same rows as _promote writes one by one, a few statements per batch -------
+
+
+@dataclass(frozen=True)
+class _Approved:
+    """A staged row that _promote would write to the registry, made an entry of the bulk write."""
+
+    record: StagingRecord
+    commune: AdminUnit
+    entry: NewCitizenEntry
+    # What the checks of the row read in the registry that an earlier row of the batch may write there.
+    keys: frozenset[str]
+
+
+def _registry_keys(data: dict[str, str]) -> frozenset[str]:
+    """The PIN, the CMND and the folded name of a row's DC01: its check looks for records holding the
+    first two, and for records of the same name and birth (keyed by the name alone, which is stricter)."""
+    name = data.get("full_name", "")
+    return frozenset(
+        {
+            f"pin:{data.get('pin', '')}",
+            f"cmnd:{data.get('old_id_number', '')}",
+            f"name:{fold_name(name)}",
+            f"name:{fold_name(normalize_name(name))}",
+        }
+        - {"pin:", "cmnd:", "name:"}
     )
+
+
+@dataclass(frozen=True)
+class _RowByRow:
+    """A staged row that _promote moves on by itself, and whether it may write to the registry there."""
+
+    record: StagingRecord
+    writes: bool
+    keys: frozenset[str]
+
+
+def _approved_for_bulk(
+    *, record: StagingRecord, actor: Actor, units: _Units, today: date
+) -> _Approved | _RowByRow:
+    """The row as an entry of the bulk write when _promote would write it to the registry and the bulk
+    write writes all of it: an approved row in a commune of the importer's area that passes its DC01's
+    check and that dc01_bulk_entry takes. Any other row goes through _promote, which decides as always;
+    it writes nothing to the registry when it is for review or rejected (it files a form, or a reason).
+    Reads the registry as the rows before it in the file have left it: the caller writes those first."""
+    normalized = record.normalized
+    commune = units.commune(normalized.get("commune_code", ""))
+    if commune is None:
+        return _RowByRow(record=record, writes=False, keys=frozenset())
+    legacy = units.legacy_commune(normalized.get("legacy_commune_code", ""))
+    starter = record.run.started_by
+    if starter is not None and not (
+        unit_in_area(starter, commune) or (legacy is not None and unit_in_area(starter, legacy))
+    ):
+        return _RowByRow(record=record, writes=False, keys=frozenset())
+    data = _dc01_data(normalized, commune=commune, today=today)
+    keys = _registry_keys(data)
+    if record.status != StagingRecord.Status.APPROVED:
+        return _RowByRow(record=record, writes=False, keys=keys)
+    check = workflow.form_validate(user=None, kind=CollectionForm.Kind.DC01, data=data, today=today)
+    if check.errors or check.warnings:
+        return _RowByRow(record=record, writes=False, keys=keys)
+    entry = workflow.dc01_bulk_entry(
+        actor=actor,
+        data=data,
+        commune=commune,
+        legacy_commune=legacy,
+        address_original=normalized.get("address", ""),
+        reason=_applied_reason(record),
+        source_document=_applied_source(record),
+    )
+    if entry is None:
+        return _RowByRow(record=record, writes=True, keys=keys)
+    return _Approved(record=record, commune=commune, entry=entry, keys=keys)
+
+
+def _apply_approved_bulk(*, approved: list[_Approved], actor: Actor, units: _Units, today: date) -> None:
+    """Write the rows to the registry in one go, each marked promoted with its citizen, counted and
+    recorded (`staging.applied`) as _apply_approved does. Should the registry refuse the batch (a PIN
+    another transaction took a moment ago), the rows go through _promote one by one, which writes each
+    as it always has, or sends it to review with the refusal."""
+    if not approved:
+        return
+    try:
+        with transaction.atomic():
+            citizens = workflow.dc01_write_bulk(actor=actor, entries=[row.entry for row in approved])
+            now = timezone.now()
+            records = [row.record for row in approved]
+            for record, citizen in zip(records, citizens, strict=True):
+                record.citizen = citizen
+                record.promoted_at = now
+            StagingRecord.objects.bulk_update(records, ["citizen", "promoted_at"])
+            ImportRun.objects.filter(pk=records[0].run_id).update(
+                rows_applied=F("rows_applied") + len(records), updated_at=now
+            )
+            audit_events_record(
+                actor=actor,
+                events=[
+                    _applied_event(row.record, citizen, row.commune)
+                    for row, citizen in zip(approved, citizens, strict=True)
+                ],
+            )
+    except (DomainError, IntegrityError):
+        for row in approved:
+            row.record.citizen = None
+            row.record.promoted_at = None
+            _promote(record=row.record, actor=actor, units=units, today=today)
+
+
+def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units, today: date) -> None:
+    """Promote the rows in one transaction, with the same outcome row by row as _promote alone in file
+    order. The rows it would write to the registry are gathered and written in bulk. The others go
+    through _promote: at once when they only file a form or a reason, since what their checks read (the
+    holders of their PIN and CMND, the records of their name) is none of what the gathered rows write;
+    after the gathered rows are written when they may write to the registry themselves, or when their
+    checks read what a gathered row writes (the same PIN, CMND or name), so that each row is judged on
+    the registry as the rows before it left it. A row is marked promoted in the transaction that writes
+    it: a killed import resumes after the last chunk committed."""
+    with transaction.atomic():
+        locked = list(
+            StagingRecord.objects.select_for_update(of=("self", "run"))
+            .select_related("run", "run__started_by")
+            .filter(pk__in=[record.pk for record in records], promoted_at__isnull=True)
+            .order_by("row_number")
+        )
+        gathered: list[_Approved] = []
+        keys: set[str] = set()
+        for record in locked:
+            row = _approved_for_bulk(record=record, actor=actor, units=units, today=today)
+            if not keys.isdisjoint(row.keys):
+                _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
+                gathered, keys = [], set()
+                # Judged again on the registry that now holds the rows before it.
+                row = _approved_for_bulk(record=record, actor=actor, units=units, today=today)
+            if isinstance(row, _Approved):
+                gathered.append(row)
+                keys |= row.keys
+                continue
+            if row.writes:
+                _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
+                gathered, keys = [], set()
+            _promote(record=record, actor=actor, units=units, today=today)
+        _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
 
 
 def import_promote(
@@ -762,11 +920,11 @@ def import_promote(
     on_batch: Progress | None = None,
     today: date | None = None,
 ) -> ImportRun:
-    """Move the staged rows of a finished run on, one transaction per row: approved rows into the registry
-    (as an applied DC01 would be written), rows for an officer into their commune's review queue as DC01
-    forms. Rows whose address maps to no commune, or (for an officer's import) to a commune outside the
-    officer's area, are rejected on the way. Resumable: a row is promoted once, in the transaction that
-    marks it."""
+    """Move the staged rows of a finished run on, one transaction per chunk of `batch_size` rows: approved
+    rows into the registry (as an applied DC01 would be written, in bulk: _promote_chunk), rows for an
+    officer into their commune's review queue as DC01 forms. Rows whose address maps to no commune, or
+    (for an officer's import) to a commune outside the officer's area, are rejected on the way.
+    Resumable: a row is promoted once, in the transaction that marks it."""
     actor = actor or _run_actor(run)
     today = today or timezone.localdate()
     _session_begin(run, done=run.rows_applied + run.rows_queued)
@@ -777,13 +935,13 @@ def import_promote(
         .order_by("row_number")
     )
     after = 0
-    while chunk := list(pending.filter(row_number__gt=after)[:batch_size]):
-        for record in chunk:
-            _promote(record=record, actor=actor, units=units, today=today)
-        after = chunk[-1].row_number
-        if on_batch is not None:
-            run.refresh_from_db()
-            on_batch(run)
+    with workflow.communes_cached():
+        while chunk := list(pending.filter(row_number__gt=after)[:batch_size]):
+            _promote_chunk(records=chunk, actor=actor, units=units, today=today)
+            after = chunk[-1].row_number
+            if on_batch is not None:
+                run.refresh_from_db()
+                on_batch(run)
     with transaction.atomic():
         ImportRun.objects.filter(pk=run.pk).update(promoted_at=timezone.now(), updated_at=timezone.now())
         run.refresh_from_db()

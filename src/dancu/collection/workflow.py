@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
@@ -267,16 +269,37 @@ def _unknown_field(name: str, *, container: str) -> FieldError:
 # The rules --------------------------------------------------------------------------------------------------
 
 
+# The communes looked up by code inside `communes_cached`: an import's promotion checks thousands of
+# rows in a few hundred communes, and the units do not change while it runs (they change by a migration).
+_communes_seen: ContextVar[dict[str, AdminUnit | None] | None] = ContextVar("communes_seen", default=None)
+
+
+@contextmanager
+def communes_cached() -> Iterator[None]:
+    """Look each commune code up once while the block runs, for the checks of many forms in a row."""
+    token = _communes_seen.set({})
+    try:
+        yield
+    finally:
+        _communes_seen.reset(token)
+
+
 def _commune(code: str) -> AdminUnit | None:
     # Unit codes are ASCII digits; anything else names no unit (and a NUL would make PostgreSQL refuse the
     # look-up itself).
     if not (code.isascii() and code.isdigit()):
         return None
-    return (
+    seen = _communes_seen.get()
+    if seen is not None and code in seen:
+        return seen[code]
+    found = (
         AdminUnit.objects.select_related("parent")
         .filter(structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code=code)
         .first()
     )
+    if seen is not None:
+        seen[code] = found
+    return found
 
 
 def _check_document_and_reason(document: str, reason: str, *, complete: bool, kind: str) -> list[FieldError]:
@@ -1629,6 +1652,54 @@ def dc01_write(
             source_document=source_document,
         )
     return citizen
+
+
+def dc01_bulk_entry(
+    *,
+    actor: Actor,
+    data: Mapping[str, Any],
+    commune: AdminUnit,
+    legacy_commune: AdminUnit | None,
+    address_original: str,
+    reason: str,
+    source_document: str,
+) -> registry.NewCitizenEntry | None:
+    """What dc01_write would write for these data (with no household to join), as an entry of the
+    registry's bulk write (dc01_write_bulk); None where dc01_write would write more than the bulk write
+    does, or be refused: a relative named by PIN (whose record, when the registry holds it, gets the
+    reciprocal link and a version of its own), a residence other than a permanent one, any refusal of
+    the registry's rules. Such data go through dc01_write."""
+    registered_on, problems = parse_full_date(data.get("registered_on"), field="registered_on")
+    relatives = relatives_of(data)
+    if (
+        problems
+        or registered_on is None
+        or data.get("residence_kind") != Residence.Kind.PERMANENT
+        or data.get("expires_on")
+        or any(relative.pin or relative.citizen is not None for relative in relatives.values())
+    ):
+        return None
+    entry = registry.NewCitizenEntry(
+        data=registry.NewCitizen(**{name: data[name] for name in PERSONAL_FIELDS if data.get(name)}),
+        residence=registry.NewResidence(
+            kind=Residence.Kind.PERMANENT,
+            commune=commune,
+            address_detail=data.get("address_detail", ""),
+            registered_on=registered_on,
+            legacy_commune=legacy_commune,
+            address_original=address_original,
+        ),
+        reason=reason,
+        source_document=source_document,
+        relatives=tuple((relative.kind, relative.name) for relative in relatives.values()),
+    )
+    return None if registry.citizen_bulk_refusals(actor=actor, entry=entry) else entry
+
+
+def dc01_write_bulk(*, actor: Actor, entries: Sequence[registry.NewCitizenEntry]) -> list[Citizen]:
+    """dc01_write for many DC01s at once, each made an entry by dc01_bulk_entry: the same rows, through
+    registry.citizens_create_bulk. All or nothing (see there); the caller holds the transaction."""
+    return registry.citizens_create_bulk(actor=actor, entries=entries)
 
 
 def _apply_dc01(*, actor: Actor, form: CollectionForm, check: FormCheck) -> Citizen:

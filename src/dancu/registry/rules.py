@@ -617,6 +617,14 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Cần khai báo nơi cư trú của công dân.",
         "The citizen's place of residence is required.",
     ),
+    # The import's bulk write takes a permanent residence only; any other kind goes through
+    # residence_register, so an officer never meets this refusal (registry.services.citizens_create_bulk).
+    Rule(
+        "residence.bulk_permanent_only",
+        E,
+        "Chỉ ghi hàng loạt được nơi thường trú.",
+        "Only a permanent residence is written in bulk.",
+    ),
     Rule(
         "residence.kind_invalid",
         E,
