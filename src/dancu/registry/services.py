@@ -596,16 +596,7 @@ def _bulk_entry_input(
     )
     if parsed.get("date_of_death") is not None:
         errors.append(_deceased("citizen"))
-    birth: PartialDate | None = parsed.get("birth_date")
-    if birth is not None and residence.registered_on < birth.earliest():
-        errors.append(
-            error(
-                "registered_on",
-                "residence.before_birth",
-                "Ngày đăng ký cư trú trước ngày sinh của công dân",
-                "The registration date is before the citizen's date of birth",
-            )
-        )
+    errors += _registered_before_birth(residence.registered_on, parsed.get("birth_date"))
     # What family_link_add refuses of a link to a relative named without a record, on a new record.
     kinds = [kind for kind, _name in entry.relatives]
     for kind, name in entry.relatives:
@@ -1103,6 +1094,20 @@ def _residence_input_errors(
     return errors
 
 
+def _registered_before_birth(registered_on: date, birth: PartialDate | None) -> list[FieldError]:
+    """A residence registered before the earliest day the citizen can have been born."""
+    if birth is not None and registered_on < birth.earliest():
+        return [
+            error(
+                "registered_on",
+                "residence.before_birth",
+                "Ngày đăng ký cư trú trước ngày sinh của công dân",
+                "The registration date is before the citizen's date of birth",
+            )
+        ]
+    return []
+
+
 def residence_register(
     *,
     actor: Actor,
@@ -1269,16 +1274,7 @@ def residence_register(
                         "The citizen already lives at this very address; nothing changes",
                     )
                 )
-        birth = citizen.birth_date
-        if birth is not None and registered_on < birth.earliest():
-            errors.append(
-                error(
-                    "registered_on",
-                    "residence.before_birth",
-                    "Ngày đăng ký cư trú trước ngày sinh của công dân",
-                    "The registration date is before the citizen's date of birth",
-                )
-            )
+        errors += _registered_before_birth(registered_on, citizen.birth_date)
         # A new permanent residence outside the citizen's household is a move out of that household. The
         # last member to leave leaves it without members: it stays, with its history, and no longer
         # counts among the households of the area (selectors.area_summary); a new head may reopen it.
