@@ -14,9 +14,10 @@ from django.test import Client
 
 from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
+from dancu.collection.models import StagingRecord
 from dancu.matching.models import CandidatePair
 from dancu.registry import services
-from dancu.registry.models import Citizen, CitizenMerge
+from dancu.registry.models import Citizen, CitizenMerge, RecordVersion
 from tests.conftest import HONG_HA, SYSTEM, Personas, make_citizen
 from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.merge_support import reviewer
@@ -81,12 +82,25 @@ def test_queue_pair_decision_and_undo(thu: User, hung: Citizen, duplicate: Citiz
 
 
 def test_a_staged_row_with_a_death(thu: User, hung: Citizen) -> None:
-    pair = candidate_pair(hung, staged_row(death_date="2023-04-05"))
+    row = staged_row(death_date="2023-04-05")
+    StagingRecord.objects.filter(pk=row.pk).update(source_row=57)
+    pair = candidate_pair(hung, row)
     client = api(thu)
-    assert client.get("/api/v1/matching/pairs").json()["results"][0]["deceased"] is True
+    [listed] = client.get("/api/v1/matching/pairs").json()["results"]
+    assert listed["deceased"] is True
+    # The row as the officer finds it in the file (its 57th line), not the import's count of data rows.
+    assert [side["source"] for side in (listed["left"], listed["right"]) if side["kind"] == "staging"] == [
+        "Sổ hộ khẩu Hoàn Kiếm 2019, dòng 57"
+    ]
     response = post(client, f"/api/v1/matching/pairs/{pair.pk}/decision", {"same": True, "reason": REASON})
     assert response.json()["status"] == "same"
     assert Citizen.objects.get(pk=hung.pk).is_deceased
+    # The registry's history names the same line as the source of the date of death.
+    assert RecordVersion.objects.filter(
+        entity="citizen",
+        entity_id=hung.pk,
+        source_document__startswith="Sổ hộ khẩu Hoàn Kiếm 2019, dòng 57 (",
+    ).exists()
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ def _side(side: Citizen | StagingRecord) -> dict[str, Any]:
         "id": side.pk,
         "full_name": str(name),
         "pin": None,
-        "source": f"{side.run.source} #{side.row_number}",
+        # The row as whoever opens the file finds it, as the review page and the rejected rows cite it.
+        "source": f"{side.run.source}, dòng {side.file_row}",
     }
 
 

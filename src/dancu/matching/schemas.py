@@ -25,7 +25,9 @@ class SideOut(Schema):
     id: int
     full_name: str
     pin: str | None = Field(description="the citizen's PIN; null for a staged row")
-    source: str | None = Field(description="the staged row's import source and row number")
+    source: str | None = Field(
+        description='the staged row\'s import source and its row in the file ("Sổ hộ khẩu 2019, dòng 57")'
+    )
 
 
 class PairSummaryOut(Schema):

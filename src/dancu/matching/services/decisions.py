@@ -194,7 +194,7 @@ def _flag_deceased(
         death = staging_death_date(row)
         if not death:
             continue
-        source = f"{row.run.source} #{row.row_number} ({row.run.file_name})"[:200]
+        source = f"{row.run.source}, dòng {row.file_row} ({row.run.file_name})"[:200]
         try:
             registry.citizen_update(
                 actor=actor,
