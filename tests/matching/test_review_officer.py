@@ -214,3 +214,38 @@ def test_a_level_of_agreement_that_weighs_against_is_not_called_a_difference(
     assert "cùng nơi ở và cùng cha mẹ: một hộ" in row
     assert '<span class="badge">nghiêng về khác người</span>' in row
     assert '<span class="badge">khác</span>' not in page
+
+
+@pytest.mark.parametrize(
+    ("death", "rule"),
+    [
+        ("31/02/2024", "date.day_range"),
+        ("2099-01-01", "date.future"),
+        ("1950-01-01", "date.death_before_birth"),
+    ],
+)
+def test_a_date_of_death_that_cannot_be_recorded_is_not_promised(  # noqa: PLR0917 (fixtures)
+    client: Client, sign_in: Callable[[Client, User], Client], thu: User, hung: Citizen, death: str, rule: str
+) -> None:
+    pair = candidate_pair(hung, staged_row(full_name="Nguyễn Văn Hùng", death_date=death))
+    sign_in(client, thu)
+
+    page = client.get(reverse("matching:pair", args=[pair.pk])).content.decode()
+
+    badge = page.split('id="deceased"')[1].split("</span>")[0]
+    assert "data-not-recorded" in badge
+    assert f"[{rule}]" in badge
+    assert "xác nhận không ghi nhận công dân đã mất" in badge
+    assert "xác nhận sẽ ghi nhận" not in page
+
+
+def test_a_readable_date_of_death_is_announced_as_recorded(
+    client: Client, sign_in: Callable[[Client, User], Client], thu: User, hung: Citizen
+) -> None:
+    pair = candidate_pair(hung, staged_row(full_name="Nguyễn Văn Hùng", death_date="05/04/2023"))
+    sign_in(client, thu)
+
+    page = client.get(reverse("matching:pair", args=[pair.pk])).content.decode()
+
+    assert "Một nguồn ghi ngày mất: xác nhận sẽ ghi nhận công dân đã mất" in page
+    assert "data-not-recorded" not in page

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope
@@ -30,7 +31,9 @@ from dancu.matching.services.decisions import (
     staging_value,
 )
 from dancu.registry.models import Citizen, CitizenMerge, Sex
+from dancu.registry.rules import check_death_after_birth, check_not_in_future
 from dancu.registry.services import citizen_final_record, merge_conflicts, merge_pin_rule
+from dancu.registry.validation import parse_partial_date
 
 MAX_PAGE_SIZE = 100
 _NOTHING = Q(pk__in=[])
@@ -54,6 +57,28 @@ def _citizen_ids(pairs: list[CandidatePair]) -> list[int]:
     for pair in pairs:
         ids += pair_citizen_ids(pair)
     return list(dict.fromkeys(ids))
+
+
+def death_not_recordable(pair: CandidatePair) -> FieldError | None:
+    """Why the date of death a staged side carries would not be written to the citizen on the other side
+    when the pair is confirmed (matching.services.decisions._flag_deceased leaves it out): not a date, in
+    the future, or before the citizen's birth; None when it would be, or there is none to write."""
+    sides = pair_records(pair)
+    citizens = [side for side in sides if isinstance(side, Citizen)]
+    rows = [side for side in sides if isinstance(side, StagingRecord)]
+    if len(citizens) != 1 or citizens[0].is_deceased:
+        return None
+    for row in rows:
+        text = staging_death_date(row)
+        if not text:
+            continue
+        death, problems = parse_partial_date(text, field="date_of_death")
+        if problems:
+            return problems[0]
+        issues = check_not_in_future(death, field="date_of_death", today=timezone.localdate())
+        issues += check_death_after_birth(citizens[0].birth_date, death)
+        return issues[0].as_field_error() if issues else None
+    return None
 
 
 def pair_deceased(pair: CandidatePair) -> bool:
@@ -190,6 +215,8 @@ class PairDetail:
     pin_rule: str = ""
     conflicts: list[FieldError] = field(default_factory=list)
     can_decide: bool = False
+    # Why a date of death on the staged side would not be recorded on confirming (death_not_recordable).
+    death_refused: FieldError | None = None
 
     @property
     def prior_weight(self) -> float | None:
@@ -318,6 +345,7 @@ def pair_get(
         merge=CitizenMerge.objects.filter(origin=pair_origin(pair)).order_by("-merged_at").first(),
         deceased=pair_deceased(pair),
         can_decide=actor.role in DECIDER_ROLES,
+        death_refused=death_not_recordable(pair),
     )
     if isinstance(left, Citizen) and isinstance(right, Citizen):
         detail.kept, absorbed, detail.pin_rule = merge_pin_rule(left, right)

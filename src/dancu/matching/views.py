@@ -190,6 +190,11 @@ def _pair_page(
                 for e in detail.evidence
             ],
             "pin_rule": PIN_RULES.get(detail.pin_rule, ""),
+            "death_refused": (
+                f"{detail.death_refused.message(language)} [{detail.death_refused.code}]"
+                if detail.death_refused
+                else ""
+            ),
             "choice_fields": _choice_fields(
                 detail.conflicts, language=language, posted=request.POST if errors else None
             ),
