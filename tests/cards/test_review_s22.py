@@ -17,11 +17,12 @@ from django.utils import translation
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
-from dancu.cards.models import Card
+from dancu.cards.models import Card, IntakeDevice, IntakePoint
 from dancu.cards.printing import qr_payload
 from dancu.web.access import PURPOSE_LABELS
+from tests.cards.conftest import take
 from tests.cards.test_jurisdiction import pages
-from tests.conftest import Personas
+from tests.conftest import People, Personas
 
 SignIn = Callable[[Client, User], Client]
 CARD_WORK = "Cấp thẻ căn cước"
@@ -112,3 +113,31 @@ def test_the_purpose_reads_in_english_on_an_english_page() -> None:
     # Kept in Vietnamese in the log, translated where a page shows it: the English catalogue has it.
     with translation.override("en"):
         assert translation.gettext(CARD_WORK) == "Identity card issuance"
+
+
+@pytest.mark.django_db
+def test_an_action_on_an_application_is_named_in_the_log(  # noqa: PLR0917 (fixtures)
+    personas: Personas,
+    people: People,
+    station: IntakePoint,
+    device: IntakeDevice,
+    client: Client,
+    sign_in: SignIn,
+) -> None:
+    application = take(personas.lan, people.hung, station, device)
+    sign_in(client, personas.cuong)
+
+    assert client.post(f"/cards/applications/{application.pk}/archive/").status_code == 404
+    # No such action: nothing of the application was read, so nothing is logged.
+    assert _rows(personas.cuong) == []
+    client.post(f"/cards/applications/{application.pk}/approve/")
+    assert _rows(personas.cuong) == [("view", CARD_WORK, f"hồ sơ cấp thẻ {application.number}: duyệt")]
+
+
+@pytest.mark.django_db
+def test_a_change_of_a_cards_state_is_named_in_the_log(
+    personas: Personas, delivered: Card, client: Client, sign_in: SignIn
+) -> None:
+    sign_in(client, personas.cuong)
+    client.post(f"/cards/cards/{delivered.pk}/", {"state": "held", "grounds": "detained", "note": "QĐ 12"})
+    assert _rows(personas.cuong)[0] == ("view", CARD_WORK, f"thẻ {delivered.serial}: đổi trạng thái")

@@ -189,9 +189,12 @@ def _card(actor: User, pk: int) -> Card:
     return card
 
 
-def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB) -> Card:
+def card_get(*, actor: User, pk: int, purpose: str, channel: Channel = Channel.WEB, part: str = "") -> Card:
+    """A card of the actor's area. `part` names, in the log's note, what is done with it when that is not
+    its page (a change of its state), as application_get's does."""
     card = _card(actor, pk)
-    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, f"thẻ {card.serial}")
+    note = f"thẻ {card.serial}" + (f": {part}" if part else "")
+    _log(actor, [card.citizen_id], AccessLog.Action.VIEW, channel, purpose, note)
     return card
 
 

@@ -185,10 +185,17 @@ def application_view(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# What each action on the application's page writes in the access log's note (in Vietnamese, as every note).
+_ACTION_NOTES = {"approve": "duyệt", "reject": "từ chối", "resume": "tiếp tục", "deliver": "trả thẻ"}
+
+
 @officer_required
 @require_POST
 def application_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    application = _application_or_404(request, pk)
+    if action not in _ACTION_NOTES:
+        raise Http404  # no such action: nothing of the application is read, so nothing is logged
+    # The log's note names the action, so that an auditor tells it from a look at the page.
+    application = _application_or_404(request, pk, part=_ACTION_NOTES[action])
     actor = Actor(current_user(request))
     done = {
         "approve": _("Đã duyệt hồ sơ %(number)s"),
@@ -312,9 +319,11 @@ def batch_file_view(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     return response
 
 
-def _card_or_404(request: HttpRequest, pk: int) -> Card:
+def _card_or_404(request: HttpRequest, pk: int, part: str = "") -> Card:
     try:
-        return selectors.card_get(actor=current_user(request), pk=pk, purpose=selectors.CARD_PURPOSE)
+        return selectors.card_get(
+            actor=current_user(request), pk=pk, purpose=selectors.CARD_PURPOSE, part=part
+        )
     except NotFoundError:
         raise Http404 from None
 
@@ -322,7 +331,7 @@ def _card_or_404(request: HttpRequest, pk: int) -> Card:
 @officer_required
 @require_http_methods(["GET", "POST"])
 def card_view(request: HttpRequest, pk: int) -> HttpResponse:
-    card = _card_or_404(request, pk)
+    card = _card_or_404(request, pk, part="đổi trạng thái" if request.method == "POST" else "")
     if request.method == "POST":
         try:
             services.card_change_state(
