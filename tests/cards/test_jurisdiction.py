@@ -74,7 +74,7 @@ def test_the_notes_of_lans_reads_are_in_vietnamese_on_an_english_page(
 
     notes = set(AccessLog.objects.filter(actor=personas.lan).values_list("detail", flat=True))
     assert {
-        "ảnh sinh trắc: Ảnh chân dung",
+        f"hồ sơ cấp thẻ {delivered.application.number}: ảnh sinh trắc: Ảnh chân dung",
         "hàng chờ hồ sơ cấp thẻ: Đã trả thẻ",
     } <= notes
     assert not {note for note in notes if "face" in note or "delivered" in note}

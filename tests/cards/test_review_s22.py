@@ -105,7 +105,8 @@ def test_the_receipt_is_a_read_of_its_own_next_to_the_application_page(
     assert [detail for _action, _purpose, detail in _rows(personas.lan)] == [
         f"hồ sơ cấp thẻ {application.number}",
         f"hồ sơ cấp thẻ {application.number}: giấy hẹn (PDF)",
-        "ảnh sinh trắc: Ảnh chân dung",
+        # The photo names its application too, as the page and the receipt do.
+        f"hồ sơ cấp thẻ {application.number}: ảnh sinh trắc: Ảnh chân dung",
     ]
 
 

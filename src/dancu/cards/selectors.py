@@ -102,7 +102,8 @@ def application_biometric(
         AccessLog.Action.VIEW,
         channel,
         purpose,
-        f"ảnh sinh trắc: {_vietnamese_label(Biometric.Kind, kind)}",
+        # Which application's image, as the application's own rows name it.
+        f"hồ sơ cấp thẻ {image.application.number}: ảnh sinh trắc: {_vietnamese_label(Biometric.Kind, kind)}",
     )
     return image
 
