@@ -196,7 +196,7 @@ def _otp_wait_seconds(devices: list[TOTPDevice]) -> int:
     return max(1, math.ceil(max(waits))) if waits else 0
 
 
-def _otp_wait_error(seconds: int) -> str:
+def otp_wait_error(seconds: int) -> str:
     return ngettext(
         "Mã chưa được kiểm tra vì vừa nhập sai mã. "
         "Hãy chờ %(seconds)d giây rồi nhập mã đang hiện trên ứng dụng xác thực.",
@@ -206,7 +206,7 @@ def _otp_wait_error(seconds: int) -> str:
     ) % {"seconds": seconds}
 
 
-def _signed_in(request: HttpRequest, flow: SignInFlow) -> bool:
+def signed_in(request: HttpRequest, flow: SignInFlow) -> bool:
     """Whether this browser has already signed in through the flow, second factor included."""
     user = request.user
     if not (user.is_authenticated and isinstance(user, User) and flow.accepts(user)):
@@ -218,7 +218,7 @@ def _signed_in(request: HttpRequest, flow: SignInFlow) -> bool:
 def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
     user = _pending_user(request, flow)
     if user is None:
-        if _signed_in(request, flow):
+        if signed_in(request, flow):
             # The code sent twice (a double tap on a slow phone, or Back and send again): the first one
             # signed in. The sign-in form would say otherwise, and the code, used, would then be refused.
             return redirect(flow.home)
@@ -236,7 +236,7 @@ def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
             request.session.pop(_PENDING, None)
             return lockout_page(request)
         form.add_error(
-            "token", _otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
+            "token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
         )
     return render(request, "accounts/otp.html", {"form": form, "officer": user})
 
@@ -285,7 +285,7 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
             request.session.pop(_PENDING, None)
             return lockout_page(request)
         form.add_error(
-            "token", _otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
+            "token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
         )
     secret = base64.b32encode(device.bin_key).decode()
     return render(

@@ -32,6 +32,7 @@ from dancu.accounts.views import (
     otp_setup_step,
     otp_step,
     password_step_passed,
+    signed_in,
 )
 from dancu.audit.services import Actor
 from dancu.cards import render as drawing
@@ -93,20 +94,9 @@ def _portal_next(request: HttpRequest) -> str:
     return reverse("eid:home")
 
 
-def _signed_in_citizen(request: HttpRequest) -> bool:
-    """A citizen whose sign-in is complete (both steps): the sign-in and activation forms have nothing to
-    ask them, and a second sign-in over the first would only count a needless attempt."""
-    user = request.user
-    return (
-        isinstance(user, User)
-        and user.role == User.Role.CITIZEN
-        and (not settings.DANCU_REQUIRE_OTP or bool(user.is_verified()))  # type: ignore[attr-defined]
-    )
-
-
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    if request.method == "GET" and _signed_in_citizen(request):
+    if request.method == "GET" and signed_in(request, CITIZEN_FLOW):
         return redirect(_portal_next(request))
     form = CitizenLoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -141,7 +131,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 def activate_view(request: HttpRequest) -> HttpResponse:
     """The citizen's first visit: PIN, the code from the registration slip, a new password; then the
     authenticator app is set up on the next page."""
-    if request.method == "GET" and _signed_in_citizen(request):
+    if request.method == "GET" and signed_in(request, CITIZEN_FLOW):
         return redirect("eid:home")
     form = ActivationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
