@@ -235,9 +235,7 @@ def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
             return lockout_page(request)
-        form.add_error(
-            "token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
-        )
+        form.add_error("token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn"))
     return render(request, "accounts/otp.html", {"form": form, "officer": user})
 
 
@@ -284,9 +282,7 @@ def otp_setup_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
         if getattr(request, "axes_locked_out", False):
             request.session.pop(_PENDING, None)
             return lockout_page(request)
-        form.add_error(
-            "token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn")
-        )
+        form.add_error("token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn"))
     secret = base64.b32encode(device.bin_key).decode()
     return render(
         request,
