@@ -344,6 +344,25 @@ class NewResidence:
     address_original: str = ""
 
 
+def _pin_issued() -> FieldError:
+    """A PIN the ledger holds (every PIN ever issued, cancelled ones too): never given to anyone else."""
+    return error(
+        "pin",
+        "pin.duplicate",
+        "Số định danh này đã được cấp, không cấp lại cho người khác",
+        "This personal identification number was already issued and is never reused",
+    )
+
+
+def _family_kind_invalid() -> FieldError:
+    return error("kind", "family.kind_invalid", "Quan hệ không hợp lệ", "Invalid relation")
+
+
+def _parent_recorded() -> FieldError:
+    """A second father or mother for one record, from family_link_add or within one bulk entry."""
+    return error("kind", "family.parent_exists", "Đã có thông tin cha/mẹ", "This parent is already recorded")
+
+
 def _new_citizen_input(
     data: NewCitizen, *, today: date, lookups: bool = True
 ) -> tuple[dict[str, Any], str, str, list[FieldError]]:
@@ -381,14 +400,7 @@ def _new_citizen_input(
         pin_problems = pin_errors(pin, sex=parsed["sex"], birth=parsed["birth_date"], place_code=place)
         errors += pin_problems
         if lookups and not pin_problems and PinRecord.objects.filter(pin=pin).exists():
-            errors.append(
-                error(
-                    "pin",
-                    "pin.duplicate",
-                    "Số định danh này đã được cấp, không cấp lại cho người khác",
-                    "This personal identification number was already issued and is never reused",
-                )
-            )
+            errors.append(_pin_issued())
     if lookups:
         errors += old_id_unique_errors(parsed.get("old_id_number"))
     return parsed, place, pin, errors
@@ -601,16 +613,9 @@ def _bulk_entry_input(
     kinds = [kind for kind, _name in entry.relatives]
     for kind, name in entry.relatives:
         if kind not in FamilyLink.Kind.values:
-            errors.append(error("kind", "family.kind_invalid", "Quan hệ không hợp lệ", "Invalid relation"))
+            errors.append(_family_kind_invalid())
         elif kind in (FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER) and kinds.count(kind) > 1:
-            errors.append(
-                error(
-                    "kind",
-                    "family.parent_exists",
-                    "Đã có thông tin cha/mẹ",
-                    "This parent is already recorded",
-                )
-            )
+            errors.append(_parent_recorded())
         errors += name_errors(normalize_name(name), field="relative_name")
     return parsed, place, pin, errors
 
@@ -692,14 +697,7 @@ def citizens_create_bulk(
         raise DomainError(errors)
     given = [pin for _parsed, _place, pin, _errors in checked if pin]
     if len(set(given)) < len(given) or _taken_pins(given):
-        raise DomainError(
-            error(
-                "pin",
-                "pin.duplicate",
-                "Số định danh này đã được cấp, không cấp lại cho người khác",
-                "This personal identification number was already issued and is never reused",
-            )
-        )
+        raise DomainError(_pin_issued())
     old_ids = [parsed["old_id_number"] for parsed, *_rest in checked if parsed.get("old_id_number")]
     if len(set(old_ids)) < len(old_ids) or Citizen.objects.filter(old_id_number__in=old_ids).exists():
         raise DomainError(Issue("old_id_number", "cmnd.duplicate").as_field_error())
@@ -3019,7 +3017,7 @@ def family_link_add(
     """Link a relative; when the relative is in the registry, the reciprocal link is added too."""
     _require_source(reason=reason, source_document=source_document)
     if kind not in FamilyLink.Kind.values:
-        raise DomainError(error("kind", "family.kind_invalid", "Quan hệ không hợp lệ", "Invalid relation"))
+        raise DomainError(_family_kind_invalid())
     kind = FamilyLink.Kind(kind)
     with transaction.atomic():
         # Both records get a link (the relative's is the reciprocal one): both are locked, in id order.
@@ -3042,14 +3040,7 @@ def family_link_add(
             errors += name_errors(relative_name, field="relative_name")
         if kind in (FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER):
             if citizen.family_links.filter(kind=kind).exists():
-                errors.append(
-                    error(
-                        "kind",
-                        "family.parent_exists",
-                        "Đã có thông tin cha/mẹ",
-                        "This parent is already recorded",
-                    )
-                )
+                errors.append(_parent_recorded())
             if relative is not None and relative.birth_date and citizen.birth_date:
                 gap = citizen.birth_date.year - relative.birth_date.year
                 if gap < MIN_PARENT_AGE_GAP_YEARS:
@@ -3165,7 +3156,7 @@ def family_link_replace(
     """
     _require_source(reason=reason, source_document=source_document)
     if kind not in REPLACEABLE_KINDS:
-        raise DomainError(error("kind", "family.kind_invalid", "Quan hệ không hợp lệ", "Invalid relation"))
+        raise DomainError(_family_kind_invalid())
     kind = FamilyLink.Kind(kind)
     with transaction.atomic():
         citizen_lock(citizen)
