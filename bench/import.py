@@ -198,9 +198,9 @@ def fault_shares(run: ImportRun, faults_path: Path) -> dict[str, tuple[int, int]
     return {code: (injected[code], caught[code]) for code in sorted(injected)}
 
 
-def promote(run: ImportRun, rows: int) -> tuple[float, float]:
-    """Promote `rows` staged rows (from the start of the file); return rows/s and the milliseconds of this
-    process's CPU per promoted row (the database server's CPU is extra)."""
+def promote(run: ImportRun, rows: int) -> tuple[float, float, ImportRun]:
+    """Promote `rows` staged rows (from the start of the file); return rows/s, the milliseconds of this
+    process's CPU per promoted row (the database server's CPU is extra) and the run with its counters."""
     limit_run = ImportRun.objects.get(pk=run.pk)
     started = time.perf_counter()
     cpu_started = time.process_time()
@@ -219,7 +219,7 @@ def promote(run: ImportRun, rows: int) -> tuple[float, float]:
     limit_run.refresh_from_db()
     moved = limit_run.rows_applied + limit_run.rows_queued
     cpu = time.process_time() - cpu_started
-    return moved / (time.perf_counter() - started), 1000 * cpu / max(moved, 1)
+    return moved / (time.perf_counter() - started), 1000 * cpu / max(moved, 1), limit_run
 
 
 def main() -> None:
@@ -272,11 +272,13 @@ def main() -> None:
         lines.append(f"| `{code}` | {injected:,} | {caught:,} | {caught / injected:.1%} |")
         print(f"  {code:<26} {injected:>8,} injected  {caught:>8,} caught/repaired  {caught / injected:6.1%}")
     print(f"  all faults: {total_caught:,} / {total_injected:,} = {total_caught / total_injected:.1%}")
-    promoted, cpu_ms = promote(run, args.promote) if args.promote else (0.0, 0.0)
-    if promoted:
+    if args.promote:
+        promoted, cpu_ms, moved = promote(run, args.promote)
         print(
             f"promotion of {args.promote:,} staged rows: {promoted:,.0f} rows/s, "
-            f"{cpu_ms:.1f} ms of CPU per row in the importing process"
+            f"{cpu_ms:.1f} ms of CPU per row in the importing process "
+            f"({moved.rows_applied:,} in the registry, {moved.rows_queued:,} in review queues, "
+            f"{moved.rows_rejected:,} rejected in all)"
         )
     if args.record:
         with RESULTS.open("a", encoding="utf-8") as handle:

@@ -15,6 +15,7 @@ from dancu.accounts.models import User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.geo.models import AdminUnit
 from dancu.lib.chunks import batched
+from dancu.lib.pgcopy import insert_instances
 
 
 class Actor:
@@ -78,7 +79,7 @@ def audit_events_record(*, actor: Actor, events: Sequence[NewEvent]) -> list[Aud
     if not transaction.get_connection().in_atomic_block:
         # As for one event: the events commit or roll back with the changes they describe.
         raise RuntimeError("audit events are written inside the transaction of the change")
-    return AuditEvent.objects.bulk_create(
+    return insert_instances(
         [
             AuditEvent(
                 actor=actor.user,

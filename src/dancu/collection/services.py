@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
@@ -41,6 +41,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.forked import can_fork_workers
+from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.pgcopy import copy_rows
 from dancu.lib.tasks import enqueue
 from dancu.lib.vntext import fold_name, forbidden_characters, normalize_name
@@ -55,6 +56,7 @@ from dancu.registry.rules import (
     UnitIndex,
     registered_identifiers,
 )
+from dancu.registry.selectors import RecordLookups
 from dancu.registry.services import NewCitizenEntry
 
 DEFAULT_BATCH_SIZE = 2_000
@@ -579,19 +581,11 @@ class _Units:
     """The communes the rows name, looked up once per code for the whole promotion."""
 
     def __init__(self) -> None:
-        self.current: dict[str, AdminUnit | None] = {}
         self.legacy: dict[str, AdminUnit | None] = {}
 
     def commune(self, code: str) -> AdminUnit | None:
-        if code not in self.current:
-            self.current[code] = (
-                AdminUnit.objects.select_related("parent")
-                .filter(structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code=code)
-                .first()
-                if code
-                else None
-            )
-        return self.current[code]
+        # The forms' checks look the same codes up: one cache serves both (workflow.communes_cached).
+        return workflow.commune_by_code(code)
 
     def legacy_commune(self, code: str) -> AdminUnit | None:
         if code not in self.legacy:
@@ -805,7 +799,7 @@ class _RowByRow:
 
 
 def _approved_for_bulk(
-    *, record: StagingRecord, actor: Actor, units: _Units, today: date
+    *, record: StagingRecord, actor: Actor, units: _Units, today: date, lookups: RecordLookups
 ) -> _Approved | _RowByRow:
     """The row as an entry of the bulk write when _promote would write it to the registry and the bulk
     write writes all of it: an approved row in a commune of the importer's area that passes its DC01's
@@ -826,7 +820,9 @@ def _approved_for_bulk(
     keys = _registry_keys(data)
     if record.status != StagingRecord.Status.APPROVED:
         return _RowByRow(record=record, writes=False, keys=keys)
-    check = workflow.form_validate(user=None, kind=CollectionForm.Kind.DC01, data=data, today=today)
+    check = workflow.form_validate(
+        user=None, kind=CollectionForm.Kind.DC01, data=data, today=today, lookups=lookups
+    )
     if check.errors or check.warnings:
         return _RowByRow(record=record, writes=False, keys=keys)
     entry = workflow.dc01_bulk_entry(
@@ -841,6 +837,18 @@ def _approved_for_bulk(
     if entry is None:
         return _RowByRow(record=record, writes=True, keys=keys)
     return _Approved(record=record, commune=commune, entry=entry, keys=keys)
+
+
+def _mark_promoted(records: Sequence[StagingRecord], now: datetime) -> None:
+    """Save each row's citizen and promotion time: one prepared statement run over the rows, where
+    bulk_update would compile a CASE over every id (a tenth of the promotion's time)."""
+    table = connection.ops.quote_name(StagingRecord._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET citizen_id = %s, promoted_at = %s WHERE id = %s",  # noqa: S608 - from the model
+            [(record.citizen_id, at, record.pk) for record in records],
+        )
 
 
 def _apply_approved_bulk(*, approved: list[_Approved], actor: Actor, units: _Units, today: date) -> None:
@@ -858,7 +866,7 @@ def _apply_approved_bulk(*, approved: list[_Approved], actor: Actor, units: _Uni
             for record, citizen in zip(records, citizens, strict=True):
                 record.citizen = citizen
                 record.promoted_at = now
-            StagingRecord.objects.bulk_update(records, ["citizen", "promoted_at"])
+            _mark_promoted(records, now)
             ImportRun.objects.filter(pk=records[0].run_id).update(
                 rows_applied=F("rows_applied") + len(records), updated_at=now
             )
@@ -876,6 +884,35 @@ def _apply_approved_bulk(*, approved: list[_Approved], actor: Actor, units: _Uni
             _promote(record=row.record, actor=actor, units=units, today=today)
 
 
+def _lookups_for(records: Sequence[StagingRecord]) -> RecordLookups:
+    """What the DC01 checks of these rows will ask the registry (the holders of their PINs and CMNDs, the
+    records of their name and birth), read for all of them at once. A row whose check asks otherwise
+    (a name the check normalizes further) only costs its own query."""
+    pins, old_ids, names = set(), set(), set()
+    for record in records:
+        normalized = record.normalized
+        if pin := normalized.get("id_number", ""):
+            pins.add(pin)
+        elif (name := normalized.get("full_name", "")) and (birth := normalized.get("birth_date", "")):
+            # The check looks for the same name and birth only where the row has no PIN; an unreadable
+            # date is refused by the check before it looks.
+            with contextlib.suppress(PartialDateError):
+                names.add((fold_name(name), PartialDate.parse(birth)))
+        if old_id := normalized.get("old_id_number", ""):
+            old_ids.add(old_id)
+    return RecordLookups(pins=pins, old_ids=old_ids, names=names)
+
+
+def _reread_written(lookups: RecordLookups, keys: Collection[str]) -> None:
+    """The rows just written hold these numbers and names now: what the next checks ask of them is read
+    again."""
+    kinds: dict[str, set[str]] = {"pin": set(), "cmnd": set(), "name": set()}
+    for key in keys:
+        kind, _colon, value = key.partition(":")
+        kinds[kind].add(value)
+    lookups.reread(pins=kinds["pin"], old_ids=kinds["cmnd"], name_keys=kinds["name"])
+
+
 def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units, today: date) -> None:
     """Promote the rows in one transaction, with the same outcome row by row as _promote alone in file
     order. The rows it would write to the registry are gathered and written in bulk. The others go
@@ -884,7 +921,10 @@ def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units,
     after the gathered rows are written when they may write to the registry themselves, or when their
     checks read what a gathered row writes (the same PIN, CMND or name), so that each row is judged on
     the registry as the rows before it left it. A row is marked promoted in the transaction that writes
-    it: a killed import resumes after the last chunk committed."""
+    it: a killed import resumes after the last chunk committed.
+
+    The checks' questions to the registry (who holds a PIN, a CMND, a name and birth) are read for the
+    whole chunk at once, and asked again for the numbers and names of each row written."""
     with transaction.atomic():
         locked = list(
             StagingRecord.objects.select_for_update(of=("self", "run"))
@@ -892,24 +932,35 @@ def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units,
             .filter(pk__in=[record.pk for record in records], promoted_at__isnull=True)
             .order_by("row_number")
         )
+        workflow.communes_prefetch([record.normalized.get("commune_code", "") for record in locked])
+        lookups = _lookups_for(locked)
         gathered: list[_Approved] = []
         keys: set[str] = set()
+
+        def write_gathered() -> None:
+            nonlocal gathered, keys
+            _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
+            _reread_written(lookups, keys)
+            gathered, keys = [], set()
+
         for record in locked:
-            row = _approved_for_bulk(record=record, actor=actor, units=units, today=today)
+            row = _approved_for_bulk(record=record, actor=actor, units=units, today=today, lookups=lookups)
             if not keys.isdisjoint(row.keys):
-                _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
-                gathered, keys = [], set()
+                write_gathered()
                 # Judged again on the registry that now holds the rows before it.
-                row = _approved_for_bulk(record=record, actor=actor, units=units, today=today)
+                row = _approved_for_bulk(
+                    record=record, actor=actor, units=units, today=today, lookups=lookups
+                )
             if isinstance(row, _Approved):
                 gathered.append(row)
                 keys |= row.keys
                 continue
             if row.writes:
-                _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
-                gathered, keys = [], set()
+                write_gathered()
             _promote(record=record, actor=actor, units=units, today=today)
-        _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
+            if row.writes:
+                _reread_written(lookups, row.keys)
+        write_gathered()
 
 
 def import_promote(

@@ -30,7 +30,7 @@ from types import MappingProxyType
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
@@ -41,6 +41,7 @@ from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
+from dancu.lib.chunks import batched
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold_name, nfc, normalize_name, text_errors
@@ -64,8 +65,7 @@ from dancu.registry.rules import (
     check_spouse_age,
 )
 from dancu.registry.selectors import (
-    pin_holder,
-    possible_duplicates,
+    RecordLookups,
     relative_for_link,
     relative_married_elsewhere,
     spouses_left_married,
@@ -284,22 +284,41 @@ def communes_cached() -> Iterator[None]:
         _communes_seen.reset(token)
 
 
-def _commune(code: str) -> AdminUnit | None:
+def _is_unit_code(code: str) -> bool:
     # Unit codes are ASCII digits; anything else names no unit (and a NUL would make PostgreSQL refuse the
     # look-up itself).
-    if not (code.isascii() and code.isdigit()):
+    return code.isascii() and code.isdigit()
+
+
+def _communes_query() -> QuerySet[AdminUnit]:
+    return AdminUnit.objects.select_related("parent").filter(
+        structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE
+    )
+
+
+def commune_by_code(code: str) -> AdminUnit | None:
+    """The 2025 commune of this code, with its province; looked up once while `communes_cached` runs."""
+    if not _is_unit_code(code):
         return None
     seen = _communes_seen.get()
     if seen is not None and code in seen:
         return seen[code]
-    found = (
-        AdminUnit.objects.select_related("parent")
-        .filter(structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code=code)
-        .first()
-    )
+    found = _communes_query().filter(code=code).first()
     if seen is not None:
         seen[code] = found
     return found
+
+
+def communes_prefetch(codes: Collection[str]) -> None:
+    """Look up in one query the communes of these codes not yet looked up while `communes_cached` runs
+    (nothing outside it): an import's chunk of rows names a few hundred communes."""
+    seen = _communes_seen.get()
+    if seen is None:
+        return
+    wanted = sorted({code for code in codes if _is_unit_code(code) and code not in seen})
+    for batch in batched(wanted, 500):  # within SQLite's limit of parameters per statement
+        found = {unit.code: unit for unit in _communes_query().filter(code__in=batch)}
+        seen.update((code, found.get(code)) for code in batch)
 
 
 def _check_document_and_reason(document: str, reason: str, *, complete: bool, kind: str) -> list[FieldError]:
@@ -320,7 +339,9 @@ def _partial_birth_warning(birth: PartialDate | None) -> list[FieldError]:
     return [_rule("birth_date", "date.partial")]
 
 
-def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
+def _check_dc01(
+    user: User | None, data: dict[str, Any], *, complete: bool, today: date, lookups: RecordLookups
+) -> FormCheck:
     check = FormCheck()
     errors, warnings = check.errors, check.warnings
     if complete:
@@ -345,18 +366,20 @@ def _check_dc01(user: User | None, data: dict[str, Any], *, complete: bool, toda
     if pin:
         pin_problems = pin_errors(pin, sex=sex, birth=birth, place_code=place if place_ok else None)
         errors += pin_problems
-        holder = None if pin_problems else pin_holder(pin)
+        holder = None if pin_problems else lookups.pin_holder(pin)
         if holder is not None:
             errors.append(_rule("pin", "pin.duplicate"))
             check.compared(check.duplicates_read, holder, "pin", pin)
-    _check_old_id(check, parsed.get("old_id_number"))
+    holder = lookups.old_id_holder(parsed.get("old_id_number"))
+    if holder is not None:
+        _old_id_taken(check, holder, parsed["old_id_number"])
 
     warnings += _partial_birth_warning(birth)
     name_ok = bool(parsed.get("full_name")) and not any(e.field == "full_name" for e in errors)
     # The same name and date of birth in the registry is most often the same person collected twice: a
     # reviewer looks before a second record (and a second PIN) is made.
     same = (
-        possible_duplicates(fold_name(parsed["full_name"]), birth)
+        lookups.possible_duplicates(fold_name(parsed["full_name"]), birth)
         if name_ok and birth is not None and not pin
         else []
     )
@@ -389,7 +412,7 @@ def _check_residence(
         errors.append(_rule("residence_kind", "residence.kind_invalid"))
     code = data.get("commune_code", "")
     if code:
-        commune = _commune(code)
+        commune = commune_by_code(code)
         if commune is None:
             errors.append(_rule("commune_code", "unit.unknown", code=code))
         elif user is not None and not unit_in_area(user, commune):
@@ -660,12 +683,10 @@ def _check_spouse_status(check: FormCheck, *, status: str, spouse: bool, removed
         check.warnings.append(_rule("spouse_name", "family.spouse_removed_married"))
 
 
-def _check_old_id(check: FormCheck, old_id: str | None, *, record: int | None = None) -> None:
+def _old_id_taken(check: FormCheck, holder: int, old_id: str) -> None:
     """A CMND number that another record holds: an error, and a verdict about that record."""
-    holder = old_id_holder(old_id, exclude_pk=record)
-    if holder is not None:
-        check.errors.append(_rule("old_id_number", "cmnd.duplicate"))
-        check.compared(check.duplicates_read, holder, "cmnd", old_id)
+    check.errors.append(_rule("old_id_number", "cmnd.duplicate"))
+    check.compared(check.duplicates_read, holder, "cmnd", old_id)
 
 
 def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today: date) -> FormCheck:
@@ -697,7 +718,9 @@ def _check_dc02(citizen: Citizen, data: dict[str, Any], *, complete: bool, today
         )
     if parsed.get("birth_date") is not None:
         errors += pin_errors(citizen.pin, sex=citizen.sex, birth=parsed["birth_date"], place_code=None)
-    _check_old_id(check, parsed.get("old_id_number"), record=citizen.pk)
+    holder = old_id_holder(parsed.get("old_id_number"), exclude_pk=citizen.pk)
+    if holder is not None:
+        _old_id_taken(check, holder, parsed["old_id_number"])
     unique: list[FieldError] = []
     for problem in errors:
         if problem not in unique:
@@ -811,11 +834,14 @@ def form_validate(
     reason: str = "",
     complete: bool = True,
     today: date | None = None,
+    lookups: RecordLookups | None = None,
 ) -> FormCheck:
     """Judge a form's data without writing anything; the page calls it as the officer types.
 
     With `complete`, missing mandatory fields are errors too (what submitting needs); without, only the
-    values already typed are judged (what a half-filled draft can be told).
+    values already typed are judged (what a half-filled draft can be told). `lookups` answers a DC01's
+    questions to the registry (who holds its PIN, its CMND, its name and birth) when the caller read them
+    for many forms at once.
     """
     today = today or timezone.localdate()
     if kind not in Kind.values:
@@ -834,7 +860,7 @@ def form_validate(
             raise DomainError(citizen_required())
         check = _check_dc02(citizen, clean, complete=complete, today=today)
     else:
-        check = _check_dc01(user, clean, complete=complete, today=today)
+        check = _check_dc01(user, clean, complete=complete, today=today, lookups=lookups or RecordLookups())
     check.errors += _check_document_and_reason(document, reason, complete=complete, kind=kind)
     return check
 

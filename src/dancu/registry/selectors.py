@@ -22,7 +22,7 @@ from dancu.accounts.selectors import citizen_scope, household_scope, stay_scope
 from dancu.audit.models import AccessLog
 from dancu.audit.services import access_log_record
 from dancu.geo.models import AdminUnit
-from dancu.lib.chunks import in_chunks
+from dancu.lib.chunks import batched, in_chunks
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.vntext import fold, fold_name, text_errors
@@ -40,7 +40,7 @@ from dancu.registry.models import (
     Residence,
 )
 from dancu.registry.record import citizen_record
-from dancu.registry.validation import error
+from dancu.registry.validation import error, old_id_holder
 
 PIN_RE = re.compile(r"^[0-9]{12}$")
 OLD_ID_RE = re.compile(r"^[0-9]{9}$")
@@ -163,6 +163,91 @@ def possible_duplicates(name_key: str, birth: PartialDate) -> list[int]:
     collected twice. A verdict about their records, logged by whoever is shown it."""
     found = Citizen.objects.filter(name_key=name_key, birth_date=birth).order_by("pk")
     return list(found.values_list("pk", flat=True)[:POSSIBLE_DUPLICATES_READ])
+
+
+# Values per IN list: within SQLite's limit on the parameters of one statement.
+_LOOKUP_BATCH = 500
+
+
+class RecordLookups:
+    """The answers of pin_holder, old_id_holder and possible_duplicates for many forms judged one after the
+    other (a chunk of an import's rows), read for all of them in three queries instead of three per form.
+
+    Give it what the forms will ask; a question it was not given goes to the database as usual, so a key
+    read from the rows a little differently from the check's own only costs that query. The answers are
+    the registry's at the moment they were read: a caller that writes records between two forms has the
+    answers about the numbers and names of those records read again (`reread`) before it judges the next
+    form. Another transaction's write in between is what the per-form queries could miss as well, a
+    moment later; the unique indexes settle those races."""
+
+    def __init__(
+        self,
+        *,
+        pins: Collection[str] = (),
+        old_ids: Collection[str] = (),
+        names: Collection[tuple[str, PartialDate]] = (),
+    ) -> None:
+        self._pins_asked = {pin for pin in pins if PIN_RE.match(pin)}
+        self._old_ids_asked = {number for number in old_ids if OLD_ID_RE.match(number)}
+        self._names_asked = set(names)
+        self._pin_holders: dict[str, int] = {}
+        self._old_id_holders: dict[str, int] = {}
+        self._same: dict[tuple[str, PartialDate], list[int]] = {}
+        self._read(self._pins_asked, self._old_ids_asked, self._names_asked)
+
+    def _read(
+        self, pins: Collection[str], old_ids: Collection[str], names: Collection[tuple[str, PartialDate]]
+    ) -> None:
+        for batch in batched(sorted(pins), _LOOKUP_BATCH):
+            self._pin_holders.update(PinRecord.objects.filter(pin__in=batch).values_list("pin", "citizen_id"))
+        for batch in batched(sorted(old_ids), _LOOKUP_BATCH):
+            holders = Citizen.objects.filter(old_id_number__in=batch).order_by("-pk")
+            # Newest first, so that the oldest holder, which old_id_holder gives, is the one kept.
+            for number, pk in holders.values_list("old_id_number", "pk"):
+                if number is not None:
+                    self._old_id_holders[number] = pk
+        # Both IN lists at once: the pairs asked for and a few of their cross products, sorted out below.
+        keys = sorted({key for key, _birth in names})
+        births = sorted({birth for _key, birth in names})
+        for key_batch in batched(keys, _LOOKUP_BATCH // 2):
+            for birth_batch in batched(births, _LOOKUP_BATCH // 2):
+                found = Citizen.objects.filter(name_key__in=key_batch, birth_date__in=birth_batch)
+                for key, birth, pk in found.order_by("pk").values_list("name_key", "birth_date", "pk"):
+                    same = self._same.setdefault((key, birth), []) if birth is not None else []
+                    if len(same) < POSSIBLE_DUPLICATES_READ:
+                        same.append(pk)
+
+    def reread(
+        self, *, pins: Collection[str] = (), old_ids: Collection[str] = (), name_keys: Collection[str] = ()
+    ) -> None:
+        """Read again what was asked about these numbers and names (of any date of birth): the caller
+        wrote records that hold them."""
+        pins = self._pins_asked.intersection(pins)
+        old_ids = self._old_ids_asked.intersection(old_ids)
+        keys = set(name_keys)
+        names = {(key, birth) for key, birth in self._names_asked if key in keys}
+        for pin in pins:
+            self._pin_holders.pop(pin, None)
+        for number in old_ids:
+            self._old_id_holders.pop(number, None)
+        for pair in names:
+            self._same.pop(pair, None)
+        self._read(pins, old_ids, names)
+
+    def pin_holder(self, pin: str) -> int | None:
+        if pin in self._pins_asked:
+            return self._pin_holders.get(pin)
+        return pin_holder(pin)
+
+    def old_id_holder(self, old_id: str | None) -> int | None:
+        if old_id in self._old_ids_asked:
+            return self._old_id_holders.get(old_id)
+        return old_id_holder(old_id)
+
+    def possible_duplicates(self, name_key: str, birth: PartialDate) -> list[int]:
+        if (name_key, birth) in self._names_asked:
+            return list(self._same.get((name_key, birth), []))
+        return possible_duplicates(name_key, birth)
 
 
 # Marked for extraction, not translated here: the log keeps them as written, and pages show them translated.

@@ -27,6 +27,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
+from dancu.lib.pgcopy import insert_instances
 from dancu.lib.vntext import fold, fold_name, name_errors, normalize_name, text_errors
 from dancu.registry.compared import compared_records_log, compared_values
 from dancu.registry.history import citizen_snapshot, household_snapshot
@@ -676,8 +677,9 @@ def citizens_create_bulk(
     residence) followed by family_link_add for each relative named would write it: the same citizen, PIN
     ledger row, residence, area, family links and audit events, and the same record versions, one per
     step (1 on creation, 2 with the residence, one more per relative linked), their snapshots built from
-    the rows in memory instead of read back. ~60 statements per citizen become ~10 per batch: an import's
-    promotion went from 26 to 195 rows a second on this project's 2-core machine (bench/RESULTS.md).
+    the rows in memory instead of read back. ~60 statements per citizen become ~10 per batch, the rows
+    written by COPY on PostgreSQL (lib.pgcopy.insert_instances): an import's promotion went from 23 to
+    208 rows a second on this project's 2-core machine, and further since (bench/RESULTS.md).
 
     All or nothing, inside the caller's transaction: an entry that citizen_bulk_refusals refuses, a PIN
     or CMND the registry already holds or that two entries share raises DomainError and writes nothing,
@@ -734,9 +736,9 @@ def citizens_create_bulk(
                 version=2 + len(entry.relatives),
             )
         )
-    Citizen.objects.bulk_create(citizens)
-    PinRecord.objects.bulk_create([PinRecord(pin=citizen.pin, citizen=citizen) for citizen in citizens])
-    residences = Residence.objects.bulk_create(
+    insert_instances(citizens)
+    insert_instances([PinRecord(pin=citizen.pin, citizen=citizen) for citizen in citizens])
+    residences = insert_instances(
         [
             Residence(
                 citizen=citizen,
@@ -751,7 +753,7 @@ def citizens_create_bulk(
             for citizen, entry in zip(citizens, entries, strict=True)
         ]
     )
-    links = FamilyLink.objects.bulk_create(
+    links = insert_instances(
         [
             FamilyLink(citizen=citizen, kind=FamilyLink.Kind(kind), relative_name=normalize_name(name))
             for citizen, entry in zip(citizens, entries, strict=True)
@@ -831,7 +833,7 @@ def citizens_create_bulk(
                     snapshot=citizen_snapshot(citizen, residences=current, membership=None, family=family),
                 )
             )
-    RecordVersion.objects.bulk_create(versions)
+    insert_instances(versions)
     return citizens
 
 
