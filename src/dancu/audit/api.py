@@ -33,7 +33,8 @@ def _actor(request: HttpRequest) -> User:
 
 def _query(params: AccessLogParams) -> AccessLogQuery:
     return AccessLogQuery(
-        reader=params.reader,
+        # Stripped as the page's fields are: a name pasted with a space found nothing over the API.
+        reader=params.reader.strip(),
         pin=params.pin.strip(),
         since=params.since,
         until=params.until,

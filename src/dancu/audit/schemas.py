@@ -13,7 +13,7 @@ class AccessLogParams(Schema):
     pin: str = Field("", description="the PIN of the citizen read")
     since: date | None = Field(None, description="first day, inclusive, in Vietnam's time")
     until: date | None = Field(None, description="last day, inclusive, in Vietnam's time")
-    action: str = Field("", description="view, search, export, history or process")
+    action: str = Field("", description="view, search, export, history, process or verify")
     channel: str = Field("", description="web, api, cli or job")
     without_audit: bool = Field(False, description="leave out the auditors' own reads of the log")
 

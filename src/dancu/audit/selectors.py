@@ -20,6 +20,7 @@ from django.utils.translation import gettext_noop
 from dancu.accounts.models import User
 from dancu.accounts.selectors import access_log_scope
 from dancu.audit.models import AccessLog, AccessLogSeal
+from dancu.audit.seals import SETTLE
 from dancu.audit.services import access_log_record
 from dancu.lib import pin as pin_codec
 from dancu.lib.chunks import in_chunks
@@ -40,6 +41,10 @@ MAX_JOB_LABELS = 1_000
 AUDIT_PURPOSE = gettext_noop("Kiểm toán nhật ký truy cập")
 # The note of those rows: what was read was the access log (shown as written, in Vietnamese).
 AUDIT_DETAIL = "nhật ký truy cập"
+# Rows are sealed once they are SETTLE old, by a task run every hour (audit/tasks.py): a row waits SETTLE
+# and an hour at most. A row older than this and not sealed means the sealing has stopped (no worker
+# runs), and the auditor is told, rather than read that the rows "are sealed after an hour".
+SEAL_LATE = SETTLE + timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -393,3 +398,13 @@ def _not_seen_today(citizen_ids: Iterable[int], *, actor: User) -> list[int]:
 def access_log_newest_seal() -> AccessLogSeal | None:
     """How far the chain of seals reaches (audit/seals.py): its newest seal, None before the first."""
     return AccessLogSeal.objects.order_by("-last_id").first()
+
+
+def access_log_unsealed_late(*, seal: AccessLogSeal | None, now: datetime | None = None) -> AccessLog | None:
+    """The first row after `seal` (the newest seal) when it is older than SEAL_LATE: the sealing is behind
+    from that row on. None while the sealing keeps up. One probe of the primary key."""
+    after = seal.last_id if seal is not None else 0
+    first = AccessLog.objects.filter(pk__gt=after).order_by("pk").only("pk", "accessed_at").first()
+    if first is None or first.accessed_at >= (now or timezone.now()) - SEAL_LATE:
+        return None
+    return first

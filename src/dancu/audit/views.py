@@ -14,6 +14,7 @@ from dancu.audit.selectors import (
     access_log_export,
     access_log_newest_seal,
     access_log_search,
+    access_log_unsealed_late,
 )
 from dancu.lib import downloads
 from dancu.lib.errors import DomainError
@@ -51,11 +52,13 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
             page = access_log_search(actor=current_user(request), query=_query(data), before=_before(request))
         except DomainError as exc:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+    seal = access_log_newest_seal()
     context = {
         "form": form,
         "page": page,
         "querystring": params.urlencode(),
-        "seal": access_log_newest_seal(),
+        "seal": seal,
+        "unsealed_late": access_log_unsealed_late(seal=seal),
     }
     return render(request, "audit/access_log.html", context)
 

@@ -222,8 +222,15 @@ def _schema_message_vi(kind: str, context: object) -> str:
     template = _SCHEMA_MESSAGES_VI.get(kind)
     if template is None:
         return f"Giá trị không hợp lệ (quy tắc {kind})"
+    values = dict(context) if isinstance(context, dict) else {}
+    if isinstance(values.get("expected"), str):
+        # pydantic lists the values a literal or enum takes in English ("'csv' or 'xlsx'"): the last
+        # "or" is its word, the values around it are the API's codes.
+        head, joined, last = values["expected"].rpartition(" or ")
+        if joined:
+            values["expected"] = f"{head} hoặc {last}"
     try:
-        return "Giá trị không hợp lệ: " + template.format_map(context if isinstance(context, dict) else {})
+        return "Giá trị không hợp lệ: " + template.format_map(values)
     except (KeyError, IndexError, ValueError):
         # A context without the value the message names: the rule without the number.
         return f"Giá trị không hợp lệ (quy tắc {kind})"
