@@ -12,6 +12,7 @@ import hashlib
 import secrets
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +62,19 @@ class User(AbstractUser):
         AUDITOR = "auditor", _("Kiểm toán truy cập")
         CITIZEN = "citizen", _("Công dân (tài khoản định danh điện tử)")
 
+    # An account's name is typed at every sign-in, on a station's keyboard or a phone's: letters without
+    # tone marks only. A Vietnamese letter can be typed as one character or as a letter and combining
+    # marks, and "quantri.bình" and "quantri.binh" would be two accounts that read alike in the trail.
+    username = models.CharField(
+        AbstractUser._meta.get_field("username").verbose_name,
+        max_length=150,
+        unique=True,
+        help_text=_(
+            "Tối đa 150 ký tự: chữ cái không dấu a-z, chữ số và các ký tự @ . + - _ (ví dụ canbo.hoankiem)"
+        ),
+        validators=[ASCIIUsernameValidator()],
+        error_messages={"unique": AbstractUser._meta.get_field("username").error_messages["unique"]},
+    )
     role = models.CharField(max_length=32, choices=Role.choices, blank=True)
     police_unit = models.ForeignKey(
         PoliceUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"

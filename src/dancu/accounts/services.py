@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
@@ -57,6 +58,24 @@ def password_refusal(password: str, *, user: User | None = None) -> FieldError |
     )
 
 
+def username_refusal(username: str) -> FieldError | None:
+    """The refusal of a user name that the account's field would not take (its validators:
+    letters without tone marks, digits and @ . + - _, at most 150 characters), or None."""
+    if username:
+        # The field's validators: the name's characters and its length (they pass an empty name).
+        with contextlib.suppress(ValidationError):
+            User._meta.get_field("username").run_validators(username)
+            return None
+    return FieldError(
+        "username",
+        "username.format",
+        "Tên đăng nhập 1–150 ký tự, chỉ gồm chữ cái không dấu a-z, chữ số và các ký tự @ . + - _ "
+        "(không có dấu cách, không có chữ có dấu)",
+        "A user name has 1–150 characters: unaccented letters a-z, digits and @ . + - _ only "
+        "(no spaces, no accented letters)",
+    )
+
+
 def officer_create(
     *,
     actor: Actor,
@@ -72,7 +91,11 @@ def officer_create(
     errors = []
     if role not in User.Role.values:
         errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
-    if User.objects.filter(username=username).exists():
+    if (refusal := username_refusal(username)) is not None:
+        errors.append(refusal)
+    # Case aside, as the admin's account page checks: "CanBo.HoanKiem" beside "canbo.hoankiem" is the
+    # same name to the people who type and read it.
+    elif User.objects.filter(username__iexact=username).exists():
         errors.append(
             FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
         )

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, user_login_failed
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UsernameField
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -52,8 +53,15 @@ _SETUP_DEVICE = "dancu_setup_device"
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label=gettext_lazy("Tên đăng nhập"), max_length=150)
-    password = forms.CharField(label=gettext_lazy("Mật khẩu"), widget=forms.PasswordInput, max_length=200)
+    # Django's UsernameField, as on its own sign-in form: the name typed is read in the NFKC form the
+    # account keeps it in (a keyboard that sends "ộ" as "o" and two combining marks reaches the account),
+    # and a phone does not capitalize its first letter, which made "Canbo.hoankiem" a wrong name.
+    username = UsernameField(label=gettext_lazy("Tên đăng nhập"), max_length=150)
+    password = forms.CharField(
+        label=gettext_lazy("Mật khẩu"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        max_length=200,
+    )
 
 
 class OtpForm(forms.Form):
