@@ -8,6 +8,7 @@ that is not a name before it reaches a record.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -168,6 +169,9 @@ def _capitalize_word(word: str) -> str:
     return titled + "".join(chars[1:])
 
 
+# Names repeat (a few thousand spellings cover most of a population), and the checks of one record call
+# this for the person and each relative several times: an import's promotion called it 20 times a row.
+@functools.lru_cache(maxsize=65_536)
 def normalize_name(text: str) -> str:
     """Return the canonical spelling of a personal name.
 
