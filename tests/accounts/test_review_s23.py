@@ -8,12 +8,10 @@ their phones.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.utils import translation
 
 from dancu.accounts.models import User
 from dancu.accounts.services import officer_create, police_unit_for_area
@@ -31,18 +29,8 @@ ASCII_ONLY_VI = (
 
 
 @pytest.fixture(autouse=True)
-def _language_restored() -> Iterator[None]:
-    language = translation.get_language()
-    yield
-    translation.activate(language)
-
-
-@pytest.fixture
-def operator(personas: Personas, sign_in: Any) -> Client:
-    """Minh, made a superuser by the operators, in the admin with his code."""
-    personas.minh.is_staff = personas.minh.is_superuser = True
-    personas.minh.save(update_fields=["is_staff", "is_superuser"])
-    return sign_in(Client(), personas.minh)
+def _language_restored(language_restored: None) -> None:
+    """Each test here may switch the language."""
 
 
 def _add_account(client: Client, username: str) -> Any:

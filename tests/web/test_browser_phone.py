@@ -655,6 +655,23 @@ SCREENS = [
     # The ministry and its auditor.
     Screen("campaign-new", "minh", lambda w: "/campaigns/new/"),
     Screen("campaign-country", "minh", lambda w: f"/campaigns/{w.campaign.pk}/vn/?day=2025-07-03"),
+    Screen("officers", "minh", lambda w: "/officers/"),
+    Screen("officer-new", "minh", lambda w: "/officers/new/"),
+    Screen(
+        "officer-new-refused",
+        "minh",
+        lambda w: "/officers/new/",
+        reach=_post_form({"username": "cánbộ mới", "police_unit": "CA-province-01", "password1": "123"}),
+        status=400,
+    ),
+    Screen("officer", "minh", lambda w: f"/officers/{w.personas.lan.pk}/"),
+    Screen(
+        "officer-refused",
+        "minh",
+        lambda w: f"/officers/{w.personas.lan.pk}/",
+        reach=_post_form({"police_unit": "CA-province-01"}),
+        status=400,
+    ),
     Screen("auditor-home", "an", lambda w: "/"),  # the access log
     Screen("auditor-log-filtered", "an", lambda w: f"/audit/access/?reader=lan&since={_today()}"),
     Screen("auditor-log-refused", "an", lambda w: "/audit/access/?pin=12ab&reader=lan"),
@@ -876,6 +893,10 @@ def test_the_language_switch_keeps_a_search_made_on_the_page(sessions: Sessions)
 # sent by POST (each redirects to a page above), and HTMX fragments drawn inside a page above.
 NOT_PAGES = {
     "accounts:logout": "POST, then the sign-in page",
+    "accounts:officer_change": "POST, then the account's page (refused: the screen officer-refused)",
+    "accounts:officer_active": "POST, then the account's page",
+    "accounts:officer_password": "POST, then the account's page",
+    "accounts:officer_otp_reset": "POST, then the account's page",
     "campaigns:export": "an XLSX or PDF file",
     "campaigns:report": "an XLSX or PDF file",
     "cards:receipt": "a PDF file",

@@ -6,11 +6,13 @@ commune never sees a citizen of another" lives in one place.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import FieldError
+from dancu.lib.errors import FieldError, NotFoundError
 
 # Roles that work with citizens' records. The auditor reads the access log, not the records.
 RECORD_READER_ROLES = frozenset(
@@ -112,18 +114,21 @@ def officer_can_read_records(user: User) -> bool:
     return user.is_active and user.role in RECORD_READER_ROLES and user.police_unit is not None
 
 
-def unit_in_area(user: User, unit: AdminUnit) -> bool:
-    """Whether a (2025 or legacy) commune lies in the area of the user's police unit."""
-    if not officer_can_read_records(user):
+def _covers(police_unit: PoliceUnit | None, unit: AdminUnit | None) -> bool:
+    """Whether an administrative unit lies in the area of a police unit (the ministry's: the country)."""
+    if police_unit is None:
         return False
-    police_unit = user.police_unit
-    assert police_unit is not None
     if police_unit.level == PoliceUnit.Level.MINISTRY:
         return True
     area = police_unit.admin_unit
-    if area is None:
+    if area is None or unit is None:
         return False
     return unit.path == area.path or unit.path.startswith(area.path + "/")
+
+
+def unit_in_area(user: User, unit: AdminUnit) -> bool:
+    """Whether a (2025 or legacy) commune lies in the area of the user's police unit."""
+    return officer_can_read_records(user) and _covers(user.police_unit, unit)
 
 
 def account_sign_in_refusal(user: User) -> FieldError | None:
@@ -149,3 +154,109 @@ def account_sign_in_refusal(user: User) -> FieldError | None:
         "Tài khoản đã bị vô hiệu hoá. Liên hệ quản trị viên của đơn vị bạn để được kích hoạt lại.",
         "This account has been deactivated. Ask your unit's administrator to reactivate it.",
     )
+
+
+def last_administrator_refusal(
+    user: User, *, active: bool, role: str, is_superuser: bool
+) -> FieldError | None:
+    """Why the account may not take this state (active or not, its role, superuser or not), or None: it
+    would leave the platform without an active ministry administrator, who restores officers' accounts
+    from the pages, or without an active superuser, who is made again only on the server
+    (`dancu createsuperuser`). Both checks look at the other accounts, so an account that is not the last
+    of its kind changes freely."""
+    others = User.objects.filter(is_active=True).exclude(pk=user.pk)
+    loses_admin = (
+        user.is_active
+        and user.role == User.Role.MINISTRY_ADMIN
+        and not (active and role == User.Role.MINISTRY_ADMIN)
+    )
+    if loses_admin and not others.filter(role=User.Role.MINISTRY_ADMIN).exists():
+        return FieldError(
+            "account",
+            "account.last_administrator",
+            "Đây là tài khoản quản trị cấp Bộ cuối cùng còn hoạt động: hãy tạo hoặc kích hoạt một "
+            "tài khoản quản trị khác trước",
+            "This is the last active ministry administrator: create or reactivate another first",
+        )
+    loses_superuser = user.is_active and user.is_superuser and not (active and is_superuser)
+    if loses_superuser and not others.filter(is_superuser=True).exists():
+        return FieldError(
+            "account",
+            "account.last_superuser",
+            "Đây là tài khoản quản trị hệ thống cuối cùng còn hoạt động: hãy tạo một tài khoản khác "
+            "trước (dancu createsuperuser)",
+            "This is the last active superuser: create another first (dancu createsuperuser)",
+        )
+    return None
+
+
+# Officers' accounts in the pages (/officers/): the ministry's administrators manage those of their unit's
+# area. Superusers and staff accounts are managed in the Django admin only, by those who hold them.
+OFFICERS_PAGE_SIZE = 50
+
+
+def officers_manager(user: User) -> bool:
+    return user.is_active and user.role == User.Role.MINISTRY_ADMIN and user.police_unit is not None
+
+
+def police_unit_in_reach(user: User, unit: PoliceUnit) -> bool:
+    """Whether an administrator may give an account this police unit: one in the area of their own (the
+    ministry's own unit, which has no area, only to an administrator of the ministry)."""
+    return officers_manager(user) and _covers(user.police_unit, unit.admin_unit)
+
+
+def officer_scope(user: User) -> Q:
+    """The accounts an administrator manages, as a filter on User: officers (never a citizen's e-ID
+    account, nor a superuser's or staff account) of police units in the area of the administrator's."""
+    if not officers_manager(user):
+        return _NOTHING
+    own = user.police_unit
+    assert own is not None
+    officers = Q(police_unit__isnull=False, is_superuser=False, is_staff=False) & ~Q(role=User.Role.CITIZEN)
+    if own.level == PoliceUnit.Level.MINISTRY:
+        return officers
+    if own.admin_unit is None:
+        return _NOTHING
+    path = own.admin_unit.path
+    return officers & (
+        Q(police_unit__admin_unit__path=path) | Q(police_unit__admin_unit__path__startswith=path + "/")
+    )
+
+
+@dataclass
+class OfficerPage:
+    results: list[User]
+    page: int
+    has_next: bool
+
+
+def officer_list(
+    *, actor: User, text: str = "", role: str = "", active: bool | None = None, page: int = 1
+) -> OfficerPage:
+    """The officers the administrator manages, by user name, by unit, newest account first: `text` finds
+    a user name, a name or a unit's code or name (any part, case and tone marks as typed)."""
+    found = User.objects.filter(officer_scope(actor)).select_related("police_unit")
+    if text := text.strip():
+        found = found.filter(
+            Q(username__icontains=text)
+            | Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+            | Q(police_unit__code__icontains=text)
+            | Q(police_unit__name__icontains=text)
+        )
+    if role:
+        found = found.filter(role=role)
+    if active is not None:
+        found = found.filter(is_active=active)
+    page = max(page, 1)
+    start = (page - 1) * OFFICERS_PAGE_SIZE
+    rows = list(found.order_by("-date_joined", "-pk")[start : start + OFFICERS_PAGE_SIZE + 1])
+    return OfficerPage(results=rows[:OFFICERS_PAGE_SIZE], page=page, has_next=len(rows) > OFFICERS_PAGE_SIZE)
+
+
+def officer_get(*, actor: User, pk: int) -> User:
+    """One account the administrator manages; the same NotFoundError for one outside their reach."""
+    officer = User.objects.filter(officer_scope(actor), pk=pk).select_related("police_unit").first()
+    if officer is None:
+        raise NotFoundError("officer")
+    return officer

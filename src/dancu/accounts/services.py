@@ -12,10 +12,16 @@ from django.utils import timezone, translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import ApiToken, PoliceUnit, User
+from dancu.accounts.selectors import (
+    last_administrator_refusal,
+    officer_scope,
+    officers_manager,
+    police_unit_in_reach,
+)
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.vntext import text_errors
 
 
@@ -76,6 +82,21 @@ def username_refusal(username: str) -> FieldError | None:
     )
 
 
+def _new_account_errors(username: str, password: str) -> list[FieldError]:
+    errors = []
+    if (refusal := username_refusal(username)) is not None:
+        errors.append(refusal)
+    # Case aside, as the admin's account page checks: "CanBo.HoanKiem" beside "canbo.hoankiem" is the
+    # same name to the people who type and read it.
+    elif User.objects.filter(username__iexact=username).exists():
+        errors.append(
+            FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
+        )
+    if (weak := password_refusal(password)) is not None:
+        errors.append(weak)
+    return errors
+
+
 def officer_create(
     *,
     actor: Actor,
@@ -91,16 +112,7 @@ def officer_create(
     errors = []
     if role not in User.Role.values:
         errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
-    if (refusal := username_refusal(username)) is not None:
-        errors.append(refusal)
-    # Case aside, as the admin's account page checks: "CanBo.HoanKiem" beside "canbo.hoankiem" is the
-    # same name to the people who type and read it.
-    elif User.objects.filter(username__iexact=username).exists():
-        errors.append(
-            FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
-        )
-    if (weak := password_refusal(password)) is not None:
-        errors.append(weak)
+    errors += _new_account_errors(username, password)
     if errors:
         raise DomainError(errors)
     first, _, last = full_name.rpartition(" ")
@@ -363,3 +375,219 @@ def police_units_sync() -> int:
 def _police_code(area: AdminUnit) -> str:
     prefix = "CA" if area.structure == "2025" else "CA-cu"
     return f"{prefix}-{area.level}-{area.code}"
+
+
+# --- Officers' accounts managed from the pages (/officers/) by the ministry's administrators ---------------
+
+# The police units each role works in: a collector and a commune reviewer in a commune's police, a
+# supervisor (phúc tra) in a district's or a province's, a ministry administrator in the ministry; an
+# auditor audits the area of whichever unit they belong to.
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    User.Role.COLLECTOR: frozenset({PoliceUnit.Level.COMMUNE}),
+    User.Role.COMMUNE_REVIEWER: frozenset({PoliceUnit.Level.COMMUNE}),
+    User.Role.SUPERVISOR: frozenset({PoliceUnit.Level.DISTRICT, PoliceUnit.Level.PROVINCE}),
+    User.Role.MINISTRY_ADMIN: frozenset({PoliceUnit.Level.MINISTRY}),
+    User.Role.AUDITOR: frozenset(PoliceUnit.Level.values),
+}
+OFFICER_REASON_MAX_LENGTH = 200
+
+
+def _manager(actor: Actor) -> User:
+    """The administrator behind a page's write; anyone else is refused as the page refuses them."""
+    user = actor.user
+    if user is None or not officers_manager(user):
+        raise DomainError(
+            FieldError(
+                "account",
+                "role.not_allowed",
+                "Chỉ quản trị cấp Bộ được quản lý tài khoản cán bộ",
+                "Only ministry administrators manage officers' accounts",
+            )
+        )
+    return user
+
+
+def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None) -> list[FieldError]:
+    if role not in ROLE_LEVELS:
+        return [FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role")]
+    if unit is None:
+        return [
+            FieldError(
+                "police_unit",
+                "unit.unknown",
+                "Không có đơn vị công an mang mã này",
+                "No police unit has this code",
+            )
+        ]
+    if not police_unit_in_reach(manager, unit):
+        return [
+            FieldError(
+                "police_unit",
+                "unit.outside_jurisdiction",
+                "Đơn vị công an này ngoài địa bàn của đơn vị bạn",
+                "This police unit is outside your unit's area",
+            )
+        ]
+    if unit.level not in ROLE_LEVELS[role]:
+        levels = ", ".join(
+            str(PoliceUnit.Level(level).label)
+            for level in PoliceUnit.Level.values
+            if level in ROLE_LEVELS[role]
+        )
+        return [
+            FieldError(
+                "police_unit",
+                "role.unit_level",
+                f"Vai trò này làm việc tại: {levels}",
+                f"This role works in: {levels}",
+            )
+        ]
+    return []
+
+
+def _officer_reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(FieldError("reason", "reason.required", "Cần ghi lý do", "A reason is required"))
+    if errors := text_errors(reason, field="reason", max_length=OFFICER_REASON_MAX_LENGTH, prose=True):
+        raise DomainError(errors)
+    return reason
+
+
+def officer_add_refusals(
+    *, actor: Actor, username: str, password: str, role: str, police_unit: PoliceUnit | None, full_name: str
+) -> list[FieldError]:
+    """Every rule that officer_add would refuse these values by, all at once, writing nothing: the page
+    shows them beside their fields together, those of a half-filled form too."""
+    manager = _manager(actor)
+    return [
+        *_new_account_errors(username, password),
+        *_role_unit_errors(manager, role, police_unit),
+        *text_errors(full_name, field="full_name", max_length=300),
+    ]
+
+
+def officer_add(
+    *, actor: Actor, username: str, password: str, role: str, police_unit: PoliceUnit | None, full_name: str
+) -> User:
+    """An administrator's new officer account, in a police unit of their area and of the level its role
+    works at; the officer sets up an authenticator at the first sign-in (the QR code)."""
+    values = {"username": username, "password": password, "role": role, "full_name": full_name}
+    if errors := officer_add_refusals(actor=actor, police_unit=police_unit, **values):
+        raise DomainError(errors)
+    assert police_unit is not None
+    user, _device = officer_create(
+        actor=actor,
+        username=username,
+        password=password,
+        role=role,
+        police_unit=police_unit,
+        full_name=full_name.strip(),
+    )
+    return user
+
+
+def _locked_officer(manager: User, officer: User) -> User:
+    """The officer's row, locked for the change, when the administrator manages it; NotFoundError, as the
+    pages answer for an account that does not exist, otherwise."""
+    locked = (
+        User.objects.select_for_update(of=("self",))
+        .select_related("police_unit")
+        .filter(officer_scope(manager), pk=officer.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFoundError("officer")
+    return locked
+
+
+def officer_change(
+    *, actor: Actor, officer: User, role: str, police_unit: PoliceUnit | None, reason: str
+) -> User:
+    """Move an officer to another police unit or give them another role; the trail keeps both, before and
+    after. What the officer sees follows at their next page: the jurisdiction is their unit's area."""
+    manager = _manager(actor)
+    reason = _officer_reason(reason)
+    if errors := _role_unit_errors(manager, role, police_unit):
+        raise DomainError(errors)
+    assert police_unit is not None
+    with transaction.atomic():
+        locked = _locked_officer(manager, officer)
+        refusal = last_administrator_refusal(
+            locked, active=locked.is_active, role=role, is_superuser=locked.is_superuser
+        )
+        if refusal is not None:
+            raise DomainError(refusal)
+        assert locked.police_unit is not None  # the scope holds officers of a unit only
+        before = {"role": locked.role, "police_unit": locked.police_unit.code}
+        after = {"role": role, "police_unit": police_unit.code}
+        if before == after:
+            return locked
+        locked.role, locked.police_unit = role, police_unit
+        locked.save(update_fields=["role", "police_unit"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.OFFICER_CHANGED,
+            subject_type="user",
+            subject_id=locked.pk,
+            data={"username": locked.username, "before": before, "after": after},
+            reason=reason,
+        )
+    return locked
+
+
+def officer_set_active(*, actor: Actor, officer: User, active: bool, reason: str) -> User:
+    """Deactivate an officer's account (who left, who is suspended) or reactivate it. A deactivated account
+    signs in no more, its open sessions end at their next page, and its API tokens stop working."""
+    manager = _manager(actor)
+    reason = _officer_reason(reason)
+    with transaction.atomic():
+        locked = _locked_officer(manager, officer)
+        if locked.is_active == active:
+            return locked
+        refusal = last_administrator_refusal(
+            locked, active=active, role=locked.role, is_superuser=locked.is_superuser
+        )
+        if refusal is not None:
+            raise DomainError(refusal)
+        locked.is_active = active
+        locked.save(update_fields=["is_active"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.OFFICER_REACTIVATED if active else EventType.OFFICER_DEACTIVATED,
+            subject_type="user",
+            subject_id=locked.pk,
+            data={"username": locked.username},
+            reason=reason,
+        )
+    return locked
+
+
+def officer_password_set(*, actor: Actor, officer: User, password: str, reason: str) -> User:
+    """A new password for an officer who forgot theirs, given to them in person; the password is in no
+    record, the trail says who set one and why."""
+    manager = _manager(actor)
+    reason = _officer_reason(reason)
+    if (weak := password_refusal(password, user=officer)) is not None:
+        raise DomainError(weak)
+    with transaction.atomic():
+        locked = _locked_officer(manager, officer)
+        locked.set_password(password)
+        locked.save(update_fields=["password"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.OFFICER_PASSWORD_SET,
+            subject_type="user",
+            subject_id=locked.pk,
+            data={"username": locked.username},
+            reason=reason,
+        )
+    return locked
+
+
+def officer_authenticator_reset(*, actor: Actor, officer: User, reason: str) -> tuple[int, int]:
+    """otp_devices_reset from the pages: the officer's lost phone, for an administrator who manages them."""
+    manager = _manager(actor)
+    with transaction.atomic():
+        locked = _locked_officer(manager, officer)
+        return otp_devices_reset(actor=actor, user=locked, reason=reason)

@@ -226,8 +226,38 @@ class AuditedAdmin(ModelAdmin[Any]):
     Django writes the LogEntry inside the transaction of the change on its add, change and delete pages;
     the delete action is made atomic here, so that its events and its deletions commit together. The
     event names the model, the object as the admin shows it and what changed (field names, never values:
-    a password change says "password").
+    a password change says "password"). A model admin may name fields whose old and new values the change
+    event records too (`audited_values`): an officer's role, police unit and permissions, where "Police
+    unit" alone said neither from which unit nor to which.
     """
+
+    audited_values: tuple[str, ...] = ()
+
+    def audited_value(self, name: str, value: Any) -> Any:
+        """The value of field `name` as the event keeps it, from the form's initial or cleaned data: a
+        related object by its name (a list of them sorted), anything else as it is (text, a truth value)."""
+        if isinstance(value, Model):
+            return str(value)
+        if isinstance(value, QuerySet | list | tuple):
+            return sorted(str(item) for item in value)
+        return value
+
+    def construct_change_message(
+        self, request: HttpRequest, form: forms.Form, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        message: list[dict[str, Any]] = super().construct_change_message(request, form, formsets, add)
+        values = {
+            name: {
+                "old": self.audited_value(name, form.initial.get(name)),
+                "new": self.audited_value(name, form.cleaned_data.get(name)),
+            }
+            for name in self.audited_values
+            if name in form.changed_data and name in form.cleaned_data
+        }
+        # The form's own changes come first in Django's message, as {"changed": {"fields": [...]}}.
+        if not add and values and message and "changed" in message[0]:
+            message[0]["changed"]["values"] = values
+        return message
 
     def log_addition(self, request: HttpRequest, obj: Model, message: Any) -> Any:
         entry = super().log_addition(request, obj, message)

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
-from dancu.accounts.selectors import auditor_can_read_log, officer_can_read_records
+from dancu.accounts.selectors import auditor_can_read_log, officer_can_read_records, officers_manager
 
 View = Callable[..., HttpResponse]
 
@@ -64,3 +64,5 @@ def _signed_in_as(allowed: Callable[[User], bool]) -> Callable[[View], View]:
 # The pages of officers who work with records, and the auditor's pages (the access log).
 officer_required = _signed_in_as(officer_can_read_records)
 auditor_required = _signed_in_as(auditor_can_read_log)
+# The officers' accounts (/officers/): the ministry's administrators.
+manager_required = _signed_in_as(officers_manager)
