@@ -97,3 +97,17 @@ def test_the_api_documents_every_action_it_filters_by() -> None:
 
     description = AccessLogParams.model_fields["action"].description or ""
     assert all(value in description for value in AccessLog.Action.values)
+
+
+def test_an_older_page_leads_back_to_the_newest(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas, reads: None
+) -> None:
+    sign_in(client, personas.an)
+    first = client.get("/audit/access/", {"action": "view"})
+    assert 'id="newest"' not in first.content.decode()
+    before = AccessLog.objects.order_by("-pk").values_list("pk", flat=True).first()
+
+    older = client.get("/audit/access/", {"action": "view", "before": before}).content.decode()
+
+    # Back to the first page of the same filter, without the position in the log.
+    assert 'id="newest" href="?action=view"' in older
