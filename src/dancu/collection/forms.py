@@ -4,6 +4,7 @@ incomplete) and arrange it for display; the rules live in `collection.workflow`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -39,6 +40,27 @@ def _choice(label: StrOrPromise, choices: list[tuple[str, Any]], initial: str = 
     return forms.ChoiceField(label=label, required=False, choices=choices, initial=initial)
 
 
+# What a page sends beside the form's data: the document and reason are stored apart, the two keys not at all.
+PAGE_ONLY = ("document", "reason", "submission_key", "seen")
+
+
+def seen_of(form: CollectionForm) -> str:
+    """When `form` last changed, as a page carries it back with an action on the form (workflow._locked)."""
+    return form.updated_at.isoformat()
+
+
+def seen_parse(value: str | None) -> datetime | None:
+    """The time a page sent back with `seen_of`, or None when the page sent none (an API client, a page
+    opened before the field existed). A value that is no time can match no form: it is a change."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 class _RelativesForm(forms.Form):
     """The father, mother, spouse and legal representative, each by name and PIN: on a DC01 as collected,
     on a DC02 as they are to be. Also the key of the page that files a new form (`submission_key`)."""
@@ -47,6 +69,9 @@ class _RelativesForm(forms.Form):
     # post the browser sends again, carries the same key and makes no second form
     # (workflow.form_create_draft). Not part of the form's data.
     submission_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    # When the form being edited last changed, as the page showed it (workflow._locked): a save over a
+    # correction made meanwhile is refused, not written over it. Not part of the form's data either.
+    seen = forms.CharField(required=False, widget=forms.HiddenInput)
 
     father_name = _text(_("Họ, chữ đệm và tên của cha"), autocomplete="off")
     father_pin = _text(_("Số định danh cá nhân của cha"), inputmode="numeric")
@@ -128,15 +153,11 @@ class DC01Form(_RelativesForm):
 
     def data_of(self) -> dict[str, str]:
         """The form's data as the workflow stores it (document and reason apart)."""
-        return {
-            name: value
-            for name, value in self.cleaned_data.items()
-            if name not in ("document", "reason", "submission_key")
-        }
+        return {name: value for name, value in self.cleaned_data.items() if name not in PAGE_ONLY}
 
     @staticmethod
     def initial_of(form: CollectionForm) -> dict[str, Any]:
-        return {**form.data, "document": form.document, "reason": form.reason}
+        return {**form.data, "document": form.document, "reason": form.reason, "seen": seen_of(form)}
 
 
 class DC02Form(_RelativesForm):
@@ -208,7 +229,7 @@ class DC02Form(_RelativesForm):
         changes = {
             name: value
             for name, value in self.cleaned_data.items()
-            if name not in ("document", "reason", "submission_key") and not name.endswith("_clear") and value
+            if name not in PAGE_ONLY and not name.endswith("_clear") and value
         }
         for who in workflow.RELATIVES:
             if self.cleaned_data.get(f"{who}_clear"):
@@ -224,7 +245,7 @@ class DC02Form(_RelativesForm):
         cleared = {
             f"{who}_clear": True for who in workflow.RELATIVES if changes.get(f"{who}_pin", None) == ""
         }
-        return {**changes, **cleared, "document": form.document, "reason": form.reason}
+        return {**changes, **cleared, "document": form.document, "reason": form.reason, "seen": seen_of(form)}
 
 
 def form_class(kind: str) -> type[DC01Form] | type[DC02Form]:

@@ -34,6 +34,8 @@ from dancu.collection.forms import (
     errors_by_field,
     form_class,
     messages_of,
+    seen_of,
+    seen_parse,
     staging_rows,
 )
 from dancu.collection.forms import grouped as grouped_fields
@@ -118,8 +120,10 @@ def _edit_page(
             "general_errors": general,
             "error_count": len(problems),
             "warnings": messages_of(warnings, language=request.LANGUAGE_CODE),
-            # A new form's page key goes back with every send of it (workflow.AlreadySavedError).
+            # A new form's page key goes back with every send of it (workflow.AlreadySavedError); a saved
+            # form's page sends back when the form last changed as the page first showed it (_locked).
             "submission_key": page_form["submission_key"].value() if form is None else None,
+            "seen": page_form["seen"].value() if form is not None else None,
         },
         status=status,
     )
@@ -155,7 +159,12 @@ def _save(
             )
         else:
             form = workflow.form_update_draft(
-                actor=actor, form=form, data=data, document=document, reason=reason
+                actor=actor,
+                form=form,
+                data=data,
+                document=document,
+                reason=reason,
+                seen=seen_parse(page_form.cleaned_data.get("seen")),
             )
     except workflow.AlreadySavedError as exc:
         # The button pressed twice, or the post sent again: the officer lands on the form the first send
@@ -334,7 +343,12 @@ def validate_view(request: HttpRequest) -> HttpResponse:
             "error_count": count,
             "general_errors": general,
             "warnings": warnings,
-            "fields": [(name, errors.get(name, [])) for name in page_form.fields],
+            # The page's hidden keys (submission_key, seen) have no place for errors beside them.
+            "fields": [
+                (name, errors.get(name, []))
+                for name, field in page_form.fields.items()
+                if not field.widget.is_hidden
+            ],
         },
     )
 
@@ -360,6 +374,8 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
         "collection/form_detail.html",
         {
             "form": form,
+            # Sent back with every action: an action on a form changed since is refused (workflow._locked).
+            "seen": seen_of(form),
             "rows": data_rows(form),
             "staging": staging_rows(form.staging_record, language=language),
             "actions": actions,
@@ -393,19 +409,22 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
         "apply": _("Đã cập nhật phiếu %(label)s vào CSDL"),
     }
     acknowledged = request.POST.getlist("acknowledged")
+    # When the form last changed as the page showed it: what is confirmed is what the officer read.
+    seen = seen_parse(request.POST.get("seen"))
+    reason = request.POST.get("reason", "")
     try:
         if action == "submit":
-            form = workflow.form_submit(actor=actor, form=form)
+            form = workflow.form_submit(actor=actor, form=form, seen=seen)
         elif action == "check":
-            form = workflow.form_check(actor=actor, form=form, acknowledged=acknowledged)
+            form = workflow.form_check(actor=actor, form=form, acknowledged=acknowledged, seen=seen)
         elif action == "recheck":
-            form = workflow.form_recheck(actor=actor, form=form, acknowledged=acknowledged)
+            form = workflow.form_recheck(actor=actor, form=form, acknowledged=acknowledged, seen=seen)
         elif action == "return":
-            form = workflow.form_return(actor=actor, form=form, reason=request.POST.get("reason", ""))
+            form = workflow.form_return(actor=actor, form=form, reason=reason, seen=seen)
         elif action == "reject":
-            form = workflow.form_reject(actor=actor, form=form, reason=request.POST.get("reason", ""))
+            form = workflow.form_reject(actor=actor, form=form, reason=reason, seen=seen)
         elif action == "apply":
-            form = workflow.form_apply(actor=actor, form=form)
+            form = workflow.form_apply(actor=actor, form=form, seen=seen)
         else:
             raise Http404
     except NotFoundError:

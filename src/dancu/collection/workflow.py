@@ -1077,11 +1077,27 @@ def _user_of(actor: Actor) -> User:
     return actor.user
 
 
-def _locked(form: CollectionForm, user: User) -> CollectionForm:
-    """The form's row, locked for this transaction, if the user may see it; else it is "not found"."""
+def _locked(form: CollectionForm, user: User, *, seen: datetime | None = None) -> CollectionForm:
+    """The form's row, locked for this transaction, if the user may see it; else it is "not found".
+
+    `seen` is when the form last changed as the page the officer acted on showed it: a reviewer who
+    confirms a form confirms what they read. When it changed since (returned by a colleague, corrected
+    and submitted again, corrected in place by another reviewer), acting on it would confirm or overwrite
+    what nobody on this page saw, so the action is refused and the officer looks again."""
     locked = CollectionForm.objects.select_for_update().filter(pk=form.pk).first()
     if locked is None or not CollectionForm.objects.filter(form_scope(user)).filter(pk=form.pk).exists():
         raise NotFoundError("form")
+    if seen is not None and locked.updated_at != seen:
+        raise DomainError(
+            FieldError(
+                "form",
+                "form.changed",
+                f"Phiếu {locked.label} đã thay đổi sau khi bạn mở trang (có người vừa sửa hoặc xử lý phiếu): "
+                "chưa làm gì; hãy xem lại phiếu như hiện nay rồi làm lại",
+                f"Form {locked.label} changed after you opened the page (someone edited or acted on it): "
+                "nothing was done; look at the form as it is now and act again",
+            )
+        )
     return locked
 
 
@@ -1270,12 +1286,14 @@ def form_update_draft(
     document: str = "",
     reason: str = "",
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    seen: datetime | None = None,
 ) -> CollectionForm:
     """Replace the data of a draft or of a returned form; only its author may. A form made from an
-    imported row is corrected the same way by a commune reviewer while it waits to be checked."""
+    imported row is corrected the same way by a commune reviewer while it waits to be checked. `seen`:
+    when the form last changed as the edit page showed it (`_locked`)."""
     user = _user_of(actor)
     with transaction.atomic():
-        locked = _locked(form, user)
+        locked = _locked(form, user, seen=seen)
         _require(user, locked, "edit")
         locked.data = form_data_clean(locked.kind, data)
         locked.document = _text(document, name="document")
@@ -1301,11 +1319,11 @@ def form_update_draft(
     return locked
 
 
-def form_submit(*, actor: Actor, form: CollectionForm) -> CollectionForm:
+def form_submit(*, actor: Actor, form: CollectionForm, seen: datetime | None = None) -> CollectionForm:
     """Send a complete form to the commune reviewer; any error of the rules blocks it."""
     user = _user_of(actor)
     with transaction.atomic():
-        locked = _locked(form, user)
+        locked = _locked(form, user, seen=seen)
         _require(user, locked, "submit")
         check = _check_stored(locked, user)
         if check.errors:
@@ -1354,11 +1372,16 @@ def _acknowledge(
 
 
 def _review(
-    *, actor: Actor, form: CollectionForm, action: str, acknowledged: Collection[str]
+    *,
+    actor: Actor,
+    form: CollectionForm,
+    action: str,
+    acknowledged: Collection[str],
+    seen: datetime | None,
 ) -> CollectionForm:
     user = _user_of(actor)
     with transaction.atomic():
-        locked = _locked(form, user)
+        locked = _locked(form, user, seen=seen)
         _require(user, locked, action)
         # The registry may have changed since the form was written (a CMND taken meanwhile): judge it again.
         check = _check_stored(locked, user)
@@ -1384,14 +1407,27 @@ def _review(
     return locked
 
 
-def form_check(*, actor: Actor, form: CollectionForm, acknowledged: Collection[str] = ()) -> CollectionForm:
-    """Kiểm tra: a commune reviewer of the form's commune confirms it, acknowledging its warnings."""
-    return _review(actor=actor, form=form, action="check", acknowledged=acknowledged)
+def form_check(
+    *,
+    actor: Actor,
+    form: CollectionForm,
+    acknowledged: Collection[str] = (),
+    seen: datetime | None = None,
+) -> CollectionForm:
+    """Kiểm tra: a commune reviewer of the form's commune confirms it, acknowledging its warnings; `seen`
+    is when the form last changed as the reviewer's page showed it (`_locked`)."""
+    return _review(actor=actor, form=form, action="check", acknowledged=acknowledged, seen=seen)
 
 
-def form_recheck(*, actor: Actor, form: CollectionForm, acknowledged: Collection[str] = ()) -> CollectionForm:
+def form_recheck(
+    *,
+    actor: Actor,
+    form: CollectionForm,
+    acknowledged: Collection[str] = (),
+    seen: datetime | None = None,
+) -> CollectionForm:
     """Phúc tra: a district or province supervisor confirms the checked form; not the one who checked it."""
-    return _review(actor=actor, form=form, action="recheck", acknowledged=acknowledged)
+    return _review(actor=actor, form=form, action="recheck", acknowledged=acknowledged, seen=seen)
 
 
 def _given_reason(reason: Any, *, missing: FieldError) -> tuple[str, list[FieldError]]:
@@ -1401,7 +1437,9 @@ def _given_reason(reason: Any, *, missing: FieldError) -> tuple[str, list[FieldE
     return text, [missing, *problems] if not text else problems
 
 
-def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
+def form_return(
+    *, actor: Actor, form: CollectionForm, reason: str, seen: datetime | None = None
+) -> CollectionForm:
     """Send the form back to its author with the reason, from any step before it is applied."""
     user = _user_of(actor)
     reason, problems = _given_reason(
@@ -1414,7 +1452,7 @@ def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
         ),
     )
     with transaction.atomic():
-        locked = _locked(form, user)
+        locked = _locked(form, user, seen=seen)
         _require(user, locked, "return")
         if problems:
             raise DomainError(problems)
@@ -1432,14 +1470,24 @@ def form_return(*, actor: Actor, form: CollectionForm, reason: str) -> Collectio
     return locked
 
 
-def form_reject(*, actor: Actor, form: CollectionForm, reason: str) -> CollectionForm:
+def form_reject(
+    *, actor: Actor, form: CollectionForm, reason: str, seen: datetime | None = None
+) -> CollectionForm:
     """Refuse a form made from an imported row, with the reason: the row is then rejected in its import's
     report like a row that broke a rule. Whoever the form waits for may: the commune reviewer, then the
     supervisor."""
     user = _user_of(actor)
-    reason, problems = _given_reason(reason, missing=_rule("reason", "reason.required"))
+    reason, problems = _given_reason(
+        reason,
+        missing=FieldError(
+            "reason",
+            "reason.required",
+            "Ghi lý do từ chối bản ghi: báo cáo của lần nhập ghi lại lý do này cho dòng đó",
+            "Give the reason for rejecting the record: the import's report keeps it for that row",
+        ),
+    )
     with transaction.atomic():
-        locked = _locked(form, user)
+        locked = _locked(form, user, seen=seen)
         _require(user, locked, "reject")
         if problems:
             raise DomainError(problems)
@@ -1789,7 +1837,7 @@ def _warnings_since_review(check: FormCheck, form: CollectionForm) -> list[Field
     ]
 
 
-def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
+def form_apply(*, actor: Actor, form: CollectionForm, seen: datetime | None = None) -> CollectionForm:
     """Write a re-checked form into the registry: citizen, residence, household and family links together or
     not at all.
 
@@ -1803,7 +1851,7 @@ def form_apply(*, actor: Actor, form: CollectionForm) -> CollectionForm:
     user = _user_of(actor)
     failure: DomainError | None = None
     with transaction.atomic():
-        locked = _locked(form, user)
+        locked = _locked(form, user, seen=seen)
         _require(user, locked, "apply")
         try:
             check = _check_stored(locked, user)
