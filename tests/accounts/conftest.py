@@ -27,3 +27,9 @@ def operator(personas: Personas, sign_in: Any) -> Client:
     personas.minh.is_staff = personas.minh.is_superuser = True
     personas.minh.save(update_fields=["is_staff", "is_superuser"])
     return sign_in(Client(), personas.minh)
+
+
+@pytest.fixture
+def admin_client(client: Client, personas: Personas, sign_in: Any) -> Client:
+    """Minh, the ministry's administrator, signed in to the officers' pages."""
+    return sign_in(client, personas.minh)

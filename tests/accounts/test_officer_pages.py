@@ -23,11 +23,6 @@ SignIn = Callable[[Client, User], Client]
 NEW_PASSWORD = "Mật-khẩu-mới-của-cán-bộ-2026"
 
 
-@pytest.fixture
-def admin_client(client: Client, personas: Personas, sign_in: SignIn) -> Client:
-    return sign_in(client, personas.minh)
-
-
 def _new(client: Client, **fields: str) -> object:
     data = {
         "username": "canbo.moi",
@@ -54,7 +49,9 @@ def test_only_the_ministry_administrator_opens_the_pages(
     lan = personas.lan
     for url in ("/officers/", "/officers/new/", f"/officers/{lan.pk}/"):
         assert client.get(url).status_code == 403, url
-    response = client.post(f"/officers/{lan.pk}/active/", {"active-reason": "Nghỉ hưu"})
+    response = client.post(
+        f"/officers/{lan.pk}/active/", {"active-reason": "Nghỉ hưu", "active-confirm": "on"}
+    )
     assert response.status_code == 403
     assert User.objects.get(pk=lan.pk).is_active
     assert Client().get("/officers/").status_code == 302  # to the sign-in
@@ -179,7 +176,8 @@ def test_a_deactivated_officer_is_signed_out_and_their_tokens_stop(
     assert services.api_token_authenticate(secret) == lan
 
     response = admin_client.post(
-        f"/officers/{lan.pk}/active/", {"active-reason": "Chuyển công tác ngoài ngành"}
+        f"/officers/{lan.pk}/active/",
+        {"active-reason": "Chuyển công tác ngoài ngành", "active-confirm": "on"},
     )
 
     assert response.status_code == 302
@@ -201,7 +199,9 @@ def test_the_last_ministry_administrator_cannot_be_deactivated_or_demoted(
     admin_client: Client, personas: Personas
 ) -> None:
     minh = personas.minh
-    response = admin_client.post(f"/officers/{minh.pk}/active/", {"active-reason": "Thử"})
+    response = admin_client.post(
+        f"/officers/{minh.pk}/active/", {"active-reason": "Thử", "active-confirm": "on"}
+    )
     assert response.status_code == 400
     assert "[account.last_administrator]" in str(response.context["active_form"].errors)
     response = admin_client.post(
@@ -239,7 +239,9 @@ def test_a_new_password_and_a_lost_authenticator(admin_client: Client, personas:
     event = AuditEvent.objects.get(event_type=EventType.OFFICER_PASSWORD_SET, subject_id=str(lan.pk))
     assert NEW_PASSWORD not in str(event.data)
 
-    response = admin_client.post(f"/officers/{lan.pk}/otp-reset/", {"otp-reason": "Mất điện thoại"})
+    response = admin_client.post(
+        f"/officers/{lan.pk}/otp-reset/", {"otp-reason": "Mất điện thoại", "otp-confirm": "on"}
+    )
     assert response.status_code == 302
     assert not TOTPDevice.objects.filter(user=lan).exists()
     assert services.api_token_authenticate(secret) is None
@@ -262,7 +264,9 @@ def test_an_administrator_of_a_province_manages_its_officers_only(
     assert {"lan", "binh", "cuong"} <= shown
     assert not shown & {"dung", "minh", "an"}
     assert client.get(f"/officers/{personas.dung.pk}/").status_code == 404
-    response = client.post(f"/officers/{personas.dung.pk}/active/", {"active-reason": "Ngoài địa bàn"})
+    response = client.post(
+        f"/officers/{personas.dung.pk}/active/", {"active-reason": "Ngoài địa bàn", "active-confirm": "on"}
+    )
     assert response.status_code == 404
     assert User.objects.get(pk=personas.dung.pk).is_active
     refused = _new(client, police_unit=personas_unit_code("dung"), role=User.Role.SUPERVISOR)
@@ -274,7 +278,12 @@ def test_a_guessed_id_is_not_found(admin_client: Client, personas: Personas) -> 
     citizen = User.objects.create_user("001090000123", role=User.Role.CITIZEN)
     for pk in (root.pk, citizen.pk, 10**9):
         assert admin_client.get(f"/officers/{pk}/").status_code == 404
-        assert admin_client.post(f"/officers/{pk}/active/", {"active-reason": "x"}).status_code == 404
+        assert (
+            admin_client.post(
+                f"/officers/{pk}/active/", {"active-reason": "x", "active-confirm": "on"}
+            ).status_code
+            == 404
+        )
     assert User.objects.get(pk=root.pk).is_active
 
 
@@ -305,3 +314,21 @@ def test_a_half_filled_form_is_told_what_is_wrong_with_what_it_has(admin_client:
     assert "password." in str(errors["password1"])
     assert set(errors) >= {"full_name", "password2"}  # what it lacks, as before
     assert not User.objects.filter(username__icontains="mới").exists()
+
+
+def test_a_deactivation_or_a_reset_is_confirmed_first(admin_client: Client, personas: Personas) -> None:
+    lan = personas.lan
+    unconfirmed = admin_client.post(f"/officers/{lan.pk}/active/", {"active-reason": "Nghỉ hưu"})
+    assert unconfirmed.status_code == 400
+    assert "[confirm.required]" in str(unconfirmed.context["active_form"].errors["confirm"])
+    assert User.objects.get(pk=lan.pk).is_active
+
+    unconfirmed = admin_client.post(f"/officers/{lan.pk}/otp-reset/", {"otp-reason": "Mất điện thoại"})
+    assert unconfirmed.status_code == 400
+    assert "[confirm.required]" in str(unconfirmed.context["otp_form"].errors["confirm"])
+    assert TOTPDevice.objects.filter(user=lan, confirmed=True).exists()
+    assert (
+        not AuditEvent.objects.filter(subject_id=str(lan.pk), event_type__startswith="accounts.o")
+        .exclude(event_type=EventType.OFFICER_CREATED)
+        .exists()
+    )

@@ -10,10 +10,10 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import password_validation
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,7 +32,9 @@ def _unit_field() -> forms.CharField:
     return forms.CharField(
         label=gettext_lazy("Mã đơn vị công an"),
         max_length=32,
-        help_text=gettext_lazy("Ví dụ CA-commune-00070 (công an xã, phường), CA-province-01, C06 (Bộ)"),
+        help_text=gettext_lazy(
+            "Mã (ví dụ CA-commune-00070, CA-province-01, C06) hoặc tên đơn vị (ví dụ Phường Hoàn Kiếm)"
+        ),
     )
 
 
@@ -80,6 +82,16 @@ class ReasonForm(forms.Form):
     reason = _reason_field()
 
 
+class ConfirmedForm(ReasonForm):
+    """An action that an officer cannot undo alone (a deactivation, an authenticator removed): ticked
+    before it is done, on a phone as on a desktop, without a script."""
+
+    confirm = forms.BooleanField(
+        label=gettext_lazy("Tôi xác nhận làm việc này với tài khoản trên"),
+        error_messages={"required": gettext_lazy("Hãy đánh dấu ô xác nhận [confirm.required]")},
+    )
+
+
 class PasswordForm(_Passwords):
     reason = _reason_field()
 
@@ -99,7 +111,7 @@ class OfficerFilter(forms.Form):
 
 
 def _unit(code: str) -> PoliceUnit | None:
-    return PoliceUnit.objects.select_related("admin_unit").filter(code__iexact=code.strip()).first()
+    return selectors.police_unit_find(code)
 
 
 @manager_required
@@ -171,6 +183,12 @@ def _refusals_of_what_is_filled(request: HttpRequest, form: OfficerNewForm) -> N
         add_domain_errors(form, DomainError(found), language=request.LANGUAGE_CODE, field_map=fields)
 
 
+def _active_form(officer: User, data: QueryDict | None = None) -> ReasonForm:
+    # Deactivating is confirmed; reactivating gives back what the officer had and needs only its reason.
+    form_class = ConfirmedForm if officer.is_active else ReasonForm
+    return form_class(data, prefix="active")
+
+
 def _officer(request: HttpRequest, pk: int) -> User:
     try:
         return selectors.officer_get(actor=current_user(request), pk=pk)
@@ -185,9 +203,9 @@ def _detail(request: HttpRequest, officer: User, **forms_given: forms.Form) -> H
         "authenticator": TOTPDevice.objects.filter(user=officer, confirmed=True).exists(),
         "change_form": forms_given.get("change")
         or OfficerChangeForm(initial={"role": officer.role, "police_unit": officer.police_unit.code}),
-        "active_form": forms_given.get("active") or ReasonForm(prefix="active"),
+        "active_form": forms_given.get("active") or _active_form(officer),
         "password_form": forms_given.get("password") or PasswordForm(prefix="password"),
-        "otp_form": forms_given.get("otp") or ReasonForm(prefix="otp"),
+        "otp_form": forms_given.get("otp") or ConfirmedForm(prefix="otp"),
         "password_rules": password_validation.password_validators_help_texts(),
     }
     status = 400 if any(form.errors for form in forms_given.values()) else 200
@@ -239,7 +257,7 @@ def officer_active_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return _("Đã kích hoạt lại tài khoản.") if not officer.is_active else _("Đã vô hiệu hoá tài khoản.")
 
-    return _act(request, pk, ReasonForm(request.POST, prefix="active"), "active", toggle)
+    return _act(request, pk, _active_form(_officer(request, pk), request.POST), "active", toggle)
 
 
 @manager_required
@@ -261,8 +279,12 @@ def officer_otp_reset_view(request: HttpRequest, pk: int) -> HttpResponse:
         _devices, tokens = services.officer_authenticator_reset(
             actor=actor, officer=officer, reason=data["reason"]
         )
-        return _(
-            "Đã gỡ ứng dụng xác thực; %(tokens)d mã API bị thu hồi. Lần đăng nhập tới, cán bộ quét mã QR mới."
+        return ngettext(
+            "Đã gỡ ứng dụng xác thực; %(tokens)d mã API bị thu hồi. "
+            "Lần đăng nhập tới, cán bộ quét mã QR mới.",
+            "Đã gỡ ứng dụng xác thực; %(tokens)d mã API bị thu hồi. "
+            "Lần đăng nhập tới, cán bộ quét mã QR mới.",
+            tokens,
         ) % {"tokens": tokens}
 
-    return _act(request, pk, ReasonForm(request.POST, prefix="otp"), "otp", reset)
+    return _act(request, pk, ConfirmedForm(request.POST, prefix="otp"), "otp", reset)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Concat
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.geo.models import AdminUnit
@@ -199,6 +200,20 @@ def officers_manager(user: User) -> bool:
     return user.is_active and user.role == User.Role.MINISTRY_ADMIN and user.police_unit is not None
 
 
+def police_unit_find(text: str) -> PoliceUnit | None:
+    """The police unit an administrator types on the officers' pages: by its code (`CA-commune-00004`,
+    `C06`, any case) or, since the code is found nowhere in the pages, by its name when no other unit has
+    it, with or without "Công an" ("Phường Ba Đình"); None for a name several units share."""
+    text = " ".join(text.split())
+    if not text:
+        return None
+    units = PoliceUnit.objects.select_related("admin_unit")
+    if (unit := units.filter(code__iexact=text).first()) is not None:
+        return unit
+    named = list(units.filter(Q(name__iexact=text) | Q(name__iexact=f"Công an {text}"))[:2])
+    return named[0] if len(named) == 1 else None
+
+
 def police_unit_in_reach(user: User, unit: PoliceUnit) -> bool:
     """Whether an administrator may give an account this police unit: one in the area of their own (the
     ministry's own unit, which has no area, only to an administrator of the ministry)."""
@@ -236,11 +251,12 @@ def officer_list(
     """The officers the administrator manages, by user name, by unit, newest account first: `text` finds
     a user name, a name or a unit's code or name (any part, case and tone marks as typed)."""
     found = User.objects.filter(officer_scope(actor)).select_related("police_unit")
-    if text := text.strip():
-        found = found.filter(
+    if text := " ".join(text.split()):
+        # The name is kept in two columns (officer_create puts the given name alone in last_name) but
+        # shown and typed as one: "Thị Lan" finds Nguyễn Thị Lan across the two.
+        found = found.annotate(full_name=Concat("first_name", Value(" "), "last_name")).filter(
             Q(username__icontains=text)
-            | Q(first_name__icontains=text)
-            | Q(last_name__icontains=text)
+            | Q(full_name__icontains=text)
             | Q(police_unit__code__icontains=text)
             | Q(police_unit__name__icontains=text)
         )

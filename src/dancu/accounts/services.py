@@ -415,8 +415,8 @@ def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None) -> list
             FieldError(
                 "police_unit",
                 "unit.unknown",
-                "Không có đơn vị công an mang mã này",
-                "No police unit has this code",
+                "Không tìm thấy đơn vị công an có mã hoặc tên này (nhiều đơn vị trùng tên: hãy nhập mã)",
+                "No police unit has this code or name (several units share a name: type the code)",
             )
         ]
     if not police_unit_in_reach(manager, unit):
