@@ -362,6 +362,10 @@ def _citizen_in_area(user: User, value: str) -> Citizen:
     return citizen
 
 
+# The rules whose verdict is about another record: the form's PIN or CMND held, the same name and birth.
+DUPLICATE_CODES = frozenset({"citizen.possible_duplicate", "pin.duplicate", "cmnd.duplicate"})
+
+
 @officer_required
 def form_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
@@ -369,6 +373,14 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
     actions = workflow.form_allowed_actions(user=user, form=form)
     acknowledged = set(form.acknowledged_warnings)
     language = request.LANGUAGE_CODE
+    duplicates = None
+    if {problem["code"] for problem in form.warnings + form.errors} & DUPLICATE_CODES:
+        # The warning says a record may be the same person: the reviewer sees which, to judge it.
+        duplicates = registry_selectors.citizens_compared(
+            actor=user,
+            citizen_ids=workflow.form_duplicates_compared(user=user, form=form),
+            detail=f"phiếu {form.label}",
+        )
     return render(
         request,
         "collection/form_detail.html",
@@ -386,6 +398,7 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
                 {"code": w["code"], "text": _line(w, language), "acknowledged": w["code"] in acknowledged}
                 for w in form.warnings
             ],
+            "duplicates": duplicates,
         },
     )
 

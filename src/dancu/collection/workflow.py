@@ -1269,6 +1269,13 @@ def form_create_draft(
     return form
 
 
+def form_duplicates_compared(*, user: User, form: CollectionForm) -> list[int]:
+    """The records the form's rules compare it with as duplicates now (the holders of its PIN and CMND,
+    the records of its name and date of birth), for the reviewer who judges the warning; the caller
+    shows them through registry.selectors.citizens_compared, which logs the reads."""
+    return sorted(_check_stored(form, user).duplicates_read)
+
+
 def checked_records_log(user: User, check: FormCheck, *, channel: AccessLog.Channel, detail: str) -> None:
     """Log the records the rules compared typed data with, each for its purpose. Only where data is typed
     (a draft written, and the page's check as one types): submitting and reviewing judge the saved data

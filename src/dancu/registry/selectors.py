@@ -591,6 +591,39 @@ def citizen_search(
     )
 
 
+@dataclass
+class ComparedRecords:
+    """The records a form was compared with that the reader may see, and how many others there are."""
+
+    shown: list[Citizen]
+    outside: int
+
+
+def citizens_compared(
+    *,
+    actor: User,
+    citizen_ids: Collection[int],
+    detail: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> ComparedRecords:
+    """The records a form's rules found holding its PIN or CMND, or of its name and date of birth, for the
+    officer who judges the warning: those of their area, logged as read for the duplicate check, and only
+    the number of the others, as the verdict already told them that much."""
+    ids = set(citizen_ids)
+    shown = list(
+        _visible_citizens(actor).filter(pk__in=ids).select_related("area_commune__parent").order_by("pk")
+    )
+    access_log_record(
+        actor=actor,
+        citizen_ids=[citizen.pk for citizen in shown],
+        action=AccessLog.Action.SEARCH,
+        channel=channel,
+        purpose=DUPLICATE_CHECK_PURPOSE,
+        detail=detail,
+    )
+    return ComparedRecords(shown=shown, outside=len(ids) - len(shown))
+
+
 def _log_history_read(
     *, actor: User, citizen_id: int, purpose: str, channel: AccessLog.Channel, detail: str = ""
 ) -> None:
