@@ -181,6 +181,14 @@ def form_queue_counts(actor: User) -> dict[str, int]:
     return {row["status"]: row["n"] for row in rows}
 
 
+def form_queue_next(*, actor: User, after: CollectionForm) -> tuple[int | None, int]:
+    """The id of the oldest form waiting for the actor other than `after`, and how many wait: the next
+    form to open without going back to the queue. Ids and a count only, no record is read."""
+    waiting = _queue_rows(actor).exclude(pk=after.pk)
+    following = waiting.order_by("status_since", "pk").values_list("pk", flat=True).first()
+    return following, waiting.count() if following is not None else 0
+
+
 def form_queue(
     *,
     actor: User,
