@@ -111,3 +111,15 @@ def test_an_older_page_leads_back_to_the_newest(
 
     # Back to the first page of the same filter, without the position in the log.
     assert 'id="newest" href="?action=view"' in older
+
+
+def test_every_broken_filter_is_named_at_once_on_the_page(
+    client: Client, sign_in: Callable[[Client, User], Client], personas: Personas
+) -> None:
+    sign_in(client, personas.an)
+    response = client.get("/audit/access/", {"since": "abc", "pin": "12a", "action": "steal"})
+
+    errors = response.context["form"].errors
+    assert "[date.format]" in str(errors["since"])
+    assert "pin" in errors
+    assert "action" in errors

@@ -71,7 +71,8 @@ class AccessLogPage:
     more_readers: bool = False
 
 
-def _validate(query: AccessLogQuery) -> None:
+def access_log_query_check(query: AccessLogQuery) -> None:
+    """Raise DomainError naming every field of `query` that breaks a rule; the searches ask it first."""
     errors: list[FieldError] = []
     # Account names and job labels ("system:dancu match --registry") are free text: only their length
     # and control characters are refused.
@@ -146,7 +147,7 @@ def _day_start(day: date) -> datetime:
 def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
     """The rows of the auditor's area that `query` asks for but for its reader, and the readers its
     reader's name stands for (None when it names none); raises DomainError naming each broken rule."""
-    _validate(query)
+    access_log_query_check(query)
     filters = access_log_scope(actor)
     if query.pin:
         # The records merged into the one holding the PIN are the same person's: their reads with it.

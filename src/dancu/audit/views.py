@@ -13,6 +13,7 @@ from dancu.audit.selectors import (
     AccessLogQuery,
     access_log_export,
     access_log_newest_seal,
+    access_log_query_check,
     access_log_search,
     access_log_unsealed_late,
 )
@@ -52,6 +53,16 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
             page = access_log_search(actor=current_user(request), query=_query(data), before=_before(request))
         except DomainError as exc:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+    else:
+        # The fields the form took are judged by the log's rules too, so that every broken rule is named
+        # at once: a date the form could not read hid a PIN with letters until the next try.
+        taken = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+        try:
+            access_log_query_check(_query(taken))
+        except DomainError as exc:
+            others = [problem for problem in exc.errors if problem.field not in form.errors]
+            if others:
+                add_domain_errors(form, DomainError(others), language=request.LANGUAGE_CODE)
     seal = access_log_newest_seal()
     context = {
         "form": form,

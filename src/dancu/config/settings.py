@@ -201,6 +201,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
 LOCALE_PATHS = [SRC_DIR / "locale"]
+# Days typed in forms are read day before month in both languages (config/formats).
+FORMAT_MODULE_PATH = ["dancu.config.formats"]
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True
