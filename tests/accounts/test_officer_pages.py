@@ -332,3 +332,22 @@ def test_a_deactivation_or_a_reset_is_confirmed_first(admin_client: Client, pers
         .exclude(event_type=EventType.OFFICER_CREATED)
         .exists()
     )
+
+
+def test_the_account_page_shows_what_was_done_to_it(admin_client: Client, personas: Personas) -> None:
+    lan = personas.lan
+    admin_client.post(
+        f"/officers/{lan.pk}/active/",
+        {"active-reason": "Chuyển công tác ngoài ngành", "active-confirm": "on"},
+    )
+
+    page = admin_client.get(f"/officers/{lan.pk}/")
+
+    history = page.context["history"]
+    assert [event.event_type for event in history][:2] == [
+        EventType.OFFICER_DEACTIVATED,
+        EventType.OFFICER_CREATED,
+    ]
+    html = page.content.decode()
+    assert "Chuyển công tác ngoài ngành" in html
+    assert "Vô hiệu hoá tài khoản cán bộ" in html

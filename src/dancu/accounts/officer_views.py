@@ -207,6 +207,7 @@ def _detail(request: HttpRequest, officer: User, **forms_given: forms.Form) -> H
         "password_form": forms_given.get("password") or PasswordForm(prefix="password"),
         "otp_form": forms_given.get("otp") or ConfirmedForm(prefix="otp"),
         "password_rules": password_validation.password_validators_help_texts(),
+        "history": selectors.officer_history(actor=current_user(request), officer=officer),
     }
     status = 400 if any(form.errors for form in forms_given.values()) else 200
     return render(request, "accounts/officers/detail.html", context, status=status)

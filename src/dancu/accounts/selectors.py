@@ -12,6 +12,7 @@ from django.db.models import Q, Value
 from django.db.models.functions import Concat
 
 from dancu.accounts.models import PoliceUnit, User
+from dancu.audit.models import AuditEvent, EventType
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import FieldError, NotFoundError
 
@@ -276,3 +277,25 @@ def officer_get(*, actor: User, pk: int) -> User:
     if officer is None:
         raise NotFoundError("officer")
     return officer
+
+
+# The trail of an account as its page shows it: the officers' pages' and sign-in services' events
+# ("user"), and the admin's changes to it ("admin:accounts.user").
+OFFICER_HISTORY_LIMIT = 50
+
+
+def officer_history(*, actor: User, officer: User) -> list[AuditEvent]:
+    """What was done to an account the administrator manages, newest first: created, moved, deactivated,
+    a new password or authenticator, changed in the admin. Sign-ins are left out (the trail has them)."""
+    if not User.objects.filter(officer_scope(actor), pk=officer.pk).exists():
+        raise NotFoundError("officer")
+    signed_in = (EventType.OFFICER_SIGNED_IN, EventType.OFFICER_SIGN_IN_FAILED)
+    events = (
+        AuditEvent.objects.filter(
+            Q(subject_type="user") | Q(subject_type=f"admin:{User._meta.label_lower}"),
+            subject_id=str(officer.pk),
+        )
+        .exclude(event_type__in=signed_in)
+        .order_by("-occurred_at", "-pk")
+    )
+    return list(events[:OFFICER_HISTORY_LIMIT])
