@@ -4,7 +4,7 @@ password, a lost authenticator), each through its service, with a reason, in the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django import forms
@@ -140,18 +140,12 @@ def officers_view(request: HttpRequest) -> HttpResponse:
 def officer_new_view(request: HttpRequest) -> HttpResponse:
     form = OfficerNewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             officer = services.officer_add(
-                actor=Actor(current_user(request)),
-                username=data["username"].strip(),
-                password=data["password1"],
-                role=data["role"],
-                police_unit=_unit(data["police_unit"]),
-                full_name=data["full_name"],
+                actor=Actor(current_user(request)), **_new_account(form.cleaned_data)
             )
         except DomainError as exc:
-            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"password": "password1"})
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map=_SERVICE_FIELDS)
         else:
             messages.success(request, _("Đã tạo tài khoản %(username)s.") % {"username": officer.username})
             return redirect("accounts:officer", pk=officer.pk)
@@ -161,26 +155,32 @@ def officer_new_view(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/officers/new.html", {"form": form}, status=400 if form.errors else 200)
 
 
+# The services name the password "password"; the forms type it twice, as password1 and password2.
+_SERVICE_FIELDS = {"password": "password1"}
+
+
+def _new_account(data: Mapping[str, Any]) -> dict[str, Any]:
+    """officer_add's values from a new-account form's data, cleaned or as typed."""
+    return {
+        "username": str(data.get("username") or "").strip(),
+        "password": str(data.get("password1") or ""),
+        "role": str(data.get("role") or ""),
+        "police_unit": _unit(str(data.get("police_unit") or "")),
+        "full_name": str(data.get("full_name") or ""),
+    }
+
+
 def _refusals_of_what_is_filled(request: HttpRequest, form: OfficerNewForm) -> None:
-    data = {name: str(form.data.get(name, "")) for name in ("username", "password1", "role", "police_unit")}
-    refusals = services.officer_add_refusals(
-        actor=Actor(current_user(request)),
-        username=data["username"].strip(),
-        password=data["password1"],
-        role=data["role"],
-        police_unit=_unit(data["police_unit"]),
-        full_name=str(form.data.get("full_name", "")),
-    )
-    fields = {"password": "password1"}
+    refusals = services.officer_add_refusals(actor=Actor(current_user(request)), **_new_account(form.data))
     found = [
         refusal
         for refusal in refusals
-        if (name := fields.get(refusal.field, refusal.field)) in form.fields
+        if (name := _SERVICE_FIELDS.get(refusal.field, refusal.field)) in form.fields
         and name not in form.errors
         and str(form.data.get(name, "")).strip()
     ]
     if found:
-        add_domain_errors(form, DomainError(found), language=request.LANGUAGE_CODE, field_map=fields)
+        add_domain_errors(form, DomainError(found), language=request.LANGUAGE_CODE, field_map=_SERVICE_FIELDS)
 
 
 def _active_form(officer: User, data: QueryDict | None = None) -> ReasonForm:
@@ -229,7 +229,7 @@ def _act(request: HttpRequest, pk: int, form: forms.Form, name: str, action: Act
         try:
             done = action(Actor(current_user(request)), officer, form.cleaned_data)
         except DomainError as exc:
-            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map={"password": "password1"})
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE, field_map=_SERVICE_FIELDS)
         else:
             messages.success(request, done)
             return redirect("accounts:officer", pk=pk)
