@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dancu.lib.fields import JSONDocumentField
 from dancu.lib.partial_date import PartialDateField
 
 
@@ -499,7 +500,7 @@ class RecordVersion(models.Model):
     )
     reason = models.TextField(blank=True)
     source_document = models.CharField(max_length=200, blank=True)
-    snapshot = models.JSONField()
+    snapshot = JSONDocumentField()
 
     class Meta:
         # The unique index also serves "the latest version recorded before a date": it is read backwards
