@@ -13,8 +13,19 @@ from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.collection import selectors, workflow
+from dancu.collection.forms import seen_of
 from dancu.collection.models import CollectionForm, StagingRecord
-from dancu.collection.schemas import FormIn, FormOut, FormUpdateIn, QueueOut, QueueParams, ReturnIn, ReviewIn
+from dancu.collection.schemas import (
+    ActionIn,
+    FormIn,
+    FormOut,
+    FormUpdateIn,
+    QueueOut,
+    QueueParams,
+    Refusal,
+    ReturnIn,
+    ReviewIn,
+)
 from dancu.lib.errors import DomainError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.rules import check_pin, field_errors
@@ -70,6 +81,8 @@ def _out(form: CollectionForm, user: User) -> dict[str, Any]:
         "reject_reason": form.reject_reason,
         "staging": _staging_out(form.staging_record),
         "allowed_actions": sorted(workflow.form_allowed_actions(user=user, form=form)),
+        # The same value a form's page sends back with an action (workflow._locked).
+        "seen": seen_of(form),
     }
 
 
@@ -92,7 +105,11 @@ def _get(request: HttpRequest, form_id: int) -> CollectionForm:
     return selectors.form_get(actor=_actor(request), pk=form_id, purpose=PURPOSE, channel=API)
 
 
-@router.get("/forms", response=QueueOut, summary="The forms waiting for you, oldest first")
+@router.get(
+    "/forms",
+    response=QueueOut,
+    summary="The forms waiting for you: those returned to you first, then oldest first",
+)
 def list_queue(request: HttpRequest, params: Query[QueueParams]) -> dict[str, Any]:
     queue = selectors.form_queue(actor=_actor(request), purpose=PURPOSE, channel=API, limit=params.limit)
     return {
@@ -110,6 +127,7 @@ def list_queue(request: HttpRequest, params: Query[QueueParams]) -> dict[str, An
                 "commune_code": form.commune.code,
                 "full_name": form.citizen.full_name if form.citizen else form.data.get("full_name", ""),
                 "created_by": form.author_label,
+                "return_reason": form.return_reason if form.status == CollectionForm.Status.RETURNED else "",
             }
             for form in queue.forms
         ],
@@ -154,7 +172,15 @@ def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
     return Status(201, _out(form, user))
 
 
-@router.put("/forms/{form_id}", response=FormOut, summary="Replace the data of your draft or returned form")
+# A write over a form changed since the client read it (its `seen` sent back) is refused with 409.
+STALE = {409: Refusal}
+
+
+@router.put(
+    "/forms/{form_id}",
+    response={200: FormOut, **STALE},
+    summary="Replace the data of your draft or returned form",
+)
 def update_form(request: HttpRequest, form_id: int, body: FormUpdateIn) -> dict[str, Any]:
     user = _actor(request)
     form = workflow.form_update_draft(
@@ -164,53 +190,82 @@ def update_form(request: HttpRequest, form_id: int, body: FormUpdateIn) -> dict[
         document=body.document,
         reason=body.reason,
         channel=API,
+        seen=body.seen,
     )
     return _out(form, user)
-
-
-@router.post("/forms/{form_id}/submit", response=FormOut, summary="Send your form to the commune reviewer")
-def submit_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
-    user = _actor(request)
-    return _out(workflow.form_submit(actor=Actor(user), form=_get(request, form_id)), user)
-
-
-@router.post("/forms/{form_id}/check", response=FormOut, summary="Kiểm tra: confirm a submitted form")
-def check_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_check(
-        actor=Actor(user), form=_get(request, form_id), acknowledged=body.acknowledged_warnings
-    )
-    return _out(form, user)
-
-
-@router.post("/forms/{form_id}/recheck", response=FormOut, summary="Phúc tra: confirm a checked form")
-def recheck_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_recheck(
-        actor=Actor(user), form=_get(request, form_id), acknowledged=body.acknowledged_warnings
-    )
-    return _out(form, user)
-
-
-@router.post("/forms/{form_id}/return", response=FormOut, summary="Return a form to its author with a reason")
-def return_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
-    user = _actor(request)
-    return _out(
-        workflow.form_return(actor=Actor(user), form=_get(request, form_id), reason=body.reason), user
-    )
-
-
-@router.post("/forms/{form_id}/apply", response=FormOut, summary="Write a re-checked form into the registry")
-def apply_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
-    user = _actor(request)
-    return _out(workflow.form_apply(actor=Actor(user), form=_get(request, form_id)), user)
 
 
 @router.post(
-    "/forms/{form_id}/reject", response=FormOut, summary="Reject a form made by an import, with a reason"
+    "/forms/{form_id}/submit",
+    response={200: FormOut, **STALE},
+    summary="Send your form to the commune reviewer",
+)
+def submit_form(request: HttpRequest, form_id: int, body: ActionIn | None = None) -> dict[str, Any]:
+    user = _actor(request)
+    seen = body.seen if body is not None else None
+    return _out(workflow.form_submit(actor=Actor(user), form=_get(request, form_id), seen=seen), user)
+
+
+@router.post(
+    "/forms/{form_id}/check", response={200: FormOut, **STALE}, summary="Kiểm tra: confirm a submitted form"
+)
+def check_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
+    user = _actor(request)
+    form = workflow.form_check(
+        actor=Actor(user),
+        form=_get(request, form_id),
+        acknowledged=body.acknowledged_warnings,
+        seen=body.seen,
+    )
+    return _out(form, user)
+
+
+@router.post(
+    "/forms/{form_id}/recheck", response={200: FormOut, **STALE}, summary="Phúc tra: confirm a checked form"
+)
+def recheck_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
+    user = _actor(request)
+    form = workflow.form_recheck(
+        actor=Actor(user),
+        form=_get(request, form_id),
+        acknowledged=body.acknowledged_warnings,
+        seen=body.seen,
+    )
+    return _out(form, user)
+
+
+@router.post(
+    "/forms/{form_id}/return",
+    response={200: FormOut, **STALE},
+    summary="Return a form to its author with a reason",
+)
+def return_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
+    user = _actor(request)
+    form = workflow.form_return(
+        actor=Actor(user), form=_get(request, form_id), reason=body.reason, seen=body.seen
+    )
+    return _out(form, user)
+
+
+@router.post(
+    "/forms/{form_id}/apply",
+    response={200: FormOut, **STALE},
+    summary="Write a re-checked form into the registry",
+)
+def apply_form(request: HttpRequest, form_id: int, body: ActionIn | None = None) -> dict[str, Any]:
+    user = _actor(request)
+    seen = body.seen if body is not None else None
+    return _out(workflow.form_apply(actor=Actor(user), form=_get(request, form_id), seen=seen), user)
+
+
+@router.post(
+    "/forms/{form_id}/reject",
+    response={200: FormOut, **STALE},
+    summary="Reject a form made by an import, with a reason",
 )
 def reject_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
     user = _actor(request)
-    return _out(
-        workflow.form_reject(actor=Actor(user), form=_get(request, form_id), reason=body.reason), user
+    form = workflow.form_reject(
+        actor=Actor(user), form=_get(request, form_id), reason=body.reason, seen=body.seen
     )
+    return _out(form, user)

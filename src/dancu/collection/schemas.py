@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from ninja import Field, Schema
+from pydantic import AwareDatetime
 
 from dancu.lib.schemas import BodySchema
 
@@ -72,6 +73,10 @@ class FormOut(Schema):
         description="for a form made by an import: the row as read beside what the rules made of it"
     )
     allowed_actions: list[str] = Field(description="what the caller may do with the form now")
+    seen: str = Field(
+        description="when the form last changed, to send back as `seen` with a write: a write over a form "
+        "changed since is refused (409, form.changed)"
+    )
 
 
 class FormSummary(Schema):
@@ -84,13 +89,18 @@ class FormSummary(Schema):
     commune_code: str
     full_name: str
     created_by: str
+    return_reason: str = Field(description="why the form was returned to you; blank unless it was")
 
 
 class QueueOut(Schema):
     statuses: list[str] = Field(description="the statuses that wait for the caller's role")
     counts: dict[str, int]
     total: int
-    results: list[FormSummary] = Field(description="oldest first")
+    results: list[FormSummary] = Field(description="the forms returned to you first, then oldest first")
+
+
+class Refusal(Schema):
+    errors: list[Problem]
 
 
 class QueueParams(Schema):
@@ -113,17 +123,39 @@ class FormIn(BodySchema):
     )
 
 
+# The form's `seen` as the client last read it (FormOut.seen). Optional, so that a client written before
+# it keeps working; without it the write is made over whatever the form holds now.
+_SEEN_DESCRIPTION = (
+    "the `seen` of the form as you last read it: when the form changed since (someone edited it or acted on "
+    "it), nothing is done and the answer is 409 with form.changed. Optional; leave it out and the write "
+    "goes over the form as it is now"
+)
+
+
+def _seen() -> Any:
+    return Field(None, description=_SEEN_DESCRIPTION)
+
+
+class ActionIn(BodySchema):
+    """The body of a step that needs nothing else (/submit, /apply); the body itself may be left out."""
+
+    seen: AwareDatetime | None = _seen()
+
+
 class FormUpdateIn(BodySchema):
     data: dict[str, Any]
     document: str = Field("", max_length=_SHORT)
     reason: str = Field("", max_length=_SHORT)
+    seen: AwareDatetime | None = _seen()
 
 
 class ReviewIn(BodySchema):
     acknowledged_warnings: list[str] = Field(
         default_factory=list, max_length=50, description="codes of the warnings looked at and accepted"
     )
+    seen: AwareDatetime | None = _seen()
 
 
 class ReturnIn(BodySchema):
     reason: str = Field(max_length=_SHORT, description="what the author has to correct")
+    seen: AwareDatetime | None = _seen()

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
@@ -130,7 +130,8 @@ def form_events(*, actor: User, form: CollectionForm) -> list[AuditEvent]:
 
 @dataclass
 class FormQueue:
-    """What waits for one officer, oldest first, with how many of each status and the oldest's age."""
+    """What waits for one officer, returned forms first, then oldest first, with how many of each status
+    and the oldest's age."""
 
     statuses: tuple[str, ...]
     forms: list[CollectionForm]
@@ -140,7 +141,16 @@ class FormQueue:
 
     @property
     def oldest_age(self) -> timedelta | None:
-        return self.now - self.forms[0].status_since if self.forms else None
+        return self.now - min(form.status_since for form in self.forms) if self.forms else None
+
+    @property
+    def returned(self) -> list[CollectionForm]:
+        """The forms sent back to the reader with a reason, which lead the queue."""
+        return [form for form in self.forms if form.status == Status.RETURNED]
+
+    @property
+    def others(self) -> list[CollectionForm]:
+        return [form for form in self.forms if form.status != Status.RETURNED]
 
     def age_of(self, form: CollectionForm) -> timedelta:
         return self.now - form.status_since
@@ -175,6 +185,16 @@ def _queue_rows(actor: User) -> QuerySet[CollectionForm]:
     return CollectionForm.objects.filter(form_scope(actor)).filter(_queue_filter(actor))
 
 
+def _queue_order(rows: QuerySet[CollectionForm]) -> QuerySet[CollectionForm]:
+    """The order a queue is worked in: the forms returned to their author (trả lại, always the reader's
+    own) first, since a reviewer waits on the correction, then the rest; oldest first within each."""
+    return rows.annotate(
+        returned_last=Case(
+            When(status=Status.RETURNED, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    ).order_by("returned_last", "status_since", "pk")
+
+
 def form_queue_counts(actor: User) -> dict[str, int]:
     """How many forms wait for the actor, by status: counts only, no record is read."""
     rows = _queue_rows(actor).order_by().values("status").annotate(n=Count("pk"))
@@ -182,10 +202,11 @@ def form_queue_counts(actor: User) -> dict[str, int]:
 
 
 def form_queue_next(*, actor: User, after: CollectionForm) -> tuple[int | None, int]:
-    """The id of the oldest form waiting for the actor other than `after`, and how many wait: the next
-    form to open without going back to the queue. Ids and a count only, no record is read."""
+    """The id of the first form waiting for the actor other than `after`, in the queue's order (returned
+    forms first, then oldest first), and how many wait: the next form to open without going back to the
+    queue. Ids and a count only, no record is read."""
     waiting = _queue_rows(actor).exclude(pk=after.pk)
-    following = waiting.order_by("status_since", "pk").values_list("pk", flat=True).first()
+    following = _queue_order(waiting).values_list("pk", flat=True).first()
     return following, waiting.count() if following is not None else 0
 
 
@@ -196,11 +217,12 @@ def form_queue(
     channel: AccessLog.Channel = AccessLog.Channel.WEB,
     limit: int = QUEUE_LIMIT,
 ) -> FormQueue:
-    """The forms waiting for the actor's role in the actor's area, oldest first."""
+    """The forms waiting for the actor's role in the actor's area: those returned to the actor first, then
+    the others, oldest first within each."""
     statuses = queue_statuses(actor)
     rows = _queue_rows(actor)
     counts = form_queue_counts(actor)
-    forms = list(_forms().filter(pk__in=rows.values("pk")).order_by("status_since", "pk")[:limit])
+    forms = list(_queue_order(_forms().filter(pk__in=rows.values("pk")))[:limit])
     _log_citizens(
         actor=actor,
         forms=forms,

@@ -362,10 +362,6 @@ def _citizen_in_area(user: User, value: str) -> Citizen:
     return citizen
 
 
-# The rules whose verdict is about another record: the form's PIN or CMND held, the same name and birth.
-DUPLICATE_CODES = frozenset({"citizen.possible_duplicate", "pin.duplicate", "cmnd.duplicate"})
-
-
 @officer_required
 def form_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
@@ -374,7 +370,7 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
     acknowledged = set(form.acknowledged_warnings)
     language = request.LANGUAGE_CODE
     duplicates = None
-    if {problem["code"] for problem in form.warnings + form.errors} & DUPLICATE_CODES:
+    if {problem["code"] for problem in form.warnings + form.errors} & workflow.DUPLICATE_CODES:
         # The warning says a record may be the same person: the reviewer sees which, to judge it.
         duplicates = registry_selectors.citizens_compared(
             actor=user,

@@ -42,7 +42,7 @@ from dancu.collection.selectors import form_scope
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.chunks import batched
-from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.errors import ConflictError, DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold_name, nfc, normalize_name, text_errors
 from dancu.registry import services as registry
@@ -1083,12 +1083,13 @@ def _locked(form: CollectionForm, user: User, *, seen: datetime | None = None) -
     `seen` is when the form last changed as the page the officer acted on showed it: a reviewer who
     confirms a form confirms what they read. When it changed since (returned by a colleague, corrected
     and submitted again, corrected in place by another reviewer), acting on it would confirm or overwrite
-    what nobody on this page saw, so the action is refused and the officer looks again."""
+    what nobody on this page saw, so the action is refused (ConflictError: a 409 through the API, whose
+    clients send the form's `seen` value back the same way) and the officer looks again."""
     locked = CollectionForm.objects.select_for_update().filter(pk=form.pk).first()
     if locked is None or not CollectionForm.objects.filter(form_scope(user)).filter(pk=form.pk).exists():
         raise NotFoundError("form")
     if seen is not None and locked.updated_at != seen:
-        raise DomainError(
+        raise ConflictError(
             FieldError(
                 "form",
                 "form.changed",
@@ -1267,6 +1268,12 @@ def form_create_draft(
             raise AlreadySavedError(earlier) from None
         raise
     return form
+
+
+# The rules whose verdict is about another record, "possibly the same person as one the registry holds":
+# the form's PIN or CMND held by a record, a record of the same name and date of birth. A form with one
+# of them shows its reviewer those records (form_duplicates_compared) to judge it.
+DUPLICATE_CODES = frozenset({"citizen.possible_duplicate", "pin.duplicate", "cmnd.duplicate"})
 
 
 def form_duplicates_compared(*, user: User, form: CollectionForm) -> list[int]:

@@ -19,7 +19,7 @@ from dancu.campaigns.api import router as campaigns_router
 from dancu.cards.api import router as cards_router
 from dancu.collection.api import router as collection_router
 from dancu.collection.quality.api import router as quality_router
-from dancu.lib.errors import DomainError, NotFoundError
+from dancu.lib.errors import ConflictError, DomainError, NotFoundError
 from dancu.matching.api import router as matching_router
 from dancu.registry.api import router as registry_router
 
@@ -42,9 +42,9 @@ class JsonBodyParser(Parser):
     a form (`curl -d` without a header) was accepted when it happened to parse, refused as unreadable when
     it did not, and a client never learnt that its header was the fault. ninja calls `parse_body` only for
     an operation that takes a JSON body and only when the request carries one: an operation without a body
-    (a GET, a workflow step such as /submit), an empty body and the query string are never checked. ninja
-    turns whatever the parser raises into its 400, raised `from` it: `http_error` below answers a refused
-    Content-Type with 415.
+    (a GET), an empty body (a workflow step such as /submit sent without its optional body) and the query
+    string are never checked. ninja turns whatever the parser raises into its 400, raised `from` it:
+    `http_error` below answers a refused Content-Type with 415.
     """
 
     def parse_body(self, request: HttpRequest) -> DictStrAny:
@@ -155,6 +155,12 @@ api = DancuAPI(
 @api.exception_handler(DomainError)
 def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return api.create_response(request, {"errors": [e.as_dict() for e in exc.errors]}, status=422)
+
+
+@api.exception_handler(ConflictError)
+def conflict_error(request: HttpRequest, exc: ConflictError) -> HttpResponse:
+    # A write over a record changed since the client read it: the request was sound, the state moved on.
+    return api.create_response(request, {"errors": [e.as_dict() for e in exc.errors]}, status=409)
 
 
 @api.exception_handler(NotFoundError)
