@@ -231,6 +231,29 @@ def _officer(username: str, role: str, unit: PoliceUnit, full_name: str) -> User
     return user
 
 
+def officer_before_the_rule(username: str, role: str, unit: PoliceUnit, full_name: str) -> User:
+    """An officer whose role does not work at their police unit's level (`accounts.services.ROLE_LEVELS`):
+    a collector of a legacy district's police, an administrator of a province's. Every path that makes an
+    account or changes its role or unit refuses them now (`role.unit_level`), but databases hold such
+    accounts, made before the rule, and every page must still scope them by their unit's area: Hoa's is
+    that of a legacy district, whose records a collector reads and for which she fills in forms, and which
+    no commune's police or supervisor stands for. The rows are written here as those accounts were, with
+    no service and so no `accounts.officer.created` event."""
+    first, _, last = full_name.rpartition(" ")
+    user = User.objects.create_user(
+        username=username,
+        password=PASSWORD,
+        role=role,
+        police_unit=unit,
+        first_name=first,
+        last_name=last,
+    )
+    TOTPDevice.objects.create(
+        user=user, name="default", confirmed=True, key="3132333435363738393031323334353637383930"
+    )
+    return user
+
+
 @pytest.fixture
 def personas(db: None, settings: Any) -> Personas:
     # The personas' accounts are made with passwords, and every test that signs one in checks it: with
@@ -263,7 +286,7 @@ def personas_create() -> Personas:
         ),
         cuong=_officer("cuong", User.Role.SUPERVISOR, hanoi, "Phạm Quốc Cường"),
         dung=_officer("dung", User.Role.SUPERVISOR, hcm, "Võ Minh Dũng"),
-        hoa=_officer("hoa", User.Role.COLLECTOR, hoai_duc, "Đỗ Thị Hoa"),
+        hoa=officer_before_the_rule("hoa", User.Role.COLLECTOR, hoai_duc, "Đỗ Thị Hoa"),
         minh=_officer("minh", User.Role.MINISTRY_ADMIN, ministry, "Nguyễn Văn Minh"),
         an=_officer("an", User.Role.AUDITOR, ministry, "Hoàng Thị An"),
     )

@@ -124,7 +124,9 @@ def test_the_last_ministry_administrator_cannot_deactivate_himself(
 def test_the_last_ministry_administrator_cannot_be_given_another_role(
     operator: Client, personas: Personas
 ) -> None:
-    response = _post(operator, personas.minh, role=User.Role.SUPERVISOR)
+    # An auditor, the role that works in the ministry too: a supervisor there is refused for its unit's
+    # level besides (`role.unit_level`).
+    response = _post(operator, personas.minh, role=User.Role.AUDITOR)
 
     assert response.context["adminform"].form.errors == {"role": [LAST_ADMIN_VI]}
     personas.minh.refresh_from_db()
@@ -309,7 +311,8 @@ def test_the_change_event_records_the_accounts_old_and_new_values(
         operator,
         lan,
         police_unit=str(hong_ha.pk),
-        role=User.Role.SUPERVISOR,
+        # A role that works in a commune's police, as Hồng Hà's is (`role.unit_level`).
+        role=User.Role.COMMUNE_REVIEWER,
         is_active=None,
         is_staff="on",
         groups=[str(group.pk)],
@@ -331,7 +334,7 @@ def test_the_change_event_records_the_accounts_old_and_new_values(
     }
     # The name is no permission: only its field's name is recorded, as for every other model.
     assert changed["changed"]["values"] == {
-        "role": {"old": "collector", "new": "supervisor"},
+        "role": {"old": "collector", "new": "commune_reviewer"},
         "police_unit": {"old": hoan_kiem.code, "new": hong_ha.code},
         "is_active": {"old": True, "new": False},
         "is_staff": {"old": False, "new": True},

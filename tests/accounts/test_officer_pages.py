@@ -15,7 +15,7 @@ from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.registry.models import Citizen
-from tests.conftest import PASSWORD, SYSTEM, People, Personas
+from tests.conftest import PASSWORD, People, Personas, officer_before_the_rule
 
 pytestmark = pytest.mark.django_db
 
@@ -250,13 +250,13 @@ def test_a_new_password_and_a_lost_authenticator(admin_client: Client, personas:
 def test_an_administrator_of_a_province_manages_its_officers_only(
     client: Client, personas: Personas, sign_in: SignIn
 ) -> None:
-    hanoi_admin, _device = services.officer_create(
-        actor=SYSTEM,
-        username="quantri.hanoi",
-        password=PASSWORD,
-        role=User.Role.MINISTRY_ADMIN,
-        police_unit=personas.cuong.police_unit,  # type: ignore[arg-type]
-        otp_secret_hex="3132333435363738393031323334353637383930",
+    # An administrator of a province's police: no path makes one now (`role.unit_level`), but the pages
+    # keep those made before the rule to their province.
+    hanoi_admin = officer_before_the_rule(
+        "quantri.hanoi",
+        User.Role.MINISTRY_ADMIN,
+        personas.cuong.police_unit,  # type: ignore[arg-type]
+        "",
     )
     sign_in(client, hanoi_admin)
 

@@ -30,7 +30,8 @@ def officer_of(username: str, area: AdminUnit) -> User:
         actor=SYSTEM,
         username=username,
         password=PASSWORD,
-        role=User.Role.COLLECTOR,
+        # The role that works at the unit's level (accounts.services.ROLE_LEVELS); what is seen is the area's.
+        role=User.Role.COLLECTOR if area.level == "commune" else User.Role.SUPERVISOR,
         police_unit=police_unit_for_area(area=area),
     )
     return user

@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 from dancu.accounts.selectors import last_administrator_refusal
-from dancu.accounts.services import otp_devices_reset
+from dancu.accounts.services import otp_devices_reset, role_unit_level_refusal
 from dancu.audit.services import Actor
 from dancu.config.admin import AuditedAdmin
 from dancu.lib.errors import DomainError, FieldError
@@ -66,8 +66,23 @@ class OfficerChangeForm(UserChangeForm[User]):
                 "police_unit",
                 _("Tài khoản cán bộ cần có đơn vị công an: địa bàn của tài khoản là địa bàn của đơn vị"),
             )
+        elif role and unit is not None and self._role_or_unit_changed(role, unit):
+            self._role_level_check(role, unit)
         self._last_administrator_check(cleaned)
         return cleaned
+
+    def _role_or_unit_changed(self, role: str, unit: PoliceUnit) -> bool:
+        # An account kept as it was (its name or e-mail corrected) is not refused for a role and unit
+        # given before the rule: only a new role or unit must be one the role works at.
+        stored = self.instance
+        return stored.pk is None or (stored.role, stored.police_unit_id) != (role, unit.pk)
+
+    def _role_level_check(self, role: str, unit: PoliceUnit) -> None:
+        """The role works in units of the level the officers' pages and `officer_create` require
+        (`accounts.services.ROLE_LEVELS`): a collector in a province's police, say, was saved here."""
+        refusal = role_unit_level_refusal(role, unit)
+        if refusal is not None:
+            self.add_error("police_unit", refusal_text(refusal))
 
     def _last_administrator_check(self, cleaned: dict[str, Any]) -> None:
         # Until the form is saved (`_post_clean`, after this), the instance holds the account as stored.
@@ -197,6 +212,16 @@ class TOTPDeviceAdmin(OtpTOTPDeviceAdmin):
 
     action_form = OtpResetActionForm
     actions = ("otp_reset",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TOTPDevice | None = None) -> Any:
+        # A device's "confirmed" is set by its holder's first code (`otp_device_confirm`) and undone by the
+        # reset action above. Unticked here, it silently turned the account's second factor off (the
+        # sign-in then offers to set up a new authenticator to whoever has the password); ticked, it made
+        # a device never scanned look set up.
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields.append("confirmed")
+        return fields
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

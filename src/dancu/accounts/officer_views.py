@@ -1,6 +1,6 @@
 """The officers' accounts in the pages, for the ministry's administrators (/officers/): the list, a new
-account, and on an account's page the changes an administrator makes (role and unit, deactivation, a new
-password, a lost authenticator), each through its service, with a reason, in the trail."""
+account, and on an account's page the changes an administrator makes (a name corrected, role and unit,
+deactivation, a new password, a lost authenticator), each through its service, with a reason, in the trail."""
 
 from __future__ import annotations
 
@@ -75,6 +75,11 @@ class OfficerNewForm(_Passwords):
 class OfficerChangeForm(forms.Form):
     role = forms.ChoiceField(label=gettext_lazy("Vai trò"), choices=OFFICER_ROLES)
     police_unit = _unit_field()
+    reason = _reason_field()
+
+
+class OfficerNameForm(forms.Form):
+    full_name = forms.CharField(label=gettext_lazy("Họ và tên"), max_length=services.OFFICER_NAME_MAX_LENGTH)
     reason = _reason_field()
 
 
@@ -201,6 +206,8 @@ def _detail(request: HttpRequest, officer: User, **forms_given: forms.Form) -> H
     context = {
         "officer": officer,
         "authenticator": TOTPDevice.objects.filter(user=officer, confirmed=True).exists(),
+        "name_form": forms_given.get("name")
+        or OfficerNameForm(initial={"full_name": officer.get_full_name()}, prefix="name"),
         "change_form": forms_given.get("change")
         or OfficerChangeForm(initial={"role": officer.role, "police_unit": officer.police_unit.code}),
         "active_form": forms_given.get("active") or _active_form(officer),
@@ -247,6 +254,18 @@ def officer_change_view(request: HttpRequest, pk: int) -> HttpResponse:
         return _("Đã lưu vai trò và đơn vị.")
 
     return _act(request, pk, OfficerChangeForm(request.POST), "change", change)
+
+
+@manager_required
+@require_POST
+def officer_name_view(request: HttpRequest, pk: int) -> HttpResponse:
+    def rename(actor: Actor, officer: User, data: dict[str, Any]) -> str:
+        services.officer_rename(
+            actor=actor, officer=officer, full_name=data["full_name"], reason=data["reason"]
+        )
+        return _("Đã sửa họ và tên.")
+
+    return _act(request, pk, OfficerNameForm(request.POST, prefix="name"), "name", rename)
 
 
 @manager_required

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q, Value
+from django.db.models import Exists, OuterRef, Q, Value
 from django.db.models.functions import Concat
 
 from dancu.accounts.models import PoliceUnit, User
-from dancu.audit.models import AuditEvent, EventType
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import FieldError, NotFoundError
 
@@ -110,6 +110,27 @@ def access_log_scope(user: User) -> Q:
         province="area_province_id",
         legacy_commune="area_legacy_commune",
     )
+
+
+def access_log_reader_scope(user: User) -> Q:
+    """The accounts an auditor may be shown as readers, as a filter on User: every account to the
+    ministry's auditor; to another, the accounts of the police units of their unit's area and those with
+    a row of the log they read (`access_log_scope`: a ministry officer or a legacy district's police who
+    read a citizen of the area). A province's auditor who typed part of a name was shown the officers of
+    every province that held it."""
+    if not auditor_can_read_log(user):
+        return _NOTHING
+    unit = user.police_unit
+    assert unit is not None
+    if unit.level == PoliceUnit.Level.MINISTRY:
+        return Q()
+    if unit.admin_unit is None:
+        return _NOTHING
+    path = unit.admin_unit.path
+    in_area = Q(police_unit__admin_unit__path=path) | Q(police_unit__admin_unit__path__startswith=path + "/")
+    # Probed by the reader's own index of the log (actor, id), within the area's rows.
+    read_in_area = Exists(AccessLog.objects.filter(access_log_scope(user), actor=OuterRef("pk")))
+    return in_area | Q(read_in_area)
 
 
 def officer_can_read_records(user: User) -> bool:

@@ -22,7 +22,7 @@ from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
-from dancu.lib.vntext import text_errors
+from dancu.lib.vntext import nfc, text_errors
 
 
 def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = None) -> PoliceUnit:
@@ -112,6 +112,8 @@ def officer_create(
     errors = []
     if role not in User.Role.values:
         errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
+    elif (misplaced := role_unit_level_refusal(role, police_unit)) is not None:
+        errors.append(misplaced)
     errors += _new_account_errors(username, password)
     if errors:
         raise DomainError(errors)
@@ -428,21 +430,32 @@ def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None) -> list
                 "This police unit is outside your unit's area",
             )
         ]
-    if unit.level not in ROLE_LEVELS[role]:
-        levels = ", ".join(
-            str(PoliceUnit.Level(level).label)
-            for level in PoliceUnit.Level.values
-            if level in ROLE_LEVELS[role]
-        )
-        return [
-            FieldError(
-                "police_unit",
-                "role.unit_level",
-                f"Vai trò này làm việc tại: {levels}",
-                f"This role works in: {levels}",
-            )
-        ]
+    if (refusal := role_unit_level_refusal(role, unit)) is not None:
+        return [refusal]
     return []
+
+
+def role_unit_level_refusal(role: str, unit: PoliceUnit) -> FieldError | None:
+    """The refusal of an officer's role in a police unit of a level the role does not work at
+    (ROLE_LEVELS), or None. Every path that makes an officer or changes their role or unit asks it: the
+    officers' pages, `officer_create` (the demo, the tests' personas) and the Django admin's account page."""
+    if role not in ROLE_LEVELS or unit.level in ROLE_LEVELS[role]:
+        return None
+    # The levels' names in each language: the labels are gettext_lazy, read under each language.
+    names = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            names[language] = ", ".join(
+                str(PoliceUnit.Level(level).label)
+                for level in PoliceUnit.Level.values
+                if level in ROLE_LEVELS[role]
+            )
+    return FieldError(
+        "police_unit",
+        "role.unit_level",
+        f"Vai trò này làm việc tại: {names['vi']}",
+        f"This role works in: {names['en']}",
+    )
 
 
 def _officer_reason(reason: str) -> str:
@@ -531,6 +544,57 @@ def officer_change(
             subject_type="user",
             subject_id=locked.pk,
             data={"username": locked.username, "before": before, "after": after},
+            reason=reason,
+        )
+    return locked
+
+
+OFFICER_NAME_MAX_LENGTH = 300
+OFFICER_NAME_PART_MAX_LENGTH = 150  # User.first_name and User.last_name
+
+
+def officer_rename(*, actor: Actor, officer: User, full_name: str, reason: str) -> User:
+    """Correct an officer's full name (a typing mistake at creation, a legal change of name); the trail
+    keeps the name before and after, as the account's history shows them."""
+    manager = _manager(actor)
+    reason = _officer_reason(reason)
+    full_name = nfc(full_name.strip())
+    if not full_name:
+        raise DomainError(
+            FieldError("full_name", "full_name.required", "Cần ghi họ và tên", "The full name is required")
+        )
+    if errors := text_errors(full_name, field="full_name", max_length=OFFICER_NAME_MAX_LENGTH):
+        raise DomainError(errors)
+    # Kept as officer_create keeps it: the given name alone in last_name, the rest in first_name, each
+    # column of 150 characters (officer_create cuts a longer part short; a correction is refused instead).
+    first, _, last = full_name.rpartition(" ")
+    if max(len(first), len(last)) > OFFICER_NAME_PART_MAX_LENGTH:
+        raise DomainError(
+            FieldError(
+                "full_name",
+                "full_name.part_too_long",
+                f"Họ và tên đệm, và tên, mỗi phần tối đa {OFFICER_NAME_PART_MAX_LENGTH} ký tự",
+                f"The family and middle names, and the given name, have at most "
+                f"{OFFICER_NAME_PART_MAX_LENGTH} characters each",
+            )
+        )
+    with transaction.atomic():
+        locked = _locked_officer(manager, officer)
+        before = locked.get_full_name()
+        if (locked.first_name, locked.last_name) == (first, last):
+            return locked
+        locked.first_name, locked.last_name = first, last
+        locked.save(update_fields=["first_name", "last_name"])
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.OFFICER_RENAMED,
+            subject_type="user",
+            subject_id=locked.pk,
+            data={
+                "username": locked.username,
+                "before": {"full_name": before},
+                "after": {"full_name": full_name},
+            },
             reason=reason,
         )
     return locked

@@ -12,6 +12,7 @@ urlpatterns = [
     path("officers/", officer_views.officers_view, name="officers"),
     path("officers/new/", officer_views.officer_new_view, name="officer_new"),
     path("officers/<int:pk>/", officer_views.officer_view, name="officer"),
+    path("officers/<int:pk>/name/", officer_views.officer_name_view, name="officer_name"),
     path("officers/<int:pk>/change/", officer_views.officer_change_view, name="officer_change"),
     path("officers/<int:pk>/active/", officer_views.officer_active_view, name="officer_active"),
     path("officers/<int:pk>/password/", officer_views.officer_password_view, name="officer_password"),

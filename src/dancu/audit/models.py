@@ -35,6 +35,7 @@ class EventType(models.TextChoices):
     OFFICER_SIGN_IN_FAILED = "accounts.officer.sign_in_failed", _("Đăng nhập thất bại")
     OFFICER_LOCKED_OUT = "accounts.officer.locked_out", _("Khoá tài khoản do đăng nhập sai")
     OFFICER_CHANGED = "accounts.officer.changed", _("Đổi vai trò, đơn vị của cán bộ")
+    OFFICER_RENAMED = "accounts.officer.renamed", _("Sửa họ và tên của cán bộ")
     OFFICER_DEACTIVATED = "accounts.officer.deactivated", _("Vô hiệu hoá tài khoản cán bộ")
     OFFICER_REACTIVATED = "accounts.officer.reactivated", _("Kích hoạt lại tài khoản cán bộ")
     OFFICER_PASSWORD_SET = "accounts.officer.password_set", _("Đặt mật khẩu mới cho cán bộ")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
-from dancu.accounts.selectors import access_log_scope
+from dancu.accounts.selectors import access_log_reader_scope, access_log_scope
 from dancu.audit.models import AccessLog, AccessLogSeal
 from dancu.audit.seals import SETTLE
 from dancu.audit.services import access_log_record
@@ -163,7 +163,9 @@ def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
         filters &= Q(channel=query.channel)
     if query.without_audit:
         filters &= ~Q(purpose=AUDIT_PURPOSE)
-    return filters, _Readers.named(query.reader) if query.reader else None
+    return filters, _Readers.named(
+        query.reader, in_sight=access_log_reader_scope(actor)
+    ) if query.reader else None
 
 
 @dataclass(frozen=True)
@@ -180,13 +182,17 @@ class _Readers:
     text: str
     # The first MERGED_READERS + 1 of each only: enough to tell whether they are few.
     accounts: tuple[int, ...]
-    officers: tuple[str, ...]  # the accounts' names, but for citizens' (see `listed`)
+    # The accounts' names that the page lists, but for citizens' (see `listed`): those the auditor may be
+    # shown (`in_sight`, accounts.selectors.access_log_reader_scope). A province's auditor was shown the
+    # officers of every province whose name held the text. The rows are found by every account named, the
+    # log's own scope keeping them to the auditor's area.
+    officers: tuple[str, ...]
     jobs: tuple[str, ...]
 
     @classmethod
-    def named(cls, text: str) -> _Readers:
+    def named(cls, text: str, *, in_sight: Q) -> _Readers:
         accounts = _accounts_named(text)
-        officers = accounts.exclude(role=User.Role.CITIZEN).order_by("username")
+        officers = accounts.exclude(role=User.Role.CITIZEN).filter(in_sight).order_by("username")
         folded = text.casefold()
         return cls(
             text,

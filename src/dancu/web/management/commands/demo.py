@@ -121,9 +121,12 @@ class Command(BaseCommand):
                 DemoAccount("canbo.haiphong", User.Role.COLLECTOR, "Đỗ Văn Hải", f"CA-commune-{code}")
             )
         if busiest_district:
+            # A legacy district's police reads the records still declared in its old units; its account is
+            # a supervisor's (phúc tra), the role that works at a district's level (ROLE_LEVELS), where a
+            # collector works in a commune's police.
             code = busiest_district["area_legacy_commune__parent__code"]
             accounts.append(
-                DemoAccount("canbo.huyencu", User.Role.COLLECTOR, "Bùi Thị Hoa", f"CA-cu-district-{code}")
+                DemoAccount("phuctra.huyencu", User.Role.SUPERVISOR, "Bùi Thị Hoa", f"CA-cu-district-{code}")
             )
         for account in accounts:
             if User.objects.filter(username=account.username).exists():
