@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django import forms
 from django.test import Client
 from django.utils import translation
 
@@ -33,3 +34,30 @@ def operator(personas: Personas, sign_in: Any) -> Client:
 def admin_client(client: Client, personas: Personas, sign_in: Any) -> Client:
     """Minh, the ministry's administrator, signed in to the officers' pages."""
     return sign_in(client, personas.minh)
+
+
+def admin_page_data(client: Client, url: str) -> dict[str, Any]:
+    """What an admin change page at `url` posts when nothing is touched: every field as the page shows
+    it, so that a test changes only the values it means to."""
+    form = client.get(url).context["adminform"].form
+    data: dict[str, Any] = {}
+    for bound in form:
+        if bound.field.disabled:
+            continue
+        value, widget = bound.value(), bound.field.widget
+        names = [bound.html_name] + (
+            [f"initial-{bound.html_name}"] if bound.field.show_hidden_initial else []
+        )
+        for name in names:
+            if isinstance(widget, forms.MultiWidget):
+                parts = widget.decompress(value)
+                for index, (sub, part) in enumerate(zip(widget.widgets, parts, strict=True)):
+                    data[f"{name}_{index}"] = sub.format_value(part) or ""
+            elif isinstance(bound.field, forms.BooleanField):
+                if value:
+                    data[name] = "on"
+            elif isinstance(value, list | tuple):
+                data[name] = [str(item) for item in value]
+            else:
+                data[name] = "" if value is None else str(value)
+    return data

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django import forms
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.test import Client
@@ -20,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent, EventType
+from tests.accounts.conftest import admin_page_data
 from tests.conftest import People, Personas
 
 pytestmark = pytest.mark.django_db
@@ -58,34 +58,8 @@ def _change_url(user: User) -> str:
     return f"/admin/accounts/user/{user.pk}/change/"
 
 
-def _page_data(client: Client, user: User) -> dict[str, Any]:
-    """What the account's change page posts when nothing is touched: every field as the page shows it."""
-    form = client.get(_change_url(user)).context["adminform"].form
-    data: dict[str, Any] = {}
-    for bound in form:
-        if bound.field.disabled:
-            continue
-        value, widget = bound.value(), bound.field.widget
-        names = [bound.html_name] + (
-            [f"initial-{bound.html_name}"] if bound.field.show_hidden_initial else []
-        )
-        for name in names:
-            if isinstance(widget, forms.MultiWidget):
-                parts = widget.decompress(value)
-                for index, (sub, part) in enumerate(zip(widget.widgets, parts, strict=True)):
-                    data[f"{name}_{index}"] = sub.format_value(part) or ""
-            elif isinstance(bound.field, forms.BooleanField):
-                if value:
-                    data[name] = "on"
-            elif isinstance(value, list | tuple):
-                data[name] = [str(item) for item in value]
-            else:
-                data[name] = "" if value is None else str(value)
-    return data
-
-
 def _post(client: Client, user: User, language: str = "vi", **changes: Any) -> Any:
-    data = _page_data(client, user)
+    data = admin_page_data(client, _change_url(user))
     for name, value in changes.items():
         if value is None:
             data.pop(name, None)  # a box unticked is not posted

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django import forms
 from django.test import Client
 from django.utils import translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -19,6 +18,7 @@ from dancu.audit.selectors import AccessLogQuery, access_log_search
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry.selectors import citizen_get
+from tests.accounts.conftest import admin_page_data
 from tests.audit.conftest import auditor_of
 from tests.conftest import PASSWORD, SYSTEM, People, Personas
 
@@ -96,36 +96,9 @@ def test_officer_create_makes_each_role_in_a_unit_of_its_level(personas: Persona
     assert (supervisor.police_unit, auditor.police_unit) == (hoai_duc, hoai_duc)
 
 
-def _form_data(client: Client, url: str) -> dict[str, Any]:
-    """What an admin change page posts when nothing is touched (tests/accounts/test_admin_hardening.py's
-    `_page_data`, for any page)."""
-    form = client.get(url).context["adminform"].form
-    data: dict[str, Any] = {}
-    for bound in form:
-        if bound.field.disabled:
-            continue
-        value, widget = bound.value(), bound.field.widget
-        names = [bound.html_name] + (
-            [f"initial-{bound.html_name}"] if bound.field.show_hidden_initial else []
-        )
-        for name in names:
-            if isinstance(widget, forms.MultiWidget):
-                parts = widget.decompress(value)
-                for index, (sub, part) in enumerate(zip(widget.widgets, parts, strict=True)):
-                    data[f"{name}_{index}"] = sub.format_value(part) or ""
-            elif isinstance(bound.field, forms.BooleanField):
-                if value:
-                    data[name] = "on"
-            elif isinstance(value, list | tuple):
-                data[name] = [str(item) for item in value]
-            else:
-                data[name] = "" if value is None else str(value)
-    return data
-
-
 def _admin_post(client: Client, user: User, **changes: Any) -> Any:
     url = f"/admin/accounts/user/{user.pk}/change/"
-    data = {**_form_data(client, url), **changes}
+    data = {**admin_page_data(client, url), **changes}
     client.cookies["django_language"] = "vi"
     return client.post(url, data)
 
@@ -280,7 +253,7 @@ def test_the_admin_cannot_untick_or_tick_an_authenticators_confirmed_box(
     form = operator.get(url).context["adminform"].form
     assert "confirmed" not in form.fields  # shown, not editable
 
-    data = _form_data(operator, url)
+    data = admin_page_data(operator, url)
     data["name"] = "điện thoại cũ"
     # The box unticked is not posted; were it on the form, that would untick it.
     response = operator.post(url, data)
@@ -292,7 +265,7 @@ def test_the_admin_cannot_untick_or_tick_an_authenticators_confirmed_box(
     waiting = TOTPDevice.objects.create(user=personas.binh, name="chờ", confirmed=False)
     TOTPDevice.objects.filter(user=personas.binh, confirmed=True).delete()
     url = f"/admin/otp_totp/totpdevice/{waiting.pk}/change/"
-    response = operator.post(url, {**_form_data(operator, url), "confirmed": "on"})
+    response = operator.post(url, {**admin_page_data(operator, url), "confirmed": "on"})
     assert response.status_code == 302
     waiting.refresh_from_db()
     assert not waiting.confirmed
