@@ -14,6 +14,7 @@ from django.db.models.functions import Concat
 from dancu.accounts.models import PoliceUnit, User
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import within
 from dancu.lib.errors import FieldError, NotFoundError
 
 # Roles that work with citizens' records. The auditor reads the access log, not the records.
@@ -126,8 +127,7 @@ def access_log_reader_scope(user: User) -> Q:
         return Q()
     if unit.admin_unit is None:
         return _NOTHING
-    path = unit.admin_unit.path
-    in_area = Q(police_unit__admin_unit__path=path) | Q(police_unit__admin_unit__path__startswith=path + "/")
+    in_area = within("police_unit__admin_unit", unit.admin_unit)
     # Probed by the reader's own index of the log (actor, id), within the area's rows.
     read_in_area = Exists(AccessLog.objects.filter(access_log_scope(user), actor=OuterRef("pk")))
     return in_area | Q(read_in_area)
@@ -254,10 +254,7 @@ def officer_scope(user: User) -> Q:
         return officers
     if own.admin_unit is None:
         return _NOTHING
-    path = own.admin_unit.path
-    return officers & (
-        Q(police_unit__admin_unit__path=path) | Q(police_unit__admin_unit__path__startswith=path + "/")
-    )
+    return officers & within("police_unit__admin_unit", own.admin_unit)
 
 
 @dataclass

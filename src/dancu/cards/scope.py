@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, officer_can_read_records
+from dancu.geo.selectors import within
 from dancu.registry.models import Citizen
 
 _NOTHING = Q(pk__in=[])
@@ -45,7 +46,7 @@ def point_scope(user: User) -> Q:
     area = unit.admin_unit
     if area is None:
         return _NOTHING
-    return Q(commune__path=area.path) | Q(commune__path__startswith=area.path + "/")
+    return within("commune", area)
 
 
 def batch_scope(user: User) -> Q:

@@ -23,6 +23,7 @@ from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import within
 from dancu.lib.errors import NotFoundError
 
 Status = CollectionForm.Status
@@ -55,12 +56,7 @@ def form_scope(user: User) -> Q:
     """The forms `user` may see, as a filter on CollectionForm."""
     return _scope(
         user,
-        lambda area: (
-            Q(commune_id=area.pk)
-            | Q(commune__path__startswith=area.path + "/")
-            | Q(legacy_commune_id=area.pk)
-            | Q(legacy_commune__path__startswith=area.path + "/")
-        ),
+        lambda area: within("commune", area) | within("legacy_commune", area),
     )
 
 
@@ -243,7 +239,7 @@ def import_scope(user: User) -> Q:
     sees every run, including those run on the server."""
     return _scope(
         user,
-        lambda area: Q(unit_id=area.pk) | Q(unit__path__startswith=area.path + "/"),
+        lambda area: within("unit", area),
     )
 
 

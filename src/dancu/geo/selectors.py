@@ -82,6 +82,13 @@ def predecessors_of(unit: AdminUnit, *, default_only: bool = False) -> QuerySet[
     )
 
 
+def within(field: str, area: AdminUnit) -> Q:
+    """A filter on the rows whose unit `field` (a foreign key to AdminUnit, or a path to one through
+    relations: "police_unit__admin_unit") is `area` or lies under it: a jurisdiction, which is always a
+    unit's subtree. The slash after the path is there for the reason `subtree` gives."""
+    return Q(**{field: area.pk}) | Q(**{f"{field}__path__startswith": f"{area.path}/"})
+
+
 def subtree(unit: AdminUnit) -> QuerySet[AdminUnit]:
     """The unit and every unit under it, in path order.
 

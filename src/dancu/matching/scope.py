@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, officer_can_read_records
 from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import within
 from dancu.matching.models import CandidatePair
 from dancu.registry.models import Citizen
 
@@ -62,9 +63,6 @@ def visible_pairs(actor: User) -> QuerySet[CandidatePair]:
             row_as_citizen | row_in_area | row_unplaced
         )
         some_side |= Q(**{f"{citizen}__in": citizens}) | row_as_citizen | row_in_area
-    if area.structure == AdminUnit.Structure.CURRENT:
-        # A pair carries its 2025 commune, which places a row whose address named none.
-        anchor = Q(unit__path=area.path) | Q(unit__path__startswith=area.path + "/")
-    else:
-        anchor = some_side
+    # A pair carries its 2025 commune, which places a row whose address named none.
+    anchor = within("unit", area) if area.structure == AdminUnit.Structure.CURRENT else some_side
     return CandidatePair.objects.filter(anchor, every_side)
