@@ -7,6 +7,7 @@ process at start-up with a message naming the variable, never fall back silently
 from __future__ import annotations
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -80,3 +81,35 @@ def env_share(name: str, *, default: float) -> float:
     if not 0 < value <= 1:
         raise ImproperlyConfigured(f"{name}={raw!r} must be above 0 and at most 1")
     return value
+
+
+def env_choice(name: str, *, default: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`, in any letter case ("info" is INFO), returned as the choice spells it."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    for choice in choices:
+        if raw.strip().upper() == choice.upper():
+            return choice
+    raise ImproperlyConfigured(f"{name}={raw!r} must be one of {', '.join(choices)}")
+
+
+# A size as DuckDB's memory_limit reads it: a number and a unit of 1000^i (KB, MB, GB, TB) or 1024^i
+# (KiB, MiB, GiB, TiB) bytes, or a share of the machine's memory ("80%"). DuckDB itself would refuse a
+# bad value only when a match run opens its database, after the records are prepared, with a traceback
+# that does not name the variable.
+_MEMORY = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)\s*", re.IGNORECASE)
+
+
+def env_memory(name: str, *, default: str) -> str:
+    """A memory size such as 2GB, 512MiB or 80% (of the machine's memory), above zero."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    match = _MEMORY.fullmatch(raw)
+    if match is None or float(match.group(1)) <= 0 or (match.group(2) == "%" and float(match.group(1)) > 100):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a memory size: write a number above 0 and a unit, such as 2GB, 512MB, "
+            "4GiB, or a share of the machine's memory up to 100%"
+        )
+    return raw.strip()

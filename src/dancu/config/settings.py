@@ -12,7 +12,16 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from dancu.config.env import env_bool, env_int, env_list, env_probability_or_off, env_share, env_str
+from dancu.config.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_memory,
+    env_probability_or_off,
+    env_share,
+    env_str,
+)
 
 # Lets admin classes and querysets be written with their generic parameters (TabularInline[Model]).
 django_stubs_ext.monkeypatch()
@@ -22,6 +31,14 @@ SRC_DIR = Path(__file__).resolve().parent.parent
 # the demo secret key so that a fresh clone runs with nothing configured by hand.
 BASE_DIR = SRC_DIR.parent.parent
 VAR_DIR = Path(env_str("DANCU_VAR_DIR", str(BASE_DIR / "var")))
+try:
+    # Made here, once: the secret key, the embedded database and the static files are made under it below,
+    # and a path that cannot be a directory failed there as a FileNotFoundError that named no variable.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+except OSError as exc:
+    raise ImproperlyConfigured(
+        f"DANCU_VAR_DIR={str(VAR_DIR)!r} cannot be made a directory: {exc.strerror}"
+    ) from None
 
 DEBUG = env_bool("DANCU_DEBUG", default=False)
 
@@ -44,6 +61,13 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("DANCU_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+if not ALLOWED_HOSTS:
+    # Set but empty (DANCU_ALLOWED_HOSTS= in a unit file): Django would answer every request, the health
+    # checks' included, with 400 Bad Request and start without a word.
+    raise ImproperlyConfigured(
+        "DANCU_ALLOWED_HOSTS names no host: every request would be refused (400); "
+        "list the server's host names, comma-separated"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("DANCU_CSRF_TRUSTED_ORIGINS", [])
 
 
@@ -270,7 +294,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("DANCU_LOG_LEVEL", "WARNING")},
+    # Checked here: logging.config would refuse a misspelt level only at django.setup(), as "Unable to
+    # configure root logger", without the variable's name.
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice(
+            "DANCU_LOG_LEVEL", default="WARNING", choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        ),
+    },
 }
 
 # An officer's lockout is per account on purpose (see AXES_LOCKOUT_PARAMETERS): officers share station
@@ -290,7 +321,7 @@ DANCU_MATCH_DUPLICATE_SHARE = env_share("DANCU_MATCH_DUPLICATE_SHARE", default=0
 # The memory the matcher's DuckDB may hold before it spills pairs to a temporary directory on disk. At
 # 3GB a registry run of a million people peaked at 7.58 GiB (8.14 x 10^9 bytes), over the 8 GB it must
 # stay under; at 2GB it peaked at 6.65 GiB and took no longer (bench/RESULTS.md).
-DANCU_MATCH_MEMORY = env_str("DANCU_MATCH_MEMORY", "2GB")
+DANCU_MATCH_MEMORY = env_memory("DANCU_MATCH_MEMORY", default="2GB")
 # Processes that prepare the records of a large `dancu match` file (50,000 records and more); 1 prepares
 # them in the command's own process.
 DANCU_MATCH_WORKERS = env_int("DANCU_MATCH_WORKERS", default=2, minimum=1, maximum=32)

@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.registry.bulk import units_loaded
+from dancu.registry.models import Citizen
 from dancu.registry.package import load_package, read_manifest
 
 
@@ -41,17 +42,22 @@ class Command(BaseCommand):
         except OSError as exc:
             raise command_error(f"Không đọc được gói: {exc}", f"cannot read the package: {exc}") from None
         # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
-        with tqdm(
-            total=size, unit="B", unit_scale=True, file=sys.stderr, disable=None, dynamic_ncols=True
-        ) as bar:
-            try:
-                stats = load_package(
-                    directory,
-                    actor=Actor(system="load_package"),
-                    on_progress=bar.update,
-                )
-            except DomainError as exc:
-                raise command_error_from(exc) from None
+        try:
+            with tqdm(
+                total=size, unit="B", unit_scale=True, file=sys.stderr, disable=None, dynamic_ncols=True
+            ) as bar:
+                try:
+                    stats = load_package(
+                        directory,
+                        actor=Actor(system="load_package"),
+                        on_progress=bar.update,
+                    )
+                except DomainError as exc:
+                    raise command_error_from(exc) from None
+        except KeyboardInterrupt:
+            self.stderr.write(self._interrupted())
+            # 128 + SIGINT, as a shell reports a process that Ctrl-C ended, and as `dancu generate` exits.
+            sys.exit(130)
         if options["verbosity"] >= 2:
             for name, seconds in stats.steps.items():
                 self.stdout.write(f"  {seconds:7.2f} s  {name}")
@@ -60,4 +66,20 @@ class Command(BaseCommand):
             f"{stats.people} người, {stats.households} hộ, {stats.rows} dòng → cơ sở dữ liệu / database: "
             f"{stats.seconds:.1f} s ({phases}), {stats.people_per_second:,.0f} người/s "
             f"({stats.people} people, {stats.households} households, {stats.people_per_second:,.0f} people/s)"
+        )
+
+    @staticmethod
+    def _interrupted() -> str:
+        """What Ctrl-C left: the load is one transaction, which the interruption rolled back, unless all
+        that was left to do was the ANALYZE that follows its commit."""
+        if Citizen.objects.exists():
+            return (
+                "Đã dừng sau khi gói đã được nạp xong; chỉ còn thiếu thống kê của các bảng (ANALYZE). "
+                "Stopped after the package was loaded; only the tables' statistics (ANALYZE) were not "
+                "refreshed."
+            )
+        return (
+            "Đã dừng: chưa nạp gì, cơ sở dữ liệu dân cư vẫn trống như trước; chạy lại lệnh để nạp. "
+            "Stopped: nothing was loaded and the registry is empty as before; run the same command to load "
+            "it."
         )
