@@ -893,6 +893,7 @@ def test_the_language_switch_keeps_a_search_made_on_the_page(sessions: Sessions)
 # sent by POST (each redirects to a page above), and HTMX fragments drawn inside a page above.
 NOT_PAGES = {
     "accounts:logout": "POST, then the sign-in page",
+    "accounts:officer_name": "POST, then the account's page",
     "accounts:officer_change": "POST, then the account's page (refused: the screen officer-refused)",
     "accounts:officer_active": "POST, then the account's page",
     "accounts:officer_password": "POST, then the account's page",
