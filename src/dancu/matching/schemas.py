@@ -82,7 +82,9 @@ class HistoryOut(Schema):
 class PairOut(PairSummaryOut):
     rows: list[FieldRowOut]
     evidence: list[EvidenceOut]
-    kept_pin: str | None = Field(description="for two citizens: the PIN that stays if they are merged")
+    kept_pin: str | None = Field(
+        description="for two citizens: the PIN that stays if they are merged; null once a side is merged away"
+    )
     pin_rule: str
     conflicts: list[Problem] = Field(description="what a merge needs chosen (choices.*) or refuses")
     decided_by: str | None

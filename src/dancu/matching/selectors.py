@@ -18,9 +18,11 @@ from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
 from dancu.collection.models import StagingRecord
+from dancu.geo.address import parse_address
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import FieldError, NotFoundError
 from dancu.matching.models import CandidatePair
+from dancu.matching.prepare import canonical_detail
 from dancu.matching.scope import visible_pairs
 from dancu.matching.services.decisions import (
     DECIDER_ROLES,
@@ -166,10 +168,14 @@ class FieldRow:
     name: str
     left: str
     right: str
+    # The two addresses name one house, however each is written: the registry's residence ("Số 97, phố
+    # Nguyễn Trãi, Phường Hoàn Kiếm") and a legacy book's line in the old units ("Số 97, phố Nguyễn Trãi,
+    # Phường Cửa Đông, Quận Hoàn Kiếm, Thành phố Hà Nội").
+    same_place: bool = False
 
     @property
     def differs(self) -> bool:
-        if not (self.left and self.right):
+        if not (self.left and self.right) or self.same_place:
             return False
         if self.name in _PLACE_FIELDS:
             # A place of birth is named by a province's code on one side and by its name on the other
@@ -212,6 +218,7 @@ class PairDetail:
     deceased: bool
     # For two citizens: which one stays (the PIN rule), and what needs the officer's choice.
     kept: Citizen | None = None
+    absorbed: Citizen | None = None
     pin_rule: str = ""
     conflicts: list[FieldError] = field(default_factory=list)
     can_decide: bool = False
@@ -290,6 +297,24 @@ def _staging_values(row: StagingRecord) -> dict[str, str]:
     return values
 
 
+def _place(side: Citizen | StagingRecord) -> tuple[int, str] | None:
+    """The 2025 commune and the folded detail of the address a side shows (the citizen's residence as in
+    `_citizen_values`, the row's address read by the address parser), as the matcher compares places."""
+    if isinstance(side, Citizen):
+        residences = {r.kind: r for r in side.residences.filter(ended_on__isnull=True).order_by("kind")}
+        chosen = residences.get("permanent") or residences.get("temporary") or residences.get("current")
+        return (chosen.commune_id, canonical_detail(chosen.address_detail)) if chosen else None
+    parsed = parse_address(staging_value(side, "address"))
+    if parsed is None or parsed.commune is None:
+        return None
+    return parsed.commune.pk, canonical_detail(parsed.detail)
+
+
+def _same_place(left: Citizen | StagingRecord, right: Citizen | StagingRecord) -> bool:
+    first, second = _place(left), _place(right)
+    return first is not None and first == second and bool(first[1])
+
+
 def _values(side: Citizen | StagingRecord) -> dict[str, str]:
     return _citizen_values(side) if isinstance(side, Citizen) else _staging_values(side)
 
@@ -328,7 +353,12 @@ def pair_get(
     left, right = pair_records(pair)
     left_values, right_values = _values(left), _values(right)
     rows = [
-        FieldRow(name=name, left=left_values.get(name, ""), right=right_values.get(name, ""))
+        FieldRow(
+            name=name,
+            left=left_values.get(name, ""),
+            right=right_values.get(name, ""),
+            same_place=name == "address" and _same_place(left, right),
+        )
         for name in _FIELDS
         if left_values.get(name) or right_values.get(name)
     ]
@@ -348,9 +378,13 @@ def pair_get(
         death_refused=death_not_recordable(pair),
     )
     if isinstance(left, Citizen) and isinstance(right, Citizen):
-        detail.kept, absorbed, detail.pin_rule = merge_pin_rule(left, right)
+        kept, absorbed, pin_rule = merge_pin_rule(left, right)
+        if left.merged_into_id is None and right.merged_into_id is None:
+            # Which record a merge would keep, said only of two records that can still be merged: a
+            # side merged away since is no record to keep (the conflicts below say where it went).
+            detail.kept, detail.absorbed, detail.pin_rule = kept, absorbed, pin_rule
         if pair.status == CandidatePair.Status.PENDING:
-            detail.conflicts = merge_conflicts(keep=detail.kept, absorb=absorbed, reader=actor)
+            detail.conflicts = merge_conflicts(keep=kept, absorb=absorbed, reader=actor)
             # A side merged away since is refused naming the record it went into, when the officer may
             # read that record: the page shows its PIN, so the read is logged.
             named = [

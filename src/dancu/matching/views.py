@@ -89,6 +89,15 @@ LEVEL_LABELS = {
     "three or more words of the detail in common": gettext_lazy("chung ba từ trở lên của địa chỉ chi tiết"),
     "same 2025 province": gettext_lazy("cùng tỉnh, thành phố (2025)"),
 }
+# What a level means for the decision, where its words and its weight seem to disagree: the household
+# level says the place and the parents agree, yet weighs nothing or a little against (docs/matching.md,
+# "One household counts once"), which an officer reads as the matcher's mistake.
+LEVEL_NOTES = {
+    "same place, and the same known parents: one household": gettext_lazy(
+        "Anh chị em ruột cũng ở cùng nơi với cha mẹ, nên cùng nơi ở hầu như không giúp phân biệt; "
+        "cha mẹ đã được tính ở dòng «Cha mẹ»."
+    ),
+}
 PIN_RULES = {
     "pin.on_card": gettext_lazy("số định danh đã in trên thẻ căn cước được giữ"),
     "pin.earliest": gettext_lazy("số định danh được cấp sớm nhất được giữ"),
@@ -139,9 +148,18 @@ def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]
     return (left if isinstance(left, Citizen) else None, right if isinstance(right, Citizen) else None)
 
 
-def _choice_fields(conflicts: list[FieldError], *, language: str, posted: Any = None) -> list[dict[str, Any]]:
+def _choice_fields(
+    conflicts: list[FieldError],
+    *,
+    language: str,
+    posted: Any = None,
+    pins: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """The choices a merge needs, each with what the officer picked when the form comes back with an
-    error (an officer who re-picks a residence after each refusal may not notice one reset)."""
+    error (an officer who re-picks a residence after each refusal may not notice one reset). Each
+    option names its record's PIN ("of the kept record (001185240320)"), as the side-by-side table's
+    columns do, so that the officer need not work out which column is the kept record."""
+    pins = pins or {}
     fields = []
     for conflict in conflicts:
         key = conflict.field.removeprefix("choices.")
@@ -150,7 +168,15 @@ def _choice_fields(conflicts: list[FieldError], *, language: str, posted: Any = 
                 {
                     "key": key,
                     "label": CHOICE_LABELS[key],
-                    "options": [(value, CHOICE_VALUES[value]) for value in MERGE_CHOICES[key]],
+                    "options": [
+                        (
+                            value,
+                            f"{CHOICE_VALUES[value]} ({pins[value]})"
+                            if pins.get(value)
+                            else CHOICE_VALUES[value],
+                        )
+                        for value in MERGE_CHOICES[key]
+                    ],
                     "message": conflict.message(language),
                     "selected": (posted or {}).get(f"choice_{key}", ""),
                 }
@@ -186,7 +212,12 @@ def _pair_page(
                 for row in detail.rows
             ],
             "evidence": [
-                (FIELD_LABELS.get(e.field, e.field), LEVEL_LABELS.get(e.level, e.level), e)
+                (
+                    FIELD_LABELS.get(e.field, e.field),
+                    LEVEL_LABELS.get(e.level, e.level),
+                    e,
+                    LEVEL_NOTES.get(e.level),
+                )
                 for e in detail.evidence
             ],
             "pin_rule": PIN_RULES.get(detail.pin_rule, ""),
@@ -196,7 +227,14 @@ def _pair_page(
                 else ""
             ),
             "choice_fields": _choice_fields(
-                detail.conflicts, language=language, posted=request.POST if errors else None
+                detail.conflicts,
+                language=language,
+                posted=request.POST if errors else None,
+                pins={
+                    value: record.pin
+                    for value, record in (("keep", detail.kept), ("absorb", detail.absorbed))
+                    if record is not None
+                },
             ),
             "blocking": [c.message(language) for c in blocking],
             "errors": [f"{e.message(language)} [{e.code}]" for e in errors or []],

@@ -8,8 +8,10 @@ to the review queue as a `CandidatePair`:
   first being the pair's left side, so the same two records always make the same key;
 - a pair whose key already has a decision (same, different, merged) is never proposed again, nor is the
   pair of a staged row written to the registry since, as the citizen it became; a pending
-  one is refreshed with this run's scores and evidence; a withdrawn one (an earlier run no longer
-  proposed it, no officer decided it) waits in the queue again; a new one is created;
+  one is refreshed with this run's scores and evidence, also when it was proposed under the key of a
+  staged row written to the registry since (it keeps its number, its key and its history); a withdrawn
+  one (an earlier run no longer proposed it, no officer decided it) waits in the queue again; a new one
+  is created;
 - a citizen merged into another is not read (the kept record is): pending pairs naming it are withdrawn
   at the end of the run like any pair it no longer proposes;
 - the pair waits in the queue of the 2025 commune of its left side (the right side's when the left
@@ -294,52 +296,91 @@ def _side_fields(prefix: str, side: str) -> dict[str, int | None]:
 _OPEN = (CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN)
 
 
-def _decided_earlier(chunk: list[_Proposed]) -> set[str]:
-    """The keys of the chunk decided under another key: a staged row written to the registry since is that
-    citizen now ("c:12" where the decision named "s:40"), and an officer who said the row and the other
-    record are (or are not) one person has said it of the citizen too."""
+@dataclass
+class _Aliases:
+    """The keys under which the chunk's pairs may already be known: a staged row written to the registry
+    since is that citizen now ("c:12" where an earlier pair named "s:40"). `keys` maps every such key (the
+    pair's own among them) to the pair's key of this run; `citizen_of` maps a staged side to its citizen."""
+
+    keys: dict[str, str]
+    citizen_of: dict[str, str]
+
+
+def _aliases(chunk: list[_Proposed]) -> _Aliases:
     sides = {side for item in chunk for side in (item.left, item.right)}
     citizen_ids = {int(side[2:]) for side in sides if side.startswith("c:")}
     rows: dict[str, list[str]] = {}
+    citizen_of: dict[str, str] = {}
     for row_id, citizen_id in StagingRecord.objects.filter(citizen_id__in=citizen_ids).values_list(
         "pk", "citizen_id"
     ):
         rows.setdefault(f"c:{citizen_id}", []).append(f"s:{row_id}")
-    aliases: dict[str, str] = {}
+        citizen_of[f"s:{row_id}"] = f"c:{citizen_id}"
+    keys: dict[str, str] = {}
     for item in chunk:
         for left in [item.left, *rows.get(item.left, [])]:
             for right in [item.right, *rows.get(item.right, [])]:
                 if left != right:
-                    aliases.setdefault(pair_key(left, right), item.key)
-    decided = CandidatePair.objects.filter(pair_key__in=list(aliases)).exclude(status__in=_OPEN)
-    return {aliases[key] for key in decided.values_list("pair_key", flat=True)}
+                    keys.setdefault(pair_key(left, right), item.key)
+    return _Aliases(keys=keys, citizen_of=citizen_of)
+
+
+def _left_side(pair: CandidatePair) -> str:
+    return f"c:{pair.left_citizen_id}" if pair.left_citizen_id is not None else f"s:{pair.left_staging_id}"
+
+
+def _oriented(comparisons: list[Any], *, swap: bool) -> list[Any]:
+    """The evidence as seen from the pair's own sides: a pair kept under its earlier key may name as its
+    right side the record this run reads on the left."""
+    if not swap:
+        return comparisons
+    return [
+        {**c, "left": c.get("right"), "right": c.get("left")} if isinstance(c, dict) else c
+        for c in comparisons
+    ]
 
 
 def _write_chunk(run: MatchRun, chunk: list[_Proposed], units: dict[str, int]) -> tuple[int, int, int, int]:
     """Create the new pairs, refresh the pending ones and put the withdrawn ones back in the queue, for one
     chunk; return (created, refreshed, already decided, returned). One transaction: a chunk is written
-    whole or not at all."""
+    whole or not at all.
+
+    A pair is known under its key, or under the key an earlier run gave it before one of its staged rows
+    was written to the registry ("s:40|s:41" for "c:12|s:41"). A decision under either key keeps it out
+    (the officer said it of the citizen too); an open pair under the earlier key is the one refreshed, so
+    that the pair an officer may have open keeps its number and its history, instead of being withdrawn as
+    "no longer proposed" beside a new pair of the same two records."""
     created = refreshed = decided = returned = 0
     with transaction.atomic():
-        existing = {
-            pair.pair_key: pair
-            for pair in CandidatePair.objects.select_for_update().filter(pair_key__in=[p.key for p in chunk])
-        }
+        aliases = _aliases(chunk)
+        known_pairs = list(
+            CandidatePair.objects.select_for_update().filter(pair_key__in=list(aliases.keys)).order_by("pk")
+        )
+        decided_earlier = {aliases.keys[p.pair_key] for p in known_pairs if p.status not in _OPEN}
+        existing: dict[str, CandidatePair] = {}
+        # The pair under this run's own key first, then a pending one before a withdrawn one.
+        for pair in sorted(
+            (p for p in known_pairs if p.status in _OPEN),
+            key=lambda p: (p.pair_key != aliases.keys[p.pair_key], p.status != CandidatePair.Status.PENDING),
+        ):
+            existing.setdefault(aliases.keys[pair.pair_key], pair)
         new_pairs = []
-        decided_earlier = _decided_earlier(chunk)
         for item in chunk:
             known = existing.get(item.key)
             # A withdrawn pair was taken out by a run, not decided by anyone: a run that believes it again
             # puts it back in the queue. Only an officer's (or the auto-merge's) decision keeps it out.
-            if (known is not None and known.status not in _OPEN) or item.key in decided_earlier:
+            if item.key in decided_earlier:
                 decided += 1
                 continue
             if known is not None:
+                left = _left_side(known)
                 known.run = run
                 known.unit_id = units[item.unit_code]
                 known.match_weight = item.weight
                 known.match_probability = item.probability
-                known.comparisons = item.comparisons
+                known.comparisons = _oriented(
+                    item.comparisons, swap=aliases.citizen_of.get(left, left) != item.left
+                )
                 fields = ["run", "unit", "match_weight", "match_probability", "comparisons"]
                 if known.status == CandidatePair.Status.WITHDRAWN:
                     known.status = CandidatePair.Status.PENDING
