@@ -12,6 +12,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ REQUIRED_COLUMNS = ("full_name", "birth_date")
 # No real row of person data comes near this: a longer line is a damaged file, read past in chunks.
 MAX_LINE_BYTES = 64 * 1024
 _SNIFF_BYTES = 64 * 1024
+# The first bytes of a Compound File (OLE2): the Office 97-2003 formats, an .xls workbook among them.
+_OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _DELIMITERS = ",;\t|"
 
 
@@ -46,6 +49,8 @@ VIETNAMESE_COLUMNS = {
     "ngay sinh": "birth_date",
     "ngay, thang, nam sinh": "birth_date",
     "ngay thang nam sinh": "birth_date",
+    # Old household books often knew only the year: birth_date takes a year alone.
+    "nam sinh": "birth_date",
     "noi sinh": "birth_place",
     "so dinh danh": "id_number",
     "so dinh danh ca nhan": "id_number",
@@ -55,6 +60,9 @@ VIETNAMESE_COLUMNS = {
     "ho va ten cha": "father_name",
     "ho ten me": "mother_name",
     "ho va ten me": "mother_name",
+    # In the North a father is "bố": "Họ tên bố" is the Hà Nội book's column for the father's name.
+    "ho ten bo": "father_name",
+    "ho va ten bo": "father_name",
     "dia chi": "address",
     "dia chi thuong tru": "address",
     "noi thuong tru": "address",
@@ -64,13 +72,24 @@ VIETNAMESE_COLUMNS = {
 _REQUIRED_IN_VIETNAMESE = {"full_name": "Họ và tên", "birth_date": "Ngày sinh"}
 
 
+# The Vietnamese names by their words alone: offices separate "Ngày/tháng/năm sinh" with slashes, commas or
+# nothing, as the form they copied did.
+def _words(folded: str) -> str:
+    return " ".join(re.sub(r"[/,.]", " ", folded).split())
+
+
+_VIETNAMESE_COLUMN_WORDS = {_words(key): column for key, column in VIETNAMESE_COLUMNS.items()}
+
+
 def column_name(name: str) -> str:
     """The column a header cell names: one of the registry's (`COLUMNS`) in any case and spacing, or in
-    the Vietnamese most offices use ("Họ và tên", "NGÀY SINH"); any other name as written, in lower case."""
+    the Vietnamese most offices use ("Họ và tên", "NGÀY SINH", "Ngày/tháng/năm sinh"); any other name as
+    written, in lower case."""
     key = " ".join(name.split()).lower()
     if key in COLUMNS:
         return key
-    return VIETNAMESE_COLUMNS.get(fold(key), key)
+    folded = fold(key)
+    return VIETNAMESE_COLUMNS.get(folded) or _VIETNAMESE_COLUMN_WORDS.get(_words(folded), key)
 
 
 class FileRejectedError(Exception):
@@ -195,6 +214,15 @@ def _open_source(path: Path) -> Source:
             "Tệp là văn bản UTF-16 (Excel: “Văn bản Unicode”): hãy lưu lại dạng “CSV UTF-8”",
             "The file is UTF-16 text (Excel's “Unicode Text”): save it again as “CSV UTF-8”",
         )
+    if head.startswith(_OLE2_MAGIC):
+        # An Excel 97-2003 workbook (.xls), whatever its name: binary, but what to do with it is known.
+        raise FileRejectedError(
+            "file.binary",
+            "Tệp là bảng tính Excel cũ (.xls, Excel 97–2003): hãy mở bằng Excel hoặc LibreOffice và lưu lại "
+            "dạng .xlsx hoặc CSV UTF-8",
+            "The file is an old Excel workbook (.xls, Excel 97-2003): open it in Excel or LibreOffice and "
+            "save it as .xlsx or CSV UTF-8",
+        )
     if b"\x00" in head:
         raise FileRejectedError(
             "file.binary",
@@ -212,11 +240,19 @@ def _open_source(path: Path) -> Source:
     try:
         header_text = header_line.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise FileRejectedError(
-            "file.encoding",
-            "Dòng tiêu đề không phải UTF-8: hãy lưu tệp dưới dạng CSV UTF-8",
-            "The header line is not UTF-8: save the file as CSV UTF-8",
-        ) from None
+        # A header in Vietnamese ("Họ và tên;Ngày sinh") saved by the office's old software is in the
+        # legacy encoding of the rows below it: read it as they are read (`_parse_line`). The delimiters
+        # are ASCII in every one of these encodings, so the line can be decoded whole, before it is split.
+        legacy = _legacy_cells([vnencoding.decode_bytes(header_line)])
+        if legacy is None:
+            raise FileRejectedError(
+                "file.encoding",
+                "Dòng tiêu đề không đọc được: không phải UTF-8, cũng không phải bảng mã cũ TCVN3 (ABC), VNI "
+                "hay Windows-1258; hãy lưu tệp dưới dạng CSV UTF-8",
+                "The header line cannot be read: it is neither UTF-8 nor the legacy TCVN3 (ABC), VNI or "
+                "Windows-1258; save the file as CSV UTF-8",
+            ) from None
+        header_text = legacy[0]
     if "\r" in header_text.rstrip("\r"):
         # Lines are read up to each line feed, so that an interrupted import resumes at a line number.
         raise FileRejectedError(

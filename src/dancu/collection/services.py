@@ -1041,8 +1041,11 @@ def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> Im
     if not name.lower().endswith(UPLOAD_SUFFIXES):
         raise _upload_refusal(
             "file.type",
-            "Chỉ nhận tệp .csv hoặc .xlsx",
-            "Only .csv and .xlsx files are accepted",
+            # Offices still keep books as Excel 97-2003 workbooks (.xls): say how to make one readable.
+            "Chỉ nhận tệp .csv hoặc .xlsx; bảng tính Excel cũ (.xls) hãy mở bằng Excel hoặc LibreOffice và "
+            "lưu lại dạng .xlsx hoặc CSV UTF-8",
+            "Only .csv and .xlsx files are accepted; open an old Excel workbook (.xls) in Excel or "
+            "LibreOffice and save it as .xlsx or CSV UTF-8",
         )
     limit = settings.DANCU_IMPORT_UPLOAD_MAX_MB * 1024 * 1024
     if upload.size is not None and upload.size > limit:
