@@ -88,7 +88,10 @@ def test_every_row_is_staged_with_its_verdict_and_the_report_counts_by_rule(tmp_
     assert second.normalized["birth_date"] == "1985"
     assert second.normalized["legacy_commune_code"] == conftest.DUONG_LIEU_LEGACY
     assert "repair.address_units" in {repair["code"] for repair in second.repairs}
-    # One catalogue of rules and severities: the codes are registry.rules' own.
+    # One catalogue of rules and severities: the codes are registry.rules' own. The report also counts what
+    # the DC01 each row for review became found (session 24, h71): a year alone for a birth date on rows 2
+    # and 5 (`date.partial`, which is why row 2 waits), and row 5's place of birth registration, which an
+    # unknown province of birth leaves blank (`field.required`).
     assert run.issue_counts == {
         "name.digits": 1,
         "date.day_range": 1,
@@ -96,6 +99,8 @@ def test_every_row_is_staged_with_its_verdict_and_the_report_counts_by_rule(tmp_
         "birth_place.unknown": 1,
         "pin.sex_mismatch": 1,
         "cmnd.format": 1,
+        "date.partial": 2,
+        "field.required": 1,
     }
     assert run.repair_counts["repair.case"] == 1
     assert "rejected: 5" in out
@@ -411,10 +416,11 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
     assert numbers == list(range(1, 51))
 
 
-def migrated_cli(var_dir: Path) -> tuple[dict[str, str], list[str]]:
+def migrated_cli(var_dir: Path, *, units: bool = True) -> tuple[dict[str, str], list[str]]:
     """The environment and command line of `dancu` in a process of its own, on a migrated database of its
-    own: a SQLite file under `var_dir`, or a new database on the PostgreSQL server the test run uses (tests
-    running side by side, -n auto, must not migrate, count or read each other's rows)."""
+    own with the administrative units loaded (as `dancu setup` leaves it; `units=False`: as `dancu migrate`
+    alone does): a SQLite file under `var_dir`, or a new database on the PostgreSQL server the test run
+    uses (tests running side by side, -n auto, must not migrate, count or read each other's rows)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
         "DANCU_VAR_DIR": str(var_dir)
     }
@@ -428,6 +434,8 @@ def migrated_cli(var_dir: Path) -> tuple[dict[str, str], list[str]]:
         env["DANCU_DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
     dancu = [sys.executable, "-m", "dancu.cli"]
     subprocess.run([*dancu, "migrate", "-v0"], env=env, check=True, timeout=300)  # noqa: S603 - our own CLI
+    if units:
+        subprocess.run([*dancu, "load_units", "-v0"], env=env, check=True, timeout=300)  # noqa: S603
     return env, dancu
 
 
@@ -464,6 +472,30 @@ def _children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+def test_an_import_into_a_database_without_its_units_is_refused_before_any_row(tmp_path: Path) -> None:
+    # Without the units every address maps to no commune: the whole book would be rejected, and the run,
+    # finished, would be resumed as finished (nothing read again) once `dancu setup` had loaded them.
+    env, dancu = migrated_cli(tmp_path, units=False)
+    path = csv_file(tmp_path, ["R1,Nguyễn Văn An,Nam,1990,,,,"])
+
+    refused = subprocess.run(  # noqa: S603 - our own CLI
+        [*dancu, "import", str(path), "--source", f"Sổ cũ {time.time_ns()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert refused.returncode == 1
+    assert (
+        "Chưa nạp đơn vị hành chính: hãy chạy dancu setup trước / "
+        "administrative units are not loaded: run dancu setup first"
+    ) in refused.stderr
+    assert _query(env, "SELECT COUNT(*) FROM collection_importrun") == (0,)
+    assert _query(env, "SELECT COUNT(*) FROM collection_stagingrecord") == (0,)
 
 
 def test_killing_the_process_mid_import_then_running_it_again_loses_and_doubles_nothing(

@@ -30,6 +30,7 @@ from dancu.collection.services import (
 from dancu.collection.workers import MAX_WORKERS
 from dancu.lib.command_options import check_output_files, write_failed
 from dancu.lib.errors import command_error
+from dancu.registry.bulk import units_loaded
 
 
 class Command(BaseCommand):
@@ -88,6 +89,13 @@ class Command(BaseCommand):
         # found now, not after an hour of rows. The default target beside the file is checked too (a file
         # read from a read-only share needs --rejected-xlsx elsewhere), since rows may be rejected.
         target: Path = options["rejected_xlsx"] or path.with_name(path.name + ".rejected.xlsx")
+        # Without the units every address maps to no commune: the whole file would be rejected, and the
+        # run, done, would be resumed as done (nothing re-read) once `dancu setup` had loaded them.
+        if not units_loaded():
+            raise command_error(
+                "Chưa nạp đơn vị hành chính: hãy chạy dancu setup trước",
+                "administrative units are not loaded: run dancu setup first",
+            )
         actor = Actor(system="import")
         try:
             # A mistyped FILE is named as such, before its report's folder is found missing.
