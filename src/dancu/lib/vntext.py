@@ -311,14 +311,26 @@ _PROSE_PUNCTUATION = _TEXT_PUNCTUATION | frozenset(";!?%_*=@")
 _DIGITS = frozenset("0123456789")
 
 
-def text_errors(value: str, *, field: str, max_length: int, prose: bool = False) -> list[FieldError]:
+def text_errors(
+    value: str,
+    *,
+    field: str,
+    max_length: int,
+    prose: bool = False,
+    label: tuple[str, str] | None = None,
+) -> list[FieldError]:
     """Check free text such as an address; return one FieldError per broken rule, or an empty list.
 
     Rules: `text.too_long` (counted in NFC, as stored), `text.control_chars`, and `text.characters`
     (only Latin-script letters, digits and the punctuation of `_TEXT_PUNCTUATION`). Line breaks and tabs
     are refused too: every free-text field in the registry is a single line, and an embedded newline
     breaks CSV exports, QR payloads and log lines downstream.
+
+    The messages name the field by `label`, its name as the page shows it (Vietnamese, English), where
+    the caller gives one ("Trường «Lý do»"), else by its code ("Trường «reason»"). The error's `field` is
+    the code either way.
     """
+    name_vi, name_en = label or (field, field)
     text = nfc(value)
     errors: list[FieldError] = []
     if len(text) > max_length:
@@ -326,8 +338,8 @@ def text_errors(value: str, *, field: str, max_length: int, prose: bool = False)
             FieldError(
                 field,
                 "text.too_long",
-                f"Trường «{field}»: dài tối đa {max_length} ký tự (hiện có {len(text)}).",
-                f"Field '{field}': at most {max_length} characters allowed (it has {len(text)}).",
+                f"Trường «{name_vi}»: dài tối đa {max_length} ký tự (hiện có {len(text)}).",
+                f"Field '{name_en}': at most {max_length} characters allowed (it has {len(text)}).",
                 {"max_length": max_length, "length": len(text)},
             )
         )
@@ -338,8 +350,8 @@ def text_errors(value: str, *, field: str, max_length: int, prose: bool = False)
             FieldError(
                 field,
                 "text.control_chars",
-                f"Trường «{field}»: chứa ký tự điều khiển, xuống dòng hoặc ký tự ẩn ({described}).",
-                f"Field '{field}': contains control, line-break or invisible characters ({described}).",
+                f"Trường «{name_vi}»: chứa ký tự điều khiển, xuống dòng hoặc ký tự ẩn ({described}).",
+                f"Field '{name_en}': contains control, line-break or invisible characters ({described}).",
                 {"characters": described},
             )
         )
@@ -354,8 +366,8 @@ def text_errors(value: str, *, field: str, max_length: int, prose: bool = False)
                 FieldError(
                     field,
                     "text.characters",
-                    f"Trường «{field}»: có ký tự không dùng trong địa chỉ, giấy tờ tiếng Việt ({shown}).",
-                    f"Field '{field}': contains characters not used in Vietnamese text ({shown}).",
+                    f"Trường «{name_vi}»: có ký tự không dùng trong địa chỉ, giấy tờ tiếng Việt ({shown}).",
+                    f"Field '{name_en}': contains characters not used in Vietnamese text ({shown}).",
                     {"characters": shown},
                 )
             )

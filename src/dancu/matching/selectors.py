@@ -204,8 +204,16 @@ class Evidence:
     def agreed(self) -> bool:
         """Whether the comparison counts for the same person. That is not always whether the two values
         agree: a level of agreement that strangers share as often as one person's records (one household,
-        whose u is fixed high) may weigh a little against."""
-        return self.weight > 0
+        whose u is fixed high) may weigh a little against.
+
+        Judged on the weight as the page shows it, to two decimals: a trained "different PIN" weighs
+        +0.00001 (its m is 1.0, its u 0.99999), which read "0.00, leans to the same person"."""
+        return round(self.weight, 2) > 0
+
+    @property
+    def against(self) -> bool:
+        """Whether the comparison counts for two people, on the weight as shown (see `agreed`)."""
+        return round(self.weight, 2) < 0
 
 
 @dataclass

@@ -7,6 +7,8 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import numberformat
+from django.utils.formats import get_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -98,6 +100,32 @@ LEVEL_NOTES = {
         "cha mẹ đã được tính ở dòng «Cha mẹ»."
     ),
 }
+# Levels whose meaning depends on the field. A different PIN or CMND is strong evidence of two people in
+# general (the untrained model weighs it about -9), but trained on a registry it weighs nothing: a
+# person's second record was given a PIN of its own, so the duplicates the model learns from differ there
+# (docs/matching.md, "Training, without labels"). Said only where the weight is no evidence either way,
+# one bit or less (matching.engine.NO_EVIDENCE_BITS, not imported: the engine loads pandas).
+FIELD_LEVEL_NOTES = {
+    ("pin", "different"): gettext_lazy(
+        "Hồ sơ thứ hai của một người trong cơ sở dữ liệu được cấp số định danh riêng, nên số định danh "
+        "khác nhau không cho biết đây là hai người."
+    ),
+    ("cmnd", "different"): gettext_lazy(
+        "Trong dữ liệu này, các hồ sơ trùng thường ghi số CMND khác nhau, nên số CMND khác nhau không cho "
+        "biết đây là hai người."
+    ),
+}
+NO_EVIDENCE_BITS = 1.0
+
+
+def _level_note(evidence: selectors.Evidence) -> Any:
+    """What the level means for the decision, where its words and its weight seem to disagree."""
+    note = FIELD_LEVEL_NOTES.get((evidence.field, evidence.level))
+    if note is not None:
+        return note if abs(evidence.weight) <= NO_EVIDENCE_BITS else None
+    return LEVEL_NOTES.get(evidence.level)
+
+
 PIN_RULES = {
     "pin.on_card": gettext_lazy("số định danh đã in trên thẻ căn cước được giữ"),
     "pin.earliest": gettext_lazy("số định danh được cấp sớm nhất được giữ"),
@@ -184,8 +212,54 @@ def _choice_fields(
     return fields
 
 
+def _grouped(number: int) -> str:
+    """A number with its thousands grouped as the page's language writes them ("1.000", "1,000"): Django's
+    Vietnamese formats set no NUMBER_GROUPING, so `intcomma` writes "1000" there."""
+    return numberformat.format(
+        number,
+        get_format("DECIMAL_SEPARATOR"),
+        grouping=3,
+        thousand_sep=get_format("THOUSAND_SEPARATOR"),
+        force_grouping=True,
+    )
+
+
+# The fields of the pair page's two forms, and the element an error summary's link leads to: each refusal
+# is said next to its field as well as on top of the page.
+_FORM_FIELDS = {
+    "decide": {"decision": "decision-same", "reason": "reason", "source_document": "source-document"},
+    "undo": {"reason": "undo-reason"},
+}
+
+
+def _placed_errors(
+    errors: list[FieldError], *, form: str, language: str, choices: list[dict[str, Any]]
+) -> tuple[list[dict[str, str]], dict[str, list[str]]]:
+    """The refusals of a posted form: all of them for the summary on top (each linked to its field when
+    the field is on the form), and those of the form's fields by field, to be said next to them. A merge
+    choice's refusal goes under its choice."""
+    anchors = dict(_FORM_FIELDS.get(form, {}))
+    if form == "decide":
+        anchors |= {f"choices.{choice['key']}": f"choice-{choice['key']}" for choice in choices}
+    summary: list[dict[str, str]] = []
+    by_field: dict[str, list[str]] = {}
+    for e in errors:
+        text = f"{e.message(language)} [{e.code}]"
+        summary.append({"text": text, "anchor": anchors.get(e.field, "")})
+        if e.field in anchors:
+            by_field.setdefault(e.field, []).append(text)
+    for choice in choices:
+        choice["errors"] = by_field.get(f"choices.{choice['key']}", [])
+    return summary, by_field
+
+
 def _pair_page(
-    request: HttpRequest, pk: int, *, errors: list[FieldError] | None = None, status: int = 200
+    request: HttpRequest,
+    pk: int,
+    *,
+    errors: list[FieldError] | None = None,
+    status: int = 200,
+    form: str = "",
 ) -> HttpResponse:
     try:
         detail = selectors.pair_get(actor=current_user(request), pk=pk, purpose=purpose_of(request))
@@ -194,6 +268,23 @@ def _pair_page(
     language = request.LANGUAGE_CODE
     blocking = [c for c in detail.conflicts if c.code != "merge.choice_required"]
     left_citizen, right_citizen = _side_citizens(detail.pair)
+    choice_fields = _choice_fields(
+        detail.conflicts,
+        language=language,
+        posted=request.POST if errors else None,
+        pins={
+            value: record.pin
+            for value, record in (("keep", detail.kept), ("absorb", detail.absorbed))
+            if record is not None
+        },
+    )
+    pending = detail.pair.status == CandidatePair.Status.PENDING
+    # A form's refusals are said next to its fields while the page shows that form: a decision sent on a
+    # pair decided meanwhile shows the undo form, where they would read as the undo's.
+    shown = form == ("decide" if pending else "undo")
+    summary, field_errors = _placed_errors(
+        errors or [], form=form if shown else "", language=language, choices=choice_fields
+    )
     return render(
         request,
         "matching/pair.html",
@@ -216,7 +307,7 @@ def _pair_page(
                     FIELD_LABELS.get(e.field, e.field),
                     LEVEL_LABELS.get(e.level, e.level),
                     e,
-                    LEVEL_NOTES.get(e.level),
+                    _level_note(e),
                 )
                 for e in detail.evidence
             ],
@@ -226,20 +317,13 @@ def _pair_page(
                 if detail.death_refused
                 else ""
             ),
-            "choice_fields": _choice_fields(
-                detail.conflicts,
-                language=language,
-                posted=request.POST if errors else None,
-                pins={
-                    value: record.pin
-                    for value, record in (("keep", detail.kept), ("absorb", detail.absorbed))
-                    if record is not None
-                },
-            ),
+            "choice_fields": choice_fields,
             "blocking": [c.message(language) for c in blocking],
-            "errors": [f"{e.message(language)} [{e.code}]" for e in errors or []],
-            "posted": request.POST if errors else {},
-            "pending": detail.pair.status == CandidatePair.Status.PENDING,
+            "errors": summary,
+            "field_errors": field_errors,
+            "reason_max_length": _grouped(decisions.REASON_MAX_LENGTH),
+            "posted": request.POST if errors and shown else {},
+            "pending": pending,
         },
         status=status,
     )
@@ -266,19 +350,11 @@ def decide_view(request: HttpRequest, pk: int) -> HttpResponse:
         key: request.POST[f"choice_{key}"] for key in MERGE_CHOICES if request.POST.get(f"choice_{key}")
     }
     try:
-        if decision not in ("same", "different"):
-            raise DomainError(
-                FieldError(
-                    "decision",
-                    "decision.required",
-                    "Chọn “cùng một người” hoặc “không phải cùng một người”",
-                    "Choose “same person” or “not the same person”",
-                )
-            )
         pair = decisions.candidate_pair_decide(
             actor=Actor(current_user(request)),
             pair=pair,
-            same=decision == "same",
+            # No answer chosen is the service's refusal, said with every other one.
+            same={"same": True, "different": False}.get(decision),
             reason=request.POST.get("reason", ""),
             choices=choices,
             source_document=request.POST.get("source_document", ""),
@@ -286,7 +362,7 @@ def decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     except DomainError as exc:
-        return _pair_page(request, pk, errors=exc.errors, status=422)
+        return _pair_page(request, pk, errors=exc.errors, status=422, form="decide")
     messages.success(request, _("Đã ghi quyết định: %(status)s") % {"status": pair.get_status_display()})
     return redirect("matching:pair", pk=pair.pk)
 
@@ -302,6 +378,6 @@ def undo_view(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     except DomainError as exc:
-        return _pair_page(request, pk, errors=exc.errors, status=422)
+        return _pair_page(request, pk, errors=exc.errors, status=422, form="undo")
     messages.success(request, _("Đã huỷ quyết định; cặp hồ sơ chờ xem xét lại"))
     return redirect("matching:pair", pk=pair.pk)

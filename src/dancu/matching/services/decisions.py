@@ -10,6 +10,7 @@ the registry's own update service ("sống": deaths reach the record).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,6 +148,23 @@ def _row_differences(row: StagingRecord, citizen: Citizen) -> dict[str, dict[str
     return differences
 
 
+# The longest reason a decision or its undo keeps, and the fields' names as the pair page shows them, for
+# the refusals of lib.vntext.text_errors ("Trường «Lý do»", not the form's "reason").
+REASON_MAX_LENGTH = 1000
+REASON_LABEL = ("Lý do", "Reason")
+SOURCE_DOCUMENT_LABEL = ("Giấy tờ làm căn cứ", "Supporting document")
+
+
+def _one_line(text: str) -> str:
+    """A reason written on several lines (the page's box is a text area, where Enter starts a new line) as
+    one line, its lines joined by a space: the registry's texts are single lines (lib.vntext.text_errors),
+    and a decision is not refused for a line break. Tabs and other invisible characters are still refused.
+    """
+    if "\n" not in text and "\r" not in text:
+        return text
+    return " ".join(line.strip() for line in re.split(r"[\r\n]+", text) if line.strip())
+
+
 def _check_reason(reason: str) -> list[FieldError]:
     errors = []
     if not reason.strip():
@@ -158,7 +176,9 @@ def _check_reason(reason: str) -> list[FieldError]:
                 "A reason for the decision is required",
             )
         )
-    return errors + text_errors(reason, field="reason", max_length=1000, prose=True)
+    return errors + text_errors(
+        reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True, label=REASON_LABEL
+    )
 
 
 def _check_actor(actor: Actor, pair: CandidatePair) -> None:
@@ -368,14 +388,29 @@ def candidate_pair_decide(
     *,
     actor: Actor,
     pair: CandidatePair,
-    same: bool,
+    same: bool | None,
     reason: str,
     choices: dict[str, str] | None = None,
     source_document: str = "",
 ) -> CandidatePair:
-    """Settle a pending pair: "same person" (`same=True`) or "not the same person". `choices` settle the
+    """Settle a pending pair: "same person" (`same=True`) or "not the same person". `same=None` (a form
+    sent without an answer) is refused, with every other broken rule at once. `choices` settle the
     conflicts a merge of two citizens cannot settle alone (registry.services.MERGE_CHOICES)."""
-    errors = _check_reason(reason) + text_errors(source_document, field="source_document", max_length=200)
+    reason = _one_line(reason)
+    errors = []
+    if same is None:
+        errors.append(
+            FieldError(
+                "decision",
+                "decision.required",
+                "Chọn “cùng một người” hoặc “không phải cùng một người”",
+                "Choose “same person” or “not the same person”",
+            )
+        )
+    errors += _check_reason(reason)
+    errors += text_errors(
+        source_document, field="source_document", max_length=200, label=SOURCE_DOCUMENT_LABEL
+    )
     if actor.user is None:
         errors.append(
             error(
@@ -385,7 +420,7 @@ def candidate_pair_decide(
                 "Automatic decisions go through the auto-merge",
             )
         )
-    if errors:
+    if errors or same is None:
         _check_actor(actor, pair)  # a pair outside the area answers "not found" before any other error
         raise DomainError(errors)
     return _decide(
@@ -405,6 +440,7 @@ def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> Ca
     """Take a decision back: the pair waits again. A merge it led to is undone (which is refused when the
     kept record changed since in a way the undo would overwrite); a date of death recorded from a staged
     row stays, being a fact of its source, and is corrected like any other field."""
+    reason = _one_line(reason)
     errors = _check_reason(reason)
     if errors:
         _check_actor(actor, pair)
