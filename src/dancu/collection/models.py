@@ -69,7 +69,9 @@ class ImportRun(models.Model):
     rows_applied = models.PositiveIntegerField(default=0)
     rows_queued = models.PositiveIntegerField(default=0)
     promoted_at = models.DateTimeField(null=True, blank=True)
-    # {"rule.code": count} of issues, and {"repair.code": count} of repairs, over committed rows.
+    # {"rule.code": count} of issues, and {"repair.code": count} of repairs, over committed rows; the issues
+    # include what the DC01 a row was filed as found besides (`services._filed_issue_counters`), and
+    # `rows_with_warnings` the rows it warned about, so that every row for review is explained by a rule.
     issue_counts = models.JSONField(default=dict)
     repair_counts = models.JSONField(default=dict)
     columns = models.JSONField(default=list)

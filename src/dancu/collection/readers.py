@@ -35,38 +35,26 @@ _OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _DELIMITERS = ",;\t|"
 
 
-# The names commune offices give the columns in Vietnamese, folded (no marks, lower case, single spaces:
-# `vntext.fold`), and the column each stands for. A header may mix them with the registry's own names.
-VIETNAMESE_COLUMNS = {
-    "ma ho so": "record_id",
-    "ma ban ghi": "record_id",
-    "nguon": "source",
-    "nguon du lieu": "source",
-    "ho va ten": "full_name",
-    "ho ten": "full_name",
-    "ho, chu dem va ten": "full_name",
-    "gioi tinh": "gender",
-    "ngay sinh": "birth_date",
-    "ngay, thang, nam sinh": "birth_date",
-    "ngay thang nam sinh": "birth_date",
+# The names commune offices give the columns in Vietnamese, as they write them, for each column they stand
+# for: what the upload page's hint lists, in this order. A header may mix them with the registry's own names.
+VIETNAMESE_HEADERS: dict[str, tuple[str, ...]] = {
+    "record_id": ("Mã hồ sơ", "Mã bản ghi"),
+    "source": ("Nguồn", "Nguồn dữ liệu"),
+    "full_name": ("Họ và tên", "Họ tên", "Họ, chữ đệm và tên"),
+    "gender": ("Giới tính",),
     # Old household books often knew only the year: birth_date takes a year alone.
-    "nam sinh": "birth_date",
-    "noi sinh": "birth_place",
-    "so dinh danh": "id_number",
-    "so dinh danh ca nhan": "id_number",
-    "so cccd": "id_number",
-    "so cmnd": "old_id_number",
-    "ho ten cha": "father_name",
-    "ho va ten cha": "father_name",
-    "ho ten me": "mother_name",
-    "ho va ten me": "mother_name",
+    "birth_date": ("Ngày sinh", "Ngày, tháng, năm sinh", "Ngày tháng năm sinh", "Năm sinh"),
+    "birth_place": ("Nơi sinh",),
+    "id_number": ("Số định danh", "Số định danh cá nhân", "Số CCCD"),
+    "old_id_number": ("Số CMND",),
     # In the North a father is "bố": "Họ tên bố" is the Hà Nội book's column for the father's name.
-    "ho ten bo": "father_name",
-    "ho va ten bo": "father_name",
-    "dia chi": "address",
-    "dia chi thuong tru": "address",
-    "noi thuong tru": "address",
+    "father_name": ("Họ tên cha", "Họ và tên cha", "Họ tên bố", "Họ và tên bố"),
+    "mother_name": ("Họ tên mẹ", "Họ và tên mẹ"),
+    "address": ("Địa chỉ", "Địa chỉ thường trú", "Nơi thường trú"),
 }
+
+# The same names folded (no marks, lower case, single spaces: `vntext.fold`), as a header cell is looked up.
+VIETNAMESE_COLUMNS = {fold(name): column for column, names in VIETNAMESE_HEADERS.items() for name in names}
 
 
 _REQUIRED_IN_VIETNAMESE = {"full_name": "Họ và tên", "birth_date": "Ngày sinh"}

@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.lib.downloads import spreadsheet_text
-from dancu.registry.rules import led_by_label
+from dancu.registry.rules import led_by_label, rule_summary
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    """One line of a report by rule: the rule's code, what it says (empty for a code the catalogue does
+    not know), and how many times it was found."""
+
+    code: str
+    message: str
+    count: int
+
+
+def by_rule(counts: Mapping[str, int], *, language: str = "vi") -> list[RuleCount]:
+    """A run's counts by rule (`ImportRun.issue_counts`) or by repair (`repair_counts`), the most frequent
+    first, each with the rule's message in the reader's language: a commune officer reads the message, the
+    code is what the rules library and the rejected rows' workbook name it by."""
+    return [
+        RuleCount(code=code, message=rule_summary(code, language=language), count=count)
+        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ]
 
 
 def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:
@@ -65,12 +87,14 @@ def summary_lines(run: ImportRun) -> list[str]:
         f"Đã ghi vào CSDL / written to the registry: {run.rows_applied:,}",
         f"Đã đưa vào hàng chờ xem xét / queued for review: {run.rows_queued:,}",
     ]
-    if run.issue_counts:
-        lines.append("Theo quy tắc / by rule:")
-        for code, count in sorted(run.issue_counts.items(), key=lambda item: (-item[1], item[0])):
-            lines.append(f"  {code:<28} {count:,}")
-    if run.repair_counts:
-        lines.append("Sửa tự động / repairs:")
-        for code, count in sorted(run.repair_counts.items(), key=lambda item: (-item[1], item[0])):
-            lines.append(f"  {code:<28} {count:,}")
+    for title, counts in (
+        ("Theo quy tắc / by rule:", run.issue_counts),
+        ("Sửa tự động / repairs:", run.repair_counts),
+    ):
+        if counts:
+            lines.append(title)
+            # The code, the count, then what the rule says (in Vietnamese, as the rest of the report).
+            lines += [
+                f"  {line.code:<28} {line.count:>9,}  {line.message}".rstrip() for line in by_rule(counts)
+            ]
     return lines

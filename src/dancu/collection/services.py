@@ -691,7 +691,7 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
                 refused = [Issue("id_number", "pin.duplicate").as_field_error()]
         try:
             with transaction.atomic():
-                workflow.form_from_staging(
+                form = workflow.form_from_staging(
                     actor=actor,
                     record=locked,
                     data=data,
@@ -700,6 +700,7 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
                     apply_errors=refused,
                 )
                 counters: dict[str, Any] = {"rows_queued": F("rows_queued") + 1}
+                counters |= _filed_issue_counters(record=locked, form=form)
                 if locked.status == StagingRecord.Status.APPROVED:
                     # A row that passed the row rules but not the DC01's (a possible duplicate found in the
                     # registry, a refusal on writing) waits for an officer after all: the report counts it
@@ -716,6 +717,35 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
                 issue=Issue(exc.errors[0].field, exc.errors[0].code, exc.errors[0].params),
                 unit=commune,
             )
+
+
+def _filed_issue_counters(*, record: StagingRecord, form: CollectionForm) -> dict[str, Any]:
+    """The run's counters for what the DC01 a row was filed as found that the row's own rules had not (a
+    birth date known only to its year, a possible duplicate in the registry, the registry's refusal to
+    write it): the report by rule counts them, and a row they warned about among the rows with warnings,
+    so that every row waiting for an officer is explained there by a rule. The codes the row's rules gave
+    already are its own (the form repeats its warnings, `workflow._check_stored`), counted when it was
+    staged. The run is locked for the read of its counts, as `workflow.staging_reject` does."""
+    own = {issue["code"] for issue in record.issues}
+    found: dict[tuple[str, str], bool] = {}
+    for problems, warning in ((form.errors, False), (form.apply_errors, False), (form.warnings, True)):
+        for problem in problems:
+            if problem["code"] not in own:
+                key = (problem["field"], problem["code"])
+                found[key] = found.get(key, False) or warning
+    if not found:
+        return {}
+    counts = Counter(
+        ImportRun.objects.select_for_update()
+        .filter(pk=record.run_id)
+        .values_list("issue_counts", flat=True)
+        .get()
+    ) + Counter(code for _field, code in found)
+    changes: dict[str, Any] = {"issue_counts": dict(counts)}
+    warned_before = any(issue["severity"] == Severity.WARNING for issue in record.issues)
+    if any(found.values()) and not warned_before:
+        changes["rows_with_warnings"] = F("rows_with_warnings") + 1
+    return changes
 
 
 def _applied_source(record: StagingRecord) -> str:

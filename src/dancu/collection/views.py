@@ -25,7 +25,7 @@ from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
-from dancu.collection import selectors, services, workflow
+from dancu.collection import reports, selectors, services, workflow
 from dancu.collection.forms import (
     DC01Form,
     DC02Form,
@@ -40,7 +40,7 @@ from dancu.collection.forms import (
 )
 from dancu.collection.forms import grouped as grouped_fields
 from dancu.collection.models import CollectionForm, ImportRun
-from dancu.collection.readers import FileRejectedError
+from dancu.collection.readers import VIETNAMESE_HEADERS, FileRejectedError
 from dancu.collection.reports import rejected_rows_xlsx
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors as registry_selectors
@@ -459,10 +459,6 @@ def _run_or_404(request: HttpRequest, pk: int) -> ImportRun:
         raise Http404 from None
 
 
-def _by_rule(counts: dict[str, int]) -> list[tuple[str, int]]:
-    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-
-
 @officer_required
 @require_http_methods(["GET", "POST"])
 def imports_view(request: HttpRequest) -> HttpResponse:
@@ -512,6 +508,7 @@ def imports_view(request: HttpRequest) -> HttpResponse:
             "can_import": can_import,
             "refusal": refusal,
             "max_mb": settings.DANCU_IMPORT_UPLOAD_MAX_MB,
+            "vietnamese_headers": list(VIETNAMESE_HEADERS.items()),
         },
         status=status,
     )
@@ -565,8 +562,8 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
             "steps": steps,
             "time_left": _time_left(progress.remaining_seconds),
             "can_resume": progress.step == "interrupted" and user.role in services.IMPORT_ROLES,
-            "issues": _by_rule(run.issue_counts),
-            "repairs": _by_rule(run.repair_counts),
+            "issues": reports.by_rule(run.issue_counts, language=request.LANGUAGE_CODE),
+            "repairs": reports.by_rule(run.repair_counts, language=request.LANGUAGE_CODE),
         },
     )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import string
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -1135,6 +1136,47 @@ class _Params(dict[str, Any]):
     # gap is better than an error report that crashes.
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
+
+
+class _Summary(string.Formatter):
+    """A rule's template said of no record in particular: its field in a word (`label`), every other value
+    as "…", whatever conversion or format the template asks of it."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__()
+        label = "The value" if language.startswith("en") else "Thông tin"
+        self.values = {"label": label, "label_lower": label[:1].lower() + label[1:]}
+
+    def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        return self.values.get(str(key), "…")
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        return value
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return str(value)
+
+
+_LED_BY_LABEL = "{label}: "
+
+
+def rule_summary(code: str, *, language: str = "vi") -> str:
+    """What a rule says, for a table that counts its issues over many records (an import's report by
+    rule), where each issue had its own field and values: the message without the field where it leads
+    with it ("{label}: …"), with a word for it elsewhere, and "…" for every other value. Empty for a code
+    the catalogue does not know (a refusal of the registry's services)."""
+    rule = RULES.get(code)
+    if rule is None:
+        return ""
+    # A field named in quotes («{label}») is a gap like any other value.
+    template = (rule.message_en if language.startswith("en") else rule.message_vi).replace("«{label}»", "«…»")
+    if template.startswith(_LED_BY_LABEL):
+        text = _Summary(language).format(template.removeprefix(_LED_BY_LABEL))
+        text = text[:1].upper() + text[1:]
+    else:
+        text = _Summary(language).format(template)
+    # A value that ended its sentence leaves the gap's dots and the full stop: one is enough.
+    return text.replace("….", "…")
 
 
 @dataclass(frozen=True, slots=True)
