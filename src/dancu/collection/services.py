@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -793,6 +793,11 @@ def _apply_approved(
 # Approved rows in batches: the same rows as _promote writes one by one, a few statements per batch -------
 
 
+# A number or a name whose holders in the registry a row's DC01 check reads: ("pin", PIN), ("cmnd", CMND)
+# or ("name", folded full name).
+_RegistryKey = tuple[Literal["pin", "cmnd", "name"], str]
+
+
 @dataclass(frozen=True)
 class _Approved:
     """A staged row that _promote would write to the registry, made an entry of the bulk write."""
@@ -801,22 +806,20 @@ class _Approved:
     commune: AdminUnit
     entry: NewCitizenEntry
     # What the checks of the row read in the registry that an earlier row of the batch may write there.
-    keys: frozenset[str]
+    keys: frozenset[_RegistryKey]
 
 
-def _registry_keys(data: dict[str, str]) -> frozenset[str]:
+def _registry_keys(data: dict[str, str]) -> frozenset[_RegistryKey]:
     """The PIN, the CMND and the folded name of a row's DC01: its check looks for records holding the
     first two, and for records of the same name and birth (keyed by the name alone, which is stricter)."""
     name = data.get("full_name", "")
-    return frozenset(
-        {
-            f"pin:{data.get('pin', '')}",
-            f"cmnd:{data.get('old_id_number', '')}",
-            f"name:{fold_name(name)}",
-            f"name:{fold_name(normalize_name(name))}",
-        }
-        - {"pin:", "cmnd:", "name:"}
-    )
+    keys: set[_RegistryKey] = {
+        ("pin", data.get("pin", "")),
+        ("cmnd", data.get("old_id_number", "")),
+        ("name", fold_name(name)),
+        ("name", fold_name(normalize_name(name))),
+    }
+    return frozenset(key for key in keys if key[1])
 
 
 @dataclass(frozen=True)
@@ -825,7 +828,7 @@ class _RowByRow:
 
     record: StagingRecord
     writes: bool
-    keys: frozenset[str]
+    keys: frozenset[_RegistryKey]
 
 
 def _approved_for_bulk(
@@ -933,14 +936,14 @@ def _lookups_for(records: Sequence[StagingRecord]) -> RecordLookups:
     return RecordLookups(pins=pins, old_ids=old_ids, names=names)
 
 
-def _reread_written(lookups: RecordLookups, keys: Collection[str]) -> None:
+def _reread_written(lookups: RecordLookups, keys: Collection[_RegistryKey]) -> None:
     """The rows just written hold these numbers and names now: what the next checks ask of them is read
     again."""
-    kinds: dict[str, set[str]] = {"pin": set(), "cmnd": set(), "name": set()}
-    for key in keys:
-        kind, _colon, value = key.partition(":")
-        kinds[kind].add(value)
-    lookups.reread(pins=kinds["pin"], old_ids=kinds["cmnd"], name_keys=kinds["name"])
+    lookups.reread(
+        pins={value for kind, value in keys if kind == "pin"},
+        old_ids={value for kind, value in keys if kind == "cmnd"},
+        name_keys={value for kind, value in keys if kind == "name"},
+    )
 
 
 def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units, today: date) -> None:
@@ -965,7 +968,7 @@ def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units,
         workflow.communes_prefetch([record.normalized.get("commune_code", "") for record in locked])
         lookups = _lookups_for(locked)
         gathered: list[_Approved] = []
-        keys: set[str] = set()
+        keys: set[_RegistryKey] = set()
 
         def write_gathered() -> None:
             nonlocal gathered, keys
