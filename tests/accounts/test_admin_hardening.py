@@ -298,13 +298,16 @@ def test_the_change_event_records_the_accounts_old_and_new_values(
     assert data["model"] == "accounts.User"
     assert data["object"] == "lan"
     [changed] = data["change"]
+    # The fields' labels untranslated, as Django records them (its LogEntry translates them when shown):
+    # Django's own in English, dancu's in Vietnamese, its source language. The role and the police unit
+    # were "Role" and "Police unit" while they had no label of their own, only their names.
     assert set(changed["changed"]["fields"]) == {
         "First name",
         "Active",
         "Staff status",
         "Groups",
-        "Role",
-        "Police unit",
+        "Vai trò",
+        "Đơn vị công an",
     }
     # The name is no permission: only its field's name is recorded, as for every other model.
     assert changed["changed"]["values"] == {

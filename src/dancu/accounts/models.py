@@ -14,6 +14,7 @@ import secrets
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 
@@ -75,13 +76,31 @@ class User(AbstractUser):
         validators=[ASCIIUsernameValidator()],
         error_messages={"unique": AbstractUser._meta.get_field("username").error_messages["unique"]},
     )
-    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    role = models.CharField(_("vai trò"), max_length=32, choices=Role.choices, blank=True)
     police_unit = models.ForeignKey(
-        PoliceUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="officers"
+        PoliceUnit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="officers",
+        verbose_name=_("đơn vị công an"),
     )
 
     class Meta:
         constraints = [
+            # One account per name, case aside: "ROOT.c06" beside "root.c06" is the same name to the people
+            # who type and read it, and to the trail. The services say so first (`username.taken`); this
+            # holds it on every other path (`dancu createsuperuser`, the admin's account page, the shell)
+            # and under concurrency.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_unique_case_insensitive",
+                violation_error_code="username.taken",
+                violation_error_message=_(
+                    "Đã có tài khoản mang tên đăng nhập này (không phân biệt chữ hoa, chữ thường) "
+                    "[username.taken]"
+                ),
+            ),
             # An officer without a unit would have an undefined jurisdiction; only accounts without a
             # role (the Django superuser used for emergencies) may lack one. A citizen's account must
             # lack one: a unit would give it an officer's jurisdiction.

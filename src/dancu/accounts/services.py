@@ -82,16 +82,21 @@ def username_refusal(username: str) -> FieldError | None:
     )
 
 
+def username_taken_refusal(username: str) -> FieldError | None:
+    """The refusal of a user name that an account has already, case aside, or None.
+
+    "CanBo.HoanKiem" beside "canbo.hoankiem" is the same name to the people who type and read it; the
+    database holds the rule too (the constraint `user_username_unique_case_insensitive`); this gives its
+    message first, to the services and to `dancu createsuperuser`."""
+    if User.objects.filter(username__iexact=username).exists():
+        return FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
+    return None
+
+
 def _new_account_errors(username: str, password: str) -> list[FieldError]:
     errors = []
-    if (refusal := username_refusal(username)) is not None:
+    if (refusal := username_refusal(username) or username_taken_refusal(username)) is not None:
         errors.append(refusal)
-    # Case aside, as the admin's account page checks: "CanBo.HoanKiem" beside "canbo.hoankiem" is the
-    # same name to the people who type and read it.
-    elif User.objects.filter(username__iexact=username).exists():
-        errors.append(
-            FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
-        )
     if (weak := password_refusal(password)) is not None:
         errors.append(weak)
     return errors

@@ -103,6 +103,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = [
     "dancu.config.apps.DancuAdminConfig",  # django.contrib.admin, behind the second factor
+    # `dancu createsuperuser` with the accounts' rules on the name: before django.contrib.auth, whose
+    # command of the same name it replaces (the first app listed wins).
+    "dancu.accounts.superuser",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

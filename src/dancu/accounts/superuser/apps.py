@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SuperuserCommandConfig(AppConfig):
+    name = "dancu.accounts.superuser"
+    label = "accounts_superuser"
