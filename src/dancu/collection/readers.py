@@ -114,6 +114,9 @@ class Source:
     # In a workbook: the sheet (0 = the first) and the row (1 = the first) that hold the header.
     sheet: int = 0
     header_row: int = 1
+    # The header's cells as the file writes them ("Mã hồ sơ", "Họ và tên"), one for each of `columns`: what
+    # the rejected rows' workbook gives back to the officer who corrects and imports them again.
+    header: list[str] = field(default_factory=list)
 
 
 def file_digest(path: Path) -> tuple[str, int, int]:
@@ -183,16 +186,17 @@ def _open_source(path: Path) -> Source:
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
     if head.startswith(b"PK\x03\x04"):
-        columns, rows, sheet, header_row = _xlsx_columns(path)
+        header_cells, rows, sheet, header_row = _xlsx_header(path)
         return Source(
             path=path,
             file_format="xlsx",
-            columns=columns,
+            columns=[column_name(cell) for cell in header_cells],
             sha256=sha,
             size=size,
             rows_estimate=rows,
             sheet=sheet,
             header_row=header_row,
+            header=header_cells,
         )
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         # What Excel saves as "Unicode Text": text all the same, but every other byte is NUL, and the
@@ -265,6 +269,7 @@ def _open_source(path: Path) -> Source:
         size=size,
         delimiter=delimiter,
         rows_estimate=max(lines - 1, 0),  # the header is not a data row
+        header=header,
     )
 
 
@@ -477,9 +482,10 @@ def _header_name(value: object) -> str:
     return column_name(str(value)) if value is not None else ""
 
 
-def _xlsx_columns(path: Path) -> tuple[list[str], int | None, int, int]:
-    """The header's column names, the data rows the sheet's dimension says it holds (Excel and openpyxl
-    write the dimension; a workbook without one gives None), the header's sheet and row."""
+def _xlsx_header(path: Path) -> tuple[list[str], int | None, int, int]:
+    """The header's cells as text (an empty cell as ""), the data rows the sheet's dimension says it holds
+    (Excel and openpyxl write the dimension; a workbook without one gives None), the header's sheet and
+    row."""
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -527,10 +533,10 @@ def _xlsx_columns(path: Path) -> tuple[list[str], int | None, int, int]:
             ) from None
         finally:
             workbook.close()
-    columns = [_header_name(value) for value in header]
-    _check_columns(columns)
+    cells = [str(value) if value is not None else "" for value in header]
+    _check_columns([column_name(cell) for cell in cells])
     rows_estimate = max(max_row - header_row, 0) if isinstance(max_row, int) else None
-    return columns, rows_estimate, sheet_index, header_row
+    return cells, rows_estimate, sheet_index, header_row
 
 
 def _has_row_after(sheet: Any, header_row: int) -> bool:
@@ -580,7 +586,7 @@ def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
 def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Row]:
     try:
         sheet = workbook.worksheets[source.sheet]
-        # Every row the sheet holds, whatever its dimension says (see `_xlsx_columns`): rows past a wrong
+        # Every row the sheet holds, whatever its dimension says (see `_xlsx_header`): rows past a wrong
         # one were skipped without a word.
         sheet.reset_dimensions()
         columns = source.columns

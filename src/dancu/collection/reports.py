@@ -38,13 +38,17 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("rejected")
     columns = list(run.columns)
-    # The column names are the uploaded file's header, as free as its cells: a name can be a formula or
-    # hold a character no workbook can store, and it is written as any cell is.
-    # The first three titles in the reader's language, the file's own columns after them as it named them.
+    # The first three titles in the reader's language, the file's own columns after them, in its order and
+    # titled as it titled them ("Họ và tên", not full_name), so that the officer who corrects the rows can
+    # import them again under the headers the office knows. A run made before the header's cells were kept
+    # titles them with the registry's names for them, as the run knows them.
+    names = list(run.header) if len(run.header) == len(columns) else columns
+    # The header's cells are the uploaded file's, as free as its other cells: one can be a formula or hold
+    # a character no workbook can store, and it is written as any cell is.
     titles = (
         ("Row", "Reasons", "Rule codes") if language.startswith("en") else ("Dòng", "Lý do", "Mã quy tắc")
     )
-    sheet.append([*titles, *(spreadsheet_text(name) for name in columns)])
+    sheet.append([*titles, *(spreadsheet_text(name) for name in names)])
     written = 0
     rejected = StagingRecord.objects.filter(run=run, status=StagingRecord.Status.REJECTED).order_by(
         "row_number"

@@ -305,6 +305,7 @@ def import_start(
                 "started_label": actor.label,
                 "unit": _actor_area(actor),
                 "columns": source.columns,
+                "header": source.header,
                 "rows_total": source.rows_estimate,
                 "stored_file": stored_file,
             },
@@ -319,6 +320,11 @@ def import_start(
             run.rows_total = source.rows_estimate
             run.stored_file = stored_file if replace_copy else run.stored_file
             run.save(update_fields=["rows_total", "stored_file", "updated_at"])
+        if not created and not run.header and run.columns == source.columns:
+            # A run made before the header's cells were kept, its file given again: the same columns read
+            # from the same file, so these are its cells, and its rejected rows get the file's titles.
+            run.header = source.header
+            run.save(update_fields=["header"])
         if created:
             audit_event_record(
                 actor=actor,
