@@ -397,6 +397,18 @@ def sign_in() -> Callable[[Client, User], Client]:
     return _sign_in
 
 
+@pytest.fixture
+def lan(personas: Personas, sign_in: Callable[[Client, User], Client]) -> Client:
+    """Lan, collector of Phường Hoàn Kiếm, signed in through the pages."""
+    return sign_in(Client(), personas.lan)
+
+
+@pytest.fixture
+def binh(personas: Personas, sign_in: Callable[[Client, User], Client]) -> Client:
+    """Bình, collector of Phường Hồng Hà, signed in through the pages."""
+    return sign_in(Client(), personas.binh)
+
+
 def household_of(
     head: Citizen,
     *,

@@ -327,11 +327,6 @@ def test_an_actor_is_an_account_or_a_named_job() -> None:
 # The access log -------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
 def logged(actor: Any) -> list[tuple[int, str, str]]:
     return list(
         AccessLog.objects.filter(actor=actor).order_by("pk").values_list("citizen_id", "action", "channel")

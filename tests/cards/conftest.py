@@ -17,7 +17,7 @@ from PIL import Image
 
 from dancu.audit.services import Actor
 from dancu.cards import biometrics, services
-from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
+from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint, ProductionBatch
 from dancu.registry.models import Citizen
 from tests.conftest import HOAN_KIEM, HONG_HA, Personas, commune
 
@@ -119,15 +119,28 @@ def take(
     )
 
 
-def produce(personas: Personas, application: Application, serial: str = "VN00000001") -> Card:
-    """Cường approves the application, batches it, and the centre answers with `serial`."""
-    services.application_approve(actor=Actor(personas.cuong), application=application)
-    batch = services.batch_create(actor=Actor(personas.cuong))
+@pytest.fixture
+def application(personas: Personas, people: Any, station: IntakePoint, device: IntakeDevice) -> Application:
+    """Hùng's first card application, taken by Lan at the Hoàn Kiếm station."""
+    return take(personas.lan, people.hung, station, device)
+
+
+def centre_answers(
+    personas: Personas, batch: ProductionBatch, application: Application, serial: str = "VN00000001"
+) -> None:
+    """The production centre's result for `batch`, which Cường imports: `application` made as `serial`."""
     services.batch_import_result(
         actor=Actor(personas.cuong),
         batch=batch,
         text=f"application,serial,error\n{application.number},{serial},\n",
     )
+
+
+def produce(personas: Personas, application: Application, serial: str = "VN00000001") -> Card:
+    """Cường approves the application, batches it, and the centre answers with `serial`."""
+    services.application_approve(actor=Actor(personas.cuong), application=application)
+    batch = services.batch_create(actor=Actor(personas.cuong))
+    centre_answers(personas, batch, application, serial)
     return Card.objects.get(application=application)
 
 

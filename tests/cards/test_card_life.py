@@ -19,7 +19,7 @@ from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint
 from dancu.lib.errors import DomainError
 from dancu.registry.models import Citizen
 from dancu.registry.services import citizen_update
-from tests.cards.conftest import produce, take
+from tests.cards.conftest import centre_answers, produce, take
 from tests.conftest import SYSTEM, People, Personas, make_citizen
 
 REVOKED = "Thẻ đã sản xuất bị thu hồi trước khi trả cho công dân: "
@@ -119,17 +119,12 @@ def test_a_recorded_death_revokes_the_card_in_use_and_closes_the_application(
 
 
 def test_no_card_is_delivered_batched_or_left_live_for_a_citizen_who_died_in_production(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
     record_death(people.hung)  # while the batch is at the production centre
-    services.batch_import_result(
-        actor=Actor(personas.cuong),
-        batch=batch,
-        text=f"application,serial,error\n{application.number},VN00000001,\n",
-    )
+    centre_answers(personas, batch, application)
     card = Card.objects.get(application=application)
     assert card.state == Card.State.REVOKED
     application.refresh_from_db()
@@ -139,9 +134,8 @@ def test_no_card_is_delivered_batched_or_left_live_for_a_citizen_who_died_in_pro
 
 
 def test_a_citizen_declared_missing_is_not_approved_batched_or_handed_a_card(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     Citizen.objects.filter(pk=people.hung.pk).update(missing_declared_on="2026-03-11")
     with pytest.raises(DomainError) as exc:
         services.application_approve(actor=Actor(personas.cuong), application=application)
@@ -164,11 +158,7 @@ def test_a_citizen_declared_missing_is_not_approved_batched_or_handed_a_card(
 
 def produce_approved(personas: Personas, application: Application) -> Card:
     batch = services.batch_create(actor=Actor(personas.cuong))
-    services.batch_import_result(
-        actor=Actor(personas.cuong),
-        batch=batch,
-        text=f"application,serial,error\n{application.number},VN00000001,\n",
-    )
+    centre_answers(personas, batch, application)
     return Card.objects.get(application=application)
 
 
@@ -243,18 +233,13 @@ def test_a_death_cancels_the_applications_with_the_reason_of_each(
 
 
 def test_a_death_during_production_cancels_the_application_with_the_revocation(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People, station: IntakePoint
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
     record_death(people.hung)
 
-    services.batch_import_result(
-        actor=Actor(personas.cuong),
-        batch=batch,
-        text=f"application,serial,error\n{application.number},VN00000001,\n",
-    )
+    centre_answers(personas, batch, application)
 
     application.refresh_from_db()
     assert (application.status, application.cancellation_reason) == (
@@ -268,9 +253,6 @@ def test_a_death_during_production_cancels_the_application_with_the_revocation(
     assert cancelled.unit == station.commune
 
 
-def test_the_database_refuses_a_cancelled_application_without_a_reason(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
-) -> None:
-    application = take(personas.lan, people.hung, station, device)
+def test_the_database_refuses_a_cancelled_application_without_a_reason(application: Application) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         Application.objects.filter(pk=application.pk).update(status=Application.Status.CANCELLED)

@@ -37,9 +37,8 @@ def png_header(width: int, height: int) -> bytes:
 
 
 def test_lan_takes_hungs_first_card_application(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, station: IntakePoint
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
 
     assert application.status == Application.Status.TAKEN
     assert application.fee_amount == 0  # a first issue is free

@@ -12,7 +12,7 @@ from dancu.cards.models import Card, IntakeDevice, IntakePoint
 from dancu.lib.errors import DomainError
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen
-from tests.cards.conftest import take
+from tests.cards.conftest import centre_answers, take
 from tests.conftest import SYSTEM, People, Personas, make_citizen
 from tests.registry.merge_support import card, reviewer
 
@@ -52,11 +52,7 @@ def test_a_card_in_use_on_the_absorbed_record_is_revoked_or_replaced_first(
     application = take(personas.lan, duplicate, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
-    services.batch_import_result(
-        actor=Actor(personas.cuong),
-        batch=batch,
-        text=f"application,serial,error\n{application.number},VN00000009,\n",
-    )
+    centre_answers(personas, batch, application, "VN00000009")
     services.application_deliver(
         actor=Actor(personas.lan), application=application, received_by="Nguyễn Văn Hùng"
     )

@@ -33,15 +33,9 @@ def messages_of(response: HttpResponse) -> list[str]:
     return re.findall(r"<li[^>]*>(.*?)</li>", found.group(1), re.DOTALL) if found else []
 
 
-def test_cuong_approves_and_rejects_on_the_application_page(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
+def test_cuong_approves_and_rejects_on_the_application_page(
+    application: Application, personas: Personas, client: Client, sign_in: SignIn
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     url = f"/cards/applications/{application.pk}"
     sign_in(client, personas.cuong)
 
@@ -60,15 +54,9 @@ def test_cuong_approves_and_rejects_on_the_application_page(  # noqa: PLR0917 (f
     assert AuditEvent.objects.get(event_type=EventType.CARD_APPLICATION_APPROVED).actor == personas.cuong
 
 
-def test_a_rejection_on_the_page_keeps_its_reason(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
+def test_a_rejection_on_the_page_keeps_its_reason(
+    application: Application, personas: Personas, client: Client, sign_in: SignIn
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     sign_in(client, personas.cuong)
     response = client.post(
         f"/cards/applications/{application.pk}/reject/", {"reason": "Ảnh chân dung bị mờ"}, follow=True
@@ -136,15 +124,9 @@ def test_the_intake_page_names_a_missing_device_and_an_unknown_dc02(  # noqa: PL
     assert not Application.objects.exists()
 
 
-def test_cuong_batches_uploads_the_result_and_downloads_the_files(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
+def test_cuong_batches_uploads_the_result_and_downloads_the_files(
+    application: Application, personas: Personas, client: Client, sign_in: SignIn
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     sign_in(client, personas.cuong)
 
@@ -187,9 +169,8 @@ def test_cuong_batches_uploads_the_result_and_downloads_the_files(  # noqa: PLR0
 
 
 def test_another_provinces_batch_is_not_found(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice, sign_in: SignIn
+    application: Application, personas: Personas, sign_in: SignIn
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
     dung = sign_in(Client(), personas.dung)

@@ -275,9 +275,8 @@ def test_the_card_page_shows_the_mrz_lines(
 
 
 def test_the_result_api_reads_a_csv_that_starts_with_a_byte_order_mark(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     api = api_client(personas.cuong)
     assert api.post(f"/api/v1/cards/applications/{application.pk}/approve").status_code == 200
     batch = api.post("/api/v1/cards/batches").json()
@@ -378,9 +377,8 @@ def test_a_qr_or_mrz_forged_from_a_real_pin_and_date_is_not_valid(
 
 
 def test_cuong_rejects_and_lan_resumes_through_the_api(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     rejected = api_client(personas.cuong).post(
         f"/api/v1/cards/applications/{application.pk}/reject",
         json.dumps({"reason": "Ảnh chân dung bị mờ"}),

@@ -21,14 +21,13 @@ from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.cards.verify import verify_text
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry.models import IdentityCardRecord
-from tests.cards.conftest import produce, take
+from tests.cards.conftest import centre_answers, produce, take
 from tests.conftest import People, Personas
 
 
 def test_the_whole_path_of_a_card(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People, station: IntakePoint
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     with pytest.raises(DomainError):
         services.application_approve(actor=Actor(personas.lan), application=application)
     services.application_approve(actor=Actor(personas.cuong), application=application)
@@ -48,11 +47,7 @@ def test_the_whole_path_of_a_card(
     assert manifest.payload["export_sha256"] == hashlib.sha256(export.encode()).hexdigest()
     assert manifest.payload["applications"] == [application.number]
 
-    services.batch_import_result(
-        actor=Actor(personas.cuong),
-        batch=batch,
-        text=f"application,serial,error\n{application.number},VN00000001,\n",
-    )
+    centre_answers(personas, batch, application)
     card = Card.objects.get(application=application)
     assert card.state == Card.State.PRODUCED
     batch.refresh_from_db()
@@ -104,9 +99,8 @@ def test_the_whole_path_of_a_card(
 
 
 def test_a_result_naming_an_unknown_card_changes_nothing(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
     text = f"application,serial,error\n{application.number},VN00000001,\nHS9999999999,VN00000002,\n"
@@ -129,9 +123,8 @@ def test_a_result_naming_an_unknown_card_changes_nothing(
 
 
 def test_a_rejected_card_closes_the_application(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     services.application_approve(actor=Actor(personas.cuong), application=application)
     batch = services.batch_create(actor=Actor(personas.cuong))
     services.batch_import_result(

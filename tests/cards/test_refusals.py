@@ -266,19 +266,15 @@ def test_an_application_resumes_only_on_a_record_that_now_passes(
 
 
 def test_an_application_of_another_province_is_not_found_by_its_reviewer(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     with pytest.raises(NotFoundError):
         services.application_approve(actor=Actor(personas.dung), application=application)
     application.refresh_from_db()
     assert application.status == Application.Status.TAKEN
 
 
-def test_approval_needs_every_image(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
-) -> None:
-    application = take(personas.lan, people.hung, station, device)
+def test_approval_needs_every_image(application: Application, personas: Personas) -> None:
     application.biometrics.filter(kind__in=["finger_3", "signature"]).delete()
     with pytest.raises(DomainError) as exc:
         services.application_approve(actor=Actor(personas.cuong), application=application)
@@ -290,9 +286,8 @@ def test_approval_needs_every_image(
 
 
 def test_approval_needs_a_record_that_still_passes(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     # The record changed after the intake: the sex now contradicts the PIN.
     Citizen.objects.filter(pk=people.hung.pk).update(sex="F")
     with pytest.raises(DomainError) as exc:
@@ -311,9 +306,8 @@ def test_a_child_under_6_is_approved_without_biometrics(personas: Personas, stat
 
 
 def test_cuong_rejects_an_application_with_a_reason(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     with pytest.raises(DomainError) as exc:
         services.application_reject(actor=Actor(personas.lan), application=application, reason="Ảnh mờ")
     assert pairs(exc) == [("actor", "role.not_allowed")]
@@ -343,9 +337,8 @@ def test_cuong_rejects_an_application_with_a_reason(
 
 
 def test_a_result_file_that_cannot_be_read_is_refused_whole(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
+    application: Application, personas: Personas
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     batch = approved_batch(personas, application)
     number = application.number
     for text, expected in [
@@ -365,10 +358,7 @@ def test_a_result_file_that_cannot_be_read_is_refused_whole(
     assert not AuditEvent.objects.filter(event_type=EventType.CARD_BATCH_IMPORTED).exists()
 
 
-def test_only_the_provinces_reviewers_import_its_result(
-    personas: Personas, people: People, station: IntakePoint, device: IntakeDevice
-) -> None:
-    application = take(personas.lan, people.hung, station, device)
+def test_only_the_provinces_reviewers_import_its_result(application: Application, personas: Personas) -> None:
     batch = approved_batch(personas, application)
     text = f"application,serial,error\n{application.number},VN00000001,\n"
     with pytest.raises(DomainError) as exc:

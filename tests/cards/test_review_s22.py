@@ -17,12 +17,11 @@ from django.utils import translation
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
-from dancu.cards.models import Card, IntakeDevice, IntakePoint
+from dancu.cards.models import Application, Card
 from dancu.cards.printing import qr_payload
 from dancu.web.access import PURPOSE_LABELS
-from tests.cards.conftest import take
 from tests.cards.test_jurisdiction import pages
-from tests.conftest import People, Personas
+from tests.conftest import Personas
 
 SignIn = Callable[[Client, User], Client]
 CARD_WORK = "Cấp thẻ căn cước"
@@ -117,15 +116,9 @@ def test_the_purpose_reads_in_english_on_an_english_page() -> None:
 
 
 @pytest.mark.django_db
-def test_an_action_on_an_application_is_named_in_the_log(  # noqa: PLR0917 (fixtures)
-    personas: Personas,
-    people: People,
-    station: IntakePoint,
-    device: IntakeDevice,
-    client: Client,
-    sign_in: SignIn,
+def test_an_action_on_an_application_is_named_in_the_log(
+    application: Application, personas: Personas, client: Client, sign_in: SignIn
 ) -> None:
-    application = take(personas.lan, people.hung, station, device)
     sign_in(client, personas.cuong)
 
     assert client.post(f"/cards/applications/{application.pk}/archive/").status_code == 404

@@ -33,7 +33,6 @@ from tests.collection.forms_support import (
     dc01,
     dc01_data,
     dc02,
-    make_reviewers,
     merge_into_duplicate,
     verifications,
 )
@@ -44,11 +43,6 @@ pytestmark = pytest.mark.django_db
 # A PIN of the right shape for a man born in 1960 in Hà Nội that nobody in the tests holds.
 UNKNOWN_MANS_PIN = pin_codec.compose(place_code="001", sex="M", birth_year=1960, serial="777777")
 UNKNOWN_WOMANS_PIN = pin_codec.compose(place_code="001", sex="F", birth_year=1962, serial="777777")
-
-
-@pytest.fixture
-def staff(personas: Personas) -> Reviewers:
-    return make_reviewers(personas)
 
 
 @pytest.fixture

@@ -17,15 +17,10 @@ from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
 from dancu.collection.models import CollectionForm
 from dancu.registry.models import Citizen, RecordVersion
-from tests.collection.forms_support import Reviewers, dc01_data, make_reviewers, merge_into_duplicate
+from tests.collection.forms_support import Reviewers, dc01_data, merge_into_duplicate
 from tests.conftest import HOAN_KIEM, HONG_HA, People, Personas, make_citizen
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff(personas: Personas) -> Reviewers:
-    return make_reviewers(personas)
 
 
 def api(user: User) -> Client:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
 
 import pytest
 from django.test import Client
@@ -21,12 +20,6 @@ from tests.collection.forms_support import dc01_data
 from tests.conftest import People, Personas
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    client: Client = sign_in(Client(), personas.lan)
-    return client
 
 
 def _key_of(page: str) -> str:

@@ -4,7 +4,6 @@ each step's buttons; a refused step says which rule refused it, and a form of an
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -21,19 +20,14 @@ from tests.collection.forms_support import (
     dc01,
     dc01_data,
     dc02,
-    make_reviewers,
     merge_into_duplicate,
 )
 from tests.conftest import HONG_HA, People, Personas, make_citizen
+from tests.pages import field_errors, html
 
 pytestmark = pytest.mark.django_db
 
 Status = CollectionForm.Status
-
-
-@pytest.fixture
-def staff(personas: Personas) -> Reviewers:
-    return make_reviewers(personas)
 
 
 @pytest.fixture
@@ -42,17 +36,6 @@ def as_user(sign_in: Any) -> Any:
         return sign_in(Client(), user)
 
     return _as
-
-
-def html(response: Any, status: int = 200) -> str:
-    assert response.status_code == status, (response.status_code, response.content[:500])
-    return response.content.decode()
-
-
-def field_errors(page: str, name: str) -> str:
-    """The errors shown under one field ("" when none)."""
-    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
-    return match.group(1) if match else ""
 
 
 def flashed(response: Any) -> list[str]:

@@ -26,17 +26,13 @@ from dancu.collection.forms import seen_of
 from dancu.collection.models import CollectionForm
 from dancu.registry.models import Citizen
 from dancu.registry.rules import RULES
-from tests.collection.forms_support import Reviewers, advance, dc01, make_reviewers, reviewer
+from tests.collection.forms_support import Reviewers, advance, dc01, reviewer
 from tests.conftest import HOAN_KIEM, Personas
+from tests.pages import html
 
 pytestmark = pytest.mark.django_db
 
 Status = CollectionForm.Status
-
-
-@pytest.fixture
-def staff(personas: Personas) -> Reviewers:
-    return make_reviewers(personas)
 
 
 @pytest.fixture
@@ -72,11 +68,6 @@ def events(form: CollectionForm, event_type: str) -> int:
     return AuditEvent.objects.filter(
         subject_type="collection_form", subject_id=str(form.pk), event_type=event_type
     ).count()
-
-
-def html(response: Any) -> str:
-    assert response.status_code == 200, response.content[:500]
-    return response.content.decode()
 
 
 # 1. The API refuses a write over a form changed since the client read it --------------------------------

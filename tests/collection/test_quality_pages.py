@@ -84,10 +84,9 @@ def listed(response: Any) -> set[int]:
 
 
 def test_a_commune_officer_sees_her_communes_scorecard_by_default(
-    client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
+    lan: Client, town: dict[str, Citizen]
 ) -> None:
-    sign_in(client, personas.lan)
-    response = page_of(client)
+    response = page_of(lan)
     assert response.status_code == 200
     html = response.content.decode()
     assert "Chất lượng dữ liệu: Phường Hoàn Kiếm" in html
@@ -120,12 +119,9 @@ def test_before_any_pass_the_scorecard_says_so(client: Client, personas: Persona
     assert 'id="records-empty"' in html
 
 
-def test_the_page_speaks_english_on_request(
-    client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
-) -> None:
-    sign_in(client, personas.lan)
-    client.post("/i18n/setlang/", {"language": "en", "next": "/quality/"})
-    html = page_of(client).content.decode()
+def test_the_page_speaks_english_on_request(lan: Client, town: dict[str, Citizen]) -> None:
+    lan.post("/i18n/setlang/", {"language": "en", "next": "/quality/"})
+    html = page_of(lan).content.decode()
     assert "Data quality: Phường Hoàn Kiếm" in html
     assert "The citizen has a permanent residence but belongs to no household" in html
     assert "Correct" in html
@@ -133,23 +129,21 @@ def test_the_page_speaks_english_on_request(
 
 
 def test_a_commune_officer_never_sees_another_communes_scorecard(
-    client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
+    lan: Client, personas: Personas, town: dict[str, Citizen]
 ) -> None:
-    sign_in(client, personas.lan)
     for code in (HONG_HA, SAI_GON, "01", "79"):
-        assert page_of(client, f"?unit={code}").status_code == 404
+        assert page_of(lan, f"?unit={code}").status_code == 404
     # Not even through a filter or a page number.
-    assert page_of(client, f"?unit={HONG_HA}&indicator=du&page=1").status_code == 404
-    page_of(client)
+    assert page_of(lan, f"?unit={HONG_HA}&indicator=du&page=1").status_code == 404
+    page_of(lan)
     seen = set(AccessLog.objects.filter(actor=personas.lan).values_list("citizen_id", flat=True))
     assert seen == {town["du"].pk, town["dung"].pk}
 
 
 def test_an_unknown_unit_and_a_forbidden_unit_get_the_same_answer(
-    client: Client, personas: Personas, town: dict[str, Citizen], sign_in: SignIn
+    lan: Client, town: dict[str, Citizen]
 ) -> None:
-    sign_in(client, personas.lan)
-    unknown, forbidden = page_of(client, "?unit=99999"), page_of(client, f"?unit={HONG_HA}")
+    unknown, forbidden = page_of(lan, "?unit=99999"), page_of(lan, f"?unit={HONG_HA}")
     assert unknown.status_code == forbidden.status_code == 404
     assert unknown.content == forbidden.content
 

@@ -3,26 +3,15 @@ session 21): a refusal named by a code name, and dates written two ways on the s
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
 from dancu.collection.models import CollectionForm
 from tests.collection.forms_support import dc01
 from tests.conftest import People, Personas
+from tests.pages import html
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
-def html(response: Any, status: int = 200) -> str:
-    assert response.status_code == status, (response.status_code, response.content[:500])
-    return response.content.decode()
 
 
 def test_a_dc02_changing_nothing_names_what_is_missing_as_the_page_does(lan: Client, people: People) -> None:

@@ -21,6 +21,7 @@ from dancu.lib.errors import DomainError
 from tests.collection.forms_support import Reviewers, advance, dc01, make_reviewers
 from tests.collection.test_import_review import stage_and_promote
 from tests.conftest import Personas
+from tests.pages import html
 
 pytestmark = pytest.mark.django_db
 
@@ -37,16 +38,6 @@ def reviewers(personas: Personas) -> Reviewers:
 @pytest.fixture
 def hang(reviewers: Reviewers, sign_in: Any) -> Client:
     return sign_in(Client(), reviewers.hang)
-
-
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
-def html(response: Any, status: int = 200) -> str:
-    assert response.status_code == status, (response.status_code, response.content[:500])
-    return response.content.decode()
 
 
 def seen_on(page: str) -> str:

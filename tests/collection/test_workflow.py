@@ -24,27 +24,36 @@ from dancu.collection.models import CollectionForm
 from dancu.geo.selectors import province_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import services
-from dancu.registry.models import Citizen, HouseholdMember, RecordVersion, Residence
+from dancu.registry.models import Citizen, Household, HouseholdMember, RecordVersion, Residence
 from tests.collection.forms_support import (
     Reviewers,
     advance,
     dc01,
     dc01_data,
     dc02,
-    make_reviewers,
     reviewer,
     verifications,
 )
-from tests.conftest import HOAN_KIEM, HONG_HA, SAI_GON, SYSTEM, People, Personas, commune, make_citizen
+from tests.conftest import (
+    HOAN_KIEM,
+    HONG_HA,
+    SAI_GON,
+    SYSTEM,
+    People,
+    Personas,
+    commune,
+    household_of,
+    make_citizen,
+)
 
 pytestmark = pytest.mark.django_db
 
 Status = CollectionForm.Status
 
 
-@pytest.fixture
-def staff(personas: Personas) -> Reviewers:
-    return make_reviewers(personas)
+def household_a_year_old(head: Citizen, **where: str) -> Household:
+    """The household of `head`, opened 400 days ago (Số 1 phố Hàng Trống, Hoàn Kiếm unless told otherwise)."""
+    return household_of(head, registered_on=timezone.localdate() - timedelta(days=400), **where)
 
 
 def codes(exc: pytest.ExceptionInfo[DomainError]) -> list[str]:
@@ -183,15 +192,7 @@ def test_a_dc01_goes_through_check_and_recheck_into_the_registry(
 
 
 def test_a_dc01_naming_a_household_joins_it(personas: Personas, people: People, staff: Reviewers) -> None:
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.hung,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=timezone.localdate() - timedelta(days=400),
-        reason="Lập hộ thử nghiệm",
-        source_document="Hồ sơ thử nghiệm",
-    )
+    household = household_a_year_old(people.hung)
     form = dc01(
         personas.lan,
         household_number=household.number,
@@ -214,15 +215,7 @@ def test_a_dc01_naming_a_household_joins_it(personas: Personas, people: People, 
 
 
 def test_household_rules_of_a_dc01(personas: Personas, people: People) -> None:
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.hung,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=timezone.localdate() - timedelta(days=400),
-        reason="Lập hộ thử nghiệm",
-        source_document="Hồ sơ thử nghiệm",
-    )
+    household = household_a_year_old(people.hung)
     form = dc01(
         personas.lan, household_number=household.number, relation_to_head="head", residence_kind="temporary"
     )
@@ -560,15 +553,7 @@ def test_a_pin_taken_meanwhile_stops_the_apply_and_writes_nothing(
 def test_a_failure_halfway_through_the_registry_rolls_everything_back(
     personas: Personas, people: People, staff: Reviewers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.hung,
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 1 phố Hàng Trống",
-        registered_on=timezone.localdate() - timedelta(days=400),
-        reason="Lập hộ thử nghiệm",
-        source_document="Hồ sơ thử nghiệm",
-    )
+    household = household_a_year_old(people.hung)
     form = advance(
         dc01(personas.lan, household_number=household.number, relation_to_head="child", birth_date="2010"),
         "rechecked",
@@ -783,15 +768,7 @@ def test_each_rule_of_a_dc01(personas: Personas, changes: dict[str, str], code: 
 
 
 def test_household_rules_seen_from_the_province(personas: Personas, people: People) -> None:
-    household = services.household_create(
-        actor=SYSTEM,
-        head=people.mai,
-        commune=commune(HONG_HA),
-        address_detail="Số 5 ngõ Gạch",
-        registered_on=timezone.localdate() - timedelta(days=400),
-        reason="Lập hộ thử nghiệm",
-        source_document="Hồ sơ thử nghiệm",
-    )
+    household = household_a_year_old(people.mai, commune_code=HONG_HA, address="Số 5 ngõ Gạch")
     data = dc01_data(household_number=household.number, relation_to_head="cousin")
     check = workflow.form_validate(user=personas.cuong, kind="DC01", data=data)
     assert _codes_of(check) == {"household.other_commune", "relation.invalid"}

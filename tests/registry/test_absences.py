@@ -40,11 +40,6 @@ def rows() -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
 def token_client(user: Any) -> Client:
     _token, secret = api_token_create(user=user, name="máy tính bảng")
     return Client(headers={"Authorization": f"Bearer {secret}"})

@@ -827,6 +827,16 @@ def member_body(pin: str, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def household_opened(api: Client, head_pin: str) -> int:
+    """The id of the household `head_pin` opens through the API (Số 1 phố Hàng Trống, Hoàn Kiếm, 2016)."""
+    return int(send(api, "post", "/api/v1/households", household_body(head_pin)).json()["id"])
+
+
+def member_joined(api: Client, household_id: int, pin: str) -> Any:
+    """`pin` joins the household as the head's spouse, through the API; the answer."""
+    return send(api, "post", f"/api/v1/households/{household_id}/members", member_body(pin))
+
+
 @pytest.fixture
 def wife(people: People) -> Citizen:
     return make_citizen(full_name="Đỗ Thị Hạnh", sex="F", birth_date="1992")
@@ -904,7 +914,7 @@ def test_bad_members_are_refused_and_nothing_is_written(
     status: int,
     rule: tuple[str, str],
 ) -> None:
-    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    household_id = household_opened(api, people.hung.pin)
     before = counts()
 
     response = send(
@@ -916,8 +926,8 @@ def test_bad_members_are_refused_and_nothing_is_written(
 
 
 def test_a_member_of_another_household_is_refused(api: Client, people: People, wife: Citizen) -> None:
-    first = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
-    second = send(api, "post", "/api/v1/households", household_body(wife.pin)).json()["id"]
+    first = household_opened(api, people.hung.pin)
+    second = household_opened(api, wife.pin)
 
     response = send(api, "post", f"/api/v1/households/{first}/members", member_body(wife.pin))
 
@@ -938,8 +948,8 @@ def change_head_body(pin: str, **overrides: Any) -> dict[str, Any]:
 def test_the_head_of_a_household_changes_and_can_then_move(
     api: Client, people: People, wife: Citizen
 ) -> None:
-    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
-    send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    household_id = household_opened(api, people.hung.pin)
+    member_joined(api, household_id, wife.pin)
     moving = residence(
         kind="permanent", expires_on=None, registered_on="2024-05-01", address_detail="Số 3 Hàng Bạc"
     )
@@ -980,8 +990,8 @@ def test_bad_changes_of_head_are_refused_and_nothing_is_written(
     status: int,
     rule: tuple[str, str],
 ) -> None:
-    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
-    send(api, "post", f"/api/v1/households/{household_id}/members", member_body(wife.pin))
+    household_id = household_opened(api, people.hung.pin)
+    member_joined(api, household_id, wife.pin)
     before = counts()
 
     response = send(
@@ -995,7 +1005,7 @@ def test_bad_changes_of_head_are_refused_and_nothing_is_written(
 def test_a_person_outside_the_household_cannot_become_its_head(
     api: Client, people: People, wife: Citizen
 ) -> None:
-    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    household_id = household_opened(api, people.hung.pin)
 
     response = send(api, "post", f"/api/v1/households/{household_id}/head", change_head_body(wife.pin))
 
@@ -1005,7 +1015,7 @@ def test_a_person_outside_the_household_cannot_become_its_head(
 def test_a_household_left_by_its_last_member_takes_a_head_before_anyone_else(
     api: Client, personas: Personas, people: People, wife: Citizen
 ) -> None:
-    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    household_id = household_opened(api, people.hung.pin)
     moving = residence(
         kind="permanent", expires_on=None, registered_on="2024-05-01", address_detail="Số 3 Hàng Bạc"
     )
@@ -1033,7 +1043,7 @@ def test_a_household_left_by_its_last_member_takes_a_head_before_anyone_else(
 def test_a_dead_citizen_is_registered_nowhere_and_joins_no_household(
     api: Client, people: People, wife: Citizen
 ) -> None:
-    household_id = send(api, "post", "/api/v1/households", household_body(people.hung.pin)).json()["id"]
+    household_id = household_opened(api, people.hung.pin)
     died = send(
         api,
         "patch",

@@ -9,7 +9,6 @@ nothing but the access-log row of the record compared.
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,23 +36,12 @@ from tests.conftest import (
     make_citizen,
     personas_create,
 )
+from tests.pages import field_errors, html
 from tests.races import released_together
 
 pytestmark = pytest.mark.django_db
 
 MOVED_ON = date(2025, 8, 1)
-
-
-@pytest.fixture
-def binh(personas: Personas, sign_in: Any) -> Client:
-    """Bình, collector of Phường Hồng Hà, the commune Hùng moves to."""
-    return sign_in(Client(), personas.binh)
-
-
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    """Lan, collector of Phường Hoàn Kiếm, the commune Hùng leaves."""
-    return sign_in(Client(), personas.lan)
 
 
 @pytest.fixture
@@ -80,16 +68,6 @@ def card_of(citizen: Citizen, **overrides: Any) -> dict[str, Any]:
         "reason": "Chuyển đến từ phường Hoàn Kiếm",
         "source_document": "CT01 số 15/2025",
     } | overrides
-
-
-def html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
-
-
-def field_errors(page: str, name: str) -> str:
-    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
-    return match.group(1) if match else ""
 
 
 def checks_of(user_id: int, citizen: Citizen) -> list[AccessLog]:

@@ -20,12 +20,6 @@ from tests.conftest import SYSTEM, People, Personas, counts, household_of, make_
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    client: Client = sign_in(Client(), personas.lan)
-    return client
-
-
 def _value(page: str, name: str) -> str:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
     return match.group(1) if match else ""

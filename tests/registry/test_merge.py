@@ -42,6 +42,47 @@ def codes(exc: pytest.ExceptionInfo[DomainError]) -> set[str]:
     return {e.code for e in exc.value.errors}
 
 
+def _moved(citizen: Citizen, commune_code: str, address: str, registered_on: date) -> Residence:
+    """`citizen` registers a new permanent residence at `address`: a move, which ends the old one."""
+    return services.residence_register(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="permanent",
+        commune=commune(commune_code),
+        address_detail=address,
+        registered_on=registered_on,
+        reason="Chuyển nơi thường trú",
+        source_document="CT01",
+    )
+
+
+def _temporary_stay(citizen: Citizen, address: str, *, commune_code: str, expires_on: date) -> Residence:
+    """`citizen` registers a temporary residence at `address` from 1 January 2025 until `expires_on`."""
+    return services.residence_register(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="temporary",
+        commune=commune(commune_code),
+        address_detail=address,
+        registered_on=date(2025, 1, 1),
+        expires_on=expires_on,
+        reason="Đăng ký tạm trú",
+        source_document="CT01",
+        today=TODAY,
+    )
+
+
+def _father(citizen: Citizen, name: str) -> FamilyLink:
+    return services.family_link_add(
+        actor=SYSTEM,
+        citizen=citizen,
+        kind="father",
+        relative_name=name,
+        reason="Khai báo cha",
+        source_document="Giấy khai sinh",
+    )
+
+
 @pytest.fixture
 def thu(db: None) -> User:
     return reviewer()
@@ -64,24 +105,8 @@ def duplicate() -> Citizen:
     dup = make_citizen(
         full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai", phone="0912345678", native_place="Nam Định"
     )
-    services.residence_register(
-        actor=SYSTEM,
-        citizen=dup,
-        kind="permanent",
-        commune=commune("00070"),
-        address_detail="Số 9 phố Hàng Bông",
-        registered_on=date(2020, 3, 1),
-        reason="Chuyển nơi thường trú",
-        source_document="CT01",
-    )
-    services.family_link_add(
-        actor=SYSTEM,
-        citizen=dup,
-        kind="father",
-        relative_name="Nguyễn Văn Tâm",
-        reason="Khai báo cha",
-        source_document="Giấy khai sinh",
-    )
+    _moved(dup, "00070", "Số 9 phố Hàng Bông", date(2020, 3, 1))
+    _father(dup, "Nguyễn Văn Tâm")
     child = make_citizen(full_name="Nguyễn Văn An", birth_date="2015-08-09", address="Số 9 phố Hàng Bông")
     services.family_link_add(
         actor=SYSTEM, citizen=child, kind="father", relative=dup, reason="Khai sinh", source_document="KS 9"
@@ -401,18 +426,7 @@ def test_temporary_residences_and_shared_relatives_round_trip(thu: User, hung: C
     dup = make_citizen(full_name="Nguyen Van Hung", address="Số 1 phố Hàng Trống")
     hanh = Citizen.objects.get(full_name="Lê Thị Hạnh")
     for citizen, address in ((hung, "Số 2 Lê Lợi"), (dup, "Số 8 Trần Phú")):
-        services.residence_register(
-            actor=SYSTEM,
-            citizen=citizen,
-            kind="temporary",
-            commune=commune(HONG_HA),
-            address_detail=address,
-            registered_on=date(2025, 1, 1),
-            expires_on=date(2026, 1, 1),
-            reason="Đăng ký tạm trú",
-            source_document="CT01",
-            today=TODAY,
-        )
+        _temporary_stay(citizen, address, commune_code=HONG_HA, expires_on=date(2026, 1, 1))
     for citizen in (hung, dup):
         services.family_link_add(
             actor=SYSTEM,
@@ -496,23 +510,8 @@ def test_undo_refused_when_the_person_moved_on_since(thu: User, hung: Citizen, d
 def test_undo_is_refused_when_a_later_merge_ended_a_residence_this_one_moved(thu: User) -> None:
     # Quý registered three times at one address; B and C each with a temporary residence of their own.
     a, b, c = (make_citizen(full_name="Đinh Văn Quý", birth_date="1965-03-03") for _ in range(3))
-
-    def temporary(citizen: Citizen, address: str) -> Residence:
-        return services.residence_register(
-            actor=SYSTEM,
-            citizen=citizen,
-            kind="temporary",
-            commune=commune(HOAN_KIEM),
-            address_detail=address,
-            registered_on=date(2025, 1, 1),
-            expires_on=date(2026, 12, 31),
-            reason="Đăng ký tạm trú",
-            source_document="CT01",
-            today=TODAY,
-        )
-
-    moved = temporary(b, "Số 5 phố Hàng Đào")
-    temporary(c, "Số 9 phố Hàng Bè")
+    moved = _temporary_stay(b, "Số 5 phố Hàng Đào", commune_code=HOAN_KIEM, expires_on=date(2026, 12, 31))
+    _temporary_stay(c, "Số 9 phố Hàng Bè", commune_code=HOAN_KIEM, expires_on=date(2026, 12, 31))
     first = merge(thu, a, b, today=TODAY)
     assert Residence.objects.get(pk=moved.pk).citizen_id == a.pk
     # The second merge takes C's temporary residence and ends the one the first merge moved to A.
@@ -585,16 +584,7 @@ def test_a_duplicate_in_the_kept_records_household_leaves_it_and_brings_its_form
     bays = household_of(bay)
     dup = make_citizen(full_name="Nguyen Van Hung", address="Số 3 phố Hàng Gai")
     _join(bays, dup, date(2016, 6, 1))
-    services.residence_register(
-        actor=SYSTEM,
-        citizen=dup,
-        kind="permanent",
-        commune=commune(HOAN_KIEM),
-        address_detail="Số 3 phố Hàng Gai",
-        registered_on=date(2017, 1, 1),
-        reason="Chuyển nơi thường trú",
-        source_document="CT01",
-    )
+    _moved(dup, HOAN_KIEM, "Số 3 phố Hàng Gai", date(2017, 1, 1))
     _join(household, dup, date(2018, 1, 1))
     _change_head(household, dup, date(2019, 1, 1))
     before = full_snapshot(hung, dup, hanh)
@@ -674,17 +664,6 @@ def test_a_blood_type_of_the_kept_record_is_not_replaced(thu: User) -> None:
     keep.refresh_from_db()
     assert (keep.blood_type, keep.blood_type_source) == ("O", "Giấy xét nghiệm 1")
     assert "filled" not in result.summary
-
-
-def _father(citizen: Citizen, name: str) -> FamilyLink:
-    return services.family_link_add(
-        actor=SYSTEM,
-        citizen=citizen,
-        kind="father",
-        relative_name=name,
-        reason="Khai báo cha",
-        source_document="Giấy khai sinh",
-    )
 
 
 def test_a_father_named_alike_on_both_records_needs_no_choice(

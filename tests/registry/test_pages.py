@@ -7,7 +7,6 @@ rule and writes nothing.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -30,24 +29,9 @@ from tests.conftest import (
     household_of,
     make_citizen,
 )
+from tests.pages import field_errors, html
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
-def html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
-
-
-def field_errors(page: str, name: str) -> str:
-    """The text of the error list shown under one form field ("" when there is none)."""
-    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
-    return match.group(1) if match else ""
 
 
 @pytest.fixture

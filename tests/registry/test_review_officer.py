@@ -25,6 +25,7 @@ from tests.conftest import (
     household_of,
     make_citizen,
 )
+from tests.pages import field_errors, html
 from tests.registry.test_arrivals import card_of as arrival_card_of
 from tests.registry.test_stays import card_of as stay_card_of
 from tests.registry.test_stays import stay_of
@@ -32,26 +33,6 @@ from tests.registry.test_stays import stay_of
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_pinned")]
 
 TODAY = SESSION_TODAY
-
-
-@pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
-@pytest.fixture
-def binh(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.binh)
-
-
-def html(response: Any, status: int = 200) -> str:
-    assert response.status_code == status, response.status_code
-    return response.content.decode()
-
-
-def field_errors(page: str, name: str) -> str:
-    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
-    return match.group(1) if match else ""
 
 
 def input_value(page: str, name: str) -> str | None:

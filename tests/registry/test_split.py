@@ -10,7 +10,6 @@ Hà) finds the household missing, and Hòa, of a pre-2025 district, may not writ
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,6 +35,7 @@ from tests.conftest import (
     legacy_commune,
     make_citizen,
 )
+from tests.pages import field_errors, html
 from tests.registry.merge_support import reviewer
 
 pytestmark = pytest.mark.django_db
@@ -81,11 +81,6 @@ def family(people: People) -> Family:
 
 
 @pytest.fixture
-def lan(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.lan)
-
-
-@pytest.fixture
 def lan_api(personas: Personas) -> Client:
     # Made before the test counts the rows: a token's creation is an audit event.
     return _api(personas.lan)
@@ -94,16 +89,6 @@ def lan_api(personas: Personas) -> Client:
 def _api(user: Any) -> Client:
     _token, secret = api_token_create(user=user, name="máy tính bảng")
     return Client(headers={"Authorization": f"Bearer {secret}"})
-
-
-def html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
-
-
-def field_errors(page: str, name: str) -> str:
-    match = re.search(rf'<ul class="errorlist" role="alert" data-field="{name}">(.*?)</ul>', page, re.S)
-    return match.group(1) if match else ""
 
 
 def form_body(f: Family, **overrides: Any) -> dict[str, Any]:

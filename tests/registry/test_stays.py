@@ -11,7 +11,7 @@ for a pre-2025 district elsewhere in Hà Nội; An is an auditor.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -36,16 +36,12 @@ from tests.conftest import (
     commune,
     counts,
 )
+from tests.pages import html
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_pinned")]
 
 TODAY = SESSION_TODAY
 ADDRESS = "Phòng 302, số 8 ngõ Gạch"
-
-
-def html(response: Any) -> str:
-    assert response.status_code == 200, response.status_code
-    return response.content.decode()
 
 
 def card_of(citizen: Citizen, **overrides: Any) -> dict[str, Any]:
@@ -65,6 +61,20 @@ def card_of(citizen: Citizen, **overrides: Any) -> dict[str, Any]:
     } | overrides
 
 
+def renew(
+    client: Client,
+    stay: Residence,
+    expires_on: date,
+    reason: str = "Gia hạn tạm trú",
+    source_document: str = "CT01",
+) -> Any:
+    """`client` sends the stay's renewal form: the stay to run until `expires_on`."""
+    return client.post(
+        f"/citizens/{stay.citizen_id}/residences/{stay.pk}/renew/",
+        {"expires_on": expires_on.isoformat(), "reason": reason, "source_document": source_document},
+    )
+
+
 def stay_of(citizen: Citizen, commune_code: str = HONG_HA, **kwargs: Any) -> Residence:
     """A stay registered by the system (as a legacy import would), in a commune of our choice."""
     return services.residence_register(
@@ -79,11 +89,6 @@ def stay_of(citizen: Citizen, commune_code: str = HONG_HA, **kwargs: Any) -> Res
         source_document="CT01",
         **kwargs,
     )
-
-
-@pytest.fixture
-def binh(personas: Personas, sign_in: Any) -> Client:
-    return sign_in(Client(), personas.binh)
 
 
 def client_of(user: Any, sign_in: Any) -> Client:
@@ -300,10 +305,7 @@ def test_the_stay_is_renewed_from_its_page(binh: Client, people: People, persona
 
     form = html(binh.get(f"/citizens/{people.tuan.pk}/residences/{stay.pk}/renew/"))
     assert f'href="/stays/{stay.pk}/"' in form  # "Huỷ" goes back to the stay
-    response = binh.post(
-        f"/citizens/{people.tuan.pk}/residences/{stay.pk}/renew/",
-        {"expires_on": new_end.isoformat(), "reason": "Gia hạn tạm trú", "source_document": "CT01"},
-    )
+    response = renew(binh, stay, new_end)
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert response["Location"] == f"/stays/{stay.pk}/"
@@ -323,16 +325,7 @@ def test_the_stay_of_a_person_who_died_is_not_renewed(binh: Client, people: Peop
         source_document="Trích lục khai tử",
     )
 
-    page = html(
-        binh.post(
-            f"/citizens/{people.tuan.pk}/residences/{stay.pk}/renew/",
-            {
-                "expires_on": (TODAY + timedelta(days=600)).isoformat(),
-                "reason": "Gia hạn tạm trú",
-                "source_document": "CT01",
-            },
-        )
-    )
+    page = html(renew(binh, stay, TODAY + timedelta(days=600)))
 
     assert "Công dân đã mất" in page
     stay.refresh_from_db()
@@ -399,16 +392,7 @@ def test_the_commune_of_the_record_cannot_renew_a_stay_elsewhere(
     assert f"/residences/{stay.pk}/" not in record
     assert f'data-elsewhere="{stay.pk}"' in record
 
-    page = html(
-        dung.post(
-            f"/citizens/{people.tuan.pk}/residences/{stay.pk}/renew/",
-            {
-                "expires_on": (TODAY + timedelta(days=500)).isoformat(),
-                "reason": "Gia hạn",
-                "source_document": "",
-            },
-        )
-    )
+    page = html(renew(dung, stay, TODAY + timedelta(days=500), reason="Gia hạn", source_document=""))
 
     assert "Nơi cư trú này nằm ngoài địa bàn quản lý của bạn" in page
     stay.refresh_from_db()
