@@ -240,7 +240,12 @@ def test_the_upload_page_lists_the_vietnamese_headers_in_the_pages_language(
     assert "Hoặc đặt tên cột bằng tiếng Việt:" in page
     listed = re.search(r'<ul class="muted" id="vietnamese-columns">(.*?)</ul>', page, re.S)
     assert listed is not None
-    items = dict(re.findall(r'<li data-column="(\w+)"><code>\w+</code>: (.*?)</li>', listed.group(1)))
+    # The names are marked as Vietnamese (lang="vi"), which they are on the English page too.
+    items = dict(
+        re.findall(
+            r'<li data-column="(\w+)"><code>\w+</code>: <span lang="vi">(.*?)</span></li>', listed.group(1)
+        )
+    )
     assert items["full_name"] == "Họ và tên · Họ tên · Họ, chữ đệm và tên"
     assert items["father_name"] == "Họ tên cha · Họ và tên cha · Họ tên bố · Họ và tên bố"
     assert "Năm sinh" in items["birth_date"]
