@@ -731,7 +731,7 @@ def _filed_issue_counters(*, record: StagingRecord, form: CollectionForm) -> dic
     write it): the report by rule counts them, and a row they warned about among the rows with warnings,
     so that every row waiting for an officer is explained there by a rule. The codes the row's rules gave
     already are its own (the form repeats its warnings, `workflow._check_stored`), counted when it was
-    staged. The run is locked for the read of its counts, as `workflow.staging_reject` does."""
+    staged."""
     own = {issue["code"] for issue in record.issues}
     found: dict[tuple[str, str], bool] = {}
     for problems, warning in ((form.errors, False), (form.apply_errors, False), (form.warnings, True)):
@@ -741,13 +741,9 @@ def _filed_issue_counters(*, record: StagingRecord, form: CollectionForm) -> dic
                 found[key] = found.get(key, False) or warning
     if not found:
         return {}
-    counts = Counter(
-        ImportRun.objects.select_for_update()
-        .filter(pk=record.run_id)
-        .values_list("issue_counts", flat=True)
-        .get()
-    ) + Counter(code for _field, code in found)
-    changes: dict[str, Any] = {"issue_counts": dict(counts)}
+    changes: dict[str, Any] = {
+        "issue_counts": workflow.run_issue_counts(record.run_id, added=[code for _field, code in found])
+    }
     warned_before = any(issue["severity"] == Severity.WARNING for issue in record.issues)
     if any(found.values()) and not warned_before:
         changes["rows_with_warnings"] = F("rows_with_warnings") + 1

@@ -1527,6 +1527,20 @@ def form_reject(
     return locked
 
 
+def run_issue_counts(
+    run_id: int, *, added: Iterable[str] = (), removed: Iterable[str] = ()
+) -> dict[str, int]:
+    """An import run's counts by rule with these codes counted once more (`added`) or once less
+    (`removed`), for the caller's update of the run in its transaction. The run is locked for the read:
+    two rows settled at once must not each write the counts they read before the other's."""
+    codes = Counter(
+        ImportRun.objects.select_for_update().filter(pk=run_id).values_list("issue_counts", flat=True).get()
+    )
+    codes.update(added)
+    codes.subtract(removed)
+    return {code: n for code, n in codes.items() if n > 0}
+
+
 def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
     """Mark an imported row rejected after it was staged, with the reason beside its other issues, and move
     it between its run's counters; the caller holds the transaction and records the event."""
@@ -1549,13 +1563,7 @@ def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
         },
     ]
     record.save(update_fields=["status", "promoted_at", "issues"])
-    codes = Counter(
-        ImportRun.objects.select_for_update()
-        .filter(pk=record.run_id)
-        .values_list("issue_counts", flat=True)
-        .get()
-    ) + Counter({issue.code: 1})
-    changes: dict[str, Any] = {"issue_counts": dict(codes)}
+    changes: dict[str, Any] = {"issue_counts": run_issue_counts(record.run_id, added=[issue.code])}
     if previous != StagingRecord.Status.REJECTED:
         changes[counters[StagingRecord.Status(previous)]] = F(counters[StagingRecord.Status(previous)]) - 1
         changes["rows_rejected"] = F("rows_rejected") + 1
@@ -1642,16 +1650,9 @@ def staging_settle_undo(*, actor: Actor, settled: Mapping[str, Any], reason: str
     )
     record.issues = record.issues[: settled["issues"]]
     record.save(update_fields=["status", "promoted_at", "issues"])
-    codes = Counter(
-        ImportRun.objects.select_for_update()
-        .filter(pk=record.run_id)
-        .values_list("issue_counts", flat=True)
-        .get()
-    )
-    codes.subtract(Counter(issue["code"] for issue in dropped))
     counter = counters[StagingRecord.Status(record.status)]
     ImportRun.objects.filter(pk=record.run_id).update(
-        issue_counts={code: n for code, n in codes.items() if n > 0},
+        issue_counts=run_issue_counts(record.run_id, removed=[issue["code"] for issue in dropped]),
         rows_rejected=F("rows_rejected") - 1,
         **{counter: F(counter) + 1},
     )
