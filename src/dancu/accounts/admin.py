@@ -28,14 +28,33 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 from dancu.accounts.selectors import last_administrator_refusal
-from dancu.accounts.services import otp_devices_reset, role_unit_level_refusal
+from dancu.accounts.services import (
+    otp_devices_reset,
+    otp_second_device_refusal,
+    police_unit_level_refusal,
+    role_unit_level_refusal,
+)
 from dancu.audit.services import Actor
 from dancu.config.admin import AuditedAdmin
 from dancu.lib.errors import DomainError, FieldError
 
 
+class PoliceUnitForm(forms.ModelForm[PoliceUnit]):
+    """A unit's page: a new level is refused while the unit has officers whose role does not work at it
+    (`accounts.services.police_unit_level_refusal`, the rule `role.unit_level` of the officers' own
+    pages), next to the field and in the page's language."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        level = cleaned.get("level")
+        if level and (refusal := police_unit_level_refusal(unit=self.instance, level=level)) is not None:
+            self.add_error("level", refusal_text(refusal))
+        return cleaned
+
+
 @admin.register(PoliceUnit)
 class PoliceUnitAdmin(admin.ModelAdmin[PoliceUnit]):
+    form = PoliceUnitForm
     list_display = ("code", "name", "level", "admin_unit")
     list_filter = ("level",)
     search_fields = ("code", "name")
@@ -204,12 +223,30 @@ class OtpResetActionForm(ActionForm):
     reason = forms.CharField(label=_("Lý do"), required=False)
 
 
+class TOTPDeviceForm(forms.ModelForm[TOTPDevice]):
+    """A device's page: an account has one confirmed authenticator (`otp_second_device_refusal`). A
+    confirmed device added here, or a confirmed device given to another account, beside that account's
+    own was a second factor that opened the account as well as the holder's."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        user = cleaned.get("user")
+        # "confirmed" is on the add page only (read-only on a device's page): a device changed keeps its own.
+        confirmed = cleaned["confirmed"] if "confirmed" in self.fields else self.instance.confirmed
+        if user is not None and confirmed:
+            refusal = otp_second_device_refusal(user=user, device=self.instance)
+            if refusal is not None:
+                self.add_error("user", refusal_text(refusal))
+        return cleaned
+
+
 class TOTPDeviceAdmin(OtpTOTPDeviceAdmin):
     """A lost phone's authenticator is removed as `dancu otp_reset` removes it: with a reason in the trail,
     and the account's API tokens revoked, since whoever holds the phone may hold them too. Deleting the
     device here did only the first half and left the tokens working, so the list's deletion gives way to
     an action that calls the command's service, and the device's delete page points to it."""
 
+    form = TOTPDeviceForm
     action_form = OtpResetActionForm
     actions = ("otp_reset",)
 

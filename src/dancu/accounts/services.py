@@ -88,9 +88,14 @@ def username_taken_refusal(username: str) -> FieldError | None:
     "CanBo.HoanKiem" beside "canbo.hoankiem" is the same name to the people who type and read it; the
     database holds the rule too (the constraint `user_username_unique_case_insensitive`); this gives its
     message first, to the services and to `dancu createsuperuser`."""
-    if User.objects.filter(username__iexact=username).exists():
-        return FieldError("username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken")
-    return None
+    return USERNAME_TAKEN if User.objects.filter(username__iexact=username).exists() else None
+
+
+# The refusal of `username_taken_refusal`, given as it is by `dancu createsuperuser` when the database's
+# constraint refuses the name of an account made between the command's check and its write.
+USERNAME_TAKEN = FieldError(
+    "username", "username.taken", "Tên đăng nhập đã tồn tại", "Username already taken"
+)
 
 
 def _new_account_errors(username: str, password: str) -> list[FieldError]:
@@ -195,6 +200,28 @@ def otp_device_confirm(*, user: User, device: TOTPDevice) -> None:
             subject_type="user",
             subject_id=user.pk,
         )
+
+
+def otp_second_device_refusal(*, user: User, device: TOTPDevice | None = None) -> FieldError | None:
+    """The refusal of a confirmed authenticator (`device`, or a new one) for an account that has another
+    confirmed one, or None. An account has one second factor: a second, made in the admin, opened the
+    account to whoever held it beside the holder's, and `otp_devices_reset` is the way to a new one. The
+    account's row is locked until the caller's transaction ends, as `otp_device_confirm` locks it, so that
+    two such writes for one account are taken one after the other."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+    others = TOTPDevice.objects.filter(user=user, confirmed=True)
+    if device is not None and device.pk is not None:
+        others = others.exclude(pk=device.pk)
+    if not others.exists():
+        return None
+    return FieldError(
+        "user",
+        "otp.already_set_up",
+        "Tài khoản đã có ứng dụng xác thực đã xác nhận; mỗi tài khoản chỉ có một. Để thay nó, dùng thao "
+        "tác «Đặt lại ứng dụng xác thực» (như dancu otp_reset)",
+        "The account already has a confirmed authenticator, and an account has only one. To replace it, "
+        "use the action «Reset the account's authenticator» (as dancu otp_reset)",
+    )
 
 
 OTP_RESET_REASON_MAX_LENGTH = 200
@@ -460,6 +487,46 @@ def role_unit_level_refusal(role: str, unit: PoliceUnit) -> FieldError | None:
         "role.unit_level",
         f"Vai trò này làm việc tại: {names['vi']}",
         f"This role works in: {names['en']}",
+    )
+
+
+def police_unit_level_refusal(*, unit: PoliceUnit, level: str) -> FieldError | None:
+    """The refusal of a new level for a police unit that has officers whose role does not work at it
+    (ROLE_LEVELS), or None: a commune's police made a province's in the admin kept its collectors, each a
+    collector in a province's police as `role_unit_level_refusal` refuses everywhere else. The level kept
+    as it is, or a unit not yet saved, is never refused: only a new level must suit the unit's officers
+    (deactivated ones too, who may be reactivated), who are moved or given another role first."""
+    if unit.pk is None:
+        return None
+    stored = PoliceUnit.objects.filter(pk=unit.pk).values_list("level", flat=True).first()
+    if stored is None or stored == level:
+        return None
+    elsewhere = [role for role, levels in ROLE_LEVELS.items() if level not in levels]
+    counts = dict(
+        User.objects.filter(police_unit=unit, role__in=elsewhere)
+        .order_by()
+        .values("role")
+        .annotate(count=models.Count("pk"))
+        .values_list("role", "count")
+    )
+    if not counts:
+        return None
+    # The roles' and the level's names in each language: the labels are gettext_lazy, read under each.
+    names = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            names[language] = (
+                str(PoliceUnit.Level(level).label),
+                ", ".join(f"{counts[role]} {User.Role(role).label}" for role in sorted(counts)),
+            )
+    return FieldError(
+        "level",
+        "role.unit_level",
+        f"Đơn vị có cán bộ mà vai trò không làm việc tại cấp {names['vi'][0]}: {names['vi'][1]}. Hãy chuyển "
+        "họ sang đơn vị khác hoặc đổi vai trò của họ trước",
+        f"The unit has officers whose role does not work at the level {names['en'][0]}: {names['en'][1]}. "
+        "Move them to another unit or give them another role first",
+        params={"officers": sum(counts.values())},
     )
 
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from django.contrib.auth.management.commands import createsuperuser
 from django.core.management import CommandError
+from django.db import IntegrityError
 from django.db.models import Field
 from django.utils.text import capfirst
 
 from dancu.accounts.models import User
-from dancu.accounts.services import username_refusal, username_taken_refusal
+from dancu.accounts.services import USERNAME_TAKEN, username_refusal, username_taken_refusal
 from dancu.lib.errors import DomainError, command_error_from
 
 
@@ -25,7 +26,16 @@ class Command(createsuperuser.Command):
         # At a terminal, Django refuses an empty --username before any check of ours, in its mixed words.
         if options.get(User.USERNAME_FIELD) == "" and (refused := _refusal("")) is not None:
             raise refused
-        super().handle(*args, **options)
+        try:
+            super().handle(*args, **options)
+        except IntegrityError as exc:
+            # Django's command checks the name (`_validate_username`, below), then writes the account, its
+            # last statement: an account of the same name made between the two (another run of the command
+            # at the same instant) is refused by the database's constraints, `user_username_unique_case_
+            # insensitive` or the column's own, which the check stands for. Said in the check's words.
+            if "username" not in str(exc).lower():
+                raise
+            raise command_error_from(DomainError(USERNAME_TAKEN)) from exc
 
     def _validate_username(self, username: str, verbose_field_name: str, database: str) -> str | None:
         # dancu has one database: the services read the default one, which is `database`.
