@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_noop
-from ninja import Query, Router
+from ninja import HeaderEx, P, Query, Router
 from ninja.responses import Status
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.collection import selectors, workflow
-from dancu.collection.forms import seen_of
+from dancu.collection.forms import seen_of, seen_parse
 from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.collection.schemas import (
     ActionIn,
@@ -26,7 +31,7 @@ from dancu.collection.schemas import (
     ReturnIn,
     ReviewIn,
 )
-from dancu.lib.errors import DomainError
+from dancu.lib.errors import ConflictError, DomainError, FieldError, PreconditionFailedError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.rules import check_pin, field_errors
 
@@ -105,6 +110,120 @@ def _get(request: HttpRequest, form_id: int) -> CollectionForm:
     return selectors.form_get(actor=_actor(request), pk=form_id, purpose=PURPOSE, channel=API)
 
 
+def _answer(response: HttpResponse, form: CollectionForm, user: User) -> dict[str, Any]:
+    """The form as every answer carries it, with its `seen` as the ETag too (RFC 9110, 8.8.3): the value
+    an HTTP client or library sends back as If-Match without reading the body."""
+    response["ETag"] = f'"{seen_of(form)}"'
+    return _out(form, user)
+
+
+# If-Match (RFC 9110, 13.1.1): "*", or a list of entity tags, each `"..."` or weak `W/"..."`.
+_ENTITY_TAG = re.compile(r'[ \t]*(W/)?"([^"]*)"[ \t]*(?:,|$)')
+_IF_MATCH_ANY: Literal["*"] = "*"
+
+
+def _if_match_times(value: str | None) -> frozenset[datetime] | Literal["*"] | None:
+    """The versions of the form an If-Match header names: None without the header (or a blank one),
+    "*" for any, else the times of its strong tags. A weak tag never matches for a write (strong
+    comparison), and a tag that is no time, or a header that is no list of tags, names no version of any
+    form: an empty set, which `_locked` finds stale like a `seen` of another time."""
+    if value is None or not value.strip():
+        return None
+    if value.strip() == _IF_MATCH_ANY:
+        return _IF_MATCH_ANY
+    times: set[datetime] = set()
+    position = 0
+    while position < len(value):
+        tag = _ENTITY_TAG.match(value, position)
+        if tag is None:
+            return frozenset()
+        if tag.group(1) is None:
+            parsed = seen_parse(tag.group(2))
+            if parsed is not None:
+                times.add(parsed)
+        position = tag.end()
+    return frozenset(times)
+
+
+# A time no form was ever changed at: what an If-Match that names no version of the form is checked as.
+_NO_VERSION = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Precondition:
+    """Which version of the form a write is meant for, from the body's `seen` and the If-Match header,
+    as the one value `workflow._locked(seen=)` checks under the row's lock, and whether its refusal is
+    the header's (412 Precondition Failed) or the body's (409 Conflict)."""
+
+    seen: datetime | None
+    from_header: bool
+
+    @contextmanager
+    def refusal(self) -> Iterator[None]:
+        try:
+            yield
+        except ConflictError as exc:
+            if not self.from_header:
+                raise
+            raise PreconditionFailedError(
+                [dataclasses.replace(error, field="If-Match") for error in exc.errors]
+            ) from exc
+
+
+def _precondition(form: CollectionForm, *, seen: datetime | None, if_match: str | None) -> _Precondition:
+    tags = _if_match_times(if_match)
+    if tags is None or tags == _IF_MATCH_ANY:
+        # No header, or "*": the form exists (else 404), so only the body's `seen` is left to check.
+        return _Precondition(seen=seen, from_header=False)
+    if seen is not None and seen not in tags:
+        # Two versions named for one write: at most one is the form as it is, and the request cannot say
+        # which it meant, so neither wins and nothing is done.
+        raise DomainError(
+            FieldError(
+                "If-Match",
+                "form.seen_mismatch",
+                "Tiêu đề If-Match và giá trị seen trong nội dung chỉ hai phiên bản khác nhau của phiếu: "
+                "chưa làm gì; hãy gửi một trong hai, hoặc cùng một giá trị ở cả hai",
+                "The If-Match header and the body's seen name two different versions of the form: "
+                "nothing was done; send one of them, or the same value in both",
+            )
+        )
+    # Of the versions the header names (one, from a client that sends back the ETag it read), the one the
+    # form is at as read just now, if any: `_locked` checks it again under the row's lock.
+    chosen = form.updated_at if form.updated_at in tags else min(tags, default=_NO_VERSION)
+    return _Precondition(seen=chosen, from_header=True)
+
+
+# The If-Match header of a write: the ETag of the form as the client read it (docs/api.md).
+IfMatch = HeaderEx[
+    str | None,
+    P(
+        alias="If-Match",
+        description="the ETag of the form as you last read it (the same value as its `seen`): when the "
+        "form changed since, nothing is done and the answer is 412 with form.changed. Optional, like "
+        "`seen`; when both are sent they must name the same version (422 form.seen_mismatch otherwise)",
+    ),
+]
+
+
+def _write(
+    request: HttpRequest,
+    response: HttpResponse,
+    form_id: int,
+    *,
+    seen: datetime | None,
+    if_match: str | None,
+    step: Callable[[CollectionForm, datetime | None], CollectionForm],
+) -> dict[str, Any]:
+    """A write on one form, refused when the form changed since the version the client names."""
+    user = _actor(request)
+    form = _get(request, form_id)
+    precondition = _precondition(form, seen=seen, if_match=if_match)
+    with precondition.refusal():
+        form = step(form, precondition.seen)
+    return _answer(response, form, user)
+
+
 @router.get(
     "/forms",
     response=QueueOut,
@@ -135,14 +254,14 @@ def list_queue(request: HttpRequest, params: Query[QueueParams]) -> dict[str, An
 
 
 @router.get("/forms/{form_id}", response=FormOut, summary="One form in your jurisdiction")
-def get_form(request: HttpRequest, form_id: int) -> dict[str, Any]:
-    return _out(_get(request, form_id), _actor(request))
+def get_form(request: HttpRequest, response: HttpResponse, form_id: int) -> dict[str, Any]:
+    return _answer(response, _get(request, form_id), _actor(request))
 
 
 @router.post(
     "/forms", response={200: FormOut, 201: FormOut}, summary="Save a new DC01 or DC02 form as a draft"
 )
-def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
+def create_form(request: HttpRequest, response: HttpResponse, body: FormIn) -> Status[dict[str, Any]]:
     user = _actor(request)
     citizen = None
     if body.kind == CollectionForm.Kind.DC02:
@@ -168,12 +287,13 @@ def create_form(request: HttpRequest, body: FormIn) -> Status[dict[str, Any]]:
     except workflow.AlreadySavedError as exc:
         # The same request sent again (a retry after a lost answer): the answer is the form the first one
         # made, read as any form is, and 200 says that nothing new was made.
-        return Status(200, _out(_get(request, exc.form.pk), user))
-    return Status(201, _out(form, user))
+        return Status(200, _answer(response, _get(request, exc.form.pk), user))
+    return Status(201, _answer(response, form, user))
 
 
-# A write over a form changed since the client read it (its `seen` sent back) is refused with 409.
-STALE = {409: Refusal}
+# A write over a form changed since the client read it is refused: 409 when the body's `seen` named the
+# version read, 412 when the If-Match header did (_Precondition).
+STALE = {409: Refusal, 412: Refusal}
 
 
 @router.put(
@@ -181,18 +301,26 @@ STALE = {409: Refusal}
     response={200: FormOut, **STALE},
     summary="Replace the data of your draft or returned form",
 )
-def update_form(request: HttpRequest, form_id: int, body: FormUpdateIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_update_draft(
-        actor=Actor(user),
-        form=_get(request, form_id),
-        data=body.data,
-        document=body.document,
-        reason=body.reason,
-        channel=API,
+def update_form(
+    request: HttpRequest, response: HttpResponse, form_id: int, body: FormUpdateIn, if_match: IfMatch = None
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
         seen=body.seen,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_update_draft(
+            actor=actor,
+            form=form,
+            data=body.data,
+            document=body.document,
+            reason=body.reason,
+            channel=API,
+            seen=seen,
+        ),
     )
-    return _out(form, user)
 
 
 @router.post(
@@ -200,38 +328,60 @@ def update_form(request: HttpRequest, form_id: int, body: FormUpdateIn) -> dict[
     response={200: FormOut, **STALE},
     summary="Send your form to the commune reviewer",
 )
-def submit_form(request: HttpRequest, form_id: int, body: ActionIn | None = None) -> dict[str, Any]:
-    user = _actor(request)
-    seen = body.seen if body is not None else None
-    return _out(workflow.form_submit(actor=Actor(user), form=_get(request, form_id), seen=seen), user)
+def submit_form(
+    request: HttpRequest,
+    response: HttpResponse,
+    form_id: int,
+    body: ActionIn | None = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
+        seen=body.seen if body is not None else None,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_submit(actor=actor, form=form, seen=seen),
+    )
 
 
 @router.post(
     "/forms/{form_id}/check", response={200: FormOut, **STALE}, summary="Kiểm tra: confirm a submitted form"
 )
-def check_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_check(
-        actor=Actor(user),
-        form=_get(request, form_id),
-        acknowledged=body.acknowledged_warnings,
+def check_form(
+    request: HttpRequest, response: HttpResponse, form_id: int, body: ReviewIn, if_match: IfMatch = None
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
         seen=body.seen,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_check(
+            actor=actor, form=form, acknowledged=body.acknowledged_warnings, seen=seen
+        ),
     )
-    return _out(form, user)
 
 
 @router.post(
     "/forms/{form_id}/recheck", response={200: FormOut, **STALE}, summary="Phúc tra: confirm a checked form"
 )
-def recheck_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_recheck(
-        actor=Actor(user),
-        form=_get(request, form_id),
-        acknowledged=body.acknowledged_warnings,
+def recheck_form(
+    request: HttpRequest, response: HttpResponse, form_id: int, body: ReviewIn, if_match: IfMatch = None
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
         seen=body.seen,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_recheck(
+            actor=actor, form=form, acknowledged=body.acknowledged_warnings, seen=seen
+        ),
     )
-    return _out(form, user)
 
 
 @router.post(
@@ -239,12 +389,18 @@ def recheck_form(request: HttpRequest, form_id: int, body: ReviewIn) -> dict[str
     response={200: FormOut, **STALE},
     summary="Return a form to its author with a reason",
 )
-def return_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_return(
-        actor=Actor(user), form=_get(request, form_id), reason=body.reason, seen=body.seen
+def return_form(
+    request: HttpRequest, response: HttpResponse, form_id: int, body: ReturnIn, if_match: IfMatch = None
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
+        seen=body.seen,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_return(actor=actor, form=form, reason=body.reason, seen=seen),
     )
-    return _out(form, user)
 
 
 @router.post(
@@ -252,10 +408,22 @@ def return_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str,
     response={200: FormOut, **STALE},
     summary="Write a re-checked form into the registry",
 )
-def apply_form(request: HttpRequest, form_id: int, body: ActionIn | None = None) -> dict[str, Any]:
-    user = _actor(request)
-    seen = body.seen if body is not None else None
-    return _out(workflow.form_apply(actor=Actor(user), form=_get(request, form_id), seen=seen), user)
+def apply_form(
+    request: HttpRequest,
+    response: HttpResponse,
+    form_id: int,
+    body: ActionIn | None = None,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
+        seen=body.seen if body is not None else None,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_apply(actor=actor, form=form, seen=seen),
+    )
 
 
 @router.post(
@@ -263,9 +431,15 @@ def apply_form(request: HttpRequest, form_id: int, body: ActionIn | None = None)
     response={200: FormOut, **STALE},
     summary="Reject a form made by an import, with a reason",
 )
-def reject_form(request: HttpRequest, form_id: int, body: ReturnIn) -> dict[str, Any]:
-    user = _actor(request)
-    form = workflow.form_reject(
-        actor=Actor(user), form=_get(request, form_id), reason=body.reason, seen=body.seen
+def reject_form(
+    request: HttpRequest, response: HttpResponse, form_id: int, body: ReturnIn, if_match: IfMatch = None
+) -> dict[str, Any]:
+    actor = Actor(_actor(request))
+    return _write(
+        request,
+        response,
+        form_id,
+        seen=body.seen,
+        if_match=if_match,
+        step=lambda form, seen: workflow.form_reject(actor=actor, form=form, reason=body.reason, seen=seen),
     )
-    return _out(form, user)

@@ -19,7 +19,7 @@ from dancu.campaigns.api import router as campaigns_router
 from dancu.cards.api import router as cards_router
 from dancu.collection.api import router as collection_router
 from dancu.collection.quality.api import router as quality_router
-from dancu.lib.errors import ConflictError, DomainError, NotFoundError
+from dancu.lib.errors import ConflictError, DomainError, NotFoundError, PreconditionFailedError
 from dancu.matching.api import router as matching_router
 from dancu.registry.api import router as registry_router
 
@@ -161,6 +161,12 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 def conflict_error(request: HttpRequest, exc: ConflictError) -> HttpResponse:
     # A write over a record changed since the client read it: the request was sound, the state moved on.
     return api.create_response(request, {"errors": [e.as_dict() for e in exc.errors]}, status=409)
+
+
+@api.exception_handler(PreconditionFailedError)
+def precondition_failed(request: HttpRequest, exc: PreconditionFailedError) -> HttpResponse:
+    # The same stale write, named by the request's If-Match header: HTTP's answer to a failed precondition.
+    return api.create_response(request, {"errors": [e.as_dict() for e in exc.errors]}, status=412)
 
 
 @api.exception_handler(NotFoundError)

@@ -3,7 +3,7 @@
 Every refusal of bad input in dancu (a form, a CSV row, an API body) is a `FieldError`: the field it is
 about, a stable rule code that tests, imports and reports can count, and the message in both languages.
 Services raise `DomainError` with one or more of them; views and API handlers turn it into a form error
-or a 422 body (409 for a `ConflictError`), never a 500.
+or a 422 body (409 for a `ConflictError`, 412 for a `PreconditionFailedError`), never a 500.
 """
 
 from __future__ import annotations
@@ -50,6 +50,11 @@ class ConflictError(DomainError):
     """The write was meant for the record as the caller last read it, and the record changed since (a
     colleague acted on it): nothing was written. The caller reads it again and decides again; the API
     answers 409 Conflict rather than 422, since the request itself was sound."""
+
+
+class PreconditionFailedError(ConflictError):
+    """The same stale write as a `ConflictError`, named by a precondition of the HTTP request (its If-Match
+    header) rather than by its body: the API answers 412 Precondition Failed (RFC 9110, 13.1.1)."""
 
 
 class NotFoundError(Exception):
