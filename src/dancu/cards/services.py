@@ -13,6 +13,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,6 +61,8 @@ from dancu.lib.vntext import nfc, text_errors
 from dancu.registry import rules
 from dancu.registry.models import Citizen, IdentityCardRecord, Residence
 from dancu.registry.services import citizen_lock, identity_card_record_add
+
+logger = logging.getLogger(__name__)
 
 Status = Application.Status
 Kind = ApplicationKind
@@ -949,12 +952,37 @@ def issuer_key_create(*, actor: Actor, authority: str = ISSUER_CODE) -> IssuerKe
     return key
 
 
+def _key_missing(key: IssuerKey, reason: str) -> DomainError:
+    # The path and the cause go to the log for the operator; the officer's page names the setting only.
+    logger.error("issuer key %s: cannot read %s: %s", key.key_id, _key_path(key.key_id), reason)
+    return DomainError(
+        FieldError(
+            "issuer_key",
+            "issuer.key_missing",
+            f"Máy chủ này không đọc được khóa ký {key.key_id} của cơ quan cấp thẻ trong thư mục "
+            "DANCU_ISSUER_KEY_DIR: chưa ký gì. Quản trị viên gắn lại thư mục khóa dùng chung, "
+            "hoặc chủ động tạo khóa mới bằng `dancu card rotate-key`",
+            f"This server cannot read the card issuer's signing key {key.key_id} in "
+            "DANCU_ISSUER_KEY_DIR: nothing was signed. The administrator mounts the shared key directory "
+            "again, or deliberately starts a new key with `dancu card rotate-key`",
+            {"key_id": key.key_id},
+        )
+    )
+
+
 def _signing_key(actor: Actor) -> tuple[IssuerKey, Ed25519PrivateKey]:
+    """The issuer's current key and its private half. A key is made when there is none (first use); a
+    current key whose private half this node cannot read (a shared directory that failed to mount) is
+    refused, never replaced: a new key made here would retire the national key for every node."""
     key = IssuerKey.objects.filter(authority=ISSUER_CODE, retired_at__isnull=True).first()
-    if key is None or not _key_path(key.key_id).exists():
+    if key is None:
         key = issuer_key_create(actor=actor)
-    private_key = load_pem_private_key(_key_path(key.key_id).read_bytes(), password=None)
-    assert isinstance(private_key, Ed25519PrivateKey)
+    try:
+        private_key = load_pem_private_key(_key_path(key.key_id).read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise _key_missing(key, str(exc)) from None
+    if not isinstance(private_key, Ed25519PrivateKey):
+        raise _key_missing(key, f"not an Ed25519 key: {type(private_key).__name__}")
     return key, private_key
 
 

@@ -30,6 +30,7 @@ from dancu.collection.services import (
 from dancu.collection.workers import MAX_WORKERS
 from dancu.lib.command_options import check_output_files, write_failed
 from dancu.lib.errors import command_error
+from dancu.lib.progress import progress_bar
 from dancu.registry.bulk import units_loaded
 
 
@@ -108,17 +109,8 @@ class Command(BaseCommand):
             raise CommandError(f"{about}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
         if run.rows_read:
             self.stderr.write(f"Tiếp tục sau dòng {run.rows_read:,} / resuming after row {run.rows_read:,}")
-        from tqdm import tqdm
-
         # The file's rows were counted when it was identified: the bar has its end, and an estimate, at once.
-        bar = tqdm(
-            initial=run.rows_read,
-            total=run.rows_total,
-            unit=" dòng",
-            file=sys.stderr,
-            disable=None,
-            dynamic_ncols=True,
-        )
+        bar = progress_bar(initial=run.rows_read, total=run.rows_total, unit=" dòng")
         bar.set_description("Đọc, kiểm tra / reading, checking")
 
         def progress(current: ImportRun) -> None:
@@ -171,10 +163,8 @@ class Command(BaseCommand):
 
     def _promote(self, run: ImportRun) -> ImportRun:
         """Approved rows into the registry, the others into their communes' review queues, with a bar."""
-        from tqdm import tqdm
-
         waiting = run.rows_accepted + run.rows_review
-        bar = tqdm(total=waiting, unit=" bản ghi", file=sys.stderr, disable=None, dynamic_ncols=True)
+        bar = progress_bar(total=waiting, unit=" bản ghi")
         bar.set_description("CSDL / hàng chờ")
         done = run.rows_applied + run.rows_queued
         bar.update(done)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from dancu.audit.services import Actor
 from dancu.lib.command_options import check_output_files, option_date
 from dancu.lib.errors import DomainError, command_error, command_error_from
+from dancu.lib.progress import progress_bar
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
     MAX_BATCH_SIZE,
@@ -195,13 +196,11 @@ class Command(BaseCommand):
             partial_birth_share=options["partial_birth_share"],
             legacy_share=legacy_share,
         )
-        from tqdm import tqdm
-
         written_files = list(outputs.values())
         before = {path: _fingerprint(path) for path in written_files}
         try:
-            # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
-            with tqdm(total=people, unit=" người", file=sys.stderr, disable=None, dynamic_ncols=True) as bar:
+            # A bar on a terminal; elsewhere (a log file, CI) a plain line now and then.
+            with progress_bar(total=people, unit=" người", label="Sinh dân cư / generating") as bar:
                 if options["out"] and options["dirty"]:
                     stats = self._write_dirty_csv(
                         households, Path(options["out"]), options=options, today=today, bar=bar

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError, command_error, command_error_from
+from dancu.lib.progress import progress_bar
 from dancu.registry.bulk import units_loaded
 from dancu.registry.models import Citizen
 from dancu.registry.package import load_package, read_manifest
@@ -32,8 +33,6 @@ class Command(BaseCommand):
                 "Chưa nạp đơn vị hành chính: hãy chạy dancu setup trước",
                 "administrative units are not loaded: run dancu setup first",
             )
-        from tqdm import tqdm
-
         try:
             manifest = read_manifest(directory)
             size = sum((directory / entry["file"]).stat().st_size for entry in manifest["tables"].values())
@@ -41,11 +40,9 @@ class Command(BaseCommand):
             raise command_error_from(exc) from None
         except OSError as exc:
             raise command_error(f"Không đọc được gói: {exc}", f"cannot read the package: {exc}") from None
-        # tqdm leaves a non-terminal stderr (a log file, CI) alone: disable=None turns it off there.
+        # A bar on a terminal; elsewhere (a log file, CI) a plain line now and then.
         try:
-            with tqdm(
-                total=size, unit="B", unit_scale=True, file=sys.stderr, disable=None, dynamic_ncols=True
-            ) as bar:
+            with progress_bar(total=size, unit="B", unit_scale=True, label="Nạp gói / loading") as bar:
                 try:
                     stats = load_package(
                         directory,
