@@ -21,6 +21,7 @@ from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source
 from dancu.collection.reports import rejected_rows_xlsx
 from dancu.collection.services import import_rows, import_start
+from tests.collection.workbook_support import workbook_rows
 from tests.conftest import Personas
 
 pytestmark = pytest.mark.django_db
@@ -54,10 +55,6 @@ def run_import(path: Path, source: str = "Sổ hộ khẩu cũ", **options: obje
     call_command("import", str(path), source=source, stdout=io.StringIO(), stderr=io.StringIO(), **options)
 
 
-def sheet_rows(path: Path | io.BytesIO) -> list[tuple]:
-    return list(load_workbook(path, read_only=True).active.iter_rows(values_only=True))
-
-
 def test_the_rejected_rows_are_titled_with_the_files_own_header_in_its_order(tmp_path: Path) -> None:
     path = office_csv(tmp_path)
     run_import(path)
@@ -75,7 +72,7 @@ def test_the_rejected_rows_are_titled_with_the_files_own_header_in_its_order(tmp
         "address",
         "ghi chú",
     ]
-    rows = sheet_rows(tmp_path / "danh_sach.csv.rejected.xlsx")
+    rows = workbook_rows(tmp_path / "danh_sach.csv.rejected.xlsx")
     # Before session 24 the header read "stt", "record_id", "full_name", ...: the registry's names.
     assert rows[0] == (*TITLES_VI, *OFFICE_HEADER)
     assert rows[1] == (
@@ -110,7 +107,7 @@ def test_the_english_download_keeps_the_files_header_under_english_titles(
     download = client.get(reverse("collection:import_rejected", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="en")
 
     assert download.status_code == 200
-    rows = sheet_rows(io.BytesIO(b"".join(download.streaming_content)))
+    rows = workbook_rows(download)
     # The office's titles are its own words, in no language of the page: they stay as written.
     assert rows[0] == ("Row", "Reasons", "Rule codes", *OFFICE_HEADER)
     assert [row[0] for row in rows[1:]] == [3, 5]
@@ -132,7 +129,7 @@ def test_a_workbook_under_a_title_gives_back_its_header_row_as_written(tmp_path:
     assert open_source(path).header == header
     run_import(path)
 
-    rows = sheet_rows(tmp_path / "danh_sach.xlsx.rejected.xlsx")
+    rows = workbook_rows(tmp_path / "danh_sach.xlsx.rejected.xlsx")
     assert rows[0] == (*TITLES_VI, *header)
     assert rows[1] == (4, DIGITS_IN_NAME, "name.digits", "R1", "Trần Văn 3", "1990", "Nam", ADDRESS)
 
@@ -148,7 +145,7 @@ def test_a_file_titled_with_the_registrys_names_gets_those_names_back(tmp_path: 
     run_import(path)
 
     assert ImportRun.objects.get().columns == ["record_id", "full_name", "gender", "birth_date", "address"]
-    rows = sheet_rows(tmp_path / "registry.csv.rejected.xlsx")
+    rows = workbook_rows(tmp_path / "registry.csv.rejected.xlsx")
     assert rows[0] == (*TITLES_VI, *header)
     assert rows[1][3:] == ("R1", "Trần Văn 3", "Nam", "1990", ADDRESS)
 
@@ -172,7 +169,7 @@ def test_a_resumed_import_keeps_the_files_header(tmp_path: Path) -> None:
 
     run = ImportRun.objects.get()
     assert (run.status, run.rows_read, run.header) == (ImportRun.Status.DONE, 4, OFFICE_HEADER)
-    rows = sheet_rows(tmp_path / "danh_sach.csv.rejected.xlsx")
+    rows = workbook_rows(tmp_path / "danh_sach.csv.rejected.xlsx")
     assert rows[0] == (*TITLES_VI, *OFFICE_HEADER)
     assert [(row[0], row[5]) for row in rows[1:]] == [(3, "Trần Văn 3"), (5, "Phạm Văn 4")]
 
@@ -195,7 +192,7 @@ def test_a_run_from_before_the_header_was_kept_still_downloads_with_the_registry
     download = client.get(reverse("collection:import_rejected", args=[run.pk]))
 
     assert download.status_code == 200
-    rows = sheet_rows(io.BytesIO(b"".join(download.streaming_content)))
+    rows = workbook_rows(download)
     assert rows[0] == (*TITLES_VI, *run.columns)
     assert rows[1][3:6] == ("2", "R2", "Trần Văn 3")
 
@@ -212,7 +209,7 @@ def test_a_run_from_before_the_header_was_kept_takes_it_when_its_file_is_importe
     run_import(path, rejected_xlsx=target)
 
     assert ImportRun.objects.get().header == OFFICE_HEADER
-    assert sheet_rows(target)[0] == (*TITLES_VI, *OFFICE_HEADER)
+    assert workbook_rows(target)[0] == (*TITLES_VI, *OFFICE_HEADER)
 
 
 def test_a_header_whose_cells_do_not_match_the_runs_columns_is_not_used(tmp_path: Path) -> None:
@@ -226,7 +223,7 @@ def test_a_header_whose_cells_do_not_match_the_runs_columns_is_not_used(tmp_path
 
     rejected_rows_xlsx(run, target)
 
-    assert sheet_rows(target)[0] == (*TITLES_VI, *run.columns)
+    assert workbook_rows(target)[0] == (*TITLES_VI, *run.columns)
 
 
 def test_the_corrected_rows_import_again_under_the_offices_columns(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
 from dancu.accounts.models import User
 from dancu.audit.services import Actor
@@ -19,6 +19,7 @@ from dancu.collection.models import CollectionForm, ImportRun
 from dancu.collection.readers import open_source
 from dancu.collection.services import import_rows, upload_folder
 from dancu.registry.models import Citizen
+from tests.collection.workbook_support import workbook_rows
 from tests.conftest import Personas, _officer
 
 pytestmark = pytest.mark.django_db
@@ -73,8 +74,7 @@ def test_a_supervisor_uploads_a_file_and_reads_its_report(personas: Personas, si
     download = client.get(reverse("collection:import_rejected", args=[run.pk]))
     assert download.status_code == 200
     assert "attachment" in download["Content-Disposition"]
-    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True)
-    rows = list(workbook.active.iter_rows(values_only=True))
+    rows = workbook_rows(download)
     assert [row[0] for row in rows[1:]] == [4]  # the file's line 4: the header is line 1
     assert rows[1][2] == "name.digits"
 

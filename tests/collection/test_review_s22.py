@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
 from dancu.accounts.models import User
 from dancu.audit.services import Actor
@@ -21,6 +21,7 @@ from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source, read_rows
 from dancu.collection.reports import rejected_rows_xlsx
 from dancu.collection.services import ImportPolicy, import_rows, import_start
+from tests.collection.workbook_support import rejected_rows, workbook_rows
 from tests.conftest import Personas
 
 pytestmark = pytest.mark.django_db
@@ -80,10 +81,6 @@ def run_import(path: Path, **options: object) -> None:
     call_command(
         "import", str(path), source="Sổ hộ khẩu cũ", stdout=io.StringIO(), stderr=io.StringIO(), **options
     )
-
-
-def rejected_rows(path: Path) -> list[tuple]:
-    return list(load_workbook(path, read_only=True).active.iter_rows(values_only=True))[1:]
 
 
 def test_the_csv_reader_gives_each_record_the_line_it_starts_on(tmp_path: Path) -> None:
@@ -206,8 +203,7 @@ def test_the_downloaded_rejected_rows_name_the_files_rows(
     download = client.get(reverse("collection:import_rejected", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="en")
 
     assert download.status_code == 200
-    workbook = load_workbook(io.BytesIO(b"".join(download.streaming_content)), read_only=True)
-    rows = list(workbook.active.iter_rows(values_only=True))
+    rows = workbook_rows(download)
     assert [row[0] for row in rows] == ["Row", 5, 9, 11]
 
 

@@ -474,6 +474,9 @@ EXAMPLE_PARAMS = {
     "expires_on": "2024-01-01",
     "registered_on": "2015-01-01",
     "reason": "người này đã chuyển đi",
+    "run": 7,
+    "row": 12,
+    "source": "Sổ hộ khẩu cũ",
 }
 
 

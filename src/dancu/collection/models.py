@@ -73,6 +73,10 @@ class ImportRun(models.Model):
     # include what the DC01 a row was filed as found besides (`services._filed_issue_counters`), and
     # `rows_with_warnings` the rows it warned about, so that every row for review is explained by a rule.
     issue_counts = models.JSONField(default=dict)
+    # The same counts field by field, {"rule.code": {"field": count}} ("" for an issue of no field), moved
+    # with `issue_counts` in the same transactions: the report names the field of a rule that is about its
+    # field alone ("Chưa điền «Quê quán»", not "Chưa điền «…»"). Empty: a run made before they were kept.
+    issue_fields = models.JSONField(default=dict, blank=True)
     repair_counts = models.JSONField(default=dict)
     columns = models.JSONField(default=list)
     # The header's cells as the file wrote them, one for each of `columns` ("Họ và tên" where `columns`
@@ -140,6 +144,19 @@ class StagingRecord(models.Model):
                 fields=["run", "old_id_number"],
                 name="staging_run_cmnd",
                 condition=~models.Q(old_id_number=""),
+            ),
+            # The rows still waiting for an officer, by their numbers: a later import of the same book
+            # (under another source name) looks up a chunk's numbers among them, to warn that the person
+            # already waits in another run (`pin.waiting_in_import`, `cmnd.waiting_in_import`).
+            models.Index(
+                fields=["id_number"],
+                name="staging_waiting_pin",
+                condition=models.Q(status="review", citizen__isnull=True) & ~models.Q(id_number=""),
+            ),
+            models.Index(
+                fields=["old_id_number"],
+                name="staging_waiting_cmnd",
+                condition=models.Q(status="review", citizen__isnull=True) & ~models.Q(old_id_number=""),
             ),
         ]
 

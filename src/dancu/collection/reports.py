@@ -10,27 +10,50 @@ from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.lib.downloads import spreadsheet_text
-from dancu.registry.rules import led_by_label, rule_summary
+from dancu.registry.rules import led_by_label, names_its_field, rule_summary
 
 
 @dataclass(frozen=True)
 class RuleCount:
     """One line of a report by rule: the rule's code, what it says (empty for a code the catalogue does
-    not know), and how many times it was found."""
+    not know), and how many times it was found; for a rule counted field by field, the field it was found
+    on (empty otherwise, and for the issues of a run made before the fields were kept)."""
 
     code: str
     message: str
     count: int
+    field: str = ""
 
 
-def by_rule(counts: Mapping[str, int], *, language: str = "vi") -> list[RuleCount]:
+def by_rule(
+    counts: Mapping[str, int],
+    *,
+    fields: Mapping[str, Mapping[str, int]] | None = None,
+    language: str = "vi",
+) -> list[RuleCount]:
     """A run's counts by rule (`ImportRun.issue_counts`) or by repair (`repair_counts`), the most frequent
     first, each with the rule's message in the reader's language: a commune officer reads the message, the
-    code is what the rules library and the rejected rows' workbook name it by."""
-    return [
-        RuleCount(code=code, message=rule_summary(code, language=language), count=count)
-        for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    ]
+    code is what the rules library and the rejected rows' workbook name it by. A rule whose message is
+    about its field alone ("Chưa điền «…»") is given one line per field (`fields`, the run's
+    `issue_fields`), the most frequent first, each naming its field; what the fields do not account for
+    (a run made before they were kept) keeps a line of its own, said without a field."""
+    lines = []
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        per_field = (fields or {}).get(code, {}) if names_its_field(code) else {}
+        split = sorted(
+            ((name, n) for name, n in per_field.items() if name and n > 0),
+            key=lambda item: (-item[1], item[0]),
+        )
+        lines += [
+            RuleCount(
+                code=code, message=rule_summary(code, language=language, field=name), count=n, field=name
+            )
+            for name, n in split
+        ]
+        rest = count - sum(n for _name, n in split)
+        if rest > 0:
+            lines.append(RuleCount(code=code, message=rule_summary(code, language=language), count=rest))
+    return lines
 
 
 def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:
@@ -91,14 +114,15 @@ def summary_lines(run: ImportRun) -> list[str]:
         f"Đã ghi vào CSDL / written to the registry: {run.rows_applied:,}",
         f"Đã đưa vào hàng chờ xem xét / queued for review: {run.rows_queued:,}",
     ]
-    for title, counts in (
-        ("Theo quy tắc / by rule:", run.issue_counts),
-        ("Sửa tự động / repairs:", run.repair_counts),
+    for title, counts, fields in (
+        ("Theo quy tắc / by rule:", run.issue_counts, run.issue_fields),
+        ("Sửa tự động / repairs:", run.repair_counts, None),
     ):
         if counts:
             lines.append(title)
             # The code, the count, then what the rule says (in Vietnamese, as the rest of the report).
             lines += [
-                f"  {line.code:<28} {line.count:>9,}  {line.message}".rstrip() for line in by_rule(counts)
+                f"  {line.code:<28} {line.count:>9,}  {line.message}".rstrip()
+                for line in by_rule(counts, fields=fields)
             ]
     return lines

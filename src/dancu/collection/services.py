@@ -207,6 +207,28 @@ class RowChecker:
             .values_list(field_name, "normalized__record_id", Coalesce("source_row", "row_number"))
         )
 
+    def _waiting_elsewhere(self, field_name: str, values: set[str]) -> dict[str, dict[str, Any]]:
+        """For each of `values` that a row of another run carries while it waits for an officer (staged for
+        review, not written to the registry), that row: its run, the run's source and its row in the file.
+        One query on the waiting rows' partial index, for the whole batch."""
+        if not values:
+            return {}
+        found = (
+            StagingRecord.objects.filter(
+                status=StagingRecord.Status.REVIEW, citizen__isnull=True, **{f"{field_name}__one_of": values}
+            )
+            # The exclusion repeats the partial index's condition, so that the database uses it.
+            .exclude(**{field_name: ""})
+            .exclude(run=self.run)
+            .order_by()
+            .values_list(field_name, "run_id", "run__source", Coalesce("source_row", "row_number"))
+        )
+        waiting: dict[str, dict[str, Any]] = {}
+        # The oldest run's first row is the one cited.
+        for value, run_id, source, row in sorted(found, key=lambda item: (item[1], item[3])):
+            waiting.setdefault(value, {"run": run_id, "source": source, "row": row})
+        return waiting
+
     def check(
         self, rows: Sequence[Row], normalized: Sequence[NormalizedRow] | None = None
     ) -> list[CheckedRow]:
@@ -227,6 +249,10 @@ class RowChecker:
             context.pins.remember(value, record_id=label)  # type: ignore[union-attr]
         for value, label in self._staged("old_id_number", cmnds).items():
             context.cmnds.remember(value, record_id=label)  # type: ignore[union-attr]
+        # The same book imported again under another source name: a person whose row still waits for an
+        # officer in the other run is not filed a second time without a word.
+        waiting_pins = self._waiting_elsewhere("id_number", pins)
+        waiting_cmnds = self._waiting_elsewhere("old_id_number", cmnds)
         checked = []
         for row, result in zip(rows, normalized, strict=True):
             if not result.record_id:
@@ -236,6 +262,8 @@ class RowChecker:
                 result.record_id = ""
             else:
                 check_row(result, context=context)
+            if waiting_pins or waiting_cmnds:
+                result.issues += _waiting_issues(result, pins=waiting_pins, cmnds=waiting_cmnds)
             checked.append(
                 CheckedRow(
                     normalized=_normalized_json(result),
@@ -247,6 +275,21 @@ class RowChecker:
                 )
             )
         return checked
+
+
+def _waiting_issues(
+    row: NormalizedRow, *, pins: dict[str, dict[str, Any]], cmnds: dict[str, dict[str, Any]]
+) -> list[Issue]:
+    """The warnings of a row whose PIN or CMND waits for an officer in another import run, naming that
+    run and row. A number the rules refused already (malformed, or taken in the registry or earlier in
+    the file) says enough: the row is rejected."""
+    refused = {issue.field for issue in row.issues if issue.severity is Severity.ERROR}
+    issues = []
+    if row.id_number in pins and "id_number" not in refused:
+        issues.append(Issue("id_number", "pin.waiting_in_import", pins[row.id_number]))
+    if row.old_id_number in cmnds and "old_id_number" not in refused:
+        issues.append(Issue("old_id_number", "cmnd.waiting_in_import", cmnds[row.old_id_number]))
+    return issues
 
 
 @functools.cache
@@ -438,7 +481,7 @@ def _commit_batch(
     checked_by_number = dict(zip((row.number for row in readable), checked, strict=True))
     records = []
     statuses: Counter[str] = Counter()
-    issue_counts: Counter[str] = Counter()
+    issue_keys: list[workflow.IssueKey] = []
     repair_counts: Counter[str] = Counter()
     warned = repaired = 0
     for row in batch:
@@ -446,8 +489,12 @@ def _commit_batch(
         issues = _row_issues(row) + result.issues
         result = CheckedRow(normalized=result.normalized, issues=issues, repairs=result.repairs)
         status = _status(result, policy)
+        if status == StagingRecord.Status.REVIEW and not result.has_warnings:
+            # No rule sends the row to an officer, the policy does: the row says so to its reviewer, and
+            # the report by rule counts it, so that every row waiting is explained there.
+            issues.append(_issue_json(Issue("", "import.auto_approval_off")))
         statuses[status] += 1
-        issue_counts.update(issue["code"] for issue in issues)
+        issue_keys += [(issue["field"], issue["code"]) for issue in issues]
         repair_counts.update(repair["code"] for repair in result.repairs)
         warned += result.has_warnings
         repaired += bool(result.repairs)
@@ -481,7 +528,8 @@ def _commit_batch(
         locked.rows_rejected += statuses[StagingRecord.Status.REJECTED]
         locked.rows_with_warnings += warned
         locked.rows_repaired += repaired
-        locked.issue_counts = dict(Counter(locked.issue_counts) + issue_counts)
+        counts = workflow.issue_counts_changed(locked.issue_counts, locked.issue_fields, added=issue_keys)
+        locked.issue_counts, locked.issue_fields = counts["issue_counts"], counts["issue_fields"]
         locked.repair_counts = dict(Counter(locked.repair_counts) + repair_counts)
         locked.save()
     run.refresh_from_db()
@@ -714,7 +762,7 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
                     locked.status = StagingRecord.Status.REVIEW
                     counters |= {"rows_accepted": F("rows_accepted") - 1, "rows_review": F("rows_review") + 1}
                 locked.promoted_at = timezone.now()
-                locked.save(update_fields=["status", "promoted_at"])
+                locked.save(update_fields=["status", "promoted_at", "issues"])
                 ImportRun.objects.filter(pk=locked.run_id).update(**counters, updated_at=timezone.now())
         except DomainError as exc:
             _reject_on_the_way(
@@ -731,7 +779,8 @@ def _filed_issue_counters(*, record: StagingRecord, form: CollectionForm) -> dic
     write it): the report by rule counts them, and a row they warned about among the rows with warnings,
     so that every row waiting for an officer is explained there by a rule. The codes the row's rules gave
     already are its own (the form repeats its warnings, `workflow._check_stored`), counted when it was
-    staged."""
+    staged. A row staged as waiting only because automatic approval was off (`import.auto_approval_off`)
+    no longer waits only for that: the notice leaves the row (the caller saves its issues) and the count."""
     own = {issue["code"] for issue in record.issues}
     found: dict[tuple[str, str], bool] = {}
     for problems, warning in ((form.errors, False), (form.apply_errors, False), (form.warnings, True)):
@@ -741,13 +790,20 @@ def _filed_issue_counters(*, record: StagingRecord, form: CollectionForm) -> dic
                 found[key] = found.get(key, False) or warning
     if not found:
         return {}
-    changes: dict[str, Any] = {
-        "issue_counts": workflow.run_issue_counts(record.run_id, added=[code for _field, code in found])
-    }
+    notices = [issue for issue in record.issues if issue["code"] == _AUTO_APPROVAL_OFF]
+    record.issues = [issue for issue in record.issues if issue["code"] != _AUTO_APPROVAL_OFF]
+    changes = workflow.run_issue_changes(
+        record.run_id,
+        added=list(found),
+        removed=[(notice["field"], notice["code"]) for notice in notices],
+    )
     warned_before = any(issue["severity"] == Severity.WARNING for issue in record.issues)
     if any(found.values()) and not warned_before:
         changes["rows_with_warnings"] = F("rows_with_warnings") + 1
     return changes
+
+
+_AUTO_APPROVAL_OFF = "import.auto_approval_off"
 
 
 def _applied_source(record: StagingRecord) -> str:

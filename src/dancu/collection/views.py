@@ -562,7 +562,9 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
             "steps": steps,
             "time_left": _time_left(progress.remaining_seconds),
             "can_resume": progress.step == "interrupted" and user.role in services.IMPORT_ROLES,
-            "issues": reports.by_rule(run.issue_counts, language=request.LANGUAGE_CODE),
+            "issues": reports.by_rule(
+                run.issue_counts, fields=run.issue_fields, language=request.LANGUAGE_CODE
+            ),
             "repairs": reports.by_rule(run.repair_counts, language=request.LANGUAGE_CODE),
         },
     )

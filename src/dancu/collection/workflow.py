@@ -1084,7 +1084,8 @@ def _locked(form: CollectionForm, user: User, *, seen: datetime | None = None) -
     confirms a form confirms what they read. When it changed since (returned by a colleague, corrected
     and submitted again, corrected in place by another reviewer), acting on it would confirm or overwrite
     what nobody on this page saw, so the action is refused (ConflictError: a 409 through the API, whose
-    clients send the form's `seen` value back the same way) and the officer looks again."""
+    clients send the form's `seen` value back the same way, or a 412 when they send it as the If-Match
+    header, collection/api.py) and the officer looks again."""
     locked = CollectionForm.objects.select_for_update().filter(pk=form.pk).first()
     if locked is None or not CollectionForm.objects.filter(form_scope(user)).filter(pk=form.pk).exists():
         raise NotFoundError("form")
@@ -1527,18 +1528,48 @@ def form_reject(
     return locked
 
 
-def run_issue_counts(
-    run_id: int, *, added: Iterable[str] = (), removed: Iterable[str] = ()
-) -> dict[str, int]:
-    """An import run's counts by rule with these codes counted once more (`added`) or once less
-    (`removed`), for the caller's update of the run in its transaction. The run is locked for the read:
-    two rows settled at once must not each write the counts they read before the other's."""
-    codes = Counter(
-        ImportRun.objects.select_for_update().filter(pk=run_id).values_list("issue_counts", flat=True).get()
+# A (field, rule code) pair of an issue, as the run counts it.
+IssueKey = tuple[str, str]
+
+
+def issue_counts_changed(
+    counts: Mapping[str, int],
+    fields: Mapping[str, Mapping[str, int]],
+    *,
+    added: Iterable[IssueKey] = (),
+    removed: Iterable[IssueKey] = (),
+) -> dict[str, Any]:
+    """An import run's counts by rule (`ImportRun.issue_counts`) and by rule and field (`issue_fields`) with
+    these issues counted once more (`added`) or once less (`removed`): the two fields' new values."""
+    codes = Counter(counts)
+    by_field = {code: Counter(per_field) for code, per_field in fields.items()}
+    for (field_name, code), step in [*((key, 1) for key in added), *((key, -1) for key in removed)]:
+        codes[code] += step
+        by_field.setdefault(code, Counter())[field_name] += step
+    return {
+        "issue_counts": {code: n for code, n in codes.items() if n > 0},
+        "issue_fields": {
+            code: kept
+            for code, per_field in by_field.items()
+            if (kept := {name: n for name, n in per_field.items() if n > 0})
+        },
+    }
+
+
+def run_issue_changes(
+    run_id: int, *, added: Iterable[IssueKey] = (), removed: Iterable[IssueKey] = ()
+) -> dict[str, Any]:
+    """An import run's counts by rule, and by rule and field, with these (field, code) issues counted once
+    more (`added`) or once less (`removed`), for the caller's update of the run in its transaction. The
+    run is locked for the read: two rows settled at once must not each write the counts they read before
+    the other's."""
+    counts, fields = (
+        ImportRun.objects.select_for_update()
+        .filter(pk=run_id)
+        .values_list("issue_counts", "issue_fields")
+        .get()
     )
-    codes.update(added)
-    codes.subtract(removed)
-    return {code: n for code, n in codes.items() if n > 0}
+    return issue_counts_changed(counts, fields, added=added, removed=removed)
 
 
 def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
@@ -1563,7 +1594,7 @@ def staging_reject(*, record: StagingRecord, issue: FieldError) -> None:
         },
     ]
     record.save(update_fields=["status", "promoted_at", "issues"])
-    changes: dict[str, Any] = {"issue_counts": run_issue_counts(record.run_id, added=[issue.code])}
+    changes = run_issue_changes(record.run_id, added=[(issue.field, issue.code)])
     if previous != StagingRecord.Status.REJECTED:
         changes[counters[StagingRecord.Status(previous)]] = F(counters[StagingRecord.Status(previous)]) - 1
         changes["rows_rejected"] = F("rows_rejected") + 1
@@ -1652,7 +1683,7 @@ def staging_settle_undo(*, actor: Actor, settled: Mapping[str, Any], reason: str
     record.save(update_fields=["status", "promoted_at", "issues"])
     counter = counters[StagingRecord.Status(record.status)]
     ImportRun.objects.filter(pk=record.run_id).update(
-        issue_counts=run_issue_counts(record.run_id, removed=[issue["code"] for issue in dropped]),
+        **run_issue_changes(record.run_id, removed=[(issue["field"], issue["code"]) for issue in dropped]),
         rows_rejected=F("rows_rejected") - 1,
         **{counter: F(counter) + 1},
     )

@@ -9,6 +9,9 @@ Each rule has a stable code that reports count by, a severity and a message in V
 - REPAIR is not a problem: normalization changed the value to its canonical form (NFC, title case, the
   canonical tone placement, text damaged by a legacy encoding) and says so, so that nothing changes
   silently. Repairs are made by `registry.normalize`.
+- NOTICE is not a problem either: it says why a record waits, where no rule explains it (an imported row
+  that broke no rule waits for an officer because automatic approval is off), for the reviewer and for the
+  report that counts by rule.
 
 A check returns `Issue`s: the field, the rule code and the values the message needs. `check_person` runs
 every rule on one record; `check_household` the rules about a group of records. Nothing here queries the
@@ -54,6 +57,7 @@ class Severity(enum.StrEnum):
     ERROR = "error"
     WARNING = "warning"
     REPAIR = "repair"
+    NOTICE = "notice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +150,7 @@ def led_by_label(field: str, message: str, *, language: str) -> str:
     return message if label.lower() in message.lower() else f"{label}: {message}"
 
 
-E, W, R = Severity.ERROR, Severity.WARNING, Severity.REPAIR
+E, W, R, N = Severity.ERROR, Severity.WARNING, Severity.REPAIR, Severity.NOTICE
 
 _CATALOGUE: tuple[Rule, ...] = (
     # Personal identification number (số định danh cá nhân) ------------------------------------------------
@@ -215,6 +219,14 @@ _CATALOGUE: tuple[Rule, ...] = (
         "This personal identification number already appears in record {first_record} of the same batch.",
     ),
     Rule(
+        "pin.waiting_in_import",
+        W,
+        "Số định danh cá nhân này đang chờ cán bộ xem xét ở dòng {row} của lần nhập #{run} ({source}): hãy "
+        "đối chiếu để không nhập một người hai lần.",
+        "This personal identification number is waiting for an officer's review on row {row} of import "
+        "#{run} ({source}): compare the two so that no one is imported twice.",
+    ),
+    Rule(
         "pin.exhausted",
         E,
         "Không cấp được số định danh cá nhân mới, hãy thử lại.",
@@ -233,6 +245,14 @@ _CATALOGUE: tuple[Rule, ...] = (
         E,
         "Số CMND này đã có ở bản ghi {first_record} của cùng đợt nhập.",
         "This CMND number already appears in record {first_record} of the same batch.",
+    ),
+    Rule(
+        "cmnd.waiting_in_import",
+        W,
+        "Số CMND này đang chờ cán bộ xem xét ở dòng {row} của lần nhập #{run} ({source}): hãy đối chiếu để "
+        "không nhập một người hai lần.",
+        "This CMND number is waiting for an officer's review on row {row} of import #{run} ({source}): "
+        "compare the two so that no one is imported twice.",
     ),
     # Dates --------------------------------------------------------------------------------------------------
     Rule(
@@ -498,6 +518,12 @@ _CATALOGUE: tuple[Rule, ...] = (
         E,
         "Cán bộ đã từ chối bản ghi: {reason}",
         "An officer rejected the record: {reason}",
+    ),
+    Rule(
+        "import.auto_approval_off",
+        N,
+        "Không vi phạm quy tắc nào: chờ cán bộ xem xét chỉ vì chế độ tự động duyệt đang tắt.",
+        "Breaks no rule: waits for an officer only because automatic approval is off.",
     ),
     Rule(
         "import.duplicate",
@@ -1139,12 +1165,13 @@ class _Params(dict[str, Any]):
 
 
 class _Summary(string.Formatter):
-    """A rule's template said of no record in particular: its field in a word (`label`), every other value
-    as "…", whatever conversion or format the template asks of it."""
+    """A rule's template said of no record in particular: its field in a word (`label`, or the field's own
+    label when the count is of one field), every other value as "…", whatever conversion or format the
+    template asks of it."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, label: str = "") -> None:
         super().__init__()
-        label = "The value" if language.startswith("en") else "Thông tin"
+        label = label or ("The value" if language.startswith("en") else "Thông tin")
         self.values = {"label": label, "label_lower": label[:1].lower() + label[1:]}
 
     def get_value(self, key: int | str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
@@ -1158,23 +1185,40 @@ class _Summary(string.Formatter):
 
 
 _LED_BY_LABEL = "{label}: "
+# How a message names its field within the sentence ("Chưa điền «Quê quán»."), rather than leading with it.
+_NAMED_LABEL = "«{label}»"
 
 
-def rule_summary(code: str, *, language: str = "vi") -> str:
+def names_its_field(code: str) -> bool:
+    """Whether the rule's message is about its field and nothing else ("Chưa điền «{label}»."): said without
+    the field it says nothing, so a report that counts it counts it field by field."""
+    rule = RULES.get(code)
+    return rule is not None and _NAMED_LABEL in rule.message_vi
+
+
+def rule_summary(code: str, *, language: str = "vi", field: str = "") -> str:
     """What a rule says, for a table that counts its issues over many records (an import's report by
     rule), where each issue had its own field and values: the message without the field where it leads
     with it ("{label}: …"), with a word for it elsewhere, and "…" for every other value. Empty for a code
-    the catalogue does not know (a refusal of the registry's services)."""
+    the catalogue does not know (a refusal of the registry's services). Given the `field` the count is of,
+    a rule that `names_its_field` names it ("Chưa điền «Quê quán»."); any other rule reads as without it."""
     rule = RULES.get(code)
     if rule is None:
         return ""
-    # A field named in quotes («{label}») is a gap like any other value.
-    template = (rule.message_en if language.startswith("en") else rule.message_vi).replace("«{label}»", "«…»")
-    if template.startswith(_LED_BY_LABEL):
+    english = language.startswith("en")
+    template = rule.message_en if english else rule.message_vi
+    label = ""
+    if field and names_its_field(code):
+        labels = FIELD_LABELS.get(field, (field, field))
+        label = labels[1] if english else labels[0]
+    else:
+        # A field named in quotes («{label}») is a gap like any other value.
+        template = template.replace(_NAMED_LABEL, "«…»")
+    if template.startswith(_LED_BY_LABEL) and not label:
         text = _Summary(language).format(template.removeprefix(_LED_BY_LABEL))
         text = text[:1].upper() + text[1:]
     else:
-        text = _Summary(language).format(template)
+        text = _Summary(language, label).format(template)
     # A value that ended its sentence leaves the gap's dots and the full stop: one is enough.
     return text.replace("….", "…")
 
