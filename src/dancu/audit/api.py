@@ -41,6 +41,7 @@ def _query(params: AccessLogParams) -> AccessLogQuery:
         action=params.action,
         channel=params.channel,
         without_audit=params.without_audit,
+        at_night=params.at_night,
     )
 
 

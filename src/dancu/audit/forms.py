@@ -38,3 +38,6 @@ class AccessLogForm(forms.Form):
         label=_("Kênh"), required=False, choices=_ANY + list(AccessLog.Channel.choices)
     )
     without_audit = forms.BooleanField(label=_("Ẩn các lần kiểm toán viên đọc nhật ký"), required=False)
+    at_night = forms.BooleanField(
+        label=_("Chỉ các lần đọc ban đêm (22:00–06:00, giờ Việt Nam)"), required=False
+    )

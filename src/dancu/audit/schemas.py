@@ -16,6 +16,7 @@ class AccessLogParams(Schema):
     action: str = Field("", description="view, search, export, history, process or verify")
     channel: str = Field("", description="web, api, cli or job")
     without_audit: bool = Field(False, description="leave out the auditors' own reads of the log")
+    at_night: bool = Field(False, description="only the reads made from 22:00 to 06:00, Vietnam's time")
 
 
 class AccessLogPageParams(AccessLogParams):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop
 
 from dancu.accounts.models import User
 from dancu.accounts.selectors import access_log_reader_scope, access_log_scope
-from dancu.audit.models import AccessLog, AccessLogSeal
+from dancu.audit.models import AT_NIGHT, AccessLog, AccessLogSeal
 from dancu.audit.seals import SETTLE
 from dancu.audit.services import access_log_record
 from dancu.lib import pin as pin_codec
@@ -58,6 +58,8 @@ class AccessLogQuery:
     # Leave out the auditors' own reads of the log (purpose AUDIT_PURPOSE), which every page and file
     # of an auditor adds and which would otherwise fill the newest pages.
     without_audit: bool = False
+    # Only the reads made at night (audit.models.AT_NIGHT: 22:00 to 06:00, Vietnam's time).
+    at_night: bool = False
 
 
 @dataclass
@@ -163,6 +165,8 @@ def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
         filters &= Q(channel=query.channel)
     if query.without_audit:
         filters &= ~Q(purpose=AUDIT_PURPOSE)
+    if query.at_night:
+        filters &= AT_NIGHT
     return filters, _Readers.named(
         query.reader, in_sight=access_log_reader_scope(actor)
     ) if query.reader else None

@@ -38,6 +38,7 @@ def _query(data: dict[str, Any]) -> AccessLogQuery:
         action=data.get("action", ""),
         channel=data.get("channel", ""),
         without_audit=bool(data.get("without_audit")),
+        at_night=bool(data.get("at_night")),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from dancu.accounts.models import User
@@ -34,7 +34,7 @@ from dancu.matching.services.decisions import (
 )
 from dancu.registry.models import Citizen, CitizenMerge, Sex
 from dancu.registry.rules import check_death_after_birth, check_not_in_future
-from dancu.registry.services import citizen_final_record, merge_conflicts, merge_pin_rule
+from dancu.registry.services import MERGE_PREFETCH, citizen_final_record, merge_conflicts, merge_pin_rule
 from dancu.registry.validation import parse_partial_date
 
 MAX_PAGE_SIZE = 100
@@ -100,10 +100,38 @@ class QueuePage:
     has_next: bool
     total: int
     deceased: set[int] = field(default_factory=set)
+    # What the merge would say of each pending pair of two citizens, before any choice (merge_conflicts):
+    # by pair id, the refusals and the choices it needs; a pair missing here needs nothing.
+    conflicts: dict[int, list[FieldError]] = field(default_factory=dict)
 
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+
+def _merge_verdicts(pairs: list[CandidatePair], *, reader: User) -> dict[int, list[FieldError]]:
+    """What the merge would say of each pending pair of two citizens, as its page says it (pair_get): the
+    merge's own checks (registry.services.merge_conflicts), which write nothing, with the rows they read
+    prefetched for the whole list at once (MERGE_PREFETCH), so that a page of pairs costs the same few
+    queries whatever its length. A side merged away since costs its pair the lookup of the record it went
+    into (the refusal names it when `reader` may read it)."""
+    sides = []
+    for pair in pairs:
+        left, right = pair_records(pair)
+        if (
+            pair.status == CandidatePair.Status.PENDING
+            and isinstance(left, Citizen)
+            and isinstance(right, Citizen)
+        ):
+            sides.append((pair, left, right))
+    prefetch_related_objects([c for _, left, right in sides for c in (left, right)], *MERGE_PREFETCH)
+    verdicts = {}
+    for pair, left, right in sides:
+        kept, absorbed, _rule = merge_pin_rule(left, right)
+        conflicts = merge_conflicts(keep=kept, absorb=absorbed, reader=reader)
+        if conflicts:
+            verdicts[pair.pk] = conflicts
+    return verdicts
 
 
 def pending_pair_count(actor: User) -> int | None:
@@ -158,6 +186,7 @@ def pair_queue(
         has_next=has_next,
         total=pending.count(),
         deceased={p.pk for p in rows if pair_deceased(p)},
+        conflicts=_merge_verdicts(rows, reader=actor) if view == "pending" else {},
     )
 
 

@@ -152,9 +152,25 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     queue = selectors.pair_queue(
         actor=current_user(request), page=page, purpose=purpose_of(request), view=view
     )
-    # A staged row written to the registry since is shown as the citizen it became.
-    rows = [(pair, *_side_citizens(pair)) for pair in queue.pairs]
+    # A staged row written to the registry since is shown as the citizen it became. Each pending pair of
+    # two citizens says what the merge would: what refuses it, or the choices it needs.
+    rows = [
+        (pair, *_side_citizens(pair), *_verdict(queue.conflicts.get(pair.pk, []), request.LANGUAGE_CODE))
+        for pair in queue.pairs
+    ]
     return render(request, "matching/queue.html", {"queue": queue, "rows": rows, "view": view})
+
+
+def _verdict(conflicts: list[FieldError], language: str) -> tuple[list[str], list[Any]]:
+    """A pair's mark in the queue: the merge's refusals, said as on the pair's page ("Không thể hợp nhất"),
+    and the names of the choices it needs (the pair's form asks them)."""
+    blocking = [c.message(language) for c in conflicts if c.code != "merge.choice_required"]
+    choices = [
+        CHOICE_LABELS[key]
+        for key in (c.field.removeprefix("choices.") for c in conflicts if c.code == "merge.choice_required")
+        if key in CHOICE_LABELS
+    ]
+    return blocking, choices
 
 
 _DATE_FIELDS = frozenset({"birth_date", "death_date"})

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from dancu.accounts.models import User
@@ -3306,16 +3305,22 @@ def merge_pin_rule(first: Citizen, second: Citizen) -> tuple[Citizen, Citizen, s
        other agencies have held longest. Equal times fall back to the record registered first.
     """
 
+    # The records' rows are read through `.all()`, here and in the merge's other checks, so that a list
+    # that prefetched them (matching.selectors.pair_queue: MERGE_PREFETCH) asks nothing more per pair.
+
     def on_card(citizen: Citizen) -> bool:
-        return citizen.card_records.filter(kind__in=_CHIP_CARDS, number=citizen.pin).exists()
+        return any(c.kind in _CHIP_CARDS and c.number == citizen.pin for c in citizen.card_records.all())
 
     first_card, second_card = on_card(first), on_card(second)
     if first_card != second_card:
         return (first, second, "pin.on_card") if first_card else (second, first, "pin.on_card")
-    issued = dict(PinRecord.objects.filter(pin__in=[first.pin, second.pin]).values_list("pin", "issued_at"))
+
+    def issued(citizen: Citizen) -> Any:
+        # A PIN's ledger row belongs to the record it was given to.
+        return next((r.issued_at for r in citizen.pin_records.all() if r.pin == citizen.pin), None)
 
     def seniority(citizen: Citizen) -> tuple[Any, ...]:
-        return (issued.get(citizen.pin) or citizen.created_at, citizen.created_at, citizen.pk)
+        return (issued(citizen) or citizen.created_at, citizen.created_at, citizen.pk)
 
     ordered = sorted([first, second], key=seniority)
     return ordered[0], ordered[1], "pin.earliest"
@@ -3375,9 +3380,9 @@ def _merge_refusals(keep: Citizen, absorb: Citizen, *, reader: User | None = Non
                 "The records differ in sex: they cannot be one person",
             )
         )
-    if FamilyLink.objects.filter(
-        Q(citizen=keep, relative=absorb) | Q(citizen=absorb, relative=keep)
-    ).exists():
+    if any(link.relative_id == absorb.pk for link in keep.family_links.all()) or any(
+        link.relative_id == keep.pk for link in absorb.family_links.all()
+    ):
         errors.append(
             error(
                 "absorb",
@@ -3391,7 +3396,7 @@ def _merge_refusals(keep: Citizen, absorb: Citizen, *, reader: User | None = Non
     # workflow settles it first (finish or reject the application, revoke or replace the card).
     from dancu.cards.models import Application, Card  # the cards app builds on the registry
 
-    if Application.objects.filter(citizen=absorb, status__in=Application.OPEN_STATUSES).exists():
+    if any(a.status in Application.OPEN_STATUSES for a in absorb.card_applications.all()):
         errors.append(
             error(
                 "absorb",
@@ -3400,7 +3405,7 @@ def _merge_refusals(keep: Citizen, absorb: Citizen, *, reader: User | None = Non
                 "The absorbed record has a card application in progress: finish or reject it first",
             )
         )
-    if Card.objects.filter(citizen=absorb, state=Card.State.ACTIVE).exists():
+    if any(card.state == Card.State.ACTIVE for card in absorb.cards.all()):
         errors.append(
             error(
                 "absorb",
@@ -3433,6 +3438,37 @@ _PIN_RULE_EN = {
 }
 
 
+# What the merge's checks read of each record, for a list that shows many pairs' verdicts at once
+# (prefetch_related_objects on its citizens): the checks read these through `.all()`.
+MERGE_PREFETCH = (
+    "card_records",
+    "pin_records",
+    "family_links",
+    "card_applications",
+    "cards",
+    "residences",
+    "household_memberships__household__memberships",
+)
+
+
+def _current_residences(citizen: Citizen) -> dict[str, Residence]:
+    """The citizen's current residences by kind (one of each kind at most)."""
+    return {r.kind: r for r in citizen.residences.all() if r.ended_on is None}
+
+
+def _current_membership(citizen: Citizen) -> HouseholdMember | None:
+    current = [m for m in citizen.household_memberships.all() if m.left_on is None]
+    return min(current, key=lambda m: m.pk, default=None)
+
+
+def _first_link(citizen: Citizen, kind: str) -> FamilyLink | None:
+    return min(
+        (link for link in citizen.family_links.all() if link.kind == kind),
+        key=lambda found: found.pk,
+        default=None,
+    )
+
+
 @dataclass
 class _HouseholdPlan:
     winner: HouseholdMember | None
@@ -3443,8 +3479,7 @@ class _HouseholdPlan:
 def _merge_household_plan(keep: Citizen, absorb: Citizen, *, permanent_choice: str) -> _HouseholdPlan:
     """Which current household membership stays: the one of the side whose permanent residence stays
     (a household is registered at a permanent residence); the other one ends."""
-    kept_m = keep.household_memberships.filter(left_on__isnull=True).select_related("household").first()
-    absorbed_m = absorb.household_memberships.filter(left_on__isnull=True).select_related("household").first()
+    kept_m, absorbed_m = _current_membership(keep), _current_membership(absorb)
 
     def refuse(problem: FieldError) -> _HouseholdPlan:
         return _HouseholdPlan(winner=None, loser=None, errors=[problem])
@@ -3475,13 +3510,13 @@ def _merge_household_plan(keep: Citizen, absorb: Citizen, *, permanent_choice: s
     follow_absorbed = permanent_choice == "absorb"
     if kept_m is None and absorbed_m is not None and not follow_absorbed:
         # Both records registered at the same address: the household registered there comes along.
-        ours = keep.residences.filter(kind="permanent", ended_on__isnull=True).first()
-        theirs = absorb.residences.filter(kind="permanent", ended_on__isnull=True).first()
+        ours = _current_residences(keep).get("permanent")
+        theirs = _current_residences(absorb).get("permanent")
         follow_absorbed = ours is not None and theirs is not None and _same_place(ours, theirs)
     winner, loser = (absorbed_m, kept_m) if follow_absorbed else (kept_m, absorbed_m)
     if loser is not None and loser.relation_to_head == Relation.HEAD:
-        others = loser.household.memberships.filter(left_on__isnull=True).exclude(pk=loser.pk)
-        if others.exists():
+        others = [m for m in loser.household.memberships.all() if m.left_on is None and m.pk != loser.pk]
+        if others:
             return refuse(
                 error(
                     "household",
@@ -3505,8 +3540,7 @@ _RESIDENCE_KINDS = (
 def _merge_choice_needs(keep: Citizen, absorb: Citizen, *, choices: dict[str, str]) -> list[FieldError]:
     """The conflicts an officer must settle before the merge, each naming its choice."""
     errors = []
-    kept_current = {r.kind: r for r in keep.residences.filter(ended_on__isnull=True)}
-    absorbed_current = {r.kind: r for r in absorb.residences.filter(ended_on__isnull=True)}
+    kept_current, absorbed_current = _current_residences(keep), _current_residences(absorb)
     for kind, label_vi, label_en in _RESIDENCE_KINDS:
         ours, theirs = kept_current.get(kind), absorbed_current.get(kind)
         if ours and theirs and not _same_place(ours, theirs) and kind not in choices:
@@ -3527,8 +3561,8 @@ def _merge_choice_needs(keep: Citizen, absorb: Citizen, *, choices: dict[str, st
             )
         )
     for kind in (FamilyLink.Kind.FATHER, FamilyLink.Kind.MOTHER):
-        ours_link = keep.family_links.filter(kind=kind).first()
-        theirs_link = absorb.family_links.filter(kind=kind).first()
+        ours_link = _first_link(keep, kind)
+        theirs_link = _first_link(absorb, kind)
         if ours_link and theirs_link and not _same_relative(ours_link, theirs_link) and kind not in choices:
             errors.append(
                 _choice_needed(
