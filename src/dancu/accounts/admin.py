@@ -29,9 +29,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 from dancu.accounts.selectors import last_administrator_refusal
 from dancu.accounts.services import (
+    otp_admin_confirmed_refusal,
     otp_devices_reset,
     otp_second_device_refusal,
     police_unit_level_refusal,
+    police_unit_lock,
     role_unit_level_refusal,
 )
 from dancu.audit.services import Actor
@@ -99,7 +101,9 @@ class OfficerChangeForm(UserChangeForm[User]):
     def _role_level_check(self, role: str, unit: PoliceUnit) -> None:
         """The role works in units of the level the officers' pages and `officer_create` require
         (`accounts.services.ROLE_LEVELS`): a collector in a province's police, say, was saved here."""
-        refusal = role_unit_level_refusal(role, unit)
+        # The unit's level as its locked row has it (police_unit_lock): the page saves in the transaction of
+        # this check, so a new level given to the unit meanwhile waits for this account, or is seen here.
+        refusal = role_unit_level_refusal(role, police_unit_lock(unit))
         if refusal is not None:
             self.add_error("police_unit", refusal_text(refusal))
 
@@ -226,7 +230,18 @@ class OtpResetActionForm(ActionForm):
 class TOTPDeviceForm(forms.ModelForm[TOTPDevice]):
     """A device's page: an account has one confirmed authenticator (`otp_second_device_refusal`). A
     confirmed device added here, or a confirmed device given to another account, beside that account's
-    own was a second factor that opened the account as well as the holder's."""
+    own was a second factor that opened the account as well as the holder's.
+
+    Nor is a device added here confirmed for an account that has none (`otp_admin_confirmed_refusal`):
+    its secret is on the add page, and the administrator who saw it could sign in as the holder, where the
+    holder's own set-up shows the secret to the holder alone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "confirmed" in self.fields:
+            # The model's default is a confirmed device (django-otp's, for devices made in code): the add
+            # page's box starts unticked, the only value it takes.
+            self.fields["confirmed"].initial = False
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -235,8 +250,12 @@ class TOTPDeviceForm(forms.ModelForm[TOTPDevice]):
         confirmed = cleaned["confirmed"] if "confirmed" in self.fields else self.instance.confirmed
         if user is not None and confirmed:
             refusal = otp_second_device_refusal(user=user, device=self.instance)
+            if refusal is None and self.instance.pk is None:
+                # The account has no authenticator: the one it gets is the holder's (said once, the
+                # refusal above comes first: a reset is what that account needs before anything else).
+                refusal = otp_admin_confirmed_refusal()
             if refusal is not None:
-                self.add_error("user", refusal_text(refusal))
+                self.add_error(refusal.field, refusal_text(refusal))
         return cleaned
 
 

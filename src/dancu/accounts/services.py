@@ -119,16 +119,19 @@ def officer_create(
     otp_device_name: str = "default",
 ) -> tuple[User, TOTPDevice]:
     """Create an officer account with its TOTP device (confirmed when a secret is provisioned)."""
-    errors = []
-    if role not in User.Role.values:
-        errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
-    elif (misplaced := role_unit_level_refusal(role, police_unit)) is not None:
-        errors.append(misplaced)
-    errors += _new_account_errors(username, password)
-    if errors:
-        raise DomainError(errors)
     first, _, last = full_name.rpartition(" ")
     with transaction.atomic():
+        # The unit's level is read from its locked row (police_unit_lock): a new level given to the unit at
+        # the same moment is either seen here or waits for this account, which it then counts.
+        police_unit = police_unit_lock(police_unit)
+        errors = []
+        if role not in User.Role.values:
+            errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
+        elif (misplaced := role_unit_level_refusal(role, police_unit)) is not None:
+            errors.append(misplaced)
+        errors += _new_account_errors(username, password)
+        if errors:
+            raise DomainError(errors)
         user = User.objects.create_user(
             username=username,
             password=password,
@@ -221,6 +224,22 @@ def otp_second_device_refusal(*, user: User, device: TOTPDevice | None = None) -
         "tác «Đặt lại ứng dụng xác thực» (như dancu otp_reset)",
         "The account already has a confirmed authenticator, and an account has only one. To replace it, "
         "use the action «Reset the account's authenticator» (as dancu otp_reset)",
+    )
+
+
+def otp_admin_confirmed_refusal() -> FieldError:
+    """The refusal of a device added in the admin already confirmed. An authenticator is confirmed by its
+    holder's first code at sign-in (`otp_device_confirm`), from a secret only the holder's browser was
+    shown; one added confirmed opened the account to the administrator who typed or read its secret on
+    the add page. A device added unconfirmed opens nothing: the holder's set-up makes a device of its own."""
+    return FieldError(
+        "confirmed",
+        "otp.confirmed_by_holder",
+        "Ứng dụng xác thực chỉ được xác nhận bằng mã đầu tiên của người giữ tài khoản khi đăng nhập, để "
+        "quản trị viên không bao giờ biết khoá bí mật của nó: bỏ chọn ô này, người giữ tài khoản tự cài "
+        "ứng dụng ở lần đăng nhập tới",
+        "An authenticator is confirmed only by its holder's first code at sign-in, so that an administrator "
+        "never knows its secret: untick this box, and the holder sets up the app at their next sign-in",
     )
 
 
@@ -490,15 +509,36 @@ def role_unit_level_refusal(role: str, unit: PoliceUnit) -> FieldError | None:
     )
 
 
+def police_unit_lock(unit: PoliceUnit) -> PoliceUnit:
+    """The police unit's row, locked until the current transaction ends, as it is stored now.
+
+    A unit's level and the roles of its officers must agree (ROLE_LEVELS), and two writes check it from
+    either end: a new level for the unit (`police_unit_level_refusal`, the admin's unit page) and an
+    officer placed in it (`officer_create`, `officer_change`, the admin's account page). Each takes this
+    lock before its check, so that one waits for the other and then sees what it wrote: checked unlocked,
+    a unit made a province's police and a collector placed in it at the same instant both passed. The lock
+    order: the unit first, then the officer's row."""
+    if not transaction.get_connection().in_atomic_block:
+        # A lock outside a transaction ends with the statement that took it: a caller's mistake.
+        raise RuntimeError("a police unit is locked inside the transaction of the write")
+    return PoliceUnit.objects.select_for_update().get(pk=unit.pk)
+
+
 def police_unit_level_refusal(*, unit: PoliceUnit, level: str) -> FieldError | None:
     """The refusal of a new level for a police unit that has officers whose role does not work at it
     (ROLE_LEVELS), or None: a commune's police made a province's in the admin kept its collectors, each a
     collector in a province's police as `role_unit_level_refusal` refuses everywhere else. The level kept
     as it is, or a unit not yet saved, is never refused: only a new level must suit the unit's officers
-    (deactivated ones too, who may be reactivated), who are moved or given another role first."""
+    (deactivated ones too, who may be reactivated), who are moved or given another role first.
+
+    Called inside the transaction that saves the level (the admin's page is one): the unit's row is locked
+    until it ends (police_unit_lock), so that an officer placed in the unit meanwhile is counted here, or
+    waits and is refused the new level."""
     if unit.pk is None:
         return None
-    stored = PoliceUnit.objects.filter(pk=unit.pk).values_list("level", flat=True).first()
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("a police unit is locked inside the transaction of the write")
+    stored = PoliceUnit.objects.select_for_update().filter(pk=unit.pk).values_list("level", flat=True).first()
     if stored is None or stored == level:
         return None
     elsewhere = [role for role, levels in ROLE_LEVELS.items() if level not in levels]
@@ -593,10 +633,13 @@ def officer_change(
     after. What the officer sees follows at their next page: the jurisdiction is their unit's area."""
     manager = _manager(actor)
     reason = _officer_reason(reason)
-    if errors := _role_unit_errors(manager, role, police_unit):
-        raise DomainError(errors)
-    assert police_unit is not None
     with transaction.atomic():
+        # The unit before the officer (the lock order of police_unit_lock), its level as it stands now.
+        if police_unit is not None and police_unit.pk is not None:
+            police_unit = police_unit_lock(police_unit)
+        if errors := _role_unit_errors(manager, role, police_unit):
+            raise DomainError(errors)
+        assert police_unit is not None
         locked = _locked_officer(manager, officer)
         refusal = last_administrator_refusal(
             locked, active=locked.is_active, role=role, is_superuser=locked.is_superuser

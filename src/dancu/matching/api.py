@@ -12,6 +12,7 @@ from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
 from dancu.collection.models import StagingRecord
+from dancu.lib.errors import FieldError
 from dancu.matching import selectors
 from dancu.matching.models import CandidatePair
 from dancu.matching.schemas import DecisionIn, PairOut, QueueOut, QueueParams, UndoIn
@@ -49,7 +50,7 @@ def _side(side: Citizen | StagingRecord) -> dict[str, Any]:
     }
 
 
-def _summary(pair: CandidatePair, *, deceased: bool) -> dict[str, Any]:
+def _summary(pair: CandidatePair, *, deceased: bool, conflicts: list[FieldError]) -> dict[str, Any]:
     left, right = decisions.pair_records(pair)
     return {
         "id": pair.pk,
@@ -60,13 +61,14 @@ def _summary(pair: CandidatePair, *, deceased: bool) -> dict[str, Any]:
         "left": _side(left),
         "right": _side(right),
         "deceased": deceased,
+        "conflicts": [c.as_dict() for c in conflicts],
     }
 
 
 def _detail(request: HttpRequest, pair_id: int) -> dict[str, Any]:
     detail = selectors.pair_get(actor=_actor(request), pk=pair_id, purpose=PURPOSE, channel=API)
     pair = detail.pair
-    return _summary(pair, deceased=detail.deceased) | {
+    return _summary(pair, deceased=detail.deceased, conflicts=detail.conflicts) | {
         "rows": [
             {"field": r.name, "left": r.left, "right": r.right, "differs": r.differs} for r in detail.rows
         ],
@@ -76,7 +78,6 @@ def _detail(request: HttpRequest, pair_id: int) -> dict[str, Any]:
         ],
         "kept_pin": detail.kept.pin if detail.kept else None,
         "pin_rule": detail.pin_rule,
-        "conflicts": [c.as_dict() for c in detail.conflicts],
         "decided_by": pair.decided_by.username if pair.decided_by else None,
         "decided_at": pair.decided_at,
         "decision_reason": pair.decision_reason,
@@ -113,7 +114,12 @@ def list_pairs(request: HttpRequest, params: Query[QueueParams]) -> dict[str, An
         "page_size": queue.page_size,
         "has_next": queue.has_next,
         "total": queue.total,
-        "results": [_summary(pair, deceased=pair.pk in queue.deceased) for pair in queue.pairs],
+        # What the merge would say of each pending pair, as the queue's page marks it: read for the whole
+        # page at once by the selector, so that a longer page costs no more queries.
+        "results": [
+            _summary(pair, deceased=pair.pk in queue.deceased, conflicts=queue.conflicts.get(pair.pk, []))
+            for pair in queue.pairs
+        ],
     }
 
 

@@ -30,6 +30,13 @@ class SideOut(Schema):
     )
 
 
+class Problem(Schema):
+    field: str
+    code: str
+    message_vi: str
+    message_en: str
+
+
 class PairSummaryOut(Schema):
     id: int
     match_probability: float
@@ -39,6 +46,11 @@ class PairSummaryOut(Schema):
     left: SideOut
     right: SideOut
     deceased: bool = Field(description="a side carries a date of death; confirming flags the citizen")
+    conflicts: list[Problem] = Field(
+        description="for a pending pair of two citizens, what a merge would say before any choice: the "
+        "choices it needs (merge.choice_required on choices.*) and its refusals; empty for a pair that "
+        "can be merged as it is, a pair with a staged row, and a decided pair"
+    )
 
 
 class QueueOut(Schema):
@@ -64,13 +76,6 @@ class EvidenceOut(Schema):
     right: str
 
 
-class Problem(Schema):
-    field: str
-    code: str
-    message_vi: str
-    message_en: str
-
-
 class HistoryOut(Schema):
     at: datetime
     actor: str
@@ -86,7 +91,6 @@ class PairOut(PairSummaryOut):
         description="for two citizens: the PIN that stays if they are merged; null once a side is merged away"
     )
     pin_rule: str
-    conflicts: list[Problem] = Field(description="what a merge needs chosen (choices.*) or refuses")
     decided_by: str | None
     decided_at: datetime | None
     decision_reason: str
