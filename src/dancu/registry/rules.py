@@ -1193,7 +1193,14 @@ def names_its_field(code: str) -> bool:
     """Whether the rule's message is about its field and nothing else ("Chưa điền «{label}»."): said without
     the field it says nothing, so a report that counts it counts it field by field."""
     rule = RULES.get(code)
-    return rule is not None and _NAMED_LABEL in rule.message_vi
+    if rule is None:
+        return False
+    if _NAMED_LABEL in rule.message_vi:
+        return True
+    # A missing value said without its field ("Thiếu {label_lower}." read as "Thiếu thông tin.") tells the
+    # officer nothing about what to fill in, whatever words the rule uses for it.
+    values = {name for _text, name, _spec, _conversion in string.Formatter().parse(rule.message_vi) if name}
+    return code.endswith(".required") and bool(values) and values <= {"label", "label_lower"}
 
 
 def rule_summary(code: str, *, language: str = "vi", field: str = "") -> str:
