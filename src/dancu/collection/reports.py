@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +56,14 @@ def by_rule(
     return lines
 
 
+def sentences(parts: Iterable[str]) -> str:
+    """The parts as one text of sentences: "Thiếu ngày sinh. Giới tính: không hợp lệ." The rules' messages
+    mostly end with a full stop already, and a separator after it would read ".;"."""
+    return " ".join(
+        part if part.endswith((".", "!", "?", "…")) else f"{part}." for part in map(str.strip, parts) if part
+    )
+
+
 def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:
     """Write the rejected rows, each with its reasons beside it; returns how many were written."""
     workbook = Workbook(write_only=True)
@@ -78,8 +86,9 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
     )
     for record in rejected.iterator(chunk_size=2000):
         errors = [issue for issue in record.issues if issue.get("severity") == "error"]
-        # Each reason led by its column as people read it ("Giới tính: …", not "gender: …").
-        reasons = "; ".join(
+        # Each reason led by its column as people read it ("Giới tính: …", not "gender: …"), one sentence
+        # after another.
+        reasons = sentences(
             led_by_label(
                 issue["field"],
                 issue["message_en" if language.startswith("en") else "message_vi"],
