@@ -148,6 +148,10 @@ QUEUE_VIEWS = ("pending", "decided")
 _DECIDED = (CandidatePair.Status.SAME, CandidatePair.Status.DIFFERENT, CandidatePair.Status.MERGED)
 
 
+# The pending pairs' order in the queue: most certain first.
+PENDING_ORDER = ("-match_probability", "pk")
+
+
 def pair_queue(
     *,
     actor: User,
@@ -167,7 +171,7 @@ def pair_queue(
         order: tuple[str, ...] = ("-decided_at", "-pk")
     else:
         pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
-        order = ("-match_probability", "pk")
+        order = PENDING_ORDER
     rows = list(_with_sides(pending).order_by(*order)[offset : offset + page_size + 1])
     has_next = len(rows) > page_size
     rows = rows[:page_size]
@@ -188,6 +192,15 @@ def pair_queue(
         deceased={p.pk for p in rows if pair_deceased(p)},
         conflicts=_merge_verdicts(rows, reader=actor) if view == "pending" else {},
     )
+
+
+def pair_queue_next(*, actor: User, after: CandidatePair) -> tuple[int | None, int]:
+    """The id of the first pending pair of the actor's area other than `after`, in the queue's order (most
+    certain first), and how many are pending besides it: the next pair to open without going back to the
+    queue, as a form's page offers the next form. Ids and a count only, no record is read."""
+    waiting = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).exclude(pk=after.pk)
+    following = waiting.order_by(*PENDING_ORDER).values_list("pk", flat=True).first()
+    return following, waiting.count() if following is not None else 0
 
 
 @dataclass(frozen=True)

@@ -340,6 +340,7 @@ def _pair_page(
             "reason_max_length": _grouped(decisions.REASON_MAX_LENGTH),
             "posted": request.POST if errors and shown else {},
             "pending": pending,
+            "next_pair": selectors.pair_queue_next(actor=current_user(request), after=detail.pair),
         },
         status=status,
     )
