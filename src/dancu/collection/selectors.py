@@ -274,6 +274,16 @@ class ImportProgress:
     done: int
     total: int | None
     remaining_seconds: int | None = None
+    # For a queued run: how long it has waited for a worker since it was started.
+    waiting_seconds: int | None = None
+
+    @property
+    def unclaimed_minutes(self) -> int | None:
+        """The minutes a queued run has waited, once no worker has taken it for longer than a worker that
+        runs ever leaves a run waiting (UNCLAIMED_AFTER_SECONDS); None before."""
+        if self.waiting_seconds is None or self.waiting_seconds < UNCLAIMED_AFTER_SECONDS:
+            return None
+        return self.waiting_seconds // 60
 
     @property
     def percent(self) -> int | None:
@@ -288,6 +298,10 @@ class ImportProgress:
         return self.total is not None
 
 
+# A run queued this long with no worker taking it is said to wait for one on its page: a running worker takes
+# a run within seconds, or within the time the runs before it take, and an officer who sees only "waiting"
+# for longer has no way to know that no worker runs (`dancu serve --no-worker`, a stopped `dancu qcluster`).
+UNCLAIMED_AFTER_SECONDS = 5 * 60
 # Under this many seconds of work in the session, a rate says little: no estimate yet.
 _ESTIMATE_AFTER_SECONDS = 2
 
@@ -311,7 +325,8 @@ def import_progress(run: ImportRun, *, now: datetime | None = None) -> ImportPro
     if run.status == ImportRun.Status.INTERRUPTED:
         return ImportProgress("interrupted", done, total)
     if run.session_started_at is None:
-        return ImportProgress("queued", done, total)
+        waited = max(0, int((now - run.started_at).total_seconds()))
+        return ImportProgress("queued", done, total, waiting_seconds=waited)
     if run.finished_at is not None and run.session_started_at <= run.finished_at:
         # The last session was the staging one: no process has begun writing the staged rows.
         return ImportProgress("staged", done, total)
