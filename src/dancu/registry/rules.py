@@ -209,8 +209,11 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule(
         "pin.duplicate",
         E,
-        "Số định danh cá nhân này đã được cấp cho người khác.",
-        "This personal identification number was already issued to someone else.",
+        # Not "issued to someone else": most often it is the same person, filed again from another book.
+        "Số định danh cá nhân này đã có ở một hồ sơ khác trong CSDL: nếu là cùng một người, cập nhật hồ sơ "
+        "đó (DC02) thay vì tạo hồ sơ mới.",
+        "This personal identification number is already on another record in the registry: if it is the "
+        "same person, update that record (DC02) instead of making a new one.",
     ),
     Rule(
         "pin.duplicate_in_batch",
@@ -237,8 +240,10 @@ _CATALOGUE: tuple[Rule, ...] = (
     Rule(
         "cmnd.duplicate",
         E,
-        "Số CMND này đã thuộc về một công dân khác.",
-        "This CMND number already belongs to another citizen.",
+        "Số CMND này đã có ở một hồ sơ khác trong CSDL: nếu là cùng một người, cập nhật hồ sơ đó (DC02) "
+        "thay vì tạo hồ sơ mới.",
+        "This CMND number is already on another record in the registry: if it is the same person, update "
+        "that record (DC02) instead of making a new one.",
     ),
     Rule(
         "cmnd.duplicate_in_batch",
