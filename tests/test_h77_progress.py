@@ -146,7 +146,7 @@ def test_an_import_run_from_cron_writes_plain_lines_to_its_stderr_pipe(tmp_path:
         "8 dòng",
         "100",
     )
-    assert promoting.group("label", "pct") == ("CSDL / hàng chờ", "100")
+    assert promoting.group("label", "pct") == ("Ghi CSDL, hàng chờ / writing, queuing", "100")
     assert promoting.group("total").endswith(" bản ghi")
 
 

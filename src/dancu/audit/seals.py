@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from dancu.audit.models import AccessLog, AccessLogSeal, EventType
@@ -187,6 +187,15 @@ def access_log_seal_all(*, now: datetime | None = None) -> list[AccessLogSeal]:
     while (seal := access_log_seal(now=now)) is not None:
         seals.append(seal)
     return seals
+
+
+def access_log_waiting() -> tuple[int, datetime | None]:
+    """The rows after the newest seal, and when the oldest of them may be sealed (an hour after it was
+    written): what `dancu audit_seal` says when it has nothing old enough to seal."""
+    newest = AccessLogSeal.objects.order_by("-last_id").values_list("last_id", flat=True).first() or 0
+    waiting = AccessLog.objects.filter(pk__gt=newest).aggregate(rows=Count("pk"), oldest=Min("accessed_at"))
+    oldest = waiting["oldest"]
+    return waiting["rows"], oldest + SETTLE if oldest is not None else None
 
 
 @dataclass(frozen=True)

@@ -938,10 +938,15 @@ def issuer_key_create(*, actor: Actor, authority: str = ISSUER_CODE) -> IssuerKe
             key_id=key_id, authority=authority, public_key=chip.public_key_text(private_key), created_at=now
         )
         directory = settings.DANCU_ISSUER_KEY_DIR
-        directory.mkdir(parents=True, exist_ok=True)
         path = _key_path(key_id)
-        path.write_bytes(private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
-        path.chmod(0o600)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+            path.chmod(0o600)
+        except OSError as exc:
+            # A directory that is a file, read-only or not ours: the key is not made (the transaction rolls
+            # the new row and the retirement back), and the node says so instead of answering 500.
+            raise _key_dir_unwritable(key_id, path, exc) from None
         audit_event_record(
             actor=actor,
             event_type=EventType.CARD_ISSUER_KEY_CREATED,
@@ -950,6 +955,24 @@ def issuer_key_create(*, actor: Actor, authority: str = ISSUER_CODE) -> IssuerKe
             data={"authority": authority, "public_key": key.public_key},
         )
     return key
+
+
+def _key_dir_unwritable(key_id: str, path: Any, exc: OSError) -> DomainError:
+    # As for a key that cannot be read: the path and the cause go to the log, the message names the setting.
+    logger.error("issuer key %s: cannot write %s: %s", key_id, path, exc)
+    return DomainError(
+        FieldError(
+            "issuer_key",
+            "issuer.key_dir_unwritable",
+            "Máy chủ này không ghi được khóa ký mới của cơ quan cấp thẻ vào thư mục DANCU_ISSUER_KEY_DIR: "
+            "chưa tạo khóa, khóa hiện tại vẫn dùng. Quản trị viên kiểm tra thư mục khóa dùng chung (đã gắn, "
+            "là thư mục, cho phép ghi) rồi làm lại",
+            "This server cannot write the card issuer's new signing key into DANCU_ISSUER_KEY_DIR: no key "
+            "was made and the current key stays in use. The administrator checks the shared key directory "
+            "(mounted, a directory, writable) and tries again",
+            {"key_id": key_id},
+        )
+    )
 
 
 def _key_missing(key: IssuerKey, reason: str) -> DomainError:

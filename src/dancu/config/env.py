@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,6 +18,19 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def env_path(name: str, default: Path) -> Path:
+    """A directory's path. Set but empty (a template's `NAME=` left blank) it would be Path(""), the
+    process's working directory, which differs between the web server, the workers and a shell: refused."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    if not raw.strip():
+        raise ImproperlyConfigured(
+            f"{name} is set but empty: give it a directory's path, or unset it for the default {default}"
+        )
+    return Path(raw)
 
 
 def env_bool(name: str, *, default: bool) -> bool:

@@ -18,6 +18,7 @@ from dancu.config.env import (
     env_int,
     env_list,
     env_memory,
+    env_path,
     env_probability_or_off,
     env_share,
     env_str,
@@ -30,7 +31,7 @@ SRC_DIR = Path(__file__).resolve().parent.parent
 # The project checkout (src/dancu/config -> repository root); var/ holds the embedded database and
 # the demo secret key so that a fresh clone runs with nothing configured by hand.
 BASE_DIR = SRC_DIR.parent.parent
-VAR_DIR = Path(env_str("DANCU_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = env_path("DANCU_VAR_DIR", BASE_DIR / "var")
 try:
     # Made here, once: the secret key, the embedded database and the static files are made under it below,
     # and a path that cannot be a directory failed there as a FileNotFoundError that named no variable.
@@ -291,12 +292,15 @@ DANCU_IMPORT_WORKERS = env_int(
 )
 # The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
 # in the database, so cards verify anywhere without access to this directory.
-DANCU_ISSUER_KEY_DIR = Path(env_str("DANCU_ISSUER_KEY_DIR", str(VAR_DIR / "issuer_keys")))
+DANCU_ISSUER_KEY_DIR = env_path("DANCU_ISSUER_KEY_DIR", VAR_DIR / "issuer_keys")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # A failed health check is a warning, not a traceback (lib/health_log.py).
+    "filters": {"failed_check_without_stack": {"()": "dancu.lib.health_log.FailedCheckWithoutStack"}},
+    "loggers": {"health_check": {"filters": ["failed_check_without_stack"]}},
     # Checked here: logging.config would refuse a misspelt level only at django.setup(), as "Unable to
     # configure root logger", without the variable's name.
     "root": {

@@ -18,6 +18,7 @@ from django.utils import timezone
 from dancu.audit.services import Actor
 from dancu.cards.services import cards_expire_due, issuer_key_create, public_key_set
 from dancu.cards.verify import verify_text
+from dancu.lib.errors import DomainError, command_error_from
 
 MAX_INPUT = 100_000
 
@@ -46,7 +47,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{count} thẻ hết hạn / cards expired")
             return
         if options["action"] == "rotate-key":
-            key = issuer_key_create(actor=Actor(system="cards-rotate-key"))
+            try:
+                key = issuer_key_create(actor=Actor(system="cards-rotate-key"))
+            except DomainError as exc:
+                raise command_error_from(exc) from None
             self.stdout.write(f"{key.key_id} {key.public_key}")
             return
         if options["action"] == "keys":

@@ -165,11 +165,16 @@ class Command(BaseCommand):
         """Approved rows into the registry, the others into their communes' review queues, with a bar."""
         waiting = run.rows_accepted + run.rows_review
         bar = progress_bar(total=waiting, unit=" bản ghi")
-        bar.set_description("CSDL / hàng chờ")
+        # Named in both languages, as the reading step is: a log read by an operator who reads no Vietnamese
+        # says what the step does.
+        bar.set_description("Ghi CSDL, hàng chờ / writing, queuing")
         done = run.rows_applied + run.rows_queued
         bar.update(done)
 
         def progress(current: ImportRun) -> None:
+            # A row rejected on the way (its address maps to no commune) leaves the rows to promote: the
+            # end moves with them, so that a finished promotion ends at its end, as the page's bar does.
+            bar.total = current.rows_accepted + current.rows_review
             bar.update(current.rows_applied + current.rows_queued - bar.n)
 
         try:
