@@ -1,7 +1,7 @@
 """The issuer's signing key on a node that cannot read it: the first key is made on first use, but a current
 key whose private half is missing or unreadable here (a shared DANCU_ISSUER_KEY_DIR that failed to mount)
 refuses to sign, by name, and writes nothing; it never rotates the national key behind the operator's back.
-The operator mounts the directory again, or starts a new key with `dancu card rotate-key`."""
+The operator mounts the directory again, or starts a new key with `dancu card rotate-key --key-lost`."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def vi_message(key: IssuerKey) -> str:
     return (
         f"Máy chủ này không đọc được khóa ký {key.key_id} của cơ quan cấp thẻ trong thư mục "
         "DANCU_ISSUER_KEY_DIR: chưa ký gì. Quản trị viên gắn lại thư mục khóa dùng chung, "
-        "hoặc chủ động tạo khóa mới bằng `dancu card rotate-key`"
+        "hoặc, nếu khóa thật sự bị mất, chủ động tạo khóa mới bằng lệnh dancu card rotate-key --key-lost"
     )
 
 
@@ -116,7 +116,8 @@ def test_the_api_answers_422_by_name_in_both_languages(
     assert error["message_en"] == (
         f"This server cannot read the card issuer's signing key {current_key.key_id} in "
         "DANCU_ISSUER_KEY_DIR: nothing was signed. The administrator mounts the shared key directory "
-        "again, or deliberately starts a new key with `dancu card rotate-key`"
+        "again, or, if the key is truly lost, deliberately starts a new key with the command "
+        "dancu card rotate-key --key-lost"
     )
     assert trail() == before
     assert not ProductionBatch.objects.exists()
@@ -186,7 +187,8 @@ def test_rotate_key_is_the_operators_deliberate_way_out(
         services.batch_create(actor=Actor(personas.cuong))
 
     out = io.StringIO()
-    call_command("card", "rotate-key", stdout=out)
+    # Without --key-lost this node refuses (issuer.key_not_here, tests/cards/test_h84_keys.py).
+    call_command("card", "rotate-key", "--key-lost", stdout=out)
 
     new = IssuerKey.objects.get(retired_at__isnull=True)
     assert new.key_id != current_key.key_id

@@ -927,32 +927,55 @@ def _key_path(key_id: str) -> Any:
     return settings.DANCU_ISSUER_KEY_DIR / f"{key_id}.pem"
 
 
-def issuer_key_create(*, actor: Actor, authority: str = ISSUER_CODE) -> IssuerKey:
-    """A new signing key for `authority`; its previous key is retired but kept, so its cards verify."""
+def issuer_key_create(*, actor: Actor, authority: str = ISSUER_CODE, key_lost: bool = False) -> IssuerKey:
+    """A new signing key for `authority`; its previous key is retired but kept, so its cards verify.
+
+    The new key replaces the current one for every node, so it is made only where the current key's
+    private half can be read (the shared DANCU_ISSUER_KEY_DIR is mounted here): a node that cannot read it
+    is refused (`issuer.key_not_here`) unless the operator declares the key truly lost (`key_lost`), which
+    the audit event records. The first key, when there is none, is made without question."""
     private_key = Ed25519PrivateKey.generate()
     now = timezone.now()
     with transaction.atomic():
-        IssuerKey.objects.filter(authority=authority, retired_at__isnull=True).update(retired_at=now)
+        current = IssuerKey.objects.filter(authority=authority, retired_at__isnull=True).first()
         key_id = f"{authority}-{now:%Y%m%d%H%M%S}-{IssuerKey.objects.filter(authority=authority).count() + 1}"
+        path = _key_path(key_id)
+        try:
+            settings.DANCU_ISSUER_KEY_DIR.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # A directory that is a file or not ours: no key is made, whatever the current key's state.
+            raise _key_dir_unwritable(key_id, path, exc) from None
+        previous_lost = False
+        if current is not None:
+            try:
+                _private_key(current)
+            except DomainError:
+                if not key_lost:
+                    raise _key_not_here(current) from None
+                previous_lost = True
+        IssuerKey.objects.filter(authority=authority, retired_at__isnull=True).update(retired_at=now)
         key = IssuerKey.objects.create(
             key_id=key_id, authority=authority, public_key=chip.public_key_text(private_key), created_at=now
         )
-        directory = settings.DANCU_ISSUER_KEY_DIR
-        path = _key_path(key_id)
         try:
-            directory.mkdir(parents=True, exist_ok=True)
             path.write_bytes(private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
             path.chmod(0o600)
         except OSError as exc:
-            # A directory that is a file, read-only or not ours: the key is not made (the transaction rolls
-            # the new row and the retirement back), and the node says so instead of answering 500.
+            # A read-only directory or not ours: the key is not made (the transaction rolls the new row
+            # and the retirement back), and the node says so instead of answering 500.
             raise _key_dir_unwritable(key_id, path, exc) from None
+        data: dict[str, Any] = {"authority": authority, "public_key": key.public_key}
+        if current is not None:
+            data["retired_key"] = current.key_id
+            # True only when the operator declared the key lost and this node indeed could not read it.
+            data["retired_key_lost"] = previous_lost
         audit_event_record(
             actor=actor,
             event_type=EventType.CARD_ISSUER_KEY_CREATED,
             subject_type="issuer_key",
             subject_id=key.key_id,
-            data={"authority": authority, "public_key": key.public_key},
+            data=data,
+            reason="khóa ký trước bị mất / the previous signing key was lost" if previous_lost else "",
         )
     return key
 
@@ -984,10 +1007,31 @@ def _key_missing(key: IssuerKey, reason: str) -> DomainError:
             "issuer.key_missing",
             f"Máy chủ này không đọc được khóa ký {key.key_id} của cơ quan cấp thẻ trong thư mục "
             "DANCU_ISSUER_KEY_DIR: chưa ký gì. Quản trị viên gắn lại thư mục khóa dùng chung, "
-            "hoặc chủ động tạo khóa mới bằng `dancu card rotate-key`",
+            "hoặc, nếu khóa thật sự bị mất, chủ động tạo khóa mới bằng lệnh dancu card rotate-key --key-lost",
             f"This server cannot read the card issuer's signing key {key.key_id} in "
             "DANCU_ISSUER_KEY_DIR: nothing was signed. The administrator mounts the shared key directory "
-            "again, or deliberately starts a new key with `dancu card rotate-key`",
+            "again, or, if the key is truly lost, deliberately starts a new key with the command "
+            "dancu card rotate-key --key-lost",
+            {"key_id": key.key_id},
+        )
+    )
+
+
+def _key_not_here(key: IssuerKey) -> DomainError:
+    # A rotation on a node without the shared directory would retire the national key for every node and
+    # leave its successor in this node's empty directory only: the operator mounts it, or says it is lost.
+    return DomainError(
+        FieldError(
+            "issuer_key",
+            "issuer.key_not_here",
+            f"Máy chủ này không đọc được khóa ký hiện tại {key.key_id} của cơ quan cấp thẻ trong thư mục "
+            "DANCU_ISSUER_KEY_DIR: chưa tạo khóa mới, khóa hiện tại vẫn dùng. Khóa mới tạo ở đây sẽ thay "
+            "khóa của mọi máy chủ. Quản trị viên gắn thư mục khóa dùng chung rồi làm lại; chỉ khi khóa "
+            "thật sự bị mất mới chạy lệnh dancu card rotate-key --key-lost",
+            f"This server cannot read the card issuer's current signing key {key.key_id} in "
+            "DANCU_ISSUER_KEY_DIR: no key was made and the current key stays in use. A key made here "
+            "would replace it for every server. The administrator mounts the shared key directory and "
+            "tries again; only if the key is truly lost, run the command dancu card rotate-key --key-lost",
             {"key_id": key.key_id},
         )
     )
@@ -1000,13 +1044,18 @@ def _signing_key(actor: Actor) -> tuple[IssuerKey, Ed25519PrivateKey]:
     key = IssuerKey.objects.filter(authority=ISSUER_CODE, retired_at__isnull=True).first()
     if key is None:
         key = issuer_key_create(actor=actor)
+    return key, _private_key(key)
+
+
+def _private_key(key: IssuerKey) -> Ed25519PrivateKey:
+    """The private half of `key` from this node's DANCU_ISSUER_KEY_DIR, or `issuer.key_missing`."""
     try:
         private_key = load_pem_private_key(_key_path(key.key_id).read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
         raise _key_missing(key, str(exc)) from None
     if not isinstance(private_key, Ed25519PrivateKey):
         raise _key_missing(key, f"not an Ed25519 key: {type(private_key).__name__}")
-    return key, private_key
+    return private_key
 
 
 def public_key_set() -> dict[str, str]:

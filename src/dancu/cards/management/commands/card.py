@@ -3,6 +3,10 @@
 Reads FILE, or standard input when FILE is absent or "-", recognizes which of the three it is, exits 0 when
 it is valid and 1 otherwise, saying exactly what fails. Chip documents are checked against the issuers'
 public keys in the database, or, offline, against a key set file (`--keys`, JSON {key id: public key}).
+
+`dancu card keys` prints that key set; `dancu card rotate-key [--key-lost]` starts a new issuer key, on a
+node that can read the current one unless the operator declares it lost; `dancu card expire` marks the
+cards past their expiry.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from dancu.cards.verify import verify_text
 from dancu.lib.errors import DomainError, command_error_from
 
 MAX_INPUT = 100_000
+NO_KEY_YET = (
+    "Chưa có khóa ký nào của cơ quan cấp thẻ: khóa đầu tiên được tạo khi ký lần đầu (lô sản xuất đầu tiên) "
+    "hoặc bằng lệnh dancu card rotate-key / No issuer signing key yet: the first one is made at the first "
+    "signature (the first production batch) or by the command dancu card rotate-key"
+)
 
 
 class Command(BaseCommand):
@@ -37,8 +46,13 @@ class Command(BaseCommand):
         keys = sub.add_parser("keys", help="print the issuers' public key set (JSON) for offline verifiers")
         keys.add_argument("--output", type=Path)
         sub.add_parser("expire", help="mark active cards past their expiry as expired (run daily)")
-        sub.add_parser(
+        rotate = sub.add_parser(
             "rotate-key", help="start signing chips with a new issuer key; old keys keep verifying"
+        )
+        rotate.add_argument(
+            "--key-lost",
+            action="store_true",
+            help="the current key's private file is truly lost: rotate without it (recorded in the audit)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -48,16 +62,21 @@ class Command(BaseCommand):
             return
         if options["action"] == "rotate-key":
             try:
-                key = issuer_key_create(actor=Actor(system="cards-rotate-key"))
+                key = issuer_key_create(actor=Actor(system="cards-rotate-key"), key_lost=options["key_lost"])
             except DomainError as exc:
                 raise command_error_from(exc) from None
             self.stdout.write(f"{key.key_id} {key.public_key}")
             return
         if options["action"] == "keys":
-            text = json.dumps(public_key_set(), indent=2, sort_keys=True)
+            key_set = public_key_set()
+            text = json.dumps(key_set, indent=2, sort_keys=True)
             if options["output"]:
                 options["output"].write_text(text + "\n", encoding="utf-8")
-            else:
+            if not key_set:
+                # A bare `{}` leaves the operator guessing: say why the set is empty (the file, when asked
+                # for, is still written, a valid empty set).
+                self.stdout.write(NO_KEY_YET)
+            elif not options["output"]:
                 self.stdout.write(text)
             return
         text = self._read(options["file"])
