@@ -123,11 +123,12 @@ def officer_create(
     with transaction.atomic():
         # The unit's level is read from its locked row (police_unit_lock): a new level given to the unit at
         # the same moment is either seen here or waits for this account, which it then counts.
-        police_unit = police_unit_lock(police_unit)
+        # The caller's unit object stays the account's (with what it has loaded, its area): only the check
+        # reads the locked row.
         errors = []
         if role not in User.Role.values:
             errors.append(FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role"))
-        elif (misplaced := role_unit_level_refusal(role, police_unit)) is not None:
+        elif (misplaced := role_unit_level_refusal(role, police_unit_lock(police_unit))) is not None:
             errors.append(misplaced)
         errors += _new_account_errors(username, password)
         if errors:
