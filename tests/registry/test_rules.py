@@ -349,6 +349,8 @@ RAISING_MODULES = [
     "collection/readers.py",
     "collection/quality/checks.py",
     "collection/services.py",
+    # Why an interrupted run is continued on the server, not from its page (`import_server_resume`).
+    "collection/selectors.py",
 ]
 ERROR_CONSTRUCTORS = {
     "error",

@@ -10,6 +10,7 @@ DC02, or a DC01 once applied) shows that citizen's data, so it is written to the
 from __future__ import annotations
 
 import math
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,7 @@ from dancu.collection.models import CollectionForm, ImportRun
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import within
 from dancu.lib.errors import NotFoundError
+from dancu.registry.rules import Issue
 
 Status = CollectionForm.Status
 _NOTHING = Q(pk__in=[])
@@ -332,6 +334,22 @@ def import_progress(run: ImportRun, *, now: datetime | None = None) -> ImportPro
         return ImportProgress("staged", done, total)
     return ImportProgress(
         "writing" if writing else "reading", done, total, _remaining(run, done=done, total=total, now=now)
+    )
+
+
+def import_server_resume(run: ImportRun) -> Issue | None:
+    """Why only the server can continue this run, or None when a worker can.
+
+    A run `dancu import` started (on the server) and that stopped while reading its file has no uploaded
+    copy: the file is the operator's, on the server, and no worker of the page can read it again. Running
+    the same command there resumes the run after its last committed row. An uploaded run keeps its copy
+    (a lost copy is its own case, `file.missing`), and a run whose rows are all staged needs no file."""
+    if run.finished_at is not None or run.stored_file:
+        return None
+    return Issue(
+        "",
+        "import.resume_on_server",
+        {"run": run.pk, "row": f"{run.rows_read:,}", "source": shlex.quote(run.source)},
     )
 
 

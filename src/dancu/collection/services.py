@@ -35,6 +35,7 @@ from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_even
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
+from dancu.collection.selectors import import_server_resume
 from dancu.collection.workers import WORKERS_FROM_ROWS, CachedParser, normalize_batch, normalized_batches
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
@@ -1254,11 +1255,17 @@ def imports_mark_interrupted(*, actor: Actor, now: datetime | None = None) -> li
             step_en = "reading and checking" if run.finished_at is None else "writing to the registry"
             run.status = ImportRun.Status.INTERRUPTED
             silent = f"{timezone.localtime(run.updated_at):%H:%M %d/%m/%Y}"
+            # How it goes on: from its page, or (a file read on the server) by the same command there.
+            if (on_server := import_server_resume(run)) is not None:
+                then, then_en = f"; {on_server.message('vi')}", f"; {on_server.message('en')}"
+            else:
+                then = ", tiếp tục sẽ nhập từ dòng kế tiếp."
+                then_en = " and continuing starts at the next row."
             run.error = (
                 f"import.interrupted: Tiến trình nhập dừng đột ngột khi {step} ({done:,} dòng đã lưu, "
-                f"không có tin từ {silent}); các dòng đã lưu được giữ, tiếp tục sẽ nhập từ dòng kế tiếp. / "
+                f"không có tin từ {silent}); các dòng đã lưu được giữ{then} / "
                 f"The import process stopped without a word while {step_en} ({done:,} rows committed, "
-                f"silent since {silent}); committed rows are kept and continuing starts at the next row."
+                f"silent since {silent}); committed rows are kept{then_en}"
             )
             # Not `save()`: the heartbeat keeps the time the worker was last heard of.
             ImportRun.objects.filter(pk=run.pk).update(status=run.status, error=run.error)
@@ -1277,13 +1284,17 @@ def imports_mark_interrupted(*, actor: Actor, now: datetime | None = None) -> li
 def import_resume(*, actor: Actor, run: ImportRun) -> ImportRun:
     """Hand an interrupted run to a worker again; it continues after its last committed row. Only the
     roles that may import resume a run; a run whose uploaded file is gone is marked failed instead,
-    saying so."""
+    saying so. A run `dancu import` started on the server, still reading a file that was never uploaded,
+    is refused (`import.resume_on_server`) and left as it was: the same command, run there again,
+    resumes it."""
     user = actor.user
     if user is None or user.role not in IMPORT_ROLES:
         code, vi, en = _ROLE_NOT_ALLOWED
         raise DomainError(FieldError(field="", code=code, message_vi=vi, message_en=en))
     if run.status != ImportRun.Status.INTERRUPTED:
         raise DomainError(Issue("", "import.not_interrupted").as_field_error())
+    if (on_server := import_server_resume(run)) is not None:
+        raise DomainError(on_server.as_field_error())
     file_gone = not run.stored_file or not (upload_folder() / run.stored_file).is_file()
     if run.finished_at is None and file_gone:
         import_fail(run=run, error=_missing_file_error(run), actor=actor)

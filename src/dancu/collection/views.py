@@ -541,6 +541,8 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_or_404(request, pk)
     progress = selectors.import_progress(run)
     finished = progress.step in ("done", "failed")
+    # A run read from a file on the server is continued there, by the same command: no button for it.
+    on_server = selectors.import_server_resume(run) if progress.step == "interrupted" else None
     # Which of the two steps the run is at (or was at, when it stopped).
     current = "writing" if run.finished_at is not None else "reading"
     position = IMPORT_STEPS.index(current)
@@ -561,7 +563,10 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
             "current": current,
             "steps": steps,
             "time_left": _time_left(progress.remaining_seconds),
-            "can_resume": progress.step == "interrupted" and user.role in services.IMPORT_ROLES,
+            "can_resume": progress.step == "interrupted"
+            and on_server is None
+            and user.role in services.IMPORT_ROLES,
+            "resume_on_server": on_server.message(request.LANGUAGE_CODE) if on_server else "",
             "issues": reports.by_rule(
                 run.issue_counts, fields=run.issue_fields, language=request.LANGUAGE_CODE
             ),

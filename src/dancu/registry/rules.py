@@ -518,6 +518,17 @@ _CATALOGUE: tuple[Rule, ...] = (
         "Lần nhập này không bị ngắt: không có gì để tiếp tục.",
         "This import was not interrupted: there is nothing to continue.",
     ),
+    # A run `dancu import` started on the server, stopped while reading its file: the file is the operator's,
+    # never uploaded, so no worker of the page can read it (`selectors.import_server_resume`).
+    Rule(
+        "import.resume_on_server",
+        E,
+        "Lần nhập #{run} được chạy bằng lệnh dancu import trên máy chủ, không có tệp tải lên: để nhập tiếp "
+        "sau dòng {row}, người vận hành chạy lại cùng lệnh trên máy chủ (cùng tệp, --source {source}).",
+        "Import #{run} was started with dancu import on the server and has no uploaded file: to continue "
+        "after row {row}, the operator runs the same command on the server again (the same file, "
+        "--source {source}).",
+    ),
     Rule(
         "import.rejected_by_officer",
         E,
