@@ -15,9 +15,10 @@ import pytest
 from django.apps import apps as django_apps
 from PIL import Image
 
+from dancu.audit.models import AuditEvent
 from dancu.audit.services import Actor
 from dancu.cards import biometrics, services
-from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint, ProductionBatch
+from dancu.cards.models import Application, Card, IntakeDevice, IntakePoint, IssuerKey, ProductionBatch
 from dancu.registry.models import Citizen
 from tests.conftest import HOAN_KIEM, HONG_HA, Personas, commune
 
@@ -153,3 +154,27 @@ def delivered(personas: Personas, people: Any, station: IntakePoint, device: Int
     )
     card.refresh_from_db()
     return card
+
+
+# Issuer keys on a node that lost sight of the shared key directory (tests of issuer.key_missing and
+# issuer.key_not_here).
+
+
+@pytest.fixture
+def current_key(personas: Personas) -> IssuerKey:
+    """The issuer's key, made on the shared directory before this node lost sight of it."""
+    return services.issuer_key_create(actor=Actor(personas.minh))
+
+
+@pytest.fixture
+def unmounted(settings: Any, tmp_path: Path, current_key: IssuerKey) -> Path:
+    """This node's DANCU_ISSUER_KEY_DIR: the empty mount point of a shared directory that failed to mount."""
+    settings.DANCU_ISSUER_KEY_DIR = tmp_path / "not-mounted"
+    settings.DANCU_ISSUER_KEY_DIR.mkdir()
+    return settings.DANCU_ISSUER_KEY_DIR
+
+
+def trail() -> tuple[list[tuple[str, Any]], list[str]]:
+    """The issuer keys (id, retired) and the audit events: equal before and after a refusal."""
+    keys = list(IssuerKey.objects.order_by("key_id").values_list("key_id", "retired_at"))
+    return keys, list(AuditEvent.objects.order_by("pk").values_list("event_type", flat=True))

@@ -24,7 +24,7 @@ from dancu.audit.services import Actor
 from dancu.cards import services
 from dancu.cards.models import Application, Card, IssuerKey, ProductionBatch
 from dancu.lib.errors import DomainError
-from tests.cards.conftest import centre_answers
+from tests.cards.conftest import centre_answers, trail
 from tests.cards.test_page_actions import messages_of
 from tests.cards.test_pages_and_api import api_client
 from tests.conftest import Personas
@@ -39,27 +39,6 @@ def vi_message(key: IssuerKey) -> str:
         "DANCU_ISSUER_KEY_DIR: chưa ký gì. Quản trị viên gắn lại thư mục khóa dùng chung, "
         "hoặc, nếu khóa thật sự bị mất, chủ động tạo khóa mới bằng lệnh dancu card rotate-key --key-lost"
     )
-
-
-@pytest.fixture
-def current_key(personas: Personas) -> IssuerKey:
-    """The issuer's key, made on the shared directory before this node lost sight of it."""
-    return services.issuer_key_create(actor=Actor(personas.minh))
-
-
-@pytest.fixture
-def unmounted(settings: Any, tmp_path: Path, current_key: IssuerKey) -> Path:
-    """This node's DANCU_ISSUER_KEY_DIR: the mount point of the shared directory, empty since the mount
-    failed."""
-    settings.DANCU_ISSUER_KEY_DIR = tmp_path / "not-mounted"
-    settings.DANCU_ISSUER_KEY_DIR.mkdir()
-    return settings.DANCU_ISSUER_KEY_DIR
-
-
-def trail() -> tuple[list[tuple[str, Any]], list[str]]:
-    """The issuer keys (id, retired) and the audit events: equal before and after a refusal."""
-    keys = list(IssuerKey.objects.order_by("key_id").values_list("key_id", "retired_at"))
-    return keys, list(AuditEvent.objects.order_by("pk").values_list("event_type", flat=True))
 
 
 def test_the_first_key_is_still_made_on_first_use(personas: Personas, application: Application) -> None:

@@ -26,7 +26,7 @@ from dancu.audit.services import Actor
 from dancu.cards import services
 from dancu.cards.models import Application, Card, IssuerKey, ProductionBatch
 from dancu.lib.errors import DomainError
-from tests.cards.conftest import centre_answers
+from tests.cards.conftest import centre_answers, trail
 from tests.cards.test_page_actions import messages_of
 from tests.cards.test_pages_and_api import api_client
 from tests.conftest import Personas
@@ -51,26 +51,6 @@ def not_here_en(key: IssuerKey) -> str:
         "would replace it for every server. The administrator mounts the shared key directory and "
         "tries again; only if the key is truly lost, run the command dancu card rotate-key --key-lost"
     )
-
-
-@pytest.fixture
-def current_key(personas: Personas) -> IssuerKey:
-    """The issuer's key, made on the shared directory before this node lost sight of it."""
-    return services.issuer_key_create(actor=Actor(personas.minh))
-
-
-@pytest.fixture
-def unmounted(settings: Any, tmp_path: Path, current_key: IssuerKey) -> Path:
-    """This node's DANCU_ISSUER_KEY_DIR: the empty mount point of a shared directory that failed to mount."""
-    settings.DANCU_ISSUER_KEY_DIR = tmp_path / "not-mounted"
-    settings.DANCU_ISSUER_KEY_DIR.mkdir()
-    return settings.DANCU_ISSUER_KEY_DIR
-
-
-def trail() -> tuple[list[tuple[str, Any]], list[str]]:
-    """The issuer keys (id, retired) and the audit events: equal before and after a refusal."""
-    keys = list(IssuerKey.objects.order_by("key_id").values_list("key_id", "retired_at"))
-    return keys, list(AuditEvent.objects.order_by("pk").values_list("event_type", flat=True))
 
 
 def creation_of(key: IssuerKey) -> AuditEvent:
