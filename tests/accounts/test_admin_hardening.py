@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent, EventType
-from tests.accounts.conftest import admin_page_data
+from tests.accounts.conftest import admin_post
 from tests.conftest import People, Personas
 
 pytestmark = pytest.mark.django_db
@@ -59,14 +59,7 @@ def _change_url(user: User) -> str:
 
 
 def _post(client: Client, user: User, language: str = "vi", **changes: Any) -> Any:
-    data = admin_page_data(client, _change_url(user))
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)  # a box unticked is not posted
-        else:
-            data[name] = value
-    client.cookies["django_language"] = language
-    return client.post(_change_url(user), data)
+    return admin_post(client, _change_url(user), language, **changes)
 
 
 def _changed_events() -> list[dict[str, Any]]:

@@ -22,24 +22,13 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.services import officer_create
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
-from tests.accounts.conftest import admin_page_data
+from tests.accounts.conftest import admin_post
 from tests.conftest import PASSWORD, Personas
 
 
 @pytest.fixture(autouse=True)
 def _language_restored(language_restored: None) -> None:
     """Each test here may switch the language."""
-
-
-def _post(client: Client, url: str, language: str = "vi", **changes: Any) -> Any:
-    data = admin_page_data(client, url)
-    for name, value in changes.items():
-        if value is None:
-            data.pop(name, None)  # a box unticked is not posted
-        else:
-            data[name] = value
-    client.cookies["django_language"] = language
-    return client.post(url, data)
 
 
 def _changed_events() -> list[dict[str, Any]]:
@@ -91,7 +80,7 @@ def hoan_kiem(personas: Personas) -> PoliceUnit:
 def test_a_units_level_is_refused_while_its_officers_roles_do_not_work_there(
     operator: Client, hoan_kiem: PoliceUnit, language: str
 ) -> None:
-    response = _post(operator, _unit_url(hoan_kiem), language=language, level=PoliceUnit.Level.PROVINCE)
+    response = admin_post(operator, _unit_url(hoan_kiem), language=language, level=PoliceUnit.Level.PROVINCE)
 
     assert response.status_code == 200  # the page again, nothing saved
     assert response.context["adminform"].form.errors == {"level": [LEVEL_REFUSED[language]]}
@@ -105,7 +94,7 @@ def test_a_units_level_that_suits_its_officers_is_saved(operator: Client, person
     hanoi = personas.cuong.police_unit
     assert hanoi is not None
 
-    response = _post(operator, _unit_url(hanoi), level=PoliceUnit.Level.DISTRICT)
+    response = admin_post(operator, _unit_url(hanoi), level=PoliceUnit.Level.DISTRICT)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     hanoi.refresh_from_db()
@@ -121,7 +110,7 @@ def test_a_unit_whose_level_is_kept_is_saved_with_officers_placed_before_the_rul
     assert hoai_duc is not None
     assert hoai_duc.level == PoliceUnit.Level.DISTRICT
 
-    response = _post(operator, _unit_url(hoai_duc), name="Công an huyện Hoài Đức (cũ)")
+    response = admin_post(operator, _unit_url(hoai_duc), name="Công an huyện Hoài Đức (cũ)")
 
     assert response.status_code == 302, response.context["adminform"].form.errors
     hoai_duc.refresh_from_db()
@@ -149,7 +138,7 @@ def test_the_admin_cannot_add_a_second_confirmed_authenticator(
 ) -> None:
     own = TOTPDevice.objects.get(user=personas.lan)
 
-    response = _post(
+    response = admin_post(
         operator, ADD_DEVICE, language=language, user=str(personas.lan.pk), name="thứ hai", confirmed="on"
     )
 
@@ -165,7 +154,7 @@ def test_the_admin_cannot_move_a_confirmed_authenticator_to_an_account_that_has_
     binhs = TOTPDevice.objects.get(user=personas.binh)
     url = f"/admin/otp_totp/totpdevice/{binhs.pk}/change/"
 
-    response = _post(operator, url, user=str(personas.lan.pk))
+    response = admin_post(operator, url, user=str(personas.lan.pk))
 
     assert response.context["adminform"].form.errors == {"user": [SECOND_DEVICE["vi"]]}
     binhs.refresh_from_db()
@@ -178,10 +167,10 @@ def test_the_admin_still_adds_an_unconfirmed_authenticator(operator: Client, per
 
     # Not confirmed: the account's only authenticator is confirmed by its holder's code at sign-in, never
     # ticked here (tests/accounts/test_h82_admin.py).
-    first = _post(operator, ADD_DEVICE, user=str(personas.binh.pk), name="điện thoại", confirmed=None)
-    waiting = _post(operator, ADD_DEVICE, user=str(personas.lan.pk), name="chờ", confirmed=None)
+    first = admin_post(operator, ADD_DEVICE, user=str(personas.binh.pk), name="điện thoại", confirmed=None)
+    waiting = admin_post(operator, ADD_DEVICE, user=str(personas.lan.pk), name="chờ", confirmed=None)
     added = TOTPDevice.objects.get(user=personas.binh)
-    kept = _post(operator, f"/admin/otp_totp/totpdevice/{added.pk}/change/", name="mới")
+    kept = admin_post(operator, f"/admin/otp_totp/totpdevice/{added.pk}/change/", name="mới")
 
     assert (first.status_code, waiting.status_code, kept.status_code) == (302, 302, 302)
     assert list(TOTPDevice.objects.filter(user=personas.binh).values_list("name", "confirmed")) == [

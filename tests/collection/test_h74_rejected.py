@@ -55,6 +55,21 @@ def run_import(path: Path, source: str = "Sổ hộ khẩu cũ", **options: obje
     call_command("import", str(path), source=source, stdout=io.StringIO(), stderr=io.StringIO(), **options)
 
 
+def uploaded_by_cuong(
+    tmp_path: Path, personas: Personas, sign_in: Callable[[Client, User], Client]
+) -> Client:
+    """The office's list uploaded from the import page by Cường, the district supervisor; his client."""
+    client = sign_in(Client(), personas.cuong)
+    client.post(
+        reverse("collection:imports"),
+        {
+            "source": "Danh sách",
+            "file": SimpleUploadedFile("danh_sach.csv", office_csv(tmp_path).read_bytes()),
+        },
+    )
+    return client
+
+
 def test_the_rejected_rows_are_titled_with_the_files_own_header_in_its_order(tmp_path: Path) -> None:
     path = office_csv(tmp_path)
     run_import(path)
@@ -94,14 +109,7 @@ def test_the_rejected_rows_are_titled_with_the_files_own_header_in_its_order(tmp
 def test_the_english_download_keeps_the_files_header_under_english_titles(
     tmp_path: Path, personas: Personas, sign_in: Callable[[Client, User], Client]
 ) -> None:
-    client = sign_in(Client(), personas.cuong)
-    client.post(
-        reverse("collection:imports"),
-        {
-            "source": "Danh sách",
-            "file": SimpleUploadedFile("danh_sach.csv", office_csv(tmp_path).read_bytes()),
-        },
-    )
+    client = uploaded_by_cuong(tmp_path, personas, sign_in)
     run = ImportRun.objects.get()
 
     download = client.get(reverse("collection:import_rejected", args=[run.pk]), HTTP_ACCEPT_LANGUAGE="en")
@@ -177,14 +185,7 @@ def test_a_resumed_import_keeps_the_files_header(tmp_path: Path) -> None:
 def test_a_run_from_before_the_header_was_kept_still_downloads_with_the_registrys_names(
     tmp_path: Path, personas: Personas, sign_in: Callable[[Client, User], Client]
 ) -> None:
-    client = sign_in(Client(), personas.cuong)
-    client.post(
-        reverse("collection:imports"),
-        {
-            "source": "Danh sách",
-            "file": SimpleUploadedFile("danh_sach.csv", office_csv(tmp_path).read_bytes()),
-        },
-    )
+    client = uploaded_by_cuong(tmp_path, personas, sign_in)
     # What the migration leaves a run made before it: no header cells.
     ImportRun.objects.update(header=[])
     run = ImportRun.objects.get()

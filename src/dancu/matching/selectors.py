@@ -139,7 +139,7 @@ def pending_pair_count(actor: User) -> int | None:
     one who does not (a collector sees the pairs, it is not their work). A count, no record is read."""
     if actor.role not in DECIDER_ROLES:
         return None
-    return visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).count()
+    return _pending_pairs(actor).count()
 
 
 # What a list shows: the pairs waiting (the queue, most certain first), or those decided (same, not the
@@ -150,6 +150,11 @@ _DECIDED = (CandidatePair.Status.SAME, CandidatePair.Status.DIFFERENT, Candidate
 
 # The pending pairs' order in the queue: most certain first.
 PENDING_ORDER = ("-match_probability", "pk")
+
+
+def _pending_pairs(actor: User) -> QuerySet[CandidatePair]:
+    """The pairs of the actor's area that wait for a decision: the queue, its count and its next pair."""
+    return visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
 
 
 def pair_queue(
@@ -170,7 +175,7 @@ def pair_queue(
         pending = visible_pairs(actor).filter(status__in=_DECIDED)
         order: tuple[str, ...] = ("-decided_at", "-pk")
     else:
-        pending = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING)
+        pending = _pending_pairs(actor)
         order = PENDING_ORDER
     rows = list(_with_sides(pending).order_by(*order)[offset : offset + page_size + 1])
     has_next = len(rows) > page_size
@@ -198,7 +203,7 @@ def pair_queue_next(*, actor: User, after: CandidatePair) -> tuple[int | None, i
     """The id of the first pending pair of the actor's area other than `after`, in the queue's order (most
     certain first), and how many are pending besides it: the next pair to open without going back to the
     queue, as a form's page offers the next form. Ids and a count only, no record is read."""
-    waiting = visible_pairs(actor).filter(status=CandidatePair.Status.PENDING).exclude(pk=after.pk)
+    waiting = _pending_pairs(actor).exclude(pk=after.pk)
     following = waiting.order_by(*PENDING_ORDER).values_list("pk", flat=True).first()
     return following, waiting.count() if following is not None else 0
 
