@@ -282,7 +282,7 @@ def _pair_page(
     except NotFoundError:
         raise Http404 from None
     language = request.LANGUAGE_CODE
-    blocking = [c for c in detail.conflicts if c.code != "merge.choice_required"]
+    blocking, _choices = _verdict(detail.conflicts, language)
     left_citizen, right_citizen = _side_citizens(detail.pair)
     choice_fields = _choice_fields(
         detail.conflicts,
@@ -334,7 +334,7 @@ def _pair_page(
                 else ""
             ),
             "choice_fields": choice_fields,
-            "blocking": [c.message(language) for c in blocking],
+            "blocking": blocking,
             "errors": summary,
             "field_errors": field_errors,
             "reason_max_length": _grouped(decisions.REASON_MAX_LENGTH),
