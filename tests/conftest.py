@@ -10,7 +10,7 @@ import importlib
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -58,16 +58,34 @@ SYSTEM = Actor(system="test")
 SESSION_TODAY = timezone.localdate()
 
 
+class _Clock:
+    """The real clock behind `today_pinned`: its own test replaces `now` with a moment past local midnight."""
+
+    now = staticmethod(timezone.now)
+
+
+clock = _Clock()
+
+
 @pytest.fixture
 def today_pinned(monkeypatch: pytest.MonkeyPatch) -> date:
     """`timezone.localdate()` answers SESSION_TODAY for the test: the services, the models' "current" and
-    the test's own dates all count from the same day. A date given to it is converted as before."""
-    real = timezone.localdate
+    the test's own dates all count from the same day. A date given to it is converted as before.
+
+    `timezone.now()` moves back by whole days to the same day, so that what a service stamps now (a
+    record's version, an audit event) falls on the day the test asks about ("the state on TODAY").
+    Before local midnight the shift is zero and the clock is the real one."""
+    real_localdate = timezone.localdate
 
     def localdate(value: Any = None, timezone: Any = None) -> date:
-        return SESSION_TODAY if value is None else real(value, timezone)
+        return SESSION_TODAY if value is None else real_localdate(value, timezone)
+
+    def now() -> datetime:
+        moment = clock.now()
+        return moment - timedelta(days=(real_localdate(moment) - SESSION_TODAY).days)
 
     monkeypatch.setattr("django.utils.timezone.localdate", localdate)
+    monkeypatch.setattr("django.utils.timezone.now", now)
     return SESSION_TODAY
 
 

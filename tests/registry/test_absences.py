@@ -9,11 +9,13 @@ more than a record that does not exist.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
 from dancu.audit.models import AuditEvent
@@ -21,6 +23,7 @@ from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError
 from dancu.registry import selectors, services
 from dancu.registry.models import AbsenceDeclaration, RecordVersion
+from tests import conftest
 from tests.conftest import SESSION_TODAY, SYSTEM, People, Personas, counts, make_citizen
 from tests.registry.merge_support import full_snapshot, reviewer
 from tests.registry.test_api import errors_of
@@ -29,6 +32,7 @@ from tests.registry.test_pages import field_errors, html
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("today_pinned")]
 
 TODAY = SESSION_TODAY
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def rows() -> dict[str, int]:
@@ -139,6 +143,23 @@ def test_an_absence_is_declared_from_the_record_and_shown_in_it_the_search_and_t
     assert 'data-field="absence"' in state
     assert "Thành phố Đà Nẵng" in state
     assert "Khai báo tạm vắng" in history.split("Các phiên bản")[1]
+
+
+def test_a_run_past_local_midnight_still_shows_a_declaration_of_today_in_the_state_on_today(
+    lan: Client, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run began on TODAY and the real clock now reads 00:30 the next day in Vietnam (17:30 UTC): the
+    # version stamped "now" must still fall on TODAY, the day the test's dates count from.
+    past_midnight = datetime.combine(TODAY + timedelta(days=1), time(0, 30), tzinfo=VIETNAM)
+    monkeypatch.setattr(conftest.clock, "now", lambda: past_midnight)
+    hung = people.hung
+
+    lan.post(f"/citizens/{hung.pk}/absences/new/", declaration())
+
+    version = RecordVersion.objects.filter(entity="citizen", entity_id=hung.pk).latest("version")
+    assert timezone.localdate(version.recorded_at) == TODAY
+    history = html(lan.get(f"/citizens/{hung.pk}/history/", {"on": TODAY.isoformat()}))
+    assert "Thành phố Đà Nẵng" in history.split('id="state-on"')[1]
 
 
 def test_the_return_is_recorded_from_the_record_and_ends_the_absence(lan: Client, people: People) -> None:
