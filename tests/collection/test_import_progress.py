@@ -25,7 +25,7 @@ from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source
-from dancu.collection.selectors import ImportProgress, import_progress
+from dancu.collection.selectors import ImportProgress, import_progress, import_runs
 from dancu.collection.services import (
     ImportConflictError,
     import_in_background,
@@ -237,6 +237,38 @@ def test_a_run_staged_on_the_server_for_its_operator_is_not_silent(tmp_path: Pat
     import_promote(run=run, actor=SYSTEM)
     run.refresh_from_db()
     assert import_progress(run).step == "done"
+
+
+def test_a_run_of_the_server_killed_while_writing_is_marked_interrupted_and_a_worker_finishes_it(
+    personas: Personas, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "so.csv", people(30))
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
+    import_rows(run=run, source=source, actor=SYSTEM)
+
+    def killed_after_the_first_chunk(current: ImportRun) -> None:
+        raise StopError
+
+    # `dancu import` writing its staged rows, killed after the first chunk: no word from it again.
+    with pytest.raises(StopError):
+        import_promote(run=run, actor=SYSTEM, batch_size=10, on_batch=killed_after_the_first_chunk)
+    run.refresh_from_db()
+    later = timezone.now() + timedelta(days=1)
+    assert import_progress(run, now=later).step == "writing"
+
+    assert [r.pk for r in imports_mark_interrupted(actor=SYSTEM, now=later)] == [run.pk]
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.INTERRUPTED
+    assert "ghi vào CSDL (10 dòng đã lưu" in run.error
+    assert "writing to the registry (10 rows committed" in run.error
+    assert import_progress(run, now=later).step == "interrupted"
+    # Every row is staged, so no file is needed: from the page, which shows a run of the server to the
+    # ministry only, a worker writes the rest.
+    assert [r.pk for r in import_runs(actor=personas.cuong)] == []
+    assert [r.pk for r in import_runs(actor=personas.minh)] == [run.pk]
+    run = import_resume(actor=Actor(personas.minh), run=run)
+    assert run.promoted_at is not None
+    assert (run.status, run.rows_applied + run.rows_queued + run.rows_rejected) == (ImportRun.Status.DONE, 30)
 
 
 def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_and_continues(

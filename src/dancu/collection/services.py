@@ -1229,13 +1229,16 @@ def _missing_file_error(run: ImportRun) -> FileRejectedError:
 
 
 def _stalled_runs(now: datetime) -> QuerySet[ImportRun]:
-    """Runs a worker started on and has not moved for DANCU_IMPORT_STALL_MINUTES. A run still waiting for
-    a worker (no session yet) is not one; nor is a run staged on the server with --stage-only, which
-    waits for its operator, not for a worker."""
+    """Runs a process started on and that have not moved for DANCU_IMPORT_STALL_MINUTES. A run still
+    waiting for a worker (no session yet) is not one; nor is a run staged on the server with --stage-only,
+    which waits for its operator, not for a worker. Once its operator has begun writing it (a session that
+    began after its staging ended, as `import_progress` tells "writing" from "staged"), a server run that
+    goes silent is as stalled as an uploaded one."""
     silent_since = now - timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES)
+    writing = Q(started_by__isnull=False) | Q(session_started_at__gt=F("finished_at"))
     return ImportRun.objects.filter(session_started_at__isnull=False, updated_at__lt=silent_since).filter(
         Q(status=ImportRun.Status.RUNNING)
-        | Q(status=ImportRun.Status.DONE, promoted_at__isnull=True, started_by__isnull=False)
+        | (Q(status=ImportRun.Status.DONE, promoted_at__isnull=True) & writing)
     )
 
 
