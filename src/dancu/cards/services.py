@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, officer_can_read_records, unit_in_area
@@ -312,10 +312,16 @@ def _latest_card(citizen: Citizen) -> Card | None:
     return citizen.cards.filter(application__status=Status.DELIVERED).order_by("-issued_on", "-pk").first()
 
 
-def _has_chip_card_record(citizen: Citizen) -> bool:
-    return IdentityCardRecord.objects.filter(
-        citizen=citizen, kind__in=[IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC]
-    ).exists()
+def _latest_chip_card_record(citizen: Citizen) -> IdentityCardRecord | None:
+    """The registry's record of the last chip card handed to the citizen, the only trace of a card
+    issued before the cards app took over the issuing (most adults hold such a CCCD)."""
+    return (
+        IdentityCardRecord.objects.filter(
+            citizen=citizen, kind__in=[IdentityCardRecord.Kind.CCCD, IdentityCardRecord.Kind.CAN_CUOC]
+        )
+        .order_by("-issued_on", "-pk")
+        .first()
+    )
 
 
 def citizen_errors(citizen: Citizen) -> list[FieldError]:
@@ -343,16 +349,30 @@ def citizen_errors(citizen: Citizen) -> list[FieldError]:
 
 
 def _pending_errors(citizen: Citizen) -> list[FieldError]:
-    if Application.objects.filter(citizen=citizen, status__in=Application.OPEN_STATUSES).exists():
-        return [
-            FieldError(
-                "citizen",
-                "application.pending",
-                "Công dân đã có hồ sơ cấp thẻ đang giải quyết",
-                "The citizen already has a card application in progress",
-            )
-        ]
-    return []
+    pending = (
+        Application.objects.filter(citizen=citizen, status__in=Application.OPEN_STATUSES)
+        .order_by("-taken_at", "-pk")
+        .first()
+    )
+    if pending is None:
+        return []
+    # The citizen at the counter asks where their card is: the refusal names the application, its state
+    # and the day the card is promised, so that the officer answers without a second search.
+    with translation.override("vi"):
+        status_vi = str(pending.get_status_display())
+    with translation.override("en"):
+        status_en = str(pending.get_status_display())
+    due = f"{pending.due_on:%d/%m/%Y}"
+    return [
+        FieldError(
+            "citizen",
+            "application.pending",
+            f"Công dân đã có hồ sơ cấp thẻ đang giải quyết: hồ sơ {pending.number} ({status_vi}), "
+            f"hẹn trả {due}",
+            f"The citizen already has a card application in progress: {pending.number} ({status_en}), "
+            f"due {due}",
+        )
+    ]
 
 
 def intake_refusals(citizen: Citizen) -> list[FieldError]:
@@ -401,7 +421,18 @@ def eligibility_errors(
         )
     current = _current_card(citizen)
     latest = _latest_card(citizen)
-    has_chip_card = current is not None or latest is not None or _has_chip_card_record(citizen)
+    # A citizen the cards app never handed a card to may still hold one issued before it: the registry's
+    # record of it is then the card in use, which they renew, correct or replace when it is lost. Once
+    # the app has delivered a card, its own states (lost, revoked, replaced) are the ones that count.
+    recorded = _latest_chip_card_record(citizen) if current is None and latest is None else None
+    held: Card | IdentityCardRecord | None = current
+    if held is None:
+        # An expired card is still the one the citizen holds, but it is only changed for a new one
+        # (cấp đổi, as every expired card is due): a change of data or of PIN goes through that renewal.
+        ended = latest if latest is not None and latest.state == Card.State.EXPIRED else recorded
+        expired = ended is not None and ended.expires_on is not None and ended.expires_on < today
+        held = ended if kind == Kind.RENEWAL or not expired else None
+    has_chip_card = current is not None or latest is not None or recorded is not None
     if kind == Kind.FIRST_ISSUE and has_chip_card:
         errors.append(
             FieldError(
@@ -433,7 +464,7 @@ def eligibility_errors(
                     "There is no old ID card to convert",
                 )
             )
-    elif kind in (Kind.RENEWAL, Kind.CHANGE_OF_DATA, Kind.PIN_REISSUED) and current is None:
+    elif kind in (Kind.RENEWAL, Kind.CHANGE_OF_DATA, Kind.PIN_REISSUED) and held is None:
         errors.append(
             FieldError(
                 "kind",
@@ -442,7 +473,7 @@ def eligibility_errors(
                 "The citizen has no card in use to change",
             )
         )
-    elif kind == Kind.RENEWAL and current is not None and not policy.renewal_due(current.expires_on, today):
+    elif kind == Kind.RENEWAL and held is not None and not policy.renewal_due(held.expires_on, today):
         errors.append(
             FieldError(
                 "kind",
@@ -451,7 +482,7 @@ def eligibility_errors(
                 "Not yet due: a card is changed when it expires or within 2 years before 14, 25, 40 or 60",
             )
         )
-    elif kind == Kind.PIN_REISSUED and current is not None and current.number == citizen.pin:
+    elif kind == Kind.PIN_REISSUED and held is not None and held.number == citizen.pin:
         errors.append(
             FieldError(
                 "kind",
@@ -461,7 +492,7 @@ def eligibility_errors(
             )
         )
     elif kind == Kind.LOST_OR_DAMAGED:
-        if latest is None:
+        if latest is None and recorded is None:
             errors.append(
                 FieldError(
                     "kind",
@@ -470,7 +501,7 @@ def eligibility_errors(
                     "The citizen has no card to re-issue",
                 )
             )
-        elif latest.state == Card.State.REVOKED:
+        elif latest is not None and latest.state == Card.State.REVOKED:
             # A re-issue replaces a card that was lost or damaged. A card withdrawn on legal grounds (the
             # nationality lost, issued against the rules) ended for a reason a re-issue would undo.
             errors.append(

@@ -4,6 +4,7 @@ campaign report. Thin: every rule is in services, every read in selectors."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 from django.contrib import messages
@@ -62,7 +63,9 @@ def queue_view(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def intake_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
-    pin = (request.GET.get("pin") or request.POST.get("pin") or "").strip()
+    # A PIN is read out and copied in groups ("001 090 123 456"): the separators are dropped, as the
+    # portal's sign-in does, rather than answered with "not found".
+    pin = re.sub(r"[\s.\-]", "", request.GET.get("pin") or request.POST.get("pin") or "")
     citizen = None
     if pin:
         try:
