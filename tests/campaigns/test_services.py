@@ -150,8 +150,13 @@ def test_campaign_days_lie_between_2000_and_ten_years_ahead(personas: Personas) 
     latest = date(timezone.localdate().year + 10, 12, 31)
 
     def create(starts_on: date, ends_on: date) -> Campaign:
+        # A name per campaign: two campaigns may not share one (test_review_s26_names).
         return services.campaign_create(
-            actor=Actor(personas.minh), name="Đợt", starts_on=starts_on, ends_on=ends_on, metrics=[taken]
+            actor=Actor(personas.minh),
+            name=f"Đợt từ {starts_on.isoformat()}",
+            starts_on=starts_on,
+            ends_on=ends_on,
+            metrics=[taken],
         )
 
     for starts_on, ends_on, fields in (

@@ -18,6 +18,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -68,6 +69,10 @@ class Campaign(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_ends_after_start"
             ),
+            # One campaign per name: a form sent twice (a double tap, a slow network) made two campaigns
+            # of the same name, whose targets and figures the leaders could not tell apart. The service
+            # says so beside the name; this holds it when the two requests arrive together.
+            models.UniqueConstraint(Lower("name"), name="campaign_name_unique"),
         )
 
     def __str__(self) -> str:

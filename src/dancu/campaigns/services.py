@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -38,6 +38,10 @@ from dancu.lib.vntext import text_errors
 EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){2}$")
 CODE = re.compile(r"^[a-z0-9_-]{2,40}$")
 MAX_TARGET = 10**12
+# The fields' names as the pages show them, for the refusals of lib.vntext.text_errors: "Trường «name»"
+# named the form's code, not the field the leader sees.
+_CAMPAIGN_NAME = ("Tên chiến dịch", "Campaign name")
+_TARGET_REASON = ("Lý do giao, điều chỉnh", "Reason for setting or revising")
 MAX_DAYS = 3 * 366
 # A campaign counts the audit trail, which no year before 2000 holds, and is planned a few years ahead at
 # most: days outside these bounds (0001, 9999) are typing mistakes that would still be listed to every
@@ -99,7 +103,9 @@ def _normalized_filter(data_filter: Any) -> dict[str, list[str]]:
         text_problems = [
             error
             for text in (key, *(str(v) for v in values))
-            for error in text_errors(text, field="data_filter", max_length=200, prose=True)
+            for error in text_errors(
+                text, field="data_filter", max_length=200, prose=True, label=("Bộ lọc dữ liệu", "Data filter")
+            )
         ]
         if text_problems:
             raise DomainError(text_problems[0])
@@ -147,7 +153,9 @@ def metric_create(
             )
         )
     else:
-        errors += text_errors(name, field="name", max_length=120, prose=True)
+        errors += text_errors(
+            name, field="name", max_length=120, prose=True, label=("Tên chỉ số", "Metric name")
+        )
     if not name_en or len(name_en) > 120:
         errors.append(
             FieldError(
@@ -158,7 +166,9 @@ def metric_create(
             )
         )
     else:
-        errors += text_errors(name_en, field="name_en", max_length=120, prose=True)
+        errors += text_errors(
+            name_en, field="name_en", max_length=120, prose=True, label=("Tên tiếng Anh", "English name")
+        )
     types = [t.strip() for t in event_types if t.strip()]
     if population_rule:
         kind = Metric.Kind.POPULATION
@@ -260,7 +270,9 @@ def campaign_create(
             )
         )
     else:
-        errors += text_errors(name, field="name", max_length=200, prose=True)
+        errors += text_errors(name, field="name", max_length=200, prose=True, label=_CAMPAIGN_NAME)
+        if _name_in_use(name):
+            errors.append(_name_taken())
     latest = date(timezone.localdate().year + YEARS_AHEAD, 12, 31)
     errors += [
         FieldError(
@@ -319,6 +331,38 @@ def campaign_create(
             )
     if errors:
         raise DomainError(errors)
+    try:
+        return _campaign_insert(
+            actor=actor, user=user, name=name, starts_on=starts_on, ends_on=ends_on, metrics=metrics
+        )
+    except IntegrityError as exc:
+        # The same form sent twice at once: both passed the check above, the database let one in.
+        if _name_in_use(name):
+            raise DomainError([_name_taken()]) from exc
+        raise
+
+
+def _name_in_use(name: str) -> bool:
+    """Whether a campaign has this name, whatever the case. Compared here, not with `iexact`: SQLite
+    folds only ASCII letters, and "CẤP THẺ" is "Cấp thẻ" to a leader. Campaigns are a few a year, so
+    reading their names costs nothing; the constraint (models.Campaign) holds the exact twin of a form
+    sent twice on either database."""
+    folded = name.casefold()
+    return any(other.casefold() == folded for other in Campaign.objects.values_list("name", flat=True))
+
+
+def _name_taken() -> FieldError:
+    return FieldError(
+        "name",
+        "campaign.name_taken",
+        "Đã có chiến dịch mang tên này: hãy mở chiến dịch đó, hoặc đặt tên khác",
+        "A campaign of this name exists: open it, or choose another name",
+    )
+
+
+def _campaign_insert(
+    *, actor: Actor, user: User, name: str, starts_on: date, ends_on: date, metrics: Sequence[MetricChoice]
+) -> Campaign:
     with transaction.atomic():
         campaign = Campaign.objects.create(name=name, starts_on=starts_on, ends_on=ends_on, created_by=user)
         CampaignMetric.objects.bulk_create(
@@ -436,13 +480,17 @@ def target_set(
             )
         )
     else:
-        errors += text_errors(reason, field="reason", max_length=1000, prose=True)
+        errors += text_errors(reason, field="reason", max_length=1000, prose=True, label=_TARGET_REASON)
     if errors:
         raise DomainError(errors)
     now = timezone.now()
     with transaction.atomic():
         target = Target.objects.select_for_update().filter(campaign_metric=campaign_metric, unit=unit).first()
         old_total, old_per_day = (target.total, target.per_day) if target else (None, None)
+        if target is not None and (old_total, old_per_day) == (total, per_day):
+            # The same figures again (the form sent twice, the back button and "Lưu" once more): nothing
+            # is revised, and the history of targets keeps no "40 → 40" line for the leaders to puzzle over.
+            return target
         if target is None:
             target = Target(campaign_metric=campaign_metric, unit=unit)
         target.total, target.per_day, target.set_by, target.set_at = total, per_day, user, now
