@@ -171,6 +171,7 @@ def _new_account(data: Mapping[str, Any]) -> dict[str, Any]:
         "password": str(data.get("password1") or ""),
         "role": str(data.get("role") or ""),
         "police_unit": _unit(str(data.get("police_unit") or "")),
+        "police_unit_typed": str(data.get("police_unit") or ""),
         "full_name": str(data.get("full_name") or ""),
     }
 
@@ -249,7 +250,12 @@ def officer_change_view(request: HttpRequest, pk: int) -> HttpResponse:
     def change(actor: Actor, officer: User, data: dict[str, Any]) -> str:
         unit = _unit(data["police_unit"])
         services.officer_change(
-            actor=actor, officer=officer, role=data["role"], police_unit=unit, reason=data["reason"]
+            actor=actor,
+            officer=officer,
+            role=data["role"],
+            police_unit=unit,
+            reason=data["reason"],
+            police_unit_typed=data["police_unit"],
         )
         return _("Đã lưu vai trò và đơn vị.")
 

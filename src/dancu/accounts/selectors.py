@@ -232,8 +232,21 @@ def police_unit_find(text: str) -> PoliceUnit | None:
     units = PoliceUnit.objects.select_related("admin_unit")
     if (unit := units.filter(code__iexact=text).first()) is not None:
         return unit
-    named = list(units.filter(Q(name__iexact=text) | Q(name__iexact=f"Công an {text}"))[:2])
+    named = police_units_named(text, limit=2)
     return named[0] if len(named) == 1 else None
+
+
+def police_units_named(text: str, *, limit: int) -> list[PoliceUnit]:
+    """The police units of this name, with or without "Công an", by code, `limit` at most: the units an
+    administrator may have meant by a name several share (253 names of the 2025 communes are shared,
+    "Xã Tân Phú" by five provinces), for the refusal to list them with their codes."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    units = PoliceUnit.objects.select_related("parent").filter(
+        Q(name__iexact=text) | Q(name__iexact=f"Công an {text}")
+    )
+    return list(units.order_by("code")[:limit])
 
 
 def police_unit_in_reach(user: User, unit: PoliceUnit) -> bool:

@@ -17,12 +17,18 @@ from dancu.accounts.selectors import (
     officer_scope,
     officers_manager,
     police_unit_in_reach,
+    police_units_named,
 )
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.vntext import nfc, text_errors
+
+# The fields' names as the pages show them, for the refusals of lib.vntext.text_errors: "Trường «full_name»"
+# named the form's code, not the field the administrator sees.
+_FULL_NAME = ("Họ và tên", "Full name")
+_REASON = ("Lý do", "Reason")
 
 
 def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = None) -> PoliceUnit:
@@ -260,7 +266,9 @@ def otp_devices_reset(*, actor: Actor, user: User, reason: str) -> tuple[int, in
     reason = reason.strip()
     if not reason:
         raise DomainError(FieldError("reason", "reason.required", "Cần ghi lý do", "A reason is required"))
-    if errors := text_errors(reason, field="reason", max_length=OTP_RESET_REASON_MAX_LENGTH, prose=True):
+    if errors := text_errors(
+        reason, field="reason", max_length=OTP_RESET_REASON_MAX_LENGTH, prose=True, label=_REASON
+    ):
         raise DomainError(errors)
     with transaction.atomic():
         removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
@@ -461,9 +469,15 @@ def _manager(actor: Actor) -> User:
     return user
 
 
-def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None) -> list[FieldError]:
+# The units listed when a name several units share is typed; past it, the administrator is told how many more.
+NAMESAKES_LISTED = 8
+
+
+def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None, typed: str = "") -> list[FieldError]:
     if role not in ROLE_LEVELS:
         return [FieldError("role", "role.invalid", "Vai trò không hợp lệ", "Invalid role")]
+    if unit is None and (namesakes := _namesakes(manager, typed)):
+        return [namesakes]
     if unit is None:
         return [
             FieldError(
@@ -485,6 +499,29 @@ def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None) -> list
     if (refusal := role_unit_level_refusal(role, unit)) is not None:
         return [refusal]
     return []
+
+
+def _namesakes(manager: User, typed: str) -> FieldError | None:
+    """The refusal of a name several police units share, listing those in the administrator's reach with
+    their codes and the unit above them: the codes are shown nowhere else in the pages, and "type the
+    code" alone left the administrator of "Xã Tân Phú" (five provinces) with no way to find it."""
+    named = [unit for unit in police_units_named(typed, limit=200) if police_unit_in_reach(manager, unit)]
+    if len(named) < 2:
+        return None
+    shown = "; ".join(
+        f"{unit.name}{f' – {unit.parent.name}' if unit.parent else ''} ({unit.code})"
+        for unit in named[:NAMESAKES_LISTED]
+    )
+    more = len(named) - NAMESAKES_LISTED
+    return FieldError(
+        "police_unit",
+        # The code of a unit not found, as before: no single unit has the name.
+        "unit.unknown",
+        f"{len(named)} đơn vị công an mang tên này, hãy nhập mã của đơn vị cần chọn: {shown}"
+        + (f"; và {more} đơn vị khác" if more > 0 else ""),
+        f"{len(named)} police units have this name; type the code of the one you mean: {shown}"
+        + (f"; and {more} more" if more > 0 else ""),
+    )
 
 
 def role_unit_level_refusal(role: str, unit: PoliceUnit) -> FieldError | None:
@@ -575,31 +612,50 @@ def _officer_reason(reason: str) -> str:
     reason = reason.strip()
     if not reason:
         raise DomainError(FieldError("reason", "reason.required", "Cần ghi lý do", "A reason is required"))
-    if errors := text_errors(reason, field="reason", max_length=OFFICER_REASON_MAX_LENGTH, prose=True):
+    if errors := text_errors(
+        reason, field="reason", max_length=OFFICER_REASON_MAX_LENGTH, prose=True, label=_REASON
+    ):
         raise DomainError(errors)
     return reason
 
 
 def officer_add_refusals(
-    *, actor: Actor, username: str, password: str, role: str, police_unit: PoliceUnit | None, full_name: str
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    police_unit: PoliceUnit | None,
+    full_name: str,
+    police_unit_typed: str = "",
 ) -> list[FieldError]:
     """Every rule that officer_add would refuse these values by, all at once, writing nothing: the page
-    shows them beside their fields together, those of a half-filled form too."""
+    shows them beside their fields together, those of a half-filled form too. `police_unit_typed` is what
+    the administrator typed for the unit, named in the refusal when it finds no single unit."""
     manager = _manager(actor)
     return [
         *_new_account_errors(username, password),
-        *_role_unit_errors(manager, role, police_unit),
-        *text_errors(full_name, field="full_name", max_length=300),
+        *_role_unit_errors(manager, role, police_unit, police_unit_typed),
+        *text_errors(full_name, field="full_name", max_length=300, label=_FULL_NAME),
     ]
 
 
 def officer_add(
-    *, actor: Actor, username: str, password: str, role: str, police_unit: PoliceUnit | None, full_name: str
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    role: str,
+    police_unit: PoliceUnit | None,
+    full_name: str,
+    police_unit_typed: str = "",
 ) -> User:
     """An administrator's new officer account, in a police unit of their area and of the level its role
     works at; the officer sets up an authenticator at the first sign-in (the QR code)."""
     values = {"username": username, "password": password, "role": role, "full_name": full_name}
-    if errors := officer_add_refusals(actor=actor, police_unit=police_unit, **values):
+    if errors := officer_add_refusals(
+        actor=actor, police_unit=police_unit, police_unit_typed=police_unit_typed, **values
+    ):
         raise DomainError(errors)
     assert police_unit is not None
     user, _device = officer_create(
@@ -628,7 +684,13 @@ def _locked_officer(manager: User, officer: User) -> User:
 
 
 def officer_change(
-    *, actor: Actor, officer: User, role: str, police_unit: PoliceUnit | None, reason: str
+    *,
+    actor: Actor,
+    officer: User,
+    role: str,
+    police_unit: PoliceUnit | None,
+    reason: str,
+    police_unit_typed: str = "",
 ) -> User:
     """Move an officer to another police unit or give them another role; the trail keeps both, before and
     after. What the officer sees follows at their next page: the jurisdiction is their unit's area."""
@@ -638,7 +700,7 @@ def officer_change(
         # The unit before the officer (the lock order of police_unit_lock), its level as it stands now.
         if police_unit is not None and police_unit.pk is not None:
             police_unit = police_unit_lock(police_unit)
-        if errors := _role_unit_errors(manager, role, police_unit):
+        if errors := _role_unit_errors(manager, role, police_unit, police_unit_typed):
             raise DomainError(errors)
         assert police_unit is not None
         locked = _locked_officer(manager, officer)
@@ -679,7 +741,9 @@ def officer_rename(*, actor: Actor, officer: User, full_name: str, reason: str) 
         raise DomainError(
             FieldError("full_name", "full_name.required", "Cần ghi họ và tên", "The full name is required")
         )
-    if errors := text_errors(full_name, field="full_name", max_length=OFFICER_NAME_MAX_LENGTH):
+    if errors := text_errors(
+        full_name, field="full_name", max_length=OFFICER_NAME_MAX_LENGTH, label=_FULL_NAME
+    ):
         raise DomainError(errors)
     # Kept as officer_create keeps it: the given name alone in last_name, the rest in first_name, each
     # column of 150 characters (officer_create cuts a longer part short; a correction is refused instead).
