@@ -111,3 +111,58 @@ def test_workers_leave_when_their_parent_is_killed(tmp_path: Path) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert left == []
+
+
+def _pid(number: int) -> int:
+    time.sleep(0.05)
+    return os.getpid()
+
+
+def test_a_worker_works_on_through_a_sigterm_that_its_parent_did_not_send() -> None:
+    """SIGTERM to a whole process group (`systemctl stop`, `kill -TERM -PGID`) reaches the workers with
+    their parent. The parent stops the work and the workers with it; a worker that died of the signal at
+    once would have broken the pool under the parent first."""
+    results = []
+    for _, pid in forked_map(_pid, ((n, (n,)) for n in range(40)), workers=2):
+        results.append(pid)
+        if len(results) == 2:
+            # From another process, as the group's signal comes: not from the pool.
+            subprocess.run(["kill", "-TERM", str(pid)], check=True)  # noqa: S603, S607 - a pid of ours
+    assert len(results) == 40
+    assert results[2] in results[20:] or results[3] in results[20:]  # both workers still at work after it
+
+
+_BROKEN = """
+import os, signal, sys, time
+from concurrent.futures.process import BrokenProcessPool
+from dancu.lib.forked import forked_map
+
+def work(number):
+    time.sleep(0.2)
+    return os.getpid()
+
+seen = []
+try:
+    for _, pid in forked_map(work, ((n, (n,)) for n in range(200)), workers=2):
+        seen.append(pid)
+        if len(seen) == 4:
+            os.kill(pid, signal.SIGKILL)  # one worker dies, as the out-of-memory killer ends it
+except BrokenProcessPool:
+    print(" ".join(str(pid) for pid in sorted(set(seen))))
+"""
+
+
+def test_a_pool_that_a_worker_died_in_still_ends_its_other_workers() -> None:
+    """Workers that ignore SIGTERM still end with their pool when one of them dies: the parent gets the
+    pool's error, and no worker is left behind or waited for."""
+    # The interpreter running the tests, with the script above: no outside input.
+    ended = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", textwrap.dedent(_BROKEN)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    workers = [int(pid) for pid in ended.stdout.split()]
+    assert len(workers) == 2, ended.stderr
+    assert all(_stat(pid) is None or _stat(pid)[0] in ("Z", "X") for pid in workers)  # type: ignore[index]

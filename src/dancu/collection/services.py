@@ -397,7 +397,8 @@ def import_rows(
     `workers` processes normalize the rows ahead of the checks (see `collection.workers`); by default
     `settings.DANCU_IMPORT_WORKERS` for a file with many rows left, none for a small one. A process that
     may not fork (a task worker of the queue) works alone."""
-    if run.status == ImportRun.Status.DONE:
+    if run.finished_at is not None:
+        # Every row is staged: a run interrupted while writing them goes on with that, not with its file.
         return run
     policy = policy or ImportPolicy.from_settings()
     checker = checker or RowChecker(run=run)
@@ -1253,35 +1254,75 @@ def imports_mark_interrupted(*, actor: Actor, now: datetime | None = None) -> li
             run = _stalled_runs(now).select_for_update().filter(pk=candidate.pk).first()
             if run is None:
                 continue  # its worker spoke meanwhile
-            done = run.rows_read if run.finished_at is None else run.rows_applied + run.rows_queued
-            step = "đọc và kiểm tra" if run.finished_at is None else "ghi vào CSDL"
-            step_en = "reading and checking" if run.finished_at is None else "writing to the registry"
-            run.status = ImportRun.Status.INTERRUPTED
+            done, step, step_en = _where_it_stopped(run)
             silent = f"{timezone.localtime(run.updated_at):%H:%M %d/%m/%Y}"
-            # How it goes on: from its page, or (a file read on the server) by the same command there.
-            if (on_server := import_server_resume(run)) is not None:
-                then, then_en = f"; {on_server.message('vi')}", f"; {on_server.message('en')}"
-            else:
-                then = ", tiếp tục sẽ nhập từ dòng kế tiếp."
-                then_en = " and continuing starts at the next row."
-            run.error = (
-                f"import.interrupted: Tiến trình nhập dừng đột ngột khi {step} ({done:,} dòng đã lưu, "
-                f"không có tin từ {silent}); các dòng đã lưu được giữ{then} / "
-                f"The import process stopped without a word while {step_en} ({done:,} rows committed, "
-                f"silent since {silent}); committed rows are kept{then_en}"
-            )
-            # Not `save()`: the heartbeat keeps the time the worker was last heard of.
-            ImportRun.objects.filter(pk=run.pk).update(status=run.status, error=run.error)
-            audit_event_record(
+            _mark_interrupted(
+                run,
                 actor=actor,
-                event_type=EventType.IMPORT_INTERRUPTED,
-                subject_type="import_run",
-                subject_id=run.pk,
-                unit=_run_unit(run),
-                data={"rows_read": run.rows_read, "promoted": run.rows_applied + run.rows_queued},
+                cause=f"import.interrupted: Tiến trình nhập dừng đột ngột khi {step} ({done:,} dòng đã lưu, "
+                f"không có tin từ {silent})",
+                cause_en=f"The import process stopped without a word while {step_en} ({done:,} rows "
+                f"committed, silent since {silent})",
             )
         marked.append(run)
     return marked
+
+
+def import_stop(*, run: ImportRun, actor: Actor, terminated: bool) -> ImportRun:
+    """`dancu import` stopped by its operator's Ctrl-C, or by SIGTERM (`terminated`: a service manager,
+    a shutdown that asks first): the run is marked interrupted at once, saying how it goes on, where its
+    page would otherwise show it in progress until the workers' check found it silent. Nothing committed
+    is touched; a run that finished meanwhile is left as it is."""
+    if terminated:
+        how, how_en = "bị dừng bởi tín hiệu SIGTERM", "was stopped by SIGTERM"
+    else:
+        how, how_en = "bị người vận hành dừng (Ctrl-C)", "was stopped by its operator (Ctrl-C)"
+    with transaction.atomic():
+        locked = (
+            ImportRun.objects.select_for_update()
+            .filter(pk=run.pk, promoted_at__isnull=True)
+            .filter(status__in=(ImportRun.Status.RUNNING, ImportRun.Status.DONE))
+            .first()
+        )
+        if locked is not None:
+            done, step, step_en = _where_it_stopped(locked)
+            _mark_interrupted(
+                locked,
+                actor=actor,
+                cause=f"import.stopped: Lệnh dancu import {how} khi {step} ({done:,} dòng đã lưu)",
+                cause_en=f"dancu import {how_en} while {step_en} ({done:,} rows committed)",
+            )
+    run.refresh_from_db()
+    return run
+
+
+def _where_it_stopped(run: ImportRun) -> tuple[int, str, str]:
+    """The rows a stopped run had committed, and its step, in both languages."""
+    if run.finished_at is None:
+        return run.rows_read, "đọc và kiểm tra", "reading and checking"
+    return run.rows_applied + run.rows_queued, "ghi vào CSDL", "writing to the registry"
+
+
+def _mark_interrupted(run: ImportRun, *, actor: Actor, cause: str, cause_en: str) -> None:
+    """Mark a run locked by the caller interrupted, its error the cause and how it goes on."""
+    # How it goes on: from its page, or (a file read on the server) by the same command there.
+    if (on_server := import_server_resume(run)) is not None:
+        then, then_en = f"; {on_server.message('vi')}", f"; {on_server.message('en')}"
+    else:
+        then = ", tiếp tục sẽ nhập từ dòng kế tiếp."
+        then_en = " and continuing starts at the next row."
+    run.status = ImportRun.Status.INTERRUPTED
+    run.error = f"{cause}; các dòng đã lưu được giữ{then} / {cause_en}; committed rows are kept{then_en}"
+    # Not `save()`: the heartbeat keeps the time the run was last heard of.
+    ImportRun.objects.filter(pk=run.pk).update(status=run.status, error=run.error)
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.IMPORT_INTERRUPTED,
+        subject_type="import_run",
+        subject_id=run.pk,
+        unit=_run_unit(run),
+        data={"rows_read": run.rows_read, "promoted": run.rows_applied + run.rows_queued},
+    )
 
 
 def import_resume(*, actor: Actor, run: ImportRun) -> ImportRun:

@@ -8,8 +8,8 @@ between worker processes and need the same things from them:
   it inherited, and a test's units may sit in a transaction only the parent's connection sees;
 - results in the order the work was given, with at most two pieces per worker in hand, so that no worker
   idles and a million rows are never all copied into the pipes at once;
-- Ctrl-C handled by the parent only (it says where it stopped), and no worker left waiting for ever when
-  the parent is killed;
+- Ctrl-C and SIGTERM handled by the parent only (it says where it stopped, and stops its workers in
+  order), and no worker left waiting for ever when the parent is killed;
 - stopping the iteration stops the workers at once and drops the pieces they had not finished.
 """
 
@@ -42,6 +42,11 @@ def _start(setup: Callable[..., None] | None, setup_args: tuple[Any, ...]) -> No
     # Ctrl-C on the terminal reaches every process of the group: the parent stops the run and says
     # where it stopped; its workers have nothing to say and leave with it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # So does SIGTERM sent to the group (`systemctl stop`, `kill -TERM -PGID`). A worker that died of it at
+    # once would break the pool under the parent, which would then end on the pool's error instead of
+    # stopping as it was asked to (`lib.termination`). The pool ends its workers itself, and a worker whose
+    # parent is gone leaves (below).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_leave_with_parent, args=(os.getppid(),), daemon=True).start()
     if setup is not None:
         setup(*setup_args)

@@ -16,6 +16,8 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from dancu.lib.termination import StopRequest
+
 # Often enough that a log shows the command is alive, seldom enough that an hour's run is a page of lines.
 INTERVAL_SECONDS = 10.0
 
@@ -28,10 +30,28 @@ def progress_bar(
     initial: float = 0,
     unit_scale: bool = False,
     file: IO[str] | None = None,
+    stop: StopRequest | None = None,
 ) -> Any:
     """tqdm's bar on a terminal, as the commands always drew it; elsewhere plain lines, named by `label`
     (or by the description a command gives the bar). Either is a tqdm: `update`, `n`, `set_description`,
-    `close`, a context manager."""
+    `close`, a context manager. With `stop`, each update is where SIGTERM stops the command
+    (`lib.termination`): a command reports its progress between two pieces of its work."""
+    bar = _bar(total=total, unit=unit, label=label, initial=initial, unit_scale=unit_scale, file=file)
+    if stop is not None:
+        update = bar.update
+
+        def update_then_stop(n: float | None = 1) -> bool | None:
+            shown = update(n)
+            stop.check()
+            return shown
+
+        bar.update = update_then_stop
+    return bar
+
+
+def _bar(
+    *, total: float | None, unit: str, label: str, initial: float, unit_scale: bool, file: IO[str] | None
+) -> tqdm:
     file = sys.stderr if file is None else file
     if _is_terminal(file):
         return tqdm(

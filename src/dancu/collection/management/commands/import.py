@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun
-from dancu.collection.readers import FileRejectedError, check_regular_file
+from dancu.collection.readers import FileRejectedError, Source, check_regular_file
 from dancu.collection.reports import rejected_rows_xlsx, summary_lines
 from dancu.collection.services import (
     DEFAULT_BATCH_SIZE,
@@ -26,11 +27,13 @@ from dancu.collection.services import (
     import_promote,
     import_rows,
     import_start,
+    import_stop,
 )
 from dancu.collection.workers import MAX_WORKERS
 from dancu.lib.command_options import check_output_files, write_failed
 from dancu.lib.errors import command_error
 from dancu.lib.progress import progress_bar
+from dancu.lib.termination import StopRequest, Terminated, exit_status, sigterm_stops
 from dancu.registry.bulk import units_loaded
 
 
@@ -113,35 +116,10 @@ class Command(BaseCommand):
         bar = progress_bar(initial=run.rows_read, total=run.rows_total, unit=" dòng")
         bar.set_description("Đọc, kiểm tra / reading, checking")
 
-        def progress(current: ImportRun) -> None:
-            bar.update(current.rows_read - bar.n)
-
-        try:
-            run = import_rows(
-                run=run,
-                source=source,
-                actor=actor,
-                policy=ImportPolicy(auto_approve_clean=False)
-                if options["review_everything"]
-                else ImportPolicy.from_settings(),
-                batch_size=options["batch_size"],
-                on_batch=progress,
-                workers=options["workers"],
-            )
-        except KeyboardInterrupt:
-            bar.close()
-            run.refresh_from_db()
-            self.stderr.write(
-                f"Đã dừng sau {run.rows_read:,} dòng đã lưu; chạy lại lệnh để tiếp tục. "
-                f"Stopped after {run.rows_read:,} committed rows; run the same command to resume."
-            )
-            sys.exit(130)
-        except FileRejectedError as exc:
-            import_fail(run=run, error=exc, actor=actor)
-            raise CommandError(f"{path}: [{exc.code}] {exc.message_vi} / {exc.message_en}") from None
-        bar.close()
-        if not options["stage_only"] and run.promoted_at is None:
-            run = self._promote(run)
+        with sigterm_stops() as stop:
+            run = self._stage(run, source=source, actor=actor, options=options, bar=bar, stop=stop)
+            if not options["stage_only"] and run.promoted_at is None:
+                run = self._promote(run, actor, stop)
         for line in summary_lines(run):
             self.stdout.write(line)
         if run.rows_rejected:
@@ -161,7 +139,53 @@ class Command(BaseCommand):
                 ) from None
             self.stdout.write(f"Dòng bị từ chối / rejected rows ({written:,}): {target}")
 
-    def _promote(self, run: ImportRun) -> ImportRun:
+    def _stage(
+        self,
+        run: ImportRun,
+        *,
+        source: Source,
+        actor: Actor,
+        options: dict[str, Any],
+        bar: Any,
+        stop: StopRequest,
+    ) -> ImportRun:
+        """The file's rows not yet committed, read, checked and staged, with a bar."""
+
+        def progress(current: ImportRun) -> None:
+            bar.update(current.rows_read - bar.n)
+            # After each batch's commit: where SIGTERM stops the run with nothing half-written.
+            stop.check()
+
+        try:
+            run = import_rows(
+                run=run,
+                source=source,
+                actor=actor,
+                policy=ImportPolicy(auto_approve_clean=False)
+                if options["review_everything"]
+                else ImportPolicy.from_settings(),
+                batch_size=options["batch_size"],
+                on_batch=progress,
+                workers=options["workers"],
+            )
+        except KeyboardInterrupt as stopped:
+            bar.close()
+            run = self._stopped(run, stopped, actor)
+            self.stderr.write(
+                f"Đã dừng{self._by(stopped)} sau {run.rows_read:,} dòng đã lưu; chạy lại lệnh để tiếp tục. "
+                f"Stopped{self._by(stopped)} after {run.rows_read:,} committed rows; run the same command "
+                "to resume."
+            )
+            sys.exit(exit_status(stopped))
+        except FileRejectedError as exc:
+            import_fail(run=run, error=exc, actor=actor)
+            raise CommandError(
+                f"{options['file']}: [{exc.code}] {exc.message_vi} / {exc.message_en}"
+            ) from None
+        bar.close()
+        return run
+
+    def _promote(self, run: ImportRun, actor: Actor, stop: StopRequest) -> ImportRun:
         """Approved rows into the registry, the others into their communes' review queues, with a bar."""
         waiting = run.rows_accepted + run.rows_review
         bar = progress_bar(total=waiting, unit=" bản ghi")
@@ -176,14 +200,34 @@ class Command(BaseCommand):
             # end moves with them, so that a finished promotion ends at its end, as the page's bar does.
             bar.total = current.rows_accepted + current.rows_review
             bar.update(current.rows_applied + current.rows_queued - bar.n)
+            stop.check()  # after each chunk's commit
 
         try:
+            # SIGTERM during the last batch of staging stops here, before any row is written.
+            stop.check()
             run = import_promote(run=run, on_batch=progress)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stopped:
             bar.close()
+            run = self._stopped(run, stopped, actor)
+            written = run.rows_applied + run.rows_queued
             self.stderr.write(
-                "Đã dừng; chạy lại lệnh để tiếp tục chuyển bản ghi. Stopped; run the same command to resume."
+                f"Đã dừng{self._by(stopped)} sau {written:,} bản ghi đã ghi; chạy lại lệnh để tiếp tục. "
+                f"Stopped{self._by(stopped)} after {written:,} records written; run the same command to "
+                "resume."
             )
-            sys.exit(130)
+            sys.exit(exit_status(stopped))
         bar.close()
         return run
+
+    @staticmethod
+    def _by(stop: KeyboardInterrupt) -> str:
+        return " (SIGTERM)" if isinstance(stop, Terminated) else ""
+
+    def _stopped(self, run: ImportRun, stop: KeyboardInterrupt, actor: Actor) -> ImportRun:
+        """The run marked interrupted at once, so that its page says so. The open batch was rolled back
+        on the way out; if the database is what failed to answer, the workers' check marks it later."""
+        try:
+            return import_stop(run=run, actor=actor, terminated=isinstance(stop, Terminated))
+        except DatabaseError as exc:
+            self.stderr.write(f"{exc.__class__.__name__}: {exc}".strip())
+            return run

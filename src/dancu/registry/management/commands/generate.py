@@ -18,6 +18,7 @@ from dancu.audit.services import Actor
 from dancu.lib.command_options import check_output_files, option_date
 from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.lib.progress import progress_bar
+from dancu.lib.termination import exit_status, sigterm_stops
 from dancu.registry.bulk import (
     DEFAULT_BATCH_SIZE,
     MAX_BATCH_SIZE,
@@ -200,7 +201,10 @@ class Command(BaseCommand):
         before = {path: _fingerprint(path) for path in written_files}
         try:
             # A bar on a terminal; elsewhere (a log file, CI) a plain line now and then.
-            with progress_bar(total=people, unit=" người", label="Sinh dân cư / generating") as bar:
+            with (
+                sigterm_stops() as stop,
+                progress_bar(total=people, unit=" người", label="Sinh dân cư / generating", stop=stop) as bar,
+            ):
                 if options["out"] and options["dirty"]:
                     stats = self._write_dirty_csv(
                         households, Path(options["out"]), options=options, today=today, bar=bar
@@ -211,10 +215,10 @@ class Command(BaseCommand):
                     stats = self._write_package(households, options=options, today=today, bar=bar)
                 else:
                     stats = self._load(households, options=options, today=today, bar=bar)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             self.stderr.write(self._interrupted(options, written_files, before))
-            # 128 + SIGINT, as a shell reports a process that Ctrl-C ended, and as `dancu import` exits.
-            sys.exit(130)
+            # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports them, and as `dancu import` exits.
+            sys.exit(exit_status(stop))
         where = options["out"] or options["package"] or "cơ sở dữ liệu / database"
         self.stdout.write(
             f"{stats.people} người, {stats.households} hộ → {where}: {stats.seconds:.1f} s, "

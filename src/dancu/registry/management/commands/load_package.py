@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from dancu.audit.services import Actor
 from dancu.lib.errors import DomainError, command_error, command_error_from
 from dancu.lib.progress import progress_bar
+from dancu.lib.termination import exit_status, sigterm_stops
 from dancu.registry.bulk import units_loaded
 from dancu.registry.models import Citizen
 from dancu.registry.package import load_package, read_manifest
@@ -42,7 +43,12 @@ class Command(BaseCommand):
             raise command_error(f"Không đọc được gói: {exc}", f"cannot read the package: {exc}") from None
         # A bar on a terminal; elsewhere (a log file, CI) a plain line now and then.
         try:
-            with progress_bar(total=size, unit="B", unit_scale=True, label="Nạp gói / loading") as bar:
+            with (
+                sigterm_stops() as stop,
+                progress_bar(
+                    total=size, unit="B", unit_scale=True, label="Nạp gói / loading", stop=stop
+                ) as bar,
+            ):
                 try:
                     stats = load_package(
                         directory,
@@ -51,10 +57,10 @@ class Command(BaseCommand):
                     )
                 except DomainError as exc:
                     raise command_error_from(exc) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:
             self.stderr.write(self._interrupted())
-            # 128 + SIGINT, as a shell reports a process that Ctrl-C ended, and as `dancu generate` exits.
-            sys.exit(130)
+            # 130 after Ctrl-C, 143 after SIGTERM, as a shell reports them, and as `dancu generate` exits.
+            sys.exit(exit_status(stop))
         if options["verbosity"] >= 2:
             for name, seconds in stats.steps.items():
                 self.stdout.write(f"  {seconds:7.2f} s  {name}")
