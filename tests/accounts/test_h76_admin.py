@@ -22,8 +22,9 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.services import officer_create
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
+from dancu.geo.selectors import unit_get
 from tests.accounts.conftest import admin_post
-from tests.conftest import PASSWORD, Personas
+from tests.conftest import DUONG_LIEU_LEGACY, PASSWORD, Personas, legacy_commune
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +81,18 @@ def hoan_kiem(personas: Personas) -> PoliceUnit:
 def test_a_units_level_is_refused_while_its_officers_roles_do_not_work_there(
     operator: Client, hoan_kiem: PoliceUnit, language: str
 ) -> None:
-    response = admin_post(operator, _unit_url(hoan_kiem), language=language, level=PoliceUnit.Level.PROVINCE)
+    # Made a province's police (its area, its level and the ministry above it, as a province's police
+    # has: test_police_unit_shape), the unit would keep its collectors and commune reviewers.
+    province = unit_get(structure="2025", level="province", code="01")
+    ministry = PoliceUnit.objects.get(level=PoliceUnit.Level.MINISTRY)
+    response = admin_post(
+        operator,
+        _unit_url(hoan_kiem),
+        language=language,
+        level=PoliceUnit.Level.PROVINCE,
+        admin_unit=province.pk,
+        parent=ministry.pk,
+    )
 
     assert response.status_code == 200  # the page again, nothing saved
     assert response.context["adminform"].form.errors == {"level": [LEVEL_REFUSED[language]]}
@@ -90,15 +102,18 @@ def test_a_units_level_is_refused_while_its_officers_roles_do_not_work_there(
 
 
 def test_a_units_level_that_suits_its_officers_is_saved(operator: Client, personas: Personas) -> None:
-    # Cường, a supervisor, works in a district's police as in a province's.
-    hanoi = personas.cuong.police_unit
-    assert hanoi is not None
+    # Dũng, a supervisor, works in a district's police as in a province's. The unit is given a legacy
+    # district's area with the level: a level is its area's (test_police_unit_shape).
+    hcm = personas.dung.police_unit
+    assert hcm is not None
+    district = legacy_commune(DUONG_LIEU_LEGACY).parent
+    assert district is not None
 
-    response = admin_post(operator, _unit_url(hanoi), level=PoliceUnit.Level.DISTRICT)
+    response = admin_post(operator, _unit_url(hcm), level=PoliceUnit.Level.DISTRICT, admin_unit=district.pk)
 
     assert response.status_code == 302, response.context["adminform"].form.errors
-    hanoi.refresh_from_db()
-    assert hanoi.level == PoliceUnit.Level.DISTRICT
+    hcm.refresh_from_db()
+    assert hcm.level == PoliceUnit.Level.DISTRICT
 
 
 def test_a_unit_whose_level_is_kept_is_saved_with_officers_placed_before_the_rule(

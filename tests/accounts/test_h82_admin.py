@@ -23,6 +23,7 @@ from dancu.accounts.services import (
 )
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
+from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError
 from tests.accounts.conftest import admin_page_data
 from tests.conftest import PASSWORD, SAI_GON, SYSTEM, Personas, commune
@@ -114,9 +115,14 @@ def _spare_unit() -> PoliceUnit:
 
 
 def _made_a_provinces(unit: PoliceUnit) -> Any:
-    """The admin's unit page saving the unit as a province's police: its form's check and its save in one
-    transaction, as the admin's page runs them; the form's errors, or None once saved."""
-    data = model_to_dict(PoliceUnit.objects.get(pk=unit.pk)) | {"level": PoliceUnit.Level.PROVINCE}
+    """The admin's unit page saving the unit as a province's police (a province's area with the level,
+    the ministry above it: test_police_unit_shape): its form's check and its save in one transaction, as
+    the admin's page runs them; the form's errors, or None once saved."""
+    data = model_to_dict(PoliceUnit.objects.get(pk=unit.pk)) | {
+        "level": PoliceUnit.Level.PROVINCE,
+        "admin_unit": unit_get(structure="2025", level="province", code="79").pk,
+        "parent": PoliceUnit.objects.get(level=PoliceUnit.Level.MINISTRY).pk,
+    }
     data = {name: "" if value is None else value for name, value in data.items()}
     with transaction.atomic():
         form = UnitPage(data, instance=PoliceUnit.objects.get(pk=unit.pk))

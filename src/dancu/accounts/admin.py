@@ -34,6 +34,7 @@ from dancu.accounts.services import (
     otp_second_device_refusal,
     police_unit_level_refusal,
     police_unit_lock,
+    police_unit_shape_refusals,
     role_unit_level_refusal,
 )
 from dancu.audit.services import Actor
@@ -42,15 +43,23 @@ from dancu.lib.errors import DomainError, FieldError
 
 
 class PoliceUnitForm(forms.ModelForm[PoliceUnit]):
-    """A unit's page: a new level is refused while the unit has officers whose role does not work at it
-    (`accounts.services.police_unit_level_refusal`, the rule `role.unit_level` of the officers' own
-    pages), next to the field and in the page's language."""
+    """A unit's page: a level that is not its area's, or a unit above or below it of a level that does not
+    fit, is refused (`accounts.services.police_unit_shape_refusals`); so is a new level while the unit has
+    officers whose role does not work at it (`police_unit_level_refusal`, the rule `role.unit_level` of
+    the officers' own pages). Each next to its field and in the page's language."""
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         level = cleaned.get("level")
-        if level and (refusal := police_unit_level_refusal(unit=self.instance, level=level)) is not None:
-            self.add_error("level", refusal_text(refusal))
+        if not level:
+            return cleaned
+        shape = police_unit_shape_refusals(
+            unit=self.instance, level=level, area=cleaned.get("admin_unit"), parent=cleaned.get("parent")
+        )
+        for refusal in shape:
+            self.add_error(refusal.field, refusal_text(refusal))
+        if not shape and (officers := police_unit_level_refusal(unit=self.instance, level=level)) is not None:
+            self.add_error("level", refusal_text(officers))
         return cleaned
 
 

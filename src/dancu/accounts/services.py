@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
@@ -38,14 +39,114 @@ def police_unit_for_area(*, area: AdminUnit | None, parent: PoliceUnit | None = 
             code="C06", defaults={"name": "Bộ Công an (C06)", "level": PoliceUnit.Level.MINISTRY}
         )
         return unit
-    level = {"province": PoliceUnit.Level.PROVINCE, "district": PoliceUnit.Level.DISTRICT}.get(
-        area.level, PoliceUnit.Level.COMMUNE
-    )
     unit, _ = PoliceUnit.objects.get_or_create(
         code=_police_code(area),
-        defaults={"name": f"Công an {area.name}", "level": level, "admin_unit": area, "parent": parent},
+        defaults={
+            "name": f"Công an {area.name}",
+            "level": police_level_for_area(area),
+            "admin_unit": area,
+            "parent": parent,
+        },
     )
     return unit
+
+
+def police_level_for_area(area: AdminUnit | None) -> str:
+    """The level of the police answering for an area: a province's, a (legacy) district's or a commune's
+    police; the ministry's, which has no area, for the whole country."""
+    if area is None:
+        return PoliceUnit.Level.MINISTRY
+    levels: dict[str, str] = {
+        AdminUnit.Level.PROVINCE: PoliceUnit.Level.PROVINCE,
+        AdminUnit.Level.DISTRICT: PoliceUnit.Level.DISTRICT,
+    }
+    return levels.get(area.level, PoliceUnit.Level.COMMUNE)
+
+
+# Ministry, province, district, commune: a unit's parent is of a level before its own, its children after.
+_LEVEL_RANK = {level: rank for rank, level in enumerate(PoliceUnit.Level.values)}
+
+
+def police_unit_shape_refusals(
+    *, unit: PoliceUnit, level: str, area: AdminUnit | None, parent: PoliceUnit | None
+) -> list[FieldError]:
+    """The refusals of a police unit's level, area and parent that do not fit together, for the admin's
+    unit page (the one path where they are typed by hand; `police_unit_for_area` derives them).
+
+    A unit's jurisdiction is its area, and the roles it may hold are those of its level (ROLE_LEVELS): a
+    commune's police given a province's area would have let its collectors read the whole province. So
+    the level is the area's (`police_level_for_area`); the unit above is of a level above it, and the
+    units below, of a level below it (which also keeps the tree free of cycles)."""
+    refusals = []
+    if level in _LEVEL_RANK and (expected := police_level_for_area(area)) != level:
+        names = _labels_in_each_language(
+            lambda: (
+                str(PoliceUnit.Level(level).label),
+                str(PoliceUnit.Level(expected).label),
+                str(area.name) if area else "",
+            )
+        )
+        if area is None:
+            refusals.append(
+                FieldError(
+                    "admin_unit",
+                    "police_unit.area_required",
+                    f"Đơn vị cấp {names['vi'][0]} cần có địa bàn: chỉ Bộ Công an không có",
+                    f"A unit of the level {names['en'][0]} needs an area: only the ministry has none",
+                )
+            )
+        else:
+            refusals.append(
+                FieldError(
+                    "level",
+                    "police_unit.level_area",
+                    f"Địa bàn {names['vi'][2]} là địa bàn của cấp {names['vi'][1]}, không phải "
+                    f"{names['vi'][0]}: cấp của đơn vị là cấp của địa bàn",
+                    f"The area {names['en'][2]} is one of the level {names['en'][1]}, not "
+                    f"{names['en'][0]}: a unit's level is its area's",
+                )
+            )
+    if level not in _LEVEL_RANK:
+        return refusals
+    if parent is not None and (parent.pk == unit.pk or _LEVEL_RANK[parent.level] >= _LEVEL_RANK[level]):
+        names = _labels_in_each_language(lambda: (str(PoliceUnit.Level(parent.level).label),))
+        refusals.append(
+            FieldError(
+                "parent",
+                "police_unit.parent_level",
+                f"Đơn vị cấp trên phải ở cấp cao hơn đơn vị này, không phải {names['vi'][0]}",
+                f"The unit above must be of a level above this one, not {names['en'][0]}",
+            )
+        )
+    if unit.pk is not None:
+        below = [
+            other
+            for other in PoliceUnit.objects.filter(parent=unit).order_by("code")
+            if _LEVEL_RANK[other.level] <= _LEVEL_RANK[level]
+        ]
+        if below:
+            codes = ", ".join(other.code for other in below[:5]) + (", …" if len(below) > 5 else "")
+            refusals.append(
+                FieldError(
+                    "level",
+                    "police_unit.children_level",
+                    f"{len(below)} đơn vị cấp dưới không ở cấp thấp hơn cấp mới ({codes}): hãy chuyển chúng "
+                    "sang đơn vị khác trước",
+                    f"{len(below)} units below would not be of a lower level than the new one ({codes}): "
+                    "move them under another unit first",
+                    params={"units": len(below)},
+                )
+            )
+    return refusals
+
+
+def _labels_in_each_language(labels: Callable[[], tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """Labels (gettext_lazy) read under each language, for a refusal carrying both."""
+    names = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            names[language] = labels()
+    return names
 
 
 def password_refusal(password: str, *, user: User | None = None) -> FieldError | None:
