@@ -20,7 +20,8 @@ from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source
 from dancu.collection.reports import rejected_rows_xlsx
-from dancu.collection.services import import_rows, import_start
+from dancu.collection.services import import_start
+from tests.collection.crash_support import staged_until_killed
 from tests.collection.workbook_support import workbook_rows
 from tests.conftest import Personas
 
@@ -163,15 +164,8 @@ def test_a_resumed_import_keeps_the_files_header(tmp_path: Path) -> None:
     actor = Actor(system="test")
     run, source = import_start(path=path, source_name="Sổ hộ khẩu cũ", actor=actor)
 
-    class StopError(Exception):
-        pass
-
-    def crash(current: ImportRun) -> None:
-        raise StopError
-
     # The first batch of two rows is committed, then the process dies; the command is run again.
-    with pytest.raises(StopError):
-        import_rows(run=run, source=source, actor=actor, batch_size=2, on_batch=crash)
+    staged_until_killed(rows=1, run=run, source=source, actor=actor, batch_size=2)
     assert StagingRecord.objects.count() == 2
     run_import(path, batch_size=2)
 

@@ -27,8 +27,9 @@ from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.selectors import import_progress
-from dancu.collection.services import import_resume, import_rows, import_start, imports_mark_interrupted
+from dancu.collection.services import import_resume, import_start, imports_mark_interrupted
 from dancu.lib.errors import DomainError
+from tests.collection.crash_support import staged_until_killed
 from tests.collection.test_import import HEADER, HOAN_KIEM
 from tests.conftest import Personas
 
@@ -49,10 +50,6 @@ ON_SERVER_EN = (
 )
 
 
-class StopError(Exception):
-    """The command's process dies between two batches."""
-
-
 def people(count: int) -> list[str]:
     return [
         f"R{i},Người Thứ {chr(65 + i % 26)},Nam,19{50 + i % 50},,,,{HOAN_KIEM}" for i in range(1, count + 1)
@@ -70,12 +67,7 @@ def killed_on_the_server(tmp_path: Path, settings: Any) -> tuple[ImportRun, Path
     path = book(tmp_path, 50)
     run, source = import_start(path=path, source_name=SOURCE, actor=COMMAND)
 
-    def die_after_two_batches(current: ImportRun) -> None:
-        if current.rows_read >= 20:
-            raise StopError
-
-    with pytest.raises(StopError):
-        import_rows(run=run, source=source, actor=COMMAND, batch_size=10, on_batch=die_after_two_batches)
+    staged_until_killed(rows=20, run=run, source=source, actor=COMMAND, batch_size=10)
     later = timezone.now() + timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES + 1)
     assert [r.pk for r in imports_mark_interrupted(actor=COMMAND, now=later)] == [run.pk]
     run.refresh_from_db()

@@ -27,6 +27,7 @@ from dancu.collection.reports import rejected_rows_xlsx
 from dancu.collection.services import ImportPolicy, RowChecker, import_rows, import_start
 from dancu.collection.workers import normalize_batch
 from tests import conftest
+from tests.collection.crash_support import staged_until_killed
 from tests.conftest import make_citizen
 
 pytestmark = pytest.mark.django_db
@@ -394,21 +395,7 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
     actor = Actor(system="test")
     run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
 
-    class StopError(Exception):
-        pass
-
-    def stop_after_two_batches(current: ImportRun) -> None:
-        if current.rows_read >= 20:
-            raise StopError
-
-    with pytest.raises(StopError):
-        import_rows(
-            run=run,
-            source=source,
-            actor=actor,
-            batch_size=10,
-            on_batch=stop_after_two_batches,
-        )
+    staged_until_killed(rows=20, run=run, source=source, actor=actor, batch_size=10)
     assert StagingRecord.objects.count() == 20
 
     run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)

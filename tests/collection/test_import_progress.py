@@ -37,6 +37,7 @@ from dancu.collection.services import (
     imports_mark_interrupted,
 )
 from dancu.lib.errors import DomainError
+from tests.collection.crash_support import promoted_until_killed, staged_until_killed
 from tests.collection.test_import import HEADER, HOAN_KIEM, _query, migrated_cli
 from tests.conftest import Personas
 
@@ -54,10 +55,6 @@ def people(count: int) -> list[str]:
 def write_csv(path: Path, rows: list[str]) -> Path:
     path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     return path
-
-
-class StopError(Exception):
-    """The process stops between two batches, as a killed worker does."""
 
 
 def test_the_progress_has_its_end_from_the_start_and_moves_with_every_batch(tmp_path: Path) -> None:
@@ -162,14 +159,7 @@ def test_a_run_whose_worker_went_silent_is_marked_interrupted_and_continues(
     later = timezone.now() + timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES + 1)
     assert imports_mark_interrupted(actor=SYSTEM, now=later) == []
 
-    def die_after_two_batches(current: ImportRun) -> None:
-        if current.rows_read >= 20:
-            raise StopError
-
-    with pytest.raises(StopError):
-        import_rows(
-            run=run, source=open_source(stored), actor=cuong, batch_size=10, on_batch=die_after_two_batches
-        )
+    staged_until_killed(rows=20, run=run, source=open_source(stored), actor=cuong, batch_size=10)
     # Only just now: not silent yet.
     assert imports_mark_interrupted(actor=SYSTEM) == []
 
@@ -246,12 +236,8 @@ def test_a_run_of_the_server_killed_while_writing_is_marked_interrupted_and_a_wo
     run, source = import_start(path=path, source_name="Sổ cũ", actor=SYSTEM)
     import_rows(run=run, source=source, actor=SYSTEM)
 
-    def killed_after_the_first_chunk(current: ImportRun) -> None:
-        raise StopError
-
     # `dancu import` writing its staged rows, killed after the first chunk: no word from it again.
-    with pytest.raises(StopError):
-        import_promote(run=run, actor=SYSTEM, batch_size=10, on_batch=killed_after_the_first_chunk)
+    promoted_until_killed(run=run, actor=SYSTEM, batch_size=10)
     run.refresh_from_db()
     later = timezone.now() + timedelta(days=1)
     assert import_progress(run, now=later).step == "writing"
@@ -361,11 +347,7 @@ def test_a_run_interrupted_while_writing_continues_without_its_file(
     stored = tmp_path / "imports" / run.stored_file
     import_rows(run=run, source=open_source(stored), actor=cuong)
 
-    def die_after_one_batch(current: ImportRun) -> None:
-        raise StopError
-
-    with pytest.raises(StopError):
-        import_promote(run=run, actor=cuong, batch_size=10, on_batch=die_after_one_batch)
+    promoted_until_killed(run=run, actor=cuong, batch_size=10)
     run.refresh_from_db()
     assert (import_progress(run).step, import_progress(run).done) == ("writing", 10)
     later = timezone.now() + timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES + 1)

@@ -16,9 +16,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from dancu.audit.services import Actor
-from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection.models import StagingRecord
 from dancu.collection.readers import MAX_LINE_BYTES
 from dancu.collection.services import ImportPolicy, import_rows, import_start
+from tests.collection.crash_support import staged_until_killed
 
 pytestmark = pytest.mark.django_db
 
@@ -88,17 +89,7 @@ def test_an_import_stopped_with_workers_stops_them_and_resumes_after_its_last_ba
     actor = Actor(system="test")
     run, source = import_start(path=path, source_name="stopped", actor=actor)
 
-    class StopError(Exception):
-        pass
-
-    def stop_after_two_batches(current: ImportRun) -> None:
-        if current.rows_read >= 80:
-            raise StopError
-
-    with pytest.raises(StopError):
-        import_rows(
-            run=run, source=source, actor=actor, batch_size=40, on_batch=stop_after_two_batches, workers=2
-        )
+    staged_until_killed(rows=80, run=run, source=source, actor=actor, batch_size=40, workers=2)
     # The workers had batches beyond the second in hand; none was written, and none of them is left.
     assert StagingRecord.objects.filter(run=run).count() == 80
     assert multiprocessing.active_children() == []

@@ -21,6 +21,7 @@ from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source, read_rows
 from dancu.collection.reports import rejected_rows_xlsx
 from dancu.collection.services import ImportPolicy, import_rows, import_start
+from tests.collection.crash_support import staged_until_killed
 from tests.collection.workbook_support import rejected_rows, workbook_rows
 from tests.conftest import Personas
 
@@ -141,15 +142,8 @@ def test_a_resumed_import_gives_the_same_file_rows(tmp_path: Path, kind: str) ->
     actor = Actor(system="test")
     run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
 
-    class StopError(Exception):
-        pass
-
-    def crash(current: ImportRun) -> None:
-        raise StopError
-
     # The first batch of two rows is committed, then the process dies.
-    with pytest.raises(StopError):
-        import_rows(run=run, source=source, actor=actor, batch_size=2, on_batch=crash)
+    staged_until_killed(rows=1, run=run, source=source, actor=actor, batch_size=2)
     assert StagingRecord.objects.count() == 2
 
     run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
