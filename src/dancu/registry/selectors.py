@@ -428,6 +428,11 @@ def _birth_filter_error(exc: PartialDateError, text: str) -> FieldError:
     return error("birth", exc.code, f"Ngày sinh: {exc.message_vi}", f"Date of birth: {exc.message_en}")
 
 
+# What separates the words of an address as typed: spaces and commas. A hyphen or a slash stays inside
+# its word, as in the house numbers "12-14" and "149/2".
+_ADDRESS_WORD_BREAK = re.compile(r"[\s,;.]+")
+
+
 def _search_filter(query: CitizenQuery) -> Q:
     errors = []
     condition = Q()
@@ -503,12 +508,18 @@ def _search_filter(query: CitizenQuery) -> Q:
     legacy_commune_code = query.legacy_commune_code.strip()
     if legacy_commune_code:
         condition &= Q(area_legacy_commune__code=legacy_commune_code)
+    # People say their address in words of their own ("149 Ngô Quyền", "Hàng Trống số 1") where the
+    # record writes "Số 149, phố Ngô Quyền": each word typed must be in the address, in any order, so that
+    # the words the record adds (số, phố, a comma) do not hide it.
     address = fold(query.address)
-    if address:
+    # Punctuation alone is no word, but still what was asked for: it is looked for as typed.
+    words = [word for word in _ADDRESS_WORD_BREAK.split(address) if word] or ([address] if address else [])
+    if words:
+        at_address = Q()
+        for word in words:
+            at_address &= Q(address_key__contains=word)
         condition &= Q(
-            pk__in=Residence.objects.filter(ended_on__isnull=True, address_key__contains=address).values(
-                "citizen_id"
-            )
+            pk__in=Residence.objects.filter(at_address, ended_on__isnull=True).values("citizen_id")
         )
     if not query.include_deceased:
         condition &= Q(date_of_death__isnull=True)
