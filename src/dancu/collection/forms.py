@@ -225,6 +225,13 @@ class DC02Form(_RelativesForm):
         (_("Căn cứ"), ("document", "reason")),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A correction is often to a date the papers give only as a year ("sinh năm 1956"): the officer is
+        # told that such a date is taken, as on the DC01.
+        self.fields["birth_date"].help_text = _DATE_HELP
+        self.fields["date_of_death"].help_text = _DATE_HELP
+
     def data_of(self) -> dict[str, Any]:
         changes = {
             name: value

@@ -369,6 +369,17 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
     actions = workflow.form_allowed_actions(user=user, form=form)
     acknowledged = set(form.acknowledged_warnings)
     language = request.LANGUAGE_CODE
+    warnings = [
+        {"code": w["code"], "text": _line(w, language), "acknowledged": w["code"] in acknowledged}
+        for w in form.warnings
+    ]
+    # A warning is acknowledged by its code (workflow.form_check, and the API alike), and one code may come
+    # twice (a DC02 changing both the name and the date of birth): one tick per code, naming every warning
+    # it confirms, so that no tick confirms a warning it does not show.
+    ticks: dict[str, dict[str, Any]] = {}
+    for warning in warnings:
+        tick = ticks.setdefault(warning["code"], {**warning, "texts": []})
+        tick["texts"].append(warning["text"])
     duplicates = None
     if {problem["code"] for problem in form.warnings + form.errors} & workflow.DUPLICATE_CODES:
         # The warning says a record may be the same person: the reviewer sees which, to judge it.
@@ -390,10 +401,8 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
             "events": selectors.form_events(actor=user, form=form),
             "errors": [_line(e, language) for e in form.errors],
             "apply_errors": [_line(e, language) for e in form.apply_errors],
-            "warnings": [
-                {"code": w["code"], "text": _line(w, language), "acknowledged": w["code"] in acknowledged}
-                for w in form.warnings
-            ],
+            "warnings": warnings,
+            "ticks": list(ticks.values()),
             "duplicates": duplicates,
             # A reviewer works through dozens of forms a day: the next one is a tap away.
             "next_form": selectors.form_queue_next(actor=user, after=form),
