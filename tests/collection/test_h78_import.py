@@ -15,9 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dancu.audit.services import Actor
+from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import read_rows
 from dancu.collection.reports import by_rule, summary_lines
+from dancu.collection.selectors import numbers_waiting_elsewhere
 from dancu.collection.services import ImportPolicy, RowChecker, import_promote, import_rows, import_start
 from dancu.registry.models import Citizen
 from dancu.registry.rules import rule_summary
@@ -260,6 +262,8 @@ def test_a_book_imported_again_under_another_name_flags_the_rows_waiting_in_the_
             f"This personal identification number is waiting for an officer's review on row 2 of import "
             f"#{first.pk} (Sổ hộ khẩu Hoàn Kiếm): compare the two so that no one is imported twice."
         ),
+        # Where the other row is, for the reviewer's page to link to it (test_the_form_links_...).
+        "waiting": {"run": first.pk, "row": 2},
     }
     cmnd_warning = next(i for i in rows[2].issues if i["code"] == "cmnd.waiting_in_import")
     assert cmnd_warning["field"] == "old_id_number"
@@ -341,3 +345,53 @@ def test_a_number_the_rules_refuse_in_the_new_file_is_not_flagged_as_waiting_too
     assert [i["code"] for i in first_row.issues] == ["pin.waiting_in_import"]
     assert [i["code"] for i in second_row.issues] == ["pin.duplicate_in_batch"]
     assert second_row.status == StagingRecord.Status.REJECTED
+
+
+def test_the_form_links_to_the_other_rows_form_and_says_when_it_no_longer_waits(
+    tmp_path: Path, personas: Personas, staff: Reviewers, sign_in: Any
+) -> None:
+    # The warning said "compare the two" and named the other row in words only; it also went on saying
+    # the other row waited once it had been decided.
+    path = csv_file(tmp_path, BOOK)
+    first = _stage(path, "Sổ hộ khẩu Hoàn Kiếm", auto_approve=False)
+    import_promote(run=first)
+    second = _stage(path, "Sổ hộ khẩu Hoàn Kiếm (bản 2)")
+    import_promote(run=second)
+    mine = CollectionForm.objects.get(staging_record__run=second, staging_record__row_number=1)
+    other = CollectionForm.objects.get(staging_record__run=first, staging_record__row_number=1)
+    url = reverse("collection:form", args=[mine.pk])
+
+    reviewer = sign_in(Client(), staff.hang)
+    page = reviewer.get(url).content.decode()
+    item = re.search(r'<li data-field="id_number" data-waiting="true">(.*?)</li>', page, re.S)
+    assert item is not None, page
+    assert f"dòng 2 của lần nhập #{first.pk}" in item.group(1)
+    assert f'href="{reverse("collection:form", args=[other.pk])}"' in item.group(1)
+    assert "vẫn đang chờ xem xét" in item.group(1)
+
+    workflow.form_reject(actor=Actor(staff.hang), form=other, reason="Trùng với dòng của sổ bản 2")
+    page = reviewer.get(url).content.decode()
+    assert '<li data-field="id_number" data-waiting="false">' in page
+    assert "đã được xử lý" in page
+    reviewer.cookies["django_language"] = "en"
+    assert "settled" in reviewer.get(url).content.decode()
+
+
+def test_the_other_rows_form_is_not_linked_for_a_reader_who_may_not_see_it(
+    tmp_path: Path, personas: Personas, sign_in: Any
+) -> None:
+    path = csv_file(tmp_path, BOOK)
+    first = _stage(path, "Sổ hộ khẩu Hoàn Kiếm", auto_approve=False)
+    import_promote(run=first)
+    second = _stage(path, "Sổ hộ khẩu Hoàn Kiếm (bản 2)")
+    import_promote(run=second)
+    mine = CollectionForm.objects.get(staging_record__run=second, staging_record__row_number=1)
+    record = mine.staging_record
+    # Dũng, a supervisor of Hồ Chí Minh City, sees neither form: the selector gives him no form to link.
+    assert [w.form_id for w in numbers_waiting_elsewhere(actor=personas.dung, record=record)] == [None]
+    found = numbers_waiting_elsewhere(actor=personas.cuong, record=record)
+    assert [(w.field, w.run, w.row, w.waiting) for w in found] == [("id_number", first.pk, 2, True)]
+    assert (
+        found[0].form_id
+        == CollectionForm.objects.get(staging_record__run=first, staging_record__row_number=1).pk
+    )

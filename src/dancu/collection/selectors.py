@@ -22,7 +22,7 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import officer_can_read_records
 from dancu.audit.models import AccessLog, AuditEvent
 from dancu.audit.services import access_log_record
-from dancu.collection.models import CollectionForm, ImportRun
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import within
 from dancu.lib.errors import NotFoundError
@@ -197,6 +197,61 @@ def form_queue_counts(actor: User) -> dict[str, int]:
     """How many forms wait for the actor, by status: counts only, no record is read."""
     rows = _queue_rows(actor).order_by().values("status").annotate(n=Count("pk"))
     return {row["status"]: row["n"] for row in rows}
+
+
+@dataclass(frozen=True)
+class WaitingElsewhere:
+    """Another imported row that a form's PIN or CMND was found waiting on when the form's row was staged
+    (`pin.waiting_in_import`, `cmnd.waiting_in_import`)."""
+
+    field: str  # id_number or old_id_number
+    run: int
+    row: int
+    # The other row's form, when it was filed as one and the reader may see it: the page links to it.
+    form_id: int | None
+    # Whether it still waits for an officer: the warning was true when the row was staged, and the two are
+    # compared only while both wait. Written to the registry, rejected, or its form decided: it does not.
+    waiting: bool
+
+
+def numbers_waiting_elsewhere(*, actor: User, record: StagingRecord | None) -> list[WaitingElsewhere]:
+    """For a form made from an imported row, the other rows its numbers were found waiting on, each with
+    its form and whether it still waits. Ids and states only: the other form's page logs its own read."""
+    if record is None:
+        return []
+    found = []
+    for issue in record.issues:
+        where = issue.get("waiting")
+        if not where:
+            continue
+        # The warning names the row as the file counts it (its line), or its number where lines were not kept.
+        other = (
+            StagingRecord.objects.filter(run_id=where["run"])
+            .filter(Q(source_row=where["row"]) | Q(source_row__isnull=True, row_number=where["row"]))
+            .only("status", "citizen_id")
+            .first()
+        )
+        form = (
+            CollectionForm.objects.filter(staging_record=other)
+            .filter(form_scope(actor))
+            .only("status")
+            .first()
+            if other is not None
+            else None
+        )
+        waiting = (
+            other is not None
+            and other.status == StagingRecord.Status.REVIEW
+            and other.citizen_id is None
+            and (
+                form is None
+                or form.status not in (CollectionForm.Status.APPLIED, CollectionForm.Status.REJECTED)
+            )
+        )
+        found.append(
+            WaitingElsewhere(issue["field"], where["run"], where["row"], form.pk if form else None, waiting)
+        )
+    return found
 
 
 def form_queue_next(*, actor: User, after: CollectionForm) -> tuple[int | None, int]:

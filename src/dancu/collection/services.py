@@ -111,14 +111,21 @@ def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
     return StagingRecord.Status.APPROVED
 
 
-def _issue_json(issue: Issue) -> dict[str, str]:
-    return {
+# Rules whose staged issue keeps where the other row is, so that the reviewer's page links to it.
+WAITING_CODES = frozenset({"pin.waiting_in_import", "cmnd.waiting_in_import"})
+
+
+def _issue_json(issue: Issue) -> dict[str, Any]:
+    found: dict[str, Any] = {
         "field": issue.field,
         "code": issue.rule_code,
         "severity": str(issue.severity),
         "message_vi": issue.message("vi"),
         "message_en": issue.message("en"),
     }
+    if issue.rule_code in WAITING_CODES:
+        found["waiting"] = {"run": issue.params["run"], "row": issue.params["row"]}
+    return found
 
 
 def _row_issues(row: Row) -> list[dict[str, str]]:

@@ -397,6 +397,7 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
             "seen": seen_of(form),
             "rows": data_rows(form),
             "staging": staging_rows(form.staging_record, language=language),
+            "elsewhere": selectors.numbers_waiting_elsewhere(actor=user, record=form.staging_record),
             "actions": actions,
             "events": selectors.form_events(actor=user, form=form),
             "errors": [_line(e, language) for e in form.errors],
