@@ -625,6 +625,7 @@ SCREENS = [
     Screen("quality", "lan", lambda w: "/quality/"),
     Screen("quality-refused", "lan", lambda w: "/quality/?indicator=khong-co", status=400),
     Screen("cards", "lan", lambda w: "/cards/"),
+    Screen("cards-search", "lan", lambda w: "/cards/?q=nguyen+van+hung"),
     Screen("card-intake", "lan", lambda w: f"/cards/new/?pin={w.people.hung.pin}"),
     Screen("card-application", "lan", lambda w: f"/cards/applications/{w.waiting.pk}/"),
     Screen("card", "lan", lambda w: f"/cards/cards/{w.card.pk}/"),
@@ -678,6 +679,8 @@ SCREENS = [
     # The citizen's portal.
     Screen("portal-home", "hung", lambda w: "/me/"),
     Screen("portal-record", "hung", lambda w: "/me/record/"),
+    # Opened by a link: the button that signs out (POST), not a bare 405.
+    Screen("portal-logout", "hung", lambda w: "/me/logout/"),
     Screen("portal-reads", "hung", lambda w: "/me/reads/"),
 ]
 
@@ -920,7 +923,6 @@ NOT_PAGES = {
     "matching:decide": "POST, then the pair's page",
     "matching:undo": "POST, then the pair's page",
     "eid:card_image": "an image",
-    "eid:logout": "POST, then the portal's sign-in page",
     "eid:lock": "POST, then the portal's sign-in page",
     "web:purpose": "POST, then the page it was sent from",
     "set_language": "POST, then the page it was sent from",

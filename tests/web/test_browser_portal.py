@@ -24,8 +24,8 @@ from tests.cards.conftest import (  # noqa: F401 (fixtures are found by name)
     device,
     station,
 )
-from tests.conftest import Personas
-from tests.eid.conftest import CITIZEN_PASSWORD
+from tests.conftest import Personas, otp_now
+from tests.eid.conftest import CITIZEN_PASSWORD, OTP_SECRET
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
 
@@ -100,3 +100,42 @@ def test_lan_registers_hungs_account_on_her_phone(
     page.goto(page.url)
     expect(page.locator("#account-status")).to_have_attribute("data-status", "active")
     expect(page.locator("#activation-code")).to_have_count(0)
+
+
+def test_hungs_lock_confirmation_sits_beside_its_words_on_his_phone(
+    personas: Personas,
+    delivered: Card,  # noqa: F811 (the fixture imported above)
+    phone: Page,
+) -> None:
+    """The box was drawn alone, centred above its sentence: the site's check box sits at the start of
+    the line of its words, and a tap on the words ticks it."""
+    hung = delivered.citizen
+    account, code = services.eid_account_register(
+        actor=Actor(personas.lan), citizen=hung, identity_checked=True
+    )
+    services.eid_account_activate(
+        pin=hung.pin, code=code, password=CITIZEN_PASSWORD, otp_secret_hex=OTP_SECRET
+    )
+    page = phone
+    page.goto("/me/login/")
+    page.get_by_label("Số định danh cá nhân").fill(hung.pin)
+    page.get_by_label("Mật khẩu").fill(CITIZEN_PASSWORD)
+    page.get_by_role("button", name="Tiếp tục").click()
+    page.wait_for_url("**/me/login/otp/")
+    page.get_by_label("Mã xác thực 6 số").fill(otp_now(account.user))
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/me/")
+
+    box = page.get_by_role("checkbox", name="Tôi muốn khoá tài khoản định danh điện tử của mình")
+    words = page.get_by_text("Tôi muốn khoá tài khoản định danh điện tử của mình", exact=True)
+    box.scroll_into_view_if_needed()
+    box_at, words_at = box.bounding_box(), words.bounding_box()
+    assert box_at is not None
+    assert words_at is not None
+    # Beside, not above: the box ends before the words begin, and the two share a line.
+    assert box_at["x"] + box_at["width"] <= words_at["x"]
+    assert box_at["y"] < words_at["y"] + words_at["height"]
+    assert words_at["y"] < box_at["y"] + box_at["height"]
+    words.click()
+    expect(box).to_be_checked()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -104,10 +104,12 @@ def _get(request: HttpRequest, application_id: int) -> Application:
     return selectors.application_get(actor=_actor(request), pk=application_id, purpose=PURPOSE, channel=API)
 
 
-# Application.Status's values, and "" for every open one: a status the queue does not know is refused (a
-# typo listed every application as if no filter had been given), as are limits outside 1-MAX_PAGE.
+# Application.Status's values; "" for the queue's own view (every open application, or every one when
+# searching) and "all" for every status: a status the queue does not know is refused (a typo listed every
+# application as if no filter had been given), as are limits outside 1-MAX_PAGE.
 QueueStatus = Literal[
     "",
+    "all",
     "waiting_correction",
     "taken",
     "approved",
@@ -121,9 +123,15 @@ QueueStatus = Literal[
 
 
 class QueueParams(Schema):
+    q: str = Field(
+        "",
+        max_length=selectors.QUEUE_QUERY_LENGTH,
+        description="PIN (groups allowed), application number (HS…) or name with or without tone marks",
+    )
     status: QueueStatus = ""
     overdue: bool = False
-    limit: int = Field(50, ge=1, le=selectors.MAX_PAGE)
+    page: int = Field(1, ge=1, le=10_000)  # the pages' bound (web.converters.LAST_PAGE)
+    limit: int = Field(selectors.QUEUE_PAGE, ge=1, le=selectors.MAX_PAGE)
 
 
 @router.get(
@@ -135,6 +143,8 @@ def list_applications(request: HttpRequest, params: Query[QueueParams]) -> dict[
         purpose=PURPOSE,
         status=params.status,
         overdue_only=params.overdue,
+        text=params.q,
+        page=params.page,
         limit=params.limit,
         channel=API,
     )
@@ -142,6 +152,9 @@ def list_applications(request: HttpRequest, params: Query[QueueParams]) -> dict[
         "counts": queue.counts,
         "overdue": queue.overdue,
         "total": queue.total,
+        "page": queue.page,
+        "pages": queue.pages,
+        "has_next": queue.has_next,
         "results": [_application_out(row.application) for row in queue.rows],
     }
 

@@ -8,12 +8,34 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from dancu.cards.models import SHIFTS, Application, ApplicationKind, Biometric, FeeCategory, IntakePoint
+from dancu.cards.selectors import QUEUE_ALL, QUEUE_QUERY_LENGTH
 
 SHIFT_CHOICES = [
     (key, _("Ca %(n)s (%(start)s:00–%(end)s:00)") % {"n": key, "start": a, "end": b})
     for key, (a, b) in SHIFTS.items()
 ]
 IMAGE_KINDS = list(Biometric.Kind.values)
+
+
+class QueueSearchForm(forms.Form):
+    """The card queue's search box and status filter; what a search matches is the selector's rule."""
+
+    q = forms.CharField(
+        label=_("Số định danh, số hồ sơ hoặc họ tên"),
+        required=False,
+        max_length=QUEUE_QUERY_LENGTH,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("vd. 001 090 123 456, HS0000000123 hoặc nguyen van hung"),
+            }
+        ),
+    )
+    status = forms.ChoiceField(
+        label=_("Trạng thái"),
+        required=False,
+        choices=[("", _("Đang xử lý")), (QUEUE_ALL, _("Mọi trạng thái")), *Application.Status.choices],
+    )
 
 
 class IntakeForm(forms.Form):

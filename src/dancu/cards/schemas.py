@@ -43,7 +43,10 @@ class ApplicationOut(Schema):
 class QueueOut(Schema):
     counts: dict[str, int]
     overdue: int
-    total: int
+    total: int  # the applications matched, on every page
+    page: int
+    pages: int
+    has_next: bool
     results: list[ApplicationOut]
 
 

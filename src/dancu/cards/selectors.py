@@ -6,13 +6,15 @@ NotFoundError.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.paginator import Paginator
 from django.db import models
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_noop
 
@@ -26,7 +28,7 @@ from dancu.cards.verify import Verdict
 from dancu.cards.workdays import working_days_between
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
-from dancu.lib.vntext import nfc
+from dancu.lib.vntext import fold_name, nfc, text_errors
 from dancu.registry.models import Citizen, IdentityCardRecord
 from dancu.registry.selectors import citizen_get
 
@@ -123,8 +125,22 @@ class ApplicationQueue:
     rows: list[QueueRow]
     counts: dict[str, int]
     overdue: int
-    total: int
+    total: int  # the applications the filter and search match, on every page
     today: date = field(default_factory=timezone.localdate)
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def past_the_end(self) -> bool:
+        return self.page > self.pages
 
 
 def open_application_counts(actor: User) -> tuple[int, int]:
@@ -134,47 +150,125 @@ def open_application_counts(actor: User) -> tuple[int, int]:
     return open_apps.count(), open_apps.filter(due_on__lt=timezone.localdate()).count()
 
 
+# The queue's status filter besides Application.Status's values: "" is the queue's own view (the open
+# applications, or every one when searching), "all" is every application whatever its status.
+QUEUE_ALL = "all"
+QUEUE_PAGE = 50
+QUEUE_QUERY_LENGTH = 100
+# Số biên nhận as the receipt prints it (HS and ten digits, cards.models.Application.number), or the
+# digits alone as read out over the counter.
+_NUMBER_RE = re.compile(r"^(?:HS([0-9]{1,10})|([0-9]{10}))$", re.IGNORECASE)
+_PIN_RE = re.compile(r"^[0-9]{12}$")
+# How a refusal names the search box (the field's label on the page).
+_QUEUE_QUERY_LABEL = ("Số định danh, số hồ sơ hoặc họ tên", "PIN, application number or name")
+
+
+def _queue_search(text: str) -> Q:
+    """What a queue search matches: a PIN (typed or read out in groups, "001 090 123 456"), an application
+    number ("HS0000000123"), or a name with or without tone marks, folded as the registry's search folds
+    it (lib.vntext.fold_name, the key Citizen.name_key is kept in) so that both find the same people."""
+    problems = text_errors(text, field="q", max_length=QUEUE_QUERY_LENGTH, label=_QUEUE_QUERY_LABEL)
+    if problems:
+        raise DomainError(problems)
+    # The separators of a number read out or copied from a receipt; a name keeps its spaces.
+    compact = re.sub(r"[\s.\-]", "", text)
+    if _PIN_RE.match(compact):
+        return Q(citizen__pin=compact)
+    number = _NUMBER_RE.match(compact)
+    if number:
+        return Q(pk=int(number.group(1) or number.group(2)))
+    key = fold_name(text)
+    if not any(ch.isalpha() for ch in key) or any(ch.isdigit() for ch in key):
+        raise DomainError(
+            FieldError(
+                "q",
+                "search.text",
+                "Nhập số định danh (12 số), số hồ sơ (HS và 10 số) hoặc họ tên",
+                "Enter a PIN (12 digits), an application number (HS and 10 digits) or a name",
+            )
+        )
+    # As the registry's search does: the folded name starts with the text typed ("nguyen van h" finds
+    # Nguyễn Văn Hùng, on the index of name_key), and a single word also matches a given name ("hung").
+    by_name = Q(citizen__name_key__startswith=key)
+    if " " not in key:
+        by_name |= Q(citizen__name_key__endswith=f" {key}")
+    return by_name
+
+
+def _queue_note(status: str, text: str, page: int) -> str:
+    """The access log's note of a queue read, in Vietnamese: the status, the words searched (cut to what
+    the row holds) and the page, so that an auditor can tell why a citizen was listed."""
+    note = "hàng chờ hồ sơ cấp thẻ"
+    if status == QUEUE_ALL:
+        note += ": mọi trạng thái"
+    elif status:
+        note += f": {_vietnamese_label(Application.Status, status)}"
+    if text:
+        note += f"; từ khoá: {' '.join(text.split())[:50]}"
+    if page > 1:
+        note += f"; trang {page}"
+    return note
+
+
 def application_queue(
     *,
     actor: User,
     purpose: str,
     status: str = "",
     overdue_only: bool = False,
-    limit: int = 50,
+    text: str = "",
+    page: int = 1,
+    limit: int = QUEUE_PAGE,
     channel: Channel = Channel.WEB,
 ) -> ApplicationQueue:
-    """The applications of the actor's area, the most urgent first, with working days left and overdue."""
+    """The applications of the actor's area, the most urgent first, a page at a time, with working days
+    left and overdue.
+
+    `text` searches by PIN, application number or name. Without it the queue lists the applications in
+    progress; with it, every status, since the citizen asking "where is my card?" may have been given it
+    or refused already. A status (or QUEUE_ALL) given narrows or widens either. A search the rules
+    refuse, or a status not known, raises DomainError naming its field, and nothing is read.
+    """
+    text = text.strip()
+    condition = _queue_search(text) if text else Q()
+    if status not in {"", QUEUE_ALL, *Application.Status.values}:
+        raise DomainError(
+            FieldError("status", "queue.status", "Trạng thái không hợp lệ", "Unknown application status")
+        )
     today = timezone.localdate()
     limit = max(1, min(limit, MAX_PAGE))
     scoped = Application.objects.filter(application_scope(actor))
     counts = {row["status"]: row["n"] for row in scoped.order_by().values("status").annotate(n=Count("pk"))}
     open_apps = scoped.filter(status__in=Application.OPEN_STATUSES)
     overdue = open_apps.filter(due_on__lt=today).count()
-    rows_qs = _applications(actor)
-    if status:
+    rows_qs = _applications(actor).filter(condition)
+    if status and status != QUEUE_ALL:
         rows_qs = rows_qs.filter(status=status)
-    else:
+    elif not status and not text:
         rows_qs = rows_qs.filter(status__in=Application.OPEN_STATUSES)
     if overdue_only:
         rows_qs = rows_qs.filter(due_on__lt=today, status__in=Application.OPEN_STATUSES)
-    total = rows_qs.count()
-    applications = list(rows_qs.order_by("due_on", "pk")[:limit])
+    # Paged by number, as the registry's lists are: a page past the last (a link kept from a longer
+    # queue) is empty and says which page it is, rather than quietly showing another one.
+    paginator = Paginator(rows_qs.order_by("due_on", "pk"), limit)
+    page = max(1, page)
+    applications = list(paginator.page(page).object_list) if page <= paginator.num_pages else []
     _log(
         actor,
         [a.citizen_id for a in applications],
         AccessLog.Action.SEARCH,
         channel,
         purpose,
-        f"hàng chờ hồ sơ cấp thẻ: {_vietnamese_label(Application.Status, status)}"
-        if status
-        else "hàng chờ hồ sơ cấp thẻ",
+        _queue_note(status, text, page),
     )
     return ApplicationQueue(
         rows=[QueueRow(a, working_days_between(today, a.due_on)) for a in applications],
         counts=counts,
         overdue=overdue,
-        total=total,
+        total=paginator.count,
         today=today,
+        page=page,
+        pages=paginator.num_pages,
     )
 
 

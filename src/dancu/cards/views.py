@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dancu.audit.services import Actor
 from dancu.cards import render as drawing
 from dancu.cards import selectors, services
-from dancu.cards.forms import IntakeForm, VerifyForm
+from dancu.cards.forms import IntakeForm, QueueSearchForm, VerifyForm
 from dancu.cards.models import Application, ApplicationKind, Biometric, Card, IntakeDevice, IntakePoint
 from dancu.cards.printing import mrz_lines, qr_payload
 from dancu.cards.verify import verify_text
@@ -28,6 +28,8 @@ from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.web.access import current_user, officer_required
+from dancu.web.converters import page_param
+from dancu.web.forms import add_domain_errors
 
 
 def _flash(request: HttpRequest, exc: DomainError) -> None:
@@ -46,17 +48,36 @@ def _application_or_404(request: HttpRequest, pk: int, part: str = "") -> Applic
 
 @officer_required
 def queue_view(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in Application.Status.values:
-        status = ""
-    queue = selectors.application_queue(
-        actor=current_user(request),
-        purpose=selectors.CARD_PURPOSE,
-        status=status,
-        overdue_only=request.GET.get("overdue") == "1",
+    data = request.GET.copy()
+    if data.get("q", "").strip() and not data.get("status"):
+        # A search looks through every status unless one is chosen (the selector's rule), and the
+        # status box says so rather than "in progress".
+        data["status"] = selectors.QUEUE_ALL
+    form = QueueSearchForm(data)
+    queue = None
+    if form.is_valid():
+        try:
+            queue = selectors.application_queue(
+                actor=current_user(request),
+                purpose=selectors.CARD_PURPOSE,
+                status=form.cleaned_data["status"],
+                text=form.cleaned_data["q"],
+                overdue_only=request.GET.get("overdue") == "1",
+                page=page_param(request.GET.get("page")),
+                limit=selectors.QUEUE_PAGE,
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+    counts = queue.counts if queue is not None else {}
+    statuses = [(s, label, counts.get(s, 0)) for s, label in Application.Status.choices]
+    # The pager's links carry the search without its page, to which each adds its own.
+    criteria = request.GET.copy()
+    criteria.pop("page", None)
+    return render(
+        request,
+        "cards/queue.html",
+        {"queue": queue, "statuses": statuses, "form": form, "querystring": criteria.urlencode()},
     )
-    statuses = [(s, label, queue.counts.get(s, 0)) for s, label in Application.Status.choices]
-    return render(request, "cards/queue.html", {"queue": queue, "statuses": statuses, "status": status})
 
 
 @officer_required

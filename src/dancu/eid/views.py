@@ -172,10 +172,17 @@ def otp_setup_view(request: HttpRequest) -> HttpResponse:
     return otp_setup_step(request, CITIZEN_FLOW)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def logout_view(request: HttpRequest) -> HttpResponse:
-    logout(request)
-    return redirect("eid:login")
+    """Signing out is a POST, so that a link or an image on another site cannot sign the citizen out. The
+    address followed as a link or typed (a GET) shows the button that sends it, rather than a bare 405;
+    someone not signed in has nothing to sign out of and goes to the sign-in page."""
+    if request.method == "POST":
+        logout(request)
+        return redirect("eid:login")
+    if not request.user.is_authenticated:
+        return redirect("eid:login")
+    return render(request, "eid/logout.html")
 
 
 @citizen_required
