@@ -12,6 +12,7 @@ run is configured), and is sent the real signal.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -19,7 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from tqdm import tqdm
 
+from dancu.audit.models import AuditEvent, EventType
+from dancu.collection.models import ImportRun
 from tests.collection.test_import import HEADER, HOAN_KIEM, _query, migrated_cli
 
 # The command's database is one of its own on the test run's server (`migrated_cli`): the mark keeps these
@@ -146,3 +151,31 @@ def test_sigterm_while_writing_stops_after_a_chunk_and_the_command_writes_the_re
     assert "resuming after row 4,000" in err
     rows_read, written, status, error, promoted, staged, _ = command.run()
     assert (rows_read, written, status, error, promoted, staged) == (4_000, 4_000, "done", "", True, 4_000)
+
+
+def test_ctrl_c_marks_the_run_stopped_at_once_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C at the terminal, where the command reports a committed batch: its page says so at once,
+    # rather than "in progress" until the workers' check finds the run silent.
+    path = book(tmp_path, 30)
+
+    def interrupted(self: tqdm, n: float = 1) -> None:
+        raise KeyboardInterrupt  # the bar is told of each batch once it is committed
+
+    monkeypatch.setattr(tqdm, "update", interrupted)
+    err = io.StringIO()
+    stopped: BaseException | None = None
+    try:  # caught by hand: a KeyboardInterrupt let through would end the test session
+        call_command("import", str(path), source=SOURCE, batch_size=10, stdout=io.StringIO(), stderr=err)
+    except (SystemExit, KeyboardInterrupt) as exc:
+        stopped = exc
+
+    assert isinstance(stopped, SystemExit)
+    assert stopped.code == 130
+    assert "Stopped after 10 committed rows; run the same command to resume." in err.getvalue()
+    run = ImportRun.objects.get()
+    assert (run.status, run.rows_read) == (ImportRun.Status.INTERRUPTED, 10)
+    assert run.error.startswith(
+        "import.stopped: Lệnh dancu import bị người vận hành dừng (Ctrl-C) khi đọc và kiểm tra "
+        "(10 dòng đã lưu)"
+    )
+    assert AuditEvent.objects.filter(event_type=EventType.IMPORT_INTERRUPTED, subject_id=str(run.pk)).exists()
