@@ -13,7 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from dancu.accounts.models import User
 from dancu.accounts.services import api_token_create
@@ -291,3 +293,17 @@ def test_the_api_refuses_a_page_or_search_out_of_bounds(
     response = api(personas.lan).get("/api/v1/cards/applications", params)
     assert response.status_code == 422, response.content[:300]
     assert response.json()["errors"][0]["field"] == field
+
+
+def test_the_apis_page_of_applications_costs_the_same_queries_for_one_row_as_for_three(
+    personas: Personas, three: list[int]
+) -> None:
+    # Each row read its card and its biometrics by a query of its own: 400 queries for a page of 200.
+    lan = api(personas.lan)
+    with CaptureQueriesContext(connection) as one:
+        assert len(lan.get("/api/v1/cards/applications", {"limit": 1}).json()["results"]) == 1
+    with CaptureQueriesContext(connection) as all_three:
+        found = lan.get("/api/v1/cards/applications", {"limit": 3}).json()["results"]
+    assert [row["id"] for row in found] == three
+    assert len(all_three) == len(one)
+    assert {row["card_id"] for row in found} == {None}

@@ -8,6 +8,7 @@ import binascii
 from datetime import date
 from typing import Any, Literal
 
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -54,7 +55,12 @@ def _actor(request: HttpRequest) -> User:
 
 
 def _application_out(application: Application) -> dict[str, Any]:
-    card = Card.objects.filter(application=application).values_list("pk", flat=True).first()
+    """An application as the API gives it; its card and its biometrics read through the relations, which a
+    list prefetches for the whole page (`_with_cards_and_biometrics`)."""
+    try:
+        card: int | None = application.card.pk
+    except Card.DoesNotExist:
+        card = None
     point = application.point
     return {
         "id": application.pk,
@@ -80,8 +86,14 @@ def _application_out(application: Application) -> dict[str, Any]:
         "production_error": application.production_error,
         "cancellation_reason": application.cancellation_reason,
         "card_id": card,
-        "biometrics": sorted(application.biometrics.values_list("kind", flat=True)),
+        "biometrics": sorted(biometric.kind for biometric in application.biometrics.all()),
     }
+
+
+def _with_cards_and_biometrics(applications: list[Application]) -> list[Application]:
+    # Two queries for the page, not two for each of its up to 200 rows.
+    prefetch_related_objects(applications, "card", "biometrics")
+    return applications
 
 
 def _card_out(card: Card) -> dict[str, Any]:
@@ -155,7 +167,10 @@ def list_applications(request: HttpRequest, params: Query[QueueParams]) -> dict[
         "page": queue.page,
         "pages": queue.pages,
         "has_next": queue.has_next,
-        "results": [_application_out(row.application) for row in queue.rows],
+        "results": [
+            _application_out(application)
+            for application in _with_cards_and_biometrics([row.application for row in queue.rows])
+        ],
     }
 
 
