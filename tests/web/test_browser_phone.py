@@ -676,6 +676,7 @@ SCREENS = [
     Screen("auditor-home", "an", lambda w: "/"),  # the access log
     Screen("auditor-log-filtered", "an", lambda w: f"/audit/access/?reader=lan&since={_today()}"),
     Screen("auditor-log-refused", "an", lambda w: "/audit/access/?pin=12ab&reader=lan"),
+    Screen("auditor-readers", "an", lambda w: f"/audit/access/readers/?since={_today()}"),
     # The citizen's portal.
     Screen("portal-home", "hung", lambda w: "/me/"),
     Screen("portal-record", "hung", lambda w: "/me/record/"),

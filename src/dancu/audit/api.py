@@ -6,6 +6,7 @@ take an auditor's token and no other. The auditor's own reading is logged with t
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -15,8 +16,14 @@ from dancu.accounts.api import AuditorToken
 from dancu.accounts.models import User
 from dancu.audit.exports import access_log_file
 from dancu.audit.models import AccessLog
-from dancu.audit.schemas import AccessLogOut, AccessLogPageParams, AccessLogParams
-from dancu.audit.selectors import AccessLogQuery, access_log_export, access_log_search
+from dancu.audit.schemas import (
+    AccessLogOut,
+    AccessLogPageParams,
+    AccessLogParams,
+    AccessReadersOut,
+    AccessReadersParams,
+)
+from dancu.audit.selectors import AccessLogQuery, access_log_export, access_log_readers, access_log_search
 from dancu.lib.downloads import ExportFormat
 
 API = AccessLog.Channel.API
@@ -69,6 +76,21 @@ def _row(row: AccessLog) -> dict[str, Any]:
 def access_log(request: HttpRequest, params: Query[AccessLogPageParams]) -> dict[str, Any]:
     page = access_log_search(actor=_actor(request), query=_query(params), before=params.before, channel=API)
     return {"rows": [_row(row) for row in page.rows], "next_before": page.next_before}
+
+
+@router.get(
+    "/audit/access/readers",
+    response=AccessReadersOut,
+    summary="How many of your area's citizens each reader read, the most first (auditors only)",
+)
+def access_readers(request: HttpRequest, params: Query[AccessReadersParams]) -> dict[str, Any]:
+    summary = access_log_readers(actor=_actor(request), query=_query(params), page=params.page, channel=API)
+    return {
+        "rows": [asdict(tally) for tally in summary.rows],
+        "readers": summary.readers,
+        "page": summary.page,
+        "pages": summary.pages,
+    }
 
 
 @router.get(

@@ -7,6 +7,8 @@ from datetime import date, datetime
 
 from ninja import Field, Schema
 
+from dancu.web.converters import LAST_PAGE
+
 
 class AccessLogParams(Schema):
     reader: str = Field("", description="a part of the reading account's name or of the system job's label")
@@ -46,3 +48,26 @@ class AccessLogOut(Schema):
     next_before: int | None = Field(
         description="pass as `before` for the next (older) page; null on the last"
     )
+
+
+class AccessReadersParams(AccessLogParams):
+    page: int = Field(1, ge=1, le=LAST_PAGE, description="the page of readers, from 1")
+
+
+class ReaderTallyOut(Schema):
+    reader: str = Field(description="the account's name now, or the system job's label")
+    account_id: int | None = Field(description="the reading account; null for a system job")
+    reads: int
+    citizens: int = Field(description="distinct citizen records read")
+    night_reads: int = Field(description="reads made from 22:00 to 06:00, Vietnam's time")
+    first_read: datetime
+    last_read: datetime
+
+
+class AccessReadersOut(Schema):
+    rows: list[ReaderTallyOut] = Field(
+        description="a row per reader, the most citizens read first, at most 50 a page"
+    )
+    readers: int = Field(description="the readers the filter finds, on every page")
+    page: int
+    pages: int

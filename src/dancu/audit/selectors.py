@@ -8,12 +8,13 @@ access-log row per citizen on it, so that the auditors' own reading is in the tr
 from __future__ import annotations
 
 import heapq
+import math
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Value, When, Window
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -29,6 +30,12 @@ from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.registry.models import Citizen, CitizenMerge
 
 PAGE_SIZE = 50
+# Readers on a page of the summary by reader.
+READERS_PAGE = 50
+# The days the summary by reader counts when the filter gives no first day: the last week to the last day
+# (today when none). Every row of the period is read to count it, and the country's whole log is billions
+# of rows: the summary the log's unfiltered page links to must not be a count of all of them.
+READERS_DAYS = 7
 # Rows read from the database at a time for a file, and logged together.
 EXPORT_CHUNK = 2_000
 MAX_READER_LENGTH = 150
@@ -299,6 +306,125 @@ def access_log_export(
     return _export_chunks(rows, actor=actor, channel=channel, chunk_size=chunk_size)
 
 
+@dataclass(frozen=True)
+class ReaderTally:
+    """One reader's reads among the rows a filter finds: an account (`account_id`) or a system job."""
+
+    reader: str  # the account's name now, or the system job's label
+    account_id: int | None
+    reads: int
+    citizens: int  # distinct citizen records read
+    first_read: datetime
+    last_read: datetime
+    night_reads: int  # made at night (audit.models.AT_NIGHT), as the log's filter counts them
+
+
+@dataclass
+class ReaderSummary:
+    rows: list[ReaderTally]
+    readers: int  # the readers the filter finds, on every page
+    since: date  # the first day counted (the filter's, or READERS_DAYS before the last)
+    until: date | None  # the last day counted; None: up to now
+    page: int = 1
+    pages: int = 1
+
+    @property
+    def has_previous(self) -> bool:
+        return 1 < self.page <= self.pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def past_the_end(self) -> bool:
+        return self.page > self.pages
+
+
+def access_log_readers(
+    *,
+    actor: User,
+    query: AccessLogQuery,
+    page: int = 1,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+) -> ReaderSummary:
+    """Who read how many citizens among the access-log rows in the auditor's area matching `query`: a
+    row per reader with their reads, the distinct citizens read, the first and last read and the reads
+    at night, the readers who read the most citizens first, READERS_PAGE a page (page `page`, from 1).
+    Raises DomainError naming each field that breaks a rule, as the log's search does. Without a first
+    day, the READERS_DAYS days to the last day are counted; the summary says which days it counted.
+
+    One aggregate query over the rows the filter finds, whose period is read from the index of the
+    time of reading, with the number of readers counted in the same pass (a window over the groups)
+    rather than by aggregating the rows a second time for the pager.
+
+    The summary names no citizen, so it writes no access-log row of its own but when the filter names
+    one by their PIN: then the readers listed are that citizen's, and the citizen's records counted are
+    logged as the log's page logs the citizens on it (once per auditor, citizen and day).
+    """
+    access_log_query_check(query)
+    since = query.since or (query.until or timezone.localdate()) - timedelta(days=READERS_DAYS - 1)
+    query = replace(query, since=since)
+    filters, readers = _filters(actor, query)
+    if readers is not None:
+        filters &= readers.all()
+    rows = AccessLog.objects.filter(filters)
+    # A reader is an account, whatever name it had when it read, or a system job, named by its label.
+    job = Case(When(actor__isnull=True, then=F("actor_label")), default=Value(""))
+    tallies = (
+        rows.annotate(job=job)
+        .values("actor_id", "job")
+        .annotate(
+            reads=Count("pk"),
+            citizens=Count("citizen_id", distinct=True),
+            first_read=Min("accessed_at"),
+            last_read=Max("accessed_at"),
+            night_reads=Count("pk", filter=AT_NIGHT),
+            readers=Window(Count("*")),
+        )
+        # Ties broken by the reader, accounts before jobs on every database, so that a reader is on one
+        # page only however the pages are read.
+        .order_by("-citizens", "-reads", F("actor_id").asc(nulls_last=True), "job")
+    )
+    page = max(1, page)
+    start = (page - 1) * READERS_PAGE
+    found = list(tallies[start : start + READERS_PAGE])
+    # A page past the last (a link kept from a longer summary) says how many pages there are: the readers
+    # are counted again only then.
+    total = found[0]["readers"] if found else (tallies.count() if page > 1 else 0)
+    names = dict(
+        User.objects.filter(pk__in=[t["actor_id"] for t in found if t["actor_id"]]).values_list(
+            "pk", "username"
+        )
+    )
+    if query.pin and found:
+        _log_own_reading(
+            _not_seen_today(rows.values_list("citizen_id", flat=True).distinct(), actor=actor),
+            actor=actor,
+            action=AccessLog.Action.SEARCH,
+            channel=channel,
+        )
+    return ReaderSummary(
+        rows=[
+            ReaderTally(
+                reader=names.get(t["actor_id"], "") if t["actor_id"] else t["job"],
+                account_id=t["actor_id"],
+                reads=t["reads"],
+                citizens=t["citizens"],
+                first_read=t["first_read"],
+                last_read=t["last_read"],
+                night_reads=t["night_reads"],
+            )
+            for t in found
+        ],
+        readers=total,
+        since=since,
+        until=query.until,
+        page=page,
+        pages=max(1, math.ceil(total / READERS_PAGE)),
+    )
+
+
 def _newest(filters: Q, readers: _Readers | None, count: int) -> list[AccessLog]:
     """The newest `count` rows that `filters` and `readers` ask for, newest first.
 
@@ -406,9 +532,27 @@ def _not_seen_today(citizen_ids: Iterable[int], *, actor: User) -> list[int]:
     return sorted(ids.difference(shown))
 
 
+def _seals() -> QuerySet[AccessLogSeal]:
+    # Without the rows' fingerprints: 8 bytes per row sealed, 1.6 MB for a full seal, which only the
+    # verification reads.
+    return AccessLogSeal.objects.defer("fingerprints")
+
+
 def access_log_newest_seal() -> AccessLogSeal | None:
     """How far the chain of seals reaches (audit/seals.py): its newest seal, None before the first."""
-    return AccessLogSeal.objects.order_by("-last_id").first()
+    return _seals().order_by("-last_id").first()
+
+
+def access_log_seals_over(first_id: int, last_id: int) -> list[AccessLogSeal]:
+    """The seals that cover any row from id `first_id` to `last_id`, oldest first: for an export to name
+    the seal of each of its rows (a few thousand rows at a time, so one seal or two)."""
+    return list(_seals().filter(first_id__lte=last_id, last_id__gte=first_id).order_by("first_id"))
+
+
+def access_log_seal_of(row_id: int) -> AccessLogSeal | None:
+    """The newest seal that covers rows up to `row_id`: the one that covers that row, or, when the row is
+    not sealed yet, the newest seal (which covers older rows only); None when no seal reaches it."""
+    return _seals().filter(first_id__lte=row_id).order_by("-last_id").first()
 
 
 def access_log_unsealed_late(*, seal: AccessLogSeal | None, now: datetime | None = None) -> AccessLog | None:

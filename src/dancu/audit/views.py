@@ -10,17 +10,19 @@ from django.shortcuts import render
 from dancu.audit.exports import access_log_file
 from dancu.audit.forms import AccessLogForm
 from dancu.audit.selectors import (
+    READERS_DAYS,
     AccessLogQuery,
     access_log_export,
     access_log_newest_seal,
     access_log_query_check,
+    access_log_readers,
     access_log_search,
     access_log_unsealed_late,
 )
 from dancu.lib import downloads
 from dancu.lib.errors import DomainError
 from dancu.web.access import auditor_required, current_user
-from dancu.web.converters import id_param
+from dancu.web.converters import id_param, page_param
 from dancu.web.forms import add_domain_errors
 
 
@@ -42,28 +44,37 @@ def _query(data: dict[str, Any]) -> AccessLogQuery:
     )
 
 
+def _checked(form: AccessLogForm, *, language: str) -> AccessLogQuery | None:
+    """The query of the filter form, the empty filter when the form was not sent; None when the form
+    refuses a field, the errors then on the form."""
+    if not form.is_bound:
+        return _query({})
+    if form.is_valid():
+        return _query(form.cleaned_data)
+    # The fields the form took are judged by the log's rules too, so that every broken rule is named
+    # at once: a date the form could not read hid a PIN with letters until the next try.
+    taken = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
+    try:
+        access_log_query_check(_query(taken))
+    except DomainError as exc:
+        others = [problem for problem in exc.errors if problem.field not in form.errors]
+        if others:
+            add_domain_errors(form, DomainError(others), language=language)
+    return None
+
+
 @auditor_required
 def access_log_view(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("before", None)
     form = AccessLogForm(params or None)
     page = None
-    if not form.is_bound or form.is_valid():
-        data = form.cleaned_data if form.is_bound else {}
+    query = _checked(form, language=request.LANGUAGE_CODE)
+    if query is not None:
         try:
-            page = access_log_search(actor=current_user(request), query=_query(data), before=_before(request))
+            page = access_log_search(actor=current_user(request), query=query, before=_before(request))
         except DomainError as exc:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
-    else:
-        # The fields the form took are judged by the log's rules too, so that every broken rule is named
-        # at once: a date the form could not read hid a PIN with letters until the next try.
-        taken = {name: value for name, value in form.cleaned_data.items() if name not in form.errors}
-        try:
-            access_log_query_check(_query(taken))
-        except DomainError as exc:
-            others = [problem for problem in exc.errors if problem.field not in form.errors]
-            if others:
-                add_domain_errors(form, DomainError(others), language=request.LANGUAGE_CODE)
     seal = access_log_newest_seal()
     context = {
         "form": form,
@@ -73,6 +84,39 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
         "unsealed_late": access_log_unsealed_late(seal=seal),
     }
     return render(request, "audit/access_log.html", context)
+
+
+@auditor_required
+def access_log_readers_view(request: HttpRequest) -> HttpResponse:
+    """Who read how many citizens, under the log's own filter; each row links to that reader's rows."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = AccessLogForm(params or None)
+    summary = None
+    query = _checked(form, language=request.LANGUAGE_CODE)
+    if query is not None:
+        try:
+            summary = access_log_readers(
+                actor=current_user(request), query=query, page=page_param(request.GET.get("page"))
+            )
+        except DomainError as exc:
+            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+    # The link of each reader to the log: the same filter and the days counted, for that reader's name.
+    links = []
+    if summary is not None:
+        for tally in summary.rows:
+            filtered = params.copy()
+            filtered["since"] = summary.since.isoformat()
+            filtered["reader"] = tally.reader
+            links.append((tally, filtered.urlencode()))
+    context = {
+        "form": form,
+        "summary": summary,
+        "links": links,
+        "querystring": params.urlencode(),
+        "default_days": READERS_DAYS,
+    }
+    return render(request, "audit/access_readers.html", context)
 
 
 @auditor_required
