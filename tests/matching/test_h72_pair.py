@@ -176,7 +176,7 @@ def test_text_refusals_name_the_field_as_the_page_does(sign_in: SignIn, thu: Use
     body = {"decision": "different", "reason": "Khác <b>cha</b>", "source_document": "BB " * 70}
 
     page = client.post(f"/duplicates/{pair.pk}/decide/", body).content.decode()
-    assert "Trường «Lý do»: có ký tự không dùng trong địa chỉ, giấy tờ tiếng Việt" in _field(page, "reason")
+    assert "Trường «Lý do»: có ký tự không dùng trong văn bản tiếng Việt" in _field(page, "reason")
     assert "Trường «Giấy tờ làm căn cứ»: dài tối đa 200 ký tự (hiện có 210)." in _field(
         page, "source_document"
     )

@@ -360,13 +360,14 @@ def text_errors(
         unexpected = sorted(
             {ch for ch in text if ch not in _LATIN_LETTERS and ch not in _DIGITS and ch not in allowed}
         )
+        # Worded for any text: the rule guards names, reasons and campaign names as well as addresses.
         if unexpected:
             shown = " ".join(unexpected[:10])
             errors.append(
                 FieldError(
                     field,
                     "text.characters",
-                    f"Trường «{name_vi}»: có ký tự không dùng trong địa chỉ, giấy tờ tiếng Việt ({shown}).",
+                    f"Trường «{name_vi}»: có ký tự không dùng trong văn bản tiếng Việt ({shown}).",
                     f"Field '{name_en}': contains characters not used in Vietnamese text ({shown}).",
                     {"characters": shown},
                 )
