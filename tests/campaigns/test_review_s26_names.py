@@ -42,7 +42,11 @@ def test_a_campaign_form_sent_twice_makes_one_campaign(personas: Personas, sign_
     assert first.status_code == 302
     assert second.status_code == 400
     errors = second.context["form"].errors["name"]
-    assert any("Đã có chiến dịch mang tên này" in error for error in errors), errors
+    assert errors == [
+        "Đã có chiến dịch mang tên này: hãy mở chiến dịch đó, hoặc đặt tên khác [campaign.name_taken]"
+    ]
+    # The page says at its head that nothing was saved, as the other forms do.
+    assert "Chưa lưu: sửa các trường đánh dấu đỏ bên dưới." in second.content.decode()
     assert Campaign.objects.filter(name="Cao điểm cấp căn cước quý I").count() == 1
     assert AuditEvent.objects.filter(event_type=EventType.CAMPAIGN_CREATED).count() == 1
 

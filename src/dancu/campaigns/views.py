@@ -117,9 +117,10 @@ def campaign_new_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             for problem in exc.errors:
+                # With the rule's code, as every other page's refusal: the code is what a helpdesk asks for.
                 form.add_error(
                     problem.field if problem.field in form.fields else None,
-                    problem.message(request.LANGUAGE_CODE),
+                    f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]",
                 )
         else:
             messages.success(request, _("Đã tạo chiến dịch."))
