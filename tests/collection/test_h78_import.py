@@ -5,6 +5,7 @@ whose row already waits for review in another import run of the same book."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -347,29 +348,45 @@ def test_a_number_the_rules_refuse_in_the_new_file_is_not_flagged_as_waiting_too
     assert second_row.status == StagingRecord.Status.REJECTED
 
 
-def test_the_form_links_to_the_other_rows_form_and_says_when_it_no_longer_waits(
-    tmp_path: Path, personas: Personas, staff: Reviewers, sign_in: Any
-) -> None:
-    # The warning said "compare the two" and named the other row in words only; it also went on saying
-    # the other row waited once it had been decided.
+@dataclass
+class BookTwice:
+    """One book imported twice under two names, each run's rows filed as forms: R1's PIN waits in both."""
+
+    first: ImportRun
+    mine: CollectionForm  # the second run's R1
+    other: CollectionForm  # the first run's R1
+
+
+def _book_twice(tmp_path: Path) -> BookTwice:
     path = csv_file(tmp_path, BOOK)
     first = _stage(path, "Sổ hộ khẩu Hoàn Kiếm", auto_approve=False)
     import_promote(run=first)
     second = _stage(path, "Sổ hộ khẩu Hoàn Kiếm (bản 2)")
     import_promote(run=second)
-    mine = CollectionForm.objects.get(staging_record__run=second, staging_record__row_number=1)
-    other = CollectionForm.objects.get(staging_record__run=first, staging_record__row_number=1)
-    url = reverse("collection:form", args=[mine.pk])
+    return BookTwice(
+        first=first,
+        mine=CollectionForm.objects.get(staging_record__run=second, staging_record__row_number=1),
+        other=CollectionForm.objects.get(staging_record__run=first, staging_record__row_number=1),
+    )
+
+
+def test_the_form_links_to_the_other_rows_form_and_says_when_it_no_longer_waits(
+    tmp_path: Path, personas: Personas, staff: Reviewers, sign_in: Any
+) -> None:
+    # The warning said "compare the two" and named the other row in words only; it also went on saying
+    # the other row waited once it had been decided.
+    book = _book_twice(tmp_path)
+    url = reverse("collection:form", args=[book.mine.pk])
 
     reviewer = sign_in(Client(), staff.hang)
     page = reviewer.get(url).content.decode()
     item = re.search(r'<li data-field="id_number" data-waiting="true">(.*?)</li>', page, re.S)
     assert item is not None, page
-    assert f"dòng 2 của lần nhập #{first.pk}" in item.group(1)
-    assert f'href="{reverse("collection:form", args=[other.pk])}"' in item.group(1)
+    assert f"dòng 2 của lần nhập #{book.first.pk}" in item.group(1)
+    assert f'href="{reverse("collection:form", args=[book.other.pk])}"' in item.group(1)
     assert "vẫn đang chờ xem xét" in item.group(1)
 
-    workflow.form_reject(actor=Actor(staff.hang), form=other, reason="Trùng với dòng của sổ bản 2")
+    workflow.form_reject(actor=Actor(staff.hang), form=book.other, reason="Trùng với dòng của sổ bản 2")
     page = reviewer.get(url).content.decode()
     assert '<li data-field="id_number" data-waiting="false">' in page
     assert "đã được xử lý" in page
@@ -378,20 +395,12 @@ def test_the_form_links_to_the_other_rows_form_and_says_when_it_no_longer_waits(
 
 
 def test_the_other_rows_form_is_not_linked_for_a_reader_who_may_not_see_it(
-    tmp_path: Path, personas: Personas, sign_in: Any
+    tmp_path: Path, personas: Personas
 ) -> None:
-    path = csv_file(tmp_path, BOOK)
-    first = _stage(path, "Sổ hộ khẩu Hoàn Kiếm", auto_approve=False)
-    import_promote(run=first)
-    second = _stage(path, "Sổ hộ khẩu Hoàn Kiếm (bản 2)")
-    import_promote(run=second)
-    mine = CollectionForm.objects.get(staging_record__run=second, staging_record__row_number=1)
-    record = mine.staging_record
+    book = _book_twice(tmp_path)
+    record = book.mine.staging_record
     # Dũng, a supervisor of Hồ Chí Minh City, sees neither form: the selector gives him no form to link.
     assert [w.form_id for w in numbers_waiting_elsewhere(actor=personas.dung, record=record)] == [None]
     found = numbers_waiting_elsewhere(actor=personas.cuong, record=record)
-    assert [(w.field, w.run, w.row, w.waiting) for w in found] == [("id_number", first.pk, 2, True)]
-    assert (
-        found[0].form_id
-        == CollectionForm.objects.get(staging_record__run=first, staging_record__row_number=1).pk
-    )
+    assert [(w.field, w.run, w.row, w.waiting) for w in found] == [("id_number", book.first.pk, 2, True)]
+    assert found[0].form_id == book.other.pk
