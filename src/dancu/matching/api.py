@@ -82,6 +82,7 @@ def _detail(request: HttpRequest, pair_id: int) -> dict[str, Any]:
         "decided_at": pair.decided_at,
         "decision_reason": pair.decision_reason,
         "merge_id": detail.merge.pk if detail.merge else None,
+        "seen": detail.seen,
         "history": [
             {
                 "at": e.occurred_at,
@@ -145,6 +146,7 @@ def decide_pair(request: HttpRequest, pair_id: int, body: DecisionIn) -> dict[st
         reason=body.reason,
         choices=body.choices,
         source_document=body.source_document,
+        seen=body.seen,
     )
     return _detail(request, pair_id)
 

@@ -96,6 +96,10 @@ class PairOut(PairSummaryOut):
     decision_reason: str
     merge_id: int | None
     history: list[HistoryOut]
+    seen: str = Field(
+        description="the pair's records as this answer shows them; send it back with the decision to have "
+        "it refused (422 pair.changed_since) if a record changed since"
+    )
 
 
 class DecisionIn(BodySchema):
@@ -108,6 +112,12 @@ class DecisionIn(BodySchema):
         description='choices for merging two citizens, e.g. {"permanent": "absorb"} (docs/merging.md)',
     )
     source_document: str = Field("", max_length=400)
+    seen: str | None = Field(
+        None,
+        max_length=200,
+        description="the pair's `seen` as read: a decision on records changed since is refused "
+        "(pair.changed_since); without it the records are taken as they are",
+    )
 
 
 class UndoIn(BodySchema):

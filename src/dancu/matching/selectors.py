@@ -29,6 +29,7 @@ from dancu.matching.services.decisions import (
     pair_citizen_ids,
     pair_origin,
     pair_records,
+    pair_seen,
     staging_death_date,
     staging_value,
 )
@@ -279,6 +280,9 @@ class PairDetail:
     can_decide: bool = False
     # Why a date of death on the staged side would not be recorded on confirming (death_not_recordable).
     death_refused: FieldError | None = None
+    # The records as this read shows them (decisions.pair_seen), handed back with the decision so that a
+    # decision on records changed since is refused.
+    seen: str = ""
 
     @property
     def prior_weight(self) -> float | None:
@@ -431,6 +435,7 @@ def pair_get(
         deceased=pair_deceased(pair),
         can_decide=actor.role in DECIDER_ROLES,
         death_refused=death_not_recordable(pair),
+        seen=pair_seen(pair),
     )
     if isinstance(left, Citizen) and isinstance(right, Citizen):
         kept, absorbed, pin_rule = merge_pin_rule(left, right)

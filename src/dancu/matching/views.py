@@ -282,12 +282,18 @@ def _pair_page(
     except NotFoundError:
         raise Http404 from None
     language = request.LANGUAGE_CODE
+    posted: Any = request.POST if errors else None
+    if posted is not None and any(e.code == "pair.changed_since" for e in errors or []):
+        # The records changed since the officer compared them: the answer and the merge's choices are
+        # asked again on the records as they are now, never sent again by a second click. The reason and
+        # the document, the officer's own words, are kept.
+        posted = {key: posted.get(key, "") for key in ("reason", "source_document")}
     blocking, _choices = _verdict(detail.conflicts, language)
     left_citizen, right_citizen = _side_citizens(detail.pair)
     choice_fields = _choice_fields(
         detail.conflicts,
         language=language,
-        posted=request.POST if errors else None,
+        posted=posted,
         pins={
             value: record.pin
             for value, record in (("keep", detail.kept), ("absorb", detail.absorbed))
@@ -338,7 +344,7 @@ def _pair_page(
             "errors": summary,
             "field_errors": field_errors,
             "reason_max_length": _grouped(decisions.REASON_MAX_LENGTH),
-            "posted": request.POST if errors and shown else {},
+            "posted": posted if errors and shown else {},
             "pending": pending,
             "next_pair": selectors.pair_queue_next(actor=current_user(request), after=detail.pair),
         },
@@ -375,6 +381,9 @@ def decide_view(request: HttpRequest, pk: int) -> HttpResponse:
             reason=request.POST.get("reason", ""),
             choices=choices,
             source_document=request.POST.get("source_document", ""),
+            # The form always carries the records as its page showed them; a form without it (a page
+            # cached before the field existed) is taken as showing the records as they are.
+            seen=request.POST.get("seen"),
         )
     except NotFoundError:
         raise Http404 from None

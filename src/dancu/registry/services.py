@@ -3334,13 +3334,25 @@ def _merge_choice_errors(choices: dict[str, str]) -> list[FieldError]:
     errors = []
     for key, value in choices.items():
         allowed = MERGE_CHOICES.get(key)
-        if allowed is None or value not in allowed:
+        if allowed is None:
+            # A choice the merge does not know (a client's typing error): said with the choices there
+            # are, since an empty list of allowed values would tell the client nothing.
+            known = ", ".join(MERGE_CHOICES)
             errors.append(
                 error(
                     f"choices.{key}",
                     "merge.choice_invalid",
-                    f"Lựa chọn không hợp lệ; chỉ được: {', '.join(allowed or ())}",
-                    f"Invalid choice; allowed: {', '.join(allowed or ())}",
+                    f"Không có lựa chọn hợp nhất «{key}»; các lựa chọn: {known}",
+                    f"There is no merge choice '{key}'; the choices are: {known}",
+                )
+            )
+        elif value not in allowed:
+            errors.append(
+                error(
+                    f"choices.{key}",
+                    "merge.choice_invalid",
+                    f"Lựa chọn không hợp lệ; chỉ được: {', '.join(allowed)}",
+                    f"Invalid choice; allowed: {', '.join(allowed)}",
                 )
             )
     return errors

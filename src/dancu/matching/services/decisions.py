@@ -10,6 +10,8 @@ the registry's own update service ("sống": deaths reach the record).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +61,24 @@ def side_record(side: Side) -> Side:
 def pair_records(pair: CandidatePair) -> tuple[Side, Side]:
     left, right = pair_sides(pair)
     return side_record(left), side_record(right)
+
+
+def pair_seen(pair: CandidatePair) -> str:
+    """The records of a pair as an officer sees them, as a token the page and the API hand back with the
+    decision ("c:12@3|s:40@5f0c2a9e1b7d"): each citizen by its version, each staged row by what it says.
+
+    A decision is made on what the page showed. A record corrected since (another officer's edit, a
+    residence moved, a staged row written to the registry, which turns a link into a merge) makes the
+    officer's comparison stale, and the decision is refused (`pair.changed_since`) rather than taken on
+    records the officer never saw."""
+    parts = []
+    for side in pair_records(pair):
+        if isinstance(side, Citizen):
+            parts.append(f"c:{side.pk}@{side.version}")
+        else:
+            said = json.dumps([side.status, side.normalized, side.raw], sort_keys=True, default=str)
+            parts.append(f"s:{side.pk}@{hashlib.sha256(said.encode()).hexdigest()[:12]}")
+    return "|".join(parts)
 
 
 def pair_citizen_ids(pair: CandidatePair) -> list[int]:
@@ -283,6 +303,7 @@ def _decide(
     choices: dict[str, str],
     source_document: str,
     automatic: bool,
+    seen: str | None = None,
 ) -> CandidatePair:
     with transaction.atomic():
         pair = CandidatePair.objects.select_for_update().select_related("run", "unit").get(pk=pair.pk)
@@ -310,6 +331,16 @@ def _decide(
                 )
             )
         _lock_rows(pair)
+        if seen is not None and seen != pair_seen(pair):
+            raise DomainError(
+                error(
+                    "seen",
+                    "pair.changed_since",
+                    "Hồ sơ trong cặp đã thay đổi từ khi trang được mở: xem lại hai hồ sơ rồi quyết định lại",
+                    "A record of the pair changed since the page was opened: review the two records again, "
+                    "then decide",
+                )
+            )
         left, right = pair_records(pair)
         data: dict[str, Any] = {"same": same, "automatic": automatic, "pair_key": pair.pair_key}
         if not same:
@@ -392,10 +423,13 @@ def candidate_pair_decide(
     reason: str,
     choices: dict[str, str] | None = None,
     source_document: str = "",
+    seen: str | None = None,
 ) -> CandidatePair:
     """Settle a pending pair: "same person" (`same=True`) or "not the same person". `same=None` (a form
     sent without an answer) is refused, with every other broken rule at once. `choices` settle the
-    conflicts a merge of two citizens cannot settle alone (registry.services.MERGE_CHOICES)."""
+    conflicts a merge of two citizens cannot settle alone (registry.services.MERGE_CHOICES). `seen` is the
+    pair's records as the officer read them (`pair_seen`); a decision sent on records changed since is
+    refused. Without it (an API client that does not send it) the records are taken as they are."""
     reason = _one_line(reason)
     errors = []
     if same is None:
@@ -433,6 +467,23 @@ def candidate_pair_decide(
         choices=dict(choices or {}),
         source_document=source_document.strip(),
         automatic=False,
+        seen=seen,
+    )
+
+
+def _undo_repeated(actor: Actor, pair: CandidatePair, *, reason: str) -> bool:
+    """Whether the pair's last event is this officer's undo, with this reason."""
+    last = (
+        AuditEvent.objects.filter(subject_type="candidate_pair", subject_id=str(pair.pk))
+        .order_by("-occurred_at", "-pk")
+        .first()
+    )
+    return (
+        actor.user is not None
+        and last is not None
+        and last.event_type == EventType.PAIR_DECISION_UNDONE
+        and last.actor_id == actor.user.pk
+        and last.reason == reason
     )
 
 
@@ -445,9 +496,15 @@ def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> Ca
     if errors:
         _check_actor(actor, pair)
         raise DomainError(errors)
+    # Stored composed and trimmed, as the decision's reason is: the same words compare and search the same.
+    reason = nfc(reason.strip())
     with transaction.atomic():
         pair = CandidatePair.objects.select_for_update().select_related("unit").get(pk=pair.pk)
         _check_actor(actor, pair)
+        if pair.status == CandidatePair.Status.PENDING and _undo_repeated(actor, pair, reason=reason):
+            # The officer's own undo sent twice (a double click, a resend after a slow answer): the second
+            # is answered as the first was, and nothing is written again.
+            return pair
         # A withdrawn pair was taken out of the queue by a run, not decided by anyone: there is no
         # decision to take back.
         if pair.status in (CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN):
