@@ -10,7 +10,7 @@ from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.lib.downloads import spreadsheet_text
-from dancu.registry.rules import led_by_label, names_its_field, rule_summary
+from dancu.registry.rules import FIELD_LABELS, led_by_label, names_its_field, rule_summary
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,24 @@ class RuleCount:
     message: str
     count: int
     field: str = ""
+    # The columns the count was found in, as people name them ("Họ, chữ đệm và tên (2) · Họ tên cha (1)"):
+    # the message of a rule that is not about its field alone says "Thông tin" where the field would be,
+    # and without them the officer would have to open the rejected rows to learn which column to correct.
+    columns: str = ""
+
+
+def _label(field: str, language: str) -> str:
+    labels = FIELD_LABELS.get(field, (field, field))
+    return labels[1] if language.startswith("en") else labels[0]
+
+
+def _columns(per_field: list[tuple[str, int]], language: str) -> str:
+    """The fields a count was found in, the most frequent first, each with its share when there are two
+    or more; empty for a rule about a row rather than a cell of it (a ragged line), or a run made before
+    the fields were kept."""
+    if len(per_field) == 1:
+        return _label(per_field[0][0], language)
+    return " · ".join(f"{_label(name, language)} ({n})" for name, n in per_field)
 
 
 def by_rule(
@@ -39,20 +57,32 @@ def by_rule(
     (a run made before they were kept) keeps a line of its own, said without a field."""
     lines = []
     for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
-        per_field = (fields or {}).get(code, {}) if names_its_field(code) else {}
-        split = sorted(
-            ((name, n) for name, n in per_field.items() if name and n > 0),
+        found = sorted(
+            ((name, n) for name, n in (fields or {}).get(code, {}).items() if name and n > 0),
             key=lambda item: (-item[1], item[0]),
         )
+        split = found if names_its_field(code) else []
         lines += [
             RuleCount(
-                code=code, message=rule_summary(code, language=language, field=name), count=n, field=name
+                code=code,
+                message=rule_summary(code, language=language, field=name),
+                count=n,
+                field=name,
+                columns=_label(name, language),
             )
             for name, n in split
         ]
         rest = count - sum(n for _name, n in split)
         if rest > 0:
-            lines.append(RuleCount(code=code, message=rule_summary(code, language=language), count=rest))
+            lines.append(
+                RuleCount(
+                    code=code,
+                    message=rule_summary(code, language=language),
+                    count=rest,
+                    # What the split lines leave is what the fields do not account for: no column to name.
+                    columns="" if split else _columns(found, language),
+                )
+            )
     return lines
 
 

@@ -316,6 +316,19 @@ def import_run_get(*, actor: User, pk: int) -> ImportRun:
     return run
 
 
+def import_run_form_counts(*, actor: User, run: ImportRun) -> list[tuple[str, str, int]]:
+    """Where the forms made from the run's rows for review stand, in the actor's area: (status, its label,
+    how many), in the order of the workflow. Counts only: no personal data is read, so none is logged."""
+    counts = dict(
+        CollectionForm.objects.filter(form_scope(actor), staging_record__run=run)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return [(status, str(label), counts[status]) for status, label in Status.choices if counts.get(status)]
+
+
 @dataclass(frozen=True)
 class ImportProgress:
     """Where a run stands, for its page and the terminal: the step it is at, how much of that step is done

@@ -364,8 +364,15 @@ def _citizen_in_area(user: User, value: str) -> Citizen:
 
 @officer_required
 def form_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _form_page(request, _form_or_404(request, pk))
+
+
+def _form_page(
+    request: HttpRequest, form: CollectionForm, *, refused: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    """The form as its reviewer reads it, with the steps open to them; `refused` is a return or rejection
+    refused for its reason: its step, the reason as typed, put back in its box, and why it was refused."""
     user = current_user(request)
-    form = _form_or_404(request, pk)
     actions = workflow.form_allowed_actions(user=user, form=form)
     acknowledged = set(form.acknowledged_warnings)
     language = request.LANGUAGE_CODE
@@ -407,7 +414,9 @@ def form_view(request: HttpRequest, pk: int) -> HttpResponse:
             "duplicates": duplicates,
             # A reviewer works through dozens of forms a day: the next one is a tap away.
             "next_form": selectors.form_queue_next(actor=user, after=form),
+            "refused": refused,
         },
+        status=status,
     )
 
 
@@ -451,6 +460,19 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
     except NotFoundError:
         raise Http404 from None
     except DomainError as exc:
+        if action in ("return", "reject") and reason.strip():
+            # A reason refused (a character no record may hold, too long) is answered on the page, with the
+            # reason back in its box to correct and why under it, where a phone's screen shows it: a
+            # redirect would empty the box, and a supervisor on a phone would type it all again. An empty
+            # one has nothing to keep, and goes back as any refusal.
+            refused = {
+                "step": action,
+                "reason": reason,
+                "errors": [
+                    f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]" for problem in exc.errors
+                ],
+            }
+            return _form_page(request, _form_or_404(request, form.pk), refused=refused, status=422)
         _flash_errors(request, exc)
         return redirect("collection:form", pk=form.pk)
     messages.success(request, done[action] % {"label": form.label})
@@ -581,6 +603,9 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
                 run.issue_counts, fields=run.issue_fields, language=request.LANGUAGE_CODE
             ),
             "repairs": reports.by_rule(run.repair_counts, language=request.LANGUAGE_CODE),
+            # Where the rows sent for review stand now, once they are all filed: the run's own counters
+            # stop at "queued", and the officer who imported follows them on from here.
+            "review_forms": selectors.import_run_form_counts(actor=user, run=run) if finished else [],
         },
     )
 

@@ -56,6 +56,7 @@ from dancu.registry.models import (
     Residence,
 )
 from dancu.registry.rules import (
+    FIELD_LABELS,
     Issue,
     Severity,
     check_name,
@@ -321,9 +322,16 @@ def communes_prefetch(codes: Collection[str]) -> None:
         seen.update((code, found.get(code)) for code in batch)
 
 
+def _free_text_errors(value: str, *, field: str, max_length: int, prose: bool = False) -> list[FieldError]:
+    """`text_errors` for a field of the form, its messages naming the field as the page labels it ("Trường
+    «Lý do»"): said by its code ("Trường «reason»") they name nothing the officer can see, beside the
+    field or in a message above the page."""
+    return text_errors(value, field=field, max_length=max_length, prose=prose, label=FIELD_LABELS.get(field))
+
+
 def _check_document_and_reason(document: str, reason: str, *, complete: bool, kind: str) -> list[FieldError]:
-    errors = text_errors(document, field="document", max_length=DOCUMENT_MAX_LENGTH, prose=True)
-    errors += text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    errors = _free_text_errors(document, field="document", max_length=DOCUMENT_MAX_LENGTH, prose=True)
+    errors += _free_text_errors(reason, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
     if complete and kind == Kind.DC02:
         # A correction of the registry stands on a document (giấy tờ làm căn cứ) and says why.
         if not document:
@@ -421,7 +429,7 @@ def _check_residence(
             check.commune = commune
     address = data.get("address_detail", "")
     if address:
-        errors += text_errors(address, field="address_detail", max_length=300)
+        errors += _free_text_errors(address, field="address_detail", max_length=300)
     registered_on, problems = parse_full_date(data.get("registered_on"), field="registered_on")
     errors += problems
     expires_on, expiry_problems = parse_full_date(data.get("expires_on"), field="expires_on")
@@ -458,7 +466,7 @@ def _check_household(user: User | None, data: dict[str, Any], check: FormCheck, 
         if relation:
             errors.append(_rule("household_number", "household.number_required"))
         return
-    number_problems = text_errors(number, field="household_number", max_length=20)
+    number_problems = _free_text_errors(number, field="household_number", max_length=20)
     errors += number_problems
     household = (
         None
@@ -1448,7 +1456,7 @@ def form_recheck(
 def _given_reason(reason: Any, *, missing: FieldError) -> tuple[str, list[FieldError]]:
     """The reason a reviewer gave for sending a form back or rejecting it, and what is wrong with it."""
     text = _text(reason, name="reason")
-    problems = text_errors(text, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
+    problems = _free_text_errors(text, field="reason", max_length=REASON_MAX_LENGTH, prose=True)
     return text, [missing, *problems] if not text else problems
 
 
