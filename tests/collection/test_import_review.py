@@ -3,6 +3,7 @@ the review queue of their commune as DC01 forms whose author is the import, refu
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,15 @@ def test_a_refusal_shown_above_the_page_names_its_field(
     form = CollectionForm.objects.get()
     client = sign_in(Client(), staff.hang)
     url = reverse("collection:form_action", args=[form.pk, "reject"])
-    page = client.post(url, {"reason": "x" * 5000}, follow=True).content.decode()
-    assert "Lý do: Dài tối đa 1000 ký tự [text.too_long]" in page
+    # A reason typed and refused comes back beside its box, where it names its field by being there
+    # (test_review_s26_supervisor_return), not above the page.
+    refused = client.post(url, {"reason": "x" * 5000})
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="err-reject-reason"><ul class="errorlist" role="alert" data-field="reason">'
+        r"<li>Dài tối đa 1000 ký tự \[text.too_long\]",
+        refused.content.decode(),
+    )
     # A message that names its field already is not led by it again.
     page = client.post(url, {"reason": ""}, follow=True).content.decode()
     assert "[reason.required]" in page
@@ -266,6 +274,28 @@ def test_an_officers_import_reaches_only_the_communes_of_their_area(
     assert not Citizen.objects.exists()
     assert not CollectionForm.objects.exists()
     assert (run.rows_applied, run.rows_queued, run.rows_rejected) == (0, 0, 4)
+
+
+def test_rows_outside_an_officers_area_are_counted_rejected_while_reading(
+    tmp_path: Path, personas: Personas
+) -> None:
+    # A book of another province's people showed its rows approved for the whole reading, then rejected
+    # when they were written: the counts the supervisor watched were wrong until the end.
+    path = tmp_path / "so_ho_khau.csv"
+    path.write_text(HEADER + "\n" + "\n".join(ROWS[:2]) + "\n", encoding="utf-8")
+    for officer, rejected in ((personas.dung, 2), (personas.cuong, 0)):
+        actor = Actor(officer)
+        run, source = import_start(path=path, source_name=f"Sổ của {officer.username}", actor=actor)
+        run = import_rows(run=run, source=source, actor=actor, policy=ImportPolicy())
+        outside = [
+            record.row_number
+            for record in StagingRecord.objects.filter(run=run)
+            if "unit.outside_jurisdiction" in {issue["code"] for issue in record.issues}
+        ]
+        # Dũng (Hồ Chí Minh City) reads two Hà Nội rows, one of them by its legacy commune; Cường (Hà Nội)
+        # reads the same two in his area, the legacy one by the 2025 commune it became.
+        assert (run.rows_rejected, len(outside)) == (rejected, rejected), officer.username
+        assert run.rows_accepted + run.rows_review == 2 - rejected
 
 
 def test_an_officers_import_counts_toward_their_area_and_each_row_toward_its_commune(
