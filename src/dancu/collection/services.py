@@ -39,6 +39,7 @@ from dancu.collection.selectors import import_server_resume
 from dancu.collection.workers import WORKERS_FROM_ROWS, CachedParser, normalize_batch, normalized_batches
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import subtree
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.forked import can_fork_workers
@@ -188,6 +189,11 @@ class RowChecker:
         self.today = today or timezone.localdate()
         self.address_parser = CachedParser(address_parser) if address_parser is not None else None
         self.units = _unit_index()
+        # An officer's import reaches only the communes of their area. Found while reading, a row outside
+        # it is counted rejected from the start: found only when the rows were written, a book of another
+        # province showed its rows approved for the whole reading, then rejected at the end. Writing checks
+        # again, against the officer's unit of that day.
+        self.area_communes = _area_communes(run.unit) if run.started_by_id and run.unit else None
 
     def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
         """For each of `values` this run staged before, the record that carried it first."""
@@ -272,6 +278,8 @@ class RowChecker:
                 check_row(result, context=context)
             if waiting_pins or waiting_cmnds:
                 result.issues += _waiting_issues(result, pins=waiting_pins, cmnds=waiting_cmnds)
+            if self.area_communes is not None and _outside(result, self.area_communes):
+                result.issues.append(Issue("address", "unit.outside_jurisdiction"))
             checked.append(
                 CheckedRow(
                     normalized=_normalized_json(result),
@@ -283,6 +291,28 @@ class RowChecker:
                 )
             )
         return checked
+
+
+def _area_communes(area: AdminUnit) -> frozenset[str]:
+    """The communes of an importer's area, 2025 and legacy ones ("2025:00070", "legacy:09841"): a
+    province's is a few hundred codes, read once per run."""
+    return frozenset(
+        f"{structure}:{code}"
+        for structure, code in subtree(area)
+        .filter(level=AdminUnit.Level.COMMUNE)
+        .values_list("structure", "code")
+    )
+
+
+def _outside(row: NormalizedRow, area: frozenset[str]) -> bool:
+    """Whether a row's address lies outside the importer's area: its 2025 commune is not in it, nor its
+    legacy commune, the same two ways `_promote` places a row. A row with no commune is another rule's."""
+    if not row.commune_code:
+        return False
+    in_area = f"{AdminUnit.Structure.CURRENT}:{row.commune_code}" in area or (
+        bool(row.legacy_commune_code) and f"{AdminUnit.Structure.LEGACY}:{row.legacy_commune_code}" in area
+    )
+    return not in_area
 
 
 def _waiting_issues(
