@@ -460,11 +460,12 @@ def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse
     except NotFoundError:
         raise Http404 from None
     except DomainError as exc:
-        if action in ("return", "reject") and reason.strip():
+        if action in ("return", "reject") and reason.strip() and all(p.field == "reason" for p in exc.errors):
             # A reason refused (a character no record may hold, too long) is answered on the page, with the
             # reason back in its box to correct and why under it, where a phone's screen shows it: a
             # redirect would empty the box, and a supervisor on a phone would type it all again. An empty
-            # one has nothing to keep, and goes back as any refusal.
+            # one has nothing to keep, and any other refusal (the form changed since the page was read,
+            # the step is not the officer's) goes back as every refusal does, to the form as it now is.
             refused = {
                 "step": action,
                 "reason": reason,
