@@ -426,8 +426,12 @@ def _line(problem: dict[str, Any], language: str) -> str:
 
 
 @officer_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def form_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    if request.method == "GET":
+        # The address a reason refused in place leaves in the bar: opened again as a link, or reloaded
+        # once the officer has moved on, it leads to the form (which checks who may see it), not to a 405.
+        return redirect("collection:form", pk=pk)
     form = _form_or_404(request, pk)
     actor = Actor(current_user(request))
     done = {
