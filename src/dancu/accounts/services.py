@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
@@ -23,7 +22,7 @@ from dancu.accounts.selectors import (
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError, in_each_language
 from dancu.lib.vntext import nfc, text_errors
 
 # The fields' names as the pages show them, for the refusals of lib.vntext.text_errors: "Trường «full_name»"
@@ -79,7 +78,7 @@ def police_unit_shape_refusals(
     units below, of a level below it (which also keeps the tree free of cycles)."""
     refusals = []
     if level in _LEVEL_RANK and (expected := police_level_for_area(area)) != level:
-        names = _labels_in_each_language(
+        names = in_each_language(
             lambda: (
                 str(PoliceUnit.Level(level).label),
                 str(PoliceUnit.Level(expected).label),
@@ -109,13 +108,13 @@ def police_unit_shape_refusals(
     if level not in _LEVEL_RANK:
         return refusals
     if parent is not None and (parent.pk == unit.pk or _LEVEL_RANK[parent.level] >= _LEVEL_RANK[level]):
-        names = _labels_in_each_language(lambda: (str(PoliceUnit.Level(parent.level).label),))
+        above = in_each_language(lambda: str(PoliceUnit.Level(parent.level).label))
         refusals.append(
             FieldError(
                 "parent",
                 "police_unit.parent_level",
-                f"Đơn vị cấp trên phải ở cấp cao hơn đơn vị này, không phải {names['vi'][0]}",
-                f"The unit above must be of a level above this one, not {names['en'][0]}",
+                f"Đơn vị cấp trên phải ở cấp cao hơn đơn vị này, không phải {above['vi']}",
+                f"The unit above must be of a level above this one, not {above['en']}",
             )
         )
     if unit.pk is not None:
@@ -138,15 +137,6 @@ def police_unit_shape_refusals(
                 )
             )
     return refusals
-
-
-def _labels_in_each_language(labels: Callable[[], tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
-    """Labels (gettext_lazy) read under each language, for a refusal carrying both."""
-    names = {}
-    for language in ("vi", "en"):
-        with translation.override(language):
-            names[language] = labels()
-    return names
 
 
 def password_refusal(password: str, *, user: User | None = None) -> FieldError | None:
@@ -632,14 +622,13 @@ def role_unit_level_refusal(role: str, unit: PoliceUnit) -> FieldError | None:
     if role not in ROLE_LEVELS or unit.level in ROLE_LEVELS[role]:
         return None
     # The levels' names in each language: the labels are gettext_lazy, read under each language.
-    names = {}
-    for language in ("vi", "en"):
-        with translation.override(language):
-            names[language] = ", ".join(
-                str(PoliceUnit.Level(level).label)
-                for level in PoliceUnit.Level.values
-                if level in ROLE_LEVELS[role]
-            )
+    names = in_each_language(
+        lambda: ", ".join(
+            str(PoliceUnit.Level(level).label)
+            for level in PoliceUnit.Level.values
+            if level in ROLE_LEVELS[role]
+        )
+    )
     return FieldError(
         "police_unit",
         "role.unit_level",
@@ -691,13 +680,12 @@ def police_unit_level_refusal(*, unit: PoliceUnit, level: str) -> FieldError | N
     if not counts:
         return None
     # The roles' and the level's names in each language: the labels are gettext_lazy, read under each.
-    names = {}
-    for language in ("vi", "en"):
-        with translation.override(language):
-            names[language] = (
-                str(PoliceUnit.Level(level).label),
-                ", ".join(f"{counts[role]} {User.Role(role).label}" for role in sorted(counts)),
-            )
+    names = in_each_language(
+        lambda: (
+            str(PoliceUnit.Level(level).label),
+            ", ".join(f"{counts[role]} {User.Role(role).label}" for role in sorted(counts)),
+        )
+    )
     return FieldError(
         "level",
         "role.unit_level",

@@ -28,6 +28,7 @@ from dancu.cards.verify import Verdict
 from dancu.cards.workdays import working_days_between
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
+from dancu.lib.pin import ungrouped
 from dancu.lib.vntext import fold_name, nfc, text_errors
 from dancu.registry.models import Citizen, IdentityCardRecord
 from dancu.registry.selectors import citizen_get
@@ -171,7 +172,7 @@ def _queue_search(text: str) -> Q:
     if problems:
         raise DomainError(problems)
     # The separators of a number read out or copied from a receipt; a name keeps its spaces.
-    compact = re.sub(r"[\s.\-]", "", text)
+    compact = ungrouped(text)
     if _PIN_RE.match(compact):
         return Q(citizen__pin=compact)
     number = _NUMBER_RE.match(compact)

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, officer_can_read_records, unit_in_area
@@ -55,7 +55,7 @@ from dancu.cards.scope import application_scope, batch_scope, card_scope
 from dancu.cards.workdays import DELIVERY_WORKING_DAYS, add_working_days
 from dancu.collection.models import CollectionForm
 from dancu.geo.models import AdminUnit
-from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.errors import DomainError, FieldError, NotFoundError, in_each_language
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import nfc, text_errors
 from dancu.registry import rules
@@ -358,10 +358,8 @@ def _pending_errors(citizen: Citizen) -> list[FieldError]:
         return []
     # The citizen at the counter asks where their card is: the refusal names the application, its state
     # and the day the card is promised, so that the officer answers without a second search.
-    with translation.override("vi"):
-        status_vi = str(pending.get_status_display())
-    with translation.override("en"):
-        status_en = str(pending.get_status_display())
+    status = in_each_language(lambda: str(pending.get_status_display()))
+    status_vi, status_en = status["vi"], status["en"]
     due = f"{pending.due_on:%d/%m/%Y}"
     return [
         FieldError(

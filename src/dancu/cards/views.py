@@ -4,7 +4,6 @@ campaign report. Thin: every rule is in services, every read in selectors."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import date
 
 from django.contrib import messages
@@ -26,6 +25,7 @@ from dancu.collection.selectors import form_get
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import unit_get
 from dancu.lib.errors import DomainError, NotFoundError
+from dancu.lib.pin import ungrouped
 from dancu.registry import selectors as registry_selectors
 from dancu.web.access import current_user, officer_required
 from dancu.web.converters import page_param
@@ -86,7 +86,7 @@ def intake_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     # A PIN is read out and copied in groups ("001 090 123 456"): the separators are dropped, as the
     # portal's sign-in does, rather than answered with "not found".
-    pin = re.sub(r"[\s.\-]", "", request.GET.get("pin") or request.POST.get("pin") or "")
+    pin = ungrouped(request.GET.get("pin") or request.POST.get("pin") or "")
     citizen = None
     if pin:
         try:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from dancu.lib.pin import ungrouped
 
 
 class PinField(forms.RegexField):
@@ -14,7 +15,7 @@ class PinField(forms.RegexField):
     separators are dropped rather than refused; anything else than ASCII digits is still refused."""
 
     def to_python(self, value: Any) -> str:
-        return re.sub(r"[\s.\-]", "", super().to_python(value) or "")
+        return ungrouped(super().to_python(value) or "")
 
 
 def _pin_field() -> forms.RegexField:

@@ -9,11 +9,12 @@ or a 422 body (409 for a `ConflictError`, 412 for a `PreconditionFailedError`), 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.management.base import CommandError
+from django.utils import translation
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,16 @@ def command_error_from(exc: DomainError) -> CommandError:
         "; ".join(error.message_vi for error in exc.errors),
         "; ".join(error.message_en for error in exc.errors),
     )
+
+
+Read = TypeVar("Read")
+
+
+def in_each_language(read: Callable[[], Read]) -> dict[str, Read]:
+    """`read()` under Vietnamese and under English: the labels of choices and models are gettext_lazy, and
+    a refusal carries its message in both languages whichever one is active."""
+    found = {}
+    for language in ("vi", "en"):
+        with translation.override(language):
+            found[language] = read()
+    return found

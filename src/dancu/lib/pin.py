@@ -17,6 +17,7 @@ province mergers. It must not be read as the current province.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from dancu.lib.errors import FieldError
@@ -185,6 +186,17 @@ def _serial_error() -> FieldError:
         "Sáu chữ số cuối của số định danh cá nhân phải là 6 chữ số và không được là 000000.",
         "The last six digits of the personal identification number must be 6 digits other than 000000.",
     )
+
+
+# The separators people group a number with when they read it out or copy it ("001 173 523 477",
+# "001.173.523.477", "001-173-523-477").
+_GROUPING = re.compile(r"[\s.\-]")
+
+
+def ungrouped(text: str) -> str:
+    """A number as typed, without the spaces, dots and dashes that group it; nothing else is changed, so
+    that a letter or a stray sign is still refused by the rule that reads it."""
+    return _GROUPING.sub("", text)
 
 
 def _is_ascii_digits(text: str, length: int) -> bool:

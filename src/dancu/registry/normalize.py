@@ -334,7 +334,6 @@ _SEXES = {
     "female": pin_codec.SEX_FEMALE,
 }
 _DATE_SPACING = re.compile(r"\s*([/.\-])\s*")
-_SEPARATORS = re.compile(r"[\s.\-]")
 _ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
@@ -378,7 +377,7 @@ def _normalize_number(
     if not steps.value:
         return None
     if not _ASCII_DIGITS.fullmatch(steps.value):
-        steps.apply("repair.separators", _SEPARATORS.sub("", steps.value))
+        steps.apply("repair.separators", pin_codec.ungrouped(steps.value))
     value = steps.value
     if _ASCII_DIGITS.fullmatch(value) and length - 2 <= len(value) < length:
         padded = value.zfill(length)
