@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dancu.matching.prepare import PREPARED_COLUMNS, PreparedRecords
@@ -565,10 +566,14 @@ NUMBER_END = 4
 
 
 def _number_ends(numbers: pd.Series) -> tuple[pd.Series, pd.Series]:
-    long = numbers.str.len() >= NUMBER_ENDS_FROM
+    # A loop, not the `.str` accessor: a column with no number at all is not a column of strings for
+    # pandas, and the accessor refuses it.
+    long = [
+        number if isinstance(number, str) and len(number) >= NUMBER_ENDS_FROM else None for number in numbers
+    ]
     return (
-        numbers.str[:NUMBER_END].where(long, None),
-        numbers.str[-NUMBER_END:].where(long, None),
+        pd.Series([number and number[:NUMBER_END] for number in long], index=numbers.index, dtype=object),
+        pd.Series([number and number[-NUMBER_END:] for number in long], index=numbers.index, dtype=object),
     )
 
 
@@ -594,28 +599,46 @@ def _block_keys(
 
     A key is the number of its group of equal values, not the values joined as text: sixteen text keys
     per record were a gigabyte of strings at a million records, the numbers are 128 MB, and DuckDB joins
-    on them faster.
+    on them faster. Each column is numbered once (`pd.factorize`), and a rule's key is the numbering of
+    its columns' numbers taken together: eighteen rules name eleven columns, and grouping the rows by the
+    columns of each rule again took half a second at 100,000 records.
     """
+    numbered: dict[str, np.ndarray] = {}
+
+    def numbers(column: str) -> np.ndarray:
+        if column not in numbered:
+            # A blank value (None, NaN, NA) is numbered -1.
+            numbered[column] = pd.factorize(frame[column], use_na_sentinel=True)[0].astype(np.int64)
+        return numbered[column]
+
     counts: list[dict[str, Any]] = []
     capped: list[CappedBlock] = []
     for rule in rules:
         rule_cap = min(cap, rule.cap) if rule.cap is not None else cap
-        columns = list(rule.columns)
-        # A record blank in any column of the rule has no key (NaN group).
-        key = frame.groupby(columns, dropna=True, sort=False).ngroup().astype("Int64")
-        sizes = key.value_counts(dropna=True)
-        too_big = sizes[sizes > rule_cap]
+        first, *others = rule.columns
+        key = numbers(first)
+        # A record blank in any column of the rule has no key.
+        blank = key < 0
+        for column in others:
+            more = numbers(column)
+            blank = blank | (more < 0)
+            # Numbered again after each column, so that the product stays below the number of records
+            # squared.
+            key = pd.factorize(key * (int(more.max(initial=-1)) + 2) + (more + 1))[0]
+        key = np.where(blank, -1, key)
+        sizes = np.bincount(key[~blank], minlength=int(key.max(initial=-1)) + 1)
+        too_big = np.flatnonzero(sizes > rule_cap)
         # A rule with a cap of its own leaves out its common keys by design; only the run's cap, which
-        # no ordinary key reaches, is worth a warning naming the key.
+        # no ordinary key reaches, is worth a warning naming the key, largest block first.
         if rule.cap is None:
-            for group, size in too_big.items():
-                first = frame.loc[key == group, columns].iloc[0]
-                capped.append(CappedBlock(rule.name, "|".join(str(v) for v in first), int(size)))
-        if len(too_big):
-            key = key.mask(key.isin(too_big.index))
-        kept = sizes[sizes <= rule_cap]
+            for group in sorted(too_big, key=lambda group: (-sizes[group], group)):
+                row = frame.iloc[int(np.flatnonzero(key == group)[0])]
+                key_text = "|".join(str(row[column]) for column in rule.columns)
+                capped.append(CappedBlock(rule.name, key_text, int(sizes[group])))
+        kept = np.where(sizes <= rule_cap, sizes, 0)
         pairs = int((kept * (kept - 1) // 2).sum())
-        frame[rule.key_column] = key
+        left_out = blank | np.isin(key, too_big)
+        frame[rule.key_column] = pd.arrays.IntegerArray(np.where(left_out, 0, key), left_out)
         counts.append({"rule": rule.name, "description": rule.description, "pairs": pairs})
     return counts, capped
 
