@@ -285,7 +285,9 @@ def test_rows_outside_an_officers_area_are_counted_rejected_while_reading(
     path.write_text(HEADER + "\n" + "\n".join(ROWS[:2]) + "\n", encoding="utf-8")
     for officer, rejected in ((personas.dung, 2), (personas.cuong, 0)):
         actor = Actor(officer)
-        run, source = import_start(path=path, source_name=f"Sổ của {officer.username}", actor=actor)
+        run, source = import_start(
+            path=path, source_name=f"Sổ của {officer.username}", actor=actor, same_file_again=True
+        )
         run = import_rows(run=run, source=source, actor=actor, policy=ImportPolicy())
         outside = [
             record.row_number

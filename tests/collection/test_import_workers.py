@@ -64,7 +64,8 @@ def _staged(source_name: str) -> list[tuple[Any, ...]]:
 
 def _import(path: Path, source_name: str, workers: int) -> None:
     actor = Actor(system="test")
-    run, source = import_start(path=path, source_name=source_name, actor=actor)
+    # The same file under several source names on purpose, to compare what each way stages.
+    run, source = import_start(path=path, source_name=source_name, actor=actor, same_file_again=True)
     import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=40, workers=workers)
 
 

@@ -320,7 +320,7 @@ def read_rows(source: Source, *, skip: int = 0) -> Iterator[Row]:
 
 def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
     """Physical lines after the header as bytes (the first is the file's line 2), each cut at
-    MAX_LINE_BYTES; the flag says the line was too long."""
+    MAX_LINE_BYTES; the flag says the line was too long, and the bytes are then its first MAX_LINE_BYTES."""
     with path.open("rb") as handle:
         handle.readline(MAX_LINE_BYTES)  # the header
         while True:
@@ -333,7 +333,7 @@ def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
                     rest = handle.readline(MAX_LINE_BYTES)
                     if not rest or rest.endswith(b"\n"):
                         break
-                yield b"", True
+                yield line, True
                 continue
             yield line, False
 
@@ -349,11 +349,13 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
         if too_long:
             number += 1
             start = pending_start if pending else line_number
-            pending = b""
+            # The record's first bytes, those of the lines it began on included (a quoted cell may span
+            # lines): at most twice MAX_LINE_BYTES, read only for the record's ID.
+            head, pending = pending + line, b""
             if number > skip:
                 yield Row(
                     number,
-                    {},
+                    _leading_record_id(head, columns, source.delimiter),
                     [
                         _row_problem(
                             "",
@@ -382,6 +384,39 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
         number += 1
         if number > skip:
             yield _parse_line(pending, number, columns, source.delimiter, line=pending_start)
+
+
+# A record ID longer than this in a line too long to read is part of the damage, not an ID.
+_MAX_RECORD_ID = 100
+
+
+def _leading_record_id(head: bytes, columns: list[str], delimiter: str) -> dict[str, str]:
+    """The record ID of a line too long to read, from its first bytes, so that the rejected rows' workbook
+    names the record as well as its line: {"record_id": ...}, or {} when it cannot be read safely.
+
+    Only the cells before the last delimiter of `head` can be whole (the line was cut anywhere, inside a
+    quoted cell too), and the ID is taken only from among those: never half an ID. A line whose first bytes
+    are not UTF-8 (an old encoding) gives an ID only when it is plain ASCII, the same in every encoding."""
+    if "record_id" not in columns:
+        return {}
+    cut = head.rfind(delimiter.encode())
+    if cut < 0:
+        return {}
+    whole = head[: cut + 1]
+    try:
+        text, legacy = whole.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, legacy = vnencoding.decode_bytes(whole), True
+    # Not strict: the cut may leave a quoted cell open at the end, the one cell that is not used.
+    cells = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    index = columns.index("record_id")
+    if index >= len(cells) - 1:
+        return {}
+    value = cells[index]
+    # Printable: no NUL, control character or line break, which no stored ID may hold.
+    if (legacy and not value.isascii()) or len(value) > _MAX_RECORD_ID or not value.isprintable():
+        return {}
+    return {"record_id": value}
 
 
 def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str, *, line: int) -> Row:

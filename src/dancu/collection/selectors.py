@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,6 +26,7 @@ from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import within
 from dancu.lib.errors import NotFoundError
+from dancu.matching.models import CandidatePair
 from dancu.registry.rules import Issue
 
 Status = CollectionForm.Status
@@ -429,3 +430,36 @@ def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -
     if total is None or moved <= 0 or elapsed < _ESTIMATE_AFTER_SECONDS:
         return None
     return math.ceil((total - done) * elapsed / moved)
+
+
+def staged_pair_decisions(*, record_id: int, citizen_ids: Collection[int]) -> dict[int, str]:
+    """How the duplicates queue (matching) decided the pairs of a staged row with these citizens: each
+    citizen whose pair with the row an officer settled, with the pair's status (CandidatePair.Status:
+    same, different, merged). Pending and withdrawn pairs are no decision and are left out.
+
+    A pair is kept under its key, the two sides in string order ("c:12|s:40", as matching.services.runs.
+    pair_key writes it). A citizen written to the registry from another staged row may have been paired
+    with this row before that ("s:40|s:41" for the citizen made of row 41): the decision under that key
+    is about the same two people, and counts as the citizen's (as the matcher itself counts it). A
+    verdict about records, not a reading of them: the caller logs the records it shows.
+    """
+    if not citizen_ids:
+        return {}
+    row = f"s:{record_id}"
+    sides: dict[str, int] = {f"c:{pk}": pk for pk in citizen_ids}
+    for staged, citizen in StagingRecord.objects.filter(citizen_id__in=list(citizen_ids)).values_list(
+        "pk", "citizen_id"
+    ):
+        if staged != record_id:
+            sides[f"s:{staged}"] = citizen
+    keys = {"|".join(sorted((row, side))): pk for side, pk in sides.items()}
+    decided: dict[int, str] = {}
+    # The latest decision first where one citizen has two (under both keys): it is the last word on them.
+    for key, status in (
+        CandidatePair.objects.filter(pair_key__in=list(keys))
+        .exclude(status__in=(CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN))
+        .order_by("-decided_at", "-pk")
+        .values_list("pair_key", "status")
+    ):
+        decided.setdefault(keys[key], status)
+    return decided

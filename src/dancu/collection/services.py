@@ -33,6 +33,7 @@ from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_events_record
 from dancu.collection import workflow
+from dancu.collection.areas import OUTSIDE_AREA, outside_area_messages, user_area
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
 from dancu.collection.selectors import import_server_resume
@@ -126,6 +127,9 @@ def _issue_json(issue: Issue) -> dict[str, Any]:
     }
     if issue.rule_code in WAITING_CODES:
         found["waiting"] = {"run": issue.params["run"], "row": issue.params["row"]}
+    if issue.rule_code == OUTSIDE_AREA and "code" in issue.params:
+        # The catalogue's sentence names no unit: this one names the commune refused and the importer's area.
+        found["message_vi"], found["message_en"] = outside_area_messages(**issue.params)
     return found
 
 
@@ -194,6 +198,10 @@ class RowChecker:
         # province showed its rows approved for the whole reading, then rejected at the end. Writing checks
         # again, against the officer's unit of that day.
         self.area_communes = _area_communes(run.unit) if run.started_by_id and run.unit else None
+        self.area_name = run.unit.name if self.area_communes is not None and run.unit else ""
+        # The names of the communes found outside the area, read as rows name them: a book of another
+        # province names a few hundred, each read once.
+        self._commune_names: dict[str, str] = {}
 
     def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
         """For each of `values` this run staged before, the record that carried it first."""
@@ -243,6 +251,23 @@ class RowChecker:
             waiting.setdefault(value, {"run": run_id, "source": source, "row": row})
         return waiting
 
+    def _names_of(self, codes: set[str]) -> dict[str, str]:
+        """The names of these 2025 communes: one query for the batch's codes not read before."""
+        if missing := codes - self._commune_names.keys():
+            self._commune_names |= dict.fromkeys(missing, "")
+            self._commune_names |= dict(
+                AdminUnit.objects.filter(
+                    structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, code__in=missing
+                ).values_list("code", "name")
+            )
+        return self._commune_names
+
+    def _outside_issue(self, row: NormalizedRow, names: dict[str, str]) -> Issue:
+        code = row.commune_code or ""
+        return Issue(
+            "address", OUTSIDE_AREA, {"name": names.get(code) or code, "code": code, "area": self.area_name}
+        )
+
     def check(
         self, rows: Sequence[Row], normalized: Sequence[NormalizedRow] | None = None
     ) -> list[CheckedRow]:
@@ -267,8 +292,13 @@ class RowChecker:
         # officer in the other run is not filed a second time without a word.
         waiting_pins = self._waiting_elsewhere("id_number", pins)
         waiting_cmnds = self._waiting_elsewhere("old_id_number", cmnds)
+        area = self.area_communes
+        outside = [area is not None and _outside(row, area) for row in normalized]
+        names = self._names_of(
+            {row.commune_code or "" for row, out in zip(normalized, outside, strict=True) if out}
+        )
         checked = []
-        for row, result in zip(rows, normalized, strict=True):
+        for row, result, out in zip(rows, normalized, outside, strict=True):
             if not result.record_id:
                 # Rows without an id are told apart by their row number in duplicate messages.
                 result.record_id = _label(result, row.line or row.number)
@@ -278,8 +308,8 @@ class RowChecker:
                 check_row(result, context=context)
             if waiting_pins or waiting_cmnds:
                 result.issues += _waiting_issues(result, pins=waiting_pins, cmnds=waiting_cmnds)
-            if self.area_communes is not None and _outside(result, self.area_communes):
-                result.issues.append(Issue("address", "unit.outside_jurisdiction"))
+            if out:
+                result.issues.append(self._outside_issue(result, names))
             checked.append(
                 CheckedRow(
                     normalized=_normalized_json(result),
@@ -354,12 +384,50 @@ def _actor_area(actor: Actor) -> AdminUnit | None:
     return police_unit.admin_unit if police_unit is not None else None
 
 
+def _earlier_run_of_file(sha256: str, *, source_name: str) -> ImportRun | None:
+    """The first run that imported this file's content under another source name, if any. A run that
+    failed before it staged a row made nothing of the file, and does not count."""
+    return (
+        ImportRun.objects.filter(file_sha256=sha256)
+        .exclude(source=source_name)
+        .exclude(status=ImportRun.Status.FAILED, rows_read=0)
+        .order_by("started_at", "pk")
+        .first()
+    )
+
+
+def _already_imported_error(earlier: ImportRun) -> FileRejectedError:
+    when = timezone.localtime(earlier.started_at).strftime("%d/%m/%Y %H:%M")
+    return FileRejectedError(
+        "file.already_imported",
+        f"Tệp này (cùng nội dung) đã được nhập với nguồn “{earlier.source}” (lần nhập #{earlier.pk}, "
+        f"{when}). Nhập lại dưới tên nguồn khác sẽ lập phiếu thứ hai cho những người không có số định danh "
+        "hay CMND. Nếu thật sự cần nhập lại, đánh dấu ô “Vẫn nhập tệp đã nhập” trên trang tải lên, hoặc "
+        "thêm --same-file-again vào lệnh dancu import",
+        f"This file (the same content) was already imported under the source “{earlier.source}” (import "
+        f"run #{earlier.pk}, {when}). Importing it again under another source name makes second forms for "
+        "the people without a PIN or CMND. If it really must be imported again, tick “Import the file "
+        "again” on the upload page, or add --same-file-again to the dancu import command",
+    )
+
+
 def import_start(
-    *, path: Path, source_name: str, actor: Actor, file_name: str = "", stored_file: str = ""
+    *,
+    path: Path,
+    source_name: str,
+    actor: Actor,
+    file_name: str = "",
+    stored_file: str = "",
+    same_file_again: bool = False,
 ) -> tuple[ImportRun, Source]:
     """The run for this file and source: a new one, or the unfinished one to resume. `file_name` is the
     name the file was uploaded under, when it is kept under another (`stored_file`, its name in
-    VAR_DIR/imports)."""
+    VAR_DIR/imports).
+
+    A file whose content was imported before under another source name is refused
+    (`file.already_imported`, naming the earlier run) unless `same_file_again` says the officer means it:
+    the run of the same source is what a repeated import resumes, and a second source name would stage
+    every row again, filing a second form for each person the rules cannot recognise by a number."""
     source_name = source_name.strip()
     if not source_name or len(source_name) > 100:
         raise FileRejectedError(
@@ -375,6 +443,11 @@ def import_start(
         )
     source = open_source(path)
     with transaction.atomic():
+        earlier = None
+        if not ImportRun.objects.filter(source=source_name, file_sha256=source.sha256).exists():
+            earlier = _earlier_run_of_file(source.sha256, source_name=source_name)
+            if earlier is not None and not same_file_again:
+                raise _already_imported_error(earlier)
         run, created = ImportRun.objects.get_or_create(
             source=source_name,
             file_sha256=source.sha256,
@@ -413,7 +486,9 @@ def import_start(
                 subject_type="import_run",
                 subject_id=run.pk,
                 unit=_run_unit(run),
-                data={"source": source_name, "file": run.file_name, "sha256": source.sha256},
+                data={"source": source_name, "file": run.file_name, "sha256": source.sha256}
+                # The officer was told of the earlier run and went on: the trail says which run it was.
+                | ({"same_file_as_run": earlier.pk} if earlier is not None else {}),
             )
     return run, source
 
@@ -725,7 +800,11 @@ def _dc01_data(normalized: dict[str, Any], *, commune: AdminUnit, today: date) -
 
 
 def _reject_on_the_way(*, actor: Actor, record: StagingRecord, issue: Issue, unit: AdminUnit | None) -> None:
-    workflow.staging_reject(record=record, issue=issue.as_field_error())
+    stored = _issue_json(issue)
+    workflow.staging_reject(
+        record=record,
+        issue=FieldError(issue.field, issue.rule_code, stored["message_vi"], stored["message_en"]),
+    )
     audit_event_record(
         actor=actor,
         event_type=EventType.STAGING_REJECTED,
@@ -760,9 +839,15 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
         if starter is not None and not (
             unit_in_area(starter, commune) or (legacy is not None and unit_in_area(starter, legacy))
         ):
-            # An officer's import reaches only the communes of their own area.
+            # An officer's import reaches only the communes of their own area (that of today).
+            area = user_area(starter)
+            params = {
+                "name": commune.name,
+                "code": commune.code,
+                "area": area.name if area is not None else "",
+            }
             _reject_on_the_way(
-                actor=actor, record=locked, issue=Issue("address", "unit.outside_jurisdiction"), unit=commune
+                actor=actor, record=locked, issue=Issue("address", OUTSIDE_AREA, params), unit=commune
             )
             return
         data = _dc01_data(normalized, commune=commune, today=today)
@@ -1156,13 +1241,16 @@ def _upload_refusal(code: str, vi: str, en: str) -> FileRejectedError:
     return FileRejectedError(code, vi, en)
 
 
-def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> ImportRun:
+def import_upload(
+    *, actor: Actor, upload: UploadedFile, source_name: str, same_file_again: bool = False
+) -> ImportRun:
     """Keep an uploaded person-records file and start importing it in the background worker.
 
     Refused before anything is kept: an officer whose role may not import, a file that is not .csv or
     .xlsx, one over the size limit (`DANCU_IMPORT_UPLOAD_MAX_MB`), and every fault that makes the file
     unreadable as a whole (empty, binary, no header...), each with its rule code. The same file uploaded
-    again under the same source resumes (or shows) its earlier run instead of importing it twice.
+    again under the same source resumes (or shows) its earlier run instead of importing it twice; under
+    another source it is refused naming the earlier run, unless `same_file_again` (`import_start`).
     """
     user = actor.user
     if user is None or user.role not in IMPORT_ROLES or not officer_can_read_records(user):
@@ -1195,7 +1283,12 @@ def import_upload(*, actor: Actor, upload: UploadedFile, source_name: str) -> Im
             handle.write(chunk)
     try:
         run, _source = import_start(
-            path=path, source_name=source_name, actor=actor, file_name=name, stored_file=path.name
+            path=path,
+            source_name=source_name,
+            actor=actor,
+            file_name=name,
+            stored_file=path.name,
+            same_file_again=same_file_again,
         )
     except BaseException:
         # Refused, or anything else that stopped the start: no run holds the copy, so nothing would ever

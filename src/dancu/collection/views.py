@@ -503,6 +503,10 @@ def imports_view(request: HttpRequest) -> HttpResponse:
     user = current_user(request)
     can_import = user.role in services.IMPORT_ROLES
     refusal = ""
+    # Refused as a file imported before under another source: the form asks whether to go on, with the
+    # source name the officer typed kept.
+    same_file = False
+    source_name = ""
     status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
@@ -512,10 +516,16 @@ def imports_view(request: HttpRequest) -> HttpResponse:
         else:
             uploaded_at = timezone.now()
             try:
-                run = services.import_upload(actor=Actor(user), upload=upload, source_name=source_name)
+                run = services.import_upload(
+                    actor=Actor(user),
+                    upload=upload,
+                    source_name=source_name,
+                    same_file_again=request.POST.get("same_file_again") == "on",
+                )
             except FileRejectedError as exc:
                 message = exc.message_en if request.LANGUAGE_CODE.startswith("en") else exc.message_vi
                 refusal = f"{upload.name}: {message} [{exc.code}]"
+                same_file = exc.code == "file.already_imported"
             else:
                 if run.started_at < uploaded_at:
                     # The same file under the same source: its earlier run is shown, not imported again,
@@ -544,6 +554,8 @@ def imports_view(request: HttpRequest) -> HttpResponse:
             "runs": selectors.import_runs(actor=user),
             "can_import": can_import,
             "refusal": refusal,
+            "same_file": same_file,
+            "source_name": source_name,
             "max_mb": settings.DANCU_IMPORT_UPLOAD_MAX_MB,
             "vietnamese_headers": list(VIETNAMESE_HEADERS.items()),
         },

@@ -37,14 +37,16 @@ from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, audit_event_record
+from dancu.collection.areas import outside_area_error, user_area
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
-from dancu.collection.selectors import form_scope
+from dancu.collection.selectors import form_scope, staged_pair_decisions
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.chunks import batched
 from dancu.lib.errors import ConflictError, DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold_name, nfc, normalize_name, text_errors
+from dancu.matching.models import CandidatePair
 from dancu.registry import services as registry
 from dancu.registry.compared import compared_records_log, compared_values
 from dancu.registry.models import (
@@ -348,7 +350,13 @@ def _partial_birth_warning(birth: PartialDate | None) -> list[FieldError]:
 
 
 def _check_dc01(
-    user: User | None, data: dict[str, Any], *, complete: bool, today: date, lookups: RecordLookups
+    user: User | None,
+    data: dict[str, Any],
+    *,
+    complete: bool,
+    today: date,
+    lookups: RecordLookups,
+    staging_record_id: int | None = None,
 ) -> FormCheck:
     check = FormCheck()
     errors, warnings = check.errors, check.warnings
@@ -391,10 +399,24 @@ def _check_dc01(
         if name_ok and birth is not None and not pin
         else []
     )
-    if same:
+    # A form made from an imported row: the duplicates queue may have settled the row's pair with a
+    # record of the same name and birth already. "Not the same person" is the answer the warning asks
+    # for, so the record is not put to the reviewer again; "same person" is said as such.
+    decided = (
+        staged_pair_decisions(record_id=staging_record_id, citizen_ids=same)
+        if same and staging_record_id is not None
+        else {}
+    )
+    open_question = [pk for pk in same if pk not in decided]
+    settled_same = [
+        pk for pk in same if decided.get(pk) in (CandidatePair.Status.SAME, CandidatePair.Status.MERGED)
+    ]
+    if settled_same:
+        warnings.append(_rule("full_name", "citizen.decided_same_person"))
+    if open_question:
         warnings.append(_rule("full_name", "citizen.possible_duplicate"))
-        for pk in same:
-            check.compared(check.duplicates_read, pk, "same", fold_name(parsed["full_name"]), birth)
+    for pk in [*settled_same, *open_question]:
+        check.compared(check.duplicates_read, pk, "same", fold_name(parsed["full_name"]), birth)
 
     _check_residence(user, data, check, birth=birth, complete=complete, today=today)
     _check_household(user, data, check, complete=complete)
@@ -424,7 +446,7 @@ def _check_residence(
         if commune is None:
             errors.append(_rule("commune_code", "unit.unknown", code=code))
         elif user is not None and not unit_in_area(user, commune):
-            errors.append(_rule("commune_code", "unit.outside_jurisdiction"))
+            errors.append(outside_area_error("commune_code", unit=commune, area=user_area(user)))
         else:
             check.commune = commune
     address = data.get("address_detail", "")
@@ -843,13 +865,15 @@ def form_validate(
     complete: bool = True,
     today: date | None = None,
     lookups: RecordLookups | None = None,
+    staging_record_id: int | None = None,
 ) -> FormCheck:
     """Judge a form's data without writing anything; the page calls it as the officer types.
 
     With `complete`, missing mandatory fields are errors too (what submitting needs); without, only the
     values already typed are judged (what a half-filled draft can be told). `lookups` answers a DC01's
     questions to the registry (who holds its PIN, its CMND, its name and birth) when the caller read them
-    for many forms at once.
+    for many forms at once. `staging_record_id` is the imported row a DC01 was made from, whose pairs the
+    duplicates queue may have decided.
     """
     today = today or timezone.localdate()
     if kind not in Kind.values:
@@ -868,7 +892,14 @@ def form_validate(
             raise DomainError(citizen_required())
         check = _check_dc02(citizen, clean, complete=complete, today=today)
     else:
-        check = _check_dc01(user, clean, complete=complete, today=today, lookups=lookups or RecordLookups())
+        check = _check_dc01(
+            user,
+            clean,
+            complete=complete,
+            today=today,
+            lookups=lookups or RecordLookups(),
+            staging_record_id=staging_record_id,
+        )
     check.errors += _check_document_and_reason(document, reason, complete=complete, kind=kind)
     return check
 
@@ -1155,6 +1186,7 @@ def _check_stored(form: CollectionForm, user: User | None, *, complete: bool = T
         document=form.document,
         reason=form.reason,
         complete=complete,
+        staging_record_id=form.staging_record_id,
     )
     if form.staging_record is not None:
         # What the import's rules warned about the row as read (an unknown birth province, an address

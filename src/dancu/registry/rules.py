@@ -956,6 +956,14 @@ _CATALOGUE: tuple[Rule, ...] = (
         "person.",
     ),
     Rule(
+        "citizen.decided_same_person",
+        W,
+        "Hàng chờ trùng lặp đã xác định bản ghi này là cùng một người với hồ sơ đã có trong CSDL "
+        "(cùng họ tên và ngày sinh): không lập hồ sơ thứ hai cho người này.",
+        "The duplicates queue decided that this row is the same person as a record the registry holds "
+        "(same name and date of birth): do not make this person a second record.",
+    ),
+    Rule(
         "change.identity",
         W,
         "Thay đổi {label_lower}: đối chiếu kỹ với giấy tờ làm căn cứ.",

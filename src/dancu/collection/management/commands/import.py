@@ -67,6 +67,12 @@ class Command(BaseCommand):
             "for review (run the command again without it to do so)",
         )
         parser.add_argument(
+            "--same-file-again",
+            action="store_true",
+            help="import a file whose content was already imported under another source name (refused "
+            "without it: people without a PIN or CMND would get a second form)",
+        )
+        parser.add_argument(
             "--rejected-xlsx", type=Path, help="where to write the rejected rows (default FILE.rejected.xlsx)"
         )
         parser.add_argument(
@@ -105,7 +111,12 @@ class Command(BaseCommand):
             # A mistyped FILE is named as such, before its report's folder is found missing.
             check_regular_file(path)
             check_output_files({"--rejected-xlsx": target}, inputs={"FILE": path})
-            run, source = import_start(path=path, source_name=options["source"], actor=actor)
+            run, source = import_start(
+                path=path,
+                source_name=options["source"],
+                actor=actor,
+                same_file_again=options["same_file_again"],
+            )
         except FileRejectedError as exc:
             # The source name's rules are about the option, not the file.
             about = "--source" if exc.code.startswith("source.") else path
