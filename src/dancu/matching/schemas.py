@@ -1,4 +1,5 @@
-"""API shapes of the review queue. Inputs are loose; the decision service applies the rules and names them."""
+"""API shapes of the review queue. Inputs are loose, except the decision itself (a JSON boolean); the decision
+service applies the rules and names them."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import StrictBool
 
 from dancu.lib.schemas import BodySchema
 
@@ -103,7 +105,11 @@ class PairOut(PairSummaryOut):
 
 
 class DecisionIn(BodySchema):
-    same: bool = Field(description="true: the same person; false: not the same person (remembered)")
+    # Strict: pydantic would otherwise read "yes", "1", 1 and "on" as true, and a client's slip would merge
+    # two citizens. Anything but a JSON true or false is refused (422 schema.bool_type on "same").
+    same: StrictBool = Field(
+        description="true: the same person; false: not the same person (remembered); a JSON boolean only"
+    )
     # A bound on the request alone: the rule (at most 1,000 characters) is the service's, whose refusal
     # says it in both languages.
     reason: str = Field(max_length=20_000)

@@ -342,6 +342,21 @@ def _decide(
                 )
             )
         left, right = pair_records(pair)
+        if same and choices and (isinstance(left, StagingRecord) or isinstance(right, StagingRecord)):
+            # A staged row is settled as a duplicate, never merged: nothing of it is written over the
+            # registry, so there is nothing to choose. A choice sent anyway is the client's mistake (or a
+            # merge it thinks it asked for), and is refused rather than silently dropped.
+            raise DomainError(
+                error(
+                    "choices",
+                    "merge.choices_not_applicable",
+                    "Lựa chọn hợp nhất chỉ dùng cho cặp hai hồ sơ trong CSDL; cặp có bản ghi nhập chưa duyệt "
+                    "không hợp nhất gì (bản ghi được đánh dấu trùng, không ghi đè CSDL): bỏ trường choices",
+                    "Merge choices apply only to a pair of two registry records; a pair with a staged row "
+                    "merges nothing (the row is marked a duplicate and never written over the registry): "
+                    "leave out choices",
+                )
+            )
         data: dict[str, Any] = {"same": same, "automatic": automatic, "pair_key": pair.pair_key}
         if not same:
             pair.status = CandidatePair.Status.DIFFERENT
