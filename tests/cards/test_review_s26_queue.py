@@ -251,8 +251,11 @@ def test_a_number_that_is_neither_a_pin_nor_an_application_says_what_to_type(
     client: Client, sign_in: SignIn, personas: Personas, hungs: Application
 ) -> None:
     sign_in(client, personas.lan)
-    page = client.get("/cards/", {"q": "001 090 123"}).content.decode()
-    assert "Nhập số định danh (12 số), số hồ sơ (HS và 10 số) hoặc họ tên [search.text]" in page
+    # Eight digits: nine would be an old CMND, which the queue finds since review session 27.
+    page = client.get("/cards/", {"q": "001 090 12"}).content.decode()
+    assert (
+        "Nhập số định danh (12 số), số CMND (9 số), số hồ sơ (HS và 10 số) hoặc họ tên [search.text]" in page
+    )
 
 
 def test_a_status_the_page_does_not_know_is_named_not_ignored(

@@ -138,7 +138,10 @@ class QueueParams(Schema):
     q: str = Field(
         "",
         max_length=selectors.QUEUE_QUERY_LENGTH,
-        description="PIN (groups allowed), application number (HS…) or name with or without tone marks",
+        description=(
+            "PIN (groups allowed), old CMND (9 digits), application number (HS…) or name with or without "
+            "tone marks"
+        ),
     )
     status: QueueStatus = ""
     overdue: bool = False

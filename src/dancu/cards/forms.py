@@ -21,7 +21,7 @@ class QueueSearchForm(forms.Form):
     """The card queue's search box and status filter; what a search matches is the selector's rule."""
 
     q = forms.CharField(
-        label=_("Số định danh, số hồ sơ hoặc họ tên"),
+        label=_("Số định danh, số CMND, số hồ sơ hoặc họ tên"),
         required=False,
         max_length=QUEUE_QUERY_LENGTH,
         widget=forms.TextInput(

@@ -160,14 +160,22 @@ QUEUE_QUERY_LENGTH = 100
 # digits alone as read out over the counter.
 _NUMBER_RE = re.compile(r"^(?:HS([0-9]{1,10})|([0-9]{10}))$", re.IGNORECASE)
 _PIN_RE = re.compile(r"^[0-9]{12}$")
+# Số CMND: the nine digits of the old identity card (Citizen.old_id_number), which many citizens still
+# carry to the counter. Nine digits are neither a PIN (12) nor a receipt's number (10), so none of the
+# three can be read as another.
+_OLD_ID_RE = re.compile(r"^[0-9]{9}$")
 # How a refusal names the search box (the field's label on the page).
-_QUEUE_QUERY_LABEL = ("Số định danh, số hồ sơ hoặc họ tên", "PIN, application number or name")
+_QUEUE_QUERY_LABEL = (
+    "Số định danh, số CMND, số hồ sơ hoặc họ tên",
+    "PIN, old CMND, application number or name",
+)
 
 
 def _queue_search(text: str) -> Q:
-    """What a queue search matches: a PIN (typed or read out in groups, "001 090 123 456"), an application
-    number ("HS0000000123"), or a name with or without tone marks, folded as the registry's search folds
-    it (lib.vntext.fold_name, the key Citizen.name_key is kept in) so that both find the same people."""
+    """What a queue search matches: a PIN (typed or read out in groups, "001 090 123 456"), an old CMND
+    (9 digits, grouped or not), an application number ("HS0000000123"), or a name with or without tone
+    marks, folded as the registry's search folds it (lib.vntext.fold_name, the key Citizen.name_key is
+    kept in) so that both find the same people."""
     problems = text_errors(text, field="q", max_length=QUEUE_QUERY_LENGTH, label=_QUEUE_QUERY_LABEL)
     if problems:
         raise DomainError(problems)
@@ -175,6 +183,10 @@ def _queue_search(text: str) -> Q:
     compact = ungrouped(text)
     if _PIN_RE.match(compact):
         return Q(citizen__pin=compact)
+    if _OLD_ID_RE.match(compact):
+        # The whole number, never a part of it: the unique index on old_id_number serves an exact match,
+        # and a part of a number would list strangers who share some digits.
+        return Q(citizen__old_id_number=compact)
     number = _NUMBER_RE.match(compact)
     if number:
         return Q(pk=int(number.group(1) or number.group(2)))
@@ -184,8 +196,9 @@ def _queue_search(text: str) -> Q:
             FieldError(
                 "q",
                 "search.text",
-                "Nhập số định danh (12 số), số hồ sơ (HS và 10 số) hoặc họ tên",
-                "Enter a PIN (12 digits), an application number (HS and 10 digits) or a name",
+                "Nhập số định danh (12 số), số CMND (9 số), số hồ sơ (HS và 10 số) hoặc họ tên",
+                "Enter a PIN (12 digits), an old CMND (9 digits), an application number (HS and 10 digits) "
+                "or a name",
             )
         )
     # As the registry's search does: the folded name starts with the text typed ("nguyen van h" finds
@@ -225,10 +238,11 @@ def application_queue(
     """The applications of the actor's area, the most urgent first, a page at a time, with working days
     left and overdue.
 
-    `text` searches by PIN, application number or name. Without it the queue lists the applications in
-    progress; with it, every status, since the citizen asking "where is my card?" may have been given it
-    or refused already. A status (or QUEUE_ALL) given narrows or widens either. A search the rules
-    refuse, or a status not known, raises DomainError naming its field, and nothing is read.
+    `text` searches by PIN, old CMND, application number or name. Without it the queue lists the
+    applications in progress; with it, every status, since the citizen asking "where is my card?" may
+    have been given it or refused already. A status (or QUEUE_ALL) given narrows or widens either. A
+    search the rules refuse, or a status not known, raises DomainError naming its field, and nothing is
+    read.
     """
     text = text.strip()
     condition = _queue_search(text) if text else Q()
