@@ -42,6 +42,8 @@ def _query(params: AccessLogParams) -> AccessLogQuery:
     return AccessLogQuery(
         # Stripped as the page's fields are: a name pasted with a space found nothing over the API.
         reader=params.reader.strip(),
+        reader_id=params.reader_id,
+        job=params.job,
         pin=params.pin.strip(),
         since=params.since,
         until=params.until,

@@ -20,6 +20,14 @@ class AccessLogForm(forms.Form):
         max_length=1000,
         widget=forms.TextInput(attrs={"placeholder": _("vd. can.bo.hoan.kiem")}),
     )
+    # One reader exactly, set by the summary's link to a row's reads (selectors.AccessLogQuery): hidden, as
+    # no one types an account's id, and kept when the auditor filters the reader's rows further.
+    reader_id = forms.IntegerField(
+        label=_("Mã tài khoản người đọc"), required=False, widget=forms.HiddenInput
+    )
+    job = forms.CharField(
+        label=_("Tác vụ hệ thống"), required=False, max_length=1000, widget=forms.HiddenInput
+    )
     pin = forms.CharField(label=_("Số định danh của công dân"), required=False, max_length=100)
     since = forms.DateField(
         label=_("Từ ngày"),

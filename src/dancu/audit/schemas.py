@@ -12,6 +12,10 @@ from dancu.web.converters import LAST_PAGE
 
 class AccessLogParams(Schema):
     reader: str = Field("", description="a part of the reading account's name or of the system job's label")
+    reader_id: int | None = Field(
+        None, description="one reading account exactly, by its id (the readers summary's account_id)"
+    )
+    job: str = Field("", description="one system job exactly, by its whole label")
     pin: str = Field("", description="the PIN of the citizen read")
     since: date | None = Field(None, description="first day, inclusive, in Vietnam's time")
     until: date | None = Field(None, description="last day, inclusive, in Vietnam's time")

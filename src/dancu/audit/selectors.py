@@ -39,6 +39,8 @@ READERS_DAYS = 7
 # Rows read from the database at a time for a file, and logged together.
 EXPORT_CHUNK = 2_000
 MAX_READER_LENGTH = 150
+# The largest id a database key holds (a bigint): a larger one would fail in the database, not be named.
+MAX_ID = 2**63 - 1
 # Up to this many readers named by a search, a page is read from the end of each reader's own index and
 # the pages merged; past it, in one query where the database chooses its way.
 MERGED_READERS = 20
@@ -57,6 +59,11 @@ SEAL_LATE = SETTLE + timedelta(hours=2)
 @dataclass(frozen=True)
 class AccessLogQuery:
     reader: str = ""  # a part of the account name or of the system job's label
+    # One reader exactly, as the summary by reader links to them: an account by its id, or a system job
+    # by its whole label. The free text above finds "lan2" and "lan.hk" for "lan"; a link from a row of
+    # the summary must open that row's reads and no one else's.
+    reader_id: int | None = None
+    job: str = ""
     pin: str = ""  # the citizen read
     since: date | None = None  # first day, inclusive, in Vietnam's time
     until: date | None = None  # last day, inclusive
@@ -78,6 +85,8 @@ class AccessLogPage:
     # (`more_readers` when it stood for more); None without a reader's name.
     readers: list[str] | None = None
     more_readers: bool = False
+    # The one reader the page is kept to (AccessLogQuery.reader_id or job), by name; None without one.
+    exact_reader: str | None = None
 
 
 def access_log_query_check(query: AccessLogQuery) -> None:
@@ -101,6 +110,25 @@ def access_log_query_check(query: AccessLogQuery) -> None:
                 "text.control_chars",
                 "Người đọc: có ký tự điều khiển.",
                 "Reader: contains control characters.",
+            )
+        )
+    # The exact reader comes from a link, but a link can be edited: its rules are named as the text's.
+    if query.reader_id is not None and not 1 <= query.reader_id <= MAX_ID:
+        errors.append(
+            FieldError(
+                "reader_id",
+                "number.range",
+                "Mã tài khoản người đọc không hợp lệ.",
+                "The reader's account id is not valid.",
+            )
+        )
+    if len(query.job) > MAX_READER_LENGTH or any(unicodedata.category(char) == "Cc" for char in query.job):
+        errors.append(
+            FieldError(
+                "job",
+                "text.invalid",
+                f"Tác vụ: tối đa {MAX_READER_LENGTH} ký tự, không có ký tự điều khiển.",
+                f"Job: at most {MAX_READER_LENGTH} characters, without control characters.",
             )
         )
     if query.pin:
@@ -174,6 +202,11 @@ def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
         filters &= ~Q(purpose=AUDIT_PURPOSE)
     if query.at_night:
         filters &= AT_NIGHT
+    # Each read on the index of its own reader (accesslog_actor_id, accesslog_job_id), as an equality.
+    if query.reader_id is not None:
+        filters &= Q(actor_id=query.reader_id)
+    if query.job:
+        filters &= Q(actor__isnull=True, actor_label=query.job)
     return filters, _Readers.named(
         query.reader, in_sight=access_log_reader_scope(actor)
     ) if query.reader else None
@@ -276,7 +309,30 @@ def access_log_search(
         channel=channel,
     )
     listed, more = readers.listed() if readers else (None, False)
-    return AccessLogPage(rows=rows, next_before=next_before, readers=listed, more_readers=more)
+    return AccessLogPage(
+        rows=rows,
+        next_before=next_before,
+        readers=listed,
+        more_readers=more,
+        exact_reader=_exact_reader(actor, query),
+    )
+
+
+def _exact_reader(actor: User, query: AccessLogQuery) -> str | None:
+    """The name of the one reader the query is kept to, for the page to say whose reads it shows: a job's
+    label, or an account's name when the auditor may be shown it (accounts.selectors.
+    access_log_reader_scope), its id otherwise, so that an id typed into a link names no officer of
+    another province."""
+    if query.job:
+        return query.job
+    if query.reader_id is None:
+        return None
+    name = (
+        User.objects.filter(access_log_reader_scope(actor), pk=query.reader_id)
+        .values_list("username", flat=True)
+        .first()
+    )
+    return name or f"#{query.reader_id}"
 
 
 def access_log_export(

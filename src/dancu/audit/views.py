@@ -34,6 +34,8 @@ def _before(request: HttpRequest) -> int | None:
 def _query(data: dict[str, Any]) -> AccessLogQuery:
     return AccessLogQuery(
         reader=data.get("reader", ""),
+        reader_id=data.get("reader_id"),
+        job=data.get("job", ""),
         pin=data.get("pin", ""),
         since=data.get("since"),
         until=data.get("until"),
@@ -76,10 +78,15 @@ def access_log_view(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
     seal = access_log_newest_seal()
+    # The same filter for every reader, for the way back from one reader's rows.
+    everyone = params.copy()
+    for name in ("reader_id", "job"):
+        everyone.pop(name, None)
     context = {
         "form": form,
         "page": page,
         "querystring": params.urlencode(),
+        "without_exact_reader": everyone.urlencode(),
         "seal": seal,
         "unsealed_late": access_log_unsealed_late(seal=seal),
     }
@@ -101,13 +108,20 @@ def access_log_readers_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
-    # The link of each reader to the log: the same filter and the days counted, for that reader's name.
+    # The link of each reader to the log: the same filter and the days counted, for that reader exactly
+    # (an account by its id, a job by its whole label). The name typed is dropped: as a part of names it
+    # found "lan2" with "lan", and the reader chosen is narrower than any text that found them.
     links = []
     if summary is not None:
         for tally in summary.rows:
             filtered = params.copy()
+            for name in ("reader", "reader_id", "job"):
+                filtered.pop(name, None)
             filtered["since"] = summary.since.isoformat()
-            filtered["reader"] = tally.reader
+            if tally.account_id is not None:
+                filtered["reader_id"] = str(tally.account_id)
+            else:
+                filtered["job"] = tally.reader
             links.append((tally, filtered.urlencode()))
     context = {
         "form": form,
