@@ -9,6 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.test import Client
+from django.urls import resolve
 from django.utils import timezone
 
 from dancu.accounts.services import api_token_create
@@ -24,6 +25,9 @@ pytestmark = pytest.mark.django_db
 
 def visible_ids(client: Client, query: str) -> set[str]:
     response = client.get("/search/", {"q": query})
+    if response.status_code == 302:
+        # A full PIN of one record in the area opens that record (review session 27): the one found.
+        return {Citizen.objects.get(pk=resolve(response["Location"]).kwargs["pk"]).pin}
     assert response.status_code == 200
     return {c.pin for c in response.context["page"].results} if response.context["page"] else set()
 

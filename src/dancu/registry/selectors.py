@@ -394,6 +394,11 @@ class CitizenPage:
     query: CitizenQuery = field(default_factory=CitizenQuery)
     # The ids of the people on the page who are away today under a declared absence (tạm vắng).
     away: frozenset[int] = frozenset()
+    # The one record whose own PIN or CMND is the number searched, when the search found it and no other:
+    # the officer who types a full number asks for that person's record, not for a list of one. None for
+    # a name, for several records, and for a record reached through a merge (the number typed is not its
+    # own, and the list shows the PIN it holds now beside it).
+    exact: Citizen | None = None
 
     @property
     def has_previous(self) -> bool:
@@ -598,8 +603,23 @@ def citizen_search(
         detail=_search_detail(query, page),
     )
     return CitizenPage(
-        results=rows, page=page, page_size=page_size, has_next=has_next, query=query, away=away
+        results=rows,
+        page=page,
+        page_size=page_size,
+        has_next=has_next,
+        query=query,
+        away=away,
+        exact=_exact_match(query, rows, page=page, has_next=has_next),
     )
+
+
+def _exact_match(query: CitizenQuery, rows: list[Citizen], *, page: int, has_next: bool) -> Citizen | None:
+    """The record the search names by its own identifier alone (CitizenPage.exact), or None."""
+    text = query.text.strip()
+    if page != 1 or has_next or len(rows) != 1 or not (PIN_RE.match(text) or OLD_ID_RE.match(text)):
+        return None
+    found = rows[0]
+    return found if text in (found.pin, found.old_id_number) else None
 
 
 @dataclass

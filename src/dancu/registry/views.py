@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
 
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
@@ -72,6 +73,14 @@ def search_view(request: HttpRequest) -> HttpResponse:
                 language=request.LANGUAGE_CODE,
                 field_map={"commune_code": "commune", "legacy_commune_code": "legacy_commune"},
             )
+    if page is not None and page.exact is not None:
+        # A full PIN or CMND of one record in the officer's area opens that record, the search logged as
+        # every search is. The search box sends its request by HTMX, which is told to load the record as
+        # a page rather than put it in place of the results.
+        record = reverse("registry:citizen", kwargs={"pk": page.exact.pk})
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(record)
+        return redirect(record)
     # An HTMX request from the search box replaces only the results, keeping what the officer typed.
     template = "registry/_results.html" if getattr(request, "htmx", False) else "registry/search.html"
     # The pager's links carry the search without its page, to which each adds its own.
