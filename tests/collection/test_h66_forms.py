@@ -361,6 +361,11 @@ def test_the_steps_cost_no_query_per_step(personas: Personas, staff: Reviewers, 
 
 def test_the_rules_that_name_a_possible_duplicate_are_the_workflows() -> None:
     codes = sorted(workflow.DUPLICATE_CODES)
-    assert codes == ["citizen.possible_duplicate", "cmnd.duplicate", "pin.duplicate"]
+    assert codes == [
+        "citizen.decided_same_person",
+        "citizen.possible_duplicate",
+        "cmnd.duplicate",
+        "pin.duplicate",
+    ]
     assert all(code in RULES for code in codes)
     assert not hasattr(views, "DUPLICATE_CODES")

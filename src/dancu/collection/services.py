@@ -854,8 +854,12 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
         refused: list[FieldError] = []
         # The row is judged again as the DC01 it becomes (a PIN needs a place of birth registration, a year
         # alone for a birth date is a warning, the same name and birth in the registry too): only a row that
-        # passes that as well reaches the registry without an officer.
-        check = workflow.form_validate(user=None, kind=CollectionForm.Kind.DC01, data=data, today=today)
+        # passes that as well reaches the registry without an officer. Judged as the row it is, so that a
+        # record of the same name and birth whose pair with it the duplicates queue settled "not the same
+        # person" holds it no longer, and one settled "same person" holds it with that said.
+        check = workflow.form_validate(
+            user=None, kind=CollectionForm.Kind.DC01, data=data, today=today, staging_record_id=locked.pk
+        )
         if locked.status == StagingRecord.Status.APPROVED and not check.errors and not check.warnings:
             try:
                 with transaction.atomic():
@@ -1035,8 +1039,14 @@ def _approved_for_bulk(
     keys = _registry_keys(data)
     if record.status != StagingRecord.Status.APPROVED:
         return _RowByRow(record=record, writes=False, keys=keys)
+    # Judged as the row it is, as _promote judges it: the duplicates queue's decisions on its pairs count.
     check = workflow.form_validate(
-        user=None, kind=CollectionForm.Kind.DC01, data=data, today=today, lookups=lookups
+        user=None,
+        kind=CollectionForm.Kind.DC01,
+        data=data,
+        today=today,
+        lookups=lookups,
+        staging_record_id=record.pk,
     )
     if check.errors or check.warnings:
         return _RowByRow(record=record, writes=False, keys=keys)

@@ -1312,9 +1312,12 @@ def form_create_draft(
 
 
 # The rules whose verdict is about another record, "possibly the same person as one the registry holds":
-# the form's PIN or CMND held by a record, a record of the same name and date of birth. A form with one
+# the form's PIN or CMND held by a record, a record of the same name and date of birth; or, for a form made
+# from an imported row, "the same person as that record", as the duplicates queue decided. A form with one
 # of them shows its reviewer those records (form_duplicates_compared) to judge it.
-DUPLICATE_CODES = frozenset({"citizen.possible_duplicate", "pin.duplicate", "cmnd.duplicate"})
+DUPLICATE_CODES = frozenset(
+    {"citizen.possible_duplicate", "citizen.decided_same_person", "pin.duplicate", "cmnd.duplicate"}
+)
 
 
 def form_duplicates_compared(*, user: User, form: CollectionForm) -> list[int]:

@@ -369,8 +369,12 @@ def _pair_or_404(request: HttpRequest, pk: int) -> CandidatePair:
 def decide_view(request: HttpRequest, pk: int) -> HttpResponse:
     pair = _pair_or_404(request, pk)
     decision = request.POST.get("decision", "")
+    # The page asks the merge's choices beside the answer: a choice picked before the officer answered
+    # "not the same person" after all is no part of that answer (the service refuses choices with it).
     choices = {
-        key: request.POST[f"choice_{key}"] for key in MERGE_CHOICES if request.POST.get(f"choice_{key}")
+        key: request.POST[f"choice_{key}"]
+        for key in MERGE_CHOICES
+        if decision == "same" and request.POST.get(f"choice_{key}")
     }
     try:
         pair = decisions.candidate_pair_decide(

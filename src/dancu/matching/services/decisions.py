@@ -201,6 +201,20 @@ def _check_reason(reason: str) -> list[FieldError]:
     )
 
 
+def choices_without_merge() -> FieldError:
+    """The refusal of merge choices sent with "not the same person", which merges nothing: a client that
+    sends them mixed up its answer or its body. (The pair's page asks the choices beside the answer, and
+    leaves out a choice picked before the officer answered "not the same person" after all.)"""
+    return error(
+        "choices",
+        "merge.choices_not_applicable",
+        "Lựa chọn hợp nhất chỉ dùng khi quyết định là cùng một người; quyết định «không phải cùng một người» "
+        "không hợp nhất gì: bỏ trường choices",
+        "Merge choices apply only to a “same person” decision; “not the same person” merges nothing: "
+        "leave out choices",
+    )
+
+
 def _check_actor(actor: Actor, pair: CandidatePair) -> None:
     user = actor.user
     if user is None:
@@ -442,9 +456,10 @@ def candidate_pair_decide(
 ) -> CandidatePair:
     """Settle a pending pair: "same person" (`same=True`) or "not the same person". `same=None` (a form
     sent without an answer) is refused, with every other broken rule at once. `choices` settle the
-    conflicts a merge of two citizens cannot settle alone (registry.services.MERGE_CHOICES). `seen` is the
-    pair's records as the officer read them (`pair_seen`); a decision sent on records changed since is
-    refused. Without it (an API client that does not send it) the records are taken as they are."""
+    conflicts a merge of two citizens cannot settle alone (registry.services.MERGE_CHOICES); sent with "not
+    the same person" they are refused (choices_without_merge). `seen` is the pair's records as the
+    officer read them (`pair_seen`); a decision sent on records changed since is refused. Without it (an
+    API client that does not send it) the records are taken as they are."""
     reason = _one_line(reason)
     errors = []
     if same is None:
@@ -456,6 +471,8 @@ def candidate_pair_decide(
                 "Choose “same person” or “not the same person”",
             )
         )
+    if same is False and choices:
+        errors.append(choices_without_merge())
     errors += _check_reason(reason)
     errors += text_errors(
         source_document, field="source_document", max_length=200, label=SOURCE_DOCUMENT_LABEL
