@@ -351,6 +351,9 @@ RAISING_MODULES = [
     "collection/services.py",
     # Why an interrupted run is continued on the server, not from its page (`import_server_resume`).
     "collection/selectors.py",
+    # The refusal of a place outside an officer's area, which the registry's writes, the forms, the
+    # imports and the accounts' pages all give.
+    "accounts/areas.py",
 ]
 ERROR_CONSTRUCTORS = {
     "error",

@@ -48,6 +48,7 @@ from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.eid import services as eid_services
 from dancu.matching.models import CandidatePair
+from dancu.registry import selectors as registry_selectors
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, Household, Residence
 from dancu.registry.reference import ETHNICITIES
@@ -512,6 +513,13 @@ def _post_form(fill: dict[str, str]) -> Reach:
     return answer
 
 
+def _after_lans_read(page: Page, path: str, world: World) -> Response | None:
+    """The page once Lan has read Hùng's record, so that a log kept to Lan's reads has a row to show
+    whichever screens the run took before it."""
+    registry_selectors.citizen_get(actor=world.personas.lan, pk=world.people.hung.pk, purpose="Kiểm tra")
+    return page.goto(path)
+
+
 @dataclass(frozen=True)
 class Screen:
     """A page as `who` sees it. Its address is made from the world (the records exist only once the
@@ -676,6 +684,14 @@ SCREENS = [
     Screen("auditor-home", "an", lambda w: "/"),  # the access log
     Screen("auditor-log-filtered", "an", lambda w: f"/audit/access/?reader=lan&since={_today()}"),
     Screen("auditor-log-refused", "an", lambda w: "/audit/access/?pin=12ab&reader=lan"),
+    # One reader exactly, as the readers summary links to them: the line naming the reader, with its way
+    # back to every reader, above the rows.
+    Screen(
+        "auditor-log-one-reader",
+        "an",
+        lambda w: f"/audit/access/?reader_id={w.personas.lan.pk}",
+        reach=_after_lans_read,
+    ),
     Screen("auditor-readers", "an", lambda w: f"/audit/access/readers/?since={_today()}"),
     # The citizen's portal.
     Screen("portal-home", "hung", lambda w: "/me/"),

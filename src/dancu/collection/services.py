@@ -28,12 +28,12 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from dancu.accounts.areas import OUTSIDE_AREA, outside_area_messages, user_area
 from dancu.accounts.models import User
 from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_events_record
 from dancu.collection import workflow
-from dancu.collection.areas import OUTSIDE_AREA, outside_area_messages, user_area
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
 from dancu.collection.selectors import import_server_resume

@@ -33,11 +33,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from dancu.accounts.areas import outside_area_error, user_area
 from dancu.accounts.models import PoliceUnit, User
 from dancu.accounts.selectors import citizen_scope, household_scope, officer_can_read_records, unit_in_area
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, audit_event_record
-from dancu.collection.areas import outside_area_error, user_area
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.selectors import form_scope, staged_pair_decisions
 from dancu.geo.models import AdminUnit

@@ -107,7 +107,12 @@ class CitizenDetail(CitizenSummary):
 
 
 class SearchParams(Schema):
-    q: str = Field("", max_length=200, description="PIN, old CMND, or name with or without tone marks")
+    q: str = Field(
+        "",
+        max_length=200,
+        description="PIN or old CMND (its digits may be grouped by spaces, dots or dashes: "
+        '"001 090 123 456"), or the start of a name with or without tone marks',
+    )
     birth: str = Field("", max_length=20, description="date, month or year of birth")
     commune: str = Field("", max_length=10, description="code of a 2025 commune")
     legacy_commune: str = Field("", max_length=10, description="code of a pre-2025 (legacy) commune")

@@ -25,6 +25,7 @@ from dancu.geo.models import AdminUnit
 from dancu.lib.chunks import batched, in_chunks
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate, PartialDateError
+from dancu.lib.pin import ungrouped
 from dancu.lib.vntext import fold, fold_name, text_errors
 from dancu.registry.models import (
     AbsenceDeclaration,
@@ -438,6 +439,17 @@ def _birth_filter_error(exc: PartialDateError, text: str) -> FieldError:
 _ADDRESS_WORD_BREAK = re.compile(r"[\s,;.]+")
 
 
+def _number_searched(text: str) -> str | None:
+    """The PIN (12 digits) or old CMND (9 digits) the search text is, or None for any other text.
+
+    A number read out at the counter or copied from a receipt comes in groups ("001 090 123 456",
+    "001.090.123.456", "012-345-678"): its separators are dropped as the card queue drops them
+    (lib.pin.ungrouped), so that the two searches find a person by the same number typed the same way.
+    """
+    compact = ungrouped(text)
+    return compact if PIN_RE.match(compact) or OLD_ID_RE.match(compact) else None
+
+
 def _search_filter(query: CitizenQuery) -> Q:
     errors = []
     condition = Q()
@@ -461,11 +473,11 @@ def _search_filter(query: CitizenQuery) -> Q:
         errors.append(
             error("q", "search.too_long", "Từ khoá tìm kiếm quá dài", "The search text is too long")
         )
-    elif PIN_RE.match(text) or OLD_ID_RE.match(text):
+    elif (number := _number_searched(text)) is not None:
         # The officer may hold papers with the number of a record merged since (its PIN was cancelled, its
         # CMND may have stayed on it): the number leads to the record the person now lives in, as it does
         # for citizen_get, and that record is listed (and logged) if it is in the actor's area.
-        lookup = {"pin": text} if PIN_RE.match(text) else {"old_id_number": text}
+        lookup = {"pin": number} if PIN_RE.match(number) else {"old_id_number": number}
         by_number = Q(**lookup)
         kept = _merged_into(lookup)
         if kept is not None:
@@ -615,11 +627,11 @@ def citizen_search(
 
 def _exact_match(query: CitizenQuery, rows: list[Citizen], *, page: int, has_next: bool) -> Citizen | None:
     """The record the search names by its own identifier alone (CitizenPage.exact), or None."""
-    text = query.text.strip()
-    if page != 1 or has_next or len(rows) != 1 or not (PIN_RE.match(text) or OLD_ID_RE.match(text)):
+    number = _number_searched(query.text)
+    if page != 1 or has_next or len(rows) != 1 or number is None:
         return None
     found = rows[0]
-    return found if text in (found.pin, found.old_id_number) else None
+    return found if number in (found.pin, found.old_id_number) else None
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from dancu.accounts.areas import OUTSIDE_AREA, outside_area_error, user_area
 from dancu.accounts.models import User
 from dancu.accounts.selectors import citizen_scope, unit_in_area
 from dancu.audit.models import AccessLog, AuditEvent, EventType
@@ -1039,14 +1040,7 @@ def _check_commune(commune: AdminUnit, legacy_commune: AdminUnit | None, *, acto
     errors = []
     if actor.user is not None and not unit_in_area(actor.user, commune):
         # Officers write only inside their own area; system jobs (imports, the generator) have none.
-        errors.append(
-            error(
-                "commune",
-                "unit.outside_jurisdiction",
-                "Đơn vị này nằm ngoài địa bàn quản lý của bạn",
-                "This unit is outside your jurisdiction",
-            )
-        )
+        errors.append(outside_area_error("commune", unit=commune, area=user_area(actor.user)))
     if commune.structure != "2025" or commune.level != "commune":
         errors.append(
             error(
@@ -1431,11 +1425,11 @@ def _residence_in_area(residence: Residence, *, actor: Actor) -> list[FieldError
     # Ending or renewing a residence is the business of the police of the place (Luật Cư trú 2020).
     if actor.user is not None and not unit_in_area(actor.user, residence.commune):
         return [
-            error(
+            outside_area_error(
                 "residence",
-                "unit.outside_jurisdiction",
-                "Nơi cư trú này nằm ngoài địa bàn quản lý của bạn",
-                "This residence is outside your jurisdiction",
+                unit=residence.commune,
+                area=user_area(actor.user),
+                subject=("Nơi cư trú này", "This residence"),
             )
         ]
     return []
@@ -1631,19 +1625,29 @@ def _absence_home(citizen: Citizen, *, actor: Actor) -> tuple[list[Residence], l
         ]
     user = actor.user
     if user is not None:
-        homes = [r for r in homes if user.writes_registry and unit_in_area(user, r.commune)]
-        if not homes:
-            return [], [
-                error(
-                    "citizen",
-                    "unit.outside_jurisdiction",
-                    "Công dân không thường trú, tạm trú trong địa bàn quản lý của bạn: khai báo tạm vắng "
-                    "làm tại công an nơi cư trú",
-                    "The citizen has no permanent or temporary residence in your jurisdiction: an absence is "
-                    "declared to the police of the place of residence",
-                )
-            ]
+        in_area = [r for r in homes if user.writes_registry and unit_in_area(user, r.commune)]
+        if not in_area:
+            return [], [_absence_outside_area(area=user_area(user))]
+        homes = in_area
     return homes, []
+
+
+def _absence_outside_area(*, area: AdminUnit | None) -> FieldError:
+    """The refusal of an absence of a citizen who lives outside the officer's area, naming the officer's
+    area. Not where the citizen lives: that is a record outside the officer's sight, which a refusal must
+    not read out to whoever tries a citizen of another commune."""
+    area_name = area.name if area is not None else ""
+    return FieldError(
+        "citizen",
+        OUTSIDE_AREA,
+        "Công dân không thường trú, tạm trú trong địa bàn quản lý của bạn"
+        + (f" ({area_name})" if area_name else "")
+        + ": khai báo tạm vắng làm tại công an nơi cư trú",
+        "The citizen has no permanent or temporary residence in your jurisdiction"
+        + (f" ({area_name})" if area_name else "")
+        + ": an absence is declared to the police of the place of residence",
+        {"area": area_name},
+    )
 
 
 def _absence_text_errors(destination: str, absence_reason: str) -> list[FieldError]:
@@ -2350,11 +2354,11 @@ def household_change_head(
         errors = []
         if actor.user is not None and not unit_in_area(actor.user, household.commune):
             errors.append(
-                error(
+                outside_area_error(
                     "household",
-                    "unit.outside_jurisdiction",
-                    "Hộ này nằm ngoài địa bàn quản lý của bạn",
-                    "This household is outside your jurisdiction",
+                    unit=household.commune,
+                    area=user_area(actor.user),
+                    subject=("Hộ này", "This household"),
                 )
             )
         if target is None:
@@ -2475,11 +2479,11 @@ def household_split(
         errors = []
         if actor.user is not None and not unit_in_area(actor.user, household.commune):
             errors.append(
-                error(
+                outside_area_error(
                     "household",
-                    "unit.outside_jurisdiction",
-                    "Hộ này nằm ngoài địa bàn quản lý của bạn",
-                    "This household is outside your jurisdiction",
+                    unit=household.commune,
+                    area=user_area(actor.user),
+                    subject=("Hộ này", "This household"),
                 )
             )
         if not members:
