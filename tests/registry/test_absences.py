@@ -433,7 +433,8 @@ def test_an_officer_of_a_pre_2025_unit_records_no_absence(
 
     page = html(hoa.post(f"/citizens/{people.nga.pk}/absences/new/", declaration()))
 
-    assert "[unit.outside_jurisdiction]" in page
+    # Refused for what the unit is (it writes no residence), not as if Nga lived outside its area.
+    assert "[role.not_allowed]" in page
     assert rows() == before
 
 

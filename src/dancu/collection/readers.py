@@ -29,6 +29,11 @@ from dancu.registry.normalize import COLUMNS
 REQUIRED_COLUMNS = ("full_name", "birth_date")
 # No real row of person data comes near this: a longer line is a damaged file, read past in chunks.
 MAX_LINE_BYTES = 64 * 1024
+# Excel keeps at most 32,767 characters in a cell, and the rejected rows' workbook writes a cell whole only
+# up to 32,000 (`lib.downloads.spreadsheet_text`, an apostrophe before a formula-like text counted): a longer
+# cell would come back cut there, and the officer would import half a value again. No cell of person data
+# comes near it; a longer one is refused, naming its column, rather than read (see `_bound_cells`).
+MAX_CELL_CHARS = 30_000
 _SNIFF_BYTES = 64 * 1024
 # The first bytes of a Compound File (OLE2): the Office 97-2003 formats, an .xls workbook among them.
 _OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -477,7 +482,41 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str, *, 
             )
         )
     values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(columns)}
+    # A line within MAX_LINE_BYTES may still hold a cell over MAX_CELL_CHARS.
+    problems += _bound_cells(values)
     return Row(number, values, problems, line=line)
+
+
+def _bound_cells(values: dict[str, str]) -> list[FieldError]:
+    """Empty the cells of a row that holds more than a row of person data can: a cell over MAX_CELL_CHARS,
+    or the longest cells of a row over MAX_LINE_BYTES (as UTF-8, the bound a CSV line has), until the rest
+    fits; a `row.too_long` problem for each, naming its column, so that the row is rejected for it.
+
+    A workbook holds its rows in cells, not lines, so a cell of any length comes whole out of it (Excel
+    writes no more than 32,767 characters in one, other programs do). Kept as it is, it would be stored in
+    the import's staging and written cut into the rejected rows' workbook; emptied, the row's other cells
+    still say which record it is, and the reason says which cell to correct."""
+    problems: list[FieldError] = []
+    sizes = {name: len(value.encode()) for name, value in values.items()}
+    size = sum(sizes.values())
+    kb = MAX_LINE_BYTES // 1024
+    # The cells over the bound first, then the largest: the fewest cells are emptied to make the row fit.
+    for name in sorted(
+        values, key=lambda column: (len(values[column]) > MAX_CELL_CHARS, sizes[column]), reverse=True
+    ):
+        length = len(values[name])
+        if length <= MAX_CELL_CHARS and size <= MAX_LINE_BYTES:
+            break
+        if length > MAX_CELL_CHARS:
+            vi = f"Ô có {length} ký tự, quá {MAX_CELL_CHARS} ký tự một ô được có; bỏ qua dòng"
+            en = f"The cell holds {length} characters, over the {MAX_CELL_CHARS} a cell may hold; row skipped"
+        else:
+            vi = f"Dòng dài quá {kb} KB (ô này có {length} ký tự); bỏ qua dòng"
+            en = f"Row longer than {kb} KB (this cell holds {length} characters); row skipped"
+        problems.append(_row_problem(name, "row.too_long", vi, en))
+        size -= sizes[name]
+        values[name] = ""
+    return problems
 
 
 # The encodings a whole file may be saved in; a line's cells are all in the same one.
@@ -649,6 +688,7 @@ def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Ro
                 name: (_date_cell if name in DATE_COLUMNS else _cell)(cells[i]) if i < len(cells) else ""
                 for i, name in enumerate(columns)
             }
+            problems += _bound_cells(values)
             yield Row(number, values, problems, line=line)
     finally:
         workbook.close()

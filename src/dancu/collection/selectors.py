@@ -432,6 +432,10 @@ def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -
     return math.ceil((total - done) * elapsed / moved)
 
 
+# The duplicates queue's decisions that a record is the row's person (a merged pair was decided so first).
+SAME_PERSON = frozenset({CandidatePair.Status.SAME, CandidatePair.Status.MERGED})
+
+
 def staged_pair_decisions(*, record_id: int, citizen_ids: Collection[int]) -> dict[int, str]:
     """How the duplicates queue (matching) decided the pairs of a staged row with these citizens: each
     citizen whose pair with the row an officer settled, with the pair's status (CandidatePair.Status:

@@ -395,6 +395,14 @@ def _form_page(
             citizen_ids=workflow.form_duplicates_compared(user=user, form=form),
             detail=f"phiếu {form.label}",
         )
+    # The records the duplicates queue decided are the same person as the form's imported row: the page
+    # says so beside them, and not that they may be (the pair is settled, the reviewer does not judge it).
+    decided_same: set[int] = set()
+    if duplicates is not None and duplicates.shown and form.staging_record_id is not None:
+        decided = selectors.staged_pair_decisions(
+            record_id=form.staging_record_id, citizen_ids=[citizen.pk for citizen in duplicates.shown]
+        )
+        decided_same = {pk for pk, status in decided.items() if status in selectors.SAME_PERSON}
     return render(
         request,
         "collection/form_detail.html",
@@ -412,6 +420,11 @@ def _form_page(
             "warnings": warnings,
             "ticks": list(ticks.values()),
             "duplicates": duplicates,
+            "decided_same": decided_same,
+            # Every record shown was decided the same person: the heading says that, not "may be".
+            "all_decided_same": bool(decided_same)
+            and duplicates is not None
+            and len(decided_same) == len(duplicates.shown),
             # A reviewer works through dozens of forms a day: the next one is a tap away.
             "next_form": selectors.form_queue_next(actor=user, after=form),
             "refused": refused,

@@ -39,14 +39,13 @@ from dancu.accounts.selectors import citizen_scope, household_scope, officer_can
 from dancu.audit.models import AccessLog, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
-from dancu.collection.selectors import form_scope, staged_pair_decisions
+from dancu.collection.selectors import SAME_PERSON, form_scope, staged_pair_decisions
 from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.chunks import batched
 from dancu.lib.errors import ConflictError, DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold_name, nfc, normalize_name, text_errors
-from dancu.matching.models import CandidatePair
 from dancu.registry import services as registry
 from dancu.registry.compared import compared_records_log, compared_values
 from dancu.registry.models import (
@@ -408,9 +407,7 @@ def _check_dc01(
         else {}
     )
     open_question = [pk for pk in same if pk not in decided]
-    settled_same = [
-        pk for pk in same if decided.get(pk) in (CandidatePair.Status.SAME, CandidatePair.Status.MERGED)
-    ]
+    settled_same = [pk for pk in same if decided.get(pk) in SAME_PERSON]
     if settled_same:
         warnings.append(_rule("full_name", "citizen.decided_same_person"))
     if open_question:

@@ -1605,6 +1605,20 @@ def _absence_home(citizen: Citizen, *, actor: Actor) -> tuple[list[Residence], l
     An absence is declared to the police of the commune where the person lives (art. 31): an officer
     records one only for a citizen who holds a permanent or temporary residence in their area, and an
     officer of a pre-2025 unit, who writes no residence (User.writes_registry), records none."""
+    user = actor.user
+    if user is not None and not user.writes_registry:
+        # Said before the citizen's residences are looked at: the unit is the reason, wherever the citizen
+        # lives, and "no residence in your area" would send the officer to check an address that is right.
+        return [], [
+            error(
+                "actor",
+                "role.not_allowed",
+                "Đơn vị của bạn là đơn vị trước năm 2025, không ghi nơi cư trú: khai báo tạm vắng làm tại "
+                "công an xã/phường/đặc khu (đơn vị hành chính hiện hành) nơi công dân cư trú",
+                "Your unit is a pre-2025 unit, which writes no residence: an absence is declared to the "
+                "police of the (current) commune where the citizen resides",
+            )
+        ]
     homes = list(
         citizen.residences.filter(
             ended_on__isnull=True, kind__in=[Residence.Kind.PERMANENT, Residence.Kind.TEMPORARY]
@@ -1623,9 +1637,8 @@ def _absence_home(citizen: Citizen, *, actor: Actor) -> tuple[list[Residence], l
                 "where one resides",
             )
         ]
-    user = actor.user
     if user is not None:
-        in_area = [r for r in homes if user.writes_registry and unit_in_area(user, r.commune)]
+        in_area = [r for r in homes if unit_in_area(user, r.commune)]
         if not in_area:
             return [], [_absence_outside_area(area=user_area(user))]
         homes = in_area
