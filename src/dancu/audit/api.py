@@ -51,6 +51,7 @@ def _query(params: AccessLogParams) -> AccessLogQuery:
         channel=params.channel,
         without_audit=params.without_audit,
         at_night=params.at_night,
+        outside_area=params.outside_area,
     )
 
 

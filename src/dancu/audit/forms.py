@@ -49,3 +49,7 @@ class AccessLogForm(forms.Form):
     at_night = forms.BooleanField(
         label=_("Chỉ các lần đọc ban đêm (22:00–06:00, giờ Việt Nam)"), required=False
     )
+    # selectors.outside_reader_area says what "outside" means and what the row cannot tell.
+    outside_area = forms.BooleanField(
+        label=_("Chỉ các lần đọc công dân ngoài địa bàn của đơn vị người đọc"), required=False
+    )

@@ -23,6 +23,11 @@ class AccessLogParams(Schema):
     channel: str = Field("", description="web, api, cli or job")
     without_audit: bool = Field(False, description="leave out the auditors' own reads of the log")
     at_night: bool = Field(False, description="only the reads made from 22:00 to 06:00, Vietnam's time")
+    outside_area: bool = Field(
+        False,
+        description="only the reads of citizens outside the area of the reader's police unit (system jobs "
+        "and the ministry included); the citizen's area is where they live now",
+    )
 
 
 class AccessLogPageParams(AccessLogParams):

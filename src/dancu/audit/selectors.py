@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Value, When, Window
+from django.db.models import BooleanField, Case, Count, F, Max, Min, Q, QuerySet, Value, When, Window
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -23,6 +23,7 @@ from dancu.accounts.selectors import access_log_reader_scope, access_log_scope
 from dancu.audit.models import AT_NIGHT, AccessLog, AccessLogSeal
 from dancu.audit.seals import SETTLE
 from dancu.audit.services import access_log_record
+from dancu.geo.models import AdminUnit
 from dancu.lib import pin as pin_codec
 from dancu.lib.chunks import in_chunks
 from dancu.lib.errors import DomainError, FieldError
@@ -74,6 +75,10 @@ class AccessLogQuery:
     without_audit: bool = False
     # Only the reads made at night (audit.models.AT_NIGHT: 22:00 to 06:00, Vietnam's time).
     at_night: bool = False
+    # Only the reads outside the reader's area (`outside_reader_area`): what the scoped selectors
+    # normally forbid, so each is a system job, a ministry reader, a cross-area read the law allows, or a
+    # defect.
+    outside_area: bool = False
 
 
 @dataclass
@@ -202,6 +207,8 @@ def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
         filters &= ~Q(purpose=AUDIT_PURPOSE)
     if query.at_night:
         filters &= AT_NIGHT
+    if query.outside_area:
+        filters &= Q(outside_reader_area())
     # Each read on the index of its own reader (accesslog_actor_id, accesslog_job_id), as an equality.
     if query.reader_id is not None:
         filters &= Q(actor_id=query.reader_id)
@@ -210,6 +217,48 @@ def _filters(actor: User, query: AccessLogQuery) -> tuple[Q, _Readers | None]:
     return filters, _Readers.named(
         query.reader, in_sight=access_log_reader_scope(actor)
     ) if query.reader else None
+
+
+def outside_reader_area() -> Case:
+    """Whether a row's read was made outside the reader's area, as a condition on AccessLog.
+
+    The reader's area is that of `reader_unit`, the unit the reader belonged to when they read, compared
+    with the row's area columns by the rule of `accounts.selectors.citizen_scope`: a 2025 commune or
+    province, or a legacy commune, district or province. A read is outside when that area does not hold
+    the citizen, and when there is no such area: a system job (no account), the ministry (the country is
+    its area, but its reads of a commune's citizens are the ones a commune's auditor asks about), an
+    account without a unit. A citizen's account reads only its holder's own record, never outside.
+
+    What the row does not store: the citizen's area when read. Its area columns follow the citizen
+    (`services.access_log_area_follow`), so a read made while the citizen lived in the reader's area
+    counts as outside once the citizen has moved away. Such rows are few (reads of people who later
+    moved, by the police of the place they left), and an auditor opening one sees the citizen's move in
+    the record's history; storing the verdict on each row when it is written would need every past row
+    recomputed.
+
+    No index can serve a comparison with the reader's unit: the condition is checked on the rows the
+    other filters read (the auditor's area newest first, a day, a reader), one join to the small table
+    of police units per row.
+    """
+    area = F("reader_unit__admin_unit")
+    inside = (
+        Q(area_commune=area)
+        | Q(area_province=area)
+        | Q(area_legacy_commune=area)
+        | Q(area_legacy_commune__parent=area)
+        | Q(
+            reader_unit__admin_unit__structure=AdminUnit.Structure.LEGACY,
+            reader_unit__admin_unit__level=AdminUnit.Level.PROVINCE,
+            area_legacy_commune__province_code=F("reader_unit__admin_unit__code"),
+        )
+    )
+    # The unit's and the citizen's columns are joined outer: a row without a unit or an area is outside,
+    # where a comparison with NULL in a plain filter would have dropped it.
+    return Case(
+        When(Q(actor__role=User.Role.CITIZEN) | inside, then=Value(False)),
+        default=Value(True),
+        output_field=BooleanField(),
+    )
 
 
 @dataclass(frozen=True)

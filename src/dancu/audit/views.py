@@ -43,6 +43,7 @@ def _query(data: dict[str, Any]) -> AccessLogQuery:
         channel=data.get("channel", ""),
         without_audit=bool(data.get("without_audit")),
         at_night=bool(data.get("at_night")),
+        outside_area=bool(data.get("outside_area")),
     )
 
 

@@ -54,7 +54,7 @@ def scorecard(request: HttpRequest, params: Query[ScorecardParams]) -> dict[str,
             {"day": p.day, "records": p.records, "passed_all": p.passed_all, "indicators": p.counts}
             for p in card.trend
         ],
-        "last_assessed_at": card.last_pass.finished_at if card.last_pass else None,
+        "last_assessed_at": card.last_assessed_at,
     }
 
 

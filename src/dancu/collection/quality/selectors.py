@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
 from dancu.accounts.models import PoliceUnit, User
@@ -166,6 +166,16 @@ class Scorecard:
     # The area the figures cover, as a file or an API answer names it: `unit`, or for an officer of a
     # pre-2025 unit (whose scorecard has no unit) their own area; None for the country.
     area: AdminUnit | None = None
+    # The newest assessment among the records counted. A decision on a candidate pair reassesses its
+    # records at once (services.quality_pair_refresh_on_commit), so the figures can be newer than the last
+    # pass, and "last assessed" must say so.
+    newest_assessment: datetime | None = None
+
+    @property
+    def last_assessed_at(self) -> datetime | None:
+        """When the figures were last brought up to date: the last pass's end, or a later reassessment."""
+        times = [t for t in (self.last_pass and self.last_pass.finished_at, self.newest_assessment) if t]
+        return max(times) if times else None
 
 
 def _sub_units(actor: User, unit: AdminUnit | None) -> list[tuple[AdminUnit, Figures]]:
@@ -223,7 +233,8 @@ def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = N
     """The figures of a unit (as found by `scorecard_unit`), its sub-units and its trend. Counts only,
     no personal data: nothing is written to the access log."""
     today = today or timezone.localdate()
-    figures = _figures(_assessments(actor, unit).aggregate(**_AGGREGATES))
+    row = _assessments(actor, unit).aggregate(**_AGGREGATES, newest=Max("assessed_at"))
+    figures = _figures(row)
     legacy = legacy_area(actor) if unit is None else None
     return Scorecard(
         unit=unit,
@@ -234,6 +245,7 @@ def scorecard_get(*, actor: User, unit: AdminUnit | None, today: date | None = N
         trend=_trend(actor, unit, today=today),
         last_pass=QualityPass.objects.filter(finished_at__isnull=False).order_by("-finished_at").first(),
         area=unit or legacy,
+        newest_assessment=row["newest"],
     )
 
 

@@ -22,10 +22,13 @@ by the nightly pass over every record.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Count, Max, Q
@@ -34,12 +37,16 @@ from django.utils.translation import gettext_noop
 
 from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.audit.services import Actor, access_log_record, audit_event_record
+from dancu.collection.models import StagingRecord
 from dancu.collection.quality.checks import Indicator, Verdict, assess, load_facts
 from dancu.collection.quality.models import QualityAssessment, QualityPass, QualitySnapshot
 from dancu.geo.models import AdminUnit
 from dancu.lib.chunks import batched
 from dancu.registry.models import Citizen, FamilyLink, HouseholdMember
 from dancu.registry.rules import UnitIndex
+
+if TYPE_CHECKING:
+    from dancu.matching.models import CandidatePair
 
 CHUNK_SIZE = 1000
 # What an assessment row holds besides the citizen; written by the upsert of each chunk.
@@ -193,9 +200,14 @@ def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
     changed = {unit_id: totals for unit_id, totals in deltas.items() if any(totals)}
     if not changed:
         return
+    # Locked in one order (PostgreSQL locks the rows as they come out sorted), so that two writers moving
+    # the same country and province rows, a pass and a decision's reassessment (quality_records_refresh),
+    # wait for each other instead of deadlocking.
     rows = {
         row.unit_id: row
-        for row in QualitySnapshot.objects.select_for_update().filter(_units_q(changed), day=day)
+        for row in QualitySnapshot.objects.select_for_update()
+        .filter(_units_q(changed), day=day)
+        .order_by("pk")
     }
     missing = [unit_id for unit_id in changed if unit_id not in rows]
     if missing:
@@ -246,6 +258,56 @@ def quality_records_assess(
         total.assessed += outcome.assessed
         total.cleaned += outcome.cleaned
     return total
+
+
+# Records an officer just changed ----------------------------------------------------------------------------
+
+# The actor of the scorecard's own reassessments: the scheduled passes' (tasks.ACTOR), since the records
+# are read for the same purpose and shown to no one.
+REFRESH_ACTOR = Actor(system="quality")
+# How long a worker keeps the units it loaded for reassessing a few records (`UnitIndex.load` reads some
+# 25,000 rows, which a decision on two records must not pay each time). Units change once in years; a
+# reassessment judged on units a few minutes old is set right by the next pass, which loads its own.
+_UNITS_KEPT_SECONDS = 15 * 60
+_units_kept: tuple[float, UnitIndex] | None = None
+
+
+def _units() -> UnitIndex:
+    global _units_kept  # noqa: PLW0603 - one index per worker process, shared by its requests
+    now = time.monotonic()
+    if _units_kept is None or now - _units_kept[0] > _UNITS_KEPT_SECONDS:
+        _units_kept = (now, UnitIndex.load())
+    return _units_kept[1]
+
+
+def quality_records_refresh(*, citizen_ids: Iterable[int | None]) -> AssessOutcome:
+    """Reassess these records now, with their parents and children (whose parent-age check reads them),
+    rather than at the next pass: the scorecard of a commune that just cleared its duplicates queue must
+    show the queue cleared. A few records, one transaction, the day's snapshots moved by what changed, as
+    a pass's chunk does; an id of no record is skipped."""
+    ids = {citizen_id for citizen_id in citizen_ids if citizen_id is not None}
+    if not ids:
+        return AssessOutcome()
+    ids.update(FamilyLink.objects.filter(relative_id__in=ids).values_list("citizen_id", flat=True))
+    return quality_records_assess(actor=REFRESH_ACTOR, citizen_ids=sorted(ids), units=_units())
+
+
+def quality_pair_refresh_on_commit(*, pair: CandidatePair) -> None:
+    """Reassess the records a candidate pair names once the transaction deciding it (or taking the
+    decision back) commits: "duplicate pending" leaves the scorecard with the decision, not up to 15
+    minutes after it. Called inside that transaction, before the decision changes the staged rows.
+
+    After the commit, not inside it: the reassessment moves the day's snapshots of the commune, the
+    province and the country, rows every decision in the country would otherwise hold locked until its
+    own commit. It is `robust`: a reassessment that fails leaves the decision made (it is logged), and the
+    next pass over what changed, which picks the pairs decided since, sets the scorecard right.
+    """
+    ids = [pair.left_citizen_id, pair.right_citizen_id]
+    staged = [side for side in (pair.left_staging_id, pair.right_staging_id) if side is not None]
+    if staged:
+        # A staged row written to the registry since the pair was made stands for that citizen.
+        ids += StagingRecord.objects.filter(pk__in=staged).values_list("citizen_id", flat=True)
+    transaction.on_commit(partial(quality_records_refresh, citizen_ids=ids), robust=True)
 
 
 # Which records a pass looks at ------------------------------------------------------------------------------

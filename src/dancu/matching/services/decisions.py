@@ -23,6 +23,7 @@ from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, StagingRecord
+from dancu.collection.quality.services import quality_pair_refresh_on_commit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.lib.vntext import fold, nfc, text_errors
@@ -345,6 +346,7 @@ def _decide(
                 )
             )
         _lock_rows(pair)
+        quality_pair_refresh_on_commit(pair=pair)
         if seen is not None and seen != pair_seen(pair):
             raise DomainError(
                 error(
@@ -546,6 +548,7 @@ def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> Ca
                 )
             )
         previous = pair.status
+        quality_pair_refresh_on_commit(pair=pair)
         data: dict[str, Any] = {"previous_status": previous, "pair_key": pair.pair_key}
         if previous == CandidatePair.Status.MERGED:
             merge = CitizenMerge.objects.filter(origin=pair_origin(pair), undone_at__isnull=True).first()
