@@ -23,6 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 Key = TypeVar("Key")
@@ -92,5 +93,23 @@ def forked_map(
                 yield _result(pending.popleft())
         while pending:
             yield _result(pending.popleft())
+    except BrokenProcessPool:
+        _kill_workers(executor)
+        raise
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _kill_workers(executor: ProcessPoolExecutor) -> None:
+    """End the workers left in a pool that one of them died in.
+
+    The pool ends them with SIGTERM, which they ignore (`_start`), and then waits for them. A worker killed
+    while it held the lock of the pool's queue of work (waiting for its next piece) leaves the others
+    waiting for that lock for ever, and the pool with them: one run in forty under load. SIGKILL cannot
+    be ignored. The pool's own list of its processes is the only one that names them (private, so read
+    defensively).
+    """
+    processes = getattr(executor, "_processes", None) or {}
+    for process in list(processes.values()):
+        if process.is_alive():
+            process.kill()
