@@ -8,7 +8,7 @@ accounts' pages give these sentences instead, with the catalogue's code.
 
 from __future__ import annotations
 
-from dancu.accounts.models import User
+from dancu.accounts.models import PoliceUnit, User
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import FieldError
 
@@ -44,15 +44,20 @@ def user_area(user: User | None) -> AdminUnit | None:
     return police_unit.admin_unit if police_unit is not None else None
 
 
+def outside_area_params(*, unit: AdminUnit | PoliceUnit, area: AdminUnit | None) -> dict[str, str]:
+    """What a refusal of `unit` outside `area` names, as the params of its issue or error."""
+    return {"name": unit.name, "code": unit.code, "area": area.name if area is not None else ""}
+
+
 def outside_area_error(
     field_name: str,
     *,
-    unit: AdminUnit,
+    unit: AdminUnit | PoliceUnit,
     area: AdminUnit | None,
     subject: tuple[str, str] | None = None,
 ) -> FieldError:
-    """`unit.outside_jurisdiction` on `field_name`, naming the commune refused and the officer's area."""
-    params = {"name": unit.name, "code": unit.code, "area": area.name if area is not None else ""}
+    """`unit.outside_jurisdiction` on `field_name`, naming the unit refused and the officer's area."""
+    params = outside_area_params(unit=unit, area=area)
     vi, en = outside_area_messages(**params, subject=subject)
     # The code written out, as every refusal of the catalogue's rules is (tests/registry/test_rules.py
     # reads them from the source).

@@ -11,7 +11,7 @@ from django.db import models, transaction
 from django.utils import timezone, translation
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dancu.accounts.areas import OUTSIDE_AREA, outside_area_messages, user_area
+from dancu.accounts.areas import outside_area_error, user_area
 from dancu.accounts.models import ApiToken, PoliceUnit, User
 from dancu.accounts.selectors import (
     last_administrator_refusal,
@@ -582,10 +582,7 @@ def _role_unit_errors(manager: User, role: str, unit: PoliceUnit | None, typed: 
     if not police_unit_in_reach(manager, unit):
         # The unit by name and code, and the administrator's own area: the name typed may be shared by
         # units of several provinces (the list of namesakes shows only those in reach).
-        area = user_area(manager)
-        params = {"name": unit.name, "code": unit.code, "area": area.name if area is not None else ""}
-        vi, en = outside_area_messages(name=unit.name, code=unit.code, area=params["area"])
-        return [FieldError("police_unit", OUTSIDE_AREA, vi, en, params)]
+        return [outside_area_error("police_unit", unit=unit, area=user_area(manager))]
     if (refusal := role_unit_level_refusal(role, unit)) is not None:
         return [refusal]
     return []

@@ -28,7 +28,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dancu.accounts.areas import OUTSIDE_AREA, outside_area_messages, user_area
+from dancu.accounts.areas import OUTSIDE_AREA, outside_area_messages, outside_area_params, user_area
 from dancu.accounts.models import User
 from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
@@ -840,12 +840,7 @@ def _promote(*, record: StagingRecord, actor: Actor, units: _Units, today: date)
             unit_in_area(starter, commune) or (legacy is not None and unit_in_area(starter, legacy))
         ):
             # An officer's import reaches only the communes of their own area (that of today).
-            area = user_area(starter)
-            params = {
-                "name": commune.name,
-                "code": commune.code,
-                "area": area.name if area is not None else "",
-            }
+            params = outside_area_params(unit=commune, area=user_area(starter))
             _reject_on_the_way(
                 actor=actor, record=locked, issue=Issue("address", OUTSIDE_AREA, params), unit=commune
             )
