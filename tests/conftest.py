@@ -43,6 +43,7 @@ from dancu.registry.models import (
     RecordVersion,
     Residence,
 )
+from tests.live_server_gate import gate_installed
 
 # No deadline on property tests: it is a timing assert, and on two cores shared with a browser and a
 # database server an example of `repair` took over its 200 ms while nothing was wrong with it.
@@ -209,6 +210,20 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         if nextitem is not None and _flushes_database(item) and _BLOCKER in item.config.stash:
             with item.config.stash[_BLOCKER].unblock():
                 reference_data_load()
+
+
+@pytest.fixture(autouse=True)
+def _live_server_idle_at_the_end(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test with the live server ends with no request of its browser still being answered
+    (tests/live_server_gate.py). pytest-django's own autouse fixture asked for `transactional_db` before
+    this one runs, so this teardown, registered later, runs before the flush."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    gate = gate_installed(request.getfixturevalue("live_server").thread.httpd)
+    gate.open()
+    yield
+    gate.close()
 
 
 def commune(code: str) -> AdminUnit:
