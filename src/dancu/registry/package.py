@@ -10,9 +10,12 @@ keeps every index up to date row by row, which at a million citizens costs the s
 whole load of files without them (bench/RESULTS.md, "what the database server alone takes"). The first
 load of a country's population goes into an empty registry that nobody uses yet, so the load here sets
 the secondary indexes and the foreign keys aside, copies the files in, and builds the indexes and checks
-the foreign keys once at the end, which is several times cheaper. It is all one transaction: the DDL of
-PostgreSQL is transactional, so a failure anywhere (a damaged file, a duplicate PIN found by the unique
-index, a unit the registry does not have) leaves the registry as it was, indexes included.
+the foreign keys once at the end, which is several times cheaper. The tables are emptied again in the
+load's transaction, so that COPY writes into new files, its rows frozen, and a server run with
+`wal_level = minimal` for the load (docs/operations.md) writes them without the WAL. It is all one
+transaction: the DDL of PostgreSQL is transactional, so a failure anywhere (a damaged file, a duplicate PIN
+found by the unique index, a unit the registry does not have) leaves the registry as it was, indexes
+included.
 
 The rows leave out when, by whom and under which audit event they were written (`STAMP_COLUMNS`): the load
 fills those in with its own time, actor and event, as if it had written the rows itself.
@@ -442,6 +445,12 @@ def _load_tables(
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     rebuild = _set_indexes_aside(cursor, names)
+    # The tables are empty, but emptied again here: a table truncated in the transaction that fills it
+    # gets new files, which COPY may fill with rows already frozen (FREEZE: no second write of every page
+    # when they are first read or vacuumed), and which a server run with `wal_level = minimal` (the bulk
+    # load setting of PostgreSQL's manual, docs/operations.md) copies into and indexes without writing
+    # them to the WAL as well. A failure rolls the truncation back with the rest.
+    cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, names))))
     step = time.perf_counter()
     for key in keys:
         table_step = time.perf_counter()
@@ -458,7 +467,7 @@ def _load_tables(
             )
         columns = sql.SQL(", ").join(map(sql.Identifier, entry["columns"]))
         try:
-            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(table, columns)) as copy:
+            with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN WITH (FREEZE)").format(table, columns)) as copy:
                 for chunk in _chunks(directory, key, entry, on_progress):
                     copy.write(chunk)
                     stats.bytes += len(chunk)
@@ -495,7 +504,8 @@ def _load_tables(
 
 
 def _set_indexes_aside(cursor: Any, names: list[str]) -> list[tuple[str, Any]]:
-    """Drop the secondary indexes, unique constraints and foreign keys of the tables `names`; returns
+    """Drop the secondary indexes, unique constraints and foreign keys of the tables `names`, and the
+    foreign keys of other tables that point at them (TRUNCATE refuses a table that one points at); returns
     (table, statement) pairs that make them again, in the order to run them.
 
     Primary keys stay (their index takes the ids in order, which costs little, and other tables' foreign
@@ -509,14 +519,15 @@ def _set_indexes_aside(cursor: Any, names: list[str]) -> list[tuple[str, Any]]:
         """
         SELECT c.conrelid::regclass::text, c.conname, c.contype, pg_get_constraintdef(c.oid)
         FROM pg_constraint c
-        WHERE c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('f', 'u')
-          AND NOT EXISTS (
-            SELECT 1 FROM pg_constraint r
-            WHERE r.contype = 'f' AND c.contype = 'u' AND r.conindid = c.conindid
-              AND NOT r.conrelid = ANY(%s::regclass[]))
+        WHERE (c.conrelid = ANY(%s::regclass[]) AND c.contype IN ('f', 'u')
+               AND NOT EXISTS (
+                 SELECT 1 FROM pg_constraint r
+                 WHERE r.contype = 'f' AND c.contype = 'u' AND r.conindid = c.conindid
+                   AND NOT r.conrelid = ANY(%s::regclass[])))
+           OR (c.contype = 'f' AND c.confrelid = ANY(%s::regclass[]))
         ORDER BY c.contype, c.conname
         """,
-        [names, names],
+        [names, names, names],
     )
     constraints = cursor.fetchall()
     cursor.execute(
