@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -370,6 +371,32 @@ def test_a_package_is_written_only_into_a_new_or_empty_directory(tmp_path: Path)
         _write(tmp_path / "p", 10, seed=29, communes=["00097"])
     assert caught.value.errors[0].code == "package.directory_not_empty"
     assert [path.name for path in (tmp_path / "p").iterdir()] == ["notes.txt"]
+
+
+def test_every_file_of_a_package_is_on_disk_before_its_manifest_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut must not leave a manifest naming data the disk never got: the files are synced, then
+    the manifest under its temporary name, then the rename, then the directory that holds the name."""
+    steps: list[str] = []
+    sync, rename = os.fsync, os.replace
+
+    def synced(descriptor: int) -> None:
+        steps.append("sync " + Path(os.readlink(f"/proc/self/fd/{descriptor}")).name)
+        sync(descriptor)
+
+    def renamed(source: Any, target: Any) -> None:
+        steps.append(f"rename {Path(source).name}")
+        rename(source, target)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
+    _write(tmp_path / "p", 20, seed=30, communes=["00097"])
+
+    files = sorted(path.name for path in (tmp_path / "p").glob("*.copy"))
+    assert len(files) == 8
+    assert sorted(steps[:8]) == [f"sync {name}" for name in files]
+    assert steps[8:] == ["sync manifest.json.partial", "rename manifest.json.partial", "sync p"]
 
 
 # The COPY text reader (SQLite has no COPY: the package's rows are read back in Python) ----------------------

@@ -140,6 +140,13 @@ def write_package(
             stats.seconds = time.perf_counter() - started
             if on_batch is not None:
                 on_batch(stats)
+        # On disk before the manifest names them: after a power cut, a package with a manifest has every
+        # byte its manifest counts. It also leaves the kernel nothing of the package still to write back
+        # when the load reads it: a load started right after the writing shared the disk with that
+        # writing-back, and was the slowest of the loads measured (bench/RESULTS.md, session 28).
+        for handle in files.values():
+            handle.flush()
+            os.fsync(handle.fileno())
     finally:
         for handle in files.values():
             handle.close()
@@ -163,10 +170,23 @@ def write_package(
         },
     }
     partial = directory / f"{MANIFEST}.partial"
-    partial.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with partial.open("w", encoding="utf-8") as text:
+        text.write(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+        text.flush()
+        os.fsync(text.fileno())
     os.replace(partial, directory / MANIFEST)
+    # The new name itself is an entry of the directory, on disk once the directory is.
+    _fsync_directory(directory)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 # Loading ------------------------------------------------------------------------------------------------
