@@ -48,6 +48,19 @@ from dancu.registry.selectors import CitizenQuery, citizen_get, citizen_search, 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
+def _server_settings(vendor: str) -> str:
+    """The server settings that move the load's figure (docs/operations.md, "The server for the first
+    load"), as the record must say which the run had."""
+    if vendor != "postgresql":
+        return ""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('wal_level'), current_setting('max_wal_senders')")
+        wal_level, senders = cursor.fetchone()
+    return f", server with wal_level={wal_level}, max_wal_senders={senders}"
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -270,7 +283,8 @@ def main() -> None:
             f"### registry — {vendor}, {Citizen.objects.count():,} citizens — {datetime.now(UTC):%Y-%m-%d}",
             "",
             f"- command: `{' '.join(['python', *sys.argv])}`"
-            + (" (under scripts/with-postgres)" if vendor == "postgresql" else ""),
+            + (" (under scripts/with-postgres)" if vendor == "postgresql" else "")
+            + _server_settings(vendor),
             f"- machine: {machine()}; load average at the end {os.getloadavg()[0]:.1f} (shared CPU)",
             f"- load: {load_line}",
             f"- {lookup_cpu}",
