@@ -264,6 +264,8 @@ def _open_source(path: Path) -> Source:
         raise FileRejectedError(
             "file.no_header", f"Dòng tiêu đề không đọc được: {exc}", f"The header line cannot be read: {exc}"
         ) from None
+    # The header line is read within its first 64 KB, which leaves room for a cell over the bound.
+    _bound_header(header)
     columns = [column_name(name) for name in header]
     _check_columns(columns)
     return Source(
@@ -287,6 +289,23 @@ def _delimiter(header: str) -> str:
         if known > best_known:
             best, best_known = candidate, known
     return best
+
+
+def _bound_header(cells: list[str]) -> None:
+    """Refuse a header with a cell over MAX_CELL_CHARS (`file.header_too_long`), naming its column by
+    position. A data cell that long rejects its row (`_bound_cells`), but the header's cells are kept on
+    the run, shown on its pages and written as the titles of the rejected rows' workbook, which Excel cuts
+    at its cell limit: no column of a book is named by 30,000 characters, so the file is damaged or not a
+    book, and the officer is told which cell before anything is staged."""
+    for position, cell in enumerate(cells, start=1):
+        if len(cell) > MAX_CELL_CHARS:
+            raise FileRejectedError(
+                "file.header_too_long",
+                f"Ô tiêu đề ở cột {position} có {len(cell)} ký tự, quá {MAX_CELL_CHARS} ký tự một ô được "
+                "có: tệp không đọc được",
+                f"The header cell of column {position} holds {len(cell)} characters, over the "
+                f"{MAX_CELL_CHARS} a cell may hold: the file cannot be read",
+            )
 
 
 def _check_columns(columns: list[str]) -> None:
@@ -613,6 +632,7 @@ def _xlsx_header(path: Path) -> tuple[list[str], int | None, int, int]:
         finally:
             workbook.close()
     cells = [str(value) if value is not None else "" for value in header]
+    _bound_header(cells)
     _check_columns([column_name(cell) for cell in cells])
     rows_estimate = max(max_row - header_row, 0) if isinstance(max_row, int) else None
     return cells, rows_estimate, sheet_index, header_row

@@ -396,6 +396,26 @@ def _earlier_run_of_file(sha256: str, *, source_name: str) -> ImportRun | None:
     )
 
 
+def _lock_file_content(sha256: str) -> None:
+    """Hold, until the transaction ends, the lock of a file's content (its SHA-256), so that two imports of
+    the same file at the same moment take their turns at the same-file check and at making their run.
+
+    Without it two officers uploading the same book under two source names both read that no run has it
+    (neither sees the other's uncommitted run) and both stage every row, which `file.already_imported` is
+    there to stop; no constraint can say it, since the same file under the same source resumes its run and
+    `same_file_again` lets a second source have it. On PostgreSQL the second waits here until the first
+    commits, then sees its run. The lock is keyed by the first 64 bits of the hash, as a signed integer as
+    `pg_advisory_xact_lock` takes it: two different files sharing them would only wait for each other.
+    SQLite lets one writer in at a time, and its transactions take the write lock as they begin
+    (`transaction_mode` IMMEDIATE in the settings): there the second start waits at its BEGIN and needs no
+    lock of its own."""
+    if connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(bytes.fromhex(sha256[:16]), "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 def _already_imported_error(earlier: ImportRun) -> FileRejectedError:
     when = timezone.localtime(earlier.started_at).strftime("%d/%m/%Y %H:%M")
     return FileRejectedError(
@@ -443,6 +463,7 @@ def import_start(
         )
     source = open_source(path)
     with transaction.atomic():
+        _lock_file_content(source.sha256)
         earlier = None
         if not ImportRun.objects.filter(source=source_name, file_sha256=source.sha256).exists():
             earlier = _earlier_run_of_file(source.sha256, source_name=source_name)
