@@ -3850,6 +3850,14 @@ def citizen_merge(
         for citizen in (keep, absorb):
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document=source_document)
         _bump_households(households, actor=actor, event=event, reason=reason, source_document=source_document)
+        # The quality scorecard drops the absorbed record and judges the kept one anew as soon as the merge
+        # commits, rather than at the next pass over what changed: an officer who merges two records sees
+        # the commune's figures move with it.
+        from dancu.collection.quality.services import (  # the collection app builds on the registry
+            quality_records_refresh_on_commit,
+        )
+
+        quality_records_refresh_on_commit(citizen_ids=[keep.pk, absorb.pk])
         if "date_of_death" in filled and keep.date_of_death is not None:
             # A death reaching the record through a merge is a death recorded, as through citizen_update:
             # its own event (what the counts of deaths read), and the kept record's cards end with it
@@ -4008,6 +4016,12 @@ def citizen_merge_undo(*, actor: Actor, merge: CitizenMerge, reason: str) -> Cit
         for citizen in (keep, absorb):
             _bump_citizen(citizen, actor=actor, event=event, reason=reason, source_document="")
         _bump_households(households, actor=actor, event=event, reason=reason, source_document="")
+        # Both records count again on the scorecard, judged as the undo left them, once it commits.
+        from dancu.collection.quality.services import (  # the collection app builds on the registry
+            quality_records_refresh_on_commit,
+        )
+
+        quality_records_refresh_on_commit(citizen_ids=[keep.pk, absorb.pk])
     return merge
 
 

@@ -292,22 +292,33 @@ def quality_records_refresh(*, citizen_ids: Iterable[int | None]) -> AssessOutco
     return quality_records_assess(actor=REFRESH_ACTOR, citizen_ids=sorted(ids), units=_units())
 
 
-def quality_pair_refresh_on_commit(*, pair: CandidatePair) -> None:
-    """Reassess the records a candidate pair names once the transaction deciding it (or taking the
-    decision back) commits: "duplicate pending" leaves the scorecard with the decision, not up to 15
-    minutes after it. Called inside that transaction, before the decision changes the staged rows.
+def quality_records_refresh_on_commit(*, citizen_ids: Iterable[int | None]) -> None:
+    """Reassess these records once the transaction changing them commits: a merge of two records and its
+    undo (registry.services.citizen_merge, citizen_merge_undo), a decision on a candidate pair. Called
+    inside that transaction; the scorecard moves with the change, not up to 15 minutes after it.
 
     After the commit, not inside it: the reassessment moves the day's snapshots of the commune, the
-    province and the country, rows every decision in the country would otherwise hold locked until its
-    own commit. It is `robust`: a reassessment that fails leaves the decision made (it is logged), and the
-    next pass over what changed, which picks the pairs decided since, sets the scorecard right.
+    province and the country, rows every such change in the country would otherwise hold locked until its
+    own commit. It is `robust`: a reassessment that fails leaves the change made (it is logged), and the
+    next pass over what changed, which picks the records changed and the pairs decided since, sets the
+    scorecard right.
     """
+    # Read now: the ids may come from a query that must see the rows as they are inside the transaction.
+    ids = list(citizen_ids)
+    transaction.on_commit(partial(quality_records_refresh, citizen_ids=ids), robust=True)
+
+
+def quality_pair_refresh_on_commit(*, pair: CandidatePair) -> None:
+    """Reassess the records a candidate pair names once the transaction deciding it (or taking the
+    decision back) commits: "duplicate pending" leaves the scorecard with the decision. Called inside that
+    transaction, before the decision changes the staged rows. A decision that merges two citizens, or
+    undoes their merge, leaves it to the merge (see matching.services.decisions)."""
     ids = [pair.left_citizen_id, pair.right_citizen_id]
     staged = [side for side in (pair.left_staging_id, pair.right_staging_id) if side is not None]
     if staged:
         # A staged row written to the registry since the pair was made stands for that citizen.
         ids += StagingRecord.objects.filter(pk__in=staged).values_list("citizen_id", flat=True)
-    transaction.on_commit(partial(quality_records_refresh, citizen_ids=ids), robust=True)
+    quality_records_refresh_on_commit(citizen_ids=ids)
 
 
 # Which records a pass looks at ------------------------------------------------------------------------------

@@ -346,7 +346,6 @@ def _decide(
                 )
             )
         _lock_rows(pair)
-        quality_pair_refresh_on_commit(pair=pair)
         if seen is not None and seen != pair_seen(pair):
             raise DomainError(
                 error(
@@ -358,6 +357,11 @@ def _decide(
                 )
             )
         left, right = pair_records(pair)
+        merging = same and isinstance(left, Citizen) and isinstance(right, Citizen) and left.pk != right.pk
+        if not merging:
+            # A merge reassesses its two records itself once it commits (registry.citizen_merge); doing
+            # it here as well would reassess them twice.
+            quality_pair_refresh_on_commit(pair=pair)
         if same and choices and (isinstance(left, StagingRecord) or isinstance(right, StagingRecord)):
             # A staged row is settled as a duplicate, never merged: nothing of it is written over the
             # registry, so there is nothing to choose. A choice sent anyway is the client's mistake (or a
@@ -548,13 +552,16 @@ def candidate_pair_undo(*, actor: Actor, pair: CandidatePair, reason: str) -> Ca
                 )
             )
         previous = pair.status
-        quality_pair_refresh_on_commit(pair=pair)
         data: dict[str, Any] = {"previous_status": previous, "pair_key": pair.pair_key}
+        merge = None
         if previous == CandidatePair.Status.MERGED:
             merge = CitizenMerge.objects.filter(origin=pair_origin(pair), undone_at__isnull=True).first()
-            if merge is not None:
-                registry.citizen_merge_undo(actor=actor, merge=merge, reason=reason)
-                data["merge_id"] = merge.pk
+        if merge is not None:
+            # The undo reassesses the two records itself once it commits (registry.citizen_merge_undo).
+            registry.citizen_merge_undo(actor=actor, merge=merge, reason=reason)
+            data["merge_id"] = merge.pk
+        else:
+            quality_pair_refresh_on_commit(pair=pair)
         decided = (
             AuditEvent.objects.filter(
                 event_type=EventType.PAIR_DECIDED, subject_type="candidate_pair", subject_id=str(pair.pk)
