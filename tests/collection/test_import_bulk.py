@@ -13,7 +13,9 @@ import csv
 import io
 import random
 from collections import Counter
-from datetime import date
+from collections.abc import Collection
+from datetime import date, timedelta
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from dancu.audit.models import AuditEvent
 from dancu.audit.services import Actor
@@ -28,9 +31,11 @@ from dancu.collection import services, workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.services import ImportPolicy, import_promote, import_rows, import_start
 from dancu.lib.errors import DomainError
+from dancu.matching.models import CandidatePair
 from dancu.registry import services as registry
 from dancu.registry.models import Citizen, FamilyLink, PinRecord, RecordVersion, Residence
-from tests.conftest import HOAN_KIEM, commune
+from tests.conftest import HOAN_KIEM, commune, make_citizen
+from tests.matching.factories import candidate_pair, staged_row
 
 pytestmark = pytest.mark.django_db
 
@@ -123,10 +128,13 @@ def _without(values: dict[str, Any], *names: str) -> dict[str, Any]:
     return {name: value for name, value in values.items() if name not in names}
 
 
-def _state(run: ImportRun) -> dict[str, Any]:
-    """What promotion wrote, each row keyed by the staged row it came from rather than by its ids."""
+def _state(run: ImportRun, registry_held: Collection[int] = ()) -> dict[str, Any]:
+    """What promotion wrote, each row keyed by the staged row it came from rather than by its ids. The
+    records the registry held before the promotion (`registry_held`) are named by their ids, negated, so
+    that none is taken for a row's number."""
     records = list(StagingRecord.objects.filter(run=run).order_by("row_number"))
     row_of_citizen = {record.citizen_id: record.row_number for record in records if record.citizen_id}
+    row_of_citizen |= {pk: -pk for pk in registry_held}
     row_of_record = {record.pk: record.row_number for record in records}
     forms = {form.pk: form for form in CollectionForm.objects.filter(staging_record__run=run)}
     row_of_form = {pk: row_of_record[form.staging_record_id] for pk, form in forms.items()}
@@ -223,30 +231,77 @@ def _state(run: ImportRun) -> dict[str, Any]:
     }
 
 
-def _row_by_row_state(run: ImportRun) -> dict[str, Any]:
+def _row_by_row_state(run: ImportRun, registry_held: Collection[int] = ()) -> dict[str, Any]:
     """The state the row-by-row promotion leaves, rolled back once read."""
     with contextlib.suppress(_RollbackError), transaction.atomic():
         _promote_row_by_row(run)
-        state = _state(run)
+        state = _state(run, registry_held)
         raise _RollbackError
     return state
+
+
+def _same_name_and_birth_in_the_registry(run: ImportRun) -> tuple[list[int], list[int]]:
+    """Records of the same name and birth as some of the run's approved rows without a PIN (the rows the
+    check asks that of), already in the registry, and the duplicates queue's word on some of the pairs:
+    "not the same person" (the row is clean again), "same person" (held saying so), or none yet (held as
+    a possible duplicate). One row is settled twice, under its pair with the record and under its pair
+    with the row the record was written from, the later decision being the one that counts. Returns the
+    records, and the rows settled "not the same person" whose word is the last."""
+    rows = [
+        row
+        for row in StagingRecord.objects.filter(run=run, status=StagingRecord.Status.APPROVED).order_by(
+            "row_number"
+        )
+        if not row.normalized.get("id_number") and row.normalized.get("birth_date")
+    ][:14]
+    assert len(rows) == 14
+    held: list[int] = []
+    statuses = [CandidatePair.Status.SAME] * 2 + [CandidatePair.Status.DIFFERENT] * 7
+    earlier = staged_row(full_name="Người Trong Sổ Cũ")
+    for row, status in zip_longest(rows, statuses):
+        citizen = make_citizen(
+            full_name=row.normalized["full_name"], birth_date=row.normalized["birth_date"], sex="F"
+        )
+        held.append(citizen.pk)
+        if status is not None:
+            decided = timezone.now()
+            pair = candidate_pair(citizen, row)
+            CandidatePair.objects.filter(pk=pair.pk).update(status=status, decided_at=decided)
+    # The last row settled "not the same person" with its record, then "same person" with the row of an
+    # earlier book the record was written from.
+    last = rows[len(statuses) - 1]
+    StagingRecord.objects.filter(pk=earlier.pk).update(citizen_id=held[len(statuses) - 1])
+    pair = candidate_pair(earlier, last, unit=commune(HOAN_KIEM))
+    CandidatePair.objects.filter(pk=pair.pk).update(
+        status=CandidatePair.Status.SAME, decided_at=timezone.now() + timedelta(minutes=1)
+    )
+    return held, [row.pk for row in rows[2 : len(statuses) - 1]]
 
 
 def test_batches_write_exactly_what_the_row_by_row_promotion_writes(
     tmp_path: Path, seeded_pins: None
 ) -> None:
     run = _stage(_dirty_file(tmp_path))
+    held, different = _same_name_and_birth_in_the_registry(run)
     registry._rng.seed(56)
-    before = _row_by_row_state(run)
+    before = _row_by_row_state(run, held)
     registry._rng.seed(56)
     import_promote(run=run, batch_size=40, today=TODAY)
-    after = _state(run)
+    after = _state(run, held)
     # The file holds what the batches handle and what they hand back to the row-by-row path.
     assert after["counters"][3] > 200  # rows applied
     assert after["counters"][4] > 0  # rows queued for an officer
     assert before["event_types"]["registry.family.linked"] > 100
     for part in before:
         assert after[part] == before[part], part
+    # The rows settled "not the same person" reached the registry (but one, which lacks its place of birth
+    # registration); the others with a record of their name and birth wait for an officer, saying why.
+    assert StagingRecord.objects.filter(pk__in=different, citizen__isnull=False).count() == 5
+    forms = CollectionForm.objects.filter(staging_record__run=run)
+    warned = Counter(warning["code"] for form in forms for warning in form.warnings)
+    assert warned["citizen.decided_same_person"] == 3
+    assert warned["citizen.possible_duplicate"] >= 5
+    assert not any(form.warnings for form in forms.filter(staging_record_id__in=different))
 
 
 def test_a_row_whose_checks_read_a_row_of_the_same_batch_is_judged_after_it(

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import shlex
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -25,6 +27,7 @@ from dancu.audit.services import access_log_record
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import within
+from dancu.lib.chunks import batched
 from dancu.lib.errors import NotFoundError
 from dancu.matching.models import CandidatePair
 from dancu.registry.rules import Issue
@@ -436,6 +439,118 @@ def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -
 SAME_PERSON = frozenset({CandidatePair.Status.SAME, CandidatePair.Status.MERGED})
 
 
+# Settled pairs of staged rows, per statement: both sides of the pair are matched against the rows, so two
+# IN lists of this many values each, within SQLite's limit on the parameters of one statement.
+_PAIRS_BATCH = 250
+_UNSETTLED = (CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN)
+
+
+class StagedPairDecisions:
+    """The answers of staged_pair_decisions for the rows of an import's chunk, judged one after the other:
+    every settled pair of any of the rows, and which citizens their other staged sides became, read in two
+    queries for all the rows instead of two for each row that has a record of its name and birth in the
+    registry. Read on the first question, so that a chunk in which no row asks costs nothing.
+
+    The answers are the queue's and the registry's at the moment they were read. The promotion decides no
+    pair, but it writes staged rows to the registry: a caller that does tells `reread` which rows, so that
+    a decision about a row just written counts for the citizen it became, as the per-row query would
+    find it. Another transaction's decision in between is what the per-row queries could miss as well, a
+    moment later."""
+
+    def __init__(self, record_ids: Collection[int]) -> None:
+        self._rows = frozenset(record_ids)
+        # Per row, the other side of each of its settled pairs ("c:12", "s:40") with the pair's status,
+        # the latest decision first; None until the first question.
+        self._settled: dict[int, list[tuple[str, str]]] | None = None
+        # The citizen each staged side of those pairs became, None for a row not written.
+        self._citizen_of: dict[int, int | None] = {}
+
+    def covers(self, record_id: int) -> bool:
+        return record_id in self._rows
+
+    def _read(self) -> dict[int, list[tuple[str, str]]]:
+        if self._settled is not None:
+            return self._settled
+        found: dict[int, tuple[datetime | None, int, str, str]] = {}
+        for batch in batched(sorted(self._rows), _PAIRS_BATCH):
+            pairs = (
+                CandidatePair.objects.filter(Q(left_staging_id__in=batch) | Q(right_staging_id__in=batch))
+                .exclude(status__in=_UNSETTLED)
+                .values_list("pk", "decided_at", "pair_key", "status")
+            )
+            # A row's pairs found by their references to it, which name the row its side in the key names
+            # (matching.services.runs writes both from the same side). A pair of two rows of the chunk
+            # comes once per batch that holds one of them.
+            found.update((pk, (decided_at, pk, key, status)) for pk, decided_at, key, status in pairs)
+        settled: dict[int, list[tuple[str, str]]] = {}
+        # The order staged_pair_decisions reads them in: the latest decision first, so that where one
+        # citizen has two decisions the last word is the one kept. A settled pair always has its time (the
+        # table's constraint); one without would come last, compared with none that has one.
+        latest_first = sorted(
+            found.values(),
+            key=lambda pair: (pair[0] is not None, pair[0] or datetime.min.replace(tzinfo=UTC), pair[1]),
+            reverse=True,
+        )
+        for _decided_at, _pk, key, status in latest_first:
+            first, _, second = key.partition("|")
+            for side, other in ((first, second), (second, first)):
+                kind, _, pk_text = side.partition(":")
+                if kind == "s" and pk_text.isdigit() and int(pk_text) in self._rows:
+                    settled.setdefault(int(pk_text), []).append((other, status))
+        self._settled = settled
+        staged = {
+            int(pk_text)
+            for sides in settled.values()
+            for other, _status in sides
+            for kind, _, pk_text in [other.partition(":")]
+            if kind == "s" and pk_text.isdigit()
+        }
+        self._read_citizens(staged)
+        return settled
+
+    def _read_citizens(self, staged: Collection[int]) -> None:
+        for batch in batched(sorted(staged), _PAIRS_BATCH * 2):
+            self._citizen_of.update(
+                StagingRecord.objects.filter(pk__in=batch).values_list("pk", "citizen_id")
+            )
+
+    def reread(self, record_ids: Collection[int]) -> None:
+        """These staged rows were just written to the registry: the citizens they became count from now on
+        (a row not yet asked about is read as it is when first asked)."""
+        if self._settled is not None:
+            self._read_citizens(self._citizen_of.keys() & set(record_ids))
+
+    def decisions(self, *, record_id: int, citizen_ids: Collection[int]) -> dict[int, str]:
+        wanted = set(citizen_ids)
+        decided: dict[int, str] = {}
+        for other, status in self._read().get(record_id, []):
+            kind, _, pk_text = other.partition(":")
+            if not pk_text.isdigit():
+                continue
+            citizen = int(pk_text) if kind == "c" else self._citizen_of.get(int(pk_text))
+            if citizen is not None and citizen in wanted:
+                decided.setdefault(citizen, status)
+        return decided
+
+
+_pair_decisions_cached: ContextVar[StagedPairDecisions | None] = ContextVar(
+    "_pair_decisions_cached", default=None
+)
+
+
+@contextmanager
+def staged_pair_decisions_cached(record_ids: Collection[int]) -> Iterator[StagedPairDecisions]:
+    """While the block runs, staged_pair_decisions answers about these staged rows from one read for all
+    of them (StagedPairDecisions): the DC01 checks of an import's chunk ask it row by row, deep inside the
+    form's rules."""
+    cached = StagedPairDecisions(record_ids)
+    token = _pair_decisions_cached.set(cached)
+    try:
+        yield cached
+    finally:
+        _pair_decisions_cached.reset(token)
+
+
 def staged_pair_decisions(*, record_id: int, citizen_ids: Collection[int]) -> dict[int, str]:
     """How the duplicates queue (matching) decided the pairs of a staged row with these citizens: each
     citizen whose pair with the row an officer settled, with the pair's status (CandidatePair.Status:
@@ -449,6 +564,9 @@ def staged_pair_decisions(*, record_id: int, citizen_ids: Collection[int]) -> di
     """
     if not citizen_ids:
         return {}
+    cached = _pair_decisions_cached.get()
+    if cached is not None and cached.covers(record_id):
+        return cached.decisions(record_id=record_id, citizen_ids=citizen_ids)
     row = f"s:{record_id}"
     sides: dict[str, int] = {f"c:{pk}": pk for pk in citizen_ids}
     for staged, citizen in StagingRecord.objects.filter(citizen_id__in=list(citizen_ids)).values_list(
@@ -461,7 +579,7 @@ def staged_pair_decisions(*, record_id: int, citizen_ids: Collection[int]) -> di
     # The latest decision first where one citizen has two (under both keys): it is the last word on them.
     for key, status in (
         CandidatePair.objects.filter(pair_key__in=list(keys))
-        .exclude(status__in=(CandidatePair.Status.PENDING, CandidatePair.Status.WITHDRAWN))
+        .exclude(status__in=_UNSETTLED)
         .order_by("-decided_at", "-pk")
         .values_list("pair_key", "status")
     ):

@@ -36,7 +36,7 @@ from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_even
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
-from dancu.collection.selectors import import_server_resume
+from dancu.collection.selectors import StagedPairDecisions, import_server_resume, staged_pair_decisions_cached
 from dancu.collection.workers import WORKERS_FROM_ROWS, CachedParser, normalize_batch, normalized_batches
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
@@ -1144,14 +1144,21 @@ def _lookups_for(records: Sequence[StagingRecord]) -> RecordLookups:
     return RecordLookups(pins=pins, old_ids=old_ids, names=names)
 
 
-def _reread_written(lookups: RecordLookups, keys: Collection[_RegistryKey]) -> None:
+def _reread_written(
+    lookups: RecordLookups,
+    keys: Collection[_RegistryKey],
+    *,
+    pairs: StagedPairDecisions,
+    records: Collection[StagingRecord],
+) -> None:
     """The rows just written hold these numbers and names now: what the next checks ask of them is read
-    again."""
+    again, and so is the citizen each row became, which a decided pair of a later row with it is about."""
     lookups.reread(
         pins={value for kind, value in keys if kind == "pin"},
         old_ids={value for kind, value in keys if kind == "cmnd"},
         name_keys={value for kind, value in keys if kind == "name"},
     )
+    pairs.reread([record.pk for record in records])
 
 
 def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units, today: date) -> None:
@@ -1165,7 +1172,9 @@ def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units,
     it: a killed import resumes after the last chunk committed.
 
     The checks' questions to the registry (who holds a PIN, a CMND, a name and birth) are read for the
-    whole chunk at once, and asked again for the numbers and names of each row written."""
+    whole chunk at once, and asked again for the numbers and names of each row written. So are their
+    questions to the duplicates queue (how it settled a row's pairs with the records of its name and
+    birth), which every row with such a record asks, in bulk and in _promote alike."""
     with transaction.atomic():
         locked = list(
             StagingRecord.objects.select_for_update(of=("self", "run"))
@@ -1175,33 +1184,47 @@ def _promote_chunk(*, records: list[StagingRecord], actor: Actor, units: _Units,
         )
         workflow.communes_prefetch([record.normalized.get("commune_code", "") for record in locked])
         lookups = _lookups_for(locked)
-        gathered: list[_Approved] = []
-        keys: set[_RegistryKey] = set()
+        with staged_pair_decisions_cached([record.pk for record in locked]) as pairs:
+            _promote_locked(
+                records=locked, actor=actor, units=units, today=today, lookups=lookups, pairs=pairs
+            )
 
-        def write_gathered() -> None:
-            nonlocal gathered, keys
-            _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
-            _reread_written(lookups, keys)
-            gathered, keys = [], set()
 
-        for record in locked:
+def _promote_locked(
+    *,
+    records: list[StagingRecord],
+    actor: Actor,
+    units: _Units,
+    today: date,
+    lookups: RecordLookups,
+    pairs: StagedPairDecisions,
+) -> None:
+    """_promote_chunk's walk over its locked rows in file order, in its transaction."""
+    gathered: list[_Approved] = []
+    keys: set[_RegistryKey] = set()
+
+    def write_gathered() -> None:
+        nonlocal gathered, keys
+        _apply_approved_bulk(approved=gathered, actor=actor, units=units, today=today)
+        _reread_written(lookups, keys, pairs=pairs, records=[row.record for row in gathered])
+        gathered, keys = [], set()
+
+    for record in records:
+        row = _approved_for_bulk(record=record, actor=actor, units=units, today=today, lookups=lookups)
+        if not keys.isdisjoint(row.keys):
+            write_gathered()
+            # Judged again on the registry that now holds the rows before it.
             row = _approved_for_bulk(record=record, actor=actor, units=units, today=today, lookups=lookups)
-            if not keys.isdisjoint(row.keys):
-                write_gathered()
-                # Judged again on the registry that now holds the rows before it.
-                row = _approved_for_bulk(
-                    record=record, actor=actor, units=units, today=today, lookups=lookups
-                )
-            if isinstance(row, _Approved):
-                gathered.append(row)
-                keys |= row.keys
-                continue
-            if row.writes:
-                write_gathered()
-            _promote(record=record, actor=actor, units=units, today=today)
-            if row.writes:
-                _reread_written(lookups, row.keys)
-        write_gathered()
+        if isinstance(row, _Approved):
+            gathered.append(row)
+            keys |= row.keys
+            continue
+        if row.writes:
+            write_gathered()
+        _promote(record=record, actor=actor, units=units, today=today)
+        if row.writes:
+            _reread_written(lookups, row.keys, pairs=pairs, records=[record])
+    write_gathered()
 
 
 def import_promote(
