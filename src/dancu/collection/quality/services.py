@@ -193,6 +193,10 @@ def _units_q(unit_ids: Iterable[int | None]) -> Q:
     return where | Q(unit__isnull=True) if None in ids else where
 
 
+def _snapshots_locked(units: Q, day: date) -> list[QualitySnapshot]:
+    return list(QualitySnapshot.objects.select_for_update().filter(units, day=day).order_by("pk"))
+
+
 def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
     """Move the day's snapshots by the change in the stored verdicts, in a few queries whatever the number
     of units. A unit without a snapshot for the day starts from its latest earlier one (its figures did
@@ -203,13 +207,12 @@ def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
     # Locked in one order (PostgreSQL locks the rows as they come out sorted), so that two writers moving
     # the same country and province rows, a pass and a decision's reassessment (quality_records_refresh),
     # wait for each other instead of deadlocking.
-    rows = {
-        row.unit_id: row
-        for row in QualitySnapshot.objects.select_for_update()
-        .filter(_units_q(changed), day=day)
-        .order_by("pk")
-    }
-    missing = [unit_id for unit_id in changed if unit_id not in rows]
+    rows = {row.unit_id: row for row in _snapshots_locked(_units_q(changed), day)}
+    # The country first, then by id: two writers making the same rows insert them in one order.
+    missing = sorted(
+        (unit_id for unit_id in changed if unit_id not in rows),
+        key=lambda unit_id: (unit_id is not None, unit_id or 0),
+    )
     if missing:
         latest: dict[int | None, date] = dict(
             QualitySnapshot.objects.filter(_units_q(missing), day__lt=day)
@@ -222,17 +225,29 @@ def _snapshot_apply(*, day: date, deltas: Deltas) -> None:
             for row in QualitySnapshot.objects.filter(_units_q(latest), day__in=set(latest.values()))
             if row.day == latest[row.unit_id]
         }
-        for unit_id in missing:
-            base = bases.get(unit_id)
-            rows[unit_id] = QualitySnapshot(
-                unit_id=unit_id, day=day, **{name: getattr(base, name) if base else 0 for name in _COUNTS}
-            )
+        # The day's first row of a unit is made as its last earlier figures, before any change is added,
+        # and a row another writer made meanwhile is kept (ON CONFLICT DO NOTHING; on PostgreSQL it waits
+        # for that writer's commit). Each writer then adds its change to the one row under the row's lock.
+        # Made with the change already added, as before, the second of two reassessments of one commune
+        # at the same moment broke the day's unique constraint, and its change was left out of the
+        # figures until the next pass.
+        QualitySnapshot.objects.bulk_create(
+            [
+                QualitySnapshot(
+                    unit_id=unit_id,
+                    day=day,
+                    **{name: getattr(bases[unit_id], name) if unit_id in bases else 0 for name in _COUNTS},
+                )
+                for unit_id in missing
+            ],
+            ignore_conflicts=True,
+        )
+        rows |= {row.unit_id: row for row in _snapshots_locked(_units_q(missing), day)}
     for unit_id, totals in changed.items():
         row = rows[unit_id]
         for name, delta in zip(_COUNTS, totals, strict=True):
             setattr(row, name, getattr(row, name) + delta)
-    QualitySnapshot.objects.bulk_update([rows[u] for u in changed if rows[u].pk is not None], _COUNTS)
-    QualitySnapshot.objects.bulk_create([rows[u] for u in changed if rows[u].pk is None])
+    QualitySnapshot.objects.bulk_update([rows[unit_id] for unit_id in changed], _COUNTS)
 
 
 def quality_records_assess(
