@@ -17,24 +17,13 @@ cd "$(dirname "$0")/.."
 export DANCU_VAR_DIR=${DANCU_VAR_DIR:-$(mktemp -d)}
 logs=${LOGS:-$(mktemp -d)}
 dancu=.venv/bin/dancu
-sql() {
-  .venv/bin/python -c 'import os, sys, psycopg
-with psycopg.connect(os.environ["DANCU_DATABASE_URL"], autocommit=True) as db:
-    db.execute(sys.argv[1])' "$1"
-}
+# shellcheck source=bench/load_lib.sh
+source bench/load_lib.sh
 $dancu setup >/dev/null
 for run in "$@"; do
   label=${run%%|*}
   options=""
   [[ $run == *"|"* ]] && options=${run#*|}
-  echo "== $label [$options] $(date -u +%T) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-  PGOPTIONS="$options" $dancu load_package -v 2 "$package" >"$logs/run-$label.log" 2>&1
-  awk '/CREATE/ {i += $1} /ADD CONSTRAINT.*UNIQUE/ {u += $1} /ADD CONSTRAINT/ && !/UNIQUE/ {f += $1}
-    /copy version/ {v = $1}
-    END {printf "   versions copy %.1f s, indexes %.1f s, unique constraints %.1f s, foreign keys %.1f s\n", v, i, u, f}' \
-    "$logs/run-$label.log"
-  grep "people/s" "$logs/run-$label.log" | sed 's/.*→ /   /'
-  sql "TRUNCATE registry_citizen, registry_pinrecord, registry_household, registry_householdmember,
-    registry_familylink, registry_residence, registry_identitycardrecord, registry_recordversion CASCADE"
+  load_once "$label" "$options" PGOPTIONS="$options"
 done
 echo "steps of each run: $logs"

@@ -14,8 +14,6 @@ from typing import Any
 
 from django.db import connection, connections, transaction
 
-from dancu.lib.errors import DomainError
-
 
 def _lock_waiters() -> int:
     """How many other sessions of the test database wait for a lock."""
@@ -33,10 +31,11 @@ def _lock_waiters() -> int:
 
 def _in_turn(write: Callable[[], Any]) -> Any:
     """Run `write` here, on SQLite, where the writes are played one after the other: what it returned, or
-    the refusal it raised."""
+    the error it raised, as the thread of the PostgreSQL race hands it back (a refusal of an import's file
+    is a FileRejectedError, not a DomainError)."""
     try:
         return write()
-    except DomainError as exc:
+    except Exception as exc:
         return exc
 
 

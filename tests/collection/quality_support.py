@@ -8,10 +8,12 @@ legacy load would have left them.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 from django.db.models import Model
+from django.test import Client
 
 from dancu.audit.services import Actor
 from dancu.collection.quality.models import QualityAssessment
@@ -68,3 +70,13 @@ def failures_of(citizen: Citizen) -> list[tuple[str, str, str]]:
     """(indicator, field, rule code) of each failing check of the stored assessment."""
     assessment = QualityAssessment.objects.get(citizen=citizen)
     return [(f["indicator"], f["field"], f["code"]) for f in assessment.failures]
+
+
+def hoan_kiem_page_count(client: Client, indicator: str) -> int:
+    """The number of records passing `indicator` ("dung", "du", "sach", "song") as the scorecard page of
+    Hoàn Kiếm shows it to the client's officer."""
+    response = client.get("/quality/", {"unit": HOAN_KIEM})
+    assert response.status_code == 200
+    found = re.search(rf'data-count="{indicator}">(\d+)<', response.content.decode())
+    assert found is not None
+    return int(found.group(1))

@@ -10,7 +10,6 @@ row is now rejected for the cell, named by its column, and its other cells still
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from openpyxl import Workbook
 
 from dancu.collection.models import StagingRecord
 from dancu.collection.readers import MAX_CELL_CHARS, open_source, read_rows
-from tests.collection.workbook_support import workbook_rows
+from tests.collection.workbook_support import cell_put_whole, workbook_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -37,15 +36,7 @@ def _workbook(path: Path, rows: list[list[str]], *, long_cell: str = "") -> Path
     for row in rows:
         sheet.append(row)
     workbook.save(path)
-    if long_cell:
-        with zipfile.ZipFile(path) as archive:
-            parts = {name: archive.read(name) for name in archive.namelist()}
-        [holder] = [name for name, content in parts.items() if MARK.encode() in content]
-        parts[holder] = parts[holder].replace(MARK.encode(), long_cell.encode())
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name, content in parts.items():
-                archive.writestr(name, content)
-    return path
+    return cell_put_whole(path, MARK, long_cell) if long_cell else path
 
 
 def _import(path: Path) -> list[tuple[object, ...]]:

@@ -7,7 +7,6 @@ real pages; the transaction's on-commit work runs as it does in a request (`exec
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from dancu.collection.quality.models import QualityAssessment, QualityPass
 from dancu.collection.quality.selectors import scorecard_get
 from dancu.collection.quality.services import quality_pass_run
 from dancu.matching.models import CandidatePair
-from tests.collection.quality_support import QUALITY, complete_citizen, failures_of
+from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, hoan_kiem_page_count
 from tests.conftest import HOAN_KIEM, commune
 from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.merge_support import reviewer
@@ -29,12 +28,7 @@ PENDING = ("sach", "pin", "record.duplicate_pending")
 
 
 def sach_count(client: Client) -> int:
-    """The number of records passing "sạch" as the scorecard page of Hoàn Kiếm shows it."""
-    response = client.get("/quality/", {"unit": HOAN_KIEM})
-    assert response.status_code == 200
-    found = re.search(r'data-count="sach">(\d+)<', response.content.decode())
-    assert found is not None
-    return int(found.group(1))
+    return hoan_kiem_page_count(client, "sach")
 
 
 def test_not_the_same_person_then_undo_changes_the_scorecard_without_a_pass(

@@ -10,7 +10,6 @@ naming the column by its position.
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, open_source
+from tests.collection.workbook_support import cell_put_whole
 from tests.conftest import Personas
 
 pytestmark = pytest.mark.django_db
@@ -40,14 +40,7 @@ def _workbook(path: Path) -> Path:
     sheet.append(["record_id", "full_name", MARK, "birth_date", "address"])
     sheet.append(["HK-0001", "Lê Văn An", "", "1990", HANOI])
     workbook.save(path)
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
-    [holder] = [name for name, content in parts.items() if MARK.encode() in content]
-    parts[holder] = parts[holder].replace(MARK.encode(), LONG.encode())
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in parts.items():
-            archive.writestr(name, content)
-    return path
+    return cell_put_whole(path, MARK, LONG)
 
 
 def _csv(path: Path) -> Path:

@@ -10,7 +10,6 @@ as it does in a request (`execute=True`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +26,7 @@ from dancu.lib.errors import DomainError
 from dancu.matching.models import CandidatePair
 from dancu.registry import services
 from dancu.registry.models import Citizen, CitizenMerge
-from tests.collection.quality_support import QUALITY, complete_citizen, failures_of
+from tests.collection.quality_support import QUALITY, complete_citizen, failures_of, hoan_kiem_page_count
 from tests.conftest import HOAN_KIEM, commune
 from tests.matching.factories import candidate_pair
 from tests.registry.merge_support import reviewer
@@ -134,12 +133,7 @@ def quality_reads(citizen: Citizen) -> int:
 
 
 def du_count(client: Client) -> int:
-    """The number of records passing "đủ" as the scorecard page of Hoàn Kiếm shows it."""
-    response = client.get("/quality/", {"unit": HOAN_KIEM})
-    assert response.status_code == 200
-    found = re.search(r'data-count="du">(\d+)<', response.content.decode())
-    assert found is not None
-    return int(found.group(1))
+    return hoan_kiem_page_count(client, "du")
 
 
 def test_a_merge_from_the_duplicates_queue_and_its_undo_reassess_the_records_once(
