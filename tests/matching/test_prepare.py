@@ -177,11 +177,14 @@ def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -
         units=AddressUnits(parse_address),
         workers=2,
         parallel_above=100,
-        chunk_rows=40,
+        chunk_cells=40,
         progress=seen.append,
     )
     assert serial.columns["commune"].count(None) < len(rows) // 2, "addresses must resolve to mean anything"
     assert parallel.columns == serial.columns
+    # Progress is told as the cells are worked out, not only at the end.
+    assert seen == sorted(seen)
+    assert len(seen) > 2
     assert parallel.blank == serial.blank == ["blank-1", "blank-2"]
     assert parallel.deceased == serial.deceased == {rows[7]["record_id"]}
     assert parallel.unreadable_death_dates == serial.unreadable_death_dates == [rows[9]["record_id"]]
@@ -267,3 +270,46 @@ def test_every_commune_of_an_old_city_named_like_its_province_maps_to_its_own_su
         written = f"Số 1, {commune.name}, {district.name}, {district.parent.name}"
         for text in (written, fold(written)):
             assert units(text).commune in successors, text
+
+
+@pytest.mark.django_db
+def test_preparing_column_by_column_gives_each_row_what_prepare_row_gives_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`prepare_records` works out each distinct cell of a slice once and hands its columns to every row
+    that has it; a row must end with exactly the columns `prepare_row` makes of it alone, whatever the
+    slice it falls in and whoever shares its cells."""
+    from django.core.management import call_command
+
+    from dancu.geo.address import parse_address
+    from dancu.matching import prepare
+
+    source = tmp_path / "people.csv"
+    call_command(
+        "generate", "--out", str(source), "--dirty", "--people", "200", "--seed", "9", stdout=io.StringIO()
+    )
+    with source.open(encoding="utf-8") as handle:
+        rows: list[dict[str, str | None]] = [row for row in csv.DictReader(handle) if row["record_id"]]
+    # Cells repeated across the slices (a name, an address, a date each met in other rows), cells missing
+    # or None, and cells that are hostile or damaged.
+    rows += [
+        {**rows[0], "record_id": " again-0 ", "id_number": None},
+        {
+            **rows[1],
+            "record_id": "again-1",
+            "address": rows[2]["address"],
+            "birth_date": rows[3]["birth_date"],
+        },
+        {"record_id": "bare"},
+        {"record_id": "odd", "full_name": "NGUYEN VAN HUNG\u200b", "birth_date": "31/02/1975", "gender": "x"},
+        {"record_id": "tcvn3", "full_name": "NguyÔn V¨n Hïng", "address": "Ph­êng Hoµn KiÕm, Hµ Néi"},
+        {"record_id": "abroad", "address": "12 Rue de Rivoli, 75001 Paris, France", "birth_place": "Paris"},
+    ]
+    monkeypatch.setattr(prepare, "SLICE_ROWS", 17)
+    units = AddressUnits(parse_address)
+    columns = prepare.prepare_records(rows, today=TODAY, units=units).columns
+
+    assert len(columns["unique_id"]) == len(rows)
+    for index, raw in enumerate(rows):
+        alone = prepare_row(raw, today=TODAY, units=units)
+        assert {name: values[index] for name, values in columns.items()} == alone, raw["record_id"]

@@ -20,6 +20,7 @@ from dancu.registry.normalize import (
     COLUMNS,
     FieldRepair,
     _is_title_case,
+    normalize_cell,
     normalize_name_value,
     normalize_row,
     normalize_text_value,
@@ -498,3 +499,54 @@ def test_a_title_case_name_with_stray_spaces_is_not_taken_as_canonical(text):
 def test_the_title_case_shortcut_agrees_with_normalize_name(text):
     if _is_title_case(text):
         assert normalize_name(text) == text
+
+
+# What `normalize_cell` gives for a column, read from `normalize_row`'s result for a row of that one cell.
+_CELL_OF_ROW = {
+    "full_name": lambda row: row.full_name,
+    "father_name": lambda row: row.father_name,
+    "mother_name": lambda row: row.mother_name,
+    "gender": lambda row: row.sex,
+    "birth_date": lambda row: row.birth_date,
+    "birth_place": lambda row: (row.birth_place_text, row.birth_place),
+    "id_number": lambda row: row.id_number,
+    "old_id_number": lambda row: row.old_id_number,
+    "address": lambda row: row.address,
+}
+
+_DAMAGED_CELLS = st.sampled_from(
+    [
+        "",
+        "  ",
+        "NGUYEN VAN HUNG",
+        "nguyễn văn hoà",
+        "NguyÔn V¨n Hïng",
+        mojibake("Trần Thị Thuý", VNI),
+        "Nguyê\u0303n Văn Hu\u0300ng",
+        "31/02/1975",
+        "1975",
+        "03/1975",
+        "12-05-75",
+        "Nữ",
+        "f",
+        "12 345 678 9012",
+        "12345678901",
+        "Hà Nội",
+        "TP.HCM",
+        "Xã Hoà Bình, Huyện Hoài Đức, Hà Nội",
+        "\u200bPhường\u00a0Hoàn Kiếm ,Hà Nội",
+    ]
+)
+
+
+@given(column=st.sampled_from(sorted(_CELL_OF_ROW)), cell=st.one_of(st.text(max_size=40), _DAMAGED_CELLS))
+def test_a_cell_normalized_alone_is_what_its_row_makes_of_it(column: str, cell: str) -> None:
+    """The matcher's preparation normalizes each distinct cell once (`normalize_cell`) instead of each
+    row; every column must come out as `normalize_row` makes it, on any text."""
+    row = normalize_row({column: cell}, today=TODAY, address_parser=None)
+    assert normalize_cell(column, cell, today=TODAY) == _CELL_OF_ROW[column](row)
+
+
+def test_a_column_normalized_row_by_row_is_refused_cell_by_cell() -> None:
+    with pytest.raises(ValueError, match="record_id"):
+        normalize_cell("record_id", "a-1", today=TODAY)

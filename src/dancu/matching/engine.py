@@ -66,6 +66,8 @@ MIN_RECORDS_TO_TRAIN = 1_000
 # times; two million cost 5 s more of a 100,000-record run and changed no figure of the evaluation.
 U_SAMPLE_PAIRS = 1_000_000
 U_PAIRS_PER_RECORD = 40
+# The blocking rules of the expectation-maximisation sessions, in order (see `_train`).
+EM_SESSIONS: tuple[tuple[str, ...], ...] = (("name_folded", "dob_y"), ("dob",), ("name_folded",))
 # Pairs used by each expectation-maximisation session at most.
 EM_MAX_PAIRS = 1_000_000
 # Inputs above this many records have their EM pairs sampled down to EM_MAX_PAIRS.
@@ -732,11 +734,8 @@ def _train(linker: Any, records: int, notes: list[str]) -> None:
     # share the given name and birth year (not the whole date: where records differ in exactly one field,
     # pairs blocked on the date would teach that a true match never spells the name the same), and the
     # date among pairs that share the first and last word of the name.
-    for rule in (
-        block_on("name_folded", "dob_y"),
-        block_on("dob"),
-        block_on("name_folded"),
-    ):
+    for columns in EM_SESSIONS:
+        rule = block_on(*columns)
         # A session that fails part-way (an m value estimated at zero on a small file) leaves the
         # comparisons it had switched off missing from the model; the model before it is put back.
         before = copy.deepcopy(linker._settings_obj)
@@ -955,6 +954,9 @@ def _run(
 ) -> MatchResult:
     from splink import Linker
 
+    from dancu.matching import splink_memo
+
+    splink_memo.install()
     records = len(frame)
     notes: list[str] = []
     # Splink reports every SQL step at INFO and each level it could not train at WARNING (expected on

@@ -397,6 +397,27 @@ def _cmnd_with_zeros(padded: str) -> bool:
     return padded[0] == "0" and padded[1] != "0"
 
 
+def _normalize_pin(raw: str, repairs: list[FieldRepair]) -> str | None:
+    return _normalize_number(
+        raw, "id_number", length=pin_codec.PIN_LENGTH, repairs=repairs, restore_zeros=_pin_with_zeros
+    )
+
+
+def _normalize_cmnd(raw: str, repairs: list[FieldRepair]) -> str | None:
+    return _normalize_number(raw, "old_id_number", length=9, repairs=repairs, restore_zeros=_cmnd_with_zeros)
+
+
+def _normalize_birth_place(
+    raw: str, repairs: list[FieldRepair], issues: list[Issue]
+) -> tuple[str, str | None]:
+    """The place of birth as written (the text steps) and the code of the province it names, if any."""
+    text = _text_steps(raw, "birth_place", repairs)
+    code = _PROVINCE_CODES[text] if text else None
+    if text and code is None:
+        issues.append(Issue("birth_place", "birth_place.unknown", {"value": text}))
+    return text, code
+
+
 class _ProvinceCodes(dict[str, str | None]):
     # Birth places repeat from row to row ("Hà Nội", "TP.HCM"); each distinct text is looked up once.
     def __missing__(self, text: str) -> str | None:
@@ -440,20 +461,9 @@ def normalize_row(
     birth_date = _normalize_date(
         column("birth_date"), "birth_date", today=today, repairs=repairs, issues=issues
     )
-    birth_place_text = _text_steps(column("birth_place"), "birth_place", repairs)
-    birth_place = _PROVINCE_CODES[birth_place_text] if birth_place_text else None
-    if birth_place_text and birth_place is None:
-        issues.append(Issue("birth_place", "birth_place.unknown", {"value": birth_place_text}))
-    id_number = _normalize_number(
-        column("id_number"),
-        "id_number",
-        length=pin_codec.PIN_LENGTH,
-        repairs=repairs,
-        restore_zeros=_pin_with_zeros,
-    )
-    old_id_number = _normalize_number(
-        column("old_id_number"), "old_id_number", length=9, repairs=repairs, restore_zeros=_cmnd_with_zeros
-    )
+    birth_place_text, birth_place = _normalize_birth_place(column("birth_place"), repairs, issues)
+    id_number = _normalize_pin(column("id_number"), repairs)
+    old_id_number = _normalize_cmnd(column("old_id_number"), repairs)
     address = _address_steps(column("address"), "address", repairs)
     parsed = commune_code = legacy_commune_code = None
     if address and address_parser is not None:
@@ -499,6 +509,37 @@ def normalize_row(
 
 
 _COLUMN_SET = frozenset(COLUMNS)
+
+
+def normalize_cell(column: str, raw: str, *, today: date) -> Any:
+    """What `normalize_row` makes of one cell of `column`, without its repairs and issues.
+
+    Each of these columns is normalized from its own cell alone, so a caller that meets one value in
+    many rows (the matcher's preparation: a file repeats its names, dates and addresses from row to row)
+    works it out once per distinct value. The values are `normalize_row`'s, by the same functions
+    (tested on every kind of fault the dirty generator makes). `birth_place` gives the text and the
+    province's code; `address` gives the text, not its units (the caller resolves those its own way).
+    """
+    repairs: list[FieldRepair] = []
+    issues: list[Issue] = []
+    if column in _NAME_COLUMNS:
+        return _name_steps(raw, column, repairs)
+    if column == "gender":
+        return _normalize_sex(raw, repairs, issues)
+    if column == "birth_date":
+        return _normalize_date(raw, column, today=today, repairs=repairs, issues=issues)
+    if column == "birth_place":
+        return _normalize_birth_place(raw, repairs, issues)
+    if column == "id_number":
+        return _normalize_pin(raw, repairs)
+    if column == "old_id_number":
+        return _normalize_cmnd(raw, repairs)
+    if column == "address":
+        return _address_steps(raw, column, repairs)
+    raise ValueError(f"{column!r} is not normalized cell by cell")
+
+
+_NAME_COLUMNS = frozenset({"full_name", "father_name", "mother_name"})
 
 
 def validate_row(

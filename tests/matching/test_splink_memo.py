@@ -1,0 +1,103 @@
+"""The remembered reading of a comparison level's SQL (`matching.splink_memo`) is Splink's own, level for
+level, and is worked out once: a session that asks again parses nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import pytest
+import splink.comparison_library as cl
+import sqlglot
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.comparison_level import ComparisonLevel
+
+from dancu.matching import splink_memo
+from dancu.matching.engine import BLOCKING_RULES, PREPARED_COLUMNS, _settings
+
+
+def _levels(settings: Any, columns: list[str]) -> list[ComparisonLevel]:
+    frame = pd.DataFrame({column: pd.Series([None, None], dtype=object) for column in columns})
+    frame["unique_id"] = ["a", "b"]
+    linker = Linker(DuckDBAPI().register(frame), settings, log_level=None, validate_settings=False)
+    return [
+        level for comparison in linker._settings_obj.comparisons for level in comparison.comparison_levels
+    ]
+
+
+def _ours(*, trained: bool) -> list[ComparisonLevel]:
+    columns = [*PREPARED_COLUMNS, *(rule.key_column for rule in BLOCKING_RULES)]
+    return _levels(_settings(BLOCKING_RULES, trained=trained), columns)
+
+
+def _library() -> list[ComparisonLevel]:
+    """Levels of Splink's own comparison library, of other shapes than ours."""
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            cl.NameComparison("first_name"),
+            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+            cl.LevenshteinAtThresholds("dob", [1, 2]),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
+        ],
+        blocking_rules_to_generate_predictions=[block_on("city")],
+    )
+    return _levels(settings, ["unique_id", "first_name", "city", "dob", "street"])
+
+
+def _splinks_answers(level: ComparisonLevel) -> tuple[bool, list[str] | None]:
+    exact = splink_memo.originals["_is_exact_match"].__get__(level)
+    colnames = splink_memo.originals["_exact_match_colnames"].__get__(level) if exact else None
+    return bool(exact), colnames
+
+
+@pytest.mark.parametrize("levels", [lambda: _ours(trained=True), lambda: _ours(trained=False), _library])
+def test_every_level_is_read_as_splink_reads_it(levels: Any) -> None:
+    splink_memo.install()
+    found = levels()
+    assert sum(level._is_exact_match for level in found) >= 2  # the comparison below is not empty
+    for level in found:
+        expected = _splinks_answers(level)
+        for _asked in range(2):  # worked out, then remembered
+            assert level._is_exact_match is expected[0], level.sql_condition
+            if expected[1] is not None:
+                assert level._exact_match_colnames == expected[1], level.sql_condition
+
+
+def test_a_condition_that_is_no_exact_match_has_no_columns() -> None:
+    splink_memo.install()
+    level = next(level for level in _ours(trained=True) if "jaro" in level.sql_condition.lower())
+    assert level._is_exact_match is False
+    with pytest.raises(ValueError, match="not an exact match"):
+        level._exact_match_colnames  # noqa: B018 - the property is the question
+
+
+def test_a_session_that_asks_again_parses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    splink_memo.install()
+
+    def answers(levels: list[ComparisonLevel]) -> list[tuple[bool, Any]]:
+        return [
+            (level._is_exact_match, level._is_exact_match and level._exact_match_colnames) for level in levels
+        ]
+
+    first = answers(_ours(trained=True))
+    # A new model of the same levels, as each run builds: its conditions are asked about again.
+    levels = _ours(trained=True)
+    parsed: list[str] = []
+    parse_one = sqlglot.parse_one
+
+    def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(sql)
+        return parse_one(sql, *args, **kwargs)
+
+    monkeypatch.setattr(sqlglot, "parse_one", counted)
+    assert answers(levels) == first
+    assert parsed == []
+
+
+def test_installing_twice_keeps_splinks_own_properties_behind_it() -> None:
+    splink_memo.install()
+    installed = vars(ComparisonLevel)["_is_exact_match"]
+    splink_memo.install()
+    assert vars(ComparisonLevel)["_is_exact_match"] is installed
+    assert splink_memo.originals["_is_exact_match"] is not installed
