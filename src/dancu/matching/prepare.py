@@ -684,7 +684,9 @@ def _prepare_parallel(
     )
     total = sum(len(values) for values in distinct.values())
     worked: Worked = {column: ((), {}) for column in _CELLS}
-    done = 0
+    done = told = 0
+    # A line every twentieth of the rows: the tasks are many more than a terminal wants to read about.
+    step = max(len(rows) // 20, 1)
     parts = forked_map(
         _work_cells, work, workers=workers, setup=_worker_start, setup_args=(units.for_workers(),)
     )
@@ -695,8 +697,10 @@ def _prepare_parallel(
             by_cell.update(zip(values, results, strict=True))
             worked[column] = (names, by_cell)
             done += len(values)
-            if progress is not None and done < total:
-                progress(len(rows) * done // total)
+            estimate = len(rows) * done // total
+            if progress is not None and done < total and estimate // step > told // step:
+                progress(estimate)
+                told = estimate
     prepared = PreparedRecords()
     _take(prepared, rows, worked, today)
     if progress is not None:
