@@ -183,7 +183,7 @@ def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -
     assert serial.columns["commune"].count(None) < len(rows) // 2, "addresses must resolve to mean anything"
     assert parallel.columns == serial.columns
     # Progress is told as the cells are worked out, not only at the end, and a line every twentieth of
-    # the rows at most, however many tasks there were (here 60).
+    # the rows at most, however many tasks there were (here dozens).
     assert seen == sorted(seen)
     assert 2 < len(seen) <= 21
     assert parallel.blank == serial.blank == ["blank-1", "blank-2"]
