@@ -8,7 +8,6 @@ import zlib
 from datetime import date
 
 import pytest
-from django.db import connection
 
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
@@ -226,10 +225,10 @@ def test_intake_points_are_opened_by_province_officers_for_their_communes(person
 #
 # On PostgreSQL the first request's insert is held uncommitted while the second runs in a thread on its own
 # connection: the second's check sees nothing yet, its insert waits on the unique index, and fails once the
-# first commits. SQLite lets one writer in at a time, so the race cannot happen there.
+# first commits. SQLite lets one writer in at a time, so there the two are played one after the other
+# (`tests.races`), and the second must be refused by name all the same.
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
 def test_a_point_or_device_sent_twice_at_once_is_refused_by_name(
     transactional_db: None, personas: Personas
 ) -> None:
