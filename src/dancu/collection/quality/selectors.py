@@ -167,8 +167,9 @@ class Scorecard:
     # pre-2025 unit (whose scorecard has no unit) their own area; None for the country.
     area: AdminUnit | None = None
     # The newest assessment among the records counted. A decision on a candidate pair reassesses its
-    # records at once (services.quality_pair_refresh_on_commit), so the figures can be newer than the last
-    # pass, and "last assessed" must say so.
+    # records at once (services.quality_pair_refresh_on_commit), and so do a merge and its undoing
+    # (services.quality_records_refresh_on_commit, called by citizen_merge and citizen_merge_undo): the
+    # figures can be newer than the last pass, and "last assessed" must say so.
     newest_assessment: datetime | None = None
 
     @property
