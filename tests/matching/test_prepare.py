@@ -314,3 +314,42 @@ def test_preparing_column_by_column_gives_each_row_what_prepare_row_gives_it(
     for index, raw in enumerate(rows):
         alone = prepare_row(raw, today=TODAY, units=units)
         assert {name: values[index] for name, values in columns.items()} == alone, raw["record_id"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("address", ["Hà Nội", "TP. Hà Nội", "Tỉnh Nghệ An", "Hà Nội, Việt Nam"])
+def test_an_address_that_names_only_a_province_is_no_place(address: str) -> None:
+    """Old registers sometimes give nothing but the province. Its name as the address's detail made every
+    such record "the same place" as every other of the province (a tenth of a match weight's worth of
+    evidence), and 300 namesakes born the same year became one person."""
+    from dancu.geo.address import parse_address
+    from dancu.matching.engine import explain_pair
+
+    units = AddressUnits(parse_address)
+    row = prepare_row(
+        {"record_id": "a", "full_name": "Nguyễn Văn A", "address": address}, today=TODAY, units=units
+    )
+    assert row["province"] is not None
+    assert row["address_detail"] is row["place"] is row["address_folded"] is None
+    # The province still groups the records for blocking, as the town of an address that resolved no
+    # commune does.
+    assert row["locality"]
+    other = prepare_row(
+        {"record_id": "b", "full_name": "Nguyễn Văn A", "address": address}, today=TODAY, units=units
+    )
+    assert explain_pair(row, other)["address"] == "null"
+
+
+@pytest.mark.django_db
+def test_an_address_that_says_more_than_its_province_keeps_its_text() -> None:
+    from dancu.geo.address import parse_address
+
+    units = AddressUnits(parse_address)
+    row = prepare_row(
+        {"record_id": "a", "address": "Số 5 Hàng Bạc, Hà Nội"}, today=TODAY, units=AddressUnits(parse_address)
+    )
+    assert row["province"] == "01"
+    assert row["address_detail"] == "so 5 hang bac ha noi"
+    assert row["address_folded"] == "so 5 hang bac, ha noi"
+    abroad = prepare_row({"record_id": "b", "address": "12 Rue de Rivoli, Paris"}, today=TODAY, units=units)
+    assert abroad["place"] == "|12 rue de rivoli paris"

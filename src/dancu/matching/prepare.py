@@ -147,6 +147,11 @@ class AddressUnits:
                 return Units(commune, province, fold(" ".join([*head, tail_detail])))
             if len(parts) <= size:
                 break
+        if province is not None and not head and not tail_detail:
+            # The address names a province and nothing below it ("Hà Nội", "Tỉnh Nghệ An"): it has no
+            # detail. Its text as the detail made it "the same place" as every other address that is only
+            # that province's name, and 300 namesakes of one province born the same year became one person.
+            return Units(None, province, "")
         return Units(None, province, fold(text))
 
     def _parse(self, tail: str) -> tuple[str | None, str | None, str]:
@@ -157,7 +162,9 @@ class AddressUnits:
         parsed = self._parser(tail)
         if parsed is None or parsed.commune is None:
             province = getattr(getattr(parsed, "province", None), "code", None)
-            return None, province, ""
+            # What the tail says besides its province (a street, a district), to tell an address that
+            # names only a province from one that says more.
+            return None, province, (parsed.detail if province is not None else "")
         province_unit = parsed.province
         return parsed.commune.code, province_unit.code if province_unit else None, parsed.detail
 
@@ -461,9 +468,12 @@ def _parent_columns(parent: str, name: str) -> dict[str, Any]:
 def _address_columns(address: Units, text: str) -> dict[str, Any]:
     # The list of words is shared by the rows of one address: nothing changes a prepared value in place
     # (`PreparedRecords.set_address` replaces it).
+    # An address that names only a province is compared as no address at all: its text, the province's
+    # name, would agree letter for letter with every other such address of the province.
+    only_province = address.province is not None and address.commune is None and not address.detail
     return {
         **address_columns(address.commune, address.province, address.detail, text=text),
-        "address_folded": _or_none(fold(text)),
+        "address_folded": None if only_province else _or_none(fold(text)),
     }
 
 
