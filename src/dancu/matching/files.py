@@ -11,6 +11,7 @@ English.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,15 @@ def _at_rows(numbers: list[int]) -> tuple[str, str]:
     return f"ở các dòng {_rows_text(numbers)}", f"at rows {_rows_text(numbers)}"
 
 
+def _explained(problem: FieldError, numbers: list[int]) -> tuple[str, str]:
+    """The reader's message, in each language, as the damaged row's ("Dòng có 4 ô…") or, for many rows, as
+    the first one's ("dòng 27: Dòng có ký tự…" / "row 27: The line…")."""
+    vi, en = problem.message_vi.rstrip("."), problem.message_en.rstrip(".")
+    if len(numbers) == 1:
+        return vi, en
+    return f"dòng {numbers[0]}: {vi}", f"row {numbers[0]}: {en}"
+
+
 def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
     """Every row of a person-records file and the number of empty rows skipped, or a DomainError naming
     each broken rule. A row whose every cell is blank (a spreadsheet's left-over line) is no record and
@@ -54,6 +64,10 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
         )
     rows: list[dict[str, str]] = []
     damaged: dict[str, list[int]] = {}
+    # The reader's own words for each kind of damage, from its first row ("the line has 12 cells; the
+    # header has 11", "not UTF-8 nor TCVN3, VNI or Windows-1258: save it as CSV UTF-8"): the rule's code
+    # alone does not tell the engineer what to fix.
+    explained: dict[str, FieldError] = {}
     blank_ids: list[int] = []
     seen: dict[str, int] = {}
     empty = 0
@@ -62,6 +76,7 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
         if row.problems:
             for problem in row.problems:
                 damaged.setdefault(problem.code, []).append(row.line)
+                explained.setdefault(problem.code, problem)
             continue
         record_id = (row.values.get("record_id") or "").strip()
         if not any((value or "").strip() for value in row.values.values()):
@@ -80,8 +95,10 @@ def read_records(path: Path) -> tuple[list[dict[str, str]], int]:
         FieldError(
             "",
             code,
-            f"Dòng hỏng ({code}) {_at_rows(numbers)[0]}: hãy sửa tệp trước khi so khớp",
-            f"Damaged rows ({code}) {_at_rows(numbers)[1]}: fix the file before matching",
+            f"Dòng hỏng ({code}) {_at_rows(numbers)[0]}: {_explained(explained[code], numbers)[0]}; "
+            "hãy sửa tệp trước khi so khớp",
+            f"Damaged rows ({code}) {_at_rows(numbers)[1]}: {_explained(explained[code], numbers)[1]}; "
+            "fix the file before matching",
             params={"rows": numbers},
         )
         for code, numbers in damaged.items()
@@ -126,6 +143,22 @@ def all_blank_error(count: int) -> DomainError:
     )
 
 
+# The most records one person is expected to have in a file. A person appears once per source (household
+# register, old CMND, CCCD, insurance, a campaign's sheet) and a few times by mistake within one; a cluster
+# well beyond that is far likelier to be many people who share a common name and birth year ("Nguyễn Văn A",
+# 1990) than one person, and is named so that the engineer reads its pairs before trusting it.
+LARGE_CLUSTER = 10
+
+
+def large_clusters(result: MatchResult, *, larger_than: int = LARGE_CLUSTER) -> list[tuple[str, int]]:
+    """The clusters of more than `larger_than` records, largest first, as (cluster_id, records)."""
+    sizes = Counter(result.clusters.values())
+    return sorted(
+        ((cluster_id, size) for cluster_id, size in sizes.items() if size > larger_than),
+        key=lambda item: (-item[1], item[0]),
+    )
+
+
 def cluster_rows(result: MatchResult, order: list[str], deceased: set[str]) -> Iterator[dict[str, str]]:
     """`record_id, cluster_id, deceased` for every record, in the order of the input; a cluster is
     deceased when any of its records carries a date of death (the person died, whichever source says
@@ -140,26 +173,41 @@ def cluster_rows(result: MatchResult, order: list[str], deceased: set[str]) -> I
         }
 
 
+# Splink names the level of a comparison with a blank side "null": a database word, which reads to a
+# person checking a pair as if the field were broken. It is the level that counts neither way.
+_LEVEL_WORDS = {"null": "missing on one side or both"}
+
+
 def pair_rows(result: MatchResult) -> Iterator[dict[str, Any]]:
-    """One row per kept pair: both ids, the probability and weight, and for each field the comparison
-    level that applied and its match weight (log2 Bayes factor), so a person can see why."""
+    """One row per kept pair: both ids, the cluster that joined them, the probability and weight, and for
+    each field the comparison level that applied and its match weight (log2 Bayes factor), so a person can
+    see why.
+
+    `cluster_id` is the cluster both records were put in, blank when the pair stayed apart: the person
+    asking why a cluster of the clusters file was formed reads its pairs by that one column, rather than
+    by looking up every record id of the cluster."""
     fields = result.fields
+    clusters = result.clusters
     for record in result.pairs.to_dict("records"):
+        left, right = record["unique_id_l"], record["unique_id_r"]
+        joined = clusters.get(left)
         row: dict[str, Any] = {
-            "record_id_l": record["unique_id_l"],
-            "record_id_r": record["unique_id_r"],
+            "record_id_l": left,
+            "record_id_r": right,
+            "cluster_id": joined if joined is not None and joined == clusters.get(right) else "",
             "match_probability": f"{record['match_probability']:.6f}",
             "match_weight": f"{record['match_weight']:.3f}",
         }
         for name in fields:
             gamma = int(record[f"gamma_{name}"])
-            row[f"{name}_level"] = result.level_labels[name].get(gamma, str(gamma))
+            label = result.level_labels[name].get(gamma, str(gamma))
+            row[f"{name}_level"] = _LEVEL_WORDS.get(label, label)
             row[f"{name}_weight"] = f"{record[f'w_{name}']:.3f}"
         yield row
 
 
 def pair_columns(result: MatchResult) -> list[str]:
-    columns = ["record_id_l", "record_id_r", "match_probability", "match_weight"]
+    columns = ["record_id_l", "record_id_r", "cluster_id", "match_probability", "match_weight"]
     for name in result.fields:
         columns += [f"{name}_level", f"{name}_weight"]
     return columns

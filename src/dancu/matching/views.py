@@ -192,6 +192,26 @@ def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]
     return (left if isinstance(left, Citizen) else None, right if isinstance(right, Citizen) else None)
 
 
+def _outcome(left: Citizen | None, right: Citizen | None) -> str:
+    """What "same person" will do to a pair with a staged row, said before the officer answers. A pair of
+    two citizens says it with the record kept (`detail.kept`); a staged row is never merged, and an
+    officer who fears that the row's blanks or spellings will overwrite the citizen is told they will
+    not, and where the row goes instead."""
+    citizen = left or right
+    if left is not None and right is not None:
+        return ""
+    if citizen is not None:
+        return _(
+            "Nếu là một người: bản ghi nhập được đánh dấu là bản trùng của công dân %(name)s (%(pin)s) và "
+            "rời khỏi việc duyệt tệp nhập; hồ sơ trong CSDL không bị ghi đè, những điểm bản ghi nhập ghi "
+            "khác được lưu trong lịch sử."
+        ) % {"name": citizen.full_name, "pin": citizen.pin}
+    return _(
+        "Nếu là một người: bản ghi nhập đã duyệt xa hơn được giữ lại để duyệt tiếp, bản kia được đánh dấu "
+        "là bản trùng và rời khỏi việc duyệt tệp nhập; chưa có gì được ghi vào CSDL."
+    )
+
+
 def _choice_fields(
     conflicts: list[FieldError],
     *,
@@ -346,6 +366,7 @@ def _pair_page(
             "reason_max_length": _grouped(decisions.REASON_MAX_LENGTH),
             "posted": posted if errors and shown else {},
             "pending": pending,
+            "outcome": _outcome(left_citizen, right_citizen),
             "next_pair": selectors.pair_queue_next(actor=current_user(request), after=detail.pair),
         },
         status=status,

@@ -22,8 +22,10 @@ from dancu.lib.errors import DomainError, command_error
 from dancu.lib.partial_date import MAX_YEAR, MIN_YEAR
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, run_matcher
 from dancu.matching.files import (
+    LARGE_CLUSTER,
     all_blank_error,
     cluster_rows,
+    large_clusters,
     pair_columns,
     pair_rows,
     read_records,
@@ -35,6 +37,9 @@ from dancu.matching.prepare import AddressUnits, prepare_records
 # the future and two-digit years are all reckoned from it, and a record can be no later than it.
 EARLIEST_TODAY = date(MIN_YEAR, 1, 1)
 LATEST_TODAY = date(MAX_YEAR, 12, 31)
+
+# Clusters too large to be one person named one by one; the rest are counted.
+_SHOWN_CLUSTERS = 5
 
 
 def _domain_error(exc: DomainError, *, source: Path | None = None) -> CommandError:
@@ -182,6 +187,22 @@ class Command(BaseCommand):
             # Checked before matching, the file can still fail now (a full disk).
             raise write_failed("--out", out, exc) from None
         clusters = len(set(result.clusters.values()))
+        # A matcher that joins hundreds of namesakes into one person does so silently in the counts above:
+        # the clusters too large to be one person are named, with where to read why they were joined.
+        large = large_clusters(result)
+        for cluster_id, size in large[:_SHOWN_CLUSTERS]:
+            self._say(
+                f"cảnh báo: cụm {cluster_id!r} gồm {size:,} bản ghi, quá nhiều cho một người "
+                f"(> {LARGE_CLUSTER}): có thể là nhiều người trùng họ tên và năm sinh, hãy xem các cặp của "
+                f"cụm trong --pairs / warning: cluster {cluster_id!r} has {size:,} records, too many for one "
+                f"person (> {LARGE_CLUSTER}; rule clusters.too_large): likely several people sharing a name "
+                "and birth year; read its pairs in --pairs before trusting it"
+            )
+        if len(large) > _SHOWN_CLUSTERS:
+            self._say(
+                f"cảnh báo: và {len(large) - _SHOWN_CLUSTERS:,} cụm quá lớn khác / warning: and "
+                f"{len(large) - _SHOWN_CLUSTERS:,} more clusters too large (rule clusters.too_large)"
+            )
         if options["pairs"]:
             pairs = Path(options["pairs"])
             try:
