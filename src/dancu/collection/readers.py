@@ -14,7 +14,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -142,6 +142,19 @@ def file_digest(path: Path) -> tuple[str, int, int]:
 
 def _row_problem(column: str, code: str, vi: str, en: str) -> FieldError:
     return FieldError(field=column, code=code, message_vi=vi, message_en=en)
+
+
+# How much of a ragged row's cells beyond the header its reason quotes.
+EXTRA_CELLS_QUOTED = 200
+
+
+def _extra_cells(cells: Sequence[str]) -> str:
+    """The cells of a row beyond the header's columns, quoted for its reason: they are kept under no column,
+    so the rejected rows' workbook would lose them, and they are what the officer needs to mend the row
+    (most often an address whose comma was taken for a delimiter). Empty cells are left out, and the
+    quote is cut at EXTRA_CELLS_QUOTED characters, since a reason is a sentence, not a copy of the row."""
+    quoted = ", ".join(f"«{cell.strip()}»" for cell in cells if cell.strip())
+    return quoted if len(quoted) <= EXTRA_CELLS_QUOTED else quoted[: EXTRA_CELLS_QUOTED - 1] + "…"
 
 
 def check_regular_file(path: Path) -> None:
@@ -492,12 +505,14 @@ def _parse_line(raw: bytes, number: int, columns: list[str], delimiter: str, *, 
             )
         )
     if len(cells) != len(columns):
+        extra = _extra_cells(cells[len(columns) :])
         problems.append(
             _row_problem(
                 "",
                 "row.ragged",
-                f"Dòng có {len(cells)} ô, tiêu đề có {len(columns)} cột",
-                f"The line has {len(cells)} cells; the header has {len(columns)} columns",
+                f"Dòng có {len(cells)} ô, tiêu đề có {len(columns)} cột{extra and f'; ô thừa: {extra}'}",
+                f"The line has {len(cells)} cells; the header has {len(columns)} columns"
+                f"{extra and f'; cells beyond them: {extra}'}",
             )
         )
     values = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(columns)}
@@ -701,12 +716,13 @@ def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Ro
                 continue
             problems = []
             if len(cells) > len(columns) and any(value not in (None, "") for value in cells[len(columns) :]):
+                extra = _extra_cells([_cell(value) for value in cells[len(columns) :]])
                 problems.append(
                     _row_problem(
                         "",
                         "row.ragged",
-                        f"Dòng có ô ngoài {len(columns)} cột của tiêu đề",
-                        f"The row has cells beyond the header's {len(columns)} columns",
+                        f"Dòng có ô ngoài {len(columns)} cột của tiêu đề: {extra}",
+                        f"The row has cells beyond the header's {len(columns)} columns: {extra}",
                     )
                 )
             values = {

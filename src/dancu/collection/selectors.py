@@ -333,6 +333,47 @@ def import_run_form_counts(*, actor: User, run: ImportRun) -> list[tuple[str, st
     return [(status, str(label), counts[status]) for status, label in Status.choices if counts.get(status)]
 
 
+# The steps after which a form made from an imported row waits for no one.
+SETTLED_STATUSES = (Status.APPLIED, Status.REJECTED)
+# How many of a run's waiting forms its report lists: the oldest first, the counts above say how many more.
+RUN_WAITING_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class RunWaiting:
+    """The forms made from a run's rows that still wait for someone, oldest first, and how many in all."""
+
+    forms: list[CollectionForm]
+    total: int
+
+
+def import_run_waiting_forms(
+    *,
+    actor: User,
+    run: ImportRun,
+    purpose: str,
+    channel: AccessLog.Channel = AccessLog.Channel.WEB,
+    limit: int = RUN_WAITING_LIMIT,
+) -> RunWaiting:
+    """The forms made from the run's rows for review that are neither written nor rejected yet, in the
+    actor's area, the longest waiting first: the supervisor who imported the book follows each row to the
+    officer it waits for, where the counts alone say only how many. The names on them are read, so a form
+    naming a citizen of the registry is logged as the queues log it."""
+    rows = CollectionForm.objects.filter(form_scope(actor), staging_record__run=run).exclude(
+        status__in=SETTLED_STATUSES
+    )
+    forms = list(_queue_order(_forms().filter(pk__in=rows.values("pk")))[:limit])
+    _log_citizens(
+        actor=actor,
+        forms=forms,
+        action=AccessLog.Action.SEARCH,
+        purpose=purpose,
+        channel=channel,
+        detail=f"phiếu chờ của lần nhập #{run.pk}",
+    )
+    return RunWaiting(forms=forms, total=rows.count() if len(forms) == limit else len(forms))
+
+
 @dataclass(frozen=True)
 class ImportProgress:
     """Where a run stands, for its page and the terminal: the step it is at, how much of that step is done

@@ -636,6 +636,12 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
             # Where the rows sent for review stand now, once they are all filed: the run's own counters
             # stop at "queued", and the officer who imported follows them on from here.
             "review_forms": selectors.import_run_form_counts(actor=user, run=run) if finished else [],
+            # And which forms those are, each a tap away: the queue the counts lead to is the reader's own
+            # (a supervisor's holds the checked forms), not the forms still waiting for the communes.
+            "waiting": selectors.import_run_waiting_forms(actor=user, run=run, purpose=purpose_of(request))
+            if finished
+            else None,
+            "now": timezone.now(),
         },
     )
 

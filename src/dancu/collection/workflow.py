@@ -1093,7 +1093,14 @@ def form_allowed_actions(*, user: User, form: CollectionForm) -> set[str]:
     """The actions the pages offer `user` on a form they can see: the same rules the services apply."""
     if not officer_can_read_records(user):
         return set()
-    return {action for action in ACTIONS if _refusal(user, form, action) is None}
+    actions = {action for action in ACTIONS if _refusal(user, form, action) is None}
+    if form.errors:
+        # A form that still breaks a rule (an imported row whose number another record holds) cannot be
+        # confirmed: the step judges it again and refuses it. Offered anyway, the button only costs a
+        # reviewer at the counter a tap and a refusal; the page offers what can settle it, the correction
+        # or the rejection. A correction saved judges the form again, so rules gone stale are no trap.
+        actions -= {"check", "recheck"}
+    return actions
 
 
 # Writes -----------------------------------------------------------------------------------------------------
