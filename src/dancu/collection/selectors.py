@@ -267,6 +267,29 @@ def form_queue_next(*, actor: User, after: CollectionForm) -> tuple[int | None, 
     return following, waiting.count() if following is not None else 0
 
 
+def _listed_in_queue_order(
+    *,
+    actor: User,
+    rows: QuerySet[CollectionForm],
+    limit: int,
+    purpose: str,
+    channel: AccessLog.Channel,
+    detail: str,
+) -> list[CollectionForm]:
+    """The first `limit` of `rows` (already in the actor's area) in the queues' order, with what the pages
+    show of them, the citizens they name written to the access log as a search."""
+    forms = list(_queue_order(_forms().filter(pk__in=rows.values("pk")))[:limit])
+    _log_citizens(
+        actor=actor,
+        forms=forms,
+        action=AccessLog.Action.SEARCH,
+        purpose=purpose,
+        channel=channel,
+        detail=detail,
+    )
+    return forms
+
+
 def form_queue(
     *,
     actor: User,
@@ -279,14 +302,8 @@ def form_queue(
     statuses = queue_statuses(actor)
     rows = _queue_rows(actor)
     counts = form_queue_counts(actor)
-    forms = list(_queue_order(_forms().filter(pk__in=rows.values("pk")))[:limit])
-    _log_citizens(
-        actor=actor,
-        forms=forms,
-        action=AccessLog.Action.SEARCH,
-        purpose=purpose,
-        channel=channel,
-        detail="hàng chờ phiếu",
+    forms = _listed_in_queue_order(
+        actor=actor, rows=rows, limit=limit, purpose=purpose, channel=channel, detail="hàng chờ phiếu"
     )
     return FormQueue(statuses=statuses, forms=forms, total=sum(counts.values()), counts=counts)
 
@@ -362,11 +379,10 @@ def import_run_waiting_forms(
     rows = CollectionForm.objects.filter(form_scope(actor), staging_record__run=run).exclude(
         status__in=SETTLED_STATUSES
     )
-    forms = list(_queue_order(_forms().filter(pk__in=rows.values("pk")))[:limit])
-    _log_citizens(
+    forms = _listed_in_queue_order(
         actor=actor,
-        forms=forms,
-        action=AccessLog.Action.SEARCH,
+        rows=rows,
+        limit=limit,
         purpose=purpose,
         channel=channel,
         detail=f"phiếu chờ của lần nhập #{run.pk}",
