@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from dancu.collection.workers import MAX_WORKERS
 from dancu.config.env import env_bool, env_int, env_list, env_share, env_str
+from dancu.config.settings import _default_import_workers
 
 
 def test_booleans_accept_the_usual_spellings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,6 +149,13 @@ def test_a_week_long_session_is_the_longest_and_a_sign_in_saves_it(
 
 def test_the_import_workers_setting_takes_as_many_as_the_command_option(tmp_path: Path) -> None:
     assert _start({"DANCU_IMPORT_WORKERS": str(MAX_WORKERS)}, tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 1), (3, 1), (4, 2), (5, 3), (6, 4), (64, 4)])
+def test_an_import_has_a_worker_from_two_cores_and_one_per_core_beyond_two(cores: int, workers: int) -> None:
+    # On two cores the importing process waits for the database a third of its time, which one worker
+    # fills (bench/RESULTS.md, session 30); one core has nothing to spare for it.
+    assert _default_import_workers(cores) == workers
 
 
 def test_the_defaults_start_on_an_embedded_database_with_a_kept_secret(tmp_path: Path) -> None:

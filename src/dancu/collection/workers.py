@@ -6,8 +6,8 @@ follow depend on the rows before (a PIN repeated in the file is a duplicate) and
 file order for an interrupted import to resume after its last committed row. So the work splits in two:
 worker processes normalize the next batches while the importing process checks, writes and commits the
 current one, in order, exactly as it does alone. A machine with more cores imports faster with more
-workers (`DANCU_IMPORT_WORKERS`); on two cores the importing process and the database server keep both
-busy and a worker only adds the cost of sending rows between processes.
+workers (`DANCU_IMPORT_WORKERS`). On two cores one worker still pays: the importing process waits for the
+database about a third of its time, and the worker normalizes meanwhile (bench/RESULTS.md, session 30).
 
 The workers are forked (`lib.forked`) with an address parser bound to the units the importing process
 has loaded, so they never touch the database.

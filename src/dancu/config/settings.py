@@ -280,15 +280,24 @@ DANCU_IMPORT_UPLOAD_MAX_MB = env_int("DANCU_IMPORT_UPLOAD_MAX_MB", default=200, 
 DANCU_IMPORT_STALL_MINUTES = env_int(
     "DANCU_IMPORT_STALL_MINUTES", default=10, minimum=1, maximum=_WEEK_MINUTES
 )
+
+
+def _default_import_workers(cores: int) -> int:
+    """One worker per core beyond two (at most four), and one on two or three cores (see below)."""
+    return max(min(1, cores - 1), min(4, cores - 2))
+
+
 # Worker processes that normalize an import's rows while the importing process checks and writes them
 # (collection/workers.py); 0 normalizes in the importing process. By default one per core beyond the two
-# that the importing process and the database server keep busy, at most four: on two cores a worker only
-# competes with them (bench/RESULTS.md). Small files and imports run by the task queue always work alone.
+# that the importing process and the database server keep busy, at most four, and at least one on a
+# machine of two cores: there the importing process waits for the database a third of its time, which a
+# worker fills (8,600 rows/s against 6,600 alone; two workers, 8,700; bench/RESULTS.md, session 30).
+# Small files and imports run by the task queue always work alone.
 # They are all forked at once, so the setting has the bound of `dancu import --workers`: 32, which is
 # collection.workers.MAX_WORKERS (that module loads models, which the settings cannot import; a test keeps
 # the two equal).
 DANCU_IMPORT_WORKERS = env_int(
-    "DANCU_IMPORT_WORKERS", default=max(0, min(4, (os.cpu_count() or 1) - 2)), minimum=0, maximum=32
+    "DANCU_IMPORT_WORKERS", default=_default_import_workers(os.cpu_count() or 1), minimum=0, maximum=32
 )
 # The private halves of the card issuers' chip-signing keys (one file per key id); the public halves are
 # in the database, so cards verify anywhere without access to this directory.
