@@ -3,6 +3,7 @@ level, and is worked out once: a session that asks again parses nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,7 @@ import splink.comparison_library as cl
 import sqlglot
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.internals.comparison_level import ComparisonLevel
+from splink.internals.input_column import InputColumn, SqlglotColumnTreeBuilder
 
 from dancu.matching import splink_memo
 from dancu.matching.engine import BLOCKING_RULES, PREPARED_COLUMNS, _settings
@@ -101,3 +103,75 @@ def test_installing_twice_keeps_splinks_own_properties_behind_it() -> None:
     splink_memo.install()
     assert vars(ComparisonLevel)["_is_exact_match"] is installed
     assert splink_memo.originals["_is_exact_match"] is not installed
+
+
+# Column names of every shape Splink accepts (its `InputColumn` docstring), and a keyword.
+ODD_NAMES = [
+    "first name",
+    "first[name",
+    '"first name"',
+    "coordinates['lat']",
+    "\"sur NAME\"['lat']",
+    "lat[1]",
+    "group",
+]
+
+
+def _variants(column: InputColumn) -> list[str]:
+    return [
+        column.name,
+        column.name_l,
+        column.name_r,
+        column.l_name_as_l,
+        column.r_name_as_r,
+        *column.l_r_names_as_l_r,
+        column.tf_name,
+        column.l_tf_name_as_l,
+        column.unquote().name,
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", [*PREPARED_COLUMNS, *(rule.key_column for rule in BLOCKING_RULES), *ODD_NAMES]
+)
+def test_a_column_name_is_read_and_written_as_splink_does(name: str) -> None:
+    splink_memo.install()
+    parse, sql = splink_memo.originals["column_parse"], splink_memo.originals["column_sql"]
+    for _asked in range(2):  # worked out, then remembered
+        column = InputColumn(name, sqlglot_dialect_str="duckdb")
+        assert column.col_builder == parse(SqlglotColumnTreeBuilder, column.input_name, "duckdb")
+        builders = [
+            column.col_builder,
+            replace(column.col_builder, column_name=f"{column.col_builder.column_name}_l"),
+            replace(column.col_builder, table="l", alias="x_l"),
+            replace(column.col_builder, quoted=False),
+        ]
+        assert [builder.sql for builder in builders] == [sql.__get__(builder) for builder in builders]
+        assert all(isinstance(text, str) and text for text in _variants(column))
+
+
+def test_a_column_name_sqlglot_cannot_read_is_refused_every_time() -> None:
+    splink_memo.install()
+    for _asked in range(2):
+        with pytest.raises(ValueError, match="Could not parse input column"):
+            InputColumn('"a" + "b"', sqlglot_dialect_str="duckdb")
+
+
+def test_a_table_listed_again_parses_no_column_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    splink_memo.install()
+    names = [*PREPARED_COLUMNS, *ODD_NAMES]
+
+    def written() -> list[list[str]]:
+        return [_variants(InputColumn(name, sqlglot_dialect_str="duckdb")) for name in names]
+
+    first = written()
+    parsed: list[str] = []
+    parse_one = sqlglot.parse_one
+
+    def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(sql)
+        return parse_one(sql, *args, **kwargs)
+
+    monkeypatch.setattr(sqlglot, "parse_one", counted)
+    assert written() == first
+    assert parsed == []
