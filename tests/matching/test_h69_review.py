@@ -40,10 +40,10 @@ def test_the_pair_page_names_both_records_where_a_phone_hides_the_tables_head(
     names = re.search(r'<ul class="side-names" id="side-names">(.*?)</ul>', page, re.S)
     assert names is not None
     left, right = re.findall(r'<li data-side="(?:left|right)">(.*?)</li>', names.group(1), re.S)
-    assert left.startswith("Hồ sơ thứ nhất: ")
+    assert left.startswith("Hồ sơ trong CSDL: ")
     assert hung.pin in left
     assert f'href="/citizens/{hung.pk}/"' in left  # the officer opens the record to see its household
-    assert right.startswith("Hồ sơ thứ hai: ")
+    assert right.startswith("Bản ghi nhập: ")
     assert "Sổ hộ khẩu Hoàn Kiếm 2019" in right
     assert "dòng 1" in right
     # Shown on phones only (the table's head row says it on a desktop), and long words wrap.

@@ -51,7 +51,7 @@ def _side(side: Citizen | StagingRecord) -> dict[str, Any]:
 
 
 def _summary(pair: CandidatePair, *, deceased: bool, conflicts: list[FieldError]) -> dict[str, Any]:
-    left, right = decisions.pair_records(pair)
+    left, right = selectors.pair_shown(pair)
     return {
         "id": pair.pk,
         "match_probability": pair.match_probability,

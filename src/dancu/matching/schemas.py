@@ -45,7 +45,9 @@ class PairSummaryOut(Schema):
     match_weight: float
     status: str
     commune_code: str
-    left: SideOut
+    left: SideOut = Field(
+        description="a registry record and a staged row are always given as left the record, right the row"
+    )
     right: SideOut
     deceased: bool = Field(description="a side carries a date of death; confirming flags the citizen")
     conflicts: list[Problem] = Field(

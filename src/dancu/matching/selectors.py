@@ -26,6 +26,7 @@ from dancu.matching.prepare import canonical_detail
 from dancu.matching.scope import visible_pairs
 from dancu.matching.services.decisions import (
     DECIDER_ROLES,
+    Side,
     pair_citizen_ids,
     pair_origin,
     pair_records,
@@ -60,6 +61,25 @@ def _citizen_ids(pairs: list[CandidatePair]) -> list[int]:
     for pair in pairs:
         ids += pair_citizen_ids(pair)
     return list(dict.fromkeys(ids))
+
+
+def pair_shown(pair: CandidatePair) -> tuple[Side, Side]:
+    """The pair's two records in the order every page and the API show them: a registry record and a staged
+    import row always as (the registry record, the row), however the pair was stored. The reviewer reads the
+    registered person in one place and the newcomer in the other, pair after pair. Only the showing turns:
+    the stored pair keeps its sides (its key and its decisions name them), and so does `pair_seen`.
+
+    A pair is stored row first when an earlier run paired two staged rows and the right one has been written
+    to the registry since (matching.services.runs keeps the pair under its first key), or when a client
+    wrote it so."""
+    left, right = pair_records(pair)
+    return (right, left) if _turned(pair) else (left, right)
+
+
+def _turned(pair: CandidatePair) -> bool:
+    """Whether `pair_shown` shows the pair's sides the other way round from how they are stored."""
+    left, right = pair_records(pair)
+    return isinstance(left, StagingRecord) and isinstance(right, Citizen)
 
 
 def death_not_recordable(pair: CandidatePair) -> FieldError | None:
@@ -272,6 +292,9 @@ class PairDetail:
     history: list[AuditEvent]
     merge: CitizenMerge | None
     deceased: bool
+    # The two records in the order the page shows them (pair_shown): `rows` and `evidence` follow it.
+    left: Side
+    right: Side
     # For two citizens: which one stays (the PIN rule), and what needs the officer's choice.
     kept: Citizen | None = None
     absorbed: Citizen | None = None
@@ -378,16 +401,19 @@ def _values(side: Citizen | StagingRecord) -> dict[str, str]:
     return _citizen_values(side) if isinstance(side, Citizen) else _staging_values(side)
 
 
-def _evidence(comparisons: Any) -> list[Evidence]:
+def _evidence(comparisons: Any, *, turned: bool = False) -> list[Evidence]:
+    """The matcher's comparisons, each value on the side of the record it was read from: the matcher stores
+    them in the pair's stored order, which `pair_shown` may turn (`turned`)."""
     items = [c for c in comparisons if isinstance(c, dict)] if isinstance(comparisons, list) else []
     largest = max((abs(float(c.get("weight") or 0)) for c in items), default=0.0) or 1.0
+    first, second = ("right", "left") if turned else ("left", "right")
     return [
         Evidence(
             field=str(c.get("field", "")),
             level=str(c.get("level", "")),
             weight=float(c.get("weight") or 0),
-            left=str(c.get("left") if c.get("left") is not None else ""),
-            right=str(c.get("right") if c.get("right") is not None else ""),
+            left=str(c.get(first) if c.get(first) is not None else ""),
+            right=str(c.get(second) if c.get(second) is not None else ""),
             share=round(abs(float(c.get("weight") or 0)) / largest * 100),
         )
         for c in items
@@ -409,7 +435,7 @@ def pair_get(
         purpose=purpose,
         detail=f"cặp hồ sơ nghi trùng {pair.pk}",
     )
-    left, right = pair_records(pair)
+    left, right = pair_shown(pair)
     left_values, right_values = _values(left), _values(right)
     rows = [
         FieldRow(
@@ -429,7 +455,9 @@ def pair_get(
     detail = PairDetail(
         pair=pair,
         rows=rows,
-        evidence=_evidence(pair.comparisons),
+        evidence=_evidence(pair.comparisons, turned=_turned(pair)),
+        left=left,
+        right=right,
         history=history,
         merge=CitizenMerge.objects.filter(origin=pair_origin(pair)).order_by("-merged_at").first(),
         deceased=pair_deceased(pair),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from dancu.audit.services import Actor
+from dancu.collection.models import StagingRecord
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.lib.partial_date import PartialDate
 from dancu.matching import selectors
@@ -155,7 +156,11 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     # A staged row written to the registry since is shown as the citizen it became. Each pending pair of
     # two citizens says what the merge would: what refuses it, or the choices it needs.
     rows = [
-        (pair, *_side_citizens(pair), *_verdict(queue.conflicts.get(pair.pk, []), request.LANGUAGE_CODE))
+        (
+            pair,
+            *_sides(*selectors.pair_shown(pair)),
+            *_verdict(queue.conflicts.get(pair.pk, []), request.LANGUAGE_CODE),
+        )
         for pair in queue.pairs
     ]
     return render(request, "matching/queue.html", {"queue": queue, "rows": rows, "view": view})
@@ -187,9 +192,27 @@ def _shown(name: str, value: str) -> str:
     return value
 
 
-def _side_citizens(pair: CandidatePair) -> tuple[Citizen | None, Citizen | None]:
-    left, right = decisions.pair_records(pair)
-    return (left if isinstance(left, Citizen) else None, right if isinstance(right, Citizen) else None)
+def _sides(left: Citizen | StagingRecord, right: Citizen | StagingRecord) -> list[dict[str, Any]]:
+    """The two sides as the pages name them (selectors.pair_shown's order): each a registry citizen (a
+    staged row written to the registry since is shown as the citizen it became) or a staged row, for
+    matching/_side.html, and the label of its column. On a phone the table's head is hidden and every
+    value is labelled by its column: a registry record and an import row are labelled as such, so that
+    the reviewer need not remember which of "first" and "second" was the registry's on a long page (the
+    names above the table say it the same way)."""
+    sides: list[dict[str, Any]] = [
+        {
+            "citizen": record if isinstance(record, Citizen) else None,
+            "row": record if isinstance(record, StagingRecord) else None,
+        }
+        for record in (left, right)
+    ]
+    if sides[0]["citizen"] is not None and sides[1]["row"] is not None:
+        labels = (_("Hồ sơ trong CSDL"), _("Bản ghi nhập"))
+    else:
+        labels = (_("Hồ sơ thứ nhất"), _("Hồ sơ thứ hai"))
+    for side, label in zip(sides, labels, strict=True):
+        side["label"] = label
+    return sides
 
 
 def _outcome(left: Citizen | None, right: Citizen | None) -> str:
@@ -309,7 +332,7 @@ def _pair_page(
         # the document, the officer's own words, are kept.
         posted = {key: posted.get(key, "") for key in ("reason", "source_document")}
     blocking, _choices = _verdict(detail.conflicts, language)
-    left_citizen, right_citizen = _side_citizens(detail.pair)
+    left, right = _sides(detail.left, detail.right)
     choice_fields = _choice_fields(
         detail.conflicts,
         language=language,
@@ -333,8 +356,8 @@ def _pair_page(
         {
             "detail": detail,
             "pair": detail.pair,
-            "left_citizen": left_citizen,
-            "right_citizen": right_citizen,
+            "left_side": left,
+            "right_side": right,
             "rows": [
                 (
                     FIELD_LABELS.get(row.name, row.name),
@@ -366,7 +389,7 @@ def _pair_page(
             "reason_max_length": _grouped(decisions.REASON_MAX_LENGTH),
             "posted": posted if errors and shown else {},
             "pending": pending,
-            "outcome": _outcome(left_citizen, right_citizen),
+            "outcome": _outcome(left["citizen"], right["citizen"]),
             "next_pair": selectors.pair_queue_next(actor=current_user(request), after=detail.pair),
         },
         status=status,

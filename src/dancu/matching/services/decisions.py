@@ -299,6 +299,39 @@ def _row_that_stays(first: StagingRecord, second: StagingRecord) -> tuple[Stagin
     return ordered[0], ordered[1]
 
 
+# A decided pair's answer, as the refusal of a second decision says it.
+_DECIDED_AS: dict[str, tuple[str, str]] = {
+    CandidatePair.Status.SAME: ("«Cùng một người»", "“same person”"),
+    CandidatePair.Status.DIFFERENT: ("«Không phải cùng một người»", "“not the same person”"),
+    CandidatePair.Status.MERGED: ("«Cùng một người» (đã hợp nhất)", "“same person” (merged)"),
+}
+
+
+def already_decided(pair: CandidatePair) -> FieldError:
+    """The refusal of a decision on a pair decided first by someone else: what was decided, by whom and
+    when, so that the second officer can ask the first one or read the pair's history. The pair is one the
+    officer may see (the caller checked), so its decider, a colleague of the area, may be named; nothing of
+    the citizens is said. The time is the officer's own clock (Vietnam's, the project's TIME_ZONE), day
+    first, as the pair's history writes it."""
+    answer_vi, answer_en = _DECIDED_AS.get(pair.status, ("", ""))
+    when = timezone.localtime(pair.decided_at).strftime("%d/%m/%Y %H:%M") if pair.decided_at else ""
+    decider = pair.decided_by
+    if decider is None:
+        who_vi, who_en = "tự động (hợp nhất tự động)", "automatically (auto-merge)"
+    else:
+        who_vi = who_en = f"{decider.display_name()} ({decider.username})"
+    by_vi = f"bởi {who_vi}" if decider is not None else who_vi
+    by_en = f"by {who_en}" if decider is not None else who_en
+    return error(
+        "pair",
+        "pair.already_decided",
+        f"Cặp hồ sơ này đã được quyết định {answer_vi} {by_vi} lúc {when}: xem lịch sử quyết định của cặp, "
+        "hoặc trao đổi với người đã quyết định; muốn đổi thì huỷ quyết định đó trước",
+        f"This pair was already decided as {answer_en} {by_en} at {when}: see the pair's decision history, "
+        "or talk to whoever decided it; to change it, undo that decision first",
+    )
+
+
 def _repeated(actor: Actor, pair: CandidatePair, *, same: bool, reason: str) -> bool:
     """Whether the pair's decision is this officer's, with this answer and this reason."""
     return (
@@ -337,14 +370,7 @@ def _decide(
             # second is answered as the first was, and nothing is written again.
             return pair
         if pair.status != CandidatePair.Status.PENDING:
-            raise DomainError(
-                error(
-                    "pair",
-                    "pair.already_decided",
-                    "Cặp hồ sơ này đã được quyết định",
-                    "This pair has already been decided",
-                )
-            )
+            raise DomainError(already_decided(pair))
         _lock_rows(pair)
         if seen is not None and seen != pair_seen(pair):
             raise DomainError(
