@@ -578,6 +578,7 @@ SCREENS = [
     Screen("locked-out", "nobody", lambda w: "/login/", status=429, reach=_open_locked_out),
     Screen("portal-login", "nobody", lambda w: "/me/login/"),
     Screen("portal-activate", "nobody", lambda w: "/me/activate/"),
+    Screen("portal-lock-lost-phone", "nobody", lambda w: "/me/lock/lost-phone/"),
     Screen("portal-login-otp", "citizen-pending", lambda w: "/me/login/otp/"),
     # The page a citizen sets the authenticator app up on (after activation; here beside the code step).
     Screen("portal-otp-setup", "citizen-pending", lambda w: "/me/login/otp/setup/"),

@@ -120,11 +120,17 @@ def citizen_refusal(citizen: Citizen) -> FieldError | None:
                 "The account is locked: the identity card carries your former, cancelled PIN. "
                 "Apply for a new card at the commune police.",
             )
+        # The way out is named: the account is not closed for good, a new card opens it again without
+        # anyone touching it, so the citizen is sent to apply for one rather than to ask about the account.
         return FieldError(
             "account",
             "eid.locked_card",
-            "Tài khoản đã bị khoá: thẻ căn cước không còn giá trị (hết hạn, bị mất hoặc bị thu hồi)",
-            "The account is locked: the identity card is no longer valid (expired, lost or revoked)",
+            "Tài khoản đã bị khoá: thẻ căn cước không còn giá trị (hết hạn, bị mất hoặc bị thu hồi). "
+            "Hãy làm thủ tục cấp lại hoặc cấp đổi thẻ tại công an xã, phường; tài khoản tự mở lại khi bạn "
+            "nhận thẻ mới.",
+            "The account is locked: the identity card is no longer valid (expired, lost or revoked). "
+            "Apply for a new card at the commune police; the account opens again by itself once you receive "
+            "the new card.",
         )
     return None
 

@@ -37,7 +37,7 @@ from dancu.accounts.views import (
 from dancu.audit.services import Actor
 from dancu.cards import render as drawing
 from dancu.eid import selectors, services
-from dancu.eid.forms import ActivationForm, CitizenLoginForm, RegisterForm
+from dancu.eid.forms import ActivationForm, CitizenLoginForm, LostPhoneLockForm, RegisterForm
 from dancu.eid.models import EidAccount
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors as registry_selectors
@@ -223,6 +223,48 @@ def lock_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
     logout(request)
     messages.success(request, _("Đã khoá tài khoản. Để mở lại, hãy đến công an xã, phường nơi cư trú."))
     return redirect("eid:login")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def lock_lost_phone_view(request: HttpRequest) -> HttpResponse:
+    """The citizen locks their account without signing in: the PIN and the password, no second factor.
+
+    The portal's own lock button sits behind the second factor, so a citizen whose phone (and with it the
+    authenticator app, often the saved password too) was lost or stolen could not reach it, and had to go
+    to the police station while the finder could still sign in. Locking only closes the account, so the
+    password alone is enough to ask for it; each wrong password counts towards the same lockout as the
+    sign-in page, so this form is no better a way to guess passwords than that one."""
+    form = LostPhoneLockForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        pin = form.cleaned_data["pin"]
+        user = authenticate(request, username=pin, password=form.cleaned_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return lockout_page(request)
+        account = selectors.account_of(user) if isinstance(user, User) else None
+        if account is None:
+            sign_in_failed_record(username=pin, channel="portal-lock", locked_out=False)
+            form.add_error(None, _("Số định danh hoặc mật khẩu không đúng"))
+        else:
+            # Locked whatever else closes the account now (a lost card, a death): a card delivered later
+            # would otherwise open it again to whoever holds the phone.
+            try:
+                services.eid_account_lock(
+                    actor=Actor(account.user),
+                    account=account,
+                    reason=EidAccount.LockReason.REQUEST,
+                    note="Công dân tự khoá khi mất điện thoại (không qua mã xác thực)",
+                )
+            except DomainError as exc:
+                # Already locked (by the citizen a moment ago, or by an officer): what was asked is done.
+                if exc.errors[0].code != "eid.already_locked":
+                    raise
+            logout(request)
+            messages.success(
+                request, _("Đã khoá tài khoản. Để mở lại, hãy đến công an xã, phường nơi cư trú.")
+            )
+            return redirect("eid:login")
+    return render(request, "eid/lock_lost_phone.html", {"form": form})
 
 
 @citizen_required
