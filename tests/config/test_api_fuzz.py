@@ -34,6 +34,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import schemathesis
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -50,6 +51,7 @@ from dancu.campaigns.models import Metric
 from dancu.cards import services as card_services
 from dancu.cards.models import IntakePoint
 from dancu.cards.printing import qr_payload
+from dancu.collection import services as collection_services
 from dancu.collection import workflow
 from dancu.registry import services as registry_services
 from tests.cards.conftest import capture, load_fee_table, produce, take
@@ -68,6 +70,10 @@ from tests.matching.factories import candidate_pair, staged_row
 from tests.registry.test_api import errors_of, new_person
 
 SCHEMA_URL = "/api/v1/openapi.json"
+IMPORTED_BOOK = (
+    "record_id,full_name,gender,birth_date,birth_place,id_number,old_id_number,address\n"
+    'R1,Trần Văn 3,Nam,1990,,,,"Số 1 phố Hàng Trống, Phường Hoàn Kiếm, Thành phố Hà Nội"\n'
+).encode()
 EXAMPLES = int(os.environ.get("DANCU_API_FUZZ_EXAMPLES", "8"))
 
 
@@ -286,6 +292,14 @@ def _world_create() -> World:
         metrics=[campaign_services.MetricChoice(cards_taken, None)],
     )
 
+    # A legacy book the ministry imported (the background import runs inline in tests): Minh sees its run,
+    # Lan's ward holds none.
+    run = collection_services.import_upload(
+        actor=Actor(personas.minh),
+        upload=SimpleUploadedFile("so_ho_khau.csv", IMPORTED_BOOK),
+        source_name="Sổ hộ khẩu",
+    )
+
     officers = {}
     # Lan and Minh read records; An audits the access log, whose endpoints take an auditor's token only.
     for persona in (personas.lan, personas.minh, personas.an):
@@ -298,6 +312,7 @@ def _world_create() -> World:
         "residence_id": [people.hung.residences.get(ended_on__isnull=True).pk],
         "absence_id": [away.pk],
         "form_id": [draft.pk, submitted.pk],
+        "import_id": [run.pk],
         "application_id": [pending.pk, card.application.pk],
         "batch_id": [batch.pk] if batch else [],
         "card_id": [card.pk],

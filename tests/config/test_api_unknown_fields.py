@@ -191,7 +191,8 @@ def test_every_operation_that_takes_a_body_refuses_an_unknown_field(personas: Pe
     before = counts()
     checked = []
     for method, path, operation in _operations(_document()):
-        if "requestBody" not in operation:
+        if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+            # No body, or the upload of an import: a multipart form (a JSON body is its 415).
             continue
         response = client.generic(
             method, _fill(path), '{"khong_co_truong_nay": 1}', content_type="application/json"

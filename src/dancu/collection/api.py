@@ -1,4 +1,5 @@
-"""DC01/DC02 form endpoints: thin handlers over the same selectors and workflow as the pages."""
+"""DC01/DC02 form and import endpoints: thin handlers over the same selectors, services and workflow as the
+pages."""
 
 from __future__ import annotations
 
@@ -10,21 +11,28 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_noop
-from ninja import HeaderEx, P, Query, Router
+from ninja import File, Form, HeaderEx, P, Query, Router
+from ninja.files import UploadedFile
 from ninja.responses import Status
 
 from dancu.accounts.models import User
 from dancu.audit.models import AccessLog
 from dancu.audit.services import Actor
-from dancu.collection import selectors, workflow
+from dancu.collection import reports, selectors, services, workflow
 from dancu.collection.forms import seen_of, seen_parse
-from dancu.collection.models import CollectionForm, StagingRecord
+from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
+from dancu.collection.readers import FileRejectedError
 from dancu.collection.schemas import (
     ActionIn,
     FormIn,
     FormOut,
     FormUpdateIn,
+    ImportRunOut,
+    ImportRunPageOut,
+    ImportRunsParams,
     QueueOut,
     QueueParams,
     Refusal,
@@ -443,3 +451,288 @@ def reject_form(
         if_match=if_match,
         step=lambda form, seen: workflow.form_reject(actor=actor, form=form, reason=body.reason, seen=seen),
     )
+
+
+# Imports ------------------------------------------------------------------------------------------------
+#
+# A province's own tools upload the legacy books of its communes and follow them, as a supervisor does on
+# the import page: the same service starts the run in the background worker, the same selectors scope the
+# runs to the caller's area (a run of another area is a 404, as one that does not exist), and the same
+# report and workbook are answered.
+
+
+def _import_field(code: str) -> str:
+    """The part of the upload request a refusal of `services.import_upload` is about: the page shows the
+    refusal above its form, an API client needs the field to put right."""
+    if code == "role.not_allowed":
+        return "actor"
+    if code.startswith("source."):
+        return "source_name"
+    if code == "file.already_imported":
+        # Sending the file again with same_file_again=true is what imports it again.
+        return "same_file_again"
+    return "file"
+
+
+def _upload_refusal(exc: FileRejectedError) -> DomainError:
+    return DomainError(FieldError(_import_field(exc.code), exc.code, exc.message_vi, exc.message_en))
+
+
+def _run_get(request: HttpRequest, import_id: int) -> ImportRun:
+    return selectors.import_run_get(actor=_actor(request), pk=import_id)
+
+
+def _can_resume(user: User, run: ImportRun, step: str) -> bool:
+    # What the page offers: a Resume button on an interrupted run a worker can continue, for the roles
+    # that import (`services.import_resume` checks all of it again).
+    return (
+        step == "interrupted"
+        and selectors.import_server_resume(run) is None
+        and user.role in services.IMPORT_ROLES
+    )
+
+
+def _run_summary(run: ImportRun, user: User) -> dict[str, Any]:
+    progress = selectors.import_progress(run)
+    return {
+        "id": run.pk,
+        "source": run.source,
+        "file_name": run.file_name,
+        "file_format": run.file_format,
+        "file_size": run.file_size,
+        "status": run.status,
+        "started_by": run.started_label,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "promoted_at": run.promoted_at,
+        "rows_total": run.rows_total,
+        "rows_read": run.rows_read,
+        "rows_accepted": run.rows_accepted,
+        "rows_review": run.rows_review,
+        "rows_rejected": run.rows_rejected,
+        "rows_with_warnings": run.rows_with_warnings,
+        "rows_repaired": run.rows_repaired,
+        "rows_applied": run.rows_applied,
+        "rows_queued": run.rows_queued,
+        "progress": {
+            "step": progress.step,
+            "done": progress.done,
+            "total": progress.total,
+            "percent": progress.percent,
+            "remaining_seconds": progress.remaining_seconds,
+            "waiting_seconds": progress.waiting_seconds,
+        },
+        "links": {
+            "self": reverse("api:import_get", args=[run.pk]),
+            "page": reverse("collection:import_run", args=[run.pk]),
+            "rejected": reverse("api:import_rejected", args=[run.pk]) if run.rows_rejected else None,
+            "resume": reverse("api:import_resume", args=[run.pk])
+            if _can_resume(user, run, progress.step)
+            else None,
+        },
+    }
+
+
+def _rule_counts(counts: dict[str, int], fields: dict[str, dict[str, int]] | None) -> list[dict[str, Any]]:
+    """The report by rule, as the page shows it, with the message in both languages: `reports.by_rule`
+    orders the lines by the counts alone, so the two languages' lines pair up one for one."""
+    vi = reports.by_rule(counts, fields=fields, language="vi")
+    en = reports.by_rule(counts, fields=fields, language="en")
+    return [
+        {
+            "code": line.code,
+            "field": line.field,
+            "count": line.count,
+            "message_vi": line.message,
+            "message_en": english.message,
+        }
+        for line, english in zip(vi, en, strict=True)
+    ]
+
+
+def _run_out(run: ImportRun, user: User) -> dict[str, Any]:
+    out = _run_summary(run, user)
+    finished = out["progress"]["step"] in ("done", "failed")
+    on_server = selectors.import_server_resume(run) if out["progress"]["step"] == "interrupted" else None
+    # Where the forms made for review stand, once they are all filed: counts only, as on the page, so no
+    # personal data is read (the page's list of the waiting forms names people; the API leaves it to
+    # GET /forms, which logs what it shows).
+    forms = selectors.import_run_form_counts(actor=user, run=run) if finished else None
+    return out | {
+        "error": run.error,
+        "resume_on_server": on_server.as_field_error().as_dict() if on_server is not None else None,
+        "issues": _rule_counts(run.issue_counts, run.issue_fields),
+        "repairs": _rule_counts(run.repair_counts, None),
+        "review_forms": {status: n for status, _label, n in forms} if forms is not None else None,
+        "waiting_forms": sum(n for status, _label, n in forms if status not in selectors.SETTLED_STATUSES)
+        if forms is not None
+        else None,
+    }
+
+
+@router.get(
+    "/imports",
+    response=ImportRunPageOut,
+    summary="The import runs of your area, newest first",
+    description="Counts only, no personal data. A collector's area holds no runs (only supervisors and "
+    "the ministry import): the list is empty.",
+)
+def list_imports(request: HttpRequest, params: Query[ImportRunsParams]) -> dict[str, Any]:
+    user = _actor(request)
+    result = selectors.import_runs_page(actor=user, page=params.page, page_size=params.page_size)
+    return {
+        "results": [_run_summary(run, user) for run in result.runs],
+        "page": result.page,
+        "page_size": result.page_size,
+        "has_next": result.has_next,
+    }
+
+
+MULTIPART = "multipart/form-data"
+# What the upload's form must hold, for the OpenAPI document (the handler takes both as optional), and its
+# refusal of a body that is no such form, in the API's error shape.
+_UPLOAD_REQUIRED = {
+    "responses": {
+        "415": {
+            "description": f"The body was not sent as Content-Type: {MULTIPART}: request.content_type, on "
+            "the Content-Type field",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}},
+        }
+    },
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "required": ["file", "source_name"],
+                    "properties": {
+                        "file": {"description": "the person-records file, .csv (UTF-8) or .xlsx"},
+                        "source_name": {
+                            "description": "the book's name, 1-100 characters: the same file under the same "
+                            "name is the same run"
+                        },
+                        "same_file_again": {
+                            "description": "true to import a file already imported under another source name"
+                        },
+                    },
+                }
+            }
+        },
+    },
+}
+
+
+@router.post(
+    "/imports",
+    response={200: ImportRunOut, 201: ImportRunOut, 415: Refusal},
+    summary="Upload a person-records file (CSV or XLSX) and import it in the background",
+    description="multipart/form-data: `file`, `source_name` (1-100 characters) and, to import again a file "
+    "already imported under another source name, `same_file_again=true`. Answers 201 with the new run, "
+    "which a worker imports after the answer: follow it with GET /imports/{id}. The same file under the "
+    "same source name is not imported twice: the answer is its earlier run, with 200 (an interrupted one "
+    "is resumed). Refused with 422, naming the field: role.not_allowed (actor), file.type, file.too_large, "
+    "file.empty and the other faults of an unreadable file (file), source.name and "
+    "source.control_chars (source_name), file.already_imported (same_file_again).",
+    url_name="import_upload",
+    openapi_extra=_UPLOAD_REQUIRED,
+)
+def upload_import(
+    request: HttpRequest,
+    # Both are required (the document says so, `_UPLOAD_REQUIRED`), but taken as optional here: ninja's
+    # own refusal of a missing part names it "file.file" or "form.source_name", the service's names the
+    # field as the client sent it.
+    file: File[UploadedFile | None] = None,
+    source_name: Form[str] = "",
+    same_file_again: Form[bool] = False,
+) -> Status[dict[str, Any]]:
+    user = _actor(request)
+    if request.content_type != MULTIPART:
+        # A file travels in a multipart form, never in the JSON every other write takes: a client that sent
+        # JSON (or a urlencoded form, which holds no file) is told so, as the other writes tell a client
+        # that did not send JSON (config.api.unsupported_media_type).
+        sent = request.META.get("CONTENT_TYPE", "").strip()[:100]
+        refusal = FieldError(
+            "Content-Type",
+            "request.content_type",
+            f"Tệp phải được gửi trong biểu mẫu Content-Type: {MULTIPART}, không phải {sent or '(không có)'}",
+            f"The file must be sent as a form, Content-Type: {MULTIPART}, not {sent or '(none)'}",
+        )
+        return Status(415, {"errors": [refusal.as_dict()]})
+    if file is None:
+        raise DomainError(
+            FieldError(
+                "file",
+                "file.missing",
+                "Chưa gửi tệp: gửi tệp CSV hoặc XLSX trong phần file của biểu mẫu (multipart/form-data)",
+                "No file was sent: send the CSV or XLSX file as the form's file part (multipart/form-data)",
+            )
+        )
+    uploaded_at = timezone.now()
+    try:
+        run = services.import_upload(
+            actor=Actor(user), upload=file, source_name=source_name, same_file_again=same_file_again
+        )
+    except FileRejectedError as exc:
+        raise _upload_refusal(exc) from exc
+    # A run started before this request is the earlier run of the same file and source, shown again.
+    return Status(200 if run.started_at < uploaded_at else 201, _run_out(run, user))
+
+
+@router.get(
+    "/imports/{import_id}",
+    response=ImportRunOut,
+    summary="One import run: its step, counts, estimated time left and report by rule",
+    description="What the run's page shows: the step and the rows read, accepted, sent for review and "
+    "rejected; while reading or writing, the estimated seconds left; once done, the counts by rule and by "
+    "repair, the forms made for review by status and how many still wait.",
+    url_name="import_get",
+)
+def get_import(request: HttpRequest, import_id: int) -> dict[str, Any]:
+    return _run_out(_run_get(request, import_id), _actor(request))
+
+
+_FILE_RESPONSES = {200: None, 404: None}
+
+
+@router.get(
+    "/imports/{import_id}/rejected.xlsx",
+    response=_FILE_RESPONSES,
+    summary="The rejected rows of an import run, each with its reasons, as XLSX",
+    description="The workbook the run's page offers: the row's number in the file, the reasons and their "
+    "rule codes, then the file's own columns under its own headers, to correct and import again. The "
+    "reasons are in Vietnamese, or in English with Accept-Language: en.",
+    url_name="import_rejected",
+)
+def rejected_import_rows(request: HttpRequest, import_id: int) -> HttpResponse:
+    run = _run_get(request, import_id)
+    return reports.rejected_rows_download(run, language=request.LANGUAGE_CODE)
+
+
+@router.post(
+    "/imports/{import_id}/resume",
+    response=ImportRunOut,
+    summary="Resume an interrupted import run after its last committed row",
+    description="As the run's page's Resume button: for the roles that import, on an interrupted run "
+    "(links.resume is set then). Refused with 422: role.not_allowed (actor), import.not_interrupted and "
+    "import.resume_on_server (import_id; a run started on the server is resumed there, by the same "
+    "dancu import command). A run whose uploaded file is gone is marked failed instead (file.missing in "
+    "its error).",
+    url_name="import_resume",
+)
+def resume_import(request: HttpRequest, import_id: int) -> dict[str, Any]:
+    user = _actor(request)
+    run = _run_get(request, import_id)
+    try:
+        run = services.import_resume(actor=Actor(user), run=run)
+    except DomainError as exc:
+        # The service's refusals name no field (the page shows them above the run): here they name the
+        # acting account, or the run the path names.
+        raise DomainError(
+            [
+                dataclasses.replace(
+                    error, field=error.field or ("actor" if error.code == "role.not_allowed" else "import_id")
+                )
+                for error in exc.errors
+            ]
+        ) from exc
+    return _run_out(run, user)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from django.http import FileResponse, HttpResponse
 from openpyxl import Workbook
 
 from dancu.collection.models import ImportRun, StagingRecord
@@ -139,6 +142,22 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
         written += 1
     workbook.save(path)
     return written
+
+
+def rejected_rows_download(run: ImportRun, *, language: str) -> HttpResponse:
+    """The rejected rows' workbook as a download (the run's page and the API offer the same one)."""
+    # The workbook is written to a temporary file that is gone once the response is sent.
+    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
+    rejected_rows_xlsx(run, Path(handle.name), language=language)
+    handle.seek(0)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=f"import-{run.pk}-rejected.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    # A streamed file is not an HttpResponse to the type checker, though Django and ninja answer it as one.
+    return cast(HttpResponse, response)
 
 
 def summary_lines(run: ImportRun) -> list[str]:

@@ -159,3 +159,91 @@ class ReviewIn(BodySchema):
 class ReturnIn(BodySchema):
     reason: str = Field(max_length=_SHORT, description="what the author has to correct")
     seen: AwareDatetime | None = _seen()
+
+
+# Imports ----------------------------------------------------------------------------------------------
+
+
+class ImportRunsParams(Schema):
+    page: int = Field(1, ge=1, le=10_000)
+    page_size: int = Field(20, ge=1, le=100)
+
+
+class ImportProgressOut(Schema):
+    step: str = Field(
+        description="queued (waiting for a worker), reading (each row read and checked), staged (every row "
+        "checked, nothing writing them: a server run of --stage-only), writing (into the registry and the "
+        "review queues), then done, failed or interrupted"
+    )
+    done: int = Field(description="the rows of the current step done")
+    total: int | None = Field(description="out of how many; null while a workbook's row count is unknown")
+    percent: int | None
+    remaining_seconds: int | None = Field(
+        description="the estimated time the step still needs, while reading or writing; null until the "
+        "step has run long enough to have a rate"
+    )
+    waiting_seconds: int | None = Field(description="for a queued run: how long it has waited for a worker")
+
+
+class ImportLinksOut(Schema):
+    self: str
+    page: str = Field(description="the run's page on the web, for a person")
+    rejected: str | None = Field(description="the rejected rows as XLSX; null while no row was rejected")
+    resume: str | None = Field(description="POST here to resume the run; null unless you may resume it now")
+
+
+class ImportRunSummary(Schema):
+    id: int
+    source: str = Field(description="the source name the file was imported under")
+    file_name: str
+    file_format: str = Field(description="csv or xlsx")
+    file_size: int
+    status: str = Field(description="running, done, failed or interrupted (`progress.step` says more)")
+    started_by: str
+    started_at: datetime
+    finished_at: datetime | None = Field(description="when every row was read and checked")
+    promoted_at: datetime | None = Field(description="when every checked row was written or filed")
+    rows_total: int | None = Field(description="the rows the file holds, as estimated when it was uploaded")
+    rows_read: int
+    rows_accepted: int = Field(description="rows that passed every rule: written into the registry")
+    rows_review: int = Field(description="rows filed as DC01 forms for the reviewers")
+    rows_rejected: int
+    rows_with_warnings: int
+    rows_repaired: int
+    rows_applied: int
+    rows_queued: int
+    progress: ImportProgressOut
+    links: ImportLinksOut
+
+
+class ImportRunPageOut(Schema):
+    results: list[ImportRunSummary] = Field(description="newest first")
+    page: int
+    page_size: int
+    has_next: bool
+
+
+class RuleCountOut(Schema):
+    code: str
+    field: str = Field(description="the column, for a rule counted column by column; empty otherwise")
+    count: int
+    message_vi: str
+    message_en: str
+
+
+class ImportRunOut(ImportRunSummary):
+    error: str = Field(description="why a failed run failed, with its rule code; empty otherwise")
+    resume_on_server: Problem | None = Field(
+        description="for an interrupted run that only the server can continue: how (the same dancu import "
+        "command, run there again)"
+    )
+    issues: list[RuleCountOut] = Field(description="the rows by broken rule, the most frequent first")
+    repairs: list[RuleCountOut] = Field(description="the rows by automatic repair, the most frequent first")
+    review_forms: dict[str, int] | None = Field(
+        description="once the run is done: the forms made from its rows for review, counted by status, in "
+        "your area"
+    )
+    waiting_forms: int | None = Field(
+        description="once the run is done: how many of those forms still wait for someone (neither applied "
+        "nor rejected); GET /forms lists those waiting for you"
+    )

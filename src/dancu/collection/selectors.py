@@ -330,6 +330,37 @@ def import_runs(*, actor: User, limit: int = 50) -> list[ImportRun]:
     )
 
 
+# The bounds of a page of runs over the API, as the other lists of the API have them.
+IMPORT_RUNS_PAGE_SIZE = 20
+MAX_IMPORT_RUNS_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ImportRunPage:
+    runs: list[ImportRun]
+    page: int
+    page_size: int
+    has_next: bool
+
+
+def import_runs_page(*, actor: User, page: int = 1, page_size: int = IMPORT_RUNS_PAGE_SIZE) -> ImportRunPage:
+    """One page of the runs the actor may see, newest first, for a client that follows them all (the
+    page lists the latest fifty, `import_runs`). Ordered by the run's id after its start, so that two
+    runs started in the same instant keep their places from one page to the next. Counts only: no
+    personal data is shown."""
+    page = max(1, page)
+    page_size = max(1, min(page_size, MAX_IMPORT_RUNS_PAGE_SIZE))
+    offset = (page - 1) * page_size
+    rows = list(
+        ImportRun.objects.filter(import_scope(actor))
+        .select_related("started_by")
+        .order_by("-started_at", "-pk")[offset : offset + page_size + 1]
+    )
+    return ImportRunPage(
+        runs=rows[:page_size], page=page, page_size=page_size, has_next=len(rows) > page_size
+    )
+
+
 def import_run_get(*, actor: User, pk: int) -> ImportRun:
     run = ImportRun.objects.filter(import_scope(actor)).select_related("started_by").filter(pk=pk).first()
     if run is None:

@@ -4,15 +4,13 @@ the import page: a legacy file uploaded, imported by the background worker, its 
 from __future__ import annotations
 
 import math
-import tempfile
 import uuid
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -41,7 +39,7 @@ from dancu.collection.forms import (
 from dancu.collection.forms import grouped as grouped_fields
 from dancu.collection.models import CollectionForm, ImportRun
 from dancu.collection.readers import VIETNAMESE_HEADERS, FileRejectedError
-from dancu.collection.reports import rejected_rows_xlsx
+from dancu.collection.reports import rejected_rows_download
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
 from dancu.registry import selectors as registry_selectors
 from dancu.registry.models import Citizen
@@ -661,15 +659,4 @@ def import_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
 def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows with their reasons, as an XLSX workbook written for this download."""
     run = _run_or_404(request, pk)
-    # The workbook is written to a temporary file that is gone once the response is sent.
-    handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
-    rejected_rows_xlsx(run, Path(handle.name), language=request.LANGUAGE_CODE)
-    handle.seek(0)
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"import-{run.pk}-rejected.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    # A streamed file is not an HttpResponse to the type checker, though the decorators treat it as one.
-    return cast(HttpResponse, response)
+    return rejected_rows_download(run, language=request.LANGUAGE_CODE)
