@@ -521,3 +521,13 @@ def test_logout_is_post_only(personas: Personas, sign_in: Any) -> None:
 
     assert (response.status_code, response["Location"]) == (302, "/login/")
     assert not is_signed_in(client)
+
+
+def test_the_code_step_tells_an_officer_who_lost_the_phone_whom_to_ask(personas: Personas) -> None:
+    client = Client()
+    password_step(client, personas.lan)
+
+    page = client.get("/login/otp/").content.decode()
+
+    assert "Nhờ quản trị viên của đơn vị gỡ ứng dụng xác thực" in page
+    assert "/me/lock/lost-phone/" not in page  # the citizens' page locks an e-ID account, not an officer's

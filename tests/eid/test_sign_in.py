@@ -357,3 +357,33 @@ def test_hostile_input_is_refused_with_a_form_error(personas: Personas, delivere
     for answer in answers:
         assert 'class="errorlist"' in answer.content.decode()
     assert not in_portal(client)
+
+
+@pytest.mark.parametrize(
+    ("asked", "sent"),
+    [
+        ("/me/cards/", "/me/cards/"),
+        # Each starts with /me/ and is another page once the browser resolves its dots.
+        ("/me/../admin/", "/me/"),
+        ("/me/%2e%2e/admin/", "/me/"),
+        ("/me/..%2Fadmin/", "/me/"),
+        ("/me/./../login/", "/me/"),
+        ("/me/\\..\\admin/", "/me/"),
+    ],
+)
+def test_after_sign_in_a_citizen_is_sent_only_to_a_page_of_the_portal(
+    hung_account: Holder, asked: str, sent: str
+) -> None:
+    client = Client()
+    citizen_sign_in(client, hung_account.user)
+
+    assert client.get("/me/login/", {"next": asked})["Location"] == sent
+
+
+def test_the_code_step_leads_a_citizen_who_lost_the_phone_to_the_lock(hung_account: Holder) -> None:
+    client = Client()
+    client.post("/me/login/", {"pin": hung_account.user.username, "password": CITIZEN_PASSWORD})
+
+    page = client.get("/me/login/otp/").content.decode()
+
+    assert '<a href="/me/lock/lost-phone/">Mất điện thoại? Khoá tài khoản ngay</a>' in page

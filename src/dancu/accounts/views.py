@@ -142,6 +142,9 @@ class SignInFlow:
     otp_setup: str
     accepts: Callable[[User], bool]
     home: str = settings.LOGIN_REDIRECT_URL  # URL name of the first page once signed in
+    # URL name of the page that locks the account without the second factor, for a lost phone; None where
+    # an administrator removes the lost authenticator instead (officers).
+    lost_phone: str | None = None
 
 
 OFFICER_FLOW = SignInFlow(
@@ -244,7 +247,9 @@ def otp_step(request: HttpRequest, flow: SignInFlow) -> HttpResponse:
             request.session.pop(_PENDING, None)
             return lockout_page(request)
         form.add_error("token", otp_wait_error(wait) if wait else _("Mã xác thực không đúng hoặc đã hết hạn"))
-    return render(request, "accounts/otp.html", {"form": form, "officer": user})
+    # Whoever stands at this step without the phone learns what to do here, where the code is asked.
+    lost_phone = reverse(flow.lost_phone) if flow.lost_phone else None
+    return render(request, "accounts/otp.html", {"form": form, "officer": user, "lost_phone": lost_phone})
 
 
 @require_http_methods(["GET", "POST"])

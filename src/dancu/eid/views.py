@@ -3,9 +3,11 @@ that registers a level-2 account at the station. Thin: rules live in services, r
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
@@ -50,6 +52,7 @@ CITIZEN_FLOW = SignInFlow(
     otp_setup="eid:otp_setup",
     accepts=lambda user: user.role == User.Role.CITIZEN,
     home="eid:home",
+    lost_phone="eid:lock_lost_phone",
 )
 
 PortalView = Callable[..., HttpResponse]
@@ -88,10 +91,18 @@ def _portal_next(request: HttpRequest) -> str:
     if (
         candidate
         and candidate.startswith("/me/")
+        and _stays_in_portal(candidate)
         and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()})
     ):
         return candidate
     return reverse("eid:home")
+
+
+def _stays_in_portal(path: str) -> bool:
+    """Whether the browser, which resolves "." and ".." segments (percent-encoded ones too) before it asks,
+    requests a page of the portal: "/me/../admin/" starts with "/me/" and is "/admin/"."""
+    resolved = posixpath.normpath(unquote(urlsplit(path).path))
+    return "\\" not in path and f"{resolved}/".startswith("/me/")
 
 
 @require_http_methods(["GET", "POST"])
