@@ -123,6 +123,9 @@ def test_the_same_book_sent_again_is_not_imported_twice(personas: Personas) -> N
     refused = upload(cuong, source="Sổ tạm trú")
     assert errors_of(refused, 422) == ["file.already_imported"]
     assert refused.json()["errors"][0]["field"] == "same_file_again"
+    # It says how to import it again through the API, not only on the page or the command line.
+    assert "same_file_again=true" in refused.json()["errors"][0]["message_en"]
+    assert "same_file_again=true" in refused.json()["errors"][0]["message_vi"]
     assert ImportRun.objects.count() == 1
 
     meant = ok(upload(cuong, source="Sổ tạm trú", same_file_again="true"), 201)

@@ -422,12 +422,13 @@ def _already_imported_error(earlier: ImportRun) -> FileRejectedError:
         "file.already_imported",
         f"Tệp này (cùng nội dung) đã được nhập với nguồn “{earlier.source}” (lần nhập #{earlier.pk}, "
         f"{when}). Nhập lại dưới tên nguồn khác sẽ lập phiếu thứ hai cho những người không có số định danh "
-        "hay CMND. Nếu thật sự cần nhập lại, đánh dấu ô “Vẫn nhập tệp đã nhập” trên trang tải lên, hoặc "
-        "thêm --same-file-again vào lệnh dancu import",
+        "hay CMND. Nếu thật sự cần nhập lại, đánh dấu ô “Vẫn nhập tệp đã nhập” trên trang tải lên, thêm "
+        "--same-file-again vào lệnh dancu import, hoặc gửi same_file_again=true qua API",
         f"This file (the same content) was already imported under the source “{earlier.source}” (import "
         f"run #{earlier.pk}, {when}). Importing it again under another source name makes second forms for "
         "the people without a PIN or CMND. If it really must be imported again, tick “Import the file "
-        "again” on the upload page, or add --same-file-again to the dancu import command",
+        "again” on the upload page, add --same-file-again to the dancu import command, or send "
+        "same_file_again=true through the API",
     )
 
 
