@@ -164,6 +164,10 @@ def test_a_locked_account_cannot_sign_in_and_is_told_why(hung_account: Holder) -
 
     assert response.status_code == 200
     assert "Tài khoản định danh điện tử đã bị khoá (Theo yêu cầu của công dân)" in response.content.decode()
+    # The trail says which rule refused the right password.
+    assert [event.data for event in events(hung_account.user, EventType.EID_SIGN_IN_FAILED)] == [
+        {"channel": "portal", "refusal": "eid.locked"}
+    ]
 
 
 def test_a_citizen_user_without_an_e_id_account_cannot_sign_in_and_is_told_so(personas: Personas) -> None:
@@ -180,7 +184,7 @@ def test_a_citizen_user_without_an_e_id_account_cannot_sign_in_and_is_told_so(pe
     assert "Không có tài khoản công dân" in response.content.decode()
     assert client.get("/me/login/otp/")["Location"] == "/me/login/"
     [event] = events(user, EventType.EID_SIGN_IN_FAILED)
-    assert event.data == {"channel": "portal"}
+    assert event.data == {"channel": "portal", "refusal": "eid.no_account"}
 
 
 def test_a_revoked_card_ends_the_session_at_the_next_page(personas: Personas, hung_account: Holder) -> None:

@@ -120,17 +120,12 @@ def login_view(request: HttpRequest) -> HttpResponse:
             sign_in_failed_record(username=pin, channel="portal", locked_out=False)
             form.add_error(None, _("Số định danh hoặc mật khẩu không đúng"))
         else:
-            # A deactivated account (its password right: a wrong one is refused above) is told so first,
-            # and its event names the rule, as on the officers' page.
-            deactivated = account_sign_in_refusal(user)
-            refusal = deactivated or selectors.sign_in_refusal(selectors.account_of(user))
+            # A deactivated account (its password right: a wrong one is refused above) is told so first.
+            # The event names the rule that refused it, as on the officers' page: an auditor tells a
+            # citizen locked out by a lost card from one who mistyped, and the lock from the death.
+            refusal = account_sign_in_refusal(user) or selectors.sign_in_refusal(selectors.account_of(user))
             if refusal is not None:
-                sign_in_record(
-                    user=user,
-                    succeeded=False,
-                    channel="portal",
-                    refusal=deactivated.code if deactivated else None,
-                )
+                sign_in_record(user=user, succeeded=False, channel="portal", refusal=refusal.code)
                 form.add_error(None, refusal.message(request.LANGUAGE_CODE))
             else:
                 return password_step_passed(request, user, next_url=_portal_next(request), flow=CITIZEN_FLOW)
