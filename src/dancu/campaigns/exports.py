@@ -42,7 +42,15 @@ def period_text(figures: Figures) -> str:
     start asked for falls after the day): the report says the campaign has not started, as the page does."""
     if not figures.started:
         return not_started_text(figures)
-    return f"{_('Số liệu từ ngày')} {_day(figures.since)} {_('đến ngày')} {_day(figures.as_of)}"
+    text = f"{_('Số liệu từ ngày')} {_day(figures.since)} {_('đến ngày')} {_day(figures.as_of)}"
+    if figures.in_progress:
+        text += f" ({in_progress_text()})"
+    return text
+
+
+def in_progress_text() -> str:
+    """Why, exported during the day, the day's own quota is not in "Cần đạt đến nay"."""
+    return _("ngày này chưa hết, chỉ tiêu của ngày chưa tính vào cần đạt")
 
 
 def _summary_header() -> list[str]:
@@ -71,7 +79,8 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
         _append(sheet, [figures.campaign.name])
         _append(sheet, [_("Đơn vị"), unit_name(figures)])
         if figures.started:
-            _append(sheet, [_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of])
+            note = [in_progress_text()] if figures.in_progress else []
+            _append(sheet, [_("Từ ngày"), figures.since, _("Đến ngày"), figures.as_of, *note])
         else:
             _append(sheet, [_("Đến ngày"), figures.as_of, not_started_text(figures)])
         _append(sheet, [])
@@ -99,9 +108,7 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
         for metric in figures.metrics:
             if metric.rows:
                 ranking = book.create_sheet(f"{metric.metric.code}"[:31])
-                _append(
-                    ranking, [_("Hạng"), _("Mã"), _("Đơn vị"), _("Đạt được"), _("Chỉ tiêu"), _("Tỷ lệ (%)")]
-                )
+                _append(ranking, _ranking_header(with_code=True))
                 for row in metric.rows:
                     _append(
                         ranking,
@@ -112,6 +119,8 @@ def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
                             row.achieved,
                             row.target,
                             round(row.pct, 1) if row.pct is not None else None,
+                            row.expected,
+                            row.shortfall if row.expected is not None else None,
                         ],
                     )
                 _bold_row(ranking, 1)
@@ -134,6 +143,26 @@ def _append(sheet: Any, values: list[Any]) -> None:
     # Campaign, unit, officer, point and team names are typed by people: a name starting with "=" must stay
     # text in the leaders' spreadsheet, not become a formula openpyxl writes and Excel runs.
     sheet.append([spreadsheet_text(value) if isinstance(value, str) else value for value in values])
+    # openpyxl shows a day as 2026-12-06; the leaders read 06/12/2026. The cell stays a date (sortable).
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, date):
+            cell.number_format = "dd/mm/yyyy"
+
+
+def _ranking_header(*, with_code: bool) -> list[str]:
+    # What is due by now and how short of it a unit is: the meeting asks "who is behind, by how much",
+    # and the ranking by percentage alone does not say it.
+    code = [_("Mã")] if with_code else []
+    return [
+        _("Hạng"),
+        *code,
+        _("Đơn vị"),
+        _("Đạt được"),
+        _("Chỉ tiêu"),
+        _("Tỷ lệ (%)"),
+        _("Cần đạt đến nay"),
+        _("Còn thiếu"),
+    ]
 
 
 def _bold_row(sheet: object, row: int) -> None:
@@ -179,7 +208,7 @@ def figures_pdf(figures: Figures, *, language: str = "vi") -> bytes:
                 pdf.cell(0, 7, f"{_('Xếp hạng')}: {metric.metric.label(language)}")
                 pdf.ln(8)
                 pdf.set_font(style="")
-                ranking = [[_("Hạng"), _("Đơn vị"), _("Đạt được"), _("Chỉ tiêu"), _("Tỷ lệ (%)")]]
+                ranking = [_ranking_header(with_code=False)]
                 ranking += [
                     [
                         str(row.rank),
@@ -187,10 +216,12 @@ def figures_pdf(figures: Figures, *, language: str = "vi") -> bytes:
                         format_int(row.achieved, language),
                         format_int(row.target, language),
                         format_percent(row.pct, language),
+                        format_int(row.expected, language),
+                        format_int(row.shortfall if row.expected is not None else None, language),
                     ]
                     for row in metric.rows
                 ]
-                _table(pdf, ranking, widths=(16, 110, 40, 40, 34))
+                _table(pdf, ranking, widths=(16, 86, 32, 32, 30, 38, 30))
             for key, items in metric.breakdowns.items():
                 pdf.ln(4)
                 pdf.set_font(style="B")

@@ -10,9 +10,10 @@ Definitions (docs/campaigns.md explains them to leaders):
   the eligible population when the metric has a denominator; else none. A range shorter than the period
   gets the period target pro rata.
 - expected: what the target asks for by `as_of` (per day times days elapsed, or the target pro rata).
+  Only days that are over are due: read during today (Vietnam time), today's share is not yet asked for.
 - met: achieved >= target. behind: not met and achieved < expected.
-- pace: the mean per day over the last PACE_DAYS days of the range; forecast: the day the target is
-  reached at that pace (or the day it was reached).
+- pace: the mean per day over the last PACE_DAYS days of the range that are over; forecast: the day the
+  target is reached at that pace (or the day it was reached).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import QuerySet, Sum
+from django.utils import timezone
 
 from dancu.accounts.models import User
 from dancu.campaigns.models import (
@@ -64,6 +66,11 @@ class Progress:
     def behind(self) -> bool:
         return self.expected is not None and not self.met and self.achieved < self.expected
 
+    @property
+    def shortfall(self) -> int:
+        """How much of what is due by now is not done: what "behind" is by; 0 when not behind."""
+        return self.expected - self.achieved if self.behind and self.expected is not None else 0
+
 
 @dataclass
 class UnitRow(Progress):
@@ -93,6 +100,11 @@ class MetricFigures(Progress):
     days: list[DayFigure]
     rows: list[UnitRow]
     breakdowns: dict[str, list[BreakdownRow]] = field(default_factory=dict)
+    # How many of `days` are over; the rest (today, read during the day) are still in progress.
+    days_over: int | None = None
+    # The days of the period still to work, today included, when the figures are read up to today from
+    # the first day; None otherwise (a past day or a partial range has no "from now on" to plan).
+    days_left: int | None = None
 
     @property
     def metric(self) -> Metric:
@@ -100,8 +112,22 @@ class MetricFigures(Progress):
 
     @property
     def pace(self) -> float:
-        recent = self.days[-PACE_DAYS:]
+        # A day just begun counted as a whole day dragged the pace down every morning (at 07:00 today
+        # has next to nothing), and the forecast with it. Only a range with no day over yet (the first
+        # day of a campaign) has nothing better than the day in progress.
+        over = self.days if self.days_over is None else self.days[: self.days_over]
+        recent = (over or self.days)[-PACE_DAYS:]
         return sum(d.count for d in recent) / len(recent) if recent else 0.0
+
+    @property
+    def needed_per_day(self) -> float | None:
+        """What each day left (today included) must bring for the target to be met on the last day: the
+        commune chief's "how many today", shown with one decimal as the pace is (2 left over 150 days is
+        0,0 a day, not the 1 a day rounding up would ask for). None without a target, once it is met, or
+        when there are no days left to plan."""
+        if self.target is None or self.met or not self.days_left:
+            return None
+        return (self.target - self.achieved) / self.days_left
 
     @property
     def forecast(self) -> date | None:
@@ -136,7 +162,10 @@ class MetricFigures(Progress):
 
     @property
     def units_behind(self) -> list[UnitRow]:
-        return [row for row in self.rows if row.behind]
+        """The units below that are behind, the furthest behind (in work not done) first."""
+        return sorted(
+            (row for row in self.rows if row.behind), key=lambda row: (-row.shortfall, row.unit.code)
+        )
 
 
 @dataclass
@@ -146,6 +175,12 @@ class Figures:
     since: date
     as_of: date
     metrics: list[MetricFigures]
+    today: date | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        """Whether the last day of the figures is not over yet (today, read during the day)."""
+        return self.today is not None and self.started and self.as_of >= self.today
 
     @property
     def started(self) -> bool:
@@ -183,13 +218,16 @@ class Goal:
             return min(self.total, self.per_day * days)
         return round(self.total * days / self.period_days)
 
-    def for_range(self, campaign: Campaign, since: date, days: int) -> tuple[int, int]:
-        """(target, expected) for `days` days from `since`: the whole goal and what is due so far for a
-        range from the first day; the share of those days for any other range, due in full."""
+    def for_range(self, campaign: Campaign, since: date, days: int, days_over: int) -> tuple[int, int]:
+        """(target, expected) for `days` days from `since`, of which `days_over` are over: the whole goal
+        and what is due by the end of the days over for a range from the first day; for any other range,
+        the share of its days and the share of its days that are over."""
         if since == campaign.starts_on:
-            return self.total, self.due(days)
-        share = self.due(days) if self.per_day is not None else round(self.total * days / self.period_days)
-        return share, share
+            return self.total, self.due(days_over)
+        return self._share(days), self._share(days_over)
+
+    def _share(self, days: int) -> int:
+        return self.due(days) if self.per_day is not None else round(self.total * days / self.period_days)
 
 
 def _goal(target: Target | None, population: int | None, campaign: Campaign) -> Goal | None:
@@ -307,13 +345,24 @@ def _breakdowns(
 
 
 def figures_compute(
-    *, campaign: Campaign, unit: AdminUnit | None, as_of: date, since: date | None = None
+    *,
+    campaign: Campaign,
+    unit: AdminUnit | None,
+    as_of: date,
+    since: date | None = None,
+    today: date | None = None,
 ) -> Figures:
     """The figures of `unit` (None: the country) for the campaign's days from `since` to `as_of`.
+
+    `today` (the local day in Vietnam unless given) and any later day are not over: their share of a
+    target is not yet due. Without that, a commune that met its daily quota on every day so far read as
+    behind from midnight until it had done today's quota too, and the morning's dashboard listed nearly
+    every commune with a daily target as "chậm".
 
     No scoping here: callers reach this through `selectors.figures_get`, which checks the reader's area,
     or from the report task, which makes reports for every level.
     """
+    today = today or timezone.localdate()
     tally_catch_up()
     since = max(since or campaign.starts_on, campaign.starts_on)
     as_of = min(as_of, campaign.ends_on)
@@ -340,10 +389,16 @@ def figures_compute(
         else {}
     )
     days = _days(campaign, since, as_of)
+    days_over = sum(1 for day in days if day < today)
+    days_left = (
+        (campaign.ends_on - today).days + 1
+        if since == campaign.starts_on and campaign.starts_on <= today <= as_of
+        else None
+    )
     result = []
     for cm in campaign_metrics:
         goal = _goal(own_targets.get(cm.pk), own_pop.get(cm.denominator_id or 0), campaign)
-        target, expected = goal.for_range(campaign, since, len(days)) if goal else (None, None)
+        target, expected = goal.for_range(campaign, since, len(days), days_over) if goal else (None, None)
         counts = series.get(cm.metric_id, {})
         cumulative = 0
         day_figures = []
@@ -361,7 +416,7 @@ def figures_compute(
                 campaign,
             )
             child_target, child_expected = (
-                child_goal.for_range(campaign, since, len(days)) if child_goal else (None, None)
+                child_goal.for_range(campaign, since, len(days), days_over) if child_goal else (None, None)
             )
             rows.append(
                 UnitRow(
@@ -375,7 +430,7 @@ def figures_compute(
         handed_down = [child_targets[(cm.pk, c.pk)] for c in children if (cm.pk, c.pk) in child_targets]
         allocated = (
             sum(
-                g.for_range(campaign, since, len(days))[0]
+                g.for_range(campaign, since, len(days), days_over)[0]
                 for t in handed_down
                 if (g := _goal(t, None, campaign))
             )
@@ -392,9 +447,11 @@ def figures_compute(
                 days=day_figures,
                 rows=rows,
                 breakdowns=details.get(cm.metric_id, {}),
+                days_over=days_over,
+                days_left=days_left,
             )
         )
-    return Figures(campaign=campaign, unit=unit, since=since, as_of=as_of, metrics=result)
+    return Figures(campaign=campaign, unit=unit, since=since, as_of=as_of, metrics=result, today=today)
 
 
 def _rank(rows: list[UnitRow]) -> None:
@@ -446,6 +503,8 @@ def figures_as_dict(data: Figures, language: str = "vi") -> dict[str, Any]:
                 "pct": m.pct,
                 "met": m.met,
                 "behind": m.behind,
+                "shortfall": m.shortfall,
+                "needed_per_day": m.needed_per_day,
                 "pace_per_day": m.pace,
                 "forecast": m.forecast,
                 "days_ahead": m.days_ahead,
@@ -466,6 +525,7 @@ def figures_as_dict(data: Figures, language: str = "vi") -> dict[str, Any]:
                         "pct": r.pct,
                         "met": r.met,
                         "behind": r.behind,
+                        "shortfall": r.shortfall,
                     }
                     for r in m.rows
                 ],

@@ -102,6 +102,7 @@ class UnitFiguresOut(Schema):
     pct: float | None
     met: bool
     behind: bool
+    shortfall: int = Field(description="what is due by now and not done; 0 when not behind")
 
 
 class BreakdownOut(Schema):
@@ -120,6 +121,10 @@ class MetricFiguresOut(Schema):
     pct: float | None = Field(description="achieved / target * 100; may exceed 100")
     met: bool
     behind: bool
+    shortfall: int = Field(description="what is due by now and not done; 0 when not behind")
+    needed_per_day: float | None = Field(
+        description="read up to today: what each day left, today included, must bring to meet the target"
+    )
     pace_per_day: float
     forecast: date | None = Field(description="the day the target was or will be reached at the current pace")
     days_ahead: int | None = Field(description="days from the forecast to the campaign's end; < 0: late")

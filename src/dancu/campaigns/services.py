@@ -33,6 +33,7 @@ from dancu.campaigns.models import (
 )
 from dancu.geo.models import AdminUnit
 from dancu.lib.errors import DomainError, FieldError, NotFoundError
+from dancu.lib.numbers import format_int
 from dancu.lib.vntext import text_errors
 
 EVENT_TYPE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+){2}$")
@@ -426,6 +427,25 @@ def _figure(value: int | None, field: str) -> list[FieldError]:
     return []
 
 
+def _pace_short_of_total(*, total: int, per_day: int, days: int) -> list[FieldError]:
+    """A daily target whose whole period falls short of the period target: what is due never reaches the
+    target (the period target only caps the pace), so a unit that keeps the pace ends "not met" without
+    ever being "behind". The plan contradicts itself and is refused rather than kept."""
+    planned = per_day * days
+    if planned >= total:
+        return []
+    return [
+        FieldError(
+            "per_day",
+            "target.per_day_short",
+            f"Chỉ tiêu mỗi ngày × {days} ngày của đợt ({format_int(planned, 'vi')}) không đạt chỉ tiêu cả"
+            f" đợt ({format_int(total, 'vi')}): tăng chỉ tiêu mỗi ngày, hoặc chỉ giao một trong hai",
+            f"The daily target × the campaign's {days} days ({format_int(planned, 'en')}) falls short of the"
+            f" period target ({format_int(total, 'en')}): raise the daily target, or give only one of them",
+        )
+    ]
+
+
 def target_set(
     *,
     actor: Actor,
@@ -454,6 +474,8 @@ def target_set(
             )
         )
     errors = _figure(total, "total") + _figure(per_day, "per_day")
+    if not errors and total is not None and per_day is not None:
+        errors += _pace_short_of_total(total=total, per_day=per_day, days=campaign_metric.campaign.days)
     if total is None and per_day is None:
         errors.append(
             FieldError(

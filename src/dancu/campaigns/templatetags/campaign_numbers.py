@@ -58,7 +58,6 @@ def ranking_rows(metric: MetricFigures, campaign_pk: int, query: str) -> SafeStr
     )
     badges = {
         "met": format_html('<span class="badge ok">{}</span>', _("đạt")),
-        "behind": format_html('<span class="badge late">{}</span>', _("chậm")),
         "none": format_html('<span class="badge">{}</span>', _("chưa giao")),
         "": "",
     }
@@ -81,10 +80,16 @@ def ranking_rows(metric: MetricFigures, campaign_pk: int, query: str) -> SafeStr
                 format_int(row.target, language),
                 -1 if row.pct is None else f"{row.pct:.4f}",
                 format_percent(row.pct, language),
-                badges[
-                    "met" if row.met else "behind" if row.behind else "none" if row.target is None else ""
-                ],
+                _behind_badge(row.shortfall, language)
+                if row.behind
+                else badges["met" if row.met else "none" if row.target is None else ""],
             )
             for row in metric.rows
         ),
     )
+
+
+def _behind_badge(shortfall: int, language: str) -> SafeString:
+    # By how much, not only "behind": the commander sorts the ranking to see whom to call first.
+    text = _("chậm, thiếu %(n)s") % {"n": format_int(shortfall, language)}
+    return format_html('<span class="badge late">{}</span>', text)
