@@ -75,3 +75,14 @@ def test_no_kinds_are_listed_when_nothing_may_be_taken(people: People, lan: Clie
 
     assert 'id="intake-refusals"' in page
     assert 'id="intake-kinds"' not in page
+
+
+def test_the_shifts_are_named_in_the_pages_language(people: People, lan: Client) -> None:
+    # Formatted once at import, the shifts' names were fixed in the language the process started in.
+    vietnamese = lan.get(f"/cards/new/?pin={people.hung.pin}").content.decode()
+    lan.cookies["django_language"] = "en"
+    english = lan.get(f"/cards/new/?pin={people.hung.pin}", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert '<option value="1">Ca 1 (7:00–12:00)</option>' in vietnamese
+    assert '<option value="1">Shift 1 (7:00–12:00)</option>' in english
+    assert "Ca 1" not in english

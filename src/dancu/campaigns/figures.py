@@ -39,6 +39,7 @@ from dancu.campaigns.models import (
     Target,
 )
 from dancu.campaigns.tally import tally_catch_up
+from dancu.cards.models import shift_label
 from dancu.geo.models import AdminUnit
 
 PACE_DAYS = 7
@@ -334,7 +335,11 @@ def _breakdowns(
     names = {u.pk: u.display_name() for u in User.objects.filter(pk__in=officer_ids)}
     for key, values in grouped.items():
         for metric_id, value, n in values:
-            label = (names.get(value, "") if value else "") if key == "officer" else value
+            if key == "officer":
+                label = names.get(value, "") if value else ""
+            else:
+                # The cards app records a shift by its number: a commander reads "Ca 1 (7:00–12:00)".
+                label = shift_label(value) if key == "shift" and value else value
             result[metric_id].setdefault(key, []).append(
                 BreakdownRow(key=str(value), label=label, achieved=n)
             )

@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from dancu.cards.models import SHIFTS, Application, ApplicationKind, Biometric, FeeCategory, IntakePoint
+from dancu.cards.models import (
+    SHIFTS,
+    Application,
+    ApplicationKind,
+    Biometric,
+    FeeCategory,
+    IntakePoint,
+    shift_label,
+)
 from dancu.cards.selectors import QUEUE_ALL, QUEUE_QUERY_LENGTH
 
-SHIFT_CHOICES = [
-    (key, _("Ca %(n)s (%(start)s:00–%(end)s:00)") % {"n": key, "start": a, "end": b})
-    for key, (a, b) in SHIFTS.items()
-]
+# Named when the page is drawn, in its reader's language: formatted here, at import, the lazy text was
+# fixed in the language of the process's start, and an English page offered "Ca 1".
+SHIFT_CHOICES = [(key, lazy(shift_label, str)(key)) for key in SHIFTS]
 IMAGE_KINDS = list(Biometric.Kind.values)
 
 

@@ -14,10 +14,20 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # The three intake shifts of a day (ca thu nhận), local time: the campaign ran sets from 7:00 to 22:00.
 SHIFTS: dict[str, tuple[int, int]] = {"1": (7, 12), "2": (12, 17), "3": (17, 22)}
+
+
+def shift_label(key: str) -> str:
+    """A shift as people name it, in the reader's language ("Ca 1 (7:00–12:00)"); a value that is no shift
+    of ours (a shift named in words by an older source) as it is."""
+    hours = SHIFTS.get(key)
+    if hours is None:
+        return key
+    return gettext("Ca %(n)s (%(start)s:00–%(end)s:00)") % {"n": key, "start": hours[0], "end": hours[1]}
 
 
 class IntakePoint(models.Model):
