@@ -482,16 +482,6 @@ def _run_get(request: HttpRequest, import_id: int) -> ImportRun:
     return selectors.import_run_get(actor=_actor(request), pk=import_id)
 
 
-def _can_resume(user: User, run: ImportRun, step: str) -> bool:
-    # What the page offers: a Resume button on an interrupted run a worker can continue, for the roles
-    # that import (`services.import_resume` checks all of it again).
-    return (
-        step == "interrupted"
-        and selectors.import_server_resume(run) is None
-        and user.role in services.IMPORT_ROLES
-    )
-
-
 def _run_summary(run: ImportRun, user: User) -> dict[str, Any]:
     progress = selectors.import_progress(run)
     return {
@@ -527,7 +517,7 @@ def _run_summary(run: ImportRun, user: User) -> dict[str, Any]:
             "page": reverse("collection:import_run", args=[run.pk]),
             "rejected": reverse("api:import_rejected", args=[run.pk]) if run.rows_rejected else None,
             "resume": reverse("api:import_resume", args=[run.pk])
-            if _can_resume(user, run, progress.step)
+            if selectors.import_can_resume(actor=user, run=run, step=progress.step)
             else None,
         },
     }

@@ -513,6 +513,19 @@ def import_server_resume(run: ImportRun) -> Issue | None:
     )
 
 
+# Who may start an import from the page: the district and province supervisors (phúc tra), whose area
+# covers the communes of a legacy book, and the ministry. An import reaches only the communes of the
+# importer's area (rows elsewhere are rejected); commune police work record by record with the forms.
+IMPORT_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.MINISTRY_ADMIN})
+
+
+def import_can_resume(*, actor: User, run: ImportRun, step: str) -> bool:
+    """Whether the actor is offered to resume the run (the page's button, the API's link): an interrupted
+    run that a worker can continue, for the roles that import (`services.import_resume` checks it all
+    again)."""
+    return step == "interrupted" and import_server_resume(run) is None and actor.role in IMPORT_ROLES
+
+
 def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -> int | None:
     """Seconds left at the rate of the current session; None until the session has a rate."""
     assert run.session_started_at is not None

@@ -29,14 +29,18 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from dancu.accounts.areas import OUTSIDE_AREA, outside_area_messages, outside_area_params, user_area
-from dancu.accounts.models import User
 from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_events_record
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError, Row, Source, open_source, read_rows
-from dancu.collection.selectors import StagedPairDecisions, import_server_resume, staged_pair_decisions_cached
+from dancu.collection.selectors import (
+    IMPORT_ROLES,
+    StagedPairDecisions,
+    import_server_resume,
+    staged_pair_decisions_cached,
+)
 from dancu.collection.workers import WORKERS_FROM_ROWS, CachedParser, normalize_batch, normalized_batches
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
@@ -1275,10 +1279,6 @@ def import_promote(
 
 # Imports started from the web page --------------------------------------------------------------------------
 
-# Who may start an import from the page: the district and province supervisors (phúc tra), whose area
-# covers the communes of a legacy book, and the ministry. An import reaches only the communes of the
-# importer's area (rows elsewhere are rejected); commune police work record by record with the forms.
-IMPORT_ROLES = frozenset({User.Role.SUPERVISOR, User.Role.MINISTRY_ADMIN})
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
 _ROLE_NOT_ALLOWED = (
     "role.not_allowed",

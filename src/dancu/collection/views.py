@@ -623,9 +623,7 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
             "current": current,
             "steps": steps,
             "time_left": _time_left(progress.remaining_seconds),
-            "can_resume": progress.step == "interrupted"
-            and on_server is None
-            and user.role in services.IMPORT_ROLES,
+            "can_resume": selectors.import_can_resume(actor=user, run=run, step=progress.step),
             "resume_on_server": on_server.message(request.LANGUAGE_CODE) if on_server else "",
             "issues": reports.by_rule(
                 run.issue_counts, fields=run.issue_fields, language=request.LANGUAGE_CODE

@@ -37,15 +37,10 @@ class CitizenLoginForm(forms.Form):
     )
 
 
-class LostPhoneLockForm(forms.Form):
-    """Locking the account without the authenticator app: the PIN, the password and an explicit yes."""
+class LostPhoneLockForm(CitizenLoginForm):
+    """Locking the account without the authenticator app: the sign-in's PIN and password, and an explicit
+    yes."""
 
-    pin = _pin_field()
-    password = forms.CharField(
-        label=_("Mật khẩu"),
-        max_length=200,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
     confirm = forms.BooleanField(
         label=_("Tôi muốn khoá tài khoản định danh điện tử của mình"),
         error_messages={"required": _("Hãy đánh dấu xác nhận trước khi khoá tài khoản")},

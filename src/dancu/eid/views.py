@@ -216,14 +216,19 @@ def lock_view(request: HttpRequest, account: EidAccount) -> HttpResponse:
     if request.POST.get("confirm") != "on":
         messages.error(request, _("Hãy đánh dấu xác nhận trước khi khoá tài khoản"))
         return redirect("eid:home")
+    return _locked_on_request(request, account)
+
+
+def _locked_on_request(request: HttpRequest, account: EidAccount, *, note: str = "") -> HttpResponse:
+    """Lock the account as its holder asks, sign the browser out and say how to open it again."""
     try:
         services.eid_account_lock(
-            actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST
+            actor=Actor(account.user), account=account, reason=EidAccount.LockReason.REQUEST, note=note
         )
     except DomainError as exc:
-        # A double tap sends the form twice: the second request read the account before the first
-        # locked it, and the service then finds it locked. What the citizen asked for is done, so the
-        # answer is the same as the first request's.
+        # Already locked: a double tap sent the form twice (the second request read the account before
+        # the first locked it), or an officer or a lost card locked it first. What the citizen asked for
+        # is done, so the answer is the same as the first request's.
         if exc.errors[0].code != "eid.already_locked":
             raise
     logout(request)
@@ -254,22 +259,9 @@ def lock_lost_phone_view(request: HttpRequest) -> HttpResponse:
         else:
             # Locked whatever else closes the account now (a lost card, a death): a card delivered later
             # would otherwise open it again to whoever holds the phone.
-            try:
-                services.eid_account_lock(
-                    actor=Actor(account.user),
-                    account=account,
-                    reason=EidAccount.LockReason.REQUEST,
-                    note="Công dân tự khoá khi mất điện thoại (không qua mã xác thực)",
-                )
-            except DomainError as exc:
-                # Already locked (by the citizen a moment ago, or by an officer): what was asked is done.
-                if exc.errors[0].code != "eid.already_locked":
-                    raise
-            logout(request)
-            messages.success(
-                request, _("Đã khoá tài khoản. Để mở lại, hãy đến công an xã, phường nơi cư trú.")
+            return _locked_on_request(
+                request, account, note="Công dân tự khoá khi mất điện thoại (không qua mã xác thực)"
             )
-            return redirect("eid:login")
     return render(request, "eid/lock_lost_phone.html", {"form": form})
 
 
