@@ -89,6 +89,27 @@ def generate(people: int, seed: int, out: Path) -> float:
     return time.perf_counter() - started
 
 
+def server_cpu() -> float | None:
+    """CPU seconds used so far by the PostgreSQL server's processes on this machine (its backends and
+    background processes, as pg_stat_activity lists them), or None on SQLite or a server elsewhere. The
+    import's connection keeps one backend for the whole run, so the difference over the run is the
+    server's share of the import."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity")
+        pids = [pid for (pid,) in cursor.fetchall()]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # not a server on this machine
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime and stime
+    return total
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -96,10 +117,11 @@ def children_cpu() -> float:
 
 def stage(
     path: Path, *, batch_size: int, profile_rows: int, workers: int | None
-) -> tuple[ImportRun, float, float]:
-    """Import the file into staging; returns the run, rows/s of wall time and rows per CPU-second of this
-    process and its normalizing workers (the second says what the code costs when other work shares the
-    cores). The workers' CPU is known once they have exited, which they do at the end of the import."""
+) -> tuple[ImportRun, float, float, float | None]:
+    """Import the file into staging; returns the run, rows/s of wall time, rows per CPU-second of this
+    process and its normalizing workers (what the code costs when other work shares the cores), and the
+    database server's CPU microseconds per row (None where it cannot be read). The workers' CPU is known
+    once they have exited, which they do at the end of the import."""
     actor = Actor(system="bench")
     run, source = import_start(path=path, source_name=SOURCE, actor=actor)
     started = time.perf_counter()
@@ -140,7 +162,8 @@ def stage(
         print(text.getvalue(), file=sys.stderr)
         run.refresh_from_db()
         started = time.perf_counter()
-    cpu_started = time.process_time() + children_cpu()
+    own_started, children_started = time.process_time(), children_cpu()
+    server_started = server_cpu()
     first_row = run.rows_read
     run = import_rows(
         run=run,
@@ -153,7 +176,19 @@ def stage(
     )
     elapsed = time.perf_counter() - started
     rows = run.rows_read - first_row
-    return run, rows / elapsed, rows / (time.process_time() + children_cpu() - cpu_started)
+    server_ended = server_cpu()
+    server_us = (
+        (server_ended - server_started) * 1e6 / rows
+        if server_started is not None and server_ended is not None
+        else None
+    )
+    own_us = (time.process_time() - own_started) * 1e6 / rows
+    workers_us = (children_cpu() - children_started) * 1e6 / rows
+    print(
+        f"CPU per row: {own_us:,.0f} µs in the import process, {workers_us:,.0f} µs in its workers",
+        file=sys.stderr,
+    )
+    return run, rows / elapsed, 1e6 / (own_us + workers_us), server_us
 
 
 def fault_shares(run: ImportRun, faults_path: Path) -> dict[str, tuple[int, int]]:
@@ -247,7 +282,9 @@ def main() -> None:
         generated = generate(args.people, args.seed, path)
         print(f"generated {path} in {generated:.0f} s", flush=True)
     load_before = os.getloadavg()
-    run, rate, cpu_rate = stage(path, batch_size=args.batch_size, profile_rows=args.profile, workers=workers)
+    run, rate, cpu_rate, server_us = stage(
+        path, batch_size=args.batch_size, profile_rows=args.profile, workers=workers
+    )
     own_mb, children_mb = peak_rss_mb()
     load_after = os.getloadavg()
     print(f"rows: {run.rows_read:,}  rate: {rate:,.0f} rows/s (target 20,000)")
@@ -256,6 +293,8 @@ def main() -> None:
         f"rows per CPU-second of the import process and its workers: {cpu_rate:,.0f} "
         "(the database server's CPU is extra)"
     )
+    server_text = "not measured" if server_us is None else f"{server_us:,.0f} µs of CPU per row"
+    print(f"database server: {server_text}")
     print(f"peak memory of the import process: {own_mb:,.0f} MB (target < 500 MB)")
     print(f"peak memory of a child process (a worker, or the generator): {children_mb:,.0f} MB")
     print(
@@ -289,7 +328,7 @@ def main() -> None:
                 f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n\n"
                 f"- staging with full normalization and rules, {workers} normalizing workers: "
                 f"**{rate:,.0f} rows/s** (target 20,000); {cpu_rate:,.0f} rows per CPU-second of the "
-                "import process and its workers\n"
+                f"import process and its workers; database server: {server_text}\n"
                 f"- peak memory of the import process: **{own_mb:,.0f} MB** (target < 500 MB); "
                 f"of a worker {children_mb:,.0f} MB\n"
                 f"- verdicts: accepted {run.rows_accepted:,}, review {run.rows_review:,}, "
