@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import time
 import uuid
 from collections import Counter
@@ -48,6 +47,7 @@ from dancu.geo.selectors import subtree
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.forked import can_fork_workers
+from dancu.lib.jsontext import json_text
 from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.pgcopy import copy_rows
 from dancu.lib.tasks import enqueue
@@ -644,10 +644,10 @@ def _commit_batch(
                 row.number,
                 row.line or None,
                 status,
-                _json(row.values),
-                _json(result.normalized),
-                _json(issues),
-                _json(result.repairs),
+                json_text(row.values),
+                json_text(result.normalized),
+                json_text(issues),
+                json_text(result.repairs),
                 _identifier(result.normalized.get("id_number", ""), 12),
                 _identifier(result.normalized.get("old_id_number", ""), 9),
             )
@@ -710,12 +710,6 @@ def _first_staged_postgresql(
     with connection.cursor() as cursor:
         cursor.execute(sql, [sorted(values), run_id])
         return list(cursor.fetchall())
-
-
-# What JSONField stores, written directly; the Vietnamese stays readable (and shorter) unescaped. One
-# encoder for the process: json.dumps with options builds a new one per call, which four cells a row
-# of a million rows notice.
-_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _insert_staging(records: list[tuple[Any, ...]]) -> None:

@@ -20,7 +20,6 @@ citizen and household) in batches of whole households:
 from __future__ import annotations
 
 import itertools
-import json
 import operator
 import secrets
 import time
@@ -40,6 +39,7 @@ from dancu.audit.models import EventType
 from dancu.audit.services import Actor, audit_event_record
 from dancu.geo.models import AdminUnit, UnitSuccession
 from dancu.lib.errors import DomainError, FieldError
+from dancu.lib.jsontext import json_text
 from dancu.lib.pgcopy import copy_rows
 from dancu.lib.vntext import fold, fold_name
 from dancu.registry.generator import (
@@ -691,7 +691,6 @@ class _Loader:
             )
             version_rows.append((_HOUSEHOLD, household_id, snapshot))
 
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         for entity, entity_id, snapshot in version_rows:
             row_id = next(ids["version"])
             versions.add(
@@ -705,7 +704,7 @@ class _Loader:
                 event_id,
                 reason,
                 "",
-                dumps(snapshot),
+                json_text(snapshot),
             )
 
     def _citizen_values(self, person: PersonRecord, *, death: str | None) -> dict[str, Any]:
