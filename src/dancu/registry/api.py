@@ -450,10 +450,10 @@ def _stay_out(stay: Residence, *, today: date) -> dict[str, Any]:
     summary="People staying in your area (người tạm trú trong địa bàn)",
     description=(
         "The current temporary residences of your area, whatever the commune of the person's permanent "
-        "residence, the stays past their end date first. `q` is a PIN or the start of a name (tone marks "
-        "optional). Every person listed is written to the access log. The record itself stays with the "
-        "police of the permanent residence: `GET /citizens/{pin}` answers 404 for a person who only stays "
-        "here."
+        "residence, the stays past their end date first. `q` is a PIN (also in groups, `079 090 413 733`), "
+        "the start of a name or a given name alone (tone marks optional). Every person listed is written "
+        "to the access log. The record itself stays with the police of the permanent residence: "
+        "`GET /citizens/{pin}` answers 404 for a person who only stays here."
     ),
 )
 def list_stays(request: HttpRequest, filters: Query[StayParams]) -> dict[str, Any]:

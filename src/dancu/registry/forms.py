@@ -241,10 +241,27 @@ class StaySearchForm(forms.Form):
     expired = forms.BooleanField(label=_("Chỉ người đã hết hạn tạm trú"), required=False)
 
 
+class _PinsField(forms.MultipleChoiceField):
+    """The PINs ticked. A PIN the page no longer lists (the member left meanwhile) is kept, not refused as
+    an unknown choice: the split refuses it with its own rule, naming the person."""
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 20
+
+
+class _PinField(forms.ChoiceField):
+    """One PIN among the members listed, kept too when the page no longer lists it (see _PinsField)."""
+
+    def valid_value(self, value: str) -> bool:
+        return len(value) <= 20
+
+
 class HeadChangeForm(forms.Form):
     """Thay đổi chủ hộ: one of the current members becomes the head; the previous head stays a member."""
 
-    new_head = forms.ChoiceField(label=_("Chủ hộ mới"))
+    # A PIN the page no longer offers (the form sent twice, the person now the head; a member who left
+    # since the page was opened) is kept for the change of head to refuse with its own rule.
+    new_head = _PinField(label=_("Chủ hộ mới"))
     previous_head_relation = forms.ChoiceField(
         label=_("Quan hệ của chủ hộ cũ với chủ hộ mới"),
         choices=[(value, label) for value, label in Relation.choices if value != Relation.HEAD],
@@ -265,21 +282,6 @@ class HeadChangeForm(forms.Form):
         if not any(m.relation_to_head == Relation.HEAD for m in members):
             # A household without a head has no previous head to give a relation to.
             del self.fields["previous_head_relation"]
-
-
-class _PinsField(forms.MultipleChoiceField):
-    """The PINs ticked. A PIN the page no longer lists (the member left meanwhile) is kept, not refused as
-    an unknown choice: the split refuses it with its own rule, naming the person."""
-
-    def valid_value(self, value: str) -> bool:
-        return len(value) <= 20
-
-
-class _PinField(forms.ChoiceField):
-    """One PIN among the members listed, kept too when the page no longer lists it (see _PinsField)."""
-
-    def valid_value(self, value: str) -> bool:
-        return len(value) <= 20
 
 
 class HouseholdSplitForm(forms.Form):

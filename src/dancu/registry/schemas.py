@@ -129,7 +129,14 @@ class CitizenPageOut(Schema):
 
 
 class StayParams(Schema):
-    q: str = Field("", max_length=200, description="a PIN, or the start of a name with or without tone marks")
+    q: str = Field(
+        "",
+        max_length=200,
+        description=(
+            'a PIN (also in groups, "079 090 413 733"), the start of a name or a given name alone, with or '
+            "without tone marks"
+        ),
+    )
     expired: bool = Field(False, description="only the stays past their end date")
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(20, ge=1, le=100)

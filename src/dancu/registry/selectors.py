@@ -752,10 +752,17 @@ def _stays(actor: User) -> QuerySet[Residence]:
 
 
 def _stay_text_filter(text: str) -> Q:
-    text = text.strip()
-    if PIN_RE.match(text):
-        return Q(citizen__pin=text)
-    return Q(citizen__name_key__startswith=fold_name(text))
+    """A person in the list of stays, found as the record search finds them (`_search_filter`): by a PIN
+    typed in groups as it is read off a card ("079 090 413 733"), by the start of the full name, or by a
+    single word as the given name people use at the door ("tuấn" finds Trần Minh Tuấn)."""
+    number = ungrouped(text.strip())
+    if PIN_RE.match(number):
+        return Q(citizen__pin=number)
+    key = fold_name(text)
+    by_name = Q(citizen__name_key__startswith=key)
+    if key and " " not in key:
+        by_name |= Q(citizen__name_key__endswith=f" {key}")
+    return by_name
 
 
 def stay_home(stay: Residence) -> Residence | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -270,7 +272,10 @@ def arrival_new_view(request: HttpRequest) -> HttpResponse:
     actor = current_user(request)
     if not actor.registers_arrivals:
         raise PermissionDenied
-    form = ArrivalForm(request.POST or None, initial={"registered_on": timezone.localdate()})
+    # A household's page sends a person it could not add here (household_member_new_view), with the
+    # household and the relation to fill in; the form checks them as it checks what is typed.
+    prefilled = {k: request.GET[k] for k in ("household_number", "relation_to_head") if k in request.GET}
+    form = ArrivalForm(request.POST or None, initial={"registered_on": timezone.localdate(), **prefilled})
     in_area = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -489,7 +494,7 @@ def stay_new_view(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     today = timezone.localdate()
     form = StayForm(request.POST or None, initial={"registered_on": today})
-    in_area = None
+    in_area = stay_here = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -506,6 +511,16 @@ def stay_new_view(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             in_area = _card_refused(request, form, exc)
+            if any(e.code == "residence.unchanged" for e in exc.errors):
+                # The card matched and the person stays at this very address of the commune already: the
+                # form sent twice, or a stay registered before. Its page, which the officer may read, is
+                # where to go on.
+                try:
+                    stay_here = selectors.stay_get(
+                        actor=actor, pin=data["pin"].strip(), purpose=purpose_of(request)
+                    ).pk
+                except NotFoundError:
+                    stay_here = None
         else:
             messages.success(request, _("Đã đăng ký tạm trú"))
             return redirect("registry:stay", rid=stay.pk)
@@ -516,6 +531,7 @@ def stay_new_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "commune": actor.police_unit.admin_unit if actor.police_unit else None,
             "in_area": in_area,
+            "stay_here": stay_here,
         },
     )
 
@@ -756,16 +772,26 @@ def household_new_view(request: HttpRequest, pk: int) -> HttpResponse:
                     source_document=data["source_document"],
                 )
             except DomainError as exc:
+                # The head is the person whose page this is: a refusal about them (dead, in a household
+                # already) is about the whole form, shown on top in words, not led by the name "head".
+                about_head = [replace(e, field="") if e.field == "head" else e for e in exc.errors]
                 add_domain_errors(
                     form,
-                    exc,
+                    DomainError(about_head),
                     language=request.LANGUAGE_CODE,
                     field_map={"commune": "commune_code"},
                 )
             else:
                 messages.success(request, _("Đã lập hộ số %(number)s") % {"number": household.number})
                 return redirect("registry:household", pk=household.pk)
-    return render(request, "registry/household_form.html", {"form": form, "citizen": citizen})
+    # A person in a household already (the form sent twice, the first time opening it) is shown the
+    # household they are in, read with the record, and the way to it.
+    in_household = next((m.household for m in citizen.household_memberships.all() if m.left_on is None), None)
+    return render(
+        request,
+        "registry/household_form.html",
+        {"form": form, "citizen": citizen, "in_household": in_household},
+    )
 
 
 @officer_required
@@ -777,6 +803,7 @@ def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFoundError:
         raise Http404 from None
     form = MemberForm(request.POST or None, initial={"joined_on": timezone.localdate()})
+    arrival = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -786,6 +813,18 @@ def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except NotFoundError:
             form.add_error("pin", _("Không tìm thấy công dân trong địa bàn [citizen.not_found]"))
+            if actor.registers_arrivals:
+                # A person whose record lies in another commune joins the household by moving in, which
+                # finds the record from the card: the refusal leads there with the household and the
+                # relation filled in. Not the PIN: an address ends up in logs and browser history. The
+                # link is offered for any PIN not found here, so it says nothing of whether one exists.
+                arrival = (
+                    reverse("registry:arrival_new")
+                    + "?"
+                    + urlencode(
+                        {"household_number": household.number, "relation_to_head": data["relation_to_head"]}
+                    )
+                )
         else:
             try:
                 services.household_add_member(
@@ -807,7 +846,9 @@ def household_member_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, _("Đã thêm thành viên vào hộ"))
                 return redirect("registry:household", pk=household.pk)
-    return render(request, "registry/member_form.html", {"form": form, "household": household})
+    return render(
+        request, "registry/member_form.html", {"form": form, "household": household, "arrival": arrival}
+    )
 
 
 @officer_required
@@ -822,22 +863,36 @@ def household_head_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = HeadChangeForm(request.POST or None, members=members, initial={"changed_on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        new_head = next(m.citizen for m in members if m.citizen.pin == data["new_head"])
-        try:
-            services.household_change_head(
-                actor=Actor(actor),
-                household=household,
-                new_head=new_head,
-                previous_head_relation=data.get("previous_head_relation", ""),
-                changed_on=data["changed_on"],
-                reason=data["reason"],
-                source_document=data["source_document"],
-            )
-        except DomainError as exc:
-            add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
-        else:
-            messages.success(request, _("Đã thay đổi chủ hộ"))
-            return redirect("registry:household", pk=household.pk)
+        # One of the members read with the household, the head among them (the form sent twice names the
+        # head it made); or else a record of the area, gone from the household since the page was shown,
+        # which the change refuses as no member.
+        new_head = next((m.citizen for m in members if m.citizen.pin == data["new_head"]), None)
+        if new_head is None:
+            try:
+                new_head = selectors.citizen_get(
+                    actor=actor,
+                    pin=data["new_head"].strip(),
+                    purpose=purpose_of(request),
+                    channel=AccessLog.Channel.WEB,
+                )
+            except NotFoundError:
+                form.add_error("new_head", _("Không tìm thấy công dân trong địa bàn [citizen.not_found]"))
+        if new_head is not None:
+            try:
+                services.household_change_head(
+                    actor=Actor(actor),
+                    household=household,
+                    new_head=new_head,
+                    previous_head_relation=data.get("previous_head_relation", ""),
+                    changed_on=data["changed_on"],
+                    reason=data["reason"],
+                    source_document=data["source_document"],
+                )
+            except DomainError as exc:
+                add_domain_errors(form, exc, language=request.LANGUAGE_CODE)
+            else:
+                messages.success(request, _("Đã thay đổi chủ hộ"))
+                return redirect("registry:household", pk=household.pk)
     return render(
         request, "registry/head_form.html", {"form": form, "household": household, "members": members}
     )
