@@ -144,10 +144,11 @@ def test_demo_prepares_people_and_one_account_per_role_then_reuses_them_and_its_
     # The campaign, its targets handed down: the ministry for the country and the provinces, each province
     # supervisor for its communes (four Hà Nội wards, the Hải Phòng commune of the demo).
     assert made["campaigns"] == ["Cấp căn cước 2025"]
-    assert made["campaign_metrics"] == 4
-    assert made["targets"].count("quantri.c06") == 4 * 3
-    assert made["targets"].count("phuctra.hanoi") == 4 * 4
-    assert made["targets"].count("phuctra.haiphong") == 4 * 1
+    # Cards taken and delivered, forms collected, records cleaned and e-ID accounts registered.
+    assert made["campaign_metrics"] == 5
+    assert made["targets"].count("quantri.c06") == 5 * 3
+    assert made["targets"].count("phuctra.hanoi") == 5 * 4
+    assert made["targets"].count("phuctra.haiphong") == 5 * 1
     # One citizen's e-ID account, active, whose PIN is printed with the logins.
     [(pin, status)] = made["eid_accounts"]
     assert status == "active"

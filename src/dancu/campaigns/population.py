@@ -15,7 +15,9 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from dancu.cards.models import unexpired_on
+from dancu.accounts.models import User
+from dancu.cards.models import Card, unexpired_on
+from dancu.eid.models import EidAccount
 from dancu.registry.models import Citizen, IdentityCardRecord
 
 FULL_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -79,7 +81,43 @@ def due_for_card(as_of: date) -> QuerySet[Citizen]:
     )
 
 
+def due_for_eid(as_of: date) -> QuerySet[Citizen]:
+    """Citizens aged 14 or more who could have a level-2 e-ID account registered on `as_of` and have none.
+
+    The test is the one `eid.services.eid_account_register` applies, so that every citizen counted can be
+    brought in at the desk: a record neither merged nor of a dead person, holding a card this platform
+    issued that is active, not past its expiry date and carrying the citizen's PIN (`has_valid_card`: a
+    card that still shows a PIN cancelled since does not open an account). A card known only from the
+    registry (`IdentityCardRecord`, an older chip card) does not count, as registration would refuse it.
+    The card must also have been issued by `as_of`, so that a count for an earlier day leaves out a card
+    handed over later.
+
+    Any account at all leaves the citizen out. A pending account is registered (the officer's work is
+    done; the citizen's activation is theirs), and an active one needs nothing. A locked account is
+    refused by registration (`eid.account_exists`, there is no unlocking yet), so no commune can bring its
+    holder in; counting them would hold every commune below what it can reach. For the same reason a PIN
+    already taken as another user's name, which registration also refuses, leaves the citizen out.
+
+    Unlike card intake, registration does not refuse a citizen declared missing, so neither does this.
+    """
+    valid_card = Card.objects.valid_on(as_of).filter(
+        citizen=OuterRef("pk"), number=OuterRef("pin"), issued_on__lte=as_of
+    )
+    account = EidAccount.objects.filter(citizen=OuterRef("pk"))
+    name_taken = User.objects.filter(username=OuterRef("pin"))
+    return (
+        _living()
+        .filter(born_on_or_before(_years_before(as_of, CARD_AGE)))
+        .filter(Exists(valid_card))
+        .filter(~Exists(account), ~Exists(name_taken))
+    )
+
+
 RULES: dict[str, tuple[Callable[[date], QuerySet[Citizen]], Promise]] = {
     "residents": (residents, _("Dân số đang sinh sống")),
     "due_for_card": (due_for_card, _("Công dân từ 14 tuổi chưa có thẻ căn cước còn hạn")),
+    "due_for_eid": (
+        due_for_eid,
+        _("Công dân từ 14 tuổi có thẻ căn cước còn giá trị, chưa có tài khoản định danh điện tử"),
+    ),
 }

@@ -252,6 +252,8 @@ def eid_account_activate(
             event_type=EventType.EID_ACCOUNT_ACTIVATED,
             subject_type="eid_account",
             subject_id=account.pk,
+            # The citizen's commune, as registration records it: campaigns count activations there.
+            unit=account.citizen.area_commune,
         )
     return account
 

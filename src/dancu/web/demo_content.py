@@ -437,6 +437,7 @@ _CAMPAIGN_METRICS = (
     ("cards_delivered", "", (60, 30, 6)),
     ("forms_collected", "residents", (60, 30, 6)),
     ("records_cleaned", "", (3_000, 1_000, 200)),
+    ("eid_registered", "due_for_eid", (40, 20, 4)),
 )
 
 

@@ -32,8 +32,14 @@ def create(apps, schema_editor):
 
 
 def remove(apps, schema_editor):
+    """Remove the metrics no campaign follows, as numerator or denominator. (The relation has no reverse
+    name to filter on: a campaign's metrics are read from CampaignMetric.)"""
+    CampaignMetric = apps.get_model("campaigns", "CampaignMetric")
+    followed = set(CampaignMetric.objects.values_list("metric_id", flat=True)) | set(
+        CampaignMetric.objects.exclude(denominator=None).values_list("denominator_id", flat=True)
+    )
     codes = [m[0] for m in EVENT_METRICS + POPULATION_METRICS]
-    apps.get_model("campaigns", "Metric").objects.filter(code__in=codes, campaignmetric__isnull=True).delete()
+    apps.get_model("campaigns", "Metric").objects.filter(code__in=codes).exclude(pk__in=followed).delete()
 
 
 class Migration(migrations.Migration):
