@@ -103,6 +103,8 @@ SEEDING_MIGRATIONS = (
     ("dancu.cards.migrations.0002_fee_table_2024", "add_rates"),
     ("dancu.campaigns.migrations.0002_builtin_metrics", "create"),
     ("dancu.campaigns.migrations.0003_worker_schedules", "create"),
+    ("dancu.campaigns.migrations.0006_eid_metrics", "create"),
+    ("dancu.cards.migrations.0007_expire_schedule", "schedule"),
     ("dancu.collection.migrations.0005_quality_schedule", "schedule"),
     ("dancu.audit.migrations.0007_seal_schedule", "schedule"),
 )

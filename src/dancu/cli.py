@@ -12,9 +12,21 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError
 
+    from dancu.lib.termination import Terminated, exit_status
+
     args = ["dancu", *(sys.argv[1:] if argv is None else argv)]
     try:
         execute_from_command_line(args)
+    except KeyboardInterrupt as stop:
+        # Ctrl-C in a command that does not say itself what it kept (`dancu import`, `dancu generate` and
+        # `dancu load_package` do, and exit before this): the operator asked for the stop and needs no
+        # stack of wherever it landed, only that the command stopped, and the status a shell expects.
+        if "--traceback" in args:
+            raise
+        command = args[1] if len(args) > 1 else "dancu"
+        by = "SIGTERM" if isinstance(stop, Terminated) else "Ctrl-C"
+        sys.stderr.write(f"\ndancu {command}: Đã dừng ({by}) / Stopped ({by})\n")
+        sys.exit(exit_status(stop))
     except ImproperlyConfigured as exc:
         # A bad setting (config/env.py names the variable and the rule): the operator needs that line,
         # not the forty lines of traceback above it. --traceback still shows them.

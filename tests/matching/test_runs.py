@@ -347,6 +347,23 @@ def test_a_run_that_fails_is_recorded_as_failed_with_its_error_and_proposes_noth
     assert not CandidatePair.objects.exists()
 
 
+def test_a_run_stopped_by_ctrl_c_is_recorded_as_stopped_not_left_running() -> None:
+    citizens = _population()
+    _stage(citizens[:2])
+
+    def stop(message: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        match_run_registry(actor=SYSTEM, today=TODAY, progress=stop)
+
+    run = MatchRun.objects.get()
+    assert run.status == MatchRun.Status.FAILED
+    assert run.summary["error"] == "stopped (Ctrl-C or SIGTERM)"
+    assert run.finished_at is not None
+    assert not CandidatePair.objects.exists()
+
+
 def test_two_copies_of_a_person_in_legacy_rows_without_an_address_are_counted_not_queued() -> None:
     # Rows with no address name no commune, so no commune's officers review a pair of two of them; each
     # row's pair with the citizen it copies goes to that citizen's commune, and the next run, after the

@@ -165,10 +165,12 @@ def test_every_task_the_migrations_schedule_for_the_workers_exists_and_runs() ->
     moved would fail there, every few minutes, with nobody looking. Each one runs here as the worker runs
     it, on the empty registry."""
     schedules = dict(Schedule.objects.values_list("name", "func"))
-    # The check that marks interrupted the imports whose worker died (collection migration 0008), among
-    # the quality passes, the campaigns' tallies and reports and the access log's seal.
+    # The check that marks interrupted the imports whose worker died (collection migration 0008) and the
+    # nightly expiry of cards (cards migration 0007), among the quality passes, the campaigns' tallies
+    # and reports and the access log's seal.
     assert schedules["imports: interrupted runs"] == "dancu.collection.tasks.imports_check"
-    assert len(schedules) == 6
+    assert schedules["cards: expire the cards past their date"] == "dancu.cards.tasks.expire_due"
+    assert len(schedules) == 7
     for name, func in sorted(schedules.items()):
         task = Task.objects.get(id=enqueue(func))
         assert task.success, f"{name}: {task.result}"

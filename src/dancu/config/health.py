@@ -21,7 +21,7 @@ import dataclasses
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import path
 from django.utils import timezone
@@ -47,7 +47,18 @@ class _OrmCheck(HealthCheck):
     its own open for good)."""
 
     async def run(self) -> None:
-        await sync_to_async(self.check)()
+        await sync_to_async(self._check_tables)()
+
+    def _check_tables(self) -> None:
+        try:
+            self.check()
+        except DatabaseError:
+            # A table missing (a node whose database `dancu setup` never prepared) or a database gone
+            # since the Database check: the library would answer "Unknown Error" and log the traceback.
+            # The answer says what to do instead, without the error's text (it may quote SQL).
+            raise ServiceUnavailable(
+                "its tables could not be read: run dancu setup (or see the Database check)"
+            ) from None
 
     @abc.abstractmethod
     def check(self) -> None:

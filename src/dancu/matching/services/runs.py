@@ -548,9 +548,14 @@ def match_run_registry(
             "auto_merge_waiting": len(merged.waiting),
             "citizens_logged": citizens_logged,
         }
-    except Exception as exc:
-        _finish(
-            run, actor=actor, status=MatchRun.Status.FAILED, summary={"error": f"{type(exc).__name__}: {exc}"}
+    except BaseException as exc:
+        # A stop (Ctrl-C, or SIGTERM, which the commands turn into a KeyboardInterrupt) ends the run as
+        # surely as an error: left "running", it would read as under way for good, with no event of its end.
+        error = (
+            "stopped (Ctrl-C or SIGTERM)"
+            if isinstance(exc, KeyboardInterrupt)
+            else f"{type(exc).__name__}: {exc}"
         )
+        _finish(run, actor=actor, status=MatchRun.Status.FAILED, summary={"error": error})
         raise
     return _finish(run, actor=actor, status=MatchRun.Status.FINISHED, summary=summary)

@@ -6,7 +6,7 @@ public keys in the database, or, offline, against a key set file (`--keys`, JSON
 
 `dancu card keys` prints that key set; `dancu card rotate-key [--key-lost]` starts a new issuer key, on a
 node that can read the current one unless the operator declares it lost; `dancu card expire` marks the
-cards past their expiry.
+cards past their expiry (the workers do it every night, `cards.tasks.expire_due`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.utils import timezone
 from dancu.audit.services import Actor
 from dancu.cards.services import cards_expire_due, issuer_key_create, public_key_set
 from dancu.cards.verify import verify_text
+from dancu.lib.command_options import check_output_files
 from dancu.lib.errors import DomainError, command_error_from
 
 MAX_INPUT = 100_000
@@ -45,7 +46,9 @@ class Command(BaseCommand):
         verify.add_argument("--keys", type=Path, help="JSON key set {key id: public key}, for offline use")
         keys = sub.add_parser("keys", help="print the issuers' public key set (JSON) for offline verifiers")
         keys.add_argument("--output", type=Path)
-        sub.add_parser("expire", help="mark active cards past their expiry as expired (run daily)")
+        sub.add_parser(
+            "expire", help="mark active cards past their expiry as expired (the workers do it nightly)"
+        )
         rotate = sub.add_parser(
             "rotate-key", help="start signing chips with a new issuer key; old keys keep verifying"
         )
@@ -68,6 +71,10 @@ class Command(BaseCommand):
             self.stdout.write(f"{key.key_id} {key.public_key}")
             return
         if options["action"] == "keys":
+            if options["output"]:
+                # Checked before the key set is read, by the rules of every command's output file: a folder
+                # that does not exist (a mount missing on this node) was a FileNotFoundError's traceback.
+                check_output_files({"--output": options["output"]}, inputs={})
             key_set = public_key_set()
             text = json.dumps(key_set, indent=2, sort_keys=True)
             if options["output"]:

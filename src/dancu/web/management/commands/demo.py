@@ -27,6 +27,7 @@ from dancu.collection.models import ImportRun
 from dancu.geo.models import AdminUnit
 from dancu.registry.models import Citizen
 from dancu.web import demo_content
+from dancu.web.management.commands.serve import check_address
 
 # Four wards of central Hà Nội placed with 2025 addresses, and the old province of Hải Dương (merged
 # into Hải Phòng on 1 July 2025) placed with legacy-only addresses, to show the mapping.
@@ -60,6 +61,10 @@ class Command(BaseCommand):
         parser.add_argument("--addrport", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not options["no_serve"]:
+            # An address the server cannot listen on (`make demo` beside another server on port 8000) was
+            # refused only after the minute or more of preparation; it is said at once now.
+            check_address(options["addrport"])
         call_command("setup", stdout=self.stdout, stderr=self.stderr)
         if Citizen.objects.exists():
             self.stdout.write(f"Population already there: {Citizen.objects.count():,} citizens (reused).")

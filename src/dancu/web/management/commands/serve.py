@@ -8,6 +8,7 @@ WhiteNoise and one background worker process started beside the server and stopp
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ from dancu.lib.errors import command_error
 
 # How long the worker has to stop by itself (a task in hand ends its batch) before it is killed.
 WORKER_STOP_GRACE_SECONDS = 30
+# The largest TCP port number.
+MAX_PORT = 65535
 
 
 class Command(BaseCommand):
@@ -38,7 +41,7 @@ class Command(BaseCommand):
         # Django's runserver ends with os._exit(1) when it cannot listen, which skips the finally block
         # below: a worker started first was left running, with nothing left to stop it. So the address is
         # tried before anything starts.
-        _check_address(options["addrport"])
+        check_address(options["addrport"])
         worker = None
         if not options["no_worker"]:
             # The worker runs as its own process, exactly as in production, so that a long import keeps
@@ -58,25 +61,52 @@ class Command(BaseCommand):
                 _stop_group(worker)
 
 
-def _check_address(addrport: str) -> None:
+def check_address(addrport: str) -> None:
     """Refuse, before the worker starts, an address runserver could not listen on (a port already in
     use, an address not of this machine); runserver itself refuses one it cannot read."""
     match = naiveip_re.match(addrport)
     if match is None:
         return
     host = (match["addr"] or "127.0.0.1").strip("[]")
+    port = int(match["port"])
+    if not 1 <= port <= MAX_PORT:
+        # socket.bind() refuses it with an OverflowError, which no OSError handler catches: the operator
+        # who typed 80000 for 8000 got a traceback.
+        raise command_error(
+            f"Không phục vụ được tại {addrport}: cổng phải từ 1 đến {MAX_PORT}; chưa khởi động gì",
+            f"Cannot serve on {addrport}: the port must be 1 to {MAX_PORT}; nothing was started",
+        )
     family = socket.AF_INET6 if match["ipv6"] else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         # As the server's own socket does, so that a port left in TIME_WAIT by the last run is free.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, int(match["port"])))
+            probe.bind((host, port))
         except OSError as exc:
+            hint_vi, hint_en = _bind_hint(exc)
             raise command_error(
-                f"Không phục vụ được tại {addrport}: {exc.strerror} (cổng đang được dùng?); "
-                "chưa khởi động gì",
-                f"Cannot serve on {addrport}: {exc.strerror} (is the port in use?); nothing was started",
+                f"Không phục vụ được tại {addrport}: {exc.strerror} ({hint_vi}); chưa khởi động gì",
+                f"Cannot serve on {addrport}: {exc.strerror} ({hint_en}); nothing was started",
             ) from None
+
+
+def _bind_hint(exc: OSError) -> tuple[str, str]:
+    """What the operator does about an address that cannot be listened on, by its cause: the one hint
+    "is the port in use?" sent whoever mistyped a host name to look for another program."""
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            "máy này không có địa chỉ đó: dùng 127.0.0.1, 0.0.0.0 hoặc một địa chỉ của máy",
+            "this machine has no such address: use 127.0.0.1, 0.0.0.0 or one of its own addresses",
+        )
+    if exc.errno == errno.EACCES:
+        return (
+            "cổng dưới 1024 cần quyền quản trị: chọn cổng từ 1024",
+            "a port below 1024 needs privileges: choose one from 1024",
+        )
+    return (
+        "cổng đang được một chương trình khác dùng: dừng chương trình đó hoặc chọn cổng khác",
+        "another program holds the port: stop it or choose another port",
+    )
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
