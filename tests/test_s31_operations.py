@@ -20,9 +20,12 @@ def _dancu_python(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]
     """`code` in a fresh Python process with only DANCU_VAR_DIR among the DANCU_ variables: a SQLite
     database of its own under `tmp_path`, as an operator's first run has."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")}
+    # Ctrl-C as an operator's terminal delivers it: a command run in the background by a non-interactive
+    # shell (a CI job) starts with SIGINT ignored, and Python then installs no KeyboardInterrupt for it.
+    restore_ctrl_c = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     # The code is this module's own literals, never outside input.
     return subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", restore_ctrl_c + code],
         env=clean | {"DANCU_VAR_DIR": str(tmp_path)},
         capture_output=True,
         text=True,

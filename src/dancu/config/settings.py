@@ -137,6 +137,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, which answers the static files with their own caching (web/middleware.py).
+    "dancu.web.middleware.NeverCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -223,8 +225,52 @@ DANCU_REQUIRE_OTP = env_bool("DANCU_REQUIRE_OTP", default=True)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("DANCU_SESSION_MINUTES", default=480, minimum=5, maximum=_WEEK_MINUTES) * 60
-SESSION_COOKIE_SECURE = env_bool("DANCU_SECURE_COOKIES", default=False)
+
+# Served over HTTPS (docs/operations.md, "Behind HTTPS"). Off by default: the demo and the tests answer plain
+# HTTP on 127.0.0.1, where a redirect to https:// would reach nothing. On, a plain-HTTP request is redirected
+# to HTTPS, the cookies are sent over HTTPS only, and HSTS is sent when given a duration.
+DANCU_HTTPS = env_bool("DANCU_HTTPS", default=False)
+SECURE_SSL_REDIRECT = DANCU_HTTPS
+# A load balancer or service manager probes a node by its own address over plain HTTP; a redirect would read
+# as a failed probe. These answers hold no personal data (config/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|status)/$"]
+# The TLS proxy in front of dancu speaks plain HTTP to it; Django can tell an HTTPS request only by the
+# proxy's X-Forwarded-Proto. Trusted only when the operator says the proxy sets it on every request: a proxy
+# that passes a client's own header through would let anyone claim HTTPS.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DANCU_TRUST_X_FORWARDED_PROTO", default=False) else None
+)
+# DANCU_SECURE_COOKIES is the older, narrower switch and still works alone; under DANCU_HTTPS it is implied,
+# and turning it off there would send the session over plain HTTP to anyone on the path: refused.
+SESSION_COOKIE_SECURE = env_bool("DANCU_SECURE_COOKIES", default=DANCU_HTTPS)
+if DANCU_HTTPS and not SESSION_COOKIE_SECURE:
+    raise ImproperlyConfigured(
+        "DANCU_SECURE_COOKIES is off but DANCU_HTTPS is on: the session cookie would also travel over plain "
+        "HTTP; unset DANCU_SECURE_COOKIES"
+    )
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# HTTP Strict Transport Security: a browser that saw it refuses plain HTTP to the host for this long, which
+# cannot be taken back before it runs out, so there is no default; start small (an hour) and raise it to a
+# year once every page works over HTTPS. At most two years, what the browsers' preload list recommends.
+SECURE_HSTS_SECONDS = env_int("DANCU_HSTS_SECONDS", default=0, minimum=0, maximum=2 * 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DANCU_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env_bool("DANCU_HSTS_PRELOAD", default=False)
+if SECURE_HSTS_SECONDS and not DANCU_HTTPS:
+    raise ImproperlyConfigured(
+        f"DANCU_HSTS_SECONDS={SECURE_HSTS_SECONDS} needs DANCU_HTTPS=1: HSTS is sent only over HTTPS"
+    )
+if (SECURE_HSTS_INCLUDE_SUBDOMAINS or SECURE_HSTS_PRELOAD) and not SECURE_HSTS_SECONDS:
+    raise ImproperlyConfigured(
+        "DANCU_HSTS_INCLUDE_SUBDOMAINS and DANCU_HSTS_PRELOAD need DANCU_HSTS_SECONDS: without it no HSTS "
+        "header is sent and they would do nothing"
+    )
+# The browsers' preload list takes a host only with its subdomains and for a year or more
+# (hstspreload.org); a header that asks for preloading without them is refused by the list, silently.
+if SECURE_HSTS_PRELOAD and not (SECURE_HSTS_INCLUDE_SUBDOMAINS and SECURE_HSTS_SECONDS >= 365 * 24 * 3600):
+    raise ImproperlyConfigured(
+        "DANCU_HSTS_PRELOAD is on, but the preload list needs DANCU_HSTS_INCLUDE_SUBDOMAINS=1 and "
+        "DANCU_HSTS_SECONDS of at least 31536000 (a year)"
+    )
 
 LANGUAGE_CODE = "vi"
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
@@ -324,6 +370,18 @@ LOGGING = {
 # networks, so an address-based lockout would lock a whole commune police station out after one person's
 # typos. (Axes only checks a list of parameters, not the callable now used; the silence stays for a list.)
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# `dancu check --deploy` asks for HSTS on subdomains (W005) and for preloading (W021) whenever HSTS is on. An
+# operator who set either to 0 has answered it (a sibling host still on plain HTTP; a domain not submitted
+# to the preload list, whose entry takes months to remove); left unset, or set but blank in a template, the
+# question stays.
+SILENCED_SYSTEM_CHECKS += [
+    check
+    for name, check, on in (
+        ("DANCU_HSTS_INCLUDE_SUBDOMAINS", "security.W005", SECURE_HSTS_INCLUDE_SUBDOMAINS),
+        ("DANCU_HSTS_PRELOAD", "security.W021", SECURE_HSTS_PRELOAD),
+    )
+    if os.environ.get(name, "").strip() and not on
+]
 
 # Candidate pairs of a match run at or above this probability are merged without waiting for an officer
 # (docs/merging.md). Off unless set: a wrong merge joins two people's records. When set it must be at
