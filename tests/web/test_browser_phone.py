@@ -643,6 +643,7 @@ SCREENS = [
     Screen("card-report", "lan", lambda w: "/cards/report/"),
     Screen("card-points", "lan", lambda w: "/cards/points/"),
     Screen("eid-register", "lan", lambda w: f"/eid/citizens/{w.people.hung.pk}/register/"),
+    Screen("eid-desk", "lan", lambda w: "/eid/register/"),
     Screen("campaigns", "lan", lambda w: "/campaigns/"),
     Screen("campaign-commune", "lan", lambda w: f"/campaigns/{w.campaign.pk}/{HOAN_KIEM}/?day=2025-07-03"),
     Screen("tokens", "lan", lambda w: "/account/tokens/"),

@@ -98,7 +98,8 @@ def due_for_eid(as_of: date) -> QuerySet[Citizen]:
     holder in; counting them would hold every commune below what it can reach. For the same reason a PIN
     already taken as another user's name, which registration also refuses, leaves the citizen out.
 
-    Unlike card intake, registration does not refuse a citizen declared missing, so neither does this.
+    A citizen declared missing is left out: registration refuses them (`citizen.missing`, as card intake
+    does) until the court's cancellation of the declaration is recorded, so no commune can bring them in.
     """
     valid_card = Card.objects.valid_on(as_of).filter(
         citizen=OuterRef("pk"), number=OuterRef("pin"), issued_on__lte=as_of
@@ -107,6 +108,7 @@ def due_for_eid(as_of: date) -> QuerySet[Citizen]:
     name_taken = User.objects.filter(username=OuterRef("pin"))
     return (
         _living()
+        .filter(missing_declared_on__isnull=True)
         .filter(born_on_or_before(_years_before(as_of, CARD_AGE)))
         .filter(Exists(valid_card))
         .filter(~Exists(account), ~Exists(name_taken))

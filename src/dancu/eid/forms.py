@@ -77,3 +77,22 @@ class RegisterForm(forms.Form):
         label=_("Tôi đã đối chiếu khuôn mặt công dân với ảnh trên thẻ căn cước đang sử dụng"),
         required=False,
     )
+
+
+class CardPinField(PinField):
+    """The PIN typed, or read off the card's QR code by the desk's scanner, which types the whole code
+    (`PIN|CMND|name|…`) followed by Enter: the PIN is its first part."""
+
+    def to_python(self, value: Any) -> str:
+        return super().to_python((value or "").split("|", 1)[0])
+
+
+class DeskLookupForm(forms.Form):
+    pin = CardPinField(
+        label=_("Số định danh cá nhân (gõ hoặc quét mã QR trên thẻ)"),
+        regex=r"^[0-9]{12}$",
+        # A scanned QR code carries the name and the address after the PIN.
+        max_length=400,
+        error_messages={"invalid": _("Số định danh cá nhân gồm 12 chữ số")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "autofocus": True}),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -30,6 +30,8 @@ ACTIVATION_VALID_FOR = timedelta(days=7)
 # No 0/O, 1/I/L: the code is read off a slip and typed on a phone.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 _CODE_LENGTH = 12
+# The age from which a citizen has a level-2 account of their own (NĐ 69/2024).
+ELIGIBLE_AGE = 14
 
 
 def activation_code_digest(code: str) -> str:
@@ -41,6 +43,24 @@ def activation_code_digest(code: str) -> str:
 def _new_activation_code() -> str:
     raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(_CODE_LENGTH))
     return "-".join(raw[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
+
+
+def _aged_14_on(citizen: Citizen, day: date) -> bool:
+    """Whether every birth day the record allows is at least 14 years before `day`.
+
+    NĐ 69/2024 gives an account of one's own from 14; a younger child is registered through a parent's
+    account. The test is the strict one the campaigns count with (campaigns.population.born_on_or_before):
+    a record born "2012" is certainly 14 only on 31 December 2026, and the officer who knows better
+    corrects the birth date first, so that the count and the desk never disagree on who is due."""
+    if citizen.birth_date is None:
+        # The column requires a birth date; a record without one could not show the citizen is 14.
+        return False
+    latest = citizen.birth_date.latest()
+    try:
+        fourteenth = latest.replace(year=latest.year + ELIGIBLE_AGE)
+    except ValueError:  # born on 29 February: 14 years on, the day after 28 February
+        fourteenth = date(latest.year + ELIGIBLE_AGE, 3, 1)
+    return fourteenth <= day
 
 
 def _registration_refusals(
@@ -76,6 +96,33 @@ def _registration_refusals(
                 "citizen", "citizen.deceased", "Công dân đã mất", "The citizen is recorded as deceased"
             )
         )
+    # A court's declaration stands until the court cancels it (Bộ luật Dân sự 2015, art. 70): someone at
+    # the counter under that name is either the citizen back, whose record must first say so, or not the
+    # citizen. Card intake refuses them for the same reason (cards.services.citizen_errors).
+    if citizen.missing_declared_on is not None:
+        errors.append(
+            FieldError(
+                "citizen",
+                "citizen.missing",
+                "Công dân đã bị tuyên bố mất tích: chưa đăng ký được. Nếu công dân đã trở về, hãy cập nhật "
+                "hồ sơ theo quyết định huỷ tuyên bố mất tích của Toà án rồi đăng ký lại",
+                "The citizen has been declared missing: no account can be registered. If the citizen has "
+                "returned, record the court's decision cancelling the declaration, then register again",
+            )
+        )
+    if not errors and not _aged_14_on(citizen, timezone.localdate()):
+        errors.append(
+            FieldError(
+                "citizen",
+                "eid.under_14",
+                "Công dân chưa đủ 14 tuổi theo ngày sinh trong hồ sơ: tài khoản mức độ 2 riêng chỉ đăng ký "
+                "cho người từ đủ 14 tuổi; trẻ dưới 14 tuổi được đăng ký qua tài khoản của cha, mẹ hoặc "
+                "người giám hộ (chưa hỗ trợ)",
+                "By the birth date on record the citizen is not yet 14: an account of their own is "
+                "registered from 14; a child under 14 is registered through the account of a parent or "
+                "guardian (not supported yet)",
+            )
+        )
     # A death or a merge ends the cards too (cards.services.cards_end_for_death, the merge): the card is
     # the consequence, and the officer is told the cause alone.
     if not errors and not has_valid_card(citizen):
@@ -83,8 +130,13 @@ def _registration_refusals(
             FieldError(
                 "citizen",
                 "card.none_active",
-                "Công dân chưa có thẻ căn cước đang sử dụng (đăng ký mức độ 2 cần thẻ còn giá trị)",
-                "The citizen holds no active identity card (level 2 needs a valid card)",
+                # The officer's next step is the card: one expired, lost or revoked is replaced first.
+                "Công dân chưa có thẻ căn cước đang sử dụng (đăng ký mức độ 2 cần thẻ còn giá trị): thẻ hết "
+                "hạn, bị mất, hỏng hoặc bị thu hồi thì làm thủ tục cấp đổi, cấp lại thẻ trước; đăng ký khi "
+                "công dân đã nhận thẻ mới",
+                "The citizen holds no active identity card (level 2 needs a valid card): if the card has "
+                "expired, was lost, damaged or revoked, apply for its renewal or re-issue first; register "
+                "once the citizen has received the new card",
             )
         )
     # A pending account is registered again (a new code); an activated or locked one is refused. A user
@@ -110,6 +162,15 @@ def _registration_refusals(
             )
         )
     return errors
+
+
+def eid_registration_refusals(*, user: User, citizen: Citizen) -> list[FieldError]:
+    """What would refuse registering `citizen` now, the face check aside: the page shows it when it opens,
+    so that the officer does not check the face of a citizen the registry refuses (a death, a missing
+    declaration, a card to replace), and tells them what to do instead. Writes nothing; the registration
+    asks again under its lock. An officer outside the citizen's area gets NotFoundError."""
+    account = EidAccount.objects.filter(citizen=citizen).first()
+    return _registration_refusals(user, citizen, account, identity_checked=True)
 
 
 def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bool) -> tuple[EidAccount, str]:

@@ -17,5 +17,6 @@ urlpatterns = [
     path("me/logout/", views.logout_view, name="logout"),
     path("me/lock/", views.lock_view, name="lock"),
     path("me/lock/lost-phone/", views.lock_lost_phone_view, name="lock_lost_phone"),
+    path("eid/register/", views.desk_view, name="desk"),
     path("eid/citizens/<id:citizen_pk>/register/", views.register_view, name="register"),
 ]

@@ -39,7 +39,7 @@ from dancu.accounts.views import (
 from dancu.audit.services import Actor
 from dancu.cards import render as drawing
 from dancu.eid import selectors, services
-from dancu.eid.forms import ActivationForm, CitizenLoginForm, LostPhoneLockForm, RegisterForm
+from dancu.eid.forms import ActivationForm, CitizenLoginForm, DeskLookupForm, LostPhoneLockForm, RegisterForm
 from dancu.eid.models import EidAccount
 from dancu.lib.errors import DomainError, NotFoundError
 from dancu.registry import selectors as registry_selectors
@@ -306,6 +306,27 @@ def _lock_on_request(request: HttpRequest, citizen: Citizen) -> HttpResponse:
 @never_cache
 @officer_required
 @require_http_methods(["GET", "POST"])
+def desk_view(request: HttpRequest) -> HttpResponse:
+    """The desk's first step: the PIN typed or scanned from the card opens the citizen's registration
+    page. A POST, so that the PIN stays out of addresses, browser history and server logs."""
+    user = current_user(request)
+    form = DeskLookupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            citizen = registry_selectors.citizen_get(
+                actor=user, pin=form.cleaned_data["pin"], purpose=purpose_of(request)
+            )
+        except NotFoundError:
+            # The same answer for a PIN nobody holds and a citizen of another area.
+            form.add_error("pin", _("Không tìm thấy công dân có số định danh này trong địa bàn của đồng chí"))
+        else:
+            return redirect("eid:register", citizen_pk=citizen.pk)
+    return render(request, "eid/desk.html", {"form": form})
+
+
+@never_cache
+@officer_required
+@require_http_methods(["GET", "POST"])
 def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
     """Register a level-2 account for the citizen at the counter; the activation code is shown once."""
     user = current_user(request)
@@ -329,17 +350,34 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
         except DomainError as exc:
             for problem in exc.errors:
                 form.add_error(None, f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]")
+    account = selectors.citizen_account(citizen)
+    # Said before the face is checked, while no code is on the page; only for a registration still to do
+    # (none yet, or pending): an active or locked account has its status line.
+    refusals: list[str] = []
+    may_register = user.role in services.REGISTERING_ROLES
+    if may_register and code is None and (account is None or account.status == EidAccount.Status.PENDING):
+        try:
+            found = services.eid_registration_refusals(user=user, citizen=citizen)
+        except NotFoundError:
+            raise Http404 from None
+        refusals = [
+            f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]"
+            for problem in found
+            if problem.field != "actor"
+        ]
     return render(
         request,
         "eid/register.html",
         {
             "citizen": citizen,
-            "account": selectors.citizen_account(citizen),
-            "has_valid_card": selectors.has_valid_card(citizen),
+            "account": account,
+            "refusals": refusals,
             "form": form,
             "code": code,
             "reissued": reissued,
+            # The slip names the address in full: the citizen types it at home, on another device.
+            "activate_url": request.build_absolute_uri(reverse("eid:activate")),
             "now": timezone.now(),
-            "may_register": user.role in services.REGISTERING_ROLES,
+            "may_register": may_register,
         },
     )
