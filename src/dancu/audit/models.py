@@ -137,6 +137,7 @@ class EventType(models.TextChoices):
     )
     EID_ACCOUNT_ACTIVATED = "eid.account.activated", _("Kích hoạt tài khoản định danh điện tử")
     EID_ACCOUNT_LOCKED = "eid.account.locked", _("Khoá tài khoản định danh điện tử")
+    EID_ACCOUNT_REOPENED = "eid.account.reopened", _("Mở lại tài khoản định danh điện tử đã khoá")
     EID_SIGNED_IN = "eid.account.signed_in", _("Công dân đăng nhập")
     EID_SIGN_IN_FAILED = "eid.account.sign_in_failed", _("Công dân đăng nhập thất bại")
     EID_LOCKED_OUT = "eid.account.locked_out", _("Tạm khoá tài khoản công dân do đăng nhập sai")

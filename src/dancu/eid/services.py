@@ -139,9 +139,10 @@ def _registration_refusals(
                 "once the citizen has received the new card",
             )
         )
-    # A pending account is registered again (a new code); an activated or locked one is refused. A user
-    # of that name without an account would be an officer named with a PIN: refused too.
-    if (account is not None and account.status != EidAccount.Status.PENDING) or (
+    # A pending account is registered again (a new code), a locked one is opened again the same way
+    # (`_account_reopen`), an active one is refused. A user of that name without an account would be an
+    # officer named with a PIN: refused too.
+    if (account is not None and account.status == EidAccount.Status.ACTIVE) or (
         account is None and User.objects.filter(username=citizen.pin).exists()
     ):
         errors.append(
@@ -180,7 +181,8 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
     A citizen whose account is still pending (the code was lost, has expired, or the page that showed it
     was sent twice and the browser kept the second answer) is registered again: the same account gets a
     new code and a new expiry, and the old code stops working. The officer checks the face again, since
-    the code goes to whoever stands at the counter."""
+    the code goes to whoever stands at the counter. A locked account is opened again the same way, in
+    person (`_account_reopen`), once nothing else refuses the citizen (a new card after a lost one)."""
     user = actor.user
     if user is None:
         raise DomainError(
@@ -195,6 +197,8 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
         if errors:
             raise DomainError(errors)
         code = _new_activation_code()
+        if existing is not None and existing.status == EidAccount.Status.LOCKED:
+            return _account_reopen(actor, existing, citizen, code), code
         if existing is not None:
             return _activation_code_reissue(actor, existing, citizen, code), code
         first, _, last = citizen.full_name.rpartition(" ")
@@ -248,6 +252,44 @@ def _activation_code_reissue(actor: Actor, account: EidAccount, citizen: Citizen
         subject_type="eid_account",
         subject_id=account.pk,
         data={"citizen": citizen.pk, "previous_code_expired": expired},
+        unit=citizen.area_commune,
+    )
+    return account
+
+
+def _account_reopen(actor: Actor, account: EidAccount, citizen: Citizen, code: str) -> EidAccount:
+    """A locked account opened again at the desk, as a new registration: the citizen stands at the
+    counter with their card, the officer checks the face, and the account waits for its activation with
+    a new code. The password and the authenticator of before stop working: the account was locked because
+    the phone or the card was lost, and whoever holds the old phone or knows the old password must not
+    find the account open again. At activation the citizen chooses a new password, and sets up an
+    authenticator at the next sign-in."""
+    previous_reason = account.lock_reason
+    user = account.user
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    TOTPDevice.objects.filter(user=user).delete()
+    account.status = EidAccount.Status.PENDING
+    account.lock_reason = ""
+    account.locked_at = None
+    account.activation_digest = activation_code_digest(code)
+    account.activation_expires_at = timezone.now() + ACTIVATION_VALID_FOR
+    account.save(
+        update_fields=[
+            "status",
+            "lock_reason",
+            "locked_at",
+            "activation_digest",
+            "activation_expires_at",
+            "updated_at",
+        ]
+    )
+    audit_event_record(
+        actor=actor,
+        event_type=EventType.EID_ACCOUNT_REOPENED,
+        subject_type="eid_account",
+        subject_id=account.pk,
+        data={"citizen": citizen.pk, "lock_reason": previous_reason},
         unit=citizen.area_commune,
     )
     return account
@@ -339,7 +381,7 @@ def _lock_refusal(actor: Actor, account: EidAccount) -> None:
 
 def eid_account_lock(*, actor: Actor, account: EidAccount, reason: str, note: str = "") -> EidAccount:
     """Lock an account (on the citizen's request, on death, when the card stops being valid). A locked
-    account cannot sign in; unlocking it is not built yet (docs/eid.md)."""
+    account cannot sign in until the citizen has it opened again at the desk (`eid_account_register`)."""
     if reason not in EidAccount.LockReason.values:
         raise DomainError(
             FieldError(

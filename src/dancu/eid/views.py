@@ -338,8 +338,11 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
         return _lock_on_request(request, citizen)
     form = RegisterForm(request.POST or None)
     code = None
-    # A pending account registered again gets a new code; the page then says the old one is void.
-    reissued = selectors.citizen_account(citizen) is not None
+    # A pending account registered again gets a new code; the page then says the old one is void. A
+    # locked one opened again says that the old password and authenticator are void too.
+    before = selectors.citizen_account(citizen)
+    reissued = before is not None
+    reopened = before is not None and before.status == EidAccount.Status.LOCKED
     if request.method == "POST" and form.is_valid():
         try:
             _account, code = services.eid_account_register(
@@ -352,10 +355,10 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
                 form.add_error(None, f"{problem.message(request.LANGUAGE_CODE)} [{problem.code}]")
     account = selectors.citizen_account(citizen)
     # Said before the face is checked, while no code is on the page; only for a registration still to do
-    # (none yet, or pending): an active or locked account has its status line.
+    # (none yet, pending, or locked to be opened again): an active account has its status line.
     refusals: list[str] = []
     may_register = user.role in services.REGISTERING_ROLES
-    if may_register and code is None and (account is None or account.status == EidAccount.Status.PENDING):
+    if may_register and code is None and (account is None or account.status != EidAccount.Status.ACTIVE):
         try:
             found = services.eid_registration_refusals(user=user, citizen=citizen)
         except NotFoundError:
@@ -375,6 +378,7 @@ def register_view(request: HttpRequest, citizen_pk: int) -> HttpResponse:
             "form": form,
             "code": code,
             "reissued": reissued,
+            "reopened": reopened,
             # The slip names the address in full: the citizen types it at home, on another device.
             "activate_url": request.build_absolute_uri(reverse("eid:activate")),
             "now": timezone.now(),
