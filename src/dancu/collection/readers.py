@@ -14,6 +14,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -578,6 +579,194 @@ def _legacy_cells(cells: list[str]) -> list[str] | None:
     return [cell for cell in decoded if cell is not None]
 
 
+# What a workbook may hold before openpyxl reads any of it. openpyxl, in read-only mode too, reads the
+# shared-strings part (`xl/sharedStrings.xml`) whole into a list, keeping a parsed element beside every
+# string (about 150 bytes each, measured), and the styles, the workbook and every relationship part whole
+# into a tree: a 200 KB upload whose shared strings inflate to 128 MB of `<si/>` took 2.5 GB and four
+# minutes before its first row. The bounds are far above what a register reaches and keep one reader
+# under about half a gigabyte. Deflate cannot lie past them: Python's zipfile stops a part at the size the
+# archive declares for it (and fails its CRC), so the declared sizes are checked, not the bytes inflated.
+#
+# A commune's book of ten thousand people has well under a megabyte of shared strings; a province's export
+# of a million rows, each with its name, its parents' names and its address (the strings Excel shares once
+# each), holds some tens of megabytes of them in under two million strings. A larger book is imported as
+# CSV, which is read line by line whatever its size.
+MAX_XLSX_SHARED_STRINGS_BYTES = 64 * 1024 * 1024
+MAX_XLSX_SHARED_STRINGS = 2_000_000
+# A sheet is read row by row, not whole: its bound is that of Excel's 1,048,576 rows of a dozen columns.
+MAX_XLSX_SHEET_BYTES = 1024 * 1024 * 1024
+# But a row is parsed whole, its cells' text with it: a sheet is also read through once for its longest
+# text or tag, which no cell of a book comes near (a cell over MAX_CELL_CHARS rejects its row; Excel's
+# 32,767 characters, escaped, are under 200 KB), so that one cell of a gigabyte never reaches the parser.
+MAX_XLSX_RUN_BYTES = 16 * 1024 * 1024
+# Nor one row of millions of cells: Excel's sheet has 16,384 columns.
+MAX_XLSX_ROW_CELLS = 16_384
+# Every other XML part is parsed whole. Excel's own limit of 64,000 cell formats makes a styles part of a
+# few megabytes at most, and the workbook part lists its sheets in a line each.
+MAX_XLSX_PART_BYTES = 16 * 1024 * 1024
+# A workbook of one list has a dozen parts and each sheet adds one to three; openpyxl makes an object for
+# every sheet the workbook part lists, and zipfile one for every member, before a row is read.
+MAX_XLSX_MEMBERS = 1_000
+MAX_XLSX_SHEETS = 255
+# Excel's XML deflates ten to twenty times, a sheet of near-identical rows some fifty; a part inflating more
+# than this (a zip bomb reaches a thousand) is not a spreadsheet. Small parts are let be: a part of a few
+# kilobytes of repeated tags may deflate more, and cannot cost memory.
+MAX_XLSX_RATIO = 100
+_RATIO_FROM_BYTES = 1024 * 1024
+_UNREADABLE_PART = (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError)
+_SHARED_STRING = re.compile(rb"<(?:\w+:)?si[\s/>]")
+_SHEET = re.compile(rb"<(?:\w+:)?sheet[\s/>]")
+
+
+def _xlsx_refusal(part: str, vi: str, en: str) -> FileRejectedError:
+    # The file is named by what shows the refusal (the page and `dancu import` put its name first): the
+    # reader holds the upload's stored copy, whose name is ours, not the officer's.
+    return FileRejectedError(
+        "file.xlsx_too_large",
+        f"Bảng tính XLSX, phần {part}: {vi}; tệp không được đọc, hãy lưu lại dạng CSV UTF-8",
+        f"The XLSX workbook, part {part}: {en}; the file is not read, save it again as CSV UTF-8",
+    )
+
+
+def _check_xlsx_archive(path: Path) -> None:
+    """Refuse a workbook whose parts would take more memory to read than any register's do
+    (`file.xlsx_too_large`, naming the file and the part), or a ZIP archive that is no workbook
+    (`file.xlsx_not_workbook`), before openpyxl reads any of it."""
+    declared = _declared_members(path)
+    if declared > MAX_XLSX_MEMBERS:
+        raise _xlsx_refusal(
+            "ZIP",
+            f"có {declared:,} phần, quá {MAX_XLSX_MEMBERS:,} phần một bảng tính được có",
+            f"it holds {declared:,} parts, over the {MAX_XLSX_MEMBERS:,} a workbook may hold",
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise FileRejectedError(
+            "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
+        ) from None
+    with archive:
+        members = archive.infolist()
+        names = {member.filename for member in members}
+        if "[Content_Types].xml" not in names or not any(name.endswith("workbook.xml") for name in names):
+            raise FileRejectedError(
+                "file.xlsx_not_workbook",
+                "Tệp là tệp nén ZIP nhưng không phải bảng tính XLSX (không có phần xl/workbook.xml)",
+                "The file is a ZIP archive but not an XLSX workbook (it has no part xl/workbook.xml)",
+            )
+        try:
+            for member in members:
+                _check_xlsx_part(archive, member)
+        except _UNREADABLE_PART as exc:
+            # Read no further than the part says it holds (a part that inflates past it fails its
+            # checksum), encrypted or compressed in a way zipfile does not know.
+            raise FileRejectedError(
+                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
+            ) from None
+
+
+def _declared_members(path: Path) -> int:
+    """How many members the archive's end record declares (0 when it has none: zipfile says it is
+    damaged). Read before zipfile opens the archive, since it makes an object for every member first, and
+    a 200 MB upload holds two million empty ones. The end record's reader is zipfile's own, not public."""
+    with path.open("rb") as handle:
+        end = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+    return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else 0  # type: ignore[attr-defined]
+
+
+def _check_xlsx_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    name = member.filename
+    if not name.endswith((".xml", ".rels")):
+        return  # pictures, printer settings and macros: openpyxl does not read them in read-only mode
+    if name.endswith("sharedStrings.xml"):
+        limit = MAX_XLSX_SHARED_STRINGS_BYTES
+    elif name.startswith("xl/worksheets/"):
+        limit = MAX_XLSX_SHEET_BYTES
+    else:
+        limit = MAX_XLSX_PART_BYTES
+    mb = 1024 * 1024
+    if member.file_size > limit:
+        raise _xlsx_refusal(
+            name,
+            f"giải nén ra {member.file_size / mb:,.0f} MB, quá {limit // mb:,} MB phần này được có",
+            f"it inflates to {member.file_size / mb:,.0f} MB, over the {limit // mb:,} MB this part may hold",
+        )
+    ratio = member.file_size / max(member.compress_size, 1)
+    if member.file_size > _RATIO_FROM_BYTES and ratio > MAX_XLSX_RATIO:
+        raise _xlsx_refusal(
+            name,
+            f"giải nén ra gấp {ratio:,.0f} lần, quá {MAX_XLSX_RATIO} lần một bảng tính thật có",
+            f"it inflates {ratio:,.0f} times, over the {MAX_XLSX_RATIO} times of a real workbook",
+        )
+    if name.startswith("xl/worksheets/"):
+        run, cells = _sheet_extent(archive, member)
+        if run > MAX_XLSX_RUN_BYTES:
+            raise _xlsx_refusal(
+                name,
+                # Read no further than the bound: the cell's whole length is not known, only that it is over.
+                f"có một ô hay thẻ dài hơn {MAX_XLSX_RUN_BYTES // mb} MB, quá giới hạn của một ô",
+                f"it holds a cell or tag longer than {MAX_XLSX_RUN_BYTES // mb} MB, over a cell's limit",
+            )
+        if cells > MAX_XLSX_ROW_CELLS:
+            raise _xlsx_refusal(
+                name,
+                f"có một dòng hơn {MAX_XLSX_ROW_CELLS:,} ô, quá số cột một trang tính có",
+                f"it holds a row of more than {MAX_XLSX_ROW_CELLS:,} cells, over the columns a sheet has",
+            )
+    counted = {"xl/sharedStrings.xml": (_SHARED_STRING, MAX_XLSX_SHARED_STRINGS, "chuỗi", "strings")}
+    counted["xl/workbook.xml"] = (_SHEET, MAX_XLSX_SHEETS, "trang tính", "sheets")
+    if name in counted:
+        pattern, most, vi_unit, en_unit = counted[name]
+        found = _count_tags(archive, member, pattern)
+        if found > most:
+            raise _xlsx_refusal(
+                name,
+                f"có {found:,} {vi_unit}, quá {most:,} {vi_unit} một bảng tính được có",
+                f"it holds {found:,} {en_unit}, over the {most:,} a workbook may hold",
+            )
+
+
+def _sheet_extent(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int, int]:
+    """The longest stretch of the sheet without a "<" (a text, or a tag with its attributes) and the most
+    cells a row opens, read in chunks, stopping once either is over its bound. A stretch inside one chunk
+    is shorter than MAX_XLSX_RUN_BYTES, so only those that run across chunks are followed; a tag cut
+    between two chunks may go uncounted, which a bound this far above a real row does not feel."""
+    longest = run = most = cells = 0
+    with archive.open(member) as part:
+        while chunk := part.read(1 << 20):
+            first = chunk.find(b"<")
+            if first < 0:
+                run += len(chunk)
+            else:
+                longest = max(longest, run + first)
+                run = len(chunk) - chunk.rfind(b"<") - 1
+            longest = max(longest, run)
+            for number, segment in enumerate(chunk.split(b"<row")):
+                # Cells as Excel writes them (`<c r="B3" ...>`), with a namespace prefix as some programs do.
+                counted = sum(segment.count(tag) for tag in (b"<c ", b"<c>", b"<c/>", b":c "))
+                cells = cells + counted if number == 0 else counted
+                most = max(most, cells)
+            if longest > MAX_XLSX_RUN_BYTES or most > MAX_XLSX_ROW_CELLS:
+                break
+    return longest, most
+
+
+def _count_tags(archive: zipfile.ZipFile, member: zipfile.ZipInfo, pattern: re.Pattern[bytes]) -> int:
+    """How many elements `pattern` finds in the part, read in chunks (at most the part's bound in all):
+    a string or a sheet costs memory by its number, which its bytes do not tell (`<si/>` is five)."""
+    found = 0
+    tail = b""
+    with archive.open(member) as part:
+        while chunk := part.read(1 << 20):
+            text = tail + chunk
+            found += len(pattern.findall(text))
+            # A tag cut between two chunks is found in the next; the kept bytes hold no whole tag.
+            tail = text[-64:]
+            found -= len(pattern.findall(tail))
+    # The last bytes were kept for a next chunk that did not come.
+    return found + len(pattern.findall(tail))
+
+
 # What openpyxl raises for a damaged workbook. SyntaxError: the XML parsers' errors (ElementTree's
 # ParseError, lxml's) derive from it; IndexError: a workbook without a sheet, or a cell naming a shared
 # string the workbook lacks; KeyError: a part the workbook lists and lacks.
@@ -602,6 +791,7 @@ def _xlsx_header(path: Path) -> tuple[list[str], int | None, int, int]:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
+    _check_xlsx_archive(path)
     # openpyxl judges a workbook by its file name; read it through a handle so that a workbook saved
     # under any name (legacy exports are often "*.xls" or have no extension) is recognised by content.
     with path.open("rb") as handle:
