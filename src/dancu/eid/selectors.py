@@ -110,6 +110,18 @@ def citizen_refusal(citizen: Citizen) -> FieldError | None:
             "Tài khoản đã bị khoá: hồ sơ đã được hợp nhất. Liên hệ công an xã, phường để đăng ký lại.",
             "The account is locked: the record was merged. Contact the commune police to register again.",
         )
+    # A court's declaration stands until the court cancels it (Bộ luật Dân sự 2015, art. 70): whoever signs
+    # in under the name meanwhile is not known to be the citizen, as at the desk, which refuses to register
+    # them (`services._registration_refusals`). The way back is the cancellation recorded on the record.
+    if citizen.missing_declared_on is not None:
+        return FieldError(
+            "account",
+            "eid.locked_missing",
+            "Tài khoản đã bị khoá: công dân đã bị tuyên bố mất tích. Nếu bạn đã trở về, hãy mang quyết định "
+            "huỷ tuyên bố mất tích của Toà án đến công an xã, phường.",
+            "The account is locked: the citizen has been declared missing. If you have returned, bring the "
+            "court's decision cancelling the declaration to the commune police.",
+        )
     if not has_valid_card(citizen):
         if Card.objects.valid_on(timezone.localdate()).filter(citizen=citizen).exists():
             return FieldError(
