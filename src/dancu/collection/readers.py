@@ -879,12 +879,41 @@ def _date_cell(value: object) -> str:
     return _cell(value)
 
 
+# What reading a sheet's rows raises where the sheet is damaged past its header: the XML parser's errors
+# (a part cut short, or bytes that are no XML) and the archive's (a deflate stream that breaks, a checksum
+# that fails at the part's end), among those openpyxl raises for a damaged workbook (`_DAMAGED`).
+# `open_source` reads every part through once, so the archive's errors come here only from a file that
+# changed after it (written over on a share while `dancu import` reads it).
+_SHEET_BROKEN = (*_DAMAGED, zlib.error)
+
+
 def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     with source.path.open("rb") as handle:
-        workbook = load_workbook(handle, read_only=True, data_only=True)
+        try:
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except (*_SHEET_BROKEN, InvalidFileException) as exc:
+            # Sound when it was opened, the file changed since: it is refused as one damaged from the start.
+            raise FileRejectedError(
+                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
+            ) from None
         yield from _xlsx_sheet_rows(workbook, source, skip=skip)
+
+
+def _damaged_after(sheet: Any, line: int, exc: BaseException) -> FileRejectedError:
+    """The refusal of a sheet that breaks after its row `line` (the header's, when no data row came
+    whole), naming that row as the spreadsheet numbers it: the officer finds there where the damage
+    begins, and the rows above it were read (and an import has kept them)."""
+    title = getattr(sheet, "title", "")
+    return FileRejectedError(
+        "file.xlsx_damaged",
+        f"Tệp XLSX hỏng sau dòng {line} của trang tính “{title}”, không đọc tiếp được ({exc}); hãy mở tệp "
+        "bằng Excel hoặc LibreOffice, lưu lại (.xlsx hoặc CSV UTF-8) rồi nhập lại",
+        f"The XLSX workbook is damaged after row {line} of the sheet “{title}” and cannot be read further "
+        f"({exc}); open it in Excel or LibreOffice, save it again (.xlsx or CSV UTF-8) and import it again",
+    )
 
 
 def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Row]:
@@ -898,7 +927,17 @@ def _xlsx_sheet_rows(workbook: Any, source: Source, *, skip: int) -> Iterator[Ro
         # The sheet's rows come one by one from the first after the header, the rows the workbook leaves
         # out (blank) given empty: counting them gives the spreadsheet's own row number.
         rows = sheet.iter_rows(min_row=source.header_row + 1, values_only=True)
-        for line, cells in enumerate(rows, start=source.header_row + 1):
+        line = source.header_row
+        while True:
+            # The sheet is parsed as its rows are taken: a damage past the header shows here, after the
+            # rows before it were given. Only the taking is guarded, not what is made of the cells.
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except _SHEET_BROKEN as exc:
+                raise _damaged_after(sheet, line, exc) from None
+            line += 1
             if all(value is None or str(value).strip() == "" for value in cells):
                 continue
             number += 1

@@ -547,8 +547,9 @@ def import_rows(
     if not can_fork_workers():
         workers = 0
     started = time.perf_counter()
+    reading = _UntilDamaged(read_rows(source, skip=run.rows_read))
     batches = normalized_batches(
-        _batches(read_rows(source, skip=run.rows_read), batch_size),
+        _batches(reading, batch_size),
         today=checker.today,
         address_parser=checker.address_parser,
         workers=workers,
@@ -566,6 +567,10 @@ def import_rows(
             )
             if on_batch is not None:
                 on_batch(run)
+    if reading.damage is not None:
+        # Every row before the damage is committed: the caller marks the run failed with it (`import_fail`),
+        # and the same file given again resumes after them, to stop at the same place.
+        raise reading.damage
     with transaction.atomic():
         ImportRun.objects.filter(pk=run.pk).update(
             status=ImportRun.Status.DONE,
@@ -590,6 +595,25 @@ def import_rows(
             },
         )
     return run
+
+
+class _UntilDamaged:
+    """The rows of a file up to a damage found after its header (a workbook's sheet cut or corrupted
+    part-way), which ends the rows instead of escaping through the batches and is kept in `damage`.
+
+    Raised where it is found, it would drop the rows of the batch it cuts short and those the workers
+    normalize ahead (`collection.workers`): rows read whole, which an import commits before it fails, so
+    that its counts say how far the file could be read and a resumed run reads none of them twice."""
+
+    def __init__(self, rows: Iterable[Row]) -> None:
+        self.rows = rows
+        self.damage: FileRejectedError | None = None
+
+    def __iter__(self) -> Iterator[Row]:
+        try:
+            yield from self.rows
+        except FileRejectedError as exc:
+            self.damage = exc
 
 
 def _session_begin(run: ImportRun, *, done: int) -> None:

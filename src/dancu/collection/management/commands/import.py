@@ -189,6 +189,9 @@ class Command(BaseCommand):
             )
             sys.exit(exit_status(stopped))
         except FileRejectedError as exc:
+            # A file damaged past its header: the rows before the damage are committed, the run is
+            # failed with it, and the bar is closed first, so that its line does not run into the error's.
+            bar.close()
             import_fail(run=run, error=exc, actor=actor)
             raise CommandError(
                 f"{options['file']}: [{exc.code}] {exc.message_vi} / {exc.message_en}"
