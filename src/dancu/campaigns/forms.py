@@ -12,17 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from dancu.campaigns.models import Metric
 from dancu.campaigns.selectors import figures_range_errors
 from dancu.campaigns.services import MAX_TARGET
+from dancu.lib.full_date import FullDateFormField
 from dancu.lib.numbers import NumberError, parse_int
 from dancu.web.converters import id_param
 
 
 class DayForm(forms.Form):
-    day = forms.DateField(
-        label=_("Số liệu đến ngày"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    since = forms.DateField(
-        label=_("Từ ngày"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    day = FullDateFormField(label=_("Số liệu đến ngày"), required=False)
+    since = FullDateFormField(label=_("Từ ngày"), required=False)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -89,8 +86,8 @@ class _MetricChoices(forms.ModelMultipleChoiceField):
 
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Tên chiến dịch"), max_length=200)
-    starts_on = forms.DateField(label=_("Từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = FullDateFormField(label=_("Từ ngày"))
+    ends_on = FullDateFormField(label=_("Đến ngày"))
     metrics = _MetricChoices(
         label=_("Chỉ số theo dõi"),
         queryset=Metric.objects.filter(kind=Metric.Kind.EVENTS),

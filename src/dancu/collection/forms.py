@@ -14,6 +14,7 @@ from django_stubs_ext import StrOrPromise
 from dancu.collection import workflow
 from dancu.collection.models import CollectionForm, StagingRecord
 from dancu.lib.errors import FieldError
+from dancu.lib.full_date import DayInput
 from dancu.lib.partial_date import PartialDate
 from dancu.registry.models import Citizen, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import BLOOD_TYPES, ETHNICITIES, RELIGIONS
@@ -31,9 +32,9 @@ def _text(label: StrOrPromise, **attrs: Any) -> forms.CharField:
 
 
 def _date(label: StrOrPromise) -> forms.CharField:
-    return forms.CharField(
-        label=label, required=False, max_length=_MAX, widget=forms.TextInput(attrs={"type": "date"})
-    )
+    # Kept as text, as the workflow's rules read it; the shared date box shows a draft's day-first text
+    # ("17/05/2024", from an API client) as the ISO value it needs instead of an empty box.
+    return forms.CharField(label=label, required=False, max_length=_MAX, widget=DayInput)
 
 
 def _choice(label: StrOrPromise, choices: list[tuple[str, Any]], initial: str = "") -> forms.ChoiceField:

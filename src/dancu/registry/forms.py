@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from dancu.lib.full_date import FullDateFormField
 from dancu.registry.models import HouseholdMember, MaritalStatus, Relation, Residence, Sex
 from dancu.registry.reference import ETHNICITIES, RELIGIONS
 from dancu.registry.rules import Issue
@@ -66,12 +67,11 @@ class CitizenForm(forms.Form):
     residence_kind = forms.ChoiceField(label=_("Nơi cư trú khai báo"), choices=Residence.Kind.choices)
     commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
     address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
-    registered_on = forms.DateField(label=_("Ngày đăng ký"), widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(
+    registered_on = FullDateFormField(label=_("Ngày đăng ký"))
+    expires_on = FullDateFormField(
         label=_("Thời hạn tạm trú đến"),
         help_text=_("Chỉ với tạm trú: tối đa 2 năm kể từ ngày đăng ký"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Thu thập thông tin dân cư")
@@ -85,25 +85,22 @@ class ResidenceForm(forms.Form):
     kind = forms.ChoiceField(label=_("Loại cư trú"), choices=Residence.Kind.choices)
     commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
     address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
-    registered_on = forms.DateField(label=_("Ngày đăng ký"), widget=forms.DateInput(attrs={"type": "date"}))
-    expires_on = forms.DateField(
-        label=_("Thời hạn tạm trú đến"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    registered_on = FullDateFormField(label=_("Ngày đăng ký"))
+    expires_on = FullDateFormField(label=_("Thời hạn tạm trú đến"), required=False)
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
 class ResidenceEndForm(forms.Form):
-    ended_on = forms.DateField(label=_("Ngày chấm dứt"), widget=forms.DateInput(attrs={"type": "date"}))
+    ended_on = FullDateFormField(label=_("Ngày chấm dứt"))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
 
 class ResidenceRenewForm(forms.Form):
-    expires_on = forms.DateField(
+    expires_on = FullDateFormField(
         label=_("Thời hạn tạm trú mới đến"),
         help_text=_("Mỗi lần gia hạn tối đa 2 năm"),
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Gia hạn tạm trú")
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
@@ -112,8 +109,8 @@ class ResidenceRenewForm(forms.Form):
 class AbsenceForm(forms.Form):
     """Khai báo tạm vắng: the period, the destination and the reason (Luật Cư trú 2020, art. 31)."""
 
-    starts_on = forms.DateField(label=_("Tạm vắng từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = FullDateFormField(label=_("Tạm vắng từ ngày"))
+    ends_on = FullDateFormField(label=_("Đến ngày"))
     destination = forms.CharField(label=_("Nơi đến"), max_length=400)
     reason = forms.CharField(label=_("Lý do tạm vắng"), max_length=400)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
@@ -122,8 +119,8 @@ class AbsenceForm(forms.Form):
 class AbsenceCorrectForm(forms.Form):
     """Sửa khai báo tạm vắng: the period, destination or reason as they really are, and why."""
 
-    starts_on = forms.DateField(label=_("Tạm vắng từ ngày"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Đến ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = FullDateFormField(label=_("Tạm vắng từ ngày"))
+    ends_on = FullDateFormField(label=_("Đến ngày"))
     destination = forms.CharField(label=_("Nơi đến"), max_length=400)
     absence_reason = forms.CharField(label=_("Lý do tạm vắng"), max_length=400)
     reason = forms.CharField(label=_("Lý do sửa"), max_length=1000)
@@ -139,7 +136,7 @@ class AbsenceWithdrawForm(forms.Form):
 
 
 class AbsenceReturnForm(forms.Form):
-    returned_on = forms.DateField(label=_("Ngày trở về"), widget=forms.DateInput(attrs={"type": "date"}))
+    returned_on = FullDateFormField(label=_("Ngày trở về"))
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Trở về nơi cư trú")
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
@@ -150,7 +147,7 @@ class HouseholdNewForm(forms.Form):
 
     commune_code = forms.CharField(label=_("Mã xã/phường (2025)"), max_length=10)
     address_detail = forms.CharField(label=_("Số nhà, đường, thôn/tổ"), max_length=400)
-    registered_on = forms.DateField(label=_("Ngày lập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
+    registered_on = FullDateFormField(label=_("Ngày lập hộ"))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
@@ -158,7 +155,7 @@ class HouseholdNewForm(forms.Form):
 class MemberForm(forms.Form):
     pin = forms.CharField(label=_("Số định danh của người được thêm"), max_length=20)
     relation_to_head = forms.ChoiceField(label=_("Quan hệ với chủ hộ"), choices=Relation.choices)
-    joined_on = forms.DateField(label=_("Ngày nhập hộ"), widget=forms.DateInput(attrs={"type": "date"}))
+    joined_on = FullDateFormField(label=_("Ngày nhập hộ"))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
@@ -182,9 +179,7 @@ class ArrivalForm(forms.Form):
     pin = forms.CharField(label=_("Số định danh cá nhân (trên thẻ)"), max_length=20)
     full_name = forms.CharField(label=_("Họ, chữ đệm và tên (trên thẻ)"), max_length=200)
     birth_date = forms.CharField(label=_("Ngày sinh (trên thẻ)"), max_length=20, help_text=_("DD/MM/YYYY"))
-    registered_on = forms.DateField(
-        label=_("Ngày đăng ký thường trú"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    registered_on = FullDateFormField(label=_("Ngày đăng ký thường trú"))
     household_number = forms.CharField(
         label=_("Số hồ sơ hộ muốn nhập (hộ trong địa bàn)"),
         help_text=_("Bỏ trống để lập hộ mới, công dân là chủ hộ"),
@@ -216,13 +211,10 @@ class StayForm(forms.Form):
     full_name = forms.CharField(label=_("Họ, chữ đệm và tên (trên thẻ)"), max_length=200)
     birth_date = forms.CharField(label=_("Ngày sinh (trên thẻ)"), max_length=20, help_text=_("DD/MM/YYYY"))
     address_detail = forms.CharField(label=_("Địa chỉ tạm trú: số nhà, đường, thôn/tổ"), max_length=400)
-    registered_on = forms.DateField(
-        label=_("Ngày đăng ký tạm trú"), widget=forms.DateInput(attrs={"type": "date"})
-    )
-    expires_on = forms.DateField(
+    registered_on = FullDateFormField(label=_("Ngày đăng ký tạm trú"))
+    expires_on = FullDateFormField(
         label=_("Tạm trú đến ngày"),
         help_text=_("Tối đa 2 năm kể từ ngày đăng ký"),
-        widget=forms.DateInput(attrs={"type": "date"}),
     )
     # The default reason stays Vietnamese whatever the page language: it is stored in the legal record.
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Đăng ký tạm trú")
@@ -266,7 +258,7 @@ class HeadChangeForm(forms.Form):
         label=_("Quan hệ của chủ hộ cũ với chủ hộ mới"),
         choices=[(value, label) for value, label in Relation.choices if value != Relation.HEAD],
     )
-    changed_on = forms.DateField(label=_("Ngày thay đổi"), widget=forms.DateInput(attrs={"type": "date"}))
+    changed_on = FullDateFormField(label=_("Ngày thay đổi"))
     reason = forms.CharField(label=_("Lý do"), max_length=1000)
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
@@ -291,7 +283,7 @@ class HouseholdSplitForm(forms.Form):
     members = _PinsField(label=_("Những người tách hộ"), required=False, widget=forms.CheckboxSelectMultiple)
     # Blank choices are kept blank on purpose: the split names what is missing, with its rule.
     new_head = _PinField(label=_("Chủ hộ của hộ mới"), required=False)
-    split_on = forms.DateField(label=_("Ngày tách hộ"), widget=forms.DateInput(attrs={"type": "date"}))
+    split_on = FullDateFormField(label=_("Ngày tách hộ"))
     reason = forms.CharField(label=_("Lý do"), max_length=1000, initial="Tách hộ")
     source_document = forms.CharField(label=_("Giấy tờ làm căn cứ"), max_length=250, required=False)
 
@@ -334,4 +326,4 @@ class HouseholdSplitForm(forms.Form):
 
 
 class StateOnForm(forms.Form):
-    on = forms.DateField(label=_("Xem hồ sơ tại ngày"), widget=forms.DateInput(attrs={"type": "date"}))
+    on = FullDateFormField(label=_("Xem hồ sơ tại ngày"))
