@@ -42,7 +42,12 @@ def period_text(figures: Figures) -> str:
     start asked for falls after the day): the report says the campaign has not started, as the page does."""
     if not figures.started:
         return not_started_text(figures)
-    text = f"{_('Số liệu từ ngày')} {_day(figures.since)} {_('đến ngày')} {_day(figures.as_of)}"
+    # Whole sentences with placeholders, never gettext inside an f-string: makemessages does not look
+    # there, and the English report printed "Số liệu từ ngày … to …".
+    text = _("Số liệu từ ngày %(since)s đến ngày %(day)s") % {
+        "since": _day(figures.since),
+        "day": _day(figures.as_of),
+    }
     if figures.in_progress:
         text += f" ({in_progress_text()})"
     return text
@@ -205,7 +210,7 @@ def figures_pdf(figures: Figures, *, language: str = "vi") -> bytes:
             if metric.rows:
                 pdf.ln(4)
                 pdf.set_font(style="B")
-                pdf.cell(0, 7, f"{_('Xếp hạng')}: {metric.metric.label(language)}")
+                pdf.cell(0, 7, _("Xếp hạng: %(metric)s") % {"metric": metric.metric.label(language)})
                 pdf.ln(8)
                 pdf.set_font(style="")
                 ranking = [_ranking_header(with_code=False)]

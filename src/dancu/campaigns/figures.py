@@ -7,7 +7,8 @@ many events lie behind them. Every computation catches the tallies up on the tra
 Definitions (docs/campaigns.md explains them to leaders):
 - achieved: events counted from `since` (the campaign's first day unless a range is asked for) to `as_of`.
 - target: the unit's own target (the whole period, or per day times the days of the range); without one,
-  the eligible population when the metric has a denominator; else none. A range shorter than the period
+  the eligible population when the metric has a denominator (with the citizens the campaign's own work
+  took out of it added back, `_left_since_start`); else none. A range shorter than the period
   gets the period target pro rata.
 - expected: what the target asks for by `as_of` (per day times days elapsed, or the target pro rata).
   Only days that are over are due: read during today (Vietnam time), today's share is not yet asked for.
@@ -21,13 +22,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from dancu.accounts.models import User
+from dancu.audit.models import AuditEvent, EventType
+from dancu.campaigns import population, tally
 from dancu.campaigns.models import (
     Campaign,
     CampaignMetric,
@@ -319,6 +322,68 @@ def _populations(
     return own, children
 
 
+def _left_since_start(
+    campaign: Campaign, campaign_metrics: list[CampaignMetric], unit: AdminUnit | None
+) -> tuple[dict[int, int], dict[tuple[int, int], int]]:
+    """(per followed metric, per followed metric and child) the citizens the metric's own events took out
+    of its denominator between the campaign's first day and the denominator's last count.
+
+    A level-2 registration takes the citizen out of `due_for_eid` at once (`population.LEFT_BY`). Measured
+    against what is still due, a commune's target shrank with every registration: 3 registered out of 4
+    read "3 of 1, 300%, met" the morning after, with one citizen still waiting, and the commune that
+    worked hardest had the smallest target. A leader reads "achieved / target" as the share of the
+    citizens who were due when the campaign began, so the target is those still due plus those the
+    campaign registered up to the count; registrations after the count are still in it. The count's day
+    up to its minute is read from the trail, the days before from the tallies. Registrations after the
+    campaign's last day count here too: they also left the population, and only adding them back keeps
+    the target of an ended campaign what it was. A card application leaves `due_for_card` only when the
+    card is issued, and nothing leaves `residents`: those stay as counted.
+    """
+    own: dict[int, int] = defaultdict(int)
+    by_child: dict[tuple[int, int], int] = defaultdict(int)
+    for cm in campaign_metrics:
+        leaving = population.LEFT_BY.get(cm.denominator.population_rule) if cm.denominator else None
+        metric = cm.metric
+        if not leaving or not metric.event_types or not set(metric.event_types) <= leaving:
+            continue
+        # The count's own event, rather than its rows: a count that found nobody left due writes no row.
+        counted_at = (
+            AuditEvent.objects.filter(
+                event_type=EventType.POPULATION_COUNTED,
+                subject_type="metric",
+                subject_id=str(cm.denominator_id),
+            )
+            .order_by("-pk")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        count_day = timezone.localdate(counted_at) if counted_at is not None else None
+        if count_day is None or count_day < campaign.starts_on:
+            continue
+        if campaign.starts_on < count_day:
+            before = count_day - timedelta(days=1)
+            own[cm.pk] += sum(
+                _series([metric.pk], unit, campaign.starts_on, before).get(metric.pk, {}).values()
+            )
+            if unit is None or unit.level == AdminUnit.Level.PROVINCE:
+                for (_metric_id, child_id), n in _by_child(
+                    [metric.pk], unit, campaign.starts_on, before
+                ).items():
+                    by_child[(cm.pk, child_id)] += n
+        day_start = timezone.make_aware(datetime.combine(count_day, time.min))
+        counts = tally.count_events(metric, occurred_at__gte=day_start, occurred_at__lt=counted_at)
+        for (_metric_id, province_id, commune_id, _day), n in counts.commune.items():
+            if unit is None:
+                own[cm.pk] += n
+                by_child[(cm.pk, province_id)] += n
+            elif unit.level == AdminUnit.Level.PROVINCE and province_id == unit.pk:
+                own[cm.pk] += n
+                by_child[(cm.pk, commune_id)] += n
+            elif commune_id == unit.pk:
+                own[cm.pk] += n
+    return own, by_child
+
+
 def _breakdowns(
     metric_ids: list[int], commune: AdminUnit, since: date, as_of: date
 ) -> dict[int, dict[str, list[BreakdownRow]]]:
@@ -379,6 +444,19 @@ def figures_compute(
     own_pop, child_pop = _populations(
         {cm.denominator_id for cm in campaign_metrics if cm.denominator_id}, unit
     )
+    own_left, child_left = _left_since_start(campaign, campaign_metrics, unit)
+
+    def population_of(cm: CampaignMetric, child: AdminUnit | None = None) -> int | None:
+        """The denominator's population of the unit (or a child), with those the campaign took out of it."""
+        if child is None:
+            counted, left = own_pop.get(cm.denominator_id or 0), own_left.get(cm.pk, 0)
+        else:
+            counted = child_pop.get((cm.denominator_id or 0, child.pk))
+            left = child_left.get((cm.pk, child.pk), 0)
+        # A commune whose every due citizen was registered has no population row left at all, yet its
+        # target is still the citizens it registered.
+        return counted + left if counted is not None else (left or None)
+
     targets = Target.objects.filter(campaign_metric__in=campaign_metrics)
     own_targets = (
         {t.campaign_metric_id: t for t in targets.filter(unit=unit)}
@@ -402,7 +480,7 @@ def figures_compute(
     )
     result = []
     for cm in campaign_metrics:
-        goal = _goal(own_targets.get(cm.pk), own_pop.get(cm.denominator_id or 0), campaign)
+        goal = _goal(own_targets.get(cm.pk), population_of(cm), campaign)
         target, expected = goal.for_range(campaign, since, len(days), days_over) if goal else (None, None)
         counts = series.get(cm.metric_id, {})
         cumulative = 0
@@ -417,7 +495,7 @@ def figures_compute(
         for child in children:
             child_goal = _goal(
                 child_targets.get((cm.pk, child.pk)),
-                child_pop.get((cm.denominator_id or 0, child.pk)),
+                population_of(cm, child),
                 campaign,
             )
             child_target, child_expected = (

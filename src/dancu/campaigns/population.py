@@ -16,6 +16,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from dancu.accounts.models import User
+from dancu.audit.models import EventType
 from dancu.cards.models import Card, unexpired_on
 from dancu.eid.models import EidAccount
 from dancu.registry.models import Citizen, IdentityCardRecord
@@ -93,10 +94,15 @@ def due_for_eid(as_of: date) -> QuerySet[Citizen]:
     handed over later.
 
     Any account at all leaves the citizen out. A pending account is registered (the officer's work is
-    done; the citizen's activation is theirs), and an active one needs nothing. A locked account is
-    refused by registration (`eid.account_exists`, there is no unlocking yet), so no commune can bring its
-    holder in; counting them would hold every commune below what it can reach. For the same reason a PIN
-    already taken as another user's name, which registration also refuses, leaves the citizen out.
+    done; the citizen's activation is theirs), and an active one needs nothing. A locked account is opened
+    again at the desk (`eid_account_register` reopens it, event `eid.account.reopened`), but that is the
+    same account, not a registration `eid_registered` counts: were its holder counted here, the commune
+    would owe a registration it can never be credited with. A PIN already taken as another user's name,
+    which registration refuses, leaves the citizen out for the same reason.
+
+    A registration takes the citizen out at once (`LEFT_BY`), so a campaign does not measure its
+    registrations against this count alone: `figures` adds back those registered since the campaign's
+    first day.
 
     A citizen declared missing is left out: registration refuses them (`citizen.missing`, as card intake
     does) until the court's cancellation of the declaration is recorded, so no commune can bring them in.
@@ -114,6 +120,12 @@ def due_for_eid(as_of: date) -> QuerySet[Citizen]:
         .filter(~Exists(account), ~Exists(name_taken))
     )
 
+
+# The events that take a citizen out of a population the moment they are recorded: the work a campaign
+# counts against that population. A level-2 registration gives the citizen an account, and any account
+# leaves `due_for_eid`. A card application does not leave `due_for_card` (the citizen is due until the card
+# is issued, days later), nor does a form leave `residents`, so those populations have no entry.
+LEFT_BY: dict[str, frozenset[str]] = {"due_for_eid": frozenset({EventType.EID_ACCOUNT_REGISTERED.value})}
 
 RULES: dict[str, tuple[Callable[[date], QuerySet[Citizen]], Promise]] = {
     "residents": (residents, _("Dân số đang sinh sống")),
