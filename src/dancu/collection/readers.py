@@ -642,9 +642,7 @@ def _check_xlsx_archive(path: Path) -> None:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        raise FileRejectedError(
-            "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
-        ) from None
+        raise _xlsx_damaged(exc) from None
     with archive:
         members = archive.infolist()
         names = {member.filename for member in members}
@@ -660,9 +658,7 @@ def _check_xlsx_archive(path: Path) -> None:
         except _UNREADABLE_PART as exc:
             # Read no further than the part says it holds (a part that inflates past it fails its
             # checksum), encrypted or compressed in a way zipfile does not know.
-            raise FileRejectedError(
-                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
-            ) from None
+            raise _xlsx_damaged(exc) from None
 
 
 def _declared_members(path: Path) -> int:
@@ -798,9 +794,7 @@ def _xlsx_header(path: Path) -> tuple[list[str], int | None, int, int]:
         try:
             workbook = load_workbook(handle, read_only=True, data_only=True)
         except (*_DAMAGED, InvalidFileException) as exc:
-            raise FileRejectedError(
-                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
-            ) from None
+            raise _xlsx_damaged(exc) from None
         try:
             # Without a known column anywhere, the first row of the first sheet is the header the refusal
             # is about.
@@ -831,9 +825,7 @@ def _xlsx_header(path: Path) -> tuple[list[str], int | None, int, int]:
             ):
                 max_row = None  # a dimension that leaves out rows the sheet has: no estimate
         except _DAMAGED as exc:
-            raise FileRejectedError(
-                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
-            ) from None
+            raise _xlsx_damaged(exc) from None
         finally:
             workbook.close()
     cells = [str(value) if value is not None else "" for value in header]
@@ -896,10 +888,15 @@ def _xlsx_rows(source: Source, *, skip: int) -> Iterator[Row]:
             workbook = load_workbook(handle, read_only=True, data_only=True)
         except (*_SHEET_BROKEN, InvalidFileException) as exc:
             # Sound when it was opened, the file changed since: it is refused as one damaged from the start.
-            raise FileRejectedError(
-                "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
-            ) from None
+            raise _xlsx_damaged(exc) from None
         yield from _xlsx_sheet_rows(workbook, source, skip=skip)
+
+
+def _xlsx_damaged(exc: BaseException) -> FileRejectedError:
+    """The refusal of a workbook that cannot be read from the start (its archive, a part, its XML)."""
+    return FileRejectedError(
+        "file.xlsx_damaged", f"Tệp XLSX hỏng: {exc}", f"The XLSX workbook is damaged: {exc}"
+    )
 
 
 def _damaged_after(sheet: Any, line: int, exc: BaseException) -> FileRejectedError:

@@ -240,11 +240,15 @@ def eid_account_register(*, actor: Actor, citizen: Citizen, identity_checked: bo
     return account, code
 
 
-def _activation_code_reissue(actor: Actor, account: EidAccount, citizen: Citizen, code: str) -> EidAccount:
-    now = timezone.now()
-    expired = account.activation_expires_at is None or account.activation_expires_at < now
+def _give_code(account: EidAccount, code: str) -> None:
+    """The account's new activation code, valid from now: the one before, if any, stops working."""
     account.activation_digest = activation_code_digest(code)
-    account.activation_expires_at = now + ACTIVATION_VALID_FOR
+    account.activation_expires_at = timezone.now() + ACTIVATION_VALID_FOR
+
+
+def _activation_code_reissue(actor: Actor, account: EidAccount, citizen: Citizen, code: str) -> EidAccount:
+    expired = account.activation_expires_at is None or account.activation_expires_at < timezone.now()
+    _give_code(account, code)
     account.save(update_fields=["activation_digest", "activation_expires_at", "updated_at"])
     audit_event_record(
         actor=actor,
@@ -272,8 +276,7 @@ def _account_reopen(actor: Actor, account: EidAccount, citizen: Citizen, code: s
     account.status = EidAccount.Status.PENDING
     account.lock_reason = ""
     account.locked_at = None
-    account.activation_digest = activation_code_digest(code)
-    account.activation_expires_at = timezone.now() + ACTIVATION_VALID_FOR
+    _give_code(account, code)
     account.save(
         update_fields=[
             "status",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -774,12 +773,11 @@ def household_new_view(request: HttpRequest, pk: int) -> HttpResponse:
             except DomainError as exc:
                 # The head is the person whose page this is: a refusal about them (dead, in a household
                 # already) is about the whole form, shown on top in words, not led by the name "head".
-                about_head = [replace(e, field="") if e.field == "head" else e for e in exc.errors]
                 add_domain_errors(
                     form,
-                    DomainError(about_head),
+                    exc,
                     language=request.LANGUAGE_CODE,
-                    field_map={"commune": "commune_code"},
+                    field_map={"commune": "commune_code", "head": ""},
                 )
             else:
                 messages.success(request, _("Đã lập hộ số %(number)s") % {"number": household.number})
