@@ -76,8 +76,21 @@ def _latin1_fallback(error: UnicodeError) -> tuple[str | bytes, int]:
 codecs.register_error(_FALLBACK, _latin1_fallback)
 
 
+# The characters such a reader makes: Latin-1's (C1 controls included) and the 27 that Windows-1252 puts
+# at 0x80-0x9F. Correct Vietnamese text has others ("ị", "ơ"), and most text asked about is correct.
+_CP1252_CHARS = "\x00-\xff" + "".join(
+    sorted({bytes([byte]).decode("cp1252", errors="ignore") for byte in range(0x80, 0xA0)})
+)
+_NOT_CP1252 = re.compile(f"[^{_CP1252_CHARS}]")
+
+
 def _to_bytes(text: str) -> bytes | None:
     """The bytes a Windows-1252 (or Latin-1) reader turned into `text`, or None when it could not have."""
+    # Looked for first: the encoder would fail on the character, through the error handler, and the
+    # exception it raises holds a reference cycle (its traceback's frames hold it), a few kilobytes of
+    # garbage each time that only the cyclic collector frees.
+    if _NOT_CP1252.search(text):
+        return None
     try:
         return text.encode("cp1252", errors=_FALLBACK)
     except UnicodeEncodeError:
