@@ -14,7 +14,7 @@ and written to staging with its verdict. It prints rows/s (target 20,000), the i
 (resident set of this process, target < 500 MB) and, from the faults file, the share of the injected
 faults of each kind that the rules caught (an issue on the damaged field) or repaired (a repair on it).
 With --promote N it also times promoting N staged rows (registry writes and review queues), which is
-per-row work done after staging. --workers N normalizes in N worker processes (collection/workers.py;
+per-row work done after staging. --workers N prepares the rows in N worker processes (collection/workers.py;
 default DANCU_IMPORT_WORKERS); the CPU per row then counts the workers' too.
 """
 
@@ -119,7 +119,7 @@ def stage(
     path: Path, *, batch_size: int, profile_rows: int, workers: int | None
 ) -> tuple[ImportRun, float, float, float | None]:
     """Import the file into staging; returns the run, rows/s of wall time, rows per CPU-second of this
-    process and its normalizing workers (what the code costs when other work shares the cores), and the
+    process and its workers (what the code costs when other work shares the cores), and the
     database server's CPU microseconds per row (None where it cannot be read). The workers' CPU is known
     once they have exited, which they do at the end of the import."""
     actor = Actor(system="bench")
@@ -266,7 +266,10 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, help="cProfile the first N rows first")
     parser.add_argument("--promote", type=int, default=0, help="then time promoting N staged rows")
     parser.add_argument(
-        "--workers", type=int, default=None, help="normalizing workers (default: DANCU_IMPORT_WORKERS)"
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes that prepare the rows (default: DANCU_IMPORT_WORKERS)",
     )
     parser.add_argument("--record", action="store_true", help="append the figures to bench/RESULTS.md")
     args = parser.parse_args()
@@ -288,7 +291,7 @@ def main() -> None:
     own_mb, children_mb = peak_rss_mb()
     load_after = os.getloadavg()
     print(f"rows: {run.rows_read:,}  rate: {rate:,.0f} rows/s (target 20,000)")
-    print(f"normalizing workers: {workers}")
+    print(f"workers preparing the rows: {workers}")
     print(
         f"rows per CPU-second of the import process and its workers: {cpu_rate:,.0f} "
         "(the database server's CPU is extra)"
@@ -326,7 +329,7 @@ def main() -> None:
                 f"{datetime.now(UTC):%Y-%m-%d}\n\n"
                 f"Command: `{' '.join(sys.argv)}`; machine: {machine()}; load average "
                 f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n\n"
-                f"- staging with full normalization and rules, {workers} normalizing workers: "
+                f"- staging with full normalization and rules, {workers} workers preparing the rows: "
                 f"**{rate:,.0f} rows/s** (target 20,000); {cpu_rate:,.0f} rows per CPU-second of the "
                 f"import process and its workers; database server: {server_text}\n"
                 f"- peak memory of the import process: **{own_mb:,.0f} MB** (target < 500 MB); "

@@ -25,7 +25,9 @@ from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import Row
 from dancu.collection.reports import rejected_rows_xlsx
 from dancu.collection.services import ImportPolicy, RowChecker, import_rows, import_start
-from dancu.collection.workers import normalize_batch
+from dancu.collection.workers import issue_json, prepare_batch
+from dancu.registry.normalize import check_row, normalize_row
+from dancu.registry.rules import IdentifierIndex, RuleContext, registered_identifiers
 from tests import conftest
 from tests.collection.crash_support import staged_until_killed
 from tests.conftest import make_citizen
@@ -223,8 +225,8 @@ def test_numbers_already_in_the_registry_or_earlier_in_the_file_are_refused_nami
 
 
 def test_the_checker_normalizes_rows_itself_when_given_none(tmp_path: Path) -> None:
-    """The import hands the checker rows its workers normalized; a caller with raw rows alone gets the same
-    verdicts, normalized by the checker."""
+    """The import hands the checker rows its workers prepared; a caller with raw rows alone gets the same
+    verdicts, prepared by the checker."""
     make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678")
     run, _source = import_start(path=csv_file(tmp_path), source_name="Sổ cũ", actor=Actor(system="test"))
     columns = HEADER.split(",")
@@ -237,10 +239,67 @@ def test_the_checker_normalizes_rows_itself_when_given_none(tmp_path: Path) -> N
 
     checked = checker.check(rows)
 
-    given = normalize_batch(rows, today=checker.today, address_parser=checker.address_parser)
+    given = prepare_batch(
+        (row.values for row in rows),
+        today=checker.today,
+        address_parser=checker.address_parser,
+        units=checker.units,
+    )
     assert checked == checker.check(rows, given)
     assert checked[0].normalized["full_name"] == "Nguyễn Văn Hùng"
     assert [issue["code"] for issue in checked[1].issues] == ["cmnd.duplicate"]
+
+
+def test_duplicates_found_after_the_rows_are_prepared_sit_where_the_rules_put_them(tmp_path: Path) -> None:
+    """The workers check each row alone and the importing process looks its numbers up afterwards, in file
+    order (`collection.workers.PreparedRow`): every row's issues, duplicates included, are those the rules
+    give a row checked with the rows before it, in the same order, with the same messages."""
+    make_citizen(full_name="Nguyễn Văn Hùng", old_id_number="012345678")
+    run, _source = import_start(path=csv_file(tmp_path), source_name="Sổ cũ", actor=Actor(system="test"))
+    columns = HEADER.split(",")
+    hoan_kiem = HOAN_KIEM.strip('"')
+    values = [
+        ["A1", "Lê Văn Tư", "Nam", "1990", "Hà Nội", "001090123456", "", hoan_kiem],
+        # A warning before the PIN's issues and an error after them; the duplicate goes between.
+        ["A2", "Lê Văn Tư", "Nam", "1990", "Sao Hỏa", "001090123456", "", "Xã Không Có, Tỉnh Sao Hỏa"],
+        # The PIN disagrees with the sex, and is a duplicate too; the CMND is the registry's and the file's.
+        ["", "Lê Thị Tư", "Nữ", "1990", "Hà Nội", "001090123456", "012345678", hoan_kiem],
+        ["A4", "Lê Văn Năm", "Nam", "1991", "", "", "012345678", hoan_kiem],
+        # A malformed PIN is not looked up, and one of a row whose PIN could not be read is not reported.
+        ["A5", "Lê Văn Sáu", "Nam", "1991", "", "00109012345", "", hoan_kiem],
+        ["A6", "Lê Văn Bảy", "Nam", "1990", "", "0010901234５6", "", hoan_kiem],
+    ]
+    rows = [
+        Row(number=n, values=dict(zip(columns, cells, strict=True)), line=n + 1)
+        for n, cells in enumerate(values, 1)
+    ]
+    checker = RowChecker(run=run)
+
+    checked = checker.check(rows)
+
+    taken_pins, taken_cmnds = registered_identifiers(
+        pins={cells[5] for cells in values}, cmnds={cells[6] for cells in values}
+    )
+    context = RuleContext(
+        today=checker.today,
+        pins=IdentifierIndex(taken_pins),
+        cmnds=IdentifierIndex(taken_cmnds),
+        units=checker.units,
+    )
+    expected = []
+    for row in rows:
+        alone = normalize_row(row.values, today=checker.today, address_parser=checker.address_parser)
+        alone.record_id = alone.record_id or f"#{row.line}"
+        expected.append([issue_json(issue) for issue in check_row(alone, context=context).issues])
+    assert [result.issues for result in checked] == expected
+    codes = [[issue["code"] for issue in issues] for issues in expected]
+    assert "pin.duplicate_in_batch" in codes[1]
+    assert codes[1].index("birth_place.unknown") < codes[1].index("pin.duplicate_in_batch")
+    assert {"pin.sex_mismatch", "pin.duplicate_in_batch", "cmnd.duplicate"} <= set(codes[2])
+    assert {"cmnd.duplicate", "cmnd.duplicate_in_batch"} <= set(codes[3])
+    # The row without an id is named by its line in the file.
+    assert any("#4" in issue["message_en"] for issue in expected[3])
+    assert not any("duplicate" in code for code in codes[4] + codes[5])
 
 
 def test_identifiers_of_any_length_are_refused_by_their_rule_and_the_import_goes_on(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ the units the test's own transaction holds, which they could not read from the d
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import multiprocessing
 from pathlib import Path
@@ -19,6 +20,7 @@ from dancu.audit.services import Actor
 from dancu.collection.models import StagingRecord
 from dancu.collection.readers import MAX_LINE_BYTES
 from dancu.collection.services import ImportPolicy, import_rows, import_start
+from dancu.collection.workers import CachedParser
 from tests.collection.crash_support import staged_until_killed
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +110,39 @@ def test_the_command_takes_a_number_of_workers_and_refuses_a_negative_one(tmp_pa
     assert _staged("Sổ cũ") == _staged("alone")
     with pytest.raises(CommandError, match="--workers must be from 0 to 32, not -1"):
         call_command("import", str(path), source="Sổ khác", workers=-1, stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_an_import_gives_the_garbage_collector_back_as_it_found_it(tmp_path: Path, workers: int) -> None:
+    """The import holds the cyclic collector off while it works (`import_rows`), also in a task worker
+    of the queue that goes on to other work; it is on again after the import, and after one that fails."""
+    path = _dirty_file(tmp_path)
+    assert gc.isenabled()
+    _import(path, "collected", workers=workers)
+    assert gc.isenabled()
+    actor = Actor(system="test")
+    run, source = import_start(path=path, source_name="failing", actor=actor, same_file_again=True)
+
+    def refuse(run: Any) -> None:
+        raise RuntimeError("the progress bar broke")
+
+    with pytest.raises(RuntimeError, match="progress bar"):
+        import_rows(run=run, source=source, actor=actor, batch_size=40, workers=workers, on_batch=refuse)
+    assert gc.isenabled()
+
+
+def test_the_address_memory_keeps_the_addresses_asked_for_lately() -> None:
+    """A book lists a village's houses together: once the memory is full, the village being read is the
+    one to remember, not the book's first ones (which kept every later village's addresses parsed again
+    and again)."""
+    parsed: list[str] = []
+
+    def parse(text: str) -> None:
+        parsed.append(text)
+
+    remembered = CachedParser(parse, limit=2)  # type: ignore[arg-type]
+    for text in ["Thôn 1", "Thôn 2", "Thôn 3", "Thôn 3", "Thôn 3", "Thôn 2", "Thôn 1"]:
+        remembered(text)
+
+    assert parsed == ["Thôn 1", "Thôn 2", "Thôn 3", "Thôn 1"]
+    assert len(remembered) == 2

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
+import json
 import time
 import uuid
 from collections import Counter
@@ -27,7 +29,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from dancu.accounts.areas import OUTSIDE_AREA, outside_area_messages, outside_area_params, user_area
+from dancu.accounts.areas import OUTSIDE_AREA, outside_area_params, user_area
 from dancu.accounts.selectors import officer_can_read_records, unit_in_area
 from dancu.audit.models import EventType
 from dancu.audit.services import Actor, NewEvent, audit_event_record, audit_events_record
@@ -40,27 +42,38 @@ from dancu.collection.selectors import (
     import_server_resume,
     staged_pair_decisions_cached,
 )
-from dancu.collection.workers import WORKERS_FROM_ROWS, CachedParser, normalize_batch, normalized_batches
+from dancu.collection.workers import (
+    CLAIMED_QUIETLY,
+    NOT_CLAIMED,
+    WORKERS_FROM_ROWS,
+    CachedParser,
+    PreparedRow,
+    issue_json,
+    prepare_batch,
+    prepared_batches,
+)
 from dancu.geo.address import parse_address
 from dancu.geo.models import AdminUnit
 from dancu.geo.selectors import subtree
 from dancu.lib import pin as pin_codec
 from dancu.lib.errors import DomainError, FieldError
 from dancu.lib.forked import can_fork_workers
+from dancu.lib.gcpause import gc_paused
 from dancu.lib.jsontext import json_text
 from dancu.lib.partial_date import PartialDate, PartialDateError
 from dancu.lib.pgcopy import copy_rows
+from dancu.lib.pgjit import jit_off
 from dancu.lib.tasks import enqueue
 from dancu.lib.vntext import fold_name, forbidden_characters, normalize_name
 from dancu.registry.models import Citizen, Residence
-from dancu.registry.normalize import AddressParser, NormalizedRow, check_row
+from dancu.registry.normalize import AddressParser
 from dancu.registry.rules import (
     RULES,
     IdentifierIndex,
     Issue,
-    RuleContext,
     Severity,
     UnitIndex,
+    duplicate_issues,
     registered_identifiers,
 )
 from dancu.registry.selectors import RecordLookups
@@ -76,13 +89,21 @@ MAX_BATCH_SIZE = 50_000
 
 @dataclass
 class CheckedRow:
-    """What the rules made of one row: the normalized values, the issues and the repairs, as stored."""
+    """What the rules made of one row, as it is staged: the normalized values and the repairs as JSON
+    text (`collection.workers.PreparedRow`), the issues, and the identifiers for the look-up columns."""
 
-    normalized: dict[str, Any]
-    issues: list[dict[str, str]] = field(
+    normalized_json: str = "{}"
+    issues: list[dict[str, Any]] = field(
         default_factory=list
     )  # field, code, severity, message_vi, message_en
-    repairs: list[dict[str, str]] = field(default_factory=list)  # field, code, before, after
+    repairs_json: str = "[]"  # [{field, code, before, after}]
+    repair_codes: tuple[str, ...] = ()
+    id_number: str = ""
+    old_id_number: str = ""
+
+    @property
+    def normalized(self) -> dict[str, Any]:
+        return json.loads(self.normalized_json)
 
     @property
     def has_errors(self) -> bool:
@@ -117,26 +138,6 @@ def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
     return StagingRecord.Status.APPROVED
 
 
-# Rules whose staged issue keeps where the other row is, so that the reviewer's page links to it.
-WAITING_CODES = frozenset({"pin.waiting_in_import", "cmnd.waiting_in_import"})
-
-
-def _issue_json(issue: Issue) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "field": issue.field,
-        "code": issue.rule_code,
-        "severity": str(issue.severity),
-        "message_vi": issue.message("vi"),
-        "message_en": issue.message("en"),
-    }
-    if issue.rule_code in WAITING_CODES:
-        found["waiting"] = {"run": issue.params["run"], "row": issue.params["row"]}
-    if issue.rule_code == OUTSIDE_AREA and "code" in issue.params:
-        # The catalogue's sentence names no unit: this one names the commune refused and the importer's area.
-        found["message_vi"], found["message_en"] = outside_area_messages(**issue.params)
-    return found
-
-
 def _row_issues(row: Row) -> list[dict[str, str]]:
     # The reader's messages say more than the catalogue's (how many cells, which bytes); the severity is
     # the catalogue's, like every other rule's.
@@ -152,36 +153,12 @@ def _row_issues(row: Row) -> list[dict[str, str]]:
     ]
 
 
-def _normalized_json(row: NormalizedRow) -> dict[str, Any]:
-    return {
-        "record_id": row.record_id,
-        "full_name": row.full_name,
-        "sex": row.sex or "",
-        "birth_date": row.birth_date.to_storage() if row.birth_date is not None else "",
-        "birth_place": row.birth_place or "",
-        "birth_place_text": row.birth_place_text,
-        "id_number": row.id_number or "",
-        "old_id_number": row.old_id_number or "",
-        "father_name": row.father_name,
-        "mother_name": row.mother_name,
-        "address": row.address,
-        "address_detail": row.address_detail,
-        "commune_code": row.commune_code or "",
-        "legacy_commune_code": row.legacy_commune_code or "",
-    }
-
-
-def _label(row: NormalizedRow, number: int) -> str:
-    """How a duplicate names the record that carried the number first: its id, else its row in the file
-    (`Row.line`), the number the rejected rows workbook gives it too."""
-    return row.record_id or f"#{number}"
-
-
 class RowChecker:
     """The registry's rules (`registry.normalize`, `registry.rules`) applied to the rows of one import.
 
-    Rows are normalized first, then the identifiers of the whole batch are looked up at once: in the
-    registry (one query for PINs, one for CMNDs) and among the rows this run staged earlier (one query
+    Rows are prepared first (normalized and checked against every rule about the record alone,
+    `collection.workers.prepare_row`), then the identifiers of the whole batch are looked up at once: in
+    the registry (one query for PINs, one for CMNDs) and among the rows this run staged earlier (one query
     each, on the staging record's indexed columns), so that a number repeated anywhere in the file is a
     duplicate whether or not a crash split the file between two sessions.
     """
@@ -266,62 +243,72 @@ class RowChecker:
             )
         return self._commune_names
 
-    def _outside_issue(self, row: NormalizedRow, names: dict[str, str]) -> Issue:
-        code = row.commune_code or ""
+    def _outside_issue(self, row: PreparedRow, names: dict[str, str]) -> Issue:
+        code = row.commune_code
         return Issue(
             "address", OUTSIDE_AREA, {"name": names.get(code) or code, "code": code, "area": self.area_name}
         )
 
-    def check(
-        self, rows: Sequence[Row], normalized: Sequence[NormalizedRow] | None = None
-    ) -> list[CheckedRow]:
-        """The rules applied to `rows`, normalized here unless their `normalized` values are given (by the
-        import's workers, in the same order)."""
-        if normalized is None:
-            normalized = normalize_batch(rows, today=self.today, address_parser=self.address_parser)
-        pins = {row.id_number for row in normalized if row.id_number}
-        cmnds = {row.old_id_number for row in normalized if row.old_id_number}
-        taken_pins, taken_cmnds = registered_identifiers(pins=pins, cmnds=cmnds)
-        context = RuleContext(
-            today=self.today,
-            pins=IdentifierIndex(taken_pins),
-            cmnds=IdentifierIndex(taken_cmnds),
-            units=self.units,
-        )
-        for value, label in self._staged("id_number", pins).items():
-            context.pins.remember(value, record_id=label)  # type: ignore[union-attr]
-        for value, label in self._staged("old_id_number", cmnds).items():
-            context.cmnds.remember(value, record_id=label)  # type: ignore[union-attr]
-        # The same book imported again under another source name: a person whose row still waits for an
-        # officer in the other run is not filed a second time without a word.
-        waiting_pins = self._waiting_elsewhere("id_number", pins)
-        waiting_cmnds = self._waiting_elsewhere("old_id_number", cmnds)
+    def check(self, rows: Sequence[Row], prepared: Sequence[PreparedRow] | None = None) -> list[CheckedRow]:
+        """The rules applied to `rows`, prepared here unless they come `prepared` (by the import's workers,
+        in the same order)."""
+        if prepared is None:
+            prepared = prepare_batch(
+                (row.values for row in rows),
+                today=self.today,
+                address_parser=self.address_parser,
+                units=self.units,
+            )
+        pins = {row.id_number for row in prepared if row.id_number}
+        cmnds = {row.old_id_number for row in prepared if row.old_id_number}
+        # Index look-ups whose estimated cost grows with the tables they probe: compiled, they cost up to
+        # eight times their running (`lib.pgjit`).
+        with jit_off():
+            taken_pins, taken_cmnds = registered_identifiers(pins=pins, cmnds=cmnds)
+            staged_pins = self._staged("id_number", pins)
+            staged_cmnds = self._staged("old_id_number", cmnds)
+            # The same book imported again under another source name: a person whose row still waits for
+            # an officer in the other run is not filed a second time without a word.
+            waiting_pins = self._waiting_elsewhere("id_number", pins)
+            waiting_cmnds = self._waiting_elsewhere("old_id_number", cmnds)
+        pin_index, cmnd_index = IdentifierIndex(taken_pins), IdentifierIndex(taken_cmnds)
+        for value, label in staged_pins.items():
+            pin_index.remember(value, record_id=label)
+        for value, label in staged_cmnds.items():
+            cmnd_index.remember(value, record_id=label)
         area = self.area_communes
-        outside = [area is not None and _outside(row, area) for row in normalized]
-        names = self._names_of(
-            {row.commune_code or "" for row, out in zip(normalized, outside, strict=True) if out}
-        )
+        outside = [area is not None and _outside(row, area) for row in prepared]
+        names = self._names_of({row.commune_code for row, out in zip(prepared, outside, strict=True) if out})
         checked = []
-        for row, result, out in zip(rows, normalized, outside, strict=True):
-            if not result.record_id:
-                # Rows without an id are told apart by their row number in duplicate messages.
-                result.record_id = _label(result, row.line or row.number)
-                check_row(result, context=context)
-                result.record_id = ""
-            else:
-                check_row(result, context=context)
+        for row, result, out in zip(rows, prepared, outside, strict=True):
+            issues = result.issues
+            if result.pin_at != NOT_CLAIMED or result.cmnd_at != NOT_CLAIMED:
+                # Rows without an id are told apart by their row in the file (`Row.line`), the number the
+                # rejected rows workbook gives them too.
+                label = result.record_id or f"#{row.line or row.number}"
+                issues = list(issues)
+                # The CMND's place comes after the PIN's: inserted first, it leaves the PIN's where it is.
+                for at, value, index, field_name, kind in (
+                    (result.cmnd_at, result.old_id_number, cmnd_index, "old_id_number", "cmnd"),
+                    (result.pin_at, result.id_number, pin_index, "id_number", "pin"),
+                ):
+                    if at == NOT_CLAIMED:
+                        continue
+                    found = duplicate_issues(value, index, field=field_name, kind=kind, record_id=label)
+                    if at != CLAIMED_QUIETLY:
+                        issues[at:at] = [issue_json(issue) for issue in found]
             if waiting_pins or waiting_cmnds:
-                result.issues += _waiting_issues(result, pins=waiting_pins, cmnds=waiting_cmnds)
+                issues = issues + _waiting_issues(result, issues, pins=waiting_pins, cmnds=waiting_cmnds)
             if out:
-                result.issues.append(self._outside_issue(result, names))
+                issues = [*issues, issue_json(self._outside_issue(result, names))]
             checked.append(
                 CheckedRow(
-                    normalized=_normalized_json(result),
-                    issues=[_issue_json(issue) for issue in result.issues],
-                    repairs=[
-                        {"field": r.field, "code": r.code, "before": r.before, "after": r.after}
-                        for r in result.repairs
-                    ],
+                    normalized_json=result.normalized,
+                    issues=issues,
+                    repairs_json=result.repairs,
+                    repair_codes=result.repair_codes,
+                    id_number=result.id_number,
+                    old_id_number=result.old_id_number,
                 )
             )
         return checked
@@ -338,7 +325,7 @@ def _area_communes(area: AdminUnit) -> frozenset[str]:
     )
 
 
-def _outside(row: NormalizedRow, area: frozenset[str]) -> bool:
+def _outside(row: PreparedRow, area: frozenset[str]) -> bool:
     """Whether a row's address lies outside the importer's area: its 2025 commune is not in it, nor its
     legacy commune, the same two ways `_promote` places a row. A row with no commune is another rule's."""
     if not row.commune_code:
@@ -350,18 +337,22 @@ def _outside(row: NormalizedRow, area: frozenset[str]) -> bool:
 
 
 def _waiting_issues(
-    row: NormalizedRow, *, pins: dict[str, dict[str, Any]], cmnds: dict[str, dict[str, Any]]
-) -> list[Issue]:
+    row: PreparedRow,
+    issues: list[dict[str, Any]],
+    *,
+    pins: dict[str, dict[str, Any]],
+    cmnds: dict[str, dict[str, Any]],
+) -> list[dict[str, Any]]:
     """The warnings of a row whose PIN or CMND waits for an officer in another import run, naming that
     run and row. A number the rules refused already (malformed, or taken in the registry or earlier in
     the file) says enough: the row is rejected."""
-    refused = {issue.field for issue in row.issues if issue.severity is Severity.ERROR}
-    issues = []
+    refused = {issue["field"] for issue in issues if issue["severity"] == Severity.ERROR}
+    waiting = []
     if row.id_number in pins and "id_number" not in refused:
-        issues.append(Issue("id_number", "pin.waiting_in_import", pins[row.id_number]))
+        waiting.append(Issue("id_number", "pin.waiting_in_import", pins[row.id_number]))
     if row.old_id_number in cmnds and "old_id_number" not in refused:
-        issues.append(Issue("old_id_number", "cmnd.waiting_in_import", cmnds[row.old_id_number]))
-    return issues
+        waiting.append(Issue("old_id_number", "cmnd.waiting_in_import", cmnds[row.old_id_number]))
+    return [issue_json(issue) for issue in waiting]
 
 
 @functools.cache
@@ -532,9 +523,9 @@ def import_rows(
 ) -> ImportRun:
     """Read the rows not yet committed, check them and commit them batch by batch.
 
-    `workers` processes normalize the rows ahead of the checks (see `collection.workers`); by default
-    `settings.DANCU_IMPORT_WORKERS` for a file with many rows left, none for a small one. A process that
-    may not fork (a task worker of the queue) works alone."""
+    `workers` processes prepare the rows ahead of the look-ups of their numbers (see `collection.workers`);
+    by default `settings.DANCU_IMPORT_WORKERS` for a file with many rows left, none for a small one. A
+    process that may not fork (a task worker of the queue) works alone."""
     if run.finished_at is not None:
         # Every row is staged: a run interrupted while writing them goes on with that, not with its file.
         return run
@@ -548,25 +539,32 @@ def import_rows(
         workers = 0
     started = time.perf_counter()
     reading = _UntilDamaged(read_rows(source, skip=run.rows_read))
-    batches = normalized_batches(
+    batches = prepared_batches(
         _batches(reading, batch_size),
         today=checker.today,
         address_parser=checker.address_parser,
+        units=checker.units,
         workers=workers,
     )
-    # Closed on the way out, whatever the way: an error or Ctrl-C stops the workers at once.
-    with contextlib.closing(batches):
-        for batch, readable_rows, normalized in batches:
+    # Closed on the way out, whatever the way: an error or Ctrl-C stops the workers at once. A batch makes
+    # a few hundred thousand small objects (cells, rows, issues, the staged rows' text) and no reference
+    # cycle; the cyclic collector, left on, walked them again and again while they lived, a sixth of this
+    # process's CPU (`lib.gcpause`, bench/RESULTS.md, session 32). It is held off for the import and
+    # collects the youngest objects once a batch instead, so that the few cycles a batch does make (in
+    # Django's queries) are freed with it.
+    with contextlib.closing(batches), gc_paused():
+        for batch, readable_rows, prepared in batches:
             _commit_batch(
                 run=run,
                 batch=batch,
                 readable=readable_rows,
-                normalized=normalized,
+                prepared=prepared,
                 checker=checker,
                 policy=policy,
             )
             if on_batch is not None:
                 on_batch(run)
+            gc.collect(0)
     if reading.damage is not None:
         # Every row before the damage is committed: the caller marks the run failed with it (`import_fail`),
         # and the same file given again resumes after them, to stop at the same place.
@@ -602,7 +600,7 @@ class _UntilDamaged:
     part-way), which ends the rows instead of escaping through the batches and is kept in `damage`.
 
     Raised where it is found, it would drop the rows of the batch it cuts short and those the workers
-    normalize ahead (`collection.workers`): rows read whole, which an import commits before it fails, so
+    prepare ahead (`collection.workers`): rows read whole, which an import commits before it fails, so
     that its counts say how far the file could be read and a resumed run reads none of them twice."""
 
     def __init__(self, rows: Iterable[Row]) -> None:
@@ -635,13 +633,13 @@ def _commit_batch(
     run: ImportRun,
     batch: list[Row],
     readable: list[Row],
-    normalized: list[NormalizedRow],
+    prepared: list[PreparedRow],
     checker: RowChecker,
     policy: ImportPolicy,
 ) -> None:
     # A line that could not be split into cells has nothing for the rules to look at: only the readable
-    # rows were normalized.
-    checked = checker.check(readable, normalized)
+    # rows were prepared.
+    checked = checker.check(readable, prepared)
     checked_by_number = dict(zip((row.number for row in readable), checked, strict=True))
     records = []
     statuses: Counter[str] = Counter()
@@ -649,19 +647,20 @@ def _commit_batch(
     repair_counts: Counter[str] = Counter()
     warned = repaired = 0
     for row in batch:
-        result = checked_by_number.get(row.number, CheckedRow(normalized={}))
-        issues = _row_issues(row) + result.issues
-        result = CheckedRow(normalized=result.normalized, issues=issues, repairs=result.repairs)
+        result = checked_by_number.get(row.number) or CheckedRow()
+        if row.problems:
+            result.issues = _row_issues(row) + result.issues
+        issues = result.issues
         status = _status(result, policy)
         if status == StagingRecord.Status.REVIEW and not result.has_warnings:
             # No rule sends the row to an officer, the policy does: the row says so to its reviewer, and
             # the report by rule counts it, so that every row waiting is explained there.
-            issues.append(_issue_json(Issue("", "import.auto_approval_off")))
+            issues.append(issue_json(Issue("", "import.auto_approval_off")))
         statuses[status] += 1
         issue_keys += [(issue["field"], issue["code"]) for issue in issues]
-        repair_counts.update(repair["code"] for repair in result.repairs)
+        repair_counts.update(result.repair_codes)
         warned += result.has_warnings
-        repaired += bool(result.repairs)
+        repaired += bool(result.repair_codes)
         records.append(
             (
                 run.pk,
@@ -669,11 +668,11 @@ def _commit_batch(
                 row.line or None,
                 status,
                 json_text(row.values),
-                json_text(result.normalized),
+                result.normalized_json,
                 json_text(issues),
-                json_text(result.repairs),
-                _identifier(result.normalized.get("id_number", ""), 12),
-                _identifier(result.normalized.get("old_id_number", ""), 9),
+                result.repairs_json,
+                _identifier(result.id_number, 12),
+                _identifier(result.old_id_number, 9),
             )
         )
     with transaction.atomic():
@@ -844,7 +843,7 @@ def _dc01_data(normalized: dict[str, Any], *, commune: AdminUnit, today: date) -
 
 
 def _reject_on_the_way(*, actor: Actor, record: StagingRecord, issue: Issue, unit: AdminUnit | None) -> None:
-    stored = _issue_json(issue)
+    stored = issue_json(issue)
     workflow.staging_reject(
         record=record,
         issue=FieldError(issue.field, issue.rule_code, stored["message_vi"], stored["message_en"]),

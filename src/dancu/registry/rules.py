@@ -1336,6 +1336,30 @@ class IdentifierIndex:
         return in_registry, (None if earlier == record_id else earlier)
 
 
+# What a deferred index answers for the record that carried a number earlier (`DeferredIdentifiers`).
+DEFERRED = "\x00deferred"
+
+
+class DeferredIdentifiers(IdentifierIndex):
+    """An index that leaves duplicates to be decided later: for records checked apart from the records
+    before them (an import's worker processes), whose numbers are looked up afterwards in file order
+    (`duplicate_issues`, by the importing process).
+
+    `claimed` says whether the rules asked about a number, which they do only for one of valid shape.
+    Each answer is "taken earlier by `DEFERRED`", so the rules make a duplicate issue that marks where in
+    the record's issues the real ones belong."""
+
+    __slots__ = ("claimed",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claimed = False
+
+    def claim(self, value: str, *, record_id: str = "") -> tuple[bool, str | None]:
+        self.claimed = True
+        return False, DEFERRED
+
+
 @dataclass(frozen=True)
 class UnitIndex:
     """The commune codes of both structures and how legacy communes became 2025 ones, held in memory so
@@ -1647,9 +1671,11 @@ def check_units(
     return issues
 
 
-def _check_duplicate(
+def duplicate_issues(
     value: str | None, index: IdentifierIndex | None, *, field: str, kind: str, record_id: str
 ) -> list[Issue]:
+    """Whether `value` is taken in the registry or earlier in the batch (`kind` "pin" or "cmnd"); `index`
+    remembers that `record_id` carries it."""
     if not value or index is None:
         return []
     in_registry, earlier = index.claim(value, record_id=record_id)
@@ -1700,14 +1726,14 @@ def check_person(record: PersonInput, *, context: RuleContext) -> list[Issue]:
         )
         issues += pin_issues
         if not any(issue.rule_code in _PIN_STRUCTURE_CODES for issue in pin_issues):
-            issues += _check_duplicate(
+            issues += duplicate_issues(
                 record.id_number, context.pins, field="id_number", kind="pin", record_id=record.record_id
             )
     if record.old_id_number:
         cmnd_issues = check_cmnd(record.old_id_number)
         issues += cmnd_issues
         if not cmnd_issues:
-            issues += _check_duplicate(
+            issues += duplicate_issues(
                 record.old_id_number,
                 context.cmnds,
                 field="old_id_number",
