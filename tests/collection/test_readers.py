@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from dancu.collection.readers import MAX_LINE_BYTES, FileRejectedError, open_source, read_rows
+from dancu.collection.readers import MAX_LINE_BYTES, FileRejectedError, _plain_cells, open_source, read_rows
 
 HEADER = ",".join(
     [
@@ -235,3 +239,33 @@ def test_a_damaged_workbook_is_refused_naming_the_rule(
     with pytest.raises(FileRejectedError) as refused:
         open_source(_workbook_with(tmp_path, damage))
     assert refused.value.code == "file.xlsx_damaged"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(line=st.text(alphabet='a,;" \r\nạ', max_size=16), delimiter=st.sampled_from([",", ";"]))
+def test_a_line_split_without_the_csv_module_is_split_as_the_csv_module_splits_it(
+    line: str, delimiter: str
+) -> None:
+    """The reader splits the common lines itself (`_plain_cells`); whatever it splits, the csv module (as
+    the reader uses it, strict) splits the same, and what it declines, the csv module reads."""
+    cells = _plain_cells(line, delimiter)
+    if cells is not None:
+        assert cells == next(csv.reader(io.StringIO(line), delimiter=delimiter, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("line", "cells"),
+    [
+        ('P1,Lê Văn Tư,"Bản Khau Vai, Xã Hùng Lợi"\n', ["P1", "Lê Văn Tư", "Bản Khau Vai, Xã Hùng Lợi"]),
+        ('"x",,"y"\r\n', ["x", "", "y"]),
+        ("a,b,\n", ["a", "b", ""]),
+        (',"x",\n', ["", "x", ""]),
+        ('"Nguyễn ""Văn"" A",1\n', None),  # a quote inside a quoted cell: the csv module's
+        ('a"b",c\n', None),  # a quote inside a plain cell: the csv module's
+        ('"a,b\n', None),  # a quoted cell left open
+    ],
+)
+def test_the_lines_a_book_is_made_of_are_split_without_the_csv_module(
+    line: str, cells: list[str] | None
+) -> None:
+    assert _plain_cells(line, ",") == cells
