@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from dancu.audit.models import AuditEvent, EventType
@@ -462,6 +464,72 @@ def test_a_run_interrupted_between_batches_continues_where_it_stopped(tmp_path: 
     import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=10)
     numbers = sorted(StagingRecord.objects.values_list("row_number", flat=True))
     assert numbers == list(range(1, 51))
+
+
+def test_numbers_staged_before_an_interruption_are_duplicates_after_the_import_resumes(
+    tmp_path: Path,
+) -> None:
+    """The resumed process knows the numbers the killed one staged (`RowChecker._maybe_staged` reads them
+    when it starts), so a row after the crash that repeats one of them is refused naming the first."""
+    rows = [
+        f"R{i},Người Thứ {chr(65 + i % 26)},Nam,1990,,0010901{i:05d},01234{i:04d},{HOAN_KIEM}"
+        for i in range(1, 31)
+    ]
+    rows[24] = f"R25,Người Lặp Lại,Nam,1990,,001090100005,012340007,{HOAN_KIEM}"
+    path = csv_file(tmp_path, rows)
+    actor = Actor(system="test")
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
+    staged_until_killed(rows=20, run=run, source=source, actor=actor, batch_size=10)
+
+    run, source = import_start(path=path, source_name="Sổ cũ", actor=actor)
+    import_rows(run=run, source=source, actor=actor, policy=ImportPolicy(), batch_size=10)
+
+    repeated = StagingRecord.objects.get(run=run, row_number=25)
+    codes = {issue["code"]: issue["message_en"] for issue in repeated.issues}
+    assert codes.keys() == {"pin.duplicate_in_batch", "cmnd.duplicate_in_batch"}
+    assert "R5" in codes["pin.duplicate_in_batch"]
+    assert "R7" in codes["cmnd.duplicate_in_batch"]
+    assert repeated.status == StagingRecord.Status.REJECTED
+
+
+def test_only_a_number_the_run_may_have_staged_is_looked_up_among_its_rows(tmp_path: Path) -> None:
+    """Numbers the run never staged cost no probe of its staged rows; a batch that repeats one the run
+    staged costs one query more, and finds the row that carried it."""
+    rows = [f"R{i},Người Thứ {chr(65 + i)},Nam,1990,,0010901{i:05d},,{HOAN_KIEM}" for i in range(1, 6)]
+    run_import(csv_file(tmp_path, rows))
+    run = ImportRun.objects.get()
+    columns, address = HEADER.split(","), HOAN_KIEM.strip('"')
+
+    def batch(first: int, pin: str | None = None) -> list[Row]:
+        numbers = [pin or f"0010902{first:05d}", f"0010902{first + 1:05d}"]
+        return [
+            Row(
+                number=first + n,
+                values=dict(
+                    zip(
+                        columns,
+                        [f"N{first + n}", "Lê Văn Tư", "Nam", "1990", "", number, "", address],
+                        strict=True,
+                    )
+                ),
+            )
+            for n, number in enumerate(numbers)
+        ]
+
+    checker = RowChecker(run=run)
+    checker.check(batch(10))  # the checker reads what the run staged once, here
+
+    def queries(rows: list[Row]) -> tuple[int, list[Any]]:
+        with CaptureQueriesContext(connection) as captured:
+            checked = checker.check(rows)
+        return len(captured.captured_queries), checked
+
+    fresh, _ = queries(batch(20))
+    repeated, checked = queries(batch(30, pin="001090100003"))
+    assert repeated == fresh + 1
+    assert [issue["code"] for issue in checked[0].issues] == ["pin.duplicate_in_batch"]
+    assert "R3" in checked[0].issues[0]["message_en"]
+    assert not [issue for issue in checked[1].issues if "duplicate" in issue["code"]]
 
 
 def migrated_cli(var_dir: Path, *, units: bool = True) -> tuple[dict[str, str], list[str]]:

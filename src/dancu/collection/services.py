@@ -28,6 +28,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from rbloom import Bloom
 
 from dancu.accounts.areas import OUTSIDE_AREA, outside_area_params, user_area
 from dancu.accounts.selectors import officer_can_read_records, unit_in_area
@@ -105,14 +106,6 @@ class CheckedRow:
     def normalized(self) -> dict[str, Any]:
         return json.loads(self.normalized_json)
 
-    @property
-    def has_errors(self) -> bool:
-        return any(issue["severity"] == Severity.ERROR for issue in self.issues)
-
-    @property
-    def has_warnings(self) -> bool:
-        return any(issue["severity"] == Severity.WARNING for issue in self.issues)
-
 
 Progress = Callable[[ImportRun], None]
 
@@ -130,10 +123,11 @@ class ImportPolicy:
         return cls(auto_approve_clean=settings.DANCU_IMPORT_AUTO_APPROVE)
 
 
-def _status(checked: CheckedRow, policy: ImportPolicy) -> str:
-    if checked.has_errors:
+def _status(severities: Collection[str], policy: ImportPolicy) -> str:
+    """A staged row's status from the severities of its issues."""
+    if Severity.ERROR in severities:
         return StagingRecord.Status.REJECTED
-    if checked.has_warnings or not policy.auto_approve_clean:
+    if Severity.WARNING in severities or not policy.auto_approve_clean:
         return StagingRecord.Status.REVIEW
     return StagingRecord.Status.APPROVED
 
@@ -151,6 +145,12 @@ def _row_issues(row: Row) -> list[dict[str, str]]:
         }
         for problem in row.problems
     ]
+
+
+# The numbers a run's Bloom filter of staged PINs (or CMNDs) is made for: a file's rows, at least this many
+# (a run's first batches may not know its size) and at most that many (7 MB for each filter).
+STAGED_FILTER_MIN = 100_000
+STAGED_FILTER_MAX = 4_000_000
 
 
 class RowChecker:
@@ -183,9 +183,44 @@ class RowChecker:
         # The names of the communes found outside the area, read as rows name them: a book of another
         # province names a few hundred, each read once.
         self._commune_names: dict[str, str] = {}
+        # The numbers this run may have staged, by field (`_maybe_staged`); read at the first batch.
+        self._numbers: dict[str, Bloom] | None = None
+
+    def _maybe_staged(self, field_name: str, values: set[str]) -> set[str]:
+        """Those of `values` that this run may have staged before, and then remembers `values` too.
+
+        A number is rarely repeated in a file, and the (run, number) index probe that says so cost the
+        database more a row than any other look-up, growing with the run (bench/RESULTS.md, session 33).
+        The numbers the run has staged are kept in a Bloom filter: a number it has not seen was never
+        staged and needs no probe; one it has seen is probed, and the filter's rare false positive costs
+        the probe only. It holds the numbers staged before this process began (read once) and those this
+        process checked since; a row checked and not written leaves a false positive, nothing worse.
+        Another process writing the same run meanwhile is stopped by `_commit_batch`'s check of the rows
+        read."""
+        if self._numbers is None:
+            # 14 bits a number for a 0.1 % false positive rate; a file beyond the size stays correct, its
+            # filter only answers "maybe" more often.
+            size = min(max(self.run.rows_total or 0, STAGED_FILTER_MIN), STAGED_FILTER_MAX)
+            self._numbers = {name: Bloom(size, 0.001) for name in ("id_number", "old_id_number")}
+            staged = (
+                StagingRecord.objects.filter(run=self.run)
+                .order_by()
+                .values_list("id_number", "old_id_number")
+                .iterator(chunk_size=10_000)
+            )
+            for pin, cmnd in staged:
+                if pin:
+                    self._numbers["id_number"].add(pin)
+                if cmnd:
+                    self._numbers["old_id_number"].add(cmnd)
+        numbers = self._numbers[field_name]
+        maybe = {value for value in values if value in numbers}
+        numbers.update(values)
+        return maybe
 
     def _staged(self, field_name: str, values: set[str]) -> dict[str, str]:
         """For each of `values` this run staged before, the record that carried it first."""
+        values = self._maybe_staged(field_name, values)
         if not values:
             return {}
         found = (
@@ -644,22 +679,24 @@ def _commit_batch(
     records = []
     statuses: Counter[str] = Counter()
     issue_keys: list[workflow.IssueKey] = []
-    repair_counts: Counter[str] = Counter()
+    repair_codes: list[str] = []
     warned = repaired = 0
     for row in batch:
         result = checked_by_number.get(row.number) or CheckedRow()
         if row.problems:
             result.issues = _row_issues(row) + result.issues
         issues = result.issues
-        status = _status(result, policy)
-        if status == StagingRecord.Status.REVIEW and not result.has_warnings:
+        severities = {issue["severity"] for issue in issues}
+        status = _status(severities, policy)
+        has_warnings = Severity.WARNING in severities
+        if status == StagingRecord.Status.REVIEW and not has_warnings:
             # No rule sends the row to an officer, the policy does: the row says so to its reviewer, and
             # the report by rule counts it, so that every row waiting is explained there.
             issues.append(issue_json(Issue("", "import.auto_approval_off")))
         statuses[status] += 1
         issue_keys += [(issue["field"], issue["code"]) for issue in issues]
-        repair_counts.update(result.repair_codes)
-        warned += result.has_warnings
+        repair_codes += result.repair_codes
+        warned += has_warnings
         repaired += bool(result.repair_codes)
         records.append(
             (
@@ -693,7 +730,7 @@ def _commit_batch(
         locked.rows_repaired += repaired
         counts = workflow.issue_counts_changed(locked.issue_counts, locked.issue_fields, added=issue_keys)
         locked.issue_counts, locked.issue_fields = counts["issue_counts"], counts["issue_fields"]
-        locked.repair_counts = dict(Counter(locked.repair_counts) + repair_counts)
+        locked.repair_counts = dict(Counter(locked.repair_counts) + Counter(repair_codes))
         locked.save()
     run.refresh_from_db()
 
