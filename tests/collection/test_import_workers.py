@@ -21,6 +21,7 @@ from dancu.collection.models import StagingRecord
 from dancu.collection.readers import MAX_LINE_BYTES
 from dancu.collection.services import ImportPolicy, import_rows, import_start
 from dancu.collection.workers import CachedParser
+from dancu.registry import normalize
 from tests.collection.crash_support import staged_until_killed
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,23 @@ def test_workers_stage_exactly_what_the_importing_process_alone_stages(tmp_path:
     too_long, duplicate = alone[-2], alone[-1]
     assert [issue["code"] for issue in too_long[4]] == ["row.too_long"]
     assert "pin.duplicate_in_batch" in {issue["code"] for issue in duplicate[4]}
+
+
+def test_batches_the_importing_process_prepares_itself_stage_the_same_rows_and_leave_no_memory(
+    tmp_path: Path,
+) -> None:
+    """While its worker lags (always at the first batch: the worker has just started), the importing
+    process prepares a batch itself (`workers.INLINE_SHARE`). The rows are staged as they are alone, and
+    the process keeps none of the names it normalized for those batches: its memory of texts would
+    otherwise grow by a hundred megabytes over a long file."""
+    path = _dirty_file(tmp_path)
+    _import(path, "alone", workers=0)
+    assert normalize._name_steps.seen  # alone, the process remembers the names it met
+
+    _import(path, "one worker", workers=1)
+
+    assert _staged("one worker") == _staged("alone")
+    assert not normalize._name_steps.seen
 
 
 def test_an_import_stopped_with_workers_stops_them_and_resumes_after_its_last_batch(tmp_path: Path) -> None:

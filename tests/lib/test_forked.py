@@ -46,6 +46,32 @@ def test_each_worker_is_set_up_ignores_ctrl_c_and_results_keep_the_order_of_the_
         signal.signal(signal.SIGINT, inherited)
 
 
+def _slowly(number: int) -> tuple[int, int]:
+    time.sleep(0.2)
+    return number * number, os.getpid()
+
+
+def _here(number: int) -> tuple[int, int]:
+    return number * number, os.getpid()
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.5])
+def test_while_the_workers_lag_this_process_works_its_share_of_the_pieces_in_order(share: float) -> None:
+    """With `inline`, the pieces a lagging worker has not reached are worked here, at most `share` of them
+    (one more at the most, as a share of the pieces taken so far), and the results keep the work's order.
+    The worker sleeps: when the first result is asked for, it is never ready."""
+    results = list(
+        forked_map(_slowly, ((n, (n,)) for n in range(12)), workers=1, inline=_here, inline_share=share)
+    )
+
+    assert [(key, square) for key, (square, _pid) in results] == [(n, n * n) for n in range(12)]
+    here = sum(pid == os.getpid() for _key, (_square, pid) in results)
+    if share:
+        assert 1 <= here <= share * 12 + 1
+    else:
+        assert here == 0
+
+
 _PARENT = """
 import os, sys, time
 from pathlib import Path

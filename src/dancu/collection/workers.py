@@ -28,7 +28,14 @@ from dancu.collection.readers import Row
 from dancu.geo.address import frozen_address_parser
 from dancu.lib.forked import forked_map
 from dancu.lib.jsontext import json_text
-from dancu.registry.normalize import AddressParser, NormalizedRow, ParsedAddress, check_row, normalize_row
+from dancu.registry.normalize import (
+    AddressParser,
+    NormalizedRow,
+    ParsedAddress,
+    check_row,
+    forget_texts,
+    normalize_row,
+)
 from dancu.registry.rules import DEFERRED, DeferredIdentifiers, Issue, RuleContext, UnitIndex
 
 # Rows whose cells could not be split: there is nothing in them to normalize.
@@ -39,6 +46,10 @@ WORKERS_FROM_ROWS = 10_000
 # number would fork thousands of processes; 32 is more than a database server keeps busy with its writes
 # (the importing process writes alone), on any machine the registry runs on.
 MAX_WORKERS = 32
+# At most this share of the batches is prepared by the importing process itself, while its workers lag
+# (`prepared_batches`). On two cores with one worker, a sixth balances the two cores (bench/RESULTS.md,
+# session 33); with more workers than that they seldom lag.
+INLINE_SHARE = 1 / 6
 
 
 def readable(batch: Sequence[Row]) -> list[Row]:
@@ -179,6 +190,11 @@ class CachedParser:
         """How many texts it remembers."""
         return self._parse.cache_info().currsize
 
+    @property
+    def bare(self) -> AddressParser:
+        """The parser, without this memory."""
+        return self._parse.__wrapped__
+
 
 class _Worker:
     """What a worker process keeps for the whole import: its address parser, against the units of the
@@ -238,6 +254,20 @@ def prepared_batches(
         for batch in batches
         for rows in (readable(batch),)
     )
+
+    def prepare_here(values: list[dict[str, str]], today: date, parse_addresses: bool) -> list[PreparedRow]:
+        # While the workers lag, this process prepares a batch itself rather than wait (`forked_map`): on
+        # two cores the database and this process leave part of their core idle (bench/RESULTS.md,
+        # session 33). What it remembers of the batch's texts is forgotten after it: the few batches it
+        # prepares, far apart, share little, and remembered they took this process from 160 to 300 MB.
+        parser = (
+            CachedParser(address_parser.bare) if isinstance(address_parser, CachedParser) else address_parser
+        )
+        try:
+            return prepare_batch(values, today=today, address_parser=parser, units=units)
+        finally:
+            forget_texts()
+
     # The workers receive the parser, units and all, through the fork.
     prepared = forked_map(
         _worker_prepare,
@@ -245,6 +275,8 @@ def prepared_batches(
         workers=workers,
         setup=_worker_start,
         setup_args=(frozen_address_parser(), units),
+        inline=prepare_here,
+        inline_share=INLINE_SHARE,
     )
     try:
         for (batch, rows), result in prepared:

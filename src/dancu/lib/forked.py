@@ -62,11 +62,6 @@ def _leave_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _result(submitted: tuple[Key, Future[Result]]) -> tuple[Key, Result]:
-    key, future = submitted
-    return key, future.result()
-
-
 def forked_map(
     function: Callable[..., Result],
     work: Iterable[tuple[Key, tuple[Any, ...]]],
@@ -74,25 +69,56 @@ def forked_map(
     workers: int,
     setup: Callable[..., None] | None = None,
     setup_args: tuple[Any, ...] = (),
+    inline: Callable[..., Result] | None = None,
+    inline_share: float = 0.0,
 ) -> Generator[tuple[Key, Result], None, None]:
     """`function(*args)` for each `(key, args)` of `work` in `workers` forked processes; yields each key
     with its result, in the order of `work`. `setup(*setup_args)` runs once in each worker as it starts
-    (the arguments are handed over by the fork, not pickled)."""
+    (the arguments are handed over by the fork, not pickled).
+
+    With `inline`, this process works a piece itself, `inline(*args)`, when the oldest piece is not ready
+    when it is asked for, rather than wait for the workers, up to `inline_share` of the pieces: a caller
+    whose own work on each result leaves it idle part of the time (an import on two cores, where the
+    database and the importing process share the core the worker leaves) lends that time to the work. A
+    piece takes this process longer than its wait, so the share bounds it, lest the caller's own work
+    become the slower. The results still come in the order of `work`."""
     executor = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start,
         initargs=(setup, setup_args),
     )
-    pending: deque[tuple[Key, Future[Result]]] = deque()
+    pieces = iter(work)
+    # Each piece in hand: its key, its result to come, and whether a worker has it.
+    pending: deque[tuple[Key, Future[Result], bool]] = deque()
+    # Two pieces in hand per worker (one being worked on, one waiting), and at most as many done here
+    # waiting for their turn.
+    ahead = 2 * workers
+    in_workers = inlined = given = 0
     try:
-        for key, args in work:
-            pending.append((key, executor.submit(function, *args)))
-            # Two pieces in hand per worker: one being worked on, one waiting.
-            if len(pending) >= 2 * workers:
-                yield _result(pending.popleft())
-        while pending:
-            yield _result(pending.popleft())
+        while True:
+            while in_workers < ahead and (piece := next(pieces, None)) is not None:
+                pending.append((piece[0], executor.submit(function, *piece[1]), True))
+                in_workers += 1
+            if not pending:
+                return
+            key, oldest, in_worker = pending[0]
+            if (
+                inline is not None
+                and not oldest.done()
+                and len(pending) - in_workers < ahead
+                and inlined < inline_share * (given + len(pending))
+                and (piece := next(pieces, None)) is not None
+            ):
+                inlined += 1
+                done: Future[Result] = Future()
+                done.set_result(inline(*piece[1]))
+                pending.append((piece[0], done, False))
+                continue
+            pending.popleft()
+            in_workers -= in_worker
+            given += 1
+            yield key, oldest.result()
     except BrokenProcessPool:
         _kill_workers(executor)
         raise

@@ -180,6 +180,9 @@ def _without_invisible(text: str) -> str:
 # hyphens or apostrophes.
 _EDGE_PUNCTUATION = " .,;:-'\"_*"
 _REPEATED = re.compile(r"([-'])\1+")
+# The characters the name steps translate (`LOOKALIKE_LETTERS`, `NAME_PUNCTUATION_VARIANTS`).
+_LOOKALIKES = re.compile("[" + re.escape("".join(map(chr, LOOKALIKE_LETTERS))) + "]")
+_PUNCTUATION_VARIANTS = re.compile("[" + re.escape("".join(map(chr, NAME_PUNCTUATION_VARIANTS))) + "]")
 _SPACED_HYPHEN = re.compile(r"\s*-\s*")
 
 
@@ -245,10 +248,14 @@ class _Steps:
         checked = self.text()
         if not checked:
             return False
-        # "Ð" (the eth, U+00D0) is the look-alike of "Đ" that converted text gives (see vntext).
-        self.apply("repair.letters", self.value.translate(LOOKALIKE_LETTERS))
+        # "Ð" (the eth, U+00D0) is the look-alike of "Đ" that converted text gives (see vntext). Looked
+        # for first: most names have none, and translating a text costs a search of it many times over.
+        if _LOOKALIKES.search(self.value):
+            self.apply("repair.letters", self.value.translate(LOOKALIKE_LETTERS))
         # Typographic apostrophes in names ("H’Hen") become the ASCII one the registry stores.
-        punctuated = self.value.translate(NAME_PUNCTUATION_VARIANTS)
+        punctuated = self.value
+        if _PUNCTUATION_VARIANTS.search(punctuated):
+            punctuated = punctuated.translate(NAME_PUNCTUATION_VARIANTS)
         if "-" in punctuated or "'" in punctuated:
             punctuated = _SPACED_HYPHEN.sub("-", _REPEATED.sub(r"\1", punctuated))
         self.apply("repair.punctuation", punctuated.strip(_EDGE_PUNCTUATION))
@@ -308,6 +315,16 @@ class _Memo:
 _name_steps = _Memo(_Steps.name)
 _text_steps = _Memo(_Steps.text)
 _address_steps = _Memo(_Steps.address)
+
+
+def forget_texts() -> None:
+    """Forget the texts the name and text steps remembered in this process (`_Memo`).
+
+    For a process that normalizes a few batches of a long file among other work (an import's own process,
+    while its workers lag): kept, its memories would fill to their bounds, a hundred megabytes, for the
+    few texts a batch repeats from another."""
+    for memo in (_name_steps, _text_steps, _address_steps):
+        memo.seen.clear()
 
 
 def normalize_name_value(value: str, *, field: str) -> tuple[str, list[FieldRepair]]:
