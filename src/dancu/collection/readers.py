@@ -377,16 +377,40 @@ def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
 
 
 def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
+    # The last physical line read whole (the header is line 1), kept up to date by `_csv_records`.
+    line_number = [1]
+    try:
+        yield from _csv_records(source, skip=skip, line_number=line_number)
+    except OSError as exc:
+        # The disk, the network share or the USB stick the file is on failed part-way (EIO, ESTALE): the
+        # rows before are read whole, and an import keeps them and fails naming the line, as it does for
+        # a workbook damaged part-way; the same command again, once the file can be read, goes on.
+        raise _read_failed(exc, line_number[0]) from None
+
+
+def _read_failed(exc: OSError, line: int) -> FileRejectedError:
+    reason = exc.strerror or str(exc)
+    return FileRejectedError(
+        "file.read_failed",
+        f"Không đọc tiếp được tệp sau dòng {line} ({reason}); các dòng trước đã được đọc. Hãy kiểm tra ổ "
+        "đĩa hoặc chép tệp về máy, rồi nhập lại tệp đó: việc nhập đi tiếp từ chỗ dừng",
+        f"The file could not be read past line {line} ({reason}); the lines before it were read. Check the "
+        "disk or copy the file to this machine, then import that file again: the import goes on from "
+        "where it stopped",
+    )
+
+
+def _csv_records(source: Source, *, skip: int, line_number: list[int]) -> Iterator[Row]:
     columns = source.columns
     number = 0
     pending = b""
-    # The physical line being read (the header is line 1) and the one the pending record started on.
-    line_number, pending_start = 1, 0
+    # The physical line the pending record started on.
+    pending_start = 0
     for line, too_long in _lines(source.path):
-        line_number += 1
+        line_number[0] += 1
         if too_long:
             number += 1
-            start = pending_start if pending else line_number
+            start = pending_start if pending else line_number[0]
             # The record's first bytes, those of the lines it began on included (a quoted cell may span
             # lines): at most twice MAX_LINE_BYTES, read only for the record's ID.
             head, pending = pending + line, b""
@@ -406,7 +430,7 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
                 )
             continue
         if not pending:
-            pending_start = line_number
+            pending_start = line_number[0]
         pending += line
         # A quoted field may hold a line break: keep reading until the quotes balance.
         if pending.count(b'"') % 2 == 1 and len(pending) < MAX_LINE_BYTES:
