@@ -978,4 +978,7 @@ def frozen_address_parser() -> Callable[[str], ParsedAddress | None]:
     the units were reloaded. The units are read here, before the fork; a reload after it goes unnoticed.
     """
     index = _holder.get()
+    # The library's tables too, which a worker would otherwise load for itself at its first address of an
+    # unusual shape: loaded here, the workers share this process's copy (25 MB).
+    _library()
     return functools.partial(_parse_against, index=lambda: index)
