@@ -15,7 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from dancu.accounts.models import User
-from dancu.audit.models import AccessLog
+from dancu.audit.models import AccessLog, AuditEvent, EventType
 from dancu.collection.models import ImportRun
 from tests.collection.test_form_api import api, errors_of, ok
 from tests.collection.test_import_pages import CSV as PAGE_CSV
@@ -99,6 +99,13 @@ def test_a_supervisor_uploads_a_book_and_follows_it_to_its_report(personas: Pers
     rows = rejected_rows(download)
     # The file's line 4 (the header is line 1), with its rule code, then the file's own cells.
     assert [(row[0], row[2], row[3]) for row in rows] == [(4, "name.digits", "R3")]
+    # The rows are people's data: who took them, how many and how is on record.
+    taken = AuditEvent.objects.get(event_type=EventType.IMPORT_REJECTED_EXPORTED)
+    assert (taken.actor, taken.subject_id, taken.data) == (
+        personas.cuong,
+        str(run["id"]),
+        {"rows": 1, "channel": "api"},
+    )
 
 
 def test_the_rejected_workbook_speaks_the_clients_language(personas: Personas) -> None:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
 from dancu.accounts.models import User
+from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
 from dancu.collection.readers import open_source
@@ -121,6 +122,13 @@ def test_the_english_download_keeps_the_files_header_under_english_titles(
     assert rows[0] == ("Row", "Reasons", "Rule codes", *OFFICE_HEADER)
     assert [row[0] for row in rows[1:]] == [3, 5]
     assert rows[1][1:3] == ("Full name must not contain digits.", "name.digits")
+    # The rows are people's data: who took them from the page, and how many, is on record.
+    taken = AuditEvent.objects.get(event_type=EventType.IMPORT_REJECTED_EXPORTED)
+    assert (taken.actor, taken.subject_id, taken.data) == (
+        personas.cuong,
+        str(run.pk),
+        {"rows": 2, "channel": "web"},
+    )
 
 
 def test_a_workbook_under_a_title_gives_back_its_header_row_as_written(tmp_path: Path) -> None:

@@ -79,6 +79,8 @@ class EventType(models.TextChoices):
     STAGING_QUEUED = "collection.staging.queued", _("Bản ghi nhập chờ cán bộ xem xét")
     STAGING_REJECTED = "collection.staging.rejected", _("Bản ghi nhập bị từ chối")
     IMPORT_PROMOTED = "collection.import.promoted", _("Đã chuyển các bản ghi nhập vào CSDL và hàng chờ")
+    # The rejected rows of an import, the people of the file with their data, handed out as a workbook.
+    IMPORT_REJECTED_EXPORTED = "collection.import.rejected_exported", _("Đã tải các dòng nhập bị từ chối")
     FORM_REJECTED = "collection.form.rejected", _("Từ chối phiếu từ tệp nhập")
     # A record that failed a đúng/đủ/sạch/sống rule and now passes them all; campaigns count it.
     RECORD_CLEANED = "collection.record.cleaned", _("Hồ sơ đạt chuẩn đúng, đủ, sạch, sống")

@@ -695,7 +695,9 @@ _FILE_RESPONSES = {200: None, 404: None}
 )
 def rejected_import_rows(request: HttpRequest, import_id: int) -> HttpResponse:
     run = _run_get(request, import_id)
-    return reports.rejected_rows_download(run, language=request.LANGUAGE_CODE)
+    return reports.rejected_rows_download(
+        run, language=request.LANGUAGE_CODE, actor=Actor(_actor(request)), channel=API
+    )
 
 
 @router.post(

@@ -11,7 +11,9 @@ from typing import cast
 from django.http import FileResponse, HttpResponse
 from openpyxl import Workbook
 
+from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection.services import import_rejected_exported
 from dancu.lib.downloads import spreadsheet_text
 from dancu.registry.rules import FIELD_LABELS, led_by_label, names_its_field, rule_summary
 
@@ -144,11 +146,14 @@ def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> i
     return written
 
 
-def rejected_rows_download(run: ImportRun, *, language: str) -> HttpResponse:
-    """The rejected rows' workbook as a download (the run's page and the API offer the same one)."""
+def rejected_rows_download(run: ImportRun, *, language: str, actor: Actor, channel: str) -> HttpResponse:
+    """The rejected rows' workbook as a download (the run's page and the API offer the same one). The
+    rows are the people of the file with their data, so each download is recorded, naming who took it,
+    how many rows and by which way (`services.import_rejected_exported`)."""
     # The workbook is written to a temporary file that is gone once the response is sent.
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 - closed by the response
-    rejected_rows_xlsx(run, Path(handle.name), language=language)
+    written = rejected_rows_xlsx(run, Path(handle.name), language=language)
+    import_rejected_exported(actor=actor, run=run, rows=written, channel=channel)
     handle.seek(0)
     response = FileResponse(
         handle,

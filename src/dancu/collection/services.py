@@ -797,6 +797,20 @@ class ImportConflictError(Exception):
     """Two imports of the same file ran at once; the other one owns the rows."""
 
 
+def import_rejected_exported(*, actor: Actor, run: ImportRun, rows: int, channel: str) -> None:
+    """Record that `actor` took the rejected rows' workbook of `run` (`rows` rows), on the page ("web") or
+    over the API ("api"): the rows are people's data, read by whoever may see the run."""
+    with transaction.atomic():
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.IMPORT_REJECTED_EXPORTED,
+            subject_type="import_run",
+            subject_id=run.pk,
+            unit=_run_unit(run),
+            data={"rows": rows, "channel": channel},
+        )
+
+
 def import_fail(*, run: ImportRun, error: FileRejectedError, actor: Actor) -> None:
     with transaction.atomic():
         ImportRun.objects.filter(pk=run.pk).update(

@@ -657,4 +657,6 @@ def import_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
 def import_rejected_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The rejected rows with their reasons, as an XLSX workbook written for this download."""
     run = _run_or_404(request, pk)
-    return rejected_rows_download(run, language=request.LANGUAGE_CODE)
+    return rejected_rows_download(
+        run, language=request.LANGUAGE_CODE, actor=Actor(current_user(request)), channel=AccessLog.Channel.WEB
+    )
