@@ -358,34 +358,34 @@ def read_rows(source: Source, *, skip: int = 0) -> Iterator[Row]:
 
 def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
     """Physical lines after the header as bytes (the first is the file's line 2), each cut at
-    MAX_LINE_BYTES; the flag says the line was too long, and the bytes are then its first MAX_LINE_BYTES."""
-    with path.open("rb") as handle:
-        handle.readline(MAX_LINE_BYTES)  # the header
-        while True:
-            line = handle.readline(MAX_LINE_BYTES)
-            if not line:
-                return
-            if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
-                # Read past the rest of the line in chunks: a 2 GB line never sits in memory.
-                while True:
-                    rest = handle.readline(MAX_LINE_BYTES)
-                    if not rest or rest.endswith(b"\n"):
-                        break
-                yield line, True
-                continue
-            yield line, False
+    MAX_LINE_BYTES; the flag says the line was too long, and the bytes are then its first MAX_LINE_BYTES.
 
-
-def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
-    # The last physical line read whole (the header is line 1), kept up to date by `_csv_records`.
-    line_number = [1]
+    The disk, the network share or the USB stick the file is on may fail part-way (EIO, ESTALE): that is
+    `file.read_failed`, naming the last line read whole. The rows before it are read, and an import keeps
+    them and fails as it does for a workbook damaged part-way; the same command again, once the file can be
+    read, goes on."""
+    read = 0
     try:
-        yield from _csv_records(source, skip=skip, line_number=line_number)
+        with path.open("rb") as handle:
+            handle.readline(MAX_LINE_BYTES)  # the header
+            read = 1
+            while True:
+                line = handle.readline(MAX_LINE_BYTES)
+                if not line:
+                    return
+                if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
+                    # Read past the rest of the line in chunks: a 2 GB line never sits in memory.
+                    while True:
+                        rest = handle.readline(MAX_LINE_BYTES)
+                        if not rest or rest.endswith(b"\n"):
+                            break
+                    read += 1
+                    yield line, True
+                    continue
+                read += 1
+                yield line, False
     except OSError as exc:
-        # The disk, the network share or the USB stick the file is on failed part-way (EIO, ESTALE): the
-        # rows before are read whole, and an import keeps them and fails naming the line, as it does for
-        # a workbook damaged part-way; the same command again, once the file can be read, goes on.
-        raise _read_failed(exc, line_number[0]) from None
+        raise _read_failed(exc, read) from None
 
 
 def _read_failed(exc: OSError, line: int) -> FileRejectedError:
@@ -400,17 +400,17 @@ def _read_failed(exc: OSError, line: int) -> FileRejectedError:
     )
 
 
-def _csv_records(source: Source, *, skip: int, line_number: list[int]) -> Iterator[Row]:
+def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
     columns = source.columns
     number = 0
     pending = b""
-    # The physical line the pending record started on.
-    pending_start = 0
+    # The physical line being read (the header is line 1) and the one the pending record started on.
+    line_number, pending_start = 1, 0
     for line, too_long in _lines(source.path):
-        line_number[0] += 1
+        line_number += 1
         if too_long:
             number += 1
-            start = pending_start if pending else line_number[0]
+            start = pending_start if pending else line_number
             # The record's first bytes, those of the lines it began on included (a quoted cell may span
             # lines): at most twice MAX_LINE_BYTES, read only for the record's ID.
             head, pending = pending + line, b""
@@ -430,7 +430,7 @@ def _csv_records(source: Source, *, skip: int, line_number: list[int]) -> Iterat
                 )
             continue
         if not pending:
-            pending_start = line_number[0]
+            pending_start = line_number
         pending += line
         # A quoted field may hold a line break: keep reading until the quotes balance.
         if pending.count(b'"') % 2 == 1 and len(pending) < MAX_LINE_BYTES:
