@@ -89,3 +89,21 @@ def test_no_records_and_records_blank_everywhere_have_no_keys() -> None:
         assert capped == []
         for rule in BLOCKING_RULES:
             assert frame[rule.key_column].isna().all()
+
+
+def test_the_pairs_of_a_training_rule_are_those_splink_compares() -> None:
+    """The pairs an expectation-maximisation session would compare, counted to decide whether to sample
+    them (`_pairs_sharing`), are the pairs Splink's own `block_on` gives: blanks share nothing."""
+    import duckdb
+    from splink import DuckDBAPI, block_on
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from dancu.matching.engine import EM_SESSIONS, _pairs_sharing
+
+    frame = _frame(_columns(300, seed=5))
+    for columns in (*EM_SESSIONS, ("given_folded", "dob_y"), ("family_folded", "dob_m", "dob_d")):
+        table = DuckDBAPI(duckdb.connect()).register(frame)
+        [counted] = count_comparisons_from_blocking_rules(
+            table, blocking_rules=block_on(*columns), link_type="dedupe_only", record_sample_proportion=1.0
+        )
+        assert _pairs_sharing(frame, columns) == counted["cumulative_comparison_count"] > 0, columns
