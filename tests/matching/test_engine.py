@@ -3,15 +3,19 @@ meant for it, so that its weight is learnt and shown apart from the others."""
 
 from __future__ import annotations
 
+import csv
+import io
 import unicodedata
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from dancu.geo.address import parse_address
 from dancu.matching.engine import explain_pair
-from dancu.matching.prepare import AddressUnits, prepare_row
+from dancu.matching.prepare import AddressUnits, prepare_records, prepare_row
 
 pytestmark = pytest.mark.django_db
 
@@ -483,3 +487,47 @@ def test_the_prior_is_capped_by_the_share_of_records_that_may_be_a_second_record
     _cap_prior(linker, 5_000, 0.01, notes)
     assert linker._settings_obj._probability_two_random_records_match == 1e-6
     assert notes == []
+
+
+def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> None:
+    """The u probabilities estimated a part of the comparisons per thread (`_estimate_u`) are those of
+    Splink's one estimate over the same random pairs, and every comparison is estimated."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching.engine import BLOCKING_RULES, SEED, U_THREADS, _estimate_u, _frame, _settings
+
+    source = tmp_path / "people.csv"
+    call_command(
+        "generate", "--out", str(source), "--dirty", "--people", "1200", "--seed", "5", stdout=io.StringIO()
+    )
+    with source.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    frame = _frame(prepare_records(rows, today=TODAY, units=AddressUnits(parse_address)).columns)
+    for rule in BLOCKING_RULES:
+        frame[rule.key_column] = None
+    api = DuckDBAPI(duckdb.connect())
+    table = api.register(frame)
+
+    def u_values(linker: Any) -> dict[str, list[float]]:
+        return {
+            comparison.output_column_name: [
+                level.u_probability for level in comparison._comparison_levels_excluding_null
+            ]
+            for comparison in linker._settings_obj.comparisons
+        }
+
+    def linker() -> Any:
+        return Linker(table, _settings(BLOCKING_RULES, trained=True), log_level=None, validate_settings=False)
+
+    priors = u_values(linker())
+    one = linker()
+    one.training.estimate_u_using_random_sampling(max_pairs=40 * len(frame), seed=SEED, num_chunks=1)
+    threaded = linker()
+    _estimate_u(threaded, frame, api, max_pairs=40 * len(frame))
+
+    assert u_values(threaded) == u_values(one)
+    assert set(priors) == {name for names in U_THREADS for name in names}
+    assert sum(len(names) for names in U_THREADS) == len(priors)
+    changed = [name for name in priors if u_values(threaded)[name] != priors[name]]
+    assert len(changed) == len(priors), "every comparison's u must have been estimated"
