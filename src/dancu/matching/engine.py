@@ -77,8 +77,8 @@ U_THREADS: tuple[tuple[str, ...], ...] = (
 EM_SESSIONS: tuple[tuple[str, ...], ...] = (("name_folded", "dob_y"), ("dob",), ("name_folded",))
 # Pairs used by each expectation-maximisation session at most; a session whose blocking rule gives more
 # has its pairs sampled down to about this many. The Vietnamese set's name-only session is 765,000 pairs
-# of 100,000 records, and sampled its comparisons took 0.5 s instead of 1.1; F1 without PINs moved from
-# 0.9985 to 0.9983, and no other figure of the evaluation moved (RESULTS.md, session 34).
+# of 100,000 records, and sampled the session took 0.8-0.9 s instead of 1.1-1.5; F1 without PINs moved
+# from 0.9985 to 0.9983, and no other figure of the evaluation moved (RESULTS.md, session 34).
 EM_MAX_PAIRS = 250_000
 SEED = 20250701
 # The share of true matches the near-certain rules of `_train` are taken to find (see there).
@@ -727,7 +727,7 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
     part of the comparisons each (`U_THREADS`), each estimating its own on its own cursor of the same
     database, and their estimates are given to the run's model as Splink's own estimate gives them. Both
     draw the sample Splink draws, with the same seed, so the probabilities are the ones one estimate
-    gives (tested); on the Vietnamese set of 100,000 records they took 1.5-2.1 s instead of 2.9-3.6.
+    gives (tested); on the Vietnamese set of 100,000 records they took 1.7-2.6 s instead of 2.9-4.2.
     Spark shares out its own queries between its executors.
 
     Each estimate is in one pass: Splink's default probes the sample in ten chunks, one query per
@@ -747,6 +747,7 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
         cursor = db_api.duckdb_con.cursor()
         try:
             table = DuckDBAPI(cursor).register(frame, dataset_display_name="records")
+            # Without term frequencies, which Splink's estimate of u leaves out anyway.
             part = Linker(
                 table, _settings((), trained=False, only=names), log_level=None, validate_settings=False
             )
