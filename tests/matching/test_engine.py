@@ -489,6 +489,9 @@ def test_the_prior_is_capped_by_the_share_of_records_that_may_be_a_second_record
     assert notes == []
 
 
+# The estimate is DuckDB's; the database gives only the address units of the preparation, so the test runs in
+# the SQLite pass only.
+@pytest.mark.one_database
 def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> None:
     """The u probabilities estimated a part of the comparisons per thread (`_estimate_u`) are those of
     Splink's one estimate over the same random pairs, and every comparison is estimated."""
