@@ -489,16 +489,9 @@ def test_the_prior_is_capped_by_the_share_of_records_that_may_be_a_second_record
     assert notes == []
 
 
-# The estimate is DuckDB's; the database gives only the address units of the preparation, so the test runs in
-# the SQLite pass only.
-@pytest.mark.one_database
-def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> None:
-    """The u probabilities estimated a part of the comparisons per thread (`_estimate_u`) are those of
-    Splink's one estimate over the same random pairs, and every comparison is estimated."""
-    import duckdb
-    from splink import DuckDBAPI, Linker
-
-    from dancu.matching.engine import BLOCKING_RULES, SEED, U_THREADS, _estimate_u, _frame, _settings
+def _generated_frame(tmp_path: Path) -> Any:
+    """The prepared table of a generated dirty file of 1,200 people, enough to train on."""
+    from dancu.matching.engine import BLOCKING_RULES, _frame
 
     source = tmp_path / "people.csv"
     call_command(
@@ -509,6 +502,21 @@ def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> N
     frame = _frame(prepare_records(rows, today=TODAY, units=AddressUnits(parse_address)).columns)
     for rule in BLOCKING_RULES:
         frame[rule.key_column] = None
+    return frame
+
+
+# The estimate is DuckDB's; the database gives only the address units of the preparation, so the test runs in
+# the SQLite pass only.
+@pytest.mark.one_database
+def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> None:
+    """The u probabilities estimated a part of the comparisons per thread (`_estimate_u`) are those of
+    Splink's one estimate over the same random pairs, and every comparison is estimated."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching.engine import BLOCKING_RULES, SEED, U_THREADS, _estimate_u, _settings
+
+    frame = _generated_frame(tmp_path)
     api = DuckDBAPI(duckdb.connect())
     table = api.register(frame)
 
@@ -534,3 +542,53 @@ def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> N
     assert sum(len(names) for names in U_THREADS) == len(priors)
     changed = [name for name in priors if u_values(threaded)[name] != priors[name]]
     assert len(changed) == len(priors), "every comparison's u must have been estimated"
+
+
+# The sessions run on DuckDB; the database gives only the address units of the preparation.
+@pytest.mark.one_database
+def test_em_sessions_side_by_side_each_give_their_estimates_and_a_failed_one_is_named(tmp_path: Path) -> None:
+    """The sessions run side by side (`_expectation_maximisation`): each one's estimates reach the run's
+    model, and a session that cannot train (here no two records share a date of birth) is named in the
+    notes while the others' estimates are kept."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching.engine import (
+        BLOCKING_RULES,
+        EM_SESSIONS,
+        M_FLOOR,
+        _expectation_maximisation,
+        _settings,
+    )
+
+    frame = _generated_frame(tmp_path)
+    frame["dob"] = [f"unique-{index}" for index in range(len(frame))]
+    api = DuckDBAPI(duckdb.connect())
+    linker = Linker(
+        api.register(frame), _settings(BLOCKING_RULES, trained=True), log_level=None, validate_settings=False
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=40 * len(frame), seed=1, num_chunks=1)
+    notes: list[str] = []
+
+    _expectation_maximisation(linker, frame, api, notes)
+
+    assert len(notes) == 1
+    assert notes[0].startswith('EM session l."dob" = r."dob" skipped')
+    trained = {
+        entry["description"]
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison._comparison_levels_excluding_null
+        for entry in level._trained_m_probabilities
+    }
+    # The two other sessions trained, each naming its blocking rule; the failed one gave nothing.
+    assert trained == {
+        'EM, blocked on: (l."name_folded" = r."name_folded") AND (l."dob_y" = r."dob_y")',
+        'EM, blocked on: l."name_folded" = r."name_folded"',
+    }
+    assert set(EM_SESSIONS) == {("name_folded", "dob_y"), ("dob",), ("name_folded",)}
+    # Every m at least the floor, the levels no session's matches reached too.
+    assert all(
+        level.m_probability >= M_FLOOR
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison._comparison_levels_excluding_null
+    )

@@ -73,8 +73,10 @@ U_THREADS: tuple[tuple[str, ...], ...] = (
     ("full_name", "parents", "pin", "birth_date"),
     ("address", "cmnd", "birth_place", "sex"),
 )
-# The blocking rules of the expectation-maximisation sessions, in order (see `_train`).
+# The blocking rules of the expectation-maximisation sessions, and the threads that run them side by side
+# on DuckDB (see `_expectation_maximisation`).
 EM_SESSIONS: tuple[tuple[str, ...], ...] = (("name_folded", "dob_y"), ("dob",), ("name_folded",))
+EM_THREADS = 2
 # Pairs used by each expectation-maximisation session at most; a session whose blocking rule gives more
 # has its pairs sampled down to about this many. The Vietnamese set's name-only session is 765,000 pairs
 # of 100,000 records, and sampled the session took 0.8-0.9 s instead of 1.1-1.5; F1 without PINs moved
@@ -767,6 +769,84 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
     linker._populate_m_u_from_trained_values()
 
 
+def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
+    """The m probabilities, by expectation maximisation on the pairs of each of `EM_SESSIONS`.
+
+    Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
+    share the given name and birth year (not the whole date: where records differ in exactly one field,
+    pairs blocked on the date would teach that a true match never spells the name the same), and the
+    date among pairs that share the first and last word of the name. Splink takes each level's m as the
+    median of the sessions' estimates.
+
+    On DuckDB the sessions run side by side, each on a copy of the model as u estimation left it and on a
+    cursor of its own, and their estimates are given to the run's model as a session of Splink's own gives
+    them. An iteration is a small query that DuckDB plans on one core, a few dozen of them a session, so
+    one after another they left a core idle: on 100,000 records the three took 1.3-2.1 s, side by side
+    0.7-1.0 s (RESULTS.md, session 34). Started from the same model, a session no longer starts from the
+    estimates of the one before, which is also what kept a level that one session's matches never reached
+    at zero for the next (5.8e-205 for "CMND one digit different" where the duplicates have no CMND, and
+    the next session underflowed and was lost whole). Every m is raised to the floor at the end
+    (`_floor_m_probabilities`; the priors put back after it all lie above it).
+
+    A session that fails (an m value estimated at zero on a small file) gives no estimate, and the run's
+    notes say so; on Spark, where the sessions run one after another, the model before it is put back,
+    since it leaves the comparisons it had switched off missing from the model.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from splink import DuckDBAPI, Linker, block_on
+    from splink.internals.exceptions import SplinkException
+
+    def train(part: Any, columns: tuple[str, ...]) -> str | None:
+        rule = block_on(*columns)
+        try:
+            part.training.estimate_parameters_using_expectation_maximisation(
+                rule,
+                estimate_without_term_frequencies=True,
+                # Sampling the blocked pairs costs a preliminary pass; worth it only where they are many.
+                max_pairs=EM_MAX_PAIRS if _pairs_sharing(frame, columns) > EM_MAX_PAIRS else None,
+            )
+        except (SplinkException, ValueError, ZeroDivisionError) as exc:
+            return f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}"
+        return None
+
+    if not isinstance(db_api, DuckDBAPI):
+        for columns in EM_SESSIONS:
+            before = copy.deepcopy(linker._settings_obj)
+            failed = train(linker, columns)
+            if failed is not None:
+                linker._settings_obj = before
+                notes.append(failed)
+            _floor_m_probabilities(linker)
+        return
+
+    model = linker.misc.save_model_to_json()
+
+    def session(columns: tuple[str, ...]) -> tuple[Any, str | None]:
+        cursor = db_api.duckdb_con.cursor()
+        try:
+            table = DuckDBAPI(cursor).register(frame, dataset_display_name="records")
+            part = Linker(table, model, log_level=None, validate_settings=False)
+            failed = train(part, columns)
+            return part._settings_obj.comparisons, failed
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=EM_THREADS) as pool:
+        sessions = list(pool.map(session, EM_SESSIONS))
+    for comparisons, failed in sessions:
+        if failed is not None:
+            notes.append(failed)
+            continue
+        estimated = {comparison.output_column_name: comparison for comparison in comparisons}
+        for comparison in linker._settings_obj.comparisons:
+            levels = estimated[comparison.output_column_name]._comparison_levels_excluding_null
+            for level, found in zip(comparison._comparison_levels_excluding_null, levels, strict=True):
+                level._trained_m_probabilities.extend(found._trained_m_probabilities)
+    linker._populate_m_u_from_trained_values()
+    _floor_m_probabilities(linker)
+
+
 def _train(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
     from splink import block_on
     from splink.internals.exceptions import SplinkException
@@ -801,30 +881,7 @@ def _train(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> N
         max_pairs=min(U_SAMPLE_PAIRS, U_PAIRS_PER_RECORD * records, records * (records - 1) // 2),
     )
     priors = copy.deepcopy(linker._settings_obj)
-    # Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
-    # share the given name and birth year (not the whole date: where records differ in exactly one field,
-    # pairs blocked on the date would teach that a true match never spells the name the same), and the
-    # date among pairs that share the first and last word of the name.
-    for columns in EM_SESSIONS:
-        rule = block_on(*columns)
-        # A session that fails part-way (an m value estimated at zero on a small file) leaves the
-        # comparisons it had switched off missing from the model; the model before it is put back.
-        before = copy.deepcopy(linker._settings_obj)
-        try:
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule,
-                estimate_without_term_frequencies=True,
-                # Sampling the blocked pairs costs a preliminary pass; worth it only where they are many.
-                max_pairs=EM_MAX_PAIRS if _pairs_sharing(frame, columns) > EM_MAX_PAIRS else None,
-            )
-        except (SplinkException, ValueError, ZeroDivisionError) as exc:
-            linker._settings_obj = before
-            notes.append(f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}")
-        # A level that no match of this session reached leaves it near zero (5.8e-205 for "CMND one
-        # digit different" where the duplicates have no CMND), and the next session, starting from there,
-        # underflows and is lost whole. Each session starts from the floor instead, and training ends on
-        # it (the priors put back below all lie above it).
-        _floor_m_probabilities(linker)
+    _expectation_maximisation(linker, frame, db_api, notes)
     _priors_where_training_went_astray(linker, priors, notes)
 
 
