@@ -781,12 +781,12 @@ def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, not
     On DuckDB the sessions run side by side, each on a copy of the model as u estimation left it and on a
     cursor of its own, and their estimates are given to the run's model as a session of Splink's own gives
     them. An iteration is a small query that DuckDB plans on one core, a few dozen of them a session, so
-    one after another they left a core idle: on 100,000 records the three took 1.3-2.1 s, side by side
-    0.7-1.0 s (RESULTS.md, session 34). Started from the same model, a session no longer starts from the
-    estimates of the one before, which is also what kept a level that one session's matches never reached
-    at zero for the next (5.8e-205 for "CMND one digit different" where the duplicates have no CMND, and
-    the next session underflowed and was lost whole). Every m is raised to the floor at the end
-    (`_floor_m_probabilities`; the priors put back after it all lie above it).
+    one after another they left a core idle: on 100,000 records without PINs the three took 1.4-1.8 s,
+    side by side 1.0-1.1 s (RESULTS.md, session 34). Started from the same model, a session no longer
+    starts from the estimates of the one before, which is also what kept a level that one session's
+    matches never reached at zero for the next (5.8e-205 for "CMND one digit different" where the
+    duplicates have no CMND, and the next session underflowed and was lost whole). Every m is raised to
+    the floor at the end (`_floor_m_probabilities`; the priors put back after it all lie above it).
 
     A session that fails (an m value estimated at zero on a small file) gives no estimate, and the run's
     notes say so; on Spark, where the sessions run one after another, the model before it is put back,
