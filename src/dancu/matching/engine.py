@@ -34,7 +34,7 @@ import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -719,6 +719,21 @@ def _pairs_sharing(frame: pd.DataFrame, columns: Sequence[str]) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
+def _take_estimates(linker: Any, estimated: Iterable[Any], trained: str) -> None:
+    """Give the run's model the estimates of models of its comparisons (each of them once), as Splink's
+    training gives its own: each level records them in its list `trained` (`_trained_u_probabilities` or
+    `_trained_m_probabilities`), and the model takes up each level's median of them."""
+    by_name = {comparison.output_column_name: comparison for comparison in estimated}
+    for comparison in linker._settings_obj.comparisons:
+        found = by_name[comparison.output_column_name]
+        levels = zip(
+            comparison._comparison_levels_excluding_null, found._comparison_levels_excluding_null, strict=True
+        )
+        for level, estimate in levels:
+            getattr(level, trained).extend(getattr(estimate, trained))
+    linker._populate_m_u_from_trained_values()
+
+
 def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int) -> None:
     """The u probabilities from `max_pairs` random pairs, as Splink estimates them, in two threads on
     DuckDB.
@@ -759,14 +774,8 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
             cursor.close()
 
     with ThreadPoolExecutor(max_workers=len(U_THREADS)) as pool:
-        estimated = {c.output_column_name: c for part in pool.map(estimate, U_THREADS) for c in part}
-    # What `estimate_u_using_random_sampling` does with its estimate: each level records it, and the
-    # model takes it up.
-    for comparison in linker._settings_obj.comparisons:
-        levels = estimated[comparison.output_column_name]._comparison_levels_excluding_null
-        for level, found in zip(comparison._comparison_levels_excluding_null, levels, strict=True):
-            level._trained_u_probabilities.extend(found._trained_u_probabilities)
-    linker._populate_m_u_from_trained_values()
+        estimated = [comparison for part in pool.map(estimate, U_THREADS) for comparison in part]
+    _take_estimates(linker, estimated, "_trained_u_probabilities")
 
 
 def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
@@ -837,13 +846,8 @@ def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, not
     for comparisons, failed in sessions:
         if failed is not None:
             notes.append(failed)
-            continue
-        estimated = {comparison.output_column_name: comparison for comparison in comparisons}
-        for comparison in linker._settings_obj.comparisons:
-            levels = estimated[comparison.output_column_name]._comparison_levels_excluding_null
-            for level, found in zip(comparison._comparison_levels_excluding_null, levels, strict=True):
-                level._trained_m_probabilities.extend(found._trained_m_probabilities)
-    linker._populate_m_u_from_trained_values()
+        else:
+            _take_estimates(linker, comparisons, "_trained_m_probabilities")
     _floor_m_probabilities(linker)
 
 
