@@ -356,9 +356,10 @@ def read_rows(source: Source, *, skip: int = 0) -> Iterator[Row]:
         yield from _csv_rows(source, skip=skip)
 
 
-def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
-    """Physical lines after the header as bytes (the first is the file's line 2), each cut at
-    MAX_LINE_BYTES; the flag says the line was too long, and the bytes are then its first MAX_LINE_BYTES.
+def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """Physical lines after the header as bytes, each with its line number in the file (the header is
+    line 1) and cut at MAX_LINE_BYTES; the flag says the line was too long, and the bytes are then its
+    first MAX_LINE_BYTES.
 
     The disk, the network share or the USB stick the file is on may fail part-way (EIO, ESTALE): that is
     `file.read_failed`, naming the last line read whole. The rows before it are read, and an import keeps
@@ -369,21 +370,14 @@ def _lines(path: Path) -> Iterator[tuple[bytes, bool]]:
         with path.open("rb") as handle:
             handle.readline(MAX_LINE_BYTES)  # the header
             read = 1
-            while True:
-                line = handle.readline(MAX_LINE_BYTES)
-                if not line:
-                    return
-                if len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line := handle.readline(MAX_LINE_BYTES):
+                too_long = len(line) >= MAX_LINE_BYTES and not line.endswith(b"\n")
+                if too_long:
                     # Read past the rest of the line in chunks: a 2 GB line never sits in memory.
-                    while True:
-                        rest = handle.readline(MAX_LINE_BYTES)
-                        if not rest or rest.endswith(b"\n"):
-                            break
-                    read += 1
-                    yield line, True
-                    continue
+                    while (rest := handle.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                        pass
                 read += 1
-                yield line, False
+                yield read, line, too_long
     except OSError as exc:
         raise _read_failed(exc, read) from None
 
@@ -404,10 +398,9 @@ def _csv_rows(source: Source, *, skip: int) -> Iterator[Row]:
     columns = source.columns
     number = 0
     pending = b""
-    # The physical line being read (the header is line 1) and the one the pending record started on.
-    line_number, pending_start = 1, 0
-    for line, too_long in _lines(source.path):
-        line_number += 1
+    # The physical line the pending record started on.
+    pending_start = 0
+    for line_number, line, too_long in _lines(source.path):
         if too_long:
             number += 1
             start = pending_start if pending else line_number
