@@ -28,13 +28,14 @@ Steps, each reported in the run's summary so that a reader can trust (or distrus
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -719,6 +720,20 @@ def _pairs_sharing(frame: pd.DataFrame, columns: Sequence[str]) -> int:
     return int((sizes * (sizes - 1) // 2).sum())
 
 
+@contextlib.contextmanager
+def _part_model(db_api: Any, frame: pd.DataFrame, settings: Any) -> Iterator[Any]:
+    """A linker of `settings` over the records on a cursor of its own of the run's DuckDB database, for a
+    part of the training run in a thread of its own (`_estimate_u`, `_expectation_maximisation`)."""
+    from splink import DuckDBAPI, Linker
+
+    cursor = db_api.duckdb_con.cursor()
+    try:
+        table = DuckDBAPI(cursor).register(frame, dataset_display_name="records")
+        yield Linker(table, settings, log_level=None, validate_settings=False)
+    finally:
+        cursor.close()
+
+
 def _take_estimates(linker: Any, estimated: Iterable[Any], trained: str) -> None:
     """Give the run's model the estimates of models of its comparisons (each of them once), as Splink's
     training gives its own: each level records them in its list `trained` (`_trained_u_probabilities` or
@@ -754,24 +769,17 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from splink import DuckDBAPI, Linker
+    from splink import DuckDBAPI
 
     if not isinstance(db_api, DuckDBAPI):
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED, num_chunks=1)
         return
 
     def estimate(names: tuple[str, ...]) -> Any:
-        cursor = db_api.duckdb_con.cursor()
-        try:
-            table = DuckDBAPI(cursor).register(frame, dataset_display_name="records")
-            # Without term frequencies, which Splink's estimate of u leaves out anyway.
-            part = Linker(
-                table, _settings((), trained=False, only=names), log_level=None, validate_settings=False
-            )
+        # Without term frequencies, which Splink's estimate of u leaves out anyway.
+        with _part_model(db_api, frame, _settings((), trained=False, only=names)) as part:
             part.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED, num_chunks=1)
             return part._settings_obj.comparisons
-        finally:
-            cursor.close()
 
     with ThreadPoolExecutor(max_workers=len(U_THREADS)) as pool:
         estimated = [comparison for part in pool.map(estimate, U_THREADS) for comparison in part]
@@ -803,7 +811,7 @@ def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, not
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from splink import DuckDBAPI, Linker, block_on
+    from splink import DuckDBAPI, block_on
     from splink.internals.exceptions import SplinkException
 
     def train(part: Any, columns: tuple[str, ...]) -> str | None:
@@ -832,14 +840,9 @@ def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, not
     model = linker.misc.save_model_to_json()
 
     def session(columns: tuple[str, ...]) -> tuple[Any, str | None]:
-        cursor = db_api.duckdb_con.cursor()
-        try:
-            table = DuckDBAPI(cursor).register(frame, dataset_display_name="records")
-            part = Linker(table, model, log_level=None, validate_settings=False)
+        with _part_model(db_api, frame, model) as part:
             failed = train(part, columns)
             return part._settings_obj.comparisons, failed
-        finally:
-            cursor.close()
 
     with ThreadPoolExecutor(max_workers=EM_THREADS) as pool:
         sessions = list(pool.map(session, EM_SESSIONS))
