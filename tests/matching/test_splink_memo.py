@@ -3,6 +3,9 @@ level, and is worked out once: a session that asks again parses nothing."""
 
 from __future__ import annotations
 
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -175,3 +178,90 @@ def test_a_table_listed_again_parses_no_column_name(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(sqlglot, "parse_one", counted)
     assert written() == first
     assert parsed == []
+
+
+def _model(column: str) -> dict[str, Any]:
+    """A model of one comparison on `column`, as a saved model holds it: its levels' conditions as SQL."""
+    return {
+        "link_type": "dedupe_only",
+        "comparisons": [
+            {
+                "output_column_name": column,
+                "comparison_levels": [
+                    {"sql_condition": f"{column}_l IS NULL OR {column}_r IS NULL", "is_null_level": True},
+                    {"sql_condition": f"{column}_l = {column}_r"},
+                    {"sql_condition": f"jaro_winkler_similarity({column}_l, {column}_r) >= 0.9"},
+                    {"sql_condition": "ELSE"},
+                ],
+            }
+        ],
+    }
+
+
+def _linker(model: dict[str, Any]) -> Linker:
+    column = model["comparisons"][0]["output_column_name"]
+    frame = pd.DataFrame({"unique_id": ["a", "b"], column: pd.Series([None, None], dtype=object)})
+    return Linker(DuckDBAPI().register(frame), model, log_level=None, validate_settings=False)
+
+
+def _counting_parses(monkeypatch: pytest.MonkeyPatch, *, first_waits: float = 0.0) -> list[str]:
+    parsed: list[str] = []
+    parse_one = sqlglot.parse_one
+
+    def counted(sql: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(sql)
+        if len(parsed) == 1:
+            time.sleep(first_waits)  # long enough for every other thread to ask meanwhile
+        return parse_one(sql, *args, **kwargs)
+
+    monkeypatch.setattr(sqlglot, "parse_one", counted)
+    return parsed
+
+
+def test_a_model_built_again_parses_no_condition(monkeypatch: pytest.MonkeyPatch) -> None:
+    splink_memo.install()
+    model = _model(f"memo_{uuid.uuid4().hex}")
+    _linker(model)
+    parsed = _counting_parses(monkeypatch)
+    levels = _linker(model)._settings_obj.comparisons[0].comparison_levels
+    assert parsed == []
+    assert [level.sql_condition for level in levels][1:3] == [
+        level["sql_condition"] for level in model["comparisons"][0]["comparison_levels"][1:3]
+    ]
+
+
+def test_a_condition_sqlglot_cannot_read_is_refused_every_time() -> None:
+    splink_memo.install()
+    model = _model("broken")
+    model["comparisons"][0]["comparison_levels"][2]["sql_condition"] = "broken_l = = broken_r ("
+    for _asked in range(2):
+        with pytest.raises(ValueError, match="Error parsing sql_statement"):
+            _linker(model)
+
+
+def test_sessions_that_ask_at_once_work_each_answer_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The training's sessions start together in threads and ask about the same levels at once."""
+    splink_memo.install()
+
+    def ask(levels: list[ComparisonLevel]) -> list[tuple[bool, Any]]:
+        return [
+            (level._is_exact_match, level._is_exact_match and level._exact_match_colnames) for level in levels
+        ]
+
+    def levels_of(column: str) -> list[ComparisonLevel]:
+        return list(_linker(_model(column))._settings_obj.comparisons[0].comparison_levels)
+
+    alone, together = f"memo_{uuid.uuid4().hex}", f"memo_{uuid.uuid4().hex}"
+    alone_levels, together_levels = levels_of(alone), levels_of(together)
+    parsed = _counting_parses(monkeypatch, first_waits=0.2)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        answers = list(pool.map(lambda _session: ask(together_levels), range(3)))
+    answer_alone = ask(alone_levels)
+
+    def parses_of(column: str) -> int:
+        return sum(column in sql for sql in parsed)
+
+    assert parses_of(alone) >= 2  # the levels' conditions are parsed when first asked about
+    assert parses_of(together) == parses_of(alone)
+    assert answer_alone == [(False, False), (True, [alone]), (False, False), (False, False)]
+    assert answers == [[(False, False), (True, [together]), (False, False), (False, False)]] * 3

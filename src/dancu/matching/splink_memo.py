@@ -18,6 +18,14 @@ tenth of its matching. Both are functions of a frozen description of the column
 (`SqlglotColumnTreeBuilder`, a frozen dataclass), so the description of each name and the SQL of each
 description are remembered too.
 
+Every level's condition is also parsed each time a model is built (`ComparisonLevel._validate_sql`, which
+only checks that sqlglot can read it): a run builds six models of the same fifty levels, its own and those
+of the parts of its training that run side by side. A condition that was read once is not read again.
+
+The training's parts run in threads (`engine._estimate_u`, `engine._expectation_maximisation`), and three
+sessions that start together ask about the same levels at once: an answer is therefore worked out under a
+lock, by the first to ask, and the others wait for it instead of each parsing it again.
+
 `install` replaces the properties and the constructor of Splink's classes; it is called before each run and
 does its work once. The conditions are those of the model's levels, a fixed few dozen, and the columns
 those of the prepared table (with their `_l`, `_r`, table and alias variants), so the memos stay small.
@@ -26,15 +34,34 @@ those of the prepared table (with their `_l`, `_r`, table and alias variants), s
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 _lock = threading.Lock()
+# Held while an answer is worked out; re-entrant, as Splink's reading of a condition reads its column names.
+_working = threading.RLock()
 _exact: dict[tuple[str, str, bool], bool] = {}
 _colnames: dict[tuple[str, str], tuple[str, ...]] = {}
 _columns: dict[tuple[type, str, str], Any] = {}
 _column_sql: dict[Any, str] = {}
+_valid: dict[tuple[str, str], bool] = {}
 # Splink's own properties and constructor, kept for the memo's misses (and for the tests to compare against).
 originals: dict[str, Any] = {}
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remembered(memo: dict[K, V], key: K, work_out: Callable[[], V]) -> V:
+    """`memo[key]`, worked out by `work_out` the first time it is asked for, by one thread only. An answer
+    that raises is not remembered, and raises again for the next to ask."""
+    found = memo.get(key)
+    if found is None:
+        with _working:
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = work_out()
+    return found
 
 
 def install() -> None:
@@ -47,26 +74,34 @@ def install() -> None:
         # The property objects themselves, as the class holds them (not what reading them on the class gives).
         original_exact: property = vars(ComparisonLevel)["_is_exact_match"]
         original_colnames: property = vars(ComparisonLevel)["_exact_match_colnames"]
+        original_validate = vars(ComparisonLevel)["_validate_sql"]
 
         def is_exact_match(level: Any) -> bool:
             key = (level.sql_condition, str(level.sqlglot_dialect), bool(level._is_else_level))
-            found = _exact.get(key)
-            if found is None:
-                found = _exact[key] = bool(original_exact.__get__(level))
-            return found
+            return _remembered(_exact, key, lambda: bool(original_exact.__get__(level)))
 
         def exact_match_colnames(level: Any) -> list[str]:
             key = (level.sql_condition, str(level.sqlglot_dialect))
-            found = _colnames.get(key)
-            if found is None:
-                # A condition that is no exact match raises here, as Splink's own does, and is not
-                # remembered: Splink asks only of the levels that are.
-                found = _colnames[key] = tuple(original_colnames.__get__(level))
+            # A condition that is no exact match raises here, as Splink's own does, and is not remembered:
+            # Splink asks only of the levels that are.
+            found: tuple[str, ...] = _remembered(
+                _colnames, key, lambda: tuple(original_colnames.__get__(level))
+            )
             return list(found)
+
+        def validate_sql(level: Any) -> bool:
+            key = (level.sql_condition, str(level.sqlglot_dialect))
+            # A condition sqlglot cannot read raises here, as Splink's own check does, and is not remembered.
+            return _remembered(_valid, key, lambda: bool(original_validate(level)))
 
         setattr(ComparisonLevel, "_is_exact_match", property(is_exact_match))  # noqa: B010
         setattr(ComparisonLevel, "_exact_match_colnames", property(exact_match_colnames))  # noqa: B010
-        originals.update(_is_exact_match=original_exact, _exact_match_colnames=original_colnames)
+        setattr(ComparisonLevel, "_validate_sql", validate_sql)  # noqa: B010
+        originals.update(
+            _is_exact_match=original_exact,
+            _exact_match_colnames=original_colnames,
+            _validate_sql=original_validate,
+        )
         _install_columns()
 
 
@@ -79,18 +114,15 @@ def _install_columns() -> None:
     original_sql: property = vars(Builder)["sql"]
 
     def from_raw_column_name_or_column_reference(cls: type, input_str: str, sqlglot_dialect: str) -> Any:
-        key = (cls, input_str, sqlglot_dialect)
-        found = _columns.get(key)
-        if found is None:
-            # A name sqlglot cannot read raises here, as Splink's own does, and is not remembered.
-            found = _columns[key] = original_parse(cls, input_str, sqlglot_dialect)
-        return found
+        # A name sqlglot cannot read raises here, as Splink's own does, and is not remembered.
+        return _remembered(
+            _columns,
+            (cls, input_str, sqlglot_dialect),
+            lambda: original_parse(cls, input_str, sqlglot_dialect),
+        )
 
     def sql(builder: Any) -> str:
-        found = _column_sql.get(builder)
-        if found is None:
-            found = _column_sql[builder] = original_sql.__get__(builder)
-        return found
+        return _remembered(_column_sql, builder, lambda: original_sql.__get__(builder))
 
     setattr(  # noqa: B010
         Builder,
