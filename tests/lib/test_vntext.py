@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dancu.lib import vntext
 from dancu.lib.vntext import (
     TONED_VOWELS,
     VOWEL_TONES,
@@ -452,6 +453,21 @@ def test_vietnamese_syllables_are_recognized(word):
 )
 def test_other_words_are_not_syllables(word):
     assert not is_syllable(word)
+
+
+@pytest.mark.parametrize("word", ["nghiêng", "NGHIÊNG", "nghiệp", "khuếch", "nguyệt", "thuyền"])
+def test_the_longest_syllables_are_recognized(word):
+    # The answers are remembered, and a word is measured against the longest syllable first: these are
+    # the words the measure must let through.
+    assert is_syllable(word)
+    assert is_syllable(word)  # remembered
+
+
+def test_a_long_word_is_no_syllable_and_is_not_remembered():
+    remembered = vntext._is_syllable.cache_info().currsize
+    for length in (8, 1_000, 100_000):
+        assert not is_syllable("nghiêng" + "g" * (length - 7))
+    assert vntext._is_syllable.cache_info().currsize == remembered
 
 
 def test_tone_tables_cover_every_vowel_in_both_cases():

@@ -460,6 +460,10 @@ _RHYME_TONE_POSITIONS = {rhyme: _tone_positions(rhyme) for rhyme in _RHYMES}
 _RHYME_ONSETS = {"uơ": frozenset({"th", "h", "kh"})}
 
 
+# The longest word that can be one syllable: the longest onset with the longest rhyme ("nghiêng").
+_LONGEST_SYLLABLE = max(map(len, _ONSETS)) + max(map(len, _RHYMES))
+
+
 def is_syllable(word: str) -> bool:
     """True when `word` (NFC, any case) has the shape of one Vietnamese syllable.
 
@@ -469,6 +473,15 @@ def is_syllable(word: str) -> bool:
     c, ch, p, t may take): it exists to tell Vietnamese from text damaged by a legacy encoding
     ("Nguyễn" against "NguyÔn" or "Nguyeãn"), not to judge spelling.
     """
+    return len(word) <= _LONGEST_SYLLABLE and _is_syllable(word)
+
+
+# The repair of legacy encodings asks this of every word of every name and address that is not plain ASCII,
+# and a register repeats its words (Nguyễn, Thị, Xã, Huyện) from row to row: each is worked out once. Only
+# words short enough to be a syllable are remembered, and at most 16,384 of them (Vietnamese writes about
+# 7,000 syllables; the memory stays under 3 MB), so hostile text cannot fill the memory.
+@functools.lru_cache(maxsize=1 << 14)
+def _is_syllable(word: str) -> bool:
     bare = []
     tone = tone_at = 0
     for index, char in enumerate(word.lower()):
