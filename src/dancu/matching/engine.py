@@ -115,8 +115,8 @@ class BlockingRule:
 
 # The largest block of a rule whose key is a name alone. Measured on the evaluation sets, blocks of 11 to 30
 # records of one name found no true pair that another rule did not (at 100,000 and 1,000,000 Vietnamese
-# records, FEBRL and RLdata), and were most of the name rule's pairs: 220,000 of them at 100,000 records,
-# a quarter of all candidate pairs, none of which scored over 0.01 (RESULTS.md, session 35).
+# records, FEBRL and RLdata), and were most of the name rule's pairs: 139,000 of its 220,000 at 100,000
+# records, a third of all candidate pairs, none of which scored over 0.01 (RESULTS.md, session 35).
 NAME_ONLY_CAP = 10
 # The largest block of house number and town: "45" in one postcode is a house or two; a village number
 # ("thôn 2") is shared by many and says nothing.
