@@ -591,14 +591,39 @@ def _take(
     prepared: PreparedRecords, rows: Sequence[Mapping[str, str | None]], worked: Worked, today: date
 ) -> None:
     """Append `rows` to `prepared`: each row takes the columns of its cells from `worked`."""
-    columns = prepared.columns
-    ids = [(raw.get("record_id") or "").strip() for raw in rows]
-    start = len(columns["unique_id"])
-    columns["unique_id"].extend(ids)
+    start = _take_ids(prepared, rows)
     for column, (names, by_cell) in worked.items():
-        per_row = [by_cell[value] for value in _cells(rows, column)]
-        for name, values in zip(names, zip(*per_row, strict=True), strict=False):
-            columns[name].extend(values)
+        _take_column(prepared, rows, column, names, by_cell)
+    _take_findings(prepared, rows, start, today)
+
+
+def _take_ids(prepared: PreparedRecords, rows: Sequence[Mapping[str, str | None]]) -> int:
+    """Append the record ids of `rows`; the index of the first of them, for `_take_findings`."""
+    start = len(prepared.columns["unique_id"])
+    prepared.columns["unique_id"].extend((raw.get("record_id") or "").strip() for raw in rows)
+    return start
+
+
+def _take_column(
+    prepared: PreparedRecords,
+    rows: Sequence[Mapping[str, str | None]],
+    column: str,
+    names: tuple[str, ...],
+    by_cell: Mapping[str, tuple[Any, ...]],
+) -> None:
+    """Append the prepared columns that input `column` gives, for `rows`, from its cells' values."""
+    per_row = [by_cell[value] for value in _cells(rows, column)]
+    for name, values in zip(names, zip(*per_row, strict=True), strict=False):
+        prepared.columns[name].extend(values)
+
+
+def _take_findings(
+    prepared: PreparedRecords, rows: Sequence[Mapping[str, str | None]], start: int, today: date
+) -> None:
+    """Record which of `rows` (taken from index `start` on, every column of them) are blank in every
+    identifying field, and which carry a date of death."""
+    columns = prepared.columns
+    ids = columns["unique_id"][start:]
     identifying = [columns[name][start:] for name in IDENTIFYING_FIELDS]
     prepared.blank.extend(
         record_id
@@ -693,7 +718,12 @@ def _prepare_parallel(
         for start in range(0, len(values), chunk_cells)
     )
     total = sum(len(values) for values in distinct.values())
-    worked: Worked = {column: ((), {}) for column in _CELLS}
+    # The pieces of each column still out: a column whose last piece is back is put together at once,
+    # while the workers go on with the others, rather than every column after the last piece.
+    out = {column: -(-len(values) // chunk_cells) for column, values in distinct.items()}
+    by_cell: dict[str, dict[str, tuple[Any, ...]]] = {column: {} for column in _CELLS}
+    prepared = PreparedRecords()
+    _take_ids(prepared, rows)
     done = told = 0
     # A line every twentieth of the rows: the tasks are many more than a terminal wants to read about.
     step = max(len(rows) // 20, 1)
@@ -703,16 +733,16 @@ def _prepare_parallel(
     with contextlib.closing(parts):  # an error here stops the workers at once
         for (column, start), (names, results) in parts:
             values = distinct[column][start : start + chunk_cells]
-            by_cell = worked[column][1]
-            by_cell.update(zip(values, results, strict=True))
-            worked[column] = (names, by_cell)
+            by_cell[column].update(zip(values, results, strict=True))
+            out[column] -= 1
+            if not out[column]:
+                _take_column(prepared, rows, column, names, by_cell.pop(column))
             done += len(values)
             estimate = len(rows) * done // total
             if progress is not None and done < total and estimate // step > told // step:
                 progress(estimate)
                 told = estimate
-    prepared = PreparedRecords()
-    _take(prepared, rows, worked, today)
+    _take_findings(prepared, rows, 0, today)
     if progress is not None:
         progress(len(rows))
     return prepared
