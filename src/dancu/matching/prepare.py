@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -699,7 +700,8 @@ def _prepare_parallel(
     progress: Callable[[int], None] | None,
 ) -> PreparedRecords:
     """The distinct cells of the whole input worked out in `workers` forked processes, `chunk_cells` at a
-    time, then the rows put together from them in input order, as `_prepare_serial` does.
+    time, and the rows' columns put together from them in input order, as `_prepare_serial` does: each
+    input column's as soon as its last piece is back, while the workers go on with the next columns.
 
     Work is dealt by distinct cell, not by row: a name met in rows that two workers each took would be
     worked out twice, and dealing rows by their address (as this did before) left each worker most of
@@ -720,7 +722,7 @@ def _prepare_parallel(
     total = sum(len(values) for values in distinct.values())
     # The pieces of each column still out: a column whose last piece is back is put together at once,
     # while the workers go on with the others, rather than every column after the last piece.
-    out = {column: -(-len(values) // chunk_cells) for column, values in distinct.items()}
+    out = {column: math.ceil(len(values) / chunk_cells) for column, values in distinct.items()}
     by_cell: dict[str, dict[str, tuple[Any, ...]]] = {column: {} for column in _CELLS}
     prepared = PreparedRecords()
     _take_ids(prepared, rows)
