@@ -792,11 +792,10 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
 def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
     """The m probabilities, by expectation maximisation on the pairs of each of `EM_SESSIONS`.
 
-    Each session learns the fields its blocking rule does not use. The name is learnt among pairs that
-    share the given name and birth year (not the whole date: where records differ in exactly one field,
-    pairs blocked on the date would teach that a true match never spells the name the same), and the
-    date among pairs that share the first and last word of the name. Splink takes each level's m as the
-    median of the sessions' estimates.
+    Each session learns the fields its blocking rule does not use: every field but the name and the year
+    among pairs that share the folded name and the birth year, the name among pairs that share the full
+    date of birth, the date among pairs that share the folded name (docs/matching.md). Splink takes each
+    level's m as the median of the sessions' estimates.
 
     On DuckDB the sessions run side by side, each on a copy of the model as u estimation left it and on a
     cursor of its own, and their estimates are given to the run's model as a session of Splink's own gives

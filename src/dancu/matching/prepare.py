@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -720,9 +719,6 @@ def _prepare_parallel(
         for start in range(0, len(values), chunk_cells)
     )
     total = sum(len(values) for values in distinct.values())
-    # The pieces of each column still out: a column whose last piece is back is put together at once,
-    # while the workers go on with the others, rather than every column after the last piece.
-    out = {column: math.ceil(len(values) / chunk_cells) for column, values in distinct.items()}
     by_cell: dict[str, dict[str, tuple[Any, ...]]] = {column: {} for column in _CELLS}
     prepared = PreparedRecords()
     _take_ids(prepared, rows)
@@ -736,8 +732,9 @@ def _prepare_parallel(
         for (column, start), (names, results) in parts:
             values = distinct[column][start : start + chunk_cells]
             by_cell[column].update(zip(values, results, strict=True))
-            out[column] -= 1
-            if not out[column]:
+            # The pieces come back in the order they were dealt, a column's one after another: after its
+            # last piece a column is put together at once, while the workers go on with the next ones.
+            if start + chunk_cells >= len(distinct[column]):
                 _take_column(prepared, rows, column, names, by_cell.pop(column))
             done += len(values)
             estimate = len(rows) * done // total

@@ -37,9 +37,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-_lock = threading.Lock()
-# Held while an answer is worked out; re-entrant, as Splink's reading of a condition reads its column names.
-_working = threading.RLock()
+# Held while the memo is installed and while an answer is worked out; re-entrant, as Splink's reading of a
+# condition reads its column names.
+_lock = threading.RLock()
 _exact: dict[tuple[str, str, bool], bool] = {}
 _colnames: dict[tuple[str, str], tuple[str, ...]] = {}
 _columns: dict[tuple[type, str, str], Any] = {}
@@ -57,7 +57,7 @@ def _remembered(memo: dict[K, V], key: K, work_out: Callable[[], V]) -> V:
     that raises is not remembered, and raises again for the next to ask."""
     found = memo.get(key)
     if found is None:
-        with _working:
+        with _lock:
             found = memo.get(key)
             if found is None:
                 found = memo[key] = work_out()
