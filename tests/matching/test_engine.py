@@ -509,10 +509,12 @@ def _generated_frame(tmp_path: Path) -> Any:
 # the SQLite pass only.
 @pytest.mark.one_database
 def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> None:
-    """The u probabilities estimated a part of the comparisons per thread (`_estimate_u`) are those of
-    Splink's one estimate over the same random pairs, and every comparison is estimated."""
+    """The u probabilities counted a part of the comparisons per thread, in one query each over the sample
+    Splink draws (`_estimate_u`), are those of Splink's own estimate over the same random pairs, the
+    levels no random pair reached included; and every comparison is estimated."""
     import duckdb
     from splink import DuckDBAPI, Linker
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
 
     from dancu.matching.engine import BLOCKING_RULES, SEED, U_THREADS, _estimate_u, _settings
 
@@ -542,6 +544,15 @@ def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> N
     assert sum(len(names) for names in U_THREADS) == len(priors)
     changed = [name for name in priors if u_values(threaded)[name] != priors[name]]
     assert len(changed) == len(priors), "every comparison's u must have been estimated"
+    # Some levels are never reached by random pairs (a PIN with two digits swapped): Splink marks them as not
+    # observed, and so must the threads, leaving their prior u in place rather than a share of zero.
+    unobserved = {
+        (comparison.output_column_name, level.comparison_vector_value)
+        for comparison in threaded._settings_obj.comparisons
+        for level in comparison._comparison_levels_excluding_null
+        if level._trained_u_probabilities[-1]["probability"] == LEVEL_NOT_OBSERVED_TEXT
+    }
+    assert ("pin", 1) in unobserved  # two digits swapped
 
 
 # The sessions run on DuckDB; the database gives only the address units of the preparation.

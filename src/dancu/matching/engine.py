@@ -726,7 +726,7 @@ def _pairs_sharing(frame: pd.DataFrame, columns: Sequence[str]) -> int:
 @contextlib.contextmanager
 def _part_model(db_api: Any, frame: pd.DataFrame, settings: Any) -> Iterator[Any]:
     """A linker of `settings` over the records on a cursor of its own of the run's DuckDB database, for a
-    part of the training run in a thread of its own (`_estimate_u`, `_expectation_maximisation`)."""
+    part of the training run in a thread of its own (`_u_patterns`, `_expectation_maximisation`)."""
     from splink import DuckDBAPI, Linker
 
     cursor = db_api.duckdb_con.cursor()
@@ -752,41 +752,130 @@ def _take_estimates(linker: Any, estimated: Iterable[Any], trained: str) -> None
     linker._populate_m_u_from_trained_values()
 
 
+def _u_sample(linker: Any, frame: pd.DataFrame, max_pairs: int) -> pd.DataFrame:
+    """The records whose pairs Splink's estimate of u compares: the share of `frame` that gives about
+    `max_pairs` pairs, drawn as Splink draws it (a hash of the record's id and `SEED`).
+
+    Only the ids are read from DuckDB: the sample taken with every column read the whole table's text
+    from Python objects, a tenth of a second on 100,000 records for 1,400 rows.
+    """
+    from splink.internals.estimate_u import _rows_needed_for_n_pairs
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.vertically_concatenate import enqueue_df_concat
+
+    proportion = min(_rows_needed_for_n_pairs(max_pairs) / len(frame), 1.0)
+    ids = linker._settings_obj.column_info_settings.unique_id_input_columns
+    sample_filter = linker._proportion_sample_sql(proportion, ids, seed=SEED)
+    pipeline = enqueue_df_concat(linker, CTEPipeline())
+    # The filter is Splink's own SQL, of a number and the seed: nothing outside reaches it.
+    sql = f"select unique_id from __splink__df_concat where 1=1 {sample_filter}"  # noqa: S608
+    pipeline.enqueue_sql(sql, "__dancu_u_sample")
+    drawn = linker._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+    try:
+        sampled = drawn.as_pandas_dataframe()["unique_id"]
+    finally:
+        drawn.drop_table_from_database_and_remove_from_cache()
+    return frame[frame["unique_id"].isin(sampled)]
+
+
+def _u_patterns(db_api: Any, sample: pd.DataFrame, names: tuple[str, ...]) -> tuple[list[Any], pd.DataFrame]:
+    """The comparisons `names` and how many pairs of `sample` fall in each combination of their levels,
+    from one query over all the pairs (Splink's own SQL for the pairs and their comparison vectors)."""
+    from splink.internals.estimate_u import _estimate_u_comparison_vector_sqls
+    from splink.internals.pipeline import CTEPipeline
+    from splink.internals.settings import Settings
+    from splink.internals.vertically_concatenate import enqueue_df_concat
+
+    # Without term frequencies, which Splink's estimate of u leaves out anyway.
+    with _part_model(db_api, sample, _settings((), trained=False, only=names)) as part:
+        settings = part._settings_obj
+        ids = settings.column_info_settings.unique_id_input_columns
+        selected = [name for column in ids for name in column.l_r_names_as_l_r]
+        for comparison in settings.comparisons:
+            selected += [
+                name for name in comparison._columns_to_select_for_blocking() if name not in selected
+            ]
+        vectors = Settings.columns_to_select_for_comparison_vector_values(
+            unique_id_input_columns=ids,
+            comparisons=settings.comparisons,
+            retain_matching_columns=False,
+            additional_columns_to_retain=[],
+        )
+        pipeline = enqueue_df_concat(part, CTEPipeline())
+        pipeline.enqueue_list_of_sqls(
+            _estimate_u_comparison_vector_sqls(
+                db_api=part._db_api,
+                input_tablename_l="__splink__df_concat",
+                input_tablename_r="__splink__df_concat",
+                link_type=settings._link_type,
+                source_dataset_input_column=None,
+                unique_id_input_column=settings.column_info_settings.unique_id_input_column,
+                blocking_cols=selected,
+                cv_cols=vectors,
+                rhs_chunk_num=1,
+                rhs_num_chunks=1,
+            )
+        )
+        gammas = ", ".join(comparison._gamma_column_name for comparison in settings.comparisons)
+        # Column names of our own comparisons: nothing outside reaches this SQL.
+        sql = f"select {gammas}, count(*) as pairs from __splink__df_comparison_vectors group by all"  # noqa: S608
+        pipeline.enqueue_sql(sql, "__dancu_u_patterns")
+        counted = part._db_api.sql_pipeline_to_splink_dataframe(pipeline)
+        try:
+            return list(settings.comparisons), counted.as_pandas_dataframe()
+        finally:
+            counted.drop_table_from_database_and_remove_from_cache()
+
+
 def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int) -> None:
-    """The u probabilities from `max_pairs` random pairs, as Splink estimates them, in two threads on
-    DuckDB.
+    """The u probabilities from `max_pairs` random pairs: Splink's estimate, worked out in one query per
+    thread on DuckDB.
 
-    Splink compares the random pairs one comparison at a time, and on DuckDB each of those queries runs
-    on one core: the pairs are all pairs of a sample of a few thousand records, a table too small for
-    DuckDB to split between threads. The comparisons are therefore shared out between two models of
-    part of the comparisons each (`U_THREADS`), each estimating its own on its own cursor of the same
-    database, and their estimates are given to the run's model as Splink's own estimate gives them. Both
-    draw the sample Splink draws, with the same seed, so the probabilities are the ones one estimate
-    gives (tested); on the Vietnamese set of 100,000 records they took 1.7-2.6 s instead of 2.9-4.2.
-    Spark shares out its own queries between its executors.
+    Splink draws a sample of records and compares all their pairs, in one query per comparison, each of
+    which draws the pairs again and runs on one core (a table of a few thousand records is too small for
+    DuckDB to split between threads). Here the sample is drawn once, as Splink draws it (`_u_sample`),
+    and two threads (`U_THREADS`) each compare its pairs on all of their comparisons at once, on a cursor
+    of their own, counting the pairs in each combination of levels (`_u_patterns`). A level's u is its
+    share of the pairs not null in the comparison, as Splink counts it, and goes to the run's model as
+    Splink's estimate gives it, so the probabilities are the ones Splink's estimate gives (tested). On
+    the Vietnamese set of 100,000 records without PINs this took 0.8 s where Splink's estimate in two
+    threads took 1.3 (RESULTS.md, session 36). Spark shares out its own queries between its executors.
 
-    Each estimate is in one pass: Splink's default probes the sample in ten chunks, one query per
-    comparison each, to stop early once every level has been seen a hundred times. Our sample is at most
-    a million pairs, which one query per comparison covers: FEBRL3's u estimation went from 2.2 to 1.0 s
-    with the same probabilities (every figure of the evaluation unchanged).
+    Splink's default probes the sample in ten chunks to stop early once every level has been seen a
+    hundred times; our sample is at most a million pairs, which one pass covers: FEBRL3's u estimation
+    went from 2.2 to 1.0 s with the same probabilities (every figure of the evaluation unchanged).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from splink import DuckDBAPI
+    from splink.internals.m_u_records_to_parameters import (
+        append_u_probability_to_comparison_level_trained_probabilities,
+    )
 
     if not isinstance(db_api, DuckDBAPI):
         linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED, num_chunks=1)
         return
 
-    def estimate(names: tuple[str, ...]) -> Any:
-        # Without term frequencies, which Splink's estimate of u leaves out anyway.
-        with _part_model(db_api, frame, _settings((), trained=False, only=names)) as part:
-            part.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=SEED, num_chunks=1)
-            return part._settings_obj.comparisons
-
+    sample = _u_sample(linker, frame, max_pairs)
     with ThreadPoolExecutor(max_workers=len(U_THREADS)) as pool:
-        estimated = [comparison for part in pool.map(estimate, U_THREADS) for comparison in part]
-    _take_estimates(linker, estimated, "_trained_u_probabilities")
+        counted = list(pool.map(lambda names: _u_patterns(db_api, sample, names), U_THREADS))
+    shares: dict[str, dict[int, dict[str, float]]] = {}
+    for comparisons, patterns in counted:
+        for comparison in comparisons:
+            pairs = patterns.groupby(comparison._gamma_column_name)["pairs"].sum()
+            # -1 is the level of the pairs with a null value, which Splink leaves out of the shares.
+            pairs = pairs[(pairs.index != -1) & (pairs > 0)]
+            total = float(pairs.sum())
+            shares[comparison.output_column_name] = {
+                int(level): {"u_probability": float(count) / total} for level, count in pairs.items()
+            }
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            # A level no pair reached is marked as Splink marks it: not observed.
+            append_u_probability_to_comparison_level_trained_probabilities(
+                level, shares, comparison.output_column_name, "estimate u by random sampling"
+            )
+    linker._populate_m_u_from_trained_values()
 
 
 def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
