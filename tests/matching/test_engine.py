@@ -557,6 +557,63 @@ def test_u_estimated_in_two_threads_is_splinks_own_estimate(tmp_path: Path) -> N
 
 # The sessions run on DuckDB; the database gives only the address units of the preparation.
 @pytest.mark.one_database
+def test_em_session_of_most_pairs_starts_first_and_estimates_keep_their_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session whose rule gives the most pairs is not left to start last behind the others
+    (`_expectation_maximisation`): the one of the fewest pairs is. The estimates reach the run's model in
+    the order of `EM_SESSIONS` all the same."""
+    import threading
+
+    import duckdb
+    from splink import DuckDBAPI, Linker, block_on
+    from splink.internals.linker_components.training import LinkerTraining
+
+    from dancu.matching.engine import (
+        BLOCKING_RULES,
+        EM_SESSIONS,
+        _expectation_maximisation,
+        _pairs_sharing,
+        _settings,
+    )
+
+    frame = _generated_frame(tmp_path)
+    pairs = {columns: _pairs_sharing(frame, columns) for columns in EM_SESSIONS}
+    fewest = min(EM_SESSIONS, key=pairs.__getitem__)
+    # In the order written, the session of the most pairs would start last: the test would then fail.
+    assert max(EM_SESSIONS, key=pairs.__getitem__) == EM_SESSIONS[-1]
+    assert fewest != EM_SESSIONS[-1]
+    started: list[str] = []
+    lock = threading.Lock()
+    estimate = LinkerTraining.estimate_parameters_using_expectation_maximisation
+
+    def watched(self: Any, blocking_rule: Any, **options: Any) -> Any:
+        with lock:
+            started.append(blocking_rule.get_blocking_rule("duckdb").blocking_rule_sql)
+        return estimate(self, blocking_rule, **options)
+
+    monkeypatch.setattr(LinkerTraining, "estimate_parameters_using_expectation_maximisation", watched)
+    api = DuckDBAPI(duckdb.connect())
+    linker = Linker(
+        api.register(frame), _settings(BLOCKING_RULES, trained=True), log_level=None, validate_settings=False
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=40 * len(frame), seed=1, num_chunks=1)
+
+    _expectation_maximisation(linker, frame, api, [])
+
+    rules = {
+        columns: block_on(*columns).get_blocking_rule("duckdb").blocking_rule_sql for columns in EM_SESSIONS
+    }
+    assert started[-1] == rules[fewest]
+    # Sex is in no session's rule, and pairs of the same sex are in every session: each estimates it.
+    (sex,) = [c for c in linker._settings_obj.comparisons if c.output_column_name == "sex"]
+    level = sex._comparison_levels_excluding_null[0]
+    descriptions = [entry["description"] for entry in level._trained_m_probabilities]
+    assert descriptions == [f"EM, blocked on: {rules[columns]}" for columns in EM_SESSIONS]
+
+
+# The sessions run on DuckDB; the database gives only the address units of the preparation.
+@pytest.mark.one_database
 def test_em_sessions_side_by_side_each_give_their_estimates_and_a_failed_one_is_named(tmp_path: Path) -> None:
     """The sessions run side by side (`_expectation_maximisation`): each one's estimates reach the run's
     model, and a session that cannot train (here no two records share a date of birth) is named in the
