@@ -1193,9 +1193,10 @@ def _run(
     from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
-    from dancu.matching import splink_memo
+    from dancu.matching import splink_em, splink_memo
 
     splink_memo.install()
+    splink_em.install()
     records = len(frame)
     notes: list[str] = []
     # Splink reports every SQL step at INFO and each level it could not train at WARNING (expected on
