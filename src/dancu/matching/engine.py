@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dancu.lib.gcpause import gc_thawed_after
 from dancu.matching.prepare import PREPARED_COLUMNS, PreparedRecords
 
 # A pair at or above this match probability is taken to be the same person. Chosen on the evaluation
@@ -1140,39 +1141,43 @@ def run_matcher(
         if progress is not None:
             progress(message)
 
-    started = time.monotonic()
-    frame = _frame(prepared.columns)
-    rule_counts, capped = _block_keys(frame, BLOCKING_RULES, block_cap)
-    workdir = tempfile.mkdtemp(prefix="dancu-match-")
-    connection = None
-    if backend == "duckdb":
-        import duckdb
-        from django.conf import settings
+    # The preparation froze what it left, so that the collector would not walk it during the run
+    # (`prepare.prepare_records`); when the run ends it goes back to the collector, lest a reference cycle
+    # among it that dies later (in a process that runs matches for days) never be collected.
+    with gc_thawed_after():
+        started = time.monotonic()
+        frame = _frame(prepared.columns)
+        rule_counts, capped = _block_keys(frame, BLOCKING_RULES, block_cap)
+        workdir = tempfile.mkdtemp(prefix="dancu-match-")
+        connection = None
+        if backend == "duckdb":
+            import duckdb
+            from django.conf import settings
 
-        # DuckDB would otherwise take most of the machine's memory for its tables of pairs; with a limit
-        # it spills to `workdir` instead, which keeps a national run inside a worker's memory.
-        connection = duckdb.connect(
-            config={"memory_limit": settings.DANCU_MATCH_MEMORY, "temp_directory": workdir}
-        )
-    try:
-        return _run(
-            frame,
-            rule_counts,
-            capped,
-            _database_api(backend, connection),
-            backend=backend,
-            threshold=threshold,
-            keep_above=keep_above,
-            block_cap=block_cap,
-            train=train,
-            duplicate_share=duplicate_share,
-            say=say,
-            started=started,
-        )
-    finally:
-        if connection is not None:
-            connection.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+            # DuckDB would otherwise take most of the machine's memory for its tables of pairs; with a limit
+            # it spills to `workdir` instead, which keeps a national run inside a worker's memory.
+            connection = duckdb.connect(
+                config={"memory_limit": settings.DANCU_MATCH_MEMORY, "temp_directory": workdir}
+            )
+        try:
+            return _run(
+                frame,
+                rule_counts,
+                capped,
+                _database_api(backend, connection),
+                backend=backend,
+                threshold=threshold,
+                keep_above=keep_above,
+                block_cap=block_cap,
+                train=train,
+                duplicate_share=duplicate_share,
+                say=say,
+                started=started,
+            )
+        finally:
+            if connection is not None:
+                connection.close()
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(

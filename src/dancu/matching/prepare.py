@@ -765,8 +765,10 @@ def prepare_records(
     """
     # The preparation makes millions of small tuples, lists and dictionaries and no reference cycle; the
     # cyclic collector, left on, took 40 % of its time walking them (`lib.gcpause`). Workers forked
-    # inside inherit the pause.
-    with gc_paused():
+    # inside inherit the pause. What it leaves (the prepared columns, the unit index and the address
+    # library it loaded) lives through the run, and is frozen at the end so that the collector does not
+    # walk it three times during the matching; `engine.run_matcher` gives it back when the run ends.
+    with gc_paused(freeze=True):
         if workers > 1:
             listed = rows if isinstance(rows, Sequence) else list(rows)
             if len(listed) >= parallel_above:
