@@ -107,3 +107,29 @@ def test_the_pairs_of_a_training_rule_are_those_splink_compares() -> None:
             table, blocking_rules=block_on(*columns), link_type="dedupe_only", record_sample_proportion=1.0
         )
         assert _pairs_sharing(frame, columns) == counted["cumulative_comparison_count"] > 0, columns
+
+
+def test_a_name_part_with_a_date_part_pairs_small_blocks_only() -> None:
+    """Eleven records of one given name born on one day and month (years apart) are too many to say
+    anything: the given name and day rule leaves them out, while ten are paired. The whole name with the
+    day and month still pairs all eleven."""
+    from dancu.matching.engine import NAME_PART_DATE_CAP
+
+    for records, paired in ((NAME_PART_DATE_CAP, True), (NAME_PART_DATE_CAP + 1, False)):
+        columns: dict[str, list[object]] = {name: [None] * records for name in PREPARED_COLUMNS}
+        columns["unique_id"] = [f"r{index}" for index in range(records)]
+        columns["given_folded"] = ["lan"] * records
+        columns["name_sorted"] = ["lan nguyen thi"] * records
+        columns["dob_y"] = [1950 + index for index in range(records)]
+        columns["dob_m"] = [3] * records
+        columns["dob_d"] = [8] * records
+        frame = _frame(columns)
+        counts, capped = _block_keys(frame, BLOCKING_RULES, cap=1_000)
+        pairs = {count["rule"]: count["pairs"] for count in counts}
+        assert pairs["given_day"] == (records * (records - 1) // 2 if paired else 0)
+        assert frame["bk_given_day"].isna().all() is not paired
+        assert pairs["name_day"] == records * (records - 1) // 2
+        # A rule's own cap is by design, not a warning.
+        assert capped == []
+    weak = ("given_year_month", "given_day", "family_dob")
+    assert all(rule.cap == NAME_PART_DATE_CAP for rule in BLOCKING_RULES if rule.name in weak)

@@ -119,6 +119,14 @@ class BlockingRule:
 # records, FEBRL and RLdata), and were most of the name rule's pairs: 139,000 of its 220,000 at 100,000
 # records, a third of all candidate pairs, none of which scored over 0.01 (RESULTS.md, session 35).
 NAME_ONLY_CAP = 10
+# The largest block of a rule that pairs one part of the name with part of the date of birth (the given name
+# with the year and month, or with the day and month; the family name with the date): each is there for
+# the duplicate whose other name words or other date part were mistyped. Their blocks grow with the
+# population: at a million Vietnamese records they gave 17.8 of the 20.6 million candidate pairs, and
+# their blocks of more than 10 records held no true pair that another rule did not find, at 100,000 and
+# 1,000,000 records, with and without PINs, nor on FEBRL and RLdata, where no such block is that large
+# (RESULTS.md, session 36). At a million records the cap leaves them 2.4 million pairs.
+NAME_PART_DATE_CAP = 10
 # The largest block of house number and town: "45" in one postcode is a house or two; a village number
 # ("thôn 2") is shared by many and says nothing.
 HOUSE_CAP = 6
@@ -138,12 +146,21 @@ BLOCKING_RULES: tuple[BlockingRule, ...] = (
         "given_year_month",
         ("given_folded", "dob_y", "dob_m"),
         "same given name, same year and month of birth",
+        cap=NAME_PART_DATE_CAP,
     ),
     BlockingRule(
-        "given_day", ("given_folded", "dob_m", "dob_d"), "same given name, same day and month of birth"
+        "given_day",
+        ("given_folded", "dob_m", "dob_d"),
+        "same given name, same day and month of birth",
+        cap=NAME_PART_DATE_CAP,
     ),
     BlockingRule("initials_dob", ("initials", "dob"), "same initials of the name, same date of birth"),
-    BlockingRule("family_dob", ("family_folded", "dob"), "same family name, same date of birth"),
+    BlockingRule(
+        "family_dob",
+        ("family_folded", "dob"),
+        "same family name, same date of birth",
+        cap=NAME_PART_DATE_CAP,
+    ),
     BlockingRule(
         "dob_locality",
         ("dob", "locality"),
