@@ -744,7 +744,7 @@ def _pairs_sharing(frame: pd.DataFrame, columns: Sequence[str]) -> int:
 @contextlib.contextmanager
 def _part_model(db_api: Any, frame: pd.DataFrame, settings: Any) -> Iterator[Any]:
     """A linker of `settings` over the records on a cursor of its own of the run's DuckDB database, for a
-    part of the training run in a thread of its own (`_u_patterns`, `_expectation_maximisation`)."""
+    part of the training run in a thread of its own (`_u_shares`, `_expectation_maximisation`)."""
     from splink import DuckDBAPI, Linker
 
     cursor = db_api.duckdb_con.cursor()
@@ -796,9 +796,17 @@ def _u_sample(linker: Any, frame: pd.DataFrame, max_pairs: int) -> pd.DataFrame:
     return frame[frame["unique_id"].isin(sampled)]
 
 
-def _u_patterns(db_api: Any, sample: pd.DataFrame, names: tuple[str, ...]) -> tuple[list[Any], pd.DataFrame]:
-    """The comparisons `names` and how many pairs of `sample` fall in each combination of their levels,
-    from one query over all the pairs (Splink's own SQL for the pairs and their comparison vectors)."""
+# Per comparison, per level (its comparison vector value): the level's u, in the shape that Splink's
+# `m_u_records_to_lookup_dict` gives and its `append_u_probability_to_comparison_level_trained_probabilities`
+# reads.
+UShares = dict[str, dict[int, dict[str, float]]]
+
+
+def _u_shares(db_api: Any, sample: pd.DataFrame, names: tuple[str, ...]) -> UShares:
+    """The u of each level of the comparisons `names`: its share of the pairs of `sample` not null in the
+    comparison, as Splink counts it. The pairs are counted per combination of the comparisons' levels in
+    one query over all the pairs (Splink's own SQL for the pairs and their comparison vectors); a level no
+    pair reached has no share."""
     from splink.internals.estimate_u import _estimate_u_comparison_vector_sqls
     from splink.internals.pipeline import CTEPipeline
     from splink.internals.settings import Settings
@@ -840,9 +848,19 @@ def _u_patterns(db_api: Any, sample: pd.DataFrame, names: tuple[str, ...]) -> tu
         pipeline.enqueue_sql(sql, "__dancu_u_patterns")
         counted = part._db_api.sql_pipeline_to_splink_dataframe(pipeline)
         try:
-            return list(settings.comparisons), counted.as_pandas_dataframe()
+            patterns = counted.as_pandas_dataframe()
         finally:
             counted.drop_table_from_database_and_remove_from_cache()
+    shares: UShares = {}
+    for comparison in settings.comparisons:
+        pairs = patterns.groupby(comparison._gamma_column_name)["pairs"].sum()
+        # -1 is the level of the pairs with a null value, which Splink leaves out of the shares.
+        pairs = pairs[(pairs.index != -1) & (pairs > 0)]
+        total = float(pairs.sum())
+        shares[comparison.output_column_name] = {
+            int(level): {"u_probability": float(count) / total} for level, count in pairs.items()
+        }
+    return shares
 
 
 def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int) -> None:
@@ -853,10 +871,10 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
     which draws the pairs again and runs on one core (a table of a few thousand records is too small for
     DuckDB to split between threads). Here the sample is drawn once, as Splink draws it (`_u_sample`),
     and two threads (`U_THREADS`) each compare its pairs on all of their comparisons at once, on a cursor
-    of their own, counting the pairs in each combination of levels (`_u_patterns`). A level's u is its
+    of their own, counting the pairs in each combination of levels (`_u_shares`). A level's u is its
     share of the pairs not null in the comparison, as Splink counts it, and goes to the run's model as
     Splink's estimate gives it, so the probabilities are the ones Splink's estimate gives (tested). On
-    the Vietnamese set of 100,000 records without PINs this took 0.8 s where Splink's estimate in two
+    the Vietnamese set of 100,000 records without PINs this took 0.65 s where Splink's estimate in two
     threads took 1.3 (RESULTS.md, session 36). Spark shares out its own queries between its executors.
 
     Splink's default probes the sample in ten chunks to stop early once every level has been seen a
@@ -875,18 +893,10 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
         return
 
     sample = _u_sample(linker, frame, max_pairs)
+    shares: UShares = {}
     with ThreadPoolExecutor(max_workers=len(U_THREADS)) as pool:
-        counted = list(pool.map(lambda names: _u_patterns(db_api, sample, names), U_THREADS))
-    shares: dict[str, dict[int, dict[str, float]]] = {}
-    for comparisons, patterns in counted:
-        for comparison in comparisons:
-            pairs = patterns.groupby(comparison._gamma_column_name)["pairs"].sum()
-            # -1 is the level of the pairs with a null value, which Splink leaves out of the shares.
-            pairs = pairs[(pairs.index != -1) & (pairs > 0)]
-            total = float(pairs.sum())
-            shares[comparison.output_column_name] = {
-                int(level): {"u_probability": float(count) / total} for level, count in pairs.items()
-            }
+        for part in pool.map(lambda names: _u_shares(db_api, sample, names), U_THREADS):
+            shares.update(part)
     for comparison in linker._settings_obj.comparisons:
         for level in comparison._comparison_levels_excluding_null:
             # A level no pair reached is marked as Splink marks it: not observed.
