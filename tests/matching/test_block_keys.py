@@ -98,10 +98,11 @@ def test_the_pairs_of_a_training_rule_are_those_splink_compares() -> None:
     from splink import DuckDBAPI, block_on
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
-    from dancu.matching.engine import EM_SESSIONS, _pairs_sharing
+    from dancu.matching.engine import EM_LOCAL_SESSIONS, EM_SESSIONS, _pairs_sharing
 
     frame = _frame(_columns(300, seed=5))
-    for columns in (*EM_SESSIONS, ("given_folded", "dob_y"), ("family_folded", "dob_m", "dob_d")):
+    sessions = [session.columns for session in (*EM_SESSIONS, *EM_LOCAL_SESSIONS)]
+    for columns in (*sessions, ("given_folded", "dob_y"), ("family_folded", "dob_m", "dob_d")):
         table = DuckDBAPI(duckdb.connect()).register(frame)
         [counted] = count_comparisons_from_blocking_rules(
             table, blocking_rules=block_on(*columns), link_type="dedupe_only", record_sample_proportion=1.0

@@ -489,17 +489,22 @@ def test_the_prior_is_capped_by_the_share_of_records_that_may_be_a_second_record
     assert notes == []
 
 
-def _generated_frame(tmp_path: Path) -> Any:
-    """The prepared table of a generated dirty file of 1,200 people, enough to train on."""
-    from dancu.matching.engine import BLOCKING_RULES, _frame
-
+def _generated_records(tmp_path: Path) -> Any:
+    """The prepared records of a generated dirty file of 1,200 people, enough to train on."""
     source = tmp_path / "people.csv"
     call_command(
         "generate", "--out", str(source), "--dirty", "--people", "1200", "--seed", "5", stdout=io.StringIO()
     )
     with source.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    frame = _frame(prepare_records(rows, today=TODAY, units=AddressUnits(parse_address)).columns)
+    return prepare_records(rows, today=TODAY, units=AddressUnits(parse_address))
+
+
+def _generated_frame(tmp_path: Path) -> Any:
+    """The prepared table of `_generated_records`, without blocking keys."""
+    from dancu.matching.engine import BLOCKING_RULES, _frame
+
+    frame = _frame(_generated_records(tmp_path).columns)
     for rule in BLOCKING_RULES:
         frame[rule.key_column] = None
     return frame
@@ -572,13 +577,15 @@ def test_em_session_of_most_pairs_starts_first_and_estimates_keep_their_order(
     from dancu.matching.engine import (
         BLOCKING_RULES,
         EM_SESSIONS,
+        _em_sessions,
         _expectation_maximisation,
-        _pairs_sharing,
         _settings,
     )
 
     frame = _generated_frame(tmp_path)
-    pairs = {columns: _pairs_sharing(frame, columns) for columns in EM_SESSIONS}
+    # A file of 1,200 people is too small for the sessions of a population.
+    pairs = _em_sessions(frame)
+    assert tuple(pairs) == EM_SESSIONS
     fewest = min(EM_SESSIONS, key=pairs.__getitem__)
     # In the order written, the session of the most pairs would start last: the test would then fail.
     assert max(EM_SESSIONS, key=pairs.__getitem__) == EM_SESSIONS[-1]
@@ -602,14 +609,15 @@ def test_em_session_of_most_pairs_starts_first_and_estimates_keep_their_order(
     _expectation_maximisation(linker, frame, api, [])
 
     rules = {
-        columns: block_on(*columns).get_blocking_rule("duckdb").blocking_rule_sql for columns in EM_SESSIONS
+        session: block_on(*session.columns).get_blocking_rule("duckdb").blocking_rule_sql
+        for session in EM_SESSIONS
     }
     assert started[-1] == rules[fewest]
     # Sex is in no session's rule, and pairs of the same sex are in every session: each estimates it.
     (sex,) = [c for c in linker._settings_obj.comparisons if c.output_column_name == "sex"]
     level = sex._comparison_levels_excluding_null[0]
     descriptions = [entry["description"] for entry in level._trained_m_probabilities]
-    assert descriptions == [f"EM, blocked on: {rules[columns]}" for columns in EM_SESSIONS]
+    assert descriptions == [f"EM, blocked on: {rules[session]}" for session in EM_SESSIONS]
 
 
 # The sessions run on DuckDB; the database gives only the address units of the preparation.
@@ -653,10 +661,129 @@ def test_em_sessions_side_by_side_each_give_their_estimates_and_a_failed_one_is_
         'EM, blocked on: (l."name_folded" = r."name_folded") AND (l."dob_y" = r."dob_y")',
         'EM, blocked on: l."name_folded" = r."name_folded"',
     }
-    assert set(EM_SESSIONS) == {("name_folded", "dob_y"), ("dob",), ("name_folded",)}
+    assert {session.columns for session in EM_SESSIONS} == {
+        ("name_folded", "dob_y"),
+        ("dob",),
+        ("name_folded",),
+    }
     # Every m at least the floor, the levels no session's matches reached too.
     assert all(
         level.m_probability >= M_FLOOR
         for comparison in linker._settings_obj.comparisons
         for level in comparison._comparison_levels_excluding_null
     )
+
+
+def _trained_in(linker: Any) -> dict[str, set[str]]:
+    """Each comparison's sessions: the rules whose estimates its first level holds."""
+    return {
+        comparison.output_column_name: {
+            entry["description"].removeprefix("EM, blocked on: ")
+            for entry in comparison._comparison_levels_excluding_null[0]._trained_m_probabilities
+        }
+        for comparison in linker._settings_obj.comparisons
+    }
+
+
+def _sessions_expected() -> dict[str, set[str]]:
+    """What each comparison should learn from `EM_LOCAL_SESSIONS`: every session whose rule's columns it
+    does not read and that does not leave it."""
+    from splink import block_on
+
+    from dancu.matching.engine import EM_LOCAL_SESSIONS, _comparisons
+
+    expected: dict[str, set[str]] = {}
+    for comparison in _comparisons(term_frequencies=True):
+        name = comparison._output_column_name
+        reads = {
+            column.input_name
+            for column in comparison.get_comparison("duckdb")._input_columns_used_by_case_statement
+        }
+        expected[name] = {
+            block_on(*session.columns).get_blocking_rule("duckdb").blocking_rule_sql
+            for session in EM_LOCAL_SESSIONS
+            if name not in session.leaves and not reads & set(session.columns)
+        }
+    return expected
+
+
+# The sessions run on DuckDB; the database gives only the address units of the preparation.
+@pytest.mark.one_database
+def test_a_population_learns_in_the_sessions_of_a_commune_and_a_small_file_in_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sessions of a population (`EM_LOCAL_SESSIONS`) are used when each gives enough pairs to learn
+    from, and the general ones otherwise: the file of 1,200 people has too few pairs of one date of birth
+    in one commune; with the least lowered to its fewest, it has enough."""
+    from dancu.matching import engine
+    from dancu.matching.engine import (
+        EM_LOCAL_MIN_PAIRS,
+        EM_LOCAL_SESSIONS,
+        EM_SESSIONS,
+        _em_sessions,
+        _pairs_sharing,
+    )
+
+    frame = _generated_frame(tmp_path)
+    local = {session: _pairs_sharing(frame, session.columns) for session in EM_LOCAL_SESSIONS}
+    fewest = min(local.values())
+    assert 0 < fewest < EM_LOCAL_MIN_PAIRS
+    assert tuple(_em_sessions(frame)) == EM_SESSIONS
+    monkeypatch.setattr(engine, "EM_LOCAL_MIN_PAIRS", fewest)
+    assert _em_sessions(frame) == local
+    monkeypatch.setattr(engine, "EM_LOCAL_MIN_PAIRS", fewest + 1)
+    assert tuple(_em_sessions(frame)) == EM_SESSIONS
+    # The run says which sessions it learnt in.
+    monkeypatch.setattr(engine, "EM_LOCAL_MIN_PAIRS", fewest)
+    summary = engine.run_matcher(_generated_records(tmp_path)).summary
+    assert summary["trained"]
+    assert summary["em_sessions"] == [list(session.columns) for session in EM_LOCAL_SESSIONS]
+
+
+# The sessions run on DuckDB; the database gives only the address units of the preparation.
+@pytest.mark.one_database
+@pytest.mark.parametrize("side_by_side", [True, False], ids=["side by side", "in turn"])
+def test_a_session_does_not_train_the_comparisons_it_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, side_by_side: bool
+) -> None:
+    """Among the pairs of one commune most were born in its province, among those of one name most are of
+    one sex: the sessions of a population leave those comparisons to the others. Each comparison holds the
+    estimates of exactly the sessions that neither read its columns nor leave it, side by side on DuckDB and
+    one after another as on Spark (`_sessions_in_turn`), and the model keeps every comparison in its order."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching import engine
+    from dancu.matching.engine import (
+        BLOCKING_RULES,
+        EM_LOCAL_SESSIONS,
+        _em_sessions,
+        _expectation_maximisation,
+        _sessions_in_turn,
+        _settings,
+    )
+
+    frame = _generated_frame(tmp_path)
+    monkeypatch.setattr(engine, "EM_LOCAL_MIN_PAIRS", 1)
+    api = DuckDBAPI(duckdb.connect())
+    linker = Linker(
+        api.register(frame), _settings(BLOCKING_RULES, trained=True), log_level=None, validate_settings=False
+    )
+    order = [comparison.output_column_name for comparison in linker._settings_obj.comparisons]
+    linker.training.estimate_u_using_random_sampling(max_pairs=40 * len(frame), seed=1, num_chunks=1)
+    notes: list[str] = []
+
+    if side_by_side:
+        assert _expectation_maximisation(linker, frame, api, notes) == EM_LOCAL_SESSIONS
+    else:
+        _sessions_in_turn(linker, _em_sessions(frame), notes)
+
+    assert notes == []
+    assert [comparison.output_column_name for comparison in linker._settings_obj.comparisons] == order
+    trained = _trained_in(linker)
+    expected = _sessions_expected()
+    assert trained == expected
+    # What the test is about: sex and the place of birth miss the sessions that leave them, and each is
+    # still learnt in another.
+    assert 0 < len(trained["sex"]) < len(EM_LOCAL_SESSIONS) - 1
+    assert 0 < len(trained["birth_place"]) < len(EM_LOCAL_SESSIONS) - 1

@@ -75,9 +75,49 @@ U_THREADS: tuple[tuple[str, ...], ...] = (
     ("full_name", "parents", "pin", "birth_date"),
     ("address", "cmnd", "birth_place", "sex"),
 )
-# The blocking rules of the expectation-maximisation sessions, and the threads that run them side by side
-# on DuckDB (see `_expectation_maximisation`).
-EM_SESSIONS: tuple[tuple[str, ...], ...] = (("name_folded", "dob_y"), ("dob",), ("name_folded",))
+
+
+@dataclass(frozen=True, slots=True)
+class EMSession:
+    """A session of expectation maximisation: the pairs it learns from (those equal in each of `columns`),
+    and the comparisons it leaves untrained besides those that read the columns, which Splink's own
+    training leaves out."""
+
+    columns: tuple[str, ...]
+    # Comparisons that agree among the session's pairs whether or not they are one person: trained there,
+    # they would make strangers look like matches (see `EM_LOCAL_SESSIONS`).
+    leaves: tuple[str, ...] = ()
+
+
+# The sessions of records that hold no commune or no parents (FEBRL, RLdata, small files): each learns the
+# fields its rule does not use (docs/matching.md).
+EM_SESSIONS: tuple[EMSession, ...] = (
+    EMSession(("name_folded", "dob_y")),
+    EMSession(("dob",)),
+    EMSession(("name_folded",)),
+)
+# The sessions of a population: pairs of one commune, or of one name with one pair of parents. Expectation
+# maximisation needs pairs of which a fair share are one person (Splink's guide: 1 to 99 %), and the share
+# of duplicates among the pairs of one date of birth or one name falls as one over the population's size:
+# 0.34 and 0.27 % at 100,000 Vietnamese records without PINs, 0.033 and 0.026 % at a million, where the
+# sessions learnt namesakes and people born the same day instead and F1 fell to 0.924. A commune holds
+# about as many people at any size, and so do a name's holders with one father and mother: at a million
+# records, 52 % of the pairs of one date and commune are one person, 43 % of one name and commune, 96 % of
+# one name and parents, 61 % of one name and date (RESULTS.md, session 37). Among the pairs of one commune
+# most were born in its province, and among those of one name most are of one sex (the "Thị" of women):
+# those comparisons are left to the other sessions. The address reads the parents' names (its household
+# level), so the session of the name and date learns it.
+EM_LOCAL_SESSIONS: tuple[EMSession, ...] = (
+    EMSession(("name_folded", "father_folded", "mother_folded"), leaves=("sex",)),
+    EMSession(("dob", "commune"), leaves=("birth_place",)),
+    EMSession(("name_folded", "commune"), leaves=("sex", "birth_place")),
+    EMSession(("name_folded", "dob"), leaves=("sex",)),
+)
+# The least pairs each of `EM_LOCAL_SESSIONS` gives for them to be used: fewer, and the records are too
+# few, or hold too few communes and parents, for their sessions to see each common level; the sessions of
+# a small file are dense enough (a date of birth's pairs hold duplicates in proportion to one over the
+# size). At 100,000 Vietnamese records the fewest is 603 (the name and date).
+EM_LOCAL_MIN_PAIRS = 500
 EM_THREADS = 2
 # Pairs used by each expectation-maximisation session at most; a session whose blocking rule gives more
 # has its pairs sampled down to about this many. The Vietnamese set's name-only session is 765,000 pairs
@@ -759,9 +799,9 @@ def _take_estimates(linker: Any, estimated: Iterable[Any], trained: str) -> None
     """Give the run's model the estimates of models of its comparisons (each of them once), as Splink's
     training gives its own: each level records them in its list `trained` (`_trained_u_probabilities` or
     `_trained_m_probabilities`), and the model takes up each level's median of them."""
-    by_name = {comparison.output_column_name: comparison for comparison in estimated}
-    for comparison in linker._settings_obj.comparisons:
-        found = by_name[comparison.output_column_name]
+    by_name = {comparison.output_column_name: comparison for comparison in linker._settings_obj.comparisons}
+    for found in estimated:
+        comparison = by_name[found.output_column_name]
         levels = zip(
             comparison._comparison_levels_excluding_null, found._comparison_levels_excluding_null, strict=True
         )
@@ -906,13 +946,26 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
     linker._populate_m_u_from_trained_values()
 
 
-def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
-    """The m probabilities, by expectation maximisation on the pairs of each of `EM_SESSIONS`.
+def _em_sessions(frame: pd.DataFrame) -> dict[EMSession, int]:
+    """The sessions of expectation maximisation for these records, each with the pairs its rule gives:
+    `EM_LOCAL_SESSIONS` where each gives at least `EM_LOCAL_MIN_PAIRS`, `EM_SESSIONS` otherwise."""
+    local = {session: _pairs_sharing(frame, session.columns) for session in EM_LOCAL_SESSIONS}
+    if min(local.values()) >= EM_LOCAL_MIN_PAIRS:
+        return local
+    return {session: _pairs_sharing(frame, session.columns) for session in EM_SESSIONS}
 
-    Each session learns the fields its blocking rule does not use: every field but the name and the year
-    among pairs that share the folded name and the birth year, the name among pairs that share the full
-    date of birth, the date among pairs that share the folded name (docs/matching.md). Splink takes each
-    level's m as the median of the sessions' estimates.
+
+def _expectation_maximisation(
+    linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]
+) -> tuple[EMSession, ...]:
+    """The m probabilities, by expectation maximisation on the pairs of each session (`_em_sessions`);
+    return the sessions.
+
+    Each session learns the fields its blocking rule does not use and those it `leaves`: with
+    `EM_SESSIONS`, every field but the name and the year among pairs that share the folded name and the
+    birth year, the name among pairs that share the full date of birth, the date among pairs that share
+    the folded name (docs/matching.md). Splink takes each level's m as the median of the sessions'
+    estimates.
 
     On DuckDB the sessions run side by side, each on a copy of the model as u estimation left it and on a
     cursor of its own, and their estimates are given to the run's model as a session of Splink's own gives
@@ -925,67 +978,86 @@ def _expectation_maximisation(linker: Any, frame: pd.DataFrame, db_api: Any, not
     the floor at the end (`_floor_m_probabilities`; the priors put back after it all lie above it).
 
     A session that fails (an m value estimated at zero on a small file) gives no estimate, and the run's
-    notes say so; on Spark, where the sessions run one after another, the model before it is put back,
-    since it leaves the comparisons it had switched off missing from the model.
+    notes say so. On Spark the sessions run one after another (`_sessions_in_turn`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from splink import DuckDBAPI, block_on
-    from splink.internals.exceptions import SplinkException
+    from splink import DuckDBAPI
 
-    # The pairs each session's rule gives.
-    pairs = {columns: _pairs_sharing(frame, columns) for columns in EM_SESSIONS}
-
-    def train(part: Any, columns: tuple[str, ...]) -> str | None:
-        rule = block_on(*columns)
-        try:
-            part.training.estimate_parameters_using_expectation_maximisation(
-                rule,
-                estimate_without_term_frequencies=True,
-                # Sampling the blocked pairs costs a preliminary pass; worth it only where they are many.
-                max_pairs=EM_MAX_PAIRS if pairs[columns] > EM_MAX_PAIRS else None,
-            )
-        except (SplinkException, ValueError, ZeroDivisionError) as exc:
-            return f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}"
-        return None
-
+    pairs = _em_sessions(frame)
+    sessions = tuple(pairs)
     if not isinstance(db_api, DuckDBAPI):
-        for columns in EM_SESSIONS:
-            before = copy.deepcopy(linker._settings_obj)
-            failed = train(linker, columns)
-            if failed is not None:
-                linker._settings_obj = before
-                notes.append(failed)
-            _floor_m_probabilities(linker)
-        return
+        _sessions_in_turn(linker, pairs, notes)
+        return sessions
 
     model = linker.misc.save_model_to_json()
 
-    def session(columns: tuple[str, ...]) -> tuple[Any, str | None]:
-        with _part_model(db_api, frame, model) as part:
-            failed = train(part, columns)
+    def run(session: EMSession) -> tuple[Any, str | None]:
+        learnt = [c for c in model["comparisons"] if c["output_column_name"] not in session.leaves]
+        with _part_model(db_api, frame, {**model, "comparisons": learnt}) as part:
+            failed = _em_session(part, session, pairs[session])
             return part._settings_obj.comparisons, failed
 
     with ThreadPoolExecutor(max_workers=EM_THREADS) as pool:
-        # The session of the most pairs (as many as it learns from) starts first, so that the two short
-        # ones share the other thread. On RLdata10000 the name's session (7,230 pairs) takes 0.57 s, the
-        # date's and the name and year's 0.36 and 0.19: started third, after the name and year's, it made
-        # the three take 0.69 s instead of 0.59 (RESULTS.md, session 36). The estimates are taken in the
-        # order of `EM_SESSIONS`, whichever session ends first.
+        # The session of the most pairs (as many as it learns from) starts first, so that the short ones
+        # share the other thread. On RLdata10000 the name's session (7,230 pairs) takes 0.57 s, the date's
+        # and the name and year's 0.36 and 0.19: started third, after the name and year's, it made the
+        # three take 0.69 s instead of 0.59 (RESULTS.md, session 36). The estimates are taken in the order
+        # of the sessions, whichever ends first.
         started = {
-            columns: pool.submit(session, columns)
-            for columns in sorted(EM_SESSIONS, key=lambda columns: -min(pairs[columns], EM_MAX_PAIRS))
+            session: pool.submit(run, session)
+            for session in sorted(sessions, key=lambda session: -min(pairs[session], EM_MAX_PAIRS))
         }
-        sessions = [started[columns].result() for columns in EM_SESSIONS]
-    for comparisons, failed in sessions:
+        results = [started[session].result() for session in sessions]
+    for comparisons, failed in results:
         if failed is not None:
             notes.append(failed)
         else:
             _take_estimates(linker, comparisons, "_trained_m_probabilities")
     _floor_m_probabilities(linker)
+    return sessions
 
 
-def _train(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> None:
+def _em_session(linker: Any, session: EMSession, pairs: int) -> str | None:
+    """Run one session of expectation maximisation on `linker`'s model; say why if it failed."""
+    from splink import block_on
+    from splink.internals.exceptions import SplinkException
+
+    rule = block_on(*session.columns)
+    try:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            rule,
+            estimate_without_term_frequencies=True,
+            # Sampling the blocked pairs costs a preliminary pass; worth it only where they are many.
+            max_pairs=EM_MAX_PAIRS if pairs > EM_MAX_PAIRS else None,
+        )
+    except (SplinkException, ValueError, ZeroDivisionError) as exc:
+        return f"EM session {rule.get_blocking_rule('duckdb').blocking_rule_sql} skipped: {exc}"
+    return None
+
+
+def _sessions_in_turn(linker: Any, pairs: dict[EMSession, int], notes: list[str]) -> None:
+    """Run the sessions one after another on the run's model itself (Spark's way).
+
+    A session trains the model without the comparisons it leaves, which are put back as they were after
+    it. A session that fails leaves the comparisons it had switched off missing from the model: the model
+    before it is put back."""
+    for session, count in pairs.items():
+        before = copy.deepcopy(linker._settings_obj)
+        every = linker._settings_obj.comparisons
+        linker._settings_obj.comparisons = [c for c in every if c.output_column_name not in session.leaves]
+        failed = _em_session(linker, session, count)
+        if failed is not None:
+            linker._settings_obj = before
+            notes.append(failed)
+        else:
+            trained = {c.output_column_name: c for c in linker._settings_obj.comparisons}
+            linker._settings_obj.comparisons = [trained.get(c.output_column_name, c) for c in every]
+        _floor_m_probabilities(linker)
+
+
+def _train(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> tuple[EMSession, ...]:
+    """Train the model on the records; return the sessions of expectation maximisation it learnt in."""
     from splink import block_on
     from splink.internals.exceptions import SplinkException
 
@@ -1019,8 +1091,9 @@ def _train(linker: Any, frame: pd.DataFrame, db_api: Any, notes: list[str]) -> N
         max_pairs=min(U_SAMPLE_PAIRS, U_PAIRS_PER_RECORD * records, records * (records - 1) // 2),
     )
     priors = copy.deepcopy(linker._settings_obj)
-    _expectation_maximisation(linker, frame, db_api, notes)
+    sessions = _expectation_maximisation(linker, frame, db_api, notes)
     _priors_where_training_went_astray(linker, priors, notes)
+    return sessions
 
 
 def _cap_prior(linker: Any, records: int, duplicate_share: float, notes: list[str]) -> None:
@@ -1241,9 +1314,10 @@ def _run(
     linker = Linker(
         table, _settings(BLOCKING_RULES, trained=should_train), log_level=None, validate_settings=False
     )
+    sessions: tuple[EMSession, ...] = ()
     if should_train:
         say(f"training on {records:,} records")
-        _train(linker, frame, db_api, notes)
+        sessions = _train(linker, frame, db_api, notes)
     else:
         notes.append(f"{records} records: too few to train, prior parameters used")
     if duplicate_share is not None:
@@ -1288,6 +1362,8 @@ def _run(
         # The log2 prior odds: a pair's match weight is this plus the weight of each field.
         "prior_weight": math.log2(prior / (1 - prior)),
         "parameters": parameters,
+        # The pairs each session of expectation maximisation learnt from: the columns they share.
+        "em_sessions": [list(session.columns) for session in sessions],
         "notes": notes,
         "seconds": round(time.monotonic() - started, 2),
     }
