@@ -453,6 +453,26 @@ def test_training_that_learnt_the_province_keeps_the_address_priors() -> None:
     assert "one household" not in notes[0]
 
 
+def test_training_that_learnt_one_parent_of_namesakes_keeps_the_parents_priors() -> None:
+    """Trained on a registry of a million people with nobody twice in the sessions of one commune and of one
+    name, 98.7 % of the "matches" shared one parent's name and not the other's: namesakes of one clan,
+    whose "one the same, the other different" then counted +9.4 bits and brought 160 more pairs of two
+    people over the threshold (RESULTS.md, session 37). The priors weigh that level at 2.8 bits."""
+    from dancu.matching.engine import _priors_where_training_went_astray
+
+    linker, priors = _linker()
+    prior_parents = [level.m_probability for level in _levels_of(linker, "parents")]
+    trained = {"one the same, the other different": 0.9867, "both the same (NFC, canonical spelling)": 0.0019}
+    for level in _levels_of(linker, "parents"):
+        level.m_probability = trained.get(level.label_for_charts, 0.003)
+    notes: list[str] = []
+    _priors_where_training_went_astray(linker, priors, notes)
+    assert [level.m_probability for level in _levels_of(linker, "parents")] == prior_parents
+    assert len(notes) == 1
+    assert notes[0].startswith("parents: training gave 99% of the matches")
+    assert "'one the same, the other different'" in notes[0]
+
+
 def test_training_that_learnt_the_person_is_kept() -> None:
     from dancu.matching.engine import _priors_where_training_went_astray
 
