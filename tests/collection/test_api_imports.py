@@ -85,6 +85,8 @@ def test_a_supervisor_uploads_a_book_and_follows_it_to_its_report(personas: Pers
         "page": f"/imports/{run['id']}/",
         "rejected": f"{IMPORTS}/{run['id']}/rejected.xlsx",
         "resume": None,
+        # Read to its end: no longer to be given up.
+        "discard": None,
     }
 
     listed = ok(cuong.get(IMPORTS))

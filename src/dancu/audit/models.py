@@ -74,6 +74,7 @@ class EventType(models.TextChoices):
     # An import whose worker went silent (killed, machine restarted), and the same import started again.
     IMPORT_INTERRUPTED = "collection.import.interrupted", _("Nhập tệp dữ liệu bị ngắt")
     IMPORT_RESUMED = "collection.import.resumed", _("Tiếp tục nhập tệp dữ liệu")
+    IMPORT_DISCARDED = "collection.import.discarded", _("Huỷ lần nhập tệp dữ liệu")
     # Imported rows leaving staging: into the registry, into a commune's review queue, or refused there.
     STAGING_APPLIED = "collection.staging.applied", _("Bản ghi nhập được tự động duyệt vào CSDL")
     STAGING_QUEUED = "collection.staging.queued", _("Bản ghi nhập chờ cán bộ xem xét")

@@ -27,6 +27,7 @@ from dancu.collection.models import CollectionForm, ImportRun, StagingRecord
 from dancu.collection.readers import FileRejectedError
 from dancu.collection.schemas import (
     ActionIn,
+    DiscardIn,
     FormIn,
     FormOut,
     FormUpdateIn,
@@ -519,6 +520,9 @@ def _run_summary(run: ImportRun, user: User) -> dict[str, Any]:
             "resume": reverse("api:import_resume", args=[run.pk])
             if selectors.import_can_resume(actor=user, run=run, step=progress.step)
             else None,
+            "discard": reverse("api:import_discard", args=[run.pk])
+            if selectors.import_can_discard(actor=user, run=run)
+            else None,
         },
     }
 
@@ -542,7 +546,7 @@ def _rule_counts(counts: dict[str, int], fields: dict[str, dict[str, int]] | Non
 
 def _run_out(run: ImportRun, user: User) -> dict[str, Any]:
     out = _run_summary(run, user)
-    finished = out["progress"]["step"] in ("done", "failed")
+    finished = out["progress"]["step"] in ("done", "failed", "discarded")
     on_server = selectors.import_server_resume(run) if out["progress"]["step"] == "interrupted" else None
     # Where the forms made for review stand, once they are all filed: counts only, as on the page, so no
     # personal data is read (the page's list of the waiting forms names people; the API leaves it to
@@ -714,11 +718,37 @@ def rejected_import_rows(request: HttpRequest, import_id: int) -> HttpResponse:
 def resume_import(request: HttpRequest, import_id: int) -> dict[str, Any]:
     user = _actor(request)
     run = _run_get(request, import_id)
-    try:
+    with _run_refusals():
         run = services.import_resume(actor=Actor(user), run=run)
+    return _run_out(run, user)
+
+
+@router.post(
+    "/imports/{import_id}/discard",
+    response=ImportRunOut,
+    summary="Discard an import run that cannot be read to its end",
+    description="As the run's page's Discard form: for the roles that import, on a run that failed or was "
+    "interrupted while reading its file (links.discard is set then), with a reason. Its staged rows are "
+    "kept with its report but wait for no one, and the same file may be imported again as a new run. "
+    "Refused with 422: role.not_allowed (actor), import.discard_reason (reason), import.not_discardable "
+    "(import_id).",
+    url_name="import_discard",
+)
+def discard_import(request: HttpRequest, import_id: int, body: DiscardIn) -> dict[str, Any]:
+    user = _actor(request)
+    run = _run_get(request, import_id)
+    with _run_refusals():
+        run = services.import_discard(actor=Actor(user), run=run, reason=body.reason)
+    return _run_out(run, user)
+
+
+@contextmanager
+def _run_refusals() -> Iterator[None]:
+    """The service's refusals of a step on a run name no field (the page shows them above the run): here
+    they name the acting account, or the run the path names."""
+    try:
+        yield
     except DomainError as exc:
-        # The service's refusals name no field (the page shows them above the run): here they name the
-        # acting account, or the run the path names.
         raise DomainError(
             [
                 dataclasses.replace(
@@ -727,4 +757,3 @@ def resume_import(request: HttpRequest, import_id: int) -> dict[str, Any]:
                 for error in exc.errors
             ]
         ) from exc
-    return _run_out(run, user)

@@ -20,6 +20,11 @@ class ImportRun(models.Model):
         # The process doing the work stopped without a word (killed, machine restarted): nothing committed
         # is lost, and the run resumes from its last committed row when it is started again.
         INTERRUPTED = "interrupted", _("Bị ngắt, chờ tiếp tục")
+        # Given up by an officer before its rows were all read (a damaged file that fails at the same row
+        # each time, the wrong file): its staged rows are kept, for its report and its rejected rows, but
+        # no longer wait for anyone, and its file may be imported again as a new run
+        # (`services.import_discard`).
+        DISCARDED = "discarded", _("Đã huỷ")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -91,8 +96,11 @@ class ImportRun(models.Model):
 
     class Meta:
         constraints = [
+            # A discarded run leaves its file and source free for a new run.
             models.UniqueConstraint(
-                fields=["source", "file_sha256"], name="import_run_one_per_file_and_source"
+                fields=["source", "file_sha256"],
+                condition=~models.Q(status="discarded"),
+                name="import_run_one_per_file_and_source",
             )
         ]
 

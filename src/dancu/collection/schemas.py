@@ -164,6 +164,10 @@ class ReturnIn(BodySchema):
 # Imports ----------------------------------------------------------------------------------------------
 
 
+class DiscardIn(BodySchema):
+    reason: str = Field(max_length=_SHORT, description="why the run is given up (1–500 characters)")
+
+
 class ImportRunsParams(Schema):
     page: int = Field(1, ge=1, le=10_000)
     page_size: int = Field(20, ge=1, le=100)
@@ -173,7 +177,7 @@ class ImportProgressOut(Schema):
     step: str = Field(
         description="queued (waiting for a worker), reading (each row read and checked), staged (every row "
         "checked, nothing writing them: a server run of --stage-only), writing (into the registry and the "
-        "review queues), then done, failed or interrupted"
+        "review queues), then done, failed, interrupted or discarded"
     )
     done: int = Field(description="the rows of the current step done")
     total: int | None = Field(description="out of how many; null while a workbook's row count is unknown")
@@ -190,6 +194,9 @@ class ImportLinksOut(Schema):
     page: str = Field(description="the run's page on the web, for a person")
     rejected: str | None = Field(description="the rejected rows as XLSX; null while no row was rejected")
     resume: str | None = Field(description="POST here to resume the run; null unless you may resume it now")
+    discard: str | None = Field(
+        description="POST here, with a reason, to give the run up; null unless you may discard it now"
+    )
 
 
 class ImportRunSummary(Schema):

@@ -232,7 +232,8 @@ def numbers_waiting_elsewhere(*, actor: User, record: StagingRecord | None) -> l
         other = (
             StagingRecord.objects.filter(run_id=where["run"])
             .filter(Q(source_row=where["row"]) | Q(source_row__isnull=True, row_number=where["row"]))
-            .only("status", "citizen_id")
+            .only("status", "citizen_id", "run__status")
+            .select_related("run")
             .first()
         )
         form = (
@@ -247,6 +248,8 @@ def numbers_waiting_elsewhere(*, actor: User, record: StagingRecord | None) -> l
             other is not None
             and other.status == StagingRecord.Status.REVIEW
             and other.citizen_id is None
+            # A discarded run's rows wait for no one (`services.import_discard`).
+            and other.run.status != ImportRun.Status.DISCARDED
             and (
                 form is None
                 or form.status not in (CollectionForm.Status.APPLIED, CollectionForm.Status.REJECTED)
@@ -473,6 +476,8 @@ def import_progress(run: ImportRun, *, now: datetime | None = None) -> ImportPro
     now = now or timezone.now()
     if run.status == ImportRun.Status.FAILED:
         return ImportProgress("failed", run.rows_read, run.rows_total)
+    if run.status == ImportRun.Status.DISCARDED:
+        return ImportProgress("discarded", run.rows_read, run.rows_total)
     if run.promoted_at is not None:
         return ImportProgress("done", run.rows_read, run.rows_read)
     writing = run.finished_at is not None
@@ -524,6 +529,17 @@ def import_can_resume(*, actor: User, run: ImportRun, step: str) -> bool:
     run that a worker can continue, for the roles that import (`services.import_resume` checks it all
     again)."""
     return step == "interrupted" and import_server_resume(run) is None and actor.role in IMPORT_ROLES
+
+
+def import_can_discard(*, actor: User, run: ImportRun) -> bool:
+    """Whether the actor is offered to discard the run (the page's form): one that failed or was
+    interrupted while reading its file, for the roles that import (`services.import_discard` checks it all
+    again)."""
+    return (
+        run.status in (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
+        and run.finished_at is None
+        and actor.role in IMPORT_ROLES
+    )
 
 
 def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -> int | None:

@@ -258,6 +258,8 @@ class RowChecker:
             # The exclusion repeats the partial index's condition, so that the database uses it.
             .exclude(**{field_name: ""})
             .exclude(run=self.run)
+            # A discarded run's rows wait for no one (`import_discard`).
+            .exclude(run__status=ImportRun.Status.DISCARDED)
             .order_by()
             .values_list(field_name, "run_id", "run__source", Coalesce("source_row", "row_number"))
         )
@@ -421,6 +423,8 @@ def _earlier_run_of_file(sha256: str, *, source_name: str) -> ImportRun | None:
         ImportRun.objects.filter(file_sha256=sha256)
         .exclude(source=source_name)
         .exclude(status=ImportRun.Status.FAILED, rows_read=0)
+        # A discarded run was given up: its rows go nowhere, and the file may come again.
+        .exclude(status=ImportRun.Status.DISCARDED)
         .order_by("started_at", "pk")
         .first()
     )
@@ -496,11 +500,13 @@ def import_start(
     with transaction.atomic():
         _lock_file_content(source.sha256)
         earlier = None
-        if not ImportRun.objects.filter(source=source_name, file_sha256=source.sha256).exists():
+        # A run discarded is not resumed: the file starts a new run (`import_discard`).
+        runs = ImportRun.objects.exclude(status=ImportRun.Status.DISCARDED)
+        if not runs.filter(source=source_name, file_sha256=source.sha256).exists():
             earlier = _earlier_run_of_file(source.sha256, source_name=source_name)
             if earlier is not None and not same_file_again:
                 raise _already_imported_error(earlier)
-        run, created = ImportRun.objects.get_or_create(
+        run, created = runs.get_or_create(
             source=source_name,
             file_sha256=source.sha256,
             defaults={
@@ -1573,16 +1579,66 @@ def _mark_interrupted(run: ImportRun, *, actor: Actor, cause: str, cause_en: str
     )
 
 
+def _require_import_role(actor: Actor) -> None:
+    """Refuse a step on a run to an actor whose role may not import (`role.not_allowed`)."""
+    if actor.user is None or actor.user.role not in IMPORT_ROLES:
+        code, vi, en = _ROLE_NOT_ALLOWED
+        raise DomainError(FieldError(field="", code=code, message_vi=vi, message_en=en))
+
+
+DISCARD_REASON_MAX = 500
+
+
+def import_discard(*, actor: Actor, run: ImportRun, reason: str) -> ImportRun:
+    """Give up a run whose rows were never all read: one that failed on its file (a damaged file fails at
+    the same row each time it is given again) or was interrupted while reading it.
+
+    Its staged rows are kept, with its report and its rejected rows, but no longer wait for anyone: the
+    rows of later imports with the same PIN or CMND are not told that they wait in it, and the same file
+    may be imported again as a new run. A run that finished reading is refused: its rows are on their way
+    into the registry and the review queues, where officers decide them. Only the roles that may import
+    discard a run, with a reason, which the audit event keeps; an uploaded run's copy of its file is
+    deleted."""
+    _require_import_role(actor)
+    reason = " ".join(reason.split())
+    if not reason or len(reason) > DISCARD_REASON_MAX or forbidden_characters(reason):
+        raise DomainError(Issue("reason", "import.discard_reason").as_field_error())
+    with transaction.atomic():
+        locked = ImportRun.objects.select_for_update().get(pk=run.pk)
+        discardable = (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
+        if locked.status not in discardable or locked.finished_at is not None:
+            raise DomainError(Issue("", "import.not_discardable").as_field_error())
+        was = locked.status
+        locked.status = ImportRun.Status.DISCARDED
+        locked.error = f"import.discarded: {reason}"[:2000]
+        # Not `save()`: the heartbeat keeps the time the run was last heard of.
+        ImportRun.objects.filter(pk=run.pk).update(status=locked.status, error=locked.error)
+        audit_event_record(
+            actor=actor,
+            event_type=EventType.IMPORT_DISCARDED,
+            subject_type="import_run",
+            subject_id=run.pk,
+            unit=_run_unit(locked),
+            data={
+                "reason": reason,
+                "rows_read": locked.rows_read,
+                "review": locked.rows_review,
+                "was": was,
+            },
+        )
+    # The copy was kept to resume the run, which will not be.
+    _forget_stored_file(locked)
+    run.refresh_from_db()
+    return run
+
+
 def import_resume(*, actor: Actor, run: ImportRun) -> ImportRun:
     """Hand an interrupted run to a worker again; it continues after its last committed row. Only the
     roles that may import resume a run; a run whose uploaded file is gone is marked failed instead,
     saying so. A run `dancu import` started on the server, still reading a file that was never uploaded,
     is refused (`import.resume_on_server`) and left as it was: the same command, run there again,
     resumes it."""
-    user = actor.user
-    if user is None or user.role not in IMPORT_ROLES:
-        code, vi, en = _ROLE_NOT_ALLOWED
-        raise DomainError(FieldError(field="", code=code, message_vi=vi, message_en=en))
+    _require_import_role(actor)
     if run.status != ImportRun.Status.INTERRUPTED:
         raise DomainError(Issue("", "import.not_interrupted").as_field_error())
     if (on_server := import_server_resume(run)) is not None:

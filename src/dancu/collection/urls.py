@@ -16,5 +16,6 @@ urlpatterns = [
     path("imports/<id:pk>/", views.import_run_view, name="import_run"),
     path("imports/<id:pk>/progress/", views.import_progress_view, name="import_progress"),
     path("imports/<id:pk>/resume/", views.import_resume_view, name="import_resume"),
+    path("imports/<id:pk>/discard/", views.import_discard_view, name="import_discard"),
     path("imports/<id:pk>/rejected.xlsx", views.import_rejected_view, name="import_rejected"),
 ]

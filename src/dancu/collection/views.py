@@ -576,7 +576,11 @@ def imports_view(request: HttpRequest) -> HttpResponse:
 
 @officer_required
 def import_run_view(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "collection/import_run.html", {"run": _run_or_404(request, pk)})
+    run = _run_or_404(request, pk)
+    # The form to discard the run is outside the progress, which is polled and would be redrawn while
+    # the officer types the reason; it is offered as the page is loaded, and the service checks it again.
+    can_discard = selectors.import_can_discard(actor=current_user(request), run=run)
+    return render(request, "collection/import_run.html", {"run": run, "can_discard": can_discard})
 
 
 # The steps of an import as the page lists them; the upload is done by the time the run exists.
@@ -600,7 +604,7 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
     run = _run_or_404(request, pk)
     progress = selectors.import_progress(run)
-    finished = progress.step in ("done", "failed")
+    finished = progress.step in ("done", "failed", "discarded")
     # A run read from a file on the server is continued there, by the same command: no button for it.
     on_server = selectors.import_server_resume(run) if progress.step == "interrupted" else None
     # Which of the two steps the run is at (or was at, when it stopped).
@@ -648,6 +652,19 @@ def import_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
     run = _run_or_404(request, pk)
     try:
         services.import_resume(actor=Actor(current_user(request)), run=run)
+    except DomainError as exc:
+        _flash_errors(request, exc)
+    return redirect("collection:import_run", pk=run.pk)
+
+
+@officer_required
+@require_POST
+def import_discard_view(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _run_or_404(request, pk)
+    try:
+        services.import_discard(
+            actor=Actor(current_user(request)), run=run, reason=request.POST.get("reason", "")
+        )
     except DomainError as exc:
         _flash_errors(request, exc)
     return redirect("collection:import_run", pk=run.pk)

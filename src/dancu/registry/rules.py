@@ -512,6 +512,23 @@ _CATALOGUE: tuple[Rule, ...] = (
         "The address maps to no commune, so no officer can review the record; correct the address in the "
         "file and import it again.",
     ),
+    # Only a run whose rows were never all read can be given up (`collection.services.import_discard`): the
+    # rows of a run that finished reading are on their way into the registry and the review queues.
+    Rule(
+        "import.not_discardable",
+        E,
+        "Chỉ huỷ được lần nhập bị lỗi tệp hoặc bị ngắt khi đang đọc tệp, chưa bị huỷ; lần nhập này thì "
+        "không.",
+        "Only an import that failed or was interrupted while reading its file, and not discarded yet, can be "
+        "discarded; this one cannot.",
+    ),
+    Rule(
+        "import.discard_reason",
+        E,
+        "Ghi lý do huỷ lần nhập (1–500 ký tự), để người xem lại nhật ký biết vì sao.",
+        "Give the reason for discarding the import (1–500 characters), so that whoever reads the trail "
+        "knows why.",
+    ),
     Rule(
         "import.not_interrupted",
         E,
