@@ -213,3 +213,60 @@ def test_the_imports_page_fits_a_phone_with_a_long_file_name_and_shows_no_templa
     assert page.viewport_size is not None
     width = page.evaluate("document.scrollingElement.scrollWidth")
     assert width <= page.viewport_size["width"], width
+
+
+def test_an_interrupted_import_is_discarded_from_a_phone_with_a_reason(
+    personas: Personas, signed_in_page: SignIn, phone: Page, tmp_path: Path, settings: Any
+) -> None:
+    """Cường's upload was the wrong book: its worker stopped after 30 rows, and rather than continue it he
+    discards it from his phone, saying why. The form asks for the reason first; the run then reads "Đã huỷ"
+    with it, is polled no more, and offers neither to continue nor to discard."""
+    settings.DANCU_TASKS_INLINE = False
+    rows = [f"R{i},Người Thứ {chr(65 + i % 26)},Nam,19{50 + i % 50},,,,{HANOI}" for i in range(1, 61)]
+    source = tmp_path / "so_nham.csv"
+    source.write_text(CSV.splitlines()[0] + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    page = signed_in_page(personas.cuong, page=phone)
+    page.goto("/imports/")
+    page.get_by_label("Tên nguồn dữ liệu").fill("Sổ nhầm")
+    page.get_by_label("Tệp", exact=True).set_input_files(source)
+    page.get_by_role("button", name="Nhập tệp").tap()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/$"))
+    run = ImportRun.objects.get()
+
+    def stop(current: ImportRun) -> None:
+        raise RuntimeError("the worker stopped")
+
+    stored = Path(settings.VAR_DIR) / "imports" / run.stored_file
+    with pytest.raises(RuntimeError):
+        import_rows(
+            run=run, source=open_source(stored), actor=Actor(personas.cuong), batch_size=30, on_batch=stop
+        )
+    imports_mark_interrupted(
+        actor=Actor(system="import"),
+        now=timezone.now() + timedelta(minutes=settings.DANCU_IMPORT_STALL_MINUTES + 1),
+    )
+    page.reload()
+    progress = page.locator("#import-progress")
+    expect(progress).to_have_attribute("data-step", "interrupted")
+    discard = page.locator("#discard")
+    discard.locator("summary").tap()
+    box = discard.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= 390, "the form must fit a phone's screen"
+    # The reason is required: the browser asks for it before anything is sent.
+    page.locator("#discard-submit").tap()
+    expect(page.locator("#discard-reason:invalid")).to_have_count(1)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.INTERRUPTED
+
+    page.get_by_label("Lý do huỷ lần nhập").fill("Nhầm tệp: sổ của phường khác")
+    page.locator("#discard-submit").tap()
+    expect(progress).to_have_attribute("data-status", "discarded")
+    expect(progress).to_have_attribute("data-finished", "true")
+    expect(page.locator("#run-status")).to_have_text("Đã huỷ")
+    expect(page.locator("#run-error")).to_contain_text("Nhầm tệp: sổ của phường khác")
+    expect(page.locator("#discard")).to_have_count(0)
+    expect(page.locator("#resume")).to_have_count(0)
+    run.refresh_from_db()
+    assert (run.status, run.rows_read, run.stored_file) == (ImportRun.Status.DISCARDED, 30, "")
