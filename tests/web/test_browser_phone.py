@@ -934,6 +934,7 @@ NOT_PAGES = {
     "collection:form_action": "POST, then the form's page",
     "collection:import_progress": "an HTMX fragment of the import's page",
     "collection:import_resume": "POST, then the import's page",
+    "collection:import_discard": "POST, then the import's page",
     "collection:import_rejected": "an XLSX file",
     "quality:export_scorecard": "a CSV or XLSX file",
     "quality:export_records": "a CSV or XLSX file",
