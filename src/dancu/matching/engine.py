@@ -803,7 +803,7 @@ def _part_model(db_api: Any, frame: pd.DataFrame, settings: Any) -> Iterator[Any
 
 
 def _take_estimates(linker: Any, estimated: Iterable[Any], trained: str) -> None:
-    """Give the run's model the estimates of models of its comparisons (each of them once), as Splink's
+    """Give the run's model the estimates of models of some of its comparisons (each once), as Splink's
     training gives its own: each level records them in its list `trained` (`_trained_u_probabilities` or
     `_trained_m_probabilities`), and the model takes up each level's median of them."""
     by_name = {comparison.output_column_name: comparison for comparison in linker._settings_obj.comparisons}
@@ -968,7 +968,7 @@ def _expectation_maximisation(
     """The m probabilities, by expectation maximisation on the pairs of each session (`_em_sessions`);
     return the sessions.
 
-    Each session learns the fields its blocking rule does not use and those it `leaves`: with
+    Each session learns the fields its blocking rule does not use, less those it `leaves`: with
     `EM_SESSIONS`, every field but the name and the year among pairs that share the folded name and the
     birth year, the name among pairs that share the full date of birth, the date among pairs that share
     the folded name (docs/matching.md). Splink takes each level's m as the median of the sessions'
