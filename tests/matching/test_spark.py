@@ -44,3 +44,38 @@ def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path, monkeypatch: py
     assert outputs["spark"] == (order, clusters)
     assert any(len(cluster) > 1 for cluster in clusters)
     assert list(started_in.iterdir()) == []
+
+
+def test_spark_learns_in_the_sessions_of_a_population_as_duckdb_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On Spark the sessions run one after another on the run's model (`engine._sessions_in_turn`), each
+    without the comparisons it leaves, which are put back after it: trained on 1,200 generated people in
+    the sessions of a population, it learns the m values DuckDB's sessions side by side learn, and finds
+    the same pairs."""
+    from dancu.geo.address import parse_address
+    from dancu.matching import engine
+    from dancu.matching.prepare import AddressUnits, prepare_records
+    from tests.matching.test_engine import TODAY
+
+    source = tmp_path / "people.csv"
+    call_command(
+        "generate", "--out", str(source), "--dirty", "--people", "1200", "--seed", "5", stdout=io.StringIO()
+    )
+    with source.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    prepared = prepare_records(rows, today=TODAY, units=AddressUnits(parse_address))
+    # 1,200 people are too few for the sessions of a population to be chosen by themselves.
+    monkeypatch.setattr(engine, "EM_LOCAL_MIN_PAIRS", 1)
+    results = {backend: engine.run_matcher(prepared, backend=backend) for backend in ("duckdb", "spark")}
+    duckdb, spark = results["duckdb"].summary, results["spark"].summary
+    assert (
+        spark["em_sessions"]
+        == duckdb["em_sessions"]
+        == [list(session.columns) for session in engine.EM_LOCAL_SESSIONS]
+    )
+    assert spark["notes"] == duckdb["notes"] == []
+    for name, levels in duckdb["parameters"].items():
+        for ours, theirs in zip(levels, spark["parameters"][name], strict=True):
+            assert theirs["m"] == pytest.approx(ours["m"], rel=1e-6, abs=1e-9), (name, ours["level"])
+    assert spark["pairs_at_threshold"] == duckdb["pairs_at_threshold"] > 0
