@@ -807,3 +807,51 @@ def test_a_session_does_not_train_the_comparisons_it_leaves(
     # still learnt in another.
     assert 0 < len(trained["sex"]) < len(EM_LOCAL_SESSIONS) - 1
     assert 0 < len(trained["birth_place"]) < len(EM_LOCAL_SESSIONS) - 1
+
+
+# The sessions run on DuckDB; the database gives only the address units of the preparation.
+@pytest.mark.one_database
+def test_a_session_learns_from_the_records_of_its_pairs_what_it_learns_from_all(tmp_path: Path) -> None:
+    """A session is given the records of its pairs alone (`_paired`): those equal to another record in
+    each of its rule's columns, none blank. Its pairs are the same, and so are the m values it learns."""
+    import duckdb
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching.engine import (
+        BLOCKING_RULES,
+        EM_LOCAL_SESSIONS,
+        _em_session,
+        _Numbers,
+        _paired,
+        _pairs_sharing,
+        _part_model,
+        _settings,
+    )
+
+    frame = _generated_frame(tmp_path)
+    numbers = _Numbers(frame)
+    api = DuckDBAPI(duckdb.connect())
+    linker = Linker(
+        api.register(frame), _settings(BLOCKING_RULES, trained=True), log_level=None, validate_settings=False
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=40 * len(frame), seed=1, num_chunks=1)
+    model = linker.misc.save_model_to_json()
+
+    def learnt(records: Any, session: Any) -> list[float]:
+        with _part_model(api, records, model) as part:
+            assert _em_session(part, session, _pairs_sharing(records, session.columns)) is None
+            return [
+                level.m_probability
+                for comparison in part._settings_obj.comparisons
+                for level in comparison._comparison_levels_excluding_null
+            ]
+
+    for session in EM_LOCAL_SESSIONS:
+        paired = _paired(numbers, session.columns)
+        grouped = frame[list(session.columns)].dropna().groupby(list(session.columns)).size()
+        shared = {key for key, size in grouped.items() if size > 1}
+        expected = [tuple(row) in shared for row in frame[list(session.columns)].itertuples(index=False)]
+        assert paired.tolist() == expected
+        assert 0 < paired.sum() < len(frame) / 2
+        assert _pairs_sharing(frame[paired], session.columns) == _pairs_sharing(frame, session.columns)
+        assert learnt(frame[paired], session) == pytest.approx(learnt(frame, session), rel=1e-9)

@@ -688,6 +688,36 @@ def _frame(columns: dict[str, list[Any]]) -> pd.DataFrame:
 # Blocking keys ---------------------------------------------------------------------------------------------
 
 
+class _Numbers:
+    """The records' groups of equal values, for the blocking keys and the sessions' pairs: each column is
+    numbered once (`pd.factorize`; a blank value, None, NaN or NA, is -1), and a group of several columns
+    is the numbering of their numbers taken together."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._numbered: dict[str, np.ndarray] = {}
+
+    def column(self, column: str) -> np.ndarray:
+        if column not in self._numbered:
+            self._numbered[column] = pd.factorize(self._frame[column], use_na_sentinel=True)[0].astype(
+                np.int64
+            )
+        return self._numbered[column]
+
+    def groups(self, columns: Sequence[str]) -> np.ndarray:
+        """Each record's group of equal values in all of `columns`; -1 for a record blank in any of them."""
+        first, *others = columns
+        key = self.column(first)
+        blank = key < 0
+        for column in others:
+            more = self.column(column)
+            blank = blank | (more < 0)
+            # Numbered again after each column, so that the product stays below the number of records
+            # squared.
+            key = pd.factorize(key * (int(more.max(initial=-1)) + 2) + (more + 1))[0]
+        return np.where(blank, -1, key)
+
+
 def _block_keys(
     frame: pd.DataFrame, rules: Sequence[BlockingRule], cap: int
 ) -> tuple[list[dict[str, Any]], list[CappedBlock]]:
@@ -696,33 +726,18 @@ def _block_keys(
 
     A key is the number of its group of equal values, not the values joined as text: sixteen text keys
     per record were a gigabyte of strings at a million records, the numbers are 128 MB, and DuckDB joins
-    on them faster. Each column is numbered once (`pd.factorize`), and a rule's key is the numbering of
-    its columns' numbers taken together: eighteen rules name eleven columns, and grouping the rows by the
+    on them faster. Each column is numbered once (`_Numbers`), and a rule's key is the numbering of its
+    columns' numbers taken together: eighteen rules name eleven columns, and grouping the rows by the
     columns of each rule again took half a second at 100,000 records.
     """
-    numbered: dict[str, np.ndarray] = {}
-
-    def numbers(column: str) -> np.ndarray:
-        if column not in numbered:
-            # A blank value (None, NaN, NA) is numbered -1.
-            numbered[column] = pd.factorize(frame[column], use_na_sentinel=True)[0].astype(np.int64)
-        return numbered[column]
-
+    numbers = _Numbers(frame)
     counts: list[dict[str, Any]] = []
     capped: list[CappedBlock] = []
     for rule in rules:
         rule_cap = min(cap, rule.cap) if rule.cap is not None else cap
-        first, *others = rule.columns
-        key = numbers(first)
+        key = numbers.groups(rule.columns)
         # A record blank in any column of the rule has no key.
         blank = key < 0
-        for column in others:
-            more = numbers(column)
-            blank = blank | (more < 0)
-            # Numbered again after each column, so that the product stays below the number of records
-            # squared.
-            key = pd.factorize(key * (int(more.max(initial=-1)) + 2) + (more + 1))[0]
-        key = np.where(blank, -1, key)
         sizes = np.bincount(key[~blank], minlength=int(key.max(initial=-1)) + 1)
         too_big = np.flatnonzero(sizes > rule_cap)
         # A rule with a cap of its own leaves out its common keys by design; only the run's cap, which
@@ -782,10 +797,21 @@ def _database_api(backend: str, connection: Any) -> Any:
 # The run ---------------------------------------------------------------------------------------------------
 
 
-def _pairs_sharing(frame: pd.DataFrame, columns: Sequence[str]) -> int:
+def _pairs_sharing(frame: pd.DataFrame, columns: Sequence[str], numbers: _Numbers | None = None) -> int:
     """The pairs of records equal in each of `columns`, none of them blank: those `block_on` gives."""
-    sizes = frame.groupby(list(columns), dropna=True, sort=False).size().to_numpy(dtype=np.int64)
+    key = (numbers or _Numbers(frame)).groups(columns)
+    sizes = np.bincount(key[key >= 0])
     return int((sizes * (sizes - 1) // 2).sum())
+
+
+def _paired(numbers: _Numbers, columns: Sequence[str]) -> np.ndarray:
+    """Which records are equal in each of `columns` to another record: the records of the pairs."""
+    key = numbers.groups(columns)
+    known = key >= 0
+    sizes = np.bincount(key[known])
+    paired = np.zeros(len(key), dtype=bool)
+    paired[known] = sizes[key[known]] >= 2
+    return paired
 
 
 @contextlib.contextmanager
@@ -953,13 +979,14 @@ def _estimate_u(linker: Any, frame: pd.DataFrame, db_api: Any, *, max_pairs: int
     linker._populate_m_u_from_trained_values()
 
 
-def _em_sessions(frame: pd.DataFrame) -> dict[EMSession, int]:
+def _em_sessions(frame: pd.DataFrame, numbers: _Numbers | None = None) -> dict[EMSession, int]:
     """The sessions of expectation maximisation for these records, each with the pairs its rule gives:
     `EM_LOCAL_SESSIONS` where each gives at least `EM_LOCAL_MIN_PAIRS`, `EM_SESSIONS` otherwise."""
-    local = {session: _pairs_sharing(frame, session.columns) for session in EM_LOCAL_SESSIONS}
+    numbers = numbers or _Numbers(frame)
+    local = {session: _pairs_sharing(frame, session.columns, numbers) for session in EM_LOCAL_SESSIONS}
     if min(local.values()) >= EM_LOCAL_MIN_PAIRS:
         return local
-    return {session: _pairs_sharing(frame, session.columns) for session in EM_SESSIONS}
+    return {session: _pairs_sharing(frame, session.columns, numbers) for session in EM_SESSIONS}
 
 
 def _expectation_maximisation(
@@ -991,17 +1018,26 @@ def _expectation_maximisation(
 
     from splink import DuckDBAPI
 
-    pairs = _em_sessions(frame)
+    numbers = _Numbers(frame)
+    pairs = _em_sessions(frame, numbers)
     sessions = tuple(pairs)
     if not isinstance(db_api, DuckDBAPI):
         _sessions_in_turn(linker, pairs, notes)
         return sessions
 
     model = linker.misc.save_model_to_json()
+    # A session learns from the records of its pairs alone, the others paired with no one: Splink blocked
+    # the whole table for each session, which at a million records took longer than learning from the
+    # 10,000 to 45,000 pairs of each (RESULTS.md, session 37). A sampled session keeps the whole table,
+    # from which Splink draws its sample.
+    records = {
+        session: frame if pairs[session] > EM_MAX_PAIRS else frame[_paired(numbers, session.columns)]
+        for session in sessions
+    }
 
     def run(session: EMSession) -> tuple[Any, str | None]:
         learnt = [c for c in model["comparisons"] if c["output_column_name"] not in session.leaves]
-        with _part_model(db_api, frame, {**model, "comparisons": learnt}) as part:
+        with _part_model(db_api, records[session], {**model, "comparisons": learnt}) as part:
             failed = _em_session(part, session, pairs[session])
             return part._settings_obj.comparisons, failed
 
