@@ -10,6 +10,8 @@ new run.
 
 from __future__ import annotations
 
+import importlib
+import io
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -24,8 +27,10 @@ from django.utils import timezone
 from dancu.audit.models import AuditEvent, EventType
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
+from dancu.collection.readers import open_source
 from dancu.collection.selectors import import_progress, numbers_waiting_elsewhere
 from dancu.collection.services import (
+    ImportDiscardedError,
     ImportPolicy,
     import_discard,
     import_rows,
@@ -260,3 +265,64 @@ def test_the_api_links_the_discard_and_names_the_field_of_each_refusal(
     assert [(e["field"], e["code"]) for e in again.json()["errors"]] == [
         ("import_id", "import.not_discardable")
     ]
+
+
+def test_a_process_still_reading_a_discarded_run_writes_no_more_rows(
+    personas: Personas, settings: Any, tmp_path: Path
+) -> None:
+    """The workers' check marks a run interrupted when its process has been silent for minutes, but the
+    process may only have been slow: one that goes on after its run was discarded stops at its next batch
+    and writes nothing more."""
+    run, path = _killed(tmp_path, settings)
+    import_discard(actor=Actor(personas.minh), run=run, reason="Tệp hỏng")
+    with pytest.raises(ImportDiscardedError):
+        import_rows(run=run, source=open_source(path), actor=COMMAND, batch_size=10)
+    run.refresh_from_db()
+    assert (run.status, run.rows_read) == (ImportRun.Status.DISCARDED, 10)
+    assert StagingRecord.objects.filter(run=run).count() == 10
+
+
+def test_dancu_import_says_so_when_its_run_is_discarded_while_it_reads(
+    personas: Personas, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dancu import` on the server, silent for long enough to be marked interrupted after its first batch
+    and then discarded from the page by the ministry, though it was only slow: the command stops with a
+    message, not a traceback, and the rows after that batch are not written."""
+    command = importlib.import_module("dancu.collection.management.commands.import")
+    path = _file(tmp_path, "so_hoan_kiem.csv", [HUNG, *OTHERS])
+    real_bar = command.progress_bar
+
+    def bar_that_discards(**options: Any) -> Any:
+        bar = real_bar(**options)
+        update = bar.update
+
+        def discard_after_first(count: float) -> Any:
+            done = update(count)
+            if bar.n >= 10:
+                # Silent for longer than the check waits, it is marked interrupted, then discarded.
+                imports_mark_interrupted(actor=COMMAND, now=timezone.now() + timedelta(days=1))
+                import_discard(actor=Actor(personas.minh), run=ImportRun.objects.get(), reason="Sai tệp")
+            return done
+
+        bar.update = discard_after_first
+        return bar
+
+    monkeypatch.setattr(command, "progress_bar", bar_that_discards)
+    with pytest.raises(CommandError) as stopped:
+        call_command(
+            "import",
+            str(path),
+            source=SOURCE,
+            batch_size=10,
+            workers=0,
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
+        )
+    run = ImportRun.objects.get()
+    assert str(stopped.value) == (
+        f"Lần nhập #{run.pk} đã bị huỷ trong khi lệnh đang chạy; không ghi thêm dòng nào. Chạy lại lệnh "
+        f"để nhập tệp thành một lần nhập mới. / Import #{run.pk} was discarded while this command ran; no "
+        "more rows were written. Run the command again to import the file as a new run."
+    )
+    assert (run.status, run.rows_read) == (ImportRun.Status.DISCARDED, 10)
+    assert StagingRecord.objects.filter(run=run).count() == 10

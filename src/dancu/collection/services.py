@@ -720,6 +720,9 @@ def _commit_batch(
         )
     with transaction.atomic():
         locked = ImportRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status == ImportRun.Status.DISCARDED:
+            # Given up while this process was silent but alive (`import_discard`): it writes no more.
+            raise ImportDiscardedError(run.pk)
         if locked.rows_read != batch[0].number - 1:
             # Another process committed these rows meanwhile: stop rather than write them twice.
             raise ImportConflictError(run.pk)
@@ -801,6 +804,10 @@ def _identifier(value: str, length: int) -> str:
 
 class ImportConflictError(Exception):
     """Two imports of the same file ran at once; the other one owns the rows."""
+
+
+class ImportDiscardedError(ImportConflictError):
+    """The run was discarded while this process was still reading its file: nothing more is written."""
 
 
 def import_rejected_exported(*, actor: Actor, run: ImportRun, rows: int, channel: str) -> None:

@@ -22,6 +22,7 @@ from dancu.collection.reports import rejected_rows_xlsx, summary_lines
 from dancu.collection.services import (
     DEFAULT_BATCH_SIZE,
     MAX_BATCH_SIZE,
+    ImportDiscardedError,
     ImportPolicy,
     import_fail,
     import_promote,
@@ -188,6 +189,14 @@ class Command(BaseCommand):
                 "to resume."
             )
             sys.exit(exit_status(stopped))
+        except ImportDiscardedError:
+            bar.close()
+            raise CommandError(
+                f"Lần nhập #{run.pk} đã bị huỷ trong khi lệnh đang chạy; không ghi thêm dòng nào. Chạy lại "
+                f"lệnh để nhập tệp thành một lần nhập mới. / Import #{run.pk} was discarded while this "
+                "command ran; no more rows were written. Run the command again to import the file as a new "
+                "run."
+            ) from None
         except FileRejectedError as exc:
             # A file damaged past its header: the rows before the damage are committed, the run is
             # failed with it, and the bar is closed first, so that its line does not run into the error's.
