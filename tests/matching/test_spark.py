@@ -43,6 +43,11 @@ def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path, monkeypatch: py
     order, clusters = outputs["duckdb"]
     assert outputs["spark"] == (order, clusters)
     assert any(len(cluster) > 1 for cluster in clusters)
+    # Spark's session outlives a run: a second run in the process (a worker's next match) registers its
+    # records again, where it used to find the first run's still there.
+    again = tmp_path / "spark-again.csv"
+    call_command("match", str(source), "--out", str(again), "--backend", "spark", stdout=io.StringIO())
+    assert _partition(again) == (order, clusters)
     assert list(started_in.iterdir()) == []
 
 

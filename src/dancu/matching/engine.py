@@ -125,6 +125,8 @@ EM_THREADS = 2
 # from 0.9985 to 0.9983, and no other figure of the evaluation moved (RESULTS.md, session 34).
 EM_MAX_PAIRS = 250_000
 SEED = 20250701
+# The name the records are registered under in the run's database.
+RECORDS_TABLE = "records"
 # The share of true matches the near-certain rules of `_train` are taken to find (see there).
 PRIOR_RULES_RECALL = 0.5
 # The comparisons that describe a person (see `_priors_where_training_went_astray`); the weight, in bits,
@@ -822,7 +824,7 @@ def _part_model(db_api: Any, frame: pd.DataFrame, settings: Any) -> Iterator[Any
 
     cursor = db_api.duckdb_con.cursor()
     try:
-        table = DuckDBAPI(cursor).register(frame, dataset_display_name="records")
+        table = DuckDBAPI(cursor).register(frame, dataset_display_name=RECORDS_TABLE)
         yield Linker(table, settings, log_level=None, validate_settings=False)
     finally:
         cursor.close()
@@ -1302,12 +1304,14 @@ def run_matcher(
             connection = duckdb.connect(
                 config={"memory_limit": settings.DANCU_MATCH_MEMORY, "temp_directory": workdir}
             )
+        db_api = None
         try:
+            db_api = _database_api(backend, connection)
             return _run(
                 frame,
                 rule_counts,
                 capped,
-                _database_api(backend, connection),
+                db_api,
                 backend=backend,
                 threshold=threshold,
                 keep_above=keep_above,
@@ -1320,6 +1324,10 @@ def run_matcher(
         finally:
             if connection is not None:
                 connection.close()
+            if backend == "spark" and db_api is not None:
+                # Spark's session outlives the run, and the records' view with it: the next run in the
+                # process (a worker's second match) could not register its records under the same name.
+                db_api.spark.catalog.dropTempView(RECORDS_TABLE)
             shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -1350,7 +1358,7 @@ def _run(
     # Splink reports every SQL step at INFO and each level it could not train at WARNING (expected on
     # small files: a level that no pair reaches keeps its prior); the command's own lines say enough.
     logging.getLogger("splink").setLevel(logging.ERROR)
-    table = db_api.register(frame, dataset_display_name="records")
+    table = db_api.register(frame, dataset_display_name=RECORDS_TABLE)
     should_train = records >= MIN_RECORDS_TO_TRAIN if train is None else train
     # The settings are ours and the table is the one `prepare` builds, both held by the tests: Splink's
     # validation of them (its logs for a user's misspelt column) costs about half a second of every run.
