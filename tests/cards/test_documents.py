@@ -18,9 +18,12 @@ from tests.conftest import People, Personas
 def text_operations(pdf: bytes) -> int:
     """How many runs of text the PDF's pages draw (its content streams are compressed)."""
     count = 0
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.DOTALL):
+    # The end of line before "endstream" is taken with the stream and left to the decompressor, which
+    # keeps what follows the compressed data apart: stripped by the pattern, a stream whose last byte is a
+    # carriage return lost it, failed to decompress and was skipped (one receipt in 256, by its content).
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.DOTALL):
         try:
-            content = zlib.decompress(stream)
+            content = zlib.decompressobj().decompress(stream)
         except zlib.error:
             continue  # an embedded font or image, not a page
         count += len(re.findall(rb"\bT[jJ]\b", content))
