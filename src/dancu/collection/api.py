@@ -546,7 +546,7 @@ def _rule_counts(counts: dict[str, int], fields: dict[str, dict[str, int]] | Non
 
 def _run_out(run: ImportRun, user: User) -> dict[str, Any]:
     out = _run_summary(run, user)
-    finished = out["progress"]["step"] in ("done", "failed", "discarded")
+    finished = out["progress"]["step"] in selectors.FINISHED_STEPS
     on_server = selectors.import_server_resume(run) if out["progress"]["step"] == "interrupted" else None
     # Where the forms made for review stand, once they are all filed: counts only, as on the page, so no
     # personal data is read (the page's list of the waiting forms names people; the API leaves it to

@@ -424,6 +424,10 @@ def import_run_waiting_forms(
     return RunWaiting(forms=forms, total=rows.count() if len(forms) == limit else len(forms))
 
 
+# The steps after which a run does nothing more (`ImportProgress.finished`).
+FINISHED_STEPS = frozenset({"done", "failed", "discarded"})
+
+
 @dataclass(frozen=True)
 class ImportProgress:
     """Where a run stands, for its page and the terminal: the step it is at, how much of that step is done
@@ -432,7 +436,7 @@ class ImportProgress:
     The steps: `queued` (waiting for a worker), `reading` (each row read, normalized, checked and staged),
     `staged` (every row staged, and nothing writing them yet: `dancu import --stage-only` leaves a run
     there for its operator), `writing` (staged rows written to the registry or filed in the review
-    queues), then `done`, `failed` or `interrupted`.
+    queues), then `done`, `failed`, `interrupted` or `discarded`.
     """
 
     step: str
@@ -441,6 +445,11 @@ class ImportProgress:
     remaining_seconds: int | None = None
     # For a queued run: how long it has waited for a worker since it was started.
     waiting_seconds: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has nothing more to do: its page shows the report and is polled no more."""
+        return self.step in FINISHED_STEPS
 
     @property
     def unclaimed_minutes(self) -> int | None:
@@ -531,15 +540,16 @@ def import_can_resume(*, actor: User, run: ImportRun, step: str) -> bool:
     return step == "interrupted" and import_server_resume(run) is None and actor.role in IMPORT_ROLES
 
 
+def import_discardable(run: ImportRun) -> bool:
+    """Whether the run may be given up (`services.import_discard`): it failed or was interrupted while
+    reading its file, so none of its rows has gone on to the registry or the review queues."""
+    return run.status in (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED) and run.finished_at is None
+
+
 def import_can_discard(*, actor: User, run: ImportRun) -> bool:
-    """Whether the actor is offered to discard the run (the page's form): one that failed or was
-    interrupted while reading its file, for the roles that import (`services.import_discard` checks it all
-    again)."""
-    return (
-        run.status in (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
-        and run.finished_at is None
-        and actor.role in IMPORT_ROLES
-    )
+    """Whether the actor is offered to discard the run (the page's form, the API's link): a discardable
+    run, for the roles that import (`services.import_discard` checks it all again)."""
+    return import_discardable(run) and actor.role in IMPORT_ROLES
 
 
 def _remaining(run: ImportRun, *, done: int, total: int | None, now: datetime) -> int | None:

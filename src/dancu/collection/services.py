@@ -40,6 +40,7 @@ from dancu.collection.readers import FileRejectedError, Row, Source, open_source
 from dancu.collection.selectors import (
     IMPORT_ROLES,
     StagedPairDecisions,
+    import_discardable,
     import_server_resume,
     staged_pair_decisions_cached,
 )
@@ -1612,8 +1613,7 @@ def import_discard(*, actor: Actor, run: ImportRun, reason: str) -> ImportRun:
         raise DomainError(Issue("reason", "import.discard_reason").as_field_error())
     with transaction.atomic():
         locked = ImportRun.objects.select_for_update().get(pk=run.pk)
-        discardable = (ImportRun.Status.FAILED, ImportRun.Status.INTERRUPTED)
-        if locked.status not in discardable or locked.finished_at is not None:
+        if not import_discardable(locked):
             raise DomainError(Issue("", "import.not_discardable").as_field_error())
         was = locked.status
         locked.status = ImportRun.Status.DISCARDED

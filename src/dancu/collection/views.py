@@ -604,7 +604,7 @@ def import_progress_view(request: HttpRequest, pk: int) -> HttpResponse:
     user = current_user(request)
     run = _run_or_404(request, pk)
     progress = selectors.import_progress(run)
-    finished = progress.step in ("done", "failed", "discarded")
+    finished = progress.finished
     # A run read from a file on the server is continued there, by the same command: no button for it.
     on_server = selectors.import_server_resume(run) if progress.step == "interrupted" else None
     # Which of the two steps the run is at (or was at, when it stopped).
