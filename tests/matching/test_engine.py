@@ -361,6 +361,51 @@ def test_records_with_name_and_pin_all_mistyped_are_still_compared() -> None:
     assert counts["house_town"] >= 1
 
 
+def test_scored_pairs_carry_each_fields_level_and_not_the_blocking_keys() -> None:
+    """The pairs are scored without the blocking keys (which Splink retains with the matching columns), and
+    still with each field's level, its weight and the rule that blocked them."""
+    from dancu.matching.engine import BLOCKING_RULES, run_matcher
+
+    rows = [
+        {**BASE, "record_id": "a"},
+        {**BASE, "record_id": "b", "full_name": "Nguyen Van Hung", "id_number": ""},
+        {**BASE, "record_id": "c", "full_name": "Lê Thị Mai", "id_number": "001190054321", "gender": "Nữ"},
+    ]
+    prepared = prepare_records(rows, today=TODAY, units=AddressUnits(None))
+    result = run_matcher(prepared, keep_above=0.0)
+    assert not [column for column in result.pairs.columns if column.startswith("bk_")]
+    fields = list(result.level_labels)
+    assert {f"gamma_{name}" for name in fields} <= set(result.pairs.columns)
+    assert {f"w_{name}" for name in fields} <= set(result.pairs.columns)
+    pair = result.pairs[(result.pairs["unique_id_l"] == "a") & (result.pairs["unique_id_r"] == "b")].iloc[0]
+    assert result.level_labels["full_name"][int(pair["gamma_full_name"])] == FOLDED
+    assert result.level_labels["pin"][int(pair["gamma_pin"])] == "null"
+    assert 0 <= int(pair["match_key"]) < len(BLOCKING_RULES)
+    assert result.summary["candidate_pairs"] == len(result.pairs)
+
+
+def test_the_blocking_rules_are_back_in_the_model_after_scoring_even_after_an_error() -> None:
+    from splink import DuckDBAPI, Linker
+
+    from dancu.matching.engine import BLOCKING_RULES, _blocking_keys_left_behind, _frame, _settings
+
+    prepared = prepare_records([BASE], today=TODAY, units=AddressUnits(None))
+    linker = Linker(DuckDBAPI().register(_frame(prepared.columns)), _settings(BLOCKING_RULES, trained=False))
+    rules = linker._settings_obj._blocking_rules_to_generate_predictions
+    assert len(rules) == len(BLOCKING_RULES)
+    seen = []
+
+    def scoring_fails() -> None:
+        with _blocking_keys_left_behind(linker):
+            seen.append(linker._settings_obj._blocking_rules_to_generate_predictions)
+            raise RuntimeError("scoring failed")
+
+    with pytest.raises(RuntimeError):
+        scoring_fails()
+    assert seen == [[]]
+    assert linker._settings_obj._blocking_rules_to_generate_predictions is rules
+
+
 def test_a_house_number_shared_by_a_whole_village_is_no_key() -> None:
     """ "Thôn 2" numbers a village, not a house: a house number shared by more records of one town than
     `HOUSE_CAP` is left out of its rule, so its villagers are not all compared with each other."""

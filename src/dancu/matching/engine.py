@@ -1039,7 +1039,10 @@ def _expectation_maximisation(
 
     def run(session: EMSession) -> tuple[Any, str | None]:
         learnt = [c for c in model["comparisons"] if c["output_column_name"] not in session.leaves]
-        with _part_model(db_api, records[session], {**model, "comparisons": learnt}) as part:
+        # Without the rules of the run's blocking, whose keys Splink would otherwise carry along every pair
+        # of the session (`_blocking_keys_left_behind`): the session blocks on its own rule.
+        part_model = {**model, "comparisons": learnt, "blocking_rules_to_generate_predictions": []}
+        with _part_model(db_api, records[session], part_model) as part:
             failed = _em_session(part, session, pairs[session])
             return part._settings_obj.comparisons, failed
 
@@ -1331,6 +1334,26 @@ def run_matcher(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _blocking_keys_left_behind(linker: Any) -> Iterator[None]:
+    """Score the blocked pairs without carrying the blocking keys along.
+
+    Retaining the matching columns keeps each pair's level in each comparison (`gamma_*`), which the pairs
+    file and the review queue show; Splink then also retains every column a blocking rule names, on both
+    sides of each pair: at a million records, seventeen keys on 4.9 million pairs that the scoring joined,
+    carried and wrote for nothing, a fifth of its time (RESULTS.md, session 38). The pairs are blocked
+    already, and Splink scores the pairs it keeps (`compute_blocked_pairs_for_predict`), so the rules are
+    taken out of the settings while the pairs are scored, and put back after.
+    """
+    settings = linker._settings_obj
+    rules = settings._blocking_rules_to_generate_predictions
+    settings._blocking_rules_to_generate_predictions = []
+    try:
+        yield
+    finally:
+        settings._blocking_rules_to_generate_predictions = rules
+
+
 def _run(
     frame: pd.DataFrame,
     rule_counts: list[dict[str, Any]],
@@ -1379,7 +1402,8 @@ def _run(
     count_sql = f"select count(*) as n from {blocked.physical_name}"  # noqa: S608
     counted = linker.misc.query_sql(count_sql, output_type="pandas")
     candidate_pairs = int(counted["n"].iloc[0])
-    predictions = linker.inference.predict(threshold_match_probability=keep_above, warning_mode="never")
+    with _blocking_keys_left_behind(linker):
+        predictions = linker.inference.predict(threshold_match_probability=keep_above, warning_mode="never")
     say("clustering")
     # Splink's own clustering, given the records' table as the nodes, not the linker's: the linker's
     # joins every input column back onto the clusters (0.8 of the 1.1 s clustering took on 100,000
