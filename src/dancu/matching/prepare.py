@@ -42,6 +42,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from dancu.geo.address import DISTRICT_PART
 from dancu.lib.forked import forked_map
 from dancu.lib.gcpause import gc_paused
@@ -689,6 +692,27 @@ def _address_tail(text: str) -> str:
     return ",".join(text.rsplit(",", 2)[-2:])
 
 
+def _numbered_cells(rows: Sequence[Mapping[str, str | None]], column: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's cell of `column` as the number of its distinct value, and the distinct values in the order
+    they first appear (`dict.fromkeys`'s order): `pd.factorize` hashes the cells in C, where a dictionary of
+    them took the preparing process half a second a column at a million records."""
+    codes, distinct = pd.factorize(np.fromiter(_cells(rows, column), dtype=object, count=len(rows)))
+    return codes, distinct.tolist()
+
+
+def _take_numbered(
+    prepared: PreparedRecords,
+    names: tuple[str, ...],
+    worked: Sequence[tuple[Any, ...]],
+    codes: np.ndarray,
+) -> None:
+    """Append the prepared columns `names` for rows whose cells are numbered `codes`, from the columns of
+    each distinct cell (`worked`, in the order of the numbers): each column is taken from the distinct
+    cells' values by the rows' numbers in one step (`numpy.take`), not row by row."""
+    for name, values in zip(names, zip(*worked, strict=True), strict=False):
+        prepared.columns[name].extend(np.fromiter(values, dtype=object, count=len(values))[codes].tolist())
+
+
 def _prepare_parallel(
     rows: Sequence[Mapping[str, str | None]],
     *,
@@ -711,7 +735,9 @@ def _prepare_parallel(
     (tested).
     """
     columns = ("address", *(column for column in _CELLS if column != "address"))
-    distinct = {column: list(dict.fromkeys(_cells(rows, column))) for column in columns}
+    numbered = {column: _numbered_cells(rows, column) for column in columns}
+    # The order the workers are given the distinct cells in; the rows take them in the order of `numbered`.
+    distinct = {column: list(values) for column, (_, values) in numbered.items()}
     distinct["address"].sort(key=_address_tail)
     work = (
         ((column, start), (column, values[start : start + chunk_cells], today))
@@ -735,7 +761,9 @@ def _prepare_parallel(
             # The pieces come back in the order they were dealt, a column's one after another: after its
             # last piece a column is put together at once, while the workers go on with the next ones.
             if start + chunk_cells >= len(distinct[column]):
-                _take_column(prepared, rows, column, names, by_cell.pop(column))
+                codes, in_order = numbered.pop(column)
+                worked = by_cell.pop(column)
+                _take_numbered(prepared, names, [worked[value] for value in in_order], codes)
             done += len(values)
             estimate = len(rows) * done // total
             if progress is not None and done < total and estimate // step > told // step:
