@@ -108,6 +108,20 @@ class ImportRun(models.Model):
         return f"{self.source}: {self.file_name}"
 
 
+# A staged row sent to the review and not written to the registry (its form neither applied nor rejected:
+# applying writes its citizen, rejecting rejects the row too). The condition of the partial indexes on the
+# waiting rows' numbers, which a query must repeat for the database to use them.
+IN_REVIEW = models.Q(status="review", citizen__isnull=True)
+
+
+class StagingRecordQuerySet(models.QuerySet["StagingRecord"]):
+    def waiting_for_an_officer(self) -> StagingRecordQuerySet:
+        """The rows that wait for an officer: in the review (`IN_REVIEW`), in a run not discarded (a
+        discarded run's rows wait for no one: `services.import_discard`). What a later import warns of
+        (`pin.waiting_in_import`) and what a form made from such a warning says still waits."""
+        return self.filter(IN_REVIEW).exclude(run__status=ImportRun.Status.DISCARDED)
+
+
 class StagingRecord(models.Model):
     class Status(models.TextChoices):
         APPROVED = "approved", _("Đạt, tự động duyệt")
@@ -138,6 +152,8 @@ class StagingRecord(models.Model):
         "registry.Citizen", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = StagingRecordQuerySet.as_manager()
+
     class Meta:
         constraints = [
             # A resumed import can never write a row twice.
@@ -159,12 +175,12 @@ class StagingRecord(models.Model):
             models.Index(
                 fields=["id_number"],
                 name="staging_waiting_pin",
-                condition=models.Q(status="review", citizen__isnull=True) & ~models.Q(id_number=""),
+                condition=IN_REVIEW & ~models.Q(id_number=""),
             ),
             models.Index(
                 fields=["old_id_number"],
                 name="staging_waiting_cmnd",
-                condition=models.Q(status="review", citizen__isnull=True) & ~models.Q(old_id_number=""),
+                condition=IN_REVIEW & ~models.Q(old_id_number=""),
             ),
         ]
 

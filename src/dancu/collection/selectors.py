@@ -232,8 +232,7 @@ def numbers_waiting_elsewhere(*, actor: User, record: StagingRecord | None) -> l
         other = (
             StagingRecord.objects.filter(run_id=where["run"])
             .filter(Q(source_row=where["row"]) | Q(source_row__isnull=True, row_number=where["row"]))
-            .only("status", "citizen_id", "run__status")
-            .select_related("run")
+            .only("pk")
             .first()
         )
         form = (
@@ -246,10 +245,7 @@ def numbers_waiting_elsewhere(*, actor: User, record: StagingRecord | None) -> l
         )
         waiting = (
             other is not None
-            and other.status == StagingRecord.Status.REVIEW
-            and other.citizen_id is None
-            # A discarded run's rows wait for no one (`services.import_discard`).
-            and other.run.status != ImportRun.Status.DISCARDED
+            and StagingRecord.objects.waiting_for_an_officer().filter(pk=other.pk).exists()
             and (
                 form is None
                 or form.status not in (CollectionForm.Status.APPLIED, CollectionForm.Status.REJECTED)

@@ -253,14 +253,11 @@ class RowChecker:
         if not values:
             return {}
         found = (
-            StagingRecord.objects.filter(
-                status=StagingRecord.Status.REVIEW, citizen__isnull=True, **{f"{field_name}__one_of": values}
-            )
+            StagingRecord.objects.waiting_for_an_officer()
+            .filter(**{f"{field_name}__one_of": values})
             # The exclusion repeats the partial index's condition, so that the database uses it.
             .exclude(**{field_name: ""})
             .exclude(run=self.run)
-            # A discarded run's rows wait for no one (`import_discard`).
-            .exclude(run__status=ImportRun.Status.DISCARDED)
             .order_by()
             .values_list(field_name, "run_id", "run__source", Coalesce("source_row", "row_number"))
         )
