@@ -5,7 +5,7 @@ interrupted while reading it kept its staged rows waiting for good: no officer c
 rows reach the review queues only once the whole file is read, and every later import of a person among
 them was told that the person "waits on row 2 of import #7". An importing role now discards such a run,
 with a reason: its rows are kept with its report, but wait for no one, and its file may come again as a
-new run.
+new run. Since session 38 the server's operator does the same with `dancu import --discard RUN --reason`.
 """
 
 from __future__ import annotations
@@ -326,3 +326,84 @@ def test_dancu_import_says_so_when_its_run_is_discarded_while_it_reads(
     )
     assert (run.status, run.rows_read) == (ImportRun.Status.DISCARDED, 10)
     assert StagingRecord.objects.filter(run=run).count() == 10
+
+
+def _discard_command(*args: str, **options: Any) -> str:
+    out = io.StringIO()
+    call_command("import", *args, stdout=out, stderr=io.StringIO(), **options)
+    return out.getvalue()
+
+
+def test_dancu_import_discard_gives_up_a_run_as_the_servers_command(
+    personas: Personas, settings: Any, tmp_path: Path
+) -> None:
+    """The operator who ran a damaged book on the server gives its run up there, with a reason: as the
+    page does, as `system:import`, and the same file then comes again as a new run."""
+    run, path = _killed(tmp_path, settings)
+    out = _discard_command(discard=run.pk, reason="  Tệp hỏng từ dòng 11 ")
+    assert out.strip() == (
+        f"Đã huỷ lần nhập #{run.pk} ({SOURCE}, so_hoan_kiem.csv): 10 dòng đã đọc giữ lại cùng báo cáo, "
+        f"không còn chờ ai; có thể nhập lại tệp thành lần nhập mới. / Import #{run.pk} discarded ({SOURCE}, "
+        "so_hoan_kiem.csv): the 10 rows read stay with its report and wait for no one; the file may be "
+        "imported again as a new run."
+    )
+    run.refresh_from_db()
+    assert (run.status, run.error) == (ImportRun.Status.DISCARDED, "import.discarded: Tệp hỏng từ dòng 11")
+    event = AuditEvent.objects.get(event_type=EventType.IMPORT_DISCARDED, subject_id=str(run.pk))
+    assert (event.actor_id, event.actor_label, event.data["reason"]) == (
+        None,
+        "system:import",
+        "Tệp hỏng từ dòng 11",
+    )
+    _discard_command(str(path), source=SOURCE)
+    assert ImportRun.objects.exclude(pk=run.pk).get().status == ImportRun.Status.DONE
+
+
+@pytest.mark.parametrize(
+    ("args", "options", "message"),
+    [
+        # The rules of the service, with their codes, the run named.
+        ((), {"reason": ""}, "#{run}: [import.discard_reason]"),
+        ((), {}, "#{run}: [import.discard_reason]"),
+        ((), {"reason": "x" * 501}, "#{run}: [import.discard_reason]"),
+        # A run is named by its number: the command reads no file to discard it.
+        (("so.csv",), {"reason": "Tệp hỏng"}, "--discard takes no FILE nor --source"),
+        ((), {"reason": "Tệp hỏng", "source": SOURCE}, "--discard takes no FILE nor --source"),
+    ],
+)
+def test_dancu_import_discard_refusals_name_the_rule_and_change_nothing(
+    settings: Any, tmp_path: Path, args: tuple[str, ...], options: dict[str, Any], message: str
+) -> None:
+    run, _path = _killed(tmp_path, settings)
+    with pytest.raises(CommandError) as refused:
+        _discard_command(*args, discard=run.pk, **options)
+    assert message.format(run=run.pk) in str(refused.value)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.INTERRUPTED
+    assert not AuditEvent.objects.filter(event_type=EventType.IMPORT_DISCARDED).exists()
+
+
+def test_dancu_import_discard_refuses_a_run_read_to_its_end_and_one_that_does_not_exist(
+    tmp_path: Path,
+) -> None:
+    done = _stage(_file(tmp_path, "so.csv", [HUNG]), SOURCE)
+    with pytest.raises(CommandError) as refused:
+        _discard_command(discard=done.pk, reason="Tệp hỏng")
+    assert str(refused.value).startswith(f"#{done.pk}: [import.not_discardable] ")
+    done.refresh_from_db()
+    assert done.status == ImportRun.Status.DONE
+    with pytest.raises(CommandError, match=f"there is no import run #{done.pk + 1}$"):
+        _discard_command(discard=done.pk + 1, reason="Tệp hỏng")
+
+
+def test_dancu_import_without_a_file_or_with_a_reason_to_import_is_refused(tmp_path: Path) -> None:
+    path = _file(tmp_path, "so.csv", [HUNG])
+    with pytest.raises(
+        CommandError, match=r"FILE and --source are required \(or --discard RUN --reason TEXT\)"
+    ):
+        _discard_command(source=SOURCE)
+    with pytest.raises(CommandError, match="FILE and --source are required"):
+        _discard_command(str(path))
+    with pytest.raises(CommandError, match="--reason goes with --discard only"):
+        _discard_command(str(path), source=SOURCE, reason="Tệp hỏng")
+    assert not ImportRun.objects.exists()

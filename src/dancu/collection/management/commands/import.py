@@ -1,6 +1,7 @@
 """`dancu import FILE --source NAME`: a legacy person-records file (CSV or XLSX) into staging records.
 
-Run it again after a crash or Ctrl-C and it continues after the last committed row.
+Run it again after a crash or Ctrl-C and it continues after the last committed row. `dancu import --discard
+RUN --reason TEXT` gives up a run that cannot be read to its end (`services.import_discard`).
 """
 
 # The command is named after what it does, `dancu import`; Django takes the name from the module.
@@ -24,6 +25,7 @@ from dancu.collection.services import (
     MAX_BATCH_SIZE,
     ImportDiscardedError,
     ImportPolicy,
+    import_discard,
     import_fail,
     import_promote,
     import_rows,
@@ -32,7 +34,7 @@ from dancu.collection.services import (
 )
 from dancu.collection.workers import MAX_WORKERS
 from dancu.lib.command_options import check_output_files, write_failed
-from dancu.lib.errors import command_error
+from dancu.lib.errors import DomainError, command_error
 from dancu.lib.progress import progress_bar
 from dancu.lib.termination import StopRequest, Terminated, exit_status, sigterm_stops
 from dancu.registry.bulk import units_loaded
@@ -41,14 +43,14 @@ from dancu.registry.bulk import units_loaded
 class Command(BaseCommand):
     help = (
         "Nhập tệp dữ liệu dân cư cũ (CSV/XLSX) vào vùng chờ duyệt; chạy lại để tiếp tục sau khi bị ngắt. "
-        "Import a legacy person-records file (CSV or XLSX) into staging; run again to resume."
+        "Import a legacy person-records file (CSV or XLSX) into staging; run again to resume; --discard RUN "
+        "--reason TEXT gives up a run that cannot be read to its end."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
-        parser.add_argument(
-            "--source", required=True, help="name of the legacy source (e.g. 'So ho khau Hoai Duc')"
-        )
+        parser.add_argument("file", type=Path, nargs="?")
+        # Required to import (checked in `handle`): `--discard` names its run by number and reads no file.
+        parser.add_argument("--source", help="name of the legacy source (e.g. 'So ho khau Hoai Duc')")
         parser.add_argument(
             "--batch-size",
             type=int,
@@ -82,8 +84,32 @@ class Command(BaseCommand):
             help="processes that normalize rows beside this one, 0 to "
             f"{MAX_WORKERS} (default DANCU_IMPORT_WORKERS for files of 10,000 rows or more; 0 works alone)",
         )
+        parser.add_argument(
+            "--discard",
+            type=int,
+            metavar="RUN",
+            help="instead of importing, give up import run RUN, one that failed on its file or was "
+            "interrupted while reading it: its rows stay with its report but wait for no one, and its file "
+            "may be imported again as a new run (needs --reason; no FILE)",
+        )
+        parser.add_argument(
+            "--reason", help="with --discard: why, 1 to 500 characters, kept in the audit trail"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["discard"] is not None:
+            self._discard(options)
+            return
+        if options["reason"] is not None:
+            raise command_error(
+                "--reason chỉ dùng với --discard",
+                "--reason goes with --discard only, to say why a run is given up",
+            )
+        if options["file"] is None or options["source"] is None:
+            raise command_error(
+                "cần FILE và --source (hoặc --discard RUN --reason LÝ_DO)",
+                "FILE and --source are required (or --discard RUN --reason TEXT)",
+            )
         path: Path = options["file"]
         # Every option is checked before the run is created: a refusal after it would leave a run behind.
         if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
@@ -150,6 +176,34 @@ class Command(BaseCommand):
                     "--rejected-xlsx elsewhere to write this report",
                 ) from None
             self.stdout.write(f"Dòng bị từ chối / rejected rows ({written:,}): {target}")
+
+    def _discard(self, options: dict[str, Any]) -> None:
+        """Give up the run `--discard` names, with `--reason`, as the server's own command (`system:import`):
+        its operator holds the server, as a supervisor of its area holds the run's page."""
+        if options["file"] is not None or options["source"] is not None:
+            raise command_error(
+                "--discard không nhận FILE hay --source: lần nhập được chỉ bằng số của nó",
+                "--discard takes no FILE nor --source: the run is named by its number",
+            )
+        number = options["discard"]
+        run = ImportRun.objects.filter(pk=number).first()
+        if run is None:
+            raise command_error(f"không có lần nhập #{number}", f"there is no import run #{number}")
+        try:
+            run = import_discard(actor=Actor(system="import"), run=run, reason=options["reason"] or "")
+        except DomainError as exc:
+            raise CommandError(
+                "\n".join(
+                    f"#{number}: [{error.code}] {error.message_vi} / {error.message_en}"
+                    for error in exc.errors
+                )
+            ) from None
+        self.stdout.write(
+            f"Đã huỷ lần nhập #{run.pk} ({run.source}, {run.file_name}): {run.rows_read:,} dòng đã đọc "
+            "giữ lại cùng báo cáo, không còn chờ ai; có thể nhập lại tệp thành lần nhập mới. / Import "
+            f"#{run.pk} discarded ({run.source}, {run.file_name}): the {run.rows_read:,} rows read stay with "
+            "its report and wait for no one; the file may be imported again as a new run."
+        )
 
     def _stage(
         self,
