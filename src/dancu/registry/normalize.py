@@ -389,6 +389,11 @@ def _normalize_number(
     """An identifier of `length` ASCII digits: separators removed, leading zeros a spreadsheet dropped
     restored when `restore_zeros` accepts the padded value. Anything else is returned as it is, for the
     rules to refuse with their own code."""
+    if len(raw) == length and raw.isascii() and raw.isdigit():
+        # Most numbers come as they should be, and none of the steps below changes such a one: returned at
+        # once, a million of them take a tenth of the time (the matcher meets one or two a record, an
+        # import two a row).
+        return raw
     steps = _Steps(raw, field, repairs)
     steps.apply("repair.whitespace", raw.strip())
     if not steps.value:
