@@ -156,7 +156,7 @@ def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -
     from django.core.management import call_command
 
     from dancu.geo.address import parse_address
-    from dancu.matching.prepare import prepare_records
+    from dancu.matching.prepare import _CELLS, CELL_COST, prepare_records
 
     source = tmp_path / "people.csv"
     call_command(
@@ -190,6 +190,8 @@ def test_preparing_in_worker_processes_gives_the_serial_result(tmp_path: Path) -
     assert parallel.deceased == serial.deceased == {rows[7]["record_id"]}
     assert parallel.unreadable_death_dates == serial.unreadable_death_dates == [rows[9]["record_id"]]
     assert seen[-1] == len(rows)
+    # The progress weighs each input column's cells by what they cost: every column has its weight.
+    assert set(CELL_COST) == set(_CELLS)
     # Below the size that pays for the workers, one process prepares.
     small = prepare_records(rows[:50], today=TODAY, units=AddressUnits(parse_address), workers=2)
     assert small.columns == {name: values[:50] for name, values in serial.columns.items()}

@@ -559,6 +559,20 @@ PARALLEL_ABOVE = 50_000
 # Distinct cells per task given to a worker: enough that sending them and their columns between processes
 # costs little beside working them out, few enough that the two workers finish together.
 CHUNK_CELLS = 5_000
+# What a distinct cell of each input column costs to work out, about, in microseconds (a million Vietnamese
+# records, RESULTS.md, session 38): the weights of the parallel preparation's progress. Counted by cells,
+# the addresses, dealt first and the slowest, took 70 % of the time to the first quarter of the progress.
+CELL_COST = {
+    "full_name": 14,
+    "gender": 1,
+    "birth_date": 5,
+    "id_number": 1,
+    "old_id_number": 1,
+    "father_name": 11,
+    "mother_name": 11,
+    "birth_place": 30,
+    "address": 27,
+}
 # Rows prepared together by `_prepare_serial`: each distinct cell of a slice is worked out once. Large
 # enough that most repeats fall in one slice, small enough that the slice's distinct cells stay a small
 # part of a national run's memory.
@@ -731,8 +745,8 @@ def _prepare_parallel(
     the file's names; two workers took three quarters of one's time. The addresses go first and in the
     order of their administrative tails, so that each tail is parsed by one worker (parsing is the
     longest part of the work) and the short tasks of the other columns even out the end. Progress is
-    the share of the distinct cells done, told in rows. The result is the serial one, record for record
-    (tested).
+    the share of the work done (the distinct cells weighed by `CELL_COST`), told in rows. The result is
+    the serial one, record for record (tested).
     """
     columns = ("address", *(column for column in _CELLS if column != "address"))
     numbered = {column: _numbered_cells(rows, column) for column in columns}
@@ -744,7 +758,7 @@ def _prepare_parallel(
         for column, values in distinct.items()
         for start in range(0, len(values), chunk_cells)
     )
-    total = sum(len(values) for values in distinct.values())
+    total = sum(len(values) * CELL_COST[column] for column, values in distinct.items())
     by_cell: dict[str, dict[str, tuple[Any, ...]]] = {column: {} for column in _CELLS}
     prepared = PreparedRecords()
     _take_ids(prepared, rows)
@@ -764,7 +778,7 @@ def _prepare_parallel(
                 codes, in_order = numbered.pop(column)
                 worked = by_cell.pop(column)
                 _take_numbered(prepared, names, [worked[value] for value in in_order], codes)
-            done += len(values)
+            done += len(values) * CELL_COST[column]
             estimate = len(rows) * done // total
             if progress is not None and done < total and estimate // step > told // step:
                 progress(estimate)
