@@ -12,8 +12,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dancu.matching.engine import _comparisons
-from dancu.matching.prepare import address_words, number_ends
+from dancu.matching.engine import _comparisons, _number_ends
+from dancu.matching.prepare import address_words
 
 
 def _condition(comparison: str, label: str) -> str:
@@ -71,9 +71,9 @@ def _number_pairs(column: str) -> pd.DataFrame:
             right.append(other or None)
     frame = pd.DataFrame({f"{column}_l": left, f"{column}_r": right}, dtype=object)
     for side in ("l", "r"):
-        ends = [number_ends(number) for number in frame[f"{column}_{side}"]]
-        frame[f"{column}_head_{side}"] = pd.Series([head for head, _tail in ends], dtype=object)
-        frame[f"{column}_tail_{side}"] = pd.Series([tail for _head, tail in ends], dtype=object)
+        head, tail = _number_ends(frame[f"{column}_{side}"])
+        frame[f"{column}_head_{side}"] = head
+        frame[f"{column}_tail_{side}"] = tail
     return frame
 
 

@@ -35,18 +35,6 @@ def test_two_swapped_digits_share_the_digits_key() -> None:
     assert prepared()["pin_sorted"] is None
 
 
-def test_a_numbers_ends_are_kept_from_nine_digits_on() -> None:
-    """The first and last four digits that the level "one digit different" compares before measuring the
-    edit distance; a shorter number has none, and is always measured."""
-    pin = prepared(id_number="001090012345")
-    assert (pin["pin_head"], pin["pin_tail"]) == ("0010", "2345")
-    cmnd = prepared(old_id_number="012345678")
-    assert (cmnd["cmnd_head"], cmnd["cmnd_tail"]) == ("0123", "5678")
-    # Eight digits (a CMND with a digit dropped) and no number at all.
-    assert prepared(old_id_number="01234567")["cmnd_head"] is None
-    assert (prepared()["pin_head"], prepared()["pin_tail"]) == (None, None)
-
-
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [

@@ -70,12 +70,8 @@ PREPARED_COLUMNS = (
     "dob_d",
     "pin",
     "pin_sorted",
-    "pin_head",
-    "pin_tail",
     "cmnd",
     "cmnd_sorted",
-    "cmnd_head",
-    "cmnd_tail",
     "father",
     "father_folded",
     "father_given",
@@ -282,23 +278,6 @@ def _digits_sorted(number: str | None) -> str | None:
         return None
     half = len(number) // 2
     return number[:half] + "".join(sorted(number[half:]))
-
-
-# Identity numbers at least this long have their first and last `NUMBER_END` digits compared before their
-# edit distance (`pin_head`, `pin_tail`...: the comparison's level "one digit different"): two numbers of at
-# least nine characters one edit apart (a digit changed, added or dropped) keep, on one side of the edit,
-# at least half of the shorter one, so at least four digits at its start or at its end. Shorter numbers
-# have no ends, and are always measured.
-NUMBER_ENDS_FROM = 9
-NUMBER_END = 4
-
-
-def number_ends(number: str | None) -> tuple[str | None, str | None]:
-    """The first and last `NUMBER_END` digits of an identity number of at least `NUMBER_ENDS_FROM`; none for
-    a shorter one. Made here, once per distinct number, rather than for every record of the table."""
-    if number is None or len(number) < NUMBER_ENDS_FROM:
-        return None, None
-    return number[:NUMBER_END], number[-NUMBER_END:]
 
 
 def place_key(commune: str | None, detail: str) -> str | None:
@@ -534,14 +513,12 @@ def _birth_cell(raw: str, today: date, units: AddressUnits) -> dict[str, Any]:
 
 def _pin_cell(raw: str, today: date, units: AddressUnits) -> dict[str, Any]:
     pin = normalize_cell("id_number", raw, today=today)
-    head, tail = number_ends(pin)
-    return {"pin": pin, "pin_sorted": _digits_sorted(pin), "pin_head": head, "pin_tail": tail}
+    return {"pin": pin, "pin_sorted": _digits_sorted(pin)}
 
 
 def _cmnd_cell(raw: str, today: date, units: AddressUnits) -> dict[str, Any]:
     cmnd = normalize_cell("old_id_number", raw, today=today)
-    head, tail = number_ends(cmnd)
-    return {"cmnd": cmnd, "cmnd_sorted": _digits_sorted(cmnd), "cmnd_head": head, "cmnd_tail": tail}
+    return {"cmnd": cmnd, "cmnd_sorted": _digits_sorted(cmnd)}
 
 
 def _birth_place_cell(raw: str, today: date, units: AddressUnits) -> dict[str, Any]:
