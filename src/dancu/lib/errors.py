@@ -75,6 +75,15 @@ def command_error(vi: str, en: str) -> CommandError:
     return CommandError(f"{vi} / {en}")
 
 
+def command_error_naming_rules(exc: DomainError, *, where: str = "") -> CommandError:
+    """A service's refusal as a management command's, one rule a line with its code, each line led by
+    `where` (the file, or the run, it is about: the message is often read after the run, in a log)."""
+    prefix = f"{where}: " if where else ""
+    return CommandError(
+        "\n".join(f"{prefix}[{error.code}] {error.message_vi} / {error.message_en}" for error in exc.errors)
+    )
+
+
 def command_error_from(exc: DomainError) -> CommandError:
     """A service's refusal as a management command's: every rule broken, in Vietnamese then English."""
     return command_error(

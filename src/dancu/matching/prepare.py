@@ -750,9 +750,10 @@ def _prepare_parallel(
     """
     columns = ("address", *(column for column in _CELLS if column != "address"))
     numbered = {column: _numbered_cells(rows, column) for column in columns}
-    # The order the workers are given the distinct cells in; the rows take them in the order of `numbered`.
-    distinct = {column: list(values) for column, (_, values) in numbered.items()}
-    distinct["address"].sort(key=_address_tail)
+    # The order the workers are given the distinct cells in (the addresses by their tails); the rows take
+    # them in the order of `numbered`.
+    distinct = {column: values for column, (_, values) in numbered.items()}
+    distinct["address"] = sorted(distinct["address"], key=_address_tail)
     work = (
         ((column, start), (column, values[start : start + chunk_cells], today))
         for column, values in distinct.items()

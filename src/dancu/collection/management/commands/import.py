@@ -34,7 +34,7 @@ from dancu.collection.services import (
 )
 from dancu.collection.workers import MAX_WORKERS
 from dancu.lib.command_options import check_output_files, write_failed
-from dancu.lib.errors import DomainError, command_error
+from dancu.lib.errors import DomainError, command_error, command_error_naming_rules
 from dancu.lib.progress import progress_bar
 from dancu.lib.termination import StopRequest, Terminated, exit_status, sigterm_stops
 from dancu.registry.bulk import units_loaded
@@ -192,12 +192,7 @@ class Command(BaseCommand):
         try:
             run = import_discard(actor=Actor(system="import"), run=run, reason=options["reason"] or "")
         except DomainError as exc:
-            raise CommandError(
-                "\n".join(
-                    f"#{number}: [{error.code}] {error.message_vi} / {error.message_en}"
-                    for error in exc.errors
-                )
-            ) from None
+            raise command_error_naming_rules(exc, where=f"#{number}") from None
         self.stdout.write(
             f"Đã huỷ lần nhập #{run.pk} ({run.source}, {run.file_name}): {run.rows_read:,} dòng đã đọc "
             "giữ lại cùng báo cáo, không còn chờ ai; có thể nhập lại tệp thành lần nhập mới. / Import "

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from dancu.collection.readers import FileRejectedError, check_regular_file
 from dancu.lib.command_options import check_output_files, option_date, write_failed
-from dancu.lib.errors import DomainError, command_error
+from dancu.lib.errors import DomainError, command_error, command_error_naming_rules
 from dancu.lib.partial_date import MAX_YEAR, MIN_YEAR
 from dancu.matching.engine import DEFAULT_BLOCK_CAP, DEFAULT_THRESHOLD, run_matcher
 from dancu.matching.files import (
@@ -45,9 +45,7 @@ _SHOWN_CLUSTERS = 5
 def _domain_error(exc: DomainError, *, source: Path | None = None) -> CommandError:
     """The errors, one a line; about a file's content, each line begins with the file's path (the officer
     may be matching several files, and the message is read after the run, in a log)."""
-    where = f"{source}: " if source is not None else ""
-    lines = [f"{where}[{error.code}] {error.message_vi} / {error.message_en}" for error in exc.errors]
-    return CommandError("\n".join(lines))
+    return command_error_naming_rules(exc, where=str(source) if source is not None else "")
 
 
 def _probability(text: str) -> float:
