@@ -133,24 +133,50 @@ def generate(people: int, seed: int, out: Path) -> float:
 
 
 def server_cpu() -> float | None:
-    """CPU seconds used so far by the PostgreSQL server's processes on this machine (its backends and
-    background processes, as pg_stat_activity lists them), or None on SQLite or a server elsewhere. The
-    import's connection keeps one backend for the whole run, so the difference over the run is the
-    server's share of the import."""
+    """CPU seconds used so far by the PostgreSQL server on this machine: its postmaster and every process
+    it started, those that have exited included (the kernel adds a reaped child's CPU to its parent's
+    `cutime`), or None on SQLite or a server elsewhere. The import writes on a connection of its own
+    (`collection.services._BatchWriter`), whose backend exits before the import returns: counting the
+    backends alive at the start and the end, as this did before, missed it."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity")
-        pids = [pid for (pid,) in cursor.fetchall()]
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None  # not a server on this machine
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime and stime
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    try:
+        postmaster = int(stat(backend)[1])  # the backend's parent
+        children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        # A backend that has just exited (the writer's, as the import returns) shows no CPU until the
+        # postmaster has reaped it and counted its CPU as its children's: wait for that, a moment at most.
+        for _ in range(100):
+            if not any(_exited(int(child)) for child in children):
+                break
+            time.sleep(0.01)
+            children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+        fields = stat(postmaster)
+    except OSError:
+        return None  # not a server on this machine
+    # utime, stime, and the CPU of its exited children (cutime, cstime).
+    total = sum(int(value) for value in fields[11:15]) / ticks
+    for child in children:
+        # A process reaped between the two readings is left out (the import's own have ended by then).
+        with contextlib.suppress(OSError):
+            child_fields = stat(int(child))
+            total += (int(child_fields[11]) + int(child_fields[12])) / ticks
     return total
+
+
+def _exited(pid: int) -> bool:
+    """Whether a process has exited and waits for its parent to reap it (a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False  # reaped meanwhile
 
 
 def children_cpu() -> float:

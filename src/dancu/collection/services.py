@@ -8,6 +8,7 @@ doubling impossible even if two processes raced on the same file.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import gc
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -186,6 +187,10 @@ class RowChecker:
         self._commune_names: dict[str, str] = {}
         # The numbers this run may have staged, by field (`_maybe_staged`); read at the first batch.
         self._numbers: dict[str, Bloom] | None = None
+        # The numbers of the batch checked last, by field, each with the first of its rows that carries it:
+        # that batch may still be being written (`_BatchWriter`) when the next one is checked, and then
+        # the database does not show them yet.
+        self._unwritten: dict[str, dict[str, str]] = {"id_number": {}, "old_id_number": {}}
 
     def _maybe_staged(self, field_name: str, values: set[str]) -> set[str]:
         """Those of `values` that this run may have staged before, and then remembers `values` too.
@@ -196,7 +201,7 @@ class RowChecker:
         staged and needs no probe; one it has seen is probed, and the filter's rare false positive costs
         the probe only. It holds the numbers staged before this process began (read once) and those this
         process checked since; a row checked and not written leaves a false positive, nothing worse.
-        Another process writing the same run meanwhile is stopped by `_commit_batch`'s check of the rows
+        Another process writing the same run meanwhile is stopped by `_write_batch`'s check of the rows
         read."""
         if self._numbers is None:
             # 14 bits a number for a 0.1 % false positive rate; a file beyond the size stays correct, its
@@ -233,6 +238,11 @@ class RowChecker:
         # The file's rows come in the order of the data rows: the smallest is the first that carried it.
         for value, record_id, number in sorted(found, key=lambda item: item[2]):
             first.setdefault(value, record_id or f"#{number}")
+        # The batch before comes after every row the database shows, whether or not it is written yet.
+        unwritten = self._unwritten[field_name]
+        for value in values - first.keys():
+            if value in unwritten:
+                first[value] = unwritten[value]
         return first
 
     def _staged_rows(self, field_name: str, values: set[str]) -> list[tuple[str, str | None, int]]:
@@ -315,12 +325,19 @@ class RowChecker:
         outside = [area is not None and _outside(row, area) for row in prepared]
         names = self._names_of({row.commune_code for row, out in zip(prepared, outside, strict=True) if out})
         checked = []
+        unwritten_pins: dict[str, str] = {}
+        unwritten_cmnds: dict[str, str] = {}
         for row, result, out in zip(rows, prepared, outside, strict=True):
             issues = result.issues
+            # Rows without an id are told apart by their row in the file (`Row.line`), the number the
+            # rejected rows workbook gives them too, and the label `_staged` reads back.
+            label = result.record_id or f"#{row.line or row.number}"
+            # What the staged row's look-up columns will hold (`_staged_batch`).
+            if pin := _identifier(result.id_number, 12):
+                unwritten_pins.setdefault(pin, label)
+            if cmnd := _identifier(result.old_id_number, 9):
+                unwritten_cmnds.setdefault(cmnd, label)
             if result.pin_at != NOT_CLAIMED or result.cmnd_at != NOT_CLAIMED:
-                # Rows without an id are told apart by their row in the file (`Row.line`), the number the
-                # rejected rows workbook gives them too.
-                label = result.record_id or f"#{row.line or row.number}"
                 issues = list(issues)
                 # The CMND's place comes after the PIN's: inserted first, it leaves the PIN's where it is.
                 for at, value, index, field_name, kind in (
@@ -346,6 +363,7 @@ class RowChecker:
                     old_id_number=result.old_id_number,
                 )
             )
+        self._unwritten = {"id_number": unwritten_pins, "old_id_number": unwritten_cmnds}
         return checked
 
 
@@ -591,19 +609,20 @@ def import_rows(
     # process's CPU (`lib.gcpause`, bench/RESULTS.md, session 32). It is held off for the import and
     # collects the youngest objects once a batch instead, so that the few cycles a batch does make (in
     # Django's queries) are freed with it.
-    with contextlib.closing(batches), gc_paused():
+    with contextlib.closing(batches), gc_paused(), _BatchWriter(run, on_batch=on_batch) as writer:
         for batch, readable_rows, prepared in batches:
-            _commit_batch(
-                run=run,
-                batch=batch,
-                readable=readable_rows,
-                prepared=prepared,
-                checker=checker,
-                policy=policy,
+            writer.write(
+                _staged_batch(
+                    run=run,
+                    batch=batch,
+                    readable=readable_rows,
+                    prepared=prepared,
+                    checker=checker,
+                    policy=policy,
+                )
             )
-            if on_batch is not None:
-                on_batch(run)
             gc.collect(0)
+        writer.finish()
     if reading.damage is not None:
         # Every row before the damage is committed: the caller marks the run failed with it (`import_fail`),
         # and the same file given again resumes after them, to stop at the same place.
@@ -667,7 +686,22 @@ def _session_begin(run: ImportRun, *, done: int) -> None:
     run.refresh_from_db()
 
 
-def _commit_batch(
+@dataclass
+class _StagedBatch:
+    """A batch checked and ready to be written: its staged rows (`_STAGING_COLUMNS`) and what the run's
+    counters gain with them."""
+
+    first_number: int
+    last_number: int
+    records: list[tuple[Any, ...]]
+    statuses: Counter[str]
+    warned: int
+    repaired: int
+    issue_keys: list[workflow.IssueKey]
+    repair_codes: list[str]
+
+
+def _staged_batch(
     *,
     run: ImportRun,
     batch: list[Row],
@@ -675,7 +709,7 @@ def _commit_batch(
     prepared: list[PreparedRow],
     checker: RowChecker,
     policy: ImportPolicy,
-) -> None:
+) -> _StagedBatch:
     # A line that could not be split into cells has nothing for the rules to look at: only the readable
     # rows were prepared.
     checked = checker.check(readable, prepared)
@@ -716,33 +750,116 @@ def _commit_batch(
                 _identifier(result.old_id_number, 9),
             )
         )
+    return _StagedBatch(
+        first_number=batch[0].number,
+        last_number=batch[-1].number,
+        records=records,
+        statuses=statuses,
+        warned=warned,
+        repaired=repaired,
+        issue_keys=issue_keys,
+        repair_codes=repair_codes,
+    )
+
+
+def _write_batch(run_pk: int, staged: _StagedBatch) -> None:
+    """Stage a checked batch and count it in its run, in one transaction."""
     with transaction.atomic():
-        locked = ImportRun.objects.select_for_update().get(pk=run.pk)
+        locked = ImportRun.objects.select_for_update().get(pk=run_pk)
         if locked.status == ImportRun.Status.DISCARDED:
             # Given up while this process was silent but alive (`import_discard`): it writes no more.
-            raise ImportDiscardedError(run.pk)
-        if locked.rows_read != batch[0].number - 1:
+            raise ImportDiscardedError(run_pk)
+        if locked.rows_read != staged.first_number - 1:
             # Another process committed these rows meanwhile: stop rather than write them twice.
-            raise ImportConflictError(run.pk)
+            raise ImportConflictError(run_pk)
         if locked.status == ImportRun.Status.INTERRUPTED:
             # Marked interrupted while this process was only slow: it is alive, the run goes on.
             locked.status = ImportRun.Status.RUNNING
             locked.error = ""
-        _insert_staging(records)
-        locked.rows_read = batch[-1].number
-        locked.rows_accepted += statuses[StagingRecord.Status.APPROVED]
-        locked.rows_review += statuses[StagingRecord.Status.REVIEW]
-        locked.rows_rejected += statuses[StagingRecord.Status.REJECTED]
-        locked.rows_with_warnings += warned
-        locked.rows_repaired += repaired
-        counts = workflow.issue_counts_changed(locked.issue_counts, locked.issue_fields, added=issue_keys)
+        _insert_staging(staged.records)
+        locked.rows_read = staged.last_number
+        locked.rows_accepted += staged.statuses[StagingRecord.Status.APPROVED]
+        locked.rows_review += staged.statuses[StagingRecord.Status.REVIEW]
+        locked.rows_rejected += staged.statuses[StagingRecord.Status.REJECTED]
+        locked.rows_with_warnings += staged.warned
+        locked.rows_repaired += staged.repaired
+        counts = workflow.issue_counts_changed(
+            locked.issue_counts, locked.issue_fields, added=staged.issue_keys
+        )
         locked.issue_counts, locked.issue_fields = counts["issue_counts"], counts["issue_fields"]
-        locked.repair_counts = dict(Counter(locked.repair_counts) + Counter(repair_codes))
+        locked.repair_counts = dict(Counter(locked.repair_counts) + Counter(staged.repair_codes))
         locked.save()
-    run.refresh_from_db()
 
 
-# The columns of a staged row as `_commit_batch` writes them, in this order.
+class _BatchWriter:
+    """Writes an import's checked batches one at a time, in file order; on PostgreSQL in a thread of its
+    own, on a connection of its own, while the importing process checks the next batch.
+
+    Written in the importing process's own thread, a batch's COPY and commit held it idle while the
+    database server stored the rows (parsed four JSON cells a row, updated seven indexes): a third of its
+    time on 100,000 rows (bench/RESULTS.md, session 39). In the writer's thread the server works while
+    this process reads, looks up and formats the next batch, and the two cores stay busy.
+
+    At most one batch is in the writer's hands: `write` first waits for the one before, gives its error if
+    it failed, and tells `on_batch` of it once it is committed, as the import always did. The rules still
+    see every number the run staged before: the batch being written is not yet visible to the next one's
+    look-ups, and the checker answers for its numbers itself (`RowChecker.check`).
+
+    A test, an API call or a task inside a transaction (SQLite, or a transaction already open) writes in
+    its own thread: another connection would not see what the transaction holds, and SQLite locks its file
+    against a second writer. On the way out, an error or Ctrl-C included, the batch in hand is left to
+    finish before the writer's connection is closed: it is committed whole or not at all, and the run's
+    counts say which.
+    """
+
+    def __init__(self, run: ImportRun, *, on_batch: Progress | None) -> None:
+        self.run = run
+        self.on_batch = on_batch
+        self._threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self._executor = (
+            concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-import-writer")
+            if self._threaded
+            else None
+        )
+        self._pending: concurrent.futures.Future[None] | None = None
+
+    def __enter__(self) -> _BatchWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._executor is None:
+            return
+        try:
+            if self._pending is not None:
+                # Already on the way out with an error: the batch's own outcome is in the run's counts.
+                concurrent.futures.wait([self._pending])
+        finally:
+            self._executor.submit(connections.close_all).result()
+            self._executor.shutdown()
+
+    def write(self, staged: _StagedBatch) -> None:
+        """Hand `staged` to the writer, once the batch before it is committed."""
+        self.finish()
+        if self._executor is None:
+            _write_batch(self.run.pk, staged)
+            self._committed()
+        else:
+            self._pending = self._executor.submit(_write_batch, self.run.pk, staged)
+
+    def finish(self) -> None:
+        """Wait until the batch in hand is committed (raising its error if it failed)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+            self._committed()
+
+    def _committed(self) -> None:
+        self.run.refresh_from_db()
+        if self.on_batch is not None:
+            self.on_batch(self.run)
+
+
+# The columns of a staged row as `_write_batch` writes them, in this order.
 _STAGING_COLUMNS = (
     "run_id",
     "row_number",
