@@ -21,11 +21,13 @@ M = TypeVar("M", bound=models.Model)
 # Rows per piece of COPY text sent at once (a few hundred kilobytes).
 CHUNK_ROWS = 2_000
 _SPECIAL = ("\\", "\t", "\n", "\r")
+# A NULL cell.
+COPY_NULL = "\\N"
 
 
 def copy_value(value: Any) -> str:
     if value is None:
-        return "\\N"
+        return COPY_NULL
     # Numbers, booleans ("True" is valid boolean input) and datetimes: their str() is what PostgreSQL reads.
     text = value if type(value) is str else str(value)
     # Four substring tests run at C speed; the escaping itself is rare.
@@ -45,6 +47,14 @@ def copy_rows(cursor: Any, table: str, columns: str, rows: Sequence[Sequence[Any
     with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for start in range(0, len(rows), CHUNK_ROWS):
             copy.write(copy_text(rows[start : start + CHUNK_ROWS]))
+
+
+def copy_in(cursor: Any, table: str, columns: str, text: str) -> None:
+    """COPY rows already in COPY's text format into `table` (quoted) for `columns` (quoted,
+    comma-separated) on a psycopg cursor: for a writer that knows its cells and formats them faster than
+    `copy_text` can."""
+    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        copy.write(text)
 
 
 _ESCAPED = re.compile(r"\\([\\tnr])")
