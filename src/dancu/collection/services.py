@@ -94,7 +94,8 @@ MAX_BATCH_SIZE = 50_000
 @dataclass
 class CheckedRow:
     """What the rules made of one row, as it is staged: the normalized values and the repairs as JSON
-    text (`collection.workers.PreparedRow`), the issues, and the identifiers for the look-up columns."""
+    text (`collection.workers.PreparedRow`), the issues, and the identifiers for the look-up columns
+    (empty when not of the shape the rules accept, `_identifier`)."""
 
     normalized_json: str = "{}"
     issues: list[dict[str, Any]] = field(
@@ -333,7 +334,7 @@ class RowChecker:
             # Rows without an id are told apart by their row in the file (`Row.line`), the number the
             # rejected rows workbook gives them too, and the label `_staged` reads back.
             label = result.record_id or f"#{row.line or row.number}"
-            # What the staged row's look-up columns will hold (`_staged_batch`).
+            # What the staged row's look-up columns will hold.
             if pin := _identifier(result.id_number, 12):
                 unwritten_pins.setdefault(pin, label)
             if cmnd := _identifier(result.old_id_number, 9):
@@ -360,8 +361,8 @@ class RowChecker:
                     issues=issues,
                     repairs_json=result.repairs,
                     repair_codes=result.repair_codes,
-                    id_number=result.id_number,
-                    old_id_number=result.old_id_number,
+                    id_number=pin,
+                    old_id_number=cmnd,
                 )
             )
         self._unwritten = {"id_number": unwritten_pins, "old_id_number": unwritten_cmnds}
@@ -747,8 +748,8 @@ def _staged_batch(
                 result.normalized_json,
                 json_text(issues),
                 result.repairs_json,
-                _identifier(result.id_number, 12),
-                _identifier(result.old_id_number, 9),
+                result.id_number,
+                result.old_id_number,
             )
         )
     return _StagedBatch(
