@@ -128,7 +128,9 @@ class StagingRecord(models.Model):
         REVIEW = "review", _("Chờ cán bộ xem xét")
         REJECTED = "rejected", _("Bị từ chối")
 
-    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="records")
+    # No index of its own: the unique (run, row_number) index leads with the run and serves every look-up by
+    # run. A second one cost each staged row its own index entry (bench/RESULTS.md, session 32).
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="records", db_index=False)
     # 1 = the first data row after the header, blank rows left out: what the import counts its rows
     # and resumes by (`ImportRun.rows_read`), and orders them by.
     row_number = models.PositiveIntegerField()
@@ -148,8 +150,10 @@ class StagingRecord(models.Model):
     # When the row left staging: written to the registry (`citizen`), or filed as a form for review (the
     # form's `staging_record`), or refused on the way (status rejected). None: not promoted yet.
     promoted_at = models.DateTimeField(null=True, blank=True)
+    # Indexed where set only (`staging_citizen`): a row is staged without one, and a full index took an entry
+    # for every row an import stages.
     citizen = models.ForeignKey(
-        "registry.Citizen", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "registry.Citizen", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
 
     objects = StagingRecordQuerySet.as_manager()
@@ -161,6 +165,10 @@ class StagingRecord(models.Model):
         ]
         indexes = [
             models.Index(fields=["run", "status"], name="staging_run_status"),
+            # The rows a citizen came from (a merge, a citizen's deletion refused while they are referred to).
+            models.Index(
+                fields=["citizen"], name="staging_citizen", condition=models.Q(citizen__isnull=False)
+            ),
             models.Index(
                 fields=["run", "id_number"], name="staging_run_pin", condition=~models.Q(id_number="")
             ),
