@@ -10,6 +10,7 @@ thread, and the same tests hold the import to the same results.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,19 @@ def _writer_threads() -> list[threading.Thread]:
 
 
 def _client_backends() -> int:
-    """The connections open to this test's database, this one included."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND backend_type = 'client backend'"
-        )
-        return int(cursor.fetchone()[0])
+    """The connections open to this test's database, this one included, once those closed have gone: a
+    server process leaves a moment after its client closed the connection, later on a busy machine."""
+    deadline = time.monotonic() + 10
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND backend_type = 'client backend'"
+            )
+            count = int(cursor.fetchone()[0])
+        if count == 1 or time.monotonic() > deadline:
+            return count
+        time.sleep(0.05)
 
 
 def _other_connection() -> psycopg.Connection[Any]:
