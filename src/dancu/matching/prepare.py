@@ -578,11 +578,6 @@ CELL_COST = {
 # part of a national run's memory.
 SLICE_ROWS = 20_000
 
-# Per input column (see `_CELLS`): the names of the prepared columns it gives, and each distinct cell's
-# values of them, in that order. Tuples, not the cells' dictionaries: a row's columns are then taken by
-# transposing its cells' tuples, and the workers send no column names back.
-Worked = dict[str, tuple[tuple[str, ...], dict[str, tuple[Any, ...]]]]
-
 
 def _work_out(
     cell: Callable[[str, date, AddressUnits], dict[str, Any]],
@@ -604,34 +599,11 @@ def _cells(rows: Sequence[Mapping[str, str | None]], column: str) -> list[str]:
     return [raw.get(column) or "" for raw in rows]
 
 
-def _take(
-    prepared: PreparedRecords, rows: Sequence[Mapping[str, str | None]], worked: Worked, today: date
-) -> None:
-    """Append `rows` to `prepared`: each row takes the columns of its cells from `worked`."""
-    start = _take_ids(prepared, rows)
-    for column, (names, by_cell) in worked.items():
-        _take_column(prepared, rows, column, names, by_cell)
-    _take_findings(prepared, rows, start, today)
-
-
 def _take_ids(prepared: PreparedRecords, rows: Sequence[Mapping[str, str | None]]) -> int:
     """Append the record ids of `rows`; the index of the first of them, for `_take_findings`."""
     start = len(prepared.columns["unique_id"])
     prepared.columns["unique_id"].extend((raw.get("record_id") or "").strip() for raw in rows)
     return start
-
-
-def _take_column(
-    prepared: PreparedRecords,
-    rows: Sequence[Mapping[str, str | None]],
-    column: str,
-    names: tuple[str, ...],
-    by_cell: Mapping[str, tuple[Any, ...]],
-) -> None:
-    """Append the prepared columns that input `column` gives, for `rows`, from its cells' values."""
-    per_row = [by_cell[value] for value in _cells(rows, column)]
-    for name, values in zip(names, zip(*per_row, strict=True), strict=False):
-        prepared.columns[name].extend(values)
 
 
 def _take_findings(
@@ -667,18 +639,19 @@ def _prepare_serial(
     progress: Callable[[int], None] | None = None,
 ) -> PreparedRecords:
     """The rows prepared column by column, a slice at a time: each input column's distinct cells of the
-    slice go through their `_CELLS` function once, and every row takes its cells' columns. The result is
+    slice go through their `_CELLS` function once, and the rows take their cells' columns by the cells'
+    numbers (`_numbered_cells`, `_take_numbered`), as the parallel preparation does. The result is
     `prepare_row`'s, row for row (tested); a file's repeated names, dates and addresses are worked out
     once, where every row took its own turn before."""
     prepared = PreparedRecords()
     iterator = iter(rows)
     while batch := list(itertools.islice(iterator, SLICE_ROWS)):
-        worked: Worked = {}
+        start = _take_ids(prepared, batch)
         for column, cell in _CELLS.items():
-            distinct = list(dict.fromkeys(_cells(batch, column)))
+            codes, distinct = _numbered_cells(batch, column)
             names, found = _work_out(cell, distinct, today, units)
-            worked[column] = (names, dict(zip(distinct, found, strict=True)))
-        _take(prepared, batch, worked, today)
+            _take_numbered(prepared, names, found, codes)
+        _take_findings(prepared, batch, start, today)
         if progress is not None:
             progress(len(prepared))
     return prepared
