@@ -798,8 +798,8 @@ class _BatchWriter:
     own, on a connection of its own, while the importing process checks the next batch.
 
     Written in the importing process's own thread, a batch's COPY and commit held it idle while the
-    database server stored the rows (parsed four JSON cells a row, updated seven indexes): a third of its
-    time on 100,000 rows (bench/RESULTS.md, session 39). In the writer's thread the server works while
+    database server stored the rows (parsed four JSON cells a row, updated the table's indexes): a third
+    of its time on 100,000 rows (bench/RESULTS.md, session 39). In the writer's thread the server works while
     this process reads, looks up and formats the next batch, and the two cores stay busy.
 
     At most one batch is in the writer's hands: `write` first waits for the one before, gives its error if
@@ -807,9 +807,9 @@ class _BatchWriter:
     see every number the run staged before: the batch being written is not yet visible to the next one's
     look-ups, and the checker answers for its numbers itself (`RowChecker.check`).
 
-    A test, an API call or a task inside a transaction (SQLite, or a transaction already open) writes in
-    its own thread: another connection would not see what the transaction holds, and SQLite locks its file
-    against a second writer. On the way out, an error or Ctrl-C included, the batch in hand is left to
+    On SQLite, or inside a transaction already open (a test, an API call), the batches are written in the
+    importing thread: another connection would not see what that transaction holds, and SQLite locks its
+    file against a second writer. On the way out, an error or Ctrl-C included, the batch in hand is left to
     finish before the writer's connection is closed: it is committed whole or not at all, and the run's
     counts say which.
     """
@@ -817,10 +817,10 @@ class _BatchWriter:
     def __init__(self, run: ImportRun, *, on_batch: Progress | None) -> None:
         self.run = run
         self.on_batch = on_batch
-        self._threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
         self._executor = (
             concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dancu-import-writer")
-            if self._threaded
+            if threaded
             else None
         )
         self._pending: concurrent.futures.Future[None] | None = None
