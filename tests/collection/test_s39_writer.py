@@ -48,20 +48,25 @@ def _writer_threads() -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith("dancu-import-writer")]
 
 
-def _client_backends() -> int:
-    """The connections open to this test's database, this one included, once those closed have gone: a
-    server process leaves a moment after its client closed the connection, later on a busy machine."""
+def _client_backends() -> set[int]:
+    """The server processes of the connections open to this test's database (on PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND backend_type = 'client backend'"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def _left(backends: set[int]) -> set[int]:
+    """Those of `backends` still open, once the closed ones have gone: a server process leaves a moment
+    after its client closed the connection, later on a busy machine."""
     deadline = time.monotonic() + 10
-    while True:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND backend_type = 'client backend'"
-            )
-            count = int(cursor.fetchone()[0])
-        if count == 1 or time.monotonic() > deadline:
-            return count
+    while (still := backends & _client_backends()) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return still
 
 
 def _other_connection() -> psycopg.Connection[Any]:
@@ -80,11 +85,13 @@ class _HeldWriter(RowChecker):
         super().__init__(run=run)
         self.visible_at_second_batch: int | None = None
         self._blocker: psycopg.Connection[Any] | None = None
+        self.blocker_pid = 0
 
     def check(self, rows: Any, prepared: list[PreparedRow] | None = None) -> Any:
         first: Row = rows[0]
         if first.number == 1 and connection.vendor == "postgresql":
             self._blocker = _other_connection()
+            self.blocker_pid = self._blocker.info.backend_pid
             self._blocker.execute(
                 "SELECT id FROM collection_importrun WHERE id = %s FOR UPDATE", [self.run.pk]
             )
@@ -104,7 +111,13 @@ def test_a_number_repeated_just_after_its_batch_is_a_duplicate_while_that_batch_
     rows[11] = f"R12,Người Lặp Lại,Nam,1990,,001090100005,012340007,{HOAN_KIEM}"
     run, source = import_start(path=csv_file(tmp_path, rows), source_name="Sổ cũ", actor=ACTOR)
     checker = _HeldWriter(run=run)
+    before = _client_backends()
     threads_seen: list[int] = []
+    during: set[int] = set()
+
+    def committed(current: ImportRun) -> None:
+        threads_seen.append(len(_writer_threads()))
+        during.update(_client_backends())
 
     run = import_rows(
         run=run,
@@ -114,7 +127,7 @@ def test_a_number_repeated_just_after_its_batch_is_a_duplicate_while_that_batch_
         checker=checker,
         batch_size=10,
         workers=0,
-        on_batch=lambda current: threads_seen.append(len(_writer_threads())),
+        on_batch=committed,
     )
 
     repeated = StagingRecord.objects.get(run=run, row_number=12)
@@ -133,8 +146,11 @@ def test_a_number_repeated_just_after_its_batch_is_a_duplicate_while_that_batch_
     # The second batch was checked while the first was still being written, and found its numbers.
     assert checker.visible_at_second_batch == 0
     assert threads_seen == [1, 1]
-    # The writer's connection is closed with its thread.
-    assert _client_backends() == 1
+    # The writer's connection (the one open while the batches were written, other than this test's and the
+    # one that held the run's row) is closed with its thread.
+    writers = during - before - {checker.blocker_pid}
+    assert len(writers) == 1
+    assert _left(writers) == set()
 
 
 def test_an_import_killed_after_a_batch_leaves_it_whole_and_resumes_after_it(tmp_path: Path) -> None:
@@ -154,8 +170,11 @@ def test_an_import_killed_after_a_batch_leaves_it_whole_and_resumes_after_it(tmp
 
 def test_the_writers_refusal_stops_the_import_with_its_own_error(tmp_path: Path) -> None:
     run, source = import_start(path=csv_file(tmp_path, _rows(30)), source_name="Sổ cũ", actor=ACTOR)
+    before = _client_backends()
+    during: set[int] = set()
 
     def discarded_meanwhile(current: ImportRun) -> None:
+        during.update(_client_backends())
         # What `import_discard` leaves of the run, as another process's discard would while this one writes.
         ImportRun.objects.filter(pk=current.pk).update(status=ImportRun.Status.DISCARDED)
 
@@ -174,5 +193,6 @@ def test_the_writers_refusal_stops_the_import_with_its_own_error(tmp_path: Path)
     assert (run.rows_read, run.status) == (10, ImportRun.Status.DISCARDED)
     assert StagingRecord.objects.filter(run=run).count() == 10
     assert _writer_threads() == []
-    if connection.vendor == "postgresql":
-        assert _client_backends() == 1
+    # The writer's connection is closed after its error too.
+    assert len(during - before) == (1 if connection.vendor == "postgresql" else 0)
+    assert _left(during - before) == set()
