@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from openpyxl import Workbook
 
 from dancu.audit.services import Actor
 from dancu.collection.models import StagingRecord
@@ -86,6 +87,28 @@ def test_workers_stage_exactly_what_the_importing_process_alone_stages(tmp_path:
     too_long, duplicate = alone[-2], alone[-1]
     assert [issue["code"] for issue in too_long[4]] == ["row.too_long"]
     assert "pin.duplicate_in_batch" in {issue["code"] for issue in duplicate[4]}
+
+
+def test_a_workbooks_rows_are_staged_by_workers_as_the_importing_process_alone_stages_them(
+    tmp_path: Path,
+) -> None:
+    """A workbook's rows are read by the importing process (openpyxl), as a CSV file's lines are, and
+    prepared by the workers the same way."""
+    with _dirty_file(tmp_path).open(encoding="utf-8", newline="") as handle:
+        lines = [row for row in csv.reader(handle) if len(row) > 1]  # not the line too long to read
+    workbook = Workbook()
+    for line in lines:
+        workbook.active.append(line)
+    path = tmp_path / "people.xlsx"
+    workbook.save(path)
+
+    _import(path, "alone", workers=0)
+    _import(path, "with workers", workers=2)
+
+    alone = _staged("alone")
+    assert len(alone) > 300  # the blank rows are not a workbook's rows
+    assert _staged("with workers") == alone
+    assert "pin.duplicate_in_batch" in {issue["code"] for issue in alone[-1][4]}
 
 
 def test_batches_the_importing_process_prepares_itself_stage_the_same_rows_and_leave_no_memory(

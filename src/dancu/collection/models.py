@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from dancu.lib.fields import JSONDocumentField
+
 
 class ImportRun(models.Model):
     class Status(models.TextChoices):
@@ -139,10 +141,14 @@ class StagingRecord(models.Model):
     # rejected rows and the duplicates' messages cite. None: staged before it was recorded.
     source_row = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices)
-    raw = models.JSONField()  # the row exactly as read, extra columns included
+    # The row as read, its issues and its repairs are read whole and never searched inside: `json` on
+    # PostgreSQL, which the server only checks, where `jsonb` is parsed into its binary form on every one of
+    # the millions of rows an import writes (`JSONDocumentField`). The normalized row is searched (a run's
+    # record ids, the matcher's units by area) and stays `jsonb`.
+    raw = JSONDocumentField()  # the row exactly as read, extra columns included
     normalized = models.JSONField(default=dict)
-    issues = models.JSONField(default=list)  # [{"field", "code", "severity", "message_vi", "message_en"}]
-    repairs = models.JSONField(default=list)  # [{"field", "code", "before", "after"}]
+    issues = JSONDocumentField(default=list)  # [{"field", "code", "severity", "message_vi", "message_en"}]
+    repairs = JSONDocumentField(default=list)  # [{"field", "code", "before", "after"}]
     # The normalized identifiers again, as columns: a later batch of the same run looks them up to find a
     # number repeated anywhere in the file, also after a crash split the file between two sessions.
     id_number = models.CharField(max_length=12, blank=True)
