@@ -798,8 +798,8 @@ class _BatchWriter:
     own, on a connection of its own, while the importing process checks the next batch.
 
     Written in the importing process's own thread, a batch's COPY and commit held it idle while the
-    database server stored the rows (parsed four JSON cells a row, updated the table's indexes): a third
-    of its time on 100,000 rows (bench/RESULTS.md, session 39). In the writer's thread the server works while
+    database server stored the rows (their JSON cells read, the table's indexes updated): a third of its
+    time on 100,000 rows (bench/RESULTS.md, session 39). In the writer's thread the server works while
     this process reads, looks up and formats the next batch, and the two cores stay busy.
 
     At most one batch is in the writer's hands: `write` first waits for the one before, gives its error if
