@@ -152,11 +152,8 @@ def server_cpu() -> float | None:
         (backend,) = cursor.fetchone()
     ticks = os.sysconf("SC_CLK_TCK")
 
-    def stat(pid: int) -> list[str]:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
     try:
-        postmaster = int(stat(backend)[1])  # the backend's parent
+        postmaster = int(_stat(backend)[1])  # the backend's parent
         children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
         # A backend that has just exited (the writer's, as the import returns) shows no CPU until the
         # postmaster has reaped it and counted its CPU as its children's: wait for that, a moment at most.
@@ -165,7 +162,7 @@ def server_cpu() -> float | None:
                 break
             time.sleep(0.01)
             children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
-        fields = stat(postmaster)
+        fields = _stat(postmaster)
     except OSError:
         return None  # not a server on this machine
     # utime, stime, and the CPU of its exited children (cutime, cstime).
@@ -173,15 +170,20 @@ def server_cpu() -> float | None:
     for child in children:
         # A process reaped between the two readings is left out (the import's own have ended by then).
         with contextlib.suppress(OSError):
-            child_fields = stat(int(child))
+            child_fields = _stat(int(child))
             total += (int(child_fields[11]) + int(child_fields[12])) / ticks
     return total
+
+
+def _stat(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the process's name (its state first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def _exited(pid: int) -> bool:
     """Whether a process has exited and waits for its parent to reap it (a zombie)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        return _stat(pid)[0] == "Z"
     except OSError:
         return False  # reaped meanwhile
 
