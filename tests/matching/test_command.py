@@ -12,6 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from dancu.matching.files import read_records
 from dancu.registry.dirty import person_key
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,9 @@ def test_generated_dirty_file_is_clustered_by_person(tmp_path: Path) -> None:
         float(explained["match_weight"]) - _prior_weight(pairs), abs=0.01
     )
     assert f"{len(rows):,} records" in output
-    assert "prepared" in progress or "read" in progress
+    # Said before the first count of prepared records, which a large file makes wait for seconds.
+    preparing = progress.index(f"chuẩn hóa / preparing {len(rows):,} bản ghi / records")
+    assert preparing < progress.index("chuẩn hóa / prepared")
 
 
 def _field_weights(row: dict[str, str]) -> float:
@@ -268,3 +271,19 @@ def test_the_rows_refused_are_named_by_their_line_in_the_file(tmp_path: Path) ->
     # One row is one row, in both languages.
     assert "để trống ở dòng 4" in message
     assert "record_id is blank at row 4" in message
+
+
+def test_reading_reports_the_rows_read_as_it_goes_and_skips_rows_of_blank_cells(tmp_path: Path) -> None:
+    source = tmp_path / "people.csv"
+    lines = [f"R{n},s,Nguyễn Văn An,Nam,1990-01-0{n},,,," for n in range(1, 8)]
+    # A spreadsheet's left-over line: every cell blank or white space. No record, and counted as such.
+    lines.insert(4, " ,,\t,,,,  ,,")
+    source.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
+    told: list[int] = []
+
+    rows, empty = read_records(source, progress=told.append, progress_rows=3)
+
+    assert [row["record_id"] for row in rows] == [f"R{n}" for n in range(1, 8)]
+    assert empty == 1
+    # Every third row read, the blank one included: the count is of the file's rows, as the import's is.
+    assert told == [3, 6]

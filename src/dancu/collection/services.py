@@ -203,8 +203,10 @@ class RowChecker:
         staged and needs no probe; one it has seen is probed, and the filter's rare false positive costs
         the probe only. It holds the numbers staged before this process began (read once) and those this
         process checked since; a row checked and not written leaves a false positive, nothing worse.
-        Another process writing the same run meanwhile is stopped by `_write_batch`'s check of the rows
-        read."""
+        A number of the batch checked last is in the filter before the database shows it (its batch may
+        still be in the writer's hands, `_BatchWriter`): the probe then finds nothing, and `_staged` answers
+        for it from `_unwritten`. Another process writing the same run meanwhile is stopped by
+        `_write_batch`'s check of the rows read."""
         if self._numbers is None:
             # 14 bits a number for a 0.1 % false positive rate; a file beyond the size stays correct, its
             # filter only answers "maybe" more often.
