@@ -185,6 +185,37 @@ def test_legacy_dates_are_read_with_their_precision_and_recorded(raw, expected):
     assert normalized.repairs[0].after == expected.to_storage()
 
 
+@pytest.mark.parametrize(
+    ("raw", "repairs", "issues"),
+    [
+        ("17-05-90", [("birth_date", "repair.date_format")], []),
+        ("31/02/1990", [], [("birth_date", "date.day_range")]),
+        ("ngày 17", [], [("birth_date", "date.format")]),
+        ("17/05/1990", [], []),
+    ],
+)
+def test_a_date_read_again_is_repaired_or_refused_again_in_each_row(raw, repairs, issues):
+    # Dates are read once per text for the process (`_DateMemo`): every row that gives the text must
+    # still carry its own repair or issue, and the date itself.
+    first, second = row(birth_date=raw), row(birth_date=f" {raw} ")
+
+    for normalized in (first, second):
+        assert repairs_of(normalized) == repairs
+        assert [(issue.field, issue.rule_code) for issue in normalized.issues] == issues
+    assert second.birth_date == first.birth_date
+    assert [issue.params for issue in second.issues] == [issue.params for issue in first.issues]
+
+
+def test_a_two_digit_year_is_read_against_each_rows_today():
+    # "17-05-25" is 2025 until that day has come, and 1925 before it: the date remembered for one day is
+    # not the answer for another.
+    before = normalize_row({**CLEAN, "birth_date": "17-05-25"}, today=date(2025, 5, 16), address_parser=None)
+    after = normalize_row({**CLEAN, "birth_date": "17-05-25"}, today=date(2025, 5, 17), address_parser=None)
+
+    assert before.birth_date == PartialDate(1925, 5, 17)
+    assert after.birth_date == PartialDate(2025, 5, 17)
+
+
 @pytest.mark.parametrize("raw", ["1990", "05/1990", "17/05/1990", "1990-05-17", "1990-05", " 1990 "])
 def test_the_documented_date_formats_need_no_repair(raw):
     normalized = row(birth_date=raw)
