@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 # One test process per core (pytest-xdist); each has its own test database, on SQLite and PostgreSQL.
-PYTEST := $(BIN)/pytest -p no:cacheprovider -n auto
+# Each pass ends by naming its fifteen slowest tests: CI's time is kept under 30 minutes, and on a slow
+# machine those are where to look first.
+PYTEST := $(BIN)/pytest -p no:cacheprovider -n auto --durations=15
 
 .PHONY: demo test install lint typecheck migrations-check test-sqlite test-postgres coverage serve clean
 
