@@ -195,8 +195,8 @@ def test_legacy_dates_are_read_with_their_precision_and_recorded(raw, expected):
     ],
 )
 def test_a_date_read_again_is_repaired_or_refused_again_in_each_row(raw, repairs, issues):
-    # Dates are read once per text for the process (`_DateMemo`): every row that gives the text must
-    # still carry its own repair or issue, and the date itself.
+    # Every row that gives the text carries its own repair or issue, and the same date: a memory of the
+    # dates read (tried in session 40, bench/RESULTS.md) must keep it so.
     first, second = row(birth_date=raw), row(birth_date=f" {raw} ")
 
     for normalized in (first, second):

@@ -210,13 +210,6 @@ class PartialDate:
         The parts have fixed widths, so string order is chronological and a coarser date sorts before
         the finer dates it contains.
         """
-        # An import reads each distinct date once and shares it among the rows that give its text
-        # (`registry.normalize`), then writes it into every one of them: the text is worked out once and
-        # kept on the date, which cannot change.
-        return self._storage
-
-    @functools.cached_property
-    def _storage(self) -> str:
         if self.month is None:
             return f"{self.year:04d}"
         if self.day is None:

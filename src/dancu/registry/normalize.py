@@ -318,15 +318,13 @@ _address_steps = _Memo(_Steps.address)
 
 
 def forget_texts() -> None:
-    """Forget the texts the name and text steps remembered in this process (`_Memo`), and the dates
-    (`_DateMemo`).
+    """Forget the texts the name and text steps remembered in this process (`_Memo`).
 
     For a process that normalizes a few batches of a long file among other work (an import's own process,
     while its workers lag): kept, its memories would fill to their bounds, a hundred megabytes, for the
     few texts a batch repeats from another."""
     for memo in (_name_steps, _text_steps, _address_steps):
         memo.seen.clear()
-    _dates.seen.clear()
 
 
 def normalize_name_value(value: str, *, field: str) -> tuple[str, list[FieldRepair]]:
@@ -366,53 +364,22 @@ def _normalize_sex(raw: str, repairs: list[FieldRepair], issues: list[Issue]) ->
     return sex
 
 
-class _DateMemo:
-    """The dates read from their text, remembered for the process as `_Memo` remembers the texts: a file of
-    a million people holds a few tens of thousands of dates of birth, and `PartialDate`s are immutable.
-    Each entry is the date, or None, and the code of the rule it broke or of the repair made, if any.
-    Bounded: past `limit` distinct texts, new ones are read and not kept."""
-
-    def __init__(self, *, limit: int = 100_000) -> None:
-        self.limit = limit
-        self.seen: dict[tuple[str, date], tuple[PartialDate | None, str | None]] = {}
-
-    def __call__(self, text: str, *, today: date) -> tuple[PartialDate | None, str | None]:
-        # Two-digit years are read against `today`, so it is part of the key.
-        key = (text, today)
-        hit = self.seen.get(key)
-        if hit is None:
-            hit = self._read(text, today)
-            if len(self.seen) < self.limit:
-                self.seen[key] = hit
-        return hit
-
-    @staticmethod
-    def _read(text: str, today: date) -> tuple[PartialDate | None, str | None]:
-        try:
-            return PartialDate.parse(text), None
-        except PartialDateError:
-            pass
-        try:
-            return parse_legacy(_DATE_SPACING.sub(r"\1", text), today=today), "repair.date_format"
-        except PartialDateError as exc:
-            return None, exc.code
-
-
-_dates = _DateMemo()
-
-
 def _normalize_date(
     raw: str, field: str, *, today: date, repairs: list[FieldRepair], issues: list[Issue]
 ) -> PartialDate | None:
     text = raw.strip()
     if not text:
         return None
-    parsed, code = _dates(text, today=today)
-    if parsed is None:
-        if code is not None:
-            issues.append(Issue(field, code, {"value": text, "formats": LEGACY_ACCEPTED_FORMATS}))
-    elif code is not None:
-        repairs.append(FieldRepair(field, code, text, parsed.to_storage()))
+    try:
+        return PartialDate.parse(text)
+    except PartialDateError:
+        pass
+    try:
+        parsed = parse_legacy(_DATE_SPACING.sub(r"\1", text), today=today)
+    except PartialDateError as exc:
+        issues.append(Issue(field, exc.code, {"value": text, "formats": LEGACY_ACCEPTED_FORMATS}))
+        return None
+    repairs.append(FieldRepair(field, "repair.date_format", text, parsed.to_storage()))
     return parsed
 
 
