@@ -96,6 +96,15 @@ def _tasks_run_inline(settings: Any) -> None:
     settings.DANCU_TASKS_INLINE = True
 
 
+@pytest.fixture(autouse=True)
+def _static_files_found_when_asked(settings: Any) -> None:
+    """Each test client loads the middleware anew, and WhiteNoise's, made with the finders, reads and
+    stats every static file first: 80 ms of each client on a slow machine, in thousands of tests. With
+    autorefresh, as in development, it finds a file when one is asked for; `dancu serve` is tested as
+    configured (tests/web/test_serve.py)."""
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 # The reference rows that data migrations write (the dated fee table, the built-in campaign metrics, the
 # worker's schedules): a transactional test's flush empties their tables with every other, so they are
 # written again after it, by the migrations' own (idempotent) functions.

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import errno
 import importlib
 import io
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -532,26 +535,66 @@ def test_only_a_number_the_run_may_have_staged_is_looked_up_among_its_rows(tmp_p
     assert not [issue for issue in checked[1].issues if "duplicate" in issue["code"]]
 
 
+# The databases `migrated_cli` copies, one migrated and one with the units as well, made by the first test
+# of the process that asks for each: migrating in a new process and loading the units take some 25 s on a
+# slow machine, and a dozen tests of each pass asked for them anew.
+_CLI_TEMPLATES: dict[bool, dict[str, str]] = {}
+
+
+def _cli_template(env: dict[str, str], dancu: list[str], *, units: bool) -> dict[str, str]:
+    """The environment of a database migrated (and given the units) once for the test process: a SQLite
+    file in a directory of its own, or a database on the run's PostgreSQL server."""
+    if units in _CLI_TEMPLATES:
+        return _CLI_TEMPLATES[units]
+    url = env.get("DANCU_DATABASE_URL", "")
+    template_dir = Path(tempfile.mkdtemp(prefix="dancu-cli-template-"))
+    atexit.register(shutil.rmtree, template_dir, ignore_errors=True)
+    template = env | {"DANCU_VAR_DIR": str(template_dir)}
+    if url.startswith("postgres"):
+        template["DANCU_DATABASE_URL"] = _new_database(url, f"dancu_cli_template_{os.getpid()}_{int(units)}")
+    subprocess.run([*dancu, "migrate", "-v0"], env=template, check=True, timeout=300)  # noqa: S603 - our CLI
+    if units:
+        subprocess.run([*dancu, "load_units", "-v0"], env=template, check=True, timeout=300)  # noqa: S603
+    _CLI_TEMPLATES[units] = template
+    return template
+
+
+def _new_database(url: str, name: str, *, template: str = "") -> str:
+    """A new database on the server of `url` (a copy of `template` when named), and its URL."""
+    import psycopg
+
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as db:
+        db.execute(f'CREATE DATABASE "{name}"{copy}')
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
 def migrated_cli(var_dir: Path, *, units: bool = True) -> tuple[dict[str, str], list[str]]:
     """The environment and command line of `dancu` in a process of its own, on a migrated database of its
     own with the administrative units loaded (as `dancu setup` leaves it; `units=False`: as `dancu migrate`
     alone does): a SQLite file under `var_dir`, or a new database on the PostgreSQL server the test run
-    uses (tests running side by side, -n auto, must not migrate, count or read each other's rows)."""
+    uses (tests running side by side, -n auto, must not migrate, count or read each other's rows).
+
+    Each is a copy of the test process's template (`_cli_template`), which `dancu migrate` and
+    `dancu load_units` made in processes of their own: the file copied, or the database made with the
+    template as PostgreSQL's `CREATE DATABASE ... TEMPLATE` copies one."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")} | {
         "DANCU_VAR_DIR": str(var_dir)
     }
     url = os.environ.get("DANCU_DATABASE_URL", "")
     if url.startswith("postgres"):
-        import psycopg
-
-        name = f"dancu_cli_{time.time_ns()}"
-        with psycopg.connect(url, autocommit=True, connect_timeout=5) as db:
-            db.execute(f'CREATE DATABASE "{name}"')
-        env["DANCU_DATABASE_URL"] = f"{url.rsplit('/', 1)[0]}/{name}"
+        env["DANCU_DATABASE_URL"] = url
     dancu = [sys.executable, "-m", "dancu.cli"]
-    subprocess.run([*dancu, "migrate", "-v0"], env=env, check=True, timeout=300)  # noqa: S603 - our own CLI
-    if units:
-        subprocess.run([*dancu, "load_units", "-v0"], env=env, check=True, timeout=300)  # noqa: S603
+    template = _cli_template(env, dancu, units=units)
+    if url.startswith("postgres"):
+        env["DANCU_DATABASE_URL"] = _new_database(
+            url, f"dancu_cli_{time.time_ns()}", template=template["DANCU_DATABASE_URL"].rsplit("/", 1)[1]
+        )
+    else:
+        # The template's process ended, so its write-ahead log was checkpointed into the file; any file
+        # of it left beside is copied too.
+        for part in Path(template["DANCU_VAR_DIR"]).glob("dancu.sqlite3*"):
+            shutil.copyfile(part, var_dir / part.name)
     return env, dancu
 
 
