@@ -900,3 +900,59 @@ def test_a_session_learns_from_the_records_of_its_pairs_what_it_learns_from_all(
         assert 0 < paired.sum() < len(frame) / 2
         assert _pairs_sharing(frame[paired], session.columns) == _pairs_sharing(frame, session.columns)
         assert learnt(frame[paired], session) == pytest.approx(learnt(frame, session), rel=1e-9)
+
+
+def test_clusters_are_the_connected_records_named_as_splinks_own_clustering_names_them() -> None:
+    """`_clusters` joins records through chains of pairs at or above the threshold, not below, and names a
+    cluster by its least record id as text ("10" before "9"): the clusters Splink's connected components
+    give for the same records and pairs, which it replaces."""
+    import duckdb
+    import pandas as pd
+    from splink import DuckDBAPI
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    from dancu.matching.engine import _clusters
+
+    ids = pd.Series(["9", "10", "11", "A-1", "a-1", "Đ-7", "z", "3", "30", "alone"], dtype=object)
+    pairs = pd.DataFrame(
+        [
+            ("9", "11", 0.95),  # a chain 9 - 11 - 10: one cluster, named "10"
+            ("11", "10", 0.7),  # at the threshold itself
+            ("A-1", "a-1", 0.69),  # just below: apart
+            ("z", "Đ-7", 0.99),  # named "z": "Đ" is after "z" in Unicode
+            ("3", "30", 0.8),
+            ("30", "3", 0.9),  # the same pair both ways
+            ("a-1", "z", 0.2),
+        ],
+        columns=["unique_id_l", "unique_id_r", "match_probability"],
+    )
+
+    ours = _clusters(ids, pairs, 0.7)
+
+    assert ours == {
+        "9": "10",
+        "10": "10",
+        "11": "10",
+        "A-1": "A-1",
+        "a-1": "a-1",
+        "Đ-7": "z",
+        "z": "z",
+        "3": "3",
+        "30": "3",
+        "alone": "alone",
+    }
+    clustered = cluster_pairwise_predictions_at_threshold(
+        pd.DataFrame({"unique_id": ids}),
+        pairs,
+        DuckDBAPI(duckdb.connect()),
+        node_id_column_name="unique_id",
+        threshold_match_probability=0.7,
+    ).as_pandas_dataframe()
+    assert dict(zip(clustered["unique_id"], clustered["cluster_id"], strict=True)) == ours
+    # No pair at all: every record is a cluster of its own.
+    assert _clusters(ids, pairs.iloc[:0], 0.7) == {record: record for record in ids}
+    # A record id given twice is one record (Splink's clustering joins the pairs by id), and every id and
+    # cluster is plain text.
+    twice = _clusters(pd.concat([ids, pd.Series(["9"])], ignore_index=True), pairs, 0.7)
+    assert twice == ours
+    assert {type(value) for pair in twice.items() for value in pair} == {str}
