@@ -541,12 +541,11 @@ def test_only_a_number_the_run_may_have_staged_is_looked_up_among_its_rows(tmp_p
 _CLI_TEMPLATES: dict[bool, dict[str, str]] = {}
 
 
-def _cli_template(env: dict[str, str], dancu: list[str], *, units: bool) -> dict[str, str]:
+def _cli_template(env: dict[str, str], dancu: list[str], url: str, *, units: bool) -> dict[str, str]:
     """The environment of a database migrated (and given the units) once for the test process: a SQLite
-    file in a directory of its own, or a database on the run's PostgreSQL server."""
+    file in a directory of its own, or a database on the PostgreSQL server of `url`."""
     if units in _CLI_TEMPLATES:
         return _CLI_TEMPLATES[units]
-    url = env.get("DANCU_DATABASE_URL", "")
     template_dir = Path(tempfile.mkdtemp(prefix="dancu-cli-template-"))
     atexit.register(shutil.rmtree, template_dir, ignore_errors=True)
     template = env | {"DANCU_VAR_DIR": str(template_dir)}
@@ -582,10 +581,8 @@ def migrated_cli(var_dir: Path, *, units: bool = True) -> tuple[dict[str, str], 
         "DANCU_VAR_DIR": str(var_dir)
     }
     url = os.environ.get("DANCU_DATABASE_URL", "")
-    if url.startswith("postgres"):
-        env["DANCU_DATABASE_URL"] = url
     dancu = [sys.executable, "-m", "dancu.cli"]
-    template = _cli_template(env, dancu, units=units)
+    template = _cli_template(env, dancu, url, units=units)
     if url.startswith("postgres"):
         env["DANCU_DATABASE_URL"] = _new_database(
             url, f"dancu_cli_{time.time_ns()}", template=template["DANCU_DATABASE_URL"].rsplit("/", 1)[1]
