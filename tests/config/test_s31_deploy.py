@@ -47,33 +47,47 @@ def _run(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.Complete
     )
 
 
-# One request through the whole middleware stack of a process started with the environment under test:
-# the settings are read once per process, so a request in the test's own process would see the test
-# suite's settings, not the operator's. No page asked for here touches the database.
-_REQUEST = """
+# Requests through the whole middleware stack of a process started with the environment under test: the
+# settings are read once per process, so a request in the test's own process would see the test suite's
+# settings, not the operator's. The requests of one environment share a process (each start is seconds on a
+# slow machine). No page asked for here touches the database.
+_REQUESTS = """
 import json, sys
 import django
 django.setup()
 from django.test import Client
-path, host, headers = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-response = Client(HTTP_HOST=host).get(path, **headers)
-print(json.dumps({
-    "status": response.status_code,
-    "headers": dict(response.headers),
-    "cookies": {name: {"secure": bool(morsel["secure"])} for name, morsel in response.cookies.items()},
-}))
+answers = []
+for path, host, headers in json.loads(sys.argv[1]):
+    response = Client(HTTP_HOST=host).get(path, **headers)
+    answers.append({
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "cookies": {name: {"secure": bool(morsel["secure"])} for name, morsel in response.cookies.items()},
+    })
+print(json.dumps(answers))
 """
+
+
+def _get_many(
+    env: dict[str, str],
+    tmp_path: Path,
+    paths: list[str],
+    *,
+    host: str = HOST,
+    headers: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    asked = [[path, host, headers or {}] for path in paths]
+    result = _run({"DANCU_ALLOWED_HOSTS": host} | env, tmp_path, "-c", _REQUESTS, json.dumps(asked))
+    assert result.returncode == 0, result.stderr
+    answers: list[dict[str, Any]] = json.loads(result.stdout.splitlines()[-1])
+    assert len(answers) == len(paths)
+    return answers
 
 
 def _get(
     env: dict[str, str], tmp_path: Path, path: str, *, host: str = HOST, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    result = _run(
-        {"DANCU_ALLOWED_HOSTS": host} | env, tmp_path, "-c", _REQUEST, path, host, json.dumps(headers or {})
-    )
-    assert result.returncode == 0, result.stderr
-    answer: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
-    return answer
+    return _get_many(env, tmp_path, [path], host=host, headers=headers)[0]
 
 
 FROM_THE_PROXY = {"HTTP_X_FORWARDED_PROTO": "https"}
@@ -125,23 +139,20 @@ def test_the_deploy_check_still_asks_about_subdomains_and_preloading_until_the_o
 
 def test_a_plain_http_request_is_redirected_to_https_only_when_the_switch_is_on(tmp_path: Path) -> None:
     assert _get({}, tmp_path, "/login/")["status"] == 200
-    redirected = _get({"DANCU_HTTPS": "1"}, tmp_path, "/login/")
+    redirected, api = _get_many({"DANCU_HTTPS": "1"}, tmp_path, ["/login/", "/api/v1/citizens"])
     assert redirected["status"] == 301
     assert redirected["headers"]["Location"] == f"https://{HOST}/login/"
-    api = _get({"DANCU_HTTPS": "1"}, tmp_path, "/api/v1/citizens")
     assert api["status"] == 301
     assert api["headers"]["Location"] == f"https://{HOST}/api/v1/citizens"
 
 
-@pytest.mark.parametrize("path", ["/healthz/", "/readyz/", "/status/"])
-def test_a_probe_over_plain_http_reaches_the_health_endpoints_under_the_switch(
-    path: str, tmp_path: Path
-) -> None:
+def test_a_probe_over_plain_http_reaches_the_health_endpoints_under_the_switch(tmp_path: Path) -> None:
     # A load balancer probes the node by its own address over plain HTTP; a redirect would read as a
     # failure. (The database of this process is not prepared, so /readyz/ answers 500: not a redirect.)
-    answer = _get({"DANCU_HTTPS": "1"}, tmp_path, path)
-    assert answer["status"] in {200, 500}
-    assert "Location" not in answer["headers"]
+    paths = ["/healthz/", "/readyz/", "/status/"]
+    for path, answer in zip(paths, _get_many({"DANCU_HTTPS": "1"}, tmp_path, paths), strict=True):
+        assert answer["status"] in {200, 500}, path
+        assert "Location" not in answer["headers"], path
 
 
 def test_the_proxys_header_is_trusted_only_when_the_operator_says_the_proxy_sets_it(tmp_path: Path) -> None:
@@ -193,8 +204,7 @@ def test_the_demo_with_nothing_set_answers_plain_http_with_its_cookies_and_heade
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [False, None, 0, False, False, ["axes.W006"]]
-    for path in ("/login/", "/api/v1/citizens"):
-        answer = _get({}, tmp_path, path, host="127.0.0.1")
+    for answer in _get_many({}, tmp_path, ["/login/", "/api/v1/citizens"], host="127.0.0.1"):
         assert answer["status"] in {200, 401}
         assert "Strict-Transport-Security" not in answer["headers"]
         assert all(not cookie["secure"] for cookie in answer["cookies"].values())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from dancu.geo.models import AdminUnit, UnitSuccession
+from dancu.geo.models import AdminUnit
 from dancu.geo.services import UnitDataError, admin_units_load, package_data_dir, split_unit_name
 
 Structure = AdminUnit.Structure
@@ -37,14 +37,6 @@ def test_split_unit_name(raw: str, expected: tuple[str, str, str]) -> None:
 def test_split_unit_name_refuses_a_name_without_kind() -> None:
     with pytest.raises(ValueError, match="does not start with a known kind"):
         split_unit_name("Hồng Hà")
-
-
-@pytest.fixture
-def no_units(db: None) -> None:
-    """An empty unit table inside the test's transaction (rolled back after it), for loads of tiny data."""
-    UnitSuccession.objects.all().delete()
-    for level in (Level.COMMUNE, Level.DISTRICT, Level.PROVINCE):
-        AdminUnit.objects.filter(level=level).delete()
 
 
 def _tiny_data(directory: Path, *, converter: dict[str, object], whole_legacy_hanoi: bool = False) -> Path:

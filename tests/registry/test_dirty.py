@@ -284,7 +284,8 @@ def test_duplicates_follow_their_original_within_the_delay() -> None:
 
 def test_duplicates_keep_the_person_and_differ_a_little(damaged: Damaged) -> None:
     ids = {row["record_id"] for row in damaged.clean}
-    duplicates = [(row, faults) for row, faults in damaged.dirty if row["record_id"] not in ids | {""}]
+    not_duplicates = ids | {""}
+    duplicates = [(row, faults) for row, faults in damaged.dirty if row["record_id"] not in not_duplicates]
     assert duplicates
     for row, faults in duplicates:
         assert person_key(row["record_id"]) in ids
@@ -571,6 +572,30 @@ def test_old_addresses_parse_back_to_the_original_commune(damaged: Damaged) -> N
 
 def test_the_address_book_reads_generated_addresses(damaged: Damaged) -> None:
     assert len(damaged.legacy_eligible) > PEOPLE * 0.9
+
+
+@pytest.mark.django_db
+def test_the_address_book_gives_each_communes_default_predecessors_in_their_order() -> None:
+    # The book reads every succession in one query; what it gives a commune is what the registry's own
+    # selector gives, one commune at a time. Hà Nội's and Quảng Ninh's communes include ones made of several
+    # old ones, whole and split, and one that no old commune converts to by default.
+    from dancu.geo.selectors import predecessors_of
+
+    book = UnitAddressBook()
+    communes = AdminUnit.objects.filter(
+        structure=AdminUnit.Structure.CURRENT, level=AdminUnit.Level.COMMUNE, parent__code__in=["01", "22"]
+    ).select_related("parent")
+    assert communes
+    without_default = 0
+    for commune in communes:
+        expected = tuple(
+            OldPlace(tuple((unit.kind, unit.short_name) for unit in legacy.ancestors()))
+            for legacy in predecessors_of(commune, default_only=True)
+        )
+        without_default += not expected
+        assert book.old_places(f"Số 1, {commune.name}, {commune.parent.name}") == ("Số 1", expected)
+    assert without_default == 1
+    assert book.old_places("Số 1, Xã Không Có, Thành phố Hà Nội") is None
 
 
 # The command ----------------------------------------------------------------------------------------------

@@ -12,9 +12,6 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from dancu.campaigns.figures import Figures, MetricFigures
 from dancu.lib.downloads import spreadsheet_text
@@ -76,6 +73,11 @@ def _met_of(metric: MetricFigures) -> str:
 
 
 def figures_xlsx(figures: Figures, *, language: str = "vi") -> bytes:
+    # openpyxl (and NumPy, which it loads) is imported when a workbook is made, not by every process that
+    # loads the URL configuration.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     with translation.override(language):
         book = Workbook()
         sheet = book.active
@@ -171,6 +173,8 @@ def _ranking_header(*, with_code: bool) -> list[str]:
 
 
 def _bold_row(sheet: object, row: int) -> None:
+    from openpyxl.styles import Font
+
     for cell in sheet[row]:  # type: ignore[index]
         cell.font = Font(bold=True)
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import cast
 
 from django.http import FileResponse, HttpResponse
-from openpyxl import Workbook
 
 from dancu.audit.services import Actor
 from dancu.collection.models import ImportRun, StagingRecord
@@ -101,6 +100,10 @@ def sentences(parts: Iterable[str]) -> str:
 
 def rejected_rows_xlsx(run: ImportRun, path: Path, *, language: str = "vi") -> int:
     """Write the rejected rows, each with its reasons beside it; returns how many were written."""
+    # openpyxl (and NumPy, which it loads) is imported when a workbook is written, not by every process
+    # that loads the URL configuration.
+    from openpyxl import Workbook
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("rejected")
     columns = list(run.columns)

@@ -40,10 +40,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from dancu.geo.address import DISTRICT_PART
 from dancu.lib.forked import forked_map
@@ -51,6 +48,12 @@ from dancu.lib.gcpause import gc_paused
 from dancu.lib.partial_date import PartialDate, PartialDateError, parse_legacy
 from dancu.lib.vntext import fold, fold_name, folded_onset
 from dancu.registry.normalize import normalize_cell
+
+# NumPy and pandas are imported by the functions that use them: the matching pages import this module for
+# `canonical_detail`, and through the URL configuration every process and command would otherwise load
+# pandas (half a second or more of each start) without ever preparing a record.
+if TYPE_CHECKING:
+    import numpy as np
 
 # The columns of the prepared table, in order. `unique_id` is the record id of the input.
 PREPARED_COLUMNS = (
@@ -683,6 +686,9 @@ def _numbered_cells(rows: Sequence[Mapping[str, str | None]], column: str) -> tu
     """Each row's cell of `column` as the number of its distinct value, and the distinct values in the order
     they first appear (`dict.fromkeys`'s order): `pd.factorize` hashes the cells in C, where a dictionary of
     them took the preparing process half a second a column at a million records."""
+    import numpy as np
+    import pandas as pd
+
     codes, distinct = pd.factorize(np.fromiter(_cells(rows, column), dtype=object, count=len(rows)))
     return codes, distinct.tolist()
 
@@ -696,6 +702,8 @@ def _take_numbered(
     """Append the prepared columns `names` for rows whose cells are numbered `codes`, from the columns of
     each distinct cell (`worked`, in the order of the numbers): each column is taken from the distinct
     cells' values by the rows' numbers in one step (`numpy.take`), not row by row."""
+    import numpy as np
+
     for name, values in zip(names, zip(*worked, strict=True), strict=False):
         prepared.columns[name].extend(np.fromiter(values, dtype=object, count=len(values))[codes].tolist())
 
