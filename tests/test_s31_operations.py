@@ -50,6 +50,7 @@ def test_ctrl_c_in_a_command_that_does_not_report_its_stop_is_one_line_and_exit_
     assert result.stderr == "\ndancu shell: Đã dừng (Ctrl-C) / Stopped (Ctrl-C)\n"
 
 
+@pytest.mark.slow
 def test_ctrl_c_in_the_middle_of_setup_says_to_run_it_again_and_the_second_run_finishes(
     tmp_path: Path,
 ) -> None:

@@ -32,6 +32,7 @@ def test_the_scheduled_catch_up_moves_the_mark(country: Country, personas: Perso
     assert TallyMark.objects.get().last_event_id == last.pk
 
 
+@pytest.mark.slow
 def test_the_daily_reports_are_made_for_the_country_and_each_province(
     country: Country, personas: Personas, sign_in: Any
 ) -> None:

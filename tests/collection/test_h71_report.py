@@ -127,6 +127,7 @@ def _report_row_by_row(run: ImportRun) -> tuple[dict[str, int], int, tuple[Count
     return found
 
 
+@pytest.mark.slow
 def test_the_batches_and_the_row_by_row_promotion_count_the_same_rules(
     tmp_path: Path, seeded_pins: None
 ) -> None:

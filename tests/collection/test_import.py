@@ -320,6 +320,7 @@ def test_identifiers_of_any_length_are_refused_by_their_rule_and_the_import_goes
     assert StagingRecord.objects.get(row_number=2).status == "review"
 
 
+@pytest.mark.slow
 def test_a_nul_character_past_the_files_start_rejects_its_row_only(tmp_path: Path) -> None:
     # The first 64 KB decide whether the file is text; a NUL further on damages one row, not the import.
     rows = [f"R{i},Lê Văn Tư,Nam,1960,,,,{HOAN_KIEM}" for i in range(1, 1201)]
@@ -630,6 +631,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_an_import_into_a_database_without_its_units_is_refused_before_any_row(tmp_path: Path) -> None:
     # Without the units every address maps to no commune: the whole book would be rejected, and the run,
     # finished, would be resumed as finished (nothing read again) once `dancu setup` had loaded them.
@@ -654,6 +656,7 @@ def test_an_import_into_a_database_without_its_units_is_refused_before_any_row(t
     assert _query(env, "SELECT COUNT(*) FROM collection_stagingrecord") == (0,)
 
 
+@pytest.mark.slow
 def test_killing_the_process_mid_import_then_running_it_again_loses_and_doubles_nothing(
     tmp_path: Path,
 ) -> None:

@@ -278,6 +278,7 @@ def _same_name_and_birth_in_the_registry(run: ImportRun) -> tuple[list[int], lis
     return held, [row.pk for row in rows[2 : len(statuses) - 1]]
 
 
+@pytest.mark.slow
 def test_batches_write_exactly_what_the_row_by_row_promotion_writes(
     tmp_path: Path, seeded_pins: None
 ) -> None:
@@ -453,6 +454,7 @@ def test_the_bulk_write_refuses_a_number_the_registry_holds_and_writes_nothing(s
     assert Citizen.objects.count() == before[0]
 
 
+@pytest.mark.slow
 def test_a_crash_mid_batch_loses_and_doubles_no_row_when_the_import_resumes(
     tmp_path: Path, seeded_pins: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

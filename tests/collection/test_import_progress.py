@@ -258,6 +258,7 @@ def test_a_run_of_the_server_killed_while_writing_is_marked_interrupted_and_a_wo
     assert (run.status, run.rows_applied + run.rows_queued + run.rows_rejected) == (ImportRun.Status.DONE, 30)
 
 
+@pytest.mark.slow
 def test_killing_the_worker_mid_import_leaves_a_run_that_is_marked_interrupted_and_continues(
     tmp_path: Path,
 ) -> None:

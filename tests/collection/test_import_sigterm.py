@@ -91,6 +91,7 @@ def _group_gone(group: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_sigterm_to_the_whole_group_while_reading_stops_the_workers_and_the_command_resumes(
     tmp_path: Path,
 ) -> None:
@@ -127,6 +128,7 @@ def test_sigterm_to_the_whole_group_while_reading_stops_the_workers_and_the_comm
     assert (rows_read, status, error, staged, distinct) == (8_000, "done", "", 8_000, 8_000)
 
 
+@pytest.mark.slow
 def test_sigterm_while_writing_stops_after_a_chunk_and_the_command_writes_the_rest(tmp_path: Path) -> None:
     # Rows for review are written one form at a time, some 10 ms each on a slow machine: 900 of them keep
     # the test short and leave some 700 after the signal, sent once 200 are written.

@@ -143,6 +143,7 @@ def test_shared_strings_that_inflate_past_the_bound_are_refused_naming_the_part(
     assert peak < 16 * MB
 
 
+@pytest.mark.slow
 def test_millions_of_empty_strings_in_few_megabytes_are_refused_by_their_number(tmp_path: Path) -> None:
     path = _hostile(tmp_path / "bom.xlsx", SST, _empty_strings(MAX_XLSX_SHARED_STRINGS + 10_000))
     assert path.stat().st_size < 4 * MB

@@ -25,6 +25,7 @@ def _partition(path: Path) -> tuple[list[str], set[frozenset[str]]]:
     return [row["record_id"] for row in rows], {frozenset(group) for group in groups.values()}
 
 
+@pytest.mark.slow
 def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert shutil.which("java"), "the Spark backend needs Java 17 on the machine"
     # The run leaves nothing in the directory it was started from (Spark's warehouse directory did).
@@ -51,6 +52,7 @@ def test_spark_and_duckdb_give_the_same_clusters(tmp_path: Path, monkeypatch: py
     assert list(started_in.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_spark_learns_in_the_sessions_of_a_population_as_duckdb_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -83,6 +83,7 @@ def demo_content() -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 @DEMO_DATABASE
 def test_demo_prepares_people_and_one_account_per_role_then_reuses_them_and_its_logins_work() -> None:
     out = run("demo", people=600, seed=7, no_serve=True)

@@ -68,6 +68,7 @@ def _until(condition: Callable[[], bool], deadline: float) -> bool:
 # The server and its worker run on a database of their own (`migrated_cli`), on the run's database server:
 # a SQLite file, or a database of the PostgreSQL server of `make test`'s second pass, where the worker's
 # queue is read with row locks. The mark keeps the test in both passes.
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_serve_answers_pages_runs_the_queued_import_and_stops_its_worker_with_it(tmp_path: Path) -> None:
     env, dancu = migrated_cli(tmp_path)
