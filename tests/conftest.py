@@ -520,7 +520,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         no_database = item.get_closest_marker("django_db") is None and not fixtures & _DATABASE_FIXTURES
         if no_database or "browser" in fixtures:
             item.add_marker(pytest.mark.one_database)
-    # The slow tests go first. pytest-xdist hands the tests out in this order, so the two processes share
-    # the long ones from the start; in file order the last of them (the web and operations tests) kept one
-    # process busy for a minute after the other had run out of work.
+    # The slow tests go first. pytest-xdist hands the tests out in this order, so the processes share the
+    # long ones from the start and none is left for the end, when one process may have nothing else to do.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
