@@ -7,10 +7,9 @@ only checks, migrates or serves a page."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from tests.config.test_s31_deploy import _run
 
 LOADED_ONLY_WHEN_USED = ("pandas", "pyarrow", "numpy", "openpyxl", "fpdf", "fontTools", "splink", "duckdb")
 
@@ -29,15 +28,6 @@ print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in sy
 def test_loading_every_page_and_running_the_checks_imports_no_library_only_some_pages_use(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DANCU_")}
-    # The script is this module's literal and the names are the constant above: no outside input.
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", _LOAD_EVERYTHING_A_START_LOADS, *LOADED_ONLY_WHEN_USED],
-        env=env | {"DANCU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dancu.config.settings"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    result = _run({}, tmp_path, "-c", _LOAD_EVERYTHING_A_START_LOADS, *LOADED_ONLY_WHEN_USED)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []

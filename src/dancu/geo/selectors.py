@@ -82,6 +82,21 @@ def predecessors_of(unit: AdminUnit, *, default_only: bool = False) -> QuerySet[
     )
 
 
+def default_predecessors_by_unit() -> dict[int, list[AdminUnit]]:
+    """`predecessors_of(unit, default_only=True)` for every unit at once, by the unit's id, in one query: for
+    a caller that asks about thousands of units (the dirty-data generator), where a query pair per unit
+    took longer than the rest of its work. A unit no legacy unit converts to by default is not a key."""
+    successions = (
+        UnitSuccession.objects.filter(is_default=True)
+        .select_related("legacy__parent__parent")
+        .order_by("legacy__path")
+    )
+    by_unit: dict[int, list[AdminUnit]] = {}
+    for succession in successions:
+        by_unit.setdefault(succession.successor_id, []).append(succession.legacy)
+    return by_unit
+
+
 def within(field: str, area: AdminUnit) -> Q:
     """A filter on the rows whose unit `field` (a foreign key to AdminUnit, or a path to one through
     relations: "police_unit__admin_unit") is `area` or lies under it: a jurisdiction, which is always a

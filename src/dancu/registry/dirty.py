@@ -294,9 +294,8 @@ class UnitAddressBook:
 
     Generated 2025 addresses end in the commune's and the province's full names ("…, Xã Tam Lư, Tỉnh
     Thanh Hóa"); the book maps that ending to the 2025 commune and gives the legacy units that convert to
-    it by default (what `geo.selectors.predecessors_of` gives, in its order). All of them are read in one
-    query the first time a commune is asked for: one pair of queries per commune took longer than the rest
-    of the damage for a population of a few provinces.
+    it by default, all of them read the first time a commune is asked for
+    (`geo.selectors.default_predecessors_by_unit`).
     """
 
     def __init__(self) -> None:
@@ -313,20 +312,17 @@ class UnitAddressBook:
             self._communes = {(name, province or ""): pk for name, province, pk in communes}
         return self._communes
 
-    def _places_by_successor(self) -> dict[int, tuple[OldPlace, ...]]:
+    def _places_by_commune(self) -> dict[int, tuple[OldPlace, ...]]:
         if self._places is None:
-            from dancu.geo.models import UnitSuccession
+            from dancu.geo.selectors import default_predecessors_by_unit
 
-            successions = (
-                UnitSuccession.objects.filter(is_default=True)
-                .select_related("legacy__parent__parent")
-                .order_by("legacy__path")
-            )
-            places: dict[int, list[OldPlace]] = {}
-            for succession in successions:
-                units = tuple((unit.kind, unit.short_name) for unit in succession.legacy.ancestors())
-                places.setdefault(succession.successor_id, []).append(OldPlace(units))
-            self._places = {successor: tuple(each) for successor, each in places.items()}
+            self._places = {
+                unit: tuple(
+                    OldPlace(tuple((part.kind, part.short_name) for part in legacy.ancestors()))
+                    for legacy in predecessors
+                )
+                for unit, predecessors in default_predecessors_by_unit().items()
+            }
         return self._places
 
     def old_places(self, address: str) -> tuple[str, Sequence[OldPlace]] | None:
@@ -337,7 +333,7 @@ class UnitAddressBook:
         commune_id = self._commune_ids().get((parts[-2], parts[-1]))
         if commune_id is None:
             return None
-        return detail, self._places_by_successor().get(commune_id, ())
+        return detail, self._places_by_commune().get(commune_id, ())
 
 
 # How old addresses write the kinds in short: "P. Phúc Xá", "TT. Yên Định", "Q.3", "TP. Hà Nội".
