@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.db.models import Model
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -88,6 +88,20 @@ def today_pinned(monkeypatch: pytest.MonkeyPatch) -> date:
     monkeypatch.setattr("django.utils.timezone.localdate", localdate)
     monkeypatch.setattr("django.utils.timezone.now", now)
     return SESSION_TODAY
+
+
+# A fast hasher for every account a test makes. With PBKDF2's million rounds (Django's default, which the
+# platform keeps) each officer or citizen account made with a password took 0.1-0.2 s of a slow machine,
+# and fixtures make them by the thousand: 8 % of the registry, card and e-ID tests' time went to hashing.
+# What is tested of passwords (set, checked, changed, refused) does not depend on the algorithm;
+# tests/accounts/test_password_hashing.py checks that the real settings keep the strong one.
+TEST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hasher() -> Iterator[None]:
+    with override_settings(PASSWORD_HASHERS=TEST_PASSWORD_HASHERS):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -299,11 +313,7 @@ def officer_before_the_rule(username: str, role: str, unit: PoliceUnit, full_nam
 
 
 @pytest.fixture
-def personas(db: None, settings: Any) -> Personas:
-    # The personas' accounts are made with passwords, and every test that signs one in checks it: with
-    # PBKDF2's 1,000,000 rounds the hashing alone would dominate the run. The fast hasher stands in for
-    # the tests that use them; a test of the hashing itself makes its own account without personas.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def personas(db: None) -> Personas:
     return personas_create()
 
 

@@ -492,7 +492,6 @@ def world(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator
     with (
         tempfile.TemporaryDirectory() as keys,
         override_settings(
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
             DANCU_TASKS_INLINE=True,
             DANCU_ISSUER_KEY_DIR=Path(keys),
         ),

@@ -339,8 +339,6 @@ def database(
     and to the live server's thread for the module's whole run."""
     with (
         override_settings(
-            # The personas are created with passwords; PBKDF2 would dominate the run time.
-            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
             DANCU_ISSUER_KEY_DIR=tmp_path_factory.mktemp("issuer_keys"),
             DANCU_TASKS_INLINE=True,
         ),
