@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dancu.geo.selectors import successor_of, unit_get
+from dancu.geo.models import AdminUnit
+from dancu.geo.selectors import province_get, successor_of, unit_get
 from dancu.lib.errors import FieldError
 from dancu.lib.partial_date import PartialDate
 from dancu.registry import validation
@@ -284,6 +285,33 @@ def test_unit_index_loads_both_structures_and_the_successions(django_assert_num_
             commune_code=HOAN_KIEM, legacy_commune_code=DUONG_LIEU_LEGACY, on=TODAY, units=units
         )
     ] == ["unit.succession_mismatch"]
+
+
+@pytest.mark.django_db
+def test_the_current_unit_index_is_read_again_only_when_the_units_change(django_assert_num_queries):
+    """A pass, a reassessment and an import each ask for the units: the process keeps them, and asks only
+    their version (three aggregates) until a reload changes it."""
+    first = UnitIndex.current()
+    with django_assert_num_queries(3):
+        assert UnitIndex.current() is first
+    # A reload that gives Hà Nội a new commune moves the version: the next caller sees the commune.
+    AdminUnit.objects.create(
+        structure=AdminUnit.Structure.CURRENT,
+        level=AdminUnit.Level.COMMUNE,
+        code="99990",
+        name="Phường Thử",
+        short_name="Thử",
+        kind="Phường",
+        parent=province_get("01"),
+        province_code="01",
+        search_key="phuong thu",
+        path="2025/01/99990",
+    )
+    with django_assert_num_queries(3 + 2):
+        after = UnitIndex.current()
+    assert "99990" in after.communes
+    assert "99990" not in first.communes
+    assert after.successors == first.successors
 
 
 # Households -------------------------------------------------------------------------------------------------

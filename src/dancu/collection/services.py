@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import functools
 import gc
 import json
 import time
@@ -177,7 +176,7 @@ class RowChecker:
         self.run = run
         self.today = today or timezone.localdate()
         self.address_parser = CachedParser(address_parser) if address_parser is not None else None
-        self.units = _unit_index()
+        self.units = UnitIndex.current()
         # An officer's import reaches only the communes of their area. Found while reading, a row outside
         # it is counted rejected from the start: found only when the rows were written, a book of another
         # province showed its rows approved for the whole reading, then rejected at the end. Writing checks
@@ -410,12 +409,6 @@ def _waiting_issues(
     if row.old_id_number in cmnds and "old_id_number" not in refused:
         waiting.append(Issue("old_id_number", "cmnd.waiting_in_import", cmnds[row.old_id_number]))
     return [issue_json(issue) for issue in waiting]
-
-
-@functools.cache
-def _unit_index() -> UnitIndex:
-    # 25,000 unit codes that change only when the units are reloaded (a deployment), read once per process.
-    return UnitIndex.load()
 
 
 def _batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:

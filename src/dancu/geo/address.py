@@ -44,10 +44,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max
-
-from dancu.audit.models import AuditEvent, EventType
 from dancu.geo.models import AdminUnit, UnitSuccession
+from dancu.geo.selectors import units_version
 from dancu.lib import vnencoding
 from dancu.lib.vntext import canonical_tone_placement, fold
 
@@ -422,15 +420,6 @@ class _Reading:
 
 
 _Version = tuple[Any, ...]
-
-
-def _units_version() -> _Version:
-    """What changes whenever the units or their successions are reloaded: row counts and highest keys,
-    and the last load recorded on the audit trail (a load that only renamed units changes nothing else)."""
-    units = AdminUnit.objects.aggregate(n=Count("pk"), top=Max("pk"))
-    successions = UnitSuccession.objects.aggregate(n=Count("pk"), top=Max("pk"))
-    loads = AuditEvent.objects.filter(event_type=EventType.UNITS_LOADED).aggregate(top=Max("pk"))
-    return (units["n"], units["top"], successions["n"], successions["top"], loads["top"])
 
 
 class _RememberedPatterns:
@@ -890,7 +879,7 @@ class _IndexHolder:
         if index is not None and time.monotonic() - index.checked_at < _RECHECK_SECONDS:
             return index
         with self.lock:
-            version = _units_version()
+            version = units_version()
             index = self.index
             if index is None or index.version != version:
                 index = _UnitIndex(version)

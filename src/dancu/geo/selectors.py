@@ -7,8 +7,11 @@ and write no access-log entry; other apps scope their own reads by unit through 
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from typing import Any
 
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+
+from dancu.audit.models import AuditEvent, EventType
 from dancu.geo.models import UNIT_KINDS, AdminUnit, UnitSuccession
 from dancu.lib.vntext import fold
 
@@ -95,6 +98,18 @@ def default_predecessors_by_unit() -> dict[int, list[AdminUnit]]:
     for succession in successions:
         by_unit.setdefault(succession.successor_id, []).append(succession.legacy)
     return by_unit
+
+
+def units_version() -> tuple[Any, ...]:
+    """What changes whenever the units or their successions are reloaded: row counts and highest keys,
+    and the last load recorded on the audit trail (a load that only renamed units changes nothing else).
+
+    Three aggregate queries: the processes that keep the units in memory (the address parser's index,
+    `registry.rules.UnitIndex.current`) ask it to learn whether theirs are still the database's."""
+    units = AdminUnit.objects.aggregate(n=Count("pk"), top=Max("pk"))
+    successions = UnitSuccession.objects.aggregate(n=Count("pk"), top=Max("pk"))
+    loads = AuditEvent.objects.filter(event_type=EventType.UNITS_LOADED).aggregate(top=Max("pk"))
+    return (units["n"], units["top"], successions["n"], successions["top"], loads["top"])
 
 
 def within(field: str, area: AdminUnit) -> Q:

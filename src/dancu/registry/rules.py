@@ -1414,6 +1414,29 @@ class UnitIndex:
             successors={code: frozenset(codes) for code, codes in successors.items()},
         )
 
+    @classmethod
+    def current(cls) -> UnitIndex:
+        """The units as the database holds them now, kept by the process until they are reloaded.
+
+        Their version (`geo.selectors.units_version`, three aggregate queries) is asked at each call, the
+        25,000 rows read again only when it has moved: a scorecard pass, the reassessment after an
+        officer's decision and an import each ask, and a worker that runs for days sees a reload of the
+        units at its next task instead of judging rows against the units it started with."""
+        global _unit_index_kept  # noqa: PLW0603 - one index per process, shared by its threads
+        from dancu.geo.selectors import units_version
+
+        version = units_version()
+        kept = _unit_index_kept
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        index = cls.load()
+        # One assignment of a new pair: two threads that load at once each keep a whole index.
+        _unit_index_kept = (version, index)
+        return index
+
+
+_unit_index_kept: tuple[tuple[Any, ...], UnitIndex] | None = None
+
 
 def registered_identifiers(*, pins: Iterable[str], cmnds: Iterable[str]) -> tuple[set[str], set[str]]:
     """Which of these PINs were ever issued and which CMND numbers belong to a citizen: one query each.

@@ -22,7 +22,6 @@ by the nightly pass over every record.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -266,7 +265,7 @@ def quality_records_assess(
     total = AssessOutcome()
     for chunk in batched(citizen_ids, chunk_size):
         # Loaded with the first chunk: a pass with nothing to assess reads no units.
-        units = units or UnitIndex.load()
+        units = units or UnitIndex.current()
         outcome = _assess_chunk(
             actor=actor, ids=chunk, today=today, units=units, track_snapshots=track_snapshots
         )
@@ -280,19 +279,6 @@ def quality_records_assess(
 # The actor of the scorecard's own reassessments: the scheduled passes' (tasks.ACTOR), since the records
 # are read for the same purpose and shown to no one.
 REFRESH_ACTOR = Actor(system="quality")
-# How long a worker keeps the units it loaded for reassessing a few records (`UnitIndex.load` reads some
-# 25,000 rows, which a decision on two records must not pay each time). Units change once in years; a
-# reassessment judged on units a few minutes old is set right by the next pass, which loads its own.
-_UNITS_KEPT_SECONDS = 15 * 60
-_units_kept: tuple[float, UnitIndex] | None = None
-
-
-def _units() -> UnitIndex:
-    global _units_kept  # noqa: PLW0603 - one index per worker process, shared by its requests
-    now = time.monotonic()
-    if _units_kept is None or now - _units_kept[0] > _UNITS_KEPT_SECONDS:
-        _units_kept = (now, UnitIndex.load())
-    return _units_kept[1]
 
 
 def quality_records_refresh(*, citizen_ids: Iterable[int | None]) -> AssessOutcome:
@@ -304,7 +290,7 @@ def quality_records_refresh(*, citizen_ids: Iterable[int | None]) -> AssessOutco
     if not ids:
         return AssessOutcome()
     ids.update(FamilyLink.objects.filter(relative_id__in=ids).values_list("citizen_id", flat=True))
-    return quality_records_assess(actor=REFRESH_ACTOR, citizen_ids=sorted(ids), units=_units())
+    return quality_records_assess(actor=REFRESH_ACTOR, citizen_ids=sorted(ids))
 
 
 def quality_records_refresh_on_commit(*, citizen_ids: Iterable[int | None]) -> None:
