@@ -487,7 +487,9 @@ def citizen_create(
             entity=RecordVersion.Entity.CITIZEN,
             entity_id=citizen.pk,
             version=1,
-            snapshot=_snapshot_citizen(citizen),
+            # A record written a moment ago in this transaction has no residence, household, relative or
+            # absence yet: nothing to ask the database for (four queries of every new record).
+            snapshot=citizen_snapshot(citizen, residences=(), membership=None, family=(), absences=()),
             actor=actor,
             event=event,
             reason=reason,
